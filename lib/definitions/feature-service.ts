@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import {
+  type FeatureSelection,
+  type FeatureView,
+  isFeatureSelection,
+  isFeatureView,
+  type LifecycleStatus,
+  lifecycleStatuses,
+} from './feature-view.ts';
+import { identifierProblem } from './identifiers.ts';
+import {
+  type DefinitionKind,
+  deepFreeze,
+  definitionLabel,
+  IssueCollector,
+  identifier,
+  metadataFields,
+  normalizeTags,
+  parseDefinition,
+} from './schema-parts.ts';
+
+export interface ServiceFeature {
+  readonly view: FeatureView;
+  readonly feature: string;
+  /** Name the feature is returned under; the feature's own name when no alias is given. */
+  readonly outputName: string;
+  readonly alias?: string;
+}
+
+/** The features one model consumes: the contract shared by training sets and the online API. */
+export interface FeatureService {
+  readonly kind: 'featureService';
+  readonly name: string;
+  readonly features: readonly ServiceFeature[];
+  readonly status: LifecycleStatus;
+  readonly description?: string;
+  readonly owner?: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface FeatureServiceInput {
+  name: string;
+  /** `view.select([...])` for some features of a view, or the view itself for all of them. */
+  features: (FeatureSelection | FeatureView)[];
+  status?: LifecycleStatus;
+  description?: string;
+  owner?: string;
+  tags?: Record<string, string>;
+}
+
+const kind: DefinitionKind = 'feature service';
+
+const serviceSchema = z.strictObject({
+  name: identifier,
+  features: z
+    .array(
+      z.custom<FeatureSelection | FeatureView>(
+        (value) => isFeatureSelection(value) || isFeatureView(value),
+        'must be a feature view or view.select([...])',
+      ),
+    )
+    .min(1, 'needs at least one feature selection'),
+  status: z
+    .enum(lifecycleStatuses, { error: `must be one of ${lifecycleStatuses.join(', ')}` })
+    .optional(),
+  ...metadataFields,
+});
+
+export function defineFeatureService(input: FeatureServiceInput): FeatureService {
+  const parsed = parseDefinition(serviceSchema, kind, input);
+  const issues = new IssueCollector(definitionLabel(kind, input));
+  const features: ServiceFeature[] = [];
+  const producers = new Map<string, string>();
+
+  parsed.features.forEach((entry, index) => {
+    const selection = isFeatureView(entry) ? entry.select() : entry;
+    const view = selection.view;
+    const available = new Set(view.features.map((f) => f.name));
+    if (selection.features.length === 0)
+      issues.add(
+        `features.${index}`,
+        `selects no features of view "${view.name}"`,
+        'name at least one feature, or pass the view to select all',
+      );
+    selection.features.forEach((item, position) => {
+      const field = `features.${index}.${position}`;
+      if (!available.has(item.feature)) {
+        issues.add(
+          field,
+          `view "${view.name}" has no feature "${item.feature}" (it has ${[...available].join(', ')})`,
+          'fix the feature name or add the feature to the view',
+        );
+        return;
+      }
+      if (item.alias !== undefined) {
+        const problem = identifierProblem(item.alias);
+        if (problem) {
+          issues.add(`${field}.alias`, problem.message, problem.hint);
+          return;
+        }
+      }
+      const outputName = item.alias ?? item.feature;
+      const producer = `${view.name}.${item.feature}`;
+      const earlier = producers.get(outputName);
+      if (earlier !== undefined) {
+        issues.add(
+          field,
+          `output name "${outputName}" is produced by both ${earlier} and ${producer}`,
+          `alias one of them, e.g. ${view.name}.select([{ feature: '${item.feature}', alias: '${view.name}_${item.feature}' }])`,
+        );
+        return;
+      }
+      producers.set(outputName, producer);
+      features.push({
+        view,
+        feature: item.feature,
+        outputName,
+        ...(item.alias !== undefined ? { alias: item.alias } : {}),
+      });
+    });
+  });
+  issues.throwIfAny();
+
+  return deepFreeze({
+    kind: 'featureService',
+    name: parsed.name,
+    features,
+    status: parsed.status ?? 'active',
+    ...(parsed.description !== undefined ? { description: parsed.description } : {}),
+    ...(parsed.owner !== undefined ? { owner: parsed.owner } : {}),
+    tags: normalizeTags(parsed.tags),
+  });
+}
+
+export function isFeatureService(value: unknown): value is FeatureService {
+  return (value as FeatureService | null)?.kind === 'featureService';
+}

@@ -1,0 +1,342 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { type Entity, isEntity } from './entity.ts';
+import { parseSchedule, ScheduleError } from './schedule.ts';
+import {
+  columnName,
+  type DefinitionKind,
+  deepFreeze,
+  definitionLabel,
+  IssueCollector,
+  identifier,
+  metadataFields,
+  normalizeTags,
+  parseDefinition,
+  valueType,
+} from './schema-parts.ts';
+import { isSource, type Source } from './source.ts';
+import { canWiden, isIntegerType, isNumericType, type ValueType } from './value-types.ts';
+
+export const lifecycleStatuses = ['draft', 'active', 'deprecated'] as const;
+export type LifecycleStatus = (typeof lifecycleStatuses)[number];
+
+export interface FeatureSpec {
+  readonly name: string;
+  readonly type: ValueType;
+  readonly description?: string;
+  /** Whether a row may hold NULL for this feature. Default true. */
+  readonly nullable: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  readonly allowedValues?: readonly (string | number | boolean)[];
+}
+
+export interface FeatureSelection {
+  readonly kind: 'featureSelection';
+  readonly view: FeatureView;
+  readonly features: readonly { readonly feature: string; readonly alias?: string }[];
+}
+
+export type SelectItem = string | { feature: string; alias: string };
+
+/** Features computed from one source for one set of entities. */
+export interface FeatureView {
+  readonly kind: 'featureView';
+  /** How values are computed: `passthrough` takes them from the source row as they are. */
+  readonly transform: 'passthrough';
+  readonly name: string;
+  readonly entities: readonly Entity[];
+  readonly source: Source;
+  readonly features: readonly FeatureSpec[];
+  /** How long a value stays valid after its event time ("30d"); absent means forever. */
+  readonly ttl?: string;
+  readonly ttlSeconds?: number;
+  /** Whether values are materialized to the online store and served by the API. */
+  readonly online: boolean;
+  /** EventBridge expression for materialization, e.g. "rate(6 hours)". */
+  readonly schedule?: string;
+  readonly status: LifecycleStatus;
+  /** Why a feature could leak the label, if it could; shown in describe and the registry. */
+  readonly leakageRisk?: string;
+  readonly description?: string;
+  readonly owner?: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Picks features of this view for a feature service; no argument picks all of them. */
+  select(features?: readonly SelectItem[]): FeatureSelection;
+}
+
+export type FeatureInput =
+  | ValueType
+  | {
+      type: ValueType;
+      description?: string;
+      nullable?: boolean;
+      min?: number;
+      max?: number;
+      allowedValues?: (string | number | boolean)[];
+    };
+
+export interface FeatureViewInput {
+  name: string;
+  entities: Entity[];
+  source: Source;
+  features: Record<string, FeatureInput>;
+  ttl?: string;
+  online?: boolean;
+  schedule?: string;
+  status?: LifecycleStatus;
+  leakageRisk?: string;
+  description?: string;
+  owner?: string;
+  tags?: Record<string, string>;
+}
+
+const kind: DefinitionKind = 'feature view';
+
+const featureObject = z.strictObject({
+  type: valueType,
+  description: z.string().max(2000).optional(),
+  nullable: z.boolean().optional(),
+  min: z.number().finite().optional(),
+  max: z.number().finite().optional(),
+  allowedValues: z
+    .array(z.union([z.string(), z.number(), z.boolean()]))
+    .min(1, 'must list at least one value')
+    .optional(),
+});
+
+const viewSchema = z.strictObject({
+  name: identifier,
+  entities: z
+    .array(z.custom<Entity>(isEntity, 'must be an entity made with defineEntity()'))
+    .min(1, 'needs at least one entity'),
+  source: z.custom<Source>(isSource, 'must be a source made with defineSource()'),
+  features: z.record(
+    columnName,
+    z.union([valueType, featureObject], {
+      error:
+        'must be a type such as "float64" or { type, description, nullable, min, max, allowedValues }',
+    }),
+  ),
+  ttl: z
+    .string()
+    .refine((text) => parseDuration(text) !== undefined, {
+      error: (issue) => `${JSON.stringify(issue.input)} is not a duration`,
+      params: {
+        hint: 'write a positive whole number and a unit s, m, h, d or w, e.g. "30d" or "12h"; leave ttl out for no expiry',
+      },
+    })
+    .optional(),
+  online: z.boolean().optional(),
+  schedule: z.string().optional(),
+  status: z
+    .enum(lifecycleStatuses, { error: `must be one of ${lifecycleStatuses.join(', ')}` })
+    .optional(),
+  leakageRisk: z.string().max(2000).optional(),
+  ...metadataFields,
+});
+
+export function defineFeatureView(input: FeatureViewInput): FeatureView {
+  const parsed = parseDefinition(viewSchema, kind, input);
+  const issues = new IssueCollector(definitionLabel(kind, input));
+  const source = parsed.source;
+  const sourceTypes = new Map(source.schema.map((c) => [c.name, c.type]));
+  const columnList = source.schema.map((c) => c.name).join(', ');
+
+  const joinKeyNames = new Set<string>();
+  parsed.entities.forEach((entity, index) => {
+    if (
+      parsed.entities.indexOf(entity) !== index ||
+      parsed.entities.findIndex((e) => e.name === entity.name) !== index
+    ) {
+      issues.add(
+        `entities.${index}`,
+        `entity "${entity.name}" is listed twice`,
+        'list each entity once',
+      );
+      return;
+    }
+    for (const key of entity.joinKeys) {
+      if (joinKeyNames.has(key.name))
+        issues.add(
+          `entities.${index}`,
+          `join key "${key.name}" of entity "${entity.name}" is also a join key of another entity of this view`,
+          'give the entities distinct join-key names',
+        );
+      joinKeyNames.add(key.name);
+      const columnType = sourceTypes.get(key.name);
+      if (columnType === undefined)
+        issues.add(
+          `entities.${index}`,
+          `join key "${key.name}" of entity "${entity.name}" is not a column of source "${source.name}" (${columnList})`,
+          `add "${key.name}: '${key.type}'" to the source schema or map a raw column to it with fieldMapping`,
+        );
+      else if (columnType !== key.type)
+        issues.add(
+          `entities.${index}`,
+          `join key "${key.name}" is ${key.type} in entity "${entity.name}" but ${columnType} in source "${source.name}"`,
+          'make the types agree',
+        );
+    }
+  });
+
+  const timestampColumns = new Set(
+    [source.timestampField, source.createdTimestampField].filter(Boolean),
+  );
+  const features: FeatureSpec[] = Object.entries(parsed.features).map(([name, raw]) => {
+    const spec = typeof raw === 'string' ? { type: raw } : raw;
+    const type = spec.type as ValueType;
+    const field = `features.${name}`;
+    if (joinKeyNames.has(name))
+      issues.add(
+        field,
+        `"${name}" is a join key of this view and cannot also be a feature`,
+        'remove it from features; join keys are returned with every row',
+      );
+    else if (timestampColumns.has(name))
+      issues.add(
+        field,
+        `"${name}" is a timestamp column of source "${source.name}"; event times are returned with every value`,
+        'remove it from features',
+      );
+    else {
+      const columnType = sourceTypes.get(name);
+      if (columnType === undefined)
+        issues.add(
+          field,
+          `"${name}" is not a column of source "${source.name}" (${columnList})`,
+          `add "${name}" to the source schema or fix the feature name`,
+        );
+      else if (!canWiden(columnType, type))
+        issues.add(
+          `${field}.type`,
+          `is ${type}, but source column "${name}" is ${columnType}`,
+          `declare the feature as ${columnType}`,
+        );
+    }
+    checkConstraints(issues, field, type, spec);
+    return {
+      name,
+      type,
+      ...(spec.description !== undefined ? { description: spec.description } : {}),
+      nullable: spec.nullable ?? true,
+      ...(spec.min !== undefined ? { min: spec.min } : {}),
+      ...(spec.max !== undefined ? { max: spec.max } : {}),
+      ...(spec.allowedValues !== undefined ? { allowedValues: [...spec.allowedValues] } : {}),
+    };
+  });
+  if (features.length === 0)
+    issues.add('features', 'has no features', 'declare at least one feature');
+
+  if (parsed.schedule !== undefined) {
+    try {
+      parseSchedule(parsed.schedule);
+    } catch (error) {
+      if (!(error instanceof ScheduleError)) throw error;
+      issues.add('schedule', error.message, error.hint);
+    }
+  }
+  if (parsed.online && parsed.schedule === undefined) {
+    issues.add(
+      'schedule',
+      'is required when online is true (materialization needs a schedule)',
+      'add e.g. schedule: "rate(6 hours)"',
+    );
+  }
+  issues.throwIfAny();
+
+  const ttlSeconds = parsed.ttl === undefined ? undefined : parseDuration(parsed.ttl);
+  const view = {
+    kind: 'featureView' as const,
+    transform: 'passthrough' as const,
+    name: parsed.name,
+    entities: [...parsed.entities],
+    source,
+    features,
+    ...(parsed.ttl !== undefined ? { ttl: parsed.ttl, ttlSeconds } : {}),
+    online: parsed.online ?? false,
+    ...(parsed.schedule !== undefined ? { schedule: parsed.schedule } : {}),
+    status: parsed.status ?? 'active',
+    ...(parsed.leakageRisk !== undefined ? { leakageRisk: parsed.leakageRisk } : {}),
+    ...(parsed.description !== undefined ? { description: parsed.description } : {}),
+    ...(parsed.owner !== undefined ? { owner: parsed.owner } : {}),
+    tags: normalizeTags(parsed.tags),
+  } as Omit<FeatureView, 'select'> as FeatureView;
+  Object.defineProperty(view, 'select', {
+    enumerable: false,
+    value: (items?: readonly SelectItem[]): FeatureSelection =>
+      Object.freeze({
+        kind: 'featureSelection' as const,
+        view,
+        features: Object.freeze(
+          (items ?? features.map((f) => f.name)).map((item) =>
+            Object.freeze(
+              typeof item === 'string'
+                ? { feature: item }
+                : { feature: item.feature, alias: item.alias },
+            ),
+          ),
+        ),
+      }),
+  });
+  return deepFreeze(view);
+}
+
+function checkConstraints(
+  issues: IssueCollector,
+  field: string,
+  type: ValueType,
+  spec: { min?: number; max?: number; allowedValues?: (string | number | boolean)[] },
+): void {
+  if ((spec.min !== undefined || spec.max !== undefined) && !isNumericType(type)) {
+    issues.add(
+      `${field}.${spec.min !== undefined ? 'min' : 'max'}`,
+      `min/max apply to numeric features, but this feature is ${type}`,
+      'remove min/max or use allowedValues',
+    );
+  }
+  if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max) {
+    issues.add(
+      `${field}.min`,
+      `min ${spec.min} is greater than max ${spec.max}`,
+      'swap them or fix one',
+    );
+  }
+  if (spec.allowedValues === undefined) return;
+  const expected =
+    type === 'string'
+      ? 'string'
+      : isIntegerType(type)
+        ? 'integer'
+        : type === 'bool'
+          ? 'boolean'
+          : undefined;
+  if (expected === undefined) {
+    issues.add(
+      `${field}.allowedValues`,
+      `allowedValues apply to string, integer and bool features, but this feature is ${type}`,
+      'use min/max for floats, or remove allowedValues',
+    );
+    return;
+  }
+  spec.allowedValues.forEach((value, index) => {
+    const ok = expected === 'integer' ? Number.isInteger(value) : typeof value === expected;
+    if (!ok)
+      issues.add(
+        `${field}.allowedValues.${index}`,
+        `${JSON.stringify(value)} is not a ${expected} value for a ${type} feature`,
+        `list ${expected} values only`,
+      );
+  });
+  if (new Set(spec.allowedValues).size !== spec.allowedValues.length) {
+    issues.add(`${field}.allowedValues`, 'lists a value more than once', 'list each value once');
+  }
+}
+
+export function isFeatureView(value: unknown): value is FeatureView {
+  return (value as FeatureView | null)?.kind === 'featureView';
+}
+
+export function isFeatureSelection(value: unknown): value is FeatureSelection {
+  return (value as FeatureSelection | null)?.kind === 'featureSelection';
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { DefinitionError, type DefinitionIssue } from './errors.ts';
+import { columnNameProblem, identifierProblem } from './identifiers.ts';
+import { joinKeyTypes, valueTypes } from './value-types.ts';
+
+export type DefinitionKind = 'entity' | 'source' | 'feature view' | 'feature service';
+
+export function definitionLabel(kind: DefinitionKind, input: unknown): string {
+  const name = (input as { name?: unknown } | null)?.name;
+  return `${kind} ${typeof name === 'string' ? `"${name}"` : '(unnamed)'}`;
+}
+
+function refineWith(problem: (value: string) => { message: string; hint: string } | undefined) {
+  return z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
+    const found = problem(value);
+    if (found)
+      ctx.addIssue({ code: 'custom', message: found.message, params: { hint: found.hint } });
+  });
+}
+
+export const identifier = refineWith(identifierProblem);
+export const columnName = refineWith(columnNameProblem);
+
+export const valueType = z.enum(valueTypes as [string, ...string[]], {
+  error: (issue) =>
+    `unknown type ${JSON.stringify(issue.input)}; use one of ${valueTypes.join(', ')}`,
+});
+
+export const joinKeyType = z.enum(joinKeyTypes, {
+  error: (issue) =>
+    `join keys must be ${joinKeyTypes.join(', ')}, got ${JSON.stringify(issue.input)}`,
+});
+
+const tagText = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+
+/** Fields every definition may carry for discovery and governance. */
+export const metadataFields = {
+  description: z.string().max(2000).optional(),
+  owner: z.string().min(1, 'must not be empty').max(256).optional(),
+  tags: z.record(tagText, tagText).optional(),
+};
+
+/** Parses `input` with `schema`; on failure throws one DefinitionError listing every issue. */
+export function parseDefinition<T>(schema: z.ZodType<T>, kind: DefinitionKind, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const definition = definitionLabel(kind, input);
+  throw new DefinitionError(
+    result.error.issues.map((issue): DefinitionIssue => {
+      const hint = hintFor(issue);
+      return {
+        definition,
+        field: issue.path.map(String).join('.'),
+        message: issue.message,
+        ...(hint ? { hint } : {}),
+      };
+    }),
+  );
+}
+
+function hintFor(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code === 'custom') {
+    const hint = (issue.params as { hint?: unknown } | undefined)?.hint;
+    return typeof hint === 'string' ? hint : undefined;
+  }
+  if (issue.code === 'unrecognized_keys') return 'remove it or check its spelling';
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'add this required field';
+  return undefined;
+}
+
+export function normalizeTags(
+  tags: Record<string, string> | undefined,
+): Readonly<Record<string, string>> {
+  const sorted: Record<string, string> = {};
+  for (const key of Object.keys(tags ?? {}).sort()) sorted[key] = (tags ?? {})[key] as string;
+  return sorted;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/** Collects semantic issues for one definition and throws them together. */
+export class IssueCollector {
+  private readonly issues: DefinitionIssue[] = [];
+
+  constructor(private readonly definition: string) {}
+
+  add(field: string, message: string, hint?: string): void {
+    this.issues.push({ definition: this.definition, field, message, ...(hint ? { hint } : {}) });
+  }
+
+  throwIfAny(): void {
+    if (this.issues.length > 0) throw new DefinitionError(this.issues);
+  }
+}

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import {
+  type DefinitionKind,
+  deepFreeze,
+  definitionLabel,
+  IssueCollector,
+  identifier,
+  metadataFields,
+  normalizeTags,
+  parseDefinition,
+  valueType,
+} from './schema-parts.ts';
+import type { ValueType } from './value-types.ts';
+
+export interface SourceColumn {
+  readonly name: string;
+  readonly type: ValueType;
+}
+
+/**
+ * A batch source of feature rows. Where the data lives is per environment (config),
+ * so a source only says what its rows look like.
+ */
+export interface Source {
+  readonly kind: 'source';
+  readonly name: string;
+  readonly schema: readonly SourceColumn[];
+  /** Column holding when the value became true (event time). */
+  readonly timestampField: string;
+  /** Column holding when the row was written; breaks ties between rows with the same event time. */
+  readonly createdTimestampField?: string;
+  /** Raw column name in the data → column name in `schema`. */
+  readonly fieldMapping: Readonly<Record<string, string>>;
+  readonly description?: string;
+  readonly owner?: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface SourceInput {
+  name: string;
+  /** Column name → type, in the order columns should appear. */
+  schema: Record<string, ValueType>;
+  timestampField: string;
+  createdTimestampField?: string;
+  fieldMapping?: Record<string, string>;
+  description?: string;
+  owner?: string;
+  tags?: Record<string, string>;
+}
+
+const kind: DefinitionKind = 'source';
+
+const rawColumnName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .regex(/^[^\u0000-\u001f"`]+$/, 'must not contain quotes or control characters');
+
+const sourceSchema = z.strictObject({
+  name: identifier,
+  schema: z.record(identifier, valueType, { error: 'must be an object of column name → type' }),
+  timestampField: z.string({ error: 'must name the event-timestamp column' }),
+  createdTimestampField: z.string().optional(),
+  fieldMapping: z.record(rawColumnName, z.string()).optional(),
+  ...metadataFields,
+});
+
+export function defineSource(input: SourceInput): Source {
+  const parsed = parseDefinition(sourceSchema, kind, input);
+  const issues = new IssueCollector(definitionLabel(kind, input));
+  const columns = Object.entries(parsed.schema).map(([name, type]) => ({
+    name,
+    type: type as ValueType,
+  }));
+  const typeOf = new Map(columns.map((c) => [c.name, c.type]));
+  const columnList = columns.map((c) => c.name).join(', ');
+
+  if (columns.length === 0)
+    issues.add(
+      'schema',
+      'has no columns',
+      'declare at least the join keys, the timestamp and one value column',
+    );
+  if (typeOf.has('dt'))
+    issues.add(
+      'schema.dt',
+      '"dt" is the partition column fstore adds to every source',
+      'rename the column, e.g. with fieldMapping: { dt: "event_date" }',
+    );
+
+  const checkTimestamp = (
+    field: 'timestampField' | 'createdTimestampField',
+    column: string | undefined,
+  ) => {
+    if (column === undefined) return;
+    const type = typeOf.get(column);
+    if (type === undefined)
+      issues.add(
+        field,
+        `"${column}" is not a column of the schema (${columnList})`,
+        `add "${column}: 'timestamp'" to schema or name an existing column`,
+      );
+    else if (type !== 'timestamp')
+      issues.add(
+        field,
+        `"${column}" has type ${type}, but must be timestamp`,
+        `declare "${column}: 'timestamp'" in schema`,
+      );
+  };
+  checkTimestamp('timestampField', parsed.timestampField);
+  checkTimestamp('createdTimestampField', parsed.createdTimestampField);
+  if (
+    parsed.createdTimestampField !== undefined &&
+    parsed.createdTimestampField === parsed.timestampField
+  ) {
+    issues.add(
+      'createdTimestampField',
+      'is the same column as timestampField',
+      'name the column holding when the row was written, or leave it out',
+    );
+  }
+
+  const mappedTargets = new Set<string>();
+  for (const [raw, target] of Object.entries(parsed.fieldMapping ?? {})) {
+    if (!typeOf.has(target))
+      issues.add(
+        `fieldMapping.${raw}`,
+        `maps to "${target}", which is not a column of the schema (${columnList})`,
+        'map raw names to columns declared in schema',
+      );
+    if (mappedTargets.has(target))
+      issues.add(
+        `fieldMapping.${raw}`,
+        `maps to "${target}", which another raw column already maps to`,
+        'map each schema column from one raw column',
+      );
+    mappedTargets.add(target);
+  }
+  issues.throwIfAny();
+
+  return deepFreeze({
+    kind: 'source',
+    name: parsed.name,
+    schema: columns,
+    timestampField: parsed.timestampField,
+    ...(parsed.createdTimestampField !== undefined
+      ? { createdTimestampField: parsed.createdTimestampField }
+      : {}),
+    fieldMapping: { ...(parsed.fieldMapping ?? {}) },
+    ...(parsed.description !== undefined ? { description: parsed.description } : {}),
+    ...(parsed.owner !== undefined ? { owner: parsed.owner } : {}),
+    tags: normalizeTags(parsed.tags),
+  });
+}
+
+export function isSource(value: unknown): value is Source {
+  return (value as Source | null)?.kind === 'source';
+}

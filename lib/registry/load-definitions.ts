@@ -1,0 +1,105 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  DefinitionError,
+  isEntity,
+  isFeatureService,
+  isFeatureView,
+  isSource,
+} from '../definitions/index.ts';
+import type { AnyDefinition, LocatedDefinition } from './compile.ts';
+
+const definitionFile = /\.(ts|mts|js|mjs)$/;
+const ignoredFile = /(\.d\.ts|\.test\.ts|\.spec\.ts)$/;
+
+/** A definitions file that could not be loaded: missing folder, syntax error, thrown error. */
+export class DefinitionsLoadError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DefinitionsLoadError';
+  }
+}
+
+function isDefinition(value: unknown): value is AnyDefinition {
+  return isEntity(value) || isSource(value) || isFeatureView(value) || isFeatureService(value);
+}
+
+/** Lists definition files under `dir` (recursively, sorted, skipping tests, `_*` and dot files). */
+export async function listDefinitionFiles(dir: string): Promise<string[]> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new DefinitionsLoadError(
+      `definitions folder ${dir} does not exist`,
+      'run from the project folder or pass --defs <path>',
+    );
+  }
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && definitionFile.test(e.name) && !ignoredFile.test(e.name))
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .filter(
+      (rel) =>
+        !rel
+          .split('/')
+          .some((part) => part.startsWith('_') || part.startsWith('.') || part === 'node_modules'),
+    )
+    .sort();
+}
+
+/**
+ * Imports every definition file and collects the definitions each exports (directly or in an
+ * exported array). TypeScript files need a TS-aware loader in the process (tsx in the CLI and
+ * the CDK app, vitest in tests); all files share one module cache, so an entity imported by
+ * several files is one object.
+ */
+export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]> {
+  const root = path.resolve(dir);
+  const files = await listDefinitionFiles(root);
+  if (files.length === 0) {
+    throw new DefinitionsLoadError(
+      `definitions folder ${dir} has no .ts or .js files`,
+      'add a file that exports defineEntity/defineSource/defineFeatureView/defineFeatureService results',
+    );
+  }
+  const located: LocatedDefinition[] = [];
+  for (const file of files) {
+    let exports: Record<string, unknown>;
+    try {
+      exports = (await import(pathToFileURL(path.join(root, file)).href)) as Record<
+        string,
+        unknown
+      >;
+    } catch (error) {
+      if (error instanceof DefinitionError) throw error.withFile(file);
+      throw new DefinitionsLoadError(
+        `${file} failed to load: ${firstLine(error)}`,
+        'fix the error in that file (run with --verbose for the stack trace)',
+        { cause: error },
+      );
+    }
+    for (const value of Object.values(exports)) {
+      for (const candidate of Array.isArray(value) ? value : [value]) {
+        if (isDefinition(candidate)) located.push({ definition: candidate, file });
+      }
+    }
+  }
+  return located;
+}
+
+function firstLine(error: unknown): string {
+  const text =
+    error instanceof Error
+      ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
+      : String(error);
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim().length > 0)
+      ?.trim() ?? text
+  );
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { joinKeyTypes, lifecycleStatuses, valueTypes } from '../definitions/index.ts';
+
+/**
+ * The compiled registry: the one artifact every runtime reads (CDK stacks, SQL generation,
+ * Lambda bundles, the local store). Plain JSON, validated on read.
+ */
+export const registryFormatVersion = 1;
+
+const tags = z.record(z.string(), z.string());
+const valueType = z.enum(valueTypes as [string, ...string[]]);
+const joinKey = z.object({ name: z.string(), type: z.enum(joinKeyTypes) });
+const metadata = {
+  description: z.string().optional(),
+  owner: z.string().optional(),
+  tags,
+  definedIn: z.string().optional(),
+};
+
+export const registryEntitySchema = z.object({
+  name: z.string(),
+  joinKeys: z.array(joinKey),
+  ...metadata,
+});
+
+export const offlineLocationSchema = z.object({ glueTable: z.string(), s3Prefix: z.string() });
+
+export const registrySourceSchema = z.object({
+  name: z.string(),
+  schema: z.array(z.object({ name: z.string(), type: valueType })),
+  timestampField: z.string(),
+  createdTimestampField: z.string().optional(),
+  fieldMapping: z.record(z.string(), z.string()),
+  offline: offlineLocationSchema,
+  ...metadata,
+});
+
+export const registryFeatureSchema = z.object({
+  name: z.string(),
+  type: valueType,
+  description: z.string().optional(),
+  nullable: z.boolean(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  allowedValues: z.array(z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+export const registryFeatureViewSchema = z.object({
+  name: z.string(),
+  /** Content hash of the view's schema and keys; changes when stored data changes shape. */
+  version: z.string(),
+  transform: z.literal('passthrough'),
+  entities: z.array(z.string()),
+  joinKeys: z.array(joinKey),
+  source: z.string(),
+  features: z.array(registryFeatureSchema),
+  ttl: z.string().optional(),
+  ttlSeconds: z.number().optional(),
+  online: z.boolean(),
+  schedule: z.string().optional(),
+  status: z.enum(lifecycleStatuses),
+  leakageRisk: z.string().optional(),
+  offline: offlineLocationSchema,
+  onlineStore: z.object({ keyPrefix: z.string() }),
+  ...metadata,
+});
+
+export const registryFeatureServiceSchema = z.object({
+  name: z.string(),
+  features: z.array(
+    z.object({
+      view: z.string(),
+      feature: z.string(),
+      outputName: z.string(),
+      alias: z.string().optional(),
+      type: valueType,
+    }),
+  ),
+  /** True when every view it reads is online, so the lookup API can serve it. */
+  online: z.boolean(),
+  status: z.enum(lifecycleStatuses),
+  ...metadata,
+});
+
+export const registrySchema = z.object({
+  formatVersion: z.literal(registryFormatVersion),
+  /** Content hash of everything below; equal registries have equal versions. */
+  version: z.string(),
+  entities: z.array(registryEntitySchema),
+  sources: z.array(registrySourceSchema),
+  featureViews: z.array(registryFeatureViewSchema),
+  featureServices: z.array(registryFeatureServiceSchema),
+});
+
+export type Registry = z.infer<typeof registrySchema>;
+export type RegistryEntity = z.infer<typeof registryEntitySchema>;
+export type RegistrySource = z.infer<typeof registrySourceSchema>;
+export type RegistryFeatureView = z.infer<typeof registryFeatureViewSchema>;
+export type RegistryFeature = z.infer<typeof registryFeatureSchema>;
+export type RegistryFeatureService = z.infer<typeof registryFeatureServiceSchema>;
