@@ -148,7 +148,10 @@ function checkField(
     if (extra !== undefined) fail('has more than one "/"');
     if (step !== undefined && (!/^\d+$/.test(step) || Number(step) < 1))
       fail(`has step "${step}", which must be a positive integer`);
-    if (range === undefined || range === '') return fail('is empty');
+    if (range === undefined || range === '') {
+      fail('is empty');
+      continue;
+    }
     if (range === '*') continue;
     const [from, to, tooMany] = range.split('-');
     if (tooMany !== undefined) fail('has a malformed range');

@@ -72,7 +72,7 @@ export function normalizeTags(
   tags: Record<string, string> | undefined,
 ): Readonly<Record<string, string>> {
   const sorted: Record<string, string> = {};
-  for (const key of Object.keys(tags ?? {}).sort()) sorted[key] = (tags ?? {})[key] as string;
+  for (const key of Object.keys(tags ?? {}).sort()) sorted[key] = tags?.[key] as string;
   return sorted;
 }
 

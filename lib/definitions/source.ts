@@ -54,7 +54,9 @@ const rawColumnName = z
   .string()
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters')
-  .regex(/^[^\u0000-\u001f"`]+$/, 'must not contain quotes or control characters');
+  .refine((name) => !/["`]/.test(name) && [...name].every((c) => c.charCodeAt(0) >= 0x20), {
+    error: 'must not contain quotes or control characters',
+  });
 
 const sourceSchema = z.strictObject({
   name: identifier,
