@@ -77,8 +77,8 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
     } catch (error) {
       if (error instanceof DefinitionError) throw error.withFile(file);
       throw new DefinitionsLoadError(
-        `${file} failed to load: ${firstLine(error)}`,
-        'fix the error in that file (run with --verbose for the stack trace)',
+        `${file} failed to load: ${summarize(error, root)}`,
+        loadHint(error),
         { cause: error },
       );
     }
@@ -91,15 +91,19 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
   return located;
 }
 
-function firstLine(error: unknown): string {
-  const text =
-    error instanceof Error
-      ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
-      : String(error);
-  return (
-    text
-      .split('\n')
-      .find((line) => line.trim().length > 0)
-      ?.trim() ?? text
-  );
+/** One line saying what went wrong; for syntax errors, the compiler's "file:line:col: ERROR: ..." line. */
+function summarize(error: unknown, root: string): string {
+  const text = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
+  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  const compilerLine = lines.find((line) => line.includes('ERROR:'));
+  const chosen = compilerLine ?? lines[0] ?? text;
+  return chosen.replaceAll(`${root}${path.sep}`, '');
+}
+
+function loadHint(error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (message.includes('require() ES Module') || message.includes('ERR_REQUIRE')) {
+    return 'definition files are ES modules: add "type": "module" to the package.json next to them, or name them .mts';
+  }
+  return 'fix the error in that file (run with --verbose for the stack trace)';
 }

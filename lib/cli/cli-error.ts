@@ -1,0 +1,24 @@
+export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** An error meant for the person at the terminal: one line, a hint, an exit code. */
+export class CliError extends Error {
+  readonly hint?: string;
+  readonly exitCode: number;
+
+  constructor(
+    message: string,
+    options: { hint?: string; exitCode?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'CliError';
+    if (options.hint !== undefined) this.hint = options.hint;
+    this.exitCode = options.exitCode ?? exitCodes.failure;
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: exitCodes.usage, ...(hint !== undefined ? { hint } : {}) });
+    this.name = 'UsageError';
+  }
+}

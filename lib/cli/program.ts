@@ -1,0 +1,41 @@
+import { Command, Option } from 'commander';
+import { registerApply } from './commands/apply.ts';
+import { registerDescribe } from './commands/describe.ts';
+import { registerList } from './commands/list.ts';
+import { registerPlan } from './commands/plan.ts';
+import { registerValidate } from './commands/validate.ts';
+
+export function buildProgram(version: string): Command {
+  const program = new Command('fstore')
+    .description(
+      'fstore: features as code, point-in-time training sets, and an online feature store, on AWS or on this machine',
+    )
+    .version(version, '-V, --version')
+    .addOption(
+      new Option('--env <name>', 'environment: local runs on this machine, others are AWS stages')
+        .default('local')
+        .env('FSTORE_ENV'),
+    )
+    .addOption(
+      new Option('--defs <path>', 'folder with the feature definitions')
+        .default('feature-defs')
+        .env('FSTORE_DEFS'),
+    )
+    .addOption(
+      new Option('--data-dir <path>', 'where local environments keep their state')
+        .default('.fstore')
+        .env('FSTORE_DATA_DIR'),
+    )
+    .option('--verbose', 'print stack traces and extra detail', false)
+    .option('--no-color', 'plain output without colors')
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  registerValidate(program);
+  registerList(program);
+  registerDescribe(program);
+  registerPlan(program);
+  registerApply(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}

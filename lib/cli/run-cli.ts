@@ -1,0 +1,63 @@
+import { CommanderError } from 'commander';
+import { DefinitionError } from '../definitions/index.ts';
+import { RegistryFileError } from '../local/registry-store.ts';
+import { DefinitionsLoadError } from '../registry/index.ts';
+import { CliError, exitCodes } from './cli-error.ts';
+import { Output, useColor } from './output.ts';
+import { buildProgram } from './program.ts';
+
+/** Runs the CLI on `argv` (as process.argv) and returns the exit code; never throws. */
+export async function runCli(argv: readonly string[], version: string): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  const out = new Output(useColor(!argv.includes('--no-color'), process.stderr));
+  try {
+    await buildProgram(version).parseAsync([...argv]);
+    return process.exitCode === undefined ? exitCodes.ok : Number(process.exitCode);
+  } catch (error) {
+    return report(out, error, verbose);
+  }
+}
+
+function report(out: Output, error: unknown, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message; help and version are successful exits.
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    )
+      return exitCodes.ok;
+    return exitCodes.usage;
+  }
+  if (error instanceof DefinitionError) {
+    const count = error.issues.length;
+    out.error(count === 1 ? 'invalid definition' : `${count} invalid definitions`);
+    for (const issue of error.issues) {
+      const where = issue.file ? `${issue.file}: ` : '';
+      const field = issue.field ? ` ${out.c.bold(issue.field)}` : '';
+      process.stderr.write(`  ${where}${issue.definition}${field}: ${issue.message}\n`);
+      if (issue.hint) process.stderr.write(`    ${out.c.dim('fix:')} ${issue.hint}\n`);
+    }
+    if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    return exitCodes.failure;
+  }
+  if (
+    error instanceof CliError ||
+    error instanceof DefinitionsLoadError ||
+    error instanceof RegistryFileError
+  ) {
+    out.error(error.message, error.hint);
+    if (verbose) printCause(error);
+    return error instanceof CliError ? error.exitCode : exitCodes.failure;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  out.error(message, verbose ? undefined : 'run again with --verbose for details');
+  if (verbose && error instanceof Error) printCause(error);
+  return exitCodes.failure;
+}
+
+function printCause(error: Error): void {
+  process.stderr.write(`${error.stack ?? error.message}\n`);
+  if (error.cause instanceof Error)
+    process.stderr.write(`caused by: ${error.cause.stack ?? error.cause.message}\n`);
+}

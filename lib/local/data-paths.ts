@@ -1,0 +1,23 @@
+import path from 'node:path';
+
+/** Where one environment keeps its local state under the data dir (default `.fstore`). */
+export function envDataDir(dataDir: string, env: string): string {
+  return path.join(dataDir, env);
+}
+
+export function appliedRegistryPath(dataDir: string, env: string): string {
+  return path.join(envDataDir(dataDir, env), 'registry.json');
+}
+
+export function registryHistoryDir(dataDir: string, env: string): string {
+  return path.join(envDataDir(dataDir, env), 'registry-history');
+}
+
+export function demoDataDir(dataDir: string, env: string): string {
+  return path.join(envDataDir(dataDir, env), 'demo-data');
+}
+
+/** Environments that run on the embedded engines on this machine rather than on AWS. */
+export function isLocalEnv(env: string): boolean {
+  return env === 'local' || env.startsWith('local-');
+}
