@@ -3,6 +3,7 @@ import { registerApply } from './commands/apply.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerList } from './commands/list.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerStart } from './commands/start.ts';
 import { registerValidate } from './commands/validate.ts';
 
 export function buildProgram(version: string): Command {
@@ -36,6 +37,7 @@ export function buildProgram(version: string): Command {
   registerDescribe(program);
   registerPlan(program);
   registerApply(program);
+  registerStart(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

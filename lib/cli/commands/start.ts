@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { appliedRegistryPath } from '../../local/data-paths.ts';
+import { CliContext } from '../context.ts';
+import { applyLocal } from './apply.ts';
+
+/**
+ * `npm start`: brings the local environment up to date with feature-defs/. Today that is
+ * validate → plan → apply → overview; the embedded online store, scheduler and HTTP API join
+ * here as they land (see README, Status).
+ */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description(
+      'Validate feature-defs/, apply them to the local environment and show what is defined',
+    )
+    .option('--allow-breaking', 'apply even when the plan has breaking changes')
+    .action(async (options: { allowBreaking?: boolean }, command: Command) => {
+      const ctx = CliContext.fromCommand(command);
+      const { out } = ctx;
+      out.line(
+        out.c.bold(`fstore: starting env "${ctx.env}" from ${ctx.display(ctx.options.defs)}`),
+      );
+      const registry = await ctx.compile();
+      out.line(`${out.c.green('✔')} definitions valid (registry ${registry.version})`);
+      const changed = await applyLocal(ctx, options.allowBreaking, true);
+      if (!changed)
+        out.line(
+          `${out.c.green('✔')} registry already applied (${ctx.display(appliedRegistryPath(ctx.options.dataDir, ctx.env))})`,
+        );
+      out.line();
+      out.line(out.c.bold('Feature views'));
+      out.table(
+        ['view', 'features', 'ttl', 'online', 'schedule'],
+        registry.featureViews.map((v) => [
+          v.name,
+          v.features.map((f) => f.name),
+          v.ttl ?? 'none',
+          v.online ? 'yes' : 'no',
+          v.schedule ?? '',
+        ]),
+      );
+      out.line(out.c.bold('Feature services'));
+      out.table(
+        ['service', 'features'],
+        registry.featureServices.map((s) => [s.name, s.features.map((f) => f.outputName)]),
+      );
+      out.line();
+      out.line('Next:');
+      out.line('  npx fstore describe churn_online     # one service in detail');
+      out.line('  npx fstore plan                      # after editing feature-defs/');
+      out.line('  npm run synth -- -c env=dev          # the AWS infrastructure for env dev');
+    });
+}
