@@ -93,8 +93,14 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
 
 /** One line saying what went wrong; for syntax errors, the compiler's "file:line:col: ERROR: ..." line. */
 function summarize(error: unknown, root: string): string {
-  const text = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
-  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  const text =
+    error instanceof Error
+      ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
+      : String(error);
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const compilerLine = lines.find((line) => line.includes('ERROR:'));
   const chosen = compilerLine ?? lines[0] ?? text;
   return chosen.replaceAll(`${root}${path.sep}`, '');

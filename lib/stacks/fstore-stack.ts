@@ -1,0 +1,51 @@
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config.ts';
+import { SecureBucket } from '../constructs/secure-bucket.ts';
+import type { Registry } from '../registry/index.ts';
+
+export interface FstoreStackProps extends StackProps {
+  readonly stage: StageConfig;
+  readonly registry: Registry;
+}
+
+/**
+ * All of one environment's feature store. Today: the access-log bucket and the artifacts
+ * bucket (registry snapshots); the offline store, online store, API and materialization
+ * constructs are added here as they land.
+ */
+export class FstoreStack extends Stack {
+  readonly accessLogsBucket: SecureBucket;
+  readonly artifactsBucket: SecureBucket;
+
+  constructor(scope: Construct, id: string, props: FstoreStackProps) {
+    super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
+    const { stage, registry } = props;
+
+    this.accessLogsBucket = new SecureBucket(this, 'AccessLogs', {
+      retain: stage.retainData,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(stage.logRetentionDays) },
+      ],
+    });
+    Validations.of(this.accessLogsBucket.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket receives the server access logs of the other buckets; logging it into itself would loop.',
+    });
+
+    this.artifactsBucket = new SecureBucket(this, 'Artifacts', {
+      retain: stage.retainData,
+      accessLogs: { bucket: this.accessLogsBucket.bucket, prefix: 'artifacts/' },
+    });
+
+    new CfnOutput(this, 'RegistryVersion', {
+      value: registry.version,
+      description: 'Version of the compiled feature registry in this deployment',
+    });
+    new CfnOutput(this, 'FeatureViews', {
+      value: registry.featureViews.map((v) => `${v.name}@${v.version}`).join(',') || 'none',
+    });
+    new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifactsBucket.bucket.bucketName });
+  }
+}

@@ -1,0 +1,112 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { synthStage } from './synth-app.ts';
+
+describe('fstore CDK app', () => {
+  it('synthesizes one stack per environment named fstore-<env>', async () => {
+    const dev = await synthStage('dev');
+    const prod = await synthStage('prod');
+    expect(dev.assembly.stacks.map((s) => s.stackName)).toEqual(['fstore-dev']);
+    expect(prod.assembly.stacks.map((s) => s.stackName)).toEqual(['fstore-prod']);
+  });
+
+  it('passes cdk-nag AwsSolutions with no unacknowledged finding in dev and prod', async () => {
+    for (const env of ['dev', 'prod']) {
+      const { violations } = await synthStage(env);
+      expect(violations, env).toEqual([]);
+    }
+  });
+
+  it('encrypts, versions, blocks public access and requires TLS on every bucket', async () => {
+    const { template } = await synthStage('dev');
+    const buckets = template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toHaveLength(2);
+    template.allResourcesProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+    const policies = template.findResources('AWS::S3::BucketPolicy');
+    expect(Object.keys(policies)).toHaveLength(2);
+    template.allResourcesProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('logs artifact bucket access to the access-log bucket', async () => {
+    const { template } = await synthStage('dev');
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: {
+        DestinationBucketName: Match.anyValue(),
+        LogFilePrefix: 'artifacts/',
+      },
+    });
+  });
+
+  it('retains data and protects the stack in prod, and deletes with the stack in dev', async () => {
+    const prod = await synthStage('prod');
+    const dev = await synthStage('dev');
+    prod.template.allResources('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    dev.template.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    expect(prod.stack.terminationProtection).toBe(true);
+    expect(dev.stack.terminationProtection).toBe(false);
+  });
+
+  it('keeps stable logical ids for stateful resources', async () => {
+    const { template } = await synthStage('dev');
+    expect(Object.keys(template.findResources('AWS::S3::Bucket')).sort()).toEqual([
+      'AccessLogsBucketCD784A59',
+      'ArtifactsBucket88671897',
+    ]);
+  });
+
+  it('outputs the registry version and the view versions it was built from', async () => {
+    const { template, registry } = await synthStage('dev');
+    template.hasOutput('RegistryVersion', { Value: registry.version });
+    template.hasOutput('FeatureViews', {
+      Value: registry.featureViews.map((v) => `${v.name}@${v.version}`).join(','),
+    });
+  });
+
+  it('tags resources with the environment and the registry version', async () => {
+    const { template, registry } = await synthStage('prod');
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      Tags: Match.arrayWith([
+        { Key: 'fstore:env', Value: 'prod' },
+        { Key: 'fstore:registry-version', Value: registry.version },
+      ]),
+    });
+  });
+});
+
+describe('cdk-nag on the app', () => {
+  it('fails synthesis when a bucket lacks access logs and nobody acknowledged it', async () => {
+    const { App, Stack, Validations } = await import('aws-cdk-lib');
+    const { AwsSolutionsChecks } = await import('cdk-nag');
+    const { SecureBucket } = await import('../../lib/constructs/secure-bucket.ts');
+    const app = new App();
+    const stack = new Stack(app, 'probe');
+    new SecureBucket(stack, 'Unlogged', { retain: false });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-S1/);
+  });
+});
