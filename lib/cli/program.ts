@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { registerApply } from './commands/apply.ts';
+import { registerDemoData } from './commands/demo-data.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerList } from './commands/list.ts';
 import { registerPlan } from './commands/plan.ts';
@@ -37,6 +38,7 @@ export function buildProgram(version: string): Command {
   registerDescribe(program);
   registerPlan(program);
   registerApply(program);
+  registerDemoData(program);
   registerStart(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { joinKeyTypes, lifecycleStatuses, valueTypes } from '../definitions/index.ts';
+import {
+  joinKeyTypes,
+  lifecycleStatuses,
+  type ValueType,
+  valueTypes,
+} from '../definitions/index.ts';
 
 /**
  * The compiled registry: the one artifact every runtime reads (CDK stacks, SQL generation,
@@ -8,7 +13,7 @@ import { joinKeyTypes, lifecycleStatuses, valueTypes } from '../definitions/inde
 export const registryFormatVersion = 1;
 
 const tags = z.record(z.string(), z.string());
-const valueType = z.enum(valueTypes as [string, ...string[]]);
+const valueType = z.enum(valueTypes as [ValueType, ...ValueType[]]);
 const joinKey = z.object({ name: z.string(), type: z.enum(joinKeyTypes) });
 const metadata = {
   description: z.string().optional(),

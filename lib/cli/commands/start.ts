@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { appliedRegistryPath } from '../../local/data-paths.ts';
+import { demoSources, startOfUtcDay, writeDemoData } from '../../demo/index.ts';
+import { appliedRegistryPath, demoDataDir } from '../../local/data-paths.ts';
 import { CliContext } from '../context.ts';
+import { createProgress } from '../progress.ts';
 import { applyLocal } from './apply.ts';
 
 /**
@@ -28,6 +32,32 @@ export function registerStart(program: Command): void {
         out.line(
           `${out.c.green('✔')} registry already applied (${ctx.display(appliedRegistryPath(ctx.options.dataDir, ctx.env))})`,
         );
+      const demoDir = demoDataDir(ctx.options.dataDir, ctx.env);
+      const hasDemoData = demoSources.every((source) =>
+        existsSync(path.join(demoDir, `${source}.parquet`)),
+      );
+      const hasDemoSources = demoSources.every((source) =>
+        registry.sources.some((s) => s.name === source),
+      );
+      if (!hasDemoData && hasDemoSources) {
+        const progress = createProgress('demo data');
+        const summary = await writeDemoData({
+          registry,
+          outDir: demoDir,
+          format: 'parquet',
+          customers: 1000,
+          days: 90,
+          seed: 42,
+          end: startOfUtcDay(new Date()),
+          onProgress: (done, total) => progress.update(done, total),
+        }).finally(() => progress.stop());
+        const rows = summary.files
+          .map((f) => `${f.rows.toLocaleString('en-US')} ${f.source}`)
+          .join(', ');
+        out.line(`${out.c.green('✔')} generated demo data: ${rows} (${ctx.display(demoDir)})`);
+      } else if (hasDemoData) {
+        out.line(`${out.c.green('✔')} demo data present (${ctx.display(demoDir)})`);
+      }
       out.line();
       out.line(out.c.bold('Feature views'));
       out.table(

@@ -1,0 +1,89 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type DemoFormat, demoFormats, startOfUtcDay, writeDemoData } from '../../demo/index.ts';
+import { demoDataDir } from '../../local/data-paths.ts';
+import { CliContext } from '../context.ts';
+import { createProgress } from '../progress.ts';
+
+interface DemoDataOptions {
+  customers: number;
+  days: number;
+  seed: number;
+  end?: Date;
+  out?: string;
+  format: DemoFormat;
+}
+
+export function positiveInteger(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1)
+      throw new InvalidArgumentError(`${name} must be a positive whole number, got "${text}".`);
+    return value;
+  };
+}
+
+function integer(text: string): number {
+  if (!/^-?\d+$/.test(text))
+    throw new InvalidArgumentError(`seed must be a whole number, got "${text}".`);
+  return Number(text);
+}
+
+function isoDate(text: string): Date {
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError(
+      `end must be an ISO date such as 2026-01-31 or 2026-01-31T00:00:00Z, got "${text}".`,
+    );
+  return date;
+}
+
+export function registerDemoData(program: Command): void {
+  program
+    .command('demo-data')
+    .description(
+      'Write deterministic demo data for the churn example sources (one file per source)',
+    )
+    .option(
+      '--customers <n>',
+      'number of customers (ids C000001, C000002, ...)',
+      positiveInteger('customers'),
+      1000,
+    )
+    .option('--days <n>', 'days of history, ending at --end', positiveInteger('days'), 90)
+    .option('--seed <n>', 'random seed; same seed and options give identical files', integer, 42)
+    .option('--end <iso>', 'end of the data (exclusive); default: today 00:00 UTC', isoDate)
+    .option('--out <dir>', 'output folder (default: <data-dir>/<env>/demo-data)')
+    .addOption(
+      new Option('--format <format>', 'file format').choices(demoFormats).default('parquet'),
+    )
+    .action(async (options: DemoDataOptions, command: Command) => {
+      const ctx = CliContext.fromCommand(command);
+      const registry = await ctx.compile();
+      const outDir = options.out ?? demoDataDir(ctx.options.dataDir, ctx.env);
+      const end = options.end ?? startOfUtcDay(new Date());
+      const progress = createProgress('customers');
+      const started = Date.now();
+      const summary = await writeDemoData({
+        registry,
+        outDir,
+        format: options.format,
+        customers: options.customers,
+        days: options.days,
+        seed: options.seed,
+        end,
+        onProgress: (done, total) => progress.update(done, total),
+      }).finally(() => progress.stop());
+      ctx.out.line(
+        `Wrote demo data for ${options.customers} customers, ${options.days} days to ${end.toISOString()} (seed ${options.seed}) in ${((Date.now() - started) / 1000).toFixed(1)} s:`,
+      );
+      ctx.out.table(
+        ['source', 'rows', 'file', 'size'],
+        summary.files.map((f) => [
+          f.source,
+          f.rows.toLocaleString('en-US'),
+          ctx.display(f.file),
+          `${(f.bytes / 1024).toFixed(0)} KiB`,
+        ]),
+      );
+    });
+}
