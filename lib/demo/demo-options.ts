@@ -18,9 +18,7 @@ export const demoOptionsSchema = z.strictObject({
     .max(3650, 'days must be at most 3650'),
   seed: z.number({ error: 'seed must be a number' }).int('seed must be a whole number'),
   /** Data covers [end - days, end). */
-  end: z
-    .date({ error: 'end must be a date' })
-    .refine((d) => !Number.isNaN(d.getTime()), 'end must be a valid date'),
+  end: z.date({ error: 'end must be a valid date' }),
 });
 
 export type DemoOptions = z.infer<typeof demoOptionsSchema>;

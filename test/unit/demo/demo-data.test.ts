@@ -85,7 +85,7 @@ describe('generateDemoRows', () => {
       'days must be a whole number',
     );
     expect(() => [...generateDemoRows({ ...options, end: new Date('nope') })]).toThrow(
-      'end must be a valid date',
+      'end must be a valid date, got Invalid Date',
     );
   });
 });
