@@ -46,7 +46,7 @@ export function parseDefinition<T>(schema: z.ZodType<T>, kind: DefinitionKind, i
   if (result.success) return result.data;
   const definition = definitionLabel(kind, input);
   throw new DefinitionError(
-    result.error.issues.map((issue): DefinitionIssue => {
+    result.error.issues.flatMap(unwrapIssue).map((issue): DefinitionIssue => {
       const hint = hintFor(issue);
       return {
         definition,
@@ -56,6 +56,28 @@ export function parseDefinition<T>(schema: z.ZodType<T>, kind: DefinitionKind, i
       };
     }),
   );
+}
+
+/**
+ * zod wraps some failures: a bad record key becomes "Invalid key in record" and a value matching
+ * no branch of a union becomes "Invalid input". Report the inner issues instead, from the union
+ * branch that got furthest, so the field path points at the real problem (`features.age.max`).
+ */
+function unwrapIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code === 'invalid_key') {
+    return issue.issues.flatMap((inner) =>
+      unwrapIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue),
+    );
+  }
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length));
+    const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+    if (depth(best) === 0) return [issue];
+    return best.flatMap((inner) =>
+      unwrapIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue),
+    );
+  }
+  return [issue];
 }
 
 function hintFor(issue: z.core.$ZodIssue): string | undefined {
