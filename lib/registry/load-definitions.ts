@@ -77,7 +77,7 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
     } catch (error) {
       if (error instanceof DefinitionError) throw error.withFile(file);
       throw new DefinitionsLoadError(
-        `${file} failed to load: ${summarize(error, root)}`,
+        `${file} failed to load: ${summarize(error, root, file)}`,
         loadHint(error),
         { cause: error },
       );
@@ -91,19 +91,31 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
   return located;
 }
 
-/** One line saying what went wrong; for syntax errors, the compiler's "file:line:col: ERROR: ..." line. */
-function summarize(error: unknown, root: string): string {
+/**
+ * One line saying what went wrong. Syntax errors come from esbuild (tsx: "file:1:5: ERROR: ...")
+ * or from vite's parser (vitest: "[PARSE_ERROR] ..." with the location on another line);
+ * both become "file:line:col: ERROR: message".
+ */
+function summarize(error: unknown, root: string, file: string): string {
   const text =
     error instanceof Error
       ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
       : String(error);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI color codes
   const lines = text
+    .replace(/\u001b\[[0-9;]*m/g, '')
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean);
-  const compilerLine = lines.find((line) => line.includes('ERROR:'));
-  const chosen = compilerLine ?? lines[0] ?? text;
-  return chosen.replaceAll(`${root}${path.sep}`, '');
+  const esbuildLine = lines.find((line) => line.includes('ERROR:'));
+  if (esbuildLine) return esbuildLine.replaceAll(`${root}${path.sep}`, '');
+  const parseLine = lines.find((line) => /\[[A-Z_]*ERROR\]/.test(line));
+  const location = new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+`).exec(
+    text,
+  )?.[0];
+  if (parseLine && location)
+    return `${location}: ERROR: ${parseLine.replace(/^\[[A-Z_]*ERROR\]\s*/, '')}`;
+  return (lines[0] ?? text).replaceAll(`${root}${path.sep}`, '');
 }
 
 function loadHint(error: unknown): string {
