@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import {
   DefinitionError,
   isEntity,
@@ -101,9 +102,7 @@ function summarize(error: unknown, root: string, file: string): string {
     error instanceof Error
       ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
       : String(error);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI color codes
-  const lines = text
-    .replace(/\u001b\[[0-9;]*m/g, '')
+  const lines = stripVTControlCharacters(text)
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean);
