@@ -1,17 +1,16 @@
+import { HintedError } from '../hinted-error.ts';
+
 export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** An error meant for the person at the terminal: one line, a hint, an exit code. */
-export class CliError extends Error {
-  readonly hint?: string;
+export class CliError extends HintedError {
   readonly exitCode: number;
 
   constructor(
     message: string,
     options: { hint?: string; exitCode?: number; cause?: unknown } = {},
   ) {
-    super(message, { cause: options.cause });
-    this.name = 'CliError';
-    if (options.hint !== undefined) this.hint = options.hint;
+    super(message, options.hint, { cause: options.cause });
     this.exitCode = options.exitCode ?? exitCodes.failure;
   }
 }
@@ -19,6 +18,5 @@ export class CliError extends Error {
 export class UsageError extends CliError {
   constructor(message: string, hint?: string) {
     super(message, { exitCode: exitCodes.usage, ...(hint !== undefined ? { hint } : {}) });
-    this.name = 'UsageError';
   }
 }

@@ -1,7 +1,6 @@
 import { CommanderError } from 'commander';
 import { DefinitionError } from '../definitions/index.ts';
-import { RegistryFileError } from '../local/registry-store.ts';
-import { DefinitionsLoadError } from '../registry/index.ts';
+import { HintedError } from '../hinted-error.ts';
 import { CliError, exitCodes } from './cli-error.ts';
 import { Output, useColor } from './output.ts';
 import { buildProgram } from './program.ts';
@@ -41,11 +40,7 @@ function report(out: Output, error: unknown, verbose: boolean): number {
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
     return exitCodes.failure;
   }
-  if (
-    error instanceof CliError ||
-    error instanceof DefinitionsLoadError ||
-    error instanceof RegistryFileError
-  ) {
+  if (error instanceof HintedError) {
     out.error(error.message, error.hint);
     if (verbose) printCause(error);
     return error instanceof CliError ? error.exitCode : exitCodes.failure;

@@ -2,13 +2,15 @@ import { z } from 'zod';
 import {
   columnName,
   type DefinitionKind,
+  type DefinitionMetadata,
   deepFreeze,
   definitionLabel,
   IssueCollector,
   identifier,
   joinKeyType,
+  type MetadataInput,
   metadataFields,
-  normalizeTags,
+  metadataOf,
   parseDefinition,
 } from './schema-parts.ts';
 import type { JoinKeyType } from './value-types.ts';
@@ -19,21 +21,15 @@ export interface JoinKey {
 }
 
 /** The thing features describe (a customer, a card, a merchant), identified by its join keys. */
-export interface Entity {
+export interface Entity extends DefinitionMetadata {
   readonly kind: 'entity';
   readonly name: string;
   readonly joinKeys: readonly JoinKey[];
-  readonly description?: string;
-  readonly owner?: string;
-  readonly tags: Readonly<Record<string, string>>;
 }
 
-export interface EntityInput {
+export interface EntityInput extends MetadataInput {
   name: string;
   joinKeys: { name: string; type: JoinKeyType }[];
-  description?: string;
-  owner?: string;
-  tags?: Record<string, string>;
 }
 
 const kind: DefinitionKind = 'entity';
@@ -66,9 +62,7 @@ export function defineEntity(input: EntityInput): Entity {
     kind: 'entity',
     name: parsed.name,
     joinKeys: parsed.joinKeys.map((key) => ({ name: key.name, type: key.type })),
-    ...(parsed.description !== undefined ? { description: parsed.description } : {}),
-    ...(parsed.owner !== undefined ? { owner: parsed.owner } : {}),
-    tags: normalizeTags(parsed.tags),
+    ...metadataOf(parsed),
   });
 }
 

@@ -10,12 +10,14 @@ import {
 import { identifierProblem } from './identifiers.ts';
 import {
   type DefinitionKind,
+  type DefinitionMetadata,
   deepFreeze,
   definitionLabel,
   IssueCollector,
   identifier,
+  type MetadataInput,
   metadataFields,
-  normalizeTags,
+  metadataOf,
   parseDefinition,
 } from './schema-parts.ts';
 
@@ -28,24 +30,18 @@ export interface ServiceFeature {
 }
 
 /** The features one model consumes: the contract shared by training sets and the online API. */
-export interface FeatureService {
+export interface FeatureService extends DefinitionMetadata {
   readonly kind: 'featureService';
   readonly name: string;
   readonly features: readonly ServiceFeature[];
   readonly status: LifecycleStatus;
-  readonly description?: string;
-  readonly owner?: string;
-  readonly tags: Readonly<Record<string, string>>;
 }
 
-export interface FeatureServiceInput {
+export interface FeatureServiceInput extends MetadataInput {
   name: string;
   /** `view.select([...])` for some features of a view, or the view itself for all of them. */
   features: (FeatureSelection | FeatureView)[];
   status?: LifecycleStatus;
-  description?: string;
-  owner?: string;
-  tags?: Record<string, string>;
 }
 
 const kind: DefinitionKind = 'feature service';
@@ -126,9 +122,7 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
     name: parsed.name,
     features,
     status: parsed.status ?? 'active',
-    ...(parsed.description !== undefined ? { description: parsed.description } : {}),
-    ...(parsed.owner !== undefined ? { owner: parsed.owner } : {}),
-    tags: normalizeTags(parsed.tags),
+    ...metadataOf(parsed),
   });
 }
 

@@ -5,12 +5,14 @@ import { parseSchedule, ScheduleError } from './schedule.ts';
 import {
   columnName,
   type DefinitionKind,
+  type DefinitionMetadata,
   deepFreeze,
   definitionLabel,
   IssueCollector,
   identifier,
+  type MetadataInput,
   metadataFields,
-  normalizeTags,
+  metadataOf,
   parseDefinition,
   valueType,
 } from './schema-parts.ts';
@@ -40,7 +42,7 @@ export interface FeatureSelection {
 export type SelectItem = string | { feature: string; alias: string };
 
 /** Features computed from one source for one set of entities. */
-export interface FeatureView {
+export interface FeatureView extends DefinitionMetadata {
   readonly kind: 'featureView';
   /** How values are computed: `passthrough` takes them from the source row as they are. */
   readonly transform: 'passthrough';
@@ -58,9 +60,6 @@ export interface FeatureView {
   readonly status: LifecycleStatus;
   /** Why a feature could leak the label, if it could; shown in describe and the registry. */
   readonly leakageRisk?: string;
-  readonly description?: string;
-  readonly owner?: string;
-  readonly tags: Readonly<Record<string, string>>;
   /** Picks features of this view for a feature service; no argument picks all of them. */
   select(features?: readonly SelectItem[]): FeatureSelection;
 }
@@ -76,7 +75,7 @@ export type FeatureInput =
       allowedValues?: (string | number | boolean)[];
     };
 
-export interface FeatureViewInput {
+export interface FeatureViewInput extends MetadataInput {
   name: string;
   entities: Entity[];
   source: Source;
@@ -86,9 +85,6 @@ export interface FeatureViewInput {
   schedule?: string;
   status?: LifecycleStatus;
   leakageRisk?: string;
-  description?: string;
-  owner?: string;
-  tags?: Record<string, string>;
 }
 
 const kind: DefinitionKind = 'feature view';
@@ -258,9 +254,7 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
     ...(parsed.schedule !== undefined ? { schedule: parsed.schedule } : {}),
     status: parsed.status ?? 'active',
     ...(parsed.leakageRisk !== undefined ? { leakageRisk: parsed.leakageRisk } : {}),
-    ...(parsed.description !== undefined ? { description: parsed.description } : {}),
-    ...(parsed.owner !== undefined ? { owner: parsed.owner } : {}),
-    tags: normalizeTags(parsed.tags),
+    ...metadataOf(parsed),
   } as Omit<FeatureView, 'select'> as FeatureView;
   Object.defineProperty(view, 'select', {
     enumerable: false,

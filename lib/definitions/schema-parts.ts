@@ -33,6 +33,20 @@ export const joinKeyType = z.enum(joinKeyTypes, {
 
 const tagText = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
 
+/** What every definition may carry for discovery and governance, as written. */
+export interface MetadataInput {
+  description?: string;
+  owner?: string;
+  tags?: Record<string, string>;
+}
+
+/** The same after validation: tags sorted by key, absent fields left out. */
+export interface DefinitionMetadata {
+  readonly description?: string;
+  readonly owner?: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
 /** Fields every definition may carry for discovery and governance. */
 export const metadataFields = {
   description: z.string().max(2000).optional(),
@@ -90,9 +104,20 @@ function hintFor(issue: z.core.$ZodIssue): string | undefined {
   return undefined;
 }
 
-export function normalizeTags(
-  tags: Record<string, string> | undefined,
-): Readonly<Record<string, string>> {
+/** The description, owner and tags of a parsed definition, with absent fields left out. */
+export function metadataOf(parsed: {
+  description?: string | undefined;
+  owner?: string | undefined;
+  tags?: Record<string, string> | undefined;
+}) {
+  return {
+    ...(parsed.description !== undefined ? { description: parsed.description } : {}),
+    ...(parsed.owner !== undefined ? { owner: parsed.owner } : {}),
+    tags: normalizeTags(parsed.tags),
+  };
+}
+
+function normalizeTags(tags: Record<string, string> | undefined): Readonly<Record<string, string>> {
   const sorted: Record<string, string> = {};
   for (const key of Object.keys(tags ?? {}).sort()) sorted[key] = tags?.[key] as string;
   return sorted;

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import {
   type DefinitionKind,
+  type DefinitionMetadata,
   deepFreeze,
   definitionLabel,
   IssueCollector,
   identifier,
+  type MetadataInput,
   metadataFields,
-  normalizeTags,
+  metadataOf,
   parseDefinition,
   valueType,
 } from './schema-parts.ts';
@@ -21,7 +23,7 @@ export interface SourceColumn {
  * A batch source of feature rows. Where the data lives is per environment (config),
  * so a source only says what its rows look like.
  */
-export interface Source {
+export interface Source extends DefinitionMetadata {
   readonly kind: 'source';
   readonly name: string;
   readonly schema: readonly SourceColumn[];
@@ -31,21 +33,15 @@ export interface Source {
   readonly createdTimestampField?: string;
   /** Raw column name in the data → column name in `schema`. */
   readonly fieldMapping: Readonly<Record<string, string>>;
-  readonly description?: string;
-  readonly owner?: string;
-  readonly tags: Readonly<Record<string, string>>;
 }
 
-export interface SourceInput {
+export interface SourceInput extends MetadataInput {
   name: string;
   /** Column name → type, in the order columns should appear. */
   schema: Record<string, ValueType>;
   timestampField: string;
   createdTimestampField?: string;
   fieldMapping?: Record<string, string>;
-  description?: string;
-  owner?: string;
-  tags?: Record<string, string>;
 }
 
 const kind: DefinitionKind = 'source';
@@ -149,9 +145,7 @@ export function defineSource(input: SourceInput): Source {
       ? { createdTimestampField: parsed.createdTimestampField }
       : {}),
     fieldMapping: { ...(parsed.fieldMapping ?? {}) },
-    ...(parsed.description !== undefined ? { description: parsed.description } : {}),
-    ...(parsed.owner !== undefined ? { owner: parsed.owner } : {}),
-    tags: normalizeTags(parsed.tags),
+    ...metadataOf(parsed),
   });
 }
 

@@ -1,18 +1,11 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { HintedError } from '../hinted-error.ts';
 import { type Registry, registrySchema, serializeRegistry } from '../registry/index.ts';
 import { appliedRegistryPath, registryHistoryDir } from './data-paths.ts';
 
-export class RegistryFileError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RegistryFileError';
-  }
-}
+/** A registry file that exists but cannot be used. */
+export class RegistryFileError extends HintedError {}
 
 /** Reads and validates a registry JSON file; undefined when the file does not exist. */
 export async function readRegistryFile(file: string): Promise<Registry | undefined> {

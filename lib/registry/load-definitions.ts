@@ -9,22 +9,14 @@ import {
   isFeatureView,
   isSource,
 } from '../definitions/index.ts';
+import { HintedError } from '../hinted-error.ts';
 import type { AnyDefinition, LocatedDefinition } from './compile.ts';
 
 const definitionFile = /\.(ts|mts|js|mjs)$/;
 const ignoredFile = /(\.d\.ts|\.test\.ts|\.spec\.ts)$/;
 
 /** A definitions file that could not be loaded: missing folder, syntax error, thrown error. */
-export class DefinitionsLoadError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DefinitionsLoadError';
-  }
-}
+export class DefinitionsLoadError extends HintedError {}
 
 function isDefinition(value: unknown): value is AnyDefinition {
   return isEntity(value) || isSource(value) || isFeatureView(value) || isFeatureService(value);

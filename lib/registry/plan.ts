@@ -185,6 +185,19 @@ class UsageIndex {
   }
 }
 
+/** Removing something is breaking while something in the applied registry still uses it. */
+function removal(
+  field: string,
+  from: unknown,
+  users: readonly string[],
+  usedReason: string,
+  unusedReason: string,
+): FieldChange {
+  return users.length > 0
+    ? { field, action: 'remove', from, level: 'breaking', reason: `${usedReason} ${list(users)}` }
+    : { field, action: 'remove', from, level: 'safe', reason: unusedReason };
+}
+
 function list(names: readonly string[]): string {
   return names.map((n) => `"${n}"`).join(', ');
 }
@@ -267,21 +280,13 @@ function diffSource(
     if (newColumns.has(name)) continue;
     const views = usage.viewsOfColumn(before.name, name);
     changes.push(
-      views.length > 0
-        ? {
-            field: `schema.${name}`,
-            action: 'remove',
-            from: type,
-            level: 'breaking',
-            reason: `removed column used by views ${list(views)}`,
-          }
-        : {
-            field: `schema.${name}`,
-            action: 'remove',
-            from: type,
-            level: 'safe',
-            reason: 'removed column no view used',
-          },
+      removal(
+        `schema.${name}`,
+        type,
+        views,
+        'removed column used by views',
+        'removed column no view used',
+      ),
     );
   }
   if (!same(before.fieldMapping, after.fieldMapping)) {
@@ -360,21 +365,13 @@ function diffView(
     if (newFeatures.has(name)) continue;
     const users = usage.servicesOfFeature(before.name, name);
     changes.push(
-      users.length > 0
-        ? {
-            field: `features.${name}`,
-            action: 'remove',
-            from: feature.type,
-            level: 'breaking',
-            reason: `removed feature used by feature services ${list(users)}`,
-          }
-        : {
-            field: `features.${name}`,
-            action: 'remove',
-            from: feature.type,
-            level: 'safe',
-            reason: 'removed feature no service used',
-          },
+      removal(
+        `features.${name}`,
+        feature.type,
+        users,
+        'removed feature used by feature services',
+        'removed feature no service used',
+      ),
     );
   }
   if (before.online && !after.online) {
