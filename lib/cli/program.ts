@@ -2,9 +2,11 @@ import { Command, Option } from 'commander';
 import { registerApply } from './commands/apply.ts';
 import { registerDemoData } from './commands/demo-data.ts';
 import { registerDescribe } from './commands/describe.ts';
+import { registerIngest } from './commands/ingest.ts';
 import { registerList } from './commands/list.ts';
 import { registerPlan } from './commands/plan.ts';
 import { registerStart } from './commands/start.ts';
+import { registerTrainingSet } from './commands/training-set.ts';
 import { registerValidate } from './commands/validate.ts';
 
 export function buildProgram(version: string): Command {
@@ -39,6 +41,8 @@ export function buildProgram(version: string): Command {
   registerPlan(program);
   registerApply(program);
   registerDemoData(program);
+  registerIngest(program);
+  registerTrainingSet(program);
   registerStart(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { HintedError } from '../hinted-error.ts';
+import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
+import type { Registry, RegistrySource } from '../registry/index.ts';
+import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { ingestManifestPath, offlineRoot, stagingDir } from './local-layout.ts';
+import { inputFormat, readInputSql } from './read-input-file.ts';
+import { castExpression, invalidCondition } from './typed-columns.ts';
+
+export class IngestError extends HintedError {}
+
+export interface IngestOptions {
+  readonly registry: Registry;
+  readonly dataDir: string;
+  readonly env: string;
+  readonly source: string;
+  readonly file: string;
+  readonly allowDuplicate?: boolean;
+  readonly onPhase?: (phase: 'reading' | 'validating' | 'writing' | 'done') => void;
+}
+
+export interface IngestResult {
+  readonly ingestId: string;
+  readonly source: string;
+  readonly rows: number;
+  readonly partitions: readonly string[];
+  readonly files: readonly string[];
+  readonly sha256: string;
+}
+
+interface ManifestEntry {
+  ingestId: string;
+  source: string;
+  file: string;
+  sha256: string;
+  rows: number;
+  firstSeq: number;
+  at: string;
+}
+
+const maxReportedProblems = 5;
+
+/**
+ * Validates every row of `file` against the source schema and writes it to the local offline
+ * store as Hive-partitioned Parquet. All or nothing: nothing is written unless every row is
+ * valid. Each stored row gets `fstore_seq`, increasing across ingests, which breaks the last
+ * ties of point-in-time joins in favour of the row ingested last.
+ */
+export async function ingestFile(options: IngestOptions): Promise<IngestResult> {
+  const source = options.registry.sources.find((s) => s.name === options.source);
+  if (!source) {
+    throw new IngestError(
+      `no source "${options.source}" in the registry`,
+      `known sources: ${options.registry.sources.map((s) => s.name).join(', ')}`,
+    );
+  }
+  const fileInfo = await stat(options.file).catch(() => undefined);
+  if (!fileInfo?.isFile())
+    throw new IngestError(
+      `file ${options.file} does not exist`,
+      'pass the path of a .csv, .parquet or .jsonl file',
+    );
+  const format = inputFormat(options.file);
+  const sha256 = await hashFile(options.file);
+  const manifest = await readManifest(options.dataDir, options.env);
+  const earlier = manifest.find((m) => m.source === source.name && m.sha256 === sha256);
+  if (earlier && !options.allowDuplicate) {
+    throw new IngestError(
+      `${path.basename(options.file)} was already ingested into "${source.name}" at ${earlier.at} (ingest ${earlier.ingestId}, ${earlier.rows} rows); nothing was written`,
+      'pass --allow-duplicate to ingest the same rows again',
+    );
+  }
+
+  const session = await openDuckdb();
+  const ingestId = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', 't').slice(0, 16)}-${sha256.slice(0, 8)}`;
+  const staging = stagingDir(options.dataDir, options.env, ingestId);
+  try {
+    options.onPhase?.('reading');
+    const { connection } = session;
+    await connection.run(
+      `CREATE TEMP TABLE fstore_raw AS SELECT *, row_number() OVER () AS fstore_input_row FROM ${readInputSql(options.file, format, { allText: true })}`,
+    );
+    const rawTypes = new Map(
+      (await queryRows(connection, 'DESCRIBE fstore_raw')).map((r) => [
+        String(r.column_name),
+        String(r.column_type),
+      ]),
+    );
+    const columns = mapColumns(source, rawTypes, options.file);
+
+    options.onPhase?.('validating');
+    await validateRows(connection, options.registry, source, columns, options.file);
+    const rows = Number(
+      (await queryRows(connection, 'SELECT count(*) AS n FROM fstore_raw'))[0]?.n ?? 0,
+    );
+    if (rows === 0)
+      throw new IngestError(
+        `${path.basename(options.file)} has no rows`,
+        'check the file; nothing was written',
+      );
+
+    options.onPhase?.('writing');
+    const firstSeq = nextSeq(manifest);
+    const typed = columns.map(
+      (c) => `${castExpression(c.raw, c.rawType, c.type)} AS ${quoteIdentifier(c.name)}`,
+    );
+    await mkdir(staging, { recursive: true });
+    await connection.run(
+      `COPY (SELECT ${typed.join(', ')}, CAST(${firstSeq} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw ORDER BY fstore_input_row) TO ${quoteLiteral(staging)} (FORMAT parquet, PARTITION_BY (dt), FILENAME_PATTERN ${quoteLiteral(`${ingestId}-{i}`)}, COMPRESSION zstd)`,
+    );
+    const files = await moveIntoPlace(
+      staging,
+      path.join(offlineRoot(options.dataDir, options.env), source.name),
+    );
+    await appendFile(
+      ingestManifestPath(options.dataDir, options.env),
+      `${JSON.stringify({ ingestId, source: source.name, file: path.resolve(options.file), sha256, rows, firstSeq, at: new Date().toISOString() } satisfies ManifestEntry)}\n`,
+    );
+    options.onPhase?.('done');
+    const partitions = [...new Set(files.map((f) => path.basename(path.dirname(f))))].sort();
+    return { ingestId, source: source.name, rows, partitions, files, sha256 };
+  } finally {
+    session.close();
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+interface MappedColumn {
+  name: string;
+  raw: string;
+  rawType: string;
+  type: RegistrySource['schema'][number]['type'];
+}
+
+function mapColumns(
+  source: RegistrySource,
+  rawTypes: ReadonlyMap<string, string>,
+  file: string,
+): MappedColumn[] {
+  const rawFor = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
+  const present = [...rawTypes.keys()].filter((c) => c !== 'fstore_input_row');
+  const missing: string[] = [];
+  const columns = source.schema.map((column) => {
+    const raw = rawFor.get(column.name) ?? column.name;
+    const rawType = rawTypes.get(raw);
+    if (rawType === undefined)
+      missing.push(raw === column.name ? `"${raw}"` : `"${raw}" (mapped to ${column.name})`);
+    return { name: column.name, raw, rawType: rawType ?? 'VARCHAR', type: column.type };
+  });
+  if (missing.length > 0) {
+    throw new IngestError(
+      `${path.basename(file)} has no column ${missing.join(', ')} required by source "${source.name}" (file columns: ${present.join(', ')})`,
+      'add the column, or map a raw column to it with fieldMapping in the source definition',
+    );
+  }
+  return columns;
+}
+
+function columnFor(columns: readonly MappedColumn[], name: string): MappedColumn {
+  const column = columns.find((c) => c.name === name);
+  if (!column) throw new Error(`internal: column ${name} not mapped`);
+  return column;
+}
+
+async function validateRows(
+  connection: DuckDBConnection,
+  registry: Registry,
+  source: RegistrySource,
+  columns: readonly MappedColumn[],
+  file: string,
+): Promise<void> {
+  // The event time and every column a view of this source uses as a join key must be present.
+  const required = new Set([
+    source.timestampField,
+    ...registry.featureViews
+      .filter((v) => v.source === source.name)
+      .flatMap((v) => v.joinKeys.map((k) => k.name)),
+  ]);
+  const checks = columns.map((c) => {
+    const invalid = invalidCondition(c.raw, c.rawType, c.type);
+    const isRequired = required.has(c.name);
+    const why = isRequired
+      ? `CASE WHEN ${quoteIdentifier(c.raw)} IS NULL THEN 'is empty' ELSE 'is not a valid ${c.type}' END`
+      : `'is not a valid ${c.type}'`;
+    const condition = isRequired ? `(${quoteIdentifier(c.raw)} IS NULL OR ${invalid})` : invalid;
+    return `SELECT fstore_input_row AS row_number, ${quoteLiteral(c.raw)} AS column_name, CAST(${quoteIdentifier(c.raw)} AS VARCHAR) AS value, ${why} AS problem FROM fstore_raw WHERE ${condition}`;
+  });
+  const problems = await queryRows(
+    connection,
+    `SELECT * FROM (${checks.join(' UNION ALL ')}) ORDER BY row_number, column_name LIMIT ${maxReportedProblems + 1}`,
+  );
+  if (problems.length === 0) return;
+  const total = Number(
+    (await queryRows(connection, `SELECT count(*) AS n FROM (${checks.join(' UNION ALL ')})`))[0]
+      ?.n ?? 0,
+  );
+  const lines = problems
+    .slice(0, maxReportedProblems)
+    .map(
+      (p) =>
+        `row ${p.row_number}, column ${p.column_name}: ${p.value === null ? 'empty value' : JSON.stringify(p.value)} ${p.problem}`,
+    );
+  throw new IngestError(
+    `${path.basename(file)} has ${total} invalid value(s) for source "${source.name}"; nothing was written:\n  ${lines.join('\n  ')}${total > maxReportedProblems ? `\n  ... and ${total - maxReportedProblems} more` : ''}`,
+    'fix the rows (row numbers count data rows from 1, after the header) and ingest the file again',
+  );
+}
+
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function readManifest(dataDir: string, env: string): Promise<ManifestEntry[]> {
+  const text = await readFile(ingestManifestPath(dataDir, env), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as ManifestEntry);
+}
+
+function nextSeq(manifest: readonly ManifestEntry[]): number {
+  return manifest.reduce((max, m) => Math.max(max, m.firstSeq + m.rows), 1);
+}
+
+async function moveIntoPlace(staging: string, target: string): Promise<string[]> {
+  const moved: string[] = [];
+  for (const partition of (await readdir(staging)).sort()) {
+    await mkdir(path.join(target, partition), { recursive: true });
+    for (const file of (await readdir(path.join(staging, partition))).sort()) {
+      const destination = path.join(target, partition, file);
+      await rename(path.join(staging, partition, file), destination);
+      moved.push(destination);
+    }
+  }
+  return moved;
+}

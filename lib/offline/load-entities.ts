@@ -1,0 +1,122 @@
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { JoinKeyType } from '../definitions/index.ts';
+import { HintedError } from '../hinted-error.ts';
+import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
+import { queryRows } from './duckdb-session.ts';
+import { inputFormat } from './read-input-file.ts';
+import { castExpression, invalidCondition } from './typed-columns.ts';
+
+export class EntityFileError extends HintedError {}
+
+export interface LoadedEntities {
+  readonly table: string;
+  /** Columns of the file, in order; the timestamp column now holds UTC timestamps. */
+  readonly columns: readonly string[];
+  readonly rows: number;
+  readonly timeRange?: { readonly min: string; readonly max: string };
+}
+
+/**
+ * Loads the entity rows of a training set into table `fstore_entities`, casting join keys to
+ * their registry types and the timestamp column to UTC, numbering rows in file order
+ * (`fstore_row_id`). Any row that cannot be used is an error naming the row and column.
+ */
+export async function loadEntities(
+  connection: DuckDBConnection,
+  file: string,
+  options: { timestampColumn: string; joinKeys: readonly { name: string; type: JoinKeyType }[] },
+): Promise<LoadedEntities> {
+  const format = inputFormat(file);
+  const keyColumns = [options.timestampColumn, ...options.joinKeys.map((k) => k.name)];
+  const literal = quoteLiteral(file);
+  const reader =
+    format === 'csv'
+      ? `read_csv(${literal}, header = true, types = {${keyColumns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ')}})`
+      : format === 'parquet'
+        ? `read_parquet(${literal})`
+        : `read_json(${literal}, format = 'newline_delimited', records = true)`;
+  try {
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE fstore_entities_raw AS SELECT *, row_number() OVER () AS fstore_row_id FROM ${reader}`,
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    if (message?.includes('types') && format === 'csv') {
+      throw new EntityFileError(
+        `${path.basename(file)} lacks a column among ${keyColumns.join(', ')}`,
+        `an entity file needs the join keys and the timestamp column (--timestamp-column, default event_timestamp)`,
+      );
+    }
+    throw new EntityFileError(
+      `${path.basename(file)} cannot be read: ${message}`,
+      'pass a .csv with a header row, a .parquet or a .jsonl file',
+      { cause: error },
+    );
+  }
+  const rawTypes = new Map(
+    (await queryRows(connection, 'DESCRIBE fstore_entities_raw')).map((r) => [
+      String(r.column_name),
+      String(r.column_type),
+    ]),
+  );
+  const columns = [...rawTypes.keys()].filter((c) => c !== 'fstore_row_id');
+  const missing = keyColumns.filter((c) => !rawTypes.has(c));
+  if (missing.length > 0) {
+    throw new EntityFileError(
+      `${path.basename(file)} has no column ${missing.map((m) => `"${m}"`).join(', ')} (it has ${columns.join(', ')})`,
+      missing.includes(options.timestampColumn)
+        ? 'name the timestamp column with --timestamp-column, or add it'
+        : 'add the join keys of the requested views',
+    );
+  }
+  const typed = new Map<string, { type: JoinKeyType | 'timestamp' }>([
+    [options.timestampColumn, { type: 'timestamp' }],
+    ...options.joinKeys.map((k) => [k.name, { type: k.type }] as const),
+  ]);
+  const checks = [...typed].map(([column, { type }]) => {
+    const rawType = rawTypes.get(column) ?? 'VARCHAR';
+    const emptyIsError = column === options.timestampColumn;
+    const condition = emptyIsError
+      ? `(${quoteIdentifier(column)} IS NULL OR ${invalidCondition(column, rawType, type)})`
+      : invalidCondition(column, rawType, type);
+    return `SELECT fstore_row_id, ${quoteLiteral(column)} AS column_name, CAST(${quoteIdentifier(column)} AS VARCHAR) AS value, ${quoteLiteral(type)} AS type FROM fstore_entities_raw WHERE ${condition}`;
+  });
+  const problems = await queryRows(
+    connection,
+    `${checks.join(' UNION ALL ')} ORDER BY fstore_row_id LIMIT 5`,
+  );
+  if (problems.length > 0) {
+    const lines = problems.map(
+      (p) =>
+        `row ${p.fstore_row_id}, column ${p.column_name}: ${p.value === null ? 'empty value' : `${JSON.stringify(p.value)} is not a valid ${p.type}`}`,
+    );
+    throw new EntityFileError(
+      `${path.basename(file)} has entity rows that cannot be used:\n  ${lines.join('\n  ')}`,
+      'timestamps may carry an offset (2026-01-31T12:00:00+02:00) and are converted to UTC; join keys must match their entity types',
+    );
+  }
+  const select = columns.map((c) => {
+    const target = typed.get(c);
+    return target
+      ? `${castExpression(c, rawTypes.get(c) ?? 'VARCHAR', target.type)} AS ${quoteIdentifier(c)}`
+      : quoteIdentifier(c);
+  });
+  await connection.run(
+    `CREATE OR REPLACE TEMP TABLE fstore_entities AS SELECT ${select.join(', ')}, fstore_row_id FROM fstore_entities_raw ORDER BY fstore_row_id`,
+  );
+  await connection.run('DROP TABLE fstore_entities_raw');
+  const stats = (
+    await queryRows(
+      connection,
+      `SELECT count(*) AS n, strftime(min(${quoteIdentifier(options.timestampColumn)}), '%Y-%m-%dT%H:%M:%S.%fZ') AS min, strftime(max(${quoteIdentifier(options.timestampColumn)}), '%Y-%m-%dT%H:%M:%S.%fZ') AS max FROM fstore_entities`,
+    )
+  )[0];
+  const rows = Number(stats?.n ?? 0);
+  return {
+    table: 'fstore_entities',
+    columns,
+    rows,
+    ...(rows > 0 ? { timeRange: { min: String(stats?.min), max: String(stats?.max) } } : {}),
+  };
+}

@@ -1,0 +1,135 @@
+import path from 'node:path';
+import { HintedError } from '../hinted-error.ts';
+import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
+import type { Registry } from '../registry/index.ts';
+import { duckdbDialect } from '../sql/duckdb-dialect.ts';
+import {
+  type FeatureRequest,
+  planPointInTime,
+  requiredJoinKeys,
+} from '../sql/point-in-time-plan.ts';
+import { renderPointInTime } from '../sql/render-point-in-time.ts';
+import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { loadEntities } from './load-entities.ts';
+import { offlineRoot } from './local-layout.ts';
+
+export interface TrainingSetOptions {
+  readonly registry: Registry;
+  readonly dataDir: string;
+  readonly env: string;
+  /** A feature service name, or `view:feature` references. */
+  readonly request: FeatureRequest;
+  /** CSV, Parquet or JSON-lines file of entity rows: join keys, a timestamp, any labels. */
+  readonly entities: string;
+  readonly entityTimestampColumn?: string;
+  readonly fullFeatureNames?: boolean;
+  /** Write the result here (.parquet or .csv); without it, rows are returned. */
+  readonly out?: string;
+  readonly onPhase?: (phase: 'loading entities' | 'joining' | 'writing') => void;
+}
+
+export interface TrainingSetResult {
+  readonly rows: number;
+  readonly columns: readonly string[];
+  readonly matchRates: readonly { view: string; matched: number; rate: number }[];
+  readonly elapsedMs: number;
+  readonly sql: string;
+  readonly out?: string;
+  readonly records?: readonly Record<string, unknown>[];
+}
+
+export class TrainingSetError extends HintedError {}
+
+/**
+ * Point-in-time-correct training set on the local engine (DuckDB over `.fstore/<env>/offline`):
+ * for each entity row, every requested feature as of that row's timestamp, never later.
+ * Rows come back in the order of the entity file, each exactly once.
+ */
+export async function getTrainingSet(options: TrainingSetOptions): Promise<TrainingSetResult> {
+  const started = performance.now();
+  const timestampColumn = options.entityTimestampColumn ?? 'event_timestamp';
+  const plan = planPointInTime(options.registry, options.request, {
+    entityTimestampColumn: timestampColumn,
+    ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
+  });
+  const session = await openDuckdb();
+  try {
+    const { connection } = session;
+    options.onPhase?.('loading entities');
+    const entities = await loadEntities(connection, options.entities, {
+      timestampColumn,
+      joinKeys: requiredJoinKeys(plan),
+    });
+    const clash = plan.outputNames.find((name) => entities.columns.includes(name));
+    if (clash) {
+      throw new TrainingSetError(
+        `feature "${clash}" has the same name as a column of the entity file`,
+        'rename that column, or request full feature names (--full-feature-names)',
+      );
+    }
+    const sql = renderPointInTime(plan, duckdbDialect(offlineRoot(options.dataDir, options.env)), {
+      entityRelation: entities.table,
+      entityColumns: entities.columns,
+      ...(entities.timeRange ? { entityTimeRange: entities.timeRange } : {}),
+      matchFlags: true,
+    });
+    options.onPhase?.('joining');
+    try {
+      await connection.run(`CREATE TEMP TABLE fstore_result AS ${sql}`);
+    } catch (error) {
+      throw explainQueryError(error, options);
+    }
+    const matchColumns = plan.views.map((_, index) => `fstore_match_${index}`);
+    const counts =
+      (
+        await queryRows(
+          connection,
+          `SELECT ${matchColumns.map((c) => `count(*) FILTER (WHERE ${quoteIdentifier(c)}) AS ${quoteIdentifier(c)}`).join(', ')} FROM fstore_result`,
+        )
+      )[0] ?? {};
+    const matchRates = plan.views.map((view, index) => {
+      const matched = Number(counts[`fstore_match_${index}`] ?? 0);
+      return { view: view.view, matched, rate: entities.rows === 0 ? 0 : matched / entities.rows };
+    });
+    const columns = [...entities.columns, ...plan.outputNames];
+    const projection = `SELECT ${columns.map(quoteIdentifier).join(', ')} FROM fstore_result`;
+    let records: Record<string, unknown>[] | undefined;
+    if (options.out) {
+      options.onPhase?.('writing');
+      const format =
+        path.extname(options.out).toLowerCase() === '.csv'
+          ? 'FORMAT csv, HEADER true'
+          : 'FORMAT parquet, COMPRESSION zstd';
+      await connection.run(`COPY (${projection}) TO ${quoteLiteral(options.out)} (${format})`);
+    } else {
+      records = await queryRows(connection, projection);
+    }
+    return {
+      rows: entities.rows,
+      columns,
+      matchRates,
+      elapsedMs: performance.now() - started,
+      sql,
+      ...(options.out ? { out: options.out } : {}),
+      ...(records ? { records } : {}),
+    };
+  } finally {
+    session.close();
+  }
+}
+
+function explainQueryError(error: unknown, options: TrainingSetOptions): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes('No files found')) {
+    return new TrainingSetError(
+      `a requested view has no data in ${offlineRoot(options.dataDir, options.env)}`,
+      'ingest its source first: fstore ingest --source <name> --file <path>',
+      { cause: error },
+    );
+  }
+  return new TrainingSetError(
+    `the point-in-time query failed: ${message.split('\n')[0]}`,
+    'run with --verbose for the SQL error',
+    { cause: error },
+  );
+}

@@ -1,0 +1,29 @@
+import type { ValueType } from '../definitions/index.ts';
+import { duckdbType, quoteIdentifier } from '../local/duckdb-types.ts';
+
+const integerTypes: ReadonlySet<ValueType> = new Set(['int32', 'int64']);
+
+/**
+ * DuckDB expression turning raw column `raw` (of DuckDB type `rawType`) into `type`, or NULL
+ * when it does not convert. Timestamps with offsets become UTC; text without an offset is UTC.
+ */
+export function castExpression(raw: string, rawType: string, type: ValueType): string {
+  const column = quoteIdentifier(raw);
+  if (type === 'timestamp') {
+    if (rawType === 'TIMESTAMP') return column;
+    if (rawType.startsWith('TIMESTAMP'))
+      return `(TRY_CAST(${column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')`;
+    return `(TRY_CAST(${column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')`;
+  }
+  return `TRY_CAST(${column} AS ${duckdbType(type)})`;
+}
+
+/** True for rows where `raw` holds a value that does not convert to `type` without loss. */
+export function invalidCondition(raw: string, rawType: string, type: ValueType): string {
+  const column = quoteIdentifier(raw);
+  const cast = castExpression(raw, rawType, type);
+  const lossy = integerTypes.has(type)
+    ? ` OR (TRY_CAST(${column} AS DOUBLE) IS NOT NULL AND TRY_CAST(${column} AS DOUBLE) <> ${cast})`
+    : '';
+  return `(${column} IS NOT NULL AND (${cast} IS NULL${lossy}))`;
+}

@@ -1,0 +1,34 @@
+import type { ValueType } from '../definitions/index.ts';
+
+/** What differs between the SQL engines fstore generates for; everything else is shared. */
+export interface Dialect {
+  readonly name: 'duckdb' | 'athena';
+  quote(identifier: string): string;
+  literal(text: string): string;
+  sqlType(type: ValueType): string;
+  /** A row value holding named fields, non-NULL even when every field is NULL. */
+  struct(fields: readonly { name: string; expression: string; type: ValueType }[]): string;
+  field(structExpression: string, name: string): string;
+  /** last_value(expression) skipping NULLs, over the window `over`. */
+  lastValueIgnoringNulls(expression: string, over: string): string;
+  /** `timestampExpression` minus a whole number of seconds. */
+  minusSeconds(timestampExpression: string, seconds: number): string;
+  timestampLiteral(isoUtc: string): string;
+  /** The stored rows of a source, with its `dt` partition column as text. */
+  sourceRelation(source: string): string;
+}
+
+export function quoteDoubled(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+export function quoteSingle(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** TIMESTAMP literal text from an ISO instant: '2026-01-31 12:00:00.000000'. */
+export function timestampText(isoUtc: string): string {
+  const date = new Date(isoUtc);
+  if (Number.isNaN(date.getTime())) throw new Error(`not a timestamp: ${isoUtc}`);
+  return date.toISOString().replace('T', ' ').replace('Z', '000');
+}

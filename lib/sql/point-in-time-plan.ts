@@ -1,0 +1,178 @@
+import type { JoinKeyType, ValueType } from '../definitions/index.ts';
+import { HintedError } from '../hinted-error.ts';
+import type { Registry, RegistryFeatureView } from '../registry/index.ts';
+
+/** A feature requested from one view, and the column name it gets in the result. */
+export interface PlannedFeature {
+  readonly feature: string;
+  readonly type: ValueType;
+  readonly sourceType: ValueType;
+  readonly outputName: string;
+}
+
+export interface PlannedView {
+  readonly view: string;
+  readonly source: string;
+  readonly joinKeys: readonly { readonly name: string; readonly type: JoinKeyType }[];
+  readonly timestampColumn: string;
+  readonly createdColumn?: string;
+  readonly ttlSeconds?: number;
+  readonly features: readonly PlannedFeature[];
+}
+
+/**
+ * The logical plan of a point-in-time join: which views, keys, windows and output columns.
+ * Dialects render it to SQL; nothing in it depends on the engine.
+ */
+export interface PointInTimePlan {
+  readonly entityTimestampColumn: string;
+  readonly views: readonly PlannedView[];
+  /** Output feature columns in order. */
+  readonly outputNames: readonly string[];
+}
+
+export class PlanError extends HintedError {}
+
+/** Which features to fetch: a feature service, or explicit `view:feature` references. */
+export type FeatureRequest =
+  | { readonly service: string }
+  | { readonly features: readonly string[] };
+
+export interface PlanOptions {
+  readonly fullFeatureNames?: boolean;
+  /** Column of the entity rows holding each row's point in time. */
+  readonly entityTimestampColumn: string;
+}
+
+export function planPointInTime(
+  registry: Registry,
+  request: FeatureRequest,
+  options: PlanOptions,
+): PointInTimePlan {
+  const selected =
+    'service' in request
+      ? serviceSelection(registry, request.service)
+      : referenceSelection(registry, request.features);
+  const byView = new Map<string, { view: RegistryFeatureView; features: PlannedFeature[] }>();
+  for (const { view, feature, alias } of selected) {
+    const spec = view.features.find((f) => f.name === feature);
+    const sourceType = registry.sources
+      .find((s) => s.name === view.source)
+      ?.schema.find((c) => c.name === feature)?.type;
+    if (!spec || !sourceType)
+      throw new PlanError(
+        `view "${view.name}" has no feature "${feature}"`,
+        'run `fstore describe ' + view.name + '` to see its features',
+      );
+    const outputName = options.fullFeatureNames ? `${view.name}__${feature}` : (alias ?? feature);
+    const entry = byView.get(view.name) ?? { view, features: [] };
+    entry.features.push({ feature, type: spec.type, sourceType, outputName });
+    byView.set(view.name, entry);
+  }
+  const outputNames = [...byView.values()].flatMap((v) => v.features.map((f) => f.outputName));
+  checkCollisions(
+    outputNames,
+    [...byView.values()].flatMap((v) => v.features.map((f) => `${v.view.name}.${f.feature}`)),
+    options.entityTimestampColumn,
+  );
+  const views = [...byView.values()].map(({ view, features }): PlannedView => {
+    const source = registry.sources.find((s) => s.name === view.source);
+    if (!source)
+      throw new PlanError(
+        `view "${view.name}" reads source "${view.source}", which is not in the registry`,
+        'recompile the registry',
+      );
+    return {
+      view: view.name,
+      source: source.name,
+      joinKeys: view.joinKeys,
+      timestampColumn: source.timestampField,
+      ...(source.createdTimestampField ? { createdColumn: source.createdTimestampField } : {}),
+      ...(view.ttlSeconds !== undefined ? { ttlSeconds: view.ttlSeconds } : {}),
+      features,
+    };
+  });
+  return { entityTimestampColumn: options.entityTimestampColumn, views, outputNames };
+}
+
+/** Join keys the entity rows must carry for this plan. */
+export function requiredJoinKeys(plan: PointInTimePlan): { name: string; type: JoinKeyType }[] {
+  const keys = new Map<string, JoinKeyType>();
+  for (const view of plan.views) for (const key of view.joinKeys) keys.set(key.name, key.type);
+  return [...keys].map(([name, type]) => ({ name, type }));
+}
+
+function serviceSelection(registry: Registry, name: string) {
+  const service = registry.featureServices.find((s) => s.name === name);
+  if (!service) {
+    throw new PlanError(
+      `no feature service "${name}"`,
+      `known services: ${registry.featureServices.map((s) => s.name).join(', ') || 'none'}`,
+    );
+  }
+  return service.features.map((f) => ({
+    view: viewNamed(registry, f.view),
+    feature: f.feature,
+    alias: f.outputName,
+  }));
+}
+
+function referenceSelection(registry: Registry, references: readonly string[]) {
+  if (references.length === 0)
+    throw new PlanError(
+      'no features requested',
+      'name a feature service or features as view:feature',
+    );
+  return references.flatMap((reference) => {
+    const [viewName, feature, extra] = reference.split(':');
+    if (!viewName || extra !== undefined)
+      throw new PlanError(
+        `"${reference}" is not a feature reference`,
+        'write view:feature, or view:* for all features of a view',
+      );
+    const view = viewNamed(registry, viewName);
+    if (feature === undefined || feature === '*')
+      return view.features.map((f) => ({ view, feature: f.name, alias: undefined }));
+    if (!view.features.some((f) => f.name === feature)) {
+      throw new PlanError(
+        `view "${viewName}" has no feature "${feature}"`,
+        `it has ${view.features.map((f) => f.name).join(', ')}`,
+      );
+    }
+    return [{ view, feature, alias: undefined }];
+  });
+}
+
+function viewNamed(registry: Registry, name: string): RegistryFeatureView {
+  const view = registry.featureViews.find((v) => v.name === name);
+  if (!view)
+    throw new PlanError(
+      `no feature view "${name}"`,
+      `known views: ${registry.featureViews.map((v) => v.name).join(', ')}`,
+    );
+  return view;
+}
+
+function checkCollisions(
+  outputNames: readonly string[],
+  producers: readonly string[],
+  timestampColumn: string,
+): void {
+  const seen = new Map<string, string>();
+  outputNames.forEach((name, index) => {
+    const producer = producers[index] ?? name;
+    const earlier = seen.get(name);
+    if (earlier !== undefined) {
+      throw new PlanError(
+        `feature name "${name}" is produced by both ${earlier} and ${producer}`,
+        'request full feature names (--full-feature-names) or alias one of them in the feature service',
+      );
+    }
+    if (name === timestampColumn)
+      throw new PlanError(
+        `feature name "${name}" collides with the entity timestamp column`,
+        'request full feature names (--full-feature-names)',
+      );
+    seen.set(name, producer);
+  });
+}

@@ -1,0 +1,130 @@
+import type { Dialect } from './dialect.ts';
+import type { PlannedView, PointInTimePlan } from './point-in-time-plan.ts';
+
+export interface PointInTimeRenderOptions {
+  /** Relation holding the entity rows: their columns plus `fstore_row_id` (the output order). */
+  readonly entityRelation: string;
+  /** Entity columns to return, in order (join keys, timestamp, labels ...). */
+  readonly entityColumns: readonly string[];
+  /** Earliest and latest entity timestamp (ISO, UTC), used to prune `dt` partitions. */
+  readonly entityTimeRange?: { readonly min: string; readonly max: string };
+  /** Add a boolean column `fstore_match_<i>` per view: true when the view had a fresh row. */
+  readonly matchFlags?: boolean;
+}
+
+const dayMs = 86_400_000;
+
+/**
+ * Point-in-time join without a range join: per view, source rows and entity rows are merged
+ * into one stream per entity key, sorted by time with source rows first on ties (event_ts <= t
+ * is inclusive), and a window carries the latest source row forward to each entity row as one
+ * non-NULL row value (so a NULL inside the winning row stays NULL). Ties at one event time go to
+ * the greatest created time, then the greatest `fstore_seq` (the row ingested last).
+ */
+export function renderPointInTime(
+  plan: PointInTimePlan,
+  dialect: Dialect,
+  options: PointInTimeRenderOptions,
+): string {
+  const q = dialect.quote;
+  const ctes = plan.views.map(
+    (view, index) =>
+      `${q(`fstore_v${index}`)} AS (\n${renderViewWindow(plan, view, dialect, options)}\n)`,
+  );
+  const entityColumns = options.entityColumns.map((c) => `e.${q(c)}`);
+  // A winner older than the view's TTL at the entity's time does not count (inclusive edge).
+  const fresh = (view: PlannedView, index: number) =>
+    view.ttlSeconds === undefined
+      ? `${q(`v${index}`)}.fstore_win_ts IS NOT NULL`
+      : `${q(`v${index}`)}.fstore_win_ts >= ${dialect.minusSeconds(`e.${q(plan.entityTimestampColumn)}`, view.ttlSeconds)}`;
+  const featureColumns = plan.views.flatMap((view, index) =>
+    view.features.map(
+      (f) =>
+        `CASE WHEN ${fresh(view, index)} THEN ${dialect.field(`${q(`v${index}`)}.fstore_win`, f.feature)} END AS ${q(f.outputName)}`,
+    ),
+  );
+  const matchColumns = options.matchFlags
+    ? plan.views.map(
+        (view, index) => `COALESCE(${fresh(view, index)}, FALSE) AS ${q(`fstore_match_${index}`)}`,
+      )
+    : [];
+  const joins = plan.views.map(
+    (_, index) =>
+      `LEFT JOIN ${q(`fstore_v${index}`)} ${q(`v${index}`)} ON ${q(`v${index}`)}.fstore_row_id = e.fstore_row_id`,
+  );
+  return [
+    `WITH ${ctes.join(',\n')}`,
+    `SELECT ${[...entityColumns, ...featureColumns, ...matchColumns].join(',\n  ')}`,
+    `FROM ${options.entityRelation} e`,
+    ...joins,
+    'ORDER BY e.fstore_row_id',
+  ].join('\n');
+}
+
+function renderViewWindow(
+  plan: PointInTimePlan,
+  view: PlannedView,
+  dialect: Dialect,
+  options: PointInTimeRenderOptions,
+): string {
+  const q = dialect.quote;
+  const keys = view.joinKeys.map((k) => q(k.name));
+  const values = dialect.struct(
+    view.features.map((f) => ({
+      name: f.feature,
+      type: f.type,
+      expression:
+        f.type === f.sourceType
+          ? q(f.feature)
+          : `CAST(${q(f.feature)} AS ${dialect.sqlType(f.type)})`,
+    })),
+  );
+  const created = view.createdColumn
+    ? q(view.createdColumn)
+    : `CAST(NULL AS ${dialect.sqlType('timestamp')})`;
+  const sourceRows = [
+    `    SELECT ${keys.join(', ')}, ${q(view.timestampColumn)} AS fstore_ts, 0 AS fstore_kind, ${created} AS fstore_created,`,
+    `      fstore_seq, ${values} AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id`,
+    `    FROM ${dialect.sourceRelation(view.source)}`,
+    `    WHERE ${partitionFilter(view, dialect, options)}`,
+  ];
+  const entityRows = [
+    `    SELECT ${keys.join(', ')}, ${q(plan.entityTimestampColumn)}, 1, CAST(NULL AS ${dialect.sqlType('timestamp')}),`,
+    '      CAST(NULL AS BIGINT), NULL, fstore_row_id',
+    `    FROM ${options.entityRelation}`,
+  ];
+  const over = `PARTITION BY ${keys.join(', ')} ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
+  return [
+    '  SELECT fstore_row_id, fstore_win_ts, fstore_win FROM (',
+    '  SELECT fstore_kind, fstore_row_id,',
+    `    ${dialect.lastValueIgnoringNulls('CASE WHEN fstore_kind = 0 THEN fstore_ts END', over)} AS fstore_win_ts,`,
+    `    ${dialect.lastValueIgnoringNulls('fstore_values', over)} AS fstore_win`,
+    '  FROM (',
+    ...sourceRows,
+    '    UNION ALL',
+    ...entityRows,
+    '  ) fstore_merged',
+    '  ) fstore_carried',
+    '  WHERE fstore_kind = 1',
+  ].join('\n');
+}
+
+/** Only partitions that can hold a winning row: from the earliest entity time minus TTL to the latest. */
+function partitionFilter(
+  view: PlannedView,
+  dialect: Dialect,
+  options: PointInTimeRenderOptions,
+): string {
+  if (!options.entityTimeRange) return 'TRUE';
+  const min =
+    new Date(options.entityTimeRange.min).getTime() -
+    (view.ttlSeconds ?? Number.POSITIVE_INFINITY) * 1000;
+  const max = new Date(options.entityTimeRange.max).getTime();
+  const upper = `${dialect.quote('dt')} <= ${dialect.literal(isoDate(max))}`;
+  if (!Number.isFinite(min)) return upper;
+  return `${dialect.quote('dt')} >= ${dialect.literal(isoDate(Math.floor(min / dayMs) * dayMs))} AND ${upper}`;
+}
+
+function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
