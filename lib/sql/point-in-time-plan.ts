@@ -62,7 +62,7 @@ export function planPointInTime(
     if (!spec || !sourceType)
       throw new PlanError(
         `view "${view.name}" has no feature "${feature}"`,
-        'run `fstore describe ' + view.name + '` to see its features',
+        `run \`fstore describe ${view.name}\` to see its features`,
       );
     const outputName = options.fullFeatureNames ? `${view.name}__${feature}` : (alias ?? feature);
     const entry = byView.get(view.name) ?? { view, features: [] };
