@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import type { Registry, RegistrySource } from '../registry/index.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
 import { ingestManifestPath, offlineRoot, stagingDir } from './local-layout.ts';
 import { inputFormat, readInputSql } from './read-input-file.ts';
-import { castExpression, invalidCondition } from './typed-columns.ts';
+import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
 
 export class IngestError extends HintedError {}
 
@@ -76,7 +76,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
   }
 
   const session = await openDuckdb();
-  const ingestId = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', 't').slice(0, 16)}-${sha256.slice(0, 8)}`;
+  const ingestId = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', 't').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   const staging = stagingDir(options.dataDir, options.env, ingestId);
   try {
     options.onPhase?.('reading');
@@ -187,7 +187,7 @@ async function validateRows(
       ? `CASE WHEN ${quoteIdentifier(c.raw)} IS NULL THEN 'is empty' ELSE 'is not a valid ${c.type}' END`
       : `'is not a valid ${c.type}'`;
     const condition = isRequired ? `(${quoteIdentifier(c.raw)} IS NULL OR ${invalid})` : invalid;
-    return `SELECT fstore_input_row AS row_number, ${quoteLiteral(c.raw)} AS column_name, CAST(${quoteIdentifier(c.raw)} AS VARCHAR) AS value, ${why} AS problem FROM fstore_raw WHERE ${condition}`;
+    return `SELECT fstore_input_row AS row_number, ${quoteLiteral(c.raw)} AS column_name, CAST(${rawText(c.raw, c.rawType)} AS VARCHAR) AS value, ${why} AS problem FROM fstore_raw WHERE ${condition}`;
   });
   const problems = await queryRows(
     connection,
@@ -202,7 +202,7 @@ async function validateRows(
     .slice(0, maxReportedProblems)
     .map(
       (p) =>
-        `row ${p.row_number}, column ${p.column_name}: ${p.value === null ? 'empty value' : JSON.stringify(p.value)} ${p.problem}`,
+        `row ${p.row_number}, column ${p.column_name}: ${p.value === null ? 'is empty' : `${JSON.stringify(p.value)} ${p.problem}`}`,
     );
   throw new IngestError(
     `${path.basename(file)} has ${total} invalid value(s) for source "${source.name}"; nothing was written:\n  ${lines.join('\n  ')}${total > maxReportedProblems ? `\n  ... and ${total - maxReportedProblems} more` : ''}`,

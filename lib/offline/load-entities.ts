@@ -5,7 +5,7 @@ import { HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import { queryRows } from './duckdb-session.ts';
 import { inputFormat } from './read-input-file.ts';
-import { castExpression, invalidCondition } from './typed-columns.ts';
+import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
 
 export class EntityFileError extends HintedError {}
 
@@ -80,7 +80,7 @@ export async function loadEntities(
     const condition = emptyIsError
       ? `(${quoteIdentifier(column)} IS NULL OR ${invalidCondition(column, rawType, type)})`
       : invalidCondition(column, rawType, type);
-    return `SELECT fstore_row_id, ${quoteLiteral(column)} AS column_name, CAST(${quoteIdentifier(column)} AS VARCHAR) AS value, ${quoteLiteral(type)} AS type FROM fstore_entities_raw WHERE ${condition}`;
+    return `SELECT fstore_row_id, ${quoteLiteral(column)} AS column_name, CAST(${rawText(column, rawTypes.get(column) ?? 'VARCHAR')} AS VARCHAR) AS value, ${quoteLiteral(type)} AS type FROM fstore_entities_raw WHERE ${condition}`;
   });
   const problems = await queryRows(
     connection,

@@ -1,6 +1,14 @@
 import type { ValueType } from '../definitions/index.ts';
 import { duckdbType, quoteIdentifier } from '../local/duckdb-types.ts';
 
+/**
+ * The raw value as DuckDB should convert it. JSON lines with mixed types in a column arrive as
+ * JSON values; their text (without JSON quotes) is what to convert and to show in errors.
+ */
+export function rawText(raw: string, rawType: string): string {
+  return rawType === 'JSON' ? `(${quoteIdentifier(raw)} ->> '$')` : quoteIdentifier(raw);
+}
+
 const integerTypes: ReadonlySet<ValueType> = new Set(['int32', 'int64']);
 
 /**
@@ -8,7 +16,7 @@ const integerTypes: ReadonlySet<ValueType> = new Set(['int32', 'int64']);
  * when it does not convert. Timestamps with offsets become UTC; text without an offset is UTC.
  */
 export function castExpression(raw: string, rawType: string, type: ValueType): string {
-  const column = quoteIdentifier(raw);
+  const column = rawText(raw, rawType);
   if (type === 'timestamp') {
     if (rawType === 'TIMESTAMP') return column;
     if (rawType.startsWith('TIMESTAMP'))
@@ -20,7 +28,7 @@ export function castExpression(raw: string, rawType: string, type: ValueType): s
 
 /** True for rows where `raw` holds a value that does not convert to `type` without loss. */
 export function invalidCondition(raw: string, rawType: string, type: ValueType): string {
-  const column = quoteIdentifier(raw);
+  const column = rawText(raw, rawType);
   const cast = castExpression(raw, rawType, type);
   const lossy = integerTypes.has(type)
     ? ` OR (TRY_CAST(${column} AS DOUBLE) IS NOT NULL AND TRY_CAST(${column} AS DOUBLE) <> ${cast})`
