@@ -32,3 +32,8 @@ export function timestampText(isoUtc: string): string {
   if (Number.isNaN(date.getTime())) throw new Error(`not a timestamp: ${isoUtc}`);
   return date.toISOString().replace('T', ' ').replace('Z', '000');
 }
+
+/** The UTC calendar day of an ISO instant, as the `dt` partition value 'YYYY-MM-DD'. */
+export function partitionDay(isoOrMs: string | number): string {
+  return new Date(isoOrMs).toISOString().slice(0, 10);
+}

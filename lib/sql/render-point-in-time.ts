@@ -1,4 +1,4 @@
-import type { Dialect } from './dialect.ts';
+import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedView, PointInTimePlan } from './point-in-time-plan.ts';
 
 export interface PointInTimeRenderOptions {
@@ -11,8 +11,6 @@ export interface PointInTimeRenderOptions {
   /** Add a boolean column `fstore_match_<i>` per view: true when the view had a fresh row. */
   readonly matchFlags?: boolean;
 }
-
-const dayMs = 86_400_000;
 
 /**
  * Point-in-time join without a range join: per view, source rows and entity rows are merged
@@ -120,11 +118,7 @@ function partitionFilter(
     new Date(options.entityTimeRange.min).getTime() -
     (view.ttlSeconds ?? Number.POSITIVE_INFINITY) * 1000;
   const max = new Date(options.entityTimeRange.max).getTime();
-  const upper = `${dialect.quote('dt')} <= ${dialect.literal(isoDate(max))}`;
+  const upper = `${dialect.quote('dt')} <= ${dialect.literal(partitionDay(max))}`;
   if (!Number.isFinite(min)) return upper;
-  return `${dialect.quote('dt')} >= ${dialect.literal(isoDate(Math.floor(min / dayMs) * dayMs))} AND ${upper}`;
-}
-
-function isoDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  return `${dialect.quote('dt')} >= ${dialect.literal(partitionDay(min))} AND ${upper}`;
 }
