@@ -1,0 +1,146 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
+
+describe('fstore ingest and training-set (CLI)', () => {
+  let dataDir: string;
+  let entities: string;
+  const sources = ['customer_profiles', 'customer_contracts', 'orders'];
+
+  beforeAll(async () => {
+    dataDir = await makeTempDir('cli-offline');
+    const demo = path.join(dataDir, 'demo');
+    const generated = await runFstore([
+      '--data-dir',
+      dataDir,
+      'demo-data',
+      '--customers',
+      '200',
+      '--days',
+      '60',
+      '--end',
+      '2026-06-01',
+      '--format',
+      'csv',
+      '--out',
+      demo,
+    ]);
+    expect(generated.code, generated.stderr).toBe(0);
+    for (const source of sources) {
+      const ingested = await runFstore([
+        '--data-dir',
+        dataDir,
+        'ingest',
+        '--source',
+        source,
+        '--file',
+        path.join(demo, `${source}.csv`),
+      ]);
+      expect(ingested.code, ingested.stderr).toBe(0);
+      expect(ingested.stdout).toMatch(new RegExp(`ingested [\\d,]+ rows into "${source}"`));
+    }
+    entities = path.join(dataDir, 'entities.csv');
+    const rows = Array.from(
+      { length: 100 },
+      (_, i) =>
+        `C${String(i + 1).padStart(6, '0')},2026-05-${String((i % 28) + 1).padStart(2, '0')}T09:00:00Z,${i % 2}`,
+    );
+    await writeFile(entities, `customer_id,event_timestamp,churned\n${rows.join('\n')}\n`);
+  }, 120_000);
+
+  it('refuses to ingest the same file twice and says how to override', async () => {
+    const again = await runFstore([
+      '--data-dir',
+      dataDir,
+      'ingest',
+      '--source',
+      'orders',
+      '--file',
+      path.join(dataDir, 'demo', 'orders.csv'),
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('was already ingested into "orders"');
+    expect(again.stderr).toContain('--allow-duplicate');
+  });
+
+  it('writes a training set for a service with one row per entity row and prints match rates', async () => {
+    const out = path.join(dataDir, 'churn_v1.parquet');
+    const result = await runFstore([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--service',
+      'churn_v1',
+      '--entities',
+      entities,
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/✔ 100 rows × 12 columns/);
+    expect(result.stdout).toMatch(/customer_profile\s+│ 100\s+│ 100\.0%/);
+    const db = await DuckDBInstance.create(':memory:');
+    const connection = await db.connect();
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*)::INTEGER AS n, count(DISTINCT customer_id)::INTEGER AS k, count(plan)::INTEGER AS plans FROM read_parquet('${out}')`,
+    );
+    expect(reader.getRowObjects()[0]).toEqual({ n: 100, k: 100, plans: 100 });
+    connection.closeSync();
+    db.closeSync();
+  });
+
+  it('writes CSV with full feature names for explicit features', async () => {
+    const out = path.join(dataDir, 'subset.csv');
+    const result = await runFstore([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--features',
+      'customer_profile:plan',
+      'last_order:*',
+      '--full-feature-names',
+      '--entities',
+      entities,
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const header = (await readFile(out, 'utf8')).split('\n')[0];
+    expect(header).toBe(
+      'customer_id,event_timestamp,churned,customer_profile__plan,last_order__amount,last_order__category',
+    );
+  });
+
+  it('needs exactly one of --service and --features', async () => {
+    const result = await runFstore([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--entities',
+      entities,
+      '--out',
+      path.join(dataDir, 'x.csv'),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('pass exactly one of --service and --features');
+  });
+
+  it('explains an unknown service with the known ones', async () => {
+    const result = await runFstore([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--service',
+      'churn_v9',
+      '--entities',
+      entities,
+      '--out',
+      path.join(dataDir, 'x.csv'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no feature service "churn_v9"');
+    expect(result.stderr).toContain('churn_online, churn_v1');
+  });
+});
