@@ -1,6 +1,6 @@
 /**
  * One timed run of the point-in-time benchmark in its own process, so peak RSS belongs to
- * one engine run: `tsx bench/pit-run.ts <ours|asof> <views> <dataDir> <out.parquet>`.
+ * one engine run: `tsx bench/pit-run.ts <ours|ours-merge-window|asof> <views> <dataDir> <out.parquet>`.
  * Prints one JSON line: { seconds, peakRssMb, rows }.
  */
 import path from 'node:path';
@@ -9,11 +9,13 @@ import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
 import { compileRegistry } from '../lib/registry/index.ts';
 import { duckdbDialect } from '../lib/sql/duckdb-dialect.ts';
 import { planPointInTime } from '../lib/sql/point-in-time-plan.ts';
-import { renderPointInTime } from '../lib/sql/render-point-in-time.ts';
+import { type PointInTimeStrategy, renderTrainingSetSql } from '../lib/sql/render-training-set.ts';
 
 const [mode, viewsArg, dirArg, outArg] = process.argv.slice(2);
-if ((mode !== 'ours' && mode !== 'asof') || !viewsArg || !dirArg || !outArg)
-  throw new Error('usage: pit-run.ts <ours|asof> <views> <dataDir> <out>');
+const modes = ['ours', 'ours-merge-window', 'asof'];
+if (!mode || !modes.includes(mode) || !viewsArg || !dirArg || !outArg) {
+  throw new Error(`usage: pit-run.ts <${modes.join('|')}> <views> <dataDir> <out>`);
+}
 const dir: string = dirArg;
 const out: string = outArg;
 const viewCount = Number(viewsArg);
@@ -21,7 +23,7 @@ const ttlSeconds = 30 * 86_400;
 const sourceNames = Array.from({ length: viewCount }, (_, i) => `src_${i}`);
 const entitiesFile = path.join(dir, 'entities.parquet');
 
-function oursSql(): string {
+function oursSql(strategy: PointInTimeStrategy): string {
   const customer = defineEntity({
     name: 'customer',
     joinKeys: [{ name: 'customer_id', type: 'string' }],
@@ -45,9 +47,10 @@ function oursSql(): string {
     { features: views.map((v) => `${v.name}:*`) },
     { entityTimestampColumn: 'event_timestamp', fullFeatureNames: true },
   );
-  return renderPointInTime(plan, duckdbDialect(path.join(dir, 'offline')), {
+  return renderTrainingSetSql(plan, duckdbDialect(path.join(dir, 'offline')), {
     entityRelation: `read_parquet('${entitiesFile}')`,
     entityColumns: ['customer_id', 'event_timestamp', 'label'],
+    strategy,
   });
 }
 
@@ -70,7 +73,7 @@ function asofSql(): string {
 const session = await openDuckdb();
 await session.connection.run(`SET memory_limit = '${process.env.BENCH_MEMORY_LIMIT ?? '2GB'}'`);
 await session.connection.run(`SET temp_directory = '${path.join(dir, 'tmp')}'`);
-const sql = mode === 'ours' ? oursSql() : asofSql();
+const sql = mode === 'asof' ? asofSql() : oursSql(mode === 'ours' ? 'asof' : 'merge-window');
 const started = performance.now();
 await session.connection.run(`COPY (${sql}) TO '${out}' (FORMAT parquet)`);
 const seconds = (performance.now() - started) / 1000;

@@ -25,6 +25,9 @@ const root =
     tmpdir(),
     `fstore-bench-pit-${sizes.entityRows}-${sizes.featureRows}-${sizes.entities}`,
   );
+console.log(
+  `[${views} view(s)] ours with the merge-window SQL Athena runs: ${merge.seconds.toFixed(2)} s (peak RSS ${merge.peakRssMb} MB), ratio ${(merge.seconds / asof.seconds).toFixed(2)}`,
+);
 const runner = fileURLToPath(new URL('./pit-run.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
@@ -34,7 +37,12 @@ interface Run {
   rows: number;
 }
 
-function run(mode: 'ours' | 'asof', views: number, dir: string, out: string): Run {
+function run(
+  mode: 'ours' | 'ours-merge-window' | 'asof',
+  views: number,
+  dir: string,
+  out: string,
+): Run {
   const output = execFileSync(process.execPath, [tsx, runner, mode, String(views), dir, out], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
@@ -65,19 +73,23 @@ for (const views of [3, 1]) {
 
   const oursOut = path.join(dir, 'ours.parquet');
   const asofOut = path.join(dir, 'asof.parquet');
+  const windowOut = path.join(dir, 'ours-merge-window.parquet');
   const asof = run('asof', views, dir, asofOut);
   const ours = run('ours', views, dir, oursOut);
+  const merge = run('ours-merge-window', views, dir, windowOut);
   const columns = Array.from({ length: views }, (_, i) => [`v${i}__value`, `v${i}__bucket`]).flat();
-  const mismatches = Number(
-    (
-      await queryRows(
-        session.connection,
-        `SELECT count(*) AS n FROM (SELECT row_number() OVER () AS r, * FROM read_parquet('${oursOut}')) o
-         FULL JOIN (SELECT row_number() OVER () AS r, * FROM read_parquet('${asofOut}')) a ON o.r = a.r
-         WHERE o.r IS NULL OR a.r IS NULL OR o.customer_id <> a.customer_id OR o.event_timestamp <> a.event_timestamp OR ${columns.map((c) => `o.${c} IS DISTINCT FROM a.${c}`).join(' OR ')}`,
-      )
-    )[0]?.n,
-  );
+  const differences = async (file: string) =>
+    Number(
+      (
+        await queryRows(
+          session.connection,
+          `SELECT count(*) AS n FROM (SELECT row_number() OVER () AS r, * FROM read_parquet('${file}')) o
+           FULL JOIN (SELECT row_number() OVER () AS r, * FROM read_parquet('${asofOut}')) a ON o.r = a.r
+           WHERE o.r IS NULL OR a.r IS NULL OR o.customer_id <> a.customer_id OR o.event_timestamp <> a.event_timestamp OR ${columns.map((c) => `o.${c} IS DISTINCT FROM a.${c}`).join(' OR ')}`,
+        )
+      )[0]?.n,
+    );
+  const mismatches = (await differences(oursOut)) + (await differences(windowOut));
   const matched = Number(
     (
       await queryRows(
@@ -94,7 +106,7 @@ for (const views of [3, 1]) {
   console.log(
     `[${views} view(s)] rows out ${ours.rows.toLocaleString('en-US')} (ASOF ${asof.rows.toLocaleString('en-US')}), v0 matched ${matched.toLocaleString('en-US')}, value mismatches ${mismatches}`,
   );
-  if (mismatches !== 0 || ours.rows !== sizes.entityRows) {
+  if (mismatches !== 0 || ours.rows !== sizes.entityRows || merge.rows !== sizes.entityRows) {
     console.error('FAIL: results differ from the ASOF baseline');
     process.exitCode = 1;
   }
@@ -108,11 +120,14 @@ for (const views of [3, 1]) {
       baseline_s: Number(asof.seconds.toFixed(2)),
       ratio: Number(ratio.toFixed(2)),
       peak_rss_mb: ours.peakRssMb,
+      merge_window_s: Number(merge.seconds.toFixed(2)),
+      merge_window_ratio: Number((merge.seconds / asof.seconds).toFixed(2)),
       baseline_peak_rss_mb: asof.peakRssMb,
       mismatches,
     }),
   );
   await rm(oursOut, { force: true });
+  await rm(windowOut, { force: true });
   await rm(asofOut, { force: true });
 }
 if (process.env.BENCH_KEEP_DATA !== '1' && (await stat(root).catch(() => undefined)))

@@ -7,7 +7,7 @@ import {
   type LifecycleStatus,
   lifecycleStatuses,
 } from './feature-view.ts';
-import { identifierProblem } from './identifiers.ts';
+import { columnNameProblem } from './identifiers.ts';
 import {
   type DefinitionKind,
   type DefinitionMetadata,
@@ -57,7 +57,9 @@ const serviceSchema = z.strictObject({
     )
     .min(1, 'needs at least one feature selection'),
   status: z
-    .enum(lifecycleStatuses, { error: `must be one of ${lifecycleStatuses.join(', ')}` })
+    .enum(lifecycleStatuses, {
+      error: (issue) => `${JSON.stringify(issue.input)} is not a lifecycle status`,
+    })
     .optional(),
   ...metadataFields,
 });
@@ -67,6 +69,7 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
   const issues = new IssueCollector(definitionLabel(kind, input));
   const features: ServiceFeature[] = [];
   const producers = new Map<string, string>();
+  const outputFields = new Map<string, string>();
 
   parsed.features.forEach((entry, index) => {
     const selection = isFeatureView(entry) ? entry.select() : entry;
@@ -89,7 +92,8 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
         return;
       }
       if (item.alias !== undefined) {
-        const problem = identifierProblem(item.alias);
+        // An alias is a column of training sets, so it follows the rules of feature names.
+        const problem = columnNameProblem(item.alias);
         if (problem) {
           issues.add(`${field}.alias`, problem.message, problem.hint);
           return;
@@ -107,6 +111,7 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
         return;
       }
       producers.set(outputName, producer);
+      outputFields.set(outputName, field);
       features.push({
         view,
         feature: item.feature,
@@ -115,6 +120,21 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
       });
     });
   });
+  // Training sets and lookups return the join keys of every view next to the features.
+  const keyOwners = new Map<string, string>();
+  for (const { view } of features)
+    for (const entity of view.entities)
+      for (const key of entity.joinKeys)
+        if (!keyOwners.has(key.name)) keyOwners.set(key.name, `${view.name} (${entity.name})`);
+  for (const feature of features) {
+    const owner = keyOwners.get(feature.outputName);
+    if (owner === undefined) continue;
+    issues.add(
+      outputFields.get(feature.outputName) ?? 'features',
+      `output name "${feature.outputName}" of ${feature.view.name}.${feature.feature} is also a join key of view ${owner}`,
+      `alias it, e.g. ${feature.view.name}.select([{ feature: '${feature.feature}', alias: '${feature.view.name}_${feature.feature}' }])`,
+    );
+  }
   issues.throwIfAny();
 
   return deepFreeze({

@@ -126,7 +126,9 @@ const viewSchema = z.strictObject({
   online: z.boolean().optional(),
   schedule: z.string().optional(),
   status: z
-    .enum(lifecycleStatuses, { error: `must be one of ${lifecycleStatuses.join(', ')}` })
+    .enum(lifecycleStatuses, {
+      error: (issue) => `${JSON.stringify(issue.input)} is not a lifecycle status`,
+    })
     .optional(),
   leakageRisk: z.string().max(2000).optional(),
   ...metadataFields,
@@ -318,13 +320,17 @@ function checkConstraints(
     if (!ok)
       issues.add(
         `${field}.allowedValues.${index}`,
-        `${JSON.stringify(value)} is not a ${expected} value for a ${type} feature`,
+        `${JSON.stringify(value)} is not ${withArticle(expected)} value for ${withArticle(type)} feature`,
         `list ${expected} values only`,
       );
   });
   if (new Set(spec.allowedValues).size !== spec.allowedValues.length) {
     issues.add(`${field}.allowedValues`, 'lists a value more than once', 'list each value once');
   }
+}
+
+function withArticle(word: string): string {
+  return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
 }
 
 export function isFeatureView(value: unknown): value is FeatureView {

@@ -43,6 +43,12 @@ export function identifierProblem(name: string): { message: string; hint: string
 export function columnNameProblem(name: string): { message: string; hint: string } | undefined {
   const basic = identifierProblem(name);
   if (basic) return basic;
+  if (name.startsWith('fstore_')) {
+    return {
+      message: `"${name}" starts with "fstore_", which fstore reserves for the columns of its generated SQL`,
+      hint: `drop the prefix, for example "${name.slice('fstore_'.length) || 'value'}"`,
+    };
+  }
   if ((fstoreReservedNames as readonly string[]).includes(name)) {
     return {
       message: `"${name}" is reserved by fstore for its own columns (${fstoreReservedNames.join(', ')})`,

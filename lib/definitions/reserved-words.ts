@@ -202,6 +202,28 @@ const duckdbReserved = [
   'unpivot',
   'asof',
   'positional',
+  // Reserved or type/function keywords that DuckDB refuses as unquoted column names
+  // (checked against duckdb_keywords() by test/unit/definitions).
+  'anti',
+  'at',
+  'collation',
+  'concurrently',
+  'freeze',
+  'glob',
+  'ilike',
+  'initially',
+  'isnull',
+  'lambda',
+  'notnull',
+  'overlaps',
+  'pivot_longer',
+  'pivot_wider',
+  'semi',
+  'show',
+  'similar',
+  'summarize',
+  'unpack',
+  'verbose',
 ];
 
 /** Column and attribute names fstore adds itself (partition column, online item attributes). */

@@ -140,8 +140,9 @@ function checkField(
       if (part !== 'L') value(part.slice(0, -1));
       continue;
     }
-    if (options.lastOrNth && (/^\w+L$/.test(part) || /^\w+#[1-5]$/.test(part))) {
-      value(part.replace(/(L|#[1-5])$/, ''));
+    if (options.lastOrNth && (/^\w*L$/.test(part) || /^\w+#[1-5]$/.test(part))) {
+      // "L" alone is the last day of the week; "6L" the last Friday; "2#1" the first Monday.
+      if (part !== 'L') value(part.replace(/(L|#[1-5])$/, ''));
       continue;
     }
     const [range, step, extra] = part.split('/');

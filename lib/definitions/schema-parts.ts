@@ -23,7 +23,7 @@ export const columnName = refineWith(columnNameProblem);
 
 export const valueType = z.enum(valueTypes as [string, ...string[]], {
   error: (issue) =>
-    `unknown type ${JSON.stringify(issue.input)}; use one of ${valueTypes.join(', ')}`,
+    issue.input === undefined ? 'is required' : `unknown type ${JSON.stringify(issue.input)}`,
 });
 
 export const joinKeyType = z.enum(joinKeyTypes, {
@@ -56,7 +56,8 @@ export const metadataFields = {
 
 /** Parses `input` with `schema`; on failure throws one DefinitionError listing every issue. */
 export function parseDefinition<T>(schema: z.ZodType<T>, kind: DefinitionKind, input: unknown): T {
-  const result = schema.safeParse(input);
+  // reportInput keeps each issue's input, which hintFor needs to tell a missing field from a wrong one.
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   const definition = definitionLabel(kind, input);
   throw new DefinitionError(
@@ -86,7 +87,18 @@ function unwrapIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length));
     const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
-    if (depth(best) === 0) return [issue];
+    if (depth(best) === 0) {
+      // No branch got inside the value: report the one branch whose base type matched, if only
+      // one did (a string that is not a known type gets the enum's "unknown type" message).
+      const matched = issue.errors.filter((branch) =>
+        branch.every((i) => i.code !== 'invalid_type'),
+      );
+      const only = matched.length === 1 ? matched[0] : undefined;
+      if (!only) return [issue];
+      return only.flatMap((inner) =>
+        unwrapIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue),
+      );
+    }
     return best.flatMap((inner) =>
       unwrapIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue),
     );
@@ -100,7 +112,15 @@ function hintFor(issue: z.core.$ZodIssue): string | undefined {
     return typeof hint === 'string' ? hint : undefined;
   }
   if (issue.code === 'unrecognized_keys') return 'remove it or check its spelling';
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'add this required field';
+  if (issue.code === 'invalid_value') return `use one of ${issue.values.map(String).join(', ')}`;
+  if (issue.code === 'too_small')
+    return issue.origin === 'array' ? `list at least ${issue.minimum}` : 'write a non-empty text';
+  if (issue.code === 'too_big' && issue.origin === 'string')
+    return `shorten it to at most ${issue.maximum} characters`;
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'add this required field';
+    return `give ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+  }
   return undefined;
 }
 

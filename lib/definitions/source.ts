@@ -79,6 +79,13 @@ export function defineSource(input: SourceInput): Source {
       'has no columns',
       'declare at least the join keys, the timestamp and one value column',
     );
+  for (const column of columns.filter((c) => c.name.startsWith('fstore_'))) {
+    issues.add(
+      `schema.${column.name}`,
+      `"${column.name}" starts with "fstore_", which fstore reserves for the columns it stores with each row`,
+      'rename the column, e.g. with fieldMapping',
+    );
+  }
   if (typeOf.has('dt'))
     issues.add(
       'schema.dt',

@@ -8,7 +8,7 @@ import {
   planPointInTime,
   requiredJoinKeys,
 } from '../sql/point-in-time-plan.ts';
-import { renderPointInTime } from '../sql/render-point-in-time.ts';
+import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
@@ -26,6 +26,8 @@ export interface TrainingSetOptions {
   /** Write the result here (.parquet or .csv); without it, rows are returned. */
   readonly out?: string;
   readonly onPhase?: (phase: 'loading entities' | 'joining' | 'writing') => void;
+  /** Default `asof` (DuckDB's ASOF JOIN); `merge-window` runs the SQL Athena runs. */
+  readonly strategy?: PointInTimeStrategy;
 }
 
 export interface TrainingSetResult {
@@ -67,12 +69,17 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
         'rename that column, or request full feature names (--full-feature-names)',
       );
     }
-    const sql = renderPointInTime(plan, duckdbDialect(offlineRoot(options.dataDir, options.env)), {
-      entityRelation: entities.table,
-      entityColumns: entities.columns,
-      ...(entities.timeRange ? { entityTimeRange: entities.timeRange } : {}),
-      matchFlags: true,
-    });
+    const sql = renderTrainingSetSql(
+      plan,
+      duckdbDialect(offlineRoot(options.dataDir, options.env)),
+      {
+        entityRelation: entities.table,
+        entityColumns: entities.columns,
+        ...(entities.timeRange ? { entityTimeRange: entities.timeRange } : {}),
+        matchFlags: true,
+        ...(options.strategy ? { strategy: options.strategy } : {}),
+      },
+    );
     options.onPhase?.('joining');
     try {
       await connection.run(`CREATE TEMP TABLE fstore_result AS ${sql}`);

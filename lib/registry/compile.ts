@@ -96,7 +96,10 @@ export function serializeRegistry(registry: Registry): string {
   return `${stableStringify(registry)}\n`;
 }
 
-function withReferences(located: readonly LocatedDefinition[]): LocatedDefinition[] {
+function withReferences(unordered: readonly LocatedDefinition[]): LocatedDefinition[] {
+  // Visit in file order, so the registry does not depend on the order definitions come in: a
+  // definition exported twice, or used but not exported, is attributed to the first file by name.
+  const located = [...unordered].sort((a, b) => compareFiles(a.file, b.file));
   const exportedFrom = new Map<AnyDefinition, string | undefined>();
   for (const item of located) {
     if (!exportedFrom.has(item.definition)) exportedFrom.set(item.definition, item.file);
@@ -163,6 +166,13 @@ function checkServicesUseRegisteredViews(
       }
     });
   }
+}
+
+function compareFiles(a: string | undefined, b: string | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return 1;
+  if (b === undefined) return -1;
+  return a < b ? -1 : 1;
 }
 
 function describeFile(file: string | undefined): string {

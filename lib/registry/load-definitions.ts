@@ -68,9 +68,12 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
         unknown
       >;
     } catch (error) {
-      if (error instanceof DefinitionError) throw error.withFile(file);
+      // The error may come from a file this one imports (services.ts importing views.ts).
+      const origin = originFile(error, root, files) ?? file;
+      if (error instanceof DefinitionError) throw error.withFile(origin);
+      const where = origin === file ? file : `${origin} (imported by ${file})`;
       throw new DefinitionsLoadError(
-        `${file} failed to load: ${summarize(error, root, file)}`,
+        `${where} failed to load: ${summarize(error, root, origin)}`,
         loadHint(error),
         { cause: error },
       );
@@ -82,6 +85,26 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
     }
   }
   return located;
+}
+
+/**
+ * The definitions file an import error was raised in: the first definitions file named in its
+ * stack (thrown errors) or message (syntax errors), or undefined when none is.
+ */
+function originFile(error: unknown, root: string, files: readonly string[]): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const text = stripVTControlCharacters(`${error.message}\n${error.stack ?? ''}`);
+  for (const match of text.matchAll(/(?:file:\/\/)?([^\s()[\]'"`]+\.(?:ts|mts|js|mjs)):\d+:\d+/g)) {
+    const candidate = match[1] ?? '';
+    const absolute = path.resolve(
+      candidate.startsWith('/') ? candidate : path.join(root, candidate),
+    );
+    const relative = path.relative(root, absolute).split(path.sep).join('/');
+    if (files.includes(relative)) return relative;
+    const fromCwd = path.relative(root, path.resolve(candidate)).split(path.sep).join('/');
+    if (files.includes(fromCwd)) return fromCwd;
+  }
+  return undefined;
 }
 
 /**

@@ -31,10 +31,12 @@ export function renderPointInTime(
   );
   const entityColumns = options.entityColumns.map((c) => `e.${q(c)}`);
   // A winner older than the view's TTL at the entity's time does not count (inclusive edge).
-  const fresh = (view: PlannedView, index: number) =>
-    view.ttlSeconds === undefined
-      ? `${q(`v${index}`)}.fstore_win_ts IS NOT NULL`
-      : `${q(`v${index}`)}.fstore_win_ts >= ${dialect.minusSeconds(`e.${q(plan.entityTimestampColumn)}`, view.ttlSeconds)}`;
+  const fresh = (view: PlannedView, index: number) => {
+    const winnerTime = dialect.field(`${q(`v${index}`)}.fstore_win`, 'fstore_event_ts');
+    return view.ttlSeconds === undefined
+      ? `${winnerTime} IS NOT NULL`
+      : `${winnerTime} >= ${dialect.minusSeconds(`e.${q(plan.entityTimestampColumn)}`, view.ttlSeconds)}`;
+  };
   const featureColumns = plan.views.flatMap((view, index) =>
     view.features.map(
       (f) =>
@@ -67,8 +69,9 @@ function renderViewWindow(
 ): string {
   const q = dialect.quote;
   const keys = view.joinKeys.map((k) => q(k.name));
-  const values = dialect.struct(
-    view.features.map((f) => ({
+  const values = dialect.struct([
+    { name: 'fstore_event_ts', type: 'timestamp', expression: q(view.timestampColumn) },
+    ...view.features.map((f) => ({
       name: f.feature,
       type: f.type,
       expression:
@@ -76,7 +79,7 @@ function renderViewWindow(
           ? q(f.feature)
           : `CAST(${q(f.feature)} AS ${dialect.sqlType(f.type)})`,
     })),
-  );
+  ]);
   const created = view.createdColumn
     ? q(view.createdColumn)
     : `CAST(NULL AS ${dialect.sqlType('timestamp')})`;
@@ -93,9 +96,8 @@ function renderViewWindow(
   ];
   const over = `PARTITION BY ${keys.join(', ')} ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
   return [
-    '  SELECT fstore_row_id, fstore_win_ts, fstore_win FROM (',
+    '  SELECT fstore_row_id, fstore_win FROM (',
     '  SELECT fstore_kind, fstore_row_id,',
-    `    ${dialect.lastValueIgnoringNulls('CASE WHEN fstore_kind = 0 THEN fstore_ts END', over)} AS fstore_win_ts,`,
     `    ${dialect.lastValueIgnoringNulls('fstore_values', over)} AS fstore_win`,
     '  FROM (',
     ...sourceRows,
@@ -108,7 +110,7 @@ function renderViewWindow(
 }
 
 /** Only partitions that can hold a winning row: from the earliest entity time minus TTL to the latest. */
-function partitionFilter(
+export function partitionFilter(
   view: PlannedView,
   dialect: Dialect,
   options: PointInTimeRenderOptions,

@@ -4,10 +4,14 @@ import { ingestFile } from '../../lib/offline/ingest.ts';
 import { getTrainingSet, type TrainingSetOptions } from '../../lib/offline/training-set.ts';
 import type { AnyDefinition } from '../../lib/registry/index.ts';
 import { compileRegistry, type Registry } from '../../lib/registry/index.ts';
+import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
 import { makeTempDir } from './run-fstore.ts';
 
 /** A throwaway local environment: a registry, a data dir, and helpers to ingest and query. */
-export async function offlineFixture(definitions: readonly AnyDefinition[]) {
+export async function offlineFixture(
+  definitions: readonly AnyDefinition[],
+  strategy?: PointInTimeStrategy,
+) {
   const registry: Registry = compileRegistry(definitions.map((definition) => ({ definition })));
   const dataDir = await makeTempDir('offline');
   let files = 0;
@@ -35,6 +39,7 @@ export async function offlineFixture(definitions: readonly AnyDefinition[]) {
         dataDir,
         env: 'local',
         entities: await writeJsonl(entities),
+        ...(strategy ? { strategy } : {}),
         ...options,
       });
     },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { Prng } from '../../lib/demo/prng.ts';
+import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
 const customer = defineEntity({
@@ -74,11 +75,11 @@ function reference(
   return winner?.values;
 }
 
-async function runScenario(seed: number) {
+async function runScenario(seed: number, strategy: PointInTimeStrategy) {
   const rng = new Prng(seed);
   const keys = Array.from({ length: 12 }, (_, i) => `C${i}`);
   const time = () => base + rng.int(0, 600) * minute;
-  const fixture = await offlineFixture([recent, amounts]);
+  const fixture = await offlineFixture([recent, amounts], strategy);
   const eventRows: SourceRow[] = [];
   const plainRows: SourceRow[] = [];
   let seq = 0;
@@ -146,12 +147,15 @@ async function runScenario(seed: number) {
   return { actual: result.records, expected };
 }
 
-describe('point-in-time join against a brute-force reference', () => {
-  it.each([1, 2, 3, 4, 5, 6])(
-    'agrees on random data with ties, NULLs, TTL and several ingests (seed %i)',
-    async (seed) => {
-      const { actual, expected } = await runScenario(seed);
-      expect(actual).toEqual(expected);
-    },
-  );
-});
+describe.each(['asof', 'merge-window'] as const)(
+  'point-in-time join (%s strategy) against a brute-force reference',
+  (strategy) => {
+    it.each([1, 2, 3, 4, 5, 6])(
+      'agrees on random data with ties, NULLs, TTL and several ingests (seed %i)',
+      async (seed) => {
+        const { actual, expected } = await runScenario(seed, strategy);
+        expect(actual).toEqual(expected);
+      },
+    );
+  },
+);

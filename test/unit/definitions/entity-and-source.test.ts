@@ -5,80 +5,157 @@ import {
   type SourceInput,
   valueTypes,
 } from '../../../lib/definitions/index.ts';
-import { issueAt } from '../../helpers/definition-issues.ts';
+import { issuesOf } from '../../helpers/definition-issues.ts';
+import { expectRejected } from './fixtures.ts';
+
+const allTypes = valueTypes.join(', ');
 
 describe('defineEntity', () => {
-  it('accepts string, int32 and int64 join keys and returns frozen data', () => {
+  it.each(['string', 'int32', 'int64'] as const)('accepts a %s join key', (type) => {
+    const entity = defineEntity({ name: 'card', joinKeys: [{ name: 'card_id', type }] });
+    expect(entity).toEqual({
+      kind: 'entity',
+      name: 'card',
+      joinKeys: [{ name: 'card_id', type }],
+      tags: {},
+    });
+  });
+
+  it('accepts a composite key and keeps metadata, with tags sorted by key', () => {
     const entity = defineEntity({
       name: 'card',
       joinKeys: [
         { name: 'bank_id', type: 'int32' },
         { name: 'card_number', type: 'string' },
-        { name: 'seq', type: 'int64' },
       ],
+      description: 'A payment card',
+      owner: 'risk@example.com',
       tags: { z: '1', a: '2' },
     });
-    expect(entity.joinKeys.map((k) => k.type)).toEqual(['int32', 'string', 'int64']);
+    expect(entity.joinKeys.map((k) => k.name)).toEqual(['bank_id', 'card_number']);
+    expect(entity.description).toBe('A payment card');
+    expect(entity.owner).toBe('risk@example.com');
     expect(Object.keys(entity.tags)).toEqual(['a', 'z']);
-    expect(Object.isFrozen(entity)).toBe(true);
-    expect(Object.isFrozen(entity.joinKeys[0])).toBe(true);
-    expect(() => {
-      (entity as { name: string }).name = 'x';
-    }).toThrow(TypeError);
   });
 
-  it('rejects a float join key, naming the field and the allowed types', () => {
-    const issue = issueAt(
-      () => defineEntity({ name: 'c', joinKeys: [{ name: 'id', type: 'float64' as 'string' }] }),
-      'joinKeys.0.type',
-    );
-    expect(issue.definition).toBe('entity "c"');
-    expect(issue.message).toBe('join keys must be string, int32, int64, got "float64"');
-  });
+  it.each(['float64', 'float32', 'bool', 'timestamp', 'list<string>'])(
+    'rejects a %s join key, naming the entity, the field and the allowed types',
+    (type) => {
+      expectRejected(
+        () =>
+          defineEntity({ name: 'card', joinKeys: [{ name: 'card_id', type: type as 'string' }] }),
+        {
+          definition: 'entity "card"',
+          field: 'joinKeys.0.type',
+          message: `join keys must be string, int32, int64, got "${type}"`,
+          hint: 'use one of string, int32, int64',
+        },
+      );
+    },
+  );
 
   it('rejects an entity without join keys', () => {
-    expect(issueAt(() => defineEntity({ name: 'c', joinKeys: [] }), 'joinKeys').message).toBe(
-      'needs at least one join key',
-    );
+    expectRejected(() => defineEntity({ name: 'card', joinKeys: [] }), {
+      definition: 'entity "card"',
+      field: 'joinKeys',
+      message: 'needs at least one join key',
+      hint: 'list at least 1',
+    });
   });
 
-  it('rejects a join key listed twice', () => {
-    const issue = issueAt(
+  it('rejects a join key listed twice, pointing at the second one', () => {
+    expectRejected(
       () =>
         defineEntity({
-          name: 'c',
+          name: 'card',
           joinKeys: [
-            { name: 'id', type: 'string' },
-            { name: 'id', type: 'string' },
+            { name: 'card_id', type: 'string' },
+            { name: 'card_id', type: 'int64' },
           ],
         }),
-      'joinKeys.1.name',
+      {
+        definition: 'entity "card"',
+        field: 'joinKeys.1.name',
+        message: 'join key "card_id" is listed twice',
+        hint: 'list each join key once',
+      },
     );
-    expect(issue.message).toContain('listed twice');
-    expect(issue.hint).toBe('list each join key once');
   });
 
-  it('rejects an unknown field such as a misspelt key, with a hint', () => {
-    const issue = issueAt(
+  it('rejects a join key without a type', () => {
+    expectRejected(() => defineEntity({ name: 'card', joinKeys: [{ name: 'card_id' }] } as never), {
+      definition: 'entity "card"',
+      field: 'joinKeys.0.type',
+      message: 'got undefined',
+      hint: 'use one of string, int32, int64',
+    });
+  });
+
+  it('rejects a misspelt field such as joinKey, naming it', () => {
+    expectRejected(
       () =>
         defineEntity({
-          name: 'c',
-          joinKeys: [{ name: 'id', type: 'string' }],
+          name: 'card',
+          joinKeys: [{ name: 'card_id', type: 'string' }],
           ownr: 'me',
         } as never),
-      '',
+      {
+        definition: 'entity "card"',
+        field: '',
+        message: 'Unrecognized key: "ownr"',
+        hint: 'remove it or check its spelling',
+      },
     );
-    expect(issue.message).toContain('Unrecognized key: "ownr"');
-    expect(issue.hint).toBe('remove it or check its spelling');
   });
 
   it('rejects a missing name with a hint to add it', () => {
-    const issue = issueAt(
-      () => defineEntity({ joinKeys: [{ name: 'id', type: 'string' }] } as never),
-      'name',
+    expectRejected(() => defineEntity({ joinKeys: [{ name: 'id', type: 'string' }] } as never), {
+      definition: 'entity (unnamed)',
+      field: 'name',
+      message: 'must be a string',
+      hint: 'add this required field',
+    });
+  });
+
+  it('rejects empty tags, empty owners and overlong descriptions', () => {
+    expectRejected(
+      () =>
+        defineEntity({ name: 'card', joinKeys: [{ name: 'card_id', type: 'string' }], owner: '' }),
+      {
+        definition: 'entity "card"',
+        field: 'owner',
+        message: 'must not be empty',
+        hint: 'write a non-empty text',
+      },
     );
-    expect(issue.definition).toBe('entity (unnamed)');
-    expect(issue.hint).toBe('add this required field');
+    expectRejected(
+      () =>
+        defineEntity({
+          name: 'card',
+          joinKeys: [{ name: 'card_id', type: 'string' }],
+          description: 'x'.repeat(2001),
+        }),
+      {
+        definition: 'entity "card"',
+        field: 'description',
+        message: '2000',
+        hint: 'shorten it to at most 2000 characters',
+      },
+    );
+    expectRejected(
+      () =>
+        defineEntity({
+          name: 'card',
+          joinKeys: [{ name: 'card_id', type: 'string' }],
+          tags: { team: '' },
+        }),
+      {
+        definition: 'entity "card"',
+        field: 'tags.team',
+        message: 'must not be empty',
+        hint: 'write a non-empty text',
+      },
+    );
   });
 });
 
@@ -89,91 +166,205 @@ const base: SourceInput = {
 };
 
 describe('defineSource', () => {
-  it('accepts every value type including lists (embeddings)', () => {
+  it('accepts every value type, including lists such as a list<float32> embedding', () => {
     const schema = Object.fromEntries(valueTypes.map((type, i) => [`c${i}`, type]));
     const source = defineSource({
       name: 'all_types',
       schema: { ...schema, event_ts: 'timestamp' },
       timestampField: 'event_ts',
     });
-    expect(source.schema.map((c) => c.type)).toContain('list<float32>');
-    expect(source.schema).toHaveLength(valueTypes.length + 1);
+    expect(source.schema.map((c) => c.type)).toEqual([...valueTypes, 'timestamp']);
+    expect(valueTypes).toEqual([
+      'int32',
+      'int64',
+      'float32',
+      'float64',
+      'string',
+      'bool',
+      'timestamp',
+      'list<int32>',
+      'list<int64>',
+      'list<float32>',
+      'list<float64>',
+      'list<string>',
+      'list<bool>',
+      'list<timestamp>',
+    ]);
   });
 
-  it('rejects an unknown type, listing the valid ones', () => {
-    const issue = issueAt(
-      () => defineSource({ ...base, schema: { ...base.schema, value: 'double' as 'float64' } }),
-      'schema.value',
-    );
-    expect(issue.definition).toBe('source "events"');
-    expect(issue.message).toContain('unknown type "double"; use one of int32, int64');
+  it('keeps columns in declaration order and fills defaults', () => {
+    expect(defineSource(base)).toEqual({
+      kind: 'source',
+      name: 'events',
+      schema: [
+        { name: 'user_id', type: 'string' },
+        { name: 'value', type: 'float64' },
+        { name: 'event_ts', type: 'timestamp' },
+        { name: 'created_ts', type: 'timestamp' },
+      ],
+      timestampField: 'event_ts',
+      fieldMapping: {},
+      tags: {},
+    });
   });
 
-  it('rejects a timestamp field that is not in the schema', () => {
-    const issue = issueAt(() => defineSource({ ...base, timestampField: 'ts' }), 'timestampField');
-    expect(issue.message).toBe(
-      '"ts" is not a column of the schema (user_id, value, event_ts, created_ts)',
-    );
-    expect(issue.hint).toContain('add "ts: \'timestamp\'"');
+  it.each(['double', 'list<float16>', 'list<list<int32>>', 'INT32', 'vector'])(
+    'rejects the unknown type %s, listing the valid ones',
+    (type) => {
+      expectRejected(
+        () => defineSource({ ...base, schema: { ...base.schema, value: type as 'float64' } }),
+        {
+          definition: 'source "events"',
+          field: 'schema.value',
+          message: `unknown type ${JSON.stringify(type)}`,
+          hint: `use one of ${allTypes}`,
+        },
+      );
+    },
+  );
+
+  it('rejects a schema without columns', () => {
+    const issues = issuesOf(() => defineSource({ ...base, schema: {} }));
+    expect(issues.find((i) => i.field === 'schema')).toMatchObject({
+      definition: 'source "events"',
+      message: 'has no columns',
+      hint: 'declare at least the join keys, the timestamp and one value column',
+    });
   });
 
-  it('rejects a timestamp field that is not of type timestamp', () => {
-    const issue = issueAt(
-      () => defineSource({ ...base, timestampField: 'value' }),
-      'timestampField',
-    );
-    expect(issue.message).toBe('"value" has type float64, but must be timestamp');
+  it('rejects a missing timestampField', () => {
+    const { timestampField: _, ...withoutTimestamp } = base;
+    expectRejected(() => defineSource(withoutTimestamp as SourceInput), {
+      definition: 'source "events"',
+      field: 'timestampField',
+      message: 'must name the event-timestamp column',
+      hint: 'add this required field',
+    });
   });
 
-  it('accepts a created-timestamp column and rejects one equal to the event timestamp', () => {
+  it('rejects a timestampField that is not a column of the schema', () => {
+    expectRejected(() => defineSource({ ...base, timestampField: 'ts' }), {
+      definition: 'source "events"',
+      field: 'timestampField',
+      message: '"ts" is not a column of the schema (user_id, value, event_ts, created_ts)',
+      hint: `add "ts: 'timestamp'" to schema or name an existing column`,
+    });
+  });
+
+  it('rejects a timestampField whose column is not a timestamp', () => {
+    expectRejected(() => defineSource({ ...base, timestampField: 'value' }), {
+      definition: 'source "events"',
+      field: 'timestampField',
+      message: '"value" has type float64, but must be timestamp',
+      hint: `declare "value: 'timestamp'" in schema`,
+    });
+  });
+
+  it('accepts a createdTimestampField naming another timestamp column', () => {
     expect(
       defineSource({ ...base, createdTimestampField: 'created_ts' }).createdTimestampField,
     ).toBe('created_ts');
-    expect(
-      issueAt(
-        () => defineSource({ ...base, createdTimestampField: 'event_ts' }),
-        'createdTimestampField',
-      ).message,
-    ).toBe('is the same column as timestampField');
   });
 
-  it('rejects a misspelt field name such as timestampFeild', () => {
-    const issue = issueAt(() => defineSource({ ...base, timestampFeild: 'event_ts' } as never), '');
-    expect(issue.message).toContain('"timestampFeild"');
-  });
-
-  it('accepts a field mapping from raw names and rejects one to an unknown column', () => {
-    expect(defineSource({ ...base, fieldMapping: { 'User ID': 'user_id' } }).fieldMapping).toEqual({
-      'User ID': 'user_id',
+  it('rejects a createdTimestampField equal to timestampField', () => {
+    expectRejected(() => defineSource({ ...base, createdTimestampField: 'event_ts' }), {
+      definition: 'source "events"',
+      field: 'createdTimestampField',
+      message: 'is the same column as timestampField',
+      hint: 'name the column holding when the row was written, or leave it out',
     });
-    const issue = issueAt(
-      () => defineSource({ ...base, fieldMapping: { raw: 'missing' } }),
-      'fieldMapping.raw',
+  });
+
+  it('rejects a createdTimestampField that is missing or not a timestamp', () => {
+    expectRejected(() => defineSource({ ...base, createdTimestampField: 'written_at' }), {
+      definition: 'source "events"',
+      field: 'createdTimestampField',
+      message: '"written_at" is not a column of the schema',
+      hint: `add "written_at: 'timestamp'"`,
+    });
+    expectRejected(() => defineSource({ ...base, createdTimestampField: 'user_id' }), {
+      definition: 'source "events"',
+      field: 'createdTimestampField',
+      message: '"user_id" has type string, but must be timestamp',
+      hint: 'in schema',
+    });
+  });
+
+  it('rejects a misspelt field such as timestampFeild, naming it', () => {
+    const issues = issuesOf(() =>
+      defineSource({
+        name: 'events',
+        schema: base.schema,
+        timestampFeild: 'event_ts',
+      } as never),
     );
-    expect(issue.message).toContain('maps to "missing", which is not a column of the schema');
+    expect(issues).toContainEqual({
+      definition: 'source "events"',
+      field: '',
+      message: 'Unrecognized key: "timestampFeild"',
+      hint: 'remove it or check its spelling',
+    });
+    expect(issues).toContainEqual(
+      expect.objectContaining({ field: 'timestampField', hint: 'add this required field' }),
+    );
+  });
+
+  it('accepts a field mapping from raw names (any text) to schema columns', () => {
+    expect(
+      defineSource({ ...base, fieldMapping: { 'User ID': 'user_id', Value: 'value' } })
+        .fieldMapping,
+    ).toEqual({ 'User ID': 'user_id', Value: 'value' });
+  });
+
+  it('rejects a field mapping to a column the schema does not have', () => {
+    expectRejected(() => defineSource({ ...base, fieldMapping: { raw: 'missing' } }), {
+      definition: 'source "events"',
+      field: 'fieldMapping.raw',
+      message: 'maps to "missing", which is not a column of the schema (user_id, value,',
+      hint: 'map raw names to columns declared in schema',
+    });
   });
 
   it('rejects two raw columns mapped to the same column', () => {
-    const issue = issueAt(
-      () => defineSource({ ...base, fieldMapping: { a: 'value', b: 'value' } }),
-      'fieldMapping.b',
-    );
-    expect(issue.message).toContain('another raw column already maps to');
+    expectRejected(() => defineSource({ ...base, fieldMapping: { a: 'value', b: 'value' } }), {
+      definition: 'source "events"',
+      field: 'fieldMapping.b',
+      message: 'maps to "value", which another raw column already maps to',
+      hint: 'map each schema column from one raw column',
+    });
   });
 
-  it('rejects a column named dt, which is the partition column', () => {
-    const issue = issueAt(
-      () => defineSource({ ...base, schema: { ...base.schema, dt: 'string' } }),
-      'schema.dt',
-    );
-    expect(issue.hint).toContain('fieldMapping');
+  it('rejects a raw column name with quotes', () => {
+    const issues = issuesOf(() => defineSource({ ...base, fieldMapping: { 'a"b': 'value' } }));
+    expect(issues).toEqual([
+      expect.objectContaining({
+        field: 'fieldMapping.a"b',
+        message: 'must not contain quotes or control characters',
+      }),
+    ]);
   });
 
-  it('rejects a column named with a reserved word', () => {
-    const issue = issueAt(
-      () => defineSource({ ...base, schema: { ...base.schema, timestamp: 'timestamp' } }),
-      'schema.timestamp',
+  it('reports every problem of a source at once', () => {
+    const issues = issuesOf(() =>
+      defineSource({
+        ...base,
+        timestampField: 'value',
+        createdTimestampField: 'user_id',
+        fieldMapping: { raw: 'missing' },
+      }),
     );
-    expect(issue.message).toBe('"timestamp" is a reserved word in Athena DDL');
+    expect(issues.map((i) => i.field)).toEqual([
+      'timestampField',
+      'createdTimestampField',
+      'fieldMapping.raw',
+    ]);
+  });
+
+  it('does not freeze or keep the caller input', () => {
+    const input: SourceInput = { ...base, schema: { ...base.schema } };
+    const source = defineSource(input);
+    input.schema.extra = 'string';
+    expect(Object.isFrozen(input.schema)).toBe(false);
+    expect(source.schema.map((c) => c.name)).not.toContain('extra');
   });
 });

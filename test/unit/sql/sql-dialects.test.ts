@@ -90,7 +90,7 @@ describe('point-in-time SQL', () => {
 
   it('applies TTL inclusively at the entity time', () => {
     expect(athena).toContain(
-      `"v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND)`,
+      `"v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND)`,
     );
   });
 

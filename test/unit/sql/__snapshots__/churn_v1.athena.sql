@@ -1,11 +1,10 @@
 WITH "fstore_v0" AS (
-  SELECT fstore_row_id, fstore_win_ts, fstore_win FROM (
+  SELECT fstore_row_id, fstore_win FROM (
   SELECT fstore_kind, fstore_row_id,
-    last_value(CASE WHEN fstore_kind = 0 THEN fstore_ts END) IGNORE NULLS OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win_ts,
     last_value(fstore_values) IGNORE NULLS OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
-      fstore_seq, CAST(ROW("age", "plan", "region", "monthly_charges", "tenure_months") AS ROW("age" INTEGER, "plan" VARCHAR, "region" VARCHAR, "monthly_charges" DOUBLE, "tenure_months" INTEGER)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
+      fstore_seq, CAST(ROW("event_ts", "age", "plan", "region", "monthly_charges", "tenure_months") AS ROW("fstore_event_ts" TIMESTAMP(6), "age" INTEGER, "plan" VARCHAR, "region" VARCHAR, "monthly_charges" DOUBLE, "tenure_months" INTEGER)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
     FROM "fstore_dev"."customer_profiles"
     WHERE "dt" >= '2026-01-30' AND "dt" <= '2026-05-31'
     UNION ALL
@@ -17,13 +16,12 @@ WITH "fstore_v0" AS (
   WHERE fstore_kind = 1
 ),
 "fstore_v1" AS (
-  SELECT fstore_row_id, fstore_win_ts, fstore_win FROM (
+  SELECT fstore_row_id, fstore_win FROM (
   SELECT fstore_kind, fstore_row_id,
-    last_value(CASE WHEN fstore_kind = 0 THEN fstore_ts END) IGNORE NULLS OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win_ts,
     last_value(fstore_values) IGNORE NULLS OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
-      fstore_seq, CAST(ROW("contract_type", "payment_method") AS ROW("contract_type" VARCHAR, "payment_method" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
+      fstore_seq, CAST(ROW("event_ts", "contract_type", "payment_method") AS ROW("fstore_event_ts" TIMESTAMP(6), "contract_type" VARCHAR, "payment_method" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
     FROM "fstore_dev"."customer_contracts"
     WHERE "dt" >= '2025-03-01' AND "dt" <= '2026-05-31'
     UNION ALL
@@ -35,13 +33,12 @@ WITH "fstore_v0" AS (
   WHERE fstore_kind = 1
 ),
 "fstore_v2" AS (
-  SELECT fstore_row_id, fstore_win_ts, fstore_win FROM (
+  SELECT fstore_row_id, fstore_win FROM (
   SELECT fstore_kind, fstore_row_id,
-    last_value(CASE WHEN fstore_kind = 0 THEN fstore_ts END) IGNORE NULLS OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win_ts,
     last_value(fstore_values) IGNORE NULLS OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
-      fstore_seq, CAST(ROW("amount", "category") AS ROW("amount" DOUBLE, "category" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
+      fstore_seq, CAST(ROW("event_ts", "amount", "category") AS ROW("fstore_event_ts" TIMESTAMP(6), "amount" DOUBLE, "category" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
     FROM "fstore_dev"."orders"
     WHERE "dt" >= '2025-12-01' AND "dt" <= '2026-05-31'
     UNION ALL
@@ -55,15 +52,15 @@ WITH "fstore_v0" AS (
 SELECT e."customer_id",
   e."event_timestamp",
   e."churned",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."age" END AS "age",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."plan" END AS "plan",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."region" END AS "region",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."monthly_charges" END AS "monthly_charges",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."tenure_months" END AS "tenure_months",
-  CASE WHEN "v1".fstore_win_ts >= (e."event_timestamp" - INTERVAL '31536000' SECOND) THEN "v1".fstore_win."contract_type" END AS "contract_type",
-  CASE WHEN "v1".fstore_win_ts >= (e."event_timestamp" - INTERVAL '31536000' SECOND) THEN "v1".fstore_win."payment_method" END AS "payment_method",
-  CASE WHEN "v2".fstore_win_ts >= (e."event_timestamp" - INTERVAL '7776000' SECOND) THEN "v2".fstore_win."amount" END AS "last_order_amount",
-  CASE WHEN "v2".fstore_win_ts >= (e."event_timestamp" - INTERVAL '7776000' SECOND) THEN "v2".fstore_win."category" END AS "last_order_category"
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."age" END AS "age",
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."plan" END AS "plan",
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."region" END AS "region",
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."monthly_charges" END AS "monthly_charges",
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."tenure_months" END AS "tenure_months",
+  CASE WHEN "v1".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '31536000' SECOND) THEN "v1".fstore_win."contract_type" END AS "contract_type",
+  CASE WHEN "v1".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '31536000' SECOND) THEN "v1".fstore_win."payment_method" END AS "payment_method",
+  CASE WHEN "v2".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '7776000' SECOND) THEN "v2".fstore_win."amount" END AS "last_order_amount",
+  CASE WHEN "v2".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '7776000' SECOND) THEN "v2".fstore_win."category" END AS "last_order_category"
 FROM "fstore_entities" e
 LEFT JOIN "fstore_v0" "v0" ON "v0".fstore_row_id = e.fstore_row_id
 LEFT JOIN "fstore_v1" "v1" ON "v1".fstore_row_id = e.fstore_row_id

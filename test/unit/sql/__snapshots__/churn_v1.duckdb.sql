@@ -1,11 +1,10 @@
 WITH "fstore_v0" AS (
-  SELECT fstore_row_id, fstore_win_ts, fstore_win FROM (
+  SELECT fstore_row_id, fstore_win FROM (
   SELECT fstore_kind, fstore_row_id,
-    last_value(CASE WHEN fstore_kind = 0 THEN fstore_ts END IGNORE NULLS) OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win_ts,
     last_value(fstore_values IGNORE NULLS) OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
-      fstore_seq, struct_pack("age" := "age", "plan" := "plan", "region" := "region", "monthly_charges" := "monthly_charges", "tenure_months" := "tenure_months") AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
+      fstore_seq, struct_pack("fstore_event_ts" := "event_ts", "age" := "age", "plan" := "plan", "region" := "region", "monthly_charges" := "monthly_charges", "tenure_months" := "tenure_months") AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
     FROM read_parquet('/data/offline/customer_profiles/*/*.parquet', hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)
     WHERE "dt" >= '2026-01-30' AND "dt" <= '2026-05-31'
     UNION ALL
@@ -17,13 +16,12 @@ WITH "fstore_v0" AS (
   WHERE fstore_kind = 1
 ),
 "fstore_v1" AS (
-  SELECT fstore_row_id, fstore_win_ts, fstore_win FROM (
+  SELECT fstore_row_id, fstore_win FROM (
   SELECT fstore_kind, fstore_row_id,
-    last_value(CASE WHEN fstore_kind = 0 THEN fstore_ts END IGNORE NULLS) OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win_ts,
     last_value(fstore_values IGNORE NULLS) OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
-      fstore_seq, struct_pack("contract_type" := "contract_type", "payment_method" := "payment_method") AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
+      fstore_seq, struct_pack("fstore_event_ts" := "event_ts", "contract_type" := "contract_type", "payment_method" := "payment_method") AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
     FROM read_parquet('/data/offline/customer_contracts/*/*.parquet', hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)
     WHERE "dt" >= '2025-03-01' AND "dt" <= '2026-05-31'
     UNION ALL
@@ -35,13 +33,12 @@ WITH "fstore_v0" AS (
   WHERE fstore_kind = 1
 ),
 "fstore_v2" AS (
-  SELECT fstore_row_id, fstore_win_ts, fstore_win FROM (
+  SELECT fstore_row_id, fstore_win FROM (
   SELECT fstore_kind, fstore_row_id,
-    last_value(CASE WHEN fstore_kind = 0 THEN fstore_ts END IGNORE NULLS) OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win_ts,
     last_value(fstore_values IGNORE NULLS) OVER (PARTITION BY "customer_id" ORDER BY fstore_ts, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_win
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
-      fstore_seq, struct_pack("amount" := "amount", "category" := "category") AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
+      fstore_seq, struct_pack("fstore_event_ts" := "event_ts", "amount" := "amount", "category" := "category") AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
     FROM read_parquet('/data/offline/orders/*/*.parquet', hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)
     WHERE "dt" >= '2025-12-01' AND "dt" <= '2026-05-31'
     UNION ALL
@@ -55,15 +52,15 @@ WITH "fstore_v0" AS (
 SELECT e."customer_id",
   e."event_timestamp",
   e."churned",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."age" END AS "age",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."plan" END AS "plan",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."region" END AS "region",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."monthly_charges" END AS "monthly_charges",
-  CASE WHEN "v0".fstore_win_ts >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."tenure_months" END AS "tenure_months",
-  CASE WHEN "v1".fstore_win_ts >= (e."event_timestamp" - INTERVAL '31536000' SECOND) THEN "v1".fstore_win."contract_type" END AS "contract_type",
-  CASE WHEN "v1".fstore_win_ts >= (e."event_timestamp" - INTERVAL '31536000' SECOND) THEN "v1".fstore_win."payment_method" END AS "payment_method",
-  CASE WHEN "v2".fstore_win_ts >= (e."event_timestamp" - INTERVAL '7776000' SECOND) THEN "v2".fstore_win."amount" END AS "last_order_amount",
-  CASE WHEN "v2".fstore_win_ts >= (e."event_timestamp" - INTERVAL '7776000' SECOND) THEN "v2".fstore_win."category" END AS "last_order_category"
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."age" END AS "age",
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."plan" END AS "plan",
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."region" END AS "region",
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."monthly_charges" END AS "monthly_charges",
+  CASE WHEN "v0".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '2592000' SECOND) THEN "v0".fstore_win."tenure_months" END AS "tenure_months",
+  CASE WHEN "v1".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '31536000' SECOND) THEN "v1".fstore_win."contract_type" END AS "contract_type",
+  CASE WHEN "v1".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '31536000' SECOND) THEN "v1".fstore_win."payment_method" END AS "payment_method",
+  CASE WHEN "v2".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '7776000' SECOND) THEN "v2".fstore_win."amount" END AS "last_order_amount",
+  CASE WHEN "v2".fstore_win."fstore_event_ts" >= (e."event_timestamp" - INTERVAL '7776000' SECOND) THEN "v2".fstore_win."category" END AS "last_order_category"
 FROM "fstore_entities" e
 LEFT JOIN "fstore_v0" "v0" ON "v0".fstore_row_id = e.fstore_row_id
 LEFT JOIN "fstore_v1" "v1" ON "v1".fstore_row_id = e.fstore_row_id
