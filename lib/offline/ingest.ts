@@ -210,6 +210,17 @@ async function validateRows(
   );
 }
 
+/** Whether this exact file content was already ingested into `source`. */
+export async function wasIngested(
+  dataDir: string,
+  env: string,
+  source: string,
+  file: string,
+): Promise<boolean> {
+  const sha256 = await hashFile(file);
+  return (await readManifest(dataDir, env)).some((m) => m.source === source && m.sha256 === sha256);
+}
+
 async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);

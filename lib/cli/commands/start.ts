@@ -1,16 +1,15 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { demoSources, startOfUtcDay, writeDemoData } from '../../demo/index.ts';
-import { appliedRegistryPath, demoDataDir } from '../../local/data-paths.ts';
+import { appliedRegistryPath } from '../../local/data-paths.ts';
+import { ensureDemoEnvironment } from '../../local/demo-environment.ts';
+import { offlineRoot } from '../../offline/local-layout.ts';
 import { CliContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 import { applyLocal } from './apply.ts';
 
 /**
  * `npm start`: brings the local environment up to date with feature-defs/. Today that is
- * validate → plan → apply → overview; the embedded online store, scheduler and HTTP API join
- * here as they land (see README, Status).
+ * validate → plan → apply → demo data in the offline store → overview; the embedded online
+ * store, scheduler and HTTP API join here as they land (see README, Status).
  */
 export function registerStart(program: Command): void {
   program
@@ -32,31 +31,25 @@ export function registerStart(program: Command): void {
         out.line(
           `${out.c.green('✔')} registry already applied (${ctx.display(appliedRegistryPath(ctx.options.dataDir, ctx.env))})`,
         );
-      const demoDir = demoDataDir(ctx.options.dataDir, ctx.env);
-      const hasDemoData = demoSources.every((source) =>
-        existsSync(path.join(demoDir, `${source}.parquet`)),
-      );
-      const hasDemoSources = demoSources.every((source) =>
-        registry.sources.some((s) => s.name === source),
-      );
-      if (!hasDemoData && hasDemoSources) {
-        const progress = createProgress('demo data');
-        const summary = await writeDemoData({
-          registry,
-          outDir: demoDir,
-          format: 'parquet',
-          customers: 1000,
-          days: 90,
-          seed: 42,
-          end: startOfUtcDay(new Date()),
-          onProgress: (done, total) => progress.update(done, total),
-        }).finally(() => progress.stop());
-        const rows = summary.files
-          .map((f) => `${f.rows.toLocaleString('en-US')} ${f.source}`)
-          .join(', ');
-        out.line(`${out.c.green('✔')} generated demo data: ${rows} (${ctx.display(demoDir)})`);
-      } else if (hasDemoData) {
-        out.line(`${out.c.green('✔')} demo data present (${ctx.display(demoDir)})`);
+      const progress = createProgress('demo data');
+      const demo = await ensureDemoEnvironment({
+        registry,
+        dataDir: ctx.options.dataDir,
+        env: ctx.env,
+        onProgress: (done, total) => progress.update(done, total),
+      }).finally(() => progress.stop());
+      if (demo) {
+        out.line(
+          `${out.c.green('✔')} demo data ${demo.generated ? 'generated' : 'present'} (${ctx.display(demo.dir)})`,
+        );
+        for (const { source, rows } of demo.ingested) {
+          out.line(
+            `${out.c.green('✔')} ingested ${rows.toLocaleString('en-US')} rows into "${source}"`,
+          );
+        }
+        out.line(
+          `${out.c.green('✔')} offline store: ${ctx.display(offlineRoot(ctx.options.dataDir, ctx.env))}`,
+        );
       }
       out.line();
       out.line(out.c.bold('Feature views'));
@@ -77,6 +70,11 @@ export function registerStart(program: Command): void {
       );
       out.line();
       out.line('Next:');
+      if (demo) {
+        out.line(
+          `  npx fstore training-set --service churn_v1 --entities ${ctx.display(demo.entitiesFile)} --out /tmp/churn_v1.parquet`,
+        );
+      }
       out.line('  npx fstore describe churn_online     # one service in detail');
       out.line('  npx fstore plan                      # after editing feature-defs/');
       out.line('  npm run synth -- -c env=dev          # the AWS infrastructure for env dev');
