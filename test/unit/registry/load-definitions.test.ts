@@ -46,8 +46,10 @@ describe('loadDefinitions', () => {
 
   it('feeds the compiler, which registers definitions from skipped files under the files using them', async () => {
     const registry = compileRegistry(await loadDefinitions(fixture('defs-valid')));
-    expect(registry.entities.map((e) => [e.name, e.definedIn])).toEqual([
-      ['customer', 'nested/services.mts'],
+    expect(registry.entities.map((e) => [e.name, e.definedIn])).toEqual([['customer', 'views.ts']]);
+    expect(registry.sources.map((s) => [s.name, s.definedIn])).toEqual([['profiles', 'views.ts']]);
+    expect(registry.featureServices.map((s) => [s.name, s.definedIn])).toEqual([
+      ['model', 'nested/services.mts'],
     ]);
     expect(registry.featureViews.map((v) => [v.name, v.definedIn])).toEqual([
       ['age_only', 'views.ts'],
