@@ -4,6 +4,8 @@ import type { PlannedView, PointInTimePlan } from './point-in-time-plan.ts';
 export interface PointInTimeRenderOptions {
   /** Relation holding the entity rows: their columns plus `fstore_row_id` (the output order). */
   readonly entityRelation: string;
+  /** When set, `entityRelation` is defined by this query as the first common table expression. */
+  readonly entityQuery?: string;
   /** Entity columns to return, in order (join keys, timestamp, labels ...). */
   readonly entityColumns: readonly string[];
   /** Earliest and latest entity timestamp (ISO, UTC), used to prune `dt` partitions. */
@@ -53,7 +55,7 @@ export function renderPointInTime(
       `LEFT JOIN ${q(`fstore_v${index}`)} ${q(`v${index}`)} ON ${q(`v${index}`)}.fstore_row_id = e.fstore_row_id`,
   );
   return [
-    `WITH ${ctes.join(',\n')}`,
+    `WITH ${[...(options.entityQuery ? [`${options.entityRelation} AS (\n${options.entityQuery}\n)`] : []), ...ctes].join(',\n')}`,
     `SELECT ${[...entityColumns, ...featureColumns, ...matchColumns].join(',\n  ')}`,
     `FROM ${options.entityRelation} e`,
     ...joins,
