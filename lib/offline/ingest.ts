@@ -1,13 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
-import { ingestManifestPath, offlineRoot, stagingDir } from './local-layout.ts';
+import { type IngestTarget, LocalIngestTarget } from './ingest-target.ts';
+import { stagingDir } from './local-layout.ts';
 import { inputFormat, readInputSql } from './read-input-file.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
 
@@ -20,6 +21,8 @@ export interface IngestOptions {
   readonly source: string;
   readonly file: string;
   readonly allowDuplicate?: boolean;
+  /** Where the files go; default the local offline store of `env` under `dataDir`. */
+  readonly target?: IngestTarget;
   readonly onPhase?: (phase: 'reading' | 'validating' | 'writing' | 'done') => void;
 }
 
@@ -30,16 +33,6 @@ export interface IngestResult {
   readonly partitions: readonly string[];
   readonly files: readonly string[];
   readonly sha256: string;
-}
-
-interface ManifestEntry {
-  ingestId: string;
-  source: string;
-  file: string;
-  sha256: string;
-  rows: number;
-  firstSeq: number;
-  at: string;
 }
 
 const maxReportedProblems = 5;
@@ -66,8 +59,8 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
     );
   const format = inputFormat(options.file);
   const sha256 = await hashFile(options.file);
-  const manifest = await readManifest(options.dataDir, options.env);
-  const earlier = manifest.find((m) => m.source === source.name && m.sha256 === sha256);
+  const target = options.target ?? new LocalIngestTarget(options.dataDir, options.env);
+  const earlier = await target.findIngest(source.name, sha256);
   if (earlier && !options.allowDuplicate) {
     throw new IngestError(
       `${path.basename(options.file)} was already ingested into "${source.name}" at ${earlier.at} (ingest ${earlier.ingestId}, ${earlier.rows} rows); nothing was written`,
@@ -104,7 +97,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       );
 
     options.onPhase?.('writing');
-    const firstSeq = nextSeq(manifest);
+    const firstSeq = await target.nextSeq();
     const typed = columns.map(
       (c) => `${castExpression(c.raw, c.rawType, c.type)} AS ${quoteIdentifier(c.name)}`,
     );
@@ -112,14 +105,16 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
     await connection.run(
       `COPY (SELECT ${typed.join(', ')}, CAST(${firstSeq} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw ORDER BY fstore_input_row) TO ${quoteLiteral(staging)} (FORMAT parquet, PARTITION_BY (dt), FILENAME_PATTERN ${quoteLiteral(`${ingestId}-{i}`)}, COMPRESSION zstd)`,
     );
-    const files = await moveIntoPlace(
-      staging,
-      path.join(offlineRoot(options.dataDir, options.env), source.name),
-    );
-    await appendFile(
-      ingestManifestPath(options.dataDir, options.env),
-      `${JSON.stringify({ ingestId, source: source.name, file: path.resolve(options.file), sha256, rows, firstSeq, at: new Date().toISOString() } satisfies ManifestEntry)}\n`,
-    );
+    const files = await target.publish(source.name, staging);
+    await target.record({
+      ingestId,
+      source: source.name,
+      file: path.resolve(options.file),
+      sha256,
+      rows,
+      firstSeq,
+      at: new Date().toISOString(),
+    });
     options.onPhase?.('done');
     const partitions = [...new Set(files.map((f) => path.basename(path.dirname(f))))].sort();
     return { ingestId, source: source.name, rows, partitions, files, sha256 };
@@ -217,37 +212,14 @@ export async function wasIngested(
   source: string,
   file: string,
 ): Promise<boolean> {
-  const sha256 = await hashFile(file);
-  return (await readManifest(dataDir, env)).some((m) => m.source === source && m.sha256 === sha256);
+  return (
+    (await new LocalIngestTarget(dataDir, env).findIngest(source, await hashFile(file))) !==
+    undefined
+  );
 }
 
 async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-async function readManifest(dataDir: string, env: string): Promise<ManifestEntry[]> {
-  const text = await readFile(ingestManifestPath(dataDir, env), 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as ManifestEntry);
-}
-
-function nextSeq(manifest: readonly ManifestEntry[]): number {
-  return manifest.reduce((max, m) => Math.max(max, m.firstSeq + m.rows), 1);
-}
-
-async function moveIntoPlace(staging: string, target: string): Promise<string[]> {
-  const moved: string[] = [];
-  for (const partition of (await readdir(staging)).sort()) {
-    await mkdir(path.join(target, partition), { recursive: true });
-    for (const file of (await readdir(path.join(staging, partition))).sort()) {
-      const destination = path.join(target, partition, file);
-      await rename(path.join(staging, partition, file), destination);
-      moved.push(destination);
-    }
-  }
-  return moved;
 }

@@ -143,4 +143,24 @@ describe('fstore ingest and training-set (CLI)', () => {
     expect(result.stderr).toContain('no feature service "churn_v9"');
     expect(result.stderr).toContain('churn_online, churn_v1');
   });
+
+  it('asks for the offline bucket when ingesting into an AWS environment', async () => {
+    const result = await runFstore(
+      [
+        '--data-dir',
+        dataDir,
+        '--env',
+        'dev',
+        'ingest',
+        '--source',
+        'orders',
+        '--file',
+        path.join(dataDir, 'demo', 'orders.csv'),
+      ],
+      { env: { FSTORE_OFFLINE_BUCKET: '' } },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('needs its offline bucket');
+    expect(result.stderr).toContain('OfflineBucketName');
+  });
 });

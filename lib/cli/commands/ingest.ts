@@ -1,8 +1,20 @@
-import type { Command } from 'commander';
+import { S3Client } from '@aws-sdk/client-s3';
+import { type Command, Option } from 'commander';
+import { resolveStageConfig } from '../../config/stages.ts';
 import { isLocalEnv } from '../../local/data-paths.ts';
 import { ingestFile } from '../../offline/ingest.ts';
+import type { IngestTarget } from '../../offline/ingest-target.ts';
+import { LocalIngestTarget } from '../../offline/ingest-target.ts';
+import { S3IngestTarget } from '../../offline/s3-ingest-target.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+
+interface IngestCliOptions {
+  source: string;
+  file: string;
+  allowDuplicate?: boolean;
+  bucket?: string;
+}
 
 export function registerIngest(program: Command): void {
   program
@@ -13,35 +25,44 @@ export function registerIngest(program: Command): void {
     .requiredOption('--source <name>', 'source the rows belong to')
     .requiredOption('--file <path>', 'a .csv (header row), .parquet or .jsonl file')
     .option('--allow-duplicate', 'ingest a file whose exact content was ingested before')
-    .action(
-      async (
-        options: { source: string; file: string; allowDuplicate?: boolean },
-        command: Command,
-      ) => {
-        const ctx = CliContext.fromCommand(command);
-        if (!isLocalEnv(ctx.env)) {
-          throw new UsageError(
-            `ingest into AWS environment "${ctx.env}" is not available yet`,
-            'ingest into a local environment (--env local); S3 ingest comes with the AWS offline store',
-          );
-        }
-        const registry = await ctx.compile();
-        const started = performance.now();
-        const result = await ingestFile({
-          registry,
-          dataDir: ctx.options.dataDir,
-          env: ctx.env,
-          source: options.source,
-          file: options.file,
-          ...(options.allowDuplicate ? { allowDuplicate: true } : {}),
-          onPhase: (phase) => {
-            if (phase !== 'done') ctx.out.status(`${phase} ${ctx.display(options.file)} ...`);
-          },
-        });
-        const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        ctx.out.line(
-          `${ctx.out.c.green('✔')} ingested ${result.rows.toLocaleString('en-US')} rows into "${result.source}" (${result.partitions.length} day partitions, ${result.files.length} files) in ${seconds} s; ingest ${result.ingestId}`,
-        );
-      },
+    .addOption(
+      new Option(
+        '--bucket <name>',
+        'AWS environments: the offline bucket (stack output OfflineBucketName)',
+      ).env('FSTORE_OFFLINE_BUCKET'),
+    )
+    .action(async (options: IngestCliOptions, command: Command) => {
+      const ctx = CliContext.fromCommand(command);
+      const registry = await ctx.compile();
+      const target = ingestTarget(ctx, options);
+      const started = performance.now();
+      const result = await ingestFile({
+        registry,
+        dataDir: ctx.options.dataDir,
+        env: ctx.env,
+        source: options.source,
+        file: options.file,
+        target,
+        ...(options.allowDuplicate ? { allowDuplicate: true } : {}),
+        onPhase: (phase) => {
+          if (phase !== 'done') ctx.out.status(`${phase} ${ctx.display(options.file)} ...`);
+        },
+      });
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      ctx.out.line(
+        `${ctx.out.c.green('✔')} ingested ${result.rows.toLocaleString('en-US')} rows into "${result.source}" (${result.partitions.length} day partitions, ${result.files.length} files) in ${seconds} s; ingest ${result.ingestId} → ${target.description}`,
+      );
+    });
+}
+
+function ingestTarget(ctx: CliContext, options: IngestCliOptions): IngestTarget {
+  if (isLocalEnv(ctx.env)) return new LocalIngestTarget(ctx.options.dataDir, ctx.env);
+  if (!options.bucket) {
+    throw new UsageError(
+      `ingest into AWS environment "${ctx.env}" needs its offline bucket`,
+      `pass --bucket <name> (the OfflineBucketName output of stack fstore-${ctx.env}) or set FSTORE_OFFLINE_BUCKET`,
     );
+  }
+  const region = process.env.AWS_REGION ?? resolveStageConfig(ctx.env).region;
+  return new S3IngestTarget(new S3Client({ region }), options.bucket);
 }

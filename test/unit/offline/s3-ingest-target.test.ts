@@ -1,0 +1,134 @@
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { defineEntity, defineFeatureView, defineSource } from '../../../lib/definitions/index.ts';
+import { ingestFile } from '../../../lib/offline/ingest.ts';
+import { S3IngestTarget } from '../../../lib/offline/s3-ingest-target.ts';
+import { offlineFixture } from '../../helpers/offline-fixture.ts';
+
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const orders = defineSource({
+  name: 'orders',
+  schema: { customer_id: 'string', amount: 'float64', event_ts: 'timestamp' },
+  timestampField: 'event_ts',
+});
+const view = defineFeatureView({
+  name: 'order_view',
+  entities: [customer],
+  source: orders,
+  features: { amount: 'float64' },
+});
+const rows = [
+  { customer_id: 'C1', amount: 1.5, event_ts: '2026-03-01T10:00:00Z' },
+  { customer_id: 'C2', amount: 2.5, event_ts: '2026-03-02T10:00:00Z' },
+];
+
+const s3 = mockClient(S3Client);
+/** The part of an S3 response body the target reads. */
+const body = (text: string) => ({ transformToString: async () => text });
+
+describe('ingest into S3 (aws-sdk-client-mock)', () => {
+  beforeEach(() => s3.reset());
+
+  it('uploads one object per day partition under offline/<source>/ and then records the ingest', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+    s3.on(PutObjectCommand).resolves({});
+    const fixture = await offlineFixture([view]);
+    const target = new S3IngestTarget(
+      new S3Client({ region: 'us-east-1' }),
+      'fstore-dev-offline',
+      () => 1_700_000_000_000,
+    );
+    const result = await ingestFile({
+      registry: fixture.registry,
+      dataDir: fixture.dataDir,
+      env: 'dev',
+      source: 'orders',
+      file: await fixture.writeJsonl(rows),
+      target,
+    });
+    const keys = s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key);
+    expect(
+      keys
+        .slice(0, -1)
+        .every((k) => /^offline\/orders\/dt=2026-03-0[12]\/.+\.parquet$/.test(k ?? '')),
+    ).toBe(true);
+    expect(new Set(keys.slice(0, -1).map((k) => k?.split('/')[2]))).toEqual(
+      new Set(['dt=2026-03-01', 'dt=2026-03-02']),
+    );
+    expect(keys.at(-1)).toBe(`offline/_ingests/orders/${result.sha256}.json`);
+    const record = JSON.parse(String(s3.commandCalls(PutObjectCommand).at(-1)?.args[0].input.Body));
+    expect(record).toMatchObject({
+      source: 'orders',
+      rows: 2,
+      firstSeq: 1_700_000_000_000 * 1_048_576,
+    });
+    expect(
+      result.files.every((f) => f.startsWith('s3://fstore-dev-offline/offline/orders/dt=')),
+    ).toBe(true);
+  });
+
+  it('refuses content already recorded in the bucket and uploads nothing', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(
+        JSON.stringify({ ingestId: 'x', source: 'orders', rows: 2, at: '2026-03-03T00:00:00Z' }),
+      ) as never,
+    });
+    const fixture = await offlineFixture([view]);
+    const target = new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b');
+    await expect(
+      ingestFile({
+        registry: fixture.registry,
+        dataDir: fixture.dataDir,
+        env: 'dev',
+        source: 'orders',
+        file: await fixture.writeJsonl(rows),
+        target,
+      }),
+    ).rejects.toThrow('was already ingested into "orders" at 2026-03-03T00:00:00Z');
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('writes no ingest record when an upload fails', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+    s3.on(PutObjectCommand).rejectsOnce(new Error('SlowDown')).resolves({});
+    const fixture = await offlineFixture([view]);
+    const target = new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b');
+    await expect(
+      ingestFile({
+        registry: fixture.registry,
+        dataDir: fixture.dataDir,
+        env: 'dev',
+        source: 'orders',
+        file: await fixture.writeJsonl(rows),
+        target,
+      }),
+    ).rejects.toThrow('SlowDown');
+    expect(
+      s3
+        .commandCalls(PutObjectCommand)
+        .map((c) => c.args[0].input.Key)
+        .filter((k) => k?.includes('_ingests')),
+    ).toEqual([]);
+  });
+
+  it('does not upload a file that fails validation', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+    const fixture = await offlineFixture([view]);
+    const target = new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b');
+    await expect(
+      ingestFile({
+        registry: fixture.registry,
+        dataDir: fixture.dataDir,
+        env: 'dev',
+        source: 'orders',
+        file: await fixture.writeJsonl([{ ...rows[0], amount: 'lots' }]),
+        target,
+      }),
+    ).rejects.toThrow('row 1, column amount');
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+});
