@@ -1,0 +1,120 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { ValueType } from '../definitions/index.ts';
+import { HintedError } from '../hinted-error.ts';
+
+export class ItemCodecError extends HintedError {}
+
+/** Online item attributes besides the key; features live in the map attribute `f`. */
+export const itemAttributes = {
+  key: 'pk',
+  features: 'f',
+  eventTs: 'event_ts',
+  createdTs: 'created_ts',
+  materializedAt: 'materialized_at',
+  expiresAt: 'expires_at',
+} as const;
+
+/** A feature value as DynamoDB stores it: numbers as N, text as S, booleans, lists, NULL. */
+export function encodeValue(type: ValueType, value: unknown, where: string): AttributeValue {
+  if (value === null || value === undefined) return { NULL: true };
+  const list = /^list<(.+)>$/.exec(type);
+  if (list) {
+    if (!Array.isArray(value))
+      throw new ItemCodecError(`${where} must be a list, got ${typeof value}`, 'pass an array');
+    return {
+      L: value.map((item, index) => encodeValue(list[1] as ValueType, item, `${where}[${index}]`)),
+    };
+  }
+  switch (type) {
+    case 'int32':
+    case 'int64': {
+      const text =
+        typeof value === 'bigint'
+          ? value.toString()
+          : typeof value === 'number' && Number.isInteger(value)
+            ? String(value)
+            : typeof value === 'string' && /^-?\d+$/.test(value)
+              ? value
+              : undefined;
+      if (text === undefined)
+        throw new ItemCodecError(
+          `${where} must be an integer, got ${JSON.stringify(value)}`,
+          'check the source data',
+        );
+      return { N: text };
+    }
+    case 'float32':
+    case 'float64':
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        throw new ItemCodecError(
+          `${where} must be a finite number, got ${String(value)}`,
+          'NaN and infinities cannot be stored online',
+        );
+      return { N: String(value) };
+    case 'string':
+      if (typeof value !== 'string')
+        throw new ItemCodecError(
+          `${where} must be a string, got ${typeof value}`,
+          'check the source data',
+        );
+      return { S: value };
+    case 'bool':
+      if (typeof value !== 'boolean')
+        throw new ItemCodecError(
+          `${where} must be a boolean, got ${typeof value}`,
+          'check the source data',
+        );
+      return { BOOL: value };
+    case 'timestamp':
+      return { S: toIsoMicros(value, where) };
+    default:
+      throw new ItemCodecError(`${where} has unsupported type ${type}`, 'report this as a bug');
+  }
+}
+
+export function decodeValue(type: ValueType, attribute: AttributeValue | undefined): unknown {
+  if (!attribute || attribute.NULL) return null;
+  const list = /^list<(.+)>$/.exec(type);
+  if (list) return (attribute.L ?? []).map((item) => decodeValue(list[1] as ValueType, item));
+  if (attribute.N !== undefined) {
+    const number = Number(attribute.N);
+    return type === 'int64' && !Number.isSafeInteger(number) ? attribute.N : number;
+  }
+  if (attribute.S !== undefined) return attribute.S;
+  if (attribute.BOOL !== undefined) return attribute.BOOL;
+  return null;
+}
+
+/** Epoch microseconds from an ISO string (any offset), a Date or epoch milliseconds. */
+export function toEpochMicros(value: unknown, where: string): bigint {
+  if (typeof value === 'bigint') return value;
+  if (value instanceof Date) return BigInt(value.getTime()) * 1000n;
+  if (typeof value === 'number') return BigInt(Math.round(value)) * 1000n;
+  if (typeof value === 'string') {
+    const match =
+      /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(
+        value.trim(),
+      );
+    if (match) {
+      const [, date, time, fraction = '', zone = 'Z'] = match;
+      const millis = Date.parse(`${date}T${time}${zone === 'Z' ? 'Z' : zone}`);
+      if (!Number.isNaN(millis)) return BigInt(millis) * 1000n + BigInt(fraction.padEnd(6, '0'));
+    }
+  }
+  throw new ItemCodecError(
+    `${where} is not a timestamp: ${JSON.stringify(value)}`,
+    'use ISO-8601, e.g. 2026-03-01T12:00:00Z',
+  );
+}
+
+export function microsToIso(micros: bigint): string {
+  const millis = micros / 1000n;
+  const rest = ((micros % 1000n) + 1000n) % 1000n;
+  return new Date(Number(millis))
+    .toISOString()
+    .replace('Z', `${rest.toString().padStart(3, '0')}Z`);
+}
+
+function toIsoMicros(value: unknown, where: string): string {
+  return microsToIso(toEpochMicros(value, where));
+}

@@ -1,0 +1,176 @@
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  type DynamoDBClient,
+  type KeysAndAttributes,
+} from '@aws-sdk/client-dynamodb';
+import { HintedError } from '../hinted-error.ts';
+import type { Registry, RegistryFeatureView } from '../registry/index.ts';
+import { encodeEntityKey, partitionKey } from './entity-key.ts';
+import { itemAttributes as a, decodeValue, microsToIso } from './item-codec.ts';
+
+export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL_VALUE';
+
+export interface FeatureResult {
+  readonly value: unknown;
+  readonly status: FeatureStatus;
+  readonly event_timestamp: string | null;
+}
+
+export interface LookupRequest {
+  /** Features to return, grouped by view, with the names they are returned under. */
+  readonly views: readonly {
+    readonly view: string;
+    readonly features: readonly { feature: string; outputName: string }[];
+  }[];
+  readonly entities: readonly Readonly<Record<string, unknown>>[];
+}
+
+export interface LookupOptions {
+  readonly now?: () => number;
+  /** BatchGetItem rounds for keys DynamoDB leaves unprocessed. Default 6. */
+  readonly maxAttempts?: number;
+  readonly baseDelayMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+/** The store did not answer for every key after the retries: report 503, never "not found". */
+export class OnlineStoreUnavailableError extends HintedError {}
+
+const maxKeysPerBatch = 100;
+
+/**
+ * Fetches the requested features for every entity with parallel BatchGetItem calls of at most
+ * 100 keys, projecting only the needed attributes and retrying unprocessed keys with backoff
+ * and jitter. Applies each view's TTL at read time. One result per entity, in request order.
+ */
+export async function lookupFeatures(
+  client: DynamoDBClient,
+  table: string,
+  registry: Registry,
+  request: LookupRequest,
+  options: LookupOptions = {},
+): Promise<Record<string, FeatureResult>[]> {
+  const now = (options.now ?? Date.now)();
+  const views = request.views.map((selection) => {
+    const view = registry.featureViews.find((v) => v.name === selection.view);
+    if (!view) throw new Error(`internal: view ${selection.view} is not in the registry`);
+    return { view, features: selection.features };
+  });
+  const keysByEntity = request.entities.map((entity) =>
+    views.map(({ view }) =>
+      partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, entity)),
+    ),
+  );
+  const uniqueKeys = [...new Set(keysByEntity.flat())];
+  const projection = projectionFor(views.map((v) => v.view));
+  const items = await batchGet(client, table, uniqueKeys, projection, options);
+  return keysByEntity.map((keys) => {
+    const result: Record<string, FeatureResult> = {};
+    views.forEach(({ view, features }, index) => {
+      const item = items.get(keys[index] as string);
+      for (const { feature, outputName } of features)
+        result[outputName] = featureResult(view, feature, item, now);
+    });
+    return result;
+  });
+}
+
+function featureResult(
+  view: RegistryFeatureView,
+  feature: string,
+  item: Record<string, AttributeValue> | undefined,
+  now: number,
+): FeatureResult {
+  if (!item) return { value: null, status: 'NOT_FOUND', event_timestamp: null };
+  const eventMicros = BigInt(item[a.eventTs]?.N ?? '0');
+  const eventTimestamp = microsToIso(eventMicros);
+  if (
+    view.ttlSeconds !== undefined &&
+    BigInt(now) * 1000n - eventMicros > BigInt(view.ttlSeconds) * 1_000_000n
+  ) {
+    return { value: null, status: 'OUTSIDE_TTL', event_timestamp: eventTimestamp };
+  }
+  const type = view.features.find((f) => f.name === feature)?.type ?? 'string';
+  const value = decodeValue(type, item[a.features]?.M?.[feature]);
+  return {
+    value,
+    status: value === null ? 'NULL_VALUE' : 'PRESENT',
+    event_timestamp: eventTimestamp,
+  };
+}
+
+function projectionFor(
+  views: readonly RegistryFeatureView[],
+): Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'> {
+  const names: Record<string, string> = { '#pk': a.key, '#e': a.eventTs, '#f': a.features };
+  const paths = ['#pk', '#e'];
+  const features = [...new Set(views.flatMap((v) => v.features.map((f) => f.name)))];
+  features.forEach((feature, index) => {
+    names[`#f${index}`] = feature;
+    paths.push(`#f.#f${index}`);
+  });
+  return { ProjectionExpression: paths.join(', '), ExpressionAttributeNames: names };
+}
+
+async function batchGet(
+  client: DynamoDBClient,
+  table: string,
+  keys: readonly string[],
+  projection: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'>,
+  options: LookupOptions,
+): Promise<Map<string, Record<string, AttributeValue>>> {
+  const found = new Map<string, Record<string, AttributeValue>>();
+  const chunks: string[][] = [];
+  for (let i = 0; i < keys.length; i += maxKeysPerBatch)
+    chunks.push(keys.slice(i, i + maxKeysPerBatch));
+  await Promise.all(
+    chunks.map((chunk) => fetchChunk(client, table, chunk, projection, options, found)),
+  );
+  return found;
+}
+
+async function fetchChunk(
+  client: DynamoDBClient,
+  table: string,
+  chunk: readonly string[],
+  projection: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'>,
+  options: LookupOptions,
+  found: Map<string, Record<string, AttributeValue>>,
+): Promise<void> {
+  const maxAttempts = options.maxAttempts ?? 6;
+  const baseDelayMs = options.baseDelayMs ?? 25;
+  const sleep =
+    options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
+  let pending: KeysAndAttributes | undefined = {
+    Keys: chunk.map((key) => ({ [a.key]: { S: key } })),
+    ...projection,
+  };
+  for (let attempt = 1; pending?.Keys?.length; attempt++) {
+    if (attempt > maxAttempts) {
+      throw new OnlineStoreUnavailableError(
+        `the online store left ${pending.Keys.length} key(s) unprocessed after ${maxAttempts} attempts`,
+        'retry the request; the table is throttled or unavailable',
+      );
+    }
+    if (attempt > 1) await sleep(random() * baseDelayMs * 2 ** (attempt - 2));
+    let response: BatchGetItemCommandOutput;
+    try {
+      response = await client.send(new BatchGetItemCommand({ RequestItems: { [table]: pending } }));
+    } catch (error) {
+      throw new OnlineStoreUnavailableError(
+        `the online store failed: ${(error as Error).message}`,
+        'retry the request',
+        { cause: error },
+      );
+    }
+    for (const item of response.Responses?.[table] ?? []) {
+      const key = item[a.key]?.S;
+      if (key !== undefined) found.set(key, item);
+    }
+    pending = response.UnprocessedKeys?.[table];
+  }
+}

@@ -1,0 +1,44 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { itemAttributes } from './item-codec.ts';
+
+/** One online table per environment. */
+export function onlineTableName(env: string): string {
+  return `fstore-${env}-online`;
+}
+
+/** A client for a local DynamoDB-API server (dummy credentials: the server does not check them). */
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 3,
+  });
+}
+
+/** Creates the online table on a local server when it does not exist yet (on AWS, CDK does). */
+export async function ensureLocalTable(client: DynamoDBClient, table: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: table }));
+    return;
+  } catch (error) {
+    if (
+      !(error instanceof ResourceNotFoundException) &&
+      (error as { name?: string }).name !== 'ResourceNotFoundException'
+    )
+      throw error;
+  }
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      KeySchema: [{ AttributeName: itemAttributes.key, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: itemAttributes.key, AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
