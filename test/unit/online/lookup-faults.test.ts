@@ -57,12 +57,10 @@ describe('online lookup control flow (aws-sdk-client-mock)', () => {
   });
 
   it('gives up after the bounded retries with an unavailable error, not partial data', async () => {
-    dynamo
-      .on(BatchGetItemCommand)
-      .resolves({
-        Responses: { [table]: [] },
-        UnprocessedKeys: { [table]: { Keys: [{ pk: { S: key('C1') } }] } },
-      });
+    dynamo.on(BatchGetItemCommand).resolves({
+      Responses: { [table]: [] },
+      UnprocessedKeys: { [table]: { Keys: [{ pk: { S: key('C1') } }] } },
+    });
     const delays: number[] = [];
     await expect(
       lookupFeatures(new DynamoDBClient({}), table, registry, request(['C1']), {
