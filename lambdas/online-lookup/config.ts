@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+const configSchema = z.object({
+  TABLE_NAME: z.string().min(3),
+  MAX_ENTITIES: z.coerce.number().int().positive().default(1000),
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(262_144),
+});
+
+export interface LookupConfig {
+  readonly tableName: string;
+  readonly maxEntities: number;
+  readonly maxBodyBytes: number;
+}
+
+/** Reads and validates the function's environment once, at cold start. */
+export function readLookupConfig(env: Record<string, string | undefined>): LookupConfig {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`online-lookup configuration: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  return {
+    tableName: parsed.data.TABLE_NAME,
+    maxEntities: parsed.data.MAX_ENTITIES,
+    maxBodyBytes: parsed.data.MAX_BODY_BYTES,
+  };
+}

@@ -1,0 +1,33 @@
+/** An error the HTTP API reports as `{ "error": { code, message, details } }` with a 4xx/5xx status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ApiResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export function jsonResponse(statusCode: number, payload: unknown): ApiResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  };
+}
+
+export function errorResponse(error: ApiError): ApiResponse {
+  return jsonResponse(error.status, {
+    error: { code: error.code, message: error.message, details: error.details },
+  });
+}

@@ -1,0 +1,182 @@
+import { identifierPattern } from '../definitions/identifiers.ts';
+import { EntityKeyError } from '../online/entity-key.ts';
+import {
+  type FeatureResult,
+  type LookupRequest,
+  OnlineStoreUnavailableError,
+} from '../online/online-lookup.ts';
+import type { Registry } from '../registry/index.ts';
+import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-error.ts';
+import { openApiDocument } from './openapi.ts';
+import { registrySummary } from './registry-summary.ts';
+import { type LookupLimits, validateLookupBody } from './validate-lookup.ts';
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: string | null;
+}
+
+export interface ApiDependencies {
+  readonly registry: Registry;
+  readonly limits: LookupLimits;
+  readonly lookup: (request: LookupRequest) => Promise<Record<string, FeatureResult>[]>;
+  readonly health: () => Promise<boolean>;
+  /** Logs unexpected errors; they answer 500 without internals. */
+  readonly onUnexpectedError?: (error: unknown) => void;
+}
+
+/**
+ * The HTTP API's routes and error format, independent of how requests arrive (Lambda behind
+ * API Gateway, or the local server). Client mistakes are 4xx with a JSON path; only a bug is 500.
+ */
+export async function handleRequest(
+  request: ApiRequest,
+  deps: ApiDependencies,
+): Promise<ApiResponse> {
+  try {
+    return await route(request, deps);
+  } catch (error) {
+    if (error instanceof ApiError) return errorResponse(error);
+    if (error instanceof OnlineStoreUnavailableError)
+      return errorResponse(new ApiError(503, 'STORE_UNAVAILABLE', error.message, {}));
+    if (error instanceof EntityKeyError)
+      return errorResponse(new ApiError(400, 'INVALID_JOIN_KEY', error.message, {}));
+    deps.onUnexpectedError?.(error);
+    return errorResponse(
+      new ApiError(500, 'INTERNAL', 'unexpected error; see the service logs', {}),
+    );
+  }
+}
+
+async function route(request: ApiRequest, deps: ApiDependencies): Promise<ApiResponse> {
+  const path = request.path.replace(/\/+$/, '') || '/';
+  const method = request.method.toUpperCase();
+  if (path === '/v1/health') {
+    requireMethod(method, 'GET', path);
+    const healthy = await deps.health();
+    return jsonResponse(healthy ? 200 : 503, {
+      status: healthy ? 'ok' : 'unavailable',
+      registryVersion: deps.registry.version,
+    });
+  }
+  if (path === '/v1/registry') {
+    requireMethod(method, 'GET', path);
+    return jsonResponse(200, registrySummary(deps.registry));
+  }
+  if (path === '/v1/openapi.json') {
+    requireMethod(method, 'GET', path);
+    return jsonResponse(200, openApiDocument(deps.registry.version));
+  }
+  const lookup = /^\/v1\/(features|feature-views)\/([^/]*)$/.exec(path);
+  if (lookup) {
+    requireMethod(method, 'POST', path);
+    const name = decodeName(lookup[2] ?? '');
+    return lookup[1] === 'features'
+      ? serviceLookup(name, request, deps)
+      : viewLookup(name, request, deps);
+  }
+  throw new ApiError(404, 'NOT_FOUND', `no route ${method} ${path}`, { path });
+}
+
+async function serviceLookup(
+  name: string,
+  request: ApiRequest,
+  deps: ApiDependencies,
+): Promise<ApiResponse> {
+  const service = deps.registry.featureServices.find((s) => s.name === name);
+  if (!service)
+    throw new ApiError(404, 'UNKNOWN_SERVICE', `no feature service "${name}"`, {
+      service: name,
+      known: deps.registry.featureServices.map((s) => s.name),
+    });
+  if (!service.online)
+    throw new ApiError(
+      404,
+      'SERVICE_NOT_ONLINE',
+      `feature service "${name}" reads views that are not online`,
+      { service: name },
+    );
+  const views = service.features.map((f) => f.view).filter((v, i, all) => all.indexOf(v) === i);
+  const joinKeys = views
+    .flatMap((v) => deps.registry.featureViews.find((fv) => fv.name === v)?.joinKeys ?? [])
+    .filter((k, i, all) => all.findIndex((o) => o.name === k.name) === i);
+  const body = validateLookupBody(
+    request.body,
+    { joinKeys, featureNames: service.features.map((f) => f.outputName) },
+    deps.limits,
+  );
+  const wanted = service.features.filter(
+    (f) => !body.features || body.features.includes(f.outputName),
+  );
+  const byView = views
+    .map((view) => ({
+      view,
+      features: wanted
+        .filter((f) => f.view === view)
+        .map((f) => ({ feature: f.feature, outputName: f.outputName })),
+    }))
+    .filter((v) => v.features.length > 0);
+  const results = await deps.lookup({ views: byView, entities: body.entities });
+  return jsonResponse(200, {
+    service: name,
+    results: results.map((features, i) => ({ entity: body.entities[i], features })),
+  });
+}
+
+async function viewLookup(
+  name: string,
+  request: ApiRequest,
+  deps: ApiDependencies,
+): Promise<ApiResponse> {
+  const view = deps.registry.featureViews.find((v) => v.name === name);
+  if (!view)
+    throw new ApiError(404, 'UNKNOWN_VIEW', `no feature view "${name}"`, {
+      view: name,
+      known: deps.registry.featureViews.map((v) => v.name),
+    });
+  if (!view.online)
+    throw new ApiError(404, 'VIEW_NOT_ONLINE', `feature view "${name}" is not online`, {
+      view: name,
+    });
+  const body = validateLookupBody(
+    request.body,
+    { joinKeys: view.joinKeys, featureNames: view.features.map((f) => f.name) },
+    deps.limits,
+  );
+  const features = view.features
+    .filter((f) => !body.features || body.features.includes(f.name))
+    .map((f) => ({ feature: f.name, outputName: f.name }));
+  const results = await deps.lookup({ views: [{ view: name, features }], entities: body.entities });
+  return jsonResponse(200, {
+    view: name,
+    results: results.map((r, i) => ({ entity: body.entities[i], features: r })),
+  });
+}
+
+function decodeName(raw: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, 'INVALID_NAME', 'the name in the path is not valid URL encoding', {
+      path: '$path',
+    });
+  }
+  if (!identifierPattern.test(name)) {
+    throw new ApiError(
+      400,
+      'INVALID_NAME',
+      `"${name}" is not a feature service or view name ([a-z][a-z0-9_]*)`,
+      { path: '$path', name },
+    );
+  }
+  return name;
+}
+
+function requireMethod(method: string, expected: string, path: string): void {
+  if (method !== expected)
+    throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${path} accepts ${expected}, not ${method}`, {
+      allowed: [expected],
+    });
+}

@@ -1,0 +1,152 @@
+import type { JoinKeyType } from '../definitions/index.ts';
+import { ApiError } from './api-error.ts';
+import { lookupBodySchema } from './lookup-schema.ts';
+
+export interface ValidatedLookup {
+  readonly entities: readonly Record<string, string | number>[];
+  readonly features?: readonly string[];
+}
+
+export interface LookupLimits {
+  readonly maxEntities: number;
+  readonly maxBodyBytes: number;
+}
+
+/**
+ * Parses and checks a lookup body against the target's join keys and feature names.
+ * Every problem becomes a 4xx ApiError whose details carry the JSON path.
+ */
+export function validateLookupBody(
+  body: string | null | undefined,
+  target: {
+    joinKeys: readonly { name: string; type: JoinKeyType }[];
+    featureNames: readonly string[];
+  },
+  limits: LookupLimits,
+): ValidatedLookup {
+  const text = body ?? '';
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > limits.maxBodyBytes) {
+    throw new ApiError(
+      413,
+      'BODY_TOO_LARGE',
+      `request body is ${bytes} bytes; the limit is ${limits.maxBodyBytes}`,
+      { path: '$', limit: limits.maxBodyBytes },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(
+      400,
+      'INVALID_JSON',
+      `$: request body is not JSON: ${(error as Error).message}`,
+      { path: '$' },
+      { cause: error },
+    );
+  }
+  if (
+    typeof json === 'object' &&
+    json !== null &&
+    Array.isArray((json as { entities?: unknown }).entities)
+  ) {
+    const count = (json as { entities: unknown[] }).entities.length;
+    if (count > limits.maxEntities) {
+      throw new ApiError(
+        413,
+        'TOO_MANY_ENTITIES',
+        `request has ${count} entities; the limit is ${limits.maxEntities}`,
+        { path: '$.entities', limit: limits.maxEntities },
+      );
+    }
+  }
+  const parsed = lookupBodySchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = jsonPath(issue?.path ?? []);
+    throw new ApiError(400, 'INVALID_REQUEST', `${path}: ${describeIssue(issue)}`, { path });
+  }
+  parsed.data.entities.forEach((entity, index) => {
+    checkEntity(entity, index, target.joinKeys);
+  });
+  parsed.data.features?.forEach((feature, index) => {
+    if (!target.featureNames.includes(feature)) {
+      throw new ApiError(
+        400,
+        'UNKNOWN_FEATURE',
+        `$.features[${index}]: no feature "${feature}" here; available: ${target.featureNames.join(', ')}`,
+        { path: `$.features[${index}]`, feature },
+      );
+    }
+  });
+  return {
+    entities: parsed.data.entities,
+    ...(parsed.data.features ? { features: parsed.data.features } : {}),
+  };
+}
+
+function checkEntity(
+  entity: Record<string, string | number>,
+  index: number,
+  joinKeys: readonly { name: string; type: JoinKeyType }[],
+): void {
+  const at = `$.entities[${index}]`;
+  for (const key of joinKeys) {
+    const value = entity[key.name];
+    const path = `${at}.${key.name}`;
+    if (value === undefined)
+      throw new ApiError(400, 'MISSING_JOIN_KEY', `${path}: join key "${key.name}" is missing`, {
+        path,
+      });
+    if (key.type === 'string' && (typeof value !== 'string' || value.length === 0)) {
+      throw new ApiError(
+        400,
+        'INVALID_JOIN_KEY',
+        `${path}: must be a non-empty string, got ${JSON.stringify(value)}`,
+        { path },
+      );
+    }
+    if (key.type !== 'string' && !(typeof value === 'number' && Number.isSafeInteger(value))) {
+      throw new ApiError(
+        400,
+        'INVALID_JOIN_KEY',
+        `${path}: must be an integer (${key.type}), got ${JSON.stringify(value)}`,
+        { path },
+      );
+    }
+    if (
+      key.type === 'int32' &&
+      typeof value === 'number' &&
+      (value < -(2 ** 31) || value >= 2 ** 31)
+    ) {
+      throw new ApiError(400, 'INVALID_JOIN_KEY', `${path}: outside the int32 range`, { path });
+    }
+  }
+  for (const name of Object.keys(entity)) {
+    if (!joinKeys.some((k) => k.name === name)) {
+      const path = `${at}.${name}`;
+      throw new ApiError(
+        400,
+        'UNKNOWN_KEY',
+        `${path}: "${name}" is not a join key here; expected ${joinKeys.map((k) => k.name).join(', ')}`,
+        { path },
+      );
+    }
+  }
+}
+
+function jsonPath(segments: readonly PropertyKey[]): string {
+  return segments.reduce<string>(
+    (path, segment) =>
+      typeof segment === 'number' ? `${path}[${segment}]` : `${path}.${String(segment)}`,
+    '$',
+  );
+}
+
+function describeIssue(issue: { code?: string; message?: string } | undefined): string {
+  if (!issue) return 'invalid request';
+  if (issue.code === 'invalid_type' && issue.message?.includes('received undefined'))
+    return 'is required';
+  return issue.message ?? 'invalid';
+}

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLookupHandler, readLookupConfig } from '../../lambdas/online-lookup/handler.ts';
+import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
+import { writeOnlineRows } from '../../lib/online/online-writer.ts';
+import { onlineRegistry } from '../helpers/online-registry.ts';
+
+const { registry, profile } = onlineRegistry();
+let dynamo: LocalDynamo;
+
+describe('online-lookup Lambda handler against dynalite', () => {
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+  });
+  afterAll(async () => dynamo.close());
+
+  it('answers a POST through middy with the values written, base64 bodies included', async () => {
+    const client = localDynamoClient(dynamo.endpoint);
+    await ensureLocalTable(client, 'fstore-test-online');
+    const recent = new Date(Date.now() - 3_600_000).toISOString();
+    await writeOnlineRows(client, 'fstore-test-online', profile, [
+      { values: { customer_id: 'C1', plan: 'gold', charges: 3.5, tags: ['x'] }, eventTs: recent },
+    ]);
+    const handler = createLookupHandler({
+      registry,
+      client,
+      config: readLookupConfig({ TABLE_NAME: 'fstore-test-online' }),
+    });
+    const body = JSON.stringify({ entities: [{ customer_id: 'C1' }], features: ['plan'] });
+    const event = {
+      rawPath: '/v1/feature-views/profile',
+      body: Buffer.from(body).toString('base64'),
+      isBase64Encoded: true,
+      requestContext: { http: { method: 'POST' } },
+    };
+    const response = await handler(event, {} as never);
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body).results[0].features.plan).toMatchObject({
+      value: 'gold',
+      status: 'PRESENT',
+    });
+    client.destroy();
+  });
+
+  it('refuses a configuration without a table name at cold start', () => {
+    expect(() => readLookupConfig({})).toThrow('online-lookup configuration: TABLE_NAME');
+    expect(
+      readLookupConfig({ TABLE_NAME: 'fstore-dev-online', MAX_ENTITIES: '50' }).maxEntities,
+    ).toBe(50);
+  });
+});
