@@ -4,15 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
 
 describe('fstore start (npm start)', () => {
-  it('applies the registry, generates and ingests demo data once, and shows a training-set command that works', async () => {
+  it('with --no-serve applies the registry, generates and ingests demo data once, and shows a training-set command that works', async () => {
     const dataDir = await makeTempDir('start');
-    const first = await runFstore(['--data-dir', dataDir, 'start']);
+    const first = await runFstore(['--data-dir', dataDir, 'start', '--no-serve']);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('Applied registry');
     expect(first.stdout).toContain('demo data generated');
     expect(first.stdout).toMatch(/ingested [\d,]+ rows into "orders"/);
 
-    const second = await runFstore(['--data-dir', dataDir, 'start']);
+    const second = await runFstore(['--data-dir', dataDir, 'start', '--no-serve']);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('registry already applied');
     expect(second.stdout).toContain('demo data present');

@@ -56,3 +56,59 @@ export async function writeDefs(files: Record<string, string>, dir?: string): Pr
   }
   return root;
 }
+
+export interface RunningFstore {
+  /** Resolves with the first stdout match of `pattern`, or rejects if the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  output(): string;
+}
+
+/** Starts the real CLI in the background (for long-running commands such as start and serve). */
+export function spawnFstore(
+  args: readonly string[],
+  options: { cwd?: string } = {},
+): RunningFstore {
+  const child = spawn(process.execPath, [cliEntry, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => resolve(code)),
+  );
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return {
+    output: () => `${stdout}\n${stderr}`,
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const started = Date.now();
+        const check = () => {
+          const match = stdout.match(pattern);
+          if (match) return resolve(match);
+          if (child.exitCode !== null)
+            return reject(
+              new Error(
+                `fstore exited (${child.exitCode}) before printing ${pattern}:\n${stdout}\n${stderr}`,
+              ),
+            );
+          if (Date.now() - started > timeoutMs)
+            return reject(new Error(`timed out waiting for ${pattern}:\n${stdout}\n${stderr}`));
+          setTimeout(check, 100);
+        };
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,10 +1,15 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { appliedRegistryPath } from '../../local/data-paths.ts';
 import { ensureDemoEnvironment } from '../../local/demo-environment.ts';
+import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { materializeLocal } from '../../local/materialize-local.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { CliContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 import { applyLocal } from './apply.ts';
+import { positiveIntegerOrZero } from './parse-options.ts';
+import { serveUntilStopped } from './serve.ts';
 
 /**
  * `npm start`: brings the local environment up to date with feature-defs/. Today that is
@@ -18,65 +23,97 @@ export function registerStart(program: Command): void {
       'Validate feature-defs/, apply them to the local environment and show what is defined',
     )
     .option('--allow-breaking', 'apply even when the plan has breaking changes')
-    .action(async (options: { allowBreaking?: boolean }, command: Command) => {
-      const ctx = CliContext.fromCommand(command);
-      const { out } = ctx;
-      out.line(
-        out.c.bold(`fstore: starting env "${ctx.env}" from ${ctx.display(ctx.options.defs)}`),
-      );
-      const registry = await ctx.compile();
-      out.line(`${out.c.green('✔')} definitions valid (registry ${registry.version})`);
-      const changed = await applyLocal(ctx, options.allowBreaking, true);
-      if (!changed)
+    .option(
+      '--port <n>',
+      'port of the lookup API (0 picks a free one)',
+      positiveIntegerOrZero('port'),
+      8080,
+    )
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--no-serve', 'prepare the environment and exit instead of serving')
+    .action(
+      async (
+        options: { allowBreaking?: boolean; port: number; host: string; serve: boolean },
+        command: Command,
+      ) => {
+        const ctx = CliContext.fromCommand(command);
+        const { out } = ctx;
         out.line(
-          `${out.c.green('✔')} registry already applied (${ctx.display(appliedRegistryPath(ctx.options.dataDir, ctx.env))})`,
+          out.c.bold(`fstore: starting env "${ctx.env}" from ${ctx.display(ctx.options.defs)}`),
         );
-      const progress = createProgress('demo data');
-      const demo = await ensureDemoEnvironment({
-        registry,
-        dataDir: ctx.options.dataDir,
-        env: ctx.env,
-        onProgress: (done, total) => progress.update(done, total),
-      }).finally(() => progress.stop());
-      if (demo) {
-        out.line(
-          `${out.c.green('✔')} demo data ${demo.generated ? 'generated' : 'present'} (${ctx.display(demo.dir)})`,
-        );
-        for (const { source, rows } of demo.ingested) {
+        const registry = await ctx.compile();
+        out.line(`${out.c.green('✔')} definitions valid (registry ${registry.version})`);
+        const changed = await applyLocal(ctx, options.allowBreaking, true);
+        if (!changed)
           out.line(
-            `${out.c.green('✔')} ingested ${rows.toLocaleString('en-US')} rows into "${source}"`,
+            `${out.c.green('✔')} registry already applied (${ctx.display(appliedRegistryPath(ctx.options.dataDir, ctx.env))})`,
+          );
+        const progress = createProgress('demo data');
+        const demo = await ensureDemoEnvironment({
+          registry,
+          dataDir: ctx.options.dataDir,
+          env: ctx.env,
+          onProgress: (done, total) => progress.update(done, total),
+        }).finally(() => progress.stop());
+        if (demo) {
+          out.line(
+            `${out.c.green('✔')} demo data ${demo.generated ? 'generated' : 'present'} (${ctx.display(demo.dir)})`,
+          );
+          for (const { source, rows } of demo.ingested) {
+            out.line(
+              `${out.c.green('✔')} ingested ${rows.toLocaleString('en-US')} rows into "${source}"`,
+            );
+          }
+          out.line(
+            `${out.c.green('✔')} offline store: ${ctx.display(offlineRoot(ctx.options.dataDir, ctx.env))}`,
           );
         }
-        out.line(
-          `${out.c.green('✔')} offline store: ${ctx.display(offlineRoot(ctx.options.dataDir, ctx.env))}`,
+        const store = options.serve
+          ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env)
+          : undefined;
+        if (store && demo) {
+          const materialized = await materializeLocal({
+            registry,
+            dataDir: ctx.options.dataDir,
+            env: ctx.env,
+            client: store.client,
+            table: store.table,
+          });
+          const written = materialized.reduce((sum, m) => sum + m.written, 0);
+          out.line(
+            `${out.c.green('✔')} materialized ${materialized.length} online views (${written.toLocaleString('en-US')} items written) into ${ctx.display(path.join(ctx.options.dataDir, ctx.env, 'online'))}`,
+          );
+        }
+        out.line();
+        out.line(out.c.bold('Feature views'));
+        out.table(
+          ['view', 'features', 'ttl', 'online', 'schedule'],
+          registry.featureViews.map((v) => [
+            v.name,
+            v.features.map((f) => f.name),
+            v.ttl ?? 'none',
+            v.online ? 'yes' : 'no',
+            v.schedule ?? '',
+          ]),
         );
-      }
-      out.line();
-      out.line(out.c.bold('Feature views'));
-      out.table(
-        ['view', 'features', 'ttl', 'online', 'schedule'],
-        registry.featureViews.map((v) => [
-          v.name,
-          v.features.map((f) => f.name),
-          v.ttl ?? 'none',
-          v.online ? 'yes' : 'no',
-          v.schedule ?? '',
-        ]),
-      );
-      out.line(out.c.bold('Feature services'));
-      out.table(
-        ['service', 'features'],
-        registry.featureServices.map((s) => [s.name, s.features.map((f) => f.outputName)]),
-      );
-      out.line();
-      out.line('Next:');
-      if (demo) {
-        out.line(
-          `  npx fstore training-set --service churn_v1 --entities ${ctx.display(demo.entitiesFile)} --out /tmp/churn_v1.parquet`,
+        out.line(out.c.bold('Feature services'));
+        out.table(
+          ['service', 'features'],
+          registry.featureServices.map((s) => [s.name, s.features.map((f) => f.outputName)]),
         );
-      }
-      out.line('  npx fstore describe churn_online     # one service in detail');
-      out.line('  npx fstore plan                      # after editing feature-defs/');
-      out.line('  npm run synth -- -c env=dev          # the AWS infrastructure for env dev');
-    });
+        out.line();
+        out.line('Next:');
+        if (demo) {
+          out.line(
+            `  npx fstore training-set --service churn_v1 --entities ${ctx.display(demo.entitiesFile)} --out /tmp/churn_v1.parquet`,
+          );
+        }
+        if (store) out.line('  npx fstore get --service churn_online --entity customer_id=C000001');
+        out.line('  npx fstore describe churn_online     # one service in detail');
+        out.line('  npx fstore plan                      # after editing feature-defs/');
+        out.line('  npm run synth -- -c env=dev          # the AWS infrastructure for env dev');
+        if (store)
+          await serveUntilStopped(ctx, registry, { port: options.port, host: options.host }, store);
+      },
+    );
 }

@@ -1,0 +1,178 @@
+import type { Command } from 'commander';
+import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { LockedError } from '../../local/process-lock.ts';
+import {
+  type FeatureResult,
+  type LookupRequest,
+  lookupFeatures,
+} from '../../online/online-lookup.ts';
+import type { Registry } from '../../registry/index.ts';
+import { CliError, UsageError } from '../cli-error.ts';
+import { CliContext } from '../context.ts';
+
+interface GetOptions {
+  service?: string;
+  view?: string;
+  entity: string[];
+  json?: boolean;
+  url: string;
+}
+
+/** `--entity customer_id=C1` (several keys: `--entity bank_id=1,card=4111`) to a key object. */
+function parseEntity(text: string): Record<string, string | number> {
+  const entity: Record<string, string | number> = {};
+  for (const part of text.split(',')) {
+    const at = part.indexOf('=');
+    if (at <= 0)
+      throw new UsageError(
+        `--entity "${text}" is not key=value`,
+        'write --entity customer_id=C000001',
+      );
+    const raw = part.slice(at + 1);
+    entity[part.slice(0, at)] =
+      /^-?\d+$/.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : raw;
+  }
+  return entity;
+}
+
+export function registerGet(program: Command): void {
+  program
+    .command('get')
+    .description('Look up online features for entities, like the HTTP API, and print a table')
+    .option('--service <name>', 'feature service')
+    .option('--view <name>', 'feature view')
+    .requiredOption(
+      '--entity <key=value...>',
+      'entity keys, repeatable: --entity customer_id=C000001 --entity customer_id=C000002',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--json', 'print JSON')
+    .option(
+      '--url <url>',
+      'server to ask when a running fstore serve holds the store',
+      'http://127.0.0.1:8080',
+    )
+    .action(async (options: GetOptions, command: Command) => {
+      if (!options.service === !options.view)
+        throw new UsageError(
+          'pass exactly one of --service and --view',
+          'e.g. --service churn_online',
+        );
+      const ctx = CliContext.fromCommand(command);
+      const registry = await ctx.compile();
+      const entities = options.entity.map(parseEntity);
+      const selection = options.service
+        ? (() => {
+            const service = registry.featureServices.find((s) => s.name === options.service);
+            if (!service)
+              throw new UsageError(
+                `no feature service "${options.service}"`,
+                `known: ${registry.featureServices.map((s) => s.name).join(', ')}`,
+              );
+            const views = [...new Set(service.features.map((f) => f.view))];
+            return views.map((view) => ({
+              view,
+              features: service.features
+                .filter((f) => f.view === view)
+                .map((f) => ({ feature: f.feature, outputName: f.outputName })),
+            }));
+          })()
+        : (() => {
+            const view = registry.featureViews.find((v) => v.name === options.view);
+            if (!view)
+              throw new UsageError(
+                `no feature view "${options.view}"`,
+                `known: ${registry.featureViews.map((v) => v.name).join(', ')}`,
+              );
+            return [
+              {
+                view: view.name,
+                features: view.features.map((f) => ({ feature: f.name, outputName: f.name })),
+              },
+            ];
+          })();
+      const results = await lookupLocally(ctx, registry, selection, entities, options.url);
+      if (options.json) {
+        ctx.out.json(results.map((features, i) => ({ entity: entities[i], features })));
+        return;
+      }
+      const names = selection.flatMap((v) => v.features.map((f) => f.outputName));
+      ctx.out.table(
+        ['entity', ...names],
+        results.map((features, i) => [
+          Object.values(entities[i] ?? {}).join(','),
+          ...names.map((n) => cell(features[n])),
+        ]),
+      );
+    });
+}
+
+/**
+ * Reads the local online store directly; when a running `fstore serve`/`npm start` holds it,
+ * asks that server over HTTP instead.
+ */
+async function lookupLocally(
+  ctx: CliContext,
+  registry: Registry,
+  selection: LookupRequest['views'],
+  entities: LookupRequest['entities'],
+  url: string,
+): Promise<Record<string, FeatureResult>[]> {
+  let store: Awaited<ReturnType<typeof openLocalOnlineStore>>;
+  try {
+    store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env);
+  } catch (error) {
+    if (!(error instanceof LockedError)) throw error;
+    return lookupOverHttp(url, selection, entities);
+  }
+  try {
+    return await lookupFeatures(store.client, store.table, registry, {
+      views: selection,
+      entities,
+    });
+  } finally {
+    await store.close();
+  }
+}
+
+async function lookupOverHttp(
+  url: string,
+  selection: LookupRequest['views'],
+  entities: LookupRequest['entities'],
+): Promise<Record<string, FeatureResult>[]> {
+  const results: Record<string, FeatureResult>[] = entities.map(() => ({}));
+  for (const { view, features } of selection) {
+    const response = await fetch(`${url}/v1/feature-views/${view}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ entities, features: features.map((f) => f.feature) }),
+    }).catch((error: unknown) => {
+      throw new CliError(
+        `the local online store is in use and no server answers at ${url}: ${(error as Error).message}`,
+        { hint: 'pass --url of the running fstore serve' },
+      );
+    });
+    const body = (await response.json()) as {
+      results?: { features: Record<string, FeatureResult> }[];
+      error?: { message: string };
+    };
+    if (!response.ok || !body.results)
+      throw new CliError(
+        `the server at ${url} answered ${response.status}: ${body.error?.message ?? 'no results'}`,
+      );
+    body.results.forEach((result, index) => {
+      for (const { feature, outputName } of features) {
+        const value = result.features[feature];
+        if (value) (results[index] as Record<string, FeatureResult>)[outputName] = value;
+      }
+    });
+  }
+  return results;
+}
+
+function cell(result: { value: unknown; status: string } | undefined): string {
+  if (!result) return '';
+  if (result.status === 'PRESENT')
+    return typeof result.value === 'string' ? result.value : JSON.stringify(result.value);
+  return result.status;
+}

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { startHttpServer } from '../../local/http-server.ts';
+import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { lookupFeatures } from '../../online/online-lookup.ts';
+import type { Registry } from '../../registry/index.ts';
+import { UsageError } from '../cli-error.ts';
+import type { CliContext } from '../context.ts';
+import { CliContext as Context } from '../context.ts';
+import { positiveIntegerOrZero } from './parse-options.ts';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+}
+
+/** Serves the lookup API on the local online store until SIGINT/SIGTERM; resolves when stopped. */
+export async function serveUntilStopped(
+  ctx: CliContext,
+  registry: Registry,
+  options: ServeOptions,
+  store?: Awaited<ReturnType<typeof openLocalOnlineStore>>,
+): Promise<void> {
+  const online = store ?? (await openLocalOnlineStore(ctx.options.dataDir, ctx.env));
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    server = await startHttpServer(
+      {
+        registry,
+        limits: { maxEntities: 1000, maxBodyBytes: 262_144 },
+        lookup: (request) => lookupFeatures(online.client, online.table, registry, request),
+        health: async () => true,
+        onUnexpectedError: (error) =>
+          ctx.out.status(`unexpected error: ${(error as Error).stack ?? String(error)}`),
+      },
+      { port: options.port, host: options.host },
+    );
+  } catch (error) {
+    await online.close();
+    throw error;
+  }
+  const service = registry.featureServices.find((s) => s.online)?.name;
+  ctx.out.line(
+    `${ctx.out.c.green('✔')} lookup API ready on ${server.url} (env "${ctx.env}", registry ${registry.version})`,
+  );
+  if (service) {
+    ctx.out.line(
+      `  curl -s -X POST ${server.url}/v1/features/${service} -H 'content-type: application/json' -d '{"entities":[{"customer_id":"C000001"}]}'`,
+    );
+  }
+  ctx.out.line(`  curl -s ${server.url}/v1/registry`);
+  ctx.out.line('Ctrl-C stops it.');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  ctx.out.status('stopping ...');
+  await server.close();
+  await online.close();
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'Serve the HTTPS lookup API locally (same handler as the Lambda) on the local online store',
+    )
+    .option('--port <n>', 'port (0 picks a free one)', positiveIntegerOrZero('port'), 8080)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .action(async (options: ServeOptions, command: Command) => {
+      const ctx = Context.fromCommand(command);
+      if (ctx.env !== 'local' && !ctx.env.startsWith('local-'))
+        throw new UsageError(
+          `serve runs local environments; "${ctx.env}" is on AWS`,
+          'use --env local',
+        );
+      await serveUntilStopped(ctx, await ctx.compile(), options);
+    });
+}
