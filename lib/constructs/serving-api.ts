@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config.ts';
+import type { Registry } from '../registry/index.ts';
+
+export interface ServingApiProps {
+  readonly stage: StageConfig;
+  readonly registry: Registry;
+  readonly table: dynamodb.ITableV2;
+  /** Active X-Ray tracing on the function. Default false. */
+  readonly tracing?: boolean;
+}
+
+const lookupEntry = fileURLToPath(new URL('../../lambdas/online-lookup/index.ts', import.meta.url));
+const routes: readonly { path: string; method: apigw.HttpMethod }[] = [
+  { path: '/v1/features/{service}', method: apigw.HttpMethod.POST },
+  { path: '/v1/feature-views/{view}', method: apigw.HttpMethod.POST },
+  { path: '/v1/registry', method: apigw.HttpMethod.GET },
+  { path: '/v1/health', method: apigw.HttpMethod.GET },
+  { path: '/v1/openapi.json', method: apigw.HttpMethod.GET },
+];
+
+/**
+ * The HTTPS lookup API: an HTTP API whose every route needs IAM (SigV4) authorization by
+ * default (JWT as a stage option), stage throttling and JSON access logs, in front of the
+ * online-lookup Lambda (arm64, Node.js 24, minified bundle with the registry compiled in,
+ * read-only access to the online table).
+ */
+export class ServingApi extends Construct {
+  readonly api: apigw.HttpApi;
+  readonly function: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: ServingApiProps) {
+    super(scope, id);
+    const { stage } = props;
+    const functionLogs = new logs.LogGroup(this, 'FunctionLogs', {
+      retention: retention(stage.logRetentionDays),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.function = new nodejs.NodejsFunction(this, 'Lookup', {
+      entry: lookupEntry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(10),
+      logGroup: functionLogs,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        MAX_ENTITIES: String(stage.api.maxEntitiesPerRequest),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        format: nodejs.OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        define: { FSTORE_REGISTRY: JSON.stringify(props.registry) },
+        externalModules: ['@aws-sdk/*'],
+      },
+      projectRoot: path.dirname(fileURLToPath(new URL('../../package.json', import.meta.url))),
+      depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
+    });
+    props.table.grant(
+      this.function,
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:DescribeTable',
+    );
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: retention(stage.logRetentionDays),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const authorizer =
+      stage.api.authorization === 'jwt'
+        ? new HttpJwtAuthorizer('Jwt', stage.api.jwtIssuer ?? '', {
+            jwtAudience: [...(stage.api.jwtAudience ?? [])],
+          })
+        : new HttpIamAuthorizer();
+    this.api = new apigw.HttpApi(this, 'Api', {
+      apiName: `fstore-${stage.name}`,
+      description: `fstore lookup API, environment ${stage.name}`,
+      createDefaultStage: false,
+      defaultAuthorizer: authorizer,
+    });
+    new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: {
+        rateLimit: stage.api.throttleRateLimit,
+        burstLimit: stage.api.throttleBurstLimit,
+      },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+    const integration = new HttpLambdaIntegration('LookupIntegration', this.function);
+    for (const route of routes)
+      this.api.addRoutes({ path: route.path, methods: [route.method], integration });
+
+    if (this.function.role) {
+      Validations.of(this.function.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
+      });
+    }
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.apiEndpoint,
+      description: 'Base URL of the lookup API (IAM-signed requests)',
+    });
+  }
+}
+
+function retention(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays)
+    .filter((v): v is logs.RetentionDays => typeof v === 'number' && v > 0)
+    .sort((a, b) => a - b);
+  return allowed.find((d) => d >= days) ?? logs.RetentionDays.ONE_YEAR;
+}
