@@ -1,0 +1,252 @@
+/**
+ * npm run bench:online — the lookup handler (parse, validate, fetch, shape JSON) against a bare
+ * loop of the same BatchGetItem calls, on dynalite in this process, for 1, 10 and 100 entities
+ * of a 3-view service with 50 features; plus the Lambda bundle's size and cold module
+ * initialization, and requests/s and p99 of the local HTTP server under autocannon.
+ * The last line is one JSON object with the 100-entity figures.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  type KeysAndAttributes,
+} from '@aws-sdk/client-dynamodb';
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+import { handleRequest } from '../lib/api/handle-request.ts';
+import {
+  defineEntity,
+  defineFeatureService,
+  defineFeatureView,
+  defineSource,
+  type ValueType,
+} from '../lib/definitions/index.ts';
+import { startDynalite } from '../lib/local/dynalite-server.ts';
+import { startHttpServer } from '../lib/local/http-server.ts';
+import { encodeEntityKey, partitionKey } from '../lib/online/entity-key.ts';
+import { lookupFeatures } from '../lib/online/online-lookup.ts';
+import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
+import { writeOnlineRows } from '../lib/online/online-writer.ts';
+import { compileRegistry } from '../lib/registry/index.ts';
+
+const iterations = Number(process.env.BENCH_ITERATIONS ?? 300);
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const views = [17, 17, 16].map((count, v) => {
+  const features: Record<string, ValueType> = Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [`v${v}_f${i}`, i % 3 === 0 ? 'string' : 'float64']),
+  );
+  const source = defineSource({
+    name: `src_${v}`,
+    schema: { customer_id: 'string', ...features, event_ts: 'timestamp' },
+    timestampField: 'event_ts',
+  });
+  return defineFeatureView({
+    name: `view_${v}`,
+    entities: [customer],
+    source,
+    features,
+    online: true,
+    schedule: 'rate(1 hour)',
+  });
+});
+const service = defineFeatureService({ name: 'bench_service', features: views });
+const registry = compileRegistry([{ definition: service }]);
+
+const dynamo = await startDynalite();
+const client = localDynamoClient(dynamo.endpoint);
+const table = 'fstore-bench-online';
+await ensureLocalTable(client, table);
+const ids = Array.from({ length: 1000 }, (_, i) => `C${String(i).padStart(6, '0')}`);
+for (const view of registry.featureViews) {
+  await writeOnlineRows(
+    client,
+    table,
+    view,
+    ids.map((id, i) => ({
+      values: {
+        customer_id: id,
+        ...Object.fromEntries(
+          view.features.map((f) => [f.name, f.type === 'string' ? `value-${i}` : i * 1.5]),
+        ),
+      },
+      eventTs: new Date().toISOString(),
+    })),
+    { concurrency: 32 },
+  );
+}
+
+const deps = {
+  registry,
+  limits: { maxEntities: 1000, maxBodyBytes: 262_144 },
+  lookup: (request: Parameters<typeof lookupFeatures>[3]) =>
+    lookupFeatures(client, table, registry, request),
+  health: async () => true,
+};
+
+/** The same keys and projection the handler asks for, sent as bare BatchGetItem calls. */
+async function bareLookup(entities: string[]): Promise<void> {
+  const keys = entities.flatMap((id) =>
+    registry.featureViews.map((v) =>
+      partitionKey(v.onlineStore.keyPrefix, encodeEntityKey(v.joinKeys, { customer_id: id })),
+    ),
+  );
+  const names: Record<string, string> = { '#pk': 'pk', '#e': 'event_ts', '#f': 'f' };
+  const paths = ['#pk', '#e'];
+  registry.featureViews
+    .flatMap((v) => v.features)
+    .forEach((f, i) => {
+      names[`#f${i}`] = f.name;
+      paths.push(`#f.#f${i}`);
+    });
+  const chunks: string[][] = [];
+  for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      let pending: KeysAndAttributes | undefined = {
+        Keys: chunk.map((k) => ({ pk: { S: k } })),
+        ProjectionExpression: paths.join(', '),
+        ExpressionAttributeNames: names,
+      };
+      while (pending?.Keys?.length) {
+        const response: BatchGetItemCommandOutput = await client.send(
+          new BatchGetItemCommand({ RequestItems: { [table]: pending } }),
+        );
+        pending = response.UnprocessedKeys?.[table];
+      }
+    }),
+  );
+}
+
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[
+    Math.min(values.length - 1, Math.floor((p / 100) * values.length))
+  ] ?? 0;
+
+async function time(run: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 20; i++) await run();
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const started = performance.now();
+    await run();
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+const rows: Record<string, number>[] = [];
+for (const count of [1, 10, 100]) {
+  const entities = ids.slice(0, count);
+  const body = JSON.stringify({ entities: entities.map((customer_id) => ({ customer_id })) });
+  // Interleave the two so background noise hits both alike.
+  const ours: number[] = [];
+  const bare: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    ours.push(
+      ...(await time(async () => {
+        const response = await handleRequest(
+          { method: 'POST', path: '/v1/features/bench_service', body },
+          deps,
+        );
+        if (response.statusCode !== 200) throw new Error(response.body);
+      })),
+    );
+    bare.push(...(await time(() => bareLookup(entities))));
+  }
+  const row = {
+    entities: count,
+    ours_p50_ms: percentile(ours, 50),
+    ours_p99_ms: percentile(ours, 99),
+    baseline_p50_ms: percentile(bare, 50),
+    baseline_p99_ms: percentile(bare, 99),
+  };
+  rows.push({ ...row, ratio_p50: row.ours_p50_ms / row.baseline_p50_ms });
+  console.log(
+    `${String(count).padStart(3)} entities × 3 views × 50 features: handler p50 ${row.ours_p50_ms.toFixed(2)} ms p99 ${row.ours_p99_ms.toFixed(2)} ms | bare BatchGetItem p50 ${row.baseline_p50_ms.toFixed(2)} ms p99 ${row.baseline_p99_ms.toFixed(2)} ms | ratio p50 ${(row.ours_p50_ms / row.baseline_p50_ms).toFixed(2)}`,
+  );
+}
+
+// The Lambda bundle, built as the ServingApi construct builds it.
+const dir = await mkdtemp(path.join(tmpdir(), 'fstore-bench-bundle-'));
+const bundle = path.join(dir, 'index.mjs');
+await build({
+  entryPoints: [fileURLToPath(new URL('../lambdas/online-lookup/index.ts', import.meta.url))],
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'esm',
+  outfile: bundle,
+  external: ['@aws-sdk/*'],
+  banner: {
+    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  },
+  define: { FSTORE_REGISTRY: JSON.stringify(registry) },
+  logLevel: 'silent',
+});
+const bundleKb = (await stat(bundle)).size / 1024;
+await writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
+// The runtime provides the AWS SDK; here the repository's copy stands in for it.
+await symlink(
+  fileURLToPath(new URL('../node_modules', import.meta.url)),
+  path.join(dir, 'node_modules'),
+);
+const initProbe = `const t = performance.now(); await import(${JSON.stringify(bundle)}); process.stdout.write(String(performance.now() - t));`;
+const inits = Array.from({ length: 5 }, () =>
+  Number(
+    execFileSync(process.execPath, ['--input-type=module', '-e', initProbe], {
+      env: {
+        ...process.env,
+        TABLE_NAME: table,
+        NODE_PATH: fileURLToPath(new URL('../node_modules', import.meta.url)),
+      },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }),
+  ),
+);
+const initMs = percentile(inits, 50);
+console.log(
+  `lambda bundle ${bundleKb.toFixed(0)} KiB minified (AWS SDK external, provided by the runtime); cold module init p50 ${initMs.toFixed(0)} ms over 5 processes`,
+);
+
+const server = await startHttpServer(deps, { port: 0 });
+const result = await autocannon({
+  url: `${server.url}/v1/features/bench_service`,
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ entities: [{ customer_id: ids[1] }] }),
+  connections: 16,
+  duration: Number(process.env.BENCH_HTTP_SECONDS ?? 8),
+});
+await server.close();
+console.log(
+  `fstore serve, single-entity lookups, 16 connections: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx`,
+);
+// Let autocannon's last responses drain before the store closes under them.
+await new Promise((resolve) => setTimeout(resolve, 500));
+client.destroy();
+await dynamo.close();
+
+const hundred = rows.find((r) => r.entities === 100) ?? {};
+console.log(
+  JSON.stringify({
+    bench: 'online',
+    entities: 100,
+    ours_p50_ms: Number((hundred.ours_p50_ms ?? 0).toFixed(2)),
+    baseline_p50_ms: Number((hundred.baseline_p50_ms ?? 0).toFixed(2)),
+    ratio_p50: Number((hundred.ratio_p50 ?? 0).toFixed(2)),
+    ours_p99_ms: Number((hundred.ours_p99_ms ?? 0).toFixed(2)),
+    bundle_kb: Math.round(bundleKb),
+    init_ms: Math.round(initMs),
+    http_rps: Math.round(result.requests.average),
+    http_p99_ms: result.latency.p99,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);
