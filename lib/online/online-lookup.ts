@@ -67,39 +67,49 @@ export async function lookupFeatures(
   const uniqueKeys = [...new Set(keysByEntity.flat())];
   const projection = projectionFor(views.map((v) => v.view));
   const items = await batchGet(client, table, uniqueKeys, projection, options);
+  const types = views.map(({ view }) => new Map(view.features.map((f) => [f.name, f.type])));
   return keysByEntity.map((keys) => {
     const result: Record<string, FeatureResult> = {};
     views.forEach(({ view, features }, index) => {
       const item = items.get(keys[index] as string);
-      for (const { feature, outputName } of features)
-        result[outputName] = featureResult(view, feature, item, now);
+      const found = itemState(view, item, now);
+      for (const { feature, outputName } of features) {
+        if (found.status !== 'PRESENT') {
+          result[outputName] = {
+            value: null,
+            status: found.status,
+            event_timestamp: found.eventTimestamp,
+          };
+          continue;
+        }
+        const value = decodeValue(
+          types[index]?.get(feature) ?? 'string',
+          item?.[a.features]?.M?.[feature],
+        );
+        result[outputName] = {
+          value,
+          status: value === null ? 'NULL_VALUE' : 'PRESENT',
+          event_timestamp: found.eventTimestamp,
+        };
+      }
     });
     return result;
   });
 }
 
-function featureResult(
+/** Whether a view's item exists and is within TTL at read time: once per item, not per feature. */
+function itemState(
   view: RegistryFeatureView,
-  feature: string,
   item: Record<string, AttributeValue> | undefined,
   now: number,
-): FeatureResult {
-  if (!item) return { value: null, status: 'NOT_FOUND', event_timestamp: null };
+): { status: 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL'; eventTimestamp: string | null } {
+  if (!item) return { status: 'NOT_FOUND', eventTimestamp: null };
   const eventMicros = BigInt(item[a.eventTs]?.N ?? '0');
   const eventTimestamp = microsToIso(eventMicros);
-  if (
+  const expired =
     view.ttlSeconds !== undefined &&
-    BigInt(now) * 1000n - eventMicros > BigInt(view.ttlSeconds) * 1_000_000n
-  ) {
-    return { value: null, status: 'OUTSIDE_TTL', event_timestamp: eventTimestamp };
-  }
-  const type = view.features.find((f) => f.name === feature)?.type ?? 'string';
-  const value = decodeValue(type, item[a.features]?.M?.[feature]);
-  return {
-    value,
-    status: value === null ? 'NULL_VALUE' : 'PRESENT',
-    event_timestamp: eventTimestamp,
-  };
+    BigInt(now) * 1000n - eventMicros > BigInt(view.ttlSeconds) * 1_000_000n;
+  return { status: expired ? 'OUTSIDE_TTL' : 'PRESENT', eventTimestamp };
 }
 
 function projectionFor(
