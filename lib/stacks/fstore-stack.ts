@@ -1,7 +1,9 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { OnlineStore } from '../constructs/online-store.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
+import { ServingApi } from '../constructs/serving-api.ts';
 import type { Registry } from '../registry/index.ts';
 
 export interface FstoreStackProps extends StackProps {
@@ -10,13 +12,14 @@ export interface FstoreStackProps extends StackProps {
 }
 
 /**
- * All of one environment's feature store. Today: the access-log bucket and the artifacts
- * bucket (registry snapshots); the offline store, online store, API and materialization
- * constructs are added here as they land.
+ * All of one environment's feature store: access-log and artifacts buckets, the online table
+ * and the lookup API; the offline store and materialization constructs are added as they land.
  */
 export class FstoreStack extends Stack {
   readonly accessLogsBucket: SecureBucket;
   readonly artifactsBucket: SecureBucket;
+  readonly onlineStore: OnlineStore;
+  readonly servingApi: ServingApi;
 
   constructor(scope: Construct, id: string, props: FstoreStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
@@ -37,6 +40,13 @@ export class FstoreStack extends Stack {
     this.artifactsBucket = new SecureBucket(this, 'Artifacts', {
       retain: stage.retainData,
       accessLogs: { bucket: this.accessLogsBucket.bucket, prefix: 'artifacts/' },
+    });
+
+    this.onlineStore = new OnlineStore(this, 'OnlineStore', { stage });
+    this.servingApi = new ServingApi(this, 'ServingApi', {
+      stage,
+      registry,
+      table: this.onlineStore.table,
     });
 
     new CfnOutput(this, 'RegistryVersion', {

@@ -98,6 +98,18 @@ describe('fstore CDK app', () => {
   });
 });
 
+describe('fstore-<env> stack contents', () => {
+  it('includes the online table and the IAM-authorized lookup API with the registry compiled in', async () => {
+    const { template } = await synthStage('dev');
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 5);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue() }) },
+    });
+  });
+});
+
 describe('cdk-nag on the app', () => {
   it('fails synthesis when a bucket lacks access logs and nobody acknowledged it', async () => {
     const { App, Stack, Validations } = await import('aws-cdk-lib');
