@@ -1,3 +1,7 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { type ApiDependencies, handleRequest } from '../../lib/api/handle-request.ts';
@@ -17,40 +21,64 @@ export interface LookupHandlerDependencies {
   readonly registry: Registry;
   readonly client: DynamoDBClient;
   readonly config: LookupConfig;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
 }
 
-/** The lookup Lambda: a thin middy handler around handleRequest, with its clients passed in. */
+/**
+ * The lookup Lambda: a thin middy handler around handleRequest, with its clients passed in.
+ * Powertools writes structured logs and CloudWatch metrics (EMF): latency, entities per
+ * request, not-found and outside-TTL rates, client and server errors.
+ */
 export function createLookupHandler(deps: LookupHandlerDependencies) {
+  const metrics =
+    deps.metrics ?? new Metrics({ namespace: 'fstore', serviceName: 'online-lookup' });
+  const logger = deps.logger ?? new Logger({ serviceName: 'online-lookup' });
   const api: ApiDependencies = {
     registry: deps.registry,
     limits: { maxEntities: deps.config.maxEntities, maxBodyBytes: deps.config.maxBodyBytes },
     lookup: (request) => lookupFeatures(deps.client, deps.config.tableName, deps.registry, request),
     health: async () => true,
-    onUnexpectedError: (error) =>
-      console.error(
-        JSON.stringify({
-          level: 'error',
-          message: 'unexpected error',
-          error: String(error),
-          stack: (error as Error).stack,
-        }),
-      ),
+    onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
+    onLookupServed: (stats) => {
+      metrics.addMetric('EntitiesPerRequest', MetricUnit.Count, stats.entities);
+      if (stats.features > 0) {
+        metrics.addMetric(
+          'NotFoundRate',
+          MetricUnit.Percent,
+          (100 * stats.notFound) / stats.features,
+        );
+        metrics.addMetric(
+          'OutsideTtlRate',
+          MetricUnit.Percent,
+          (100 * stats.outsideTtl) / stats.features,
+        );
+      }
+    },
   };
-  return middy<HttpApiEvent>().handler(async (event) =>
-    handleRequest(
-      {
-        method: event.requestContext.http.method,
-        path: event.rawPath,
-        body:
-          event.body === undefined
-            ? null
-            : event.isBase64Encoded
-              ? Buffer.from(event.body, 'base64').toString('utf8')
-              : event.body,
-      },
-      api,
-    ),
-  );
+  return middy<HttpApiEvent>()
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics))
+    .handler(async (event) => {
+      const started = performance.now();
+      const response = await handleRequest(
+        {
+          method: event.requestContext.http.method,
+          path: event.rawPath,
+          body:
+            event.body === undefined
+              ? null
+              : event.isBase64Encoded
+                ? Buffer.from(event.body, 'base64').toString('utf8')
+                : event.body,
+        },
+        api,
+      );
+      metrics.addMetric('LookupLatency', MetricUnit.Milliseconds, performance.now() - started);
+      if (response.statusCode >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
+      else if (response.statusCode >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
+      return response;
+    });
 }
 
 export { readLookupConfig };

@@ -24,6 +24,32 @@ export interface ApiDependencies {
   readonly health: () => Promise<boolean>;
   /** Logs unexpected errors; they answer 500 without internals. */
   readonly onUnexpectedError?: (error: unknown) => void;
+  /** Told about every answered lookup, for metrics. */
+  readonly onLookupServed?: (stats: LookupStats) => void;
+}
+
+export interface LookupStats {
+  readonly entities: number;
+  readonly features: number;
+  readonly notFound: number;
+  readonly outsideTtl: number;
+  readonly nullValues: number;
+}
+
+function lookupStats(results: readonly Record<string, FeatureResult>[]): LookupStats {
+  let features = 0;
+  let notFound = 0;
+  let outsideTtl = 0;
+  let nullValues = 0;
+  for (const result of results) {
+    for (const feature of Object.values(result)) {
+      features += 1;
+      if (feature.status === 'NOT_FOUND') notFound += 1;
+      else if (feature.status === 'OUTSIDE_TTL') outsideTtl += 1;
+      else if (feature.status === 'NULL_VALUE') nullValues += 1;
+    }
+  }
+  return { entities: results.length, features, notFound, outsideTtl, nullValues };
 }
 
 /**
@@ -118,6 +144,7 @@ async function serviceLookup(
     }))
     .filter((v) => v.features.length > 0);
   const results = await deps.lookup({ views: byView, entities: body.entities });
+  deps.onLookupServed?.(lookupStats(results));
   return jsonResponse(200, {
     service: name,
     results: results.map((features, i) => ({ entity: body.entities[i], features })),
@@ -148,6 +175,7 @@ async function viewLookup(
     .filter((f) => !body.features || body.features.includes(f.name))
     .map((f) => ({ feature: f.name, outputName: f.name }));
   const results = await deps.lookup({ views: [{ view: name, features }], entities: body.entities });
+  deps.onLookupServed?.(lookupStats(results));
   return jsonResponse(200, {
     view: name,
     results: results.map((r, i) => ({ entity: body.entities[i], features: r })),

@@ -33,8 +33,31 @@ describe('online-lookup Lambda handler against dynalite', () => {
       isBase64Encoded: true,
       requestContext: { http: { method: 'POST' } },
     };
-    const response = await handler(event, {} as never);
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    const response = await handler(event, {
+      functionName: 'online-lookup',
+      awsRequestId: 'r1',
+    } as never).finally(() => {
+      process.stdout.write = write;
+    });
     expect(response.statusCode).toBe(200);
+    const emf = written
+      .flatMap((line) => line.split('\n'))
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({
+      EntitiesPerRequest: 1,
+      NotFoundRate: 0,
+      OutsideTtlRate: 0,
+      service: 'online-lookup',
+    });
+    expect(emf[0].LookupLatency).toBeGreaterThan(0);
     expect(JSON.parse(response.body).results[0].features.plan).toMatchObject({
       value: 'gold',
       status: 'PRESENT',
