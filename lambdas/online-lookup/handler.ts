@@ -5,6 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { type ApiDependencies, handleRequest } from '../../lib/api/handle-request.ts';
+import { LookupCache } from '../../lib/online/lookup-cache.ts';
 import { lookupFeatures } from '../../lib/online/online-lookup.ts';
 import type { Registry } from '../../lib/registry/index.ts';
 import { type LookupConfig, readLookupConfig } from './config.ts';
@@ -34,10 +35,18 @@ export function createLookupHandler(deps: LookupHandlerDependencies) {
   const metrics =
     deps.metrics ?? new Metrics({ namespace: 'fstore', serviceName: 'online-lookup' });
   const logger = deps.logger ?? new Logger({ serviceName: 'online-lookup' });
+  const cache = deps.config.cacheTtlMs > 0 ? new LookupCache(deps.config.cacheTtlMs) : undefined;
   const api: ApiDependencies = {
     registry: deps.registry,
     limits: { maxEntities: deps.config.maxEntities, maxBodyBytes: deps.config.maxBodyBytes },
-    lookup: (request) => lookupFeatures(deps.client, deps.config.tableName, deps.registry, request),
+    lookup: (request) =>
+      lookupFeatures(
+        deps.client,
+        deps.config.tableName,
+        deps.registry,
+        request,
+        cache ? { cache } : {},
+      ),
     health: async () => true,
     onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
     onLookupServed: (stats) => {

@@ -9,6 +9,7 @@ import { HintedError } from '../hinted-error.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
 import { itemAttributes as a, decodeValue, microsToIso } from './item-codec.ts';
+import type { LookupCache } from './lookup-cache.ts';
 
 export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL_VALUE';
 
@@ -34,6 +35,8 @@ export interface LookupOptions {
   readonly baseDelayMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /** Hot-key cache; none by default. */
+  readonly cache?: LookupCache;
 }
 
 /** The store did not answer for every key after the retries: report 503, never "not found". */
@@ -66,7 +69,19 @@ export async function lookupFeatures(
   );
   const uniqueKeys = [...new Set(keysByEntity.flat())];
   const projection = projectionFor(views.map((v) => v.view));
-  const items = await batchGet(client, table, uniqueKeys, projection, options);
+  const items = new Map<string, Record<string, AttributeValue>>();
+  const toFetch: string[] = [];
+  for (const key of uniqueKeys) {
+    const cached = options.cache?.get(key);
+    if (cached === undefined) toFetch.push(key);
+    else if (cached !== null) items.set(key, cached);
+  }
+  const fetched = await batchGet(client, table, toFetch, projection, options);
+  for (const key of toFetch) {
+    const item = fetched.get(key);
+    if (item) items.set(key, item);
+    options.cache?.set(key, item ?? null);
+  }
   const types = views.map(({ view }) => new Map(view.features.map((f) => [f.name, f.type])));
   return keysByEntity.map((keys) => {
     const result: Record<string, FeatureResult> = {};

@@ -6,6 +6,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeEntityKey, partitionKey } from '../../../lib/online/entity-key.ts';
+import { LookupCache } from '../../../lib/online/lookup-cache.ts';
 import { lookupFeatures, OnlineStoreUnavailableError } from '../../../lib/online/online-lookup.ts';
 import { allFeatures, onlineRegistry } from '../../helpers/online-registry.ts';
 
@@ -111,5 +112,30 @@ describe('online lookup control flow (aws-sdk-client-mock)', () => {
       '#f': 'f',
       '#f0': 'amount',
     });
+  });
+
+  it('serves hot keys from the in-process cache until its TTL, misses included', async () => {
+    dynamo.on(BatchGetItemCommand).resolves({ Responses: { [table]: [item('C1', 1)] } });
+    let clock = 0;
+    const cache = new LookupCache(1000, 100, () => clock);
+    const client = new DynamoDBClient({});
+    await lookupFeatures(client, table, registry, request(['C1', 'C2']), { ...noWait, cache });
+    const again = await lookupFeatures(client, table, registry, request(['C1', 'C2']), {
+      ...noWait,
+      cache,
+    });
+    expect(again.map((r) => r.last_amount?.status)).toEqual(['PRESENT', 'NOT_FOUND']);
+    expect(dynamo.commandCalls(BatchGetItemCommand)).toHaveLength(1);
+    clock = 1000;
+    await lookupFeatures(client, table, registry, request(['C1']), { ...noWait, cache });
+    expect(dynamo.commandCalls(BatchGetItemCommand)).toHaveLength(2);
+  });
+
+  it('does not cache unless asked', async () => {
+    dynamo.on(BatchGetItemCommand).resolves({ Responses: { [table]: [item('C1', 1)] } });
+    const client = new DynamoDBClient({});
+    await lookupFeatures(client, table, registry, request(['C1']), noWait);
+    await lookupFeatures(client, table, registry, request(['C1']), noWait);
+    expect(dynamo.commandCalls(BatchGetItemCommand)).toHaveLength(2);
   });
 });
