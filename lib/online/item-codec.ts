@@ -74,14 +74,16 @@ export function encodeValue(type: ValueType, value: unknown, where: string): Att
 
 export function decodeValue(type: ValueType, attribute: AttributeValue | undefined): unknown {
   if (!attribute || attribute.NULL) return null;
-  const list = /^list<(.+)>$/.exec(type);
-  if (list) return (attribute.L ?? []).map((item) => decodeValue(list[1] as ValueType, item));
   if (attribute.N !== undefined) {
     const number = Number(attribute.N);
     return type === 'int64' && !Number.isSafeInteger(number) ? attribute.N : number;
   }
   if (attribute.S !== undefined) return attribute.S;
   if (attribute.BOOL !== undefined) return attribute.BOOL;
+  if (attribute.L !== undefined) {
+    const element = type.slice('list<'.length, -1) as ValueType;
+    return attribute.L.map((item) => decodeValue(element, item));
+  }
   return null;
 }
 
