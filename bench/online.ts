@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { handleRequest } from '../lib/api/handle-request.ts';
+import { createLookupHandler, localLambdaContext } from '../lambdas/online-lookup/handler.ts';
 import {
   defineEntity,
   defineFeatureService,
@@ -28,7 +28,6 @@ import {
 import { startDynalite } from '../lib/local/dynalite-server.ts';
 import { startHttpServer } from '../lib/local/http-server.ts';
 import { encodeEntityKey, partitionKey } from '../lib/online/entity-key.ts';
-import { lookupFeatures } from '../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
 import { writeOnlineRows } from '../lib/online/online-writer.ts';
 import { compileRegistry } from '../lib/registry/index.ts';
@@ -82,13 +81,13 @@ for (const view of registry.featureViews) {
   );
 }
 
-const deps = {
+// The Lambda's own handler (middy, Powertools, validation); EMF output off so it does not flood the console.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+const lambdaHandler = createLookupHandler({
   registry,
-  limits: { maxEntities: 1000, maxBodyBytes: 262_144 },
-  lookup: (request: Parameters<typeof lookupFeatures>[3]) =>
-    lookupFeatures(client, table, registry, request),
-  health: async () => true,
-};
+  client,
+  config: { tableName: table, maxEntities: 1000, maxBodyBytes: 262_144, cacheTtlMs: 0 },
+});
 
 /** The same keys and projection the handler asks for, sent as bare BatchGetItem calls. */
 async function bareLookup(entities: string[]): Promise<void> {
@@ -150,9 +149,13 @@ for (const count of [1, 10, 100]) {
   for (let round = 0; round < 3; round++) {
     ours.push(
       ...(await time(async () => {
-        const response = await handleRequest(
-          { method: 'POST', path: '/v1/features/bench_service', body },
-          deps,
+        const response = await lambdaHandler(
+          {
+            rawPath: '/v1/features/bench_service',
+            body,
+            requestContext: { http: { method: 'POST' } },
+          },
+          localLambdaContext,
         );
         if (response.statusCode !== 200) throw new Error(response.body);
       })),
@@ -216,7 +219,10 @@ console.log(
   `lambda bundle ${bundleKb.toFixed(0)} KiB minified (AWS SDK external, provided by the runtime); cold module init p50 ${initMs.toFixed(0)} ms over 5 processes`,
 );
 
-const server = await startHttpServer(deps, { port: 0 });
+const server = await startHttpServer((event) => lambdaHandler(event, localLambdaContext), {
+  port: 0,
+  maxBodyBytes: 262_144,
+});
 const result = await autocannon({
   url: `${server.url}/v1/features/bench_service`,
   method: 'POST',

@@ -10,13 +10,23 @@ import { lookupFeatures } from '../../lib/online/online-lookup.ts';
 import type { Registry } from '../../lib/registry/index.ts';
 import { type LookupConfig, readLookupConfig } from './config.ts';
 
-/** The parts of an API Gateway HTTP API (payload v2) event the handler reads. */
+/** The parts of an API Gateway HTTP API (payload 2.0) event the handler reads. */
 export interface HttpApiEvent {
   readonly rawPath: string;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
   readonly requestContext: { readonly http: { readonly method: string } };
 }
+
+/** A Lambda context for running the handler outside Lambda (the local server, benchmarks). */
+export const localLambdaContext = {
+  functionName: 'online-lookup-local',
+  functionVersion: '$LATEST',
+  awsRequestId: 'local',
+  memoryLimitInMB: '512',
+  invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:online-lookup-local',
+  getRemainingTimeInMillis: () => 10_000,
+} as never;
 
 export interface LookupHandlerDependencies {
   readonly registry: Registry;

@@ -1,7 +1,20 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ApiDependencies, handleRequest } from '../api/handle-request.ts';
+import type { ApiResponse } from '../api/api-error.ts';
 import { HintedError } from '../hinted-error.ts';
+
+/** What API Gateway (HTTP API, payload 2.0) hands the lookup Lambda; the local server builds the same. */
+export interface HttpApiEvent {
+  readonly version: '2.0';
+  readonly rawPath: string;
+  readonly rawQueryString: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+  readonly isBase64Encoded: boolean;
+  readonly requestContext: {
+    readonly http: { readonly method: string; readonly path: string; readonly sourceIp: string };
+  };
+}
 
 export interface LocalHttpServer {
   readonly url: string;
@@ -9,23 +22,37 @@ export interface LocalHttpServer {
 }
 
 /**
- * The lookup API on a local port, answered by the same handleRequest as the Lambda. Bodies
- * larger than the API's limit are cut off at limit+1 bytes, so the handler answers 413.
+ * Serves a Lambda-style handler on a local port: each HTTP request becomes an API Gateway v2
+ * event, the handler's response becomes the HTTP response. Bodies larger than `maxBodyBytes`
+ * are cut off one byte over the limit, so the handler answers 413.
  */
 export async function startHttpServer(
-  deps: ApiDependencies,
-  options: { port: number; host?: string },
+  handle: (event: HttpApiEvent) => Promise<ApiResponse>,
+  options: { port: number; host?: string; maxBodyBytes: number },
 ): Promise<LocalHttpServer> {
   const server: Server = createServer(async (request, response) => {
-    const body = await readBody(request, deps.limits.maxBodyBytes + 1);
-    const result = await handleRequest(
-      {
-        method: request.method ?? 'GET',
-        path: new URL(request.url ?? '/', 'http://localhost').pathname,
-        body,
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const body = await readBody(request, options.maxBodyBytes + 1);
+    const result = await handle({
+      version: '2.0',
+      rawPath: url.pathname,
+      rawQueryString: url.search.replace(/^\?/, ''),
+      headers: Object.fromEntries(
+        Object.entries(request.headers).map(([k, v]) => [
+          k,
+          Array.isArray(v) ? v.join(',') : (v ?? ''),
+        ]),
+      ),
+      ...(body.length > 0 ? { body } : {}),
+      isBase64Encoded: false,
+      requestContext: {
+        http: {
+          method: request.method ?? 'GET',
+          path: url.pathname,
+          sourceIp: request.socket.remoteAddress ?? '',
+        },
       },
-      deps,
-    );
+    });
     response.writeHead(result.statusCode, result.headers);
     response.end(result.body);
   });

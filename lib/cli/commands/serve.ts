@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { createLookupHandler, localLambdaContext } from '../../../lambdas/online-lookup/handler.ts';
 import { startHttpServer } from '../../local/http-server.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
-import { lookupFeatures } from '../../online/online-lookup.ts';
 import type { Registry } from '../../registry/index.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -11,6 +11,8 @@ import { positiveIntegerOrZero } from './parse-options.ts';
 export interface ServeOptions {
   port: number;
   host: string;
+  /** In-process cache lifetime of online items, 0 for none. */
+  cacheTtlMs: number;
 }
 
 /** Serves the lookup API on the local online store until SIGINT/SIGTERM; resolves when stopped. */
@@ -21,19 +23,22 @@ export async function serveUntilStopped(
   store?: Awaited<ReturnType<typeof openLocalOnlineStore>>,
 ): Promise<void> {
   const online = store ?? (await openLocalOnlineStore(ctx.options.dataDir, ctx.env));
+  // Locally, metrics would only be noise on stdout; the handler is otherwise the Lambda's.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const config = {
+    tableName: online.table,
+    maxEntities: 1000,
+    maxBodyBytes: 262_144,
+    cacheTtlMs: options.cacheTtlMs,
+  };
+  const handler = createLookupHandler({ registry, client: online.client, config });
   let server: Awaited<ReturnType<typeof startHttpServer>>;
   try {
-    server = await startHttpServer(
-      {
-        registry,
-        limits: { maxEntities: 1000, maxBodyBytes: 262_144 },
-        lookup: (request) => lookupFeatures(online.client, online.table, registry, request),
-        health: async () => true,
-        onUnexpectedError: (error) =>
-          ctx.out.status(`unexpected error: ${(error as Error).stack ?? String(error)}`),
-      },
-      { port: options.port, host: options.host },
-    );
+    server = await startHttpServer((event) => handler(event, localLambdaContext), {
+      port: options.port,
+      host: options.host,
+      maxBodyBytes: config.maxBodyBytes,
+    });
   } catch (error) {
     await online.close();
     throw error;
@@ -67,6 +72,12 @@ export function registerServe(program: Command): void {
     )
     .option('--port <n>', 'port (0 picks a free one)', positiveIntegerOrZero('port'), 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--cache-ttl-ms <n>',
+      'cache hot online items in process for this long (0: off)',
+      positiveIntegerOrZero('cache-ttl-ms'),
+      0,
+    )
     .action(async (options: ServeOptions, command: Command) => {
       const ctx = Context.fromCommand(command);
       if (ctx.env !== 'local' && !ctx.env.startsWith('local-'))

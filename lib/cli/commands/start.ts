@@ -113,7 +113,12 @@ export function registerStart(program: Command): void {
         out.line('  npx fstore plan                      # after editing feature-defs/');
         out.line('  npm run synth -- -c env=dev          # the AWS infrastructure for env dev');
         if (store)
-          await serveUntilStopped(ctx, registry, { port: options.port, host: options.host }, store);
+          await serveUntilStopped(
+            ctx,
+            registry,
+            { port: options.port, host: options.host, cacheTtlMs: 0 },
+            store,
+          );
       },
     );
 }
