@@ -2,11 +2,13 @@ import { Command, Option } from 'commander';
 import { registerApply } from './commands/apply.ts';
 import { registerDemoData } from './commands/demo-data.ts';
 import { registerDescribe } from './commands/describe.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerGet } from './commands/get.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerList } from './commands/list.ts';
 import { registerMaterialize } from './commands/materialize.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerReset } from './commands/reset.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStart } from './commands/start.ts';
 import { registerTrainingSet } from './commands/training-set.ts';
@@ -50,6 +52,8 @@ export function buildProgram(version: string): Command {
   registerServe(program);
   registerGet(program);
   registerStart(program);
+  registerReset(program);
+  registerDoctor(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

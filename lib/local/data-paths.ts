@@ -17,6 +17,15 @@ export function demoDataDir(dataDir: string, env: string): string {
   return path.join(envDataDir(dataDir, env), 'demo-data');
 }
 
+export function onlineStoreDir(dataDir: string, env: string): string {
+  return path.join(envDataDir(dataDir, env), 'online');
+}
+
+/** Held by the process that runs the local online store (start, serve, get, materialize). */
+export function onlineLockPath(dataDir: string, env: string): string {
+  return path.join(envDataDir(dataDir, env), 'online.lock');
+}
+
 /** Environments that run on the embedded engines on this machine rather than on AWS. */
 export function isLocalEnv(env: string): boolean {
   return env === 'local' || env.startsWith('local-');

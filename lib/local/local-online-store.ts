@@ -1,9 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HintedError } from '../hinted-error.ts';
 import { ensureLocalTable, localDynamoClient, onlineTableName } from '../online/online-table.ts';
-import { envDataDir } from './data-paths.ts';
+import { onlineLockPath, onlineStoreDir } from './data-paths.ts';
 import { startDynalite } from './dynalite-server.ts';
 import { acquireProcessLock } from './process-lock.ts';
 
@@ -23,10 +22,13 @@ export async function openLocalOnlineStore(
   dataDir: string,
   env: string,
 ): Promise<LocalOnlineStore> {
-  const dir = path.join(envDataDir(dataDir, env), 'online');
+  const dir = onlineStoreDir(dataDir, env);
   await mkdir(dir, { recursive: true });
   // Two dynalite servers on one LevelDB folder crash the second process, so lock first.
-  const lock = await acquireProcessLock(`${dir}.lock`, `the local online store of env "${env}"`);
+  const lock = await acquireProcessLock(
+    onlineLockPath(dataDir, env),
+    `the local online store of env "${env}"`,
+  );
   let dynamo: Awaited<ReturnType<typeof startDynalite>>;
   try {
     dynamo = await startDynalite({ path: dir });
