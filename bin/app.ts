@@ -1,17 +1,43 @@
 import { App } from 'aws-cdk-lib';
-import { resolveStageConfig } from '../lib/config/stages.ts';
+import { resolveStageConfig, StageConfigError } from '../lib/config/stages.ts';
+import { DefinitionError } from '../lib/definitions/index.ts';
+import { HintedError } from '../lib/hinted-error.ts';
 import { compileRegistry, loadDefinitions } from '../lib/registry/index.ts';
 import { buildApp } from '../lib/stacks/build-app.ts';
 
-// Context is read here only: `-c env=<name>` (default in cdk.json) and optionally `-c defs=<path>`.
-const app = new App();
-const envName = String(app.node.tryGetContext('env') ?? 'dev');
-const defs = String(app.node.tryGetContext('defs') ?? 'feature-defs');
+/**
+ * The CDK app; the only place that reads context. `-c env=<name>` picks the stage (default
+ * `dev`, from cdk.json; defaults per name in lib/config/stages.ts), `-c defs=<folder>` the
+ * definitions (default `feature-defs`). `-c account=` / `-c region=` pin the target, else the
+ * CLI's credentials decide (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION); without an account the
+ * stacks are environment-agnostic, so synthesis needs no credentials.
+ */
+async function main(): Promise<void> {
+  const app = new App();
+  const context = (key: string): string | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    return value === undefined || value === '' ? undefined : String(value);
+  };
+  const account = context('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
+  const region = context('region') ?? process.env.CDK_DEFAULT_REGION;
+  const stage = resolveStageConfig(context('env') ?? 'dev', {
+    ...(account ? { account } : {}),
+    ...(region ? { region } : {}),
+  });
+  const registry = compileRegistry(await loadDefinitions(context('defs') ?? 'feature-defs'));
+  buildApp({ app, stage, registry });
+  app.synth();
+}
 
-const stage = resolveStageConfig(envName, {
-  ...(process.env.CDK_DEFAULT_ACCOUNT ? { account: process.env.CDK_DEFAULT_ACCOUNT } : {}),
-  ...(process.env.CDK_DEFAULT_REGION ? { region: process.env.CDK_DEFAULT_REGION } : {}),
-});
-const registry = compileRegistry(await loadDefinitions(defs));
-buildApp({ app, stage, registry });
-app.synth();
+try {
+  await main();
+} catch (error) {
+  const userError =
+    error instanceof StageConfigError ||
+    error instanceof HintedError ||
+    error instanceof DefinitionError;
+  if (!userError) throw error;
+  const hint = error instanceof HintedError && error.hint ? `\n  hint: ${error.hint}` : '';
+  console.error(`fstore CDK app: ${error.message}${hint}`);
+  process.exitCode = 1;
+}

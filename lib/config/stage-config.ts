@@ -1,54 +1,96 @@
 import { z } from 'zod';
 
+const tagsSchema = z
+  .record(z.string(), z.string().max(256, 'tag values are at most 256 characters'))
+  .superRefine((tags, ctx) => {
+    for (const key of Object.keys(tags)) {
+      const problem = tagKeyProblem(key);
+      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    }
+  })
+  .readonly();
+
+function tagKeyProblem(key: string): string | undefined {
+  if (key.length === 0 || key.length > 128) return 'tag keys are 1 to 128 characters';
+  if (key.toLowerCase().startsWith('aws:')) return 'tag keys may not start with "aws:"';
+  return undefined;
+}
+
+const apiSchema = z
+  .strictObject({
+    /** `iam`: every route needs SigV4-signed requests; `jwt`: a JWT authorizer. */
+    authorization: z.enum(['iam', 'jwt']),
+    /** OIDC issuer of the JWT authorizer; required when `authorization` is `jwt`. */
+    jwtIssuer: z.url({ protocol: /^https$/, message: 'must be an https URL' }).optional(),
+    /** Accepted `aud` claims of the JWT authorizer; required when `authorization` is `jwt`. */
+    jwtAudience: z.array(z.string().min(1)).readonly().optional(),
+    /** Steady-state requests per second of the API stage. */
+    throttleRateLimit: z.number().positive('must be a positive number'),
+    /** Request burst of the API stage. */
+    throttleBurstLimit: z.number().int().positive('must be a positive integer'),
+    /** Largest number of entities one lookup request may ask for. */
+    maxEntitiesPerRequest: z.number().int().positive().max(10_000),
+  })
+  .superRefine((api, ctx) => {
+    if (api.authorization !== 'jwt') return;
+    if (!api.jwtIssuer) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jwtIssuer'],
+        message: 'required when authorization is "jwt"',
+      });
+    }
+    if (!api.jwtAudience?.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jwtAudience'],
+        message: 'required when authorization is "jwt"',
+      });
+    }
+  })
+  .readonly();
+
 /**
  * Everything that differs between environments, validated once in bin/app.ts and passed to
- * stacks as typed props.
+ * stacks as typed props. Built-in defaults live in `stages.ts`.
  */
 export const stageConfigSchema = z
   .strictObject({
+    /** Environment name: `-c env=<name>`; stacks are named `fstore-<name>`. */
     name: z
       .string()
       .regex(
         /^[a-z][a-z0-9-]{0,31}$/,
         'must be lower-case letters, digits and "-", starting with a letter',
       ),
+    /** Target account; when absent the stacks are environment-agnostic. */
     account: z
       .string()
       .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
       .optional(),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
-    /** Keep stateful resources (buckets, tables) when the stack is deleted. */
+    /** Removal policy of stateful resources (buckets, tables): retain when true, else destroy. */
     retainData: z.boolean(),
     /** CloudFormation termination protection and DynamoDB deletion protection. */
     deletionProtection: z.boolean(),
-    offline: z.strictObject({
-      athenaBytesScannedCutoffPerQuery: z
-        .number()
-        .int()
-        .min(10 * 1024 * 1024, 'must be at least 10 MiB (the Athena minimum)'),
-      queryResultsExpirationDays: z.number().int().positive('must be a positive number of days'),
-    }),
-    api: z
+    offline: z
       .strictObject({
-        authorization: z.enum(['iam', 'jwt']),
-        jwtIssuer: z.url('must be an https URL').optional(),
-        jwtAudience: z.array(z.string().min(1)).optional(),
-        throttleRateLimit: z.number().positive('must be a positive number'),
-        throttleBurstLimit: z.number().int().positive('must be a positive integer'),
-        maxEntitiesPerRequest: z.number().int().positive().max(10_000),
+        /** Athena workgroup limit on bytes scanned by one query. */
+        athenaBytesScannedCutoffPerQuery: z
+          .number()
+          .int()
+          .min(10 * 1024 * 1024, 'must be at least 10 MiB (the Athena minimum)'),
+        /** Days before Athena query results expire from the results bucket. */
+        queryResultsExpirationDays: z.number().int().positive('must be a positive number of days'),
       })
-      .superRefine((api, ctx) => {
-        if (api.authorization === 'jwt' && (!api.jwtIssuer || !api.jwtAudience?.length)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['jwtIssuer'],
-            message: 'a JWT authorizer needs jwtIssuer and jwtAudience',
-          });
-        }
-      }),
+      .readonly(),
+    api: apiSchema,
+    /** Where alarm notifications go; no subscription when absent. */
     alarmEmail: z.email('must be an email address').optional(),
-    logRetentionDays: z.number().int().positive(),
-    tags: z.record(z.string().min(1), z.string()),
+    /** Retention of Lambda and API access logs, rounded up to a CloudWatch retention period. */
+    logRetentionDays: z.number().int().positive('must be a positive number of days'),
+    /** Added to every resource, next to `fstore:env`. */
+    tags: tagsSchema,
   })
   .readonly();
 

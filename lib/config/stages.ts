@@ -27,21 +27,37 @@ const prodDefaults: Omit<StageConfigInput, 'name'> = {
 };
 
 /**
- * Built-in stages. `prod` and any name starting with `prod` retain data and turn on deletion
- * protection; every other name (dev, staging, a personal sandbox) takes the dev defaults,
- * which delete data with the stack.
+ * Built-in defaults of the stage `name`.
+ *
+ * - `prod` and `prod-*` (e.g. `prod-eu`): data retained with the stack deleted, termination and
+ *   deletion protection on, 100 GiB Athena cutoff per query, API throttle 1000 rps / 2000 burst,
+ *   logs kept 365 days.
+ * - Any other valid name (`dev`, `staging`, `alice`): dev defaults, which destroy data with the
+ *   stack, no deletion protection, 10 GiB Athena cutoff, API throttle 100 rps / 200 burst, logs
+ *   kept 30 days.
+ *
+ * Both: region `us-east-1`, no account (environment-agnostic stacks), IAM authorization, at most
+ * 1000 entities per lookup, no alarm email, no extra tags.
  */
 export function defaultStageConfig(name: string): StageConfigInput {
   const base = name === 'prod' || name.startsWith('prod-') ? prodDefaults : devDefaults;
   return { ...base, name, tags: { ...base.tags } };
 }
 
+/** A stage config that fails validation; the message names the stage and each bad field. */
+export class StageConfigError extends Error {}
+
+/** Fields to change on top of a stage's defaults; nested objects merge field by field. */
 export type StageOverrides = Partial<Omit<StageConfigInput, 'name' | 'offline' | 'api'>> & {
-  offline?: Partial<StageConfigInput['offline']>;
-  api?: Partial<StageConfigInput['api']>;
+  readonly offline?: Partial<StageConfigInput['offline']>;
+  readonly api?: Partial<StageConfigInput['api']>;
 };
 
-/** Defaults for `name` merged with `overrides`, validated; the error names the stage and field. */
+/**
+ * Defaults for `name` merged with `overrides`, validated and deeply frozen. Throws a
+ * StageConfigError naming the stage and every bad field, e.g.
+ * `stage config "prod": api.throttleRateLimit: must be a positive number`.
+ */
 export function resolveStageConfig(name: string, overrides: StageOverrides = {}): StageConfig {
   const base = defaultStageConfig(name);
   const merged = {
@@ -56,7 +72,7 @@ export function resolveStageConfig(name: string, overrides: StageOverrides = {})
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`,
     );
-    throw new Error(`stage config "${name}": ${problems.join('; ')}`);
+    throw new StageConfigError(`stage config "${name}": ${problems.join('; ')}`);
   }
-  return Object.freeze(parsed.data);
+  return parsed.data;
 }

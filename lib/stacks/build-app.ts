@@ -5,8 +5,11 @@ import type { Registry } from '../registry/index.ts';
 import { FstoreStack } from './fstore-stack.ts';
 
 export interface BuildAppProps {
+  /** The app to add the stacks to; its context is not read here. */
   readonly app: App;
+  /** The validated stage config (see resolveStageConfig). */
   readonly stage: StageConfig;
+  /** The compiled registry the stacks are built from. */
   readonly registry: Registry;
 }
 
@@ -14,7 +17,11 @@ export function stackName(stage: StageConfig): string {
   return `fstore-${stage.name}`;
 }
 
-/** Adds one environment's stacks to `app`, with cdk-nag AwsSolutions checks on everything. */
+/**
+ * Adds one environment's stacks to `app`, tagged with `fstore:env`, the registry version and
+ * the stage tags, with cdk-nag AwsSolutions checks on the whole app. The stacks are
+ * environment-agnostic unless the stage names an account.
+ */
 export function buildApp({ app, stage, registry }: BuildAppProps): { stack: FstoreStack } {
   const stack = new FstoreStack(app, stackName(stage), {
     stage,
@@ -22,9 +29,9 @@ export function buildApp({ app, stage, registry }: BuildAppProps): { stack: Fsto
     ...(stage.account ? { env: { account: stage.account, region: stage.region } } : {}),
     description: `fstore feature store, environment ${stage.name}`,
   });
-  Tags.of(app).add('fstore:env', stage.name);
-  Tags.of(app).add('fstore:registry-version', registry.version);
-  for (const [key, value] of Object.entries(stage.tags)) Tags.of(app).add(key, value);
+  Tags.of(stack).add('fstore:env', stage.name);
+  Tags.of(stack).add('fstore:registry-version', registry.version);
+  for (const [key, value] of Object.entries(stage.tags)) Tags.of(stack).add(key, value);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { stack };
 }

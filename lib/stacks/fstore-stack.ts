@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { OnlineStore } from '../constructs/online-store.ts';
@@ -31,11 +31,6 @@ export class FstoreStack extends Stack {
         { id: 'expire-access-logs', expiration: Duration.days(stage.logRetentionDays) },
       ],
     });
-    Validations.of(this.accessLogsBucket.bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This bucket receives the server access logs of the other buckets; logging it into itself would loop.',
-    });
 
     this.artifactsBucket = new SecureBucket(this, 'Artifacts', {
       retain: stage.retainData,
@@ -56,6 +51,18 @@ export class FstoreStack extends Stack {
     new CfnOutput(this, 'FeatureViews', {
       value: registry.featureViews.map((v) => `${v.name}@${v.version}`).join(',') || 'none',
     });
+    new CfnOutput(this, 'RegistryCounts', {
+      value: registryCounts(registry),
+      description: 'Number of definitions of each kind in the compiled registry',
+    });
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifactsBucket.bucket.bucketName });
   }
+}
+
+/** `entities=2 sources=2 featureViews=3 featureServices=1` */
+export function registryCounts(registry: Registry): string {
+  const { entities, sources, featureViews, featureServices } = registry;
+  return Object.entries({ entities, sources, featureViews, featureServices })
+    .map(([kind, items]) => `${kind}=${items.length}`)
+    .join(' ');
 }

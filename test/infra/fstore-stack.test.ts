@@ -1,13 +1,17 @@
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { synthStage } from './synth-app.ts';
+import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { SecureBucket } from '../../lib/constructs/secure-bucket.ts';
+import { newApp, synthStage, synthWithViolations } from './synth-app.ts';
 
 describe('fstore CDK app', () => {
   it('synthesizes one stack per environment named fstore-<env>', async () => {
     const dev = await synthStage('dev');
     const prod = await synthStage('prod');
-    expect(dev.assembly.stacks.map((s) => s.stackName)).toEqual(['fstore-dev']);
-    expect(prod.assembly.stacks.map((s) => s.stackName)).toEqual(['fstore-prod']);
+    expect(dev.assembly?.stacks.map((s) => s.stackName)).toEqual(['fstore-dev']);
+    expect(prod.assembly?.stacks.map((s) => s.stackName)).toEqual(['fstore-prod']);
   });
 
   it('passes cdk-nag AwsSolutions with no unacknowledged finding in dev and prod', async () => {
@@ -77,11 +81,17 @@ describe('fstore CDK app', () => {
       'AccessLogsBucketCD784A59',
       'ArtifactsBucket88671897',
     ]);
+    expect(Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'))).toEqual([
+      'OnlineStoreTableD3283D9C',
+    ]);
   });
 
-  it('outputs the registry version and the view versions it was built from', async () => {
+  it('outputs the registry version, definition counts and the view versions it was built from', async () => {
     const { template, registry } = await synthStage('dev');
     template.hasOutput('RegistryVersion', { Value: registry.version });
+    template.hasOutput('RegistryCounts', {
+      Value: `entities=${registry.entities.length} sources=${registry.sources.length} featureViews=${registry.featureViews.length} featureServices=${registry.featureServices.length}`,
+    });
     template.hasOutput('FeatureViews', {
       Value: registry.featureViews.map((v) => `${v.name}@${v.version}`).join(','),
     });
@@ -95,6 +105,24 @@ describe('fstore CDK app', () => {
         { Key: 'fstore:registry-version', Value: registry.version },
       ]),
     });
+  });
+
+  it('adds the stage tags to every bucket and to the online table', async () => {
+    const { template } = await synthStage(resolveStageConfig('dev', { tags: { team: 'ml' } }));
+    const team = Match.arrayWith([{ Key: 'team', Value: 'ml' }]);
+    template.allResourcesProperties('AWS::S3::Bucket', { Tags: team });
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      Replicas: [Match.objectLike({ Tags: team })],
+    });
+  });
+
+  it('is environment-agnostic without an account and pinned with one', async () => {
+    const agnostic = await synthStage('dev');
+    expect(Token.isUnresolved(agnostic.stack.account)).toBe(true);
+    const pinned = await synthStage(
+      resolveStageConfig('dev', { account: '123456789012', region: 'eu-west-1' }),
+    );
+    expect([pinned.stack.account, pinned.stack.region]).toEqual(['123456789012', 'eu-west-1']);
   });
 });
 
@@ -111,14 +139,27 @@ describe('fstore-<env> stack contents', () => {
 });
 
 describe('cdk-nag on the app', () => {
-  it('fails synthesis when a bucket lacks access logs and nobody acknowledged it', async () => {
-    const { App, Stack, Validations } = await import('aws-cdk-lib');
-    const { AwsSolutionsChecks } = await import('cdk-nag');
-    const { SecureBucket } = await import('../../lib/constructs/secure-bucket.ts');
-    const app = new App();
+  it('reports an unacknowledged finding instead of synthesizing', () => {
+    const app = newApp();
     const stack = new Stack(app, 'probe');
     new SecureBucket(stack, 'Unlogged', { retain: false });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    expect(() => app.synth()).toThrow(/AwsSolutions-S1/);
+    const { violations } = synthWithViolations(app);
+    expect(violations).toEqual([
+      {
+        rule: 'AwsSolutions-S1',
+        severity: 'error',
+        constructs: ['probe/Unlogged/Bucket/Resource'],
+      },
+    ]);
+  });
+
+  it('accepts the finding once acknowledged on the construct with a reason', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'probe');
+    const unlogged = new SecureBucket(stack, 'Unlogged', { retain: false });
+    Validations.of(unlogged.bucket).acknowledge({ id: 'AwsSolutions-S1', reason: 'test probe' });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(synthWithViolations(app).violations).toEqual([]);
   });
 });

@@ -55,9 +55,57 @@ describe('stage config', () => {
   });
 
   it('rejects a JWT authorizer without an issuer, naming stage and field', () => {
-    expect(() => resolveStageConfig('dev', { api: { authorization: 'jwt' } })).toThrow(
-      'stage config "dev": api.jwtIssuer: a JWT authorizer needs jwtIssuer and jwtAudience',
+    expect(() =>
+      resolveStageConfig('dev', { api: { authorization: 'jwt', jwtAudience: ['fstore'] } }),
+    ).toThrow('stage config "dev": api.jwtIssuer: required when authorization is "jwt"');
+  });
+
+  it('rejects a JWT authorizer without an audience', () => {
+    expect(() =>
+      resolveStageConfig('dev', {
+        api: { authorization: 'jwt', jwtIssuer: 'https://issuer.example.com' },
+      }),
+    ).toThrow('stage config "dev": api.jwtAudience: required when authorization is "jwt"');
+  });
+
+  it('rejects a JWT issuer that is not https', () => {
+    expect(() =>
+      resolveStageConfig('dev', {
+        api: { authorization: 'jwt', jwtIssuer: 'http://issuer.example.com', jwtAudience: ['a'] },
+      }),
+    ).toThrow('api.jwtIssuer: must be an https URL');
+  });
+
+  it('rejects a fractional throttle burst', () => {
+    expect(() => resolveStageConfig('dev', { api: { throttleBurstLimit: 1.5 } })).toThrow(
+      'stage config "dev": api.throttleBurstLimit:',
     );
+  });
+
+  it('rejects an alarm email that is not an address', () => {
+    expect(() => resolveStageConfig('prod', { alarmEmail: 'oncall' })).toThrow(
+      'stage config "prod": alarmEmail: must be an email address',
+    );
+  });
+
+  it('rejects tags in the reserved aws: namespace', () => {
+    expect(() => resolveStageConfig('dev', { tags: { 'aws:owner': 'me' } })).toThrow(
+      'stage config "dev": tags.aws:owner: tag keys may not start with "aws:"',
+    );
+  });
+
+  it('rejects unknown fields', () => {
+    expect(() =>
+      resolveStageConfig('dev', { retain: true } as unknown as Parameters<
+        typeof resolveStageConfig
+      >[1]),
+    ).toThrow('stage config "dev": config: Unrecognized key: "retain"');
+  });
+
+  it('lists every bad field at once', () => {
+    expect(() =>
+      resolveStageConfig('prod', { account: 'x', api: { throttleRateLimit: 0 } }),
+    ).toThrow(/account: .*; api\.throttleRateLimit: /);
   });
 
   it('rejects a negative throttle rate', () => {
@@ -90,8 +138,17 @@ describe('stage config', () => {
     ).toThrow('offline.athenaBytesScannedCutoffPerQuery: must be at least 10 MiB');
   });
 
-  it('returns a frozen config', () => {
-    const config = resolveStageConfig('dev');
+  it('returns a deeply frozen config', () => {
+    const config = resolveStageConfig('dev', { tags: { team: 'ml' } });
     expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.api)).toBe(true);
+    expect(Object.isFrozen(config.offline)).toBe(true);
+    expect(Object.isFrozen(config.tags)).toBe(true);
+  });
+
+  it('documents dev-like defaults for any other environment name', () => {
+    const { name: _staging, ...staging } = resolveStageConfig('staging');
+    const { name: _dev, ...dev } = resolveStageConfig('dev');
+    expect(staging).toEqual(dev);
   });
 });
