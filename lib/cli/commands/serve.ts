@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { createLookupHandler, localLambdaContext } from '../../../lambdas/online-lookup/handler.ts';
 import { startHttpServer } from '../../local/http-server.ts';
-import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { type LocalOnlineStore, openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { LocalScheduler } from '../../local/local-scheduler.ts';
+import { materializeLocal } from '../../local/materialize-local.ts';
 import type { Registry } from '../../registry/index.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -43,6 +45,7 @@ export async function serveUntilStopped(
     await online.close();
     throw error;
   }
+  const scheduler = startScheduler(ctx, registry, online);
   const service = registry.featureServices.find((s) => s.online)?.name;
   ctx.out.line(
     `${ctx.out.c.green('✔')} lookup API ready on ${server.url} (env "${ctx.env}", registry ${registry.version})`,
@@ -53,15 +56,53 @@ export async function serveUntilStopped(
     );
   }
   ctx.out.line(`  curl -s ${server.url}/v1/registry`);
-  ctx.out.line('Ctrl-C stops it.');
+  ctx.out.line(
+    `Materializing ${registry.featureViews
+      .filter((v) => v.online)
+      .map((v) => `${v.name} ${v.schedule}`)
+      .join(', ')} in process. Ctrl-C stops it.`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   ctx.out.status('stopping ...');
+  await scheduler.stop();
   await server.close();
   await online.close();
+}
+
+/** Materializes each online view on its own schedule while the server runs, as EventBridge would on AWS. */
+function startScheduler(
+  ctx: CliContext,
+  registry: Registry,
+  online: LocalOnlineStore,
+): LocalScheduler {
+  const jobs = registry.featureViews
+    .filter((view) => view.online && view.schedule)
+    .map((view) => ({
+      name: view.name,
+      schedule: view.schedule as string,
+      run: async () => {
+        const [result] = await materializeLocal({
+          registry,
+          dataDir: ctx.options.dataDir,
+          env: ctx.env,
+          client: online.client,
+          table: online.table,
+          views: [view.name],
+        });
+        ctx.out.status(
+          `${new Date().toISOString()} materialized ${view.name} (${view.schedule}): ${result?.written ?? 0} written, ${result?.skippedAsOlder ?? 0} unchanged`,
+        );
+      },
+    }));
+  const scheduler = new LocalScheduler(jobs, (job, error) =>
+    ctx.out.status(`materialization of ${job} failed: ${(error as Error).message}`),
+  );
+  scheduler.start();
+  return scheduler;
 }
 
 export function registerServe(program: Command): void {
