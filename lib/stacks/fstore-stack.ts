@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { OfflineStore } from '../constructs/offline-store.ts';
 import { OnlineStore } from '../constructs/online-store.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import { ServingApi } from '../constructs/serving-api.ts';
@@ -18,6 +19,7 @@ export interface FstoreStackProps extends StackProps {
 export class FstoreStack extends Stack {
   readonly accessLogsBucket: SecureBucket;
   readonly artifactsBucket: SecureBucket;
+  readonly offlineStore: OfflineStore;
   readonly onlineStore: OnlineStore;
   readonly servingApi: ServingApi;
 
@@ -37,6 +39,11 @@ export class FstoreStack extends Stack {
       accessLogs: { bucket: this.accessLogsBucket.bucket, prefix: 'artifacts/' },
     });
 
+    this.offlineStore = new OfflineStore(this, 'OfflineStore', {
+      stage,
+      registry,
+      accessLogsBucket: this.accessLogsBucket.bucket,
+    });
     this.onlineStore = new OnlineStore(this, 'OnlineStore', { stage });
     this.servingApi = new ServingApi(this, 'ServingApi', {
       stage,

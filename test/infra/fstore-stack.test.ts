@@ -24,7 +24,7 @@ describe('fstore CDK app', () => {
   it('encrypts, versions, blocks public access and requires TLS on every bucket', async () => {
     const { template } = await synthStage('dev');
     const buckets = template.findResources('AWS::S3::Bucket');
-    expect(Object.keys(buckets)).toHaveLength(2);
+    expect(Object.keys(buckets)).toHaveLength(3);
     template.allResourcesProperties('AWS::S3::Bucket', {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
@@ -40,7 +40,7 @@ describe('fstore CDK app', () => {
       VersioningConfiguration: { Status: 'Enabled' },
     });
     const policies = template.findResources('AWS::S3::BucketPolicy');
-    expect(Object.keys(policies)).toHaveLength(2);
+    expect(Object.keys(policies)).toHaveLength(3);
     template.allResourcesProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -80,6 +80,7 @@ describe('fstore CDK app', () => {
     expect(Object.keys(template.findResources('AWS::S3::Bucket')).sort()).toEqual([
       'AccessLogsBucketCD784A59',
       'ArtifactsBucket88671897',
+      'OfflineStoreDataBucket51ECAA70',
     ]);
     expect(Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'))).toEqual([
       'OnlineStoreTableD3283D9C',
