@@ -1,0 +1,190 @@
+import {
+  type AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  type GetQueryResultsCommandOutput,
+  type QueryExecution,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { HintedError } from '../hinted-error.ts';
+
+export class AthenaQueryError extends HintedError {}
+
+export interface AthenaRunnerOptions {
+  readonly athena: AthenaClient;
+  readonly workgroup: string;
+  readonly database: string;
+  readonly pollInitialMs?: number;
+  readonly pollMaxMs?: number;
+  /** Overall limit for one query; it is stopped when exceeded. Default 30 minutes. */
+  readonly timeoutMs?: number;
+  /** Attempts for a throttled Start/Get call. Default 6. */
+  readonly maxThrottledAttempts?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+export interface AthenaQueryResult {
+  readonly queryExecutionId: string;
+  readonly dataScannedBytes: number;
+  readonly engineExecutionMs: number;
+  readonly outputLocation?: string;
+}
+
+const throttleNames = new Set(['ThrottlingException', 'TooManyRequestsException']);
+
+/**
+ * Runs queries in one Athena workgroup: starts them, polls with exponential backoff up to an
+ * overall timeout, surfaces Athena's failure reason, stops the query on timeout or abort
+ * (Ctrl-C), and pages through results.
+ */
+export class AthenaQueryRunner {
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: AthenaRunnerOptions) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  async run(
+    sql: string,
+    options: { signal?: AbortSignal; parameters?: readonly string[] } = {},
+  ): Promise<AthenaQueryResult> {
+    const started = await this.throttled(() =>
+      this.options.athena.send(
+        new StartQueryExecutionCommand({
+          QueryString: sql,
+          WorkGroup: this.options.workgroup,
+          QueryExecutionContext: { Database: this.options.database },
+          ...(options.parameters?.length ? { ExecutionParameters: [...options.parameters] } : {}),
+        }),
+      ),
+    );
+    const id = started.QueryExecutionId;
+    if (!id)
+      throw new AthenaQueryError(
+        'Athena returned no query execution id',
+        'retry; check the workgroup exists',
+      );
+    const deadline = this.now() + (this.options.timeoutMs ?? 30 * 60_000);
+    let delay = this.options.pollInitialMs ?? 200;
+    for (;;) {
+      if (options.signal?.aborted) {
+        await this.stop(id);
+        throw new AthenaQueryError(
+          `Athena query ${id} was cancelled by the user`,
+          'run it again when ready',
+        );
+      }
+      const execution = (
+        await this.throttled(() =>
+          this.options.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
+        )
+      ).QueryExecution;
+      const state = execution?.Status?.State;
+      if (state === 'SUCCEEDED') return resultOf(id, execution);
+      if (state === 'FAILED') throw failure(id, execution);
+      if (state === 'CANCELLED')
+        throw new AthenaQueryError(
+          `Athena query ${id} was cancelled${reason(execution)}`,
+          'someone stopped it in the console or it was superseded',
+        );
+      if (this.now() >= deadline) {
+        await this.stop(id);
+        throw new AthenaQueryError(
+          `Athena query ${id} did not finish within ${Math.round((this.options.timeoutMs ?? 1_800_000) / 1000)} s and was stopped`,
+          'narrow the entity time range, or raise the timeout',
+        );
+      }
+      await this.sleep(delay);
+      delay = Math.min(delay * 2, this.options.pollMaxMs ?? 5000);
+    }
+  }
+
+  /** Result rows as objects, page by page; the header row of the first page is skipped. */
+  async *rows(queryExecutionId: string): AsyncGenerator<Record<string, string | null>> {
+    let nextToken: string | undefined;
+    let columns: string[] | undefined;
+    let first = true;
+    do {
+      const page: GetQueryResultsCommandOutput = await this.throttled(() =>
+        this.options.athena.send(
+          new GetQueryResultsCommand({
+            QueryExecutionId: queryExecutionId,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+        ),
+      );
+      columns ??= (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '');
+      const rows = page.ResultSet?.Rows ?? [];
+      for (const [index, row] of rows.entries()) {
+        if (first && index === 0) continue;
+        yield Object.fromEntries(
+          (columns ?? []).map((name, i) => [name, row.Data?.[i]?.VarCharValue ?? null]),
+        );
+      }
+      first = false;
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+
+  private async stop(id: string): Promise<void> {
+    await this.options.athena
+      .send(new StopQueryExecutionCommand({ QueryExecutionId: id }))
+      .catch(() => undefined);
+  }
+
+  private async throttled<T>(call: () => Promise<T>): Promise<T> {
+    const attempts = this.options.maxThrottledAttempts ?? 6;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        const throttled =
+          throttleNames.has((error as { name?: string }).name ?? '') ||
+          (error as { $retryable?: { throttling?: boolean } }).$retryable?.throttling === true;
+        if (!throttled) throw error;
+        if (attempt >= attempts)
+          throw new AthenaQueryError(
+            `Athena kept throttling after ${attempts} attempts`,
+            'run fewer queries at once or ask for a higher Athena quota',
+            { cause: error },
+          );
+        await this.sleep(this.random() * (this.options.pollInitialMs ?? 200) * 2 ** attempt);
+      }
+    }
+  }
+}
+
+function resultOf(id: string, execution: QueryExecution | undefined): AthenaQueryResult {
+  const location = execution?.ResultConfiguration?.OutputLocation;
+  return {
+    queryExecutionId: id,
+    dataScannedBytes: execution?.Statistics?.DataScannedInBytes ?? 0,
+    engineExecutionMs: execution?.Statistics?.EngineExecutionTimeInMillis ?? 0,
+    ...(location ? { outputLocation: location } : {}),
+  };
+}
+
+function reason(execution: QueryExecution | undefined): string {
+  const text = execution?.Status?.StateChangeReason;
+  return text ? `: ${text}` : '';
+}
+
+function failure(id: string, execution: QueryExecution | undefined): AthenaQueryError {
+  const error = execution?.Status?.AthenaError;
+  const kind = error
+    ? ` [${[error.ErrorCategory === 1 ? 'system' : error.ErrorCategory === 2 ? 'user' : error.ErrorCategory === 3 ? 'other' : undefined, error.ErrorType].filter((x) => x !== undefined).join(' ')}]`
+    : '';
+  return new AthenaQueryError(
+    `Athena query ${id} failed${reason(execution)}${kind}`,
+    error?.ErrorCategory === 2
+      ? 'fix the query or the data it reads (the error is on the user side)'
+      : 'retry; if it persists, check the workgroup and the Glue tables',
+  );
+}
