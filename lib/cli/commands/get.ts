@@ -61,36 +61,7 @@ export function registerGet(program: Command): void {
       const ctx = CliContext.fromCommand(command);
       const registry = await ctx.compile();
       const entities = options.entity.map(parseEntity);
-      const selection = options.service
-        ? (() => {
-            const service = registry.featureServices.find((s) => s.name === options.service);
-            if (!service)
-              throw new UsageError(
-                `no feature service "${options.service}"`,
-                `known: ${registry.featureServices.map((s) => s.name).join(', ')}`,
-              );
-            const views = [...new Set(service.features.map((f) => f.view))];
-            return views.map((view) => ({
-              view,
-              features: service.features
-                .filter((f) => f.view === view)
-                .map((f) => ({ feature: f.feature, outputName: f.outputName })),
-            }));
-          })()
-        : (() => {
-            const view = registry.featureViews.find((v) => v.name === options.view);
-            if (!view)
-              throw new UsageError(
-                `no feature view "${options.view}"`,
-                `known: ${registry.featureViews.map((v) => v.name).join(', ')}`,
-              );
-            return [
-              {
-                view: view.name,
-                features: view.features.map((f) => ({ feature: f.name, outputName: f.name })),
-              },
-            ];
-          })();
+      const selection = selectionFor(registry, options);
       const results = await lookupLocally(ctx, registry, selection, entities, options.url);
       if (options.json) {
         ctx.out.json(results.map((features, i) => ({ entity: entities[i], features })));
@@ -105,6 +76,36 @@ export function registerGet(program: Command): void {
         ]),
       );
     });
+}
+
+/** The features to look up, grouped by view: a service's, or all of one view's. */
+function selectionFor(registry: Registry, options: GetOptions): LookupRequest['views'] {
+  if (options.service) {
+    const service = registry.featureServices.find((s) => s.name === options.service);
+    if (!service)
+      throw new UsageError(
+        `no feature service "${options.service}"`,
+        `known: ${registry.featureServices.map((s) => s.name).join(', ')}`,
+      );
+    return [...new Set(service.features.map((f) => f.view))].map((view) => ({
+      view,
+      features: service.features
+        .filter((f) => f.view === view)
+        .map((f) => ({ feature: f.feature, outputName: f.outputName })),
+    }));
+  }
+  const view = registry.featureViews.find((v) => v.name === options.view);
+  if (!view)
+    throw new UsageError(
+      `no feature view "${options.view}"`,
+      `known: ${registry.featureViews.map((v) => v.name).join(', ')}`,
+    );
+  return [
+    {
+      view: view.name,
+      features: view.features.map((f) => ({ feature: f.name, outputName: f.name })),
+    },
+  ];
 }
 
 /**
