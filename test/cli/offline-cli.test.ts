@@ -163,4 +163,38 @@ describe('fstore ingest and training-set (CLI)', () => {
     expect(result.stderr).toContain('needs its offline bucket');
     expect(result.stderr).toContain('OfflineBucketName');
   });
+
+  it('asks for the offline bucket and a service when building a training set on an AWS environment', async () => {
+    const noBucket = await runFstore(
+      [
+        '--env',
+        'dev',
+        'training-set',
+        '--service',
+        'churn_v1',
+        '--entities',
+        entities,
+        '--out',
+        path.join(dataDir, 'x.parquet'),
+      ],
+      { env: { FSTORE_OFFLINE_BUCKET: '' } },
+    );
+    expect(noBucket.code).toBe(2);
+    expect(noBucket.stderr).toContain('need its offline bucket');
+    const noService = await runFstore([
+      '--env',
+      'dev',
+      'training-set',
+      '--features',
+      'last_order:*',
+      '--bucket',
+      'b',
+      '--entities',
+      entities,
+      '--out',
+      path.join(dataDir, 'x.parquet'),
+    ]);
+    expect(noService.code).toBe(2);
+    expect(noService.stderr).toContain('built per feature service');
+  });
 });

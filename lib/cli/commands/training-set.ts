@@ -1,8 +1,72 @@
-import type { Command } from 'commander';
+import path from 'node:path';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { S3Client } from '@aws-sdk/client-s3';
+import { type Command, Option } from 'commander';
+import { resolveStageConfig } from '../../config/stages.ts';
+import { glueDatabaseName } from '../../constructs/glue-columns.ts';
 import { isLocalEnv } from '../../local/data-paths.ts';
+import { quoteLiteral } from '../../local/duckdb-types.ts';
+import { AthenaQueryRunner } from '../../offline/athena-query-runner.ts';
+import { getTrainingSetOnAthena } from '../../offline/athena-training-set.ts';
+import { openDuckdb } from '../../offline/duckdb-session.ts';
 import { getTrainingSet } from '../../offline/training-set.ts';
+import type { Registry } from '../../registry/index.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+
+/** The same training set on an AWS environment: Athena does the join, the result lands in --out. */
+async function athenaTrainingSet(
+  ctx: CliContext,
+  registry: Registry,
+  options: TrainingSetCliOptions,
+): Promise<void> {
+  if (!options.service)
+    throw new UsageError(
+      'on AWS, training sets are built per feature service',
+      'pass --service <name>',
+    );
+  if (!options.bucket)
+    throw new UsageError(
+      `training sets on "${ctx.env}" need its offline bucket`,
+      `pass --bucket <name> (stack output OfflineBucketName) or set FSTORE_OFFLINE_BUCKET`,
+    );
+  const region = process.env.AWS_REGION ?? resolveStageConfig(ctx.env).region;
+  const database = glueDatabaseName(ctx.env);
+  const runner = new AthenaQueryRunner({
+    athena: new AthenaClient({ region }),
+    workgroup: `fstore-${ctx.env}`,
+    database,
+  });
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  ctx.out.status(`running on Athena (workgroup fstore-${ctx.env}) ...`);
+  const result = await getTrainingSetOnAthena({
+    registry,
+    service: options.service,
+    entities: options.entities,
+    entityTimestampColumn: options.timestampColumn,
+    bucket: options.bucket,
+    database,
+    runner,
+    s3: new S3Client({ region }),
+    signal: abort.signal,
+  });
+  const session = await openDuckdb();
+  try {
+    const format =
+      path.extname(options.out).toLowerCase() === '.csv'
+        ? 'FORMAT csv, HEADER true'
+        : 'FORMAT parquet';
+    await session.connection.run(
+      `COPY (SELECT * FROM read_parquet([${result.files.map(quoteLiteral).join(', ')}]) ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(options.out)} (${format})`,
+    );
+  } finally {
+    session.close();
+  }
+  ctx.out.line(
+    `${ctx.out.c.green('✔')} training set of ${options.service} → ${ctx.display(options.out)} (Athena query ${result.queryExecutionId}, ${(result.dataScannedBytes / 1024 ** 2).toFixed(1)} MiB scanned, request ${result.requestId}; row_key is the entity file's row number)`,
+  );
+}
 
 interface TrainingSetCliOptions {
   service?: string;
@@ -12,6 +76,7 @@ interface TrainingSetCliOptions {
   fullFeatureNames?: boolean;
   timestampColumn: string;
   showSql?: boolean;
+  bucket?: string;
 }
 
 export function registerTrainingSet(program: Command): void {
@@ -30,6 +95,12 @@ export function registerTrainingSet(program: Command): void {
     .option('--full-feature-names', 'name columns view__feature')
     .option('--timestamp-column <name>', 'entity timestamp column', 'event_timestamp')
     .option('--show-sql', 'print the generated SQL')
+    .addOption(
+      new Option(
+        '--bucket <name>',
+        'AWS environments: the offline bucket (stack output OfflineBucketName)',
+      ).env('FSTORE_OFFLINE_BUCKET'),
+    )
     .action(async (options: TrainingSetCliOptions, command: Command) => {
       if (!options.service === !options.features)
         throw new UsageError(
@@ -37,13 +108,11 @@ export function registerTrainingSet(program: Command): void {
           'e.g. --service churn_v1, or --features customer_profile:age last_order:*',
         );
       const ctx = CliContext.fromCommand(command);
-      if (!isLocalEnv(ctx.env)) {
-        throw new UsageError(
-          `training sets for AWS environment "${ctx.env}" are not available from the CLI yet`,
-          'use --env local, or query Athena directly',
-        );
-      }
       const registry = await ctx.compile();
+      if (!isLocalEnv(ctx.env)) {
+        await athenaTrainingSet(ctx, registry, options);
+        return;
+      }
       const result = await getTrainingSet({
         registry,
         dataDir: ctx.options.dataDir,

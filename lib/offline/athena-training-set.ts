@@ -1,0 +1,150 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
+import type { Registry } from '../registry/index.ts';
+import { renderServiceRequestSql } from '../sql/athena-service-query.ts';
+import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
+import type { AthenaQueryRunner } from './athena-query-runner.ts';
+import { openDuckdb } from './duckdb-session.ts';
+import { loadEntities } from './load-entities.ts';
+
+export interface AthenaTrainingSetOptions {
+  readonly registry: Registry;
+  readonly service: string;
+  readonly entities: string;
+  readonly entityTimestampColumn?: string;
+  readonly bucket: string;
+  readonly database: string;
+  readonly runner: AthenaQueryRunner;
+  readonly s3: S3Client;
+  /** Where the result's Parquet parts are downloaded; default a new temp folder. */
+  readonly downloadDir?: string;
+  readonly requestId?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface AthenaTrainingSetResult {
+  readonly requestId: string;
+  readonly queryExecutionId: string;
+  readonly dataScannedBytes: number;
+  /** s3:// prefix holding the result as Parquet. */
+  readonly location: string;
+  /** Local copies of the result parts (columns: row_key, join keys, event_timestamp, features). */
+  readonly files: readonly string[];
+}
+
+/**
+ * A feature service's training set on Athena: the entity rows go to the service's
+ * entity-request table under a new request id, the same point-in-time SQL Athena's prepared
+ * statement holds is UNLOADed to Parquet under `training-sets/`, and the parts are downloaded.
+ * `row_key` is the entity row's position in the file (1-based), to join labels back.
+ */
+export async function getTrainingSetOnAthena(
+  options: AthenaTrainingSetOptions,
+): Promise<AthenaTrainingSetResult> {
+  const requestId =
+    options.requestId ??
+    `r${new Date()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .toLowerCase()}`;
+  if (!/^[a-z0-9-]+$/.test(requestId))
+    throw new Error(`request id "${requestId}" must be lower-case letters, digits and "-"`);
+  const timestampColumn = options.entityTimestampColumn ?? 'event_timestamp';
+  const plan = planPointInTime(
+    options.registry,
+    { service: options.service },
+    { entityTimestampColumn: timestampColumn },
+  );
+  const joinKeys = requiredJoinKeys(plan);
+  const staged = path.join(options.downloadDir ?? tmpdir(), `fstore-request-${requestId}.parquet`);
+  await mkdir(path.dirname(staged), { recursive: true });
+  const session = await openDuckdb();
+  try {
+    await loadEntities(session.connection, options.entities, { timestampColumn, joinKeys });
+    const columns = [
+      `CAST(fstore_row_id AS VARCHAR) AS row_key`,
+      ...joinKeys.map((k) => quoteIdentifier(k.name)),
+      `${quoteIdentifier(timestampColumn)} AS event_timestamp`,
+    ];
+    await session.connection.run(
+      `COPY (SELECT ${columns.join(', ')} FROM fstore_entities ORDER BY fstore_row_id) TO ${quoteLiteral(staged)} (FORMAT parquet)`,
+    );
+  } finally {
+    session.close();
+  }
+  await options.s3.send(
+    new PutObjectCommand({
+      Bucket: options.bucket,
+      Key: `requests/${options.service}/request_id=${requestId}/entities.parquet`,
+      Body: await readFile(staged),
+    }),
+  );
+
+  const prefix = `training-sets/${options.service}/${requestId}/`;
+  const location = `s3://${options.bucket}/${prefix}`;
+  const select = renderServiceRequestSql(
+    options.registry,
+    options.service,
+    options.database,
+  ).replace('?', quoteLiteral(requestId));
+  const result = await options.runner.run(
+    `UNLOAD (${select}) TO ${quoteLiteral(location)} WITH (format = 'PARQUET', compression = 'SNAPPY')`,
+    {
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  const files = await download(
+    options.s3,
+    options.bucket,
+    prefix,
+    options.downloadDir ?? path.join(tmpdir(), `fstore-training-set-${requestId}`),
+  );
+  return {
+    requestId,
+    queryExecutionId: result.queryExecutionId,
+    dataScannedBytes: result.dataScannedBytes,
+    location,
+    files,
+  };
+}
+
+async function download(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  dir: string,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  let token: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const object of page.Contents ?? []) {
+      if (!object.Key) continue;
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
+      const local = path.join(
+        dir,
+        `${files.length.toString().padStart(4, '0')}-${path.basename(object.Key)}`,
+      );
+      await writeFile(local, (await response.Body?.transformToByteArray()) ?? new Uint8Array());
+      files.push(local);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return files;
+}
