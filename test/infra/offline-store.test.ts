@@ -1,40 +1,118 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import type { StageConfig } from '../../lib/config/stage-config.ts';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { OfflineStore } from '../../lib/constructs/offline-store.ts';
-import { loadExampleRegistry, synthStage } from './synth-app.ts';
+import { SecureBucket } from '../../lib/constructs/secure-bucket.ts';
+import type { Registry, RegistrySource } from '../../lib/registry/index.ts';
+import { loadExampleRegistry, newApp, synthStage, synthWithViolations } from './synth-app.ts';
 
-describe('OfflineStore construct', () => {
+const gib = 1024 ** 3;
+
+/** Hive types written out by hand, so a wrong mapping in the construct cannot hide here. */
+const exampleHiveTypes: Record<string, string> = {
+  string: 'string',
+  int32: 'int',
+  float64: 'double',
+  timestamp: 'timestamp',
+};
+
+const projection = {
+  classification: 'parquet',
+  'projection.enabled': 'true',
+  'projection.dt.type': 'date',
+  'projection.dt.format': 'yyyy-MM-dd',
+  'projection.dt.range': '2000-01-01,NOW',
+  'projection.dt.interval': '1',
+  'projection.dt.interval.unit': 'DAYS',
+};
+
+/** `s3://<bucket ref><suffix>` as CloudFormation renders it. */
+function s3Url(bucketLogicalId: string, suffix: string) {
+  return { 'Fn::Join': ['', ['s3://', { Ref: bucketLogicalId }, suffix]] };
+}
+
+function offlineBucketId(template: Template): string {
+  const ids = Object.keys(template.findResources('AWS::S3::Bucket')).filter((id) =>
+    id.startsWith('OfflineStoreDataBucket'),
+  );
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+}
+
+/** An OfflineStore alone in a stack (no cdk-nag), for construct-level checks. */
+async function standaloneStore(options: { stage?: StageConfig; registry?: Registry } = {}) {
+  const app = new App();
+  const stack = new Stack(app, 'standalone');
+  const store = new OfflineStore(stack, 'Offline', {
+    stage: options.stage ?? resolveStageConfig('dev'),
+    registry: options.registry ?? (await loadExampleRegistry()),
+    accessLogsBucket: new s3.Bucket(stack, 'Logs'),
+  });
+  return { app, stack, store };
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+function policyStatements(template: Template): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (p) =>
+      (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties
+        .PolicyDocument.Statement,
+  );
+}
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+describe('OfflineStore Glue catalog', () => {
   it('declares one Glue table per source with the schema, fstore_seq and dt partition projection', async () => {
     const { template, registry } = await synthStage('dev');
+    const bucket = offlineBucketId(template);
+    template.resourceCountIs('AWS::Glue::Database', 1);
     template.hasResourceProperties('AWS::Glue::Database', {
       DatabaseInput: { Name: 'fstore_dev' },
     });
+    const sourceTables = Object.values(template.findResources('AWS::Glue::Table')).filter(
+      (t) =>
+        (t as { Properties: { TableInput: { PartitionKeys: { Name: string }[] } } }).Properties
+          .TableInput.PartitionKeys[0]?.Name === 'dt',
+    );
+    expect(sourceTables).toHaveLength(registry.sources.length);
     for (const source of registry.sources) {
+      expect(source.offline).toEqual({
+        glueTable: source.name,
+        s3Prefix: `offline/${source.name}/`,
+      });
       template.hasResourceProperties('AWS::Glue::Table', {
         DatabaseName: 'fstore_dev',
         TableInput: Match.objectLike({
           Name: source.name,
           TableType: 'EXTERNAL_TABLE',
           PartitionKeys: [{ Name: 'dt', Type: 'string' }],
-          Parameters: Match.objectLike({
-            'projection.enabled': 'true',
-            'projection.dt.type': 'date',
-            'projection.dt.format': 'yyyy-MM-dd',
-            'projection.dt.range': '2000-01-01,NOW',
-          }),
-          StorageDescriptor: Match.objectLike({
+          Parameters: {
+            ...projection,
+            'storage.location.template': s3Url(bucket, `/offline/${source.name}/dt=\${dt}`),
+          },
+          StorageDescriptor: {
+            Location: s3Url(bucket, `/offline/${source.name}/`),
             Columns: [
-              ...source.schema.map((c) => Match.objectLike({ Name: c.name })),
+              ...source.schema.map((c) => ({ Name: c.name, Type: exampleHiveTypes[c.type] })),
               Match.objectLike({ Name: 'fstore_seq', Type: 'bigint' }),
             ],
+            InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+            OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
             SerdeInfo: {
               SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
             },
-          }),
+          },
         }),
       });
     }
@@ -43,49 +121,67 @@ describe('OfflineStore construct', () => {
         Name: 'customer_profiles',
         StorageDescriptor: Match.objectLike({
           Columns: Match.arrayWith([
+            { Name: 'age', Type: 'int' },
             { Name: 'monthly_charges', Type: 'double' },
             { Name: 'event_ts', Type: 'timestamp' },
           ]),
         }),
       }),
     });
+    // Partition projection only: nothing scans S3 or repairs partitions.
+    template.resourceCountIs('AWS::Glue::Crawler', 0);
   });
 
-  it('runs Athena engine v3 with enforced, encrypted results and the stage scan cutoff', async () => {
-    for (const env of ['dev', 'prod']) {
-      const { template } = await synthStage(env);
-      template.hasResourceProperties('AWS::Athena::WorkGroup', {
-        Name: `fstore-${env}`,
-        WorkGroupConfiguration: Match.objectLike({
-          EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
-          EnforceWorkGroupConfiguration: true,
-          BytesScannedCutoffPerQuery:
-            resolveStageConfig(env).offline.athenaBytesScannedCutoffPerQuery,
-          ResultConfiguration: Match.objectLike({
-            EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
-          }),
-        }),
-      });
-    }
-  });
-
-  it('expires query results and logs data-bucket access', async () => {
-    const { template } = await synthStage('dev');
-    template.hasResourceProperties('AWS::S3::Bucket', {
-      LoggingConfiguration: {
-        DestinationBucketName: Match.anyValue(),
-        LogFilePrefix: 'offline-data/',
-      },
-      LifecycleConfiguration: {
-        Rules: Match.arrayWith([
-          Match.objectLike({
-            Id: 'expire-query-results',
-            Prefix: 'athena-results/',
-            ExpirationInDays: 7,
-          }),
-        ]),
-      },
+  it('maps every fstore value type to its Hive type', async () => {
+    const registry = await loadExampleRegistry();
+    const base = registry.sources[0] as RegistrySource;
+    const types = {
+      i32: ['int32', 'int'],
+      i64: ['int64', 'bigint'],
+      f32: ['float32', 'float'],
+      f64: ['float64', 'double'],
+      s: ['string', 'string'],
+      b: ['bool', 'boolean'],
+      ts: ['timestamp', 'timestamp'],
+      li64: ['list<int64>', 'array<bigint>'],
+      lb: ['list<bool>', 'array<boolean>'],
+      ls: ['list<string>', 'array<string>'],
+    } as const;
+    const allTypes: RegistrySource = {
+      ...base,
+      name: 'all_types',
+      offline: { glueTable: 'all_types', s3Prefix: 'offline/all_types/' },
+      schema: Object.entries(types).map(([name, [type]]) => ({ name, type })),
+    };
+    const { stack, store } = await standaloneStore({
+      registry: { ...registry, sources: [...registry.sources, allTypes] },
     });
+    expect([...store.tables.keys()]).toEqual([...registry.sources.map((s) => s.name), 'all_types']);
+    Template.fromStack(stack).hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'all_types',
+        StorageDescriptor: Match.objectLike({
+          Columns: [
+            ...Object.entries(types).map(([name, [, hive]]) => ({ Name: name, Type: hive })),
+            Match.objectLike({ Name: 'fstore_seq', Type: 'bigint' }),
+          ],
+        }),
+      }),
+    });
+  });
+
+  it('names the database fstore_<env> with "-" as "_" and the workgroup fstore-<env>', async () => {
+    const { stack, store } = await standaloneStore({ stage: resolveStageConfig('prod-eu') });
+    expect(store.databaseName).toBe('fstore_prod_eu');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Glue::Database', {
+      DatabaseInput: Match.objectLike({ Name: 'fstore_prod_eu' }),
+    });
+    template.allResourcesProperties('AWS::Glue::Table', { DatabaseName: 'fstore_prod_eu' });
+    template.hasResourceProperties('AWS::Athena::WorkGroup', { Name: 'fstore-prod-eu' });
+    // Tables are created after their database.
+    for (const table of Object.values(template.findResources('AWS::Glue::Table')))
+      expect(table.DependsOn).toEqual([stack.getLogicalId(store.database)]);
   });
 
   it('gives each feature service an entity-request table and a prepared statement', async () => {
@@ -115,42 +211,251 @@ describe('OfflineStore construct', () => {
     expect(byName.fstore_churn_v1).toContain('FROM "fstore_dev"."fstore_requests_churn_v1"');
     expect(byName.fstore_churn_v1?.match(/\?/g)).toHaveLength(1);
   });
+});
 
-  it('grants query access on its workgroup, tables and bucket prefixes only', async () => {
-    const app = new App();
+describe('OfflineStore Athena workgroup', () => {
+  it('runs engine v3 with enforced, encrypted results and the stage scan cutoff', async () => {
+    const cutoffs = { dev: 10 * gib, prod: 100 * gib };
+    for (const [env, cutoff] of Object.entries(cutoffs)) {
+      expect(resolveStageConfig(env).offline.athenaBytesScannedCutoffPerQuery).toBe(cutoff);
+      const { template } = await synthStage(env);
+      template.resourceCountIs('AWS::Athena::WorkGroup', 1);
+      template.hasResourceProperties('AWS::Athena::WorkGroup', {
+        Name: `fstore-${env}`,
+        RecursiveDeleteOption: env === 'dev',
+        WorkGroupConfiguration: {
+          EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+          EnforceWorkGroupConfiguration: true,
+          PublishCloudWatchMetricsEnabled: true,
+          BytesScannedCutoffPerQuery: cutoff,
+          ResultConfiguration: {
+            OutputLocation: s3Url(offlineBucketId(template), '/athena-results/'),
+            EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
+          },
+        },
+      });
+    }
+  });
+
+  it('takes the cutoff from the stage config, not a constant', async () => {
+    const stage = resolveStageConfig('dev', {
+      offline: { athenaBytesScannedCutoffPerQuery: 3 * gib },
+    });
+    const { template } = await synthStage(stage);
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 3 * gib }),
+    });
+  });
+});
+
+describe('OfflineStore bucket', () => {
+  it('is encrypted, versioned, private, TLS-only and logs access to the access-log bucket', async () => {
+    const { template } = await synthStage('dev');
+    const bucket = offlineBucketId(template);
+    const accessLogs = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) =>
+      id.startsWith('AccessLogsBucket'),
+    );
+    expect(template.toJSON().Resources[bucket].Properties).toMatchObject({
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        ],
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: {
+        DestinationBucketName: { Ref: accessLogs },
+        LogFilePrefix: 'offline-data/',
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('expires query results after the stage number of days', async () => {
+    for (const [env, days] of [
+      ['dev', 7],
+      ['prod', 30],
+    ] as const) {
+      expect(resolveStageConfig(env).offline.queryResultsExpirationDays).toBe(days);
+      const { template } = await synthStage(env);
+      const rules = template.toJSON().Resources[offlineBucketId(template)].Properties
+        .LifecycleConfiguration.Rules as { Id: string }[];
+      expect(rules.find((r) => r.Id === 'expire-query-results')).toEqual({
+        Id: 'expire-query-results',
+        Prefix: 'athena-results/',
+        ExpirationInDays: days,
+        Status: 'Enabled',
+      });
+    }
+  });
+
+  it('is retained with the stack in prod and deleted with it in dev', async () => {
+    const prod = await synthStage('prod');
+    expect(prod.template.toJSON().Resources[offlineBucketId(prod.template)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    const dev = await synthStage('dev');
+    expect(dev.template.toJSON().Resources[offlineBucketId(dev.template)]).toMatchObject({
+      DeletionPolicy: 'Delete',
+    });
+  });
+
+  it('outputs the bucket, database and workgroup under stable names', async () => {
+    const { template } = await synthStage('dev');
+    template.hasOutput('OfflineBucketName', { Value: { Ref: offlineBucketId(template) } });
+    template.hasOutput('GlueDatabase', { Value: 'fstore_dev' });
+    template.hasOutput('AthenaWorkGroup', {
+      Value: { Ref: Match.stringLikeRegexp('^OfflineStoreWorkGroup') },
+    });
+  });
+});
+
+describe('OfflineStore.grantQuery', () => {
+  async function grantedRole() {
+    const { stack, store } = await standaloneStore();
+    const role = new iam.Role(stack, 'Job', {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+    });
+    store.grantQuery(role);
+    const template = Template.fromStack(stack);
+    return { stack, store, role, template, statements: policyStatements(template) };
+  }
+
+  it('grants Athena on the workgroup only', async () => {
+    const { stack, store, statements } = await grantedRole();
+    const athena = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('athena:')));
+    expect(athena).toHaveLength(1);
+    expect(asList(athena[0]?.Action ?? []).sort()).toEqual([
+      'athena:GetPreparedStatement',
+      'athena:GetQueryExecution',
+      'athena:GetQueryResults',
+      'athena:StartQueryExecution',
+      'athena:StopQueryExecution',
+    ]);
+    expect(athena[0]?.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':athena:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':workgroup/',
+          { Ref: stack.getLogicalId(store.workgroup) },
+        ],
+      ],
+    });
+  });
+
+  it('grants Glue reads on the catalog, the database and each table by name', async () => {
+    const { statements } = await grantedRole();
+    const registry = await loadExampleRegistry();
+    const glue = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('glue:')));
+    expect(glue).toHaveLength(1);
+    expect(asList(glue[0]?.Action ?? []).sort()).toEqual([
+      'glue:GetDatabase',
+      'glue:GetPartition',
+      'glue:GetPartitions',
+      'glue:GetTable',
+      'glue:GetTables',
+    ]);
+    const suffixes = asList(glue[0]?.Resource).map((r) => {
+      const parts = (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      return parts[parts.length - 1];
+    });
+    expect(suffixes.sort()).toEqual(
+      [
+        ':catalog',
+        ':database/fstore_dev',
+        ...registry.sources.map((s) => `:table/fstore_dev/${s.name}`),
+        ...registry.featureServices.map((s) => `:table/fstore_dev/fstore_requests_${s.name}`),
+      ].sort(),
+    );
+  });
+
+  it('reads offline/* and requests/*, reads and writes athena-results/*, and no "*" resource', async () => {
+    const { statements } = await grantedRole();
+    const s3Statements = statements.filter((s) =>
+      asList(s.Action).some((a) => a.startsWith('s3:')),
+    );
+    const byPrefix = (prefix: string) =>
+      s3Statements.filter((s) => JSON.stringify(s.Resource).includes(`/${prefix}/*`));
+    const actions = (prefix: string) => byPrefix(prefix).flatMap((s) => asList(s.Action));
+    expect(actions('offline')).toContain('s3:GetObject*');
+    expect(actions('requests')).toContain('s3:GetObject*');
+    expect(actions('athena-results')).toEqual(
+      expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']),
+    );
+    for (const prefix of ['offline', 'requests'])
+      expect(
+        actions(prefix).filter((a) => /^s3:(Put|Delete)/.test(a)),
+        prefix,
+      ).toEqual([]);
+    for (const statement of statements) {
+      expect(statement.Effect).toBe('Allow');
+      for (const resource of asList(statement.Resource)) expect(resource).not.toBe('*');
+    }
+    expect(JSON.stringify(statements)).not.toContain('"*"');
+  });
+
+  it('passes cdk-nag: only the S3 prefix wildcards are acknowledged, on the grantee', async () => {
+    const app = newApp();
     const stack = new Stack(app, 'grant');
+    const logs = new SecureBucket(stack, 'Logs', { retain: false });
+    Validations.of(logs.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'test fixture: the access-log bucket itself',
+    });
     const store = new OfflineStore(stack, 'Offline', {
       stage: resolveStageConfig('dev'),
       registry: await loadExampleRegistry(),
-      accessLogsBucket: new s3.Bucket(stack, 'Logs'),
+      accessLogsBucket: logs.bucket,
     });
     const role = new iam.Role(stack, 'Job', {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
     });
     store.grantQuery(role);
-    const statements = Object.values(
-      Template.fromStack(stack).findResources('AWS::IAM::Policy'),
-    ).flatMap(
-      (p) =>
-        (
-          p as {
-            Properties: {
-              PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] };
-            };
-          }
-        ).Properties.PolicyDocument.Statement,
-    );
-    const actions = statements.flatMap((s) => s.Action);
-    expect(actions).toEqual(
-      expect.arrayContaining([
-        'athena:StartQueryExecution',
-        'glue:GetTable',
-        'glue:GetPartitions',
-        's3:GetObject*',
-      ]),
-    );
-    expect(statements.every((s) => s.Resource !== '*')).toBe(true);
-    expect(JSON.stringify(statements)).toContain('offline/*');
-    expect(JSON.stringify(statements)).toContain('athena-results/*');
+    // A wildcard of the grantee's own stays a finding: the acknowledgements are per finding.
+    const other = new iam.Role(stack, 'Other', {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+    });
+    store.grantQuery(other);
+    other.addToPolicy(new iam.PolicyStatement({ actions: ['glue:GetTable'], resources: ['*'] }));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const acknowledged = role.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.keys(m.data as object))
+      .map((id) => id.replace(/^annotation::/i, ''));
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const id of acknowledged)
+      expect(id).toMatch(
+        /^AwsSolutions-IAM5\[(Action::s3:[A-Za-z]+\*|Resource::<OfflineDataBucket[0-9A-F]{8}\.Arn>\/(offline|requests|athena-results)\/\*)\]$/,
+      );
+    expect(synthWithViolations(app).violations).toEqual([
+      {
+        rule: 'AwsSolutions-IAM5[Resource::*]',
+        severity: 'error',
+        constructs: ['grant/Other/DefaultPolicy/Resource'],
+      },
+    ]);
   });
 });
