@@ -8,9 +8,19 @@ export class Prng {
   private c: number;
   private d: number;
 
+  /**
+   * One independent stream per list of integer seeds, e.g. `new Prng(seed, customerIndex)`.
+   * Seeds outside 32 bits mix in their high word too, so 1 and 2^32 + 1 give different streams.
+   */
   constructor(...seeds: number[]) {
     let state = 0x9e3779b9;
-    for (const seed of seeds) state = splitmix32(state ^ (seed >>> 0));
+    for (const seed of seeds) {
+      if (!Number.isSafeInteger(seed))
+        throw new RangeError(`Prng seeds must be integers, got ${seed}`);
+      state = splitmix32(state ^ (seed >>> 0));
+      const high = Math.floor(seed / 4294967296);
+      if (high !== 0) state = splitmix32(state ^ (high >>> 0));
+    }
     this.a = splitmix32(state);
     this.b = splitmix32(this.a);
     this.c = splitmix32(this.b);
