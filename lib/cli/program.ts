@@ -11,6 +11,7 @@ import { registerPlan } from './commands/plan.ts';
 import { registerReset } from './commands/reset.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStart } from './commands/start.ts';
+import { registerStatus } from './commands/status.ts';
 import { registerTrainingSet } from './commands/training-set.ts';
 import { registerValidate } from './commands/validate.ts';
 
@@ -49,6 +50,7 @@ export function buildProgram(version: string): Command {
   registerIngest(program);
   registerTrainingSet(program);
   registerMaterialize(program);
+  registerStatus(program);
   registerServe(program);
   registerGet(program);
   registerStart(program);

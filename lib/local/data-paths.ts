@@ -21,9 +21,19 @@ export function onlineStoreDir(dataDir: string, env: string): string {
   return path.join(envDataDir(dataDir, env), 'online');
 }
 
+/** Rows materialization kept out of the online store, as JSON lines per view and run. */
+export function quarantineDir(dataDir: string, env: string): string {
+  return path.join(envDataDir(dataDir, env), 'quarantine');
+}
+
 /** Held by the process that runs the local online store (start, serve, get, materialize). */
 export function onlineLockPath(dataDir: string, env: string): string {
   return path.join(envDataDir(dataDir, env), 'online.lock');
+}
+
+/** The endpoint of the online store a running start/serve holds, for other commands to use. */
+export function onlineEndpointPath(dataDir: string, env: string): string {
+  return path.join(envDataDir(dataDir, env), 'online.endpoint');
 }
 
 /** Environments that run on the embedded engines on this machine rather than on AWS. */

@@ -1,68 +1,67 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { openDuckdb, queryRows } from '../offline/duckdb-session.ts';
+import { duckdbRowSource } from '../materialize/duckdb-row-source.ts';
+import {
+  type MaterializeViewOptions,
+  type MaterializeViewResult,
+  materializeView,
+} from '../materialize/materialize-view.ts';
+import { fileQuarantine } from '../materialize/quarantine.ts';
+import { openDuckdb } from '../offline/duckdb-session.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
-import { writeOnlineRows } from '../online/online-writer.ts';
 import type { Registry } from '../registry/index.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
-import { planPointInTime } from '../sql/point-in-time-plan.ts';
-import { renderLatestPerEntity } from '../sql/render-latest.ts';
+import { quarantineDir } from './data-paths.ts';
 
-export interface ViewMaterialization {
-  readonly view: string;
-  readonly rows: number;
-  readonly written: number;
-  readonly skippedAsOlder: number;
+export interface LocalMaterializationOptions
+  extends Pick<
+    MaterializeViewOptions,
+    | 'range'
+    | 'allowedLatenessSeconds'
+    | 'concurrency'
+    | 'chunkRows'
+    | 'now'
+    | 'onStart'
+    | 'onProgress'
+    | 'shouldPause'
+  > {
+  readonly registry: Registry;
+  readonly dataDir: string;
+  readonly env: string;
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  /** Only these views; default every online view. */
+  readonly views?: readonly string[];
+  /** Called before each view's run, e.g. to label a progress bar. */
+  readonly onView?: (view: string) => void;
 }
 
 /**
- * A full backfill of every online view: the newest offline row per entity up to `until`,
- * written with the online store's conditional writer. Reads each view's result at once, which
- * suits local data; scheduled, windowed, streaming materialization is a later step.
+ * Materializes online views of a local environment with DuckDB over its offline store, into
+ * its online store, one view after the other; rows breaking constraints go to
+ * `.fstore/<env>/quarantine/<view>/<run>.jsonl`.
  */
-export async function materializeLocal(options: {
-  registry: Registry;
-  dataDir: string;
-  env: string;
-  client: DynamoDBClient;
-  table: string;
-  until?: Date;
-  views?: readonly string[];
-}): Promise<ViewMaterialization[]> {
-  const until = (options.until ?? new Date()).toISOString();
+export async function materializeLocal(
+  options: LocalMaterializationOptions,
+): Promise<MaterializeViewResult[]> {
+  const names =
+    options.views ?? options.registry.featureViews.filter((v) => v.online).map((v) => v.name);
   const dialect = duckdbDialect(offlineRoot(options.dataDir, options.env));
   const session = await openDuckdb();
+  const source = duckdbRowSource(session.connection, dialect);
+  const dir = quarantineDir(options.dataDir, options.env);
   try {
-    const results: ViewMaterialization[] = [];
-    for (const view of options.registry.featureViews.filter(
-      (v) => v.online && (!options.views || options.views.includes(v.name)),
-    )) {
-      const plan = planPointInTime(
-        options.registry,
-        { features: [`${view.name}:*`] },
-        { entityTimestampColumn: 'fstore_unused' },
+    const results: MaterializeViewResult[] = [];
+    for (const view of names) {
+      options.onView?.(view);
+      const { views: _views, onView: _onView, dataDir: _dataDir, env: _env, ...shared } = options;
+      results.push(
+        await materializeView({
+          ...shared,
+          view,
+          source,
+          quarantine: (run) => fileQuarantine(dir, run),
+        }),
       );
-      const planned = plan.views[0];
-      if (!planned) continue;
-      let rows: Record<string, unknown>[];
-      try {
-        rows = await queryRows(
-          session.connection,
-          renderLatestPerEntity(planned, dialect, { until }),
-        );
-      } catch (error) {
-        if (String((error as Error).message).includes('No files found')) {
-          results.push({ view: view.name, rows: 0, written: 0, skippedAsOlder: 0 });
-          continue;
-        }
-        throw error;
-      }
-      const written = await writeOnlineRows(
-        options.client,
-        options.table,
-        view,
-        rows.map((row) => ({ values: row, eventTs: row.event_ts, createdTs: row.created_ts })),
-      );
-      results.push({ view: view.name, rows: rows.length, ...written });
     }
     return results;
   } finally {

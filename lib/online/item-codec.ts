@@ -10,6 +10,7 @@ export const itemAttributes = {
   features: 'f',
   eventTs: 'event_ts',
   createdTs: 'created_ts',
+  seq: 'fstore_seq',
   materializedAt: 'materialized_at',
   expiresAt: 'expires_at',
 } as const;

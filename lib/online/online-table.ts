@@ -41,4 +41,11 @@ export async function ensureLocalTable(client: DynamoDBClient, table: string): P
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  // A new table answers ResourceNotFound until it is ACTIVE, even on a local server.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`table ${table} did not become ACTIVE`);
 }

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { RegistryFeatureView } from '../registry/index.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
-import { itemAttributes as a, encodeValue, toEpochMicros } from './item-codec.ts';
+import { itemAttributes as a, encodeValue, ItemCodecError, toEpochMicros } from './item-codec.ts';
 
 /** One entity's newest row of a view, as materialization produces it. */
 export interface OnlineRow {
@@ -13,6 +13,8 @@ export interface OnlineRow {
   readonly values: Readonly<Record<string, unknown>>;
   readonly eventTs: unknown;
   readonly createdTs?: unknown;
+  /** The offline row's ingestion sequence (`fstore_seq`): breaks ties of equal timestamps. */
+  readonly seq?: unknown;
 }
 
 export interface WriteResult {
@@ -23,8 +25,9 @@ export interface WriteResult {
 
 /**
  * Writes rows of one view version with conditional puts: an item changes only when the new row
- * has a later event time, or the same event time and a later created time. Re-running a write
- * is therefore harmless, and an older row never replaces a newer one.
+ * wins the offline store's rule (later event time, then later created time, then later
+ * ingestion). Re-running a write is therefore harmless, and an older row never replaces a newer
+ * one.
  */
 export async function writeOnlineRows(
   client: DynamoDBClient,
@@ -73,10 +76,16 @@ export function putCommand(
       encodeValue(f.type, row.values[f.name], `${where}.${f.name}`),
     ]),
   );
+  const seq = row.seq === undefined || row.seq === null ? undefined : integerText(row.seq, where);
   const expiresAt =
     view.ttlSeconds === undefined ? undefined : Number(eventTs / 1_000_000n) + view.ttlSeconds;
-  const newerCreated =
-    createdTs === undefined ? '' : ` OR (#e = :e AND (attribute_not_exists(#c) OR #c < :c))`;
+  const laterSeq = seq === undefined ? '' : ' AND (attribute_not_exists(#s) OR #s < :s)';
+  const sameEvent =
+    createdTs === undefined
+      ? seq === undefined
+        ? ''
+        : ` OR (#e = :e AND attribute_not_exists(#c)${laterSeq})`
+      : ` OR (#e = :e AND (attribute_not_exists(#c) OR #c < :c${seq === undefined ? '' : ` OR (#c = :c${laterSeq})`}))`;
   return new PutItemCommand({
     TableName: table,
     Item: {
@@ -86,18 +95,31 @@ export function putCommand(
       [a.features]: { M: features },
       [a.eventTs]: { N: eventTs.toString() },
       ...(createdTs !== undefined ? { [a.createdTs]: { N: createdTs.toString() } } : {}),
+      ...(seq !== undefined ? { [a.seq]: { N: seq } } : {}),
       [a.materializedAt]: { N: String(nowMs) },
       ...(expiresAt !== undefined ? { [a.expiresAt]: { N: String(expiresAt) } } : {}),
     },
-    ConditionExpression: `attribute_not_exists(#pk) OR #e < :e${newerCreated}`,
+    ConditionExpression: `attribute_not_exists(#pk) OR #e < :e${sameEvent}`,
     ExpressionAttributeNames: {
       '#pk': a.key,
       '#e': a.eventTs,
-      ...(createdTs !== undefined ? { '#c': a.createdTs } : {}),
+      ...(createdTs !== undefined || seq !== undefined ? { '#c': a.createdTs } : {}),
+      ...(seq !== undefined ? { '#s': a.seq } : {}),
     },
     ExpressionAttributeValues: {
       ':e': { N: eventTs.toString() },
       ...(createdTs !== undefined ? { ':c': { N: createdTs.toString() } } : {}),
+      ...(seq !== undefined ? { ':s': { N: seq } } : {}),
     },
   });
+}
+
+function integerText(value: unknown, where: string): string {
+  const text = typeof value === 'bigint' ? value.toString() : String(value);
+  if (!/^-?\d+$/.test(text))
+    throw new ItemCodecError(
+      `${where}.fstore_seq is not an integer: ${text}`,
+      'report this as a bug',
+    );
+  return text;
 }

@@ -1,11 +1,21 @@
+import type { JoinKeyType } from '../definitions/index.ts';
 import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
 
 export interface LatestWindow {
   /** Exclusive lower bound of event time (ISO, UTC); absent means from the beginning. */
   readonly after?: string;
+  /** Inclusive lower bound of event time (ISO, UTC), for backfills given a start. */
+  readonly from?: string;
   /** Inclusive upper bound of event time (ISO, UTC). */
   readonly until: string;
+}
+
+export interface LatestOptions {
+  /** Order rows by the join keys, so a reader can resume after the last key it finished. */
+  readonly orderByKey?: boolean;
+  /** Only entities whose join keys sort after these values (in join-key order). */
+  readonly afterKey?: readonly (string | number)[];
 }
 
 /**
@@ -17,6 +27,7 @@ export function renderLatestPerEntity(
   view: PlannedView,
   dialect: Dialect,
   window: LatestWindow,
+  options: LatestOptions = {},
 ): string {
   const q = dialect.quote;
   const keys = view.joinKeys.map((k) => q(k.name));
@@ -29,10 +40,11 @@ export function renderLatestPerEntity(
       ? `${q(f.feature)} AS ${q(f.outputName)}`
       : `CAST(${q(f.feature)} AS ${dialect.sqlType(f.type)}) AS ${q(f.outputName)}`,
   );
-  const lower = window.after
+  const lowerBound = window.after ?? window.from;
+  const lower = lowerBound
     ? [
-        `${ts} > ${dialect.timestampLiteral(window.after)}`,
-        `${q('dt')} >= ${dialect.literal(partitionDay(window.after))}`,
+        `${ts} ${window.after ? '>' : '>='} ${dialect.timestampLiteral(lowerBound)}`,
+        `${q('dt')} >= ${dialect.literal(partitionDay(lowerBound))}`,
       ]
     : [];
   const conditions = [
@@ -40,13 +52,43 @@ export function renderLatestPerEntity(
     `${ts} <= ${dialect.timestampLiteral(window.until)}`,
     `${q('dt')} <= ${dialect.literal(partitionDay(window.until))}`,
   ];
+  const resume = options.afterKey
+    ? [`AND ${keysAfter(view.joinKeys, options.afterKey, dialect)}`]
+    : [];
   return [
-    `SELECT ${[...keys, ...features, `${ts} AS event_ts`, `${created} AS created_ts`].join(', ')}`,
+    `SELECT ${[...keys, ...features, `${ts} AS event_ts`, `${created} AS created_ts`, 'fstore_seq'].join(', ')}`,
     'FROM (',
     `  SELECT *, row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${ts} DESC, ${created} DESC NULLS LAST, fstore_seq DESC) AS fstore_rank`,
     `  FROM ${dialect.sourceRelation(view.source)}`,
     `  WHERE ${conditions.join(' AND ')}`,
     ') fstore_ranked',
     'WHERE fstore_rank = 1',
+    ...resume,
+    ...(options.orderByKey || options.afterKey ? [`ORDER BY ${keys.join(', ')}`] : []),
   ].join('\n');
+}
+
+/** `(k1, k2) > (a, b)` spelled out, which both engines evaluate the same way. */
+function keysAfter(
+  joinKeys: readonly { name: string; type: JoinKeyType }[],
+  values: readonly (string | number)[],
+  dialect: Dialect,
+): string {
+  if (values.length !== joinKeys.length)
+    throw new Error(`resume key has ${values.length} values for ${joinKeys.length} join keys`);
+  const literal = (index: number): string => {
+    const key = joinKeys[index] as { name: string; type: JoinKeyType };
+    const value = values[index];
+    if (key.type === 'string') return dialect.literal(String(value));
+    const text = String(value);
+    if (!/^-?\d+$/.test(text)) throw new Error(`resume key ${key.name} is not an integer: ${text}`);
+    return text;
+  };
+  const terms = joinKeys.map((_, index) =>
+    [
+      ...joinKeys.slice(0, index).map((k, i) => `${dialect.quote(k.name)} = ${literal(i)}`),
+      `${dialect.quote(joinKeys[index]?.name ?? '')} > ${literal(index)}`,
+    ].join(' AND '),
+  );
+  return `(${terms.map((t) => `(${t})`).join(' OR ')})`;
 }

@@ -1,25 +1,66 @@
 import type { Command } from 'commander';
+import { isLocalEnv } from '../../local/data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { materializeLocal } from '../../local/materialize-local.ts';
+import type { MaterializeViewResult } from '../../materialize/materialize-view.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { createProgress, type Progress } from '../progress.ts';
+import { positiveIntegerOrZero } from './parse-options.ts';
+import { formatLag } from './status.ts';
+
+interface MaterializeOptions {
+  view?: string[];
+  start?: string;
+  end?: string;
+  lateness: number;
+  concurrency: number;
+  json?: boolean;
+}
 
 export function registerMaterialize(program: Command): void {
   program
     .command('materialize')
     .description(
-      'Write the newest offline row of each entity of the online views to the local online store (full backfill)',
+      'Write the newest offline row per entity of online views to the online store: since each view’s watermark, or a backfill of --start/--end',
     )
-    .option('--view <names...>', 'only these views')
-    .action(async (options: { view?: string[] }, command: Command) => {
+    .option('--view <names...>', 'only these views (default: every online view)')
+    .option('--start <iso>', 'backfill event times from this instant (inclusive)')
+    .option('--end <iso>', 'backfill event times up to this instant (inclusive; default now)')
+    .option(
+      '--lateness <seconds>',
+      'look this far before the watermark again for late rows',
+      positiveIntegerOrZero('lateness'),
+      3600,
+    )
+    .option('--concurrency <n>', 'writes in flight', positiveIntegerOrZero('concurrency'), 16)
+    .option('--json', 'print the run results as JSON')
+    .action(async (options: MaterializeOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
-      if (ctx.env !== 'local' && !ctx.env.startsWith('local-'))
+      if (!isLocalEnv(ctx.env))
         throw new UsageError(
-          `materialize runs local environments for now; "${ctx.env}" is on AWS`,
-          'use --env local',
+          `materialize runs local environments from the CLI; on AWS ("${ctx.env}") the scheduled Lambda does it`,
+          'use --env local, or invoke the fstore-<env>-materialize function with {"view": "<name>"}',
         );
       const registry = await ctx.compile();
-      const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env);
+      const online = registry.featureViews.filter((v) => v.online).map((v) => v.name);
+      for (const name of options.view ?? [])
+        if (!online.includes(name))
+          throw new UsageError(
+            `--view ${name} is not an online feature view`,
+            `online views: ${online.join(', ') || 'none'}`,
+          );
+      const range =
+        options.start || options.end
+          ? {
+              ...(options.start ? { start: options.start } : {}),
+              ...(options.end ? { end: options.end } : {}),
+            }
+          : undefined;
+      const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true });
+      let progress: Progress | undefined;
+      let total = 0;
+      let label = '';
       try {
         const started = performance.now();
         const results = await materializeLocal({
@@ -28,17 +69,61 @@ export function registerMaterialize(program: Command): void {
           env: ctx.env,
           client: store.client,
           table: store.table,
+          allowedLatenessSeconds: options.lateness,
+          concurrency: Math.max(1, options.concurrency),
           ...(options.view ? { views: options.view } : {}),
+          ...(range ? { range } : {}),
+          onView: (view) => {
+            label = view;
+          },
+          onStart: (info) => {
+            total = info.total ?? 0;
+            progress = options.json || total === 0 ? undefined : createProgress(label);
+          },
+          onProgress: (counts) =>
+            progress?.update(counts.rowsRead, Math.max(total, counts.rowsRead)),
         });
-        ctx.out.table(
-          ['view', 'rows read', 'written', 'skipped as older'],
-          results.map((r) => [r.view, r.rows, r.written, r.skippedAsOlder]),
-        );
+        progress?.stop();
+        if (options.json) {
+          ctx.out.json(results);
+          return;
+        }
+        printSummary(ctx, results);
         ctx.out.line(
           `${ctx.out.c.green('✔')} materialized ${results.length} view(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
         );
+        for (const r of results.filter((r) => r.quarantine))
+          ctx.out.line(
+            `${ctx.out.c.yellow('!')} ${r.view}: ${r.counts.rejected} row(s) broke constraints and were quarantined in ${ctx.display(r.quarantine as string)}`,
+          );
       } finally {
+        progress?.stop();
         await store.close();
       }
     });
+}
+
+function printSummary(ctx: CliContext, results: readonly MaterializeViewResult[]): void {
+  ctx.out.table(
+    [
+      'view',
+      'window',
+      'rows read',
+      'written',
+      'skipped as older',
+      'quarantined',
+      'watermark',
+      'freshness lag',
+    ],
+    results.map((r) => [
+      r.view + (r.resumed ? ' (resumed)' : ''),
+      `${r.window.after ? `> ${r.window.after}` : r.window.from ? `≥ ${r.window.from}` : 'all'} … ${r.window.until}`,
+      r.counts.rowsRead,
+      r.counts.written,
+      r.counts.skippedAsOlder,
+      r.counts.rejected,
+      r.watermark ?? '-',
+      r.freshnessLagMs === undefined ? '-' : formatLag(r.freshnessLagMs),
+    ]),
+  );
 }

@@ -94,7 +94,7 @@ function startScheduler(
           views: [view.name],
         });
         ctx.out.status(
-          `${new Date().toISOString()} materialized ${view.name} (${view.schedule}): ${result?.written ?? 0} written, ${result?.skippedAsOlder ?? 0} unchanged`,
+          `${new Date().toISOString()} materialized ${view.name} (${view.schedule}): ${result?.counts.written ?? 0} written, ${result?.counts.skippedAsOlder ?? 0} unchanged, ${result?.counts.rejected ?? 0} quarantined; watermark ${result?.watermark ?? '-'}`,
         );
       },
     }));

@@ -79,7 +79,7 @@ export function registerStart(program: Command): void {
             client: store.client,
             table: store.table,
           });
-          const written = materialized.reduce((sum, m) => sum + m.written, 0);
+          const written = materialized.reduce((sum, m) => sum + m.counts.written, 0);
           out.line(
             `${out.c.green('✔')} materialized ${materialized.length} online views (${written.toLocaleString('en-US')} items written) into ${ctx.display(path.join(ctx.options.dataDir, ctx.env, 'online'))}`,
           );

@@ -1,0 +1,217 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { HintedError } from '../hinted-error.ts';
+import { itemAttributes } from '../online/item-codec.ts';
+
+/** Where a run resumes: its window, the last join keys fully written, and counts so far. */
+export interface Checkpoint {
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly window: { readonly after?: string; readonly from?: string; readonly until: string };
+  /** True for a backfill of an explicit range, which leaves the watermark alone. */
+  readonly backfill: boolean;
+  readonly afterKey?: readonly (string | number)[];
+  readonly counts: RunCounts;
+  readonly newestEventTs?: string;
+}
+
+export interface RunCounts {
+  readonly rowsRead: number;
+  readonly written: number;
+  readonly skippedAsOlder: number;
+  readonly rejected: number;
+}
+
+export interface LastRun {
+  readonly runId: string;
+  readonly status: 'succeeded' | 'failed' | 'paused';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly window: Checkpoint['window'];
+  readonly counts: RunCounts;
+  readonly durationMs: number;
+  readonly quarantine?: string;
+  readonly error?: string;
+}
+
+/** One view version's materialization state, kept in the online table beside its items. */
+export interface MaterializationState {
+  /** Event time up to which every row has been written (the end of the last full window). */
+  readonly watermark?: string;
+  /** Newest event time written so far, for the freshness lag. */
+  readonly newestEventTs?: string;
+  readonly checkpoint?: Checkpoint;
+  readonly lastRun?: LastRun;
+  readonly lease?: { readonly owner: string; readonly expiresAt: number };
+}
+
+export class MaterializationBusyError extends HintedError {}
+export class LeaseLostError extends HintedError {}
+
+/**
+ * The state item's key. `~` cannot start a view name, so it never meets an entity item
+ * (`<view>#<version>#<key>`); the version in it makes a changed view start from scratch.
+ */
+export function stateKey(keyPrefix: string): string {
+  return `~fstore#materialization#${keyPrefix}`;
+}
+
+const s = {
+  watermark: 'watermark',
+  newestEventTs: 'newest_event_ts',
+  checkpoint: 'checkpoint',
+  lastRun: 'last_run',
+  leaseOwner: 'lease_owner',
+  leaseExpiresAt: 'lease_expires_at',
+} as const;
+
+/**
+ * Reads and changes one view's state item. Every change after `acquire` is conditional on this
+ * owner still holding the lease, so a run whose lease expired and was taken over cannot move
+ * the checkpoint or the watermark of the run that took over.
+ */
+export class MaterializationStateStore {
+  private readonly key: Record<string, AttributeValue>;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+    keyPrefix: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.key = { [itemAttributes.key]: { S: stateKey(keyPrefix) } };
+  }
+
+  async read(): Promise<MaterializationState> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: this.key, ConsistentRead: true }),
+    );
+    return Item ? decodeState(Item) : {};
+  }
+
+  /** Takes the lease for `leaseMs`, or throws MaterializationBusyError naming the holder. */
+  async acquire(owner: string, leaseMs: number): Promise<MaterializationState> {
+    const now = this.now();
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key,
+          UpdateExpression: 'SET #o = :o, #x = :x',
+          ConditionExpression: 'attribute_not_exists(#o) OR #x < :now OR #o = :o',
+          ExpressionAttributeNames: { '#o': s.leaseOwner, '#x': s.leaseExpiresAt },
+          ExpressionAttributeValues: {
+            ':o': { S: owner },
+            ':x': { N: String(now + leaseMs) },
+            ':now': { N: String(now) },
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return decodeState(Attributes ?? {});
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { lease } = await this.read();
+      throw new MaterializationBusyError(
+        `another materialization of this view is running (${lease?.owner ?? 'unknown'}, lease until ${lease ? new Date(lease.expiresAt).toISOString() : '?'})`,
+        'wait for it to finish; a crashed run releases its lease when it expires',
+      );
+    }
+  }
+
+  /** Records progress and extends the lease. */
+  async checkpoint(owner: string, leaseMs: number, checkpoint: Checkpoint): Promise<void> {
+    await this.update(owner, 'SET #cp = :cp, #x = :x', {
+      names: { '#cp': s.checkpoint, '#x': s.leaseExpiresAt },
+      values: {
+        ':cp': { S: JSON.stringify(checkpoint) },
+        ':x': { N: String(this.now() + leaseMs) },
+      },
+    });
+  }
+
+  /** Ends a run: records it, moves the watermark when given, clears the checkpoint and lease. */
+  async finish(
+    owner: string,
+    run: LastRun,
+    advance: { watermark?: string; newestEventTs?: string },
+  ): Promise<void> {
+    const sets = ['#lr = :lr'];
+    const names: Record<string, string> = {
+      '#lr': s.lastRun,
+      '#cp': s.checkpoint,
+      '#x': s.leaseExpiresAt,
+    };
+    const values: Record<string, AttributeValue> = { ':lr': { S: JSON.stringify(run) } };
+    if (advance.watermark) {
+      sets.push('#w = :w');
+      names['#w'] = s.watermark;
+      values[':w'] = { S: advance.watermark };
+    }
+    if (advance.newestEventTs) {
+      sets.push('#n = :n');
+      names['#n'] = s.newestEventTs;
+      values[':n'] = { S: advance.newestEventTs };
+    }
+    await this.update(owner, `SET ${sets.join(', ')} REMOVE #cp, #o, #x`, { names, values });
+  }
+
+  /** Gives the lease back and records why the run stopped, keeping the checkpoint to resume. */
+  async release(owner: string, run: LastRun): Promise<void> {
+    await this.update(owner, 'SET #lr = :lr REMOVE #o, #x', {
+      names: { '#lr': s.lastRun, '#x': s.leaseExpiresAt },
+      values: { ':lr': { S: JSON.stringify(run) } },
+    });
+  }
+
+  private async update(
+    owner: string,
+    expression: string,
+    parts: { names: Record<string, string>; values: Record<string, AttributeValue> },
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key,
+          UpdateExpression: expression,
+          ConditionExpression: '#o = :owner',
+          ExpressionAttributeNames: { ...parts.names, '#o': s.leaseOwner },
+          ExpressionAttributeValues: { ...parts.values, ':owner': { S: owner } },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw new LeaseLostError(
+        `the materialization lease of ${owner} expired and another run took it over`,
+        'raise the lease duration if runs stall longer than it between checkpoints',
+      );
+    }
+  }
+}
+
+function decodeState(item: Record<string, AttributeValue>): MaterializationState {
+  const text = (name: string) => item[name]?.S;
+  const json = <T>(name: string): T | undefined => {
+    const value = text(name);
+    return value === undefined ? undefined : (JSON.parse(value) as T);
+  };
+  const owner = text(s.leaseOwner);
+  const expiresAt = item[s.leaseExpiresAt]?.N;
+  const watermark = text(s.watermark);
+  const newestEventTs = text(s.newestEventTs);
+  const checkpoint = json<Checkpoint>(s.checkpoint);
+  const lastRun = json<LastRun>(s.lastRun);
+  return {
+    ...(watermark ? { watermark } : {}),
+    ...(newestEventTs ? { newestEventTs } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
+    ...(lastRun ? { lastRun } : {}),
+    ...(owner && expiresAt ? { lease: { owner, expiresAt: Number(expiresAt) } } : {}),
+  };
+}

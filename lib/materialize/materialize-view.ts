@@ -1,0 +1,349 @@
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { HintedError } from '../hinted-error.ts';
+import { microsToIso, toEpochMicros } from '../online/item-codec.ts';
+import { putCommand } from '../online/online-writer.ts';
+import type { Registry, RegistryFeatureView } from '../registry/index.ts';
+import { planPointInTime } from '../sql/point-in-time-plan.ts';
+import { constraintViolations } from './feature-constraints.ts';
+import {
+  type Checkpoint,
+  type LastRun,
+  LeaseLostError,
+  type MaterializationState,
+  MaterializationStateStore,
+  type RunCounts,
+} from './materialization-state.ts';
+import type { QuarantinedRow, QuarantineRun, QuarantineSink } from './quarantine.ts';
+import { type ResumeKey, type RowSource, resumeKeyOf } from './row-source.ts';
+import { sendConditionalPuts } from './throttled-writes.ts';
+
+export class MaterializationError extends HintedError {}
+
+export interface MaterializeViewOptions {
+  readonly registry: Registry;
+  readonly view: string;
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  readonly source: RowSource;
+  readonly quarantine: (run: QuarantineRun) => QuarantineSink;
+  /** A backfill of event times `start <= t <= end`; the watermark stays where it is. */
+  readonly range?: { readonly start?: string; readonly end?: string };
+  /** How far before the watermark a scheduled run looks again for late rows. Default 1 hour. */
+  readonly allowedLatenessSeconds?: number;
+  readonly concurrency?: number;
+  /** Rows written between checkpoints. Default 2000. */
+  readonly chunkRows?: number;
+  /** Lease length, renewed at every checkpoint. Default 5 minutes. */
+  readonly leaseMs?: number;
+  /** Who runs this, for the lease (e.g. a Lambda request id). */
+  readonly owner?: string;
+  /** Asked after each checkpoint; true stops the run there, to resume in a later invocation. */
+  readonly shouldPause?: () => boolean;
+  readonly onStart?: (info: {
+    window: Checkpoint['window'];
+    resumed: boolean;
+    total?: number;
+  }) => void;
+  readonly onProgress?: (counts: RunCounts) => void;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface MaterializeViewResult {
+  readonly view: string;
+  readonly runId: string;
+  readonly status: 'succeeded' | 'paused';
+  readonly resumed: boolean;
+  readonly window: Checkpoint['window'];
+  readonly counts: RunCounts;
+  readonly durationMs: number;
+  readonly watermark?: string;
+  readonly newestEventTs?: string;
+  /** Now minus the newest event time materialized so far, in milliseconds. */
+  readonly freshnessLagMs?: number;
+  readonly quarantine?: string;
+}
+
+const zero: RunCounts = { rowsRead: 0, written: 0, skippedAsOlder: 0, rejected: 0 };
+
+/**
+ * One materialization run of one online view: takes the view's lease, works out the window
+ * (from the watermark minus the allowed lateness to now, or the backfill range, or the
+ * checkpoint of an interrupted run), streams the newest row per entity of that window in
+ * join-key order, quarantines rows that break constraints, writes the rest with conditional
+ * puts, and checkpoints after every chunk. The watermark moves only when the whole window is
+ * written; a rerun after a crash resumes at the checkpoint and, since writes are conditional,
+ * ends in the same online state as one clean run.
+ */
+export async function materializeView(
+  options: MaterializeViewOptions,
+): Promise<MaterializeViewResult> {
+  const now = options.now ?? Date.now;
+  const view = onlineView(options.registry, options.view);
+  const planned = planPointInTime(
+    options.registry,
+    { features: [`${view.name}:*`] },
+    { entityTimestampColumn: 'fstore_unused' },
+  ).views[0];
+  if (!planned) throw new MaterializationError(`view ${view.name} has no features`, '');
+  const leaseMs = options.leaseMs ?? 5 * 60_000;
+  const owner = options.owner ?? `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const store = new MaterializationStateStore(
+    options.client,
+    options.table,
+    view.onlineStore.keyPrefix,
+    now,
+  );
+  const startedMs = now();
+  const state = await store.acquire(owner, leaseMs);
+  let checkpoint = planRun(state, options, now);
+  const resumed = checkpoint === state.checkpoint;
+  const sink = options.quarantine({ view: view.name, runId: checkpoint.runId });
+  const runOf = (status: LastRun['status'], error?: unknown): LastRun => ({
+    runId: checkpoint.runId,
+    status,
+    startedAt: checkpoint.startedAt,
+    finishedAt: new Date(now()).toISOString(),
+    window: checkpoint.window,
+    counts: checkpoint.counts,
+    durationMs: now() - startedMs,
+    ...(checkpoint.counts.rejected > 0 ? { quarantine: sink.location } : {}),
+    ...(error ? { error: (error as Error).message } : {}),
+  });
+  try {
+    await store.checkpoint(owner, leaseMs, checkpoint);
+    const query = {
+      view: planned,
+      window: checkpoint.window,
+      ...(checkpoint.afterKey ? { afterKey: checkpoint.afterKey } : {}),
+    };
+    const total =
+      options.onStart && options.source.countLatest
+        ? await options.source.countLatest(query)
+        : undefined;
+    options.onStart?.({
+      window: checkpoint.window,
+      resumed,
+      ...(total !== undefined ? { total } : {}),
+    });
+    const chunkRows = options.chunkRows ?? 2000;
+    const writeChunk = async (rows: Record<string, unknown>[]): Promise<void> => {
+      const result = await writeRows(view, rows, options, now());
+      sink.add(result.rejected);
+      await sink.flush();
+      const last = rows[rows.length - 1] as Record<string, unknown>;
+      checkpoint = {
+        ...checkpoint,
+        afterKey: resumeKeyOf(planned, last),
+        counts: {
+          rowsRead: checkpoint.counts.rowsRead + rows.length,
+          written: checkpoint.counts.written + result.written,
+          skippedAsOlder: checkpoint.counts.skippedAsOlder + result.skippedAsOlder,
+          rejected: checkpoint.counts.rejected + result.rejected.length,
+        },
+        ...newest(checkpoint.newestEventTs, result.newestEventTs),
+      };
+      await store.checkpoint(owner, leaseMs, checkpoint);
+      options.onProgress?.(checkpoint.counts);
+    };
+
+    let chunk: Record<string, unknown>[] = [];
+    let inFlight: Promise<void> | undefined;
+    let paused = false;
+    // One chunk is written while the next one is read, so the engine and the writes overlap.
+    reading: for await (const batch of options.source.latestRows(query)) {
+      for (const row of batch) {
+        chunk.push(row);
+        if (chunk.length < chunkRows) continue;
+        const ready = chunk;
+        chunk = [];
+        await inFlight;
+        if (options.shouldPause?.()) {
+          paused = true;
+          break reading;
+        }
+        inFlight = writeChunk(ready);
+        // Awaited on the next chunk or after the loop; this only keeps Node from calling a
+        // rejection that arrives while the next chunk is being read unhandled.
+        inFlight.catch(() => undefined);
+      }
+    }
+    await inFlight;
+    if (!paused && options.shouldPause?.() && chunk.length > 0) paused = true;
+    if (paused) {
+      await store.release(owner, runOf('paused'));
+      return result('paused');
+    }
+    if (chunk.length > 0) await writeChunk(chunk);
+    const watermark = checkpoint.backfill
+      ? state.watermark
+      : later(state.watermark, checkpoint.window.until);
+    const newestEventTs = later(state.newestEventTs, checkpoint.newestEventTs);
+    await store.finish(owner, runOf('succeeded'), {
+      ...(watermark ? { watermark } : {}),
+      ...(newestEventTs ? { newestEventTs } : {}),
+    });
+    return result('succeeded', { watermark, newestEventTs });
+  } catch (error) {
+    if (!(error instanceof LeaseLostError))
+      await store.release(owner, runOf('failed', error)).catch(() => undefined);
+    throw error;
+  }
+
+  function result(
+    status: MaterializeViewResult['status'],
+    advanced: { watermark?: string | undefined; newestEventTs?: string | undefined } = {},
+  ): MaterializeViewResult {
+    const newestEventTs =
+      advanced.newestEventTs ?? later(state.newestEventTs, checkpoint.newestEventTs);
+    return {
+      view: view.name,
+      runId: checkpoint.runId,
+      status,
+      resumed,
+      window: checkpoint.window,
+      counts: checkpoint.counts,
+      durationMs: now() - startedMs,
+      ...((advanced.watermark ?? state.watermark)
+        ? { watermark: advanced.watermark ?? state.watermark }
+        : {}),
+      ...(newestEventTs
+        ? { newestEventTs, freshnessLagMs: now() - Date.parse(newestEventTs) }
+        : {}),
+      ...(checkpoint.counts.rejected > 0 ? { quarantine: sink.location } : {}),
+    };
+  }
+}
+
+function onlineView(registry: Registry, name: string): RegistryFeatureView {
+  const view = registry.featureViews.find((v) => v.name === name);
+  if (!view)
+    throw new MaterializationError(
+      `unknown feature view "${name}"`,
+      `online views: ${
+        registry.featureViews
+          .filter((v) => v.online)
+          .map((v) => v.name)
+          .join(', ') || 'none'
+      }`,
+    );
+  if (!view.online)
+    throw new MaterializationError(
+      `feature view "${name}" is not online, so it is not materialized`,
+      'set online: true in its definition',
+    );
+  return view;
+}
+
+/** The checkpoint to resume, or a fresh one for the window this run covers. */
+function planRun(
+  state: MaterializationState,
+  options: MaterializeViewOptions,
+  now: () => number,
+): Checkpoint {
+  const nowIso = new Date(now()).toISOString();
+  const fresh = (window: Checkpoint['window'], backfill: boolean): Checkpoint => ({
+    runId: `${nowIso.replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`,
+    startedAt: nowIso,
+    window,
+    backfill,
+    counts: zero,
+  });
+  if (options.range) {
+    const start = options.range.start ? isoArg(options.range.start, '--start') : undefined;
+    const until = options.range.end ? isoArg(options.range.end, '--end') : nowIso;
+    if (start && Date.parse(start) > Date.parse(until))
+      throw new MaterializationError(
+        `the backfill range starts (${start}) after it ends (${until})`,
+        'give --start before --end',
+      );
+    const window = { ...(start ? { from: start } : {}), until };
+    const previous = state.checkpoint;
+    if (
+      previous?.backfill &&
+      previous.window.from === window.from &&
+      previous.window.until === window.until
+    )
+      return previous;
+    return fresh(window, true);
+  }
+  if (state.checkpoint && !state.checkpoint.backfill) return state.checkpoint;
+  const lateness = (options.allowedLatenessSeconds ?? 3600) * 1000;
+  const after = state.watermark
+    ? new Date(Date.parse(state.watermark) - lateness).toISOString()
+    : undefined;
+  return fresh({ ...(after ? { after } : {}), until: nowIso }, false);
+}
+
+function isoArg(value: string, flag: string): string {
+  const millis = Date.parse(value);
+  if (Number.isNaN(millis))
+    throw new MaterializationError(
+      `${flag} is not a date or time: "${value}"`,
+      'use ISO-8601, e.g. 2026-03-01 or 2026-03-01T12:00:00Z',
+    );
+  return new Date(millis).toISOString();
+}
+
+interface WrittenRows {
+  readonly written: number;
+  readonly skippedAsOlder: number;
+  readonly rejected: QuarantinedRow[];
+  readonly newestEventTs?: string;
+}
+
+async function writeRows(
+  view: RegistryFeatureView,
+  rows: readonly Record<string, unknown>[],
+  options: MaterializeViewOptions,
+  nowMs: number,
+): Promise<WrittenRows> {
+  const commands: PutItemCommand[] = [];
+  const rejected: QuarantinedRow[] = [];
+  let newestMicros: bigint | undefined;
+  for (const row of rows) {
+    const reasons = constraintViolations(view.features, row);
+    if (reasons.length > 0) {
+      rejected.push({ row, reasons });
+      continue;
+    }
+    try {
+      commands.push(
+        putCommand(
+          options.table,
+          view,
+          { values: row, eventTs: row.event_ts, createdTs: row.created_ts, seq: row.fstore_seq },
+          nowMs,
+        ),
+      );
+      const micros = toEpochMicros(row.event_ts, 'event_ts');
+      if (newestMicros === undefined || micros > newestMicros) newestMicros = micros;
+    } catch (error) {
+      rejected.push({ row, reasons: [(error as Error).message] });
+    }
+  }
+  const sent = await sendConditionalPuts(options.client, commands, {
+    concurrency: options.concurrency ?? 16,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+  return {
+    written: sent.written,
+    skippedAsOlder: sent.skippedAsOlder,
+    rejected,
+    ...(newestMicros !== undefined ? { newestEventTs: microsToIso(newestMicros) } : {}),
+  };
+}
+
+function later(a: string | undefined, b: string | undefined): string | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+function newest(current: string | undefined, candidate: string | undefined) {
+  const value = later(current, candidate);
+  return value ? { newestEventTs: value } : {};
+}
+
+export type { ResumeKey };

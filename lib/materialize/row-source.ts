@@ -1,0 +1,29 @@
+import type { PlannedView } from '../sql/point-in-time-plan.ts';
+import type { LatestWindow } from '../sql/render-latest.ts';
+
+export type ResumeKey = readonly (string | number)[];
+
+export interface LatestRowsQuery {
+  readonly view: PlannedView;
+  readonly window: LatestWindow;
+  /** Resume after the entity with these join-key values. */
+  readonly afterKey?: ResumeKey;
+}
+
+/**
+ * The offline engine as the materializer sees it: the newest row per entity of a window, in
+ * join-key order, in batches, without holding the whole result in memory. Rows carry the join
+ * keys and features by output name plus `event_ts`, `created_ts` and `fstore_seq`.
+ */
+export interface RowSource {
+  latestRows(query: LatestRowsQuery): AsyncIterable<Record<string, unknown>[]>;
+  /** How many rows `latestRows` will yield, when the engine can tell cheaply (for progress). */
+  countLatest?(query: LatestRowsQuery): Promise<number>;
+}
+
+export function resumeKeyOf(view: PlannedView, row: Readonly<Record<string, unknown>>): ResumeKey {
+  return view.joinKeys.map((key) => {
+    const value = row[key.name];
+    return typeof value === 'number' || typeof value === 'string' ? value : String(value);
+  });
+}
