@@ -1,0 +1,172 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { AthenaClient } from '@aws-sdk/client-athena';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { athenaRowSource } from '../../lib/materialize/athena-row-source.ts';
+import { MaterializationBusyError } from '../../lib/materialize/materialization-state.ts';
+import {
+  type MaterializeViewResult,
+  materializeView,
+} from '../../lib/materialize/materialize-view.ts';
+import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
+import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
+import type { Registry } from '../../lib/registry/index.ts';
+import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
+import type { MaterializeConfig } from './config.ts';
+
+/** What EventBridge Scheduler sends (the schedule's input), or a continuation from this function. */
+export interface MaterializeEvent {
+  readonly view: string;
+  /** How many invocations before this one worked on the same run. */
+  readonly continuation?: number;
+}
+
+export interface MaterializeDependencies {
+  readonly registry: Registry;
+  readonly dynamo: DynamoDBClient;
+  readonly athena: AthenaClient;
+  readonly s3: S3Client;
+  readonly lambda: LambdaClient;
+  readonly config: MaterializeConfig;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export type MaterializeResponse =
+  | (Pick<MaterializeViewResult, 'view' | 'runId' | 'status' | 'counts' | 'watermark'> & {
+      continuedIn?: number;
+    })
+  | { view: string; status: 'busy'; message: string };
+
+export class InvalidMaterializeEventError extends Error {}
+
+/** The parts of the Lambda context the materializer reads. */
+export interface MaterializeContext {
+  readonly functionName: string;
+  readonly awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * The scheduled materializer: one view per invocation. It stops at a checkpoint when the
+ * invocation is close to its timeout and invokes itself asynchronously to continue, so a view
+ * larger than one invocation still completes. A run already going for the view (lease held)
+ * is not an error: this invocation reports "busy" and ends.
+ */
+export function createMaterializeHandler(deps: MaterializeDependencies) {
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'fstore', serviceName: 'materialize' });
+  const logger = deps.logger ?? new Logger({ serviceName: 'materialize' });
+  const online = new Set(deps.registry.featureViews.filter((v) => v.online).map((v) => v.name));
+  const eventSchema = z.object({
+    view: z.string().refine((name) => online.has(name), {
+      message: `must be an online feature view of this deployment: ${[...online].join(', ')}`,
+    }),
+    continuation: z.number().int().min(0).optional(),
+  });
+  const dialect = athenaDialect(deps.config.database);
+
+  const materialize = async (
+    event: MaterializeEvent,
+    context: MaterializeContext,
+  ): Promise<MaterializeResponse> => {
+    const parsed = eventSchema.safeParse(event);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InvalidMaterializeEventError(
+        `invalid materialize event ${JSON.stringify(event)}: ${issue?.path.join('.') || 'event'} ${issue?.message}`,
+      );
+    }
+    const { view, continuation = 0 } = parsed.data;
+    metrics.addDimension('view', view);
+    logger.appendKeys({ view, continuation });
+    const margin = deps.config.safetyMarginMs;
+    const runner = new AthenaQueryRunner({
+      athena: deps.athena,
+      workgroup: deps.config.workgroup,
+      database: deps.config.database,
+      timeoutMs: Math.max(10_000, context.getRemainingTimeInMillis() - margin),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    });
+    let result: MaterializeViewResult;
+    try {
+      result = await materializeView({
+        registry: deps.registry,
+        view,
+        client: deps.dynamo,
+        table: deps.config.tableName,
+        source: athenaRowSource(runner, dialect),
+        quarantine: (run) =>
+          s3Quarantine(deps.s3, deps.config.bucket, deps.config.quarantinePrefix, run),
+        allowedLatenessSeconds: deps.config.allowedLatenessSeconds,
+        concurrency: deps.config.concurrency,
+        chunkRows: deps.config.chunkRows,
+        // Lambda runs at most 15 minutes: a lease that long outlives any stalled invocation.
+        leaseMs: 15 * 60_000,
+        owner: context.awsRequestId,
+        shouldPause: () => context.getRemainingTimeInMillis() < margin,
+        ...(deps.now ? { now: deps.now } : {}),
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      });
+    } catch (error) {
+      if (error instanceof MaterializationBusyError) {
+        logger.warn('another run holds the lease', { message: error.message });
+        metrics.addMetric('MaterializationBusy', MetricUnit.Count, 1);
+        return { view, status: 'busy', message: error.message };
+      }
+      logger.error('materialization failed', error as Error);
+      metrics.addMetric('MaterializationFailures', MetricUnit.Count, 1);
+      throw error;
+    }
+    recordRun(metrics, result);
+    logger.info('materialization run', { ...result });
+    const response = {
+      view,
+      runId: result.runId,
+      status: result.status,
+      counts: result.counts,
+      ...(result.watermark ? { watermark: result.watermark } : {}),
+    };
+    if (result.status !== 'paused') return response;
+    if (continuation >= deps.config.maxContinuations)
+      throw new Error(
+        `materialization of ${view} paused after ${continuation + 1} invocations; raise MAX_CONTINUATIONS or the function timeout`,
+      );
+    await deps.lambda.send(
+      new InvokeCommand({
+        FunctionName: context.functionName,
+        InvocationType: 'Event',
+        Payload: new TextEncoder().encode(JSON.stringify({ view, continuation: continuation + 1 })),
+      }),
+    );
+    return { ...response, continuedIn: continuation + 1 };
+  };
+
+  return middy<MaterializeEvent, MaterializeResponse>()
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics))
+    .handler(materialize);
+}
+
+function recordRun(metrics: Metrics, result: MaterializeViewResult): void {
+  metrics.addMetric('RowsRead', MetricUnit.Count, result.counts.rowsRead);
+  metrics.addMetric('RowsWritten', MetricUnit.Count, result.counts.written);
+  metrics.addMetric('RowsSkippedAsOlder', MetricUnit.Count, result.counts.skippedAsOlder);
+  metrics.addMetric('RowsRejected', MetricUnit.Count, result.counts.rejected);
+  metrics.addMetric('RunDuration', MetricUnit.Milliseconds, result.durationMs);
+  if (result.status === 'succeeded')
+    metrics.addMetric('MaterializationSucceeded', MetricUnit.Count, 1);
+  if (result.freshnessLagMs !== undefined)
+    metrics.addMetric(
+      'FreshnessLag',
+      MetricUnit.Seconds,
+      Math.max(0, result.freshnessLagMs / 1000),
+    );
+}

@@ -1,0 +1,19 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Registry } from '../../lib/registry/index.ts';
+import { readMaterializeConfig } from './config.ts';
+import { createMaterializeHandler } from './handler.ts';
+
+/** Replaced at bundle time with the compiled registry (esbuild define). */
+declare const FSTORE_REGISTRY: Registry;
+
+export const handler = createMaterializeHandler({
+  registry: FSTORE_REGISTRY,
+  dynamo: new DynamoDBClient({}),
+  athena: new AthenaClient({}),
+  s3: new S3Client({}),
+  lambda: new LambdaClient({}),
+  config: readMaterializeConfig(process.env),
+});

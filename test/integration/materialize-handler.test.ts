@@ -1,0 +1,284 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readMaterializeConfig } from '../../lambdas/materialize/config.ts';
+import {
+  createMaterializeHandler,
+  type MaterializeContext,
+} from '../../lambdas/materialize/handler.ts';
+import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
+import { startDynalite } from '../../lib/local/dynalite-server.ts';
+import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
+import { lookupFeatures } from '../../lib/online/online-lookup.ts';
+import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
+import { compileRegistry } from '../../lib/registry/index.ts';
+
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const events = defineSource({
+  name: 'events',
+  schema: {
+    customer_id: 'string',
+    score: 'int64',
+    tags: 'list<string>',
+    active: 'bool',
+    event_ts: 'timestamp',
+  },
+  timestampField: 'event_ts',
+});
+const registry = compileRegistry(
+  [
+    customer,
+    events,
+    defineFeatureView({
+      name: 'profile',
+      entities: [customer],
+      source: events,
+      features: { score: { type: 'int64', max: 100 }, tags: 'list<string>', active: 'bool' },
+      online: true,
+      schedule: 'rate(1 hour)',
+    }),
+  ].map((definition) => ({ definition })),
+);
+const view = registry.featureViews[0];
+const m = Date.parse('2026-03-01T00:00:00Z');
+
+const athena = mockClient(AthenaClient);
+const s3 = mockClient(S3Client);
+const lambda = mockClient(LambdaClient);
+const columns = {
+  ColumnInfo: [
+    'customer_id',
+    'score',
+    'tags',
+    'active',
+    'event_ts',
+    'created_ts',
+    'fstore_seq',
+  ].map((Name) => ({ Name, Type: 'varchar' })),
+};
+const cells = (...values: (string | undefined)[]) => ({
+  Data: values.map((v) => (v === undefined ? {} : { VarCharValue: v })),
+});
+const header = cells(
+  'customer_id',
+  'score',
+  'tags',
+  'active',
+  'event_ts',
+  'created_ts',
+  'fstore_seq',
+);
+const dataRow = (id: string, score: number) =>
+  cells(id, String(score), '["a","b, c"]', 'true', '2026-02-28 12:00:00.000', undefined, '7');
+
+function context(remaining: () => number): MaterializeContext {
+  return {
+    functionName: 'fstore-dev-materialize',
+    awsRequestId: `req-${Math.random()}`,
+    getRemainingTimeInMillis: remaining,
+  };
+}
+
+describe('materialize Lambda (Athena mocked, DynamoDB on dynalite)', () => {
+  let server: Awaited<ReturnType<typeof startDynalite>>;
+  let dynamo: ReturnType<typeof localDynamoClient>;
+  let tables = 0;
+  let table = '';
+  const handlerFor = (
+    tableName: string,
+    env: Record<string, string> = {},
+    client: ReturnType<typeof localDynamoClient> = dynamo,
+  ) =>
+    createMaterializeHandler({
+      registry,
+      dynamo: client,
+      athena: new AthenaClient({ region: 'eu-west-1' }),
+      s3: new S3Client({ region: 'eu-west-1' }),
+      lambda: new LambdaClient({ region: 'eu-west-1' }),
+      config: readMaterializeConfig({
+        TABLE_NAME: tableName,
+        ATHENA_WORKGROUP: 'fstore-dev',
+        ATHENA_DATABASE: 'fstore_dev',
+        OFFLINE_BUCKET: 'offline-bucket',
+        ...env,
+      }),
+      metrics: new Metrics({ namespace: 'fstore-test', serviceName: 'materialize' }),
+      now: () => m,
+      sleep: async () => {},
+    });
+
+  beforeAll(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    server = await startDynalite();
+    dynamo = localDynamoClient(server.endpoint);
+  });
+  afterAll(async () => {
+    dynamo.destroy();
+    await server.close();
+  });
+  beforeEach(async () => {
+    athena.reset();
+    s3.reset();
+    lambda.reset();
+    table = `fstore-h${tables++}-online`;
+    await ensureLocalTable(dynamo, table);
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q1' });
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+  });
+
+  it('reads every page of the Athena result and writes typed items the lookup serves', async () => {
+    athena
+      .on(GetQueryResultsCommand)
+      .resolvesOnce({
+        ResultSet: { ResultSetMetadata: columns, Rows: [header, dataRow('C1', 10)] },
+        NextToken: 'p2',
+      })
+      .resolvesOnce({
+        ResultSet: { ResultSetMetadata: columns, Rows: [dataRow('C2', 20), dataRow('C3', 30)] },
+      });
+    const result = await handlerFor(table)({ view: 'profile' }, context(() => 600_000) as never);
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      counts: { rowsRead: 3, written: 3, rejected: 0 },
+    });
+    expect(
+      athena.commandCalls(GetQueryResultsCommand).map((c) => c.args[0].input.NextToken),
+    ).toEqual([undefined, 'p2']);
+    const sql = athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input.QueryString ?? '';
+    expect(sql).toContain('ORDER BY "customer_id"');
+    expect(sql).toContain('json_format(CAST("tags" AS JSON))');
+    const [c2] = await lookupFeatures(
+      dynamo,
+      table,
+      registry,
+      {
+        views: [
+          {
+            view: 'profile',
+            features: ['score', 'tags', 'active'].map((f) => ({ feature: f, outputName: f })),
+          },
+        ],
+        entities: [{ customer_id: 'C2' }],
+      },
+      { now: () => m },
+    );
+    expect([c2?.score?.value, c2?.tags?.value, c2?.active?.value]).toEqual([
+      20,
+      ['a', 'b, c'],
+      true,
+    ]);
+  });
+
+  it('fails the invocation on an Athena query failure, records it, and releases the lease', async () => {
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'TABLE_NOT_FOUND: events' } },
+    });
+    await expect(
+      handlerFor(table)({ view: 'profile' }, context(() => 600_000) as never),
+    ).rejects.toThrow('TABLE_NOT_FOUND');
+    const state = await new MaterializationStateStore(
+      dynamo,
+      table,
+      view?.onlineStore.keyPrefix as string,
+    ).read();
+    expect(state.lastRun?.status).toBe('failed');
+    expect(state.lastRun?.error).toContain('TABLE_NOT_FOUND');
+    expect(state.lease).toBeUndefined();
+    expect(state.watermark).toBeUndefined();
+  });
+
+  it('stops near the timeout with a checkpoint, invokes itself, and the follow-up resumes after the last key', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => dataRow(`C${String(i).padStart(2, '0')}`, i));
+    athena
+      .on(GetQueryResultsCommand)
+      .resolvesOnce({ ResultSet: { ResultSetMetadata: columns, Rows: [header, ...rows] } })
+      .resolves({ ResultSet: { ResultSetMetadata: columns, Rows: [header, ...rows.slice(10)] } });
+    // Time runs out once the first chunk of 10 rows is written.
+    let puts = 0;
+    const counting = new Proxy(dynamo, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { constructor: { name: string } }) => {
+          const output = await target.send(command as never);
+          if (command.constructor.name === 'PutItemCommand') puts += 1;
+          return output;
+        };
+      },
+    });
+    const handler = handlerFor(table, { SAFETY_MARGIN_MS: '60000', CHUNK_ROWS: '10' }, counting);
+    const first = await handler(
+      { view: 'profile' },
+      context(() => (puts >= 10 ? 30_000 : 600_000)) as never,
+    );
+    expect(first).toMatchObject({ status: 'paused', continuedIn: 1, counts: { written: 10 } });
+    const invoke = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect(invoke?.FunctionName).toBe('fstore-dev-materialize');
+    expect(invoke?.InvocationType).toBe('Event');
+    expect(JSON.parse(new TextDecoder().decode(invoke?.Payload as Uint8Array))).toEqual({
+      view: 'profile',
+      continuation: 1,
+    });
+
+    const second = await handler(
+      { view: 'profile', continuation: 1 },
+      context(() => 600_000) as never,
+    );
+    expect(second).toMatchObject({ status: 'succeeded', counts: { rowsRead: 30, written: 30 } });
+    const resumedSql = athena.commandCalls(StartQueryExecutionCommand)[1]?.args[0].input
+      .QueryString;
+    expect(resumedSql).toContain(`("customer_id" > 'C09')`);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
+  });
+
+  it('quarantines rows that break constraints to S3 under the view and run', async () => {
+    athena.on(GetQueryResultsCommand).resolves({
+      ResultSet: {
+        ResultSetMetadata: columns,
+        Rows: [header, dataRow('C1', 10), dataRow('C2', 500)],
+      },
+    });
+    const result = await handlerFor(table)({ view: 'profile' }, context(() => 600_000) as never);
+    expect(result).toMatchObject({ counts: { written: 1, rejected: 1 } });
+    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    expect(put?.Bucket).toBe('offline-bucket');
+    expect(put?.Key).toMatch(/^quarantine\/profile\/[^/]+\/[^/]+\.jsonl$/);
+    expect(JSON.parse(String(put?.Body))).toMatchObject({
+      view: 'profile',
+      reasons: ['score = 500 is above max 100'],
+      row: { customer_id: 'C2' },
+    });
+  });
+
+  it('reports "busy" without failing when another run holds the lease', async () => {
+    await new MaterializationStateStore(
+      dynamo,
+      table,
+      view?.onlineStore.keyPrefix as string,
+      () => m,
+    ).acquire('other', 60_000);
+    const result = await handlerFor(table)({ view: 'profile' }, context(() => 600_000) as never);
+    expect(result).toMatchObject({ status: 'busy' });
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+  });
+
+  it('rejects an event naming a view that is not online here, before touching anything', async () => {
+    await expect(
+      handlerFor(table)({ view: 'nope' }, context(() => 600_000) as never),
+    ).rejects.toThrow(/view must be an online feature view of this deployment: profile/);
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+  });
+});
