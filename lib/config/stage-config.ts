@@ -85,6 +85,20 @@ export const stageConfigSchema = z
       })
       .readonly(),
     api: apiSchema,
+    /** Scheduled offline → online runs; every field has a default. */
+    materialization: z
+      .strictObject({
+        /** How far before the watermark each run looks again for late rows. */
+        allowedLatenessSeconds: z.number().int().min(0).default(3600),
+        /** Conditional writes in flight per run. */
+        writeConcurrency: z.number().int().min(1).max(256).default(32),
+        /** EventBridge Scheduler retries of a failed invocation before the dead-letter queue. */
+        retryAttempts: z.number().int().min(0).max(185).default(2),
+        /** How long Scheduler keeps retrying one scheduled run. */
+        maxEventAgeSeconds: z.number().int().min(60).max(86_400).default(3600),
+      })
+      .readonly()
+      .prefault({}),
     /** Where alarm notifications go; no subscription when absent. */
     alarmEmail: z.email('must be an email address').optional(),
     /** Retention of Lambda and API access logs, rounded up to a CloudWatch retention period. */

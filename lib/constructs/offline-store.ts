@@ -12,6 +12,7 @@ import {
   renderServiceRequestSql,
 } from '../sql/athena-service-query.ts';
 import { glueDatabaseName, hiveType, parquetStorage } from './glue-columns.ts';
+import { pascal } from './logical-id.ts';
 import { SecureBucket } from './secure-bucket.ts';
 
 export interface OfflineStoreProps {
@@ -144,7 +145,7 @@ export class OfflineStore extends Construct {
    * database and each table ARN (no wildcard); S3 read on `offline/*` and `requests/*` (the
    * tables' data) and read/write on `athena-results/*`.
    */
-  grantQuery(grantee: iam.IGrantable): void {
+  grantQuery(grantee: iam.IGrantable, options: { readRequests?: boolean } = {}): void {
     const stack = Stack.of(this);
     const glueArn = (resource: string, resourceName?: string) =>
       stack.formatArn({
@@ -184,10 +185,19 @@ export class OfflineStore extends Construct {
         ...this.tableNames.map((table) => glueArn('table', `${this.databaseName}/${table}`)),
       ],
     });
-    const prefixes = { read: ['offline/*', 'requests/*'], readWrite: ['athena-results/*'] };
+    const prefixes = {
+      read: options.readRequests === false ? ['offline/*'] : ['offline/*', 'requests/*'],
+      readWrite: ['athena-results/*'],
+    };
     for (const prefix of prefixes.read) this.bucket.grantRead(grantee, prefix);
     for (const prefix of prefixes.readWrite) this.bucket.grantReadWrite(grantee, prefix);
     this.acknowledgeS3Wildcards(grantee, [...prefixes.read, ...prefixes.readWrite]);
+  }
+
+  /** Write access to the objects under `prefix` (e.g. `quarantine/*`), with its IAM5 reason. */
+  grantWrite(grantee: iam.IGrantable, prefix: string): void {
+    this.bucket.grantPut(grantee, prefix);
+    this.acknowledgeS3Wildcards(grantee, [prefix]);
   }
 
   /**
@@ -256,8 +266,4 @@ export class OfflineStore extends Construct {
     });
     statement.addResourceDependency(table);
   }
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|_)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 }

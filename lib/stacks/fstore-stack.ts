@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { Materialization } from '../constructs/materialization.ts';
 import { OfflineStore } from '../constructs/offline-store.ts';
 import { OnlineStore } from '../constructs/online-store.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
@@ -13,8 +14,9 @@ export interface FstoreStackProps extends StackProps {
 }
 
 /**
- * All of one environment's feature store: access-log and artifacts buckets, the online table
- * and the lookup API; the offline store and materialization constructs are added as they land.
+ * All of one environment's feature store: access-log and artifacts buckets, the offline store
+ * (bucket, Glue tables, Athena workgroup), the online table, the lookup API and the scheduled
+ * materialization from one to the other.
  */
 export class FstoreStack extends Stack {
   readonly accessLogsBucket: SecureBucket;
@@ -22,6 +24,7 @@ export class FstoreStack extends Stack {
   readonly offlineStore: OfflineStore;
   readonly onlineStore: OnlineStore;
   readonly servingApi: ServingApi;
+  readonly materialization: Materialization;
 
   constructor(scope: Construct, id: string, props: FstoreStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
@@ -49,6 +52,12 @@ export class FstoreStack extends Stack {
       stage,
       registry,
       table: this.onlineStore.table,
+    });
+    this.materialization = new Materialization(this, 'Materialization', {
+      stage,
+      registry,
+      table: this.onlineStore.table,
+      offlineStore: this.offlineStore,
     });
 
     new CfnOutput(this, 'RegistryVersion', {

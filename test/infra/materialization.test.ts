@@ -1,0 +1,165 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { compileRegistry, loadDefinitions } from '../../lib/registry/index.ts';
+import { buildApp } from '../../lib/stacks/build-app.ts';
+import { repoRoot, writeDefs } from '../helpers/run-fstore.ts';
+import { newApp, synthStage, synthWithViolations } from './synth-app.ts';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/** The example feature-defs/ with one schedule replaced, as a user would edit it. */
+async function templateWithSchedule(from: string, to: string): Promise<Resources> {
+  const dir = path.join(repoRoot, 'feature-defs');
+  const files: Record<string, string> = {};
+  for (const name of await readdir(dir)) {
+    const text = (await readFile(path.join(dir, name), 'utf8')).replaceAll(
+      '../lib/definitions/index.ts',
+      'fstore:definitions',
+    );
+    files[name] = text.replace(`schedule: '${from}'`, `schedule: '${to}'`);
+  }
+  const registry = compileRegistry(await loadDefinitions(await writeDefs(files)));
+  const app = newApp();
+  const { stack } = buildApp({ app, stage: resolveStageConfig('dev'), registry });
+  const { assembly, violations } = synthWithViolations(app);
+  if (!assembly) throw new Error(JSON.stringify(violations));
+  return Template.fromStack(stack).toJSON().Resources as Resources;
+}
+
+/** Registry-version tags and the functions' bundles (which compile the registry in) aside. */
+function comparable(resources: Resources): Resources {
+  return JSON.parse(
+    JSON.stringify(resources, (key, value) => {
+      if (key === 'S3Key') return '<asset>';
+      if (
+        Array.isArray(value) &&
+        value.every((t) => t && typeof t === 'object' && 'Key' in t && 'Value' in t)
+      )
+        return value.filter((t: { Key: string }) => t.Key !== 'fstore:registry-version');
+      if (key === 'Tags' && value && typeof value === 'object' && !Array.isArray(value)) {
+        const { 'fstore:registry-version': _v, ...rest } = value as Record<string, unknown>;
+        return rest;
+      }
+      return value;
+    }),
+  );
+}
+
+describe('Materialization construct', () => {
+  it('schedules every online view with its own expression, input, retry policy and dead-letter queue', async () => {
+    const { template, registry } = await synthStage('dev');
+    const online = registry.featureViews.filter((v) => v.online && v.schedule);
+    expect(online.length).toBe(3);
+    template.resourceCountIs('AWS::Scheduler::Schedule', online.length);
+    for (const view of online)
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Name: `fstore-dev-${view.name}`,
+        ScheduleExpression: view.schedule,
+        ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+        Target: Match.objectLike({
+          Input: JSON.stringify({ view: view.name }),
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: Match.anyValue() },
+        }),
+      });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'fstore-dev-materialize-dlq',
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
+  }, 180_000);
+
+  it('runs the materializer on arm64 Node.js 24 with 15 minutes and its configuration', async () => {
+    const { template } = await synthStage('dev');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-dev-materialize',
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: Match.anyValue(),
+          ATHENA_WORKGROUP: Match.anyValue(),
+          ATHENA_DATABASE: 'fstore_dev',
+          QUARANTINE_PREFIX: 'quarantine/',
+          ALLOWED_LATENESS_SECONDS: '3600',
+          WRITE_CONCURRENCY: '32',
+        }),
+      },
+    });
+  }, 180_000);
+
+  it('gives the materializer least privilege: its table actions, its workgroup, Glue tables, quarantine writes, itself', async () => {
+    const { template } = await synthStage('dev');
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.startsWith('MaterializationMaterializerServiceRoleDefaultPolicy'),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = (
+      policies[0]?.[1] as {
+        Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } };
+      }
+    ).Properties.PolicyDocument.Statement;
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'athena:StartQueryExecution',
+        'athena:GetQueryResults',
+        'glue:GetTable',
+        's3:PutObject',
+        'lambda:InvokeFunction',
+      ]),
+    );
+    for (const forbidden of [
+      'dynamodb:DeleteItem',
+      'dynamodb:Scan',
+      'dynamodb:BatchWriteItem',
+      '*',
+    ])
+      expect(actions).not.toContain(forbidden);
+    // Deletes only among Athena's own query results.
+    for (const statement of statements.filter((s) => JSON.stringify(s.Action).includes('Delete')))
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/\/(offline|quarantine)\/\*/);
+    const resources = JSON.stringify(statements.map((s) => s.Resource));
+    expect(resources).toContain('/quarantine/*');
+    expect(resources).not.toContain('/requests/*');
+    expect(resources).toContain(':function:fstore-dev-materialize');
+  }, 180_000);
+
+  it('lets only the scheduler service of this account assume the scheduler role', async () => {
+    const { template } = await synthStage('dev');
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ],
+      },
+    });
+  }, 180_000);
+
+  it('changing one view’s schedule in the definitions changes only that schedule’s expression', async () => {
+    const before = comparable(await templateWithSchedule('rate(1 day)', 'rate(1 day)'));
+    const after = comparable(await templateWithSchedule('rate(1 day)', 'cron(0 3 * * ? *)'));
+    const changed = Object.keys(after).filter(
+      (id) => JSON.stringify(after[id]) !== JSON.stringify(before[id]),
+    );
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toMatch(/^MaterializationScheduleCustomerContract[0-9A-F]{8}$/);
+    const { ScheduleExpression: a, ...restBefore } = before[changed[0] as string]?.Properties ?? {};
+    const { ScheduleExpression: b, ...restAfter } = after[changed[0] as string]?.Properties ?? {};
+    expect([a, b]).toEqual(['rate(1 day)', 'cron(0 3 * * ? *)']);
+    expect(restAfter).toEqual(restBefore);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+  }, 300_000);
+});
