@@ -1,0 +1,82 @@
+/**
+ * One pass of bench:materialize in its own process (so its peak RSS is its own):
+ * `ours` runs fstore's materializer end to end (DuckDB query, constraints, codec, conditional
+ * puts, checkpoints); `baseline` sends the same conditional PutItem calls for the same number
+ * of rows at the same concurrency, items built by a bare loop (no query, no codec).
+ * Prints one JSON line: { rows, seconds, peakRssMb }.
+ */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { materializeLocal } from '../lib/local/materialize-local.ts';
+import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
+import { benchConcurrency, benchEnv, benchRegistry, materializeAt } from './materialize-setup.ts';
+
+const [mode, endpoint, dataDir, rowsText] = process.argv.slice(2);
+const rows = Number(rowsText);
+const client = localDynamoClient(endpoint as string);
+const table = `fstore-bench-${mode}`;
+await ensureLocalTable(client, table);
+const registry = benchRegistry();
+const view = registry.featureViews[0];
+if (!view) throw new Error('no view');
+
+const started = performance.now();
+let written = 0;
+if (mode === 'ours') {
+  const [result] = await materializeLocal({
+    registry,
+    dataDir: dataDir as string,
+    env: benchEnv,
+    client,
+    table,
+    concurrency: benchConcurrency,
+    now: () => materializeAt,
+  });
+  written = result?.counts.written ?? 0;
+} else {
+  const plans = ['basic', 'plus', 'pro'];
+  let next = 0;
+  const condition = {
+    ConditionExpression:
+      'attribute_not_exists(#pk) OR #e < :e OR (#e = :e AND attribute_not_exists(#c) AND (attribute_not_exists(#s) OR #s < :s))',
+    ExpressionAttributeNames: {
+      '#pk': 'pk',
+      '#e': 'event_ts',
+      '#c': 'created_ts',
+      '#s': 'fstore_seq',
+    },
+  };
+  const worker = async () => {
+    while (next < rows) {
+      const i = next++;
+      const eventTs = String(1_769_731_200_000_000 + i * 1000);
+      await client.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: {
+            pk: { S: `${view.onlineStore.keyPrefix}#customer_id=C${String(i).padStart(7, '0')}` },
+            f: {
+              M: {
+                score: { N: String(i % 1000) },
+                plan: { S: plans[i % 3] as string },
+                spend: { N: String((i % 100_000) / 100) },
+              },
+            },
+            event_ts: { N: eventTs },
+            fstore_seq: { N: String(i) },
+            materialized_at: { N: String(materializeAt) },
+            expires_at: { N: String(1_769_731_200 + 365 * 86_400) },
+          },
+          ...condition,
+          ExpressionAttributeValues: { ':e': { N: eventTs }, ':s': { N: String(i) } },
+        }),
+      );
+      written += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: benchConcurrency }, worker));
+}
+const seconds = (performance.now() - started) / 1000;
+client.destroy();
+process.stdout.write(
+  `${JSON.stringify({ rows: written, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+);
