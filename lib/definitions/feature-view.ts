@@ -41,11 +41,37 @@ export interface FeatureSelection {
 
 export type SelectItem = string | { feature: string; alias: string };
 
+export const aggregationFunctions = [
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'last',
+  'count_distinct',
+  'days_since_last',
+] as const;
+export type AggregationFunction = (typeof aggregationFunctions)[number];
+
+/** One aggregated feature: `function` of `column` over the rows of the last `window`. */
+export interface AggregationSpec {
+  readonly feature: string;
+  readonly column: string;
+  readonly function: AggregationFunction;
+  readonly window: string;
+  readonly windowSeconds: number;
+}
+
 /** Features computed from one source for one set of entities. */
 export interface FeatureView extends DefinitionMetadata {
   readonly kind: 'featureView';
-  /** How values are computed: `passthrough` takes them from the source row as they are. */
-  readonly transform: 'passthrough';
+  /**
+   * How values are computed: `passthrough` takes them from the newest source row as they are;
+   * `aggregation` aggregates the source rows of time windows (see `aggregations`).
+   */
+  readonly transform: 'passthrough' | 'aggregation';
+  /** For `aggregation` views: how each feature is computed. */
+  readonly aggregations?: readonly AggregationSpec[];
   readonly name: string;
   readonly entities: readonly Entity[];
   readonly source: Source;
@@ -141,42 +167,7 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
   const sourceTypes = new Map(source.schema.map((c) => [c.name, c.type]));
   const columnList = source.schema.map((c) => c.name).join(', ');
 
-  const joinKeyNames = new Set<string>();
-  parsed.entities.forEach((entity, index) => {
-    if (
-      parsed.entities.indexOf(entity) !== index ||
-      parsed.entities.findIndex((e) => e.name === entity.name) !== index
-    ) {
-      issues.add(
-        `entities.${index}`,
-        `entity "${entity.name}" is listed twice`,
-        'list each entity once',
-      );
-      return;
-    }
-    for (const key of entity.joinKeys) {
-      if (joinKeyNames.has(key.name))
-        issues.add(
-          `entities.${index}`,
-          `join key "${key.name}" of entity "${entity.name}" is also a join key of another entity of this view`,
-          'give the entities distinct join-key names',
-        );
-      joinKeyNames.add(key.name);
-      const columnType = sourceTypes.get(key.name);
-      if (columnType === undefined)
-        issues.add(
-          `entities.${index}`,
-          `join key "${key.name}" of entity "${entity.name}" is not a column of source "${source.name}" (${columnList})`,
-          `add "${key.name}: '${key.type}'" to the source schema or map a raw column to it with fieldMapping`,
-        );
-      else if (columnType !== key.type)
-        issues.add(
-          `entities.${index}`,
-          `join key "${key.name}" is ${key.type} in entity "${entity.name}" but ${columnType} in source "${source.name}"`,
-          'make the types agree',
-        );
-    }
-  });
+  const joinKeyNames = checkEntities(issues, parsed.entities, source);
 
   const timestampColumns = new Set(
     [source.timestampField, source.createdTimestampField].filter(Boolean),
@@ -226,25 +217,11 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
   if (features.length === 0)
     issues.add('features', 'has no features', 'declare at least one feature');
 
-  if (parsed.schedule !== undefined) {
-    try {
-      parseSchedule(parsed.schedule);
-    } catch (error) {
-      if (!(error instanceof ScheduleError)) throw error;
-      issues.add('schedule', error.message, error.hint);
-    }
-  }
-  if (parsed.online && parsed.schedule === undefined) {
-    issues.add(
-      'schedule',
-      'is required when online is true (materialization needs a schedule)',
-      'add e.g. schedule: "rate(6 hours)"',
-    );
-  }
+  checkSchedule(issues, parsed.schedule, parsed.online);
   issues.throwIfAny();
 
   const ttlSeconds = parsed.ttl === undefined ? undefined : parseDuration(parsed.ttl);
-  const view = {
+  return finishView({
     kind: 'featureView' as const,
     transform: 'passthrough' as const,
     name: parsed.name,
@@ -257,7 +234,83 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
     status: parsed.status ?? 'active',
     ...(parsed.leakageRisk !== undefined ? { leakageRisk: parsed.leakageRisk } : {}),
     ...metadataOf(parsed),
-  } as Omit<FeatureView, 'select'> as FeatureView;
+  });
+}
+
+/** Checks a view's entities against its source; returns the join-key names. */
+export function checkEntities(
+  issues: IssueCollector,
+  entities: readonly Entity[],
+  source: Source,
+): Set<string> {
+  const sourceTypes = new Map(source.schema.map((c) => [c.name, c.type]));
+  const columnList = source.schema.map((c) => c.name).join(', ');
+  const joinKeyNames = new Set<string>();
+  entities.forEach((entity, index) => {
+    if (
+      entities.indexOf(entity) !== index ||
+      entities.findIndex((e) => e.name === entity.name) !== index
+    ) {
+      issues.add(
+        `entities.${index}`,
+        `entity "${entity.name}" is listed twice`,
+        'list each entity once',
+      );
+      return;
+    }
+    for (const key of entity.joinKeys) {
+      if (joinKeyNames.has(key.name))
+        issues.add(
+          `entities.${index}`,
+          `join key "${key.name}" of entity "${entity.name}" is also a join key of another entity of this view`,
+          'give the entities distinct join-key names',
+        );
+      joinKeyNames.add(key.name);
+      const columnType = sourceTypes.get(key.name);
+      if (columnType === undefined)
+        issues.add(
+          `entities.${index}`,
+          `join key "${key.name}" of entity "${entity.name}" is not a column of source "${source.name}" (${columnList})`,
+          `add "${key.name}: '${key.type}'" to the source schema or map a raw column to it with fieldMapping`,
+        );
+      else if (columnType !== key.type)
+        issues.add(
+          `entities.${index}`,
+          `join key "${key.name}" is ${key.type} in entity "${entity.name}" but ${columnType} in source "${source.name}"`,
+          'make the types agree',
+        );
+    }
+  });
+
+  return joinKeyNames;
+}
+
+/** Checks the schedule expression, and that online views have one. */
+export function checkSchedule(
+  issues: IssueCollector,
+  schedule: string | undefined,
+  online: boolean | undefined,
+): void {
+  if (schedule !== undefined) {
+    try {
+      parseSchedule(schedule);
+    } catch (error) {
+      if (!(error instanceof ScheduleError)) throw error;
+      issues.add('schedule', error.message, error.hint);
+    }
+  }
+  if (online && schedule === undefined) {
+    issues.add(
+      'schedule',
+      'is required when online is true (materialization needs a schedule)',
+      'add e.g. schedule: "rate(6 hours)"',
+    );
+  }
+}
+
+/** Gives a validated view its `select()` and freezes it. */
+export function finishView(fields: Omit<FeatureView, 'select'>): FeatureView {
+  const view = { ...fields } as FeatureView;
   Object.defineProperty(view, 'select', {
     enumerable: false,
     value: (items?: readonly SelectItem[]): FeatureSelection =>
@@ -265,7 +318,7 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
         kind: 'featureSelection' as const,
         view,
         features: Object.freeze(
-          (items ?? features.map((f) => f.name)).map((item) =>
+          (items ?? view.features.map((f) => f.name)).map((item) =>
             Object.freeze(
               typeof item === 'string'
                 ? { feature: item }

@@ -8,7 +8,11 @@ export {
   isFeatureService,
   type ServiceFeature,
 } from './feature-service.ts';
+export { type AggregationInput, defineAggregationView } from './aggregation-view.ts';
 export {
+  type AggregationFunction,
+  type AggregationSpec,
+  aggregationFunctions,
   defineFeatureView,
   type FeatureInput,
   type FeatureSelection,

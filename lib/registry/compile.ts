@@ -224,6 +224,16 @@ export function viewSchemaVersion(view: FeatureView): string {
   return contentHash(
     {
       transform: view.transform,
+      ...(view.aggregations
+        ? {
+            aggregations: view.aggregations.map((a) => [
+              a.feature,
+              a.column,
+              a.function,
+              a.windowSeconds,
+            ]),
+          }
+        : {}),
       joinKeys: view.entities.flatMap((e) => e.joinKeys.map((k) => [k.name, k.type])),
       features: view.features.map((f) => [f.name, f.type]).sort(),
       source: view.source.name,
@@ -240,6 +250,7 @@ function compileView(view: FeatureView, file?: string): RegistryFeatureView {
     name: view.name,
     version,
     transform: view.transform,
+    ...(view.aggregations ? { aggregations: view.aggregations.map((a) => ({ ...a })) } : {}),
     entities: view.entities.map((e) => e.name),
     joinKeys: view.entities.flatMap((e) => e.joinKeys.map((k) => ({ ...k }))),
     source: view.source.name,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  aggregationFunctions,
   joinKeyTypes,
   lifecycleStatuses,
   type ValueType,
@@ -54,7 +55,18 @@ export const registryFeatureViewSchema = z.object({
   name: z.string(),
   /** Content hash of the view's schema and keys; changes when stored data changes shape. */
   version: z.string(),
-  transform: z.literal('passthrough'),
+  transform: z.enum(['passthrough', 'aggregation']),
+  aggregations: z
+    .array(
+      z.object({
+        feature: z.string(),
+        column: z.string(),
+        function: z.enum(aggregationFunctions),
+        window: z.string(),
+        windowSeconds: z.number(),
+      }),
+    )
+    .optional(),
   entities: z.array(z.string()),
   joinKeys: z.array(joinKey),
   source: z.string(),

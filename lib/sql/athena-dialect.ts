@@ -35,6 +35,10 @@ export function athenaDialect(database: string): Dialect {
     minusSeconds: (expression, seconds) =>
       `(${expression} - INTERVAL '${Math.trunc(seconds)}' SECOND)`,
     timestampLiteral: (iso) => `TIMESTAMP '${timestampText(iso)}'`,
+    epochMicros: (expression) => `CAST(round(to_unixtime(${expression}) * 1e6) AS BIGINT)`,
+    // Trino has no DISTINCT in window aggregates; the frame's values are collected instead.
+    countDistinctOver: (expression, over) =>
+      `cardinality(array_distinct(filter(array_agg(${expression}) OVER (${over}), x -> x IS NOT NULL)))`,
     sourceRelation: (source) => `${quoteDoubled(database)}.${quoteDoubled(source)}`,
   };
 }

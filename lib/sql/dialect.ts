@@ -14,6 +14,10 @@ export interface Dialect {
   /** `timestampExpression` minus a whole number of seconds. */
   minusSeconds(timestampExpression: string, seconds: number): string;
   timestampLiteral(isoUtc: string): string;
+  /** A timestamp as BIGINT microseconds since the epoch (UTC). */
+  epochMicros(timestampExpression: string): string;
+  /** Number of distinct non-NULL values of `expression` over the window `over`. */
+  countDistinctOver(expression: string, over: string): string;
   /** The stored rows of a source, with its `dt` partition column as text. */
   sourceRelation(source: string): string;
 }

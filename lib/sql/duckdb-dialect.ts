@@ -18,6 +18,8 @@ export function duckdbDialect(offlineRoot: string): Dialect {
     minusSeconds: (expression, seconds) =>
       `(${expression} - INTERVAL '${Math.trunc(seconds)}' SECOND)`,
     timestampLiteral: (iso) => `TIMESTAMP '${timestampText(iso)}'`,
+    epochMicros: (expression) => `epoch_us(${expression})`,
+    countDistinctOver: (expression, over) => `count(DISTINCT ${expression}) OVER (${over})`,
     sourceRelation: (source) => {
       const glob = path.join(offlineRoot, source, '*', '*.parquet');
       return `read_parquet(${quoteSingle(glob)}, hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)`;

@@ -1,4 +1,4 @@
-import type { JoinKeyType, ValueType } from '../definitions/index.ts';
+import type { AggregationFunction, JoinKeyType, ValueType } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
 
@@ -10,6 +10,16 @@ export interface PlannedFeature {
   readonly outputName: string;
 }
 
+/** A requested aggregation feature: `function` of source `column` over the last `windowSeconds`. */
+export interface PlannedAggregation {
+  readonly outputName: string;
+  readonly column: string;
+  readonly columnType: ValueType;
+  readonly function: AggregationFunction;
+  readonly windowSeconds: number;
+  readonly type: ValueType;
+}
+
 export interface PlannedView {
   readonly view: string;
   readonly source: string;
@@ -18,6 +28,8 @@ export interface PlannedView {
   readonly createdColumn?: string;
   readonly ttlSeconds?: number;
   readonly features: readonly PlannedFeature[];
+  /** Set for aggregation views: their features are windowed aggregates, not row values. */
+  readonly aggregations?: readonly PlannedAggregation[];
 }
 
 /**
@@ -56,9 +68,12 @@ export function planPointInTime(
   const byView = new Map<string, { view: RegistryFeatureView; features: PlannedFeature[] }>();
   for (const { view, feature, alias } of selected) {
     const spec = view.features.find((f) => f.name === feature);
-    const sourceType = registry.sources
-      .find((s) => s.name === view.source)
-      ?.schema.find((c) => c.name === feature)?.type;
+    const sourceType =
+      view.transform === 'aggregation'
+        ? spec?.type
+        : registry.sources
+            .find((s) => s.name === view.source)
+            ?.schema.find((c) => c.name === feature)?.type;
     if (!spec || !sourceType)
       throw new PlanError(
         `view "${view.name}" has no feature "${feature}"`,
@@ -90,9 +105,34 @@ export function planPointInTime(
       ...(source.createdTimestampField ? { createdColumn: source.createdTimestampField } : {}),
       ...(view.ttlSeconds !== undefined ? { ttlSeconds: view.ttlSeconds } : {}),
       features,
+      ...(view.transform === 'aggregation'
+        ? { aggregations: features.map((f) => plannedAggregation(view, source, f)) }
+        : {}),
     };
   });
   return { entityTimestampColumn: options.entityTimestampColumn, views, outputNames };
+}
+
+function plannedAggregation(
+  view: RegistryFeatureView,
+  source: Registry['sources'][number],
+  feature: PlannedFeature,
+): PlannedAggregation {
+  const spec = view.aggregations?.find((a) => a.feature === feature.feature);
+  const columnType = source.schema.find((c) => c.name === spec?.column)?.type;
+  if (!spec || !columnType)
+    throw new PlanError(
+      `aggregation feature "${view.name}.${feature.feature}" has no definition in the registry`,
+      'recompile the registry',
+    );
+  return {
+    outputName: feature.outputName,
+    column: spec.column,
+    columnType,
+    function: spec.function,
+    windowSeconds: spec.windowSeconds,
+    type: feature.type,
+  };
 }
 
 /** Join keys the entity rows must carry for this plan. */

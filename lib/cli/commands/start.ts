@@ -12,9 +12,9 @@ import { positiveIntegerOrZero } from './parse-options.ts';
 import { serveUntilStopped } from './serve.ts';
 
 /**
- * `npm start`: brings the local environment up to date with feature-defs/. Today that is
- * validate → plan → apply → demo data in the offline store → overview; the embedded online
- * store, scheduler and HTTP API join here as they land (see README, Status).
+ * `npm start`: brings the local environment up to date with feature-defs/ and runs it:
+ * validate → plan → apply → demo data in the offline store (first start) → materialize what
+ * is new since each view's watermark → overview → lookup API with the in-process scheduler.
  */
 export function registerStart(program: Command): void {
   program
@@ -71,17 +71,28 @@ export function registerStart(program: Command): void {
         const store = options.serve
           ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env)
           : undefined;
-        if (store && demo) {
+        if (store) {
           const materialized = await materializeLocal({
             registry,
             dataDir: ctx.options.dataDir,
             env: ctx.env,
             client: store.client,
             table: store.table,
+          }).catch(async (error: unknown) => {
+            await store.close();
+            throw error;
           });
-          const written = materialized.reduce((sum, m) => sum + m.counts.written, 0);
+          for (const run of materialized) {
+            out.line(
+              `${out.c.green('✔')} materialized ${run.view}: ${run.counts.written.toLocaleString('en-US')} written, ${run.counts.skippedAsOlder.toLocaleString('en-US')} already current (${run.window.after ? `since ${run.window.after}` : 'all history'})`,
+            );
+            if (run.quarantine)
+              out.line(
+                `${out.c.yellow('!')} ${run.view}: ${run.counts.rejected} row(s) broke constraints, kept in ${ctx.display(run.quarantine)}`,
+              );
+          }
           out.line(
-            `${out.c.green('✔')} materialized ${materialized.length} online views (${written.toLocaleString('en-US')} items written) into ${ctx.display(path.join(ctx.options.dataDir, ctx.env, 'online'))}`,
+            `${out.c.green('✔')} online store: ${ctx.display(path.join(ctx.options.dataDir, ctx.env, 'online'))}`,
           );
         }
         out.line();

@@ -1,0 +1,140 @@
+import { type Dialect, partitionDay } from './dialect.ts';
+import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
+
+export interface AggregationRenderOptions {
+  /** Relation of entity rows: the view's join keys, the timestamp column and `fstore_row_id`. */
+  readonly entityRelation: string;
+  readonly entityTimestampColumn: string;
+  /** Earliest and latest entity time (ISO), to read only partitions a window can reach. */
+  readonly entityTimeRange?: { readonly min: string; readonly max: string };
+}
+
+/**
+ * Windowed aggregates of one aggregation view for every entity row, in one pass: source rows
+ * and entity rows are merged per entity key and sorted by time in microseconds, and each
+ * feature is a window function over `RANGE BETWEEN W-1 PRECEDING AND CURRENT ROW`, i.e. source
+ * rows with `t - W < event_ts <= t` (entity rows carry NULL values, so they count for nothing).
+ * `last` and `days_since_last` follow the point-in-time winner rule (event time, created time,
+ * ingestion order). Cost is one sort of the merged rows plus a sliding window per feature,
+ * near linear in rows, instead of joining every entity row to its entity's whole history.
+ *
+ * Returns `fstore_row_id`, one column per feature (by output name) and `fstore_match` (whether
+ * the widest window held any row).
+ */
+export function renderAggregationView(
+  view: PlannedView,
+  dialect: Dialect,
+  options: AggregationRenderOptions,
+): string {
+  const aggregations = view.aggregations ?? [];
+  if (aggregations.length === 0) throw new Error(`view ${view.view} has no aggregations`);
+  const q = dialect.quote;
+  const keys = view.joinKeys.map((k) => q(k.name));
+  const columns = [...new Set(aggregations.map((a) => a.column))];
+  const columnTypes = new Map(aggregations.map((a) => [a.column, a.columnType]));
+  const widest = Math.max(...aggregations.map((a) => a.windowSeconds));
+  const created = view.createdColumn
+    ? q(view.createdColumn)
+    : `CAST(NULL AS ${dialect.sqlType('timestamp')})`;
+  const value = (column: string) => q(`fstore_c_${column}`);
+  const sourceRows = [
+    `    SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, 0 AS fstore_kind,`,
+    `      ${dialect.epochMicros(created)} AS fstore_created, fstore_seq, CAST(NULL AS BIGINT) AS fstore_row_id,`,
+    `      ${columns.map((c) => `${q(c)} AS ${value(c)}`).join(', ')}`,
+    `    FROM ${dialect.sourceRelation(view.source)}`,
+    `    WHERE ${sourceFilter(view, dialect, options, widest)}`,
+  ];
+  const entityRows = [
+    `    SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(options.entityTimestampColumn))}, 1, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), fstore_row_id,`,
+    `      ${columns.map((c) => `CAST(NULL AS ${dialect.sqlType(columnTypes.get(c) ?? 'string')})`).join(', ')}`,
+    `    FROM ${options.entityRelation}`,
+  ];
+  const partition = `PARTITION BY ${keys.join(', ')}`;
+  const range = (seconds: number) =>
+    `${partition} ORDER BY fstore_t RANGE BETWEEN ${seconds * 1_000_000 - 1} PRECEDING AND CURRENT ROW`;
+  // Ties at one time: source rows before entity rows (inclusive upper edge), then the winner rule.
+  const rows = `${partition} ORDER BY fstore_t, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
+  const windowed = aggregations.flatMap((a, index) =>
+    windowExpressions(a, index, dialect, value(a.column), range(a.windowSeconds), rows),
+  );
+  const features = aggregations.map(
+    (a, index) => `${finalExpression(a, index, dialect)} AS ${q(a.outputName)}`,
+  );
+  return [
+    `  SELECT fstore_row_id, ${features.join(', ')},`,
+    `    fstore_match_count > 0 AS fstore_match`,
+    '  FROM (',
+    `  SELECT fstore_kind, fstore_row_id, fstore_t, ${windowed.join(',\n    ')},`,
+    `    sum(1 - fstore_kind) OVER (${range(widest)}) AS fstore_match_count`,
+    '  FROM (',
+    ...sourceRows,
+    '    UNION ALL',
+    ...entityRows,
+    '  ) fstore_merged',
+    '  ) fstore_windowed',
+    '  WHERE fstore_kind = 1',
+  ].join('\n');
+}
+
+function windowExpressions(
+  a: PlannedAggregation,
+  index: number,
+  dialect: Dialect,
+  column: string,
+  range: string,
+  rows: string,
+): string[] {
+  const name = (suffix: string) => dialect.quote(`fstore_a${index}_${suffix}`);
+  const present = `CASE WHEN ${column} IS NOT NULL THEN fstore_t END`;
+  switch (a.function) {
+    case 'count':
+      return [`count(${column}) OVER (${range}) AS ${name('v')}`];
+    case 'count_distinct':
+      return [`${dialect.countDistinctOver(column, range)} AS ${name('v')}`];
+    case 'sum':
+    case 'min':
+    case 'max':
+      return [`${a.function}(${column}) OVER (${range}) AS ${name('v')}`];
+    case 'avg':
+      return [`avg(CAST(${column} AS DOUBLE)) OVER (${range}) AS ${name('v')}`];
+    case 'days_since_last':
+      return [`max(${present}) OVER (${range}) AS ${name('t')}`];
+    case 'last':
+      return [
+        `${dialect.lastValueIgnoringNulls(column, rows)} AS ${name('v')}`,
+        `${dialect.lastValueIgnoringNulls(present, rows)} AS ${name('t')}`,
+      ];
+  }
+}
+
+function finalExpression(a: PlannedAggregation, index: number, dialect: Dialect): string {
+  const name = (suffix: string) => dialect.quote(`fstore_a${index}_${suffix}`);
+  const type = dialect.sqlType(a.type);
+  switch (a.function) {
+    case 'days_since_last':
+      return `CAST((fstore_t - ${name('t')}) AS DOUBLE) / 86400000000.0`;
+    case 'last':
+      return `CASE WHEN ${name('t')} > fstore_t - ${a.windowSeconds * 1_000_000} THEN ${name('v')} END`;
+    default:
+      return `CAST(${name('v')} AS ${type})`;
+  }
+}
+
+/** Source partitions a window can reach: from the earliest entity time minus the widest window. */
+function sourceFilter(
+  view: PlannedView,
+  dialect: Dialect,
+  options: AggregationRenderOptions,
+  widestSeconds: number,
+): string {
+  if (!options.entityTimeRange) return 'TRUE';
+  const min = Date.parse(options.entityTimeRange.min) - widestSeconds * 1000;
+  const max = Date.parse(options.entityTimeRange.max);
+  const ts = dialect.quote(view.timestampColumn);
+  return [
+    `${dialect.quote('dt')} >= ${dialect.literal(partitionDay(min))}`,
+    `${dialect.quote('dt')} <= ${dialect.literal(partitionDay(max))}`,
+    `${ts} > ${dialect.timestampLiteral(new Date(min).toISOString())}`,
+    `${ts} <= ${dialect.timestampLiteral(new Date(max).toISOString())}`,
+  ].join(' AND ');
+}
