@@ -85,7 +85,8 @@ const viewSchema = z.strictObject({
 
 /** What each function returns for a column of `type`; undefined when it does not apply. */
 export function aggregationType(fn: AggregationFunction, type: ValueType): ValueType | undefined {
-  if (listElementType(type)) return fn === 'count' || fn === 'days_since_last' ? resultOf(fn, type) : undefined;
+  if (listElementType(type))
+    return fn === 'count' || fn === 'days_since_last' ? resultOf(fn, type) : undefined;
   return resultOf(fn, type);
 }
 
@@ -142,7 +143,11 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
       continue;
     }
     if (joinKeyNames.has(column))
-      issues.add(field, `"${column}" is a join key; aggregate a value column`, 'count another column');
+      issues.add(
+        field,
+        `"${column}" is a join key; aggregate a value column`,
+        'count another column',
+      );
     if (new Set(spec.windows.map(parseDuration)).size !== spec.windows.length)
       issues.add(`${field}.windows`, 'lists a window more than once', 'list each window once');
     spec.functions.forEach((fn, index) => {
@@ -162,15 +167,18 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
         if (windowSeconds === undefined || !durationPattern.test(window)) continue;
         const feature = `${column}_${fn}_${window}`;
         if (names.has(feature))
-          issues.add(`${field}.functions.${index}`, `makes feature "${feature}" twice`, 'list each function once');
+          issues.add(
+            `${field}.functions.${index}`,
+            `makes feature "${feature}" twice`,
+            'list each function once',
+          );
         names.add(feature);
         aggregations.push({ feature, column, function: fn, window, windowSeconds });
         features.push({
           name: feature,
           type,
           description:
-            spec.description ??
-            `${fn.replaceAll('_', ' ')} of ${column} over the last ${window}`,
+            spec.description ?? `${fn.replaceAll('_', ' ')} of ${column} over the last ${window}`,
           nullable: !(fn === 'count' || fn === 'count_distinct'),
         });
       }

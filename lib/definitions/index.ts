@@ -1,3 +1,4 @@
+export { type AggregationInput, defineAggregationView } from './aggregation-view.ts';
 export { formatDuration, parseDuration } from './duration.ts';
 export { defineEntity, type Entity, type EntityInput, isEntity, type JoinKey } from './entity.ts';
 export { DefinitionError, type DefinitionIssue, formatIssue } from './errors.ts';
@@ -8,7 +9,6 @@ export {
   isFeatureService,
   type ServiceFeature,
 } from './feature-service.ts';
-export { type AggregationInput, defineAggregationView } from './aggregation-view.ts';
 export {
   type AggregationFunction,
   type AggregationSpec,

@@ -1,6 +1,7 @@
 import type { ValueType } from '../definitions/index.ts';
 import type { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
 import type { Dialect } from '../sql/dialect.ts';
+import { renderAggregatesAt } from '../sql/render-aggregation.ts';
 import { renderLatestPerEntity } from '../sql/render-latest.ts';
 import type { LatestRowsQuery, RowSource } from './row-source.ts';
 
@@ -37,9 +38,10 @@ export function athenaRowSource(
 /** Trino drops ORDER BY inside subqueries, so the key order and the list casts go outside. */
 export function renderAthenaLatest(query: LatestRowsQuery, dialect: Dialect): string {
   const q = dialect.quote;
-  const inner = renderLatestPerEntity(query.view, dialect, query.window, {
-    ...(query.afterKey ? { afterKey: query.afterKey } : {}),
-  });
+  const resume = query.afterKey ? { afterKey: query.afterKey } : {};
+  const inner = query.view.aggregations
+    ? renderAggregatesAt(query.view, dialect, query.window, resume)
+    : renderLatestPerEntity(query.view, dialect, query.window, resume);
   const columns = [
     ...query.view.joinKeys.map((k) => q(k.name)),
     ...query.view.features.map((f) =>

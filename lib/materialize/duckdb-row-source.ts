@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Dialect } from '../sql/dialect.ts';
+import { renderAggregatesAt } from '../sql/render-aggregation.ts';
 import { renderLatestPerEntity } from '../sql/render-latest.ts';
 import type { LatestRowsQuery, RowSource } from './row-source.ts';
 
@@ -9,10 +10,10 @@ const bigIntegerTypes = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
 export function duckdbRowSource(connection: DuckDBConnection, dialect: Dialect): RowSource {
   return {
     async *latestRows(query: LatestRowsQuery) {
-      const sql = renderLatestPerEntity(query.view, dialect, query.window, {
-        orderByKey: true,
-        ...(query.afterKey ? { afterKey: query.afterKey } : {}),
-      });
+      const resume = query.afterKey ? { afterKey: query.afterKey } : {};
+      const sql = query.view.aggregations
+        ? renderAggregatesAt(query.view, dialect, query.window, { orderByKey: true, ...resume })
+        : renderLatestPerEntity(query.view, dialect, query.window, { orderByKey: true, ...resume });
       const result = await streamOrEmpty(connection, sql);
       if (!result) return;
       const names = result.columnNames();
@@ -32,9 +33,10 @@ export function duckdbRowSource(connection: DuckDBConnection, dialect: Dialect):
       }
     },
     async countLatest(query: LatestRowsQuery) {
-      const sql = renderLatestPerEntity(query.view, dialect, query.window, {
-        ...(query.afterKey ? { afterKey: query.afterKey } : {}),
-      });
+      const resume = query.afterKey ? { afterKey: query.afterKey } : {};
+      const sql = query.view.aggregations
+        ? renderAggregatesAt(query.view, dialect, query.window, resume)
+        : renderLatestPerEntity(query.view, dialect, query.window, resume);
       const result = await streamOrEmpty(connection, `SELECT count(*) AS n FROM (${sql}) fstore_n`);
       if (!result) return 0;
       const rows = await result.getRowObjectsJson();

@@ -91,7 +91,7 @@ export async function lookupFeatures(
       for (const { feature, outputName } of features) {
         if (found.status !== 'PRESENT') {
           result[outputName] = {
-            value: null,
+            value: found.status === 'NOT_FOUND' ? emptyAggregate(view, feature) : null,
             status: found.status,
             event_timestamp: found.eventTimestamp,
           };
@@ -110,6 +110,12 @@ export async function lookupFeatures(
     });
     return result;
   });
+}
+
+/** What an aggregation feature is for an entity with no rows: 0 for counts, else NULL. */
+function emptyAggregate(view: RegistryFeatureView, feature: string): number | null {
+  const fn = view.aggregations?.find((a) => a.feature === feature)?.function;
+  return fn === 'count' || fn === 'count_distinct' ? 0 : null;
 }
 
 /** Whether a view's item exists and is within TTL at read time: once per item, not per feature. */

@@ -1,5 +1,6 @@
 import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
+import { keysAfter } from './render-latest.ts';
 
 export interface AggregationRenderOptions {
   /** Relation of entity rows: the view's join keys, the timestamp column and `fstore_row_id`. */
@@ -137,4 +138,63 @@ function sourceFilter(
     `${ts} > ${dialect.timestampLiteral(new Date(min).toISOString())}`,
     `${ts} <= ${dialect.timestampLiteral(new Date(max).toISOString())}`,
   ].join(' AND ');
+}
+
+/**
+ * The aggregates of an aggregation view as of `window.until`, for every entity whose value can
+ * have changed since `window.after`: any entity with a row in `(after - widest window, until]`
+ * (new rows, and old rows that have just left a window, so values decay). One row per entity
+ * with the join keys, the features, `event_ts` = `until` (the time of the aggregate) and NULL
+ * `created_ts` / `fstore_seq`. Materialization writes these rows to the online store.
+ */
+export function renderAggregatesAt(
+  view: PlannedView,
+  dialect: Dialect,
+  window: { readonly after?: string; readonly from?: string; readonly until: string },
+  options: { readonly orderByKey?: boolean; readonly afterKey?: readonly (string | number)[] } = {},
+): string {
+  const q = dialect.quote;
+  const keys = view.joinKeys.map((k) => q(k.name));
+  const widest = Math.max(...(view.aggregations ?? []).map((a) => a.windowSeconds));
+  const lowerBound = window.after ?? window.from;
+  const ts = q(view.timestampColumn);
+  const lower = lowerBound
+    ? new Date(Date.parse(lowerBound) - widest * 1000).toISOString()
+    : undefined;
+  const changed = [
+    ...(lower
+      ? [
+          `${ts} > ${dialect.timestampLiteral(lower)}`,
+          `${q('dt')} >= ${dialect.literal(partitionDay(lower))}`,
+        ]
+      : []),
+    `${ts} <= ${dialect.timestampLiteral(window.until)}`,
+    `${q('dt')} <= ${dialect.literal(partitionDay(window.until))}`,
+    ...(options.afterKey ? [keysAfter(view.joinKeys, options.afterKey, dialect)] : []),
+  ];
+  const at = dialect.timestampLiteral(window.until);
+  const entities = [
+    `SELECT ${keys.join(', ')}, ${at} AS fstore_at, row_number() OVER () AS fstore_row_id FROM (`,
+    `  SELECT DISTINCT ${keys.join(', ')} FROM ${dialect.sourceRelation(view.source)}`,
+    `  WHERE ${changed.join(' AND ')}`,
+    ') fstore_changed',
+  ].join('\n');
+  const aggregates = renderAggregationView(view, dialect, {
+    entityRelation: 'fstore_entities',
+    entityTimestampColumn: 'fstore_at',
+    entityTimeRange: { min: window.until, max: window.until },
+  });
+  return [
+    `WITH fstore_entities AS (\n${entities}\n),`,
+    `fstore_aggregates AS (\n${aggregates}\n)`,
+    `SELECT ${[
+      ...keys.map((k) => `e.${k}`),
+      ...view.features.map((f) => `a.${q(f.outputName)}`),
+      `e.fstore_at AS event_ts`,
+      `CAST(NULL AS ${dialect.sqlType('timestamp')}) AS created_ts`,
+      'CAST(NULL AS BIGINT) AS fstore_seq',
+    ].join(', ')}`,
+    'FROM fstore_entities e JOIN fstore_aggregates a ON a.fstore_row_id = e.fstore_row_id',
+    ...(options.orderByKey ? [`ORDER BY ${keys.map((k) => `e.${k}`).join(', ')}`] : []),
+  ].join('\n');
 }

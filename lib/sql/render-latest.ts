@@ -69,7 +69,7 @@ export function renderLatestPerEntity(
 }
 
 /** `(k1, k2) > (a, b)` spelled out, which both engines evaluate the same way. */
-function keysAfter(
+export function keysAfter(
   joinKeys: readonly { name: string; type: JoinKeyType }[],
   values: readonly (string | number)[],
   dialect: Dialect,
