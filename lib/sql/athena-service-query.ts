@@ -2,7 +2,7 @@ import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from './athena-dialect.ts';
 import type { Dialect } from './dialect.ts';
 import { planPointInTime, requiredJoinKeys } from './point-in-time-plan.ts';
-import { renderPointInTime } from './render-point-in-time.ts';
+import { renderTrainingSetSql } from './render-training-set.ts';
 
 /** The entity-request table of a feature service: where training jobs put their entity rows. */
 export function entityRequestTable(service: string): string {
@@ -48,9 +48,10 @@ export function renderServiceRequestSql(
     `  FROM ${q(database)}.${q(entityRequestTable(service))}`,
     `  WHERE ${q('request_id')} = ?`,
   ].join('\n');
-  return renderPointInTime(plan, dialect, {
+  return renderTrainingSetSql(plan, dialect, {
     entityRelation: q('fstore_entities'),
     entityQuery,
     entityColumns: entityRequestColumns(registry, service).map((c) => c.name),
+    strategy: 'merge-window',
   });
 }

@@ -1,0 +1,87 @@
+/**
+ * One timed run of bench:agg in its own process, so peak RSS belongs to one engine run:
+ * `tsx bench/agg-run.ts <ours|baseline> <dataDir> <out.parquet>`.
+ * Prints one JSON line: { seconds, peakRssMb, rows }.
+ */
+import path from 'node:path';
+import { defineAggregationView, defineEntity, defineSource } from '../lib/definitions/index.ts';
+import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
+import { compileRegistry } from '../lib/registry/index.ts';
+import { duckdbDialect } from '../lib/sql/duckdb-dialect.ts';
+import { planPointInTime } from '../lib/sql/point-in-time-plan.ts';
+import { renderTrainingSetSql } from '../lib/sql/render-training-set.ts';
+
+const windows = [7, 30, 90] as const;
+const functions = ['sum', 'count', 'avg'] as const;
+
+const [mode, dirArg, outArg] = process.argv.slice(2);
+if ((mode !== 'ours' && mode !== 'baseline') || !dirArg || !outArg)
+  throw new Error('usage: agg-run.ts <ours|baseline> <dataDir> <out>');
+const dir: string = dirArg;
+const entitiesFile = path.join(dir, 'entities.parquet');
+const featureNames = windows.flatMap((w) => functions.map((f) => `amount_${f}_${w}d`));
+
+function oursSql(): string {
+  const customer = defineEntity({
+    name: 'customer',
+    joinKeys: [{ name: 'customer_id', type: 'string' }],
+  });
+  const orders = defineSource({
+    name: 'orders',
+    schema: { customer_id: 'string', amount: 'float64', event_ts: 'timestamp' },
+    timestampField: 'event_ts',
+  });
+  const view = defineAggregationView({
+    name: 'order_stats',
+    entities: [customer],
+    source: orders,
+    aggregations: { amount: { functions: [...functions], windows: windows.map((w) => `${w}d`) } },
+  });
+  const registry = compileRegistry([{ definition: view }]);
+  const plan = planPointInTime(
+    registry,
+    { features: featureNames.map((f) => `order_stats:${f}`) },
+    { entityTimestampColumn: 'event_timestamp' },
+  );
+  return renderTrainingSetSql(plan, duckdbDialect(path.join(dir, 'offline')), {
+    entityRelation: `read_parquet('${entitiesFile}')`,
+    entityColumns: ['customer_id', 'event_timestamp'],
+  });
+}
+
+/** The straightforward SQL: each entity row joined to its entity's rows of the widest window. */
+function baselineSql(): string {
+  const widest = Math.max(...windows);
+  const columns = windows.flatMap((w) => {
+    const inWindow = `o.event_ts > e.event_timestamp - INTERVAL ${w} DAY`;
+    return [
+      `sum(o.amount) FILTER (WHERE ${inWindow}) AS amount_sum_${w}d`,
+      `count(o.amount) FILTER (WHERE ${inWindow}) AS amount_count_${w}d`,
+      `avg(o.amount) FILTER (WHERE ${inWindow}) AS amount_avg_${w}d`,
+    ];
+  });
+  return [
+    `SELECT e.customer_id, e.event_timestamp, ${columns.join(', ')}`,
+    `FROM read_parquet('${entitiesFile}') e`,
+    `LEFT JOIN read_parquet('${path.join(dir, 'offline', 'orders', '*', '*.parquet')}', hive_partitioning = true) o`,
+    `  ON o.customer_id = e.customer_id AND o.event_ts <= e.event_timestamp AND o.event_ts > e.event_timestamp - INTERVAL ${widest} DAY`,
+    'GROUP BY e.fstore_row_id, e.customer_id, e.event_timestamp',
+    'ORDER BY e.fstore_row_id',
+  ].join('\n');
+}
+
+const session = await openDuckdb();
+await session.connection.run(`SET memory_limit = '${process.env.BENCH_MEMORY_LIMIT ?? '4GB'}'`);
+await session.connection.run(`SET temp_directory = '${path.join(dir, 'tmp')}'`);
+const sql = mode === 'ours' ? oursSql() : baselineSql();
+const started = performance.now();
+await session.connection.run(`COPY (${sql}) TO '${outArg}' (FORMAT parquet)`);
+const seconds = (performance.now() - started) / 1000;
+const rows = Number(
+  (await queryRows(session.connection, `SELECT count(*) AS n FROM read_parquet('${outArg}')`))[0]
+    ?.n,
+);
+session.close();
+process.stdout.write(
+  `${JSON.stringify({ seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rows })}\n`,
+);

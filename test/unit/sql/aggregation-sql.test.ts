@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import {
+  defineAggregationView,
+  defineEntity,
+  defineSource,
+} from '../../../lib/definitions/index.ts';
+import { compileRegistry } from '../../../lib/registry/index.ts';
+import { athenaDialect } from '../../../lib/sql/athena-dialect.ts';
+import { duckdbDialect } from '../../../lib/sql/duckdb-dialect.ts';
+import { planPointInTime } from '../../../lib/sql/point-in-time-plan.ts';
+import { renderAggregatesAt } from '../../../lib/sql/render-aggregation.ts';
+import { renderTrainingSetSql } from '../../../lib/sql/render-training-set.ts';
+
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const orders = defineSource({
+  name: 'orders',
+  schema: { customer_id: 'string', amount: 'float64', category: 'string', event_ts: 'timestamp' },
+  timestampField: 'event_ts',
+});
+const registry = compileRegistry([
+  {
+    definition: defineAggregationView({
+      name: 'order_stats',
+      entities: [customer],
+      source: orders,
+      aggregations: {
+        amount: { functions: ['sum', 'last'], windows: ['7d', '30d'] },
+        category: { functions: ['count_distinct'], windows: ['30d'] },
+      },
+    }),
+  },
+]);
+const plan = planPointInTime(
+  registry,
+  { features: ['order_stats:*'] },
+  { entityTimestampColumn: 'event_timestamp' },
+);
+const options = {
+  entityRelation: '"fstore_entities"',
+  entityColumns: ['customer_id', 'event_timestamp'],
+  entityTimeRange: { min: '2026-03-01T00:00:00Z', max: '2026-05-31T12:00:00Z' },
+  matchFlags: true,
+};
+
+describe('aggregation SQL', () => {
+  const athena = renderTrainingSetSql(plan, athenaDialect('fstore_dev'), options);
+  const duckdb = renderTrainingSetSql(plan, duckdbDialect('/data/offline'), options);
+
+  it('renders Athena as in the snapshot', async () => {
+    await expect(athena).toMatchFileSnapshot('__snapshots__/order_stats.athena.sql');
+  });
+
+  it('uses exclusive lower window edges in microseconds and Trino spellings for Athena', () => {
+    expect(athena).toContain('RANGE BETWEEN 604799999999 PRECEDING AND CURRENT ROW');
+    expect(athena).toContain('RANGE BETWEEN 2591999999999 PRECEDING AND CURRENT ROW');
+    expect(athena).toContain('cardinality(array_distinct(filter(array_agg(');
+    expect(athena).toContain('to_unixtime(');
+    expect(athena).not.toMatch(/epoch_us|read_parquet|count\(DISTINCT/);
+    expect(duckdb).toContain('count(DISTINCT "fstore_c_category") OVER');
+    expect(duckdb).toContain('epoch_us(');
+  });
+
+  it('reads only partitions the widest window can reach from the entity times', () => {
+    expect(athena).toContain(`"dt" >= '2026-01-30'`);
+    expect(athena).toContain(`"dt" <= '2026-05-31'`);
+  });
+
+  it('asks, at materialization, for every entity with a row in the widest window before the last run', () => {
+    const sql = renderAggregatesAt(
+      plan.views[0] as never,
+      duckdbDialect('/data/offline'),
+      {
+        after: '2026-03-01T00:00:00Z',
+        until: '2026-03-02T00:00:00Z',
+      },
+      { orderByKey: true, afterKey: ['C9'] },
+    );
+    expect(sql).toContain(`"event_ts" > TIMESTAMP '2026-01-30 00:00:00.000000'`);
+    expect(sql).toContain(`"event_ts" <= TIMESTAMP '2026-03-02 00:00:00.000000'`);
+    expect(sql).toContain(`("customer_id" > 'C9')`);
+    expect(sql).toMatch(/ORDER BY e\."customer_id"$/);
+  });
+});
