@@ -100,8 +100,9 @@ describe('Materialization construct', () => {
       id.startsWith('MaterializationMaterializerServiceRoleDefaultPolicy'),
     );
     expect(policies).toHaveLength(1);
+    const [, policy] = policies[0] ?? [];
     const statements = (
-      policies[0]?.[1] as {
+      policy as {
         Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } };
       }
     ).Properties.PolicyDocument.Statement;
