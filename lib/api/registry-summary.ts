@@ -1,6 +1,9 @@
-import type { Registry } from '../registry/index.ts';
+import { lineageGraph, type Registry } from '../registry/index.ts';
 
-/** What `GET /v1/registry` shows: what can be looked up, with types, owners and descriptions. */
+/**
+ * What `GET /v1/registry` shows: what can be looked up, with types, owners and descriptions,
+ * and the lineage graph (source → column → feature → view → service).
+ */
 export function registrySummary(registry: Registry) {
   return {
     version: registry.version,
@@ -35,5 +38,6 @@ export function registrySummary(registry: Registry) {
         type: f.type,
       })),
     })),
+    lineage: lineageGraph(registry),
   };
 }

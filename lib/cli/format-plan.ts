@@ -37,6 +37,8 @@ export function printPlan(out: Output, plan: RegistryPlan, env: string): void {
         `      ${actionMark[field.action]} ${field.field}${valueText(field.from, field.to, field.action)}  ${levelText(field.level)}${c.dim(`: ${field.reason}`)}`,
       );
     }
+    if (change.affectedServices && change.action !== 'add')
+      out.line(`      services affected: ${change.affectedServices.join(', ')}`);
   }
   const adds = plan.changes.filter((ch) => ch.action === 'add').length;
   const removes = plan.changes.filter((ch) => ch.action === 'remove').length;

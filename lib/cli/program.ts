@@ -5,15 +5,20 @@ import { registerDescribe } from './commands/describe.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerGet } from './commands/get.ts';
 import { registerIngest } from './commands/ingest.ts';
+import { registerLineage } from './commands/lineage.ts';
 import { registerList } from './commands/list.ts';
 import { registerMaterialize } from './commands/materialize.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerQuarantine } from './commands/quarantine.ts';
 import { registerReset } from './commands/reset.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStart } from './commands/start.ts';
+import { registerDrift, registerStats } from './commands/stats-drift.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerTrainingSet } from './commands/training-set.ts';
 import { registerValidate } from './commands/validate.ts';
+import { registerValidateData } from './commands/validate-data.ts';
+import { registerVerifyOnline } from './commands/verify-online.ts';
 
 export function buildProgram(version: string): Command {
   const program = new Command('fstore')
@@ -44,6 +49,7 @@ export function buildProgram(version: string): Command {
   registerValidate(program);
   registerList(program);
   registerDescribe(program);
+  registerLineage(program);
   registerPlan(program);
   registerApply(program);
   registerDemoData(program);
@@ -51,6 +57,11 @@ export function buildProgram(version: string): Command {
   registerTrainingSet(program);
   registerMaterialize(program);
   registerStatus(program);
+  registerQuarantine(program);
+  registerValidateData(program);
+  registerStats(program);
+  registerDrift(program);
+  registerVerifyOnline(program);
   registerServe(program);
   registerGet(program);
   registerStart(program);

@@ -99,6 +99,16 @@ export const stageConfigSchema = z
       })
       .readonly()
       .prefault({}),
+    /** Alarm thresholds of the lookup API; every field has a default. */
+    monitoring: z
+      .strictObject({
+        /** p99 latency of the lookup API above which its alarm fires, in milliseconds. */
+        lookupP99Ms: z.number().positive().default(250),
+        /** Share of lookup requests answered 5xx above which its alarm fires, in percent. */
+        lookup5xxPercent: z.number().positive().max(100).default(1),
+      })
+      .readonly()
+      .prefault({}),
     /** Where alarm notifications go; no subscription when absent. */
     alarmEmail: z.email('must be an email address').optional(),
     /** Retention of Lambda and API access logs, rounded up to a CloudWatch retention period. */

@@ -10,6 +10,8 @@ import {
   type FeatureSpec,
   type FeatureView,
   finishView,
+  freshnessField,
+  freshnessOf,
   type LifecycleStatus,
   lifecycleStatuses,
 } from './feature-view.ts';
@@ -43,6 +45,7 @@ export interface AggregationViewInput extends MetadataInput {
   aggregations: Record<string, AggregationInput>;
   online?: boolean;
   schedule?: string;
+  expectedFreshness?: string;
   status?: LifecycleStatus;
   leakageRisk?: string;
 }
@@ -78,6 +81,7 @@ const viewSchema = z.strictObject({
   aggregations: z.record(columnName, aggregationSchema),
   online: z.boolean().optional(),
   schedule: z.string().optional(),
+  expectedFreshness: freshnessField,
   status: z.enum(lifecycleStatuses).optional(),
   leakageRisk: z.string().max(2000).optional(),
   ...metadataFields,
@@ -198,6 +202,7 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
     features,
     online: parsed.online ?? false,
     ...(parsed.schedule !== undefined ? { schedule: parsed.schedule } : {}),
+    ...freshnessOf(parsed.expectedFreshness),
     status: parsed.status ?? 'active',
     ...(parsed.leakageRisk !== undefined ? { leakageRisk: parsed.leakageRisk } : {}),
     ...metadataOf(parsed),

@@ -83,11 +83,23 @@ export interface FeatureView extends DefinitionMetadata {
   readonly online: boolean;
   /** EventBridge expression for materialization, e.g. "rate(6 hours)". */
   readonly schedule?: string;
+  /** How stale online values may get before the freshness alarm fires ("12h"); default twice the schedule interval. */
+  readonly expectedFreshness?: string;
+  readonly expectedFreshnessSeconds?: number;
+  /** View-level data-quality rules, checked by `fstore validate-data`. */
+  readonly quality?: QualityRules;
   readonly status: LifecycleStatus;
   /** Why a feature could leak the label, if it could; shown in describe and the registry. */
   readonly leakageRisk?: string;
   /** Picks features of this view for a feature service; no argument picks all of them. */
   select(features?: readonly SelectItem[]): FeatureSelection;
+}
+
+export interface QualityRules {
+  /** Largest share of NULLs any feature may have, in percent. */
+  readonly maxNullPercent?: number;
+  /** Fewest source rows the checked range must have. */
+  readonly minRows?: number;
 }
 
 export type FeatureInput =
@@ -109,11 +121,38 @@ export interface FeatureViewInput extends MetadataInput {
   ttl?: string;
   online?: boolean;
   schedule?: string;
+  expectedFreshness?: string;
+  quality?: QualityRules;
   status?: LifecycleStatus;
   leakageRisk?: string;
 }
 
 const kind: DefinitionKind = 'feature view';
+
+export const freshnessField = z
+  .string()
+  .refine((text) => parseDuration(text) !== undefined, {
+    error: (issue) => `${JSON.stringify(issue.input)} is not a duration`,
+    params: { hint: 'write a whole number and a unit s, m, h, d or w, e.g. "12h"' },
+  })
+  .optional();
+
+export const qualityField = z
+  .strictObject({
+    maxNullPercent: z.number().min(0).max(100).optional(),
+    minRows: z.number().int().min(0).optional(),
+  })
+  .optional();
+
+/** The view fields of `expectedFreshness`, when given. */
+export function freshnessOf(expectedFreshness: string | undefined) {
+  return expectedFreshness === undefined
+    ? {}
+    : {
+        expectedFreshness,
+        expectedFreshnessSeconds: parseDuration(expectedFreshness) as number,
+      };
+}
 
 const featureObject = z.strictObject({
   type: valueType,
@@ -151,6 +190,8 @@ const viewSchema = z.strictObject({
     .optional(),
   online: z.boolean().optional(),
   schedule: z.string().optional(),
+  expectedFreshness: freshnessField,
+  quality: qualityField,
   status: z
     .enum(lifecycleStatuses, {
       error: (issue) => `${JSON.stringify(issue.input)} is not a lifecycle status`,
@@ -231,6 +272,8 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
     ...(parsed.ttl !== undefined ? { ttl: parsed.ttl, ttlSeconds } : {}),
     online: parsed.online ?? false,
     ...(parsed.schedule !== undefined ? { schedule: parsed.schedule } : {}),
+    ...freshnessOf(parsed.expectedFreshness),
+    ...(parsed.quality ? { quality: { ...parsed.quality } } : {}),
     status: parsed.status ?? 'active',
     ...(parsed.leakageRisk !== undefined ? { leakageRisk: parsed.leakageRisk } : {}),
     ...metadataOf(parsed),

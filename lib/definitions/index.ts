@@ -23,6 +23,7 @@ export {
   isFeatureView,
   type LifecycleStatus,
   lifecycleStatuses,
+  type QualityRules,
   type SelectItem,
 } from './feature-view.ts';
 export { identifierProblem } from './identifiers.ts';

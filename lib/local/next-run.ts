@@ -51,3 +51,21 @@ function yearMatches(field: string, year: number): boolean {
     return year >= start && year <= end && (year - start) % Number(step ?? 1) === 0;
   });
 }
+
+/**
+ * The longest gap between consecutive fires of an EventBridge schedule expression, in seconds:
+ * a rate's interval, or the largest of the next 50 gaps of a cron (from a fixed date, so the
+ * result does not depend on when it is computed).
+ */
+export function longestIntervalSeconds(expression: string): number {
+  const schedule = parseSchedule(expression);
+  if (schedule.kind === 'rate') return schedule.intervalSeconds;
+  let previous = nextRun(expression, new Date(Date.UTC(2030, 0, 1)));
+  let longest = 0;
+  for (let i = 0; i < 50; i++) {
+    const next = nextRun(expression, previous);
+    longest = Math.max(longest, (next.getTime() - previous.getTime()) / 1000);
+    previous = next;
+  }
+  return longest;
+}

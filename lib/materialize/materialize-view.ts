@@ -129,7 +129,8 @@ export async function materializeView(
     });
     const chunkRows = options.chunkRows ?? 2000;
     const writeChunk = async (rows: Record<string, unknown>[]): Promise<void> => {
-      const result = await writeRows(view, rows, options, now());
+      // Items record the time their values are as of (the window's end), not the wall clock.
+      const result = await writeRows(view, rows, options, Date.parse(checkpoint.window.until));
       sink.add(result.rejected);
       await sink.flush();
       const last = rows[rows.length - 1] as Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { lineageGraph, nodeId, servicesDownstream } from './lineage.ts';
 import type {
   Registry,
   RegistryEntity,
@@ -34,6 +35,8 @@ export interface DefinitionChange {
   readonly fields: readonly FieldChange[];
   /** For views: schema version before and after, when it changed. */
   readonly version?: { readonly from?: string; readonly to?: string };
+  /** Feature services that read this definition (in the applied or the new registry). */
+  readonly affectedServices?: readonly string[];
 }
 
 export interface RegistryPlan {
@@ -90,10 +93,17 @@ export function planRegistryChanges(previous: Registry | undefined, next: Regist
   ];
   const counts = { metadata: 0, safe: 0, breaking: 0 };
   for (const change of changes) counts[change.level] += 1;
+  const graphs = [lineageGraph(before), lineageGraph(next)];
+  const withImpact = changes.map((change): DefinitionChange => {
+    if (change.kind === 'featureService') return change;
+    const id = nodeId[change.kind](change.name);
+    const services = [...new Set(graphs.flatMap((g) => servicesDownstream(g, id)))].sort();
+    return services.length > 0 ? { ...change, affectedServices: services } : change;
+  });
   return {
     ...(previous ? { fromVersion: previous.version } : {}),
     toVersion: next.version,
-    changes,
+    changes: withImpact,
     counts,
     hasBreaking: counts.breaking > 0,
   };
@@ -388,7 +398,15 @@ function diffView(
           : 'no longer materialized online',
     });
   }
-  const metadataFields = ['ttl', 'schedule', 'status', 'leakageRisk', ...commonMetadata] as const;
+  const metadataFields = [
+    'ttl',
+    'schedule',
+    'expectedFreshness',
+    'quality',
+    'status',
+    'leakageRisk',
+    ...commonMetadata,
+  ] as const;
   changes.push(...metadataChanges(before, after, metadataFields));
   if (!before.online && after.online) {
     changes.push({

@@ -75,6 +75,11 @@ export const registryFeatureViewSchema = z.object({
   ttlSeconds: z.number().optional(),
   online: z.boolean(),
   schedule: z.string().optional(),
+  expectedFreshness: z.string().optional(),
+  expectedFreshnessSeconds: z.number().optional(),
+  quality: z
+    .object({ maxNullPercent: z.number().optional(), minRows: z.number().optional() })
+    .optional(),
   status: z.enum(lifecycleStatuses),
   leakageRisk: z.string().optional(),
   offline: offlineLocationSchema,

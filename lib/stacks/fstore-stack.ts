@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { Materialization } from '../constructs/materialization.ts';
+import { Monitoring } from '../constructs/monitoring.ts';
 import { OfflineStore } from '../constructs/offline-store.ts';
 import { OnlineStore } from '../constructs/online-store.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
@@ -16,7 +17,7 @@ export interface FstoreStackProps extends StackProps {
 /**
  * All of one environment's feature store: access-log and artifacts buckets, the offline store
  * (bucket, Glue tables, Athena workgroup), the online table, the lookup API and the scheduled
- * materialization from one to the other.
+ * materialization from one to the other, with alarms and a dashboard.
  */
 export class FstoreStack extends Stack {
   readonly accessLogsBucket: SecureBucket;
@@ -25,6 +26,7 @@ export class FstoreStack extends Stack {
   readonly onlineStore: OnlineStore;
   readonly servingApi: ServingApi;
   readonly materialization: Materialization;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: FstoreStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
@@ -58,6 +60,11 @@ export class FstoreStack extends Stack {
       registry,
       table: this.onlineStore.table,
       offlineStore: this.offlineStore,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stage,
+      registry,
+      api: this.servingApi.api,
     });
 
     new CfnOutput(this, 'RegistryVersion', {

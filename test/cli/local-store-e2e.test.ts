@@ -37,6 +37,13 @@ function parseCsv(text: string): Record<string, string>[] {
 
 const csvText = (value: unknown) => (value === null || value === undefined ? '' : String(value));
 
+/** CSV cells as the same value: numbers by value (DuckDB writes 120.0 for a DOUBLE 120). */
+function cell(text: string | undefined): string | number {
+  return text !== undefined && text !== '' && Number.isFinite(Number(text))
+    ? Number(text)
+    : (text ?? '');
+}
+
 /** Point-in-time values by brute force over every stored row (docs/point-in-time.md rules). */
 function bruteForce(registry: Registry, rowsBySource: Map<string, Row[]>, entity: Row): Row {
   const t = Date.parse(String(entity.event_timestamp));
@@ -100,7 +107,9 @@ describe('the whole store on one laptop (spawned CLI, temporary data dir, free p
       const offline = parseCsv(await readFile(offlineNow, 'utf8'));
       for (const [index, values] of online.entries())
         for (const [name, value] of Object.entries(values))
-          expect(csvText(value), `${customers[index]} ${name}`).toBe(offline[index]?.[name]);
+          expect(cell(csvText(value)), `${customers[index]} ${name}`).toBe(
+            cell(offline[index]?.[name]),
+          );
       expect(online.filter((v) => v.plan !== null).length).toBeGreaterThanOrEqual(5);
 
       // 2. New rows for one customer → materialize beside the running server → served.
@@ -167,7 +176,7 @@ describe('the whole store on one laptop (spawned CLI, temporary data dir, free p
       for (const [index, entity] of entities.entries()) {
         const expected = bruteForce(registry, rowsBySource, entity);
         for (const [name, value] of Object.entries(expected))
-          expect(trained[index]?.[name], `row ${index} ${name}`).toBe(csvText(value));
+          expect(cell(trained[index]?.[name]), `row ${index} ${name}`).toBe(cell(csvText(value)));
       }
 
       // 4. SIGTERM, restart on the same data dir: the same answers.

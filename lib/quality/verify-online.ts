@@ -1,0 +1,145 @@
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { getTrainingSet } from '../offline/training-set.ts';
+import { decodeEntityKey } from '../online/entity-key.ts';
+import { itemAttributes as a, decodeValue } from '../online/item-codec.ts';
+import type { Registry } from '../registry/index.ts';
+import { QualityInputError } from './source-rows.ts';
+
+export interface OnlineMismatch {
+  readonly entity: Readonly<Record<string, string>>;
+  readonly feature: string;
+  readonly asOf: string;
+  readonly online: unknown;
+  readonly offline: unknown;
+}
+
+export interface OnlineConsistency {
+  readonly view: string;
+  readonly items: number;
+  readonly values: number;
+  readonly matching: number;
+  /** Share of compared values that agree, 0..1 (1 when nothing was compared). */
+  readonly matchRate: number;
+  readonly mismatches: readonly OnlineMismatch[];
+}
+
+/**
+ * Chronon-style consistency: for up to `sample` online items of a view, the offline
+ * point-in-time value at the item's materialization time (the end of the window it was
+ * written from), compared feature by feature with what the item holds (NULL when the item is
+ * older than the view's TTL at that time, as a lookup would say).
+ */
+export async function verifyOnline(options: {
+  client: DynamoDBClient;
+  table: string;
+  registry: Registry;
+  dataDir: string;
+  env: string;
+  view: string;
+  sample?: number;
+}): Promise<OnlineConsistency> {
+  const view = options.registry.featureViews.find((v) => v.name === options.view);
+  if (!view?.online)
+    throw new QualityInputError(
+      `"${options.view}" is not an online feature view`,
+      `online views: ${options.registry.featureViews
+        .filter((v) => v.online)
+        .map((v) => v.name)
+        .join(', ')}`,
+    );
+  const sample = options.sample ?? 1000;
+  const prefix = `${view.onlineStore.keyPrefix}#`;
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await options.client.send(
+      new ScanCommand({
+        TableName: options.table,
+        FilterExpression: 'begins_with(#pk, :prefix)',
+        ExpressionAttributeNames: { '#pk': a.key },
+        ExpressionAttributeValues: { ':prefix': { S: prefix } },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start && items.length < sample);
+  const chosen = items.slice(0, sample);
+  if (chosen.length === 0)
+    return { view: view.name, items: 0, values: 0, matching: 0, matchRate: 1, mismatches: [] };
+
+  const entities = chosen.map((item) => {
+    const keys = decodeEntityKey((item[a.key]?.S ?? '').slice(prefix.length));
+    const asOf = new Date(Number(item[a.materializedAt]?.N ?? 0)).toISOString();
+    return { keys, asOf, item };
+  });
+  const file = path.join(tmpdir(), `fstore-verify-${process.pid}-${Date.now()}.jsonl`);
+  await writeFile(
+    file,
+    entities
+      .map((e) => JSON.stringify({ ...typedKeys(view.joinKeys, e.keys), event_timestamp: e.asOf }))
+      .join('\n'),
+  );
+  const offline = await getTrainingSet({
+    registry: options.registry,
+    dataDir: options.dataDir,
+    env: options.env,
+    request: { features: [`${view.name}:*`] },
+    entities: file,
+  });
+  const mismatches: OnlineMismatch[] = [];
+  let values = 0;
+  let matching = 0;
+  entities.forEach((entity, index) => {
+    const eventMicros = BigInt(entity.item[a.eventTs]?.N ?? '0');
+    const expired =
+      view.ttlSeconds !== undefined &&
+      BigInt(Date.parse(entity.asOf)) * 1000n - eventMicros > BigInt(view.ttlSeconds) * 1_000_000n;
+    for (const feature of view.features) {
+      const online = expired
+        ? null
+        : decodeValue(feature.type, entity.item[a.features]?.M?.[feature.name]);
+      const offlineValue = offline.records?.[index]?.[feature.name] ?? null;
+      values += 1;
+      if (same(online, offlineValue)) matching += 1;
+      else
+        mismatches.push({
+          entity: entity.keys,
+          feature: feature.name,
+          asOf: entity.asOf,
+          online,
+          offline: offlineValue,
+        });
+    }
+  });
+  return {
+    view: view.name,
+    items: chosen.length,
+    values,
+    matching,
+    matchRate: values === 0 ? 1 : matching / values,
+    mismatches,
+  };
+}
+
+function typedKeys(
+  joinKeys: readonly { name: string; type: string }[],
+  keys: Readonly<Record<string, string>>,
+): Record<string, string | number> {
+  return Object.fromEntries(
+    joinKeys.map((k) => [
+      k.name,
+      k.type === 'string' ? (keys[k.name] ?? '') : Number(keys[k.name]),
+    ]),
+  );
+}
+
+function same(online: unknown, offline: unknown): boolean {
+  if (typeof online === 'number' && typeof offline === 'number')
+    return Math.abs(online - offline) <= 1e-9 * Math.max(1, Math.abs(offline));
+  if (typeof offline === 'string' && typeof online === 'number') return Number(offline) === online;
+  return JSON.stringify(online) === JSON.stringify(offline);
+}
