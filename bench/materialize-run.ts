@@ -8,6 +8,7 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { materializeLocal } from '../lib/local/materialize-local.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
+import { putCommand } from '../lib/online/online-writer.ts';
 import { benchConcurrency, benchEnv, benchRegistry, materializeAt } from './materialize-setup.ts';
 
 const [mode, endpoint, dataDir, rowsText] = process.argv.slice(2);
@@ -35,15 +36,16 @@ if (mode === 'ours') {
 } else {
   const plans = ['basic', 'plus', 'pro'];
   let next = 0;
+  // The very condition fstore's writer sends for this view (no created-time column).
+  const sample = putCommand(
+    table,
+    view,
+    { values: { customer_id: 'C0', score: 1, plan: 'basic', spend: 1 }, eventTs: 0, seq: 0 },
+    materializeAt,
+  ).input;
   const condition = {
-    ConditionExpression:
-      'attribute_not_exists(#pk) OR #e < :e OR (#e = :e AND attribute_not_exists(#c) AND (attribute_not_exists(#s) OR #s < :s))',
-    ExpressionAttributeNames: {
-      '#pk': 'pk',
-      '#e': 'event_ts',
-      '#c': 'created_ts',
-      '#s': 'fstore_seq',
-    },
+    ConditionExpression: sample.ConditionExpression,
+    ExpressionAttributeNames: sample.ExpressionAttributeNames,
   };
   const worker = async () => {
     while (next < rows) {

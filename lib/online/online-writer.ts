@@ -79,13 +79,9 @@ export function putCommand(
   const seq = row.seq === undefined || row.seq === null ? undefined : integerText(row.seq, where);
   const expiresAt =
     view.ttlSeconds === undefined ? undefined : Number(eventTs / 1_000_000n) + view.ttlSeconds;
-  const laterSeq = seq === undefined ? '' : ' AND (attribute_not_exists(#s) OR #s < :s)';
-  const sameEvent =
-    createdTs === undefined
-      ? seq === undefined
-        ? ''
-        : ` OR (#e = :e AND attribute_not_exists(#c)${laterSeq})`
-      : ` OR (#e = :e AND (attribute_not_exists(#c) OR #c < :c${seq === undefined ? '' : ` OR (#c = :c${laterSeq})`}))`;
+  const sameEvent = tieBreaks(createdTs !== undefined, seq !== undefined)
+    .map((terms) => ` OR (#e = :e AND ${terms})`)
+    .join('');
   return new PutItemCommand({
     TableName: table,
     Item: {
@@ -112,6 +108,28 @@ export function putCommand(
       ...(seq !== undefined ? { ':s': { N: seq } } : {}),
     },
   });
+}
+
+/**
+ * The ways a row with the same event time still wins, as flat alternatives: a created time
+ * beats none or an older one, then a sequence number beats none or a lower one. (Flat because
+ * nested parentheses make local DynamoDB servers parse each request very slowly.)
+ */
+function tieBreaks(created: boolean, seq: boolean): string[] {
+  if (created && seq)
+    return [
+      'attribute_not_exists(#c)',
+      '#c < :c',
+      '#c = :c AND attribute_not_exists(#s)',
+      '#c = :c AND #s < :s',
+    ];
+  if (created) return ['attribute_not_exists(#c)', '#c < :c'];
+  if (seq)
+    return [
+      'attribute_not_exists(#c) AND attribute_not_exists(#s)',
+      'attribute_not_exists(#c) AND #s < :s',
+    ];
+  return [];
 }
 
 function integerText(value: unknown, where: string): string {
