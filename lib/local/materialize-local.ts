@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { duckdbRowSource } from '../materialize/duckdb-row-source.ts';
 import {
@@ -35,6 +36,25 @@ export interface LocalMaterializationOptions
   readonly onView?: (view: string) => void;
 }
 
+/** `local-<pid>-<random>`: a lease holder on this machine, whose process can be checked. */
+function localOwner(): string {
+  return `local-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A local holder whose process has exited (killed mid-run) gives its lease up at once. */
+export function localOwnerGone(owner: string): boolean {
+  const match = /^local-(\d+)-/.exec(owner);
+  if (!match) return false;
+  const pid = Number(match[1]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /**
  * Materializes online views of a local environment with DuckDB over its offline store, into
  * its online store, one view after the other; rows breaking constraints go to
@@ -58,6 +78,8 @@ export async function materializeLocal(
         await materializeView({
           ...shared,
           view,
+          owner: localOwner(),
+          isOwnerGone: localOwnerGone,
           source,
           quarantine: (run) => fileQuarantine(dir, run),
         }),

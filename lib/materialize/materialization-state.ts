@@ -94,34 +94,58 @@ export class MaterializationStateStore {
     return Item ? decodeState(Item) : {};
   }
 
-  /** Takes the lease for `leaseMs`, or throws MaterializationBusyError naming the holder. */
-  async acquire(owner: string, leaseMs: number): Promise<MaterializationState> {
-    const now = this.now();
+  /**
+   * Takes the lease for `leaseMs`, or throws MaterializationBusyError naming the holder. A
+   * holder that `isGone` says no longer runs (a local process that was killed) is taken over
+   * at once instead of waiting for its lease to expire.
+   */
+  async acquire(
+    owner: string,
+    leaseMs: number,
+    isGone: (holder: string) => boolean = () => false,
+  ): Promise<MaterializationState> {
     try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: this.key,
-          UpdateExpression: 'SET #o = :o, #x = :x',
-          ConditionExpression: 'attribute_not_exists(#o) OR #x < :now OR #o = :o',
-          ExpressionAttributeNames: { '#o': s.leaseOwner, '#x': s.leaseExpiresAt },
-          ExpressionAttributeValues: {
-            ':o': { S: owner },
-            ':x': { N: String(now + leaseMs) },
-            ':now': { N: String(now) },
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return decodeState(Attributes ?? {});
+      return await this.take(owner, leaseMs, 'attribute_not_exists(#o) OR #x < :now OR #o = :o');
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const { lease } = await this.read();
+      if (lease && isGone(lease.owner)) {
+        try {
+          return await this.take(owner, leaseMs, '#o = :stale', lease.owner);
+        } catch (retry) {
+          if (!(retry instanceof ConditionalCheckFailedException)) throw retry;
+        }
+      }
       throw new MaterializationBusyError(
         `another materialization of this view is running (${lease?.owner ?? 'unknown'}, lease until ${lease ? new Date(lease.expiresAt).toISOString() : '?'})`,
         'wait for it to finish; a crashed run releases its lease when it expires',
       );
     }
+  }
+
+  private async take(
+    owner: string,
+    leaseMs: number,
+    condition: string,
+    stale?: string,
+  ): Promise<MaterializationState> {
+    const now = this.now();
+    const { Attributes } = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.key,
+        UpdateExpression: 'SET #o = :o, #x = :x',
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#o': s.leaseOwner, '#x': s.leaseExpiresAt },
+        ExpressionAttributeValues: {
+          ':o': { S: owner },
+          ':x': { N: String(now + leaseMs) },
+          ...(stale === undefined ? { ':now': { N: String(now) } } : { ':stale': { S: stale } }),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return decodeState(Attributes ?? {});
   }
 
   /** Records progress and extends the lease. */

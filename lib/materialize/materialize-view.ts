@@ -38,6 +38,8 @@ export interface MaterializeViewOptions {
   readonly leaseMs?: number;
   /** Who runs this, for the lease (e.g. a Lambda request id). */
   readonly owner?: string;
+  /** Whether the holder of a lease no longer runs, so its lease can be taken over at once. */
+  readonly isOwnerGone?: (owner: string) => boolean;
   /** Asked after each checkpoint; true stops the run there, to resume in a later invocation. */
   readonly shouldPause?: () => boolean;
   readonly onStart?: (info: {
@@ -96,7 +98,7 @@ export async function materializeView(
     now,
   );
   const startedMs = now();
-  const state = await store.acquire(owner, leaseMs);
+  const state = await store.acquire(owner, leaseMs, options.isOwnerGone);
   let checkpoint = planRun(state, options, now);
   const resumed = checkpoint === state.checkpoint;
   const sink = options.quarantine({ view: view.name, runId: checkpoint.runId });

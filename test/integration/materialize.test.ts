@@ -385,4 +385,17 @@ describe('materialization into the online store (DuckDB + dynalite)', () => {
     expect(state.watermark).toBe(iso(m + 61_000));
     expect(stateKey(keyPrefix).startsWith('~')).toBe(true);
   });
+
+  it('takes over at once the lease of a local process that was killed, but not of one that runs', async () => {
+    const fixture = await offlineFixture([customer, events, profile]);
+    const keyPrefix = fixture.registry.featureViews[0]?.onlineStore.keyPrefix as string;
+    const table = await newTable();
+    const holder = new MaterializationStateStore(client, table, keyPrefix, () => m);
+    await holder.acquire('local-2147483646-dead', 3_600_000);
+    const [taken] = await run(fixture, table, m + 1000);
+    expect(taken?.status).toBe('succeeded');
+    const live = new MaterializationStateStore(client, table, keyPrefix, () => m + 2000);
+    await live.acquire(`local-${process.ppid}-alive`, 3_600_000);
+    await expect(run(fixture, table, m + 3000)).rejects.toThrow(MaterializationBusyError);
+  });
 });
