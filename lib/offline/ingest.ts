@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
+import { featureChecks } from '../quality/validate-data.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
 import { type IngestTarget, LocalIngestTarget } from './ingest-target.ts';
@@ -21,6 +22,11 @@ export interface IngestOptions {
   readonly source: string;
   readonly file: string;
   readonly allowDuplicate?: boolean;
+  /**
+   * Keep rows that break the constraints of views reading this source (materialization then
+   * quarantines them). By default such a file is refused, naming each broken rule.
+   */
+  readonly allowConstraintViolations?: boolean;
   /** Where the files go; default the local offline store of `env` under `dataDir`. */
   readonly target?: IngestTarget;
   readonly onPhase?: (phase: 'reading' | 'validating' | 'writing' | 'done') => void;
@@ -96,11 +102,20 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         'check the file; nothing was written',
       );
 
-    options.onPhase?.('writing');
-    const firstSeq = await target.nextSeq();
     const typed = columns.map(
       (c) => `${castExpression(c.raw, c.rawType, c.type)} AS ${quoteIdentifier(c.name)}`,
     );
+    if (!options.allowConstraintViolations)
+      await refuseConstraintViolations(
+        connection,
+        options.registry,
+        source.name,
+        typed,
+        options.file,
+      );
+
+    options.onPhase?.('writing');
+    const firstSeq = await target.nextSeq();
     await mkdir(staging, { recursive: true });
     await connection.run(
       `COPY (SELECT ${typed.join(', ')}, CAST(${firstSeq} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw ORDER BY fstore_input_row) TO ${quoteLiteral(staging)} (FORMAT parquet, PARTITION_BY (dt), FILENAME_PATTERN ${quoteLiteral(`${ingestId}-{i}`)}, COMPRESSION zstd)`,
@@ -122,6 +137,54 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
     session.close();
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Checks the typed rows against the feature constraints of every passthrough view reading the
+ * source; throws naming each broken rule with its count and the first input rows.
+ */
+async function refuseConstraintViolations(
+  connection: DuckDBConnection,
+  registry: Registry,
+  source: string,
+  typed: readonly string[],
+  file: string,
+): Promise<void> {
+  const checks = registry.featureViews
+    .filter((v) => v.source === source && v.transform === 'passthrough')
+    .flatMap((view) =>
+      view.features.flatMap((feature) =>
+        featureChecks(feature, { quote: quoteIdentifier, literal: quoteLiteral }).map((check) => ({
+          ...check,
+          view: view.name,
+        })),
+      ),
+    );
+  if (checks.length === 0) return;
+  const rows = `(SELECT ${typed.join(', ')}, fstore_input_row FROM fstore_raw) fstore_typed`;
+  const [counts] = await queryRows(
+    connection,
+    `SELECT ${checks.map((c, i) => `count(*) FILTER (WHERE ${c.violates}) AS ${quoteIdentifier(`c${i}`)}`).join(', ')} FROM ${rows}`,
+  );
+  const broken: string[] = [];
+  for (const [index, check] of checks.entries()) {
+    const count = Number(counts?.[`c${index}`] ?? 0);
+    if (count === 0) continue;
+    const examples = (
+      await queryRows(
+        connection,
+        `SELECT fstore_input_row AS r FROM ${rows} WHERE ${check.violates} ORDER BY 1 LIMIT 3`,
+      )
+    ).map((r) => Number(r.r));
+    broken.push(
+      `${check.view}.${check.feature} ${check.rule}: ${count} row(s), e.g. row ${examples.join(', ')}`,
+    );
+  }
+  if (broken.length > 0)
+    throw new IngestError(
+      `${path.basename(file)} breaks feature constraints; nothing was written:\n  ${broken.slice(0, maxReportedProblems).join('\n  ')}${broken.length > maxReportedProblems ? `\n  ... and ${broken.length - maxReportedProblems} more` : ''}`,
+      'fix the rows, or pass --allow-violations to keep them (materialization quarantines them)',
+    );
 }
 
 interface MappedColumn {

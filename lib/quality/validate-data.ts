@@ -23,7 +23,7 @@ export interface DataValidation {
   readonly passed: boolean;
 }
 
-interface Check {
+export interface Check {
   readonly rule: string;
   readonly feature?: string;
   /** SQL condition true for a violating row. */
@@ -125,7 +125,11 @@ export async function validateViewData(options: {
   };
 }
 
-function featureChecks(feature: RegistryFeature, dialect: Dialect): Check[] {
+/** The per-feature constraint checks of a feature, as SQL conditions true for a violating row. */
+export function featureChecks(
+  feature: RegistryFeature,
+  dialect: Pick<Dialect, 'quote' | 'literal'>,
+): Check[] {
   const column = dialect.quote(feature.name);
   const checks: Check[] = [];
   if (!feature.nullable)

@@ -27,8 +27,16 @@ export async function offlineFixture(
     registry,
     dataDir,
     writeJsonl,
+    /** Ingests rows as they are: constraint checks at ingest are tested on their own. */
     async ingest(source: string, rows: readonly Record<string, unknown>[]) {
-      return ingestFile({ registry, dataDir, env: 'local', source, file: await writeJsonl(rows) });
+      return ingestFile({
+        registry,
+        dataDir,
+        env: 'local',
+        source,
+        file: await writeJsonl(rows),
+        allowConstraintViolations: true,
+      });
     },
     async trainingSet(
       entities: readonly Record<string, unknown>[],

@@ -13,6 +13,7 @@ interface IngestCliOptions {
   source: string;
   file: string;
   allowDuplicate?: boolean;
+  allowViolations?: boolean;
   bucket?: string;
 }
 
@@ -25,6 +26,10 @@ export function registerIngest(program: Command): void {
     .requiredOption('--source <name>', 'source the rows belong to')
     .requiredOption('--file <path>', 'a .csv (header row), .parquet or .jsonl file')
     .option('--allow-duplicate', 'ingest a file whose exact content was ingested before')
+    .option(
+      '--allow-violations',
+      'keep rows that break feature constraints (materialization quarantines them)',
+    )
     .addOption(
       new Option(
         '--bucket <name>',
@@ -44,6 +49,7 @@ export function registerIngest(program: Command): void {
         file: options.file,
         target,
         ...(options.allowDuplicate ? { allowDuplicate: true } : {}),
+        ...(options.allowViolations ? { allowConstraintViolations: true } : {}),
         onPhase: (phase) => {
           if (phase !== 'done') ctx.out.status(`${phase} ${ctx.display(options.file)} ...`);
         },
