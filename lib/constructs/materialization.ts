@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -11,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Registry } from '../registry/index.ts';
+import { projectFiles, registryBundling, retention } from './function-defaults.ts';
 import { pascal } from './logical-id.ts';
 import type { OfflineStore } from './offline-store.ts';
 
@@ -70,19 +70,8 @@ export class Materialization extends Construct {
         WRITE_CONCURRENCY: String(stage.materialization.writeConcurrency),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        define: { FSTORE_REGISTRY: JSON.stringify(registry) },
-        externalModules: ['@aws-sdk/*'],
-      },
-      projectRoot: path.dirname(fileURLToPath(new URL('../../package.json', import.meta.url))),
-      depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
+      bundling: registryBundling(props.registry),
+      ...projectFiles,
     });
     props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     props.offlineStore.grantQuery(this.function, { readRequests: false });
@@ -160,11 +149,4 @@ export class Materialization extends Construct {
       });
     }
   }
-}
-
-function retention(days: number): logs.RetentionDays {
-  const allowed = Object.values(logs.RetentionDays)
-    .filter((v): v is logs.RetentionDays => typeof v === 'number' && v > 0)
-    .sort((a, b) => a - b);
-  return allowed.find((d) => d >= days) ?? logs.RetentionDays.ONE_YEAR;
 }

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -12,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Registry } from '../registry/index.ts';
+import { projectFiles, registryBundling, retention } from './function-defaults.ts';
 
 export interface ServingApiProps {
   readonly stage: StageConfig;
@@ -61,19 +61,8 @@ export class ServingApi extends Construct {
         MAX_ENTITIES: String(stage.api.maxEntitiesPerRequest),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        define: { FSTORE_REGISTRY: JSON.stringify(props.registry) },
-        externalModules: ['@aws-sdk/*'],
-      },
-      projectRoot: path.dirname(fileURLToPath(new URL('../../package.json', import.meta.url))),
-      depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
+      bundling: registryBundling(props.registry),
+      ...projectFiles,
     });
     props.table.grant(
       this.function,
@@ -126,11 +115,4 @@ export class ServingApi extends Construct {
       description: 'Base URL of the lookup API (IAM-signed requests)',
     });
   }
-}
-
-function retention(days: number): logs.RetentionDays {
-  const allowed = Object.values(logs.RetentionDays)
-    .filter((v): v is logs.RetentionDays => typeof v === 'number' && v > 0)
-    .sort((a, b) => a - b);
-  return allowed.find((d) => d >= days) ?? logs.RetentionDays.ONE_YEAR;
 }

@@ -1,15 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { isLocalEnv } from '../../local/data-paths.ts';
-import { openDuckdb } from '../../offline/duckdb-session.ts';
-import { offlineRoot } from '../../offline/local-layout.ts';
 import { viewDrift } from '../../quality/drift.ts';
 import { driftReportHtml } from '../../quality/drift-report.ts';
 import { viewStatistics } from '../../quality/feature-stats.ts';
 import { parseRange } from '../../quality/source-rows.ts';
-import { duckdbDialect } from '../../sql/duckdb-dialect.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { withLocalEngine } from './local-engine.ts';
 
 const number = (value: unknown) =>
   typeof value === 'number'
@@ -19,14 +16,6 @@ const number = (value: unknown) =>
     : value === null || value === undefined
       ? ''
       : String(value);
-
-function localOnly(ctx: CliContext, command: string): void {
-  if (!isLocalEnv(ctx.env))
-    throw new UsageError(
-      `${command} runs on the local engine; "${ctx.env}" is on AWS`,
-      'use --env local (Athena support is not there yet)',
-    );
-}
 
 export function registerStats(program: Command): void {
   program
@@ -42,13 +31,10 @@ export function registerStats(program: Command): void {
         command: Command,
       ) => {
         const ctx = CliContext.fromCommand(command);
-        localOnly(ctx, 'stats');
-        const registry = await ctx.compile();
-        const session = await openDuckdb();
-        try {
+        await withLocalEngine(ctx, 'stats', async ({ registry, connection, dialect }) => {
           const stats = await viewStatistics({
-            connection: session.connection,
-            dialect: duckdbDialect(offlineRoot(ctx.options.dataDir, ctx.env)),
+            connection,
+            dialect,
             registry,
             view: options.view,
             range: {
@@ -91,9 +77,7 @@ export function registerStats(program: Command): void {
               f.top ? f.top.map((t) => `${String(t.value)} (${t.count})`).join(', ') : '',
             ]),
           );
-        } finally {
-          session.close();
-        }
+        });
       },
     );
 }
@@ -126,19 +110,18 @@ export function registerDrift(program: Command): void {
         command: Command,
       ) => {
         const ctx = CliContext.fromCommand(command);
-        localOnly(ctx, 'drift');
         if (!Number.isFinite(options.threshold) || options.threshold <= 0)
           throw new UsageError('--threshold must be a positive number', 'e.g. --threshold 0.2');
-        const registry = await ctx.compile();
-        const session = await openDuckdb();
-        try {
+        const baseline = parseRange(options.baseline, '--baseline');
+        const current = parseRange(options.current, '--current');
+        await withLocalEngine(ctx, 'drift', async ({ registry, connection, dialect }) => {
           const report = await viewDrift({
-            connection: session.connection,
-            dialect: duckdbDialect(offlineRoot(ctx.options.dataDir, ctx.env)),
+            connection,
+            dialect,
             registry,
             view: options.view,
-            baseline: parseRange(options.baseline, '--baseline'),
-            current: parseRange(options.current, '--current'),
+            baseline,
+            current,
             threshold: options.threshold,
           });
           await writeFile(options.report, driftReportHtml(report));
@@ -159,9 +142,7 @@ export function registerDrift(program: Command): void {
           ctx.out.line(
             `${report.features.filter((f) => f.drifted).length} of ${report.features.length} features drifted (PSI > ${report.threshold}); report: ${ctx.display(options.report)}`,
           );
-        } finally {
-          session.close();
-        }
+        });
       },
     );
 }

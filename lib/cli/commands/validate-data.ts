@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
-import { isLocalEnv } from '../../local/data-paths.ts';
-import { openDuckdb } from '../../offline/duckdb-session.ts';
-import { offlineRoot } from '../../offline/local-layout.ts';
 import { validateViewData } from '../../quality/validate-data.ts';
-import { duckdbDialect } from '../../sql/duckdb-dialect.ts';
-import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { withLocalEngine } from './local-engine.ts';
 
 export function registerValidateData(program: Command): void {
   program
@@ -23,17 +19,10 @@ export function registerValidateData(program: Command): void {
         command: Command,
       ) => {
         const ctx = CliContext.fromCommand(command);
-        if (!isLocalEnv(ctx.env))
-          throw new UsageError(
-            `validate-data runs on the local engine; "${ctx.env}" is on AWS`,
-            'use --env local (Athena support is not there yet)',
-          );
-        const registry = await ctx.compile();
-        const session = await openDuckdb();
-        try {
+        await withLocalEngine(ctx, 'validate-data', async ({ registry, connection, dialect }) => {
           const report = await validateViewData({
-            connection: session.connection,
-            dialect: duckdbDialect(offlineRoot(ctx.options.dataDir, ctx.env)),
+            connection,
+            dialect,
             registry,
             view: options.view,
             ...(options.start ? { start: options.start } : {}),
@@ -57,9 +46,7 @@ export function registerValidateData(program: Command): void {
             );
           }
           if (!report.passed) process.exitCode = 1;
-        } finally {
-          session.close();
-        }
+        });
       },
     );
 }
