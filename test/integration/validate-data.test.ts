@@ -138,7 +138,9 @@ export const profile = defineFeatureView({ name: 'profile', entities: [customer]
     expect(good.code, good.stderr).toBe(0);
     expect(good.stdout).toContain('passed');
     await writeFile(file, `${JSON.stringify(row('C2', 3, null, 2))}\n`.replace(',"plan":null', ''));
-    expect((await fstore('ingest', '--source', 'profiles', '--file', file)).code).toBe(0);
+    expect(
+      (await fstore('ingest', '--source', 'profiles', '--file', file, '--allow-violations')).code,
+    ).toBe(0);
     const bad = await fstore('validate-data', '--view', 'profile');
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('FAIL');
