@@ -106,10 +106,27 @@ export class AthenaQueryRunner {
     }
   }
 
-  /** Result rows as objects, page by page; the header row of the first page is skipped. */
+  /** Result rows as objects of text, page by page; the header row of the first page is skipped. */
   async *rows(queryExecutionId: string): AsyncGenerator<Record<string, string | null>> {
+    for await (const page of this.pages(queryExecutionId))
+      for (const row of page.rows)
+        yield Object.fromEntries(page.columns.map((c, i) => [c.name, row[i] ?? null]));
+  }
+
+  /** Result rows with numbers, booleans and arrays typed by Athena's column types. */
+  async *typedRows(queryExecutionId: string): AsyncGenerator<Record<string, unknown>> {
+    for await (const page of this.pages(queryExecutionId))
+      for (const row of page.rows)
+        yield Object.fromEntries(
+          page.columns.map((c, i) => [c.name, typedValue(row[i] ?? null, c.type)]),
+        );
+  }
+
+  private async *pages(
+    queryExecutionId: string,
+  ): AsyncGenerator<{ columns: { name: string; type: string }[]; rows: (string | null)[][] }> {
     let nextToken: string | undefined;
-    let columns: string[] | undefined;
+    let columns: { name: string; type: string }[] | undefined;
     let first = true;
     do {
       const page: GetQueryResultsCommandOutput = await this.throttled(() =>
@@ -120,14 +137,14 @@ export class AthenaQueryRunner {
           }),
         ),
       );
-      columns ??= (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '');
-      const rows = page.ResultSet?.Rows ?? [];
-      for (const [index, row] of rows.entries()) {
-        if (first && index === 0) continue;
-        yield Object.fromEntries(
-          (columns ?? []).map((name, i) => [name, row.Data?.[i]?.VarCharValue ?? null]),
-        );
-      }
+      columns ??= (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => ({
+        name: c.Name ?? '',
+        type: (c.Type ?? 'varchar').toLowerCase(),
+      }));
+      const rows = (page.ResultSet?.Rows ?? [])
+        .slice(first ? 1 : 0)
+        .map((row) => columns?.map((_, i) => row.Data?.[i]?.VarCharValue ?? null) ?? []);
+      yield { columns, rows };
       first = false;
       nextToken = page.NextToken;
     } while (nextToken);
@@ -159,6 +176,38 @@ export class AthenaQueryRunner {
       }
     }
   }
+}
+
+const numericTypes = new Set([
+  'tinyint',
+  'smallint',
+  'integer',
+  'bigint',
+  'real',
+  'double',
+  'float',
+  'decimal',
+]);
+
+/** Athena's text of a value back to a JS value by the column's type. */
+export function typedValue(text: string | null, type: string): unknown {
+  if (text === null) return null;
+  const base = type.replace(/\(.*$/, '');
+  if (numericTypes.has(base)) {
+    const number = Number(text);
+    return base === 'bigint' && !Number.isSafeInteger(number) ? text : number;
+  }
+  if (base === 'boolean') return text === 'true';
+  if (base === 'array') {
+    const inner = text.trim().replace(/^\[/, '').replace(/\]$/, '');
+    if (inner === '') return [];
+    return inner.split(', ').map((item) => {
+      if (item === 'null') return null;
+      const number = Number(item);
+      return Number.isNaN(number) ? item : number;
+    });
+  }
+  return text;
 }
 
 function resultOf(id: string, execution: QueryExecution | undefined): AthenaQueryResult {

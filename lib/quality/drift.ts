@@ -1,9 +1,8 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
 import { isNumericType } from '../definitions/value-types.ts';
-import { queryRows } from '../offline/duckdb-session.ts';
 import type { Registry } from '../registry/index.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import { psi } from './psi.ts';
+import type { QueryRows } from './query-engine.ts';
 import { type TimeRange, viewRows } from './source-rows.ts';
 
 export interface FeatureDrift {
@@ -27,12 +26,12 @@ const maxCategories = 20;
 
 /**
  * Drift of every numeric and text/boolean feature of a view between two event-time ranges,
- * binned and counted by DuckDB: numeric features on the baseline's deciles (plus a NULL bin),
+ * binned and counted by the engine: numeric features on the baseline's deciles (plus a NULL bin),
  * categorical ones per value (the baseline's 20 most frequent, the rest as "other", plus NULL).
  * A feature drifts when its PSI is above `threshold` (default 0.2).
  */
 export async function viewDrift(options: {
-  connection: DuckDBConnection;
+  query: QueryRows;
   dialect: Dialect;
   registry: Registry;
   view: string;
@@ -45,7 +44,7 @@ export async function viewDrift(options: {
   const now = viewRows(options.registry, options.view, options.dialect, options.current);
   const q = options.dialect.quote;
   const literal = options.dialect.literal;
-  const query = (sql: string) => queryRows(options.connection, sql);
+  const { query } = options;
   const count = async (relation: string) =>
     Number((await query(`SELECT count(*) AS n FROM ${relation}`))[0]?.n ?? 0);
   const features: FeatureDrift[] = [];
@@ -58,7 +57,7 @@ export async function viewDrift(options: {
     if (isNumericType(feature.type)) {
       kind = 'numeric';
       const [row] = await query(
-        `SELECT quantile_cont(${c}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) AS edges FROM ${base.relation}`,
+        `SELECT ${options.dialect.quantiles(c, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])} AS edges FROM ${base.relation}`,
       );
       const edges = [
         ...new Set(((row?.edges as number[] | null) ?? []).filter((e) => e !== null)),

@@ -1,8 +1,7 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
 import { isNumericType } from '../definitions/value-types.ts';
-import { queryRows } from '../offline/duckdb-session.ts';
 import type { Registry } from '../registry/index.ts';
 import type { Dialect } from '../sql/dialect.ts';
+import type { QueryRows } from './query-engine.ts';
 import { type TimeRange, viewRows } from './source-rows.ts';
 
 export const statQuantiles = [0.05, 0.25, 0.5, 0.75, 0.95] as const;
@@ -30,9 +29,9 @@ export interface ViewStats {
   readonly features: readonly FeatureStats[];
 }
 
-/** Statistics of every feature of a view over its source rows in `range`, computed by DuckDB. */
+/** Statistics of every feature of a view over its source rows in `range`, computed by the engine. */
 export async function viewStatistics(options: {
-  connection: DuckDBConnection;
+  query: QueryRows;
   dialect: Dialect;
   registry: Registry;
   view: string;
@@ -41,7 +40,7 @@ export async function viewStatistics(options: {
   const range = options.range ?? {};
   const { view, relation } = viewRows(options.registry, options.view, options.dialect, range);
   const q = options.dialect.quote;
-  const query = (sql: string) => queryRows(options.connection, sql).catch(noFilesAsEmpty);
+  const { query } = options;
   const features: FeatureStats[] = [];
   let rows = 0;
   for (const feature of view.features) {
@@ -52,7 +51,7 @@ export async function viewStatistics(options: {
         feature.type.startsWith('list<') ? '' : `, min(${c}) AS min_value, max(${c}) AS max_value`
       }${
         numeric
-          ? `, avg(${c}) AS mean, stddev_samp(${c}) AS stddev, quantile_cont(${c}, [${statQuantiles.join(', ')}]) AS q`
+          ? `, avg(${c}) AS mean, stddev_samp(${c}) AS stddev, ${options.dialect.quantiles(c, statQuantiles)} AS q`
           : ''
       } FROM ${relation}`,
     );
@@ -92,9 +91,4 @@ export async function viewStatistics(options: {
     });
   }
   return { view: view.name, rows, range, features };
-}
-
-function noFilesAsEmpty(error: unknown): Record<string, unknown>[] {
-  if (String((error as Error).message).includes('No files found')) return [];
-  throw error;
 }

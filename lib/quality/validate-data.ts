@@ -1,7 +1,6 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows } from '../offline/duckdb-session.ts';
 import type { Registry, RegistryFeature } from '../registry/index.ts';
 import type { Dialect } from '../sql/dialect.ts';
+import type { QueryRows } from './query-engine.ts';
 import { viewRows } from './source-rows.ts';
 
 export interface RuleResult {
@@ -37,7 +36,7 @@ export interface Check {
  * and `quality.minRows`. Rows are those with `start <= event_ts <= end` when given.
  */
 export async function validateViewData(options: {
-  connection: DuckDBConnection;
+  query: QueryRows;
   dialect: Dialect;
   registry: Registry;
   view: string;
@@ -64,19 +63,12 @@ export async function validateViewData(options: {
     ...checks.map((c, i) => `count(*) FILTER (WHERE ${c.violates}) AS ${q(`check_${i}`)}`),
     ...nullCounts,
   ].join(', ')} FROM ${relation}`;
-  let counts: Record<string, unknown>;
-  try {
-    counts = (await queryRows(options.connection, sql))[0] ?? {};
-  } catch (error) {
-    if (String((error as Error).message).includes('No files found')) counts = { fstore_rows: 0 };
-    else throw error;
-  }
+  const counts: Record<string, unknown> = (await options.query(sql))[0] ?? { fstore_rows: 0 };
   const rows = Number(counts.fstore_rows ?? 0);
   const examplesFor = async (condition: string) =>
     rows === 0
       ? []
-      : queryRows(
-          options.connection,
+      : options.query(
           `SELECT ${[...view.joinKeys.map((k) => q(k.name)), ts, ...view.features.map((f) => q(f.name))].join(', ')} FROM ${relation} WHERE ${condition} LIMIT 3`,
         );
   const results: RuleResult[] = [];

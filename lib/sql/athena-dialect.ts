@@ -36,6 +36,8 @@ export function athenaDialect(database: string): Dialect {
       `(${expression} - INTERVAL '${Math.trunc(seconds)}' SECOND)`,
     timestampLiteral: (iso) => `TIMESTAMP '${timestampText(iso)}'`,
     epochMicros: (expression) => `CAST(round(to_unixtime(${expression}) * 1e6) AS BIGINT)`,
+    quantiles: (expression, ps) =>
+      `approx_percentile(CAST(${expression} AS DOUBLE), ARRAY[${ps.join(', ')}])`,
     // Trino has no DISTINCT in window aggregates; the frame's values are collected instead.
     countDistinctOver: (expression, over) =>
       `cardinality(array_distinct(filter(array_agg(${expression}) OVER (${over}), x -> x IS NOT NULL)))`,

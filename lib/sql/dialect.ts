@@ -16,6 +16,8 @@ export interface Dialect {
   timestampLiteral(isoUtc: string): string;
   /** A timestamp as BIGINT microseconds since the epoch (UTC). */
   epochMicros(timestampExpression: string): string;
+  /** Quantiles `ps` (0..1) of a numeric expression as one array (exact or approximate). */
+  quantiles(expression: string, ps: readonly number[]): string;
   /** Number of distinct non-NULL values of `expression` over the window `over`. */
   countDistinctOver(expression: string, over: string): string;
   /** The stored rows of a source, with its `dt` partition column as text. */

@@ -19,6 +19,7 @@ export function duckdbDialect(offlineRoot: string): Dialect {
       `(${expression} - INTERVAL '${Math.trunc(seconds)}' SECOND)`,
     timestampLiteral: (iso) => `TIMESTAMP '${timestampText(iso)}'`,
     epochMicros: (expression) => `epoch_us(${expression})`,
+    quantiles: (expression, ps) => `quantile_cont(${expression}, [${ps.join(', ')}])`,
     countDistinctOver: (expression, over) => `count(DISTINCT ${expression}) OVER (${over})`,
     sourceRelation: (source) => {
       const glob = path.join(offlineRoot, source, '*', '*.parquet');

@@ -10,6 +10,7 @@ import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { viewDrift } from '../../lib/quality/drift.ts';
 import { driftReportHtml } from '../../lib/quality/drift-report.ts';
 import { viewStatistics } from '../../lib/quality/feature-stats.ts';
+import { duckdbQueryRows } from '../../lib/quality/query-engine.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
@@ -39,7 +40,7 @@ async function withFixture<T>(
   const session = await openDuckdb();
   try {
     return await work({
-      connection: session.connection,
+      query: duckdbQueryRows(session.connection),
       dialect: duckdbDialect(offlineRoot(fixture.dataDir, 'local')),
       registry: fixture.registry,
       view: 'profile',

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { duckdbQueryRows } from '../../lib/quality/query-engine.ts';
 import { validateViewData } from '../../lib/quality/validate-data.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
@@ -44,7 +45,7 @@ async function validate(
   const session = await openDuckdb();
   try {
     return await validateViewData({
-      connection: session.connection,
+      query: duckdbQueryRows(session.connection),
       dialect: duckdbDialect(offlineRoot(fixture.dataDir, 'local')),
       registry: fixture.registry,
       view: 'profile',

@@ -6,7 +6,7 @@ import { viewStatistics } from '../../quality/feature-stats.ts';
 import { parseRange } from '../../quality/source-rows.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
-import { withLocalEngine } from './local-engine.ts';
+import { withOfflineEngine } from './offline-engine.ts';
 
 const number = (value: unknown) =>
   typeof value === 'number'
@@ -31,9 +31,9 @@ export function registerStats(program: Command): void {
         command: Command,
       ) => {
         const ctx = CliContext.fromCommand(command);
-        await withLocalEngine(ctx, 'stats', async ({ registry, connection, dialect }) => {
+        await withOfflineEngine(ctx, async ({ registry, query, dialect }) => {
           const stats = await viewStatistics({
-            connection,
+            query,
             dialect,
             registry,
             view: options.view,
@@ -114,9 +114,9 @@ export function registerDrift(program: Command): void {
           throw new UsageError('--threshold must be a positive number', 'e.g. --threshold 0.2');
         const baseline = parseRange(options.baseline, '--baseline');
         const current = parseRange(options.current, '--current');
-        await withLocalEngine(ctx, 'drift', async ({ registry, connection, dialect }) => {
+        await withOfflineEngine(ctx, async ({ registry, query, dialect }) => {
           const report = await viewDrift({
-            connection,
+            query,
             dialect,
             registry,
             view: options.view,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { validateViewData } from '../../quality/validate-data.ts';
 import { CliContext } from '../context.ts';
-import { withLocalEngine } from './local-engine.ts';
+import { withOfflineEngine } from './offline-engine.ts';
 
 export function registerValidateData(program: Command): void {
   program
@@ -19,9 +19,9 @@ export function registerValidateData(program: Command): void {
         command: Command,
       ) => {
         const ctx = CliContext.fromCommand(command);
-        await withLocalEngine(ctx, 'validate-data', async ({ registry, connection, dialect }) => {
+        await withOfflineEngine(ctx, async ({ registry, query, dialect }) => {
           const report = await validateViewData({
-            connection,
+            query,
             dialect,
             registry,
             view: options.view,
