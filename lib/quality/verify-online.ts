@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -6,7 +6,78 @@ import { getTrainingSet } from '../offline/training-set.ts';
 import { decodeEntityKey } from '../online/entity-key.ts';
 import { itemAttributes as a, decodeValue } from '../online/item-codec.ts';
 import type { Registry } from '../registry/index.ts';
+import type { Dialect } from '../sql/dialect.ts';
+import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
+import { renderTrainingSetSql } from '../sql/render-training-set.ts';
+import type { QueryRows } from './query-engine.ts';
 import { QualityInputError } from './source-rows.ts';
+
+/** Point-in-time values of `view:*` for entity rows, in their order. */
+export type OfflineValues = (
+  view: string,
+  entities: readonly Record<string, unknown>[],
+) => Promise<readonly Record<string, unknown>[]>;
+
+/** Locally: DuckDB over the environment's offline store. */
+export function localOfflineValues(
+  registry: Registry,
+  dataDir: string,
+  env: string,
+): OfflineValues {
+  return async (view, entities) => {
+    const file = path.join(tmpdir(), `fstore-verify-${process.pid}-${Date.now()}.jsonl`);
+    await writeFile(file, entities.map((e) => JSON.stringify(e)).join('\n'));
+    try {
+      const result = await getTrainingSet({
+        registry,
+        dataDir,
+        env,
+        request: { features: [`${view}:*`] },
+        entities: file,
+      });
+      return result.records ?? [];
+    } finally {
+      await rm(file, { force: true });
+    }
+  };
+}
+
+/**
+ * On AWS: the same point-in-time SQL on Athena, with the sampled entity rows inline as VALUES
+ * (a sample of up to a few thousand rows fits Athena's query size).
+ */
+export function athenaOfflineValues(
+  registry: Registry,
+  query: QueryRows,
+  dialect: Dialect,
+): OfflineValues {
+  return async (view, entities) => {
+    const plan = planPointInTime(
+      registry,
+      { features: [`${view}:*`] },
+      { entityTimestampColumn: 'event_timestamp' },
+    );
+    const keys = requiredJoinKeys(plan);
+    const values = entities.map(
+      (e, index) =>
+        `(${[
+          ...keys.map((k) =>
+            k.type === 'string' ? dialect.literal(String(e[k.name])) : String(Number(e[k.name])),
+          ),
+          dialect.timestampLiteral(String(e.event_timestamp)),
+          String(index + 1),
+        ].join(', ')})`,
+    );
+    const columns = [...keys.map((k) => dialect.quote(k.name)), 'event_timestamp', 'fstore_row_id'];
+    const sql = renderTrainingSetSql(plan, dialect, {
+      entityRelation: 'fstore_entities',
+      entityQuery: `  SELECT * FROM (VALUES ${values.join(', ')}) AS t(${columns.join(', ')})`,
+      entityColumns: [...keys.map((k) => k.name), 'event_timestamp'],
+      strategy: 'merge-window',
+    });
+    return query(sql);
+  };
+}
 
 export interface OnlineMismatch {
   readonly entity: Readonly<Record<string, string>>;
@@ -36,8 +107,8 @@ export async function verifyOnline(options: {
   client: DynamoDBClient;
   table: string;
   registry: Registry;
-  dataDir: string;
-  env: string;
+  /** The offline point-in-time values of the view's features for entity rows (keys + time). */
+  offline: OfflineValues;
   view: string;
   sample?: number;
 }): Promise<OnlineConsistency> {
@@ -76,20 +147,10 @@ export async function verifyOnline(options: {
     const asOf = new Date(Number(item[a.materializedAt]?.N ?? 0)).toISOString();
     return { keys, asOf, item };
   });
-  const file = path.join(tmpdir(), `fstore-verify-${process.pid}-${Date.now()}.jsonl`);
-  await writeFile(
-    file,
-    entities
-      .map((e) => JSON.stringify({ ...typedKeys(view.joinKeys, e.keys), event_timestamp: e.asOf }))
-      .join('\n'),
+  const records = await options.offline(
+    view.name,
+    entities.map((e) => ({ ...typedKeys(view.joinKeys, e.keys), event_timestamp: e.asOf })),
   );
-  const offline = await getTrainingSet({
-    registry: options.registry,
-    dataDir: options.dataDir,
-    env: options.env,
-    request: { features: [`${view.name}:*`] },
-    entities: file,
-  });
   const mismatches: OnlineMismatch[] = [];
   let values = 0;
   let matching = 0;
@@ -102,7 +163,7 @@ export async function verifyOnline(options: {
       const online = expired
         ? null
         : decodeValue(feature.type, entity.item[a.features]?.M?.[feature.name]);
-      const offlineValue = offline.records?.[index]?.[feature.name] ?? null;
+      const offlineValue = records[index]?.[feature.name] ?? null;
       values += 1;
       if (same(online, offlineValue)) matching += 1;
       else

@@ -2,9 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import { materializeLocal } from '../../lib/local/materialize-local.ts';
+import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { writeOnlineRows } from '../../lib/online/online-writer.ts';
-import { verifyOnline } from '../../lib/quality/verify-online.ts';
+import { duckdbQueryRows } from '../../lib/quality/query-engine.ts';
+import {
+  athenaOfflineValues,
+  localOfflineValues,
+  verifyOnline,
+} from '../../lib/quality/verify-online.ts';
+import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
+import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
 const customer = defineEntity({
@@ -66,8 +75,7 @@ describe('verify-online: online items against offline point-in-time values (Duck
         client,
         table,
         registry: fixture.registry,
-        dataDir: fixture.dataDir,
-        env: 'local',
+        offline: localOfflineValues(fixture.registry, fixture.dataDir, 'local'),
         view: 'profile',
       });
     const clean = await verify();
@@ -99,5 +107,58 @@ describe('verify-online: online items against offline point-in-time values (Duck
         offline: 3,
       },
     ]);
+  });
+
+  it('gets the same answer from the inline-VALUES query it sends to Athena on AWS (run here on DuckDB)', async () => {
+    const fixture = await offlineFixture([customer, profiles, profile]);
+    await fixture.ingest(
+      'profiles',
+      Array.from({ length: 10 }, (_, i) => ({
+        customer_id: `C${i}`,
+        score: i,
+        plan: 'pro',
+        event_ts: iso(m - i * 86_400_000),
+      })),
+    );
+    const table = 'fstore-verify-values';
+    await ensureLocalTable(client, table);
+    await materializeLocal({
+      registry: fixture.registry,
+      dataDir: fixture.dataDir,
+      env: 'local',
+      client,
+      table,
+      now: () => m,
+    });
+    const session = await openDuckdb();
+    try {
+      const result = await verifyOnline({
+        client,
+        table,
+        registry: fixture.registry,
+        view: 'profile',
+        offline: athenaOfflineValues(
+          fixture.registry,
+          duckdbQueryRows(session.connection),
+          duckdbDialect(offlineRoot(fixture.dataDir, 'local')),
+        ),
+      });
+      expect(result).toMatchObject({ items: 10, values: 20, matching: 20, mismatches: [] });
+    } finally {
+      session.close();
+    }
+    let sent = '';
+    await athenaOfflineValues(
+      fixture.registry,
+      async (sql) => {
+        sent = sql;
+        return [];
+      },
+      athenaDialect('fstore_dev'),
+    )('profile', [{ customer_id: 'C1', event_timestamp: iso(m) }]);
+    expect(sent).toContain(
+      `SELECT * FROM (VALUES ('C1', TIMESTAMP '2026-03-01 00:00:00.000000', 1)) AS t("customer_id", event_timestamp, fstore_row_id)`,
+    );
+    expect(sent).toContain('"fstore_dev"."profiles"');
   });
 });
