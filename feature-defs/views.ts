@@ -1,4 +1,4 @@
-import { defineFeatureView } from '../lib/definitions/index.ts';
+import { defineAggregationView, defineFeatureView } from '../lib/definitions/index.ts';
 import { customer } from './entities.ts';
 import { customerContracts, customerProfiles, orders } from './sources.ts';
 
@@ -69,6 +69,22 @@ export const lastOrder = defineFeatureView({
   leakageRisk:
     'Orders placed after a cancellation request can leak the churn label; entity timestamps must precede the request.',
   description: 'The most recent order of a customer.',
+  owner: 'commerce-ml@example.com',
+  tags: { domain: 'churn' },
+});
+
+/** Order activity over time windows: computed point-in-time for training, decaying online. */
+export const orderStats = defineAggregationView({
+  name: 'order_stats',
+  entities: [customer],
+  source: orders,
+  aggregations: {
+    amount: { functions: ['count', 'sum', 'avg'], windows: ['7d', '30d', '90d'] },
+    category: { functions: ['count_distinct'], windows: ['90d'] },
+  },
+  online: true,
+  schedule: 'rate(1 hour)',
+  description: 'Order counts, spend and variety of a customer over the last 7, 30 and 90 days.',
   owner: 'commerce-ml@example.com',
   tags: { domain: 'churn' },
 });

@@ -33,7 +33,7 @@ describe('fstore CLI', () => {
     const result = await runFstore(['validate', '--defs', exampleDefs]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /is valid: 1 entity, 3 sources, 3 feature views \(3 online\), 2 feature services\. Registry version [0-9a-f]{16}/,
+      /is valid: 1 entity, 3 sources, 4 feature views \(4 online\), 2 feature services\. Registry version [0-9a-f]{16}/,
     );
   });
 
@@ -49,13 +49,14 @@ describe('fstore CLI', () => {
       'customer_contract',
       'customer_profile',
       'last_order',
+      'order_stats',
     ]);
   });
 
   it('lists views and services as tables, and features with their types', async () => {
     const result = await runFstore(['list']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Views (3)');
+    expect(result.stdout).toContain('Views (4)');
     expect(result.stdout).toContain('Services (2)');
     expect(result.stdout).toMatch(/churn_online .*customer_profile, customer_contract, last_order/);
     const features = await runFstore(['list', 'features', '--json']);

@@ -52,7 +52,7 @@ describe('Materialization construct', () => {
   it('schedules every online view with its own expression, input, retry policy and dead-letter queue', async () => {
     const { template, registry } = await synthStage('dev');
     const online = registry.featureViews.filter((v) => v.online && v.schedule);
-    expect(online.length).toBe(3);
+    expect(online.length).toBe(4);
     template.resourceCountIs('AWS::Scheduler::Schedule', online.length);
     for (const view of online)
       template.hasResourceProperties('AWS::Scheduler::Schedule', {

@@ -15,6 +15,7 @@ describe('Monitoring construct', () => {
       customer_profile: 2 * 6 * 3600,
       customer_contract: 2 * 86_400,
       last_order: 2 * 3600,
+      order_stats: 2 * 3600,
     };
     for (const view of registry.featureViews.filter((v) => v.online))
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {

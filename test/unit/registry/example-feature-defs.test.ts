@@ -78,7 +78,7 @@ describe('the example feature-defs/', () => {
     ]);
   });
 
-  it('has three online views keyed by customer, with derived names', () => {
+  it('has four online views keyed by customer, with derived names', () => {
     expect(
       registry.featureViews.map((v) => ({
         name: v.name,
@@ -141,6 +141,22 @@ describe('the example feature-defs/', () => {
         keyPrefix: `last_order#${registry.featureViews[2]?.version}`,
         definedIn: 'views.ts',
       },
+      {
+        name: 'order_stats',
+        entities: ['customer'],
+        joinKeys: [{ name: 'customer_id', type: 'string' }],
+        source: 'orders',
+        features:
+          'amount_count_7d:int64 amount_count_30d:int64 amount_count_90d:int64 amount_sum_7d:float64 amount_sum_30d:float64 amount_sum_90d:float64 amount_avg_7d:float64 amount_avg_30d:float64 amount_avg_90d:float64 category_count_distinct_90d:int64',
+        ttl: 'undefined = undefineds',
+        online: true,
+        schedule: 'rate(1 hour)',
+        status: 'active',
+        glueTable: 'orders',
+        s3Prefix: 'offline/orders/',
+        keyPrefix: `order_stats#${registry.featureViews[3]?.version}`,
+        definedIn: 'views.ts',
+      },
     ]);
   });
 
@@ -151,6 +167,7 @@ describe('the example feature-defs/', () => {
       customer_contract: '1f1be18fd920',
       customer_profile: 'a73dd95beb4c',
       last_order: '3dffc907eabd',
+      order_stats: '7aed889f0f5f',
     });
   });
 
@@ -169,7 +186,12 @@ describe('the example feature-defs/', () => {
       nullable: false,
       allowedValues: ['basic', 'standard', 'premium'],
     });
-    expect(registry.featureViews.map((v) => Boolean(v.leakageRisk))).toEqual([false, false, true]);
+    expect(registry.featureViews.map((v) => Boolean(v.leakageRisk))).toEqual([
+      false,
+      false,
+      true,
+      false,
+    ]);
   });
 
   it('has two online services with their output names, aliases and types', () => {
