@@ -163,6 +163,8 @@ function recordRun(metrics: Metrics, result: MaterializeViewResult): void {
   metrics.addMetric('RunDuration', MetricUnit.Milliseconds, result.durationMs);
   if (result.status === 'succeeded')
     metrics.addMetric('MaterializationSucceeded', MetricUnit.Count, 1);
+  if (result.qualityIssues?.length)
+    metrics.addMetric('QualityRuleViolations', MetricUnit.Count, result.qualityIssues.length);
   if (result.freshnessLagMs !== undefined)
     metrics.addMetric(
       'FreshnessLag',

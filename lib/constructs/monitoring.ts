@@ -114,6 +114,22 @@ export class Monitoring extends Construct {
         datapointsToAlarm: 2,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      if (view.quality)
+        this.alarm(notify, `Quality${pascal(view.name)}`, {
+          alarmName: `fstore-${stage.name}-${view.name}-quality`,
+          alarmDescription: `A materialization of ${view.name} broke the view's quality rules (min rows, max NULL share)`,
+          metric: new cloudwatch.Metric({
+            namespace,
+            metricName: 'QualityRuleViolations',
+            dimensionsMap: dimensions,
+            statistic: 'Sum',
+            period,
+          }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
       widgets.push(
         new cloudwatch.GraphWidget({
           title: `${view.name}: freshness lag (s) and rows written`,

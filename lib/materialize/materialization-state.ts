@@ -18,6 +18,8 @@ export interface Checkpoint {
   readonly afterKey?: readonly (string | number)[];
   readonly counts: RunCounts;
   readonly newestEventTs?: string;
+  /** NULLs per feature among the rows read so far, for the view's `quality.maxNullPercent`. */
+  readonly nullCounts?: Readonly<Record<string, number>>;
 }
 
 export interface RunCounts {
@@ -36,6 +38,8 @@ export interface LastRun {
   readonly counts: RunCounts;
   readonly durationMs: number;
   readonly quarantine?: string;
+  /** View quality rules the run broke (`quality.minRows`, `quality.maxNullPercent`). */
+  readonly qualityIssues?: readonly string[];
   readonly error?: string;
 }
 

@@ -65,6 +65,8 @@ export interface MaterializeViewResult {
   /** Now minus the newest event time materialized so far, in milliseconds. */
   readonly freshnessLagMs?: number;
   readonly quarantine?: string;
+  /** View quality rules the run broke; its rows are written all the same. */
+  readonly qualityIssues?: readonly string[];
 }
 
 const zero: RunCounts = { rowsRead: 0, written: 0, skippedAsOlder: 0, rejected: 0 };
@@ -102,6 +104,7 @@ export async function materializeView(
   let checkpoint = planRun(state, options, now);
   const resumed = checkpoint === state.checkpoint;
   const sink = options.quarantine({ view: view.name, runId: checkpoint.runId });
+  const qualityIssues = () => viewQualityIssues(view, checkpoint);
   const runOf = (status: LastRun['status'], error?: unknown): LastRun => ({
     runId: checkpoint.runId,
     status,
@@ -111,6 +114,9 @@ export async function materializeView(
     counts: checkpoint.counts,
     durationMs: now() - startedMs,
     ...(checkpoint.counts.rejected > 0 ? { quarantine: sink.location } : {}),
+    ...(status === 'succeeded' && qualityIssues().length > 0
+      ? { qualityIssues: qualityIssues() }
+      : {}),
     ...(error ? { error: (error as Error).message } : {}),
   });
   try {
@@ -146,6 +152,7 @@ export async function materializeView(
           rejected: checkpoint.counts.rejected + result.rejected.length,
         },
         ...newest(checkpoint.newestEventTs, result.newestEventTs),
+        nullCounts: addNulls(checkpoint.nullCounts, view, rows),
       };
       await store.checkpoint(owner, leaseMs, checkpoint);
       options.onProgress?.(checkpoint.counts);
@@ -215,8 +222,46 @@ export async function materializeView(
         ? { newestEventTs, freshnessLagMs: now() - Date.parse(newestEventTs) }
         : {}),
       ...(checkpoint.counts.rejected > 0 ? { quarantine: sink.location } : {}),
+      ...(status === 'succeeded' && qualityIssues().length > 0
+        ? { qualityIssues: qualityIssues() }
+        : {}),
     };
   }
+}
+
+function addNulls(
+  counts: Readonly<Record<string, number>> | undefined,
+  view: RegistryFeatureView,
+  rows: readonly Record<string, unknown>[],
+): Record<string, number> {
+  const next = { ...counts };
+  for (const feature of view.features) {
+    let nulls = 0;
+    for (const row of rows)
+      if (row[feature.name] === null || row[feature.name] === undefined) nulls++;
+    next[feature.name] = (next[feature.name] ?? 0) + nulls;
+  }
+  return next;
+}
+
+/** The view's `quality` rules a whole run broke: too few rows, too many NULLs in a feature. */
+export function viewQualityIssues(view: RegistryFeatureView, run: Checkpoint): string[] {
+  const issues: string[] = [];
+  const rows = run.counts.rowsRead;
+  const minRows = view.quality?.minRows;
+  if (minRows !== undefined && rows < minRows)
+    issues.push(`min rows ${minRows}: the run read ${rows}`);
+  const maxNull = view.quality?.maxNullPercent;
+  if (maxNull !== undefined && rows > 0)
+    for (const feature of view.features) {
+      const nulls = run.nullCounts?.[feature.name] ?? 0;
+      const percent = (100 * nulls) / rows;
+      if (percent > maxNull)
+        issues.push(
+          `${feature.name} max null ${maxNull}%: ${percent.toFixed(2)}% null (${nulls} of ${rows} rows)`,
+        );
+    }
+  return issues;
 }
 
 function onlineView(registry: Registry, name: string): RegistryFeatureView {

@@ -140,8 +140,9 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
 }
 
 /**
- * Checks the typed rows against the feature constraints of every passthrough view reading the
- * source; throws naming each broken rule with its count and the first input rows.
+ * Checks the typed rows against the rules of every passthrough view reading the source: each
+ * feature's constraints, and the view's `quality` (max NULL share per feature, min rows per
+ * ingest); throws naming each broken rule with its count and the first input rows.
  */
 async function refuseConstraintViolations(
   connection: DuckDBConnection,
@@ -150,22 +151,41 @@ async function refuseConstraintViolations(
   typed: readonly string[],
   file: string,
 ): Promise<void> {
-  const checks = registry.featureViews
-    .filter((v) => v.source === source && v.transform === 'passthrough')
-    .flatMap((view) =>
-      view.features.flatMap((feature) =>
-        featureChecks(feature, { quote: quoteIdentifier, literal: quoteLiteral }).map((check) => ({
-          ...check,
-          view: view.name,
+  const views = registry.featureViews.filter(
+    (v) => v.source === source && v.transform === 'passthrough',
+  );
+  const checks = views.flatMap((view) =>
+    view.features.flatMap((feature) =>
+      featureChecks(feature, { quote: quoteIdentifier, literal: quoteLiteral }).map((check) => ({
+        ...check,
+        view: view.name,
+      })),
+    ),
+  );
+  const nullable = views.flatMap((view) =>
+    view.quality?.maxNullPercent === undefined
+      ? []
+      : view.features.map((f) => ({
+          view,
+          feature: f.name,
+          max: view.quality?.maxNullPercent ?? 0,
         })),
-      ),
-    );
-  if (checks.length === 0) return;
+  );
   const rows = `(SELECT ${typed.join(', ')}, fstore_input_row FROM fstore_raw) fstore_typed`;
   const [counts] = await queryRows(
     connection,
-    `SELECT ${checks.map((c, i) => `count(*) FILTER (WHERE ${c.violates}) AS ${quoteIdentifier(`c${i}`)}`).join(', ')} FROM ${rows}`,
+    `SELECT ${[
+      'count(*) AS fstore_total',
+      ...checks.map(
+        (c, i) => `count(*) FILTER (WHERE ${c.violates}) AS ${quoteIdentifier(`c${i}`)}`,
+      ),
+      ...nullable.map(
+        (n, i) =>
+          `count(*) FILTER (WHERE ${quoteIdentifier(n.feature)} IS NULL) AS ${quoteIdentifier(`n${i}`)}`,
+      ),
+    ].join(', ')} FROM ${rows}`,
   );
+  const total = Number(counts?.fstore_total ?? 0);
   const broken: string[] = [];
   for (const [index, check] of checks.entries()) {
     const count = Number(counts?.[`c${index}`] ?? 0);
@@ -180,10 +200,23 @@ async function refuseConstraintViolations(
       `${check.view}.${check.feature} ${check.rule}: ${count} row(s), e.g. row ${examples.join(', ')}`,
     );
   }
+  for (const [index, rule] of nullable.entries()) {
+    const nulls = Number(counts?.[`n${index}`] ?? 0);
+    const percent = total === 0 ? 0 : (100 * nulls) / total;
+    if (percent > rule.max)
+      broken.push(
+        `${rule.view.name}.${rule.feature} max null ${rule.max}%: ${percent.toFixed(2)}% null (${nulls} of ${total} rows)`,
+      );
+  }
+  for (const view of views) {
+    const minRows = view.quality?.minRows;
+    if (minRows !== undefined && total < minRows)
+      broken.push(`${view.name} min rows ${minRows}: the file has ${total}`);
+  }
   if (broken.length > 0)
     throw new IngestError(
       `${path.basename(file)} breaks feature constraints; nothing was written:\n  ${broken.slice(0, maxReportedProblems).join('\n  ')}${broken.length > maxReportedProblems ? `\n  ... and ${broken.length - maxReportedProblems} more` : ''}`,
-      'fix the rows, or pass --allow-violations to keep them (materialization quarantines them)',
+      'fix the rows, or pass --allow-violations to keep them (materialization quarantines rows breaking feature constraints)',
     );
 }
 

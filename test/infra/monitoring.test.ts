@@ -87,7 +87,7 @@ describe('Monitoring construct', () => {
     noEmail.template.resourceCountIs('AWS::SNS::Subscription', 0);
   }, 180_000);
 
-  it('uses a view’s expectedFreshness instead of the default when it has one', () => {
+  it('uses a view’s expectedFreshness instead of the default, and alarms on its quality rules', () => {
     const customer = defineEntity({
       name: 'customer',
       joinKeys: [{ name: 'customer_id', type: 'string' }],
@@ -107,16 +107,23 @@ describe('Monitoring construct', () => {
           online: true,
           schedule: 'cron(0 3 * * ? *)',
           expectedFreshness: '30h',
+          quality: { minRows: 10 },
         }),
       },
     ]);
     const stack = new Stack(new App(), 'monitoring');
     const api = new apigw.HttpApi(stack, 'Api');
     new Monitoring(stack, 'Monitoring', { stage: resolveStageConfig('dev'), registry, api });
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'fstore-dev-profile-freshness',
       Threshold: 30 * 3600,
       Period: 86_400,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fstore-dev-profile-quality',
+      MetricName: 'QualityRuleViolations',
+      Threshold: 1,
     });
   });
 });

@@ -87,3 +87,47 @@ describe('feature constraints at ingest', () => {
     expect((await run()).rows).toBe(1);
   });
 });
+
+describe('view quality rules at ingest', () => {
+  const strict = defineFeatureView({
+    name: 'strict_profile',
+    entities: [customer],
+    source: profiles,
+    features: { age: 'int32' },
+    quality: { maxNullPercent: 25, minRows: 3 },
+  });
+
+  async function run(rows: Record<string, unknown>[]) {
+    const fixture = await offlineFixture([customer, profiles, strict]);
+    return ingestFile({
+      registry: fixture.registry,
+      dataDir: fixture.dataDir,
+      env: 'local',
+      source: 'profiles',
+      file: await fixture.writeJsonl(rows),
+    });
+  }
+
+  it('accepts a file with enough rows and few enough NULLs', async () => {
+    expect(
+      (
+        await run([
+          row('C1', 30, 'a'),
+          row('C2', 31, 'b'),
+          row('C3', 32, 'c'),
+          row('C4', null, 'd'),
+        ])
+      ).rows,
+    ).toBe(4);
+  });
+
+  it('refuses a file with too many NULLs in a feature or too few rows, with the figures', async () => {
+    await expect(run([row('C1', 30, 'a'), row('C2', null, 'b')])).rejects.toThrow(
+      [
+        'breaks feature constraints; nothing was written:',
+        '  strict_profile.age max null 25%: 50.00% null (1 of 2 rows)',
+        '  strict_profile min rows 3: the file has 2',
+      ].join('\n'),
+    );
+  });
+});

@@ -398,4 +398,41 @@ describe('materialization into the online store (DuckDB + dynalite)', () => {
     await live.acquire(`local-${process.ppid}-alive`, 3_600_000);
     await expect(run(fixture, table, m + 3000)).rejects.toThrow(MaterializationBusyError);
   });
+
+  it('reports the view quality rules a run broke, and records them with the run', async () => {
+    const checked = defineFeatureView({
+      name: 'checked',
+      entities: [customer],
+      source: events,
+      features: { score: 'int64', spend: 'float64' },
+      online: true,
+      schedule: 'rate(1 hour)',
+      quality: { minRows: 10, maxNullPercent: 20 },
+    });
+    const fixture = await offlineFixture([customer, events, checked]);
+    await fixture.ingest(
+      'events',
+      [1, 2, 3, 4, 5].map((i) => ({
+        customer_id: `C${i}`,
+        score: i,
+        tier: 'gold',
+        spend: i <= 2 ? null : 1,
+        event_ts: iso(m - day),
+        created_ts: iso(m - day),
+      })),
+    );
+    const table = await newTable();
+    const [result] = await run(fixture, table, m);
+    expect(result?.qualityIssues).toEqual([
+      'min rows 10: the run read 5',
+      'spend max null 20%: 40.00% null (2 of 5 rows)',
+    ]);
+    expect(result?.counts.written).toBe(5);
+    const state = await new MaterializationStateStore(
+      client,
+      table,
+      fixture.registry.featureViews[0]?.onlineStore.keyPrefix as string,
+    ).read();
+    expect(state.lastRun?.qualityIssues).toHaveLength(2);
+  });
 });

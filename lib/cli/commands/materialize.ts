@@ -92,6 +92,9 @@ export function registerMaterialize(program: Command): void {
         ctx.out.line(
           `${ctx.out.c.green('✔')} materialized ${results.length} view(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
         );
+        for (const r of results)
+          for (const issue of r.qualityIssues ?? [])
+            ctx.out.line(`${ctx.out.c.yellow('!')} ${r.view}: quality rule broken: ${issue}`);
         for (const r of results.filter((r) => r.quarantine))
           ctx.out.line(
             `${ctx.out.c.yellow('!')} ${r.view}: ${r.counts.rejected} row(s) broke constraints and were quarantined in ${ctx.display(r.quarantine as string)}`,
