@@ -209,6 +209,11 @@ describe('lookup API', () => {
       'churn_v1',
     ]);
     expect(registryResponse.featureViews[0].features[0]).toHaveProperty('type');
+    expect(registryResponse.lineage.edges).toContainEqual({
+      from: 'feature:last_order.amount',
+      to: 'featureService:churn_online',
+      relation: 'serves as churn_online.last_order_amount',
+    });
     expect(parse(await handleRequest({ method: 'GET', path: '/v1/health' }, deps()))).toEqual({
       status: 'ok',
       registryVersion: registry.version,
