@@ -1,6 +1,7 @@
 /**
  * One timed run of bench:agg in its own process, so peak RSS belongs to one engine run:
- * `tsx bench/agg-run.ts <ours|baseline> <dataDir> <out.parquet>`.
+ * `tsx bench/agg-run.ts <ours|ours-window|baseline> <dataDir> <out.parquet>` (ours: DuckDB's
+ * range-join rendering; ours-window: the one-sort window rendering Athena runs).
  * Prints one JSON line: { seconds, peakRssMb, rows }.
  */
 import path from 'node:path';
@@ -15,13 +16,13 @@ const windows = [7, 30, 90] as const;
 const functions = ['sum', 'count', 'avg'] as const;
 
 const [mode, dirArg, outArg] = process.argv.slice(2);
-if ((mode !== 'ours' && mode !== 'baseline') || !dirArg || !outArg)
-  throw new Error('usage: agg-run.ts <ours|baseline> <dataDir> <out>');
+if (!['ours', 'ours-window', 'baseline'].includes(mode ?? '') || !dirArg || !outArg)
+  throw new Error('usage: agg-run.ts <ours|ours-window|baseline> <dataDir> <out>');
 const dir: string = dirArg;
 const entitiesFile = path.join(dir, 'entities.parquet');
 const featureNames = windows.flatMap((w) => functions.map((f) => `amount_${f}_${w}d`));
 
-function oursSql(): string {
+function oursSql(strategy: 'asof' | 'merge-window'): string {
   const customer = defineEntity({
     name: 'customer',
     joinKeys: [{ name: 'customer_id', type: 'string' }],
@@ -46,6 +47,7 @@ function oursSql(): string {
   return renderTrainingSetSql(plan, duckdbDialect(path.join(dir, 'offline')), {
     entityRelation: `read_parquet('${entitiesFile}')`,
     entityColumns: ['customer_id', 'event_timestamp'],
+    strategy,
   });
 }
 
@@ -73,7 +75,8 @@ function baselineSql(): string {
 const session = await openDuckdb();
 await session.connection.run(`SET memory_limit = '${process.env.BENCH_MEMORY_LIMIT ?? '4GB'}'`);
 await session.connection.run(`SET temp_directory = '${path.join(dir, 'tmp')}'`);
-const sql = mode === 'ours' ? oursSql() : baselineSql();
+const sql =
+  mode === 'baseline' ? baselineSql() : oursSql(mode === 'ours' ? 'asof' : 'merge-window');
 const started = performance.now();
 await session.connection.run(`COPY (${sql}) TO '${outArg}' (FORMAT parquet)`);
 const seconds = (performance.now() - started) / 1000;

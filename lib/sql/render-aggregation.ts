@@ -198,3 +198,61 @@ export function renderAggregatesAt(
     ...(options.orderByKey ? [`ORDER BY ${keys.map((k) => `e.${k}`).join(', ')}`] : []),
   ].join('\n');
 }
+
+/**
+ * The same contract as renderAggregationView, as a join: each entity row meets its entity's
+ * rows of the widest window and every feature is an aggregate with a FILTER for its own window.
+ * On DuckDB this range join is about twice as fast as the one-sort window formulation when
+ * entities have tens to hundreds of rows per window; Athena keeps the window formulation.
+ */
+export function renderAggregationJoin(
+  view: PlannedView,
+  dialect: Dialect,
+  options: AggregationRenderOptions,
+): string {
+  const aggregations = view.aggregations ?? [];
+  if (aggregations.length === 0) throw new Error(`view ${view.view} has no aggregations`);
+  const q = dialect.quote;
+  const keys = view.joinKeys.map((k) => q(k.name));
+  const columns = [...new Set(aggregations.map((a) => a.column))];
+  const widest = Math.max(...aggregations.map((a) => a.windowSeconds));
+  const micros = (seconds: number) => seconds * 1_000_000;
+  const created = view.createdColumn
+    ? `coalesce(${dialect.epochMicros(q(view.createdColumn))}, -9223372036854775807)`
+    : '-9223372036854775807';
+  const source = [
+    `SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq,`,
+    `  ${columns.map((c) => `${q(c)} AS ${q(`fstore_c_${c}`)}`).join(', ')}`,
+    `FROM ${dialect.sourceRelation(view.source)}`,
+    `WHERE ${sourceFilter(view, dialect, options, widest)}`,
+  ].join('\n');
+  const features = aggregations.map((a) => {
+    const column = `s.${q(`fstore_c_${a.column}`)}`;
+    const inWindow = `s.fstore_t > e.fstore_e_t - ${micros(a.windowSeconds)}`;
+    const present = `${inWindow} AND ${column} IS NOT NULL`;
+    const type = dialect.sqlType(a.type);
+    const expression = {
+      count: `count(${column}) FILTER (WHERE ${inWindow})`,
+      count_distinct: `count(DISTINCT ${column}) FILTER (WHERE ${inWindow})`,
+      sum: `sum(${column}) FILTER (WHERE ${inWindow})`,
+      min: `min(${column}) FILTER (WHERE ${inWindow})`,
+      max: `max(${column}) FILTER (WHERE ${inWindow})`,
+      avg: `avg(CAST(${column} AS DOUBLE)) FILTER (WHERE ${inWindow})`,
+      last: `arg_max(${column}, struct_pack(t := s.fstore_t, c := s.fstore_created, s := s.fstore_seq)) FILTER (WHERE ${present})`,
+      days_since_last: `CAST(any_value(e.fstore_e_t) - max(s.fstore_t) FILTER (WHERE ${present}) AS DOUBLE) / 86400000000.0`,
+    }[a.function];
+    return `CAST(${expression} AS ${type}) AS ${q(a.outputName)}`;
+  });
+  const on = [
+    ...view.joinKeys.map((k) => `s.${q(k.name)} = e.${q(k.name)}`),
+    's.fstore_t <= e.fstore_e_t',
+    `s.fstore_t > e.fstore_e_t - ${micros(widest)}`,
+  ];
+  return [
+    `  SELECT e.fstore_row_id, ${features.join(',\n    ')},`,
+    '    count(s.fstore_t) > 0 AS fstore_match',
+    `  FROM (SELECT ${keys.join(', ')}, fstore_row_id, ${dialect.epochMicros(q(options.entityTimestampColumn))} AS fstore_e_t FROM ${options.entityRelation}) e`,
+    `  LEFT JOIN (\n${source}\n  ) s ON ${on.join(' AND ')}`,
+    '  GROUP BY e.fstore_row_id',
+  ].join('\n');
+}

@@ -1,6 +1,6 @@
 import type { Dialect } from './dialect.ts';
 import type { PointInTimePlan } from './point-in-time-plan.ts';
-import { renderAggregationView } from './render-aggregation.ts';
+import { renderAggregationJoin, renderAggregationView } from './render-aggregation.ts';
 import { type PointInTimeRenderOptions, renderPointInTime } from './render-point-in-time.ts';
 import { renderPointInTimeAsof } from './render-point-in-time-asof.ts';
 
@@ -9,7 +9,8 @@ export type PointInTimeStrategy = 'asof' | 'merge-window';
 
 /**
  * The point-in-time SQL for `dialect`, with the engine's fastest strategy unless one is named.
- * Aggregation views are computed by their own window query each and joined on `fstore_row_id`;
+ * Aggregation views are computed by their own query each (a range join on DuckDB's `asof`
+ * strategy, one-sort windows otherwise) and joined on `fstore_row_id`;
  * the result has the entity columns, the features in request order and, with `matchFlags`,
  * `fstore_match_<i>` per view of the plan.
  */
@@ -44,7 +45,7 @@ export function renderTrainingSetSql(
     ...plan.views.flatMap((view, index) =>
       view.aggregations
         ? [
-            `${q(`fstore_a${index}`)} AS (\n${renderAggregationView(view, dialect, {
+            `${q(`fstore_a${index}`)} AS (\n${(strategy === 'asof' ? renderAggregationJoin : renderAggregationView)(view, dialect, {
               entityRelation: options.entityRelation,
               entityTimestampColumn: plan.entityTimestampColumn,
               ...(options.entityTimeRange ? { entityTimeRange: options.entityTimeRange } : {}),

@@ -6,6 +6,7 @@ import {
   defineSource,
 } from '../../lib/definitions/index.ts';
 import { Prng } from '../../lib/demo/prng.ts';
+import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
 const customer = defineEntity({
@@ -67,11 +68,12 @@ const order = (ms: number, amount: number | null, over: Partial<Row> = {}): Row 
 });
 
 async function aggregatesAt(
+  strategy: PointInTimeStrategy,
   rows: Row[],
   entities: { customer_id: string; at: number }[],
   features: string[],
 ) {
-  const fixture = await offlineFixture([customer, orders, stats]);
+  const fixture = await offlineFixture([customer, orders, stats], strategy);
   if (rows.length > 0) await fixture.ingest('orders', rows);
   const result = await fixture.trainingSet(
     entities.map((e) => ({ customer_id: e.customer_id, event_timestamp: iso(e.at) })),
@@ -80,157 +82,163 @@ async function aggregatesAt(
   return (result.records ?? []).map((r) => Object.fromEntries(features.map((f) => [f, r[f]])));
 }
 
-describe('windowed aggregation features offline (DuckDB)', () => {
-  it('counts an event exactly at t - W out and an event at t in', async () => {
-    const rows = [order(t0 - 7 * day, 10), order(t0 - 7 * day + 1, 20), order(t0, 40)];
-    const [at] = await aggregatesAt(
-      rows,
-      [{ customer_id: 'C1', at: t0 }],
-      ['amount_count_7d', 'amount_sum_7d', 'amount_min_7d', 'amount_max_7d'],
-    );
-    expect(at).toEqual({
-      amount_count_7d: 2,
-      amount_sum_7d: 60,
-      amount_min_7d: 20,
-      amount_max_7d: 40,
-    });
-  });
-
-  it('gives count 0 and NULL for every other function on an empty window, and for entities with no rows', async () => {
-    const rows = [order(t0 - 10 * day, 10)];
-    const features = [
-      'amount_count_7d',
-      'amount_sum_7d',
-      'amount_avg_7d',
-      'amount_last_7d',
-      'amount_days_since_last_7d',
-      'category_count_distinct_7d',
-    ];
-    const result = await aggregatesAt(
-      rows,
-      [
-        { customer_id: 'C1', at: t0 },
-        { customer_id: 'C9', at: t0 },
-      ],
-      features,
-    );
-    const empty = {
-      amount_count_7d: 0,
-      amount_sum_7d: null,
-      amount_avg_7d: null,
-      amount_last_7d: null,
-      amount_days_since_last_7d: null,
-      category_count_distinct_7d: 0,
-    };
-    expect(result).toEqual([empty, empty]);
-  });
-
-  it('decays: values fall as events leave the window, never reading events after t', async () => {
-    const rows = [order(t0, 5), order(t0 + 2 * day, 7)];
-    const at = (ms: number) => ({ customer_id: 'C1', at: ms });
-    const result = await aggregatesAt(
-      rows,
-      [at(t0 + day), at(t0 + 6 * day), at(t0 + 7 * day), at(t0 + 9 * day + 1)],
-      ['amount_sum_7d', 'amount_count_7d', 'amount_days_since_last_7d'],
-    );
-    expect(result).toEqual([
-      { amount_sum_7d: 5, amount_count_7d: 1, amount_days_since_last_7d: 1 },
-      { amount_sum_7d: 12, amount_count_7d: 2, amount_days_since_last_7d: 4 },
-      { amount_sum_7d: 7, amount_count_7d: 1, amount_days_since_last_7d: 5 },
-      { amount_sum_7d: null, amount_count_7d: 0, amount_days_since_last_7d: null },
-    ]);
-  });
-
-  it('takes `last` by the winner rule: created time, then ingestion order, breaks ties at one event time', async () => {
-    const rows = [
-      order(t0 - day, 1, { created_ts: iso(t0 - day + 5) }),
-      order(t0 - day, 2, { created_ts: iso(t0 - day + 9) }),
-      order(t0 - day, 3, { created_ts: iso(t0 - day + 1) }),
-      order(t0 - 2 * day, null, { category: 'z' }),
-    ];
-    const [at] = await aggregatesAt(
-      rows,
-      [{ customer_id: 'C1', at: t0 }],
-      ['amount_last_7d', 'category_last_7d', 'amount_count_7d', 'category_count_7d'],
-    );
-    expect(at).toEqual({
-      amount_last_7d: 2,
-      category_last_7d: 'a',
-      amount_count_7d: 3,
-      category_count_7d: 4,
-    });
-  });
-
-  it('matches a brute-force reference for every function and window on random data', async () => {
-    const prng = new Prng(11);
-    const rows: Row[] = [];
-    for (let i = 0; i < 600; i++) {
-      const ts = t0 - 40 * day + Math.floor(prng.next() * 45 * day);
-      rows.push({
-        customer_id: `C${prng.int(1, 8)}`,
-        amount: prng.chance(0.1) ? null : Math.round(prng.next() * 10_000) / 100,
-        items: prng.chance(0.1) ? null : prng.int(0, 5),
-        category: prng.chance(0.1) ? null : (['a', 'b', 'c', 'd'][prng.int(0, 3)] as string),
-        event_ts: iso(
-          prng.chance(0.1) && rows.length > 0
-            ? Date.parse(rows[rows.length - 1]?.event_ts as string)
-            : ts,
-        ),
-        created_ts: iso(ts + prng.int(0, 3) * 1000),
+describe.each(['asof', 'merge-window'] as const)(
+  'windowed aggregation features offline (DuckDB, %s strategy)',
+  (strategy) => {
+    it('counts an event exactly at t - W out and an event at t in', async () => {
+      const rows = [order(t0 - 7 * day, 10), order(t0 - 7 * day + 1, 20), order(t0, 40)];
+      const [at] = await aggregatesAt(
+        strategy,
+        rows,
+        [{ customer_id: 'C1', at: t0 }],
+        ['amount_count_7d', 'amount_sum_7d', 'amount_min_7d', 'amount_max_7d'],
+      );
+      expect(at).toEqual({
+        amount_count_7d: 2,
+        amount_sum_7d: 60,
+        amount_min_7d: 20,
+        amount_max_7d: 40,
       });
-    }
-    const entities = Array.from({ length: 150 }, () => ({
-      customer_id: `C${prng.int(1, 9)}`,
-      at: prng.chance(0.2)
-        ? Date.parse(rows[prng.int(0, rows.length - 1)]?.event_ts as string)
-        : t0 - 35 * day + Math.floor(prng.next() * 40 * day),
-    }));
-    const features = stats.aggregations?.map((a) => a.feature) ?? [];
-    const actual = await aggregatesAt(rows, entities, features);
-    const seqOf = new Map(rows.map((r, i) => [r, i]));
-    const expected = entities.map((e) =>
-      Object.fromEntries(
-        (stats.aggregations ?? []).map((a) => {
-          const inWindow = rows.filter((r) => {
-            const ts = Date.parse(r.event_ts);
-            return (
-              r.customer_id === e.customer_id && ts > e.at - a.windowSeconds * 1000 && ts <= e.at
-            );
-          });
-          const values = inWindow.map((r) => r[a.column as 'amount']).filter((v) => v !== null) as (
-            | number
-            | string
-          )[];
-          const latest = inWindow
-            .filter((r) => r[a.column as 'amount'] !== null)
-            .sort(
-              (x, y) =>
-                Date.parse(x.event_ts) - Date.parse(y.event_ts) ||
-                Date.parse(x.created_ts) - Date.parse(y.created_ts) ||
-                (seqOf.get(x) ?? 0) - (seqOf.get(y) ?? 0),
-            )
-            .at(-1);
-          const numbers = values as number[];
-          const value = {
-            count: values.length,
-            count_distinct: new Set(values).size,
-            sum: numbers.length ? numbers.reduce((s, v) => s + v, 0) : null,
-            avg: numbers.length ? numbers.reduce((s, v) => s + v, 0) / numbers.length : null,
-            min: numbers.length ? Math.min(...numbers) : null,
-            max: numbers.length ? Math.max(...numbers) : null,
-            last: latest ? latest[a.column as 'amount'] : null,
-            days_since_last: latest ? (e.at - Date.parse(latest.event_ts)) / day : null,
-          }[a.function];
-          return [a.feature, value];
-        }),
-      ),
-    );
-    for (const [index, row] of expected.entries())
-      for (const [feature, value] of Object.entries(row)) {
-        const got = actual[index]?.[feature];
-        if (typeof value === 'number' && typeof got === 'number')
-          expect(got, `entity ${index} ${feature}`).toBeCloseTo(value, 6);
-        else expect(got, `entity ${index} ${feature}`).toEqual(value);
+    });
+
+    it('gives count 0 and NULL for every other function on an empty window, and for entities with no rows', async () => {
+      const rows = [order(t0 - 10 * day, 10)];
+      const features = [
+        'amount_count_7d',
+        'amount_sum_7d',
+        'amount_avg_7d',
+        'amount_last_7d',
+        'amount_days_since_last_7d',
+        'category_count_distinct_7d',
+      ];
+      const result = await aggregatesAt(
+        strategy,
+        rows,
+        [
+          { customer_id: 'C1', at: t0 },
+          { customer_id: 'C9', at: t0 },
+        ],
+        features,
+      );
+      const empty = {
+        amount_count_7d: 0,
+        amount_sum_7d: null,
+        amount_avg_7d: null,
+        amount_last_7d: null,
+        amount_days_since_last_7d: null,
+        category_count_distinct_7d: 0,
+      };
+      expect(result).toEqual([empty, empty]);
+    });
+
+    it('decays: values fall as events leave the window, never reading events after t', async () => {
+      const rows = [order(t0, 5), order(t0 + 2 * day, 7)];
+      const at = (ms: number) => ({ customer_id: 'C1', at: ms });
+      const result = await aggregatesAt(
+        strategy,
+        rows,
+        [at(t0 + day), at(t0 + 6 * day), at(t0 + 7 * day), at(t0 + 9 * day + 1)],
+        ['amount_sum_7d', 'amount_count_7d', 'amount_days_since_last_7d'],
+      );
+      expect(result).toEqual([
+        { amount_sum_7d: 5, amount_count_7d: 1, amount_days_since_last_7d: 1 },
+        { amount_sum_7d: 12, amount_count_7d: 2, amount_days_since_last_7d: 4 },
+        { amount_sum_7d: 7, amount_count_7d: 1, amount_days_since_last_7d: 5 },
+        { amount_sum_7d: null, amount_count_7d: 0, amount_days_since_last_7d: null },
+      ]);
+    });
+
+    it('takes `last` by the winner rule: created time, then ingestion order, breaks ties at one event time', async () => {
+      const rows = [
+        order(t0 - day, 1, { created_ts: iso(t0 - day + 5) }),
+        order(t0 - day, 2, { created_ts: iso(t0 - day + 9) }),
+        order(t0 - day, 3, { created_ts: iso(t0 - day + 1) }),
+        order(t0 - 2 * day, null, { category: 'z' }),
+      ];
+      const [at] = await aggregatesAt(
+        strategy,
+        rows,
+        [{ customer_id: 'C1', at: t0 }],
+        ['amount_last_7d', 'category_last_7d', 'amount_count_7d', 'category_count_7d'],
+      );
+      expect(at).toEqual({
+        amount_last_7d: 2,
+        category_last_7d: 'a',
+        amount_count_7d: 3,
+        category_count_7d: 4,
+      });
+    });
+
+    it('matches a brute-force reference for every function and window on random data', async () => {
+      const prng = new Prng(11);
+      const rows: Row[] = [];
+      for (let i = 0; i < 600; i++) {
+        const ts = t0 - 40 * day + Math.floor(prng.next() * 45 * day);
+        rows.push({
+          customer_id: `C${prng.int(1, 8)}`,
+          amount: prng.chance(0.1) ? null : Math.round(prng.next() * 10_000) / 100,
+          items: prng.chance(0.1) ? null : prng.int(0, 5),
+          category: prng.chance(0.1) ? null : (['a', 'b', 'c', 'd'][prng.int(0, 3)] as string),
+          event_ts: iso(
+            prng.chance(0.1) && rows.length > 0
+              ? Date.parse(rows[rows.length - 1]?.event_ts as string)
+              : ts,
+          ),
+          created_ts: iso(ts + prng.int(0, 3) * 1000),
+        });
       }
-  });
-});
+      const entities = Array.from({ length: 150 }, () => ({
+        customer_id: `C${prng.int(1, 9)}`,
+        at: prng.chance(0.2)
+          ? Date.parse(rows[prng.int(0, rows.length - 1)]?.event_ts as string)
+          : t0 - 35 * day + Math.floor(prng.next() * 40 * day),
+      }));
+      const features = stats.aggregations?.map((a) => a.feature) ?? [];
+      const actual = await aggregatesAt(strategy, rows, entities, features);
+      const seqOf = new Map(rows.map((r, i) => [r, i]));
+      const expected = entities.map((e) =>
+        Object.fromEntries(
+          (stats.aggregations ?? []).map((a) => {
+            const inWindow = rows.filter((r) => {
+              const ts = Date.parse(r.event_ts);
+              return (
+                r.customer_id === e.customer_id && ts > e.at - a.windowSeconds * 1000 && ts <= e.at
+              );
+            });
+            const values = inWindow
+              .map((r) => r[a.column as 'amount'])
+              .filter((v) => v !== null) as (number | string)[];
+            const latest = inWindow
+              .filter((r) => r[a.column as 'amount'] !== null)
+              .sort(
+                (x, y) =>
+                  Date.parse(x.event_ts) - Date.parse(y.event_ts) ||
+                  Date.parse(x.created_ts) - Date.parse(y.created_ts) ||
+                  (seqOf.get(x) ?? 0) - (seqOf.get(y) ?? 0),
+              )
+              .at(-1);
+            const numbers = values as number[];
+            const value = {
+              count: values.length,
+              count_distinct: new Set(values).size,
+              sum: numbers.length ? numbers.reduce((s, v) => s + v, 0) : null,
+              avg: numbers.length ? numbers.reduce((s, v) => s + v, 0) / numbers.length : null,
+              min: numbers.length ? Math.min(...numbers) : null,
+              max: numbers.length ? Math.max(...numbers) : null,
+              last: latest ? latest[a.column as 'amount'] : null,
+              days_since_last: latest ? (e.at - Date.parse(latest.event_ts)) / day : null,
+            }[a.function];
+            return [a.feature, value];
+          }),
+        ),
+      );
+      for (const [index, row] of expected.entries())
+        for (const [feature, value] of Object.entries(row)) {
+          const got = actual[index]?.[feature];
+          if (typeof value === 'number' && typeof got === 'number')
+            expect(got, `entity ${index} ${feature}`).toBeCloseTo(value, 6);
+          else expect(got, `entity ${index} ${feature}`).toEqual(value);
+        }
+    });
+  },
+);
