@@ -45,7 +45,9 @@ export function renderTrainingSetSql(
     ...plan.views.flatMap((view, index) =>
       view.aggregations
         ? [
-            `${q(`fstore_a${index}`)} AS (\n${(strategy === 'asof' ? renderAggregationJoin : renderAggregationView)(view, dialect, {
+            `${q(`fstore_a${index}`)} AS (\n${(strategy === 'asof'
+              ? renderAggregationJoin
+              : renderAggregationView)(view, dialect, {
               entityRelation: options.entityRelation,
               entityTimestampColumn: plan.entityTimestampColumn,
               ...(options.entityTimeRange ? { entityTimeRange: options.entityTimeRange } : {}),

@@ -59,7 +59,9 @@ describe('aggregation SQL', () => {
     expect(athena).toContain('cardinality(array_distinct(filter(array_agg(');
     expect(athena).toContain('to_unixtime(');
     expect(athena).not.toMatch(/epoch_us|read_parquet|count\(DISTINCT/);
-    expect(duckdb).toContain('count(DISTINCT "fstore_c_category") OVER');
+    expect(duckdb).toContain(
+      'count(DISTINCT s."fstore_c_category") FILTER (WHERE s.fstore_t > e.fstore_e_t - 2592000000000)',
+    );
     expect(duckdb).toContain('epoch_us(');
   });
 
