@@ -194,6 +194,18 @@ export class OfflineStore extends Construct {
     this.acknowledgeS3Wildcards(grantee, [...prefixes.read, ...prefixes.readWrite]);
   }
 
+  /**
+   * What `fstore training-set --env <aws>` needs under a job's role: `grantQuery`, plus writing
+   * entity rows under `requests/*` and the UNLOADed training sets under `training-sets/*`
+   * (read back and listed for the download).
+   */
+  grantTrainingSets(grantee: iam.IGrantable): void {
+    this.grantQuery(grantee);
+    this.bucket.grantPut(grantee, 'requests/*');
+    this.bucket.grantReadWrite(grantee, 'training-sets/*');
+    this.acknowledgeS3Wildcards(grantee, ['requests/*', 'training-sets/*']);
+  }
+
   /** Write access to the objects under `prefix` (e.g. `quarantine/*`), with its IAM5 reason. */
   grantWrite(grantee: iam.IGrantable, prefix: string): void {
     this.bucket.grantPut(grantee, prefix);
@@ -218,7 +230,7 @@ export class OfflineStore extends Construct {
       ...['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'].map(
         (action): [string, string] => [
           `Action::${action}`,
-          `CDK's Bucket.grantRead/grantReadWrite action group, limited to the offline bucket and its offline/, requests/ and athena-results/ prefixes.`,
+          `CDK's Bucket.grantRead/grantReadWrite/grantPut action group; each statement is limited to one prefix of the offline bucket (offline/, requests/, athena-results/, training-sets/ or quarantine/).`,
         ],
       ),
     ];

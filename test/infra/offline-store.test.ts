@@ -327,6 +327,29 @@ describe('OfflineStore bucket', () => {
   });
 });
 
+describe('OfflineStore.grantTrainingSets', () => {
+  it('adds writing entity rows under requests/ and reading and writing training-sets/ to the query grant, nag-clean', async () => {
+    const { app, stack, store } = await standaloneStore();
+    const role = new iam.Role(stack, 'TrainingJob', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+    });
+    store.grantTrainingSets(role);
+    const statements = policyStatements(Template.fromStack(stack));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(synthWithViolations(app).violations).toEqual([]);
+    const on = (prefix: string) =>
+      statements
+        .filter((s) => JSON.stringify(s.Resource).includes(`/${prefix}/*`))
+        .flatMap((s) => asList(s.Action));
+    expect(on('requests')).toEqual(expect.arrayContaining(['s3:PutObject', 's3:GetObject*']));
+    expect(on('training-sets')).toEqual(
+      expect.arrayContaining(['s3:PutObject', 's3:GetObject*', 's3:List*']),
+    );
+    expect(on('offline')).not.toContain('s3:PutObject');
+    expect(statements.flatMap((s) => asList(s.Action))).toContain('athena:StartQueryExecution');
+  });
+});
+
 describe('OfflineStore.grantQuery', () => {
   async function grantedRole() {
     const { stack, store } = await standaloneStore();
