@@ -12,6 +12,7 @@ import { offlineRoot } from '../offline/local-layout.ts';
 import type { Registry } from '../registry/index.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { quarantineDir } from './data-paths.ts';
+import { isRunning } from './process-lock.ts';
 
 export interface LocalMaterializationOptions
   extends Pick<
@@ -46,13 +47,7 @@ export function localOwnerGone(owner: string): boolean {
   const match = /^local-(\d+)-/.exec(owner);
   if (!match) return false;
   const pid = Number(match[1]);
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return pid !== process.pid && !isRunning(pid);
 }
 
 /**

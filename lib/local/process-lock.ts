@@ -32,7 +32,8 @@ export async function acquireProcessLock(
   throw new LockedError(`could not lock ${what}`, `remove ${file} if no fstore process is running`);
 }
 
-function isRunning(pid: number): boolean {
+/** Whether a process with this pid runs (one we may not signal counts as running). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

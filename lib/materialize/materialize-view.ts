@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { HintedError } from '../hinted-error.ts';
+import { instantArg } from '../instant-arg.ts';
 import { microsToIso, toEpochMicros } from '../online/item-codec.ts';
 import { putCommand } from '../online/online-writer.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
@@ -100,8 +101,10 @@ export async function materializeView(
     now,
   );
   const startedMs = now();
+  // A bad range is refused before the lease is taken, so it changes nothing.
+  const backfill = options.range ? backfillWindow(options.range, now) : undefined;
   const state = await store.acquire(owner, leaseMs, options.isOwnerGone);
-  let checkpoint = planRun(state, options, now);
+  let checkpoint = planRun(state, backfill, options, now);
   const resumed = checkpoint === state.checkpoint;
   const sink = options.quarantine({ view: view.name, runId: checkpoint.runId });
   const qualityIssues = () => viewQualityIssues(view, checkpoint);
@@ -284,9 +287,25 @@ function onlineView(registry: Registry, name: string): RegistryFeatureView {
   return view;
 }
 
+/** The window of a backfill: `start` (inclusive) to `end`, default now. */
+function backfillWindow(
+  range: NonNullable<MaterializeViewOptions['range']>,
+  now: () => number,
+): Checkpoint['window'] {
+  const start = range.start ? instantArg(range.start, '--start') : undefined;
+  const until = range.end ? instantArg(range.end, '--end') : new Date(now()).toISOString();
+  if (start && Date.parse(start) > Date.parse(until))
+    throw new MaterializationError(
+      `the backfill range starts (${start}) after it ends (${until})`,
+      'give --start before --end',
+    );
+  return { ...(start ? { from: start } : {}), until };
+}
+
 /** The checkpoint to resume, or a fresh one for the window this run covers. */
 function planRun(
   state: MaterializationState,
+  backfill: Checkpoint['window'] | undefined,
   options: MaterializeViewOptions,
   now: () => number,
 ): Checkpoint {
@@ -298,15 +317,8 @@ function planRun(
     backfill,
     counts: zero,
   });
-  if (options.range) {
-    const start = options.range.start ? isoArg(options.range.start, '--start') : undefined;
-    const until = options.range.end ? isoArg(options.range.end, '--end') : nowIso;
-    if (start && Date.parse(start) > Date.parse(until))
-      throw new MaterializationError(
-        `the backfill range starts (${start}) after it ends (${until})`,
-        'give --start before --end',
-      );
-    const window = { ...(start ? { from: start } : {}), until };
+  if (backfill) {
+    const window = backfill;
     const previous = state.checkpoint;
     if (
       previous?.backfill &&
@@ -322,16 +334,6 @@ function planRun(
     ? new Date(Date.parse(state.watermark) - lateness).toISOString()
     : undefined;
   return fresh({ ...(after ? { after } : {}), until: nowIso }, false);
-}
-
-function isoArg(value: string, flag: string): string {
-  const millis = Date.parse(value);
-  if (Number.isNaN(millis))
-    throw new MaterializationError(
-      `${flag} is not a date or time: "${value}"`,
-      'use ISO-8601, e.g. 2026-03-01 or 2026-03-01T12:00:00Z',
-    );
-  return new Date(millis).toISOString();
 }
 
 interface WrittenRows {

@@ -1,4 +1,5 @@
 import { HintedError } from '../hinted-error.ts';
+import { instantArg } from '../instant-arg.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
 import type { Dialect } from '../sql/dialect.ts';
 
@@ -31,8 +32,10 @@ export function viewRows(
   if (!source) throw new QualityInputError(`source ${view.source} is missing`, 'recompile');
   const ts = dialect.quote(source.timestampField);
   const where = [
-    ...(range.start ? [`${ts} >= ${dialect.timestampLiteral(isoArg(range.start, 'start'))}`] : []),
-    ...(range.end ? [`${ts} <= ${dialect.timestampLiteral(isoArg(range.end, 'end'))}`] : []),
+    ...(range.start
+      ? [`${ts} >= ${dialect.timestampLiteral(instantArg(range.start, '--start'))}`]
+      : []),
+    ...(range.end ? [`${ts} <= ${dialect.timestampLiteral(instantArg(range.end, '--end'))}`] : []),
   ];
   return {
     view,
@@ -48,17 +51,7 @@ export function parseRange(text: string, flag: string): TimeRange {
       `${flag} "${text}" is not a range`,
       'write start..end, e.g. 2026-01-01..2026-01-31 (either side may be empty)',
     );
-  if (start) isoArg(start, flag);
-  if (end) isoArg(end, flag);
+  if (start) instantArg(start, flag);
+  if (end) instantArg(end, flag);
   return { ...(start ? { start } : {}), ...(end ? { end } : {}) };
-}
-
-export function isoArg(value: string, flag: string): string {
-  const millis = Date.parse(value);
-  if (Number.isNaN(millis))
-    throw new QualityInputError(
-      `${flag} is not a date or time: "${value}"`,
-      'use ISO-8601, e.g. 2026-03-01 or 2026-03-01T12:00:00Z',
-    );
-  return new Date(millis).toISOString();
 }

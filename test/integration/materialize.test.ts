@@ -435,4 +435,17 @@ describe('materialization into the online store (DuckDB + dynalite)', () => {
     ).read();
     expect(state.lastRun?.qualityIssues).toHaveLength(2);
   });
+
+  it('refuses a bad backfill range before taking the lease, so the next run is not blocked', async () => {
+    const fixture = await offlineFixture([customer, events, profile]);
+    const table = await newTable();
+    await expect(run(fixture, table, m, { range: { start: 'soon' } })).rejects.toThrow(
+      '--start is not a date or time: "soon"',
+    );
+    await expect(
+      run(fixture, table, m, { range: { start: iso(m), end: iso(m - day) } }),
+    ).rejects.toThrow('the backfill range starts');
+    const [next] = await run(fixture, table, m);
+    expect(next?.status).toBe('succeeded');
+  });
 });

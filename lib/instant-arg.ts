@@ -1,0 +1,14 @@
+import { HintedError } from './hinted-error.ts';
+
+export class InstantArgError extends HintedError {}
+
+/** A user-given date or time (`2026-03-01`, `2026-03-01T12:00:00+02:00`) as ISO UTC, or a clear error naming `flag`. */
+export function instantArg(value: string, flag: string): string {
+  const millis = Date.parse(value);
+  if (Number.isNaN(millis))
+    throw new InstantArgError(
+      `${flag} is not a date or time: "${value}"`,
+      'use ISO-8601, e.g. 2026-03-01 or 2026-03-01T12:00:00Z',
+    );
+  return new Date(millis).toISOString();
+}
