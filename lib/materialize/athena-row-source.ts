@@ -1,14 +1,11 @@
-import type { ValueType } from '../definitions/index.ts';
 import type { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
 import type { Dialect } from '../sql/dialect.ts';
-import { renderAggregatesAt } from '../sql/render-aggregation.ts';
-import { renderLatestPerEntity } from '../sql/render-latest.ts';
-import type { LatestRowsQuery, RowSource } from './row-source.ts';
+import { type LatestRowsQuery, type RowSource, renderMaterializationRows } from './row-source.ts';
 
 /**
  * Athena over the Glue tables: one query per run (or per resumed invocation), its result read
- * page by page with GetQueryResults (1,000 rows a page) and typed back from Athena's text.
- * Lists come as JSON text so they parse exactly.
+ * page by page with GetQueryResults (1,000 rows a page), typed by Athena's column types; lists
+ * come as JSON text so they parse exactly.
  */
 export function athenaRowSource(
   runner: AthenaQueryRunner,
@@ -21,10 +18,14 @@ export function athenaRowSource(
         renderAthenaLatest(query, dialect),
         options.signal ? { signal: options.signal } : {},
       );
-      const types = columnTypes(query);
+      const lists = query.view.features
+        .filter((f) => f.type.startsWith('list<'))
+        .map((f) => f.outputName);
       let batch: Record<string, unknown>[] = [];
-      for await (const row of runner.rows(queryExecutionId)) {
-        batch.push(typedRow(row, types));
+      for await (const row of runner.typedRows(queryExecutionId)) {
+        for (const name of lists)
+          if (typeof row[name] === 'string') row[name] = JSON.parse(row[name] as string);
+        batch.push(row);
         if (batch.length >= (options.pageRows ?? 1000)) {
           yield batch;
           batch = [];
@@ -38,10 +39,6 @@ export function athenaRowSource(
 /** Trino drops ORDER BY inside subqueries, so the key order and the list casts go outside. */
 export function renderAthenaLatest(query: LatestRowsQuery, dialect: Dialect): string {
   const q = dialect.quote;
-  const resume = query.afterKey ? { afterKey: query.afterKey } : {};
-  const inner = query.view.aggregations
-    ? renderAggregatesAt(query.view, dialect, query.window, resume)
-    : renderLatestPerEntity(query.view, dialect, query.window, resume);
   const columns = [
     ...query.view.joinKeys.map((k) => q(k.name)),
     ...query.view.features.map((f) =>
@@ -55,47 +52,7 @@ export function renderAthenaLatest(query: LatestRowsQuery, dialect: Dialect): st
   ];
   return [
     `SELECT ${columns.join(', ')}`,
-    `FROM (${inner}) fstore_latest`,
+    `FROM (${renderMaterializationRows(query, dialect)}) fstore_latest`,
     `ORDER BY ${query.view.joinKeys.map((k) => q(k.name)).join(', ')}`,
   ].join('\n');
-}
-
-type ColumnKind = ValueType | 'text' | 'integer';
-
-function columnTypes(query: LatestRowsQuery): Map<string, ColumnKind> {
-  return new Map<string, ColumnKind>([
-    ...query.view.joinKeys.map((k): [string, ColumnKind] => [k.name, k.type]),
-    ...query.view.features.map((f): [string, ColumnKind] => [f.outputName, f.type]),
-    ['event_ts', 'text'],
-    ['created_ts', 'text'],
-    ['fstore_seq', 'integer'],
-  ]);
-}
-
-function typedRow(
-  row: Record<string, string | null>,
-  types: Map<string, ColumnKind>,
-): Record<string, unknown> {
-  const typed: Record<string, unknown> = {};
-  for (const [name, text] of Object.entries(row))
-    typed[name] = text === null ? null : fromText(text, types.get(name) ?? 'text');
-  return typed;
-}
-
-/** Athena's text rendering of a value back to what DuckDB's JSON rows give. */
-export function fromText(text: string, kind: ColumnKind): unknown {
-  if (kind.startsWith('list<')) return JSON.parse(text);
-  switch (kind) {
-    case 'int32':
-    case 'int64':
-    case 'integer':
-      return Number.isSafeInteger(Number(text)) ? Number(text) : text;
-    case 'float32':
-    case 'float64':
-      return Number(text);
-    case 'bool':
-      return text === 'true';
-    default:
-      return text;
-  }
 }

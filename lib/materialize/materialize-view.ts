@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { HintedError } from '../hinted-error.ts';
 import { instantArg } from '../instant-arg.ts';
-import { microsToIso, toEpochMicros } from '../online/item-codec.ts';
+import { sendConditionalPuts } from '../online/conditional-puts.ts';
+import { itemAttributes, microsToIso } from '../online/item-codec.ts';
 import { putCommand } from '../online/online-writer.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
 import { planPointInTime } from '../sql/point-in-time-plan.ts';
@@ -17,7 +18,6 @@ import {
 } from './materialization-state.ts';
 import type { QuarantinedRow, QuarantineRun, QuarantineSink } from './quarantine.ts';
 import { type ResumeKey, type RowSource, resumeKeyOf } from './row-source.ts';
-import { sendConditionalPuts } from './throttled-writes.ts';
 
 export class MaterializationError extends HintedError {}
 
@@ -359,15 +359,14 @@ async function writeRows(
       continue;
     }
     try {
-      commands.push(
-        putCommand(
-          options.table,
-          view,
-          { values: row, eventTs: row.event_ts, createdTs: row.created_ts, seq: row.fstore_seq },
-          nowMs,
-        ),
+      const command = putCommand(
+        options.table,
+        view,
+        { values: row, eventTs: row.event_ts, createdTs: row.created_ts, seq: row.fstore_seq },
+        nowMs,
       );
-      const micros = toEpochMicros(row.event_ts, 'event_ts');
+      commands.push(command);
+      const micros = BigInt(command.input.Item?.[itemAttributes.eventTs]?.N ?? '0');
       if (newestMicros === undefined || micros > newestMicros) newestMicros = micros;
     } catch (error) {
       rejected.push({ row, reasons: [(error as Error).message] });

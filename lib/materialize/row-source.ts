@@ -1,5 +1,7 @@
+import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
-import type { LatestWindow } from '../sql/render-latest.ts';
+import { renderAggregatesAt } from '../sql/render-aggregation.ts';
+import { type LatestWindow, renderLatestPerEntity } from '../sql/render-latest.ts';
 
 export type ResumeKey = readonly (string | number)[];
 
@@ -26,4 +28,16 @@ export function resumeKeyOf(view: PlannedView, row: Readonly<Record<string, unkn
     const value = row[key.name];
     return typeof value === 'number' || typeof value === 'string' ? value : String(value);
   });
+}
+
+/** The SQL of a materialization query: aggregates at the window's end, or the newest rows. */
+export function renderMaterializationRows(
+  query: LatestRowsQuery,
+  dialect: Dialect,
+  options: { orderByKey?: boolean } = {},
+): string {
+  const resume = { ...options, ...(query.afterKey ? { afterKey: query.afterKey } : {}) };
+  return query.view.aggregations
+    ? renderAggregatesAt(query.view, dialect, query.window, resume)
+    : renderLatestPerEntity(query.view, dialect, query.window, resume);
 }

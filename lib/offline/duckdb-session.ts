@@ -30,20 +30,31 @@ export async function queryRows(
   sql: string,
 ): Promise<Record<string, unknown>[]> {
   const reader = await connection.runAndReadAll(sql);
-  const names = reader.columnNames();
-  const big = new Set(
-    reader
-      .columnTypes()
-      .flatMap((type, index) => (bigIntegerTypes.has(type.toString()) ? [names[index]] : [])),
+  return withSafeIntegers(
+    reader.getRowObjectsJson() as Record<string, unknown>[],
+    bigIntegerColumns(reader.columnNames(), reader.columnTypes()),
   );
-  const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
-  if (big.size === 0) return rows;
-  for (const row of rows) {
-    for (const name of big) {
-      const value = name === undefined ? undefined : row[name];
+}
+
+/** The columns DuckDB's JSON rows give as text because they are 64-bit (or wider) integers. */
+export function bigIntegerColumns(
+  names: readonly string[],
+  types: readonly { toString(): string }[],
+): string[] {
+  return names.filter((_, index) => bigIntegerTypes.has(String(types[index])));
+}
+
+/** Turns those columns back into numbers where they fit exactly; in place. */
+export function withSafeIntegers(
+  rows: Record<string, unknown>[],
+  columns: readonly string[],
+): Record<string, unknown>[] {
+  if (columns.length === 0) return rows;
+  for (const row of rows)
+    for (const name of columns) {
+      const value = row[name];
       if (typeof value === 'string' && Number.isSafeInteger(Number(value)))
-        row[name as string] = Number(value);
+        row[name] = Number(value);
     }
-  }
   return rows;
 }

@@ -1,9 +1,6 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { RegistryFeatureView } from '../registry/index.ts';
+import { sendConditionalPuts } from './conditional-puts.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
 import { itemAttributes as a, encodeValue, ItemCodecError, toEpochMicros } from './item-codec.ts';
 
@@ -36,24 +33,11 @@ export async function writeOnlineRows(
   rows: readonly OnlineRow[],
   options: { now?: () => number; concurrency?: number } = {},
 ): Promise<WriteResult> {
-  const now = options.now ?? Date.now;
-  let written = 0;
-  let skippedAsOlder = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < rows.length) {
-      const row = rows[next++] as OnlineRow;
-      try {
-        await client.send(putCommand(table, view, row, now()));
-        written += 1;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        skippedAsOlder += 1;
-      }
-    }
-  };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 16, rows.length)) }, worker),
+  const nowMs = (options.now ?? Date.now)();
+  const { written, skippedAsOlder } = await sendConditionalPuts(
+    client,
+    rows.map((row) => putCommand(table, view, row, nowMs)),
+    { concurrency: options.concurrency ?? 16 },
   );
   return { written, skippedAsOlder };
 }

@@ -57,15 +57,16 @@ const athena = mockClient(AthenaClient);
 const s3 = mockClient(S3Client);
 const lambda = mockClient(LambdaClient);
 const columns = {
+  // The types Athena reports for the materialization query's columns (lists as JSON text).
   ColumnInfo: [
-    'customer_id',
-    'score',
-    'tags',
-    'active',
-    'event_ts',
-    'created_ts',
-    'fstore_seq',
-  ].map((Name) => ({ Name, Type: 'varchar' })),
+    ['customer_id', 'varchar'],
+    ['score', 'bigint'],
+    ['tags', 'varchar'],
+    ['active', 'boolean'],
+    ['event_ts', 'timestamp'],
+    ['created_ts', 'timestamp'],
+    ['fstore_seq', 'bigint'],
+  ].map(([Name, Type]) => ({ Name, Type })),
 };
 const cells = (...values: (string | undefined)[]) => ({
   Data: values.map((v) => (v === undefined ? {} : { VarCharValue: v })),

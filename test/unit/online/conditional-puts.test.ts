@@ -6,10 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  sendConditionalPuts,
-  WriteThrottledError,
-} from '../../../lib/materialize/throttled-writes.ts';
+import { sendConditionalPuts, WriteThrottledError } from '../../../lib/online/conditional-puts.ts';
 
 const dynamo = mockClient(DynamoDBClient);
 const client = new DynamoDBClient({ region: 'eu-west-1' });
