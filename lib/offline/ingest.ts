@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
-import { featureChecks } from '../quality/validate-data.ts';
+import { duckdbQueryRows } from '../quality/query-engine.ts';
+import { checkViewRules } from '../quality/validate-data.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
 import { type IngestTarget, LocalIngestTarget } from './ingest-target.ts';
@@ -151,67 +152,29 @@ async function refuseConstraintViolations(
   typed: readonly string[],
   file: string,
 ): Promise<void> {
-  const views = registry.featureViews.filter(
-    (v) => v.source === source && v.transform === 'passthrough',
-  );
-  const checks = views.flatMap((view) =>
-    view.features.flatMap((feature) =>
-      featureChecks(feature, { quote: quoteIdentifier, literal: quoteLiteral }).map((check) => ({
-        ...check,
-        view: view.name,
-      })),
-    ),
-  );
-  const nullable = views.flatMap((view) =>
-    view.quality?.maxNullPercent === undefined
-      ? []
-      : view.features.map((f) => ({
-          view,
-          feature: f.name,
-          max: view.quality?.maxNullPercent ?? 0,
-        })),
-  );
-  const rows = `(SELECT ${typed.join(', ')}, fstore_input_row FROM fstore_raw) fstore_typed`;
-  const [counts] = await queryRows(
-    connection,
-    `SELECT ${[
-      'count(*) AS fstore_total',
-      ...checks.map(
-        (c, i) => `count(*) FILTER (WHERE ${c.violates}) AS ${quoteIdentifier(`c${i}`)}`,
-      ),
-      ...nullable.map(
-        (n, i) =>
-          `count(*) FILTER (WHERE ${quoteIdentifier(n.feature)} IS NULL) AS ${quoteIdentifier(`n${i}`)}`,
-      ),
-    ].join(', ')} FROM ${rows}`,
-  );
-  const total = Number(counts?.fstore_total ?? 0);
   const broken: string[] = [];
-  for (const [index, check] of checks.entries()) {
-    const count = Number(counts?.[`c${index}`] ?? 0);
-    if (count === 0) continue;
-    const examples = (
-      await queryRows(
-        connection,
-        `SELECT fstore_input_row AS r FROM ${rows} WHERE ${check.violates} ORDER BY 1 LIMIT 3`,
-      )
-    ).map((r) => Number(r.r));
-    broken.push(
-      `${check.view}.${check.feature} ${check.rule}: ${count} row(s), e.g. row ${examples.join(', ')}`,
-    );
-  }
-  for (const [index, rule] of nullable.entries()) {
-    const nulls = Number(counts?.[`n${index}`] ?? 0);
-    const percent = total === 0 ? 0 : (100 * nulls) / total;
-    if (percent > rule.max)
-      broken.push(
-        `${rule.view.name}.${rule.feature} max null ${rule.max}%: ${percent.toFixed(2)}% null (${nulls} of ${total} rows)`,
-      );
-  }
-  for (const view of views) {
-    const minRows = view.quality?.minRows;
-    if (minRows !== undefined && total < minRows)
-      broken.push(`${view.name} min rows ${minRows}: the file has ${total}`);
+  for (const view of registry.featureViews.filter(
+    (v) => v.source === source && v.transform === 'passthrough',
+  )) {
+    const { rows, results } = await checkViewRules({
+      query: duckdbQueryRows(connection),
+      dialect: { quote: quoteIdentifier, literal: quoteLiteral },
+      view,
+      relation: `(SELECT ${typed.join(', ')}, fstore_input_row FROM fstore_raw)`,
+      exampleColumns: ['fstore_input_row'],
+    });
+    for (const result of results.filter((r) => !r.passed)) {
+      if (result.rule.startsWith('min rows'))
+        broken.push(`${view.name} ${result.rule}: the file has ${rows}`);
+      else if (result.rule.startsWith('max null'))
+        broken.push(
+          `${view.name}.${result.feature} ${result.rule}: ${((100 * result.violations) / rows).toFixed(2)}% null (${result.violations} of ${rows} rows)`,
+        );
+      else
+        broken.push(
+          `${view.name}.${result.feature} ${result.rule}: ${result.violations} row(s), e.g. row ${result.examples.map((e) => e.fstore_input_row).join(', ')}`,
+        );
+    }
   }
   if (broken.length > 0)
     throw new IngestError(

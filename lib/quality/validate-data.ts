@@ -1,4 +1,4 @@
-import type { Registry, RegistryFeature } from '../registry/index.ts';
+import type { Registry, RegistryFeature, RegistryFeatureView } from '../registry/index.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { QueryRows } from './query-engine.ts';
 import { viewRows } from './source-rows.ts';
@@ -43,18 +43,51 @@ export async function validateViewData(options: {
   start?: string;
   end?: string;
 }): Promise<DataValidation> {
-  const { dialect } = options;
-  const q = dialect.quote;
   const range = {
     ...(options.start ? { start: options.start } : {}),
     ...(options.end ? { end: options.end } : {}),
   };
-  const selected = viewRows(options.registry, options.view, dialect, range);
-  const { view } = selected;
-  const relation = `${selected.relation} fstore_rows`;
-  const ts = q(
-    options.registry.sources.find((s) => s.name === view.source)?.timestampField ?? 'event_ts',
-  );
+  const { view, relation } = viewRows(options.registry, options.view, options.dialect, range);
+  const timestamp =
+    options.registry.sources.find((s) => s.name === view.source)?.timestampField ?? 'event_ts';
+  const { rows, results } = await checkViewRules({
+    query: options.query,
+    dialect: options.dialect,
+    view,
+    relation,
+    exampleColumns: [
+      ...view.joinKeys.map((k) => k.name),
+      timestamp,
+      ...view.features.map((f) => f.name),
+    ],
+  });
+  return {
+    view: view.name,
+    rows,
+    range: {
+      ...(options.start ? { start: options.start } : {}),
+      ...(options.end ? { end: options.end } : {}),
+    },
+    results,
+    passed: results.every((r) => r.passed),
+  };
+}
+
+/**
+ * A view's rules over any relation of its rows (the offline store, or a file being ingested):
+ * one aggregate query for every rule, then up to three examples (`exampleColumns`, in their
+ * order) per failing feature rule.
+ */
+export async function checkViewRules(options: {
+  query: QueryRows;
+  dialect: Pick<Dialect, 'quote' | 'literal'>;
+  view: RegistryFeatureView;
+  relation: string;
+  exampleColumns: readonly string[];
+}): Promise<{ rows: number; results: RuleResult[] }> {
+  const { dialect, view } = options;
+  const q = dialect.quote;
+  const relation = `${options.relation} fstore_rows`;
   const checks = view.features.flatMap((f) => featureChecks(f, dialect));
   const nullCounts = view.features.map(
     (f) => `count(*) FILTER (WHERE ${q(f.name)} IS NULL) AS ${q(`null_${f.name}`)}`,
@@ -69,7 +102,7 @@ export async function validateViewData(options: {
     rows === 0
       ? []
       : options.query(
-          `SELECT ${[...view.joinKeys.map((k) => q(k.name)), ts, ...view.features.map((f) => q(f.name))].join(', ')} FROM ${relation} WHERE ${condition} LIMIT 3`,
+          `SELECT ${options.exampleColumns.map(q).join(', ')} FROM ${relation} WHERE ${condition} ORDER BY 1 LIMIT 3`,
         );
   const results: RuleResult[] = [];
   for (const [index, check] of checks.entries()) {
@@ -105,16 +138,7 @@ export async function validateViewData(options: {
       examples: [],
       detail: `${rows} rows`,
     });
-  return {
-    view: view.name,
-    rows,
-    range: {
-      ...(options.start ? { start: options.start } : {}),
-      ...(options.end ? { end: options.end } : {}),
-    },
-    results,
-    passed: results.every((r) => r.passed),
-  };
+  return { rows, results };
 }
 
 /** The per-feature constraint checks of a feature, as SQL conditions true for a violating row. */
