@@ -22,7 +22,7 @@ interface QuarantinedLine {
   readonly row: Record<string, unknown>;
 }
 
-export interface QuarantineRun {
+export interface QuarantineSummary {
   readonly runId: string;
   readonly location: string;
   readonly rows: number;
@@ -100,7 +100,7 @@ export async function s3QuarantineFiles(
 export function summarizeQuarantine(
   files: readonly QuarantineFile[],
   examples: number,
-): QuarantineRun[] {
+): QuarantineSummary[] {
   return [...files]
     .sort((a, b) => b.modified - a.modified)
     .map((file) => {

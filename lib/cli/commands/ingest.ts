@@ -1,11 +1,11 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Command, Option } from 'commander';
-import { resolveStageConfig } from '../../config/stages.ts';
 import { isLocalEnv } from '../../local/data-paths.ts';
 import { ingestFile } from '../../offline/ingest.ts';
 import type { IngestTarget } from '../../offline/ingest-target.ts';
 import { LocalIngestTarget } from '../../offline/ingest-target.ts';
 import { S3IngestTarget } from '../../offline/s3-ingest-target.ts';
+import { awsRegion } from '../aws-env.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 
@@ -69,6 +69,6 @@ function ingestTarget(ctx: CliContext, options: IngestCliOptions): IngestTarget 
       `pass --bucket <name> (the OfflineBucketName output of stack fstore-${ctx.env}) or set FSTORE_OFFLINE_BUCKET`,
     );
   }
-  const region = process.env.AWS_REGION ?? resolveStageConfig(ctx.env).region;
+  const region = awsRegion(ctx.env);
   return new S3IngestTarget(new S3Client({ region }), options.bucket);
 }

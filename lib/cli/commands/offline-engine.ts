@@ -1,8 +1,4 @@
-import { AthenaClient } from '@aws-sdk/client-athena';
-import { resolveStageConfig } from '../../config/stages.ts';
-import { glueDatabaseName } from '../../constructs/glue-columns.ts';
 import { isLocalEnv } from '../../local/data-paths.ts';
-import { AthenaQueryRunner } from '../../offline/athena-query-runner.ts';
 import { openDuckdb } from '../../offline/duckdb-session.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { athenaQueryRows, duckdbQueryRows, type QueryRows } from '../../quality/query-engine.ts';
@@ -10,6 +6,7 @@ import type { Registry } from '../../registry/index.ts';
 import { athenaDialect } from '../../sql/athena-dialect.ts';
 import type { Dialect } from '../../sql/dialect.ts';
 import { duckdbDialect } from '../../sql/duckdb-dialect.ts';
+import { athenaRunnerFor } from '../aws-env.ts';
 import type { CliContext } from '../context.ts';
 
 export interface OfflineEngine {
@@ -28,14 +25,7 @@ export async function withOfflineEngine<T>(
 ): Promise<T> {
   const registry = await ctx.compile();
   if (!isLocalEnv(ctx.env)) {
-    const database = glueDatabaseName(ctx.env);
-    const runner = new AthenaQueryRunner({
-      athena: new AthenaClient({
-        region: process.env.AWS_REGION ?? resolveStageConfig(ctx.env).region,
-      }),
-      workgroup: `fstore-${ctx.env}`,
-      database,
-    });
+    const { runner, database } = athenaRunnerFor(ctx.env);
     ctx.out.status(`running on Athena (workgroup fstore-${ctx.env}) ...`);
     return work({ registry, query: athenaQueryRows(runner), dialect: athenaDialect(database) });
   }

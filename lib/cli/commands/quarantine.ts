@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { resolveStageConfig } from '../../config/stages.ts';
 import { isLocalEnv, quarantineDir } from '../../local/data-paths.ts';
 import {
   localQuarantineFiles,
   s3QuarantineFiles,
   summarizeQuarantine,
 } from '../../quality/quarantine-reader.ts';
+import { awsRegion } from '../aws-env.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 
@@ -49,7 +49,7 @@ export function registerQuarantine(program: Command): void {
               `quarantine list on AWS environment "${ctx.env}" needs its offline bucket`,
               `pass --bucket <name> (the OfflineBucketName output of stack fstore-${ctx.env}) or set FSTORE_OFFLINE_BUCKET`,
             );
-          const region = process.env.AWS_REGION ?? resolveStageConfig(ctx.env).region;
+          const region = awsRegion(ctx.env);
           files = await s3QuarantineFiles(
             new S3Client({ region }),
             options.bucket,

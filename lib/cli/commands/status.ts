@@ -7,6 +7,7 @@ import {
   MaterializationStateStore,
 } from '../../materialize/materialization-state.ts';
 import { onlineTableName } from '../../online/online-table.ts';
+import { awsRegion } from '../aws-env.ts';
 import { CliContext } from '../context.ts';
 
 export interface ViewStatus {
@@ -32,7 +33,7 @@ export function registerStatus(program: Command): void {
       const store = local
         ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true })
         : {
-            client: new DynamoDBClient({}),
+            client: new DynamoDBClient({ region: awsRegion(ctx.env) }),
             table: onlineTableName(ctx.env),
             close: async () => {},
           };

@@ -1,16 +1,13 @@
 import path from 'node:path';
-import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Command, Option } from 'commander';
-import { resolveStageConfig } from '../../config/stages.ts';
-import { glueDatabaseName } from '../../constructs/glue-columns.ts';
 import { isLocalEnv } from '../../local/data-paths.ts';
 import { quoteLiteral } from '../../local/duckdb-types.ts';
-import { AthenaQueryRunner } from '../../offline/athena-query-runner.ts';
 import { getTrainingSetOnAthena } from '../../offline/athena-training-set.ts';
 import { openDuckdb } from '../../offline/duckdb-session.ts';
 import { getTrainingSet } from '../../offline/training-set.ts';
 import type { Registry } from '../../registry/index.ts';
+import { athenaRunnerFor, awsRegion } from '../aws-env.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 
@@ -30,13 +27,8 @@ async function athenaTrainingSet(
       `training sets on "${ctx.env}" need its offline bucket`,
       `pass --bucket <name> (stack output OfflineBucketName) or set FSTORE_OFFLINE_BUCKET`,
     );
-  const region = process.env.AWS_REGION ?? resolveStageConfig(ctx.env).region;
-  const database = glueDatabaseName(ctx.env);
-  const runner = new AthenaQueryRunner({
-    athena: new AthenaClient({ region }),
-    workgroup: `fstore-${ctx.env}`,
-    database,
-  });
+  const region = awsRegion(ctx.env);
+  const { runner, database } = athenaRunnerFor(ctx.env);
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   ctx.out.status(`running on Athena (workgroup fstore-${ctx.env}) ...`);

@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
-import { resolveStageConfig } from '../../config/stages.ts';
 import { isLocalEnv } from '../../local/data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { onlineTableName } from '../../online/online-table.ts';
@@ -9,6 +8,7 @@ import {
   localOfflineValues,
   verifyOnline,
 } from '../../quality/verify-online.ts';
+import { awsRegion } from '../aws-env.ts';
 import { CliContext } from '../context.ts';
 import { withOfflineEngine } from './offline-engine.ts';
 import { positiveIntegerOrZero } from './parse-options.ts';
@@ -30,7 +30,7 @@ export function registerVerifyOnline(program: Command): void {
           ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true })
           : {
               client: new DynamoDBClient({
-                region: process.env.AWS_REGION ?? resolveStageConfig(ctx.env).region,
+                region: awsRegion(ctx.env),
               }),
               table: onlineTableName(ctx.env),
               close: async () => {},
