@@ -66,9 +66,9 @@ export async function materializeLocal(
   const dir = quarantineDir(options.dataDir, options.env);
   try {
     const results: MaterializeViewResult[] = [];
+    const { views: _views, onView: _onView, dataDir: _dataDir, env: _env, ...shared } = options;
     for (const view of names) {
       options.onView?.(view);
-      const { views: _views, onView: _onView, dataDir: _dataDir, env: _env, ...shared } = options;
       results.push(
         await materializeView({
           ...shared,

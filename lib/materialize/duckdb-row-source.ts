@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { bigIntegerColumns, withSafeIntegers } from '../offline/duckdb-session.ts';
+import { bigIntegerColumns, isNoFilesError, withSafeIntegers } from '../offline/duckdb-session.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import { type LatestRowsQuery, type RowSource, renderMaterializationRows } from './row-source.ts';
 
@@ -33,7 +33,7 @@ async function streamOrEmpty(connection: DuckDBConnection, sql: string) {
   try {
     return await connection.stream(sql);
   } catch (error) {
-    if (String((error as Error).message).includes('No files found')) return undefined;
+    if (isNoFilesError(error)) return undefined;
     throw error;
   }
 }

@@ -19,6 +19,11 @@ export async function openDuckdb(): Promise<DuckdbSession> {
   };
 }
 
+/** DuckDB's error for a source folder with no Parquet files yet (nothing ingested). */
+export function isNoFilesError(error: unknown): boolean {
+  return String((error as Error | undefined)?.message).includes('No files found');
+}
+
 const bigIntegerTypes = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
 
 /**

@@ -9,7 +9,7 @@ import {
   requiredJoinKeys,
 } from '../sql/point-in-time-plan.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
-import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
 
@@ -127,7 +127,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
 
 function explainQueryError(error: unknown, options: TrainingSetOptions): Error {
   const message = error instanceof Error ? error.message : String(error);
-  if (message.includes('No files found')) {
+  if (isNoFilesError(error)) {
     return new TrainingSetError(
       `a requested view has no data in ${offlineRoot(options.dataDir, options.env)}`,
       'ingest its source first: fstore ingest --source <name> --file <path>',

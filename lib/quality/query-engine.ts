@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
-import { queryRows } from '../offline/duckdb-session.ts';
+import { isNoFilesError, queryRows } from '../offline/duckdb-session.ts';
 
 /** Runs one SQL query in the offline engine and returns its (small) result as typed rows. */
 export type QueryRows = (sql: string) => Promise<Record<string, unknown>[]>;
@@ -11,7 +11,7 @@ export function duckdbQueryRows(connection: DuckDBConnection): QueryRows {
     try {
       return await queryRows(connection, sql);
     } catch (error) {
-      if (String((error as Error).message).includes('No files found')) return [];
+      if (isNoFilesError(error)) return [];
       throw error;
     }
   };
