@@ -5,13 +5,17 @@ import type { Registry } from '../registry/index.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import {
   type FeatureRequest,
+  type PlannedView,
+  type PointInTimePlan,
   planPointInTime,
   requiredJoinKeys,
 } from '../sql/point-in-time-plan.ts';
+import { answeredByRunningTotals } from '../sql/render-running-totals.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
+import { ensureRunningTotals } from './running-totals.ts';
 
 export interface TrainingSetOptions {
   readonly registry: Registry;
@@ -25,10 +29,28 @@ export interface TrainingSetOptions {
   readonly fullFeatureNames?: boolean;
   /** Write the result here (.parquet or .csv); without it, rows are returned. */
   readonly out?: string;
-  readonly onPhase?: (phase: 'loading entities' | 'joining' | 'writing') => void;
+  readonly onPhase?: (phase: TrainingSetPhase) => void;
   /** Default `asof` (DuckDB's ASOF JOIN); `merge-window` runs the SQL Athena runs. */
   readonly strategy?: PointInTimeStrategy;
+  /**
+   * How aggregation views are computed on the `asof` strategy: `auto` (default) reads running
+   * totals when there are at least RUNNING_TOTALS_MIN_ENTITY_ROWS entity rows and every function
+   * of the view can be answered from them, else joins each entity row to its window's rows.
+   */
+  readonly aggregations?: 'auto' | 'range-join' | 'running-totals';
 }
+
+export type TrainingSetPhase =
+  | 'loading entities'
+  | 'building running totals'
+  | 'joining'
+  | 'writing';
+
+/**
+ * Below this many entity rows a range join, which reads only the days the windows reach, beats
+ * looking up running totals, which reads every total of the source.
+ */
+export const RUNNING_TOTALS_MIN_ENTITY_ROWS = 100_000;
 
 export interface TrainingSetResult {
   readonly rows: number;
@@ -69,17 +91,23 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
         'rename that column, or request full feature names (--full-feature-names)',
       );
     }
-    const sql = renderTrainingSetSql(
-      plan,
-      duckdbDialect(offlineRoot(options.dataDir, options.env)),
-      {
-        entityRelation: entities.table,
-        entityColumns: entities.columns,
-        ...(entities.timeRange ? { entityTimeRange: entities.timeRange } : {}),
-        matchFlags: true,
-        ...(options.strategy ? { strategy: options.strategy } : {}),
-      },
-    );
+    const root = offlineRoot(options.dataDir, options.env);
+    const dialect = duckdbDialect(root);
+    const runningTotals = new Map<string, string>();
+    for (const view of runningTotalsViews(plan, options, entities.rows)) {
+      const totals = await ensureRunningTotals(connection, root, dialect, view, () =>
+        options.onPhase?.('building running totals'),
+      );
+      if (totals) runningTotals.set(view.view, totals.relation);
+    }
+    const sql = renderTrainingSetSql(plan, dialect, {
+      entityRelation: entities.table,
+      entityColumns: entities.columns,
+      ...(entities.timeRange ? { entityTimeRange: entities.timeRange } : {}),
+      matchFlags: true,
+      ...(options.strategy ? { strategy: options.strategy } : {}),
+      runningTotals,
+    });
     options.onPhase?.('joining');
     try {
       await connection.run(`CREATE TEMP TABLE fstore_result AS ${sql}`);
@@ -123,6 +151,23 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
   } finally {
     session.close();
   }
+}
+
+function runningTotalsViews(
+  plan: PointInTimePlan,
+  options: TrainingSetOptions,
+  entityRows: number,
+): PlannedView[] {
+  const mode = options.aggregations ?? 'auto';
+  if ((options.strategy ?? 'asof') !== 'asof' || mode === 'range-join') return [];
+  return plan.views.filter((view) => {
+    const aggregations = view.aggregations ?? [];
+    if (!aggregations.some(answeredByRunningTotals)) return false;
+    if (mode === 'running-totals') return true;
+    return (
+      entityRows >= RUNNING_TOTALS_MIN_ENTITY_ROWS && aggregations.every(answeredByRunningTotals)
+    );
+  });
 }
 
 function explainQueryError(error: unknown, options: TrainingSetOptions): Error {

@@ -1,8 +1,16 @@
 import type { Dialect } from './dialect.ts';
-import type { PointInTimePlan } from './point-in-time-plan.ts';
-import { renderAggregationJoin, renderAggregationView } from './render-aggregation.ts';
+import type { PlannedView, PointInTimePlan } from './point-in-time-plan.ts';
+import {
+  type AggregationRenderOptions,
+  renderAggregationJoin,
+  renderAggregationView,
+} from './render-aggregation.ts';
 import { type PointInTimeRenderOptions, renderPointInTime } from './render-point-in-time.ts';
 import { renderPointInTimeAsof } from './render-point-in-time-asof.ts';
+import {
+  answeredByRunningTotals,
+  renderAggregationFromRunningTotals,
+} from './render-running-totals.ts';
 
 /** How the point-in-time join is written: `merge-window` runs everywhere, `asof` on DuckDB only. */
 export type PointInTimeStrategy = 'asof' | 'merge-window';
@@ -17,7 +25,11 @@ export type PointInTimeStrategy = 'asof' | 'merge-window';
 export function renderTrainingSetSql(
   plan: PointInTimePlan,
   dialect: Dialect,
-  options: PointInTimeRenderOptions & { strategy?: PointInTimeStrategy },
+  options: PointInTimeRenderOptions & {
+    strategy?: PointInTimeStrategy;
+    /** Per aggregation view, the relation holding its running totals (DuckDB `asof` only). */
+    runningTotals?: ReadonlyMap<string, string>;
+  },
 ): string {
   const strategy = options.strategy ?? (dialect.name === 'duckdb' ? 'asof' : 'merge-window');
   const render = (p: PointInTimePlan, o: PointInTimeRenderOptions) =>
@@ -45,12 +57,13 @@ export function renderTrainingSetSql(
     ...plan.views.flatMap((view, index) =>
       view.aggregations
         ? [
-            `${q(`fstore_a${index}`)} AS (\n${(strategy === 'asof'
-              ? renderAggregationJoin
-              : renderAggregationView)(view, dialect, {
+            `${q(`fstore_a${index}`)} AS (\n${renderAggregates(view, dialect, {
+              strategy,
               entityRelation: options.entityRelation,
               entityTimestampColumn: plan.entityTimestampColumn,
               ...(options.entityTimeRange ? { entityTimeRange: options.entityTimeRange } : {}),
+              runningTotals:
+                strategy === 'asof' ? options.runningTotals?.get(view.view) : undefined,
             })}\n)`,
           ]
         : [],
@@ -92,5 +105,37 @@ export function renderTrainingSetSql(
     'FROM fstore_base b',
     ...joins,
     'ORDER BY b.fstore_row_id',
+  ].join('\n');
+}
+
+/**
+ * One aggregation view's features per entity row: from its running totals where given (with a
+ * range join for the functions totals cannot answer), else a range join on DuckDB's `asof`
+ * strategy, one-sort windows otherwise.
+ */
+function renderAggregates(
+  view: PlannedView,
+  dialect: Dialect,
+  options: AggregationRenderOptions & {
+    strategy: PointInTimeStrategy;
+    runningTotals: string | undefined;
+  },
+): string {
+  const { strategy, runningTotals, ...rest } = options;
+  if (!runningTotals)
+    return (strategy === 'asof' ? renderAggregationJoin : renderAggregationView)(
+      view,
+      dialect,
+      rest,
+    );
+  const totals = renderAggregationFromRunningTotals(view, dialect, { ...rest, runningTotals });
+  const others = (view.aggregations ?? []).filter((a) => !answeredByRunningTotals(a));
+  if (others.length === 0) return totals;
+  const q = dialect.quote;
+  const joined = renderAggregationJoin({ ...view, aggregations: others }, dialect, rest);
+  return [
+    `  SELECT t.*, ${others.map((a) => `j.${q(a.outputName)}`).join(', ')}`,
+    `  FROM (\n${totals}\n  ) t`,
+    `  JOIN (\n${joined}\n  ) j ON j.fstore_row_id = t.fstore_row_id`,
   ].join('\n');
 }

@@ -67,8 +67,13 @@ const order = (ms: number, amount: number | null, over: Partial<Row> = {}): Row 
   ...over,
 });
 
+interface Computation {
+  readonly strategy: PointInTimeStrategy;
+  readonly aggregations: 'range-join' | 'running-totals';
+}
+
 async function aggregatesAt(
-  strategy: PointInTimeStrategy,
+  { strategy, aggregations }: Computation,
   rows: Row[],
   entities: { customer_id: string; at: number }[],
   features: string[],
@@ -77,18 +82,24 @@ async function aggregatesAt(
   if (rows.length > 0) await fixture.ingest('orders', rows);
   const result = await fixture.trainingSet(
     entities.map((e) => ({ customer_id: e.customer_id, event_timestamp: iso(e.at) })),
-    { request: { features: features.map((f) => `order_stats:${f}`) } },
+    { request: { features: features.map((f) => `order_stats:${f}`) }, aggregations },
   );
+  if (rows.length > 0)
+    expect(result.sql.includes('_running_totals')).toBe(aggregations === 'running-totals');
   return (result.records ?? []).map((r) => Object.fromEntries(features.map((f) => [f, r[f]])));
 }
 
-describe.each(['asof', 'merge-window'] as const)(
-  'windowed aggregation features offline (DuckDB, %s strategy)',
-  (strategy) => {
+describe.each([
+  { strategy: 'asof', aggregations: 'range-join' },
+  { strategy: 'asof', aggregations: 'running-totals' },
+  { strategy: 'merge-window', aggregations: 'range-join' },
+] as const)(
+  'windowed aggregation features offline (DuckDB, $strategy strategy, $aggregations)',
+  (computation) => {
     it('counts an event exactly at t - W out and an event at t in', async () => {
       const rows = [order(t0 - 7 * day, 10), order(t0 - 7 * day + 1, 20), order(t0, 40)];
       const [at] = await aggregatesAt(
-        strategy,
+        computation,
         rows,
         [{ customer_id: 'C1', at: t0 }],
         ['amount_count_7d', 'amount_sum_7d', 'amount_min_7d', 'amount_max_7d'],
@@ -112,7 +123,7 @@ describe.each(['asof', 'merge-window'] as const)(
         'category_count_distinct_7d',
       ];
       const result = await aggregatesAt(
-        strategy,
+        computation,
         rows,
         [
           { customer_id: 'C1', at: t0 },
@@ -135,7 +146,7 @@ describe.each(['asof', 'merge-window'] as const)(
       const rows = [order(t0, 5), order(t0 + 2 * day, 7)];
       const at = (ms: number) => ({ customer_id: 'C1', at: ms });
       const result = await aggregatesAt(
-        strategy,
+        computation,
         rows,
         [at(t0 + day), at(t0 + 6 * day), at(t0 + 7 * day), at(t0 + 9 * day + 1)],
         ['amount_sum_7d', 'amount_count_7d', 'amount_days_since_last_7d'],
@@ -156,7 +167,7 @@ describe.each(['asof', 'merge-window'] as const)(
         order(t0 - 2 * day, null, { category: 'z' }),
       ];
       const [at] = await aggregatesAt(
-        strategy,
+        computation,
         rows,
         [{ customer_id: 'C1', at: t0 }],
         ['amount_last_7d', 'category_last_7d', 'amount_count_7d', 'category_count_7d'],
@@ -194,7 +205,7 @@ describe.each(['asof', 'merge-window'] as const)(
           : t0 - 35 * day + Math.floor(prng.next() * 40 * day),
       }));
       const features = stats.aggregations?.map((a) => a.feature) ?? [];
-      const actual = await aggregatesAt(strategy, rows, entities, features);
+      const actual = await aggregatesAt(computation, rows, entities, features);
       const seqOf = new Map(rows.map((r, i) => [r, i]));
       const expected = entities.map((e) =>
         Object.fromEntries(

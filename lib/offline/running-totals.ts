@@ -1,0 +1,82 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteLiteral } from '../local/duckdb-types.ts';
+import type { Dialect } from '../sql/dialect.ts';
+import type { PlannedView } from '../sql/point-in-time-plan.ts';
+import { renderRunningTotalsBuild, runningTotalsSpec } from '../sql/render-running-totals.ts';
+
+/** `<offlineRoot>/_running_totals/<source>/<spec>-<stored rows>.parquet`. */
+export function runningTotalsDir(offlineRoot: string, source: string): string {
+  return path.join(offlineRoot, '_running_totals', source);
+}
+
+const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/** Names, sizes and modification times of a source's stored files: changes with every ingest. */
+async function storedRowsFingerprint(sourceDir: string): Promise<string | undefined> {
+  const entries = await readdir(sourceDir, { recursive: true, withFileTypes: true }).catch(
+    () => [],
+  );
+  const files = entries
+    .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+  if (files.length === 0) return undefined;
+  const lines = await Promise.all(
+    files.map(async (file) => {
+      const { size, mtimeMs } = await stat(file);
+      return `${path.relative(sourceDir, file)}\t${size}\t${mtimeMs}`;
+    }),
+  );
+  return hash(lines.join('\n'));
+}
+
+export interface RunningTotals {
+  /** A relation to read the totals from. */
+  readonly relation: string;
+  readonly file: string;
+  /** Whether this call built them (the stored rows changed since the last build). */
+  readonly built: boolean;
+}
+
+/**
+ * The running totals of `view`'s source, built when missing or when the source's stored files
+ * changed since they were built; undefined when the source has no stored rows yet. A build
+ * writes a new file and renames it into place, so concurrent readers never see half a file;
+ * totals of older stored rows are removed after.
+ */
+export async function ensureRunningTotals(
+  connection: DuckDBConnection,
+  offlineRoot: string,
+  dialect: Dialect,
+  view: PlannedView,
+  onBuild?: () => void,
+): Promise<RunningTotals | undefined> {
+  const fingerprint = await storedRowsFingerprint(path.join(offlineRoot, view.source));
+  if (!fingerprint) return undefined;
+  const dir = runningTotalsDir(offlineRoot, view.source);
+  const spec = hash(runningTotalsSpec(view));
+  const file = path.join(dir, `${spec}-${fingerprint}.parquet`);
+  const relation = `read_parquet(${quoteLiteral(file)})`;
+  if (await stat(file).catch(() => undefined)) return { relation, file, built: false };
+
+  onBuild?.();
+  await mkdir(dir, { recursive: true });
+  const partial = `${file}.${randomUUID()}.partial`;
+  try {
+    await connection.run(
+      `COPY (${renderRunningTotalsBuild(view, dialect)}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    await rename(partial, file);
+  } finally {
+    await rm(partial, { force: true });
+  }
+  const stale = (await readdir(dir)).filter(
+    (name) =>
+      name.startsWith(`${spec}-`) && name.endsWith('.parquet') && name !== path.basename(file),
+  );
+  await Promise.all(stale.map((name) => rm(path.join(dir, name), { force: true })));
+  return { relation, file, built: true };
+}
