@@ -8,10 +8,12 @@ import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import { duckdbQueryRows } from '../quality/query-engine.ts';
 import { checkViewRules } from '../quality/validate-data.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
+import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
 import { type IngestTarget, LocalIngestTarget } from './ingest-target.ts';
-import { stagingDir } from './local-layout.ts';
+import { offlineRoot, stagingDir } from './local-layout.ts';
 import { inputFormat, readInputSql } from './read-input-file.ts';
+import { refreshRunningTotals } from './running-totals.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
 
 export class IngestError extends HintedError {}
@@ -30,8 +32,10 @@ export interface IngestOptions {
   readonly allowConstraintViolations?: boolean;
   /** Where the files go; default the local offline store of `env` under `dataDir`. */
   readonly target?: IngestTarget;
-  readonly onPhase?: (phase: 'reading' | 'validating' | 'writing' | 'done') => void;
+  readonly onPhase?: (phase: IngestPhase) => void;
 }
+
+export type IngestPhase = 'reading' | 'validating' | 'writing' | 'building running totals' | 'done';
 
 export interface IngestResult {
   readonly ingestId: string;
@@ -40,6 +44,8 @@ export interface IngestResult {
   readonly partitions: readonly string[];
   readonly files: readonly string[];
   readonly sha256: string;
+  /** Things that went wrong after the rows were stored. */
+  readonly warnings: readonly string[];
 }
 
 const maxReportedProblems = 5;
@@ -131,9 +137,26 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       firstSeq,
       at: new Date().toISOString(),
     });
+    const warnings: string[] = [];
+    if (target instanceof LocalIngestTarget) {
+      options.onPhase?.('building running totals');
+      const root = offlineRoot(options.dataDir, options.env);
+      // The rows are stored by now; totals are a cache the next training set rebuilds.
+      await refreshRunningTotals(
+        connection,
+        root,
+        duckdbDialect(root),
+        options.registry,
+        source.name,
+      ).catch((error: unknown) =>
+        warnings.push(
+          `running totals of "${source.name}" were not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); the next training set that needs them builds them`,
+        ),
+      );
+    }
     options.onPhase?.('done');
     const partitions = [...new Set(files.map((f) => path.basename(path.dirname(f))))].sort();
-    return { ingestId, source: source.name, rows, partitions, files, sha256 };
+    return { ingestId, source: source.name, rows, partitions, files, sha256, warnings };
   } finally {
     session.close();
     await rm(staging, { recursive: true, force: true });

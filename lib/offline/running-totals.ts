@@ -3,9 +3,14 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteLiteral } from '../local/duckdb-types.ts';
+import type { Registry } from '../registry/index.ts';
 import type { Dialect } from '../sql/dialect.ts';
-import type { PlannedView } from '../sql/point-in-time-plan.ts';
-import { renderRunningTotalsBuild, runningTotalsSpec } from '../sql/render-running-totals.ts';
+import { type PlannedView, planPointInTime } from '../sql/point-in-time-plan.ts';
+import {
+  answeredByRunningTotals,
+  renderRunningTotalsBuild,
+  runningTotalsSpec,
+} from '../sql/render-running-totals.ts';
 
 /** `<offlineRoot>/_running_totals/<source>/<spec>-<stored rows>.parquet`. */
 export function runningTotalsDir(offlineRoot: string, source: string): string {
@@ -42,7 +47,34 @@ export interface RunningTotals {
 }
 
 /**
- * The running totals of `view`'s source, built when missing or when the source's stored files
+ * The whole of an aggregation view as running totals see it: every feature, so one build serves
+ * any request of its features. Undefined when running totals answer none of them.
+ */
+export function runningTotalsView(registry: Registry, view: string): PlannedView | undefined {
+  const [planned] = planPointInTime(
+    registry,
+    { features: [`${view}:*`] },
+    { entityTimestampColumn: 'fstore_entity_ts' },
+  ).views;
+  return planned?.aggregations?.some(answeredByRunningTotals) ? planned : undefined;
+}
+
+/** Builds (or finds up to date) the running totals of every aggregation view over `source`. */
+export async function refreshRunningTotals(
+  connection: DuckDBConnection,
+  offlineRoot: string,
+  dialect: Dialect,
+  registry: Registry,
+  source: string,
+): Promise<void> {
+  for (const view of registry.featureViews.filter((v) => v.source === source)) {
+    const planned = runningTotalsView(registry, view.name);
+    if (planned) await ensureRunningTotals(connection, offlineRoot, dialect, planned);
+  }
+}
+
+/**
+ * The running totals of `view`'s source (plan the view with runningTotalsView), built when missing or when the source's stored files
  * changed since they were built; undefined when the source has no stored rows yet. A build
  * writes a new file and renames it into place, so concurrent readers never see half a file;
  * totals of older stored rows are removed after.

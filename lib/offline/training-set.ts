@@ -15,7 +15,7 @@ import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-tr
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
-import { ensureRunningTotals } from './running-totals.ts';
+import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 
 export interface TrainingSetOptions {
   readonly registry: Registry;
@@ -95,9 +95,12 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     const dialect = duckdbDialect(root);
     const runningTotals = new Map<string, string>();
     for (const view of runningTotalsViews(plan, options, entities.rows)) {
-      const totals = await ensureRunningTotals(connection, root, dialect, view, () =>
-        options.onPhase?.('building running totals'),
-      );
+      const whole = runningTotalsView(options.registry, view.view);
+      const totals =
+        whole &&
+        (await ensureRunningTotals(connection, root, dialect, whole, () =>
+          options.onPhase?.('building running totals'),
+        ));
       if (totals) runningTotals.set(view.view, totals.relation);
     }
     const sql = renderTrainingSetSql(plan, dialect, {
@@ -153,9 +156,10 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
   }
 }
 
-function runningTotalsViews(
+/** The aggregation views of `plan` a training set of `entityRows` rows reads running totals for. */
+export function runningTotalsViews(
   plan: PointInTimePlan,
-  options: TrainingSetOptions,
+  options: Pick<TrainingSetOptions, 'strategy' | 'aggregations'>,
   entityRows: number,
 ): PlannedView[] {
   const mode = options.aggregations ?? 'auto';

@@ -78,10 +78,6 @@ describe('aggregation views online: materialized at m equals offline at t = m (D
         now: () => at,
       });
     const expectConsistentAt = async (at: number) => {
-      const offline = await fixture.trainingSet(
-        ids.map((customer_id) => ({ customer_id, event_timestamp: iso(at) })),
-        { request: { features: features.map((f) => `order_stats:${f}`) } },
-      );
       const online = await lookupFeatures(
         client,
         table,
@@ -94,15 +90,22 @@ describe('aggregation views online: materialized at m equals offline at t = m (D
         },
         { now: () => at },
       );
-      ids.forEach((id, index) => {
-        for (const feature of features) {
-          const want = offline.records?.[index]?.[feature] ?? null;
-          const got = online[index]?.[feature]?.value ?? null;
-          if (typeof want === 'number' && typeof got === 'number')
-            expect(got, `${id} ${feature} at ${iso(at)}`).toBeCloseTo(want, 9);
-          else expect(got, `${id} ${feature} at ${iso(at)}`).toEqual(want);
-        }
-      });
+      for (const aggregations of ['range-join', 'running-totals'] as const) {
+        const offline = await fixture.trainingSet(
+          ids.map((customer_id) => ({ customer_id, event_timestamp: iso(at) })),
+          { request: { features: features.map((f) => `order_stats:${f}`) }, aggregations },
+        );
+        ids.forEach((id, index) => {
+          for (const feature of features) {
+            const want = offline.records?.[index]?.[feature] ?? null;
+            const got = online[index]?.[feature]?.value ?? null;
+            const where = `${id} ${feature} at ${iso(at)} (${aggregations})`;
+            if (typeof want === 'number' && typeof got === 'number')
+              expect(got, where).toBeCloseTo(want, 9);
+            else expect(got, where).toEqual(want);
+          }
+        });
+      }
       return online;
     };
 

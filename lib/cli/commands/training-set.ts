@@ -69,6 +69,7 @@ interface TrainingSetCliOptions {
   timestampColumn: string;
   showSql?: boolean;
   bucket?: string;
+  aggregations: 'auto' | 'range-join' | 'running-totals';
 }
 
 export function registerTrainingSet(program: Command): void {
@@ -87,6 +88,14 @@ export function registerTrainingSet(program: Command): void {
     .option('--full-feature-names', 'name columns view__feature')
     .option('--timestamp-column <name>', 'entity timestamp column', 'event_timestamp')
     .option('--show-sql', 'print the generated SQL')
+    .addOption(
+      new Option(
+        '--aggregations <how>',
+        'local: how aggregation views are computed (auto uses running totals from 100,000 entity rows)',
+      )
+        .choices(['auto', 'range-join', 'running-totals'])
+        .default('auto'),
+    )
     .addOption(
       new Option(
         '--bucket <name>',
@@ -116,6 +125,7 @@ export function registerTrainingSet(program: Command): void {
         entityTimestampColumn: options.timestampColumn,
         ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
         out: options.out,
+        aggregations: options.aggregations,
         onPhase: (phase) => ctx.out.status(`${phase} ...`),
       });
       if (options.showSql) ctx.out.line(result.sql);

@@ -1,0 +1,126 @@
+import { cp, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defineAggregationView, defineEntity, defineSource } from '../../lib/definitions/index.ts';
+import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { runningTotalsDir } from '../../lib/offline/running-totals.ts';
+import {
+  RUNNING_TOTALS_MIN_ENTITY_ROWS,
+  runningTotalsViews,
+} from '../../lib/offline/training-set.ts';
+import { compileRegistry } from '../../lib/registry/index.ts';
+import { planPointInTime } from '../../lib/sql/point-in-time-plan.ts';
+import { offlineFixture } from '../helpers/offline-fixture.ts';
+
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const orders = defineSource({
+  name: 'orders',
+  schema: { customer_id: 'string', amount: 'float64', category: 'string', event_ts: 'timestamp' },
+  timestampField: 'event_ts',
+});
+const spend = defineAggregationView({
+  name: 'spend',
+  entities: [customer],
+  source: orders,
+  aggregations: { amount: { functions: ['sum', 'count'], windows: ['7d'] } },
+});
+const variety = defineAggregationView({
+  name: 'variety',
+  entities: [customer],
+  source: orders,
+  aggregations: {
+    category: { functions: ['count_distinct'], windows: ['7d'] },
+    amount: { functions: ['last'], windows: ['7d'] },
+  },
+});
+
+const t0 = Date.parse('2026-03-10T00:00:00Z');
+const day = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const order = (ms: number, amount: number) => ({
+  customer_id: 'C1',
+  amount,
+  category: 'a',
+  event_ts: iso(ms),
+});
+const spendOf = (records: readonly Record<string, unknown>[] | undefined) =>
+  records?.map((r) => ({ sum: r.amount_sum_7d, count: r.amount_count_7d }));
+
+describe('running totals', () => {
+  it('are built by ingest, rebuilt by the next training set when the stored rows change, and reused otherwise', async () => {
+    const fixture = await offlineFixture([customer, orders, spend]);
+    const dir = runningTotalsDir(offlineRoot(fixture.dataDir, 'local'), 'orders');
+    await fixture.ingest('orders', [order(t0 - day, 10)]);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+
+    const phases: string[] = [];
+    const query = () =>
+      fixture.trainingSet([{ customer_id: 'C1', event_timestamp: iso(t0) }], {
+        request: { features: ['spend:*'] },
+        aggregations: 'running-totals',
+        onPhase: (phase) => phases.push(phase),
+      });
+    expect(spendOf((await query()).records)).toEqual([{ sum: 10, count: 1 }]);
+    expect(phases).not.toContain('building running totals');
+
+    // Stored rows change behind the totals' back (an ingest that does not know the view).
+    const unaware = await offlineFixture([customer, orders]);
+    await unaware.ingest('orders', [order(t0 - 2 * day, 5)]);
+    const [file] = await readdir(path.join(offlineRoot(unaware.dataDir, 'local'), 'orders'), {
+      recursive: true,
+    }).then((names) => names.filter((n) => n.endsWith('.parquet')));
+    await cp(
+      path.join(offlineRoot(unaware.dataDir, 'local'), 'orders', file as string),
+      path.join(offlineRoot(fixture.dataDir, 'local'), 'orders', file as string),
+    );
+    expect(spendOf((await query()).records)).toEqual([{ sum: 15, count: 2 }]);
+    expect(phases).toContain('building running totals');
+    expect((await readdir(dir)).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+  });
+
+  it('are built for views running totals can answer in part, and not for a source no such view reads', async () => {
+    const both = await offlineFixture([customer, orders, variety]);
+    await both.ingest('orders', [order(t0, 1)]);
+    const dir = runningTotalsDir(offlineRoot(both.dataDir, 'local'), 'orders');
+    expect(await readdir(dir)).toHaveLength(1);
+
+    const distinctOnly = defineAggregationView({
+      name: 'distinct_only',
+      entities: [customer],
+      source: orders,
+      aggregations: { category: { functions: ['count_distinct'], windows: ['7d'] } },
+    });
+    const none = await offlineFixture([customer, orders, distinctOnly]);
+    await none.ingest('orders', [order(t0, 1)]);
+    await expect(
+      readdir(runningTotalsDir(offlineRoot(none.dataDir, 'local'), 'orders')),
+    ).rejects.toThrow(/ENOENT/);
+  });
+
+  it('are chosen automatically only for large entity sets whose requested functions they all answer', () => {
+    const registry = compileRegistry(
+      [customer, orders, spend, variety].map((definition) => ({ definition })),
+    );
+    const plan = (features: string[]) =>
+      planPointInTime(registry, { features }, { entityTimestampColumn: 'event_timestamp' });
+    const chosen = (
+      features: string[],
+      rows: number,
+      options: Parameters<typeof runningTotalsViews>[1] = {},
+    ) => runningTotalsViews(plan(features), options, rows).map((v) => v.view);
+    const many = RUNNING_TOTALS_MIN_ENTITY_ROWS;
+
+    expect(chosen(['spend:*', 'variety:*'], many)).toEqual(['spend']);
+    expect(chosen(['spend:*'], many - 1)).toEqual([]);
+    expect(chosen(['variety:amount_last_7d'], many)).toEqual(['variety']);
+    expect(chosen(['spend:*'], many, { aggregations: 'range-join' })).toEqual([]);
+    expect(chosen(['spend:*'], many, { strategy: 'merge-window' })).toEqual([]);
+    expect(chosen(['variety:*'], 1, { aggregations: 'running-totals' })).toEqual(['variety']);
+    expect(
+      chosen(['variety:category_count_distinct_7d'], 1, { aggregations: 'running-totals' }),
+    ).toEqual([]);
+  });
+});
