@@ -7,8 +7,12 @@ import {
 import { compileRegistry } from '../../../lib/registry/index.ts';
 import { athenaDialect } from '../../../lib/sql/athena-dialect.ts';
 import { duckdbDialect } from '../../../lib/sql/duckdb-dialect.ts';
-import { planPointInTime } from '../../../lib/sql/point-in-time-plan.ts';
+import { type PlannedView, planPointInTime } from '../../../lib/sql/point-in-time-plan.ts';
 import { renderAggregatesAt } from '../../../lib/sql/render-aggregation.ts';
+import {
+  renderRunningTotalsBuild,
+  runningTotalsSpec,
+} from '../../../lib/sql/render-running-totals.ts';
 import { renderTrainingSetSql } from '../../../lib/sql/render-training-set.ts';
 
 const customer = defineEntity({
@@ -84,5 +88,51 @@ describe('aggregation SQL', () => {
     expect(sql).toContain(`"event_ts" <= TIMESTAMP '2026-03-02 00:00:00.000000'`);
     expect(sql).toContain(`("customer_id" > 'C9')`);
     expect(sql).toMatch(/ORDER BY e\."customer_id"$/);
+  });
+});
+
+describe('running totals SQL', () => {
+  const view = plan.views[0] as PlannedView;
+  const dialect = duckdbDialect('/data/offline');
+  const build = renderRunningTotalsBuild(view, dialect);
+  const totals = renderTrainingSetSql(plan, dialect, {
+    ...options,
+    runningTotals: new Map([['order_stats', "read_parquet('/totals.parquet')"]]),
+  });
+
+  it('renders the build and the lookup as in the snapshots', async () => {
+    await expect(build).toMatchFileSnapshot('__snapshots__/order_stats.running-totals-build.sql');
+    await expect(totals).toMatchFileSnapshot('__snapshots__/order_stats.running-totals.sql');
+  });
+
+  it('keeps one row per key and event time, whose totals include every row at that time', () => {
+    expect(build).toContain('ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW');
+    expect(build).toMatch(/QUALIFY lead\(fstore_t\) OVER \(.*\) IS DISTINCT FROM fstore_t$/);
+    expect(build).not.toContain('category');
+  });
+
+  it('looks totals up at t and at each window edge with one ASOF join, and leaves count_distinct to the range join', () => {
+    expect(totals.match(/ASOF LEFT JOIN/g)).toHaveLength(1);
+    expect(totals).toContain('r.fstore_t <= p.fstore_x');
+    expect(totals).toContain('(VALUES (0), (604800000000), (2592000000000))');
+    expect(totals).toContain('count(DISTINCT s."fstore_c_category")');
+  });
+
+  it('are identified by the aggregations they cover, and refuse a view they answer nothing of', () => {
+    const only = planPointInTime(
+      registry,
+      { features: ['order_stats:amount_sum_7d'] },
+      { entityTimestampColumn: 'event_timestamp' },
+    ).views[0] as PlannedView;
+    expect(runningTotalsSpec(only)).not.toEqual(runningTotalsSpec(view));
+    expect(runningTotalsSpec({ ...view, features: [] })).toEqual(runningTotalsSpec(view));
+    const distinct = planPointInTime(
+      registry,
+      { features: ['order_stats:category_count_distinct_30d'] },
+      { entityTimestampColumn: 'event_timestamp' },
+    ).views[0] as PlannedView;
+    expect(() => renderRunningTotalsBuild(distinct, dialect)).toThrow(
+      /nothing running totals answer/,
+    );
   });
 });

@@ -1,0 +1,59 @@
+WITH fstore_base AS (
+SELECT "customer_id", "event_timestamp", "fstore_row_id" FROM "fstore_entities"
+),
+"fstore_a0" AS (
+  SELECT t.*, j."category_count_distinct_30d"
+  FROM (
+  SELECT fstore_row_id, CAST(CASE WHEN (coalesce("fstore_count_amount@0", 0) - coalesce("fstore_count_amount@604800", 0)) > 0 THEN (coalesce("fstore_sum_amount@0", 0) - coalesce("fstore_sum_amount@604800", 0)) END AS DOUBLE) AS "amount_sum_7d",
+    CAST(CASE WHEN (coalesce("fstore_count_amount@0", 0) - coalesce("fstore_count_amount@2592000", 0)) > 0 THEN (coalesce("fstore_sum_amount@0", 0) - coalesce("fstore_sum_amount@2592000", 0)) END AS DOUBLE) AS "amount_sum_30d",
+    CAST(CASE WHEN "fstore_last_t_amount@0" > fstore_e_t - 604800000000 THEN "fstore_last_amount@0" END AS DOUBLE) AS "amount_last_7d",
+    CAST(CASE WHEN "fstore_last_t_amount@0" > fstore_e_t - 2592000000000 THEN "fstore_last_amount@0" END AS DOUBLE) AS "amount_last_30d",
+    (coalesce("fstore_rows@0", 0) - coalesce("fstore_rows@2592000", 0)) > 0 AS fstore_match
+  FROM (
+    SELECT j.fstore_row_id, any_value(j.fstore_e_t) AS fstore_e_t,
+      any_value(j."fstore_rows") FILTER (WHERE j.fstore_bound = 0) AS "fstore_rows@0",
+      any_value(j."fstore_rows") FILTER (WHERE j.fstore_bound = 2592000000000) AS "fstore_rows@2592000",
+      any_value(j."fstore_count_amount") FILTER (WHERE j.fstore_bound = 0) AS "fstore_count_amount@0",
+      any_value(j."fstore_sum_amount") FILTER (WHERE j.fstore_bound = 0) AS "fstore_sum_amount@0",
+      any_value(j."fstore_count_amount") FILTER (WHERE j.fstore_bound = 604800000000) AS "fstore_count_amount@604800",
+      any_value(j."fstore_sum_amount") FILTER (WHERE j.fstore_bound = 604800000000) AS "fstore_sum_amount@604800",
+      any_value(j."fstore_count_amount") FILTER (WHERE j.fstore_bound = 2592000000000) AS "fstore_count_amount@2592000",
+      any_value(j."fstore_sum_amount") FILTER (WHERE j.fstore_bound = 2592000000000) AS "fstore_sum_amount@2592000",
+      any_value(j."fstore_last_amount") FILTER (WHERE j.fstore_bound = 0) AS "fstore_last_amount@0",
+      any_value(j."fstore_last_t_amount") FILTER (WHERE j.fstore_bound = 0) AS "fstore_last_t_amount@0"
+    FROM (
+      SELECT p.fstore_row_id, p.fstore_e_t, p.fstore_bound, r.*
+      FROM (
+        SELECT e."customer_id", e.fstore_row_id, e.fstore_e_t, b.fstore_bound, e.fstore_e_t - b.fstore_bound AS fstore_x
+        FROM (SELECT "customer_id", fstore_row_id, epoch_us("event_timestamp") AS fstore_e_t FROM "fstore_entities") e
+        CROSS JOIN (VALUES (0), (604800000000), (2592000000000)) b(fstore_bound)
+      ) p
+      ASOF LEFT JOIN read_parquet('/totals.parquet') r ON r."customer_id" = p."customer_id" AND r.fstore_t <= p.fstore_x
+    ) j
+    GROUP BY j.fstore_row_id
+  ) fstore_totals
+  ) t
+  JOIN (
+  SELECT e.fstore_row_id, CAST(count(DISTINCT s."fstore_c_category") FILTER (WHERE s.fstore_t > e.fstore_e_t - 2592000000000) AS BIGINT) AS "category_count_distinct_30d",
+    count(s.fstore_t) > 0 AS fstore_match
+  FROM (SELECT "customer_id", fstore_row_id, epoch_us("event_timestamp") AS fstore_e_t FROM "fstore_entities") e
+  LEFT JOIN (
+SELECT "customer_id", epoch_us("event_ts") AS fstore_t, -9223372036854775807 AS fstore_created, fstore_seq,
+  "category" AS "fstore_c_category"
+FROM read_parquet('/data/offline/orders/*/*.parquet', hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)
+WHERE "dt" >= '2026-01-30' AND "dt" <= '2026-05-31' AND "event_ts" > TIMESTAMP '2026-01-30 00:00:00.000000' AND "event_ts" <= TIMESTAMP '2026-05-31 12:00:00.000000'
+  ) s ON s."customer_id" = e."customer_id" AND s.fstore_t <= e.fstore_e_t AND s.fstore_t > e.fstore_e_t - 2592000000000
+  GROUP BY e.fstore_row_id
+  ) j ON j.fstore_row_id = t.fstore_row_id
+)
+SELECT b."customer_id",
+  b."event_timestamp",
+  "a0"."amount_sum_7d" AS "amount_sum_7d",
+  "a0"."amount_sum_30d" AS "amount_sum_30d",
+  "a0"."amount_last_7d" AS "amount_last_7d",
+  "a0"."amount_last_30d" AS "amount_last_30d",
+  "a0"."category_count_distinct_30d" AS "category_count_distinct_30d",
+  COALESCE("a0".fstore_match, FALSE) AS "fstore_match_0"
+FROM fstore_base b
+LEFT JOIN "fstore_a0" "a0" ON "a0".fstore_row_id = b.fstore_row_id
+ORDER BY b.fstore_row_id
