@@ -14,6 +14,7 @@ import { ensureRunningTotals } from '../lib/offline/running-totals.ts';
 import { compileRegistry } from '../lib/registry/index.ts';
 import { duckdbDialect } from '../lib/sql/duckdb-dialect.ts';
 import { planPointInTime } from '../lib/sql/point-in-time-plan.ts';
+import type { RunningTotalsSource } from '../lib/sql/render-running-totals.ts';
 import { renderTrainingSetSql } from '../lib/sql/render-training-set.ts';
 
 const windows = [7, 30, 90] as const;
@@ -53,7 +54,7 @@ function oursPlan() {
   );
 }
 
-function oursSql(strategy: 'asof' | 'merge-window', runningTotals?: string): string {
+function oursSql(strategy: 'asof' | 'merge-window', runningTotals?: RunningTotalsSource): string {
   const plan = oursPlan();
   return renderTrainingSetSql(plan, dialect, {
     entityRelation: `read_parquet('${entitiesFile}')`,
@@ -98,7 +99,7 @@ if (mode === 'ours') {
   const totals = await ensureRunningTotals(session.connection, offline, dialect, view);
   if (!totals) throw new Error(`no stored rows under ${offline}`);
   if (totals.built) buildSeconds = (performance.now() - building) / 1000;
-  sql = oursSql('asof', totals.relation);
+  sql = oursSql('asof', totals);
 } else if (mode === 'baseline') sql = baselineSql();
 else sql = oursSql(mode === 'ours-join' ? 'asof' : 'merge-window');
 const started = performance.now();

@@ -8,9 +8,13 @@ import type { Dialect } from '../sql/dialect.ts';
 import { type PlannedView, planPointInTime } from '../sql/point-in-time-plan.ts';
 import {
   answeredByRunningTotals,
+  chooseSumScales,
+  type RunningTotalsSource,
   renderRunningTotalsBuild,
+  renderSumScalesQuery,
   runningTotalsSpec,
 } from '../sql/render-running-totals.ts';
+import { queryRows } from './duckdb-session.ts';
 
 /** `<offlineRoot>/_running_totals/<source>/<spec>-<stored rows>.parquet`. */
 export function runningTotalsDir(offlineRoot: string, source: string): string {
@@ -38,9 +42,7 @@ async function storedRowsFingerprint(sourceDir: string): Promise<string | undefi
   return hash(lines.join('\n'));
 }
 
-export interface RunningTotals {
-  /** A relation to read the totals from. */
-  readonly relation: string;
+export interface RunningTotals extends RunningTotalsSource {
   readonly file: string;
   /** Whether this call built them (the stored rows changed since the last build). */
   readonly built: boolean;
@@ -92,14 +94,20 @@ export async function ensureRunningTotals(
   const spec = hash(runningTotalsSpec(view));
   const file = path.join(dir, `${spec}-${fingerprint}.parquet`);
   const relation = `read_parquet(${quoteLiteral(file)})`;
-  if (await stat(file).catch(() => undefined)) return { relation, file, built: false };
+  if (await stat(file).catch(() => undefined))
+    return { relation, file, built: false, sumScales: await readSumScales(connection, file) };
 
   onBuild?.();
   await mkdir(dir, { recursive: true });
   const partial = `${file}.${randomUUID()}.partial`;
+  const scalesQuery = renderSumScalesQuery(view, dialect);
+  const scales = scalesQuery
+    ? chooseSumScales(view, (await queryRows(connection, scalesQuery))[0] ?? {})
+    : new Map<string, number>();
   try {
+    const metadata = quoteLiteral(JSON.stringify(Object.fromEntries(scales)));
     await connection.run(
-      `COPY (${renderRunningTotalsBuild(view, dialect)}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (${renderRunningTotalsBuild(view, dialect, scales)}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${sumScalesKey}: ${metadata}})`,
     );
     await rename(partial, file);
   } finally {
@@ -110,5 +118,20 @@ export async function ensureRunningTotals(
       name.startsWith(`${spec}-`) && name.endsWith('.parquet') && name !== path.basename(file),
   );
   await Promise.all(stale.map((name) => rm(path.join(dir, name), { force: true })));
-  return { relation, file, built: true };
+  return { relation, file, built: true, sumScales: scales };
+}
+
+const sumScalesKey = 'fstore_sum_scales';
+
+/** The sum scales a build stored in its file's key-value metadata. */
+async function readSumScales(
+  connection: DuckDBConnection,
+  file: string,
+): Promise<Map<string, number>> {
+  const [row] = await queryRows(
+    connection,
+    `SELECT decode(value) AS scales FROM parquet_kv_metadata(${quoteLiteral(file)}) WHERE decode(key) = ${quoteLiteral(sumScalesKey)}`,
+  );
+  if (!row) throw new Error(`running totals ${file} have no ${sumScalesKey} metadata`);
+  return new Map(Object.entries(JSON.parse(String(row.scales)) as Record<string, number>));
 }

@@ -10,7 +10,7 @@ import {
   planPointInTime,
   requiredJoinKeys,
 } from '../sql/point-in-time-plan.ts';
-import { answeredByRunningTotals } from '../sql/render-running-totals.ts';
+import { answeredByRunningTotals, type RunningTotalsSource } from '../sql/render-running-totals.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
@@ -93,7 +93,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     }
     const root = offlineRoot(options.dataDir, options.env);
     const dialect = duckdbDialect(root);
-    const runningTotals = new Map<string, string>();
+    const runningTotals = new Map<string, RunningTotalsSource>();
     for (const view of runningTotalsViews(plan, options, entities.rows)) {
       const whole = runningTotalsView(options.registry, view.view);
       const totals =
@@ -101,7 +101,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
         (await ensureRunningTotals(connection, root, dialect, whole, () =>
           options.onPhase?.('building running totals'),
         ));
-      if (totals) runningTotals.set(view.view, totals.relation);
+      if (totals) runningTotals.set(view.view, totals);
     }
     const sql = renderTrainingSetSql(plan, dialect, {
       entityRelation: entities.table,

@@ -1,4 +1,4 @@
-import type { AggregationFunction } from '../definitions/index.ts';
+import type { AggregationFunction, ValueType } from '../definitions/index.ts';
 import type { Dialect } from './dialect.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
 
@@ -21,6 +21,7 @@ export function answeredByRunningTotals(aggregation: PlannedAggregation): boolea
 
 interface CoveredColumn {
   readonly name: string;
+  readonly type: ValueType;
   /** Running count of non-NULL values (count, sum, avg). */
   readonly count: boolean;
   /** Running sum (sum, avg). */
@@ -36,12 +37,13 @@ function coveredColumns(view: PlannedView): CoveredColumn[] {
     if (!answeredByRunningTotals(a)) continue;
     const was = columns.get(a.column) ?? {
       name: a.column,
+      type: a.columnType,
       count: false,
       sum: false,
       latest: false,
     };
     columns.set(a.column, {
-      name: a.column,
+      ...was,
       count: was.count || isSubtracted(a),
       sum: was.sum || a.function === 'sum' || a.function === 'avg',
       latest: was.latest || !isSubtracted(a),
@@ -73,6 +75,58 @@ const names = {
   lastTime: (column: string) => `fstore_last_t_${column}`,
 };
 
+const isInteger = (type: ValueType) => type === 'int32' || type === 'int64';
+const maxDecimalPlaces = 9;
+/** Keeps every running sum well inside BIGINT, whatever the order of the rows. */
+const scaledTotalLimit = 2 ** 62;
+
+/**
+ * One row saying, per summed column, whether its values are decimals with s places
+ * (`"<column>@<s>"`, s = 0..9) and the sum of their magnitudes (`"<column>@abs"`), from which
+ * chooseSumScales picks an exact integer representation.
+ */
+export function renderSumScalesQuery(view: PlannedView, dialect: Dialect): string | undefined {
+  const q = dialect.quote;
+  const summed = coveredColumns(view).filter((c) => c.sum);
+  if (summed.length === 0) return undefined;
+  const checks = summed.flatMap(({ name, type }) => {
+    const column = q(name);
+    const places = isInteger(type)
+      ? [0]
+      : Array.from({ length: maxDecimalPlaces + 1 }, (_, i) => i);
+    return [
+      ...places.map(
+        (p) =>
+          `bool_and(${column} IS NULL OR round(${column} * ${10 ** p}) / ${10 ** p} = ${column}) AS ${q(`${name}@${p}`)}`,
+      ),
+      `coalesce(sum(abs(CAST(${column} AS DOUBLE))), 0) AS ${q(`${name}@abs`)}`,
+    ];
+  });
+  return `SELECT ${checks.join(', ')} FROM ${dialect.sourceRelation(view.source)}`;
+}
+
+/**
+ * Per summed column, the decimal places its running sum is kept at as an exact BIGINT (values
+ * times 10^places), or nothing when its values are not short decimals or the totals could
+ * overflow: then the running sum is a DOUBLE and window sums can be off in the last bits.
+ */
+export function chooseSumScales(
+  view: PlannedView,
+  checks: Readonly<Record<string, unknown>>,
+): Map<string, number> {
+  const scales = new Map<string, number>();
+  for (const { name, sum } of coveredColumns(view)) {
+    if (!sum) continue;
+    const magnitude = Number(checks[`${name}@abs`] ?? Number.POSITIVE_INFINITY);
+    for (let places = 0; places <= maxDecimalPlaces; places++) {
+      if (checks[`${name}@${places}`] !== true) continue;
+      if (magnitude * 10 ** places < scaledTotalLimit) scales.set(name, places);
+      break;
+    }
+  }
+  return scales;
+}
+
 /**
  * Running totals of a view's source: one row per join key and distinct event time (in
  * microseconds, `fstore_t`) holding, over every row of that key up to and including that time,
@@ -81,7 +135,11 @@ const names = {
  * change of the stored rows; training sets then look totals up instead of joining each entity
  * row to its window's rows.
  */
-export function renderRunningTotalsBuild(view: PlannedView, dialect: Dialect): string {
+export function renderRunningTotalsBuild(
+  view: PlannedView,
+  dialect: Dialect,
+  sumScales: ReadonlyMap<string, number> = new Map(),
+): string {
   const q = dialect.quote;
   const keys = view.joinKeys.map((k) => q(k.name));
   const columns = coveredColumns(view);
@@ -89,11 +147,22 @@ export function renderRunningTotalsBuild(view: PlannedView, dialect: Dialect): s
   const created = view.createdColumn ? q(view.createdColumn) : 'CAST(NULL AS BIGINT)';
   const order = `PARTITION BY ${keys.join(', ')} ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST`;
   const upToRow = `${order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
-  const totals = columns.flatMap(({ name, count, sum, latest }) => {
+  const runningSum = (name: string, type: ValueType): string[] => {
+    const column = q(name);
+    const places = sumScales.get(name);
+    if (places === undefined)
+      return [
+        `sum(${isInteger(type) ? column : `CAST(${column} AS DOUBLE)`}) OVER (${upToRow}) AS ${q(names.sum(name))}`,
+      ];
+    return [
+      `CAST(sum(CAST(round(${column} * ${10 ** places}) AS BIGINT)) OVER (${upToRow}) AS BIGINT) AS ${q(names.sum(name))}`,
+    ];
+  };
+  const totals = columns.flatMap(({ name, type, count, sum, latest }) => {
     const column = q(name);
     return [
       ...(count ? [`count(${column}) OVER (${upToRow}) AS ${q(names.count(name))}`] : []),
-      ...(sum ? [`sum(${column}) OVER (${upToRow}) AS ${q(names.sum(name))}`] : []),
+      ...(sum ? runningSum(name, type) : []),
       ...(latest
         ? [
             `${dialect.lastValueIgnoringNulls(column, upToRow)} AS ${q(names.lastValue(name))}`,
@@ -115,21 +184,27 @@ export function renderRunningTotalsBuild(view: PlannedView, dialect: Dialect): s
   ].join('\n');
 }
 
+/** Stored running totals: where to read them and how their sums were scaled. */
+export interface RunningTotalsSource {
+  readonly relation: string;
+  /** Decimal places per summed column kept as exact integers (chooseSumScales). */
+  readonly sumScales: ReadonlyMap<string, number>;
+}
+
 export interface RunningTotalsRenderOptions {
   /** Relation of entity rows: the view's join keys, the timestamp column and `fstore_row_id`. */
   readonly entityRelation: string;
   readonly entityTimestampColumn: string;
-  /** The relation renderRunningTotalsBuild's rows were stored in. */
-  readonly runningTotals: string;
+  readonly runningTotals: RunningTotalsSource;
 }
 
 /**
  * The aggregates answered by running totals (see answeredByRunningTotals) for every entity
- * row: each entity row looks up the totals at t and at t - W for each window with one ASOF
- * join (DuckDB), and a window is the difference. Same contract as renderAggregationJoin
- * for those features: `fstore_row_id`, one column per feature, `fstore_match`. Sums of float
- * columns are differences of running sums, so they can differ from a direct sum in the last
- * bits of the running total.
+ * row: each entity row probes the totals at t and at t - W for each window with one ASOF join
+ * (DuckDB), and a window is the difference. Probe `i` of entity row `r` is numbered
+ * `r * edges + i`, so one group by puts an entity row's lookups back together. Same contract
+ * as renderAggregationJoin for those features: `fstore_row_id`, one column per feature,
+ * `fstore_match`.
  */
 export function renderAggregationFromRunningTotals(
   view: PlannedView,
@@ -141,82 +216,104 @@ export function renderAggregationFromRunningTotals(
   if (aggregations.length === 0)
     throw new Error(`view ${view.view} has nothing running totals answer`);
   const keys = view.joinKeys.map((k) => q(k.name));
-  const micros = (seconds: number) => seconds * 1_000_000;
   const widest = Math.max(...(view.aggregations ?? []).map((a) => a.windowSeconds));
   const subtracted = aggregations.filter(isSubtracted);
-  const bounds = [...new Set([0, widest, ...subtracted.map((a) => a.windowSeconds)])].sort(
+  const edges = [...new Set([0, widest, ...subtracted.map((a) => a.windowSeconds)])].sort(
     (a, b) => a - b,
   );
-  const at = (name: string, seconds: number) => q(`${name}@${seconds}`);
-  const sums = new Set(subtracted.filter((a) => a.function !== 'count').map((a) => a.column));
-  const latest = new Set(aggregations.filter((a) => !subtracted.includes(a)).map((a) => a.column));
-  const lookups = [
-    ...[0, widest].map((bound) => ({ name: 'fstore_rows', bound })),
-    ...[...new Set(subtracted.map((a) => a.column))].flatMap((column) =>
-      bounds.flatMap((bound) => [
-        { name: names.count(column), bound },
-        ...(sums.has(column) ? [{ name: names.sum(column), bound }] : []),
-      ]),
+  const edge = (seconds: number) => `p.fstore_probe % ${edges.length} = ${edges.indexOf(seconds)}`;
+  const totalAt = (name: string, seconds: number) =>
+    `coalesce(any_value(r.${q(name)}) FILTER (WHERE ${edge(seconds)}), 0)`;
+  const inWindow = (name: string, seconds: number) => q(`${name}@${seconds}`);
+  const windowTotals = new Map<string, string>([
+    [
+      inWindow('fstore_rows', widest),
+      `${totalAt('fstore_rows', 0)} - ${totalAt('fstore_rows', widest)}`,
+    ],
+  ]);
+  const latest = new Map<string, string>();
+  for (const a of aggregations) {
+    if (isSubtracted(a)) {
+      const totals = [
+        names.count(a.column),
+        ...(a.function === 'count' ? [] : [names.sum(a.column)]),
+      ];
+      for (const name of totals)
+        windowTotals.set(
+          inWindow(name, a.windowSeconds),
+          `${totalAt(name, 0)} - ${totalAt(name, a.windowSeconds)}`,
+        );
+    } else
+      for (const name of [names.lastValue(a.column), names.lastTime(a.column)])
+        latest.set(q(name), `any_value(r.${q(name)}) FILTER (WHERE ${edge(0)})`);
+  }
+  const stored = [
+    'fstore_rows',
+    ...new Set(
+      aggregations.flatMap((a) =>
+        isSubtracted(a)
+          ? [names.count(a.column), ...(a.function === 'count' ? [] : [names.sum(a.column)])]
+          : [names.lastValue(a.column), names.lastTime(a.column)],
+      ),
     ),
-    ...[...latest].flatMap((column) => [
-      { name: names.lastValue(column), bound: 0 },
-      { name: names.lastTime(column), bound: 0 },
-    ]),
   ];
-  const pivot = lookups.map(
-    (l) =>
-      `any_value(j.${q(l.name)}) FILTER (WHERE j.fstore_bound = ${micros(l.bound)}) AS ${at(l.name, l.bound)}`,
-  );
-  const difference = (name: string, seconds: number) =>
-    `(coalesce(${at(name, 0)}, 0) - coalesce(${at(name, seconds)}, 0))`;
-  const features = aggregations.map(
-    (a) =>
-      `CAST(${windowValue(a, { at, difference, micros })} AS ${dialect.sqlType(a.type)}) AS ${q(a.outputName)}`,
-  );
-  const entityKeys = keys.map((k) => `e.${k}`);
+  const features = aggregations.map((a) => {
+    const value = windowValue(a, {
+      count: inWindow(names.count(a.column), a.windowSeconds),
+      sum: inWindow(names.sum(a.column), a.windowSeconds),
+      lastValue: q(names.lastValue(a.column)),
+      lastTime: q(names.lastTime(a.column)),
+      factor: 10 ** (options.runningTotals.sumScales.get(a.column) ?? 0),
+    });
+    return `CAST(${value} AS ${dialect.sqlType(a.type)}) AS ${q(a.outputName)}`;
+  });
+  const pivot = [
+    `p.fstore_probe // ${edges.length} AS fstore_row_id`,
+    `any_value(p.fstore_x) FILTER (WHERE ${edge(0)}) AS fstore_e_t`,
+    ...[...windowTotals, ...latest].map(([name, expression]) => `${expression} AS ${name}`),
+  ];
+  const micros = (seconds: number) => seconds * 1_000_000;
   return [
     `  SELECT fstore_row_id, ${features.join(',\n    ')},`,
-    `    ${difference('fstore_rows', widest)} > 0 AS fstore_match`,
+    `    ${inWindow('fstore_rows', widest)} > 0 AS fstore_match`,
     '  FROM (',
-    `    SELECT j.fstore_row_id, any_value(j.fstore_e_t) AS fstore_e_t,`,
-    `      ${pivot.join(',\n      ')}`,
+    `    SELECT ${pivot.join(',\n      ')}`,
     '    FROM (',
-    `      SELECT p.fstore_row_id, p.fstore_e_t, p.fstore_bound, r.*`,
-    '      FROM (',
-    `        SELECT ${entityKeys.join(', ')}, e.fstore_row_id, e.fstore_e_t, b.fstore_bound, e.fstore_e_t - b.fstore_bound AS fstore_x`,
-    `        FROM (SELECT ${keys.join(', ')}, fstore_row_id, ${dialect.epochMicros(q(options.entityTimestampColumn))} AS fstore_e_t FROM ${options.entityRelation}) e`,
-    `        CROSS JOIN (VALUES ${bounds.map((b) => `(${micros(b)})`).join(', ')}) b(fstore_bound)`,
-    '      ) p',
-    `      ASOF LEFT JOIN ${options.runningTotals} r ON ${keys.map((k) => `r.${k} = p.${k}`).join(' AND ')} AND r.fstore_t <= p.fstore_x`,
-    '    ) j',
-    '    GROUP BY j.fstore_row_id',
+    `      SELECT ${keys.map((k) => `e.${k}`).join(', ')}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x`,
+    `      FROM (SELECT ${keys.join(', ')}, fstore_row_id, ${dialect.epochMicros(q(options.entityTimestampColumn))} AS fstore_e_t FROM ${options.entityRelation}) e`,
+    `      CROSS JOIN (VALUES ${edges.map((seconds, i) => `(${i}, ${micros(seconds)})`).join(', ')}) b(fstore_edge, fstore_back)`,
+    '    ) p',
+    `    ASOF LEFT JOIN (SELECT ${keys.join(', ')}, fstore_t, ${stored.map(q).join(', ')} FROM ${options.runningTotals.relation}) r`,
+    `      ON ${keys.map((k) => `r.${k} = p.${k}`).join(' AND ')} AND r.fstore_t <= p.fstore_x`,
+    `    GROUP BY p.fstore_probe // ${edges.length}`,
     '  ) fstore_totals',
   ].join('\n');
 }
 
+/** One feature from its window's totals (count, sum) or the newest value at t (last, recency). */
 function windowValue(
   a: PlannedAggregation,
-  sql: {
-    at: (name: string, seconds: number) => string;
-    difference: (name: string, seconds: number) => string;
-    micros: (seconds: number) => number;
-  },
+  sql: { count: string; sum: string; lastValue: string; lastTime: string; factor: number },
 ): string {
-  const count = sql.difference(names.count(a.column), a.windowSeconds);
-  const sum = sql.difference(names.sum(a.column), a.windowSeconds);
-  const lastTime = sql.at(names.lastTime(a.column), 0);
-  const fresh = `${lastTime} > fstore_e_t - ${sql.micros(a.windowSeconds)}`;
+  const fresh = `${sql.lastTime} > fstore_e_t - ${a.windowSeconds * 1_000_000}`;
+  // Integer sums stay integers; scaled sums are exact integers over 10^places, so one
+  // division gives the correctly rounded decimal; unscaled float sums are plain doubles.
+  const sum =
+    isInteger(a.columnType) || sql.factor === 1
+      ? sql.sum
+      : `CAST(${sql.sum} AS DOUBLE) / ${sql.factor}`;
+  const divisor = sql.factor === 1 ? sql.count : `(${sql.factor} * ${sql.count})`;
   switch (a.function) {
     case 'count':
-      return count;
+      return sql.count;
     case 'sum':
-      return `CASE WHEN ${count} > 0 THEN ${sum} END`;
+      return `CASE WHEN ${sql.count} > 0 THEN ${sum} END`;
     case 'avg':
-      return `CASE WHEN ${count} > 0 THEN CAST(${sum} AS DOUBLE) / ${count} END`;
+      return `CASE WHEN ${sql.count} > 0 THEN CAST(${sql.sum} AS DOUBLE) / ${divisor} END`;
     case 'last':
-      return `CASE WHEN ${fresh} THEN ${sql.at(names.lastValue(a.column), 0)} END`;
+      return `CASE WHEN ${fresh} THEN ${sql.lastValue} END`;
     case 'days_since_last':
-      return `CASE WHEN ${fresh} THEN CAST(fstore_e_t - ${lastTime} AS DOUBLE) / 86400000000.0 END`;
+      return `CASE WHEN ${fresh} THEN CAST(fstore_e_t - ${sql.lastTime} AS DOUBLE) / 86400000000.0 END`;
     default:
       throw new Error(`running totals cannot answer ${a.function}`);
   }

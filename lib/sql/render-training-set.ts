@@ -9,6 +9,7 @@ import { type PointInTimeRenderOptions, renderPointInTime } from './render-point
 import { renderPointInTimeAsof } from './render-point-in-time-asof.ts';
 import {
   answeredByRunningTotals,
+  type RunningTotalsSource,
   renderAggregationFromRunningTotals,
 } from './render-running-totals.ts';
 
@@ -27,8 +28,8 @@ export function renderTrainingSetSql(
   dialect: Dialect,
   options: PointInTimeRenderOptions & {
     strategy?: PointInTimeStrategy;
-    /** Per aggregation view, the relation holding its running totals (DuckDB `asof` only). */
-    runningTotals?: ReadonlyMap<string, string>;
+    /** Per aggregation view, its stored running totals (DuckDB `asof` only). */
+    runningTotals?: ReadonlyMap<string, RunningTotalsSource>;
   },
 ): string {
   const strategy = options.strategy ?? (dialect.name === 'duckdb' ? 'asof' : 'merge-window');
@@ -118,7 +119,7 @@ function renderAggregates(
   dialect: Dialect,
   options: AggregationRenderOptions & {
     strategy: PointInTimeStrategy;
-    runningTotals: string | undefined;
+    runningTotals: RunningTotalsSource | undefined;
   },
 ): string {
   const { strategy, runningTotals, ...rest } = options;

@@ -100,6 +100,33 @@ describe('running totals', () => {
     ).rejects.toThrow(/ENOENT/);
   });
 
+  it('sum short decimals exactly and long ones as doubles, within a rounding of the direct sum', async () => {
+    const windowSum = async (amounts: number[]) => {
+      const fixture = await offlineFixture([customer, orders, spend]);
+      // The first row is before the 7-day window, so totals subtract it out.
+      await fixture.ingest(
+        'orders',
+        amounts.map((amount, i) => order(t0 - (i === 0 ? 10 : 3) * day + i, amount)),
+      );
+      const sum = async (aggregations: 'range-join' | 'running-totals') =>
+        (
+          await fixture.trainingSet([{ customer_id: 'C1', event_timestamp: iso(t0) }], {
+            request: { features: ['spend:amount_sum_7d'] },
+            aggregations,
+          })
+        ).records?.[0]?.amount_sum_7d as number;
+      return { join: await sum('range-join'), totals: await sum('running-totals') };
+    };
+    // As doubles, 0.2 + 0.1 is 0.30000000000000004, and so is (0.1 + 0.2 + 0.1) - 0.1.
+    const short = await windowSum([0.1, 0.2, 0.1]);
+    expect(short.totals).toBe(0.3);
+    expect(short.join).toBeCloseTo(0.3, 15);
+
+    const long = await windowSum([1e6 / 3, 1 / 3, 2 / 3, 1e-12]);
+    expect(long.totals).toBeCloseTo(long.join, 9);
+    expect(long.join).toBeCloseTo(1 + 1e-12, 12);
+  });
+
   it('are chosen automatically only for large entity sets whose requested functions they all answer', () => {
     const registry = compileRegistry(
       [customer, orders, spend, variety].map((definition) => ({ definition })),

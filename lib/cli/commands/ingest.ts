@@ -51,7 +51,9 @@ export function registerIngest(program: Command): void {
         ...(options.allowDuplicate ? { allowDuplicate: true } : {}),
         ...(options.allowViolations ? { allowConstraintViolations: true } : {}),
         onPhase: (phase) => {
-          if (phase !== 'done') ctx.out.status(`${phase} ${ctx.display(options.file)} ...`);
+          if (phase === 'building running totals')
+            ctx.out.status(`building running totals of "${options.source}" ...`);
+          else if (phase !== 'done') ctx.out.status(`${phase} ${ctx.display(options.file)} ...`);
         },
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);

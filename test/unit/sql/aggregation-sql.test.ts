@@ -10,7 +10,9 @@ import { duckdbDialect } from '../../../lib/sql/duckdb-dialect.ts';
 import { type PlannedView, planPointInTime } from '../../../lib/sql/point-in-time-plan.ts';
 import { renderAggregatesAt } from '../../../lib/sql/render-aggregation.ts';
 import {
+  chooseSumScales,
   renderRunningTotalsBuild,
+  renderSumScalesQuery,
   runningTotalsSpec,
 } from '../../../lib/sql/render-running-totals.ts';
 import { renderTrainingSetSql } from '../../../lib/sql/render-training-set.ts';
@@ -94,15 +96,25 @@ describe('aggregation SQL', () => {
 describe('running totals SQL', () => {
   const view = plan.views[0] as PlannedView;
   const dialect = duckdbDialect('/data/offline');
-  const build = renderRunningTotalsBuild(view, dialect);
+  const build = renderRunningTotalsBuild(view, dialect, new Map([['amount', 2]]));
   const totals = renderTrainingSetSql(plan, dialect, {
     ...options,
-    runningTotals: new Map([['order_stats', "read_parquet('/totals.parquet')"]]),
+    runningTotals: new Map([
+      [
+        'order_stats',
+        { relation: "read_parquet('/totals.parquet')", sumScales: new Map([['amount', 2]]) },
+      ],
+    ]),
   });
 
   it('renders the build and the lookup as in the snapshots', async () => {
     await expect(build).toMatchFileSnapshot('__snapshots__/order_stats.running-totals-build.sql');
     await expect(totals).toMatchFileSnapshot('__snapshots__/order_stats.running-totals.sql');
+  });
+
+  it('divides scaled sums once, so a window of two-decimal amounts is the correctly rounded decimal', () => {
+    expect(build).toContain('CAST(sum(CAST(round("amount" * 100) AS BIGINT)) OVER (');
+    expect(totals).toContain('CAST("fstore_sum_amount@604800" AS DOUBLE) / 100');
   });
 
   it('keeps one row per key and event time, whose totals include every row at that time', () => {
@@ -114,7 +126,8 @@ describe('running totals SQL', () => {
   it('looks totals up at t and at each window edge with one ASOF join, and leaves count_distinct to the range join', () => {
     expect(totals.match(/ASOF LEFT JOIN/g)).toHaveLength(1);
     expect(totals).toContain('r.fstore_t <= p.fstore_x');
-    expect(totals).toContain('(VALUES (0), (604800000000), (2592000000000))');
+    expect(totals).toContain('(VALUES (0, 0), (1, 604800000000), (2, 2592000000000))');
+    expect(totals).toContain('GROUP BY p.fstore_probe // 3');
     expect(totals).toContain('count(DISTINCT s."fstore_c_category")');
   });
 
@@ -134,5 +147,34 @@ describe('running totals SQL', () => {
     expect(() => renderRunningTotalsBuild(distinct, dialect)).toThrow(
       /nothing running totals answer/,
     );
+  });
+});
+
+describe('sum scales of running totals', () => {
+  const view = plan.views[0] as PlannedView;
+  const checks = (places: number | undefined, magnitude: number) =>
+    Object.fromEntries([
+      ...Array.from({ length: 10 }, (_, p) => [`amount@${p}`, places !== undefined && p >= places]),
+      ['amount@abs', magnitude],
+    ]);
+
+  it('keeps sums of short decimals as exact integers at the fewest places that hold every value', () => {
+    expect(chooseSumScales(view, checks(2, 1e6))).toEqual(new Map([['amount', 2]]));
+    expect(chooseSumScales(view, checks(0, 1e6))).toEqual(new Map([['amount', 0]]));
+  });
+
+  it('falls back to double sums for long decimals, totals that could overflow, or no values', () => {
+    expect(chooseSumScales(view, checks(undefined, 1))).toEqual(new Map());
+    expect(chooseSumScales(view, checks(2, 1e17))).toEqual(new Map());
+    expect(chooseSumScales(view, { 'amount@abs': 0 })).toEqual(new Map());
+  });
+
+  it('asks for every decimal place up to 9 and the sum of magnitudes in one query', () => {
+    const sql = renderSumScalesQuery(view, duckdbDialect('/data/offline')) ?? '';
+    expect(sql).toContain(
+      'bool_and("amount" IS NULL OR round("amount" * 1000000000) / 1000000000 = "amount") AS "amount@9"',
+    );
+    expect(sql).toContain('AS "amount@abs"');
+    expect(sql).not.toContain('category');
   });
 });

@@ -4,33 +4,29 @@ SELECT "customer_id", "event_timestamp", "fstore_row_id" FROM "fstore_entities"
 "fstore_a0" AS (
   SELECT t.*, j."category_count_distinct_30d"
   FROM (
-  SELECT fstore_row_id, CAST(CASE WHEN (coalesce("fstore_count_amount@0", 0) - coalesce("fstore_count_amount@604800", 0)) > 0 THEN (coalesce("fstore_sum_amount@0", 0) - coalesce("fstore_sum_amount@604800", 0)) END AS DOUBLE) AS "amount_sum_7d",
-    CAST(CASE WHEN (coalesce("fstore_count_amount@0", 0) - coalesce("fstore_count_amount@2592000", 0)) > 0 THEN (coalesce("fstore_sum_amount@0", 0) - coalesce("fstore_sum_amount@2592000", 0)) END AS DOUBLE) AS "amount_sum_30d",
-    CAST(CASE WHEN "fstore_last_t_amount@0" > fstore_e_t - 604800000000 THEN "fstore_last_amount@0" END AS DOUBLE) AS "amount_last_7d",
-    CAST(CASE WHEN "fstore_last_t_amount@0" > fstore_e_t - 2592000000000 THEN "fstore_last_amount@0" END AS DOUBLE) AS "amount_last_30d",
-    (coalesce("fstore_rows@0", 0) - coalesce("fstore_rows@2592000", 0)) > 0 AS fstore_match
+  SELECT fstore_row_id, CAST(CASE WHEN "fstore_count_amount@604800" > 0 THEN CAST("fstore_sum_amount@604800" AS DOUBLE) / 100 END AS DOUBLE) AS "amount_sum_7d",
+    CAST(CASE WHEN "fstore_count_amount@2592000" > 0 THEN CAST("fstore_sum_amount@2592000" AS DOUBLE) / 100 END AS DOUBLE) AS "amount_sum_30d",
+    CAST(CASE WHEN "fstore_last_t_amount" > fstore_e_t - 604800000000 THEN "fstore_last_amount" END AS DOUBLE) AS "amount_last_7d",
+    CAST(CASE WHEN "fstore_last_t_amount" > fstore_e_t - 2592000000000 THEN "fstore_last_amount" END AS DOUBLE) AS "amount_last_30d",
+    "fstore_rows@2592000" > 0 AS fstore_match
   FROM (
-    SELECT j.fstore_row_id, any_value(j.fstore_e_t) AS fstore_e_t,
-      any_value(j."fstore_rows") FILTER (WHERE j.fstore_bound = 0) AS "fstore_rows@0",
-      any_value(j."fstore_rows") FILTER (WHERE j.fstore_bound = 2592000000000) AS "fstore_rows@2592000",
-      any_value(j."fstore_count_amount") FILTER (WHERE j.fstore_bound = 0) AS "fstore_count_amount@0",
-      any_value(j."fstore_sum_amount") FILTER (WHERE j.fstore_bound = 0) AS "fstore_sum_amount@0",
-      any_value(j."fstore_count_amount") FILTER (WHERE j.fstore_bound = 604800000000) AS "fstore_count_amount@604800",
-      any_value(j."fstore_sum_amount") FILTER (WHERE j.fstore_bound = 604800000000) AS "fstore_sum_amount@604800",
-      any_value(j."fstore_count_amount") FILTER (WHERE j.fstore_bound = 2592000000000) AS "fstore_count_amount@2592000",
-      any_value(j."fstore_sum_amount") FILTER (WHERE j.fstore_bound = 2592000000000) AS "fstore_sum_amount@2592000",
-      any_value(j."fstore_last_amount") FILTER (WHERE j.fstore_bound = 0) AS "fstore_last_amount@0",
-      any_value(j."fstore_last_t_amount") FILTER (WHERE j.fstore_bound = 0) AS "fstore_last_t_amount@0"
+    SELECT p.fstore_probe // 3 AS fstore_row_id,
+      any_value(p.fstore_x) FILTER (WHERE p.fstore_probe % 3 = 0) AS fstore_e_t,
+      coalesce(any_value(r."fstore_rows") FILTER (WHERE p.fstore_probe % 3 = 0), 0) - coalesce(any_value(r."fstore_rows") FILTER (WHERE p.fstore_probe % 3 = 2), 0) AS "fstore_rows@2592000",
+      coalesce(any_value(r."fstore_count_amount") FILTER (WHERE p.fstore_probe % 3 = 0), 0) - coalesce(any_value(r."fstore_count_amount") FILTER (WHERE p.fstore_probe % 3 = 1), 0) AS "fstore_count_amount@604800",
+      coalesce(any_value(r."fstore_sum_amount") FILTER (WHERE p.fstore_probe % 3 = 0), 0) - coalesce(any_value(r."fstore_sum_amount") FILTER (WHERE p.fstore_probe % 3 = 1), 0) AS "fstore_sum_amount@604800",
+      coalesce(any_value(r."fstore_count_amount") FILTER (WHERE p.fstore_probe % 3 = 0), 0) - coalesce(any_value(r."fstore_count_amount") FILTER (WHERE p.fstore_probe % 3 = 2), 0) AS "fstore_count_amount@2592000",
+      coalesce(any_value(r."fstore_sum_amount") FILTER (WHERE p.fstore_probe % 3 = 0), 0) - coalesce(any_value(r."fstore_sum_amount") FILTER (WHERE p.fstore_probe % 3 = 2), 0) AS "fstore_sum_amount@2592000",
+      any_value(r."fstore_last_amount") FILTER (WHERE p.fstore_probe % 3 = 0) AS "fstore_last_amount",
+      any_value(r."fstore_last_t_amount") FILTER (WHERE p.fstore_probe % 3 = 0) AS "fstore_last_t_amount"
     FROM (
-      SELECT p.fstore_row_id, p.fstore_e_t, p.fstore_bound, r.*
-      FROM (
-        SELECT e."customer_id", e.fstore_row_id, e.fstore_e_t, b.fstore_bound, e.fstore_e_t - b.fstore_bound AS fstore_x
-        FROM (SELECT "customer_id", fstore_row_id, epoch_us("event_timestamp") AS fstore_e_t FROM "fstore_entities") e
-        CROSS JOIN (VALUES (0), (604800000000), (2592000000000)) b(fstore_bound)
-      ) p
-      ASOF LEFT JOIN read_parquet('/totals.parquet') r ON r."customer_id" = p."customer_id" AND r.fstore_t <= p.fstore_x
-    ) j
-    GROUP BY j.fstore_row_id
+      SELECT e."customer_id", e.fstore_row_id * 3 + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x
+      FROM (SELECT "customer_id", fstore_row_id, epoch_us("event_timestamp") AS fstore_e_t FROM "fstore_entities") e
+      CROSS JOIN (VALUES (0, 0), (1, 604800000000), (2, 2592000000000)) b(fstore_edge, fstore_back)
+    ) p
+    ASOF LEFT JOIN (SELECT "customer_id", fstore_t, "fstore_rows", "fstore_count_amount", "fstore_sum_amount", "fstore_last_amount", "fstore_last_t_amount" FROM read_parquet('/totals.parquet')) r
+      ON r."customer_id" = p."customer_id" AND r.fstore_t <= p.fstore_x
+    GROUP BY p.fstore_probe // 3
   ) fstore_totals
   ) t
   JOIN (
