@@ -76,10 +76,10 @@ export async function refreshRunningTotals(
 }
 
 /**
- * The running totals of `view`'s source (plan the view with runningTotalsView), built when missing or when the source's stored files
- * changed since they were built; undefined when the source has no stored rows yet. A build
- * writes a new file and renames it into place, so concurrent readers never see half a file;
- * totals of older stored rows are removed after.
+ * The running totals of `view`'s source (plan the view with runningTotalsView), built when
+ * missing or when the source's stored files changed since they were built; undefined when the
+ * source has no stored rows yet. A build writes a new file and renames it into place, so
+ * concurrent readers never see half a file; totals of older stored rows are removed after.
  */
 export async function ensureRunningTotals(
   connection: DuckDBConnection,
@@ -98,6 +98,7 @@ export async function ensureRunningTotals(
     return { relation, file, built: false, sumScales: await readSumScales(connection, file) };
 
   onBuild?.();
+  const started = Date.now();
   await mkdir(dir, { recursive: true });
   const partial = `${file}.${randomUUID()}.partial`;
   const scalesQuery = renderSumScalesQuery(view, dialect);
@@ -113,12 +114,30 @@ export async function ensureRunningTotals(
   } finally {
     await rm(partial, { force: true });
   }
-  const stale = (await readdir(dir)).filter(
-    (name) =>
-      name.startsWith(`${spec}-`) && name.endsWith('.parquet') && name !== path.basename(file),
-  );
-  await Promise.all(stale.map((name) => rm(path.join(dir, name), { force: true })));
+  await removeOlderBuilds(dir, spec, path.basename(file), started);
   return { relation, file, built: true, sumScales: scales };
+}
+
+/**
+ * Totals of the same spec over older stored rows. Only files written before this build began
+ * go: a concurrent build for newer rows (an ingest during ours) keeps its file.
+ */
+async function removeOlderBuilds(
+  dir: string,
+  spec: string,
+  kept: string,
+  started: number,
+): Promise<void> {
+  const names = (await readdir(dir)).filter(
+    (name) => name.startsWith(`${spec}-`) && name.endsWith('.parquet') && name !== kept,
+  );
+  await Promise.all(
+    names.map(async (name) => {
+      const file = path.join(dir, name);
+      const written = await stat(file).catch(() => undefined);
+      if (written && written.mtimeMs < started) await rm(file, { force: true });
+    }),
+  );
 }
 
 const sumScalesKey = 'fstore_sum_scales';
