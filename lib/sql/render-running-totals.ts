@@ -59,7 +59,7 @@ function isSubtracted(a: PlannedAggregation): boolean {
 /** What identifies a view's running totals: same spec, same stored rows, same totals. */
 export function runningTotalsSpec(view: PlannedView): string {
   return JSON.stringify({
-    format: 1,
+    format: 2,
     source: view.source,
     keys: view.joinKeys.map((k) => k.name),
     timestamp: view.timestampColumn,
