@@ -38,6 +38,8 @@ export interface TrainingSetOptions {
    * of the view can be answered from them, else joins each entity row to its window's rows.
    */
   readonly aggregations?: 'auto' | 'range-join' | 'running-totals';
+  /** `auto` reads running totals from this many entity rows (RUNNING_TOTALS_MIN_ENTITY_ROWS). */
+  readonly runningTotalsFromRows?: number;
 }
 
 export type TrainingSetPhase =
@@ -100,7 +102,15 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
         whole &&
         (await ensureRunningTotals(connection, root, dialect, whole, () =>
           options.onPhase?.('building running totals'),
-        ));
+        ).catch((error: unknown) => {
+          // Chosen automatically, they are only a faster way to the same values.
+          if ((options.aggregations ?? 'auto') === 'auto') return undefined;
+          throw new TrainingSetError(
+            `the running totals of view "${view.view}" could not be built: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+            'rerun with --aggregations range-join, or fix the cause and retry',
+            { cause: error },
+          );
+        }));
       if (totals) runningTotals.set(view.view, totals);
     }
     const sql = renderTrainingSetSql(plan, dialect, {
@@ -159,7 +169,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
 /** The aggregation views of `plan` a training set of `entityRows` rows reads running totals for. */
 export function runningTotalsViews(
   plan: PointInTimePlan,
-  options: Pick<TrainingSetOptions, 'strategy' | 'aggregations'>,
+  options: Pick<TrainingSetOptions, 'strategy' | 'aggregations' | 'runningTotalsFromRows'>,
   entityRows: number,
 ): PlannedView[] {
   const mode = options.aggregations ?? 'auto';
@@ -169,7 +179,8 @@ export function runningTotalsViews(
     if (!aggregations.some(answeredByRunningTotals)) return false;
     if (mode === 'running-totals') return true;
     return (
-      entityRows >= RUNNING_TOTALS_MIN_ENTITY_ROWS && aggregations.every(answeredByRunningTotals)
+      entityRows >= (options.runningTotalsFromRows ?? RUNNING_TOTALS_MIN_ENTITY_ROWS) &&
+      aggregations.every(answeredByRunningTotals)
     );
   });
 }

@@ -1,4 +1,4 @@
-import { cp, readdir } from 'node:fs/promises';
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineAggregationView, defineEntity, defineSource } from '../../lib/definitions/index.ts';
@@ -127,6 +127,33 @@ describe('running totals', () => {
     expect(long.join).toBeCloseTo(1 + 1e-12, 12);
   });
 
+  it('that cannot be built leave an ingest stored with a warning, and a training set on the range join unless asked for', async () => {
+    const fixture = await offlineFixture([customer, orders, spend]);
+    const dir = runningTotalsDir(offlineRoot(fixture.dataDir, 'local'), 'orders');
+    await mkdir(path.dirname(dir), { recursive: true });
+    await writeFile(dir, 'not a folder');
+
+    const ingested = await fixture.ingest('orders', [order(t0 - day, 10)]);
+    expect(ingested.rows).toBe(1);
+    expect(ingested.warnings).toEqual([
+      expect.stringMatching(
+        /^running totals of "orders" were not built \(.+\); the next training set/,
+      ),
+    ]);
+    const query = (aggregations: 'auto' | 'running-totals') =>
+      fixture.trainingSet([{ customer_id: 'C1', event_timestamp: iso(t0) }], {
+        request: { features: ['spend:*'] },
+        aggregations,
+        runningTotalsFromRows: 1,
+      });
+    await expect(query('running-totals')).rejects.toThrow(
+      /running totals of view "spend" could not be built/,
+    );
+    const auto = await query('auto');
+    expect(spendOf(auto.records)).toEqual([{ sum: 10, count: 1 }]);
+    expect(auto.sql).not.toContain('_running_totals');
+  });
+
   it('are chosen automatically only for large entity sets whose requested functions they all answer', () => {
     const registry = compileRegistry(
       [customer, orders, spend, variety].map((definition) => ({ definition })),
@@ -142,6 +169,7 @@ describe('running totals', () => {
 
     expect(chosen(['spend:*', 'variety:*'], many)).toEqual(['spend']);
     expect(chosen(['spend:*'], many - 1)).toEqual([]);
+    expect(chosen(['spend:*'], 10, { runningTotalsFromRows: 10 })).toEqual(['spend']);
     expect(chosen(['variety:amount_last_7d'], many)).toEqual(['variety']);
     expect(chosen(['spend:*'], many, { aggregations: 'range-join' })).toEqual([]);
     expect(chosen(['spend:*'], many, { strategy: 'merge-window' })).toEqual([]);
