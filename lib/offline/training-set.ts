@@ -1,7 +1,9 @@
 import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import type { Registry } from '../registry/index.ts';
+import type { Dialect } from '../sql/dialect.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import {
   type FeatureRequest,
@@ -95,24 +97,13 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     }
     const root = offlineRoot(options.dataDir, options.env);
     const dialect = duckdbDialect(root);
-    const runningTotals = new Map<string, RunningTotalsSource>();
-    for (const view of runningTotalsViews(plan, options, entities.rows)) {
-      const whole = runningTotalsView(options.registry, view.view);
-      const totals =
-        whole &&
-        (await ensureRunningTotals(connection, root, dialect, whole, () =>
-          options.onPhase?.('building running totals'),
-        ).catch((error: unknown) => {
-          // Chosen automatically, they are only a faster way to the same values.
-          if ((options.aggregations ?? 'auto') === 'auto') return undefined;
-          throw new TrainingSetError(
-            `the running totals of view "${view.view}" could not be built: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
-            'rerun with --aggregations range-join, or fix the cause and retry',
-            { cause: error },
-          );
-        }));
-      if (totals) runningTotals.set(view.view, totals);
-    }
+    const runningTotals = await prepareRunningTotals(
+      connection,
+      root,
+      dialect,
+      runningTotalsViews(plan, options, entities.rows),
+      options,
+    );
     const sql = renderTrainingSetSql(plan, dialect, {
       entityRelation: entities.table,
       entityColumns: entities.columns,
@@ -164,6 +155,34 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
   } finally {
     session.close();
   }
+}
+
+/** Finds or builds the running totals of `views`, keyed by view name. */
+async function prepareRunningTotals(
+  connection: DuckDBConnection,
+  root: string,
+  dialect: Dialect,
+  views: readonly PlannedView[],
+  options: TrainingSetOptions,
+): Promise<Map<string, RunningTotalsSource>> {
+  const found = new Map<string, RunningTotalsSource>();
+  for (const view of views) {
+    const whole = runningTotalsView(options.registry, view.view);
+    if (!whole) continue;
+    const totals = await ensureRunningTotals(connection, root, dialect, whole, () =>
+      options.onPhase?.('building running totals'),
+    ).catch((error: unknown) => {
+      // Chosen automatically, they are only a faster way to the same values.
+      if ((options.aggregations ?? 'auto') === 'auto') return undefined;
+      throw new TrainingSetError(
+        `the running totals of view "${view.view}" could not be built: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+        'rerun with --aggregations range-join, or fix the cause and retry',
+        { cause: error },
+      );
+    });
+    if (totals) found.set(view.view, totals);
+  }
+  return found;
 }
 
 /** The aggregation views of `plan` a training set of `entityRows` rows reads running totals for. */
