@@ -113,6 +113,63 @@ describe('fstore ingest and training-set (CLI)', () => {
     );
   });
 
+  it('computes aggregation features the same from running totals and from a range join, as asked', async () => {
+    const features = [
+      'order_stats:amount_sum_30d',
+      'order_stats:amount_count_7d',
+      'order_stats:amount_avg_90d',
+    ];
+    const run = async (how: string) => {
+      const out = path.join(dataDir, `order_stats-${how}.csv`);
+      const result = await runFstore([
+        '--data-dir',
+        dataDir,
+        'training-set',
+        '--features',
+        ...features,
+        '--entities',
+        entities,
+        '--out',
+        out,
+        '--aggregations',
+        how,
+        '--show-sql',
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      const [header, ...rows] = (await readFile(out, 'utf8')).trim().split('\n');
+      return { sql: result.stdout, header, rows: rows.map((r) => r.split(',')) };
+    };
+    const totals = await run('running-totals');
+    const join = await run('range-join');
+    expect(totals.sql).toContain('_running_totals');
+    expect(join.sql).not.toContain('_running_totals');
+    expect(totals.header).toBe(join.header);
+    expect(totals.rows.filter((r) => r[4] !== '0').length).toBeGreaterThan(10);
+    totals.rows.forEach((row, i) => {
+      row.forEach((value, j) => {
+        const other = join.rows[i]?.[j] ?? '';
+        if (value === '' || Number.isNaN(Number(value))) expect(value).toBe(other);
+        else expect(Number(value)).toBeCloseTo(Number(other), 9);
+      });
+    });
+
+    const wrong = await runFstore([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--features',
+      ...features,
+      '--entities',
+      entities,
+      '--out',
+      path.join(dataDir, 'never.csv'),
+      '--aggregations',
+      'tiles',
+    ]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--aggregations.*tiles.*auto, range-join, running-totals/s);
+  });
+
   it('needs exactly one of --service and --features', async () => {
     const result = await runFstore([
       '--data-dir',
