@@ -119,9 +119,9 @@ describe('fstore ingest and training-set (CLI)', () => {
       'order_stats:amount_count_7d',
       'order_stats:amount_avg_90d',
     ];
-    const run = async (how: string) => {
-      const out = path.join(dataDir, `order_stats-${how}.csv`);
-      const result = await runFstore([
+    const out = (how: string) => path.join(dataDir, `order_stats-${how}.csv`);
+    const trainingSet = (how: string) =>
+      runFstore([
         '--data-dir',
         dataDir,
         'training-set',
@@ -130,13 +130,15 @@ describe('fstore ingest and training-set (CLI)', () => {
         '--entities',
         entities,
         '--out',
-        out,
+        out(how),
         '--aggregations',
         how,
         '--show-sql',
       ]);
+    const run = async (how: string) => {
+      const result = await trainingSet(how);
       expect(result.code, result.stderr).toBe(0);
-      const [header, ...rows] = (await readFile(out, 'utf8')).trim().split('\n');
+      const [header, ...rows] = (await readFile(out(how), 'utf8')).trim().split('\n');
       return { sql: result.stdout, header, rows: rows.map((r) => r.split(',')) };
     };
     const totals = await run('running-totals');
@@ -153,19 +155,7 @@ describe('fstore ingest and training-set (CLI)', () => {
       });
     });
 
-    const wrong = await runFstore([
-      '--data-dir',
-      dataDir,
-      'training-set',
-      '--features',
-      ...features,
-      '--entities',
-      entities,
-      '--out',
-      path.join(dataDir, 'never.csv'),
-      '--aggregations',
-      'tiles',
-    ]);
+    const wrong = await trainingSet('tiles');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/--aggregations.*tiles.*auto, range-join, running-totals/s);
   });
