@@ -9,3 +9,8 @@ export class HintedError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** The first line of an error's message: engines put detail (SQL, context) on the lines after. */
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { HintedError } from '../hinted-error.ts';
+import { firstLine, HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import { duckdbQueryRows } from '../quality/query-engine.ts';
 import { checkViewRules } from '../quality/validate-data.ts';
@@ -150,7 +150,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         source.name,
       ).catch((error: unknown) =>
         warnings.push(
-          `running totals of "${source.name}" were not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); the next training set that needs them builds them`,
+          `running totals of "${source.name}" were not built (${firstLine(error)}); the next training set that needs them builds them`,
         ),
       );
     }

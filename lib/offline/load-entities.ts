@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JoinKeyType } from '../definitions/index.ts';
-import { HintedError } from '../hinted-error.ts';
+import { firstLine, HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import { queryRows } from './duckdb-session.ts';
 import { inputFormat } from './read-input-file.ts';
@@ -41,7 +41,7 @@ export async function loadEntities(
       `CREATE OR REPLACE TEMP TABLE fstore_entities_raw AS SELECT *, row_number() OVER () AS fstore_row_id FROM ${reader}`,
     );
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const message = firstLine(error);
     if (message?.includes('types') && format === 'csv') {
       throw new EntityFileError(
         `${path.basename(file)} lacks a column among ${keyColumns.join(', ')}`,

@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteLiteral } from '../local/duckdb-types.ts';
 import type { Registry } from '../registry/index.ts';
+import { contentHash } from '../registry/stable-json.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import { type PlannedView, planPointInTime } from '../sql/point-in-time-plan.ts';
 import {
@@ -21,8 +22,6 @@ export function runningTotalsDir(offlineRoot: string, source: string): string {
   return path.join(offlineRoot, '_running_totals', source);
 }
 
-const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
-
 /** Names, sizes and modification times of a source's stored files: changes with every ingest. */
 async function storedRowsFingerprint(sourceDir: string): Promise<string | undefined> {
   const entries = await readdir(sourceDir, { recursive: true, withFileTypes: true }).catch(
@@ -39,7 +38,7 @@ async function storedRowsFingerprint(sourceDir: string): Promise<string | undefi
       return `${path.relative(sourceDir, file)}\t${size}\t${mtimeMs}`;
     }),
   );
-  return hash(lines.join('\n'));
+  return contentHash(lines, 16);
 }
 
 export interface RunningTotals extends RunningTotalsSource {
@@ -91,7 +90,7 @@ export async function ensureRunningTotals(
   const fingerprint = await storedRowsFingerprint(path.join(offlineRoot, view.source));
   if (!fingerprint) return undefined;
   const dir = runningTotalsDir(offlineRoot, view.source);
-  const spec = hash(runningTotalsSpec(view));
+  const spec = contentHash(runningTotalsSpec(view), 16);
   const file = path.join(dir, `${spec}-${fingerprint}.parquet`);
   const relation = `read_parquet(${quoteLiteral(file)})`;
   if (await stat(file).catch(() => undefined))

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { HintedError } from '../hinted-error.ts';
+import { firstLine, HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import type { Registry } from '../registry/index.ts';
 import type { Dialect } from '../sql/dialect.ts';
@@ -175,7 +175,7 @@ async function prepareRunningTotals(
       // Chosen automatically, they are only a faster way to the same values.
       if ((options.aggregations ?? 'auto') === 'auto') return undefined;
       throw new TrainingSetError(
-        `the running totals of view "${view.view}" could not be built: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+        `the running totals of view "${view.view}" could not be built: ${firstLine(error)}`,
         'rerun with --aggregations range-join, or fix the cause and retry',
         { cause: error },
       );
@@ -205,7 +205,6 @@ export function runningTotalsViews(
 }
 
 function explainQueryError(error: unknown, options: TrainingSetOptions): Error {
-  const message = error instanceof Error ? error.message : String(error);
   if (isNoFilesError(error)) {
     return new TrainingSetError(
       `a requested view has no data in ${offlineRoot(options.dataDir, options.env)}`,
@@ -214,7 +213,7 @@ function explainQueryError(error: unknown, options: TrainingSetOptions): Error {
     );
   }
   return new TrainingSetError(
-    `the point-in-time query failed: ${message.split('\n')[0]}`,
+    `the point-in-time query failed: ${firstLine(error)}`,
     'run with --verbose for the SQL error',
     { cause: error },
   );

@@ -52,20 +52,26 @@ function coveredColumns(view: PlannedView): CoveredColumn[] {
   return [...columns.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The stored totals one aggregation reads (a sum also needs the count, for empty windows). */
+function storedTotals(a: PlannedAggregation): string[] {
+  if (!isSubtracted(a)) return [names.lastValue(a.column), names.lastTime(a.column)];
+  return [names.count(a.column), ...(a.function === 'count' ? [] : [names.sum(a.column)])];
+}
+
 function isSubtracted(a: PlannedAggregation): boolean {
   return a.function === 'count' || a.function === 'sum' || a.function === 'avg';
 }
 
 /** What identifies a view's running totals: same spec, same stored rows, same totals. */
-export function runningTotalsSpec(view: PlannedView): string {
-  return JSON.stringify({
+export function runningTotalsSpec(view: PlannedView): Record<string, unknown> {
+  return {
     format: 2,
     source: view.source,
     keys: view.joinKeys.map((k) => k.name),
     timestamp: view.timestampColumn,
     created: view.createdColumn ?? null,
     columns: coveredColumns(view),
-  });
+  };
 }
 
 const names = {
@@ -232,31 +238,15 @@ export function renderAggregationFromRunningTotals(
     ],
   ]);
   const latest = new Map<string, string>();
-  for (const a of aggregations) {
-    if (isSubtracted(a)) {
-      const totals = [
-        names.count(a.column),
-        ...(a.function === 'count' ? [] : [names.sum(a.column)]),
-      ];
-      for (const name of totals)
+  for (const a of aggregations)
+    for (const name of storedTotals(a))
+      if (isSubtracted(a))
         windowTotals.set(
           inWindow(name, a.windowSeconds),
           `${totalAt(name, 0)} - ${totalAt(name, a.windowSeconds)}`,
         );
-    } else
-      for (const name of [names.lastValue(a.column), names.lastTime(a.column)])
-        latest.set(q(name), `any_value(r.${q(name)}) FILTER (WHERE ${edge(0)})`);
-  }
-  const stored = [
-    'fstore_rows',
-    ...new Set(
-      aggregations.flatMap((a) =>
-        isSubtracted(a)
-          ? [names.count(a.column), ...(a.function === 'count' ? [] : [names.sum(a.column)])]
-          : [names.lastValue(a.column), names.lastTime(a.column)],
-      ),
-    ),
-  ];
+      else latest.set(q(name), `any_value(r.${q(name)}) FILTER (WHERE ${edge(0)})`);
+  const stored = ['fstore_rows', ...new Set(aggregations.flatMap(storedTotals))];
   const features = aggregations.map((a) => {
     const value = windowValue(a, {
       count: inWindow(names.count(a.column), a.windowSeconds),
