@@ -18,8 +18,13 @@ async function freshTable(): Promise<string> {
 }
 
 for (const server of dynamoServers) {
-  if (server.unavailable)
-    console.log(`online store suite on ${server.name} not run: ${server.unavailable}`);
+  if (!server.unavailable) continue;
+  // .ci/run installs Java and sets FSTORE_REQUIRE_JAVA=1, so there a missing server fails.
+  if (process.env.FSTORE_REQUIRE_JAVA === '1')
+    throw new Error(`online store suite on ${server.name} cannot run: ${server.unavailable}`);
+  console.warn(
+    `skipped: online store suite on ${server.name}: ${server.unavailable} (apt-get install default-jre-headless)`,
+  );
 }
 
 describe.each(dynamoServers.filter((s) => !s.unavailable))(

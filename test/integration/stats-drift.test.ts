@@ -12,6 +12,7 @@ import { driftReportHtml } from '../../lib/quality/drift-report.ts';
 import { viewStatistics } from '../../lib/quality/feature-stats.ts';
 import { duckdbQueryRows } from '../../lib/quality/query-engine.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { chromiumOrSkip } from '../helpers/headless-browser.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
 
@@ -132,23 +133,24 @@ describe('feature statistics and drift (DuckDB)', () => {
     const html = driftReportHtml(report);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html.match(/<svg /g)).toHaveLength(2);
+  });
 
+  it('renders the drift report as a picture in headless Chromium (skipped, with the reason, where no browser is installed)', async ({
+    skip,
+  }) => {
+    const chromium = chromiumOrSkip(skip);
+    const report = await withFixture(monthsOfRows(), (args) =>
+      viewDrift({
+        ...args,
+        baseline: { start: '2026-01-01', end: '2026-01-31T23:59:59Z' },
+        current: { start: '2026-02-01', end: '2026-02-28T23:59:59Z' },
+      }),
+    );
+    const html = driftReportHtml(report);
     const dir = await makeTempDir('drift-report');
     const page = path.join(dir, 'report.html');
     const shot = path.join(dir, 'report.png');
     await writeFile(page, html);
-    const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((name) => {
-      try {
-        execFileSync('which', [name], { stdio: 'ignore' });
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    if (!chromium)
-      throw new Error(
-        'headless Chromium is needed for this test: apt-get install chromium (.ci/run does)',
-      );
     execFileSync(
       chromium,
       [
