@@ -1,0 +1,32 @@
+/**
+ * Test hooks, inert unless their environment variable is set. Tests of the real CLI use them
+ * to reach a point inside a run deterministically (no timing), then act from outside.
+ *
+ * `FSTORE_PAUSE_AT=<point>[,<point>...]`: the first time the process reaches one of these
+ * points it prints `fstore-pause: <point>` on stdout and waits there until `signal` aborts
+ * (a stop request), or at most two minutes. Points: `materialize:after-checkpoint` (after a
+ * chunk's checkpoint is stored), `ingest:before-commit` (the files are staged, nothing
+ * visible yet).
+ */
+export type PausePoint = 'materialize:after-checkpoint' | 'ingest:before-commit';
+
+const reached = new Set<string>();
+
+export async function pauseAt(point: PausePoint, signal?: AbortSignal): Promise<void> {
+  const points = process.env.FSTORE_PAUSE_AT?.split(',').map((p) => p.trim()) ?? [];
+  if (!points.includes(point) || reached.has(point)) return;
+  reached.add(point);
+  process.stdout.write(`fstore-pause: ${point}\n`);
+  if (signal?.aborted) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 120_000);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
