@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { compileRegistry, loadDefinitions, type Registry } from '../registry/index.ts';
 import { UsageError } from './cli-error.ts';
 import { Output, useColor } from './output.ts';
+import { currentShutdown, type Shutdown } from './shutdown.ts';
 
 export interface GlobalOptions {
   env: string;
@@ -35,6 +36,11 @@ export class CliContext {
       defs: path.resolve(raw.defs),
       dataDir: path.resolve(raw.dataDir),
     });
+  }
+
+  /** This run's SIGINT/SIGTERM handling (lib/cli/shutdown.ts). */
+  get shutdown(): Shutdown {
+    return currentShutdown();
   }
 
   get env(): string {

@@ -4,17 +4,39 @@ import { HintedError } from '../hinted-error.ts';
 import { CliError, exitCodes } from './cli-error.ts';
 import { Output, useColor } from './output.ts';
 import { buildProgram } from './program.ts';
+import { InterruptedError, installShutdown, type Shutdown, uninstallShutdown } from './shutdown.ts';
 
 /** Runs the CLI on `argv` (as process.argv) and returns the exit code; never throws. */
 export async function runCli(argv: readonly string[], version: string): Promise<number> {
   const verbose = argv.includes('--verbose');
   const out = new Output(useColor(!argv.includes('--no-color'), process.stderr));
+  // From the first moment: a signal before a command takes over its handling exits at once.
+  const shutdown = installShutdown();
+  let code: number;
   try {
     await buildProgram(version).parseAsync([...argv]);
-    return process.exitCode === undefined ? exitCodes.ok : Number(process.exitCode);
+    const finished = process.exitCode === undefined ? exitCodes.ok : Number(process.exitCode);
+    code = shutdown.exitCodeFor(finished);
+    if (code !== finished)
+      out.status(`stopped by ${shutdown.signal}; the command had finished its work first`);
   } catch (error) {
-    return report(out, error, verbose);
+    code = shutdown.exitCodeFor(report(out, stopReason(shutdown, error), verbose));
+  } finally {
+    uninstallShutdown(shutdown);
   }
+  if (shutdown.signal) {
+    // Whatever still holds the event loop (a socket, a timer) must not keep a stopped CLI alive.
+    setTimeout(() => process.exit(code), 3000).unref();
+  }
+  return code;
+}
+
+/** An error caused by the stop request (an aborted step) reads as the interruption it is. */
+function stopReason(shutdown: Shutdown, error: unknown): unknown {
+  if (!shutdown.signal || error instanceof InterruptedError) return error;
+  if (error instanceof Error && error.name === 'AbortError')
+    return new InterruptedError(shutdown.signal, `stopped by ${shutdown.signal}`);
+  return error;
 }
 
 function report(out: Output, error: unknown, verbose: boolean): number {
@@ -39,6 +61,11 @@ function report(out: Output, error: unknown, verbose: boolean): number {
     }
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
     return exitCodes.failure;
+  }
+  if (error instanceof InterruptedError) {
+    process.stderr.write(`${out.c.yellow('interrupted:')} ${error.message}\n`);
+    if (error.hint) process.stderr.write(`${out.c.dim('to go on:')} ${error.hint}\n`);
+    return error.exitCode;
   }
   if (error instanceof HintedError) {
     out.error(error.message, error.hint);

@@ -25,6 +25,7 @@ export interface LocalMaterializationOptions
     | 'onStart'
     | 'onProgress'
     | 'shouldPause'
+    | 'signal'
   > {
   readonly registry: Registry;
   readonly dataDir: string;
@@ -50,16 +51,22 @@ export function localOwnerGone(owner: string): boolean {
   return pid !== process.pid && !isRunning(pid);
 }
 
+/** The online views a local materialization covers: `views`, or every online view. */
+export function localViewNames(options: Pick<LocalMaterializationOptions, 'registry' | 'views'>) {
+  return options.views ?? options.registry.featureViews.filter((v) => v.online).map((v) => v.name);
+}
+
 /**
  * Materializes online views of a local environment with DuckDB over its offline store, into
  * its online store, one view after the other; rows breaking constraints go to
- * `.fstore/<env>/quarantine/<view>/<run>.jsonl`.
+ * `.fstore/<env>/quarantine/<view>/<run>.jsonl`. On a stop request (`signal`) the running view
+ * stops at its next checkpoint (result `paused`) and the views after it are not started, so
+ * the results then cover fewer views than asked for.
  */
 export async function materializeLocal(
   options: LocalMaterializationOptions,
 ): Promise<MaterializeViewResult[]> {
-  const names =
-    options.views ?? options.registry.featureViews.filter((v) => v.online).map((v) => v.name);
+  const names = localViewNames(options);
   const dialect = duckdbDialect(offlineRoot(options.dataDir, options.env));
   const session = await openDuckdb();
   const source = duckdbRowSource(session.connection, dialect);
@@ -68,17 +75,17 @@ export async function materializeLocal(
     const results: MaterializeViewResult[] = [];
     const { views: _views, onView: _onView, dataDir: _dataDir, env: _env, ...shared } = options;
     for (const view of names) {
+      if (options.signal?.aborted) break;
       options.onView?.(view);
-      results.push(
-        await materializeView({
-          ...shared,
-          view,
-          owner: localOwner(),
-          isOwnerGone: localOwnerGone,
-          source,
-          quarantine: (run) => fileQuarantine(dir, run),
-        }),
-      );
+      const result = await materializeView({
+        ...shared,
+        view,
+        owner: localOwner(),
+        isOwnerGone: localOwnerGone,
+        source,
+        quarantine: (run) => fileQuarantine(dir, run),
+      });
+      results.push(result);
     }
     return results;
   } finally {

@@ -1,3 +1,4 @@
+import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { HintedError } from '../hinted-error.ts';
 
@@ -16,7 +17,13 @@ export async function acquireProcessLock(
       const handle = await open(file, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
-      return { release: () => rm(file, { force: true }) };
+      removeOnExit(file);
+      return {
+        release: async () => {
+          held.delete(file);
+          await rm(file, { force: true });
+        },
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
@@ -30,6 +37,28 @@ export async function acquireProcessLock(
     }
   }
   throw new LockedError(`could not lock ${what}`, `remove ${file} if no fstore process is running`);
+}
+
+/** Lock files this process holds, removed synchronously if it exits before releasing them. */
+const held = new Set<string>();
+let exitHook = false;
+
+function removeOnExit(file: string): void {
+  if (!exitHook) process.on('exit', removeHeld);
+  exitHook = true;
+  held.add(file);
+}
+
+function removeHeld(): void {
+  for (const file of held) {
+    try {
+      // Only our own lock: another process may have taken over a file we lost.
+      if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+    } catch {
+      // Gone already.
+    }
+  }
+  held.clear();
 }
 
 /** Whether a process with this pid runs (one we may not signal counts as running). */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { pauseAt } from '../fault-injection.ts';
 import { HintedError } from '../hinted-error.ts';
 import { instantArg } from '../instant-arg.ts';
 import { sendConditionalPuts } from '../online/conditional-puts.ts';
@@ -43,6 +44,11 @@ export interface MaterializeViewOptions {
   readonly isOwnerGone?: (owner: string) => boolean;
   /** Asked after each checkpoint; true stops the run there, to resume in a later invocation. */
   readonly shouldPause?: () => boolean;
+  /**
+   * A stop request (SIGINT/SIGTERM): like `shouldPause`, the run stops at its next checkpoint
+   * (or before reading on), gives its lease back and returns `paused`, resumable.
+   */
+  readonly signal?: AbortSignal;
   readonly onStart?: (info: {
     window: Checkpoint['window'];
     resumed: boolean;
@@ -58,6 +64,8 @@ export interface MaterializeViewResult {
   readonly runId: string;
   readonly status: 'succeeded' | 'paused';
   readonly resumed: boolean;
+  /** A paused run: the join key of the last row written, where the next run resumes. */
+  readonly resumeAfter?: readonly (string | number)[];
   readonly window: Checkpoint['window'];
   readonly counts: RunCounts;
   readonly durationMs: number;
@@ -101,6 +109,7 @@ export async function materializeView(
     now,
   );
   const startedMs = now();
+  const stopRequested = () => options.signal?.aborted === true || options.shouldPause?.() === true;
   // A bad range is refused before the lease is taken, so it changes nothing.
   const backfill = options.range ? backfillWindow(options.range, now) : undefined;
   const state = await store.acquire(owner, leaseMs, options.isOwnerGone);
@@ -159,6 +168,7 @@ export async function materializeView(
       };
       await store.checkpoint(owner, leaseMs, checkpoint);
       options.onProgress?.(checkpoint.counts);
+      await pauseAt('materialize:after-checkpoint', options.signal);
     };
 
     let chunk: Record<string, unknown>[] = [];
@@ -166,13 +176,18 @@ export async function materializeView(
     let paused = false;
     // One chunk is written while the next one is read, so the engine and the writes overlap.
     reading: for await (const batch of options.source.latestRows(query)) {
+      if (options.signal?.aborted) {
+        // Stop without waiting for a full chunk: the rows read since the checkpoint are read again.
+        paused = true;
+        break;
+      }
       for (const row of batch) {
         chunk.push(row);
         if (chunk.length < chunkRows) continue;
         const ready = chunk;
         chunk = [];
         await inFlight;
-        if (options.shouldPause?.()) {
+        if (stopRequested()) {
           paused = true;
           break reading;
         }
@@ -183,7 +198,7 @@ export async function materializeView(
       }
     }
     await inFlight;
-    if (!paused && options.shouldPause?.() && chunk.length > 0) paused = true;
+    if (!paused && stopRequested() && chunk.length > 0) paused = true;
     if (paused) {
       await store.release(owner, runOf('paused'));
       return result('paused');
@@ -218,6 +233,7 @@ export async function materializeView(
       window: checkpoint.window,
       counts: checkpoint.counts,
       durationMs: now() - startedMs,
+      ...(status === 'paused' && checkpoint.afterKey ? { resumeAfter: checkpoint.afterKey } : {}),
       ...((advanced.watermark ?? state.watermark)
         ? { watermark: advanced.watermark ?? state.watermark }
         : {}),

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { isLocalEnv } from '../../local/data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
-import { materializeLocal } from '../../local/materialize-local.ts';
+import { localViewNames, materializeLocal } from '../../local/materialize-local.ts';
 import type { MaterializeViewResult } from '../../materialize/materialize-view.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { createProgress, type Progress } from '../progress.ts';
+import { InterruptedError, type StopSignal } from '../shutdown.ts';
 import { positiveIntegerOrZero } from './parse-options.ts';
 import { formatLag } from './status.ts';
 
@@ -15,6 +16,7 @@ interface MaterializeOptions {
   end?: string;
   lateness: number;
   concurrency: number;
+  chunkRows: number;
   json?: boolean;
 }
 
@@ -34,9 +36,17 @@ export function registerMaterialize(program: Command): void {
       3600,
     )
     .option('--concurrency <n>', 'writes in flight', positiveIntegerOrZero('concurrency'), 16)
+    .option(
+      '--chunk-rows <n>',
+      'rows written between checkpoints (where a stopped run resumes)',
+      positiveIntegerOrZero('chunk-rows'),
+      2000,
+    )
     .option('--json', 'print the run results as JSON')
     .action(async (options: MaterializeOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
+      // SIGINT/SIGTERM from here on stop the run at its next checkpoint and release its lease.
+      const signal = ctx.shutdown.stopSignal();
       if (!isLocalEnv(ctx.env))
         throw new UsageError(
           `materialize runs local environments from the CLI; on AWS ("${ctx.env}") the scheduled Lambda does it`,
@@ -71,6 +81,8 @@ export function registerMaterialize(program: Command): void {
           table: store.table,
           allowedLatenessSeconds: options.lateness,
           concurrency: Math.max(1, options.concurrency),
+          chunkRows: Math.max(1, options.chunkRows),
+          signal,
           ...(options.view ? { views: options.view } : {}),
           ...(range ? { range } : {}),
           onView: (view) => {
@@ -84,11 +96,21 @@ export function registerMaterialize(program: Command): void {
             progress?.update(counts.rowsRead, Math.max(total, counts.rowsRead)),
         });
         progress?.stop();
-        if (options.json) {
-          ctx.out.json(results);
-          return;
+        const stoppedBy = ctx.shutdown.signal;
+        if (options.json) ctx.out.json(results);
+        else if (results.length > 0) printSummary(ctx, results);
+        if (stoppedBy) {
+          const again = `fstore materialize${options.view ? ` --view ${options.view.join(' ')}` : ''}`;
+          throw interruptedMaterialization(
+            stoppedBy,
+            results,
+            localViewNames({ registry, ...(options.view ? { views: options.view } : {}) }),
+            range
+              ? `run the same backfill again (\`${again}${options.start ? ` --start ${options.start}` : ''}${options.end ? ` --end ${options.end}` : ''}\`) to resume it; a backfill without --end starts over`
+              : `run \`${again}\` to resume`,
+          );
         }
-        printSummary(ctx, results);
+        if (options.json) return;
         ctx.out.line(
           `${ctx.out.c.green('✔')} materialized ${results.length} view(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
         );
@@ -106,6 +128,40 @@ export function registerMaterialize(program: Command): void {
     });
 }
 
+/**
+ * What a stopped materialization kept: finished views, where the stopped one checkpointed (its
+ * lease is released, the next run resumes there), which views were not started.
+ */
+export function interruptedMaterialization(
+  signal: StopSignal,
+  results: readonly MaterializeViewResult[],
+  views: readonly string[],
+  resume: string,
+): InterruptedError {
+  const count = (n: number) => n.toLocaleString('en-US');
+  const parts: string[] = [];
+  const finished = results.filter((r) => r.status === 'succeeded');
+  if (finished.length > 0)
+    parts.push(
+      `${finished.map((r) => `${r.view} (${count(r.counts.written)} written)`).join(', ')} finished`,
+    );
+  for (const r of results.filter((r) => r.status === 'paused'))
+    parts.push(
+      r.resumeAfter
+        ? `${r.view} checkpointed at key ${r.resumeAfter.join('/')}, ${count(r.counts.written)} rows written (${count(r.counts.rowsRead)} read) in this run`
+        : `${r.view} stopped before its first checkpoint, ${count(r.counts.written)} rows written`,
+    );
+  const notStarted = views.filter((v) => !results.some((r) => r.view === v));
+  if (notStarted.length > 0) parts.push(`not started: ${notStarted.join(', ')}`);
+  const kept = parts.length > 0 ? parts.join('; ') : 'nothing was materialized';
+  const paused = results.some((r) => r.status === 'paused');
+  return new InterruptedError(
+    signal,
+    `${kept}; ${paused ? 'the lease is released' : 'no lease is held'}`,
+    paused || notStarted.length > 0 ? resume : undefined,
+  );
+}
+
 function printSummary(ctx: CliContext, results: readonly MaterializeViewResult[]): void {
   ctx.out.table(
     [
@@ -119,7 +175,7 @@ function printSummary(ctx: CliContext, results: readonly MaterializeViewResult[]
       'freshness lag',
     ],
     results.map((r) => [
-      r.view + (r.resumed ? ' (resumed)' : ''),
+      r.view + (r.resumed ? ' (resumed)' : '') + (r.status === 'paused' ? ' (stopped)' : ''),
       `${r.window.after ? `> ${r.window.after}` : r.window.from ? `≥ ${r.window.from}` : 'all'} … ${r.window.until}`,
       r.counts.rowsRead,
       r.counts.written,
