@@ -1,4 +1,16 @@
 /**
+ * Crash tests: `FSTORE_FAULT=<point>[,<point>...]` kills this process with SIGKILL when it
+ * reaches one of the named points, as a power cut or `kill -9` would: no `finally`, no exit
+ * handlers, nothing flushed that was not written already. Unset (always, outside tests), a
+ * fault point does nothing.
+ */
+export function faultPoint(point: string): void {
+  const wanted = process.env.FSTORE_FAULT;
+  if (!wanted) return;
+  if (wanted.split(',').some((name) => name.trim() === point)) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
  * Test hooks, inert unless their environment variable is set. Tests of the real CLI use them
  * to reach a point inside a run deterministically (no timing), then act from outside.
  *

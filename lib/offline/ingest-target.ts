@@ -1,71 +1,140 @@
-import { appendFile, mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ingestManifestPath, offlineRoot } from './local-layout.ts';
+import { faultPoint } from '../fault-injection.ts';
+import { acquireProcessLock, LockedError } from '../local/process-lock.ts';
+import { type IngestRecord, readManifest, syncFolder, writeManifest } from './ingest-manifest.ts';
+import { ingestLockPath, offlineRoot } from './local-layout.ts';
 
-/** What an ingest records about itself, for duplicate detection and `fstore_seq`. */
-export interface IngestRecord {
-  readonly ingestId: string;
-  readonly source: string;
-  readonly file: string;
-  readonly sha256: string;
-  readonly rows: number;
-  readonly firstSeq: number;
-  readonly at: string;
-}
+export type { IngestRecord } from './ingest-manifest.ts';
 
-/** Where validated, staged Parquet files go: the local offline folder or the environment's S3 bucket. */
+/**
+ * Where validated, staged Parquet files go: the local offline folder or the environment's S3
+ * bucket. An ingest publishes its files under names carrying its id, invisible to readers, then
+ * commits in one atomic step; readers read only the files of committed ingests.
+ */
 export interface IngestTarget {
   readonly description: string;
-  /** The earlier ingest of exactly this content into `source`, if any. */
+  /** The committed ingest of exactly this content into `source`, if any. */
   findIngest(source: string, sha256: string): Promise<IngestRecord | undefined>;
-  /** First `fstore_seq` for the next ingest: above every stored row's. */
+  /**
+   * The right to write one ingest, released after its commit (or failure): locally one ingest
+   * at a time per store, waiting for the one writing now, so `fstore_seq` ranges never overlap.
+   */
+  beginWrite(): Promise<{ release(): Promise<void> }>;
+  /** First `fstore_seq` for the next ingest: above every committed row's. */
   nextSeq(): Promise<number>;
-  /** Moves `<staging>/dt=.../*.parquet` into the store; returns where each file went. */
+  /** Moves `<staging>/dt=.../*.parquet` into the store, not yet visible; returns where each file went. */
   publish(source: string, staging: string): Promise<string[]>;
-  record(entry: IngestRecord): Promise<void>;
+  /** The commit point: one atomic step after which every row of the ingest is visible. */
+  commit(entry: Omit<IngestRecord, 'files'>, files: readonly string[]): Promise<void>;
+  /** Removes the published files of an ingest that failed before its commit (best effort). */
+  discard(files: readonly string[]): Promise<void>;
 }
+
+/** How long an ingest waits for another one writing into the same local store. */
+const writeLockWaitMs = 10 * 60_000;
 
 export class LocalIngestTarget implements IngestTarget {
   readonly description: string;
+  private readonly root: string;
 
   constructor(
     private readonly dataDir: string,
     private readonly env: string,
   ) {
-    this.description = offlineRoot(dataDir, env);
+    this.root = offlineRoot(dataDir, env);
+    this.description = this.root;
   }
 
   async findIngest(source: string, sha256: string): Promise<IngestRecord | undefined> {
-    return (await this.manifest()).find((m) => m.source === source && m.sha256 === sha256);
+    return (await readManifest(this.root))?.find((m) => m.source === source && m.sha256 === sha256);
   }
 
+  async beginWrite(): Promise<{ release(): Promise<void> }> {
+    await mkdir(this.root, { recursive: true });
+    const lock = await waitForLock(
+      ingestLockPath(this.dataDir, this.env),
+      `the offline store of "${this.env}"`,
+    );
+    try {
+      // From the first ingest on, the store has a manifest, so readers read committed files only.
+      if ((await readManifest(this.root)) === undefined)
+        await writeManifest(this.root, [], `${process.pid}-init`);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    return lock;
+  }
+
+  /** Committed ingests only: rows of an uncommitted one are never read, so their seqs may be used again. */
   async nextSeq(): Promise<number> {
-    return (await this.manifest()).reduce((max, m) => Math.max(max, m.firstSeq + m.rows), 1);
+    return ((await readManifest(this.root)) ?? []).reduce(
+      (max, m) => Math.max(max, m.firstSeq + m.rows),
+      1,
+    );
   }
 
   async publish(source: string, staging: string): Promise<string[]> {
-    const target = path.join(offlineRoot(this.dataDir, this.env), source);
+    const target = path.join(this.root, source);
     const moved: string[] = [];
-    for (const partition of (await readdir(staging)).sort()) {
-      await mkdir(path.join(target, partition), { recursive: true });
-      for (const file of (await readdir(path.join(staging, partition))).sort()) {
-        const destination = path.join(target, partition, file);
-        await rename(path.join(staging, partition, file), destination);
-        moved.push(destination);
+    try {
+      for (const partition of (await readdir(staging, { withFileTypes: true })).sort(byName)) {
+        if (!partition.isDirectory()) continue;
+        const folder = path.join(target, partition.name);
+        await mkdir(folder, { recursive: true });
+        for (const file of (await readdir(path.join(staging, partition.name))).sort()) {
+          const staged = path.join(staging, partition.name, file);
+          await flush(staged);
+          const destination = path.join(folder, file);
+          await rename(staged, destination);
+          moved.push(destination);
+          if (moved.length === 1) faultPoint('ingest:mid-publish');
+        }
+        await syncFolder(folder);
       }
+    } catch (error) {
+      await this.discard(moved);
+      throw error;
     }
     return moved;
   }
 
-  async record(entry: IngestRecord): Promise<void> {
-    await appendFile(ingestManifestPath(this.dataDir, this.env), `${JSON.stringify(entry)}\n`);
+  async commit(entry: Omit<IngestRecord, 'files'>, files: readonly string[]): Promise<void> {
+    const records = (await readManifest(this.root)) ?? [];
+    const record: IngestRecord = {
+      ...entry,
+      files: files.map((f) => path.relative(this.root, f).split(path.sep).join('/')),
+    };
+    await writeManifest(this.root, [...records, record], entry.ingestId, () =>
+      faultPoint('ingest:before-commit'),
+    );
   }
 
-  private async manifest(): Promise<IngestRecord[]> {
-    const text = await readFile(ingestManifestPath(this.dataDir, this.env), 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((line) => line.trim().length > 0)
-      .map((line) => JSON.parse(line) as IngestRecord);
+  async discard(files: readonly string[]): Promise<void> {
+    await Promise.all(files.map((f) => rm(f, { force: true }).catch(() => undefined)));
+  }
+}
+
+const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+
+async function flush(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function waitForLock(file: string, what: string): Promise<{ release(): Promise<void> }> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await acquireProcessLock(file, what);
+    } catch (error) {
+      if (!(error instanceof LockedError) || Date.now() - started > writeLockWaitMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }

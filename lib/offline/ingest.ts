@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { faultPoint } from '../fault-injection.ts';
 import { firstLine, HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import { duckdbQueryRows } from '../quality/query-engine.ts';
@@ -10,7 +11,7 @@ import { checkViewRules } from '../quality/validate-data.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
-import { type IngestTarget, LocalIngestTarget } from './ingest-target.ts';
+import { type IngestRecord, type IngestTarget, LocalIngestTarget } from './ingest-target.ts';
 import { offlineRoot, stagingDir } from './local-layout.ts';
 import { inputFormat, readInputSql } from './read-input-file.ts';
 import { refreshRunningTotals } from './running-totals.ts';
@@ -122,20 +123,23 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       );
 
     options.onPhase?.('writing');
-    const firstSeq = await target.nextSeq();
-    await mkdir(staging, { recursive: true });
-    await connection.run(
-      `COPY (SELECT ${typed.join(', ')}, CAST(${firstSeq} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw ORDER BY fstore_input_row) TO ${quoteLiteral(staging)} (FORMAT parquet, PARTITION_BY (dt), FILENAME_PATTERN ${quoteLiteral(`${ingestId}-{i}`)}, COMPRESSION zstd)`,
-    );
-    const files = await target.publish(source.name, staging);
-    await target.record({
+    const files = await writeAndCommit({
+      connection,
+      target,
+      staging,
       ingestId,
       source: source.name,
-      file: path.resolve(options.file),
-      sha256,
-      rows,
-      firstSeq,
-      at: new Date().toISOString(),
+      selectRows: (firstSeq) =>
+        `SELECT ${typed.join(', ')}, CAST(${firstSeq} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw ORDER BY fstore_input_row`,
+      record: (firstSeq) => ({
+        ingestId,
+        source: source.name,
+        file: path.resolve(options.file),
+        sha256,
+        rows,
+        firstSeq,
+        at: new Date().toISOString(),
+      }),
     });
     const warnings: string[] = [];
     if (target instanceof LocalIngestTarget) {
@@ -159,7 +163,51 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
     return { ingestId, source: source.name, rows, partitions, files, sha256, warnings };
   } finally {
     session.close();
-    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Stages, publishes and commits the rows of one ingest while holding the target's write right.
+ * The commit is the one step that makes them visible: a crash before it leaves files no reader
+ * reads (`fstore doctor --fix` removes them), a crash after it leaves the whole ingest stored.
+ * A failure that can be caught removes what was published.
+ */
+async function writeAndCommit(step: {
+  connection: DuckDBConnection;
+  target: IngestTarget;
+  staging: string;
+  ingestId: string;
+  source: string;
+  selectRows: (firstSeq: number) => string;
+  record: (firstSeq: number) => Omit<IngestRecord, 'files'>;
+}): Promise<string[]> {
+  const writing = await step.target.beginWrite();
+  let published: string[] = [];
+  let committed = false;
+  try {
+    const firstSeq = await step.target.nextSeq();
+    await mkdir(step.staging, { recursive: true });
+    await writeFile(
+      path.join(step.staging, 'owner.json'),
+      `${JSON.stringify({ pid: process.pid, ingestId: step.ingestId, source: step.source })}\n`,
+    );
+    const data = path.join(step.staging, 'data');
+    await step.connection.run(
+      `COPY (${step.selectRows(firstSeq)}) TO ${quoteLiteral(data)} (FORMAT parquet, PARTITION_BY (dt), FILENAME_PATTERN ${quoteLiteral(`${step.ingestId}-{i}`)}, COMPRESSION zstd)`,
+    );
+    faultPoint('ingest:after-stage');
+    published = await step.target.publish(step.source, data);
+    faultPoint('ingest:after-publish');
+    await step.target.commit(step.record(firstSeq), published);
+    committed = true;
+    faultPoint('ingest:after-commit');
+    return published;
+  } catch (error) {
+    if (!committed) await step.target.discard(published);
+    throw error;
+  } finally {
+    await rm(step.staging, { recursive: true, force: true });
+    await writing.release();
   }
 }
 

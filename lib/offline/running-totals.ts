@@ -16,21 +16,27 @@ import {
   runningTotalsSpec,
 } from '../sql/render-running-totals.ts';
 import { queryRows } from './duckdb-session.ts';
+import { committedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
 
 /** `<offlineRoot>/_running_totals/<source>/<spec>-<stored rows>.parquet`. */
 export function runningTotalsDir(offlineRoot: string, source: string): string {
   return path.join(offlineRoot, '_running_totals', source);
 }
 
-/** Names, sizes and modification times of a source's stored files: changes with every ingest. */
-async function storedRowsFingerprint(sourceDir: string): Promise<string | undefined> {
-  const entries = await readdir(sourceDir, { recursive: true, withFileTypes: true }).catch(
-    () => [],
-  );
-  const files = entries
-    .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
-    .map((e) => path.join(e.parentPath, e.name))
-    .sort();
+/**
+ * Names, sizes and modification times of a source's committed files (every stored file of a
+ * store without a manifest): changes with every committed ingest, not with uncommitted files.
+ */
+async function storedRowsFingerprint(
+  offlineRoot: string,
+  source: string,
+): Promise<string | undefined> {
+  const sourceDir = path.join(offlineRoot, source);
+  const files =
+    committedSourceFiles(offlineRoot, source) ??
+    sourceDataFiles(offlineRoot, source)
+      .map(({ folder, name }) => path.join(folder, name))
+      .sort();
   if (files.length === 0) return undefined;
   const lines = await Promise.all(
     files.map(async (file) => {
@@ -87,7 +93,7 @@ export async function ensureRunningTotals(
   view: PlannedView,
   onBuild?: () => void,
 ): Promise<RunningTotals | undefined> {
-  const fingerprint = await storedRowsFingerprint(path.join(offlineRoot, view.source));
+  const fingerprint = await storedRowsFingerprint(offlineRoot, view.source);
   if (!fingerprint) return undefined;
   const dir = runningTotalsDir(offlineRoot, view.source);
   const spec = contentHash(runningTotalsSpec(view), 16);

@@ -1,14 +1,25 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { faultPoint } from '../fault-injection.ts';
 import type { IngestRecord, IngestTarget } from './ingest-target.ts';
 
 /**
  * The offline store of an AWS environment: `s3://<bucket>/offline/<source>/dt=YYYY-MM-DD/`,
- * read by the Glue tables. Each ingest is recorded at `offline/_ingests/<source>/<sha256>.json`,
- * so a duplicate is one GetObject away. Data files are uploaded before the record is written;
- * a failed upload leaves no record, and a retry uploads under a new ingest id.
+ * read by the Glue tables. Data objects are named `<ingestId>-<n>.parquet`; the commit is one
+ * PutObject of the ingest record at `offline/_ingests/<source>/<sha256>/<ingestId>.json`, which
+ * names every object. Before it there is no record, so the content is not "already ingested"
+ * and a retry (a new ingest id) commits cleanly; a failure that can be caught deletes the
+ * objects already uploaded. Athena reads every object of a partition: objects of an ingest
+ * killed between its first upload and its commit stay readable there until removed (see
+ * docs/adr/0008-ingest-commit-point.md).
  */
 export class S3IngestTarget implements IngestTarget {
   readonly description: string;
@@ -21,17 +32,29 @@ export class S3IngestTarget implements IngestTarget {
     this.description = `s3://${bucket}/offline/`;
   }
 
+  /**
+   * One listing finds both record layouts: `<sha256>/<ingestId>.json` and the single
+   * `<sha256>.json` written before the commit rule.
+   */
   async findIngest(source: string, sha256: string): Promise<IngestRecord | undefined> {
-    try {
-      const response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.recordKey(source, sha256) }),
-      );
-      return JSON.parse((await response.Body?.transformToString()) ?? '{}') as IngestRecord;
-    } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey')
-        return undefined;
-      throw error;
-    }
+    const listed = await this.client.send(
+      new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: `offline/_ingests/${source}/${sha256}`,
+        MaxKeys: 1,
+      }),
+    );
+    const key = listed?.Contents?.find((c) => c.Key?.endsWith('.json'))?.Key;
+    if (!key) return undefined;
+    const response = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key }),
+    );
+    return JSON.parse((await response.Body?.transformToString()) ?? '{}') as IngestRecord;
+  }
+
+  /** Nothing to lock: sequence numbers come from the clock. */
+  async beginWrite(): Promise<{ release(): Promise<void> }> {
+    return { release: async () => undefined };
   }
 
   /** Milliseconds × 2^20: later ingests get greater numbers, up to a million rows per millisecond apart. */
@@ -45,33 +68,55 @@ export class S3IngestTarget implements IngestTarget {
       for (const file of (await readdir(path.join(staging, partition))).sort()) {
         const local = path.join(staging, partition, file);
         const key = `offline/${source}/${partition}/${file}`;
-        await this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: createReadStream(local),
-            ContentLength: (await stat(local)).size,
-            ContentType: 'application/vnd.apache.parquet',
-          }),
-        );
+        try {
+          await this.client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              Body: createReadStream(local),
+              ContentLength: (await stat(local)).size,
+              ContentType: 'application/vnd.apache.parquet',
+            }),
+          );
+        } catch (error) {
+          await this.discard(uploaded);
+          throw error;
+        }
         uploaded.push(`s3://${this.bucket}/${key}`);
+        if (uploaded.length === 1) faultPoint('ingest:mid-publish');
       }
     }
     return uploaded;
   }
 
-  async record(entry: IngestRecord): Promise<void> {
+  async commit(entry: Omit<IngestRecord, 'files'>, files: readonly string[]): Promise<void> {
+    faultPoint('ingest:before-commit');
+    const record: IngestRecord = { ...entry, files: files.map((f) => this.keyOf(f)) };
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
-        Key: this.recordKey(entry.source, entry.sha256),
-        Body: JSON.stringify(entry),
+        Key: `offline/_ingests/${entry.source}/${entry.sha256}/${entry.ingestId}.json`,
+        Body: JSON.stringify(record),
         ContentType: 'application/json',
       }),
     );
   }
 
-  private recordKey(source: string, sha256: string): string {
-    return `offline/_ingests/${source}/${sha256}.json`;
+  /** Deletes uploaded objects of a failed ingest; a failure here leaves them (and is not raised). */
+  async discard(files: readonly string[]): Promise<void> {
+    for (let start = 0; start < files.length; start += 1000) {
+      const keys = files.slice(start, start + 1000).map((f) => ({ Key: this.keyOf(f) }));
+      try {
+        await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
+        );
+      } catch {
+        // left for a later cleanup; the ingest's own error is the one to report
+      }
+    }
+  }
+
+  private keyOf(url: string): string {
+    return url.slice(`s3://${this.bucket}/`.length);
   }
 }

@@ -1,8 +1,8 @@
-import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineAggregationView, defineEntity, defineSource } from '../../lib/definitions/index.ts';
-import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { ingestManifestPath, offlineRoot } from '../../lib/offline/local-layout.ts';
 import { runningTotalsDir } from '../../lib/offline/running-totals.ts';
 import {
   RUNNING_TOTALS_MIN_ENTITY_ROWS,
@@ -66,7 +66,8 @@ describe('running totals', () => {
     expect(spendOf((await query()).records)).toEqual([{ sum: 10, count: 1 }]);
     expect(phases).not.toContain('building running totals');
 
-    // Stored rows change behind the totals' back (an ingest that does not know the view).
+    // Stored rows change behind the totals' back (an ingest that does not know the view):
+    // its file and its commit (the manifest line) are copied over.
     const unaware = await offlineFixture([customer, orders]);
     await unaware.ingest('orders', [order(t0 - 2 * day, 5)]);
     const [file] = await readdir(path.join(offlineRoot(unaware.dataDir, 'local'), 'orders'), {
@@ -75,6 +76,10 @@ describe('running totals', () => {
     await cp(
       path.join(offlineRoot(unaware.dataDir, 'local'), 'orders', file as string),
       path.join(offlineRoot(fixture.dataDir, 'local'), 'orders', file as string),
+    );
+    await appendFile(
+      ingestManifestPath(fixture.dataDir, 'local'),
+      await readFile(ingestManifestPath(unaware.dataDir, 'local'), 'utf8'),
     );
     expect(spendOf((await query()).records)).toEqual([{ sum: 15, count: 2 }]);
     expect(phases).toContain('building running totals');

@@ -1,4 +1,11 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../../lib/definitions/index.ts';
@@ -33,7 +40,7 @@ const body = (text: string) => ({ transformToString: async () => text });
 describe('ingest into S3 (aws-sdk-client-mock)', () => {
   beforeEach(() => s3.reset());
 
-  it('uploads one object per day partition under offline/<source>/ and then records the ingest', async () => {
+  it('uploads one object per day partition under offline/<source>/, named by the ingest, and then commits with one record naming them', async () => {
     s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
     s3.on(PutObjectCommand).resolves({});
     const fixture = await offlineFixture([view]);
@@ -59,20 +66,27 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
     expect(new Set(keys.slice(0, -1).map((k) => k?.split('/')[2]))).toEqual(
       new Set(['dt=2026-03-01', 'dt=2026-03-02']),
     );
-    expect(keys.at(-1)).toBe(`offline/_ingests/orders/${result.sha256}.json`);
+    expect(
+      keys.slice(0, -1).every((k) => k?.split('/')[3]?.startsWith(`${result.ingestId}-`)),
+    ).toBe(true);
+    expect(keys.at(-1)).toBe(`offline/_ingests/orders/${result.sha256}/${result.ingestId}.json`);
     const record = JSON.parse(String(s3.commandCalls(PutObjectCommand).at(-1)?.args[0].input.Body));
     expect(record).toMatchObject({
       source: 'orders',
       rows: 2,
       firstSeq: 1_700_000_000_000 * 1_048_576,
     });
+    expect(record.files).toEqual(keys.slice(0, -1));
     expect(
       result.files.every((f) => f.startsWith('s3://fstore-dev-offline/offline/orders/dt=')),
     ).toBe(true);
   });
 
-  it('refuses content already recorded in the bucket and uploads nothing', async () => {
-    s3.on(GetObjectCommand).resolves({
+  it('refuses content already recorded in the bucket (a record written before the commit rule too) and uploads nothing', async () => {
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: 'offline/_ingests/orders/<sha256>.json' }],
+    });
+    s3.on(GetObjectCommand, { Key: 'offline/_ingests/orders/<sha256>.json' }).resolves({
       Body: body(
         JSON.stringify({ ingestId: 'x', source: 'orders', rows: 2, at: '2026-03-03T00:00:00Z' }),
       ) as never,
@@ -130,5 +144,75 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
       }),
     ).rejects.toThrow('row 1, column amount');
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  describe('a failure at each step of the S3 ingest', () => {
+    /** An S3 bucket in memory: PutObject fails on the call numbered `failAt` (1-based). */
+    function fakeBucket(failAt?: number) {
+      const objects = new Map<string, string>();
+      let puts = 0;
+      s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: unknown }) => {
+        puts += 1;
+        if (puts === failAt) throw new Error(`InternalError on PutObject ${puts}`);
+        objects.set(input.Key, typeof input.Body === 'string' ? input.Body : '<parquet>');
+        return {};
+      });
+      s3.on(DeleteObjectsCommand).callsFake((input: { Delete: { Objects: { Key: string }[] } }) => {
+        for (const { Key } of input.Delete.Objects) objects.delete(Key);
+        return {};
+      });
+      s3.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+        Contents: [...objects.keys()]
+          .filter((k) => k.startsWith(input.Prefix))
+          .map((Key) => ({ Key })),
+      }));
+      s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+        const text = objects.get(input.Key);
+        if (text === undefined) throw new NoSuchKey({ message: 'no', $metadata: {} });
+        return { Body: body(text) };
+      });
+      return objects;
+    }
+    const dataKeys = (objects: Map<string, string>) =>
+      [...objects.keys()].filter((k) => k.startsWith('offline/orders/'));
+    const recordKeys = (objects: Map<string, string>) =>
+      [...objects.keys()].filter((k) => k.startsWith('offline/_ingests/'));
+
+    it.each([
+      ['the first data upload', 1],
+      ['the second data upload (one object already uploaded)', 2],
+      ['the commit (the record PutObject, every object uploaded)', 3],
+    ])(
+      'at %s leaves no record and no data object, and a retry commits cleanly',
+      async (_step, failAt) => {
+        const objects = fakeBucket(failAt);
+        const fixture = await offlineFixture([view]);
+        const file = await fixture.writeJsonl(rows);
+        const ingest = () =>
+          ingestFile({
+            registry: fixture.registry,
+            dataDir: fixture.dataDir,
+            env: 'dev',
+            source: 'orders',
+            file,
+            target: new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b'),
+          });
+        await expect(ingest()).rejects.toThrow(`InternalError on PutObject ${failAt}`);
+        expect(s3.commandCalls(PutObjectCommand)).toHaveLength(failAt);
+        expect(recordKeys(objects)).toEqual([]);
+        expect(dataKeys(objects)).toEqual([]);
+
+        const retried = await ingest();
+        expect(recordKeys(objects)).toEqual([
+          `offline/_ingests/orders/${retried.sha256}/${retried.ingestId}.json`,
+        ]);
+        const record = JSON.parse(objects.get(recordKeys(objects)[0] ?? '') ?? '{}');
+        expect(record).toMatchObject({ ingestId: retried.ingestId, rows: 2 });
+        expect([...record.files].sort()).toEqual(dataKeys(objects).sort());
+        expect(dataKeys(objects)).toHaveLength(2);
+        expect(dataKeys(objects).every((k) => k.includes(`/${retried.ingestId}-`))).toBe(true);
+        await expect(ingest()).rejects.toThrow('was already ingested into "orders"');
+      },
+    );
   });
 });

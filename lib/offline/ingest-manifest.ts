@@ -1,0 +1,184 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/** What an ingest records about itself, for duplicate detection, `fstore_seq` and its files. */
+export interface IngestRecord {
+  readonly ingestId: string;
+  readonly source: string;
+  readonly file: string;
+  readonly sha256: string;
+  readonly rows: number;
+  readonly firstSeq: number;
+  readonly at: string;
+  /**
+   * The data files of the ingest: paths relative to the offline root (local), object keys (S3).
+   * Records written before the commit rule have none; their files are the ones whose names
+   * start with `<ingestId>-` (see committedSourceFiles).
+   */
+  readonly files?: readonly string[];
+}
+
+/**
+ * `offline/_ingests.jsonl`: one JSON line per committed ingest. It is the commit point of the
+ * local offline store: an ingest is committed when its line is in this file, and readers read
+ * only the data files of committed ingests. The file is replaced whole (temporary file,
+ * fsync, rename), never appended to, so a crash leaves the old or the new manifest.
+ */
+export function manifestPath(offlineRoot: string): string {
+  return path.join(offlineRoot, '_ingests.jsonl');
+}
+
+/** `<ingestId>-<n>.parquet`, the names DuckDB gives an ingest's data files. */
+const dataFileName = /^(\d{8}t\d{6}-[0-9a-f]{8})-\d+\.parquet$/;
+
+/** The ingest id in a data file's name, if it is named like one. */
+export function ingestIdOfFile(name: string): string | undefined {
+  return dataFileName.exec(name)?.[1];
+}
+
+/**
+ * Records of the manifest text. A line that does not parse (a torn last line appended by an
+ * fstore older than the commit rule) is not a committed ingest and is skipped.
+ */
+export function parseManifest(text: string): IngestRecord[] {
+  const records: IngestRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim().length === 0) continue;
+    try {
+      const record = JSON.parse(line) as IngestRecord;
+      if (typeof record.ingestId === 'string' && typeof record.source === 'string')
+        records.push(record);
+    } catch {
+      // torn line: never committed
+    }
+  }
+  return records;
+}
+
+/** Committed ingests, or undefined when the store has no manifest (nothing ever ingested). */
+export async function readManifest(offlineRoot: string): Promise<IngestRecord[] | undefined> {
+  const text = await readFile(manifestPath(offlineRoot), 'utf8').catch(notFoundAsUndefined);
+  return text === undefined ? undefined : parseManifest(text);
+}
+
+export function readManifestSync(offlineRoot: string): IngestRecord[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(manifestPath(offlineRoot), 'utf8');
+  } catch (error) {
+    return notFoundAsUndefined(error);
+  }
+  return parseManifest(text);
+}
+
+/**
+ * Replaces the manifest with `records` in one atomic step: writes `_ingests.jsonl.<tag>.tmp`,
+ * flushes it to disk, renames it over the manifest and flushes the folder. `beforeRename` runs
+ * between the two (a fault point for tests). Callers hold the ingest lock, so no two
+ * replacements race.
+ */
+export async function writeManifest(
+  offlineRoot: string,
+  records: readonly IngestRecord[],
+  tag: string,
+  beforeRename?: () => void,
+): Promise<void> {
+  const target = manifestPath(offlineRoot);
+  const temporary = `${target}.${tag}.tmp`;
+  try {
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    beforeRename?.();
+    await rename(temporary, target);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+  await syncFolder(offlineRoot);
+}
+
+/** Flushes a folder's entries (renames into it) to disk; a no-op where folders cannot be opened. */
+export async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync().catch(() => undefined);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether a temporary manifest left by a crash is named so (`_ingests.jsonl.<tag>.tmp`). */
+export function isManifestTemporary(name: string): boolean {
+  return name.startsWith('_ingests.jsonl.') && name.endsWith('.tmp');
+}
+
+/**
+ * Absolute paths of the data files of `source`'s committed ingests, sorted. Undefined for a
+ * store without a manifest (files placed there by hand, e.g. the benchmarks): every
+ * `<source>/*\/*.parquet` file is read then, as before the commit rule. An ingest writes the
+ * manifest before its first data file, so a store written by `fstore ingest` always has one.
+ */
+export function committedSourceFiles(offlineRoot: string, source: string): string[] | undefined {
+  const records = readManifestSync(offlineRoot);
+  if (!records) return undefined;
+  return committedFilesOf(offlineRoot, source, records);
+}
+
+export function committedFilesOf(
+  offlineRoot: string,
+  source: string,
+  records: readonly IngestRecord[],
+): string[] {
+  const files: string[] = [];
+  const legacy = new Set<string>();
+  for (const record of records) {
+    if (record.source !== source) continue;
+    if (record.files) files.push(...record.files.map((f) => path.join(offlineRoot, f)));
+    else legacy.add(record.ingestId);
+  }
+  if (legacy.size > 0) {
+    // Records written before the commit rule name no files: their files carry the ingest id.
+    for (const { folder, name } of sourceDataFiles(offlineRoot, source)) {
+      const id = ingestIdOfFile(name);
+      if (id && legacy.has(id)) files.push(path.join(folder, name));
+    }
+  }
+  return [...new Set(files)].sort();
+}
+
+/** Every `*.parquet` file in `<source>/<partition>/`, committed or not. */
+export function sourceDataFiles(
+  offlineRoot: string,
+  source: string,
+): { folder: string; name: string }[] {
+  const sourceDir = path.join(offlineRoot, source);
+  const found: { folder: string; name: string }[] = [];
+  for (const partition of listSync(sourceDir)) {
+    if (!partition.isDirectory()) continue;
+    const folder = path.join(sourceDir, partition.name);
+    for (const entry of listSync(folder))
+      if (entry.isFile() && entry.name.endsWith('.parquet'))
+        found.push({ folder, name: entry.name });
+  }
+  return found;
+}
+
+function listSync(folder: string) {
+  try {
+    return readdirSync(folder, { withFileTypes: true });
+  } catch (error) {
+    return notFoundAsUndefined(error) ?? [];
+  }
+}
+
+function notFoundAsUndefined(error: unknown): undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+  throw error;
+}
