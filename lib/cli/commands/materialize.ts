@@ -143,7 +143,7 @@ export function interruptedMaterialization(
   const finished = results.filter((r) => r.status === 'succeeded');
   if (finished.length > 0)
     parts.push(
-      `${finished.map((r) => `${r.view} (${count(r.counts.written)} written)`).join(', ')} finished`,
+      `finished: ${finished.map((r) => `${r.view} (${count(r.counts.written)} written)`).join(', ')}`,
     );
   for (const r of results.filter((r) => r.status === 'paused'))
     parts.push(

@@ -8,6 +8,7 @@ import type { Registry } from '../../registry/index.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
 import { CliContext as Context } from '../context.ts';
+import { InterruptedError } from '../shutdown.ts';
 import { positiveIntegerOrZero } from './parse-options.ts';
 
 export interface ServeOptions {
@@ -17,13 +18,19 @@ export interface ServeOptions {
   cacheTtlMs: number;
 }
 
-/** Serves the lookup API on the local online store until SIGINT/SIGTERM; resolves when stopped. */
+/**
+ * Serves the lookup API on the local online store until SIGINT/SIGTERM; resolves when stopped:
+ * the server stops accepting and closes, a scheduled materialization that is running stops at
+ * its next checkpoint (lease released), the store closes (online.lock removed). A stop request
+ * after the server was ready is its normal end (exit 0); one before it exits 130/143.
+ */
 export async function serveUntilStopped(
   ctx: CliContext,
   registry: Registry,
   options: ServeOptions,
   store?: Awaited<ReturnType<typeof openLocalOnlineStore>>,
 ): Promise<void> {
+  const stop = ctx.shutdown.stopSignal();
   const online = store ?? (await openLocalOnlineStore(ctx.options.dataDir, ctx.env));
   // Locally, metrics would only be noise on stdout; the handler is otherwise the Lambda's.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -45,7 +52,17 @@ export async function serveUntilStopped(
     await online.close();
     throw error;
   }
-  const scheduler = startScheduler(ctx, registry, online);
+  if (stop.aborted) {
+    await server.close();
+    await online.close();
+    throw new InterruptedError(
+      ctx.shutdown.signal ?? 'SIGTERM',
+      'stopped before serving; the online store is closed',
+      'run it again to serve',
+    );
+  }
+  const stopped: string[] = [];
+  const scheduler = startScheduler(ctx, registry, online, stop, stopped);
   const service = registry.featureServices.find((s) => s.online)?.name;
   ctx.out.line(
     `${ctx.out.c.green('✔')} lookup API ready on ${server.url} (env "${ctx.env}", registry ${registry.version})`,
@@ -62,15 +79,16 @@ export async function serveUntilStopped(
       .map((v) => `${v.name} ${v.schedule}`)
       .join(', ')} in process. Ctrl-C stops it.`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  ctx.out.status('stopping ...');
+  ctx.shutdown.stopIsNormalEnd();
+  if (!stop.aborted)
+    await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve()));
+  ctx.out.status('stopping: closing the lookup API ...');
+  const closed = server.close();
   await scheduler.stop();
-  await server.close();
+  await closed;
   await online.close();
+  for (const line of stopped) ctx.out.status(line);
+  ctx.out.status('stopped; online store closed');
 }
 
 /** Materializes each online view on its own schedule while the server runs, as EventBridge would on AWS. */
@@ -78,6 +96,8 @@ function startScheduler(
   ctx: CliContext,
   registry: Registry,
   online: LocalOnlineStore,
+  signal: AbortSignal,
+  stopped: string[],
 ): LocalScheduler {
   const jobs = registry.featureViews
     .filter((view) => view.online && view.schedule)
@@ -92,7 +112,14 @@ function startScheduler(
           client: online.client,
           table: online.table,
           views: [view.name],
+          signal,
         });
+        if (result?.status === 'paused') {
+          stopped.push(
+            `${view.name}: scheduled run stopped at its checkpoint (${result.counts.written} written${result.resumeAfter ? `, key ${result.resumeAfter.join('/')}` : ''}); the next run resumes there`,
+          );
+          return;
+        }
         ctx.out.status(
           `${new Date().toISOString()} materialized ${view.name} (${view.schedule}): ${result?.counts.written ?? 0} written, ${result?.counts.skippedAsOlder ?? 0} unchanged, ${result?.counts.rejected ?? 0} quarantined; watermark ${result?.watermark ?? '-'}`,
         );

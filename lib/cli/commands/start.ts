@@ -3,11 +3,13 @@ import type { Command } from 'commander';
 import { appliedRegistryPath } from '../../local/data-paths.ts';
 import { ensureDemoEnvironment } from '../../local/demo-environment.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
-import { materializeLocal } from '../../local/materialize-local.ts';
+import { localViewNames, materializeLocal } from '../../local/materialize-local.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { CliContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
+import { InterruptedError } from '../shutdown.ts';
 import { applyLocal } from './apply.ts';
+import { interruptedMaterialization } from './materialize.ts';
 import { positiveIntegerOrZero } from './parse-options.ts';
 import { serveUntilStopped } from './serve.ts';
 
@@ -38,6 +40,17 @@ export function registerStart(program: Command): void {
       ) => {
         const ctx = CliContext.fromCommand(command);
         const { out } = ctx;
+        // SIGINT/SIGTERM from here on: finish the step at hand (demo data is ingested all or
+        // nothing; materialization stops at its next checkpoint), release locks, then exit.
+        const stop = ctx.shutdown.stopSignal();
+        const stopHere = (kept: string) => {
+          if (stop.aborted)
+            throw new InterruptedError(
+              ctx.shutdown.signal ?? 'SIGTERM',
+              kept,
+              'run `npm start` again to go on',
+            );
+        };
         out.line(
           out.c.bold(`fstore: starting env "${ctx.env}" from ${ctx.display(ctx.options.defs)}`),
         );
@@ -48,6 +61,7 @@ export function registerStart(program: Command): void {
           out.line(
             `${out.c.green('✔')} registry already applied (${ctx.display(appliedRegistryPath(ctx.options.dataDir, ctx.env))})`,
           );
+        stopHere('stopped after applying the registry; nothing else was changed');
         const progress = createProgress('demo data');
         const demo = await ensureDemoEnvironment({
           registry,
@@ -68,6 +82,9 @@ export function registerStart(program: Command): void {
             `${out.c.green('✔')} offline store: ${ctx.display(offlineRoot(ctx.options.dataDir, ctx.env))}`,
           );
         }
+        stopHere(
+          demo ? 'stopped before materializing; the demo data is in the offline store' : 'stopped',
+        );
         const store = options.serve
           ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env)
           : undefined;
@@ -78,10 +95,20 @@ export function registerStart(program: Command): void {
             env: ctx.env,
             client: store.client,
             table: store.table,
+            signal: stop,
           }).catch(async (error: unknown) => {
             await store.close();
             throw error;
           });
+          if (stop.aborted) {
+            await store.close();
+            throw interruptedMaterialization(
+              ctx.shutdown.signal ?? 'SIGTERM',
+              materialized,
+              localViewNames({ registry }),
+              'run `npm start` again (it materializes the rest, from the checkpoint, before serving) or `fstore materialize`',
+            );
+          }
           for (const run of materialized) {
             out.line(
               `${out.c.green('✔')} materialized ${run.view}: ${run.counts.written.toLocaleString('en-US')} written, ${run.counts.skippedAsOlder.toLocaleString('en-US')} already current (${run.window.after ? `since ${run.window.after}` : 'all history'})`,

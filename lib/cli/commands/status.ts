@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import { isLocalEnv } from '../../local/data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { localOwnerGone } from '../../local/materialize-local.ts';
 import {
   type MaterializationState,
   MaterializationStateStore,
@@ -17,6 +18,38 @@ export interface ViewStatus {
   readonly state: MaterializationState;
   /** Now minus the newest event time materialized, in milliseconds. */
   readonly freshnessLagMs?: number;
+  /**
+   * `running`: a live run holds the lease. `interrupted`: a run stopped (a stop request, a
+   * crash, a killed process whose lease is still recorded) and the next run resumes at its
+   * checkpoint. `idle`: nothing to resume.
+   */
+  readonly activity: 'running' | 'interrupted' | 'idle';
+}
+
+/**
+ * What a view's materialization is doing now. A lease whose holder is a local process that no
+ * longer runs is not a run: the next `fstore materialize` takes it over at once (the same check).
+ */
+export function activityOf(
+  state: MaterializationState,
+  now: number,
+  isOwnerGone: (owner: string) => boolean = localOwnerGone,
+): ViewStatus['activity'] {
+  const lease = state.lease;
+  if (lease && lease.expiresAt > now && !isOwnerGone(lease.owner)) return 'running';
+  if (state.checkpoint || (lease && lease.expiresAt > now)) return 'interrupted';
+  return 'idle';
+}
+
+function describeActivity(status: ViewStatus, now: number): string {
+  const { lease, checkpoint } = status.state;
+  if (status.activity === 'running') return `running (${lease?.owner})`;
+  if (status.activity === 'idle') return 'idle';
+  const rows = checkpoint
+    ? ` after ${checkpoint.counts.rowsRead.toLocaleString('en-US')} rows`
+    : '';
+  const gone = lease && lease.expiresAt > now ? ` (${lease.owner} exited)` : '';
+  return `interrupted, resumable${rows}${gone}`;
 }
 
 export function registerStatus(program: Command): void {
@@ -51,6 +84,7 @@ export function registerStatus(program: Command): void {
             version: view.version,
             ...(view.schedule ? { schedule: view.schedule } : {}),
             state,
+            activity: activityOf(state, now),
             ...(state.newestEventTs
               ? { freshnessLagMs: now - Date.parse(state.newestEventTs) }
               : {}),
@@ -81,11 +115,7 @@ export function registerStatus(program: Command): void {
               run?.counts.written ?? '-',
               run?.counts.rejected ?? '-',
               s.freshnessLagMs === undefined ? '-' : formatLag(s.freshnessLagMs),
-              s.state.lease && s.state.lease.expiresAt > now
-                ? `running (${s.state.lease.owner})`
-                : s.state.checkpoint
-                  ? `resumable after ${s.state.checkpoint.counts.rowsRead} rows`
-                  : 'idle',
+              describeActivity(s, now),
             ];
           }),
         );
