@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { faultPoint } from '../fault-injection.ts';
+import { faultPoint, pauseAt } from '../fault-injection.ts';
 import { firstLine, HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import { duckdbQueryRows } from '../quality/query-engine.ts';
@@ -34,6 +34,8 @@ export interface IngestOptions {
   /** Where the files go; default the local offline store of `env` under `dataDir`. */
   readonly target?: IngestTarget;
   readonly onPhase?: (phase: IngestPhase) => void;
+  /** A stop request (SIGINT/SIGTERM): honoured up to the commit point, which it never splits. */
+  readonly signal?: AbortSignal;
 }
 
 export type IngestPhase = 'reading' | 'validating' | 'writing' | 'building running totals' | 'done';
@@ -122,8 +124,10 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         options.file,
       );
 
+    options.signal?.throwIfAborted();
     options.onPhase?.('writing');
     const files = await writeAndCommit({
+      ...(options.signal ? { signal: options.signal } : {}),
       connection,
       target,
       staging,
@@ -180,6 +184,7 @@ async function writeAndCommit(step: {
   source: string;
   selectRows: (firstSeq: number) => string;
   record: (firstSeq: number) => Omit<IngestRecord, 'files'>;
+  signal?: AbortSignal;
 }): Promise<string[]> {
   const writing = await step.target.beginWrite();
   let published: string[] = [];
@@ -198,6 +203,9 @@ async function writeAndCommit(step: {
     faultPoint('ingest:after-stage');
     published = await step.target.publish(step.source, data);
     faultPoint('ingest:after-publish');
+    await pauseAt('ingest:before-commit', step.signal);
+    // The last moment a stop request can still leave nothing visible.
+    step.signal?.throwIfAborted();
     await step.target.commit(step.record(firstSeq), published);
     committed = true;
     faultPoint('ingest:after-commit');

@@ -8,6 +8,7 @@ import { S3IngestTarget } from '../../offline/s3-ingest-target.ts';
 import { awsRegion } from '../aws-env.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { InterruptedError } from '../shutdown.ts';
 
 interface IngestCliOptions {
   source: string;
@@ -38,9 +39,20 @@ export function registerIngest(program: Command): void {
     )
     .action(async (options: IngestCliOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
+      // SIGINT/SIGTERM from here on: the ingest stops before its commit point, nothing visible.
+      const signal = ctx.shutdown.stopSignal();
       const registry = await ctx.compile();
       const target = ingestTarget(ctx, options);
       const started = performance.now();
+      const stoppedBeforeCommit = (error: unknown) => {
+        const by = ctx.shutdown.signal;
+        if (!by || !signal.aborted || !(error instanceof InterruptedError)) throw error;
+        throw new InterruptedError(
+          by,
+          `nothing was ingested into "${options.source}": the ingest stopped before its commit point and its files were removed`,
+          `run the same \`fstore ingest --source ${options.source} --file ${options.file}${options.allowDuplicate ? ' --allow-duplicate' : ''}${options.allowViolations ? ' --allow-violations' : ''}\` again`,
+        );
+      };
       const result = await ingestFile({
         registry,
         dataDir: ctx.options.dataDir,
@@ -50,16 +62,22 @@ export function registerIngest(program: Command): void {
         target,
         ...(options.allowDuplicate ? { allowDuplicate: true } : {}),
         ...(options.allowViolations ? { allowConstraintViolations: true } : {}),
+        signal,
         onPhase: (phase) => {
           if (phase === 'building running totals')
             ctx.out.status(`building running totals of "${options.source}" ...`);
           else if (phase !== 'done') ctx.out.status(`${phase} ${ctx.display(options.file)} ...`);
         },
-      });
+      }).catch(stoppedBeforeCommit);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       ctx.out.line(
         `${ctx.out.c.green('✔')} ingested ${result.rows.toLocaleString('en-US')} rows into "${result.source}" (${result.partitions.length} day partitions, ${result.files.length} files) in ${seconds} s; ingest ${result.ingestId} → ${target.description}`,
       );
+      if (ctx.shutdown.signal)
+        throw new InterruptedError(
+          ctx.shutdown.signal,
+          `the stop came after the commit point: ingest ${result.ingestId} is stored whole (${result.rows.toLocaleString('en-US')} rows)`,
+        );
     });
 }
 
