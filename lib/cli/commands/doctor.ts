@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CliContext } from '../context.ts';
+import { ingestLeftoversCheck } from './doctor-ingest-leftovers.ts';
 
 interface Check {
   readonly name: string;
@@ -91,11 +92,13 @@ export function registerDoctor(program: Command): void {
     .description(
       'Check that this machine can run fstore: Node.js, native modules, disk space, Java (optional)',
     )
-    .action(async (_options: unknown, command: Command) => {
+    .option('--fix', 'remove what interrupted ingests left in the local offline store')
+    .action(async (options: { fix?: boolean }, command: Command) => {
       const ctx = CliContext.fromCommand(command);
       let failed = 0;
       const rows: string[][] = [];
-      for (const check of checks(ctx.options.dataDir)) {
+      const leftovers = ingestLeftoversCheck(ctx, options.fix === true);
+      for (const check of [...checks(ctx.options.dataDir), leftovers]) {
         try {
           rows.push([ctx.out.c.green('✔'), check.name, await check.run(), '']);
         } catch (error) {
@@ -109,6 +112,7 @@ export function registerDoctor(program: Command): void {
         }
       }
       ctx.out.table(['', 'check', 'result', 'fix'], rows);
+      for (const line of leftovers.details) ctx.out.line(line);
       if (failed > 0) process.exitCode = 1;
     });
 }
