@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Command, Option } from 'commander';
@@ -29,8 +31,8 @@ async function athenaTrainingSet(
     );
   const region = awsRegion(ctx.env);
   const { runner, database } = athenaRunnerFor(ctx.env);
-  const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
+  // SIGINT/SIGTERM cancel the Athena query (it would run on, and cost, without us).
+  const signal = ctx.shutdown.stopSignal();
   ctx.out.status(`running on Athena (workgroup fstore-${ctx.env}) ...`);
   const result = await getTrainingSetOnAthena({
     registry,
@@ -41,7 +43,7 @@ async function athenaTrainingSet(
     database,
     runner,
     s3: new S3Client({ region }),
-    signal: abort.signal,
+    signal,
   });
   const session = await openDuckdb();
   try {
@@ -58,6 +60,12 @@ async function athenaTrainingSet(
   ctx.out.line(
     `${ctx.out.c.green('✔')} training set of ${options.service} → ${ctx.display(options.out)} (Athena query ${result.queryExecutionId}, ${(result.dataScannedBytes / 1024 ** 2).toFixed(1)} MiB scanned, request ${result.requestId}; row_key is the entity file's row number)`,
   );
+}
+
+/** `dir/.name.partial-<pid>.ext`: beside the result, with its extension (it picks the format). */
+function partialPath(out: string): string {
+  const ext = path.extname(out);
+  return path.join(path.dirname(out), `.${path.basename(out, ext)}.partial-${process.pid}${ext}`);
 }
 
 interface TrainingSetCliOptions {
@@ -114,6 +122,11 @@ export function registerTrainingSet(program: Command): void {
         await athenaTrainingSet(ctx, registry, options);
         return;
       }
+      // The local join runs inside DuckDB and has no safe point to stop at: a signal exits at
+      // once (the shutdown default) and only removes the half-written result, which is written
+      // beside --out and renamed into place when complete.
+      const partial = partialPath(options.out);
+      const forget = ctx.shutdown.onExit(() => rmSync(partial, { force: true }));
       const result = await getTrainingSet({
         registry,
         dataDir: ctx.options.dataDir,
@@ -124,10 +137,19 @@ export function registerTrainingSet(program: Command): void {
         entities: options.entities,
         entityTimestampColumn: options.timestampColumn,
         ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
-        out: options.out,
+        out: partial,
         aggregations: options.aggregations,
         onPhase: (phase) => ctx.out.status(`${phase} ...`),
-      });
+      })
+        .then(async (done) => {
+          await rename(partial, options.out);
+          return done;
+        })
+        .catch(async (error: unknown) => {
+          await rm(partial, { force: true });
+          throw error;
+        })
+        .finally(forget);
       if (options.showSql) ctx.out.line(result.sql);
       ctx.out.line(
         `${ctx.out.c.green('✔')} ${result.rows.toLocaleString('en-US')} rows × ${result.columns.length} columns → ${ctx.display(options.out)} in ${(result.elapsedMs / 1000).toFixed(2)} s`,
