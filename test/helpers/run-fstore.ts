@@ -61,17 +61,22 @@ export interface RunningFstore {
   /** Resolves with the first stdout match of `pattern`, or rejects if the process exits first. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Sends a signal without waiting for the exit. */
+  kill(signal: NodeJS.Signals): void;
+  /** The exit code (null when a signal ended the process), once it exits. */
+  exited: Promise<number | null>;
   output(): string;
+  stderr(): string;
 }
 
 /** Starts the real CLI in the background (for long-running commands such as start and serve). */
 export function spawnFstore(
   args: readonly string[],
-  options: { cwd?: string } = {},
+  options: { cwd?: string; env?: Record<string, string> } = {},
 ): RunningFstore {
   const child = spawn(process.execPath, [cliEntry, ...args], {
     cwd: options.cwd ?? repoRoot,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -86,7 +91,12 @@ export function spawnFstore(
     stderr += chunk.toString();
   });
   return {
+    exited,
     output: () => `${stdout}\n${stderr}`,
+    stderr: () => stderr,
+    kill(signal) {
+      if (child.exitCode === null) child.kill(signal);
+    },
     waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const started = Date.now();
