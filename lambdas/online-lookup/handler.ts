@@ -13,6 +13,7 @@ import { type LookupConfig, readLookupConfig } from './config.ts';
 /** The parts of an API Gateway HTTP API (payload 2.0) event the handler reads. */
 export interface HttpApiEvent {
   readonly rawPath: string;
+  readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
   readonly requestContext: { readonly http: { readonly method: string } };
@@ -84,6 +85,7 @@ export function createLookupHandler(deps: LookupHandlerDependencies) {
         {
           method: event.requestContext.http.method,
           path: event.rawPath,
+          ...(event.headers ? { headers: event.headers } : {}),
           body:
             event.body === undefined
               ? null

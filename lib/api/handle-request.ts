@@ -7,6 +7,7 @@ import {
 } from '../online/online-lookup.ts';
 import type { Registry } from '../registry/index.ts';
 import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-error.ts';
+import { requireJsonContentType } from './content-type.ts';
 import { openApiDocument } from './openapi.ts';
 import { registrySummary } from './registry-summary.ts';
 import { type LookupLimits, validateLookupBody } from './validate-lookup.ts';
@@ -15,6 +16,11 @@ export interface ApiRequest {
   readonly method: string;
   readonly path: string;
   readonly body?: string | null;
+  /**
+   * The request's headers (any case). When given, lookups must say `content-type:
+   * application/json` (or `*\/*+json`); callers without HTTP headers leave it out.
+   */
+  readonly headers?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ApiDependencies {
@@ -97,6 +103,7 @@ async function route(request: ApiRequest, deps: ApiDependencies): Promise<ApiRes
   const lookup = /^\/v1\/(features|feature-views)\/([^/]*)$/.exec(path);
   if (lookup) {
     requireMethod(method, 'POST', path);
+    if (request.headers) requireJsonContentType(request.headers);
     const name = decodeName(lookup[2] ?? '');
     return lookup[1] === 'features'
       ? serviceLookup(name, request, deps)
@@ -204,7 +211,11 @@ function decodeName(raw: string): string {
 
 function requireMethod(method: string, expected: string, path: string): void {
   if (method !== expected)
-    throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${path} accepts ${expected}, not ${method}`, {
-      allowed: [expected],
-    });
+    throw new ApiError(
+      405,
+      'METHOD_NOT_ALLOWED',
+      `${path} accepts ${expected}, not ${method}`,
+      { allowed: [expected] },
+      { headers: { allow: expected } },
+    );
 }

@@ -4,14 +4,35 @@ import { errorSchema, lookupBodySchema, lookupResponseSchema } from './lookup-sc
 const json = (schema: z.ZodType) => ({
   'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
 });
-const errors = {
-  '400': {
-    description: 'Invalid request; details.path is the JSON path of the problem',
-    content: json(errorSchema),
-  },
-  '404': { description: 'Unknown feature service or view', content: json(errorSchema) },
-  '413': { description: 'Body or entity count over the limit', content: json(errorSchema) },
-  '503': { description: 'Online store unavailable after retries', content: json(errorSchema) },
+const error = (description: string, extra: Record<string, unknown> = {}) => ({
+  description,
+  content: json(errorSchema),
+  ...extra,
+});
+
+/** Answers any request can get, whatever its route (some only from the local server). */
+const anyRequest = {
+  '400': error(
+    'Malformed request (not HTTP/1.1, unknown method, invalid target, missing Host, CONNECT or an upgrade)',
+  ),
+  '405': error('The route exists but takes another method; the Allow header names it', {
+    headers: { Allow: { description: 'The method the route takes', schema: { type: 'string' } } },
+  }),
+  '408': error('The request line, headers or body did not arrive in time (local server)'),
+  '413': error('Body over the size limit; details.limit is the limit in bytes'),
+  '417': error('An Expect header other than 100-continue (local server)'),
+  '421': error('Host is not a loopback name: localhost, 127.x.x.x, [::1] (local server)'),
+  '431': error('Request line and headers over the size limit (local server)'),
+  '500': error('Unexpected server error; details are in the server logs'),
+};
+
+const lookupErrors = {
+  ...anyRequest,
+  '400': error('Invalid request; details.path is the JSON path of the problem'),
+  '404': error('Unknown feature service or view, or one that is not online'),
+  '413': error('Body or entity count over the limit; details.limit is the limit'),
+  '415': error('Body is not application/json (or */*+json), charset utf-8 if any'),
+  '503': error('Online store unavailable after retries'),
 };
 
 /** OpenAPI 3.1 description of the lookup API, generated from the same zod schemas the handler uses. */
@@ -33,20 +54,25 @@ export function openApiDocument(version: string) {
           description: 'One result per entity, in request order',
           content: json(lookupResponseSchema),
         },
-        ...errors,
+        ...lookupErrors,
       },
     },
   });
   return {
     openapi: '3.1.0',
-    info: { title: 'fstore online lookup API', version },
+    info: {
+      title: 'fstore online lookup API',
+      version,
+      description:
+        'Every error answers { "error": { "code", "message", "details" } }. A path not listed here answers 404 (code NOT_FOUND).',
+    },
     paths: {
       '/v1/features/{service}': lookup('Features of a feature service for each entity', 'service'),
       '/v1/feature-views/{view}': lookup('Features of one feature view for each entity', 'view'),
       '/v1/registry': {
         get: {
           summary: 'Feature views and services with types, owners, tags and descriptions',
-          responses: { '200': { description: 'The registry' } },
+          responses: { '200': { description: 'The registry' }, ...anyRequest },
         },
       },
       '/v1/health': {
@@ -55,11 +81,15 @@ export function openApiDocument(version: string) {
           responses: {
             '200': { description: 'Healthy' },
             '503': { description: 'Online store unreachable' },
+            ...anyRequest,
           },
         },
       },
       '/v1/openapi.json': {
-        get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+        get: {
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1' }, ...anyRequest },
+        },
       },
     },
   };

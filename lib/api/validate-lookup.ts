@@ -1,6 +1,7 @@
 import type { JoinKeyType } from '../definitions/index.ts';
 import { ApiError } from './api-error.ts';
 import { lookupBodySchema } from './lookup-schema.ts';
+import { parseJsonBody } from './parse-json-body.ts';
 
 export interface ValidatedLookup {
   readonly entities: readonly Record<string, string | number>[];
@@ -34,18 +35,7 @@ export function validateLookupBody(
       { path: '$', limit: limits.maxBodyBytes },
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ApiError(
-      400,
-      'INVALID_JSON',
-      `$: request body is not JSON: ${(error as Error).message}`,
-      { path: '$' },
-      { cause: error },
-    );
-  }
+  const json = parseJsonBody(text);
   if (
     typeof json === 'object' &&
     json !== null &&
@@ -93,7 +83,7 @@ function checkEntity(
 ): void {
   const at = `$.entities[${index}]`;
   for (const key of joinKeys) {
-    const value = entity[key.name];
+    const value = Object.hasOwn(entity, key.name) ? entity[key.name] : undefined;
     const path = `${at}.${key.name}`;
     if (value === undefined)
       throw new ApiError(400, 'MISSING_JOIN_KEY', `${path}: join key "${key.name}" is missing`, {

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { refuseBrowserRequests } from './dynalite-browser-guard.ts';
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -19,6 +20,7 @@ export async function startDynalite(
     updateTableMs: 0,
     ...(options.path ? { path: options.path } : {}),
   });
+  refuseBrowserRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
