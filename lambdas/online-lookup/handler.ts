@@ -35,6 +35,8 @@ export interface LookupHandlerDependencies {
   readonly config: LookupConfig;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
+  /** Whether the online store can serve, for `/v1/health`; healthy when not given. */
+  readonly health?: () => Promise<boolean>;
 }
 
 /**
@@ -58,7 +60,7 @@ export function createLookupHandler(deps: LookupHandlerDependencies) {
         request,
         cache ? { cache } : {},
       ),
-    health: async () => true,
+    health: deps.health ?? (async () => true),
     onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
     onLookupServed: (stats) => {
       metrics.addMetric('EntitiesPerRequest', MetricUnit.Count, stats.entities);

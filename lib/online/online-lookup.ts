@@ -192,6 +192,9 @@ async function fetchChunk(
     try {
       response = await client.send(new BatchGetItemCommand({ RequestItems: { [table]: pending } }));
     } catch (error) {
+      // A store that knows what is wrong (a damaged local store) says so in its own words.
+      if (error instanceof HintedError)
+        throw new OnlineStoreUnavailableError(error.message, error.hint, { cause: error });
       throw new OnlineStoreUnavailableError(
         `the online store failed: ${(error as Error).message}`,
         'retry the request',

@@ -21,18 +21,24 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** Creates the online table on a local server when it does not exist yet (on AWS, CDK does). */
-export async function ensureLocalTable(client: DynamoDBClient, table: string): Promise<void> {
+/** Whether the table exists on a local server; any error but "not found" is thrown. */
+export async function localTableExists(client: DynamoDBClient, table: string): Promise<boolean> {
   try {
     await client.send(new DescribeTableCommand({ TableName: table }));
-    return;
+    return true;
   } catch (error) {
     if (
       !(error instanceof ResourceNotFoundException) &&
       (error as { name?: string }).name !== 'ResourceNotFoundException'
     )
       throw error;
+    return false;
   }
+}
+
+/** Creates the online table on a local server when it does not exist yet (on AWS, CDK does). */
+export async function ensureLocalTable(client: DynamoDBClient, table: string): Promise<void> {
+  if (await localTableExists(client, table)) return;
   await client.send(
     new CreateTableCommand({
       TableName: table,

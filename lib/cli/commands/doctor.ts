@@ -3,6 +3,7 @@ import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { onlineStoreDoctorCheck } from '../../local/online-store-check.ts';
 import { CliContext } from '../context.ts';
 import { ingestLeftoversCheck } from './doctor-ingest-leftovers.ts';
 
@@ -98,7 +99,8 @@ export function registerDoctor(program: Command): void {
       let failed = 0;
       const rows: string[][] = [];
       const leftovers = ingestLeftoversCheck(ctx, options.fix === true);
-      for (const check of [...checks(ctx.options.dataDir), leftovers]) {
+      const online = onlineStoreDoctorCheck(ctx.options.dataDir, ctx.env);
+      for (const check of [...checks(ctx.options.dataDir), leftovers, online]) {
         try {
           rows.push([ctx.out.c.green('✔'), check.name, await check.run(), '']);
         } catch (error) {

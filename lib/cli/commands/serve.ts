@@ -40,7 +40,13 @@ export async function serveUntilStopped(
     maxBodyBytes: 262_144,
     cacheTtlMs: options.cacheTtlMs,
   };
-  const handler = createLookupHandler({ registry, client: online.client, config });
+  const handler = createLookupHandler({
+    registry,
+    client: online.client,
+    config,
+    // A LevelDB error seen while serving means a damaged store: /v1/health answers 503.
+    health: async () => online.healthy(),
+  });
   let server: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     server = await startHttpServer((event) => handler(event, localLambdaContext), {
