@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { refuseBrowserRequests } from './dynalite-browser-guard.ts';
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -51,6 +52,7 @@ export async function startDynalite(
       requestScope.run({ response, onStorageError }, () => handler(request, response)),
     );
   }
+  refuseBrowserRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
