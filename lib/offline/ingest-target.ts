@@ -31,6 +31,9 @@ export interface IngestTarget {
   discard(files: readonly string[]): Promise<void>;
 }
 
+/** The last writer in line per lock file, for ingests running in this process. */
+const writersInProcess = new Map<string, Promise<void>>();
+
 /** How long an ingest waits for another one writing into the same local store. */
 const writeLockWaitMs = 10 * 60_000;
 
@@ -52,19 +55,40 @@ export class LocalIngestTarget implements IngestTarget {
 
   async beginWrite(): Promise<{ release(): Promise<void> }> {
     await mkdir(this.root, { recursive: true });
-    const lock = await waitForLock(
-      ingestLockPath(this.dataDir, this.env),
-      `the offline store of "${this.env}"`,
-    );
+    const file = ingestLockPath(this.dataDir, this.env);
+    // The lock file tells processes apart; ingests of this process wait in line here.
+    const earlier = writersInProcess.get(file) ?? Promise.resolve();
+    let done = () => {};
+    const mine = earlier.then(() => new Promise<void>((resolve) => (done = resolve)));
+    writersInProcess.set(file, mine);
+    const leave = () => {
+      done();
+      if (writersInProcess.get(file) === mine) writersInProcess.delete(file);
+    };
+    await earlier;
+    let lock: { release(): Promise<void> };
+    try {
+      lock = await waitForLock(file, `the offline store of "${this.env}"`);
+    } catch (error) {
+      leave();
+      throw error;
+    }
+    const release = async () => {
+      try {
+        await lock.release();
+      } finally {
+        leave();
+      }
+    };
     try {
       // From the first ingest on, the store has a manifest, so readers read committed files only.
       if ((await readManifest(this.root)) === undefined)
         await writeManifest(this.root, [], `${process.pid}-init`);
     } catch (error) {
-      await lock.release();
+      await release();
       throw error;
     }
-    return lock;
+    return { release };
   }
 
   /** Committed ingests only: rows of an uncommitted one are never read, so their seqs may be used again. */
