@@ -26,6 +26,8 @@ export async function ensureDemoEnvironment(options: {
   dataDir: string;
   env: string;
   onProgress?: (done: number, total: number) => void;
+  /** A stop request: honoured after generating and before each file's ingest commits. */
+  signal?: AbortSignal;
 }): Promise<DemoEnvironment | undefined> {
   if (!demoSources.every((source) => options.registry.sources.some((s) => s.name === source)))
     return undefined;
@@ -49,12 +51,14 @@ export async function ensureDemoEnvironment(options: {
   for (const [index, source] of demoSources.entries()) {
     const file = files[index] as string;
     if (await wasIngested(options.dataDir, options.env, source, file)) continue;
+    options.signal?.throwIfAborted();
     const result = await ingestFile({
       registry: options.registry,
       dataDir: options.dataDir,
       env: options.env,
       source,
       file,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     ingested.push({ source, rows: result.rows });
   }

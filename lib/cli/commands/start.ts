@@ -68,7 +68,17 @@ export function registerStart(program: Command): void {
           dataDir: ctx.options.dataDir,
           env: ctx.env,
           onProgress: (done, total) => progress.update(done, total),
-        }).finally(() => progress.stop());
+          signal: stop,
+        })
+          .catch((error: unknown) => {
+            if (!(error instanceof InterruptedError)) throw error;
+            throw new InterruptedError(
+              error.signal,
+              'stopped while preparing the demo data; each file is ingested all or nothing, so no half-ingested file is visible',
+              'run `npm start` again: it ingests the files not ingested yet',
+            );
+          })
+          .finally(() => progress.stop());
         if (demo) {
           out.line(
             `${out.c.green('✔')} demo data ${demo.generated ? 'generated' : 'present'} (${ctx.display(demo.dir)})`,
