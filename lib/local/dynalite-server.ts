@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -49,7 +49,14 @@ export async function startDynalite(
   if (handler) {
     server.removeAllListeners('request');
     server.on('request', (request: IncomingMessage, response: ServerResponse) =>
-      requestScope.run({ response, onStorageError }, () => handler(request, response)),
+      requestScope.run({ response, onStorageError }, () => {
+        // dynalite does its work in the request's 'data'/'end' listeners, which would run in
+        // the socket's context: bind them to this request's.
+        const on = request.on.bind(request);
+        request.on = ((event: string, listener: (...args: unknown[]) => void) =>
+          on(event, AsyncResource.bind(listener))) as typeof request.on;
+        handler(request, response);
+      }),
     );
   }
   refuseBrowserRequests(server);
