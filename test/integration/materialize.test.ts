@@ -236,6 +236,40 @@ describe('materialization into the online store (DuckDB + dynalite)', () => {
     expect(await scanItems(table)).toEqual(await scanItems(clean));
   });
 
+  it('stops at its next checkpoint on a stop request, releases the lease and names the key it resumes after', async () => {
+    const fixture = await offlineFixture([customer, events, profile]);
+    await fixture.ingest('events', generatedRows());
+    const clean = await newTable();
+    await run(fixture, clean, m);
+    const table = await newTable();
+    const stop = new AbortController();
+    const results = await run(fixture, table, m, {
+      chunkRows: 40,
+      signal: stop.signal,
+      onProgress: () => stop.abort(),
+    });
+    expect(results.map((r) => r.status)).toEqual(['paused']);
+    const [stopped] = results;
+    expect(stopped?.counts.rowsRead).toBe(40);
+    expect(stopped?.resumeAfter).toHaveLength(1);
+    const keyPrefix = fixture.registry.featureViews.find((v) => v.name === stopped?.view)
+      ?.onlineStore.keyPrefix as string;
+    const state = await new MaterializationStateStore(client, table, keyPrefix).read();
+    expect(state.lease).toBeUndefined();
+    expect(state.checkpoint?.afterKey).toEqual(stopped?.resumeAfter);
+    expect(state.lastRun?.status).toBe('paused');
+    const done = await run(fixture, table, m + 60_000, { chunkRows: 40 });
+    expect(done[0]).toMatchObject({ status: 'succeeded', resumed: true });
+    expect(await scanItems(table)).toEqual(await scanItems(clean));
+  });
+
+  it('starts no view when the stop request came before it began', async () => {
+    const fixture = await offlineFixture([customer, events, profile]);
+    const stop = new AbortController();
+    stop.abort();
+    expect(await run(fixture, await newTable(), m, { signal: stop.signal })).toEqual([]);
+  });
+
   it('never overwrites a newer value written by another path between runs', async () => {
     const fixture = await offlineFixture([customer, events, profile]);
     const view = fixture.registry.featureViews[0];
