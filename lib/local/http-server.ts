@@ -202,7 +202,8 @@ function send(
   close: boolean,
 ): void {
   if (response.headersSent || response.writableEnded || response.destroyed) return;
-  if (request.socket?.destroyed) return;
+  // Gone, or already answered by the clientError handler (a timeout or a parse error).
+  if (!request.socket || request.socket.destroyed || !request.socket.writable) return;
   response.on('error', () => response.destroy());
   response.writeHead(result.statusCode, {
     ...result.headers,
