@@ -66,13 +66,14 @@ export async function startHttpServer(
     },
     (request, response) => {
       serve(request, response).catch((error: unknown) => {
-        log('unexpected error serving a request', error);
-        send(
-          request,
-          response,
-          errorResponse(new ApiError(500, 'INTERNAL', 'unexpected error; see the server logs', {})),
-          true,
-        );
+        try {
+          log('unexpected error serving a request', error);
+          const internal = new ApiError(500, 'INTERNAL', 'unexpected error; see the server logs');
+          send(request, response, errorResponse(internal), true);
+        } catch {
+          // Not even the 500 could be written (or logged): drop this connection, keep the server.
+          response.destroy();
+        }
       });
     },
   );

@@ -318,13 +318,15 @@ describe('the local HTTP server with hostile clients', () => {
       expect(documented.has(status), status).toBe(true);
   });
 
-  it('answers 500 with the error shape when the handler throws, logs it, and keeps serving', async () => {
+  it('answers 500 with the error shape when the handler throws or returns an unwritable response, logs it, and keeps serving', async () => {
     const errors: unknown[] = [];
     let calls = 0;
     const flaky = await startHttpServer(
       async (): Promise<ApiResponse> => {
         calls += 1;
         if (calls === 1) throw new TypeError('handler bug');
+        if (calls === 2)
+          return { statusCode: 200, headers: { 'x-broken': 'line\nbreak' }, body: '{}' };
         return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
       },
       { port: 0, maxBodyBytes: limit, log: (_message, error) => errors.push(error) },
@@ -337,6 +339,11 @@ describe('the local HTTP server with hostile clients', () => {
       const error = expectJsonError(exchange, 500, 'INTERNAL');
       expect(error.message).not.toContain('handler bug');
       expect(errors).toHaveLength(1);
+      const unwritable = await rawRequest(target, {
+        pieces: [requestHead('GET', '/v1/health', target, { connection: 'close' })],
+      });
+      expectJsonError(unwritable, 500, 'INTERNAL');
+      expect(errors).toHaveLength(2);
       const again = await rawRequest(target, {
         pieces: [requestHead('GET', '/v1/health', target, { connection: 'close' })],
       });
