@@ -31,6 +31,9 @@ export interface IngestTarget {
   discard(files: readonly string[]): Promise<void>;
 }
 
+/** A commit whose outcome could not be learned: its files must stay (they may be committed). */
+export class CommitOutcomeUnknownError extends Error {}
+
 /** The last writer in line per lock file, for ingests running in this process. */
 const writersInProcess = new Map<string, Promise<void>>();
 

@@ -11,7 +11,12 @@ import { checkViewRules } from '../quality/validate-data.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
-import { type IngestRecord, type IngestTarget, LocalIngestTarget } from './ingest-target.ts';
+import {
+  CommitOutcomeUnknownError,
+  type IngestRecord,
+  type IngestTarget,
+  LocalIngestTarget,
+} from './ingest-target.ts';
 import { offlineRoot, stagingDir } from './local-layout.ts';
 import { inputFormat, readInputSql } from './read-input-file.ts';
 import { refreshRunningTotals } from './running-totals.ts';
@@ -56,7 +61,7 @@ const maxReportedProblems = 5;
 /**
  * Validates every row of `file` against the source schema and writes it to the local offline
  * store as Hive-partitioned Parquet. All or nothing: nothing is written unless every row is
- * valid. Each stored row gets `fstore_seq`, increasing across ingests, which breaks the last
+ * valid, and the rows become visible at one commit point (ADR 0008), even if the process dies. Each stored row gets `fstore_seq`, increasing across ingests, which breaks the last
  * ties of point-in-time joins in favour of the row ingested last.
  */
 export async function ingestFile(options: IngestOptions): Promise<IngestResult> {
@@ -211,7 +216,8 @@ async function writeAndCommit(step: {
     faultPoint('ingest:after-commit');
     return published;
   } catch (error) {
-    if (!committed) await step.target.discard(published);
+    if (!committed && !(error instanceof CommitOutcomeUnknownError))
+      await step.target.discard(published);
     throw error;
   } finally {
     await rm(step.staging, { recursive: true, force: true });

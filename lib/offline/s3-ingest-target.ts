@@ -5,11 +5,16 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
+  NoSuchKey,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
-import type { IngestRecord, IngestTarget } from './ingest-target.ts';
+import {
+  CommitOutcomeUnknownError,
+  type IngestRecord,
+  type IngestTarget,
+} from './ingest-target.ts';
 
 /**
  * The offline store of an AWS environment: `s3://<bucket>/offline/<source>/dt=YYYY-MM-DD/`,
@@ -92,14 +97,32 @@ export class S3IngestTarget implements IngestTarget {
   async commit(entry: Omit<IngestRecord, 'files'>, files: readonly string[]): Promise<void> {
     faultPoint('ingest:before-commit');
     const record: IngestRecord = { ...entry, files: files.map((f) => this.keyOf(f)) };
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: `offline/_ingests/${entry.source}/${entry.sha256}/${entry.ingestId}.json`,
-        Body: JSON.stringify(record),
-        ContentType: 'application/json',
-      }),
-    );
+    const Key = `offline/_ingests/${entry.source}/${entry.sha256}/${entry.ingestId}.json`;
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: JSON.stringify(record),
+          ContentType: 'application/json',
+        }),
+      );
+    } catch (error) {
+      // A PutObject that failed on the way back (a timeout) may have stored the record.
+      let stored: boolean;
+      try {
+        await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+        stored = true;
+      } catch (lookup) {
+        if (!isNoSuchKey(lookup))
+          throw new CommitOutcomeUnknownError(
+            `the ingest record s3://${this.bucket}/${Key} may or may not have been written`,
+            { cause: error },
+          );
+        stored = false;
+      }
+      if (!stored) throw error;
+    }
   }
 
   /** Deletes uploaded objects of a failed ingest; a failure here leaves them (and is not raised). */
@@ -119,4 +142,8 @@ export class S3IngestTarget implements IngestTarget {
   private keyOf(url: string): string {
     return url.slice(`s3://${this.bucket}/`.length);
   }
+}
+
+function isNoSuchKey(error: unknown): boolean {
+  return error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
 }

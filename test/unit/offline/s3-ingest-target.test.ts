@@ -148,13 +148,15 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
 
   describe('a failure at each step of the S3 ingest', () => {
     /** An S3 bucket in memory: PutObject fails on the call numbered `failAt` (1-based). */
-    function fakeBucket(failAt?: number) {
+    function fakeBucket(failAt?: number, failAfterStoring = false) {
       const objects = new Map<string, string>();
       let puts = 0;
       s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: unknown }) => {
         puts += 1;
-        if (puts === failAt) throw new Error(`InternalError on PutObject ${puts}`);
+        if (puts === failAt && !failAfterStoring)
+          throw new Error(`InternalError on PutObject ${puts}`);
         objects.set(input.Key, typeof input.Body === 'string' ? input.Body : '<parquet>');
+        if (puts === failAt) throw new Error(`timeout on PutObject ${puts}`);
         return {};
       });
       s3.on(DeleteObjectsCommand).callsFake((input: { Delete: { Objects: { Key: string }[] } }) => {
@@ -214,5 +216,22 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
         await expect(ingest()).rejects.toThrow('was already ingested into "orders"');
       },
     );
+
+    it('keeps the objects when the record PutObject timed out but stored the record: the ingest is committed', async () => {
+      const objects = fakeBucket(3, true);
+      const fixture = await offlineFixture([view]);
+      const result = await ingestFile({
+        registry: fixture.registry,
+        dataDir: fixture.dataDir,
+        env: 'dev',
+        source: 'orders',
+        file: await fixture.writeJsonl(rows),
+        target: new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b'),
+      });
+      expect(recordKeys(objects)).toHaveLength(1);
+      expect(dataKeys(objects)).toHaveLength(2);
+      expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+      expect(result.rows).toBe(2);
+    });
   });
 });
