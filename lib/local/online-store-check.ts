@@ -1,11 +1,17 @@
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { stateKey } from '../materialize/materialization-state.ts';
 import { itemAttributes } from '../online/item-codec.ts';
 import { localDynamoClient, onlineTableName } from '../online/online-table.ts';
-import { isLocalEnv, onlineEndpointPath, onlineLockPath, onlineStoreDir } from './data-paths.ts';
+import {
+  envDataDir,
+  isLocalEnv,
+  onlineEndpointPath,
+  onlineLockPath,
+  onlineStoreDir,
+} from './data-paths.ts';
 import { classifyStoreError } from './local-online-store.ts';
 import {
   inspectOnlineFolder,
@@ -33,6 +39,8 @@ import { acquireProcessLock, LockedError } from './process-lock.ts';
 export async function checkOnlineStore(dataDir: string, env: string): Promise<string> {
   if (!isLocalEnv(env)) return `skipped: env "${env}" is on AWS`;
   const dir = onlineStoreDir(dataDir, env);
+  if (!(await stat(envDataDir(dataDir, env)).catch(() => undefined)))
+    return `no online store yet in ${dir} (the first start or materialize creates it)`;
   let held: { release(): Promise<void> };
   try {
     held = await acquireProcessLock(onlineLockPath(dataDir, env), 'the local online store');
