@@ -18,7 +18,8 @@ export function faultPoint(point: string): void {
  * points it prints `fstore-pause: <point>` on stdout and waits there until `signal` aborts
  * (a stop request), or at most two minutes. Points: `materialize:after-checkpoint` (after a
  * chunk's checkpoint is stored), `ingest:before-commit` (the files are staged, nothing
- * visible yet).
+ * visible yet). With `FSTORE_PAUSE_HOLD=1` it ignores the stop request too, like a step that
+ * is slow to reach its safe point, so a second signal can be tested.
  */
 export type PausePoint = 'materialize:after-checkpoint' | 'ingest:before-commit';
 
@@ -29,16 +30,18 @@ export async function pauseAt(point: PausePoint, signal?: AbortSignal): Promise<
   if (!points.includes(point) || reached.has(point)) return;
   reached.add(point);
   process.stdout.write(`fstore-pause: ${point}\n`);
-  if (signal?.aborted) return;
+  const hold = process.env.FSTORE_PAUSE_HOLD === '1';
+  if (signal?.aborted && !hold) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 120_000);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    if (!hold)
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
   });
 }

@@ -14,6 +14,14 @@ const env = 'local';
 
 let prepared: string;
 
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** A data dir with the demo data ingested and nothing materialized yet (copied per test). */
 async function freshDataDir(): Promise<string> {
   const dir = await makeTempDir('signals');
@@ -160,6 +168,29 @@ describe('SIGINT and SIGTERM stop long commands at a safe point, release locks a
     expect(next.code, next.stderr).toBe(0);
     expect(JSON.parse(next.stdout)[0]).toMatchObject({ status: 'succeeded', resumed: true });
     expect((await status(dataDir)).get('last_order')?.activity).toBe('idle');
+  }, 180_000);
+
+  it('exits at once on a second SIGTERM while the first is still winding down (exit 143), removing online.lock; the lease left behind is taken over and resumed', async () => {
+    const dataDir = await freshDataDir();
+    const run = spawnFstore(
+      ['--data-dir', dataDir, 'materialize', '--view', 'customer_profile', '--chunk-rows', '250'],
+      // Held: the run does not reach its safe point after the first signal.
+      { env: { ...atCheckpoint, FSTORE_PAUSE_HOLD: '1' } },
+    );
+    await run.waitFor(paused('materialize:after-checkpoint'));
+    run.kill('SIGTERM');
+    await until(() => run.stderr().includes('stopping at the next safe point'));
+    expect(existsSync(lockFile(dataDir))).toBe(true);
+    expect(await run.stop('SIGTERM')).toBe(143);
+    expect(run.stderr()).toContain('SIGTERM again: exiting now');
+    expect(existsSync(lockFile(dataDir))).toBe(false);
+
+    const left = (await status(dataDir)).get('customer_profile');
+    expect(left?.state.lease).toBeDefined();
+    expect(left?.activity).toBe('interrupted');
+    const next = await fstore(dataDir, 'materialize', '--view', 'customer_profile', '--json');
+    expect(next.code, next.stderr).toBe(0);
+    expect(JSON.parse(next.stdout)[0]).toMatchObject({ status: 'succeeded', resumed: true });
   }, 180_000);
 
   it('stops fstore ingest before its commit point on SIGTERM (exit 143): no row is visible and the same ingest then succeeds', async () => {
