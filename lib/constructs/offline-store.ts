@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { ingestRecordsPrefix, ingestRecordsTable } from '../offline/ingest-records.ts';
 import type { Registry } from '../registry/index.ts';
 import {
   entityRequestColumns,
@@ -46,6 +47,11 @@ export class OfflineStore extends Construct {
   readonly workgroup: athena.CfnWorkGroup;
   /** The Glue table of each registry source, by source name. */
   readonly tables: ReadonlyMap<string, glue.CfnTable>;
+  /**
+   * `fstore_ingests`: one row per committed ingest (the JSON records under `offline/_ingests/`),
+   * partitioned by `source`. fstore's Athena queries read only the objects of these ingests.
+   */
+  readonly ingestRecords: glue.CfnTable;
   /** Names of every Glue table this construct declares: sources and entity requests. */
   private readonly tableNames: string[] = [];
 
@@ -109,6 +115,7 @@ export class OfflineStore extends Construct {
       this.tableNames.push(source.offline.glueTable);
     }
     this.tables = tables;
+    this.ingestRecords = this.addIngestRecordsTable(database);
 
     this.workgroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: `fstore-${stage.name}`,
@@ -142,8 +149,9 @@ export class OfflineStore extends Construct {
   /**
    * Least privilege to run Athena queries (and the prepared statements) in this workgroup
    * against this construct's tables: Athena on the workgroup ARN; Glue reads on the catalog, the
-   * database and each table ARN (no wildcard); S3 read on `offline/*` and `requests/*` (the
-   * tables' data) and read/write on `athena-results/*`.
+   * database and each table ARN (no wildcard), `fstore_ingests` included, since every source
+   * relation reads it; S3 read on `offline/*` (the source data and, under `offline/_ingests/`,
+   * the ingest records) and `requests/*`, and read/write on `athena-results/*`.
    */
   grantQuery(grantee: iam.IGrantable, options: { readRequests?: boolean } = {}): void {
     const stack = Stack.of(this);
@@ -236,6 +244,61 @@ export class OfflineStore extends Construct {
     ];
     for (const [finding, reason] of findings)
       Validations.of(principal).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+  }
+
+  /**
+   * The commit records of `fstore ingest --env <aws>` (ADR 0008), one JSON object per line, read
+   * with the OpenX JSON SerDe (keys matched case-insensitively: `ingestId` is `ingestid`). The
+   * `source` partition is injected, so a query names one source (`WHERE source = '<name>'`) and
+   * lists only `offline/_ingests/<source>/`; both record layouts below it are read, since Athena
+   * reads every object under a partition's location, subfolders (`<sha256>/`) included. Names
+   * starting with `_` are hidden only below the location, so `_ingests` itself is not.
+   */
+  private addIngestRecordsTable(database: glue.CfnDatabase): glue.CfnTable {
+    const location = `s3://${this.bucket.bucketName}/${ingestRecordsPrefix}`;
+    const table = new glue.CfnTable(this, 'IngestRecords', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: ingestRecordsTable,
+        description:
+          'Committed ingests of the offline store, one row per ingest record; query with WHERE source = ...',
+        tableType: 'EXTERNAL_TABLE',
+        partitionKeys: [{ name: 'source', type: 'string' }],
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.source.type': 'injected',
+          'storage.location.template': `${location}\${source}/`,
+        },
+        storageDescriptor: {
+          location,
+          columns: [
+            {
+              name: 'ingestid',
+              type: 'string',
+              comment: 'names the data objects <ingestid>-<n>.parquet',
+            },
+            { name: 'sha256', type: 'string', comment: 'of the ingested file' },
+            { name: 'file', type: 'string', comment: 'name of the ingested file' },
+            { name: 'rows', type: 'bigint' },
+            { name: 'firstseq', type: 'bigint', comment: 'fstore_seq of the first row' },
+            { name: 'at', type: 'string', comment: 'commit time, ISO 8601' },
+            { name: 'files', type: 'array<string>', comment: 'object keys; absent in old records' },
+          ],
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: {
+            serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            // A record that does not parse fails the query rather than hiding an ingest.
+            parameters: { 'case.insensitive': 'TRUE', 'ignore.malformed.json': 'FALSE' },
+          },
+        },
+      },
+    });
+    table.addResourceDependency(database);
+    this.tableNames.push(ingestRecordsTable);
+    return table;
   }
 
   private addServiceRequestObjects(

@@ -10,6 +10,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
+import { ingestRecordKey, ingestRecordsOfContentPrefix } from './ingest-records.ts';
 import {
   CommitOutcomeUnknownError,
   type IngestRecord,
@@ -22,9 +23,10 @@ import {
  * PutObject of the ingest record at `offline/_ingests/<source>/<sha256>/<ingestId>.json`, which
  * names every object. Before it there is no record, so the content is not "already ingested"
  * and a retry (a new ingest id) commits cleanly; a failure that can be caught deletes the
- * objects already uploaded. Athena reads every object of a partition: objects of an ingest
- * killed between its first upload and its commit stay readable there until removed (see
- * docs/adr/0008-ingest-commit-point.md).
+ * objects already uploaded. The record is one JSON object on one line: the Glue table
+ * `fstore_ingests` (JSON SerDe) reads it, and fstore's Athena queries read only objects whose
+ * ingest id has a record, so objects of an ingest killed between its first upload and its commit
+ * are never read by them (see docs/adr/0008-ingest-commit-point.md).
  */
 export class S3IngestTarget implements IngestTarget {
   readonly description: string;
@@ -45,7 +47,7 @@ export class S3IngestTarget implements IngestTarget {
     const listed = await this.client.send(
       new ListObjectsV2Command({
         Bucket: this.bucket,
-        Prefix: `offline/_ingests/${source}/${sha256}`,
+        Prefix: ingestRecordsOfContentPrefix(source, sha256),
         MaxKeys: 1,
       }),
     );
@@ -54,6 +56,7 @@ export class S3IngestTarget implements IngestTarget {
     const response = await this.client.send(
       new GetObjectCommand({ Bucket: this.bucket, Key: key }),
     );
+    // JSON.parse takes the one-line record and a multi-line one alike (whitespace between tokens).
     return JSON.parse((await response.Body?.transformToString()) ?? '{}') as IngestRecord;
   }
 
@@ -97,13 +100,14 @@ export class S3IngestTarget implements IngestTarget {
   async commit(entry: Omit<IngestRecord, 'files'>, files: readonly string[]): Promise<void> {
     faultPoint('ingest:before-commit');
     const record: IngestRecord = { ...entry, files: files.map((f) => this.keyOf(f)) };
-    const Key = `offline/_ingests/${entry.source}/${entry.sha256}/${entry.ingestId}.json`;
+    const Key = ingestRecordKey(entry.source, entry.sha256, entry.ingestId);
     try {
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key,
-          Body: JSON.stringify(record),
+          // One line: the JSON SerDe of `fstore_ingests` reads one object per line.
+          Body: `${JSON.stringify(record)}\n`,
           ContentType: 'application/json',
         }),
       );

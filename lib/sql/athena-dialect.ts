@@ -1,4 +1,5 @@
 import type { ValueType } from '../definitions/index.ts';
+import { ingestIdInObjectPath, ingestRecordsTable } from '../offline/ingest-records.ts';
 import { type Dialect, quoteDoubled, quoteSingle, timestampText } from './dialect.ts';
 
 const trinoScalar: Record<string, string> = {
@@ -19,7 +20,24 @@ function trinoType(type: ValueType): string {
   return mapped;
 }
 
-/** Athena engine v3 (Trino) SQL over the Glue tables of one environment's database. */
+/**
+ * The rows of `source` that belong to committed ingests: the source table's objects whose ingest
+ * id (from `"$path"`, a hidden column `SELECT *` leaves out) has a record in the records table
+ * (ADR 0008). Objects of an ingest killed before its commit, or not named like an ingest's, are
+ * not read. `dt` predicates applied to this relation still prune partitions: Trino pushes them
+ * through the projection into the table scan.
+ */
+export function committedSourceRelation(database: string, source: string): string {
+  const table = (name: string) => `${quoteDoubled(database)}.${quoteDoubled(name)}`;
+  const ingestId = `regexp_extract("$path", ${quoteSingle(ingestIdInObjectPath)}, 1)`;
+  const committed = `SELECT "ingestid" FROM ${table(ingestRecordsTable)} WHERE "source" = ${quoteSingle(source)}`;
+  return `(SELECT * FROM ${table(source)} WHERE ${ingestId} IN (${committed}))`;
+}
+
+/**
+ * Athena engine v3 (Trino) SQL over the Glue tables of one environment's database: the source
+ * tables and the ingest records table `fstore_ingests` of that database.
+ */
 export function athenaDialect(database: string): Dialect {
   return {
     name: 'athena',
@@ -41,6 +59,6 @@ export function athenaDialect(database: string): Dialect {
     // Trino has no DISTINCT in window aggregates; the frame's values are collected instead.
     countDistinctOver: (expression, over) =>
       `cardinality(array_distinct(filter(array_agg(${expression}) OVER (${over}), x -> x IS NOT NULL)))`,
-    sourceRelation: (source) => `${quoteDoubled(database)}.${quoteDoubled(source)}`,
+    sourceRelation: (source) => committedSourceRelation(database, source),
   };
 }

@@ -132,6 +132,51 @@ describe('OfflineStore Glue catalog', () => {
     template.resourceCountIs('AWS::Glue::Crawler', 0);
   });
 
+  it('declares fstore_ingests over offline/_ingests/: the one-line JSON records, source injected, keys case-insensitive', async () => {
+    const { template } = await synthStage('dev');
+    const bucket = offlineBucketId(template);
+    const records = Object.values(template.findResources('AWS::Glue::Table')).filter(
+      (t) =>
+        (t as { Properties: { TableInput: { Name: string } } }).Properties.TableInput.Name ===
+        'fstore_ingests',
+    );
+    expect(records).toHaveLength(1);
+    expect((records[0] as { Properties: unknown }).Properties).toEqual({
+      CatalogId: { Ref: 'AWS::AccountId' },
+      DatabaseName: 'fstore_dev',
+      TableInput: {
+        Name: 'fstore_ingests',
+        Description: expect.stringContaining('Committed ingests'),
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: [{ Name: 'source', Type: 'string' }],
+        Parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.source.type': 'injected',
+          'storage.location.template': s3Url(bucket, `/offline/_ingests/\${source}/`),
+        },
+        StorageDescriptor: {
+          Location: s3Url(bucket, '/offline/_ingests/'),
+          Columns: [
+            ['ingestid', 'string'],
+            ['sha256', 'string'],
+            ['file', 'string'],
+            ['rows', 'bigint'],
+            ['firstseq', 'bigint'],
+            ['at', 'string'],
+            ['files', 'array<string>'],
+          ].map(([Name, Type]) => expect.objectContaining({ Name, Type })),
+          InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          SerdeInfo: {
+            SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            Parameters: { 'case.insensitive': 'TRUE', 'ignore.malformed.json': 'FALSE' },
+          },
+        },
+      },
+    });
+  });
+
   it('maps every fstore value type to its Hive type', async () => {
     const registry = await loadExampleRegistry();
     const base = registry.sources[0] as RegistrySource;
@@ -411,6 +456,8 @@ describe('OfflineStore.grantQuery', () => {
         ':database/fstore_dev',
         ...registry.sources.map((s) => `:table/fstore_dev/${s.name}`),
         ...registry.featureServices.map((s) => `:table/fstore_dev/fstore_requests_${s.name}`),
+        // Every Athena source relation reads the ingest records (ADR 0008).
+        ':table/fstore_dev/fstore_ingests',
       ].sort(),
     );
   });
@@ -438,6 +485,27 @@ describe('OfflineStore.grantQuery', () => {
       for (const resource of asList(statement.Resource)) expect(resource).not.toBe('*');
     }
     expect(JSON.stringify(statements)).not.toContain('"*"');
+  });
+
+  it('reads the ingest records under offline/_ingests/ through the offline/* read, and lists the bucket', async () => {
+    const { stack, store, statements } = await grantedRole();
+    const bucketArn = {
+      'Fn::GetAtt': [stack.getLogicalId(store.bucket.node.defaultChild as s3.CfnBucket), 'Arn'],
+    };
+    const onObjects = statements.filter((s) =>
+      asList(s.Resource).some(
+        (r) =>
+          JSON.stringify(r) === JSON.stringify({ 'Fn::Join': ['', [bucketArn, '/offline/*']] }),
+      ),
+    );
+    expect(onObjects.flatMap((s) => asList(s.Action))).toContain('s3:GetObject*');
+    const onBucket = statements.filter((s) =>
+      asList(s.Resource).some((r) => JSON.stringify(r) === JSON.stringify(bucketArn)),
+    );
+    expect(onBucket.flatMap((s) => asList(s.Action))).toContain('s3:List*');
+    // Read only: nothing may write or delete a record (the commit point).
+    for (const statement of onObjects)
+      expect(asList(statement.Action).filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual([]);
   });
 
   it('passes cdk-nag: only the S3 prefix wildcards are acknowledged, on the grantee', async () => {

@@ -10,7 +10,7 @@ WITH "fstore_entities" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "plan", "monthly_charges", "tenure_months") AS ROW("fstore_event_ts" TIMESTAMP(6), "plan" VARCHAR, "monthly_charges" DOUBLE, "tenure_months" INTEGER)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM "fstore_dev"."customer_profiles"
+    FROM (SELECT * FROM "fstore_dev"."customer_profiles" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles'))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -27,7 +27,7 @@ WITH "fstore_entities" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "contract_type") AS ROW("fstore_event_ts" TIMESTAMP(6), "contract_type" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM "fstore_dev"."customer_contracts"
+    FROM (SELECT * FROM "fstore_dev"."customer_contracts" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts'))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -44,7 +44,7 @@ WITH "fstore_entities" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "amount") AS ROW("fstore_event_ts" TIMESTAMP(6), "amount" DOUBLE)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM "fstore_dev"."orders"
+    FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders'))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),

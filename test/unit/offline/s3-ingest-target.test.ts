@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../../lib/definitions/index.ts';
 import { ingestFile } from '../../../lib/offline/ingest.ts';
+import { ingestIdOfObjectPath } from '../../../lib/offline/ingest-records.ts';
 import { S3IngestTarget } from '../../../lib/offline/s3-ingest-target.ts';
 import { offlineFixture } from '../../helpers/offline-fixture.ts';
 
@@ -80,6 +81,33 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
     expect(
       result.files.every((f) => f.startsWith('s3://fstore-dev-offline/offline/orders/dt=')),
     ).toBe(true);
+  });
+
+  it('writes the record as one JSON line whose ingestId and source the fstore_ingests table reads, and whose objects carry that ingest id', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+    s3.on(PutObjectCommand).resolves({});
+    const fixture = await offlineFixture([view]);
+    const target = new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b');
+    const result = await ingestFile({
+      registry: fixture.registry,
+      dataDir: fixture.dataDir,
+      env: 'dev',
+      source: 'orders',
+      file: await fixture.writeJsonl(rows),
+      target,
+    });
+    const puts = s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+    const text = String(puts.at(-1)?.Body);
+    // The JSON SerDe reads one object per line: exactly one line, ending the object.
+    expect(text.split('\n')).toEqual([expect.stringMatching(/^\{.*\}$/), '']);
+    const record = JSON.parse(text);
+    expect(record).toMatchObject({ ingestId: result.ingestId, source: 'orders' });
+    // The Athena filter keeps an object when the id in its path has a record.
+    const objects = puts.slice(0, -1).map((p) => p.Key ?? '');
+    expect(objects.length).toBeGreaterThan(0);
+    expect(objects.map((k) => ingestIdOfObjectPath(`s3://b/${k}`))).toEqual(
+      objects.map(() => record.ingestId),
+    );
   });
 
   it('refuses content already recorded in the bucket (a record written before the commit rule too) and uploads nothing', async () => {
