@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { HintedError } from '../hinted-error.ts';
 
 /** What an ingest records about itself, for duplicate detection, `fstore_seq` and its files. */
 export interface IngestRecord {
@@ -128,6 +129,47 @@ export function committedSourceFiles(offlineRoot: string, source: string): strin
   const records = readManifestSync(offlineRoot);
   if (!records) return undefined;
   return committedFilesOf(offlineRoot, source, records);
+}
+
+/**
+ * A committed data file that is no longer there (deleted or moved by hand). Reading the source
+ * without it would silently drop that ingest's rows, or, when every file is gone, make DuckDB
+ * say "No files found", which readers take for a source without rows.
+ */
+export class MissingCommittedFilesError extends HintedError {
+  constructor(
+    readonly source: string,
+    readonly missing: readonly string[],
+    ingests: readonly IngestRecord[],
+    manifest: string,
+  ) {
+    const listed = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ', ...' : '');
+    const named = ingests.map((r) => `${r.ingestId} (${r.file})`).join(', ');
+    super(
+      `${missing.length === 1 ? '1 committed data file' : `${missing.length} committed data files`} of source "${source}" ${missing.length === 1 ? 'is' : 'are'} missing: ${listed}${named ? `; ${ingests.length === 1 ? 'ingest' : 'ingests'} ${named}` : ''}`,
+      `restore the missing file(s) from a backup. To give up ${ingests.length === 1 ? 'that ingest' : 'those ingests'} instead, remove ${ingests.length === 1 ? 'its line' : 'their lines'} from ${manifest} (the manifest, not the folder, says what is stored) and run fstore ingest again on the file`,
+    );
+  }
+}
+
+/**
+ * `committedSourceFiles`, refusing a committed file that does not exist (one `existsSync` per
+ * file) with a MissingCommittedFilesError naming the files, their ingests and the fix.
+ */
+export function presentCommittedSourceFiles(
+  offlineRoot: string,
+  source: string,
+): string[] | undefined {
+  const records = readManifestSync(offlineRoot);
+  if (!records) return undefined;
+  const files = committedFilesOf(offlineRoot, source, records);
+  const missing = files.filter((file) => !existsSync(file));
+  if (missing.length === 0) return files;
+  const relative = new Set(missing.map((f) => path.relative(offlineRoot, f)));
+  const ingests = records.filter(
+    (r) => r.source === source && r.files?.some((f) => relative.has(path.normalize(f))),
+  );
+  throw new MissingCommittedFilesError(source, missing, ingests, manifestPath(offlineRoot));
 }
 
 export function committedFilesOf(

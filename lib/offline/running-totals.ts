@@ -16,7 +16,7 @@ import {
   runningTotalsSpec,
 } from '../sql/render-running-totals.ts';
 import { queryRows } from './duckdb-session.ts';
-import { committedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
+import { presentCommittedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
 
 /** `<offlineRoot>/_running_totals/<source>/<spec>-<stored rows>.parquet`. */
 export function runningTotalsDir(offlineRoot: string, source: string): string {
@@ -33,7 +33,7 @@ async function storedRowsFingerprint(
 ): Promise<string | undefined> {
   const sourceDir = path.join(offlineRoot, source);
   const files =
-    committedSourceFiles(offlineRoot, source) ??
+    presentCommittedSourceFiles(offlineRoot, source) ??
     sourceDataFiles(offlineRoot, source)
       .map(({ folder, name }) => path.join(folder, name))
       .sort();

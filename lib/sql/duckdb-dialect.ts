@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ValueType } from '../definitions/index.ts';
 import { duckdbType } from '../local/duckdb-types.ts';
-import { committedSourceFiles } from '../offline/ingest-manifest.ts';
+import { presentCommittedSourceFiles } from '../offline/ingest-manifest.ts';
 import { type Dialect, quoteDoubled, quoteSingle, timestampText } from './dialect.ts';
 
 /** A folder no ingest writes (names starting with `_` are fstore's own). */
@@ -10,7 +10,8 @@ const noCommittedFiles = '_no_committed_ingest';
 /**
  * DuckDB SQL over the local offline layout `<offlineRoot>/<source>/dt=YYYY-MM-DD/*.parquet`.
  * A source relation reads only the files of committed ingests, as named by the manifest
- * `_ingests.jsonl` when the relation is rendered (ADR 0008).
+ * `_ingests.jsonl` when the relation is rendered (ADR 0008). A committed file that is gone
+ * fails the rendering (MissingCommittedFilesError), rather than reading the source without it.
  */
 export function duckdbDialect(offlineRoot: string): Dialect {
   return {
@@ -32,7 +33,7 @@ export function duckdbDialect(offlineRoot: string): Dialect {
     sourceRelation: (source) => {
       const options =
         "hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true";
-      const files = committedSourceFiles(offlineRoot, source);
+      const files = presentCommittedSourceFiles(offlineRoot, source);
       // A store without a manifest (files placed by hand) is read whole, as before ADR 0008.
       if (files === undefined)
         return `read_parquet(${quoteSingle(path.join(offlineRoot, source, '*', '*.parquet'))}, ${options})`;

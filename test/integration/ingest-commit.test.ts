@@ -4,13 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { findIngestLeftovers, removeIngestLeftovers } from '../../lib/offline/ingest-leftovers.ts';
-import { parseManifest } from '../../lib/offline/ingest-manifest.ts';
+import { MissingCommittedFilesError, parseManifest } from '../../lib/offline/ingest-manifest.ts';
 import {
   ingestLockPath,
   ingestManifestPath,
   offlineRoot,
   stagingDir,
 } from '../../lib/offline/local-layout.ts';
+import { viewStatistics } from '../../lib/quality/feature-stats.ts';
+import { duckdbQueryRows } from '../../lib/quality/query-engine.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
@@ -142,6 +144,65 @@ describe('the commit point of a local ingest', () => {
     const rerun = await fixture.ingest('orders', rowsOn([1]));
     expect(rerun.ingestId).not.toBe(result.ingestId);
     expect((await stored(fixture.dataDir)).map((r) => r.fstore_seq)).toEqual([1]);
+  });
+
+  it('refuses to read a source whose committed file was deleted by hand, naming the file, its ingest and the fix, where it used to read it as empty', async () => {
+    const fixture = await offlineFixture([view]);
+    const first = await fixture.ingest('orders', rowsOn([1, 2]));
+    await fixture.ingest('orders', rowsOn([3], 5));
+    const entity = [{ customer_id: 'C0', event_timestamp: '2026-03-05T00:00:00Z' }];
+    const request = { request: { features: ['order_view:amount'] } };
+    const stats = async () => {
+      const session = await openDuckdb();
+      try {
+        return await viewStatistics({
+          query: duckdbQueryRows(session.connection),
+          dialect: duckdbDialect(offlineRoot(fixture.dataDir, 'local')),
+          registry: fixture.registry,
+          view: 'order_view',
+        });
+      } finally {
+        session.close();
+      }
+    };
+    // All files there: the rows of both ingests.
+    const before = await fixture.trainingSet(entity, request);
+    expect((await stats()).rows).toBe(3);
+
+    // Every file of the first ingest gone (one per day here), so the second still has rows.
+    for (const file of first.files) {
+      await copyFile(file, `${file}.backup`);
+      await rm(file);
+    }
+    const missing = first.files[0] ?? '';
+    for (const read of [() => fixture.trainingSet(entity, request), stats]) {
+      const error = await read().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(MissingCommittedFilesError);
+      const { message, hint } = error as MissingCommittedFilesError;
+      expect(message).toContain(
+        `2 committed data files of source "orders" are missing: ${missing}`,
+      );
+      expect(message).toContain(
+        `ingest ${first.ingestId} (${path.join(fixture.dataDir, 'input-0.jsonl')})`,
+      );
+      expect(hint).toContain('restore the missing file(s) from a backup');
+      expect(hint).toContain('_ingests.jsonl');
+      expect(message).not.toContain('No files found');
+    }
+
+    // Restored from the backup: the results are what they were.
+    for (const file of first.files) {
+      await copyFile(`${file}.backup`, file);
+      await rm(`${file}.backup`);
+    }
+    expect({ ...(await fixture.trainingSet(entity, request)), elapsedMs: 0 }).toEqual({
+      ...before,
+      elapsedMs: 0,
+    });
+    expect((await stats()).rows).toBe(3);
   });
 
   it('gives concurrent ingests of one process disjoint fstore_seq ranges', async () => {
