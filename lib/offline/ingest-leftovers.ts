@@ -8,10 +8,18 @@ import {
   readManifest,
   sourceDataFiles,
 } from './ingest-manifest.ts';
+import { parseRunningTotalsTemporary } from './running-totals.ts';
 
-/** Something an interrupted ingest left in the local offline store; no reader reads it. */
+/**
+ * Something an interrupted ingest (or a killed running-totals build) left in the local offline
+ * store; no reader reads it.
+ */
 export interface IngestLeftover {
-  readonly kind: 'staging folder' | 'uncommitted data file' | 'temporary manifest';
+  readonly kind:
+    | 'staging folder'
+    | 'uncommitted data file'
+    | 'temporary manifest'
+    | 'running-totals temporary';
   readonly path: string;
   readonly bytes: number;
   readonly ingestId?: string;
@@ -24,12 +32,24 @@ export interface LeftoverScan {
 }
 
 /**
+ * A running-totals temporary whose name records no owner (older fstore) is a leftover once it
+ * has not been written to for this long; one that records its owner is a leftover as soon as
+ * that process is gone.
+ */
+export const unownedTemporaryAgeMs = 60 * 60_000;
+
+/**
  * Finds what ingests killed before their commit left in `offlineRoot`: staging folders whose
  * owner process is gone, data files of ingests the manifest does not name, and temporary
- * manifests. Files not named like an ingest's data file are never counted (nor removed), and
- * a store without a manifest (everything there is read) has no uncommitted data files.
+ * manifests; and the temporaries of running-totals builds killed before their rename
+ * (`_running_totals/<source>/*.partial`, see runningTotalsLeftovers). Files not named like an
+ * ingest's data file are never counted (nor removed), and a store without a manifest
+ * (everything there is read) has no uncommitted data files.
  */
-export async function findIngestLeftovers(offlineRoot: string): Promise<LeftoverScan> {
+export async function findIngestLeftovers(
+  offlineRoot: string,
+  now: number = Date.now(),
+): Promise<LeftoverScan> {
   const leftovers: IngestLeftover[] = [];
   const running: { ingestId: string; pid: number }[] = [];
   const stagingRoot = path.join(offlineRoot, '_staging');
@@ -76,7 +96,34 @@ export async function findIngestLeftovers(offlineRoot: string): Promise<Leftover
       leftovers.push({ kind: 'temporary manifest', path: file, bytes: await sizeOf(file) });
     }
   }
+  leftovers.push(...(await runningTotalsLeftovers(offlineRoot, now)));
   return { leftovers, running };
+}
+
+/**
+ * Builds take no lock, so a temporary is a leftover only when no build can still be writing
+ * it: its owner pid (in the name) is not running, or, for names without a pid, it was last
+ * written more than `unownedTemporaryAgeMs` ago. This process's own temporaries never are.
+ */
+async function runningTotalsLeftovers(offlineRoot: string, now: number): Promise<IngestLeftover[]> {
+  const found: IngestLeftover[] = [];
+  const root = path.join(offlineRoot, '_running_totals');
+  for (const source of await list(root)) {
+    if (!source.isDirectory()) continue;
+    for (const entry of await list(path.join(root, source.name))) {
+      const temporary = entry.isFile() ? parseRunningTotalsTemporary(entry.name) : undefined;
+      if (!temporary) continue;
+      const file = path.join(root, source.name, entry.name);
+      const info = await stat(file).catch(() => undefined);
+      if (!info) continue;
+      const abandoned =
+        temporary.pid === undefined
+          ? now - info.mtimeMs > unownedTemporaryAgeMs
+          : temporary.pid !== process.pid && !isRunning(temporary.pid);
+      if (abandoned) found.push({ kind: 'running-totals temporary', path: file, bytes: info.size });
+    }
+  }
+  return found;
 }
 
 /**

@@ -18,6 +18,28 @@ import {
 import { queryRows } from './duckdb-session.ts';
 import { presentCommittedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
 
+/**
+ * The temporary name a build writes before renaming into place:
+ * `<spec>-<stored rows>.parquet.<pid>-<uuid>.partial`, the pid being the building process's, so
+ * `fstore doctor` can tell a killed build's file from one being written (builds take no lock).
+ */
+export function runningTotalsTemporary(file: string, pid = process.pid): string {
+  return `${file}.${pid}-${randomUUID()}.partial`;
+}
+
+/**
+ * Whether `name` is a build's temporary file, and its owner pid when the name records one
+ * (fstore versions before the pid wrote `<...>.parquet.<uuid>.partial`).
+ */
+export function parseRunningTotalsTemporary(name: string): { pid?: number } | undefined {
+  const match =
+    /\.parquet\.(?:(\d+)-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.partial$/.exec(
+      name,
+    );
+  if (!match) return undefined;
+  return match[1] === undefined ? {} : { pid: Number(match[1]) };
+}
+
 /** `<offlineRoot>/_running_totals/<source>/<spec>-<stored rows>.parquet`. */
 export function runningTotalsDir(offlineRoot: string, source: string): string {
   return path.join(offlineRoot, '_running_totals', source);
@@ -105,7 +127,7 @@ export async function ensureRunningTotals(
   onBuild?.();
   const started = Date.now();
   await mkdir(dir, { recursive: true });
-  const partial = `${file}.${randomUUID()}.partial`;
+  const partial = runningTotalsTemporary(file);
   const scalesQuery = renderSumScalesQuery(view, dialect);
   const scales = scalesQuery
     ? chooseSumScales(view, (await queryRows(connection, scalesQuery))[0] ?? {})

@@ -1,4 +1,13 @@
-import { appendFile, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
@@ -11,6 +20,7 @@ import {
   offlineRoot,
   stagingDir,
 } from '../../lib/offline/local-layout.ts';
+import { runningTotalsDir, runningTotalsTemporary } from '../../lib/offline/running-totals.ts';
 import { viewStatistics } from '../../lib/quality/feature-stats.ts';
 import { duckdbQueryRows } from '../../lib/quality/query-engine.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
@@ -277,5 +287,47 @@ export const view = defineFeatureView({ name: 'order_view', entities: [customer]
       },
     ]);
     expect(scan.leftovers[0]?.bytes).toBeGreaterThanOrEqual(100);
+  });
+
+  it('counts a running-totals temporary as a leftover when its build process is gone (or, unnamed, idle for an hour), and --fix removes only those', async () => {
+    const fixture = await offlineFixture([view]);
+    await fixture.ingest('orders', rowsOn([1]));
+    const root = offlineRoot(fixture.dataDir, 'local');
+    const dir = runningTotalsDir(root, 'orders');
+    await mkdir(dir, { recursive: true });
+    const built = path.join(dir, '0123456789abcdef-fedcba9876543210.parquet');
+    await writeFile(built, 'built totals');
+    const write = async (name: string, bytes: number, ageMs = 0) => {
+      const file = path.join(dir, name);
+      await writeFile(file, 'x'.repeat(bytes));
+      const at = new Date(Date.now() - ageMs);
+      await utimes(file, at, at);
+      return file;
+    };
+    const name = (pid: number) => path.basename(runningTotalsTemporary(built, pid));
+    const hour = 60 * 60_000;
+    const killedBuild = await write(name(2 ** 22 + 12345), 300);
+    const otherBuild = await write(name(process.ppid), 10, 2 * hour);
+    const ownBuild = await write(name(process.pid), 10);
+    const unnamedOld = await write(
+      `${path.basename(built)}.${crypto.randomUUID()}.partial`,
+      40,
+      2 * hour,
+    );
+    const unnamedFresh = await write(`${path.basename(built)}.${crypto.randomUUID()}.partial`, 40);
+
+    const { leftovers } = await findIngestLeftovers(root);
+    expect(leftovers.map((l) => [l.kind, l.path, l.bytes]).sort()).toEqual(
+      [
+        ['running-totals temporary', killedBuild, 300],
+        ['running-totals temporary', unnamedOld, 40],
+      ].sort(),
+    );
+
+    await removeIngestLeftovers(root, ingestLockPath(fixture.dataDir, 'local'), 'store');
+    expect((await readdir(dir)).sort()).toEqual(
+      [built, otherBuild, ownBuild, unnamedFresh].map((f) => path.basename(f)).sort(),
+    );
+    expect((await findIngestLeftovers(root)).leftovers).toEqual([]);
   });
 });
