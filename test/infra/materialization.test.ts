@@ -133,6 +133,15 @@ describe('Materialization construct', () => {
     expect(resources).toContain('/quarantine/*');
     expect(resources).not.toContain('/requests/*');
     expect(resources).toContain(':function:fstore-dev-materialize');
+    // Its source reads go through the committed-ingest filter: the records table, read only.
+    const glue = statements.filter((s) => JSON.stringify(s.Action).includes('glue:'));
+    expect(JSON.stringify(glue.map((s) => s.Resource))).toContain(
+      ':table/fstore_dev/fstore_ingests',
+    );
+    expect(JSON.stringify(glue.map((s) => s.Action))).not.toMatch(
+      /glue:(Create|Update|Delete|Batch)/,
+    );
+    expect(resources).toContain('/offline/*');
   }, 180_000);
 
   it('lets only the scheduler service of this account assume the scheduler role', async () => {
