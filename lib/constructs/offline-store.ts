@@ -340,5 +340,7 @@ export class OfflineStore extends Construct {
       queryStatement: renderServiceRequestSql(registry, service, this.databaseName),
     });
     statement.addResourceDependency(table);
+    // Its source reads name the ingest records table too.
+    statement.addResourceDependency(this.ingestRecords);
   }
 }

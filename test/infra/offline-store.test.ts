@@ -255,6 +255,12 @@ describe('OfflineStore Glue catalog', () => {
     expect(Object.keys(byName).sort()).toEqual(['fstore_churn_online', 'fstore_churn_v1']);
     expect(byName.fstore_churn_v1).toContain('FROM "fstore_dev"."fstore_requests_churn_v1"');
     expect(byName.fstore_churn_v1?.match(/\?/g)).toHaveLength(1);
+    // Its source reads keep committed ingests only, so it is created after the records table.
+    expect(byName.fstore_churn_v1).toContain('"fstore_dev"."fstore_ingests"');
+    for (const statement of Object.values(statements))
+      expect(statement.DependsOn).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^OfflineStoreIngestRecords/)]),
+      );
   });
 });
 
