@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
+import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
 const customer = defineEntity({
@@ -219,8 +221,22 @@ describe.each(['asof', 'merge-window'] as const)(
       });
       const fixture = await offlineFixture([wide], strategy);
       await fixture.ingest('narrow', [{ customer_id: 'C1', n: 3, event_ts: t }]);
-      const result = await fixture.trainingSet([at(t)], { request: { features: ['wide:n'] } });
-      expect(result.records?.[0]?.n).toBe(3);
+      // Returned rows are JSON, where 3 and 3.0 look alike: the written file keeps the column type.
+      const out = path.join(fixture.dataDir, `wide-${strategy}.parquet`);
+      await fixture.trainingSet([at(t)], { request: { features: ['wide:n'] }, out });
+      const session = await openDuckdb();
+      try {
+        const described = await queryRows(
+          session.connection,
+          `DESCRIBE SELECT n FROM read_parquet('${out}')`,
+        );
+        expect(described.map((c) => [c.column_name, c.column_type])).toEqual([['n', 'DOUBLE']]);
+        expect(await queryRows(session.connection, `SELECT n FROM read_parquet('${out}')`)).toEqual(
+          [{ n: 3 }],
+        );
+      } finally {
+        session.close();
+      }
     });
 
     it('explains an entity file without the timestamp column', async () => {
