@@ -1,4 +1,5 @@
 import type { ValueType } from '../definitions/index.ts';
+import { dayOfMicros, epochMicrosOf, parseEpochMicros, sqlTimestampText } from '../epoch-micros.ts';
 
 /** What differs between the SQL engines fstore generates for; everything else is shared. */
 export interface Dialect {
@@ -32,14 +33,14 @@ export function quoteSingle(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/** TIMESTAMP literal text from an ISO instant: '2026-01-31 12:00:00.000000'. */
+/** TIMESTAMP literal text (UTC) from an ISO instant, microseconds kept: '2026-01-31 12:00:00.000300'. */
 export function timestampText(isoUtc: string): string {
-  const date = new Date(isoUtc);
-  if (Number.isNaN(date.getTime())) throw new Error(`not a timestamp: ${isoUtc}`);
-  return date.toISOString().replace('T', ' ').replace('Z', '000');
+  const micros = parseEpochMicros(isoUtc);
+  if (micros === undefined) throw new Error(`not a timestamp: ${isoUtc}`);
+  return sqlTimestampText(micros);
 }
 
-/** The UTC calendar day of an ISO instant, as the `dt` partition value 'YYYY-MM-DD'. */
-export function partitionDay(isoOrMs: string | number): string {
-  return new Date(isoOrMs).toISOString().slice(0, 10);
+/** The UTC calendar day of an ISO instant or epoch microseconds, as the `dt` value 'YYYY-MM-DD'. */
+export function partitionDay(instant: string | bigint): string {
+  return dayOfMicros(typeof instant === 'bigint' ? instant : epochMicrosOf(instant));
 }

@@ -1,3 +1,4 @@
+import { epochMicrosOf, formatMicros, minusSeconds } from '../epoch-micros.ts';
 import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
 import { keysAfter } from './render-latest.ts';
@@ -129,14 +130,15 @@ function sourceFilter(
   widestSeconds: number,
 ): string {
   if (!options.entityTimeRange) return 'TRUE';
-  const min = Date.parse(options.entityTimeRange.min) - widestSeconds * 1000;
-  const max = Date.parse(options.entityTimeRange.max);
+  // Microseconds throughout: a bound rounded to milliseconds drops rows of the same millisecond.
+  const min = minusSeconds(epochMicrosOf(options.entityTimeRange.min), widestSeconds);
+  const max = epochMicrosOf(options.entityTimeRange.max);
   const ts = dialect.quote(view.timestampColumn);
   return [
     `${dialect.quote('dt')} >= ${dialect.literal(partitionDay(min))}`,
     `${dialect.quote('dt')} <= ${dialect.literal(partitionDay(max))}`,
-    `${ts} > ${dialect.timestampLiteral(new Date(min).toISOString())}`,
-    `${ts} <= ${dialect.timestampLiteral(new Date(max).toISOString())}`,
+    `${ts} > ${dialect.timestampLiteral(formatMicros(min))}`,
+    `${ts} <= ${dialect.timestampLiteral(formatMicros(max))}`,
   ].join(' AND ');
 }
 
@@ -159,7 +161,7 @@ export function renderAggregatesAt(
   const lowerBound = window.after ?? window.from;
   const ts = q(view.timestampColumn);
   const lower = lowerBound
-    ? new Date(Date.parse(lowerBound) - widest * 1000).toISOString()
+    ? formatMicros(minusSeconds(epochMicrosOf(lowerBound), widest))
     : undefined;
   const changed = [
     ...(lower

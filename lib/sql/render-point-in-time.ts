@@ -1,3 +1,4 @@
+import { epochMicrosOf, minusSeconds } from '../epoch-micros.ts';
 import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedView, PointInTimePlan } from './point-in-time-plan.ts';
 
@@ -118,11 +119,9 @@ export function partitionFilter(
   options: PointInTimeRenderOptions,
 ): string {
   if (!options.entityTimeRange) return 'TRUE';
-  const min =
-    new Date(options.entityTimeRange.min).getTime() -
-    (view.ttlSeconds ?? Number.POSITIVE_INFINITY) * 1000;
-  const max = new Date(options.entityTimeRange.max).getTime();
+  const max = epochMicrosOf(options.entityTimeRange.max);
   const upper = `${dialect.quote('dt')} <= ${dialect.literal(partitionDay(max))}`;
-  if (!Number.isFinite(min)) return upper;
+  if (view.ttlSeconds === undefined) return upper;
+  const min = minusSeconds(epochMicrosOf(options.entityTimeRange.min), view.ttlSeconds);
   return `${dialect.quote('dt')} >= ${dialect.literal(partitionDay(min))} AND ${upper}`;
 }
