@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
-import { LockedError } from '../../local/process-lock.ts';
 import {
   type FeatureResult,
   type LookupRequest,
@@ -15,7 +14,7 @@ interface GetOptions {
   view?: string;
   entity: string[];
   json?: boolean;
-  url: string;
+  url?: string;
 }
 
 /** `--entity customer_id=C1` (several keys: `--entity bank_id=1,card=4111`) to a key object. */
@@ -49,8 +48,7 @@ export function registerGet(program: Command): void {
     .option('--json', 'print JSON')
     .option(
       '--url <url>',
-      'server to ask when a running fstore serve holds the store',
-      'http://127.0.0.1:8080',
+      'ask this lookup API server over HTTP (default: read the local online store, through the running start/serve when one holds it, whatever its port)',
     )
     .action(async (options: GetOptions, command: Command) => {
       if (!options.service === !options.view)
@@ -109,23 +107,19 @@ function selectionFor(registry: Registry, options: GetOptions): LookupRequest['v
 }
 
 /**
- * Reads the local online store directly; when a running `fstore serve`/`npm start` holds it,
- * asks that server over HTTP instead.
+ * Reads the local online store: directly, or through the store of the running
+ * `fstore serve`/`npm start` that holds it (found by the endpoint it publishes under
+ * `.fstore/<env>/`, whatever port it serves on). With `--url`, asks that server over HTTP.
  */
 async function lookupLocally(
   ctx: CliContext,
   registry: Registry,
   selection: LookupRequest['views'],
   entities: LookupRequest['entities'],
-  url: string,
+  url: string | undefined,
 ): Promise<Record<string, FeatureResult>[]> {
-  let store: Awaited<ReturnType<typeof openLocalOnlineStore>>;
-  try {
-    store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env);
-  } catch (error) {
-    if (!(error instanceof LockedError)) throw error;
-    return lookupOverHttp(url, selection, entities);
-  }
+  if (url) return lookupOverHttp(url, selection, entities);
+  const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true });
   try {
     return await lookupFeatures(store.client, store.table, registry, {
       views: selection,
@@ -148,10 +142,9 @@ async function lookupOverHttp(
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ entities, features: features.map((f) => f.feature) }),
     }).catch((error: unknown) => {
-      throw new CliError(
-        `the local online store is in use and no server answers at ${url}: ${(error as Error).message}`,
-        { hint: 'pass --url of the running fstore serve' },
-      );
+      throw new CliError(`no lookup API server answers at ${url}: ${(error as Error).message}`, {
+        hint: 'check --url, or leave it out to read the local online store',
+      });
     });
     const body = (await response.json()) as {
       results?: { features: Record<string, FeatureResult> }[];
