@@ -1,9 +1,36 @@
-import { writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTempDir, runFstore, spawnFstore } from '../helpers/run-fstore.ts';
+import { makeTempDir, repoRoot, runFstore, spawnFstore } from '../helpers/run-fstore.ts';
 
 const ready = /lookup API ready on (http:\/\/127\.0\.0\.1:(\d+))/;
+
+/** A copy of the example feature-defs/ that may be edited, importing the DSL by absolute path. */
+async function copyOfExampleDefs(): Promise<string> {
+  const dir = await makeTempDir('first-hour-defs');
+  await cp(path.join(repoRoot, 'feature-defs'), dir, { recursive: true });
+  const dsl = path.join(repoRoot, 'lib', 'definitions', 'index.ts');
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.ts')) continue;
+    const file = path.join(dir, name);
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replaceAll('../lib/definitions/index.ts', dsl),
+    );
+  }
+  await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+  return dir;
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 describe('the first hour with the CLI (issue 14 §3)', () => {
   it('prints no AWS SDK Node-version warning from a command that builds an SDK client, and still prints other warnings', async () => {
@@ -52,6 +79,61 @@ describe('the first hour with the CLI (issue 14 §3)', () => {
       }[];
       expect(first?.features.plan?.status).toBe('PRESENT');
       expect(first?.features.plan?.value).toBe(served.results[0]?.features.plan?.value);
+    } finally {
+      await server.stop('SIGTERM');
+    }
+  }, 180_000);
+
+  it('a running start serves the registry fstore apply records, without a restart, and never a damaged registry file', async () => {
+    const dataDir = await makeTempDir('first-hour-apply');
+    const defs = await copyOfExampleDefs();
+    const server = spawnFstore(['--data-dir', dataDir, '--defs', defs, 'start', '--port', '0']);
+    try {
+      const [, url] = await server.waitFor(ready, 120_000);
+      const health = async () =>
+        ((await (await fetch(`${url}/v1/health`)).json()) as { registryVersion: string })
+          .registryVersion;
+      const before = await health();
+
+      // A half-written registry file is refused with the reason; the old registry stays served.
+      const registryFile = path.join(dataDir, 'local', 'registry.json');
+      const applied = await readFile(registryFile, 'utf8');
+      await writeFile(registryFile, applied.slice(0, applied.length / 2));
+      await until(async () =>
+        /is not served: .*not valid JSON/.test(server.stderr()) ? true : undefined,
+      );
+      expect(server.stderr()).toContain(`still serving registry ${before}`);
+      expect(await health()).toBe(before);
+      await writeFile(registryFile, applied);
+
+      await writeFile(
+        path.join(defs, 'plan_only.ts'),
+        [
+          `import { defineFeatureService } from '${path.join(repoRoot, 'lib', 'definitions', 'index.ts')}';`,
+          "import { customerProfile } from './views.ts';",
+          "export const planOnly = defineFeatureService({ name: 'plan_only', features: [customerProfile.select(['plan'])] });",
+          '',
+        ].join('\n'),
+      );
+      const apply = await runFstore(['--data-dir', dataDir, '--defs', defs, 'apply']);
+      expect(apply.code, apply.stderr).toBe(0);
+      const after = apply.stdout.match(/Applied registry (\w+)/)?.[1];
+      expect(after).toBeDefined();
+      expect(after).not.toBe(before);
+
+      const [, served] = await server.waitFor(/serving registry (\w+)/, 15_000);
+      expect(served).toBe(after);
+      expect(await health()).toBe(after);
+      const response = await fetch(`${url}/v1/features/plan_only`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ entities: [{ customer_id: 'C000001' }] }),
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as {
+        results: { features: Record<string, { status: string }> }[];
+      };
+      expect(body.results[0]?.features.plan?.status).toBe('PRESENT');
     } finally {
       await server.stop('SIGTERM');
     }

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { createLookupHandler, localLambdaContext } from '../../../lambdas/online-lookup/handler.ts';
+import { appliedRegistryPath } from '../../local/data-paths.ts';
 import { startHttpServer } from '../../local/http-server.ts';
 import { type LocalOnlineStore, openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { LocalScheduler } from '../../local/local-scheduler.ts';
 import { materializeLocal } from '../../local/materialize-local.ts';
+import { watchRegistryFile } from '../../local/registry-watch.ts';
 import type { Registry } from '../../registry/index.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -40,16 +42,19 @@ export async function serveUntilStopped(
     maxBodyBytes: 262_144,
     cacheTtlMs: options.cacheTtlMs,
   };
-  const handler = createLookupHandler({
-    registry,
-    client: online.client,
-    config,
-    // A LevelDB error seen while serving means a damaged store: /v1/health answers 503.
-    health: async () => online.healthy(),
-  });
+  const handlerFor = (served: Registry) =>
+    createLookupHandler({
+      registry: served,
+      client: online.client,
+      config,
+      // A LevelDB error seen while serving means a damaged store: /v1/health answers 503.
+      health: async () => online.healthy(),
+    });
+  // What is served; replaced as a whole when `fstore apply` records a new registry.
+  let current = { registry, handler: handlerFor(registry) };
   let server: Awaited<ReturnType<typeof startHttpServer>>;
   try {
-    server = await startHttpServer((event) => handler(event, localLambdaContext), {
+    server = await startHttpServer((event) => current.handler(event, localLambdaContext), {
       port: options.port,
       host: options.host,
       maxBodyBytes: config.maxBodyBytes,
@@ -68,7 +73,26 @@ export async function serveUntilStopped(
     );
   }
   const stopped: string[] = [];
-  const scheduler = startScheduler(ctx, registry, online, stop, stopped);
+  let scheduler = startScheduler(ctx, registry, online, stop, stopped);
+  const retiredSchedulers: Promise<void>[] = [];
+  const registryFile = appliedRegistryPath(ctx.options.dataDir, ctx.env);
+  const watcher = watchRegistryFile(registryFile, (change) => {
+    if (change.kind === 'unusable') {
+      ctx.out.status(
+        `${ctx.display(registryFile)} changed but is not served: ${change.reason}; still serving registry ${current.registry.version}`,
+      );
+      return;
+    }
+    const next = change.registry;
+    if (next.version === current.registry.version) return;
+    current = { registry: next, handler: handlerFor(next) };
+    // Running scheduled materializations finish under the old registry; new runs use the new one.
+    retiredSchedulers.push(scheduler.stop());
+    scheduler = startScheduler(ctx, next, online, stop, stopped);
+    ctx.out.line(
+      `${ctx.out.c.green('✔')} serving registry ${next.version} (applied to env "${ctx.env}"); run \`fstore materialize\` for views not materialized yet`,
+    );
+  });
   const service = registry.featureServices.find((s) => s.online)?.name;
   ctx.out.line(
     `${ctx.out.c.green('✔')} lookup API ready on ${server.url} (env "${ctx.env}", registry ${registry.version})`,
@@ -89,8 +113,10 @@ export async function serveUntilStopped(
   if (!stop.aborted)
     await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve()));
   ctx.out.status('stopping: closing the lookup API ...');
+  watcher.close();
   const closed = server.close();
   await scheduler.stop();
+  await Promise.all(retiredSchedulers);
   await closed;
   await online.close();
   for (const line of stopped) ctx.out.status(line);
