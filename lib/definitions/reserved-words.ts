@@ -226,6 +226,12 @@ const duckdbReserved = [
   'verbose',
 ];
 
+/**
+ * Prefix of every column name fstore's own SQL adds (row numbers, sequence numbers, window and
+ * match columns): refused for definitions' columns and for the columns of entity files.
+ */
+export const internalColumnPrefix = 'fstore_';
+
 /** Column and attribute names fstore adds itself (partition column, online item attributes). */
 export const fstoreReservedNames = [
   'dt',

@@ -18,7 +18,7 @@ import {
   LocalIngestTarget,
 } from './ingest-target.ts';
 import { offlineRoot, stagingDir } from './local-layout.ts';
-import { inputFormat, readInputSql } from './read-input-file.ts';
+import { inputFormat, readInputFile } from './read-input-file.ts';
 import { refreshRunningTotals } from './running-totals.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
 
@@ -78,7 +78,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       `file ${options.file} does not exist`,
       'pass the path of a .csv, .parquet or .jsonl file',
     );
-  const format = inputFormat(options.file);
+  inputFormat(options.file);
   const sha256 = await hashFile(options.file);
   const target = options.target ?? new LocalIngestTarget(options.dataDir, options.env);
   const earlier = await target.findIngest(source.name, sha256);
@@ -95,15 +95,11 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
   try {
     options.onPhase?.('reading');
     const { connection } = session;
-    await connection.run(
-      `CREATE TEMP TABLE fstore_raw AS SELECT *, row_number() OVER () AS fstore_input_row FROM ${readInputSql(options.file, format, { allText: true })}`,
-    );
-    const rawTypes = new Map(
-      (await queryRows(connection, 'DESCRIBE fstore_raw')).map((r) => [
-        String(r.column_name),
-        String(r.column_type),
-      ]),
-    );
+    const rawTypes = await readInputFile(connection, options.file, {
+      table: 'fstore_raw',
+      rowNumberColumn: 'fstore_input_row',
+      textColumns: 'all',
+    });
     const columns = mapColumns(source, rawTypes, options.file);
 
     options.onPhase?.('validating');

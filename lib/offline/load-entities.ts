@@ -1,10 +1,11 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JoinKeyType } from '../definitions/index.ts';
-import { firstLine, HintedError } from '../hinted-error.ts';
+import { internalColumnPrefix } from '../definitions/reserved-words.ts';
+import { HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import { queryRows } from './duckdb-session.ts';
-import { inputFormat } from './read-input-file.ts';
+import { InputFileError, inputFormat, readInputFile } from './read-input-file.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
 
 export class EntityFileError extends HintedError {}
@@ -29,47 +30,37 @@ export async function loadEntities(
 ): Promise<LoadedEntities> {
   const format = inputFormat(file);
   const keyColumns = [options.timestampColumn, ...options.joinKeys.map((k) => k.name)];
-  const literal = quoteLiteral(file);
-  const reader =
-    format === 'csv'
-      ? `read_csv(${literal}, header = true, types = {${keyColumns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ')}})`
-      : format === 'parquet'
-        ? `read_parquet(${literal})`
-        : `read_json(${literal}, format = 'newline_delimited', records = true)`;
-  try {
-    await connection.run(
-      `CREATE OR REPLACE TEMP TABLE fstore_entities_raw AS SELECT *, row_number() OVER () AS fstore_row_id FROM ${reader}`,
-    );
-  } catch (error) {
-    const message = firstLine(error);
-    if (message?.includes('types') && format === 'csv') {
-      throw new EntityFileError(
-        `${path.basename(file)} lacks a column among ${keyColumns.join(', ')}`,
-        `an entity file needs the join keys and the timestamp column (--timestamp-column, default event_timestamp)`,
-      );
-    }
-    throw new EntityFileError(
-      `${path.basename(file)} cannot be read: ${message}`,
-      'pass a .csv with a header row, a .parquet or a .jsonl file',
-      { cause: error },
-    );
-  }
-  const rawTypes = new Map(
-    (await queryRows(connection, 'DESCRIBE fstore_entities_raw')).map((r) => [
-      String(r.column_name),
-      String(r.column_type),
-    ]),
-  );
-  const columns = [...rawTypes.keys()].filter((c) => c !== 'fstore_row_id');
+  const name = path.basename(file);
+  const rawTypes = await readInputFile(connection, file, {
+    table: 'fstore_entities_raw',
+    rowNumberColumn: 'fstore_row_id',
+    textColumns: keyColumns,
+    // Every column fstore's SQL adds next to the entity columns starts with it.
+    reservedPrefix: internalColumnPrefix,
+    role: 'entity file',
+  }).catch((error: unknown) => {
+    if (error instanceof InputFileError)
+      throw new EntityFileError(error.message, error.hint, { cause: error.cause });
+    throw error;
+  });
+  const columns = [...rawTypes.keys()];
   const missing = keyColumns.filter((c) => !rawTypes.has(c));
   if (missing.length > 0) {
     throw new EntityFileError(
-      `${path.basename(file)} has no column ${missing.map((m) => `"${m}"`).join(', ')} (it has ${columns.join(', ')})`,
+      `entity file ${name} has no column ${missing.map((m) => `"${m}"`).join(', ')} (it has ${columns.join(', ')})`,
       missing.includes(options.timestampColumn)
         ? 'name the timestamp column with --timestamp-column, or add it'
         : 'add the join keys of the requested views',
     );
   }
+  const total = Number(
+    (await queryRows(connection, 'SELECT count(*) AS n FROM fstore_entities_raw'))[0]?.n ?? 0,
+  );
+  if (total === 0)
+    throw new EntityFileError(
+      `entity file ${name} has no rows${format === 'csv' ? ' (only a header)' : ''}`,
+      'add one row per entity and time to get features for',
+    );
   const typed = new Map<string, { type: JoinKeyType | 'timestamp' }>([
     [options.timestampColumn, { type: 'timestamp' }],
     ...options.joinKeys.map((k) => [k.name, { type: k.type }] as const),
@@ -92,7 +83,7 @@ export async function loadEntities(
         `row ${p.fstore_row_id}, column ${p.column_name}: ${p.value === null ? 'empty value' : `${JSON.stringify(p.value)} is not a valid ${p.type}`}`,
     );
     throw new EntityFileError(
-      `${path.basename(file)} has entity rows that cannot be used:\n  ${lines.join('\n  ')}`,
+      `entity file ${name} has rows that cannot be used:\n  ${lines.join('\n  ')}`,
       'timestamps may carry an offset (2026-01-31T12:00:00+02:00) and are converted to UTC; join keys must match their entity types',
     );
   }
