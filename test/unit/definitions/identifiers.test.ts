@@ -281,3 +281,49 @@ describe('identifiers in definitions', () => {
     });
   });
 });
+
+describe('names starting with fstore_ (the prefix of every column fstore SQL adds)', () => {
+  const reserved = 'starts with "fstore_", which fstore reserves';
+
+  it('rejects a join key named like an internal column, with the fix', () => {
+    expectRejected(entityWith('customer', 'fstore_row_id'), {
+      definition: 'entity "customer"',
+      field: 'joinKeys.0.name',
+      message: `"fstore_row_id" ${reserved}`,
+      hint: 'drop the prefix, for example "row_id"',
+    });
+  });
+
+  it.each(['fstore_seq', 'fstore_row_id'])('rejects a source column named %s', (column) => {
+    expectRejected(
+      () =>
+        defineSource({
+          name: 'events',
+          schema: { id: 'string', [column]: 'int64', event_ts: 'timestamp' },
+          timestampField: 'event_ts',
+        }),
+      {
+        definition: 'source "events"',
+        field: `schema.${column}`,
+        message: `"${column}" ${reserved}`,
+        hint: 'rename the column, e.g. with fieldMapping',
+      },
+    );
+  });
+
+  it('rejects a feature-service alias named like an internal column', () => {
+    expectRejected(
+      () =>
+        defineFeatureService({
+          name: 'model',
+          features: [viewWith('profile')().select([{ feature: 'age', alias: 'fstore_match_0' }])],
+        }),
+      {
+        definition: 'feature service "model"',
+        field: 'features.0.0.alias',
+        message: `"fstore_match_0" ${reserved}`,
+        hint: 'drop the prefix, for example "match_0"',
+      },
+    );
+  });
+});
