@@ -50,7 +50,14 @@ function generated() {
   return rows;
 }
 
-describe('aggregation views online: materialized at m equals offline at t = m (DuckDB + dynalite)', () => {
+// Offline values by each of the three ways DuckDB computes a window (see aggregation.test.ts).
+const modes = [
+  { mode: 'range join', strategy: 'asof', aggregations: 'range-join' },
+  { mode: 'running totals', strategy: 'asof', aggregations: 'running-totals' },
+  { mode: 'window form', strategy: 'merge-window', aggregations: 'range-join' },
+] as const;
+
+describe('aggregation views online: materialized at m equals offline at t = m by range join, by running totals and by the window form (DuckDB + dynalite)', () => {
   let server: Awaited<ReturnType<typeof startDynalite>>;
   let client: ReturnType<typeof localDynamoClient>;
   beforeAll(async () => {
@@ -90,16 +97,22 @@ describe('aggregation views online: materialized at m equals offline at t = m (D
         },
         { now: () => at },
       );
-      for (const aggregations of ['range-join', 'running-totals'] as const) {
+      for (const { mode, strategy, aggregations } of modes) {
         const offline = await fixture.trainingSet(
           ids.map((customer_id) => ({ customer_id, event_timestamp: iso(at) })),
-          { request: { features: features.map((f) => `order_stats:${f}`) }, aggregations },
+          {
+            request: { features: features.map((f) => `order_stats:${f}`) },
+            strategy,
+            aggregations,
+          },
         );
+        expect(offline.sql.includes('_running_totals'), mode).toBe(mode === 'running totals');
+        expect(offline.sql.includes('RANGE BETWEEN'), mode).toBe(mode === 'window form');
         ids.forEach((id, index) => {
           for (const feature of features) {
             const want = offline.records?.[index]?.[feature] ?? null;
             const got = online[index]?.[feature]?.value ?? null;
-            const where = `${id} ${feature} at ${iso(at)} (${aggregations})`;
+            const where = `${id} ${feature} at ${iso(at)} (${mode})`;
             if (typeof want === 'number' && typeof got === 'number')
               expect(got, where).toBeCloseTo(want, 9);
             else expect(got, where).toEqual(want);

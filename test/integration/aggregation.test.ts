@@ -97,6 +97,7 @@ async function aggregatesAt(
   );
   if (rows.length > 0)
     expect(result.sql.includes('_running_totals')).toBe(aggregations === 'running-totals');
+  expect(result.sql.includes('RANGE BETWEEN')).toBe(strategy === 'merge-window');
   return (result.records ?? []).map((r) => Object.fromEntries(features.map((f) => [f, r[f]])));
 }
 
