@@ -165,6 +165,44 @@ describe('entity files whose columns carry fstore internal names', () => {
   });
 });
 
+describe('ingest files whose columns carry fstore internal names', () => {
+  it.each(['fstore_input_row', 'FSTORE_INPUT_ROW'])(
+    'refuses a file with a column %s (its own row numbers), naming the file, the column and the fix',
+    async (name) => {
+      const file = await inputFile(
+        'csv',
+        `store_id,amount,event_ts,${name}\n1,5.5,2026-03-01T12:00:00Z,7\n`,
+      );
+      const text = await clearError(ingest(file), file);
+      expect(text).toContain(`"${name}"`);
+      expect(text).toMatch(/reserved/);
+      expect(text).toMatch(/rename the column/);
+    },
+  );
+
+  it('ignores other fstore_ columns it does not read, such as the fstore_seq of exported rows', async () => {
+    const file = await inputFile(
+      'csv',
+      'store_id,amount,event_ts,fstore_seq\n3,5.5,2026-03-01T12:00:00Z,7\n',
+    );
+    expect((await ingest(file)).rows).toBe(1);
+  });
+});
+
+describe('entity CSV columns whose type DuckDB guesses from the first rows', () => {
+  it('keeps a label column whose later value does not fit the guessed type, as text', async () => {
+    const rows = Array.from({ length: 30_000 }, () => '1,2026-03-01T12:00:00Z,1');
+    const file = await inputFile(
+      'csv',
+      `store_id,event_timestamp,label\n${rows.join('\n')}\n2,2026-03-01T12:00:00Z,high\n`,
+    );
+    const { records, rows: count } = await trainingSet(file);
+    expect(count).toBe(30_001);
+    expect(records?.at(-1)).toMatchObject({ store_id: 2, label: 'high', amount: 20 });
+    expect(records?.[0]).toMatchObject({ store_id: 1, label: '1', amount: 10 });
+  });
+});
+
 describe.each([
   ['entity file', (file: string) => trainingSet(file)],
   ['ingest file', (file: string) => ingest(file)],
