@@ -84,7 +84,7 @@ export async function loadEntities(
     );
     throw new EntityFileError(
       `entity file ${name} has rows that cannot be used:\n  ${lines.join('\n  ')}`,
-      'timestamps may carry an offset (2026-01-31T12:00:00+02:00) and are converted to UTC; join keys must match their entity types',
+      'fix those rows (numbered from 1, after a CSV header): timestamps may carry an offset (2026-01-31T12:00:00+02:00) and are converted to UTC; join keys must match their entity types',
     );
   }
   const select = columns.map((c) => {
