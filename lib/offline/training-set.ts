@@ -60,6 +60,11 @@ export interface TrainingSetResult {
   readonly rows: number;
   readonly columns: readonly string[];
   readonly matchRates: readonly { view: string; matched: number; rate: number }[];
+  /**
+   * One sentence per view that matched no entity row, with the source's data range and the
+   * entity timestamps' range (most often the entity file asks for times outside the data).
+   */
+  readonly warnings: readonly string[];
   readonly elapsedMs: number;
   readonly sql: string;
   readonly out?: string;
@@ -130,6 +135,12 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       const matched = Number(counts[`fstore_match_${index}`] ?? 0);
       return { view: view.view, matched, rate: entities.rows === 0 ? 0 : matched / entities.rows };
     });
+    const warnings: string[] = [];
+    for (const [index, rate] of matchRates.entries()) {
+      const view = plan.views[index];
+      if (rate.matched > 0 || entities.rows === 0 || !view) continue;
+      warnings.push(await unmatchedViewWarning(connection, dialect, view, entities));
+    }
     const columns = [...entities.columns, ...plan.outputNames];
     const projection = `SELECT ${columns.map(quoteIdentifier).join(', ')} FROM fstore_result`;
     let records: Record<string, unknown>[] | undefined;
@@ -147,6 +158,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       rows: entities.rows,
       columns,
       matchRates,
+      warnings,
       elapsedMs: performance.now() - started,
       sql,
       ...(options.out ? { out: options.out } : {}),
@@ -155,6 +167,33 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
   } finally {
     session.close();
   }
+}
+
+/** Why a view may have matched none of the entity rows: its data range beside theirs. */
+async function unmatchedViewWarning(
+  connection: DuckDBConnection,
+  dialect: Dialect,
+  view: PlannedView,
+  entities: { rows: number; timeRange?: { min: string; max: string } },
+): Promise<string> {
+  const lead = `view ${view.view} matched 0 of ${entities.rows.toLocaleString('en-US')} entity rows`;
+  const asked = entities.timeRange
+    ? ` (entity timestamps ${entities.timeRange.min}..${entities.timeRange.max})`
+    : '';
+  const ts = quoteIdentifier(view.timestampColumn);
+  const format = "'%Y-%m-%dT%H:%M:%S.%fZ'";
+  const range = await queryRows(
+    connection,
+    `SELECT strftime(min(${ts}), ${format}) AS min, strftime(max(${ts}), ${format}) AS max FROM ${dialect.sourceRelation(view.source)}`,
+  )
+    .then((rows) => rows[0])
+    .catch((error: unknown) => {
+      if (isNoFilesError(error)) return undefined;
+      throw error;
+    });
+  if (!range?.min)
+    return `${lead}: source ${view.source} has no rows in the offline store (ingest it with \`fstore ingest --source ${view.source}\`)`;
+  return `${lead}: check the entity timestamps against the data range ${String(range.min)}..${String(range.max)}${asked}`;
 }
 
 /** Finds or builds the running totals of `views`, keyed by view name. */

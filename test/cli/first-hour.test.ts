@@ -138,4 +138,50 @@ describe('the first hour with the CLI (issue 14 §3)', () => {
       await server.stop('SIGTERM');
     }
   }, 180_000);
+
+  it('fstore training-set warns, naming the data range, about each view that matched no entity row', async () => {
+    const dataDir = await makeTempDir('first-hour-unmatched');
+    const started = await runFstore(['--data-dir', dataDir, 'start', '--no-serve']);
+    expect(started.code, started.stderr).toBe(0);
+    const tooEarly = path.join(dataDir, 'too-early.csv');
+    await writeFile(
+      tooEarly,
+      'customer_id,event_timestamp,churned\nC000001,2020-01-15T12:00:00Z,1\nC000002,2020-01-20T08:30:00Z,0\n',
+    );
+    const out = path.join(dataDir, 'out.parquet');
+    const unmatched = await runFstore([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--service',
+      'churn_v1',
+      '--entities',
+      tooEarly,
+      '--out',
+      out,
+    ]);
+    expect(unmatched.code, unmatched.stderr).toBe(0);
+    const iso = '\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z';
+    for (const view of ['customer_profile', 'customer_contract', 'last_order'])
+      expect(unmatched.stderr).toMatch(
+        new RegExp(
+          `warning: view ${view} matched 0 of 2 entity rows: check the entity timestamps against the data range ${iso}\\.\\.${iso} \\(entity timestamps 2020-01-15T12:00:00\\.000000Z\\.\\.2020-01-20T08:30:00\\.000000Z\\)`,
+        ),
+      );
+
+    const demoEntities = path.join(dataDir, 'local', 'demo-data', 'entities.csv');
+    const matched = await runFstore([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--service',
+      'churn_v1',
+      '--entities',
+      demoEntities,
+      '--out',
+      out,
+    ]);
+    expect(matched.code, matched.stderr).toBe(0);
+    expect(matched.stderr).not.toContain('warning:');
+  }, 120_000);
 });

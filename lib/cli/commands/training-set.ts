@@ -162,5 +162,7 @@ export function registerTrainingSet(program: Command): void {
           `${(m.rate * 100).toFixed(1)}%`,
         ]),
       );
+      for (const warning of result.warnings)
+        ctx.out.status(`${ctx.out.c.yellow('warning:')} ${warning}`);
     });
 }
