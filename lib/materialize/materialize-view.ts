@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { epochMicrosOf, formatMicros, laterIso, millisOfMicros } from '../epoch-micros.ts';
 import { pauseAt } from '../fault-injection.ts';
 import { HintedError } from '../hinted-error.ts';
 import { instantArg } from '../instant-arg.ts';
@@ -149,8 +150,10 @@ export async function materializeView(
     });
     const chunkRows = options.chunkRows ?? 2000;
     const writeChunk = async (rows: Record<string, unknown>[]): Promise<void> => {
-      // Items record the time their values are as of (the window's end), not the wall clock.
-      const result = await writeRows(view, rows, options, Date.parse(checkpoint.window.until));
+      // Items record the time their values are as of (the window's end), not the wall clock; the
+      // attribute is in milliseconds (readers compare it with the item's microsecond event_ts).
+      const untilMs = millisOfMicros(epochMicrosOf(checkpoint.window.until));
+      const result = await writeRows(view, rows, options, untilMs);
       sink.add(result.rejected);
       await sink.flush();
       const last = rows[rows.length - 1] as Record<string, unknown>;
@@ -238,7 +241,7 @@ export async function materializeView(
         ? { watermark: advanced.watermark ?? state.watermark }
         : {}),
       ...(newestEventTs
-        ? { newestEventTs, freshnessLagMs: now() - Date.parse(newestEventTs) }
+        ? { newestEventTs, freshnessLagMs: now() - millisOfMicros(epochMicrosOf(newestEventTs)) }
         : {}),
       ...(checkpoint.counts.rejected > 0 ? { quarantine: sink.location } : {}),
       ...(status === 'succeeded' && qualityIssues().length > 0
@@ -310,7 +313,7 @@ function backfillWindow(
 ): Checkpoint['window'] {
   const start = range.start ? instantArg(range.start, '--start') : undefined;
   const until = range.end ? instantArg(range.end, '--end') : new Date(now()).toISOString();
-  if (start && Date.parse(start) > Date.parse(until))
+  if (start && epochMicrosOf(start) > epochMicrosOf(until))
     throw new MaterializationError(
       `the backfill range starts (${start}) after it ends (${until})`,
       'give --start before --end',
@@ -345,9 +348,9 @@ function planRun(
     return fresh(window, true);
   }
   if (state.checkpoint && !state.checkpoint.backfill) return state.checkpoint;
-  const lateness = (options.allowedLatenessSeconds ?? 3600) * 1000;
+  const lateness = BigInt(Math.round((options.allowedLatenessSeconds ?? 3600) * 1_000_000));
   const after = state.watermark
-    ? new Date(Date.parse(state.watermark) - lateness).toISOString()
+    ? formatMicros(epochMicrosOf(state.watermark) - lateness)
     : undefined;
   return fresh({ ...(after ? { after } : {}), until: nowIso }, false);
 }
@@ -400,11 +403,8 @@ async function writeRows(
   };
 }
 
-function later(a: string | undefined, b: string | undefined): string | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  return Date.parse(b) > Date.parse(a) ? b : a;
-}
+/** The later of two instants, compared in microseconds (Date.parse would see a tie). */
+const later = laterIso;
 
 function newest(current: string | undefined, candidate: string | undefined) {
   const value = later(current, candidate);

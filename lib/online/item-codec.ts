@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { ValueType } from '../definitions/index.ts';
+import { formatMicros, parseEpochMicros } from '../epoch-micros.ts';
 import { HintedError } from '../hinted-error.ts';
 
 export class ItemCodecError extends HintedError {}
@@ -88,34 +89,26 @@ export function decodeValue(type: ValueType, attribute: AttributeValue | undefin
   return null;
 }
 
-/** Epoch microseconds from an ISO string (any offset), a Date or epoch milliseconds. */
+/**
+ * Epoch microseconds from an ISO string (any offset, up to 9 fractional digits, truncated to 6),
+ * a bigint of microseconds, or, losing nothing they hold, a Date or epoch milliseconds.
+ */
 export function toEpochMicros(value: unknown, where: string): bigint {
   if (typeof value === 'bigint') return value;
-  if (value instanceof Date) return BigInt(value.getTime()) * 1000n;
-  if (typeof value === 'number') return BigInt(Math.round(value)) * 1000n;
-  if (typeof value === 'string') {
-    const match =
-      /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(
-        value.trim(),
-      );
-    if (match) {
-      const [, date, time, fraction = '', zone = 'Z'] = match;
-      const millis = Date.parse(`${date}T${time}${zone === 'Z' ? 'Z' : zone}`);
-      if (!Number.isNaN(millis)) return BigInt(millis) * 1000n + BigInt(fraction.padEnd(6, '0'));
-    }
-  }
+  if (value instanceof Date && !Number.isNaN(value.getTime()))
+    return BigInt(value.getTime()) * 1000n;
+  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value)) * 1000n;
+  const micros = typeof value === 'string' ? parseEpochMicros(value) : undefined;
+  if (micros !== undefined) return micros;
   throw new ItemCodecError(
     `${where} is not a timestamp: ${JSON.stringify(value)}`,
     'use ISO-8601, e.g. 2026-03-01T12:00:00Z',
   );
 }
 
+/** `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as items and lookups report times. */
 export function microsToIso(micros: bigint): string {
-  const millis = micros / 1000n;
-  const rest = ((micros % 1000n) + 1000n) % 1000n;
-  return new Date(Number(millis))
-    .toISOString()
-    .replace('Z', `${rest.toString().padStart(3, '0')}Z`);
+  return formatMicros(micros);
 }
 
 function toIsoMicros(value: unknown, where: string): string {

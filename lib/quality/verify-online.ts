@@ -2,6 +2,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { formatMicros, microsOfMillis } from '../epoch-micros.ts';
 import { getTrainingSet } from '../offline/training-set.ts';
 import { decodeEntityKey } from '../online/entity-key.ts';
 import { itemAttributes as a, decodeValue } from '../online/item-codec.ts';
@@ -144,8 +145,12 @@ export async function verifyOnline(options: {
 
   const entities = chosen.map((item) => {
     const keys = decodeEntityKey((item[a.key]?.S ?? '').slice(prefix.length));
-    const asOf = new Date(Number(item[a.materializedAt]?.N ?? 0)).toISOString();
-    return { keys, asOf, item };
+    // materialized_at is the window's end in milliseconds; the item's event time (microseconds)
+    // is never after that end, so the later of the two is the end to the microsecond for
+    // aggregates (their event time is the end) and changes no winner for other views.
+    const eventMicros = BigInt(item[a.eventTs]?.N ?? '0');
+    const asOfMicros = bigMax(microsOfMillis(Number(item[a.materializedAt]?.N ?? 0)), eventMicros);
+    return { keys, asOf: formatMicros(asOfMicros), asOfMicros, eventMicros, item };
   });
   const records = await options.offline(
     view.name,
@@ -155,10 +160,9 @@ export async function verifyOnline(options: {
   let values = 0;
   let matching = 0;
   entities.forEach((entity, index) => {
-    const eventMicros = BigInt(entity.item[a.eventTs]?.N ?? '0');
     const expired =
       view.ttlSeconds !== undefined &&
-      BigInt(Date.parse(entity.asOf)) * 1000n - eventMicros > BigInt(view.ttlSeconds) * 1_000_000n;
+      entity.asOfMicros - entity.eventMicros > BigInt(view.ttlSeconds) * 1_000_000n;
     for (const feature of view.features) {
       const online = expired
         ? null
@@ -203,4 +207,8 @@ function same(online: unknown, offline: unknown): boolean {
     return Math.abs(online - offline) <= 1e-9 * Math.max(1, Math.abs(offline));
   if (typeof offline === 'string' && typeof online === 'number') return Number(offline) === online;
   return JSON.stringify(online) === JSON.stringify(offline);
+}
+
+function bigMax(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

@@ -102,7 +102,7 @@ describe('verify-online: online items against offline point-in-time values (Duck
       {
         entity: { customer_id: 'C3' },
         feature: 'score',
-        asOf: iso(m + 2000),
+        asOf: '2026-03-01T00:00:02.000000Z',
         online: 999,
         offline: 3,
       },

@@ -45,4 +45,14 @@ describe('online item codec', () => {
       '2026-03-01T10:00:00.123456Z',
     );
   });
+
+  it("reads DuckDB's timestamp text and nanoseconds to the microsecond, and times before 1970", () => {
+    const april = 1_711_929_600_000_000n;
+    expect(toEpochMicros('2024-04-01 00:00:00.0003', 't')).toBe(april + 300n);
+    expect(toEpochMicros('2024-04-01T00:00:00.000700999Z', 't')).toBe(april + 700n);
+    expect(encodeValue('timestamp', '2024-04-01 00:00:00.0007', 'v.f')).toEqual({
+      S: '2024-04-01T00:00:00.000700Z',
+    });
+    expect(microsToIso(-1n)).toBe('1969-12-31T23:59:59.999999Z');
+  });
 });
