@@ -2,7 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
+import { getTrainingSet } from '../../lib/offline/training-set.ts';
+import { compileRegistry, loadDefinitions } from '../../lib/registry/index.ts';
+import { makeTempDir, repoRoot, runFstore } from '../helpers/run-fstore.ts';
 
 describe('fstore ingest and training-set (CLI)', () => {
   let dataDir: string;
@@ -113,7 +115,7 @@ describe('fstore ingest and training-set (CLI)', () => {
     );
   });
 
-  it('computes aggregation features the same from running totals and from a range join, as asked', async () => {
+  it('computes aggregation features the same by running totals and by range join (--aggregations) as by the window form (in-process: the CLI has no strategy option)', async () => {
     const features = [
       'order_stats:amount_sum_30d',
       'order_stats:amount_count_7d',
@@ -143,17 +145,41 @@ describe('fstore ingest and training-set (CLI)', () => {
     };
     const totals = await run('running-totals');
     const join = await run('range-join');
+    // The third mode, the window form Athena runs, on the same data and definitions.
+    const windowForm = await getTrainingSet({
+      registry: compileRegistry(await loadDefinitions(path.join(repoRoot, 'feature-defs'))),
+      dataDir,
+      env: 'local',
+      request: { features },
+      entities,
+      strategy: 'merge-window',
+      out: out('window-form'),
+    });
+    const [windowHeader, ...windowRows] = (await readFile(out('window-form'), 'utf8'))
+      .trim()
+      .split('\n');
     expect(totals.sql).toContain('_running_totals');
     expect(join.sql).not.toContain('_running_totals');
+    expect(join.sql).not.toContain('RANGE BETWEEN');
+    expect(windowForm.sql).toContain('RANGE BETWEEN');
     expect(totals.header).toBe(join.header);
+    expect(windowHeader).toBe(join.header);
     expect(totals.rows.filter((r) => r[4] !== '0').length).toBeGreaterThan(10);
-    totals.rows.forEach((row, i) => {
-      row.forEach((value, j) => {
-        const other = join.rows[i]?.[j] ?? '';
-        if (value === '' || Number.isNaN(Number(value))) expect(value).toBe(other);
-        else expect(Number(value)).toBeCloseTo(Number(other), 9);
+    const modes = {
+      'running totals': totals.rows,
+      'window form': windowRows.map((r) => r.split(',')),
+    };
+    for (const [mode, rows] of Object.entries(modes)) {
+      expect(rows, mode).toHaveLength(join.rows.length);
+      rows.forEach((row, i) => {
+        row.forEach((value, j) => {
+          const other = join.rows[i]?.[j] ?? '';
+          const where = `${mode} row ${i + 1} column ${j + 1}`;
+          if (value === '' || Number.isNaN(Number(value))) expect(value, where).toBe(other);
+          else expect(Number(value), where).toBeCloseTo(Number(other), 9);
+        });
       });
-    });
+    }
 
     const wrong = await trainingSet('tiles');
     expect(wrong.code).toBe(2);
