@@ -5,6 +5,8 @@ import { OnlineStoreUnavailableError } from '../../../lib/online/online-lookup.t
 import { compileRegistry, loadDefinitions } from '../../../lib/registry/index.ts';
 import { repoRoot } from '../../helpers/run-fstore.ts';
 
+const valueFor = (entity: Record<string, unknown>, feature: string) =>
+  `${String(entity.customer_id)}/${feature}`;
 const registry = compileRegistry(await loadDefinitions(`${repoRoot}/feature-defs`));
 const calls: unknown[] = [];
 const deps = (overrides: Partial<ApiDependencies> = {}): ApiDependencies => ({
@@ -12,13 +14,14 @@ const deps = (overrides: Partial<ApiDependencies> = {}): ApiDependencies => ({
   limits: { maxEntities: 1000, maxBodyBytes: 262_144 },
   lookup: async (request) => {
     calls.push(request);
-    return request.entities.map(() =>
+    // Every value names its entity and feature, so a result paired with the wrong entity shows.
+    return request.entities.map((entity) =>
       Object.fromEntries(
         request.views.flatMap((v) =>
           v.features.map((f) => [
             f.outputName,
             {
-              value: 1,
+              value: valueFor(entity, f.outputName),
               status: 'PRESENT' as const,
               event_timestamp: '2026-03-01T00:00:00.000000Z',
             },
@@ -38,23 +41,31 @@ const post = (path: string, body: unknown, d = deps()) =>
 const parse = (response: { body: string }) => JSON.parse(response.body);
 
 describe('lookup API', () => {
-  it('answers a service lookup with one result per entity in request order', async () => {
-    const response = await post('/v1/features/churn_online', {
-      entities: [{ customer_id: 'C2' }, { customer_id: 'C1' }],
-    });
+  it('answers a service lookup with one result per entity in request order, each with its own values', async () => {
+    const entities = [{ customer_id: 'C2' }, { customer_id: 'C1' }, { customer_id: 'C3' }];
+    const response = await post('/v1/features/churn_online', { entities });
     expect(response.statusCode).toBe(200);
     const body = parse(response);
-    expect(body.results.map((r: { entity: unknown }) => r.entity)).toEqual([
-      { customer_id: 'C2' },
-      { customer_id: 'C1' },
-    ]);
-    expect(Object.keys(body.results[0].features)).toEqual([
+    const features = [
       'plan',
       'monthly_charges',
       'tenure_months',
       'contract_type',
       'last_order_amount',
-    ]);
+    ];
+    expect(
+      body.results.map((r: { entity: unknown; features: Record<string, { value: unknown }> }) => ({
+        entity: r.entity,
+        features: Object.fromEntries(
+          Object.entries(r.features).map(([name, f]) => [name, f.value]),
+        ),
+      })),
+    ).toEqual(
+      entities.map((entity) => ({
+        entity,
+        features: Object.fromEntries(features.map((f) => [f, valueFor(entity, f)])),
+      })),
+    );
   });
 
   it('narrows to the requested features and asks the store only for their views', async () => {
@@ -77,12 +88,24 @@ describe('lookup API', () => {
     ]);
   });
 
-  it("answers a view lookup with that view's features", async () => {
+  it("answers a view lookup with that view's features, each entity with its own values", async () => {
     const response = await post('/v1/feature-views/last_order', {
-      entities: [{ customer_id: 'C1' }],
+      entities: [{ customer_id: 'C1' }, { customer_id: 'C2' }],
     });
     expect(response.statusCode).toBe(200);
-    expect(Object.keys(parse(response).results[0].features)).toEqual(['amount', 'category']);
+    const results = parse(response).results;
+    expect(Object.keys(results[0].features)).toEqual(['amount', 'category']);
+    expect(
+      results.map(
+        (r: { entity: { customer_id: string }; features: { amount: { value: unknown } } }) => [
+          r.entity.customer_id,
+          r.features.amount.value,
+        ],
+      ),
+    ).toEqual([
+      ['C1', 'C1/amount'],
+      ['C2', 'C2/amount'],
+    ]);
   });
 
   it.each([
