@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTempDir, repoRoot, runFstore, spawnFstore } from '../helpers/run-fstore.ts';
+import { makeTempDir, repoRoot, runFstore, spawnFstore, writeDefs } from '../helpers/run-fstore.ts';
 
 const ready = /lookup API ready on (http:\/\/127\.0\.0\.1:(\d+))/;
 
@@ -184,4 +185,44 @@ describe('the first hour with the CLI (issue 14 §3)', () => {
     expect(matched.code, matched.stderr).toBe(0);
     expect(matched.stderr).not.toContain('warning:');
   }, 120_000);
+
+  it('fstore drift writes its HTML report under <data-dir>/<env>/reports/, not into the working directory, and says where', async () => {
+    const defs = await writeDefs({
+      'defs.ts': `import { defineEntity, defineFeatureView, defineSource } from 'fstore:definitions';
+const customer = defineEntity({ name: 'customer', joinKeys: [{ name: 'customer_id', type: 'string' }] });
+const profiles = defineSource({ name: 'profiles', schema: { customer_id: 'string', charges: 'float64', event_ts: 'timestamp' }, timestampField: 'event_ts' });
+export const profile = defineFeatureView({ name: 'profile', entities: [customer], source: profiles, features: { charges: 'float64' } });
+`,
+    });
+    const dataDir = await makeTempDir('first-hour-drift');
+    const cwd = await makeTempDir('first-hour-drift-cwd');
+    const rows = path.join(dataDir, 'rows.jsonl');
+    await writeFile(
+      rows,
+      Array.from({ length: 40 }, (_, i) =>
+        JSON.stringify({
+          customer_id: `C${i}`,
+          charges: i,
+          event_ts: new Date(Date.UTC(2026, i < 20 ? 0 : 1, 1 + (i % 20))).toISOString(),
+        }),
+      ).join('\n'),
+    );
+    const fstore = (...args: string[]) =>
+      runFstore(['--defs', defs, '--data-dir', dataDir, ...args], { cwd });
+    expect((await fstore('ingest', '--source', 'profiles', '--file', rows)).code).toBe(0);
+    const drift = await fstore(
+      'drift',
+      '--view',
+      'profile',
+      '--baseline',
+      '2026-01-01..2026-01-31',
+      '--current',
+      '2026-02-01..2026-02-28',
+    );
+    expect(drift.code, drift.stderr).toBe(0);
+    const expected = path.join(dataDir, 'local', 'reports', 'drift-profile.html');
+    expect(drift.stdout).toContain(`report: ${expected}`);
+    expect(existsSync(expected)).toBe(true);
+    expect(await readdir(cwd)).toEqual([]);
+  }, 60_000);
 });

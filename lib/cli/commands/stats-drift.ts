@@ -1,5 +1,7 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { envDataDir } from '../../local/data-paths.ts';
 import { viewDrift } from '../../quality/drift.ts';
 import { driftReportHtml } from '../../quality/drift-report.ts';
 import { viewStatistics } from '../../quality/feature-stats.ts';
@@ -95,7 +97,10 @@ export function registerDrift(program: Command): void {
     )
     .requiredOption('--current <range>', 'current event-time range, start..end')
     .option('--threshold <psi>', 'PSI above which a feature has drifted', (v) => Number(v), 0.2)
-    .option('--report <file>', 'HTML report file', 'drift-report.html')
+    .option(
+      '--report <file>',
+      'HTML report file (default: <data-dir>/<env>/reports/drift-<view>.html)',
+    )
     .option('--json', 'print JSON')
     .action(
       async (
@@ -104,7 +109,7 @@ export function registerDrift(program: Command): void {
           baseline: string;
           current: string;
           threshold: number;
-          report: string;
+          report?: string;
           json?: boolean;
         },
         command: Command,
@@ -124,9 +129,17 @@ export function registerDrift(program: Command): void {
             current,
             threshold: options.threshold,
           });
-          await writeFile(options.report, driftReportHtml(report));
+          const reportFile =
+            options.report ??
+            path.join(
+              envDataDir(ctx.options.dataDir, ctx.env),
+              'reports',
+              `drift-${options.view}.html`,
+            );
+          await mkdir(path.dirname(path.resolve(reportFile)), { recursive: true });
+          await writeFile(reportFile, driftReportHtml(report));
           if (options.json) {
-            ctx.out.json({ ...report, reportFile: options.report });
+            ctx.out.json({ ...report, reportFile: path.resolve(reportFile) });
             return;
           }
           const { c } = ctx.out;
@@ -140,7 +153,7 @@ export function registerDrift(program: Command): void {
             ]),
           );
           ctx.out.line(
-            `${report.features.filter((f) => f.drifted).length} of ${report.features.length} features drifted (PSI > ${report.threshold}); report: ${ctx.display(options.report)}`,
+            `${report.features.filter((f) => f.drifted).length} of ${report.features.length} features drifted (PSI > ${report.threshold}); report: ${ctx.display(reportFile)}`,
           );
         });
       },
