@@ -244,10 +244,17 @@ export const fstoreReservedNames = [
   'schema_version',
 ] as const;
 
+/**
+ * Keys the lookup API refuses in request JSON (prototype pollution), so a join key or feature
+ * with one of these names could never be sent.
+ */
+const lookupApiRefusedKeys = ['constructor', 'prototype'];
+
 export const reservedWords: ReadonlySet<string> = new Set([
   ...trinoReserved,
   ...athenaDdlReserved,
   ...duckdbReserved,
+  ...lookupApiRefusedKeys,
 ]);
 
 export function reservedBy(word: string): string | undefined {
@@ -255,5 +262,6 @@ export function reservedBy(word: string): string | undefined {
   if (trinoReserved.includes(w)) return 'Athena/Trino';
   if (athenaDdlReserved.includes(w)) return 'Athena DDL';
   if (duckdbReserved.includes(w)) return 'DuckDB';
+  if (lookupApiRefusedKeys.includes(w)) return 'the lookup API (refused as a JSON key)';
   return undefined;
 }

@@ -55,6 +55,8 @@ describe('identifierProblem', () => {
     ['limit', 'DuckDB'],
     ['show', 'DuckDB'],
     ['summarize', 'DuckDB'],
+    ['constructor', 'the lookup API (refused as a JSON key)'],
+    ['prototype', 'the lookup API (refused as a JSON key)'],
   ])('rejects the reserved word %s, naming the engine (%s)', (name, engine) => {
     const problem = identifierProblem(name);
     expect(problem?.message).toBe(`"${name}" is a reserved word in ${engine}`);
