@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { Prng } from '../../lib/demo/prng.ts';
+import { formatMicros, sqlTimestampText } from '../../lib/epoch-micros.ts';
 import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
@@ -47,21 +48,25 @@ interface SourceRow {
   values: Record<string, unknown>;
 }
 
-const base = Date.UTC(2026, 0, 1);
-const minute = 60_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const sqlTime = (ms: number) => iso(ms).replace('T', ' ').replace('.000Z', '');
+// Times in epoch microseconds (safe integers until year 2255), so rows can differ by 1µs.
+const base = Date.UTC(2026, 0, 1) * 1000;
+const minute = 60_000_000;
+const iso = (micros: number) => formatMicros(BigInt(micros));
+/** DuckDB's text of a TIMESTAMP: trailing fractional zeros (and a bare dot) dropped. */
+const sqlTime = (micros: number) => sqlTimestampText(BigInt(micros)).replace(/\.?0+$/, '');
 
 /** Section 3 of DESIGN.md, written as plainly as possible. */
 function reference(
   rows: readonly SourceRow[],
   key: string,
   t: number,
-  ttlMs: number | undefined,
+  ttlMicros: number | undefined,
 ): Record<string, unknown> | undefined {
   const candidates = rows.filter(
     (r) =>
-      r.customer_id === key && r.event_ts <= t && (ttlMs === undefined || r.event_ts >= t - ttlMs),
+      r.customer_id === key &&
+      r.event_ts <= t &&
+      (ttlMicros === undefined || r.event_ts >= t - ttlMicros),
   );
   let winner: SourceRow | undefined;
   for (const row of candidates) {
@@ -78,7 +83,10 @@ function reference(
 async function runScenario(seed: number, strategy: PointInTimeStrategy) {
   const rng = new Prng(seed);
   const keys = Array.from({ length: 12 }, (_, i) => `C${i}`);
-  const time = () => base + rng.int(0, 600) * minute;
+  // A few random sub-minute offsets (down to the microsecond) shared by all rows: times differ
+  // by microseconds yet still tie, and TTL edges (whole minutes) are hit to the microsecond.
+  const offsets = [0, 1, ...Array.from({ length: 4 }, () => rng.int(0, minute - 1))];
+  const time = () => base + rng.int(0, 600) * minute + rng.pick(offsets);
   const fixture = await offlineFixture([recent, amounts], strategy);
   const eventRows: SourceRow[] = [];
   const plainRows: SourceRow[] = [];
@@ -123,11 +131,24 @@ async function runScenario(seed: number, strategy: PointInTimeStrategy) {
     eventRows.push(...eventBatch);
     plainRows.push(...plainBatch);
   }
-  const entities = Array.from({ length: 150 }, (_, row) => ({
-    customer_id: rng.chance(0.05) ? 'UNKNOWN' : rng.pick(keys),
-    event_timestamp: time() + (rng.chance(0.3) ? 0 : rng.int(0, 59) * 1000),
-    row,
-  }));
+  const sourceRows = [...eventRows, ...plainRows];
+  const entities = Array.from({ length: 150 }, (_, row) => {
+    if (rng.chance(0.4)) {
+      // At a source row's time or its TTL edge, or 1µs to either side of them.
+      const near = rng.pick(sourceRows);
+      const edge = rng.chance(0.5) ? 0 : 2 * 60 * minute;
+      return {
+        customer_id: near.customer_id,
+        event_timestamp: near.event_ts + edge + rng.pick([-1, 0, 1]),
+        row,
+      };
+    }
+    return {
+      customer_id: rng.chance(0.05) ? 'UNKNOWN' : rng.pick(keys),
+      event_timestamp: time() + (rng.chance(0.3) ? 0 : rng.int(0, minute - 1)),
+      row,
+    };
+  });
   const result = await fixture.trainingSet(
     entities.map((e) => ({ ...e, event_timestamp: iso(e.event_timestamp) })),
     { request: { features: ['recent:value', 'recent:label', 'amounts:amount'] } },
