@@ -79,6 +79,13 @@ function registry(v: Variant = {}): Registry {
   return compileRegistry(all);
 }
 
+/** The compiled schema version of view `profile`: 12 hex digits of the content hash. */
+const profileVersion = (r: Registry) => {
+  const version = r.featureViews.find((v) => v.name === 'profile')?.version;
+  expect(version).toMatch(/^[0-9a-f]{12}$/);
+  return version;
+};
+
 const changeOf = (plan: ReturnType<typeof planRegistryChanges>, kind: string, name: string) =>
   plan.changes.find((c) => c.kind === kind && c.name === name);
 
@@ -93,6 +100,9 @@ describe('planRegistryChanges', () => {
     ]);
     expect(plan.hasBreaking).toBe(false);
     expect(plan.fromVersion).toBeUndefined();
+    expect(changeOf(plan, 'featureView', 'profile')?.version).toEqual({
+      to: profileVersion(registry()),
+    });
   });
 
   it('reports no changes for the same definitions', () => {
@@ -113,7 +123,9 @@ describe('planRegistryChanges', () => {
   });
 
   it('marks a feature type change breaking', () => {
-    const plan = planRegistryChanges(registry(), registry({ ageType: 'int64' }));
+    const before = registry();
+    const after = registry({ ageType: 'int64' });
+    const plan = planRegistryChanges(before, after);
     const view = changeOf(plan, 'featureView', 'profile');
     expect(view?.level).toBe('breaking');
     expect(view?.fields).toContainEqual(
@@ -124,7 +136,8 @@ describe('planRegistryChanges', () => {
         level: 'breaking',
       }),
     );
-    expect(view?.version?.from).not.toEqual(view?.version?.to);
+    expect(view?.version).toEqual({ from: profileVersion(before), to: profileVersion(after) });
+    expect(profileVersion(before)).not.toBe(profileVersion(after));
     expect(changeOf(plan, 'source', 'profiles')?.fields).toContainEqual(
       expect.objectContaining({ field: 'schema.age', level: 'breaking' }),
     );
@@ -132,14 +145,16 @@ describe('planRegistryChanges', () => {
   });
 
   it('marks a new feature safe while giving the view a new version', () => {
-    const plan = planRegistryChanges(registry(), registry({ extraFeature: true }));
+    const before = registry();
+    const after = registry({ extraFeature: true });
+    const plan = planRegistryChanges(before, after);
     const view = changeOf(plan, 'featureView', 'profile');
     expect(view?.level).toBe('safe');
     expect(view?.fields).toEqual([
       expect.objectContaining({ field: 'features.score', action: 'add', level: 'safe' }),
     ]);
-    expect(view?.version?.to).toBeDefined();
-    expect(view?.version?.from).toBeDefined();
+    expect(view?.version).toEqual({ from: profileVersion(before), to: profileVersion(after) });
+    expect(profileVersion(before)).not.toBe(profileVersion(after));
     expect(plan.hasBreaking).toBe(false);
   });
 
