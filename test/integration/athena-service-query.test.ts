@@ -95,6 +95,35 @@ describe('Athena-only training set for a feature service', () => {
     const reader = await prepared.runAndReadAll();
     const rows = reader.getRowObjectsJson();
     session.close();
+
+    // getTrainingSet on the same data, for the same entity rows (row_key rides along as a label).
+    const mine = [
+      { row_key: 'a', customer_id: 'C1', event_timestamp: '2026-03-06T00:00:00Z' },
+      { row_key: 'b', customer_id: 'C1', event_timestamp: '2026-03-11T00:00:00Z' },
+      { row_key: 'c', customer_id: 'C2', event_timestamp: '2026-03-11T00:00:00Z' },
+    ];
+    const instant = (value: unknown) => {
+      const text = String(value).replace(' ', 'T');
+      const ms = Date.parse(/(Z|[+-]\d\d:\d\d)$/.test(text) ? text : `${text}Z`);
+      expect(ms, `timestamp ${String(value)}`).not.toBeNaN();
+      return ms;
+    };
+    for (const strategy of ['asof', 'merge-window'] as const) {
+      const trainingSet = await withDefs.trainingSet(mine, {
+        request: { service: 'churn_online' },
+        strategy,
+      });
+      const records = trainingSet.records ?? [];
+      expect(
+        rows.map((r) => Object.keys(r).sort()),
+        strategy,
+      ).toEqual(records.map((r) => Object.keys(r).sort()));
+      expect(
+        rows.map((r) => ({ ...r, event_timestamp: instant(r.event_timestamp) })),
+        strategy,
+      ).toEqual(records.map((r) => ({ ...r, event_timestamp: instant(r.event_timestamp) })));
+    }
+    // And what that is, so the comparison above is not of two empty answers.
     expect(rows).toEqual([
       {
         row_key: 'a',
