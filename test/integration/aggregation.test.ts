@@ -6,6 +6,7 @@ import {
   defineSource,
 } from '../../lib/definitions/index.ts';
 import { Prng } from '../../lib/demo/prng.ts';
+import { epochMicrosOf, formatMicros } from '../../lib/epoch-micros.ts';
 import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
@@ -56,9 +57,11 @@ const edgeStats = defineAggregationView({
   },
 });
 
-const day = 86_400_000;
-const t0 = Date.parse('2026-03-01T00:00:00Z');
-const iso = (ms: number) => new Date(ms).toISOString();
+// Times are epoch microseconds (safe integers), so rows and entity times can differ by 1µs.
+const day = 86_400_000_000;
+const t0 = Number(epochMicrosOf('2026-03-01T00:00:00Z'));
+const iso = (micros: number) => formatMicros(BigInt(micros));
+const micros = (text: string) => Number(epochMicrosOf(text));
 type Row = {
   customer_id: string;
   amount: number | null;
@@ -130,7 +133,7 @@ describe.each([
   });
 
   it('holds every window edge with 1d, 7d and 30d asked at once: an event at t - W is out, one 1 s later is in', async () => {
-    const second = 1000;
+    const second = 1_000_000;
     const windows = { '1d': day, '7d': 7 * day, '30d': 30 * day };
     // Per window W, one customer whose only event is exactly at t0 - W, one 1 s inside it, and
     // customer MIX with all six; amounts are powers of two, so a sum names its events.
@@ -293,18 +296,27 @@ describe.each([
         category: prng.chance(0.1) ? null : (['a', 'b', 'c', 'd'][prng.int(0, 3)] as string),
         event_ts: iso(
           prng.chance(0.1) && rows.length > 0
-            ? Date.parse(rows[rows.length - 1]?.event_ts as string)
+            ? micros(rows[rows.length - 1]?.event_ts as string)
             : ts,
         ),
         created_ts: iso(ts + prng.int(0, 3) * 1000),
       });
     }
-    const entities = Array.from({ length: 150 }, () => ({
-      customer_id: `C${prng.int(1, 9)}`,
-      at: prng.chance(0.2)
-        ? Date.parse(rows[prng.int(0, rows.length - 1)]?.event_ts as string)
-        : t0 - 35 * day + Math.floor(prng.next() * 40 * day),
-    }));
+    const entities = Array.from({ length: 150 }, () => {
+      if (prng.chance(0.3)) {
+        // At a row's time or a window's edge after it, or 1µs to either side.
+        const near = rows[prng.int(0, rows.length - 1)] as Row;
+        const edge = prng.pick([0, 3600, 7 * 86_400, 30 * 86_400]) * 1_000_000;
+        return {
+          customer_id: near.customer_id,
+          at: micros(near.event_ts) + edge + prng.pick([-1, 0, 1]),
+        };
+      }
+      return {
+        customer_id: `C${prng.int(1, 9)}`,
+        at: t0 - 35 * day + Math.floor(prng.next() * 40 * day),
+      };
+    });
     const features = stats.aggregations?.map((a) => a.feature) ?? [];
     const actual = await aggregatesAt(computation, rows, entities, features);
     const seqOf = new Map(rows.map((r, i) => [r, i]));
@@ -312,9 +324,11 @@ describe.each([
       Object.fromEntries(
         (stats.aggregations ?? []).map((a) => {
           const inWindow = rows.filter((r) => {
-            const ts = Date.parse(r.event_ts);
+            const ts = micros(r.event_ts);
             return (
-              r.customer_id === e.customer_id && ts > e.at - a.windowSeconds * 1000 && ts <= e.at
+              r.customer_id === e.customer_id &&
+              ts > e.at - a.windowSeconds * 1_000_000 &&
+              ts <= e.at
             );
           });
           const values = inWindow.map((r) => r[a.column as 'amount']).filter((v) => v !== null) as (
@@ -325,8 +339,8 @@ describe.each([
             .filter((r) => r[a.column as 'amount'] !== null)
             .sort(
               (x, y) =>
-                Date.parse(x.event_ts) - Date.parse(y.event_ts) ||
-                Date.parse(x.created_ts) - Date.parse(y.created_ts) ||
+                micros(x.event_ts) - micros(y.event_ts) ||
+                micros(x.created_ts) - micros(y.created_ts) ||
                 (seqOf.get(x) ?? 0) - (seqOf.get(y) ?? 0),
             )
             .at(-1);
@@ -339,7 +353,7 @@ describe.each([
             min: numbers.length ? Math.min(...numbers) : null,
             max: numbers.length ? Math.max(...numbers) : null,
             last: latest ? latest[a.column as 'amount'] : null,
-            days_since_last: latest ? (e.at - Date.parse(latest.event_ts)) / day : null,
+            days_since_last: latest ? (e.at - micros(latest.event_ts)) / day : null,
           }[a.function];
           return [a.feature, value];
         }),
