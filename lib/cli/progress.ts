@@ -1,12 +1,17 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  update(done: number, total: number): void;
+  update(done: number): void;
   stop(): void;
 }
 
-/** A progress bar on an interactive stderr; on pipes and CI a line every 10% instead. */
-export function createProgress(label: string): Progress {
+/**
+ * Progress towards a total known up front, which never changes while the bar runs: a bar on
+ * an interactive stderr; on pipes and CI a line every 10% instead. A count past the total
+ * (an estimate that fell short) shows as the total, never as a moving total.
+ */
+export function createProgress(label: string, total: number): Progress {
+  const clamp = (done: number) => Math.min(done, total);
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -16,27 +21,20 @@ export function createProgress(label: string): Progress {
       },
       cliProgress.Presets.shades_classic,
     );
-    let started = false;
+    bar.start(total, 0);
     return {
-      update(done, total) {
-        if (!started) {
-          bar.start(total, 0);
-          started = true;
-        }
-        bar.update(done);
-      },
-      stop() {
-        if (started) bar.stop();
-      },
+      update: (done) => bar.update(clamp(done)),
+      stop: () => bar.stop(),
     };
   }
   let lastDecile = -1;
   return {
-    update(done, total) {
-      const decile = Math.floor((done / total) * 10);
+    update(done) {
+      const shown = clamp(done);
+      const decile = total === 0 ? 10 : Math.floor((shown / total) * 10);
       if (decile > lastDecile) {
         lastDecile = decile;
-        process.stderr.write(`${label}: ${done}/${total} (${decile * 10}%)\n`);
+        process.stderr.write(`${label}: ${shown}/${total} (${decile * 10}%)\n`);
       }
     },
     stop() {},

@@ -53,7 +53,10 @@ export interface MaterializeViewOptions {
   readonly onStart?: (info: {
     window: Checkpoint['window'];
     resumed: boolean;
+    /** Rows still to read in this run, when the source can count them up front. */
     total?: number;
+    /** Rows a resumed run had read before its checkpoint (`onProgress` counts include them). */
+    alreadyRead: number;
   }) => void;
   readonly onProgress?: (counts: RunCounts) => void;
   readonly now?: () => number;
@@ -146,6 +149,7 @@ export async function materializeView(
     options.onStart?.({
       window: checkpoint.window,
       resumed,
+      alreadyRead: checkpoint.counts.rowsRead,
       ...(total !== undefined ? { total } : {}),
     });
     const chunkRows = options.chunkRows ?? 2000;

@@ -225,4 +225,24 @@ export const profile = defineFeatureView({ name: 'profile', entities: [customer]
     expect(existsSync(expected)).toBe(true);
     expect(await readdir(cwd)).toEqual([]);
   }, 60_000);
+
+  it('a resumed materialization shows its progress against one total, known up front, that never moves', async () => {
+    const dataDir = await makeTempDir('first-hour-progress');
+    const prepared = await runFstore(['--data-dir', dataDir, 'start', '--no-serve']);
+    expect(prepared.code, prepared.stderr).toBe(0);
+    const args = ['--data-dir', dataDir, 'materialize', '--view', 'customer_profile'];
+    const first = spawnFstore([...args, '--chunk-rows', '300'], {
+      env: { FSTORE_PAUSE_AT: 'materialize:after-checkpoint' },
+    });
+    await first.waitFor(/fstore-pause: materialize:after-checkpoint/);
+    expect(await first.stop('SIGTERM')).toBe(143);
+
+    const resumed = await runFstore([...args, '--chunk-rows', '100']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const lines = [...resumed.stderr.matchAll(/^customer_profile: (\d+)\/(\d+) \(\d+%\)$/gm)];
+    expect(lines.length).toBeGreaterThan(1);
+    const totals = new Set(lines.map((line) => line[2]));
+    expect([...totals]).toEqual(['1000']);
+    expect(lines.at(-1)?.[1]).toBe('1000');
+  }, 120_000);
 });

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type DemoFormat, demoFormats, startOfUtcDay, writeDemoData } from '../../demo/index.ts';
 import { demoDataDir } from '../../local/data-paths.ts';
 import { CliContext } from '../context.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress, type Progress } from '../progress.ts';
 
 interface DemoDataOptions {
   customers: number;
@@ -61,7 +61,7 @@ export function registerDemoData(program: Command): void {
       const registry = await ctx.compile();
       const outDir = options.out ?? demoDataDir(ctx.options.dataDir, ctx.env);
       const end = options.end ?? startOfUtcDay(new Date());
-      const progress = createProgress('customers');
+      let progress: Progress | undefined;
       const started = Date.now();
       const summary = await writeDemoData({
         registry,
@@ -71,8 +71,11 @@ export function registerDemoData(program: Command): void {
         days: options.days,
         seed: options.seed,
         end,
-        onProgress: (done, total) => progress.update(done, total),
-      }).finally(() => progress.stop());
+        onProgress: (done, total) => {
+          progress ??= createProgress('customers', total);
+          progress.update(done);
+        },
+      }).finally(() => progress?.stop());
       ctx.out.line(
         `Wrote demo data for ${options.customers} customers, ${options.days} days to ${end.toISOString()} (seed ${options.seed}) in ${((Date.now() - started) / 1000).toFixed(1)} s:`,
       );

@@ -69,7 +69,6 @@ export function registerMaterialize(program: Command): void {
           : undefined;
       const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true });
       let progress: Progress | undefined;
-      let total = 0;
       let label = '';
       try {
         const started = performance.now();
@@ -89,11 +88,11 @@ export function registerMaterialize(program: Command): void {
             label = view;
           },
           onStart: (info) => {
-            total = info.total ?? 0;
-            progress = options.json || total === 0 ? undefined : createProgress(label);
+            // Counts of a resumed run include the rows read before its checkpoint.
+            const total = info.alreadyRead + (info.total ?? 0);
+            progress = options.json || !info.total ? undefined : createProgress(label, total);
           },
-          onProgress: (counts) =>
-            progress?.update(counts.rowsRead, Math.max(total, counts.rowsRead)),
+          onProgress: (counts) => progress?.update(counts.rowsRead),
         });
         progress?.stop();
         const stoppedBy = ctx.shutdown.signal;

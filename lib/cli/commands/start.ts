@@ -6,7 +6,7 @@ import { openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { localViewNames, materializeLocal } from '../../local/materialize-local.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { CliContext } from '../context.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress, type Progress } from '../progress.ts';
 import { InterruptedError } from '../shutdown.ts';
 import { applyLocal } from './apply.ts';
 import { interruptedMaterialization } from './materialize.ts';
@@ -62,12 +62,15 @@ export function registerStart(program: Command): void {
             `${out.c.green('✔')} registry already applied (${ctx.display(appliedRegistryPath(ctx.options.dataDir, ctx.env))})`,
           );
         stopHere('stopped after applying the registry; nothing else was changed');
-        const progress = createProgress('demo data');
+        let progress: Progress | undefined;
         const demo = await ensureDemoEnvironment({
           registry,
           dataDir: ctx.options.dataDir,
           env: ctx.env,
-          onProgress: (done, total) => progress.update(done, total),
+          onProgress: (done, total) => {
+            progress ??= createProgress('demo data', total);
+            progress.update(done);
+          },
           signal: stop,
         })
           .catch((error: unknown) => {
@@ -78,7 +81,7 @@ export function registerStart(program: Command): void {
               'run `npm start` again: it ingests the files not ingested yet',
             );
           })
-          .finally(() => progress.stop());
+          .finally(() => progress?.stop());
         if (demo) {
           out.line(
             `${out.c.green('✔')} demo data ${demo.generated ? 'generated' : 'present'} (${ctx.display(demo.dir)})`,
