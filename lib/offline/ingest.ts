@@ -148,7 +148,6 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
     });
     const warnings: string[] = [];
     if (target instanceof LocalIngestTarget) {
-      options.onPhase?.('building running totals');
       const root = offlineRoot(options.dataDir, options.env);
       // The rows are stored by now; totals are a cache the next training set rebuilds.
       await refreshRunningTotals(
@@ -157,6 +156,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         duckdbDialect(root),
         options.registry,
         source.name,
+        () => options.onPhase?.('building running totals'),
       ).catch((error: unknown) =>
         warnings.push(
           `running totals of "${source.name}" were not built (${firstLine(error)}); the next training set that needs them builds them`,

@@ -88,17 +88,21 @@ export function runningTotalsView(registry: Registry, view: string): PlannedView
   return planned?.aggregations?.some(answeredByRunningTotals) ? planned : undefined;
 }
 
-/** Builds (or finds up to date) the running totals of every aggregation view over `source`. */
+/**
+ * Builds (or finds up to date) the running totals of every aggregation view over `source`;
+ * `onBuild` is called before each build, so never for a source no aggregation view reads.
+ */
 export async function refreshRunningTotals(
   connection: DuckDBConnection,
   offlineRoot: string,
   dialect: Dialect,
   registry: Registry,
   source: string,
+  onBuild?: () => void,
 ): Promise<void> {
   for (const view of registry.featureViews.filter((v) => v.source === source)) {
     const planned = runningTotalsView(registry, view.name);
-    if (planned) await ensureRunningTotals(connection, offlineRoot, dialect, planned);
+    if (planned) await ensureRunningTotals(connection, offlineRoot, dialect, planned, onBuild);
   }
 }
 

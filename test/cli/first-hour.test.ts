@@ -245,4 +245,45 @@ export const profile = defineFeatureView({ name: 'profile', entities: [customer]
     expect([...totals]).toEqual(['1000']);
     expect(lines.at(-1)?.[1]).toBe('1000');
   }, 120_000);
+
+  it('fstore ingest shows the running-totals phase only for a source an aggregation view reads', async () => {
+    const dataDir = await makeTempDir('first-hour-ingest');
+    const demo = path.join(dataDir, 'demo');
+    const fstore = (...args: string[]) => runFstore(['--data-dir', dataDir, ...args]);
+    const generated = await fstore(
+      'demo-data',
+      '--customers',
+      '50',
+      '--days',
+      '10',
+      '--end',
+      '2026-06-01',
+      '--format',
+      'csv',
+      '--out',
+      demo,
+    );
+    expect(generated.code, generated.stderr).toBe(0);
+
+    const profiles = await fstore(
+      'ingest',
+      '--source',
+      'customer_profiles',
+      '--file',
+      path.join(demo, 'customer_profiles.csv'),
+    );
+    expect(profiles.code, profiles.stderr).toBe(0);
+    expect(profiles.stderr).not.toContain('running totals');
+
+    // order_stats aggregates orders.
+    const orders = await fstore(
+      'ingest',
+      '--source',
+      'orders',
+      '--file',
+      path.join(demo, 'orders.csv'),
+    );
+    expect(orders.code, orders.stderr).toBe(0);
+    expect(orders.stderr).toContain('building running totals of "orders"');
+  }, 60_000);
 });
