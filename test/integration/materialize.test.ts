@@ -175,43 +175,60 @@ describe('materialization into the online store (DuckDB + dynalite)', () => {
     expect(onlineValues.filter((v) => v.score !== null).length).toBeGreaterThan(150);
   });
 
-  it('resumes a run that failed after some writes and ends in the state of one clean run', async () => {
-    const fixture = await offlineFixture([customer, events, profile]);
-    await fixture.ingest('events', generatedRows());
-    const clean = await newTable();
-    await run(fixture, clean, m);
+  // A crash after K item writes, with chunks of 25 rows: before any write, inside the first chunk,
+  // on either side of the first and second chunk boundaries, mid-run, and at the last write.
+  it.each([0, 1, 24, 25, 26, 49, 50, 51, 70, 150, 185])(
+    'resumes a run that failed after %i writes and ends in the state of one clean run',
+    async (k) => {
+      const fixture = await offlineFixture([customer, events, profile]);
+      await fixture.ingest('events', generatedRows());
+      const clean = await newTable();
+      const [cleanRun] = await run(fixture, clean, m, { chunkRows: 25 });
+      const cleanItems = await scanItems(clean);
+      expect(cleanItems).toHaveLength(cleanRun?.counts.written ?? -1);
+      expect(cleanItems.length).toBeGreaterThan(k);
 
-    const crashed = await newTable();
-    let puts = 0;
-    const failing = new Proxy(client, {
-      get(target, property, receiver) {
-        if (property !== 'send') return Reflect.get(target, property, receiver);
-        return (command: { constructor: { name: string } }) => {
-          if (command.constructor.name === 'PutItemCommand' && ++puts > 70)
-            return Promise.reject(new Error('injected crash'));
-          return target.send(command as never);
-        };
-      },
-    });
-    await expect(
-      run(fixture, crashed, m, { client: failing, chunkRows: 25, concurrency: 4 }),
-    ).rejects.toThrow('injected crash');
-    const state = await new MaterializationStateStore(
-      client,
-      crashed,
-      fixture.registry.featureViews[0]?.onlineStore.keyPrefix as string,
-    ).read();
-    expect(state.watermark).toBeUndefined();
-    expect(state.checkpoint?.counts.rowsRead).toBeGreaterThanOrEqual(50);
-    expect(state.lastRun?.status).toBe('failed');
-    expect(state.lease).toBeUndefined();
+      const crashed = await newTable();
+      let puts = 0;
+      const failing = new Proxy(client, {
+        get(target, property, receiver) {
+          if (property !== 'send') return Reflect.get(target, property, receiver);
+          return (command: { constructor: { name: string } }) => {
+            if (command.constructor.name === 'PutItemCommand' && ++puts > k)
+              return Promise.reject(new Error('injected crash'));
+            return target.send(command as never);
+          };
+        },
+      });
+      await expect(
+        run(fixture, crashed, m, { client: failing, chunkRows: 25, concurrency: 4 }),
+      ).rejects.toThrow('injected crash');
+      const state = await new MaterializationStateStore(
+        client,
+        crashed,
+        fixture.registry.featureViews[0]?.onlineStore.keyPrefix as string,
+      ).read();
+      expect(state.watermark).toBeUndefined();
+      // A checkpoint only for chunks written whole: never past the K writes that succeeded.
+      const checkpointed = state.checkpoint?.counts.rowsRead ?? 0;
+      expect(checkpointed).toBeLessThanOrEqual(k);
+      expect(checkpointed).toBeGreaterThanOrEqual(Math.floor(k / 25 - 1) * 25);
+      expect(state.lastRun?.status).toBe('failed');
+      expect(state.lease).toBeUndefined();
+      const partial = await scanItems(crashed);
+      expect(partial.length).toBeGreaterThanOrEqual(k);
+      expect(partial.length).toBeLessThan(cleanItems.length);
 
-    const [resumed] = await run(fixture, crashed, m + 5 * 60_000, { chunkRows: 25 });
-    expect(resumed?.resumed).toBe(true);
-    expect(resumed?.window.until).toBe(iso(m));
-    expect(resumed?.watermark).toBe(iso(m));
-    expect(await scanItems(crashed)).toEqual(await scanItems(clean));
-  });
+      const [resumed] = await run(fixture, crashed, m + 5 * 60_000, { chunkRows: 25 });
+      expect(resumed?.status).toBe('succeeded');
+      // The run's checkpoint is saved before its first read, so even K = 0 resumes that run.
+      expect(resumed?.resumed).toBe(true);
+      expect(resumed?.counts.rowsRead).toBe(cleanRun?.counts.rowsRead);
+      expect(resumed?.window.until).toBe(iso(m));
+      expect(resumed?.watermark).toBe(iso(m));
+      expect(await scanItems(crashed)).toEqual(cleanItems);
+    },
+  );
 
   it('pauses at a checkpoint when asked (a Lambda near its timeout) and a later run completes it', async () => {
     const fixture = await offlineFixture([customer, events, profile]);
