@@ -79,6 +79,11 @@ export function microsOfMillis(millis: number): bigint {
   return BigInt(Math.floor(millis)) * 1000n;
 }
 
+/** Whole epoch seconds at or after an instant (an expiry must not come early). */
+export function secondsCeil(micros: bigint): bigint {
+  return -floorDiv(-micros, microsPerSecond);
+}
+
 /** Epoch microseconds as whole milliseconds, rounded down (for wall-clock arithmetic only). */
 export function millisOfMicros(micros: bigint): number {
   return Number(floorDiv(micros, 1000n));

@@ -1,4 +1,5 @@
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { secondsCeil } from '../epoch-micros.ts';
 import type { RegistryFeatureView } from '../registry/index.ts';
 import { sendConditionalPuts } from './conditional-puts.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
@@ -61,8 +62,10 @@ export function putCommand(
     ]),
   );
   const seq = row.seq === undefined || row.seq === null ? undefined : integerText(row.seq, where);
+  // DynamoDB TTL counts whole seconds: round the expiry up, or an item whose event has
+  // microseconds past a second could be deleted while reads still count it fresh.
   const expiresAt =
-    view.ttlSeconds === undefined ? undefined : Number(eventTs / 1_000_000n) + view.ttlSeconds;
+    view.ttlSeconds === undefined ? undefined : Number(secondsCeil(eventTs)) + view.ttlSeconds;
   const sameEvent = tieBreaks(createdTs !== undefined, seq !== undefined)
     .map((terms) => ` OR (#e = :e AND ${terms})`)
     .join('');
