@@ -286,4 +286,13 @@ export const profile = defineFeatureView({ name: 'profile', entities: [customer]
     expect(orders.code, orders.stderr).toBe(0);
     expect(orders.stderr).toContain('building running totals of "orders"');
   }, 60_000);
+
+  it('fstore start --help says what start does, step by step', async () => {
+    const help = await runFstore(['start', '--help']);
+    expect(help.code).toBe(0);
+    const text = help.stdout.replace(/\s+/g, ' ');
+    for (const step of ['npm start', 'apply', 'demo data', 'materialize', 'serve the lookup API'])
+      expect(text).toContain(step);
+    expect(text).toMatch(/--no-serve .*no materialization, no server/);
+  }, 30_000);
 });

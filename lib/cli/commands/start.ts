@@ -22,7 +22,7 @@ export function registerStart(program: Command): void {
   program
     .command('start')
     .description(
-      'Validate feature-defs/, apply them to the local environment and show what is defined',
+      'Run the whole store locally (what `npm start` runs): validate the definitions, apply them to env "local", generate and ingest the demo data (first start only), materialize the online views, then serve the lookup API with their schedules until Ctrl-C',
     )
     .option('--allow-breaking', 'apply even when the plan has breaking changes')
     .option(
@@ -32,7 +32,10 @@ export function registerStart(program: Command): void {
       8080,
     )
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--no-serve', 'prepare the environment and exit instead of serving')
+    .option(
+      '--no-serve',
+      'stop after the offline store is ready (no materialization, no server): validate, apply, demo data',
+    )
     .action(
       async (
         options: { allowBreaking?: boolean; port: number; host: string; serve: boolean },
