@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   defineAggregationView,
@@ -126,6 +128,22 @@ describe.each(['asof', 'merge-window'] as const)(
     it('drops a row 1µs after the entity time and keeps one at it', async () => {
       expect((await amountAt('2024-04-01T00:00:00.000501Z'))?.amount).toBeNull();
       expect((await amountAt('2024-04-01T00:00:00.000500Z'))?.amount).toBe(9);
+    });
+
+    it('writes microseconds to a CSV training set', async () => {
+      const fixture = await offlineFixture([customer, orders, lastOrder], strategy);
+      await fixture.ingest('orders', [
+        { customer_id: 'C1', event_ts: '2024-04-01T00:00:00.000300Z', amount: 9 },
+      ]);
+      const out = path.join(fixture.dataDir, 'train.csv');
+      await fixture.trainingSet([{ customer_id: 'C1', event_timestamp: t }], {
+        request: { features: ['last_order:amount'] },
+        out,
+      });
+      expect((await readFile(out, 'utf8')).trim().split('\n')).toEqual([
+        'customer_id,event_timestamp,amount',
+        'C1,2024-04-01T00:00:00.000500Z,9.0',
+      ]);
     });
 
     it('returns the entity timestamp with its microseconds', async () => {
