@@ -73,6 +73,9 @@ export interface TrainingSetResult {
 
 export class TrainingSetError extends HintedError {}
 
+/** DuckDB COPY options of a CSV result: timestamps as ISO 8601 in UTC with `Z`, microseconds kept. */
+export const CSV_COPY_OPTIONS = "FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ'";
+
 /**
  * Point-in-time-correct training set on the local engine (DuckDB over `.fstore/<env>/offline`):
  * for each entity row, every requested feature as of that row's timestamp, never later.
@@ -148,7 +151,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       options.onPhase?.('writing');
       const format =
         path.extname(options.out).toLowerCase() === '.csv'
-          ? 'FORMAT csv, HEADER true'
+          ? CSV_COPY_OPTIONS
           : 'FORMAT parquet, COMPRESSION zstd';
       await connection.run(`COPY (${projection}) TO ${quoteLiteral(options.out)} (${format})`);
     } else {

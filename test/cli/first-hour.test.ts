@@ -295,4 +295,34 @@ export const profile = defineFeatureView({ name: 'profile', entities: [customer]
       expect(text).toContain(step);
     expect(text).toMatch(/--no-serve .*no materialization, no server/);
   }, 30_000);
+
+  it('fstore training-set --out x.csv writes timestamps as ISO 8601 in UTC with Z, microseconds kept', async () => {
+    const dataDir = await makeTempDir('first-hour-csv');
+    const started = await runFstore(['--data-dir', dataDir, 'start', '--no-serve']);
+    expect(started.code, started.stderr).toBe(0);
+    const entities = path.join(dataDir, 'entities.csv');
+    await writeFile(
+      entities,
+      'customer_id,event_timestamp\nC000001,2026-01-15T12:00:00.000123Z\nC000002,2026-01-20T08:30:00.5+01:00\n',
+    );
+    const out = path.join(dataDir, 'out.csv');
+    const result = await runFstore([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--features',
+      'customer_profile:plan',
+      '--entities',
+      entities,
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const [header, ...rows] = (await readFile(out, 'utf8')).trim().split('\n');
+    expect(header).toBe('customer_id,event_timestamp,plan');
+    expect(rows.map((row) => row.split(',').slice(0, 2).join(','))).toEqual([
+      'C000001,2026-01-15T12:00:00.000123Z',
+      'C000002,2026-01-20T07:30:00.500000Z',
+    ]);
+  }, 60_000);
 });

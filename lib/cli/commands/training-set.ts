@@ -7,7 +7,7 @@ import { isLocalEnv } from '../../local/data-paths.ts';
 import { quoteLiteral } from '../../local/duckdb-types.ts';
 import { getTrainingSetOnAthena } from '../../offline/athena-training-set.ts';
 import { openDuckdb } from '../../offline/duckdb-session.ts';
-import { getTrainingSet } from '../../offline/training-set.ts';
+import { CSV_COPY_OPTIONS, getTrainingSet } from '../../offline/training-set.ts';
 import type { Registry } from '../../registry/index.ts';
 import { athenaRunnerFor, awsRegion } from '../aws-env.ts';
 import { UsageError } from '../cli-error.ts';
@@ -48,9 +48,7 @@ async function athenaTrainingSet(
   const session = await openDuckdb();
   try {
     const format =
-      path.extname(options.out).toLowerCase() === '.csv'
-        ? 'FORMAT csv, HEADER true'
-        : 'FORMAT parquet';
+      path.extname(options.out).toLowerCase() === '.csv' ? CSV_COPY_OPTIONS : 'FORMAT parquet';
     await session.connection.run(
       `COPY (SELECT * FROM read_parquet([${result.files.map(quoteLiteral).join(', ')}]) ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(options.out)} (${format})`,
     );
