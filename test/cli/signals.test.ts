@@ -146,29 +146,48 @@ describe('SIGINT and SIGTERM stop long commands at a safe point, release locks a
     for (const view of (await status(dataDir)).values()) expect(view.activity).toBe('idle');
   }, 180_000);
 
-  it('shows the lease of a SIGKILLed materialize as interrupted, resumable, and the next materialize takes it over and resumes', async () => {
-    const dataDir = await freshDataDir();
-    const run = spawnFstore(
-      ['--data-dir', dataDir, 'materialize', '--view', 'last_order', '--chunk-rows', '200'],
-      { env: atCheckpoint },
-    );
-    await run.waitFor(paused('materialize:after-checkpoint'));
-    expect(await run.stop('SIGKILL')).toBeNull();
+  // Killed right after its first checkpoint, with that chunk's items written and the rest not.
+  it.each([
+    ['last_order', 200],
+    ['customer_profile', 1],
+  ] as const)(
+    'shows the lease of a SIGKILLed materialize (%s, chunks of %i rows) as interrupted, resumable, and the next materialize takes it over and resumes to the online state of an uninterrupted run',
+    async (view, chunkRows) => {
+      const [dataDir, clean] = await Promise.all([freshDataDir(), freshDataDir()]);
+      const run = spawnFstore(
+        ['--data-dir', dataDir, 'materialize', '--view', view, '--chunk-rows', String(chunkRows)],
+        { env: atCheckpoint },
+      );
+      await run.waitFor(paused('materialize:after-checkpoint'));
+      expect(await run.stop('SIGKILL')).toBeNull();
 
-    const left = (await status(dataDir)).get('last_order');
-    expect(left?.state.lease?.owner).toMatch(/^local-\d+-/);
-    expect(left?.activity).toBe('interrupted');
-    const table = await fstore(dataDir, 'status');
-    expect(table.stdout).toMatch(
-      /last_order.*interrupted, resumable after 200 rows \(local-\d+-\w+ exited\)/,
-    );
-    expect(table.stdout).not.toContain('running');
+      const left = (await status(dataDir)).get(view);
+      expect(left?.state.lease?.owner).toMatch(/^local-\d+-/);
+      expect(left?.activity).toBe('interrupted');
+      expect(left?.state.checkpoint?.counts.rowsRead).toBe(chunkRows);
+      const table = await fstore(dataDir, 'status');
+      expect(table.stdout).toMatch(
+        new RegExp(
+          `${view}.*interrupted, resumable after ${chunkRows} rows? \\(local-\\d+-\\w+ exited\\)`,
+        ),
+      );
+      expect(table.stdout).not.toContain('running');
+      const partial = await onlineItems(dataDir);
+      expect(partial).toHaveLength(chunkRows);
 
-    const next = await fstore(dataDir, 'materialize', '--view', 'last_order', '--json');
-    expect(next.code, next.stderr).toBe(0);
-    expect(JSON.parse(next.stdout)[0]).toMatchObject({ status: 'succeeded', resumed: true });
-    expect((await status(dataDir)).get('last_order')?.activity).toBe('idle');
-  }, 180_000);
+      const next = await fstore(dataDir, 'materialize', '--view', view, '--json');
+      expect(next.code, next.stderr).toBe(0);
+      expect(JSON.parse(next.stdout)[0]).toMatchObject({ status: 'succeeded', resumed: true });
+      expect((await status(dataDir)).get(view)?.activity).toBe('idle');
+
+      const uninterrupted = await fstore(clean, 'materialize', '--view', view);
+      expect(uninterrupted.code, uninterrupted.stderr).toBe(0);
+      const items = await onlineItems(dataDir);
+      expect(items.length).toBeGreaterThan(partial.length);
+      expect(items).toEqual(await onlineItems(clean));
+    },
+    180_000,
+  );
 
   it('exits at once on a second SIGTERM while the first is still winding down (exit 143), removing online.lock; the lease left behind is taken over and resumed', async () => {
     const dataDir = await freshDataDir();
