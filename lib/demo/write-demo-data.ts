@@ -9,8 +9,9 @@ import {
 } from '@duckdb/node-api';
 import { z } from 'zod';
 import { HintedError } from '../hinted-error.ts';
-import { duckdbType, quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import type { Registry } from '../registry/index.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
+import { duckdbType } from '../sql/duckdb-dialect.ts';
 import { type DemoFormat, demoFormats, demoOptionsSchema, parseWith } from './demo-options.ts';
 import {
   type DemoColumn,
@@ -77,7 +78,7 @@ export interface DemoDataSummary {
  * files with the same DuckDB version.
  *
  * Types: strings are VARCHAR, int32 INTEGER, float64 DOUBLE, and timestamps are naive TIMESTAMP
- * holding UTC (the Hive/Athena convention for Parquet, as in lib/local/duckdb-types.ts). CSV
+ * holding UTC (the Hive/Athena convention for Parquet, as in lib/sql/duckdb-dialect.ts). CSV
  * files have a header and write timestamps as ISO 8601 with milliseconds and `Z`
  * (`2026-05-31T23:59:59.000Z`) and NULL as an empty field.
  *

@@ -8,9 +8,9 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import type { Registry } from '../registry/index.ts';
 import { renderServiceRequestSql } from '../sql/athena-service-query.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
 import type { AthenaQueryRunner } from './athena-query-runner.ts';
 import { openDuckdb } from './duckdb-session.ts';

@@ -5,10 +5,10 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { faultPoint, pauseAt } from '../fault-injection.ts';
 import { firstLine, HintedError } from '../hinted-error.ts';
-import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import { duckdbQueryRows } from '../quality/query-engine.ts';
 import { checkViewRules } from '../quality/validate-data.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
 import {

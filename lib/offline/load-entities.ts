@@ -3,7 +3,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JoinKeyType } from '../definitions/index.ts';
 import { internalColumnPrefix } from '../definitions/reserved-words.ts';
 import { HintedError } from '../hinted-error.ts';
-import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { queryRows } from './duckdb-session.ts';
 import { InputFileError, inputFormat, readInputFile } from './read-input-file.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { HintedError } from '../hinted-error.ts';
-import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { queryRows } from './duckdb-session.ts';
 
 export type InputFormat = 'csv' | 'parquet' | 'jsonl';

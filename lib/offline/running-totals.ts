@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteLiteral } from '../local/duckdb-types.ts';
 import type { Registry } from '../registry/index.ts';
 import { contentHash } from '../registry/stable-json.ts';
-import type { Dialect } from '../sql/dialect.ts';
+import { type Dialect, quoteLiteral } from '../sql/dialect.ts';
 import { type PlannedView, planPointInTime } from '../sql/point-in-time-plan.ts';
 import {
   answeredByRunningTotals,

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { firstLine, HintedError } from '../hinted-error.ts';
-import { quoteIdentifier, quoteLiteral } from '../local/duckdb-types.ts';
 import type { Registry } from '../registry/index.ts';
-import type { Dialect } from '../sql/dialect.ts';
+import { type Dialect, quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import {
   type FeatureRequest,

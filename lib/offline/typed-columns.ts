@@ -1,5 +1,6 @@
 import type { ValueType } from '../definitions/index.ts';
-import { duckdbType, quoteIdentifier } from '../local/duckdb-types.ts';
+import { quoteIdentifier } from '../sql/dialect.ts';
+import { duckdbType } from '../sql/duckdb-dialect.ts';
 
 /**
  * The raw value as DuckDB should convert it. JSON lines with mixed types in a column arrive as

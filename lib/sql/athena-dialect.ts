@@ -1,6 +1,6 @@
 import type { ValueType } from '../definitions/index.ts';
 import { ingestIdInObjectPath, ingestRecordsTable } from '../offline/ingest-records.ts';
-import { type Dialect, quoteDoubled, quoteSingle, timestampText } from './dialect.ts';
+import { type Dialect, quoteIdentifier, quoteLiteral, timestampText } from './dialect.ts';
 
 const trinoScalar: Record<string, string> = {
   int32: 'INTEGER',
@@ -28,9 +28,9 @@ function trinoType(type: ValueType): string {
  * through the projection into the table scan.
  */
 export function committedSourceRelation(database: string, source: string): string {
-  const table = (name: string) => `${quoteDoubled(database)}.${quoteDoubled(name)}`;
-  const ingestId = `regexp_extract("$path", ${quoteSingle(ingestIdInObjectPath)}, 1)`;
-  const committed = `SELECT "ingestid" FROM ${table(ingestRecordsTable)} WHERE "source" = ${quoteSingle(source)}`;
+  const table = (name: string) => `${quoteIdentifier(database)}.${quoteIdentifier(name)}`;
+  const ingestId = `regexp_extract("$path", ${quoteLiteral(ingestIdInObjectPath)}, 1)`;
+  const committed = `SELECT "ingestid" FROM ${table(ingestRecordsTable)} WHERE "source" = ${quoteLiteral(source)}`;
   return `(SELECT * FROM ${table(source)} WHERE ${ingestId} IN (${committed}))`;
 }
 
@@ -41,13 +41,13 @@ export function committedSourceRelation(database: string, source: string): strin
 export function athenaDialect(database: string): Dialect {
   return {
     name: 'athena',
-    quote: quoteDoubled,
-    literal: quoteSingle,
+    quote: quoteIdentifier,
+    literal: quoteLiteral,
     sqlType: trinoType,
     // Trino names ROW fields only through a CAST to a named ROW type.
     struct: (fields) =>
-      `CAST(ROW(${fields.map((f) => f.expression).join(', ')}) AS ROW(${fields.map((f) => `${quoteDoubled(f.name)} ${trinoType(f.type)}`).join(', ')}))`,
-    field: (struct, name) => `${struct}.${quoteDoubled(name)}`,
+      `CAST(ROW(${fields.map((f) => f.expression).join(', ')}) AS ROW(${fields.map((f) => `${quoteIdentifier(f.name)} ${trinoType(f.type)}`).join(', ')}))`,
+    field: (struct, name) => `${struct}.${quoteIdentifier(name)}`,
     lastValueIgnoringNulls: (expression, over) =>
       `last_value(${expression}) IGNORE NULLS OVER (${over})`,
     minusSeconds: (expression, seconds) =>

@@ -25,11 +25,16 @@ export interface Dialect {
   sourceRelation(source: string): string;
 }
 
-export function quoteDoubled(identifier: string): string {
+/**
+ * Double-quoted SQL identifier, the one implementation every dialect and every SQL string
+ * fstore builds uses (DuckDB and Athena quote identifiers alike).
+ */
+export function quoteIdentifier(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
 }
 
-export function quoteSingle(text: string): string {
+/** Single-quoted SQL string literal, the one implementation (DuckDB and Athena alike). */
+export function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 

@@ -1,8 +1,27 @@
 import path from 'node:path';
 import type { ValueType } from '../definitions/index.ts';
-import { duckdbType } from '../local/duckdb-types.ts';
 import { presentCommittedSourceFiles } from '../offline/ingest-manifest.ts';
-import { type Dialect, quoteDoubled, quoteSingle, timestampText } from './dialect.ts';
+import { type Dialect, quoteIdentifier, quoteLiteral, timestampText } from './dialect.ts';
+
+const duckdbScalar: Record<string, string> = {
+  int32: 'INTEGER',
+  int64: 'BIGINT',
+  float32: 'FLOAT',
+  float64: 'DOUBLE',
+  string: 'VARCHAR',
+  bool: 'BOOLEAN',
+  // Naive TIMESTAMP holding UTC, the Hive/Athena convention for Parquet.
+  timestamp: 'TIMESTAMP',
+};
+
+/** DuckDB column type for an fstore value type (the DuckDB dialect's `sqlType`). */
+export function duckdbType(type: ValueType): string {
+  const list = /^list<(.+)>$/.exec(type);
+  if (list) return `${duckdbType(list[1] as ValueType)}[]`;
+  const mapped = duckdbScalar[type];
+  if (!mapped) throw new Error(`no DuckDB type for ${type}`);
+  return mapped;
+}
 
 /** A folder no ingest writes (names starting with `_` are fstore's own). */
 const noCommittedFiles = '_no_committed_ingest';
@@ -16,12 +35,12 @@ const noCommittedFiles = '_no_committed_ingest';
 export function duckdbDialect(offlineRoot: string): Dialect {
   return {
     name: 'duckdb',
-    quote: quoteDoubled,
-    literal: quoteSingle,
-    sqlType: (type: ValueType) => duckdbType(type),
+    quote: quoteIdentifier,
+    literal: quoteLiteral,
+    sqlType: duckdbType,
     struct: (fields) =>
-      `struct_pack(${fields.map((f) => `${quoteDoubled(f.name)} := ${f.expression}`).join(', ')})`,
-    field: (struct, name) => `${struct}.${quoteDoubled(name)}`,
+      `struct_pack(${fields.map((f) => `${quoteIdentifier(f.name)} := ${f.expression}`).join(', ')})`,
+    field: (struct, name) => `${struct}.${quoteIdentifier(name)}`,
     lastValueIgnoringNulls: (expression, over) =>
       `last_value(${expression} IGNORE NULLS) OVER (${over})`,
     minusSeconds: (expression, seconds) =>
@@ -36,12 +55,12 @@ export function duckdbDialect(offlineRoot: string): Dialect {
       const files = presentCommittedSourceFiles(offlineRoot, source);
       // A store without a manifest (files placed by hand) is read whole, as before ADR 0008.
       if (files === undefined)
-        return `read_parquet(${quoteSingle(path.join(offlineRoot, source, '*', '*.parquet'))}, ${options})`;
+        return `read_parquet(${quoteLiteral(path.join(offlineRoot, source, '*', '*.parquet'))}, ${options})`;
       // No committed ingest: a pattern nothing matches, so DuckDB says "No files found" as it
       // does for an empty folder, which callers treat as a source without rows.
       if (files.length === 0)
-        return `read_parquet(${quoteSingle(path.join(offlineRoot, source, noCommittedFiles, '*.parquet'))}, ${options})`;
-      return `read_parquet([${files.map(quoteSingle).join(', ')}], ${options})`;
+        return `read_parquet(${quoteLiteral(path.join(offlineRoot, source, noCommittedFiles, '*.parquet'))}, ${options})`;
+      return `read_parquet([${files.map(quoteLiteral).join(', ')}], ${options})`;
     },
   };
 }

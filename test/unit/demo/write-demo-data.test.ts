@@ -14,8 +14,8 @@ import {
   writeDemoData,
 } from '../../../lib/demo/index.ts';
 import { HintedError } from '../../../lib/hinted-error.ts';
-import { duckdbType } from '../../../lib/local/duckdb-types.ts';
 import type { Registry } from '../../../lib/registry/index.ts';
+import { duckdbType } from '../../../lib/sql/duckdb-dialect.ts';
 import { makeTempDir } from '../../helpers/run-fstore.ts';
 import { columnRules, loadChurnRegistry, ruleViolationsSql } from './demo-constraints.ts';
 
