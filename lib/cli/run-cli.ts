@@ -54,7 +54,7 @@ function report(out: Output, error: unknown, verbose: boolean): number {
     const count = error.issues.length;
     out.error(count === 1 ? 'invalid definition' : `${count} invalid definitions`);
     for (const issue of error.issues) {
-      const where = issue.file ? `${issue.file}: ` : '';
+      const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}` : ''}: ` : '';
       const field = issue.field ? ` ${out.c.bold(issue.field)}` : '';
       process.stderr.write(`  ${where}${issue.definition}${field}: ${issue.message}\n`);
       if (issue.hint) process.stderr.write(`    ${out.c.dim('fix:')} ${issue.hint}\n`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { didYouMean } from '../closest-names.ts';
 import { durationPattern, parseDuration } from './duration.ts';
 import { type Entity, isEntity } from './entity.ts';
 import {
@@ -141,7 +142,7 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
     if (columnType === undefined) {
       issues.add(
         field,
-        `"${column}" is not a column of source "${source.name}" (${[...sourceTypes.keys()].join(', ')})`,
+        `aggregated column "${column}" is not a column of source "${source.name}" (${[...sourceTypes.keys()].join(', ')})${didYouMean(column, sourceTypes.keys())}`,
         'aggregate a column of the source schema',
       );
       continue;

@@ -8,10 +8,12 @@ export interface DefinitionIssue {
   readonly hint?: string;
   /** File the definition came from, relative to the definitions folder, when known. */
   readonly file?: string;
+  /** Line in `file` of the define call (from the error's stack at load time), when known. */
+  readonly line?: number;
 }
 
 export function formatIssue(issue: DefinitionIssue): string {
-  const where = issue.file ? `${issue.file}: ` : '';
+  const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}` : ''}: ` : '';
   const field = issue.field ? ` field "${issue.field}"` : '';
   const hint = issue.hint ? ` Fix: ${issue.hint}` : '';
   return `${where}${issue.definition}${field}: ${issue.message}.${hint}`;
@@ -31,9 +33,11 @@ export class DefinitionError extends Error {
     this.issues = issues;
   }
 
-  withFile(file: string): DefinitionError {
+  withFile(file: string, line?: number): DefinitionError {
     return new DefinitionError(
-      this.issues.map((issue) => (issue.file ? issue : { ...issue, file })),
+      this.issues.map((issue) =>
+        issue.file ? issue : { ...issue, file, ...(line !== undefined ? { line } : {}) },
+      ),
       { cause: this.cause },
     );
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { didYouMean } from '../closest-names.ts';
 import {
   type FeatureSelection,
   type FeatureView,
@@ -86,7 +87,7 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
       if (!available.has(item.feature)) {
         issues.add(
           field,
-          `view "${view.name}" has no feature "${item.feature}" (it has ${[...available].join(', ')})`,
+          `view "${view.name}" has no feature "${item.feature}" (it has ${[...available].join(', ')})${didYouMean(item.feature, available)}`,
           'fix the feature name or add the feature to the view',
         );
         return;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { didYouMean } from '../closest-names.ts';
 import { parseDuration } from './duration.ts';
 import { type Entity, isEntity } from './entity.ts';
 import { parseSchedule, ScheduleError } from './schedule.ts';
@@ -234,7 +235,7 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
       if (columnType === undefined)
         issues.add(
           field,
-          `"${name}" is not a column of source "${source.name}" (${columnList})`,
+          `feature "${name}" is not a column of source "${source.name}" (${columnList})${didYouMean(name, sourceTypes.keys())}`,
           `add "${name}" to the source schema or fix the feature name`,
         );
       else if (!canWiden(columnType, type))
@@ -313,7 +314,7 @@ export function checkEntities(
       if (columnType === undefined)
         issues.add(
           `entities.${index}`,
-          `join key "${key.name}" of entity "${entity.name}" is not a column of source "${source.name}" (${columnList})`,
+          `join key "${key.name}" of entity "${entity.name}" is not a column of source "${source.name}" (${columnList})${didYouMean(key.name, sourceTypes.keys())}`,
           `add "${key.name}: '${key.type}'" to the source schema or map a raw column to it with fieldMapping`,
         );
       else if (columnType !== key.type)

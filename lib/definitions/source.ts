@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { didYouMean } from '../closest-names.ts';
 import {
   type DefinitionKind,
   type DefinitionMetadata,
@@ -102,7 +103,7 @@ export function defineSource(input: SourceInput): Source {
     if (type === undefined)
       issues.add(
         field,
-        `"${column}" is not a column of the schema (${columnList})`,
+        `${field === 'timestampField' ? 'event-timestamp' : 'created-timestamp'} column "${column}" is not a column of the schema (${columnList})${didYouMean(column, typeOf.keys())}`,
         `add "${column}: 'timestamp'" to schema or name an existing column`,
       );
     else if (type !== 'timestamp')
@@ -130,7 +131,7 @@ export function defineSource(input: SourceInput): Source {
     if (!typeOf.has(target))
       issues.add(
         `fieldMapping.${raw}`,
-        `maps to "${target}", which is not a column of the schema (${columnList})`,
+        `maps to "${target}", which is not a column of the schema (${columnList})${didYouMean(target, typeOf.keys())}`,
         'map raw names to columns declared in schema',
       );
     if (mappedTargets.has(target))

@@ -1,3 +1,4 @@
+import { didYouMean } from '../closest-names.ts';
 import {
   DefinitionError,
   type DefinitionIssue,
@@ -159,7 +160,10 @@ function checkServicesUseRegisteredViews(
         issues.push({
           definition: `feature service "${definition.name}"`,
           field: `features.${index}`,
-          message: `selects "${feature.feature}", which the registered view "${view.name}" does not have`,
+          message: `selects "${feature.feature}", which the registered view "${view.name}" does not have${didYouMean(
+            feature.feature,
+            view.features.map((f) => f.name),
+          )}`,
           hint: 'select from the view that is registered, or add the feature to it',
           ...(file ? { file } : {}),
         });

@@ -1,7 +1,8 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
+import { didYouMean } from '../closest-names.ts';
 import {
   DefinitionError,
   isEntity,
@@ -69,11 +70,12 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
       >;
     } catch (error) {
       // The error may come from a file this one imports (services.ts importing views.ts).
-      const origin = originFile(error, root, files) ?? file;
-      if (error instanceof DefinitionError) throw error.withFile(origin);
+      const located = originFile(error, root, files);
+      const origin = located?.file ?? file;
+      if (error instanceof DefinitionError) throw error.withFile(origin, located?.line);
       const where = origin === file ? file : `${origin} (imported by ${file})`;
       throw new DefinitionsLoadError(
-        `${where} failed to load: ${summarize(error, root, origin)}`,
+        `${where} failed to load: ${summarize(error, root, origin)}${await misspelledName(error, path.join(root, origin))}`,
         loadHint(error),
         { cause: error },
       );
@@ -88,23 +90,43 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
 }
 
 /**
- * The definitions file an import error was raised in: the first definitions file named in its
- * stack (thrown errors) or message (syntax errors), or undefined when none is.
+ * The definitions file an import error was raised in, and the line: the first definitions file
+ * named in its stack (thrown errors; for a DefinitionError that frame is the defineX call, since
+ * tsx and vitest map stacks to the source) or message (syntax errors), or undefined when none is.
  */
-function originFile(error: unknown, root: string, files: readonly string[]): string | undefined {
+function originFile(
+  error: unknown,
+  root: string,
+  files: readonly string[],
+): { file: string; line: number } | undefined {
   if (!(error instanceof Error)) return undefined;
   const text = stripVTControlCharacters(`${error.message}\n${error.stack ?? ''}`);
-  for (const match of text.matchAll(/(?:file:\/\/)?([^\s()[\]'"`]+\.(?:ts|mts|js|mjs)):\d+:\d+/g)) {
+  for (const match of text.matchAll(
+    /(?:file:\/\/)?([^\s()[\]'"`]+\.(?:ts|mts|js|mjs)):(\d+):\d+/g,
+  )) {
     const candidate = match[1] ?? '';
+    const line = Number(match[2]);
     const absolute = path.resolve(
       candidate.startsWith('/') ? candidate : path.join(root, candidate),
     );
     const relative = path.relative(root, absolute).split(path.sep).join('/');
-    if (files.includes(relative)) return relative;
+    if (files.includes(relative)) return { file: relative, line };
     const fromCwd = path.relative(root, path.resolve(candidate)).split(path.sep).join('/');
-    if (files.includes(fromCwd)) return fromCwd;
+    if (files.includes(fromCwd)) return { file: fromCwd, line };
   }
   return undefined;
+}
+
+/**
+ * `; did you mean "x"?` for a ReferenceError (`custmer_profile is not defined`, e.g. a misspelled
+ * view in a service's features): the closest identifier written in the file, or '' when none is.
+ */
+async function misspelledName(error: unknown, file: string): Promise<string> {
+  if (!(error instanceof ReferenceError)) return '';
+  const name = /^(\S+) is not defined$/.exec(error.message)?.[1];
+  if (name === undefined) return '';
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return didYouMean(name, new Set(text.match(/[A-Za-z_$][\w$]*/g) ?? []));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { didYouMean } from '../closest-names.ts';
 import type { AggregationFunction, JoinKeyType, ValueType } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
@@ -175,7 +176,10 @@ function referenceSelection(registry: Registry, references: readonly string[]) {
       return view.features.map((f) => ({ view, feature: f.name, alias: undefined }));
     if (!view.features.some((f) => f.name === feature)) {
       throw new PlanError(
-        `view "${viewName}" has no feature "${feature}"`,
+        `view "${viewName}" has no feature "${feature}"${didYouMean(
+          feature,
+          view.features.map((f) => f.name),
+        )}`,
         `it has ${view.features.map((f) => f.name).join(', ')}`,
       );
     }
@@ -187,7 +191,10 @@ function viewNamed(registry: Registry, name: string): RegistryFeatureView {
   const view = registry.featureViews.find((v) => v.name === name);
   if (!view)
     throw new PlanError(
-      `no feature view "${name}"`,
+      `no feature view "${name}"${didYouMean(
+        name,
+        registry.featureViews.map((v) => v.name),
+      )}`,
       `known views: ${registry.featureViews.map((v) => v.name).join(', ')}`,
     );
   return view;

@@ -9,7 +9,7 @@ import type {
 import { CliError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import type { Output } from '../output.ts';
-import { closestNames } from '../suggest.ts';
+import { closestNames } from '../../closest-names.ts';
 import { constraintText } from './list.ts';
 
 type Found =

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type LineageEdge, lineageGraph, lineageOf } from '../../registry/index.ts';
 import { CliError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
-import { closestNames } from '../suggest.ts';
+import { closestNames } from '../../closest-names.ts';
 
 export function registerLineage(program: Command): void {
   program

@@ -84,7 +84,7 @@ describe('loadDefinitions', () => {
       ['entities.ts', 'entity "Customer"', 'joinKeys.0.type'],
     ]);
     expect((error as Error).message).toContain(
-      'entities.ts: entity "Customer" field "name": "Customer" is not a valid identifier',
+      'entities.ts:4: entity "Customer" field "name": "Customer" is not a valid identifier',
     );
     expect((error as Error).message).not.toMatch(/\n\s+at /);
   });

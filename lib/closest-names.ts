@@ -20,3 +20,13 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length] ?? 0;
 }
+
+/** `; did you mean "x"?` for the one closest candidate, or '' when nothing is close. */
+export function didYouMean(input: string, candidates: Iterable<string>): string {
+  const [closest] = closestNames(
+    input,
+    [...candidates].filter((name) => name !== input),
+    1,
+  );
+  return closest === undefined ? '' : `; did you mean "${closest}"?`;
+}
