@@ -3,11 +3,11 @@
  * for BENCH_ENTITY_ROWS (1,000,000) entity rows over BENCH_SOURCE_ROWS (10,000,000) source
  * rows of BENCH_ENTITIES (100,000) entities, a year of data: fstore's SQL against the
  * straightforward SQL (each entity row joined to its entity's rows of the widest window,
- * grouped) on DuckDB, same data, same run; both timed BENCH_REPEAT (3) times, median kept.
- * fstore's training sets read running totals, built once per change of the stored rows: the
- * first run builds them (timed apart), the later ones find them. Checks every rendering
- * agrees with the baseline, then prints times, the ratio ours/baseline and peak RSS; the last
- * line is one JSON object.
+ * grouped) on DuckDB, same data, same run. fstore's training sets read running totals, built
+ * once per change of the stored rows: the first run builds them (timed apart), then ours and
+ * the baseline run interleaved, `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts),
+ * medians kept. Checks every rendering agrees with the baseline, then prints every sample,
+ * the medians, the ratio ours/baseline and peak RSS; the last line is one JSON object.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
@@ -16,13 +16,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
 import { runningTotalsDir } from '../lib/offline/running-totals.ts';
+import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
 
 const sizes = {
   entityRows: Number(process.env.BENCH_ENTITY_ROWS ?? 1_000_000),
   sourceRows: Number(process.env.BENCH_SOURCE_ROWS ?? 10_000_000),
   entities: Number(process.env.BENCH_ENTITIES ?? 100_000),
 };
-const repeat = Number(process.env.BENCH_REPEAT ?? 3);
+const runs = runsOption(5);
 const dir =
   process.env.BENCH_DIR ??
   path.join(tmpdir(), `fstore-bench-agg-${sizes.entityRows}-${sizes.sourceRows}-${sizes.entities}`);
@@ -91,18 +92,23 @@ process.stderr.write(
 const out = (name: string) => path.join(dir, `${name}.parquet`);
 const totalsDir = runningTotalsDir(path.join(dir, 'offline'), 'orders');
 await rm(totalsDir, { recursive: true, force: true });
-/** The run of median time out of `repeat`, so one noisy run on a shared machine does not decide. */
-function medianRun(mode: Parameters<typeof run>[0], file: string): Run & { all: number[] } {
-  const runs = Array.from({ length: repeat }, () => run(mode, file)).sort(
-    (a, b) => a.seconds - b.seconds,
-  );
-  const median = runs[Math.floor(runs.length / 2)] as Run;
-  return { ...median, all: runs.map((r) => Number(r.seconds.toFixed(2))) };
-}
 
 const cold = run('ours', out('ours-cold'));
-const ours = medianRun('ours', out('ours'));
-const baseline = medianRun('baseline', out('baseline'));
+process.stderr.write(
+  `running totals built in ${cold.buildSeconds.toFixed(2)} s; ${runs} interleaved pairs ...\n`,
+);
+const timed = await interleave({
+  runs,
+  ours: () => run('ours', out('ours')),
+  baseline: () => run('baseline', out('baseline')),
+  value: (r) => r.seconds,
+  onPair: (p) =>
+    process.stderr.write(
+      `pair ${p.pair}/${runs}: ours ${p.oursValue.toFixed(2)} s, baseline ${p.baselineValue.toFixed(2)} s, ratio ${p.ratio.toFixed(2)}\n`,
+    ),
+});
+const ours = timed.oursMedianRun;
+const baseline = timed.baselineMedianRun;
 const join = run('ours-join', out('ours-join'));
 const window = run('ours-window', out('ours-window'));
 
@@ -127,9 +133,11 @@ for (const name of ['ours-cold', 'ours', 'ours-join', 'ours-window'])
 session.close();
 const sizeMb = (file: string) =>
   Number(execFileSync('du', ['-sm', file], { encoding: 'utf8' }).split('\t')[0]);
-const ratio = ours.seconds / baseline.seconds;
+const ratio = timed.ratioOfMedians;
 const coldSeconds = cold.buildSeconds + cold.seconds;
-const peakRssMb = Math.max(cold.peakRssMb, ours.peakRssMb);
+const oursPeakRssMb = Math.max(...timed.pairs.map((p) => p.ours.peakRssMb));
+const baselinePeakRssMb = Math.max(...timed.pairs.map((p) => p.baseline.peakRssMb));
+const peakRssMb = Math.max(cold.peakRssMb, oursPeakRssMb);
 console.log(
   `source rows ${sizes.sourceRows.toLocaleString('en-US')} (${sizeMb(path.join(dir, 'offline', 'orders'))} MB Parquet), entities ${sizes.entities.toLocaleString('en-US')}, entity rows ${sizes.entityRows.toLocaleString('en-US')}; features sum/count/avg × 7d/30d/90d`,
 );
@@ -137,7 +145,7 @@ console.log(
   `running totals: built in ${cold.buildSeconds.toFixed(2)} s (once per change of the stored rows), ${sizeMb(totalsDir)} MB, peak RSS ${cold.peakRssMb} MB`,
 );
 console.log(
-  `fstore, running totals ready:      ${ours.seconds.toFixed(2)} s (median of ${ours.all.join(', ')}), peak RSS ${ours.peakRssMb} MB, ${ours.rows} rows`,
+  `fstore, running totals ready:      ${timed.oursMedian.toFixed(2)} s (median of ${timed.oursValues.map((v) => v.toFixed(2)).join(', ')}), peak RSS ${oursPeakRssMb} MB, ${ours.rows} rows`,
 );
 console.log(`fstore, first run (build + query): ${coldSeconds.toFixed(2)} s`);
 console.log(
@@ -147,22 +155,26 @@ console.log(
   `fstore, Athena form on DuckDB:     ${window.seconds.toFixed(2)} s, peak RSS ${window.peakRssMb} MB`,
 );
 console.log(
-  `straightforward join SQL:          ${baseline.seconds.toFixed(2)} s (median of ${baseline.all.join(', ')}), peak RSS ${baseline.peakRssMb} MB, ${baseline.rows} rows`,
+  `straightforward join SQL:          ${timed.baselineMedian.toFixed(2)} s (median of ${timed.baselineValues.map((v) => v.toFixed(2)).join(', ')}), peak RSS ${baselinePeakRssMb} MB, ${baseline.rows} rows`,
 );
+for (const line of describeInterleave(timed, 's')) console.log(line);
 console.log(
-  `ratio ours/baseline: ${ratio.toFixed(2)} (target ≤ 0.5), first run ${(coldSeconds / baseline.seconds).toFixed(2)}; mismatching rows: ${mismatches}`,
+  `ratio ours/baseline (of medians): ${ratio.toFixed(2)} (target ≤ 0.5), median of pair ratios ${timed.medianPairRatio.toFixed(2)}, first run ${(coldSeconds / timed.baselineMedian).toFixed(2)}; mismatching rows: ${mismatches}`,
 );
-if (mismatches > 0 || ours.rows !== baseline.rows) process.exitCode = 1;
+const rowCounts = new Set(timed.pairs.flatMap((p) => [p.ours.rows, p.baseline.rows]));
+if (mismatches > 0 || rowCounts.size !== 1) process.exitCode = 1;
 console.log(
   JSON.stringify({
     bench: 'agg',
     source_rows: sizes.sourceRows,
     entity_rows: sizes.entityRows,
-    ours_s: Number(ours.seconds.toFixed(3)),
-    baseline_s: Number(baseline.seconds.toFixed(3)),
-    runs_each: repeat,
+    entities: sizes.entities,
+    ours_s: Number(timed.oursMedian.toFixed(3)),
+    baseline_s: Number(timed.baselineMedian.toFixed(3)),
     ratio: Number(ratio.toFixed(3)),
+    ...interleaveJson(timed),
     peak_rss_mb: peakRssMb,
+    baseline_peak_rss_mb: baselinePeakRssMb,
     running_totals_build_s: Number(cold.buildSeconds.toFixed(3)),
     ours_first_run_s: Number(coldSeconds.toFixed(3)),
     ours_range_join_s: Number(join.seconds.toFixed(3)),

@@ -3,7 +3,9 @@
  * offline store (DuckDB over Parquet) into a local DynamoDB-API server (dynalite in its own
  * process), end to end through fstore's materializer; in the same run, a bare loop of the same
  * conditional PutItem calls at the same concurrency (BENCH_CONCURRENCY, 16) with no query and
- * no codec, into a fresh server. Prints rows/s of both, the ratio ours/baseline, and the
+ * no codec, into a fresh server. The two run interleaved, `--runs N` pairs (BENCH_RUNS,
+ * default 3 here: a pass of 1M rows takes minutes; bench/interleave.ts), each pass on a fresh
+ * server. Prints every pass's rows/s, the medians, the ratio ours/baseline and the
  * materializer's peak RSS; the last line is one JSON object.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -11,9 +13,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
 import { benchConcurrency, writeBenchSource } from './materialize-setup.ts';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const runs = runsOption(3);
 const dataDir = process.env.BENCH_DIR ?? path.join(tmpdir(), `fstore-bench-materialize-${rows}`);
 const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -51,35 +55,51 @@ function pass(mode: 'ours' | 'baseline', endpoint: string): Pass {
 
 process.stderr.write(`writing ${rows.toLocaleString('en-US')} rows to ${dataDir} ...\n`);
 await writeBenchSource(dataDir, rows);
-process.stderr.write(`materializing with fstore (concurrency ${benchConcurrency}) ...\n`);
-const ours = await withServer((endpoint) => pass('ours', endpoint));
-process.stderr.write('bare PutItem loop ...\n');
-const baseline = await withServer((endpoint) => pass('baseline', endpoint));
-if (ours.rows !== rows || baseline.rows !== rows)
-  throw new Error(
-    `expected ${rows} rows written, got ours ${ours.rows}, baseline ${baseline.rows}`,
-  );
-
-const oursRate = ours.rows / ours.seconds;
-const baselineRate = baseline.rows / baseline.seconds;
-const ratio = oursRate / baselineRate;
+process.stderr.write(
+  `${runs} interleaved pairs: fstore materialize, bare PutItem loop (concurrency ${benchConcurrency}), each on a fresh dynalite ...\n`,
+);
+const timed = await interleave({
+  runs,
+  ours: () => withServer((endpoint) => pass('ours', endpoint)),
+  baseline: () => withServer((endpoint) => pass('baseline', endpoint)),
+  value: (p) => p.rows / p.seconds,
+  onPair: (p) => {
+    process.stderr.write(
+      `pair ${p.pair}/${runs}: ours ${Math.round(p.oursValue)} rows/s, baseline ${Math.round(p.baselineValue)} rows/s, ratio ${p.ratio.toFixed(2)}\n`,
+    );
+    if (p.ours.rows !== rows || p.baseline.rows !== rows)
+      throw new Error(
+        `expected ${rows} rows written, got ours ${p.ours.rows}, baseline ${p.baseline.rows}`,
+      );
+  },
+});
+const ours = timed.oursMedianRun;
+const baseline = timed.baselineMedianRun;
+const oursPeakRssMb = Math.max(...timed.pairs.map((p) => p.ours.peakRssMb));
+const baselinePeakRssMb = Math.max(...timed.pairs.map((p) => p.baseline.peakRssMb));
+const ratio = timed.ratioOfMedians;
 const sizeMb = Number(execFileSync('du', ['-sm', dataDir], { encoding: 'utf8' }).split('\t')[0]);
 console.log(`rows:                 ${rows.toLocaleString('en-US')} (offline Parquet ${sizeMb} MB)`);
 console.log(
-  `fstore materialize:   ${ours.seconds.toFixed(1)} s, ${Math.round(oursRate)} rows/s, peak RSS ${ours.peakRssMb} MB`,
+  `fstore materialize:   median ${Math.round(timed.oursMedian)} rows/s (${ours.seconds.toFixed(1)} s), peak RSS ${oursPeakRssMb} MB`,
 );
 console.log(
-  `bare PutItem loop:    ${baseline.seconds.toFixed(1)} s, ${Math.round(baselineRate)} rows/s, peak RSS ${baseline.peakRssMb} MB`,
+  `bare PutItem loop:    median ${Math.round(timed.baselineMedian)} rows/s (${baseline.seconds.toFixed(1)} s), peak RSS ${baselinePeakRssMb} MB`,
 );
-console.log(`ratio ours/baseline:  ${ratio.toFixed(2)} (target ≥ 0.8); peak RSS target < 1024 MB`);
+for (const line of describeInterleave(timed, 'rows/s', 0)) console.log(line);
+console.log(
+  `ratio ours/baseline:  ${ratio.toFixed(2)} of medians, ${timed.medianPairRatio.toFixed(2)} median of pair ratios (target ≥ 0.8); peak RSS target < 1024 MB`,
+);
 console.log(
   JSON.stringify({
     bench: 'materialize',
     rows,
     concurrency: benchConcurrency,
-    ours_rows_s: Math.round(oursRate),
-    baseline_rows_s: Math.round(baselineRate),
+    ours_rows_s: Math.round(timed.oursMedian),
+    baseline_rows_s: Math.round(timed.baselineMedian),
     ratio: Number(ratio.toFixed(3)),
-    peak_rss_mb: ours.peakRssMb,
+    ...interleaveJson(timed, 0),
+    peak_rss_mb: oursPeakRssMb,
+    baseline_peak_rss_mb: baselinePeakRssMb,
   }),
 );

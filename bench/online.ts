@@ -3,6 +3,9 @@
  * loop of the same BatchGetItem calls, on dynalite in this process, for 1, 10 and 100 entities
  * of a 3-view service with 50 features; plus the Lambda bundle's size and cold module
  * initialization, and requests/s and p99 of the local HTTP server under autocannon.
+ * The two run interleaved: `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts) of
+ * one block of BENCH_ITERATIONS (300) lookups each, after 20 unmeasured ones; a block's figure
+ * is its p50, and the medians of the blocks' p50s are compared.
  * The last line is one JSON object with the 100-entity figures.
  */
 import { execFileSync } from 'node:child_process';
@@ -31,8 +34,16 @@ import { encodeEntityKey, partitionKey } from '../lib/online/entity-key.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
 import { writeOnlineRows } from '../lib/online/online-writer.ts';
 import { compileRegistry } from '../lib/registry/index.ts';
+import {
+  describeInterleave,
+  interleave,
+  interleaveJson,
+  percentile,
+  runsOption,
+} from './interleave.ts';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 300);
+const runs = runsOption(5);
 const customer = defineEntity({
   name: 'customer',
   joinKeys: [{ name: 'customer_id', type: 'string' }],
@@ -123,11 +134,6 @@ async function bareLookup(entities: string[]): Promise<void> {
   );
 }
 
-const percentile = (values: number[], p: number) =>
-  [...values].sort((a, b) => a - b)[
-    Math.min(values.length - 1, Math.floor((p / 100) * values.length))
-  ] ?? 0;
-
 async function time(run: () => Promise<unknown>): Promise<number[]> {
   for (let i = 0; i < 20; i++) await run();
   const samples: number[] = [];
@@ -139,16 +145,25 @@ async function time(run: () => Promise<unknown>): Promise<number[]> {
   return samples;
 }
 
+interface Block {
+  samples: number[];
+  p50: number;
+}
+const block = async (lookup: () => Promise<unknown>): Promise<Block> => {
+  const samples = await time(lookup);
+  return { samples, p50: percentile(samples, 50) };
+};
+
 const rows: Record<string, number>[] = [];
+let hundredJson: ReturnType<typeof interleaveJson> | undefined;
 for (const count of [1, 10, 100]) {
   const entities = ids.slice(0, count);
   const body = JSON.stringify({ entities: entities.map((customer_id) => ({ customer_id })) });
-  // Interleave the two so background noise hits both alike.
-  const ours: number[] = [];
-  const bare: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    ours.push(
-      ...(await time(async () => {
+  // Interleaved blocks, so background noise hits both alike.
+  const timed = await interleave({
+    runs,
+    ours: () =>
+      block(async () => {
         const response = await lambdaHandler(
           {
             rawPath: '/v1/features/bench_service',
@@ -158,21 +173,27 @@ for (const count of [1, 10, 100]) {
           localLambdaContext,
         );
         if (response.statusCode !== 200) throw new Error(response.body);
-      })),
-    );
-    bare.push(...(await time(() => bareLookup(entities))));
-  }
+      }),
+    baseline: () => block(() => bareLookup(entities)),
+    value: (b) => b.p50,
+  });
+  const ours = timed.pairs.flatMap((p) => p.ours.samples);
+  const bare = timed.pairs.flatMap((p) => p.baseline.samples);
   const row = {
     entities: count,
-    ours_p50_ms: percentile(ours, 50),
+    ours_p50_ms: timed.oursMedian,
     ours_p99_ms: percentile(ours, 99),
-    baseline_p50_ms: percentile(bare, 50),
+    baseline_p50_ms: timed.baselineMedian,
     baseline_p99_ms: percentile(bare, 99),
+    ratio_p50: timed.ratioOfMedians,
+    median_pair_ratio: timed.medianPairRatio,
   };
-  rows.push({ ...row, ratio_p50: row.ours_p50_ms / row.baseline_p50_ms });
+  rows.push(row);
+  if (count === 100) hundredJson = interleaveJson(timed);
   console.log(
-    `${String(count).padStart(3)} entities × 3 views × 50 features: handler p50 ${row.ours_p50_ms.toFixed(2)} ms p99 ${row.ours_p99_ms.toFixed(2)} ms | bare BatchGetItem p50 ${row.baseline_p50_ms.toFixed(2)} ms p99 ${row.baseline_p99_ms.toFixed(2)} ms | ratio p50 ${(row.ours_p50_ms / row.baseline_p50_ms).toFixed(2)}`,
+    `${String(count).padStart(3)} entities × 3 views × 50 features: handler p50 ${row.ours_p50_ms.toFixed(2)} ms p99 ${row.ours_p99_ms.toFixed(2)} ms | bare BatchGetItem p50 ${row.baseline_p50_ms.toFixed(2)} ms p99 ${row.baseline_p99_ms.toFixed(2)} ms | ratio p50 ${row.ratio_p50.toFixed(2)} (median of pair ratios ${row.median_pair_ratio.toFixed(2)})`,
   );
+  for (const line of describeInterleave(timed, 'ms p50')) console.log(line);
 }
 
 // The Lambda bundle, built as the ServingApi construct builds it.
@@ -247,8 +268,11 @@ console.log(
     entities: 100,
     ours_p50_ms: Number((hundred.ours_p50_ms ?? 0).toFixed(2)),
     baseline_p50_ms: Number((hundred.baseline_p50_ms ?? 0).toFixed(2)),
-    ratio_p50: Number((hundred.ratio_p50 ?? 0).toFixed(2)),
+    ratio_p50: Number((hundred.ratio_p50 ?? 0).toFixed(3)),
+    median_pair_ratio_p50: Number((hundred.median_pair_ratio ?? 0).toFixed(3)),
     ours_p99_ms: Number((hundred.ours_p99_ms ?? 0).toFixed(2)),
+    iterations_per_run: iterations,
+    ...hundredJson,
     bundle_kb: Math.round(bundleKb),
     init_ms: Math.round(initMs),
     http_rps: Math.round(result.requests.average),

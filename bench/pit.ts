@@ -1,8 +1,10 @@
 /**
  * npm run bench:pit — fstore's point-in-time SQL on DuckDB against DuckDB's native ASOF JOIN,
- * on the same Parquet data in the same run, for a 1-view and a 3-view request. Checks that
- * both give the same values, then prints times, peak RSS and the ratio ours/ASOF; the last
- * line is the 1-view JSON summary.
+ * on the same Parquet data in the same run, for a 1-view and a 3-view request. Ours and ASOF
+ * run interleaved, `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts), medians
+ * kept; the merge-window SQL Athena runs is timed once. Checks that all give the same values,
+ * then prints every sample, the medians, the ratio ours/ASOF and peak RSS; the last lines are
+ * the JSON summaries (3 views, then 1 view).
  *
  * Sizes: BENCH_ENTITY_ROWS (1,000,000), BENCH_FEATURE_ROWS (10,000,000), BENCH_ENTITIES (100,000).
  */
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
+import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
 import { writePitBenchData } from './pit-data.ts';
 
 const sizes = {
@@ -25,6 +28,7 @@ const root =
     tmpdir(),
     `fstore-bench-pit-${sizes.entityRows}-${sizes.featureRows}-${sizes.entities}`,
   );
+const runs = runsOption(5);
 const runner = fileURLToPath(new URL('./pit-run.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
@@ -71,8 +75,20 @@ for (const views of [3, 1]) {
   const oursOut = path.join(dir, 'ours.parquet');
   const asofOut = path.join(dir, 'asof.parquet');
   const windowOut = path.join(dir, 'ours-merge-window.parquet');
-  const asof = run('asof', views, dir, asofOut);
-  const ours = run('ours', views, dir, oursOut);
+  const timed = await interleave({
+    runs,
+    ours: () => run('ours', views, dir, oursOut),
+    baseline: () => run('asof', views, dir, asofOut),
+    value: (r) => r.seconds,
+    onPair: (p) =>
+      process.stderr.write(
+        `[${views} view(s)] pair ${p.pair}/${runs}: ours ${p.oursValue.toFixed(2)} s, ASOF ${p.baselineValue.toFixed(2)} s, ratio ${p.ratio.toFixed(2)}\n`,
+      ),
+  });
+  const ours = timed.oursMedianRun;
+  const asof = timed.baselineMedianRun;
+  const oursPeakRssMb = Math.max(...timed.pairs.map((p) => p.ours.peakRssMb));
+  const asofPeakRssMb = Math.max(...timed.pairs.map((p) => p.baseline.peakRssMb));
   const merge = run('ours-merge-window', views, dir, windowOut);
   const columns = Array.from({ length: views }, (_, i) => [`v${i}__value`, `v${i}__bucket`]).flat();
   const differences = async (file: string) =>
@@ -96,17 +112,24 @@ for (const views of [3, 1]) {
     )[0]?.n,
   );
   session.close();
-  const ratio = ours.seconds / asof.seconds;
+  const ratio = timed.ratioOfMedians;
+  console.log(`[${views} view(s)] ours vs DuckDB ASOF JOIN, seconds:`);
+  for (const line of describeInterleave(timed, 's')) console.log(line);
   console.log(
-    `[${views} view(s)] ours ${ours.seconds.toFixed(2)} s (peak RSS ${ours.peakRssMb} MB) | DuckDB ASOF JOIN ${asof.seconds.toFixed(2)} s (peak RSS ${asof.peakRssMb} MB) | ratio ours/ASOF ${ratio.toFixed(2)}`,
+    `[${views} view(s)] ours ${timed.oursMedian.toFixed(2)} s (peak RSS ${oursPeakRssMb} MB) | DuckDB ASOF JOIN ${timed.baselineMedian.toFixed(2)} s (peak RSS ${asofPeakRssMb} MB) | ratio ours/ASOF ${ratio.toFixed(2)} (median of pair ratios ${timed.medianPairRatio.toFixed(2)})`,
   );
   console.log(
-    `[${views} view(s)] ours with the merge-window SQL Athena runs: ${merge.seconds.toFixed(2)} s (peak RSS ${merge.peakRssMb} MB), ratio ${(merge.seconds / asof.seconds).toFixed(2)}`,
+    `[${views} view(s)] ours with the merge-window SQL Athena runs: ${merge.seconds.toFixed(2)} s once (peak RSS ${merge.peakRssMb} MB), ratio to the ASOF median ${(merge.seconds / timed.baselineMedian).toFixed(2)}`,
   );
   console.log(
     `[${views} view(s)] rows out ${ours.rows.toLocaleString('en-US')} (ASOF ${asof.rows.toLocaleString('en-US')}), v0 matched ${matched.toLocaleString('en-US')}, value mismatches ${mismatches}`,
   );
-  if (mismatches !== 0 || ours.rows !== sizes.entityRows || merge.rows !== sizes.entityRows) {
+  const rowCounts = timed.pairs.flatMap((p) => [p.ours.rows, p.baseline.rows]);
+  if (
+    mismatches !== 0 ||
+    rowCounts.some((n) => n !== sizes.entityRows) ||
+    merge.rows !== sizes.entityRows
+  ) {
     console.error('FAIL: results differ from the ASOF baseline');
     process.exitCode = 1;
   }
@@ -116,13 +139,15 @@ for (const views of [3, 1]) {
       views,
       entity_rows: sizes.entityRows,
       feature_rows: sizes.featureRows,
-      ours_s: Number(ours.seconds.toFixed(2)),
-      baseline_s: Number(asof.seconds.toFixed(2)),
+      entities: sizes.entities,
+      ours_s: Number(timed.oursMedian.toFixed(2)),
+      baseline_s: Number(timed.baselineMedian.toFixed(2)),
       ratio: Number(ratio.toFixed(2)),
-      peak_rss_mb: ours.peakRssMb,
+      ...interleaveJson(timed),
+      peak_rss_mb: oursPeakRssMb,
       merge_window_s: Number(merge.seconds.toFixed(2)),
-      merge_window_ratio: Number((merge.seconds / asof.seconds).toFixed(2)),
-      baseline_peak_rss_mb: asof.peakRssMb,
+      merge_window_ratio: Number((merge.seconds / timed.baselineMedian).toFixed(2)),
+      baseline_peak_rss_mb: asofPeakRssMb,
       mismatches,
     }),
   );
