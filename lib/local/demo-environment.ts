@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { demoDataDir } from '../data-paths.ts';
 import { customerId, demoSources, startOfUtcDay, writeDemoData } from '../demo/index.ts';
 import { ingestFile, wasIngested } from '../offline/ingest.ts';
 import type { Registry } from '../registry/index.ts';
-import { demoDataDir } from './data-paths.ts';
 
 export interface DemoEnvironment {
   readonly dir: string;

@@ -5,6 +5,7 @@ import {
   ListTablesCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { envDataDir, onlineEndpointPath, onlineLockPath, onlineStoreDir } from '../data-paths.ts';
 import { HintedError } from '../hinted-error.ts';
 import { stateKey } from '../materialize/materialization-state.ts';
 import { itemAttributes } from '../online/item-codec.ts';
@@ -14,7 +15,7 @@ import {
   localTableExists,
   onlineTableName,
 } from '../online/online-table.ts';
-import { envDataDir, onlineEndpointPath, onlineLockPath, onlineStoreDir } from './data-paths.ts';
+import { acquireProcessLock, LockedError } from '../process-lock.ts';
 import { type LocalDynamo, startDynalite, storageErrorMarker } from './dynalite-server.ts';
 import {
   inspectOnlineFolder,
@@ -27,7 +28,6 @@ import {
   recordWatermark,
   type WatermarkRecord,
 } from './online-store-damage.ts';
-import { acquireProcessLock, LockedError } from './process-lock.ts';
 
 export interface LocalOnlineStore {
   readonly client: DynamoDBClient;

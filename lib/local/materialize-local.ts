@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { quarantineDir } from '../data-paths.ts';
 import { duckdbRowSource } from '../materialize/duckdb-row-source.ts';
 import {
   type MaterializeViewOptions,
@@ -9,10 +10,9 @@ import {
 import { fileQuarantine } from '../materialize/quarantine.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
+import { isRunning } from '../process-lock.ts';
 import type { Registry } from '../registry/index.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
-import { quarantineDir } from './data-paths.ts';
-import { isRunning } from './process-lock.ts';
 
 export interface LocalMaterializationOptions
   extends Pick<

@@ -2,16 +2,17 @@ import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { stateKey } from '../materialize/materialization-state.ts';
-import { itemAttributes } from '../online/item-codec.ts';
-import { localDynamoClient, onlineTableName } from '../online/online-table.ts';
 import {
   envDataDir,
   isLocalEnv,
   onlineEndpointPath,
   onlineLockPath,
   onlineStoreDir,
-} from './data-paths.ts';
+} from '../data-paths.ts';
+import { stateKey } from '../materialize/materialization-state.ts';
+import { itemAttributes } from '../online/item-codec.ts';
+import { localDynamoClient, onlineTableName } from '../online/online-table.ts';
+import { acquireProcessLock, LockedError } from '../process-lock.ts';
 import { classifyStoreError } from './local-online-store.ts';
 import {
   inspectOnlineFolder,
@@ -23,7 +24,6 @@ import {
   readWatermarkRecord,
   rebuildCommands,
 } from './online-store-damage.ts';
-import { acquireProcessLock, LockedError } from './process-lock.ts';
 
 /**
  * `fstore doctor`'s check of a local online store, without changing it: CURRENT names an

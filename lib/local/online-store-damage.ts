@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { envDataDir } from '../data-paths.ts';
 import { HintedError } from '../hinted-error.ts';
-import { envDataDir } from './data-paths.ts';
 
 /**
  * The local online store's files are damaged, missing or empty while watermarks say it held

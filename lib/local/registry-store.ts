@@ -1,8 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { appliedRegistryPath, registryHistoryDir } from '../data-paths.ts';
 import { HintedError } from '../hinted-error.ts';
 import { type Registry, registrySchema, serializeRegistry } from '../registry/index.ts';
-import { appliedRegistryPath, registryHistoryDir } from './data-paths.ts';
 
 /** A registry file that exists but cannot be used. */
 export class RegistryFileError extends HintedError {}

@@ -1,6 +1,6 @@
 import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { acquireProcessLock, isRunning } from '../local/process-lock.ts';
+import { acquireProcessLock, isRunning } from '../process-lock.ts';
 import {
   committedFilesOf,
   ingestIdOfFile,

@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { faultPoint } from '../fault-injection.ts';
-import { acquireProcessLock, LockedError } from '../local/process-lock.ts';
+import { acquireProcessLock, LockedError } from '../process-lock.ts';
 import { type IngestRecord, readManifest, syncFolder, writeManifest } from './ingest-manifest.ts';
 import { ingestLockPath, offlineRoot } from './local-layout.ts';
 

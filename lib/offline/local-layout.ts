@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { envDataDir } from '../local/data-paths.ts';
+import { envDataDir } from '../data-paths.ts';
 import { manifestPath } from './ingest-manifest.ts';
 
 /** `.fstore/<env>/offline/`: Hive-style `<source>/dt=YYYY-MM-DD/*.parquet`, like S3 on AWS. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isLocalEnv } from '../../local/data-paths.ts';
+import { isLocalEnv } from '../../data-paths.ts';
 import { writeAppliedRegistry } from '../../local/registry-store.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { demoDataDir } from '../../data-paths.ts';
 import { type DemoFormat, demoFormats, startOfUtcDay, writeDemoData } from '../../demo/index.ts';
-import { demoDataDir } from '../../local/data-paths.ts';
 import { CliContext } from '../context.ts';
 import { createProgress, type Progress } from '../progress.ts';
 

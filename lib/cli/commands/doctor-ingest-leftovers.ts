@@ -1,5 +1,4 @@
-import { isLocalEnv } from '../../local/data-paths.ts';
-import { LockedError } from '../../local/process-lock.ts';
+import { isLocalEnv } from '../../data-paths.ts';
 import {
   describeBytes,
   findIngestLeftovers,
@@ -7,6 +6,7 @@ import {
   removeIngestLeftovers,
 } from '../../offline/ingest-leftovers.ts';
 import { ingestLockPath, offlineRoot } from '../../offline/local-layout.ts';
+import { LockedError } from '../../process-lock.ts';
 import type { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Command, Option } from 'commander';
-import { isLocalEnv } from '../../local/data-paths.ts';
+import { isLocalEnv } from '../../data-paths.ts';
 import { ingestFile } from '../../offline/ingest.ts';
 import type { IngestTarget } from '../../offline/ingest-target.ts';
 import { LocalIngestTarget } from '../../offline/ingest-target.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isLocalEnv } from '../../local/data-paths.ts';
+import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { localViewNames, materializeLocal } from '../../local/materialize-local.ts';
 import type { MaterializeViewResult } from '../../materialize/materialize-view.ts';

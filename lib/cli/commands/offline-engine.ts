@@ -1,4 +1,4 @@
-import { isLocalEnv } from '../../local/data-paths.ts';
+import { isLocalEnv } from '../../data-paths.ts';
 import { openDuckdb } from '../../offline/duckdb-session.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { athenaQueryRows, duckdbQueryRows, type QueryRows } from '../../quality/query-engine.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { isLocalEnv, quarantineDir } from '../../local/data-paths.ts';
+import { isLocalEnv, quarantineDir } from '../../data-paths.ts';
 import {
   localQuarantineFiles,
   s3QuarantineFiles,

@@ -7,9 +7,9 @@ import {
   onlineEndpointPath,
   onlineLockPath,
   onlineStoreDir,
-} from '../../local/data-paths.ts';
+} from '../../data-paths.ts';
 import { removeWatermarkRecord, watermarkRecordPath } from '../../local/online-store-damage.ts';
-import { acquireProcessLock } from '../../local/process-lock.ts';
+import { acquireProcessLock } from '../../process-lock.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createLookupHandler, localLambdaContext } from '../../../lambdas/online-lookup/handler.ts';
-import { appliedRegistryPath } from '../../local/data-paths.ts';
+import { appliedRegistryPath } from '../../data-paths.ts';
 import { startHttpServer } from '../../local/http-server.ts';
 import { type LocalOnlineStore, openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { LocalScheduler } from '../../local/local-scheduler.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { appliedRegistryPath } from '../../local/data-paths.ts';
+import { appliedRegistryPath } from '../../data-paths.ts';
 import { ensureDemoEnvironment } from '../../local/demo-environment.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { localViewNames, materializeLocal } from '../../local/materialize-local.ts';

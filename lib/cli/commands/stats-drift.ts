@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { envDataDir } from '../../local/data-paths.ts';
+import { envDataDir } from '../../data-paths.ts';
 import { viewDrift } from '../../quality/drift.ts';
 import { driftReportHtml } from '../../quality/drift-report.ts';
 import { viewStatistics } from '../../quality/feature-stats.ts';

@@ -3,7 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Command, Option } from 'commander';
-import { isLocalEnv } from '../../local/data-paths.ts';
+import { isLocalEnv } from '../../data-paths.ts';
 import { getTrainingSetOnAthena } from '../../offline/athena-training-set.ts';
 import { openDuckdb } from '../../offline/duckdb-session.ts';
 import { CSV_COPY_OPTIONS, getTrainingSet } from '../../offline/training-set.ts';

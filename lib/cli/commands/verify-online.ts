@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
-import { isLocalEnv } from '../../local/data-paths.ts';
+import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { onlineTableName } from '../../online/online-table.ts';
 import {

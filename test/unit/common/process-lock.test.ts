@@ -4,9 +4,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireProcessLock } from '../../../lib/local/process-lock.ts';
+import { acquireProcessLock } from '../../../lib/process-lock.ts';
 
-const lockModule = path.resolve('lib/local/process-lock.ts');
+const lockModule = path.resolve('lib/process-lock.ts');
 
 /** Runs a node process that takes the lock, optionally overwrites it, then calls process.exit. */
 function exitHolding(file: string, after = ''): number | null {

@@ -1,6 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
-import { HintedError } from '../hinted-error.ts';
+import { HintedError } from './hinted-error.ts';
 
 export class LockedError extends HintedError {}
 
