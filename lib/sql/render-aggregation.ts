@@ -1,5 +1,6 @@
 import { epochMicrosOf, formatMicros, minusSeconds } from '../epoch-micros.ts';
 import { type Dialect, partitionDay } from './dialect.ts';
+import { exactSumScale, isFloatType, roundedSum, scaledInteger } from './exact-sum.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
 import { keysAfter } from './render-latest.ts';
 
@@ -39,16 +40,17 @@ export function renderAggregationView(
     ? q(view.createdColumn)
     : `CAST(NULL AS ${dialect.sqlType('timestamp')})`;
   const value = (column: string) => q(`fstore_c_${column}`);
+  const exact = exactSums(view, dialect, options, widest);
   const sourceRows = [
     `    SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, 0 AS fstore_kind,`,
     `      ${dialect.epochMicros(created)} AS fstore_created, fstore_seq, CAST(NULL AS BIGINT) AS fstore_row_id,`,
-    `      ${columns.map((c) => `${q(c)} AS ${value(c)}`).join(', ')}`,
-    `    FROM ${dialect.sourceRelation(view.source)}`,
+    `      ${[...columns.map((c) => `${q(c)} AS ${value(c)}`), ...exact.scaledColumns].join(', ')}`,
+    `    FROM ${dialect.sourceRelation(view.source)}${exact.crossJoin}`,
     `    WHERE ${sourceFilter(view, dialect, options, widest)}`,
   ];
   const entityRows = [
     `    SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(options.entityTimestampColumn))}, 1, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), fstore_row_id,`,
-    `      ${columns.map((c) => `CAST(NULL AS ${dialect.sqlType(columnTypes.get(c) ?? 'string')})`).join(', ')}`,
+    `      ${[...columns.map((c) => `CAST(NULL AS ${dialect.sqlType(columnTypes.get(c) ?? 'string')})`), ...exact.columns.map(() => 'CAST(NULL AS DECIMAL(38, 0))')].join(', ')}`,
     `    FROM ${options.entityRelation}`,
   ];
   const partition = `PARTITION BY ${keys.join(', ')}`;
@@ -57,12 +59,22 @@ export function renderAggregationView(
   // Ties at one time: source rows before entity rows (inclusive upper edge), then the winner rule.
   const rows = `${partition} ORDER BY fstore_t, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
   const windowed = aggregations.flatMap((a, index) =>
-    windowExpressions(a, index, dialect, value(a.column), range(a.windowSeconds), rows),
+    exact.columns.includes(a.column) && isExactSum(a)
+      ? exactSumParts(a, index, dialect, '').map(
+          ({ call, name }) => `${call} OVER (${range(a.windowSeconds)}) AS ${name}`,
+        )
+      : windowExpressions(a, index, dialect, value(a.column), range(a.windowSeconds), rows),
   );
   const features = aggregations.map(
-    (a, index) => `${finalExpression(a, index, dialect)} AS ${q(a.outputName)}`,
+    (a, index) =>
+      `${
+        exact.columns.includes(a.column) && isExactSum(a)
+          ? exactSumFinal(a, index, dialect)
+          : finalExpression(a, index, dialect)
+      } AS ${q(a.outputName)}`,
   );
   return [
+    ...exact.with,
     `  SELECT fstore_row_id, ${features.join(', ')},`,
     `    fstore_match_count > 0 AS fstore_match`,
     '  FROM (',
@@ -73,9 +85,90 @@ export function renderAggregationView(
     '    UNION ALL',
     ...entityRows,
     '  ) fstore_merged',
-    '  ) fstore_windowed',
+    `  ) fstore_windowed${exact.crossJoin}`,
     '  WHERE fstore_kind = 1',
   ].join('\n');
+}
+
+const isExactSum = (a: PlannedAggregation) =>
+  isFloatType(a.columnType) && (a.function === 'sum' || a.function === 'avg');
+
+interface ExactSums {
+  /** Float columns summed or averaged: their sums are exact when the scale query allows. */
+  readonly columns: readonly string[];
+  /** `WITH fstore_scale AS (...)` before the query, when there are such columns. */
+  readonly with: readonly string[];
+  /** ` CROSS JOIN fstore_scale z`, making `z."fstore_e_<column>"` available. */
+  readonly crossJoin: string;
+  /** `"fstore_x_<column>"`: the column times 2^-scale as an exact integer (NULL when inexact). */
+  readonly scaledColumns: readonly string[];
+}
+
+/**
+ * The exact-sum scaffolding of a query (see exact-sum.ts): one scale per summed float column,
+ * from the source rows the query reads, and each such row's value as a scaled integer.
+ */
+function exactSums(
+  view: PlannedView,
+  dialect: Dialect,
+  options: AggregationRenderOptions,
+  widest: number,
+): ExactSums {
+  const q = dialect.quote;
+  const columns = [
+    ...new Set((view.aggregations ?? []).filter(isExactSum).map((a) => a.column)),
+  ].sort();
+  if (columns.length === 0) return { columns, with: [], crossJoin: '', scaledColumns: [] };
+  const scales = columns.map((c) => exactSumScale(`CAST(${q(c)} AS DOUBLE)`, q(`fstore_e_${c}`)));
+  return {
+    columns,
+    with: [
+      'WITH fstore_scale AS (',
+      `  SELECT ${scales.join(',\n    ')}`,
+      `  FROM ${dialect.sourceRelation(view.source)}`,
+      `  WHERE ${sourceFilter(view, dialect, options, widest)}`,
+      ')',
+    ],
+    crossJoin: ' CROSS JOIN fstore_scale z',
+    scaledColumns: columns.map(
+      (c) =>
+        `CASE WHEN ${scale(c, dialect)} IS NOT NULL THEN ${scaledInteger(`CAST(${q(c)} AS DOUBLE)`, scale(c, dialect), dialect)} END AS ${q(`fstore_x_${c}`)}`,
+    ),
+  };
+}
+
+const scale = (column: string, dialect: Dialect) => `z.${dialect.quote(`fstore_e_${column}`)}`;
+
+/**
+ * The aggregates an exact float sum or avg needs (to be framed by OVER or FILTER): the exact
+ * scaled sum, the double sum (when the column's values do not fit) and the count.
+ */
+function exactSumParts(
+  a: PlannedAggregation,
+  index: number,
+  dialect: Dialect,
+  prefix: string,
+): { call: string; name: string }[] {
+  const name = (suffix: string) => dialect.quote(`fstore_a${index}_${suffix}`);
+  const column = (c: string) => `${prefix}${dialect.quote(c)}`;
+  return [
+    { call: `sum(${column(`fstore_x_${a.column}`)})`, name: name('x') },
+    { call: `sum(CAST(${column(`fstore_c_${a.column}`)} AS DOUBLE))`, name: name('v') },
+    { call: `count(${column(`fstore_c_${a.column}`)})`, name: name('n') },
+  ];
+}
+
+/**
+ * An exact float sum or avg from exactSumParts: the exact sum rounded once to a double, or the
+ * double sum when the column's values did not fit; avg divides by the count. Every rendering
+ * (and online materialization) computes exactly this, so they agree bit for bit.
+ */
+function exactSumFinal(a: PlannedAggregation, index: number, dialect: Dialect): string {
+  const name = (suffix: string) => dialect.quote(`fstore_a${index}_${suffix}`);
+  const e = scale(a.column, dialect);
+  const total = `CASE WHEN ${e} IS NOT NULL THEN ${roundedSum(name('x'), e, dialect)} ELSE ${name('v')} END`;
+  const value = a.function === 'sum' ? total : `(${total}) / ${name('n')}`;
+  return `CAST(CASE WHEN ${name('n')} > 0 THEN ${value} END AS ${dialect.sqlType(a.type)})`;
 }
 
 function windowExpressions(
@@ -222,15 +315,20 @@ export function renderAggregationJoin(
   const created = view.createdColumn
     ? `coalesce(${dialect.epochMicros(q(view.createdColumn))}, -9223372036854775807)`
     : '-9223372036854775807';
+  const exact = exactSums(view, dialect, options, widest);
   const source = [
     `SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq,`,
-    `  ${columns.map((c) => `${q(c)} AS ${q(`fstore_c_${c}`)}`).join(', ')}`,
-    `FROM ${dialect.sourceRelation(view.source)}`,
+    `  ${[...columns.map((c) => `${q(c)} AS ${q(`fstore_c_${c}`)}`), ...exact.scaledColumns].join(', ')}`,
+    `FROM ${dialect.sourceRelation(view.source)}${exact.crossJoin}`,
     `WHERE ${sourceFilter(view, dialect, options, widest)}`,
   ].join('\n');
-  const features = aggregations.map((a) => {
+  const features = aggregations.map((a, index) => {
     const column = `s.${q(`fstore_c_${a.column}`)}`;
     const inWindow = `s.fstore_t > e.fstore_e_t - ${micros(a.windowSeconds)}`;
+    if (exact.columns.includes(a.column) && isExactSum(a))
+      return exactSumParts(a, index, dialect, 's.')
+        .map(({ call, name }) => `${call} FILTER (WHERE ${inWindow}) AS ${name}`)
+        .join(', ');
     const present = `${inWindow} AND ${column} IS NOT NULL`;
     const type = dialect.sqlType(a.type);
     const expression = {
@@ -250,11 +348,22 @@ export function renderAggregationJoin(
     's.fstore_t <= e.fstore_e_t',
     `s.fstore_t > e.fstore_e_t - ${micros(widest)}`,
   ];
-  return [
+  const joined = [
     `  SELECT e.fstore_row_id, ${features.join(',\n    ')},`,
     '    count(s.fstore_t) > 0 AS fstore_match',
     `  FROM (SELECT ${keys.join(', ')}, fstore_row_id, ${dialect.epochMicros(q(options.entityTimestampColumn))} AS fstore_e_t FROM ${options.entityRelation}) e`,
     `  LEFT JOIN (\n${source}\n  ) s ON ${on.join(' AND ')}`,
     '  GROUP BY e.fstore_row_id',
+  ];
+  if (exact.columns.length === 0) return joined.join('\n');
+  // Exact sums are rounded from their parts outside the group by.
+  const finals = aggregations.map(
+    (a, index) =>
+      `${exact.columns.includes(a.column) && isExactSum(a) ? exactSumFinal(a, index, dialect) : q(a.outputName)} AS ${q(a.outputName)}`,
+  );
+  return [
+    ...exact.with,
+    `  SELECT fstore_row_id, ${finals.join(',\n    ')}, fstore_match`,
+    `  FROM (\n${joined.join('\n')}\n  ) fstore_joined${exact.crossJoin}`,
   ].join('\n');
 }

@@ -1,5 +1,12 @@
 import type { AggregationFunction, ValueType } from '../definitions/index.ts';
 import type { Dialect } from './dialect.ts';
+import {
+  chooseExactScale,
+  exactScaleStatistics,
+  isFloatType,
+  roundedSum,
+  scaledInteger,
+} from './exact-sum.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
 
 /**
@@ -65,7 +72,7 @@ function isSubtracted(a: PlannedAggregation): boolean {
 /** What identifies a view's running totals: same spec, same stored rows, same totals. */
 export function runningTotalsSpec(view: PlannedView): Record<string, unknown> {
   return {
-    format: 2,
+    format: 3,
     source: view.source,
     keys: view.joinKeys.map((k) => k.name),
     timestamp: view.timestampColumn,
@@ -82,53 +89,40 @@ const names = {
 };
 
 const isInteger = (type: ValueType) => type === 'int32' || type === 'int64';
-const maxDecimalPlaces = 9;
-/** Keeps every running sum well inside BIGINT, whatever the order of the rows. */
-const scaledTotalLimit = 2 ** 62;
 
 /**
- * One row saying, per summed column, whether its values are decimals with s places
- * (`"<column>@<s>"`, s = 0..9) and the sum of their magnitudes (`"<column>@abs"`), from which
- * chooseSumScales picks an exact integer representation.
+ * One row of statistics per summed float column (`"<column>@lo"`, `@abs`, `@bad`) from
+ * which chooseSumScales picks the scale that makes its running sums exact integers.
  */
 export function renderSumScalesQuery(view: PlannedView, dialect: Dialect): string | undefined {
   const q = dialect.quote;
-  const summed = coveredColumns(view).filter((c) => c.sum);
+  const summed = coveredColumns(view).filter((c) => c.sum && isFloatType(c.type));
   if (summed.length === 0) return undefined;
-  const checks = summed.flatMap(({ name, type }) => {
-    const column = q(name);
-    const places = isInteger(type)
-      ? [0]
-      : Array.from({ length: maxDecimalPlaces + 1 }, (_, i) => i);
-    return [
-      ...places.map(
-        (p) =>
-          `bool_and(${column} IS NULL OR round(${column} * ${10 ** p}) / ${10 ** p} = ${column}) AS ${q(`${name}@${p}`)}`,
-      ),
-      `coalesce(sum(abs(CAST(${column} AS DOUBLE))), 0) AS ${q(`${name}@abs`)}`,
-    ];
-  });
-  return `SELECT ${checks.join(', ')} FROM ${dialect.sourceRelation(view.source)}`;
+  const statistics = summed.flatMap(({ name }) =>
+    exactScaleStatistics(`CAST(${q(name)} AS DOUBLE)`, (part) => q(`${name}@${part}`)),
+  );
+  return `SELECT ${statistics.join(', ')} FROM ${dialect.sourceRelation(view.source)}`;
 }
 
 /**
- * Per summed column, the decimal places its running sum is kept at as an exact BIGINT (values
- * times 10^places), or nothing when its values are not short decimals or the totals could
- * overflow: then the running sum is a DOUBLE and window sums can be off in the last bits.
+ * Per summed float column, the binary scale E its running sum is kept at as an exact
+ * DECIMAL(38, 0) integer (values times 2^-E, see exact-sum.ts), or nothing when its values'
+ * span or count does not fit: then the running sum is a DOUBLE and window sums are not exact.
  */
 export function chooseSumScales(
   view: PlannedView,
   checks: Readonly<Record<string, unknown>>,
 ): Map<string, number> {
   const scales = new Map<string, number>();
-  for (const { name, sum } of coveredColumns(view)) {
-    if (!sum) continue;
-    const magnitude = Number(checks[`${name}@abs`] ?? Number.POSITIVE_INFINITY);
-    for (let places = 0; places <= maxDecimalPlaces; places++) {
-      if (checks[`${name}@${places}`] !== true) continue;
-      if (magnitude * 10 ** places < scaledTotalLimit) scales.set(name, places);
-      break;
-    }
+  const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  for (const { name, type, sum } of coveredColumns(view)) {
+    if (!sum || !isFloatType(type) || !(`${name}@abs` in checks)) continue;
+    const scale = chooseExactScale({
+      lowest: number(checks[`${name}@lo`]),
+      magnitude: number(checks[`${name}@abs`]),
+      nonFinite: Number(checks[`${name}@bad`] ?? 1),
+    });
+    if (scale !== undefined) scales.set(name, scale);
   }
   return scales;
 }
@@ -155,13 +149,13 @@ export function renderRunningTotalsBuild(
   const upToRow = `${order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
   const runningSum = (name: string, type: ValueType): string[] => {
     const column = q(name);
-    const places = sumScales.get(name);
-    if (places === undefined)
+    const scale = sumScales.get(name);
+    if (scale === undefined)
       return [
         `sum(${isInteger(type) ? column : `CAST(${column} AS DOUBLE)`}) OVER (${upToRow}) AS ${q(names.sum(name))}`,
       ];
     return [
-      `CAST(sum(CAST(round(${column} * ${10 ** places}) AS BIGINT)) OVER (${upToRow}) AS BIGINT) AS ${q(names.sum(name))}`,
+      `sum(${scaledInteger(`CAST(${column} AS DOUBLE)`, String(scale), dialect)}) OVER (${upToRow}) AS ${q(names.sum(name))}`,
     ];
   };
   const totals = columns.flatMap(({ name, type, count, sum, latest }) => {
@@ -193,7 +187,7 @@ export function renderRunningTotalsBuild(
 /** Stored running totals: where to read them and how their sums were scaled. */
 export interface RunningTotalsSource {
   readonly relation: string;
-  /** Decimal places per summed column kept as exact integers (chooseSumScales). */
+  /** Binary scale per summed float column kept as exact integers (chooseSumScales). */
   readonly sumScales: ReadonlyMap<string, number>;
 }
 
@@ -248,12 +242,12 @@ export function renderAggregationFromRunningTotals(
       else latest.set(q(name), `any_value(r.${q(name)}) FILTER (WHERE ${edge(0)})`);
   const stored = ['fstore_rows', ...new Set(aggregations.flatMap(storedTotals))];
   const features = aggregations.map((a) => {
-    const value = windowValue(a, {
+    const value = windowValue(a, dialect, {
       count: inWindow(names.count(a.column), a.windowSeconds),
       sum: inWindow(names.sum(a.column), a.windowSeconds),
       lastValue: q(names.lastValue(a.column)),
       lastTime: q(names.lastTime(a.column)),
-      factor: 10 ** (options.runningTotals.sumScales.get(a.column) ?? 0),
+      scale: options.runningTotals.sumScales.get(a.column),
     });
     return `CAST(${value} AS ${dialect.sqlType(a.type)}) AS ${q(a.outputName)}`;
   });
@@ -283,23 +277,23 @@ export function renderAggregationFromRunningTotals(
 /** One feature from its window's totals (count, sum) or the newest value at t (last, recency). */
 function windowValue(
   a: PlannedAggregation,
-  sql: { count: string; sum: string; lastValue: string; lastTime: string; factor: number },
+  dialect: Dialect,
+  sql: { count: string; sum: string; lastValue: string; lastTime: string; scale?: number },
 ): string {
   const fresh = `${sql.lastTime} > fstore_e_t - ${a.windowSeconds * 1_000_000}`;
-  // Integer sums stay integers; scaled sums are exact integers over 10^places, so one
-  // division gives the correctly rounded decimal; unscaled float sums are plain doubles.
+  // Integer sums stay integers; scaled float sums are exact integers times 2^scale, rounded
+  // once to the nearest double (exact-sum.ts); other float sums are plain doubles.
   const sum =
-    isInteger(a.columnType) || sql.factor === 1
+    sql.scale === undefined || isInteger(a.columnType)
       ? sql.sum
-      : `CAST(${sql.sum} AS DOUBLE) / ${sql.factor}`;
-  const divisor = sql.factor === 1 ? sql.count : `(${sql.factor} * ${sql.count})`;
+      : roundedSum(sql.sum, String(sql.scale), dialect);
   switch (a.function) {
     case 'count':
       return sql.count;
     case 'sum':
       return `CASE WHEN ${sql.count} > 0 THEN ${sum} END`;
     case 'avg':
-      return `CASE WHEN ${sql.count} > 0 THEN CAST(${sql.sum} AS DOUBLE) / ${divisor} END`;
+      return `CASE WHEN ${sql.count} > 0 THEN CAST(${sum} AS DOUBLE) / ${sql.count} END`;
     case 'last':
       return `CASE WHEN ${fresh} THEN ${sql.lastValue} END`;
     case 'days_since_last':

@@ -1,0 +1,118 @@
+import type { ValueType } from '../definitions/index.ts';
+import type { Dialect } from './dialect.ts';
+
+/**
+ * Exact window sums of float columns (ADR 0007, "Exact float sums"). Every finite double is an
+ * integer times a power of two, so once a column's values are scaled by 2^-E, E below every
+ * value's last significant bit, each value is an exact integer and any sum of them is an exact
+ * DECIMAL(38, 0) integer: the same whatever the order, the frame or the engine. A window sum is
+ * then that integer correctly rounded once to a double (roundedSum) and scaled back by 2^E:
+ * the double nearest the exact sum of the window's values. Every rendering (running totals,
+ * range join, window form, online materialization) computes exactly this value, so offline and
+ * online agree bit for bit; avg is that sum divided by the count.
+ *
+ * It holds while the scaled values fit DECIMAL(38, 0) (exactSumBits): the span from the sum of
+ * the magnitudes of the values read to the last bit of the smallest within 124 bits, with no infinite or NaN value and no value below 2^-967. Otherwise the sum is the
+ * engine's double sum, as before.
+ */
+
+export const exactSumBits = 124;
+/** Smallest E: keeps 2^E and every scaled result a normal double. */
+const lowestExponent = -1020;
+/** Bits kept below the top bit of a value's exponent estimate (53 plus one for a log2 rounded up). */
+const mantissaBits = 54;
+
+export const isFloatType = (type: ValueType) => type === 'float32' || type === 'float64';
+
+const double = (expression: string) => `CAST(${expression} AS DOUBLE)`;
+const finiteNonZero = (x: string) => `${x} <> 0 AND abs(${x}) <= 1.7976931348623157e308`;
+const powerOfTwo = (exponent: string) => `power(CAST(2 AS DOUBLE), ${exponent})`;
+
+/**
+ * Aggregates over a column's rows giving its scale `<prefix>e` (INTEGER) when its sums can be
+ * exact, NULL otherwise. `x` is the column as DOUBLE.
+ */
+export function exactSumScale(x: string, name: string): string {
+  const log = `floor(log2(abs(${x})))`;
+  const where = `FILTER (WHERE ${finiteNonZero(x)})`;
+  const lowest = `min(${log}) ${where}`;
+  const fits = [
+    `count(${x}) FILTER (WHERE NOT abs(${x}) <= 1.7976931348623157e308) = 0`,
+    `coalesce(${lowest} - ${mantissaBits}, 0) >= ${lowestExponent}`,
+    `coalesce(${magnitudeBits(x)} - (${lowest} - ${mantissaBits}), 0) <= ${exactSumBits}`,
+  ];
+  return `CASE WHEN ${fits.join(' AND ')} THEN CAST(coalesce(${lowest} - ${mantissaBits}, 0) AS INTEGER) END AS ${name}`;
+}
+
+/**
+ * Bits of the sum of the values' magnitudes, which bounds every partial and window sum (one
+ * more than log2 of the double sum, for its rounding).
+ */
+const magnitudeBits = (x: string) => `ceil(log2(sum(abs(${x})))) + 1`;
+
+/** The scale of a column from its exactSumScale-style statistics, for builds that pick it up front. */
+export function chooseExactScale(stats: {
+  lowest: number | null;
+  magnitude: number | null;
+  nonFinite: number;
+}): number | undefined {
+  if (stats.nonFinite > 0) return undefined;
+  if (stats.lowest === null || !stats.magnitude) return 0;
+  const scale = stats.lowest - mantissaBits;
+  const bits = Math.ceil(Math.log2(stats.magnitude)) + 1 - scale;
+  return scale >= lowestExponent && bits <= exactSumBits ? scale : undefined;
+}
+
+/** Aggregates chooseExactScale reads for column `x` (as DOUBLE), named `<name>@lo|abs|bad`. */
+export function exactScaleStatistics(x: string, name: (part: string) => string): string[] {
+  const log = `floor(log2(abs(${x})))`;
+  const where = `FILTER (WHERE ${finiteNonZero(x)})`;
+  return [
+    `CAST(min(${log}) ${where} AS INTEGER) AS ${name('lo')}`,
+    `sum(abs(${x})) ${where} AS ${name('abs')}`,
+    `count(${x}) FILTER (WHERE NOT abs(${x}) <= 1.7976931348623157e308) AS ${name('bad')}`,
+  ];
+}
+
+/** `x` (DOUBLE) times 2^-scale as an exact DECIMAL(38, 0) integer (the scale fits every value). */
+export function scaledInteger(x: string, scale: string, dialect: Dialect): string {
+  const y = `(${x} * ${powerOfTwo(`-(${scale})`)})`;
+  if (dialect.name === 'duckdb') return `CAST(CAST(${y} AS HUGEINT) AS DECIMAL(38, 0))`;
+  // Trino casts a large double to DECIMAL through its shortest decimal text, which is not
+  // exact; two exact BIGINT halves are.
+  const high = `floor(${y} / 9223372036854775808e0)`;
+  return `(CAST(CAST(${high} AS BIGINT) AS DECIMAL(38, 0)) * DECIMAL '9223372036854775808' + CAST(CAST(${y} - ${high} * 9223372036854775808e0 AS BIGINT) AS DECIMAL(38, 0)))`;
+}
+
+/** 2^k as an exact integer (0 <= k <= 124). */
+function integerPowerOfTwo(k: string, dialect: Dialect): string {
+  if (dialect.name === 'duckdb') return `(CAST(1 AS HUGEINT) << (${k}))`;
+  const half = `((${k}) / 2)`;
+  return `(CAST(bitwise_left_shift(BIGINT '1', ${half}) AS DECIMAL(38, 0)) * CAST(bitwise_left_shift(BIGINT '1', (${k}) - ${half}) AS DECIMAL(38, 0)))`;
+}
+
+/**
+ * The double nearest `total` × 2^scale (round half to even), `total` an exact DECIMAL(38, 0)
+ * integer below 2^125 in magnitude. Below 2^53 the cast is exact; above, the integer is rounded
+ * to 53 significant bits in integer arithmetic first, so the cast is exact too. `total` should
+ * be a column reference: it is repeated.
+ */
+export function roundedSum(total: string, scale: string, dialect: Dialect): string {
+  const t = dialect.name === 'duckdb' ? `CAST(${total} AS HUGEINT)` : total;
+  const a = `abs(${t})`;
+  const top = `CAST(floor(log2(${double(a)})) AS INTEGER)`;
+  const p = (k: string) => integerPowerOfTwo(k, dialect);
+  // Bit length of a: the cast to DOUBLE may round a up to the next power of two.
+  const bits = `(${top} + CASE WHEN ${a} >= ${p(top)} THEN 1 ELSE 0 END)`;
+  const k = `(${bits} - 53)`;
+  const rest = `mod(${a}, ${p(k)})`;
+  const half = p(`${k} - 1`);
+  const odd = `mod(${a}, ${p(`${k} + 1`)}) >= ${p(k)}`;
+  const up = `${rest} > ${half} OR (${rest} = ${half} AND ${odd})`;
+  const rounded = `(${a} - ${rest} + CASE WHEN ${up} THEN ${p(k)} ELSE 0 END)`;
+  const magnitude = `${double(rounded)} * ${powerOfTwo(scale)}`;
+  return [
+    `CASE WHEN ${a} < 9007199254740992 THEN ${double(t)} * ${powerOfTwo(scale)}`,
+    `WHEN ${t} < 0 THEN -(${magnitude}) ELSE ${magnitude} END`,
+  ].join(' ');
+}
