@@ -96,13 +96,13 @@ describe('aggregation SQL', () => {
 describe('running totals SQL', () => {
   const view = plan.views[0] as PlannedView;
   const dialect = duckdbDialect('/data/offline');
-  const build = renderRunningTotalsBuild(view, dialect, new Map([['amount', 2]]));
+  const build = renderRunningTotalsBuild(view, dialect, new Map([['amount', -62]]));
   const totals = renderTrainingSetSql(plan, dialect, {
     ...options,
     runningTotals: new Map([
       [
         'order_stats',
-        { relation: "read_parquet('/totals.parquet')", sumScales: new Map([['amount', 2]]) },
+        { relation: "read_parquet('/totals.parquet')", sumScales: new Map([['amount', -62]]) },
       ],
     ]),
   });
@@ -112,9 +112,12 @@ describe('running totals SQL', () => {
     await expect(totals).toMatchFileSnapshot('__snapshots__/order_stats.running-totals.sql');
   });
 
-  it('divides scaled sums once, so a window of two-decimal amounts is the correctly rounded decimal', () => {
-    expect(build).toContain('CAST(sum(CAST(round("amount" * 100) AS BIGINT)) OVER (');
-    expect(totals).toContain('CAST("fstore_sum_amount@604800" AS DOUBLE) / 100');
+  it('keeps float sums as exact integers times 2^scale and rounds a window sum once', () => {
+    expect(build).toContain(
+      'sum(CAST(CAST((CAST("amount" AS DOUBLE) * power(CAST(2 AS DOUBLE), -(-62))) AS HUGEINT) AS DECIMAL(38, 0))) OVER (',
+    );
+    expect(totals).toContain('abs(CAST("fstore_sum_amount@604800" AS HUGEINT))');
+    expect(totals).toContain('* power(CAST(2 AS DOUBLE), -62)');
   });
 
   it('keeps one row per key and event time, whose totals include every row at that time', () => {
@@ -152,29 +155,30 @@ describe('running totals SQL', () => {
 
 describe('sum scales of running totals', () => {
   const view = plan.views[0] as PlannedView;
-  const checks = (places: number | undefined, magnitude: number) =>
-    Object.fromEntries([
-      ...Array.from({ length: 10 }, (_, p) => [`amount@${p}`, places !== undefined && p >= places]),
-      ['amount@abs', magnitude],
-    ]);
-
-  it('keeps sums of short decimals as exact integers at the fewest places that hold every value', () => {
-    expect(chooseSumScales(view, checks(2, 1e6))).toEqual(new Map([['amount', 2]]));
-    expect(chooseSumScales(view, checks(0, 1e6))).toEqual(new Map([['amount', 0]]));
+  const checks = (lowest: number | null, magnitude: number | null, bad = 0) => ({
+    'amount@lo': lowest,
+    'amount@abs': magnitude,
+    'amount@bad': bad,
   });
 
-  it('falls back to double sums for long decimals, totals that could overflow, or no values', () => {
-    expect(chooseSumScales(view, checks(undefined, 1))).toEqual(new Map());
-    expect(chooseSumScales(view, checks(2, 1e17))).toEqual(new Map());
-    expect(chooseSumScales(view, { 'amount@abs': 0 })).toEqual(new Map());
+  it('scales float sums below the last bit of the smallest value', () => {
+    // 0.01 .. 500: log2(0.01) rounds down to -7, and 54 bits below it.
+    expect(chooseSumScales(view, checks(-7, 5e9))).toEqual(new Map([['amount', -61]]));
+    expect(chooseSumScales(view, checks(null, null))).toEqual(new Map([['amount', 0]]));
   });
 
-  it('asks for every decimal place up to 9 and the sum of magnitudes in one query', () => {
+  it('falls back to double sums when the span does not fit 124 bits or a value is not finite', () => {
+    expect(chooseSumScales(view, checks(-30, 1e15))).toEqual(new Map());
+    expect(chooseSumScales(view, checks(-7, 5e9, 1))).toEqual(new Map());
+    expect(chooseSumScales(view, checks(-1000, 1))).toEqual(new Map());
+    expect(chooseSumScales(view, {})).toEqual(new Map());
+  });
+
+  it('asks for the smallest exponent, the sum of magnitudes and non-finite values in one query', () => {
     const sql = renderSumScalesQuery(view, duckdbDialect('/data/offline')) ?? '';
-    expect(sql).toContain(
-      'bool_and("amount" IS NULL OR round("amount" * 1000000000) / 1000000000 = "amount") AS "amount@9"',
-    );
+    expect(sql).toContain('AS "amount@lo"');
     expect(sql).toContain('AS "amount@abs"');
+    expect(sql).toContain('AS "amount@bad"');
     expect(sql).not.toContain('category');
   });
 });

@@ -1,6 +1,6 @@
 SELECT "customer_id", fstore_t, count(*) OVER (PARTITION BY "customer_id" ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fstore_rows,
   count("amount") OVER (PARTITION BY "customer_id" ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "fstore_count_amount",
-  CAST(sum(CAST(round("amount" * 100) AS BIGINT)) OVER (PARTITION BY "customer_id" ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS "fstore_sum_amount",
+  sum(CAST(CAST((CAST("amount" AS DOUBLE) * power(CAST(2 AS DOUBLE), -(-62))) AS HUGEINT) AS DECIMAL(38, 0))) OVER (PARTITION BY "customer_id" ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "fstore_sum_amount",
   last_value("amount" IGNORE NULLS) OVER (PARTITION BY "customer_id" ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "fstore_last_amount",
   max(CASE WHEN "amount" IS NOT NULL THEN fstore_t END) OVER (PARTITION BY "customer_id" ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "fstore_last_t_amount"
 FROM (
