@@ -3,6 +3,13 @@ import pc from 'picocolors';
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
+/** Whether this process has written its one `--json` document to stdout yet. */
+let jsonDocumentWritten = false;
+
+export function wroteJsonDocument(): boolean {
+  return jsonDocumentWritten;
+}
+
 export function useColor(requested: boolean, stream: NodeJS.WriteStream = process.stdout): boolean {
   return requested && stream.isTTY === true && !('NO_COLOR' in process.env);
 }
@@ -19,7 +26,9 @@ export class Output {
     process.stdout.write(`${text}\n`);
   }
 
+  /** The one machine-readable document of a `--json` run; everything else goes to stderr. */
   json(value: unknown): void {
+    jsonDocumentWritten = true;
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 

@@ -19,6 +19,7 @@ import { registerTrainingSet } from './commands/training-set.ts';
 import { registerValidate } from './commands/validate.ts';
 import { registerValidateData } from './commands/validate-data.ts';
 import { registerVerifyOnline } from './commands/verify-online.ts';
+import { addExamples } from './examples.ts';
 
 export function buildProgram(version: string): Command {
   const program = new Command('fstore')
@@ -68,5 +69,6 @@ export function buildProgram(version: string): Command {
   registerReset(program);
   registerDoctor(program);
   for (const command of program.commands) command.exitOverride();
+  addExamples(program);
   return program;
 }

@@ -2,7 +2,7 @@ import { CommanderError } from 'commander';
 import { DefinitionError } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
 import { CliError, exitCodes } from './cli-error.ts';
-import { Output, useColor } from './output.ts';
+import { Output, useColor, wroteJsonDocument } from './output.ts';
 import { buildProgram } from './program.ts';
 import { InterruptedError, installShutdown, type Shutdown, uninstallShutdown } from './shutdown.ts';
 
@@ -20,7 +20,11 @@ export async function runCli(argv: readonly string[], version: string): Promise<
     if (code !== finished)
       out.status(`stopped by ${shutdown.signal}; the command had finished its work first`);
   } catch (error) {
-    code = shutdown.exitCodeFor(report(out, stopReason(shutdown, error), verbose));
+    const reason = stopReason(shutdown, error);
+    code = shutdown.exitCodeFor(report(out, reason, verbose));
+    // Under --json a failure is a JSON document on stdout too (unless the command wrote its own).
+    if (code !== exitCodes.ok && wantsJson(argv) && !wroteJsonDocument())
+      out.json(jsonError(reason, code));
   } finally {
     uninstallShutdown(shutdown);
   }
@@ -29,6 +33,31 @@ export async function runCli(argv: readonly string[], version: string): Promise<
     setTimeout(() => process.exit(code), 3000).unref();
   }
   return code;
+}
+
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** `{ "error": { message, hint?, exitCode, issues? } }`: what went wrong, for a program. */
+function jsonError(error: unknown, exitCode: number): { error: Record<string, unknown> } {
+  const message =
+    error instanceof CommanderError
+      ? error.message.replace(/^error: /, '')
+      : error instanceof DefinitionError
+        ? `${error.issues.length === 1 ? 'invalid definition' : `${error.issues.length} invalid definitions`}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+  return {
+    error: {
+      message,
+      ...(error instanceof HintedError && error.hint ? { hint: error.hint } : {}),
+      exitCode,
+      ...(error instanceof DefinitionError ? { issues: error.issues } : {}),
+    },
+  };
 }
 
 /** An error caused by the stop request (an aborted step) reads as the interruption it is. */

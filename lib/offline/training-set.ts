@@ -65,6 +65,8 @@ export interface TrainingSetResult {
    */
   readonly warnings: readonly string[];
   readonly elapsedMs: number;
+  /** The aggregation views answered from running totals; the others used the range join. */
+  readonly runningTotals: readonly string[];
   readonly sql: string;
   readonly out?: string;
   readonly records?: readonly Record<string, unknown>[];
@@ -162,6 +164,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       matchRates,
       warnings,
       elapsedMs: performance.now() - started,
+      runningTotals: [...runningTotals.keys()].sort(),
       sql,
       ...(options.out ? { out: options.out } : {}),
       ...(records ? { records } : {}),

@@ -11,6 +11,7 @@ export async function applyLocal(
   ctx: CliContext,
   allowBreaking: boolean | undefined,
   quietWhenUnchanged = false,
+  json = false,
 ): Promise<boolean> {
   if (!isLocalEnv(ctx.env)) {
     throw new UsageError(
@@ -20,13 +21,18 @@ export async function applyLocal(
   }
   const { registry, plan } = await computePlan(ctx);
   if (plan.changes.length === 0) {
-    if (!quietWhenUnchanged)
+    if (json) ctx.out.json({ env: ctx.env, version: registry.version, applied: false, plan });
+    else if (!quietWhenUnchanged)
       ctx.out.line(`Nothing to apply: env "${ctx.env}" already has registry ${registry.version}.`);
     return false;
   }
-  printPlan(ctx.out, plan, ctx.env);
+  if (!json) printPlan(ctx.out, plan, ctx.env);
   refuseBreaking(plan, allowBreaking, 'applied');
   const file = await writeAppliedRegistry(ctx.options.dataDir, ctx.env, registry);
+  if (json) {
+    ctx.out.json({ env: ctx.env, version: registry.version, applied: true, file, plan });
+    return true;
+  }
   ctx.out.line(
     `${ctx.out.c.green('✔')} Applied registry ${registry.version} to env "${ctx.env}" (${ctx.display(file)}).`,
   );
@@ -40,7 +46,13 @@ export function registerApply(program: Command): void {
       'Record the compiled registry as applied for a local environment (AWS environments are applied by cdk deploy)',
     )
     .option('--allow-breaking', 'apply even when the plan has breaking changes')
-    .action(async (options: { allowBreaking?: boolean }, command: Command) => {
-      await applyLocal(CliContext.fromCommand(command), options.allowBreaking);
+    .option('--json', 'print { env, version, applied, file, plan } as JSON instead of the plan')
+    .action(async (options: { allowBreaking?: boolean; json?: boolean }, command: Command) => {
+      await applyLocal(
+        CliContext.fromCommand(command),
+        options.allowBreaking,
+        false,
+        options.json === true,
+      );
     });
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { demoDataDir } from '../../data-paths.ts';
 import { type DemoFormat, demoFormats, startOfUtcDay, writeDemoData } from '../../demo/index.ts';
@@ -11,6 +12,7 @@ interface DemoDataOptions {
   end?: Date;
   out?: string;
   format: DemoFormat;
+  json?: boolean;
 }
 
 export function positiveInteger(name: string) {
@@ -53,6 +55,7 @@ export function registerDemoData(program: Command): void {
     .option('--seed <n>', 'random seed; same seed and options give identical files', integer, 42)
     .option('--end <iso>', 'end of the data (exclusive); default: today 00:00 UTC', isoDate)
     .option('--out <dir>', 'output folder (default: <data-dir>/<env>/demo-data)')
+    .option('--json', 'print the options used and the files written as JSON')
     .addOption(
       new Option('--format <format>', 'file format').choices(demoFormats).default('parquet'),
     )
@@ -76,6 +79,18 @@ export function registerDemoData(program: Command): void {
           progress.update(done);
         },
       }).finally(() => progress?.stop());
+      if (options.json) {
+        ctx.out.json({
+          outDir: path.resolve(outDir),
+          format: options.format,
+          customers: options.customers,
+          days: options.days,
+          seed: options.seed,
+          end: end.toISOString(),
+          files: summary.files.map((f) => ({ ...f, file: path.resolve(f.file) })),
+        });
+        return;
+      }
       ctx.out.line(
         `Wrote demo data for ${options.customers} customers, ${options.days} days to ${end.toISOString()} (seed ${options.seed}) in ${((Date.now() - started) / 1000).toFixed(1)} s:`,
       );

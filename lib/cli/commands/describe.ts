@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { closestNames } from '../../closest-names.ts';
 import type {
   Registry,
   RegistryEntity,
@@ -9,7 +10,6 @@ import type {
 import { CliError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import type { Output } from '../output.ts';
-import { closestNames } from '../../closest-names.ts';
 import { constraintText } from './list.ts';
 
 type Found =

@@ -94,17 +94,37 @@ export function registerDoctor(program: Command): void {
       'Check that this machine can run fstore: Node.js, native modules, disk space, Java (optional)',
     )
     .option('--fix', 'remove what interrupted ingests left in the local offline store')
-    .action(async (options: { fix?: boolean }, command: Command) => {
+    .option(
+      '--json',
+      'print { ok, checks: [{ name, required, ok, result, fix }], details } as JSON',
+    )
+    .action(async (options: { fix?: boolean; json?: boolean }, command: Command) => {
       const ctx = CliContext.fromCommand(command);
       let failed = 0;
       const rows: string[][] = [];
+      const results: {
+        name: string;
+        required: boolean;
+        ok: boolean;
+        result: string;
+        fix?: string;
+      }[] = [];
       const leftovers = ingestLeftoversCheck(ctx, options.fix === true);
       const online = onlineStoreDoctorCheck(ctx.options.dataDir, ctx.env);
       for (const check of [...checks(ctx.options.dataDir), leftovers, online]) {
         try {
-          rows.push([ctx.out.c.green('✔'), check.name, await check.run(), '']);
+          const result = await check.run();
+          rows.push([ctx.out.c.green('✔'), check.name, result, '']);
+          results.push({ name: check.name, required: check.required, ok: true, result });
         } catch (error) {
           if (check.required) failed += 1;
+          results.push({
+            name: check.name,
+            required: check.required,
+            ok: false,
+            result: (error as Error).message.split('\n')[0] ?? '',
+            fix: check.fix,
+          });
           rows.push([
             check.required ? ctx.out.c.red('✖') : ctx.out.c.yellow('!'),
             check.name,
@@ -113,8 +133,12 @@ export function registerDoctor(program: Command): void {
           ]);
         }
       }
+      if (failed > 0) process.exitCode = 1;
+      if (options.json) {
+        ctx.out.json({ ok: failed === 0, checks: results, details: leftovers.details });
+        return;
+      }
       ctx.out.table(['', 'check', 'result', 'fix'], rows);
       for (const line of leftovers.details) ctx.out.line(line);
-      if (failed > 0) process.exitCode = 1;
     });
 }

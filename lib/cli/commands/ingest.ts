@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Command, Option } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
@@ -16,6 +17,7 @@ interface IngestCliOptions {
   allowDuplicate?: boolean;
   allowViolations?: boolean;
   bucket?: string;
+  json?: boolean;
 }
 
 export function registerIngest(program: Command): void {
@@ -27,6 +29,7 @@ export function registerIngest(program: Command): void {
     .requiredOption('--source <name>', 'source the rows belong to')
     .requiredOption('--file <path>', 'a .csv (header row), .parquet or .jsonl file')
     .option('--allow-duplicate', 'ingest a file whose exact content was ingested before')
+    .option('--json', 'print the ingest (id, rows, partitions, files, target) as JSON')
     .option(
       '--allow-violations',
       'keep rows that break feature constraints (materialization quarantines them)',
@@ -70,9 +73,21 @@ export function registerIngest(program: Command): void {
         },
       }).catch(stoppedBeforeCommit);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      ctx.out.line(
-        `${ctx.out.c.green('✔')} ingested ${result.rows.toLocaleString('en-US')} rows into "${result.source}" (${result.partitions.length} day partitions, ${result.files.length} files) in ${seconds} s; ingest ${result.ingestId} → ${target.description}`,
-      );
+      if (options.json)
+        ctx.out.json({
+          ingestId: result.ingestId,
+          source: result.source,
+          file: path.resolve(options.file),
+          rows: result.rows,
+          partitions: result.partitions,
+          files: result.files,
+          target: target.description,
+          elapsedMs: Math.round(performance.now() - started),
+        });
+      else
+        ctx.out.line(
+          `${ctx.out.c.green('✔')} ingested ${result.rows.toLocaleString('en-US')} rows into "${result.source}" (${result.partitions.length} day partitions, ${result.files.length} files) in ${seconds} s; ingest ${result.ingestId} → ${target.description}`,
+        );
       if (ctx.shutdown.signal)
         throw new InterruptedError(
           ctx.shutdown.signal,

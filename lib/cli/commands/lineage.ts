@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import { closestNames } from '../../closest-names.ts';
 import { type LineageEdge, lineageGraph, lineageOf } from '../../registry/index.ts';
 import { CliError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
-import { closestNames } from '../../closest-names.ts';
 
 export function registerLineage(program: Command): void {
   program

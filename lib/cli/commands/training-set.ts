@@ -55,6 +55,17 @@ async function athenaTrainingSet(
   } finally {
     session.close();
   }
+  if (options.json) {
+    ctx.out.json({
+      service: options.service,
+      out: path.resolve(options.out),
+      engine: 'athena',
+      queryExecutionId: result.queryExecutionId,
+      dataScannedBytes: result.dataScannedBytes,
+      requestId: result.requestId,
+    });
+    return;
+  }
   ctx.out.line(
     `${ctx.out.c.green('✔')} training set of ${options.service} → ${ctx.display(options.out)} (Athena query ${result.queryExecutionId}, ${(result.dataScannedBytes / 1024 ** 2).toFixed(1)} MiB scanned, request ${result.requestId}; row_key is the entity file's row number)`,
   );
@@ -76,6 +87,7 @@ interface TrainingSetCliOptions {
   showSql?: boolean;
   bucket?: string;
   aggregations: 'auto' | 'range-join' | 'running-totals';
+  json?: boolean;
 }
 
 export function registerTrainingSet(program: Command): void {
@@ -93,7 +105,8 @@ export function registerTrainingSet(program: Command): void {
     .requiredOption('--out <file>', 'result file (.parquet or .csv)')
     .option('--full-feature-names', 'name columns view__feature')
     .option('--timestamp-column <name>', 'entity timestamp column', 'event_timestamp')
-    .option('--show-sql', 'print the generated SQL')
+    .option('--show-sql', 'print the generated SQL (with --json: as its "sql" field)')
+    .option('--json', 'print rows, output path, strategy, per-view matches and warnings as JSON')
     .addOption(
       new Option(
         '--aggregations <how>',
@@ -148,6 +161,25 @@ export function registerTrainingSet(program: Command): void {
           throw error;
         })
         .finally(forget);
+      if (options.json) {
+        ctx.out.json({
+          ...(options.service ? { service: options.service } : { features: options.features }),
+          out: path.resolve(options.out),
+          rows: result.rows,
+          columns: result.columns,
+          strategy: { aggregations: options.aggregations, runningTotals: result.runningTotals },
+          views: result.matchRates.map((m) => ({
+            view: m.view,
+            matched: m.matched,
+            entityRows: result.rows,
+            rate: m.rate,
+          })),
+          warnings: result.warnings,
+          elapsedMs: Math.round(result.elapsedMs),
+          ...(options.showSql ? { sql: result.sql } : {}),
+        });
+        return;
+      }
       if (options.showSql) ctx.out.line(result.sql);
       ctx.out.line(
         `${ctx.out.c.green('✔')} ${result.rows.toLocaleString('en-US')} rows × ${result.columns.length} columns → ${ctx.display(options.out)} in ${(result.elapsedMs / 1000).toFixed(2)} s`,

@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+
+/** `YYYY-MM-DD` of the UTC day `daysAgo` days before today. */
+function day(daysAgo: number, now: Date): string {
+  const date = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  date.setUTCDate(date.getUTCDate() - daysAgo);
+  return date.toISOString().slice(0, 10);
+}
+
+/**
+ * The "Examples:" of each command's --help, keyed by command path (`quarantine list`). Each one
+ * works when pasted in the project folder against the demo store `npm start` sets up (env
+ * `local`, churn definitions, demo data of the 90 days up to today); dates are computed from
+ * today so the ranges fall inside that data.
+ */
+export function commandExamples(now = new Date()): Readonly<Record<string, readonly string[]>> {
+  const entities = '.fstore/local/demo-data/entities.csv';
+  return {
+    validate: ['npx fstore validate', 'npx fstore validate --out /tmp/registry.json --json'],
+    list: ['npx fstore list', 'npx fstore list views', 'npx fstore list features --json'],
+    describe: [
+      'npx fstore describe customer_profile',
+      'npx fstore describe churn_v1 --json',
+      'npx fstore describe customer_profile__monthly_charges',
+    ],
+    lineage: ['npx fstore lineage churn_online', 'npx fstore lineage orders --json'],
+    plan: ['npx fstore plan', 'npx fstore plan --json'],
+    apply: ['npx fstore apply', 'npx fstore apply --json'],
+    'demo-data': [
+      'npx fstore demo-data --customers 100 --days 30 --format csv --out /tmp/fstore-demo',
+      'npx fstore demo-data --seed 7 --format csv --out /tmp/fstore-demo --json',
+    ],
+    ingest: [
+      'npx fstore demo-data --seed 7 --format csv --out /tmp/fstore-demo   # new rows to ingest',
+      'npx fstore ingest --source orders --file /tmp/fstore-demo/orders.csv',
+      'npx fstore ingest --source customer_contracts --file /tmp/fstore-demo/customer_contracts.csv --json',
+    ],
+    'training-set': [
+      `npx fstore training-set --service churn_v1 --entities ${entities} --out /tmp/churn_v1.parquet`,
+      `npx fstore training-set --features customer_profile:plan last_order:* --full-feature-names --entities ${entities} --out /tmp/features.csv`,
+      `npx fstore training-set --service churn_v1 --entities ${entities} --out /tmp/churn_v1.parquet --json`,
+    ],
+    materialize: [
+      'npx fstore materialize',
+      'npx fstore materialize --view customer_profile --json',
+      `npx fstore materialize --view last_order --start ${day(7, now)} --end ${day(0, now)}`,
+    ],
+    status: ['npx fstore status', 'npx fstore status --json'],
+    quarantine: ['npx fstore quarantine list --view customer_profile'],
+    'quarantine list': [
+      'npx fstore quarantine list --view customer_profile',
+      'npx fstore quarantine list --view customer_profile --examples 5 --json',
+    ],
+    'validate-data': [
+      'npx fstore validate-data --view customer_profile',
+      `npx fstore validate-data --view customer_profile --start ${day(30, now)} --json`,
+    ],
+    stats: [
+      'npx fstore stats --view customer_profile',
+      `npx fstore stats --view order_stats --start ${day(30, now)} --json`,
+    ],
+    drift: [
+      `npx fstore drift --view customer_profile --baseline ${day(90, now)}..${day(61, now)} --current ${day(30, now)}..${day(0, now)}`,
+      `npx fstore drift --view customer_profile --baseline ${day(90, now)}..${day(61, now)} --current ${day(30, now)}..${day(0, now)} --json`,
+    ],
+    'verify-online': [
+      'npx fstore verify-online --view customer_profile',
+      'npx fstore verify-online --view last_order --sample 50 --json',
+    ],
+    serve: ['npx fstore serve', 'npx fstore serve --port 0   # any free port'],
+    get: [
+      'npx fstore get --service churn_online --entity customer_id=C000001',
+      'npx fstore get --view order_stats --entity customer_id=C000001 --entity customer_id=C000002 --json',
+    ],
+    start: ['npx fstore start', 'npx fstore start --port 9000', 'npx fstore start --no-serve'],
+    reset: [
+      'npx fstore reset --online --yes   # rebuild with: npx fstore materialize',
+      'npx fstore reset',
+    ],
+    doctor: ['npx fstore doctor', 'npx fstore doctor --json', 'npx fstore doctor --fix'],
+  };
+}
+
+/** A command's path from the program, without the program name: `quarantine list`. */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
+/** Adds the "Examples:" section to the help of `program`'s commands, at every depth. */
+export function addExamples(program: Command, now = new Date()): void {
+  const examples = commandExamples(now);
+  const visit = (command: Command) => {
+    for (const sub of command.commands) {
+      const lines = examples[commandPath(sub)];
+      if (lines)
+        sub.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`);
+      visit(sub);
+    }
+  };
+  visit(program);
+}
