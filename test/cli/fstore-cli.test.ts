@@ -213,7 +213,7 @@ describe('fstore CLI', () => {
     expect(result.stderr).toContain('npx cdk deploy -c env=dev');
   });
 
-  it('reports invalid definitions with file, definition, field and fix, and no stack trace', async () => {
+  it('reports invalid definitions with file, line, definition, field and fix, and no stack trace', async () => {
     const defs = await writeDefs({
       'bad.ts': `
 import { defineEntity } from 'fstore:definitions';
@@ -224,7 +224,7 @@ export const e = defineEntity({ name: 'Customer', joinKeys: [{ name: 'customer_i
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('error: 2 invalid definitions');
     expect(result.stderr).toContain(
-      'bad.ts: entity "Customer" name: "Customer" is not a valid identifier',
+      'bad.ts:3: entity "Customer" name: "Customer" is not a valid identifier',
     );
     expect(result.stderr).toContain('fix: rename it, for example "customer"');
     expect(result.stderr).toContain(
