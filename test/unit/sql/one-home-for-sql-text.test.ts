@@ -5,9 +5,9 @@ import { repoRoot } from '../../helpers/run-fstore.ts';
 
 /**
  * DESIGN.md §7: SQL text (identifiers, literals, timestamps, types) is rendered only through
- * lib/sql's Dialect and the helpers the dialects themselves use, and lib/offline, which runs on
- * AWS too, never imports the local adapters. This reads the source tree, so a second quoting
- * function, a lib/offline import of lib/local, or a `Date` in lib/sql fails here.
+ * lib/sql's Dialect and the helpers the dialects themselves use, and neither lib/offline (which
+ * runs on AWS too) nor lib/sql imports the local adapters. This reads the source tree, so a second
+ * quoting function, a lib/offline or lib/sql import of lib/local, or a `Date` in lib/sql fails.
  */
 
 const sourceRoots = ['lib', 'bin', 'bench'];
@@ -76,9 +76,10 @@ function quotingOutsideLibSql(sources: Sources): string[] {
   return offending(sources, (f) => !f.startsWith('lib/sql/'), quoteDoubling);
 }
 
-function offlineImportsOfLocal(sources: Sources): string[] {
+/** lib/offline runs on AWS too, and lib/sql renders for both engines: neither uses a local adapter. */
+function importsOfLocal(sources: Sources): string[] {
   return [...sources]
-    .filter(([file]) => file.startsWith('lib/offline/'))
+    .filter(([file]) => file.startsWith('lib/offline/') || file.startsWith('lib/sql/'))
     .flatMap(([file, text]) =>
       importsOf(file, text)
         .filter((target) => target === 'lib/local' || target.startsWith('lib/local/'))
@@ -110,8 +111,8 @@ describe('one home for SQL text (DESIGN.md §7)', () => {
     expect(offending(sources, (f) => f === 'lib/sql/dialect.ts', quoteDoubling)).toHaveLength(2);
   });
 
-  it('keeps lib/offline, which runs on AWS too, free of imports from lib/local', () => {
-    expect(offlineImportsOfLocal(sources)).toEqual([]);
+  it('keeps lib/offline (which runs on AWS too) and lib/sql free of imports from lib/local', () => {
+    expect(importsOfLocal(sources)).toEqual([]);
   });
 
   it('builds no Date in lib/sql: timestamps travel as epoch microseconds or ISO text', () => {
@@ -125,6 +126,7 @@ describe('one home for SQL text (DESIGN.md §7)', () => {
       ['bin/c.ts', `const l = (s: string) => "'" + s.replaceAll("'", "''") + "'";`],
       ['lib/offline/d.ts', `import { x } from '../local/next-run.ts';`],
       ['lib/offline/e/f.ts', `const m = await import('../../local/process-x.ts');`],
+      ['lib/sql/k.ts', `import { duckdbType } from '../local/duckdb-types.ts';`],
       ['lib/sql/g.ts', `const t = new Date(0).toISOString();`],
       ['lib/sql/h.ts', `// new Date( would be wrong here\n/* s.replaceAll("'", "''") */`],
       ['lib/api/j.ts', `const x = s.split('"').join('""') + t.replace(/"/g, '&quot;');`],
@@ -136,9 +138,10 @@ describe('one home for SQL text (DESIGN.md §7)', () => {
       `bin/c.ts:1: const l = (s: string) => "'" + s.replaceAll("'", "''") + "'";`,
       `lib/api/j.ts:1: const x = s.split('"').join('""') + t.replace(/"/g, '&quot;');`,
     ]);
-    expect(offlineImportsOfLocal(planted)).toEqual([
+    expect(importsOfLocal(planted)).toEqual([
       'lib/offline/d.ts imports lib/local/next-run.ts',
       'lib/offline/e/f.ts imports lib/local/process-x.ts',
+      'lib/sql/k.ts imports lib/local/duckdb-types.ts',
     ]);
     expect(datesInLibSql(planted)).toEqual([
       'lib/sql/g.ts:1: const t = new Date(0).toISOString();',
