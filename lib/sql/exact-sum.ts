@@ -95,24 +95,30 @@ function integerPowerOfTwo(k: string, dialect: Dialect): string {
  * The double nearest `total` × 2^scale (round half to even), `total` an exact DECIMAL(38, 0)
  * integer below 2^125 in magnitude. Below 2^53 the cast is exact; above, the integer is rounded
  * to 53 significant bits in integer arithmetic first, so the cast is exact too. `total` should
- * be a column reference: it is repeated.
+ * be a column reference: it is repeated. DuckDB gets the subexpressions inline; Athena binds
+ * them with one-element lambdas, since inlining makes statements too big for its parser.
  */
 export function roundedSum(total: string, scale: string, dialect: Dialect): string {
-  const t = dialect.name === 'duckdb' ? `CAST(${total} AS HUGEINT)` : total;
-  const a = `abs(${t})`;
-  const top = `CAST(floor(log2(${double(a)})) AS INTEGER)`;
+  const duckdb = dialect.name === 'duckdb';
+  const t = duckdb ? `CAST(${total} AS HUGEINT)` : total;
+  const bind = (name: string, value: string, body: (bound: string) => string) =>
+    duckdb ? body(`(${value})`) : `transform(ARRAY[${value}], ${name} -> ${body(name)})[1]`;
   const p = (k: string) => integerPowerOfTwo(k, dialect);
-  // Bit length of a: the cast to DOUBLE may round a up to the next power of two.
-  const bits = `(${top} + CASE WHEN ${a} >= ${p(top)} THEN 1 ELSE 0 END)`;
-  const k = `(${bits} - 53)`;
-  const rest = `mod(${a}, ${p(k)})`;
-  const half = p(`${k} - 1`);
-  const odd = `mod(${a}, ${p(`${k} + 1`)}) >= ${p(k)}`;
-  const up = `${rest} > ${half} OR (${rest} = ${half} AND ${odd})`;
-  const rounded = `(${a} - ${rest} + CASE WHEN ${up} THEN ${p(k)} ELSE 0 END)`;
-  const magnitude = `${double(rounded)} * ${powerOfTwo(scale)}`;
+  const rounded = bind('fstore_ra', `abs(${t})`, (a) =>
+    bind('fstore_rt', `CAST(floor(log2(${double(a)})) AS INTEGER)`, (top) =>
+      // Bit length of a less 53: the cast to DOUBLE may round a up to the next power of two.
+      bind('fstore_rk', `${top} + CASE WHEN ${a} >= ${p(top)} THEN 1 ELSE 0 END - 53`, (k) => {
+        const rest = `mod(${a}, ${p(k)})`;
+        const half = p(`${k} - 1`);
+        const odd = `mod(${a}, ${p(`${k} + 1`)}) >= ${p(k)}`;
+        const up = `${rest} > ${half} OR (${rest} = ${half} AND ${odd})`;
+        return double(`${a} - ${rest} + CASE WHEN ${up} THEN ${p(k)} ELSE 0 END`);
+      }),
+    ),
+  );
+  const magnitude = `${rounded} * ${powerOfTwo(scale)}`;
   return [
-    `CASE WHEN ${a} < 9007199254740992 THEN ${double(t)} * ${powerOfTwo(scale)}`,
+    `CASE WHEN abs(${t}) < 9007199254740992 THEN ${double(t)} * ${powerOfTwo(scale)}`,
     `WHEN ${t} < 0 THEN -(${magnitude}) ELSE ${magnitude} END`,
   ].join(' ');
 }

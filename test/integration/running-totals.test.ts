@@ -105,7 +105,7 @@ describe('running totals', () => {
     ).rejects.toThrow(/ENOENT/);
   });
 
-  it('sum short decimals exactly and long ones as doubles, within a rounding of the direct sum', async () => {
+  it('sum floats exactly: a window sum is the correctly rounded exact sum, bit for bit the range join', async () => {
     const windowSum = async (amounts: number[]) => {
       const fixture = await offlineFixture([customer, orders, spend]);
       // The first row is before the 7-day window, so totals subtract it out.
@@ -122,14 +122,17 @@ describe('running totals', () => {
         ).records?.[0]?.amount_sum_7d as number;
       return { join: await sum('range-join'), totals: await sum('running-totals') };
     };
-    // As doubles, 0.2 + 0.1 is 0.30000000000000004, and so is (0.1 + 0.2 + 0.1) - 0.1.
+    // The exact sum of the doubles 0.2 and 0.1 rounds to 0.30000000000000004 (one IEEE
+    // addition is correctly rounded), whatever the row before the window.
     const short = await windowSum([0.1, 0.2, 0.1]);
-    expect(short.totals).toBe(0.3);
-    expect(short.join).toBeCloseTo(0.3, 15);
+    expect(short.totals).toBe(0.2 + 0.1);
+    expect(short.join).toBe(short.totals);
 
+    // A double running sum would carry 1e6 / 3 and lose the 1e-12.
     const long = await windowSum([1e6 / 3, 1 / 3, 2 / 3, 1e-12]);
-    expect(long.totals).toBeCloseTo(long.join, 9);
-    expect(long.join).toBeCloseTo(1 + 1e-12, 12);
+    expect(long.totals).toBe(long.join);
+    // 1/3 + 2/3 is 1 - 2^-54 exactly, so the nearest double to the sum is just below 1 + 1e-12.
+    expect(long.join).toBe(1.0000000000009999);
   });
 
   it('that cannot be built leave an ingest stored with a warning, and a training set on the range join unless asked for', async () => {
