@@ -27,13 +27,18 @@ export const isFloatType = (type: ValueType) => type === 'float32' || type === '
 const double = (expression: string) => `CAST(${expression} AS DOUBLE)`;
 const finiteNonZero = (x: string) => `${x} <> 0 AND abs(${x}) <= 1.7976931348623157e308`;
 const powerOfTwo = (exponent: string) => `power(CAST(2 AS DOUBLE), ${exponent})`;
+/**
+ * floor(log2 |x|) of finite non-zero values, NULL for the others. The CASE is inside the log:
+ * an aggregate's FILTER does not stop DuckDB from evaluating its argument on a zero.
+ */
+const exponentOf = (x: string) => `floor(log2(CASE WHEN ${finiteNonZero(x)} THEN abs(${x}) END))`;
 
 /**
  * Aggregates over a column's rows giving its scale `<prefix>e` (INTEGER) when its sums can be
  * exact, NULL otherwise. `x` is the column as DOUBLE.
  */
 export function exactSumScale(x: string, name: string): string {
-  const log = `floor(log2(abs(${x})))`;
+  const log = exponentOf(x);
   const where = `FILTER (WHERE ${finiteNonZero(x)})`;
   const lowest = `min(${log}) ${where}`;
   const fits = [
@@ -48,7 +53,7 @@ export function exactSumScale(x: string, name: string): string {
  * Bits of the sum of the values' magnitudes, which bounds every partial and window sum (one
  * more than log2 of the double sum, for its rounding).
  */
-const magnitudeBits = (x: string) => `ceil(log2(sum(abs(${x})))) + 1`;
+const magnitudeBits = (x: string) => `ceil(log2(nullif(sum(abs(${x})), 0))) + 1`;
 
 /** The scale of a column from its exactSumScale-style statistics, for builds that pick it up front. */
 export function chooseExactScale(stats: {
@@ -65,7 +70,7 @@ export function chooseExactScale(stats: {
 
 /** Aggregates chooseExactScale reads for column `x` (as DOUBLE), named `<name>@lo|abs|bad`. */
 export function exactScaleStatistics(x: string, name: (part: string) => string): string[] {
-  const log = `floor(log2(abs(${x})))`;
+  const log = exponentOf(x);
   const where = `FILTER (WHERE ${finiteNonZero(x)})`;
   return [
     `CAST(min(${log}) ${where} AS INTEGER) AS ${name('lo')}`,

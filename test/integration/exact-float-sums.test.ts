@@ -36,7 +36,7 @@ const ids = Array.from({ length: 40 }, (_, i) => `C${String(i).padStart(3, '0')}
 /**
  * Per customer: ±1e15-sized values well before the windows (running totals carry them) and
  * inside them (a direct sum absorbs the small values), then many small full-precision values
- * of alternating sign, so a window's sum is small next to its terms. The span, from 6e15 down
+ * of alternating sign, so a window's sum is small next to its terms, and a zero. The span, from 6e15 down
  * to the last bit of 5e-3, plus the count's bits, fits the 124 bits exact sums take.
  */
 function generated() {
@@ -49,6 +49,8 @@ function generated() {
       rows.push({ customer_id: id, amount: big * 3, event_ts: iso(m - 20 * day) });
       rows.push({ customer_id: id, amount: -big * 3, event_ts: iso(m - 20 * day + 1000) });
     }
+    // Zeros have no exponent: they must not break the scale choice (log2 of 0).
+    rows.push({ customer_id: id, amount: 0, event_ts: iso(m - 3 * day) });
     for (let i = 0; i < 60; i++)
       rows.push({
         customer_id: id,
