@@ -89,26 +89,26 @@ export function scaledInteger(x: string, scale: string, dialect: Dialect): strin
   return `(CAST(CAST(${high} AS BIGINT) AS DECIMAL(38, 0)) * DECIMAL '9223372036854775808' + CAST(CAST(${y} - ${high} * 9223372036854775808e0 AS BIGINT) AS DECIMAL(38, 0)))`;
 }
 
-/** 2^k as an exact integer (0 <= k <= 124). */
-function integerPowerOfTwo(k: string, dialect: Dialect): string {
-  if (dialect.name === 'duckdb') return `(CAST(1 AS HUGEINT) << (${k}))`;
+/** 2^k as an exact Trino DECIMAL(38, 0) integer (0 <= k <= 124). */
+function integerPowerOfTwo(k: string): string {
   const half = `((${k}) / 2)`;
   return `(CAST(bitwise_left_shift(BIGINT '1', ${half}) AS DECIMAL(38, 0)) * CAST(bitwise_left_shift(BIGINT '1', (${k}) - ${half}) AS DECIMAL(38, 0)))`;
 }
 
 /**
  * The double nearest `total` × 2^scale (round half to even), `total` an exact DECIMAL(38, 0)
- * integer below 2^125 in magnitude. Below 2^53 the cast is exact; above, the integer is rounded
- * to 53 significant bits in integer arithmetic first, so the cast is exact too. `total` should
- * be a column reference: it is repeated. DuckDB gets the subexpressions inline; Athena binds
- * them with one-element lambdas, since inlining makes statements too big for its parser.
+ * integer below 2^125 in magnitude. Below 2^53 the cast is exact; above, Athena rounds the
+ * integer to 53 significant bits in integer arithmetic first, so the cast is exact too, binding
+ * the subexpressions with one-element lambdas (inlined, the statement is too big for its
+ * parser); DuckDB corrects its own cast instead (duckdbRoundedSum), which is far cheaper.
+ * `total` should be a column reference: it is repeated.
  */
 export function roundedSum(total: string, scale: string, dialect: Dialect): string {
-  const duckdb = dialect.name === 'duckdb';
-  const t = duckdb ? `CAST(${total} AS HUGEINT)` : total;
+  if (dialect.name === 'duckdb') return duckdbRoundedSum(total, scale);
+  const t = total;
   const bind = (name: string, value: string, body: (bound: string) => string) =>
-    duckdb ? body(`(${value})`) : `transform(ARRAY[${value}], ${name} -> ${body(name)})[1]`;
-  const p = (k: string) => integerPowerOfTwo(k, dialect);
+    `transform(ARRAY[${value}], ${name} -> ${body(name)})[1]`;
+  const p = integerPowerOfTwo;
   const rounded = bind('fstore_ra', `abs(${t})`, (a) =>
     bind('fstore_rt', `CAST(floor(log2(${double(a)})) AS INTEGER)`, (top) =>
       // Bit length of a less 53: the cast to DOUBLE may round a up to the next power of two.
@@ -126,4 +126,32 @@ export function roundedSum(total: string, scale: string, dialect: Dialect): stri
     `CASE WHEN abs(${t}) < 9007199254740992 THEN ${double(t)} * ${powerOfTwo(scale)}`,
     `WHEN ${t} < 0 THEN -(${magnitude}) ELSE ${magnitude} END`,
   ].join(' ');
+}
+
+/**
+ * roundedSum for DuckDB, cheaply: its HUGEINT to DOUBLE cast is not correctly rounded (off by up
+ * to about 1.5 units in the last place), so one correction step brings the guess d1 within one
+ * unit of |total|, then the nearer of d1 and its neighbour on the side of the remainder wins,
+ * the one with the even significand on a tie. Only casts, HUGEINT additions and one modulo.
+ */
+function duckdbRoundedSum(total: string, scale: string): string {
+  const a = `abs(CAST(${total} AS HUGEINT))`;
+  const big = (x: string) => `CAST(${x} AS HUGEINT)`;
+  const d0 = `CAST(${a} AS DOUBLE)`;
+  const d1 = `(${d0} + CAST(${a} - ${big(d0)} AS DOUBLE))`;
+  const r = `(${a} - ${big(d1)})`;
+  const nearest = (lower: string, upper: string, above: string) => {
+    const gap = `(${big(upper)} - ${big(lower)})`;
+    const lowerIsEven = `${big(lower)} % (2 * ${gap}) = 0`;
+    return `CASE WHEN 2 * ${above} > ${gap} THEN ${upper} WHEN 2 * ${above} < ${gap} THEN ${lower} WHEN ${lowerIsEven} THEN ${lower} ELSE ${upper} END`;
+  };
+  const up = `nextafter(${d1}, CAST('Infinity' AS DOUBLE))`;
+  const down = `nextafter(${d1}, CAST(0 AS DOUBLE))`;
+  const magnitude = [
+    `CASE WHEN ${a} < 9007199254740992 THEN ${d0}`,
+    `WHEN ${r} = 0 THEN ${d1}`,
+    `WHEN ${r} > 0 THEN ${nearest(d1, up, r)}`,
+    `ELSE ${nearest(down, d1, `(${r} + ${big(d1)} - ${big(down)})`)} END`,
+  ].join(' ');
+  return `(CASE WHEN CAST(${total} AS HUGEINT) < 0 THEN -1 ELSE 1 END * (${magnitude}) * ${powerOfTwo(scale)})`;
 }
