@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { envDataDir } from '../data-paths.ts';
 import { HintedError } from '../hinted-error.ts';
+import { replaceFile } from '../replace-file.ts';
 
 /**
  * The local online store's files are damaged, missing or empty while watermarks say it held
@@ -63,12 +63,10 @@ export async function recordWatermark(
 ): Promise<void> {
   const file = watermarkRecordPath(dataDir, env);
   const views = { ...(await readWatermarkRecord(dataDir, env)), [keyPrefix]: watermark };
-  const temporary = `${file}.${process.pid}-${randomBytes(3).toString('hex')}`;
-  await writeFile(
-    temporary,
+  await replaceFile(
+    file,
     `${JSON.stringify({ about: 'watermarks of the online store in ./online, kept to notice it vanish; fstore reset --online removes this', views }, null, 2)}\n`,
   );
-  await rename(temporary, file);
 }
 
 export async function removeWatermarkRecord(dataDir: string, env: string): Promise<void> {

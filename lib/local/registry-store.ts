@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { appliedRegistryPath, registryHistoryDir } from '../data-paths.ts';
 import { HintedError } from '../hinted-error.ts';
 import { type Registry, registrySchema, serializeRegistry } from '../registry/index.ts';
+import { replaceFile } from '../replace-file.ts';
 
 /** A registry file that exists but cannot be used. */
 export class RegistryFileError extends HintedError {}
@@ -56,8 +57,6 @@ export async function writeAppliedRegistry(
   await mkdir(history, { recursive: true });
   const bytes = serializeRegistry(registry);
   await writeFile(path.join(history, `${registry.version}.json`), bytes);
-  const temp = `${target}.${process.pid}.tmp`;
-  await writeFile(temp, bytes);
-  await rename(temp, target);
+  await replaceFile(target, bytes);
   return target;
 }
