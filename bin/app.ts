@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
-import { resolveStageConfig, StageConfigError } from '../lib/config/stages.ts';
+import { stageOverridesFromContext } from '../lib/config/context-overrides.ts';
+import { mergeStageOverrides, resolveStageConfig, StageConfigError } from '../lib/config/stages.ts';
 import { DefinitionError } from '../lib/definitions/index.ts';
 import { HintedError } from '../lib/hinted-error.ts';
 import { compileRegistry, loadDefinitions } from '../lib/registry/index.ts';
@@ -10,7 +11,9 @@ import { buildApp } from '../lib/stacks/build-app.ts';
  * `dev`, from cdk.json; defaults per name in lib/config/stages.ts), `-c defs=<folder>` the
  * definitions (default `feature-defs`). `-c account=` / `-c region=` pin the target, else the
  * CLI's credentials decide (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION); without an account the
- * stacks are environment-agnostic, so synthesis needs no credentials.
+ * stacks are environment-agnostic, so synthesis needs no credentials. Stage options come from
+ * the context too: `stages.<env>` in cdk.json, and single keys such as `-c alarmEmail=` (see
+ * lib/config/context-overrides.ts).
  */
 async function main(): Promise<void> {
   const app = new App();
@@ -18,12 +21,11 @@ async function main(): Promise<void> {
     const value: unknown = app.node.tryGetContext(key);
     return value === undefined || value === '' ? undefined : String(value);
   };
-  const account = context('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
-  const region = context('region') ?? process.env.CDK_DEFAULT_REGION;
-  const stage = resolveStageConfig(context('env') ?? 'dev', {
-    ...(account ? { account } : {}),
-    ...(region ? { region } : {}),
-  });
+  const env = context('env') ?? 'dev';
+  const { CDK_DEFAULT_ACCOUNT: account, CDK_DEFAULT_REGION: region } = process.env;
+  const fromCredentials = { ...(account ? { account } : {}), ...(region ? { region } : {}) };
+  const fromContext = stageOverridesFromContext(env, (key) => app.node.tryGetContext(key));
+  const stage = resolveStageConfig(env, mergeStageOverrides(fromCredentials, fromContext));
   const registry = compileRegistry(await loadDefinitions(context('defs') ?? 'feature-defs'));
   buildApp({ app, stage, registry });
   app.synth();

@@ -16,6 +16,12 @@ function tagKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/** Days before objects under a prefix expire, or `never`. */
+const expiryDays = z.union([
+  z.number().int().positive('must be a positive number of days or "never"'),
+  z.literal('never'),
+]);
+
 const apiSchema = z
   .strictObject({
     /** `iam`: every route needs SigV4-signed requests; `jwt`: a JWT authorizer. */
@@ -30,6 +36,11 @@ const apiSchema = z
     throttleBurstLimit: z.number().int().positive('must be a positive integer'),
     /** Largest number of entities one lookup request may ask for. */
     maxEntitiesPerRequest: z.number().int().positive().max(10_000),
+    /**
+     * Concurrent executions reserved for the lookup function; absent: none reserved (it shares
+     * the account's unreserved pool).
+     */
+    reservedConcurrency: z.number().int().min(1, 'must be at least 1').optional(),
   })
   .superRefine((api, ctx) => {
     if (api.authorization !== 'jwt') return;
@@ -69,7 +80,14 @@ export const stageConfigSchema = z
       .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
       .optional(),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
-    /** Removal policy of stateful resources (buckets, tables): retain when true, else destroy. */
+    /**
+     * A production stage: synth warns when its alarms reach nobody. True for `prod` and `prod-*`.
+     */
+    production: z.boolean(),
+    /**
+     * Removal policy of stateful resources (buckets, table, log groups, dead-letter queue): retain
+     * when true; else destroy, buckets with their objects.
+     */
     retainData: z.boolean(),
     /** CloudFormation termination protection and DynamoDB deletion protection. */
     deletionProtection: z.boolean(),
@@ -80,8 +98,14 @@ export const stageConfigSchema = z
           .number()
           .int()
           .min(10 * 1024 * 1024, 'must be at least 10 MiB (the Athena minimum)'),
-        /** Days before Athena query results expire from the results bucket. */
+        /** Days before Athena query results (`athena-results/`) expire. */
         queryResultsExpirationDays: z.number().int().positive('must be a positive number of days'),
+        /** Days before training-set entity rows (`requests/`) expire; replaying a set needs them. */
+        requestsExpirationDays: expiryDays,
+        /** Days before UNLOADed training sets (`training-sets/`) expire. */
+        trainingSetsExpirationDays: expiryDays,
+        /** Days before quarantined rows of materialization (`quarantine/`) expire. */
+        quarantineExpirationDays: expiryDays,
       })
       .readonly(),
     api: apiSchema,
@@ -96,6 +120,11 @@ export const stageConfigSchema = z
         retryAttempts: z.number().int().min(0).max(185).default(2),
         /** How long Scheduler keeps retrying one scheduled run. */
         maxEventAgeSeconds: z.number().int().min(60).max(86_400).default(3600),
+        /**
+         * Concurrent executions reserved for the materializer; absent: one per online view (a
+         * lease allows one run per view) plus one for a continuation or a backfill.
+         */
+        reservedConcurrency: z.number().int().min(1, 'must be at least 1').optional(),
       })
       .readonly()
       .prefault({}),
@@ -109,8 +138,19 @@ export const stageConfigSchema = z
       })
       .readonly()
       .prefault({}),
-    /** Where alarm notifications go; no subscription when absent. */
-    alarmEmail: z.email('must be an email address').optional(),
+    /** Who the alarm topic notifies; nobody by default (a production stage warns at synth). */
+    alarms: z
+      .strictObject({
+        /** Email subscriptions (each address confirms once, by the link SNS sends). */
+        emails: z.array(z.email('must be an email address')).readonly().default([]),
+        /** HTTPS subscriptions, e.g. a PagerDuty or Opsgenie CloudWatch integration URL. */
+        httpsEndpoints: z
+          .array(z.url({ protocol: /^https$/, message: 'must be an https URL' }))
+          .readonly()
+          .default([]),
+      })
+      .readonly()
+      .prefault({}),
     /** Retention of Lambda and API access logs, rounded up to a CloudWatch retention period. */
     logRetentionDays: z.number().int().positive('must be a positive number of days'),
     /** Added to every resource, next to `fstore:env`. */

@@ -63,8 +63,10 @@ export class Monitoring extends Construct {
         conditions: account,
       }),
     );
-    if (stage.alarmEmail)
-      this.topic.addSubscription(new subscriptions.EmailSubscription(stage.alarmEmail));
+    for (const email of stage.alarms.emails)
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    for (const url of stage.alarms.httpsEndpoints)
+      this.topic.addSubscription(new subscriptions.UrlSubscription(url));
     const notify = new actions.SnsAction(this.topic);
 
     const online = registry.featureViews.filter((v) => v.online && v.schedule);

@@ -34,7 +34,8 @@ const routes: readonly { path: string; method: apigw.HttpMethod }[] = [
  * The HTTPS lookup API: an HTTP API whose every route needs IAM (SigV4) authorization by
  * default (JWT as a stage option), stage throttling and JSON access logs, in front of the
  * online-lookup Lambda (arm64, Node.js 24, minified bundle with the registry compiled in,
- * read-only access to the online table).
+ * read-only access to the online table, reserved concurrency when the stage sets one). Its log
+ * groups are retained with the stack in stages that retain data.
  */
 export class ServingApi extends Construct {
   readonly api: apigw.HttpApi;
@@ -43,9 +44,10 @@ export class ServingApi extends Construct {
   constructor(scope: Construct, id: string, props: ServingApiProps) {
     super(scope, id);
     const { stage } = props;
+    const removalPolicy = stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const functionLogs = new logs.LogGroup(this, 'FunctionLogs', {
       retention: retention(stage.logRetentionDays),
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
     });
     this.function = new nodejs.NodejsFunction(this, 'Lookup', {
       entry: lookupEntry,
@@ -54,6 +56,9 @@ export class ServingApi extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout: Duration.seconds(10),
+      ...(stage.api.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: stage.api.reservedConcurrency }),
       logGroup: functionLogs,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment: {
@@ -73,7 +78,7 @@ export class ServingApi extends Construct {
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: retention(stage.logRetentionDays),
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
     });
     const authorizer =
       stage.api.authorization === 'jwt'

@@ -65,17 +65,27 @@ describe('Monitoring construct', () => {
     });
   }, 180_000);
 
-  it('notifies one KMS-encrypted topic per environment, emails it when the stage says so, and draws a dashboard', async () => {
+  it('notifies one KMS-encrypted topic per environment, subscribes the stage emails and https endpoints, and draws a dashboard', async () => {
     const { template } = await synthStage(
-      resolveStageConfig('dev', { alarmEmail: 'ml-oncall@example.com' }),
+      resolveStageConfig('dev', {
+        alarms: {
+          emails: ['ml-oncall@example.com', 'ml-lead@example.com'],
+          httpsEndpoints: ['https://events.pagerduty.example/integration/abc/enqueue'],
+        },
+      }),
     );
     template.hasResourceProperties('AWS::SNS::Topic', {
       TopicName: 'fstore-dev-alarms',
       KmsMasterKeyId: Match.anyValue(),
     });
+    for (const email of ['ml-oncall@example.com', 'ml-lead@example.com'])
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: email,
+      });
     template.hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'email',
-      Endpoint: 'ml-oncall@example.com',
+      Protocol: 'https',
+      Endpoint: 'https://events.pagerduty.example/integration/abc/enqueue',
     });
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');

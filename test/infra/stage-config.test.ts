@@ -82,9 +82,71 @@ describe('stage config', () => {
     );
   });
 
-  it('rejects an alarm email that is not an address', () => {
-    expect(() => resolveStageConfig('prod', { alarmEmail: 'oncall' })).toThrow(
-      'stage config "prod": alarmEmail: must be an email address',
+  it('rejects an alarm email that is not an address, naming its position', () => {
+    expect(() =>
+      resolveStageConfig('prod', { alarms: { emails: ['a@example.com', 'oncall'] } }),
+    ).toThrow('stage config "prod": alarms.emails.1: must be an email address');
+  });
+
+  it('rejects an alarm endpoint that is not https', () => {
+    expect(() =>
+      resolveStageConfig('prod', { alarms: { httpsEndpoints: ['http://hooks.example.com/x'] } }),
+    ).toThrow('stage config "prod": alarms.httpsEndpoints.0: must be an https URL');
+  });
+
+  it('subscribes nobody to alarms by default and marks only prod stages as production', () => {
+    expect(resolveStageConfig('prod').alarms).toEqual({ emails: [], httpsEndpoints: [] });
+    expect(resolveStageConfig('prod').production).toBe(true);
+    expect(resolveStageConfig('prod-eu').production).toBe(true);
+    expect(resolveStageConfig('dev').production).toBe(false);
+    expect(resolveStageConfig('production-like').production).toBe(false);
+  });
+
+  it('merges nested overrides field by field, keeping the other defaults', () => {
+    const config = resolveStageConfig('prod', {
+      alarms: { emails: ['oncall@example.com'] },
+      materialization: { reservedConcurrency: 3 },
+      offline: { trainingSetsExpirationDays: 'never' },
+    });
+    expect(config.alarms).toEqual({ emails: ['oncall@example.com'], httpsEndpoints: [] });
+    expect(config.materialization).toMatchObject({ reservedConcurrency: 3, retryAttempts: 2 });
+    expect(config.offline).toMatchObject({
+      trainingSetsExpirationDays: 'never',
+      requestsExpirationDays: 365,
+      queryResultsExpirationDays: 30,
+    });
+  });
+
+  it('expires requests, training sets and quarantined rows sooner in dev than in prod', () => {
+    const dev = resolveStageConfig('dev').offline;
+    const prod = resolveStageConfig('prod').offline;
+    expect(dev).toMatchObject({
+      requestsExpirationDays: 30,
+      trainingSetsExpirationDays: 30,
+      quarantineExpirationDays: 30,
+      queryResultsExpirationDays: 7,
+    });
+    expect(prod).toMatchObject({
+      requestsExpirationDays: 365,
+      trainingSetsExpirationDays: 365,
+      quarantineExpirationDays: 90,
+      queryResultsExpirationDays: 30,
+    });
+  });
+
+  it('rejects an expiry of zero days instead of reading it as "never"', () => {
+    expect(() => resolveStageConfig('dev', { offline: { requestsExpirationDays: 0 } })).toThrow(
+      'stage config "dev": offline.requestsExpirationDays: must be a positive number of days or "never"',
+    );
+  });
+
+  it('reserves no lookup concurrency by default and rejects a reservation of zero', () => {
+    expect(resolveStageConfig('prod').api.reservedConcurrency).toBeUndefined();
+    expect(resolveStageConfig('prod', { api: { reservedConcurrency: 50 } }).api).toMatchObject({
+      reservedConcurrency: 50,
+    });
+    expect(() => resolveStageConfig('prod', { api: { reservedConcurrency: 0 } })).toThrow(
+      'stage config "prod": api.reservedConcurrency: must be at least 1',
     );
   });
 
