@@ -91,16 +91,9 @@ export async function getTrainingSetOnAthena(
 
   const prefix = `training-sets/${options.service}/${requestId}/`;
   const location = `s3://${options.bucket}/${prefix}`;
-  const select = renderServiceRequestSql(
-    options.registry,
-    options.service,
-    options.database,
-  ).replace('?', quoteLiteral(requestId));
   const result = await options.runner.run(
-    `UNLOAD (${select}) TO ${quoteLiteral(location)} WITH (format = 'PARQUET', compression = 'SNAPPY')`,
-    {
-      ...(options.signal ? { signal: options.signal } : {}),
-    },
+    renderTrainingSetUnload({ ...options, requestId, location }),
+    options.signal ? { signal: options.signal } : {},
   );
   const files = await download(
     options.s3,
@@ -115,6 +108,27 @@ export async function getTrainingSetOnAthena(
     location,
     files,
   };
+}
+
+/**
+ * The statement a training set runs on Athena: the service's prepared-statement SQL for one
+ * request, UNLOADed to Parquet at `location`.
+ */
+export function renderTrainingSetUnload(options: {
+  readonly registry: Registry;
+  readonly service: string;
+  readonly database: string;
+  readonly requestId: string;
+  readonly location: string;
+}): string {
+  const select = renderServiceRequestSql(options.registry, options.service, options.database);
+  // The statement's one parameter; identifiers are [a-z0-9_] and its literals hold no '?'.
+  const parameters = select.split('?');
+  if (parameters.length !== 2)
+    throw new Error(
+      `the training-set SQL of service "${options.service}" has ${parameters.length - 1} "?" where one request-id parameter was expected`,
+    );
+  return `UNLOAD (${parameters.join(quoteLiteral(options.requestId))}) TO ${quoteLiteral(options.location)} WITH (format = 'PARQUET', compression = 'SNAPPY')`;
 }
 
 async function download(
