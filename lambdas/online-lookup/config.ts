@@ -1,10 +1,27 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
+/** A whole number from an environment string, at least `min`, else `fallback` when unset. */
+const wholeNumber = (min: number, fallback: number) =>
+  z._default(
+    z.coerce
+      .number({ error: 'must be a number' })
+      .check(
+        z.refine(
+          (n) => Number.isSafeInteger(n) && n >= min,
+          min === 0 ? 'must be a whole number, 0 or more' : 'must be a positive whole number',
+        ),
+      ),
+    fallback,
+  );
+
+// zod/mini (no locale bundled): each rule names its own message.
 const configSchema = z.object({
-  TABLE_NAME: z.string().min(3),
-  MAX_ENTITIES: z.coerce.number().int().positive().default(1000),
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(262_144),
-  CACHE_TTL_MS: z.coerce.number().int().min(0).default(0),
+  TABLE_NAME: z
+    .string({ error: 'is required: the online table name' })
+    .check(z.minLength(3, 'must be a table name of at least 3 characters')),
+  MAX_ENTITIES: wholeNumber(1, 1000),
+  MAX_BODY_BYTES: wholeNumber(1, 262_144),
+  CACHE_TTL_MS: wholeNumber(0, 0),
 });
 
 export interface LookupConfig {

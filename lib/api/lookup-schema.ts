@@ -1,29 +1,71 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+
+/*
+ * zod/mini, not the classic `zod`: the lookup Lambda bundles these schemas, and mini keeps the
+ * bundle small (no method chains, no locales). Without a locale zod has no messages of its
+ * own, so every schema that can fail names its problem here; validate-lookup.ts reports the
+ * first one with its JSON path.
+ */
+
+type Issue = z.core.$ZodRawIssue;
+
+const isMissing = (issue: Issue) => issue.input === undefined;
+
+const joinKeyValue = z.union([z.string(), z.number()], {
+  error: (issue) => `must be a string or a number, got ${jsonKind(issue.input)}`,
+});
+
+const entity = z.record(z.string(), joinKeyValue, {
+  error: (issue) => `must be an object of join keys, got ${jsonKind(issue.input)}`,
+});
 
 /** `POST /v1/features/{service}` and `POST /v1/feature-views/{view}` bodies. */
-export const lookupBodySchema = z.strictObject({
-  entities: z
-    .array(z.record(z.string(), z.union([z.string(), z.number()])))
-    .min(1, 'must list at least one entity'),
-  features: z.array(z.string()).min(1, 'must name at least one feature when given').optional(),
-});
+export const lookupBodySchema = z.strictObject(
+  {
+    entities: z
+      .array(entity, {
+        error: (issue) =>
+          isMissing(issue) ? 'is required' : `must be a list, got ${jsonKind(issue.input)}`,
+      })
+      .check(z.minLength(1, 'must list at least one entity')),
+    features: z.optional(
+      z
+        .array(z.string({ error: (issue) => `must be a string, got ${jsonKind(issue.input)}` }), {
+          error: (issue) => `must be a list of feature names, got ${jsonKind(issue.input)}`,
+        })
+        .check(z.minLength(1, 'must name at least one feature when given')),
+    ),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.map((k) => `"${k}"`).join(', ')} is not an accepted key; accepted: entities, features`
+        : `must be an object with an "entities" list, got ${jsonKind(issue.input)}`,
+  },
+);
 
 export const featureValueSchema = z.object({
   value: z
     .unknown()
-    .describe(
-      'The value, typed as the feature (number, string, boolean, list, ISO timestamp), or null',
+    .check(
+      z.describe(
+        'The value, typed as the feature (number, string, boolean, list, ISO timestamp), or null',
+      ),
     ),
   status: z.enum(['PRESENT', 'NOT_FOUND', 'OUTSIDE_TTL', 'NULL_VALUE']),
-  event_timestamp: z.string().nullable().describe('Event time of the value (UTC, microseconds)'),
+  event_timestamp: z
+    .nullable(z.string())
+    .check(z.describe('Event time of the value (UTC, microseconds)')),
 });
 
+const entityInResponse = z.record(z.string(), z.union([z.string(), z.number()]));
+
 export const lookupResponseSchema = z.object({
-  service: z.string().optional(),
-  view: z.string().optional(),
+  service: z.optional(z.string()),
+  view: z.optional(z.string()),
   results: z.array(
     z.object({
-      entity: z.record(z.string(), z.union([z.string(), z.number()])),
+      entity: entityInResponse,
       features: z.record(z.string(), featureValueSchema),
     }),
   ),
@@ -38,3 +80,13 @@ export const errorSchema = z.object({
 });
 
 export type LookupBody = z.infer<typeof lookupBodySchema>;
+
+/** What a JSON value is, for messages: `null`, `an array`, `an object`, `the number 3` ... */
+function jsonKind(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  return `the ${typeof value} ${String(value)}`;
+}

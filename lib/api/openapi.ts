@@ -1,42 +1,50 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { errorSchema, lookupBodySchema, lookupResponseSchema } from './lookup-schema.ts';
 
-const json = (schema: z.ZodType) => ({
+const json = (schema: z.ZodMiniType) => ({
   'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
 });
-const error = (description: string, extra: Record<string, unknown> = {}) => ({
-  description,
-  content: json(errorSchema),
-  ...extra,
-});
 
-/** Answers any request can get, whatever its route (some only from the local server). */
-const anyRequest = {
-  '400': error(
-    'Malformed request (not HTTP/1.1, unknown method, invalid target, missing Host, CONNECT or an upgrade)',
-  ),
-  '405': error('The route exists but takes another method; the Allow header names it', {
-    headers: { Allow: { description: 'The method the route takes', schema: { type: 'string' } } },
-  }),
-  '408': error('The request line, headers or body did not arrive in time (local server)'),
-  '413': error('Body over the size limit; details.limit is the limit in bytes'),
-  '417': error('An Expect header other than 100-continue (local server)'),
-  '421': error('Host is not a loopback name: localhost, 127.x.x.x, [::1] (local server)'),
-  '431': error('Request line and headers over the size limit (local server)'),
-  '500': error('Unexpected server error; details are in the server logs'),
-};
-
-const lookupErrors = {
-  ...anyRequest,
-  '400': error('Invalid request; details.path is the JSON path of the problem'),
-  '404': error('Unknown feature service or view, or one that is not online'),
-  '413': error('Body or entity count over the limit; details.limit is the limit'),
-  '415': error('Body is not application/json (or */*+json), charset utf-8 if any'),
-  '503': error('Online store unavailable after retries'),
-};
+/** Built on the first request for the document, not at cold start, then kept. */
+let documentByVersion: { version: string; document: ReturnType<typeof buildDocument> } | undefined;
 
 /** OpenAPI 3.1 description of the lookup API, generated from the same zod schemas the handler uses. */
 export function openApiDocument(version: string) {
+  if (documentByVersion?.version !== version)
+    documentByVersion = { version, document: buildDocument(version) };
+  return documentByVersion.document;
+}
+
+function buildDocument(version: string) {
+  const errorContent = json(errorSchema);
+  const error = (description: string, extra: Record<string, unknown> = {}) => ({
+    description,
+    content: errorContent,
+    ...extra,
+  });
+  /** Answers any request can get, whatever its route (some only from the local server). */
+  const anyRequest = {
+    '400': error(
+      'Malformed request (not HTTP/1.1, unknown method, invalid target, missing Host, CONNECT or an upgrade)',
+    ),
+    '405': error('The route exists but takes another method; the Allow header names it', {
+      headers: { Allow: { description: 'The method the route takes', schema: { type: 'string' } } },
+    }),
+    '408': error('The request line, headers or body did not arrive in time (local server)'),
+    '413': error('Body over the size limit; details.limit is the limit in bytes'),
+    '417': error('An Expect header other than 100-continue (local server)'),
+    '421': error('Host is not a loopback name: localhost, 127.x.x.x, [::1] (local server)'),
+    '431': error('Request line and headers over the size limit (local server)'),
+    '500': error('Unexpected server error; details are in the server logs'),
+  };
+  const lookupErrors = {
+    ...anyRequest,
+    '400': error('Invalid request; details.path is the JSON path of the problem'),
+    '404': error('Unknown feature service or view, or one that is not online'),
+    '413': error('Body or entity count over the limit; details.limit is the limit'),
+    '415': error('Body is not application/json (or */*+json), charset utf-8 if any'),
+    '503': error('Online store unavailable after retries'),
+  };
   const lookup = (summary: string, parameter: string) => ({
     post: {
       summary,

@@ -1,4 +1,6 @@
-import { lineageGraph, type Registry } from '../registry/index.ts';
+import type { Registry } from '../registry/index.ts';
+// Not from the registry's index: that would bundle the definitions' compiler into the Lambda.
+import { lineageGraph } from '../registry/lineage.ts';
 
 /**
  * What `GET /v1/registry` shows: what can be looked up, with types, owners and descriptions,

@@ -1,3 +1,4 @@
+import type { core } from 'zod/mini';
 import type { JoinKeyType } from '../definitions/index.ts';
 import { ApiError } from './api-error.ts';
 import { lookupBodySchema } from './lookup-schema.ts';
@@ -52,11 +53,7 @@ export function validateLookupBody(
     }
   }
   const parsed = lookupBodySchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = jsonPath(issue?.path ?? []);
-    throw new ApiError(400, 'INVALID_REQUEST', `${path}: ${describeIssue(issue)}`, { path });
-  }
+  if (!parsed.success) throw schemaError(parsed.error.issues[0]);
   parsed.data.entities.forEach((entity, index) => {
     checkEntity(entity, index, target.joinKeys);
   });
@@ -126,17 +123,22 @@ function checkEntity(
   }
 }
 
+/** The first schema issue as a 400 naming its JSON path; an unknown top-level key is named itself. */
+function schemaError(issue: core.$ZodIssue | undefined): ApiError {
+  if (issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined) {
+    const path = jsonPath([...issue.path, issue.keys[0]]);
+    return new ApiError(400, 'UNKNOWN_KEY', `${path}: ${issue.message}`, { path });
+  }
+  const path = jsonPath(issue?.path ?? []);
+  return new ApiError(400, 'INVALID_REQUEST', `${path}: ${issue?.message ?? 'invalid request'}`, {
+    path,
+  });
+}
+
 function jsonPath(segments: readonly PropertyKey[]): string {
   return segments.reduce<string>(
     (path, segment) =>
       typeof segment === 'number' ? `${path}[${segment}]` : `${path}.${String(segment)}`,
     '$',
   );
-}
-
-function describeIssue(issue: { code?: string; message?: string } | undefined): string {
-  if (!issue) return 'invalid request';
-  if (issue.code === 'invalid_type' && issue.message?.includes('received undefined'))
-    return 'is required';
-  return issue.message ?? 'invalid';
 }

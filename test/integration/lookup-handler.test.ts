@@ -71,4 +71,29 @@ describe('online-lookup Lambda handler against dynalite', () => {
       readLookupConfig({ TABLE_NAME: 'fstore-dev-online', MAX_ENTITIES: '50' }).maxEntities,
     ).toBe(50);
   });
+
+  it.each([
+    [{ TABLE_NAME: 'ab' }, 'TABLE_NAME: must be a table name of at least 3 characters'],
+    [{ TABLE_NAME: 'abc', MAX_ENTITIES: 'many' }, 'MAX_ENTITIES: must be a number'],
+    [{ TABLE_NAME: 'abc', MAX_ENTITIES: '0' }, 'MAX_ENTITIES: must be a positive whole number'],
+    [
+      { TABLE_NAME: 'abc', MAX_BODY_BYTES: '1.5' },
+      'MAX_BODY_BYTES: must be a positive whole number',
+    ],
+    [{ TABLE_NAME: 'abc', CACHE_TTL_MS: '-1' }, 'CACHE_TTL_MS: must be a whole number, 0 or more'],
+  ])(
+    'refuses the configuration %j at cold start, naming the variable and the rule',
+    (env, message) => {
+      expect(() => readLookupConfig(env)).toThrow(`online-lookup configuration: ${message}`);
+    },
+  );
+
+  it('takes the documented defaults and a cache lifetime of 0 (off)', () => {
+    expect(readLookupConfig({ TABLE_NAME: 'abc', CACHE_TTL_MS: '0' })).toEqual({
+      tableName: 'abc',
+      maxEntities: 1000,
+      maxBodyBytes: 262_144,
+      cacheTtlMs: 0,
+    });
+  });
 });

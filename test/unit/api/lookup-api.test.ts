@@ -148,12 +148,69 @@ describe('lookup API', () => {
       'INVALID_REQUEST',
       '$.entities[0].customer_id',
     ],
+    [
+      'an unknown top-level key',
+      { entities: [{ customer_id: 'C1' }], limit: 3 },
+      400,
+      'UNKNOWN_KEY',
+      '$.limit',
+    ],
+    [
+      'entities that are not a list',
+      { entities: { customer_id: 'C1' } },
+      400,
+      'INVALID_REQUEST',
+      '$.entities',
+    ],
+    [
+      'a feature name that is not a string',
+      { entities: [{ customer_id: 'C1' }], features: ['plan', 3] },
+      400,
+      'INVALID_REQUEST',
+      '$.features[1]',
+    ],
+    [
+      'an empty feature list',
+      { entities: [{ customer_id: 'C1' }], features: [] },
+      400,
+      'INVALID_REQUEST',
+      '$.features',
+    ],
   ])('rejects %s with a 4xx and the JSON path', async (_, body, status, code, path) => {
     const response = await post('/v1/features/churn_online', body);
     expect(response.statusCode).toBe(status);
     expect(parse(response).error).toMatchObject({ code, details: { path } });
     expect(parse(response).error.message).toContain(path);
   });
+
+  it.each([
+    ['[1,2]', '$: must be an object with an "entities" list, got an array'],
+    ['{}', '$.entities: is required'],
+    ['{"entities":"C1"}', '$.entities: must be a list, got the string "C1"'],
+    ['{"entities":[]}', '$.entities: must list at least one entity'],
+    ['{"entities":[7]}', '$.entities[0]: must be an object of join keys, got the number 7'],
+    [
+      '{"entities":[{"customer_id":{"a":1}}]}',
+      '$.entities[0].customer_id: must be a string or a number, got an object',
+    ],
+    [
+      '{"entities":[{"customer_id":"C1"}],"features":[null]}',
+      '$.features[0]: must be a string, got null',
+    ],
+    [
+      '{"entities":[{"customer_id":"C1"}],"features":[]}',
+      '$.features: must name at least one feature when given',
+    ],
+    [
+      '{"entities":[{"customer_id":"C1"}],"limit":3}',
+      '$.limit: "limit" is not an accepted key; accepted: entities, features',
+    ],
+  ])(
+    'says what is wrong with %s in its own words, not a generic "Invalid input"',
+    async (body, message) => {
+      expect(parse(await post('/v1/features/churn_online', body)).error.message).toBe(message);
+    },
+  );
 
   it('rejects more entities than the limit with 413 and the limit', async () => {
     const response = await post(
