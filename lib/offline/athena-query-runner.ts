@@ -8,6 +8,7 @@ import {
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { HintedError } from '../hinted-error.ts';
+import { checkAthenaQuerySize } from '../sql/athena-query-size.ts';
 
 export class AthenaQueryError extends HintedError {}
 
@@ -55,6 +56,7 @@ export class AthenaQueryRunner {
     sql: string,
     options: { signal?: AbortSignal; parameters?: readonly string[] } = {},
   ): Promise<AthenaQueryResult> {
+    checkAthenaQuerySize(sql, `the Athena query "${sql.slice(0, 60).replace(/\s+/g, ' ')}…"`);
     const started = await this.throttled(() =>
       this.options.athena.send(
         new StartQueryExecutionCommand({

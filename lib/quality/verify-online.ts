@@ -7,6 +7,11 @@ import { getTrainingSet } from '../offline/training-set.ts';
 import { decodeEntityKey } from '../online/entity-key.ts';
 import { itemAttributes as a, decodeValue } from '../online/item-codec.ts';
 import type { Registry } from '../registry/index.ts';
+import {
+  athenaQueryBytes,
+  checkAthenaQuerySize,
+  maxAthenaQueryBytes,
+} from '../sql/athena-query-size.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
 import { renderTrainingSetSql } from '../sql/render-training-set.ts';
@@ -44,8 +49,9 @@ export function localOfflineValues(
 }
 
 /**
- * On AWS: the same point-in-time SQL on Athena, with the sampled entity rows inline as VALUES
- * (a sample of up to a few thousand rows fits Athena's query size).
+ * On AWS: the same point-in-time SQL on Athena, with the sampled entity rows inline as VALUES.
+ * A sample whose SQL would pass Athena's 262,144-byte query limit is halved until each part
+ * fits (about 4,000 rows of one string key a query); the parts' rows come back in sample order.
  */
 export function athenaOfflineValues(
   registry: Registry,
@@ -59,24 +65,37 @@ export function athenaOfflineValues(
       { entityTimestampColumn: 'event_timestamp' },
     );
     const keys = requiredJoinKeys(plan);
-    const values = entities.map(
-      (e, index) =>
-        `(${[
-          ...keys.map((k) =>
-            k.type === 'string' ? dialect.literal(String(e[k.name])) : String(Number(e[k.name])),
-          ),
-          dialect.timestampLiteral(String(e.event_timestamp)),
-          String(index + 1),
-        ].join(', ')})`,
-    );
     const columns = [...keys.map((k) => dialect.quote(k.name)), 'event_timestamp', 'fstore_row_id'];
-    const sql = renderTrainingSetSql(plan, dialect, {
-      entityRelation: 'fstore_entities',
-      entityQuery: `  SELECT * FROM (VALUES ${values.join(', ')}) AS t(${columns.join(', ')})`,
-      entityColumns: [...keys.map((k) => k.name), 'event_timestamp'],
-      strategy: 'merge-window',
-    });
-    return query(sql);
+    const render = (part: readonly Record<string, unknown>[]) => {
+      const values = part.map(
+        (e, index) =>
+          `(${[
+            ...keys.map((k) =>
+              k.type === 'string' ? dialect.literal(String(e[k.name])) : String(Number(e[k.name])),
+            ),
+            dialect.timestampLiteral(String(e.event_timestamp)),
+            String(index + 1),
+          ].join(', ')})`,
+      );
+      return renderTrainingSetSql(plan, dialect, {
+        entityRelation: 'fstore_entities',
+        entityQuery: `  SELECT * FROM (VALUES ${values.join(', ')}) AS t(${columns.join(', ')})`,
+        entityColumns: [...keys.map((k) => k.name), 'event_timestamp'],
+        strategy: 'merge-window',
+      });
+    };
+    const run = async (
+      part: readonly Record<string, unknown>[],
+    ): Promise<Record<string, unknown>[]> => {
+      const sql = render(part);
+      if (dialect.name !== 'athena' || athenaQueryBytes(sql) <= maxAthenaQueryBytes)
+        return query(sql);
+      if (part.length === 1)
+        checkAthenaQuerySize(sql, `the verify-online query of view "${view}" for one entity`);
+      const half = Math.ceil(part.length / 2);
+      return [...(await run(part.slice(0, half))), ...(await run(part.slice(half)))];
+    };
+    return entities.length === 0 ? [] : run(entities);
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from './athena-dialect.ts';
+import { checkAthenaQuerySize } from './athena-query-size.ts';
 import type { Dialect } from './dialect.ts';
 import { planPointInTime, requiredJoinKeys } from './point-in-time-plan.ts';
 import { renderTrainingSetSql } from './render-training-set.ts';
@@ -32,6 +33,7 @@ export function entityRequestColumns(registry: Registry, service: string): Entit
  * The Athena SQL of a feature service's training set for one request, with one `?` parameter:
  * the request_id. Deployed as a prepared statement, so a job with only Athena runs
  * `EXECUTE fstore_<service> USING 'my-request'`. Rendered for another dialect only to test it.
+ * Throws when the SQL is longer than Athena accepts, so synth fails before CloudFormation does.
  */
 export function renderServiceRequestSql(
   registry: Registry,
@@ -48,10 +50,13 @@ export function renderServiceRequestSql(
     `  FROM ${q(database)}.${q(entityRequestTable(service))}`,
     `  WHERE ${q('request_id')} = ?`,
   ].join('\n');
-  return renderTrainingSetSql(plan, dialect, {
+  const sql = renderTrainingSetSql(plan, dialect, {
     entityRelation: q('fstore_entities'),
     entityQuery,
     entityColumns: entityRequestColumns(registry, service).map((c) => c.name),
     strategy: 'merge-window',
   });
+  if (dialect.name === 'athena')
+    checkAthenaQuerySize(sql, `the training-set SQL of feature service "${service}"`);
+  return sql;
 }
