@@ -129,29 +129,12 @@ export function roundedSum(total: string, scale: string, dialect: Dialect): stri
 }
 
 /**
- * roundedSum for DuckDB, cheaply: its HUGEINT to DOUBLE cast is not correctly rounded (off by up
- * to about 1.5 units in the last place), so one correction step brings the guess d1 within one
- * unit of |total|, then the nearer of d1 and its neighbour on the side of the remainder wins,
- * the one with the even significand on a tie. Only casts, HUGEINT additions and one modulo.
+ * roundedSum for DuckDB: its HUGEINT and DECIMAL to DOUBLE casts are not correctly rounded (off
+ * by up to about 1.5 units in the last place), but its VARCHAR to DOUBLE cast is (fast_float:
+ * the nearest double, ties to even), so the integer goes through its decimal text. One
+ * reference to `total`; far cheaper than correcting the cast in SQL (a large CASE that DuckDB
+ * cannot share subexpressions of).
  */
 function duckdbRoundedSum(total: string, scale: string): string {
-  const a = `abs(CAST(${total} AS HUGEINT))`;
-  const big = (x: string) => `CAST(${x} AS HUGEINT)`;
-  const d0 = `CAST(${a} AS DOUBLE)`;
-  const d1 = `(${d0} + CAST(${a} - ${big(d0)} AS DOUBLE))`;
-  const r = `(${a} - ${big(d1)})`;
-  const nearest = (lower: string, upper: string, above: string) => {
-    const gap = `(${big(upper)} - ${big(lower)})`;
-    const lowerIsEven = `${big(lower)} % (2 * ${gap}) = 0`;
-    return `CASE WHEN 2 * ${above} > ${gap} THEN ${upper} WHEN 2 * ${above} < ${gap} THEN ${lower} WHEN ${lowerIsEven} THEN ${lower} ELSE ${upper} END`;
-  };
-  const up = `nextafter(${d1}, CAST('Infinity' AS DOUBLE))`;
-  const down = `nextafter(${d1}, CAST(0 AS DOUBLE))`;
-  const magnitude = [
-    `CASE WHEN ${a} < 9007199254740992 THEN ${d0}`,
-    `WHEN ${r} = 0 THEN ${d1}`,
-    `WHEN ${r} > 0 THEN ${nearest(d1, up, r)}`,
-    `ELSE ${nearest(down, d1, `(${r} + ${big(d1)} - ${big(down)})`)} END`,
-  ].join(' ');
-  return `(CASE WHEN CAST(${total} AS HUGEINT) < 0 THEN -1 ELSE 1 END * (${magnitude}) * ${powerOfTwo(scale)})`;
+  return `(CAST(CAST(CAST(${total} AS HUGEINT) AS VARCHAR) AS DOUBLE) * ${powerOfTwo(scale)})`;
 }

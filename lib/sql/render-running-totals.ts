@@ -241,13 +241,33 @@ export function renderAggregationFromRunningTotals(
         );
       else latest.set(q(name), `any_value(r.${q(name)}) FILTER (WHERE ${edge(0)})`);
   const stored = ['fstore_rows', ...new Set(aggregations.flatMap(storedTotals))];
+  // Scaled float window sums are exact integers, rounded once to the nearest double
+  // (exact-sum.ts) in a layer of their own, so a window's sum and avg share one rounding.
+  const scaleOfWindowSum = new Map<string, number>();
+  for (const a of aggregations) {
+    const scale = options.runningTotals.sumScales.get(a.column);
+    if (
+      (a.function === 'sum' || a.function === 'avg') &&
+      isFloatType(a.columnType) &&
+      scale !== undefined
+    )
+      scaleOfWindowSum.set(inWindow(names.sum(a.column), a.windowSeconds), scale);
+  }
+  const windows = [
+    'fstore_row_id',
+    'fstore_e_t',
+    ...[...windowTotals.keys()].map((name) => {
+      const scale = scaleOfWindowSum.get(name);
+      return scale === undefined ? name : `${roundedSum(name, String(scale), dialect)} AS ${name}`;
+    }),
+    ...latest.keys(),
+  ];
   const features = aggregations.map((a) => {
-    const value = windowValue(a, dialect, {
+    const value = windowValue(a, {
       count: inWindow(names.count(a.column), a.windowSeconds),
       sum: inWindow(names.sum(a.column), a.windowSeconds),
       lastValue: q(names.lastValue(a.column)),
       lastTime: q(names.lastTime(a.column)),
-      scale: options.runningTotals.sumScales.get(a.column),
     });
     return `CAST(${value} AS ${dialect.sqlType(a.type)}) AS ${q(a.outputName)}`;
   });
@@ -261,39 +281,39 @@ export function renderAggregationFromRunningTotals(
     `  SELECT fstore_row_id, ${features.join(',\n    ')},`,
     `    ${inWindow('fstore_rows', widest)} > 0 AS fstore_match`,
     '  FROM (',
-    `    SELECT ${pivot.join(',\n      ')}`,
+    `    SELECT ${windows.join(',\n      ')}`,
     '    FROM (',
-    `      SELECT ${keys.map((k) => `e.${k}`).join(', ')}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x`,
-    `      FROM (SELECT ${keys.join(', ')}, fstore_row_id, ${dialect.epochMicros(q(options.entityTimestampColumn))} AS fstore_e_t FROM ${options.entityRelation}) e`,
-    `      CROSS JOIN (VALUES ${edges.map((seconds, i) => `(${i}, ${micros(seconds)})`).join(', ')}) b(fstore_edge, fstore_back)`,
-    '    ) p',
-    `    ASOF LEFT JOIN (SELECT ${keys.join(', ')}, fstore_t, ${stored.map(q).join(', ')} FROM ${options.runningTotals.relation}) r`,
-    `      ON ${keys.map((k) => `r.${k} = p.${k}`).join(' AND ')} AND r.fstore_t <= p.fstore_x`,
-    `    GROUP BY p.fstore_probe // ${edges.length}`,
-    '  ) fstore_totals',
+    `      SELECT ${pivot.join(',\n        ')}`,
+    '      FROM (',
+    `        SELECT ${keys.map((k) => `e.${k}`).join(', ')}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x`,
+    `        FROM (SELECT ${keys.join(', ')}, fstore_row_id, ${dialect.epochMicros(q(options.entityTimestampColumn))} AS fstore_e_t FROM ${options.entityRelation}) e`,
+    `        CROSS JOIN (VALUES ${edges.map((seconds, i) => `(${i}, ${micros(seconds)})`).join(', ')}) b(fstore_edge, fstore_back)`,
+    '      ) p',
+    `      ASOF LEFT JOIN (SELECT ${keys.join(', ')}, fstore_t, ${stored.map(q).join(', ')} FROM ${options.runningTotals.relation}) r`,
+    `        ON ${keys.map((k) => `r.${k} = p.${k}`).join(' AND ')} AND r.fstore_t <= p.fstore_x`,
+    `      GROUP BY p.fstore_probe // ${edges.length}`,
+    '    ) fstore_totals',
+    '  ) fstore_windows',
   ].join('\n');
 }
 
-/** One feature from its window's totals (count, sum) or the newest value at t (last, recency). */
+/**
+ * One feature from its window's totals (count, sum) or the newest value at t (last, recency).
+ * `sum` is an integer for integer columns and a double for float columns (already rounded when
+ * it was exact).
+ */
 function windowValue(
   a: PlannedAggregation,
-  dialect: Dialect,
-  sql: { count: string; sum: string; lastValue: string; lastTime: string; scale?: number },
+  sql: { count: string; sum: string; lastValue: string; lastTime: string },
 ): string {
   const fresh = `${sql.lastTime} > fstore_e_t - ${a.windowSeconds * 1_000_000}`;
-  // Integer sums stay integers; scaled float sums are exact integers times 2^scale, rounded
-  // once to the nearest double (exact-sum.ts); other float sums are plain doubles.
-  const sum =
-    sql.scale === undefined || isInteger(a.columnType)
-      ? sql.sum
-      : roundedSum(sql.sum, String(sql.scale), dialect);
   switch (a.function) {
     case 'count':
       return sql.count;
     case 'sum':
-      return `CASE WHEN ${sql.count} > 0 THEN ${sum} END`;
+      return `CASE WHEN ${sql.count} > 0 THEN ${sql.sum} END`;
     case 'avg':
-      return `CASE WHEN ${sql.count} > 0 THEN CAST(${sum} AS DOUBLE) / ${sql.count} END`;
+      return `CASE WHEN ${sql.count} > 0 THEN CAST(${sql.sum} AS DOUBLE) / ${sql.count} END`;
     case 'last':
       return `CASE WHEN ${fresh} THEN ${sql.lastValue} END`;
     case 'days_since_last':

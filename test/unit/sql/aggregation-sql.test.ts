@@ -116,8 +116,45 @@ describe('running totals SQL', () => {
     expect(build).toContain(
       'sum(CAST(CAST((CAST("amount" AS DOUBLE) * power(CAST(2 AS DOUBLE), -(-62))) AS HUGEINT) AS DECIMAL(38, 0))) OVER (',
     );
-    expect(totals).toContain('abs(CAST("fstore_sum_amount@604800" AS HUGEINT))');
-    expect(totals).toContain('* power(CAST(2 AS DOUBLE), -62)');
+    const rounding = (window: number) =>
+      `(CAST(CAST(CAST("fstore_sum_amount@${window}" AS HUGEINT) AS VARCHAR) AS DOUBLE) * power(CAST(2 AS DOUBLE), -62)) AS "fstore_sum_amount@${window}"`;
+    for (const window of [604800, 2592000])
+      expect(totals.split(rounding(window)), `rounding of the ${window} s window`).toHaveLength(2);
+  });
+
+  it('rounds each float window sum once, for the sum and the avg of that window alike', () => {
+    const sumAndAvg = compileRegistry([
+      {
+        definition: defineAggregationView({
+          name: 'order_stats',
+          entities: [customer],
+          source: orders,
+          aggregations: { amount: { functions: ['sum', 'avg'], windows: ['7d'] } },
+        }),
+      },
+    ]);
+    const sql = renderTrainingSetSql(
+      planPointInTime(
+        sumAndAvg,
+        { features: ['order_stats:*'] },
+        { entityTimestampColumn: 'event_timestamp' },
+      ),
+      dialect,
+      {
+        ...options,
+        runningTotals: new Map([
+          [
+            'order_stats',
+            { relation: "read_parquet('/totals.parquet')", sumScales: new Map([['amount', -62]]) },
+          ],
+        ]),
+      },
+    );
+    expect(sql.match(/AS VARCHAR\) AS DOUBLE\)/g)).toHaveLength(1);
+    expect(sql).toContain('THEN "fstore_sum_amount@604800" END AS DOUBLE) AS "amount_sum_7d"');
+    expect(sql).toContain(
+      'THEN CAST("fstore_sum_amount@604800" AS DOUBLE) / "fstore_count_amount@604800" END AS DOUBLE) AS "amount_avg_7d"',
+    );
   });
 
   it('keeps one row per key and event time, whose totals include every row at that time', () => {
