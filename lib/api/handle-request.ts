@@ -8,6 +8,7 @@ import {
 import type { Registry } from '../registry/index.ts';
 import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-error.ts';
 import { requireJsonContentType } from './content-type.ts';
+import { type LookupStats, type LookupTarget, lookupResponseJson } from './lookup-response-json.ts';
 import { openApiDocument } from './openapi.ts';
 import { registrySummary } from './registry-summary.ts';
 import { type LookupLimits, validateLookupBody } from './validate-lookup.ts';
@@ -23,6 +24,8 @@ export interface ApiRequest {
   readonly headers?: Readonly<Record<string, string | undefined>>;
 }
 
+export type { LookupStats };
+
 export interface ApiDependencies {
   readonly registry: Registry;
   readonly limits: LookupLimits;
@@ -32,30 +35,6 @@ export interface ApiDependencies {
   readonly onUnexpectedError?: (error: unknown) => void;
   /** Told about every answered lookup, for metrics. */
   readonly onLookupServed?: (stats: LookupStats) => void;
-}
-
-export interface LookupStats {
-  readonly entities: number;
-  readonly features: number;
-  readonly notFound: number;
-  readonly outsideTtl: number;
-  readonly nullValues: number;
-}
-
-function lookupStats(results: readonly Record<string, FeatureResult>[]): LookupStats {
-  let features = 0;
-  let notFound = 0;
-  let outsideTtl = 0;
-  let nullValues = 0;
-  for (const result of results) {
-    for (const feature of Object.values(result)) {
-      features += 1;
-      if (feature.status === 'NOT_FOUND') notFound += 1;
-      else if (feature.status === 'OUTSIDE_TTL') outsideTtl += 1;
-      else if (feature.status === 'NULL_VALUE') nullValues += 1;
-    }
-  }
-  return { entities: results.length, features, notFound, outsideTtl, nullValues };
 }
 
 /**
@@ -151,11 +130,7 @@ async function serviceLookup(
     }))
     .filter((v) => v.features.length > 0);
   const results = await deps.lookup({ views: byView, entities: body.entities });
-  deps.onLookupServed?.(lookupStats(results));
-  return jsonResponse(200, {
-    service: name,
-    results: results.map((features, i) => ({ entity: body.entities[i], features })),
-  });
+  return lookupAnswer({ kind: 'service', name }, body.entities, results, deps);
 }
 
 async function viewLookup(
@@ -182,11 +157,18 @@ async function viewLookup(
     .filter((f) => !body.features || body.features.includes(f.name))
     .map((f) => ({ feature: f.name, outputName: f.name }));
   const results = await deps.lookup({ views: [{ view: name, features }], entities: body.entities });
-  deps.onLookupServed?.(lookupStats(results));
-  return jsonResponse(200, {
-    view: name,
-    results: results.map((r, i) => ({ entity: body.entities[i], features: r })),
-  });
+  return lookupAnswer({ kind: 'view', name }, body.entities, results, deps);
+}
+
+function lookupAnswer(
+  target: LookupTarget,
+  entities: readonly unknown[],
+  results: readonly Record<string, FeatureResult>[],
+  deps: ApiDependencies,
+): ApiResponse {
+  const { body, stats } = lookupResponseJson(target, entities, results);
+  deps.onLookupServed?.(stats);
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body };
 }
 
 function decodeName(raw: string): string {
