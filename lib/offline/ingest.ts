@@ -19,7 +19,7 @@ import {
 } from './ingest-target.ts';
 import { offlineRoot, stagingDir } from './local-layout.ts';
 import { inputFormat, readInputFile } from './read-input-file.ts';
-import { refreshRunningTotals } from './running-totals.ts';
+import { refreshRunningTotals, type TotalsRefresh } from './running-totals.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
 
 export class IngestError extends HintedError {}
@@ -54,6 +54,11 @@ export interface IngestResult {
   readonly sha256: string;
   /** Things that went wrong after the rows were stored. */
   readonly warnings: readonly string[];
+  /**
+   * The running totals of aggregation views over the source this ingest built: incrementally
+   * (only keys with new rows) or in full, and why not incrementally.
+   */
+  readonly runningTotals: readonly TotalsRefresh[];
 }
 
 const maxReportedProblems = 5;
@@ -147,25 +152,36 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       }),
     });
     const warnings: string[] = [];
+    let runningTotals: readonly TotalsRefresh[] = [];
     if (target instanceof LocalIngestTarget) {
       const root = offlineRoot(options.dataDir, options.env);
       // The rows are stored by now; totals are a cache the next training set rebuilds.
-      await refreshRunningTotals(
+      runningTotals = await refreshRunningTotals(
         connection,
         root,
         duckdbDialect(root),
         options.registry,
         source.name,
         () => options.onPhase?.('building running totals'),
-      ).catch((error: unknown) =>
+      ).catch((error: unknown) => {
         warnings.push(
           `running totals of "${source.name}" were not built (${firstLine(error)}); the next training set that needs them builds them`,
-        ),
-      );
+        );
+        return [];
+      });
     }
     options.onPhase?.('done');
     const partitions = [...new Set(files.map((f) => path.basename(path.dirname(f))))].sort();
-    return { ingestId, source: source.name, rows, partitions, files, sha256, warnings };
+    return {
+      ingestId,
+      source: source.name,
+      rows,
+      partitions,
+      files,
+      sha256,
+      warnings,
+      runningTotals,
+    };
   } finally {
     session.close();
   }

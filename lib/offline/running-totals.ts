@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { faultPoint } from '../fault-injection.ts';
+import { firstLine } from '../hinted-error.ts';
 import type { Registry } from '../registry/index.ts';
 import { contentHash } from '../registry/stable-json.ts';
 import { type Dialect, quoteLiteral } from '../sql/dialect.ts';
@@ -14,8 +16,21 @@ import {
   renderSumScalesQuery,
   runningTotalsSpec,
 } from '../sql/render-running-totals.ts';
+import {
+  FullBuildRequired,
+  renderLayeredTotals,
+  totalsLayout,
+} from '../sql/render-running-totals-increment.ts';
 import { queryRows } from './duckdb-session.ts';
 import { presentCommittedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
+import { writeIncrement } from './running-totals-increment.ts';
+import {
+  basesDir,
+  readTotalsState,
+  stateMetadata,
+  type TotalsState,
+} from './running-totals-state.ts';
+import { sumStatistics } from './sum-scale-statistics.ts';
 
 /**
  * The temporary name a build writes before renaming into place:
@@ -46,12 +61,13 @@ export function runningTotalsDir(offlineRoot: string, source: string): string {
 
 /**
  * Names, sizes and modification times of a source's committed files (every stored file of a
- * store without a manifest): changes with every committed ingest, not with uncommitted files.
+ * store without a manifest), one `<path>\t<size>\t<mtime>` line each, and each line's file:
+ * they change with every committed ingest, not with uncommitted files.
  */
-async function storedRowsFingerprint(
+async function storedFiles(
   offlineRoot: string,
   source: string,
-): Promise<string | undefined> {
+): Promise<Map<string, string> | undefined> {
   const sourceDir = path.join(offlineRoot, source);
   const files =
     presentCommittedSourceFiles(offlineRoot, source) ??
@@ -62,16 +78,33 @@ async function storedRowsFingerprint(
   const lines = await Promise.all(
     files.map(async (file) => {
       const { size, mtimeMs } = await stat(file);
-      return `${path.relative(sourceDir, file)}\t${size}\t${mtimeMs}`;
+      return [`${path.relative(sourceDir, file)}\t${size}\t${mtimeMs}`, file] as const;
     }),
   );
-  return contentHash(lines, 16);
+  return new Map(lines);
 }
+
+/** How a call of ensureRunningTotals built the totals it returns. */
+export type TotalsBuild =
+  | {
+      readonly kind: 'incremental';
+      readonly seconds: number;
+      /** Rows of the increment: the rebuilt totals rows of keys with new rows (and earlier ones). */
+      readonly incrementRows: number;
+    }
+  | {
+      readonly kind: 'full';
+      readonly seconds: number;
+      /** Why not incremental: no totals yet, the view changed, a sum scale changed ... */
+      readonly reason: string;
+    };
 
 export interface RunningTotals extends RunningTotalsSource {
   readonly file: string;
   /** Whether this call built them (the stored rows changed since the last build). */
   readonly built: boolean;
+  /** How, when built. */
+  readonly build?: TotalsBuild;
 }
 
 /**
@@ -87,6 +120,13 @@ export function runningTotalsView(registry: Registry, view: string): PlannedView
   return planned?.aggregations?.some(answeredByRunningTotals) ? planned : undefined;
 }
 
+/** What refreshRunningTotals did for one view. */
+export interface TotalsRefresh {
+  readonly view: string;
+  /** Undefined when the totals were up to date (another view over the same totals built them). */
+  readonly build?: TotalsBuild;
+}
+
 /**
  * Builds (or finds up to date) the running totals of every aggregation view over `source`;
  * `onBuild` is called before each build, so never for a source no aggregation view reads.
@@ -98,18 +138,31 @@ export async function refreshRunningTotals(
   registry: Registry,
   source: string,
   onBuild?: () => void,
-): Promise<void> {
+): Promise<TotalsRefresh[]> {
+  const refreshed: TotalsRefresh[] = [];
   for (const view of registry.featureViews.filter((v) => v.source === source)) {
     const planned = runningTotalsView(registry, view.name);
-    if (planned) await ensureRunningTotals(connection, offlineRoot, dialect, planned, onBuild);
+    if (!planned) continue;
+    const totals = await ensureRunningTotals(connection, offlineRoot, dialect, planned, onBuild);
+    if (totals)
+      refreshed.push({ view: view.name, ...(totals.build ? { build: totals.build } : {}) });
   }
+  return refreshed;
+}
+
+export interface EnsureOptions {
+  /** false: build in full even when an increment could extend the last totals. */
+  readonly incremental?: boolean;
 }
 
 /**
  * The running totals of `view`'s source (plan the view with runningTotalsView), built when
  * missing or when the source's stored files changed since they were built; undefined when the
- * source has no stored rows yet. A build writes a new file and renames it into place, so
- * concurrent readers never see half a file; totals of older stored rows are removed after.
+ * source has no stored rows yet. A build extends the last totals with an increment when that
+ * gives the same rows as a full build (running-totals-increment.ts), and builds in full
+ * otherwise, saying why. It writes a new file and renames it into place, so concurrent readers
+ * never see half a file and a crash leaves the old totals or the new ones; totals of older
+ * stored rows are removed after.
  */
 export async function ensureRunningTotals(
   connection: DuckDBConnection,
@@ -117,35 +170,193 @@ export async function ensureRunningTotals(
   dialect: Dialect,
   view: PlannedView,
   onBuild?: () => void,
+  options: EnsureOptions = {},
 ): Promise<RunningTotals | undefined> {
-  const fingerprint = await storedRowsFingerprint(offlineRoot, view.source);
-  if (!fingerprint) return undefined;
+  const stored = await storedFiles(offlineRoot, view.source);
+  if (!stored) return undefined;
+  const covered = [...stored.keys()];
   const dir = runningTotalsDir(offlineRoot, view.source);
   const spec = contentHash(runningTotalsSpec(view), 16);
-  const file = path.join(dir, `${spec}-${fingerprint}.parquet`);
-  const relation = `read_parquet(${quoteLiteral(file)})`;
-  if (await stat(file).catch(() => undefined))
-    return { relation, file, built: false, sumScales: await readSumScales(connection, file) };
+  const file = path.join(dir, `${spec}-${contentHash(covered, 16)}.parquet`);
+  let damaged: string | undefined;
+  if (await stat(file).catch(() => undefined)) {
+    const found = await readTotalsState(connection, file).catch((error: unknown) => {
+      damaged = `the totals are damaged (${firstLine(error)})`;
+      return undefined;
+    });
+    if (found) {
+      const relation = await stateRelation(found, view, dialect);
+      if (relation) return { relation, file, built: false, sumScales: found.sumScales };
+      damaged = 'the base of the totals is missing';
+    }
+  }
 
   onBuild?.();
   const started = Date.now();
   await mkdir(dir, { recursive: true });
   const partial = runningTotalsTemporary(file);
-  const scalesQuery = renderSumScalesQuery(view, dialect);
-  const scales = scalesQuery
-    ? chooseSumScales(view, (await queryRows(connection, scalesQuery))[0] ?? {})
-    : new Map<string, number>();
   try {
-    const metadata = quoteLiteral(JSON.stringify(Object.fromEntries(scales)));
-    await connection.run(
-      `COPY (${renderRunningTotalsBuild(view, dialect, scales)}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${sumScalesKey}: ${metadata}})`,
-    );
+    const previous =
+      options.incremental === false
+        ? { reason: 'a full build was asked for' }
+        : damaged
+          ? { reason: damaged }
+          : await previousTotals(connection, dir, spec, stored, view, dialect);
+    let build: TotalsBuild | undefined;
+    let sumScales: ReadonlyMap<string, number> = new Map();
+    let reason = 'reason' in previous ? previous.reason : '';
+    if ('state' in previous) {
+      const base = previous.state.base ?? (await linkAsBase(previous.state.file));
+      const increment = await writeIncrement({
+        connection,
+        dialect,
+        view,
+        previous: previous.state,
+        previousRelation: previous.relation,
+        base,
+        newFiles: previous.newFiles,
+        covered,
+        partial,
+      }).catch((error: unknown) => {
+        if (!(error instanceof FullBuildRequired)) throw error;
+        reason = error.message;
+        return undefined;
+      });
+      if (increment) {
+        sumScales = increment.sumScales;
+        build = { kind: 'incremental', seconds: 0, incrementRows: increment.rows };
+      }
+    }
+    if (!build) {
+      sumScales = await writeFullBuild(connection, dialect, view, covered, partial);
+      build = { kind: 'full', seconds: 0, reason };
+    }
+    faultPoint('ingest:after-totals-write');
     await rename(partial, file);
+    faultPoint('ingest:after-totals-rename');
+    await removeOlderBuilds(dir, spec, path.basename(file), started);
+    await removeUnusedBases(connection, dir, spec, started);
+    const state = await readTotalsState(connection, file);
+    const relation = await stateRelation(state, view, dialect);
+    if (!relation) throw new Error(`running totals ${file} lost their base while being built`);
+    const seconds = (Date.now() - started) / 1000;
+    return { relation, file, built: true, sumScales, build: { ...build, seconds } };
   } finally {
     await rm(partial, { force: true });
   }
-  await removeOlderBuilds(dir, spec, path.basename(file), started);
-  return { relation, file, built: true, sumScales: scales };
+}
+
+/** Writes a full build of the totals to `partial`; returns its sum scales. */
+async function writeFullBuild(
+  connection: DuckDBConnection,
+  dialect: Dialect,
+  view: PlannedView,
+  covered: readonly string[],
+  partial: string,
+): Promise<ReadonlyMap<string, number>> {
+  const scalesQuery = renderSumScalesQuery(view, dialect);
+  const checks = scalesQuery ? ((await queryRows(connection, scalesQuery))[0] ?? {}) : {};
+  const sumScales = scalesQuery ? chooseSumScales(view, checks) : new Map<string, number>();
+  const metadata = stateMetadata({ sumScales, covered, statistics: sumStatistics(checks) });
+  await connection.run(
+    `COPY (${renderRunningTotalsBuild(view, dialect, sumScales)}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
+  );
+  return sumScales;
+}
+
+/**
+ * How a totals state is read: its file, or its base masked by it (an increment). Undefined when
+ * an increment's base is gone.
+ */
+async function stateRelation(
+  state: TotalsState,
+  view: PlannedView,
+  dialect: Dialect,
+): Promise<string | undefined> {
+  const read = (file: string) => `read_parquet(${quoteLiteral(file)})`;
+  if (!state.base) return read(state.file);
+  if (!(await stat(state.base).catch(() => undefined))) return undefined;
+  return renderLayeredTotals(totalsLayout(view), dialect, read(state.base), read(state.file));
+}
+
+type PreviousTotals =
+  | { readonly reason: string }
+  | {
+      readonly state: TotalsState;
+      readonly relation: string;
+      /** Stored files the state does not cover. */
+      readonly newFiles: readonly string[];
+    };
+
+/**
+ * The newest totals of the same spec, if an increment can extend them: they record the stored
+ * files they cover, and every one of those is still stored, unchanged. Otherwise why not.
+ */
+async function previousTotals(
+  connection: DuckDBConnection,
+  dir: string,
+  spec: string,
+  stored: ReadonlyMap<string, string>,
+  view: PlannedView,
+  dialect: Dialect,
+): Promise<PreviousTotals> {
+  const builds = await totalsFiles(dir);
+  const candidates = await newestFirst(
+    builds.filter((name) => name.startsWith(`${spec}-`)),
+    dir,
+  );
+  const [newest] = candidates;
+  if (!newest)
+    return {
+      reason:
+        builds.length > 0
+          ? 'the view definition changed since the last build'
+          : 'no running totals yet',
+    };
+  let damage = '';
+  const state = await readTotalsState(connection, newest).catch((error: unknown) => {
+    damage = firstLine(error);
+    return undefined;
+  });
+  if (!state) return { reason: `the last totals are damaged (${damage})` };
+  if (!state.covered) return { reason: 'the last totals are of an older format' };
+  const relation = await stateRelation(state, view, dialect);
+  if (!relation) return { reason: 'the base of the last totals is missing' };
+  if (!state.covered.every((line) => stored.has(line)))
+    return { reason: 'stored files were rewritten or removed since the last build' };
+  const known = new Set(state.covered);
+  const newFiles = [...stored].filter(([line]) => !known.has(line)).map(([, file]) => file);
+  return { state, relation, newFiles };
+}
+
+/** Names of totals files (not temporaries) in `dir`. */
+async function totalsFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((name) => name.endsWith('.parquet'));
+}
+
+async function newestFirst(names: readonly string[], dir: string): Promise<string[]> {
+  const dated = await Promise.all(
+    names.map(async (name) => {
+      const file = path.join(dir, name);
+      return { file, mtime: (await stat(file).catch(() => undefined))?.mtimeMs ?? 0 };
+    }),
+  );
+  return dated.sort((a, b) => b.mtime - a.mtime).map((d) => d.file);
+}
+
+/**
+ * Keeps a full build as the base of increments: a second name in `bases/` (a hard link, so
+ * readers of the old name are undisturbed and nothing is copied). Returns the base's path.
+ */
+async function linkAsBase(file: string): Promise<string> {
+  const bases = basesDir(path.dirname(file));
+  await mkdir(bases, { recursive: true });
+  const base = path.join(bases, path.basename(file));
+  await link(file, base).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  });
+  return base;
 }
 
 /**
@@ -170,17 +381,34 @@ async function removeOlderBuilds(
   );
 }
 
-const sumScalesKey = 'fstore_sum_scales';
-
-/** The sum scales a build stored in its file's key-value metadata. */
-async function readSumScales(
+/**
+ * Bases of this spec no remaining totals file names. A base linked by a concurrent build after
+ * ours began (its inode changed then) stays; one left over by it is removed by a later build.
+ */
+async function removeUnusedBases(
   connection: DuckDBConnection,
-  file: string,
-): Promise<Map<string, number>> {
-  const [row] = await queryRows(
-    connection,
-    `SELECT decode(value) AS scales FROM parquet_kv_metadata(${quoteLiteral(file)}) WHERE decode(key) = ${quoteLiteral(sumScalesKey)}`,
+  dir: string,
+  spec: string,
+  started: number,
+): Promise<void> {
+  const bases = basesDir(dir);
+  const names = (await readdir(bases).catch(() => [] as string[])).filter((name) =>
+    name.startsWith(`${spec}-`),
   );
-  if (!row) throw new Error(`running totals ${file} have no ${sumScalesKey} metadata`);
-  return new Map(Object.entries(JSON.parse(String(row.scales)) as Record<string, number>));
+  if (names.length === 0) return;
+  const used = new Set<string>();
+  for (const name of (await totalsFiles(dir)).filter((n) => n.startsWith(`${spec}-`))) {
+    const state = await readTotalsState(connection, path.join(dir, name)).catch(() => undefined);
+    if (!state) return; // unreadable: keep every base rather than guess
+    if (state.base) used.add(path.basename(state.base));
+  }
+  await Promise.all(
+    names
+      .filter((name) => !used.has(name))
+      .map(async (name) => {
+        const file = path.join(bases, name);
+        const changed = await stat(file).catch(() => undefined);
+        if (changed && changed.ctimeMs < started) await rm(file, { force: true });
+      }),
+  );
 }

@@ -1,0 +1,226 @@
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Dialect } from '../sql/dialect.ts';
+import type { PlannedView } from '../sql/point-in-time-plan.ts';
+import { renderRunningTotalsBuild, renderSumScalesQuery } from '../sql/render-running-totals.ts';
+import {
+  FullBuildRequired,
+  layoutColumns,
+  parquetFilesRelation,
+  renderCarriedTotals,
+  renderCombinedTotals,
+  renderIncrementSource,
+  renderIncrementStarts,
+  renderKeptIncrementRows,
+  totalsLayout,
+} from '../sql/render-running-totals-increment.ts';
+import { queryRows } from './duckdb-session.ts';
+import { parquetRows, stateMetadata, type TotalsState } from './running-totals-state.ts';
+import {
+  changedScale,
+  mergedSumScales,
+  mergeSumStatistics,
+  type SumStatistics,
+  sumStatistics,
+} from './sum-scale-statistics.ts';
+
+/**
+ * Past this share of the base's rows an increment is not written: masking the base costs every
+ * reader a join over the increment's keys, so a full build starts over with a new base.
+ */
+export const maxIncrementShare = 0.2;
+
+export interface IncrementInput {
+  readonly connection: DuckDBConnection;
+  readonly dialect: Dialect;
+  readonly view: PlannedView;
+  /** The totals extended: a full build, or a base and its increment. */
+  readonly previous: TotalsState;
+  /** How `previous` is read (plain, or layered over its base). */
+  readonly previousRelation: string;
+  /** The base the new increment masks: `previous`'s base, or `previous` itself once linked. */
+  readonly base: string;
+  /** Stored files `previous` does not cover, and every stored file as state lines. */
+  readonly newFiles: readonly string[];
+  readonly covered: readonly string[];
+  /** Where to write the increment (renamed into place by the caller). */
+  readonly partial: string;
+}
+
+export interface Increment {
+  /** Rows of the increment file (new totals rows plus the previous increment's kept ones). */
+  readonly rows: number;
+  readonly sumScales: ReadonlyMap<string, number>;
+}
+
+const temp = {
+  starts: 'fstore_increment_starts',
+  carried: 'fstore_increment_carried',
+  rows: 'fstore_increment_rows',
+};
+
+/**
+ * Writes the increment that extends `previous` to the stored rows of `covered` (see
+ * render-running-totals-increment.ts): the keys of the new rows, from their earliest new event,
+ * rebuilt and added to the totals carried from before it. Throws FullBuildRequired, saying why,
+ * when the result could differ from a full build or would grow past maxIncrementShare.
+ */
+export async function writeIncrement(input: IncrementInput): Promise<Increment> {
+  const { connection, dialect, view, previous } = input;
+  const layout = totalsLayout(view);
+  const newRows = parquetFilesRelation(input.newFiles, dialect);
+  const statistics = await mergedStatistics(input, newRows);
+  const sumScales = sumScalesWith(input, statistics);
+  try {
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE ${temp.starts} AS ${renderIncrementStarts(view, dialect, newRows)}`,
+    );
+    const [first] = await queryRows(
+      connection,
+      `SELECT strftime(make_timestamp(min(fstore_from)), '%Y-%m-%dT%H:%M:%S.%fZ') AS earliest FROM ${temp.starts}`,
+    );
+    if (typeof first?.earliest !== 'string')
+      throw new FullBuildRequired('the new stored files hold no rows');
+    const source = renderIncrementSource(
+      view,
+      dialect,
+      dialect.sourceRelation(view.source),
+      temp.starts,
+      dialect.timestampLiteral(first.earliest),
+    );
+    const recomputed = renderRunningTotalsBuild(
+      view,
+      { ...dialect, sourceRelation: () => source },
+      sumScales,
+    );
+    const types = await sameColumnsAsBase(
+      connection,
+      recomputed,
+      `read_parquet(${dialect.literal(input.base)})`,
+      layoutColumns(layout),
+    );
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE ${temp.carried} AS ${renderCarriedTotals(layout, dialect, input.previousRelation, temp.starts)}`,
+    );
+    await refuseInexactCarriedSums(connection, dialect, types);
+    const combined = renderCombinedTotals(layout, dialect, recomputed, temp.carried, types);
+    const kept = previous.base
+      ? `\nUNION ALL BY NAME\n${renderKeptIncrementRows(layout, dialect, `read_parquet(${dialect.literal(previous.file)})`, temp.starts)}`
+      : '';
+    await connection.run(`CREATE OR REPLACE TEMP TABLE ${temp.rows} AS ${combined}${kept}`);
+    const [counted] = await queryRows(connection, `SELECT count(*) AS n FROM ${temp.rows}`);
+    const rows = Number(counted?.n ?? 0);
+    const baseRows = await parquetRows(connection, input.base);
+    if (rows > maxIncrementShare * baseRows)
+      throw new FullBuildRequired(
+        `the increment would hold ${rows.toLocaleString('en-US')} rows, over ${maxIncrementShare * 100}% of the base's ${baseRows.toLocaleString('en-US')}`,
+      );
+    const columns = [...types.keys()].map(dialect.quote).join(', ');
+    const metadata = stateMetadata({
+      sumScales,
+      covered: input.covered,
+      statistics,
+      base: path.basename(input.base),
+    });
+    await connection.run(
+      `COPY (SELECT ${columns} FROM ${temp.rows}) TO ${dialect.literal(input.partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
+    );
+    return { rows, sumScales };
+  } finally {
+    for (const table of Object.values(temp)) await connection.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+/** The scales a full build over every stored row would choose: refused if they changed. */
+function sumScalesWith(
+  input: IncrementInput,
+  statistics: SumStatistics,
+): ReadonlyMap<string, number> {
+  if (Object.keys(statistics).length === 0) return new Map();
+  const scales = mergedSumScales(input.view, statistics);
+  const changed = changedScale(input.previous.sumScales, scales);
+  if (changed !== undefined)
+    throw new FullBuildRequired(
+      `the exact-sum scale of column ${changed} changes with the new rows`,
+    );
+  return scales;
+}
+
+/** The previous totals' sum-scale statistics merged with the new rows' ones. */
+async function mergedStatistics(input: IncrementInput, newRows: string): Promise<SumStatistics> {
+  const query = renderSumScalesQuery(input.view, {
+    ...input.dialect,
+    sourceRelation: () => newRows,
+  });
+  if (!query) return {};
+  const [row] = await queryRows(input.connection, query);
+  return mergeSumStatistics(input.previous.statistics ?? {}, sumStatistics(row ?? {}));
+}
+
+/** The type a Parquet file stores for a DuckDB type: 128-bit integers become DOUBLE. */
+function storedAs(type: string): string {
+  return type === 'HUGEINT' || type === 'UHUGEINT' ? 'DOUBLE' : type;
+}
+
+/**
+ * The build's column types, name to SQL type, after checking that the build (renderRunningTotalsBuild
+ * as it is now) writes exactly the columns the base has, with the same types, and the ones the
+ * increment knows how to combine; and that no running sum is a double (only exact integer sums
+ * add up to the same bits).
+ */
+async function sameColumnsAsBase(
+  connection: DuckDBConnection,
+  build: string,
+  baseRelation: string,
+  known: readonly string[],
+): Promise<Map<string, string>> {
+  const describe = async (sql: string) =>
+    (await queryRows(connection, `DESCRIBE ${sql}`)).map(
+      (r) => [String(r.column_name), String(r.column_type)] as const,
+    );
+  const built = await describe(build);
+  const stored = await describe(`SELECT * FROM ${baseRelation}`);
+  const text = (columns: readonly (readonly [string, string])[]) =>
+    columns.map(([name, type]) => `${name} ${type}`).join(', ');
+  if (text(built.map(([name, type]) => [name, storedAs(type)])) !== text(stored))
+    throw new FullBuildRequired(
+      'the stored totals have other columns than this version builds (an older format)',
+    );
+  const types = new Map(built);
+  const names = [...types.keys()];
+  if (names.length !== known.length || !known.every((name) => types.has(name)))
+    throw new FullBuildRequired(
+      `the build writes columns the increment does not combine (${names.filter((n) => !known.includes(n)).join(', ') || 'some are missing'})`,
+    );
+  for (const [name, type] of types)
+    if (name.startsWith('fstore_sum_') && (type === 'DOUBLE' || type === 'FLOAT'))
+      throw new FullBuildRequired(
+        `the running sum ${name} is a double sum, not an exact integer one (its values do not fit exact sums)`,
+      );
+  return types;
+}
+
+/**
+ * Integer running sums are stored as DOUBLE (Parquet has no 128-bit integer): a carried one is
+ * the exact sum only below 2^53, and only then does carried + recomputed give the full build's bits.
+ */
+async function refuseInexactCarriedSums(
+  connection: DuckDBConnection,
+  dialect: Dialect,
+  types: ReadonlyMap<string, string>,
+): Promise<void> {
+  const widened = [...types].filter(
+    ([name, type]) => name.startsWith('fstore_sum_') && storedAs(type) !== type,
+  );
+  if (widened.length === 0) return;
+  const checks = widened.map(
+    ([name]) =>
+      `coalesce(max(abs(${dialect.quote(name)})), 0) >= 9007199254740992 AS ${dialect.quote(name)}`,
+  );
+  const [row] = await queryRows(connection, `SELECT ${checks.join(', ')} FROM ${temp.carried}`);
+  const past = widened.find(([name]) => row?.[name] === true);
+  if (past)
+    throw new FullBuildRequired(
+      `the running sum ${past[0]} is past 2^53, where its stored double may not be the exact integer`,
+    );
+}

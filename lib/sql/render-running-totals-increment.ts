@@ -1,0 +1,212 @@
+import type { Dialect } from './dialect.ts';
+import type { PlannedView } from './point-in-time-plan.ts';
+import { runningTotalsSpec } from './render-running-totals.ts';
+
+/**
+ * Incremental running-totals builds (ADR 0007, "Incremental builds"), DuckDB only: running
+ * totals are local. An ingest adds rows for some keys; for each such key, the totals before its
+ * earliest new event time (`fstore_from`) do not change, and the totals at and after it are a
+ * full build over the key's rows from `fstore_from` on, plus the last totals row before
+ * `fstore_from` (the carried row). The new totals rows of an ingest are an *increment*; stored
+ * totals are a base file and at most one increment, which masks the base rows of its keys from
+ * their `fstore_from` on.
+ */
+
+/** How each column of the totals combines a carried row with totals built from `fstore_from`. */
+export interface TotalsLayout {
+  readonly keys: readonly string[];
+  /** Running row counts, value counts and sums: carried plus recomputed. */
+  readonly additive: readonly string[];
+  /** Latest non-NULL value and its time: the recomputed ones, or the carried ones when none. */
+  readonly latest: readonly { readonly value: string; readonly time: string }[];
+}
+
+/** Thrown when an increment cannot (or should not) replace a full build; the message says why. */
+export class FullBuildRequired extends Error {}
+
+interface SpecColumn {
+  readonly name: string;
+  readonly count: boolean;
+  readonly sum: boolean;
+  readonly latest: boolean;
+}
+
+function isSpecColumn(value: unknown): value is SpecColumn {
+  const c = value as Partial<SpecColumn> | undefined;
+  return (
+    typeof c?.name === 'string' &&
+    typeof c.count === 'boolean' &&
+    typeof c.sum === 'boolean' &&
+    typeof c.latest === 'boolean'
+  );
+}
+
+/**
+ * The totals columns of a view's build, named as renderRunningTotalsBuild names them. The
+ * builder checks these names against the build's own output before combining anything.
+ */
+export function totalsLayout(view: PlannedView): TotalsLayout {
+  const columns = runningTotalsSpec(view).columns;
+  if (!Array.isArray(columns) || !columns.every(isSpecColumn))
+    throw new FullBuildRequired('the running-totals spec has columns the increment cannot read');
+  return {
+    keys: view.joinKeys.map((k) => k.name),
+    additive: [
+      'fstore_rows',
+      ...columns.flatMap((c) => [
+        ...(c.count ? [`fstore_count_${c.name}`] : []),
+        ...(c.sum ? [`fstore_sum_${c.name}`] : []),
+      ]),
+    ],
+    latest: columns
+      .filter((c) => c.latest)
+      .map((c) => ({ value: `fstore_last_${c.name}`, time: `fstore_last_t_${c.name}` })),
+  };
+}
+
+/** Every column of the totals, as a set of names: keys, `fstore_t`, then the totals. */
+export function layoutColumns(layout: TotalsLayout): string[] {
+  return [
+    ...layout.keys,
+    'fstore_t',
+    ...layout.additive,
+    ...layout.latest.flatMap((l) => [l.value, l.time]),
+  ];
+}
+
+/** Parquet data files read as a source relation (the local layout's reading options). */
+export function parquetFilesRelation(files: readonly string[], dialect: Dialect): string {
+  return `read_parquet([${files.map(dialect.literal).join(', ')}], hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)`;
+}
+
+const keysMatch = (layout: TotalsLayout, dialect: Dialect, left: string, right: string) =>
+  layout.keys
+    .map((k) => `${left}.${dialect.quote(k)} IS NOT DISTINCT FROM ${right}.${dialect.quote(k)}`)
+    .join(' AND ');
+
+/** Per key with new rows, the time of its earliest new row: `fstore_from` (microseconds). */
+export function renderIncrementStarts(
+  view: PlannedView,
+  dialect: Dialect,
+  newRows: string,
+): string {
+  const keys = view.joinKeys.map((k) => dialect.quote(k.name)).join(', ');
+  return `SELECT ${keys}, min(${dialect.epochMicros(dialect.quote(view.timestampColumn))}) AS fstore_from FROM ${newRows} GROUP BY ${keys}`;
+}
+
+/**
+ * The source rows a full build of the increment's keys from their `fstore_from` reads: rows of
+ * keys in `starts` at or after their start. `earliest` (a timestamp literal, the smallest
+ * `fstore_from`) lets the Parquet reader skip files and row groups that end before it.
+ */
+export function renderIncrementSource(
+  view: PlannedView,
+  dialect: Dialect,
+  source: string,
+  starts: string,
+  earliest: string,
+): string {
+  const layout = totalsLayout(view);
+  const time = `fstore_s.${dialect.quote(view.timestampColumn)}`;
+  return [
+    `(SELECT fstore_s.* FROM ${source} fstore_s`,
+    `  JOIN ${starts} fstore_k ON ${keysMatch(layout, dialect, 'fstore_s', 'fstore_k')}`,
+    `  WHERE ${time} >= ${earliest} AND ${dialect.epochMicros(time)} >= fstore_k.fstore_from)`,
+  ].join('\n');
+}
+
+/** Per key in `starts`, the last row of `totals` before its `fstore_from`, if any. */
+export function renderCarriedTotals(
+  layout: TotalsLayout,
+  dialect: Dialect,
+  totals: string,
+  starts: string,
+): string {
+  const keys = layout.keys.map((k) => `fstore_p.${dialect.quote(k)}`).join(', ');
+  return [
+    `SELECT fstore_p.* FROM ${totals} fstore_p`,
+    `JOIN ${starts} fstore_k ON ${keysMatch(layout, dialect, 'fstore_p', 'fstore_k')}`,
+    'WHERE fstore_p.fstore_t < fstore_k.fstore_from',
+    `QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY fstore_p.fstore_t DESC) = 1`,
+  ].join('\n');
+}
+
+/**
+ * The increment's new totals rows: each row of `recomputed` (a full build over the
+ * increment's source) combined with its key's carried row, cast to the build's column types
+ * (`types`, name to SQL type) so the rows are the ones a full build writes.
+ */
+export function renderCombinedTotals(
+  layout: TotalsLayout,
+  dialect: Dialect,
+  recomputed: string,
+  carried: string,
+  types: ReadonlyMap<string, string>,
+): string {
+  const q = dialect.quote;
+  const cast = (expression: string, name: string) => {
+    const type = types.get(name);
+    if (!type) throw new FullBuildRequired(`the build has no column ${name}`);
+    return `CAST(${expression} AS ${type}) AS ${q(name)}`;
+  };
+  const r = (name: string) => `fstore_r.${q(name)}`;
+  // Carried values are read back from Parquet, where 128-bit integers were stored as doubles.
+  const c = (name: string) => `CAST(fstore_c.${q(name)} AS ${types.get(name)})`;
+  // A sum of no values is NULL in a full build, so a NULL side adds nothing.
+  const added = (name: string) =>
+    `CASE WHEN ${c(name)} IS NULL THEN ${r(name)} WHEN ${r(name)} IS NULL THEN ${c(name)} ELSE ${r(name)} + ${c(name)} END`;
+  const columns = [
+    ...layout.keys.map((k) => cast(r(k), k)),
+    cast(r('fstore_t'), 'fstore_t'),
+    ...layout.additive.map((name) => cast(added(name), name)),
+    ...layout.latest.flatMap(({ value, time }) => [
+      cast(`CASE WHEN ${r(time)} IS NULL THEN ${c(value)} ELSE ${r(value)} END`, value),
+      cast(`coalesce(${r(time)}, ${c(time)})`, time),
+    ]),
+  ];
+  return [
+    `SELECT ${columns.join(',\n  ')}`,
+    `FROM (${recomputed}) fstore_r`,
+    `LEFT JOIN ${carried} fstore_c ON ${keysMatch(layout, dialect, 'fstore_r', 'fstore_c')}`,
+  ].join('\n');
+}
+
+/**
+ * Rows of an increment that stay: those of keys without new rows, and those before their
+ * key's new `fstore_from` (the new rows replace the rest).
+ */
+export function renderKeptIncrementRows(
+  layout: TotalsLayout,
+  dialect: Dialect,
+  increment: string,
+  starts: string,
+): string {
+  return [
+    `SELECT fstore_d.* FROM ${increment} fstore_d`,
+    `LEFT JOIN ${starts} fstore_k ON ${keysMatch(layout, dialect, 'fstore_d', 'fstore_k')}`,
+    'WHERE fstore_k.fstore_from IS NULL OR fstore_d.fstore_t < fstore_k.fstore_from',
+  ].join('\n');
+}
+
+/**
+ * Totals read as a base plus an increment: the base rows the increment does not replace (a
+ * key's rows from its first increment row on), then the increment's rows. The same row set
+ * as a full build over the same stored rows.
+ */
+export function renderLayeredTotals(
+  layout: TotalsLayout,
+  dialect: Dialect,
+  base: string,
+  increment: string,
+): string {
+  const keys = layout.keys.map(dialect.quote).join(', ');
+  const firsts = `(SELECT ${keys}, min(fstore_t) AS fstore_from FROM ${increment} GROUP BY ${keys})`;
+  return [
+    '(',
+    `  SELECT fstore_b.* FROM ${base} fstore_b`,
+    `  LEFT JOIN ${firsts} fstore_k ON ${keysMatch(layout, dialect, 'fstore_b', 'fstore_k')}`,
+    '  WHERE fstore_k.fstore_from IS NULL OR fstore_b.fstore_t < fstore_k.fstore_from',
+    `  UNION ALL BY NAME SELECT * FROM ${increment}`,
+    ')',
+  ].join('\n');
+}
