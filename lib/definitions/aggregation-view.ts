@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { didYouMean } from '../closest-names.ts';
 import { durationPattern, parseDuration } from './duration.ts';
 import { type Entity, isEntity } from './entity.ts';
+import { listItemField } from './errors.ts';
 import {
   type AggregationFunction,
   type AggregationSpec,
@@ -155,11 +156,11 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
       );
     if (new Set(spec.windows.map(parseDuration)).size !== spec.windows.length)
       issues.add(`${field}.windows`, 'lists a window more than once', 'list each window once');
-    spec.functions.forEach((fn, index) => {
+    spec.functions.forEach((fn) => {
       const type = aggregationType(fn, columnType);
       if (type === undefined) {
         issues.add(
-          `${field}.functions.${index}`,
+          listItemField(`${field}.functions`, fn),
           `${fn} does not apply to ${columnType} column "${column}"`,
           fn === 'sum' || fn === 'avg'
             ? 'sum and avg need a numeric column; use count or count_distinct'
@@ -173,7 +174,7 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
         const feature = `${column}_${fn}_${window}`;
         if (names.has(feature))
           issues.add(
-            `${field}.functions.${index}`,
+            listItemField(`${field}.functions`, fn),
             `makes feature "${feature}" twice`,
             'list each function once',
           );

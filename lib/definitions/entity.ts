@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listItemField } from './errors.ts';
 import {
   columnName,
   type DefinitionKind,
@@ -48,10 +49,10 @@ export function defineEntity(input: EntityInput): Entity {
   const parsed = parseDefinition(entitySchema, kind, input);
   const issues = new IssueCollector(definitionLabel(kind, input));
   const seen = new Set<string>();
-  parsed.joinKeys.forEach((key, index) => {
+  parsed.joinKeys.forEach((key) => {
     if (seen.has(key.name))
       issues.add(
-        `joinKeys.${index}.name`,
+        `${listItemField('joinKeys', key.name)}.name`,
         `join key "${key.name}" is listed twice`,
         'list each join key once',
       );

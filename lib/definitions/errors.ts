@@ -2,7 +2,12 @@
 export interface DefinitionIssue {
   /** Human label of the definition, e.g. `feature view "customer_profile"`. */
   readonly definition: string;
-  /** Dotted path of the field inside the definition, e.g. `features.age.min`; empty for the whole definition. */
+  /**
+   * Path of the field inside the definition, list items named by their name or value (by
+   * position, `[#2]`, only when they have neither): `features.age.min`,
+   * `joinKeys[customer_id].type`, `features[last_order].amount` (a service's selection of view
+   * last_order); empty for the whole definition.
+   */
   readonly field: string;
   readonly message: string;
   readonly hint?: string;
@@ -10,6 +15,23 @@ export interface DefinitionIssue {
   readonly file?: string;
   /** Line in `file` of the define call (from the error's stack at load time), when known. */
   readonly line?: number;
+}
+
+/**
+ * The field of one item of the list `list`, named by what it is: its name or value
+ * (`joinKeys[customer_id]`, `aggregations.amount.functions[median]`), or its 1-based position
+ * (`joinKeys[#2]`) when it has neither. A label that is not a plain word is quoted.
+ */
+export function listItemField(list: string, item: string | number | { position: number }): string {
+  const label =
+    typeof item === 'object'
+      ? `#${item.position}`
+      : typeof item === 'number'
+        ? String(item)
+        : /^[A-Za-z0-9_]+$/.test(item)
+          ? item
+          : JSON.stringify(item);
+  return `${list}[${label}]`;
 }
 
 export function formatIssue(issue: DefinitionIssue): string {

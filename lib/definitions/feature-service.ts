@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { didYouMean } from '../closest-names.ts';
+import { listItemField } from './errors.ts';
 import {
   type FeatureSelection,
   type FeatureView,
@@ -72,18 +73,18 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
   const producers = new Map<string, string>();
   const outputFields = new Map<string, string>();
 
-  parsed.features.forEach((entry, index) => {
+  parsed.features.forEach((entry) => {
     const selection = isFeatureView(entry) ? entry.select() : entry;
     const view = selection.view;
     const available = new Set(view.features.map((f) => f.name));
     if (selection.features.length === 0)
       issues.add(
-        `features.${index}`,
+        listItemField('features', view.name),
         `selects no features of view "${view.name}"`,
         'name at least one feature, or pass the view to select all',
       );
-    selection.features.forEach((item, position) => {
-      const field = `features.${index}.${position}`;
+    selection.features.forEach((item) => {
+      const field = `${listItemField('features', view.name)}.${item.feature}`;
       if (!available.has(item.feature)) {
         issues.add(
           field,

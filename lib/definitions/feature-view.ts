@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { didYouMean } from '../closest-names.ts';
 import { parseDuration } from './duration.ts';
 import { type Entity, isEntity } from './entity.ts';
+import { listItemField } from './errors.ts';
 import { parseSchedule, ScheduleError } from './schedule.ts';
 import {
   columnName,
@@ -296,7 +297,7 @@ export function checkEntities(
       entities.findIndex((e) => e.name === entity.name) !== index
     ) {
       issues.add(
-        `entities.${index}`,
+        listItemField('entities', entity.name),
         `entity "${entity.name}" is listed twice`,
         'list each entity once',
       );
@@ -305,7 +306,7 @@ export function checkEntities(
     for (const key of entity.joinKeys) {
       if (joinKeyNames.has(key.name))
         issues.add(
-          `entities.${index}`,
+          listItemField('entities', entity.name),
           `join key "${key.name}" of entity "${entity.name}" is also a join key of another entity of this view`,
           'give the entities distinct join-key names',
         );
@@ -313,13 +314,13 @@ export function checkEntities(
       const columnType = sourceTypes.get(key.name);
       if (columnType === undefined)
         issues.add(
-          `entities.${index}`,
+          listItemField('entities', entity.name),
           `join key "${key.name}" of entity "${entity.name}" is not a column of source "${source.name}" (${columnList})${didYouMean(key.name, sourceTypes.keys())}`,
           `add "${key.name}: '${key.type}'" to the source schema or map a raw column to it with fieldMapping`,
         );
       else if (columnType !== key.type)
         issues.add(
-          `entities.${index}`,
+          listItemField('entities', entity.name),
           `join key "${key.name}" is ${key.type} in entity "${entity.name}" but ${columnType} in source "${source.name}"`,
           'make the types agree',
         );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DefinitionError, type DefinitionIssue } from './errors.ts';
+import { DefinitionError, type DefinitionIssue, listItemField } from './errors.ts';
 import { columnNameProblem, identifierProblem } from './identifiers.ts';
 import { joinKeyTypes, valueTypes } from './value-types.ts';
 
@@ -65,12 +65,45 @@ export function parseDefinition<T>(schema: z.ZodType<T>, kind: DefinitionKind, i
       const hint = hintFor(issue);
       return {
         definition,
-        field: issue.path.map(String).join('.'),
+        field: fieldOf(issue.path, input),
         message: issue.message,
         ...(hint ? { hint } : {}),
       };
     }),
   );
+}
+
+/**
+ * A zod issue path as a field, each list item named by its name (an entity, a join key, a
+ * feature view or a selection of one) or its value, as the author wrote them.
+ */
+function fieldOf(path: readonly PropertyKey[], input: unknown): string {
+  let field = '';
+  let value: unknown = input;
+  for (const key of path) {
+    const item =
+      value !== null && typeof value === 'object'
+        ? (value as Record<PropertyKey, unknown>)[key]
+        : undefined;
+    field =
+      typeof key === 'number'
+        ? listItemField(field, itemLabel(item, key))
+        : field
+          ? `${field}.${String(key)}`
+          : String(key);
+    value = item;
+  }
+  return field;
+}
+
+function itemLabel(item: unknown, index: number): string | number | { position: number } {
+  if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean')
+    return typeof item === 'boolean' ? String(item) : item;
+  const named = item as { name?: unknown; view?: { name?: unknown } } | null | undefined;
+  if (typeof named?.name === 'string' && named.name) return named.name;
+  // A feature service's `view.select([...])`: named by its view.
+  if (typeof named?.view?.name === 'string' && named.view.name) return named.view.name;
+  return { position: index + 1 };
 }
 
 /**

@@ -104,7 +104,7 @@ describe('defineAggregationView', () => {
           ...base,
           aggregations: { category: { functions: ['count', 'sum'], windows: ['7d'] } },
         }),
-      'aggregations.category.functions.1',
+      'aggregations.category.functions[sum]',
     );
     expect(issue.message).toBe('sum does not apply to string column "category"');
     expect(issue.hint).toContain('numeric');
@@ -118,7 +118,7 @@ describe('defineAggregationView', () => {
             ...base,
             aggregations: { tags: { functions: ['min'], windows: ['7d'] } },
           }),
-        'aggregations.tags.functions.0',
+        'aggregations.tags.functions[min]',
       ).message,
     ).toBe('min does not apply to list<string> column "tags"');
   });
@@ -131,7 +131,7 @@ describe('defineAggregationView', () => {
             ...base,
             aggregations: { amount: { functions: ['median' as never], windows: ['7d'] } },
           }),
-        'aggregations.amount.functions.0',
+        'aggregations.amount.functions[median]',
       ).message,
     ).toContain('"median" is not an aggregation function');
     expect(
@@ -141,7 +141,7 @@ describe('defineAggregationView', () => {
             ...base,
             aggregations: { amount: { functions: ['sum'], windows: ['7 days'] } },
           }),
-        'aggregations.amount.windows.0',
+        'aggregations.amount.windows["7 days"]',
       ).message,
     ).toBe('"7 days" is not a window');
     expect(
@@ -174,7 +174,7 @@ describe('defineAggregationView', () => {
             ...base,
             aggregations: { amount: { functions: ['sum', 'sum'], windows: ['7d'] } },
           }),
-        'aggregations.amount.functions.1',
+        'aggregations.amount.functions[sum]',
       ).message,
     ).toBe('makes feature "amount_sum_7d" twice');
     expect(

@@ -92,7 +92,7 @@ describe('definition errors suggest the closest name for a misspelled column or 
         name: 'churn_v1',
         features: [customerProfile.select(['tenure_months', 'monthly_charge'])],
       });
-    const issue = issueAt(build, 'features.0.1');
+    const issue = issueAt(build, 'features[customer_profile].monthly_charge');
     expect(issue.definition).toBe('feature service "churn_v1"');
     expect(issue.message).toBe(
       'view "customer_profile" has no feature "monthly_charge" (it has monthly_charges, tenure_months); did you mean "monthly_charges"?',
@@ -106,7 +106,7 @@ describe('definition errors suggest the closest name for a misspelled column or 
           name: 'churn_v1',
           features: [customerProfile.select(['zip_code'])],
         }),
-      'features.0.0',
+      'features[customer_profile].zip_code',
     );
     expect(feature.message).toBe(
       'view "customer_profile" has no feature "zip_code" (it has monthly_charges, tenure_months)',

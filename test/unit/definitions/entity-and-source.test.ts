@@ -46,7 +46,7 @@ describe('defineEntity', () => {
           defineEntity({ name: 'card', joinKeys: [{ name: 'card_id', type: type as 'string' }] }),
         {
           definition: 'entity "card"',
-          field: 'joinKeys.0.type',
+          field: 'joinKeys[card_id].type',
           message: `join keys must be string, int32, int64, got "${type}"`,
           hint: 'use one of string, int32, int64',
         },
@@ -75,7 +75,7 @@ describe('defineEntity', () => {
         }),
       {
         definition: 'entity "card"',
-        field: 'joinKeys.1.name',
+        field: 'joinKeys[card_id].name',
         message: 'join key "card_id" is listed twice',
         hint: 'list each join key once',
       },
@@ -85,7 +85,7 @@ describe('defineEntity', () => {
   it('rejects a join key without a type', () => {
     expectRejected(() => defineEntity({ name: 'card', joinKeys: [{ name: 'card_id' }] } as never), {
       definition: 'entity "card"',
-      field: 'joinKeys.0.type',
+      field: 'joinKeys[card_id].type',
       message: 'got undefined',
       hint: 'use one of string, int32, int64',
     });

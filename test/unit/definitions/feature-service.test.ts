@@ -89,7 +89,7 @@ describe('defineFeatureService', () => {
   it('rejects selecting a feature the view does not have, naming service, view and feature', () => {
     expectRejected(service([profile.select(['age', 'tenure'])]), {
       definition: label,
-      field: 'features.0.1',
+      field: 'features[profile].tenure',
       message: 'view "profile" has no feature "tenure" (it has age, plan, score)',
       hint: 'fix the feature name or add the feature to the view',
     });
@@ -98,7 +98,7 @@ describe('defineFeatureService', () => {
   it('rejects an alias that is not a valid identifier', () => {
     expectRejected(service([profile.select([{ feature: 'age', alias: 'Age' }])]), {
       definition: label,
-      field: 'features.0.0.alias',
+      field: 'features[profile].age.alias',
       message: '"Age" is not a valid identifier',
       hint: 'rename it, for example "age"',
     });
@@ -107,13 +107,13 @@ describe('defineFeatureService', () => {
   it('rejects an alias that is a reserved word or an fstore column name', () => {
     expectRejected(service([profile.select([{ feature: 'age', alias: 'order' }])]), {
       definition: label,
-      field: 'features.0.0.alias',
+      field: 'features[profile].age.alias',
       message: '"order" is a reserved word in Athena/Trino',
       hint: 'choose another name',
     });
     expectRejected(service([profile.select([{ feature: 'age', alias: 'dt' }])]), {
       definition: label,
-      field: 'features.0.0.alias',
+      field: 'features[profile].age.alias',
       message: '"dt" is reserved by fstore for its own columns',
       hint: 'for example "dt_value"',
     });
@@ -122,7 +122,7 @@ describe('defineFeatureService', () => {
   it('rejects two features with the same output name and suggests an alias', () => {
     const issue = expectRejected(service([profile.select(['age']), lastOrder.select(['age'])]), {
       definition: label,
-      field: 'features.1.0',
+      field: 'features[last_order].age',
       message: 'output name "age" is produced by both profile.age and last_order.age',
       hint: "alias one of them, e.g. last_order.select([{ feature: 'age', alias: 'last_order_age' }])",
     });
@@ -142,7 +142,7 @@ describe('defineFeatureService', () => {
       service([profile.select(['plan']), lastOrder.select([{ feature: 'amount', alias: 'plan' }])]),
       {
         definition: label,
-        field: 'features.1.0',
+        field: 'features[last_order].amount',
         message: 'output name "plan" is produced by both profile.plan and last_order.amount',
         hint: 'alias one of them',
       },
@@ -152,21 +152,24 @@ describe('defineFeatureService', () => {
   it('rejects collisions between two whole views', () => {
     const issues = issuesOf(service([profile, lastOrder.select(['age', 'amount'])]));
     expect(issues.map((i) => [i.field, i.message])).toEqual([
-      ['features.1.0', 'output name "age" is produced by both profile.age and last_order.age'],
+      [
+        'features[last_order].age',
+        'output name "age" is produced by both profile.age and last_order.age',
+      ],
     ]);
   });
 
   it('rejects an output name that is a join key of a view in the service, and accepts it aliased', () => {
     expectRejected(service([orderAmount, lastOrder.select(['order_id'])]), {
       definition: label,
-      field: 'features.1.0',
+      field: 'features[last_order].order_id',
       message:
         'output name "order_id" of last_order.order_id is also a join key of view order_amount (order_entity)',
       hint: "alias it, e.g. last_order.select([{ feature: 'order_id', alias: 'last_order_order_id' }])",
     });
     expectRejected(service([profile.select([{ feature: 'plan', alias: 'customer_id' }])]), {
       definition: label,
-      field: 'features.0.0',
+      field: 'features[profile].plan',
       message: 'output name "customer_id" of profile.plan is also a join key of view profile',
       hint: 'alias it',
     });
@@ -187,7 +190,7 @@ describe('defineFeatureService', () => {
     });
     expectRejected(service([profile.select([])]), {
       definition: label,
-      field: 'features.0',
+      field: 'features[profile]',
       message: 'selects no features of view "profile"',
       hint: 'name at least one feature, or pass the view to select all',
     });
@@ -197,7 +200,7 @@ describe('defineFeatureService', () => {
     expect(issuesOf(service(['profile' as never]))).toEqual([
       {
         definition: label,
-        field: 'features.0',
+        field: 'features[profile]',
         message: 'must be a feature view or view.select([...])',
       },
     ]);
@@ -211,9 +214,9 @@ describe('defineFeatureService', () => {
       ]),
     );
     expect(issues.map((i) => i.field)).toEqual([
-      'features.0.0',
-      'features.0.1.alias',
-      'features.1.1',
+      'features[profile].tenure',
+      'features[profile].age.alias',
+      'features[last_order].amount',
     ]);
   });
 });

@@ -227,7 +227,7 @@ describe('defineFeatureView', () => {
       });
       expectRejected(build({ entities: [account] }), {
         definition: label,
-        field: 'entities.0',
+        field: 'entities[account]',
         message:
           'join key "account_id" of entity "account" is not a column of source "profiles" (customer_id,',
         hint: `add "account_id: 'int64'" to the source schema or map a raw column to it with fieldMapping`,
@@ -241,7 +241,7 @@ describe('defineFeatureView', () => {
       });
       expectRejected(build({ entities: [numeric] }), {
         definition: label,
-        field: 'entities.0',
+        field: 'entities[customer]',
         message:
           'join key "customer_id" is int64 in entity "customer" but string in source "profiles"',
         hint: 'make the types agree',
@@ -251,7 +251,7 @@ describe('defineFeatureView', () => {
     it('rejects the same entity listed twice', () => {
       expectRejected(build({ entities: [customer, customer] }), {
         definition: label,
-        field: 'entities.1',
+        field: 'entities[customer]',
         message: 'entity "customer" is listed twice',
         hint: 'list each entity once',
       });
@@ -264,7 +264,7 @@ describe('defineFeatureView', () => {
       });
       expectRejected(build({ entities: [customer, buyer] }), {
         definition: label,
-        field: 'entities.1',
+        field: 'entities[buyer]',
         message: 'join key "customer_id" of entity "buyer" is also a join key of another entity',
         hint: 'give the entities distinct join-key names',
       });
@@ -280,7 +280,7 @@ describe('defineFeatureView', () => {
       const issues = issuesOf(build({ entities: [{ name: 'customer' } as never] }));
       expect(issues).toEqual([
         expect.objectContaining({
-          field: 'entities.0',
+          field: 'entities[customer]',
           message: 'must be an entity made with defineEntity()',
         }),
       ]);

@@ -135,7 +135,7 @@ describe('identifiers in definitions', () => {
   it('rejects a join-key name with a leading digit', () => {
     expectRejected(entityWith('customer', '1st_id'), {
       definition: 'entity "customer"',
-      field: 'joinKeys.0.name',
+      field: 'joinKeys[1st_id].name',
       message: `"1st_id" ${notValid}`,
       hint: 'rename it, for example "st_id"',
     });
@@ -223,7 +223,7 @@ describe('identifiers in definitions', () => {
   it('rejects a join key named with an Athena DDL reserved word (timestamp)', () => {
     expectRejected(entityWith('customer', 'timestamp'), {
       definition: 'entity "customer"',
-      field: 'joinKeys.0.name',
+      field: 'joinKeys[timestamp].name',
       message: '"timestamp" is a reserved word in Athena DDL',
       hint: 'choose another name',
     });
@@ -251,7 +251,7 @@ describe('identifiers in definitions', () => {
   it('rejects a join key named like an fstore item attribute (pk)', () => {
     expectRejected(entityWith('customer', 'pk'), {
       definition: 'entity "customer"',
-      field: 'joinKeys.0.name',
+      field: 'joinKeys[pk].name',
       message: '"pk" is reserved by fstore for its own columns',
       hint: 'for example "pk_value"',
     });
@@ -290,7 +290,7 @@ describe('names starting with fstore_ (the prefix of every column fstore SQL add
   it('rejects a join key named like an internal column, with the fix', () => {
     expectRejected(entityWith('customer', 'fstore_row_id'), {
       definition: 'entity "customer"',
-      field: 'joinKeys.0.name',
+      field: 'joinKeys[fstore_row_id].name',
       message: `"fstore_row_id" ${reserved}`,
       hint: 'drop the prefix, for example "row_id"',
     });
@@ -322,7 +322,7 @@ describe('names starting with fstore_ (the prefix of every column fstore SQL add
         }),
       {
         definition: 'feature service "model"',
-        field: 'features.0.0.alias',
+        field: 'features[profile].age.alias',
         message: `"fstore_match_0" ${reserved}`,
         hint: 'drop the prefix, for example "match_0"',
       },
