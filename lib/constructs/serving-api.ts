@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Registry } from '../registry/index.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
+import { functionRole } from './function-role.ts';
 
 export interface ServingApiProps {
   readonly stage: StageConfig;
@@ -59,6 +60,10 @@ export class ServingApi extends Construct {
       ...(stage.api.reservedConcurrency === undefined
         ? {}
         : { reservedConcurrentExecutions: stage.api.reservedConcurrency }),
+      role: functionRole(this, 'LookupServiceRole', {
+        logGroup: functionLogs,
+        description: `Execution role of the fstore ${stage.name} lookup function`,
+      }),
       logGroup: functionLogs,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment: {
@@ -109,12 +114,6 @@ export class ServingApi extends Construct {
     for (const route of routes)
       this.api.addRoutes({ path: route.path, methods: [route.method], integration });
 
-    if (this.function.role) {
-      Validations.of(this.function.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
-      });
-    }
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.apiEndpoint,
       description: 'Base URL of the lookup API (IAM-signed requests)',
