@@ -1,0 +1,26 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import baseConfig from './vitest.config.ts';
+
+// The tests that StrykerJS runs against each mutant. Stryker activates a mutant through a global
+// in the test worker, so a test that exercises lib/ only through a child process (the CLI, a
+// served process) can never kill one: leaving those out keeps the dry run short. CDK synthesis
+// (test/infra) imports none of the mutated directories; validate-data tests lib/quality, half of
+// it through the CLI. Stryker runs every test in one worker on a busy machine: the timeouts are
+// three times the default ones.
+export default mergeConfig(
+  baseConfig,
+  defineConfig({
+    test: {
+      exclude: [
+        'test/cli/**',
+        'test/infra/**',
+        'test/integration/damaged-online-store.test.ts',
+        'test/integration/http-hostile-clients-process.test.ts',
+        'test/unit/local/dynalite-server.test.ts',
+        'test/integration/validate-data.test.ts',
+      ],
+      testTimeout: 180_000,
+      hookTimeout: 360_000,
+    },
+  }),
+);
