@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { longestIntervalSeconds } from '../local/next-run.ts';
@@ -16,15 +17,19 @@ export interface MonitoringProps {
   readonly stage: StageConfig;
   readonly registry: Registry;
   readonly api: apigw.IHttpApi;
+  /** Where failed materializations end (Scheduler's undelivered and Lambda's failed events). */
+  readonly deadLetterQueue: sqs.IQueue;
 }
 
 const namespace = 'fstore';
 
 /**
- * Alarms and a dashboard for one environment, all notifying one encrypted SNS topic (with an
- * email subscription when the stage has `alarmEmail`): per online view, freshness lag above
- * its expected freshness (missing data counts as stale) and two failed materializations in a
- * row; for the lookup API, the 5xx share and the p99 latency above the stage thresholds.
+ * Alarms and a dashboard for one environment, all notifying one encrypted SNS topic (with the
+ * stage's `alarms` email and https subscriptions; a production stage without any gets a synth
+ * warning). Per online view: freshness lag above its expected freshness in two consecutive
+ * runs; no successful run for as long as its expected freshness (see `stalledAlarmProps`); two
+ * failed materializations in a row. The materialization dead-letter queue holding anything.
+ * For the lookup API: the 5xx share and the p99 latency above the stage thresholds.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -68,6 +73,12 @@ export class Monitoring extends Construct {
     for (const url of stage.alarms.httpsEndpoints)
       this.topic.addSubscription(new subscriptions.UrlSubscription(url));
     const notify = new actions.SnsAction(this.topic);
+    const subscribers = stage.alarms.emails.length + stage.alarms.httpsEndpoints.length;
+    if (stage.production && subscribers === 0)
+      Annotations.of(this).addWarningV2(
+        'fstore:alarms-reach-nobody',
+        `Production stage "${stage.name}" has no alarm subscriber: alarms go to the topic fstore-${stage.name}-alarms and reach nobody. Set alarms.emails or alarms.httpsEndpoints in cdk.json "stages", or -c alarmEmail=<address>.`,
+      );
 
     const online = registry.featureViews.filter((v) => v.online && v.schedule);
     const widgets: cloudwatch.IWidget[] = [];
@@ -99,13 +110,24 @@ export class Monitoring extends Construct {
       });
       this.alarm(notify, `Freshness${pascal(view.name)}`, {
         alarmName: `fstore-${stage.name}-${view.name}-freshness`,
-        alarmDescription: `Online values of ${view.name} are older than ${expected} s (expected freshness)`,
+        alarmDescription: `Online values of ${view.name} were older than ${expected} s (expected freshness) after two consecutive runs`,
         metric: lag,
-        threshold: expected,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        ...freshnessAlarmProps(expected),
       });
+      const succeeded = new cloudwatch.Metric({
+        namespace,
+        metricName: 'MaterializationSucceeded',
+        dimensionsMap: dimensions,
+        statistic: 'Sum',
+        period,
+      });
+      const stalled = this.alarm(notify, `Stalled${pascal(view.name)}`, {
+        alarmName: `fstore-${stage.name}-${view.name}-stalled`,
+        alarmDescription: `No successful materialization of ${view.name} for ${expected} s (expected freshness); this alarm reports it as INSUFFICIENT_DATA, the state it also starts in after a deploy, which notifies nobody until the view has run once`,
+        metric: succeeded,
+        ...stalledAlarmProps(expected, period.toSeconds()),
+      });
+      stalled.addInsufficientDataAction(notify);
       this.alarm(notify, `Failures${pascal(view.name)}`, {
         alarmName: `fstore-${stage.name}-${view.name}-materialization-failures`,
         alarmDescription: `Materialization of ${view.name} failed in two consecutive periods`,
@@ -179,7 +201,27 @@ export class Monitoring extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    const deadLetters = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+    });
+    this.alarm(notify, 'MaterializeDeadLetters', {
+      alarmName: `fstore-${stage.name}-materialize-dlq`,
+      alarmDescription:
+        'Materializations that failed after every retry wait in the dead-letter queue; read them, fix the cause, then purge or redrive',
+      metric: deadLetters,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      // SQS stops sending metrics for an idle queue: silence means nothing arrived.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     widgets.push(
+      new cloudwatch.GraphWidget({
+        title: 'Failed materializations waiting in the dead-letter queue',
+        left: [deadLetters],
+        width: 12,
+      }),
       new cloudwatch.GraphWidget({ title: 'Lookup latency p99 (ms)', left: [p99], width: 12 }),
       new cloudwatch.GraphWidget({
         title: 'Lookup requests and 5xx %',
@@ -199,11 +241,12 @@ export class Monitoring extends Construct {
     notify: actions.SnsAction,
     id: string,
     props: Omit<cloudwatch.AlarmProps, 'actionsEnabled'>,
-  ): void {
+  ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, props);
     alarm.addAlarmAction(notify);
     alarm.addOkAction(notify);
     this.alarms.push(alarm);
+    return alarm;
   }
 }
 
@@ -213,6 +256,47 @@ export function expectedFreshnessSeconds(
   intervalSeconds: number,
 ): number {
   return view.expectedFreshnessSeconds ?? 2 * intervalSeconds;
+}
+
+/**
+ * The lag alarm: it fires on what runs report, never on silence. Missing data keeps the state
+ * (IGNORE), so a new alarm stays INSUFFICIENT_DATA after a deploy until the first run reports,
+ * and a period without a run neither fires nor clears it. Two consecutive stale runs, so a late
+ * source delivery that the next run catches up does not page anyone.
+ */
+export function freshnessAlarmProps(expectedSeconds: number) {
+  return {
+    threshold: expectedSeconds,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+  } as const;
+}
+
+/**
+ * The heartbeat: runs that stop (schedule disabled, throttled, every run failing) report no lag
+ * at all. `MaterializationSucceeded` is only ever 1 per run, so with missing data MISSING the
+ * alarm is OK while runs succeed and goes INSUFFICIENT_DATA when no run succeeded in the whole
+ * window (its evaluation periods span the expected freshness); that transition notifies. A
+ * breaching treatment would fire at once after a deploy, since the metric has no history then.
+ */
+export function stalledAlarmProps(expectedSeconds: number, periodSeconds: number) {
+  // CloudWatch caps an alarm's window (periods x period) at one day for sub-hour periods and at
+  // seven days otherwise; a longer expected freshness is watched over the longest window.
+  const longestWindow = periodSeconds < 3600 ? 86_400 : 7 * 86_400;
+  const periods = clamp(
+    Math.ceil(expectedSeconds / periodSeconds),
+    2,
+    Math.floor(longestWindow / periodSeconds),
+  );
+  return {
+    threshold: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    evaluationPeriods: periods,
+    datapointsToAlarm: periods,
+    treatMissingData: cloudwatch.TreatMissingData.MISSING,
+  } as const;
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -65,6 +65,7 @@ export class FstoreStack extends Stack {
       stage,
       registry,
       api: this.servingApi.api,
+      deadLetterQueue: this.materialization.deadLetterQueue,
     });
 
     new CfnOutput(this, 'RegistryVersion', {

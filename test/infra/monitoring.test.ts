@@ -1,15 +1,29 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
+import type { StageConfig } from '../../lib/config/stage-config.ts';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { Monitoring } from '../../lib/constructs/monitoring.ts';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
-import { synthStage } from './synth-app.ts';
+import { loadExampleRegistry, synthStage } from './synth-app.ts';
+
+/** Monitoring alone in a stack (no bundling): its template and the stack's annotations. */
+async function monitoringOnly(stage: StageConfig) {
+  const stack = new Stack(new App(), 'monitoring');
+  new Monitoring(stack, 'Monitoring', {
+    stage,
+    registry: await loadExampleRegistry(),
+    api: new apigw.HttpApi(stack, 'Api'),
+    deadLetterQueue: new sqs.Queue(stack, 'DeadLetters'),
+  });
+  return { template: Template.fromStack(stack), annotations: Annotations.fromStack(stack) };
+}
 
 describe('Monitoring construct', () => {
-  it('alarms per online view when freshness lag exceeds twice the schedule interval, treating silence as stale', async () => {
+  it('alarms per online view when two consecutive runs report lag above twice the schedule interval, ignoring silence', async () => {
     const { template, registry } = await synthStage('dev');
     const expected: Record<string, number> = {
       customer_profile: 2 * 6 * 3600,
@@ -26,7 +40,10 @@ describe('Monitoring construct', () => {
         Statistic: 'Maximum',
         Threshold: expected[view.name],
         ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'breaching',
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        // Silence is the stalled alarm's job; breaching would fire right after every deploy.
+        TreatMissingData: 'ignore',
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarms') }],
       });
   }, 180_000);
@@ -123,7 +140,12 @@ describe('Monitoring construct', () => {
     ]);
     const stack = new Stack(new App(), 'monitoring');
     const api = new apigw.HttpApi(stack, 'Api');
-    new Monitoring(stack, 'Monitoring', { stage: resolveStageConfig('dev'), registry, api });
+    new Monitoring(stack, 'Monitoring', {
+      stage: resolveStageConfig('dev'),
+      registry,
+      api,
+      deadLetterQueue: new sqs.Queue(stack, 'DeadLetters'),
+    });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'fstore-dev-profile-freshness',
@@ -135,5 +157,82 @@ describe('Monitoring construct', () => {
       MetricName: 'QualityRuleViolations',
       Threshold: 1,
     });
+  });
+
+  it('reports a view with no successful run for its expected freshness, without firing after a deploy', async () => {
+    const { template } = await monitoringOnly(resolveStageConfig('dev'));
+    for (const [view, period, periods] of [
+      ['last_order', 3600, 2],
+      ['customer_profile', 6 * 3600, 2],
+      ['customer_contract', 86_400, 2],
+    ] as const)
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `fstore-dev-${view}-stalled`,
+        MetricName: 'MaterializationSucceeded',
+        Dimensions: Match.arrayWith([{ Name: 'view', Value: view }]),
+        Statistic: 'Sum',
+        Period: period,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        EvaluationPeriods: periods,
+        DatapointsToAlarm: periods,
+        // A new alarm starts INSUFFICIENT_DATA; only a later OK -> INSUFFICIENT_DATA notifies.
+        TreatMissingData: 'missing',
+        InsufficientDataActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarms') }],
+      });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => (a as { Properties: { TreatMissingData?: string } }).Properties,
+    );
+    expect(alarms.filter((a) => a.TreatMissingData === 'breaching')).toEqual([]);
+  });
+
+  it('spans a long expected freshness with more periods, within CloudWatch’s seven-day window', async () => {
+    const { stalledAlarmProps } = await import('../../lib/constructs/monitoring.ts');
+    expect(stalledAlarmProps(30 * 3600, 3600).evaluationPeriods).toBe(30);
+    expect(stalledAlarmProps(20 * 86_400, 86_400).evaluationPeriods).toBe(7);
+    expect(stalledAlarmProps(3 * 86_400, 300).evaluationPeriods).toBe(288);
+    expect(stalledAlarmProps(600, 300).evaluationPeriods).toBe(2);
+  });
+
+  it('alarms as soon as a failed materialization waits in the dead-letter queue', async () => {
+    const { template } = await monitoringOnly(resolveStageConfig('dev'));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fstore-dev-materialize-dlq',
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarms') }],
+    });
+  });
+
+  it('warns at synth when a production stage has no alarm subscriber', async () => {
+    const { annotations } = await monitoringOnly(resolveStageConfig('prod'));
+    annotations.hasWarning(
+      '/monitoring/Monitoring',
+      Match.stringLikeRegexp('Production stage "prod" has no alarm subscriber'),
+    );
+  });
+
+  it('does not warn for a production stage with a subscriber, nor for dev without one', async () => {
+    for (const stage of [
+      resolveStageConfig('prod', { alarms: { emails: ['oncall@example.com'] } }),
+      resolveStageConfig('prod-eu', {
+        alarms: { httpsEndpoints: ['https://hooks.example.com/a'] },
+      }),
+      resolveStageConfig('dev'),
+    ]) {
+      const { annotations } = await monitoringOnly(stage);
+      annotations.hasNoWarning('*', Match.stringLikeRegexp('no alarm subscriber'));
+    }
   });
 });
