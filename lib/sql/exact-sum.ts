@@ -129,12 +129,20 @@ export function roundedSum(total: string, scale: string, dialect: Dialect): stri
 }
 
 /**
- * roundedSum for DuckDB: its HUGEINT and DECIMAL to DOUBLE casts are not correctly rounded (off
- * by up to about 1.5 units in the last place), but its VARCHAR to DOUBLE cast is (fast_float:
- * the nearest double, ties to even), so the integer goes through its decimal text. One
- * reference to `total`; far cheaper than correcting the cast in SQL (a large CASE that DuckDB
- * cannot share subexpressions of).
+ * roundedSum for DuckDB. Its HUGEINT to DOUBLE cast is not correctly rounded (off by up to a few
+ * units in the last place), but double addition is: below 2^100 the cast's error d - guess is
+ * an integer below 2^53, exact as a double, so guess + error is the double nearest d, ties to
+ * even. Above, the integer goes through its decimal text, whose cast to DOUBLE is correctly
+ * rounded (fast_float) but several times slower. `total` is repeated; no nested CASE repeats it
+ * further (DuckDB does not share subexpressions inside a CASE).
  */
 function duckdbRoundedSum(total: string, scale: string): string {
-  return `(CAST(CAST(CAST(${total} AS HUGEINT) AS VARCHAR) AS DOUBLE) * ${powerOfTwo(scale)})`;
+  const d = `CAST(${total} AS HUGEINT)`;
+  const guess = `CAST(${d} AS DOUBLE)`;
+  const error = `CAST(${d} - CAST(${guess} AS HUGEINT) AS DOUBLE)`;
+  const nearest = [
+    `CASE WHEN abs(${d}) < CAST(${2n ** 100n} AS HUGEINT) THEN ${guess} + ${error}`,
+    `ELSE CAST(CAST(${d} AS VARCHAR) AS DOUBLE) END`,
+  ].join(' ');
+  return `((${nearest}) * ${powerOfTwo(scale)})`;
 }
