@@ -3,6 +3,7 @@ import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -11,6 +12,7 @@ import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Registry } from '../registry/index.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
+import { functionRole } from './function-role.ts';
 import { pascal } from './logical-id.ts';
 import type { OfflineStore } from './offline-store.ts';
 
@@ -30,11 +32,14 @@ export const quarantinePrefix = 'quarantine/';
 
 /**
  * Keeps online views fresh: one EventBridge Scheduler schedule per online view (its
- * `schedule` expression, input `{"view": ...}`), with a retry policy and an encrypted
- * dead-letter queue, invoking one materialize function (arm64, Node.js 24, 15-minute timeout,
- * registry compiled in). The function may query Athena in the offline store's workgroup over
- * its Glue tables and data, write quarantined rows under `quarantine/`, read and conditionally
- * write the online table, and invoke itself to continue a long run; nothing more.
+ * `schedule` expression, input `{"view": ...}`), with a retry policy, invoking one materialize
+ * function (arm64, Node.js 24, 15-minute timeout, registry compiled in, reserved concurrency).
+ * One encrypted dead-letter queue receives both what Scheduler could not deliver and, as the
+ * function's on-failure destination, every asynchronous invocation (scheduled or a
+ * continuation the function sent itself) that still failed after Lambda's retries. The
+ * function may query Athena in the offline store's workgroup over its source tables, write
+ * quarantined rows under `quarantine/`, read and conditionally write the online table, write
+ * its own log group and invoke itself to continue a long run; nothing more.
  */
 export class Materialization extends Construct {
   readonly function: nodejs.NodejsFunction;
@@ -46,10 +51,19 @@ export class Materialization extends Construct {
     const { stage, registry } = props;
     const stack = Stack.of(this);
     const functionName = `fstore-${stage.name}-materialize`;
+    const removalPolicy = stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const functionLogs = new logs.LogGroup(this, 'FunctionLogs', {
       retention: retention(stage.logRetentionDays),
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
     });
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      queueName: `fstore-${stage.name}-materialize-dlq`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    const onlineViews = registry.featureViews.filter((v) => v.online && v.schedule);
     this.function = new nodejs.NodejsFunction(this, 'Materializer', {
       functionName,
       entry: materializeEntry,
@@ -58,6 +72,13 @@ export class Materialization extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: 1024,
       timeout: Duration.minutes(15),
+      // One run per view at a time (the lease), plus one for a continuation or a backfill.
+      reservedConcurrentExecutions:
+        stage.materialization.reservedConcurrency ?? onlineViews.length + 1,
+      role: functionRole(this, 'MaterializerServiceRole', {
+        logGroup: functionLogs,
+        description: `Execution role of ${functionName}`,
+      }),
       logGroup: functionLogs,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment: {
@@ -75,7 +96,14 @@ export class Materialization extends Construct {
     });
     props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     props.offlineStore.grantQuery(this.function, { readRequests: false });
-    props.offlineStore.grantWrite(this.function, `${quarantinePrefix}*`);
+    props.offlineStore.grantWrite(this.function, quarantinePrefix);
+    // Asynchronous invocations (Scheduler's and the function's own continuations) that fail
+    // after Lambda's retries would otherwise be dropped.
+    this.function.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      retryAttempts: 2,
+      maxEventAge: Duration.seconds(stage.materialization.maxEventAgeSeconds),
+    });
     // By name, not by the function's ARN attribute: the role cannot depend on the function.
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
@@ -91,12 +119,6 @@ export class Materialization extends Construct {
       }),
     );
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      queueName: `fstore-${stage.name}-materialize-dlq`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
@@ -113,7 +135,7 @@ export class Materialization extends Construct {
     this.deadLetterQueue.grantSendMessages(schedulerRole);
 
     const schedules = new Map<string, scheduler.CfnSchedule>();
-    for (const view of registry.featureViews.filter((v) => v.online && v.schedule)) {
+    for (const view of onlineViews) {
       schedules.set(
         view.name,
         new scheduler.CfnSchedule(this, `Schedule${pascal(view.name)}`, {
@@ -140,13 +162,8 @@ export class Materialization extends Construct {
 
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the materialization schedules itself.',
+      reason:
+        'This queue is itself a dead-letter queue: of the materialization schedules and of the materializer’s failed asynchronous invocations.',
     });
-    if (this.function.role) {
-      Validations.of(this.function.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
-      });
-    }
   }
 }

@@ -30,6 +30,23 @@ export interface OfflineStoreProps {
 }
 
 /**
+ * Expiry of the prefixes that hold copies and by-products, never of `offline/` itself:
+ * query results, training-set requests and outputs, quarantined rows (a `never` stage setting
+ * gives no rule). Noncurrent versions then go by the bucket's own rule.
+ */
+export function expiryRules(offline: StageConfig['offline']): s3.LifecycleRule[] {
+  const rules: [id: string, prefix: string, days: number | 'never'][] = [
+    ['expire-query-results', 'athena-results/', offline.queryResultsExpirationDays],
+    ['expire-requests', 'requests/', offline.requestsExpirationDays],
+    ['expire-training-sets', 'training-sets/', offline.trainingSetsExpirationDays],
+    ['expire-quarantine', 'quarantine/', offline.quarantineExpirationDays],
+  ];
+  return rules.flatMap(([id, prefix, days]) =>
+    days === 'never' ? [] : [{ id, prefix, expiration: Duration.days(days) }],
+  );
+}
+
+/**
  * The offline store of one environment: an S3 bucket with Hive-style Parquet per source
  * (`offline/<source>/dt=YYYY-MM-DD/`), a Glue table per source with partition projection on
  * `dt` (no crawlers, no MSCK REPAIR), and an Athena engine-v3 workgroup with enforced,
@@ -54,6 +71,8 @@ export class OfflineStore extends Construct {
   readonly ingestRecords: glue.CfnTable;
   /** Names of every Glue table this construct declares: sources and entity requests. */
   private readonly tableNames: string[] = [];
+  /** Names of the entity-request tables among `tableNames`. */
+  private readonly requestTableNames: string[] = [];
 
   constructor(scope: Construct, id: string, props: OfflineStoreProps) {
     super(scope, id);
@@ -61,13 +80,7 @@ export class OfflineStore extends Construct {
     this.bucket = new SecureBucket(this, 'Data', {
       retain: stage.retainData,
       accessLogs: { bucket: props.accessLogsBucket, prefix: 'offline-data/' },
-      lifecycleRules: [
-        {
-          id: 'expire-query-results',
-          prefix: 'athena-results/',
-          expiration: Duration.days(stage.offline.queryResultsExpirationDays),
-        },
-      ],
+      lifecycleRules: expiryRules(stage.offline),
     }).bucket;
     this.databaseName = glueDatabaseName(stage.name);
     const database = new glue.CfnDatabase(this, 'Database', {
@@ -147,13 +160,17 @@ export class OfflineStore extends Construct {
   }
 
   /**
-   * Least privilege to run Athena queries (and the prepared statements) in this workgroup
-   * against this construct's tables: Athena on the workgroup ARN; Glue reads on the catalog, the
-   * database and each table ARN (no wildcard), `fstore_ingests` included, since every source
-   * relation reads it; S3 read on `offline/*` (the source data and, under `offline/_ingests/`,
-   * the ingest records) and `requests/*`, and read/write on `athena-results/*`.
+   * Least privilege to run Athena queries in this workgroup against this construct's tables:
+   * Athena on the workgroup ARN; Glue reads on the catalog, the database and each table ARN (no
+   * wildcard), `fstore_ingests` included, since every source relation reads it; S3 `GetObject`
+   * under `offline/` (the source data and, under `offline/_ingests/`, the ingest records);
+   * Athena's result writes and reads under `athena-results/` (no deletes); `ListBucket` only
+   * with an `s3:prefix` under those prefixes. With `readRequests` (the default), also the
+   * entity-request tables, `requests/` and the prepared statements; a principal that never
+   * reads training-set requests (the materializer) passes `readRequests: false` and gets none.
    */
   grantQuery(grantee: iam.IGrantable, options: { readRequests?: boolean } = {}): void {
+    const readRequests = options.readRequests !== false;
     const stack = Stack.of(this);
     const glueArn = (resource: string, resourceName?: string) =>
       stack.formatArn({
@@ -168,7 +185,7 @@ export class OfflineStore extends Construct {
         'athena:GetQueryExecution',
         'athena:GetQueryResults',
         'athena:StopQueryExecution',
-        'athena:GetPreparedStatement',
+        ...(readRequests ? ['athena:GetPreparedStatement'] : []),
       ],
       resourceArns: [
         stack.formatArn({
@@ -178,6 +195,9 @@ export class OfflineStore extends Construct {
         }),
       ],
     });
+    const tables = readRequests
+      ? this.tableNames
+      : this.tableNames.filter((table) => !this.requestTableNames.includes(table));
     iam.Grant.addToPrincipal({
       grantee,
       actions: [
@@ -190,60 +210,88 @@ export class OfflineStore extends Construct {
       resourceArns: [
         glueArn('catalog'),
         glueArn('database', this.databaseName),
-        ...this.tableNames.map((table) => glueArn('table', `${this.databaseName}/${table}`)),
+        ...tables.map((table) => glueArn('table', `${this.databaseName}/${table}`)),
       ],
     });
-    const prefixes = {
-      read: options.readRequests === false ? ['offline/*'] : ['offline/*', 'requests/*'],
-      readWrite: ['athena-results/*'],
-    };
-    for (const prefix of prefixes.read) this.bucket.grantRead(grantee, prefix);
-    for (const prefix of prefixes.readWrite) this.bucket.grantReadWrite(grantee, prefix);
-    this.acknowledgeS3Wildcards(grantee, [...prefixes.read, ...prefixes.readWrite]);
+    this.grantObjects(grantee, {
+      read: ['offline/', ...(readRequests ? ['requests/'] : []), 'athena-results/'],
+      writtenByAthena: ['athena-results/'],
+    });
+    // Athena's documented needs on a query result location; neither takes an s3:prefix.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+      resourceArns: [this.bucket.bucketArn],
+    });
   }
 
   /**
    * What `fstore training-set --env <aws>` needs under a job's role: `grantQuery`, plus writing
-   * entity rows under `requests/*` and the UNLOADed training sets under `training-sets/*`
-   * (read back and listed for the download).
+   * entity rows under `requests/` and the UNLOADed training sets under `training-sets/` (read
+   * back and listed for the download). No deletes.
    */
   grantTrainingSets(grantee: iam.IGrantable): void {
     this.grantQuery(grantee);
-    this.bucket.grantPut(grantee, 'requests/*');
-    this.bucket.grantReadWrite(grantee, 'training-sets/*');
-    this.acknowledgeS3Wildcards(grantee, ['requests/*', 'training-sets/*']);
+    this.grantObjects(grantee, {
+      read: ['training-sets/'],
+      write: ['requests/'],
+      writtenByAthena: ['training-sets/'],
+    });
   }
 
-  /** Write access to the objects under `prefix` (e.g. `quarantine/*`), with its IAM5 reason. */
+  /** `PutObject` on the objects under `prefix` (e.g. `quarantine/`), nothing else. */
   grantWrite(grantee: iam.IGrantable, prefix: string): void {
-    this.bucket.grantPut(grantee, prefix);
-    this.acknowledgeS3Wildcards(grantee, [prefix]);
+    this.grantObjects(grantee, { write: [prefix] });
   }
 
   /**
-   * cdk-nag IAM5 findings that the S3 grants above cannot avoid, acknowledged one by one on the
-   * grantee (so its other wildcards still fail): object ARNs under a prefix are a wildcard by
-   * nature, and `grantRead`/`grantReadWrite` use CDK's action groups.
+   * Object access under key prefixes (each ending in `/`): `read` gets `GetObject` and
+   * `ListBucket` with an `s3:prefix` condition limited to those prefixes; `write` gets
+   * `PutObject`; `writtenByAthena` adds the multipart calls Athena makes when it writes query
+   * results or UNLOAD files as the caller. Each object-ARN wildcard is acknowledged on the
+   * grantee with the prefix it is limited to (so its other wildcards still fail cdk-nag).
    */
-  private acknowledgeS3Wildcards(grantee: iam.IGrantable, prefixes: readonly string[]): void {
+  private grantObjects(
+    grantee: iam.IGrantable,
+    access: { read?: string[]; write?: string[]; writtenByAthena?: string[] },
+  ): void {
+    const { read = [], write = [], writtenByAthena = [] } = access;
+    for (const prefix of [...read, ...write, ...writtenByAthena])
+      if (!/^[a-z][a-z0-9_-]*\/$/.test(prefix))
+        throw new Error(
+          `OfflineStore: object prefix "${prefix}" must be one folder ending in "/", like "quarantine/"`,
+        );
+    const objects = (prefixes: string[]) => prefixes.map((p) => this.bucket.arnForObjects(`${p}*`));
+    if (read.length > 0) {
+      iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: objects(read) });
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:ListBucket'],
+        resourceArns: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': read.map((p) => `${p}*`) } },
+      });
+    }
+    if (write.length > 0)
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:PutObject'],
+        resourceArns: objects(write),
+      });
+    if (writtenByAthena.length > 0)
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resourceArns: objects(writtenByAthena),
+      });
     const principal = grantee.grantPrincipal;
     if (!Construct.isConstruct(principal)) return;
     const cfnBucket = this.bucket.node.defaultChild as s3.CfnBucket;
     const bucketArn = `<${Stack.of(this).resolve(cfnBucket.logicalId)}.Arn>`;
-    const findings: [string, string][] = [
-      ...prefixes.map((prefix): [string, string] => [
-        `Resource::${bucketArn}/${prefix}`,
-        `Objects under the ${prefix.slice(0, -2)}/ prefix of the offline bucket: a prefix grant is a wildcard on object keys; nothing outside the prefix is granted.`,
-      ]),
-      ...['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'].map(
-        (action): [string, string] => [
-          `Action::${action}`,
-          `CDK's Bucket.grantRead/grantReadWrite/grantPut action group; each statement is limited to one prefix of the offline bucket (offline/, requests/, athena-results/, training-sets/ or quarantine/).`,
-        ],
-      ),
-    ];
-    for (const [finding, reason] of findings)
-      Validations.of(principal).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    for (const prefix of new Set([...read, ...write, ...writtenByAthena]))
+      Validations.of(principal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`,
+        reason: `Objects under the ${prefix} prefix of the offline bucket: a prefix grant is a wildcard on object keys; nothing outside the prefix is granted.`,
+      });
   }
 
   /**
@@ -333,6 +381,7 @@ export class OfflineStore extends Construct {
     });
     table.addResourceDependency(database);
     this.tableNames.push(entityRequestTable(service));
+    this.requestTableNames.push(entityRequestTable(service));
     const statement = new athena.CfnPreparedStatement(this, `Statement${pascal(service)}`, {
       statementName: `fstore_${service}`,
       workGroup: this.workgroup.ref,

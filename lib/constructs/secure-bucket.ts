@@ -3,7 +3,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 export interface SecureBucketProps {
-  /** Keep the bucket and its objects when the stack is deleted. */
+  /**
+   * Keep the bucket and its objects when the stack is deleted; when false, deleting the stack
+   * empties (every object version) and deletes the bucket.
+   */
   readonly retain: boolean;
   /** Bucket receiving server access logs; omit only for the access-log bucket itself. */
   readonly accessLogs?: { readonly bucket: s3.IBucket; readonly prefix: string };
@@ -14,7 +17,8 @@ export interface SecureBucketProps {
 
 /**
  * An S3 bucket with fstore's defaults: S3-managed encryption, versioning, all public access
- * blocked, TLS-only bucket policy, bucket-owner object ownership, and access logging.
+ * blocked, TLS-only bucket policy, bucket-owner object ownership, and access logging. A bucket
+ * that is not retained is emptied by CDK's auto-delete custom resource when the stack goes.
  */
 export class SecureBucket extends Construct {
   readonly bucket: s3.Bucket;
@@ -29,7 +33,7 @@ export class SecureBucket extends Construct {
       versioned: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      autoDeleteObjects: false,
+      autoDeleteObjects: !props.retain,
       ...(props.accessLogs
         ? {
             serverAccessLogsBucket: props.accessLogs.bucket,

@@ -126,12 +126,14 @@ describe('Materialization construct', () => {
       '*',
     ])
       expect(actions).not.toContain(forbidden);
-    // Deletes only among Athena's own query results.
-    for (const statement of statements.filter((s) => JSON.stringify(s.Action).includes('Delete')))
-      expect(JSON.stringify(statement.Resource)).not.toMatch(/\/(offline|quarantine)\/\*/);
+    // No deletes anywhere, and nothing of training-set requests or prepared statements.
+    expect(actions.filter((a) => /Delete/.test(a))).toEqual([]);
+    expect(actions).not.toContain('athena:GetPreparedStatement');
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     const resources = JSON.stringify(statements.map((s) => s.Resource));
     expect(resources).toContain('/quarantine/*');
     expect(resources).not.toContain('/requests/*');
+    expect(resources).not.toContain('fstore_requests_');
     expect(resources).toContain(':function:fstore-dev-materialize');
     // Its source reads go through the committed-ingest filter: the records table, read only.
     const glue = statements.filter((s) => JSON.stringify(s.Action).includes('glue:'));
@@ -172,4 +174,89 @@ describe('Materialization construct', () => {
     expect(restAfter).toEqual(restBefore);
     expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
   }, 300_000);
+
+  it('sends asynchronous invocations that fail after Lambda’s retries to the dead-letter queue', async () => {
+    const { template } = await synthStage('dev');
+    const queues = template.findResources('AWS::SQS::Queue', {
+      Properties: { QueueName: 'fstore-dev-materialize-dlq' },
+    });
+    const [queueId] = Object.keys(queues);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^MaterializationMaterializer') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+    // The function may send to that queue, and only to it.
+    const policies = template.findResources('AWS::IAM::Policy');
+    const sends = Object.entries(policies)
+      .filter(([id]) => id.startsWith('MaterializationMaterializerServiceRole'))
+      .flatMap(
+        ([, p]) =>
+          (
+            p as {
+              Properties: {
+                PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] };
+              };
+            }
+          ).Properties.PolicyDocument.Statement,
+      )
+      .filter((s) => JSON.stringify(s.Action).includes('sqs:SendMessage'));
+    expect(sends.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+  }, 180_000);
+
+  it('reserves one concurrent execution per online view plus one, or the stage setting', async () => {
+    const { template, registry } = await synthStage('dev');
+    const online = registry.featureViews.filter((v) => v.online && v.schedule).length;
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-dev-materialize',
+      ReservedConcurrentExecutions: online + 1,
+    });
+    const custom = await synthStage(
+      resolveStageConfig('dev', {
+        materialization: { reservedConcurrency: 2 },
+        api: { reservedConcurrency: 40 },
+      }),
+    );
+    custom.template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-dev-materialize',
+      ReservedConcurrentExecutions: 2,
+    });
+    custom.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAX_ENTITIES: '1000' }) },
+      ReservedConcurrentExecutions: 40,
+    });
+    // Lookups share the unreserved pool unless the stage reserves some.
+    const lookups = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) =>
+      JSON.stringify(f).includes('MAX_ENTITIES'),
+    );
+    expect(lookups).toHaveLength(1);
+    expect(JSON.stringify(lookups[0])).not.toContain('ReservedConcurrentExecutions');
+  }, 300_000);
+
+  it('runs both functions under roles that write only their own log group, with no managed policy', async () => {
+    const { template } = await synthStage('dev');
+    const roles = Object.values(template.findResources('AWS::IAM::Role')).filter((r) =>
+      JSON.stringify(r).includes('lambda.amazonaws.com'),
+    ) as {
+      Properties: {
+        ManagedPolicyArns?: unknown;
+        Policies?: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }[];
+      };
+    }[];
+    const functionRoles = roles.filter((r) => JSON.stringify(r).includes('logs:PutLogEvents'));
+    expect(functionRoles).toHaveLength(2);
+    for (const role of functionRoles) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      const statements = role.Properties.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
+      expect(statements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/FunctionLogs/), 'Arn'] },
+        },
+      ]);
+    }
+  }, 180_000);
 });

@@ -60,6 +60,7 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
 }
 
 function policyStatements(template: Template): Statement[] {
@@ -392,12 +393,18 @@ describe('OfflineStore.grantTrainingSets', () => {
       statements
         .filter((s) => JSON.stringify(s.Resource).includes(`/${prefix}/*`))
         .flatMap((s) => asList(s.Action));
-    expect(on('requests')).toEqual(expect.arrayContaining(['s3:PutObject', 's3:GetObject*']));
+    expect(on('requests')).toEqual(expect.arrayContaining(['s3:PutObject', 's3:GetObject']));
     expect(on('training-sets')).toEqual(
-      expect.arrayContaining(['s3:PutObject', 's3:GetObject*', 's3:List*']),
+      expect.arrayContaining(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload']),
     );
     expect(on('offline')).not.toContain('s3:PutObject');
-    expect(statements.flatMap((s) => asList(s.Action))).toContain('athena:StartQueryExecution');
+    const listed = statements
+      .filter((s) => asList(s.Action).includes('s3:ListBucket'))
+      .flatMap((s) => asList(s.Condition?.StringLike?.['s3:prefix'] as string | string[]));
+    expect(listed).toContain('training-sets/*');
+    const all = statements.flatMap((s) => asList(s.Action));
+    expect(all).toContain('athena:StartQueryExecution');
+    expect(all.filter((a) => a.includes('*') || a.startsWith('s3:Delete'))).toEqual([]);
   });
 });
 
@@ -476,11 +483,14 @@ describe('OfflineStore.grantQuery', () => {
     const byPrefix = (prefix: string) =>
       s3Statements.filter((s) => JSON.stringify(s.Resource).includes(`/${prefix}/*`));
     const actions = (prefix: string) => byPrefix(prefix).flatMap((s) => asList(s.Action));
-    expect(actions('offline')).toContain('s3:GetObject*');
-    expect(actions('requests')).toContain('s3:GetObject*');
-    expect(actions('athena-results')).toEqual(
-      expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']),
-    );
+    expect(actions('offline')).toEqual(['s3:GetObject']);
+    expect(actions('requests')).toEqual(['s3:GetObject']);
+    expect([...new Set(actions('athena-results'))].sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:ListMultipartUploadParts',
+      's3:PutObject',
+    ]);
     for (const prefix of ['offline', 'requests'])
       expect(
         actions(prefix).filter((a) => /^s3:(Put|Delete)/.test(a)),
@@ -493,7 +503,7 @@ describe('OfflineStore.grantQuery', () => {
     expect(JSON.stringify(statements)).not.toContain('"*"');
   });
 
-  it('reads the ingest records under offline/_ingests/ through the offline/* read, and lists the bucket', async () => {
+  it('reads the ingest records under offline/_ingests/ through the offline/* read, and lists only its prefixes', async () => {
     const { stack, store, statements } = await grantedRole();
     const bucketArn = {
       'Fn::GetAtt': [stack.getLogicalId(store.bucket.node.defaultChild as s3.CfnBucket), 'Arn'],
@@ -504,11 +514,22 @@ describe('OfflineStore.grantQuery', () => {
           JSON.stringify(r) === JSON.stringify({ 'Fn::Join': ['', [bucketArn, '/offline/*']] }),
       ),
     );
-    expect(onObjects.flatMap((s) => asList(s.Action))).toContain('s3:GetObject*');
+    expect(onObjects.flatMap((s) => asList(s.Action))).toContain('s3:GetObject');
     const onBucket = statements.filter((s) =>
       asList(s.Resource).some((r) => JSON.stringify(r) === JSON.stringify(bucketArn)),
     );
-    expect(onBucket.flatMap((s) => asList(s.Action))).toContain('s3:List*');
+    const lists = onBucket.filter((s) => asList(s.Action).includes('s3:ListBucket'));
+    expect(lists).toHaveLength(1);
+    expect(lists[0]?.Condition).toEqual({
+      StringLike: { 's3:prefix': ['offline/*', 'requests/*', 'athena-results/*'] },
+    });
+    // Bucket-level actions without a prefix condition: only Athena's result-location needs.
+    expect(
+      onBucket
+        .filter((s) => !s.Condition)
+        .flatMap((s) => asList(s.Action))
+        .sort(),
+    ).toEqual(['s3:GetBucketLocation', 's3:ListBucketMultipartUploads']);
     // Read only: nothing may write or delete a record (the commit point).
     for (const statement of onObjects)
       expect(asList(statement.Action).filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual([]);
@@ -545,7 +566,7 @@ describe('OfflineStore.grantQuery', () => {
     expect(acknowledged.length).toBeGreaterThan(0);
     for (const id of acknowledged)
       expect(id).toMatch(
-        /^AwsSolutions-IAM5\[(Action::s3:[A-Za-z]+\*|Resource::<OfflineDataBucket[0-9A-F]{8}\.Arn>\/(offline|requests|athena-results)\/\*)\]$/,
+        /^AwsSolutions-IAM5\[Resource::<OfflineDataBucket[0-9A-F]{8}\.Arn>\/(offline|requests|athena-results)\/\*\]$/,
       );
     expect(synthWithViolations(app).violations).toEqual([
       {
@@ -554,5 +575,67 @@ describe('OfflineStore.grantQuery', () => {
         constructs: ['grant/Other/DefaultPolicy/Resource'],
       },
     ]);
+  });
+});
+
+describe('OfflineStore.grantQuery without requests (the materializer)', () => {
+  it('leaves out prepared statements, the request tables and requests/', async () => {
+    const { stack, store } = await standaloneStore();
+    const role = new iam.Role(stack, 'Materializer', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    store.grantQuery(role, { readRequests: false });
+    const statements = policyStatements(Template.fromStack(stack));
+    const text = JSON.stringify(statements);
+    expect(text).not.toContain('athena:GetPreparedStatement');
+    expect(text).not.toContain('fstore_requests_');
+    expect(text).not.toContain('requests/');
+    expect(text).toContain(':table/fstore_dev/fstore_ingests');
+    expect(text).toContain('athena:StartQueryExecution');
+  });
+
+  it('refuses a write prefix that is not one folder ending in "/"', async () => {
+    const { stack, store } = await standaloneStore();
+    const role = new iam.Role(stack, 'Writer', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    expect(() => store.grantWrite(role, 'quarantine/*')).toThrow(
+      'OfflineStore: object prefix "quarantine/*" must be one folder ending in "/"',
+    );
+  });
+});
+
+describe('OfflineStore lifecycle', () => {
+  function rulesOf(stack: Stack) {
+    const buckets = Template.fromStack(stack).findResources('AWS::S3::Bucket');
+    const data = Object.entries(buckets).find(([id]) => id.startsWith('OfflineData'));
+    return (data?.[1] as { Properties: { LifecycleConfiguration: { Rules: unknown[] } } })
+      .Properties.LifecycleConfiguration.Rules;
+  }
+
+  it('expires requests/, training-sets/, quarantine/ and athena-results/ after the stage days, never offline/', async () => {
+    const { stack } = await standaloneStore({ stage: resolveStageConfig('prod') });
+    const rules = rulesOf(stack);
+    for (const [id, prefix, days] of [
+      ['expire-query-results', 'athena-results/', 30],
+      ['expire-requests', 'requests/', 365],
+      ['expire-training-sets', 'training-sets/', 365],
+      ['expire-quarantine', 'quarantine/', 90],
+    ] as const)
+      expect(rules).toContainEqual({
+        Id: id,
+        Prefix: prefix,
+        ExpirationInDays: days,
+        Status: 'Enabled',
+      });
+    expect(JSON.stringify(rules)).not.toContain('"offline/');
+  });
+
+  it('writes no expiry rule for a prefix the stage keeps forever', async () => {
+    const stage = resolveStageConfig('prod', { offline: { trainingSetsExpirationDays: 'never' } });
+    const { stack } = await standaloneStore({ stage });
+    const ids = rulesOf(stack).map((r) => (r as { Id: string }).Id);
+    expect(ids).not.toContain('expire-training-sets');
+    expect(ids).toContain('expire-requests');
   });
 });
