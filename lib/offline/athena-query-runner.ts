@@ -10,7 +10,10 @@ import {
 import { HintedError } from '../hinted-error.ts';
 import { checkAthenaQuerySize } from '../sql/athena-query-size.ts';
 
-export class AthenaQueryError extends HintedError {}
+/** Named explicitly: the Lambda bundles are minified, which renames classes (HintedError's default). */
+export class AthenaQueryError extends HintedError {
+  override name = 'AthenaQueryError';
+}
 
 export interface AthenaRunnerOptions {
   readonly athena: AthenaClient;

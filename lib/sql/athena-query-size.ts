@@ -6,7 +6,10 @@ import { HintedError } from '../hinted-error.ts';
  */
 export const maxAthenaQueryBytes = 262_144;
 
-export class AthenaQueryTooLongError extends HintedError {}
+/** Named explicitly: the Lambda bundles are minified, which renames classes (HintedError's default). */
+export class AthenaQueryTooLongError extends HintedError {
+  override name = 'AthenaQueryTooLongError';
+}
 
 /** The UTF-8 size of `sql`, which is what Athena counts. */
 export function athenaQueryBytes(sql: string): number {

@@ -1,0 +1,293 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLookupHandler, readLookupConfig } from '../../lambdas/online-lookup/handler.ts';
+import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
+import type { Registry } from '../../lib/registry/index.ts';
+import { type AwsJsonStub, startAwsJsonStub } from '../helpers/aws-json-stub-server.ts';
+import { assertTrinoGrammar } from '../helpers/trino-grammar.ts';
+import {
+  invokeBundle,
+  provideRuntimeSdk,
+  runtimeEnvironment,
+  type SynthesizedFunction,
+  synthesizedFunctions,
+} from './bundle-assets.ts';
+import { synthStage } from './synth-app.ts';
+
+const table = 'fstore-smoke-online';
+const hourAgo = Date.now() - 3_600_000;
+/** Athena's text of a timestamp read from Parquet: milliseconds (see ADR 0009). */
+const athenaTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+/** customer_profile rows as the materialization query returns them (renderAthenaLatest's columns). */
+const profileColumns: [string, string][] = [
+  ['customer_id', 'varchar'],
+  ['age', 'integer'],
+  ['plan', 'varchar'],
+  ['region', 'varchar'],
+  ['monthly_charges', 'double'],
+  ['tenure_months', 'integer'],
+  ['event_ts', 'timestamp(6)'],
+  ['created_ts', 'timestamp(6)'],
+  ['fstore_seq', 'bigint'],
+];
+const profileRows = [
+  [
+    'C000001',
+    '34',
+    'premium',
+    'north',
+    '79.5',
+    '12',
+    athenaTime(hourAgo),
+    athenaTime(hourAgo),
+    '1',
+  ],
+  [
+    'C000002',
+    '61',
+    'basic',
+    undefined,
+    '19.25',
+    '40',
+    athenaTime(hourAgo - 60_000),
+    undefined,
+    '2',
+  ],
+];
+
+let registry: Registry;
+let lookupFunction: SynthesizedFunction;
+let materializeFunction: SynthesizedFunction;
+let dynamo: LocalDynamo;
+let client: DynamoDBClient;
+let athena: AwsJsonStub;
+let assemblyDir: string;
+const failedQueries = new Set<string>();
+
+/** What the Lambda runtime gives every function: a region, credentials, and here the endpoints. */
+const runtimeBasics = () => ({
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'smoke',
+  AWS_SECRET_ACCESS_KEY: 'smoke',
+  AWS_LAMBDA_FUNCTION_NAME: 'fstore-bundle-smoke',
+  AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+  // Athena, S3 and Lambda calls go to the stub; it answers Athena's operations only.
+  AWS_ENDPOINT_URL_ATHENA: athena.endpoint,
+  AWS_ENDPOINT_URL_S3: athena.endpoint,
+  AWS_ENDPOINT_URL_LAMBDA: athena.endpoint,
+});
+
+function answerAthena(call: { operation: string; input: Record<string, unknown> }) {
+  switch (call.operation) {
+    case 'StartQueryExecution': {
+      const id = `smoke-q${athena.calls.length}`;
+      // Queries of the orders source fail, as they would with its Glue table missing.
+      if (String(call.input.QueryString).includes('"fstore_dev"."orders"')) failedQueries.add(id);
+      return { QueryExecutionId: id };
+    }
+    case 'GetQueryExecution':
+      return {
+        QueryExecution: {
+          QueryExecutionId: call.input.QueryExecutionId,
+          Status: failedQueries.has(String(call.input.QueryExecutionId))
+            ? {
+                State: 'FAILED',
+                StateChangeReason: 'TABLE_NOT_FOUND: Table fstore_dev.orders does not exist',
+                AthenaError: { ErrorCategory: 2, ErrorType: 1101 },
+              }
+            : { State: 'SUCCEEDED' },
+          Statistics: { DataScannedInBytes: 2048, EngineExecutionTimeInMillis: 15 },
+        },
+      };
+    case 'GetQueryResults':
+      return {
+        ResultSet: {
+          ResultSetMetadata: {
+            ColumnInfo: profileColumns.map(([Name, Type]) => ({ Name, Type, Label: Name })),
+          },
+          Rows: [profileColumns.map(([name]) => name), ...profileRows].map((row) => ({
+            Data: row.map((value) => (value === undefined ? {} : { VarCharValue: value })),
+          })),
+        },
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** An API Gateway HTTP API (payload 2.0) event, as the lookup function receives it. */
+function httpApiEvent(method: string, rawPath: string, body?: unknown, base64 = false) {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString: '',
+    headers: {
+      'content-type': 'application/json',
+      host: 'abc123.execute-api.eu-west-1.amazonaws.com',
+      'user-agent': 'smoke-test',
+    },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1' },
+      requestId: `req-${method}-${rawPath}`,
+      routeKey: '$default',
+      stage: '$default',
+      time: '30/Nov/2026:10:00:00 +0000',
+      timeEpoch: 1_796_032_800_000,
+    },
+    ...(text === undefined
+      ? {}
+      : { body: base64 ? Buffer.from(text).toString('base64') : text, isBase64Encoded: base64 }),
+  };
+}
+
+describe('the synthesized Lambda bundles, loaded in a fresh Node process', () => {
+  beforeAll(async () => {
+    const synth = await synthStage('dev');
+    registry = synth.registry;
+    const outdir = synth.assembly?.directory;
+    if (!outdir) throw new Error(`synthesis failed: ${JSON.stringify(synth.violations)}`);
+    assemblyDir = outdir;
+    const template = synth.template.toJSON() as Parameters<typeof synthesizedFunctions>[0];
+    const functions = synthesizedFunctions(template, outdir);
+    const find = (variable: string) => {
+      const found = functions.find((f) => variable in f.environment);
+      if (!found)
+        throw new Error(
+          `no bundled function with ${variable} among ${functions.map((f) => f.logicalId)}`,
+        );
+      return found;
+    };
+    lookupFunction = find('MAX_ENTITIES');
+    materializeFunction = find('ATHENA_WORKGROUP');
+    await provideRuntimeSdk(outdir);
+    dynamo = await startDynalite();
+    client = localDynamoClient(dynamo.endpoint);
+    await ensureLocalTable(client, table);
+    athena = await startAwsJsonStub(answerAthena);
+  }, 600_000);
+
+  afterAll(async () => {
+    client?.destroy();
+    await athena?.close();
+    await dynamo?.close();
+  });
+
+  it('materializer: runs a view with Athena stubbed over HTTP and writes its rows to the DynamoDB-API server', async () => {
+    const environment = {
+      ...runtimeEnvironment(materializeFunction, {
+        TABLE_NAME: table,
+        ATHENA_WORKGROUP: 'fstore-dev',
+        ATHENA_DATABASE: 'fstore_dev',
+        OFFLINE_BUCKET: 'fstore-dev-offline-smoke',
+      }),
+      ...runtimeBasics(),
+    };
+    const { results, stderr } = await invokeBundle(materializeFunction.bundle, environment, [
+      { view: 'customer_profile' },
+      { view: 'no_such_view' },
+      { view: 'last_order' },
+    ]);
+    expect(results[0], stderr).toMatchObject({
+      response: { view: 'customer_profile', status: 'succeeded', counts: { written: 2 } },
+    });
+    expect(results[1]).toMatchObject({
+      error: {
+        message: expect.stringContaining('must be an online feature view of this deployment'),
+      },
+    });
+    expect(results[2]).toMatchObject({
+      error: {
+        name: 'AthenaQueryError',
+        message: expect.stringContaining(
+          'failed: TABLE_NOT_FOUND: Table fstore_dev.orders does not exist [user 1101]',
+        ),
+      },
+    });
+    const started = athena.calls.filter((c) => c.operation === 'StartQueryExecution');
+    expect(started).toHaveLength(2);
+    expect(started[0]?.input).toMatchObject({
+      WorkGroup: 'fstore-dev',
+      QueryExecutionContext: { Database: 'fstore_dev' },
+    });
+    const sql = String(started[0]?.input.QueryString);
+    expect(sql).toContain('FROM (SELECT * FROM "fstore_dev"."customer_profiles"');
+    assertTrinoGrammar({ name: 'the materializer bundle’s query', sql });
+    expect(athena.calls.map((c) => c.operation)).not.toContain('PutObject');
+  });
+
+  it('lookup: answers HTTP API v2 events exactly as the handler in this process does, over the rows the materializer bundle wrote', async () => {
+    const events = [
+      httpApiEvent('POST', '/v1/features/churn_online', {
+        entities: [{ customer_id: 'C000001' }, { customer_id: 'C000002' }, { customer_id: 'C9' }],
+      }),
+      httpApiEvent(
+        'POST',
+        '/v1/feature-views/customer_profile',
+        { entities: [{ customer_id: 'C000002' }], features: ['age', 'region'] },
+        true,
+      ),
+      httpApiEvent('POST', '/v1/features/churn_online', { entities: [{ customer_idd: 'C1' }] }),
+      httpApiEvent('POST', '/v1/features/no_such_service', { entities: [] }),
+      httpApiEvent('GET', '/v1/health'),
+      httpApiEvent('GET', '/v1/registry'),
+      httpApiEvent('GET', '/v1/openapi.json'),
+    ];
+    const environment = {
+      ...runtimeEnvironment(lookupFunction, { TABLE_NAME: table }),
+      ...runtimeBasics(),
+    };
+    const { results, stderr } = await invokeBundle(lookupFunction.bundle, environment, events);
+    const inProcess = createLookupHandler({
+      registry,
+      client,
+      config: readLookupConfig(environment),
+    });
+    const context = { functionName: 'fstore-bundle-smoke', awsRequestId: 'in-process' } as never;
+    const statuses: number[] = [];
+    const bodies: unknown[] = [];
+    for (const [index, event] of events.entries()) {
+      const bundled = results[index];
+      if (!bundled || bundled.error) throw new Error(`event ${index}: ${JSON.stringify(bundled)}`);
+      const response = bundled.response as { statusCode: number; body: string };
+      const expected = await inProcess(event as never, context);
+      statuses.push(response.statusCode);
+      bodies.push(JSON.parse(response.body));
+      expect(response.statusCode, `${event.rawPath}: ${stderr}`).toBe(expected.statusCode);
+      expect(JSON.parse(response.body), event.rawPath).toEqual(JSON.parse(expected.body));
+    }
+    expect(statuses).toEqual([200, 200, 400, 404, 200, 200, 200]);
+    expect((bodies[0] as { results: { features: unknown }[] }).results[0]?.features).toMatchObject({
+      plan: { value: 'premium', status: 'PRESENT' },
+      monthly_charges: { value: 79.5, status: 'PRESENT' },
+      contract_type: { value: null, status: 'NOT_FOUND' },
+    });
+  });
+
+  it.each([
+    [
+      'a constant esbuild was not given (a missing define)',
+      'const registry = FSTORE_REGISTRY;\nexport const handler = async () => registry;\n',
+      'FSTORE_REGISTRY is not defined',
+    ],
+    [
+      'a module the Lambda runtime lacks (only @aws-sdk/* is provided)',
+      "import { z } from 'zod';\nexport const handler = async () => z.string().parse('x');\n",
+      "Cannot find package 'zod'",
+    ],
+  ])('fails loudly for a bundle that needs %s', async (_, source, expected) => {
+    const dir = path.join(assemblyDir, `asset.smoke-${expected.length}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'index.mjs'), source);
+    await expect(invokeBundle(path.join(dir, 'index.mjs'), runtimeBasics(), [{}])).rejects.toThrow(
+      expected,
+    );
+  });
+});
