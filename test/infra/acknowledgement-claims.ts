@@ -1,0 +1,192 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+
+/** One cdk-nag acknowledgement as recorded on a construct. */
+export interface Acknowledgement {
+  readonly path: string;
+  readonly logicalId: string | undefined;
+  readonly id: string;
+  readonly reason: string;
+}
+
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+const asList = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** Actions on object ARNs that an acknowledged prefix wildcard may carry: no wildcards, no deletes. */
+const objectActions = new Set([
+  's3:GetObject',
+  's3:PutObject',
+  's3:AbortMultipartUpload',
+  's3:ListMultipartUploadParts',
+]);
+/** Bucket-level actions that take no prefix condition and read no object (Athena's result location). */
+const bucketMetadataActions = new Set(['s3:GetBucketLocation', 's3:ListBucketMultipartUploads']);
+
+/**
+ * Every cdk-nag (AwsSolutions) acknowledgement under `root`, with the logical id of the
+ * construct's CFN resource. CDK's own acknowledgements of its CloudFormation checks are left out.
+ */
+export function acknowledgementsUnder(root: IConstruct): Acknowledgement[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) =>
+        Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          logicalId: logicalIdOf(construct),
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      )
+      .filter((ack) => ack.id.startsWith('AwsSolutions-')),
+  );
+}
+
+function logicalIdOf(construct: IConstruct): string | undefined {
+  const resource = construct.node.defaultChild ?? construct;
+  try {
+    return Stack.of(construct).resolve((resource as unknown as { logicalId: string }).logicalId);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The acknowledgements under `root` whose claim the synthesized template contradicts, each as
+ * a sentence; an acknowledgement of a kind with no check here is reported too, so a new one
+ * cannot go unchecked.
+ */
+export function falseAcknowledgements(root: IConstruct, template: Template): string[] {
+  const resources = template.toJSON().Resources as Resources;
+  const problems: string[] = [];
+  const byConstruct = new Map<string, Acknowledgement[]>();
+  for (const ack of acknowledgementsUnder(root))
+    byConstruct.set(ack.path, [...(byConstruct.get(ack.path) ?? []), ack]);
+  for (const acks of byConstruct.values()) {
+    const prefixAcks = acks.flatMap((ack) => {
+      const match = /^AwsSolutions-IAM5\[Resource::<(\w+)\.Arn>\/([a-z_-]+)\/\*\]$/.exec(ack.id);
+      return match ? [{ ack, bucket: match[1] as string, prefix: `${match[2]}/` }] : [];
+    });
+    if (prefixAcks.length > 0) problems.push(...checkPrefixClaims(prefixAcks, resources));
+    for (const ack of acks) {
+      if (prefixAcks.some((p) => p.ack === ack)) continue;
+      if (ack.id === 'AwsSolutions-SQS3') problems.push(...checkDeadLetterClaim(ack, resources));
+      else problems.push(`${ack.path}: no check for acknowledgement ${ack.id}; add one`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * "Objects under the <prefix> prefix ...; nothing outside the prefix is granted": every
+ * statement of the role on that bucket is on objects under an acknowledged prefix with object
+ * actions only, or a ListBucket limited by s3:prefix to those prefixes, or bucket metadata.
+ */
+function checkPrefixClaims(
+  prefixAcks: { ack: Acknowledgement; bucket: string; prefix: string }[],
+  resources: Resources,
+): string[] {
+  const [first] = prefixAcks;
+  if (!first) return [];
+  const role = first.ack.logicalId;
+  const statements = Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .filter((r) => JSON.stringify(r.Properties?.Roles ?? []).includes(`"${role}"`))
+    .flatMap((r) => (r.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+  const problems: string[] = [];
+  for (const { ack, prefix } of prefixAcks)
+    if (!ack.reason.includes(prefix))
+      problems.push(`${ack.path}: the reason of ${ack.id} does not name ${prefix}`);
+  for (const bucket of new Set(prefixAcks.map((p) => p.bucket))) {
+    const arn = JSON.stringify({ 'Fn::GetAtt': [bucket, 'Arn'] });
+    const allowed = prefixAcks.filter((p) => p.bucket === bucket).map((p) => p.prefix);
+    for (const prefix of allowed)
+      if (!statements.some((s) => asList(s.Resource).some((r) => objectPrefix(r, arn) === prefix)))
+        problems.push(`${first.ack.path}: acknowledges ${prefix} of ${bucket}, granted nowhere`);
+    for (const statement of statements) {
+      const onBucket = asList(statement.Resource).filter((r) => JSON.stringify(r).includes(arn));
+      if (onBucket.length === 0) continue;
+      const actions = asList(statement.Action);
+      for (const resource of onBucket) {
+        const prefix = objectPrefix(resource, arn);
+        if (prefix !== undefined) {
+          if (!allowed.includes(prefix))
+            problems.push(
+              `${first.ack.path}: objects under ${prefix} of ${bucket} are granted but not acknowledged`,
+            );
+          const extra = actions.filter((a) => !objectActions.has(a));
+          if (extra.length > 0)
+            problems.push(`${first.ack.path}: ${prefix} of ${bucket} carries ${extra.join(', ')}`);
+        } else if (JSON.stringify(resource) === arn) {
+          problems.push(...checkBucketStatement(first.ack.path, bucket, statement, allowed));
+        } else {
+          problems.push(`${first.ack.path}: unexpected resource ${JSON.stringify(resource)}`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function checkBucketStatement(
+  path: string,
+  bucket: string,
+  statement: Statement,
+  allowed: string[],
+): string[] {
+  const actions = asList(statement.Action);
+  if (actions.every((a) => bucketMetadataActions.has(a)) && !statement.Condition) return [];
+  if (actions.length === 1 && actions[0] === 's3:ListBucket') {
+    const conditionKeys = Object.keys(statement.Condition ?? {});
+    const prefixes = asList(statement.Condition?.StringLike?.['s3:prefix'] as string | string[]);
+    const outside = prefixes.filter((p) => !allowed.some((a) => p === `${a}*`));
+    if (conditionKeys.join() !== 'StringLike' || prefixes.length === 0)
+      return [`${path}: s3:ListBucket on all of ${bucket}, not limited by s3:prefix`];
+    if (outside.length > 0)
+      return [
+        `${path}: s3:ListBucket of ${bucket} reaches unacknowledged prefixes ${outside.join(', ')}`,
+      ];
+    return [];
+  }
+  return [`${path}: bucket-level ${actions.join(', ')} on ${bucket} beyond listing its prefixes`];
+}
+
+/** The prefix (ending in "/") of an object ARN `<bucket arn>/<prefix>*`, else undefined. */
+function objectPrefix(resource: unknown, bucketArn: string): string | undefined {
+  const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join || join[1].length !== 2 || JSON.stringify(join[1][0]) !== bucketArn) return undefined;
+  const match = /^\/([a-z_-]+\/)\*$/.exec(String(join[1][1]));
+  return match?.[1];
+}
+
+/** "This queue is itself a dead-letter queue": no redrive of its own, and used as one. */
+function checkDeadLetterClaim(ack: Acknowledgement, resources: Resources): string[] {
+  const queue = ack.logicalId ? resources[ack.logicalId] : undefined;
+  if (queue?.Type !== 'AWS::SQS::Queue') return [`${ack.path}: SQS3 acknowledged on a non-queue`];
+  const problems: string[] = [];
+  if (queue.Properties?.RedrivePolicy)
+    problems.push(`${ack.path}: a dead-letter queue with a redrive policy of its own`);
+  const arn = JSON.stringify({ 'Fn::GetAtt': [ack.logicalId, 'Arn'] });
+  const targets = Object.values(resources).filter(
+    (r) =>
+      (r.Type === 'AWS::Scheduler::Schedule' &&
+        JSON.stringify(
+          (r.Properties?.Target as { DeadLetterConfig?: unknown }).DeadLetterConfig,
+        ) === JSON.stringify({ Arn: JSON.parse(arn) })) ||
+      (r.Type === 'AWS::Lambda::EventInvokeConfig' &&
+        JSON.stringify(r.Properties?.DestinationConfig) ===
+          JSON.stringify({ OnFailure: { Destination: JSON.parse(arn) } })),
+  );
+  if (targets.length === 0)
+    problems.push(`${ack.path}: no schedule or function sends failures to it`);
+  return problems;
+}
