@@ -38,7 +38,11 @@ export function decodeEntityKey(text: string): Record<string, string> {
 /** The partition key of one view version's item for one entity. */
 export function partitionKey(keyPrefix: string, entityKey: string): string {
   const key = `${keyPrefix}#${entityKey}`;
-  if (Buffer.byteLength(key, 'utf8') > maxPartitionKeyBytes) {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short keys need no byte count.
+  if (
+    key.length * 3 > maxPartitionKeyBytes &&
+    Buffer.byteLength(key, 'utf8') > maxPartitionKeyBytes
+  ) {
     throw new EntityKeyError(
       `entity key is ${Buffer.byteLength(key, 'utf8')} bytes with its view prefix; DynamoDB allows ${maxPartitionKeyBytes}`,
       'use shorter join-key values',
@@ -90,7 +94,12 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** The characters escapeValue must encode. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be escaped
+const needsEscape = /[%|=\x00-\x1f\x7f]/;
+
 function escapeValue(text: string): string {
+  if (!needsEscape.test(text)) return text;
   let escaped = '';
   for (const char of text) {
     const code = char.charCodeAt(0);

@@ -5,6 +5,7 @@ import {
   type DynamoDBClient,
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
+import type { ValueType } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
@@ -56,19 +57,20 @@ export async function lookupFeatures(
   request: LookupRequest,
   options: LookupOptions = {},
 ): Promise<Record<string, FeatureResult>[]> {
-  const now = (options.now ?? Date.now)();
+  const nowMicros = BigInt((options.now ?? Date.now)()) * 1000n;
   const views = request.views.map((selection) => {
     const view = registry.featureViews.find((v) => v.name === selection.view);
     if (!view) throw new Error(`internal: view ${selection.view} is not in the registry`);
-    return { view, features: selection.features };
+    const plan = viewPlan(view);
+    return { plan, features: selection.features.map((f) => plan.feature(f.feature, f.outputName)) };
   });
-  const keysByEntity = request.entities.map((entity) =>
-    views.map(({ view }) =>
-      partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, entity)),
-    ),
-  );
-  const uniqueKeys = [...new Set(keysByEntity.flat())];
-  const projection = projectionFor(views.map((v) => v.view));
+  // keys[entity * views.length + view]
+  const keys: string[] = [];
+  for (const entity of request.entities)
+    for (const { plan } of views)
+      keys.push(partitionKey(plan.keyPrefix, encodeEntityKey(plan.joinKeys, entity)));
+  const uniqueKeys = [...new Set(keys)];
+  const projection = projectionFor(views.map((v) => v.plan.view));
   const items = new Map<string, Record<string, AttributeValue>>();
   const toFetch: string[] = [];
   for (const key of uniqueKeys) {
@@ -82,55 +84,96 @@ export async function lookupFeatures(
     if (item) items.set(key, item);
     options.cache?.set(key, item ?? null);
   }
-  const types = views.map(({ view }) => new Map(view.features.map((f) => [f.name, f.type])));
-  return keysByEntity.map((keys) => {
+  const results: Record<string, FeatureResult>[] = [];
+  for (let entity = 0; entity < request.entities.length; entity++) {
     const result: Record<string, FeatureResult> = {};
-    views.forEach(({ view, features }, index) => {
-      const item = items.get(keys[index] as string);
-      const found = itemState(view, item, now);
-      for (const { feature, outputName } of features) {
-        if (found.status !== 'PRESENT') {
-          result[outputName] = {
-            value: found.status === 'NOT_FOUND' ? emptyAggregate(view, feature) : null,
+    for (let index = 0; index < views.length; index++) {
+      const { plan, features } = views[index] as (typeof views)[number];
+      const item = items.get(keys[entity * views.length + index] as string);
+      const found = itemState(plan, item, nowMicros);
+      if (found.status !== 'PRESENT') {
+        for (const feature of features)
+          result[feature.outputName] = {
+            value: found.status === 'NOT_FOUND' ? feature.valueIfNoRows : null,
             status: found.status,
             event_timestamp: found.eventTimestamp,
           };
-          continue;
-        }
-        const value = decodeValue(
-          types[index]?.get(feature) ?? 'string',
-          item?.[a.features]?.M?.[feature],
-        );
-        result[outputName] = {
+        continue;
+      }
+      const stored = item?.[a.features]?.M;
+      for (const feature of features) {
+        const value = decodeValue(feature.type, stored?.[feature.feature]);
+        result[feature.outputName] = {
           value,
           status: value === null ? 'NULL_VALUE' : 'PRESENT',
           event_timestamp: found.eventTimestamp,
         };
       }
-    });
-    return result;
-  });
+    }
+    results.push(result);
+  }
+  return results;
 }
 
-/** What an aggregation feature is for an entity with no rows: 0 for counts, else NULL. */
-function emptyAggregate(view: RegistryFeatureView, feature: string): number | null {
-  const fn = view.aggregations?.find((a) => a.feature === feature)?.function;
-  return fn === 'count' || fn === 'count_distinct' ? 0 : null;
+interface PlannedFeature {
+  readonly feature: string;
+  readonly outputName: string;
+  readonly type: ValueType;
+  /** What the feature is for an entity with no item: 0 for counts, else NULL. */
+  readonly valueIfNoRows: number | null;
+}
+
+/** What a lookup needs of one view, worked out once per view rather than per request. */
+interface ViewPlan {
+  readonly view: RegistryFeatureView;
+  readonly keyPrefix: string;
+  readonly joinKeys: RegistryFeatureView['joinKeys'];
+  readonly ttlMicros: bigint | undefined;
+  feature(name: string, outputName: string): PlannedFeature;
+}
+
+const viewPlans = new WeakMap<RegistryFeatureView, ViewPlan>();
+
+function viewPlan(view: RegistryFeatureView): ViewPlan {
+  let plan = viewPlans.get(view);
+  if (plan) return plan;
+  const byName = new Map(
+    view.features.map((f) => {
+      const fn = view.aggregations?.find((agg) => agg.feature === f.name)?.function;
+      const planned: PlannedFeature = {
+        feature: f.name,
+        outputName: f.name,
+        type: f.type,
+        valueIfNoRows: fn === 'count' || fn === 'count_distinct' ? 0 : null,
+      };
+      return [f.name, planned];
+    }),
+  );
+  plan = {
+    view,
+    keyPrefix: view.onlineStore.keyPrefix,
+    joinKeys: view.joinKeys,
+    ttlMicros: view.ttlSeconds === undefined ? undefined : BigInt(view.ttlSeconds) * 1_000_000n,
+    feature(name, outputName) {
+      const planned = byName.get(name);
+      if (!planned) throw new Error(`internal: feature ${name} is not in view ${view.name}`);
+      return planned.outputName === outputName ? planned : { ...planned, outputName };
+    },
+  };
+  viewPlans.set(view, plan);
+  return plan;
 }
 
 /** Whether a view's item exists and is within TTL at read time: once per item, not per feature. */
 function itemState(
-  view: RegistryFeatureView,
+  plan: ViewPlan,
   item: Record<string, AttributeValue> | undefined,
-  now: number,
+  nowMicros: bigint,
 ): { status: 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL'; eventTimestamp: string | null } {
   if (!item) return { status: 'NOT_FOUND', eventTimestamp: null };
   const eventMicros = BigInt(item[a.eventTs]?.N ?? '0');
-  const eventTimestamp = microsToIso(eventMicros);
-  const expired =
-    view.ttlSeconds !== undefined &&
-    BigInt(now) * 1000n - eventMicros > BigInt(view.ttlSeconds) * 1_000_000n;
-  return { status: expired ? 'OUTSIDE_TTL' : 'PRESENT', eventTimestamp };
+  const expired = plan.ttlMicros !== undefined && nowMicros - eventMicros > plan.ttlMicros;
+  return { status: expired ? 'OUTSIDE_TTL' : 'PRESENT', eventTimestamp: microsToIso(eventMicros) };
 }
 
 function projectionFor(

@@ -24,6 +24,15 @@ describe('entity key encoding', () => {
     expect(decodeEntityKey(key)).toEqual({ bank_id: '1', card: 'a|b=c%d\n' });
   });
 
+  it('escapes every control character, DEL included, and leaves other text as it is', () => {
+    expect(encodeEntityKey(customer, { customer_id: 'a\u0000b\u001fc\u007fd\u0080é' })).toBe(
+      'customer_id=a%00b%1Fc%7Fd\u0080é',
+    );
+    expect(encodeEntityKey(customer, { customer_id: 'plain-C1_x.y' })).toBe(
+      'customer_id=plain-C1_x.y',
+    );
+  });
+
   it('accepts 64-bit integers beyond JavaScript safe integers as bigint', () => {
     expect(
       encodeEntityKey([{ name: 'id', type: 'int64' }], { id: 9_223_372_036_854_775_807n }),
@@ -44,6 +53,13 @@ describe('entity key encoding', () => {
   ])('rejects %j with %j', (keys, values, message) => {
     expect(() => encodeEntityKey(keys, values)).toThrow(EntityKeyError);
     expect(() => encodeEntityKey(keys, values)).toThrow(message);
+  });
+
+  it('counts the 2048 bytes in UTF-8, not in characters', () => {
+    // 'p#customer_id=' is 14 bytes; 1016 × 'é' (2 bytes each) makes 2046.
+    const accents = 'é'.repeat(1016);
+    expect(Buffer.byteLength(partitionKey('p', `customer_id=${accents}xx`))).toBe(2048);
+    expect(() => partitionKey('p', `customer_id=${accents}éx`)).toThrow('2049 bytes');
   });
 
   it("prefixes the view version and refuses keys over DynamoDB's 2048 bytes", () => {
