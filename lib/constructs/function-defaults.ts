@@ -7,12 +7,15 @@ import type { Registry } from '../registry/index.ts';
 /**
  * How fstore's Lambda bundles are built: minified ESM for Node.js 24 with source maps, the
  * AWS SDK left to the runtime, and the compiled registry as the `FSTORE_REGISTRY` constant (so
- * a cold start reads no files).
+ * a cold start reads no files). The maps carry positions only, not the sources (the
+ * repository has them): with `--enable-source-maps` Node reads and parses the map at cold
+ * start, and the lookup's map is 169 KB instead of 778 KB.
  */
 export function registryBundling(registry: Registry): nodejs.BundlingOptions {
   return {
     minify: true,
     sourceMap: true,
+    sourcesContent: false,
     target: 'node24',
     format: nodejs.OutputFormat.ESM,
     mainFields: ['module', 'main'],
