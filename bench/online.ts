@@ -1,14 +1,15 @@
 /**
  * npm run bench:online — the lookup handler (parse, validate, fetch, shape JSON) against a bare
  * loop of the same BatchGetItem calls, on dynalite in this process, for 1, 10 and 100 entities
- * of a 3-view service with 50 features; plus the Lambda bundle's size and cold module
- * initialization, and requests/s and p99 of the local HTTP server under autocannon.
+ * of a 3-view service with 50 features; plus the Lambda bundle's size (built with the
+ * construct's bundling options) and its cold module initialization in fresh processes
+ * (BENCH_INIT_RUNS, default 10; bench/cold-init.ts), and requests/s and p99 of the local HTTP
+ * server under autocannon.
  * The two run interleaved: `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts) of
  * one block of BENCH_ITERATIONS (300) lookups each, after 20 unmeasured ones; a block's figure
  * is its p50, and the medians of the blocks' p50s are compared.
  * The last line is one JSON object with the 100-entity figures.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import {
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { createLookupHandler, localLambdaContext } from '../lambdas/online-lookup/handler.ts';
+import { registryBundling } from '../lib/constructs/function-defaults.ts';
 import {
   defineEntity,
   defineFeatureService,
@@ -34,6 +36,7 @@ import { encodeEntityKey, partitionKey } from '../lib/online/entity-key.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
 import { writeOnlineRows } from '../lib/online/online-writer.ts';
 import { compileRegistry } from '../lib/registry/index.ts';
+import { coldInit, describeColdInit } from './cold-init.ts';
 import {
   describeInterleave,
   interleave,
@@ -196,49 +199,40 @@ for (const count of [1, 10, 100]) {
   for (const line of describeInterleave(timed, 'ms p50')) console.log(line);
 }
 
-// The Lambda bundle, built as the ServingApi construct builds it.
+// The Lambda bundle, built with the options the ServingApi construct gives NodejsFunction.
+const bundling = registryBundling(registry);
 const dir = await mkdtemp(path.join(tmpdir(), 'fstore-bench-bundle-'));
 const bundle = path.join(dir, 'index.mjs');
 await build({
   entryPoints: [fileURLToPath(new URL('../lambdas/online-lookup/index.ts', import.meta.url))],
   bundle: true,
-  minify: true,
+  minify: bundling.minify ?? false,
+  sourcemap: bundling.sourceMap ?? false,
+  sourcesContent: bundling.sourcesContent ?? true,
   platform: 'node',
-  target: 'node22',
+  target: bundling.target ?? 'node24',
   format: 'esm',
   outfile: bundle,
-  external: ['@aws-sdk/*'],
-  banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  },
-  define: { FSTORE_REGISTRY: JSON.stringify(registry) },
+  external: [...(bundling.externalModules ?? [])],
+  ...(bundling.mainFields ? { mainFields: [...bundling.mainFields] } : {}),
+  ...(bundling.banner ? { banner: { js: bundling.banner } } : {}),
+  define: { ...bundling.define },
   logLevel: 'silent',
 });
 const bundleKb = (await stat(bundle)).size / 1024;
+const mapKb = bundling.sourceMap ? (await stat(`${bundle}.map`)).size / 1024 : 0;
 await writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
 // The runtime provides the AWS SDK; here the repository's copy stands in for it.
 await symlink(
   fileURLToPath(new URL('../node_modules', import.meta.url)),
   path.join(dir, 'node_modules'),
 );
-const initProbe = `const t = performance.now(); await import(${JSON.stringify(bundle)}); process.stdout.write(String(performance.now() - t));`;
-const inits = Array.from({ length: 5 }, () =>
-  Number(
-    execFileSync(process.execPath, ['--input-type=module', '-e', initProbe], {
-      env: {
-        ...process.env,
-        TABLE_NAME: table,
-        NODE_PATH: fileURLToPath(new URL('../node_modules', import.meta.url)),
-      },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }),
-  ),
-);
-const initMs = percentile(inits, 50);
+const initRuns = Number(process.env.BENCH_INIT_RUNS ?? 10);
+const init = await coldInit(dir, bundle, initRuns);
 console.log(
-  `lambda bundle ${bundleKb.toFixed(0)} KiB minified (AWS SDK external, provided by the runtime); cold module init p50 ${initMs.toFixed(0)} ms over 5 processes`,
+  `lambda bundle ${bundleKb.toFixed(0)} KiB minified (AWS SDK external, provided by the runtime), source map ${mapKb.toFixed(0)} KiB`,
 );
+for (const line of describeColdInit(init)) console.log(line);
 
 const server = await startHttpServer((event) => lambdaHandler(event, localLambdaContext), {
   port: 0,
@@ -274,7 +268,13 @@ console.log(
     iterations_per_run: iterations,
     ...hundredJson,
     bundle_kb: Math.round(bundleKb),
-    init_ms: Math.round(initMs),
+    source_map_kb: Math.round(mapKb),
+    init_ms: Math.round(init.bundle.wallMs),
+    init_cpu_ms: Math.round(init.bundle.cpuMs),
+    init_with_source_maps_ms: Math.round(init.bundleWithSourceMaps.wallMs),
+    init_sdk_alone_ms: Math.round(init.sdkAlone.wallMs),
+    init_sdk_alone_cpu_ms: Math.round(init.sdkAlone.cpuMs),
+    init_runs: initRuns,
     http_rps: Math.round(result.requests.average),
     http_p99_ms: result.latency.p99,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
