@@ -1,8 +1,14 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLookupHandler, readLookupConfig } from '../../lambdas/online-lookup/handler.ts';
+import {
+  createLookupHandler,
+  localLambdaContext,
+  readLookupConfig,
+} from '../../lambdas/online-lookup/handler.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { writeOnlineRows } from '../../lib/online/online-writer.ts';
+import { sdkLoggerWithoutInfo } from '../../lib/online/sdk-logger.ts';
 import { onlineRegistry } from '../helpers/online-registry.ts';
 
 const { registry, profile } = onlineRegistry();
@@ -63,6 +69,50 @@ describe('online-lookup Lambda handler against dynalite', () => {
       status: 'PRESENT',
     });
     client.destroy();
+  });
+
+  it('serves through a DynamoDB client whose logger has no info, which spares the SDK a copy of every response', async () => {
+    const setup = localDynamoClient(dynamo.endpoint);
+    await ensureLocalTable(setup, 'fstore-test-quiet');
+    await writeOnlineRows(setup, 'fstore-test-quiet', profile, [
+      {
+        values: { customer_id: 'C7', plan: 'silver', charges: 1, tags: [] },
+        eventTs: new Date(Date.now() - 60_000).toISOString(),
+      },
+    ]);
+    setup.destroy();
+    const infoEntries: unknown[] = [];
+    const clientWith = (logger: DynamoDBClientConfig['logger']) =>
+      new DynamoDBClient({
+        endpoint: dynamo.endpoint,
+        region: 'local',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        ...(logger ? { logger } : {}),
+      });
+    const withInfo = clientWith({
+      ...sdkLoggerWithoutInfo,
+      info: (entry: unknown) => infoEntries.push(entry),
+    });
+    const quiet = clientWith(sdkLoggerWithoutInfo);
+    const event = {
+      rawPath: '/v1/feature-views/profile',
+      body: JSON.stringify({ entities: [{ customer_id: 'C7' }], features: ['plan'] }),
+      requestContext: { http: { method: 'POST' } },
+    };
+    for (const client of [withInfo, quiet]) {
+      const handler = createLookupHandler({
+        registry,
+        client,
+        config: readLookupConfig({ TABLE_NAME: 'fstore-test-quiet' }),
+      });
+      const response = await handler(event, localLambdaContext);
+      expect(JSON.parse(response.body).results[0].features.plan.value).toBe('silver');
+      client.destroy();
+    }
+    // With an info function the SDK hands it the command's output; without one it has nothing to build.
+    expect(infoEntries).toHaveLength(1);
+    expect('info' in sdkLoggerWithoutInfo).toBe(false);
+    expect(JSON.stringify(infoEntries[0])).toContain('Responses');
   });
 
   it('refuses a configuration without a table name at cold start', () => {
