@@ -12,6 +12,9 @@ import {
   renderIncrementSource,
   renderIncrementStarts,
   renderKeptIncrementRows,
+  renderKeyTotals,
+  renderMergedTotals,
+  renderSharedTimes,
   totalsLayout,
 } from '../sql/render-running-totals-increment.ts';
 import { queryRows } from './duckdb-session.ts';
@@ -51,10 +54,14 @@ export interface Increment {
   /** Rows of the increment file (new totals rows plus the previous increment's kept ones). */
   readonly rows: number;
   readonly sumScales: ReadonlyMap<string, number>;
+  /** Whether it read the source (new rows tie with stored ones), not only the new files. */
+  readonly readSource: boolean;
 }
 
 const temp = {
   starts: 'fstore_increment_starts',
+  added: 'fstore_increment_added',
+  keyTotals: 'fstore_increment_key_totals',
   carried: 'fstore_increment_carried',
   rows: 'fstore_increment_rows',
 };
@@ -71,43 +78,59 @@ export async function writeIncrement(input: IncrementInput): Promise<Increment> 
   const newRows = parquetFilesRelation(input.newFiles, dialect);
   const statistics = await mergedStatistics(input, newRows);
   const sumScales = sumScalesWith(input, statistics);
+  const table = async (name: string, sql: string) =>
+    connection.run(`CREATE OR REPLACE TEMP TABLE ${name} AS ${sql}`);
   try {
-    await connection.run(
-      `CREATE OR REPLACE TEMP TABLE ${temp.starts} AS ${renderIncrementStarts(view, dialect, newRows)}`,
-    );
+    await table(temp.starts, renderIncrementStarts(view, dialect, newRows));
     const [first] = await queryRows(
       connection,
-      `SELECT strftime(make_timestamp(min(fstore_from)), '%Y-%m-%dT%H:%M:%S.%fZ') AS earliest FROM ${temp.starts}`,
+      `SELECT strftime(make_timestamp(min(fstore_from)), '%Y-%m-%dT%H:%M:%S.%fZ') AS earliest, count(*) FILTER (WHERE ${layout.keys.map((k) => `${dialect.quote(k)} IS NULL`).join(' OR ')}) AS null_keys FROM ${temp.starts}`,
     );
     if (typeof first?.earliest !== 'string')
       throw new FullBuildRequired('the new stored files hold no rows');
-    const source = renderIncrementSource(
-      view,
-      dialect,
-      dialect.sourceRelation(view.source),
-      temp.starts,
-      dialect.timestampLiteral(first.earliest),
-    );
-    const recomputed = renderRunningTotalsBuild(
-      view,
-      { ...dialect, sourceRelation: () => source },
-      sumScales,
+    await table(
+      temp.added,
+      renderRunningTotalsBuild(view, { ...dialect, sourceRelation: () => newRows }, sumScales),
     );
     const types = await sameColumnsAsBase(
       connection,
-      recomputed,
+      `SELECT * FROM ${temp.added}`,
       `read_parquet(${dialect.literal(input.base)})`,
       layoutColumns(layout),
     );
-    await connection.run(
-      `CREATE OR REPLACE TEMP TABLE ${temp.carried} AS ${renderCarriedTotals(layout, dialect, input.previousRelation, temp.starts)}`,
+    // The one read of the stored totals: every row of the keys with new rows.
+    await table(
+      temp.keyTotals,
+      renderKeyTotals(layout, dialect, input.previousRelation, temp.starts),
     );
-    await refuseInexactCarriedSums(connection, dialect, types);
-    const combined = renderCombinedTotals(layout, dialect, recomputed, temp.carried, types);
+    await table(temp.carried, renderCarriedTotals(layout, dialect, temp.keyTotals, temp.starts));
+    await refuseInexactStoredSums(connection, dialect, types);
+    const [shared] = await queryRows(
+      connection,
+      renderSharedTimes(layout, dialect, temp.added, temp.keyTotals),
+    );
+    const readSource = Number(shared?.ties ?? 0) > 0 || Number(first.null_keys) > 0;
+    const combined = !readSource
+      ? renderMergedTotals(
+          layout,
+          dialect,
+          temp.keyTotals,
+          temp.carried,
+          temp.added,
+          temp.starts,
+          types,
+        )
+      : renderCombinedTotals(
+          layout,
+          dialect,
+          recomputedFromSource(input, sumScales, dialect.timestampLiteral(first.earliest)),
+          temp.carried,
+          types,
+        );
     const kept = previous.base
       ? `\nUNION ALL BY NAME\n${renderKeptIncrementRows(layout, dialect, `read_parquet(${dialect.literal(previous.file)})`, temp.starts)}`
       : '';
-    await connection.run(`CREATE OR REPLACE TEMP TABLE ${temp.rows} AS ${combined}${kept}`);
+    await table(temp.rows, `${combined}${kept}`);
     const [counted] = await queryRows(connection, `SELECT count(*) AS n FROM ${temp.rows}`);
     const rows = Number(counted?.n ?? 0);
     const baseRows = await parquetRows(connection, input.base);
@@ -125,10 +148,31 @@ export async function writeIncrement(input: IncrementInput): Promise<Increment> 
     await connection.run(
       `COPY (SELECT ${columns} FROM ${temp.rows}) TO ${dialect.literal(input.partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
     );
-    return { rows, sumScales };
+    return { rows, sumScales, readSource };
   } finally {
-    for (const table of Object.values(temp)) await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    for (const name of Object.values(temp)) await connection.run(`DROP TABLE IF EXISTS ${name}`);
   }
+}
+
+/**
+ * A full build over the source rows of the keys with new rows from their `fstore_from` on: the
+ * exact way when a new row ties with a stored one (same key and time), whose order only the
+ * rows themselves (created time, fstore_seq) decide. It reads the whole source.
+ */
+function recomputedFromSource(
+  input: IncrementInput,
+  sumScales: ReadonlyMap<string, number>,
+  earliest: string,
+): string {
+  const { dialect, view } = input;
+  const source = renderIncrementSource(
+    view,
+    dialect,
+    dialect.sourceRelation(view.source),
+    temp.starts,
+    earliest,
+  );
+  return renderRunningTotalsBuild(view, { ...dialect, sourceRelation: () => source }, sumScales);
 }
 
 /** The scales a full build over every stored row would choose: refused if they changed. */
@@ -201,10 +245,10 @@ async function sameColumnsAsBase(
 }
 
 /**
- * Integer running sums are stored as DOUBLE (Parquet has no 128-bit integer): a carried one is
- * the exact sum only below 2^53, and only then does carried + recomputed give the full build's bits.
+ * Integer running sums are stored as DOUBLE (Parquet has no 128-bit integer): a stored one is
+ * the exact sum only below 2^53, and only then does stored + recomputed give the full build's bits.
  */
-async function refuseInexactCarriedSums(
+async function refuseInexactStoredSums(
   connection: DuckDBConnection,
   dialect: Dialect,
   types: ReadonlyMap<string, string>,
@@ -217,7 +261,7 @@ async function refuseInexactCarriedSums(
     ([name]) =>
       `coalesce(max(abs(${dialect.quote(name)})), 0) >= 9007199254740992 AS ${dialect.quote(name)}`,
   );
-  const [row] = await queryRows(connection, `SELECT ${checks.join(', ')} FROM ${temp.carried}`);
+  const [row] = await queryRows(connection, `SELECT ${checks.join(', ')} FROM ${temp.keyTotals}`);
   const past = widened.find(([name]) => row?.[name] === true);
   if (past)
     throw new FullBuildRequired(

@@ -91,6 +91,8 @@ export type TotalsBuild =
       readonly seconds: number;
       /** Rows of the increment: the rebuilt totals rows of keys with new rows (and earlier ones). */
       readonly incrementRows: number;
+      /** Whether it read the source's rows of those keys (a new row tied with a stored one). */
+      readonly readSource: boolean;
     }
   | {
       readonly kind: 'full';
@@ -207,6 +209,7 @@ export async function ensureRunningTotals(
     let reason = 'reason' in previous ? previous.reason : '';
     if ('state' in previous) {
       const base = previous.state.base ?? (await linkAsBase(previous.state.file));
+      faultPoint('ingest:after-totals-base');
       const increment = await writeIncrement({
         connection,
         dialect,
@@ -224,7 +227,12 @@ export async function ensureRunningTotals(
       });
       if (increment) {
         sumScales = increment.sumScales;
-        build = { kind: 'incremental', seconds: 0, incrementRows: increment.rows };
+        build = {
+          kind: 'incremental',
+          seconds: 0,
+          incrementRows: increment.rows,
+          readSource: increment.readSource,
+        };
       }
     }
     if (!build) {
@@ -262,6 +270,17 @@ async function writeFullBuild(
     `COPY (${renderRunningTotalsBuild(view, dialect, sumScales)}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
   );
   return sumScales;
+}
+
+/** A stored totals file: what it records, and how to read it (undefined: its base is gone). */
+export async function readRunningTotals(
+  connection: DuckDBConnection,
+  file: string,
+  view: PlannedView,
+  dialect: Dialect,
+): Promise<{ state: TotalsState; relation: string | undefined }> {
+  const state = await readTotalsState(connection, file);
+  return { state, relation: await stateRelation(state, view, dialect) };
 }
 
 /**

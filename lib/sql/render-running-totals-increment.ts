@@ -131,18 +131,44 @@ export function renderCarriedTotals(
   ].join('\n');
 }
 
-/**
- * The increment's new totals rows: each row of `recomputed` (a full build over the
- * increment's source) combined with its key's carried row, cast to the build's column types
- * (`types`, name to SQL type) so the rows are the ones a full build writes.
- */
-export function renderCombinedTotals(
+/** Rows of `totals` of the keys in `starts` (all of them: a few per key). */
+export function renderKeyTotals(
   layout: TotalsLayout,
   dialect: Dialect,
-  recomputed: string,
-  carried: string,
-  types: ReadonlyMap<string, string>,
+  totals: string,
+  starts: string,
 ): string {
+  return [
+    `SELECT fstore_p.* FROM ${totals} fstore_p`,
+    `SEMI JOIN ${starts} fstore_k ON ${keysMatch(layout, dialect, 'fstore_p', 'fstore_k')}`,
+  ].join('\n');
+}
+
+/** Whether some row of `added` has the key and time of a row of `totals` (a tie to resolve). */
+export function renderSharedTimes(
+  layout: TotalsLayout,
+  dialect: Dialect,
+  added: string,
+  totals: string,
+): string {
+  return [
+    `SELECT count(*) AS ties FROM ${added} fstore_n`,
+    `JOIN ${totals} fstore_o ON ${keysMatch(layout, dialect, 'fstore_n', 'fstore_o')} AND fstore_o.fstore_t = fstore_n.fstore_t`,
+  ].join('\n');
+}
+
+/**
+ * The columns of combined totals rows from `fstore_r` (totals built over some rows) and
+ * `fstore_c` (totals of the rows before them), cast to the build's column types. `latestFrom`
+ * says when the latest value is `fstore_c`'s.
+ */
+function combinedColumns(
+  layout: TotalsLayout,
+  dialect: Dialect,
+  types: ReadonlyMap<string, string>,
+  at: string,
+  latestFromCarried: (time: string) => string,
+): string[] {
   const q = dialect.quote;
   const cast = (expression: string, name: string) => {
     const type = types.get(name);
@@ -155,19 +181,85 @@ export function renderCombinedTotals(
   // A sum of no values is NULL in a full build, so a NULL side adds nothing.
   const added = (name: string) =>
     `CASE WHEN ${c(name)} IS NULL THEN ${r(name)} WHEN ${r(name)} IS NULL THEN ${c(name)} ELSE ${r(name)} + ${c(name)} END`;
-  const columns = [
-    ...layout.keys.map((k) => cast(r(k), k)),
-    cast(r('fstore_t'), 'fstore_t'),
+  return [
+    ...layout.keys.map((k) => cast(`${at}.${q(k)}`, k)),
+    cast(`${at}.fstore_t`, 'fstore_t'),
     ...layout.additive.map((name) => cast(added(name), name)),
     ...layout.latest.flatMap(({ value, time }) => [
-      cast(`CASE WHEN ${r(time)} IS NULL THEN ${c(value)} ELSE ${r(value)} END`, value),
-      cast(`coalesce(${r(time)}, ${c(time)})`, time),
+      cast(`CASE WHEN ${latestFromCarried(time)} THEN ${c(value)} ELSE ${r(value)} END`, value),
+      cast(`CASE WHEN ${latestFromCarried(time)} THEN ${c(time)} ELSE ${r(time)} END`, time),
     ]),
   ];
+}
+
+/**
+ * The increment's new totals rows: each row of `recomputed` (a full build over the
+ * increment's source, renderIncrementSource) combined with its key's carried row, cast to the
+ * build's column types (`types`, name to SQL type) so the rows are the ones a full build writes.
+ */
+export function renderCombinedTotals(
+  layout: TotalsLayout,
+  dialect: Dialect,
+  recomputed: string,
+  carried: string,
+  types: ReadonlyMap<string, string>,
+): string {
+  const columns = combinedColumns(
+    layout,
+    dialect,
+    types,
+    'fstore_r',
+    (time) => `fstore_r.${dialect.quote(time)} IS NULL`,
+  );
   return [
     `SELECT ${columns.join(',\n  ')}`,
     `FROM (${recomputed}) fstore_r`,
     `LEFT JOIN ${carried} fstore_c ON ${keysMatch(layout, dialect, 'fstore_r', 'fstore_c')}`,
+  ].join('\n');
+}
+
+/**
+ * The increment's new totals rows without reading the source: at each time of a key from its
+ * `fstore_from` on (its stored totals' times and its new rows' times), the stored totals at or
+ * before that time (`keyTotals`, the carried row included) plus the totals of the new rows
+ * alone at or before it (`added`, a build over the new rows). Exact only when no new row shares
+ * a key and time with a stored row (renderSharedTimes is 0): then no tie is decided between
+ * old and new rows, and the latest value is the one with the later time. Keys are never NULL
+ * here (ASOF joins match keys with `=`).
+ */
+export function renderMergedTotals(
+  layout: TotalsLayout,
+  dialect: Dialect,
+  keyTotals: string,
+  carried: string,
+  added: string,
+  starts: string,
+  types: ReadonlyMap<string, string>,
+): string {
+  const q = dialect.quote;
+  const keys = layout.keys.map(q).join(', ');
+  const equal = (left: string, right: string) =>
+    layout.keys.map((k) => `${left}.${q(k)} = ${right}.${q(k)}`).join(' AND ');
+  const columns = combinedColumns(
+    layout,
+    dialect,
+    types,
+    'fstore_x',
+    (time) => `fstore_r.${q(time)} IS NULL OR fstore_c.${q(time)} > fstore_r.${q(time)}`,
+  );
+  return [
+    'WITH fstore_stored AS (',
+    `  SELECT fstore_o.* FROM ${keyTotals} fstore_o JOIN ${starts} fstore_k ON ${equal('fstore_o', 'fstore_k')}`,
+    '  WHERE fstore_o.fstore_t >= fstore_k.fstore_from',
+    '), fstore_before AS (',
+    `  SELECT * FROM fstore_stored UNION ALL BY NAME SELECT * FROM ${carried}`,
+    '), fstore_times AS (',
+    `  SELECT ${keys}, fstore_t FROM fstore_stored UNION ALL SELECT ${keys}, fstore_t FROM ${added}`,
+    ')',
+    `SELECT ${columns.join(',\n  ')}`,
+    'FROM fstore_times fstore_x',
+    `ASOF LEFT JOIN fstore_before fstore_c ON ${equal('fstore_c', 'fstore_x')} AND fstore_c.fstore_t <= fstore_x.fstore_t`,
+    `ASOF LEFT JOIN ${added} fstore_r ON ${equal('fstore_r', 'fstore_x')} AND fstore_r.fstore_t <= fstore_x.fstore_t`,
   ].join('\n');
 }
 
