@@ -7,7 +7,9 @@
  * server under autocannon.
  * The two run interleaved: `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts) of
  * one block of BENCH_ITERATIONS (300) lookups each, after 20 unmeasured ones; a block's figure
- * is its p50, and the medians of the blocks' p50s are compared.
+ * is its p50, and the medians of the blocks' p50s are compared. Each block also reports the
+ * process CPU time per lookup (dynalite runs in this process, so its work counts on both
+ * sides); on a loaded machine that ratio moves less than the wall-time one.
  * The last line is one JSON object with the 100-entity figures.
  */
 import { mkdtemp, stat, symlink, writeFile } from 'node:fs/promises';
@@ -41,6 +43,7 @@ import {
   describeInterleave,
   interleave,
   interleaveJson,
+  median,
   percentile,
   runsOption,
 } from './interleave.ts';
@@ -151,10 +154,19 @@ async function time(run: () => Promise<unknown>): Promise<number[]> {
 interface Block {
   samples: number[];
   p50: number;
+  /** Process CPU time per measured lookup (dynalite runs in this process: its work counts on both sides). */
+  cpuMs: number;
 }
 const block = async (lookup: () => Promise<unknown>): Promise<Block> => {
+  const cpu = process.cpuUsage();
   const samples = await time(lookup);
-  return { samples, p50: percentile(samples, 50) };
+  const used = process.cpuUsage(cpu);
+  // time() also runs 20 unmeasured lookups first.
+  return {
+    samples,
+    p50: percentile(samples, 50),
+    cpuMs: (used.user + used.system) / 1000 / (samples.length + 20),
+  };
 };
 
 const rows: Record<string, number>[] = [];
@@ -190,11 +202,16 @@ for (const count of [1, 10, 100]) {
     baseline_p99_ms: percentile(bare, 99),
     ratio_p50: timed.ratioOfMedians,
     median_pair_ratio: timed.medianPairRatio,
+    ours_cpu_ms: median(timed.pairs.map((p) => p.ours.cpuMs)),
+    baseline_cpu_ms: median(timed.pairs.map((p) => p.baseline.cpuMs)),
   };
   rows.push(row);
   if (count === 100) hundredJson = interleaveJson(timed);
   console.log(
     `${String(count).padStart(3)} entities × 3 views × 50 features: handler p50 ${row.ours_p50_ms.toFixed(2)} ms p99 ${row.ours_p99_ms.toFixed(2)} ms | bare BatchGetItem p50 ${row.baseline_p50_ms.toFixed(2)} ms p99 ${row.baseline_p99_ms.toFixed(2)} ms | ratio p50 ${row.ratio_p50.toFixed(2)} (median of pair ratios ${row.median_pair_ratio.toFixed(2)})`,
+  );
+  console.log(
+    `  process CPU per lookup (median of blocks): handler ${row.ours_cpu_ms.toFixed(2)} ms, bare ${row.baseline_cpu_ms.toFixed(2)} ms, ratio ${(row.ours_cpu_ms / row.baseline_cpu_ms).toFixed(2)}`,
   );
   for (const line of describeInterleave(timed, 'ms p50')) console.log(line);
 }
@@ -265,6 +282,8 @@ console.log(
     ratio_p50: Number((hundred.ratio_p50 ?? 0).toFixed(3)),
     median_pair_ratio_p50: Number((hundred.median_pair_ratio ?? 0).toFixed(3)),
     ours_p99_ms: Number((hundred.ours_p99_ms ?? 0).toFixed(2)),
+    ours_cpu_ms: Number((hundred.ours_cpu_ms ?? 0).toFixed(2)),
+    baseline_cpu_ms: Number((hundred.baseline_cpu_ms ?? 0).toFixed(2)),
     iterations_per_run: iterations,
     ...hundredJson,
     bundle_kb: Math.round(bundleKb),
