@@ -129,19 +129,21 @@ export function roundedSum(total: string, scale: string, dialect: Dialect): stri
 }
 
 /**
- * roundedSum for DuckDB. Its HUGEINT to DOUBLE cast is not correctly rounded (off by up to a few
- * units in the last place), but double addition is: below 2^100 the cast's error d - guess is
- * an integer below 2^53, exact as a double, so guess + error is the double nearest d, ties to
- * even. Above, the integer goes through its decimal text, whose cast to DOUBLE is correctly
- * rounded (fast_float) but several times slower. `total` is repeated; no nested CASE repeats it
- * further (DuckDB does not share subexpressions inside a CASE).
+ * roundedSum for DuckDB. Its integer to DOUBLE casts are not correctly rounded (off by up to a
+ * few units in the last place), but double addition is: below 2^100 the cast's error
+ * d - guess is an integer below 2^53, exact as a double, so guess + error is the double nearest
+ * d, ties to even. Above, the integer goes through its decimal text, whose cast to DOUBLE is
+ * correctly rounded (fast_float) but several times slower. The arithmetic stays in
+ * DECIMAL(38, 0), the type of the sums: DuckDB's DECIMAL to HUGEINT cast costs microseconds a
+ * value. `total` is repeated; no nested CASE repeats it further (DuckDB does not share
+ * subexpressions inside a CASE).
  */
 function duckdbRoundedSum(total: string, scale: string): string {
-  const d = `CAST(${total} AS HUGEINT)`;
+  const d = `CAST(${total} AS DECIMAL(38, 0))`;
   const guess = `CAST(${d} AS DOUBLE)`;
-  const error = `CAST(${d} - CAST(${guess} AS HUGEINT) AS DOUBLE)`;
+  const error = `CAST(${d} - CAST(${guess} AS DECIMAL(38, 0)) AS DOUBLE)`;
   const nearest = [
-    `CASE WHEN abs(${d}) < CAST(${2n ** 100n} AS HUGEINT) THEN ${guess} + ${error}`,
+    `CASE WHEN abs(${d}) < CAST(${2n ** 100n} AS DECIMAL(38, 0)) THEN ${guess} + ${error}`,
     `ELSE CAST(CAST(${d} AS VARCHAR) AS DOUBLE) END`,
   ].join(' ');
   return `((${nearest}) * ${powerOfTwo(scale)})`;

@@ -14,9 +14,9 @@ SELECT "customer_id", "event_timestamp", "fstore_row_id" FROM "fstore_entities"
       fstore_e_t,
       "fstore_rows@2592000",
       "fstore_count_amount@604800",
-      ((CASE WHEN abs(CAST("fstore_sum_amount@604800" AS HUGEINT)) < CAST(1267650600228229401496703205376 AS HUGEINT) THEN CAST(CAST("fstore_sum_amount@604800" AS HUGEINT) AS DOUBLE) + CAST(CAST("fstore_sum_amount@604800" AS HUGEINT) - CAST(CAST(CAST("fstore_sum_amount@604800" AS HUGEINT) AS DOUBLE) AS HUGEINT) AS DOUBLE) ELSE CAST(CAST(CAST("fstore_sum_amount@604800" AS HUGEINT) AS VARCHAR) AS DOUBLE) END) * power(CAST(2 AS DOUBLE), -62)) AS "fstore_sum_amount@604800",
+      ((CASE WHEN abs(CAST("fstore_sum_amount@604800" AS DECIMAL(38, 0))) < CAST(1267650600228229401496703205376 AS DECIMAL(38, 0)) THEN CAST(CAST("fstore_sum_amount@604800" AS DECIMAL(38, 0)) AS DOUBLE) + CAST(CAST("fstore_sum_amount@604800" AS DECIMAL(38, 0)) - CAST(CAST(CAST("fstore_sum_amount@604800" AS DECIMAL(38, 0)) AS DOUBLE) AS DECIMAL(38, 0)) AS DOUBLE) ELSE CAST(CAST(CAST("fstore_sum_amount@604800" AS DECIMAL(38, 0)) AS VARCHAR) AS DOUBLE) END) * power(CAST(2 AS DOUBLE), -62)) AS "fstore_sum_amount@604800",
       "fstore_count_amount@2592000",
-      ((CASE WHEN abs(CAST("fstore_sum_amount@2592000" AS HUGEINT)) < CAST(1267650600228229401496703205376 AS HUGEINT) THEN CAST(CAST("fstore_sum_amount@2592000" AS HUGEINT) AS DOUBLE) + CAST(CAST("fstore_sum_amount@2592000" AS HUGEINT) - CAST(CAST(CAST("fstore_sum_amount@2592000" AS HUGEINT) AS DOUBLE) AS HUGEINT) AS DOUBLE) ELSE CAST(CAST(CAST("fstore_sum_amount@2592000" AS HUGEINT) AS VARCHAR) AS DOUBLE) END) * power(CAST(2 AS DOUBLE), -62)) AS "fstore_sum_amount@2592000",
+      ((CASE WHEN abs(CAST("fstore_sum_amount@2592000" AS DECIMAL(38, 0))) < CAST(1267650600228229401496703205376 AS DECIMAL(38, 0)) THEN CAST(CAST("fstore_sum_amount@2592000" AS DECIMAL(38, 0)) AS DOUBLE) + CAST(CAST("fstore_sum_amount@2592000" AS DECIMAL(38, 0)) - CAST(CAST(CAST("fstore_sum_amount@2592000" AS DECIMAL(38, 0)) AS DOUBLE) AS DECIMAL(38, 0)) AS DOUBLE) ELSE CAST(CAST(CAST("fstore_sum_amount@2592000" AS DECIMAL(38, 0)) AS VARCHAR) AS DOUBLE) END) * power(CAST(2 AS DOUBLE), -62)) AS "fstore_sum_amount@2592000",
       "fstore_last_amount",
       "fstore_last_t_amount"
     FROM (
