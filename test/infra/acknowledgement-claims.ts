@@ -101,7 +101,10 @@ function checkPrefixClaims(
   const statements = Object.values(resources)
     .filter((r) => r.Type === 'AWS::IAM::Policy')
     .filter((r) => JSON.stringify(r.Properties?.Roles ?? []).includes(`"${role}"`))
-    .flatMap((r) => (r.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+    .flatMap(
+      (r) =>
+        (r.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [],
+    );
   const problems: string[] = [];
   for (const { ack, prefix } of prefixAcks)
     if (!ack.reason.includes(prefix))
@@ -163,7 +166,7 @@ function checkBucketStatement(
 /** The prefix (ending in "/") of an object ARN `<bucket arn>/<prefix>*`, else undefined. */
 function objectPrefix(resource: unknown, bucketArn: string): string | undefined {
   const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (!join || join[1].length !== 2 || JSON.stringify(join[1][0]) !== bucketArn) return undefined;
+  if (join?.[1].length !== 2 || JSON.stringify(join[1][0]) !== bucketArn) return undefined;
   const match = /^\/([a-z_-]+\/)\*$/.exec(String(join[1][1]));
   return match?.[1];
 }
@@ -180,7 +183,7 @@ function checkDeadLetterClaim(ack: Acknowledgement, resources: Resources): strin
     (r) =>
       (r.Type === 'AWS::Scheduler::Schedule' &&
         JSON.stringify(
-          (r.Properties?.Target as { DeadLetterConfig?: unknown }).DeadLetterConfig,
+          (r.Properties?.Target as { DeadLetterConfig?: unknown } | undefined)?.DeadLetterConfig,
         ) === JSON.stringify({ Arn: JSON.parse(arn) })) ||
       (r.Type === 'AWS::Lambda::EventInvokeConfig' &&
         JSON.stringify(r.Properties?.DestinationConfig) ===

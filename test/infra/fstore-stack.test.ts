@@ -6,7 +6,7 @@ import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { SecureBucket } from '../../lib/constructs/secure-bucket.ts';
 import { newApp, synthStage, synthWithViolations } from './synth-app.ts';
 
-describe('fstore CDK app', () => {
+describe('fstore CDK app', { timeout: 180_000 }, () => {
   it('synthesizes one stack per environment named fstore-<env>', async () => {
     const dev = await synthStage('dev');
     const prod = await synthStage('prod');
@@ -127,7 +127,7 @@ describe('fstore CDK app', () => {
   });
 });
 
-describe('fstore-<env> stack contents', () => {
+describe('fstore-<env> stack contents', { timeout: 180_000 }, () => {
   it('includes the online table and the IAM-authorized lookup API with the registry compiled in', async () => {
     const { template } = await synthStage('dev');
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);

@@ -73,7 +73,7 @@ function policyStatements(template: Template): Statement[] {
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-describe('OfflineStore Glue catalog', () => {
+describe('OfflineStore Glue catalog', { timeout: 180_000 }, () => {
   it('declares one Glue table per source with the schema, fstore_seq and dt partition projection', async () => {
     const { template, registry } = await synthStage('dev');
     const bucket = offlineBucketId(template);
@@ -265,7 +265,7 @@ describe('OfflineStore Glue catalog', () => {
   });
 });
 
-describe('OfflineStore Athena workgroup', () => {
+describe('OfflineStore Athena workgroup', { timeout: 180_000 }, () => {
   it('runs engine v3 with enforced, encrypted results and the stage scan cutoff', async () => {
     const cutoffs = { dev: 10 * gib, prod: 100 * gib };
     for (const [env, cutoff] of Object.entries(cutoffs)) {
@@ -300,7 +300,7 @@ describe('OfflineStore Athena workgroup', () => {
   });
 });
 
-describe('OfflineStore bucket', () => {
+describe('OfflineStore bucket', { timeout: 180_000 }, () => {
   it('is encrypted, versioned, private, TLS-only and logs access to the access-log bucket', async () => {
     const { template } = await synthStage('dev');
     const bucket = offlineBucketId(template);
@@ -609,8 +609,9 @@ describe('OfflineStore lifecycle', () => {
   function rulesOf(stack: Stack) {
     const buckets = Template.fromStack(stack).findResources('AWS::S3::Bucket');
     const data = Object.entries(buckets).find(([id]) => id.startsWith('OfflineData'));
-    return (data?.[1] as { Properties: { LifecycleConfiguration: { Rules: unknown[] } } })
-      .Properties.LifecycleConfiguration.Rules;
+    if (!data) throw new Error('no offline data bucket in the template');
+    return (data[1] as { Properties: { LifecycleConfiguration: { Rules: unknown[] } } }).Properties
+      .LifecycleConfiguration.Rules;
   }
 
   it('expires requests/, training-sets/, quarantine/ and athena-results/ after the stage days, never offline/', async () => {
