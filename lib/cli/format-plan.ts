@@ -1,17 +1,7 @@
-import type {
-  ChangeLevel,
-  DefinitionChange,
-  DefinitionKind,
-  RegistryPlan,
-} from '../registry/plan.ts';
+import type { ChangeLevel, DefinitionChange, RegistryPlan } from '../registry/plan.ts';
+import { definitionKindLabel as kindLabel } from '../registry/plan-labels.ts';
 import type { Output } from './output.ts';
 
-const kindLabel: Record<DefinitionKind, string> = {
-  entity: 'entity',
-  source: 'source',
-  featureView: 'feature view',
-  featureService: 'feature service',
-};
 const actionMark = { add: '+', remove: '-', change: '~' } as const;
 
 export function printPlan(out: Output, plan: RegistryPlan, env: string): void {

@@ -1,7 +1,8 @@
-import { type App, Tags, Validations } from 'aws-cdk-lib';
+import { Annotations, type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Registry } from '../registry/index.ts';
+import { type DeployedRegistryInput, gateDeploy } from './deploy-gate.ts';
 import { FstoreStack } from './fstore-stack.ts';
 
 export interface BuildAppProps {
@@ -11,6 +12,13 @@ export interface BuildAppProps {
   readonly stage: StageConfig;
   /** The compiled registry the stacks are built from. */
   readonly registry: Registry;
+  /**
+   * The registry the environment runs now (`-c deployedRegistry=<file>`); a breaking change
+   * against it refuses synthesis. Undefined: not checked, and synthesis warns.
+   */
+  readonly deployed?: DeployedRegistryInput;
+  /** Definitions whose breaking changes are accepted (`-c allowBreaking=a,b`). */
+  readonly allowBreaking?: readonly string[];
 }
 
 export function stackName(stage: StageConfig): string {
@@ -20,9 +28,19 @@ export function stackName(stage: StageConfig): string {
 /**
  * Adds one environment's stacks to `app`, tagged with `fstore:env`, the registry version and
  * the stage tags, with cdk-nag AwsSolutions checks on the whole app. The stacks are
- * environment-agnostic unless the stage names an account.
+ * environment-agnostic unless the stage names an account. A registry that breaks the deployed
+ * one is refused here, before any stack is built (see deploy-gate.ts).
  */
-export function buildApp({ app, stage, registry }: BuildAppProps): { stack: FstoreStack } {
+export function buildApp({ app, stage, registry, deployed, allowBreaking = [] }: BuildAppProps): {
+  stack: FstoreStack;
+} {
+  const gateWarnings = gateDeploy({
+    stackName: stackName(stage),
+    registry,
+    deployed,
+    allowBreaking,
+    fetchHint: `Fetch it with \`fstore plan --env ${stage.name} --bucket <ArtifactsBucketName> --save-deployed <file>\` (see README, "Deploy gate").`,
+  });
   const stack = new FstoreStack(app, stackName(stage), {
     stage,
     registry,
@@ -33,5 +51,6 @@ export function buildApp({ app, stage, registry }: BuildAppProps): { stack: Fsto
   Tags.of(stack).add('fstore:registry-version', registry.version);
   for (const [key, value] of Object.entries(stage.tags)) Tags.of(stack).add(key, value);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  for (const { id, message } of gateWarnings) Annotations.of(stack).addWarningV2(id, message);
   return { stack };
 }

@@ -5,6 +5,7 @@ import { Materialization } from '../constructs/materialization.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OfflineStore } from '../constructs/offline-store.ts';
 import { OnlineStore } from '../constructs/online-store.ts';
+import { RegistryRecord } from '../constructs/registry-record.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import { ServingApi } from '../constructs/serving-api.ts';
 import type { Registry } from '../registry/index.ts';
@@ -42,6 +43,11 @@ export class FstoreStack extends Stack {
     this.artifactsBucket = new SecureBucket(this, 'Artifacts', {
       retain: stage.retainData,
       accessLogs: { bucket: this.accessLogsBucket.bucket, prefix: 'artifacts/' },
+    });
+    new RegistryRecord(this, 'RegistryRecord', {
+      stage,
+      registry,
+      bucket: this.artifactsBucket.bucket,
     });
 
     this.offlineStore = new OfflineStore(this, 'OfflineStore', {
