@@ -82,12 +82,19 @@ export function registerIngest(program: Command): void {
           partitions: result.partitions,
           files: result.files,
           target: target.description,
+          runningTotals: result.runningTotals,
           elapsedMs: Math.round(performance.now() - started),
         });
-      else
+      else {
         ctx.out.line(
           `${ctx.out.c.green('✔')} ingested ${result.rows.toLocaleString('en-US')} rows into "${result.source}" (${result.partitions.length} day partitions, ${result.files.length} files) in ${seconds} s; ingest ${result.ingestId} → ${target.description}`,
         );
+        for (const { view, build } of result.runningTotals)
+          if (build)
+            ctx.out.line(
+              `  running totals of "${view}": ${build.kind === 'incremental' ? `incremental build (${build.incrementRows.toLocaleString('en-US')} rows rebuilt)` : `full build (${build.reason})`} in ${build.seconds.toFixed(1)} s`,
+            );
+      }
       if (ctx.shutdown.signal)
         throw new InterruptedError(
           ctx.shutdown.signal,
