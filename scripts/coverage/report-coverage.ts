@@ -1,6 +1,6 @@
 // Merges the in-process coverage of a vitest run with what its child processes recorded
 // (see scripts/coverage.sh), writes the reports and prints coverage per lib/ directory.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import libCoverage, { type CoverageMapData, type CoverageSummary } from 'istanbul-lib-coverage';
@@ -12,9 +12,14 @@ import { readChildCoverage } from './read-child-coverage.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const libRoot = path.join(repoRoot, 'lib');
-const coverageDir = path.join(repoRoot, 'coverage');
-const inProcessFile = path.join(coverageDir, 'in-process', 'coverage-final.json');
-const childRawDir = path.join(coverageDir, 'children-raw');
+// Optional arguments: the output folder, then the in-process map and the raw child coverage
+// when they are elsewhere (to report on the children of a run that has not finished).
+const [outputArg, inProcessArg, childRawArg] = process.argv.slice(2);
+const coverageDir = path.resolve(outputArg ?? path.join(repoRoot, 'coverage'));
+const inProcessFile = path.resolve(
+  inProcessArg ?? path.join(coverageDir, 'in-process', 'coverage-final.json'),
+);
+const childRawDir = path.resolve(childRawArg ?? path.join(coverageDir, 'children-raw'));
 
 const inProcess = libCoverage.createCoverageMap(
   JSON.parse(await readFile(inProcessFile, 'utf8')) as CoverageMapData,
@@ -36,6 +41,7 @@ for (const [file, forms] of children.scripts) {
   staleForms += addChildCounts(merged.fileCoverageFor(file).data, sourceText, forms).staleForms;
 }
 
+await mkdir(coverageDir, { recursive: true });
 await writeFile(path.join(coverageDir, 'coverage-final.json'), JSON.stringify(merged.toJSON()));
 const context = libReport.createContext({
   dir: coverageDir,
@@ -70,4 +76,6 @@ const byDirectory: Map<string, CoverageSummary> = summariseByDirectory(merged, l
 for (const summary of byDirectory.values()) total.merge(summary);
 byDirectory.set('all of lib', total);
 console.log(formatSummaryTable(byDirectory));
-console.log(`\nper file: coverage/coverage.txt; browsable: coverage/index.html`);
+console.log(
+  `\nper file: ${path.join(coverageDir, 'coverage.txt')}; browsable: ${path.join(coverageDir, 'index.html')}`,
+);
