@@ -160,12 +160,16 @@ describe('Materialization construct', () => {
     });
   }, 180_000);
 
-  it('changing one view’s schedule in the definitions changes only that schedule’s expression', async () => {
+  it('changing one view’s schedule in the definitions changes only that schedule’s expression and the deployed-registry record', async () => {
     const before = comparable(await templateWithSchedule('rate(1 day)', 'rate(1 day)'));
     const after = comparable(await templateWithSchedule('rate(1 day)', 'cron(0 3 * * ? *)'));
-    const changed = Object.keys(after).filter(
+    const changedIds = Object.keys(after).filter(
       (id) => JSON.stringify(after[id]) !== JSON.stringify(before[id]),
     );
+    // The deploy must record the registry it deployed (ADR 0010), so its record changes too.
+    const recordIds = changedIds.filter((id) => id.startsWith('RegistryRecord'));
+    expect(recordIds.length).toBeGreaterThan(0);
+    const changed = changedIds.filter((id) => !id.startsWith('RegistryRecord'));
     expect(changed).toHaveLength(1);
     expect(changed[0]).toMatch(/^MaterializationScheduleCustomerContract[0-9A-F]{8}$/);
     const { ScheduleExpression: a, ...restBefore } = before[changed[0] as string]?.Properties ?? {};
@@ -235,18 +239,20 @@ describe('Materialization construct', () => {
     expect(JSON.stringify(lookups[0])).not.toContain('ReservedConcurrentExecutions');
   }, 300_000);
 
-  it('runs both functions under roles that write only their own log group, with no managed policy', async () => {
+  it('runs the lookup, the materializer and the registry-record writer under roles that write only their own log group, with no managed policy', async () => {
     const { template } = await synthStage('dev');
-    const roles = Object.values(template.findResources('AWS::IAM::Role')).filter((r) =>
+    const roleEntries = Object.entries(template.findResources('AWS::IAM::Role')).filter(([, r]) =>
       JSON.stringify(r).includes('lambda.amazonaws.com'),
-    ) as {
+    );
+    expect(roleEntries.filter(([id]) => id.startsWith('RegistryRecordWriterRole'))).toHaveLength(1);
+    const roles = roleEntries.map(([, r]) => r) as {
       Properties: {
         ManagedPolicyArns?: unknown;
         Policies?: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }[];
       };
     }[];
     const functionRoles = roles.filter((r) => JSON.stringify(r).includes('logs:PutLogEvents'));
-    expect(functionRoles).toHaveLength(2);
+    expect(functionRoles).toHaveLength(3);
     for (const role of functionRoles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       const statements = role.Properties.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
@@ -254,7 +260,9 @@ describe('Materialization construct', () => {
         {
           Effect: 'Allow',
           Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: { 'Fn::GetAtt': [expect.stringMatching(/FunctionLogs/), 'Arn'] },
+          Resource: {
+            'Fn::GetAtt': [expect.stringMatching(/FunctionLogs|^RegistryRecordWriterLogs/), 'Arn'],
+          },
         },
       ]);
     }
