@@ -176,7 +176,16 @@ function itemState(
   return { status: expired ? 'OUTSIDE_TTL' : 'PRESENT', eventTimestamp: microsToIso(eventMicros) };
 }
 
-function projectionFor(
+/** DynamoDB rejects an expression string longer than 4 KB (its documented expression limit). */
+export const maxExpressionBytes = 4096;
+
+/**
+ * The key, event time and each needed feature of the features map (`#f.#f0, …`), or the whole
+ * features map when that expression would pass DynamoDB's 4 KB limit (past 419 distinct
+ * features): real DynamoDB rejects the longer one, though the local server accepts it. Every
+ * placeholder given is used, as DynamoDB requires.
+ */
+export function projectionFor(
   views: readonly RegistryFeatureView[],
 ): Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'> {
   const names: Record<string, string> = { '#pk': a.key, '#e': a.eventTs, '#f': a.features };
@@ -186,7 +195,13 @@ function projectionFor(
     names[`#f${index}`] = feature;
     paths.push(`#f.#f${index}`);
   });
-  return { ProjectionExpression: paths.join(', '), ExpressionAttributeNames: names };
+  const expression = paths.join(', ');
+  if (Buffer.byteLength(expression, 'utf8') <= maxExpressionBytes)
+    return { ProjectionExpression: expression, ExpressionAttributeNames: names };
+  return {
+    ProjectionExpression: '#pk, #e, #f',
+    ExpressionAttributeNames: { '#pk': a.key, '#e': a.eventTs, '#f': a.features },
+  };
 }
 
 async function batchGet(
