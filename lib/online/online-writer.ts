@@ -1,4 +1,4 @@
-import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { secondsCeil } from '../epoch-micros.ts';
 import type { RegistryFeatureView } from '../registry/index.ts';
 import { sendConditionalPuts } from './conditional-puts.ts';
@@ -43,6 +43,18 @@ export async function writeOnlineRows(
   return { written, skippedAsOlder };
 }
 
+/** DynamoDB's item size limit: 400 KB, attribute names included. */
+export const maxItemBytes = 400 * 1024;
+
+/** A row whose item would pass DynamoDB's 400 KB limit: the materializer quarantines it. */
+export class OnlineItemTooLargeError extends ItemCodecError {}
+
+/**
+ * Builds the conditional put of one row. Throws an `ItemCodecError` naming the view, entity and
+ * field for a value that cannot be stored, and `OnlineItemTooLargeError` for an item over
+ * DynamoDB's 400 KB limit, so the caller can quarantine the row instead of losing the batch to
+ * DynamoDB's ValidationException.
+ */
 export function putCommand(
   table: string,
   view: RegistryFeatureView,
@@ -69,19 +81,26 @@ export function putCommand(
   const sameEvent = tieBreaks(createdTs !== undefined, seq !== undefined)
     .map((terms) => ` OR (#e = :e AND ${terms})`)
     .join('');
+  const item: Record<string, AttributeValue> = {
+    [a.key]: {
+      S: partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, row.values)),
+    },
+    [a.features]: { M: features },
+    [a.eventTs]: { N: eventTs.toString() },
+    ...(createdTs !== undefined ? { [a.createdTs]: { N: createdTs.toString() } } : {}),
+    ...(seq !== undefined ? { [a.seq]: { N: seq } } : {}),
+    [a.materializedAt]: { N: String(nowMs) },
+    ...(expiresAt !== undefined ? { [a.expiresAt]: { N: String(expiresAt) } } : {}),
+  };
+  const size = itemSizeBytes(item);
+  if (size > maxItemBytes)
+    throw new OnlineItemTooLargeError(
+      `${where}: the online item would be at least ${size} bytes, over DynamoDB's item size limit of ${maxItemBytes} bytes (400 KB)`,
+      `shorten the view's list or string features, or split them into another view`,
+    );
   return new PutItemCommand({
     TableName: table,
-    Item: {
-      [a.key]: {
-        S: partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, row.values)),
-      },
-      [a.features]: { M: features },
-      [a.eventTs]: { N: eventTs.toString() },
-      ...(createdTs !== undefined ? { [a.createdTs]: { N: createdTs.toString() } } : {}),
-      ...(seq !== undefined ? { [a.seq]: { N: seq } } : {}),
-      [a.materializedAt]: { N: String(nowMs) },
-      ...(expiresAt !== undefined ? { [a.expiresAt]: { N: String(expiresAt) } } : {}),
-    },
+    Item: item,
     ConditionExpression: `attribute_not_exists(#pk) OR #e < :e${sameEvent}`,
     ExpressionAttributeNames: {
       '#pk': a.key,
@@ -96,6 +115,46 @@ export function putCommand(
     },
   });
 }
+
+/**
+ * An item's size as DynamoDB counts it, rounded up where the documentation is approximate:
+ * attribute names and strings by their UTF-8 bytes; a number 1 byte per two significant digits
+ * plus 2 (plus 1 when negative); binary by its bytes; null and booleans 1 byte; a list or map 3
+ * bytes plus 1 per element (and a map its keys' bytes); sets their elements.
+ */
+export function itemSizeBytes(item: Readonly<Record<string, AttributeValue>>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) size += utf8Bytes(name) + valueBytes(value);
+  return size;
+}
+
+function valueBytes(value: AttributeValue): number {
+  if (value.S !== undefined) return utf8Bytes(value.S);
+  if (value.N !== undefined) return numberBytes(value.N);
+  if (value.B !== undefined) return value.B.byteLength;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + 1 + valueBytes(v), 0);
+  if (value.M !== undefined)
+    return (
+      3 + Object.entries(value.M).reduce((sum, [k, v]) => sum + 1 + utf8Bytes(k) + valueBytes(v), 0)
+    );
+  if (value.SS !== undefined) return value.SS.reduce((sum, v) => sum + 1 + utf8Bytes(v), 0);
+  if (value.NS !== undefined) return value.NS.reduce((sum, v) => sum + 1 + numberBytes(v), 0);
+  if (value.BS !== undefined) return value.BS.reduce((sum, v) => sum + 1 + v.byteLength, 0);
+  return 0;
+}
+
+function numberBytes(text: string): number {
+  const significant = text
+    .replace(/[eE].*$/, '')
+    .replace(/\D/g, '')
+    .replace(/^0+/, '')
+    .replace(/0+$/, '');
+  if (significant === '') return 1;
+  return 2 + Math.ceil(significant.length / 2) + (text.startsWith('-') ? 1 : 0);
+}
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
 /**
  * The ways a row with the same event time still wins, as flat alternatives: a created time
