@@ -1,4 +1,5 @@
 import { didYouMean } from '../closest-names.ts';
+import { listItemField } from '../definitions/errors.ts';
 import {
   DefinitionError,
   type DefinitionIssue,
@@ -152,14 +153,14 @@ function checkServicesUseRegisteredViews(
   issues: DefinitionIssue[],
 ): void {
   for (const { definition, file } of services) {
-    definition.features.forEach((feature, index) => {
+    for (const feature of definition.features) {
       const view = registered.get(`featureView:${feature.view.name}`)?.definition as
         | FeatureView
         | undefined;
       if (view && view !== feature.view && !view.features.some((f) => f.name === feature.feature)) {
         issues.push({
           definition: `feature service "${definition.name}"`,
-          field: `features.${index}`,
+          field: `${listItemField('features', feature.view.name)}.${feature.feature}`,
           message: `selects "${feature.feature}", which the registered view "${view.name}" does not have${didYouMean(
             feature.feature,
             view.features.map((f) => f.name),
@@ -168,7 +169,7 @@ function checkServicesUseRegisteredViews(
           ...(file ? { file } : {}),
         });
       }
-    });
+    }
   }
 }
 

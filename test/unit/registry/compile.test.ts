@@ -462,7 +462,7 @@ describe('compileRegistry', () => {
         }),
         {
           definition: 'feature service "stale"',
-          field: 'features.0',
+          field: 'features[profile].score',
           message: 'selects "score", which the registered view "profile" does not have',
           hint: 'select from the view that is registered, or add the feature to it',
           file: 'z_stale.ts',
