@@ -228,7 +228,7 @@ export const e = defineEntity({ name: 'Customer', joinKeys: [{ name: 'customer_i
     );
     expect(result.stderr).toContain('fix: rename it, for example "customer"');
     expect(result.stderr).toContain(
-      'joinKeys.0.type: join keys must be string, int32, int64, got "float64"',
+      'joinKeys[customer_id].type: join keys must be string, int32, int64, got "float64"',
     );
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });

@@ -53,7 +53,7 @@ export const churnV1 = defineFeatureService({
       definition: 'feature service "churn_v1"',
     });
     expect((error as DefinitionError).message).toBe(
-      'services.ts:4: feature service "churn_v1" field "features.0.0": view "customer_profile" has no feature "monthly_charge" (it has monthly_charges); did you mean "monthly_charges"?. Fix: fix the feature name or add the feature to the view',
+      'services.ts:4: feature service "churn_v1" field "features[customer_profile].monthly_charge": view "customer_profile" has no feature "monthly_charge" (it has monthly_charges); did you mean "monthly_charges"?. Fix: fix the feature name or add the feature to the view',
     );
   });
 

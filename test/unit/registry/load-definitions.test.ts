@@ -81,7 +81,7 @@ describe('loadDefinitions', () => {
     const issues = (error as DefinitionError).issues;
     expect(issues.map((i) => [i.file, i.definition, i.field])).toEqual([
       ['entities.ts', 'entity "Customer"', 'name'],
-      ['entities.ts', 'entity "Customer"', 'joinKeys.0.type'],
+      ['entities.ts', 'entity "Customer"', 'joinKeys[customer_id].type'],
     ]);
     expect((error as Error).message).toContain(
       'entities.ts:4: entity "Customer" field "name": "Customer" is not a valid identifier',
