@@ -1,12 +1,12 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Dialect } from '../sql/dialect.ts';
+import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { renderRunningTotalsBuild, renderSumScalesQuery } from '../sql/render-running-totals.ts';
 import {
   FullBuildRequired,
   layoutColumns,
-  parquetFilesRelation,
   renderCarriedTotals,
   renderCombinedTotals,
   renderIncrementSource,
@@ -75,7 +75,7 @@ const temp = {
 export async function writeIncrement(input: IncrementInput): Promise<Increment> {
   const { connection, dialect, view, previous } = input;
   const layout = totalsLayout(view);
-  const newRows = parquetFilesRelation(input.newFiles, dialect);
+  const newRows = duckdbParquetFiles(input.newFiles);
   const statistics = await mergedStatistics(input, newRows);
   const sumScales = sumScalesWith(input, statistics);
   const table = async (name: string, sql: string) =>

@@ -50,8 +50,7 @@ export function duckdbDialect(offlineRoot: string): Dialect {
     quantiles: (expression, ps) => `quantile_cont(${expression}, [${ps.join(', ')}])`,
     countDistinctOver: (expression, over) => `count(DISTINCT ${expression}) OVER (${over})`,
     sourceRelation: (source) => {
-      const options =
-        "hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true";
+      const options = localParquetReadOptions;
       const files = presentCommittedSourceFiles(offlineRoot, source);
       // A store without a manifest (files placed by hand) is read whole, as before ADR 0008.
       if (files === undefined)
@@ -60,7 +59,16 @@ export function duckdbDialect(offlineRoot: string): Dialect {
       // does for an empty folder, which callers treat as a source without rows.
       if (files.length === 0)
         return `read_parquet(${quoteLiteral(path.join(offlineRoot, source, noCommittedFiles, '*.parquet'))}, ${options})`;
-      return `read_parquet([${files.map(quoteLiteral).join(', ')}], ${options})`;
+      return duckdbParquetFiles(files);
     },
   };
+}
+
+/** How the local layout's Parquet files are read: `dt` partitions, columns matched by name. */
+const localParquetReadOptions =
+  "hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true";
+
+/** A list of the local layout's Parquet files as one DuckDB relation. */
+export function duckdbParquetFiles(files: readonly string[]): string {
+  return `read_parquet([${files.map(quoteLiteral).join(', ')}], ${localParquetReadOptions})`;
 }

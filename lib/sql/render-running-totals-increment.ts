@@ -74,11 +74,6 @@ export function layoutColumns(layout: TotalsLayout): string[] {
   ];
 }
 
-/** Parquet data files read as a source relation (the local layout's reading options). */
-export function parquetFilesRelation(files: readonly string[], dialect: Dialect): string {
-  return `read_parquet([${files.map(dialect.literal).join(', ')}], hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)`;
-}
-
 const keysMatch = (layout: TotalsLayout, dialect: Dialect, left: string, right: string) =>
   layout.keys
     .map((k) => `${left}.${dialect.quote(k)} IS NOT DISTINCT FROM ${right}.${dialect.quote(k)}`)

@@ -13,8 +13,7 @@ import {
   runningTotalsView,
 } from '../../lib/offline/running-totals.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
-import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
-import { parquetFilesRelation } from '../../lib/sql/render-running-totals-increment.ts';
+import { duckdbDialect, duckdbParquetFiles } from '../../lib/sql/duckdb-dialect.ts';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
 import { fullBuild, noDifference, totalsDifference } from '../helpers/running-totals-compare.ts';
 
@@ -105,7 +104,7 @@ async function everyTotalsFileIsWhole(dataDir: string) {
       );
       const full = await fullBuild(
         session.connection,
-        { ...dialect, sourceRelation: () => parquetFilesRelation(files, dialect) },
+        { ...dialect, sourceRelation: () => duckdbParquetFiles(files) },
         view,
         path.join(dataDir, `full-${randomUUID()}.parquet`),
       );
