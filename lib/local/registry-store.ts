@@ -1,12 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { appliedRegistryPath, registryHistoryDir } from '../data-paths.ts';
-import { HintedError } from '../hinted-error.ts';
-import { type Registry, registrySchema, serializeRegistry } from '../registry/index.ts';
+import { type Registry, serializeRegistry } from '../registry/index.ts';
+import { parseRegistryText } from '../registry/parse-registry.ts';
 import { replaceFile } from '../replace-file.ts';
-
-/** A registry file that exists but cannot be used. */
-export class RegistryFileError extends HintedError {}
 
 /** Reads and validates a registry JSON file; undefined when the file does not exist. */
 export async function readRegistryFile(file: string): Promise<Registry | undefined> {
@@ -17,26 +14,11 @@ export async function readRegistryFile(file: string): Promise<Registry | undefin
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new RegistryFileError(
-      `${file} is not valid JSON`,
-      'restore it from registry-history/ or delete it to start over',
-      { cause: error },
-    );
-  }
-  const parsed = registrySchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new RegistryFileError(
-      `${file} is not an fstore registry (${issue?.path.join('.') || 'root'}: ${issue?.message})`,
-      'point at a file written by `fstore apply` or `fstore validate --out`',
-    );
-  }
-  return parsed.data;
+  return parseRegistryText(text, file, registryFileHint);
 }
+
+const registryFileHint =
+  'point at a registry JSON written by `fstore apply`, `fstore validate --out` or `fstore plan --save-deployed`; an applied registry can be restored from registry-history/ or deleted to start over';
 
 export function readAppliedRegistry(dataDir: string, env: string): Promise<Registry | undefined> {
   return readRegistryFile(appliedRegistryPath(dataDir, env));
