@@ -385,7 +385,7 @@ export class OfflineStore extends Construct {
     const statement = new athena.CfnPreparedStatement(this, `Statement${pascal(service)}`, {
       statementName: `fstore_${service}`,
       workGroup: this.workgroup.ref,
-      description: `Point-in-time training set of feature service ${service}: EXECUTE fstore_${service} USING '<request_id>'`,
+      description: `Point-in-time training set of feature service ${service}: EXECUTE fstore_${service} USING '<request_id>', TIMESTAMP '<min event_timestamp>', TIMESTAMP '<max event_timestamp>'`,
       queryStatement: renderServiceRequestSql(registry, service, this.databaseName),
     });
     statement.addResourceDependency(table);

@@ -9,7 +9,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Registry } from '../registry/index.ts';
-import { renderServiceRequestSql } from '../sql/athena-service-query.ts';
+import { athenaDialect } from '../sql/athena-dialect.ts';
+import {
+  bindServiceRequestParameters,
+  renderServiceRequestSql,
+} from '../sql/athena-service-query.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
 import type { AthenaQueryRunner } from './athena-query-runner.ts';
@@ -68,8 +72,13 @@ export async function getTrainingSetOnAthena(
   const staged = path.join(options.downloadDir ?? tmpdir(), `fstore-request-${requestId}.parquet`);
   await mkdir(path.dirname(staged), { recursive: true });
   const session = await openDuckdb();
+  let entityTimeRange: { min: string; max: string } | undefined;
   try {
-    await loadEntities(session.connection, options.entities, { timestampColumn, joinKeys });
+    const loaded = await loadEntities(session.connection, options.entities, {
+      timestampColumn,
+      joinKeys,
+    });
+    entityTimeRange = loaded.timeRange;
     const columns = [
       `CAST(fstore_row_id AS VARCHAR) AS row_key`,
       ...joinKeys.map((k) => quoteIdentifier(k.name)),
@@ -89,10 +98,14 @@ export async function getTrainingSetOnAthena(
     }),
   );
 
+  if (!entityTimeRange)
+    throw new Error(
+      `the entity file ${options.entities} has no rows: a training set needs at least one`,
+    );
   const prefix = `training-sets/${options.service}/${requestId}/`;
   const location = `s3://${options.bucket}/${prefix}`;
   const result = await options.runner.run(
-    renderTrainingSetUnload({ ...options, requestId, location }),
+    renderTrainingSetUnload({ ...options, requestId, entityTimeRange, location }),
     options.signal ? { signal: options.signal } : {},
   );
   const files = await download(
@@ -112,23 +125,24 @@ export async function getTrainingSetOnAthena(
 
 /**
  * The statement a training set runs on Athena: the service's prepared-statement SQL for one
- * request, UNLOADed to Parquet at `location`.
+ * request and the range of its entity times, UNLOADed to Parquet at `location`.
  */
 export function renderTrainingSetUnload(options: {
   readonly registry: Registry;
   readonly service: string;
   readonly database: string;
   readonly requestId: string;
+  /** Earliest and latest entity timestamp of the request (ISO, UTC). */
+  readonly entityTimeRange: { readonly min: string; readonly max: string };
   readonly location: string;
 }): string {
-  const select = renderServiceRequestSql(options.registry, options.service, options.database);
-  // The statement's one parameter; identifiers are [a-z0-9_] and its literals hold no '?'.
-  const parameters = select.split('?');
-  if (parameters.length !== 2)
-    throw new Error(
-      `the training-set SQL of service "${options.service}" has ${parameters.length - 1} "?" where one request-id parameter was expected`,
-    );
-  return `UNLOAD (${parameters.join(quoteLiteral(options.requestId))}) TO ${quoteLiteral(options.location)} WITH (format = 'PARQUET', compression = 'SNAPPY')`;
+  const select = bindServiceRequestParameters(
+    renderServiceRequestSql(options.registry, options.service, options.database),
+    { requestId: options.requestId, ...options.entityTimeRange },
+    athenaDialect(options.database),
+    `the training-set SQL of service "${options.service}"`,
+  );
+  return `UNLOAD (${select}) TO ${quoteLiteral(options.location)} WITH (format = 'PARQUET', compression = 'SNAPPY')`;
 }
 
 async function download(

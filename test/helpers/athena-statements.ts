@@ -62,6 +62,7 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
         service: service.name,
         database: athenaDatabase,
         requestId: 'r20260301t101500',
+        entityTimeRange: { min: '2026-02-01T00:00:00Z', max: '2026-03-01T10:15:00.000001Z' },
         location: `s3://fstore-dev-bucket/training-sets/${service.name}/r20260301t101500/`,
       }),
     });

@@ -1,7 +1,15 @@
-WITH "fstore_entities" AS (
-  SELECT "row_key", "customer_id", "event_timestamp", row_number() OVER (ORDER BY "row_key", "customer_id", "event_timestamp") AS fstore_row_id
+WITH "fstore_request" AS (
+  SELECT "row_key", "customer_id", "event_timestamp"
   FROM "fstore_dev"."fstore_requests_churn_online"
   WHERE "request_id" = ?
+),
+"fstore_range" AS (
+  SELECT * FROM (VALUES (CAST(? AS TIMESTAMP(6)), CAST(? AS TIMESTAMP(6)))) AS fstore_given (fstore_min, fstore_max)
+),
+"fstore_entities" AS (
+  SELECT e."row_key", e."customer_id", e."event_timestamp", row_number() OVER (ORDER BY e."row_key", e."customer_id", e."event_timestamp") AS fstore_row_id
+  FROM "fstore_request" e CROSS JOIN "fstore_range" r
+  WHERE CASE WHEN e."event_timestamp" BETWEEN r.fstore_min AND r.fstore_max THEN TRUE ELSE CAST('fstore: entity row outside the range given to EXECUTE: row_key ' || COALESCE(e."row_key", 'NULL') || ', event_timestamp ' || COALESCE(CAST(e."event_timestamp" AS VARCHAR), 'NULL') AS BOOLEAN) END
 ),
 "fstore_v0" AS (
   SELECT fstore_row_id, fstore_win FROM (
@@ -10,7 +18,7 @@ WITH "fstore_entities" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "plan", "monthly_charges", "tenure_months") AS ROW("fstore_event_ts" TIMESTAMP(6), "plan" VARCHAR, "monthly_charges" DOUBLE, "tenure_months" INTEGER)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT * FROM "fstore_dev"."customer_profiles" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles'))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_profiles" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles')) fstore_s CROSS JOIN "fstore_range" fstore_r WHERE fstore_s."dt" >= CAST(CAST((fstore_r.fstore_min - INTERVAL '2592000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(fstore_r.fstore_max AS DATE) AS VARCHAR))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -27,7 +35,7 @@ WITH "fstore_entities" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "contract_type") AS ROW("fstore_event_ts" TIMESTAMP(6), "contract_type" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT * FROM "fstore_dev"."customer_contracts" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts'))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_contracts" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts')) fstore_s CROSS JOIN "fstore_range" fstore_r WHERE fstore_s."dt" >= CAST(CAST((fstore_r.fstore_min - INTERVAL '31536000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(fstore_r.fstore_max AS DATE) AS VARCHAR))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -44,7 +52,7 @@ WITH "fstore_entities" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "amount") AS ROW("fstore_event_ts" TIMESTAMP(6), "amount" DOUBLE)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders'))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders')) fstore_s CROSS JOIN "fstore_range" fstore_r WHERE fstore_s."dt" >= CAST(CAST((fstore_r.fstore_min - INTERVAL '7776000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(fstore_r.fstore_max AS DATE) AS VARCHAR))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),

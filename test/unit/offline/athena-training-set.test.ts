@@ -95,8 +95,12 @@ describe('training set on Athena (aws-sdk-client-mock)', () => {
     ]);
 
     const sql = athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input.QueryString ?? '';
-    expect(sql.startsWith('UNLOAD (WITH "fstore_entities" AS (')).toBe(true);
+    expect(sql.startsWith('UNLOAD (WITH "fstore_request" AS (')).toBe(true);
     expect(sql).toContain(`WHERE "request_id" = 'run-1'`);
+    // The range of the entity times (in UTC), so Athena reads only the dt partitions they reach.
+    expect(sql).toContain(
+      `VALUES (CAST(TIMESTAMP '2026-05-15 12:00:00.000000' AS TIMESTAMP(6)), CAST(TIMESTAMP '2026-05-20 07:30:00.000000' AS TIMESTAMP(6)))`,
+    );
     expect(sql).not.toContain('?');
     expect(sql).toContain(
       `TO 's3://offline-bucket/training-sets/churn_v1/run-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')`,
