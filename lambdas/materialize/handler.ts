@@ -15,6 +15,7 @@ import {
   materializeView,
 } from '../../lib/materialize/materialize-view.ts';
 import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
+import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
 import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import type { Registry } from '../../lib/registry/index.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
@@ -41,7 +42,7 @@ export interface MaterializeDependencies {
 }
 
 export type MaterializeResponse =
-  | (Pick<MaterializeViewResult, 'view' | 'runId' | 'status' | 'counts' | 'watermark'> & {
+  | (Pick<MaterializeViewResult, 'view' | 'runId' | 'status' | 'scope' | 'counts' | 'watermark'> & {
       continuedIn?: number;
     })
   | { view: string; status: 'busy'; message: string };
@@ -103,6 +104,7 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
         client: deps.dynamo,
         table: deps.config.tableName,
         source: athenaRowSource(runner, dialect),
+        ingests: s3IngestLog(deps.s3, deps.config.bucket),
         quarantine: (run) =>
           s3Quarantine(deps.s3, deps.config.bucket, deps.config.quarantinePrefix, run),
         allowedLatenessSeconds: deps.config.allowedLatenessSeconds,
@@ -131,6 +133,7 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
       view,
       runId: result.runId,
       status: result.status,
+      ...(result.scope ? { scope: result.scope } : {}),
       counts: result.counts,
       ...(result.watermark ? { watermark: result.watermark } : {}),
     };

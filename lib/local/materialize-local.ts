@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { quarantineDir } from '../data-paths.ts';
 import { duckdbRowSource } from '../materialize/duckdb-row-source.ts';
+import { manifestIngestLog } from '../materialize/manifest-ingest-log.ts';
 import {
   type MaterializeViewOptions,
   type MaterializeViewResult,
@@ -67,7 +68,8 @@ export async function materializeLocal(
   options: LocalMaterializationOptions,
 ): Promise<MaterializeViewResult[]> {
   const names = localViewNames(options);
-  const dialect = duckdbDialect(offlineRoot(options.dataDir, options.env));
+  const root = offlineRoot(options.dataDir, options.env);
+  const dialect = duckdbDialect(root);
   const session = await openDuckdb();
   const source = duckdbRowSource(session.connection, dialect);
   const dir = quarantineDir(options.dataDir, options.env);
@@ -83,6 +85,7 @@ export async function materializeLocal(
         owner: localOwner(),
         isOwnerGone: localOwnerGone,
         source,
+        ingests: manifestIngestLog(root),
         quarantine: (run) => fileQuarantine(dir, run),
       });
       results.push(result);

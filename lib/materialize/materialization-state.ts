@@ -7,14 +7,42 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { HintedError } from '../hinted-error.ts';
 import { itemAttributes } from '../online/item-codec.ts';
+import type { NewIngestFilter } from '../sql/render-new-ingests.ts';
+import type { IngestCoverage } from './ingest-coverage.ts';
+
+/**
+ * What a run reads: `full` (every row up to now: a first run, a changed definition, or a state
+ * that tracks no ingests yet), `incremental` (rows of ingests the last run had not seen, and
+ * rows dated since it), `backfill` (a range), or `lateness` (a store without commit records:
+ * rows dated after the watermark minus the allowed lateness).
+ */
+export interface RunScope {
+  readonly kind: 'full' | 'incremental' | 'backfill' | 'lateness';
+  /** Why a run that could have been incremental is full. */
+  readonly reason?: string;
+  /** Ingests committed since the last run, and their rows (incremental runs). */
+  readonly newIngests?: number;
+  readonly newIngestRows?: number;
+}
 
 /** Where a run resumes: its window, the last join keys fully written, and counts so far. */
 export interface Checkpoint {
   readonly runId: string;
   readonly startedAt: string;
-  readonly window: { readonly after?: string; readonly from?: string; readonly until: string };
+  readonly window: {
+    readonly after?: string;
+    readonly from?: string;
+    readonly until: string;
+    /** An incremental run: the rows of the ingests it reads besides those dated after `after`. */
+    readonly newIngests?: NewIngestFilter;
+  };
   /** True for a backfill of an explicit range, which leaves the watermark alone. */
   readonly backfill: boolean;
+  readonly scope?: RunScope;
+  /** The ingests covered once this run completes; recorded only then. */
+  readonly coverage?: IngestCoverage;
+  /** The definition fingerprint the run materializes (see definitionFingerprint). */
+  readonly definition?: string;
   readonly afterKey?: readonly (string | number)[];
   readonly counts: RunCounts;
   readonly newestEventTs?: string;
@@ -35,6 +63,7 @@ export interface LastRun {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly window: Checkpoint['window'];
+  readonly scope?: RunScope;
   readonly counts: RunCounts;
   readonly durationMs: number;
   readonly quarantine?: string;
@@ -49,6 +78,10 @@ export interface MaterializationState {
   readonly watermark?: string;
   /** Newest event time written so far, for the freshness lag. */
   readonly newestEventTs?: string;
+  /** The committed ingests whose rows are written (moves with the watermark). */
+  readonly ingests?: IngestCoverage;
+  /** Fingerprint of the definition the watermark and ingests are for; a change means a full run. */
+  readonly definition?: string;
   readonly checkpoint?: Checkpoint;
   readonly lastRun?: LastRun;
   readonly lease?: { readonly owner: string; readonly expiresAt: number };
@@ -68,6 +101,8 @@ export function stateKey(keyPrefix: string): string {
 const s = {
   watermark: 'watermark',
   newestEventTs: 'newest_event_ts',
+  ingests: 'ingests',
+  definition: 'definition',
   checkpoint: 'checkpoint',
   lastRun: 'last_run',
   leaseOwner: 'lease_owner',
@@ -163,11 +198,19 @@ export class MaterializationStateStore {
     });
   }
 
-  /** Ends a run: records it, moves the watermark when given, clears the checkpoint and lease. */
+  /**
+   * Ends a run: records it, moves the watermark and the ingest coverage when given (in the same
+   * conditional update, so both move or neither), clears the checkpoint and lease.
+   */
   async finish(
     owner: string,
     run: LastRun,
-    advance: { watermark?: string; newestEventTs?: string },
+    advance: {
+      watermark?: string;
+      newestEventTs?: string;
+      ingests?: IngestCoverage;
+      definition?: string;
+    },
   ): Promise<void> {
     const sets = ['#lr = :lr'];
     const names: Record<string, string> = {
@@ -185,6 +228,16 @@ export class MaterializationStateStore {
       sets.push('#n = :n');
       names['#n'] = s.newestEventTs;
       values[':n'] = { S: advance.newestEventTs };
+    }
+    if (advance.ingests) {
+      sets.push('#i = :i');
+      names['#i'] = s.ingests;
+      values[':i'] = { S: JSON.stringify(advance.ingests) };
+    }
+    if (advance.definition) {
+      sets.push('#d = :d');
+      names['#d'] = s.definition;
+      values[':d'] = { S: advance.definition };
     }
     await this.update(owner, `SET ${sets.join(', ')} REMOVE #cp, #o, #x`, { names, values });
   }
@@ -233,11 +286,15 @@ function decodeState(item: Record<string, AttributeValue>): MaterializationState
   const expiresAt = item[s.leaseExpiresAt]?.N;
   const watermark = text(s.watermark);
   const newestEventTs = text(s.newestEventTs);
+  const ingests = json<IngestCoverage>(s.ingests);
+  const definition = text(s.definition);
   const checkpoint = json<Checkpoint>(s.checkpoint);
   const lastRun = json<LastRun>(s.lastRun);
   return {
     ...(watermark ? { watermark } : {}),
     ...(newestEventTs ? { newestEventTs } : {}),
+    ...(ingests ? { ingests } : {}),
+    ...(definition ? { definition } : {}),
     ...(checkpoint ? { checkpoint } : {}),
     ...(lastRun ? { lastRun } : {}),
     ...(owner && expiresAt ? { lease: { owner, expiresAt: Number(expiresAt) } } : {}),

@@ -9,7 +9,15 @@ import { itemAttributes, microsToIso } from '../online/item-codec.ts';
 import { putCommand } from '../online/online-writer.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
 import { planPointInTime } from '../sql/point-in-time-plan.ts';
+import { definitionFingerprint } from './definition-fingerprint.ts';
 import { constraintViolations } from './feature-constraints.ts';
+import {
+  type CommittedIngest,
+  coverageAfter,
+  type IngestLog,
+  newIngestRows,
+  uncoveredIngests,
+} from './ingest-coverage.ts';
 import {
   type Checkpoint,
   type LastRun,
@@ -17,6 +25,7 @@ import {
   type MaterializationState,
   MaterializationStateStore,
   type RunCounts,
+  type RunScope,
 } from './materialization-state.ts';
 import type { QuarantinedRow, QuarantineRun, QuarantineSink } from './quarantine.ts';
 import { type ResumeKey, type RowSource, resumeKeyOf } from './row-source.ts';
@@ -32,7 +41,18 @@ export interface MaterializeViewOptions {
   readonly quarantine: (run: QuarantineRun) => QuarantineSink;
   /** A backfill of event times `start <= t <= end`; the watermark stays where it is. */
   readonly range?: { readonly start?: string; readonly end?: string };
-  /** How far before the watermark a scheduled run looks again for late rows. Default 1 hour. */
+  /**
+   * The store's commit points. With them a scheduled run reads only the rows of ingests the
+   * last run had not seen (late ones included) and rows dated since it; without them (or for a
+   * store without commit records) it reads rows dated after the watermark minus the lateness.
+   */
+  readonly ingests?: IngestLog;
+  /** How far behind the newest commit another can still appear (see ingest-coverage.ts). */
+  readonly ingestSettleMs?: number;
+  /**
+   * For a store without commit records only: how far before the watermark a scheduled run
+   * looks again for late rows. Default 1 hour.
+   */
   readonly allowedLatenessSeconds?: number;
   readonly concurrency?: number;
   /** Rows written between checkpoints. Default 2000. */
@@ -71,6 +91,8 @@ export interface MaterializeViewResult {
   /** A paused run: the join key of the last row written, where the next run resumes. */
   readonly resumeAfter?: readonly (string | number)[];
   readonly window: Checkpoint['window'];
+  /** Full, incremental (with how many new ingests), backfill, or by lateness. */
+  readonly scope?: RunScope;
   readonly counts: RunCounts;
   readonly durationMs: number;
   readonly watermark?: string;
@@ -117,7 +139,20 @@ export async function materializeView(
   // A bad range is refused before the lease is taken, so it changes nothing.
   const backfill = options.range ? backfillWindow(options.range, now) : undefined;
   const state = await store.acquire(owner, leaseMs, options.isOwnerGone);
-  let checkpoint = planRun(state, backfill, options, now);
+  const definition = definitionFingerprint(view, planned);
+  let snapshot: readonly CommittedIngest[] | undefined;
+  if (options.ingests && !backfill && !(state.checkpoint && !state.checkpoint.backfill)) {
+    try {
+      snapshot = await options.ingests.committedIngests(
+        view.source,
+        state.definition === definition ? state.ingests : undefined,
+      );
+    } catch (error) {
+      await store.release(owner, notStarted(startedMs, now, error)).catch(() => undefined);
+      throw error;
+    }
+  }
+  let checkpoint = planRun(state, backfill, options, now, { snapshot, definition });
   const resumed = checkpoint === state.checkpoint;
   const sink = options.quarantine({ view: view.name, runId: checkpoint.runId });
   const qualityIssues = () => viewQualityIssues(view, checkpoint);
@@ -127,6 +162,7 @@ export async function materializeView(
     startedAt: checkpoint.startedAt,
     finishedAt: new Date(now()).toISOString(),
     window: checkpoint.window,
+    ...(checkpoint.scope ? { scope: checkpoint.scope } : {}),
     counts: checkpoint.counts,
     durationMs: now() - startedMs,
     ...(checkpoint.counts.rejected > 0 ? { quarantine: sink.location } : {}),
@@ -215,9 +251,14 @@ export async function materializeView(
       ? state.watermark
       : later(state.watermark, checkpoint.window.until);
     const newestEventTs = later(state.newestEventTs, checkpoint.newestEventTs);
+    // The ingests of this run's snapshot count as written only now, with the watermark.
     await store.finish(owner, runOf('succeeded'), {
       ...(watermark ? { watermark } : {}),
       ...(newestEventTs ? { newestEventTs } : {}),
+      ...(checkpoint.coverage ? { ingests: checkpoint.coverage } : {}),
+      ...(checkpoint.coverage && checkpoint.definition
+        ? { definition: checkpoint.definition }
+        : {}),
     });
     return result('succeeded', { watermark, newestEventTs });
   } catch (error) {
@@ -238,6 +279,7 @@ export async function materializeView(
       status,
       resumed,
       window: checkpoint.window,
+      ...(checkpoint.scope ? { scope: checkpoint.scope } : {}),
       counts: checkpoint.counts,
       durationMs: now() - startedMs,
       ...(status === 'paused' && checkpoint.afterKey ? { resumeAfter: checkpoint.afterKey } : {}),
@@ -325,12 +367,32 @@ function backfillWindow(
   return { ...(start ? { from: start } : {}), until };
 }
 
-/** The checkpoint to resume, or a fresh one for the window this run covers. */
+/** A run that failed before it read anything (reading the commit records), for `lastRun`. */
+function notStarted(startedMs: number, now: () => number, error: unknown): LastRun {
+  const at = new Date(now()).toISOString();
+  return {
+    runId: 'not-started',
+    status: 'failed',
+    startedAt: new Date(startedMs).toISOString(),
+    finishedAt: at,
+    window: { until: at },
+    counts: zero,
+    durationMs: now() - startedMs,
+    error: (error as Error).message,
+  };
+}
+
+/**
+ * The checkpoint to resume, or a fresh one for the window this run covers: with a snapshot of
+ * the committed ingests, a full run when the state covers none yet or was for another
+ * definition, else an incremental one over the ingests it does not cover.
+ */
 function planRun(
   state: MaterializationState,
   backfill: Checkpoint['window'] | undefined,
   options: MaterializeViewOptions,
   now: () => number,
+  ingests: { snapshot: readonly CommittedIngest[] | undefined; definition: string },
 ): Checkpoint {
   const nowIso = new Date(now()).toISOString();
   const fresh = (window: Checkpoint['window'], backfill: boolean): Checkpoint => ({
@@ -349,14 +411,53 @@ function planRun(
       previous.window.until === window.until
     )
       return previous;
-    return fresh(window, true);
+    return { ...fresh(window, true), scope: { kind: 'backfill' } };
   }
   if (state.checkpoint && !state.checkpoint.backfill) return state.checkpoint;
+  const { snapshot, definition } = ingests;
+  if (snapshot) {
+    const settle = options.ingestSettleMs;
+    const fullBecause = !state.watermark
+      ? 'first run'
+      : state.definition !== undefined && state.definition !== definition
+        ? 'the definition changed'
+        : !state.ingests
+          ? 'the state tracks no ingests yet'
+          : undefined;
+    if (fullBecause || !state.ingests || !state.watermark)
+      return {
+        ...fresh({ until: nowIso }, false),
+        scope: { kind: 'full', reason: fullBecause ?? 'first run' },
+        coverage: coverageAfter(undefined, snapshot, settle),
+        definition,
+      };
+    const uncovered = uncoveredIngests(state.ingests, snapshot);
+    const rows = newIngestRows(uncovered);
+    return {
+      ...fresh(
+        {
+          after: state.watermark,
+          until: nowIso,
+          newIngests: {
+            seqRanges: rows.seqRanges,
+            ...(rows.days ? { days: rows.days } : {}),
+          },
+        },
+        false,
+      ),
+      scope: { kind: 'incremental', newIngests: rows.ingests, newIngestRows: rows.rows },
+      coverage: coverageAfter(state.ingests, snapshot, settle),
+      definition,
+    };
+  }
   const lateness = BigInt(Math.round((options.allowedLatenessSeconds ?? 3600) * 1_000_000));
   const after = state.watermark
     ? formatMicros(epochMicrosOf(state.watermark) - lateness)
     : undefined;
-  return fresh({ ...(after ? { after } : {}), until: nowIso }, false);
+  return {
+    ...fresh({ ...(after ? { after } : {}), until: nowIso }, false),
+    scope: after ? { kind: 'lateness' } : { kind: 'full', reason: 'first run' },
+  };
 }
 
 interface WrittenRows {

@@ -1,6 +1,7 @@
 import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { renderAggregatesAt } from '../sql/render-aggregation.ts';
+import { renderChangedAggregatesAt } from '../sql/render-changed-aggregates.ts';
 import { type LatestWindow, renderLatestPerEntity } from '../sql/render-latest.ts';
 
 export type ResumeKey = readonly (string | number)[];
@@ -30,14 +31,25 @@ export function resumeKeyOf(view: PlannedView, row: Readonly<Record<string, unkn
   });
 }
 
-/** The SQL of a materialization query: aggregates at the window's end, or the newest rows. */
+/**
+ * The SQL of a materialization query: aggregates at the window's end (of the entities whose
+ * values changed since the last run, in an incremental run), or the newest rows.
+ */
 export function renderMaterializationRows(
   query: LatestRowsQuery,
   dialect: Dialect,
   options: { orderByKey?: boolean } = {},
 ): string {
   const resume = { ...options, ...(query.afterKey ? { afterKey: query.afterKey } : {}) };
-  return query.view.aggregations
-    ? renderAggregatesAt(query.view, dialect, query.window, resume)
-    : renderLatestPerEntity(query.view, dialect, query.window, resume);
+  const { window } = query;
+  if (!query.view.aggregations) return renderLatestPerEntity(query.view, dialect, window, resume);
+  if (!window.newIngests) return renderAggregatesAt(query.view, dialect, window, resume);
+  if (!window.after)
+    throw new Error(`an incremental run of ${query.view.view} needs the end of the last run`);
+  return renderChangedAggregatesAt(
+    query.view,
+    dialect,
+    { after: window.after, until: window.until, newIngests: window.newIngests },
+    resume,
+  );
 }

@@ -1,6 +1,7 @@
 import type { JoinKeyType } from '../definitions/index.ts';
 import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
+import { incrementalCandidates, type NewIngestFilter } from './render-new-ingests.ts';
 
 export interface LatestWindow {
   /** Exclusive lower bound of event time (ISO, UTC); absent means from the beginning. */
@@ -9,6 +10,11 @@ export interface LatestWindow {
   readonly from?: string;
   /** Inclusive upper bound of event time (ISO, UTC). */
   readonly until: string;
+  /**
+   * An incremental run: only rows of these new ingests, and rows with event time after `after`
+   * (the last run's end), are candidates; `after` then bounds only the second kind.
+   */
+  readonly newIngests?: NewIngestFilter;
 }
 
 export interface LatestOptions {
@@ -41,12 +47,14 @@ export function renderLatestPerEntity(
       : `CAST(${q(f.feature)} AS ${dialect.sqlType(f.type)}) AS ${q(f.outputName)}`,
   );
   const lowerBound = window.after ?? window.from;
-  const lower = lowerBound
-    ? [
-        `${ts} ${window.after ? '>' : '>='} ${dialect.timestampLiteral(lowerBound)}`,
-        `${q('dt')} >= ${dialect.literal(partitionDay(lowerBound))}`,
-      ]
-    : [];
+  const lower = window.newIngests
+    ? [incrementalCandidates(view, dialect, { ...window, newIngests: window.newIngests })]
+    : lowerBound
+      ? [
+          `${ts} ${window.after ? '>' : '>='} ${dialect.timestampLiteral(lowerBound)}`,
+          `${q('dt')} >= ${dialect.literal(partitionDay(lowerBound))}`,
+        ]
+      : [];
   const conditions = [
     ...lower,
     `${ts} <= ${dialect.timestampLiteral(window.until)}`,

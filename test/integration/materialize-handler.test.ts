@@ -6,7 +6,12 @@ import {
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readMaterializeConfig } from '../../lambdas/materialize/config.ts';
@@ -20,6 +25,7 @@ import { MaterializationStateStore } from '../../lib/materialize/materialization
 import { lookupFeatures } from '../../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
+import { countingClient } from '../helpers/online-items.ts';
 
 const customer = defineEntity({
   name: 'customer',
@@ -96,6 +102,7 @@ describe('materialize Lambda (Athena mocked, DynamoDB on dynalite)', () => {
   let dynamo: ReturnType<typeof localDynamoClient>;
   let tables = 0;
   let table = '';
+  let clock = m;
   const handlerFor = (
     tableName: string,
     env: Record<string, string> = {},
@@ -115,7 +122,7 @@ describe('materialize Lambda (Athena mocked, DynamoDB on dynalite)', () => {
         ...env,
       }),
       metrics: new Metrics({ namespace: 'fstore-test', serviceName: 'materialize' }),
-      now: () => m,
+      now: () => clock,
       sleep: async () => {},
     });
 
@@ -133,6 +140,8 @@ describe('materialize Lambda (Athena mocked, DynamoDB on dynalite)', () => {
     athena.reset();
     s3.reset();
     lambda.reset();
+    clock = m;
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
     table = `fstore-h${tables++}-online`;
     await ensureLocalTable(dynamo, table);
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q1' });
@@ -243,6 +252,88 @@ describe('materialize Lambda (Athena mocked, DynamoDB on dynalite)', () => {
       .QueryString;
     expect(resumedSql).toContain(`("customer_id" > 'C09')`);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
+  });
+
+  it('keeps the ingests it covered in the state: the next invocation reads only new records and queries only their rows', async () => {
+    const sha = 'a'.repeat(64);
+    const record = (ingestId: string, firstSeq: number, rows: number, day: string) => ({
+      key: `offline/_ingests/events/${sha}/${ingestId}.json`,
+      body: JSON.stringify({
+        ingestId,
+        source: 'events',
+        file: 'x.csv',
+        sha256: sha,
+        rows,
+        firstSeq,
+        at: '2026-03-01T00:00:00.000Z',
+        files: [`offline/events/dt=${day}/${ingestId}-0.parquet`],
+      }),
+    });
+    const first = record('20260301t000000-0000000a', 100, 5, '2026-02-27');
+    const second = record('20260301t010000-0000000b', 900, 3, '2026-02-28');
+    const listing = (...records: { key: string; at: number }[]) =>
+      s3.on(ListObjectsV2Command, { Prefix: 'offline/_ingests/events/' }).resolves({
+        Contents: records.map((r) => ({ Key: r.key, LastModified: new Date(r.at) })),
+      });
+    for (const r of [first, second])
+      s3.on(GetObjectCommand, { Key: r.key }).resolves({
+        Body: { transformToString: async () => r.body } as never,
+      });
+    athena.on(GetQueryResultsCommand).resolves({
+      ResultSet: { ResultSetMetadata: columns, Rows: [header, dataRow('C1', 10)] },
+    });
+    const handler = handlerFor(table);
+    const sqlOf = (n: number) =>
+      athena.commandCalls(StartQueryExecutionCommand)[n]?.args[0].input.QueryString ?? '';
+
+    listing({ key: first.key, at: m - 3_600_000 });
+    expect(await handler({ view: 'profile' }, context(() => 600_000) as never)).toMatchObject({
+      status: 'succeeded',
+      scope: { kind: 'full', reason: 'first run' },
+    });
+    expect(sqlOf(0)).not.toContain('fstore_seq BETWEEN');
+
+    clock = m + 3_600_000;
+    listing({ key: first.key, at: m - 3_600_000 }, { key: second.key, at: m + 1_800_000 });
+    s3.resetHistory();
+    expect(await handler({ view: 'profile' }, context(() => 600_000) as never)).toMatchObject({
+      status: 'succeeded',
+      scope: { kind: 'incremental', newIngests: 1, newIngestRows: 3 },
+      watermark: new Date(m + 3_600_000).toISOString(),
+    });
+    // The first record is settled by the state: only the new one is read.
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([second.key]);
+    expect(sqlOf(1)).toContain(`("dt" IN ('2026-02-28') AND (fstore_seq BETWEEN 900 AND 902))`);
+    expect(sqlOf(1)).toContain(`"event_ts" > TIMESTAMP '2026-03-01 00:00:00.000000'`);
+
+    clock = m + 7_200_000;
+    const puts = countingClient(dynamo);
+    athena.on(GetQueryResultsCommand).resolves({
+      ResultSet: { ResultSetMetadata: columns, Rows: [header] },
+    });
+    expect(
+      await handlerFor(
+        table,
+        {},
+        puts.client,
+      )({ view: 'profile' }, context(() => 600_000) as never),
+    ).toMatchObject({
+      status: 'succeeded',
+      scope: { kind: 'incremental', newIngests: 0, newIngestRows: 0 },
+      counts: { rowsRead: 0, written: 0 },
+    });
+    expect(sqlOf(2)).toContain('(FALSE OR ("event_ts" > TIMESTAMP \'2026-03-01 01:00:00.000000\'');
+    expect(puts.count('PutItemCommand')).toBe(0);
+    const state = await new MaterializationStateStore(
+      dynamo,
+      table,
+      view?.onlineStore.keyPrefix as string,
+    ).read();
+    // Settled: commits 10 minutes before the newest one; named: the newer ones.
+    expect(state.ingests).toEqual({
+      settledBeforeMs: m + 1_800_000 - 600_000,
+      ingestIds: ['20260301t010000-0000000b'],
+    });
   });
 
   it('quarantines rows that break constraints to S3 under the view and run', async () => {

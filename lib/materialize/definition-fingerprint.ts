@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+import type { RegistryFeatureView } from '../registry/index.ts';
+import { stableStringify } from '../registry/stable-json.ts';
+import type { PlannedView } from '../sql/point-in-time-plan.ts';
+
+/**
+ * A hash of what decides a view's online items: its plan (source, columns, keys, windows), its
+ * features' types and constraints and its TTL. Schema changes already give a view a new version
+ * and a fresh state; this also catches what does not (a constraint, the TTL), after which an
+ * incremental run would leave items that a full run would write differently. Descriptions,
+ * owners and schedules are left out: editing them changes nothing stored.
+ */
+export function definitionFingerprint(view: RegistryFeatureView, planned: PlannedView): string {
+  const features = view.features.map(({ description: _description, ...rest }) => rest);
+  const text = stableStringify({ planned, features, ttlSeconds: view.ttlSeconds ?? null }, 0);
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,142 @@
+/**
+ * Which committed ingests a view's online items already reflect, so a run reads only the rows
+ * of the others. An ingest is known by its id, its `fstore_seq` range and when it committed.
+ */
+
+/** One committed ingest of a view's source, as the materializer needs it. */
+export interface CommittedIngest {
+  readonly ingestId: string;
+  readonly firstSeq: number;
+  readonly rows: number;
+  /** Commit time in milliseconds, by the clock of whoever wrote the commit point. */
+  readonly committedAtMs: number;
+  /** `YYYY-MM-DD` partitions its rows are in; absent when its record does not name its files. */
+  readonly days?: readonly string[];
+}
+
+/** The committed ingests of one source, read at the start of a run (the run's snapshot). */
+export interface IngestLog {
+  /**
+   * Undefined when the store keeps no commit records (files placed by hand). Ingests `covered`
+   * settles may come back without their sequence range (`rows` 0): the caller skips them.
+   */
+  committedIngests(
+    source: string,
+    covered?: IngestCoverage,
+  ): Promise<readonly CommittedIngest[] | undefined>;
+}
+
+/**
+ * The ingests covered so far: every one committed before `settledBeforeMs`, plus those named in
+ * `ingestIds` (committed later). Bounded: only ingests of the last settle period are named.
+ */
+export interface IngestCoverage {
+  readonly settledBeforeMs: number;
+  readonly ingestIds: readonly string[];
+}
+
+/**
+ * How far behind the newest commit a commit can still appear: a commit point is written with
+ * a time taken just before it is written, so one written while a run read the log carries a
+ * time a little before the newest it saw (more when writers' clocks disagree). Ten minutes
+ * covers slow writes and clock skew by a wide margin, at the cost of naming the ingests of the
+ * last ten minutes in the state.
+ */
+export const defaultSettleMs = 10 * 60_000;
+
+export function isCovered(coverage: IngestCoverage, ingest: CommittedIngest): boolean {
+  return (
+    ingest.committedAtMs < coverage.settledBeforeMs || coverage.ingestIds.includes(ingest.ingestId)
+  );
+}
+
+/** The ingests of `snapshot` a run with this coverage has not seen. */
+export function uncoveredIngests(
+  coverage: IngestCoverage,
+  snapshot: readonly CommittedIngest[],
+): CommittedIngest[] {
+  return snapshot.filter((ingest) => !isCovered(coverage, ingest));
+}
+
+/**
+ * The coverage once every ingest of `snapshot` is written. Its settle point lags the newest
+ * commit in the snapshot by `settleMs`, so an ingest that committed while the snapshot was
+ * read (and is not in it) falls after the settle point and is seen by the next run.
+ */
+export function coverageAfter(
+  previous: IngestCoverage | undefined,
+  snapshot: readonly CommittedIngest[],
+  settleMs = defaultSettleMs,
+): IngestCoverage {
+  const newest = snapshot.reduce((max, i) => Math.max(max, i.committedAtMs), -Infinity);
+  const settledBeforeMs = Math.max(
+    previous?.settledBeforeMs ?? -Infinity,
+    Number.isFinite(newest) ? newest - settleMs : -Infinity,
+  );
+  return {
+    settledBeforeMs: Number.isFinite(settledBeforeMs) ? settledBeforeMs : 0,
+    ingestIds: snapshot
+      .filter((i) => i.committedAtMs >= settledBeforeMs)
+      .map((i) => i.ingestId)
+      .sort(),
+  };
+}
+
+/** What a run reads of new ingests: `fstore_seq` ranges (inclusive) and, when known, partitions. */
+export interface NewIngestRows {
+  readonly ingests: number;
+  readonly rows: number;
+  readonly seqRanges: readonly (readonly [number, number])[];
+  /** Partitions holding them; absent when some ingest does not name its files. */
+  readonly days?: readonly string[];
+}
+
+/**
+ * The SQL filter of new ingests' rows. Past `maxRanges` ranges the closest ones are merged, so
+ * the statement stays short; a merged range may take in rows of covered ingests between them,
+ * which a run then reads again (harmless: writes are conditional), never fewer rows.
+ */
+export function newIngestRows(ingests: readonly CommittedIngest[], maxRanges = 50): NewIngestRows {
+  const ranges = ingests
+    .filter((i) => i.rows > 0)
+    .map((i) => [i.firstSeq, i.firstSeq + i.rows - 1] as [number, number])
+    .sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const range of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && range[0] <= last[1] + 1) last[1] = Math.max(last[1], range[1]);
+    else merged.push([...range]);
+  }
+  while (merged.length > Math.max(1, maxRanges)) {
+    let closest = 0;
+    for (let i = 1; i < merged.length - 1; i++)
+      if (gap(merged, i) < gap(merged, closest)) closest = i;
+    const left = merged[closest] as [number, number];
+    const right = merged[closest + 1] as [number, number];
+    merged.splice(closest, 2, [left[0], right[1]]);
+  }
+  const known = ingests.every((i) => i.days !== undefined);
+  const days = [...new Set(ingests.flatMap((i) => i.days ?? []))].sort();
+  return {
+    ingests: ingests.length,
+    rows: ingests.reduce((sum, i) => sum + i.rows, 0),
+    seqRanges: merged,
+    ...(known ? { days } : {}),
+  };
+}
+
+const gap = (ranges: readonly (readonly [number, number])[], i: number) =>
+  (ranges[i + 1]?.[0] ?? Infinity) - (ranges[i]?.[1] ?? 0);
+
+/** The `dt=YYYY-MM-DD` partition in a data file's path or object key. */
+export function partitionOfFile(file: string): string | undefined {
+  return /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(file.replaceAll('\\', '/'))?.[1];
+}
+
+/** Partitions of an ingest's files, or undefined when any file's partition is unknown. */
+export function partitionsOfFiles(files: readonly string[] | undefined): string[] | undefined {
+  if (!files) return undefined;
+  const days = files.map(partitionOfFile);
+  if (days.some((d) => d === undefined)) return undefined;
+  return [...new Set(days as string[])].sort();
+}

@@ -1,0 +1,83 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { IngestRecord } from '../offline/ingest-manifest.ts';
+import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
+import {
+  type CommittedIngest,
+  type IngestLog,
+  isCovered,
+  partitionsOfFiles,
+} from './ingest-coverage.ts';
+
+/**
+ * An AWS environment's commit points: the ingest records under `offline/_ingests/<source>/`
+ * (ADR 0008). One listing finds them all, with S3's own time of each (one clock for every
+ * writer); only records the coverage does not already settle are read, so a run reads the few
+ * ingests of the last minutes, not the whole history.
+ */
+export function s3IngestLog(client: S3Client, bucket: string): IngestLog {
+  return {
+    async committedIngests(source, known) {
+      const listed: { key: string; committedAtMs: number }[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: `${ingestRecordsPrefix}${source}/`,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const object of page?.Contents ?? [])
+          if (object.Key?.endsWith('.json') && object.LastModified)
+            listed.push({ key: object.Key, committedAtMs: object.LastModified.getTime() });
+        token = page?.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      const ingests: CommittedIngest[] = [];
+      for (const { key, committedAtMs } of listed) {
+        // Records named `<ingestId>.json` and settled need no read; their seq range is not needed.
+        const idInKey = /\/[0-9a-f]{64}\/([^/]+)\.json$/.exec(key)?.[1];
+        if (known && idInKey) {
+          const stub = { ingestId: idInKey, firstSeq: 0, rows: 0, committedAtMs };
+          if (isCovered(known, stub)) {
+            ingests.push(stub);
+            continue;
+          }
+        }
+        ingests.push(await readRecord(client, bucket, key, committedAtMs));
+      }
+      return ingests;
+    },
+  };
+}
+
+async function readRecord(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  committedAtMs: number,
+): Promise<CommittedIngest> {
+  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const text = (await response.Body?.transformToString()) ?? '';
+  let record: IngestRecord;
+  try {
+    record = JSON.parse(text) as IngestRecord;
+  } catch (error) {
+    throw new Error(`the ingest record s3://${bucket}/${key} is not JSON`, { cause: error });
+  }
+  if (
+    typeof record.ingestId !== 'string' ||
+    !Number.isSafeInteger(record.firstSeq) ||
+    !Number.isSafeInteger(record.rows)
+  )
+    throw new Error(
+      `the ingest record s3://${bucket}/${key} lacks ingestId, firstSeq or rows: ${text.slice(0, 200)}`,
+    );
+  const days = partitionsOfFiles(record.files);
+  return {
+    ingestId: record.ingestId,
+    firstSeq: record.firstSeq,
+    rows: record.rows,
+    committedAtMs,
+    ...(days ? { days } : {}),
+  };
+}
