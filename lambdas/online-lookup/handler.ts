@@ -6,7 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { type ApiDependencies, handleRequest } from '../../lib/api/handle-request.ts';
 import { LookupCache } from '../../lib/online/lookup-cache.ts';
-import { lookupFeatures } from '../../lib/online/online-lookup.ts';
+import { fetchLookup } from '../../lib/online/online-lookup.ts';
 import type { Registry } from '../../lib/registry/index.ts';
 import { type LookupConfig, readLookupConfig } from './config.ts';
 
@@ -53,7 +53,7 @@ export function createLookupHandler(deps: LookupHandlerDependencies) {
     registry: deps.registry,
     limits: { maxEntities: deps.config.maxEntities, maxBodyBytes: deps.config.maxBodyBytes },
     lookup: (request) =>
-      lookupFeatures(
+      fetchLookup(
         deps.client,
         deps.config.tableName,
         deps.registry,

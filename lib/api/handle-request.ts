@@ -1,7 +1,7 @@
 import { identifierPattern } from '../definitions/identifiers.ts';
 import { EntityKeyError } from '../online/entity-key.ts';
 import {
-  type FeatureResult,
+  type FetchedLookup,
   type LookupRequest,
   OnlineStoreUnavailableError,
 } from '../online/online-lookup.ts';
@@ -29,7 +29,8 @@ export type { LookupStats };
 export interface ApiDependencies {
   readonly registry: Registry;
   readonly limits: LookupLimits;
-  readonly lookup: (request: LookupRequest) => Promise<Record<string, FeatureResult>[]>;
+  /** Reads the items of a lookup (fetchLookup); the answer is written from them. */
+  readonly lookup: (request: LookupRequest) => Promise<FetchedLookup>;
   readonly health: () => Promise<boolean>;
   /** Logs unexpected errors; they answer 500 without internals. */
   readonly onUnexpectedError?: (error: unknown) => void;
@@ -129,8 +130,11 @@ async function serviceLookup(
         .map((f) => ({ feature: f.feature, outputName: f.outputName })),
     }))
     .filter((v) => v.features.length > 0);
-  const results = await deps.lookup({ views: byView, entities: body.entities });
-  return lookupAnswer({ kind: 'service', name }, body.entities, results, deps);
+  return lookupAnswer(
+    { kind: 'service', name },
+    await deps.lookup({ views: byView, entities: body.entities }),
+    deps,
+  );
 }
 
 async function viewLookup(
@@ -156,17 +160,19 @@ async function viewLookup(
   const features = view.features
     .filter((f) => !body.features || body.features.includes(f.name))
     .map((f) => ({ feature: f.name, outputName: f.name }));
-  const results = await deps.lookup({ views: [{ view: name, features }], entities: body.entities });
-  return lookupAnswer({ kind: 'view', name }, body.entities, results, deps);
+  return lookupAnswer(
+    { kind: 'view', name },
+    await deps.lookup({ views: [{ view: name, features }], entities: body.entities }),
+    deps,
+  );
 }
 
 function lookupAnswer(
   target: LookupTarget,
-  entities: readonly unknown[],
-  results: readonly Record<string, FeatureResult>[],
+  lookup: FetchedLookup,
   deps: ApiDependencies,
 ): ApiResponse {
-  const { body, stats } = lookupResponseJson(target, entities, results);
+  const { body, stats } = lookupResponseJson(target, lookup);
   deps.onLookupServed?.(stats);
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body };
 }

@@ -1,4 +1,6 @@
-import type { FeatureResult } from '../online/online-lookup.ts';
+import { attributeJson, itemAttributes } from '../online/item-codec.ts';
+import { itemState, type PlannedLookup } from '../online/lookup-plan.ts';
+import type { FetchedLookup } from '../online/online-lookup.ts';
 
 export interface LookupStats {
   readonly entities: number;
@@ -16,66 +18,64 @@ export interface LookupTarget {
 
 /**
  * The body of a lookup answer, `{"service"|"view": name, "results": [{"entity", "features"}]}`,
- * as JSON text, and the status counts for metrics, in one pass over the results. The text is
- * what JSON.stringify makes of the same object (a property test holds it to that), written
- * about four times faster for 100 entities × 50 features: the `status` and `event_timestamp`
- * text, shared by the features of one item, is made once per item instead of per feature.
+ * as JSON text, and the status counts for metrics, in one pass over the items. The text is what
+ * JSON.stringify makes of the same answer built as objects (featureResults; a property test
+ * holds it to that), written from the stored attributes without making a value or a result
+ * object per feature: for 100 entities × 50 features that is 5,000 objects fewer per request.
+ * The `status` and `event_timestamp` text, shared by the features of one item, is made once per
+ * item.
  */
 export function lookupResponseJson(
   target: LookupTarget,
-  entities: readonly unknown[],
-  results: readonly Readonly<Record<string, FeatureResult>>[],
+  lookup: FetchedLookup,
 ): { body: string; stats: LookupStats } {
-  const nameJson = new Map<string, string>();
+  const viewCount = lookup.views.length;
   let features = 0;
   let notFound = 0;
   let outsideTtl = 0;
   let nullValues = 0;
-  let lastStatus: string | undefined;
-  let lastTimestamp: string | null | undefined;
-  let tail = '';
   let body = `{${JSON.stringify(target.kind)}:${JSON.stringify(target.name)},"results":[`;
-  for (let index = 0; index < results.length; index++) {
-    const result = results[index] as Readonly<Record<string, FeatureResult>>;
-    body += `${index === 0 ? '' : ','}{"entity":${JSON.stringify(entities[index])},"features":{`;
-    let first = true;
-    for (const name of Object.keys(result)) {
-      const feature = result[name] as FeatureResult;
-      features += 1;
-      if (feature.status === 'NOT_FOUND') notFound += 1;
-      else if (feature.status === 'OUTSIDE_TTL') outsideTtl += 1;
-      else if (feature.status === 'NULL_VALUE') nullValues += 1;
-      if (feature.status !== lastStatus || feature.event_timestamp !== lastTimestamp) {
-        lastStatus = feature.status;
-        lastTimestamp = feature.event_timestamp;
-        tail = `"status":${JSON.stringify(lastStatus)},"event_timestamp":${JSON.stringify(lastTimestamp)}}`;
+  for (let entity = 0; entity < lookup.entities.length; entity++) {
+    body += `${entity === 0 ? '' : ','}{"entity":${JSON.stringify(lookup.entities[entity])},"features":{`;
+    let separator = '';
+    for (let index = 0; index < viewCount; index++) {
+      const view = lookup.views[index] as PlannedLookup['views'][number];
+      const item = lookup.items[entity * viewCount + index];
+      const state = itemState(view.plan, item, lookup.nowMicros);
+      features += view.features.length;
+      if (state.status === 'NOT_FOUND') {
+        notFound += view.features.length;
+        for (const feature of view.features) {
+          body += `${separator}${feature.keyJson}"value":${feature.valueIfNoRows === null ? 'null' : feature.valueIfNoRows},"status":"NOT_FOUND","event_timestamp":null}`;
+          separator = ',';
+        }
+        continue;
       }
-      let key = nameJson.get(name);
-      if (key === undefined) {
-        key = `${JSON.stringify(name)}:{`;
-        nameJson.set(name, key);
+      const timestamp = `"event_timestamp":${JSON.stringify(state.eventTimestamp)}}`;
+      if (state.status === 'OUTSIDE_TTL') {
+        outsideTtl += view.features.length;
+        for (const feature of view.features) {
+          body += `${separator}${feature.keyJson}"value":null,"status":"OUTSIDE_TTL",${timestamp}`;
+          separator = ',';
+        }
+        continue;
       }
-      const value = valueJson(feature.value);
-      // JSON.stringify leaves out a property whose value has no JSON form (undefined).
-      body += `${first ? '' : ','}${key}${value === undefined ? '' : `"value":${value},`}${tail}`;
-      first = false;
+      const present = `,"status":"PRESENT",${timestamp}`;
+      const stored = item?.[itemAttributes.features]?.M;
+      for (const feature of view.features) {
+        const value = attributeJson(feature.type, stored?.[feature.feature]);
+        if (value === undefined) {
+          nullValues += 1;
+          body += `${separator}${feature.keyJson}"value":null,"status":"NULL_VALUE",${timestamp}`;
+        } else body += `${separator}${feature.keyJson}"value":${value}${present}`;
+        separator = ',';
+      }
     }
     body += '}}';
   }
   body += ']}';
   return {
     body,
-    stats: { entities: results.length, features, notFound, outsideTtl, nullValues },
+    stats: { entities: lookup.entities.length, features, notFound, outsideTtl, nullValues },
   };
-}
-
-function valueJson(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
-    case 'boolean':
-      return value ? 'true' : 'false';
-    default:
-      return value === null ? 'null' : JSON.stringify(value);
-  }
 }

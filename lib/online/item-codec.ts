@@ -90,6 +90,51 @@ export function decodeValue(type: ValueType, attribute: AttributeValue | undefin
 }
 
 /**
+ * The JSON text of `decodeValue(type, attribute)`, written from the attribute without making the
+ * value first, or `undefined` where decodeValue gives null. A number's text is DynamoDB's own
+ * when it is already what JSON.stringify would write (see `isShortestNumberText`).
+ */
+export function attributeJson(
+  type: ValueType,
+  attribute: AttributeValue | undefined,
+): string | undefined {
+  if (!attribute || attribute.NULL) return undefined;
+  const number = attribute.N;
+  if (number !== undefined) {
+    // decodeValue keeps an int64 that is not a safe integer as text.
+    if (isShortestNumberText(number) && (type !== 'int64' || !number.includes('.'))) return number;
+    const value = decodeValue(type, attribute);
+    return typeof value === 'string' ? JSON.stringify(value) : numberJson(value as number);
+  }
+  if (attribute.S !== undefined) return JSON.stringify(attribute.S);
+  if (attribute.BOOL !== undefined) return attribute.BOOL ? 'true' : 'false';
+  if (attribute.L !== undefined) return JSON.stringify(decodeValue(type, attribute));
+  return undefined;
+}
+
+// Plain decimal, no leading zeros, no trailing fractional zeros.
+const plainDecimal = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
+
+/**
+ * Whether `String(Number(text))` is `text` itself. It is for a plain decimal of at most 15
+ * digits (any such decimal survives the trip through a double, and no shorter text names the
+ * same double), unless it is `-0` or small enough (under 1e-6) for JavaScript to write it with
+ * an exponent.
+ */
+export function isShortestNumberText(text: string): boolean {
+  return (
+    text.length <= 15 &&
+    plainDecimal.test(text) &&
+    text !== '-0' &&
+    !(text.startsWith('0.000000') || text.startsWith('-0.000000'))
+  );
+}
+
+function numberJson(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/**
  * Epoch microseconds from an ISO string (any offset, up to 9 fractional digits, truncated to 6),
  * a bigint of microseconds, or, losing nothing they hold, a Date or epoch milliseconds.
  */

@@ -1,18 +1,25 @@
 import {
-  type AttributeValue,
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
   type DynamoDBClient,
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
-import type { ValueType } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
-import type { Registry, RegistryFeatureView } from '../registry/index.ts';
-import { encodeEntityKey, partitionKey } from './entity-key.ts';
-import { itemAttributes as a, decodeValue, microsToIso } from './item-codec.ts';
+import type { Registry } from '../registry/index.ts';
+import { itemAttributes as a, decodeValue } from './item-codec.ts';
 import type { LookupCache } from './lookup-cache.ts';
+import {
+  type FeatureStatus,
+  type Item,
+  itemState,
+  type LookupRequest,
+  type PlannedLookup,
+  type Projection,
+  planLookup,
+} from './lookup-plan.ts';
 
-export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL_VALUE';
+export { maxExpressionBytes, projectionFor } from './lookup-plan.ts';
+export type { FeatureStatus, LookupRequest };
 
 export interface FeatureResult {
   readonly value: unknown;
@@ -20,13 +27,12 @@ export interface FeatureResult {
   readonly event_timestamp: string | null;
 }
 
-export interface LookupRequest {
-  /** Features to return, grouped by view, with the names they are returned under. */
-  readonly views: readonly {
-    readonly view: string;
-    readonly features: readonly { feature: string; outputName: string }[];
-  }[];
-  readonly entities: readonly Readonly<Record<string, unknown>>[];
+/** What a lookup read: its plan, the item of each key (`undefined` when there is none), and when. */
+export interface FetchedLookup extends PlannedLookup {
+  /** `items[entity * views.length + view]`, beside `keys`. */
+  readonly items: readonly (Item | undefined)[];
+  /** Read time, for TTL, in epoch microseconds. */
+  readonly nowMicros: bigint;
 }
 
 export interface LookupOptions {
@@ -57,40 +63,44 @@ export async function lookupFeatures(
   request: LookupRequest,
   options: LookupOptions = {},
 ): Promise<Record<string, FeatureResult>[]> {
+  return featureResults(await fetchLookup(client, table, registry, request, options));
+}
+
+/**
+ * The items a lookup needs, read as lookupFeatures reads them, without turning them into
+ * values: the HTTP API writes its answer's JSON text straight from them.
+ */
+export async function fetchLookup(
+  client: DynamoDBClient,
+  table: string,
+  registry: Registry,
+  request: LookupRequest,
+  options: LookupOptions = {},
+): Promise<FetchedLookup> {
   const nowMicros = BigInt((options.now ?? Date.now)()) * 1000n;
-  const views = request.views.map((selection) => {
-    const view = registry.featureViews.find((v) => v.name === selection.view);
-    if (!view) throw new Error(`internal: view ${selection.view} is not in the registry`);
-    const plan = viewPlan(view);
-    return { plan, features: selection.features.map((f) => plan.feature(f.feature, f.outputName)) };
-  });
-  // keys[entity * views.length + view]
-  const keys: string[] = [];
-  for (const entity of request.entities)
-    for (const { plan } of views)
-      keys.push(partitionKey(plan.keyPrefix, encodeEntityKey(plan.joinKeys, entity)));
-  const uniqueKeys = [...new Set(keys)];
-  const projection = projectionFor(views.map((v) => v.plan.view));
-  const items = new Map<string, Record<string, AttributeValue>>();
+  const planned = planLookup(registry, request);
+  const found = new Map<string, Item>();
   const toFetch: string[] = [];
-  for (const key of uniqueKeys) {
+  for (const key of new Set(planned.keys)) {
     const cached = options.cache?.get(key);
     if (cached === undefined) toFetch.push(key);
-    else if (cached !== null) items.set(key, cached);
+    else if (cached !== null) found.set(key, cached);
   }
-  const fetched = await batchGet(client, table, toFetch, projection, options);
-  for (const key of toFetch) {
-    const item = fetched.get(key);
-    if (item) items.set(key, item);
-    options.cache?.set(key, item ?? null);
-  }
+  await batchGet(client, table, toFetch, planned.projection, options, found);
+  if (options.cache) for (const key of toFetch) options.cache.set(key, found.get(key) ?? null);
+  return { ...planned, items: planned.keys.map((key) => found.get(key)), nowMicros };
+}
+
+/** Each entity's features by output name, with value, status and event time. */
+export function featureResults(lookup: FetchedLookup): Record<string, FeatureResult>[] {
+  const viewCount = lookup.views.length;
   const results: Record<string, FeatureResult>[] = [];
-  for (let entity = 0; entity < request.entities.length; entity++) {
+  for (let entity = 0; entity < lookup.entities.length; entity++) {
     const result: Record<string, FeatureResult> = {};
-    for (let index = 0; index < views.length; index++) {
-      const { plan, features } = views[index] as (typeof views)[number];
-      const item = items.get(keys[entity * views.length + index] as string);
-      const found = itemState(plan, item, nowMicros);
+    for (let index = 0; index < viewCount; index++) {
+      const { plan, features } = lookup.views[index] as PlannedLookup['views'][number];
+      const item = lookup.items[entity * viewCount + index];
+      const found = itemState(plan, item, lookup.nowMicros);
       if (found.status !== 'PRESENT') {
         for (const feature of features)
           result[feature.outputName] = {
@@ -115,119 +125,29 @@ export async function lookupFeatures(
   return results;
 }
 
-interface PlannedFeature {
-  readonly feature: string;
-  readonly outputName: string;
-  readonly type: ValueType;
-  /** What the feature is for an entity with no item: 0 for counts, else NULL. */
-  readonly valueIfNoRows: number | null;
-}
-
-/** What a lookup needs of one view, worked out once per view rather than per request. */
-interface ViewPlan {
-  readonly view: RegistryFeatureView;
-  readonly keyPrefix: string;
-  readonly joinKeys: RegistryFeatureView['joinKeys'];
-  readonly ttlMicros: bigint | undefined;
-  feature(name: string, outputName: string): PlannedFeature;
-}
-
-const viewPlans = new WeakMap<RegistryFeatureView, ViewPlan>();
-
-function viewPlan(view: RegistryFeatureView): ViewPlan {
-  let plan = viewPlans.get(view);
-  if (plan) return plan;
-  const byName = new Map(
-    view.features.map((f) => {
-      const fn = view.aggregations?.find((agg) => agg.feature === f.name)?.function;
-      const planned: PlannedFeature = {
-        feature: f.name,
-        outputName: f.name,
-        type: f.type,
-        valueIfNoRows: fn === 'count' || fn === 'count_distinct' ? 0 : null,
-      };
-      return [f.name, planned];
-    }),
-  );
-  plan = {
-    view,
-    keyPrefix: view.onlineStore.keyPrefix,
-    joinKeys: view.joinKeys,
-    ttlMicros: view.ttlSeconds === undefined ? undefined : BigInt(view.ttlSeconds) * 1_000_000n,
-    feature(name, outputName) {
-      const planned = byName.get(name);
-      if (!planned) throw new Error(`internal: feature ${name} is not in view ${view.name}`);
-      return planned.outputName === outputName ? planned : { ...planned, outputName };
-    },
-  };
-  viewPlans.set(view, plan);
-  return plan;
-}
-
-/** Whether a view's item exists and is within TTL at read time: once per item, not per feature. */
-function itemState(
-  plan: ViewPlan,
-  item: Record<string, AttributeValue> | undefined,
-  nowMicros: bigint,
-): { status: 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL'; eventTimestamp: string | null } {
-  if (!item) return { status: 'NOT_FOUND', eventTimestamp: null };
-  const eventMicros = BigInt(item[a.eventTs]?.N ?? '0');
-  const expired = plan.ttlMicros !== undefined && nowMicros - eventMicros > plan.ttlMicros;
-  return { status: expired ? 'OUTSIDE_TTL' : 'PRESENT', eventTimestamp: microsToIso(eventMicros) };
-}
-
-/** DynamoDB rejects an expression string longer than 4 KB (its documented expression limit). */
-export const maxExpressionBytes = 4096;
-
-/**
- * The key, event time and each needed feature of the features map (`#f.#f0, …`), or the whole
- * features map when that expression would pass DynamoDB's 4 KB limit (past 419 distinct
- * features): real DynamoDB rejects the longer one, though the local server accepts it. Every
- * placeholder given is used, as DynamoDB requires.
- */
-export function projectionFor(
-  views: readonly RegistryFeatureView[],
-): Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'> {
-  const names: Record<string, string> = { '#pk': a.key, '#e': a.eventTs, '#f': a.features };
-  const paths = ['#pk', '#e'];
-  const features = [...new Set(views.flatMap((v) => v.features.map((f) => f.name)))];
-  features.forEach((feature, index) => {
-    names[`#f${index}`] = feature;
-    paths.push(`#f.#f${index}`);
-  });
-  const expression = paths.join(', ');
-  if (Buffer.byteLength(expression, 'utf8') <= maxExpressionBytes)
-    return { ProjectionExpression: expression, ExpressionAttributeNames: names };
-  return {
-    ProjectionExpression: '#pk, #e, #f',
-    ExpressionAttributeNames: { '#pk': a.key, '#e': a.eventTs, '#f': a.features },
-  };
-}
-
 async function batchGet(
   client: DynamoDBClient,
   table: string,
   keys: readonly string[],
-  projection: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'>,
+  projection: Projection,
   options: LookupOptions,
-): Promise<Map<string, Record<string, AttributeValue>>> {
-  const found = new Map<string, Record<string, AttributeValue>>();
+  found: Map<string, Item>,
+): Promise<void> {
   const chunks: string[][] = [];
   for (let i = 0; i < keys.length; i += maxKeysPerBatch)
     chunks.push(keys.slice(i, i + maxKeysPerBatch));
   await Promise.all(
     chunks.map((chunk) => fetchChunk(client, table, chunk, projection, options, found)),
   );
-  return found;
 }
 
 async function fetchChunk(
   client: DynamoDBClient,
   table: string,
   chunk: readonly string[],
-  projection: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'>,
+  projection: Projection,
   options: LookupOptions,
-  found: Map<string, Record<string, AttributeValue>>,
+  found: Map<string, Item>,
 ): Promise<void> {
   const maxAttempts = options.maxAttempts ?? 6;
   const baseDelayMs = options.baseDelayMs ?? 25;

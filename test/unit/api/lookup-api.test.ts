@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type ApiDependencies, handleRequest } from '../../../lib/api/handle-request.ts';
 import { OnlineStoreUnavailableError } from '../../../lib/online/online-lookup.ts';
 import { compileRegistry, loadDefinitions } from '../../../lib/registry/index.ts';
+import { fetchedLookupOf } from '../../helpers/fetched-lookup.ts';
 import { repoRoot } from '../../helpers/run-fstore.ts';
 
 const valueFor = (entity: Record<string, unknown>, feature: string) =>
@@ -15,20 +16,14 @@ const deps = (overrides: Partial<ApiDependencies> = {}): ApiDependencies => ({
   lookup: async (request) => {
     calls.push(request);
     // Every value names its entity and feature, so a result paired with the wrong entity shows.
-    return request.entities.map((entity) =>
-      Object.fromEntries(
-        request.views.flatMap((v) =>
-          v.features.map((f) => [
-            f.outputName,
-            {
-              value: valueFor(entity, f.outputName),
-              status: 'PRESENT' as const,
-              event_timestamp: '2026-03-01T00:00:00.000000Z',
-            },
-          ]),
+    return fetchedLookupOf(registry, request, (entity, selection) => ({
+      event_ts: { N: '1772323200000000' },
+      f: {
+        M: Object.fromEntries(
+          selection.features.map((f) => [f.feature, { S: valueFor(entity, f.outputName) }]),
         ),
-      ),
-    );
+      },
+    }));
   },
   health: async () => true,
   ...overrides,

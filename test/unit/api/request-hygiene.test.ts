@@ -7,6 +7,7 @@ import {
 } from '../../../lambdas/online-lookup/handler.ts';
 import { type ApiDependencies, handleRequest } from '../../../lib/api/handle-request.ts';
 import { parseJsonBody } from '../../../lib/api/parse-json-body.ts';
+import { fetchedLookupOf } from '../../helpers/fetched-lookup.ts';
 import { onlineRegistry } from '../../helpers/online-registry.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -19,7 +20,7 @@ const deps: ApiDependencies = {
   limits: { maxEntities: 100, maxBodyBytes: 262_144 },
   lookup: async (request) => {
     lookups.push(request);
-    return request.entities.map(() => ({}));
+    return fetchedLookupOf(registry, request, () => undefined);
   },
   health: async () => true,
 };
