@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Registry } from '../registry/index.ts';
+import { materializerRegistryProjection } from '../registry/runtime-projection.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
 import { functionRole } from './function-role.ts';
 import { pascal } from './logical-id.ts';
@@ -33,7 +34,8 @@ export const quarantinePrefix = 'quarantine/';
 /**
  * Keeps online views fresh: one EventBridge Scheduler schedule per online view (its
  * `schedule` expression, input `{"view": ...}`), with a retry policy, invoking one materialize
- * function (arm64, Node.js 24, 15-minute timeout, registry compiled in, reserved concurrency).
+ * function (arm64, Node.js 24, 15-minute timeout, reserved concurrency, the materializer's
+ * projection of the registry compiled in: a schedule edit changes the schedule, not the code).
  * One encrypted dead-letter queue receives both what Scheduler could not deliver and, as the
  * function's on-failure destination, every asynchronous invocation (scheduled or a
  * continuation the function sent itself) that still failed after Lambda's retries. The
@@ -91,7 +93,7 @@ export class Materialization extends Construct {
         WRITE_CONCURRENCY: String(stage.materialization.writeConcurrency),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: registryBundling(props.registry),
+      bundling: registryBundling(materializerRegistryProjection(props.registry)),
       ...projectFiles,
     });
     props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');

@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Registry } from '../registry/index.ts';
+import { lookupRegistryProjection } from '../registry/runtime-projection.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
 import { functionRole } from './function-role.ts';
 
@@ -34,7 +35,8 @@ const routes: readonly { path: string; method: apigw.HttpMethod }[] = [
 /**
  * The HTTPS lookup API: an HTTP API whose every route needs IAM (SigV4) authorization by
  * default (JWT as a stage option), stage throttling and JSON access logs, in front of the
- * online-lookup Lambda (arm64, Node.js 24, minified bundle with the registry compiled in,
+ * online-lookup Lambda (arm64, Node.js 24, minified bundle with the lookup's projection of the
+ * registry compiled in, so an edit of a description or a schedule leaves its code alone,
  * read-only access to the online table, reserved concurrency when the stage sets one). Its log
  * groups are retained with the stack in stages that retain data.
  */
@@ -71,7 +73,7 @@ export class ServingApi extends Construct {
         MAX_ENTITIES: String(stage.api.maxEntitiesPerRequest),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: registryBundling(props.registry),
+      bundling: registryBundling(lookupRegistryProjection(props.registry)),
       ...projectFiles,
     });
     props.table.grant(

@@ -26,10 +26,12 @@ export function stackName(stage: StageConfig): string {
 }
 
 /**
- * Adds one environment's stacks to `app`, tagged with `fstore:env`, the registry version and
- * the stage tags, with cdk-nag AwsSolutions checks on the whole app. The stacks are
- * environment-agnostic unless the stage names an account. A registry that breaks the deployed
- * one is refused here, before any stack is built (see deploy-gate.ts).
+ * Adds one environment's stacks to `app`, tagged with `fstore:env` and the stage tags, with
+ * cdk-nag AwsSolutions checks on the whole app. Not with the registry version: that tag would
+ * change every resource at every definition edit; the version is in the registry record, the
+ * RegistryVersion output and `fstore plan` (ADR 0012). The stacks are environment-agnostic
+ * unless the stage names an account. A registry that breaks the deployed one is refused here,
+ * before any stack is built (see deploy-gate.ts).
  */
 export function buildApp({ app, stage, registry, deployed, allowBreaking = [] }: BuildAppProps): {
   stack: FstoreStack;
@@ -48,7 +50,6 @@ export function buildApp({ app, stage, registry, deployed, allowBreaking = [] }:
     description: `fstore feature store, environment ${stage.name}`,
   });
   Tags.of(stack).add('fstore:env', stage.name);
-  Tags.of(stack).add('fstore:registry-version', registry.version);
   for (const [key, value] of Object.entries(stage.tags)) Tags.of(stack).add(key, value);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   for (const { id, message } of gateWarnings) Annotations.of(stack).addWarningV2(id, message);

@@ -6,6 +6,7 @@ import { createLookupHandler, readLookupConfig } from '../../lambdas/online-look
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import type { Registry } from '../../lib/registry/index.ts';
+import { lookupRegistryProjection } from '../../lib/registry/runtime-projection.ts';
 import { type AwsJsonStub, startAwsJsonStub } from '../helpers/aws-json-stub-server.ts';
 import { assertTrinoGrammar } from '../helpers/trino-grammar.ts';
 import {
@@ -245,8 +246,9 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
       ...runtimeBasics(),
     };
     const { results, stderr } = await invokeBundle(lookupFunction.bundle, environment, events);
+    // The bundle embeds the lookup's projection of the registry (ADR 0012), not the whole one.
     const inProcess = createLookupHandler({
-      registry,
+      registry: lookupRegistryProjection(registry),
       client,
       config: readLookupConfig(environment),
     });

@@ -1,0 +1,115 @@
+import type {
+  Registry,
+  RegistryEntity,
+  RegistryFeature,
+  RegistryFeatureService,
+  RegistryFeatureView,
+  RegistrySource,
+} from './registry-schema.ts';
+import { contentHash, stableStringify } from './stable-json.ts';
+
+/**
+ * The registry as one Lambda function reads it at run time, compiled into its bundle instead
+ * of the whole registry. What only people, the stack or the alarms read (descriptions,
+ * owners, tags, the file a definition came from, schedules, expected freshness, leakage
+ * notes) is left out, so editing it changes no function code (docs/adr/0012-quiet-diffs.md).
+ * Its `version` is a hash of the projection itself: equal projections, equal versions.
+ */
+export type RuntimeRegistry = Registry;
+
+/**
+ * What the lookup API reads: every view and service by name (unknown and not-online ones
+ * answer 404 with their own codes), keys, feature names and types, TTLs, online key prefixes,
+ * lifecycle status, and the sources' columns for the lineage of `GET /v1/registry`. Not the
+ * feature constraints or quality rules: only the materializer enforces them.
+ */
+export function lookupRegistryProjection(registry: Registry): RuntimeRegistry {
+  return withVersion({
+    formatVersion: registry.formatVersion,
+    entities: registry.entities.map(entityRuntime),
+    sources: registry.sources.map(sourceRuntime),
+    featureViews: registry.featureViews.map((view) => ({
+      ...viewRuntime(view),
+      features: view.features.map(({ name, type, nullable }) => ({ name, type, nullable })),
+    })),
+    featureServices: registry.featureServices.map(serviceRuntime),
+  });
+}
+
+/**
+ * What the materializer reads: the online views (it refuses the others by name) with their
+ * feature constraints (rows breaking them are quarantined) and quality rules (reported as
+ * QualityRuleViolations), and the sources they read. No entities or services: it plans the
+ * query of one view from the view and its source alone.
+ */
+export function materializerRegistryProjection(registry: Registry): RuntimeRegistry {
+  const views = registry.featureViews.filter((view) => view.online);
+  const sourceNames = new Set(views.map((view) => view.source));
+  return withVersion({
+    formatVersion: registry.formatVersion,
+    entities: [],
+    sources: registry.sources.filter((s) => sourceNames.has(s.name)).map(sourceRuntime),
+    featureViews: views.map((view) => ({
+      ...viewRuntime(view),
+      features: view.features.map(featureWithConstraints),
+      ...(view.quality ? { quality: { ...view.quality } } : {}),
+    })),
+    featureServices: [],
+  });
+}
+
+function withVersion(body: Omit<Registry, 'version'>): RuntimeRegistry {
+  // Through stable JSON, as compileRegistry does: the same projection always has the same bytes.
+  return JSON.parse(stableStringify({ ...body, version: contentHash(body, 16) })) as Registry;
+}
+
+function entityRuntime({ name, joinKeys }: RegistryEntity): RegistryEntity {
+  return { name, joinKeys: joinKeys.map((k) => ({ ...k })), tags: {} };
+}
+
+function sourceRuntime(source: RegistrySource): RegistrySource {
+  return {
+    name: source.name,
+    schema: source.schema.map((c) => ({ ...c })),
+    timestampField: source.timestampField,
+    createdTimestampField: source.createdTimestampField,
+    fieldMapping: { ...source.fieldMapping },
+    offline: { ...source.offline },
+    tags: {},
+  };
+}
+
+/** A view's runtime fields, features aside (each function keeps its own part of them). */
+function viewRuntime(view: RegistryFeatureView): Omit<RegistryFeatureView, 'features'> {
+  return {
+    name: view.name,
+    version: view.version,
+    transform: view.transform,
+    aggregations: view.aggregations?.map((a) => ({ ...a })),
+    entities: [...view.entities],
+    joinKeys: view.joinKeys.map((k) => ({ ...k })),
+    source: view.source,
+    ttl: view.ttl,
+    ttlSeconds: view.ttlSeconds,
+    online: view.online,
+    status: view.status,
+    offline: { ...view.offline },
+    onlineStore: { ...view.onlineStore },
+    tags: {},
+  };
+}
+
+function featureWithConstraints(feature: RegistryFeature): RegistryFeature {
+  const { name, type, nullable, min, max, allowedValues } = feature;
+  return { name, type, nullable, min, max, allowedValues: allowedValues && [...allowedValues] };
+}
+
+function serviceRuntime(service: RegistryFeatureService): RegistryFeatureService {
+  return {
+    name: service.name,
+    features: service.features.map((f) => ({ ...f })),
+    online: service.online,
+    status: service.status,
+    tags: {},
+  };
+}
