@@ -44,8 +44,9 @@ const sampleKey = (type: string, n: number) => (type === 'string' ? `C'${n}` : n
  * Every statement fstore sends to Athena for the views and services of `registry`, produced by
  * the code that sends them (the offline I/O replaced by a recorder): each service's prepared
  * statement and its training-set UNLOAD; per view the materialization queries (first run,
- * incremental run, backfill, each also resumed after a key) and verify-online's inline-VALUES
- * training set; per passthrough view the stats, drift and validate-data queries.
+ * run by lateness, incremental run with and without new ingests, backfill, each also resumed
+ * after a key) and verify-online's inline-VALUES training set; per passthrough view the stats,
+ * drift and validate-data queries.
  */
 export async function athenaStatements(registry: Registry): Promise<NamedStatement[]> {
   const dialect = athenaDialect(athenaDatabase);
@@ -77,7 +78,23 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
     if (!planned) throw new Error(`no planned view for ${view.name}`);
     const windows = {
       'first run': { until: '2026-03-01T10:00:00.000300Z' },
-      'incremental run': { after: '2026-02-28T10:00:00Z', until: '2026-03-01T10:00:00Z' },
+      'run by lateness': { after: '2026-02-28T10:00:00Z', until: '2026-03-01T10:00:00Z' },
+      'incremental run': {
+        after: '2026-03-01T09:00:00Z',
+        until: '2026-03-01T10:00:00Z',
+        newIngests: {
+          seqRanges: [
+            [1_000, 1_999],
+            [5_000, 5_000],
+          ] as const,
+          days: ['2026-02-27', '2026-03-01'],
+        },
+      },
+      'incremental run with nothing new': {
+        after: '2026-03-01T09:00:00Z',
+        until: '2026-03-01T10:00:00Z',
+        newIngests: { seqRanges: [] },
+      },
       backfill: { from: '2026-01-01T00:00:00Z', until: '2026-03-01T10:00:00Z' },
     };
     const afterKey = planned.joinKeys.map((k, i) => sampleKey(k.type, i + 1));

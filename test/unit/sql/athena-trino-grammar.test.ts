@@ -39,9 +39,9 @@ describe('every Athena statement fstore generates parses with the Trino grammar'
           'validate-data',
         ]),
       );
-      // 2 services x 2, 4 views x (6 materialization + 1 verify-online), 3 passthrough views'
+      // 2 services x 2, 4 views x (10 materialization + 1 verify-online), 3 passthrough views'
       // quality queries (their number depends on the features and rules).
-      expect(statements.length).toBeGreaterThan(2 * 2 + 4 * 7 + 3 * 3);
+      expect(statements.length).toBeGreaterThan(2 * 2 + 4 * 11 + 3 * 3);
       for (const statement of statements) assertTrinoGrammar(statement);
     },
     firstParse,
