@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CommittedIngest,
+  coverageAfter,
+  newIngestRows,
+  partitionsOfFiles,
+  uncoveredIngests,
+} from '../../../lib/materialize/ingest-coverage.ts';
+import { duckdbDialect } from '../../../lib/sql/duckdb-dialect.ts';
+import { newRowsCondition } from '../../../lib/sql/render-new-ingests.ts';
+
+const minute = 60_000;
+const ingest = (id: string, firstSeq: number, rows: number, atMinute: number): CommittedIngest => ({
+  ingestId: id,
+  firstSeq,
+  rows,
+  committedAtMs: atMinute * minute,
+  days: ['2026-03-01'],
+});
+
+describe('ingest coverage', () => {
+  it('settles ingests ten minutes older than the newest commit and names the later ones', () => {
+    const snapshot = [ingest('a', 1, 10, 0), ingest('b', 11, 5, 55), ingest('c', 16, 5, 60)];
+    expect(coverageAfter(undefined, snapshot)).toEqual({
+      settledBeforeMs: 50 * minute,
+      ingestIds: ['b', 'c'],
+    });
+  });
+
+  it('sees an ingest that committed while the last run read the log, with a time before the newest it saw', () => {
+    const coverage = coverageAfter(undefined, [ingest('a', 1, 10, 0), ingest('c', 30, 5, 60)]);
+    // `b` took its commit time at minute 59 but became visible only after the read.
+    const next = [ingest('a', 1, 10, 0), ingest('b', 11, 19, 59), ingest('c', 30, 5, 60)];
+    expect(uncoveredIngests(coverage, next).map((i) => i.ingestId)).toEqual(['b']);
+  });
+
+  it('never moves the settle point back, and keeps it when nothing was ever ingested', () => {
+    const first = coverageAfter(undefined, [ingest('a', 1, 10, 100)]);
+    expect(coverageAfter(first, [ingest('a', 1, 10, 100)]).settledBeforeMs).toBe(90 * minute);
+    expect(coverageAfter(undefined, [])).toEqual({ settledBeforeMs: 0, ingestIds: [] });
+  });
+
+  it('covers, once written, every ingest of the snapshot and no other', () => {
+    const snapshot = [ingest('a', 1, 10, 0), ingest('b', 11, 5, 58)];
+    const coverage = coverageAfter(undefined, snapshot);
+    expect(uncoveredIngests(coverage, snapshot)).toEqual([]);
+    expect(uncoveredIngests(coverage, [...snapshot, ingest('d', 16, 1, 58)])).toHaveLength(1);
+  });
+});
+
+describe('new ingest rows', () => {
+  it('gives each ingest its inclusive fstore_seq range, joins adjacent ones and skips empty ones', () => {
+    const rows = newIngestRows([
+      ingest('b', 11, 5, 1),
+      ingest('a', 1, 10, 0),
+      ingest('e', 40, 0, 2),
+    ]);
+    expect(rows).toEqual({ ingests: 3, rows: 15, seqRanges: [[1, 15]], days: ['2026-03-01'] });
+  });
+
+  it('merges the closest ranges past the limit, reading more rows, never fewer', () => {
+    const ingests = [
+      ingest('a', 1, 1, 0),
+      ingest('b', 100, 1, 0),
+      ingest('c', 103, 1, 0),
+      ingest('d', 500, 1, 0),
+    ];
+    expect(newIngestRows(ingests, 3).seqRanges).toEqual([
+      [1, 1],
+      [100, 103],
+      [500, 500],
+    ]);
+    expect(newIngestRows(ingests, 1).seqRanges).toEqual([[1, 500]]);
+  });
+
+  it('leaves the partitions out when an ingest does not name its files', () => {
+    const { days: _days, ...legacy } = ingest('a', 1, 1, 0);
+    expect(newIngestRows([legacy, ingest('b', 2, 1, 0)]).days).toBeUndefined();
+    expect(
+      partitionsOfFiles([
+        'events/dt=2026-03-02/x-0.parquet',
+        'offline/events/dt=2026-02-01/x-1.parquet',
+      ]),
+    ).toEqual(['2026-02-01', '2026-03-02']);
+    expect(partitionsOfFiles(['events/x-0.parquet'])).toBeUndefined();
+    expect(partitionsOfFiles(undefined)).toBeUndefined();
+  });
+});
+
+describe('the SQL filter of new ingest rows', () => {
+  const dialect = duckdbDialect('/nowhere');
+  it('selects the ranges inside their partitions', () => {
+    expect(
+      newRowsCondition(dialect, {
+        seqRanges: [
+          [1, 15],
+          [20, 20],
+        ],
+        days: ['2026-03-01'],
+      }),
+    ).toBe(`("dt" IN ('2026-03-01') AND (fstore_seq BETWEEN 1 AND 15 OR fstore_seq = 20))`);
+  });
+  it('selects nothing when there is nothing new', () => {
+    expect(newRowsCondition(dialect, { seqRanges: [] })).toBe('FALSE');
+  });
+  it('refuses a range that is not one, naming it', () => {
+    expect(() => newRowsCondition(dialect, { seqRanges: [[5, 4]] })).toThrow(
+      'not an fstore_seq range: 5..4',
+    );
+  });
+});
