@@ -22,7 +22,9 @@ export default {
   timeoutMS: 30_000,
   timeoutFactor: 3,
   dryRunTimeoutMinutes: 60,
-  reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
+  plugins: ['@stryker-mutator/vitest-runner', './test/mutation/survivor-log-reporter.mjs'],
+  // survivor-log: reports/mutation/survivors.jsonl, each surviving mutant as soon as it is tested.
+  reporters: ['clear-text', 'progress-append-only', 'html', 'json', 'survivor-log'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 80, break: null },

@@ -7,10 +7,16 @@ import baseConfig from './vitest.config.ts';
 // (test/infra) imports none of the mutated directories; validate-data tests lib/quality, half of
 // it through the CLI. Stryker runs every test in one worker on a busy machine: the timeouts are
 // three times the default ones.
+//
+// FSTORE_MUTATION_TESTS=unit runs the unit tests alone: on the shared machine a mutant of a module
+// every integration test loads (the dialects) takes minutes against the whole set, and a run of
+// lib/sql did not fit a session; the score it gives is a floor.
+const unitOnly = process.env.FSTORE_MUTATION_TESTS === 'unit';
 export default mergeConfig(
   baseConfig,
   defineConfig({
     test: {
+      ...(unitOnly ? { include: ['test/unit/**/*.test.ts'] } : {}),
       exclude: [
         'test/cli/**',
         'test/infra/**',

@@ -1,0 +1,37 @@
+// A StrykerJS reporter that appends each mutant no test killed to reports/mutation/survivors.jsonl
+// the moment it is tested: Stryker writes its own reports only at the end of a run, which on the
+// shared 2-core machine is hours away, and the survivors are what the next test should kill.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { declareClassPlugin, PluginKind } from '@stryker-mutator/api/plugin';
+
+const logFile = path.resolve('reports/mutation/survivors.jsonl');
+const notKilled = new Set(['Survived', 'NoCoverage']);
+
+class SurvivorLogReporter {
+  onDryRunCompleted() {
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    writeFileSync(logFile, '');
+  }
+
+  onMutantTested(result) {
+    if (!notKilled.has(result.status)) return;
+    const { line, column } = result.location.start;
+    const entry = {
+      status: result.status,
+      file: path.relative(process.cwd(), result.fileName),
+      line,
+      column,
+      id: result.id,
+      mutator: result.mutatorName,
+      replacement: result.replacement,
+      static: result.static ?? false,
+      coveredBy: result.coveredBy?.length ?? 0,
+    };
+    appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
+  }
+}
+
+export const strykerPlugins = [
+  declareClassPlugin(PluginKind.Reporter, 'survivor-log', SurvivorLogReporter),
+];
