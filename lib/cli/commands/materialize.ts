@@ -24,14 +24,14 @@ export function registerMaterialize(program: Command): void {
   program
     .command('materialize')
     .description(
-      'Write the newest offline row per entity of online views to the online store: since each view’s watermark, or a backfill of --start/--end',
+      'Write the newest offline row per entity of online views to the online store: the rows ingested since each view’s last run (all of them on its first run), or a backfill of --start/--end',
     )
     .option('--view <names...>', 'only these views (default: every online view)')
     .option('--start <iso>', 'backfill event times from this instant (inclusive)')
     .option('--end <iso>', 'backfill event times up to this instant (inclusive; default now)')
     .option(
       '--lateness <seconds>',
-      'look this far before the watermark again for late rows',
+      'for a store without commit records (_ingests.jsonl) only: look this far before the watermark again for late rows',
       positiveIntegerOrZero('lateness'),
       3600,
     )
@@ -114,6 +114,15 @@ export function registerMaterialize(program: Command): void {
           `${ctx.out.c.green('✔')} materialized ${results.length} view(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
         );
         for (const r of results)
+          if (
+            r.scope?.kind === 'incremental' &&
+            r.scope.newIngests === 0 &&
+            r.counts.rowsRead === 0
+          )
+            ctx.out.line(
+              `${ctx.out.c.dim('·')} ${r.view}: nothing new since the last run; no writes`,
+            );
+        for (const r of results)
           for (const issue of r.qualityIssues ?? [])
             ctx.out.line(`${ctx.out.c.yellow('!')} ${r.view}: quality rule broken: ${issue}`);
         for (const r of results.filter((r) => r.quarantine))
@@ -175,7 +184,7 @@ function printSummary(ctx: CliContext, results: readonly MaterializeViewResult[]
     ],
     results.map((r) => [
       r.view + (r.resumed ? ' (resumed)' : '') + (r.status === 'paused' ? ' (stopped)' : ''),
-      `${r.window.after ? `> ${r.window.after}` : r.window.from ? `≥ ${r.window.from}` : 'all'} … ${r.window.until}`,
+      windowText(r),
       r.counts.rowsRead,
       r.counts.written,
       r.counts.skippedAsOlder,
@@ -184,4 +193,16 @@ function printSummary(ctx: CliContext, results: readonly MaterializeViewResult[]
       r.freshnessLagMs === undefined ? '-' : formatLag(r.freshnessLagMs),
     ]),
   );
+}
+
+/** What a run read: new ingests and rows dated since the last run, a range, or everything. */
+function windowText(r: MaterializeViewResult): string {
+  const { window, scope } = r;
+  if (scope?.kind === 'incremental') {
+    const ingests = `${scope.newIngests ?? 0} new ingest(s), ${(scope.newIngestRows ?? 0).toLocaleString('en-US')} rows`;
+    return `${ingests}; dated > ${window.after} … ${window.until}`;
+  }
+  const range = window.after ? `> ${window.after}` : window.from ? `≥ ${window.from}` : 'all';
+  const why = scope?.kind === 'full' && scope.reason ? ` (full: ${scope.reason})` : '';
+  return `${range} … ${window.until}${why}`;
 }
