@@ -5,13 +5,25 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { athenaWorkGroupName } from '../iam/environment-resources.ts';
+import {
+  ingestStatements,
+  type OfflineStoreResources,
+  objectStatements,
+  queryStatements,
+  trainingStatements,
+} from '../iam/offline-policy.ts';
+import type { PolicyStatement } from '../iam/policy-statement.ts';
 import { ingestRecordsPrefix, ingestRecordsTable } from '../offline/ingest-records.ts';
 import type { Registry } from '../registry/index.ts';
 import {
   entityRequestColumns,
+  entityRequestPrefix,
   entityRequestTable,
   renderServiceRequestSql,
+  servicePreparedStatement,
 } from '../sql/athena-service-query.ts';
+import { serviceOutputNames, stackOutputNames } from '../stacks/stack-outputs.ts';
 import { glueDatabaseName, hiveType, parquetStorage } from './glue-columns.ts';
 import { pascal } from './logical-id.ts';
 import { SecureBucket } from './secure-bucket.ts';
@@ -73,10 +85,13 @@ export class OfflineStore extends Construct {
   private readonly tableNames: string[] = [];
   /** Names of the entity-request tables among `tableNames`. */
   private readonly requestTableNames: string[] = [];
+  /** The registry's sources: name and prefix under the bucket, for `grantIngest`. */
+  private readonly sources: readonly { name: string; s3Prefix: string }[];
 
   constructor(scope: Construct, id: string, props: OfflineStoreProps) {
     super(scope, id);
     const { stage, registry } = props;
+    this.sources = registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix }));
     this.bucket = new SecureBucket(this, 'Data', {
       retain: stage.retainData,
       accessLogs: { bucket: props.accessLogsBucket, prefix: 'offline-data/' },
@@ -131,7 +146,7 @@ export class OfflineStore extends Construct {
     this.ingestRecords = this.addIngestRecordsTable(database);
 
     this.workgroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
-      name: `fstore-${stage.name}`,
+      name: athenaWorkGroupName(stage.name),
       description: `fstore training sets, environment ${stage.name}`,
       recursiveDeleteOption: !stage.retainData,
       workGroupConfiguration: {
@@ -150,144 +165,118 @@ export class OfflineStore extends Construct {
       this.addServiceRequestObjects(service.name, registry, database);
 
     // Stack-level output names (no construct-path hash): the CLI and README refer to them.
-    const outputs = {
-      OfflineBucketName: [this.bucket.bucketName, 'Offline bucket: fstore ingest --bucket'],
-      GlueDatabase: [this.databaseName, 'Glue database of the offline tables'],
-      AthenaWorkGroup: [this.workgroup.ref, 'Athena workgroup for offline queries'],
-    } as const;
-    for (const [name, [value, description]] of Object.entries(outputs))
+    const outputs: [name: string, value: string, description: string][] = [
+      [
+        stackOutputNames.offlineBucket,
+        this.bucket.bucketName,
+        'Offline bucket: fstore ingest --bucket',
+      ],
+      [stackOutputNames.glueDatabase, this.databaseName, 'Glue database of the offline tables'],
+      [
+        stackOutputNames.athenaWorkGroup,
+        this.workgroup.ref,
+        'Athena workgroup for offline queries',
+      ],
+      ...registry.featureServices.flatMap(({ name }) => {
+        const names = serviceOutputNames(name);
+        return [
+          [
+            names.requestTable,
+            entityRequestTable(name),
+            `Glue table of the entity rows of ${name}'s training-set requests`,
+          ],
+          [
+            names.statement,
+            servicePreparedStatement(name),
+            `Prepared statement of ${name}: EXECUTE ... USING 'request_id', TIMESTAMP min, TIMESTAMP max`,
+          ],
+          [
+            names.requestPrefix,
+            `s3://${this.bucket.bucketName}/${entityRequestPrefix(name)}`,
+            `Where a request's entity rows go: <prefix>request_id=<id>/<file>.parquet`,
+          ],
+        ] as [string, string, string][];
+      }),
+    ];
+    for (const [name, value, description] of outputs)
       new CfnOutput(this, name, { value, description }).overrideLogicalId(name);
   }
 
   /**
-   * Least privilege to run Athena queries in this workgroup against this construct's tables:
-   * Athena on the workgroup ARN; Glue reads on the catalog, the database and each table ARN (no
-   * wildcard), `fstore_ingests` included, since every source relation reads it; S3 `GetObject`
-   * under `offline/` (the source data and, under `offline/_ingests/`, the ingest records);
-   * Athena's result writes and reads under `athena-results/` (no deletes); `ListBucket` only
-   * with an `s3:prefix` under those prefixes. With `readRequests` (the default), also the
-   * entity-request tables, `requests/` and the prepared statements; a principal that never
-   * reads training-set requests (the materializer) passes `readRequests: false` and gets none.
+   * The names and ARNs this construct's grants name, as `lib/iam/offline-policy.ts` takes them:
+   * the same functions print the policy of a role outside this app (`fstore iam-policy`).
    */
-  grantQuery(grantee: iam.IGrantable, options: { readRequests?: boolean } = {}): void {
-    const readRequests = options.readRequests !== false;
+  get policyResources(): OfflineStoreResources {
     const stack = Stack.of(this);
-    const glueArn = (resource: string, resourceName?: string) =>
-      stack.formatArn({
-        service: 'glue',
-        resource,
-        ...(resourceName === undefined ? {} : { resourceName }),
-      });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: [
-        'athena:StartQueryExecution',
-        'athena:GetQueryExecution',
-        'athena:GetQueryResults',
-        'athena:StopQueryExecution',
-        ...(readRequests ? ['athena:GetPreparedStatement'] : []),
-      ],
-      resourceArns: [
-        stack.formatArn({
-          service: 'athena',
-          resource: 'workgroup',
-          resourceName: this.workgroup.ref,
-        }),
-      ],
-    });
-    const tables = readRequests
-      ? this.tableNames
-      : this.tableNames.filter((table) => !this.requestTableNames.includes(table));
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: [
-        'glue:GetDatabase',
-        'glue:GetTable',
-        'glue:GetTables',
-        'glue:GetPartition',
-        'glue:GetPartitions',
-      ],
-      resourceArns: [
-        glueArn('catalog'),
-        glueArn('database', this.databaseName),
-        ...tables.map((table) => glueArn('table', `${this.databaseName}/${table}`)),
-      ],
-    });
-    this.grantObjects(grantee, {
-      read: ['offline/', ...(readRequests ? ['requests/'] : []), 'athena-results/'],
-      writtenByAthena: ['athena-results/'],
-    });
-    // Athena's documented needs on a query result location; neither takes an s3:prefix.
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
-      resourceArns: [this.bucket.bucketArn],
-    });
+    return {
+      scope: { partition: stack.partition, region: stack.region, account: stack.account },
+      bucketArn: this.bucket.bucketArn,
+      databaseName: this.databaseName,
+      workGroupName: this.workgroup.ref,
+      dataTables: this.tableNames.filter((table) => !this.requestTableNames.includes(table)),
+      requestTables: this.requestTableNames,
+    };
   }
 
   /**
-   * What `fstore training-set --env <aws>` needs under a job's role: `grantQuery`, plus writing
-   * entity rows under `requests/` and the UNLOADed training sets under `training-sets/` (read
-   * back and listed for the download). No deletes.
+   * Least privilege to run Athena queries in this workgroup against this construct's tables
+   * (`queryStatements`). With `readRequests` (the default), also the entity-request tables,
+   * `requests/` and the prepared statements; a principal that never reads training-set requests
+   * (the materializer) passes `readRequests: false` and gets none.
+   */
+  grantQuery(grantee: iam.IGrantable, options: { readRequests?: boolean } = {}): void {
+    this.grantStatements(
+      grantee,
+      queryStatements(this.policyResources, { readRequests: options.readRequests !== false }),
+    );
+  }
+
+  /**
+   * What a training job needs under its role (`trainingStatements`): `grantQuery`, reading the
+   * workgroup, writing entity rows under `requests/` and the UNLOADed training sets under
+   * `training-sets/`. No deletes.
    */
   grantTrainingSets(grantee: iam.IGrantable): void {
-    this.grantQuery(grantee);
-    this.grantObjects(grantee, {
-      read: ['training-sets/'],
-      write: ['requests/'],
-      writtenByAthena: ['training-sets/'],
-    });
+    this.grantStatements(grantee, trainingStatements(this.policyResources));
+  }
+
+  /** What `fstore ingest --env <aws>` needs for every source of the registry (`ingestStatements`). */
+  grantIngest(grantee: iam.IGrantable): void {
+    this.grantStatements(grantee, ingestStatements(this.bucket.bucketArn, this.sources));
   }
 
   /** `PutObject` on the objects under `prefix` (e.g. `quarantine/`), nothing else. */
   grantWrite(grantee: iam.IGrantable, prefix: string): void {
-    this.grantObjects(grantee, { write: [prefix] });
+    if (!/^[a-z][a-z0-9_-]*\/$/.test(prefix))
+      throw new Error(
+        `OfflineStore: object prefix "${prefix}" must be one folder ending in "/", like "quarantine/"`,
+      );
+    this.grantStatements(grantee, objectStatements(this.bucket.bucketArn, { write: [prefix] }));
   }
 
   /**
-   * Object access under key prefixes (each ending in `/`): `read` gets `GetObject` and
-   * `ListBucket` with an `s3:prefix` condition limited to those prefixes; `write` gets
-   * `PutObject`; `writtenByAthena` adds the multipart calls Athena makes when it writes query
-   * results or UNLOAD files as the caller. Each object-ARN wildcard is acknowledged on the
+   * Adds `statements` to the grantee's policy. Each object-ARN wildcard is acknowledged on the
    * grantee with the prefix it is limited to (so its other wildcards still fail cdk-nag).
    */
-  private grantObjects(
-    grantee: iam.IGrantable,
-    access: { read?: string[]; write?: string[]; writtenByAthena?: string[] },
-  ): void {
-    const { read = [], write = [], writtenByAthena = [] } = access;
-    for (const prefix of [...read, ...write, ...writtenByAthena])
-      if (!/^[a-z][a-z0-9_-]*\/$/.test(prefix))
-        throw new Error(
-          `OfflineStore: object prefix "${prefix}" must be one folder ending in "/", like "quarantine/"`,
-        );
-    const objects = (prefixes: string[]) => prefixes.map((p) => this.bucket.arnForObjects(`${p}*`));
-    if (read.length > 0) {
-      iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: objects(read) });
+  private grantStatements(grantee: iam.IGrantable, statements: readonly PolicyStatement[]): void {
+    for (const statement of statements)
       iam.Grant.addToPrincipal({
         grantee,
-        actions: ['s3:ListBucket'],
-        resourceArns: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': read.map((p) => `${p}*`) } },
-      });
-    }
-    if (write.length > 0)
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['s3:PutObject'],
-        resourceArns: objects(write),
-      });
-    if (writtenByAthena.length > 0)
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-        resourceArns: objects(writtenByAthena),
+        actions: [...statement.Action],
+        resourceArns: [...statement.Resource],
+        ...(statement.Condition ? { conditions: statement.Condition } : {}),
       });
     const principal = grantee.grantPrincipal;
     if (!Construct.isConstruct(principal)) return;
+    const objects = `${this.bucket.bucketArn}/`;
+    const prefixes = statements.flatMap((s) =>
+      s.Resource.filter((r) => r.startsWith(objects) && r.endsWith('*')).map((r) =>
+        r.slice(objects.length, -1),
+      ),
+    );
     const cfnBucket = this.bucket.node.defaultChild as s3.CfnBucket;
     const bucketArn = `<${Stack.of(this).resolve(cfnBucket.logicalId)}.Arn>`;
-    for (const prefix of new Set([...read, ...write, ...writtenByAthena]))
+    for (const prefix of new Set(prefixes))
       Validations.of(principal).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`,
         reason: `Objects under the ${prefix} prefix of the offline bucket: a prefix grant is a wildcard on object keys; nothing outside the prefix is granted.`,
@@ -354,7 +343,7 @@ export class OfflineStore extends Construct {
     registry: Registry,
     database: glue.CfnDatabase,
   ): void {
-    const location = `s3://${this.bucket.bucketName}/requests/${service}/`;
+    const location = `s3://${this.bucket.bucketName}/${entityRequestPrefix(service)}`;
     const table = new glue.CfnTable(this, `Requests${pascal(service)}`, {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.databaseName,
@@ -383,7 +372,7 @@ export class OfflineStore extends Construct {
     this.tableNames.push(entityRequestTable(service));
     this.requestTableNames.push(entityRequestTable(service));
     const statement = new athena.CfnPreparedStatement(this, `Statement${pascal(service)}`, {
-      statementName: `fstore_${service}`,
+      statementName: servicePreparedStatement(service),
       workGroup: this.workgroup.ref,
       description: `Point-in-time training set of feature service ${service}: EXECUTE fstore_${service} USING '<request_id>', TIMESTAMP '<min event_timestamp>', TIMESTAMP '<max event_timestamp>'`,
       queryStatement: renderServiceRequestSql(registry, service, this.databaseName),

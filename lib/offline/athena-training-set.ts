@@ -12,6 +12,7 @@ import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from '../sql/athena-dialect.ts';
 import {
   bindServiceRequestParameters,
+  entityRequestPrefix,
   renderServiceRequestSql,
 } from '../sql/athena-service-query.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
@@ -93,7 +94,7 @@ export async function getTrainingSetOnAthena(
   await options.s3.send(
     new PutObjectCommand({
       Bucket: options.bucket,
-      Key: `requests/${options.service}/request_id=${requestId}/entities.parquet`,
+      Key: `${entityRequestPrefix(options.service)}request_id=${requestId}/entities.parquet`,
       Body: await readFile(staged),
     }),
   );

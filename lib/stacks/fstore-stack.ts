@@ -9,6 +9,7 @@ import { RegistryRecord } from '../constructs/registry-record.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import { ServingApi } from '../constructs/serving-api.ts';
 import type { Registry } from '../registry/index.ts';
+import { stackOutputNames } from './stack-outputs.ts';
 
 export interface FstoreStackProps extends StackProps {
   readonly stage: StageConfig;
@@ -86,6 +87,15 @@ export class FstoreStack extends Stack {
       description: 'Number of definitions of each kind in the compiled registry',
     });
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifactsBucket.bucket.bucketName });
+    // Stable names (no construct-path hash) for jobs and roles outside this app.
+    new CfnOutput(this, stackOutputNames.lookupApiUrl, {
+      value: this.servingApi.api.apiEndpoint,
+      description: 'Base URL of the lookup API (IAM-signed requests)',
+    }).overrideLogicalId(stackOutputNames.lookupApiUrl);
+    new CfnOutput(this, stackOutputNames.lookupApiId, {
+      value: this.servingApi.api.apiId,
+      description: 'Id of the lookup API: execute-api ARNs name it',
+    }).overrideLogicalId(stackOutputNames.lookupApiId);
   }
 }
 

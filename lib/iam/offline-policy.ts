@@ -1,0 +1,163 @@
+import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
+import type { ArnScope, PolicyStatement } from './policy-statement.ts';
+
+/**
+ * The names and ARNs of one environment's offline store that its grants name. The same values
+ * come from the CDK construct (tokens) or from the deployed stack's outputs, so the policy a
+ * construct grants and the one `fstore iam-policy` prints are built by the same functions below.
+ */
+export interface OfflineStoreResources {
+  readonly scope: ArnScope;
+  /** ARN of the offline bucket (the construct passes its bucket's ARN attribute). */
+  readonly bucketArn: string;
+  readonly databaseName: string;
+  readonly workGroupName: string;
+  /** Glue tables of the sources and the ingest records (`fstore_ingests`). */
+  readonly dataTables: readonly string[];
+  /** Entity-request tables, one per feature service. */
+  readonly requestTables: readonly string[];
+}
+
+export function bucketArnOf(scope: ArnScope, bucketName: string): string {
+  return `arn:${scope.partition}:s3:::${bucketName}`;
+}
+
+export function workGroupArn(resources: OfflineStoreResources): string {
+  const { partition, region, account } = resources.scope;
+  return `arn:${partition}:athena:${region}:${account}:workgroup/${resources.workGroupName}`;
+}
+
+function glueArn(scope: ArnScope, resource: string): string {
+  return `arn:${scope.partition}:glue:${scope.region}:${scope.account}:${resource}`;
+}
+
+/** Object access under key prefixes, each ending in `/`. */
+export interface ObjectAccess {
+  /** `GetObject` on the objects, `ListBucket` with an `s3:prefix` condition on the prefixes. */
+  readonly read?: readonly string[];
+  readonly write?: readonly string[];
+  /** `DeleteObject`: only what a writer cleans up after itself (an ingest stopped before its commit). */
+  readonly delete?: readonly string[];
+  /** Written by Athena as the caller (query results, UNLOAD): `PutObject` and the multipart calls. */
+  readonly writtenByAthena?: readonly string[];
+}
+
+export function objectStatements(bucketArn: string, access: ObjectAccess): PolicyStatement[] {
+  const { read = [], write = [], delete: remove = [], writtenByAthena = [] } = access;
+  for (const prefix of [...read, ...write, ...remove, ...writtenByAthena])
+    if (!/^([a-z_][a-z0-9_-]*\/)+$/.test(prefix))
+      throw new Error(
+        `object prefix "${prefix}" must be folders ending in "/", like "quarantine/" or "offline/orders/"`,
+      );
+  const objects = (prefixes: readonly string[]) => prefixes.map((p) => `${bucketArn}/${p}*`);
+  const statements: PolicyStatement[] = [];
+  if (read.length > 0)
+    statements.push(
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects(read) },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [bucketArn],
+        Condition: { StringLike: { 's3:prefix': read.map((p) => `${p}*`) } },
+      },
+    );
+  if (write.length > 0)
+    statements.push({ Effect: 'Allow', Action: ['s3:PutObject'], Resource: objects(write) });
+  if (remove.length > 0)
+    statements.push({ Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: objects(remove) });
+  if (writtenByAthena.length > 0)
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      Resource: objects(writtenByAthena),
+    });
+  return statements;
+}
+
+/**
+ * Running Athena queries in the workgroup against the store's tables: Athena on the workgroup;
+ * Glue reads on the catalog, the database and each table (no wildcard), `fstore_ingests`
+ * included since every source relation reads it; `GetObject` under `offline/`; Athena's result
+ * writes and reads under `athena-results/` (no deletes). With `readRequests`, also the
+ * entity-request tables, `requests/` and the prepared statements (EXECUTE reads them).
+ */
+export function queryStatements(
+  resources: OfflineStoreResources,
+  options: { readonly readRequests: boolean },
+): PolicyStatement[] {
+  const { scope, databaseName, bucketArn } = resources;
+  const tables = [
+    ...resources.dataTables,
+    ...(options.readRequests ? resources.requestTables : []),
+  ];
+  return [
+    {
+      Effect: 'Allow',
+      Action: [
+        'athena:StartQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:StopQueryExecution',
+        ...(options.readRequests ? ['athena:GetPreparedStatement'] : []),
+      ],
+      Resource: [workGroupArn(resources)],
+    },
+    {
+      Effect: 'Allow',
+      Action: [
+        'glue:GetDatabase',
+        'glue:GetTable',
+        'glue:GetTables',
+        'glue:GetPartition',
+        'glue:GetPartitions',
+      ],
+      Resource: [
+        glueArn(scope, 'catalog'),
+        glueArn(scope, `database/${databaseName}`),
+        ...tables.map((table) => glueArn(scope, `table/${databaseName}/${table}`)),
+      ],
+    },
+    ...objectStatements(bucketArn, {
+      read: ['offline/', ...(options.readRequests ? ['requests/'] : []), 'athena-results/'],
+      writtenByAthena: ['athena-results/'],
+    }),
+    // Athena's documented needs on a query result location; neither takes an s3:prefix.
+    {
+      Effect: 'Allow',
+      Action: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+      Resource: [bucketArn],
+    },
+  ];
+}
+
+/**
+ * A training job's needs: `queryStatements` with requests, `athena:GetWorkGroup` (awswrangler
+ * and PyAthena read the workgroup's settings before a query), writing entity rows under
+ * `requests/` and the UNLOADed training sets under `training-sets/` (read back and listed for
+ * the download). No deletes.
+ */
+export function trainingStatements(resources: OfflineStoreResources): PolicyStatement[] {
+  return [
+    ...queryStatements(resources, { readRequests: true }),
+    { Effect: 'Allow', Action: ['athena:GetWorkGroup'], Resource: [workGroupArn(resources)] },
+    ...objectStatements(resources.bucketArn, {
+      read: ['training-sets/'],
+      write: ['requests/'],
+      writtenByAthena: ['training-sets/'],
+    }),
+  ];
+}
+
+/**
+ * What `fstore ingest --env <aws>` does for `sources`: data objects under `offline/<source>/`
+ * (written, and deleted when an ingest stops before its commit), and the commit records under
+ * `offline/_ingests/<source>/` (looked up by content hash, read and written).
+ */
+export function ingestStatements(
+  bucketArn: string,
+  sources: readonly { readonly s3Prefix: string; readonly name: string }[],
+): PolicyStatement[] {
+  const data = sources.map((s) => s.s3Prefix);
+  const records = sources.map((s) => `${ingestRecordsPrefix}${s.name}/`);
+  return objectStatements(bucketArn, { read: records, write: [...data, ...records], delete: data });
+}

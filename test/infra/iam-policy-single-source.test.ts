@@ -1,0 +1,193 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { describe, expect, it } from 'vitest';
+import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { OfflineStore } from '../../lib/constructs/offline-store.ts';
+import { offlineResourcesOf } from '../../lib/iam/environment-resources.ts';
+import { lookupApiRoutes } from '../../lib/iam/lookup-policy.ts';
+import { ingestStatements, trainingStatements } from '../../lib/iam/offline-policy.ts';
+import type { PolicyStatement } from '../../lib/iam/policy-statement.ts';
+import { serviceOutputNames, stackOutputNames } from '../../lib/stacks/stack-outputs.ts';
+import { cdkJsonContext, loadExampleRegistry, synthStage } from './synth-app.ts';
+
+const scope = { partition: 'aws', region: 'eu-west-1', account: '111122223333' };
+const bucketName = 'fstore-dev-offline-bucket';
+
+/**
+ * CloudFormation values with the pseudo parameters and the offline store's references replaced
+ * by the names an outside role would see after the deploy.
+ */
+function resolver(template: Template) {
+  const bucketIds = Object.keys(template.findResources('AWS::S3::Bucket')).filter((id) =>
+    id.includes('OfflineData'),
+  );
+  const workGroups = template.findResources('AWS::Athena::WorkGroup');
+  const refs: Record<string, string> = {
+    'AWS::Partition': scope.partition,
+    'AWS::Region': scope.region,
+    'AWS::AccountId': scope.account,
+    ...Object.fromEntries(bucketIds.map((id) => [id, bucketName])),
+    ...Object.fromEntries(
+      Object.entries(workGroups).map(([id, r]) => [id, String(r.Properties.Name)]),
+    ),
+  };
+  const resolve = (value: unknown): unknown => {
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value)) return value.map(resolve);
+    const object = value as Record<string, unknown>;
+    if ('Ref' in object) {
+      const name = refs[String(object.Ref)];
+      if (name === undefined) throw new Error(`unresolved Ref ${String(object.Ref)}`);
+      return name;
+    }
+    if ('Fn::GetAtt' in object) {
+      const [id, attribute] = object['Fn::GetAtt'] as [string, string];
+      if (!bucketIds.includes(id) || attribute !== 'Arn')
+        throw new Error(`unresolved GetAtt ${id}.${attribute}`);
+      return `arn:${scope.partition}:s3:::${bucketName}`;
+    }
+    if ('Fn::Join' in object) {
+      const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+      return parts.map(resolve).join(separator);
+    }
+    return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, resolve(v)]));
+  };
+  return resolve;
+}
+
+const list = (value: unknown): string[] =>
+  (Array.isArray(value) ? value : [value]).map((v) => String(v));
+
+/**
+ * A policy as the set of what it allows, one `action resource condition` line each: CDK merges
+ * statements (minimizePolicies), so the statements themselves differ in shape, not in meaning.
+ */
+function allowed(statements: readonly unknown[]): string[] {
+  const lines = new Set<string>();
+  for (const raw of statements) {
+    const s = raw as { Effect: string; Action: unknown; Resource: unknown; Condition?: unknown };
+    expect(s.Effect).toBe('Allow');
+    for (const action of list(s.Action))
+      for (const resource of list(s.Resource))
+        lines.add(`${action} ${resource} ${JSON.stringify(s.Condition ?? {})}`);
+  }
+  return [...lines].sort();
+}
+
+/** The synthesized statements of `role`'s policies, resolved. */
+function grantedTo(template: Template, role: iam.Role, stack: Stack): string[] {
+  const resolve = resolver(template);
+  const roleId = stack.resolve((role.node.defaultChild as iam.CfnRole).logicalId);
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+    (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+  );
+  expect(policies.length).toBeGreaterThan(0);
+  return allowed(
+    policies.flatMap(
+      (p) => resolve(p.Properties.PolicyDocument.Statement) as readonly PolicyStatement[],
+    ),
+  );
+}
+
+async function storeWithRoles() {
+  const registry = await loadExampleRegistry();
+  const app = new App({ context: cdkJsonContext() });
+  const stack = new Stack(app, 'fstore-dev', {
+    env: { account: scope.account, region: scope.region },
+  });
+  const store = new OfflineStore(stack, 'Offline', {
+    stage: resolveStageConfig('dev'),
+    registry,
+    accessLogsBucket: new s3.Bucket(stack, 'Logs'),
+  });
+  const role = (id: string) =>
+    new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+  const training = role('Training');
+  store.grantTrainingSets(training);
+  const ingest = role('Ingest');
+  store.grantIngest(ingest);
+  return { registry, stack, training, ingest, template: Template.fromStack(stack) };
+}
+
+describe('fstore iam-policy prints what the CDK grants give (one source of statements)', () => {
+  it('training: the synthesized policy of a grantTrainingSets role equals the printed one for the same names', async () => {
+    const { registry, stack, training, template } = await storeWithRoles();
+    const printed = allowed(
+      trainingStatements(offlineResourcesOf(registry, 'dev', scope, bucketName)),
+    );
+    expect(grantedTo(template, training, stack)).toEqual(printed);
+    // What awswrangler and PyAthena call, and what a job writes and reads.
+    for (const needed of [
+      'athena:GetWorkGroup arn:aws:athena:eu-west-1:111122223333:workgroup/fstore-dev {}',
+      'athena:GetPreparedStatement arn:aws:athena:eu-west-1:111122223333:workgroup/fstore-dev {}',
+      'glue:GetTable arn:aws:glue:eu-west-1:111122223333:table/fstore_dev/fstore_requests_churn_v1 {}',
+      `s3:PutObject arn:aws:s3:::${bucketName}/requests/* {}`,
+      `s3:PutObject arn:aws:s3:::${bucketName}/athena-results/* {}`,
+      `s3:GetObject arn:aws:s3:::${bucketName}/athena-results/* {}`,
+    ])
+      expect(printed).toContain(needed);
+    expect(printed.filter((line) => /Delete/.test(line))).toEqual([]);
+  });
+
+  it('push: the synthesized policy of a grantIngest role equals the printed ingest policy', async () => {
+    const { registry, stack, ingest, template } = await storeWithRoles();
+    const bucketArn = `arn:aws:s3:::${bucketName}`;
+    const printed = allowed(
+      ingestStatements(
+        bucketArn,
+        registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix })),
+      ),
+    );
+    expect(grantedTo(template, ingest, stack)).toEqual(printed);
+    expect(printed).toContain(`s3:PutObject ${bucketArn}/offline/_ingests/orders/* {}`);
+    expect(printed).toContain(`s3:DeleteObject ${bucketArn}/offline/orders/* {}`);
+    expect(printed).not.toContain(`s3:DeleteObject ${bucketArn}/offline/_ingests/orders/* {}`);
+  });
+
+  it('differs when the names differ, so the comparisons above can fail', async () => {
+    const { registry, stack, training, template } = await storeWithRoles();
+    const other = allowed(
+      trainingStatements(offlineResourcesOf(registry, 'prod', scope, bucketName)),
+    );
+    expect(grantedTo(template, training, stack)).not.toEqual(other);
+  });
+});
+
+describe('the dev stack', { timeout: 600_000 }, () => {
+  const synthesized = synthStage('dev');
+
+  it('lookup policy: names exactly the routes of the synthesized lookup API', async () => {
+    const { template } = await synthesized;
+    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) =>
+      String(r.Properties.RouteKey),
+    );
+    const asResourcePaths = routeKeys
+      .map((key) => key.replace(/\{[^}]+\}/g, '*').replace(' ', ''))
+      .sort();
+    expect(asResourcePaths).toEqual(lookupApiRoutes.map((r) => `${r.method}${r.path}`).sort());
+  });
+
+  it('outputs, under stable names, everything a training job or an outside role needs', async () => {
+    const { template, registry } = await synthesized;
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const value = (name: string) => JSON.stringify(outputs[name]?.Value);
+    for (const name of Object.values(stackOutputNames))
+      expect(outputs[name], `output ${name}`).toBeDefined();
+    expect(value(stackOutputNames.glueDatabase)).toBe('"fstore_dev"');
+    expect(value(stackOutputNames.lookupApiUrl)).toMatch(/"ApiEndpoint"/);
+    expect(value(stackOutputNames.lookupApiId)).toMatch(/^{"Ref":"ServingApi/);
+    expect(registry.featureServices.length).toBeGreaterThan(1);
+    for (const { name } of registry.featureServices) {
+      const names = serviceOutputNames(name);
+      expect(value(names.requestTable)).toBe(`"fstore_requests_${name}"`);
+      expect(value(names.statement)).toBe(`"fstore_${name}"`);
+      expect(value(names.requestPrefix)).toMatch(
+        new RegExp(
+          `^\\{"Fn::Join":\\["",\\["s3://",\\{"Ref":"OfflineStoreData[^"]*"\\},"/requests/${name}/"\\]\\]\\}$`,
+        ),
+      );
+    }
+  });
+});
