@@ -4,14 +4,22 @@
  * puts, checkpoints); `baseline` sends the same conditional PutItem calls for the same number
  * of rows at the same concurrency, items built by a bare loop (no query, no codec).
  * Prints one JSON line: { rows, seconds, peakRssMb }.
+ * `incremental` (on a copy of the store): a full run, then an ingest of `ingestRows` rows, then
+ * the next scheduled run; prints { fullSeconds, seconds, rows, puts, rowsRead, ingested, peakRssMb }.
  */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { materializeLocal } from '../lib/local/materialize-local.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
 import { putCommand } from '../lib/online/online-writer.ts';
-import { benchConcurrency, benchEnv, benchRegistry, materializeAt } from './materialize-setup.ts';
+import {
+  benchConcurrency,
+  benchEnv,
+  benchRegistry,
+  ingestBenchRows,
+  materializeAt,
+} from './materialize-setup.ts';
 
-const [mode, endpoint, dataDir, rowsText] = process.argv.slice(2);
+const [mode, endpoint, dataDir, rowsText, ingestRowsText] = process.argv.slice(2);
 const rows = Number(rowsText);
 const client = localDynamoClient(endpoint as string);
 const table = `fstore-bench-${mode}`;
@@ -19,6 +27,54 @@ await ensureLocalTable(client, table);
 const registry = benchRegistry();
 const view = registry.featureViews[0];
 if (!view) throw new Error('no view');
+
+if (mode === 'incremental') {
+  const materialize = async (at: number, counted = client) => {
+    const started = performance.now();
+    const [result] = await materializeLocal({
+      registry,
+      dataDir: dataDir as string,
+      env: benchEnv,
+      client: counted,
+      table,
+      concurrency: benchConcurrency,
+      now: () => at,
+    });
+    return { result, seconds: (performance.now() - started) / 1000 };
+  };
+  const full = await materialize(materializeAt);
+  if (full.result?.counts.written !== rows)
+    throw new Error(`the full run wrote ${full.result?.counts.written} of ${rows} rows`);
+  const ingested = await ingestBenchRows(dataDir as string, rows, Number(ingestRowsText));
+  let puts = 0;
+  const counting = new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return (command: { constructor: { name: string } }) => {
+        if (command.constructor.name === 'PutItemCommand') puts += 1;
+        return target.send(command as never);
+      };
+    },
+  });
+  const next = await materialize(materializeAt + 3_600_000, counting);
+  if (next.result?.scope?.kind !== 'incremental')
+    throw new Error(
+      `the run after the ingest was not incremental: ${JSON.stringify(next.result?.scope)}`,
+    );
+  client.destroy();
+  process.stdout.write(
+    `${JSON.stringify({
+      fullSeconds: full.seconds,
+      seconds: next.seconds,
+      rows: next.result.counts.written,
+      puts,
+      rowsRead: next.result.counts.rowsRead,
+      ingested: ingested.rows,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    })}\n`,
+  );
+  process.exit(0);
+}
 
 const started = performance.now();
 let written = 0;
