@@ -1,6 +1,6 @@
 import type { Dialect } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
-import { runningTotalsSpec } from './render-running-totals.ts';
+import { type TotalsColumns, totalsColumns } from './render-running-totals.ts';
 
 /**
  * Incremental running-totals builds (ADR 0007, "Incremental builds"), DuckDB only: running
@@ -13,55 +13,19 @@ import { runningTotalsSpec } from './render-running-totals.ts';
  */
 
 /** How each column of the totals combines a carried row with totals built from `fstore_from`. */
-export interface TotalsLayout {
+export interface TotalsLayout extends TotalsColumns {
   readonly keys: readonly string[];
-  /** Running row counts, value counts and sums: carried plus recomputed. */
-  readonly additive: readonly string[];
-  /** Latest non-NULL value and its time: the recomputed ones, or the carried ones when none. */
-  readonly latest: readonly { readonly value: string; readonly time: string }[];
 }
 
 /** Thrown when an increment cannot (or should not) replace a full build; the message says why. */
 export class FullBuildRequired extends Error {}
 
-interface SpecColumn {
-  readonly name: string;
-  readonly count: boolean;
-  readonly sum: boolean;
-  readonly latest: boolean;
-}
-
-function isSpecColumn(value: unknown): value is SpecColumn {
-  const c = value as Partial<SpecColumn> | undefined;
-  return (
-    typeof c?.name === 'string' &&
-    typeof c.count === 'boolean' &&
-    typeof c.sum === 'boolean' &&
-    typeof c.latest === 'boolean'
-  );
-}
-
 /**
- * The totals columns of a view's build, named as renderRunningTotalsBuild names them. The
- * builder checks these names against the build's own output before combining anything.
+ * The totals columns of a view's build (totalsColumns). The builder checks these names against
+ * the build's own output before combining anything.
  */
 export function totalsLayout(view: PlannedView): TotalsLayout {
-  const columns = runningTotalsSpec(view).columns;
-  if (!Array.isArray(columns) || !columns.every(isSpecColumn))
-    throw new FullBuildRequired('the running-totals spec has columns the increment cannot read');
-  return {
-    keys: view.joinKeys.map((k) => k.name),
-    additive: [
-      'fstore_rows',
-      ...columns.flatMap((c) => [
-        ...(c.count ? [`fstore_count_${c.name}`] : []),
-        ...(c.sum ? [`fstore_sum_${c.name}`] : []),
-      ]),
-    ],
-    latest: columns
-      .filter((c) => c.latest)
-      .map((c) => ({ value: `fstore_last_${c.name}`, time: `fstore_last_t_${c.name}` })),
-  };
+  return { keys: view.joinKeys.map((k) => k.name), ...totalsColumns(view) };
 }
 
 /** Every column of the totals, as a set of names: keys, `fstore_t`, then the totals. */

@@ -88,6 +88,30 @@ const names = {
   lastTime: (column: string) => `fstore_last_t_${column}`,
 };
 
+/** The totals columns of a view's build by how they combine, named as the build names them. */
+export interface TotalsColumns {
+  /** Running row counts, value counts and sums, in the build's order. */
+  readonly additive: readonly string[];
+  /** Latest non-NULL value and its time, per column that keeps them. */
+  readonly latest: readonly { readonly value: string; readonly time: string }[];
+}
+
+export function totalsColumns(view: PlannedView): TotalsColumns {
+  const columns = coveredColumns(view);
+  return {
+    additive: [
+      'fstore_rows',
+      ...columns.flatMap((c) => [
+        ...(c.count ? [names.count(c.name)] : []),
+        ...(c.sum ? [names.sum(c.name)] : []),
+      ]),
+    ],
+    latest: columns
+      .filter((c) => c.latest)
+      .map((c) => ({ value: names.lastValue(c.name), time: names.lastTime(c.name) })),
+  };
+}
+
 const isInteger = (type: ValueType) => type === 'int32' || type === 'int64';
 
 /**
