@@ -1,13 +1,10 @@
 /**
- * Cold module initialization of a Lambda bundle. Each probe is a fresh Node process that
- * imports the bundle and reports the import's wall time and the CPU time the process spent in
- * it (CPU time moves less than wall time when other work shares the machine). Three probes
- * run in turn, `runs` times each, interleaved so load hits them alike:
- * - the bundle;
- * - the bundle with `--enable-source-maps`, as NODE_OPTIONS sets it on the function;
- * - the AWS SDK's DynamoDB client alone (import and `new DynamoDBClient({})`): the runtime
- *   provides the SDK and the bundle loads it, so this is the part of init the bundle's own
- *   code does not decide.
+ * Cold module initialization of Lambda bundles. Each probe is a fresh Node process that imports
+ * a bundle and reports the import's wall time and the CPU time the process spent in it (CPU
+ * time moves less than wall time when other work shares the machine). The probes run in turn,
+ * `runs` times each, interleaved so load hits them alike. Each runs in the bundle's folder,
+ * whose node_modules holds only what the Lambda runtime provides (`@aws-sdk/*`), with the
+ * environment Lambda gives a function (region, credentials) and the function's own variables.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -24,70 +21,63 @@ export interface InitFigure extends InitSample {
   readonly samples: readonly InitSample[];
 }
 
-export interface ColdInit {
-  readonly bundle: InitFigure;
-  readonly bundleWithSourceMaps: InitFigure;
-  readonly sdkAlone: InitFigure;
-  readonly runs: number;
+export interface InitProbe {
+  /** What the probe loads, for the report. */
+  readonly name: string;
+  /** An ESM file, in a folder set up as the Lambda runtime would see it. */
+  readonly bundle: string;
+  readonly nodeFlags?: readonly string[];
 }
 
-const measure = (load: string) =>
-  `const cpu = process.cpuUsage(); const started = performance.now(); ${load}; const wallMs = performance.now() - started; const used = process.cpuUsage(cpu); process.stdout.write(JSON.stringify({ wallMs, cpuMs: (used.user + used.system) / 1000 }));`;
+const measure = (bundle: string) =>
+  `const cpu = process.cpuUsage(); const started = performance.now(); await import(${JSON.stringify(bundle)}); const wallMs = performance.now() - started; const used = process.cpuUsage(cpu); process.stdout.write(JSON.stringify({ wallMs, cpuMs: (used.user + used.system) / 1000 }));`;
 
-/** Probes `bundle` (an ESM file in `dir`, whose node_modules holds the SDK) `runs` times. */
-export async function coldInit(dir: string, bundle: string, runs: number): Promise<ColdInit> {
-  const probes = {
-    bundle: { flags: [], load: `await import(${JSON.stringify(bundle)})` },
-    bundleWithSourceMaps: {
-      flags: ['--enable-source-maps'],
-      load: `await import(${JSON.stringify(bundle)})`,
-    },
-    sdkAlone: {
-      flags: [],
-      load: `const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb'); new DynamoDBClient({})`,
-    },
-  } as const;
-  const samples: Record<keyof typeof probes, InitSample[]> = {
-    bundle: [],
-    bundleWithSourceMaps: [],
-    sdkAlone: [],
-  };
+/** What the Lambda runtime sets for every function, plus the lookup function's table. */
+const lambdaEnvironment = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_SESSION_TOKEN: 'bench',
+  AWS_LAMBDA_FUNCTION_NAME: 'fstore-bench-lookup',
+  TABLE_NAME: 'fstore-bench-online',
+};
+
+/** Runs each probe `runs` times, interleaved; the medians of wall and CPU time per probe. */
+export async function coldInit(
+  probes: readonly InitProbe[],
+  runs: number,
+): Promise<Map<string, InitFigure>> {
+  const samples = new Map<string, InitSample[]>(probes.map((p) => [p.name, []]));
   for (let i = 0; i < runs; i++) {
-    for (const [name, probe] of Object.entries(probes) as [keyof typeof probes, Probe][]) {
+    for (const probe of probes) {
       const { stdout } = await run(
         process.execPath,
-        [...probe.flags, '--input-type=module', '-e', measure(probe.load)],
-        { cwd: dir, env: { ...process.env, TABLE_NAME: 'fstore-bench-online' }, encoding: 'utf8' },
+        [...(probe.nodeFlags ?? []), '--input-type=module', '-e', measure(probe.bundle)],
+        {
+          env: { PATH: process.env.PATH ?? '', ...lambdaEnvironment },
+          encoding: 'utf8',
+        },
       );
-      samples[name].push(JSON.parse(stdout) as InitSample);
+      samples.get(probe.name)?.push(JSON.parse(stdout) as InitSample);
     }
   }
-  const figure = (list: InitSample[]): InitFigure => ({
-    wallMs: median(list.map((s) => s.wallMs)),
-    cpuMs: median(list.map((s) => s.cpuMs)),
-    samples: list,
-  });
-  return {
-    bundle: figure(samples.bundle),
-    bundleWithSourceMaps: figure(samples.bundleWithSourceMaps),
-    sdkAlone: figure(samples.sdkAlone),
-    runs,
-  };
+  return new Map(
+    [...samples].map(([name, list]) => [
+      name,
+      {
+        wallMs: median(list.map((s) => s.wallMs)),
+        cpuMs: median(list.map((s) => s.cpuMs)),
+        samples: list,
+      },
+    ]),
+  );
 }
 
-interface Probe {
-  readonly flags: readonly string[];
-  readonly load: string;
-}
-
-export function describeColdInit(init: ColdInit): string[] {
-  const line = (what: string, f: InitFigure) =>
-    `  ${what}: median ${f.wallMs.toFixed(0)} ms wall, ${f.cpuMs.toFixed(0)} ms CPU`;
+export function describeColdInit(figures: ReadonlyMap<string, InitFigure>, runs: number): string[] {
   return [
-    `cold module init, fresh processes, median of ${init.runs} interleaved:`,
-    line('lookup bundle (loads the runtime SDK)', init.bundle),
-    line('lookup bundle with --enable-source-maps', init.bundleWithSourceMaps),
-    line('the AWS SDK DynamoDB client alone', init.sdkAlone),
-    `  bundle beyond the SDK: ${(init.bundle.wallMs - init.sdkAlone.wallMs).toFixed(0)} ms wall, ${(init.bundle.cpuMs - init.sdkAlone.cpuMs).toFixed(0)} ms CPU`,
+    `cold module init, fresh processes, median of ${runs} interleaved:`,
+    ...[...figures].map(
+      ([name, f]) => `  ${name}: ${f.wallMs.toFixed(0)} ms wall, ${f.cpuMs.toFixed(0)} ms CPU`,
+    ),
   ];
 }

@@ -2,9 +2,9 @@
  * npm run bench:online — the lookup handler (parse, validate, fetch, shape JSON) against a bare
  * loop of the same BatchGetItem calls, on dynalite in this process, for 1, 10 and 100 entities
  * of a 3-view service with 50 features; plus the Lambda bundle's size (built with the
- * construct's bundling options) and its cold module initialization in fresh processes
- * (BENCH_INIT_RUNS, default 10; bench/cold-init.ts), and requests/s and p99 of the local HTTP
- * server under autocannon.
+ * construct's bundling options, and with the AWS SDK left to the runtime as before) and the
+ * cold module initialization of both in fresh processes (BENCH_INIT_RUNS, default 10;
+ * bench/cold-init.ts), and requests/s and p99 of the local HTTP server under autocannon.
  * The two run interleaved: `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts) of
  * one block of BENCH_ITERATIONS (300) lookups each, after 20 unmeasured ones; a block's figure
  * is its p50, and the medians of the blocks' p50s are compared. Each block also reports the
@@ -12,7 +12,7 @@
  * sides); on a loaded machine that ratio moves less than the wall-time one.
  * The last line is one JSON object with the 100-entity figures.
  */
-import { mkdtemp, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -216,40 +216,42 @@ for (const count of [1, 10, 100]) {
   for (const line of describeInterleave(timed, 'ms p50')) console.log(line);
 }
 
-// The Lambda bundle, built with the options the ServingApi construct gives NodejsFunction.
+// The Lambda bundle as deployed, built with the options the ServingApi construct gives
+// NodejsFunction (AWS SDK bundled), and the option it replaced: the SDK left to the runtime.
 const bundling = registryBundling(registry);
-const dir = await mkdtemp(path.join(tmpdir(), 'fstore-bench-bundle-'));
-const bundle = path.join(dir, 'index.mjs');
-await build({
-  entryPoints: [fileURLToPath(new URL('../lambdas/online-lookup/index.ts', import.meta.url))],
-  bundle: true,
-  minify: bundling.minify ?? false,
-  sourcemap: bundling.sourceMap ?? false,
-  sourcesContent: bundling.sourcesContent ?? true,
-  platform: 'node',
-  target: bundling.target ?? 'node24',
-  format: 'esm',
-  outfile: bundle,
-  external: [...(bundling.externalModules ?? [])],
-  ...(bundling.mainFields ? { mainFields: [...bundling.mainFields] } : {}),
-  ...(bundling.banner ? { banner: { js: bundling.banner } } : {}),
-  define: { ...bundling.define },
-  logLevel: 'silent',
+const deployed = await buildLookupBundle('deployed', bundling);
+const sdkExternal = await buildLookupBundle('sdk-external', {
+  ...bundling,
+  externalModules: ['@aws-sdk/*'],
 });
-const bundleKb = (await stat(bundle)).size / 1024;
-const mapKb = bundling.sourceMap ? (await stat(`${bundle}.map`)).size / 1024 : 0;
-await writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
-// The runtime provides the AWS SDK; here the repository's copy stands in for it.
-await symlink(
-  fileURLToPath(new URL('../node_modules', import.meta.url)),
-  path.join(dir, 'node_modules'),
-);
+const floor = path.join(deployed.dir, 'empty.mjs');
+await writeFile(floor, 'export {};\n');
 const initRuns = Number(process.env.BENCH_INIT_RUNS ?? 10);
-const init = await coldInit(dir, bundle, initRuns);
-console.log(
-  `lambda bundle ${bundleKb.toFixed(0)} KiB minified (AWS SDK external, provided by the runtime), source map ${mapKb.toFixed(0)} KiB`,
+const initNames = {
+  deployed: 'lookup bundle as deployed (AWS SDK bundled)',
+  deployedWithMaps: 'the same with --enable-source-maps',
+  sdkExternal: 'lookup bundle with the AWS SDK left to the runtime (before)',
+  floor: "an empty ES module (Node's own import cost)",
+} as const;
+const init = await coldInit(
+  [
+    { name: initNames.deployed, bundle: deployed.bundle },
+    {
+      name: initNames.deployedWithMaps,
+      bundle: deployed.bundle,
+      nodeFlags: ['--enable-source-maps'],
+    },
+    { name: initNames.sdkExternal, bundle: sdkExternal.bundle },
+    { name: initNames.floor, bundle: floor },
+  ],
+  initRuns,
 );
-for (const line of describeColdInit(init)) console.log(line);
+for (const built of [deployed, sdkExternal])
+  console.log(
+    `lambda bundle, ${built.name}: ${built.bundleKb.toFixed(0)} KiB minified, source map ${built.mapKb.toFixed(0)} KiB`,
+  );
+for (const line of describeColdInit(init, initRuns)) console.log(line);
+const initOf = (name: string) => init.get(name) ?? { wallMs: Number.NaN, cpuMs: Number.NaN };
 
 const server = await startHttpServer((event) => lambdaHandler(event, localLambdaContext), {
   port: 0,
@@ -286,16 +288,58 @@ console.log(
     baseline_cpu_ms: Number((hundred.baseline_cpu_ms ?? 0).toFixed(2)),
     iterations_per_run: iterations,
     ...hundredJson,
-    bundle_kb: Math.round(bundleKb),
-    source_map_kb: Math.round(mapKb),
-    init_ms: Math.round(init.bundle.wallMs),
-    init_cpu_ms: Math.round(init.bundle.cpuMs),
-    init_with_source_maps_ms: Math.round(init.bundleWithSourceMaps.wallMs),
-    init_sdk_alone_ms: Math.round(init.sdkAlone.wallMs),
-    init_sdk_alone_cpu_ms: Math.round(init.sdkAlone.cpuMs),
+    bundle_kb: Math.round(deployed.bundleKb),
+    source_map_kb: Math.round(deployed.mapKb),
+    init_ms: Math.round(initOf(initNames.deployed).wallMs),
+    init_cpu_ms: Math.round(initOf(initNames.deployed).cpuMs),
+    init_with_source_maps_ms: Math.round(initOf(initNames.deployedWithMaps).wallMs),
+    init_with_source_maps_cpu_ms: Math.round(initOf(initNames.deployedWithMaps).cpuMs),
+    sdk_external_bundle_kb: Math.round(sdkExternal.bundleKb),
+    init_sdk_external_ms: Math.round(initOf(initNames.sdkExternal).wallMs),
+    init_sdk_external_cpu_ms: Math.round(initOf(initNames.sdkExternal).cpuMs),
+    init_empty_module_cpu_ms: Math.round(initOf(initNames.floor).cpuMs),
     init_runs: initRuns,
     http_rps: Math.round(result.requests.average),
     http_p99_ms: result.latency.p99,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   }),
 );
+
+/**
+ * Builds the lookup entry as CDK's NodejsFunction does with these bundling options, into its own
+ * folder whose node_modules holds only `@aws-sdk` (what the Lambda runtime provides).
+ */
+async function buildLookupBundle(name: string, options: typeof bundling) {
+  const dir = await mkdtemp(path.join(tmpdir(), `fstore-bench-bundle-${name}-`));
+  const bundle = path.join(dir, 'index.mjs');
+  await build({
+    entryPoints: [fileURLToPath(new URL('../lambdas/online-lookup/index.ts', import.meta.url))],
+    bundle: true,
+    minify: options.minify ?? false,
+    keepNames: options.keepNames ?? false,
+    sourcemap: options.sourceMap ?? false,
+    sourcesContent: options.sourcesContent ?? true,
+    platform: 'node',
+    target: options.target ?? 'node24',
+    format: 'esm',
+    outfile: bundle,
+    external: [...(options.externalModules ?? [])],
+    ...(options.mainFields ? { mainFields: [...options.mainFields] } : {}),
+    ...(options.banner ? { banner: { js: options.banner } } : {}),
+    define: { ...options.define },
+    logLevel: 'silent',
+  });
+  await writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
+  await mkdir(path.join(dir, 'node_modules'));
+  await symlink(
+    fileURLToPath(new URL('../node_modules/@aws-sdk', import.meta.url)),
+    path.join(dir, 'node_modules', '@aws-sdk'),
+  );
+  return {
+    name,
+    dir,
+    bundle,
+    bundleKb: (await stat(bundle)).size / 1024,
+    mapKb: options.sourceMap ? (await stat(`${bundle}.map`)).size / 1024 : 0,
+  };
+}

@@ -71,7 +71,8 @@ export class ServingApi extends Construct {
       environment: {
         TABLE_NAME: props.table.tableName,
         MAX_ENTITIES: String(stage.api.maxEntitiesPerRequest),
-        NODE_OPTIONS: '--enable-source-maps',
+        // No --enable-source-maps: parsing the map costs every cold start (bench:online); the
+        // bundle's map still decodes a logged stack offline.
       },
       bundling: registryBundling(lookupRegistryProjection(props.registry)),
       ...projectFiles,
