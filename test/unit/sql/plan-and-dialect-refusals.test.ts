@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ValueType } from '../../../lib/definitions/index.ts';
 import { compileRegistry, loadDefinitions, type Registry } from '../../../lib/registry/index.ts';
 import { athenaDialect } from '../../../lib/sql/athena-dialect.ts';
+import { checkAthenaQuerySize } from '../../../lib/sql/athena-query-size.ts';
 import { partitionDay, timestampText } from '../../../lib/sql/dialect.ts';
 import { duckdbDialect } from '../../../lib/sql/duckdb-dialect.ts';
 import { PlanError, planPointInTime } from '../../../lib/sql/point-in-time-plan.ts';
@@ -73,6 +74,15 @@ describe('renderers that run on one engine only', () => {
     const options = { entityRelation: 'e', entityTimestampColumn: 'event_timestamp' };
     for (const render of [renderAggregationView, renderAggregationJoin])
       expect(() => render(view, duckdb, options)).toThrow('view last_order has no aggregations');
+  });
+});
+
+describe('a query too long for Athena', () => {
+  it('fails with an error named AthenaQueryTooLongError, a name that survives minified bundles', () => {
+    const tooLong = `SELECT '${'x'.repeat(262_144)}'`;
+    expect(() => checkAthenaQuerySize(tooLong, 'the query')).toThrow(
+      expect.objectContaining({ name: 'AthenaQueryTooLongError' }),
+    );
   });
 });
 
