@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +33,14 @@ export function manifestPath(offlineRoot: string): string {
 
 /** `<ingestId>-<n>.parquet`, the names DuckDB gives an ingest's data files. */
 const dataFileName = /^(\d{8}t\d{6}-[0-9a-f]{8})-\d+\.parquet$/;
+
+/**
+ * A new id for the data files of an ingest or a compaction: `YYYYMMDDtHHMMSS-<8 hex>` (UTC),
+ * the form every reader (local, and Athena's path pattern) recognizes in `<id>-<n>.parquet`.
+ */
+export function newDataFilesId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:.]/g, '').replace('T', 't').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+}
 
 /** The ingest id in a data file's name, if it is named like one. */
 export function ingestIdOfFile(name: string): string | undefined {
@@ -109,6 +118,16 @@ export async function syncFolder(folder: string): Promise<void> {
   if (!handle) return;
   try {
     await handle.sync().catch(() => undefined);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flushes a file's bytes to disk before it is renamed into the store. */
+export async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
   } finally {
     await handle.close();
   }

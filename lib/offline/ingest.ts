@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import type { Registry, RegistrySource } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { newDataFilesId } from './ingest-manifest.ts';
 import {
   CommitOutcomeUnknownError,
   type IngestRecord,
@@ -18,6 +19,7 @@ import {
   LocalIngestTarget,
 } from './ingest-target.ts';
 import { offlineRoot, stagingDir } from './local-layout.ts';
+import { defaultTargetFileBytes, writePartitionedFiles } from './parquet-layout.ts';
 import { inputFormat, readInputFile } from './read-input-file.ts';
 import { refreshRunningTotals, type TotalsRefresh } from './running-totals.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
@@ -36,6 +38,11 @@ export interface IngestOptions {
    * quarantines them). By default such a file is refused, naming each broken rule.
    */
   readonly allowConstraintViolations?: boolean;
+  /**
+   * Size the data files aim for (bytes, default 128 MiB): each `dt` partition gets one file,
+   * or files of about this size when its rows are larger.
+   */
+  readonly targetFileBytes?: number;
   /** Where the files go; default the local offline store of `env` under `dataDir`. */
   readonly target?: IngestTarget;
   readonly onPhase?: (phase: IngestPhase) => void;
@@ -95,7 +102,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
   }
 
   const session = await openDuckdb();
-  const ingestId = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', 't').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+  const ingestId = newDataFilesId();
   const staging = stagingDir(options.dataDir, options.env, ingestId);
   try {
     options.onPhase?.('reading');
@@ -139,8 +146,9 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       staging,
       ingestId,
       source: source.name,
+      targetFileBytes: options.targetFileBytes ?? defaultTargetFileBytes,
       selectRows: (firstSeq) =>
-        `SELECT ${typed.join(', ')}, CAST(${firstSeq} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw ORDER BY fstore_input_row`,
+        `SELECT ${typed.join(', ')}, CAST(${firstSeq} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw`,
       record: (firstSeq) => ({
         ingestId,
         source: source.name,
@@ -199,7 +207,9 @@ async function writeAndCommit(step: {
   staging: string;
   ingestId: string;
   source: string;
+  /** Rows of the ingest, unordered, with `fstore_seq` and `dt`. */
   selectRows: (firstSeq: number) => string;
+  targetFileBytes: number;
   record: (firstSeq: number) => Omit<IngestRecord, 'files'>;
   signal?: AbortSignal;
 }): Promise<string[]> {
@@ -214,9 +224,13 @@ async function writeAndCommit(step: {
       `${JSON.stringify({ pid: process.pid, ingestId: step.ingestId, source: step.source })}\n`,
     );
     const data = path.join(step.staging, 'data');
-    await step.connection.run(
-      `COPY (${step.selectRows(firstSeq)}) TO ${quoteLiteral(data)} (FORMAT parquet, PARTITION_BY (dt), FILENAME_PATTERN ${quoteLiteral(`${step.ingestId}-{i}`)}, COMPRESSION zstd)`,
-    );
+    await writePartitionedFiles(step.connection, {
+      select: step.selectRows(firstSeq),
+      orderBy: 'fstore_seq',
+      dir: data,
+      id: step.ingestId,
+      targetBytes: step.targetFileBytes,
+    });
     faultPoint('ingest:after-stage');
     published = await step.target.publish(step.source, data);
     faultPoint('ingest:after-publish');

@@ -10,6 +10,7 @@ import { awsRegion } from '../aws-env.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { InterruptedError } from '../shutdown.ts';
+import { targetFileSizeOption } from './file-size-option.ts';
 
 interface IngestCliOptions {
   source: string;
@@ -18,6 +19,7 @@ interface IngestCliOptions {
   allowViolations?: boolean;
   bucket?: string;
   json?: boolean;
+  targetFileSize?: number;
 }
 
 export function registerIngest(program: Command): void {
@@ -34,6 +36,7 @@ export function registerIngest(program: Command): void {
       '--allow-violations',
       'keep rows that break feature constraints (materialization quarantines them)',
     )
+    .addOption(targetFileSizeOption())
     .addOption(
       new Option(
         '--bucket <name>',
@@ -65,6 +68,9 @@ export function registerIngest(program: Command): void {
         target,
         ...(options.allowDuplicate ? { allowDuplicate: true } : {}),
         ...(options.allowViolations ? { allowConstraintViolations: true } : {}),
+        ...(options.targetFileSize !== undefined
+          ? { targetFileBytes: options.targetFileSize }
+          : {}),
         signal,
         onPhase: (phase) => {
           if (phase === 'building running totals')
