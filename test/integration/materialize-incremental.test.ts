@@ -1,9 +1,14 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { Prng } from '../../lib/demo/prng.ts';
 import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import { materializeLocal } from '../../lib/local/materialize-local.ts';
 import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
+import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { manifestPath } from '../../lib/offline/ingest-manifest.ts';
+import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { lookupFeatures } from '../../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
@@ -243,5 +248,45 @@ describe('incremental materialization: a run writes what is new since the last o
     expect(full?.counts.rejected).toBeGreaterThan(0);
     const [next] = await run(changed, m + 2 * hour);
     expect(next?.scope).toEqual({ kind: 'incremental', newIngests: 0, newIngestRows: 0 });
+  });
+
+  it('falls back to the watermark minus the allowed lateness for a store without commit records', async () => {
+    const fixture = await offlineFixture([customer, events, profile]);
+    const row = (id: string, ts: number) =>
+      `SELECT '${id}' AS customer_id, 2::BIGINT AS score, 'gold' AS tier, TIMESTAMP '${iso(ts).slice(0, 23)}' AS event_ts, NULL::TIMESTAMP AS created_ts, 99::BIGINT AS fstore_seq, '${iso(ts).slice(0, 10)}' AS dt`;
+    await fixture.ingest('events', [
+      { customer_id: 'C1', score: 1, tier: 'gold', event_ts: iso(m - 5 * day), created_ts: null },
+      { customer_id: 'C2', score: 1, tier: 'gold', event_ts: iso(m - 5 * day), created_ts: null },
+    ]);
+    const root = offlineRoot(fixture.dataDir, 'local');
+    await rm(manifestPath(root));
+    const table = await newTable();
+    const run = (at: number) =>
+      materializeLocal({
+        registry: fixture.registry,
+        dataDir: fixture.dataDir,
+        env: 'local',
+        client,
+        table,
+        now: () => at,
+        allowedLatenessSeconds: 3600,
+      });
+    const [first] = await run(m);
+    expect(first?.scope).toEqual({ kind: 'full', reason: 'first run' });
+    // Files placed by hand after the run: C1's row is 30 minutes late, C2's 2 hours.
+    const folder = path.join(root, 'events', `dt=${iso(m).slice(0, 10)}`);
+    await mkdir(folder, { recursive: true });
+    const session = await openDuckdb();
+    try {
+      await session.connection.run(
+        `COPY (${row('C1', m - 30 * 60_000)} UNION ALL ${row('C2', m - 2 * hour)}) TO '${path.join(folder, 'by-hand.parquet')}' (FORMAT parquet)`,
+      );
+    } finally {
+      session.close();
+    }
+    const [next] = await run(m + hour);
+    expect(next?.scope).toEqual({ kind: 'lateness' });
+    expect(next?.window.after).toBe(iso(m - hour).replace('Z', '000Z'));
+    expect(next?.counts).toMatchObject({ rowsRead: 1, written: 1 });
   });
 });
