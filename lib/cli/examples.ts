@@ -22,6 +22,12 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore describe customer_profile',
       'npx fstore describe churn_v1 --json',
       'npx fstore describe customer_profile__monthly_charges',
+      'npx fstore describe --outputs   # with --env <aws>: the stack outputs a training job needs',
+    ],
+    'iam-policy': [
+      'npx fstore iam-policy --env prod --for training   # names from the stack outputs',
+      'npx fstore iam-policy --env prod --for training --account 111122223333 --region eu-west-1 --bucket my-offline-bucket',
+      'npx fstore iam-policy --env prod --for lookup --account 111122223333 --region eu-west-1 --api-id a1b2c3d4e5 --json',
     ],
     lineage: ['npx fstore lineage churn_online', 'npx fstore lineage orders --json'],
     plan: ['npx fstore plan', 'npx fstore plan --json'],
@@ -34,6 +40,11 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore demo-data --seed 7 --format csv --out /tmp/fstore-demo   # new rows to ingest',
       'npx fstore ingest --source orders --file /tmp/fstore-demo/orders.csv',
       'npx fstore ingest --source customer_contracts --file /tmp/fstore-demo/customer_contracts.csv --json',
+    ],
+    compact: [
+      'npx fstore compact --dry-run',
+      'npx fstore compact --source orders --json',
+      'npx fstore compact --target-file-size 256MB',
     ],
     'training-set': [
       `npx fstore training-set --service churn_v1 --entities ${entities} --out /tmp/churn_v1.parquet`,

@@ -1,9 +1,11 @@
 import { Command, Option } from 'commander';
 import { registerApply } from './commands/apply.ts';
+import { registerCompact } from './commands/compact.ts';
 import { registerDemoData } from './commands/demo-data.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerGet } from './commands/get.ts';
+import { registerIamPolicy } from './commands/iam-policy.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerLineage } from './commands/lineage.ts';
 import { registerList } from './commands/list.ts';
@@ -50,11 +52,13 @@ export function buildProgram(version: string): Command {
   registerValidate(program);
   registerList(program);
   registerDescribe(program);
+  registerIamPolicy(program);
   registerLineage(program);
   registerPlan(program);
   registerApply(program);
   registerDemoData(program);
   registerIngest(program);
+  registerCompact(program);
   registerTrainingSet(program);
   registerMaterialize(program);
   registerStatus(program);

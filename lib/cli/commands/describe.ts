@@ -7,9 +7,10 @@ import type {
   RegistryFeatureView,
   RegistrySource,
 } from '../../registry/index.ts';
-import { CliError } from '../cli-error.ts';
+import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import type { Output } from '../output.ts';
+import { describeOutputs } from './describe-outputs.ts';
 import { constraintText } from './list.ts';
 
 type Found =
@@ -25,36 +26,60 @@ export function registerDescribe(program: Command): void {
     .description(
       'Show everything about one entity, source, feature view, feature service or feature (view__feature)',
     )
-    .argument('<name>', 'a definition name, or view__feature / view.feature for one feature')
+    .argument('[name]', 'a definition name, or view__feature / view.feature for one feature')
+    .option(
+      '--outputs',
+      "the environment's stack outputs (bucket, database, workgroup, request tables, statements, lookup API): what a training job or an outside role needs; local paths for a local env",
+    )
     .option('--json', 'print JSON')
-    .action(async (name: string, options: { json?: boolean }, command: Command) => {
-      const ctx = CliContext.fromCommand(command);
-      const registry = await ctx.compile();
-      const found = find(registry, name);
-      if (found.length === 0) {
-        const all = allNames(registry);
-        const close = closestNames(name, all);
-        throw new CliError(`nothing named "${name}" in ${ctx.display(ctx.options.defs)}`, {
-          hint:
-            close.length > 0
-              ? `did you mean ${close.map((n) => `"${n}"`).join(' or ')}? (fstore list shows everything)`
-              : 'run `fstore list` to see what is defined',
+    .action(
+      async (
+        name: string | undefined,
+        options: { json?: boolean; outputs?: boolean },
+        command: Command,
+      ) => {
+        const ctx = CliContext.fromCommand(command);
+        if (options.outputs && name !== undefined)
+          throw new UsageError(
+            `describe takes a name or --outputs, not both (got "${name}" and --outputs)`,
+            `run \`fstore describe ${name}\` and \`fstore describe --env ${ctx.env} --outputs\` separately`,
+          );
+        const registry = await ctx.compile();
+        if (options.outputs) {
+          await describeOutputs(ctx, registry, options.json === true);
+          return;
+        }
+        if (name === undefined)
+          throw new UsageError(
+            'describe needs a name, or --outputs',
+            'run `fstore list` to see the names, or `fstore describe --env <env> --outputs`',
+          );
+        const found = find(registry, name);
+        if (found.length === 0) {
+          const all = allNames(registry);
+          const close = closestNames(name, all);
+          throw new CliError(`nothing named "${name}" in ${ctx.display(ctx.options.defs)}`, {
+            hint:
+              close.length > 0
+                ? `did you mean ${close.map((n) => `"${n}"`).join(' or ')}? (fstore list shows everything)`
+                : 'run `fstore list` to see what is defined',
+          });
+        }
+        if (options.json) {
+          ctx.out.json(
+            found.map((f) => ({
+              kind: f.kind,
+              ...(f.kind === 'feature' ? featureJson(f.item, f.feature, registry) : f.item),
+            })),
+          );
+          return;
+        }
+        found.forEach((f, index) => {
+          if (index > 0) ctx.out.line();
+          print(ctx.out, registry, f);
         });
-      }
-      if (options.json) {
-        ctx.out.json(
-          found.map((f) => ({
-            kind: f.kind,
-            ...(f.kind === 'feature' ? featureJson(f.item, f.feature, registry) : f.item),
-          })),
-        );
-        return;
-      }
-      found.forEach((f, index) => {
-        if (index > 0) ctx.out.line();
-        print(ctx.out, registry, f);
-      });
-    });
+      },
+    );
 }
 
 function find(registry: Registry, name: string): Found[] {

@@ -1,0 +1,177 @@
+import type { Command } from 'commander';
+import { isLocalEnv } from '../../data-paths.ts';
+import { offlineResourcesOf } from '../../iam/environment-resources.ts';
+import { lookupStatements } from '../../iam/lookup-policy.ts';
+import { ingestStatements, trainingStatements } from '../../iam/offline-policy.ts';
+import {
+  type ArnScope,
+  type PolicyDocument,
+  type PolicyStatement,
+  policyDocument,
+} from '../../iam/policy-statement.ts';
+import type { Registry } from '../../registry/index.ts';
+import { stackOutputNames } from '../../stacks/stack-outputs.ts';
+import { awsRegion } from '../aws-env.ts';
+import { CliError, exitCodes, UsageError } from '../cli-error.ts';
+import { CliContext } from '../context.ts';
+import { requiredOutput } from '../stack-outputs-reader.ts';
+import { environmentStackOutputs } from './describe-outputs.ts';
+
+const purposes = ['training', 'lookup', 'push'] as const;
+type Purpose = (typeof purposes)[number];
+
+interface IamPolicyOptions {
+  for?: string;
+  account?: string;
+  region?: string;
+  partition: string;
+  bucket?: string;
+  apiId?: string;
+  json?: boolean;
+}
+
+/** The names a policy is built from, and where they came from. */
+interface PolicyNames {
+  readonly scope: ArnScope;
+  readonly from: string;
+  readonly bucket: () => string;
+  readonly apiId: () => string;
+  readonly database?: string;
+  readonly workGroup?: string;
+}
+
+export function registerIamPolicy(program: Command): void {
+  program
+    .command('iam-policy')
+    .description(
+      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the API routes; push: ingest)',
+    )
+    .option('--for <purpose>', `what the role does: ${purposes.join(', ')}`)
+    .option(
+      '--account <id>',
+      'work offline: the AWS account (12 digits), instead of the stack outputs',
+    )
+    .option(
+      '--region <region>',
+      'with --account: the region (default AWS_REGION, else the stage config)',
+    )
+    .option('--partition <partition>', 'with --account: the partition', 'aws')
+    .option(
+      '--bucket <name>',
+      'with --account, for training and push: the offline bucket (OfflineBucketName)',
+    )
+    .option('--api-id <id>', 'with --account, for lookup: the lookup API id (LookupApiId)')
+    .option('--json', 'print the policy with where its names came from, as JSON')
+    .action(async (options: IamPolicyOptions, command: Command) => {
+      const ctx = CliContext.fromCommand(command);
+      const purpose = parsePurpose(options.for);
+      if (isLocalEnv(ctx.env))
+        throw new UsageError(
+          `environment "${ctx.env}" is local: it has no IAM`,
+          `name an AWS environment, e.g. \`fstore iam-policy --env prod --for ${purpose}\``,
+        );
+      const registry = await ctx.compile();
+      const names = options.account ? offlineNames(ctx.env, options) : await stackNames(ctx.env);
+      const { statements, notes } = policyFor(purpose, registry, ctx.env, names);
+      const document: PolicyDocument = policyDocument(statements);
+      if (options.json) {
+        ctx.out.json({
+          env: ctx.env,
+          for: purpose,
+          namesFrom: names.from,
+          notes,
+          policy: document,
+        });
+        return;
+      }
+      for (const note of notes) ctx.out.status(`note: ${note}`);
+      ctx.out.line(JSON.stringify(document, null, 2));
+    });
+}
+
+function parsePurpose(value: string | undefined): Purpose {
+  if (value === undefined)
+    throw new UsageError(
+      'iam-policy needs --for',
+      `one of ${purposes.join(', ')}, e.g. \`fstore iam-policy --env prod --for training\``,
+    );
+  if (!(purposes as readonly string[]).includes(value))
+    throw new UsageError(`--for "${value}" is not a purpose`, `use one of ${purposes.join(', ')}`);
+  return value as Purpose;
+}
+
+function policyFor(
+  purpose: Purpose,
+  registry: Registry,
+  env: string,
+  names: PolicyNames,
+): { statements: PolicyStatement[]; notes: string[] } {
+  switch (purpose) {
+    case 'training': {
+      const resources = offlineResourcesOf(registry, env, names.scope, names.bucket());
+      return {
+        statements: trainingStatements({
+          ...resources,
+          ...(names.database ? { databaseName: names.database } : {}),
+          ...(names.workGroup ? { workGroupName: names.workGroup } : {}),
+        }),
+        notes: [],
+      };
+    }
+    case 'lookup':
+      return { statements: lookupStatements(names.scope, names.apiId()), notes: [] };
+    case 'push': {
+      const bucketArn = `arn:${names.scope.partition}:s3:::${names.bucket()}`;
+      const sources = registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix }));
+      return {
+        statements: ingestStatements(bucketArn, sources),
+        notes: [
+          'fstore has no push API yet: this is the policy of `fstore ingest --env <aws>` (data under offline/<source>/, commit records under offline/_ingests/<source>/)',
+        ],
+      };
+    }
+  }
+}
+
+async function stackNames(env: string): Promise<PolicyNames> {
+  const stack = await environmentStackOutputs(env);
+  return {
+    scope: stack.scope,
+    from: `outputs of stack ${stack.stackName}`,
+    bucket: () => requiredOutput(stack, stackOutputNames.offlineBucket),
+    apiId: () => requiredOutput(stack, stackOutputNames.lookupApiId),
+    database: requiredOutput(stack, stackOutputNames.glueDatabase),
+    workGroup: requiredOutput(stack, stackOutputNames.athenaWorkGroup),
+  };
+}
+
+function offlineNames(env: string, options: IamPolicyOptions): PolicyNames {
+  const account = options.account ?? '';
+  if (!/^\d{12}$/.test(account))
+    throw new UsageError(`--account "${account}" is not an AWS account id`, 'give its 12 digits');
+  const region = options.region ?? awsRegion(env);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+    throw new UsageError(`--region "${region}" is not an AWS region`, 'e.g. eu-west-1');
+  if (!/^aws(-[a-z]+)*$/.test(options.partition))
+    throw new UsageError(
+      `--partition "${options.partition}" is not an AWS partition`,
+      'e.g. aws, aws-cn, aws-us-gov',
+    );
+  const missing = (flag: string, output: string) =>
+    new CliError(`--account works offline, so it needs ${flag}`, {
+      hint: `its value is the stack output ${output} (\`fstore describe --env ${env} --outputs\`), or drop --account to read it from the stack`,
+      exitCode: exitCodes.usage,
+    });
+  return {
+    scope: { partition: options.partition, region, account },
+    from: 'command-line flags and the registry',
+    bucket: () => {
+      if (!options.bucket) throw missing('--bucket', stackOutputNames.offlineBucket);
+      return options.bucket;
+    },
+    apiId: () => {
+      if (!options.apiId) throw missing('--api-id', stackOutputNames.lookupApiId);
+      return options.apiId;
+    },
+  };
+}
