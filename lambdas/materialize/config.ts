@@ -6,6 +6,10 @@ const configSchema = z.object({
   ATHENA_DATABASE: z.string().min(1),
   OFFLINE_BUCKET: z.string().min(3),
   QUARANTINE_PREFIX: z.string().default('quarantine/'),
+  /**
+   * Only for a store without commit records: on AWS every run finds the ingest records under
+   * `offline/_ingests/`, so runs are incremental by ingest and late rows need no lateness.
+   */
   ALLOWED_LATENESS_SECONDS: z.coerce.number().int().min(0).default(3600),
   WRITE_CONCURRENCY: z.coerce.number().int().positive().default(32),
   /** Stop and hand over to a follow-up invocation when less than this is left. */
