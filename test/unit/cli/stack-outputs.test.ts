@@ -1,5 +1,9 @@
 import path from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../../lib/cli/run-cli.ts';
@@ -24,7 +28,7 @@ const outputs = {
   ServiceChurnV1RequestPrefix: 's3://fstore-prod-offlinestoredata-abc/requests/churn_v1/',
   ServiceChurnOnlineStatement: 'fstore_churn_online',
 };
-const prodStack = {
+const prodStack: Stack = {
   StackName: 'fstore-prod',
   StackId: stackId,
   StackStatus: 'UPDATE_COMPLETE',
