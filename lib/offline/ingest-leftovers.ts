@@ -11,13 +11,15 @@ import {
 import { parseRunningTotalsTemporary } from './running-totals.ts';
 
 /**
- * Something an interrupted ingest (or a killed running-totals build) left in the local offline
- * store; no reader reads it.
+ * Something an interrupted ingest or compaction (or a killed running-totals build) left in the
+ * local offline store; no reader reads it. A superseded data file is one a compaction merged
+ * and committed but was killed before deleting.
  */
 export interface IngestLeftover {
   readonly kind:
     | 'staging folder'
     | 'uncommitted data file'
+    | 'superseded data file'
     | 'temporary manifest'
     | 'running-totals temporary';
   readonly path: string;
@@ -27,8 +29,11 @@ export interface IngestLeftover {
 
 export interface LeftoverScan {
   readonly leftovers: readonly IngestLeftover[];
-  /** Ingests whose process still runs: their staging and files are not leftovers. */
-  readonly running: readonly { ingestId: string; pid: number }[];
+  /**
+   * Ingests and compactions whose process still runs: their staging and files are not
+   * leftovers (nor, while a compaction runs, the files it is about to delete).
+   */
+  readonly running: readonly { ingestId: string; pid: number; kind?: 'compaction' }[];
 }
 
 /**
@@ -51,14 +56,14 @@ export async function findIngestLeftovers(
   now: number = Date.now(),
 ): Promise<LeftoverScan> {
   const leftovers: IngestLeftover[] = [];
-  const running: { ingestId: string; pid: number }[] = [];
+  const running: { ingestId: string; pid: number; kind?: 'compaction' }[] = [];
   const stagingRoot = path.join(offlineRoot, '_staging');
   for (const entry of await list(stagingRoot)) {
     if (!entry.isDirectory()) continue;
     const folder = path.join(stagingRoot, entry.name);
-    const pid = await ownerPid(folder);
+    const { pid, kind } = await owner(folder);
     if (pid !== undefined && pid !== process.pid && isRunning(pid))
-      running.push({ ingestId: entry.name, pid });
+      running.push({ ingestId: entry.name, pid, ...(kind === 'compaction' ? { kind } : {}) });
     else
       leftovers.push({
         kind: 'staging folder',
@@ -70,18 +75,24 @@ export async function findIngestLeftovers(
 
   const records = await readManifest(offlineRoot);
   if (records) {
+    // Records naming no files (written before the commit rule) own every file carrying their id.
+    const legacyIds = new Set(records.filter((r) => !r.files).map((r) => r.ingestId));
     const committedIds = new Set(records.map((r) => r.ingestId));
     const runningIds = new Set(running.map((r) => r.ingestId));
+    const compacting = running.some((r) => r.kind === 'compaction');
     for (const source of await list(offlineRoot)) {
       if (!source.isDirectory() || source.name.startsWith('_')) continue;
       const committed = new Set(committedFilesOf(offlineRoot, source.name, records));
       for (const { folder, name } of sourceDataFiles(offlineRoot, source.name)) {
         const file = path.join(folder, name);
         const ingestId = ingestIdOfFile(name);
-        if (!ingestId || committed.has(file) || committedIds.has(ingestId)) continue;
+        if (!ingestId || committed.has(file) || legacyIds.has(ingestId)) continue;
         if (runningIds.has(ingestId)) continue;
+        // A committed ingest's file its record no longer names: a compaction replaced it.
+        const superseded = committedIds.has(ingestId);
+        if (superseded && compacting) continue;
         leftovers.push({
-          kind: 'uncommitted data file',
+          kind: superseded ? 'superseded data file' : 'uncommitted data file',
           path: file,
           bytes: await sizeOf(file),
           ingestId,
@@ -138,25 +149,32 @@ export async function removeIngestLeftovers(
   if (!(await stat(offlineRoot).catch(() => undefined))) return { removed: [] };
   const lock = await acquireProcessLock(lockFile, what);
   try {
-    const { leftovers } = await findIngestLeftovers(offlineRoot);
-    for (const leftover of leftovers) {
-      await rm(leftover.path, { recursive: true, force: true });
-      if (leftover.kind === 'uncommitted data file')
-        await rmdir(path.dirname(leftover.path)).catch(() => undefined);
-    }
-    return { removed: leftovers };
+    return { removed: await removeLeftoversWhileLocked(offlineRoot) };
   } finally {
     await lock.release();
   }
 }
 
-async function ownerPid(stagingFolder: string): Promise<number | undefined> {
+/** removeIngestLeftovers for a caller already holding the store's write lock (a compaction). */
+export async function removeLeftoversWhileLocked(offlineRoot: string): Promise<IngestLeftover[]> {
+  const { leftovers } = await findIngestLeftovers(offlineRoot);
+  for (const leftover of leftovers) {
+    await rm(leftover.path, { recursive: true, force: true });
+    if (leftover.kind === 'uncommitted data file' || leftover.kind === 'superseded data file')
+      await rmdir(path.dirname(leftover.path)).catch(() => undefined);
+  }
+  return [...leftovers];
+}
+
+/** Who writes a staging folder: the pid in its `owner.json`, and `kind` for a compaction. */
+async function owner(stagingFolder: string): Promise<{ pid?: number; kind?: unknown }> {
   const text = await readFile(path.join(stagingFolder, 'owner.json'), 'utf8').catch(() => '');
   try {
-    const pid = Number((JSON.parse(text) as { pid?: unknown }).pid);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const parsed = JSON.parse(text) as { pid?: unknown; kind?: unknown };
+    const pid = Number(parsed.pid);
+    return Number.isInteger(pid) && pid > 0 ? { pid, kind: parsed.kind } : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 

@@ -1,0 +1,308 @@
+import { statSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { faultPoint } from '../fault-injection.ts';
+import { firstLine, HintedError } from '../hinted-error.ts';
+import type { Registry } from '../registry/index.ts';
+import { quoteLiteral } from '../sql/dialect.ts';
+import { duckdbDialect } from '../sql/duckdb-dialect.ts';
+import { type MergeGroup, planCompaction } from './compact-plan.ts';
+import { type Merge, recordsAfterMerges } from './compact-records.ts';
+import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { removeLeftoversWhileLocked } from './ingest-leftovers.ts';
+import {
+  committedFilesOf,
+  type IngestRecord,
+  newDataFilesId,
+  presentCommittedSourceFiles,
+  readManifest,
+  sourceDataFiles,
+  syncFile,
+  syncFolder,
+  writeManifest,
+} from './ingest-manifest.ts';
+import { LocalIngestTarget } from './ingest-target.ts';
+import { offlineRoot, stagingDir } from './local-layout.ts';
+import { defaultTargetFileBytes, writeSizedFiles } from './parquet-layout.ts';
+import { refreshRunningTotals, type TotalsRefresh } from './running-totals.ts';
+
+export class CompactError extends HintedError {}
+
+export interface CompactOptions {
+  readonly registry: Registry;
+  readonly dataDir: string;
+  readonly env: string;
+  /** One source; default every source of the registry. */
+  readonly source?: string;
+  /** Size merged files aim for (bytes); default 128 MiB, as ingest. */
+  readonly targetFileBytes?: number;
+  /** Plan only: what would be merged, nothing written. */
+  readonly dryRun?: boolean;
+  /** Called once the merges are planned, then after each one. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** A stop request: honoured up to the commit point, which it never splits. */
+  readonly signal?: AbortSignal;
+}
+
+export interface SourceCompaction {
+  readonly source: string;
+  /** Partitions with files merged. */
+  readonly partitions: number;
+  readonly filesBefore: number;
+  /** After the merges; for a dry run, at most this many (merged files are often smaller). */
+  readonly filesAfter: number;
+  /** Bytes of the files merged, and of the files they became (dry run: the same). */
+  readonly bytesMerged: number;
+  readonly bytesWritten: number;
+  /** Running totals rebuilt in full (the stored files changed); empty for a dry run. */
+  readonly runningTotals: readonly TotalsRefresh[];
+}
+
+export interface CompactResult {
+  /** Id of the merged files (`<id>-<n>.parquet`); absent when nothing was merged. */
+  readonly compactionId?: string;
+  readonly dryRun: boolean;
+  readonly targetFileBytes: number;
+  /**
+   * Leftovers of killed ingests and compactions removed first (as `fstore doctor --fix` does),
+   * e.g. the replaced files of a compaction killed after its commit.
+   */
+  readonly leftoversRemoved: number;
+  readonly sources: readonly SourceCompaction[];
+  /** Things that went wrong after the commit (the merge itself stands). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Merges the small files earlier ingests left in each `dt` partition of the local offline
+ * store into files of about the target size, under ingest's commit rule (ADR 0008,
+ * "Compaction"): while holding the store's write lock, the merged files are written under a new
+ * id where no reader reads them, then ONE manifest replacement makes them the files of the
+ * ingests whose files they replace, and only then are the replaced files deleted. Rows keep
+ * their `fstore_seq`, so every point-in-time winner stays the same. A crash before the commit
+ * leaves the old files read and the new ones as leftovers; after it, the new files read and the
+ * old ones as leftovers (`fstore doctor --fix` removes both kinds, so does the next compaction).
+ */
+export async function compactStore(options: CompactOptions): Promise<CompactResult> {
+  const sources = selectedSources(options.registry, options.source);
+  const root = offlineRoot(options.dataDir, options.env);
+  const targetFileBytes = options.targetFileBytes ?? defaultTargetFileBytes;
+  const empty = {
+    dryRun: options.dryRun === true,
+    targetFileBytes,
+    leftoversRemoved: 0,
+    warnings: [],
+  };
+  const records = await readManifest(root);
+  if (!records) {
+    const placed = sources.filter((s) => sourceDataFiles(root, s).length > 0);
+    if (placed.length === 0) return { ...empty, sources: [] };
+    throw new CompactError(
+      `the offline store ${root} has data files of ${placed.map((s) => `"${s}"`).join(', ')} but no ingest manifest (_ingests.jsonl): they were not written by fstore ingest, so there is no commit point to compact them under`,
+      'ingest the rows with fstore ingest, which writes the manifest, then compact',
+    );
+  }
+  const session = await openDuckdb();
+  try {
+    if (options.dryRun) {
+      const planned = await planAll(session.connection, root, sources, records, targetFileBytes);
+      options.onProgress?.(0, planned.length);
+      return { ...empty, sources: summarize(root, targetFileBytes, sources, records, planned, []) };
+    }
+    return await compactLocked(session.connection, options, root, sources, targetFileBytes);
+  } finally {
+    session.close();
+  }
+}
+
+async function compactLocked(
+  connection: DuckDBConnection,
+  options: CompactOptions,
+  root: string,
+  sources: readonly string[],
+  targetFileBytes: number,
+): Promise<CompactResult> {
+  const writing = await new LocalIngestTarget(options.dataDir, options.env).beginWrite();
+  const compactionId = newDataFilesId();
+  const staging = stagingDir(options.dataDir, options.env, compactionId);
+  const published: string[] = [];
+  let committed = false;
+  let records: IngestRecord[];
+  let planned: MergeGroup[];
+  let merges: Merge[] = [];
+  let leftoversRemoved = 0;
+  try {
+    // What earlier killed ingests or compactions left would otherwise be merged around forever.
+    leftoversRemoved = (await removeLeftoversWhileLocked(root)).length;
+    // Read under the lock: no ingest commits while we merge, so this manifest stays the last.
+    records = (await readManifest(root)) ?? [];
+    for (const source of sources) presentCommittedSourceFiles(root, source);
+    planned = await planAll(connection, root, sources, records, targetFileBytes);
+    options.onProgress?.(0, planned.length);
+    if (planned.length === 0)
+      return {
+        dryRun: false,
+        targetFileBytes,
+        leftoversRemoved,
+        sources: summarize(root, targetFileBytes, sources, records, [], []),
+        warnings: [],
+      };
+    await mkdir(staging, { recursive: true });
+    await writeFile(
+      path.join(staging, 'owner.json'),
+      `${JSON.stringify({ pid: process.pid, compactionId, kind: 'compaction' })}\n`,
+    );
+    const numbers = new Map<string, number>();
+    for (const [index, group] of planned.entries()) {
+      options.signal?.throwIfAborted();
+      const written = await writeSizedFiles(connection, {
+        select: `SELECT * FROM read_parquet([${group.files.map(quoteLiteral).join(', ')}], hive_partitioning = false)`,
+        orderBy: 'fstore_seq',
+        dir: path.join(staging, 'data', group.source, group.partition, `merge-${index}`),
+        id: compactionId,
+        targetBytes: targetFileBytes,
+      });
+      await refuseRowCountChange(connection, group, written);
+      const folder = path.join(root, group.source, group.partition);
+      const merged: string[] = [];
+      for (const file of written) {
+        await syncFile(file);
+        const key = `${group.source}/${group.partition}`;
+        const n = numbers.get(key) ?? 0;
+        numbers.set(key, n + 1);
+        const destination = path.join(folder, `${compactionId}-${n}.parquet`);
+        await rename(file, destination);
+        published.push(destination);
+        merged.push(destination);
+      }
+      await syncFolder(folder);
+      merges.push({ source: group.source, replaced: group.files, merged });
+      options.onProgress?.(index + 1, planned.length);
+    }
+    faultPoint('compact:after-publish');
+    options.signal?.throwIfAborted();
+    await writeManifest(root, recordsAfterMerges(root, records, merges), compactionId, () =>
+      faultPoint('compact:before-commit'),
+    );
+    committed = true;
+    faultPoint('compact:after-commit');
+    await Promise.all(merges.flatMap((m) => m.replaced.map((file) => rm(file, { force: true }))));
+  } catch (error) {
+    if (!committed) {
+      await Promise.all(published.map((file) => rm(file, { force: true }).catch(() => undefined)));
+      merges = [];
+    }
+    throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await writing.release();
+  }
+
+  const warnings: string[] = [];
+  const totals = new Map<string, readonly TotalsRefresh[]>();
+  for (const source of new Set(merges.map((m) => m.source))) {
+    // Their covered files are gone, so the totals build in full; better now than in a request.
+    const refreshed = await refreshRunningTotals(
+      connection,
+      root,
+      duckdbDialect(root),
+      options.registry,
+      source,
+    ).catch((error: unknown) => {
+      warnings.push(
+        `running totals of "${source}" were not rebuilt (${firstLine(error)}); the next training set that needs them builds them`,
+      );
+      return [];
+    });
+    totals.set(source, refreshed);
+  }
+  return {
+    compactionId,
+    dryRun: false,
+    targetFileBytes,
+    leftoversRemoved,
+    sources: summarize(root, targetFileBytes, sources, records, planned, merges, totals),
+    warnings,
+  };
+}
+
+function selectedSources(registry: Registry, source: string | undefined): string[] {
+  const known = registry.sources.map((s) => s.name);
+  if (source === undefined) return known;
+  if (!known.includes(source))
+    throw new CompactError(
+      `no source "${source}" in the registry`,
+      `known sources: ${known.join(', ')}`,
+    );
+  return [source];
+}
+
+async function planAll(
+  connection: DuckDBConnection,
+  root: string,
+  sources: readonly string[],
+  records: readonly IngestRecord[],
+  targetFileBytes: number,
+): Promise<MergeGroup[]> {
+  const groups: MergeGroup[] = [];
+  for (const source of sources)
+    groups.push(...(await planCompaction(connection, root, source, records, targetFileBytes)));
+  return groups;
+}
+
+/** A merge must hold exactly the rows it replaces; anything else stops before the commit. */
+async function refuseRowCountChange(
+  connection: DuckDBConnection,
+  group: MergeGroup,
+  written: readonly string[],
+): Promise<void> {
+  const rows = async (files: readonly string[]) =>
+    Number(
+      (
+        await queryRows(
+          connection,
+          `SELECT sum(num_rows) AS n FROM parquet_file_metadata([${files.map(quoteLiteral).join(', ')}])`,
+        )
+      )[0]?.n ?? 0,
+    );
+  const before = await rows(group.files);
+  const after = written.length === 0 ? 0 : await rows(written);
+  if (before !== after)
+    throw new Error(
+      `internal: merging ${group.files.length} files of ${group.source}/${group.partition} gave ${after} rows, not ${before}; nothing was committed`,
+    );
+}
+
+function summarize(
+  root: string,
+  targetFileBytes: number,
+  sources: readonly string[],
+  records: readonly IngestRecord[],
+  planned: readonly MergeGroup[],
+  merges: readonly Merge[],
+  totals: ReadonlyMap<string, readonly TotalsRefresh[]> = new Map(),
+): SourceCompaction[] {
+  return sources.map((source) => {
+    const filesBefore = committedFilesOf(root, source, records).length;
+    const groups = planned.filter((g) => g.source === source);
+    const done = merges.filter((m) => m.source === source);
+    const replaced = groups.reduce((n, g) => n + g.files.length, 0);
+    const bytesMerged = groups.reduce((n, g) => n + g.bytes, 0);
+    const dryRun = done.length === 0;
+    const written = dryRun
+      ? groups.reduce((n, g) => n + Math.max(1, Math.ceil(g.bytes / targetFileBytes)), 0)
+      : done.reduce((n, m) => n + m.merged.length, 0);
+    return {
+      source,
+      partitions: new Set(groups.map((g) => g.partition)).size,
+      filesBefore,
+      filesAfter: filesBefore - replaced + written,
+      bytesMerged,
+      bytesWritten: dryRun
+        ? bytesMerged
+        : done.flatMap((m) => m.merged).reduce((n, file) => n + statSync(file).size, 0),
+      runningTotals: totals.get(source) ?? [],
+    };
+  });
+}
