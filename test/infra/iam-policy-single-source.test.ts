@@ -10,6 +10,7 @@ import { lookupApiRoutes } from '../../lib/iam/lookup-policy.ts';
 import { ingestStatements, trainingStatements } from '../../lib/iam/offline-policy.ts';
 import type { PolicyStatement } from '../../lib/iam/policy-statement.ts';
 import { serviceOutputNames, stackOutputNames } from '../../lib/stacks/stack-outputs.ts';
+import { athenaRecipeSection, recipeOutputNames } from '../helpers/readme-athena-recipe.ts';
 import { cdkJsonContext, loadExampleRegistry, synthStage } from './synth-app.ts';
 
 const scope = { partition: 'aws', region: 'eu-west-1', account: '111122223333' };
@@ -167,6 +168,14 @@ describe('the dev stack', { timeout: 600_000 }, () => {
       .map((key) => key.replace(/\{[^}]+\}/g, '*').replace(' ', ''))
       .sort();
     expect(asResourcePaths).toEqual(lookupApiRoutes.map((r) => `${r.method}${r.path}`).sort());
+  });
+
+  it("has every output the README's Athena recipe names", async () => {
+    const { template } = await synthesized;
+    const outputs = Object.keys(template.toJSON().Outputs as object);
+    const named = recipeOutputNames(athenaRecipeSection());
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((name) => !outputs.includes(name))).toEqual([]);
   });
 
   it('outputs, under stable names, everything a training job or an outside role needs', async () => {

@@ -1,0 +1,55 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  athenaRecipeSection,
+  codeBlocks,
+  recipeOutputNames,
+} from '../../helpers/readme-athena-recipe.ts';
+import { makeTempDir } from '../../helpers/run-fstore.ts';
+
+const section = athenaRecipeSection();
+
+describe('the README recipe for training sets with only Athena', () => {
+  it('has Python that compiles: the shared lines, then each client after them', async () => {
+    const [shared, ...clients] = codeBlocks(section, 'python');
+    expect(shared).toContain('json.load(open("fstore-prod.json"))');
+    expect(clients.map((c) => /import (\w+)/.exec(c)?.[1])).toEqual(['awswrangler', 'io']);
+    const dir = await makeTempDir('readme-python');
+    for (const [index, client] of clients.entries()) {
+      const file = path.join(dir, `recipe_${index}.py`);
+      writeFileSync(file, `${shared}\n${client}`);
+      expect(() =>
+        execFileSync('python3', ['-m', 'py_compile', file], { stdio: 'pipe' }),
+      ).not.toThrow();
+    }
+  });
+
+  it('would catch a Python syntax error (the check above can fail)', async () => {
+    const file = path.join(await makeTempDir('readme-python'), 'broken.py');
+    writeFileSync(file, 'training = wr.athena.read_sql_query(\n');
+    expect(() => execFileSync('python3', ['-m', 'py_compile', file], { stdio: 'pipe' })).toThrow();
+  });
+
+  it('runs EXECUTE with the request id and the range, and uses no placeholder a user must fill', () => {
+    expect(section).toContain(
+      "EXECUTE fstore_churn_v1 USING 'run-2026-05-01', TIMESTAMP '2026-05-15 12:00:00', TIMESTAMP '2026-05-20 07:30:00'",
+    );
+    for (const code of [...codeBlocks(section, 'python'), ...codeBlocks(section, 'sh')])
+      expect(code).not.toMatch(/<[A-Za-z]+>|fstore_dev|fstore-dev/);
+  });
+
+  it('names its outputs (checked against the synthesized template in test/infra)', () => {
+    expect(recipeOutputNames(section)).toEqual([
+      'AthenaWorkGroup',
+      'GlueDatabase',
+      'LookupApiId',
+      'LookupApiUrl',
+      'OfflineBucketName',
+      'ServiceChurnV1RequestPrefix',
+      'ServiceChurnV1RequestTable',
+      'ServiceChurnV1Statement',
+    ]);
+  });
+});
