@@ -10,13 +10,14 @@
  * the last line is one JSON object. Target: incremental under 10% of full.
  */
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
 import { ensureRunningTotals, runningTotalsDir } from '../lib/offline/running-totals.ts';
 import { duckdbDialect } from '../lib/sql/duckdb-dialect.ts';
+import { customerId, writeOrders, yearStart } from './agg-data.ts';
 import { benchView } from './agg-ingest-view.ts';
 import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
 
@@ -37,10 +38,6 @@ const totalsDir = runningTotalsDir(path.join(dir, 'offline'), 'orders');
 const baseTotals = path.join(dir, 'totals-before-ingest');
 /** The ingest's file, in its day partition once "ingested". */
 const ingestedFile = path.join(orders, 'dt=2025-12-31', 'ingest-bench.parquet');
-const yearStart = "TIMESTAMP '2025-01-01 00:00:00'";
-const exists = async (file: string) => (await stat(file).catch(() => undefined)) !== undefined;
-const customerId = (draw: string) =>
-  `'C' || lpad(CAST(CAST(floor(${draw}) AS BIGINT) AS VARCHAR), 6, '0')`;
 
 /** bench:agg's source rows, and the ingest's rows aside (not yet in the store). */
 async function writeData(aside: string): Promise<void> {
@@ -48,22 +45,7 @@ async function writeData(aside: string): Promise<void> {
   const { connection } = session;
   try {
     await connection.run('SELECT setseed(0.17)');
-    if (!(await exists(orders))) {
-      const partial = `${orders}.partial`;
-      await rm(partial, { recursive: true, force: true });
-      await mkdir(path.dirname(partial), { recursive: true });
-      await connection.run(`
-        COPY (
-          SELECT *, strftime(event_ts, '%Y-%m-%d') AS dt FROM (
-            SELECT ${customerId(`random() * ${sizes.entities}`)} AS customer_id,
-                   round(random() * 500, 2) AS amount,
-                   ${yearStart} + to_microseconds(CAST(floor(random() * 365 * 86400e6) AS BIGINT)) AS event_ts,
-                   CAST(i AS BIGINT) AS fstore_seq
-            FROM range(${sizes.sourceRows}) t(i)
-          )
-        ) TO '${partial}' (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd)`);
-      await rename(partial, orders);
-    }
+    await writeOrders(connection, orders, sizes);
     // Days are the last week's (or the whole year's for late rows); all go in one file, as an
     // ingest of one file writes one file per day: the partition it sits in does not matter to
     // the builds, which read event times.

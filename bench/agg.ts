@@ -10,12 +10,13 @@
  * the medians, the ratio ours/baseline and peak RSS; the last line is one JSON object.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
 import { runningTotalsDir } from '../lib/offline/running-totals.ts';
+import { customerId, timeInYear, writeOrders } from './agg-data.ts';
 import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
 
 const sizes = {
@@ -29,7 +30,6 @@ const dir =
   path.join(tmpdir(), `fstore-bench-agg-${sizes.entityRows}-${sizes.sourceRows}-${sizes.entities}`);
 const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 const runner = fileURLToPath(new URL('./agg-run.ts', import.meta.url));
-const yearStart = "TIMESTAMP '2025-01-01 00:00:00'";
 const exists = async (file: string) => (await stat(file).catch(() => undefined)) !== undefined;
 
 async function writeData(): Promise<void> {
@@ -37,29 +37,13 @@ async function writeData(): Promise<void> {
   const { connection } = session;
   try {
     await connection.run('SELECT setseed(0.17)');
-    const orders = path.join(dir, 'offline', 'orders');
-    if (!(await exists(orders))) {
-      const partial = `${orders}.partial`;
-      await rm(partial, { recursive: true, force: true });
-      await mkdir(path.dirname(partial), { recursive: true });
-      await connection.run(`
-        COPY (
-          SELECT *, strftime(event_ts, '%Y-%m-%d') AS dt FROM (
-            SELECT 'C' || lpad(CAST(CAST(floor(random() * ${sizes.entities}) AS BIGINT) AS VARCHAR), 6, '0') AS customer_id,
-                   round(random() * 500, 2) AS amount,
-                   ${yearStart} + to_microseconds(CAST(floor(random() * 365 * 86400e6) AS BIGINT)) AS event_ts,
-                   CAST(i AS BIGINT) AS fstore_seq
-            FROM range(${sizes.sourceRows}) t(i)
-          )
-        ) TO '${partial}' (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd)`);
-      await rename(partial, orders);
-    }
+    await writeOrders(connection, path.join(dir, 'offline', 'orders'), sizes);
     const entities = path.join(dir, 'entities.parquet');
     if (!(await exists(entities)))
       await connection.run(`
         COPY (
-          SELECT 'C' || lpad(CAST(CAST(floor(random() * ${sizes.entities}) AS BIGINT) AS VARCHAR), 6, '0') AS customer_id,
-                 ${yearStart} + to_microseconds(CAST(floor(random() * 365 * 86400e6) AS BIGINT)) AS event_timestamp,
+          SELECT ${customerId(`random() * ${sizes.entities}`)} AS customer_id,
+                 ${timeInYear} AS event_timestamp,
                  CAST(i + 1 AS BIGINT) AS fstore_row_id
           FROM range(${sizes.entityRows}) t(i)
         ) TO '${entities}' (FORMAT parquet, COMPRESSION zstd)`);
