@@ -12,11 +12,10 @@ import baseConfig from './vitest.config.ts';
 // tests: on the shared machine a mutant of a module every test loads (the dialects) takes minutes
 // against the whole set, and no run of lib/sql fitted a session; a narrowed run's score is a floor.
 const onlyTests = process.env.FSTORE_MUTATION_TESTS?.split(',').filter((glob) => glob !== '');
-export default mergeConfig(
+const config = mergeConfig(
   baseConfig,
   defineConfig({
     test: {
-      ...(onlyTests?.length ? { include: onlyTests } : {}),
       exclude: [
         'test/cli/**',
         'test/infra/**',
@@ -30,3 +29,6 @@ export default mergeConfig(
     },
   }),
 );
+// Set after merging: mergeConfig concatenates arrays, which would keep the base's test/**.
+if (onlyTests?.length && config.test) config.test.include = onlyTests;
+export default config;
