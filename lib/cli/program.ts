@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { registerApply } from './commands/apply.ts';
+import { registerCompact } from './commands/compact.ts';
 import { registerDemoData } from './commands/demo-data.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerDoctor } from './commands/doctor.ts';
@@ -57,6 +58,7 @@ export function buildProgram(version: string): Command {
   registerApply(program);
   registerDemoData(program);
   registerIngest(program);
+  registerCompact(program);
   registerTrainingSet(program);
   registerMaterialize(program);
   registerStatus(program);

@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { isLocalEnv } from '../../data-paths.ts';
+import { type CompactResult, compactStore } from '../../offline/compact.ts';
+import { describeBytes } from '../../offline/ingest-leftovers.ts';
+import { UsageError } from '../cli-error.ts';
+import { CliContext } from '../context.ts';
+import { plural } from '../plural.ts';
+import { createProgress, type Progress } from '../progress.ts';
+import { InterruptedError } from '../shutdown.ts';
+import { targetFileSizeOption } from './file-size-option.ts';
+
+interface CompactCliOptions {
+  source?: string;
+  json?: boolean;
+  dryRun?: boolean;
+  targetFileSize?: number;
+}
+
+export function registerCompact(program: Command): void {
+  program
+    .command('compact')
+    .description(
+      'Merge the small files earlier ingests left in each dt partition of the offline store into files of the target size (one commit; rows and results unchanged)',
+    )
+    .option('--source <name>', 'compact one source (default: every source)')
+    .option('--dry-run', 'show what would be merged; write nothing')
+    .option('--json', 'print the compaction (files before/after per source) as JSON')
+    .addOption(targetFileSizeOption())
+    .action(async (options: CompactCliOptions, command: Command) => {
+      const ctx = CliContext.fromCommand(command);
+      if (!isLocalEnv(ctx.env))
+        throw new UsageError(
+          `fstore compact works on local offline stores only; "${ctx.env}" is an AWS environment, and compaction of its S3 store is not built yet (nothing was changed)`,
+          'compact a local environment (--env local), or leave the S3 store as it is: its ingests already write one file per partition',
+        );
+      // SIGINT/SIGTERM from here on: the compaction stops before its commit point.
+      const signal = ctx.shutdown.stopSignal();
+      const registry = await ctx.compile();
+      const started = performance.now();
+      let progress: Progress | undefined;
+      const result = await compactStore({
+        registry,
+        dataDir: ctx.options.dataDir,
+        env: ctx.env,
+        signal,
+        ...(options.source ? { source: options.source } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+        ...(options.targetFileSize !== undefined
+          ? { targetFileBytes: options.targetFileSize }
+          : {}),
+        onProgress: (done, total) => {
+          if (options.json || options.dryRun || total === 0) return;
+          progress ??= createProgress('merging partitions', total);
+          progress.update(done);
+        },
+      })
+        .catch((error: unknown) => {
+          const by = ctx.shutdown.signal;
+          if (by && signal.aborted)
+            throw new InterruptedError(
+              by,
+              'nothing was compacted: the compaction stopped before its commit point and its files were removed',
+              'run fstore compact again',
+            );
+          throw error;
+        })
+        .finally(() => progress?.stop());
+      const elapsedMs = Math.round(performance.now() - started);
+      if (options.json) ctx.out.json({ ...result, elapsedMs });
+      else printSummary(ctx, result, elapsedMs);
+      if (ctx.shutdown.signal)
+        throw new InterruptedError(
+          ctx.shutdown.signal,
+          `the stop came after the commit point: compaction ${result.compactionId ?? ''} is stored whole`,
+        );
+    });
+}
+
+function printSummary(ctx: CliContext, result: CompactResult, elapsedMs: number): void {
+  const merged = result.sources.filter((s) => s.partitions > 0);
+  const target = describeBytes(result.targetFileBytes);
+  if (result.leftoversRemoved > 0)
+    ctx.out.line(
+      `${ctx.out.c.dim('·')} removed ${plural(result.leftoversRemoved, 'leftover')} of interrupted ingests or compactions first`,
+    );
+  if (merged.length === 0) {
+    ctx.out.line(
+      `${ctx.out.c.green('✔')} nothing to compact: no partition has two or more files below ${target}`,
+    );
+    return;
+  }
+  for (const s of merged)
+    ctx.out.line(
+      `  ${s.source}: ${plural(s.partitions, 'partition')}, ${s.filesBefore.toLocaleString('en-US')} → ${result.dryRun ? 'at most ' : ''}${s.filesAfter.toLocaleString('en-US')} files (${describeBytes(s.bytesMerged)} merged${result.dryRun ? '' : ` into ${describeBytes(s.bytesWritten)}`})${s.runningTotals.length > 0 ? `; running totals of ${s.runningTotals.map((t) => `"${t.view}"`).join(', ')} rebuilt` : ''}`,
+    );
+  const seconds = (elapsedMs / 1000).toFixed(1);
+  ctx.out.line(
+    result.dryRun
+      ? `${ctx.out.c.dim('·')} dry run: nothing written (target ${target}); run without --dry-run to compact`
+      : `${ctx.out.c.green('✔')} compacted ${plural(merged.length, 'source')} in ${seconds} s; compaction ${result.compactionId}`,
+  );
+  for (const warning of result.warnings) ctx.out.line(`${ctx.out.c.yellow('!')} ${warning}`);
+}

@@ -1,0 +1,164 @@
+import { cp, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
+import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
+
+/** Every row of `orders` as the offline readers see it (the relation training sets read). */
+async function storedOrders(dataDir: string): Promise<Record<string, unknown>[]> {
+  const session = await openDuckdb();
+  try {
+    const relation = duckdbDialect(offlineRoot(dataDir, 'local')).sourceRelation('orders');
+    return await queryRows(
+      session.connection,
+      `SELECT * FROM ${relation} ORDER BY fstore_seq`,
+    ).catch((error: unknown) => {
+      if (isNoFilesError(error)) return [];
+      throw error;
+    });
+  } finally {
+    session.close();
+  }
+}
+
+async function parquetFiles(dataDir: string): Promise<number> {
+  const sourceDir = path.join(offlineRoot(dataDir, 'local'), 'orders');
+  let count = 0;
+  for (const partition of await readdir(sourceDir))
+    count += (await readdir(path.join(sourceDir, partition))).length;
+  return count;
+}
+
+const doctor = async (dataDir: string, ...flags: string[]) => {
+  const result = await runFstore(['--data-dir', dataDir, 'doctor', ...flags]);
+  expect(result.code, result.stdout + result.stderr).toBe(0);
+  const row = result.stdout.split('\n').find((l) => l.includes('interrupted ingests │'));
+  return { row: row ?? '', stdout: result.stdout };
+};
+
+/** Each fault point of a compaction, whether the merge is committed, and what doctor finds. */
+const faults = [
+  {
+    point: 'after-publish',
+    committed: false,
+    leftovers: ['staging folder', 'uncommitted data file'],
+  },
+  {
+    point: 'before-commit',
+    committed: false,
+    leftovers: ['staging folder', 'uncommitted data file', 'temporary manifest'],
+  },
+  { point: 'after-commit', committed: true, leftovers: ['staging folder', 'superseded data file'] },
+] as const;
+
+describe('fstore compact', () => {
+  let demo: string;
+  let template: string;
+  let clean: Record<string, unknown>[];
+  let partitions: number;
+
+  beforeAll(async () => {
+    template = await makeTempDir('compact-demo');
+    demo = path.join(template, 'demo');
+    for (const seed of ['1', '2']) {
+      const out = path.join(demo, seed);
+      const generated = await runFstore([
+        '--data-dir',
+        template,
+        'demo-data',
+        ...['--customers', '100', '--days', '20', '--end', '2026-06-01', '--seed', seed],
+        ...['--format', 'csv', '--out', out],
+      ]);
+      expect(generated.code, generated.stderr).toBe(0);
+    }
+  }, 120_000);
+
+  /** A store with two ingests of orders, so two files in each day partition. */
+  async function twoIngests(): Promise<string> {
+    const dataDir = await makeTempDir('compact');
+    for (const seed of ['1', '2']) {
+      const ingested = await runFstore([
+        '--data-dir',
+        dataDir,
+        'ingest',
+        ...['--source', 'orders', '--file', path.join(demo, seed, 'orders.csv')],
+      ]);
+      expect(ingested.code, ingested.stderr).toBe(0);
+    }
+    clean ??= await storedOrders(dataDir);
+    partitions ??= new Set(clean.map((r) => r.dt)).size;
+    return dataDir;
+  }
+
+  it('merges the files of each partition and says so as JSON', async () => {
+    const dataDir = await twoIngests();
+    expect(await parquetFiles(dataDir)).toBe(2 * partitions);
+    const result = await runFstore(['--data-dir', dataDir, 'compact', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.sources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          source: 'orders',
+          partitions,
+          filesBefore: 2 * partitions,
+          filesAfter: partitions,
+        }),
+      ]),
+    );
+    expect(report.compactionId).toMatch(/^\d{8}t\d{6}-[0-9a-f]{8}$/);
+    expect(await parquetFiles(dataDir)).toBe(partitions);
+    expect(await storedOrders(dataDir)).toEqual(clean);
+  }, 180_000);
+
+  it.each(faults)(
+    'killed at $point leaves the same rows readable; a re-run finishes and doctor --fix removes what is left',
+    async ({ point, committed, leftovers }) => {
+      const dataDir = await twoIngests();
+      const killed = await runFstore(['--data-dir', dataDir, 'compact', '--source', 'orders'], {
+        env: { FSTORE_FAULT: `compact:${point}` },
+      });
+      expect(killed.code, killed.stdout + killed.stderr).toBeNull();
+      expect(await storedOrders(dataDir)).toEqual(clean);
+
+      const report = await doctor(dataDir);
+      for (const kind of leftovers) expect(report.stdout).toContain(`  ${kind}  `);
+      for (const kind of [
+        'staging folder',
+        'uncommitted data file',
+        'temporary manifest',
+        'superseded data file',
+      ])
+        if (!(leftovers as readonly string[]).includes(kind))
+          expect(report.stdout).not.toContain(`  ${kind}  `);
+
+      // doctor --fix alone cleans up; the store reads the same rows either way.
+      const fixedCopy = await makeTempDir('compact-fix');
+      await cp(dataDir, fixedCopy, { recursive: true });
+      const fixed = await doctor(fixedCopy, '--fix');
+      expect(fixed.row).toMatch(/✔ │ .*removed \d+ leftovers? of interrupted ingests/);
+      expect((await doctor(fixedCopy)).row).toMatch(/✔ │ .*no leftovers/);
+      expect(await storedOrders(fixedCopy)).toEqual(clean);
+      expect(await parquetFiles(fixedCopy)).toBe(committed ? partitions : 2 * partitions);
+
+      // So does the next compaction, which then merges what is still unmerged.
+      const rerun = await runFstore(['--data-dir', dataDir, 'compact', '--json']);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(JSON.parse(rerun.stdout).leftoversRemoved).toBeGreaterThan(0);
+      expect((await doctor(dataDir)).row).toMatch(/✔ │ .*no leftovers/);
+      expect(await parquetFiles(dataDir)).toBe(partitions);
+      expect(await storedOrders(dataDir)).toEqual(clean);
+    },
+    240_000,
+  );
+
+  it('refuses an AWS environment, changing nothing', async () => {
+    const result = await runFstore(['--env', 'prod', 'compact']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'fstore compact works on local offline stores only; "prod" is an AWS environment',
+    );
+  }, 60_000);
+});
