@@ -9,7 +9,7 @@ import { RegistryRecord } from '../constructs/registry-record.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import { ServingApi } from '../constructs/serving-api.ts';
 import type { Registry } from '../registry/index.ts';
-import { stackOutputNames } from './stack-outputs.ts';
+import { checkOutputCount, stackOutputNames } from './stack-outputs.ts';
 
 export interface FstoreStackProps extends StackProps {
   readonly stage: StageConfig;
@@ -96,6 +96,7 @@ export class FstoreStack extends Stack {
       value: this.servingApi.api.apiId,
       description: 'Id of the lookup API: execute-api ARNs name it',
     }).overrideLogicalId(stackOutputNames.lookupApiId);
+    checkOutputCount(this);
   }
 }
 
