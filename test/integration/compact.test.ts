@@ -10,7 +10,7 @@ import {
 import { compactStore } from '../../lib/offline/compact.ts';
 import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { findIngestLeftovers } from '../../lib/offline/ingest-leftovers.ts';
-import { parseManifest } from '../../lib/offline/ingest-manifest.ts';
+import { type IngestRecord, parseManifest } from '../../lib/offline/ingest-manifest.ts';
 import { ingestManifestPath, offlineRoot } from '../../lib/offline/local-layout.ts';
 import { ensureRunningTotals, runningTotalsView } from '../../lib/offline/running-totals.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
@@ -154,7 +154,7 @@ describe('fstore compact (local store)', () => {
       { view: 'order_stats', build: expect.objectContaining({ kind: 'full' }) },
     ]);
     const compacted = await manifestRecords(dataDir);
-    const identity = ({ files: _files, ...rest }: Record<string, unknown>) => rest;
+    const identity = ({ files: _files, ...rest }: IngestRecord) => rest;
     expect(compacted.map(identity)).toEqual(records.map(identity));
     for (const record of compacted)
       expect(record.files?.every((f) => f.includes(`/${result.compactionId}-`))).toBe(true);
