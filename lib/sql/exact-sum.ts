@@ -34,19 +34,85 @@ const powerOfTwo = (exponent: string) => `power(CAST(2 AS DOUBLE), ${exponent})`
 const exponentOf = (x: string) => `floor(log2(CASE WHEN ${finiteNonZero(x)} THEN abs(${x}) END))`;
 
 /**
+ * The rule that decides a column's scale, written once and evaluated two ways: as SQL inside a
+ * query (exactSumScale: range join, window form, online) and on statistics in TypeScript
+ * (chooseExactScale: running-totals builds, which pick the scale before building). `Nothing`
+ * is SQL's NULL: arithmetic on it gives nothing, `orZero` replaces it.
+ */
+interface ScaleArithmetic<T> {
+  constant(value: number): T;
+  minus(a: T, b: T): T;
+  orZero(a: T): T;
+  /** `value` when every check holds, nothing otherwise. */
+  when(checks: { equal?: [T, T][]; atLeast?: [T, T][]; atMost?: [T, T][] }, value: T): T;
+}
+
+/**
+ * The scale: 2^-E times every value is an integer (E below the last bit of the smallest value)
+ * and every scaled sum fits exactSumBits, with no infinite or NaN value and E >= lowestExponent.
+ */
+function scaleRule<T>(
+  of: { lowest: T; magnitudeBits: T; nonFinite: T },
+  arithmetic: ScaleArithmetic<T>,
+): T {
+  const { constant, minus, orZero } = arithmetic;
+  const scale = minus(of.lowest, constant(mantissaBits));
+  return arithmetic.when(
+    {
+      equal: [[of.nonFinite, constant(0)]],
+      atLeast: [[orZero(scale), constant(lowestExponent)]],
+      atMost: [[orZero(minus(of.magnitudeBits, scale)), constant(exactSumBits)]],
+    },
+    orZero(scale),
+  );
+}
+
+const sqlArithmetic: ScaleArithmetic<string> = {
+  constant: String,
+  minus: (a, b) => `(${a} - ${b})`,
+  orZero: (a) => `coalesce(${a}, 0)`,
+  when: (checks, value) => {
+    const conditions = [
+      ...(checks.equal ?? []).map(([a, b]) => `${a} = ${b}`),
+      ...(checks.atLeast ?? []).map(([a, b]) => `${a} >= ${b}`),
+      ...(checks.atMost ?? []).map(([a, b]) => `${a} <= ${b}`),
+    ];
+    return `CASE WHEN ${conditions.join(' AND ')} THEN CAST(${value} AS INTEGER) END`;
+  },
+};
+
+const numberArithmetic: ScaleArithmetic<number | null> = {
+  constant: (value) => value,
+  minus: (a, b) => (a === null || b === null ? null : a - b),
+  orZero: (a) => a ?? 0,
+  when: (checks, value) => {
+    const holds = (
+      pairs: [number | null, number | null][] | undefined,
+      test: (a: number, b: number) => boolean,
+    ) => (pairs ?? []).every(([a, b]) => a !== null && b !== null && test(a, b));
+    return holds(checks.equal, (a, b) => a === b) &&
+      holds(checks.atLeast, (a, b) => a >= b) &&
+      holds(checks.atMost, (a, b) => a <= b)
+      ? value
+      : null;
+  },
+};
+
+/**
  * Aggregates over a column's rows giving its scale `<prefix>e` (INTEGER) when its sums can be
  * exact, NULL otherwise. `x` is the column as DOUBLE.
  */
 export function exactSumScale(x: string, name: string): string {
-  const log = exponentOf(x);
   const where = `FILTER (WHERE ${finiteNonZero(x)})`;
-  const lowest = `min(${log}) ${where}`;
-  const fits = [
-    `count(${x}) FILTER (WHERE NOT abs(${x}) <= 1.7976931348623157e308) = 0`,
-    `coalesce(${lowest} - ${mantissaBits}, 0) >= ${lowestExponent}`,
-    `coalesce(${magnitudeBits(x)} - (${lowest} - ${mantissaBits}), 0) <= ${exactSumBits}`,
-  ];
-  return `CASE WHEN ${fits.join(' AND ')} THEN CAST(coalesce(${lowest} - ${mantissaBits}, 0) AS INTEGER) END AS ${name}`;
+  const scale = scaleRule(
+    {
+      lowest: `min(${exponentOf(x)}) ${where}`,
+      magnitudeBits: magnitudeBits(x),
+      nonFinite: `count(${x}) FILTER (WHERE NOT abs(${x}) <= 1.7976931348623157e308)`,
+    },
+    sqlArithmetic,
+  );
+  return `${scale} AS ${name}`;
 }
 
 /**
@@ -61,11 +127,15 @@ export function chooseExactScale(stats: {
   magnitude: number | null;
   nonFinite: number;
 }): number | undefined {
-  if (stats.nonFinite > 0) return undefined;
-  if (stats.lowest === null || !stats.magnitude) return 0;
-  const scale = stats.lowest - mantissaBits;
-  const bits = Math.ceil(Math.log2(stats.magnitude)) + 1 - scale;
-  return scale >= lowestExponent && bits <= exactSumBits ? scale : undefined;
+  const scale = scaleRule(
+    {
+      lowest: stats.lowest,
+      magnitudeBits: stats.magnitude ? Math.ceil(Math.log2(stats.magnitude)) + 1 : null,
+      nonFinite: stats.nonFinite,
+    },
+    numberArithmetic,
+  );
+  return scale ?? undefined;
 }
 
 /** Aggregates chooseExactScale reads for column `x` (as DOUBLE), named `<name>@lo|abs|bad`. */
