@@ -34,14 +34,13 @@ export function s3IngestLog(client: S3Client, bucket: string): IngestLog {
       } while (token);
       const ingests: CommittedIngest[] = [];
       for (const { key, committedAtMs } of listed) {
-        // Records named `<ingestId>.json` and settled need no read; their seq range is not needed.
+        // A covered record needs no read (its rows are not read again): settled ones by their
+        // time alone, named ones by the id in their key (`<sha256>/<ingestId>.json`).
         const idInKey = /\/[0-9a-f]{64}\/([^/]+)\.json$/.exec(key)?.[1];
-        if (known && idInKey) {
-          const stub = { ingestId: idInKey, firstSeq: 0, rows: 0, committedAtMs };
-          if (isCovered(known, stub)) {
-            ingests.push(stub);
-            continue;
-          }
+        const stub = { ingestId: idInKey ?? key, firstSeq: 0, rows: 0, committedAtMs };
+        if (known && isCovered(known, stub)) {
+          ingests.push(stub);
+          continue;
         }
         ingests.push(await readRecord(client, bucket, key, committedAtMs));
       }

@@ -1,0 +1,73 @@
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { s3IngestLog } from '../../../lib/materialize/s3-ingest-log.ts';
+
+const s3 = mockClient(S3Client);
+const sha = 'b'.repeat(64);
+const body = (text: string) => ({ Body: { transformToString: async () => text } as never });
+const record = (ingestId: string, firstSeq: number, rows: number, files?: string[]) =>
+  JSON.stringify({
+    ingestId,
+    source: 'orders',
+    sha256: sha,
+    file: 'x.csv',
+    rows,
+    firstSeq,
+    at: 'x',
+    ...(files ? { files } : {}),
+  });
+
+describe('the commit points of an AWS offline store, as the materializer reads them', () => {
+  beforeEach(() => s3.reset());
+
+  it('lists every page, reads only records the coverage does not settle, and times them by S3', async () => {
+    const legacy = `offline/_ingests/orders/${sha}.json`;
+    const named = `offline/_ingests/orders/${sha}/20260301t000000-0000000a.json`;
+    const fresh = `offline/_ingests/orders/${sha}/20260301t010000-0000000b.json`;
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({
+        Contents: [{ Key: legacy, LastModified: new Date(1_000) }],
+        IsTruncated: true,
+        NextContinuationToken: 'page-2',
+      })
+      .resolvesOnce({
+        Contents: [
+          { Key: named, LastModified: new Date(50_000) },
+          { Key: fresh, LastModified: new Date(60_000) },
+        ],
+      });
+    s3.on(GetObjectCommand, { Key: fresh }).resolves(
+      body(
+        record('20260301t010000-0000000b', 500, 20, [
+          'offline/orders/dt=2026-03-01/20260301t010000-0000000b-0.parquet',
+        ]),
+      ),
+    );
+    const ingests = await s3IngestLog(new S3Client({}), 'bucket').committedIngests('orders', {
+      settledBeforeMs: 10_000,
+      ingestIds: ['20260301t000000-0000000a'],
+    });
+    expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input)).toEqual([
+      { Bucket: 'bucket', Prefix: 'offline/_ingests/orders/' },
+      { Bucket: 'bucket', Prefix: 'offline/_ingests/orders/', ContinuationToken: 'page-2' },
+    ]);
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([fresh]);
+    expect(ingests.at(-1)).toEqual({
+      ingestId: '20260301t010000-0000000b',
+      firstSeq: 500,
+      rows: 20,
+      committedAtMs: 60_000,
+      days: ['2026-03-01'],
+    });
+  });
+
+  it('reads every record when there is no coverage yet, and refuses one without its sequence range, naming it', async () => {
+    const key = `offline/_ingests/orders/${sha}.json`;
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: key, LastModified: new Date(1) }] });
+    s3.on(GetObjectCommand).resolves(body('{"ingestId":"x","rows":3}'));
+    await expect(
+      s3IngestLog(new S3Client({}), 'bucket').committedIngests('orders'),
+    ).rejects.toThrow(`the ingest record s3://bucket/${key} lacks ingestId, firstSeq or rows`);
+  });
+});
