@@ -22,9 +22,13 @@ const athena = athenaDialect('fstore_dev');
 const byTimestamp = { entityTimestampColumn: 'event_timestamp' };
 
 /** The error `plan` throws, for checking its message and hint together. */
-const planError = (registry: Registry, request: Parameters<typeof planPointInTime>[1]) => {
+const planError = (
+  registry: Registry,
+  request: Parameters<typeof planPointInTime>[1],
+  options = byTimestamp,
+) => {
   try {
-    planPointInTime(registry, request, byTimestamp);
+    planPointInTime(registry, request, options);
   } catch (error) {
     if (error instanceof PlanError) return { message: error.message, hint: error.hint };
     throw error;
@@ -83,6 +87,46 @@ describe('a query too long for Athena', () => {
     expect(() => checkAthenaQuerySize(tooLong, 'the query')).toThrow(
       expect.objectContaining({ name: 'AthenaQueryTooLongError' }),
     );
+  });
+});
+
+describe('a feature request that cannot be planned says what to write instead', () => {
+  it.each([
+    [
+      { features: [] },
+      'no features requested',
+      'name a feature service or features as view:feature',
+    ],
+    [
+      { features: ['a:b:c'] },
+      '"a:b:c" is not a feature reference',
+      'write view:feature, or view:* for all features of a view',
+    ],
+    [
+      { features: ['last_order:amout'] },
+      'view "last_order" has no feature "amout"; did you mean "amount"?',
+      'it has amount, category',
+    ],
+    [
+      { features: ['last_ordr:amount'] },
+      'no feature view "last_ordr"; did you mean "last_order"?',
+      'known views: customer_contract, customer_profile, last_order, order_stats',
+    ],
+  ])('%j', (request, message, hint) => {
+    expect(planError(examples, request)).toEqual({ message, hint });
+  });
+
+  it('a feature named like the entity timestamp column', () => {
+    expect(
+      planError(
+        examples,
+        { features: ['customer_profile:plan'] },
+        { entityTimestampColumn: 'plan' },
+      ),
+    ).toEqual({
+      message: 'feature name "plan" collides with the entity timestamp column',
+      hint: 'request full feature names (--full-feature-names)',
+    });
   });
 });
 
