@@ -53,7 +53,7 @@ describe('the commit points of an AWS offline store, as the materializer reads t
       { Bucket: 'bucket', Prefix: 'offline/_ingests/orders/', ContinuationToken: 'page-2' },
     ]);
     expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([fresh]);
-    expect(ingests.at(-1)).toEqual({
+    expect(ingests?.at(-1)).toEqual({
       ingestId: '20260301t010000-0000000b',
       firstSeq: 500,
       rows: 20,
