@@ -132,6 +132,7 @@ async function compactLocked(
   let planned: MergeGroup[];
   let merges: Merge[] = [];
   let leftoversRemoved = 0;
+  const warnings: string[] = [];
   try {
     // What earlier killed ingests or compactions left would otherwise be merged around forever.
     leftoversRemoved = (await removeLeftoversWhileLocked(root)).length;
@@ -187,7 +188,14 @@ async function compactLocked(
     );
     committed = true;
     faultPoint('compact:after-commit');
-    await Promise.all(merges.flatMap((m) => m.replaced.map((file) => rm(file, { force: true }))));
+    const deleted = await Promise.allSettled(
+      merges.flatMap((m) => m.replaced.map((file) => rm(file, { force: true }))),
+    );
+    const kept = deleted.filter((d) => d.status === 'rejected').length;
+    if (kept > 0)
+      warnings.push(
+        `${kept} replaced file(s) could not be deleted; no reader reads them, and fstore doctor --fix (or the next compact) removes them`,
+      );
   } catch (error) {
     if (!committed) {
       await Promise.all(published.map((file) => rm(file, { force: true }).catch(() => undefined)));
@@ -199,7 +207,6 @@ async function compactLocked(
     await writing.release();
   }
 
-  const warnings: string[] = [];
   const totals = new Map<string, readonly TotalsRefresh[]>();
   for (const source of new Set(merges.map((m) => m.source))) {
     // Their covered files are gone, so the totals build in full; better now than in a request.

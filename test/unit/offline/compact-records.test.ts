@@ -79,7 +79,7 @@ describe('recordsAfterMerges', () => {
         },
       ],
     );
-    expect(after?.files?.sort()).toEqual([
+    expect([...(after?.files ?? [])].sort()).toEqual([
       `orders/dt=2025-01-01/20260302t000000-ffffffff-0.parquet`,
       `orders/dt=2025-01-02/${id}-0.parquet`,
     ]);
