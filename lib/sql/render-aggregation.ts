@@ -58,18 +58,21 @@ export function renderAggregationView(
     `${partition} ORDER BY fstore_t RANGE BETWEEN ${seconds * 1_000_000 - 1} PRECEDING AND CURRENT ROW`;
   // Ties at one time: source rows before entity rows (inclusive upper edge), then the winner rule.
   const rows = `${partition} ORDER BY fstore_t, fstore_kind, fstore_created NULLS FIRST, fstore_seq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
-  const windowed = aggregations.flatMap((a, index) =>
-    exact.columns.includes(a.column) && isExactSum(a)
-      ? exactSumParts(a, index, dialect, '').map(
-          ({ call, name }) => `${call} OVER (${range(a.windowSeconds)}) AS ${name}`,
-        )
-      : windowExpressions(a, index, dialect, value(a.column), range(a.windowSeconds), rows),
+  // A sum and an avg of one column and window share their exact parts: listed once.
+  const windowed = new Set(
+    aggregations.flatMap((a, index) =>
+      exact.columns.includes(a.column) && isExactSum(a)
+        ? exactSumParts(a, dialect, '').map(
+            ({ call, name }) => `${call} OVER (${range(a.windowSeconds)}) AS ${name}`,
+          )
+        : windowExpressions(a, index, dialect, value(a.column), range(a.windowSeconds), rows),
+    ),
   );
   const features = aggregations.map(
     (a, index) =>
       `${
         exact.columns.includes(a.column) && isExactSum(a)
-          ? exactSumFinal(a, index, dialect)
+          ? exactSumFinal(a, dialect)
           : finalExpression(a, index, dialect)
       } AS ${q(a.outputName)}`,
   );
@@ -78,7 +81,7 @@ export function renderAggregationView(
     `  SELECT fstore_row_id, ${features.join(', ')},`,
     `    fstore_match_count > 0 AS fstore_match`,
     '  FROM (',
-    `  SELECT fstore_kind, fstore_row_id, fstore_t, ${windowed.join(',\n    ')},`,
+    `  SELECT fstore_kind, fstore_row_id, fstore_t, ${[...windowed].join(',\n    ')},`,
     `    sum(1 - fstore_kind) OVER (${range(widest)}) AS fstore_match_count`,
     '  FROM (',
     ...sourceRows,
@@ -140,16 +143,22 @@ function exactSums(
 const scale = (column: string, dialect: Dialect) => `z.${dialect.quote(`fstore_e_${column}`)}`;
 
 /**
+ * Name of a part of the exact sum of `a`'s column over `a`'s window: a sum and an avg of the
+ * same column and window read the same parts.
+ */
+const exactPart = (a: PlannedAggregation, dialect: Dialect) => (suffix: string) =>
+  dialect.quote(`fstore_s_${a.windowSeconds}_${suffix}_${a.column}`);
+
+/**
  * The aggregates an exact float sum or avg needs (to be framed by OVER or FILTER): the exact
  * scaled sum, the double sum (when the column's values do not fit) and the count.
  */
 function exactSumParts(
   a: PlannedAggregation,
-  index: number,
   dialect: Dialect,
   prefix: string,
 ): { call: string; name: string }[] {
-  const name = (suffix: string) => dialect.quote(`fstore_a${index}_${suffix}`);
+  const name = exactPart(a, dialect);
   const column = (c: string) => `${prefix}${dialect.quote(c)}`;
   return [
     { call: `sum(${column(`fstore_x_${a.column}`)})`, name: name('x') },
@@ -163,8 +172,8 @@ function exactSumParts(
  * double sum when the column's values did not fit; avg divides by the count. Every rendering
  * (and online materialization) computes exactly this, so they agree bit for bit.
  */
-function exactSumFinal(a: PlannedAggregation, index: number, dialect: Dialect): string {
-  const name = (suffix: string) => dialect.quote(`fstore_a${index}_${suffix}`);
+function exactSumFinal(a: PlannedAggregation, dialect: Dialect): string {
+  const name = exactPart(a, dialect);
   const e = scale(a.column, dialect);
   const total = `CASE WHEN ${e} IS NOT NULL THEN ${roundedSum(name('x'), e, dialect)} ELSE ${name('v')} END`;
   const value = a.function === 'sum' ? total : `(${total}) / ${name('n')}`;
@@ -322,11 +331,11 @@ export function renderAggregationJoin(
     `FROM ${dialect.sourceRelation(view.source)}${exact.crossJoin}`,
     `WHERE ${sourceFilter(view, dialect, options, widest)}`,
   ].join('\n');
-  const features = aggregations.map((a, index) => {
+  const aggregates = aggregations.map((a) => {
     const column = `s.${q(`fstore_c_${a.column}`)}`;
     const inWindow = `s.fstore_t > e.fstore_e_t - ${micros(a.windowSeconds)}`;
     if (exact.columns.includes(a.column) && isExactSum(a))
-      return exactSumParts(a, index, dialect, 's.')
+      return exactSumParts(a, dialect, 's.')
         .map(({ call, name }) => `${call} FILTER (WHERE ${inWindow}) AS ${name}`)
         .join(', ');
     const present = `${inWindow} AND ${column} IS NOT NULL`;
@@ -343,6 +352,8 @@ export function renderAggregationJoin(
     }[a.function];
     return `CAST(${expression} AS ${type}) AS ${q(a.outputName)}`;
   });
+  // A sum and an avg of one column and window share their exact parts: listed once.
+  const features = [...new Set(aggregates)];
   const on = [
     ...view.joinKeys.map((k) => `s.${q(k.name)} = e.${q(k.name)}`),
     's.fstore_t <= e.fstore_e_t',
@@ -358,8 +369,8 @@ export function renderAggregationJoin(
   if (exact.columns.length === 0) return joined.join('\n');
   // Exact sums are rounded from their parts outside the group by.
   const finals = aggregations.map(
-    (a, index) =>
-      `${exact.columns.includes(a.column) && isExactSum(a) ? exactSumFinal(a, index, dialect) : q(a.outputName)} AS ${q(a.outputName)}`,
+    (a) =>
+      `${exact.columns.includes(a.column) && isExactSum(a) ? exactSumFinal(a, dialect) : q(a.outputName)} AS ${q(a.outputName)}`,
   );
   return [
     ...exact.with,

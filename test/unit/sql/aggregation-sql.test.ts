@@ -159,6 +159,32 @@ describe('running totals SQL', () => {
     );
   });
 
+  it('computes the exact parts of a float sum once for the sum and the avg of one window, in the range join and the window form', () => {
+    const sumAndAvg = compileRegistry([
+      {
+        definition: defineAggregationView({
+          name: 'order_stats',
+          entities: [customer],
+          source: orders,
+          aggregations: { amount: { functions: ['sum', 'avg'], windows: ['7d', '30d'] } },
+        }),
+      },
+    ]);
+    const plan = planPointInTime(
+      sumAndAvg,
+      { features: ['order_stats:*'] },
+      { entityTimestampColumn: 'event_timestamp' },
+    );
+    const join = renderTrainingSetSql(plan, dialect, { ...options, strategy: 'asof' });
+    const windowForm = renderTrainingSetSql(plan, athenaDialect('fstore_offline'), options);
+    for (const sql of [join, windowForm])
+      for (const window of [604800, 2592000]) {
+        // One exact sum, one double sum and one count per window, read by both features.
+        expect(sql.split(`AS "fstore_s_${window}_x_amount"`)).toHaveLength(2);
+        expect(sql.split(`AS "fstore_s_${window}_n_amount"`)).toHaveLength(2);
+      }
+  });
+
   it('keeps one row per key and event time, whose totals include every row at that time', () => {
     expect(build).toContain('ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW');
     expect(build).toMatch(/QUALIFY lead\(fstore_t\) OVER \(.*\) IS DISTINCT FROM fstore_t$/);
