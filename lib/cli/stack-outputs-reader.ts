@@ -12,6 +12,8 @@ export interface ServiceOutputs {
   readonly requestTable?: string;
   readonly statement: string;
   readonly requestPrefix?: string;
+  /** What each `?` of the statement stands for, in `EXECUTE ... USING` order. */
+  readonly parameters?: readonly string[];
 }
 
 /** What a deployed environment stack says about itself. */
@@ -88,10 +90,12 @@ function servicesOf(outputs: Record<string, string>): Record<string, ServiceOutp
     const base = match[1];
     const requestTable = outputs[`${base}RequestTable`];
     const requestPrefix = outputs[`${base}RequestPrefix`];
+    const parameters = outputs[`${base}Parameters`];
     services[value.slice('fstore_'.length)] = {
       statement: value,
       ...(requestTable ? { requestTable } : {}),
       ...(requestPrefix ? { requestPrefix } : {}),
+      ...(parameters ? { parameters: parameters.split(',') } : {}),
     };
   }
   return services;

@@ -20,7 +20,7 @@ import {
   entityRequestColumns,
   entityRequestPrefix,
   entityRequestTable,
-  renderServiceRequestSql,
+  renderServiceRequest,
   servicePreparedStatement,
 } from '../sql/athena-service-query.ts';
 import { serviceOutputNames, stackOutputNames } from '../stacks/stack-outputs.ts';
@@ -85,6 +85,8 @@ export class OfflineStore extends Construct {
   private readonly tableNames: string[] = [];
   /** Names of the entity-request tables among `tableNames`. */
   private readonly requestTableNames: string[] = [];
+  /** Each service's prepared-statement parameter order (its `Service<Name>Parameters` output). */
+  private readonly statementParameters = new Map<string, readonly string[]>();
   /** The registry's sources: name and prefix under the bucket, for `grantIngest`. */
   private readonly sources: readonly { name: string; s3Prefix: string }[];
 
@@ -188,7 +190,12 @@ export class OfflineStore extends Construct {
           [
             names.statement,
             servicePreparedStatement(name),
-            `Prepared statement of ${name}: EXECUTE ... USING 'request_id', TIMESTAMP min, TIMESTAMP max`,
+            `Prepared statement of ${name}: EXECUTE ... USING one literal per name of ${names.parameters}`,
+          ],
+          [
+            names.parameters,
+            (this.statementParameters.get(name) ?? []).join(','),
+            `What each ? of ${servicePreparedStatement(name)} stands for, in USING order: 'request_id', TIMESTAMP min or max of the request's event_timestamp (min rounded down, max up to the millisecond)`,
           ],
           [
             names.requestPrefix,
@@ -371,11 +378,13 @@ export class OfflineStore extends Construct {
     table.addResourceDependency(database);
     this.tableNames.push(entityRequestTable(service));
     this.requestTableNames.push(entityRequestTable(service));
+    const rendered = renderServiceRequest(registry, service, this.databaseName);
+    this.statementParameters.set(service, rendered.parameters);
     const statement = new athena.CfnPreparedStatement(this, `Statement${pascal(service)}`, {
       statementName: servicePreparedStatement(service),
       workGroup: this.workgroup.ref,
-      description: `Point-in-time training set of feature service ${service}: EXECUTE fstore_${service} USING '<request_id>', TIMESTAMP '<min event_timestamp>', TIMESTAMP '<max event_timestamp>'`,
-      queryStatement: renderServiceRequestSql(registry, service, this.databaseName),
+      description: `Point-in-time training set of feature service ${service}: EXECUTE fstore_${service} USING the literals named by the stack output ${serviceOutputNames(service).parameters}`,
+      queryStatement: rendered.sql,
     });
     statement.addResourceDependency(table);
     // Its source reads name the ingest records table too.

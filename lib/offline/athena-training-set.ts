@@ -13,7 +13,7 @@ import { athenaDialect } from '../sql/athena-dialect.ts';
 import {
   bindServiceRequestParameters,
   entityRequestPrefix,
-  renderServiceRequestSql,
+  renderServiceRequest,
 } from '../sql/athena-service-query.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
@@ -126,7 +126,8 @@ export async function getTrainingSetOnAthena(
 
 /**
  * The statement a training set runs on Athena: the service's prepared-statement SQL for one
- * request and the range of its entity times, UNLOADed to Parquet at `location`.
+ * request and the range of its entity times (bound in the order the stack output
+ * `Service<Name>Parameters` publishes, widened to milliseconds), UNLOADed to Parquet at `location`.
  */
 export function renderTrainingSetUnload(options: {
   readonly registry: Registry;
@@ -138,7 +139,7 @@ export function renderTrainingSetUnload(options: {
   readonly location: string;
 }): string {
   const select = bindServiceRequestParameters(
-    renderServiceRequestSql(options.registry, options.service, options.database),
+    renderServiceRequest(options.registry, options.service, options.database),
     { requestId: options.requestId, ...options.entityTimeRange },
     athenaDialect(options.database),
     `the training-set SQL of service "${options.service}"`,

@@ -1,3 +1,4 @@
+import { epochMicrosOf, formatMicros } from '../epoch-micros.ts';
 import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from './athena-dialect.ts';
 import { checkAthenaQuerySize } from './athena-query-size.ts';
@@ -40,65 +41,72 @@ export function entityRequestColumns(registry: Registry, service: string): Entit
 }
 
 /**
- * The parameters of a service's statement, in `EXECUTE ... USING` order: the request id, then
- * the earliest and latest `event_timestamp` of the request's rows (UTC; TIMESTAMP literals or
- * VARCHAR 'YYYY-MM-DD HH:MM:SS[.ffffff]').
+ * What each `?` of a service's statement stands for: the request id, or the earliest or latest
+ * `event_timestamp` of the request's rows (UTC).
  */
-export const serviceRequestParameters = [
-  'request_id',
-  'min_event_timestamp',
-  'max_event_timestamp',
-] as const;
+export type ServiceRequestParameter = 'request_id' | 'min' | 'max';
+
+/** A service's statement and what its `?` stand for, in text order (`EXECUTE ... USING` order). */
+export interface ServiceRequestStatement {
+  readonly sql: string;
+  readonly parameters: readonly ServiceRequestParameter[];
+}
 
 /** What the message of a refused entity row starts with (an Athena or DuckDB cast error quotes it). */
 export const outsideRangeMessage = 'fstore: entity row outside the range given to EXECUTE';
+/** The message of an entity row without a time: no range can hold it. */
+export const nullEventTimestampMessage = 'fstore: entity row with a NULL event_timestamp';
+
+/** Stands for a parameter while rendering; its position in the text gives the parameter order. */
+const marker = (name: ServiceRequestParameter) => `⟦${name}⟧`;
+const markers = /⟦(request_id|min|max)⟧/g;
 
 /**
- * The Athena SQL of a feature service's training set for one request, with three `?`
- * parameters (`serviceRequestParameters`). Deployed as a prepared statement, so a job with only
- * Athena runs `EXECUTE fstore_<service> USING 'my-request', TIMESTAMP '<min>', TIMESTAMP '<max>'`.
+ * The Athena SQL of a feature service's training set for one request. Deployed as a prepared
+ * statement, so a job with only Athena runs `EXECUTE fstore_<service> USING <parameters>`, each
+ * `?` bound in the order of `parameters` (published as the stack output
+ * `Service<Name>Parameters`): `'my-request'` for request_id, `TIMESTAMP '<min>'` and
+ * `TIMESTAMP '<max>'` for the range.
  *
- * The range bounds each source's scan to the `dt` partitions its views can reach: from the
+ * Athena accepts `?` only in WHERE clauses, so each one is there: the request table's WHERE
+ * selects the request and refuses a row outside [min, max] (it would lose rows it needs) or with a
+ * NULL time, failing the query with `outsideRangeMessage` or `nullEventTimestampMessage` and its
+ * row_key; each source scan's WHERE bounds `dt` to the partitions its views can reach, from the
  * minimum minus the longest TTL or window of the service's views on that source (no lower bound
- * when one has no TTL) to the maximum. The bounds are one single-row VALUES, referenced by every
- * scan: Athena substitutes the parameters before planning and Trino inlines a single-row
- * constant join into the filter, so the `dt` predicates are constants when partitions are
- * projected. An entity row outside the range would lose rows it needs, so it fails the query
- * with `outsideRangeMessage` and its row_key instead.
+ * when one has no TTL) to the maximum. Athena binds the parameters before planning, so these are
+ * constant predicates on the partition column.
  *
  * Rendered for another dialect only to test it. Throws when the SQL is longer than Athena
  * accepts, so synth fails before CloudFormation does.
  */
-export function renderServiceRequestSql(
+export function renderServiceRequest(
   registry: Registry,
   service: string,
   database: string,
   dialect: Dialect = athenaDialect(database),
-): string {
+): ServiceRequestStatement {
   const q = dialect.quote;
   const plan = planPointInTime(registry, { service }, { entityTimestampColumn: 'event_timestamp' });
   const names = entityRequestColumns(registry, service).map((c) => c.name);
   const columns = names.map(q);
-  const timestamp = dialect.sqlType('timestamp');
-  // Parameter order is text order: the request id, then the range.
+  const time = q('event_timestamp');
+  const rowKeyText = `COALESCE(${q('row_key')}, 'NULL')`;
+  const refusal = (message: string) =>
+    `CAST('${message}: row_key ' || ${rowKeyText} || ', event_timestamp ' || COALESCE(CAST(${time} AS VARCHAR), 'NULL') AS BOOLEAN)`;
   const given = [
     `${q('fstore_request')} AS (`,
     `  SELECT ${columns.join(', ')}`,
     `  FROM ${q(database)}.${q(entityRequestTable(service))}`,
-    `  WHERE ${q('request_id')} = ?`,
-    `),`,
-    `${q('fstore_range')} AS (`,
-    `  SELECT * FROM (VALUES (CAST(? AS ${timestamp}), CAST(? AS ${timestamp}))) AS fstore_given (fstore_min, fstore_max)`,
+    `  WHERE ${q('request_id')} = ${marker('request_id')}`,
+    `    AND CASE WHEN ${time} IS NULL THEN ${refusal(nullEventTimestampMessage)}`,
+    `      WHEN ${time} BETWEEN ${boundOf('min', dialect)} AND ${boundOf('max', dialect)} THEN TRUE`,
+    `      ELSE ${refusal(outsideRangeMessage)} END`,
     `),`,
   ].join('\n');
-  const rowKeyText = `COALESCE(e.${q('row_key')}, 'NULL')`;
-  const timeText = `COALESCE(CAST(e.${q('event_timestamp')} AS VARCHAR), 'NULL')`;
-  const refused = `CAST('${outsideRangeMessage}: row_key ' || ${rowKeyText} || ', event_timestamp ' || ${timeText} AS BOOLEAN)`;
   // A deterministic row id: the entity CTE may be evaluated once per reference.
   const entityQuery = [
     `  SELECT ${columns.map((c) => `e.${c}`).join(', ')}, row_number() OVER (ORDER BY ${columns.map((c) => `e.${c}`).join(', ')}) AS fstore_row_id`,
-    `  FROM ${q('fstore_request')} e CROSS JOIN ${q('fstore_range')} r`,
-    `  WHERE CASE WHEN e.${q('event_timestamp')} BETWEEN r.fstore_min AND r.fstore_max THEN TRUE ELSE ${refused} END`,
+    `  FROM ${q('fstore_request')} e`,
   ].join('\n');
   const sql = renderTrainingSetSql(plan, withRequestedRange(plan, dialect), {
     entityRelation: q('fstore_entities'),
@@ -108,39 +116,97 @@ export function renderServiceRequestSql(
   });
   if (!sql.startsWith('WITH '))
     throw new Error(`the training-set SQL of service "${service}" does not start with WITH`);
-  const statement = `WITH ${given}\n${sql.slice('WITH '.length)}`;
+  const marked = `WITH ${given}\n${sql.slice('WITH '.length)}`;
+  if (marked.includes('?'))
+    throw new Error(
+      `the training-set SQL of service "${service}" holds a "?" that is not a parameter: binding would misplace the values`,
+    );
+  const parameters = [...marked.matchAll(markers)].map((m) => m[1] as ServiceRequestParameter);
+  const statement = marked.replaceAll(markers, '?');
   if (dialect.name === 'athena')
     checkAthenaQuerySize(statement, `the training-set SQL of feature service "${service}"`);
-  return statement;
+  return { sql: statement, parameters };
+}
+
+/** The SQL of `renderServiceRequest`, without its parameter order. */
+export function renderServiceRequestSql(
+  registry: Registry,
+  service: string,
+  database: string,
+  dialect: Dialect = athenaDialect(database),
+): string {
+  return renderServiceRequest(registry, service, database, dialect).sql;
+}
+
+/** A range bound as a timestamp of the statement's precision. */
+function boundOf(bound: 'min' | 'max', dialect: Dialect): string {
+  return `CAST(${marker(bound)} AS ${dialect.sqlType('timestamp')})`;
+}
+
+/** A request's values, for binding: the id and its entity times' range (ISO, UTC). */
+export interface ServiceRequestValues {
+  readonly requestId: string;
+  readonly min: string;
+  readonly max: string;
+}
+
+/**
+ * The range to bind for entity times `min`..`max`, widened to whole milliseconds (min rounded
+ * down, max up): Athena reads the request table's timestamps at millisecond precision (ADR 0009),
+ * so a row at `…00.000001` is read as `…00.000` and must still be inside its own range.
+ */
+export function millisecondRange(range: { readonly min: string; readonly max: string }): {
+  min: string;
+  max: string;
+} {
+  const floor = (micros: bigint) => micros - (((micros % 1000n) + 1000n) % 1000n);
+  const min = floor(epochMicrosOf(range.min));
+  const maxMicros = epochMicrosOf(range.max);
+  const max = floor(maxMicros) === maxMicros ? maxMicros : floor(maxMicros) + 1000n;
+  return { min: formatMicros(min), max: formatMicros(max) };
+}
+
+/**
+ * The SQL literal of each parameter, in `parameters` order (what `EXECUTE ... USING` takes): the
+ * request id as a string, the range as TIMESTAMP literals widened to milliseconds.
+ */
+export function serviceRequestLiterals(
+  parameters: readonly ServiceRequestParameter[],
+  values: ServiceRequestValues,
+  dialect: Pick<Dialect, 'literal' | 'timestampLiteral'>,
+): string[] {
+  const range = millisecondRange(values);
+  const literal: Record<ServiceRequestParameter, string> = {
+    request_id: dialect.literal(values.requestId),
+    min: dialect.timestampLiteral(range.min),
+    max: dialect.timestampLiteral(range.max),
+  };
+  return parameters.map((name) => literal[name]);
 }
 
 /**
  * Binds a service statement's parameters as SQL literals (what `EXECUTE ... USING` does), for
- * the UNLOAD of `fstore training-set --env <aws>`. Refuses SQL with another number of `?`:
- * identifiers are `[a-z0-9_]` and fstore's literals hold no `?`, so each `?` is a parameter.
+ * the UNLOAD of `fstore training-set --env <aws>`. Refuses SQL whose number of `?` is not the
+ * number of parameters: identifiers are `[a-z0-9_]` and fstore's literals hold no `?`.
  */
 export function bindServiceRequestParameters(
-  sql: string,
-  values: { readonly requestId: string; readonly min: string; readonly max: string },
+  statement: ServiceRequestStatement,
+  values: ServiceRequestValues,
   dialect: Pick<Dialect, 'literal' | 'timestampLiteral'>,
   what: string,
 ): string {
-  const parts = sql.split('?');
-  if (parts.length !== serviceRequestParameters.length + 1)
+  const parts = statement.sql.split('?');
+  if (parts.length !== statement.parameters.length + 1)
     throw new Error(
-      `${what} has ${parts.length - 1} "?" where ${serviceRequestParameters.length} parameters (${serviceRequestParameters.join(', ')}) were expected`,
+      `${what} has ${parts.length - 1} "?" where ${statement.parameters.length} parameters (${statement.parameters.join(', ')}) were expected`,
     );
-  const literals = [
-    dialect.literal(values.requestId),
-    dialect.timestampLiteral(values.min),
-    dialect.timestampLiteral(values.max),
-  ];
+  const literals = serviceRequestLiterals(statement.parameters, values, dialect);
   return parts.map((part, i) => (i === 0 ? part : `${literals[i - 1]}${part}`)).join('');
 }
 
 /**
- * `dialect` with each source relation restricted to the `dt` partitions the plan's views on it
- * can reach, given the range in `fstore_range`.
+ * `dialect` with each source relation restricted, in its own WHERE, to the `dt` partitions the
+ * plan's views on it can reach given the bound range (`dt` is the UTC day, 'YYYY-MM-DD').
  */
 function withRequestedRange(plan: PointInTimePlan, dialect: Dialect): Dialect {
   const q = dialect.quote;
@@ -153,10 +219,10 @@ function withRequestedRange(plan: PointInTimePlan, dialect: Dialect): Dialect {
       const bounds = [
         ...(lookback === undefined
           ? []
-          : [`${dt} >= ${day(dialect.minusSeconds('fstore_r.fstore_min', lookback))}`]),
-        `${dt} <= ${day('fstore_r.fstore_max')}`,
+          : [`${dt} >= ${day(dialect.minusSeconds(boundOf('min', dialect), lookback))}`]),
+        `${dt} <= ${day(boundOf('max', dialect))}`,
       ];
-      return `(SELECT fstore_s.* FROM ${dialect.sourceRelation(source)} fstore_s CROSS JOIN ${q('fstore_range')} fstore_r WHERE ${bounds.join(' AND ')})`;
+      return `(SELECT fstore_s.* FROM ${dialect.sourceRelation(source)} fstore_s WHERE ${bounds.join(' AND ')})`;
     },
   };
 }

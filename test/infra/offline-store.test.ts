@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { pascal } from '../../lib/constructs/logical-id.ts';
 import { OfflineStore } from '../../lib/constructs/offline-store.ts';
 import { SecureBucket } from '../../lib/constructs/secure-bucket.ts';
 import type { Registry, RegistrySource } from '../../lib/registry/index.ts';
@@ -377,6 +378,22 @@ describe('OfflineStore bucket', { timeout: 180_000 }, () => {
     template.hasOutput('AthenaWorkGroup', {
       Value: { Ref: Match.stringLikeRegexp('^OfflineStoreWorkGroup') },
     });
+  });
+
+  it('outputs each prepared statement’s parameter order, as the statement’s text has it', async () => {
+    const { template } = await synthStage('dev');
+    // churn_online: the request id and range, then min and max for each of its three sources.
+    template.hasOutput('ServiceChurnOnlineParameters', {
+      Value: 'request_id,min,max,min,max,min,max,min,max',
+    });
+    const statements = template.findResources('AWS::Athena::PreparedStatement');
+    const outputs = template.toJSON().Outputs as Record<string, { Value: string }>;
+    for (const { Properties } of Object.values(statements)) {
+      const name = String(Properties.StatementName).replace(/^fstore_/, '');
+      const order = outputs[`Service${pascal(name)}Parameters`]?.Value.split(',') ?? [];
+      const marks = String(Properties.QueryStatement).match(/\?/g) ?? [];
+      expect(order, name).toHaveLength(marks.length);
+    }
   });
 });
 

@@ -7,7 +7,9 @@ import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { compileRegistry, loadDefinitions } from '../../lib/registry/index.ts';
 import {
   entityRequestColumns,
+  nullEventTimestampMessage,
   outsideRangeMessage,
+  renderServiceRequest,
   renderServiceRequestSql,
 } from '../../lib/sql/athena-service-query.ts';
 import type { Dialect } from '../../lib/sql/dialect.ts';
@@ -57,15 +59,17 @@ async function execute(
       ${requestRows}
     ) t(request_id, row_key, customer_id, event_timestamp)`);
     for (const statement of options.setup ?? []) await connection.run(statement);
-    const sql = renderServiceRequestSql(
+    const statement = renderServiceRequest(
       fixture.registry,
       service,
       'fstore_dev',
       options.dialect ?? duckdbDialect(offlineRoot(fixture.dataDir, 'local')),
     );
-    const prepared = await connection.prepare(sql);
-    parameters.forEach((value, i) => {
-      prepared.bindVarchar(i + 1, value);
+    const [requestId, min, max] = parameters;
+    const values = { request_id: requestId, min, max };
+    const prepared = await connection.prepare(statement.sql);
+    statement.parameters.forEach((name, i) => {
+      prepared.bindVarchar(i + 1, values[name]);
     });
     return (await prepared.runAndReadAll()).getRowObjectsJson() as Record<string, unknown>[];
   } finally {
@@ -149,13 +153,28 @@ describe('Athena-only training set for a feature service', () => {
     ]);
   });
 
-  it('renders one statement with three parameters: the request id, then the entity time range', async () => {
-    const sql = renderServiceRequestSql(registry, 'churn_online', 'fstore_dev');
-    expect(sql.match(/\?/g)).toHaveLength(3);
-    const [requestId, min, max] = [...sql.matchAll(/\?/g)].map((m) => m.index);
-    expect(sql.slice(0, requestId)).toMatch(/"request_id" = $/);
-    expect(sql.slice(0, min)).toMatch(/VALUES \(CAST\($/);
-    expect(sql.slice(0, max)).toMatch(/TIMESTAMP\(6\)\), CAST\($/);
+  it('renders one statement whose parameters are the request id, the range, then each source scan’s range, in text order', async () => {
+    const { sql, parameters } = renderServiceRequest(registry, 'churn_online', 'fstore_dev');
+    // churn_online reads three views, one per source, each with a TTL: min and max per scan.
+    expect(parameters).toEqual([
+      'request_id',
+      'min',
+      'max',
+      'min',
+      'max',
+      'min',
+      'max',
+      'min',
+      'max',
+    ]);
+    const marks = [...sql.matchAll(/\?/g)].map((m) => m.index);
+    expect(marks).toHaveLength(parameters.length);
+    const textBefore = (i: number) => sql.slice(0, marks[i]);
+    expect(textBefore(0)).toMatch(/"request_id" = $/);
+    expect(textBefore(1)).toMatch(/"event_timestamp" BETWEEN CAST\($/);
+    expect(textBefore(2)).toMatch(/TIMESTAMP\(6\)\) AND CAST\($/);
+    expect(textBefore(3)).toMatch(/fstore_s\."dt" >= CAST\(CAST\(\(CAST\($/);
+    expect(textBefore(4)).toMatch(/fstore_s\."dt" <= CAST\(CAST\(CAST\($/);
     expect(sql).toContain('FROM "fstore_dev"."fstore_requests_churn_online"');
     await expect(sql).toMatchFileSnapshot('__snapshots__/churn_online.request.athena.sql');
   });
@@ -164,12 +183,12 @@ describe('Athena-only training set for a feature service', () => {
     const sql = renderServiceRequestSql(fixture.registry, 'churn_v1', 'fstore_dev');
     const bound = (source: string) =>
       new RegExp(
-        `FROM \\(SELECT \\* FROM "fstore_dev"\\."${source}" WHERE [^\\n]*\\) fstore_s CROSS JOIN "fstore_range" fstore_r WHERE ([^\\n]*)\\)`,
+        `FROM \\(SELECT \\* FROM "fstore_dev"\\."${source}" WHERE [^\\n]*\\) fstore_s WHERE ([^\\n]*)\\)`,
       ).exec(sql)?.[1];
     const day = (e: string) => `CAST(CAST(${e} AS DATE) AS VARCHAR)`;
-    const upper = `fstore_s."dt" <= ${day('fstore_r.fstore_max')}`;
+    const upper = `fstore_s."dt" <= ${day('CAST(? AS TIMESTAMP(6))')}`;
     const lower = (days: number) =>
-      `fstore_s."dt" >= ${day(`(fstore_r.fstore_min - INTERVAL '${days * 86_400}' SECOND)`)}`;
+      `fstore_s."dt" >= ${day(`(CAST(? AS TIMESTAMP(6)) - INTERVAL '${days * 86_400}' SECOND)`)}`;
     expect(bound('customer_profiles')).toBe(`${lower(30)} AND ${upper}`);
     expect(bound('customer_contracts')).toBe(`${lower(365)} AND ${upper}`);
     expect(bound('orders')).toBe(`${lower(90)} AND ${upper}`);
@@ -240,6 +259,16 @@ describe('Athena-only training set for a feature service', () => {
     await expect(
       execute('churn_online', ['mine', '2026-03-06 00:00:00.000001', '2026-03-11 00:00:00']),
     ).rejects.toThrow(`${outsideRangeMessage}: row_key a`);
+  });
+
+  it('refuses a request with a row whose event_timestamp is NULL, naming the row', async () => {
+    await expect(
+      execute('churn_online', ['mine', '2026-03-06 00:00:00', '2026-03-11 00:00:00'], {
+        setup: [
+          `INSERT INTO fstore_dev.fstore_requests_churn_online VALUES ('mine', 'd', 'C3', NULL)`,
+        ],
+      }),
+    ).rejects.toThrow(`${nullEventTimestampMessage}: row_key d, event_timestamp NULL`);
   });
 
   it('reads no dt partition outside [min - TTL, max]: rows filed under other days are not seen', async () => {

@@ -2,14 +2,13 @@ WITH "fstore_request" AS (
   SELECT "row_key", "customer_id", "event_timestamp"
   FROM "fstore_dev"."fstore_requests_churn_online"
   WHERE "request_id" = ?
-),
-"fstore_range" AS (
-  SELECT * FROM (VALUES (CAST(? AS TIMESTAMP(6)), CAST(? AS TIMESTAMP(6)))) AS fstore_given (fstore_min, fstore_max)
+    AND CASE WHEN "event_timestamp" IS NULL THEN CAST('fstore: entity row with a NULL event_timestamp: row_key ' || COALESCE("row_key", 'NULL') || ', event_timestamp ' || COALESCE(CAST("event_timestamp" AS VARCHAR), 'NULL') AS BOOLEAN)
+      WHEN "event_timestamp" BETWEEN CAST(? AS TIMESTAMP(6)) AND CAST(? AS TIMESTAMP(6)) THEN TRUE
+      ELSE CAST('fstore: entity row outside the range given to EXECUTE: row_key ' || COALESCE("row_key", 'NULL') || ', event_timestamp ' || COALESCE(CAST("event_timestamp" AS VARCHAR), 'NULL') AS BOOLEAN) END
 ),
 "fstore_entities" AS (
   SELECT e."row_key", e."customer_id", e."event_timestamp", row_number() OVER (ORDER BY e."row_key", e."customer_id", e."event_timestamp") AS fstore_row_id
-  FROM "fstore_request" e CROSS JOIN "fstore_range" r
-  WHERE CASE WHEN e."event_timestamp" BETWEEN r.fstore_min AND r.fstore_max THEN TRUE ELSE CAST('fstore: entity row outside the range given to EXECUTE: row_key ' || COALESCE(e."row_key", 'NULL') || ', event_timestamp ' || COALESCE(CAST(e."event_timestamp" AS VARCHAR), 'NULL') AS BOOLEAN) END
+  FROM "fstore_request" e
 ),
 "fstore_v0" AS (
   SELECT fstore_row_id, fstore_win FROM (
@@ -18,7 +17,7 @@ WITH "fstore_request" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "plan", "monthly_charges", "tenure_months") AS ROW("fstore_event_ts" TIMESTAMP(6), "plan" VARCHAR, "monthly_charges" DOUBLE, "tenure_months" INTEGER)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_profiles" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles')) fstore_s CROSS JOIN "fstore_range" fstore_r WHERE fstore_s."dt" >= CAST(CAST((fstore_r.fstore_min - INTERVAL '2592000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(fstore_r.fstore_max AS DATE) AS VARCHAR))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_profiles" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '2592000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -35,7 +34,7 @@ WITH "fstore_request" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "contract_type") AS ROW("fstore_event_ts" TIMESTAMP(6), "contract_type" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_contracts" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts')) fstore_s CROSS JOIN "fstore_range" fstore_r WHERE fstore_s."dt" >= CAST(CAST((fstore_r.fstore_min - INTERVAL '31536000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(fstore_r.fstore_max AS DATE) AS VARCHAR))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_contracts" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '31536000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -52,7 +51,7 @@ WITH "fstore_request" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "amount") AS ROW("fstore_event_ts" TIMESTAMP(6), "amount" DOUBLE)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders')) fstore_s CROSS JOIN "fstore_range" fstore_r WHERE fstore_s."dt" >= CAST(CAST((fstore_r.fstore_min - INTERVAL '7776000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(fstore_r.fstore_max AS DATE) AS VARCHAR))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '7776000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),

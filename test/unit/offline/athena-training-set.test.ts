@@ -99,7 +99,10 @@ describe('training set on Athena (aws-sdk-client-mock)', () => {
     expect(sql).toContain(`WHERE "request_id" = 'run-1'`);
     // The range of the entity times (in UTC), so Athena reads only the dt partitions they reach.
     expect(sql).toContain(
-      `VALUES (CAST(TIMESTAMP '2026-05-15 12:00:00.000000' AS TIMESTAMP(6)), CAST(TIMESTAMP '2026-05-20 07:30:00.000000' AS TIMESTAMP(6)))`,
+      `"event_timestamp" BETWEEN CAST(TIMESTAMP '2026-05-15 12:00:00.000000' AS TIMESTAMP(6)) AND CAST(TIMESTAMP '2026-05-20 07:30:00.000000' AS TIMESTAMP(6))`,
+    );
+    expect(sql).toContain(
+      `fstore_s."dt" <= CAST(CAST(CAST(TIMESTAMP '2026-05-20 07:30:00.000000' AS TIMESTAMP(6)) AS DATE) AS VARCHAR)`,
     );
     expect(sql).not.toContain('?');
     expect(sql).toContain(
