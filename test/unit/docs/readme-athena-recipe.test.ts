@@ -32,10 +32,15 @@ describe('the README recipe for training sets with only Athena', () => {
     expect(() => execFileSync('python3', ['-m', 'py_compile', file], { stdio: 'pipe' })).toThrow();
   });
 
-  it('runs EXECUTE with the request id and the range, and uses no placeholder a user must fill', () => {
+  it('runs EXECUTE with the literals in the order of the Parameters output, the range widened to ms, and no placeholder a user must fill', () => {
     expect(section).toContain(
-      "EXECUTE fstore_churn_v1 USING 'run-2026-05-01', TIMESTAMP '2026-05-15 12:00:00', TIMESTAMP '2026-05-20 07:30:00'",
+      "EXECUTE fstore_churn_v1 USING 'run-2026-05-01', TIMESTAMP '2026-05-15 12:00:00', TIMESTAMP '2026-05-20 07:30:00', TIMESTAMP '2026-05-15 12:00:00'",
     );
+    const [shared = '', , boto3 = ''] = codeBlocks(section, 'python');
+    // The USING list comes from the stack's parameter order, the range rounded outward to ms.
+    expect(shared).toContain('parameters = [literals[name] for name in service["parameters"]]');
+    expect(shared).toContain('times.min().floor("ms"), times.max().ceil("ms")');
+    expect(boto3).toContain('ExecutionParameters=parameters');
     for (const code of [...codeBlocks(section, 'python'), ...codeBlocks(section, 'sh')])
       expect(code).not.toMatch(/<[A-Za-z]+>|fstore_dev|fstore-dev/);
   });
@@ -47,6 +52,7 @@ describe('the README recipe for training sets with only Athena', () => {
       'LookupApiId',
       'LookupApiUrl',
       'OfflineBucketName',
+      'ServiceChurnV1Parameters',
       'ServiceChurnV1RequestPrefix',
       'ServiceChurnV1RequestTable',
       'ServiceChurnV1Statement',
