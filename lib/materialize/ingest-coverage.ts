@@ -6,6 +6,7 @@
 /** One committed ingest of a view's source, as the materializer needs it. */
 export interface CommittedIngest {
   readonly ingestId: string;
+  /** An integer; on S3 above 2^53, but a multiple of 2^20, so a double holds it exactly. */
   readonly firstSeq: number;
   readonly rows: number;
   /** Commit time in milliseconds, by the clock of whoever wrote the commit point. */
@@ -86,7 +87,11 @@ export function coverageAfter(
 export interface NewIngestRows {
   readonly ingests: number;
   readonly rows: number;
-  readonly seqRanges: readonly (readonly [number, number])[];
+  /**
+   * Decimal text: on S3 sequence numbers are milliseconds × 2^20, past the integers a double
+   * holds exactly, so a range's end is computed as a bigint, never as a number.
+   */
+  readonly seqRanges: readonly (readonly [string, string])[];
   /** Partitions holding them; absent when some ingest does not name its files. */
   readonly days?: readonly string[];
 }
@@ -99,20 +104,20 @@ export interface NewIngestRows {
 export function newIngestRows(ingests: readonly CommittedIngest[], maxRanges = 50): NewIngestRows {
   const ranges = ingests
     .filter((i) => i.rows > 0)
-    .map((i) => [i.firstSeq, i.firstSeq + i.rows - 1] as [number, number])
-    .sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
+    .map((i) => [BigInt(i.firstSeq), BigInt(i.firstSeq) + BigInt(i.rows) - 1n] as [bigint, bigint])
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const merged: [bigint, bigint][] = [];
   for (const range of ranges) {
     const last = merged[merged.length - 1];
-    if (last && range[0] <= last[1] + 1) last[1] = Math.max(last[1], range[1]);
+    if (last && range[0] <= last[1] + 1n) last[1] = range[1] > last[1] ? range[1] : last[1];
     else merged.push([...range]);
   }
   while (merged.length > Math.max(1, maxRanges)) {
     let closest = 0;
     for (let i = 1; i < merged.length - 1; i++)
       if (gap(merged, i) < gap(merged, closest)) closest = i;
-    const left = merged[closest] as [number, number];
-    const right = merged[closest + 1] as [number, number];
+    const left = merged[closest] as [bigint, bigint];
+    const right = merged[closest + 1] as [bigint, bigint];
     merged.splice(closest, 2, [left[0], right[1]]);
   }
   const known = ingests.every((i) => i.days !== undefined);
@@ -120,13 +125,13 @@ export function newIngestRows(ingests: readonly CommittedIngest[], maxRanges = 5
   return {
     ingests: ingests.length,
     rows: ingests.reduce((sum, i) => sum + i.rows, 0),
-    seqRanges: merged,
+    seqRanges: merged.map(([first, last]) => [first.toString(), last.toString()] as const),
     ...(known ? { days } : {}),
   };
 }
 
-const gap = (ranges: readonly (readonly [number, number])[], i: number) =>
-  (ranges[i + 1]?.[0] ?? Infinity) - (ranges[i]?.[1] ?? 0);
+const gap = (ranges: readonly (readonly [bigint, bigint])[], i: number) =>
+  (ranges[i + 1] as [bigint, bigint])[0] - (ranges[i] as [bigint, bigint])[1];
 
 /** The `dt=YYYY-MM-DD` partition in a data file's path or object key. */
 export function partitionOfFile(file: string): string | undefined {

@@ -65,7 +65,8 @@ async function readRecord(
   }
   if (
     typeof record.ingestId !== 'string' ||
-    !Number.isSafeInteger(record.firstSeq) ||
+    !Number.isInteger(record.firstSeq) ||
+    record.firstSeq < 0 ||
     !Number.isSafeInteger(record.rows)
   )
     throw new Error(

@@ -4,8 +4,8 @@ import type { PlannedView } from './point-in-time-plan.ts';
 
 /** The rows of the ingests a run has not seen: `fstore_seq` ranges and their partitions. */
 export interface NewIngestFilter {
-  /** Inclusive `fstore_seq` ranges. */
-  readonly seqRanges: readonly (readonly [number, number])[];
+  /** Inclusive `fstore_seq` ranges, as decimal text (S3's sequence numbers pass 2^53). */
+  readonly seqRanges: readonly (readonly [string, string])[];
   /** Partitions (`dt`) of those rows, to prune the scan; absent when unknown. */
   readonly days?: readonly string[];
 }
@@ -14,7 +14,7 @@ export interface NewIngestFilter {
 export function newRowsCondition(dialect: Dialect, filter: NewIngestFilter): string {
   if (filter.seqRanges.length === 0 || filter.days?.length === 0) return 'FALSE';
   for (const [first, last] of filter.seqRanges)
-    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first > last)
+    if (!/^\d{1,19}$/.test(first) || !/^\d{1,19}$/.test(last) || BigInt(first) > BigInt(last))
       throw new Error(`not an fstore_seq range: ${first}..${last}`);
   const seq = filter.seqRanges
     .map(([first, last]) =>

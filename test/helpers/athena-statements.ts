@@ -84,8 +84,8 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
         until: '2026-03-01T10:00:00Z',
         newIngests: {
           seqRanges: [
-            [1_000, 1_999],
-            [5_000, 5_000],
+            ['1000', '1999'],
+            ['1858417692672000000', '1858417692672000999'],
           ] as const,
           days: ['2026-02-27', '2026-03-01'],
         },

@@ -270,7 +270,9 @@ describe('materialize Lambda (Athena mocked, DynamoDB on dynalite)', () => {
       }),
     });
     const first = record('20260301t000000-0000000a', 100, 5, '2026-02-27');
-    const second = record('20260301t010000-0000000b', 900, 3, '2026-02-28');
+    // On S3 sequence numbers are milliseconds × 2^20 (past 2^53; the range end is exact).
+    const seq = 1_772_326_800_000 * 1_048_576;
+    const second = record('20260301t010000-0000000b', seq, 3, '2026-02-28');
     const listing = (...records: { key: string; at: number }[]) =>
       s3.on(ListObjectsV2Command, { Prefix: 'offline/_ingests/events/' }).resolves({
         Contents: records.map((r) => ({ Key: r.key, LastModified: new Date(r.at) })),
@@ -303,7 +305,9 @@ describe('materialize Lambda (Athena mocked, DynamoDB on dynalite)', () => {
     });
     // The first record is settled by the state: only the new one is read.
     expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([second.key]);
-    expect(sqlOf(1)).toContain(`("dt" IN ('2026-02-28') AND (fstore_seq BETWEEN 900 AND 902))`);
+    expect(sqlOf(1)).toContain(
+      `("dt" IN ('2026-02-28') AND (fstore_seq BETWEEN 1858419346636800000 AND 1858419346636800002))`,
+    );
     expect(sqlOf(1)).toContain(`"event_ts" > TIMESTAMP '2026-03-01 00:00:00.000000'`);
 
     clock = m + 7_200_000;

@@ -55,7 +55,7 @@ describe('new ingest rows', () => {
       ingest('a', 1, 10, 0),
       ingest('e', 40, 0, 2),
     ]);
-    expect(rows).toEqual({ ingests: 3, rows: 15, seqRanges: [[1, 15]], days: ['2026-03-01'] });
+    expect(rows).toEqual({ ingests: 3, rows: 15, seqRanges: [['1', '15']], days: ['2026-03-01'] });
   });
 
   it('merges the closest ranges past the limit, reading more rows, never fewer', () => {
@@ -66,11 +66,19 @@ describe('new ingest rows', () => {
       ingest('d', 500, 1, 0),
     ];
     expect(newIngestRows(ingests, 3).seqRanges).toEqual([
-      [1, 1],
-      [100, 103],
-      [500, 500],
+      ['1', '1'],
+      ['100', '103'],
+      ['500', '500'],
     ]);
-    expect(newIngestRows(ingests, 1).seqRanges).toEqual([[1, 500]]);
+    expect(newIngestRows(ingests, 1).seqRanges).toEqual([['1', '500']]);
+  });
+
+  it('computes the ranges of S3 sequence numbers (milliseconds × 2^20, past 2^53) exactly', () => {
+    const first = 1_772_326_800_000 * 1_048_576;
+    expect(newIngestRows([ingest('s3', first, 1_001, 0)]).seqRanges).toEqual([
+      [BigInt(first).toString(), (BigInt(first) + 1000n).toString()],
+    ]);
+    expect(String(BigInt(first) + 1000n)).toBe('1858419346636801000');
   });
 
   it('leaves the partitions out when an ingest does not name its files', () => {
@@ -93,8 +101,8 @@ describe('the SQL filter of new ingest rows', () => {
     expect(
       newRowsCondition(dialect, {
         seqRanges: [
-          [1, 15],
-          [20, 20],
+          ['1', '15'],
+          ['20', '20'],
         ],
         days: ['2026-03-01'],
       }),
@@ -104,7 +112,7 @@ describe('the SQL filter of new ingest rows', () => {
     expect(newRowsCondition(dialect, { seqRanges: [] })).toBe('FALSE');
   });
   it('refuses a range that is not one, naming it', () => {
-    expect(() => newRowsCondition(dialect, { seqRanges: [[5, 4]] })).toThrow(
+    expect(() => newRowsCondition(dialect, { seqRanges: [['5', '4']] })).toThrow(
       'not an fstore_seq range: 5..4',
     );
   });
