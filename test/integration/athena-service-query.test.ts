@@ -7,6 +7,7 @@ import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { compileRegistry, loadDefinitions } from '../../lib/registry/index.ts';
 import {
   entityRequestColumns,
+  millisecondRange,
   nullEventTimestampMessage,
   outsideRangeMessage,
   renderServiceRequest,
@@ -258,6 +259,23 @@ describe('Athena-only training set for a feature service', () => {
     ).rejects.toThrow(`${outsideRangeMessage}: row_key b, event_timestamp 2026-03-11 00:00:00`);
     await expect(
       execute('churn_online', ['mine', '2026-03-06 00:00:00.000001', '2026-03-11 00:00:00']),
+    ).rejects.toThrow(`${outsideRangeMessage}: row_key a`);
+  });
+
+  it('keeps a row Athena reads at milliseconds inside the range bound from its microsecond times', async () => {
+    // The job's entity times have sub-millisecond digits; Athena reads the stored row at ms.
+    const times = { min: '2026-03-06T00:00:00.000999Z', max: '2026-03-11T00:00:00.000001Z' };
+    const setup = [
+      `INSERT INTO fstore_dev.fstore_requests_churn_online VALUES ('ms', 'a', 'C1', TIMESTAMP '2026-03-06 00:00:00.000'), ('ms', 'b', 'C1', TIMESTAMP '2026-03-11 00:00:00.000')`,
+    ];
+    const sqlText = (iso: string) => iso.replace('T', ' ').replace('Z', '');
+    const bound = millisecondRange(times);
+    const rows = await execute('churn_online', ['ms', sqlText(bound.min), sqlText(bound.max)], {
+      setup,
+    });
+    expect(rows.map((r) => r.row_key)).toEqual(['a', 'b']);
+    await expect(
+      execute('churn_online', ['ms', sqlText(times.min), sqlText(times.max)], { setup }),
     ).rejects.toThrow(`${outsideRangeMessage}: row_key a`);
   });
 

@@ -26,6 +26,7 @@ const outputs = {
   ServiceChurnV1RequestTable: 'fstore_requests_churn_v1',
   ServiceChurnV1Statement: 'fstore_churn_v1',
   ServiceChurnV1RequestPrefix: 's3://fstore-prod-offlinestoredata-abc/requests/churn_v1/',
+  ServiceChurnV1Parameters: 'request_id,min,max,min,max,max',
   ServiceChurnOnlineStatement: 'fstore_churn_online',
 };
 const prodStack: Stack = {
@@ -56,6 +57,7 @@ describe('reading an environment stack’s outputs (DescribeStacks, aws-sdk-clie
         statement: 'fstore_churn_v1',
         requestTable: 'fstore_requests_churn_v1',
         requestPrefix: 's3://fstore-prod-offlinestoredata-abc/requests/churn_v1/',
+        parameters: ['request_id', 'min', 'max', 'min', 'max', 'max'],
       },
       churn_online: { statement: 'fstore_churn_online' },
     });
@@ -138,6 +140,14 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
     const printed = JSON.parse(stdout);
     expect(printed).toMatchObject({ env: 'prod', stackName: 'fstore-prod', outputs });
     expect(printed.services.churn_v1.statement).toBe('fstore_churn_v1');
+    expect(printed.services.churn_v1.parameters).toEqual([
+      'request_id',
+      'min',
+      'max',
+      'min',
+      'max',
+      'max',
+    ]);
   });
 
   it('describe --env prod --outputs prints a table naming each output', async () => {
