@@ -124,6 +124,12 @@ describe('the latest row per entity, its event-time bounds', () => {
       until: '2026-03-02T00:00:00Z',
     });
     expect(sql).toContain('"loaded_at" AS created_ts');
+    expect(sql).toContain(
+      '  SELECT *, row_number() OVER (PARTITION BY "region", "store_id" ORDER BY "sold_at" DESC',
+    );
+    expect(sql).toContain(
+      '\n  FROM (SELECT * FROM "fstore_dev"."sales" WHERE regexp_extract("$path",',
+    );
     expect(sql).toContain('ORDER BY "sold_at" DESC, "loaded_at" DESC NULLS LAST, fstore_seq DESC');
   });
 
