@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { offlineResourcesOf } from '../../iam/environment-resources.ts';
 import { lookupStatements } from '../../iam/lookup-policy.ts';
-import { ingestStatements, trainingStatements } from '../../iam/offline-policy.ts';
+import { bucketArnOf, ingestStatements, trainingStatements } from '../../iam/offline-policy.ts';
+import { partitionOfRegion } from '../../iam/partition.ts';
 import {
   type ArnScope,
   type PolicyDocument,
@@ -24,7 +25,7 @@ interface IamPolicyOptions {
   for?: string;
   account?: string;
   region?: string;
-  partition: string;
+  partition?: string;
   bucket?: string;
   apiId?: string;
   json?: boolean;
@@ -55,7 +56,10 @@ export function registerIamPolicy(program: Command): void {
       '--region <region>',
       'with --account: the region (default AWS_REGION, else the stage config)',
     )
-    .option('--partition <partition>', 'with --account: the partition', 'aws')
+    .option(
+      '--partition <partition>',
+      "with --account: the partition (default the region's: aws-cn for cn-*, aws-us-gov for us-gov-*, else aws)",
+    )
     .option(
       '--bucket <name>',
       'with --account, for training and push: the offline bucket (OfflineBucketName)',
@@ -121,7 +125,7 @@ function policyFor(
     case 'lookup':
       return { statements: lookupStatements(names.scope, names.apiId()), notes: [] };
     case 'push': {
-      const bucketArn = `arn:${names.scope.partition}:s3:::${names.bucket()}`;
+      const bucketArn = bucketArnOf(names.scope, names.bucket());
       const sources = registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix }));
       return {
         statements: ingestStatements(bucketArn, sources),
@@ -152,10 +156,11 @@ function offlineNames(env: string, options: IamPolicyOptions): PolicyNames {
   const region = options.region ?? awsRegion(env);
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
     throw new UsageError(`--region "${region}" is not an AWS region`, 'e.g. eu-west-1');
-  if (!/^aws(-[a-z]+)*$/.test(options.partition))
+  const partition = partitionOfRegion(region);
+  if (options.partition !== undefined && options.partition !== partition)
     throw new UsageError(
-      `--partition "${options.partition}" is not an AWS partition`,
-      'e.g. aws, aws-cn, aws-us-gov',
+      `--partition "${options.partition}" does not match region ${region}, which is in partition ${partition}`,
+      `drop --partition (it follows the region), or give the region of partition ${options.partition}`,
     );
   const missing = (flag: string, output: string) =>
     new CliError(`--account works offline, so it needs ${flag}`, {
@@ -163,7 +168,7 @@ function offlineNames(env: string, options: IamPolicyOptions): PolicyNames {
       exitCode: exitCodes.usage,
     });
   return {
-    scope: { partition: options.partition, region, account },
+    scope: { partition, region, account },
     from: 'command-line flags and the registry',
     bucket: () => {
       if (!options.bucket) throw missing('--bucket', stackOutputNames.offlineBucket);

@@ -217,6 +217,63 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
+  it('iam-policy offline takes the partition from the region (aws-cn for cn-*, aws-us-gov for us-gov-*)', async () => {
+    const push = (region: string, ...more: string[]) =>
+      fstore(
+        'iam-policy',
+        '--env',
+        'prod',
+        '--for',
+        'push',
+        '--account',
+        '111122223333',
+        '--region',
+        region,
+        '--bucket',
+        'b1',
+        ...more,
+      );
+    for (const [region, partition] of [
+      ['cn-north-1', 'aws-cn'],
+      ['us-gov-west-1', 'aws-us-gov'],
+      ['us-east-1', 'aws'],
+    ]) {
+      stdout = '';
+      expect(await push(region ?? ''), stderr).toBe(0);
+      const resources = JSON.parse(stdout).Statement.flatMap(
+        (s: { Resource: string | string[] }) => s.Resource,
+      );
+      expect(resources, region).toContain(`arn:${partition}:s3:::b1`);
+      expect(
+        resources.every((r: string) => r.startsWith(`arn:${partition}:`)),
+        region,
+      ).toBe(true);
+    }
+  });
+
+  it('iam-policy refuses a --partition the region is not in, naming both', async () => {
+    expect(
+      await fstore(
+        'iam-policy',
+        '--env',
+        'prod',
+        '--for',
+        'push',
+        '--account',
+        '111122223333',
+        '--region',
+        'cn-north-1',
+        '--bucket',
+        'b1',
+        '--partition',
+        'aws',
+      ),
+    ).toBe(2);
+    expect(stderr).toContain(
+      '--partition "aws" does not match region cn-north-1, which is in partition aws-cn',
+    );
+  });
+
   it('iam-policy --for push prints the ingest policy and says there is no push API yet', async () => {
     expect(
       await fstore(
