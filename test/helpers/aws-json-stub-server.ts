@@ -22,10 +22,21 @@ async function bodyOf(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** S3's answer to a ListObjectsV2 (REST XML, path-style on a loopback endpoint) with no objects. */
+function emptyS3Listing(url: URL): string {
+  const bucket = url.pathname.split('/')[1] ?? '';
+  const prefix = url.searchParams.get('prefix') ?? '';
+  const escape = (text: string) =>
+    text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${escape(bucket)}</Name><Prefix>${escape(prefix)}</Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>`;
+}
+
 /**
  * A loopback HTTP endpoint speaking the AWS JSON 1.1 protocol (Athena's): each POST names its
  * operation in `X-Amz-Target`; `answer` returns the response document, or undefined for an
- * error the SDK raises as `UnknownOperationException`. Every call is recorded. Used where a
+ * error the SDK raises as `UnknownOperationException`. It also answers S3's ListObjectsV2 with
+ * an empty listing (recorded as operation `S3:ListObjectsV2`, input `{ bucket, prefix }`), so a
+ * bundle that lists a bucket sees a bucket with no objects. Every call is recorded. Used where a
  * Lambda bundle runs in another process, so aws-sdk-client-mock cannot reach its clients.
  */
 export async function startAwsJsonStub(answer: StubAnswer): Promise<AwsJsonStub> {
@@ -33,6 +44,16 @@ export async function startAwsJsonStub(answer: StubAnswer): Promise<AwsJsonStub>
   const server = createServer(async (request, response) => {
     const target = String(request.headers['x-amz-target'] ?? '');
     const text = await bodyOf(request);
+    const url = new URL(request.url ?? '/', 'http://stub');
+    if (!target && request.method === 'GET' && url.searchParams.get('list-type') === '2') {
+      calls.push({
+        operation: 'S3:ListObjectsV2',
+        input: { bucket: url.pathname.split('/')[1], prefix: url.searchParams.get('prefix') },
+      });
+      response.setHeader('content-type', 'application/xml');
+      response.end(emptyS3Listing(url));
+      return;
+    }
     const call: StubCall = {
       operation: target.replace(/^.*\./, ''),
       input: text ? (JSON.parse(text) as Record<string, unknown>) : {},

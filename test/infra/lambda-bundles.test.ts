@@ -75,7 +75,8 @@ const runtimeBasics = () => ({
   AWS_SECRET_ACCESS_KEY: 'smoke',
   AWS_LAMBDA_FUNCTION_NAME: 'fstore-bundle-smoke',
   AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-  // Athena, S3 and Lambda calls go to the stub; it answers Athena's operations only.
+  // Athena, S3 and Lambda calls go to the stub: it answers Athena's operations and S3 listings
+  // (an empty bucket: no ingest records, so the first run reads every committed row).
   AWS_ENDPOINT_URL_ATHENA: athena.endpoint,
   AWS_ENDPOINT_URL_S3: athena.endpoint,
   AWS_ENDPOINT_URL_LAMBDA: athena.endpoint,
@@ -222,6 +223,10 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
     expect(sql).toContain('FROM (SELECT * FROM "fstore_dev"."customer_profiles"');
     assertTrinoGrammar({ name: 'the materializer bundle’s query', sql });
     expect(athena.calls.map((c) => c.operation)).not.toContain('PutObject');
+    expect(athena.calls.filter((c) => c.operation === 'S3:ListObjectsV2')).toContainEqual({
+      operation: 'S3:ListObjectsV2',
+      input: { bucket: 'fstore-dev-offline-smoke', prefix: 'offline/_ingests/customer_profiles/' },
+    });
   });
 
   it('lookup: answers HTTP API v2 events exactly as the handler in this process does, over the rows the materializer bundle wrote', async () => {
