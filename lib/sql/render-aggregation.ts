@@ -258,7 +258,6 @@ export function renderAggregatesAt(
   options: { readonly orderByKey?: boolean; readonly afterKey?: readonly (string | number)[] } = {},
 ): string {
   const q = dialect.quote;
-  const keys = view.joinKeys.map((k) => q(k.name));
   const widest = Math.max(...(view.aggregations ?? []).map((a) => a.windowSeconds));
   const lowerBound = window.after ?? window.from;
   const ts = q(view.timestampColumn);
@@ -276,30 +275,51 @@ export function renderAggregatesAt(
     `${q('dt')} <= ${dialect.literal(partitionDay(window.until))}`,
     ...(options.afterKey ? [keysAfter(view.joinKeys, options.afterKey, dialect)] : []),
   ];
-  const at = dialect.timestampLiteral(window.until);
-  const entities = [
-    `SELECT ${keys.join(', ')}, ${at} AS fstore_at, row_number() OVER () AS fstore_row_id FROM (`,
+  return renderAggregatesOfEntities(view, dialect, {
+    where: changed.join(' AND '),
+    until: window.until,
+    orderByKey: options.orderByKey === true,
+  });
+}
+
+/**
+ * The aggregates at `until` of the distinct entities of the view's source rows that match
+ * `where`, in renderAggregatesAt's row shape. The entities are numbered in key order: the
+ * numbering CTE is read twice (by the aggregation and by the final join), and Trino evaluates a
+ * CTE once per reference, so an unordered `row_number() OVER ()` could pair an entity with
+ * another entity's aggregates.
+ */
+export function renderAggregatesOfEntities(
+  view: PlannedView,
+  dialect: Dialect,
+  entities: { readonly where: string; readonly until: string; readonly orderByKey: boolean },
+): string {
+  const q = dialect.quote;
+  const keys = view.joinKeys.map((k) => q(k.name));
+  const at = dialect.timestampLiteral(entities.until);
+  const numbered = [
+    `SELECT ${keys.join(', ')}, ${at} AS fstore_at, row_number() OVER (ORDER BY ${keys.join(', ')}) AS fstore_row_id FROM (`,
     `  SELECT DISTINCT ${keys.join(', ')} FROM ${dialect.sourceRelation(view.source)}`,
-    `  WHERE ${changed.join(' AND ')}`,
+    `  WHERE ${entities.where}`,
     ') fstore_changed',
   ].join('\n');
   const aggregates = renderAggregationView(view, dialect, {
     entityRelation: 'fstore_entities',
     entityTimestampColumn: 'fstore_at',
-    entityTimeRange: { min: window.until, max: window.until },
+    entityTimeRange: { min: entities.until, max: entities.until },
   });
   return [
-    `WITH fstore_entities AS (\n${entities}\n),`,
+    `WITH fstore_entities AS (\n${numbered}\n),`,
     `fstore_aggregates AS (\n${aggregates}\n)`,
     `SELECT ${[
       ...keys.map((k) => `e.${k}`),
       ...view.features.map((f) => `a.${q(f.outputName)}`),
-      `e.fstore_at AS event_ts`,
+      'e.fstore_at AS event_ts',
       `CAST(NULL AS ${dialect.sqlType('timestamp')}) AS created_ts`,
       'CAST(NULL AS BIGINT) AS fstore_seq',
     ].join(', ')}`,
     'FROM fstore_entities e JOIN fstore_aggregates a ON a.fstore_row_id = e.fstore_row_id',
-    ...(options.orderByKey ? [`ORDER BY ${keys.map((k) => `e.${k}`).join(', ')}`] : []),
+    ...(entities.orderByKey ? [`ORDER BY ${keys.map((k) => `e.${k}`).join(', ')}`] : []),
   ].join('\n');
 }
 

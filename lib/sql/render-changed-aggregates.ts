@@ -1,7 +1,7 @@
 import { epochMicrosOf } from '../epoch-micros.ts';
 import type { Dialect } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
-import { renderAggregationView } from './render-aggregation.ts';
+import { renderAggregatesOfEntities } from './render-aggregation.ts';
 import { keysAfter, type LatestOptions } from './render-latest.ts';
 import { eventsBetween, type NewIngestFilter, newRowsCondition } from './render-new-ingests.ts';
 
@@ -22,8 +22,6 @@ export function renderChangedAggregatesAt(
 ): string {
   const aggregations = view.aggregations ?? [];
   if (aggregations.length === 0) throw new Error(`view ${view.view} has no aggregations`);
-  const q = dialect.quote;
-  const keys = view.joinKeys.map((k) => q(k.name));
   const after = epochMicrosOf(window.after);
   const until = epochMicrosOf(window.until);
   const windows = [...new Set(aggregations.map((a) => a.windowSeconds))].sort((a, b) => a - b);
@@ -43,31 +41,9 @@ export function renderChangedAggregatesAt(
   const resume = options.afterKey
     ? ` AND ${keysAfter(view.joinKeys, options.afterKey, dialect)}`
     : '';
-  const at = dialect.timestampLiteral(window.until);
-  const entities = [
-    `SELECT ${keys.join(', ')}, ${at} AS fstore_at, row_number() OVER () AS fstore_row_id FROM (`,
-    `  SELECT DISTINCT ${keys.join(', ')} FROM ${dialect.sourceRelation(view.source)}`,
-    `  WHERE (${changed.join('\n    OR ')})${resume}`,
-    ') fstore_changed',
-  ].join('\n');
-  const aggregates = renderAggregationView(view, dialect, {
-    entityRelation: 'fstore_entities',
-    entityTimestampColumn: 'fstore_at',
-    entityTimeRange: { min: window.until, max: window.until },
+  return renderAggregatesOfEntities(view, dialect, {
+    where: `(${changed.join('\n    OR ')})${resume}`,
+    until: window.until,
+    orderByKey: options.orderByKey === true || options.afterKey !== undefined,
   });
-  return [
-    `WITH fstore_entities AS (\n${entities}\n),`,
-    `fstore_aggregates AS (\n${aggregates}\n)`,
-    `SELECT ${[
-      ...keys.map((k) => `e.${k}`),
-      ...view.features.map((f) => `a.${q(f.outputName)}`),
-      'e.fstore_at AS event_ts',
-      `CAST(NULL AS ${dialect.sqlType('timestamp')}) AS created_ts`,
-      'CAST(NULL AS BIGINT) AS fstore_seq',
-    ].join(', ')}`,
-    'FROM fstore_entities e JOIN fstore_aggregates a ON a.fstore_row_id = e.fstore_row_id',
-    ...(options.orderByKey || options.afterKey
-      ? [`ORDER BY ${keys.map((k) => `e.${k}`).join(', ')}`]
-      : []),
-  ].join('\n');
 }

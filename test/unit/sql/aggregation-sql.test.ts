@@ -10,6 +10,7 @@ import { duckdbDialect } from '../../../lib/sql/duckdb-dialect.ts';
 import { roundedSum } from '../../../lib/sql/exact-sum.ts';
 import { type PlannedView, planPointInTime } from '../../../lib/sql/point-in-time-plan.ts';
 import { renderAggregatesAt } from '../../../lib/sql/render-aggregation.ts';
+import { renderChangedAggregatesAt } from '../../../lib/sql/render-changed-aggregates.ts';
 import {
   chooseSumScales,
   renderRunningTotalsBuild,
@@ -91,6 +92,22 @@ describe('aggregation SQL', () => {
     expect(sql).toContain(`"event_ts" <= TIMESTAMP '2026-03-02 00:00:00.000000'`);
     expect(sql).toContain(`("customer_id" > 'C9')`);
     expect(sql).toMatch(/ORDER BY e\."customer_id"$/);
+  });
+
+  it('numbers the entities of a materialization in key order, so that both reads of the numbering agree on Athena', () => {
+    const scheduled = {
+      after: '2026-03-01T00:00:00Z',
+      until: '2026-03-02T00:00:00Z',
+      newIngests: { seqRanges: [['1', '9']] },
+    } as const;
+    const renderings = [
+      renderAggregatesAt(plan.views[0] as never, athenaDialect('fstore_dev'), scheduled),
+      renderChangedAggregatesAt(plan.views[0] as never, athenaDialect('fstore_dev'), scheduled),
+    ];
+    for (const sql of renderings) {
+      expect(sql).toContain('row_number() OVER (ORDER BY "customer_id") AS fstore_row_id');
+      expect(sql).not.toContain('row_number() OVER ()');
+    }
   });
 });
 
