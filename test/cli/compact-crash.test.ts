@@ -1,6 +1,7 @@
-import { cp, readdir } from 'node:fs/promises';
+import { cp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { onlineLockPath } from '../../lib/data-paths.ts';
 import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
@@ -109,6 +110,26 @@ describe('fstore compact', () => {
       ]),
     );
     expect(report.compactionId).toMatch(/^\d{8}t\d{6}-[0-9a-f]{8}$/);
+    expect(await parquetFiles(dataDir)).toBe(partitions);
+    expect(await storedOrders(dataDir)).toEqual(clean);
+  }, 180_000);
+
+  it('refuses while a running server or materialization holds the online store, and changes nothing', async () => {
+    const dataDir = await twoIngests();
+    // This test process is alive and is not the CLI, as a running `fstore serve` would be.
+    const lock = onlineLockPath(dataDir, 'local');
+    await writeFile(lock, String(process.pid));
+    try {
+      const refused = await runFstore(['--data-dir', dataDir, 'compact']);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+      expect(refused.stderr).toContain(`in use by another fstore process (pid ${process.pid})`);
+      expect(refused.stderr).toContain('reads the files compaction replaces');
+      expect(await parquetFiles(dataDir)).toBe(2 * partitions);
+    } finally {
+      await rm(lock, { force: true });
+    }
+    const compacted = await runFstore(['--data-dir', dataDir, 'compact']);
+    expect(compacted.code, compacted.stderr).toBe(0);
     expect(await parquetFiles(dataDir)).toBe(partitions);
     expect(await storedOrders(dataDir)).toEqual(clean);
   }, 180_000);

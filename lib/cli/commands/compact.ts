@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { isLocalEnv } from '../../data-paths.ts';
+import { isLocalEnv, onlineLockPath } from '../../data-paths.ts';
 import { type CompactResult, compactStore } from '../../offline/compact.ts';
 import { describeBytes } from '../../offline/ingest-leftovers.ts';
+import { acquireProcessLock } from '../../process-lock.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
@@ -36,6 +37,15 @@ export function registerCompact(program: Command): void {
       // SIGINT/SIGTERM from here on: the compaction stops before its commit point.
       const signal = ctx.shutdown.stopSignal();
       const registry = await ctx.compile();
+      // Readers take no lock, and the replaced files are deleted right after the commit: a
+      // running server or materialization could plan a read of files that then vanish. They hold
+      // the online store's lock, so holding it here keeps them out for the compaction.
+      const readers = options.dryRun
+        ? undefined
+        : await acquireProcessLock(
+            onlineLockPath(ctx.options.dataDir, ctx.env),
+            `the local online store of env "${ctx.env}" (a running server or materialization reads the files compaction replaces)`,
+          );
       const started = performance.now();
       let progress: Progress | undefined;
       const result = await compactStore({
@@ -64,7 +74,10 @@ export function registerCompact(program: Command): void {
             );
           throw error;
         })
-        .finally(() => progress?.stop());
+        .finally(async () => {
+          progress?.stop();
+          await readers?.release();
+        });
       const elapsedMs = Math.round(performance.now() - started);
       if (options.json) ctx.out.json({ ...result, elapsedMs });
       else printSummary(ctx, result, elapsedMs);
