@@ -256,8 +256,9 @@ describe('OfflineStore Glue catalog', { timeout: 180_000 }, () => {
     );
     expect(Object.keys(byName).sort()).toEqual(['fstore_churn_online', 'fstore_churn_v1']);
     expect(byName.fstore_churn_v1).toContain('FROM "fstore_dev"."fstore_requests_churn_v1"');
-    // The request id, then the earliest and latest entity time (the dt partitions it reads).
-    expect(byName.fstore_churn_v1?.match(/\?/g)).toHaveLength(3);
+    // The request id and the entity time range (request rows), then the range again in each of
+    // its three source scans' WHERE (Athena takes parameters in WHERE clauses only).
+    expect(byName.fstore_churn_v1?.match(/\?/g)).toHaveLength(9);
     // Its source reads keep committed ingests only, so it is created after the records table.
     expect(byName.fstore_churn_v1).toContain('"fstore_dev"."fstore_ingests"');
     for (const statement of Object.values(statements))
