@@ -74,7 +74,9 @@ const markers = /⟦(request_id|min|max)⟧/g;
  * row_key; each source scan's WHERE bounds `dt` to the partitions its views can reach, from the
  * minimum minus the longest TTL or window of the service's views on that source (no lower bound
  * when one has no TTL) to the maximum. Athena binds the parameters before planning, so these are
- * constant predicates on the partition column.
+ * constant predicates on the partition column. Each source scan's WHERE also keeps only rows
+ * whose join keys occur in the request (`key IN (SELECT key FROM fstore_request)`, a semi-join
+ * Trino can turn into a dynamic filter), so the window sorts only the request's entities.
  *
  * Rendered for another dialect only to test it. Throws when the SQL is longer than Athena
  * accepts, so synth fails before CloudFormation does.
@@ -84,6 +86,7 @@ export function renderServiceRequest(
   service: string,
   database: string,
   dialect: Dialect = athenaDialect(database),
+  options: ServiceRequestRenderOptions = {},
 ): ServiceRequestStatement {
   const q = dialect.quote;
   const plan = planPointInTime(registry, { service }, { entityTimestampColumn: 'event_timestamp' });
@@ -108,12 +111,16 @@ export function renderServiceRequest(
     `  SELECT ${columns.map((c) => `e.${c}`).join(', ')}, row_number() OVER (ORDER BY ${columns.map((c) => `e.${c}`).join(', ')}) AS fstore_row_id`,
     `  FROM ${q('fstore_request')} e`,
   ].join('\n');
-  const sql = renderTrainingSetSql(plan, withRequestedRange(plan, dialect), {
-    entityRelation: q('fstore_entities'),
-    entityQuery,
-    entityColumns: names,
-    strategy: 'merge-window',
-  });
+  const sql = renderTrainingSetSql(
+    plan,
+    options.prune === false ? dialect : withRequestPruning(plan, dialect),
+    {
+      entityRelation: q('fstore_entities'),
+      entityQuery,
+      entityColumns: names,
+      strategy: 'merge-window',
+    },
+  );
   if (!sql.startsWith('WITH '))
     throw new Error(`the training-set SQL of service "${service}" does not start with WITH`);
   const marked = `WITH ${given}\n${sql.slice('WITH '.length)}`;
@@ -126,6 +133,14 @@ export function renderServiceRequest(
   if (dialect.name === 'athena')
     checkAthenaQuerySize(statement, `the training-set SQL of feature service "${service}"`);
   return { sql: statement, parameters };
+}
+
+export interface ServiceRequestRenderOptions {
+  /**
+   * false: no `dt` bounds and no key filter on the source scans (the request still binds and
+   * checks its range). Only to show that pruning changes no result; default true.
+   */
+  readonly prune?: boolean;
 }
 
 /** The SQL of `renderServiceRequest`, without its parameter order. */
@@ -206,9 +221,10 @@ export function bindServiceRequestParameters(
 
 /**
  * `dialect` with each source relation restricted, in its own WHERE, to the `dt` partitions the
- * plan's views on it can reach given the bound range (`dt` is the UTC day, 'YYYY-MM-DD').
+ * plan's views on it can reach given the bound range (`dt` is the UTC day, 'YYYY-MM-DD'), and to
+ * the rows whose join keys the request holds.
  */
-function withRequestedRange(plan: PointInTimePlan, dialect: Dialect): Dialect {
+function withRequestPruning(plan: PointInTimePlan, dialect: Dialect): Dialect {
   const q = dialect.quote;
   const day = (expression: string) => `CAST(CAST(${expression} AS DATE) AS VARCHAR)`;
   return {
@@ -221,10 +237,39 @@ function withRequestedRange(plan: PointInTimePlan, dialect: Dialect): Dialect {
           ? []
           : [`${dt} >= ${day(dialect.minusSeconds(boundOf('min', dialect), lookback))}`]),
         `${dt} <= ${day(boundOf('max', dialect))}`,
+        requestKeyFilter(plan, source, dialect),
       ];
       return `(SELECT fstore_s.* FROM ${dialect.sourceRelation(source)} fstore_s WHERE ${bounds.join(' AND ')})`;
     },
   };
+}
+
+/**
+ * Keeps the source rows whose join keys occur among the request's rows: one `IN` semi-join per
+ * key column (Trino refuses a multi-column IN subquery; per column it keeps a superset of the
+ * matching rows, never fewer), OR-ed across the distinct key sets of the views on `source`.
+ * Source join keys are never NULL (ingest refuses them), so `IN` drops no row a view could match.
+ */
+export function requestKeyFilter(plan: PointInTimePlan, source: string, dialect: Dialect): string {
+  const q = dialect.quote;
+  const keySets = new Map<string, readonly string[]>();
+  for (const view of plan.views) {
+    if (view.source !== source) continue;
+    const names = view.joinKeys.map((k) => k.name);
+    // A view without join keys matches every row: nothing to filter on.
+    if (names.length === 0) return 'TRUE';
+    keySets.set(names.join(','), names);
+  }
+  const conjunctions = [...keySets.values()].map((names) =>
+    names
+      .map((name) => `fstore_s.${q(name)} IN (SELECT ${q(name)} FROM ${q('fstore_request')})`)
+      .join(' AND '),
+  );
+  if (conjunctions.length === 0)
+    throw new Error(`internal: no view of the plan reads source "${source}"`);
+  return conjunctions.length === 1
+    ? (conjunctions[0] as string)
+    : `(${conjunctions.map((c) => `(${c})`).join(' OR ')})`;
 }
 
 /**

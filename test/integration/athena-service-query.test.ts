@@ -180,7 +180,7 @@ describe('Athena-only training set for a feature service', () => {
     await expect(sql).toMatchFileSnapshot('__snapshots__/churn_online.request.athena.sql');
   });
 
-  it('bounds each source scan to the dt partitions from min minus its longest TTL or window to max', () => {
+  it('bounds each source scan to the dt partitions from min minus its longest TTL or window to max, and to the request’s keys', () => {
     const sql = renderServiceRequestSql(fixture.registry, 'churn_v1', 'fstore_dev');
     const bound = (source: string) =>
       new RegExp(
@@ -190,9 +190,10 @@ describe('Athena-only training set for a feature service', () => {
     const upper = `fstore_s."dt" <= ${day('CAST(? AS TIMESTAMP(6))')}`;
     const lower = (days: number) =>
       `fstore_s."dt" >= ${day(`(CAST(? AS TIMESTAMP(6)) - INTERVAL '${days * 86_400}' SECOND)`)}`;
-    expect(bound('customer_profiles')).toBe(`${lower(30)} AND ${upper}`);
-    expect(bound('customer_contracts')).toBe(`${lower(365)} AND ${upper}`);
-    expect(bound('orders')).toBe(`${lower(90)} AND ${upper}`);
+    const keys = 'fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request")';
+    expect(bound('customer_profiles')).toBe(`${lower(30)} AND ${upper} AND ${keys}`);
+    expect(bound('customer_contracts')).toBe(`${lower(365)} AND ${upper} AND ${keys}`);
+    expect(bound('orders')).toBe(`${lower(90)} AND ${upper} AND ${keys}`);
     const windows = renderServiceRequestSql(fixture.registry, 'order_activity', 'fstore_dev');
     expect(windows).toContain(lower(90));
   });
