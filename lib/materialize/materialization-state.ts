@@ -55,6 +55,8 @@ export interface RunCounts {
   readonly written: number;
   readonly skippedAsOlder: number;
   readonly rejected: number;
+  /** Items deleted because they held a winner this run quarantines (absent when none). */
+  readonly deleted?: number;
 }
 
 export interface LastRun {

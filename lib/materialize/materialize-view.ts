@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { epochMicrosOf, formatMicros, laterIso, millisOfMicros } from '../epoch-micros.ts';
 import { pauseAt } from '../fault-injection.ts';
 import { HintedError } from '../hinted-error.ts';
 import { instantArg } from '../instant-arg.ts';
 import { sendConditionalPuts } from '../online/conditional-puts.ts';
 import { itemAttributes, microsToIso } from '../online/item-codec.ts';
-import { putCommand } from '../online/online-writer.ts';
+import { deleteIfHoldingCommand, type OnlineRow, putCommand } from '../online/online-writer.ts';
 import type { Registry, RegistryFeatureView } from '../registry/index.ts';
 import { planPointInTime } from '../sql/point-in-time-plan.ts';
 import { definitionFingerprint } from './definition-fingerprint.ts';
@@ -193,7 +193,7 @@ export async function materializeView(
       // Items record the time their values are as of (the window's end), not the wall clock; the
       // attribute is in milliseconds (readers compare it with the item's microsecond event_ts).
       const untilMs = millisOfMicros(epochMicrosOf(checkpoint.window.until));
-      const result = await writeRows(view, rows, options, untilMs);
+      const result = await writeRows(view, rows, options, untilMs, definition);
       sink.add(result.rejected);
       await sink.flush();
       const last = rows[rows.length - 1] as Record<string, unknown>;
@@ -205,6 +205,7 @@ export async function materializeView(
           written: checkpoint.counts.written + result.written,
           skippedAsOlder: checkpoint.counts.skippedAsOlder + result.skippedAsOlder,
           rejected: checkpoint.counts.rejected + result.rejected.length,
+          ...withDeleted((checkpoint.counts.deleted ?? 0) + result.deleted),
         },
         ...newest(checkpoint.newestEventTs, result.newestEventTs),
         nullCounts: addNulls(checkpoint.nullCounts, view, rows),
@@ -468,49 +469,77 @@ interface WrittenRows {
   readonly written: number;
   readonly skippedAsOlder: number;
   readonly rejected: QuarantinedRow[];
+  /** Items removed because they held a row this run quarantines. */
+  readonly deleted: number;
   readonly newestEventTs?: string;
 }
 
+/**
+ * Writes one chunk: a conditional put per row that keeps the view's constraints (replacing an
+ * older row, or the same row written under another definition), and for each row it
+ * quarantines a conditional delete of an item still holding that very row (written when an
+ * earlier definition let it through; a DynamoDB delete that finds another row changes nothing).
+ */
 async function writeRows(
   view: RegistryFeatureView,
   rows: readonly Record<string, unknown>[],
   options: MaterializeViewOptions,
   nowMs: number,
+  definition: string,
 ): Promise<WrittenRows> {
-  const commands: PutItemCommand[] = [];
+  const puts: PutItemCommand[] = [];
+  const deletes: DeleteItemCommand[] = [];
   const rejected: QuarantinedRow[] = [];
   let newestMicros: bigint | undefined;
+  const quarantine = (online: OnlineRow, row: Record<string, unknown>, reasons: string[]) => {
+    rejected.push({ row, reasons });
+    try {
+      deletes.push(deleteIfHoldingCommand(options.table, view, online));
+    } catch {
+      // A key or time that cannot be encoded: no item can hold this row.
+    }
+  };
   for (const row of rows) {
+    const online: OnlineRow = {
+      values: row,
+      eventTs: row.event_ts,
+      createdTs: row.created_ts,
+      seq: row.fstore_seq,
+    };
     const reasons = constraintViolations(view.features, row);
     if (reasons.length > 0) {
-      rejected.push({ row, reasons });
+      quarantine(online, row, reasons);
       continue;
     }
     try {
-      const command = putCommand(
-        options.table,
-        view,
-        { values: row, eventTs: row.event_ts, createdTs: row.created_ts, seq: row.fstore_seq },
-        nowMs,
-      );
-      commands.push(command);
+      const command = putCommand(options.table, view, online, nowMs, definition);
+      puts.push(command);
       const micros = BigInt(command.input.Item?.[itemAttributes.eventTs]?.N ?? '0');
       if (newestMicros === undefined || micros > newestMicros) newestMicros = micros;
     } catch (error) {
-      rejected.push({ row, reasons: [(error as Error).message] });
+      quarantine(online, row, [(error as Error).message]);
     }
   }
-  const sent = await sendConditionalPuts(options.client, commands, {
+  const writeOptions = {
     concurrency: options.concurrency ?? 16,
     ...(options.sleep ? { sleep: options.sleep } : {}),
-  });
+  };
+  const sent = await sendConditionalPuts(options.client, puts, writeOptions);
+  const removed =
+    deletes.length > 0
+      ? await sendConditionalPuts(options.client, deletes, writeOptions)
+      : { written: 0 };
   return {
     written: sent.written,
     skippedAsOlder: sent.skippedAsOlder,
     rejected,
+    deleted: removed.written,
     ...(newestMicros !== undefined ? { newestEventTs: microsToIso(newestMicros) } : {}),
   };
 }
+
+/** `deleted` appears in the counts only once a run has deleted something. */
+const withDeleted = (deleted: number) => (deleted > 0 ? { deleted } : {});
 
 /** The later of two instants, compared in microseconds (Date.parse would see a tie). */
 const later = laterIso;

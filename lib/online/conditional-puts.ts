@@ -1,5 +1,6 @@
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   type PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -22,19 +23,26 @@ const throttleNames = new Set([
   'RequestLimitExceeded',
 ]);
 
+// One call site per command type: the client's overloads take one command type at a time.
+const sendWrite = (client: DynamoDBClient, command: ConditionalWrite) =>
+  command instanceof DeleteItemCommand ? client.send(command) : client.send(command);
+
 export function isThrottle(error: unknown): boolean {
   const e = error as { name?: string; $retryable?: { throttling?: boolean } };
   return throttleNames.has(e.name ?? '') || e.$retryable?.throttling === true;
 }
 
+/** A put or delete whose condition says whether the item should change. */
+export type ConditionalWrite = PutItemCommand | DeleteItemCommand;
+
 /**
- * Sends conditional puts with at most `concurrency` in flight, retrying throttled ones with
- * jittered exponential backoff. A failed condition means the item holds a newer row: counted
- * as skipped. Any other error stops the batch.
+ * Sends conditional puts (or deletes) with at most `concurrency` in flight, retrying throttled
+ * ones with jittered exponential backoff. A failed condition means the item holds a newer row
+ * (for a delete: another row): counted as skipped. Any other error stops the batch.
  */
 export async function sendConditionalPuts(
   client: DynamoDBClient,
-  commands: readonly PutItemCommand[],
+  commands: readonly ConditionalWrite[],
   options: WriteOptions,
 ): Promise<{ written: number; skippedAsOlder: number; throttled: number }> {
   const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -48,10 +56,10 @@ export async function sendConditionalPuts(
   let failed = false;
   const worker = async () => {
     while (next < commands.length && !failed) {
-      const command = commands[next++] as PutItemCommand;
+      const command = commands[next++] as ConditionalWrite;
       for (let attempt = 1; ; attempt++) {
         try {
-          await client.send(command);
+          await sendWrite(client, command);
           written += 1;
           break;
         } catch (error) {

@@ -1,4 +1,9 @@
-import { type AttributeValue, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { secondsCeil } from '../epoch-micros.ts';
 import type { RegistryFeatureView } from '../registry/index.ts';
 import { sendConditionalPuts } from './conditional-puts.ts';
@@ -50,30 +55,63 @@ export const maxItemBytes = 400 * 1024;
 export class OnlineItemTooLargeError extends ItemCodecError {}
 
 /**
+ * The item attribute holding the fingerprint of the definition an item was written under (see
+ * lib/materialize/definition-fingerprint.ts). Lookups do not read it (they project the key,
+ * `event_ts` and the features), so items without it stay readable.
+ */
+export const definitionAttribute = 'fstore_def';
+
+/** What identifies the offline row an item holds: its entity key and the winner rule's terms. */
+interface RowIdentity {
+  readonly where: string;
+  readonly pk: string;
+  readonly eventTs: bigint;
+  readonly createdTs?: bigint;
+  /** Decimal text: on S3 sequence numbers pass 2^53. */
+  readonly seq?: string;
+}
+
+function identityOf(view: RegistryFeatureView, row: OnlineRow): RowIdentity {
+  const entityKey = encodeEntityKey(view.joinKeys, row.values);
+  const where = `${view.name}[${entityKey}]`;
+  const createdTs =
+    row.createdTs === undefined || row.createdTs === null
+      ? undefined
+      : toEpochMicros(row.createdTs, `${where}.created_ts`);
+  const seq = row.seq === undefined || row.seq === null ? undefined : integerText(row.seq, where);
+  return {
+    where,
+    pk: partitionKey(view.onlineStore.keyPrefix, entityKey),
+    eventTs: toEpochMicros(row.eventTs, `${where}.event_ts`),
+    ...(createdTs !== undefined ? { createdTs } : {}),
+    ...(seq !== undefined ? { seq } : {}),
+  };
+}
+
+/**
  * Builds the conditional put of one row. Throws an `ItemCodecError` naming the view, entity and
  * field for a value that cannot be stored, and `OnlineItemTooLargeError` for an item over
  * DynamoDB's 400 KB limit, so the caller can quarantine the row instead of losing the batch to
  * DynamoDB's ValidationException.
+ *
+ * With a `definition` fingerprint the item records it, and the put also replaces an item holding
+ * the very same row under another (or no) definition: after a TTL or constraint change a full
+ * run rewrites every winner, so `expires_at` follows the new TTL.
  */
 export function putCommand(
   table: string,
   view: RegistryFeatureView,
   row: OnlineRow,
   nowMs: number,
+  definition?: string,
 ): PutItemCommand {
-  const where = `${view.name}[${encodeEntityKey(view.joinKeys, row.values)}]`;
-  const eventTs = toEpochMicros(row.eventTs, `${where}.event_ts`);
-  const createdTs =
-    row.createdTs === undefined || row.createdTs === null
-      ? undefined
-      : toEpochMicros(row.createdTs, `${where}.created_ts`);
+  const { where, pk, eventTs, createdTs, seq } = identityOf(view, row);
   const features = Object.fromEntries(
     view.features.map((f) => [
       f.name,
       encodeValue(f.type, row.values[f.name], `${where}.${f.name}`),
     ]),
   );
-  const seq = row.seq === undefined || row.seq === null ? undefined : integerText(row.seq, where);
   // DynamoDB TTL counts whole seconds: round the expiry up, or an item whose event has
   // microseconds past a second could be deleted while reads still count it fresh.
   const expiresAt =
@@ -81,16 +119,20 @@ export function putCommand(
   const sameEvent = tieBreaks(createdTs !== undefined, seq !== undefined)
     .map((terms) => ` OR (#e = :e AND ${terms})`)
     .join('');
+  const sameRow = sameRowTerms(createdTs !== undefined, seq !== undefined);
+  const redefined =
+    definition === undefined
+      ? ''
+      : [`attribute_not_exists(#d)`, `#d <> :d`].map((d) => ` OR (${sameRow} AND ${d})`).join('');
   const item: Record<string, AttributeValue> = {
-    [a.key]: {
-      S: partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, row.values)),
-    },
+    [a.key]: { S: pk },
     [a.features]: { M: features },
     [a.eventTs]: { N: eventTs.toString() },
     ...(createdTs !== undefined ? { [a.createdTs]: { N: createdTs.toString() } } : {}),
     ...(seq !== undefined ? { [a.seq]: { N: seq } } : {}),
     [a.materializedAt]: { N: String(nowMs) },
     ...(expiresAt !== undefined ? { [a.expiresAt]: { N: String(expiresAt) } } : {}),
+    ...(definition !== undefined ? { [definitionAttribute]: { S: definition } } : {}),
   };
   const size = itemSizeBytes(item);
   if (size > maxItemBytes)
@@ -101,19 +143,72 @@ export function putCommand(
   return new PutItemCommand({
     TableName: table,
     Item: item,
-    ConditionExpression: `attribute_not_exists(#pk) OR #e < :e${sameEvent}`,
+    ConditionExpression: `attribute_not_exists(#pk) OR #e < :e${sameEvent}${redefined}`,
     ExpressionAttributeNames: {
       '#pk': a.key,
       '#e': a.eventTs,
-      ...(createdTs !== undefined || seq !== undefined ? { '#c': a.createdTs } : {}),
-      ...(seq !== undefined ? { '#s': a.seq } : {}),
+      ...rowNames(createdTs, seq, definition !== undefined),
+      ...(definition !== undefined ? { '#d': definitionAttribute } : {}),
     },
     ExpressionAttributeValues: {
-      ':e': { N: eventTs.toString() },
-      ...(createdTs !== undefined ? { ':c': { N: createdTs.toString() } } : {}),
-      ...(seq !== undefined ? { ':s': { N: seq } } : {}),
+      ...rowValues(eventTs, createdTs, seq),
+      ...(definition !== undefined ? { ':d': { S: definition } } : {}),
     },
   });
+}
+
+/**
+ * Deletes the item of `row`'s entity only while it holds exactly that row (same event time,
+ * created time and sequence): the materializer sends it for a winner it quarantines, which an
+ * earlier definition let through. An item holding any other row (newer, written by another
+ * path, or older) is left alone. Throws an `ItemCodecError` when the row's key or times cannot
+ * be encoded (then no item can hold it).
+ */
+export function deleteIfHoldingCommand(
+  table: string,
+  view: RegistryFeatureView,
+  row: OnlineRow,
+): DeleteItemCommand {
+  const { pk, eventTs, createdTs, seq } = identityOf(view, row);
+  return new DeleteItemCommand({
+    TableName: table,
+    Key: { [a.key]: { S: pk } },
+    ConditionExpression: sameRowTerms(createdTs !== undefined, seq !== undefined),
+    ExpressionAttributeNames: { '#e': a.eventTs, ...rowNames(createdTs, seq, true) },
+    ExpressionAttributeValues: rowValues(eventTs, createdTs, seq),
+  });
+}
+
+/** The item holds this very row: a missing created time or sequence must be missing there too. */
+function sameRowTerms(created: boolean, seq: boolean): string {
+  return [
+    '#e = :e',
+    created ? '#c = :c' : 'attribute_not_exists(#c)',
+    seq ? '#s = :s' : 'attribute_not_exists(#s)',
+  ].join(' AND ');
+}
+
+function rowNames(
+  createdTs: bigint | undefined,
+  seq: string | undefined,
+  always: boolean,
+): Record<string, string> {
+  return {
+    ...(always || createdTs !== undefined || seq !== undefined ? { '#c': a.createdTs } : {}),
+    ...(always || seq !== undefined ? { '#s': a.seq } : {}),
+  };
+}
+
+function rowValues(
+  eventTs: bigint,
+  createdTs: bigint | undefined,
+  seq: string | undefined,
+): Record<string, AttributeValue> {
+  return {
+    ':e': { N: eventTs.toString() },
+    ...(createdTs !== undefined ? { ':c': { N: createdTs.toString() } } : {}),
+    ...(seq !== undefined ? { ':s': { N: seq } } : {}),
+  };
 }
 
 /**
