@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { errorSchema, lookupBodySchema, lookupResponseSchema } from './lookup-schema.ts';
+import { registrySummarySchema } from './registry-summary-schema.ts';
 
 const json = (schema: z.ZodMiniType) => ({
   'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
@@ -79,8 +80,12 @@ function buildDocument(version: string) {
       '/v1/feature-views/{view}': lookup('Features of one feature view for each entity', 'view'),
       '/v1/registry': {
         get: {
-          summary: 'Feature views and services with types, owners, tags and descriptions',
-          responses: { '200': { description: 'The registry' }, ...anyRequest },
+          summary:
+            'Feature views and services with keys, types, TTLs and lineage; owners, tags and descriptions only where the server has them (not on a deployed API)',
+          responses: {
+            '200': { description: 'The registry', content: json(registrySummarySchema) },
+            ...anyRequest,
+          },
         },
       },
       '/v1/health': {

@@ -2,9 +2,28 @@ import type { Registry } from '../registry/index.ts';
 // Not from the registry's index: that would bundle the definitions' compiler into the Lambda.
 import { lineageGraph } from '../registry/lineage.ts';
 
+/** Metadata a whole registry has and a function's runtime projection leaves out (ADR 0012). */
+interface Described {
+  readonly owner?: string;
+  readonly description?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** The metadata that is there: a key absent from the registry is absent here, never null. */
+function metadataOf({ owner, description, tags }: Described): Described {
+  return {
+    ...(owner === undefined ? {} : { owner }),
+    ...(description === undefined ? {} : { description }),
+    ...(tags === undefined ? {} : { tags }),
+  };
+}
+
 /**
- * What `GET /v1/registry` shows: what can be looked up, with types, owners and descriptions,
- * and the lineage graph (source → column → feature → view → service).
+ * What `GET /v1/registry` shows (registry-summary-schema.ts): what can be looked up, with keys,
+ * types, TTLs and status, and the lineage graph (source → column → feature → view → service).
+ * Owners, descriptions and tags appear where the registry has them: the local server's whole
+ * registry does, a deployed function's projection does not (they are in the registry record
+ * and `fstore describe`).
  */
 export function registrySummary(registry: Registry) {
   return {
@@ -17,22 +36,18 @@ export function registrySummary(registry: Registry) {
       online: v.online,
       ttl: v.ttl ?? null,
       status: v.status,
-      owner: v.owner ?? null,
-      description: v.description ?? null,
-      tags: v.tags,
+      ...metadataOf(v),
       features: v.features.map((f) => ({
         name: f.name,
         type: f.type,
-        description: f.description ?? null,
+        ...metadataOf({ description: f.description }),
       })),
     })),
     featureServices: registry.featureServices.map((s) => ({
       name: s.name,
       online: s.online,
       status: s.status,
-      owner: s.owner ?? null,
-      description: s.description ?? null,
-      tags: s.tags,
+      ...metadataOf(s),
       features: s.features.map((f) => ({
         name: f.outputName,
         view: f.view,
