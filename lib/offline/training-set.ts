@@ -16,6 +16,7 @@ import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-tr
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
+import { requestScope, scopedDuckdbDialect } from './request-scope.ts';
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 
 export interface TrainingSetOptions {
@@ -106,6 +107,12 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     }
     const root = offlineRoot(options.dataDir, options.env);
     const dialect = duckdbDialect(root);
+    const scoped = scopedDuckdbDialect(
+      dialect,
+      root,
+      plan,
+      await requestScope(connection, entities.table, plan, entities.rows, requiredJoinKeys(plan)),
+    );
     const runningTotals = await prepareRunningTotals(
       connection,
       root,
@@ -113,7 +120,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       runningTotalsViews(plan, options, entities.rows),
       options,
     );
-    const sql = renderTrainingSetSql(plan, dialect, {
+    const sql = renderTrainingSetSql(plan, scoped, {
       entityRelation: entities.table,
       entityColumns: entities.columns,
       ...(entities.timeRange ? { entityTimeRange: entities.timeRange } : {}),

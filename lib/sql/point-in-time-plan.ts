@@ -143,6 +143,24 @@ export function requiredJoinKeys(plan: PointInTimePlan): { name: string; type: J
   return [...keys].map(([name, type]) => ({ name, type }));
 }
 
+/**
+ * How far before an entity row's time the views of `plan` on `source` read: the longest TTL, or
+ * for aggregation views the widest window. Undefined when one of them looks back without limit
+ * (a view without TTL).
+ */
+export function sourceLookbackSeconds(plan: PointInTimePlan, source: string): number | undefined {
+  let longest = 0;
+  for (const view of plan.views) {
+    if (view.source !== source) continue;
+    const seconds = view.aggregations
+      ? Math.max(...view.aggregations.map((a) => a.windowSeconds))
+      : view.ttlSeconds;
+    if (seconds === undefined) return undefined;
+    longest = Math.max(longest, seconds);
+  }
+  return longest;
+}
+
 function serviceSelection(registry: Registry, name: string) {
   const service = registry.featureServices.find((s) => s.name === name);
   if (!service) {

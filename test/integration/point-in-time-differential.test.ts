@@ -80,13 +80,26 @@ function reference(
   return winner?.values;
 }
 
-async function runScenario(seed: number, strategy: PointInTimeStrategy) {
+interface Shape {
+  /** 0: times fall in the 10 hours after `base`; else within 3 h of one of this many midnights. */
+  readonly midnights: number;
+  readonly entityRows: number;
+}
+
+const oneMorning: Shape = { midnights: 0, entityRows: 150 };
+
+async function runScenario(seed: number, strategy: PointInTimeStrategy, shape = oneMorning) {
   const rng = new Prng(seed);
   const keys = Array.from({ length: 12 }, (_, i) => `C${i}`);
   // A few random sub-minute offsets (down to the microsecond) shared by all rows: times differ
   // by microseconds yet still tie, and TTL edges (whole minutes) are hit to the microsecond.
   const offsets = [0, 1, ...Array.from({ length: 4 }, () => rng.int(0, minute - 1))];
-  const time = () => base + rng.int(0, 600) * minute + rng.pick(offsets);
+  const time = () =>
+    base +
+    (shape.midnights === 0
+      ? rng.int(0, 600) * minute
+      : rng.int(1, shape.midnights) * 24 * 60 * minute + rng.int(-180, 180) * minute) +
+    rng.pick(offsets);
   const fixture = await offlineFixture([recent, amounts], strategy);
   const eventRows: SourceRow[] = [];
   const plainRows: SourceRow[] = [];
@@ -132,7 +145,7 @@ async function runScenario(seed: number, strategy: PointInTimeStrategy) {
     plainRows.push(...plainBatch);
   }
   const sourceRows = [...eventRows, ...plainRows];
-  const entities = Array.from({ length: 150 }, (_, row) => {
+  const entities = Array.from({ length: shape.entityRows }, (_, row) => {
     if (rng.chance(0.4)) {
       // At a source row's time or its TTL edge, or 1µs to either side of them.
       const near = rng.pick(sourceRows);
@@ -175,6 +188,29 @@ describe.each(['asof', 'merge-window'] as const)(
       'agrees on random data with ties, NULLs, TTL and several ingests (seed %i)',
       async (seed) => {
         const { actual, expected } = await runScenario(seed, strategy);
+        expect(actual).toEqual(expected);
+      },
+    );
+    // Around three weeks of midnights, TTL windows cross days, and a request reads only the
+    // day partitions its rows reach (and, when small, only its keys' rows): pruning must keep
+    // every candidate.
+    it.each([7, 8, 9, 10])(
+      'agrees over three weeks of day partitions, with 150 entity rows (seed %i)',
+      async (seed) => {
+        const { actual, expected } = await runScenario(seed, strategy, {
+          midnights: 21,
+          entityRows: 150,
+        });
+        expect(actual).toEqual(expected);
+      },
+    );
+    it.each([11, 12, 13, 14, 15, 16])(
+      'agrees for a small request of 6 entity rows over three weeks (seed %i)',
+      async (seed) => {
+        const { actual, expected } = await runScenario(seed, strategy, {
+          midnights: 21,
+          entityRows: 6,
+        });
         expect(actual).toEqual(expected);
       },
     );
