@@ -17,6 +17,12 @@ import {
   renderSharedTimes,
   totalsLayout,
 } from '../sql/render-running-totals-increment.ts';
+import {
+  keyIdColumn,
+  keyIdRowsOf,
+  renderKeyIds,
+  renderTotalsWithKeyIds,
+} from '../sql/render-running-totals-key-ids.ts';
 import { queryRows } from './duckdb-session.ts';
 import { parquetRows, stateMetadata, type TotalsState } from './running-totals-state.ts';
 import {
@@ -64,6 +70,7 @@ const temp = {
   keyTotals: 'fstore_increment_key_totals',
   carried: 'fstore_increment_carried',
   rows: 'fstore_increment_rows',
+  keyIds: 'fstore_increment_key_ids',
 };
 
 /**
@@ -145,8 +152,21 @@ export async function writeIncrement(input: IncrementInput): Promise<Increment> 
       statistics,
       base: path.basename(input.base),
     });
+    // Keys of the previous totals keep their ids; keys first seen now get the next ones.
+    const previousIds = keyIdRowsOf(
+      layout.keys,
+      dialect,
+      `read_parquet(${dialect.literal(previous.file)})`,
+    );
+    await table(temp.keyIds, renderKeyIds(layout.keys, dialect, temp.starts, previousIds));
+    const written = renderTotalsWithKeyIds(
+      layout.keys,
+      dialect,
+      `(SELECT ${columns} FROM ${temp.rows})`,
+      temp.keyIds,
+    );
     await connection.run(
-      `COPY (SELECT ${columns} FROM ${temp.rows}) TO ${dialect.literal(input.partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
+      `COPY (${written}) TO ${dialect.literal(input.partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
     );
     return { rows, sumScales, readSource };
   } finally {
@@ -223,7 +243,12 @@ async function sameColumnsAsBase(
       (r) => [String(r.column_name), String(r.column_type)] as const,
     );
   const built = await describe(build);
-  const stored = await describe(`SELECT * FROM ${baseRelation}`);
+  const storedWithIds = await describe(`SELECT * FROM ${baseRelation}`);
+  if (!storedWithIds.some(([name, type]) => name === keyIdColumn && type === 'BIGINT'))
+    throw new FullBuildRequired(
+      `the stored totals have no ${keyIdColumn} column (an older format)`,
+    );
+  const stored = storedWithIds.filter(([name]) => name !== keyIdColumn);
   const text = (columns: readonly (readonly [string, string])[]) =>
     columns.map(([name, type]) => `${name} ${type}`).join(', ');
   if (text(built.map(([name, type]) => [name, storedAs(type)])) !== text(stored))

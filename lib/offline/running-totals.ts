@@ -21,6 +21,12 @@ import {
   renderLayeredTotals,
   totalsLayout,
 } from '../sql/render-running-totals-increment.ts';
+import {
+  keyIdRowsOf,
+  renderKeyIds,
+  renderTotalsWithKeyIds,
+  totalsRowsOf,
+} from '../sql/render-running-totals-key-ids.ts';
 import { queryRows } from './duckdb-session.ts';
 import { presentCommittedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
 import { writeIncrement } from './running-totals-increment.ts';
@@ -187,8 +193,8 @@ export async function ensureRunningTotals(
       return undefined;
     });
     if (found) {
-      const relation = await stateRelation(found, view, dialect);
-      if (relation) return { relation, file, built: false, sumScales: found.sumScales };
+      const relations = await stateRelation(found, view, dialect);
+      if (relations) return { ...relations, file, built: false, sumScales: found.sumScales };
       damaged = 'the base of the totals is missing';
     }
   }
@@ -245,10 +251,10 @@ export async function ensureRunningTotals(
     await removeOlderBuilds(dir, spec, path.basename(file), started);
     await removeUnusedBases(connection, dir, spec, started);
     const state = await readTotalsState(connection, file);
-    const relation = await stateRelation(state, view, dialect);
-    if (!relation) throw new Error(`running totals ${file} lost their base while being built`);
+    const relations = await stateRelation(state, view, dialect);
+    if (!relations) throw new Error(`running totals ${file} lost their base while being built`);
     const seconds = (Date.now() - started) / 1000;
-    return { relation, file, built: true, sumScales, build: { ...build, seconds } };
+    return { ...relations, file, built: true, sumScales, build: { ...build, seconds } };
   } finally {
     await rm(partial, { force: true });
   }
@@ -266,11 +272,28 @@ async function writeFullBuild(
   const checks = scalesQuery ? ((await queryRows(connection, scalesQuery))[0] ?? {}) : {};
   const sumScales = scalesQuery ? chooseSumScales(view, checks) : new Map<string, number>();
   const metadata = stateMetadata({ sumScales, covered, statistics: sumStatistics(checks) });
-  await connection.run(
-    `COPY (${renderRunningTotalsBuild(view, dialect, sumScales)}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
-  );
+  const layout = totalsLayout(view);
+  try {
+    // The dictionary first, from the source's keys: small, so the build is read once.
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE ${keyIdsTable} AS ${renderKeyIds(layout.keys, dialect, dialect.sourceRelation(view.source))}`,
+    );
+    const totals = renderTotalsWithKeyIds(
+      layout.keys,
+      dialect,
+      `(${renderRunningTotalsBuild(view, dialect, sumScales)})`,
+      keyIdsTable,
+    );
+    await connection.run(
+      `COPY (${totals}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
+    );
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${keyIdsTable}`);
+  }
   return sumScales;
 }
+
+const keyIdsTable = 'fstore_full_build_key_ids';
 
 /** A stored totals file: what it records, and how to read it (undefined: its base is gone). */
 export async function readRunningTotals(
@@ -278,24 +301,30 @@ export async function readRunningTotals(
   file: string,
   view: PlannedView,
   dialect: Dialect,
-): Promise<{ state: TotalsState; relation: string | undefined }> {
+): Promise<{ state: TotalsState; relations: StateRelations | undefined }> {
   const state = await readTotalsState(connection, file);
-  return { state, relation: await stateRelation(state, view, dialect) };
+  return { state, relations: await stateRelation(state, view, dialect) };
 }
 
-/**
- * How a totals state is read: its file, or its base masked by it (an increment). Undefined when
- * an increment's base is gone.
- */
+/** How a totals state is read: its totals rows and its key ids. */
+interface StateRelations {
+  /** Its file's totals rows, or its base's masked by them (an increment). */
+  readonly relation: string;
+  /** Its file's key-id rows (an increment's hold its base's too). */
+  readonly keyIds: string;
+}
+
+/** How a totals state is read; undefined when an increment's base is gone. */
 async function stateRelation(
   state: TotalsState,
   view: PlannedView,
   dialect: Dialect,
-): Promise<string | undefined> {
+): Promise<StateRelations | undefined> {
   const read = (file: string) => `read_parquet(${quoteLiteral(file)})`;
-  if (!state.base) return read(state.file);
+  const keyIds = keyIdRowsOf(totalsLayout(view).keys, dialect, read(state.file));
+  if (!state.base) return { relation: totalsRowsOf(read(state.file)), keyIds };
   if (!(await stat(state.base).catch(() => undefined))) return undefined;
-  return renderLayeredTotals(totalsLayout(view), dialect, read(state.base), read(state.file));
+  return { relation: renderLayeredTotals(read(state.base), read(state.file)), keyIds };
 }
 
 type PreviousTotals =
@@ -339,13 +368,13 @@ async function previousTotals(
   });
   if (!state) return { reason: `the last totals are damaged (${damage})` };
   if (!state.covered) return { reason: 'the last totals are of an older format' };
-  const relation = await stateRelation(state, view, dialect);
-  if (!relation) return { reason: 'the base of the last totals is missing' };
+  const relations = await stateRelation(state, view, dialect);
+  if (!relations) return { reason: 'the base of the last totals is missing' };
   if (!state.covered.every((line) => stored.has(line)))
     return { reason: 'stored files were rewritten or removed since the last build' };
   const known = new Set(state.covered);
   const newFiles = [...stored].filter(([line]) => !known.has(line)).map(([, file]) => file);
-  return { state, relation, newFiles };
+  return { state, relation: relations.relation, newFiles };
 }
 
 /** Names of totals files (not temporaries) in `dir`. */

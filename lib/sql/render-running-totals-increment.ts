@@ -1,6 +1,7 @@
 import type { Dialect } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
 import { type TotalsColumns, totalsColumns } from './render-running-totals.ts';
+import { keyIdColumn, totalsRowsOf } from './render-running-totals-key-ids.ts';
 
 /**
  * Incremental running-totals builds (ADR 0007, "Incremental builds"), DuckDB only: running
@@ -224,7 +225,8 @@ export function renderMergedTotals(
 
 /**
  * Rows of an increment that stay: those of keys without new rows, and those before their
- * key's new `fstore_from` (the new rows replace the rest).
+ * key's new `fstore_from` (the new rows replace the rest). `increment` is the stored file:
+ * its totals rows are taken, without their key ids (the new dictionary gives them again).
  */
 export function renderKeptIncrementRows(
   layout: TotalsLayout,
@@ -233,31 +235,26 @@ export function renderKeptIncrementRows(
   starts: string,
 ): string {
   return [
-    `SELECT fstore_d.* FROM ${increment} fstore_d`,
+    `SELECT fstore_d.* EXCLUDE (${keyIdColumn}) FROM ${totalsRowsOf(increment)} fstore_d`,
     `LEFT JOIN ${starts} fstore_k ON ${keysMatch(layout, dialect, 'fstore_d', 'fstore_k')}`,
     'WHERE fstore_k.fstore_from IS NULL OR fstore_d.fstore_t < fstore_k.fstore_from',
   ].join('\n');
 }
 
 /**
- * Totals read as a base plus an increment: the base rows the increment does not replace (a
- * key's rows from its first increment row on), then the increment's rows. The same row set
- * as a full build over the same stored rows.
+ * Totals rows read as a base plus an increment (both stored files): the base's totals rows the
+ * increment does not replace (a key's rows from its first increment row on), then the
+ * increment's. The same rows as a full build over the same stored rows, up to the ids of keys
+ * new since the base. An increment's ids extend its base's, so the mask joins on the id.
  */
-export function renderLayeredTotals(
-  layout: TotalsLayout,
-  dialect: Dialect,
-  base: string,
-  increment: string,
-): string {
-  const keys = layout.keys.map(dialect.quote).join(', ');
-  const firsts = `(SELECT ${keys}, min(fstore_t) AS fstore_from FROM ${increment} GROUP BY ${keys})`;
+export function renderLayeredTotals(base: string, increment: string): string {
+  const firsts = `(SELECT ${keyIdColumn}, min(fstore_t) AS fstore_from FROM ${totalsRowsOf(increment)} fstore_i GROUP BY ${keyIdColumn})`;
   return [
     '(',
-    `  SELECT fstore_b.* FROM ${base} fstore_b`,
-    `  LEFT JOIN ${firsts} fstore_k ON ${keysMatch(layout, dialect, 'fstore_b', 'fstore_k')}`,
+    `  SELECT fstore_b.* FROM ${totalsRowsOf(base)} fstore_b`,
+    `  LEFT JOIN ${firsts} fstore_k ON fstore_b.${keyIdColumn} = fstore_k.${keyIdColumn}`,
     '  WHERE fstore_k.fstore_from IS NULL OR fstore_b.fstore_t < fstore_k.fstore_from',
-    `  UNION ALL BY NAME SELECT * FROM ${increment}`,
+    `  UNION ALL BY NAME SELECT * FROM ${totalsRowsOf(increment)}`,
     ')',
   ].join('\n');
 }

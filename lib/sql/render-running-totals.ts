@@ -8,6 +8,7 @@ import {
   scaledInteger,
 } from './exact-sum.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
+import { keyIdColumn } from './render-running-totals-key-ids.ts';
 
 /**
  * Functions a running total answers with two lookups: a window `(t - W, t]` is the total at t
@@ -72,7 +73,7 @@ function isSubtracted(a: PlannedAggregation): boolean {
 /** What identifies a view's running totals: same spec, same stored rows, same totals. */
 export function runningTotalsSpec(view: PlannedView): Record<string, unknown> {
   return {
-    format: 3,
+    format: 4,
     source: view.source,
     keys: view.joinKeys.map((k) => k.name),
     timestamp: view.timestampColumn,
@@ -210,7 +211,10 @@ export function renderRunningTotalsBuild(
 
 /** Stored running totals: where to read them and how their sums were scaled. */
 export interface RunningTotalsSource {
+  /** Totals rows: join keys, `fstore_key_id`, `fstore_t` and the totals. */
   readonly relation: string;
+  /** The key-id dictionary: join keys and `fstore_key_id`, one row a key (key-ids renderer). */
+  readonly keyIds: string;
   /** Binary scale per summed float column kept as exact integers (chooseSumScales). */
   readonly sumScales: ReadonlyMap<string, number>;
 }
@@ -309,12 +313,15 @@ export function renderAggregationFromRunningTotals(
     '    FROM (',
     `      SELECT ${pivot.join(',\n        ')}`,
     '      FROM (',
-    `        SELECT ${keys.map((k) => `e.${k}`).join(', ')}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x`,
-    `        FROM (SELECT ${keys.join(', ')}, fstore_row_id, ${dialect.epochMicros(q(options.entityTimestampColumn))} AS fstore_e_t FROM ${options.entityRelation}) e`,
+    `        SELECT e.${keyIdColumn}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x`,
+    // Entity rows get their key's id by a hash join (= on the keys: a NULL key matches none);
+    // a key without totals gets none, and its probes find nothing, as with the keys themselves.
+    `        FROM (SELECT fstore_i.${keyIdColumn}, fstore_en.fstore_row_id, ${dialect.epochMicros(`fstore_en.${q(options.entityTimestampColumn)}`)} AS fstore_e_t`,
+    `          FROM ${options.entityRelation} fstore_en LEFT JOIN ${options.runningTotals.keyIds} fstore_i ON ${keys.map((k) => `fstore_i.${k} = fstore_en.${k}`).join(' AND ')}) e`,
     `        CROSS JOIN (VALUES ${edges.map((seconds, i) => `(${i}, ${micros(seconds)})`).join(', ')}) b(fstore_edge, fstore_back)`,
     '      ) p',
-    `      ASOF LEFT JOIN (SELECT ${keys.join(', ')}, fstore_t, ${stored.map(q).join(', ')} FROM ${options.runningTotals.relation}) r`,
-    `        ON ${keys.map((k) => `r.${k} = p.${k}`).join(' AND ')} AND r.fstore_t <= p.fstore_x`,
+    `      ASOF LEFT JOIN (SELECT ${keyIdColumn}, fstore_t, ${stored.map(q).join(', ')} FROM ${options.runningTotals.relation}) r`,
+    `        ON r.${keyIdColumn} = p.${keyIdColumn} AND r.fstore_t <= p.fstore_x`,
     `      GROUP BY p.fstore_probe // ${edges.length}`,
     '    ) fstore_totals',
     '  ) fstore_windows',

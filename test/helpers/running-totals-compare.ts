@@ -7,6 +7,7 @@ import {
   renderRunningTotalsBuild,
   renderSumScalesQuery,
 } from '../../lib/sql/render-running-totals.ts';
+import { keyIdColumn } from '../../lib/sql/render-running-totals-key-ids.ts';
 
 /**
  * A full running-totals build of `view` over `dialect`'s source rows written to `file` as
@@ -58,6 +59,42 @@ export async function totalsDifference(
     missing: await except(expected, actual),
     extra: await except(actual, expected),
   };
+}
+
+/**
+ * Stored totals rows without their key ids, to compare with a full build's rows (fullBuild
+ * writes none): an increment numbers keys new since its base after the base's ids, where a
+ * full build numbers every key in key order, so two builds agree through the keys only.
+ */
+export function withoutKeyIds(relation: string): string {
+  return `(SELECT * EXCLUDE (${keyIdColumn}) FROM ${relation})`;
+}
+
+/**
+ * What is wrong with stored totals' key ids, as sentences (none when right): the dictionary
+ * has one row a key and one key an id, ids are 1..n, and every totals row carries its key's id
+ * while every dictionary key has totals rows.
+ */
+export async function keyIdProblems(
+  connection: DuckDBConnection,
+  totals: { readonly relation: string; readonly keyIds: string },
+  keys: readonly string[],
+): Promise<string[]> {
+  const list = keys.map((k) => `"${k}"`).join(', ');
+  const sameKey = keys.map((k) => `r."${k}" IS NOT DISTINCT FROM d."${k}"`).join(' AND ');
+  const checks: Record<string, string> = {
+    'keys with more than one id': `SELECT ${list} FROM ${totals.keyIds} GROUP BY ALL HAVING count(*) > 1`,
+    'ids of more than one key': `SELECT ${keyIdColumn} FROM ${totals.keyIds} GROUP BY ALL HAVING count(*) > 1`,
+    'ids outside 1..n': `SELECT ${keyIdColumn} FROM ${totals.keyIds} WHERE ${keyIdColumn} NOT BETWEEN 1 AND (SELECT count(*) FROM ${totals.keyIds}) OR ${keyIdColumn} IS NULL`,
+    'totals rows without their key id': `SELECT 1 FROM ${totals.relation} r ANTI JOIN ${totals.keyIds} d ON ${sameKey} AND r.${keyIdColumn} = d.${keyIdColumn}`,
+    'dictionary keys without totals rows': `SELECT 1 FROM ${totals.keyIds} d ANTI JOIN ${totals.relation} r ON ${sameKey}`,
+  };
+  const problems: string[] = [];
+  for (const [problem, sql] of Object.entries(checks)) {
+    const [row] = await queryRows(connection, `SELECT count(*) AS n FROM (${sql})`);
+    if (Number(row?.n) > 0) problems.push(`${problem}: ${String(row?.n)}`);
+  }
+  return problems;
 }
 
 /** What totalsDifference gives for equal relations with `columns` and `rows`. */

@@ -3,7 +3,7 @@ import { cp, readdir, truncate, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineAggregationView, defineEntity, defineSource } from '../../lib/definitions/index.ts';
-import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { presentCommittedSourceFiles } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import {
@@ -14,7 +14,13 @@ import {
 import type { Registry } from '../../lib/registry/index.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
-import { fullBuild, noDifference, totalsDifference } from '../helpers/running-totals-compare.ts';
+import {
+  fullBuild,
+  keyIdProblems,
+  noDifference,
+  totalsDifference,
+  withoutKeyIds,
+} from '../helpers/running-totals-compare.ts';
 
 const customer = defineEntity({
   name: 'customer',
@@ -115,8 +121,21 @@ async function compareWithFullBuild(registry: Registry, dataDir: string) {
       view,
       path.join(dataDir, `full-${randomUUID()}.parquet`),
     );
-    const difference = await totalsDifference(session.connection, full.relation, totals.relation);
-    return { totals, full, difference };
+    const difference = await totalsDifference(
+      session.connection,
+      full.relation,
+      withoutKeyIds(totals.relation),
+    );
+    const idProblems = await keyIdProblems(
+      session.connection,
+      totals,
+      view.joinKeys.map((k) => k.name),
+    );
+    const ids = await queryRows(
+      session.connection,
+      `SELECT customer_id, region, fstore_key_id FROM ${totals.keyIds} ORDER BY ALL`,
+    );
+    return { totals, full, difference, idProblems, ids };
   } finally {
     session.close();
   }
@@ -138,10 +157,11 @@ describe('incremental running totals', () => {
 
     const stored = [...first];
     const ingests: Order[][] = [
-      // Late events for a few keys, and a new key.
+      // Late events for a few keys, and a new key (sorting before the others, so that
+      // numbering every key again in key order would change every id).
       [
         ...orderRows(next, 30, { keys: keys(1, 3), from: t0 - 20 * day, days: 20 }),
-        ...orderRows(next, 10, { keys: ['N1'], from: t0 - 5 * day, days: 5 }),
+        ...orderRows(next, 10, { keys: ['A1'], from: t0 - 5 * day, days: 5 }),
       ],
       // Ties: the same event time (and created time) as stored rows, which fstore_seq orders;
       // and rows whose values are all NULL.
@@ -161,12 +181,13 @@ describe('incremental running totals', () => {
       ],
       // A mix again, touching the keys of the earlier increments.
       [
-        ...orderRows(next, 20, { keys: ['N1', 'C1', 'C4'], from: t0 - 10 * day, days: 12 }),
+        ...orderRows(next, 20, { keys: ['A1', 'C1', 'C4'], from: t0 - 10 * day, days: 12 }),
         ...stored.slice(4000, 4005).map((row) => ({ ...row, qty: 7 })),
       ],
     ];
     const increments: number[] = [];
     const readSource: boolean[] = [];
+    let previousIds = (await compareWithFullBuild(fixture.registry, fixture.dataDir)).ids;
     for (const [index, rows] of ingests.entries()) {
       const ingested = await fixture.ingest('orders', rows);
       stored.push(...rows);
@@ -179,10 +200,25 @@ describe('incremental running totals', () => {
           }),
         },
       ]);
-      const { totals, full, difference } = await compareWithFullBuild(
+      const { totals, full, difference, idProblems, ids } = await compareWithFullBuild(
         fixture.registry,
         fixture.dataDir,
       );
+      expect(idProblems, `ingest ${index + 2}`).toEqual([]);
+      // Keys keep their ids: an increment adds ids for new keys and renumbers none.
+      expect(
+        previousIds.filter(
+          (old) =>
+            !ids.some(
+              (id) =>
+                id.customer_id === old.customer_id &&
+                id.region === old.region &&
+                id.fstore_key_id === old.fstore_key_id,
+            ),
+        ),
+        `ingest ${index + 2}`,
+      ).toEqual([]);
+      previousIds = ids;
       expect(totals.built, 'the ingest left them up to date').toBe(false);
       const [refresh] = ingested.runningTotals;
       if (refresh?.build?.kind === 'incremental') {

@@ -120,7 +120,11 @@ describe('running totals SQL', () => {
     runningTotals: new Map([
       [
         'order_stats',
-        { relation: "read_parquet('/totals.parquet')", sumScales: new Map([['amount', -62]]) },
+        {
+          relation: "read_parquet('/totals.parquet')",
+          keyIds: "read_parquet('/key-ids.parquet')",
+          sumScales: new Map([['amount', -62]]),
+        },
       ],
     ]),
   });
@@ -164,7 +168,11 @@ describe('running totals SQL', () => {
         runningTotals: new Map([
           [
             'order_stats',
-            { relation: "read_parquet('/totals.parquet')", sumScales: new Map([['amount', -62]]) },
+            {
+              relation: "read_parquet('/totals.parquet')",
+              keyIds: "read_parquet('/key-ids.parquet')",
+              sumScales: new Map([['amount', -62]]),
+            },
           ],
         ]),
       },

@@ -30,12 +30,13 @@ SELECT "customer_id", "event_timestamp", "fstore_row_id" FROM "fstore_entities"
         any_value(r."fstore_last_amount") FILTER (WHERE p.fstore_probe % 3 = 0) AS "fstore_last_amount",
         any_value(r."fstore_last_t_amount") FILTER (WHERE p.fstore_probe % 3 = 0) AS "fstore_last_t_amount"
       FROM (
-        SELECT e."customer_id", e.fstore_row_id * 3 + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x
-        FROM (SELECT "customer_id", fstore_row_id, epoch_us("event_timestamp") AS fstore_e_t FROM "fstore_entities") e
+        SELECT e.fstore_key_id, e.fstore_row_id * 3 + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x
+        FROM (SELECT fstore_i.fstore_key_id, fstore_en.fstore_row_id, epoch_us(fstore_en."event_timestamp") AS fstore_e_t
+          FROM "fstore_entities" fstore_en LEFT JOIN read_parquet('/key-ids.parquet') fstore_i ON fstore_i."customer_id" = fstore_en."customer_id") e
         CROSS JOIN (VALUES (0, 0), (1, 604800000000), (2, 2592000000000)) b(fstore_edge, fstore_back)
       ) p
-      ASOF LEFT JOIN (SELECT "customer_id", fstore_t, "fstore_rows", "fstore_count_amount", "fstore_sum_amount", "fstore_last_amount", "fstore_last_t_amount" FROM read_parquet('/totals.parquet')) r
-        ON r."customer_id" = p."customer_id" AND r.fstore_t <= p.fstore_x
+      ASOF LEFT JOIN (SELECT fstore_key_id, fstore_t, "fstore_rows", "fstore_count_amount", "fstore_sum_amount", "fstore_last_amount", "fstore_last_t_amount" FROM read_parquet('/totals.parquet')) r
+        ON r.fstore_key_id = p.fstore_key_id AND r.fstore_t <= p.fstore_x
       GROUP BY p.fstore_probe // 3
     ) fstore_totals
   ) fstore_windows
