@@ -18,6 +18,13 @@ export interface CommittedIngest {
 /** The committed ingests of one source, read at the start of a run (the run's snapshot). */
 export interface IngestLog {
   /**
+   * True when sequence numbers are handed out in commit order (the local store allocates them
+   * and commits under one lock), so "every ingest up to sequence N" is an exact coverage that
+   * needs no clock. False or absent (S3: numbers come from each writer's clock), coverage goes
+   * by commit time with a settle period.
+   */
+  readonly seqInCommitOrder?: boolean;
+  /**
    * Undefined when the store keeps no commit records (files placed by hand). Ingests `covered`
    * settles may come back without their sequence range (`rows` 0): the caller skips them.
    */
@@ -27,13 +34,25 @@ export interface IngestLog {
   ): Promise<readonly CommittedIngest[] | undefined>;
 }
 
+/** Which ingests a view's items reflect: by commit time (S3) or by sequence number (local). */
+export type IngestCoverage = CoverageByCommitTime | CoverageBySeq;
+
 /**
- * The ingests covered so far: every one committed before `settledBeforeMs`, plus those named in
- * `ingestIds` (committed later). Bounded: only ingests of the last settle period are named.
+ * Every ingest committed before `settledBeforeMs`, plus those named in `ingestIds` (committed
+ * later). Bounded: only ingests of the last settle period are named.
  */
-export interface IngestCoverage {
+export interface CoverageByCommitTime {
   readonly settledBeforeMs: number;
   readonly ingestIds: readonly string[];
+}
+
+/**
+ * Every ingest whose rows all have `fstore_seq <= seqThrough` (decimal text). Exact where
+ * numbers follow commit order: an ingest committing after a run read the log gets greater
+ * numbers than all it saw, whatever the clock says. One number, however many ingests.
+ */
+export interface CoverageBySeq {
+  readonly seqThrough: string;
 }
 
 /**
@@ -45,7 +64,11 @@ export interface IngestCoverage {
  */
 export const defaultSettleMs = 10 * 60_000;
 
+const lastSeqOf = (ingest: CommittedIngest) => BigInt(ingest.firstSeq) + BigInt(ingest.rows) - 1n;
+
 export function isCovered(coverage: IngestCoverage, ingest: CommittedIngest): boolean {
+  if ('seqThrough' in coverage)
+    return ingest.rows === 0 || lastSeqOf(ingest) <= BigInt(coverage.seqThrough);
   return (
     ingest.committedAtMs < coverage.settledBeforeMs || coverage.ingestIds.includes(ingest.ingestId)
   );
@@ -60,18 +83,28 @@ export function uncoveredIngests(
 }
 
 /**
- * The coverage once every ingest of `snapshot` is written. Its settle point lags the newest
- * commit in the snapshot by `settleMs`, so an ingest that committed while the snapshot was
- * read (and is not in it) falls after the settle point and is seen by the next run.
+ * The coverage once every ingest of `snapshot` is written. By sequence: through the greatest
+ * sequence number in the snapshot (or the previous coverage's). By commit time: its settle point
+ * lags the newest commit in the snapshot by `settleMs`, so an ingest that committed while the
+ * snapshot was read (and is not in it) falls after the settle point and is seen by the next run.
  */
 export function coverageAfter(
   previous: IngestCoverage | undefined,
   snapshot: readonly CommittedIngest[],
   settleMs = defaultSettleMs,
+  bySeq = false,
 ): IngestCoverage {
+  if (bySeq) {
+    let through = previous && 'seqThrough' in previous ? BigInt(previous.seqThrough) : 0n;
+    for (const ingest of snapshot)
+      if (ingest.rows > 0 && lastSeqOf(ingest) > through) through = lastSeqOf(ingest);
+    return { seqThrough: through.toString() };
+  }
+  const previousSettle =
+    previous && 'settledBeforeMs' in previous ? previous.settledBeforeMs : -Infinity;
   const newest = snapshot.reduce((max, i) => Math.max(max, i.committedAtMs), -Infinity);
   const settledBeforeMs = Math.max(
-    previous?.settledBeforeMs ?? -Infinity,
+    previousSettle,
     Number.isFinite(newest) ? newest - settleMs : -Infinity,
   );
   return {

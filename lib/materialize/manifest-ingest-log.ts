@@ -1,9 +1,15 @@
 import { readManifest } from '../offline/ingest-manifest.ts';
 import { type CommittedIngest, type IngestLog, partitionsOfFiles } from './ingest-coverage.ts';
 
-/** The local offline store's commit points: the lines of `_ingests.jsonl` (ADR 0008). */
+/**
+ * The local offline store's commit points: the lines of `_ingests.jsonl` (ADR 0008). An ingest
+ * takes its first sequence number from the committed manifest and commits while holding the
+ * store's write lock, so numbers follow commit order and coverage goes by them (a clock stepped
+ * back, or a slow commit, cannot make a commit look settled).
+ */
 export function manifestIngestLog(offlineRoot: string): IngestLog {
   return {
+    seqInCommitOrder: true,
     async committedIngests(source) {
       const records = await readManifest(offlineRoot);
       if (!records) return undefined;

@@ -422,6 +422,7 @@ function planRun(
   const { snapshot, definition } = ingests;
   if (snapshot) {
     const settle = options.ingestSettleMs;
+    const bySeq = options.ingests?.seqInCommitOrder === true;
     const fullBecause = !state.watermark
       ? 'first run'
       : state.definition !== undefined && state.definition !== definition
@@ -433,7 +434,7 @@ function planRun(
       return {
         ...fresh({ until: nowIso }, false),
         scope: { kind: 'full', reason: fullBecause ?? 'first run' },
-        coverage: coverageAfter(undefined, snapshot, settle),
+        coverage: coverageAfter(undefined, snapshot, settle, bySeq),
         definition,
       };
     const uncovered = uncoveredIngests(state.ingests, snapshot);
@@ -451,7 +452,7 @@ function planRun(
         false,
       ),
       scope: { kind: 'incremental', newIngests: rows.ingests, newIngestRows: rows.rows },
-      coverage: coverageAfter(state.ingests, snapshot, settle),
+      coverage: coverageAfter(state.ingests, snapshot, settle, bySeq),
       definition,
     };
   }

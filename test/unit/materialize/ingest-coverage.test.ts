@@ -48,6 +48,33 @@ describe('ingest coverage', () => {
   });
 });
 
+describe('ingest coverage by sequence number (a store that numbers ingests in commit order)', () => {
+  it('covers every ingest up to the greatest sequence seen, whatever their commit times say', () => {
+    const coverage = coverageAfter(undefined, [ingest('a', 1, 10, 60)], undefined, true);
+    expect(coverage).toEqual({ seqThrough: '10' });
+    // `b` committed after the run, stamped two hours earlier by a clock stepped back.
+    const next = [ingest('a', 1, 10, 60), ingest('b', 11, 5, -60)];
+    expect(uncoveredIngests(coverage, next).map((i) => i.ingestId)).toEqual(['b']);
+    expect(coverageAfter(coverage, next, undefined, true)).toEqual({ seqThrough: '15' });
+  });
+
+  it('never moves back, counts empty ingests as covered, and holds S3-scale numbers exactly', () => {
+    const big = 1_700_000_000_000 * 1_048_576;
+    const coverage = coverageAfter(undefined, [ingest('a', big, 3, 0)], undefined, true);
+    expect(coverage).toEqual({ seqThrough: (BigInt(big) + 2n).toString() });
+    expect(coverageAfter(coverage, [ingest('e', 5, 0, 1)], undefined, true)).toEqual(coverage);
+    expect(uncoveredIngests(coverage, [ingest('e', big + 3, 0, 1)])).toEqual([]);
+  });
+
+  it('takes over from a coverage by commit time: the snapshot it read is covered afterwards', () => {
+    const byTime = coverageAfter(undefined, [ingest('a', 1, 10, 0)]);
+    const snapshot = [ingest('a', 1, 10, 0), ingest('b', 11, 5, 30)];
+    expect(uncoveredIngests(byTime, snapshot).map((i) => i.ingestId)).toEqual(['b']);
+    const bySeq = coverageAfter(byTime, snapshot, undefined, true);
+    expect(uncoveredIngests(bySeq, snapshot)).toEqual([]);
+  });
+});
+
 describe('new ingest rows', () => {
   it('gives each ingest its inclusive fstore_seq range, joins adjacent ones and skips empty ones', () => {
     const rows = newIngestRows([
