@@ -1,15 +1,17 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { lookupStatements } from '../iam/lookup-policy.ts';
 import type { Registry } from '../registry/index.ts';
 import { lookupRegistryProjection } from '../registry/runtime-projection.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
@@ -122,4 +124,45 @@ export class ServingApi extends Construct {
       description: 'Base URL of the lookup API (IAM-signed requests)',
     });
   }
+
+  /**
+   * `execute-api:Invoke` on each route of this API (`lookupStatements`, the statements `fstore
+   * iam-policy --for lookup` prints for a role outside this app). Each route ARN's wildcards are
+   * acknowledged on the grantee for cdk-nag.
+   */
+  grantInvoke(grantee: iam.IGrantable): void {
+    const stack = Stack.of(this);
+    const scope = { partition: stack.partition, region: stack.region, account: stack.account };
+    const statements = lookupStatements(scope, this.api.apiId);
+    for (const statement of statements)
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: [...statement.Action],
+        resourceArns: [...statement.Resource],
+        ...(statement.Condition ? { conditions: statement.Condition } : {}),
+      });
+    const principal = grantee.grantPrincipal;
+    if (!Construct.isConstruct(principal)) return;
+    for (const resource of statements.flatMap((s) => s.Resource))
+      Validations.of(principal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${asNagFinding(stack, resource)}]`,
+        reason:
+          'A route of the fstore lookup API: * stands for its stage (it has only $default) and for a {service} or {view} path parameter; no other API or route is granted.',
+      });
+  }
+}
+
+/** A resource as cdk-nag names it in a finding: references as `<LogicalId>`, `<AWS::Region>`. */
+function asNagFinding(stack: Stack, value: string): string {
+  const resolved: unknown = stack.resolve(value);
+  if (typeof resolved === 'string') return resolved;
+  const [separator, parts] = (resolved as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const { Ref: ref } = part as { Ref?: string };
+      if (ref === undefined) throw new Error(`ServingApi: cannot name ${JSON.stringify(part)}`);
+      return `<${ref}>`;
+    })
+    .join(separator);
 }

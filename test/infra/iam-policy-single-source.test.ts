@@ -1,12 +1,17 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { OfflineStore } from '../../lib/constructs/offline-store.ts';
+import { OnlineStore } from '../../lib/constructs/online-store.ts';
+import { ServingApi } from '../../lib/constructs/serving-api.ts';
 import { offlineResourcesOf } from '../../lib/iam/environment-resources.ts';
-import { lookupApiRoutes } from '../../lib/iam/lookup-policy.ts';
+import { lookupApiRoutes, lookupStatements } from '../../lib/iam/lookup-policy.ts';
 import { ingestStatements, trainingStatements } from '../../lib/iam/offline-policy.ts';
 import type { PolicyStatement } from '../../lib/iam/policy-statement.ts';
 import { serviceOutputNames, stackOutputNames } from '../../lib/stacks/stack-outputs.ts';
@@ -15,6 +20,7 @@ import { cdkJsonContext, loadExampleRegistry, synthStage } from './synth-app.ts'
 
 const scope = { partition: 'aws', region: 'eu-west-1', account: '111122223333' };
 const bucketName = 'fstore-dev-offline-bucket';
+const apiId = 'a1b2c3d4e5';
 
 /**
  * CloudFormation values with the pseudo parameters and the offline store's references replaced
@@ -25,7 +31,9 @@ function resolver(template: Template) {
     id.includes('OfflineData'),
   );
   const workGroups = template.findResources('AWS::Athena::WorkGroup');
+  const apis = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'));
   const refs: Record<string, string> = {
+    ...Object.fromEntries(apis.map((id) => [id, apiId])),
     'AWS::Partition': scope.partition,
     'AWS::Region': scope.region,
     'AWS::AccountId': scope.account,
@@ -154,6 +162,52 @@ describe('fstore iam-policy prints what the CDK grants give (one source of state
     );
     expect(grantedTo(template, training, stack)).not.toEqual(other);
   });
+});
+
+/** A lookup API (its function not bundled) and a role granted invoke on it, checked by cdk-nag. */
+async function apiWithInvoker() {
+  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'fstore-dev', {
+    env: { account: scope.account, region: scope.region },
+  });
+  const stage = resolveStageConfig('dev');
+  const serving = new ServingApi(stack, 'ServingApi', {
+    stage,
+    registry: await loadExampleRegistry(),
+    table: new OnlineStore(stack, 'OnlineStore', { stage }).table,
+  });
+  const invoker = new iam.Role(stack, 'Invoker', {
+    assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+  });
+  serving.grantInvoke(invoker);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const assembly = app.synth();
+  const report = JSON.parse(
+    readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'),
+  ) as { pluginReports: { violations?: { ruleName: string; violatingResources: unknown[] }[] }[] };
+  return {
+    stack,
+    invoker,
+    template: Template.fromStack(stack),
+    violations: report.pluginReports.flatMap((r) => r.violations ?? []),
+  };
+}
+
+describe('ServingApi.grantInvoke', () => {
+  it('grants exactly the statements fstore iam-policy --for lookup prints for the same API', async () => {
+    const { stack, invoker, template } = await apiWithInvoker();
+    const printed = allowed(lookupStatements(scope, apiId));
+    expect(grantedTo(template, invoker, stack)).toEqual(printed);
+    expect(printed).toContain(
+      `execute-api:Invoke arn:aws:execute-api:eu-west-1:111122223333:${apiId}/*/POST/v1/features/* {}`,
+    );
+    expect(printed).toHaveLength(lookupApiRoutes.length);
+  }, 120_000);
+
+  it('passes cdk-nag: the route wildcards (any stage, a path parameter) are acknowledged on the grantee', async () => {
+    const { violations } = await apiWithInvoker();
+    expect(violations).toEqual([]);
+  }, 120_000);
 });
 
 describe('the dev stack', { timeout: 600_000 }, () => {
