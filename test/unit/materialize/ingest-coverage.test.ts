@@ -36,7 +36,9 @@ describe('ingest coverage', () => {
 
   it('never moves the settle point back, and keeps it when nothing was ever ingested', () => {
     const first = coverageAfter(undefined, [ingest('a', 1, 10, 100)]);
-    expect(coverageAfter(first, [ingest('a', 1, 10, 100)]).settledBeforeMs).toBe(90 * minute);
+    expect(coverageAfter(first, [ingest('a', 1, 10, 100)])).toMatchObject({
+      settledBeforeMs: 90 * minute,
+    });
     expect(coverageAfter(undefined, [])).toEqual({ settledBeforeMs: 0, ingestIds: [] });
   });
 
