@@ -11,11 +11,12 @@ import {
   policyDocument,
 } from '../../iam/policy-statement.ts';
 import type { Registry } from '../../registry/index.ts';
+import { entityRequestTable } from '../../sql/athena-service-query.ts';
 import { stackOutputNames } from '../../stacks/stack-outputs.ts';
 import { awsRegion } from '../aws-env.ts';
 import { CliError, exitCodes, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
-import { requiredOutput } from '../stack-outputs-reader.ts';
+import { type EnvironmentStackOutputs, requiredOutput } from '../stack-outputs-reader.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
 
 const purposes = ['training', 'lookup', 'push'] as const;
@@ -31,12 +32,19 @@ interface IamPolicyOptions {
   json?: boolean;
 }
 
+/** Entity-request tables, with a warning when they are not the deployed stack's own names. */
+interface RequestTables {
+  readonly names: readonly string[];
+  readonly warnings: readonly string[];
+}
+
 /** The names a policy is built from, and where they came from. */
 interface PolicyNames {
   readonly scope: ArnScope;
   readonly from: string;
   readonly bucket: () => string;
   readonly apiId: () => string;
+  readonly requestTables: (registry: Registry) => RequestTables;
   readonly database?: string;
   readonly workGroup?: string;
 }
@@ -76,14 +84,16 @@ export function registerIamPolicy(program: Command): void {
         );
       const registry = await ctx.compile();
       const names = options.account ? offlineNames(ctx.env, options) : await stackNames(ctx.env);
-      const { statements, notes } = policyFor(purpose, registry, ctx.env, names);
+      const { statements, notes, warnings } = policyFor(purpose, registry, ctx.env, names);
       const document: PolicyDocument = policyDocument(statements);
+      for (const warning of warnings) ctx.out.status(`warning: ${warning}`);
       if (options.json) {
         ctx.out.json({
           env: ctx.env,
           for: purpose,
           namesFrom: names.from,
           notes,
+          warnings,
           policy: document,
         });
         return;
@@ -109,21 +119,24 @@ function policyFor(
   registry: Registry,
   env: string,
   names: PolicyNames,
-): { statements: PolicyStatement[]; notes: string[] } {
+): { statements: PolicyStatement[]; notes: string[]; warnings: readonly string[] } {
   switch (purpose) {
     case 'training': {
       const resources = offlineResourcesOf(registry, env, names.scope, names.bucket());
+      const requestTables = names.requestTables(registry);
       return {
         statements: trainingStatements({
           ...resources,
+          requestTables: requestTables.names,
           ...(names.database ? { databaseName: names.database } : {}),
           ...(names.workGroup ? { workGroupName: names.workGroup } : {}),
         }),
         notes: [],
+        warnings: requestTables.warnings,
       };
     }
     case 'lookup':
-      return { statements: lookupStatements(names.scope, names.apiId()), notes: [] };
+      return { statements: lookupStatements(names.scope, names.apiId()), notes: [], warnings: [] };
     case 'push': {
       const bucketArn = bucketArnOf(names.scope, names.bucket());
       const sources = registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix }));
@@ -132,6 +145,7 @@ function policyFor(
         notes: [
           'fstore has no push API yet: this is the policy of `fstore ingest --env <aws>` (data under offline/<source>/, commit records under offline/_ingests/<source>/)',
         ],
+        warnings: [],
       };
     }
   }
@@ -144,10 +158,49 @@ async function stackNames(env: string): Promise<PolicyNames> {
     from: `outputs of stack ${stack.stackName}`,
     bucket: () => requiredOutput(stack, stackOutputNames.offlineBucket),
     apiId: () => requiredOutput(stack, stackOutputNames.lookupApiId),
+    requestTables: (registry) => deployedRequestTables(stack, env, registry),
     database: requiredOutput(stack, stackOutputNames.glueDatabase),
     workGroup: requiredOutput(stack, stackOutputNames.athenaWorkGroup),
   };
 }
+
+/**
+ * The request tables of the services the stack deployed (its `Service<Name>RequestTable`
+ * outputs), which the local checkout may not match. A stack deployed before fstore published
+ * its services falls back to the local definitions, with a warning.
+ */
+function deployedRequestTables(
+  stack: EnvironmentStackOutputs,
+  env: string,
+  registry: Registry,
+): RequestTables {
+  const services = Object.entries(stack.services);
+  const check = `check them with \`fstore describe --env ${env} --outputs\`, or redeploy this version of fstore`;
+  if (services.length === 0) {
+    const local = localRequestTables(registry);
+    return {
+      names: local,
+      warnings: [
+        `stack ${stack.stackName} has no Service<Name>Statement outputs: the request tables are named from the local definitions (${local.join(', ') || 'none'}), which may not be what is deployed; ${check}`,
+      ],
+    };
+  }
+  const unnamed = services.filter(([, outputs]) => !outputs.requestTable).map(([name]) => name);
+  return {
+    names: services
+      .map(([name, outputs]) => outputs.requestTable ?? entityRequestTable(name))
+      .sort(),
+    warnings:
+      unnamed.length === 0
+        ? []
+        : [
+            `stack ${stack.stackName} has no RequestTable output for ${unnamed.join(', ')}: named by fstore's rule (fstore_requests_<service>); ${check}`,
+          ],
+  };
+}
+
+const localRequestTables = (registry: Registry) =>
+  registry.featureServices.map((s) => entityRequestTable(s.name)).sort();
 
 function offlineNames(env: string, options: IamPolicyOptions): PolicyNames {
   const account = options.account ?? '';
@@ -177,6 +230,15 @@ function offlineNames(env: string, options: IamPolicyOptions): PolicyNames {
     apiId: () => {
       if (!options.apiId) throw missing('--api-id', stackOutputNames.lookupApiId);
       return options.apiId;
+    },
+    requestTables: (registry) => {
+      const local = localRequestTables(registry);
+      return {
+        names: local,
+        warnings: [
+          `--account works offline: the request tables are named from the local definitions (${local.join(', ') || 'none'}), which may not be what is deployed; drop --account to read them from the stack`,
+        ],
+      };
     },
   };
 }

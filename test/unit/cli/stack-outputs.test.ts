@@ -190,6 +190,51 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
     });
   });
 
+  it('iam-policy --for training names the request tables of the deployed services, from the stack outputs, not the local checkout', async () => {
+    // Deployed: churn_v1 and fraud_v2; the checkout has churn_v1 and churn_online instead.
+    const deployed: Stack = {
+      ...prodStack,
+      Outputs: [
+        ...(prodStack.Outputs ?? []).filter((o) => !o.OutputKey?.startsWith('ServiceChurnOnline')),
+        { OutputKey: 'ServiceFraudV2Statement', OutputValue: 'fstore_fraud_v2' },
+        { OutputKey: 'ServiceFraudV2RequestTable', OutputValue: 'fstore_requests_fraud_v2' },
+      ],
+    };
+    cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [deployed] });
+    expect(await fstore('iam-policy', '--env', 'prod', '--for', 'training', '--json'), stderr).toBe(
+      0,
+    );
+    const printed = JSON.parse(stdout);
+    const scope = { partition: 'aws', region: 'eu-west-1', account: '111122223333' };
+    expect(printed.policy.Statement).toEqual(
+      trainingStatements({
+        ...offlineResourcesOf(registry, 'prod', scope, outputs.OfflineBucketName),
+        requestTables: ['fstore_requests_churn_v1', 'fstore_requests_fraud_v2'],
+      }),
+    );
+    const glue = JSON.stringify(printed.policy.Statement);
+    expect(glue).toContain('table/fstore_prod/fstore_requests_fraud_v2');
+    expect(glue).not.toContain('fstore_requests_churn_online');
+    expect(printed.warnings).toEqual([]);
+    expect(stderr).not.toContain('warning');
+  });
+
+  it('iam-policy --for training falls back to the local definitions, with a warning, when the stack publishes no services', async () => {
+    const older: Stack = {
+      ...prodStack,
+      Outputs: (prodStack.Outputs ?? []).filter((o) => !o.OutputKey?.startsWith('Service')),
+    };
+    cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [older] });
+    expect(await fstore('iam-policy', '--env', 'prod', '--for', 'training'), stderr).toBe(0);
+    const scope = { partition: 'aws', region: 'eu-west-1', account: '111122223333' };
+    expect(JSON.parse(stdout).Statement).toEqual(
+      trainingStatements(offlineResourcesOf(registry, 'prod', scope, outputs.OfflineBucketName)),
+    );
+    expect(stderr).toMatch(
+      /warning: stack fstore-prod has no Service<Name>Statement outputs: the request tables are named from the local definitions \(fstore_requests_churn_online, fstore_requests_churn_v1\)/,
+    );
+  });
+
   it('iam-policy offline (--account, --region, --bucket / --api-id) needs no credentials', async () => {
     const scope = { partition: 'aws', region: 'us-east-2', account: '444455556666' };
     expect(
