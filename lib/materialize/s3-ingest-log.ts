@@ -8,13 +8,21 @@ import {
   partitionsOfFiles,
 } from './ingest-coverage.ts';
 
+/** Ingest records read at once: a first run reads every record, one small GetObject each. */
+export const defaultRecordReads = 32;
+
 /**
  * An AWS environment's commit points: the ingest records under `offline/_ingests/<source>/`
  * (ADR 0008). One listing finds them all, with S3's own time of each (one clock for every
  * writer); only records the coverage does not already settle are read, so a run reads the few
- * ingests of the last minutes, not the whole history.
+ * ingests of the last minutes, not the whole history. A first run reads them all, `reads` at a
+ * time (20,000 records one after the other would outlast a Lambda invocation).
  */
-export function s3IngestLog(client: S3Client, bucket: string): IngestLog {
+export function s3IngestLog(
+  client: S3Client,
+  bucket: string,
+  options: { readonly reads?: number } = {},
+): IngestLog {
   return {
     async committedIngests(source, known) {
       const listed: { key: string; committedAtMs: number }[] = [];
@@ -27,26 +35,50 @@ export function s3IngestLog(client: S3Client, bucket: string): IngestLog {
             ...(token ? { ContinuationToken: token } : {}),
           }),
         );
-        for (const object of page?.Contents ?? [])
+        for (const object of page.Contents ?? [])
           if (object.Key?.endsWith('.json') && object.LastModified)
             listed.push({ key: object.Key, committedAtMs: object.LastModified.getTime() });
-        token = page?.IsTruncated ? page.NextContinuationToken : undefined;
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
       const ingests: CommittedIngest[] = [];
+      const toRead: number[] = [];
       for (const { key, committedAtMs } of listed) {
         // A covered record needs no read (its rows are not read again): settled ones by their
         // time alone, named ones by the id in their key (`<sha256>/<ingestId>.json`).
         const idInKey = /\/[0-9a-f]{64}\/([^/]+)\.json$/.exec(key)?.[1];
         const stub = { ingestId: idInKey ?? key, firstSeq: 0, rows: 0, committedAtMs };
-        if (known && isCovered(known, stub)) {
-          ingests.push(stub);
-          continue;
-        }
-        ingests.push(await readRecord(client, bucket, key, committedAtMs));
+        if (!(known && isCovered(known, stub))) toRead.push(ingests.length);
+        ingests.push(stub);
       }
+      await inParallel(toRead, options.reads ?? defaultRecordReads, async (index) => {
+        const { key, committedAtMs } = listed[index] as (typeof listed)[number];
+        ingests[index] = await readRecord(client, bucket, key, committedAtMs);
+      });
       return ingests;
     },
   };
+}
+
+/** Runs `work` on every item, at most `limit` at a time; the first failure stops new work. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 async function readRecord(
@@ -55,8 +87,16 @@ async function readRecord(
   key: string,
   committedAtMs: number,
 ): Promise<CommittedIngest> {
-  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const text = (await response.Body?.transformToString()) ?? '';
+  let text: string;
+  try {
+    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    text = (await response.Body?.transformToString()) ?? '';
+  } catch (error) {
+    throw new Error(
+      `reading the ingest record s3://${bucket}/${key} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   let record: IngestRecord;
   try {
     record = JSON.parse(text) as IngestRecord;

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readMaterializeConfig } from '../../lambdas/materialize/config.ts';
@@ -236,6 +236,8 @@ describe('the materialize handler on its projection of the registry', () => {
     s3.reset();
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q1' });
     s3.on(PutObjectCommand).resolves({});
+    // The materializer lists the ingest records first: an empty store has none.
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
   });
 
   it('sends the same Athena query for every online view as with the whole registry', async () => {

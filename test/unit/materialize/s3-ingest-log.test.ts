@@ -70,4 +70,53 @@ describe('the commit points of an AWS offline store, as the materializer reads t
       s3IngestLog(new S3Client({}), 'bucket').committedIngests('orders'),
     ).rejects.toThrow(`the ingest record s3://bucket/${key} lacks ingestId, firstSeq or rows`);
   });
+
+  it('reads the records of a first run in parallel, at most `reads` at a time, keeping the listing order', async () => {
+    const keys = Array.from(
+      { length: 100 },
+      (_, i) => `offline/_ingests/orders/${sha}/20260301t000000-${String(i).padStart(8, '0')}.json`,
+    );
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({
+        Contents: keys.slice(0, 60).map((Key, i) => ({ Key, LastModified: new Date(i) })),
+        IsTruncated: true,
+        NextContinuationToken: 'page-2',
+      })
+      .resolvesOnce({
+        Contents: keys.slice(60).map((Key, i) => ({ Key, LastModified: new Date(60 + i) })),
+      });
+    let inFlight = 0;
+    let most = 0;
+    s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1 + (keys.indexOf(input.Key) % 3)));
+      inFlight--;
+      const index = keys.indexOf(input.Key);
+      return body(record(`20260301t000000-${String(index).padStart(8, '0')}`, index * 10, 10));
+    });
+    const ingests = await s3IngestLog(new S3Client({}), 'bucket', { reads: 8 }).committedIngests(
+      'orders',
+    );
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(100);
+    expect(most).toBe(8);
+    expect(ingests?.map((i) => i.firstSeq)).toEqual(keys.map((_, i) => i * 10));
+    expect(ingests?.map((i) => i.committedAtMs)).toEqual(keys.map((_, i) => i));
+  });
+
+  it('names the record whose GetObject failed, and starts no more reads after it', async () => {
+    const keys = Array.from(
+      { length: 50 },
+      (_, i) => `offline/_ingests/orders/${sha}/20260301t000000-${String(i).padStart(8, '0')}.json`,
+    );
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: keys.map((Key) => ({ Key, LastModified: new Date(1) })),
+    });
+    s3.on(GetObjectCommand).resolves(body(record('x', 1, 1)));
+    s3.on(GetObjectCommand, { Key: keys[3] }).rejects(new Error('Access Denied'));
+    await expect(
+      s3IngestLog(new S3Client({}), 'bucket', { reads: 2 }).committedIngests('orders'),
+    ).rejects.toThrow(`reading the ingest record s3://bucket/${keys[3]} failed: Access Denied`);
+    expect(s3.commandCalls(GetObjectCommand).length).toBeLessThan(10);
+  });
 });
