@@ -1,7 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { sdkLoggerWithoutInfo } from '../../lib/online/sdk-logger.ts';
+import { batchGetFromEnvironment } from '../../lib/online/dynamodb-batch-get/from-environment.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
-import { createLookupHandler, readLookupConfig } from './handler.ts';
+import { readLookupConfig } from './config.ts';
+import { createBatchGetLookupHandler } from './lookup-handler.ts';
 
 /**
  * Replaced at bundle time (esbuild define) with lookupRegistryProjection of the compiled
@@ -9,9 +9,10 @@ import { createLookupHandler, readLookupConfig } from './handler.ts';
  */
 declare const FSTORE_REGISTRY: RuntimeRegistry;
 
-// Built once per container: config, client (keep-alive is the SDK default in v3) and handler.
-export const handler = createLookupHandler({
+// Built once per container: config, client and handler. The client is fstore's own signed
+// BatchGetItem over a keep-alive agent, not the AWS SDK's, whose load was most of the cold start.
+export const handler = createBatchGetLookupHandler({
   registry: FSTORE_REGISTRY,
-  client: new DynamoDBClient({ logger: sdkLoggerWithoutInfo }),
+  batchGet: batchGetFromEnvironment(process.env),
   config: readLookupConfig(process.env),
 });

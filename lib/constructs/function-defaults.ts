@@ -22,14 +22,16 @@ export const lazyAwsSdkModules = [
 /**
  * How fstore's Lambda bundles are built: minified ESM for Node.js 24 with source maps, and the
  * compiled registry as the `FSTORE_REGISTRY` constant (so a cold start reads no files).
- * The AWS SDK is bundled, tree-shaken to the clients and commands the function imports, rather
+ * The AWS SDK a function imports is bundled, tree-shaken to its clients and commands, rather
  * than loaded from the runtime: one minified file parses faster than the hundreds of SDK module
- * files the runtime's copy is made of (as AWS recommends for cold start). Measured by
- * `bench:online` (median of 10 fresh processes, busy 2-core machine): the lookup bundle's module
- * init 396 -> 176 ms CPU, for 338 KiB minified instead of 123 KiB, past the 150 KB that issue
- * 15 asked for: the faster start is worth more than the size (bench/README.md). Only
- * `lazyAwsSdkModules` stay external. The bundle also runs on the SDK version it was tested with.
- * The maps carry positions only, not the sources (the repository has them); with
+ * files the runtime's copy is made of (as AWS recommends for cold start). The materializer
+ * carries the SDK that way; the lookup carries none: it reads through its own signed
+ * BatchGetItem client (lib/online/dynamodb-batch-get), since the SDK's DynamoDB client was most
+ * of its cold start. Measured by `bench:online` (median of 10 fresh processes, busy 2-core
+ * machine; bench/README.md): lookup module init 396 ms CPU with the runtime's SDK, 176 ms with
+ * it bundled (338 KiB), and about half of that without it (136 KiB).
+ * Only `lazyAwsSdkModules` stay external. The bundle also runs on the SDK version it was tested
+ * with. The maps carry positions only, not the sources (the repository has them); with
  * `--enable-source-maps` Node reads and parses the map at cold start, which is why the lookup
  * function does not set it. Names are kept through minifying (`keepNames`), so an error's class
  * name (Lambda's `errorType`, the logs) reads `OnlineStoreUnavailableError`, not a minified `it`.

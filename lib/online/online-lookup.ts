@@ -1,11 +1,8 @@
-import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  type DynamoDBClient,
-  type KeysAndAttributes,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import { HintedError } from '../hinted-error.ts';
 import type { Registry } from '../registry/index.ts';
+import type { BatchGetItemOutput, BatchGetItems } from './dynamodb-batch-get/batch-get-items.ts';
+import { sdkBatchGet } from './dynamodb-batch-get/sdk-batch-get.ts';
 import { itemAttributes as a, decodeValue } from './item-codec.ts';
 import type { LookupCache } from './lookup-cache.ts';
 import {
@@ -57,21 +54,23 @@ const maxKeysPerBatch = 100;
  * and jitter. Applies each view's TTL at read time. One result per entity, in request order.
  */
 export async function lookupFeatures(
-  client: DynamoDBClient,
+  store: DynamoDBClient | BatchGetItems,
   table: string,
   registry: Registry,
   request: LookupRequest,
   options: LookupOptions = {},
 ): Promise<Record<string, FeatureResult>[]> {
-  return featureResults(await fetchLookup(client, table, registry, request, options));
+  const batchGet = typeof store === 'function' ? store : sdkBatchGet(store);
+  return featureResults(await fetchLookup(batchGet, table, registry, request, options));
 }
 
 /**
  * The items a lookup needs, read as lookupFeatures reads them, without turning them into
- * values: the HTTP API writes its answer's JSON text straight from them.
+ * values: the HTTP API writes its answer's JSON text straight from them. It takes a bare
+ * BatchGetItem function, so the lookup Lambda's bundle carries no AWS SDK client.
  */
 export async function fetchLookup(
-  client: DynamoDBClient,
+  batchGet: BatchGetItems,
   table: string,
   registry: Registry,
   request: LookupRequest,
@@ -86,7 +85,7 @@ export async function fetchLookup(
     if (cached === undefined) toFetch.push(key);
     else if (cached !== null) found.set(key, cached);
   }
-  await batchGet(client, table, toFetch, planned.projection, options, found);
+  await batchGetKeys(batchGet, table, toFetch, planned.projection, options, found);
   if (options.cache) for (const key of toFetch) options.cache.set(key, found.get(key) ?? null);
   return { ...planned, items: planned.keys.map((key) => found.get(key)), nowMicros };
 }
@@ -125,8 +124,8 @@ export function featureResults(lookup: FetchedLookup): Record<string, FeatureRes
   return results;
 }
 
-async function batchGet(
-  client: DynamoDBClient,
+async function batchGetKeys(
+  batchGet: BatchGetItems,
   table: string,
   keys: readonly string[],
   projection: Projection,
@@ -137,12 +136,12 @@ async function batchGet(
   for (let i = 0; i < keys.length; i += maxKeysPerBatch)
     chunks.push(keys.slice(i, i + maxKeysPerBatch));
   await Promise.all(
-    chunks.map((chunk) => fetchChunk(client, table, chunk, projection, options, found)),
+    chunks.map((chunk) => fetchChunk(batchGet, table, chunk, projection, options, found)),
   );
 }
 
 async function fetchChunk(
-  client: DynamoDBClient,
+  batchGet: BatchGetItems,
   table: string,
   chunk: readonly string[],
   projection: Projection,
@@ -166,9 +165,9 @@ async function fetchChunk(
       );
     }
     if (attempt > 1) await sleep(random() * baseDelayMs * 2 ** (attempt - 2));
-    let response: BatchGetItemCommandOutput;
+    let response: BatchGetItemOutput;
     try {
-      response = await client.send(new BatchGetItemCommand({ RequestItems: { [table]: pending } }));
+      response = await batchGet({ RequestItems: { [table]: pending } });
     } catch (error) {
       // A store that knows what is wrong (a damaged local store) says so in its own words.
       if (error instanceof HintedError)

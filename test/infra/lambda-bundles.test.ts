@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -250,6 +250,10 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
       ...runtimeEnvironment(lookupFunction, { TABLE_NAME: table }),
       ...runtimeBasics(),
     };
+    // The deployed lookup reads through fstore's signed BatchGetItem client, not the SDK's.
+    const source = await readFile(lookupFunction.bundle, 'utf8');
+    expect(source).toContain('DynamoDB_20120810.');
+    expect(source).not.toContain('BatchGetItemCommand');
     const { results, stderr } = await invokeBundle(lookupFunction.bundle, environment, events);
     // The bundle embeds the lookup's projection of the registry (ADR 0012), not the whole one.
     const inProcess = createLookupHandler({

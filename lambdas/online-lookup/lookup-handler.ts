@@ -1,0 +1,96 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { type ApiDependencies, handleRequest } from '../../lib/api/handle-request.ts';
+import type { BatchGetItems } from '../../lib/online/dynamodb-batch-get/batch-get-items.ts';
+import { LookupCache } from '../../lib/online/lookup-cache.ts';
+import { fetchLookup } from '../../lib/online/online-lookup.ts';
+import type { Registry } from '../../lib/registry/index.ts';
+import type { LookupConfig } from './config.ts';
+
+/** The parts of an API Gateway HTTP API (payload 2.0) event the handler reads. */
+export interface HttpApiEvent {
+  readonly rawPath: string;
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+  readonly requestContext: { readonly http: { readonly method: string } };
+}
+
+export interface BatchGetLookupDependencies {
+  readonly registry: Registry;
+  /** BatchGetItem on the online table: the Lambda's signed client, or an SDK client's. */
+  readonly batchGet: BatchGetItems;
+  readonly config: LookupConfig;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  /** Whether the online store can serve, for `/v1/health`; healthy when not given. */
+  readonly health?: () => Promise<boolean>;
+}
+
+/**
+ * The lookup Lambda: a thin middy handler around handleRequest, with its clients passed in.
+ * Powertools writes structured logs and CloudWatch metrics (EMF): latency, entities per
+ * request, not-found and outside-TTL rates, client and server errors.
+ */
+export function createBatchGetLookupHandler(deps: BatchGetLookupDependencies) {
+  const metrics =
+    deps.metrics ?? new Metrics({ namespace: 'fstore', serviceName: 'online-lookup' });
+  const logger = deps.logger ?? new Logger({ serviceName: 'online-lookup' });
+  const cache = deps.config.cacheTtlMs > 0 ? new LookupCache(deps.config.cacheTtlMs) : undefined;
+  const api: ApiDependencies = {
+    registry: deps.registry,
+    limits: { maxEntities: deps.config.maxEntities, maxBodyBytes: deps.config.maxBodyBytes },
+    lookup: (request) =>
+      fetchLookup(
+        deps.batchGet,
+        deps.config.tableName,
+        deps.registry,
+        request,
+        cache ? { cache } : {},
+      ),
+    health: deps.health ?? (async () => true),
+    onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
+    onLookupServed: (stats) => {
+      metrics.addMetric('EntitiesPerRequest', MetricUnit.Count, stats.entities);
+      if (stats.features > 0) {
+        metrics.addMetric(
+          'NotFoundRate',
+          MetricUnit.Percent,
+          (100 * stats.notFound) / stats.features,
+        );
+        metrics.addMetric(
+          'OutsideTtlRate',
+          MetricUnit.Percent,
+          (100 * stats.outsideTtl) / stats.features,
+        );
+      }
+    },
+  };
+  return middy<HttpApiEvent>()
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics))
+    .handler(async (event) => {
+      const started = performance.now();
+      const response = await handleRequest(
+        {
+          method: event.requestContext.http.method,
+          path: event.rawPath,
+          ...(event.headers ? { headers: event.headers } : {}),
+          body:
+            event.body === undefined
+              ? null
+              : event.isBase64Encoded
+                ? Buffer.from(event.body, 'base64').toString('utf8')
+                : event.body,
+        },
+        api,
+      );
+      metrics.addMetric('LookupLatency', MetricUnit.Milliseconds, performance.now() - started);
+      if (response.statusCode >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
+      else if (response.statusCode >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
+      return response;
+    });
+}
