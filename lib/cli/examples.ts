@@ -50,6 +50,7 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       `npx fstore training-set --service churn_v1 --entities ${entities} --out /tmp/churn_v1.parquet`,
       `npx fstore training-set --features customer_profile:plan last_order:* --full-feature-names --entities ${entities} --out /tmp/features.csv`,
       `npx fstore training-set --service churn_v1 --entities ${entities} --out /tmp/churn_v1.parquet --json`,
+      `npx fstore training-set --service churn_v1 --entities ${entities} --dry-run   # the partitions and files it would read (on AWS: bytes and Athena's price)`,
     ],
     materialize: [
       'npx fstore materialize',

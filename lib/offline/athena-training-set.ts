@@ -8,6 +8,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { JoinKeyType } from '../definitions/index.ts';
 import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from '../sql/athena-dialect.ts';
 import {
@@ -69,28 +70,13 @@ export async function getTrainingSetOnAthena(
     { service: options.service },
     { entityTimestampColumn: timestampColumn },
   );
-  const joinKeys = requiredJoinKeys(plan);
   const staged = path.join(options.downloadDir ?? tmpdir(), `fstore-request-${requestId}.parquet`);
-  await mkdir(path.dirname(staged), { recursive: true });
-  const session = await openDuckdb();
-  let entityTimeRange: { min: string; max: string } | undefined;
-  try {
-    const loaded = await loadEntities(session.connection, options.entities, {
-      timestampColumn,
-      joinKeys,
-    });
-    entityTimeRange = loaded.timeRange;
-    const columns = [
-      `CAST(fstore_row_id AS VARCHAR) AS row_key`,
-      ...joinKeys.map((k) => quoteIdentifier(k.name)),
-      `${quoteIdentifier(timestampColumn)} AS event_timestamp`,
-    ];
-    await session.connection.run(
-      `COPY (SELECT ${columns.join(', ')} FROM fstore_entities ORDER BY fstore_row_id) TO ${quoteLiteral(staged)} (FORMAT parquet)`,
-    );
-  } finally {
-    session.close();
-  }
+  const { timeRange: entityTimeRange } = await stageEntityRequest({
+    entities: options.entities,
+    timestampColumn,
+    joinKeys: requiredJoinKeys(plan),
+    staged,
+  });
   await options.s3.send(
     new PutObjectCommand({
       Bucket: options.bucket,
@@ -99,10 +85,6 @@ export async function getTrainingSetOnAthena(
     }),
   );
 
-  if (!entityTimeRange)
-    throw new Error(
-      `the entity file ${options.entities} has no rows: a training set needs at least one`,
-    );
   const prefix = `training-sets/${options.service}/${requestId}/`;
   const location = `s3://${options.bucket}/${prefix}`;
   const result = await options.runner.run(
@@ -122,6 +104,43 @@ export async function getTrainingSetOnAthena(
     location,
     files,
   };
+}
+
+/**
+ * Writes the rows of an entity file as the request table reads them (Parquet: `row_key` = the
+ * row's position in the file, the join keys, `event_timestamp` in UTC) to `staged`, and returns
+ * the range of their times. A file without rows, or with a row that cannot be used, is refused
+ * naming the file (and the row).
+ */
+export async function stageEntityRequest(options: {
+  readonly entities: string;
+  readonly timestampColumn: string;
+  readonly joinKeys: readonly { readonly name: string; readonly type: JoinKeyType }[];
+  readonly staged: string;
+}): Promise<{ rows: number; timeRange: { min: string; max: string } }> {
+  await mkdir(path.dirname(options.staged), { recursive: true });
+  const session = await openDuckdb();
+  try {
+    const loaded = await loadEntities(session.connection, options.entities, {
+      timestampColumn: options.timestampColumn,
+      joinKeys: options.joinKeys,
+    });
+    if (!loaded.timeRange)
+      throw new Error(
+        `the entity file ${options.entities} has no rows: a training set needs at least one`,
+      );
+    const columns = [
+      `CAST(fstore_row_id AS VARCHAR) AS row_key`,
+      ...options.joinKeys.map((k) => quoteIdentifier(k.name)),
+      `${quoteIdentifier(options.timestampColumn)} AS event_timestamp`,
+    ];
+    await session.connection.run(
+      `COPY (SELECT ${columns.join(', ')} FROM fstore_entities ORDER BY fstore_row_id) TO ${quoteLiteral(options.staged)} (FORMAT parquet)`,
+    );
+    return { rows: loaded.rows, timeRange: loaded.timeRange };
+  } finally {
+    session.close();
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { epochMicrosOf, formatMicros } from '../epoch-micros.ts';
 import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from './athena-dialect.ts';
 import { checkAthenaQuerySize } from './athena-query-size.ts';
-import type { Dialect } from './dialect.ts';
+import { type Dialect, quoteIdentifier } from './dialect.ts';
 import { type PointInTimePlan, planPointInTime, requiredJoinKeys } from './point-in-time-plan.ts';
 import { renderTrainingSetSql } from './render-training-set.ts';
 
@@ -151,6 +151,20 @@ export function renderServiceRequestSql(
   dialect: Dialect = athenaDialect(database),
 ): string {
   return renderServiceRequest(registry, service, database, dialect).sql;
+}
+
+/**
+ * How many times a service statement reads its request table: Trino evaluates a WITH query once
+ * per reference, so each reference of `fstore_request` (the key filters, and `fstore_entities`'
+ * definition) and of `fstore_entities` (one per view, and the result's) is a read.
+ */
+export function requestTableReads(sql: string): number {
+  const count = (text: string) => sql.split(text).length - 1;
+  const requestReferences = count(`FROM ${quoteIdentifier('fstore_request')}`);
+  const entityReferences = count(quoteIdentifier('fstore_entities')) - 1;
+  if (requestReferences < 1 || entityReferences < 1)
+    throw new Error('internal: not a service statement (no fstore_request or fstore_entities)');
+  return requestReferences - 1 + entityReferences;
 }
 
 /** A range bound as a timestamp of the statement's precision. */

@@ -12,6 +12,7 @@ import { quoteLiteral } from '../../sql/dialect.ts';
 import { athenaRunnerFor, awsRegion } from '../aws-env.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { requireAthenaRequest, trainingSetDryRun } from './training-set-dry-run.ts';
 
 /** The same training set on an AWS environment: Athena does the join, the result lands in --out. */
 async function athenaTrainingSet(
@@ -19,16 +20,8 @@ async function athenaTrainingSet(
   registry: Registry,
   options: TrainingSetCliOptions,
 ): Promise<void> {
-  if (!options.service)
-    throw new UsageError(
-      'on AWS, training sets are built per feature service',
-      'pass --service <name>',
-    );
-  if (!options.bucket)
-    throw new UsageError(
-      `training sets on "${ctx.env}" need its offline bucket`,
-      `pass --bucket <name> (stack output OfflineBucketName) or set FSTORE_OFFLINE_BUCKET`,
-    );
+  const { service, bucket } = requireAthenaRequest(ctx, options);
+  const out = requireOut(options);
   const region = awsRegion(ctx.env);
   const { runner, database } = athenaRunnerFor(ctx.env);
   // SIGINT/SIGTERM cancel the Athena query (it would run on, and cost, without us).
@@ -36,10 +29,10 @@ async function athenaTrainingSet(
   ctx.out.status(`running on Athena (workgroup fstore-${ctx.env}) ...`);
   const result = await getTrainingSetOnAthena({
     registry,
-    service: options.service,
+    service,
     entities: options.entities,
     entityTimestampColumn: options.timestampColumn,
-    bucket: options.bucket,
+    bucket,
     database,
     runner,
     s3: new S3Client({ region }),
@@ -47,18 +40,17 @@ async function athenaTrainingSet(
   });
   const session = await openDuckdb();
   try {
-    const format =
-      path.extname(options.out).toLowerCase() === '.csv' ? CSV_COPY_OPTIONS : 'FORMAT parquet';
+    const format = path.extname(out).toLowerCase() === '.csv' ? CSV_COPY_OPTIONS : 'FORMAT parquet';
     await session.connection.run(
-      `COPY (SELECT * FROM read_parquet([${result.files.map(quoteLiteral).join(', ')}]) ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(options.out)} (${format})`,
+      `COPY (SELECT * FROM read_parquet([${result.files.map(quoteLiteral).join(', ')}]) ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(out)} (${format})`,
     );
   } finally {
     session.close();
   }
   if (options.json) {
     ctx.out.json({
-      service: options.service,
-      out: path.resolve(options.out),
+      service,
+      out: path.resolve(out),
       engine: 'athena',
       queryExecutionId: result.queryExecutionId,
       dataScannedBytes: result.dataScannedBytes,
@@ -67,8 +59,18 @@ async function athenaTrainingSet(
     return;
   }
   ctx.out.line(
-    `${ctx.out.c.green('✔')} training set of ${options.service} → ${ctx.display(options.out)} (Athena query ${result.queryExecutionId}, ${(result.dataScannedBytes / 1024 ** 2).toFixed(1)} MiB scanned, request ${result.requestId}; row_key is the entity file's row number)`,
+    `${ctx.out.c.green('✔')} training set of ${service} → ${ctx.display(out)} (Athena query ${result.queryExecutionId}, ${(result.dataScannedBytes / 1024 ** 2).toFixed(1)} MiB scanned, request ${result.requestId}; row_key is the entity file's row number)`,
   );
+}
+
+/** --out, required unless --dry-run (which writes nothing). */
+function requireOut(options: TrainingSetCliOptions): string {
+  if (!options.out)
+    throw new UsageError(
+      'pass --out <file> for the result (.parquet or .csv)',
+      'or --dry-run to see what the training set would read first',
+    );
+  return options.out;
 }
 
 /** `dir/.name.partial-<pid>.ext`: beside the result, with its extension (it picks the format). */
@@ -81,7 +83,8 @@ interface TrainingSetCliOptions {
   service?: string;
   features?: string[];
   entities: string;
-  out: string;
+  out?: string;
+  dryRun?: boolean;
   fullFeatureNames?: boolean;
   timestampColumn: string;
   showSql?: boolean;
@@ -102,7 +105,11 @@ export function registerTrainingSet(program: Command): void {
       '--entities <file>',
       'entity rows: join keys, a timestamp column, any labels (.csv, .parquet, .jsonl)',
     )
-    .requiredOption('--out <file>', 'result file (.parquet or .csv)')
+    .option('--out <file>', 'result file (.parquet or .csv); not needed with --dry-run')
+    .option(
+      '--dry-run',
+      'write nothing and run no query: print the partitions and bytes it would read (AWS: from S3 object sizes, with Athena’s price as an estimate; local: the files)',
+    )
     .option('--full-feature-names', 'name columns view__feature')
     .option('--timestamp-column <name>', 'entity timestamp column', 'event_timestamp')
     .option('--show-sql', 'print the generated SQL (with --json: as its "sql" field)')
@@ -129,6 +136,10 @@ export function registerTrainingSet(program: Command): void {
         );
       const ctx = CliContext.fromCommand(command);
       const registry = await ctx.compile();
+      if (options.dryRun) {
+        await trainingSetDryRun(ctx, registry, options);
+        return;
+      }
       if (!isLocalEnv(ctx.env)) {
         await athenaTrainingSet(ctx, registry, options);
         return;
@@ -136,7 +147,8 @@ export function registerTrainingSet(program: Command): void {
       // The local join runs inside DuckDB and has no safe point to stop at: a signal exits at
       // once (the shutdown default) and only removes the half-written result, which is written
       // beside --out and renamed into place when complete.
-      const partial = partialPath(options.out);
+      const out = requireOut(options);
+      const partial = partialPath(out);
       const forget = ctx.shutdown.onExit(() => rmSync(partial, { force: true }));
       const result = await getTrainingSet({
         registry,
@@ -153,7 +165,7 @@ export function registerTrainingSet(program: Command): void {
         onPhase: (phase) => ctx.out.status(`${phase} ...`),
       })
         .then(async (done) => {
-          await rename(partial, options.out);
+          await rename(partial, out);
           return done;
         })
         .catch(async (error: unknown) => {
@@ -164,7 +176,7 @@ export function registerTrainingSet(program: Command): void {
       if (options.json) {
         ctx.out.json({
           ...(options.service ? { service: options.service } : { features: options.features }),
-          out: path.resolve(options.out),
+          out: path.resolve(out),
           rows: result.rows,
           columns: result.columns,
           strategy: { aggregations: options.aggregations, runningTotals: result.runningTotals },
@@ -182,7 +194,7 @@ export function registerTrainingSet(program: Command): void {
       }
       if (options.showSql) ctx.out.line(result.sql);
       ctx.out.line(
-        `${ctx.out.c.green('✔')} ${result.rows.toLocaleString('en-US')} rows × ${result.columns.length} columns → ${ctx.display(options.out)} in ${(result.elapsedMs / 1000).toFixed(2)} s`,
+        `${ctx.out.c.green('✔')} ${result.rows.toLocaleString('en-US')} rows × ${result.columns.length} columns → ${ctx.display(out)} in ${(result.elapsedMs / 1000).toFixed(2)} s`,
       );
       ctx.out.table(
         ['view', 'rows matched', 'match rate'],

@@ -1,0 +1,249 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { isLocalEnv } from '../../data-paths.ts';
+import type { JoinKeyType } from '../../definitions/index.ts';
+import { stageEntityRequest } from '../../offline/athena-training-set.ts';
+import { openDuckdb } from '../../offline/duckdb-session.ts';
+import { describeBytes } from '../../offline/ingest-leftovers.ts';
+import { loadEntities } from '../../offline/load-entities.ts';
+import { offlineRoot } from '../../offline/local-layout.ts';
+import { estimateLocalScan } from '../../offline/local-scan-estimate.ts';
+import { estimateAthenaScan } from '../../offline/s3-scan-estimate.ts';
+import { athenaPrice, type SourceScanEstimate } from '../../offline/scan-estimate.ts';
+import type { Registry } from '../../registry/index.ts';
+import { planPointInTime, requiredJoinKeys } from '../../sql/point-in-time-plan.ts';
+import { athenaRunnerFor, awsRegion } from '../aws-env.ts';
+import { UsageError } from '../cli-error.ts';
+import type { CliContext } from '../context.ts';
+
+export interface TrainingSetDryRunOptions {
+  readonly service?: string;
+  readonly features?: readonly string[];
+  readonly entities: string;
+  readonly timestampColumn: string;
+  readonly fullFeatureNames?: boolean;
+  readonly bucket?: string;
+  readonly json?: boolean;
+}
+
+/** The partitions (AWS) or files (local) listed per source in text output; `--json` lists them all. */
+const listedPerSource = 8;
+
+const pricing = `$${athenaPrice.usdPerTerabyte} per TB scanned, ${athenaPrice.minimumMegabytes} MB minimum per query`;
+
+/**
+ * `fstore training-set --dry-run`: what a training set would read, before it runs. On AWS the
+ * partitions and bytes the Athena statement can scan (from S3 object sizes) and Athena's price
+ * for them as an estimate; locally the data files in those partitions. Nothing is uploaded,
+ * written or queried.
+ */
+export async function trainingSetDryRun(
+  ctx: CliContext,
+  registry: Registry,
+  options: TrainingSetDryRunOptions,
+): Promise<void> {
+  if (isLocalEnv(ctx.env)) return localDryRun(ctx, registry, options);
+  const { service, bucket } = requireAthenaRequest(ctx, options);
+  const plan = planPointInTime(
+    registry,
+    { service },
+    { entityTimestampColumn: options.timestampColumn },
+  );
+  // The request as it would be uploaded, to count its bytes too.
+  const dir = await mkdtemp(path.join(tmpdir(), 'fstore-dry-run-'));
+  try {
+    const staged = path.join(dir, 'entities.parquet');
+    const request = await stageEntityRequest({
+      entities: options.entities,
+      timestampColumn: options.timestampColumn,
+      joinKeys: requiredJoinKeys(plan),
+      staged,
+    });
+    const region = awsRegion(ctx.env);
+    ctx.out.status(`listing the partitions a training set of ${service} can read ...`);
+    const estimate = await estimateAthenaScan({
+      s3: new S3Client({ region }),
+      bucket,
+      region,
+      registry,
+      service,
+      plan,
+      database: athenaRunnerFor(ctx.env).database,
+      timeRange: request.timeRange,
+      requestBytes: (await stat(staged)).size,
+    });
+    if (options.json) {
+      ctx.out.json({
+        dryRun: true,
+        engine: 'athena',
+        service,
+        bucket,
+        entityRows: request.rows,
+        entityTimeRange: request.timeRange,
+        sources: estimate.sources.map(sourceJson),
+        requestBytes: estimate.requestBytes,
+        bytes: estimate.bytes,
+        estimate: { ...estimate.price, pricing, isEstimate: true },
+      });
+      return;
+    }
+    ctx.out.line(
+      `Dry run: training set of ${service} on "${ctx.env}" for ${request.rows.toLocaleString('en-US')} entity rows from ${request.timeRange.min} to ${request.timeRange.max}; nothing uploaded, no query run.`,
+    );
+    printSources(ctx, estimate.sources, 'objects', bucket);
+    ctx.out.line(
+      `Estimated scan: ${describeBytes(estimate.bytes)} (each read of a source counts its partitions' objects and ingest records, plus ${describeBytes(estimate.requestBytes)} of entity rows). Athena reads only the Parquet columns it needs, so it usually scans less.`,
+    );
+    ctx.out.line(
+      `Estimated cost: about ${usd(estimate.price.usd)} (${pricing}; an estimate, not a quote: prices differ by region, and the bill is what counts).`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The service and bucket a training set on Athena needs, or a usage error saying how to pass them. */
+export function requireAthenaRequest(
+  ctx: CliContext,
+  options: { readonly service?: string; readonly bucket?: string },
+): { service: string; bucket: string } {
+  if (!options.service)
+    throw new UsageError(
+      'on AWS, training sets are built per feature service',
+      'pass --service <name>',
+    );
+  if (!options.bucket)
+    throw new UsageError(
+      `training sets on "${ctx.env}" need its offline bucket`,
+      `pass --bucket <name> (stack output OfflineBucketName) or set FSTORE_OFFLINE_BUCKET`,
+    );
+  return { service: options.service, bucket: options.bucket };
+}
+
+async function localDryRun(
+  ctx: CliContext,
+  registry: Registry,
+  options: TrainingSetDryRunOptions,
+): Promise<void> {
+  const plan = planPointInTime(
+    registry,
+    options.service ? { service: options.service } : { features: options.features ?? [] },
+    {
+      entityTimestampColumn: options.timestampColumn,
+      ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
+    },
+  );
+  const request = await entityTimeRange(
+    options.entities,
+    options.timestampColumn,
+    requiredJoinKeys(plan),
+  );
+  const estimate = await estimateLocalScan(
+    offlineRoot(ctx.options.dataDir, ctx.env),
+    plan,
+    request.timeRange,
+  );
+  const what = options.service ? { service: options.service } : { features: options.features };
+  if (options.json) {
+    ctx.out.json({
+      dryRun: true,
+      engine: 'duckdb',
+      ...what,
+      entityRows: request.rows,
+      entityTimeRange: request.timeRange,
+      sources: estimate.sources.map((s) => ({ ...sourceJson(s), files: s.files })),
+      files: estimate.files,
+      bytes: estimate.bytes,
+    });
+    return;
+  }
+  ctx.out.line(
+    `Dry run: training set${options.service ? ` of ${options.service}` : ''} for ${request.rows.toLocaleString('en-US')} entity rows from ${request.timeRange.min} to ${request.timeRange.max}; nothing read or written.`,
+  );
+  printSources(ctx, estimate.sources, 'files');
+  for (const source of estimate.sources) {
+    if (source.files.length === 0) continue;
+    ctx.out.line(`${source.source}:`);
+    for (const file of source.files.slice(0, listedPerSource))
+      ctx.out.line(`  ${ctx.display(file)}`);
+    if (source.files.length > listedPerSource)
+      ctx.out.line(`  … ${source.files.length - listedPerSource} more (--json lists them all)`);
+  }
+  ctx.out.line(
+    `Would read: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)} (the committed files of those partitions).`,
+  );
+}
+
+function printSources(
+  ctx: CliContext,
+  sources: readonly SourceScanEstimate[],
+  unit: 'objects' | 'files',
+  bucket?: string,
+): void {
+  ctx.out.table(
+    [
+      'source',
+      'dt from',
+      'dt to',
+      'partitions',
+      unit,
+      'bytes',
+      ...(bucket ? ['reads', 'ingest records'] : []),
+    ],
+    sources.map((s) => [
+      s.source,
+      s.fromDay ?? '(first)',
+      s.toDay,
+      s.partitions.length.toLocaleString('en-US'),
+      s.objects.toLocaleString('en-US'),
+      describeBytes(s.bytes),
+      ...(bucket ? [s.reads, describeBytes(s.recordBytes)] : []),
+    ]),
+  );
+  // Locally the files are listed instead.
+  if (unit === 'files') return;
+  for (const source of sources) {
+    const listed = source.partitions.slice(0, listedPerSource);
+    if (listed.length === 0) continue;
+    const more = source.partitions.length - listed.length;
+    ctx.out.line(
+      `${source.source} partitions: ${listed.map((p) => `${p.dt} (${describeBytes(p.bytes)})`).join(', ')}${more > 0 ? `, … ${more} more (--json lists them all)` : ''}`,
+    );
+  }
+}
+
+function sourceJson(source: SourceScanEstimate) {
+  return {
+    source: source.source,
+    fromDay: source.fromDay ?? null,
+    toDay: source.toDay,
+    reads: source.reads,
+    partitions: source.partitions,
+    objects: source.objects,
+    bytes: source.bytes,
+    recordBytes: source.recordBytes,
+  };
+}
+
+async function entityTimeRange(
+  file: string,
+  timestampColumn: string,
+  joinKeys: readonly { readonly name: string; readonly type: JoinKeyType }[],
+): Promise<{ rows: number; timeRange: { min: string; max: string } }> {
+  const session = await openDuckdb();
+  try {
+    const loaded = await loadEntities(session.connection, file, { timestampColumn, joinKeys });
+    if (!loaded.timeRange)
+      throw new Error(`the entity file ${file} has no rows: a training set needs at least one`);
+    return { rows: loaded.rows, timeRange: loaded.timeRange };
+  } finally {
+    session.close();
+  }
+}
+
+/** Dollars with two significant digits below a cent (Athena's minimum is $0.0000477). */
+function usd(amount: number): string {
+  return amount >= 0.01 ? `$${amount.toFixed(2)}` : `$${amount.toPrecision(2)}`;
+}

@@ -1,0 +1,212 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDefinitions } from '../../lib/registry/index.ts';
+import { offlineFixture } from '../helpers/offline-fixture.ts';
+import { makeTempDir, repoRoot, runFstore } from '../helpers/run-fstore.ts';
+import { type S3ListingStub, startS3ListingStub } from '../helpers/s3-listing-stub.ts';
+
+const mib = 1024 ** 2;
+const object = (source: string, dt: string, n = 0) =>
+  `offline/${source}/dt=${dt}/20260101t000000-0a1b2c3d-${n}.parquet`;
+
+let s3: S3ListingStub;
+let awsEnv: Record<string, string>;
+let entities: string;
+
+beforeAll(async () => {
+  // churn_online for rows 2026-03-06..2026-03-11 reads orders from 2025-12-06 (90 d TTL).
+  s3 = await startS3ListingStub({
+    'offline-bucket': {
+      [object('orders', '2025-12-05')]: 999,
+      [object('orders', '2025-12-06', 0)]: 3 * mib,
+      [object('orders', '2025-12-06', 1)]: 2 * mib,
+      [object('orders', '2026-03-11')]: 6 * mib,
+      [object('orders', '2026-03-12')]: 999,
+      [object('customer_profiles', '2026-03-01')]: mib,
+      'offline/_ingests/orders/abc/20260101t000000-0a1b2c3d.json': 500,
+    },
+  });
+  awsEnv = {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+  const dir = await makeTempDir('dry-run');
+  entities = path.join(dir, 'entities.csv');
+  await writeFile(
+    entities,
+    'customer_id,event_timestamp,churned\nC1,2026-03-06T00:00:00Z,0\nC2,2026-03-11T00:00:00Z,1\n',
+  );
+});
+afterAll(() => s3.close());
+
+describe('fstore training-set --dry-run on an AWS environment (loopback S3)', () => {
+  it('prints the partitions and bytes it would scan and Athena’s price as JSON, running no query', async () => {
+    const result = await runFstore(
+      [
+        '--env',
+        'dev',
+        'training-set',
+        '--service',
+        'churn_online',
+        '--entities',
+        entities,
+        '--bucket',
+        'offline-bucket',
+        '--dry-run',
+        '--json',
+      ],
+      { env: awsEnv },
+    );
+    expect(result.stderr).not.toContain('error');
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout);
+    expect(output).toMatchObject({
+      dryRun: true,
+      engine: 'athena',
+      service: 'churn_online',
+      entityRows: 2,
+      entityTimeRange: { min: '2026-03-06T00:00:00.000000Z', max: '2026-03-11T00:00:00.000000Z' },
+      estimate: { isEstimate: true, pricing: '$5 per TB scanned, 10 MB minimum per query' },
+    });
+    const orders = output.sources.find((s: { source: string }) => s.source === 'orders');
+    expect(orders).toEqual({
+      source: 'orders',
+      fromDay: '2025-12-06',
+      toDay: '2026-03-11',
+      reads: 1,
+      partitions: [
+        { dt: '2025-12-06', objects: 2, bytes: 5 * mib },
+        { dt: '2026-03-11', objects: 1, bytes: 6 * mib },
+      ],
+      objects: 3,
+      bytes: 11 * mib,
+      recordBytes: 500,
+    });
+    const profiles = output.sources.find(
+      (s: { source: string }) => s.source === 'customer_profiles',
+    );
+    expect(profiles).toMatchObject({ fromDay: '2026-02-04', objects: 1, bytes: mib });
+    // 12 MiB of sources, 500 B of records, the request's Parquet read 7 times: billed as 13 MiB.
+    expect(output.bytes).toBe(12 * mib + 500 + 7 * output.requestBytes);
+    expect(output.requestBytes).toBeGreaterThan(0);
+    expect(output.estimate.billedBytes).toBe(13 * mib);
+    expect(output.estimate.usd).toBeCloseTo((13 * 5) / 1024 ** 2, 12);
+    // Pages of 2 keys: orders listed from its first day in range, with continuation tokens.
+    const ordersListings = s3.listings.filter((l) => l.prefix === 'offline/orders/');
+    expect(ordersListings[0]).toMatchObject({ startAfter: 'offline/orders/dt=2025-12-06' });
+    expect(ordersListings.length).toBeGreaterThan(1);
+    expect(ordersListings.slice(1).every((l) => l.continuationToken !== undefined)).toBe(true);
+  });
+
+  it('says in text that the figures are an estimate, with the price and the bytes', async () => {
+    const result = await runFstore(
+      [
+        '--env',
+        'dev',
+        'training-set',
+        '--service',
+        'churn_online',
+        '--entities',
+        entities,
+        '--bucket',
+        'offline-bucket',
+        '--dry-run',
+      ],
+      { env: awsEnv },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('nothing uploaded, no query run');
+    expect(result.stdout).toContain(
+      'orders partitions: 2025-12-06 (5.0 MiB), 2026-03-11 (6.0 MiB)',
+    );
+    expect(result.stdout).toMatch(/Estimated scan: 12\.0 MiB/);
+    expect(result.stdout).toContain(
+      'Estimated cost: about $0.000062 ($5 per TB scanned, 10 MB minimum per query; an estimate',
+    );
+  });
+
+  it('names the bucket, prefix and IAM action when listing is denied', async () => {
+    const result = await runFstore(
+      [
+        '--env',
+        'dev',
+        'training-set',
+        '--service',
+        'churn_online',
+        '--entities',
+        entities,
+        '--bucket',
+        'locked',
+        '--dry-run',
+      ],
+      { env: awsEnv },
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(
+      'access denied listing s3://locked/offline/customer_profiles/ (to estimate what the training set would scan)',
+    );
+    expect(result.stderr).toContain(
+      's3:ListBucket on arn:aws:s3:::locked for the prefix offline/customer_profiles/',
+    );
+  });
+
+  it('still needs --out without --dry-run', async () => {
+    const result = await runFstore(
+      ['--env', 'dev', 'training-set', '--service', 'churn_online', '--entities', entities],
+      { env: { ...awsEnv, FSTORE_OFFLINE_BUCKET: 'offline-bucket' } },
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('pass --out <file> for the result (.parquet or .csv)');
+  });
+});
+
+describe('fstore training-set --dry-run locally', () => {
+  it('lists the committed files of the partitions in range, and writes nothing', async () => {
+    const fixture = await offlineFixture(
+      (await loadDefinitions(path.join(repoRoot, 'feature-defs'))).map((d) => d.definition),
+    );
+    const order = (id: string, at: string) => ({
+      order_id: id,
+      customer_id: 'C1',
+      amount: 5,
+      category: 'books',
+      event_ts: at,
+      created_ts: at,
+    });
+    await fixture.ingest('orders', [
+      order('O1', '2025-12-05T12:00:00Z'),
+      order('O2', '2025-12-06T00:00:00Z'),
+      order('O3', '2026-03-11T23:00:00Z'),
+      order('O4', '2026-03-12T00:00:00Z'),
+    ]);
+    const before = await readdir(fixture.dataDir, { recursive: true });
+    const result = await runFstore([
+      '--data-dir',
+      fixture.dataDir,
+      'training-set',
+      '--service',
+      'churn_online',
+      '--entities',
+      entities,
+      '--dry-run',
+      '--json',
+    ]);
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout);
+    const orders = output.sources.find((s: { source: string }) => s.source === 'orders');
+    expect(orders.files.map((f: string) => path.relative(fixture.dataDir, f))).toEqual([
+      expect.stringMatching(/^local\/offline\/orders\/dt=2025-12-06\/[^/]+\.parquet$/),
+      expect.stringMatching(/^local\/offline\/orders\/dt=2026-03-11\/[^/]+\.parquet$/),
+    ]);
+    expect(orders.partitions.map((p: { dt: string }) => p.dt)).toEqual([
+      '2025-12-06',
+      '2026-03-11',
+    ]);
+    expect(output).toMatchObject({ dryRun: true, engine: 'duckdb', files: 2 });
+    expect(output.bytes).toBe(orders.bytes);
+    expect(await readdir(fixture.dataDir, { recursive: true })).toEqual(before);
+  });
+});
