@@ -1,12 +1,22 @@
 /**
- * npm run bench:pit — fstore's point-in-time SQL on DuckDB against DuckDB's native ASOF JOIN,
- * on the same Parquet data in the same run, for a 1-view and a 3-view request. Ours and ASOF
- * run interleaved, `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts), medians
- * kept; the merge-window SQL Athena runs is timed once. Checks that all give the same values,
- * then prints every sample, the medians, the ratio ours/ASOF and peak RSS; the last lines are
- * the JSON summaries (3 views, then 1 view).
+ * npm run bench:pit — two parts, on the same sizes:
  *
- * Sizes: BENCH_ENTITY_ROWS (1,000,000), BENCH_FEATURE_ROWS (10,000,000), BENCH_ENTITIES (100,000).
+ * SQL only: fstore's point-in-time SQL on DuckDB against DuckDB's native ASOF JOIN, on the same
+ * Parquet data in the same run, for a 1-view and a 3-view request. Ours and ASOF run
+ * interleaved, `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts), medians kept; the
+ * merge-window SQL Athena runs is timed once.
+ *
+ * End to end (bench/pit-e2e.ts): after one `fstore ingest` per source into a store
+ * (bench/pit-store.ts; files written per ingest reported), `fstore training-set` as a user runs
+ * it, process start → file, interleaved with DuckDB's ASOF join and Feast's range-join SQL on
+ * the same rows in Parquet (each in its own plain-Node process), 1 and 3 views; then the
+ * 10-row request against the same store, interleaved with `fstore --version` (start-up).
+ *
+ * Checks that all give the same values, prints every sample, medians, ratios, CPU and peak RSS;
+ * the last lines are the JSON summaries. `--only sql` or `--only e2e` runs one part.
+ *
+ * Sizes: BENCH_ENTITY_ROWS (1,000,000), BENCH_FEATURE_ROWS (10,000,000), BENCH_ENTITIES
+ * (100,000); `--quick` divides the defaults by 10 (100,000 × 1,000,000, 10,000 keys).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -16,11 +26,18 @@ import { fileURLToPath } from 'node:url';
 import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
 import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
 import { writePitBenchData } from './pit-data.ts';
+import { endToEndCase, smallRequest } from './pit-e2e.ts';
+import { pitCases, preparePitStore } from './pit-store.ts';
 
+const argv = process.argv.slice(2);
+const scale = argv.includes('--quick') ? 10 : 1;
+const only = argv[argv.indexOf('--only') + 1];
+if (argv.includes('--only') && only !== 'sql' && only !== 'e2e')
+  throw new Error(`--only takes sql or e2e, got ${JSON.stringify(only)}`);
 const sizes = {
-  entityRows: Number(process.env.BENCH_ENTITY_ROWS ?? 1_000_000),
-  featureRows: Number(process.env.BENCH_FEATURE_ROWS ?? 10_000_000),
-  entities: Number(process.env.BENCH_ENTITIES ?? 100_000),
+  entityRows: Number(process.env.BENCH_ENTITY_ROWS ?? 1_000_000 / scale),
+  featureRows: Number(process.env.BENCH_FEATURE_ROWS ?? 10_000_000 / scale),
+  entities: Number(process.env.BENCH_ENTITIES ?? 100_000 / scale),
 };
 const root =
   process.env.BENCH_DIR ??
@@ -57,7 +74,7 @@ async function sizeMb(dir: string): Promise<number> {
 }
 
 const summaries: string[] = [];
-for (const views of [3, 1]) {
+for (const views of only === 'e2e' ? [] : [3, 1]) {
   const dir = path.join(root, `views-${views}`);
   await mkdir(dir, { recursive: true });
   const session = await openDuckdb();
@@ -154,6 +171,45 @@ for (const views of [3, 1]) {
   await rm(oursOut, { force: true });
   await rm(windowOut, { force: true });
   await rm(asofOut, { force: true });
+}
+if (only !== 'sql') {
+  const storeDir = path.join(root, 'store');
+  const session = await openDuckdb();
+  const started = performance.now();
+  const store = await preparePitStore(session.connection, storeDir, sizes, (line) =>
+    console.log(`[store] ${line}`),
+  );
+  const ingests = Object.entries(store.ingests);
+  console.log(
+    `[store] ready in ${((performance.now() - started) / 1000).toFixed(1)} s (${await sizeMb(store.dataDir)} MB); files written per ingest: ${ingests.map(([source, i]) => `${source} ${i.files} files in ${i.partitions} partitions (${i.seconds.toFixed(1)} s)`).join(', ')}`,
+  );
+  for (const pitCase of pitCases) {
+    const result = await endToEndCase(session.connection, store, pitCase, storeDir, runs, (line) =>
+      process.stderr.write(`${line}\n`),
+    );
+    for (const line of result.lines) console.log(line);
+    if (result.mismatches !== 0 || result.rows !== sizes.entityRows) {
+      console.error('FAIL: end-to-end results differ from the ASOF baseline');
+      process.exitCode = 1;
+    }
+    summaries.push(
+      JSON.stringify({
+        ...result.json,
+        entity_rows: sizes.entityRows,
+        feature_rows: sizes.featureRows,
+        entities: sizes.entities,
+        files_per_ingest: Object.fromEntries(
+          pitCase.sources.map((source) => [source, store.ingests[source]?.files]),
+        ),
+      }),
+    );
+  }
+  const small = await smallRequest(store, storeDir, runs, (line) =>
+    process.stderr.write(`${line}\n`),
+  );
+  for (const line of small.lines) console.log(line);
+  summaries.push(JSON.stringify({ ...small.json, feature_rows: sizes.featureRows }));
+  session.close();
 }
 if (process.env.BENCH_KEEP_DATA !== '1' && (await stat(root).catch(() => undefined)))
   await rm(root, { recursive: true, force: true });
