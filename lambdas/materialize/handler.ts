@@ -21,9 +21,17 @@ import type { Registry } from '../../lib/registry/index.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
 import type { MaterializeConfig } from './config.ts';
 
-/** What EventBridge Scheduler sends (the schedule's input), or a continuation from this function. */
+/**
+ * What EventBridge Scheduler sends (the schedule's input, `{ view }`), a continuation from this
+ * function (`{ view, continuation }`), or an operator's forced full run: `{ view, full: true }`
+ * runs that view in full; `{ full: true }` or `{ full: true, views: [...] }` starts one such
+ * invocation per online view (or per named view).
+ */
 export interface MaterializeEvent {
-  readonly view: string;
+  readonly view?: string;
+  readonly views?: readonly string[];
+  /** Read every row, whatever the state covers (see MaterializeViewOptions.full). */
+  readonly full?: boolean;
   /** How many invocations before this one worked on the same run. */
   readonly continuation?: number;
 }
@@ -45,7 +53,8 @@ export type MaterializeResponse =
   | (Pick<MaterializeViewResult, 'view' | 'runId' | 'status' | 'scope' | 'counts' | 'watermark'> & {
       continuedIn?: number;
     })
-  | { view: string; status: 'busy'; message: string };
+  | { view: string; status: 'busy'; message: string }
+  | { status: 'started'; full: true; views: string[] };
 
 export class InvalidMaterializeEventError extends Error {}
 
@@ -66,12 +75,28 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
   const metrics = deps.metrics ?? new Metrics({ namespace: 'fstore', serviceName: 'materialize' });
   const logger = deps.logger ?? new Logger({ serviceName: 'materialize' });
   const online = new Set(deps.registry.featureViews.filter((v) => v.online).map((v) => v.name));
-  const eventSchema = z.object({
-    view: z.string().refine((name) => online.has(name), {
-      message: `must be an online feature view of this deployment: ${[...online].join(', ')}`,
-    }),
-    continuation: z.number().int().min(0).optional(),
+  const onlineView = z.string().refine((name) => online.has(name), {
+    message: `must be an online feature view of this deployment: ${[...online].join(', ')}`,
   });
+  const eventSchema = z
+    .strictObject({
+      view: onlineView.optional(),
+      views: z.array(onlineView).min(1).optional(),
+      full: z.boolean().optional(),
+      continuation: z.number().int().min(0).optional(),
+    })
+    .superRefine((event, context) => {
+      const refuse = (path: string, message: string) =>
+        context.addIssue({ code: 'custom', path: [path], message });
+      if (event.view === undefined && event.full !== true)
+        refuse('view', 'is required (or full: true, to run every online view in full)');
+      if (event.view !== undefined && event.views !== undefined)
+        refuse('views', 'cannot come with view: name one view, or several with full: true');
+      if (event.views !== undefined && event.full !== true)
+        refuse('views', 'is only for a forced full run: add full: true');
+      if (event.full === true && event.continuation !== undefined)
+        refuse('full', 'cannot come with continuation: a continuation resumes its own run');
+    });
   const dialect = athenaDialect(deps.config.database);
 
   const materialize = async (
@@ -80,14 +105,17 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
   ): Promise<MaterializeResponse> => {
     const parsed = eventSchema.safeParse(event);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
+      const issues = parsed.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'event'} ${issue.message}`,
+      );
       throw new InvalidMaterializeEventError(
-        `invalid materialize event ${JSON.stringify(event)}: ${issue?.path.join('.') || 'event'} ${issue?.message}`,
+        `invalid materialize event ${JSON.stringify(event)}: ${issues.join('; ')}`,
       );
     }
-    const { view, continuation = 0 } = parsed.data;
+    const { view, views, full, continuation = 0 } = parsed.data;
+    if (view === undefined) return startFullRuns(views ?? [...online], context);
     metrics.addDimension('view', view);
-    logger.appendKeys({ view, continuation });
+    logger.appendKeys({ view, continuation, ...(full ? { full } : {}) });
     const margin = deps.config.safetyMarginMs;
     const runner = new AthenaQueryRunner({
       athena: deps.athena,
@@ -101,6 +129,7 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
       result = await materializeView({
         registry: deps.registry,
         view,
+        ...(full ? { full } : {}),
         client: deps.dynamo,
         table: deps.config.tableName,
         source: athenaRowSource(runner, dialect),
@@ -152,6 +181,23 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
     return { ...response, continuedIn: continuation + 1 };
   };
 
+  /** One asynchronous invocation per view, each running it in full; the runs go on their own. */
+  const startFullRuns = async (
+    views: readonly string[],
+    context: MaterializeContext,
+  ): Promise<MaterializeResponse> => {
+    for (const view of views)
+      await deps.lambda.send(
+        new InvokeCommand({
+          FunctionName: context.functionName,
+          InvocationType: 'Event',
+          Payload: new TextEncoder().encode(JSON.stringify({ view, full: true })),
+        }),
+      );
+    logger.info('started full runs', { views });
+    return { status: 'started', full: true, views: [...views] };
+  };
+
   return middy<MaterializeEvent, MaterializeResponse>()
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics))
@@ -163,6 +209,7 @@ function recordRun(metrics: Metrics, result: MaterializeViewResult): void {
   metrics.addMetric('RowsWritten', MetricUnit.Count, result.counts.written);
   metrics.addMetric('RowsSkippedAsOlder', MetricUnit.Count, result.counts.skippedAsOlder);
   metrics.addMetric('RowsRejected', MetricUnit.Count, result.counts.rejected);
+  metrics.addMetric('ItemsDeleted', MetricUnit.Count, result.counts.deleted ?? 0);
   metrics.addMetric('RunDuration', MetricUnit.Milliseconds, result.durationMs);
   if (result.status === 'succeeded')
     metrics.addMetric('MaterializationSucceeded', MetricUnit.Count, 1);

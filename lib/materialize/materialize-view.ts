@@ -39,6 +39,12 @@ export interface MaterializeViewOptions {
   readonly table: string;
   readonly source: RowSource;
   readonly quarantine: (run: QuarantineRun) => QuarantineSink;
+  /**
+   * Read every row up to now, whatever the state covers, and start over a run left paused (for
+   * an operator who knows items are stale, e.g. written before definition fingerprints). Not
+   * with `range`.
+   */
+  readonly full?: boolean;
   /** A backfill of event times `start <= t <= end`; the watermark stays where it is. */
   readonly range?: { readonly start?: string; readonly end?: string };
   /**
@@ -137,11 +143,20 @@ export async function materializeView(
   const startedMs = now();
   const stopRequested = () => options.signal?.aborted === true || options.shouldPause?.() === true;
   // A bad range is refused before the lease is taken, so it changes nothing.
+  if (options.full && options.range)
+    throw new MaterializationError(
+      `a full run of ${view.name} reads every row; it takes no range`,
+      'give either a full run or a backfill range',
+    );
   const backfill = options.range ? backfillWindow(options.range, now) : undefined;
   const state = await store.acquire(owner, leaseMs, options.isOwnerGone);
   const definition = definitionFingerprint(view, planned);
   let snapshot: readonly CommittedIngest[] | undefined;
-  if (options.ingests && !backfill && !(state.checkpoint && !state.checkpoint.backfill)) {
+  if (
+    options.ingests &&
+    !backfill &&
+    (options.full || !(state.checkpoint && !state.checkpoint.backfill))
+  ) {
     try {
       snapshot = await options.ingests.committedIngests(
         view.source,
@@ -418,18 +433,20 @@ function planRun(
       return previous;
     return { ...fresh(window, true), scope: { kind: 'backfill' } };
   }
-  if (state.checkpoint && !state.checkpoint.backfill) return state.checkpoint;
+  if (state.checkpoint && !state.checkpoint.backfill && !options.full) return state.checkpoint;
   const { snapshot, definition } = ingests;
   if (snapshot) {
     const settle = options.ingestSettleMs;
     const bySeq = options.ingests?.seqInCommitOrder === true;
-    const fullBecause = !state.watermark
-      ? 'first run'
-      : state.definition !== undefined && state.definition !== definition
-        ? 'the definition changed'
-        : !state.ingests
-          ? 'the state tracks no ingests yet'
-          : undefined;
+    const fullBecause = options.full
+      ? 'asked for'
+      : !state.watermark
+        ? 'first run'
+        : state.definition !== undefined && state.definition !== definition
+          ? 'the definition changed'
+          : !state.ingests
+            ? 'the state tracks no ingests yet'
+            : undefined;
     if (fullBecause || !state.ingests || !state.watermark)
       return {
         ...fresh({ until: nowIso }, false),
@@ -457,12 +474,15 @@ function planRun(
     };
   }
   const lateness = BigInt(Math.round((options.allowedLatenessSeconds ?? 3600) * 1_000_000));
-  const after = state.watermark
-    ? formatMicros(epochMicrosOf(state.watermark) - lateness)
-    : undefined;
+  const after =
+    state.watermark && !options.full
+      ? formatMicros(epochMicrosOf(state.watermark) - lateness)
+      : undefined;
   return {
     ...fresh({ ...(after ? { after } : {}), until: nowIso }, false),
-    scope: after ? { kind: 'lateness' } : { kind: 'full', reason: 'first run' },
+    scope: after
+      ? { kind: 'lateness' }
+      : { kind: 'full', reason: options.full ? 'asked for' : 'first run' },
   };
 }
 

@@ -377,4 +377,73 @@ describe('materialize Lambda (Athena mocked, DynamoDB on dynalite)', () => {
     ).rejects.toThrow(/view must be an online feature view of this deployment: profile/);
     expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
   });
+
+  it('runs a view in full on { view, full: true }, though the state says nothing is new', async () => {
+    athena.on(GetQueryResultsCommand).resolves({
+      ResultSet: { ResultSetMetadata: columns, Rows: [header, dataRow('C1', 10)] },
+    });
+    const handler = handlerFor(table);
+    const sqlOf = (n: number) =>
+      athena.commandCalls(StartQueryExecutionCommand)[n]?.args[0].input.QueryString ?? '';
+    await handler({ view: 'profile' }, context(() => 600_000) as never);
+    clock = m + 3_600_000;
+    expect(await handler({ view: 'profile' }, context(() => 600_000) as never)).toMatchObject({
+      scope: { kind: 'incremental', newIngests: 0 },
+    });
+    expect(sqlOf(1)).toContain('"event_ts" > TIMESTAMP');
+    clock = m + 7_200_000;
+    expect(
+      await handler({ view: 'profile', full: true }, context(() => 600_000) as never),
+    ).toMatchObject({
+      status: 'succeeded',
+      scope: { kind: 'full', reason: 'asked for' },
+      counts: { rowsRead: 1 },
+      watermark: new Date(m + 7_200_000).toISOString(),
+    });
+    expect(sqlOf(2)).not.toContain('"event_ts" >');
+    expect(sqlOf(2)).not.toContain('fstore_seq BETWEEN');
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  it('starts one full run per online view on { full: true }, and per named view with views', async () => {
+    const handler = handlerFor(table);
+    const payloads = () =>
+      lambda
+        .commandCalls(InvokeCommand)
+        .map((c) => JSON.parse(new TextDecoder().decode(c.args[0].input.Payload as Uint8Array)));
+    expect(await handler({ full: true }, context(() => 600_000) as never)).toEqual({
+      status: 'started',
+      full: true,
+      views: ['profile'],
+    });
+    expect(payloads()).toEqual([{ view: 'profile', full: true }]);
+    expect(lambda.commandCalls(InvokeCommand)[0]?.args[0].input).toMatchObject({
+      FunctionName: 'fstore-dev-materialize',
+      InvocationType: 'Event',
+    });
+    lambda.resetHistory();
+    await handler({ full: true, views: ['profile'] }, context(() => 600_000) as never);
+    expect(payloads()).toEqual([{ view: 'profile', full: true }]);
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    [{}, /: view is required \(or full: true/],
+    [{ view: 'profile', full: 'yes' }, /: full Invalid input: expected boolean/],
+    [{ views: ['profile'] }, /views is only for a forced full run: add full: true/],
+    [{ view: 'profile', views: ['profile'], full: true }, /views cannot come with view/],
+    [{ full: true, views: ['nope'] }, /views\.0 must be an online feature view/],
+    [{ full: true, views: [] }, /views Too small/],
+    [{ view: 'profile', full: true, continuation: 2 }, /full cannot come with continuation/],
+    [{ view: 'profile', ful: true }, /Unrecognized key: "ful"/],
+  ])(
+    'refuses the materialize event %j, naming the field, before touching anything',
+    async (event, message) => {
+      await expect(
+        handlerFor(table)(event as never, context(() => 600_000) as never),
+      ).rejects.toThrow(message);
+      expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    },
+  );
 });
