@@ -3,12 +3,18 @@ import { mergeIncrementalReports } from '../../../scripts/mutation-merge-increme
 
 const at = (line: number) => ({ start: { line, column: 1 }, end: { line, column: 9 } });
 
-function report(file: string, testFile: string, testNames: string[], killer: number) {
+function report(
+  file: string,
+  testFile: string,
+  testNames: string[],
+  killer: number,
+  source = `source of ${file}`,
+) {
   return {
     schemaVersion: '1.0',
     files: {
       [file]: {
-        source: `source of ${file}`,
+        source,
         mutants: [
           {
             id: '0',
@@ -50,11 +56,8 @@ describe('merging the incremental files of side-by-side Stryker runs', () => {
 
   it('takes a later run’s results for a file both mutated, and one id for a test both ran', () => {
     const before = report('lib/sql/a.ts', 'test/unit/sql/a.test.ts', ['one', 'two'], 0);
-    const after = report('lib/sql/a.ts', 'test/unit/sql/a.test.ts', ['one', 'three'], 1);
-    const merged = mergeIncrementalReports([
-      before,
-      { ...after, files: { 'lib/sql/a.ts': { ...after.files['lib/sql/a.ts'], source: 'edited' } } },
-    ]);
+    const after = report('lib/sql/a.ts', 'test/unit/sql/a.test.ts', ['one', 'three'], 1, 'edited');
+    const merged = mergeIncrementalReports([before, after]);
     expect(merged.files['lib/sql/a.ts']?.source).toBe('edited');
     const tests = merged.testFiles?.['test/unit/sql/a.test.ts']?.tests ?? [];
     expect(tests.map((t) => t.name)).toEqual(['one', 'two', 'three']);
