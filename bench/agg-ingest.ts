@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
 import { ensureRunningTotals, runningTotalsDir } from '../lib/offline/running-totals.ts';
 import { duckdbDialect } from '../lib/sql/duckdb-dialect.ts';
+import { keyIdColumn, totalsRowsOf } from '../lib/sql/render-running-totals-key-ids.ts';
 import { customerId, writeOrders, yearStart } from './agg-data.ts';
 import { benchView } from './agg-ingest-view.ts';
 import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
@@ -154,8 +155,11 @@ const found = await ensureRunningTotals(
   benchView(),
 );
 if (!found || found.built) throw new Error('the incremental totals were not found up to date');
-const asText = (relation: string) => `SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${relation}`;
-const full = `read_parquet('${fullOut.file}')`;
+// Compared through the keys: the increment numbers keys new since its base after the base's
+// ids, a full build numbers every key in key order, so their ids may differ.
+const asText = (relation: string) =>
+  `SELECT CAST(COLUMNS(* EXCLUDE (${keyIdColumn})) AS VARCHAR) FROM ${relation}`;
+const full = totalsRowsOf(`read_parquet('${fullOut.file}')`);
 const differing = Number(
   (
     await queryRows(
