@@ -2,13 +2,18 @@ import { statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { faultPoint } from '../fault-injection.ts';
+import { faultPoint, pauseAt } from '../fault-injection.ts';
 import { firstLine, HintedError } from '../hinted-error.ts';
 import type { Registry } from '../registry/index.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { type MergeGroup, planCompaction } from './compact-plan.ts';
 import { type Merge, recordsAfterMerges } from './compact-records.ts';
+import {
+  defaultKeepReplacedMs,
+  removeExpiredReplacedFiles,
+  replacedFilesEntry,
+} from './compact-replaced.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
 import { removeLeftoversWhileLocked } from './ingest-leftovers.ts';
 import {
@@ -17,10 +22,11 @@ import {
   newDataFilesId,
   presentCommittedSourceFiles,
   readManifest,
+  readManifestState,
+  replaceManifest,
   sourceDataFiles,
   syncFile,
   syncFolder,
-  writeManifest,
 } from './ingest-manifest.ts';
 import { LocalIngestTarget } from './ingest-target.ts';
 import { offlineRoot, stagingDir } from './local-layout.ts';
@@ -37,6 +43,12 @@ export interface CompactOptions {
   readonly source?: string;
   /** Size merged files aim for (bytes); default 128 MiB, as ingest. */
   readonly targetFileBytes?: number;
+  /**
+   * How long the replaced files stay after the commit, for reads that listed them before it
+   * (default defaultKeepReplacedMs; 0 deletes them right after the commit). The next compaction,
+   * ingest or `fstore doctor --fix` after that time deletes them.
+   */
+  readonly keepReplacedMs?: number;
   /** Plan only: what would be merged, nothing written. */
   readonly dryRun?: boolean;
   /** Called once the merges are planned, then after each one. */
@@ -62,6 +74,8 @@ export interface SourceCompaction {
 export interface CompactResult {
   /** Id of the merged files (`<id>-<n>.parquet`); absent when nothing was merged. */
   readonly compactionId?: string;
+  /** Until when the replaced files are kept (ISO time); absent when none are kept. */
+  readonly replacedKeptUntil?: string;
   readonly dryRun: boolean;
   readonly targetFileBytes: number;
   /**
@@ -79,10 +93,12 @@ export interface CompactResult {
  * store into files of about the target size, under ingest's commit rule (ADR 0008,
  * "Compaction"): while holding the store's write lock, the merged files are written under a new
  * id where no reader reads them, then ONE manifest replacement makes them the files of the
- * ingests whose files they replace, and only then are the replaced files deleted. Rows keep
+ * ingests whose files they replace. The replaced files stay, named in the manifest, for
+ * `keepReplacedMs` (reads that listed them before the commit still find them); the first
+ * compaction, ingest or `doctor --fix` after that deletes them. Rows keep
  * their `fstore_seq`, so every point-in-time winner stays the same. A crash before the commit
  * leaves the old files read and the new ones as leftovers; after it, the new files read and the
- * old ones as leftovers (`fstore doctor --fix` removes both kinds, so does the next compaction).
+ * old ones kept as above (`fstore doctor --fix` removes leftovers, so does the next compaction).
  */
 export async function compactStore(options: CompactOptions): Promise<CompactResult> {
   const sources = selectedSources(options.registry, options.source);
@@ -129,6 +145,7 @@ async function compactLocked(
   const published: string[] = [];
   let committed = false;
   let records: IngestRecord[];
+  let replacedKeptUntil: string | undefined;
   let planned: MergeGroup[];
   let merges: Merge[] = [];
   let leftoversRemoved = 0;
@@ -137,7 +154,8 @@ async function compactLocked(
     // What earlier killed ingests or compactions left would otherwise be merged around forever.
     leftoversRemoved = (await removeLeftoversWhileLocked(root)).length;
     // Read under the lock: no ingest commits while we merge, so this manifest stays the last.
-    records = (await readManifest(root)) ?? [];
+    const state = (await readManifestState(root)) ?? { records: [], replaced: [] };
+    records = state.records;
     for (const source of sources) presentCommittedSourceFiles(root, source);
     planned = await planAll(connection, root, sources, records, targetFileBytes);
     options.onProgress?.(0, planned.length);
@@ -182,19 +200,31 @@ async function compactLocked(
       options.onProgress?.(index + 1, planned.length);
     }
     faultPoint('compact:after-publish');
+    await pauseAt('compact:before-commit', options.signal);
     options.signal?.throwIfAborted();
-    await writeManifest(root, recordsAfterMerges(root, records, merges), compactionId, () =>
-      faultPoint('compact:before-commit'),
+    const keepMs = options.keepReplacedMs ?? defaultKeepReplacedMs;
+    const replaced = replacedFilesEntry(
+      root,
+      compactionId,
+      merges.flatMap((m) => m.replaced),
+      keepMs,
+    );
+    await replaceManifest(
+      root,
+      {
+        records: recordsAfterMerges(root, records, merges),
+        replaced: [...state.replaced, replaced],
+      },
+      compactionId,
+      () => faultPoint('compact:before-commit'),
     );
     committed = true;
     faultPoint('compact:after-commit');
-    const deleted = await Promise.allSettled(
-      merges.flatMap((m) => m.replaced.map((file) => rm(file, { force: true }))),
-    );
-    const kept = deleted.filter((d) => d.status === 'rejected').length;
-    if (kept > 0)
+    if (keepMs > 0) replacedKeptUntil = replaced.keepUntil;
+    const { notDeleted } = await removeExpiredReplacedFiles(root, compactionId);
+    if (notDeleted > 0)
       warnings.push(
-        `${kept} replaced file(s) could not be deleted; no reader reads them, and fstore doctor --fix (or the next compact) removes them`,
+        `${notDeleted} replaced file(s) could not be deleted; no reader reads them, and fstore doctor --fix (or the next compact) removes them`,
       );
   } catch (error) {
     if (!committed) {
@@ -226,6 +256,7 @@ async function compactLocked(
   }
   return {
     compactionId,
+    ...(replacedKeptUntil ? { replacedKeptUntil } : {}),
     dryRun: false,
     targetFileBytes,
     leftoversRemoved,

@@ -1,11 +1,12 @@
 import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireProcessLock, isRunning } from '../process-lock.ts';
+import { forgetExpiredReplacedFiles, withoutExpired } from './compact-replaced.ts';
 import {
   committedFilesOf,
   ingestIdOfFile,
   isManifestTemporary,
-  readManifest,
+  readManifestState,
   sourceDataFiles,
 } from './ingest-manifest.ts';
 import { parseRunningTotalsTemporary } from './running-totals.ts';
@@ -13,7 +14,8 @@ import { parseRunningTotalsTemporary } from './running-totals.ts';
 /**
  * Something an interrupted ingest or compaction (or a killed running-totals build) left in the
  * local offline store; no reader reads it. A superseded data file is one a compaction merged
- * and committed but was killed before deleting.
+ * and committed whose keeping time is up (or which a killed compaction left unnamed); replaced
+ * files still inside their keeping time (the manifest names them) are not leftovers.
  */
 export interface IngestLeftover {
   readonly kind:
@@ -73,8 +75,13 @@ export async function findIngestLeftovers(
       });
   }
 
-  const records = await readManifest(offlineRoot);
-  if (records) {
+  const state = await readManifestState(offlineRoot);
+  if (state) {
+    const { records } = state;
+    const { kept, expired } = withoutExpired(state, now);
+    const relative = (file: string) => path.relative(offlineRoot, file).split(path.sep).join('/');
+    const keptReplaced = new Set(kept.replaced.flatMap((e) => e.files));
+    const expiredReplaced = new Set(expired.flatMap((e) => e.files));
     // Records naming no files (written before the commit rule) own every file carrying their id.
     const legacyIds = new Set(records.filter((r) => !r.files).map((r) => r.ingestId));
     const committedIds = new Set(records.map((r) => r.ingestId));
@@ -88,8 +95,9 @@ export async function findIngestLeftovers(
         const ingestId = ingestIdOfFile(name);
         if (!ingestId || committed.has(file) || legacyIds.has(ingestId)) continue;
         if (runningIds.has(ingestId)) continue;
+        if (keptReplaced.has(relative(file))) continue;
         // A committed ingest's file its record no longer names: a compaction replaced it.
-        const superseded = committedIds.has(ingestId);
+        const superseded = committedIds.has(ingestId) || expiredReplaced.has(relative(file));
         if (superseded && compacting) continue;
         leftovers.push({
           kind: superseded ? 'superseded data file' : 'uncommitted data file',
@@ -156,13 +164,18 @@ export async function removeIngestLeftovers(
 }
 
 /** removeIngestLeftovers for a caller already holding the store's write lock (a compaction). */
-export async function removeLeftoversWhileLocked(offlineRoot: string): Promise<IngestLeftover[]> {
-  const { leftovers } = await findIngestLeftovers(offlineRoot);
+export async function removeLeftoversWhileLocked(
+  offlineRoot: string,
+  now: number = Date.now(),
+): Promise<IngestLeftover[]> {
+  const { leftovers } = await findIngestLeftovers(offlineRoot, now);
   for (const leftover of leftovers) {
     await rm(leftover.path, { recursive: true, force: true });
     if (leftover.kind === 'uncommitted data file' || leftover.kind === 'superseded data file')
       await rmdir(path.dirname(leftover.path)).catch(() => undefined);
   }
+  // The replaced files whose time was up are gone now; so go their manifest lines.
+  await forgetExpiredReplacedFiles(offlineRoot, `${process.pid}-cleanup`, now);
   return [...leftovers];
 }
 

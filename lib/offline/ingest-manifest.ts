@@ -48,49 +48,105 @@ export function ingestIdOfFile(name: string): string | undefined {
 }
 
 /**
+ * Files a compaction replaced, kept on disk until `keepUntil` for readers that listed them
+ * before its commit (a training set renders its file list, then reads). One manifest line per
+ * compaction, told apart from ingest records by `kind`; an fstore older than this line skips it
+ * (no `ingestId`), as it skips a torn line.
+ */
+export interface ReplacedFiles {
+  readonly kind: 'replaced-files';
+  /** The compaction whose commit replaced them. */
+  readonly replacedBy: string;
+  readonly at: string;
+  readonly keepUntil: string;
+  /** Paths relative to the offline root. */
+  readonly files: readonly string[];
+}
+
+/** Everything the manifest says: the committed ingests, and replaced files still kept. */
+export interface ManifestState {
+  readonly records: IngestRecord[];
+  readonly replaced: ReplacedFiles[];
+}
+
+/**
  * Records of the manifest text. A line that does not parse (a torn last line appended by an
  * fstore older than the commit rule) is not a committed ingest and is skipped.
  */
 export function parseManifest(text: string): IngestRecord[] {
+  return parseManifestState(text).records;
+}
+
+export function parseManifestState(text: string): ManifestState {
   const records: IngestRecord[] = [];
+  const replaced: ReplacedFiles[] = [];
   for (const line of text.split('\n')) {
     if (line.trim().length === 0) continue;
+    let parsed: Record<string, unknown>;
     try {
-      const record = JSON.parse(line) as IngestRecord;
-      if (typeof record.ingestId === 'string' && typeof record.source === 'string')
-        records.push(record);
+      parsed = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      // torn line: never committed
+      continue; // torn line: never committed
     }
+    if (parsed.kind === 'replaced-files') {
+      if (
+        typeof parsed.replacedBy === 'string' &&
+        typeof parsed.keepUntil === 'string' &&
+        Array.isArray(parsed.files)
+      )
+        replaced.push(parsed as unknown as ReplacedFiles);
+    } else if (typeof parsed.ingestId === 'string' && typeof parsed.source === 'string')
+      records.push(parsed as unknown as IngestRecord);
   }
-  return records;
+  return { records, replaced };
 }
 
 /** Committed ingests, or undefined when the store has no manifest (nothing ever ingested). */
 export async function readManifest(offlineRoot: string): Promise<IngestRecord[] | undefined> {
+  return (await readManifestState(offlineRoot))?.records;
+}
+
+export async function readManifestState(offlineRoot: string): Promise<ManifestState | undefined> {
   const text = await readFile(manifestPath(offlineRoot), 'utf8').catch(notFoundAsUndefined);
-  return text === undefined ? undefined : parseManifest(text);
+  return text === undefined ? undefined : parseManifestState(text);
 }
 
 export function readManifestSync(offlineRoot: string): IngestRecord[] | undefined {
+  return readManifestStateSync(offlineRoot)?.records;
+}
+
+export function readManifestStateSync(offlineRoot: string): ManifestState | undefined {
   let text: string;
   try {
     text = readFileSync(manifestPath(offlineRoot), 'utf8');
   } catch (error) {
     return notFoundAsUndefined(error);
   }
-  return parseManifest(text);
+  return parseManifestState(text);
 }
 
 /**
- * Replaces the manifest with `records` in one atomic step: writes `_ingests.jsonl.<tag>.tmp`,
- * flushes it to disk, renames it over the manifest and flushes the folder. `beforeRename` runs
- * between the two (a fault point for tests). Callers hold the ingest lock, so no two
- * replacements race.
+ * A manifest of `records` alone (no replaced files kept), for a new store; a store that may
+ * hold replaced files is rewritten with replaceManifest, which carries them.
  */
 export async function writeManifest(
   offlineRoot: string,
   records: readonly IngestRecord[],
+  tag: string,
+  beforeRename?: () => void,
+): Promise<void> {
+  await replaceManifest(offlineRoot, { records: [...records], replaced: [] }, tag, beforeRename);
+}
+
+/**
+ * Replaces the manifest with `state` in one atomic step: writes `_ingests.jsonl.<tag>.tmp`,
+ * flushes it to disk, renames it over the manifest and flushes the folder. `beforeRename` runs
+ * between the two (a fault point for tests). Callers hold the ingest lock, so no two
+ * replacements race.
+ */
+export async function replaceManifest(
+  offlineRoot: string,
+  state: ManifestState,
   tag: string,
   beforeRename?: () => void,
 ): Promise<void> {
@@ -99,7 +155,9 @@ export async function writeManifest(
   try {
     const handle = await open(temporary, 'w');
     try {
-      await handle.writeFile(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      await handle.writeFile(
+        [...state.records, ...state.replaced].map((r) => `${JSON.stringify(r)}\n`).join(''),
+      );
       await handle.sync();
     } finally {
       await handle.close();
@@ -179,10 +237,16 @@ export function presentCommittedSourceFiles(
   offlineRoot: string,
   source: string,
 ): string[] | undefined {
-  const records = readManifestSync(offlineRoot);
+  let records = readManifestSync(offlineRoot);
   if (!records) return undefined;
-  const files = committedFilesOf(offlineRoot, source, records);
-  const missing = files.filter((file) => !existsSync(file));
+  let files = committedFilesOf(offlineRoot, source, records);
+  let missing = files.filter((file) => !existsSync(file));
+  if (missing.length > 0) {
+    // A compaction may have committed and removed its replaced files since the read above.
+    records = readManifestSync(offlineRoot) ?? [];
+    files = committedFilesOf(offlineRoot, source, records);
+    missing = files.filter((file) => !existsSync(file));
+  }
   if (missing.length === 0) return files;
   const relative = new Set(missing.map((f) => path.relative(offlineRoot, f)));
   const ingests = records.filter(

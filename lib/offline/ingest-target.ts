@@ -2,7 +2,15 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { faultPoint } from '../fault-injection.ts';
 import { acquireProcessLock, LockedError } from '../process-lock.ts';
-import { type IngestRecord, readManifest, syncFolder, writeManifest } from './ingest-manifest.ts';
+import { deleteReplacedFiles, withoutExpired } from './compact-replaced.ts';
+import {
+  type IngestRecord,
+  readManifest,
+  readManifestState,
+  replaceManifest,
+  syncFolder,
+  writeManifest,
+} from './ingest-manifest.ts';
 import { ingestLockPath, offlineRoot } from './local-layout.ts';
 
 export type { IngestRecord } from './ingest-manifest.ts';
@@ -127,15 +135,24 @@ export class LocalIngestTarget implements IngestTarget {
     return moved;
   }
 
+  /**
+   * Also forgets the files a compaction replaced whose keeping time is up, and deletes them
+   * after the commit (best effort: what stays is a leftover `fstore doctor --fix` removes).
+   */
   async commit(entry: Omit<IngestRecord, 'files'>, files: readonly string[]): Promise<void> {
-    const records = (await readManifest(this.root)) ?? [];
+    const state = (await readManifestState(this.root)) ?? { records: [], replaced: [] };
+    const { kept, expired } = withoutExpired(state);
     const record: IngestRecord = {
       ...entry,
       files: files.map((f) => path.relative(this.root, f).split(path.sep).join('/')),
     };
-    await writeManifest(this.root, [...records, record], entry.ingestId, () =>
-      faultPoint('ingest:before-commit'),
+    await replaceManifest(
+      this.root,
+      { records: [...kept.records, record], replaced: kept.replaced },
+      entry.ingestId,
+      () => faultPoint('ingest:before-commit'),
     );
+    await deleteReplacedFiles(this.root, expired).catch(() => undefined);
   }
 
   async discard(files: readonly string[]): Promise<void> {

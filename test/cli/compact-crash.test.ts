@@ -1,11 +1,12 @@
-import { cp, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { onlineLockPath } from '../../lib/data-paths.ts';
 import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
-import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { ingestLockPath, ingestManifestPath, offlineRoot } from '../../lib/offline/local-layout.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
-import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
+import { makeTempDir, runFstore, spawnFstore } from '../helpers/run-fstore.ts';
 
 /** Every row of `orders` as the offline readers see it (the relation training sets read). */
 async function storedOrders(dataDir: string): Promise<Record<string, unknown>[]> {
@@ -32,6 +33,9 @@ async function parquetFiles(dataDir: string): Promise<number> {
   return count;
 }
 
+/** Replaced files deleted right after the commit, so files on disk are the committed ones. */
+const noKeeping = { env: { FSTORE_COMPACT_KEEP_REPLACED: '0' } };
+
 const doctor = async (dataDir: string, ...flags: string[]) => {
   const result = await runFstore(['--data-dir', dataDir, 'doctor', ...flags]);
   expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -39,19 +43,31 @@ const doctor = async (dataDir: string, ...flags: string[]) => {
   return { row: row ?? '', stdout: result.stdout };
 };
 
-/** Each fault point of a compaction, whether the merge is committed, and what doctor finds. */
+/**
+ * Each fault point of a compaction, whether the merge is committed, what doctor finds, and how
+ * long the replaced files are kept (`0`: deleted at the commit, so a kill after it leaves them
+ * as leftovers; the default keeps them, named in the manifest, so they are no leftovers).
+ */
 const faults = [
   {
     point: 'after-publish',
+    keep: '0',
     committed: false,
     leftovers: ['staging folder', 'uncommitted data file'],
   },
   {
     point: 'before-commit',
+    keep: '0',
     committed: false,
     leftovers: ['staging folder', 'uncommitted data file', 'temporary manifest'],
   },
-  { point: 'after-commit', committed: true, leftovers: ['staging folder', 'superseded data file'] },
+  {
+    point: 'after-commit',
+    keep: '0',
+    committed: true,
+    leftovers: ['staging folder', 'superseded data file'],
+  },
+  { point: 'after-commit', keep: '60m', committed: true, leftovers: ['staging folder'] },
 ] as const;
 
 describe('fstore compact', () => {
@@ -96,7 +112,7 @@ describe('fstore compact', () => {
   it('merges the files of each partition and says so as JSON', async () => {
     const dataDir = await twoIngests();
     expect(await parquetFiles(dataDir)).toBe(2 * partitions);
-    const result = await runFstore(['--data-dir', dataDir, 'compact', '--json']);
+    const result = await runFstore(['--data-dir', dataDir, 'compact', '--json'], noKeeping);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.sources).toEqual(
@@ -128,18 +144,18 @@ describe('fstore compact', () => {
     } finally {
       await rm(lock, { force: true });
     }
-    const compacted = await runFstore(['--data-dir', dataDir, 'compact']);
+    const compacted = await runFstore(['--data-dir', dataDir, 'compact'], noKeeping);
     expect(compacted.code, compacted.stderr).toBe(0);
     expect(await parquetFiles(dataDir)).toBe(partitions);
     expect(await storedOrders(dataDir)).toEqual(clean);
   }, 180_000);
 
   it.each(faults)(
-    'killed at $point leaves the same rows readable; a re-run finishes and doctor --fix removes what is left',
-    async ({ point, committed, leftovers }) => {
+    'killed at $point (replaced files kept $keep) leaves the same rows readable; a re-run finishes and doctor --fix removes what is left',
+    async ({ point, keep, committed, leftovers }) => {
       const dataDir = await twoIngests();
       const killed = await runFstore(['--data-dir', dataDir, 'compact', '--source', 'orders'], {
-        env: { FSTORE_FAULT: `compact:${point}` },
+        env: { FSTORE_FAULT: `compact:${point}`, FSTORE_COMPACT_KEEP_REPLACED: keep },
       });
       expect(killed.code, killed.stdout + killed.stderr).toBeNull();
       expect(await storedOrders(dataDir)).toEqual(clean);
@@ -162,24 +178,55 @@ describe('fstore compact', () => {
       expect(fixed.row).toMatch(/✔ │ .*removed \d+ leftovers? of interrupted ingests/);
       expect((await doctor(fixedCopy)).row).toMatch(/✔ │ .*no leftovers/);
       expect(await storedOrders(fixedCopy)).toEqual(clean);
-      expect(await parquetFiles(fixedCopy)).toBe(committed ? partitions : 2 * partitions);
+      const kept = keep === '0' ? 0 : 2 * partitions;
+      expect(await parquetFiles(fixedCopy)).toBe((committed ? partitions : 2 * partitions) + kept);
 
       // So does the next compaction, which then merges what is still unmerged.
-      const rerun = await runFstore(['--data-dir', dataDir, 'compact', '--json']);
+      const rerun = await runFstore(['--data-dir', dataDir, 'compact', '--json'], noKeeping);
       expect(rerun.code, rerun.stderr).toBe(0);
       expect(JSON.parse(rerun.stdout).leftoversRemoved).toBeGreaterThan(0);
       expect((await doctor(dataDir)).row).toMatch(/✔ │ .*no leftovers/);
-      expect(await parquetFiles(dataDir)).toBe(partitions);
+      expect(await parquetFiles(dataDir)).toBe(partitions + kept);
       expect(await storedOrders(dataDir)).toEqual(clean);
     },
     240_000,
   );
 
-  it('refuses an AWS environment, changing nothing', async () => {
+  it('stops before its commit point on SIGTERM (exit 143): the store is unchanged, nothing is left over, and the next compact works', async () => {
+    const dataDir = await twoIngests();
+    const manifest = await readFile(ingestManifestPath(dataDir, 'local'), 'utf8');
+    const run = spawnFstore(['--data-dir', dataDir, 'compact'], {
+      env: { FSTORE_PAUSE_AT: 'compact:before-commit' },
+    });
+    await run.waitFor(/fstore-pause: compact:before-commit/, 120_000);
+    // Paused with every merged file published: the most a stop can have to undo.
+    expect(await parquetFiles(dataDir)).toBe(3 * partitions);
+    expect(await run.stop('SIGTERM')).toBe(143);
+    expect(run.stderr()).toContain(
+      'nothing was compacted: the compaction stopped before its commit point and its files were removed',
+    );
+    expect(run.stderr()).toContain('run fstore compact again');
+
+    expect(await readFile(ingestManifestPath(dataDir, 'local'), 'utf8')).toBe(manifest);
+    expect(await parquetFiles(dataDir)).toBe(2 * partitions);
+    expect(await storedOrders(dataDir)).toEqual(clean);
+    expect((await doctor(dataDir)).row).toMatch(/✔ │ .*no leftovers/);
+    expect(existsSync(onlineLockPath(dataDir, 'local'))).toBe(false);
+    expect(existsSync(ingestLockPath(dataDir, 'local'))).toBe(false);
+
+    const again = await runFstore(['--data-dir', dataDir, 'compact'], noKeeping);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await parquetFiles(dataDir)).toBe(partitions);
+    expect(await storedOrders(dataDir)).toEqual(clean);
+  }, 240_000);
+
+  it('refuses an AWS environment, saying S3 compaction is not built and what to do instead', async () => {
     const result = await runFstore(['--env', 'prod', 'compact']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      'fstore compact works on local offline stores only; "prod" is an AWS environment',
+      'fstore compact is not built for S3 stores: "prod" is an AWS environment',
     );
+    expect(result.stderr).toContain('nothing was changed');
+    expect(result.stderr).toContain('ingest larger batches');
   }, 60_000);
 });

@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { isLocalEnv, onlineLockPath } from '../../data-paths.ts';
 import { type CompactResult, compactStore } from '../../offline/compact.ts';
+import { defaultKeepReplacedMs, parseKeepDuration } from '../../offline/compact-replaced.ts';
 import { describeBytes } from '../../offline/ingest-leftovers.ts';
 import { acquireProcessLock } from '../../process-lock.ts';
 import { UsageError } from '../cli-error.ts';
@@ -15,6 +16,7 @@ interface CompactCliOptions {
   json?: boolean;
   dryRun?: boolean;
   targetFileSize?: number;
+  keepReplaced?: number;
 }
 
 export function registerCompact(program: Command): void {
@@ -27,12 +29,13 @@ export function registerCompact(program: Command): void {
     .option('--dry-run', 'show what would be merged; write nothing')
     .option('--json', 'print the compaction (files before/after per source) as JSON')
     .addOption(targetFileSizeOption())
+    .addOption(keepReplacedOption())
     .action(async (options: CompactCliOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
       if (!isLocalEnv(ctx.env))
         throw new UsageError(
-          `fstore compact works on local offline stores only; "${ctx.env}" is an AWS environment, and compaction of its S3 store is not built yet (nothing was changed)`,
-          'compact a local environment (--env local), or leave the S3 store as it is: its ingests already write one file per partition',
+          `fstore compact is not built for S3 stores: "${ctx.env}" is an AWS environment, and merging its files needs a commit that Athena readers see in one step, which one record per ingest cannot give (docs/adr/0008, Compaction); nothing was changed`,
+          'each fstore ingest already writes at most one file per dt partition (or files of --target-file-size), so small files on S3 come from many small ingests: ingest larger batches (a day of rows or more at once). fstore compact merges the files of local environments (--env local)',
         );
       // SIGINT/SIGTERM from here on: the compaction stops before its commit point.
       const signal = ctx.shutdown.stopSignal();
@@ -58,6 +61,7 @@ export function registerCompact(program: Command): void {
         ...(options.targetFileSize !== undefined
           ? { targetFileBytes: options.targetFileSize }
           : {}),
+        ...(options.keepReplaced !== undefined ? { keepReplacedMs: options.keepReplaced } : {}),
         onProgress: (done, total) => {
           if (options.json || options.dryRun || total === 0) return;
           progress ??= createProgress('merging partitions', total);
@@ -89,6 +93,22 @@ export function registerCompact(program: Command): void {
     });
 }
 
+/** `--keep-replaced <duration>` (env FSTORE_COMPACT_KEEP_REPLACED), in milliseconds. */
+function keepReplacedOption(): Option {
+  return new Option(
+    '--keep-replaced <duration>',
+    `keep the replaced files this long after the commit, for training sets already reading them, e.g. 15m, 2h, 0 (default ${defaultKeepReplacedMs / 60_000}m); the next compact, ingest or doctor --fix after that deletes them`,
+  )
+    .env('FSTORE_COMPACT_KEEP_REPLACED')
+    .argParser((text: string) => {
+      try {
+        return parseKeepDuration(text, '--keep-replaced');
+      } catch (error) {
+        throw new InvalidArgumentError((error as Error).message);
+      }
+    });
+}
+
 function printSummary(ctx: CliContext, result: CompactResult, elapsedMs: number): void {
   const merged = result.sources.filter((s) => s.partitions > 0);
   const target = describeBytes(result.targetFileBytes);
@@ -112,5 +132,9 @@ function printSummary(ctx: CliContext, result: CompactResult, elapsedMs: number)
       ? `${ctx.out.c.dim('·')} dry run: nothing written (target ${target}); run without --dry-run to compact`
       : `${ctx.out.c.green('✔')} compacted ${plural(merged.length, 'source')} in ${seconds} s; compaction ${result.compactionId}`,
   );
+  if (result.replacedKeptUntil)
+    ctx.out.line(
+      `${ctx.out.c.dim('·')} the replaced files stay until ${result.replacedKeptUntil} for training sets already reading them; the next compact, ingest or doctor --fix after that deletes them`,
+    );
   for (const warning of result.warnings) ctx.out.line(`${ctx.out.c.yellow('!')} ${warning}`);
 }
