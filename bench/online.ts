@@ -1,9 +1,11 @@
 /**
- * npm run bench:online — the lookup handler (parse, validate, fetch, shape JSON) against a bare
- * loop of the same BatchGetItem calls, on dynalite in this process, for 1, 10 and 100 entities
- * of a 3-view service with 50 features; plus the Lambda bundle's size (built with the
- * construct's bundling options, and with the AWS SDK left to the runtime as before) and the
- * cold module initialization of both in fresh processes (BENCH_INIT_RUNS, default 10;
+ * npm run bench:online — the lookup handler as deployed (parse, validate, fetch through the
+ * Lambda's signed BatchGetItem client, shape JSON; BENCH_LOOKUP_CLIENT=sdk puts it on the AWS
+ * SDK's client instead) against a bare loop of the same BatchGetItem calls through the AWS SDK,
+ * on dynalite in this process, for 1, 10 and 100 entities of a 3-view service with 50 features;
+ * plus the Lambda bundle's size (built with the construct's bundling options and the lookup's
+ * projection of the registry, as deployed; and the same handler on the SDK client, as before)
+ * and the cold module initialization of both in fresh processes (BENCH_INIT_RUNS, default 10;
  * bench/cold-init.ts), and requests/s and p99 of the local HTTP server under autocannon.
  * The two run interleaved: `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts) of
  * one block of BENCH_ITERATIONS (300) lookups each, after 20 unmeasured ones; a block's figure
@@ -23,7 +25,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { createLookupHandler, localLambdaContext } from '../lambdas/online-lookup/handler.ts';
+import { localLambdaContext } from '../lambdas/online-lookup/handler.ts';
+import { createBatchGetLookupHandler } from '../lambdas/online-lookup/lookup-handler.ts';
 import { registryBundling } from '../lib/constructs/function-defaults.ts';
 import {
   defineEntity,
@@ -34,10 +37,13 @@ import {
 } from '../lib/definitions/index.ts';
 import { startDynalite } from '../lib/local/dynalite-server.ts';
 import { startHttpServer } from '../lib/local/http-server.ts';
+import { sdkBatchGet } from '../lib/online/dynamodb-batch-get/sdk-batch-get.ts';
+import { signedBatchGet } from '../lib/online/dynamodb-batch-get/signed-batch-get.ts';
 import { encodeEntityKey, partitionKey } from '../lib/online/entity-key.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
 import { writeOnlineRows } from '../lib/online/online-writer.ts';
 import { compileRegistry } from '../lib/registry/index.ts';
+import { lookupRegistryProjection } from '../lib/registry/runtime-projection.ts';
 import { coldInit, describeColdInit } from './cold-init.ts';
 import {
   describeInterleave,
@@ -100,11 +106,22 @@ for (const view of registry.featureViews) {
 
 // The Lambda's own handler (middy, Powertools, validation); EMF output off so it does not flood the console.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-const lambdaHandler = createLookupHandler({
-  registry,
-  client,
+const lookupClient = process.env.BENCH_LOOKUP_CLIENT === 'sdk' ? 'sdk' : 'signed';
+const lambdaHandler = createBatchGetLookupHandler({
+  registry: lookupRegistryProjection(registry),
+  batchGet:
+    lookupClient === 'sdk'
+      ? sdkBatchGet(client)
+      : signedBatchGet({
+          region: 'eu-west-1',
+          credentials: { accessKeyId: 'bench', secretAccessKey: 'bench', sessionToken: 'bench' },
+          endpoint: dynamo.endpoint,
+        }),
   config: { tableName: table, maxEntities: 1000, maxBodyBytes: 262_144, cacheTtlMs: 0 },
 });
+console.log(
+  `lookup handler on the ${lookupClient === 'sdk' ? 'AWS SDK' : 'signed BatchGetItem'} client`,
+);
 
 /** The same keys and projection the handler asks for, sent as bare BatchGetItem calls. */
 async function bareLookup(entities: string[]): Promise<void> {
@@ -217,20 +234,18 @@ for (const count of [1, 10, 100]) {
 }
 
 // The Lambda bundle as deployed, built with the options the ServingApi construct gives
-// NodejsFunction (AWS SDK bundled), and the option it replaced: the SDK left to the runtime.
-const bundling = registryBundling(registry);
-const deployed = await buildLookupBundle('deployed', bundling);
-const sdkExternal = await buildLookupBundle('sdk-external', {
-  ...bundling,
-  externalModules: ['@aws-sdk/*'],
-});
+// NodejsFunction (the lookup's projection of the registry, no AWS SDK), and the same handler
+// on the AWS SDK's DynamoDB client, bundled, as it was deployed before.
+const bundling = registryBundling(lookupRegistryProjection(registry));
+const deployed = await buildLookupBundle('deployed', bundling, '../lambdas/online-lookup/index.ts');
+const sdkBundled = await buildLookupBundle('sdk-client', bundling, './lookup-entry-sdk.ts');
 const floor = path.join(deployed.dir, 'empty.mjs');
 await writeFile(floor, 'export {};\n');
 const initRuns = Number(process.env.BENCH_INIT_RUNS ?? 10);
 const initNames = {
-  deployed: 'lookup bundle as deployed (AWS SDK bundled)',
+  deployed: 'lookup bundle as deployed (signed BatchGetItem client, no AWS SDK)',
   deployedWithMaps: 'the same with --enable-source-maps',
-  sdkExternal: 'lookup bundle with the AWS SDK left to the runtime (before)',
+  sdkBundled: 'lookup bundle on the AWS SDK DynamoDB client, bundled (before)',
   floor: "an empty ES module (Node's own import cost)",
 } as const;
 const init = await coldInit(
@@ -241,12 +256,12 @@ const init = await coldInit(
       bundle: deployed.bundle,
       nodeFlags: ['--enable-source-maps'],
     },
-    { name: initNames.sdkExternal, bundle: sdkExternal.bundle },
+    { name: initNames.sdkBundled, bundle: sdkBundled.bundle },
     { name: initNames.floor, bundle: floor },
   ],
   initRuns,
 );
-for (const built of [deployed, sdkExternal])
+for (const built of [deployed, sdkBundled])
   console.log(
     `lambda bundle, ${built.name}: ${built.bundleKb.toFixed(0)} KiB minified, source map ${built.mapKb.toFixed(0)} KiB`,
   );
@@ -294,9 +309,10 @@ console.log(
     init_cpu_ms: Math.round(initOf(initNames.deployed).cpuMs),
     init_with_source_maps_ms: Math.round(initOf(initNames.deployedWithMaps).wallMs),
     init_with_source_maps_cpu_ms: Math.round(initOf(initNames.deployedWithMaps).cpuMs),
-    sdk_external_bundle_kb: Math.round(sdkExternal.bundleKb),
-    init_sdk_external_ms: Math.round(initOf(initNames.sdkExternal).wallMs),
-    init_sdk_external_cpu_ms: Math.round(initOf(initNames.sdkExternal).cpuMs),
+    lookup_client: lookupClient,
+    sdk_client_bundle_kb: Math.round(sdkBundled.bundleKb),
+    init_sdk_client_ms: Math.round(initOf(initNames.sdkBundled).wallMs),
+    init_sdk_client_cpu_ms: Math.round(initOf(initNames.sdkBundled).cpuMs),
     init_empty_module_cpu_ms: Math.round(initOf(initNames.floor).cpuMs),
     init_runs: initRuns,
     http_rps: Math.round(result.requests.average),
@@ -306,14 +322,15 @@ console.log(
 );
 
 /**
- * Builds the lookup entry as CDK's NodejsFunction does with these bundling options, into its own
- * folder whose node_modules holds only `@aws-sdk` (what the Lambda runtime provides).
+ * Builds a lookup entry (relative to this file) as CDK's NodejsFunction does with these bundling
+ * options, into its own folder whose node_modules holds only `@aws-sdk` (what the Lambda
+ * runtime provides).
  */
-async function buildLookupBundle(name: string, options: typeof bundling) {
+async function buildLookupBundle(name: string, options: typeof bundling, entry: string) {
   const dir = await mkdtemp(path.join(tmpdir(), `fstore-bench-bundle-${name}-`));
   const bundle = path.join(dir, 'index.mjs');
   await build({
-    entryPoints: [fileURLToPath(new URL('../lambdas/online-lookup/index.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
     bundle: true,
     minify: options.minify ?? false,
     keepNames: options.keepNames ?? false,
