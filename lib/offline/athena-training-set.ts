@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -77,13 +77,17 @@ export async function getTrainingSetOnAthena(
     joinKeys: requiredJoinKeys(plan),
     staged,
   });
-  await options.s3.send(
-    new PutObjectCommand({
-      Bucket: options.bucket,
-      Key: `${entityRequestPrefix(options.service)}request_id=${requestId}/entities.parquet`,
-      Body: await readFile(staged),
-    }),
-  );
+  try {
+    await options.s3.send(
+      new PutObjectCommand({
+        Bucket: options.bucket,
+        Key: `${entityRequestPrefix(options.service)}request_id=${requestId}/entities.parquet`,
+        Body: await readFile(staged),
+      }),
+    );
+  } finally {
+    await rm(staged, { force: true });
+  }
 
   const prefix = `training-sets/${options.service}/${requestId}/`;
   const location = `s3://${options.bucket}/${prefix}`;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefinitions } from '../../lib/registry/index.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
-import { makeTempDir, repoRoot, runFstore } from '../helpers/run-fstore.ts';
+import { makeTempDir, repoRoot, runFstore, spawnFstore } from '../helpers/run-fstore.ts';
 import { type S3ListingStub, startS3ListingStub } from '../helpers/s3-listing-stub.ts';
 
 const mib = 1024 ** 2;
@@ -16,17 +16,20 @@ let entities: string;
 
 beforeAll(async () => {
   // churn_online for rows 2026-03-06..2026-03-11 reads orders from 2025-12-06 (90 d TTL).
-  s3 = await startS3ListingStub({
-    'offline-bucket': {
-      [object('orders', '2025-12-05')]: 999,
-      [object('orders', '2025-12-06', 0)]: 3 * mib,
-      [object('orders', '2025-12-06', 1)]: 2 * mib,
-      [object('orders', '2026-03-11')]: 6 * mib,
-      [object('orders', '2026-03-12')]: 999,
-      [object('customer_profiles', '2026-03-01')]: mib,
-      'offline/_ingests/orders/abc/20260101t000000-0a1b2c3d.json': 500,
+  s3 = await startS3ListingStub(
+    {
+      'offline-bucket': {
+        [object('orders', '2025-12-05')]: 999,
+        [object('orders', '2025-12-06', 0)]: 3 * mib,
+        [object('orders', '2025-12-06', 1)]: 2 * mib,
+        [object('orders', '2026-03-11')]: 6 * mib,
+        [object('orders', '2026-03-12')]: 999,
+        [object('customer_profiles', '2026-03-01')]: mib,
+        'offline/_ingests/orders/abc/20260101t000000-0a1b2c3d.json': 500,
+      },
     },
-  });
+    { hanging: ['slow-bucket'] },
+  );
   awsEnv = {
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_REGION: 'eu-west-1',
@@ -151,6 +154,35 @@ describe('fstore training-set --dry-run on an AWS environment (loopback S3)', ()
     expect(result.stderr).toContain(
       's3:ListBucket on arn:aws:s3:::locked for the prefix offline/customer_profiles/',
     );
+  });
+
+  it('removes its staged copy of the entity rows when stopped by SIGTERM mid-listing', async () => {
+    const tmp = await makeTempDir('dry-run-tmp');
+    const running = spawnFstore(
+      [
+        '--env',
+        'dev',
+        'training-set',
+        '--service',
+        'churn_online',
+        '--entities',
+        entities,
+        '--bucket',
+        'slow-bucket',
+        '--dry-run',
+      ],
+      { env: { ...awsEnv, TMPDIR: tmp } },
+    );
+    const started = Date.now();
+    while (!s3.listings.some((l) => l.bucket === 'slow-bucket')) {
+      if (Date.now() - started > 90_000) throw new Error(`no listing: ${running.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const staged = async () => (await readdir(tmp)).filter((n) => n.startsWith('fstore-dry-run-'));
+    expect(await staged()).toHaveLength(1);
+    running.kill('SIGTERM');
+    expect(await running.exited).toBe(143);
+    expect(await staged()).toEqual([]);
   });
 
   it('still needs --out without --dry-run', async () => {

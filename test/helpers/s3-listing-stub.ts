@@ -15,12 +15,14 @@ const xmlText = (text: string) =>
 /**
  * A loopback S3 answering ListObjectsV2 as S3 does (keys in order, after `start-after` or the
  * continuation token, `pageSize` per page) over `buckets` (bucket → key → size). A bucket not
- * in `buckets` answers 403 AccessDenied, as S3 does to a caller without s3:ListBucket.
+ * in `buckets` answers 403 AccessDenied, as S3 does to a caller without s3:ListBucket; a bucket
+ * in `hanging` never answers (to stop a caller mid-listing).
  */
 export async function startS3ListingStub(
   buckets: Record<string, Record<string, number>>,
-  pageSize = 2,
+  options: { readonly pageSize?: number; readonly hanging?: readonly string[] } = {},
 ): Promise<S3ListingStub> {
+  const pageSize = options.pageSize ?? 2;
   const listings: Record<string, string | undefined>[] = [];
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://stub');
@@ -36,6 +38,7 @@ export async function startS3ListingStub(
       startAfter: param('start-after'),
       continuationToken: param('continuation-token'),
     });
+    if (options.hanging?.includes(bucket)) return;
     const objects = buckets[bucket];
     if (!objects) {
       response
@@ -69,6 +72,10 @@ export async function startS3ListingStub(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     listings,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,6 +54,8 @@ export async function trainingSetDryRun(
   );
   // The request as it would be uploaded, to count its bytes too.
   const dir = await mkdtemp(path.join(tmpdir(), 'fstore-dry-run-'));
+  // A signal exits at once (the shutdown default); the staged copy goes with it.
+  const forget = ctx.shutdown.onExit(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const staged = path.join(dir, 'entities.parquet');
     const request = await stageEntityRequest({
@@ -100,6 +103,7 @@ export async function trainingSetDryRun(
       `Estimated cost: about ${usd(estimate.price.usd)} (${pricing}; an estimate, not a quote: prices differ by region, and the bill is what counts).`,
     );
   } finally {
+    forget();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AthenaClient,
@@ -115,6 +115,9 @@ describe('training set on Athena (aws-sdk-client-mock)', () => {
       location: 's3://offline-bucket/training-sets/churn_v1/run-1/',
     });
     expect(result.files.map((f) => path.basename(f))).toEqual(['0000-part-0', '0001-part-1']);
+    // The staged copy of the entity rows is removed once uploaded; the request key filter is in.
+    expect(await readdir(path.join(dir, 'out'))).not.toContain('fstore-request-run-1.parquet');
+    expect(sql).toContain(`fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request")`);
   });
 
   it('refuses a request id that could break out of the SQL literal', async () => {
