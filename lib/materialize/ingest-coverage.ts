@@ -107,14 +107,30 @@ export function coverageAfter(
     previousSettle,
     Number.isFinite(newest) ? newest - settleMs : -Infinity,
   );
+  // Past the cap the earliest-committed are left unnamed: uncovered, their rows are read again
+  // (writes are conditional: harmless, but paid) until their commit time settles.
+  const named = snapshot
+    .filter((i) => i.committedAtMs >= settledBeforeMs)
+    .sort((a, b) => b.committedAtMs - a.committedAtMs)
+    .slice(0, maxNamedIngests);
   return {
     settledBeforeMs: Number.isFinite(settledBeforeMs) ? settledBeforeMs : 0,
-    ingestIds: snapshot
-      .filter((i) => i.committedAtMs >= settledBeforeMs)
-      .map((i) => i.ingestId)
-      .sort(),
+    ingestIds: named.map((i) => i.ingestId).sort(),
   };
 }
+
+/**
+ * Ingests a coverage by commit time names at most: about 27 bytes each in the state item,
+ * which DynamoDB caps at 400 KB. More than this many commits within one settle period (over
+ * three a second) costs re-reads, never a skipped ingest.
+ */
+export const maxNamedIngests = 2_000;
+
+/**
+ * Partitions a run names to prune its scan at most (13 bytes each, in the checkpoint); past
+ * this it reads by sequence ranges alone: the same rows, with less pruning.
+ */
+export const maxNamedDays = 1_000;
 
 /** What a run reads of new ingests: `fstore_seq` ranges (inclusive) and, when known, partitions. */
 export interface NewIngestRows {
@@ -153,8 +169,8 @@ export function newIngestRows(ingests: readonly CommittedIngest[], maxRanges = 5
     const right = merged[closest + 1] as [bigint, bigint];
     merged.splice(closest, 2, [left[0], right[1]]);
   }
-  const known = ingests.every((i) => i.days !== undefined);
   const days = [...new Set(ingests.flatMap((i) => i.days ?? []))].sort();
+  const known = ingests.every((i) => i.days !== undefined) && days.length <= maxNamedDays;
   return {
     ingests: ingests.length,
     rows: ingests.reduce((sum, i) => sum + i.rows, 0),

@@ -176,7 +176,9 @@ export async function materializeView(
     status,
     startedAt: checkpoint.startedAt,
     finishedAt: new Date(now()).toISOString(),
-    window: checkpoint.window,
+    // The new ingests' ranges and partitions are in the checkpoint while it runs; the record of
+    // the run keeps their counts (scope), so the state item does not hold them twice.
+    window: withoutIngestFilter(checkpoint.window),
     ...(checkpoint.scope ? { scope: checkpoint.scope } : {}),
     counts: checkpoint.counts,
     durationMs: now() - startedMs,
@@ -557,6 +559,11 @@ async function writeRows(
     deleted: removed.written,
     ...(newestMicros !== undefined ? { newestEventTs: microsToIso(newestMicros) } : {}),
   };
+}
+
+function withoutIngestFilter(window: Checkpoint['window']): Checkpoint['window'] {
+  const { newIngests: _newIngests, ...rest } = window;
+  return rest;
 }
 
 /** `deleted` appears in the counts only once a run has deleted something. */

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   type CommittedIngest,
   coverageAfter,
+  maxNamedDays,
+  maxNamedIngests,
   newIngestRows,
   partitionsOfFiles,
   uncoveredIngests,
@@ -47,6 +49,30 @@ describe('ingest coverage', () => {
     const coverage = coverageAfter(undefined, snapshot);
     expect(uncoveredIngests(coverage, snapshot)).toEqual([]);
     expect(uncoveredIngests(coverage, [...snapshot, ingest('d', 16, 1, 58)])).toHaveLength(1);
+  });
+});
+
+describe('the bound on named ingests', () => {
+  it('names at most maxNamedIngests, the latest commits; the others stay uncovered (read again), never skipped', () => {
+    const many = Array.from({ length: maxNamedIngests + 5 }, (_, i) =>
+      ingest(`i${String(i).padStart(5, '0')}`, 1 + i * 10, 10, 100 + i / 10_000),
+    );
+    const coverage = coverageAfter(undefined, many);
+    expect('ingestIds' in coverage && coverage.ingestIds).toHaveLength(maxNamedIngests);
+    expect(uncoveredIngests(coverage, many).map((i) => i.ingestId)).toEqual(
+      many.slice(0, 5).map((i) => i.ingestId),
+    );
+  });
+
+  it('leaves partitions out of the filter past maxNamedDays, so the rows are found by sequence alone', () => {
+    const wide = {
+      ...ingest('a', 1, 10, 0),
+      days: Array.from({ length: maxNamedDays + 1 }, (_, d) => `d${d}`),
+    };
+    expect(newIngestRows([wide]).days).toBeUndefined();
+    expect(newIngestRows([{ ...wide, days: wide.days.slice(0, maxNamedDays) }]).days).toHaveLength(
+      maxNamedDays,
+    );
   });
 });
 
