@@ -67,8 +67,11 @@ export async function planCompaction(
 }
 
 /**
- * Each file's leaf columns as `name\ttype...` lines, from the Parquet footers. Readers match
- * columns by name (union_by_name), so the order only has to be the same for the same schema.
+ * Each file's leaf columns as `path\ttype\trepetition\tconverted\tlogical` lines, from the
+ * Parquet footers. The path is the full one (`tags.list.element`): a list or struct column's
+ * leaves have generic names, so two files whose list columns are named differently would
+ * otherwise look alike and their merge fail. Readers match columns by name (union_by_name), so
+ * the order only has to be the same for the same schema.
  */
 async function schemasOf(
   connection: DuckDBConnection,
@@ -79,10 +82,53 @@ async function schemasOf(
     const batch = files.slice(start, start + 500);
     const rows = await queryRows(
       connection,
-      `SELECT file_name, list(name || chr(9) || coalesce(CAST(type AS VARCHAR), '') || chr(9) || coalesce(CAST(converted_type AS VARCHAR), '') || chr(9) || coalesce(CAST(logical_type AS VARCHAR), '')) AS columns FROM parquet_schema([${batch.map(quoteLiteral).join(', ')}]) WHERE num_children IS NULL OR num_children = 0 GROUP BY file_name`,
+      `SELECT file_name, name, CAST(type AS VARCHAR) AS type, CAST(repetition_type AS VARCHAR) AS repetition, num_children, CAST(converted_type AS VARCHAR) AS converted, CAST(logical_type AS VARCHAR) AS logical FROM parquet_schema([${batch.map(quoteLiteral).join(', ')}]) ORDER BY file_name, column_id`,
     );
-    for (const row of rows)
-      schemas.set(String(row.file_name), (row.columns as string[]).join('\n'));
+    const byFile = new Map<string, SchemaNode[]>();
+    for (const row of rows) {
+      const file = String(row.file_name);
+      byFile.set(file, [...(byFile.get(file) ?? []), row as unknown as SchemaNode]);
+    }
+    for (const [file, nodes] of byFile) schemas.set(file, leafColumns(nodes).join('\n'));
   }
   return schemas;
+}
+
+/** One element of a Parquet schema, as `parquet_schema` lists them (depth first, root first). */
+export interface SchemaNode {
+  readonly name: string;
+  readonly type: string | null;
+  readonly repetition: string | null;
+  readonly num_children: number | bigint | null;
+  readonly converted: string | null;
+  readonly logical: string | null;
+}
+
+/**
+ * The leaf columns of one Parquet schema with their full paths and types. Elements come depth
+ * first, each group followed by its `num_children` children; the first is the root.
+ */
+export function leafColumns(nodes: readonly SchemaNode[]): string[] {
+  const leaves: string[] = [];
+  const open: { path: string[]; remaining: number }[] = [];
+  for (const [index, node] of nodes.entries()) {
+    const children = Number(node.num_children ?? 0);
+    if (index === 0) {
+      open.push({ path: [], remaining: children });
+      continue;
+    }
+    const parent = open.at(-1);
+    if (!parent) throw new Error(`internal: Parquet schema element "${node.name}" has no parent`);
+    parent.remaining -= 1;
+    const nodePath = [...parent.path, node.name];
+    if (children > 0) open.push({ path: nodePath, remaining: children });
+    else
+      leaves.push(
+        [nodePath.join('.'), node.type, node.repetition, node.converted, node.logical]
+          .map((part) => part ?? '')
+          .join('\t'),
+      );
+    while (open.length > 0 && (open.at(-1)?.remaining ?? 0) === 0) open.pop();
+  }
+  return leaves;
 }

@@ -9,10 +9,19 @@ import {
 } from '../../lib/definitions/index.ts';
 import { compactStore } from '../../lib/offline/compact.ts';
 import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
-import { findIngestLeftovers } from '../../lib/offline/ingest-leftovers.ts';
-import { type IngestRecord, parseManifest } from '../../lib/offline/ingest-manifest.ts';
+import { ingestFile } from '../../lib/offline/ingest.ts';
+import {
+  findIngestLeftovers,
+  removeLeftoversWhileLocked,
+} from '../../lib/offline/ingest-leftovers.ts';
+import {
+  type IngestRecord,
+  parseManifest,
+  readManifestState,
+} from '../../lib/offline/ingest-manifest.ts';
 import { ingestManifestPath, offlineRoot } from '../../lib/offline/local-layout.ts';
 import { ensureRunningTotals, runningTotalsView } from '../../lib/offline/running-totals.ts';
+import { compileRegistry } from '../../lib/registry/index.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
@@ -141,7 +150,7 @@ describe('fstore compact (local store)', () => {
     const totals = await totalsText(dataDir, registry);
     const records = await manifestRecords(dataDir);
 
-    const result = await compactStore({ registry, dataDir, env: 'local' });
+    const result = await compactStore({ registry, dataDir, env: 'local', keepReplacedMs: 0 });
 
     const after = await dataFiles(dataDir);
     expect(after).toHaveLength(6);
@@ -186,7 +195,12 @@ describe('fstore compact (local store)', () => {
     const entity = [{ customer_id: 'C1', event_timestamp: '2026-03-01T12:00:00Z' }];
     const request = { request: { features: ['latest_order:amount'] } };
     expect((await fixture.trainingSet(entity, request)).records?.[0]?.amount).toBe(6);
-    await compactStore({ registry: fixture.registry, dataDir: fixture.dataDir, env: 'local' });
+    await compactStore({
+      registry: fixture.registry,
+      dataDir: fixture.dataDir,
+      env: 'local',
+      keepReplacedMs: 0,
+    });
     expect(await dataFiles(fixture.dataDir)).toHaveLength(1);
     expect((await fixture.trainingSet(entity, request)).records?.[0]?.amount).toBe(6);
   }, 120_000);
@@ -206,6 +220,103 @@ describe('fstore compact (local store)', () => {
     const again = await compactStore(options);
     expect(again.compactionId).toBeUndefined();
     expect(again.sources[0]).toEqual(expect.objectContaining({ partitions: 0, filesAfter: 6 }));
+  }, 120_000);
+
+  it('merges files only with files whose list columns have the same name, so a renamed list column does not fail every merge', async () => {
+    const source = (listColumn: string) =>
+      defineSource({
+        name: 'events',
+        schema: { customer_id: 'string', [listColumn]: 'list<string>', event_ts: 'timestamp' },
+        timestampField: 'event_ts',
+      });
+    const definitions = (listColumn: string) => {
+      const events = source(listColumn);
+      const view = defineFeatureView({
+        name: 'latest_event',
+        entities: [customer],
+        source: events,
+        features: { [listColumn]: 'list<string>' },
+      });
+      return [customer, events, view];
+    };
+    const before = await offlineFixture(definitions('tags'));
+    const after = compileRegistry(definitions('labels').map((definition) => ({ definition })));
+    const rows = (listColumn: string, n: number) =>
+      Array.from({ length: 3 }, (_, i) => ({
+        customer_id: `C${i}`,
+        [listColumn]: [`${listColumn}-${n}`, 'x'],
+        event_ts: '2026-03-01T10:00:00Z',
+      }));
+    for (const n of [1, 2]) await before.ingest('events', rows('tags', n));
+    for (const n of [3, 4])
+      await ingestFile({
+        registry: after,
+        dataDir: before.dataDir,
+        env: 'local',
+        source: 'events',
+        file: await before.writeJsonl(rows('labels', n)),
+      });
+    const root = offlineRoot(before.dataDir, 'local');
+    const files = async () =>
+      (await readdir(path.join(root, 'events', 'dt=2026-03-01'))).filter((f) =>
+        f.endsWith('.parquet'),
+      );
+    expect(await files()).toHaveLength(4);
+    const read = async () => {
+      const session = await openDuckdb();
+      try {
+        return await queryRows(
+          session.connection,
+          `SELECT customer_id, tags, labels, fstore_seq FROM ${duckdbDialect(root).sourceRelation('events')} ORDER BY fstore_seq`,
+        );
+      } finally {
+        session.close();
+      }
+    };
+    const stored = await read();
+
+    const result = await compactStore({
+      registry: after,
+      dataDir: before.dataDir,
+      env: 'local',
+      keepReplacedMs: 0,
+    });
+    expect(result.sources).toEqual([
+      expect.objectContaining({ source: 'events', filesBefore: 4, filesAfter: 2 }),
+    ]);
+    expect(await files()).toHaveLength(2);
+    expect(await read()).toEqual(stored);
+  }, 120_000);
+
+  it('keeps the replaced files for their time, then the next ingest, or doctor --fix, deletes them and forgets them', async () => {
+    const fixture = await offlineFixture([customer, orders, latest]);
+    const root = offlineRoot(fixture.dataDir, 'local');
+    const options = { registry: fixture.registry, dataDir: fixture.dataDir, env: 'local' };
+    const request = { request: { features: ['latest_order:*'] } };
+    const keptFiles = async () =>
+      ((await readManifestState(root))?.replaced ?? []).flatMap((e) => e.files).sort();
+    for (const seed of [7, 8]) await fixture.ingest('orders', batch(seed, 60));
+    const first = await dataFiles(fixture.dataDir);
+
+    const compacted = await compactStore({ ...options, keepReplacedMs: 1000 });
+    expect(Date.parse(compacted.replacedKeptUntil ?? '')).toBeGreaterThan(Date.now());
+    expect(await keptFiles()).toEqual(first.map((f) => `orders/${f}`));
+    expect(await dataFiles(fixture.dataDir)).toHaveLength(first.length + 6);
+    expect((await findIngestLeftovers(root)).leftovers).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await fixture.ingest('orders', batch(9, 60));
+    expect(await keptFiles()).toEqual([]);
+    expect(await dataFiles(fixture.dataDir)).toHaveLength(6 + 6);
+    const expected = (await fixture.trainingSet(entityRows, request)).records;
+
+    await compactStore({ ...options, keepReplacedMs: 1000 });
+    expect(await keptFiles()).toHaveLength(12);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const removed = await removeLeftoversWhileLocked(root);
+    expect(removed.map((l) => l.kind)).toEqual(Array(12).fill('superseded data file'));
+    expect(await keptFiles()).toEqual([]);
+    expect(await dataFiles(fixture.dataDir)).toHaveLength(6);
+    expect((await fixture.trainingSet(entityRows, request)).records).toEqual(expected);
   }, 120_000);
 
   it('refuses an unknown source, naming the known ones', async () => {
