@@ -26,6 +26,12 @@ const config = mergeConfig(
       ],
       testTimeout: 180_000,
       hookTimeout: 360_000,
+      // Stryker switches mutants on at run time (a global read by the instrumented code), so a
+      // module need not be loaded again for each mutant; with isolation every mutant run imported
+      // its test files afresh (DuckDB, the compiled example registry: seconds a file), which was
+      // most of its time. Static mutants (module-level values) need --ignoreStatic or isolation:
+      // FSTORE_MUTATION_ISOLATE=1 restores it.
+      isolate: process.env.FSTORE_MUTATION_ISOLATE === '1',
     },
   }),
 );

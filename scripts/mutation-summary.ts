@@ -1,6 +1,10 @@
 // Per-directory mutation scores and the surviving mutants of a StrykerJS JSON report
 // (mutation-testing-report-schema), for docs/testing.md:
-//   npx tsx scripts/mutation-summary.ts [reports/mutation/mutation.json] [--survivors]
+//   npx tsx scripts/mutation-summary.ts [reports/mutation/mutation.json] [--files] [--survivors]
+// It also reads reports/mutation/results.jsonl (test/mutation/survivor-log-reporter.mjs: one line
+// per tested mutant, written as the run goes), for a run stopped before Stryker wrote its report;
+// the last line of a mutant wins, and survivors are then listed without their source line.
+// --files: one row per file as well as per directory.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -28,7 +32,49 @@ const statuses = [
   'Pending',
 ] as const;
 
+interface ResultLine {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly id: string;
+  readonly mutator: string;
+  readonly replacement?: string;
+  readonly status: string;
+  readonly static?: boolean;
+}
+
+function reportOfResultLines(file: string, text: string): Report {
+  const byMutant = new Map<string, ResultLine>();
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    let entry: ResultLine;
+    try {
+      entry = JSON.parse(line) as ResultLine;
+    } catch (error) {
+      throw new Error(`${file}:${index + 1} is not a JSON line`, { cause: error });
+    }
+    if (typeof entry.file !== 'string' || typeof entry.status !== 'string')
+      throw new Error(`${file}:${index + 1} lacks "file" or "status": ${line.slice(0, 120)}`);
+    byMutant.set(`${entry.file}:${entry.id}`, entry);
+  });
+  const files: Record<string, { source: string; mutants: ReportMutant[] }> = {};
+  for (const entry of byMutant.values()) {
+    const fileResult = files[entry.file] ?? { source: '', mutants: [] };
+    files[entry.file] = fileResult;
+    fileResult.mutants.push({
+      id: entry.id,
+      mutatorName: entry.mutator,
+      status: entry.status,
+      location: { start: { line: entry.line, column: entry.column } },
+      ...(entry.replacement !== undefined ? { replacement: entry.replacement } : {}),
+      ...(entry.static !== undefined ? { static: entry.static } : {}),
+    });
+  }
+  return { files };
+}
+
 function readReport(file: string): Report {
+  if (file.endsWith('.jsonl')) return reportOfResultLines(file, readFileSync(file, 'utf8'));
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<Report>;
   if (!parsed.files || typeof parsed.files !== 'object')
     throw new Error(`${file} is not a StrykerJS JSON report: it has no "files" object`);
@@ -42,10 +88,11 @@ function score(counts: Record<string, number>): string {
   return valid === 0 ? 'n/a' : `${((100 * detected) / valid).toFixed(1)} %`;
 }
 
-function summarize(report: Report): string[] {
+function summarize(report: Report, perFile: boolean): string[] {
   const byDirectory = new Map<string, Record<string, number>>();
-  for (const [file, { mutants }] of Object.entries(report.files)) {
-    for (const key of [path.dirname(file), 'all']) {
+  const files = Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b));
+  for (const [file, { mutants }] of files) {
+    for (const key of [...(perFile ? [file] : []), path.dirname(file), 'all']) {
       const counts = byDirectory.get(key) ?? {};
       for (const mutant of mutants) counts[mutant.status] = (counts[mutant.status] ?? 0) + 1;
       byDirectory.set(key, counts);
@@ -79,5 +126,5 @@ function survivors(report: Report): string[] {
 const args = process.argv.slice(2);
 const file = args.find((a) => !a.startsWith('--')) ?? 'reports/mutation/mutation.json';
 const report = readReport(file);
-console.log(summarize(report).join('\n'));
+console.log(summarize(report, args.includes('--files')).join('\n'));
 if (args.includes('--survivors')) console.log(`\n${survivors(report).join('\n')}`);
