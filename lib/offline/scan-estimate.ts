@@ -1,6 +1,6 @@
 import { dayOfMicros, epochMicrosOf, minusSeconds } from '../epoch-micros.ts';
-import { millisecondRange, sourceLookbackSeconds } from '../sql/athena-service-query.ts';
-import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
+import { millisecondRange } from '../sql/athena-service-query.ts';
+import { type PointInTimePlan, sourceLookbackSeconds } from '../sql/point-in-time-plan.ts';
 
 /** The `dt` partitions of one source a training set can read: `fromDay`..`toDay`, both inclusive. */
 export interface SourcePartitionRange {

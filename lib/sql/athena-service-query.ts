@@ -3,7 +3,12 @@ import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from './athena-dialect.ts';
 import { checkAthenaQuerySize } from './athena-query-size.ts';
 import { type Dialect, quoteIdentifier } from './dialect.ts';
-import { type PointInTimePlan, planPointInTime, requiredJoinKeys } from './point-in-time-plan.ts';
+import {
+  type PointInTimePlan,
+  planPointInTime,
+  requiredJoinKeys,
+  sourceLookbackSeconds,
+} from './point-in-time-plan.ts';
 import { renderTrainingSetSql } from './render-training-set.ts';
 
 /** The entity-request table of a feature service: where training jobs put their entity rows. */
@@ -284,21 +289,4 @@ export function requestKeyFilter(plan: PointInTimePlan, source: string, dialect:
   return conjunctions.length === 1
     ? (conjunctions[0] as string)
     : `(${conjunctions.map((c) => `(${c})`).join(' OR ')})`;
-}
-
-/**
- * How far before an entity time the views on `source` read: the longest TTL or widest window;
- * undefined (no bound) when a passthrough view has no TTL.
- */
-export function sourceLookbackSeconds(plan: PointInTimePlan, source: string): number | undefined {
-  let longest = 0;
-  for (const view of plan.views) {
-    if (view.source !== source) continue;
-    const seconds = view.aggregations
-      ? Math.max(...view.aggregations.map((a) => a.windowSeconds))
-      : view.ttlSeconds;
-    if (seconds === undefined) return undefined;
-    longest = Math.max(longest, seconds);
-  }
-  return longest;
 }

@@ -45,24 +45,24 @@ beforeAll(async () => {
 });
 afterAll(() => s3.close());
 
+/** `fstore --env dev training-set --dry-run` of churn_online for the entity file, on `bucket`. */
+const awsDryRun = (bucket: string, ...extra: string[]) => [
+  '--env',
+  'dev',
+  'training-set',
+  '--service',
+  'churn_online',
+  '--entities',
+  entities,
+  '--bucket',
+  bucket,
+  '--dry-run',
+  ...extra,
+];
+
 describe('fstore training-set --dry-run on an AWS environment (loopback S3)', () => {
   it('prints the partitions and bytes it would scan and Athena’s price as JSON, running no query', async () => {
-    const result = await runFstore(
-      [
-        '--env',
-        'dev',
-        'training-set',
-        '--service',
-        'churn_online',
-        '--entities',
-        entities,
-        '--bucket',
-        'offline-bucket',
-        '--dry-run',
-        '--json',
-      ],
-      { env: awsEnv },
-    );
+    const result = await runFstore(awsDryRun('offline-bucket', '--json'), { env: awsEnv });
     expect(result.stderr).not.toContain('error');
     expect(result.code).toBe(0);
     const output = JSON.parse(result.stdout);
@@ -105,21 +105,7 @@ describe('fstore training-set --dry-run on an AWS environment (loopback S3)', ()
   });
 
   it('says in text that the figures are an estimate, with the price and the bytes', async () => {
-    const result = await runFstore(
-      [
-        '--env',
-        'dev',
-        'training-set',
-        '--service',
-        'churn_online',
-        '--entities',
-        entities,
-        '--bucket',
-        'offline-bucket',
-        '--dry-run',
-      ],
-      { env: awsEnv },
-    );
+    const result = await runFstore(awsDryRun('offline-bucket'), { env: awsEnv });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('nothing uploaded, no query run');
     expect(result.stdout).toContain(
@@ -132,21 +118,7 @@ describe('fstore training-set --dry-run on an AWS environment (loopback S3)', ()
   });
 
   it('names the bucket, prefix and IAM action when listing is denied', async () => {
-    const result = await runFstore(
-      [
-        '--env',
-        'dev',
-        'training-set',
-        '--service',
-        'churn_online',
-        '--entities',
-        entities,
-        '--bucket',
-        'locked',
-        '--dry-run',
-      ],
-      { env: awsEnv },
-    );
+    const result = await runFstore(awsDryRun('locked'), { env: awsEnv });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(
       'access denied listing s3://locked/offline/customer_profiles/ (to estimate what the training set would scan)',
@@ -158,21 +130,7 @@ describe('fstore training-set --dry-run on an AWS environment (loopback S3)', ()
 
   it('removes its staged copy of the entity rows when stopped by SIGTERM mid-listing', async () => {
     const tmp = await makeTempDir('dry-run-tmp');
-    const running = spawnFstore(
-      [
-        '--env',
-        'dev',
-        'training-set',
-        '--service',
-        'churn_online',
-        '--entities',
-        entities,
-        '--bucket',
-        'slow-bucket',
-        '--dry-run',
-      ],
-      { env: { ...awsEnv, TMPDIR: tmp } },
-    );
+    const running = spawnFstore(awsDryRun('slow-bucket'), { env: { ...awsEnv, TMPDIR: tmp } });
     const started = Date.now();
     while (!s3.listings.some((l) => l.bucket === 'slow-bucket')) {
       if (Date.now() - started > 90_000) throw new Error(`no listing: ${running.output()}`);

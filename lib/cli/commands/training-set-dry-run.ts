@@ -176,7 +176,7 @@ async function localDryRun(
       ctx.out.line(`  … ${source.files.length - listedPerSource} more (--json lists them all)`);
   }
   ctx.out.line(
-    `Would read: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)} (the committed files of those partitions).`,
+    `In range: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)}: the committed files of the partitions the Athena statement would read. The local engine narrows this to each entity row's own days, and also opens the newest ingest's first file of a source for its columns.`,
   );
 }
 
