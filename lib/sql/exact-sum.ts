@@ -100,15 +100,18 @@ const numberArithmetic: ScaleArithmetic<number | null> = {
 
 /**
  * Aggregates over a column's rows giving its scale `<prefix>e` (INTEGER) when its sums can be
- * exact, NULL otherwise. `x` is the column as DOUBLE.
+ * exact, NULL otherwise. `x` is the column as DOUBLE. With `over` (a window specification) each
+ * aggregate is a window function, so every row carries the scale of its window's rows; the
+ * rows' own conditions are CASEs inside the aggregates, since Trino takes no FILTER on a window
+ * function.
  */
-export function exactSumScale(x: string, name: string): string {
-  const where = `FILTER (WHERE ${finiteNonZero(x)})`;
+export function exactSumScale(x: string, name: string, over?: string): string {
+  const window = over === undefined ? '' : ` OVER (${over})`;
   const scale = scaleRule(
     {
-      lowest: `min(${exponentOf(x)}) ${where}`,
-      magnitudeBits: magnitudeBits(x),
-      nonFinite: `count(${x}) FILTER (WHERE NOT abs(${x}) <= 1.7976931348623157e308)`,
+      lowest: `min(${exponentOf(x)})${window}`,
+      magnitudeBits: magnitudeBits(x, window),
+      nonFinite: `count(CASE WHEN NOT abs(${x}) <= 1.7976931348623157e308 THEN 1 END)${window}`,
     },
     sqlArithmetic,
   );
@@ -119,7 +122,8 @@ export function exactSumScale(x: string, name: string): string {
  * Bits of the sum of the values' magnitudes, which bounds every partial and window sum (one
  * more than log2 of the double sum, for its rounding).
  */
-const magnitudeBits = (x: string) => `ceil(log2(nullif(sum(abs(${x})), 0))) + 1`;
+const magnitudeBits = (x: string, window = '') =>
+  `ceil(log2(nullif(sum(abs(${x}))${window}, 0))) + 1`;
 
 /** The scale of a column from its exactSumScale-style statistics, for builds that pick it up front. */
 export function chooseExactScale(stats: {

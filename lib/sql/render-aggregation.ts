@@ -10,6 +10,8 @@ export interface AggregationRenderOptions {
   readonly entityTimestampColumn: string;
   /** Earliest and latest entity time (ISO), to read only partitions a window can reach. */
   readonly entityTimeRange?: { readonly min: string; readonly max: string };
+  /** Also return the join keys, for a caller that would otherwise read the entity relation again. */
+  readonly withKeys?: boolean;
 }
 
 /**
@@ -40,17 +42,17 @@ export function renderAggregationView(
     ? q(view.createdColumn)
     : `CAST(NULL AS ${dialect.sqlType('timestamp')})`;
   const value = (column: string) => q(`fstore_c_${column}`);
-  const exact = exactSums(view, dialect, options, widest);
+  const exact = exactSums(view, dialect);
   const sourceRows = [
     `    SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, 0 AS fstore_kind,`,
     `      ${dialect.epochMicros(created)} AS fstore_created, fstore_seq, CAST(NULL AS BIGINT) AS fstore_row_id,`,
-    `      ${[...columns.map((c) => `${q(c)} AS ${value(c)}`), ...exact.scaledColumns].join(', ')}`,
-    `    FROM ${dialect.sourceRelation(view.source)}${exact.crossJoin}`,
+    `      ${columns.map((c) => `${q(c)} AS ${value(c)}`).join(', ')}`,
+    `    FROM ${dialect.sourceRelation(view.source)}`,
     `    WHERE ${sourceFilter(view, dialect, options, widest)}`,
   ];
   const entityRows = [
     `    SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(options.entityTimestampColumn))}, 1, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), fstore_row_id,`,
-    `      ${[...columns.map((c) => `CAST(NULL AS ${dialect.sqlType(columnTypes.get(c) ?? 'string')})`), ...exact.columns.map(() => 'CAST(NULL AS DECIMAL(38, 0))')].join(', ')}`,
+    `      ${columns.map((c) => `CAST(NULL AS ${dialect.sqlType(columnTypes.get(c) ?? 'string')})`).join(', ')}`,
     `    FROM ${options.entityRelation}`,
   ];
   const partition = `PARTITION BY ${keys.join(', ')}`;
@@ -76,19 +78,17 @@ export function renderAggregationView(
           : finalExpression(a, index, dialect)
       } AS ${q(a.outputName)}`,
   );
+  const carried = options.withKeys ? keys.map((k) => `${k}, `).join('') : '';
   return [
-    ...exact.with,
-    `  SELECT fstore_row_id, ${features.join(', ')},`,
+    `  SELECT ${carried}fstore_row_id, ${features.join(', ')},`,
     `    fstore_match_count > 0 AS fstore_match`,
     '  FROM (',
-    `  SELECT fstore_kind, fstore_row_id, fstore_t, ${[...windowed].join(',\n    ')},`,
+    `  SELECT ${carried}fstore_kind, fstore_row_id, fstore_t, ${[...exact.scales, ...windowed].join(',\n    ')},`,
     `    sum(1 - fstore_kind) OVER (${range(widest)}) AS fstore_match_count`,
     '  FROM (',
-    ...sourceRows,
-    '    UNION ALL',
-    ...entityRows,
+    ...exact.withScales([...sourceRows, '    UNION ALL', ...entityRows]),
     '  ) fstore_merged',
-    `  ) fstore_windowed${exact.crossJoin}`,
+    '  ) fstore_windowed',
     '  WHERE fstore_kind = 1',
   ].join('\n');
 }
@@ -97,50 +97,54 @@ const isExactSum = (a: PlannedAggregation) =>
   isFloatType(a.columnType) && (a.function === 'sum' || a.function === 'avg');
 
 interface ExactSums {
-  /** Float columns summed or averaged: their sums are exact when the scale query allows. */
+  /** Float columns summed or averaged: their sums are exact when their scale allows. */
   readonly columns: readonly string[];
-  /** `WITH fstore_scale AS (...)` before the query, when there are such columns. */
-  readonly with: readonly string[];
-  /** ` CROSS JOIN fstore_scale z`, making `z."fstore_e_<column>"` available. */
-  readonly crossJoin: string;
-  /** `"fstore_x_<column>"`: the column times 2^-scale as an exact integer (NULL when inexact). */
-  readonly scaledColumns: readonly string[];
+  /** `"fstore_e_<column>"` of each such column, to carry to the final expressions. */
+  readonly scales: readonly string[];
+  /**
+   * Wraps the lines of a relation holding the join keys and `"fstore_c_<column>"` so each row
+   * also has `"fstore_e_<column>"` and `"fstore_x_<column>"` (the lines unchanged without such
+   * columns).
+   */
+  readonly withScales: (rows: readonly string[]) => string[];
 }
 
 /**
- * The exact-sum scaffolding of a query (see exact-sum.ts): one scale per summed float column,
- * from the source rows the query reads, and each such row's value as a scaled integer.
+ * The exact-sum scaffolding of a query (see exact-sum.ts). Each row carries the scale of its
+ * entity's rows (a window over the join keys, so Athena reads the source once and keeps the
+ * work spread over entities) and its value as a scaled integer at that scale. Every sum is of
+ * one entity's rows, so any scale that makes them exact integers gives the same correctly
+ * rounded sum: an entity's scale equals one computed over all rows read whenever that one is
+ * exact, and is exact more often.
  */
-function exactSums(
-  view: PlannedView,
-  dialect: Dialect,
-  options: AggregationRenderOptions,
-  widest: number,
-): ExactSums {
+function exactSums(view: PlannedView, dialect: Dialect): ExactSums {
   const q = dialect.quote;
   const columns = [
     ...new Set((view.aggregations ?? []).filter(isExactSum).map((a) => a.column)),
   ].sort();
-  if (columns.length === 0) return { columns, with: [], crossJoin: '', scaledColumns: [] };
-  const scales = columns.map((c) => exactSumScale(`CAST(${q(c)} AS DOUBLE)`, q(`fstore_e_${c}`)));
+  if (columns.length === 0) return { columns, scales: [], withScales: (rows) => [...rows] };
+  const entity = `PARTITION BY ${view.joinKeys.map((k) => q(k.name)).join(', ')}`;
+  const asDouble = (c: string) => `CAST(${q(`fstore_c_${c}`)} AS DOUBLE)`;
+  const scaled = columns.map(
+    (c) =>
+      `CASE WHEN ${scale(c, dialect)} IS NOT NULL THEN ${scaledInteger(asDouble(c), scale(c, dialect), dialect)} END AS ${q(`fstore_x_${c}`)}`,
+  );
   return {
     columns,
-    with: [
-      'WITH fstore_scale AS (',
-      `  SELECT ${scales.join(',\n    ')}`,
-      `  FROM ${dialect.sourceRelation(view.source)}`,
-      `  WHERE ${sourceFilter(view, dialect, options, widest)}`,
-      ')',
+    scales: columns.map((c) => scale(c, dialect)),
+    withScales: (rows) => [
+      `    SELECT fstore_scaled.*, ${scaled.join(', ')}`,
+      '    FROM (',
+      `    SELECT fstore_rows.*, ${columns.map((c) => exactSumScale(asDouble(c), scale(c, dialect), entity)).join(',\n      ')}`,
+      '    FROM (',
+      ...rows,
+      '    ) fstore_rows',
+      '    ) fstore_scaled',
     ],
-    crossJoin: ' CROSS JOIN fstore_scale z',
-    scaledColumns: columns.map(
-      (c) =>
-        `CASE WHEN ${scale(c, dialect)} IS NOT NULL THEN ${scaledInteger(`CAST(${q(c)} AS DOUBLE)`, scale(c, dialect), dialect)} END AS ${q(`fstore_x_${c}`)}`,
-    ),
   };
 }
 
-const scale = (column: string, dialect: Dialect) => `z.${dialect.quote(`fstore_e_${column}`)}`;
+const scale = (column: string, dialect: Dialect) => dialect.quote(`fstore_e_${column}`);
 
 /**
  * Name of a part of the exact sum of `a`'s column over `a`'s window: a sum and an avg of the
@@ -284,10 +288,10 @@ export function renderAggregatesAt(
 
 /**
  * The aggregates at `until` of the distinct entities of the view's source rows that match
- * `where`, in renderAggregatesAt's row shape. The entities are numbered in key order: the
- * numbering CTE is read twice (by the aggregation and by the final join), and Trino evaluates a
- * CTE once per reference, so an unordered `row_number() OVER ()` could pair an entity with
- * another entity's aggregates.
+ * `where`, in renderAggregatesAt's row shape. The aggregation carries the entities' keys, so
+ * the entities (a read of the source) are read once: Trino evaluates a CTE once per reference.
+ * They are numbered in key order all the same, so that no second reading could pair an entity
+ * with another's aggregates.
  */
 export function renderAggregatesOfEntities(
   view: PlannedView,
@@ -307,19 +311,20 @@ export function renderAggregatesOfEntities(
     entityRelation: 'fstore_entities',
     entityTimestampColumn: 'fstore_at',
     entityTimeRange: { min: entities.until, max: entities.until },
+    withKeys: true,
   });
   return [
     `WITH fstore_entities AS (\n${numbered}\n),`,
     `fstore_aggregates AS (\n${aggregates}\n)`,
     `SELECT ${[
-      ...keys.map((k) => `e.${k}`),
+      ...keys.map((k) => `a.${k}`),
       ...view.features.map((f) => `a.${q(f.outputName)}`),
-      'e.fstore_at AS event_ts',
+      `${at} AS event_ts`,
       `CAST(NULL AS ${dialect.sqlType('timestamp')}) AS created_ts`,
       'CAST(NULL AS BIGINT) AS fstore_seq',
     ].join(', ')}`,
-    'FROM fstore_entities e JOIN fstore_aggregates a ON a.fstore_row_id = e.fstore_row_id',
-    ...(entities.orderByKey ? [`ORDER BY ${keys.map((k) => `e.${k}`).join(', ')}`] : []),
+    'FROM fstore_aggregates a',
+    ...(entities.orderByKey ? [`ORDER BY ${keys.map((k) => `a.${k}`).join(', ')}`] : []),
   ].join('\n');
 }
 
@@ -344,13 +349,15 @@ export function renderAggregationJoin(
   const created = view.createdColumn
     ? `coalesce(${dialect.epochMicros(q(view.createdColumn))}, -9223372036854775807)`
     : '-9223372036854775807';
-  const exact = exactSums(view, dialect, options, widest);
-  const source = [
-    `SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq,`,
-    `  ${[...columns.map((c) => `${q(c)} AS ${q(`fstore_c_${c}`)}`), ...exact.scaledColumns].join(', ')}`,
-    `FROM ${dialect.sourceRelation(view.source)}${exact.crossJoin}`,
-    `WHERE ${sourceFilter(view, dialect, options, widest)}`,
-  ].join('\n');
+  const exact = exactSums(view, dialect);
+  const source = exact
+    .withScales([
+      `SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq,`,
+      `  ${columns.map((c) => `${q(c)} AS ${q(`fstore_c_${c}`)}`).join(', ')}`,
+      `FROM ${dialect.sourceRelation(view.source)}`,
+      `WHERE ${sourceFilter(view, dialect, options, widest)}`,
+    ])
+    .join('\n');
   const aggregates = aggregations.map((a) => {
     const column = `s.${q(`fstore_c_${a.column}`)}`;
     const inWindow = `s.fstore_t > e.fstore_e_t - ${micros(a.windowSeconds)}`;
@@ -372,8 +379,9 @@ export function renderAggregationJoin(
     }[a.function];
     return `CAST(${expression} AS ${type}) AS ${q(a.outputName)}`;
   });
-  // A sum and an avg of one column and window share their exact parts: listed once.
-  const features = [...new Set(aggregates)];
+  // A sum and an avg of one column and window share their exact parts: listed once. An
+  // entity's rows share one scale.
+  const features = [...new Set(aggregates), ...exact.scales.map((e) => `max(s.${e}) AS ${e}`)];
   const on = [
     ...view.joinKeys.map((k) => `s.${q(k.name)} = e.${q(k.name)}`),
     's.fstore_t <= e.fstore_e_t',
@@ -393,8 +401,7 @@ export function renderAggregationJoin(
       `${exact.columns.includes(a.column) && isExactSum(a) ? exactSumFinal(a, dialect) : q(a.outputName)} AS ${q(a.outputName)}`,
   );
   return [
-    ...exact.with,
     `  SELECT fstore_row_id, ${finals.join(',\n    ')}, fstore_match`,
-    `  FROM (\n${joined.join('\n')}\n  ) fstore_joined${exact.crossJoin}`,
+    `  FROM (\n${joined.join('\n')}\n  ) fstore_joined`,
   ].join('\n');
 }

@@ -91,7 +91,7 @@ describe('aggregation SQL', () => {
     expect(sql).toContain(`"event_ts" > TIMESTAMP '2026-01-30 00:00:00.000000'`);
     expect(sql).toContain(`"event_ts" <= TIMESTAMP '2026-03-02 00:00:00.000000'`);
     expect(sql).toContain(`("customer_id" > 'C9')`);
-    expect(sql).toMatch(/ORDER BY e\."customer_id"$/);
+    expect(sql).toMatch(/ORDER BY a\."customer_id"$/);
   });
 
   it('numbers the entities of a materialization in key order, so that both reads of the numbering agree on Athena', () => {

@@ -45,6 +45,20 @@ describe('the exact-sum scale rule', () => {
       }
       for (const [name, { sql, typescript }] of Object.entries(chosen))
         expect({ name, scale: typescript }).toEqual({ name, scale: sql });
+      // As a window over each case's rows (how queries carry it on every row), the same scale.
+      const all = Object.entries(cases).flatMap(([name, values]) =>
+        values.map((v) => `('${name}', CAST(${v} AS DOUBLE))`),
+      );
+      const windowed = await queryRows(
+        session.connection,
+        `SELECT DISTINCT g, ${exactSumScale('x', 'e', 'PARTITION BY g')} FROM (VALUES ${all.join(', ')}) t(g, x)`,
+      );
+      expect(windowed).toHaveLength(Object.keys(cases).length);
+      for (const row of windowed)
+        expect({ name: row.g, scale: row.e ?? null }).toEqual({
+          name: row.g,
+          scale: chosen[String(row.g)]?.sql,
+        });
       // The cases reach every branch: exact scales, the zero scale and each refusal.
       expect(chosen.cents?.sql).toBe(-61);
       expect(chosen.zerosAndNulls?.sql).toBe(0);
