@@ -91,7 +91,10 @@ describe('a training set running while fstore compact commits', () => {
   async function replacedFilesRead(dataDir: string, result: { sql: string }): Promise<string[]> {
     const state = await readManifestState(offlineRoot(dataDir, 'local'));
     const committed = new Set(state?.records.flatMap((r) => r.files ?? []));
-    const read = [...result.sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1] ?? '');
+    // Each view's scan names its files, so a file can appear more than once.
+    const read = [
+      ...new Set([...result.sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1] ?? '')),
+    ];
     return read.filter(
       (file) => !committed.has(path.relative(offlineRoot(dataDir, 'local'), file)),
     );
