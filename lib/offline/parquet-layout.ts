@@ -11,11 +11,11 @@ export const defaultTargetFileBytes = 128 * 1024 ** 2;
 export const minTargetFileBytes = 1024 ** 2;
 
 /**
- * Beyond this many partitions in one write, DuckDB's open-file limit is not raised further
- * (file descriptors): the rows come ordered by partition, so files it closes early are of
- * partitions already done.
+ * Up to this many partitions in one write, DuckDB keeps every partition's file open, so the
+ * rows need no order. Beyond it the limit is not raised further (file descriptors) and the
+ * rows are ordered by partition, so the files it closes early are of partitions already done.
  */
-const maxOpenPartitionFiles = 1000;
+export const maxOpenPartitionFiles = 1000;
 
 /**
  * A size such as `128MB`, `1GiB`, `500kb` or a number of bytes, as bytes; throws naming `what`
@@ -50,9 +50,10 @@ export function parseFileSize(text: string, what: string): number {
  * files of about that size. DuckDB's partitioned COPY writes one file per partition only while
  * it can keep every partition's file open (`partitioned_write_max_open_files`, default 100) and
  * rows of a partition arrive together; otherwise it closes and reopens files, which made a
- * year of rows in input order 14 files per day. So the rows are ordered by `dt` first and the
- * limit is raised to the number of partitions. FILE_SIZE_BYTES cannot be combined with
- * PARTITION_BY, so oversized files are split after.
+ * year of rows in input order 14 files per day. So the limit is raised to the number of
+ * partitions; only above maxOpenPartitionFiles are the rows ordered by `dt` first (the sort is
+ * most of a write's memory, so it is skipped whenever it is not needed). FILE_SIZE_BYTES
+ * cannot be combined with PARTITION_BY, so oversized files are split after.
  */
 export async function writePartitionedFiles(
   connection: DuckDBConnection,
@@ -72,8 +73,9 @@ export async function writePartitionedFiles(
   await connection.run(
     `SET partitioned_write_max_open_files = ${Math.min(Math.max(partitions + 1, 100), maxOpenPartitionFiles)}`,
   );
+  const order = partitions > maxOpenPartitionFiles ? ` ORDER BY dt, ${step.orderBy}` : '';
   await connection.run(
-    `COPY (${step.select} ORDER BY dt, ${step.orderBy}) TO ${quoteLiteral(step.dir)} (FORMAT parquet, PARTITION_BY (dt), FILENAME_PATTERN ${quoteLiteral(`${step.id}-{i}`)}, COMPRESSION zstd)`,
+    `COPY (${step.select}${order}) TO ${quoteLiteral(step.dir)} (FORMAT parquet, PARTITION_BY (dt), FILENAME_PATTERN ${quoteLiteral(`${step.id}-{i}`)}, COMPRESSION zstd)`,
   );
   for (const partition of await readdir(step.dir, { withFileTypes: true })) {
     if (!partition.isDirectory()) continue;

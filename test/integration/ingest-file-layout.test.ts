@@ -5,7 +5,11 @@ import { defineEntity, defineFeatureView, defineSource } from '../../lib/definit
 import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { ingestFile } from '../../lib/offline/ingest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
-import { parseFileSize, writePartitionedFiles } from '../../lib/offline/parquet-layout.ts';
+import {
+  maxOpenPartitionFiles,
+  parseFileSize,
+  writePartitionedFiles,
+} from '../../lib/offline/parquet-layout.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
@@ -135,6 +139,39 @@ describe('writePartitionedFiles', () => {
       session.close();
     }
   }, 120_000);
+});
+
+describe('writePartitionedFiles above the open-file limit', () => {
+  it('still writes one file per partition for more partitions than it keeps open (the rows are then ordered by partition)', async () => {
+    const dir = await makeTempDir('layout-many');
+    const session = await openDuckdb();
+    try {
+      const { connection } = session;
+      const days = maxOpenPartitionFiles + 100;
+      await connection.run('SELECT setseed(0.25)');
+      await connection.run(
+        `CREATE TABLE input AS SELECT i AS fstore_seq, strftime(DATE '2024-01-01' + CAST(floor(random() * ${days}) AS INTEGER), '%Y-%m-%d') AS dt FROM range(${3 * days}) t(i)`,
+      );
+      const data = path.join(dir, 'data');
+      await writePartitionedFiles(connection, {
+        select: 'SELECT * FROM input',
+        orderBy: 'fstore_seq',
+        dir: data,
+        id: '20260101t000000-0000abcd',
+        targetBytes: 128 * 1024 ** 2,
+      });
+      const [expected] = await queryRows(connection, 'SELECT count(DISTINCT dt) AS n FROM input');
+      const partitions = await readdir(data);
+      expect(partitions.length).toBe(expected?.n);
+      expect(partitions.length).toBeGreaterThan(maxOpenPartitionFiles);
+      const counts = await Promise.all(
+        partitions.map(async (p) => (await readdir(path.join(data, p))).length),
+      );
+      expect(counts.filter((n) => n !== 1)).toEqual([]);
+    } finally {
+      session.close();
+    }
+  }, 180_000);
 });
 
 describe('parseFileSize', () => {
