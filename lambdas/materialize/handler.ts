@@ -17,7 +17,7 @@ import {
 import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
 import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
 import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
-import type { Registry } from '../../lib/registry/index.ts';
+import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
 import type { MaterializeConfig } from './config.ts';
 
@@ -37,7 +37,7 @@ export interface MaterializeEvent {
 }
 
 export interface MaterializeDependencies {
-  readonly registry: Registry;
+  readonly registry: RuntimeRegistry;
   readonly dynamo: DynamoDBClient;
   readonly athena: AthenaClient;
   readonly s3: S3Client;

@@ -7,7 +7,7 @@ import { type ApiDependencies, handleRequest } from '../../lib/api/handle-reques
 import type { BatchGetItems } from '../../lib/online/dynamodb-batch-get/batch-get-items.ts';
 import { LookupCache } from '../../lib/online/lookup-cache.ts';
 import { fetchLookup } from '../../lib/online/online-lookup.ts';
-import type { Registry } from '../../lib/registry/index.ts';
+import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import type { LookupConfig } from './config.ts';
 
 /** The parts of an API Gateway HTTP API (payload 2.0) event the handler reads. */
@@ -20,7 +20,7 @@ export interface HttpApiEvent {
 }
 
 export interface BatchGetLookupDependencies {
-  readonly registry: Registry;
+  readonly registry: RuntimeRegistry;
   /** BatchGetItem on the online table: the Lambda's signed client, or an SDK client's. */
   readonly batchGet: BatchGetItems;
   readonly config: LookupConfig;

@@ -5,7 +5,7 @@ import {
   type LookupRequest,
   OnlineStoreUnavailableError,
 } from '../online/online-lookup.ts';
-import type { Registry } from '../registry/index.ts';
+import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-error.ts';
 import { requireJsonContentType } from './content-type.ts';
 import { type LookupStats, type LookupTarget, lookupResponseJson } from './lookup-response-json.ts';
@@ -27,7 +27,7 @@ export interface ApiRequest {
 export type { LookupStats };
 
 export interface ApiDependencies {
-  readonly registry: Registry;
+  readonly registry: RuntimeRegistry;
   readonly limits: LookupLimits;
   /** Reads the items of a lookup (fetchLookup); the answer is written from them. */
   readonly lookup: (request: LookupRequest) => Promise<FetchedLookup>;

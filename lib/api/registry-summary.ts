@@ -1,6 +1,11 @@
-import type { Registry } from '../registry/index.ts';
 // Not from the registry's index: that would bundle the definitions' compiler into the Lambda.
 import { lineageGraph } from '../registry/lineage.ts';
+import type {
+  RuntimeFeature,
+  RuntimeFeatureService,
+  RuntimeFeatureView,
+  RuntimeRegistry,
+} from '../registry/runtime-projection.ts';
 
 /** Metadata a whole registry has and a function's runtime projection leaves out (ADR 0012). */
 interface Described {
@@ -25,10 +30,15 @@ function metadataOf({ owner, description, tags }: Described): Described {
  * registry does, a deployed function's projection does not (they are in the registry record
  * and `fstore describe`).
  */
-export function registrySummary(registry: Registry) {
+export function registrySummary(registry: RuntimeRegistry) {
+  // The local server passes its whole registry, which has the metadata a projection lacks.
+  const views: readonly (Omit<RuntimeFeatureView, 'features'> &
+    Described & { readonly features: readonly (RuntimeFeature & Described)[] })[] =
+    registry.featureViews;
+  const services: readonly (RuntimeFeatureService & Described)[] = registry.featureServices;
   return {
     version: registry.version,
-    featureViews: registry.featureViews.map((v) => ({
+    featureViews: views.map((v) => ({
       name: v.name,
       version: v.version,
       entities: v.entities,
@@ -43,7 +53,7 @@ export function registrySummary(registry: Registry) {
         ...metadataOf({ description: f.description }),
       })),
     })),
-    featureServices: registry.featureServices.map((s) => ({
+    featureServices: services.map((s) => ({
       name: s.name,
       online: s.online,
       status: s.status,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { Registry } from '../registry/index.ts';
+import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 
 /**
  * The AWS SDK packages a bundle leaves out: the credential providers that the SDK's default
@@ -36,7 +36,7 @@ export const lazyAwsSdkModules = [
  * function does not set it. Names are kept through minifying (`keepNames`), so an error's class
  * name (Lambda's `errorType`, the logs) reads `OnlineStoreUnavailableError`, not a minified `it`.
  */
-export function registryBundling(registry: Registry): nodejs.BundlingOptions {
+export function registryBundling(registry: RuntimeRegistry): nodejs.BundlingOptions {
   return {
     minify: true,
     keepNames: true,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RegistryFeatureView } from '../registry/index.ts';
+import type { RuntimeFeatureView } from '../registry/runtime-projection.ts';
 import { stableStringify } from '../registry/stable-json.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 
@@ -10,8 +10,17 @@ import type { PlannedView } from '../sql/point-in-time-plan.ts';
  * incremental run would leave items that a full run would write differently. Descriptions,
  * owners and schedules are left out: editing them changes nothing stored.
  */
-export function definitionFingerprint(view: RegistryFeatureView, planned: PlannedView): string {
-  const features = view.features.map(({ description: _description, ...rest }) => rest);
+export function definitionFingerprint(view: RuntimeFeatureView, planned: PlannedView): string {
+  // The fields the materializer's projection keeps, so a whole registry (local runs) and the
+  // projection (AWS) give one fingerprint and a description edit changes none.
+  const features = view.features.map(({ name, type, nullable, min, max, allowedValues }) => ({
+    name,
+    type,
+    nullable,
+    min,
+    max,
+    allowedValues,
+  }));
   const text = stableStringify({ planned, features, ttlSeconds: view.ttlSeconds ?? null }, 0);
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

@@ -7,7 +7,7 @@ import { instantArg } from '../instant-arg.ts';
 import { sendConditionalPuts } from '../online/conditional-puts.ts';
 import { itemAttributes, microsToIso } from '../online/item-codec.ts';
 import { deleteIfHoldingCommand, type OnlineRow, putCommand } from '../online/online-writer.ts';
-import type { Registry, RegistryFeatureView } from '../registry/index.ts';
+import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { planPointInTime } from '../sql/point-in-time-plan.ts';
 import { definitionFingerprint } from './definition-fingerprint.ts';
 import { constraintViolations } from './feature-constraints.ts';
@@ -33,7 +33,7 @@ import { type ResumeKey, type RowSource, resumeKeyOf } from './row-source.ts';
 export class MaterializationError extends HintedError {}
 
 export interface MaterializeViewOptions {
-  readonly registry: Registry;
+  readonly registry: RuntimeRegistry;
   readonly view: string;
   readonly client: DynamoDBClient;
   readonly table: string;
@@ -317,7 +317,7 @@ export async function materializeView(
 
 function addNulls(
   counts: Readonly<Record<string, number>> | undefined,
-  view: RegistryFeatureView,
+  view: RuntimeFeatureView,
   rows: readonly Record<string, unknown>[],
 ): Record<string, number> {
   const next = { ...counts };
@@ -334,7 +334,7 @@ function addNulls(
  * The view's `quality` rules a whole run broke: too few rows (runs that read the whole data or a
  * range), too many NULLs in a feature.
  */
-export function viewQualityIssues(view: RegistryFeatureView, run: Checkpoint): string[] {
+export function viewQualityIssues(view: RuntimeFeatureView, run: Checkpoint): string[] {
   const issues: string[] = [];
   const rows = run.counts.rowsRead;
   const minRows = view.quality?.minRows;
@@ -354,7 +354,7 @@ export function viewQualityIssues(view: RegistryFeatureView, run: Checkpoint): s
   return issues;
 }
 
-function onlineView(registry: Registry, name: string): RegistryFeatureView {
+function onlineView(registry: RuntimeRegistry, name: string): RuntimeFeatureView {
   const view = registry.featureViews.find((v) => v.name === name);
   if (!view)
     throw new MaterializationError(
@@ -504,7 +504,7 @@ interface WrittenRows {
  * earlier definition let it through; a DynamoDB delete that finds another row changes nothing).
  */
 async function writeRows(
-  view: RegistryFeatureView,
+  view: RuntimeFeatureView,
   rows: readonly Record<string, unknown>[],
   options: MaterializeViewOptions,
   nowMs: number,

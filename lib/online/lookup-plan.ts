@@ -1,6 +1,6 @@
 import type { AttributeValue, KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import type { ValueType } from '../definitions/index.ts';
-import type { Registry, RegistryFeatureView } from '../registry/index.ts';
+import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
 import { itemAttributes as a, microsToIso } from './item-codec.ts';
 
@@ -29,9 +29,9 @@ export interface PlannedFeature {
 
 /** What a lookup needs of one view, worked out once per view rather than per request. */
 export interface ViewPlan {
-  readonly view: RegistryFeatureView;
+  readonly view: RuntimeFeatureView;
   readonly keyPrefix: string;
-  readonly joinKeys: RegistryFeatureView['joinKeys'];
+  readonly joinKeys: RuntimeFeatureView['joinKeys'];
   /** The join keys' names and types: views that share it share an entity's key text. */
   readonly joinKeySignature: string;
   readonly ttlMicros: bigint | undefined;
@@ -55,9 +55,9 @@ export interface PlannedLookup {
   readonly projection: Projection;
 }
 
-const viewPlans = new WeakMap<RegistryFeatureView, ViewPlan>();
-const viewsByName = new WeakMap<Registry, Map<string, RegistryFeatureView>>();
-const projections = new WeakMap<Registry, Map<string, Projection>>();
+const viewPlans = new WeakMap<RuntimeFeatureView, ViewPlan>();
+const viewsByName = new WeakMap<RuntimeRegistry, Map<string, RuntimeFeatureView>>();
+const projections = new WeakMap<RuntimeRegistry, Map<string, Projection>>();
 /** Distinct view lists kept per registry; a service has a handful, so this bound is never near. */
 const maxProjectionsPerRegistry = 1000;
 
@@ -66,7 +66,7 @@ const maxProjectionsPerRegistry = 1000;
  * item it reads. Refuses, as a bug of the caller, a view or feature the registry lacks and an
  * output name given twice (a feature service's output names are unique by definition).
  */
-export function planLookup(registry: Registry, request: LookupRequest): PlannedLookup {
+export function planLookup(registry: RuntimeRegistry, request: LookupRequest): PlannedLookup {
   const byName = viewIndex(registry);
   const outputNames = new Set<string>();
   const views = request.views.map((selection) => {
@@ -131,7 +131,7 @@ function isoOf(eventText: string, eventMicros: bigint): string {
   return lastEventIso;
 }
 
-function viewIndex(registry: Registry): Map<string, RegistryFeatureView> {
+function viewIndex(registry: RuntimeRegistry): Map<string, RuntimeFeatureView> {
   let index = viewsByName.get(registry);
   if (!index) {
     index = new Map(registry.featureViews.map((v) => [v.name, v]));
@@ -140,7 +140,7 @@ function viewIndex(registry: Registry): Map<string, RegistryFeatureView> {
   return index;
 }
 
-function viewPlan(view: RegistryFeatureView): ViewPlan {
+function viewPlan(view: RuntimeFeatureView): ViewPlan {
   let plan = viewPlans.get(view);
   if (plan) return plan;
   const planned = (name: string, outputName: string): PlannedFeature | undefined => {
@@ -178,7 +178,7 @@ function viewPlan(view: RegistryFeatureView): ViewPlan {
   return plan;
 }
 
-function projectionOf(registry: Registry, views: readonly RegistryFeatureView[]): Projection {
+function projectionOf(registry: RuntimeRegistry, views: readonly RuntimeFeatureView[]): Projection {
   let cache = projections.get(registry);
   if (!cache) {
     cache = new Map();
@@ -203,7 +203,7 @@ export const maxExpressionBytes = 4096;
  * features): real DynamoDB rejects the longer one, though the local server accepts it. Every
  * placeholder given is used, as DynamoDB requires.
  */
-export function projectionFor(views: readonly RegistryFeatureView[]): Projection {
+export function projectionFor(views: readonly RuntimeFeatureView[]): Projection {
   const names: Record<string, string> = { '#pk': a.key, '#e': a.eventTs, '#f': a.features };
   const paths = ['#pk', '#e'];
   const features = [...new Set(views.flatMap((v) => v.features.map((f) => f.name)))];

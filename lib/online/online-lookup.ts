@@ -1,6 +1,6 @@
 import type { DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import { HintedError } from '../hinted-error.ts';
-import type { Registry } from '../registry/index.ts';
+import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import type { BatchGetItemOutput, BatchGetItems } from './dynamodb-batch-get/batch-get-items.ts';
 import { sdkBatchGet } from './dynamodb-batch-get/sdk-batch-get.ts';
 import { itemAttributes as a, decodeValue } from './item-codec.ts';
@@ -56,7 +56,7 @@ const maxKeysPerBatch = 100;
 export async function lookupFeatures(
   store: DynamoDBClient | BatchGetItems,
   table: string,
-  registry: Registry,
+  registry: RuntimeRegistry,
   request: LookupRequest,
   options: LookupOptions = {},
 ): Promise<Record<string, FeatureResult>[]> {
@@ -72,7 +72,7 @@ export async function lookupFeatures(
 export async function fetchLookup(
   batchGet: BatchGetItems,
   table: string,
-  registry: Registry,
+  registry: RuntimeRegistry,
   request: LookupRequest,
   options: LookupOptions = {},
 ): Promise<FetchedLookup> {

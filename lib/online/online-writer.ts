@@ -5,7 +5,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { secondsCeil } from '../epoch-micros.ts';
-import type { RegistryFeatureView } from '../registry/index.ts';
+import type { RuntimeFeatureView } from '../registry/runtime-projection.ts';
 import { sendConditionalPuts } from './conditional-puts.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
 import { itemAttributes as a, encodeValue, ItemCodecError, toEpochMicros } from './item-codec.ts';
@@ -35,7 +35,7 @@ export interface WriteResult {
 export async function writeOnlineRows(
   client: DynamoDBClient,
   table: string,
-  view: RegistryFeatureView,
+  view: RuntimeFeatureView,
   rows: readonly OnlineRow[],
   options: { now?: () => number; concurrency?: number } = {},
 ): Promise<WriteResult> {
@@ -71,7 +71,7 @@ interface RowIdentity {
   readonly seq?: string;
 }
 
-function identityOf(view: RegistryFeatureView, row: OnlineRow): RowIdentity {
+function identityOf(view: RuntimeFeatureView, row: OnlineRow): RowIdentity {
   const entityKey = encodeEntityKey(view.joinKeys, row.values);
   const where = `${view.name}[${entityKey}]`;
   const createdTs =
@@ -100,7 +100,7 @@ function identityOf(view: RegistryFeatureView, row: OnlineRow): RowIdentity {
  */
 export function putCommand(
   table: string,
-  view: RegistryFeatureView,
+  view: RuntimeFeatureView,
   row: OnlineRow,
   nowMs: number,
   definition?: string,
@@ -166,7 +166,7 @@ export function putCommand(
  */
 export function deleteIfHoldingCommand(
   table: string,
-  view: RegistryFeatureView,
+  view: RuntimeFeatureView,
   row: OnlineRow,
 ): DeleteItemCommand {
   const { pk, eventTs, createdTs, seq } = identityOf(view, row);

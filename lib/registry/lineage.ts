@@ -1,4 +1,4 @@
-import type { Registry } from './registry-schema.ts';
+import type { RuntimeRegistry } from './runtime-projection.ts';
 
 export type LineageKind =
   | 'entity'
@@ -39,7 +39,7 @@ export const nodeId = {
  * Where every feature comes from and what uses it, from the registry alone: source → column
  * → feature (with its transformation) → view → service, and entity → view (join keys).
  */
-export function lineageGraph(registry: Registry): LineageGraph {
+export function lineageGraph(registry: RuntimeRegistry): LineageGraph {
   const nodes: LineageNode[] = [];
   const edges: LineageEdge[] = [];
   const add = (kind: LineageKind, id: string, name: string) => nodes.push({ id, kind, name });
@@ -99,7 +99,7 @@ export interface Lineage {
  * view, a source, a column (`source.column`), a service or an entity. Undefined when nothing
  * has that name.
  */
-export function lineageOf(registry: Registry, name: string): Lineage | undefined {
+export function lineageOf(registry: RuntimeRegistry, name: string): Lineage | undefined {
   const graph = lineageGraph(registry);
   const node = findNode(graph, name);
   if (!node) return undefined;

@@ -8,14 +8,40 @@ import type {
 } from './registry-schema.ts';
 import { contentHash, stableStringify } from './stable-json.ts';
 
+/** Metadata no function reads at run time: people, the stack and `fstore describe` do. */
+type Metadata = 'description' | 'owner' | 'tags' | 'definedIn';
+
+export type RuntimeEntity = Omit<RegistryEntity, Metadata>;
+export type RuntimeSource = Omit<RegistrySource, Metadata>;
+export type RuntimeFeature = Omit<RegistryFeature, 'description'>;
+export type RuntimeFeatureView = Omit<
+  RegistryFeatureView,
+  | Metadata
+  | 'features'
+  | 'schedule'
+  | 'expectedFreshness'
+  | 'expectedFreshnessSeconds'
+  | 'leakageRisk'
+> & { readonly features: RuntimeFeature[] };
+export type RuntimeFeatureService = Omit<RegistryFeatureService, Metadata>;
+
 /**
  * The registry as one Lambda function reads it at run time, compiled into its bundle instead
  * of the whole registry. What only people, the stack or the alarms read (descriptions,
  * owners, tags, the file a definition came from, schedules, expected freshness, leakage
  * notes) is left out, so editing it changes no function code (docs/adr/0012-quiet-diffs.md).
- * Its `version` is a hash of the projection itself: equal projections, equal versions.
+ * The type leaves those fields out too, so code on a function's path that reads one does not
+ * compile. A whole Registry is one, so local runtimes pass theirs. Its `version` is a hash of
+ * the projection itself: equal projections, equal versions.
  */
-export type RuntimeRegistry = Registry;
+export interface RuntimeRegistry {
+  readonly formatVersion: Registry['formatVersion'];
+  readonly version: string;
+  readonly entities: readonly RuntimeEntity[];
+  readonly sources: readonly RuntimeSource[];
+  readonly featureViews: readonly RuntimeFeatureView[];
+  readonly featureServices: readonly RuntimeFeatureService[];
+}
 
 /**
  * What the lookup API reads: every view and service by name (unknown and not-online ones
@@ -58,16 +84,18 @@ export function materializerRegistryProjection(registry: Registry): RuntimeRegis
   });
 }
 
-function withVersion(body: Omit<Registry, 'version'>): RuntimeRegistry {
+function withVersion(body: Omit<RuntimeRegistry, 'version'>): RuntimeRegistry {
   // Through stable JSON, as compileRegistry does: the same projection always has the same bytes.
-  return JSON.parse(stableStringify({ ...body, version: contentHash(body, 16) })) as Registry;
+  return JSON.parse(
+    stableStringify({ ...body, version: contentHash(body, 16) }),
+  ) as RuntimeRegistry;
 }
 
-function entityRuntime({ name, joinKeys }: RegistryEntity): RegistryEntity {
-  return { name, joinKeys: joinKeys.map((k) => ({ ...k })), tags: {} };
+function entityRuntime({ name, joinKeys }: RegistryEntity): RuntimeEntity {
+  return { name, joinKeys: joinKeys.map((k) => ({ ...k })) };
 }
 
-function sourceRuntime(source: RegistrySource): RegistrySource {
+function sourceRuntime(source: RegistrySource): RuntimeSource {
   return {
     name: source.name,
     schema: source.schema.map((c) => ({ ...c })),
@@ -75,12 +103,11 @@ function sourceRuntime(source: RegistrySource): RegistrySource {
     createdTimestampField: source.createdTimestampField,
     fieldMapping: { ...source.fieldMapping },
     offline: { ...source.offline },
-    tags: {},
   };
 }
 
 /** A view's runtime fields, features aside (each function keeps its own part of them). */
-function viewRuntime(view: RegistryFeatureView): Omit<RegistryFeatureView, 'features'> {
+function viewRuntime(view: RegistryFeatureView): Omit<RuntimeFeatureView, 'features'> {
   return {
     name: view.name,
     version: view.version,
@@ -95,21 +122,19 @@ function viewRuntime(view: RegistryFeatureView): Omit<RegistryFeatureView, 'feat
     status: view.status,
     offline: { ...view.offline },
     onlineStore: { ...view.onlineStore },
-    tags: {},
   };
 }
 
-function featureWithConstraints(feature: RegistryFeature): RegistryFeature {
+function featureWithConstraints(feature: RegistryFeature): RuntimeFeature {
   const { name, type, nullable, min, max, allowedValues } = feature;
   return { name, type, nullable, min, max, allowedValues: allowedValues && [...allowedValues] };
 }
 
-function serviceRuntime(service: RegistryFeatureService): RegistryFeatureService {
+function serviceRuntime(service: RegistryFeatureService): RuntimeFeatureService {
   return {
     name: service.name,
     features: service.features.map((f) => ({ ...f })),
     online: service.online,
     status: service.status,
-    tags: {},
   };
 }

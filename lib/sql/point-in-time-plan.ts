@@ -1,7 +1,7 @@
 import { didYouMean } from '../closest-names.ts';
 import type { AggregationFunction, JoinKeyType, ValueType } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
-import type { Registry, RegistryFeatureView } from '../registry/index.ts';
+import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 
 /** A feature requested from one view, and the column name it gets in the result. */
 export interface PlannedFeature {
@@ -58,7 +58,7 @@ export interface PlanOptions {
 }
 
 export function planPointInTime(
-  registry: Registry,
+  registry: RuntimeRegistry,
   request: FeatureRequest,
   options: PlanOptions,
 ): PointInTimePlan {
@@ -66,7 +66,7 @@ export function planPointInTime(
     'service' in request
       ? serviceSelection(registry, request.service)
       : referenceSelection(registry, request.features);
-  const byView = new Map<string, { view: RegistryFeatureView; features: PlannedFeature[] }>();
+  const byView = new Map<string, { view: RuntimeFeatureView; features: PlannedFeature[] }>();
   for (const { view, feature, alias } of selected) {
     const spec = view.features.find((f) => f.name === feature);
     const sourceType =
@@ -115,8 +115,8 @@ export function planPointInTime(
 }
 
 function plannedAggregation(
-  view: RegistryFeatureView,
-  source: Registry['sources'][number],
+  view: RuntimeFeatureView,
+  source: RuntimeRegistry['sources'][number],
   feature: PlannedFeature,
 ): PlannedAggregation {
   const spec = view.aggregations?.find((a) => a.feature === feature.feature);
@@ -161,7 +161,7 @@ export function sourceLookbackSeconds(plan: PointInTimePlan, source: string): nu
   return longest;
 }
 
-function serviceSelection(registry: Registry, name: string) {
+function serviceSelection(registry: RuntimeRegistry, name: string) {
   const service = registry.featureServices.find((s) => s.name === name);
   if (!service) {
     throw new PlanError(
@@ -176,7 +176,7 @@ function serviceSelection(registry: Registry, name: string) {
   }));
 }
 
-function referenceSelection(registry: Registry, references: readonly string[]) {
+function referenceSelection(registry: RuntimeRegistry, references: readonly string[]) {
   if (references.length === 0)
     throw new PlanError(
       'no features requested',
@@ -205,7 +205,7 @@ function referenceSelection(registry: Registry, references: readonly string[]) {
   });
 }
 
-function viewNamed(registry: Registry, name: string): RegistryFeatureView {
+function viewNamed(registry: RuntimeRegistry, name: string): RuntimeFeatureView {
   const view = registry.featureViews.find((v) => v.name === name);
   if (!view)
     throw new PlanError(

@@ -20,6 +20,7 @@ import type { Registry } from '../../lib/registry/index.ts';
 import {
   lookupRegistryProjection,
   materializerRegistryProjection,
+  type RuntimeRegistry,
 } from '../../lib/registry/runtime-projection.ts';
 import { editedExampleRegistry } from '../helpers/edited-example-registry.ts';
 
@@ -78,7 +79,7 @@ describe('the lookup handler on its projection of the registry', () => {
   const get = (path: string) => ({ rawPath: path, requestContext: { http: { method: 'GET' } } });
   const context = { functionName: 'online-lookup', awsRequestId: 'r1' } as never;
 
-  async function answers(runtime: Registry, table: string, events: readonly object[]) {
+  async function answers(runtime: RuntimeRegistry, table: string, events: readonly object[]) {
     const handler = createLookupHandler({
       registry: runtime,
       client: dynamo,
@@ -170,8 +171,7 @@ describe('the lookup handler on its projection of the registry', () => {
     const profile = summary?.body.featureViews.find(
       (v: { name: string }) => v.name === 'customer_profile',
     );
-    expect(profile).not.toHaveProperty('owner');
-    expect(profile).not.toHaveProperty('description');
+    for (const key of ['owner', 'description', 'tags']) expect(profile).not.toHaveProperty(key);
   });
 });
 
@@ -196,7 +196,7 @@ describe('the materialize handler on its projection of the registry', () => {
   });
   const athenaTime = new Date(now - 3_600_000).toISOString().replace('T', ' ').replace('Z', '');
 
-  const run = async (runtime: Registry, table: string, name: string) => {
+  const run = async (runtime: RuntimeRegistry, table: string, name: string) => {
     const handler = createMaterializeHandler({
       registry: runtime,
       dynamo,
@@ -244,7 +244,7 @@ describe('the materialize handler on its projection of the registry', () => {
     athena.on(GetQueryExecutionCommand).resolves({
       QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'stopped by the test' } },
     });
-    const sqlOf = async (runtime: Registry, name: string) => {
+    const sqlOf = async (runtime: RuntimeRegistry, name: string) => {
       athena.resetHistory();
       const outcome = await run(runtime, await newTable(), name);
       const sql = athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input.QueryString;

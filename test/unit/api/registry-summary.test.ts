@@ -31,7 +31,7 @@ describe('GET /v1/registry', () => {
   it('leaves the keys out, not null, from a deployed function’s projection, which has no metadata', () => {
     const profile = profileOf(deployed);
     for (const item of [profile, serviceOf(deployed), ...profile.features])
-      for (const key of ['owner', 'description']) expect(item).not.toHaveProperty(key);
+      for (const key of ['owner', 'description', 'tags']) expect(item).not.toHaveProperty(key);
     // Everything else is as the whole registry has it.
     const { owner: _o, description: _d, tags: _t, features, ...rest } = profileOf(local);
     expect(profile).toMatchObject({

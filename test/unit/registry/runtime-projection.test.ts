@@ -3,6 +3,7 @@ import type { Registry } from '../../../lib/registry/index.ts';
 import {
   lookupRegistryProjection,
   materializerRegistryProjection,
+  type RuntimeRegistry,
 } from '../../../lib/registry/runtime-projection.ts';
 import { contentHash } from '../../../lib/registry/stable-json.ts';
 import {
@@ -139,7 +140,8 @@ describe('runtime projections of the registry', () => {
     const registry = await editedExampleRegistry();
     const lookup = lookupRegistryProjection(registry);
     const materializer = materializerRegistryProjection(registry);
-    const profileOf = (r: Registry) => r.featureViews.find((v) => v.name === 'customer_profile');
+    const profileOf = (r: RuntimeRegistry) =>
+      r.featureViews.find((v) => v.name === 'customer_profile');
     expect(profileOf(lookup)).toEqual({
       name: 'customer_profile',
       version: profileOf(registry)?.version,
@@ -160,7 +162,6 @@ describe('runtime projections of the registry', () => {
       status: 'active',
       offline: profileOf(registry)?.offline,
       onlineStore: profileOf(registry)?.onlineStore,
-      tags: {},
     });
     expect(profileOf(materializer)?.features[0]).toEqual({
       name: 'age',
@@ -184,6 +185,31 @@ describe('runtime projections of the registry', () => {
       ['churn_v1', true],
     ]);
   }, 60_000);
+
+  it('types the projections without the dropped fields, so function code that reads one does not compile (npx tsc)', async () => {
+    const registry = await editedExampleRegistry();
+    for (const projection of [
+      lookupRegistryProjection(registry),
+      materializerRegistryProjection(registry),
+    ]) {
+      const view = projection.featureViews[0];
+      expect(view).toBeDefined();
+      // @ts-expect-error descriptions are left out
+      expect(view?.description).toBeUndefined();
+      // @ts-expect-error owners are left out
+      expect(view?.owner).toBeUndefined();
+      // @ts-expect-error tags are left out
+      expect(view?.tags).toBeUndefined();
+      // @ts-expect-error schedules are left out
+      expect(view?.schedule).toBeUndefined();
+      // @ts-expect-error leakage notes are left out
+      expect(view?.leakageRisk).toBeUndefined();
+      // @ts-expect-error feature descriptions are left out
+      expect(view?.features[0]?.description).toBeUndefined();
+      // @ts-expect-error sources' owners are left out
+      expect(projection.sources[0]?.owner).toBeUndefined();
+    }
+  });
 
   it('versions each projection by a hash of the projection itself, not of the whole registry', async () => {
     const registry = await editedExampleRegistry();
