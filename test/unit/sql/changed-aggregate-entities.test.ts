@@ -93,6 +93,13 @@ describe('the entities an incremental aggregation run refreshes', () => {
     ]);
   });
 
+  it('are only those with a new ingest’s row when no time passed since the last run', async () => {
+    const sameInstant = { ...window, after: window.until };
+    expect(await changedRows(renderChangedAggregatesAt(weekAndDay, duckdb, sameInstant))).toEqual([
+      101,
+    ]);
+  });
+
   it('resume after the last finished entity, in key order', async () => {
     const sql = renderChangedAggregatesAt(weekAndDay, duckdb, window, { afterKey: ['c006'] });
     expect(await changedRows(sql)).toEqual([10, 101]);
