@@ -24,7 +24,7 @@ import {
 import {
   keyIdRowsOf,
   renderKeyIds,
-  renderTotalsWithKeyIds,
+  renderWithKeyIdRows,
   totalsRowsOf,
 } from '../sql/render-running-totals-key-ids.ts';
 import { queryRows } from './duckdb-session.ts';
@@ -274,14 +274,14 @@ async function writeFullBuild(
   const metadata = stateMetadata({ sumScales, covered, statistics: sumStatistics(checks) });
   const layout = totalsLayout(view);
   try {
-    // The dictionary first, from the source's keys: small, so the build is read once.
+    // The dictionary first, from the source's keys: the build partitions by its ids.
     await connection.run(
       `CREATE OR REPLACE TEMP TABLE ${keyIdsTable} AS ${renderKeyIds(layout.keys, dialect, dialect.sourceRelation(view.source))}`,
     );
-    const totals = renderTotalsWithKeyIds(
+    const totals = renderWithKeyIdRows(
       layout.keys,
       dialect,
-      `(${renderRunningTotalsBuild(view, dialect, sumScales)})`,
+      `(${renderRunningTotalsBuild(view, dialect, sumScales, keyIdsTable)})`,
       keyIdsTable,
     );
     await connection.run(

@@ -68,10 +68,24 @@ export function renderTotalsWithKeyIds(
   const sameKey = keys
     .map((k) => `fstore_r.${q(k)} IS NOT DISTINCT FROM fstore_i.${q(k)}`)
     .join(' AND ');
+  return renderWithKeyIdRows(
+    keys,
+    dialect,
+    `(SELECT fstore_r.*, fstore_i.${keyIdColumn} FROM ${totals} fstore_r JOIN ${ids} fstore_i ON ${sameKey})`,
+    ids,
+  );
+}
+
+/** A totals file's rows: `totals` (whose rows carry their key ids), then `ids` as key-id rows. */
+export function renderWithKeyIdRows(
+  keys: readonly string[],
+  dialect: Dialect,
+  totals: string,
+  ids: string,
+): string {
   return [
-    `SELECT fstore_r.*, fstore_i.${keyIdColumn}`,
-    `FROM ${totals} fstore_r JOIN ${ids} fstore_i ON ${sameKey}`,
+    `SELECT * FROM ${totals} fstore_totals`,
     'UNION ALL BY NAME',
-    `SELECT ${keys.map(q).join(', ')}, ${keyIdColumn} FROM ${ids}`,
+    `SELECT ${keys.map(dialect.quote).join(', ')}, ${keyIdColumn} FROM ${ids}`,
   ].join('\n');
 }

@@ -164,13 +164,17 @@ export function renderRunningTotalsBuild(
   view: PlannedView,
   dialect: Dialect,
   sumScales: ReadonlyMap<string, number> = new Map(),
+  keyIds?: string,
 ): string {
   const q = dialect.quote;
   const keys = view.joinKeys.map((k) => q(k.name));
   const columns = coveredColumns(view);
   if (columns.length === 0) throw new Error(`view ${view.view} has nothing running totals answer`);
   const created = view.createdColumn ? q(view.createdColumn) : 'CAST(NULL AS BIGINT)';
-  const order = `PARTITION BY ${keys.join(', ')} ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST`;
+  // With key ids (renderKeyIds over the same rows), rows are partitioned by the integer id,
+  // which sorts cheaper than the keys, and each totals row carries its key's id, last.
+  const partition = keyIds ? keyIdColumn : keys.join(', ');
+  const order = `PARTITION BY ${partition} ORDER BY fstore_t, fstore_created NULLS FIRST, fstore_seq NULLS FIRST`;
   const upToRow = `${order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
   const runningSum = (name: string, type: ValueType): string[] => {
     const column = q(name);
@@ -196,13 +200,15 @@ export function renderRunningTotalsBuild(
         : []),
     ];
   });
+  const source = (column: string) => (keyIds ? `fstore_s.${column}` : column);
+  const sameKey = keys.map((k) => `fstore_s.${k} IS NOT DISTINCT FROM fstore_i.${k}`).join(' AND ');
   return [
     `SELECT ${keys.join(', ')}, fstore_t, count(*) OVER (${upToRow}) AS fstore_rows,`,
-    `  ${totals.join(',\n  ')}`,
+    `  ${totals.join(',\n  ')}${keyIds ? `,\n  ${keyIdColumn}` : ''}`,
     'FROM (',
-    `  SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq,`,
-    `    ${columns.map((c) => q(c.name)).join(', ')}`,
-    `  FROM ${dialect.sourceRelation(view.source)}`,
+    `  SELECT ${keys.map(source).join(', ')}, ${dialect.epochMicros(source(q(view.timestampColumn)))} AS fstore_t, ${view.createdColumn ? source(created) : created} AS fstore_created, ${source('fstore_seq')},`,
+    `    ${columns.map((c) => source(q(c.name))).join(', ')}${keyIds ? `, fstore_i.${keyIdColumn}` : ''}`,
+    `  FROM ${dialect.sourceRelation(view.source)}${keyIds ? ` fstore_s JOIN ${keyIds} fstore_i ON ${sameKey}` : ''}`,
     ') fstore_source',
     // Keep the last row of each event time: its totals include every row at that time.
     `QUALIFY lead(fstore_t) OVER (${order}) IS DISTINCT FROM fstore_t`,
