@@ -4,6 +4,7 @@ import type { StageConfig } from '../config/stage-config.ts';
 import type { Registry } from '../registry/index.ts';
 import { type DeployedRegistryInput, gateDeploy } from './deploy-gate.ts';
 import { FstoreStack } from './fstore-stack.ts';
+import { stackName } from './stack-name.ts';
 
 export interface BuildAppProps {
   /** The app to add the stacks to; its context is not read here. */
@@ -21,9 +22,7 @@ export interface BuildAppProps {
   readonly allowBreaking?: readonly string[];
 }
 
-export function stackName(stage: StageConfig): string {
-  return `fstore-${stage.name}`;
-}
+export { stackName };
 
 /**
  * Adds one environment's stacks to `app`, tagged with `fstore:env` and the stage tags, with

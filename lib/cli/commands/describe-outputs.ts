@@ -2,7 +2,7 @@ import { resolveStageConfig } from '../../config/stages.ts';
 import { appliedRegistryPath, isLocalEnv, onlineStoreDir } from '../../data-paths.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import type { Registry } from '../../registry/index.ts';
-import { stackName } from '../../stacks/build-app.ts';
+import { stackName } from '../../stacks/stack-name.ts';
 import { awsRegion } from '../aws-env.ts';
 import type { CliContext } from '../context.ts';
 import {

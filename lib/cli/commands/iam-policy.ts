@@ -12,7 +12,7 @@ import {
 } from '../../iam/policy-statement.ts';
 import type { Registry } from '../../registry/index.ts';
 import { entityRequestTable } from '../../sql/athena-service-query.ts';
-import { stackOutputNames } from '../../stacks/stack-outputs.ts';
+import { stackOutputNames } from '../../stacks/stack-output-names.ts';
 import { awsRegion } from '../aws-env.ts';
 import { CliError, exitCodes, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
