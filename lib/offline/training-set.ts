@@ -13,6 +13,7 @@ import {
 } from '../sql/point-in-time-plan.ts';
 import { answeredByRunningTotals, type RunningTotalsSource } from '../sql/render-running-totals.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
+import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
@@ -256,6 +257,8 @@ export function runningTotalsViews(
 }
 
 function explainQueryError(error: unknown, options: TrainingSetOptions): Error {
+  const vanished = explainVanishedDataFile(error, offlineRoot(options.dataDir, options.env));
+  if (vanished) return vanished;
   if (isNoFilesError(error)) {
     return new TrainingSetError(
       `a requested view has no data in ${offlineRoot(options.dataDir, options.env)}`,
