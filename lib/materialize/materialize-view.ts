@@ -210,7 +210,10 @@ export async function materializeView(
       // Items record the time their values are as of (the window's end), not the wall clock; the
       // attribute is in milliseconds (readers compare it with the item's microsecond event_ts).
       const untilMs = millisOfMicros(epochMicrosOf(checkpoint.window.until));
-      const result = await writeRows(view, rows, options, untilMs, definition);
+      const result = await writeRows(view, rows, options, untilMs, {
+        definition,
+        fullRun: checkpoint.scope?.kind === 'full',
+      });
       sink.add(result.rejected);
       await sink.flush();
       const last = rows[rows.length - 1] as Record<string, unknown>;
@@ -508,7 +511,7 @@ async function writeRows(
   rows: readonly Record<string, unknown>[],
   options: MaterializeViewOptions,
   nowMs: number,
-  definition: string,
+  run: { readonly definition: string; readonly fullRun: boolean },
 ): Promise<WrittenRows> {
   const puts: PutItemCommand[] = [];
   const deletes: DeleteItemCommand[] = [];
@@ -535,7 +538,7 @@ async function writeRows(
       continue;
     }
     try {
-      const command = putCommand(options.table, view, online, nowMs, definition);
+      const command = putCommand(options.table, view, online, nowMs, run.definition, run.fullRun);
       puts.push(command);
       const micros = BigInt(command.input.Item?.[itemAttributes.eventTs]?.N ?? '0');
       if (newestMicros === undefined || micros > newestMicros) newestMicros = micros;

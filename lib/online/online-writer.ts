@@ -96,7 +96,11 @@ function identityOf(view: RuntimeFeatureView, row: OnlineRow): RowIdentity {
  *
  * With a `definition` fingerprint the item records it, and the put also replaces an item holding
  * the very same row under another (or no) definition: after a TTL or constraint change a full
- * run rewrites every winner, so `expires_at` follows the new TTL.
+ * run rewrites every winner, so `expires_at` follows the new TTL. With `fullRun` it replaces an
+ * item of another (or no) definition whatever row it holds: a full run reads every entity's
+ * winner under the current definition, which may be older than a row only the old definition
+ * produced. Incremental runs read only new ingests' rows, so there a late row must not replace a
+ * newer item written before fingerprints.
  */
 export function putCommand(
   table: string,
@@ -104,6 +108,7 @@ export function putCommand(
   row: OnlineRow,
   nowMs: number,
   definition?: string,
+  fullRun = false,
 ): PutItemCommand {
   const { where, pk, eventTs, createdTs, seq } = identityOf(view, row);
   const features = Object.fromEntries(
@@ -120,10 +125,13 @@ export function putCommand(
     .map((terms) => ` OR (#e = :e AND ${terms})`)
     .join('');
   const sameRow = sameRowTerms(createdTs !== undefined, seq !== undefined);
+  const otherDefinition = [`attribute_not_exists(#d)`, `#d <> :d`];
   const redefined =
     definition === undefined
       ? ''
-      : [`attribute_not_exists(#d)`, `#d <> :d`].map((d) => ` OR (${sameRow} AND ${d})`).join('');
+      : fullRun
+        ? otherDefinition.map((d) => ` OR ${d}`).join('')
+        : otherDefinition.map((d) => ` OR (${sameRow} AND ${d})`).join('');
   const item: Record<string, AttributeValue> = {
     [a.key]: { S: pk },
     [a.features]: { M: features },
@@ -147,7 +155,7 @@ export function putCommand(
     ExpressionAttributeNames: {
       '#pk': a.key,
       '#e': a.eventTs,
-      ...rowNames(createdTs, seq, definition !== undefined),
+      ...rowNames(createdTs, seq, definition !== undefined && !fullRun),
       ...(definition !== undefined ? { '#d': definitionAttribute } : {}),
     },
     ExpressionAttributeValues: {

@@ -5,7 +5,7 @@ import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import { materializeLocal } from '../../lib/local/materialize-local.ts';
 import { partitionKey } from '../../lib/online/entity-key.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
-import { writeOnlineRows } from '../../lib/online/online-writer.ts';
+import { putCommand, writeOnlineRows } from '../../lib/online/online-writer.ts';
 import { type AnyDefinition, compileRegistry, type Registry } from '../../lib/registry/index.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
@@ -98,6 +98,47 @@ describe('a full run after a definition change replaces what the old definition 
     expect((await item(longer, 'C1'))?.expires_at).toEqual({
       N: String(eventSeconds + 90 * 86_400),
     });
+  });
+
+  it("replaces a newer row the old definition wrote with the new definition's older winner", async () => {
+    const { fixture, table, run, item } = await setUp([{ id: 'C1', score: 5, at: m - day }]);
+    await run(fixture.registry, m);
+    const view = fixture.registry.featureViews[0];
+    const oldDefinition = (await item(fixture.registry, 'C1'))?.fstore_def?.S;
+    if (!view || !oldDefinition) throw new Error('no view or no fingerprint');
+    // A row the old definition produced and the new one does not (newer than the new winner).
+    await client.send(
+      putCommand(
+        table,
+        view,
+        { values: { customer_id: 'C1', score: 9 }, eventTs: iso(m - 1000) },
+        m,
+        oldDefinition,
+      ),
+    );
+    const longer = compiled([customer, events, profile({ ttl: '90d' })]);
+    const result = await run(longer, m + 3600_000);
+    expect(result?.scope).toEqual({ kind: 'full', reason: 'the definition changed' });
+    expect(result?.counts).toMatchObject({ rowsRead: 1, written: 1, skippedAsOlder: 0 });
+    const replaced = await item(longer, 'C1');
+    expect(replaced?.f?.M?.score).toEqual({ N: '5' });
+    expect(replaced?.fstore_def?.S).not.toBe(oldDefinition);
+  });
+
+  it('keeps a newer row under another definition on an incremental run (late rows do not replace it)', async () => {
+    const { fixture, table, run, item } = await setUp([{ id: 'C1', score: 5, at: m - day }]);
+    await run(fixture.registry, m);
+    const view = fixture.registry.featureViews[0];
+    if (!view) throw new Error('no view');
+    // An item from before fingerprints: newer than the late row ingested next.
+    await writeOnlineRows(client, table, view, [
+      { values: { customer_id: 'C1', score: 9 }, eventTs: iso(m - 1000) },
+    ]);
+    await fixture.ingest('events', [{ customer_id: 'C1', score: 7, event_ts: iso(m - 2 * day) }]);
+    const result = await run(fixture.registry, m + 3600_000);
+    expect(result?.scope?.kind).toBe('incremental');
+    expect(result?.counts).toMatchObject({ rowsRead: 1, written: 0, skippedAsOlder: 1 });
+    expect((await item(fixture.registry, 'C1'))?.f?.M?.score).toEqual({ N: '9' });
   });
 
   it('does not rewrite an unchanged winner when the definition is the same', async () => {
