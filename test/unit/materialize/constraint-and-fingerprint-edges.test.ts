@@ -77,6 +77,41 @@ describe('the definition fingerprint of a view', () => {
     expect(new Set([base, ...others]).size).toBe(others.length + 1);
   });
 
+  describe('with two features', () => {
+    const score = { name: 'score', type: 'float64', nullable: true };
+    const plannedScore = {
+      feature: 'score',
+      type: 'float64',
+      sourceType: 'float64',
+      outputName: 'score',
+    } as const;
+    const twoPlanned = { ...planned, features: [...planned.features, plannedScore] };
+    const two = definitionFingerprint(view([age, score], 3_600), twoPlanned);
+
+    it('does not change when the registry lists the features in another order', () => {
+      const reordered = { ...planned, features: [plannedScore, ...planned.features] };
+      expect(definitionFingerprint(view([score, age], 3_600), reordered)).toBe(two);
+    });
+
+    it('changes when a feature is renamed or retyped', () => {
+      const renamed = { ...score, name: 'rating' };
+      const renamedPlan = { ...plannedScore, feature: 'rating', outputName: 'rating' };
+      const retyped = { ...score, type: 'int64' };
+      const retypedPlan = { ...plannedScore, type: 'int64', sourceType: 'int64' } as const;
+      const others = [
+        definitionFingerprint(view([age, renamed], 3_600), {
+          ...planned,
+          features: [...planned.features, renamedPlan],
+        }),
+        definitionFingerprint(view([age, retyped], 3_600), {
+          ...planned,
+          features: [...planned.features, retypedPlan],
+        }),
+      ];
+      expect(new Set([two, ...others]).size).toBe(3);
+    });
+  });
+
   it('does not change with a feature’s description (nothing stored depends on it)', () => {
     expect(
       definitionFingerprint(view([{ ...age, description: 'age in years' }], 3_600), planned),
