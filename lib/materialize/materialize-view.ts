@@ -502,8 +502,8 @@ interface WrittenRows {
 
 /**
  * Writes one chunk: a conditional put per row that keeps the view's constraints (replacing an
- * older row, or the same row written under another definition), and for each row it
- * quarantines a conditional delete of an item still holding that very row (written when an
+ * older row, or on a full run any item of another definition), and on a full run, for each row
+ * it quarantines, a conditional delete of an item still holding that very row (written when an
  * earlier definition let it through; a DynamoDB delete that finds another row changes nothing).
  */
 async function writeRows(
@@ -519,6 +519,9 @@ async function writeRows(
   let newestMicros: bigint | undefined;
   const quarantine = (online: OnlineRow, row: Record<string, unknown>, reasons: string[]) => {
     rejected.push({ row, reasons });
+    // Only a full run can meet an item holding this row (one an earlier definition wrote); on
+    // other runs every conditional delete would be a paid write that changes nothing.
+    if (!run.fullRun) return;
     try {
       deletes.push(deleteIfHoldingCommand(options.table, view, online));
     } catch {

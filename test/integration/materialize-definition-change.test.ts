@@ -1,5 +1,5 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import { materializeLocal } from '../../lib/local/materialize-local.ts';
@@ -170,6 +170,23 @@ describe('a full run after a definition change replaces what the old definition 
     expect(result?.counts).toMatchObject({ rowsRead: 2, rejected: 1, deleted: 1 });
     expect(await item(tighter, 'C1')).toBeUndefined();
     expect((await item(tighter, 'C2'))?.f?.M?.score).toEqual({ N: '10' });
+  });
+
+  it('sends no delete for a row an incremental run quarantines (no run of this definition wrote it)', async () => {
+    const { fixture, run, item } = await setUp([{ id: 'C1', score: 10, at: m - day }]);
+    await run(fixture.registry, m);
+    await fixture.ingest('events', [{ customer_id: 'C1', score: 500, event_ts: iso(m + 1000) }]);
+    const send = vi.spyOn(client, 'send');
+    try {
+      const result = await run(fixture.registry, m + 3600_000);
+      expect(result?.scope?.kind).toBe('incremental');
+      expect(result?.counts).toMatchObject({ rowsRead: 1, rejected: 1 });
+      const deletes = send.mock.calls.filter(([command]) => command instanceof DeleteItemCommand);
+      expect(deletes).toHaveLength(0);
+    } finally {
+      send.mockRestore();
+    }
+    expect((await item(fixture.registry, 'C1'))?.f?.M?.score).toEqual({ N: '10' });
   });
 
   it('keeps an item holding another row than the quarantined winner (newer, written by another path)', async () => {
