@@ -1,4 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { inParallel } from '../bounded-pool.ts';
 import type { IngestRecord } from '../offline/ingest-manifest.ts';
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
 import {
@@ -57,28 +58,6 @@ export function s3IngestLog(
       return ingests;
     },
   };
-}
-
-/** Runs `work` on every item, at most `limit` at a time; the first failure stops new work. */
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 async function readRecord(

@@ -4,6 +4,7 @@ import {
   type DynamoDBClient,
   type PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { inParallel } from '../bounded-pool.ts';
 import { HintedError } from '../hinted-error.ts';
 
 export class WriteThrottledError extends HintedError {}
@@ -52,40 +53,28 @@ export async function sendConditionalPuts(
   let written = 0;
   let skippedAsOlder = 0;
   let throttled = 0;
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < commands.length && !failed) {
-      const command = commands[next++] as ConditionalWrite;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await sendWrite(client, command);
-          written += 1;
-          break;
-        } catch (error) {
-          if (error instanceof ConditionalCheckFailedException) {
-            skippedAsOlder += 1;
-            break;
-          }
-          if (!isThrottle(error)) {
-            failed = true;
-            throw error;
-          }
-          throttled += 1;
-          if (attempt >= maxAttempts) {
-            failed = true;
-            throw new WriteThrottledError(
-              `DynamoDB kept throttling a write after ${maxAttempts} attempts`,
-              'lower the materialization concurrency or raise the table capacity',
-              { cause: error },
-            );
-          }
-          await sleep(random() * base * 2 ** attempt);
+  await inParallel(commands, options.concurrency, async (command) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sendWrite(client, command);
+        written += 1;
+        return;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          skippedAsOlder += 1;
+          return;
         }
+        if (!isThrottle(error)) throw error;
+        throttled += 1;
+        if (attempt >= maxAttempts)
+          throw new WriteThrottledError(
+            `DynamoDB kept throttling a write after ${maxAttempts} attempts`,
+            'lower the materialization concurrency or raise the table capacity',
+            { cause: error },
+          );
+        await sleep(random() * base * 2 ** attempt);
       }
     }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency, commands.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  });
   return { written, skippedAsOlder, throttled };
 }
