@@ -17,6 +17,10 @@ export interface SignedBatchGetOptions {
   /** Full-jitter backoff: before attempt n, random() × min(maxDelayMs, baseDelayMs × 2^(n-2)). */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** Bytes read of a 200 answer before it is refused; BatchGetItem answers are at most 16 MB. Default 17 MiB. */
+  readonly maxAnswerBytes?: number;
+  /** Bytes read of any other answer (an error document is small) before it is refused. Default 64 KiB. */
+  readonly maxErrorAnswerBytes?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
 }
@@ -45,6 +49,10 @@ export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
   const sleep =
     options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
+  const caps: AnswerCaps = {
+    ok: options.maxAnswerBytes ?? 17 * 1024 * 1024,
+    error: options.maxErrorAnswerBytes ?? 64 * 1024,
+  };
   const target = {
     hostname: endpoint.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: endpoint.port,
@@ -63,7 +71,7 @@ export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
           'BatchGetItem',
           body,
         );
-        const answer = await post(transport, { ...target, headers }, body, timeoutMs);
+        const answer = await post(transport, { ...target, headers }, body, timeoutMs, caps);
         if (answer.statusCode !== 200)
           throw errorOfResponse(answer.statusCode, answer.errorType, answer.text);
         return batchGetOutput(answer.text);
@@ -100,6 +108,11 @@ export function dynamoDbEndpoint(region: string): string {
     : `https://dynamodb.${region}.amazonaws.com`;
 }
 
+interface AnswerCaps {
+  readonly ok: number;
+  readonly error: number;
+}
+
 interface Answer {
   readonly statusCode: number;
   readonly errorType: string | undefined;
@@ -111,6 +124,7 @@ function post(
   request: http.RequestOptions,
   body: string,
   timeoutMs: number,
+  caps: AnswerCaps,
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -122,7 +136,26 @@ function post(
     };
     const sent = transport.request({ ...request, method: 'POST' }, (response) => {
       const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const statusCode = response.statusCode ?? 0;
+      const cap = statusCode === 200 ? caps.ok : caps.error;
+      let received = 0;
+      response.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > cap) {
+          // A retry would likely read the same oversized answer; refuse it for good.
+          fail(
+            new DynamoDbRequestError(
+              `DynamoDB's BatchGetItem answer (HTTP ${statusCode}) is malformed: longer than ${cap} bytes`,
+              'MalformedResponse',
+              statusCode,
+              false,
+            ),
+          );
+          sent.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
       // An answer cut off in the middle errs with ECONNRESET ('aborted'): retried.
       response.on('error', fail);
       response.on('end', () => {
@@ -131,7 +164,7 @@ function post(
         clearTimeout(timer);
         const errorType = response.headers['x-amzn-errortype'];
         resolve({
-          statusCode: response.statusCode ?? 0,
+          statusCode,
           errorType: typeof errorType === 'string' ? errorType : undefined,
           text: Buffer.concat(chunks).toString('utf8'),
         });

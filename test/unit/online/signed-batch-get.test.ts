@@ -77,6 +77,40 @@ describe('signedBatchGet: the lookup Lambda’s BatchGetItem over node:https', (
     expect(delays).toEqual([40, 80]);
   });
 
+  it('refuses a 200 answer longer than its byte cap without retrying, instead of holding all of it', async () => {
+    const big = { pk: { S: 'v1#C1' }, f: { S: 'x'.repeat(4_000) } };
+    const { batchGet, requests } = await clientOf([ok({ Responses: { [table]: [big] } })], {
+      maxAnswerBytes: 1_000,
+    });
+    const error = await batchGet(input).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DynamoDbRequestError);
+    expect(error).toMatchObject({ errorType: 'MalformedResponse', retryable: false });
+    expect((error as Error).message).toMatch(/longer than 1000 bytes/);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('refuses an error answer longer than its smaller byte cap', async () => {
+    const { batchGet } = await clientOf(
+      [dynamoError(500, 'InternalServerError', 'y'.repeat(3_000))],
+      {
+        maxErrorAnswerBytes: 500,
+        maxAttempts: 1,
+      },
+    );
+    await expect(batchGet(input)).rejects.toMatchObject({
+      errorType: 'MalformedResponse',
+      statusCode: 500,
+      retryable: false,
+    });
+  });
+
+  it('accepts answers up to the caps', async () => {
+    const { batchGet } = await clientOf([ok({ Responses: { [table]: [item] } })], {
+      maxAnswerBytes: 1_000,
+    });
+    expect((await batchGet(input)).Responses?.[table]).toEqual([item]);
+  });
+
   it('gives up after the bounded attempts, naming DynamoDB’s error type and the attempts', async () => {
     const { batchGet, requests } = await clientOf([
       dynamoError(400, 'ThrottlingException', 'rate exceeded'),
