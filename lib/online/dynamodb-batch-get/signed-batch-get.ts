@@ -40,6 +40,11 @@ export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
     throw new Error(
       `DynamoDB endpoint ${endpoint.href}: must be an http:// or https:// URL (got ${endpoint.protocol})`,
     );
+  // Signed requests carry the credentials' session token: plain http only to this machine.
+  if (endpoint.protocol === 'http:' && !loopbackHosts.has(endpoint.hostname))
+    throw new Error(
+      `DynamoDB endpoint ${endpoint.href}: plain http:// is only allowed to a loopback host (127.0.0.1, [::1], localhost); use https://`,
+    );
   const transport = endpoint.protocol === 'http:' ? http : https;
   const agent = new transport.Agent({ keepAlive: true, maxSockets: 64 });
   const timeoutMs = options.timeoutMs ?? 2_000;
@@ -92,6 +97,8 @@ export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
     }
   };
 }
+
+const loopbackHosts = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** DynamoDB's regional endpoint; regions of the isolated partitions must name theirs. */
 export function dynamoDbEndpoint(region: string): string {

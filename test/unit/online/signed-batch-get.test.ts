@@ -256,6 +256,23 @@ describe('the lookup client’s configuration from the Lambda environment', () =
     expect(server.requests[0]?.headers.authorization).toContain('/us-east-1/dynamodb/aws4_request');
   });
 
+  it('refuses a plain http:// endpoint that is not loopback, and accepts loopback ones', () => {
+    const options = { region: 'eu-west-1', credentials };
+    expect(() =>
+      signedBatchGet({ ...options, endpoint: 'http://dynamo.example.com:8000' }),
+    ).toThrow(
+      'DynamoDB endpoint http://dynamo.example.com:8000/: plain http:// is only allowed to a loopback host',
+    );
+    expect(() => signedBatchGet({ ...options, endpoint: 'http://10.0.0.5' })).toThrow(/loopback/);
+    for (const endpoint of [
+      'http://127.0.0.1:8000',
+      'http://[::1]:8000',
+      'http://localhost:8000',
+      'https://dynamo.example.com',
+    ])
+      expect(() => signedBatchGet({ ...options, endpoint })).not.toThrow();
+  });
+
   it('uses DynamoDB’s regional endpoint of the region’s partition, and refuses what is not a region', () => {
     expect(dynamoDbEndpoint('eu-west-1')).toBe('https://dynamodb.eu-west-1.amazonaws.com');
     expect(dynamoDbEndpoint('us-gov-west-1')).toBe('https://dynamodb.us-gov-west-1.amazonaws.com');
