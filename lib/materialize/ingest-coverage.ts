@@ -1,3 +1,5 @@
+import { partitionOfPath } from '../offline/dt-partition.ts';
+
 /**
  * Which committed ingests a view's online items already reflect, so a run reads only the rows
  * of the others. An ingest is known by its id, its `fstore_seq` range and when it committed.
@@ -182,15 +184,10 @@ export function newIngestRows(ingests: readonly CommittedIngest[], maxRanges = 5
 const gap = (ranges: readonly (readonly [bigint, bigint])[], i: number) =>
   (ranges[i + 1] as [bigint, bigint])[0] - (ranges[i] as [bigint, bigint])[1];
 
-/** The `dt=YYYY-MM-DD` partition in a data file's path or object key. */
-export function partitionOfFile(file: string): string | undefined {
-  return /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(file.replaceAll('\\', '/'))?.[1];
-}
-
 /** Partitions of an ingest's files, or undefined when any file's partition is unknown. */
 export function partitionsOfFiles(files: readonly string[] | undefined): string[] | undefined {
   if (!files) return undefined;
-  const days = files.map(partitionOfFile);
+  const days = files.map(partitionOfPath);
   if (days.some((d) => d === undefined)) return undefined;
   return [...new Set(days as string[])].sort();
 }

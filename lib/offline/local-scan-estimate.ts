@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
+import { partitionOfPath } from './dt-partition.ts';
 import { presentCommittedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
 import {
   inPartitionRange,
-  partitionOfPath,
   partitionRanges,
   partitionTotals,
   type SourceScanEstimate,
@@ -41,7 +41,7 @@ export async function estimateLocalScan(
       sourceDataFiles(offlineRoot, range.source).map((f) => path.join(f.folder, f.name));
     const inRange: { file: string; dt: string; bytes: number }[] = [];
     for (const file of all) {
-      const dt = partitionOfPath(path.relative(sourceDir, file).split(path.sep).join('/'));
+      const dt = partitionOfPath(path.relative(sourceDir, file));
       if (dt === undefined || !inPartitionRange(range, dt)) continue;
       inRange.push({ file, dt, bytes: (await stat(file)).size });
     }

@@ -4,6 +4,7 @@ import type { JoinKeyType } from '../definitions/index.ts';
 import { type Dialect, quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbParquetFiles, duckdbType } from '../sql/duckdb-dialect.ts';
 import { type PointInTimePlan, sourceLookbackSeconds } from '../sql/point-in-time-plan.ts';
+import { epochDayOfPartition, partitionOfPath } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { presentCommittedSourceFiles, readManifestSync } from './ingest-manifest.ts';
 
@@ -101,14 +102,6 @@ export function mergeDayRanges(ranges: readonly DayRange[]): DayRange[] {
   return merged;
 }
 
-/** The day (since 1970-01-01) of a `dt=YYYY-MM-DD` partition folder, if the file is in one. */
-export function partitionDayOfFile(file: string): number | undefined {
-  const match = /^dt=(\d{4})-(\d{2})-(\d{2})$/.exec(path.basename(path.dirname(file)));
-  if (!match) return undefined;
-  const [, year, month, day] = match;
-  return Date.UTC(Number(year), Number(month) - 1, Number(day)) / 86_400_000;
-}
-
 function reaches(ranges: readonly DayRange[], day: number): boolean {
   return ranges.some((r) => (r.from === undefined || r.from <= day) && day <= r.to);
 }
@@ -136,8 +129,8 @@ export function scopedDuckdbDialect(
       const kept =
         files && days
           ? files.filter((file) => {
-              const day = partitionDayOfFile(file);
-              return day === undefined || reaches(days, day);
+              const dt = partitionOfPath(file);
+              return dt === undefined || reaches(days, epochDayOfPartition(dt));
             })
           : undefined;
       // A file of the newest ingest carries the source's newest columns; without it, a

@@ -9,11 +9,11 @@ import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from '../sql/athena-dialect.ts';
 import { renderServiceRequest, requestTableReads } from '../sql/athena-service-query.ts';
 import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
+import { partitionOfPath } from './dt-partition.ts';
 import { ingestRecordsPrefix } from './ingest-records.ts';
 import {
   athenaQueryPrice,
   inPartitionRange,
-  partitionOfPath,
   partitionRanges,
   partitionTotals,
   type SourcePartitionRange,
@@ -153,7 +153,9 @@ async function listObjects(
         found.push({ dt: '', bytes });
         continue;
       }
-      const dt = partitionOfPath(key.slice(prefix.length));
+      // Athena reads `<prefix>dt=<day>/` itself, not a folder below or above it.
+      const relative = key.slice(prefix.length);
+      const dt = relative.split('/').length === 2 ? partitionOfPath(relative) : undefined;
       if (dt === undefined) continue;
       if (dt > range.toDay) return found;
       if (inPartitionRange(range, dt)) found.push({ dt, bytes });

@@ -58,11 +58,6 @@ export function inPartitionRange(range: SourcePartitionRange, dt: string): boole
   return (range.fromDay === undefined || dt >= range.fromDay) && dt <= range.toDay;
 }
 
-/** The partition of a path under a source's folder or prefix: `.../dt=YYYY-MM-DD/<file>`. */
-export function partitionOfPath(relativePath: string): string | undefined {
-  return /^dt=(\d{4}-\d{2}-\d{2})\/[^/]+$/.exec(relativePath)?.[1];
-}
-
 /** Groups (dt, bytes) per partition, in `dt` order. */
 export function partitionTotals(
   files: Iterable<{ readonly dt: string; readonly bytes: number }>,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   coverageAfter,
   newIngestRows,
-  partitionOfFile,
+  partitionsOfFiles,
 } from '../../../lib/materialize/ingest-coverage.ts';
 
 const ingest = (firstSeq: number, rows: number, days?: string[]) => ({
@@ -52,10 +52,15 @@ describe('the fstore_seq ranges of new ingests', () => {
   });
 });
 
-describe('the partition of a data file', () => {
-  it('is read from a path that starts with it or holds it as a folder, not from a longer name', () => {
-    expect(partitionOfFile('dt=2026-03-01/part-0.parquet')).toBe('2026-03-01');
-    expect(partitionOfFile('orders\\dt=2026-03-01\\part-0.parquet')).toBe('2026-03-01');
-    expect(partitionOfFile('orders/xdt=2026-03-01/part-0.parquet')).toBeUndefined();
+describe('the partitions of an ingest’s files', () => {
+  it('are read as the scan estimates read them, so an odd path gives up day pruning, never a wrong day', () => {
+    expect(partitionsOfFiles(['dt=2026-03-01/part-0.parquet'])).toEqual(['2026-03-01']);
+    expect(partitionsOfFiles(['orders\\dt=2026-03-01\\part-0.parquet'])).toEqual(['2026-03-01']);
+    for (const odd of [
+      'orders/xdt=2026-03-01/part-0.parquet',
+      'orders/dt=2026-02-30/part-0.parquet',
+      'orders/dt=2026-03-01/sub/part-0.parquet',
+    ])
+      expect(partitionsOfFiles(['orders/dt=2026-03-02/a.parquet', odd]), odd).toBeUndefined();
   });
 });

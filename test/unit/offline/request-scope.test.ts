@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeDayRanges, partitionDayOfFile } from '../../../lib/offline/request-scope.ts';
+import { mergeDayRanges } from '../../../lib/offline/request-scope.ts';
 
 describe('request scope days', () => {
   it('joins overlapping and touching day ranges and keeps gaps', () => {
@@ -23,14 +23,5 @@ describe('request scope days', () => {
       { to: 9 },
       { from: 12, to: 13 },
     ]);
-  });
-
-  it('reads the day of a file from its dt= folder, and none from another folder', () => {
-    expect(partitionDayOfFile('/s/offline/src/dt=1970-01-02/x-0.parquet')).toBe(1);
-    expect(partitionDayOfFile('/s/offline/src/dt=2026-03-01/x-0.parquet')).toBe(
-      Date.UTC(2026, 2, 1) / 86_400_000,
-    );
-    expect(partitionDayOfFile('/s/offline/src/manual/x-0.parquet')).toBeUndefined();
-    expect(partitionDayOfFile('/s/offline/src/dt=2026-3-1/x-0.parquet')).toBeUndefined();
   });
 });

@@ -83,6 +83,12 @@ describe('estimating what a training set scans on Athena (aws-sdk-client-mock)',
       [object('orders', '2025-12-06', 1)]: 2 * mib,
       'offline/orders/dt=2025-12-06/_SUCCESS': 50,
       [object('orders', '2026-01-15')]: mib,
+      // Not partitions Athena reads: a sub-folder of one, one below another folder, a
+      // backslash that is part of the name on S3, a day not in the calendar.
+      'offline/orders/dt=2026-01-15/sub/x.parquet': 11,
+      'offline/orders/old/dt=2026-01-15/x.parquet': 12,
+      'offline/orders/dt=2026-01-16\\x.parquet': 13,
+      'offline/orders/dt=2026-02-30/x.parquet': 14,
       [object('orders', '2026-03-11')]: 4 * mib,
       [object('orders', '2026-03-12')]: 7777,
       [object('orders', '2026-03-13')]: 8888,
@@ -115,7 +121,7 @@ describe('estimating what a training set scans on Athena (aws-sdk-client-mock)',
       StartAfter: 'offline/orders/dt=2025-12-06',
     });
     expect(orderListings.slice(1).every((r) => r.ContinuationToken && !r.StartAfter)).toBe(true);
-    expect(orderListings).toHaveLength(3);
+    expect(orderListings).toHaveLength(5);
     const records = requests.filter((r) => r.Prefix === 'offline/_ingests/orders/');
     expect(records).toHaveLength(2);
     // The two other sources hold nothing: counted, with no partitions.
