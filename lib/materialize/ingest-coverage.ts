@@ -153,36 +153,65 @@ export interface NewIngestRows {
  * which a run then reads again (harmless: writes are conditional), never fewer rows.
  */
 export function newIngestRows(ingests: readonly CommittedIngest[], maxRanges = 50): NewIngestRows {
-  const ranges = ingests
-    .filter((i) => i.rows > 0)
-    .map((i) => [BigInt(i.firstSeq), BigInt(i.firstSeq) + BigInt(i.rows) - 1n] as [bigint, bigint])
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const merged: [bigint, bigint][] = [];
-  for (const range of ranges) {
-    const last = merged[merged.length - 1];
-    if (last && range[0] <= last[1] + 1n) last[1] = range[1] > last[1] ? range[1] : last[1];
-    else merged.push([...range]);
-  }
-  while (merged.length > Math.max(1, maxRanges)) {
-    let closest = 0;
-    for (let i = 1; i < merged.length - 1; i++)
-      if (gap(merged, i) < gap(merged, closest)) closest = i;
-    const left = merged[closest] as [bigint, bigint];
-    const right = merged[closest + 1] as [bigint, bigint];
-    merged.splice(closest, 2, [left[0], right[1]]);
-  }
   const days = [...new Set(ingests.flatMap((i) => i.days ?? []))].sort();
   const known = ingests.every((i) => i.days !== undefined) && days.length <= maxNamedDays;
   return {
     ingests: ingests.length,
     rows: ingests.reduce((sum, i) => sum + i.rows, 0),
-    seqRanges: merged.map(([first, last]) => [first.toString(), last.toString()] as const),
+    seqRanges: capRanges(joinTouching(seqRangesOf(ingests)), Math.max(1, maxRanges)).map(
+      ([first, last]) => [first.toString(), last.toString()] as const,
+    ),
     ...(known ? { days } : {}),
   };
 }
 
-const gap = (ranges: readonly (readonly [bigint, bigint])[], i: number) =>
-  (ranges[i + 1] as [bigint, bigint])[0] - (ranges[i] as [bigint, bigint])[1];
+type SeqRange = readonly [bigint, bigint];
+
+function seqRangesOf(ingests: readonly CommittedIngest[]): SeqRange[] {
+  return ingests
+    .filter((i) => i.rows > 0)
+    .map((i) => [BigInt(i.firstSeq), BigInt(i.firstSeq) + BigInt(i.rows) - 1n] as const)
+    .sort((a, b) => compare(a[0], b[0]));
+}
+
+/** Sorted ranges with overlapping or adjacent ones joined, in one pass. */
+function joinTouching(sorted: readonly SeqRange[]): SeqRange[] {
+  const joined: [bigint, bigint][] = [];
+  for (const [first, last] of sorted) {
+    const previous = joined.at(-1);
+    if (previous && first <= previous[1] + 1n) {
+      if (last > previous[1]) previous[1] = last;
+    } else joined.push([first, last]);
+  }
+  return joined;
+}
+
+/**
+ * At most `max` ranges, joining neighbours across the smallest gaps (the earlier gap first among
+ * equal ones). Joining two neighbours changes no other gap, so this picks the same gaps as
+ * joining the closest pair one at a time, but in one sort and one pass instead of a scan per
+ * join (20,000 ingests took seconds).
+ */
+function capRanges(ranges: readonly SeqRange[], max: number): SeqRange[] {
+  const excess = ranges.length - max;
+  if (excess <= 0) return [...ranges];
+  const gapAfter = (i: number) => (ranges[i + 1] as SeqRange)[0] - (ranges[i] as SeqRange)[1];
+  const closed = new Set(
+    Array.from({ length: ranges.length - 1 }, (_, i) => ({ i, gap: gapAfter(i) }))
+      .sort((a, b) => compare(a.gap, b.gap) || a.i - b.i)
+      .slice(0, excess)
+      .map(({ i }) => i),
+  );
+  const capped: [bigint, bigint][] = [];
+  ranges.forEach(([first, last], i) => {
+    const previous = capped.at(-1);
+    if (previous && closed.has(i - 1)) previous[1] = last;
+    else capped.push([first, last]);
+  });
+  return capped;
+}
+
+const compare = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Partitions of an ingest's files, or undefined when any file's partition is unknown. */
 export function partitionsOfFiles(files: readonly string[] | undefined): string[] | undefined {
