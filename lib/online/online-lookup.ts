@@ -1,7 +1,7 @@
 import type { DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb';
-import { HintedError } from '../hinted-error.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import type { BatchGetItemOutput, BatchGetItems } from './dynamodb-batch-get/batch-get-items.ts';
+import { type Deadline, noTimeForAnotherAttempt } from './dynamodb-batch-get/deadline.ts';
 import { sdkBatchGet } from './dynamodb-batch-get/sdk-batch-get.ts';
 import { itemAttributes as a, decodeValue } from './item-codec.ts';
 import type { LookupCache } from './lookup-cache.ts';
@@ -14,8 +14,12 @@ import {
   type Projection,
   planLookup,
 } from './lookup-plan.ts';
+import { OnlineStoreUnavailableError, storeFailure } from './store-failure.ts';
 
+export { Deadline, DeadlineExceededError } from './dynamodb-batch-get/deadline.ts';
 export { maxExpressionBytes, projectionFor } from './lookup-plan.ts';
+export { OnlineStoreMisconfiguredError, OnlineStoreUnavailableError } from './store-failure.ts';
+
 export type { FeatureStatus, LookupRequest };
 
 export interface FeatureResult {
@@ -41,10 +45,12 @@ export interface LookupOptions {
   readonly random?: () => number;
   /** Hot-key cache; none by default. */
   readonly cache?: LookupCache;
+  /**
+   * When the answer is due (the Lambda's remaining time less a margin): no BatchGetItem
+   * attempt or round starts, and no backoff waits, past it. None by default.
+   */
+  readonly deadline?: Deadline;
 }
-
-/** The store did not answer for every key after the retries: report 503, never "not found". */
-export class OnlineStoreUnavailableError extends HintedError {}
 
 const maxKeysPerBatch = 100;
 
@@ -153,6 +159,7 @@ async function fetchChunk(
   const sleep =
     options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
+  const { deadline } = options;
   let pending: KeysAndAttributes | undefined = {
     Keys: chunk.map((key) => ({ [a.key]: { S: key } })),
     ...projection,
@@ -164,19 +171,21 @@ async function fetchChunk(
         'retry the request; the table is throttled or unavailable',
       );
     }
-    if (attempt > 1) await sleep(random() * baseDelayMs * 2 ** (attempt - 2));
+    const delayMs = attempt > 1 ? random() * baseDelayMs * 2 ** (attempt - 2) : 0;
+    const round = `round ${attempt} of the ${pending.Keys.length} key(s) left unprocessed`;
+    if (deadline && !deadline.allowsAttemptAfter(delayMs))
+      throw noTimeForAnotherAttempt(deadline, round);
+    if (delayMs > 0) await sleep(delayMs);
+    // A sleep can end late (a busy event loop): look again before sending.
+    if (deadline && !deadline.allowsAttemptAfter(0)) throw noTimeForAnotherAttempt(deadline, round);
     let response: BatchGetItemOutput;
     try {
-      response = await batchGet({ RequestItems: { [table]: pending } });
-    } catch (error) {
-      // A store that knows what is wrong (a damaged local store) says so in its own words.
-      if (error instanceof HintedError)
-        throw new OnlineStoreUnavailableError(error.message, error.hint, { cause: error });
-      throw new OnlineStoreUnavailableError(
-        `the online store failed: ${(error as Error).message}`,
-        'retry the request',
-        { cause: error },
+      response = await batchGet(
+        { RequestItems: { [table]: pending } },
+        deadline ? { deadline } : {},
       );
+    } catch (error) {
+      throw storeFailure(error);
     }
     for (const item of response.Responses?.[table] ?? []) {
       const key = item[a.key]?.S;

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { BatchGetItemOutput, BatchGetItems } from './batch-get-items.ts';
 import { bytesAsBase64, decodeBinaryAttributes, mayHoldBinary } from './binary-attributes.ts';
+import { noTimeForAnotherAttempt } from './deadline.ts';
 import { DynamoDbRequestError, errorOfNetwork, errorOfResponse } from './dynamodb-request-error.ts';
 import { type AwsCredentials, signedDynamoDbHeaders } from './sign-request.ts';
 
@@ -31,8 +32,9 @@ export interface SignedBatchGetOptions {
  * start (ADR 0005). It keeps what the SDK gave the lookup: bounded retries with jittered backoff
  * of throttling, 5xx answers, connection resets and timeouts (the SDK's standard mode has 3
  * attempts), and errors that name DynamoDB's error type. UnprocessedKeys are returned, as the
- * SDK returns them; the lookup retries those. With three attempts of at most 2 s and their
- * backoff, a failing call gives up within about 6.5 s, inside the function's 10 s timeout.
+ * SDK returns them; the lookup retries those. Alone, three attempts of at most 2 s and their
+ * backoff give up within about 6.5 s; a lookup of several calls and rounds is bounded by the
+ * call's deadline instead: no attempt starts, or waits, past it, and none outlives it.
  */
 export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
   const endpoint = new URL(options.endpoint ?? dynamoDbEndpoint(options.region));
@@ -65,9 +67,16 @@ export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
     agent,
   };
 
-  return async (input) => {
+  return async (input, { deadline } = {}) => {
     const body = JSON.stringify(input, bytesAsBase64);
     for (let attempt = 1; ; attempt++) {
+      if (deadline && !deadline.allowsAttemptAfter(0))
+        throw noTimeForAnotherAttempt(deadline, `BatchGetItem attempt ${attempt}`);
+      // The last attempt before the deadline gets only the time that is left.
+      const attemptTimeoutMs = deadline
+        ? Math.min(timeoutMs, Math.floor(deadline.timeLeftMs()))
+        : timeoutMs;
+      deadline?.countAttempts();
       try {
         const headers = signedDynamoDbHeaders(
           endpoint,
@@ -76,7 +85,7 @@ export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
           'BatchGetItem',
           body,
         );
-        const answer = await post(transport, { ...target, headers }, body, timeoutMs, caps);
+        const answer = await post(transport, { ...target, headers }, body, attemptTimeoutMs, caps);
         if (answer.statusCode !== 200)
           throw errorOfResponse(answer.statusCode, answer.errorType, answer.text);
         return batchGetOutput(answer.text);
@@ -92,7 +101,10 @@ export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
             { cause: error.cause ?? error },
           );
         }
-        await sleep(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+        const delayMs = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+        if (deadline && !deadline.allowsAttemptAfter(delayMs))
+          throw noTimeForAnotherAttempt(deadline, `BatchGetItem attempt ${attempt + 1}`, error);
+        await sleep(delayMs);
       }
     }
   };
