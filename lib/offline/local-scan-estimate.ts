@@ -1,64 +1,109 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { dayOfMicros } from '../epoch-micros.ts';
+import { type PointInTimePlan, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
 import { partitionOfPath } from './dt-partition.ts';
-import { presentCommittedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
-import {
-  inPartitionRange,
-  partitionRanges,
-  partitionTotals,
-  type SourceScanEstimate,
-} from './scan-estimate.ts';
+import { sourceDataFiles } from './ingest-manifest.ts';
+import { type DayRange, requestScope, scopedSourceFiles } from './request-scope.ts';
+import { type PartitionObjects, partitionTotals } from './scan-estimate.ts';
 
-export interface LocalSourceScan extends SourceScanEstimate {
-  /** The committed data files in the range, absolute paths in `dt` order. */
-  readonly files: readonly string[];
+/** A data file a local training set reads, with its size. */
+export interface ScannedFile {
+  readonly path: string;
+  /** Its `dt` partition; undefined for a file outside a `dt=YYYY-MM-DD` folder. */
+  readonly dt?: string;
+  readonly bytes: number;
+}
+
+/** What a local training set reads of one source. */
+export interface LocalSourceScan {
+  readonly source: string;
+  /**
+   * The days its entity rows' windows reach (`from` undefined: no lower bound); undefined when
+   * the store has no manifest and the source is read whole.
+   */
+  readonly days?: readonly { readonly from?: string; readonly to: string }[];
+  readonly partitions: readonly PartitionObjects[];
+  /** The files the training set opens, in `dt` then path order. */
+  readonly files: readonly ScannedFile[];
+  readonly bytes: number;
 }
 
 export interface LocalScanEstimate {
   readonly sources: readonly LocalSourceScan[];
+  /**
+   * Per join key, how many distinct values the scans keep rows of (requests of at most
+   * KEY_LIST_MAX_ROWS rows); undefined: every key's rows are read.
+   */
+  readonly keyValues?: Readonly<Record<string, number>>;
   readonly files: number;
   readonly bytes: number;
 }
 
 /**
- * The local data files a training set of `plan` can read for entity rows in `timeRange`: each
- * source's committed files (a store without a manifest: every file) in the `dt` partitions from
- * the earliest entity time minus the longest TTL or window of the plan's views on the source to
- * the latest, the range the Athena statement reads too. A committed file that is gone is refused
- * (MissingCommittedFilesError), as a training set would refuse it.
+ * The data files a local training set of `plan` reads for the entity rows loaded as
+ * `entityTable`: per source exactly the files the run names (`scopedSourceFiles` of the same
+ * `requestScope`: the committed files of the days each row's window reaches, plus the newest
+ * ingest's first file), with their sizes. A committed file that is gone is refused
+ * (MissingCommittedFilesError), as the training set would refuse it.
  */
 export async function estimateLocalScan(
+  connection: DuckDBConnection,
   offlineRoot: string,
   plan: PointInTimePlan,
-  timeRange: { readonly min: string; readonly max: string },
+  entities: { readonly table: string; readonly rows: number },
 ): Promise<LocalScanEstimate> {
+  const scope = await requestScope(
+    connection,
+    entities.table,
+    plan,
+    entities.rows,
+    requiredJoinKeys(plan),
+  );
   const sources: LocalSourceScan[] = [];
-  for (const range of partitionRanges(plan, timeRange)) {
-    const sourceDir = path.join(offlineRoot, range.source);
-    const all =
-      presentCommittedSourceFiles(offlineRoot, range.source) ??
-      sourceDataFiles(offlineRoot, range.source).map((f) => path.join(f.folder, f.name));
-    const inRange: { file: string; dt: string; bytes: number }[] = [];
-    for (const file of all) {
-      const dt = partitionOfPath(path.relative(sourceDir, file));
-      if (dt === undefined || !inPartitionRange(range, dt)) continue;
-      inRange.push({ file, dt, bytes: (await stat(file)).size });
+  for (const source of new Set(plan.views.map((v) => v.source))) {
+    const paths =
+      scopedSourceFiles(offlineRoot, source, scope) ??
+      sourceDataFiles(offlineRoot, source).map((f) => path.join(f.folder, f.name));
+    const files: ScannedFile[] = [];
+    for (const file of paths) {
+      const dt = partitionOfPath(file);
+      files.push({ path: file, ...(dt ? { dt } : {}), bytes: (await stat(file)).size });
     }
-    inRange.sort((a, b) => (a.dt < b.dt ? -1 : a.dt > b.dt ? 1 : a.file < b.file ? -1 : 1));
+    files.sort((a, b) => order(a.dt ?? '', b.dt ?? '') || order(a.path, b.path));
+    const days = scope.sourceDays.get(source);
     sources.push({
-      ...range,
-      partitions: partitionTotals(inRange),
-      objects: inRange.length,
-      bytes: inRange.reduce((total, f) => total + f.bytes, 0),
-      reads: 1,
-      recordBytes: 0,
-      files: inRange.map((f) => f.file),
+      source,
+      ...(days ? { days: days.map(dayRangeText) } : {}),
+      partitions: partitionTotals(
+        files.flatMap((f) => (f.dt ? [{ dt: f.dt, bytes: f.bytes }] : [])),
+      ),
+      files,
+      bytes: files.reduce((total, f) => total + f.bytes, 0),
     });
   }
   return {
     sources,
-    files: sources.reduce((total, s) => total + s.objects, 0),
+    ...(scope.keyValues
+      ? {
+          keyValues: Object.fromEntries(
+            [...scope.keyValues].map(([name, values]) => [name, values.length]),
+          ),
+        }
+      : {}),
+    files: sources.reduce((total, s) => total + s.files.length, 0),
     bytes: sources.reduce((total, s) => total + s.bytes, 0),
+  };
+}
+
+const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+const dayText = (day: number) => dayOfMicros(BigInt(day) * 86_400_000_000n);
+
+function dayRangeText(range: DayRange): { from?: string; to: string } {
+  return {
+    ...(range.from === undefined ? {} : { from: dayText(range.from) }),
+    to: dayText(range.to),
   };
 }

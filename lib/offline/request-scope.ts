@@ -124,24 +124,37 @@ export function scopedDuckdbDialect(
     ...base,
     sourceRelation: (source) => {
       const keyFilter = sourceKeyFilter(plan, source, scope);
-      const files = presentCommittedSourceFiles(offlineRoot, source);
-      const days = scope.sourceDays.get(source);
-      const kept =
-        files && days
-          ? files.filter((file) => {
-              const dt = partitionOfPath(file);
-              return dt === undefined || reaches(days, epochDayOfPartition(dt));
-            })
-          : undefined;
-      // A file of the newest ingest carries the source's newest columns; without it, a
-      // request reaching only older files would miss a column added since (union_by_name).
-      const newest = kept && newestIngestFile(offlineRoot, source);
-      if (kept && newest && !kept.includes(newest)) kept.push(newest);
+      const files = scopedSourceFiles(offlineRoot, source, scope);
       const relation =
-        kept && kept.length > 0 ? duckdbParquetFiles(kept) : base.sourceRelation(source);
+        files && files.length > 0 ? duckdbParquetFiles(files) : base.sourceRelation(source);
       return keyFilter ? `(SELECT * FROM ${relation} WHERE ${keyFilter})` : relation;
     },
   };
+}
+
+/**
+ * The data files a training set in `scope` reads of `source`: its committed files of the days
+ * the scope reaches, plus the newest ingest's first file. Undefined for a store without a
+ * manifest, which is read whole (every Parquet file in a folder of the source); empty when nothing is
+ * committed. The dry run lists these, so it names what the run reads.
+ */
+export function scopedSourceFiles(
+  offlineRoot: string,
+  source: string,
+  scope: RequestScope,
+): string[] | undefined {
+  const files = presentCommittedSourceFiles(offlineRoot, source);
+  const days = scope.sourceDays.get(source);
+  if (!files || !days) return files;
+  const kept = files.filter((file) => {
+    const dt = partitionOfPath(file);
+    return dt === undefined || reaches(days, epochDayOfPartition(dt));
+  });
+  // A file of the newest ingest carries the source's newest columns; without it, a request
+  // reaching only older files would miss a column added since (union_by_name).
+  const newest = newestIngestFile(offlineRoot, source);
+  if (newest && !kept.includes(newest)) kept.push(newest);
+  return kept.length > 0 ? kept : files;
 }
 
 /**

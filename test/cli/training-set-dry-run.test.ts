@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefinitions } from '../../lib/registry/index.ts';
@@ -154,7 +154,7 @@ describe('fstore training-set --dry-run on an AWS environment (loopback S3)', ()
 });
 
 describe('fstore training-set --dry-run locally', () => {
-  it('lists the committed files of the partitions in range, and writes nothing', async () => {
+  it('lists exactly the files the training set then reads, with their sizes and total, and writes nothing', async () => {
     const fixture = await offlineFixture(
       (await loadDefinitions(path.join(repoRoot, 'feature-defs'))).map((d) => d.definition),
     );
@@ -166,37 +166,79 @@ describe('fstore training-set --dry-run locally', () => {
       event_ts: at,
       created_ts: at,
     });
+    const profile = (at: string) => ({
+      customer_id: 'C2',
+      age: 40,
+      plan: 'basic',
+      region: 'eu',
+      monthly_charges: 10,
+      tenure_months: 3,
+      event_ts: at,
+      created_ts: at,
+    });
+    // Rows at 2026-03-06 and 2026-09-01: last_order (90 d) reaches 2025-12-06..2026-03-06 and
+    // 2026-06-03..2026-09-01, customer_profile (30 d) 2026-02-04..03-06 and 2026-08-02..09-01.
     await fixture.ingest('orders', [
       order('O1', '2025-12-05T12:00:00Z'),
       order('O2', '2025-12-06T00:00:00Z'),
-      order('O3', '2026-03-11T23:00:00Z'),
-      order('O4', '2026-03-12T00:00:00Z'),
+      order('O3', '2026-04-15T00:00:00Z'),
+      order('O4', '2026-08-01T00:00:00Z'),
     ]);
-    const before = await readdir(fixture.dataDir, { recursive: true });
-    const result = await runFstore([
+    // The newest ingest reaches no row's window, but its first file is read for its columns.
+    await fixture.ingest('orders', [order('O5', '2026-10-01T00:00:00Z')]);
+    await fixture.ingest('customer_profiles', [
+      profile('2026-02-20T00:00:00Z'),
+      profile('2026-05-01T00:00:00Z'),
+      profile('2026-08-20T00:00:00Z'),
+    ]);
+    const entityFile = path.join(fixture.dataDir, 'entities.csv');
+    await writeFile(
+      entityFile,
+      'customer_id,event_timestamp\nC1,2026-03-06T00:00:00Z\nC2,2026-09-01T00:00:00Z\n',
+    );
+    const request = [
       '--data-dir',
       fixture.dataDir,
       'training-set',
-      '--service',
-      'churn_online',
+      '--features',
+      'last_order:*',
+      'customer_profile:*',
       '--entities',
-      entities,
-      '--dry-run',
-      '--json',
-    ]);
-    expect(result.code).toBe(0);
-    const output = JSON.parse(result.stdout);
-    const orders = output.sources.find((s: { source: string }) => s.source === 'orders');
-    expect(orders.files.map((f: string) => path.relative(fixture.dataDir, f))).toEqual([
-      expect.stringMatching(/^local\/offline\/orders\/dt=2025-12-06\/[^/]+\.parquet$/),
-      expect.stringMatching(/^local\/offline\/orders\/dt=2026-03-11\/[^/]+\.parquet$/),
-    ]);
-    expect(orders.partitions.map((p: { dt: string }) => p.dt)).toEqual([
-      '2025-12-06',
-      '2026-03-11',
-    ]);
-    expect(output).toMatchObject({ dryRun: true, engine: 'duckdb', files: 2 });
-    expect(output.bytes).toBe(orders.bytes);
+      entityFile,
+    ];
+    const before = await readdir(fixture.dataDir, { recursive: true });
+    const dry = await runFstore([...request, '--dry-run', '--json']);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
     expect(await readdir(fixture.dataDir, { recursive: true })).toEqual(before);
+    const estimate = JSON.parse(dry.stdout);
+    type Listed = { path: string; dt: string; bytes: number };
+    const listed: Listed[] = estimate.sources.flatMap((s: { files: Listed[] }) => s.files);
+    const daysOf = (source: string) =>
+      estimate.sources
+        .find((s: { source: string }) => s.source === source)
+        .files.map((f: Listed) => f.dt);
+    expect(daysOf('orders')).toEqual(['2025-12-06', '2026-08-01', '2026-10-01']);
+    expect(daysOf('customer_profiles')).toEqual(['2026-02-20', '2026-08-20']);
+    expect(estimate.sources.find((s: { source: string }) => s.source === 'orders').days).toEqual([
+      { from: '2025-12-06', to: '2026-03-06' },
+      { from: '2026-06-03', to: '2026-09-01' },
+    ]);
+    for (const file of listed) expect(file.bytes).toBe((await stat(file.path)).size);
+    expect(estimate.files).toBe(5);
+    expect(estimate.bytes).toBe(listed.reduce((total, f) => total + f.bytes, 0));
+    expect(estimate.keyValues).toEqual({ customer_id: 2 });
+
+    const out = path.join(fixture.dataDir, 'training.parquet');
+    const real = await runFstore([...request, '--out', out, '--show-sql', '--json']);
+    expect(real.code).toBe(0);
+    const read = [...JSON.parse(real.stdout).sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1]);
+    expect(new Set(read)).toEqual(new Set(listed.map((f) => f.path)));
+
+    const text = await runFstore([...request, '--dry-run']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('2025-12-06..2026-03-06, 2026-06-03..2026-09-01');
+    expect(text.stdout).toMatch(/Reads: 5 files, [\d.]+ KiB: the files the training set opens/);
+    expect(text.stdout).toContain("only the rows of the request's keys (2 customer_id)");
   });
 });

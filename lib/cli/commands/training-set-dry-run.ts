@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { isLocalEnv } from '../../data-paths.ts';
-import type { JoinKeyType } from '../../definitions/index.ts';
 import { stageEntityRequest } from '../../offline/athena-training-set.ts';
 import { openDuckdb } from '../../offline/duckdb-session.ts';
 import { describeBytes } from '../../offline/ingest-leftovers.ts';
 import { loadEntities } from '../../offline/load-entities.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
-import { estimateLocalScan } from '../../offline/local-scan-estimate.ts';
+import { estimateLocalScan, type LocalScanEstimate } from '../../offline/local-scan-estimate.ts';
 import { estimateAthenaScan } from '../../offline/s3-scan-estimate.ts';
 import { athenaPrice, type SourceScanEstimate } from '../../offline/scan-estimate.ts';
+import { runningTotalsViews } from '../../offline/training-set.ts';
 import type { Registry } from '../../registry/index.ts';
 import { planPointInTime, requiredJoinKeys } from '../../sql/point-in-time-plan.ts';
 import { athenaRunnerFor, awsRegion } from '../aws-env.ts';
@@ -27,6 +27,7 @@ export interface TrainingSetDryRunOptions {
   readonly fullFeatureNames?: boolean;
   readonly bucket?: string;
   readonly json?: boolean;
+  readonly aggregations?: 'auto' | 'range-join' | 'running-totals';
 }
 
 /** The partitions (AWS) or files (local) listed per source in text output; `--json` lists them all. */
@@ -139,16 +140,42 @@ async function localDryRun(
       ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
     },
   );
-  const request = await entityTimeRange(
-    options.entities,
-    options.timestampColumn,
-    requiredJoinKeys(plan),
-  );
-  const estimate = await estimateLocalScan(
-    offlineRoot(ctx.options.dataDir, ctx.env),
-    plan,
-    request.timeRange,
-  );
+  const session = await openDuckdb();
+  try {
+    const entities = await loadEntities(session.connection, options.entities, {
+      timestampColumn: options.timestampColumn,
+      joinKeys: requiredJoinKeys(plan),
+    });
+    if (!entities.timeRange)
+      throw new Error(
+        `the entity file ${options.entities} has no rows: a training set needs at least one`,
+      );
+    const estimate = await estimateLocalScan(
+      session.connection,
+      offlineRoot(ctx.options.dataDir, ctx.env),
+      plan,
+      entities,
+    );
+    const totals = runningTotalsViews(plan, options, entities.rows).map((v) => v.view);
+    printLocalEstimate(
+      ctx,
+      options,
+      { rows: entities.rows, timeRange: entities.timeRange },
+      estimate,
+      totals,
+    );
+  } finally {
+    session.close();
+  }
+}
+
+function printLocalEstimate(
+  ctx: CliContext,
+  options: TrainingSetDryRunOptions,
+  request: { rows: number; timeRange: { min: string; max: string } },
+  estimate: LocalScanEstimate,
+  runningTotals: readonly string[],
+): void {
   const what = options.service ? { service: options.service } : { features: options.features };
   if (options.json) {
     ctx.out.json({
@@ -157,7 +184,15 @@ async function localDryRun(
       ...what,
       entityRows: request.rows,
       entityTimeRange: request.timeRange,
-      sources: estimate.sources.map((s) => ({ ...sourceJson(s), files: s.files })),
+      sources: estimate.sources.map((s) => ({
+        source: s.source,
+        days: s.days ?? null,
+        partitions: s.partitions,
+        files: s.files.map((f) => ({ path: f.path, dt: f.dt ?? null, bytes: f.bytes })),
+        bytes: s.bytes,
+      })),
+      keyValues: estimate.keyValues ?? null,
+      runningTotals,
       files: estimate.files,
       bytes: estimate.bytes,
     });
@@ -166,18 +201,44 @@ async function localDryRun(
   ctx.out.line(
     `Dry run: training set${options.service ? ` of ${options.service}` : ''} for ${request.rows.toLocaleString('en-US')} entity rows from ${request.timeRange.min} to ${request.timeRange.max}; nothing read or written.`,
   );
-  printSources(ctx, estimate.sources, 'files');
+  ctx.out.table(
+    ['source', 'days reached', 'partitions', 'files', 'bytes'],
+    estimate.sources.map((s) => [
+      s.source,
+      s.days ? describeDays(s.days) : '(every file: no manifest)',
+      s.partitions.length.toLocaleString('en-US'),
+      s.files.length.toLocaleString('en-US'),
+      describeBytes(s.bytes),
+    ]),
+  );
   for (const source of estimate.sources) {
     if (source.files.length === 0) continue;
     ctx.out.line(`${source.source}:`);
     for (const file of source.files.slice(0, listedPerSource))
-      ctx.out.line(`  ${ctx.display(file)}`);
+      ctx.out.line(`  ${ctx.display(file.path)} (${describeBytes(file.bytes)})`);
     if (source.files.length > listedPerSource)
       ctx.out.line(`  … ${source.files.length - listedPerSource} more (--json lists them all)`);
   }
+  const keys = estimate.keyValues
+    ? `; of them only the rows of the request's keys (${Object.entries(estimate.keyValues)
+        .map(([name, n]) => `${n.toLocaleString('en-US')} ${name}`)
+        .join(', ')})`
+    : '';
   ctx.out.line(
-    `In range: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)}: the committed files of the partitions the Athena statement would read. The local engine narrows this to each entity row's own days, and also opens the newest ingest's first file of a source for its columns.`,
+    `Reads: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)}: the files the training set opens (the committed files of the days each entity row's window reaches, plus the newest ingest's first file of a source for its columns)${keys}.`,
   );
+  if (runningTotals.length > 0)
+    ctx.out.line(
+      `Not counted: ${runningTotals.join(', ')} ${runningTotals.length === 1 ? 'is' : 'are'} answered from running totals (--aggregations), which a first run, or one after new ingests, builds from every file of the source.`,
+    );
+}
+
+/** Day ranges as `from..to` (a single day once), the first few. */
+function describeDays(days: readonly { readonly from?: string; readonly to: string }[]): string {
+  const shown = days
+    .slice(0, 3)
+    .map((d) => (d.from === d.to ? d.to : `${d.from ?? '(first)'}..${d.to}`));
+  return days.length > 3 ? `${shown.join(', ')}, … ${days.length - 3} more` : shown.join(', ');
 }
 
 function printSources(
@@ -229,22 +290,6 @@ function sourceJson(source: SourceScanEstimate) {
     bytes: source.bytes,
     recordBytes: source.recordBytes,
   };
-}
-
-async function entityTimeRange(
-  file: string,
-  timestampColumn: string,
-  joinKeys: readonly { readonly name: string; readonly type: JoinKeyType }[],
-): Promise<{ rows: number; timeRange: { min: string; max: string } }> {
-  const session = await openDuckdb();
-  try {
-    const loaded = await loadEntities(session.connection, file, { timestampColumn, joinKeys });
-    if (!loaded.timeRange)
-      throw new Error(`the entity file ${file} has no rows: a training set needs at least one`);
-    return { rows: loaded.rows, timeRange: loaded.timeRange };
-  } finally {
-    session.close();
-  }
 }
 
 /** Dollars with two significant digits below a cent (Athena's minimum is $0.0000477). */
