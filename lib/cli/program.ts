@@ -1,30 +1,28 @@
-import { Command, Option } from 'commander';
-import { registerApply } from './commands/apply.ts';
-import { registerCompact } from './commands/compact.ts';
-import { registerDemoData } from './commands/demo-data.ts';
-import { registerDescribe } from './commands/describe.ts';
-import { registerDoctor } from './commands/doctor.ts';
-import { registerGet } from './commands/get.ts';
-import { registerIamPolicy } from './commands/iam-policy.ts';
-import { registerIngest } from './commands/ingest.ts';
-import { registerLineage } from './commands/lineage.ts';
-import { registerList } from './commands/list.ts';
-import { registerMaterialize } from './commands/materialize.ts';
-import { registerPlan } from './commands/plan.ts';
-import { registerQuarantine } from './commands/quarantine.ts';
-import { registerReset } from './commands/reset.ts';
-import { registerServe } from './commands/serve.ts';
-import { registerStart } from './commands/start.ts';
-import { registerDrift, registerStats } from './commands/stats-drift.ts';
-import { registerStatus } from './commands/status.ts';
-import { registerTrainingSet } from './commands/training-set.ts';
-import { registerValidate } from './commands/validate.ts';
-import { registerValidateData } from './commands/validate-data.ts';
-import { registerVerifyOnline } from './commands/verify-online.ts';
+import { Command, Help, Option } from 'commander';
+import { type CommandIndexEntry, commandIndex } from './command-index.ts';
 import { addExamples } from './examples.ts';
+import { invokedCommandName } from './invoked-command.ts';
 
-export function buildProgram(version: string): Command {
-  const program = new Command('fstore')
+/**
+ * The program `args` (the arguments after the script) runs: every command is listed, but only
+ * the one it invokes is loaded, so start-up pays for that command's imports alone.
+ */
+export async function buildProgram(version: string, args: readonly string[]): Promise<Command> {
+  const program = programWithGlobalOptions(version);
+  const invoked = invokedCommandName(program, args);
+  await addCommands(program, (entry) => entry.name === invoked);
+  return program;
+}
+
+/** The program with every command loaded, for what inspects them all (help and example tests). */
+export async function buildFullProgram(version: string): Promise<Command> {
+  const program = programWithGlobalOptions(version);
+  await addCommands(program, () => true);
+  return program;
+}
+
+function programWithGlobalOptions(version: string): Command {
+  return new Command('fstore')
     .description(
       'fstore: features as code, point-in-time training sets, and an online feature store, on AWS or on this machine',
     )
@@ -49,30 +47,47 @@ export function buildProgram(version: string): Command {
     .showHelpAfterError('(add --help for usage)')
     .showSuggestionAfterError(true)
     .exitOverride();
-  registerValidate(program);
-  registerList(program);
-  registerDescribe(program);
-  registerIamPolicy(program);
-  registerLineage(program);
-  registerPlan(program);
-  registerApply(program);
-  registerDemoData(program);
-  registerIngest(program);
-  registerCompact(program);
-  registerTrainingSet(program);
-  registerMaterialize(program);
-  registerStatus(program);
-  registerQuarantine(program);
-  registerValidateData(program);
-  registerStats(program);
-  registerDrift(program);
-  registerVerifyOnline(program);
-  registerServe(program);
-  registerGet(program);
-  registerStart(program);
-  registerReset(program);
-  registerDoctor(program);
+}
+
+/**
+ * Adds every command of the index, in its order: the real command where `load` says so, else
+ * a placeholder with the name and description that the program's help lists (and that unknown
+ * command suggestions use).
+ */
+async function addCommands(
+  program: Command,
+  load: (entry: CommandIndexEntry) => boolean,
+): Promise<void> {
+  const placeholderTerms = new Map<Command, string>();
+  program.configureHelp({
+    subcommandTerm(this: Help, command: Command): string {
+      return placeholderTerms.get(command) ?? Help.prototype.subcommandTerm.call(this, command);
+    },
+  });
+  const registers = await Promise.all(
+    commandIndex.map((entry) => (load(entry) ? entry.load() : undefined)),
+  );
+  commandIndex.forEach((entry, index) => {
+    const register = registers[index];
+    if (register) {
+      register(program);
+      const added = program.commands.at(-1)?.name();
+      if (added !== entry.name)
+        throw new Error(
+          `lib/cli/command-index.ts: the entry "${entry.name}" loaded a module that added the command "${added}"`,
+        );
+      return;
+    }
+    const placeholder = program
+      .command(entry.name)
+      .description(entry.description)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => {
+        throw new Error(`internal error: the command "${entry.name}" ran without being loaded`);
+      });
+    placeholderTerms.set(placeholder, entry.term);
+  });
   for (const command of program.commands) command.exitOverride();
   addExamples(program);
-  return program;
 }

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { DefinitionError } from '../definitions/index.ts';
+import { DefinitionError } from '../definitions/errors.ts';
 import { HintedError } from '../hinted-error.ts';
 import { CliError, exitCodes } from './cli-error.ts';
 import { Output, useColor, wroteJsonDocument } from './output.ts';
@@ -14,7 +14,8 @@ export async function runCli(argv: readonly string[], version: string): Promise<
   const shutdown = installShutdown();
   let code: number;
   try {
-    await buildProgram(version).parseAsync([...argv]);
+    const program = await buildProgram(version, argv.slice(2));
+    await program.parseAsync([...argv]);
     const finished = process.exitCode === undefined ? exitCodes.ok : Number(process.exitCode);
     code = shutdown.exitCodeFor(finished);
     if (code !== finished)

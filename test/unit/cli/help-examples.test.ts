@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { commandPath } from '../../../lib/cli/examples.ts';
-import { buildProgram } from '../../../lib/cli/program.ts';
+import { buildFullProgram } from '../../../lib/cli/program.ts';
 
 /** Every command of the program, at every depth (`quarantine` and `quarantine list`). */
 function allCommands(command: Command): Command[] {
@@ -37,7 +37,7 @@ function knownOptions(command: Command): Set<string> {
   return known;
 }
 
-const program = buildProgram('0.0.0-test');
+const program = await buildFullProgram('0.0.0-test');
 const commands = allCommands(program);
 /** Servers and interactive commands print no single result, so they have no --json. */
 const withoutJson = ['quarantine', 'reset', 'serve', 'start'];
