@@ -180,6 +180,14 @@ function explainListError(
       `the caller needs s3:ListBucket on arn:${partitionOfRegion(options.region)}:s3:::${bucket} for the prefix ${prefix} (fstore iam-policy --for training allows it under offline/)`,
       { cause: error },
     );
+  if (isThrottling(name, status)) {
+    const attempts = (error as { $metadata?: { attempts?: number } })?.$metadata?.attempts;
+    return new ScanEstimateError(
+      `S3 kept throttling the listing of ${where} (${name ?? 'error'}, HTTP ${status ?? 503})${attempts ? ` after ${attempts} attempts` : ''}: no estimate`,
+      'try again in a minute; S3 slows down requests past a prefix’s request rate, often while other jobs list or write the same prefix (AWS_MAX_ATTEMPTS raises the SDK’s retries)',
+      { cause: error },
+    );
+  }
   if (name === 'NoSuchBucket')
     return new ScanEstimateError(
       `bucket ${bucket} does not exist (listing ${where})`,
@@ -195,6 +203,13 @@ function explainListError(
   return new ScanEstimateError(`listing ${where} failed: ${message}`, undefined, {
     cause: error,
   });
+}
+
+/** S3's answers to too many requests, which the SDK retries before giving up. */
+function isThrottling(name: string | undefined, status: number | undefined): boolean {
+  return (
+    name === 'SlowDown' || name === 'Throttling' || name === 'ThrottlingException' || status === 503
+  );
 }
 
 function sum(values: readonly number[]): number {

@@ -16,19 +16,18 @@ let entities: string;
 
 beforeAll(async () => {
   // churn_online for rows 2026-03-06..2026-03-11 reads orders from 2025-12-06 (90 d TTL).
+  const offline = {
+    [object('orders', '2025-12-05')]: 999,
+    [object('orders', '2025-12-06', 0)]: 3 * mib,
+    [object('orders', '2025-12-06', 1)]: 2 * mib,
+    [object('orders', '2026-03-11')]: 6 * mib,
+    [object('orders', '2026-03-12')]: 999,
+    [object('customer_profiles', '2026-03-01')]: mib,
+    'offline/_ingests/orders/abc/20260101t000000-0a1b2c3d.json': 500,
+  };
   s3 = await startS3ListingStub(
-    {
-      'offline-bucket': {
-        [object('orders', '2025-12-05')]: 999,
-        [object('orders', '2025-12-06', 0)]: 3 * mib,
-        [object('orders', '2025-12-06', 1)]: 2 * mib,
-        [object('orders', '2026-03-11')]: 6 * mib,
-        [object('orders', '2026-03-12')]: 999,
-        [object('customer_profiles', '2026-03-01')]: mib,
-        'offline/_ingests/orders/abc/20260101t000000-0a1b2c3d.json': 500,
-      },
-    },
-    { hanging: ['slow-bucket'] },
+    { 'offline-bucket': offline, 'busy-bucket': offline, 'throttled-bucket': offline },
+    { hanging: ['slow-bucket'], throttled: { 'busy-bucket': 2, 'throttled-bucket': Infinity } },
   );
   awsEnv = {
     AWS_ENDPOINT_URL_S3: s3.endpoint,
@@ -126,6 +125,39 @@ describe('fstore training-set --dry-run on an AWS environment (loopback S3)', ()
     expect(result.stderr).toContain(
       's3:ListBucket on arn:aws:s3:::locked for the prefix offline/customer_profiles/',
     );
+  });
+
+  it('rides out S3 throttling with the SDK’s retries and then gives the whole estimate', async () => {
+    const busy = await runFstore(awsDryRun('busy-bucket', '--json'), { env: awsEnv });
+    expect(busy.stderr).not.toMatch(/error|throttl/i);
+    expect(busy.code).toBe(0);
+    const calm = await runFstore(awsDryRun('offline-bucket', '--json'), { env: awsEnv });
+    const { bytes, sources } = JSON.parse(busy.stdout);
+    expect({ bytes, sources }).toEqual({
+      bytes: JSON.parse(calm.stdout).bytes,
+      sources: JSON.parse(calm.stdout).sources,
+    });
+    // Two SlowDown answers, then the same listing again.
+    const first = s3.listings.filter((l) => l.bucket === 'busy-bucket').slice(0, 3);
+    expect(first.map((l) => l.prefix)).toEqual(Array(3).fill('offline/customer_profiles/'));
+  });
+
+  it('names the prefix and the throttling when S3 keeps slowing it down, exits non-zero and prints no total', async () => {
+    const text = await runFstore(awsDryRun('throttled-bucket'), { env: awsEnv });
+    expect(text.code).not.toBe(0);
+    expect(text.stderr).toContain(
+      'S3 kept throttling the listing of s3://throttled-bucket/offline/customer_profiles/ (SlowDown, HTTP 503) after 3 attempts: no estimate',
+    );
+    expect(text.stderr).toContain('try again in a minute');
+    expect(text.stdout).not.toMatch(/Estimated|partitions:|orders/);
+    // The SDK's three attempts at the first listing, and nothing after it.
+    expect(s3.listings.filter((l) => l.bucket === 'throttled-bucket')).toHaveLength(3);
+
+    const json = await runFstore(awsDryRun('throttled-bucket', '--json'), { env: awsEnv });
+    expect(json.code).not.toBe(0);
+    const document = JSON.parse(json.stdout);
+    expect(Object.keys(document)).toEqual(['error']);
+    expect(document.error.message).toContain('s3://throttled-bucket/offline/customer_profiles/');
   });
 
   it('removes its staged copy of the entity rows when stopped by SIGTERM mid-listing', async () => {

@@ -16,11 +16,17 @@ const xmlText = (text: string) =>
  * A loopback S3 answering ListObjectsV2 as S3 does (keys in order, after `start-after` or the
  * continuation token, `pageSize` per page) over `buckets` (bucket → key → size). A bucket not
  * in `buckets` answers 403 AccessDenied, as S3 does to a caller without s3:ListBucket; a bucket
- * in `hanging` never answers (to stop a caller mid-listing).
+ * in `hanging` never answers (to stop a caller mid-listing); one in `throttled` answers its
+ * first listings with 503 SlowDown, as S3 does past a prefix's request rate.
  */
 export async function startS3ListingStub(
   buckets: Record<string, Record<string, number>>,
-  options: { readonly pageSize?: number; readonly hanging?: readonly string[] } = {},
+  options: {
+    readonly pageSize?: number;
+    readonly hanging?: readonly string[];
+    /** Bucket → how many listings answer 503 SlowDown before it answers (Infinity: always). */
+    readonly throttled?: Readonly<Record<string, number>>;
+  } = {},
 ): Promise<S3ListingStub> {
   const pageSize = options.pageSize ?? 2;
   const listings: Record<string, string | undefined>[] = [];
@@ -39,6 +45,15 @@ export async function startS3ListingStub(
       continuationToken: param('continuation-token'),
     });
     if (options.hanging?.includes(bucket)) return;
+    const slowDowns = options.throttled?.[bucket] ?? 0;
+    if (listings.filter((l) => l.bucket === bucket).length <= slowDowns) {
+      response
+        .writeHead(503, { 'content-type': 'application/xml' })
+        .end(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+        );
+      return;
+    }
     const objects = buckets[bucket];
     if (!objects) {
       response

@@ -198,6 +198,43 @@ describe('estimating what a training set scans on Athena (aws-sdk-client-mock)',
     });
   });
 
+  it('fails whole, naming the prefix, when S3 throttles a later page past the SDK’s retries', async () => {
+    const slowDown = new S3ServiceException({
+      name: 'SlowDown',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 503, attempts: 3 },
+      message: 'Please reduce your request rate.',
+    });
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({
+        Contents: [{ Key: object('customer_profiles', '2026-03-01'), Size: mib }],
+        IsTruncated: true,
+        NextContinuationToken: 'next',
+      })
+      .rejects(slowDown);
+    const error = await estimateAthenaScan(options).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      name: 'ScanEstimateError',
+      message:
+        'S3 kept throttling the listing of s3://offline-bucket/offline/customer_profiles/ (SlowDown, HTTP 503) after 3 attempts: no estimate',
+      hint: expect.stringContaining('try again in a minute'),
+      cause: slowDown,
+    });
+    // A 503 without a throttling code reads the same way.
+    s3.reset();
+    s3.on(ListObjectsV2Command).rejects(
+      new S3ServiceException({
+        name: 'ServiceUnavailable',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 503 },
+        message: 'Service Unavailable',
+      }),
+    );
+    await expect(estimateAthenaScan(options)).rejects.toThrow(
+      'S3 kept throttling the listing of s3://offline-bucket/offline/customer_profiles/ (ServiceUnavailable, HTTP 503): no estimate',
+    );
+  });
+
   it('names a bucket that does not exist, and the partition of a China region in the ARN', async () => {
     s3.on(ListObjectsV2Command).rejects(
       new S3ServiceException({
