@@ -1,0 +1,158 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { EntityKeyError, encodeEntityKey } from '../../../lib/online/entity-key.ts';
+import { toEpochMicros } from '../../../lib/online/item-codec.ts';
+import { itemState, planLookup } from '../../../lib/online/lookup-plan.ts';
+import {
+  itemSizeBytes,
+  maxItemBytes,
+  OnlineItemTooLargeError,
+  putCommand,
+  writeOnlineRows,
+} from '../../../lib/online/online-writer.ts';
+import { onlineRegistry } from '../../helpers/online-registry.ts';
+
+const { registry, profile } = onlineRegistry();
+const values = { customer_id: 'C1', plan: 'pro', charges: 1, tags: [] };
+
+describe('itemSizeBytes of the set types', () => {
+  it('counts each element of a string, number or binary set plus one byte', () => {
+    expect(itemSizeBytes({ s: { SS: ['ab', 'é'] } })).toBe(1 + (1 + 2) + (1 + 2));
+    // '12' is 1 significant byte pair (+2), '-1' one more for the sign.
+    expect(itemSizeBytes({ n: { NS: ['12', '-1'] } })).toBe(1 + (1 + 3) + (1 + 4));
+    expect(itemSizeBytes({ b: { BS: [new Uint8Array(5), new Uint8Array(2)] } })).toBe(
+      1 + (1 + 5) + (1 + 2),
+    );
+    expect(itemSizeBytes({ x: {} as never })).toBe(1);
+  });
+});
+
+describe('an online item over 400 KB', () => {
+  it('is refused before any write, naming view, entity and size, with what to do', () => {
+    const long = 'x'.repeat(maxItemBytes);
+    let error: unknown;
+    try {
+      putCommand(
+        't',
+        profile,
+        { values: { ...values, plan: long }, eventTs: '2024-04-01T00:00:00Z' },
+        0,
+      );
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(OnlineItemTooLargeError);
+    const { message, hint } = error as OnlineItemTooLargeError;
+    expect(message).toMatch(
+      /^profile\[customer_id=C1\]: the online item would be at least \d+ bytes, over DynamoDB's item size limit of 409600 bytes \(400 KB\)$/,
+    );
+    expect(hint).toBe(
+      "shorten the view's list or string features, or split them into another view",
+    );
+  });
+
+  it('refuses a sequence that is no integer, naming view, entity and field', () => {
+    let error: unknown;
+    try {
+      putCommand('t', profile, { values, eventTs: '2024-04-01T00:00:00Z', seq: '1.5' }, 0);
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as Error).message).toBe(
+      'profile[customer_id=C1].fstore_seq is not an integer: 1.5',
+    );
+    expect((error as { hint?: string }).hint).toBe('report this as a bug');
+  });
+});
+
+describe('writeOnlineRows', () => {
+  it('stamps every item with the injected clock and answers with the written and skipped counts', async () => {
+    const sent: { Item?: Record<string, unknown> }[] = [];
+    const client = {
+      async send(command: { input: { Item?: Record<string, unknown> } }) {
+        sent.push(command.input);
+        if (sent.length === 2)
+          throw new ConditionalCheckFailedException({ message: 'older', $metadata: {} });
+        return {};
+      },
+    } as unknown as DynamoDBClient;
+    const rows = ['C1', 'C2', 'C3'].map((id) => ({
+      values: { ...values, customer_id: id },
+      eventTs: '2024-04-01T00:00:00Z',
+    }));
+    expect(await writeOnlineRows(client, 't', profile, rows, { now: () => 1234 })).toEqual({
+      written: 2,
+      skippedAsOlder: 1,
+    });
+    expect(sent.map((input) => input.Item?.materialized_at)).toEqual([
+      { N: '1234' },
+      { N: '1234' },
+      { N: '1234' },
+    ]);
+  });
+});
+
+describe('refusals and edges of a lookup plan', () => {
+  const selection = { view: 'profile', features: [{ feature: 'plan', outputName: 'plan' }] };
+
+  it('refuses a view that is not in the registry, a feature not in the view and an output name asked twice', () => {
+    expect(() =>
+      planLookup(registry, {
+        entities: [{ customer_id: 'C1' }],
+        views: [{ ...selection, view: 'nope' }],
+      }),
+    ).toThrow('internal: view nope is not in the registry');
+    expect(() =>
+      planLookup(registry, {
+        entities: [{ customer_id: 'C1' }],
+        views: [{ view: 'profile', features: [{ feature: 'nope', outputName: 'x' }] }],
+      }),
+    ).toThrow('internal: feature nope is not in view profile');
+    expect(() =>
+      planLookup(registry, {
+        entities: [{ customer_id: 'C1' }],
+        views: [
+          selection,
+          { view: 'last_order', features: [{ feature: 'amount', outputName: 'plan' }] },
+        ],
+      }),
+    ).toThrow('internal: output name plan is requested twice');
+  });
+
+  it('reads an item without an event time as written at the epoch', () => {
+    const { views } = planLookup(registry, {
+      entities: [{ customer_id: 'C1' }],
+      views: [selection],
+    });
+    const plan = views[0]?.plan;
+    if (!plan) throw new Error('no plan');
+    expect(itemState(plan, { pk: { S: 'x' } }, 0n)).toEqual({
+      status: 'PRESENT',
+      eventTimestamp: '1970-01-01T00:00:00.000000Z',
+    });
+  });
+});
+
+describe('numbers that are not whole', () => {
+  it('are refused as integer join keys with the entity-key error, not a RangeError', () => {
+    expect(() => encodeEntityKey([{ name: 'id', type: 'int64' }], { id: 1.5 })).toThrow(
+      EntityKeyError,
+    );
+  });
+
+  it('are rounded to whole milliseconds as timestamps', () => {
+    expect(toEpochMicros(1_772_409_600_000.6, 'ts')).toBe(1_772_409_600_001_000n);
+    expect(toEpochMicros(-1, 'ts')).toBe(-1000n);
+  });
+
+  it('are refused as timestamps when not finite, with an example of what to give', () => {
+    let error: unknown;
+    try {
+      toEpochMicros(Number.POSITIVE_INFINITY, 'row.ts');
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as Error).message).toBe('row.ts is not a timestamp: null');
+    expect((error as { hint?: string }).hint).toBe('use ISO-8601, e.g. 2026-03-01T12:00:00Z');
+  });
+});
