@@ -7,6 +7,12 @@ import { type PointInTimePlan, sourceLookbackSeconds } from '../sql/point-in-tim
 import { epochDayOfPartition, partitionOfPath } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { presentCommittedSourceFiles, readManifestSync } from './ingest-manifest.ts';
+import {
+  type KeyedWindow,
+  keyedSourceRelation,
+  keyedWindows,
+  sharedJoinKeys,
+} from './keyed-scans.ts';
 
 /**
  * Up to this many entity rows, the source scans keep only rows whose join keys are among the
@@ -30,6 +36,11 @@ export interface RequestScope {
    * requests of at most KEY_LIST_MAX_ROWS rows.
    */
   readonly keyValues?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Per source, each entity row's window days and key values, so each file is asked only for
+   * the keys whose windows reach it; only with `keyValues`.
+   */
+  readonly keyedWindows?: ReadonlyMap<string, readonly KeyedWindow[]>;
 }
 
 /**
@@ -84,7 +95,11 @@ export async function requestScope(
       values.map((r) => `CAST(${quoteLiteral(String(r.v))} AS ${duckdbType(key.type)})`),
     );
   }
-  return { sourceDays, keyValues };
+  return {
+    sourceDays,
+    keyValues,
+    keyedWindows: await keyedWindows(connection, entityTable, plan, joinKeys),
+  };
 }
 
 /** Sorted, overlapping or touching ranges joined. */
@@ -108,7 +123,8 @@ function reaches(ranges: readonly DayRange[], day: number): boolean {
 
 /**
  * `base` (the DuckDB dialect over `offlineRoot`) reading, of each source, only the committed
- * files of the days `scope` reaches, and for a small request only the rows of its keys. Cost
+ * files of the days `scope` reaches, and for a small request only the rows of its keys (of each
+ * file, when the rows' windows give few enough key sets: keyedSourceRelation). Cost
  * then follows the request, not the store: DuckDB opens every file it is given, so a file
  * that cannot hold a candidate row is not named at all. Rows the scope keeps beyond what a
  * view needs (other days of a kept file, another view's keys) lose to in-window rows or fail
@@ -123,8 +139,11 @@ export function scopedDuckdbDialect(
   return {
     ...base,
     sourceRelation: (source) => {
-      const keyFilter = sourceKeyFilter(plan, source, scope);
       const files = scopedSourceFiles(offlineRoot, source, scope);
+      const windows = scope.keyedWindows?.get(source);
+      const keyed = files && windows && keyedSourceRelation(plan, source, windows, files);
+      if (keyed) return keyed;
+      const keyFilter = sourceKeyFilter(plan, source, scope);
       const relation =
         files && files.length > 0 ? duckdbParquetFiles(files) : base.sourceRelation(source);
       return keyFilter ? `(SELECT * FROM ${relation} WHERE ${keyFilter})` : relation;
@@ -167,11 +186,7 @@ function sourceKeyFilter(
   scope: RequestScope,
 ): string | undefined {
   if (!scope.keyValues) return undefined;
-  const views = plan.views.filter((v) => v.source === source);
-  const shared = (views[0]?.joinKeys ?? [])
-    .map((k) => k.name)
-    .filter((name) => views.every((v) => v.joinKeys.some((k) => k.name === name)));
-  const conditions = shared.map((name) => {
+  const conditions = sharedJoinKeys(plan, source).map((name) => {
     const values = scope.keyValues?.get(name) ?? [];
     // Only NULL keys asked for: a NULL key matches no row.
     return values.length === 0 ? 'FALSE' : `${quoteIdentifier(name)} IN (${values.join(', ')})`;
