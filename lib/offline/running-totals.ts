@@ -13,9 +13,13 @@ import {
   chooseSumScales,
   type RunningTotalsSource,
   renderRunningTotalsBuild,
-  renderSumScalesQuery,
   runningTotalsSpec,
 } from '../sql/render-running-totals.ts';
+import {
+  buildKeyIds,
+  renderBuildKeys,
+  renderBuildKeysStatistics,
+} from '../sql/render-running-totals-build-keys.ts';
 import {
   FullBuildRequired,
   renderLayeredTotals,
@@ -23,7 +27,6 @@ import {
 } from '../sql/render-running-totals-increment.ts';
 import {
   keyIdRowsOf,
-  renderKeyIds,
   renderWithKeyIdRows,
   totalsRowsOf,
 } from '../sql/render-running-totals-key-ids.ts';
@@ -268,32 +271,34 @@ async function writeFullBuild(
   covered: readonly string[],
   partial: string,
 ): Promise<ReadonlyMap<string, number>> {
-  const scalesQuery = renderSumScalesQuery(view, dialect);
-  const checks = scalesQuery ? ((await queryRows(connection, scalesQuery))[0] ?? {}) : {};
-  const sumScales = scalesQuery ? chooseSumScales(view, checks) : new Map<string, number>();
-  const metadata = stateMetadata({ sumScales, covered, statistics: sumStatistics(checks) });
   const layout = totalsLayout(view);
   try {
-    // The dictionary first, from the source's keys: the build partitions by its ids.
+    // One read of the source for the dictionary and the sum-scale statistics; the window
+    // pass then partitions by the ids.
     await connection.run(
-      `CREATE OR REPLACE TEMP TABLE ${keyIdsTable} AS ${renderKeyIds(layout.keys, dialect, dialect.sourceRelation(view.source))}`,
+      `CREATE OR REPLACE TEMP TABLE ${buildKeysTable} AS ${renderBuildKeys(view, dialect)}`,
     );
+    const statisticsQuery = renderBuildKeysStatistics(view, dialect, buildKeysTable);
+    const checks = statisticsQuery ? ((await queryRows(connection, statisticsQuery))[0] ?? {}) : {};
+    const sumScales = chooseSumScales(view, checks);
+    const metadata = stateMetadata({ sumScales, covered, statistics: sumStatistics(checks) });
+    const ids = buildKeyIds(view, dialect, buildKeysTable);
     const totals = renderWithKeyIdRows(
       layout.keys,
       dialect,
-      `(${renderRunningTotalsBuild(view, dialect, sumScales, keyIdsTable)})`,
-      keyIdsTable,
+      `(${renderRunningTotalsBuild(view, dialect, sumScales, ids)})`,
+      ids,
     );
     await connection.run(
       `COPY (${totals}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, ${metadata})`,
     );
+    return sumScales;
   } finally {
-    await connection.run(`DROP TABLE IF EXISTS ${keyIdsTable}`);
+    await connection.run(`DROP TABLE IF EXISTS ${buildKeysTable}`);
   }
-  return sumScales;
 }
 
-const keyIdsTable = 'fstore_full_build_key_ids';
+const buildKeysTable = 'fstore_full_build_keys';
 
 /** A stored totals file: what it records, and how to read it (undefined: its base is gone). */
 export async function readRunningTotals(

@@ -120,13 +120,24 @@ const isInteger = (type: ValueType) => type === 'int32' || type === 'int64';
  * which chooseSumScales picks the scale that makes its running sums exact integers.
  */
 export function renderSumScalesQuery(view: PlannedView, dialect: Dialect): string | undefined {
+  const statistics = sumScaleStatistics(view, dialect);
+  if (statistics.length === 0) return undefined;
+  return `SELECT ${statistics.join(', ')} FROM ${dialect.sourceRelation(view.source)}`;
+}
+
+/** The summed float columns' statistics of renderSumScalesQuery, as a select list (or none). */
+export function sumScaleStatistics(view: PlannedView, dialect: Dialect): string[] {
   const q = dialect.quote;
-  const summed = coveredColumns(view).filter((c) => c.sum && isFloatType(c.type));
-  if (summed.length === 0) return undefined;
-  const statistics = summed.flatMap(({ name }) =>
+  return summedFloatColumns(view).flatMap((name) =>
     exactScaleStatistics(`CAST(${q(name)} AS DOUBLE)`, (part) => q(`${name}@${part}`)),
   );
-  return `SELECT ${statistics.join(', ')} FROM ${dialect.sourceRelation(view.source)}`;
+}
+
+/** The float columns whose running sums may be kept exact (see chooseSumScales). */
+export function summedFloatColumns(view: PlannedView): string[] {
+  return coveredColumns(view)
+    .filter((c) => c.sum && isFloatType(c.type))
+    .map((c) => c.name);
 }
 
 /**
