@@ -6,7 +6,10 @@
  * plus the Lambda bundle's size (built with the construct's bundling options and the lookup's
  * projection of the registry, as deployed; and the same handler on the SDK client, as before)
  * and the cold module initialization of both in fresh processes (BENCH_INIT_RUNS, default 10;
- * bench/cold-init.ts), and requests/s and p99 of the local HTTP server under autocannon.
+ * bench/cold-init.ts), each followed by its first invocation (a one-entity lookup on this
+ * dynalite, so what init defers shows), and requests/s and p99 of the local HTTP server under
+ * autocannon. Init is CPU time (process.cpuUsage), interleaved with an empty module's, whose
+ * figure is Node's own import cost on this machine at this load.
  * The two run interleaved: `--runs N` pairs (BENCH_RUNS, default 5; bench/interleave.ts) of
  * one block of BENCH_ITERATIONS (300) lookups each, after 20 unmeasured ones; a block's figure
  * is its p50, and the medians of the blocks' p50s are compared. Each block also reports the
@@ -15,7 +18,7 @@
  * The last line is one JSON object with the 100-entity figures.
  */
 import { mkdir, mkdtemp, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -242,6 +245,16 @@ const sdkBundled = await buildLookupBundle('sdk-client', bundling, './lookup-ent
 const floor = path.join(deployed.dir, 'empty.mjs');
 await writeFile(floor, 'export {};\n');
 const initRuns = Number(process.env.BENCH_INIT_RUNS ?? 10);
+const firstInvocation = {
+  event: {
+    rawPath: '/v1/features/bench_service',
+    body: JSON.stringify({ entities: [{ customer_id: ids[0] }] }),
+    headers: { 'content-type': 'application/json' },
+    requestContext: { http: { method: 'POST' } },
+  },
+  env: { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
+  expectStatus: 200,
+};
 const initNames = {
   deployed: 'lookup bundle as deployed (signed BatchGetItem client, no AWS SDK)',
   deployedWithMaps: 'the same with --enable-source-maps',
@@ -250,13 +263,13 @@ const initNames = {
 } as const;
 const init = await coldInit(
   [
-    { name: initNames.deployed, bundle: deployed.bundle },
+    { name: initNames.deployed, bundle: deployed.bundle, invocation: firstInvocation },
     {
       name: initNames.deployedWithMaps,
       bundle: deployed.bundle,
       nodeFlags: ['--enable-source-maps'],
     },
-    { name: initNames.sdkBundled, bundle: sdkBundled.bundle },
+    { name: initNames.sdkBundled, bundle: sdkBundled.bundle, invocation: firstInvocation },
     { name: initNames.floor, bundle: floor },
   ],
   initRuns,
@@ -267,6 +280,16 @@ for (const built of [deployed, sdkBundled])
   );
 for (const line of describeColdInit(init, initRuns)) console.log(line);
 const initOf = (name: string) => init.get(name) ?? { wallMs: Number.NaN, cpuMs: Number.NaN };
+const firstOf = (name: string) => ({
+  cpuMs: Math.round(init.get(name)?.first?.cpuMs ?? Number.NaN),
+  initPlusFirstCpuMs: Math.round(init.get(name)?.initPlusFirst?.cpuMs ?? Number.NaN),
+});
+console.log(
+  `load average at the end of the init probes: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 
 const server = await startHttpServer((event) => lambdaHandler(event, localLambdaContext), {
   port: 0,
@@ -307,12 +330,19 @@ console.log(
     source_map_kb: Math.round(deployed.mapKb),
     init_ms: Math.round(initOf(initNames.deployed).wallMs),
     init_cpu_ms: Math.round(initOf(initNames.deployed).cpuMs),
+    init_cpu_above_empty_ms: Math.round(
+      initOf(initNames.deployed).cpuMs - initOf(initNames.floor).cpuMs,
+    ),
+    first_invocation_cpu_ms: firstOf(initNames.deployed).cpuMs,
+    init_plus_first_invocation_cpu_ms: firstOf(initNames.deployed).initPlusFirstCpuMs,
     init_with_source_maps_ms: Math.round(initOf(initNames.deployedWithMaps).wallMs),
     init_with_source_maps_cpu_ms: Math.round(initOf(initNames.deployedWithMaps).cpuMs),
     lookup_client: lookupClient,
     sdk_client_bundle_kb: Math.round(sdkBundled.bundleKb),
     init_sdk_client_ms: Math.round(initOf(initNames.sdkBundled).wallMs),
     init_sdk_client_cpu_ms: Math.round(initOf(initNames.sdkBundled).cpuMs),
+    init_plus_first_invocation_sdk_client_cpu_ms: firstOf(initNames.sdkBundled).initPlusFirstCpuMs,
+    load_average: os.loadavg().map((l) => Number(l.toFixed(1))),
     init_empty_module_cpu_ms: Math.round(initOf(initNames.floor).cpuMs),
     init_runs: initRuns,
     http_rps: Math.round(result.requests.average),
