@@ -94,7 +94,7 @@ export async function loadEntities(
       : quoteIdentifier(c);
   });
   await connection.run(
-    `CREATE OR REPLACE TEMP TABLE fstore_entities AS SELECT ${select.join(', ')}, fstore_row_id FROM fstore_entities_raw ORDER BY fstore_row_id`,
+    `CREATE OR REPLACE TEMP TABLE fstore_entities AS SELECT ${select.join(', ')}, fstore_row_id FROM fstore_entities_raw`,
   );
   await connection.run('DROP TABLE fstore_entities_raw');
   const stats = (

@@ -126,6 +126,22 @@ describe.each(['asof', 'merge-window'] as const)(
       expect(result.records?.[0]?.score).toBe(2);
     });
 
+    it('without a created column, breaks a tie on event time by the row ingested last, at the entity time too', async () => {
+      const fixture = await offlineFixture([hourly, lastOrder], strategy);
+      const order = (amount: number, event_ts: string) => ({ customer_id: 'C1', amount, event_ts });
+      await fixture.ingest('orders', [order(1, '2026-03-01T11:30:00Z'), order(2, t)]);
+      await fixture.ingest('orders', [order(3, '2026-03-01T11:30:00Z'), order(4, t)]);
+      await fixture.ingest('orders', [order(5, '2026-03-01T12:00:00.000001Z')]);
+      await fixture.ingest('profiles', [profile('2026-03-01T11:30:00Z', 7)]);
+      const result = await fixture.trainingSet([at('2026-03-01T11:45:00Z'), at(t)], {
+        request: { features: ['last_order:amount', 'hourly:score'] },
+      });
+      expect(result.records?.map((r) => [r.amount, r.score])).toEqual([
+        [3, 7],
+        [4, 7],
+      ]);
+    });
+
     it('keeps a NULL of the winning row instead of filling it from an older row', async () => {
       const result = await scoresAt(
         [
