@@ -55,4 +55,27 @@ describe('CLI start-up loads only what the command runs', () => {
     expect(commandModules(modules)).toEqual(['validate.ts']);
     expect(loadedOf(modules, heavy)).toEqual(['/zod/', '/lib/registry/']);
   });
+
+  it('a local fstore training-set loads DuckDB up to its first query, and not the AWS SDK', async () => {
+    const dataDir = await makeTempDir('startup');
+    const { code, modules } = await modulesLoadedBy([
+      '--data-dir',
+      dataDir,
+      'training-set',
+      '--service',
+      'churn_v1',
+      '--entities',
+      path.join(dataDir, 'no-such-entities.csv'),
+      '--out',
+      path.join(dataDir, 'out.parquet'),
+    ]);
+    expect(code).toBe(1);
+    expect(commandModules(modules).sort()).toEqual(['training-set-output.ts', 'training-set.ts']);
+    expect(loadedOf(modules, heavy)).toEqual([
+      '@duckdb/',
+      '/zod/',
+      '/lib/registry/',
+      '/lib/offline/',
+    ]);
+  });
 });

@@ -1,85 +1,14 @@
 import { rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import { type Command, Option } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
-import { getTrainingSetOnAthena } from '../../offline/athena-training-set.ts';
-import { openDuckdb } from '../../offline/duckdb-session.ts';
-import { CSV_COPY_OPTIONS, getTrainingSet } from '../../offline/training-set.ts';
-import type { Registry } from '../../registry/index.ts';
-import { quoteLiteral } from '../../sql/dialect.ts';
-import { athenaRunnerFor, awsRegion } from '../aws-env.ts';
+import { getTrainingSet } from '../../offline/training-set.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
-import { requireAthenaRequest, trainingSetDryRun } from './training-set-dry-run.ts';
+import { partialPath, requireOut } from './training-set-output.ts';
 
-/** The same training set on an AWS environment: Athena does the join, the result lands in --out. */
-async function athenaTrainingSet(
-  ctx: CliContext,
-  registry: Registry,
-  options: TrainingSetCliOptions,
-): Promise<void> {
-  const { service, bucket } = requireAthenaRequest(ctx, options);
-  const out = requireOut(options);
-  const region = awsRegion(ctx.env);
-  const { runner, database } = athenaRunnerFor(ctx.env);
-  // SIGINT/SIGTERM cancel the Athena query (it would run on, and cost, without us).
-  const signal = ctx.shutdown.stopSignal();
-  ctx.out.status(`running on Athena (workgroup fstore-${ctx.env}) ...`);
-  const result = await getTrainingSetOnAthena({
-    registry,
-    service,
-    entities: options.entities,
-    entityTimestampColumn: options.timestampColumn,
-    bucket,
-    database,
-    runner,
-    s3: new S3Client({ region }),
-    signal,
-  });
-  const session = await openDuckdb();
-  try {
-    const format = path.extname(out).toLowerCase() === '.csv' ? CSV_COPY_OPTIONS : 'FORMAT parquet';
-    await session.connection.run(
-      `COPY (SELECT * FROM read_parquet([${result.files.map(quoteLiteral).join(', ')}]) ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(out)} (${format})`,
-    );
-  } finally {
-    session.close();
-  }
-  if (options.json) {
-    ctx.out.json({
-      service,
-      out: path.resolve(out),
-      engine: 'athena',
-      queryExecutionId: result.queryExecutionId,
-      dataScannedBytes: result.dataScannedBytes,
-      requestId: result.requestId,
-    });
-    return;
-  }
-  ctx.out.line(
-    `${ctx.out.c.green('✔')} training set of ${service} → ${ctx.display(out)} (Athena query ${result.queryExecutionId}, ${(result.dataScannedBytes / 1024 ** 2).toFixed(1)} MiB scanned, request ${result.requestId}; row_key is the entity file's row number)`,
-  );
-}
-
-/** --out, required unless --dry-run (which writes nothing). */
-function requireOut(options: TrainingSetCliOptions): string {
-  if (!options.out)
-    throw new UsageError(
-      'pass --out <file> for the result (.parquet or .csv)',
-      'or --dry-run to see what the training set would read first',
-    );
-  return options.out;
-}
-
-/** `dir/.name.partial-<pid>.ext`: beside the result, with its extension (it picks the format). */
-function partialPath(out: string): string {
-  const ext = path.extname(out);
-  return path.join(path.dirname(out), `.${path.basename(out, ext)}.partial-${process.pid}${ext}`);
-}
-
-interface TrainingSetCliOptions {
+export interface TrainingSetCliOptions {
   service?: string;
   features?: string[];
   entities: string;
@@ -136,11 +65,14 @@ export function registerTrainingSet(program: Command): void {
         );
       const ctx = CliContext.fromCommand(command);
       const registry = await ctx.compile();
+      // The dry run and the Athena path load the AWS SDK; a local training set does not need it.
       if (options.dryRun) {
+        const { trainingSetDryRun } = await import('./training-set-dry-run.ts');
         await trainingSetDryRun(ctx, registry, options);
         return;
       }
       if (!isLocalEnv(ctx.env)) {
+        const { athenaTrainingSet } = await import('./training-set-athena.ts');
         await athenaTrainingSet(ctx, registry, options);
         return;
       }

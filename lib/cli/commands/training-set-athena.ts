@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { getTrainingSetOnAthena } from '../../offline/athena-training-set.ts';
+import { openDuckdb } from '../../offline/duckdb-session.ts';
+import { CSV_COPY_OPTIONS } from '../../offline/training-set.ts';
+import type { Registry } from '../../registry/index.ts';
+import { quoteLiteral } from '../../sql/dialect.ts';
+import { athenaRunnerFor, awsRegion } from '../aws-env.ts';
+import type { CliContext } from '../context.ts';
+import type { TrainingSetCliOptions } from './training-set.ts';
+import { requireAthenaRequest } from './training-set-dry-run.ts';
+import { requireOut } from './training-set-output.ts';
+
+/** The same training set on an AWS environment: Athena does the join, the result lands in --out. */
+export async function athenaTrainingSet(
+  ctx: CliContext,
+  registry: Registry,
+  options: TrainingSetCliOptions,
+): Promise<void> {
+  const { service, bucket } = requireAthenaRequest(ctx, options);
+  const out = requireOut(options);
+  const region = awsRegion(ctx.env);
+  const { runner, database } = athenaRunnerFor(ctx.env);
+  // SIGINT/SIGTERM cancel the Athena query (it would run on, and cost, without us).
+  const signal = ctx.shutdown.stopSignal();
+  ctx.out.status(`running on Athena (workgroup fstore-${ctx.env}) ...`);
+  const result = await getTrainingSetOnAthena({
+    registry,
+    service,
+    entities: options.entities,
+    entityTimestampColumn: options.timestampColumn,
+    bucket,
+    database,
+    runner,
+    s3: new S3Client({ region }),
+    signal,
+  });
+  const session = await openDuckdb();
+  try {
+    const format = path.extname(out).toLowerCase() === '.csv' ? CSV_COPY_OPTIONS : 'FORMAT parquet';
+    await session.connection.run(
+      `COPY (SELECT * FROM read_parquet([${result.files.map(quoteLiteral).join(', ')}]) ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(out)} (${format})`,
+    );
+  } finally {
+    session.close();
+  }
+  if (options.json) {
+    ctx.out.json({
+      service,
+      out: path.resolve(out),
+      engine: 'athena',
+      queryExecutionId: result.queryExecutionId,
+      dataScannedBytes: result.dataScannedBytes,
+      requestId: result.requestId,
+    });
+    return;
+  }
+  ctx.out.line(
+    `${ctx.out.c.green('✔')} training set of ${service} → ${ctx.display(out)} (Athena query ${result.queryExecutionId}, ${(result.dataScannedBytes / 1024 ** 2).toFixed(1)} MiB scanned, request ${result.requestId}; row_key is the entity file's row number)`,
+  );
+}
