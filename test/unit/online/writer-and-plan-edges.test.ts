@@ -27,6 +27,32 @@ describe('itemSizeBytes of the set types', () => {
   });
 });
 
+describe('itemSizeBytes of numbers, lists, maps, booleans and nulls', () => {
+  const numberBytes = (n: string) => itemSizeBytes({ n: { N: n } }) - 1;
+
+  it('counts a number by its significant digits, two a byte, plus 2 and 1 for a minus sign', () => {
+    expect(numberBytes('0')).toBe(1);
+    expect(numberBytes('-0.000')).toBe(1);
+    expect(numberBytes('7')).toBe(3);
+    expect(numberBytes('123')).toBe(4);
+    expect(numberBytes('1200')).toBe(3);
+    expect(numberBytes('0.00123')).toBe(4);
+    expect(numberBytes('-12.5')).toBe(5);
+    expect(numberBytes('1.5e10')).toBe(3);
+    expect(numberBytes('15E-300')).toBe(3);
+  });
+
+  it('counts 1 for a boolean or null, 3 plus 1 an element for a list, and a map its keys too', () => {
+    expect(itemSizeBytes({ b: { BOOL: false } })).toBe(2);
+    expect(itemSizeBytes({ z: { NULL: true } })).toBe(2);
+    expect(itemSizeBytes({ l: { L: [{ S: 'ab' }, { N: '7' }] } })).toBe(1 + 3 + (1 + 2) + (1 + 3));
+    expect(itemSizeBytes({ m: { M: { key: { S: 'ab' }, é: { BOOL: true } } } })).toBe(
+      1 + 3 + (1 + 3 + 2) + (1 + 2 + 1),
+    );
+    expect(itemSizeBytes({ ab: { S: 'xyz' }, c: { N: '7' } })).toBe(2 + 3 + 1 + 3);
+  });
+});
+
 describe('an online item over 400 KB', () => {
   it('is refused before any write, naming view, entity and size, with what to do', () => {
     const long = 'x'.repeat(maxItemBytes);
