@@ -214,7 +214,7 @@ describe('the Athena service statement prunes by partition and key without chang
       // The pruned statement is the one with the bounds and the key filter.
       expect(pruned.sql).toContain('fstore_s."dt" >=');
       expect(pruned.sql).toContain(
-        '((fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request")) OR (fstore_s."store_id" IN (SELECT "store_id" FROM "fstore_request") AND fstore_s."aisle" IN (SELECT "aisle" FROM "fstore_request")))',
+        '((fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request")) OR (fstore_s."store_id" IN (SELECT TRY_CAST("store_id" AS BIGINT) FROM "fstore_request") AND fstore_s."aisle" IN (SELECT TRY_CAST("aisle" AS VARCHAR) FROM "fstore_request")))',
       );
       expect(unpruned.sql).not.toContain('fstore_s."dt"');
       expect(unpruned.sql).not.toContain('FROM "fstore_request")');

@@ -190,7 +190,8 @@ describe('Athena-only training set for a feature service', () => {
     const upper = `fstore_s."dt" <= ${day('CAST(? AS TIMESTAMP(6))')}`;
     const lower = (days: number) =>
       `fstore_s."dt" >= ${day(`(CAST(? AS TIMESTAMP(6)) - INTERVAL '${days * 86_400}' SECOND)`)}`;
-    const keys = 'fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request")';
+    const keys =
+      'fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request")';
     expect(bound('customer_profiles')).toBe(`${lower(30)} AND ${upper} AND ${keys}`);
     expect(bound('customer_contracts')).toBe(`${lower(365)} AND ${upper} AND ${keys}`);
     expect(bound('orders')).toBe(`${lower(90)} AND ${upper} AND ${keys}`);
