@@ -1,12 +1,10 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { resolveStageConfig } from '../config/stages.ts';
 import { glueDatabaseName } from '../constructs/glue-columns.ts';
 import { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
+import { awsRegion } from './aws-region.ts';
 
-/** The region of an AWS environment: AWS_REGION, else the stage config's. */
-export function awsRegion(env: string): string {
-  return process.env.AWS_REGION ?? resolveStageConfig(env).region;
-}
+// Commands that need only the region import it from aws-region.ts, which loads no AWS SDK.
+export { awsRegion };
 
 /** Athena in the environment's workgroup (`fstore-<env>`) over its Glue database. */
 export function athenaRunnerFor(env: string): { runner: AthenaQueryRunner; database: string } {

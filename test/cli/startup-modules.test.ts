@@ -78,4 +78,20 @@ describe('CLI start-up loads only what the command runs', () => {
       '/lib/offline/',
     ]);
   });
+
+  it('a local fstore ingest loads neither the AWS SDK nor the S3 target', async () => {
+    const dataDir = await makeTempDir('startup');
+    const { code, modules } = await modulesLoadedBy([
+      '--data-dir',
+      dataDir,
+      'ingest',
+      '--source',
+      'orders',
+      '--file',
+      path.join(dataDir, 'no-such-orders.csv'),
+    ]);
+    expect(code).toBe(1);
+    expect(commandModules(modules)).toContain('ingest.ts');
+    expect(loadedOf(modules, ['@aws-sdk/', 's3-ingest-target.ts'])).toEqual([]);
+  });
 });

@@ -1,12 +1,10 @@
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import { type Command, Option } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { ingestFile } from '../../offline/ingest.ts';
 import type { IngestTarget } from '../../offline/ingest-target.ts';
 import { LocalIngestTarget } from '../../offline/ingest-target.ts';
-import { S3IngestTarget } from '../../offline/s3-ingest-target.ts';
-import { awsRegion } from '../aws-env.ts';
+import { awsRegion } from '../aws-region.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { InterruptedError } from '../shutdown.ts';
@@ -48,7 +46,7 @@ export function registerIngest(program: Command): void {
       // SIGINT/SIGTERM from here on: the ingest stops before its commit point, nothing visible.
       const signal = ctx.shutdown.stopSignal();
       const registry = await ctx.compile();
-      const target = ingestTarget(ctx, options);
+      const target = await ingestTarget(ctx, options);
       const started = performance.now();
       const stoppedBeforeCommit = (error: unknown) => {
         const by = ctx.shutdown.signal;
@@ -109,7 +107,8 @@ export function registerIngest(program: Command): void {
     });
 }
 
-function ingestTarget(ctx: CliContext, options: IngestCliOptions): IngestTarget {
+/** The local store, or the environment's bucket (only then are the AWS SDK and S3 code loaded). */
+async function ingestTarget(ctx: CliContext, options: IngestCliOptions): Promise<IngestTarget> {
   if (isLocalEnv(ctx.env)) return new LocalIngestTarget(ctx.options.dataDir, ctx.env);
   if (!options.bucket) {
     throw new UsageError(
@@ -117,6 +116,9 @@ function ingestTarget(ctx: CliContext, options: IngestCliOptions): IngestTarget 
       `pass --bucket <name> (the OfflineBucketName output of stack fstore-${ctx.env}) or set FSTORE_OFFLINE_BUCKET`,
     );
   }
-  const region = awsRegion(ctx.env);
-  return new S3IngestTarget(new S3Client({ region }), options.bucket);
+  const [{ S3Client }, { S3IngestTarget }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('../../offline/s3-ingest-target.ts'),
+  ]);
+  return new S3IngestTarget(new S3Client({ region: awsRegion(ctx.env) }), options.bucket);
 }
