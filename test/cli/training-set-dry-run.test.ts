@@ -270,7 +270,7 @@ describe('fstore training-set --dry-run locally', () => {
     const text = await runFstore([...request, '--dry-run']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('2025-12-06..2026-03-06, 2026-06-03..2026-09-01');
-    expect(text.stdout).toMatch(/Reads: 5 files, [\d.]+ KiB: the files the training set opens/);
+    expect(text.stdout).toMatch(/Opens: 5 files, [\d.]+ KiB: the files the training set opens/);
     expect(text.stdout).toContain("only the rows of the request's keys (2 customer_id)");
   });
 });

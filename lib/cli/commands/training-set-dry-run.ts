@@ -225,7 +225,7 @@ function printLocalEstimate(
         .join(', ')})`
     : '';
   ctx.out.line(
-    `Reads: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)}: the files the training set opens (the committed files of the days each entity row's window reaches, plus the newest ingest's first file of a source for its columns)${keys}.`,
+    `Opens: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)}: the files the training set opens (the committed files of the days each entity row's window reaches, plus the newest ingest's first file of a source for its columns)${keys}. Sizes are whole files, an upper bound: DuckDB reads only the columns and row groups it needs.`,
   );
   if (runningTotals.length > 0)
     ctx.out.line(
