@@ -176,10 +176,13 @@ describe('removeExpiredReplacedFiles', () => {
     const root = await storeWith(['orders/dt=2026-03-01/new-0.parquet']);
     const fresh = entry('fresh', at + 1, ['orders/dt=2026-03-01/new-0.parquet']);
     await replaceManifest(root, { records: [record], replaced: [fresh] }, 'setup');
+    const before = await stat(manifestPath(root));
     expect(await removeExpiredReplacedFiles(root, 'compact', at)).toEqual({
       removed: [],
       notDeleted: 0,
     });
+    // Not rewritten: replaceManifest renames a new file over it.
+    expect((await stat(manifestPath(root))).ino).toBe(before.ino);
     expect(await readdir(path.join(root, 'orders', 'dt=2026-03-01'))).toEqual(['new-0.parquet']);
   });
 });
