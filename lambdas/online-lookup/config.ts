@@ -14,6 +14,9 @@ const wholeNumber = (min: number, fallback: number) =>
     fallback,
   );
 
+/** Of the invocation's remaining time, what a lookup keeps for answering and logging. */
+export const defaultDeadlineMarginMs = 500;
+
 // zod/mini (no locale bundled): each rule names its own message.
 const configSchema = z.object({
   TABLE_NAME: z
@@ -22,6 +25,7 @@ const configSchema = z.object({
   MAX_ENTITIES: wholeNumber(1, 1000),
   MAX_BODY_BYTES: wholeNumber(1, 262_144),
   CACHE_TTL_MS: wholeNumber(0, 0),
+  DEADLINE_MARGIN_MS: wholeNumber(0, defaultDeadlineMarginMs),
 });
 
 export interface LookupConfig {
@@ -30,6 +34,12 @@ export interface LookupConfig {
   readonly maxBodyBytes: number;
   /** In-process cache lifetime of online items; 0 (the default) turns the cache off. */
   readonly cacheTtlMs: number;
+  /**
+   * Kept of the invocation's remaining time for answering: a lookup's deadline is the remaining
+   * time less this, so a slow DynamoDB gets a logged 503, not the Lambda timeout's bare 5xx.
+   * Default 500 ms (DEADLINE_MARGIN_MS).
+   */
+  readonly deadlineMarginMs?: number;
 }
 
 /** Reads and validates the function's environment once, at cold start. */
@@ -44,5 +54,6 @@ export function readLookupConfig(env: Record<string, string | undefined>): Looku
     maxEntities: parsed.data.MAX_ENTITIES,
     maxBodyBytes: parsed.data.MAX_BODY_BYTES,
     cacheTtlMs: parsed.data.CACHE_TTL_MS,
+    deadlineMarginMs: parsed.data.DEADLINE_MARGIN_MS,
   };
 }

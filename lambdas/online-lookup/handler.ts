@@ -5,15 +5,23 @@ import { type BatchGetLookupDependencies, createBatchGetLookupHandler } from './
 
 export type { HttpApiEvent } from './lookup-handler.ts';
 
-/** A Lambda context for running the handler outside Lambda (the local server, benchmarks). */
-export const localLambdaContext = {
-  functionName: 'online-lookup-local',
-  functionVersion: '$LATEST',
-  awsRequestId: 'local',
-  memoryLimitInMB: '512',
-  invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:online-lookup-local',
-  getRemainingTimeInMillis: () => 10_000,
-} as never;
+/**
+ * A Lambda context for running the handler outside Lambda (the local server, benchmarks) that
+ * gives every invocation `remainingMs`, as a function with that timeout would have at its
+ * start: a lookup's deadline is that less the configured margin.
+ */
+export const localLambdaContextWithin = (remainingMs: number, awsRequestId = 'local') =>
+  ({
+    functionName: 'online-lookup-local',
+    functionVersion: '$LATEST',
+    awsRequestId,
+    memoryLimitInMB: '512',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:online-lookup-local',
+    getRemainingTimeInMillis: () => remainingMs,
+  }) as never;
+
+/** The local context of a function with the deployed 10 s timeout. */
+export const localLambdaContext = localLambdaContextWithin(10_000);
 
 export interface LookupHandlerDependencies extends Omit<BatchGetLookupDependencies, 'batchGet'> {
   readonly client: DynamoDBClient;

@@ -1,13 +1,11 @@
 import { identifierPattern } from '../definitions/identifiers.ts';
+import type { Deadline } from '../online/dynamodb-batch-get/deadline.ts';
 import { EntityKeyError } from '../online/entity-key.ts';
-import {
-  type FetchedLookup,
-  type LookupRequest,
-  OnlineStoreUnavailableError,
-} from '../online/online-lookup.ts';
+import type { FetchedLookup, LookupRequest } from '../online/online-lookup.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-error.ts';
 import { requireJsonContentType } from './content-type.ts';
+import { type DependencyFailure, dependencyFailure } from './dependency-failure.ts';
 import { type LookupStats, type LookupTarget, lookupResponseJson } from './lookup-response-json.ts';
 import { openApiDocument } from './openapi.ts';
 import { registrySummary } from './registry-summary.ts';
@@ -22,18 +20,32 @@ export interface ApiRequest {
    * application/json` (or `*\/*+json`); callers without HTTP headers leave it out.
    */
   readonly headers?: Readonly<Record<string, string | undefined>>;
+  /** Names the request in the logs; a 5xx answer gives it to the caller (Lambda's awsRequestId). */
+  readonly requestId?: string;
+  /** When the answer is due; a lookup still reading then answers 503 DEADLINE_EXCEEDED. */
+  readonly deadline?: Deadline;
 }
 
-export type { LookupStats };
+/** What a lookup is given besides the request. */
+export interface LookupCall {
+  readonly deadline?: Deadline;
+}
+
+export type { DependencyFailure, LookupStats };
 
 export interface ApiDependencies {
   readonly registry: RuntimeRegistry;
   readonly limits: LookupLimits;
   /** Reads the items of a lookup (fetchLookup); the answer is written from them. */
-  readonly lookup: (request: LookupRequest) => Promise<FetchedLookup>;
+  readonly lookup: (request: LookupRequest, call: LookupCall) => Promise<FetchedLookup>;
   readonly health: () => Promise<boolean>;
   /** Logs unexpected errors; they answer 500 without internals. */
-  readonly onUnexpectedError?: (error: unknown) => void;
+  readonly onUnexpectedError?: (error: unknown, requestId?: string) => void;
+  /**
+   * Logs an online-store failure in full (warn when transient, error for a misconfiguration);
+   * its answer carries only a generic message and the request id.
+   */
+  readonly onDependencyError?: (failure: DependencyFailure) => void;
   /** Told about every answered lookup, for metrics. */
   readonly onLookupServed?: (stats: LookupStats) => void;
 }
@@ -50,13 +62,24 @@ export async function handleRequest(
     return await route(request, deps);
   } catch (error) {
     if (error instanceof ApiError) return errorResponse(error);
-    if (error instanceof OnlineStoreUnavailableError)
-      return errorResponse(new ApiError(503, 'STORE_UNAVAILABLE', error.message, {}));
     if (error instanceof EntityKeyError)
       return errorResponse(new ApiError(400, 'INVALID_JOIN_KEY', error.message, {}));
-    deps.onUnexpectedError?.(error);
+    const { requestId } = request;
+    const failure = dependencyFailure(error, requestId);
+    if (failure) {
+      deps.onDependencyError?.(failure.log);
+      return errorResponse(failure.answer);
+    }
+    deps.onUnexpectedError?.(error, requestId);
     return errorResponse(
-      new ApiError(500, 'INTERNAL', 'unexpected error; see the service logs', {}),
+      new ApiError(
+        500,
+        'INTERNAL',
+        requestId === undefined
+          ? 'unexpected error; see the service logs'
+          : `unexpected error; see the service logs under request id ${requestId}`,
+        requestId === undefined ? {} : { requestId },
+      ),
     );
   }
 }
@@ -132,7 +155,7 @@ async function serviceLookup(
     .filter((v) => v.features.length > 0);
   return lookupAnswer(
     { kind: 'service', name },
-    await deps.lookup({ views: byView, entities: body.entities }),
+    await deps.lookup({ views: byView, entities: body.entities }, lookupCall(request)),
     deps,
   );
 }
@@ -162,7 +185,10 @@ async function viewLookup(
     .map((f) => ({ feature: f.name, outputName: f.name }));
   return lookupAnswer(
     { kind: 'view', name },
-    await deps.lookup({ views: [{ view: name, features }], entities: body.entities }),
+    await deps.lookup(
+      { views: [{ view: name, features }], entities: body.entities },
+      lookupCall(request),
+    ),
     deps,
   );
 }
@@ -176,6 +202,9 @@ function lookupAnswer(
   deps.onLookupServed?.(stats);
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body };
 }
+
+const lookupCall = (request: ApiRequest): LookupCall =>
+  request.deadline ? { deadline: request.deadline } : {};
 
 function decodeName(raw: string): string {
   let name: string;

@@ -44,7 +44,7 @@ const misconfigurationHints: Readonly<Record<string, string>> = {
 };
 
 /** DynamoDB's error type of a failed call, from the signed client or the AWS SDK. */
-function errorTypeOf(error: unknown): string | undefined {
+export function errorTypeOf(error: unknown): string | undefined {
   if (error instanceof DynamoDbRequestError) return error.errorType;
   return error instanceof Error ? error.name : undefined;
 }

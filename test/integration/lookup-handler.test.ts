@@ -48,6 +48,7 @@ describe('online-lookup Lambda handler against dynalite', () => {
     const response = await handler(event, {
       functionName: 'online-lookup',
       awsRequestId: 'r1',
+      getRemainingTimeInMillis: () => 10_000,
     } as never).finally(() => {
       process.stdout.write = write;
     });
@@ -131,6 +132,7 @@ describe('online-lookup Lambda handler against dynalite', () => {
       'MAX_BODY_BYTES: must be a positive whole number',
     ],
     [{ TABLE_NAME: 'abc', CACHE_TTL_MS: '-1' }, 'CACHE_TTL_MS: must be a whole number, 0 or more'],
+    [{ TABLE_NAME: 'abc', DEADLINE_MARGIN_MS: 'soon' }, 'DEADLINE_MARGIN_MS: must be a number'],
   ])(
     'refuses the configuration %j at cold start, naming the variable and the rule',
     (env, message) => {
@@ -144,6 +146,10 @@ describe('online-lookup Lambda handler against dynalite', () => {
       maxEntities: 1000,
       maxBodyBytes: 262_144,
       cacheTtlMs: 0,
+      deadlineMarginMs: 500,
     });
+    expect(
+      readLookupConfig({ TABLE_NAME: 'abc', DEADLINE_MARGIN_MS: '800' }).deadlineMarginMs,
+    ).toBe(800);
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLookupHandler,
   localLambdaContext,
+  localLambdaContextWithin,
   readLookupConfig,
 } from '../../lambdas/online-lookup/handler.ts';
 import { createBatchGetLookupHandler } from '../../lambdas/online-lookup/lookup-handler.ts';
@@ -103,6 +104,35 @@ describe('lookups through the signed BatchGetItem client, against dynalite', () 
   });
 });
 
+/**
+ * Runs `invoke` and returns the warning and error entries the handler's logger wrote (JSON lines
+ * in Powertools' format, whichever logger writes them), printing nothing.
+ */
+async function loggedEntries<T>(
+  invoke: () => Promise<T>,
+): Promise<{ result: T; entries: Record<string, unknown>[] }> {
+  const lines: string[] = [];
+  const streams = [process.stdout, process.stderr] as const;
+  const writes = streams.map((stream) => stream.write);
+  for (const stream of streams)
+    stream.write = ((chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n'));
+      return true;
+    }) as typeof stream.write;
+  try {
+    const result = await invoke();
+    const entries = lines
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.level === 'WARN' || entry.level === 'ERROR');
+    return { result, entries };
+  } finally {
+    streams.forEach((stream, i) => {
+      stream.write = writes[i] as typeof stream.write;
+    });
+  }
+}
+
 describe('the lookup handler on the signed client when DynamoDB misbehaves', () => {
   let server: DynamoDbFaultServer;
   afterAll(async () => server?.close());
@@ -117,22 +147,107 @@ describe('the lookup handler on the signed client when DynamoDB misbehaves', () 
       }),
       config,
     });
+  const account = '123456789012';
+  const tableArn = `arn:aws:dynamodb:eu-west-1:${account}:table/${table}`;
 
-  it('answers 503 STORE_UNAVAILABLE, naming the cause, when DynamoDB throttles through every retry', async () => {
+  it('answers 503 STORE_UNAVAILABLE with Retry-After when DynamoDB throttles through every retry, its text only in the log', async () => {
+    const text = `The level of configured provisioned throughput for the table ${tableArn} was exceeded.`;
     server = await startDynamoDbFaultServer(() =>
-      dynamoError(
-        400,
-        'ProvisionedThroughputExceededException',
-        'The level of configured provisioned throughput for the table was exceeded.',
+      dynamoError(400, 'ProvisionedThroughputExceededException', text),
+    );
+    const { result: response, entries } = await loggedEntries(() =>
+      handlerOn(server.endpoint)(
+        viewEvent(['C0001']),
+        localLambdaContextWithin(10_000, 'req-throttled'),
       ),
     );
-    const response = await handlerOn(server.endpoint)(viewEvent(['C0001']), localLambdaContext);
     expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
     expect(JSON.parse(response.body).error).toMatchObject({
       code: 'STORE_UNAVAILABLE',
-      message: expect.stringContaining('ProvisionedThroughputExceededException'),
+      details: { requestId: 'req-throttled' },
     });
+    expect(response.body).not.toContain(table);
+    expect(response.body).not.toContain('ProvisionedThroughputExceededException');
+    expect(entries).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'online store unavailable after retries',
+        requestId: 'req-throttled',
+        errorType: 'ProvisionedThroughputExceededException',
+        detail: expect.stringContaining(text),
+      }),
+    ]);
     expect(server.requests).toHaveLength(3);
+    await server.close();
+  });
+
+  it('answers 500 INTERNAL without Retry-After when the role may not read the table, naming the role only in the error log', async () => {
+    const role = `arn:aws:sts::${account}:assumed-role/fstore-dev-LookupRole/fstore-dev-Lookup`;
+    const text = `User: ${role} is not authorized to perform: dynamodb:BatchGetItem on resource: ${tableArn} because no identity-based policy allows the dynamodb:BatchGetItem action`;
+    server = await startDynamoDbFaultServer(() => dynamoError(400, 'AccessDeniedException', text));
+    const { result: response, entries } = await loggedEntries(() =>
+      handlerOn(server.endpoint)(
+        viewEvent(['C0001']),
+        localLambdaContextWithin(10_000, 'req-denied'),
+      ),
+    );
+    expect(response.statusCode).toBe(500);
+    expect(response.headers).not.toHaveProperty('retry-after');
+    expect(JSON.parse(response.body).error).toMatchObject({
+      code: 'INTERNAL',
+      details: { requestId: 'req-denied' },
+    });
+    for (const secret of [account, table, 'AccessDenied', 'not authorized'])
+      expect(response.body).not.toContain(secret);
+    expect(entries).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: expect.stringContaining('misconfigured'),
+        requestId: 'req-denied',
+        errorType: 'AccessDeniedException',
+        detail: expect.stringContaining(text),
+        hint: expect.stringContaining('dynamodb:BatchGetItem'),
+      }),
+    ]);
+    expect(server.requests).toHaveLength(1);
+    await server.close();
+  });
+
+  it('answers 503 DEADLINE_EXCEEDED before the function’s time is up when DynamoDB never answers, and logs the attempts', async () => {
+    server = await startDynamoDbFaultServer(() => 'hang');
+    const handler = createBatchGetLookupHandler({
+      registry,
+      batchGet: signedBatchGet({
+        region: 'eu-west-1',
+        credentials,
+        endpoint: server.endpoint,
+        timeoutMs: 60_000,
+      }),
+      // 4 s left at the start, 1.5 s kept: the lookup's deadline is 2.5 s.
+      config: { ...config, deadlineMarginMs: 1_500 },
+    });
+    const started = performance.now();
+    const { result: response, entries } = await loggedEntries(() =>
+      handler(viewEvent(['C0001']), localLambdaContextWithin(4_000, 'req-slow')),
+    );
+    // The Lambda would be stopped at 4 s; a 60 s attempt timeout would have held it past that.
+    expect(performance.now() - started).toBeLessThan(4_000);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(JSON.parse(response.body).error).toMatchObject({
+      code: 'DEADLINE_EXCEEDED',
+      details: { requestId: 'req-slow' },
+    });
+    expect(server.requests).toHaveLength(1);
+    expect(entries).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'online lookup gave up at its deadline',
+        requestId: 'req-slow',
+        attempts: 1,
+      }),
+    ]);
     await server.close();
   });
 
@@ -174,7 +289,7 @@ describe('the lookup handler on the signed client when DynamoDB misbehaves', () 
     }));
     const response = await handlerOn(server.endpoint)(viewEvent(['C1']), localLambdaContext);
     expect(response.statusCode).toBe(503);
-    expect(JSON.parse(response.body).error.message).toContain('malformed');
+    expect(JSON.parse(response.body).error.code).toBe('STORE_UNAVAILABLE');
     await server.close();
   });
 });
