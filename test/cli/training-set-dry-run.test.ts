@@ -186,6 +186,34 @@ describe('fstore training-set --dry-run on an AWS environment (loopback S3)', ()
 });
 
 describe('fstore training-set --dry-run locally', () => {
+  it('refuses an entity file without rows or with a bad timestamp, naming the file or the row', async () => {
+    const dir = await makeTempDir('dry-run-bad');
+    const empty = path.join(dir, 'empty.csv');
+    await writeFile(empty, 'customer_id,event_timestamp\n');
+    const bad = path.join(dir, 'bad.csv');
+    await writeFile(bad, 'customer_id,event_timestamp\nC1,2026-03-06T00:00:00Z\nC2,yesterday\n');
+    const dryRun = (file: string) =>
+      runFstore([
+        '--data-dir',
+        dir,
+        'training-set',
+        '--features',
+        'last_order:*',
+        '--entities',
+        file,
+        '--dry-run',
+      ]);
+    const none = await dryRun(empty);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('entity file empty.csv has no rows (only a header)');
+    const wrong = await dryRun(bad);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain(
+      'row 2, column event_timestamp: "yesterday" is not a valid timestamp',
+    );
+    expect(wrong.stdout).toBe('');
+  });
+
   it('lists exactly the files the training set then reads, with their sizes and total, and writes nothing', async () => {
     const fixture = await offlineFixture(
       (await loadDefinitions(path.join(repoRoot, 'feature-defs'))).map((d) => d.definition),
