@@ -1,12 +1,16 @@
 import { type ApiDependencies, handleRequest } from '../../lib/api/handle-request.ts';
 import { EmfMetrics, type MetricsSink, MetricUnit } from '../../lib/observability/emf-metrics.ts';
-import { observedHandler } from '../../lib/observability/observed-handler.ts';
+import {
+  type InvocationContext,
+  observedHandler,
+} from '../../lib/observability/observed-handler.ts';
 import { type LogSink, StructuredLogger } from '../../lib/observability/structured-logger.ts';
 import type { BatchGetItems } from '../../lib/online/dynamodb-batch-get/batch-get-items.ts';
 import { LookupCache } from '../../lib/online/lookup-cache.ts';
 import { fetchLookup } from '../../lib/online/online-lookup.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import type { LookupConfig } from './config.ts';
+import { invocationOf } from './invocation.ts';
 
 /** The parts of an API Gateway HTTP API (payload 2.0) event the handler reads. */
 export interface HttpApiEvent {
@@ -44,16 +48,14 @@ export function createBatchGetLookupHandler(deps: BatchGetLookupDependencies) {
   const api: ApiDependencies = {
     registry: deps.registry,
     limits: { maxEntities: deps.config.maxEntities, maxBodyBytes: deps.config.maxBodyBytes },
-    lookup: (request) =>
-      fetchLookup(
-        deps.batchGet,
-        deps.config.tableName,
-        deps.registry,
-        request,
-        cache ? { cache } : {},
-      ),
+    lookup: (request, call) =>
+      fetchLookup(deps.batchGet, deps.config.tableName, deps.registry, request, {
+        ...(cache ? { cache } : {}),
+        ...call,
+      }),
     health: deps.health ?? (async () => true),
     onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
+    onDependencyError: ({ level, message, ...fields }) => logger[level](message, fields),
     onLookupServed: (stats) => {
       metrics.addMetric('EntitiesPerRequest', MetricUnit.Count, stats.entities);
       if (stats.features > 0) {
@@ -70,25 +72,29 @@ export function createBatchGetLookupHandler(deps: BatchGetLookupDependencies) {
       }
     },
   };
-  return observedHandler({ logger, metrics }, async (event: HttpApiEvent) => {
-    const started = performance.now();
-    const response = await handleRequest(
-      {
-        method: event.requestContext.http.method,
-        path: event.rawPath,
-        ...(event.headers ? { headers: event.headers } : {}),
-        body:
-          event.body === undefined
-            ? null
-            : event.isBase64Encoded
-              ? Buffer.from(event.body, 'base64').toString('utf8')
-              : event.body,
-      },
-      api,
-    );
-    metrics.addMetric('LookupLatency', MetricUnit.Milliseconds, performance.now() - started);
-    if (response.statusCode >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
-    else if (response.statusCode >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
-    return response;
-  });
+  return observedHandler(
+    { logger, metrics },
+    async (event: HttpApiEvent, context: InvocationContext) => {
+      const started = performance.now();
+      const response = await handleRequest(
+        {
+          method: event.requestContext.http.method,
+          path: event.rawPath,
+          ...(event.headers ? { headers: event.headers } : {}),
+          body:
+            event.body === undefined
+              ? null
+              : event.isBase64Encoded
+                ? Buffer.from(event.body, 'base64').toString('utf8')
+                : event.body,
+          ...invocationOf(context, deps.config),
+        },
+        api,
+      );
+      metrics.addMetric('LookupLatency', MetricUnit.Milliseconds, performance.now() - started);
+      if (response.statusCode >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
+      else if (response.statusCode >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
+      return response;
+    },
+  );
 }
