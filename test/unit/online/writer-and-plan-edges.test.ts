@@ -12,7 +12,7 @@ import {
 } from '../../../lib/online/online-writer.ts';
 import { onlineRegistry } from '../../helpers/online-registry.ts';
 
-const { registry, profile } = onlineRegistry();
+const { registry, profile, lastOrder } = onlineRegistry();
 const values = { customer_id: 'C1', plan: 'pro', charges: 1, tags: [] };
 
 describe('itemSizeBytes of the set types', () => {
@@ -88,6 +88,56 @@ describe('an online item over 400 KB', () => {
       'profile[customer_id=C1].fstore_seq is not an integer: 1.5',
     );
     expect((error as { hint?: string }).hint).toBe('report this as a bug');
+  });
+});
+
+describe('the put of one row', () => {
+  const eventTs = '2024-04-01T00:00:00Z';
+  const refusal = (run: () => unknown) => {
+    try {
+      run();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('stores no created time or sequence for null ones, as for missing ones', () => {
+    const put = putCommand('t', profile, { values, eventTs, createdTs: null, seq: null }, 0).input;
+    expect(put).toEqual(putCommand('t', profile, { values, eventTs }, 0).input);
+    expect(put.Item?.created_ts).toBeUndefined();
+    expect(put.Item?.fstore_seq).toBeUndefined();
+  });
+
+  it('names view, entity and field of a time or feature value it cannot store', () => {
+    expect(refusal(() => putCommand('t', profile, { values, eventTs: 'soon' }, 0))).toBe(
+      'profile[customer_id=C1].event_ts is not a timestamp: "soon"',
+    );
+    expect(
+      refusal(() => putCommand('t', profile, { values, eventTs, createdTs: 'later' }, 0)),
+    ).toBe('profile[customer_id=C1].created_ts is not a timestamp: "later"');
+    expect(
+      refusal(() => putCommand('t', profile, { values: { ...values, charges: 'x' }, eventTs }, 0)),
+    ).toBe('profile[customer_id=C1].charges must be a finite number, got x');
+  });
+
+  it('sets no expiry for a view without TTL', () => {
+    const put = putCommand(
+      't',
+      lastOrder,
+      { values: { customer_id: 'C1', amount: 2 }, eventTs },
+      0,
+    );
+    expect(put.input.Item?.expires_at).toBeUndefined();
+  });
+
+  it('is an incremental put unless told it is part of a full run', () => {
+    expect(putCommand('t', profile, { values, eventTs }, 0, 'abc').input).toEqual(
+      putCommand('t', profile, { values, eventTs }, 0, 'abc', false).input,
+    );
+    expect(putCommand('t', profile, { values, eventTs }, 0, 'abc').input).not.toEqual(
+      putCommand('t', profile, { values, eventTs }, 0, 'abc', true).input,
+    );
   });
 });
 
