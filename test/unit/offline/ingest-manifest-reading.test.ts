@@ -226,6 +226,11 @@ describe('committed files', () => {
     expect(error.hint).toContain(
       'To give up those ingests instead, remove their lines from /s/_ingests.jsonl',
     );
+    expect(
+      new MissingCommittedFilesError('orders', missing.slice(0, 5), [record(idA)], '/m').message,
+    ).toBe(
+      `5 committed data files of source "orders" are missing: /s/1.parquet, /s/2.parquet, /s/3.parquet, /s/4.parquet, /s/5.parquet; ingest ${idA} (/in/${idA}.csv)`,
+    );
     expect(new MissingCommittedFilesError('orders', ['/s/1.parquet'], [], '/m').message).toBe(
       '1 committed data file of source "orders" is missing: /s/1.parquet',
     );
