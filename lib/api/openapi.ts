@@ -44,7 +44,20 @@ function buildDocument(version: string) {
     '404': error('Unknown feature service or view, or one that is not online'),
     '413': error('Body or entity count over the limit; details.limit is the limit'),
     '415': error('Body is not application/json (or */*+json), charset utf-8 if any'),
-    '503': error('Online store unavailable after retries'),
+    '500': error(
+      'INTERNAL: a server error, or an online store the service cannot read (a missing table, access denied); the message is generic, details.requestId names the log entry with the cause',
+    ),
+    '503': error(
+      'STORE_UNAVAILABLE (online store unavailable after retries) or DEADLINE_EXCEEDED (no answer before the deadline); the message is generic, details.requestId names the log entry with the cause',
+      {
+        headers: {
+          'Retry-After': {
+            description: 'Seconds to wait before retrying',
+            schema: { type: 'string' },
+          },
+        },
+      },
+    ),
   };
   const lookup = (summary: string, parameter: string) => ({
     post: {

@@ -211,3 +211,17 @@ describe('5xx answers of an online-store failure', () => {
     expect(unexpected).toEqual([[expect.any(TypeError), 'req-7f3a']]);
   });
 });
+
+describe('the OpenAPI document of those answers', () => {
+  it('documents the 503 codes with Retry-After and the request id of 500 and 503', async () => {
+    const response = await handleRequest(
+      { method: 'GET', path: '/v1/openapi.json' },
+      depsFailingWith(new Error('unused'), []),
+    );
+    const responses = JSON.parse(response.body).paths['/v1/features/{service}'].post.responses;
+    expect(responses['503'].headers).toHaveProperty('Retry-After');
+    expect(responses['503'].description).toMatch(/STORE_UNAVAILABLE.*DEADLINE_EXCEEDED/);
+    for (const status of ['500', '503'])
+      expect(responses[status].description).toContain('details.requestId');
+  });
+});
