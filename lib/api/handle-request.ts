@@ -7,7 +7,6 @@ import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-e
 import { requireJsonContentType } from './content-type.ts';
 import { type DependencyFailure, dependencyFailure } from './dependency-failure.ts';
 import { type LookupStats, type LookupTarget, lookupResponseJson } from './lookup-response-json.ts';
-import { openApiDocument } from './openapi.ts';
 import { registrySummary } from './registry-summary.ts';
 import { type LookupLimits, validateLookupBody } from './validate-lookup.ts';
 
@@ -101,6 +100,8 @@ async function route(request: ApiRequest, deps: ApiDependencies): Promise<ApiRes
   }
   if (path === '/v1/openapi.json') {
     requireMethod(method, 'GET', path);
+    // Loaded on the first request for it: the zod schemas and JSON Schema code cost the cold start.
+    const { openApiDocument } = await import('./openapi.ts');
     return jsonResponse(200, openApiDocument(deps.registry.version));
   }
   const lookup = /^\/v1\/(features|feature-views)\/([^/]*)$/.exec(path);

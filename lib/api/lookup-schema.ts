@@ -1,10 +1,12 @@
 import * as z from 'zod/mini';
+import { jsonKind } from './json-kind.ts';
 
 /*
- * zod/mini, not the classic `zod`: the lookup Lambda bundles these schemas, and mini keeps the
- * bundle small (no method chains, no locales). Without a locale zod has no messages of its
- * own, so every schema that can fail names its problem here; validate-lookup.ts reports the
- * first one with its JSON path.
+ * The API's shapes for the OpenAPI document (openapi.ts), loaded only when it is asked for:
+ * requests are checked by hand (check-lookup-body.ts), so the lookup Lambda builds no schema at
+ * cold start (ADR 0014). lookupBodySchema is that check's reference: a test holds the two to the
+ * same first problem, message and JSON path, so each rule here names its own message (zod/mini
+ * has no locale).
  */
 
 type Issue = z.core.$ZodRawIssue;
@@ -78,15 +80,3 @@ export const errorSchema = z.object({
     details: z.record(z.string(), z.unknown()),
   }),
 });
-
-export type LookupBody = z.infer<typeof lookupBodySchema>;
-
-/** What a JSON value is, for messages: `null`, `an array`, `an object`, `the number 3` ... */
-function jsonKind(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
-  return `the ${typeof value} ${String(value)}`;
-}

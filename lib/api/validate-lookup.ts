@@ -1,13 +1,9 @@
-import type { core } from 'zod/mini';
 import type { JoinKeyType } from '../definitions/index.ts';
 import { ApiError } from './api-error.ts';
-import { lookupBodySchema } from './lookup-schema.ts';
+import { checkLookupBody, type LookupBody } from './check-lookup-body.ts';
 import { parseJsonBody } from './parse-json-body.ts';
 
-export interface ValidatedLookup {
-  readonly entities: readonly Record<string, string | number>[];
-  readonly features?: readonly string[];
-}
+export type ValidatedLookup = LookupBody;
 
 export interface LookupLimits {
   readonly maxEntities: number;
@@ -52,12 +48,11 @@ export function validateLookupBody(
       );
     }
   }
-  const parsed = lookupBodySchema.safeParse(json);
-  if (!parsed.success) throw schemaError(parsed.error.issues[0]);
-  parsed.data.entities.forEach((entity, index) => {
+  const parsed = checkLookupBody(json);
+  parsed.entities.forEach((entity, index) => {
     checkEntity(entity, index, target.joinKeys);
   });
-  parsed.data.features?.forEach((feature, index) => {
+  parsed.features?.forEach((feature, index) => {
     if (!target.featureNames.includes(feature)) {
       throw new ApiError(
         400,
@@ -67,10 +62,7 @@ export function validateLookupBody(
       );
     }
   });
-  return {
-    entities: parsed.data.entities,
-    ...(parsed.data.features ? { features: parsed.data.features } : {}),
-  };
+  return parsed;
 }
 
 function checkEntity(
@@ -121,24 +113,4 @@ function checkEntity(
       );
     }
   }
-}
-
-/** The first schema issue as a 400 naming its JSON path; an unknown top-level key is named itself. */
-function schemaError(issue: core.$ZodIssue | undefined): ApiError {
-  if (issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined) {
-    const path = jsonPath([...issue.path, issue.keys[0]]);
-    return new ApiError(400, 'UNKNOWN_KEY', `${path}: ${issue.message}`, { path });
-  }
-  const path = jsonPath(issue?.path ?? []);
-  return new ApiError(400, 'INVALID_REQUEST', `${path}: ${issue?.message ?? 'invalid request'}`, {
-    path,
-  });
-}
-
-function jsonPath(segments: readonly PropertyKey[]): string {
-  return segments.reduce<string>(
-    (path, segment) =>
-      typeof segment === 'number' ? `${path}[${segment}]` : `${path}.${String(segment)}`,
-    '$',
-  );
 }
