@@ -212,6 +212,23 @@ describe('committed files', () => {
     );
   });
 
+  it('names only the ingests of that source holding a missing file, one missing file enough', async () => {
+    const root = await storeWith(['orders/dt=2026-03-01/a-0.parquet']);
+    await writeManifest(
+      root,
+      [
+        record(idA, ['orders/dt=2026-03-01/a-0.parquet', 'orders/dt=2026-03-01/gone-0.parquet']),
+        record(idB, ['orders/dt=2026-03-01/a-0.parquet']),
+        record('20260301t000002-cccccccc', ['orders/dt=2026-03-01/gone-0.parquet'], 'events'),
+        record('20260301t000003-dddddddd'),
+      ],
+      'test',
+    );
+    expect(() => presentCommittedSourceFiles(root, 'orders')).toThrow(
+      `1 committed data file of source "orders" is missing: ${path.join(root, 'orders/dt=2026-03-01/gone-0.parquet')}; ingest ${idA} (/in/${idA}.csv)`,
+    );
+  });
+
   it('lists at most five missing files and every ingest they belong to', () => {
     const missing = ['1', '2', '3', '4', '5', '6'].map((n) => `/s/${n}.parquet`);
     const error = new MissingCommittedFilesError(
