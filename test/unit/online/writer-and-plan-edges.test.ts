@@ -131,6 +131,29 @@ describe('the put of one row', () => {
     expect(put.input.Item?.expires_at).toBeUndefined();
   });
 
+  it('records the definition and, on an incremental run, replaces another definition only for the very same row', () => {
+    const row = { values, eventTs, createdTs: '2024-04-01T00:00:01Z', seq: 7 };
+    const put = putCommand('t', profile, row, 0, 'abc').input;
+    expect(put.Item?.fstore_def).toEqual({ S: 'abc' });
+    expect(put.ExpressionAttributeValues?.[':d']).toEqual({ S: 'abc' });
+    expect(put.ConditionExpression).toContain(
+      ' OR (#e = :e AND #c = :c AND #s = :s AND attribute_not_exists(#d)) OR (#e = :e AND #c = :c AND #s = :s AND #d <> :d)',
+    );
+    expect(
+      putCommand('t', profile, { values, eventTs }, 0, 'abc').input.ConditionExpression,
+    ).toContain(
+      ' OR (#e = :e AND attribute_not_exists(#c) AND attribute_not_exists(#s) AND attribute_not_exists(#d))',
+    );
+  });
+
+  it('accepts an item of exactly 400 KB and refuses one byte more', () => {
+    const sized = (length: number) =>
+      putCommand('t', profile, { values: { ...values, plan: 'x'.repeat(length) }, eventTs }, 0);
+    const base = itemSizeBytes(sized(0).input.Item ?? {});
+    expect(itemSizeBytes(sized(maxItemBytes - base).input.Item ?? {})).toBe(maxItemBytes);
+    expect(() => sized(maxItemBytes - base + 1)).toThrow(OnlineItemTooLargeError);
+  });
+
   it('is an incremental put unless told it is part of a full run', () => {
     expect(putCommand('t', profile, { values, eventTs }, 0, 'abc').input).toEqual(
       putCommand('t', profile, { values, eventTs }, 0, 'abc', false).input,
