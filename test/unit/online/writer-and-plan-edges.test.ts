@@ -36,6 +36,8 @@ describe('itemSizeBytes of numbers, lists, maps, booleans and nulls', () => {
     expect(numberBytes('7')).toBe(3);
     expect(numberBytes('123')).toBe(4);
     expect(numberBytes('1200')).toBe(3);
+    expect(numberBytes('1002')).toBe(4);
+    expect(itemSizeBytes({ b: { B: new Uint8Array(6) } })).toBe(7);
     expect(numberBytes('0.00123')).toBe(4);
     expect(numberBytes('-12.5')).toBe(5);
     expect(numberBytes('1.5e10')).toBe(3);
@@ -152,6 +154,14 @@ describe('the put of one row', () => {
     const base = itemSizeBytes(sized(0).input.Item ?? {});
     expect(itemSizeBytes(sized(maxItemBytes - base).input.Item ?? {})).toBe(maxItemBytes);
     expect(() => sized(maxItemBytes - base + 1)).toThrow(OnlineItemTooLargeError);
+  });
+
+  it('stores a sequence of several digits', () => {
+    expect(
+      putCommand('t', profile, { values, eventTs, seq: 1234 }, 0).input.Item?.fstore_seq,
+    ).toEqual({
+      N: '1234',
+    });
   });
 
   it('is an incremental put unless told it is part of a full run', () => {
