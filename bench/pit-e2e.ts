@@ -2,7 +2,7 @@
  * bench:pit end to end: each sample is one process, from its start until the result file is
  * written, timed from outside with GNU time (wall seconds, CPU seconds, the process's peak
  * RSS). `fstore training-set` runs against the store built by one `fstore ingest` per source
- * (bench/pit-store.ts); DuckDB's ASOF join and Feast's range-join template run in plain Node
+ * (bench/pit-store.ts); DuckDB's ASOF join and Feast's whole point-in-time template (bench/pit-baseline-run.mjs) run in plain Node
  * (bench/pit-baseline-run.mjs) on the same rows in the ingest's input Parquet files.
  */
 import { execFileSync } from 'node:child_process';
