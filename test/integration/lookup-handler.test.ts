@@ -20,7 +20,7 @@ describe('online-lookup Lambda handler against dynalite', () => {
   });
   afterAll(async () => dynamo.close());
 
-  it('answers a POST through middy with the values written, base64 bodies included', async () => {
+  it('answers a POST with the values written, base64 bodies included', async () => {
     const client = localDynamoClient(dynamo.endpoint);
     await ensureLocalTable(client, 'fstore-test-online');
     const recent = new Date(Date.now() - 3_600_000).toISOString();
