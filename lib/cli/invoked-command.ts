@@ -15,13 +15,18 @@ export function invokedCommandName(program: Command, args: readonly string[]): s
   );
   for (let at = 0; at < args.length; at++) {
     const arg = args[at] as string;
-    if (arg === '--') return undefined;
+    // Commander still dispatches the first operand after `--` (`fstore -- list` runs list).
+    if (arg === '--') return commandOfOperands(args.slice(at + 1));
     if (arg.startsWith('-')) {
       if (takesValue.has(arg)) at++;
       continue;
     }
-    if (arg === 'help') return args.slice(at + 1).find((next) => !next.startsWith('-'));
-    return arg;
+    return commandOfOperands(args.slice(at));
   }
   return undefined;
+}
+
+function commandOfOperands(operands: readonly string[]): string | undefined {
+  const [first, ...rest] = operands;
+  return first === 'help' ? rest.find((next) => !next.startsWith('-')) : first;
 }

@@ -56,7 +56,9 @@ describe('invokedCommandName', () => {
     [['--version'], undefined],
     [['help'], undefined],
     [[], undefined],
-    [['--', 'doctor'], undefined],
+    [['--', 'doctor'], 'doctor'],
+    [['--verbose', '--', 'help', 'ingest'], 'ingest'],
+    [['--'], undefined],
   ] as const)('%j runs %s', async (args, name) => {
     expect(invokedCommandName(await program(), args)).toBe(name);
   });
