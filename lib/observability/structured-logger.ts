@@ -14,7 +14,17 @@ export interface LogContext {
 }
 
 type Level = 'INFO' | 'WARN' | 'ERROR';
-const levelRank = { DEBUG: 8, TRACE: 6, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24, SILENT: 28 };
+// FATAL is a level Lambda's own log setting allows; Powertools reads it as CRITICAL.
+const levelRank = {
+  DEBUG: 8,
+  TRACE: 6,
+  INFO: 12,
+  WARN: 16,
+  ERROR: 20,
+  CRITICAL: 24,
+  FATAL: 24,
+  SILENT: 28,
+};
 
 /** What a handler needs of a logger; Powertools' Logger has the same methods. */
 export interface LogSink {

@@ -116,6 +116,12 @@ describe('structured logs of the lookup Lambda', () => {
     );
   });
 
+  it("accepts Lambda's FATAL log level as Powertools does, as CRITICAL: errors below it are left out", () => {
+    const fatal = collect({ AWS_LAMBDA_LOG_LEVEL: 'FATAL' });
+    fatal.logger.error('below critical');
+    expect(fatal.lines).toEqual([]);
+  });
+
   it('writes a line whose fields hold a cycle or a bigint instead of throwing', () => {
     const cyclic: Record<string, unknown> = { name: 'a' };
     cyclic.self = cyclic;
