@@ -9,8 +9,9 @@ describe('the dt partition of a data file path or object key', () => {
     ['orders/dt=2000-02-29/x-0.parquet', '2000-02-29'],
     ['orders/dt=1970-01-01/x-0.parquet', '1970-01-01'],
     ['orders/dt=2026-12-31/x-0.parquet', '2026-12-31'],
-    ['C:\\store\\offline\\orders\\dt=2026-03-06\\x-0.parquet', '2026-03-06'],
-    ['offline/orders\\dt=2026-03-06/x-0.parquet', '2026-03-06'],
+    // A `\` is part of a name on S3 and on POSIX file systems, not a separator.
+    ['offline/orders/dt=2026-03-06/x\\y.parquet', '2026-03-06'],
+    ['/s/my\\store/offline/orders/dt=2026-03-06/x-0.parquet', '2026-03-06'],
     // A dt= higher up is no partition of this file, but the one holding it counts.
     ['/data/dt=2020-01-01/offline/orders/dt=2026-03-06/x-0.parquet', '2026-03-06'],
   ])('reads %s as partition %s', (file, dt) => {
@@ -38,6 +39,11 @@ describe('the dt partition of a data file path or object key', () => {
     ['a URL-encoded = (keys are given as stored)', 'offline/orders/dt%3D2026-03-06/x.parquet'],
     ['a URL-encoded separator', 'offline/orders/dt=2026-03-06%2Fx.parquet'],
     ['an empty path', ''],
+    ['a time after the day', 'orders/dt=2026-03-01T00:00:00Z/x.parquet'],
+    // On S3 the object is offline/orders/<name>, outside every partition prefix Athena reads.
+    ['a partition-like name after a backslash', 'offline/orders/dt=2026-03-06\\x.parquet'],
+    ['a folder whose name holds a backslash before dt=', 'offline/orders\\dt=2026-03-06/x.parquet'],
+    ['a Windows path (not a target)', 'C:\\store\\offline\\orders\\dt=2026-03-06\\x-0.parquet'],
   ])('finds no partition in %s', (_why, file) => {
     expect(partitionOfPath(file)).toBeUndefined();
   });
@@ -58,5 +64,8 @@ describe('the day number of a partition', () => {
       'partition day "2024-02-30" is not a calendar day (YYYY-MM-DD)',
     );
     expect(() => epochDayOfPartition('dt=2024-02-01')).toThrow('"dt=2024-02-01"');
+    // What the timestamp parser takes but no partition holds: a time, a sign, a longer year.
+    for (const text of ['2024-02-01T00:00:00Z', '+2024-02-01', '02024-02-01', '2024-02-01 '])
+      expect(() => epochDayOfPartition(text), text).toThrow('is not a calendar day');
   });
 });
