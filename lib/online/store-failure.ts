@@ -1,6 +1,6 @@
 import { HintedError } from '../hinted-error.ts';
 import { DeadlineExceededError } from './dynamodb-batch-get/deadline.ts';
-import { DynamoDbRequestError } from './dynamodb-batch-get/dynamodb-request-error.ts';
+import { DynamoDbRequestError, retryableOf } from './dynamodb-batch-get/dynamodb-request-error.ts';
 
 /**
  * The store did not answer for every key after the retries (throttling, 5xx, timeouts, the
@@ -10,8 +10,9 @@ export class OnlineStoreUnavailableError extends HintedError {}
 
 /**
  * DynamoDB refused the lookup for a reason no retry fixes (a missing table, access denied,
- * unknown credentials, an invalid request): someone must fix the deployment. The API answers
- * 500 and the log says what to check.
+ * unknown credentials, an invalid request, an answer that cannot be read, a proxy's 4xx):
+ * someone must fix the deployment (or the code). The API answers 500 and the log says what to
+ * check.
  */
 export class OnlineStoreMisconfiguredError extends HintedError {
   constructor(
@@ -43,6 +44,15 @@ const misconfigurationHints: Readonly<Record<string, string>> = {
     "DynamoDB refused the request as invalid: check that TABLE_NAME names fstore's online table (partition key pk, a string); if it does, this is a bug to report with this log entry",
 };
 
+/** What to check when the client classed a failure not retryable and no hint above names its type. */
+function notRetryableHint(errorType: string | undefined): string {
+  if (errorType === 'MalformedResponse')
+    return "the answer to BatchGetItem could not be read (not DynamoDB's JSON, or over the size limit) and a retry would read the same: check that AWS_ENDPOINT_URL_DYNAMODB (when set) names DynamoDB and no proxy in between rewrites answers; if it does, this is a bug to report with this log entry";
+  if (errorType === 'NetworkError')
+    return "DynamoDB could not be reached for a reason a retry does not fix (a DNS name that does not exist, a TLS certificate refused): check AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB and the function's network path to DynamoDB";
+  return "DynamoDB, or a proxy in front of it, refused the request for a reason a retry does not fix: check AWS_ENDPOINT_URL_DYNAMODB (when set) and any proxy in between; if the answer is DynamoDB's own, this is a bug to report with this log entry";
+}
+
 /** DynamoDB's error type of a failed call, from the signed client or the AWS SDK. */
 export function errorTypeOf(error: unknown): string | undefined {
   if (error instanceof DynamoDbRequestError) return error.errorType;
@@ -51,8 +61,10 @@ export function errorTypeOf(error: unknown): string | undefined {
 
 /**
  * What a failed BatchGetItem call means for the lookup: out of time (DeadlineExceededError, as
- * it is), misconfigured (OnlineStoreMisconfiguredError) or unavailable for now
- * (OnlineStoreUnavailableError). Each keeps the full error as its cause, for the log only.
+ * it is), misconfigured or refused for good (OnlineStoreMisconfiguredError: a known error type,
+ * or any failure the client classed not retryable) or unavailable for now
+ * (OnlineStoreUnavailableError: throttling, 5xx, timeouts, resets, and failures no client
+ * classed). Each keeps the full error as its cause, for the log only.
  */
 export function storeFailure(error: unknown): Error {
   if (error instanceof DeadlineExceededError) return error;
@@ -61,6 +73,14 @@ export function storeFailure(error: unknown): Error {
   const message = `the online store failed: ${(error as Error)?.message ?? String(error)}`;
   if (errorType !== undefined && hint !== undefined)
     return new OnlineStoreMisconfiguredError(message, hint, errorType, { cause: error });
+  // A retry would fail the same way: a 503 with Retry-After would only invite it.
+  if (retryableOf(error) === false)
+    return new OnlineStoreMisconfiguredError(
+      message,
+      notRetryableHint(errorType),
+      errorType ?? 'unknown',
+      { cause: error },
+    );
   // A store that knows what is wrong (a damaged local store) says so in its own words.
   if (error instanceof HintedError)
     return new OnlineStoreUnavailableError(error.message, error.hint, { cause: error });

@@ -282,14 +282,51 @@ describe('the lookup handler on the signed client when DynamoDB misbehaves', () 
     await server.close();
   });
 
-  it('answers 503 for a malformed DynamoDB answer, never a 500', async () => {
+  it('answers 500 INTERNAL without Retry-After for a malformed DynamoDB answer, which a retry would read again', async () => {
     server = await startDynamoDbFaultServer(() => ({
       status: 200,
       body: '{"Responses":{"t":[1]}}',
     }));
-    const response = await handlerOn(server.endpoint)(viewEvent(['C1']), localLambdaContext);
-    expect(response.statusCode).toBe(503);
-    expect(JSON.parse(response.body).error.code).toBe('STORE_UNAVAILABLE');
+    const { result: response, entries } = await loggedEntries(() =>
+      handlerOn(server.endpoint)(viewEvent(['C1']), localLambdaContextWithin(10_000, 'req-bad')),
+    );
+    expect(response.statusCode).toBe(500);
+    expect(response.headers).not.toHaveProperty('retry-after');
+    expect(JSON.parse(response.body).error).toMatchObject({
+      code: 'INTERNAL',
+      details: { requestId: 'req-bad' },
+    });
+    expect(entries).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        errorType: 'MalformedResponse',
+        detail: expect.stringContaining('Responses.t is not a list of items'),
+      }),
+    ]);
+    expect(server.requests).toHaveLength(1);
+    await server.close();
+  });
+
+  it('answers 500 INTERNAL after one attempt when DynamoDB cannot parse the request (SerializationException)', async () => {
+    const text = `Start of structure or map found where not expected (${tableArn})`;
+    server = await startDynamoDbFaultServer(() => dynamoError(400, 'SerializationException', text));
+    const { result: response, entries } = await loggedEntries(() =>
+      handlerOn(server.endpoint)(viewEvent(['C1']), localLambdaContextWithin(10_000, 'req-ser')),
+    );
+    expect(response.statusCode).toBe(500);
+    expect(response.headers).not.toHaveProperty('retry-after');
+    expect(JSON.parse(response.body).error.code).toBe('INTERNAL');
+    for (const secret of [account, table, 'SerializationException'])
+      expect(response.body).not.toContain(secret);
+    expect(entries).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        requestId: 'req-ser',
+        errorType: 'SerializationException',
+        detail: expect.stringContaining(text),
+      }),
+    ]);
+    expect(server.requests).toHaveLength(1);
     await server.close();
   });
 });

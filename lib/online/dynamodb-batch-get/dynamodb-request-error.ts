@@ -32,6 +32,9 @@ const throttlingTypes = new Set([
   'LimitExceededException',
 ]);
 
+/** Error types of a request that timed out on the server's side: retried, as the AWS SDK does. */
+const transientTypes = new Set(['RequestTimeout', 'RequestTimeoutException']);
+
 /** The error of an HTTP answer other than 200, from its JSON body (`__type`, `message`) or headers. */
 export function errorOfResponse(
   statusCode: number,
@@ -55,7 +58,11 @@ export function errorOfResponse(
     (typeof document.Message === 'string' && document.Message) ||
     body.slice(0, 200).trim() ||
     'no message';
-  const retryable = statusCode >= 500 || statusCode === 429 || throttlingTypes.has(errorType);
+  const retryable =
+    statusCode >= 500 ||
+    statusCode === 429 ||
+    throttlingTypes.has(errorType) ||
+    transientTypes.has(errorType);
   return new DynamoDbRequestError(
     `DynamoDB answered ${statusCode} ${errorType}: ${detail}`,
     errorType,
@@ -86,5 +93,34 @@ export function errorOfNetwork(error: unknown): DynamoDbRequestError {
     undefined,
     typeof code === 'string' && transientSocketCodes.has(code),
     { cause: error },
+  );
+}
+
+/**
+ * Whether a failed call's error may pass on a retry: the signed client's own verdict, or, for an
+ * AWS SDK service error, its fault (server) and throttling or transient type; undefined when the
+ * error says nothing of it (a local store's failure, an SDK timeout).
+ */
+export function retryableOf(error: unknown): boolean | undefined {
+  if (error instanceof DynamoDbRequestError) return error.retryable;
+  const sdk = error as {
+    name?: unknown;
+    $fault?: unknown;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  } | null;
+  if (
+    sdk === null ||
+    typeof sdk !== 'object' ||
+    (sdk.$fault !== 'client' && sdk.$fault !== 'server')
+  )
+    return undefined;
+  const name = typeof sdk.name === 'string' ? sdk.name : '';
+  return (
+    sdk.$fault === 'server' ||
+    sdk.$retryable !== undefined ||
+    sdk.$metadata?.httpStatusCode === 429 ||
+    throttlingTypes.has(name) ||
+    transientTypes.has(name)
   );
 }

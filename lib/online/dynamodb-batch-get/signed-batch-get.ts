@@ -91,6 +91,14 @@ export function signedBatchGet(options: SignedBatchGetOptions): BatchGetItems {
         return batchGetOutput(answer.text);
       } catch (caught) {
         const error = errorOfNetwork(caught);
+        // An attempt given only the time left that then times out ran out of the lookup's time,
+        // the last attempt too: that is the deadline's failure, not the store's.
+        if (deadline && error.errorType === 'TimeoutError' && attemptTimeoutMs < timeoutMs)
+          throw noTimeForAnotherAttempt(
+            deadline,
+            `BatchGetItem attempt ${attempt} to answer`,
+            error,
+          );
         if (!error.retryable || attempt >= maxAttempts) {
           if (attempt === 1) throw error;
           throw new DynamoDbRequestError(

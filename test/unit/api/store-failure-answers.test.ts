@@ -1,3 +1,4 @@
+import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import {
   type ApiDependencies,
@@ -9,6 +10,7 @@ import {
   DeadlineExceededError,
 } from '../../../lib/online/dynamodb-batch-get/deadline.ts';
 import {
+  DynamoDbRequestError,
   errorOfNetwork,
   errorOfResponse,
 } from '../../../lib/online/dynamodb-batch-get/dynamodb-request-error.ts';
@@ -114,6 +116,94 @@ const cases = [
     level: 'warn',
     hint: /retry/,
   },
+  {
+    what: 'a SerializationException (a request DynamoDB cannot parse: a retry sends the same)',
+    failure: dynamoDbAnswer(
+      400,
+      'SerializationException',
+      `Start of structure or map found where not expected, table ${tableArn}`,
+    ),
+    secret: tableArn,
+    status: 500,
+    code: 'INTERNAL',
+    level: 'error',
+    hint: /bug to report/,
+  },
+  {
+    what: "a proxy's 400 page",
+    failure: errorOfResponse(
+      400,
+      undefined,
+      '<html><body>400 Bad Request (egress-proxy.corp.example)</body></html>',
+    ),
+    secret: 'egress-proxy.corp.example',
+    status: 500,
+    code: 'INTERNAL',
+    level: 'error',
+    hint: /proxy/,
+  },
+  {
+    what: 'an answer that is not DynamoDB’s JSON',
+    failure: new DynamoDbRequestError(
+      `DynamoDB's BatchGetItem answer is malformed: not JSON: "<html>${tableArn}"`,
+      'MalformedResponse',
+      200,
+      false,
+    ),
+    secret: tableArn,
+    status: 500,
+    code: 'INTERNAL',
+    level: 'error',
+    hint: /could not be read/,
+  },
+  {
+    what: 'a TLS certificate the client refuses',
+    failure: errorOfNetwork(
+      Object.assign(
+        new Error(
+          `Hostname/IP does not match certificate's altnames: dynamodb.${account}.internal`,
+        ),
+        { code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+      ),
+    ),
+    secret: `dynamodb.${account}.internal`,
+    status: 500,
+    code: 'INTERNAL',
+    level: 'error',
+    hint: /TLS/,
+  },
+  {
+    what: 'a RequestTimeoutException (the server gave up on the request: transient)',
+    failure: dynamoDbAnswer(400, 'RequestTimeoutException', `Request timed out on ${tableArn}`),
+    secret: tableArn,
+    status: 503,
+    code: 'STORE_UNAVAILABLE',
+    level: 'warn',
+    hint: /retry/,
+  },
+  {
+    what: 'a timeout of every attempt',
+    failure: new DynamoDbRequestError(
+      'DynamoDB did not answer within 2000 ms (attempt 3 of 3)',
+      'TimeoutError',
+      undefined,
+      true,
+    ),
+    secret: 'did not answer within 2000 ms',
+    status: 503,
+    code: 'STORE_UNAVAILABLE',
+    level: 'warn',
+    hint: /retry/,
+  },
+  {
+    what: 'a connection reset on every attempt',
+    failure: errorOfNetwork(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })),
+    secret: 'read ECONNRESET',
+    status: 503,
+    code: 'STORE_UNAVAILABLE',
+    level: 'warn',
+    hint: /retry/,
+  },
 ] as const;
 
 function depsFailingWith(error: unknown, logged: DependencyFailure[]): ApiDependencies {
@@ -160,6 +250,30 @@ describe('5xx answers of an online-store failure', () => {
       expect(logged[0]?.detail).toContain(secret);
       expect(logged[0]?.errorType).toBe(failure.errorType);
       expect(logged[0]?.hint).toMatch(hint);
+    },
+  );
+
+  it.each([
+    ['SerializationException', 'client', 400, 500, 'INTERNAL'],
+    ['SomeProxyRefusal', 'client', 403, 500, 'INTERNAL'],
+    ['ThrottlingException', 'client', 400, 503, 'STORE_UNAVAILABLE'],
+    ['SlowDown', 'client', 429, 503, 'STORE_UNAVAILABLE'],
+    ['InternalServerError', 'server', 500, 503, 'STORE_UNAVAILABLE'],
+  ] as const)(
+    'answers an AWS SDK %s (%s fault, HTTP %d) after its retries with %d %s',
+    async (name, fault, httpStatusCode, status, code) => {
+      const failure = new DynamoDBServiceException({
+        name,
+        $fault: fault,
+        $metadata: { httpStatusCode, attempts: 3 },
+        message: `refused on ${tableArn}`,
+      });
+      const logged: DependencyFailure[] = [];
+      const response = await lookup(depsFailingWith(storeFailure(failure), logged));
+      expect(response.statusCode).toBe(status);
+      expect(JSON.parse(response.body).error.code).toBe(code);
+      expect(response.body).not.toContain(tableArn);
+      expect(logged[0]?.detail).toContain(tableArn);
     },
   );
 

@@ -8,6 +8,7 @@ import {
 import { sdkBatchGet } from '../../../lib/online/dynamodb-batch-get/sdk-batch-get.ts';
 import { signedBatchGet } from '../../../lib/online/dynamodb-batch-get/signed-batch-get.ts';
 import { fetchLookup } from '../../../lib/online/online-lookup.ts';
+import { storeFailure } from '../../../lib/online/store-failure.ts';
 import {
   type DynamoDbFaultServer,
   dynamoError,
@@ -76,9 +77,40 @@ describe('the signed BatchGetItem client under a deadline', () => {
     // Without the cut it would wait 30 s per attempt: the bound is generous, not tight.
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(failure).toBeInstanceOf(DeadlineExceededError);
-    expect(failure.message).toMatch(/no time for BatchGetItem attempt 2 .*did not answer within/);
+    expect(failure.message).toMatch(
+      /no time for BatchGetItem attempt 1 to answer .*did not answer within/,
+    );
     expect(server.requests).toHaveLength(1);
   });
+
+  it.each([
+    { maxAttempts: 1, timeoutMs: 250, budgetMs: 200 },
+    // Attempt 1 gets its full second; the last gets what is left of 1.6 s (well over 100 ms).
+    { maxAttempts: 2, timeoutMs: 1_000, budgetMs: 1_600 },
+  ])(
+    'reports the deadline, not an unavailable store, when the last of $maxAttempts attempt(s) had its timeout cut and timed out',
+    async ({ maxAttempts, timeoutMs, budgetMs }) => {
+      server = await startDynamoDbFaultServer(() => 'hang');
+      const batchGet = signedBatchGet({
+        region: 'eu-west-1',
+        credentials,
+        endpoint: server.endpoint,
+        timeoutMs,
+        maxAttempts,
+        sleep: async () => {},
+      });
+      const failure = await batchGet(input, { deadline: Deadline.after(budgetMs) }).catch((e) => e);
+      expect(failure).toBeInstanceOf(DeadlineExceededError);
+      expect(failure.message).toMatch(
+        new RegExp(
+          `no time for BatchGetItem attempt ${maxAttempts} to answer .*did not answer within`,
+        ),
+      );
+      expect(failure).toMatchObject({ attempts: maxAttempts });
+      expect(storeFailure(failure)).toBe(failure);
+      expect(server.requests).toHaveLength(maxAttempts);
+    },
+  );
 
   it('stops retrying throttling when the next backoff would end past the deadline', async () => {
     const { now, sleep, clock } = fakeClock();
