@@ -265,7 +265,8 @@ async function compactLocked(
   };
 }
 
-function selectedSources(registry: Registry, source: string | undefined): string[] {
+/** The sources a compaction covers: `source` if named (and known), else every source. */
+export function selectedSources(registry: Registry, source: string | undefined): string[] {
   const known = registry.sources.map((s) => s.name);
   if (source === undefined) return known;
   if (!known.includes(source))

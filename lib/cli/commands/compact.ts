@@ -1,14 +1,15 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { isLocalEnv, onlineLockPath } from '../../data-paths.ts';
-import { type CompactResult, compactStore } from '../../offline/compact.ts';
+import { type CompactResult, compactStore, selectedSources } from '../../offline/compact.ts';
 import { defaultKeepReplacedMs, parseKeepDuration } from '../../offline/compact-replaced.ts';
 import { describeBytes } from '../../offline/ingest-leftovers.ts';
+import { defaultTargetFileBytes } from '../../offline/parquet-layout.ts';
 import { acquireProcessLock } from '../../process-lock.ts';
-import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { InterruptedError } from '../shutdown.ts';
+import { compactS3 } from './compact-s3.ts';
 import { targetFileSizeOption } from './file-size-option.ts';
 
 interface CompactCliOptions {
@@ -17,6 +18,7 @@ interface CompactCliOptions {
   dryRun?: boolean;
   targetFileSize?: number;
   keepReplaced?: number;
+  bucket?: string;
 }
 
 export function registerCompact(program: Command): void {
@@ -30,13 +32,25 @@ export function registerCompact(program: Command): void {
     .option('--json', 'print the compaction (files before/after per source) as JSON')
     .addOption(targetFileSizeOption())
     .addOption(keepReplacedOption())
+    .addOption(
+      new Option(
+        '--bucket <name>',
+        'AWS environments (--dry-run only): the offline bucket (stack output OfflineBucketName)',
+      ).env('FSTORE_OFFLINE_BUCKET'),
+    )
     .action(async (options: CompactCliOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
-      if (!isLocalEnv(ctx.env))
-        throw new UsageError(
-          `fstore compact is not built for S3 stores: "${ctx.env}" is an AWS environment, and merging its files needs a commit that Athena readers see in one step, which one record per ingest cannot give (docs/adr/0008, Compaction); nothing was changed`,
-          'each fstore ingest already writes at most one file per dt partition (or files of --target-file-size), so small files on S3 come from many small ingests: ingest larger batches (a day of rows or more at once). fstore compact merges the files of local environments (--env local)',
-        );
+      if (!isLocalEnv(ctx.env)) {
+        const registry = await ctx.compile();
+        await compactS3(ctx, registry, {
+          sources: selectedSources(registry, options.source),
+          targetFileBytes: options.targetFileSize ?? defaultTargetFileBytes,
+          ...(options.bucket ? { bucket: options.bucket } : {}),
+          ...(options.dryRun ? { dryRun: true } : {}),
+          ...(options.json ? { json: true } : {}),
+        });
+        return;
+      }
       // SIGINT/SIGTERM from here on: the compaction stops before its commit point.
       const signal = ctx.shutdown.stopSignal();
       const registry = await ctx.compile();

@@ -1,0 +1,206 @@
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { HintedError } from '../hinted-error.ts';
+import { partitionOfRegion } from '../iam/partition.ts';
+import { partitionOfPath } from './dt-partition.ts';
+import { ingestIdOfObjectPath, ingestRecordsPrefix } from './ingest-records.ts';
+
+/** Named explicitly: bundles are minified, which renames classes (HintedError's default). */
+export class S3CompactionPlanError extends HintedError {
+  override name = 'S3CompactionPlanError';
+}
+
+export interface S3DataObject {
+  readonly key: string;
+  readonly bytes: number;
+}
+
+/** Objects of one `dt` partition that a compaction would merge: committed, each below the target. */
+export interface S3MergeGroup {
+  readonly source: string;
+  /** `dt=YYYY-MM-DD`. */
+  readonly partition: string;
+  /** Sorted by key. */
+  readonly objects: readonly S3DataObject[];
+  readonly bytes: number;
+}
+
+export interface S3SourcePlan {
+  readonly source: string;
+  /** Objects fstore's Athena queries read: their ingest id has a record. */
+  readonly committedObjects: number;
+  readonly committedBytes: number;
+  /**
+   * Objects named like an ingest's whose id has no record (an ingest killed between its first
+   * upload and its commit): no reader reads them and a compaction leaves them alone.
+   */
+  readonly uncommittedObjects: number;
+  readonly groups: readonly S3MergeGroup[];
+}
+
+export interface S3PlanOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly region: string;
+  readonly source: string;
+  /** The source's data prefix, `offline/<source>/` (registry `offline.s3Prefix`). */
+  readonly prefix: string;
+  readonly targetBytes: number;
+}
+
+/**
+ * What a compaction of `source` in an AWS environment would merge, by the rule Athena readers
+ * apply (ADR 0008): the objects read are those under `<prefix>dt=YYYY-MM-DD/` named
+ * `<ingestId>-<n>.parquet` whose ingest id has a record under `offline/_ingests/<source>/`. In
+ * each partition, committed objects smaller than `targetBytes` form a group; groups of two or
+ * more are planned. Two listings (records, data), each followed through every page; a record
+ * in the layout written before the commit rule (`<sha256>.json`) is read for its id. Parquet
+ * footers are not read (that needs the objects), so objects with different columns are only
+ * told apart when they are merged: a plan says "at most" this many objects after.
+ */
+export async function planS3Compaction(options: S3PlanOptions): Promise<S3SourcePlan> {
+  const committed = await committedIngestIds(options);
+  const partitions = new Map<string, S3DataObject[]>();
+  let committedObjects = 0;
+  let committedBytes = 0;
+  let uncommittedObjects = 0;
+  for (const object of await listObjects(options, options.prefix)) {
+    const relative = object.key.slice(options.prefix.length);
+    // Athena reads `<prefix>dt=<day>/` itself, not a folder below it.
+    if (relative.split('/').length !== 2 || partitionOfPath(relative) === undefined) continue;
+    const id = ingestIdOfObjectPath(object.key);
+    if (id === undefined) continue;
+    if (!committed.has(id)) {
+      uncommittedObjects += 1;
+      continue;
+    }
+    committedObjects += 1;
+    committedBytes += object.bytes;
+    if (object.bytes >= options.targetBytes) continue;
+    const partition = relative.slice(0, relative.indexOf('/'));
+    partitions.set(partition, [...(partitions.get(partition) ?? []), object]);
+  }
+  const groups: S3MergeGroup[] = [];
+  for (const [partition, objects] of [...partitions].sort(([a], [b]) => a.localeCompare(b))) {
+    if (objects.length < 2) continue;
+    groups.push({
+      source: options.source,
+      partition,
+      objects: [...objects].sort((a, b) => a.key.localeCompare(b.key)),
+      bytes: objects.reduce((sum, o) => sum + o.bytes, 0),
+    });
+  }
+  return {
+    source: options.source,
+    committedObjects,
+    committedBytes,
+    uncommittedObjects,
+    groups,
+  };
+}
+
+/** `<sha256>/<ingestId>.json`, the record layout since the commit rule: the id is in the key. */
+const recordKeyTail = /^[^/]+\/(\d{8}t\d{6}-[0-9a-f]{8})\.json$/;
+
+/**
+ * The ingest ids with a record, as the Glue table `fstore_ingests` reads them: every object
+ * below `offline/_ingests/<source>/` whose path parts below the table's location are not hidden
+ * (`_`, `.`). The id of a record in today's layout is its file name (the writer names it so);
+ * any other record is read for its `ingestId`, and one that is not a JSON object with one is
+ * refused, as Athena's query would fail on it.
+ */
+async function committedIngestIds(options: S3PlanOptions): Promise<Set<string>> {
+  const prefix = `${ingestRecordsPrefix}${options.source}/`;
+  const ids = new Set<string>();
+  for (const { key } of await listObjects(options, prefix)) {
+    const below = key.slice(ingestRecordsPrefix.length);
+    if (below.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
+    const tail = recordKeyTail.exec(key.slice(prefix.length))?.[1];
+    ids.add(tail ?? (await ingestIdOfRecord(options, key)));
+  }
+  return ids;
+}
+
+async function ingestIdOfRecord(options: S3PlanOptions, key: string): Promise<string> {
+  const where = `s3://${options.bucket}/${key}`;
+  let text: string;
+  try {
+    const response = await options.s3.send(
+      new GetObjectCommand({ Bucket: options.bucket, Key: key }),
+    );
+    text = (await response.Body?.transformToString()) ?? '';
+  } catch (error) {
+    throw explainS3Error(error, options, `reading the ingest record ${where}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const id = (parsed as { ingestId?: unknown } | undefined)?.ingestId;
+  if (typeof id !== 'string' || id.length === 0)
+    throw new S3CompactionPlanError(
+      `the ingest record ${where} is not a JSON object with an "ingestId"; Athena's queries of source "${options.source}" fail on it too, so nothing is planned`,
+      `restore the record's previous version (the bucket is versioned), or move it out of ${ingestRecordsPrefix}${options.source}/ if it is not a record`,
+    );
+  return id;
+}
+
+/** Every object under `prefix`, through all pages of ListObjectsV2. */
+async function listObjects(options: S3PlanOptions, prefix: string): Promise<S3DataObject[]> {
+  const { s3, bucket } = options;
+  const found: S3DataObject[] = [];
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+    } catch (error) {
+      throw explainS3Error(error, options, `listing s3://${bucket}/${prefix}`);
+    }
+    for (const object of page.Contents ?? [])
+      if (object.Key?.startsWith(prefix)) found.push({ key: object.Key, bytes: object.Size ?? 0 });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (page.IsTruncated && !token)
+      throw new S3CompactionPlanError(
+        `listing s3://${bucket}/${prefix} answered a truncated page without a continuation token; the listing would be incomplete, so nothing is planned`,
+        'try again; if it persists, the endpoint (AWS_ENDPOINT_URL_S3) does not speak ListObjectsV2 as S3 does',
+      );
+  } while (token);
+  return found;
+}
+
+function explainS3Error(
+  error: unknown,
+  options: { readonly bucket: string; readonly region: string; readonly source: string },
+  doing: string,
+): Error {
+  const name = error instanceof Error ? error.name : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const bucketArn = `arn:${partitionOfRegion(options.region)}:s3:::${options.bucket}`;
+  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403)
+    return new S3CompactionPlanError(
+      `access denied ${doing} (to plan the compaction of source "${options.source}")`,
+      `the caller needs s3:ListBucket on ${bucketArn} and s3:GetObject on ${bucketArn}/offline/* (fstore iam-policy --for training allows both)`,
+      { cause: error },
+    );
+  if (name === 'NoSuchBucket')
+    return new S3CompactionPlanError(
+      `bucket ${options.bucket} does not exist (${doing})`,
+      'pass the OfflineBucketName output of the stack with --bucket, in the right account and region',
+      { cause: error },
+    );
+  return new S3CompactionPlanError(`${doing} failed: ${message}`, undefined, { cause: error });
+}
