@@ -104,7 +104,7 @@ export async function planS3Compaction(options: S3PlanOptions): Promise<S3Source
 }
 
 /** `<sha256>/<ingestId>.json`, the record layout since the commit rule: the id is in the key. */
-const recordKeyTail = /^[^/]+\/(\d{8}t\d{6}-[0-9a-f]{8})\.json$/;
+const recordKeyTail = /^[0-9a-f]{64}\/(\d{8}t\d{6}-[0-9a-f]{8})\.json$/;
 
 /**
  * The ingest ids with a record, as the Glue table `fstore_ingests` reads them: every object

@@ -13,8 +13,8 @@ let awsEnv: Record<string, string>;
 
 beforeAll(async () => {
   const offline = {
-    [`offline/_ingests/orders/aaa/${first}.json`]: 300,
-    [`offline/_ingests/orders/bbb/${second}.json`]: 300,
+    [`offline/_ingests/orders/${'a'.repeat(64)}/${first}.json`]: 300,
+    [`offline/_ingests/orders/${'b'.repeat(64)}/${second}.json`]: 300,
     [data('2026-03-01', first)]: 30 * kib,
     [data('2026-03-01', second)]: 20 * kib,
     [data('2026-03-01', killed)]: 5 * kib,

@@ -55,7 +55,8 @@ const first = '20260101t000000-0a1b2c3d';
 const second = '20260102t000000-1b2c3d4e';
 const killed = '20260103t000000-2c3d4e5f';
 const data = (dt: string, id: string, n = 0) => `offline/orders/dt=${dt}/${id}-${n}.parquet`;
-const record = (id: string, sha = `sha-${id}`) => `offline/_ingests/orders/${sha}/${id}.json`;
+const sha256 = (id: string) => id.replace(/[^0-9a-f]/g, '').padEnd(64, '0');
+const record = (id: string) => `offline/_ingests/orders/${sha256(id)}/${id}.json`;
 
 describe('planning an S3 compaction from the listings (aws-sdk-client-mock)', () => {
   beforeEach(() => s3.reset());
@@ -117,6 +118,21 @@ describe('planning an S3 compaction from the listings (aws-sdk-client-mock)', ()
     expect(listings.filter((l) => l.Prefix === 'offline/_ingests/orders/')).toHaveLength(1);
     // Records in today's layout carry the id in their key: none is read.
     expect(reads).toEqual([]);
+  });
+
+  it('reads a record whose folder is not a content hash for its id, as Athena reads its content', async () => {
+    const odd = `offline/_ingests/orders/by-hand/${second}.json`;
+    const { reads } = bucketOf(
+      {
+        [odd]: 100,
+        [data('2026-03-01', first, 0)]: 100,
+        [data('2026-03-01', first, 1)]: 100,
+      },
+      { [odd]: JSON.stringify({ ingestId: first, source: 'orders' }) },
+    );
+    const plan = await planS3Compaction(options);
+    expect(reads).toEqual([odd]);
+    expect(plan.committedObjects).toBe(2);
   });
 
   it('reads a record written before the commit rule (<sha256>.json) for its id, and ignores hidden records', async () => {
