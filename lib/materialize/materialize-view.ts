@@ -188,6 +188,9 @@ export async function materializeView(
       : {}),
     ...(error ? { error: (error as Error).message } : {}),
   });
+  // The chunk being written while the next is read; a failed run waits for it before it gives
+  // the lease back, so no put of this run lands after its caller has seen it fail.
+  let inFlight: Promise<void> | undefined;
   try {
     await store.checkpoint(owner, leaseMs, checkpoint);
     const query = {
@@ -236,7 +239,6 @@ export async function materializeView(
     };
 
     let chunk: Record<string, unknown>[] = [];
-    let inFlight: Promise<void> | undefined;
     let paused = false;
     // One chunk is written while the next one is read, so the engine and the writes overlap.
     reading: for await (const batch of options.source.latestRows(query)) {
@@ -283,6 +285,7 @@ export async function materializeView(
     });
     return result('succeeded', { watermark, newestEventTs });
   } catch (error) {
+    await inFlight?.catch(() => undefined);
     if (!(error instanceof LeaseLostError))
       await store.release(owner, runOf('failed', error)).catch(() => undefined);
     throw error;
