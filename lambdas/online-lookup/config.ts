@@ -1,5 +1,8 @@
-/** Of the invocation's remaining time, what a lookup keeps for answering and logging. */
-export const defaultDeadlineMarginMs = 500;
+/**
+ * The largest DEADLINE_MARGIN_MS: half the lookup function's 10 s timeout. A margin near the
+ * timeout would leave every lookup no time to read, failing each one at once.
+ */
+export const maxDeadlineMarginMs = 5_000;
 
 export interface LookupConfig {
   readonly tableName: string;
@@ -10,7 +13,7 @@ export interface LookupConfig {
   /**
    * Kept of the invocation's remaining time for answering: a lookup's deadline is the remaining
    * time less this, so a slow DynamoDB gets a logged 503, not the Lambda timeout's bare 5xx.
-   * Default 500 ms (DEADLINE_MARGIN_MS).
+   * DEADLINE_MARGIN_MS, 0 to 5,000; when not set, invocationOf's default (500 ms) applies.
    */
   readonly deadlineMarginMs?: number;
 }
@@ -25,7 +28,14 @@ export function readLookupConfig(env: Record<string, string | undefined>): Looku
     maxEntities: wholeNumber(env, 'MAX_ENTITIES', 1, 1000),
     maxBodyBytes: wholeNumber(env, 'MAX_BODY_BYTES', 1, 262_144),
     cacheTtlMs: wholeNumber(env, 'CACHE_TTL_MS', 0, 0),
-    deadlineMarginMs: wholeNumber(env, 'DEADLINE_MARGIN_MS', 0, defaultDeadlineMarginMs),
+    ...(env.DEADLINE_MARGIN_MS === undefined
+      ? {}
+      : {
+          deadlineMarginMs: parseWholeNumber('DEADLINE_MARGIN_MS', env.DEADLINE_MARGIN_MS, 0, {
+            max: maxDeadlineMarginMs,
+            why: "half the lookup function's 10 s timeout; a larger margin leaves lookups no time to read",
+          }),
+        }),
   };
 }
 
@@ -44,7 +54,16 @@ function wholeNumber(
   fallback: number,
 ): number {
   const text = env[name];
-  if (text === undefined) return fallback;
+  return text === undefined ? fallback : parseWholeNumber(name, text, min);
+}
+
+/** The whole number an environment variable's text gives, at least `min` and at most `limit.max`. */
+function parseWholeNumber(
+  name: string,
+  text: string,
+  min: number,
+  limit?: { readonly max: number; readonly why: string },
+): number {
   // Number(), as the variables were always read: '' is 0, surrounding spaces and 0x10 are allowed.
   const value = Number(text);
   if (!Number.isFinite(value)) throw configError(name, 'must be a number');
@@ -53,6 +72,8 @@ function wholeNumber(
       name,
       min === 0 ? 'must be a whole number, 0 or more' : 'must be a positive whole number',
     );
+  if (limit && value > limit.max)
+    throw configError(name, `must be at most ${limit.max} (got ${value}): ${limit.why}`);
   return value;
 }
 

@@ -1,5 +1,8 @@
 import { Deadline } from '../../lib/online/dynamodb-batch-get/deadline.ts';
-import { defaultDeadlineMarginMs, type LookupConfig } from './config.ts';
+import type { LookupConfig } from './config.ts';
+
+/** Of the invocation's remaining time, what a lookup keeps when DEADLINE_MARGIN_MS is not set. */
+export const defaultDeadlineMarginMs = 500;
 
 /** The parts of a Lambda context a lookup reads. */
 interface InvocationContext {

@@ -173,11 +173,11 @@ async function fetchChunk(
     }
     const delayMs = attempt > 1 ? random() * baseDelayMs * 2 ** (attempt - 2) : 0;
     const round = `round ${attempt} of the ${pending.Keys.length} key(s) left unprocessed`;
+    // One check a round, before its backoff. A sleep can end late (a busy event loop): the
+    // BatchGetItem client checks the deadline again before it sends anything.
     if (deadline && !deadline.allowsAttemptAfter(delayMs))
       throw noTimeForAnotherAttempt(deadline, round);
     if (delayMs > 0) await sleep(delayMs);
-    // A sleep can end late (a busy event loop): look again before sending.
-    if (deadline && !deadline.allowsAttemptAfter(0)) throw noTimeForAnotherAttempt(deadline, round);
     let response: BatchGetItemOutput;
     try {
       response = await batchGet(

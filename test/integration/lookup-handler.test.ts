@@ -133,6 +133,10 @@ describe('online-lookup Lambda handler against dynalite', () => {
     ],
     [{ TABLE_NAME: 'abc', CACHE_TTL_MS: '-1' }, 'CACHE_TTL_MS: must be a whole number, 0 or more'],
     [{ TABLE_NAME: 'abc', DEADLINE_MARGIN_MS: 'soon' }, 'DEADLINE_MARGIN_MS: must be a number'],
+    [
+      { TABLE_NAME: 'abc', DEADLINE_MARGIN_MS: '9500' },
+      'DEADLINE_MARGIN_MS: must be at most 5000 (got 9500)',
+    ],
   ])(
     'refuses the configuration %j at cold start, naming the variable and the rule',
     (env, message) => {
@@ -140,13 +144,12 @@ describe('online-lookup Lambda handler against dynalite', () => {
     },
   );
 
-  it('takes the documented defaults and a cache lifetime of 0 (off)', () => {
+  it('takes the documented defaults, a cache lifetime of 0 (off) and no margin (the invocation’s default applies)', () => {
     expect(readLookupConfig({ TABLE_NAME: 'abc', CACHE_TTL_MS: '0' })).toEqual({
       tableName: 'abc',
       maxEntities: 1000,
       maxBodyBytes: 262_144,
       cacheTtlMs: 0,
-      deadlineMarginMs: 500,
     });
     expect(
       readLookupConfig({ TABLE_NAME: 'abc', DEADLINE_MARGIN_MS: '800' }).deadlineMarginMs,

@@ -14,6 +14,8 @@ describe('the lookup function configuration', () => {
     ['CACHE_TTL_MS', '', 0],
     ['CACHE_TTL_MS', '0', 0],
     ['DEADLINE_MARGIN_MS', '0', 0],
+    ['DEADLINE_MARGIN_MS', '500', 500],
+    ['DEADLINE_MARGIN_MS', '5000', 5000],
     ['MAX_BODY_BYTES', '1024', 1024],
   ])('reads %s=%j as %d', (name, text, expected) => {
     const config = readLookupConfig({ TABLE_NAME: 'abc', [name]: text });
@@ -36,10 +38,18 @@ describe('the lookup function configuration', () => {
     ['CACHE_TTL_MS', '-Infinity', 'must be a number'],
     ['CACHE_TTL_MS', '0.5', 'must be a whole number, 0 or more'],
     ['DEADLINE_MARGIN_MS', '-1', 'must be a whole number, 0 or more'],
+    ['DEADLINE_MARGIN_MS', '2.5', 'must be a whole number, 0 or more'],
+    ['DEADLINE_MARGIN_MS', 'soon', 'must be a number'],
+    ['DEADLINE_MARGIN_MS', '5001', 'must be at most 5000 (got 5001)'],
+    ['DEADLINE_MARGIN_MS', '10000', 'must be at most 5000 (got 10000)'],
   ])('refuses %s=%j: %s', (name, text, message) => {
     expect(() => readLookupConfig({ TABLE_NAME: 'abc', [name]: text })).toThrow(
       `online-lookup configuration: ${name}: ${message}`,
     );
+  });
+
+  it('leaves the margin unset when DEADLINE_MARGIN_MS is, for the invocation’s one default', () => {
+    expect(readLookupConfig({ TABLE_NAME: 'abc' })).not.toHaveProperty('deadlineMarginMs');
   });
 
   it('names the table name first when several variables are wrong', () => {

@@ -4,6 +4,7 @@ import type { BatchGetItems } from '../../../lib/online/dynamodb-batch-get/batch
 import {
   Deadline,
   DeadlineExceededError,
+  noTimeForAnotherAttempt,
 } from '../../../lib/online/dynamodb-batch-get/deadline.ts';
 import { sdkBatchGet } from '../../../lib/online/dynamodb-batch-get/sdk-batch-get.ts';
 import { signedBatchGet } from '../../../lib/online/dynamodb-batch-get/signed-batch-get.ts';
@@ -177,9 +178,19 @@ describe('the AWS SDK client (local server) under a deadline', () => {
 });
 
 describe('a lookup under a deadline', () => {
-  /** A BatchGetItem that takes `callMs` of the fake clock and leaves every key unprocessed. */
-  function neverProcessing(callMs: number, clock: { ms: number }, startedWithLeft: number[]) {
+  /**
+   * A BatchGetItem that takes `callMs` of the fake clock and leaves every key unprocessed; with
+   * `checksDeadline` it refuses to send past the deadline, as the real clients do.
+   */
+  function neverProcessing(
+    callMs: number,
+    clock: { ms: number },
+    startedWithLeft: number[],
+    checksDeadline = false,
+  ) {
     const batchGet: BatchGetItems = async (request, call) => {
+      if (checksDeadline && call?.deadline && !call.deadline.allowsAttemptAfter(0))
+        throw noTimeForAnotherAttempt(call.deadline, 'a BatchGetItem attempt');
       startedWithLeft.push(call?.deadline?.timeLeftMs() ?? Number.NaN);
       call?.deadline?.countAttempts();
       clock.ms += callMs;
@@ -206,13 +217,42 @@ describe('a lookup under a deadline', () => {
     expect(failure).toMatchObject({ attempts: 3 });
   });
 
+  it('checks the deadline once a round, before its backoff, leaving the check before sending to the client', async () => {
+    const { now, sleep, clock } = fakeClock();
+    const startedWithLeft: number[] = [];
+    const deadline = Deadline.after(1_000, { now, minAttemptMs: 100 });
+    const checks: number[] = [];
+    const allowsAttemptAfter = deadline.allowsAttemptAfter.bind(deadline);
+    deadline.allowsAttemptAfter = (waitMs = 0) => {
+      checks.push(waitMs);
+      return allowsAttemptAfter(waitMs);
+    };
+    await fetchLookup(
+      neverProcessing(150, clock, startedWithLeft),
+      table,
+      registry,
+      lookupRequest(1),
+      {
+        deadline,
+        maxAttempts: 50,
+        baseDelayMs: 100,
+        random: () => 1,
+        sleep,
+        now: () => 0,
+      },
+    ).catch(() => undefined);
+    // Rounds 1-3 were sent (0, 100 and 200 ms of backoff before them); round 4's 400 ms did not fit.
+    expect(startedWithLeft).toHaveLength(3);
+    expect(checks).toEqual([0, 100, 200, 400]);
+  });
+
   it('passes the deadline to every call of every chunk and never starts one after it', async () => {
     const { now, sleep, clock } = fakeClock();
     const startedWithLeft: number[] = [];
     const deadline = Deadline.after(2_000, { now, minAttemptMs: 100 });
     await expect(
       fetchLookup(
-        neverProcessing(300, clock, startedWithLeft),
+        neverProcessing(300, clock, startedWithLeft, true),
         table,
         registry,
         lookupRequest(150),
