@@ -1,7 +1,19 @@
 #!/usr/bin/env node
-// Entry point of `npx fstore`: registers tsx so the CLI and the user's feature-defs/*.ts
-// load as TypeScript without a build step, then runs the CLI.
-import { register } from 'tsx/esm/api';
+// Entry point of `npx fstore`. Runs the CLI from its prebuilt bundle (bin/cli-bundle.mjs, built
+// by `npm ci` or `npm run build:cli`) when the bundle was built from the sources as they are;
+// otherwise, or with FSTORE_CLI_SOURCES=1, registers tsx and runs the TypeScript sources,
+// saying why on stderr. Either way the user's feature-defs/*.ts load through tsx, registered
+// only when a command loads them (lib/cli/definition-imports.ts).
+import { readFileSync } from 'node:fs';
+import { register as registerHooks } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  bundledDefinitionsUrl,
+  freshCliBundle,
+  repoRoot,
+  sourceDefinitionsUrl,
+} from './cli-bundle.mjs';
 
 // The AWS SDK warns once per process that its releases after January 2027 need Node 22; that
 // is not news a user of this CLI can act on. The SDK emits it as a plain `Warning` whose
@@ -19,5 +31,30 @@ process.on('warning', (warning) => {
   process.stderr.write(`(node:${process.pid}) ${code}${warning.name}: ${warning.message}\n`);
 });
 
-register();
-await import('./fstore.ts');
+const fromSources = process.env.FSTORE_CLI_SOURCES === '1';
+const bundle = fromSources ? undefined : freshCliBundle();
+
+if (bundle?.dir) {
+  // Stack traces (--verbose) name the TypeScript sources, not the bundle's chunks.
+  if (process.argv.includes('--verbose')) process.setSourceMapsEnabled(true);
+  globalThis[Symbol.for('fstore.cli.prepareDefinitionImports')] = async () => {
+    const { register } = await import('tsx/esm/api');
+    register();
+    registerHooks(new URL('./definitions-from-bundle-hooks.mjs', import.meta.url), {
+      data: { sourceUrl: sourceDefinitionsUrl, bundleUrl: bundledDefinitionsUrl(bundle.dir) },
+    });
+  };
+  const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+  const { runCli } = await import(
+    pathToFileURL(path.join(bundle.dir, 'lib', 'cli', 'run-cli.mjs')).href
+  );
+  process.exitCode = await runCli(process.argv, version);
+} else {
+  if (bundle?.reason)
+    process.stderr.write(
+      `fstore: running from the TypeScript sources (slower start-up): ${bundle.reason}; \`npm run build:cli\` rebuilds it\n`,
+    );
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./fstore.ts');
+}

@@ -5,6 +5,8 @@
 # whole suite with coverage, 20+ minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The CLI's child processes run the TypeScript sources, so their coverage maps to lib/.
+export FSTORE_CLI_SOURCES=1
 rm -rf coverage
 mkdir -p coverage/children-raw
 status=0

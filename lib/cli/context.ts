@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { compileRegistry, loadDefinitions, type Registry } from '../registry/index.ts';
 import { UsageError } from './cli-error.ts';
+import { prepareDefinitionImports } from './definition-imports.ts';
 import { Output, useColor } from './output.ts';
 import { currentShutdown, type Shutdown } from './shutdown.ts';
 
@@ -49,6 +50,7 @@ export class CliContext {
 
   /** Loads feature-defs/ and compiles the registry; throws DefinitionError or DefinitionsLoadError. */
   async compile(): Promise<Registry> {
+    await prepareDefinitionImports();
     return compileRegistry(await loadDefinitions(this.options.defs));
   }
 

@@ -1,24 +1,32 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { makeTempDir, repoRoot, runFstore } from '../helpers/run-fstore.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCliBundle, freshCliBundle } from '../../bin/cli-bundle.mjs';
+import { makeTempDir, repoRoot, runFstore, writeDefs } from '../helpers/run-fstore.ts';
 
 const recorder = pathToFileURL(path.join(repoRoot, 'test', 'helpers', 'module-recorder.mjs')).href;
 
-/** Runs the CLI and returns its exit code and every module URL the process loaded. */
+type Mode = 'sources' | 'bundle';
+
+/**
+ * Runs the CLI from its TypeScript sources (tsx) or from its bundle, and returns its exit code,
+ * output and every module URL the process loaded.
+ */
 async function modulesLoadedBy(
   args: readonly string[],
-): Promise<{ code: number | null; modules: string[] }> {
+  mode: Mode = 'sources',
+): Promise<{ code: number | null; modules: string[]; stderr: string }> {
   const log = path.join(await makeTempDir('modules'), 'loaded.txt');
   const result = await runFstore(args, {
     env: {
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${recorder}`.trim(),
       FSTORE_MODULE_LOG: log,
+      FSTORE_CLI_SOURCES: mode === 'sources' ? '1' : '0',
     },
   });
   const modules = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
-  return { code: result.code, modules };
+  return { code: result.code, modules, stderr: result.stderr };
 }
 
 /** Packages and project folders a start-up must not pay for unless its command needs them. */
@@ -30,7 +38,7 @@ const loadedOf = (modules: readonly string[], parts: readonly string[]) =>
 const commandModules = (modules: readonly string[]) =>
   modules.filter((url) => url.includes('/lib/cli/commands/')).map((url) => path.basename(url));
 
-describe('CLI start-up loads only what the command runs', () => {
+describe('CLI start-up from the TypeScript sources loads only what the command runs', () => {
   it('fstore --version loads no command, no DuckDB, AWS SDK, CDK, zod, registry or offline code', async () => {
     const { code, modules } = await modulesLoadedBy(['--version']);
     expect(code).toBe(0);
@@ -93,5 +101,73 @@ describe('CLI start-up loads only what the command runs', () => {
     expect(code).toBe(1);
     expect(commandModules(modules)).toContain('ingest.ts');
     expect(loadedOf(modules, ['@aws-sdk/', 's3-ingest-target.ts'])).toEqual([]);
+  });
+});
+
+const bundleDir = path.join(repoRoot, 'node_modules', '.cache', 'fstore-cli', 'current');
+const inBundle = (url: string) => url.includes('/node_modules/.cache/fstore-cli/current/');
+const projectSources = (modules: readonly string[]) =>
+  modules.filter(
+    (url) => url.startsWith(pathToFileURL(repoRoot).href) && /\/(lib|bin)\/.*\.ts$/.test(url),
+  );
+
+describe('CLI start-up from its bundle', () => {
+  beforeAll(async () => {
+    if (!freshCliBundle().dir) await buildCliBundle();
+  }, 120_000);
+
+  it('fstore --version runs the bundle and loads no TypeScript, tsx, command chunk or heavy package', async () => {
+    const { code, modules, stderr } = await modulesLoadedBy(['--version'], 'bundle');
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(modules).toContain(pathToFileURL(path.join(bundleDir, 'lib/cli/run-cli.mjs')).href);
+    expect(projectSources(modules)).toEqual([]);
+    expect(loadedOf(modules, [...heavy, '/tsx/'])).toEqual([]);
+    expect(modules.filter((url) => inBundle(url) && /\/_chunks\/(?!chunk-)/.test(url))).toEqual([]);
+  });
+
+  it('a local fstore training-set loads its command chunk, tsx for the definitions and DuckDB, and not the AWS SDK', async () => {
+    const dataDir = await makeTempDir('startup');
+    const { code, modules } = await modulesLoadedBy(
+      [
+        '--data-dir',
+        dataDir,
+        'training-set',
+        '--service',
+        'churn_v1',
+        '--entities',
+        path.join(dataDir, 'no-such-entities.csv'),
+        '--out',
+        path.join(dataDir, 'out.parquet'),
+      ],
+      'bundle',
+    );
+    expect(code).toBe(1);
+    const chunks = modules
+      .filter((url) => inBundle(url) && /\/_chunks\/(?!chunk-)/.test(url))
+      .map((url) => path.basename(url).replace(/-[A-Z0-9]+\.mjs$/, ''));
+    expect(chunks).toEqual(['training-set']);
+    expect(loadedOf(modules, ['@duckdb/', '/tsx/', '@aws-sdk/'])).toEqual(['@duckdb/', '/tsx/']);
+    // Only the user's definitions are TypeScript; the project's own code comes from the bundle.
+    expect(projectSources(modules)).toEqual([]);
+  });
+
+  it("user definitions get the bundle's lib/definitions, so their DefinitionError is reported as one", async () => {
+    const defs = await writeDefs({
+      'entities.ts': `import { defineEntity } from 'fstore:definitions';
+export const customer = defineEntity({ name: 'Customer', joinKeys: [{ name: 'customer_id', type: 'string' }] });
+`,
+    });
+    const { code, modules, stderr } = await modulesLoadedBy(['--defs', defs, 'validate'], 'bundle');
+    expect(code).toBe(1);
+    expect(stderr).toContain('invalid definition');
+    expect(stderr).toContain('entities.ts:2: entity "Customer" name:');
+    expect(stderr).not.toContain('failed to load');
+    expect(modules).toContain(
+      pathToFileURL(path.join(bundleDir, 'lib/definitions/index.mjs')).href,
+    );
+    expect(
+      modules.filter((url) => url.includes('/lib/definitions/') && url.endsWith('.ts')),
+    ).toEqual([]);
   });
 });

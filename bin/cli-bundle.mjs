@@ -1,0 +1,121 @@
+// The CLI's prebuilt bundle: lib/cli/run-cli.ts and every module of lib/definitions, bundled
+// by esbuild into node_modules/.cache/fstore-cli/current (npm packages left external, so DuckDB's
+// native module and the AWS SDK load as they are, and only when a command imports them).
+// Running the bundle skips tsx for the CLI's own ~200 modules; `npm ci` builds it (prepare).
+// Plain JavaScript: it runs before any TypeScript loader.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const bundleRoot = path.join(repoRoot, 'node_modules', '.cache', 'fstore-cli');
+const currentDir = path.join(bundleRoot, 'current');
+const manifestName = 'manifest.json';
+const thisFile = fileURLToPath(import.meta.url);
+/** The build's inputs besides the bundled sources: a change of how it is built is a change too. */
+const buildFiles = [thisFile];
+
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const relative = (file) => path.relative(repoRoot, file).split(path.sep).join('/');
+
+/** The modules of lib/definitions: feature-defs import them, so each is an entry of its own. */
+function definitionModules() {
+  const dir = path.join(repoRoot, 'lib', 'definitions');
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
+    .map((name) => path.join(dir, name));
+}
+
+/**
+ * Builds the bundle into a new folder, then puts it in place of the current one, so a CLI
+ * starting meanwhile sees the old bundle or the new, whole. Returns the bundle's folder.
+ */
+export async function buildCliBundle() {
+  const { build } = await import('esbuild');
+  await mkdir(bundleRoot, { recursive: true });
+  const staging = path.join(bundleRoot, `build-${process.pid}-${Date.now()}`);
+  const result = await build({
+    absWorkingDir: repoRoot,
+    entryPoints: [path.join(repoRoot, 'lib', 'cli', 'run-cli.ts'), ...definitionModules()],
+    outdir: staging,
+    outbase: repoRoot,
+    bundle: true,
+    // Each command stays a chunk of its own, loaded when it runs (lib/cli/command-index.ts).
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    outExtension: { '.js': '.mjs' },
+    chunkNames: '_chunks/[name]-[hash]',
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'silent',
+  }).catch((error) => {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  });
+  const inputs = {};
+  for (const file of [
+    ...Object.keys(result.metafile.inputs).map((input) => path.join(repoRoot, input)),
+    ...buildFiles,
+  ]) {
+    const info = statSync(file);
+    inputs[relative(file)] = { size: info.size, mtimeMs: info.mtimeMs, sha256: sha256(file) };
+  }
+  await writeFile(
+    path.join(staging, manifestName),
+    `${JSON.stringify({ builtAt: new Date().toISOString(), inputs }, null, 1)}\n`,
+  );
+  const previous = path.join(bundleRoot, `previous-${process.pid}-${Date.now()}`);
+  if (existsSync(currentDir)) renameSync(currentDir, previous);
+  renameSync(staging, currentDir);
+  rmSync(previous, { recursive: true, force: true });
+  return currentDir;
+}
+
+/**
+ * The current bundle if it was built from the sources as they are now: `{ dir }`, or
+ * `{ reason }` naming what is missing or changed. A source whose size and mtime match is taken
+ * as unchanged; one whose mtime moved (a checkout) is compared by content.
+ */
+export function freshCliBundle({ dir = currentDir, root = repoRoot } = {}) {
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(path.join(dir, manifestName), 'utf8'));
+  } catch (error) {
+    return {
+      reason:
+        error?.code === 'ENOENT'
+          ? 'the CLI bundle is not built'
+          : `the CLI bundle's manifest is unreadable (${error.message})`,
+    };
+  }
+  const changed = [];
+  for (const [file, built] of Object.entries(manifest.inputs ?? {})) {
+    const absolute = path.join(root, file);
+    let info;
+    try {
+      info = statSync(absolute);
+    } catch {
+      changed.push(`${file} (deleted)`);
+      continue;
+    }
+    if (info.size === built.size && info.mtimeMs === built.mtimeMs) continue;
+    if (info.size !== built.size || sha256(absolute) !== built.sha256) changed.push(file);
+  }
+  if (changed.length === 0 && Object.keys(manifest.inputs ?? {}).length > 0) return { dir };
+  if (changed.length === 0) return { reason: "the CLI bundle's manifest lists no sources" };
+  const shown = changed.slice(0, 3).join(', ');
+  return {
+    reason: `the CLI bundle is older than its sources: ${shown}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''} changed`,
+  };
+}
+
+/** The bundle's copy of a lib/definitions module, as a URL. */
+export const bundledDefinitionsUrl = (dir) =>
+  `${pathToFileURL(path.join(dir, 'lib', 'definitions')).href}/`;
+export const sourceDefinitionsUrl = `${pathToFileURL(path.join(repoRoot, 'lib', 'definitions')).href}/`;
