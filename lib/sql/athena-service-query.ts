@@ -4,7 +4,6 @@ import { athenaDialect } from './athena-dialect.ts';
 import { checkAthenaQuerySize } from './athena-query-size.ts';
 import { type Dialect, quoteIdentifier } from './dialect.ts';
 import {
-  type PlannedView,
   type PointInTimePlan,
   planPointInTime,
   requiredJoinKeys,
@@ -269,26 +268,27 @@ function withRequestPruning(plan: PointInTimePlan, dialect: Dialect): Dialect {
  * key column (Trino refuses a multi-column IN subquery; per column it keeps a superset of the
  * matching rows, never fewer), OR-ed across the distinct key sets of the views on `source`.
  * Source join keys are never NULL (ingest refuses them), so `IN` drops no row a view could match.
- * The request's keys are compared in the source's declared type: `TRY_CAST` on the request side
- * only, so a request column of another type (an int32 or text written for an int64 key) neither
- * fails the statement nor drops a row it matches, and the source column stays bare, as Trino
- * needs it to apply the semi-join as a dynamic filter on the scan.
+ * Both columns are compared bare: the request table's key columns are declared with the join
+ * keys' types (entityRequestColumns, which the stack's Glue table takes), a join key has one type
+ * in every entity, and a view's source column must have it too (both refused otherwise), so the
+ * two sides always have the same type. Athena reads each request file through the table's
+ * declared types (a file column of a compatible type is converted by the reader, another fails
+ * the query), so no SQL sees another type; a cast could only hide a mismatch. The semi-join stays
+ * a plain one Trino can turn into a dynamic filter on the source scan.
  */
 export function requestKeyFilter(plan: PointInTimePlan, source: string, dialect: Dialect): string {
   const q = dialect.quote;
-  const keySets = new Map<string, PlannedView['joinKeys']>();
+  const keySets = new Map<string, readonly string[]>();
   for (const view of plan.views) {
     if (view.source !== source) continue;
     // A view without join keys matches every row: nothing to filter on.
     if (view.joinKeys.length === 0) return 'TRUE';
-    keySets.set(view.joinKeys.map((k) => k.name).join(','), view.joinKeys);
+    const names = view.joinKeys.map((k) => k.name);
+    keySets.set(names.join(','), names);
   }
   const conjunctions = [...keySets.values()].map((keys) =>
     keys
-      .map(
-        ({ name, type }) =>
-          `fstore_s.${q(name)} IN (SELECT TRY_CAST(${q(name)} AS ${dialect.sqlType(type)}) FROM ${q('fstore_request')})`,
-      )
+      .map((name) => `fstore_s.${q(name)} IN (SELECT ${q(name)} FROM ${q('fstore_request')})`)
       .join(' AND '),
   );
   if (conjunctions.length === 0)

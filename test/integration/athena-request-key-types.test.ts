@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   defineEntity,
@@ -7,47 +8,51 @@ import {
 } from '../../lib/definitions/index.ts';
 import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { compileRegistry, loadDefinitions, type Registry } from '../../lib/registry/index.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
 import {
-  entityRequestTable,
+  entityRequestColumns,
   renderServiceRequest,
   requestKeyFilter,
 } from '../../lib/sql/athena-service-query.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { planPointInTime } from '../../lib/sql/point-in-time-plan.ts';
+import { createEntityRequestTable } from '../helpers/entity-request-table.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
+import { repoRoot } from '../helpers/run-fstore.ts';
 import { trinoSyntaxProblems } from '../helpers/trino-grammar.ts';
 
-// The request table's key columns arrive with the types of whatever wrote them (a job's own
-// Parquet, a table created by hand); the source's are the declared ones.
+// One source read by views of an int64, a string and an int32 key: the three join key types.
 const store = defineEntity({ name: 'store', joinKeys: [{ name: 'store_id', type: 'int64' }] });
 const customer = defineEntity({
   name: 'customer',
   joinKeys: [{ name: 'customer_id', type: 'string' }],
 });
+const till = defineEntity({ name: 'till', joinKeys: [{ name: 'till_id', type: 'int32' }] });
 const sales = defineSource({
   name: 'sales',
-  schema: { store_id: 'int64', customer_id: 'string', value: 'int64', event_ts: 'timestamp' },
+  schema: {
+    store_id: 'int64',
+    customer_id: 'string',
+    till_id: 'int32',
+    value: 'int64',
+    event_ts: 'timestamp',
+  },
   timestampField: 'event_ts',
 });
-const storeSales = defineFeatureView({
-  name: 'store_sales',
-  entities: [store],
-  source: sales,
-  features: { value: 'int64' },
-  ttl: '2d',
-});
-const customerSales = defineFeatureView({
-  name: 'customer_sales',
-  entities: [customer],
-  source: sales,
-  features: { value: 'int64' },
-  ttl: '2d',
-});
+const view = (name: string, entity: typeof store) =>
+  defineFeatureView({ name, entities: [entity], source: sales, features: { value: 'int64' } });
+const storeSales = view('store_sales', store);
+const customerSales = view('customer_sales', customer);
+const tillSales = view('till_sales', till);
 const service = defineFeatureService({
   name: 'by_key',
-  features: [storeSales.select([{ feature: 'value', alias: 'store_value' }]), customerSales],
-  description: 'Two key types on one source, for this test.',
+  features: [
+    storeSales.select([{ feature: 'value', alias: 'store_value' }]),
+    customerSales.select([{ feature: 'value', alias: 'customer_value' }]),
+    tillSales.select([{ feature: 'value', alias: 'till_value' }]),
+  ],
+  description: 'Three key types on one source, for this test.',
   owner: 'test@example.com',
 });
 
@@ -55,23 +60,42 @@ type Fixture = Awaited<ReturnType<typeof offlineFixture>>;
 let fixture: Fixture;
 
 beforeAll(async () => {
-  fixture = await offlineFixture([storeSales, customerSales, service]);
+  fixture = await offlineFixture([storeSales, customerSales, tillSales, service]);
   await fixture.ingest('sales', [
-    { store_id: 7, customer_id: '42', value: 1, event_ts: '2026-01-01T00:00:00Z' },
-    { store_id: 8, customer_id: '43', value: 2, event_ts: '2026-01-01T01:00:00Z' },
-    { store_id: 7, customer_id: '042', value: 3, event_ts: '2026-01-01T02:00:00Z' },
+    { store_id: 7, customer_id: '42', till_id: 3, value: 1, event_ts: '2026-01-01T00:00:00Z' },
+    { store_id: 8, customer_id: '43', till_id: 4, value: 2, event_ts: '2026-01-01T01:00:00Z' },
+    { store_id: 7, customer_id: '042', till_id: 4, value: 3, event_ts: '2026-01-01T02:00:00Z' },
+    // Beyond 2^53: an int64 key compared as a double would match 2^53 too.
+    {
+      store_id: '9007199254740993',
+      customer_id: 'x',
+      till_id: 5,
+      value: 4,
+      event_ts: '2026-01-01T03:00:00Z',
+    },
   ]);
 });
 
-/** The service statement on DuckDB over a request table with these key columns (SQL values). */
-async function execute(keys: { store_id: string; customer_id: string }, prune: boolean) {
+/**
+ * The service statement on DuckDB for one entity row at 12:00, its key values given as SQL, over
+ * a request table typed as the stack's Glue table is (what Athena reads every request file as).
+ */
+async function execute(
+  keys: { store_id: string; customer_id: string; till_id: string },
+  prune: boolean,
+) {
   const session = await openDuckdb();
   try {
     const { connection } = session;
     await connection.run('CREATE SCHEMA fstore_dev');
-    await connection.run(
-      `CREATE TABLE fstore_dev.${entityRequestTable('by_key')} AS SELECT 'q' AS request_id, 'r1' AS row_key, ${keys.store_id} AS store_id, ${keys.customer_id} AS customer_id, TIMESTAMP '2026-01-01 12:00:00' AS event_timestamp`,
-    );
+    await createEntityRequestTable(connection, {
+      registry: fixture.registry,
+      service: 'by_key',
+      database: 'fstore_dev',
+      rows: [
+        `('q', 'r1', ${keys.store_id}, ${keys.customer_id}, ${keys.till_id}, TIMESTAMP '2026-01-01 12:00:00')`,
+      ],
+    });
     const statement = renderServiceRequest(
       fixture.registry,
       'by_key',
@@ -91,41 +115,96 @@ async function execute(keys: { store_id: string; customer_id: string }, prune: b
   }
 }
 
-describe('the Athena key semi-join when the request’s key column has another type than the source’s', () => {
-  it.each([
-    ['BIGINT, as declared', '7::BIGINT', "'42'", 3, 1],
-    ['INTEGER (int32 written for an int64 key)', '7::INTEGER', "'42'", 3, 1],
-    ['VARCHAR digits for an int64 key', "'7'", "'42'", 3, 1],
-    ['VARCHAR with a leading zero for an int64 key', "'007'", "'42'", null, 1],
-    ['VARCHAR that is no number for an int64 key', "'seven'", "'42'", null, 1],
-    ['BIGINT for a string key', '7::BIGINT', '42::BIGINT', 3, 1],
-    ['a NULL key of another type', 'CAST(NULL AS VARCHAR)', "'42'", null, 1],
-  ])(
-    'is compared in the source’s declared type and changes no answer: %s',
-    async (_case, storeId, customerId, storeValue, customerValue) => {
-      const keys = { store_id: storeId, customer_id: customerId };
-      const pruned = await execute(keys, true);
-      expect(pruned).toEqual(await execute(keys, false));
-      // The latest row at or before 12:00 of each key, when the key names a source key.
-      expect(String(pruned.store_value ?? null)).toBe(String(storeValue));
-      expect(String(pruned.value ?? null)).toBe(String(customerValue));
-    },
-  );
-
-  it('casts only the request side, so the source column stays bare for a dynamic filter', () => {
+describe('the Athena key semi-join compares the request’s keys bare', () => {
+  it('filters each source column by the request column of the same name, with no cast on either side', () => {
     const plan = planPointInTime(
       fixture.registry,
       { service: 'by_key' },
       { entityTimestampColumn: 'event_timestamp' },
     );
-    expect(requestKeyFilter(plan, 'sales', athenaDialect('fstore_dev'))).toBe(
-      '((fstore_s."store_id" IN (SELECT TRY_CAST("store_id" AS BIGINT) FROM "fstore_request")) OR (fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request")))',
+    const filter = requestKeyFilter(plan, 'sales', athenaDialect('fstore_dev'));
+    expect(filter).toBe(
+      '((fstore_s."store_id" IN (SELECT "store_id" FROM "fstore_request")) OR (fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request")) OR (fstore_s."till_id" IN (SELECT "till_id" FROM "fstore_request")))',
     );
+    expect(filter).not.toMatch(/CAST/);
   });
+
+  it('relies on the request table’s key columns having the source columns’ types, for every service of feature-defs and this test', async () => {
+    const examples = compileRegistry(await loadDefinitions(path.join(repoRoot, 'feature-defs')));
+    const checked: string[] = [];
+    const check = (registry: Registry, name: string) => {
+      const requestTypes = new Map(
+        entityRequestColumns(registry, name).map((c) => [c.name, c.type]),
+      );
+      const plan = planPointInTime(
+        registry,
+        { service: name },
+        { entityTimestampColumn: 'event_timestamp' },
+      );
+      for (const planned of plan.views) {
+        const source = registry.sources.find((s) => s.name === planned.source);
+        for (const key of planned.joinKeys) {
+          const sourceType = source?.schema.find((c) => c.name === key.name)?.type;
+          expect(requestTypes.get(key.name), `${name}: ${planned.source}.${key.name}`).toBe(
+            sourceType,
+          );
+          checked.push(`${name}:${planned.source}.${key.name}`);
+        }
+      }
+    };
+    for (const { name } of examples.featureServices) check(examples, name);
+    check(fixture.registry, 'by_key');
+    expect(checked).toContain('by_key:sales.till_id');
+    expect(checked.length).toBeGreaterThan(5);
+  });
+
+  it('cannot meet a source key column of another type: the definition is refused', () => {
+    const textStores = defineSource({
+      name: 'text_stores',
+      schema: { store_id: 'string', value: 'int64', event_ts: 'timestamp' },
+      timestampField: 'event_ts',
+    });
+    expect(() =>
+      defineFeatureView({
+        name: 'text_store_sales',
+        entities: [store],
+        source: textStores,
+        features: { value: 'int64' },
+      }),
+    ).toThrow('join key "store_id" is int64 in entity "store" but string in source "text_stores"');
+  });
+
+  it.each([
+    ['every key found', '7', "'42'", '3', [3, 1, 1]],
+    ['an int64 key beyond 2^53', '9007199254740993', "'x'", '5', [4, 4, 4]],
+    ['keys the source does not hold', '1', "'nobody'", '99', [null, null, null]],
+    // Athena's reader widens an int32 file column to the declared bigint; DuckDB's insert does too.
+    [
+      'an int32 value for the int64 key, widened as it is read',
+      '7::INTEGER',
+      "'42'",
+      '3',
+      [3, 1, 1],
+    ],
+    ['NULL keys', 'NULL', 'NULL', 'NULL', [null, null, null]],
+  ])(
+    'gives the unpruned statement’s answer on a typed request table: %s',
+    async (_case, storeId, customerId, tillId, expected) => {
+      const keys = { store_id: storeId, customer_id: customerId, till_id: tillId };
+      const pruned = await execute(keys, true);
+      expect(pruned).toEqual(await execute(keys, false));
+      const value = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+      expect([
+        value(pruned.store_value),
+        value(pruned.customer_value),
+        value(pruned.till_value),
+      ]).toEqual(expected);
+    },
+  );
 
   it('parses with the Trino grammar', () => {
     const { sql } = renderServiceRequest(fixture.registry, 'by_key', 'fstore_dev');
-    expect(sql).toContain('IN (SELECT TRY_CAST("store_id" AS BIGINT) FROM "fstore_request")');
+    expect(sql).toContain('fstore_s."till_id" IN (SELECT "till_id" FROM "fstore_request")');
     expect(trinoSyntaxProblems(sql)).toEqual([]);
   });
 });

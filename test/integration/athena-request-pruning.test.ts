@@ -12,11 +12,11 @@ import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import {
   entityRequestColumns,
-  entityRequestTable,
   millisecondRange,
   renderServiceRequest,
 } from '../../lib/sql/athena-service-query.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { createEntityRequestTable } from '../helpers/entity-request-table.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
 // Differential data over 20 days, so the dt bounds leave partitions out, read by views with a
@@ -161,13 +161,15 @@ async function execute(rows: readonly RequestRow[], prune: boolean) {
     const names = entityRequestColumns(fixture.registry, 'mixed').map((c) => c.name);
     expect(names).toEqual(['row_key', 'customer_id', 'store_id', 'aisle', 'event_timestamp']);
     await connection.run('CREATE SCHEMA fstore_dev');
-    const values = rows.map(
-      (r) =>
-        `('q', '${r.row_key}', '${r.customer_id}', ${r.store_id}, '${r.aisle}', TIMESTAMP '${sqlTimestampText(BigInt(r.event_timestamp))}')`,
-    );
-    await connection.run(
-      `CREATE TABLE fstore_dev.${entityRequestTable('mixed')} AS SELECT * FROM (VALUES ${values.join(', ')}) t(request_id, ${names.join(', ')})`,
-    );
+    await createEntityRequestTable(connection, {
+      registry: fixture.registry,
+      service: 'mixed',
+      database: 'fstore_dev',
+      rows: rows.map(
+        (r) =>
+          `('q', '${r.row_key}', '${r.customer_id}', ${r.store_id}, '${r.aisle}', TIMESTAMP '${sqlTimestampText(BigInt(r.event_timestamp))}')`,
+      ),
+    });
     const statement = renderServiceRequest(
       fixture.registry,
       'mixed',
@@ -214,7 +216,7 @@ describe('the Athena service statement prunes by partition and key without chang
       // The pruned statement is the one with the bounds and the key filter.
       expect(pruned.sql).toContain('fstore_s."dt" >=');
       expect(pruned.sql).toContain(
-        '((fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request")) OR (fstore_s."store_id" IN (SELECT TRY_CAST("store_id" AS BIGINT) FROM "fstore_request") AND fstore_s."aisle" IN (SELECT TRY_CAST("aisle" AS VARCHAR) FROM "fstore_request")))',
+        '((fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request")) OR (fstore_s."store_id" IN (SELECT "store_id" FROM "fstore_request") AND fstore_s."aisle" IN (SELECT "aisle" FROM "fstore_request")))',
       );
       expect(unpruned.sql).not.toContain('fstore_s."dt"');
       expect(unpruned.sql).not.toContain('FROM "fstore_request")');

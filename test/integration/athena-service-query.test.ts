@@ -15,6 +15,7 @@ import {
 } from '../../lib/sql/athena-service-query.ts';
 import type { Dialect } from '../../lib/sql/dialect.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { createEntityRequestTable } from '../helpers/entity-request-table.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 import { repoRoot } from '../helpers/run-fstore.ts';
 
@@ -32,11 +33,12 @@ type Fixture = Awaited<ReturnType<typeof offlineFixture>>;
 let fixture: Fixture;
 
 /** The request rows of the tests: request "mine" spans 2026-03-06 to 2026-03-11. */
-const requestRows = `
-  ('mine', 'a', 'C1', TIMESTAMP '2026-03-06 00:00:00'),
-  ('mine', 'b', 'C1', TIMESTAMP '2026-03-11 00:00:00'),
-  ('mine', 'c', 'C2', TIMESTAMP '2026-03-11 00:00:00'),
-  ('other', 'z', 'C1', TIMESTAMP '2020-01-01 00:00:00')`;
+const requestRows = [
+  "('mine', 'a', 'C1', TIMESTAMP '2026-03-06 00:00:00')",
+  "('mine', 'b', 'C1', TIMESTAMP '2026-03-11 00:00:00')",
+  "('mine', 'c', 'C2', TIMESTAMP '2026-03-11 00:00:00')",
+  "('other', 'z', 'C1', TIMESTAMP '2020-01-01 00:00:00')",
+];
 const mine = [
   { row_key: 'a', customer_id: 'C1', event_timestamp: '2026-03-06T00:00:00Z' },
   { row_key: 'b', customer_id: 'C1', event_timestamp: '2026-03-11T00:00:00Z' },
@@ -56,9 +58,12 @@ async function execute(
   try {
     const { connection } = session;
     await connection.run('CREATE SCHEMA fstore_dev');
-    await connection.run(`CREATE TABLE fstore_dev.fstore_requests_${service} AS SELECT * FROM (VALUES
-      ${requestRows}
-    ) t(request_id, row_key, customer_id, event_timestamp)`);
+    await createEntityRequestTable(connection, {
+      registry: fixture.registry,
+      service,
+      database: 'fstore_dev',
+      rows: requestRows,
+    });
     for (const statement of options.setup ?? []) await connection.run(statement);
     const statement = renderServiceRequest(
       fixture.registry,
@@ -190,8 +195,7 @@ describe('Athena-only training set for a feature service', () => {
     const upper = `fstore_s."dt" <= ${day('CAST(? AS TIMESTAMP(6))')}`;
     const lower = (days: number) =>
       `fstore_s."dt" >= ${day(`(CAST(? AS TIMESTAMP(6)) - INTERVAL '${days * 86_400}' SECOND)`)}`;
-    const keys =
-      'fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request")';
+    const keys = 'fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request")';
     expect(bound('customer_profiles')).toBe(`${lower(30)} AND ${upper} AND ${keys}`);
     expect(bound('customer_contracts')).toBe(`${lower(365)} AND ${upper} AND ${keys}`);
     expect(bound('orders')).toBe(`${lower(90)} AND ${upper} AND ${keys}`);

@@ -17,7 +17,7 @@ WITH "fstore_request" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "plan", "monthly_charges", "tenure_months") AS ROW("fstore_event_ts" TIMESTAMP(6), "plan" VARCHAR, "monthly_charges" DOUBLE, "tenure_months" INTEGER)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_profiles" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '2592000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR) AND fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request"))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_profiles" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '2592000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR) AND fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request"))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -34,7 +34,7 @@ WITH "fstore_request" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "contract_type") AS ROW("fstore_event_ts" TIMESTAMP(6), "contract_type" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_contracts" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '31536000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR) AND fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request"))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."customer_contracts" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '31536000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR) AND fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request"))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -51,7 +51,7 @@ WITH "fstore_request" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "amount") AS ROW("fstore_event_ts" TIMESTAMP(6), "amount" DOUBLE)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '7776000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR) AND fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request"))
+    FROM (SELECT fstore_s.* FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders')) fstore_s WHERE fstore_s."dt" >= CAST(CAST((CAST(? AS TIMESTAMP(6)) - INTERVAL '7776000' SECOND) AS DATE) AS VARCHAR) AND fstore_s."dt" <= CAST(CAST(CAST(? AS TIMESTAMP(6)) AS DATE) AS VARCHAR) AND fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request"))
     WHERE TRUE
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),

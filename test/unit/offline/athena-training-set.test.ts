@@ -117,9 +117,7 @@ describe('training set on Athena (aws-sdk-client-mock)', () => {
     expect(result.files.map((f) => path.basename(f))).toEqual(['0000-part-0', '0001-part-1']);
     // The staged copy of the entity rows is removed once uploaded; the request key filter is in.
     expect(await readdir(path.join(dir, 'out'))).not.toContain('fstore-request-run-1.parquet');
-    expect(sql).toContain(
-      `fstore_s."customer_id" IN (SELECT TRY_CAST("customer_id" AS VARCHAR) FROM "fstore_request")`,
-    );
+    expect(sql).toContain(`fstore_s."customer_id" IN (SELECT "customer_id" FROM "fstore_request")`);
   });
 
   it('refuses a request id that could break out of the SQL literal', async () => {
