@@ -14,7 +14,6 @@ export interface LogContext {
 }
 
 type Level = 'INFO' | 'WARN' | 'ERROR';
-// FATAL is a level Lambda's own log setting allows; Powertools reads it as CRITICAL.
 const levelRank = {
   DEBUG: 8,
   TRACE: 6,
@@ -22,9 +21,29 @@ const levelRank = {
   WARN: 16,
   ERROR: 20,
   CRITICAL: 24,
-  FATAL: 24,
   SILENT: 28,
 };
+
+/**
+ * The threshold's rank, in Powertools Logger's order: Lambda's own log setting
+ * (AWS_LAMBDA_LOG_LEVEL, whose FATAL Powertools reads as CRITICAL) wins over
+ * POWERTOOLS_LOG_LEVEL, then LOG_LEVEL (legacy); INFO when none is set. An empty variable
+ * counts as unset; a level it does not know is refused, naming the variable.
+ */
+function thresholdOf(env: Readonly<Record<string, string | undefined>>): number {
+  for (const variable of ['AWS_LAMBDA_LOG_LEVEL', 'POWERTOOLS_LOG_LEVEL', 'LOG_LEVEL']) {
+    const text = env[variable]?.trim().toUpperCase();
+    if (!text) continue;
+    const level = variable === 'AWS_LAMBDA_LOG_LEVEL' && text === 'FATAL' ? 'CRITICAL' : text;
+    const rank = levelRank[level as keyof typeof levelRank];
+    if (rank === undefined)
+      throw new Error(
+        `StructuredLogger: ${variable} ${JSON.stringify(text)} is not a log level: one of ${Object.keys(levelRank).join(', ')}${variable === 'AWS_LAMBDA_LOG_LEVEL' ? ', FATAL' : ''}`,
+      );
+    return rank;
+  }
+  return levelRank.INFO;
+}
 
 /** What a handler needs of a logger; Powertools' Logger has the same methods. */
 export interface LogSink {
@@ -36,7 +55,7 @@ export interface LogSink {
 
 export interface StructuredLoggerOptions {
   readonly serviceName: string;
-  /** Read once: POWERTOOLS_LOG_LEVEL, else AWS_LAMBDA_LOG_LEVEL (default INFO), _X_AMZN_TRACE_ID per line. */
+  /** Read once: AWS_LAMBDA_LOG_LEVEL, else POWERTOOLS_LOG_LEVEL, else LOG_LEVEL (default INFO); _X_AMZN_TRACE_ID per line. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** INFO goes to standard output, WARN and ERROR to standard error, as Powertools does on Lambda. */
   readonly write?: (level: Level, line: string) => void;
@@ -55,15 +74,7 @@ export class StructuredLogger implements LogSink {
   constructor(options: StructuredLoggerOptions) {
     this.#serviceName = options.serviceName;
     this.#env = options.env ?? process.env;
-    const configured = (this.#env.POWERTOOLS_LOG_LEVEL ?? this.#env.AWS_LAMBDA_LOG_LEVEL ?? 'INFO')
-      .trim()
-      .toUpperCase();
-    const rank = levelRank[configured as keyof typeof levelRank];
-    if (rank === undefined)
-      throw new Error(
-        `StructuredLogger: log level ${JSON.stringify(configured)} (POWERTOOLS_LOG_LEVEL or AWS_LAMBDA_LOG_LEVEL) is not one of ${Object.keys(levelRank).join(', ')}`,
-      );
-    this.#threshold = rank;
+    this.#threshold = thresholdOf(this.#env);
     this.#write =
       options.write ??
       ((level, line) => (level === 'INFO' ? process.stdout : process.stderr).write(line));

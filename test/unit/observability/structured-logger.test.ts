@@ -112,9 +112,44 @@ describe('structured logs of the lookup Lambda', () => {
     silent.logger.error('hidden');
     expect(silent.lines).toEqual([]);
     expect(() => collect({ AWS_LAMBDA_LOG_LEVEL: 'LOUD' })).toThrow(
-      'log level "LOUD" (POWERTOOLS_LOG_LEVEL or AWS_LAMBDA_LOG_LEVEL) is not one of',
+      'AWS_LAMBDA_LOG_LEVEL "LOUD" is not a log level: one of',
+    );
+    expect(() => collect({ LOG_LEVEL: 'verbose' })).toThrow(
+      'LOG_LEVEL "VERBOSE" is not a log level',
     );
   });
+
+  /** The levels a logger configured by `environment` writes of info, warn and error. */
+  const levelsWritten = (environment: Record<string, string>) => {
+    const ours = collect(environment);
+    for (const level of ['info', 'warn', 'error'] as const) ours.logger[level](level);
+    for (const name of ['AWS_LAMBDA_LOG_LEVEL', 'POWERTOOLS_LOG_LEVEL', 'LOG_LEVEL'])
+      vi.stubEnv(name, environment[name]);
+    const theirs = powertoolsLines((powertools) => {
+      for (const level of ['info', 'warn', 'error'] as const) powertools[level](level);
+    });
+    return {
+      ours: ours.lines.map((l) => JSON.parse(l.line).level),
+      theirs: theirs.map((line) => JSON.parse(line).level),
+    };
+  };
+
+  it.each([
+    [{ AWS_LAMBDA_LOG_LEVEL: 'ERROR', POWERTOOLS_LOG_LEVEL: 'INFO' }, ['ERROR']],
+    [{ AWS_LAMBDA_LOG_LEVEL: 'INFO', POWERTOOLS_LOG_LEVEL: 'ERROR' }, ['INFO', 'WARN', 'ERROR']],
+    [{ AWS_LAMBDA_LOG_LEVEL: 'WARN', LOG_LEVEL: 'ERROR' }, ['WARN', 'ERROR']],
+    [{ POWERTOOLS_LOG_LEVEL: 'WARN', LOG_LEVEL: 'ERROR' }, ['WARN', 'ERROR']],
+    [{ POWERTOOLS_LOG_LEVEL: '', LOG_LEVEL: 'ERROR' }, ['ERROR']],
+    [{ LOG_LEVEL: 'WARN' }, ['WARN', 'ERROR']],
+    [{}, ['INFO', 'WARN', 'ERROR']],
+  ])(
+    'takes its level in Powertools Logger’s order, Lambda’s AWS_LAMBDA_LOG_LEVEL first: %j writes %j',
+    (environment, levels) => {
+      const { ours, theirs } = levelsWritten(environment);
+      expect(ours).toEqual(levels);
+      expect(theirs).toEqual(levels);
+    },
+  );
 
   it("accepts Lambda's FATAL log level as Powertools does, as CRITICAL: errors below it are left out", () => {
     const fatal = collect({ AWS_LAMBDA_LOG_LEVEL: 'FATAL' });
