@@ -1,3 +1,4 @@
+import { isObject } from '../is-object.ts';
 import { ApiError } from './api-error.ts';
 import { jsonKind } from './json-kind.ts';
 
@@ -59,10 +60,6 @@ function checkEntityShape(entity: unknown, index: number): void {
     if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value)))
       throw invalid(`${at}.${key}`, `must be a string or a number, got ${jsonKind(value)}`);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function invalid(path: string, problem: string): ApiError {

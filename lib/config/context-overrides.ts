@@ -1,3 +1,4 @@
+import { isObject } from '../is-object.ts';
 import { mergeStageOverrides, StageConfigError, type StageOverrides } from './stages.ts';
 
 /** Reads one CDK context value (`-c key=value` or cdk.json `context`); undefined when unset. */
@@ -88,8 +89,4 @@ function stageEntry(env: string, stages: unknown): StageOverrides {
       `context "stages.${env}.name": the environment name comes from -c env=<name>, not from stages`,
     );
   return entry as StageOverrides;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

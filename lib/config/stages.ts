@@ -1,3 +1,4 @@
+import { isObject } from '../is-object.ts';
 import { type StageConfig, type StageConfigInput, stageConfigSchema } from './stage-config.ts';
 
 const gib = 1024 ** 3;
@@ -80,14 +81,9 @@ export function mergeStageOverrides(
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     const previous = merged[key];
-    merged[key] =
-      isPlainObject(previous) && isPlainObject(value) ? { ...previous, ...value } : value;
+    merged[key] = isObject(previous) && isObject(value) ? { ...previous, ...value } : value;
   }
   return merged as StageOverrides;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

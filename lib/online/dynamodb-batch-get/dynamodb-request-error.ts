@@ -1,3 +1,5 @@
+import { isObject } from '../../is-object.ts';
+
 /**
  * A BatchGetItem call that failed: DynamoDB's error type (`ProvisionedThroughputExceededException`,
  * `ResourceNotFoundException` ...; `TimeoutError`, `NetworkError` or `MalformedResponse` when
@@ -44,7 +46,7 @@ export function errorOfResponse(
   let document: { __type?: unknown; message?: unknown; Message?: unknown } = {};
   try {
     const parsed: unknown = JSON.parse(body);
-    if (parsed !== null && typeof parsed === 'object') document = parsed as typeof document;
+    if (isObject(parsed)) document = parsed;
   } catch {
     // A proxy's HTML or an empty body: the status and header still say what happened.
   }
@@ -103,18 +105,14 @@ export function errorOfNetwork(error: unknown): DynamoDbRequestError {
  */
 export function retryableOf(error: unknown): boolean | undefined {
   if (error instanceof DynamoDbRequestError) return error.retryable;
+  if (!isObject(error) || (error.$fault !== 'client' && error.$fault !== 'server'))
+    return undefined;
   const sdk = error as {
     name?: unknown;
-    $fault?: unknown;
+    $fault: 'client' | 'server';
     $retryable?: unknown;
     $metadata?: { httpStatusCode?: unknown };
-  } | null;
-  if (
-    sdk === null ||
-    typeof sdk !== 'object' ||
-    (sdk.$fault !== 'client' && sdk.$fault !== 'server')
-  )
-    return undefined;
+  };
   const name = typeof sdk.name === 'string' ? sdk.name : '';
   return (
     sdk.$fault === 'server' ||

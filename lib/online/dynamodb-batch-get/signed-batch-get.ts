@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isObject } from '../../is-object.ts';
 import type { BatchGetItemOutput, BatchGetItems } from './batch-get-items.ts';
 import { bytesAsBase64, decodeBinaryAttributes, mayHoldBinary } from './binary-attributes.ts';
 import { noTimeForAnotherAttempt } from './deadline.ts';
@@ -213,9 +214,6 @@ function post(
   });
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-
 /** The answer's document, checked to be BatchGetItem's shape (items are objects) before use. */
 function batchGetOutput(text: string): BatchGetItemOutput {
   let document: unknown;
@@ -224,18 +222,18 @@ function batchGetOutput(text: string): BatchGetItemOutput {
   } catch {
     throw malformed(`not JSON: ${JSON.stringify(text.slice(0, 80))}`);
   }
-  if (!isRecord(document)) throw malformed('not a JSON object');
+  if (!isObject(document)) throw malformed('not a JSON object');
   const { Responses, UnprocessedKeys } = document;
   if (Responses !== undefined) {
-    if (!isRecord(Responses)) throw malformed('Responses is not an object of tables');
+    if (!isObject(Responses)) throw malformed('Responses is not an object of tables');
     for (const [table, items] of Object.entries(Responses))
-      if (!Array.isArray(items) || !items.every(isRecord))
+      if (!Array.isArray(items) || !items.every(isObject))
         throw malformed(`Responses.${table} is not a list of items`);
   }
   if (UnprocessedKeys !== undefined) {
-    if (!isRecord(UnprocessedKeys)) throw malformed('UnprocessedKeys is not an object of tables');
+    if (!isObject(UnprocessedKeys)) throw malformed('UnprocessedKeys is not an object of tables');
     for (const [table, pending] of Object.entries(UnprocessedKeys))
-      if (!isRecord(pending) || !Array.isArray(pending.Keys) || !pending.Keys.every(isRecord))
+      if (!isObject(pending) || !Array.isArray(pending.Keys) || !pending.Keys.every(isObject))
         throw malformed(`UnprocessedKeys.${table}.Keys is not a list of keys`);
   }
   const output = document as BatchGetItemOutput;
