@@ -3,9 +3,6 @@ import { glueDatabaseName } from '../constructs/glue-columns.ts';
 import { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
 import { awsRegion } from './aws-region.ts';
 
-// Commands that need only the region import it from aws-region.ts, which loads no AWS SDK.
-export { awsRegion };
-
 /** Athena in the environment's workgroup (`fstore-<env>`) over its Glue database. */
 export function athenaRunnerFor(env: string): { runner: AthenaQueryRunner; database: string } {
   const database = glueDatabaseName(env);

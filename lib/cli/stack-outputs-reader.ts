@@ -1,8 +1,8 @@
-import {
+// Types only: the SDK loads when a stack is read, not when a command imports these helpers.
+import type {
   CloudFormationClient,
-  DescribeStacksCommand,
-  type DescribeStacksCommandOutput,
-  type Stack,
+  DescribeStacksCommandOutput,
+  Stack,
 } from '@aws-sdk/client-cloudformation';
 import type { ArnScope } from '../iam/policy-statement.ts';
 import { CliError } from './cli-error.ts';
@@ -41,6 +41,7 @@ export async function readStackOutputs(
 ): Promise<EnvironmentStackOutputs> {
   let stack: Stack | undefined;
   let token: string | undefined;
+  const { DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   try {
     do {
       const page: DescribeStacksCommandOutput = await client.send(
@@ -133,6 +134,7 @@ function describeError(error: unknown, stackName: string, region: string): CliEr
 }
 
 /** A CloudFormation client for `region`, built once per command. */
-export function cloudFormationClient(region: string): CloudFormationClient {
+export async function cloudFormationClient(region: string): Promise<CloudFormationClient> {
+  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
   return new CloudFormationClient({ region });
 }

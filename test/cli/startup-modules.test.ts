@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildCliBundle, freshCliBundle } from '../../bin/cli-bundle.mjs';
 import { makeTempDir, repoRoot, runFstore, writeDefs } from '../helpers/run-fstore.ts';
 
@@ -17,16 +17,25 @@ async function modulesLoadedBy(
   args: readonly string[],
   mode: Mode = 'sources',
 ): Promise<{ code: number | null; modules: string[]; stderr: string }> {
-  const log = path.join(await makeTempDir('modules'), 'loaded.txt');
-  const result = await runFstore(args, {
-    env: {
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${recorder}`.trim(),
-      FSTORE_MODULE_LOG: log,
-      FSTORE_CLI_SOURCES: mode === 'sources' ? '1' : '0',
-    },
-  });
-  const modules = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
-  return { code: result.code, modules, stderr: result.stderr };
+  // Other work may change a source while the CLI starts: a bundle run that fell back to the
+  // sources for that reason is run again on a bundle built from the sources as they are.
+  for (let attempt = 1; ; attempt++) {
+    const log = path.join(await makeTempDir('modules'), 'loaded.txt');
+    if (mode === 'bundle' && !freshCliBundle().dir) await buildCliBundle();
+    const result = await runFstore(args, {
+      env: {
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${recorder}`.trim(),
+        FSTORE_MODULE_LOG: log,
+        FSTORE_CLI_SOURCES: mode === 'sources' ? '1' : '0',
+      },
+    });
+    const modules = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    const fellBack = result.stderr.includes('running from the TypeScript sources');
+    if (mode === 'bundle' && fellBack && attempt < 3) continue;
+    if (mode === 'bundle')
+      expect(result.stderr).not.toContain('running from the TypeScript sources');
+    return { code: result.code, modules, stderr: result.stderr };
+  }
 }
 
 /** Packages and project folders a start-up must not pay for unless its command needs them. */
@@ -87,6 +96,18 @@ describe('CLI start-up from the TypeScript sources loads only what the command r
     ]);
   });
 
+  it.each(['describe', 'iam-policy', 'plan', 'stats', 'validate-data'])(
+    'fstore %s loads no AWS SDK until it reaches an AWS environment',
+    async (command) => {
+      const { code, modules } = await modulesLoadedBy(['--env', 'local', command, '--help']);
+      expect(code).toBe(0);
+      expect(commandModules(modules)).toContain(
+        `${command === 'stats' ? 'stats-drift' : command}.ts`,
+      );
+      expect(loadedOf(modules, ['@aws-sdk/'])).toEqual([]);
+    },
+  );
+
   it('a local fstore ingest loads neither the AWS SDK nor the S3 target', async () => {
     const dataDir = await makeTempDir('startup');
     const { code, modules } = await modulesLoadedBy([
@@ -112,10 +133,6 @@ const projectSources = (modules: readonly string[]) =>
   );
 
 describe('CLI start-up from its bundle', () => {
-  beforeAll(async () => {
-    if (!freshCliBundle().dir) await buildCliBundle();
-  }, 120_000);
-
   it('fstore --version runs the bundle and loads no TypeScript, tsx, command chunk or heavy package', async () => {
     const { code, modules, stderr } = await modulesLoadedBy(['--version'], 'bundle');
     expect(code).toBe(0);

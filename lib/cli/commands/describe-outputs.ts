@@ -3,7 +3,7 @@ import { appliedRegistryPath, isLocalEnv, onlineStoreDir } from '../../data-path
 import { offlineRoot } from '../../offline/local-layout.ts';
 import type { Registry } from '../../registry/index.ts';
 import { stackName } from '../../stacks/stack-name.ts';
-import { awsRegion } from '../aws-env.ts';
+import { awsRegion } from '../aws-region.ts';
 import type { CliContext } from '../context.ts';
 import {
   cloudFormationClient,
@@ -14,7 +14,11 @@ import {
 /** Reads the outputs of `env`'s deployed stack (credentials needed). */
 export async function environmentStackOutputs(env: string): Promise<EnvironmentStackOutputs> {
   const region = awsRegion(env);
-  return readStackOutputs(cloudFormationClient(region), stackName(resolveStageConfig(env)), region);
+  return readStackOutputs(
+    await cloudFormationClient(region),
+    stackName(resolveStageConfig(env)),
+    region,
+  );
 }
 
 /**

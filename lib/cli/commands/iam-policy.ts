@@ -13,7 +13,7 @@ import {
 import type { Registry } from '../../registry/index.ts';
 import { entityRequestTable } from '../../sql/athena-service-query.ts';
 import { stackOutputNames } from '../../stacks/stack-output-names.ts';
-import { awsRegion } from '../aws-env.ts';
+import { awsRegion } from '../aws-region.ts';
 import { CliError, exitCodes, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { type EnvironmentStackOutputs, requiredOutput } from '../stack-outputs-reader.ts';

@@ -1,12 +1,10 @@
 import { isLocalEnv } from '../../data-paths.ts';
-import { openDuckdb } from '../../offline/duckdb-session.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { athenaQueryRows, duckdbQueryRows, type QueryRows } from '../../quality/query-engine.ts';
 import type { Registry } from '../../registry/index.ts';
 import { athenaDialect } from '../../sql/athena-dialect.ts';
 import type { Dialect } from '../../sql/dialect.ts';
 import { duckdbDialect } from '../../sql/duckdb-dialect.ts';
-import { athenaRunnerFor } from '../aws-env.ts';
 import type { CliContext } from '../context.ts';
 
 export interface OfflineEngine {
@@ -25,10 +23,12 @@ export async function withOfflineEngine<T>(
 ): Promise<T> {
   const registry = await ctx.compile();
   if (!isLocalEnv(ctx.env)) {
+    const { athenaRunnerFor } = await import('../aws-env.ts');
     const { runner, database } = athenaRunnerFor(ctx.env);
     ctx.out.status(`running on Athena (workgroup fstore-${ctx.env}) ...`);
     return work({ registry, query: athenaQueryRows(runner), dialect: athenaDialect(database) });
   }
+  const { openDuckdb } = await import('../../offline/duckdb-session.ts');
   const session = await openDuckdb();
   try {
     return await work({

@@ -1,12 +1,11 @@
 import { writeFile } from 'node:fs/promises';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { readAppliedRegistry, readRegistryFile } from '../../local/registry-store.ts';
-import { readDeployedRegistry } from '../../registry/deployed-registry.ts';
 import { type Registry, serializeRegistry } from '../../registry/index.ts';
 import { planRegistryChanges, type RegistryPlan } from '../../registry/plan.ts';
-import { awsRegion } from '../aws-env.ts';
+import { s3Client } from '../aws-clients.ts';
+import { awsRegion } from '../aws-region.ts';
 import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { printPlan } from '../format-plan.ts';
@@ -57,7 +56,8 @@ async function deployedBaseline(ctx: CliContext, bucket: string | undefined): Pr
       `plan for AWS environment "${ctx.env}" reads the deployed registry from its artifacts bucket`,
       `pass --bucket <name> (the ArtifactsBucketName output of stack fstore-${ctx.env}) or set FSTORE_ARTIFACTS_BUCKET; or compare offline with --against <file>`,
     );
-  const s3 = new S3Client({ region: awsRegion(ctx.env) });
+  const s3 = await s3Client(awsRegion(ctx.env));
+  const { readDeployedRegistry } = await import('../../registry/deployed-registry.ts');
   const deployed = await readDeployedRegistry(s3, bucket);
   if (deployed.status === 'none')
     return {

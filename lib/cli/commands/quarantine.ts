@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { isLocalEnv, quarantineDir } from '../../data-paths.ts';
 import {
@@ -7,7 +6,8 @@ import {
   s3QuarantineFiles,
   summarizeQuarantine,
 } from '../../quality/quarantine-reader.ts';
-import { awsRegion } from '../aws-env.ts';
+import { s3Client } from '../aws-clients.ts';
+import { awsRegion } from '../aws-region.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 
@@ -51,7 +51,7 @@ export function registerQuarantine(program: Command): void {
             );
           const region = awsRegion(ctx.env);
           files = await s3QuarantineFiles(
-            new S3Client({ region }),
+            await s3Client(region),
             options.bucket,
             'quarantine/',
             options.view,

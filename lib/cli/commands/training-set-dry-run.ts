@@ -15,7 +15,8 @@ import { athenaPrice, type SourceScanEstimate } from '../../offline/scan-estimat
 import { runningTotalsViews } from '../../offline/training-set.ts';
 import type { Registry } from '../../registry/index.ts';
 import { planPointInTime, requiredJoinKeys } from '../../sql/point-in-time-plan.ts';
-import { athenaRunnerFor, awsRegion } from '../aws-env.ts';
+import { athenaRunnerFor } from '../aws-env.ts';
+import { awsRegion } from '../aws-region.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
 

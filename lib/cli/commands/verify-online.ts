@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
@@ -8,7 +7,8 @@ import {
   localOfflineValues,
   verifyOnline,
 } from '../../quality/verify-online.ts';
-import { awsRegion } from '../aws-env.ts';
+import { dynamoDbClient } from '../aws-clients.ts';
+import { awsRegion } from '../aws-region.ts';
 import { CliContext } from '../context.ts';
 import { withOfflineEngine } from './offline-engine.ts';
 import { positiveIntegerOrZero } from './parse-options.ts';
@@ -29,9 +29,7 @@ export function registerVerifyOnline(program: Command): void {
         const store = local
           ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true })
           : {
-              client: new DynamoDBClient({
-                region: awsRegion(ctx.env),
-              }),
+              client: await dynamoDbClient(awsRegion(ctx.env)),
               table: onlineTableName(ctx.env),
               close: async () => {},
             };
