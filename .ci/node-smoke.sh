@@ -5,6 +5,7 @@
 # checks that the native modules (DuckDB's N-API bindings, classic-level, esbuild) load under
 # each version. Per version, with a fresh temp data dir:
 #   1. native modules: DuckDB `select 1`, classic-level open/put/get, esbuild transform;
+#      `fstore --version` runs from the CLI bundle, not the tsx fallback;
 #   2. `fstore start --port 0`: validate, apply, demo data, ingest, materialize, serve;
 #   3. one lookup over HTTP (POST /v1/features/churn_online), values checked;
 #   4. `fstore training-set --service churn_v1` on the demo entities, rows counted;
@@ -59,6 +60,12 @@ smoke() {
     if (!out.includes('let x = 1')) throw new Error(out);
     console.log('   esbuild ' + require('esbuild').version + ': ok');
   " || fail "node $major: esbuild does not load"
+
+  echo "-- the CLI runs from its bundle (built by npm ci)"
+  local version_err
+  version_err=$("$node" bin/fstore.mjs --version 2>&1 >/dev/null) || fail "node $major: fstore --version"
+  [ -z "$version_err" ] || fail "node $major: fstore --version did not run from the bundle: $version_err"
+  echo "   fstore --version: $("$node" bin/fstore.mjs --version), from node_modules/.cache/fstore-cli"
 
   echo "-- fstore start --port 0 (data dir $tmp/data)"
   "$node" bin/fstore.mjs --no-color --data-dir "$tmp/data" start --port 0 >"$log" 2>&1 &
