@@ -8,13 +8,14 @@ export type { HttpApiEvent } from './lookup-handler.ts';
 /**
  * A Lambda context for running the handler outside Lambda (the local server, benchmarks) that
  * gives every invocation `remainingMs`, as a function with that timeout would have at its
- * start: a lookup's deadline is that less the configured margin.
+ * start: a lookup's deadline is that less the configured margin. Without `awsRequestId`, each
+ * invocation takes its request's id (the local server's UUID) or a new UUID.
  */
-export const localLambdaContextWithin = (remainingMs: number, awsRequestId = 'local') =>
+export const localLambdaContextWithin = (remainingMs: number, awsRequestId?: string) =>
   ({
     functionName: 'online-lookup-local',
     functionVersion: '$LATEST',
-    awsRequestId,
+    ...(awsRequestId === undefined ? {} : { awsRequestId }),
     memoryLimitInMB: '512',
     invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:online-lookup-local',
     getRemainingTimeInMillis: () => remainingMs,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type ApiDependencies, handleRequest } from '../../lib/api/handle-request.ts';
 import { EmfMetrics, type MetricsSink, MetricUnit } from '../../lib/observability/emf-metrics.ts';
 import {
@@ -18,7 +19,10 @@ export interface HttpApiEvent {
   readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
-  readonly requestContext: { readonly http: { readonly method: string } };
+  readonly requestContext: {
+    readonly requestId?: string;
+    readonly http: { readonly method: string };
+  };
 }
 
 export interface BatchGetLookupDependencies {
@@ -72,7 +76,7 @@ export function createBatchGetLookupHandler(deps: BatchGetLookupDependencies) {
       }
     },
   };
-  return observedHandler(
+  const observed = observedHandler(
     { logger, metrics },
     async (event: HttpApiEvent, context: InvocationContext) => {
       const started = performance.now();
@@ -97,4 +101,16 @@ export function createBatchGetLookupHandler(deps: BatchGetLookupDependencies) {
       return response;
     },
   );
+  return (event: HttpApiEvent, context: InvocationContext) =>
+    observed(event, withRequestId(event, context));
+}
+
+/**
+ * The context with a request id: Lambda's always has one; a local context without one (the
+ * local server's, a benchmark's) takes the request's (the local server's UUID) or a new UUID,
+ * so logs and 5xx answers of different requests never share an id.
+ */
+function withRequestId(event: HttpApiEvent, context: InvocationContext): InvocationContext {
+  if (context.awsRequestId) return context;
+  return { ...context, awsRequestId: event.requestContext.requestId || randomUUID() };
 }

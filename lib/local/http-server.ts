@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -15,6 +16,8 @@ export interface HttpApiEvent {
   readonly body?: string;
   readonly isBase64Encoded: boolean;
   readonly requestContext: {
+    /** A random UUID per request, also sent back as `x-request-id`. */
+    readonly requestId: string;
     readonly http: { readonly method: string; readonly path: string; readonly sourceIp: string };
   };
 }
@@ -47,6 +50,8 @@ export interface HttpServerOptions {
  * - requests Node's parser refuses answer 400 (malformed, unknown method) or 431 (headers);
  * - a `Host` that is not a loopback name answers 421 (DNS rebinding), see `hostRefusal`;
  * - a handler that throws answers 500 and is logged.
+ * Each request gets a random UUID as its id: the event's `requestContext.requestId` (the lookup
+ * handler's logs and 5xx bodies name it) and the `x-request-id` header of its answer.
  */
 export async function startHttpServer(
   handle: (event: HttpApiEvent) => Promise<ApiResponse>,
@@ -65,10 +70,17 @@ export async function startHttpServer(
       requireHostHeader: false,
     },
     (request, response) => {
-      serve(request, response).catch((error: unknown) => {
+      const requestId = randomUUID();
+      response.setHeader('x-request-id', requestId);
+      serve(request, response, requestId).catch((error: unknown) => {
         try {
-          log('unexpected error serving a request', error);
-          const internal = new ApiError(500, 'INTERNAL', 'unexpected error; see the server logs');
+          log(`unexpected error serving request ${requestId}`, error);
+          const internal = new ApiError(
+            500,
+            'INTERNAL',
+            `unexpected error; see the server logs under request id ${requestId}`,
+            { requestId },
+          );
           send(request, response, errorResponse(internal), true);
         } catch {
           // Not even the 500 could be written (or logged): drop this connection, keep the server.
@@ -78,7 +90,11 @@ export async function startHttpServer(
     },
   );
 
-  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    requestId: string,
+  ): Promise<void> {
     const refused = hostRefusal(request.headers.host, host);
     if (refused) return send(request, response, errorResponse(refused), true);
     const read = await readLimitedBody(request, options.maxBodyBytes);
@@ -107,6 +123,7 @@ export async function startHttpServer(
       ...(read.body.length > 0 ? { body: read.body } : {}),
       isBase64Encoded: false,
       requestContext: {
+        requestId,
         http: {
           method: request.method ?? 'GET',
           path: target.pathname,
