@@ -31,6 +31,13 @@ process.on('warning', (warning) => {
   process.stderr.write(`(node:${process.pid}) ${code}${warning.name}: ${warning.message}\n`);
 });
 
+// `fstore list | head` closes the pipe before the CLI is done writing: that is the reader
+// saying it has enough, as for any Unix tool, not a failure to report with a stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const fromSources = process.env.FSTORE_CLI_SOURCES === '1';
 const bundle = fromSources ? undefined : freshCliBundle();
 
