@@ -14,73 +14,24 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { registryBundling } from '../lib/constructs/function-defaults.ts';
-import {
-  defineEntity,
-  defineFeatureService,
-  defineFeatureView,
-  defineSource,
-  type ValueType,
-} from '../lib/definitions/index.ts';
 import { startDynalite } from '../lib/local/dynalite-server.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
-import { writeOnlineRows } from '../lib/online/online-writer.ts';
-import { compileRegistry } from '../lib/registry/index.ts';
 import { lookupRegistryProjection } from '../lib/registry/runtime-projection.ts';
 import { coldInit, describeColdInit } from './cold-init.ts';
 import { median } from './interleave.ts';
+import { benchOnlineRegistry, benchOnlineTable, writeBenchOnlineRows } from './online-fixture.ts';
 
 const revision = process.argv[2] ?? 'HEAD';
 const runs = Number(process.env.BENCH_INIT_RUNS ?? 15);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const sh = promisify(execFile);
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const views = [17, 17, 16].map((count, v) => {
-  const features: Record<string, ValueType> = Object.fromEntries(
-    Array.from({ length: count }, (_, i) => [`v${v}_f${i}`, i % 3 === 0 ? 'string' : 'float64']),
-  );
-  const source = defineSource({
-    name: `src_${v}`,
-    schema: { customer_id: 'string', ...features, event_ts: 'timestamp' },
-    timestampField: 'event_ts',
-  });
-  return defineFeatureView({
-    name: `view_${v}`,
-    entities: [customer],
-    source,
-    features,
-    online: true,
-    schedule: 'rate(1 hour)',
-  });
-});
-const registry = compileRegistry([
-  { definition: defineFeatureService({ name: 'bench_service', features: views }) },
-]);
+const registry = benchOnlineRegistry();
 const dynamo = await startDynalite();
-const table = 'fstore-bench-online';
+const table = benchOnlineTable;
 const client = localDynamoClient(dynamo.endpoint);
 await ensureLocalTable(client, table);
-for (const view of registry.featureViews)
-  await writeOnlineRows(
-    client,
-    table,
-    view,
-    [
-      {
-        values: {
-          customer_id: 'C1',
-          ...Object.fromEntries(
-            view.features.map((f) => [f.name, f.type === 'string' ? 'x' : 1.5]),
-          ),
-        },
-        eventTs: new Date().toISOString(),
-      },
-    ],
-    { concurrency: 4 },
-  );
+await writeBenchOnlineRows(client, registry, ['C1'], 4);
 
 /** The revision's lib/ and lambdas/ in a folder of their own, resolving this tree's node_modules. */
 async function checkoutOf(rev: string): Promise<string> {

@@ -31,21 +31,12 @@ import { build } from 'esbuild';
 import { localLambdaContext } from '../lambdas/online-lookup/handler.ts';
 import { createBatchGetLookupHandler } from '../lambdas/online-lookup/lookup-handler.ts';
 import { registryBundling } from '../lib/constructs/function-defaults.ts';
-import {
-  defineEntity,
-  defineFeatureService,
-  defineFeatureView,
-  defineSource,
-  type ValueType,
-} from '../lib/definitions/index.ts';
 import { startDynalite } from '../lib/local/dynalite-server.ts';
 import { startHttpServer } from '../lib/local/http-server.ts';
 import { sdkBatchGet } from '../lib/online/dynamodb-batch-get/sdk-batch-get.ts';
 import { signedBatchGet } from '../lib/online/dynamodb-batch-get/signed-batch-get.ts';
 import { encodeEntityKey, partitionKey } from '../lib/online/entity-key.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
-import { writeOnlineRows } from '../lib/online/online-writer.ts';
-import { compileRegistry } from '../lib/registry/index.ts';
 import { lookupRegistryProjection } from '../lib/registry/runtime-projection.ts';
 import { coldInit, describeColdInit } from './cold-init.ts';
 import {
@@ -56,56 +47,18 @@ import {
   percentile,
   runsOption,
 } from './interleave.ts';
+import { benchOnlineRegistry, benchOnlineTable, writeBenchOnlineRows } from './online-fixture.ts';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 300);
 const runs = runsOption(5);
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const views = [17, 17, 16].map((count, v) => {
-  const features: Record<string, ValueType> = Object.fromEntries(
-    Array.from({ length: count }, (_, i) => [`v${v}_f${i}`, i % 3 === 0 ? 'string' : 'float64']),
-  );
-  const source = defineSource({
-    name: `src_${v}`,
-    schema: { customer_id: 'string', ...features, event_ts: 'timestamp' },
-    timestampField: 'event_ts',
-  });
-  return defineFeatureView({
-    name: `view_${v}`,
-    entities: [customer],
-    source,
-    features,
-    online: true,
-    schedule: 'rate(1 hour)',
-  });
-});
-const service = defineFeatureService({ name: 'bench_service', features: views });
-const registry = compileRegistry([{ definition: service }]);
+const registry = benchOnlineRegistry();
 
 const dynamo = await startDynalite();
 const client = localDynamoClient(dynamo.endpoint);
-const table = 'fstore-bench-online';
+const table = benchOnlineTable;
 await ensureLocalTable(client, table);
 const ids = Array.from({ length: 1000 }, (_, i) => `C${String(i).padStart(6, '0')}`);
-for (const view of registry.featureViews) {
-  await writeOnlineRows(
-    client,
-    table,
-    view,
-    ids.map((id, i) => ({
-      values: {
-        customer_id: id,
-        ...Object.fromEntries(
-          view.features.map((f) => [f.name, f.type === 'string' ? `value-${i}` : i * 1.5]),
-        ),
-      },
-      eventTs: new Date().toISOString(),
-    })),
-    { concurrency: 32 },
-  );
-}
+await writeBenchOnlineRows(client, registry, ids, 32);
 
 // The Lambda's own handler (middy, Powertools, validation); EMF output off so it does not flood the console.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
