@@ -47,23 +47,44 @@ export async function planCompaction(
   const groups: MergeGroup[] = [];
   for (const [partition, entries] of [...byPartition].sort(([a], [b]) => a.localeCompare(b))) {
     if (entries.length < 2) continue;
-    const bySchema = new Map<string, { file: string; bytes: number }[]>();
-    for (const entry of entries) {
-      const schema = schemas.get(entry.file) ?? '';
-      if (!schema.split('\n').some((column) => column.startsWith('fstore_seq\t'))) continue;
-      bySchema.set(schema, [...(bySchema.get(schema) ?? []), entry]);
-    }
-    for (const same of bySchema.values()) {
-      if (same.length < 2) continue;
+    const bytes = new Map(entries.map((e) => [e.file, e.bytes]));
+    for (const same of sameColumnGroups(
+      entries.map((e) => e.file),
+      schemas,
+    ))
       groups.push({
         source,
         partition,
-        files: same.map((e) => e.file).sort(),
-        bytes: same.reduce((sum, e) => sum + e.bytes, 0),
+        files: same,
+        bytes: same.reduce((sum, file) => sum + (bytes.get(file) ?? 0), 0),
       });
-    }
   }
   return groups;
+}
+
+/**
+ * `files` (of one partition) in groups that merge into files reading exactly like them: the
+ * same leaf columns (see schemasOf) and an `fstore_seq` column. Groups of one are left out;
+ * each group is sorted.
+ */
+export async function mergeableGroups(
+  connection: DuckDBConnection,
+  files: readonly string[],
+): Promise<string[][]> {
+  return sameColumnGroups(files, await schemasOf(connection, files));
+}
+
+function sameColumnGroups(
+  files: readonly string[],
+  schemas: ReadonlyMap<string, string>,
+): string[][] {
+  const bySchema = new Map<string, string[]>();
+  for (const file of files) {
+    const schema = schemas.get(file) ?? '';
+    if (!schema.split('\n').some((column) => column.startsWith('fstore_seq\t'))) continue;
+    bySchema.set(schema, [...(bySchema.get(schema) ?? []), file]);
+  }
+  return [...bySchema.values()].filter((same) => same.length > 1).map((same) => same.sort());
 }
 
 /**

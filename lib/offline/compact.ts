@@ -14,7 +14,8 @@ import {
   removeExpiredReplacedFiles,
   replacedFilesEntry,
 } from './compact-replaced.ts';
-import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { refuseRowCountChange } from './compact-row-count.ts';
+import { openDuckdb } from './duckdb-session.ts';
 import { removeLeftoversWhileLocked } from './ingest-leftovers.ts';
 import {
   committedFilesOf,
@@ -288,29 +289,6 @@ async function planAll(
   for (const source of sources)
     groups.push(...(await planCompaction(connection, root, source, records, targetFileBytes)));
   return groups;
-}
-
-/** A merge must hold exactly the rows it replaces; anything else stops before the commit. */
-async function refuseRowCountChange(
-  connection: DuckDBConnection,
-  group: MergeGroup,
-  written: readonly string[],
-): Promise<void> {
-  const rows = async (files: readonly string[]) =>
-    Number(
-      (
-        await queryRows(
-          connection,
-          `SELECT sum(num_rows) AS n FROM parquet_file_metadata([${files.map(quoteLiteral).join(', ')}])`,
-        )
-      )[0]?.n ?? 0,
-    );
-  const before = await rows(group.files);
-  const after = written.length === 0 ? 0 : await rows(written);
-  if (before !== after)
-    throw new Error(
-      `internal: merging ${group.files.length} files of ${group.source}/${group.partition} gave ${after} rows, not ${before}; nothing was committed`,
-    );
 }
 
 function summarize(

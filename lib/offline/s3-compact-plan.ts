@@ -8,6 +8,7 @@ import { HintedError } from '../hinted-error.ts';
 import { partitionOfRegion } from '../iam/partition.ts';
 import { partitionOfPath } from './dt-partition.ts';
 import { ingestIdOfObjectPath, ingestRecordsPrefix } from './ingest-records.ts';
+import { isCompactionRecord } from './s3-compact-record.ts';
 
 /** Named explicitly: bundles are minified, which renames classes (HintedError's default). */
 export class S3CompactionPlanError extends HintedError {
@@ -35,8 +36,9 @@ export interface S3SourcePlan {
   readonly committedObjects: number;
   readonly committedBytes: number;
   /**
-   * Objects named like an ingest's whose id has no record (an ingest killed between its first
-   * upload and its commit): no reader reads them and a compaction leaves them alone.
+   * Objects named like an ingest's whose id has no record (an ingest or compaction killed
+   * between its first upload and its commit), or that a committed compaction replaced (kept
+   * for queries that listed them before): no reader reads them and a compaction leaves them alone.
    */
   readonly uncommittedObjects: number;
   readonly groups: readonly S3MergeGroup[];
@@ -55,15 +57,15 @@ export interface S3PlanOptions {
 /**
  * What a compaction of `source` in an AWS environment would merge, by the rule Athena readers
  * apply (ADR 0008): the objects read are those under `<prefix>dt=YYYY-MM-DD/` named
- * `<ingestId>-<n>.parquet` whose ingest id has a record under `offline/_ingests/<source>/`. In
- * each partition, committed objects smaller than `targetBytes` form a group; groups of two or
+ * `<ingestId>-<n>.parquet` whose ingest id has a record under `offline/_ingests/<source>/`,
+ * less those a compaction's record replaces (s3-compact-record.ts). In each partition, committed objects smaller than `targetBytes` form a group; groups of two or
  * more are planned. Two listings (records, data), each followed through every page; a record
  * in the layout written before the commit rule (`<sha256>.json`) is read for its id. Parquet
  * footers are not read (that needs the objects), so objects with different columns are only
  * told apart when they are merged: a plan says "at most" this many objects after.
  */
 export async function planS3Compaction(options: S3PlanOptions): Promise<S3SourcePlan> {
-  const committed = await committedIngestIds(options);
+  const { committed, replaced } = await readRecords(options);
   const partitions = new Map<string, S3DataObject[]>();
   let committedObjects = 0;
   let committedBytes = 0;
@@ -74,7 +76,7 @@ export async function planS3Compaction(options: S3PlanOptions): Promise<S3Source
     if (relative.split('/').length !== 2 || partitionOfPath(relative) === undefined) continue;
     const id = ingestIdOfObjectPath(object.key);
     if (id === undefined) continue;
-    if (!committed.has(id)) {
+    if (!committed.has(id) || replaced.has(object.key)) {
       uncommittedObjects += 1;
       continue;
     }
@@ -109,23 +111,33 @@ const recordKeyTail = /^[0-9a-f]{64}\/(\d{8}t\d{6}-[0-9a-f]{8})\.json$/;
 /**
  * The ingest ids with a record, as the Glue table `fstore_ingests` reads them: every object
  * below `offline/_ingests/<source>/` whose path parts below the table's location are not hidden
- * (`_`, `.`). The id of a record in today's layout is its file name (the writer names it so);
- * any other record is read for its `ingestId`, and one that is not a JSON object with one is
- * refused, as Athena's query would fail on it.
+ * (`_`, `.`). The id of a record in the writer's layout (`<sha256>/<ingestId>.json`) is its file
+ * name; any other record is read for its `ingestId`, and one that is not a JSON object with one
+ * is refused, as Athena's query would fail on it. A compaction's record (read, since it is not
+ * in that layout) also names the objects it replaced.
  */
-async function committedIngestIds(options: S3PlanOptions): Promise<Set<string>> {
+async function readRecords(
+  options: S3PlanOptions,
+): Promise<{ committed: Set<string>; replaced: Set<string> }> {
   const prefix = `${ingestRecordsPrefix}${options.source}/`;
-  const ids = new Set<string>();
+  const committed = new Set<string>();
+  const replaced = new Set<string>();
   for (const { key } of await listObjects(options, prefix)) {
     const below = key.slice(ingestRecordsPrefix.length);
     if (below.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
     const tail = recordKeyTail.exec(key.slice(prefix.length))?.[1];
-    ids.add(tail ?? (await ingestIdOfRecord(options, key)));
+    if (tail !== undefined) {
+      committed.add(tail);
+      continue;
+    }
+    const record = await readRecord(options, key);
+    committed.add(record.ingestId);
+    if (isCompactionRecord(record)) for (const gone of record.replaces) replaced.add(gone);
   }
-  return ids;
+  return { committed, replaced };
 }
 
-async function ingestIdOfRecord(options: S3PlanOptions, key: string): Promise<string> {
+async function readRecord(options: S3PlanOptions, key: string): Promise<{ ingestId: string }> {
   const where = `s3://${options.bucket}/${key}`;
   let text: string;
   try {
@@ -148,7 +160,7 @@ async function ingestIdOfRecord(options: S3PlanOptions, key: string): Promise<st
       `the ingest record ${where} is not a JSON object with an "ingestId"; Athena's queries of source "${options.source}" fail on it too, so nothing is planned`,
       `restore the record's previous version (the bucket is versioned), or move it out of ${ingestRecordsPrefix}${options.source}/ if it is not a record`,
     );
-  return id;
+  return parsed as { ingestId: string };
 }
 
 /** Every object under `prefix`, through all pages of ListObjectsV2. */

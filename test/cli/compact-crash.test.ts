@@ -220,11 +220,11 @@ describe('fstore compact', () => {
     expect(await storedOrders(dataDir)).toEqual(clean);
   }, 240_000);
 
-  it('refuses to compact an AWS environment for real, saying only the plan is built and what to do instead', async () => {
+  it('refuses to compact an AWS environment for real, saying only the plan runs there and what to do instead', async () => {
     const result = await runFstore(['--env', 'prod', 'compact']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      'fstore compact on AWS environment "prod" can only plan (--dry-run): the merge is not built',
+      'fstore compact on AWS environment "prod" can only plan (--dry-run): fstore\'s Athena queries read every object whose ingest id has a record',
     );
     expect(result.stderr).toContain('nothing was changed');
     expect(result.stderr).toContain('ingest larger batches');

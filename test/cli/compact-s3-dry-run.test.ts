@@ -104,7 +104,9 @@ describe('fstore compact --env <aws> --dry-run (against a loopback S3 listing)',
     expect(result.stdout).toContain(`${data('2026-03-01', first)}  30.0 KiB`);
     expect(result.stdout).toContain(`${data('2026-03-03', second)}  2.0 KiB`);
     expect(result.stdout).not.toContain(killed);
-    expect(result.stdout).toContain('the merge itself is not built for S3 yet');
+    expect(result.stdout).toContain(
+      "the merge is not run on S3 until fstore's Athena queries honour a compaction's record",
+    );
   }, 60_000);
 
   it('refuses the real run before any request to S3, and a dry run without a bucket', async () => {

@@ -19,9 +19,10 @@ const listedPerSource = 8;
 
 /**
  * `fstore compact --env <aws>`. The dry run lists what a compaction would merge from the S3
- * listings, by the rule Athena readers apply (ADR 0008). The real run is refused before anything
- * is read: a merged object's commit must hide the objects it replaces from Athena in the same
- * step, and the Athena relation selects objects by ingest id alone, so it would read both.
+ * listings, by the rule Athena readers apply (ADR 0008). The real run (lib/offline/s3-compact.ts)
+ * is refused before anything is read: its commit record must hide the objects it replaces from
+ * Athena in the same step, and the Athena relation selects objects by ingest id alone, so it
+ * would read both.
  */
 export async function compactS3(
   ctx: CliContext,
@@ -30,7 +31,7 @@ export async function compactS3(
 ): Promise<void> {
   if (!options.dryRun)
     throw new UsageError(
-      `fstore compact on AWS environment "${ctx.env}" can only plan (--dry-run): the merge is not built, because fstore's Athena queries read every object whose ingest id has a record, so a merged object would be read beside the objects it replaces until a reader honours a compaction's record (docs/adr/0008, Compaction); nothing was changed`,
+      `fstore compact on AWS environment "${ctx.env}" can only plan (--dry-run): fstore's Athena queries read every object whose ingest id has a record and do not yet honour a compaction's record, so a merged object would be read beside the objects it replaces (docs/adr/0008, Compaction); nothing was changed`,
       'run it with --dry-run to see what would be merged, with object sizes. Each fstore ingest writes at most one object per dt partition (or objects of --target-file-size), so small objects on S3 come from many small ingests: ingest larger batches (a day of rows or more at once)',
     );
   if (!options.bucket)
@@ -80,7 +81,7 @@ export async function compactS3(
       `${ctx.out.c.green('✔')} nothing to compact: no partition has two or more committed objects below ${describeBytes(options.targetFileBytes)}`,
     );
   ctx.out.line(
-    `${ctx.out.c.dim('·')} objects with different columns are told apart only when merged, so "at most"; the merge itself is not built for S3 yet (only this plan)`,
+    `${ctx.out.c.dim('·')} objects with different columns are told apart only when merged, so "at most"; the merge is not run on S3 until fstore's Athena queries honour a compaction's record`,
   );
 }
 

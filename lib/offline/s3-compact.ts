@@ -1,0 +1,222 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { faultPoint } from '../fault-injection.ts';
+import { quoteLiteral } from '../sql/dialect.ts';
+import { mergeableGroups } from './compact-plan.ts';
+import { refuseRowCountChange } from './compact-row-count.ts';
+import { openDuckdb } from './duckdb-session.ts';
+import { newDataFilesId } from './ingest-manifest.ts';
+import { CommitOutcomeUnknownError } from './ingest-target.ts';
+import { writeSizedFiles } from './parquet-layout.ts';
+import {
+  planS3Compaction,
+  type S3DataObject,
+  type S3PlanOptions,
+  type S3SourcePlan,
+} from './s3-compact-plan.ts';
+import { compactionRecordKey, type S3CompactionRecord } from './s3-compact-record.ts';
+
+export interface S3CompactOptions extends S3PlanOptions {
+  /** How long the replaced objects stay after the commit (they are deleted later, not here). */
+  readonly keepReplacedMs: number;
+  /** A stop request: honoured up to the commit, which it never splits. */
+  readonly signal?: AbortSignal;
+  readonly now?: () => Date;
+  /** Where objects are downloaded and merged (default the OS temporary folder). */
+  readonly workDir?: string;
+}
+
+export interface S3Merge {
+  readonly partition: string;
+  readonly replaced: readonly S3DataObject[];
+  readonly merged: readonly S3DataObject[];
+}
+
+export interface S3CompactionResult {
+  readonly plan: S3SourcePlan;
+  /** Absent when nothing was merged (no record written). */
+  readonly record?: S3CompactionRecord;
+  readonly merges: readonly S3Merge[];
+}
+
+/**
+ * Merges the small committed objects of each `dt` partition of one source, under the ingest
+ * commit rule (ADR 0008): plan from the listings, download each group's objects, merge those
+ * with the same columns with DuckDB (`ORDER BY fstore_seq`, row count checked), upload the merged
+ * objects as `<compactionId>-<n>.parquet` (no record names that id yet, so no reader reads them),
+ * then ONE PutObject of the compaction record commits. Any failure before the commit deletes
+ * what was uploaded; a commit whose outcome is unknown keeps it (it may be committed). The
+ * replaced objects are not deleted here: readers that listed them before the commit still read
+ * them until `keepUntil`.
+ */
+export async function compactS3Source(options: S3CompactOptions): Promise<S3CompactionResult> {
+  const plan = await planS3Compaction(options);
+  if (plan.groups.length === 0) return { plan, merges: [] };
+  const now = options.now ?? (() => new Date());
+  const compactionId = newDataFilesId(now());
+  const work = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-compact-'));
+  const session = await openDuckdb();
+  const uploaded: string[] = [];
+  let outcomeUnknown = false;
+  try {
+    const merges: S3Merge[] = [];
+    for (const [index, group] of plan.groups.entries()) {
+      options.signal?.throwIfAborted();
+      const local = await download(options, group.objects, path.join(work, `in-${index}`));
+      let n = 0;
+      for (const [k, same] of (
+        await mergeableGroups(session.connection, [...local.keys()])
+      ).entries()) {
+        const written = await mergeFiles(
+          session.connection,
+          same,
+          path.join(work, `out-${index}-${k}`),
+          compactionId,
+          options.targetBytes,
+        );
+        await refuseRowCountChange(
+          session.connection,
+          { source: options.source, partition: group.partition, files: same },
+          written,
+        );
+        const merged: S3DataObject[] = [];
+        for (const file of written) {
+          const key = `${options.prefix}${group.partition}/${compactionId}-${n++}.parquet`;
+          await upload(options, key, file);
+          uploaded.push(key);
+          merged.push({ key, bytes: (await stat(file)).size });
+        }
+        const replaced = same.map((file) => local.get(file) as S3DataObject);
+        merges.push({ partition: group.partition, replaced, merged });
+      }
+    }
+    if (merges.length === 0) return { plan, merges };
+    options.signal?.throwIfAborted();
+    faultPoint('compact:before-commit');
+    const at = now();
+    const record: S3CompactionRecord = {
+      kind: 'compaction',
+      ingestId: compactionId,
+      source: options.source,
+      at: at.toISOString(),
+      keepUntil: new Date(at.getTime() + options.keepReplacedMs).toISOString(),
+      files: merges.flatMap((m) => m.merged.map((o) => o.key)),
+      replaces: merges.flatMap((m) => m.replaced.map((o) => o.key)),
+    };
+    try {
+      await commit(options, record);
+    } catch (error) {
+      outcomeUnknown = error instanceof CommitOutcomeUnknownError;
+      throw error;
+    }
+    return { plan, record, merges };
+  } catch (error) {
+    if (!outcomeUnknown) await discard(options, uploaded);
+    throw error;
+  } finally {
+    session.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Downloads `objects` into `dir`; the local path of each, to the object it holds. */
+async function download(
+  options: S3CompactOptions,
+  objects: readonly S3DataObject[],
+  dir: string,
+): Promise<Map<string, S3DataObject>> {
+  await mkdir(dir, { recursive: true });
+  const local = new Map<string, S3DataObject>();
+  for (const object of objects) {
+    const response = await options.s3.send(
+      new GetObjectCommand({ Bucket: options.bucket, Key: object.key }),
+    );
+    // Each object is below the target size, so holding one in memory is bounded by it.
+    const bytes = await response.Body?.transformToByteArray();
+    if (!bytes)
+      throw new Error(`s3://${options.bucket}/${object.key} answered no body; nothing was merged`);
+    const file = path.join(dir, path.posix.basename(object.key));
+    await writeFile(file, bytes);
+    local.set(file, object);
+  }
+  return local;
+}
+
+async function mergeFiles(
+  connection: DuckDBConnection,
+  files: readonly string[],
+  dir: string,
+  id: string,
+  targetBytes: number,
+): Promise<string[]> {
+  return writeSizedFiles(connection, {
+    select: `SELECT * FROM read_parquet([${files.map(quoteLiteral).join(', ')}], hive_partitioning = false)`,
+    orderBy: 'fstore_seq',
+    dir,
+    id,
+    targetBytes,
+  });
+}
+
+async function upload(options: S3CompactOptions, key: string, file: string): Promise<void> {
+  await options.s3.send(
+    new PutObjectCommand({
+      Bucket: options.bucket,
+      Key: key,
+      Body: createReadStream(file),
+      ContentLength: (await stat(file)).size,
+      ContentType: 'application/vnd.apache.parquet',
+    }),
+  );
+}
+
+/** The commit: one PutObject of the record; a put that failed on the way back may have stored it. */
+async function commit(options: S3CompactOptions, record: S3CompactionRecord): Promise<void> {
+  const Key = compactionRecordKey(record.source, record.ingestId);
+  try {
+    await options.s3.send(
+      new PutObjectCommand({
+        Bucket: options.bucket,
+        Key,
+        // One line: the JSON SerDe of `fstore_ingests` reads one object per line.
+        Body: `${JSON.stringify(record)}\n`,
+        ContentType: 'application/json',
+      }),
+    );
+  } catch (error) {
+    try {
+      await options.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key }));
+    } catch (lookup) {
+      if (lookup instanceof NoSuchKey || (lookup as { name?: string }).name === 'NoSuchKey')
+        throw error;
+      throw new CommitOutcomeUnknownError(
+        `the compaction record s3://${options.bucket}/${Key} may or may not have been written; its merged objects are kept`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** Deletes the merged objects of a compaction that did not commit; a failure here leaves them. */
+async function discard(options: S3CompactOptions, keys: readonly string[]): Promise<void> {
+  for (let start = 0; start < keys.length; start += 1000) {
+    const batch = keys.slice(start, start + 1000).map((Key) => ({ Key }));
+    await options.s3
+      .send(
+        new DeleteObjectsCommand({
+          Bucket: options.bucket,
+          Delete: { Objects: batch, Quiet: true },
+        }),
+      )
+      .catch(() => undefined); // no record names them, so no reader reads them
+  }
+}
