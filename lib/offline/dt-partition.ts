@@ -29,6 +29,19 @@ export function partitionOfPath(file: string): string | undefined {
   return day !== undefined && dayMicros(day) !== undefined ? day : undefined;
 }
 
+/** A data file with its `dt` partition, as text and as days since 1970-01-01 (UTC), when in one. */
+export interface PartitionedFile {
+  readonly path: string;
+  readonly dt?: string;
+  readonly day?: number;
+}
+
+/** `file` with its partition, parsed once for every use of it. */
+export function partitionedFile(file: string): PartitionedFile {
+  const dt = partitionOfPath(file);
+  return dt === undefined ? { path: file } : { path: file, dt, day: epochDayOfPartition(dt) };
+}
+
 /** Days since 1970-01-01 (UTC) of a partition day `YYYY-MM-DD`; throws naming text that is not one. */
 export function epochDayOfPartition(day: string): number {
   const micros = dayMicros(day);

@@ -237,6 +237,17 @@ export function presentCommittedSourceFiles(
   offlineRoot: string,
   source: string,
 ): string[] | undefined {
+  return presentCommittedSource(offlineRoot, source)?.files;
+}
+
+/**
+ * `presentCommittedSourceFiles` with the manifest records it read them from, so a caller that
+ * needs more of the manifest (the newest ingest, say) takes it from the same snapshot.
+ */
+export function presentCommittedSource(
+  offlineRoot: string,
+  source: string,
+): { files: string[]; records: readonly IngestRecord[] } | undefined {
   let records = readManifestSync(offlineRoot);
   if (!records) return undefined;
   let files = committedFilesOf(offlineRoot, source, records);
@@ -247,7 +258,7 @@ export function presentCommittedSourceFiles(
     files = committedFilesOf(offlineRoot, source, records);
     missing = files.filter((file) => !existsSync(file));
   }
-  if (missing.length === 0) return files;
+  if (missing.length === 0) return { files, records };
   const relative = new Set(missing.map((f) => path.relative(offlineRoot, f)));
   const ingests = records.filter(
     (r) => r.source === source && r.files?.some((f) => relative.has(path.normalize(f))),

@@ -1,10 +1,7 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { JoinKeyType } from '../definitions/index.ts';
-import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
-import { duckdbParquetFiles, duckdbType } from '../sql/duckdb-dialect.ts';
-import { type PointInTimePlan, sourceLookbackSeconds } from '../sql/point-in-time-plan.ts';
-import { epochDayOfPartition, partitionOfPath } from './dt-partition.ts';
-import { queryRows } from './duckdb-session.ts';
+import { quoteIdentifier } from '../sql/dialect.ts';
+import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
+import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
+import type { PartitionedFile } from './dt-partition.ts';
 
 /**
  * At most this many differently filtered scans of one source; a request whose rows' windows
@@ -31,60 +28,6 @@ export function sharedJoinKeys(plan: PointInTimePlan, source: string): string[] 
 }
 
 /**
- * Per source of `plan`, the distinct (window days, join key values) of the entity rows in
- * `entityTable`, the window being `[day(t - lookback), day(t)]` (no lower bound without a
- * lookback limit). Rows without a timestamp reach nothing.
- */
-export async function keyedWindows(
-  connection: DuckDBConnection,
-  entityTable: string,
-  plan: PointInTimePlan,
-  joinKeys: readonly { name: string; type: JoinKeyType }[],
-): Promise<Map<string, KeyedWindow[]>> {
-  const t = quoteIdentifier(plan.entityTimestampColumn);
-  const epochDay = (expression: string) => `(CAST(${expression} AS DATE) - DATE '1970-01-01')`;
-  const keyColumns = joinKeys.map(
-    (key, i) => `CAST(${quoteIdentifier(key.name)} AS VARCHAR) AS k${i}`,
-  );
-  const bySource = new Map<string, KeyedWindow[]>();
-  const byLookback = new Map<number | undefined, KeyedWindow[]>();
-  for (const source of new Set(plan.views.map((v) => v.source))) {
-    const lookback = sourceLookbackSeconds(plan, source);
-    let windows = byLookback.get(lookback);
-    if (!windows) {
-      const lo =
-        lookback === undefined
-          ? 'NULL'
-          : epochDay(`${t} - INTERVAL '${Math.trunc(lookback)}' SECOND`);
-      const found = await queryRows(
-        connection,
-        `SELECT DISTINCT ${lo} AS lo, ${epochDay(t)} AS hi${keyColumns.map((c) => `, ${c}`).join('')} FROM ${entityTable} WHERE ${t} IS NOT NULL`,
-      );
-      windows = found.map((row) => ({
-        ...(row.lo === null || row.lo === undefined ? {} : { from: Number(row.lo) }),
-        to: Number(row.hi),
-        keys: new Map(
-          joinKeys.flatMap((key, i) => {
-            const value = row[`k${i}`];
-            return value === null || value === undefined
-              ? []
-              : [
-                  [
-                    key.name,
-                    `CAST(${quoteLiteral(String(value))} AS ${duckdbType(key.type)})`,
-                  ] as const,
-                ];
-          }),
-        ),
-      }));
-      byLookback.set(lookback, windows);
-    }
-    bySource.set(source, windows);
-  }
-  return bySource;
-}
-
-/**
  * `files` of `source` read as one scan per key set: each file keeps only the rows whose shared
  * join keys are among those of the entity rows whose windows reach its `dt` day (a file outside
  * any `dt` partition: every row's keys), the scans joined BY NAME (files of older ingests may
@@ -97,14 +40,12 @@ export function keyedSourceRelation(
   plan: PointInTimePlan,
   source: string,
   windows: readonly KeyedWindow[],
-  files: readonly string[],
+  files: readonly PartitionedFile[],
 ): string | undefined {
   const shared = sharedJoinKeys(plan, source);
   if (shared.length === 0 || files.length === 0) return undefined;
   const scans = new Map<string, string[]>();
-  for (const file of files) {
-    const dt = partitionOfPath(file);
-    const day = dt === undefined ? undefined : epochDayOfPartition(dt);
+  for (const { path: file, day } of files) {
     const reaching = windows.filter(
       (w) => day === undefined || ((w.from === undefined || w.from <= day) && day <= w.to),
     );

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { dayOfMicros } from '../epoch-micros.ts';
 import { type PointInTimePlan, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
-import { partitionOfPath } from './dt-partition.ts';
+import { partitionedFile } from './dt-partition.ts';
 import { sourceDataFiles } from './ingest-manifest.ts';
 import { type DayRange, requestScope, scopedSourceFiles } from './request-scope.ts';
 import { type PartitionObjects, partitionTotals } from './scan-estimate.ts';
@@ -63,14 +63,12 @@ export async function estimateLocalScan(
   );
   const sources: LocalSourceScan[] = [];
   for (const source of new Set(plan.views.map((v) => v.source))) {
-    const paths =
+    const read =
       scopedSourceFiles(offlineRoot, source, scope) ??
-      sourceDataFiles(offlineRoot, source).map((f) => path.join(f.folder, f.name));
+      sourceDataFiles(offlineRoot, source).map((f) => partitionedFile(path.join(f.folder, f.name)));
     const files: ScannedFile[] = [];
-    for (const file of paths) {
-      const dt = partitionOfPath(file);
+    for (const { path: file, dt } of read)
       files.push({ path: file, ...(dt ? { dt } : {}), bytes: (await stat(file)).size });
-    }
     files.sort((a, b) => order(a.dt ?? '', b.dt ?? '') || order(a.path, b.path));
     const days = scope.sourceDays.get(source);
     sources.push({

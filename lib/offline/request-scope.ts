@@ -4,15 +4,10 @@ import type { JoinKeyType } from '../definitions/index.ts';
 import { type Dialect, quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbParquetFiles, duckdbType } from '../sql/duckdb-dialect.ts';
 import { type PointInTimePlan, sourceLookbackSeconds } from '../sql/point-in-time-plan.ts';
-import { epochDayOfPartition, partitionOfPath } from './dt-partition.ts';
+import { type PartitionedFile, partitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
-import { presentCommittedSourceFiles, readManifestSync } from './ingest-manifest.ts';
-import {
-  type KeyedWindow,
-  keyedSourceRelation,
-  keyedWindows,
-  sharedJoinKeys,
-} from './keyed-scans.ts';
+import { type IngestRecord, presentCommittedSource } from './ingest-manifest.ts';
+import { type KeyedWindow, keyedSourceRelation, sharedJoinKeys } from './keyed-scans.ts';
 
 /**
  * Up to this many entity rows, the source scans keep only rows whose join keys are among the
@@ -46,7 +41,10 @@ export interface RequestScope {
 /**
  * The scope of the entity rows in `entityTable`: for each source of `plan`, the merged day
  * ranges `[day(t - lookback), day(t)]` of its rows (a source without lookback limit reaches
- * every day up to the latest row's), and for a small request the distinct key values.
+ * every day up to the latest row's), and for a small request the distinct key values and each
+ * row's window with its keys. One query reads the entity rows for all of it: the distinct
+ * (day of t, day of t less each lookback[, key values]) of the rows, from which the rest is
+ * grouped here.
  */
 export async function requestScope(
   connection: DuckDBConnection,
@@ -57,49 +55,95 @@ export async function requestScope(
 ): Promise<RequestScope> {
   const t = quoteIdentifier(plan.entityTimestampColumn);
   const epochDay = (expression: string) => `(CAST(${expression} AS DATE) - DATE '1970-01-01')`;
+  const sources = [...new Set(plan.views.map((v) => v.source))];
+  const lookbackOf = new Map(sources.map((s) => [s, sourceLookbackSeconds(plan, s)]));
+  const lookbacks = [...new Set(lookbackOf.values())].filter((l) => l !== undefined);
+  const keyed = rows <= KEY_LIST_MAX_ROWS;
+  const keys = keyed ? joinKeys : [];
+  const found = await queryRows(
+    connection,
+    `SELECT DISTINCT ${[
+      `${epochDay(t)} AS hi`,
+      ...lookbacks.map(
+        (seconds, i) => `${epochDay(`${t} - INTERVAL '${Math.trunc(seconds)}' SECOND`)} AS lo${i}`,
+      ),
+      ...keys.map((key, i) => `CAST(${quoteIdentifier(key.name)} AS VARCHAR) AS k${i}`),
+    ].join(', ')} FROM ${entityTable}`,
+  );
+  // Rows without a timestamp reach no day; their keys are still asked for.
+  const timed = found.filter((r) => r.hi !== null && r.hi !== undefined);
+  const lowerColumn = (lookback: number | undefined) =>
+    lookback === undefined ? undefined : `lo${lookbacks.indexOf(lookback)}`;
   const sourceDays = new Map<string, DayRange[]>();
-  const byLookback = new Map<number | undefined, DayRange[]>();
-  for (const source of new Set(plan.views.map((v) => v.source))) {
-    const lookback = sourceLookbackSeconds(plan, source);
-    let ranges = byLookback.get(lookback);
-    if (!ranges) {
-      const found = await queryRows(
-        connection,
-        lookback === undefined
-          ? `SELECT max(${epochDay(t)}) AS hi FROM ${entityTable}`
-          : `SELECT DISTINCT ${epochDay(`${t} - INTERVAL '${Math.trunc(lookback)}' SECOND`)} AS lo, ${epochDay(t)} AS hi FROM ${entityTable} WHERE ${t} IS NOT NULL`,
-      );
-      ranges = mergeDayRanges(
-        found
-          .filter((r) => r.hi !== null && r.hi !== undefined)
-          .map((r) =>
-            lookback === undefined
-              ? { to: Number(r.hi) }
-              : { from: Number(r.lo), to: Number(r.hi) },
-          ),
-      );
-      byLookback.set(lookback, ranges);
-    }
-    sourceDays.set(source, ranges);
-  }
-  if (rows > KEY_LIST_MAX_ROWS) return { sourceDays };
-  const keyValues = new Map<string, string[]>();
-  for (const key of joinKeys) {
-    const column = quoteIdentifier(key.name);
-    const values = await queryRows(
-      connection,
-      `SELECT DISTINCT CAST(${column} AS VARCHAR) AS v FROM ${entityTable} WHERE ${column} IS NOT NULL ORDER BY v`,
-    );
-    keyValues.set(
+  for (const [source, lookback] of lookbackOf)
+    sourceDays.set(source, dayRangesOf(timed, lowerColumn(lookback)));
+  if (!keyed) return { sourceDays };
+
+  const keyValues = new Map(
+    keys.map((key, i) => [
       key.name,
-      values.map((r) => `CAST(${quoteLiteral(String(r.v))} AS ${duckdbType(key.type)})`),
-    );
+      [...new Set(found.flatMap((r) => (isPresent(r[`k${i}`]) ? [String(r[`k${i}`])] : [])))]
+        .sort()
+        .map((value) => keyLiteral(value, key.type)),
+    ]),
+  );
+  const windowsByLookback = new Map<number | undefined, KeyedWindow[]>();
+  const keyedWindows = new Map<string, KeyedWindow[]>();
+  for (const [source, lookback] of lookbackOf) {
+    let windows = windowsByLookback.get(lookback);
+    if (!windows) {
+      windows = keyedWindowsOf(timed, lowerColumn(lookback), keys);
+      windowsByLookback.set(lookback, windows);
+    }
+    keyedWindows.set(source, windows);
   }
-  return {
-    sourceDays,
-    keyValues,
-    keyedWindows: await keyedWindows(connection, entityTable, plan, joinKeys),
-  };
+  return { sourceDays, keyValues, keyedWindows };
+}
+
+const isPresent = (value: unknown) => value !== null && value !== undefined;
+
+/** A join key value as the SQL literal the scans compare with: `CAST('<text>' AS <type>)`. */
+function keyLiteral(text: string, type: JoinKeyType): string {
+  return `CAST(${quoteLiteral(text)} AS ${duckdbType(type)})`;
+}
+
+/** The merged day ranges of `rows` (each `[row[lower], row.hi]`; all up to the latest `hi` without `lower`). */
+function dayRangesOf(
+  rows: readonly Record<string, unknown>[],
+  lower: string | undefined,
+): DayRange[] {
+  if (rows.length === 0) return [];
+  if (lower === undefined) return [{ to: Math.max(...rows.map((r) => Number(r.hi))) }];
+  return mergeDayRanges(rows.map((r) => ({ from: Number(r[lower]), to: Number(r.hi) })));
+}
+
+/** Each distinct (window days, key values) of `rows`: what keyedSourceRelation asks each file for. */
+function keyedWindowsOf(
+  rows: readonly Record<string, unknown>[],
+  lower: string | undefined,
+  keys: readonly { name: string; type: JoinKeyType }[],
+): KeyedWindow[] {
+  const windows = new Map<string, KeyedWindow>();
+  for (const row of rows) {
+    const from = lower === undefined ? undefined : Number(row[lower]);
+    const to = Number(row.hi);
+    const values = keys.map((_, i) => row[`k${i}`]);
+    const identity = JSON.stringify([from ?? null, to, values]);
+    if (windows.has(identity)) continue;
+    windows.set(identity, {
+      ...(from === undefined ? {} : { from }),
+      to,
+      // A NULL key is absent: it matches nothing.
+      keys: new Map(
+        keys.flatMap((key, i) =>
+          isPresent(values[i])
+            ? [[key.name, keyLiteral(String(values[i]), key.type)] as const]
+            : [],
+        ),
+      ),
+    });
+  }
+  return [...windows.values()];
 }
 
 /** Sorted, overlapping or touching ranges joined. */
@@ -128,7 +172,9 @@ function reaches(ranges: readonly DayRange[], day: number): boolean {
  * then follows the request, not the store: DuckDB opens every file it is given, so a file
  * that cannot hold a candidate row is not named at all. Rows the scope keeps beyond what a
  * view needs (other days of a kept file, another view's keys) lose to in-window rows or fail
- * the TTL check as they would unpruned, so results are the same.
+ * the TTL check as they would unpruned, so results are the same. Each source's relation is
+ * made once, from one read of the manifest, so every view of a source reads the same committed
+ * files even when an ingest commits while the SQL is rendered.
  */
 export function scopedDuckdbDialect(
   base: Dialect,
@@ -136,43 +182,51 @@ export function scopedDuckdbDialect(
   plan: PointInTimePlan,
   scope: RequestScope,
 ): Dialect {
+  const relations = new Map<string, string>();
+  const relationOf = (source: string) => {
+    const files = scopedSourceFiles(offlineRoot, source, scope);
+    const windows = scope.keyedWindows?.get(source);
+    const keyed = files && windows && keyedSourceRelation(plan, source, windows, files);
+    if (keyed) return keyed;
+    const keyFilter = sourceKeyFilter(plan, source, scope);
+    const relation =
+      files && files.length > 0
+        ? duckdbParquetFiles(files.map((f) => f.path))
+        : base.sourceRelation(source);
+    return keyFilter ? `(SELECT * FROM ${relation} WHERE ${keyFilter})` : relation;
+  };
   return {
     ...base,
     sourceRelation: (source) => {
-      const files = scopedSourceFiles(offlineRoot, source, scope);
-      const windows = scope.keyedWindows?.get(source);
-      const keyed = files && windows && keyedSourceRelation(plan, source, windows, files);
-      if (keyed) return keyed;
-      const keyFilter = sourceKeyFilter(plan, source, scope);
-      const relation =
-        files && files.length > 0 ? duckdbParquetFiles(files) : base.sourceRelation(source);
-      return keyFilter ? `(SELECT * FROM ${relation} WHERE ${keyFilter})` : relation;
+      const made = relations.get(source) ?? relationOf(source);
+      relations.set(source, made);
+      return made;
     },
   };
 }
 
 /**
- * The data files a training set in `scope` reads of `source`: its committed files of the days
- * the scope reaches, plus the newest ingest's first file. Undefined for a store without a
- * manifest, which is read whole (every Parquet file in a folder of the source); empty when nothing is
- * committed. The dry run lists these, so it names what the run reads.
+ * The data files a training set in `scope` reads of `source`, each with its `dt` partition:
+ * its committed files of the days the scope reaches, plus the newest ingest's first file.
+ * Undefined for a store without a manifest, which is read whole (every Parquet file in a folder
+ * of the source); empty when nothing is committed. The dry run lists these, so it names what
+ * the run reads.
  */
 export function scopedSourceFiles(
   offlineRoot: string,
   source: string,
   scope: RequestScope,
-): string[] | undefined {
-  const files = presentCommittedSourceFiles(offlineRoot, source);
+): PartitionedFile[] | undefined {
+  const committed = presentCommittedSource(offlineRoot, source);
+  if (!committed) return undefined;
+  const files = committed.files.map(partitionedFile);
   const days = scope.sourceDays.get(source);
-  if (!files || !days) return files;
-  const kept = files.filter((file) => {
-    const dt = partitionOfPath(file);
-    return dt === undefined || reaches(days, epochDayOfPartition(dt));
-  });
+  if (!days) return files;
+  const kept = files.filter((file) => file.day === undefined || reaches(days, file.day));
   // A file of the newest ingest carries the source's newest columns; without it, a request
   // reaching only older files would miss a column added since (union_by_name).
-  const newest = newestIngestFile(offlineRoot, source);
-  if (newest && !kept.includes(newest)) kept.push(newest);
+  const newest = newestIngestFile(offlineRoot, source, committed.records);
+  if (newest && !kept.some((f) => f.path === newest)) kept.push(partitionedFile(newest));
   return kept.length > 0 ? kept : files;
 }
 
@@ -194,8 +248,11 @@ function sourceKeyFilter(
   return conditions.length > 0 ? conditions.join(' AND ') : undefined;
 }
 
-function newestIngestFile(offlineRoot: string, source: string): string | undefined {
-  const records = readManifestSync(offlineRoot) ?? [];
+function newestIngestFile(
+  offlineRoot: string,
+  source: string,
+  records: readonly IngestRecord[],
+): string | undefined {
   for (let i = records.length - 1; i >= 0; i--) {
     const record = records[i];
     if (record?.source !== source) continue;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../../lib/definitions/index.ts';
+import { partitionedFile } from '../../../lib/offline/dt-partition.ts';
 import {
   type KeyedWindow,
   keyedSourceRelation,
@@ -31,7 +32,9 @@ const plan = planPointInTime(
 // 2026-03-01 is day 20513 since 1970-01-01.
 const day0 = Date.UTC(2026, 2, 1) / 86_400_000;
 const file = (offset: number) =>
-  `/store/scores/dt=${new Date((day0 + offset) * 86_400_000).toISOString().slice(0, 10)}/a-0.parquet`;
+  partitionedFile(
+    `/store/scores/dt=${new Date((day0 + offset) * 86_400_000).toISOString().slice(0, 10)}/a-0.parquet`,
+  );
 const window = (from: number, to: number, key?: string): KeyedWindow => ({
   from: day0 + from,
   to: day0 + to,
@@ -73,7 +76,7 @@ describe('keyed scans of a source', () => {
       plan,
       'scores',
       [window(0, 0, 'A'), window(4, 4), window(9, 9, 'C')],
-      ['/store/scores/loose.parquet', file(4)],
+      [partitionedFile('/store/scores/loose.parquet'), file(4)],
     );
     expect(scans(relation)).toEqual([
       { days: [], filter: `"customer_id" IN ('A', 'C')` },
