@@ -7,6 +7,7 @@ import { partitionedFile } from './dt-partition.ts';
 import { sourceDataFiles } from './ingest-manifest.ts';
 import { type DayRange, requestScope, scopedSourceFiles } from './request-scope.ts';
 import { type PartitionObjects, partitionTotals } from './scan-estimate.ts';
+import { type ViewRead, type ViewReadOptions, viewReads } from './view-reads.ts';
 
 /** A data file a local training set reads, with its size. */
 export interface ScannedFile {
@@ -31,7 +32,10 @@ export interface LocalSourceScan {
 }
 
 export interface LocalScanEstimate {
+  /** The sources whose data files the run opens: those of views not answered whole by running totals. */
   readonly sources: readonly LocalSourceScan[];
+  /** What each view reads: its source's files, its running totals, or both. */
+  readonly views: readonly ViewRead[];
   /**
    * Per join key, how many distinct values the scans keep rows of (requests of at most
    * KEY_LIST_MAX_ROWS rows); undefined: every key's rows are read.
@@ -42,8 +46,9 @@ export interface LocalScanEstimate {
 }
 
 /**
- * The data files a local training set of `plan` reads for the entity rows loaded as
- * `entityTable`: per source exactly the files the run names (`scopedSourceFiles` of the same
+ * What a local training set of `plan` with `options` reads for the entity rows loaded as
+ * `entityTable`: per view, its source's files or its running totals (viewReads), and per source
+ * whose files a view reads, exactly the files the run names (`scopedSourceFiles` of the same
  * `requestScope`: the committed files of the days each row's window reaches, plus the newest
  * ingest's first file), with their sizes. A committed file that is gone is refused
  * (MissingCommittedFilesError), as the training set would refuse it.
@@ -53,7 +58,9 @@ export async function estimateLocalScan(
   offlineRoot: string,
   plan: PointInTimePlan,
   entities: { readonly table: string; readonly rows: number },
+  options: ViewReadOptions = {},
 ): Promise<LocalScanEstimate> {
+  const views = viewReads(plan, options, entities.rows);
   const scope = await requestScope(
     connection,
     entities.table,
@@ -62,7 +69,7 @@ export async function estimateLocalScan(
     requiredJoinKeys(plan),
   );
   const sources: LocalSourceScan[] = [];
-  for (const source of new Set(plan.views.map((v) => v.source))) {
+  for (const source of new Set(views.filter((v) => v.sourceFiles).map((v) => v.source))) {
     const read =
       scopedSourceFiles(offlineRoot, source, scope) ??
       sourceDataFiles(offlineRoot, source).map((f) => partitionedFile(path.join(f.folder, f.name)));
@@ -83,6 +90,7 @@ export async function estimateLocalScan(
   }
   return {
     sources,
+    views,
     ...(scope.keyValues
       ? {
           keyValues: Object.fromEntries(

@@ -7,11 +7,10 @@ import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import {
   type FeatureRequest,
   type PlannedView,
-  type PointInTimePlan,
   planPointInTime,
   requiredJoinKeys,
 } from '../sql/point-in-time-plan.ts';
-import { answeredByRunningTotals, type RunningTotalsSource } from '../sql/render-running-totals.ts';
+import type { RunningTotalsSource } from '../sql/render-running-totals.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
 import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
@@ -19,6 +18,9 @@ import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
 import { requestScope, scopedDuckdbDialect } from './request-scope.ts';
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
+import { runningTotalsViews } from './view-reads.ts';
+
+export { RUNNING_TOTALS_MIN_ENTITY_ROWS, runningTotalsViews } from './view-reads.ts';
 
 export interface TrainingSetOptions {
   readonly registry: Registry;
@@ -50,12 +52,6 @@ export type TrainingSetPhase =
   | 'building running totals'
   | 'joining'
   | 'writing';
-
-/**
- * Below this many entity rows a range join, which reads only the days the windows reach, beats
- * looking up running totals, which reads every total of the source.
- */
-export const RUNNING_TOTALS_MIN_ENTITY_ROWS = 100_000;
 
 export interface TrainingSetResult {
   readonly rows: number;
@@ -235,25 +231,6 @@ async function prepareRunningTotals(
     if (totals) found.set(view.view, totals);
   }
   return found;
-}
-
-/** The aggregation views of `plan` a training set of `entityRows` rows reads running totals for. */
-export function runningTotalsViews(
-  plan: PointInTimePlan,
-  options: Pick<TrainingSetOptions, 'strategy' | 'aggregations' | 'runningTotalsFromRows'>,
-  entityRows: number,
-): PlannedView[] {
-  const mode = options.aggregations ?? 'auto';
-  if ((options.strategy ?? 'asof') !== 'asof' || mode === 'range-join') return [];
-  return plan.views.filter((view) => {
-    const aggregations = view.aggregations ?? [];
-    if (!aggregations.some(answeredByRunningTotals)) return false;
-    if (mode === 'running-totals') return true;
-    return (
-      entityRows >= (options.runningTotalsFromRows ?? RUNNING_TOTALS_MIN_ENTITY_ROWS) &&
-      aggregations.every(answeredByRunningTotals)
-    );
-  });
 }
 
 function explainQueryError(error: unknown, options: TrainingSetOptions): Error {

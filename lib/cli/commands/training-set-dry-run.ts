@@ -12,7 +12,6 @@ import { offlineRoot } from '../../offline/local-layout.ts';
 import { estimateLocalScan, type LocalScanEstimate } from '../../offline/local-scan-estimate.ts';
 import { estimateAthenaScan } from '../../offline/s3-scan-estimate.ts';
 import { athenaPrice, type SourceScanEstimate } from '../../offline/scan-estimate.ts';
-import { runningTotalsViews } from '../../offline/training-set.ts';
 import type { Registry } from '../../registry/index.ts';
 import { planPointInTime, requiredJoinKeys } from '../../sql/point-in-time-plan.ts';
 import { athenaRunnerFor } from '../aws-env.ts';
@@ -156,14 +155,13 @@ async function localDryRun(
       offlineRoot(ctx.options.dataDir, ctx.env),
       plan,
       entities,
+      options,
     );
-    const totals = runningTotalsViews(plan, options, entities.rows).map((v) => v.view);
     printLocalEstimate(
       ctx,
       options,
       { rows: entities.rows, timeRange: entities.timeRange },
       estimate,
-      totals,
     );
   } finally {
     session.close();
@@ -175,8 +173,8 @@ function printLocalEstimate(
   options: TrainingSetDryRunOptions,
   request: { rows: number; timeRange: { min: string; max: string } },
   estimate: LocalScanEstimate,
-  runningTotals: readonly string[],
 ): void {
+  const runningTotals = estimate.views.filter((v) => v.runningTotals);
   const what = options.service ? { service: options.service } : { features: options.features };
   if (options.json) {
     ctx.out.json({
@@ -193,7 +191,8 @@ function printLocalEstimate(
         bytes: s.bytes,
       })),
       keyValues: estimate.keyValues ?? null,
-      runningTotals,
+      views: estimate.views,
+      runningTotals: runningTotals.map((v) => v.view),
       files: estimate.files,
       bytes: estimate.bytes,
     });
@@ -230,7 +229,7 @@ function printLocalEstimate(
   );
   if (runningTotals.length > 0)
     ctx.out.line(
-      `Not counted: ${runningTotals.join(', ')} ${runningTotals.length === 1 ? 'is' : 'are'} answered from running totals (--aggregations), which a first run, or one after new ingests, builds from every file of the source.`,
+      `Not counted: ${runningTotals.map((v) => `${v.view} (${v.sourceFiles ? `running totals, and ${v.source}'s files for what totals cannot answer` : `running totals, not ${v.source}'s files`})`).join(', ')} ${runningTotals.length === 1 ? 'reads' : 'read'} running totals (--aggregations), which a first run, or one after new ingests, builds from every file of the source.`,
     );
 }
 
