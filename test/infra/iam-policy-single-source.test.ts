@@ -120,7 +120,10 @@ async function storeWithRoles() {
   return { registry, stack, training, ingest, template: Template.fromStack(stack) };
 }
 
-describe('fstore iam-policy prints what the CDK grants give (one source of statements)', () => {
+// Each case synthesizes a stack (bundling its Lambdas): on a loaded 2-core machine that took 79 s.
+describe('fstore iam-policy prints what the CDK grants give (one source of statements)', {
+  timeout: 300_000,
+}, () => {
   it('training: the synthesized policy of a grantTrainingSets role equals the printed one for the same names', async () => {
     const { registry, stack, training, template } = await storeWithRoles();
     const printed = allowed(
