@@ -4,7 +4,17 @@
 // Running the bundle skips tsx for the CLI's own ~200 modules; `npm ci` builds it (prepare).
 // Plain JavaScript: it runs before any TypeScript loader.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,22 +30,33 @@ const buildFiles = [thisFile];
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const relative = (file) => path.relative(repoRoot, file).split(path.sep).join('/');
 
+/** Old builds stay this long after a newer one replaces them: a running CLI loads chunks late. */
+const keepReplacedBuildsMs = 60 * 60 * 1000;
+
 /** The modules of lib/definitions: feature-defs import them, so each is an entry of its own. */
-function definitionModules() {
-  const dir = path.join(repoRoot, 'lib', 'definitions');
+function definitionModules(root = repoRoot) {
+  const dir = path.join(root, 'lib', 'definitions');
+  if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true })
     .map(String)
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
     .map((name) => path.join(dir, name));
 }
 
+const sortedRelative = (files, root) =>
+  files.map((file) => path.relative(root, file).split(path.sep).join('/')).sort();
+
 /**
- * Builds the bundle into a new folder, then puts it in place of the current one, so a CLI
- * starting meanwhile sees the old bundle or the new, whole. Returns the bundle's folder.
+ * Builds the bundle into a folder of its own, then points the `current` link at it in one
+ * rename, so a CLI starting meanwhile sees the old bundle or the new, whole; a CLI already
+ * running keeps its folder (it loads command chunks late) until the build after next an hour on.
+ * A source edited while esbuild ran fails the build: the bundle could hold the old text under
+ * the new text's hash. Returns the bundle's folder.
  */
 export async function buildCliBundle() {
   const { build } = await import('esbuild');
   await mkdir(bundleRoot, { recursive: true });
+  const buildStartedMs = Date.now();
   const staging = path.join(bundleRoot, `build-${process.pid}-${Date.now()}`);
   const result = await build({
     absWorkingDir: repoRoot,
@@ -64,17 +85,49 @@ export async function buildCliBundle() {
     ...buildFiles,
   ]) {
     const info = statSync(file);
+    if (info.mtimeMs > buildStartedMs) {
+      rmSync(staging, { recursive: true, force: true });
+      throw new Error(`${relative(file)} changed while the bundle was being built`);
+    }
     inputs[relative(file)] = { size: info.size, mtimeMs: info.mtimeMs, sha256: sha256(file) };
   }
   await writeFile(
     path.join(staging, manifestName),
-    `${JSON.stringify({ builtAt: new Date().toISOString(), inputs }, null, 1)}\n`,
+    `${JSON.stringify(
+      {
+        builtAt: new Date().toISOString(),
+        definitions: sortedRelative(definitionModules(), repoRoot),
+        inputs,
+      },
+      null,
+      1,
+    )}\n`,
   );
-  const previous = path.join(bundleRoot, `previous-${process.pid}-${Date.now()}`);
-  if (existsSync(currentDir)) renameSync(currentDir, previous);
-  renameSync(staging, currentDir);
-  rmSync(previous, { recursive: true, force: true });
-  return currentDir;
+  const link = path.join(bundleRoot, `link-${process.pid}-${Date.now()}`);
+  symlinkSync(path.basename(staging), link, 'dir');
+  // A `current` folder (not a link) is a bundle of the first layout: it cannot be renamed over.
+  if (lstatSyncOrUndefined(currentDir)?.isDirectory()) rmSync(currentDir, { recursive: true });
+  renameSync(link, currentDir);
+  removeReplacedBuilds(path.basename(staging));
+  return staging;
+}
+
+function lstatSyncOrUndefined(file) {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function removeReplacedBuilds(kept) {
+  for (const name of readdirSync(bundleRoot)) {
+    if (name === kept || !/^(build|link|previous)-/.test(name)) continue;
+    const entry = path.join(bundleRoot, name);
+    const info = lstatSyncOrUndefined(entry);
+    if (info && Date.now() - info.mtimeMs > keepReplacedBuildsMs)
+      rmSync(entry, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -82,9 +135,12 @@ export async function buildCliBundle() {
  * `{ reason }` naming what is missing or changed. A source whose size and mtime match is taken
  * as unchanged; one whose mtime moved (a checkout) is compared by content.
  */
-export function freshCliBundle({ dir = currentDir, root = repoRoot } = {}) {
+export function freshCliBundle({ dir: linked = currentDir, root = repoRoot } = {}) {
+  let dir = linked;
   let manifest;
   try {
+    // The build the link names now: a rebuild meanwhile does not move this CLI's files.
+    dir = realpathSync(linked);
     manifest = JSON.parse(readFileSync(path.join(dir, manifestName), 'utf8'));
   } catch (error) {
     return {
@@ -107,6 +163,10 @@ export function freshCliBundle({ dir = currentDir, root = repoRoot } = {}) {
     if (info.size === built.size && info.mtimeMs === built.mtimeMs) continue;
     if (info.size !== built.size || sha256(absolute) !== built.sha256) changed.push(file);
   }
+  // A module added to lib/definitions is no input of the last build, yet feature-defs can import it.
+  const built = new Set(manifest.definitions ?? []);
+  for (const file of sortedRelative(definitionModules(root), root))
+    if (!built.has(file)) changed.push(`${file} (added)`);
   if (changed.length === 0 && Object.keys(manifest.inputs ?? {}).length > 0) return { dir };
   if (changed.length === 0) return { reason: "the CLI bundle's manifest lists no sources" };
   const shown = changed.slice(0, 3).join(', ');

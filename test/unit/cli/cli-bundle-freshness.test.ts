@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshCliBundle } from '../../../bin/cli-bundle.mjs';
+import { buildCliBundle, freshCliBundle } from '../../../bin/cli-bundle.mjs';
 import { makeTempDir } from '../../helpers/run-fstore.ts';
 
 /** A source tree of two files and a bundle folder whose manifest records them as built. */
@@ -65,4 +66,23 @@ describe('the CLI bundle is used only when built from the sources as they are', 
     await rm(manifest);
     expect(freshCliBundle(tree)).toEqual({ reason: 'the CLI bundle is not built' });
   });
+  it('is stale when a module was added to lib/definitions, which feature-defs may import', async () => {
+    const tree = await builtTree();
+    await mkdir(path.join(tree.root, 'lib', 'definitions'), { recursive: true });
+    await writeFile(path.join(tree.root, 'lib', 'definitions', 'window.ts'), 'export {};\n');
+    expect(freshCliBundle(tree).reason).toBe(
+      'the CLI bundle is older than its sources: lib/definitions/window.ts (added) changed',
+    );
+  });
+
+  it('keeps the folder a running CLI loads its chunks from when a rebuild replaces it', async () => {
+    const first = await buildCliBundle();
+    const second = await buildCliBundle();
+    expect(second).not.toBe(first);
+    expect(existsSync(path.join(first, 'lib', 'cli', 'run-cli.mjs'))).toBe(true);
+    const fresh = freshCliBundle();
+    // Another test file's rebuild may have run meanwhile: the link names a newer build then.
+    if (fresh.dir !== second) expect(fresh.dir).toMatch(/fstore-cli\/build-/);
+    else expect(fresh.dir).toBe(second);
+  }, 120_000);
 });
