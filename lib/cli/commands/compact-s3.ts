@@ -1,6 +1,7 @@
 import { describeBytes } from '../../offline/ingest-leftovers.ts';
 import type { S3SourcePlan } from '../../offline/s3-compact-plan.ts';
 import type { Registry } from '../../registry/index.ts';
+import { s3Client } from '../aws-clients.ts';
 import { awsRegion } from '../aws-region.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -40,12 +41,11 @@ export async function compactS3(
       `pass --bucket <name> (the OfflineBucketName output of stack fstore-${ctx.env}) or set FSTORE_OFFLINE_BUCKET`,
     );
   const bucket = options.bucket;
-  const [{ S3Client }, { planS3Compaction }] = await Promise.all([
-    import('@aws-sdk/client-s3'),
+  const region = awsRegion(ctx.env);
+  const [s3, { planS3Compaction }] = await Promise.all([
+    s3Client(region),
     import('../../offline/s3-compact-plan.ts'),
   ]);
-  const region = awsRegion(ctx.env);
-  const s3 = new S3Client({ region });
   const plans: S3SourcePlan[] = [];
   for (const source of options.sources) {
     const prefix = registry.sources.find((s) => s.name === source)?.offline.s3Prefix;
