@@ -296,7 +296,9 @@ export class OfflineStore extends Construct {
    * `source` partition is injected, so a query names one source (`WHERE source = '<name>'`) and
    * lists only `offline/_ingests/<source>/`; both record layouts below it are read, since Athena
    * reads every object under a partition's location, subfolders (`<sha256>/`) included. Names
-   * starting with `_` are hidden only below the location, so `_ingests` itself is not.
+   * starting with `_` are hidden only below the location, so `_ingests` itself is not. A
+   * compaction's record (`<source>/compactions/<id>.json`) is a row too: its `replaces` names the
+   * objects readers must skip from then on (lib/sql/athena-dialect.ts).
    */
   private addIngestRecordsTable(database: glue.CfnDatabase): glue.CfnTable {
     const location = `s3://${this.bucket.bucketName}/${ingestRecordsPrefix}`;
@@ -329,6 +331,17 @@ export class OfflineStore extends Construct {
             { name: 'firstseq', type: 'bigint', comment: 'fstore_seq of the first row' },
             { name: 'at', type: 'string', comment: 'commit time, ISO 8601' },
             { name: 'files', type: 'array<string>', comment: 'object keys; absent in old records' },
+            { name: 'kind', type: 'string', comment: 'compaction, or absent (an ingest)' },
+            {
+              name: 'replaces',
+              type: 'array<string>',
+              comment: 'compaction: object keys its files replace, never read once it exists',
+            },
+            {
+              name: 'keepuntil',
+              type: 'string',
+              comment: 'compaction: replaced objects are deleted after this time, ISO 8601',
+            },
           ],
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',

@@ -9,6 +9,7 @@ import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { pascal } from '../../lib/constructs/logical-id.ts';
 import { OfflineStore } from '../../lib/constructs/offline-store.ts';
 import { SecureBucket } from '../../lib/constructs/secure-bucket.ts';
+import type { S3CompactionRecord } from '../../lib/offline/s3-compact-record.ts';
 import type { Registry, RegistrySource } from '../../lib/registry/index.ts';
 import { loadExampleRegistry, newApp, synthStage, synthWithViolations } from './synth-app.ts';
 
@@ -134,6 +135,30 @@ describe('OfflineStore Glue catalog', { timeout: 180_000 }, () => {
     template.resourceCountIs('AWS::Glue::Crawler', 0);
   });
 
+  it('has a column for every key of a compaction record, so Athena readers see what it replaces', async () => {
+    const { template } = await synthStage('dev');
+    const table = Object.values(template.findResources('AWS::Glue::Table')).find(
+      (t) =>
+        (t as { Properties: { TableInput: { Name: string } } }).Properties.TableInput.Name ===
+        'fstore_ingests',
+    ) as { Properties: { TableInput: { StorageDescriptor: { Columns: { Name: string }[] } } } };
+    const columns = table.Properties.TableInput.StorageDescriptor.Columns.map((c) => c.Name);
+    const record: S3CompactionRecord = {
+      kind: 'compaction',
+      ingestId: '20260301t000000-0a1b2c3d',
+      source: 'orders',
+      at: '2026-03-01T00:00:00.000Z',
+      keepUntil: '2026-03-01T01:00:00.000Z',
+      files: [],
+      replaces: [],
+    };
+    // The JSON SerDe matches keys case-insensitively; `source` is the injected partition.
+    const keys = Object.keys(record)
+      .map((k) => k.toLowerCase())
+      .filter((k) => k !== 'source');
+    expect(columns).toEqual(expect.arrayContaining(keys));
+  });
+
   it('declares fstore_ingests over offline/_ingests/: the one-line JSON records, source injected, keys case-insensitive', async () => {
     const { template } = await synthStage('dev');
     const bucket = offlineBucketId(template);
@@ -167,6 +192,9 @@ describe('OfflineStore Glue catalog', { timeout: 180_000 }, () => {
             ['firstseq', 'bigint'],
             ['at', 'string'],
             ['files', 'array<string>'],
+            ['kind', 'string'],
+            ['replaces', 'array<string>'],
+            ['keepuntil', 'string'],
           ].map(([Name, Type]) => expect.objectContaining({ Name, Type })),
           InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
