@@ -1,0 +1,77 @@
+import { listElementType, type ScalarType, type ValueType } from '../definitions/value-types.ts';
+import { parseEpochMicros } from '../epoch-micros.ts';
+
+const int32Range = [-2_147_483_648, 2_147_483_647] as const;
+const int64Range = [-(2n ** 63n), 2n ** 63n - 1n] as const;
+const float32Max = 3.4028234663852886e38;
+
+/**
+ * Why a pushed JSON value cannot be a value of a column of `type`, or undefined when it can.
+ * `null` is accepted here (the caller decides where a value is required). Timestamps are
+ * ISO-8601 text; an int64 beyond 2^53 must be a decimal string, since a JSON number there has
+ * already lost digits.
+ */
+export function valueProblem(type: ValueType, value: unknown): string | undefined {
+  if (value === null) return undefined;
+  const element = listElementType(type);
+  if (element) {
+    if (!Array.isArray(value)) return `must be a list of ${element}, got ${describe(value)}`;
+    for (const [index, item] of value.entries()) {
+      const problem = valueProblem(element, item);
+      if (problem) return `[${index}] ${problem}`;
+    }
+    return undefined;
+  }
+  return scalarProblem(type as ScalarType, value);
+}
+
+function scalarProblem(type: ScalarType, value: unknown): string | undefined {
+  switch (type) {
+    case 'int32':
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        return `must be an int32 (a whole JSON number), got ${describe(value)}`;
+      return value < int32Range[0] || value > int32Range[1]
+        ? `${value} is outside the int32 range ${int32Range[0]}..${int32Range[1]}`
+        : undefined;
+    case 'int64': {
+      if (typeof value === 'number') {
+        if (!Number.isInteger(value)) return `must be an int64, got ${describe(value)}`;
+        return Number.isSafeInteger(value)
+          ? undefined
+          : `${value} is beyond 2^53, where a JSON number loses digits; send it as a decimal string`;
+      }
+      if (typeof value !== 'string' || !/^-?\d{1,19}$/.test(value))
+        return `must be an int64 (a whole JSON number, or a decimal string beyond 2^53), got ${describe(value)}`;
+      const big = BigInt(value);
+      return big < int64Range[0] || big > int64Range[1]
+        ? `${value} is outside the int64 range`
+        : undefined;
+    }
+    case 'float32':
+    case 'float64':
+      if (typeof value !== 'number') return `must be a number, got ${describe(value)}`;
+      if (!Number.isFinite(value)) return `must be a finite number, got ${value}`;
+      return type === 'float32' && Math.abs(value) > float32Max
+        ? `${value} is outside the float32 range`
+        : undefined;
+    case 'string':
+      return typeof value === 'string' ? undefined : `must be a string, got ${describe(value)}`;
+    case 'bool':
+      return typeof value === 'boolean'
+        ? undefined
+        : `must be true or false, got ${describe(value)}`;
+    case 'timestamp':
+      return typeof value === 'string' && parseEpochMicros(value) !== undefined
+        ? undefined
+        : `must be an ISO-8601 timestamp such as "2026-03-01T12:00:00Z", got ${describe(value)}`;
+    default:
+      return `has unsupported type ${String(type)}`;
+  }
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
