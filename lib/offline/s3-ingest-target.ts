@@ -5,7 +5,6 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
-  NoSuchKey,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -112,20 +111,23 @@ export class S3IngestTarget implements IngestTarget {
         }),
       );
     } catch (error) {
-      // A PutObject that failed on the way back (a timeout) may have stored the record.
-      let stored: boolean;
+      // S3 refused the request: nothing was stored, the uploads can go.
+      if (isDefiniteRefusal(error)) throw error;
+      // A timeout or a reset may come back before S3 stores the record, which can then land
+      // later: unless it is already there, the outcome is unknown and the uploads must stay,
+      // or a late record would name deleted objects.
+      let stored = false;
       try {
         await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
         stored = true;
-      } catch (lookup) {
-        if (!isNoSuchKey(lookup))
-          throw new CommitOutcomeUnknownError(
-            `the ingest record s3://${this.bucket}/${Key} may or may not have been written`,
-            { cause: error },
-          );
-        stored = false;
+      } catch {
+        // absent, or the lookup failed too: unknown either way
       }
-      if (!stored) throw error;
+      if (!stored)
+        throw new CommitOutcomeUnknownError(
+          `the ingest record s3://${this.bucket}/${Key} may or may not have been written (${errorText(error)}); the uploaded objects are kept. Run the same ingest again: if the record landed it says the file was already ingested, otherwise it ingests the file anew and the kept objects stay unread`,
+          { cause: error },
+        );
     }
   }
 
@@ -148,6 +150,12 @@ export class S3IngestTarget implements IngestTarget {
   }
 }
 
-function isNoSuchKey(error: unknown): boolean {
-  return error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
+/** An answer from S3 saying it did not do the request (a 4xx other than 408 Request Timeout). */
+function isDefiniteRefusal(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500 && status !== 408;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -5,12 +5,14 @@ import {
   NoSuchKey,
   PutObjectCommand,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../../lib/definitions/index.ts';
 import { ingestFile } from '../../../lib/offline/ingest.ts';
 import { ingestIdOfObjectPath } from '../../../lib/offline/ingest-records.ts';
+import { CommitOutcomeUnknownError } from '../../../lib/offline/ingest-target.ts';
 import { S3IngestTarget } from '../../../lib/offline/s3-ingest-target.ts';
 import { offlineFixture } from '../../helpers/offline-fixture.ts';
 
@@ -175,17 +177,32 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
   });
 
   describe('a failure at each step of the S3 ingest', () => {
-    /** An S3 bucket in memory: PutObject fails on the call numbered `failAt` (1-based). */
-    function fakeBucket(failAt?: number, failAfterStoring = false) {
+    /** An S3 error answer with its HTTP status, as the SDK raises it. */
+    const s3Error = (name: string, httpStatusCode: number, message: string) =>
+      new S3ServiceException({ name, $fault: 'server', $metadata: { httpStatusCode }, message });
+    /**
+     * An S3 bucket in memory: PutObject fails on the call numbered `failAt` (1-based), with S3
+     * refusing it (403), or, with `failure`, raising that error after storing the object or
+     * (`landsLater`) before storing it, the object then landing when the test calls `land()`.
+     */
+    function fakeBucket(
+      failAt?: number,
+      failure?: { error: Error; stored: 'before-error' | 'landsLater' },
+    ) {
       const objects = new Map<string, string>();
+      const late: [string, string][] = [];
       let puts = 0;
       s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: unknown }) => {
         puts += 1;
-        if (puts === failAt && !failAfterStoring)
-          throw new Error(`InternalError on PutObject ${puts}`);
-        objects.set(input.Key, typeof input.Body === 'string' ? input.Body : '<parquet>');
-        if (puts === failAt) throw new Error(`timeout on PutObject ${puts}`);
-        return {};
+        const text = typeof input.Body === 'string' ? input.Body : '<parquet>';
+        if (puts !== failAt) {
+          objects.set(input.Key, text);
+          return {};
+        }
+        if (!failure) throw s3Error('AccessDenied', 403, `AccessDenied on PutObject ${puts}`);
+        if (failure.stored === 'before-error') objects.set(input.Key, text);
+        else late.push([input.Key, text]);
+        throw failure.error;
       });
       s3.on(DeleteObjectsCommand).callsFake((input: { Delete: { Objects: { Key: string }[] } }) => {
         for (const { Key } of input.Delete.Objects) objects.delete(Key);
@@ -201,7 +218,10 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
         if (text === undefined) throw new NoSuchKey({ message: 'no', $metadata: {} });
         return { Body: body(text) };
       });
-      return objects;
+      const land = () => {
+        for (const [key, text] of late.splice(0)) objects.set(key, text);
+      };
+      return Object.assign(objects, { land });
     }
     const dataKeys = (objects: Map<string, string>) =>
       [...objects.keys()].filter((k) => k.startsWith('offline/orders/'));
@@ -213,7 +233,7 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
       ['the second data upload (one object already uploaded)', 2],
       ['the commit (the record PutObject, every object uploaded)', 3],
     ])(
-      'at %s leaves no record and no data object, and a retry commits cleanly',
+      'S3 refusing %s leaves no record and no data object, and a retry commits cleanly',
       async (_step, failAt) => {
         const objects = fakeBucket(failAt);
         const fixture = await offlineFixture([view]);
@@ -227,7 +247,7 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
             file,
             target: new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b'),
           });
-        await expect(ingest()).rejects.toThrow(`InternalError on PutObject ${failAt}`);
+        await expect(ingest()).rejects.toThrow(`AccessDenied on PutObject ${failAt}`);
         expect(s3.commandCalls(PutObjectCommand)).toHaveLength(failAt);
         expect(recordKeys(objects)).toEqual([]);
         expect(dataKeys(objects)).toEqual([]);
@@ -246,7 +266,10 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
     );
 
     it('keeps the objects when the record PutObject timed out but stored the record: the ingest is committed', async () => {
-      const objects = fakeBucket(3, true);
+      const objects = fakeBucket(3, {
+        error: Object.assign(new Error('socket timed out'), { name: 'TimeoutError' }),
+        stored: 'before-error',
+      });
       const fixture = await offlineFixture([view]);
       const result = await ingestFile({
         registry: fixture.registry,
@@ -261,5 +284,40 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
       expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
       expect(result.rows).toBe(2);
     });
+
+    it.each([
+      ['a client timeout', Object.assign(new Error('socket timed out'), { name: 'TimeoutError' })],
+      ['a connection reset', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+      ['S3 500 InternalError', s3Error('InternalError', 500, 'We encountered an internal error')],
+      ['S3 408 RequestTimeout', s3Error('RequestTimeout', 408, 'Your socket connection timed out')],
+    ])(
+      'after %s on the record PutObject keeps every uploaded object, so a record landing later reads all rows',
+      async (_failure, error) => {
+        const objects = fakeBucket(3, { error, stored: 'landsLater' });
+        const fixture = await offlineFixture([view]);
+        const file = await fixture.writeJsonl(rows);
+        const ingest = () =>
+          ingestFile({
+            registry: fixture.registry,
+            dataDir: fixture.dataDir,
+            env: 'dev',
+            source: 'orders',
+            file,
+            target: new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b'),
+          });
+        const failed = await ingest().catch((e: unknown) => e as Error);
+        expect(failed).toBeInstanceOf(CommitOutcomeUnknownError);
+        expect(failed.message).toMatch(
+          /may or may not have been written .*Run the same ingest again/,
+        );
+        expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+        expect(dataKeys(objects)).toHaveLength(2);
+
+        objects.land();
+        const record = JSON.parse(objects.get(recordKeys(objects)[0] ?? '') ?? '{}');
+        expect([...record.files].sort()).toEqual(dataKeys(objects).sort());
+        await expect(ingest()).rejects.toThrow('was already ingested into "orders"');
+      },
+    );
   });
 });
