@@ -5,5 +5,3 @@ export declare function freshCliBundle(options?: {
   dir?: string;
   root?: string;
 }): { dir: string; reason?: undefined } | { dir?: undefined; reason: string };
-export declare const bundledDefinitionsUrl: (dir: string) => string;
-export declare const sourceDefinitionsUrl: string;

@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const bundleRoot = path.join(repoRoot, 'node_modules', '.cache', 'fstore-cli');
@@ -174,8 +174,3 @@ export function freshCliBundle({ dir: linked = currentDir, root = repoRoot } = {
     reason: `the CLI bundle is older than its sources: ${shown}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''} changed`,
   };
 }
-
-/** The bundle's copy of a lib/definitions module, as a URL. */
-export const bundledDefinitionsUrl = (dir) =>
-  `${pathToFileURL(path.join(dir, 'lib', 'definitions')).href}/`;
-export const sourceDefinitionsUrl = `${pathToFileURL(path.join(repoRoot, 'lib', 'definitions')).href}/`;

@@ -2,18 +2,17 @@
 // Entry point of `npx fstore`. Runs the CLI from its prebuilt bundle (bin/cli-bundle.mjs, built
 // by `npm ci` or `npm run build:cli`) when the bundle was built from the sources as they are;
 // otherwise, or with FSTORE_CLI_SOURCES=1, registers tsx and runs the TypeScript sources,
-// saying why on stderr. Either way the user's feature-defs/*.ts load through tsx, registered
-// only when a command loads them (lib/cli/definition-imports.ts).
+// saying why on stderr. From the bundle, the user's feature-defs/*.ts are compiled by esbuild
+// into a content-keyed cache (bin/definitions-cache.mjs) when a command loads them; from the
+// sources, tsx imports them.
 import { readFileSync } from 'node:fs';
-import { register as registerHooks } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  bundledDefinitionsUrl,
-  freshCliBundle,
-  repoRoot,
-  sourceDefinitionsUrl,
-} from './cli-bundle.mjs';
+import { freshCliBundle, repoRoot } from './cli-bundle.mjs';
+
+const sourceDefinitionsDir = path.join(repoRoot, 'lib', 'definitions');
+const bundledDefinitionsDir = (dir) => path.join(dir, 'lib', 'definitions');
+const definitionsCacheRoot = path.join(repoRoot, 'node_modules', '.cache', 'fstore-defs');
 
 // The AWS SDK warns once per process that its releases after January 2027 need Node 22; that
 // is not news a user of this CLI can act on. The SDK emits it as a plain `Warning` whose
@@ -44,11 +43,17 @@ const bundle = fromSources ? undefined : freshCliBundle();
 if (bundle?.dir) {
   // Stack traces (--verbose) name the TypeScript sources, not the bundle's chunks.
   if (process.argv.includes('--verbose')) process.setSourceMapsEnabled(true);
-  globalThis[Symbol.for('fstore.cli.prepareDefinitionImports')] = async () => {
-    const { register } = await import('tsx/esm/api');
-    register();
-    registerHooks(new URL('./definitions-from-bundle-hooks.mjs', import.meta.url), {
-      data: { sourceUrl: sourceDefinitionsUrl, bundleUrl: bundledDefinitionsUrl(bundle.dir) },
+  // The user's feature-defs are compiled by esbuild into a cache (lib/cli/context.ts calls this).
+  globalThis[Symbol.for('fstore.cli.compileDefinitions')] = async (root, files) => {
+    const { compiledDefinitions } = await import('./definitions-cache.mjs');
+    return compiledDefinitions({
+      root,
+      files,
+      definitions: {
+        sourceDir: sourceDefinitionsDir,
+        bundleDir: bundledDefinitionsDir(bundle.dir),
+      },
+      cacheRoot: definitionsCacheRoot,
     });
   };
   const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));

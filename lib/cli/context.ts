@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { compileRegistry, loadDefinitions, type Registry } from '../registry/index.ts';
+import type { DefinitionsCompiler } from '../registry/load-definitions.ts';
 import { UsageError } from './cli-error.ts';
-import { prepareDefinitionImports } from './definition-imports.ts';
 import { Output, useColor } from './output.ts';
 import { currentShutdown, type Shutdown } from './shutdown.ts';
 
@@ -12,6 +12,17 @@ export interface GlobalOptions {
   dataDir: string;
   verbose: boolean;
   color: boolean;
+}
+
+/**
+ * From its bundle, the CLI has no TypeScript loader: bin/fstore.mjs leaves here a compiler of the
+ * user's definitions (bin/definitions-cache.mjs). From the sources, tsx imports them as they are.
+ */
+const compilerKey = Symbol.for('fstore.cli.compileDefinitions');
+
+function definitionsCompiler(): DefinitionsCompiler | undefined {
+  const compile = (globalThis as Record<symbol, unknown>)[compilerKey];
+  return typeof compile === 'function' ? (compile as DefinitionsCompiler) : undefined;
 }
 
 const envNamePattern = /^[a-z][a-z0-9-]{0,31}$/;
@@ -50,8 +61,10 @@ export class CliContext {
 
   /** Loads feature-defs/ and compiles the registry; throws DefinitionError or DefinitionsLoadError. */
   async compile(): Promise<Registry> {
-    await prepareDefinitionImports();
-    return compileRegistry(await loadDefinitions(this.options.defs));
+    const compile = definitionsCompiler();
+    return compileRegistry(
+      await loadDefinitions(this.options.defs, compile ? { compile } : undefined),
+    );
   }
 
   /** A path for messages: relative to the working directory when inside it. */

@@ -46,12 +46,30 @@ export async function listDefinitionFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Imports every definition file and collects the definitions each exports (directly or in an
- * exported array). TypeScript files need a TS-aware loader in the process (tsx in the CLI and
- * the CDK app, vitest in tests); all files share one module cache, so an entity imported by
- * several files is one object.
+ * Definition files compiled to JavaScript (the CLI's bundle has no TypeScript loader): the URL to
+ * import for each file, and how to turn compiled locations in an error's stack back into the
+ * files' own. A syntax error is thrown by the compiler, its message naming "file:line:col".
  */
-export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]> {
+export interface CompiledDefinitions {
+  readonly urls: ReadonlyMap<string, string>;
+  sourceLocations(text: string): string;
+}
+
+export type DefinitionsCompiler = (
+  root: string,
+  files: readonly string[],
+) => Promise<CompiledDefinitions>;
+
+/**
+ * Imports every definition file and collects the definitions each exports (directly or in an
+ * exported array). Without `compile`, TypeScript files need a TS-aware loader in the process
+ * (tsx in the CDK app and the CLI from its sources, vitest in tests); either way all files share
+ * one module cache, so an entity imported by several files is one object.
+ */
+export async function loadDefinitions(
+  dir: string,
+  options: { compile?: DefinitionsCompiler } = {},
+): Promise<LocatedDefinition[]> {
   const root = path.resolve(dir);
   const files = await listDefinitionFiles(root);
   if (files.length === 0) {
@@ -60,25 +78,25 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
       'add a file that exports defineEntity/defineSource/defineFeatureView/defineFeatureService results',
     );
   }
+  let compiled: CompiledDefinitions | undefined;
+  if (options.compile) {
+    try {
+      compiled = await options.compile(root, files);
+    } catch (error) {
+      throw await loadError(error, root, files, undefined);
+    }
+  }
   const located: LocatedDefinition[] = [];
   for (const file of files) {
     let exports: Record<string, unknown>;
     try {
-      exports = (await import(pathToFileURL(path.join(root, file)).href)) as Record<
-        string,
-        unknown
-      >;
+      exports = (await import(
+        compiled?.urls.get(file) ?? pathToFileURL(path.join(root, file)).href
+      )) as Record<string, unknown>;
     } catch (error) {
-      // The error may come from a file this one imports (services.ts importing views.ts).
-      const located = originFile(error, root, files);
-      const origin = located?.file ?? file;
-      if (error instanceof DefinitionError) throw error.withFile(origin, located?.line);
-      const where = origin === file ? file : `${origin} (imported by ${file})`;
-      throw new DefinitionsLoadError(
-        `${where} failed to load: ${summarize(error, root, origin)}${await misspelledName(error, path.join(root, origin))}`,
-        loadHint(error),
-        { cause: error },
-      );
+      if (compiled && error instanceof Error && error.stack)
+        error.stack = compiled.sourceLocations(error.stack);
+      throw await loadError(error, root, files, file);
     }
     for (const value of Object.values(exports)) {
       for (const candidate of Array.isArray(value) ? value : [value]) {
@@ -87,6 +105,36 @@ export async function loadDefinitions(dir: string): Promise<LocatedDefinition[]>
     }
   }
   return located;
+}
+
+/**
+ * The error to report for a definitions folder that failed to compile (`file` undefined) or a
+ * file that failed to import. It may come from a file this one imports (services.ts importing
+ * views.ts).
+ */
+async function loadError(
+  error: unknown,
+  root: string,
+  files: readonly string[],
+  file: string | undefined,
+): Promise<Error> {
+  const located = originFile(error, root, files);
+  const origin = located?.file ?? file;
+  if (error instanceof DefinitionError && origin !== undefined)
+    return error.withFile(origin, located?.line);
+  const where =
+    origin === undefined
+      ? `definitions folder ${root}`
+      : origin === file || file === undefined
+        ? origin
+        : `${origin} (imported by ${file})`;
+  const misspelled =
+    origin === undefined ? '' : await misspelledName(error, path.join(root, origin));
+  return new DefinitionsLoadError(
+    `${where} failed to load: ${summarize(error, root, origin ?? '')}${misspelled}`,
+    loadHint(error),
+    { cause: error },
+  );
 }
 
 /**

@@ -145,7 +145,7 @@ describe('CLI start-up from its bundle', () => {
     expect(modules.filter((url) => inBundle(url) && /\/_chunks\/(?!chunk-)/.test(url))).toEqual([]);
   });
 
-  it('a local fstore training-set loads its command chunk, tsx for the definitions and DuckDB, and not the AWS SDK', async () => {
+  it('a local fstore training-set loads its command chunk, its compiled definitions and DuckDB, and neither tsx nor the AWS SDK', async () => {
     const dataDir = await makeTempDir('startup');
     const { code, modules } = await modulesLoadedBy(
       [
@@ -166,8 +166,9 @@ describe('CLI start-up from its bundle', () => {
       .filter((url) => inBundle(url) && /\/_chunks\/(?!chunk-)/.test(url))
       .map((url) => path.basename(url).replace(/-[A-Z0-9]+\.mjs$/, ''));
     expect(chunks).toEqual(['training-set']);
-    expect(loadedOf(modules, ['@duckdb/', '/tsx/', '@aws-sdk/'])).toEqual(['@duckdb/', '/tsx/']);
-    // Only the user's definitions are TypeScript; the project's own code comes from the bundle.
+    expect(loadedOf(modules, ['@duckdb/', '/tsx/', '@aws-sdk/'])).toEqual(['@duckdb/']);
+    expect(modules.some((url) => url.includes('/node_modules/.cache/fstore-defs/'))).toBe(true);
+    expect(modules.filter((url) => url.includes('/feature-defs/'))).toEqual([]);
     expect(projectSources(modules)).toEqual([]);
   });
 
