@@ -305,7 +305,10 @@ describe('ingest into S3 (aws-sdk-client-mock)', () => {
             file,
             target: new S3IngestTarget(new S3Client({ region: 'us-east-1' }), 'b'),
           });
-        const failed = await ingest().catch((e: unknown) => e as Error);
+        const failed = (await ingest().then(
+          () => new Error('the ingest succeeded'),
+          (e: unknown) => e as Error,
+        )) as Error;
         expect(failed).toBeInstanceOf(CommitOutcomeUnknownError);
         expect(failed.message).toMatch(
           /may or may not have been written .*Run the same ingest again/,
