@@ -38,6 +38,8 @@ export interface HttpServerOptions {
   readonly requestTimeoutMs?: number;
   /** Where unexpected errors go (they answer 500); default stderr. */
   readonly log?: (message: string, error: unknown) => void;
+  /** Serves `/v1/push/*` (docs/adr/0015-push.md) behind the same guards; without it those paths go to `handle`. */
+  readonly push?: (event: HttpApiEvent) => Promise<ApiResponse>;
 }
 
 /**
@@ -110,7 +112,8 @@ export async function startHttpServer(
     }
     const target = requestTarget(request.url);
     if (target instanceof ApiError) return send(request, response, errorResponse(target), true);
-    const result = await handle({
+    const route = options.push && isPushPath(target.pathname) ? options.push : handle;
+    const result = await route({
       version: '2.0',
       rawPath: target.pathname,
       rawQueryString: target.search.replace(/^\?/, ''),
@@ -202,6 +205,8 @@ export async function startHttpServer(
       }),
   };
 }
+
+const isPushPath = (path: string) => path === '/v1/push' || path.startsWith('/v1/push/');
 
 /** The path and query of a request target, or a 400 when it cannot be one. */
 function requestTarget(raw: string | undefined): URL | ApiError {

@@ -6,6 +6,8 @@ import { type LocalOnlineStore, openLocalOnlineStore } from '../../local/local-o
 import { LocalScheduler } from '../../local/local-scheduler.ts';
 import { materializeLocal } from '../../local/materialize-local.ts';
 import { watchRegistryFile } from '../../local/registry-watch.ts';
+import { pushEventHandler } from '../../push/push-event.ts';
+import { defaultPushLimits } from '../../push/push-limits.ts';
 import type { Registry } from '../../registry/index.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -58,6 +60,16 @@ export async function serveUntilStopped(
       port: options.port,
       host: options.host,
       maxBodyBytes: config.maxBodyBytes,
+      // Pushes write rows for the registry served now (docs/adr/0015-push.md).
+      push: (event) =>
+        pushEventHandler({
+          registry: current.registry,
+          limits: { ...defaultPushLimits, maxBodyBytes: config.maxBodyBytes },
+          client: online.client,
+          table: online.table,
+          onError: (error, requestId) =>
+            console.error(`push failed (request id ${requestId ?? '-'})`, error),
+        })(event),
     });
   } catch (error) {
     await online.close();

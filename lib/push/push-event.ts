@@ -1,0 +1,38 @@
+import type { ApiResponse } from '../api/api-error.ts';
+import { handlePush, type PushDependencies } from './handle-push.ts';
+
+/** The parts of an API Gateway (HTTP API, payload 2.0) event a push reads; the local server builds the same. */
+export interface PushHttpEvent {
+  readonly rawPath: string;
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+  readonly requestContext: {
+    readonly requestId?: string;
+    readonly http: { readonly method: string };
+  };
+}
+
+/** The push route as an HTTP API event handler: the local server's, and the Lambda's to come. */
+export function pushEventHandler(
+  deps: PushDependencies,
+): (event: PushHttpEvent) => Promise<ApiResponse> {
+  return (event) =>
+    handlePush(
+      {
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        body:
+          event.body === undefined
+            ? null
+            : event.isBase64Encoded
+              ? Buffer.from(event.body, 'base64').toString('utf8')
+              : event.body,
+        headers: event.headers ?? {},
+        ...(event.requestContext.requestId === undefined
+          ? {}
+          : { requestId: event.requestContext.requestId }),
+      },
+      deps,
+    );
+}

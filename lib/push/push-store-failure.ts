@@ -1,0 +1,30 @@
+import { WriteThrottledError } from '../online/conditional-puts.ts';
+
+const transientNames = new Set([
+  'TimeoutError',
+  'NetworkingError',
+  'RequestTimeout',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+/**
+ * Whether an error of a push's writes is the online store failing (throttled past the retries,
+ * unreachable, a 5xx): the caller may retry. Anything else that is not a client mistake is a bug
+ * or a misconfiguration.
+ */
+export function storeFailure(error: unknown): boolean {
+  if (error instanceof WriteThrottledError) return true;
+  const e = error as {
+    name?: string;
+    code?: string;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (transientNames.has(e.name ?? '')) return true;
+  if (e.$fault === 'server' || (e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code ?? '');
+}

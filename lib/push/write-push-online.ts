@@ -1,0 +1,113 @@
+import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ApiError } from '../api/api-error.ts';
+import { definitionFingerprint } from '../materialize/definition-fingerprint.ts';
+import { sendConditionalPuts } from '../online/conditional-puts.ts';
+import { EntityKeyError } from '../online/entity-key.ts';
+import { ItemCodecError } from '../online/item-codec.ts';
+import { putCommand } from '../online/online-writer.ts';
+import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
+import { planPointInTime } from '../sql/point-in-time-plan.ts';
+import { onlineAggregationViews, onlinePushViews } from './push-source.ts';
+import type { PushRow } from './validate-push-rows.ts';
+
+export interface OnlinePushResult {
+  readonly written: number;
+  /** Puts whose item already held a newer (or the same) event: left unchanged. */
+  readonly skippedAsOlder: number;
+  readonly views: readonly { view: string; written: number; skippedAsOlder: number }[];
+  /** Online views the push does not update, with why. */
+  readonly notUpdated: readonly { view: string; reason: string }[];
+}
+
+export interface OnlinePushTarget {
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  readonly registry: RuntimeRegistry;
+  /** Puts in flight per view (default 16). */
+  readonly concurrency?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Writes validated rows to every online passthrough view of their source with the
+ * materializer's conditional puts (an older event never replaces a newer one), each carrying
+ * the view's definition fingerprint as a materialization would. Every put is built before the
+ * first is sent, so a row the item codec refuses (an item over 400 KB, a key over 2048 bytes)
+ * answers 400 with nothing written.
+ */
+export async function writePushOnline(
+  target: OnlinePushTarget,
+  source: string,
+  rows: readonly PushRow[],
+): Promise<OnlinePushResult> {
+  const nowMs = (target.now ?? Date.now)();
+  const views = onlinePushViews(target.registry, source);
+  const planned = views.map((view) => ({
+    view,
+    puts: rows.map((row) => buildPut(target, view, row, nowMs)),
+  }));
+  const sent = await Promise.all(
+    planned.map(async ({ view, puts }) => ({
+      view: view.name,
+      ...(await sendConditionalPuts(target.client, puts, {
+        concurrency: target.concurrency ?? 16,
+      })),
+    })),
+  );
+  return {
+    written: sent.reduce((sum, v) => sum + v.written, 0),
+    skippedAsOlder: sent.reduce((sum, v) => sum + v.skippedAsOlder, 0),
+    views: sent.map(({ view, written, skippedAsOlder }) => ({ view, written, skippedAsOlder })),
+    notUpdated: onlineAggregationViews(target.registry, source).map((view) => ({
+      view: view.name,
+      reason: 'an aggregation view: its windows are computed by materialization from offline rows',
+    })),
+  };
+}
+
+function buildPut(
+  target: OnlinePushTarget,
+  view: RuntimeFeatureView,
+  row: PushRow,
+  nowMs: number,
+): PutItemCommand {
+  try {
+    return putCommand(
+      target.table,
+      view,
+      {
+        values: row.values,
+        eventTs: row.eventTs,
+        ...(row.createdTs !== undefined ? { createdTs: row.createdTs } : {}),
+      },
+      nowMs,
+      fingerprint(target.registry, view),
+    );
+  } catch (error) {
+    if (!(error instanceof ItemCodecError || error instanceof EntityKeyError)) throw error;
+    throw new ApiError(
+      400,
+      'INVALID_ROW',
+      `$.rows[${row.index}]: ${error.message} (view "${view.name}")`,
+      { path: `$.rows[${row.index}]`, row: row.index, reason: error.message },
+      { cause: error },
+    );
+  }
+}
+
+const fingerprints = new WeakMap<RuntimeFeatureView, string>();
+
+/** The definition fingerprint materialization writes with, so a full run keeps newer pushed items. */
+function fingerprint(registry: RuntimeRegistry, view: RuntimeFeatureView): string {
+  const known = fingerprints.get(view);
+  if (known) return known;
+  const [planned] = planPointInTime(
+    registry,
+    { features: [`${view.name}:*`] },
+    { entityTimestampColumn: 'fstore_unused' },
+  ).views;
+  if (!planned) throw new Error(`view ${view.name} has no features to plan`);
+  const value = definitionFingerprint(view, planned);
+  fingerprints.set(view, value);
+  return value;
+}
