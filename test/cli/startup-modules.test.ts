@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -170,6 +171,19 @@ describe('CLI start-up from its bundle', () => {
     expect(modules.some((url) => url.includes('/node_modules/.cache/fstore-defs/'))).toBe(true);
     expect(modules.filter((url) => url.includes('/feature-defs/'))).toEqual([]);
     expect(projectSources(modules)).toEqual([]);
+  });
+
+  it("requires DuckDB's node API (CommonJS) where it imported it: Node's ESM loader would pre-parse each of its files for export names", async () => {
+    let dir = freshCliBundle().dir;
+    if (!dir) dir = await buildCliBundle();
+    const chunks = readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((file) => file.endsWith('.mjs'))
+      .map((file) => readFileSync(path.join(dir, file), 'utf8'));
+    expect(chunks.filter((text) => /from\s*["']@duckdb\/node-api["']/.test(text))).toEqual([]);
+    expect(
+      chunks.filter((text) => text.includes('createRequire(import.meta.url)("@duckdb/node-api")')),
+    ).toHaveLength(1);
   });
 
   it("user definitions get the bundle's lib/definitions, so their DefinitionError is reported as one", async () => {
