@@ -28,21 +28,35 @@ const levelRank = {
  * The threshold's rank, in Powertools Logger's order: Lambda's own log setting
  * (AWS_LAMBDA_LOG_LEVEL, whose FATAL Powertools reads as CRITICAL) wins over
  * POWERTOOLS_LOG_LEVEL, then LOG_LEVEL (legacy); INFO when none is set. An empty variable
- * counts as unset; a level it does not know is refused, naming the variable.
+ * counts as unset. Levels are upper case, as Powertools reads them. A value that is not a level
+ * is ignored as Powertools ignores it (an unknown AWS_LAMBDA_LOG_LEVEL gives way to the others;
+ * an unknown POWERTOOLS_LOG_LEVEL or LOG_LEVEL gives INFO) and named in `ignored`, so a typo
+ * never stops the function from starting.
  */
-function thresholdOf(env: Readonly<Record<string, string | undefined>>): number {
-  for (const variable of ['AWS_LAMBDA_LOG_LEVEL', 'POWERTOOLS_LOG_LEVEL', 'LOG_LEVEL']) {
-    const text = env[variable]?.trim().toUpperCase();
-    if (!text) continue;
-    const level = variable === 'AWS_LAMBDA_LOG_LEVEL' && text === 'FATAL' ? 'CRITICAL' : text;
-    const rank = levelRank[level as keyof typeof levelRank];
-    if (rank === undefined)
-      throw new Error(
-        `StructuredLogger: ${variable} ${JSON.stringify(text)} is not a log level: one of ${Object.keys(levelRank).join(', ')}${variable === 'AWS_LAMBDA_LOG_LEVEL' ? ', FATAL' : ''}`,
-      );
-    return rank;
+function thresholdOf(env: Readonly<Record<string, string | undefined>>): {
+  rank: number;
+  ignored?: string;
+} {
+  const rankOf = (text: string) =>
+    Object.hasOwn(levelRank, text) ? levelRank[text as keyof typeof levelRank] : undefined;
+  const unknown = (variable: string, text: string) =>
+    `${variable} ${JSON.stringify(text)} is not a log level (one of ${Object.keys(levelRank).join(', ')}${variable === 'AWS_LAMBDA_LOG_LEVEL' ? ', FATAL' : ''}); ignored`;
+  const lambda = env.AWS_LAMBDA_LOG_LEVEL?.trim();
+  let ignored: string | undefined;
+  if (lambda) {
+    const rank = rankOf(lambda === 'FATAL' ? 'CRITICAL' : lambda);
+    if (rank !== undefined) return { rank };
+    ignored = unknown('AWS_LAMBDA_LOG_LEVEL', lambda);
   }
-  return levelRank.INFO;
+  for (const variable of ['POWERTOOLS_LOG_LEVEL', 'LOG_LEVEL']) {
+    const text = env[variable]?.trim();
+    if (!text) continue;
+    const rank = rankOf(text);
+    return rank === undefined
+      ? { rank: levelRank.INFO, ignored: unknown(variable, text) }
+      : { rank, ignored };
+  }
+  return { rank: levelRank.INFO, ignored };
 }
 
 /** What a handler needs of a logger; Powertools' Logger has the same methods. */
@@ -74,12 +88,14 @@ export class StructuredLogger implements LogSink {
   constructor(options: StructuredLoggerOptions) {
     this.#serviceName = options.serviceName;
     this.#env = options.env ?? process.env;
-    this.#threshold = thresholdOf(this.#env);
+    const threshold = thresholdOf(this.#env);
+    this.#threshold = threshold.rank;
     this.#write =
       options.write ??
       ((level, line) => (level === 'INFO' ? process.stdout : process.stderr).write(line));
     this.#now = options.now ?? (() => new Date());
     this.#coldStart = this.#env.AWS_LAMBDA_INITIALIZATION_TYPE !== 'provisioned-concurrency';
+    if (threshold.ignored) this.warn(threshold.ignored);
   }
 
   /** The invocation's context for the lines that follow; cold_start is true for the first only. */

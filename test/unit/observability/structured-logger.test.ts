@@ -103,20 +103,30 @@ describe('structured logs of the lookup Lambda', () => {
     expect(JSON.parse(lines[0]?.line ?? '').cold_start).toBe(false);
   });
 
-  it('leaves out lines below POWERTOOLS_LOG_LEVEL (SILENT writes none) and refuses a level it does not know', () => {
-    const warnOnly = collect({ POWERTOOLS_LOG_LEVEL: 'warn' });
+  it('leaves out lines below POWERTOOLS_LOG_LEVEL (SILENT writes none), and ignores a level it does not know with one warning instead of failing to start', () => {
+    const warnOnly = collect({ POWERTOOLS_LOG_LEVEL: 'WARN' });
     warnOnly.logger.info('hidden');
     warnOnly.logger.warn('shown');
     expect(warnOnly.lines.map((l) => JSON.parse(l.line).message)).toEqual(['shown']);
     const silent = collect({ POWERTOOLS_LOG_LEVEL: 'SILENT' });
     silent.logger.error('hidden');
     expect(silent.lines).toEqual([]);
-    expect(() => collect({ AWS_LAMBDA_LOG_LEVEL: 'LOUD' })).toThrow(
-      'AWS_LAMBDA_LOG_LEVEL "LOUD" is not a log level: one of',
-    );
-    expect(() => collect({ LOG_LEVEL: 'verbose' })).toThrow(
-      'LOG_LEVEL "VERBOSE" is not a log level',
-    );
+    const loud = collect({ AWS_LAMBDA_LOG_LEVEL: 'LOUD' });
+    expect(loud.lines.map((l) => [l.level, JSON.parse(l.line).message])).toEqual([
+      [
+        'WARN',
+        'AWS_LAMBDA_LOG_LEVEL "LOUD" is not a log level (one of DEBUG, TRACE, INFO, WARN, ERROR, CRITICAL, SILENT, FATAL); ignored',
+      ],
+    ]);
+    const inherited = collect({ LOG_LEVEL: 'toString' });
+    inherited.logger.info('written at INFO');
+    expect(inherited.lines.map((l) => l.level)).toEqual(['WARN', 'INFO']);
+    const verbose = collect({ LOG_LEVEL: 'verbose' });
+    verbose.logger.info('still written');
+    expect(verbose.lines.map((l) => JSON.parse(l.line).message)).toEqual([
+      'LOG_LEVEL "verbose" is not a log level (one of DEBUG, TRACE, INFO, WARN, ERROR, CRITICAL, SILENT); ignored',
+      'still written',
+    ]);
   });
 
   /** The levels a logger configured by `environment` writes of info, warn and error. */
@@ -129,7 +139,10 @@ describe('structured logs of the lookup Lambda', () => {
       for (const level of ['info', 'warn', 'error'] as const) powertools[level](level);
     });
     return {
-      ours: ours.lines.map((l) => JSON.parse(l.line).level),
+      ours: ours.lines
+        .map((l) => JSON.parse(l.line))
+        .filter((line) => !line.message.includes('is not a log level'))
+        .map((line) => line.level),
       theirs: theirs.map((line) => JSON.parse(line).level),
     };
   };
@@ -142,6 +155,10 @@ describe('structured logs of the lookup Lambda', () => {
     [{ POWERTOOLS_LOG_LEVEL: '', LOG_LEVEL: 'ERROR' }, ['ERROR']],
     [{ LOG_LEVEL: 'WARN' }, ['WARN', 'ERROR']],
     [{}, ['INFO', 'WARN', 'ERROR']],
+    [{ AWS_LAMBDA_LOG_LEVEL: 'LOUD', POWERTOOLS_LOG_LEVEL: 'ERROR' }, ['ERROR']],
+    [{ POWERTOOLS_LOG_LEVEL: 'WARNING', LOG_LEVEL: 'ERROR' }, ['INFO', 'WARN', 'ERROR']],
+    [{ LOG_LEVEL: 'NOTICE' }, ['INFO', 'WARN', 'ERROR']],
+    [{ POWERTOOLS_LOG_LEVEL: 'error' }, ['INFO', 'WARN', 'ERROR']],
   ])(
     'takes its level in Powertools Logger’s order, Lambda’s AWS_LAMBDA_LOG_LEVEL first: %j writes %j',
     (environment, levels) => {
