@@ -13,7 +13,7 @@ export interface LookupConfig {
   /**
    * Kept of the invocation's remaining time for answering: a lookup's deadline is the remaining
    * time less this, so a slow DynamoDB gets a logged 503, not the Lambda timeout's bare 5xx.
-   * DEADLINE_MARGIN_MS, 0 to 5,000; when not set, invocationOf's default (500 ms) applies.
+   * DEADLINE_MARGIN_MS, 0 to 5,000; when not set or blank, invocationOf's default (500 ms) applies.
    */
   readonly deadlineMarginMs?: number;
 }
@@ -28,7 +28,8 @@ export function readLookupConfig(env: Record<string, string | undefined>): Looku
     maxEntities: wholeNumber(env, 'MAX_ENTITIES', 1, 1000),
     maxBodyBytes: wholeNumber(env, 'MAX_BODY_BYTES', 1, 262_144),
     cacheTtlMs: wholeNumber(env, 'CACHE_TTL_MS', 0, 0),
-    ...(env.DEADLINE_MARGIN_MS === undefined
+    // Blank counts as unset here: Number('') is 0, which would silently drop the margin.
+    ...(env.DEADLINE_MARGIN_MS === undefined || env.DEADLINE_MARGIN_MS.trim() === ''
       ? {}
       : {
           deadlineMarginMs: parseWholeNumber('DEADLINE_MARGIN_MS', env.DEADLINE_MARGIN_MS, 0, {

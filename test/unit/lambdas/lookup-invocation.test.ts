@@ -19,6 +19,16 @@ describe('what an invocation gives its lookup', () => {
     expect(requestId).toBe('req-1');
   });
 
+  it('keeps the default margin when DEADLINE_MARGIN_MS is blank, which Number() would read as 0', () => {
+    for (const blank of ['', '  '])
+      expect(
+        invocationOf(
+          context(10_000),
+          readLookupConfig({ TABLE_NAME: 'abc', DEADLINE_MARGIN_MS: blank }),
+        ).deadline?.budgetMs,
+      ).toBe(9_500);
+  });
+
   it('keeps the configured margin, 0 included', () => {
     const at = (margin: string) =>
       invocationOf(
