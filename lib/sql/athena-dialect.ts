@@ -21,17 +21,35 @@ function trinoType(type: ValueType): string {
 }
 
 /**
- * The rows of `source` that belong to committed ingests: the source table's objects whose ingest
- * id (from `"$path"`, a hidden column `SELECT *` leaves out) has a record in the records table
- * (ADR 0008). Objects of an ingest killed before its commit, or not named like an ingest's, are
- * not read. `dt` predicates applied to this relation still prune partitions: Trino pushes them
- * through the projection into the table scan.
+ * The rows of `source` that committed ingests and compactions hold (ADR 0008): the source
+ * table's objects whose ingest id (from `"$path"`, a hidden column `SELECT *` leaves out) has a
+ * record in the records table, less the objects a compaction record `replaces` (their rows are in
+ * the compaction's merged objects). Objects of an ingest or compaction stopped before its commit,
+ * or not named like an ingest's, are not read.
+ *
+ * The records are scanned ONCE, into one row of two maps cross-joined to the rows: two subqueries
+ * could list the records on either side of a compaction's commit and read both the merged and
+ * the replaced objects, or neither. Maps, not arrays: a lookup is a hash probe per row, where
+ * `contains` would walk every id. `"$path"` is the full `s3://<bucket>/<key>` URI and `replaces`
+ * holds keys, so the scheme and bucket (or access point alias) are cut before comparing. `dt`
+ * predicates applied to this relation still prune partitions: Trino pushes them through the
+ * projection and the cross join into the table scan.
  */
 export function committedSourceRelation(database: string, source: string): string {
   const table = (name: string) => `${quoteIdentifier(database)}.${quoteIdentifier(name)}`;
-  const ingestId = `regexp_extract("$path", ${quoteLiteral(ingestIdInObjectPath)}, 1)`;
-  const committed = `SELECT "ingestid" FROM ${table(ingestRecordsTable)} WHERE "source" = ${quoteLiteral(source)}`;
-  return `(SELECT * FROM ${table(source)} WHERE ${ingestId} IN (${committed}))`;
+  const path = `"fstore_rows"."$path"`;
+  const ingestId = `regexp_extract(${path}, ${quoteLiteral(ingestIdInObjectPath)}, 1)`;
+  const objectKey = `regexp_replace(${path}, '^[a-z0-9]+://[^/]+/', '')`;
+  const lists =
+    `SELECT array_distinct(array_agg("ingestid") FILTER (WHERE "ingestid" IS NOT NULL)) AS "ids", ` +
+    `array_distinct(flatten(array_agg("replaces") FILTER (WHERE "replaces" IS NOT NULL))) AS "gone" ` +
+    `FROM ${table(ingestRecordsTable)} WHERE "source" = ${quoteLiteral(source)}`;
+  const records = `SELECT map("ids", "ids") AS "readable", map("gone", "gone") AS "replaced" FROM (${lists}) AS "fstore_lists"`;
+  return (
+    `(SELECT "fstore_rows".* FROM ${table(source)} AS "fstore_rows" CROSS JOIN (${records}) AS "fstore_records" ` +
+    `WHERE element_at("fstore_records"."readable", ${ingestId}) IS NOT NULL ` +
+    `AND element_at("fstore_records"."replaced", ${objectKey}) IS NULL)`
+  );
 }
 
 /**

@@ -189,7 +189,7 @@ describe('Athena-only training set for a feature service', () => {
     const sql = renderServiceRequestSql(fixture.registry, 'churn_v1', 'fstore_dev');
     const bound = (source: string) =>
       new RegExp(
-        `FROM \\(SELECT \\* FROM "fstore_dev"\\."${source}" WHERE [^\\n]*\\) fstore_s WHERE ([^\\n]*)\\)`,
+        `FROM \\(SELECT "fstore_rows"\\.\\* FROM "fstore_dev"\\."${source}" AS "fstore_rows" [^\\n]*\\) fstore_s WHERE ([^\\n]*)\\)`,
       ).exec(sql)?.[1];
     const day = (e: string) => `CAST(CAST(${e} AS DATE) AS VARCHAR)`;
     const upper = `fstore_s."dt" <= ${day('CAST(? AS TIMESTAMP(6))')}`;

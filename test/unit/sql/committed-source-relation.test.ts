@@ -70,10 +70,11 @@ describe('the ingest id in a data object path', () => {
 describe('the Athena source relation', () => {
   const relation = committedSourceRelation('fstore_dev', 'orders');
 
-  it('reads the source table filtered on the ingest ids recorded for that source', () => {
+  it('reads the source table with ONE scan of the records of that source: ids to read, keys replaced', () => {
     expect(relation).toBe(
-      `(SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '${ingestIdInObjectPath}', 1) IN (SELECT "ingestid" FROM "fstore_dev"."${ingestRecordsTable}" WHERE "source" = 'orders'))`,
+      `(SELECT "fstore_rows".* FROM "fstore_dev"."orders" AS "fstore_rows" CROSS JOIN (SELECT map("ids", "ids") AS "readable", map("gone", "gone") AS "replaced" FROM (SELECT array_distinct(array_agg("ingestid") FILTER (WHERE "ingestid" IS NOT NULL)) AS "ids", array_distinct(flatten(array_agg("replaces") FILTER (WHERE "replaces" IS NOT NULL))) AS "gone" FROM "fstore_dev"."${ingestRecordsTable}" WHERE "source" = 'orders') AS "fstore_lists") AS "fstore_records" WHERE element_at("fstore_records"."readable", regexp_extract("fstore_rows"."$path", '${ingestIdInObjectPath}', 1)) IS NOT NULL AND element_at("fstore_records"."replaced", regexp_replace("fstore_rows"."$path", '^[a-z0-9]+://[^/]+/', '')) IS NULL)`,
     );
+    expect(relation.split(`"${ingestRecordsTable}"`)).toHaveLength(2);
     expect(athenaDialect('fstore_dev').sourceRelation('orders')).toBe(relation);
   });
 

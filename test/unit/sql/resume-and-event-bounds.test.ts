@@ -128,7 +128,7 @@ describe('the latest row per entity, its event-time bounds', () => {
       '  SELECT *, row_number() OVER (PARTITION BY "region", "store_id" ORDER BY "sold_at" DESC',
     );
     expect(sql).toContain(
-      '\n  FROM (SELECT * FROM "fstore_dev"."sales" WHERE regexp_extract("$path",',
+      '\n  FROM (SELECT "fstore_rows".* FROM "fstore_dev"."sales" AS "fstore_rows" CROSS JOIN',
     );
     expect(sql).toContain('ORDER BY "sold_at" DESC, "loaded_at" DESC NULLS LAST, fstore_seq DESC');
   });

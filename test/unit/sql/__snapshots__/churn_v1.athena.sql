@@ -5,7 +5,7 @@ WITH "fstore_v0" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "age", "plan", "region", "monthly_charges", "tenure_months") AS ROW("fstore_event_ts" TIMESTAMP(6), "age" INTEGER, "plan" VARCHAR, "region" VARCHAR, "monthly_charges" DOUBLE, "tenure_months" INTEGER)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT * FROM "fstore_dev"."customer_profiles" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles'))
+    FROM (SELECT "fstore_rows".* FROM "fstore_dev"."customer_profiles" AS "fstore_rows" CROSS JOIN (SELECT map("ids", "ids") AS "readable", map("gone", "gone") AS "replaced" FROM (SELECT array_distinct(array_agg("ingestid") FILTER (WHERE "ingestid" IS NOT NULL)) AS "ids", array_distinct(flatten(array_agg("replaces") FILTER (WHERE "replaces" IS NOT NULL))) AS "gone" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_profiles') AS "fstore_lists") AS "fstore_records" WHERE element_at("fstore_records"."readable", regexp_extract("fstore_rows"."$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1)) IS NOT NULL AND element_at("fstore_records"."replaced", regexp_replace("fstore_rows"."$path", '^[a-z0-9]+://[^/]+/', '')) IS NULL)
     WHERE "dt" >= '2026-01-30' AND "dt" <= '2026-05-31'
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -22,7 +22,7 @@ WITH "fstore_v0" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "contract_type", "payment_method") AS ROW("fstore_event_ts" TIMESTAMP(6), "contract_type" VARCHAR, "payment_method" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT * FROM "fstore_dev"."customer_contracts" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts'))
+    FROM (SELECT "fstore_rows".* FROM "fstore_dev"."customer_contracts" AS "fstore_rows" CROSS JOIN (SELECT map("ids", "ids") AS "readable", map("gone", "gone") AS "replaced" FROM (SELECT array_distinct(array_agg("ingestid") FILTER (WHERE "ingestid" IS NOT NULL)) AS "ids", array_distinct(flatten(array_agg("replaces") FILTER (WHERE "replaces" IS NOT NULL))) AS "gone" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'customer_contracts') AS "fstore_lists") AS "fstore_records" WHERE element_at("fstore_records"."readable", regexp_extract("fstore_rows"."$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1)) IS NOT NULL AND element_at("fstore_records"."replaced", regexp_replace("fstore_rows"."$path", '^[a-z0-9]+://[^/]+/', '')) IS NULL)
     WHERE "dt" >= '2025-03-01' AND "dt" <= '2026-05-31'
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),
@@ -39,7 +39,7 @@ WITH "fstore_v0" AS (
   FROM (
     SELECT "customer_id", "event_ts" AS fstore_ts, 0 AS fstore_kind, "created_ts" AS fstore_created,
       fstore_seq, CAST(ROW("event_ts", "amount", "category") AS ROW("fstore_event_ts" TIMESTAMP(6), "amount" DOUBLE, "category" VARCHAR)) AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id
-    FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders'))
+    FROM (SELECT "fstore_rows".* FROM "fstore_dev"."orders" AS "fstore_rows" CROSS JOIN (SELECT map("ids", "ids") AS "readable", map("gone", "gone") AS "replaced" FROM (SELECT array_distinct(array_agg("ingestid") FILTER (WHERE "ingestid" IS NOT NULL)) AS "ids", array_distinct(flatten(array_agg("replaces") FILTER (WHERE "replaces" IS NOT NULL))) AS "gone" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders') AS "fstore_lists") AS "fstore_records" WHERE element_at("fstore_records"."readable", regexp_extract("fstore_rows"."$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1)) IS NOT NULL AND element_at("fstore_records"."replaced", regexp_replace("fstore_rows"."$path", '^[a-z0-9]+://[^/]+/', '')) IS NULL)
     WHERE "dt" >= '2025-12-01' AND "dt" <= '2026-05-31'
     UNION ALL
     SELECT "customer_id", "event_timestamp", 1, CAST(NULL AS TIMESTAMP(6)),

@@ -26,7 +26,7 @@ SELECT "customer_id", "event_timestamp", "fstore_row_id" FROM "fstore_entities"
     SELECT "customer_id", CAST(round(to_unixtime("event_ts") * 1e6) AS BIGINT) AS fstore_t, 0 AS fstore_kind,
       CAST(round(to_unixtime(CAST(NULL AS TIMESTAMP(6))) * 1e6) AS BIGINT) AS fstore_created, fstore_seq, CAST(NULL AS BIGINT) AS fstore_row_id,
       "amount" AS "fstore_c_amount", "category" AS "fstore_c_category"
-    FROM (SELECT * FROM "fstore_dev"."orders" WHERE regexp_extract("$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1) IN (SELECT "ingestid" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders'))
+    FROM (SELECT "fstore_rows".* FROM "fstore_dev"."orders" AS "fstore_rows" CROSS JOIN (SELECT map("ids", "ids") AS "readable", map("gone", "gone") AS "replaced" FROM (SELECT array_distinct(array_agg("ingestid") FILTER (WHERE "ingestid" IS NOT NULL)) AS "ids", array_distinct(flatten(array_agg("replaces") FILTER (WHERE "replaces" IS NOT NULL))) AS "gone" FROM "fstore_dev"."fstore_ingests" WHERE "source" = 'orders') AS "fstore_lists") AS "fstore_records" WHERE element_at("fstore_records"."readable", regexp_extract("fstore_rows"."$path", '/([0-9]{8}t[0-9]{6}-[0-9a-f]{8})-[0-9]+\.parquet$', 1)) IS NOT NULL AND element_at("fstore_records"."replaced", regexp_replace("fstore_rows"."$path", '^[a-z0-9]+://[^/]+/', '')) IS NULL)
     WHERE "dt" >= '2026-01-30' AND "dt" <= '2026-05-31' AND "event_ts" > TIMESTAMP '2026-01-30 00:00:00.000000' AND "event_ts" <= TIMESTAMP '2026-05-31 12:00:00.000000'
     UNION ALL
     SELECT "customer_id", CAST(round(to_unixtime("event_timestamp") * 1e6) AS BIGINT), 1, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), fstore_row_id,

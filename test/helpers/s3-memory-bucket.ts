@@ -1,0 +1,146 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback S3 holding one bucket in memory, for the real S3 client (and the real CLI, through
+ * `AWS_ENDPOINT_URL_S3`): ListObjectsV2 (pages of `pageSize`), GetObject, PutObject (with
+ * `If-None-Match: *`), DeleteObject and DeleteObjects, path-style as the SDK speaks to an IP.
+ * Anything else answers 501, and so does an `aws-chunked` upload: set
+ * `AWS_REQUEST_CHECKSUM_CALCULATION=when_required` (`memoryBucketEnv`) so bodies come plain.
+ */
+export interface MemoryBucket {
+  /** `http://127.0.0.1:<port>`. */
+  readonly endpoint: string;
+  readonly name: string;
+  readonly objects: Map<string, Buffer>;
+  /** Every request: method and key (or `?list`, `?delete`). */
+  readonly requests: string[];
+  /** Environment for a process using this bucket. */
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const xmlText = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const unXml = (text: string) =>
+  text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
+
+function error(response: ServerResponse, status: number, code: string, message: string): void {
+  response
+    .writeHead(status, { 'content-type': 'application/xml' })
+    .end(
+      `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${xmlText(message)}</Message></Error>`,
+    );
+}
+
+async function bodyOf(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+export async function startMemoryBucket(
+  name: string,
+  options: { readonly pageSize?: number } = {},
+): Promise<MemoryBucket> {
+  const pageSize = options.pageSize ?? 1000;
+  const objects = new Map<string, Buffer>();
+  const requests: string[] = [];
+  const server = createServer((request, response) => {
+    handle(request, response).catch((e: Error) => error(response, 500, 'InternalError', e.message));
+  });
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://stub');
+    const [, bucket = '', ...rest] = url.pathname.split('/');
+    const key = rest.map(decodeURIComponent).join('/');
+    const method = request.method ?? 'GET';
+    if (decodeURIComponent(bucket) !== name)
+      return error(response, 404, 'NoSuchBucket', 'The specified bucket does not exist');
+    if (method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') {
+      requests.push('LIST');
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const after =
+        url.searchParams.get('continuation-token') ?? url.searchParams.get('start-after') ?? '';
+      const matching = [...objects.keys()].sort().filter((k) => k.startsWith(prefix) && k > after);
+      const page = matching.slice(0, pageSize);
+      const truncated = matching.length > page.length;
+      const contents = page
+        .map(
+          (k) =>
+            `<Contents><Key>${xmlText(k)}</Key><LastModified>2026-03-01T00:00:00.000Z</LastModified><Size>${objects.get(k)?.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+        )
+        .join('');
+      response
+        .writeHead(200, { 'content-type': 'application/xml' })
+        .end(
+          `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${name}</Name><Prefix>${xmlText(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${pageSize}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${truncated ? `<NextContinuationToken>${xmlText(page.at(-1) ?? '')}</NextContinuationToken>` : ''}</ListBucketResult>`,
+        );
+      return;
+    }
+    if (method === 'POST' && key === '' && url.searchParams.has('delete')) {
+      requests.push('DELETE ?delete');
+      const xml = (await bodyOf(request)).toString('utf8');
+      const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unXml(m[1] ?? ''));
+      for (const k of keys) objects.delete(k);
+      response
+        .writeHead(200, { 'content-type': 'application/xml' })
+        .end(
+          `<?xml version="1.0" encoding="UTF-8"?><DeleteResult>${keys.map((k) => `<Deleted><Key>${xmlText(k)}</Key></Deleted>`).join('')}</DeleteResult>`,
+        );
+      return;
+    }
+    if (key === '') return error(response, 501, 'NotImplemented', `${method} on the bucket`);
+    requests.push(`${method} ${key}`);
+    if (method === 'GET') {
+      const bytes = objects.get(key);
+      if (!bytes) return error(response, 404, 'NoSuchKey', 'The specified key does not exist.');
+      response
+        .writeHead(200, { 'content-length': bytes.length, 'content-type': 'binary/octet-stream' })
+        .end(bytes);
+      return;
+    }
+    if (method === 'PUT') {
+      if (String(request.headers['content-encoding'] ?? '').includes('aws-chunked'))
+        return error(response, 501, 'NotImplemented', 'aws-chunked uploads');
+      const bytes = await bodyOf(request);
+      if (request.headers['if-none-match'] === '*' && objects.has(key))
+        return error(
+          response,
+          412,
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+        );
+      objects.set(key, bytes);
+      response.writeHead(200, { etag: '"stub"' }).end();
+      return;
+    }
+    if (method === 'DELETE') {
+      objects.delete(key);
+      response.writeHead(204).end();
+      return;
+    }
+    error(response, 501, 'NotImplemented', method);
+  }
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    endpoint,
+    name,
+    objects,
+    requests,
+    env: {
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
