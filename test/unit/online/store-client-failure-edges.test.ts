@@ -1,0 +1,114 @@
+import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HintedError } from '../../../lib/hinted-error.ts';
+import {
+  Deadline,
+  DeadlineExceededError,
+} from '../../../lib/online/dynamodb-batch-get/deadline.ts';
+import { errorOfResponse } from '../../../lib/online/dynamodb-batch-get/dynamodb-request-error.ts';
+import { batchGetFromEnvironment } from '../../../lib/online/dynamodb-batch-get/from-environment.ts';
+import { sdkBatchGet } from '../../../lib/online/dynamodb-batch-get/sdk-batch-get.ts';
+import { signedBatchGet } from '../../../lib/online/dynamodb-batch-get/signed-batch-get.ts';
+import {
+  OnlineStoreMisconfiguredError,
+  OnlineStoreUnavailableError,
+  storeFailure,
+} from '../../../lib/online/store-failure.ts';
+import {
+  type DynamoDbFaultServer,
+  startDynamoDbFaultServer,
+} from '../../helpers/dynamodb-fault-server.ts';
+
+const table = 'fstore-dev-online';
+const input = { RequestItems: { [table]: { Keys: [{ pk: { S: 'v1#C1' } }] } } };
+
+describe('storeFailure: failures of unusual shape', () => {
+  it('classes a thrown non-Error that its client marked not retryable as misconfigured, of unknown type', () => {
+    const thrown = { $fault: 'client', $retryable: undefined, message: 'refused' };
+    const failure = storeFailure(thrown);
+    expect(failure).toBeInstanceOf(OnlineStoreMisconfiguredError);
+    expect((failure as OnlineStoreMisconfiguredError).errorType).toBe('unknown');
+    expect(failure.cause).toBe(thrown);
+  });
+
+  it("passes on a store's own hinted failure in its words, as unavailable, keeping it as the cause", () => {
+    const damaged = new HintedError(
+      'the local online store is damaged',
+      'run fstore online repair',
+    );
+    const failure = storeFailure(damaged);
+    expect(failure).toBeInstanceOf(OnlineStoreUnavailableError);
+    expect(failure.message).toBe('the local online store is damaged');
+    expect((failure as OnlineStoreUnavailableError).hint).toBe('run fstore online repair');
+    expect(failure.cause).toBe(damaged);
+  });
+});
+
+describe('DynamoDB error answers with nothing to say', () => {
+  it('says "no message" for an empty error body, with the status as the type', () => {
+    const error = errorOfResponse(503, undefined, '');
+    expect(error.message).toBe('DynamoDB answered 503 HTTP503: no message');
+    expect(error.retryable).toBe(true);
+  });
+});
+
+describe('batchGetFromEnvironment: the variable missing', () => {
+  it('names a single missing variable with "is"', () => {
+    expect(() =>
+      batchGetFromEnvironment({ AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 's' }),
+    ).toThrow('online-lookup DynamoDB client: AWS_REGION is not set; the Lambda runtime sets them');
+  });
+});
+
+describe('sdkBatchGet under a deadline', () => {
+  const dynamo = mockClient(DynamoDBClient);
+  beforeEach(() => dynamo.reset());
+  afterEach(() => dynamo.restore());
+
+  it('sends nothing once the deadline has passed, and says it had no time for the call', async () => {
+    const deadline = Deadline.after(0, { now: () => 0 });
+    const failure = await sdkBatchGet(new DynamoDBClient({}))(input, { deadline }).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(DeadlineExceededError);
+    expect((failure as Error).message).toContain('leaves no time for a BatchGetItem call');
+    expect(dynamo.commandCalls(BatchGetItemCommand)).toHaveLength(0);
+  });
+
+  it("counts the SDK's attempts of a call, and one when the SDK does not say", async () => {
+    const deadline = Deadline.after(60_000, { now: () => 0 });
+    dynamo
+      .on(BatchGetItemCommand)
+      .resolvesOnce({ Responses: { [table]: [] }, $metadata: { attempts: 3 } })
+      .resolvesOnce({ Responses: { [table]: [] }, $metadata: {} });
+    const batchGet = sdkBatchGet(new DynamoDBClient({}));
+    await batchGet(input, { deadline });
+    expect(deadline.attempts).toBe(3);
+    await batchGet(input, { deadline });
+    expect(deadline.attempts).toBe(4);
+  });
+});
+
+describe('signedBatchGet: a malformed UnprocessedKeys', () => {
+  let server: DynamoDbFaultServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('refuses an UnprocessedKeys that is not an object of tables, naming it', async () => {
+    server = await startDynamoDbFaultServer(() => ({
+      status: 200,
+      body: JSON.stringify({ Responses: { [table]: [] }, UnprocessedKeys: ['x'] }),
+    }));
+    const batchGet = signedBatchGet({
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
+      endpoint: server.endpoint,
+    });
+    await expect(batchGet(input)).rejects.toThrow(
+      "DynamoDB's BatchGetItem answer is malformed: UnprocessedKeys is not an object of tables",
+    );
+  });
+});
