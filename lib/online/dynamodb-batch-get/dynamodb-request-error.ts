@@ -83,6 +83,9 @@ const transientSocketCodes = new Set([
   'EAI_AGAIN',
   'ENETUNREACH',
   'EHOSTUNREACH',
+  // No local port or buffer left for a new socket: a burst that passes.
+  'EADDRNOTAVAIL',
+  'ENOBUFS',
 ]);
 
 /** A failure to send or to receive: retryable when the socket error is transient. */

@@ -170,14 +170,22 @@ function post(
       response.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > cap) {
-          // A retry would likely read the same oversized answer; refuse it for good.
+          const errorType = response.headers['x-amzn-errortype'];
           fail(
-            new DynamoDbRequestError(
-              `DynamoDB's BatchGetItem answer (HTTP ${statusCode}) is malformed: longer than ${cap} bytes`,
-              'MalformedResponse',
-              statusCode,
-              false,
-            ),
+            statusCode === 200
+              ? // A retry would likely read the same oversized answer; refuse it for good.
+                new DynamoDbRequestError(
+                  `DynamoDB's BatchGetItem answer (HTTP ${statusCode}) is malformed: longer than ${cap} bytes`,
+                  'MalformedResponse',
+                  statusCode,
+                  false,
+                )
+              : // A proxy's long 503 page is still a 503: its status says whether to retry.
+                errorOfResponse(
+                  statusCode,
+                  typeof errorType === 'string' ? errorType : undefined,
+                  Buffer.concat(chunks).toString('utf8'),
+                ),
           );
           sent.destroy();
           return;

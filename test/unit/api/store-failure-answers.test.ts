@@ -116,6 +116,15 @@ const cases = [
     level: 'warn',
     hint: /retry/,
   },
+  ...['EADDRNOTAVAIL', 'ENOBUFS'].map((code) => ({
+    what: `a socket that cannot open for now (${code})`,
+    failure: errorOfNetwork(Object.assign(new Error(`connect ${code} 10.0.0.12:443`), { code })),
+    secret: '10.0.0.12',
+    status: 503,
+    code: 'STORE_UNAVAILABLE',
+    level: 'warn',
+    hint: /retry/,
+  })),
   {
     what: 'a SerializationException (a request DynamoDB cannot parse: a retry sends the same)',
     failure: dynamoDbAnswer(

@@ -89,19 +89,27 @@ describe('signedBatchGet: the lookup Lambda’s BatchGetItem over node:https', (
     expect(requests).toHaveLength(1);
   });
 
-  it('refuses an error answer longer than its smaller byte cap', async () => {
-    const { batchGet } = await clientOf(
-      [dynamoError(500, 'InternalServerError', 'y'.repeat(3_000))],
-      {
-        maxErrorAnswerBytes: 500,
-        maxAttempts: 1,
-      },
+  it('stops reading an error answer at its smaller byte cap and classes it by its status: a long 5xx page is retried, a long 4xx is not', async () => {
+    const { batchGet, requests } = await clientOf(
+      [
+        dynamoError(503, 'ServiceUnavailable', 'y'.repeat(3_000)),
+        ok({ Responses: { [table]: [item] } }),
+      ],
+      { maxErrorAnswerBytes: 500 },
     );
-    await expect(batchGet(input)).rejects.toMatchObject({
-      errorType: 'MalformedResponse',
-      statusCode: 500,
+    expect((await batchGet(input)).Responses?.[table]).toEqual([item]);
+    expect(requests).toHaveLength(2);
+
+    const refused = await clientOf([dynamoError(400, 'ValidationException', 'z'.repeat(3_000))], {
+      maxErrorAnswerBytes: 500,
+    });
+    // The cut JSON does not parse, so the type is the status's.
+    await expect(refused.batchGet(input)).rejects.toMatchObject({
+      errorType: 'HTTP400',
+      statusCode: 400,
       retryable: false,
     });
+    expect(refused.requests).toHaveLength(1);
   });
 
   it('accepts answers up to the caps', async () => {
