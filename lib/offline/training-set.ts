@@ -14,8 +14,10 @@ import type { RunningTotalsSource } from '../sql/render-running-totals.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
 import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
+import { narrowToLatestRowDays } from './latest-row-days.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
+import { registerMatchTally } from './match-tally.ts';
 import { requestScope, scopedDuckdbDialect } from './request-scope.ts';
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 import { runningTotalsViews } from './view-reads.ts';
@@ -50,8 +52,8 @@ export interface TrainingSetOptions {
 export type TrainingSetPhase =
   | 'loading entities'
   | 'building running totals'
-  | 'joining'
-  | 'writing';
+  /** The join, streaming into the output file when there is one. */
+  | 'joining';
 
 export interface TrainingSetResult {
   readonly rows: number;
@@ -104,11 +106,18 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     }
     const root = offlineRoot(options.dataDir, options.env);
     const dialect = duckdbDialect(root);
+    const scope = await requestScope(
+      connection,
+      entities.table,
+      plan,
+      entities.rows,
+      requiredJoinKeys(plan),
+    );
     const scoped = scopedDuckdbDialect(
       dialect,
       root,
       plan,
-      await requestScope(connection, entities.table, plan, entities.rows, requiredJoinKeys(plan)),
+      await narrowToLatestRowDays(connection, root, plan, scope),
     );
     const runningTotals = await prepareRunningTotals(
       connection,
@@ -125,22 +134,33 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       ...(options.strategy ? { strategy: options.strategy } : {}),
       runningTotals,
     });
+    // One pass: the join streams into the file (or the reader), counting matches as it goes.
     options.onPhase?.('joining');
+    const matchColumns = plan.views.map((_, index) => `fstore_match_${index}`);
+    const tally = registerMatchTally(connection, matchColumns);
+    const columns = [...entities.columns, ...plan.outputNames];
+    const result = `SELECT ${columns.map(quoteIdentifier).join(', ')} FROM (\n${sql}\n) fstore_result WHERE ${tally.condition}`;
+    let records: Record<string, unknown>[] | undefined;
     try {
-      await connection.run(`CREATE TEMP TABLE fstore_result AS ${sql}`);
+      if (options.out) {
+        const format =
+          path.extname(options.out).toLowerCase() === '.csv'
+            ? CSV_COPY_OPTIONS
+            : 'FORMAT parquet, COMPRESSION zstd';
+        await connection.run(`COPY (${result}) TO ${quoteLiteral(options.out)} (${format})`);
+      } else {
+        records = await queryRows(connection, result);
+      }
     } catch (error) {
       throw explainQueryError(error, options);
     }
-    const matchColumns = plan.views.map((_, index) => `fstore_match_${index}`);
-    const counts =
-      (
-        await queryRows(
-          connection,
-          `SELECT ${matchColumns.map((c) => `count(*) FILTER (WHERE ${quoteIdentifier(c)}) AS ${quoteIdentifier(c)}`).join(', ')} FROM fstore_result`,
-        )
-      )[0] ?? {};
+    if (tally.rows() !== entities.rows)
+      throw new TrainingSetError(
+        `the point-in-time query returned ${tally.rows()} rows for ${entities.rows} entity rows`,
+        'this is a bug in fstore: report it with the output of --show-sql',
+      );
     const matchRates = plan.views.map((view, index) => {
-      const matched = Number(counts[`fstore_match_${index}`] ?? 0);
+      const matched = tally.counts()[index] ?? 0;
       return { view: view.view, matched, rate: entities.rows === 0 ? 0 : matched / entities.rows };
     });
     const warnings: string[] = [];
@@ -148,19 +168,6 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       const view = plan.views[index];
       if (rate.matched > 0 || entities.rows === 0 || !view) continue;
       warnings.push(await unmatchedViewWarning(connection, dialect, view, entities));
-    }
-    const columns = [...entities.columns, ...plan.outputNames];
-    const projection = `SELECT ${columns.map(quoteIdentifier).join(', ')} FROM fstore_result`;
-    let records: Record<string, unknown>[] | undefined;
-    if (options.out) {
-      options.onPhase?.('writing');
-      const format =
-        path.extname(options.out).toLowerCase() === '.csv'
-          ? CSV_COPY_OPTIONS
-          : 'FORMAT parquet, COMPRESSION zstd';
-      await connection.run(`COPY (${projection}) TO ${quoteLiteral(options.out)} (${format})`);
-    } else {
-      records = await queryRows(connection, projection);
     }
     return {
       rows: entities.rows,
