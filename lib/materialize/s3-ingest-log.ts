@@ -2,6 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { inParallel } from '../bounded-pool.ts';
 import type { IngestRecord } from '../offline/ingest-manifest.ts';
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
+import { compactionRecordsPrefix, isCompactionRecord } from '../offline/s3-compact-record.ts';
 import {
   type CommittedIngest,
   type IngestLog,
@@ -26,6 +27,9 @@ export function s3IngestLog(
 ): IngestLog {
   return {
     async committedIngests(source, known) {
+      // A compaction's record commits rows already committed (same fstore_seq, in merged
+      // objects): no new rows to materialize, and it has no sequence range of its own.
+      const compactions = compactionRecordsPrefix(source);
       const listed: { key: string; committedAtMs: number }[] = [];
       let token: string | undefined;
       do {
@@ -37,11 +41,15 @@ export function s3IngestLog(
           }),
         );
         for (const object of page.Contents ?? [])
-          if (object.Key?.endsWith('.json') && object.LastModified)
+          if (
+            object.Key?.endsWith('.json') &&
+            object.LastModified &&
+            !object.Key.startsWith(compactions)
+          )
             listed.push({ key: object.Key, committedAtMs: object.LastModified.getTime() });
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
-      const ingests: CommittedIngest[] = [];
+      const ingests: (CommittedIngest | undefined)[] = [];
       const toRead: number[] = [];
       for (const { key, committedAtMs } of listed) {
         // A covered record needs no read (its rows are not read again): settled ones by their
@@ -55,7 +63,7 @@ export function s3IngestLog(
         const { key, committedAtMs } = listed[index] as (typeof listed)[number];
         ingests[index] = await readRecord(client, bucket, key, committedAtMs);
       });
-      return ingests;
+      return ingests.filter((ingest) => ingest !== undefined);
     },
   };
 }
@@ -65,7 +73,7 @@ async function readRecord(
   bucket: string,
   key: string,
   committedAtMs: number,
-): Promise<CommittedIngest> {
+): Promise<CommittedIngest | undefined> {
   let text: string;
   try {
     const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -82,6 +90,7 @@ async function readRecord(
   } catch (error) {
     throw new Error(`the ingest record s3://${bucket}/${key} is not JSON`, { cause: error });
   }
+  if (isCompactionRecord(record)) return undefined; // one placed outside compactions/
   if (
     typeof record.ingestId !== 'string' ||
     !Number.isInteger(record.firstSeq) ||

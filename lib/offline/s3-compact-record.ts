@@ -4,8 +4,8 @@ import { ingestRecordsPrefix } from './ingest-records.ts';
  * The commit point of one S3 compaction: one JSON object on one line, written with one PutObject
  * among the ingest records of its source. `ingestId` is the compaction id, which names the merged
  * objects (`<id>-<n>.parquet`), so the records table reads them; `replaces` names the objects
- * whose rows they hold, which no reader may read once this record exists. Until fstore's Athena
- * relation excludes `replaces` (docs/adr/0008, Compaction), the real run is refused.
+ * whose rows they hold, which no reader may read once this record exists (fstore's Athena relation
+ * skips them, lib/sql/athena-dialect.ts).
  */
 export interface S3CompactionRecord {
   readonly kind: 'compaction';
@@ -25,7 +25,12 @@ export interface S3CompactionRecord {
  * reads it) but not in a `<sha256>/` folder, so duplicate detection never finds it.
  */
 export function compactionRecordKey(source: string, compactionId: string): string {
-  return `${ingestRecordsPrefix}${source}/compactions/${compactionId}.json`;
+  return `${compactionRecordsPrefix(source)}${compactionId}.json`;
+}
+
+/** The folder of a source's compaction records, below its ingest records. */
+export function compactionRecordsPrefix(source: string): string {
+  return `${ingestRecordsPrefix}${source}/compactions/`;
 }
 
 /** Whether a parsed record is a compaction's, with the lists a reader needs. */

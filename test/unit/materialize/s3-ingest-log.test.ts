@@ -62,6 +62,50 @@ describe('the commit points of an AWS offline store, as the materializer reads t
     });
   });
 
+  it('skips compaction records (their rows are committed already, with the same fstore_seq) and still sees later ingests', async () => {
+    const compaction = 'offline/_ingests/orders/compactions/20260301t020000-0000000c.json';
+    const moved = `offline/_ingests/orders/${sha}/20260301t020001-0000000d.json`;
+    const later = `offline/_ingests/orders/${sha}/20260301t030000-0000000e.json`;
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [
+        { Key: compaction, LastModified: new Date(70_000) },
+        { Key: moved, LastModified: new Date(71_000) },
+        { Key: later, LastModified: new Date(80_000) },
+      ],
+    });
+    const compactionRecord = (ingestId: string) =>
+      JSON.stringify({
+        kind: 'compaction',
+        ingestId,
+        source: 'orders',
+        at: 'x',
+        keepUntil: 'y',
+        files: ['offline/orders/dt=2026-03-01/20260301t020000-0000000c-0.parquet'],
+        replaces: ['offline/orders/dt=2026-03-01/20260301t010000-0000000b-0.parquet'],
+      });
+    s3.on(GetObjectCommand, { Key: compaction }).resolves(
+      body(compactionRecord('20260301t020000-0000000c')),
+    );
+    // A compaction record found elsewhere (copied by hand) is told apart by its content.
+    s3.on(GetObjectCommand, { Key: moved }).resolves(
+      body(compactionRecord('20260301t020001-0000000d')),
+    );
+    s3.on(GetObjectCommand, { Key: later }).resolves(
+      body(record('20260301t030000-0000000e', 900, 5)),
+    );
+    const ingests = await s3IngestLog(new S3Client({}), 'bucket').committedIngests('orders', {
+      settledBeforeMs: 10_000,
+      ingestIds: [],
+    });
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      moved,
+      later,
+    ]);
+    expect(ingests).toEqual([
+      { ingestId: '20260301t030000-0000000e', firstSeq: 900, rows: 5, committedAtMs: 80_000 },
+    ]);
+  });
+
   it('reads every record when there is no coverage yet, and refuses one without its sequence range, naming it', async () => {
     const key = `offline/_ingests/orders/${sha}.json`;
     s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: key, LastModified: new Date(1) }] });
