@@ -81,6 +81,13 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     load: async () => (await import('./commands/ingest.ts')).registerIngest,
   },
   {
+    name: 'push',
+    term: 'push [options]',
+    description:
+      'Write rows of a .jsonl or .csv file to the online views of a source now, as POST /v1/push/{source} does (local environments; offline not built yet)',
+    load: async () => (await import('./commands/push.ts')).registerPush,
+  },
+  {
     name: 'compact',
     term: 'compact [options]',
     description:

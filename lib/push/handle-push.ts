@@ -3,15 +3,12 @@ import { ApiError, type ApiResponse, errorResponse, jsonResponse } from '../api/
 import { requireJsonContentType } from '../api/content-type.ts';
 import { parseJsonBody } from '../api/parse-json-body.ts';
 import { identifierPattern } from '../definitions/identifiers.ts';
-import { microsOfMillis } from '../epoch-micros.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import { executePush } from './execute-push.ts';
 import { pushBodyShape } from './push-body.ts';
 import type { PushLimits } from './push-limits.ts';
-import { onlinePushViews, pushSource } from './push-source.ts';
+import { pushSource } from './push-source.ts';
 import { storeFailure } from './push-store-failure.ts';
-import { writesOffline } from './push-target.ts';
-import { validatePushRows } from './validate-push-rows.ts';
-import { writePushOnline } from './write-push-online.ts';
 
 export interface PushRequest {
   readonly method: string;
@@ -92,31 +89,7 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
       { path: '$', limit: deps.limits.maxBodyBytes },
     );
   const body = pushBodyShape(parseJsonBody(text === '' ? 'null' : text), deps.limits);
-  if (body.to === 'online' && onlinePushViews(deps.registry, source.name).length === 0)
-    throw new ApiError(
-      400,
-      'NO_ONLINE_VIEWS',
-      `$.to: no online feature view reads source "${source.name}", so "to": "online" would store nothing; mark a passthrough view over it online: true (then fstore apply), or push "to": "offline"`,
-      { path: '$.to', source: source.name },
-    );
-  const nowMs = (deps.now ?? Date.now)();
-  const rows = validatePushRows(deps.registry, source, body.rows, {
-    nowMicros: microsOfMillis(nowMs),
-    maxFutureSkewSeconds: deps.limits.maxFutureSkewSeconds,
-  });
-  if (writesOffline(body.to))
-    throw new ApiError(
-      501,
-      'OFFLINE_PUSH_NOT_BUILT',
-      `$.to: pushing to the offline store is not built yet (docs/adr/0015-push.md); send "to": "online" (the rows then reach training sets only through fstore ingest)`,
-      { path: '$.to', to: body.to, supported: ['online'] },
-    );
-  const online = await writePushOnline(
-    { client: deps.client, table: deps.table, registry: deps.registry, now: () => nowMs },
-    source.name,
-    rows,
-  );
-  return jsonResponse(200, { source: source.name, rows: rows.length, to: body.to, online });
+  return jsonResponse(200, await executePush(deps, deps.limits, source.name, body));
 }
 
 function sourceName(path: string): string {
