@@ -1,4 +1,5 @@
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
+import { compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
 import type { ArnScope, PolicyStatement } from './policy-statement.ts';
 
 /**
@@ -36,7 +37,10 @@ export interface ObjectAccess {
   /** `GetObject` on the objects, `ListBucket` with an `s3:prefix` condition on the prefixes. */
   readonly read?: readonly string[];
   readonly write?: readonly string[];
-  /** `DeleteObject`: only what a writer cleans up after itself (an ingest stopped before its commit). */
+  /**
+   * `DeleteObject`: only what a writer cleans up after itself (an ingest or compaction stopped
+   * before its commit) and objects a compaction replaced, once its `keepUntil` has passed.
+   */
   readonly delete?: readonly string[];
   /** Written by Athena as the caller (query results, UNLOAD): `PutObject` and the multipart calls. */
   readonly writtenByAthena?: readonly string[];
@@ -160,4 +164,25 @@ export function ingestStatements(
   const data = sources.map((s) => s.s3Prefix);
   const records = sources.map((s) => `${ingestRecordsPrefix}${s.name}/`);
   return objectStatements(bucketArn, { read: records, write: [...data, ...records], delete: data });
+}
+
+/**
+ * What `fstore compact --env <aws>` does for `sources`: reads the data objects and every record
+ * of each source (to plan), writes merged objects under `offline/<source>/` and its commit
+ * record under `offline/_ingests/<source>/compactions/` only (it never writes an ingest's
+ * record), and deletes under `offline/<source>/` (its own uploads when stopped before the commit,
+ * and replaced objects after `keepUntil`). No delete of any record.
+ */
+export function compactStatements(
+  bucketArn: string,
+  sources: readonly { readonly s3Prefix: string; readonly name: string }[],
+): PolicyStatement[] {
+  const data = sources.map((s) => s.s3Prefix);
+  const records = sources.map((s) => `${ingestRecordsPrefix}${s.name}/`);
+  const compactions = sources.map((s) => compactionRecordsPrefix(s.name));
+  return objectStatements(bucketArn, {
+    read: [...data, ...records],
+    write: [...data, ...compactions],
+    delete: data,
+  });
 }

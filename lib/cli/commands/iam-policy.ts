@@ -2,7 +2,12 @@ import type { Command } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { offlineResourcesOf } from '../../iam/environment-resources.ts';
 import { lookupStatements } from '../../iam/lookup-policy.ts';
-import { bucketArnOf, ingestStatements, trainingStatements } from '../../iam/offline-policy.ts';
+import {
+  bucketArnOf,
+  compactStatements,
+  ingestStatements,
+  trainingStatements,
+} from '../../iam/offline-policy.ts';
 import { partitionOfRegion } from '../../iam/partition.ts';
 import {
   type ArnScope,
@@ -19,7 +24,7 @@ import { CliContext } from '../context.ts';
 import { type EnvironmentStackOutputs, requiredOutput } from '../stack-outputs-reader.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
 
-const purposes = ['training', 'lookup', 'push'] as const;
+const purposes = ['training', 'lookup', 'push', 'compact'] as const;
 type Purpose = (typeof purposes)[number];
 
 interface IamPolicyOptions {
@@ -53,7 +58,7 @@ export function registerIamPolicy(program: Command): void {
   program
     .command('iam-policy')
     .description(
-      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the API routes; push: ingest)',
+      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the API routes; push: ingest; compact: compact --env <aws>)',
     )
     .option('--for <purpose>', `what the role does: ${purposes.join(', ')}`)
     .option(
@@ -70,7 +75,7 @@ export function registerIamPolicy(program: Command): void {
     )
     .option(
       '--bucket <name>',
-      'with --account, for training and push: the offline bucket (OfflineBucketName)',
+      'with --account, for training, push and compact: the offline bucket (OfflineBucketName)',
     )
     .option('--api-id <id>', 'with --account, for lookup: the lookup API id (LookupApiId)')
     .option('--json', 'print the policy with where its names came from, as JSON')
@@ -144,6 +149,17 @@ function policyFor(
         statements: ingestStatements(bucketArn, sources),
         notes: [
           'fstore has no push API yet: this is the policy of `fstore ingest --env <aws>` (data under offline/<source>/, commit records under offline/_ingests/<source>/)',
+        ],
+        warnings: [],
+      };
+    }
+    case 'compact': {
+      const bucketArn = bucketArnOf(names.scope, names.bucket());
+      const sources = registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix }));
+      return {
+        statements: compactStatements(bucketArn, sources),
+        notes: [
+          'the policy of `fstore compact --env <aws>`: merged objects under offline/<source>/, its records under offline/_ingests/<source>/compactions/, deletes of replaced objects after keepUntil',
         ],
         warnings: [],
       };

@@ -10,7 +10,11 @@ import { runCli } from '../../../lib/cli/run-cli.ts';
 import { readStackOutputs, scopeOfArn } from '../../../lib/cli/stack-outputs-reader.ts';
 import { offlineResourcesOf } from '../../../lib/iam/environment-resources.ts';
 import { lookupStatements } from '../../../lib/iam/lookup-policy.ts';
-import { ingestStatements, trainingStatements } from '../../../lib/iam/offline-policy.ts';
+import {
+  compactStatements,
+  ingestStatements,
+  trainingStatements,
+} from '../../../lib/iam/offline-policy.ts';
 import { compileRegistry, loadDefinitions } from '../../../lib/registry/index.ts';
 import { repoRoot } from '../../helpers/run-fstore.ts';
 
@@ -343,6 +347,31 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
       ),
     );
     expect(stderr).toContain('fstore has no push API yet');
+  });
+
+  it('iam-policy --for compact prints the compaction policy of every source', async () => {
+    expect(
+      await fstore(
+        'iam-policy',
+        '--env',
+        'prod',
+        '--for',
+        'compact',
+        '--account',
+        '111122223333',
+        '--region',
+        'eu-west-1',
+        '--bucket',
+        'b1',
+      ),
+      stderr,
+    ).toBe(0);
+    expect(JSON.parse(stdout).Statement).toEqual(
+      compactStatements(
+        'arn:aws:s3:::b1',
+        registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix })),
+      ),
+    );
   });
 
   it('iam-policy refuses a bad purpose, a local env, a bad account and a missing --bucket, naming each', async () => {

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { compactStatements } from '../../../lib/iam/offline-policy.ts';
+
+const bucket = 'arn:aws:s3:::b1';
+const sources = [
+  { name: 'orders', s3Prefix: 'offline/orders/' },
+  { name: 'customer_profiles', s3Prefix: 'offline/customer_profiles/' },
+];
+
+describe('the policy of fstore compact --env <aws>', () => {
+  const statements = compactStatements(bucket, sources);
+
+  it('reads each source’s objects and records, writes merged objects and compaction records, deletes data objects only', () => {
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: [
+          `${bucket}/offline/orders/*`,
+          `${bucket}/offline/customer_profiles/*`,
+          `${bucket}/offline/_ingests/orders/*`,
+          `${bucket}/offline/_ingests/customer_profiles/*`,
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [bucket],
+        Condition: {
+          StringLike: {
+            's3:prefix': [
+              'offline/orders/*',
+              'offline/customer_profiles/*',
+              'offline/_ingests/orders/*',
+              'offline/_ingests/customer_profiles/*',
+            ],
+          },
+        },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject'],
+        Resource: [
+          `${bucket}/offline/orders/*`,
+          `${bucket}/offline/customer_profiles/*`,
+          `${bucket}/offline/_ingests/orders/compactions/*`,
+          `${bucket}/offline/_ingests/customer_profiles/compactions/*`,
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:DeleteObject'],
+        Resource: [`${bucket}/offline/orders/*`, `${bucket}/offline/customer_profiles/*`],
+      },
+    ]);
+  });
+
+  it('can neither overwrite nor delete an ingest record, nor touch another prefix', () => {
+    const resources = (action: string) =>
+      statements.filter((s) => s.Action.includes(action)).flatMap((s) => s.Resource as string[]);
+    for (const resource of resources('s3:PutObject'))
+      expect(resource.startsWith(`${bucket}/offline/_ingests/`) ? resource : 'ok').toMatch(
+        /^ok$|\/compactions\/\*$/,
+      );
+    expect(resources('s3:DeleteObject').some((r) => r.includes('_ingests'))).toBe(false);
+    expect(
+      statements
+        .flatMap((s) => s.Action)
+        .filter((a) => !/^s3:(Get|Put|Delete)Object$|^s3:ListBucket$/.test(a)),
+    ).toEqual([]);
+  });
+});
