@@ -13,7 +13,8 @@
  * 10-row request against the same store, interleaved with `fstore --version` (start-up).
  *
  * Checks that all give the same values, prints every sample, medians, ratios, CPU and peak RSS;
- * the last lines are the JSON summaries. `--only sql` or `--only e2e` runs one part.
+ * the last lines are the JSON summaries. `--only sql` or `--only e2e` runs one part;
+ * `--feast-runs N` times Feast's SQL (the slowest) in the first N end-to-end pairs only.
  *
  * Sizes: BENCH_ENTITY_ROWS (1,000,000), BENCH_FEATURE_ROWS (10,000,000), BENCH_ENTITIES
  * (100,000); `--quick` divides the defaults by 10 (100,000 × 1,000,000, 10,000 keys).
@@ -46,6 +47,12 @@ const root =
     `fstore-bench-pit-${sizes.entityRows}-${sizes.featureRows}-${sizes.entities}`,
   );
 const runs = runsOption(5);
+const feastRunsArg = argv.includes('--feast-runs')
+  ? argv[argv.indexOf('--feast-runs') + 1]
+  : undefined;
+const feastRuns = feastRunsArg === undefined ? runs : Number(feastRunsArg);
+if (!Number.isInteger(feastRuns) || feastRuns < 1)
+  throw new Error(`--feast-runs takes a whole number ≥ 1, got ${JSON.stringify(feastRunsArg)}`);
 const runner = fileURLToPath(new URL('./pit-run.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
@@ -184,8 +191,14 @@ if (only !== 'sql') {
     `[store] ready in ${((performance.now() - started) / 1000).toFixed(1)} s (${await sizeMb(store.dataDir)} MB); files written per ingest: ${ingests.map(([source, i]) => `${source} ${i.files} files in ${i.partitions} partitions (${i.seconds.toFixed(1)} s)`).join(', ')}`,
   );
   for (const pitCase of pitCases) {
-    const result = await endToEndCase(session.connection, store, pitCase, storeDir, runs, (line) =>
-      process.stderr.write(`${line}\n`),
+    const result = await endToEndCase(
+      session.connection,
+      store,
+      pitCase,
+      storeDir,
+      runs,
+      (line) => process.stderr.write(`${line}\n`),
+      feastRuns,
     );
     for (const line of result.lines) console.log(line);
     if (result.mismatches !== 0 || result.rows !== sizes.entityRows) {
