@@ -2,10 +2,11 @@
 // (mutation-testing-report-schema), for docs/testing.md:
 //   npx tsx scripts/mutation-summary.ts [reports/mutation/mutation.json] [--files] [--survivors]
 // It also reads reports/mutation/results.jsonl (test/mutation/survivor-log-reporter.mjs: one line
-// per tested mutant, written as the run goes), for a run stopped before Stryker wrote its report;
-// the last line of a mutant wins, and survivors are then listed without their source line.
+// per tested mutant, written as the run goes), for a run stopped before Stryker wrote its report
+// (the default when there is no mutation.json yet); the last line of a mutant wins, and survivors'
+// source lines come from the files in the current directory (run it in the run's copy).
 // --files: one row per file as well as per directory.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 interface ReportMutant {
@@ -59,7 +60,11 @@ function reportOfResultLines(file: string, text: string): Report {
   });
   const files: Record<string, { source: string; mutants: ReportMutant[] }> = {};
   for (const entry of byMutant.values()) {
-    const fileResult = files[entry.file] ?? { source: '', mutants: [] };
+    // The mutated file as it is in the directory the run was made in (for --survivors lines).
+    const fileResult = files[entry.file] ?? {
+      source: existsSync(entry.file) ? readFileSync(entry.file, 'utf8') : '',
+      mutants: [],
+    };
     files[entry.file] = fileResult;
     fileResult.mutants.push({
       id: entry.id,
@@ -124,7 +129,12 @@ function survivors(report: Report): string[] {
 }
 
 const args = process.argv.slice(2);
-const file = args.find((a) => !a.startsWith('--')) ?? 'reports/mutation/mutation.json';
+// A run stopped before its end has no mutation.json yet, only the reporter's results.jsonl.
+const file =
+  args.find((a) => !a.startsWith('--')) ??
+  (existsSync('reports/mutation/mutation.json')
+    ? 'reports/mutation/mutation.json'
+    : 'reports/mutation/results.jsonl');
 const report = readReport(file);
 console.log(summarize(report, args.includes('--files')).join('\n'));
 if (args.includes('--survivors')) console.log(`\n${survivors(report).join('\n')}`);

@@ -5,6 +5,7 @@ import { HintedError } from '../../../lib/hinted-error.ts';
 import {
   Deadline,
   DeadlineExceededError,
+  noTimeForAnotherAttempt,
 } from '../../../lib/online/dynamodb-batch-get/deadline.ts';
 import { errorOfResponse } from '../../../lib/online/dynamodb-batch-get/dynamodb-request-error.ts';
 import { batchGetFromEnvironment } from '../../../lib/online/dynamodb-batch-get/from-environment.ts';
@@ -42,6 +43,33 @@ describe('storeFailure: failures of unusual shape', () => {
     expect(failure.message).toBe('the local online store is damaged');
     expect((failure as OnlineStoreUnavailableError).hint).toBe('run fstore online repair');
     expect(failure.cause).toBe(damaged);
+  });
+});
+
+describe('the error of a lookup out of time', () => {
+  it('names the time left, rounded, and the attempts made, with nothing after when nothing failed', () => {
+    let clock = 0;
+    const deadline = Deadline.after(1_000, { now: () => clock });
+    deadline.countAttempts(2);
+    clock = 939.6;
+    const error = noTimeForAnotherAttempt(deadline, 'round 2');
+    expect(error.message).toBe(
+      "the lookup's 1000 ms deadline leaves no time for round 2 (60 ms left, 2 DynamoDB attempt(s) made)",
+    );
+    expect(error.attempts).toBe(2);
+    expect(error.cause).toBeUndefined();
+  });
+
+  it('says 0 ms left, never a negative time, past the deadline, and names the last failure', () => {
+    let clock = 0;
+    const deadline = Deadline.after(500, { now: () => clock });
+    clock = 750;
+    const throttled = new Error('throttled');
+    const error = noTimeForAnotherAttempt(deadline, 'attempt 3', throttled);
+    expect(error.message).toBe(
+      "the lookup's 500 ms deadline leaves no time for attempt 3 (0 ms left, 0 DynamoDB attempt(s) made); the last failed: throttled",
+    );
+    expect(error.cause).toBe(throttled);
   });
 });
 
