@@ -17,6 +17,10 @@ export interface KeyedWindow {
   readonly to: number;
   /** Join key column → SQL literal of the row's value; a NULL key is absent (it matches nothing). */
   readonly keys: ReadonlyMap<string, string>;
+  /** Join key column → the value as DuckDB casts it to VARCHAR; a NULL key is absent. */
+  readonly values: ReadonlyMap<string, string>;
+  /** The earliest entity time (microseconds since 1970) of the rows this window stands for. */
+  readonly earliestMicros: number;
 }
 
 /** The join key columns every view on `source` has (each view's needed rows carry them). */
@@ -62,7 +66,7 @@ export function keyedSourceRelation(
 }
 
 /** `k IN (...)` per shared key over the windows' values, or FALSE when one has none. */
-function keyCondition(shared: readonly string[], windows: readonly KeyedWindow[]): string {
+export function keyCondition(shared: readonly string[], windows: readonly KeyedWindow[]): string {
   const conditions = shared.map((name) => {
     const values = [
       ...new Set(windows.flatMap((w) => (w.keys.has(name) ? [w.keys.get(name) as string] : []))),

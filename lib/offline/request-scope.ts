@@ -62,13 +62,14 @@ export async function requestScope(
   const keys = keyed ? joinKeys : [];
   const found = await queryRows(
     connection,
-    `SELECT DISTINCT ${[
+    `SELECT ${[
       `${epochDay(t)} AS hi`,
       ...lookbacks.map(
         (seconds, i) => `${epochDay(`${t} - INTERVAL '${Math.trunc(seconds)}' SECOND`)} AS lo${i}`,
       ),
       ...keys.map((key, i) => `CAST(${quoteIdentifier(key.name)} AS VARCHAR) AS k${i}`),
-    ].join(', ')} FROM ${entityTable}`,
+      `epoch_us(min(${t})) AS earliest`,
+    ].join(', ')} FROM ${entityTable} GROUP BY ALL`,
   );
   // Rows without a timestamp reach no day; their keys are still asked for.
   const timed = found.filter((r) => r.hi !== null && r.hi !== undefined);
@@ -128,19 +129,23 @@ function keyedWindowsOf(
     const from = lower === undefined ? undefined : Number(row[lower]);
     const to = Number(row.hi);
     const values = keys.map((_, i) => row[`k${i}`]);
+    const earliestMicros = Number(row.earliest);
     const identity = JSON.stringify([from ?? null, to, values]);
-    if (windows.has(identity)) continue;
+    const seen = windows.get(identity);
+    if (seen) {
+      if (earliestMicros < seen.earliestMicros) windows.set(identity, { ...seen, earliestMicros });
+      continue;
+    }
+    // A NULL key is absent: it matches nothing.
+    const present = keys.flatMap((key, i) =>
+      isPresent(values[i]) ? [[key, String(values[i])] as const] : [],
+    );
     windows.set(identity, {
       ...(from === undefined ? {} : { from }),
       to,
-      // A NULL key is absent: it matches nothing.
-      keys: new Map(
-        keys.flatMap((key, i) =>
-          isPresent(values[i])
-            ? [[key.name, keyLiteral(String(values[i]), key.type)] as const]
-            : [],
-        ),
-      ),
+      keys: new Map(present.map(([key, value]) => [key.name, keyLiteral(value, key.type)])),
+      values: new Map(present.map(([key, value]) => [key.name, value])),
+      earliestMicros,
     });
   }
   return [...windows.values()];

@@ -106,6 +106,19 @@ async function estimateAndRun(
 const listed = (estimate: Awaited<ReturnType<typeof estimateAndRun>>['estimate']) =>
   estimate.sources.flatMap((s) => s.files.map((f) => f.path)).sort();
 
+/**
+ * The estimate lists exactly the run's files of `orders` (aggregation views read their whole
+ * windows) and at most the run's files of `profiles`: the run then narrows each row of its
+ * latest-value view to the days from its latest row on (lib/offline/latest-row-days.ts), which
+ * the estimate does not search for (that reads the files' keys).
+ */
+function expectListedCovers(listedFiles: readonly string[], inSql: readonly string[]) {
+  const of = (source: string, files: readonly string[]) =>
+    files.filter((f) => f.includes(`${path.sep}${source}${path.sep}`));
+  expect(of('orders', listedFiles)).toEqual(of('orders', inSql));
+  expect(listedFiles).toEqual(expect.arrayContaining([...inSql]));
+}
+
 describe('the local dry run reports what the real run reads for each view', () => {
   it('lists no file of a source whose views running totals answer whole: the run reads the totals', async () => {
     const { estimate, run, sourceFilesInSql } = await estimateAndRun(
@@ -119,7 +132,7 @@ describe('the local dry run reports what the real run reads for each view', () =
       { view: 'profile', source: 'profiles', runningTotals: false, sourceFiles: true },
     ]);
     expect(sourceFilesInSql.some((f) => f.includes(`${path.sep}orders${path.sep}`))).toBe(false);
-    expect(listed(estimate)).toEqual(sourceFilesInSql);
+    expectListedCovers(listed(estimate), sourceFilesInSql);
   });
 
   it('lists the source’s files too for a view totals answer only in part', async () => {
@@ -132,7 +145,7 @@ describe('the local dry run reports what the real run reads for each view', () =
       { view: 'peaks', source: 'orders', runningTotals: true, sourceFiles: true },
     ]);
     expect(sourceFilesInSql.length).toBeGreaterThan(0);
-    expect(listed(estimate)).toEqual(sourceFilesInSql);
+    expectListedCovers(listed(estimate), sourceFilesInSql);
   });
 
   it.each([
@@ -147,7 +160,7 @@ describe('the local dry run reports what the real run reads for each view', () =
     expect(run.runningTotals).toEqual([]);
     expect(estimate.views.every((v) => !v.runningTotals && v.sourceFiles)).toBe(true);
     expect(estimate.sources.map((s) => s.source).sort()).toEqual(['orders', 'profiles']);
-    expect(listed(estimate)).toEqual(sourceFilesInSql);
+    expectListedCovers(listed(estimate), sourceFilesInSql);
   });
 
   it('follows auto’s threshold: from that many entity rows the totals are read instead', async () => {
@@ -157,6 +170,6 @@ describe('the local dry run reports what the real run reads for each view', () =
     );
     expect(run.runningTotals).toEqual(['spend']);
     expect(estimate.sources.map((s) => s.source)).toEqual(['profiles']);
-    expect(listed(estimate)).toEqual(sourceFilesInSql);
+    expectListedCovers(listed(estimate), sourceFilesInSql);
   });
 });

@@ -111,6 +111,8 @@ describe('the request scope reads the entity rows once', () => {
       // Midnight exactly: 3 days back is midnight three days earlier.
       "(1, 'north', TIMESTAMP '2026-03-10 00:00:00')",
       "(1, 'north', TIMESTAMP '2026-03-10 00:00:00')",
+      // Same key, day and lookback days, later: the same window, whose earliest time stays midnight.
+      "(1, 'north', TIMESTAMP '2026-03-10 08:00:00')",
       // One microsecond before midnight: still the day before.
       "(2, 'south', TIMESTAMP '2026-03-20 23:59:59.999999')",
       // A NULL key reaches its days but asks for no value of that key.
@@ -123,7 +125,7 @@ describe('the request scope reads the entity rows once', () => {
       recording(session.connection, statements),
       'entities',
       plan,
-      5,
+      6,
       requiredJoinKeys(plan),
     );
     expect(statements.filter((s) => s.includes('entities'))).toHaveLength(1);
@@ -144,18 +146,46 @@ describe('the request scope reads the entity rows once', () => {
         ...(shopId === undefined ? [] : [['shop_id', literal(shopId, 'BIGINT')] as const]),
         ['region', literal(region, 'VARCHAR')] as const,
       ]);
+    const values = (shopId: string | undefined, region: string) =>
+      new Map([
+        ...(shopId === undefined ? [] : [['shop_id', shopId] as const]),
+        ['region', region],
+      ]);
+    const micros = (iso: string) => Date.parse(`${iso}Z`) * 1000;
+    const rowsOf = [
+      {
+        keys: keys('3', 'east'),
+        values: values('3', 'east'),
+        earliestMicros: micros('1969-12-31T06:00:00'),
+      },
+      {
+        keys: keys('1', 'north'),
+        values: values('1', 'north'),
+        earliestMicros: micros('2026-03-10T00:00:00'),
+      },
+      {
+        keys: keys('2', 'south'),
+        values: values('2', 'south'),
+        earliestMicros: micros('2026-03-20T23:59:59.999') + 999,
+      },
+      {
+        keys: keys(undefined, 'north'),
+        values: values(undefined, 'north'),
+        earliestMicros: micros('2026-03-21T12:00:00'),
+      },
+    ] as const;
     const byEnd = (a: { to: number }, b: { to: number }) => a.to - b.to;
     expect([...(scope.keyedWindows?.get('events') ?? [])].sort(byEnd)).toEqual([
-      { from: day('1969-12-28'), to: day('1969-12-31'), keys: keys('3', 'east') },
-      { from: day('2026-03-07'), to: day('2026-03-10'), keys: keys('1', 'north') },
-      { from: day('2026-03-17'), to: day('2026-03-20'), keys: keys('2', 'south') },
-      { from: day('2026-03-18'), to: day('2026-03-21'), keys: keys(undefined, 'north') },
+      { from: day('1969-12-28'), to: day('1969-12-31'), ...rowsOf[0] },
+      { from: day('2026-03-07'), to: day('2026-03-10'), ...rowsOf[1] },
+      { from: day('2026-03-17'), to: day('2026-03-20'), ...rowsOf[2] },
+      { from: day('2026-03-18'), to: day('2026-03-21'), ...rowsOf[3] },
     ]);
     expect([...(scope.keyedWindows?.get('profiles') ?? [])].sort(byEnd)).toEqual([
-      { to: day('1969-12-31'), keys: keys('3', 'east') },
-      { to: day('2026-03-10'), keys: keys('1', 'north') },
-      { to: day('2026-03-20'), keys: keys('2', 'south') },
-      { to: day('2026-03-21'), keys: keys(undefined, 'north') },
+      { to: day('1969-12-31'), ...rowsOf[0] },
+      { to: day('2026-03-10'), ...rowsOf[1] },
+      { to: day('2026-03-20'), ...rowsOf[2] },
+      { to: day('2026-03-21'), ...rowsOf[3] },
     ]);
   });
 

@@ -39,6 +39,8 @@ const window = (from: number, to: number, key?: string): KeyedWindow => ({
   from: day0 + from,
   to: day0 + to,
   keys: new Map(key === undefined ? [] : [['customer_id', `'${key}'`]]),
+  values: new Map(key === undefined ? [] : [['customer_id', key]]),
+  earliestMicros: (day0 + to) * 86_400_000_000,
 });
 
 /** Each scan of the relation: its files' days (offsets from day0) and its filter. */
@@ -85,7 +87,12 @@ describe('keyed scans of a source', () => {
   });
 
   it('lets a window without lower bound (no TTL) reach every day up to its end', () => {
-    const unbounded: KeyedWindow = { to: day0 + 2, keys: new Map([['customer_id', "'N'"]]) };
+    const unbounded: KeyedWindow = {
+      to: day0 + 2,
+      keys: new Map([['customer_id', "'N'"]]),
+      values: new Map([['customer_id', 'N']]),
+      earliestMicros: (day0 + 2) * 86_400_000_000,
+    };
     const relation = keyedSourceRelation(plan, 'scores', [unbounded], [-30, 2, 3].map(file));
     expect(scans(relation)).toEqual([
       { days: [-30, 2], filter: `"customer_id" IN ('N')` },

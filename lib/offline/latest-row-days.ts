@@ -1,0 +1,171 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdentifier } from '../sql/dialect.ts';
+import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
+import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
+import type { PartitionedFile } from './dt-partition.ts';
+import { queryRows } from './duckdb-session.ts';
+import { type KeyedWindow, keyCondition, sharedJoinKeys } from './keyed-scans.ts';
+import { mergeDayRanges, type RequestScope, scopedSourceFiles } from './request-scope.ts';
+
+/**
+ * Days searched back from a window's last day, round by round: 1, then 2, 4, 8 ... more. Most
+ * keys have a row within a few days of the entity time, so the search stops long before the TTL.
+ */
+const FIRST_ROUND_DAYS = 1;
+
+/**
+ * `scope` with each keyed window of a source whose views all take the latest row (no
+ * aggregation) narrowed to the days from the latest day holding a row of its keys at or before
+ * its entity time: the winner is on that day or later, since every row of an earlier day is
+ * older (files are partitioned by the day of their event time; ties fall on one day). The
+ * search reads only the key and time columns of day files, the latest days first, doubling the
+ * span each round, so a 10-row request over a 30-day TTL reads a few days per row instead of 31.
+ * A window with no such row keeps only its last day (rows there after its earliest entity time
+ * can still be some row's candidate). Sources with aggregation views, files outside a `dt`
+ * partition and requests without keyed windows (over KEY_LIST_MAX_ROWS rows) are left as they are.
+ */
+export async function narrowToLatestRowDays(
+  connection: DuckDBConnection,
+  offlineRoot: string,
+  plan: PointInTimePlan,
+  scope: RequestScope,
+): Promise<RequestScope> {
+  if (!scope.keyedWindows) return scope;
+  const keyedWindows = new Map(scope.keyedWindows);
+  const sourceDays = new Map(scope.sourceDays);
+  for (const [source, windows] of scope.keyedWindows) {
+    const views = plan.views.filter((v) => v.source === source);
+    if (views.some((v) => v.aggregations) || sharedJoinKeys(plan, source).length === 0) continue;
+    const files = scopedSourceFiles(offlineRoot, source, scope);
+    if (!files) continue;
+    const narrowed = await searchLatestRowDays(
+      connection,
+      plan,
+      source,
+      windows,
+      files,
+      views[0]?.timestampColumn ?? '',
+    );
+    keyedWindows.set(source, narrowed);
+    sourceDays.set(
+      source,
+      mergeDayRanges(
+        narrowed.map((w) => ({ ...(w.from === undefined ? {} : { from: w.from }), to: w.to })),
+      ),
+    );
+  }
+  return { ...scope, sourceDays, keyedWindows };
+}
+
+interface Search {
+  readonly window: KeyedWindow;
+  /** The earliest day the window can reach: its first, or the source's earliest file day. */
+  readonly lowest: number;
+  /** Days above this one are searched. */
+  searchedDownTo: number;
+  found?: number;
+}
+
+async function searchLatestRowDays(
+  connection: DuckDBConnection,
+  plan: PointInTimePlan,
+  source: string,
+  windows: readonly KeyedWindow[],
+  files: readonly PartitionedFile[],
+  timestampColumn: string,
+): Promise<KeyedWindow[]> {
+  const filesByDay = new Map<number, string[]>();
+  for (const file of files) {
+    if (file.day === undefined) continue;
+    filesByDay.set(file.day, [...(filesByDay.get(file.day) ?? []), file.path]);
+  }
+  const days = [...filesByDay.keys()];
+  if (days.length === 0) return [...windows];
+  const earliestDay = Math.min(...days);
+  const shared = sharedJoinKeys(plan, source);
+  const searches: Search[] = windows.map((window) => ({
+    window,
+    lowest: Math.max(window.from ?? earliestDay, earliestDay),
+    searchedDownTo: window.to + 1,
+    // A NULL key matches no row: nothing to search for.
+    ...(shared.every((name) => window.values.has(name)) ? {} : { found: window.to }),
+  }));
+  for (let span = FIRST_ROUND_DAYS; ; span *= 2) {
+    const open = searches.filter((s) => s.found === undefined && s.searchedDownTo > s.lowest);
+    if (open.length === 0) break;
+    const round = open.map((search) => ({
+      search,
+      from: Math.max(search.lowest, search.searchedDownTo - span),
+      to: search.searchedDownTo - 1,
+    }));
+    const hits = await latestRowsOf(connection, shared, timestampColumn, round, filesByDay);
+    for (const { search, from } of round) {
+      search.found = latestHitDay(search.window, shared, hits, from);
+      search.searchedDownTo = from;
+    }
+  }
+  return searches.map(({ window, found }) => ({ ...window, from: found ?? window.to }));
+}
+
+interface Hit {
+  readonly day: number;
+  readonly keys: readonly string[];
+  readonly earliestMicros: number;
+}
+
+/** Per day and key values, the earliest event time of the rows of the round's keys on its days. */
+async function latestRowsOf(
+  connection: DuckDBConnection,
+  shared: readonly string[],
+  timestampColumn: string,
+  round: readonly { search: Search; from: number; to: number }[],
+  filesByDay: ReadonlyMap<number, readonly string[]>,
+): Promise<Hit[]> {
+  const windowsByDay = new Map<number, KeyedWindow[]>();
+  for (const { search, from, to } of round)
+    for (let day = from; day <= to; day++)
+      if (filesByDay.has(day))
+        windowsByDay.set(day, [...(windowsByDay.get(day) ?? []), search.window]);
+  const scans = new Map<string, string[]>();
+  for (const [day, windows] of windowsByDay) {
+    const filter = keyCondition(shared, windows);
+    if (filter === 'FALSE') continue;
+    scans.set(filter, [...(scans.get(filter) ?? []), ...(filesByDay.get(day) ?? [])]);
+  }
+  if (scans.size === 0) return [];
+  const ts = quoteIdentifier(timestampColumn);
+  const columns = [ts, ...shared.map(quoteIdentifier)].join(', ');
+  const relation = [...scans]
+    .map(([filter, group]) => `SELECT ${columns} FROM ${duckdbParquetFiles(group)} WHERE ${filter}`)
+    .join(' UNION ALL ');
+  const rows = await queryRows(
+    connection,
+    `SELECT CAST(${ts} AS DATE) - DATE '1970-01-01' AS day, ${shared.map((k, i) => `CAST(${quoteIdentifier(k)} AS VARCHAR) AS k${i}`).join(', ')}, epoch_us(min(${ts})) AS earliest FROM (${relation}) GROUP BY ALL`,
+  );
+  return rows.map((row) => ({
+    day: Number(row.day),
+    keys: shared.map((_, i) => String(row[`k${i}`])),
+    earliestMicros: Number(row.earliest),
+  }));
+}
+
+/**
+ * The latest day at or above `from` with a row of the window's keys that is a candidate: any
+ * row of a day before the window's last, one at or before its earliest entity time on that day.
+ */
+function latestHitDay(
+  window: KeyedWindow,
+  shared: readonly string[],
+  hits: readonly Hit[],
+  from: number,
+): number | undefined {
+  const wanted = shared.map((name) => window.values.get(name));
+  let latest: number | undefined;
+  for (const hit of hits) {
+    if (hit.day < from || hit.day > window.to) continue;
+    if (hit.day === window.to && hit.earliestMicros > window.earliestMicros) continue;
+    if (!hit.keys.every((value, i) => value === wanted[i])) continue;
+    if (latest === undefined || hit.day > latest) latest = hit.day;
+  }
+  return latest;
+}
