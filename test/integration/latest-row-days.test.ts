@@ -99,8 +99,8 @@ async function narrowedWindows(features: readonly string[]) {
         .map((w) => ({ key: w.values.get('customer_id'), from: w.from, to: w.to }))
         .sort((a, b) => a.to - b.to || String(a.key).localeCompare(String(b.key)));
     return {
-      before: (source: string) => days(source, scope),
-      after: (source: string) => days(source, narrowed),
+      whole: (source: string) => days(source, scope),
+      narrowedDays: (source: string) => days(source, narrowed),
       narrowed,
     };
   } finally {
