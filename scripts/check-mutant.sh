@@ -21,6 +21,9 @@ for substitution in "$@"; do
   perl -0pi -e "$substitution" "$file"
   if cmp -s "$original" "$file"; then
     echo "NO CHANGE  $substitution"
+  elif ! npx esbuild "$file" --loader:.ts=ts >/dev/null 2>&1; then
+    # A substitution that breaks the syntax fails every test: that is no kill.
+    echo "NOT VALID  $substitution"
   elif FSTORE_CLI_SOURCES=1 npx vitest run "$test" >/dev/null 2>&1; then
     echo "SURVIVED   $substitution"
   else

@@ -24,6 +24,14 @@ beforeAll(async () => {
       `COPY (SELECT 1::BIGINT AS id, 1::BIGINT AS fstore_seq) TO '${absolute}' (FORMAT PARQUET)`,
     );
   }
+  // Same columns, but no fstore_seq to keep their ingest order in a merged file.
+  for (const file of ['dt=2026-03-04/f-0', 'dt=2026-03-04/g-0']) {
+    const absolute = path.join(root, 'orders', `${file}.parquet`);
+    await mkdir(path.dirname(absolute), { recursive: true });
+    await duckdb.connection.run(
+      `COPY (SELECT 1::BIGINT AS id, 1::BIGINT AS seq) TO '${absolute}' (FORMAT PARQUET)`,
+    );
+  }
   // Alone in its partition, so never merged: its bytes are not Parquet.
   const lone = path.join(root, 'orders', 'dt=2026-03-02', 'e-0.parquet');
   await mkdir(path.dirname(lone), { recursive: true });
@@ -58,5 +66,10 @@ describe('planCompaction: order and files it does not merge', () => {
     const records = [record(['dt=2026-03-03/a-0', 'dt=2026-03-03/b-0', 'dt=2026-03-02/e-0'])];
     const groups = await planCompaction(duckdb.connection, root, 'orders', records, 1_000_000);
     expect(groups.map((g) => g.partition)).toEqual(['dt=2026-03-03']);
+  });
+
+  it('never merges files without an fstore_seq column, however alike', async () => {
+    const records = [record(['dt=2026-03-04/f-0', 'dt=2026-03-04/g-0'])];
+    expect(await planCompaction(duckdb.connection, root, 'orders', records, 1_000_000)).toEqual([]);
   });
 });

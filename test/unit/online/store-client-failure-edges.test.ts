@@ -7,7 +7,10 @@ import {
   DeadlineExceededError,
   noTimeForAnotherAttempt,
 } from '../../../lib/online/dynamodb-batch-get/deadline.ts';
-import { errorOfResponse } from '../../../lib/online/dynamodb-batch-get/dynamodb-request-error.ts';
+import {
+  errorOfResponse,
+  retryableOf,
+} from '../../../lib/online/dynamodb-batch-get/dynamodb-request-error.ts';
 import { batchGetFromEnvironment } from '../../../lib/online/dynamodb-batch-get/from-environment.ts';
 import { sdkBatchGet } from '../../../lib/online/dynamodb-batch-get/sdk-batch-get.ts';
 import { signedBatchGet } from '../../../lib/online/dynamodb-batch-get/signed-batch-get.ts';
@@ -78,6 +81,18 @@ describe('DynamoDB error answers with nothing to say', () => {
     const error = errorOfResponse(503, undefined, '');
     expect(error.message).toBe('DynamoDB answered 503 HTTP503: no message');
     expect(error.retryable).toBe(true);
+  });
+});
+
+describe('retryableOf an AWS SDK error', () => {
+  it('retries a server fault of any type, and says nothing of an error with no fault', () => {
+    expect(retryableOf({ $fault: 'server', name: 'InternalServerError', $metadata: {} })).toBe(
+      true,
+    );
+    expect(retryableOf({ $fault: 'client', name: 'ValidationException', $metadata: {} })).toBe(
+      false,
+    );
+    expect(retryableOf({ name: 'TimeoutError' })).toBeUndefined();
   });
 });
 
