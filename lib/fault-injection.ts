@@ -2,7 +2,8 @@
  * Crash tests: `FSTORE_FAULT=<point>[,<point>...]` kills this process with SIGKILL when it
  * reaches one of the named points, as a power cut or `kill -9` would: no `finally`, no exit
  * handlers, nothing flushed that was not written already. Unset (always, outside tests), a
- * fault point does nothing.
+ * fault point does nothing. Points are named where they are called (`faultPoint('...')`);
+ * the S3 compaction's own is `compact:s3-after-upload` (each merged object uploaded, no record).
  */
 export function faultPoint(point: string): void {
   const wanted = process.env.FSTORE_FAULT;

@@ -41,6 +41,11 @@ export interface S3SourcePlan {
    * for queries that listed them before): no reader reads them and a compaction leaves them alone.
    */
   readonly uncommittedObjects: number;
+  /**
+   * Objects a committed compaction replaced whose `keepUntil` has passed: no query that listed
+   * them before that commit can still be running, so the compaction deletes them.
+   */
+  readonly expiredReplaced: readonly S3DataObject[];
   readonly groups: readonly S3MergeGroup[];
 }
 
@@ -52,6 +57,8 @@ export interface S3PlanOptions {
   /** The source's data prefix, `offline/<source>/` (registry `offline.s3Prefix`). */
   readonly prefix: string;
   readonly targetBytes: number;
+  /** The clock `keepUntil` is compared with. */
+  readonly now?: () => Date;
 }
 
 /**
@@ -65,7 +72,8 @@ export interface S3PlanOptions {
  * told apart when they are merged: a plan says "at most" this many objects after.
  */
 export async function planS3Compaction(options: S3PlanOptions): Promise<S3SourcePlan> {
-  const { committed, replaced } = await readRecords(options);
+  const { committed, replaced, expired } = await readRecords(options);
+  const expiredReplaced: S3DataObject[] = [];
   const partitions = new Map<string, S3DataObject[]>();
   let committedObjects = 0;
   let committedBytes = 0;
@@ -78,6 +86,7 @@ export async function planS3Compaction(options: S3PlanOptions): Promise<S3Source
     if (id === undefined) continue;
     if (!committed.has(id) || replaced.has(object.key)) {
       uncommittedObjects += 1;
+      if (expired.has(object.key)) expiredReplaced.push(object);
       continue;
     }
     committedObjects += 1;
@@ -101,6 +110,7 @@ export async function planS3Compaction(options: S3PlanOptions): Promise<S3Source
     committedObjects,
     committedBytes,
     uncommittedObjects,
+    expiredReplaced,
     groups,
   };
 }
@@ -118,10 +128,12 @@ const recordKeyTail = /^[0-9a-f]{64}\/(\d{8}t\d{6}-[0-9a-f]{8})\.json$/;
  */
 async function readRecords(
   options: S3PlanOptions,
-): Promise<{ committed: Set<string>; replaced: Set<string> }> {
+): Promise<{ committed: Set<string>; replaced: Set<string>; expired: Set<string> }> {
   const prefix = `${ingestRecordsPrefix}${options.source}/`;
+  const nowMs = (options.now ?? (() => new Date()))().getTime();
   const committed = new Set<string>();
   const replaced = new Set<string>();
+  const expired = new Set<string>();
   for (const { key } of await listObjects(options, prefix)) {
     const below = key.slice(ingestRecordsPrefix.length);
     if (below.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
@@ -132,9 +144,15 @@ async function readRecords(
     }
     const record = await readRecord(options, key);
     committed.add(record.ingestId);
-    if (isCompactionRecord(record)) for (const gone of record.replaces) replaced.add(gone);
+    if (!isCompactionRecord(record)) continue;
+    // An unreadable keepUntil keeps the objects: deleting early could fail a running query.
+    const keptUntilMs = Date.parse(record.keepUntil);
+    for (const gone of record.replaces) {
+      replaced.add(gone);
+      if (keptUntilMs <= nowMs) expired.add(gone);
+    }
   }
-  return { committed, replaced };
+  return { committed, replaced, expired };
 }
 
 async function readRecord(options: S3PlanOptions, key: string): Promise<{ ingestId: string }> {

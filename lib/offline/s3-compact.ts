@@ -30,7 +30,6 @@ export interface S3CompactOptions extends S3PlanOptions {
   readonly keepReplacedMs: number;
   /** A stop request: honoured up to the commit, which it never splits. */
   readonly signal?: AbortSignal;
-  readonly now?: () => Date;
   /** Where objects are downloaded and merged (default the OS temporary folder). */
   readonly workDir?: string;
 }
@@ -46,6 +45,8 @@ export interface S3CompactionResult {
   /** Absent when nothing was merged (no record written). */
   readonly record?: S3CompactionRecord;
   readonly merges: readonly S3Merge[];
+  /** Objects earlier compactions replaced, deleted now that their `keepUntil` has passed. */
+  readonly deletedReplaced: number;
 }
 
 /**
@@ -60,7 +61,8 @@ export interface S3CompactionResult {
  */
 export async function compactS3Source(options: S3CompactOptions): Promise<S3CompactionResult> {
   const plan = await planS3Compaction(options);
-  if (plan.groups.length === 0) return { plan, merges: [] };
+  const deletedReplaced = await deleteExpired(options, plan.expiredReplaced);
+  if (plan.groups.length === 0) return { plan, merges: [], deletedReplaced };
   const now = options.now ?? (() => new Date());
   const compactionId = newDataFilesId(now());
   const work = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-compact-'));
@@ -93,13 +95,14 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
           const key = `${options.prefix}${group.partition}/${compactionId}-${n++}.parquet`;
           await upload(options, key, file);
           uploaded.push(key);
+          faultPoint('compact:s3-after-upload');
           merged.push({ key, bytes: (await stat(file)).size });
         }
         const replaced = same.map((file) => local.get(file) as S3DataObject);
         merges.push({ partition: group.partition, replaced, merged });
       }
     }
-    if (merges.length === 0) return { plan, merges };
+    if (merges.length === 0) return { plan, merges, deletedReplaced };
     options.signal?.throwIfAborted();
     faultPoint('compact:before-commit');
     const at = now();
@@ -118,7 +121,7 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
       outcomeUnknown = error instanceof CommitOutcomeUnknownError;
       throw error;
     }
-    return { plan, record, merges };
+    return { plan, record, merges, deletedReplaced };
   } catch (error) {
     if (!outcomeUnknown) await discard(options, uploaded);
     throw error;
@@ -204,6 +207,29 @@ async function commit(options: S3CompactOptions, record: S3CompactionRecord): Pr
       );
     }
   }
+}
+
+/**
+ * Deletes replaced objects whose keeping time is over. Their compaction's record still names
+ * them in `replaces`, which is harmless: readers skip a key that no longer exists anyway.
+ */
+async function deleteExpired(
+  options: S3CompactOptions,
+  objects: readonly S3DataObject[],
+): Promise<number> {
+  for (let start = 0; start < objects.length; start += 1000) {
+    options.signal?.throwIfAborted();
+    const batch = objects.slice(start, start + 1000).map((o) => ({ Key: o.key }));
+    const response = await options.s3.send(
+      new DeleteObjectsCommand({ Bucket: options.bucket, Delete: { Objects: batch, Quiet: true } }),
+    );
+    const failed = response.Errors ?? [];
+    if (failed.length > 0)
+      throw new Error(
+        `deleting ${failed.length} replaced object(s) of source "${options.source}" in s3://${options.bucket} failed (first: ${failed[0]?.Key}: ${failed[0]?.Code} ${failed[0]?.Message}); nothing was merged, and the objects stay skipped by readers`,
+      );
+  }
+  return objects.length;
 }
 
 /** Deletes the merged objects of a compaction that did not commit; a failure here leaves them. */

@@ -1,4 +1,5 @@
 import { describeBytes } from '../../offline/ingest-leftovers.ts';
+import type { S3CompactionResult } from '../../offline/s3-compact.ts';
 import type { S3SourcePlan } from '../../offline/s3-compact-plan.ts';
 import type { Registry } from '../../registry/index.ts';
 import { s3Client } from '../aws-clients.ts';
@@ -6,6 +7,7 @@ import { awsRegion } from '../aws-region.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
+import { InterruptedError } from '../shutdown.ts';
 
 export interface S3CompactOptions {
   readonly sources: readonly string[];
@@ -13,6 +15,8 @@ export interface S3CompactOptions {
   readonly dryRun?: boolean;
   readonly json?: boolean;
   readonly targetFileBytes: number;
+  /** How long replaced objects stay for queries that listed them before the commit. */
+  readonly keepReplacedMs: number;
 }
 
 /** Partitions listed per source in text output; `--json` lists them all. */
@@ -20,26 +24,24 @@ const listedPerSource = 8;
 
 /**
  * `fstore compact --env <aws>`. The dry run lists what a compaction would merge from the S3
- * listings, by the rule Athena readers apply (ADR 0008). The real run (lib/offline/s3-compact.ts)
- * is refused before anything is read: its commit record must hide the objects it replaces from
- * Athena in the same step, and the Athena relation selects objects by ingest id alone, so it
- * would read both.
+ * listings, by the rule Athena readers apply (ADR 0008). The real run merges each source's small
+ * committed objects (lib/offline/s3-compact.ts) and commits each source with one compaction
+ * record, which fstore's Athena relation honours: from that PutObject on, queries read the merged
+ * objects instead of those they replace. A stop (SIGINT/SIGTERM) before a source's commit
+ * removes its uploads; sources already committed stay compacted.
  */
 export async function compactS3(
   ctx: CliContext,
   registry: Registry,
   options: S3CompactOptions,
 ): Promise<void> {
-  if (!options.dryRun)
-    throw new UsageError(
-      `fstore compact on AWS environment "${ctx.env}" can only plan (--dry-run): fstore's Athena queries read every object whose ingest id has a record and do not yet honour a compaction's record, so a merged object would be read beside the objects it replaces (docs/adr/0008, Compaction); nothing was changed`,
-      'run it with --dry-run to see what would be merged, with object sizes. Each fstore ingest writes at most one object per dt partition (or objects of --target-file-size), so small objects on S3 come from many small ingests: ingest larger batches (a day of rows or more at once)',
-    );
   if (!options.bucket)
     throw new UsageError(
-      `compact --dry-run on AWS environment "${ctx.env}" needs its offline bucket`,
+      `compact on AWS environment "${ctx.env}" needs its offline bucket`,
       `pass --bucket <name> (the OfflineBucketName output of stack fstore-${ctx.env}) or set FSTORE_OFFLINE_BUCKET`,
     );
+  if (!options.dryRun)
+    return runS3Compaction(ctx, registry, { ...options, bucket: options.bucket });
   const bucket = options.bucket;
   const region = awsRegion(ctx.env);
   const [s3, { planS3Compaction }] = await Promise.all([
@@ -81,7 +83,7 @@ export async function compactS3(
       `${ctx.out.c.green('✔')} nothing to compact: no partition has two or more committed objects below ${describeBytes(options.targetFileBytes)}`,
     );
   ctx.out.line(
-    `${ctx.out.c.dim('·')} objects with different columns are told apart only when merged, so "at most"; the merge is not run on S3 until fstore's Athena queries honour a compaction's record`,
+    `${ctx.out.c.dim('·')} objects with different columns are told apart only when merged, so "at most"`,
   );
 }
 
@@ -125,5 +127,87 @@ function printPlan(ctx: CliContext, plan: S3SourcePlan, targetFileBytes: number)
   if (plan.groups.length > listedPerSource)
     ctx.out.line(
       `    ... and ${plural(plan.groups.length - listedPerSource, 'more partition')} (--json lists them all)`,
+    );
+}
+
+async function runS3Compaction(
+  ctx: CliContext,
+  registry: Registry,
+  options: S3CompactOptions & { readonly bucket: string },
+): Promise<void> {
+  // SIGINT/SIGTERM from here on: the source being merged stops before its commit point.
+  const signal = ctx.shutdown.stopSignal();
+  const { bucket } = options;
+  const region = awsRegion(ctx.env);
+  const [s3, { compactS3Source }] = await Promise.all([
+    s3Client(region),
+    import('../../offline/s3-compact.ts'),
+  ]);
+  const results: S3CompactionResult[] = [];
+  for (const source of options.sources) {
+    const prefix = registry.sources.find((s) => s.name === source)?.offline.s3Prefix;
+    if (!prefix) throw new Error(`internal: source "${source}" is not in the registry`);
+    ctx.out.status(`compacting s3://${bucket}/${prefix} ...`);
+    try {
+      results.push(
+        await compactS3Source({
+          s3,
+          bucket,
+          region,
+          source,
+          prefix,
+          targetBytes: options.targetFileBytes,
+          keepReplacedMs: options.keepReplacedMs,
+          signal,
+        }),
+      );
+    } catch (error) {
+      const by = ctx.shutdown.signal;
+      if (by && signal.aborted)
+        throw new InterruptedError(
+          by,
+          `source "${source}" was not compacted: it stopped before its commit point and its uploads were removed${results.length > 0 ? ` (${results.map((r) => `"${r.plan.source}"`).join(', ')} committed before)` : ''}`,
+          'run fstore compact again',
+        );
+      throw error;
+    }
+  }
+  if (options.json) {
+    ctx.out.json({
+      engine: 's3',
+      bucket,
+      targetFileBytes: options.targetFileBytes,
+      sources: results.map((r) => ({
+        source: r.plan.source,
+        objectsBefore: r.plan.committedObjects,
+        objectsAfter:
+          r.plan.committedObjects -
+          r.merges.reduce((n, m) => n + m.replaced.length - m.merged.length, 0),
+        partitions: new Set(r.merges.map((m) => m.partition)).size,
+        ...(r.record
+          ? { compactionId: r.record.ingestId, keepUntil: r.record.keepUntil, record: r.record }
+          : {}),
+        deletedReplaced: r.deletedReplaced,
+      })),
+    });
+    return;
+  }
+  for (const r of results) {
+    const replaced = r.merges.reduce((n, m) => n + m.replaced.length, 0);
+    const merged = r.merges.reduce((n, m) => n + m.merged.length, 0);
+    const deleted =
+      r.deletedReplaced > 0
+        ? `; deleted ${plural(r.deletedReplaced, 'object')} replaced earlier (kept time over)`
+        : '';
+    ctx.out.line(
+      r.record
+        ? `  ${r.plan.source}: ${plural(new Set(r.merges.map((m) => m.partition)).size, 'partition')}, ${plural(replaced, 'object')} → ${merged} (compaction ${r.record.ingestId}; the replaced objects stay until ${r.record.keepUntil})${deleted}`
+        : `  ${r.plan.source}: nothing to merge${deleted}`,
+    );
+  }
+  if (ctx.shutdown.signal)
+    throw new InterruptedError(
+      ctx.shutdown.signal,
+      'the stop came after the last commit point: every source listed above is compacted whole',
     );
 }

@@ -35,7 +35,7 @@ export function registerCompact(program: Command): void {
     .addOption(
       new Option(
         '--bucket <name>',
-        'AWS environments (--dry-run only): the offline bucket (stack output OfflineBucketName)',
+        'AWS environments: the offline bucket (stack output OfflineBucketName)',
       ).env('FSTORE_OFFLINE_BUCKET'),
     )
     .action(async (options: CompactCliOptions, command: Command) => {
@@ -45,6 +45,7 @@ export function registerCompact(program: Command): void {
         await compactS3(ctx, registry, {
           sources: selectedSources(registry, options.source),
           targetFileBytes: options.targetFileSize ?? defaultTargetFileBytes,
+          keepReplacedMs: options.keepReplaced ?? defaultKeepReplacedMs,
           ...(options.bucket ? { bucket: options.bucket } : {}),
           ...(options.dryRun ? { dryRun: true } : {}),
           ...(options.json ? { json: true } : {}),

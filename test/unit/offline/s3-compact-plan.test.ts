@@ -90,6 +90,7 @@ describe('planning an S3 compaction from the listings (aws-sdk-client-mock)', ()
       committedObjects: 7,
       committedBytes: 20 * mib + 300,
       uncommittedObjects: 1,
+      expiredReplaced: [],
       groups: [
         {
           source: 'orders',

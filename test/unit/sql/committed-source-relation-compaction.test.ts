@@ -145,6 +145,34 @@ describe("the Athena source relation over a compacted S3 store (the relation's S
     ]);
   });
 
+  it('deletes the replaced objects in a compaction run after their keepUntil, not before, and reads the same rows', async () => {
+    await seed();
+    const before = await read();
+    const first = await compact();
+    const replaced = first.record?.replaces ?? [];
+    const keepUntil = Date.parse(first.record?.keepUntil as string);
+    const again = (at: number) =>
+      compactS3Source({
+        s3,
+        bucket: 'offline-bucket',
+        region: 'eu-west-1',
+        source: 'orders',
+        prefix: 'offline/orders/',
+        targetBytes: 1024 * 1024,
+        keepReplacedMs: 3_600_000,
+        workDir: scratch,
+        now: () => new Date(at),
+      });
+    expect((await again(keepUntil - 1)).deletedReplaced).toBe(0);
+    for (const key of replaced) expect(bucket.objects.has(key)).toBe(true);
+    expect((await again(keepUntil)).deletedReplaced).toBe(3);
+    for (const key of replaced) expect(bucket.objects.has(key)).toBe(false);
+    const rows = await read();
+    expect(rows.map(({ object: _, ...row }) => row)).toEqual(
+      before.map(({ object: _, ...row }) => row),
+    );
+  });
+
   it('keeps a dt predicate outside the relation working, and reads nothing of a source with no record', async () => {
     await seed();
     await compact();
