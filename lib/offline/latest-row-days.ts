@@ -5,7 +5,12 @@ import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
 import type { PartitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { type KeyedWindow, keyCondition, sharedJoinKeys } from './keyed-scans.ts';
-import { mergeDayRanges, type RequestScope, scopedSourceFiles } from './request-scope.ts';
+import {
+  committedSourceFiles,
+  mergeDayRanges,
+  type RequestScope,
+  scopedSourceFiles,
+} from './request-scope.ts';
 
 /**
  * Days searched back from a window's last day, round by round: 1, then 2, 4, 8 ... more. Most
@@ -33,10 +38,13 @@ export async function narrowToLatestRowDays(
   if (!scope.keyedWindows) return scope;
   const keyedWindows = new Map(scope.keyedWindows);
   const sourceDays = new Map(scope.sourceDays);
+  const committed = new Map(scope.committed);
   for (const [source, windows] of scope.keyedWindows) {
     const views = plan.views.filter((v) => v.source === source);
     if (views.some((v) => v.aggregations) || sharedJoinKeys(plan, source).length === 0) continue;
-    const files = scopedSourceFiles(offlineRoot, source, scope);
+    // Read once: the SQL rendered next reads the same snapshot of the manifest.
+    if (!committed.has(source)) committed.set(source, committedSourceFiles(offlineRoot, source));
+    const files = scopedSourceFiles(offlineRoot, source, { ...scope, committed });
     if (!files) continue;
     const narrowed = await searchLatestRowDays(
       connection,
@@ -54,7 +62,7 @@ export async function narrowToLatestRowDays(
       ),
     );
   }
-  return { ...scope, sourceDays, keyedWindows };
+  return { ...scope, sourceDays, keyedWindows, committed };
 }
 
 interface Search {

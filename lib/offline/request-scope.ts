@@ -36,6 +36,17 @@ export interface RequestScope {
    * the keys whose windows reach it; only with `keyValues`.
    */
   readonly keyedWindows?: ReadonlyMap<string, readonly KeyedWindow[]>;
+  /**
+   * Per source, its committed files as read once for this request (latest-row-days reads them
+   * before the SQL is rendered); a source not here is read when its relation is made.
+   */
+  readonly committed?: ReadonlyMap<string, CommittedFiles | undefined>;
+}
+
+/** A source's committed data files, and the first file of its newest ingest (its newest columns). */
+export interface CommittedFiles {
+  readonly files: readonly PartitionedFile[];
+  readonly newest?: string;
 }
 
 /**
@@ -222,17 +233,29 @@ export function scopedSourceFiles(
   source: string,
   scope: RequestScope,
 ): PartitionedFile[] | undefined {
-  const committed = presentCommittedSource(offlineRoot, source);
+  const committed = scope.committed?.has(source)
+    ? scope.committed.get(source)
+    : committedSourceFiles(offlineRoot, source);
   if (!committed) return undefined;
-  const files = committed.files.map(partitionedFile);
+  const { files, newest } = committed;
   const days = scope.sourceDays.get(source);
-  if (!days) return files;
+  if (!days) return [...files];
   const kept = files.filter((file) => file.day === undefined || reaches(days, file.day));
   // A file of the newest ingest carries the source's newest columns; without it, a request
   // reaching only older files would miss a column added since (union_by_name).
-  const newest = newestIngestFile(offlineRoot, source, committed.records);
   if (newest && !kept.some((f) => f.path === newest)) kept.push(partitionedFile(newest));
-  return kept.length > 0 ? kept : files;
+  return kept.length > 0 ? kept : [...files];
+}
+
+/** The committed files of `source` from one read of the manifest; undefined without a manifest. */
+export function committedSourceFiles(
+  offlineRoot: string,
+  source: string,
+): CommittedFiles | undefined {
+  const committed = presentCommittedSource(offlineRoot, source);
+  if (!committed) return undefined;
+  const newest = newestIngestFile(offlineRoot, source, committed.records);
+  return { files: committed.files.map(partitionedFile), ...(newest ? { newest } : {}) };
 }
 
 /**

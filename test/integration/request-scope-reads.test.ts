@@ -7,6 +7,7 @@ import {
   defineSource,
 } from '../../lib/definitions/index.ts';
 import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { narrowToLatestRowDays } from '../../lib/offline/latest-row-days.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import {
   KEY_LIST_MAX_ROWS,
@@ -253,5 +254,38 @@ describe('the scoped source relations of one training set', () => {
     // A new training set sees the new ingest.
     const next = scopedDuckdbDialect(duckdbDialect(root), root, plan, scope);
     expect(next.sourceRelation('events')).not.toBe(first);
+  });
+
+  it('read the manifest once per source when latest-row days narrow the windows first, and render from that read', async () => {
+    const fixture = await offlineFixture(definitions);
+    await fixture.ingest('profiles', [
+      { shop_id: 1, region: 'north', tier: 'gold', event_ts: '2026-03-08T10:00:00Z' },
+    ]);
+    const plan = planPointInTime(
+      fixture.registry,
+      { features: ['profile:tier'] },
+      { entityTimestampColumn: 'event_timestamp' },
+    );
+    await entityTable(["(1, 'north', TIMESTAMP '2026-03-10 12:00:00')"]);
+    const root = offlineRoot(fixture.dataDir, 'local');
+    const scope = await requestScope(
+      session.connection,
+      'entities',
+      plan,
+      1,
+      requiredJoinKeys(plan),
+    );
+    manifestReads.count = 0;
+    const narrowed = await narrowToLatestRowDays(session.connection, root, plan, scope);
+    expect(manifestReads.count).toBe(1);
+    const dialect = scopedDuckdbDialect(duckdbDialect(root), root, plan, narrowed);
+    await fixture.ingest('profiles', [
+      { shop_id: 1, region: 'north', tier: 'silver', event_ts: '2026-03-09T10:00:00Z' },
+    ]);
+    manifestReads.count = 0;
+    // The relation is the snapshot the narrowing read: the ingest since is not in it.
+    expect(dialect.sourceRelation('profiles')).toContain('dt=2026-03-08');
+    expect(dialect.sourceRelation('profiles')).not.toContain('dt=2026-03-09');
+    expect(manifestReads.count).toBe(0);
   });
 });
