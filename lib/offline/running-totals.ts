@@ -15,6 +15,7 @@ import {
   renderRunningTotalsBuild,
   runningTotalsSpec,
 } from '../sql/render-running-totals.ts';
+import type { TimeBuckets } from '../sql/render-running-totals-buckets.ts';
 import {
   buildKeyIds,
   renderBuildKeys,
@@ -32,6 +33,7 @@ import {
 } from '../sql/render-running-totals-key-ids.ts';
 import { queryRows } from './duckdb-session.ts';
 import { presentCommittedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
+import { ensureTimeBuckets } from './running-totals-buckets.ts';
 import { writeIncrement } from './running-totals-increment.ts';
 import {
   basesDir,
@@ -197,7 +199,13 @@ export async function ensureRunningTotals(
     });
     if (found) {
       const relations = await stateRelation(found, view, dialect);
-      if (relations) return { ...relations, file, built: false, sumScales: found.sumScales };
+      if (relations)
+        return {
+          ...(await withTimeBuckets(connection, dialect, view, file, relations)),
+          file,
+          built: false,
+          sumScales: found.sumScales,
+        };
       damaged = 'the base of the totals is missing';
     }
   }
@@ -256,11 +264,24 @@ export async function ensureRunningTotals(
     const state = await readTotalsState(connection, file);
     const relations = await stateRelation(state, view, dialect);
     if (!relations) throw new Error(`running totals ${file} lost their base while being built`);
+    const withBuckets = await withTimeBuckets(connection, dialect, view, file, relations);
     const seconds = (Date.now() - started) / 1000;
-    return { ...relations, file, built: true, sumScales, build: { ...build, seconds } };
+    return { ...withBuckets, file, built: true, sumScales, build: { ...build, seconds } };
   } finally {
     await rm(partial, { force: true });
   }
+}
+
+/** A state's relations and its time buckets, written now if missing (a cache of the state). */
+async function withTimeBuckets(
+  connection: DuckDBConnection,
+  dialect: Dialect,
+  view: PlannedView,
+  file: string,
+  relations: StateRelations,
+): Promise<StateRelations & { buckets?: TimeBuckets }> {
+  const buckets = await ensureTimeBuckets(connection, dialect, view, file, relations.relation);
+  return buckets ? { ...relations, buckets } : relations;
 }
 
 /** Writes a full build of the totals to `partial`; returns its sum scales. */

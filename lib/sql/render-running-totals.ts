@@ -8,6 +8,11 @@ import {
   scaledInteger,
 } from './exact-sum.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
+import {
+  renderBucketJoin,
+  renderProbeBucket,
+  type TimeBuckets,
+} from './render-running-totals-buckets.ts';
 import { keyIdColumn } from './render-running-totals-key-ids.ts';
 
 /**
@@ -234,6 +239,8 @@ export interface RunningTotalsSource {
   readonly keyIds: string;
   /** Binary scale per summed float column kept as exact integers (chooseSumScales). */
   readonly sumScales: ReadonlyMap<string, number>;
+  /** The same totals repeated per time bucket, looked up by a hash join instead of ASOF. */
+  readonly buckets?: TimeBuckets;
 }
 
 export interface RunningTotalsRenderOptions {
@@ -245,8 +252,9 @@ export interface RunningTotalsRenderOptions {
 
 /**
  * The aggregates answered by running totals (see answeredByRunningTotals) for every entity
- * row: each entity row probes the totals at t and at t - W for each window with one ASOF join
- * (DuckDB), and a window is the difference. Probe `i` of entity row `r` is numbered
+ * row: each entity row probes the totals at t and at t - W for each window with one join
+ * (DuckDB), and a window is the difference. The join is a hash join on (key id, time bucket)
+ * when the totals come with time buckets (render-running-totals-buckets.ts), else an ASOF join. Probe `i` of entity row `r` is numbered
  * `r * edges + i`, so one group by puts an entity row's lookups back together. Same contract
  * as renderAggregationJoin for those features: `fstore_row_id`, one column per feature,
  * `fstore_match`.
@@ -322,6 +330,13 @@ export function renderAggregationFromRunningTotals(
     ...[...windowTotals, ...latest].map(([name, expression]) => `${expression} AS ${name}`),
   ];
   const micros = (seconds: number) => seconds * 1_000_000;
+  const { buckets } = options.runningTotals;
+  const lookup = buckets
+    ? renderBucketJoin(buckets, stored, dialect).trimStart()
+    : [
+        `ASOF LEFT JOIN (SELECT ${keyIdColumn}, fstore_t, ${stored.map(q).join(', ')} FROM ${options.runningTotals.relation}) r`,
+        `        ON r.${keyIdColumn} = p.${keyIdColumn} AND r.fstore_t <= p.fstore_x`,
+      ].join('\n');
   return [
     `  SELECT fstore_row_id, ${features.join(',\n    ')},`,
     `    ${inWindow('fstore_rows', widest)} > 0 AS fstore_match`,
@@ -330,15 +345,14 @@ export function renderAggregationFromRunningTotals(
     '    FROM (',
     `      SELECT ${pivot.join(',\n        ')}`,
     '      FROM (',
-    `        SELECT e.${keyIdColumn}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x`,
+    `        SELECT e.${keyIdColumn}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x${buckets ? `, ${renderProbeBucket(buckets, 'e.fstore_e_t - b.fstore_back')}` : ''}`,
     // Entity rows get their key's id by a hash join (= on the keys: a NULL key matches none);
     // a key without totals gets none, and its probes find nothing, as with the keys themselves.
     `        FROM (SELECT fstore_i.${keyIdColumn}, fstore_en.fstore_row_id, ${dialect.epochMicros(`fstore_en.${q(options.entityTimestampColumn)}`)} AS fstore_e_t`,
     `          FROM ${options.entityRelation} fstore_en LEFT JOIN ${options.runningTotals.keyIds} fstore_i ON ${keys.map((k) => `fstore_i.${k} = fstore_en.${k}`).join(' AND ')}) e`,
     `        CROSS JOIN (VALUES ${edges.map((seconds, i) => `(${i}, ${micros(seconds)})`).join(', ')}) b(fstore_edge, fstore_back)`,
     '      ) p',
-    `      ASOF LEFT JOIN (SELECT ${keyIdColumn}, fstore_t, ${stored.map(q).join(', ')} FROM ${options.runningTotals.relation}) r`,
-    `        ON r.${keyIdColumn} = p.${keyIdColumn} AND r.fstore_t <= p.fstore_x`,
+    `      ${lookup}`,
     `      GROUP BY p.fstore_probe // ${edges.length}`,
     '    ) fstore_totals',
     '  ) fstore_windows',

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defineAggregationView, defineEntity, defineSource } from '../../lib/definitions/index.ts';
 import { ingestManifestPath, offlineRoot } from '../../lib/offline/local-layout.ts';
 import { runningTotalsDir } from '../../lib/offline/running-totals.ts';
+import { bucketsDir } from '../../lib/offline/running-totals-buckets.ts';
 import {
   RUNNING_TOTALS_MIN_ENTITY_ROWS,
   runningTotalsViews,
@@ -83,14 +84,19 @@ describe('running totals', () => {
     );
     expect(spendOf((await query()).records)).toEqual([{ sum: 15, count: 2 }]);
     expect(phases).toContain('building running totals');
-    expect((await readdir(dir)).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+    const totals = (await readdir(dir)).filter((f) => f.endsWith('.parquet'));
+    expect(totals).toHaveLength(1);
+    // The lookup's time buckets are those of the current totals; the superseded ones are gone.
+    const buckets = await readdir(bucketsDir(dir));
+    expect(buckets).toHaveLength(1);
+    expect(buckets[0]?.startsWith(`${path.basename(totals[0] ?? '', '.parquet')}-`)).toBe(true);
   });
 
   it('are built for views running totals can answer in part, and not for a source no such view reads', async () => {
     const both = await offlineFixture([customer, orders, variety]);
     await both.ingest('orders', [order(t0, 1)]);
     const dir = runningTotalsDir(offlineRoot(both.dataDir, 'local'), 'orders');
-    expect(await readdir(dir)).toHaveLength(1);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
 
     const distinctOnly = defineAggregationView({
       name: 'distinct_only',

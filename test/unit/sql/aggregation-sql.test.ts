@@ -224,6 +224,33 @@ describe('running totals SQL', () => {
     expect(totals).toContain('count(DISTINCT s."fstore_c_category")');
   });
 
+  it('looks totals up by a hash join on key id and time bucket, not ASOF, when the totals come with buckets', () => {
+    const bucketed = renderTrainingSetSql(plan, dialect, {
+      ...options,
+      runningTotals: new Map([
+        [
+          'order_stats',
+          {
+            relation: "read_parquet('/totals.parquet')",
+            keyIds: "read_parquet('/key-ids.parquet')",
+            sumScales: new Map([['amount', -62]]),
+            buckets: { relation: "read_parquet('/buckets.parquet')", width: 400, lastTime: 9_000 },
+          },
+        ],
+      ]),
+    });
+    expect(bucketed).not.toContain('ASOF');
+    expect(bucketed).toContain('least(e.fstore_e_t - b.fstore_back, 9000) // 400 AS fstore_bucket');
+    expect(bucketed).toContain("FROM read_parquet('/buckets.parquet')) r");
+    expect(bucketed).toContain(
+      'ON r.fstore_key_id = p.fstore_key_id AND r.fstore_bucket = p.fstore_bucket',
+    );
+    expect(bucketed).toContain(
+      'AND r.fstore_t <= p.fstore_x AND p.fstore_x < coalesce(r.fstore_t_next, 9223372036854775807)',
+    );
+    expect(bucketed).toContain('GROUP BY p.fstore_probe // 3');
+  });
+
   it('are identified by the aggregations they cover, and refuse a view they answer nothing of', () => {
     const only = planPointInTime(
       registry,
