@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planCompaction } from '../../../lib/offline/compact-plan.ts';
+import { mergeableGroups, planCompaction } from '../../../lib/offline/compact-plan.ts';
 import { type DuckdbSession, openDuckdb } from '../../../lib/offline/duckdb-session.ts';
 import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
 import { makeTempDir } from '../../helpers/run-fstore.ts';
@@ -71,5 +71,12 @@ describe('planCompaction: order and files it does not merge', () => {
   it('never merges files without an fstore_seq column, however alike', async () => {
     const records = [record(['dt=2026-03-04/f-0', 'dt=2026-03-04/g-0'])];
     expect(await planCompaction(duckdb.connection, root, 'orders', records, 1_000_000)).toEqual([]);
+  });
+
+  it('gives each mergeable group sorted, whatever order the files were given in', async () => {
+    const files = ['dt=2026-03-03/b-0', 'dt=2026-03-03/a-0'].map((f) =>
+      path.join(root, 'orders', `${f}.parquet`),
+    );
+    expect(await mergeableGroups(duckdb.connection, files)).toEqual([[...files].reverse()]);
   });
 });
