@@ -19,6 +19,7 @@ import { CommitOutcomeUnknownError } from './ingest-target.ts';
 import { writeSizedFiles } from './parquet-layout.ts';
 import {
   planS3Compaction,
+  S3CompactionPlanError,
   type S3DataObject,
   type S3PlanOptions,
   type S3SourcePlan,
@@ -104,6 +105,7 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
     }
     if (merges.length === 0) return { plan, merges, deletedReplaced };
     options.signal?.throwIfAborted();
+    await refuseIfReplacedMeanwhile(options, merges);
     faultPoint('compact:before-commit');
     const at = now();
     const record: S3CompactionRecord = {
@@ -129,6 +131,27 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
     session.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * S3 has no lock: another `compact` of the source may have committed while this one merged. Its
+ * record would replace objects this one replaces too, and both merged copies would be read. So
+ * the plan is read again just before the commit, and every object this compaction replaces must
+ * still be one readers read. This narrows the race to the moment between that check and the
+ * commit; it does not close it (docs/adr/0008: run one compact per environment at a time).
+ */
+async function refuseIfReplacedMeanwhile(
+  options: S3CompactOptions,
+  merges: readonly S3Merge[],
+): Promise<void> {
+  const current = await planS3Compaction(options);
+  const readable = new Set(current.groups.flatMap((g) => g.objects.map((o) => o.key)));
+  const gone = merges.flatMap((m) => m.replaced).filter((o) => !readable.has(o.key));
+  if (gone.length > 0)
+    throw new S3CompactionPlanError(
+      `${gone.length} object(s) this compaction of source "${options.source}" merged are no longer read (first: s3://${options.bucket}/${gone[0]?.key}): another compaction committed meanwhile; nothing was committed and this run's uploads are removed`,
+      'run fstore compact again (one at a time per environment)',
+    );
 }
 
 /** Downloads `objects` into `dir`; the local path of each, to the object it holds. */

@@ -173,6 +173,52 @@ describe("the Athena source relation over a compacted S3 store (the relation's S
     );
   });
 
+  it('refuses to commit when another compaction committed the same objects meanwhile, so no row is read twice', async () => {
+    await seed();
+    const before = await read();
+    // A second S3 client whose first data upload lets a whole other compaction run and commit.
+    const racing = new S3Client({
+      region: 'eu-west-1',
+      endpoint: bucket.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    let other: Awaited<ReturnType<typeof compact>> | undefined;
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutObjectCommand' && !other) other = await compact();
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    await expect(
+      compactS3Source({
+        s3: racing,
+        bucket: 'offline-bucket',
+        region: 'eu-west-1',
+        source: 'orders',
+        prefix: 'offline/orders/',
+        targetBytes: 1024 * 1024,
+        keepReplacedMs: 3_600_000,
+        workDir: scratch,
+      }),
+    ).rejects.toThrow('another compaction committed meanwhile');
+    expect(other?.record).toBeDefined();
+    const rows = await read();
+    expect(rows.map(({ object: _, ...row }) => row)).toEqual(
+      before.map(({ object: _, ...row }) => row),
+    );
+    // The refused run's uploads are gone; only the other compaction's merged object is new.
+    const merged = [...bucket.objects.keys()].filter(
+      (k) =>
+        k.startsWith('offline/orders/') &&
+        !ids.some((id) => k.includes(id)) &&
+        !k.includes('20260104t'),
+    );
+    expect(merged).toEqual(other?.record?.files);
+  });
+
   it('keeps a dt predicate outside the relation working, and reads nothing of a source with no record', async () => {
     await seed();
     await compact();
