@@ -53,8 +53,14 @@ export async function ensureTimeBuckets(
   const lastTime = Number(stats?.last_time);
   if (rows === 0 || !Number.isSafeInteger(firstTime) || !Number.isSafeInteger(lastTime))
     return undefined;
-  const width = timeBucketWidth({ rows, keys: Number(stats?.key_count ?? 1), firstTime, lastTime });
-  if (!Number.isSafeInteger(width)) return undefined;
+  const width = timeBucketWidth({
+    rows,
+    keys: Number(stats?.key_count ?? 0),
+    densestKeyRows: Number(stats?.densest_key_rows ?? 0),
+    firstTime,
+    lastTime,
+  });
+  if (width === undefined || !Number.isSafeInteger(width)) return undefined;
   const { additive, latest } = totalsColumns(view);
   const stored = [...additive, ...latest.flatMap((l) => [l.value, l.time])];
   const sql = renderTimeBuckets(relation, stored, { width, lastTime }, dialect);

@@ -27,14 +27,26 @@ export const nextTimeColumn = 'fstore_t_next';
  */
 const rowsPerKeyAndBucket = 4;
 
-/** The bucket width for totals of `rows` rows over `keys` keys between two times (µs). */
+/**
+ * A key with far more rows than the average one gets that many more candidates per probe in
+ * its buckets (the width is one for all keys): past this many times the average, the lookup
+ * keeps the ASOF join, whose cost does not grow with a key's rows.
+ */
+const densestKeyLimit = 16;
+
+/**
+ * The bucket width for totals of `rows` rows over `keys` keys between two times (µs), or
+ * undefined when time buckets would not pay: no rows, or a key past densestKeyLimit.
+ */
 export function timeBucketWidth(stats: {
   readonly rows: number;
   readonly keys: number;
+  readonly densestKeyRows: number;
   readonly firstTime: number;
   readonly lastTime: number;
-}): number {
-  if (stats.rows <= 0 || stats.keys <= 0) return 1;
+}): number | undefined {
+  if (stats.rows <= 0 || stats.keys <= 0) return undefined;
+  if (stats.densestKeyRows > (densestKeyLimit * stats.rows) / stats.keys) return undefined;
   const span = stats.lastTime - stats.firstTime + 1;
   return Math.max(1, Math.ceil((rowsPerKeyAndBucket * span * stats.keys) / stats.rows));
 }
@@ -42,9 +54,9 @@ export function timeBucketWidth(stats: {
 /** The statistics timeBucketWidth needs, over the totals rows of `relation`. */
 export function renderTimeBucketStatistics(relation: string): string {
   return [
-    `SELECT count(*) AS total_rows, approx_count_distinct(${keyIdColumn}) AS key_count,`,
-    '  min(fstore_t) AS first_time, max(fstore_t) AS last_time',
-    `FROM ${relation}`,
+    'SELECT sum(fstore_n) AS total_rows, count(*) AS key_count, max(fstore_n) AS densest_key_rows,',
+    '  min(fstore_first) AS first_time, max(fstore_last) AS last_time',
+    `FROM (SELECT count(*) AS fstore_n, min(fstore_t) AS fstore_first, max(fstore_t) AS fstore_last FROM ${relation} GROUP BY ${keyIdColumn}) fstore_keys`,
   ].join('\n');
 }
 

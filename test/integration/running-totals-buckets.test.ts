@@ -42,14 +42,15 @@ async function fixture(session: DuckdbSession): Promise<void> {
 async function bucketed(session: DuckdbSession, rowsPerBucketScale: number): Promise<TimeBuckets> {
   const [stats] = await queryRows(session.connection, renderTimeBucketStatistics('totals'));
   const lastTime = Number(stats?.last_time);
-  const width = Math.ceil(
-    timeBucketWidth({
-      rows: Number(stats?.total_rows),
-      keys: Number(stats?.key_count),
-      firstTime: Number(stats?.first_time),
-      lastTime,
-    }) * rowsPerBucketScale,
-  );
+  const chosen = timeBucketWidth({
+    rows: Number(stats?.total_rows),
+    keys: Number(stats?.key_count),
+    densestKeyRows: Number(stats?.densest_key_rows),
+    firstTime: Number(stats?.first_time),
+    lastTime,
+  });
+  if (chosen === undefined) throw new Error('the fixture should get time buckets');
+  const width = Math.ceil(chosen * rowsPerBucketScale);
   await session.connection.run(
     `CREATE OR REPLACE TABLE buckets AS ${renderTimeBuckets('totals', ['fstore_rows'], { width, lastTime }, dialect)}`,
   );
@@ -119,11 +120,20 @@ describe('running totals by time bucket', () => {
     ).toThrow(/got 1.5/);
   });
 
-  it('chooses a width of four rows a key and bucket on average, and 1 for empty totals', () => {
-    expect(timeBucketWidth({ rows: 100, keys: 1, firstTime: 0, lastTime: 99 })).toBe(4);
-    expect(timeBucketWidth({ rows: 2_000_000, keys: 20_000, firstTime: 0, lastTime: 9_999 })).toBe(
-      400,
-    );
-    expect(timeBucketWidth({ rows: 0, keys: 0, firstTime: 0, lastTime: 0 })).toBe(1);
+  it('chooses a width of four rows a key and bucket on average, and none for empty totals or a key 16 times denser than the average', () => {
+    const even = {
+      rows: 2_000_000,
+      keys: 20_000,
+      densestKeyRows: 160,
+      firstTime: 0,
+      lastTime: 9_999,
+    };
+    expect(
+      timeBucketWidth({ ...even, rows: 100, keys: 1, densestKeyRows: 100, lastTime: 99 }),
+    ).toBe(4);
+    expect(timeBucketWidth(even)).toBe(400);
+    expect(timeBucketWidth({ ...even, densestKeyRows: 1_600 })).toBe(400);
+    expect(timeBucketWidth({ ...even, densestKeyRows: 1_601 })).toBeUndefined();
+    expect(timeBucketWidth({ ...even, rows: 0, keys: 0, densestKeyRows: 0 })).toBeUndefined();
   });
 });
