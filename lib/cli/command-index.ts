@@ -84,7 +84,7 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     name: 'push',
     term: 'push [options]',
     description:
-      'Write rows of a .jsonl or .csv file to the online views of a source now, as POST /v1/push/{source} does (local environments; offline not built yet)',
+      'Write rows of a .jsonl or .csv file to a source now, as POST /v1/push/{source} does: its online views, and its offline store (local environments); --compact ingests waiting push logs',
     load: async () => (await import('./commands/push.ts')).registerPush,
   },
   {

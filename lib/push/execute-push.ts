@@ -1,26 +1,33 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiError } from '../api/api-error.ts';
 import { microsOfMillis } from '../epoch-micros.ts';
-import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import type { PushBody } from './push-body.ts';
 import type { PushLimits } from './push-limits.ts';
 import { onlinePushViews, pushSource } from './push-source.ts';
-import { writesOffline } from './push-target.ts';
-import { validatePushRows } from './validate-push-rows.ts';
+import { writesOffline, writesOnline } from './push-target.ts';
+import { type PushRow, validatePushRows } from './validate-push-rows.ts';
 import { type OnlinePushResult, writePushOnline } from './write-push-online.ts';
 
 export interface PushStore {
   readonly registry: RuntimeRegistry;
-  readonly client: DynamoDBClient;
-  readonly table: string;
+  /** The online store; only pushes with an online target need it. */
+  readonly online?: { readonly client: DynamoDBClient; readonly table: string };
   readonly now?: () => number;
+  /**
+   * Stores rows durably for the offline store (the local append log); without it the offline
+   * targets answer 501.
+   */
+  readonly offline?: (source: RuntimeSource, rows: readonly PushRow[]) => Promise<void>;
 }
 
 export interface PushAnswer {
   readonly source: string;
   readonly rows: number;
   readonly to: PushBody['to'];
-  readonly online: OnlinePushResult;
+  readonly online?: OnlinePushResult;
+  /** Rows stored durably for the offline store; training sets see them after compaction. */
+  readonly offline?: { readonly rows: number; readonly visible: 'after compaction' };
 }
 
 /**
@@ -47,13 +54,35 @@ export async function executePush(
     nowMicros: microsOfMillis(nowMs),
     maxFutureSkewSeconds: limits.maxFutureSkewSeconds,
   });
-  if (writesOffline(body.to))
+  if (writesOffline(body.to) && !store.offline)
     throw new ApiError(
       501,
-      'OFFLINE_PUSH_NOT_BUILT',
-      `$.to: pushing to the offline store is not built yet (docs/adr/0015-push.md); send "to": "online" (the rows then reach training sets only through fstore ingest)`,
+      'OFFLINE_PUSH_UNAVAILABLE',
+      `$.to: this server cannot store pushed rows offline yet (only the local store can, docs/adr/0015-push.md); send "to": "online" (the rows then reach training sets only through fstore ingest)`,
       { path: '$.to', to: body.to, supported: ['online'] },
     );
-  const online = await writePushOnline({ ...store, now: () => nowMs }, source.name, rows);
-  return { source: source.name, rows: rows.length, to: body.to, online };
+  // Offline first: once the log is durable a failed online write is repaired by a retry (or by
+  // materialization of the compacted rows); the reverse order could serve rows training never sees.
+  if (writesOffline(body.to)) await store.offline?.(source, rows);
+  const online = writesOnline(body.to)
+    ? await writePushOnline(
+        { ...onlineStore(store), registry: store.registry, now: () => nowMs },
+        source.name,
+        rows,
+      )
+    : undefined;
+  return {
+    source: source.name,
+    rows: rows.length,
+    to: body.to,
+    ...(online ? { online } : {}),
+    ...(writesOffline(body.to)
+      ? { offline: { rows: rows.length, visible: 'after compaction' as const } }
+      : {}),
+  };
+}
+
+function onlineStore(store: PushStore): { client: DynamoDBClient; table: string } {
+  if (!store.online) throw new Error('a push to the online store was given no online store');
+  return store.online;
 }

@@ -4,7 +4,7 @@ import { requireJsonContentType } from '../api/content-type.ts';
 import { parseJsonBody } from '../api/parse-json-body.ts';
 import { identifierPattern } from '../definitions/identifiers.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
-import { executePush } from './execute-push.ts';
+import { executePush, type PushStore } from './execute-push.ts';
 import { pushBodyShape } from './push-body.ts';
 import type { PushLimits } from './push-limits.ts';
 import { pushSource } from './push-source.ts';
@@ -25,6 +25,8 @@ export interface PushDependencies {
   readonly client: DynamoDBClient;
   readonly table: string;
   readonly now?: () => number;
+  /** Stores rows for the offline store (the local push log); without it offline targets answer 501. */
+  readonly offline?: PushStore['offline'];
   /** Logs what answered 5xx (a store failure or a bug); the answer carries only the request id. */
   readonly onError?: (error: unknown, requestId?: string) => void;
 }
@@ -89,7 +91,20 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
       { path: '$', limit: deps.limits.maxBodyBytes },
     );
   const body = pushBodyShape(parseJsonBody(text === '' ? 'null' : text), deps.limits);
-  return jsonResponse(200, await executePush(deps, deps.limits, source.name, body));
+  return jsonResponse(
+    200,
+    await executePush(
+      {
+        registry: deps.registry,
+        online: { client: deps.client, table: deps.table },
+        ...(deps.now ? { now: deps.now } : {}),
+        ...(deps.offline ? { offline: deps.offline } : {}),
+      },
+      deps.limits,
+      source.name,
+      body,
+    ),
+  );
 }
 
 function sourceName(path: string): string {

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
@@ -100,22 +100,42 @@ describe('fstore push', () => {
     expect(await amountOf('C4')).toBe('NOT_FOUND');
   });
 
-  it('refuses an unknown source and the offline targets that are not built yet', async () => {
+  it('refuses an unknown source', async () => {
     const file = path.join(work, 'rows.jsonl');
     const unknown = await runFstore([...args, 'push', '--source', 'paymnts', '--file', file]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('did you mean "payments"');
-    const offline = await runFstore([
-      ...args,
-      'push',
-      '--source',
-      'payments',
-      '--file',
+  });
+
+  it('adds the rows to the offline store by default, where a training set reads them', async () => {
+    const file = path.join(work, 'offline.jsonl');
+    await writeFile(
       file,
-      '--to',
-      'offline',
+      `${JSON.stringify({ customer_id: 'O1', amount: 8, flagged: false, event_ts: at(2) })}\n`,
+    );
+    const pushed = await runFstore([...args, 'push', '--source', 'payments', '--file', file]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stdout).toContain(
+      '1 row of payments added to the offline store (1 push log ingested)',
+    );
+    expect(await amountOf('O1')).toBe(8);
+    const entities = path.join(work, 'entities.jsonl');
+    await writeFile(entities, `${JSON.stringify({ customer_id: 'O1', event_timestamp: at(1) })}\n`);
+    const out = path.join(work, 'training.csv');
+    const training = await runFstore([
+      ...args,
+      'training-set',
+      '--features',
+      'last_payment:amount',
+      '--entities',
+      entities,
+      '--out',
+      out,
     ]);
-    expect(offline.code).toBe(1);
-    expect(offline.stderr).toContain('not built yet');
+    expect(training.code, training.stderr).toBe(0);
+    const [header, row] = (await readFile(out, 'utf8')).trim().split('\n');
+    expect(row?.split(',')[header?.split(',').indexOf('amount') ?? -1]).toBe('8.0');
+    const again = await runFstore([...args, 'push', '--compact']);
+    expect(again.stdout).toContain('no push logs waiting');
   });
 });

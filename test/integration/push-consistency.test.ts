@@ -24,7 +24,10 @@ async function environment() {
   await ensureLocalTable(client, table);
   const dataDir = await makeTempDir('push-consistency');
   const push = (rows: Record<string, unknown>[]) =>
-    executePush({ registry, client, table }, defaultPushLimits, 'payments', { rows, to: 'online' });
+    executePush({ registry, online: { client, table } }, defaultPushLimits, 'payments', {
+      rows,
+      to: 'online',
+    });
   const ingest = async (rows: Record<string, unknown>[]) => {
     const file = path.join(dataDir, `rows-${Date.now()}.jsonl`);
     await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
@@ -55,7 +58,7 @@ describe('a pushed row and the same row ingested and materialized (issue 17 §3)
     const pushed = ['C1', 'C2', 'C3', 'C4'].map((customer_id, i) =>
       paymentRow(at(hour), { customer_id, account_id: i, amount: i + 1 }),
     );
-    expect((await env.push(pushed)).online.views).toContainEqual({
+    expect((await env.push(pushed)).online?.views).toContainEqual({
       view: 'last_payment',
       written: 4,
       skippedAsOlder: 0,

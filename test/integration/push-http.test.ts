@@ -128,11 +128,11 @@ describe('POST /v1/push/{source} on the local server, against dynalite', () => {
     expect(answer.json.error.message).toContain('online: true');
   });
 
-  it('answers 501 for the offline targets (not built yet) and writes nothing online', async () => {
+  it('answers 501 for the offline targets on a server without an offline store, and writes nothing online', async () => {
     const row = paymentRow(iso(hour), { customer_id: 'V5', account_id: 105 });
     const answer = await post('/v1/push/payments', { rows: [row] });
     expect(answer.status).toBe(501);
-    expect(answer.json.error).toMatchObject({ code: 'OFFLINE_PUSH_NOT_BUILT' });
+    expect(answer.json.error).toMatchObject({ code: 'OFFLINE_PUSH_UNAVAILABLE' });
     expect((await lookup('last_payment', { customer_id: 'V5' })).amount?.status).toBe('NOT_FOUND');
   });
 

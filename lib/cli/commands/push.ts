@@ -2,40 +2,51 @@ import { type Command, Option } from 'commander';
 import { ApiError } from '../../api/api-error.ts';
 import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { compactPushLogs } from '../../push/compact-push-logs.ts';
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
+import { appendPushLog } from '../../push/push-log.ts';
 import { pushSource } from '../../push/push-source.ts';
-import { type PushTarget, pushTargets } from '../../push/push-target.ts';
+import {
+  type PushTarget,
+  pushTargets,
+  writesOffline,
+  writesOnline,
+} from '../../push/push-target.ts';
+import type { Registry } from '../../registry/index.ts';
 import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { readPushFile } from './push-file-rows.ts';
 
 interface PushOptions {
-  source: string;
-  file: string;
+  source?: string;
+  file?: string;
   to: PushTarget;
+  compact?: boolean;
   json?: boolean;
 }
 
 /**
- * `fstore push`: the rows of a file through the same rules and conditional writes as
- * `POST /v1/push/{source}` (docs/adr/0015-push.md), on the local online store (or the one a
- * running `fstore serve` holds). The whole file is one push: one bad row writes nothing.
+ * `fstore push`: the rows of a file through the same rules and writes as
+ * `POST /v1/push/{source}` (docs/adr/0015-push.md), on the local stores. The whole file is one
+ * push: one bad row writes nothing. Offline, the rows go to the push log and are ingested at
+ * once; `--compact` ingests the logs that pushes to a running server left.
  */
 export function registerPush(program: Command): void {
   program
     .command('push')
     .description(
-      'Write rows of a .jsonl or .csv file to the online views of a source now, as POST /v1/push/{source} does (local environments; offline not built yet)',
+      'Write rows of a .jsonl or .csv file to a source now, as POST /v1/push/{source} does: its online views, and its offline store (local environments); --compact ingests waiting push logs',
     )
-    .requiredOption('--source <name>', 'the source the rows belong to')
-    .requiredOption('--file <path>', 'rows: .jsonl (one JSON object per line) or .csv (header row)')
+    .option('--source <name>', 'the source the rows belong to (with --compact: only this one)')
+    .option('--file <path>', 'rows: .jsonl (one JSON object per line) or .csv (header row)')
     .addOption(
-      new Option('--to <target>', 'where the rows go (offline targets are not built yet)')
+      new Option('--to <target>', 'where the rows go')
         .choices([...pushTargets])
-        .default('online'),
+        .default('online_and_offline'),
     )
+    .option('--compact', 'ingest the push logs waiting for the offline store, then stop')
     .option('--json', 'print the answer as JSON')
     .action(async (options: PushOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
@@ -45,38 +56,87 @@ export function registerPush(program: Command): void {
           'use --env local',
         );
       const registry = await ctx.compile();
-      const source = inCli(() => pushSource(registry, options.source), '--source');
+      if (options.compact) {
+        if (options.file)
+          throw new UsageError('--compact takes no --file', 'run them one after the other');
+        if (options.source) inCli(() => pushSource(registry, options.source as string), '--source');
+        return compact(ctx, registry, options);
+      }
+      if (!options.source || !options.file)
+        throw new UsageError(
+          'pass --source and --file (or --compact)',
+          'e.g. --source payments --file rows.jsonl',
+        );
+      const source = inCli(() => pushSource(registry, options.source as string), '--source');
       const file = await readPushFile(options.file, source);
       if (file.rows.length === 0)
         throw new CliError(`${ctx.display(options.file)} has no rows`, {
           hint: 'write one row per line',
         });
-      const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true });
+      const store = writesOnline(options.to)
+        ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true })
+        : undefined;
       let answer: PushAnswer;
       try {
         answer = await executePush(
-          { registry, client: store.client, table: store.table },
+          {
+            registry,
+            ...(store ? { online: { client: store.client, table: store.table } } : {}),
+            offline: async (pushed, rows) => {
+              await appendPushLog(ctx.options.dataDir, ctx.env, pushed, rows);
+            },
+          },
           defaultPushLimits,
           source.name,
           { rows: file.rows, to: options.to },
         ).catch((error: unknown) => {
           throw error instanceof ApiError
-            ? fileError(error, ctx.display(options.file), file.place)
+            ? fileError(error, ctx.display(options.file as string), file.place)
             : error;
         });
       } finally {
-        await store.close();
+        await store?.close();
       }
-      if (options.json) return ctx.out.json(answer);
+      const compacted = writesOffline(options.to)
+        ? await compactPushLogs({
+            registry,
+            dataDir: ctx.options.dataDir,
+            env: ctx.env,
+            sources: [source.name],
+          })
+        : [];
+      if (options.json) return ctx.out.json({ ...answer, compacted });
       const { online } = answer;
-      ctx.out.line(
-        `${ctx.out.c.green('✔')} pushed ${plural(answer.rows, 'row')} of ${answer.source} online: ${online.views
-          .map((v) => `${v.view} ${v.written} written, ${v.skippedAsOlder} skipped as older`)
-          .join('; ')}`,
-      );
-      for (const { view, reason } of online.notUpdated)
+      if (online)
+        ctx.out.line(
+          `${ctx.out.c.green('✔')} pushed ${plural(answer.rows, 'row')} of ${answer.source} online: ${
+            online.views
+              .map((v) => `${v.view} ${v.written} written, ${v.skippedAsOlder} skipped as older`)
+              .join('; ') || 'no online view'
+          }`,
+        );
+      for (const { view, reason } of online?.notUpdated ?? [])
         ctx.out.line(`  not updated: ${view} (${reason})`);
+      for (const c of compacted)
+        ctx.out.line(
+          `${ctx.out.c.green('✔')} ${plural(c.rows, 'row')} of ${c.source} added to the offline store (${plural(c.ingested, 'push log')} ingested)`,
+        );
     });
+}
+
+async function compact(ctx: CliContext, registry: Registry, options: PushOptions): Promise<void> {
+  const compacted = await compactPushLogs({
+    registry,
+    dataDir: ctx.options.dataDir,
+    env: ctx.env,
+    ...(options.source ? { sources: [options.source] } : {}),
+  });
+  if (options.json) return ctx.out.json({ compacted });
+  if (compacted.length === 0) ctx.out.line('no push logs waiting');
+  for (const c of compacted)
+    ctx.out.line(
+      `${ctx.out.c.green('✔')} ${c.source}: ${plural(c.ingested, 'push log')} ingested (${plural(c.rows, 'row')})${c.alreadyIngested > 0 ? `, ${c.alreadyIngested} already ingested removed` : ''}`,
+    );
 }
 
 function inCli<T>(run: () => T, option: string): T {
@@ -88,7 +148,7 @@ function inCli<T>(run: () => T, option: string): T {
   }
 }
 
-/** A push refusal told in the file's terms: `rows.csv data row 3, amount: ...`. */
+/** A push refusal told in the file's terms: `rows.csv data row 3: amount: ...`. */
 function fileError(error: ApiError, file: string, place: (index: number) => string): CliError {
   const row = typeof error.details.row === 'number' ? error.details.row : undefined;
   const where = row === undefined ? file : `${file} ${place(row)}`;

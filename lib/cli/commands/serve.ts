@@ -8,6 +8,7 @@ import { materializeLocal } from '../../local/materialize-local.ts';
 import { watchRegistryFile } from '../../local/registry-watch.ts';
 import { pushEventHandler } from '../../push/push-event.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
+import { appendPushLog } from '../../push/push-log.ts';
 import type { Registry } from '../../registry/index.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -67,6 +68,9 @@ export async function serveUntilStopped(
           limits: { ...defaultPushLimits, maxBodyBytes: config.maxBodyBytes },
           client: online.client,
           table: online.table,
+          offline: async (source, rows) => {
+            await appendPushLog(ctx.options.dataDir, ctx.env, source, rows);
+          },
           onError: (error, requestId) =>
             console.error(`push failed (request id ${requestId ?? '-'})`, error),
         })(event),
