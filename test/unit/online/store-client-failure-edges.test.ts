@@ -93,6 +93,8 @@ describe('retryableOf an AWS SDK error', () => {
       false,
     );
     expect(retryableOf({ name: 'TimeoutError' })).toBeUndefined();
+    // An SDK error need not carry $metadata.
+    expect(retryableOf({ $fault: 'client', name: 'ValidationException' })).toBe(false);
   });
 });
 
@@ -101,6 +103,12 @@ describe('batchGetFromEnvironment: the variable missing', () => {
     expect(() =>
       batchGetFromEnvironment({ AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 's' }),
     ).toThrow('online-lookup DynamoDB client: AWS_REGION is not set; the Lambda runtime sets them');
+  });
+
+  it('refuses a missing access key even when the region is set', () => {
+    expect(() =>
+      batchGetFromEnvironment({ AWS_REGION: 'eu-west-1', AWS_SECRET_ACCESS_KEY: 's' }),
+    ).toThrow('online-lookup DynamoDB client: AWS_ACCESS_KEY_ID is not set');
   });
 });
 
