@@ -98,6 +98,18 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
     120_000,
   );
 
+  it('the dry run after a compaction counts the replaced objects apart, and those past keepUntil as to delete', async () => {
+    expect((await compact({ FSTORE_COMPACT_KEEP_REPLACED: '0' })).code).toBe(0);
+    const dry = await runFstore(
+      ['--env', 'dev', 'compact', '--source', 'orders', '--bucket', bucket.name, '--dry-run'],
+      { env: bucket.env },
+    );
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(
+      'orders: nothing to merge (2 committed objects); 6 objects of uncommitted ingests or replaced by a compaction left alone (no reader reads them); 6 replaced objects past keepUntil would be deleted',
+    );
+  }, 120_000);
+
   it('a second run finds nothing to merge and changes nothing', async () => {
     expect((await compact()).code).toBe(0);
     const keys = [...bucket.objects.keys()].sort();

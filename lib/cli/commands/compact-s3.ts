@@ -75,7 +75,7 @@ export async function compactS3(
     return;
   }
   ctx.out.line(
-    `Dry run: compaction of "${ctx.env}" in s3://${bucket}/offline/ (target ${describeBytes(options.targetFileBytes)}); nothing read but the listings and old-layout ingest records, nothing written.`,
+    `Dry run: compaction of "${ctx.env}" in s3://${bucket}/offline/ (target ${describeBytes(options.targetFileBytes)}); nothing read but the listings, old-layout ingest records and compaction records, nothing written.`,
   );
   for (const plan of plans) printPlan(ctx, plan, options.targetFileBytes);
   if (plans.every((plan) => plan.groups.length === 0))
@@ -106,16 +106,20 @@ function printPlan(ctx: CliContext, plan: S3SourcePlan, targetFileBytes: number)
   const summary = summaryOf(plan, targetFileBytes);
   const uncommitted =
     plan.uncommittedObjects > 0
-      ? `; ${plural(plan.uncommittedObjects, 'object')} of uncommitted ingests left alone (no reader reads them)`
+      ? `; ${plural(plan.uncommittedObjects, 'object')} of uncommitted ingests or replaced by a compaction left alone (no reader reads them)`
+      : '';
+  const expired =
+    plan.expiredReplaced.length > 0
+      ? `; ${plural(plan.expiredReplaced.length, 'replaced object')} past keepUntil would be deleted`
       : '';
   if (plan.groups.length === 0) {
     ctx.out.line(
-      `  ${plan.source}: nothing to merge (${plural(plan.committedObjects, 'committed object')})${uncommitted}`,
+      `  ${plan.source}: nothing to merge (${plural(plan.committedObjects, 'committed object')})${uncommitted}${expired}`,
     );
     return;
   }
   ctx.out.line(
-    `  ${plan.source}: ${plural(summary.partitions, 'partition')}, ${summary.objectsBefore.toLocaleString('en-US')} → at most ${summary.objectsAfterAtMost.toLocaleString('en-US')} objects (${describeBytes(summary.bytesMerged)} merged)${uncommitted}`,
+    `  ${plan.source}: ${plural(summary.partitions, 'partition')}, ${summary.objectsBefore.toLocaleString('en-US')} → at most ${summary.objectsAfterAtMost.toLocaleString('en-US')} objects (${describeBytes(summary.bytesMerged)} merged)${uncommitted}${expired}`,
   );
   for (const group of plan.groups.slice(0, listedPerSource)) {
     ctx.out.line(
