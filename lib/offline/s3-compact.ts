@@ -2,12 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  NoSuchKey,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { faultPoint } from '../fault-injection.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
@@ -17,6 +12,7 @@ import { openDuckdb } from './duckdb-session.ts';
 import { newDataFilesId } from './ingest-manifest.ts';
 import { CommitOutcomeUnknownError } from './ingest-target.ts';
 import { writeSizedFiles } from './parquet-layout.ts';
+import { putCommitRecord } from './s3-commit-record.ts';
 import {
   planS3Compaction,
   S3CompactionPlanError,
@@ -205,31 +201,15 @@ async function upload(options: S3CompactOptions, key: string, file: string): Pro
   );
 }
 
-/** The commit: one PutObject of the record; a put that failed on the way back may have stored it. */
+/** The commit: one PutObject of the record (putCommitRecord: an unknown outcome keeps the uploads). */
 async function commit(options: S3CompactOptions, record: S3CompactionRecord): Promise<void> {
-  const Key = compactionRecordKey(record.source, record.ingestId);
-  try {
-    await options.s3.send(
-      new PutObjectCommand({
-        Bucket: options.bucket,
-        Key,
-        // One line: the JSON SerDe of `fstore_ingests` reads one object per line.
-        Body: `${JSON.stringify(record)}\n`,
-        ContentType: 'application/json',
-      }),
-    );
-  } catch (error) {
-    try {
-      await options.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key }));
-    } catch (lookup) {
-      if (lookup instanceof NoSuchKey || (lookup as { name?: string }).name === 'NoSuchKey')
-        throw error;
-      throw new CommitOutcomeUnknownError(
-        `the compaction record s3://${options.bucket}/${Key} may or may not have been written; its merged objects are kept`,
-        { cause: error },
-      );
-    }
-  }
+  await putCommitRecord(
+    options.s3,
+    options.bucket,
+    compactionRecordKey(record.source, record.ingestId),
+    record,
+    'its merged objects are kept. Run compact again: if the record landed, the replaced objects are skipped and nothing is merged twice; otherwise the kept objects stay unread',
+  );
 }
 
 /**

@@ -10,11 +10,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
 import { ingestRecordKey, ingestRecordsOfContentPrefix } from './ingest-records.ts';
-import {
-  CommitOutcomeUnknownError,
-  type IngestRecord,
-  type IngestTarget,
-} from './ingest-target.ts';
+import type { IngestRecord, IngestTarget } from './ingest-target.ts';
+import { putCommitRecord } from './s3-commit-record.ts';
 
 /**
  * The offline store of an AWS environment: `s3://<bucket>/offline/<source>/dt=YYYY-MM-DD/`,
@@ -99,36 +96,13 @@ export class S3IngestTarget implements IngestTarget {
   async commit(entry: Omit<IngestRecord, 'files'>, files: readonly string[]): Promise<void> {
     faultPoint('ingest:before-commit');
     const record: IngestRecord = { ...entry, files: files.map((f) => this.keyOf(f)) };
-    const Key = ingestRecordKey(entry.source, entry.sha256, entry.ingestId);
-    try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          // One line: the JSON SerDe of `fstore_ingests` reads one object per line.
-          Body: `${JSON.stringify(record)}\n`,
-          ContentType: 'application/json',
-        }),
-      );
-    } catch (error) {
-      // S3 refused the request: nothing was stored, the uploads can go.
-      if (isDefiniteRefusal(error)) throw error;
-      // A timeout or a reset may come back before S3 stores the record, which can then land
-      // later: unless it is already there, the outcome is unknown and the uploads must stay,
-      // or a late record would name deleted objects.
-      let stored = false;
-      try {
-        await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
-        stored = true;
-      } catch {
-        // absent, or the lookup failed too: unknown either way
-      }
-      if (!stored)
-        throw new CommitOutcomeUnknownError(
-          `the ingest record s3://${this.bucket}/${Key} may or may not have been written (${errorText(error)}); the uploaded objects are kept. Run the same ingest again: if the record landed it says the file was already ingested, otherwise it ingests the file anew and the kept objects stay unread`,
-          { cause: error },
-        );
-    }
+    await putCommitRecord(
+      this.client,
+      this.bucket,
+      ingestRecordKey(entry.source, entry.sha256, entry.ingestId),
+      record,
+      'the uploaded objects are kept. Run the same ingest again: if the record landed it says the file was already ingested, otherwise it ingests the file anew and the kept objects stay unread',
+    );
   }
 
   /** Deletes uploaded objects of a failed ingest; a failure here leaves them (and is not raised). */
@@ -148,14 +122,4 @@ export class S3IngestTarget implements IngestTarget {
   private keyOf(url: string): string {
     return url.slice(`s3://${this.bucket}/`.length);
   }
-}
-
-/** An answer from S3 saying it did not do the request (a 4xx other than 408 Request Timeout). */
-function isDefiniteRefusal(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500 && status !== 408;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -12,6 +12,7 @@ import {
   PutObjectCommand,
   type PutObjectCommandInput,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -250,13 +251,44 @@ describe('compacting an S3 source (aws-sdk-client-mock, real Parquet merged by D
     ).toBe(true);
   });
 
-  it('a record put that failed and is not stored leaves the bucket as before', async () => {
+  it('a record put S3 refused leaves the bucket as before', async () => {
     const bucket = new Bucket();
     await seed(bucket);
     const before = bucket.snapshot();
-    bucket.failPut = (key) => (key.includes('/compactions/') ? new Error('timeout') : undefined);
-    await expect(compactS3Source(options())).rejects.toThrow('timeout');
+    bucket.failPut = (key) =>
+      key.includes('/compactions/')
+        ? new S3ServiceException({
+            name: 'AccessDenied',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 403 },
+            message: 'Access Denied',
+          })
+        : undefined;
+    await expect(compactS3Source(options())).rejects.toThrow('Access Denied');
     expect(bucket.snapshot()).toEqual(before);
+  });
+
+  it('a record put that timed out keeps the merged objects, so a record landing later reads every row once', async () => {
+    const bucket = new Bucket();
+    await seed(bucket);
+    const dts = ['2026-03-01', '2026-03-02', '2026-03-03'];
+    const rowsBefore = await Promise.all(dts.map((dt) => readerView(bucket, dt)));
+    let late: [string, Buffer] | undefined;
+    s3.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
+      const key = input.Key ?? '';
+      const body = await bodyBytes(input.Body);
+      if (!key.includes('/compactions/')) {
+        bucket.objects.set(key, body);
+        return {};
+      }
+      late = [key, body];
+      throw Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+    });
+    const error = await compactS3Source(options()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommitOutcomeUnknownError);
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    if (late) bucket.objects.set(...late);
+    expect(await Promise.all(dts.map((dt) => readerView(bucket, dt)))).toEqual(rowsBefore);
   });
 
   it('a record whose outcome cannot be learned keeps the merged objects, which it may have committed', async () => {
