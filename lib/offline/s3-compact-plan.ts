@@ -69,7 +69,7 @@ export interface S3PlanOptions {
  * more are planned. Two listings (records, data), each followed through every page; a record
  * in the layout written before the commit rule (`<sha256>.json`) is read for its id. Parquet
  * footers are not read (that needs the objects), so objects with different columns are only
- * told apart when they are merged: a plan says "at most" this many objects after.
+ * told apart when they are merged: a plan says "about" this many objects after.
  */
 export async function planS3Compaction(options: S3PlanOptions): Promise<S3SourcePlan> {
   const { committed, replaced, expired } = await readRecords(options);

@@ -63,7 +63,7 @@ describe('fstore compact --env <aws> --dry-run (against a loopback S3 listing)',
         source: 'orders',
         partitions: 2,
         objectsBefore: 6,
-        objectsAfterAtMost: 4,
+        objectsAfterAbout: 4,
         bytesMerged: 53 * kib,
         committedObjects: 6,
         committedBytes: 2141 * kib,
@@ -99,7 +99,7 @@ describe('fstore compact --env <aws> --dry-run (against a loopback S3 listing)',
     });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(
-      'orders: 2 partitions, 6 → at most 4 objects (53.0 KiB merged); 1 object of uncommitted ingests or replaced by a compaction left alone',
+      'orders: 2 partitions, 6 → about 4 objects (53.0 KiB merged); 1 object of uncommitted ingests or replaced by a compaction left alone',
     );
     expect(result.stdout).toContain('dt=2026-03-01: 2 objects, 50.0 KiB');
     expect(result.stdout).toContain(`${data('2026-03-01', first)}  30.0 KiB`);

@@ -83,11 +83,11 @@ export async function compactS3(
       `${ctx.out.c.green('✔')} nothing to compact: no partition has two or more committed objects below ${describeBytes(options.targetFileBytes)}`,
     );
   ctx.out.line(
-    `${ctx.out.c.dim('·')} objects with different columns are told apart only when merged, so "at most"`,
+    `${ctx.out.c.dim('·')} "about": objects of a partition with different columns are merged apart (more objects), and a merge may compress better (fewer)`,
   );
 }
 
-/** Counts for a source's plan: objects after are at most one per target size of each group. */
+/** Counts for a source's plan: objects after is an estimate, one per target size of each group's bytes. */
 function summaryOf(plan: S3SourcePlan, targetFileBytes: number) {
   const replaced = plan.groups.reduce((n, g) => n + g.objects.length, 0);
   const written = plan.groups.reduce(
@@ -97,7 +97,7 @@ function summaryOf(plan: S3SourcePlan, targetFileBytes: number) {
   return {
     partitions: plan.groups.length,
     objectsBefore: plan.committedObjects,
-    objectsAfterAtMost: plan.committedObjects - replaced + written,
+    objectsAfterAbout: plan.committedObjects - replaced + written,
     bytesMerged: plan.groups.reduce((n, g) => n + g.bytes, 0),
   };
 }
@@ -119,7 +119,7 @@ function printPlan(ctx: CliContext, plan: S3SourcePlan, targetFileBytes: number)
     return;
   }
   ctx.out.line(
-    `  ${plan.source}: ${plural(summary.partitions, 'partition')}, ${summary.objectsBefore.toLocaleString('en-US')} → at most ${summary.objectsAfterAtMost.toLocaleString('en-US')} objects (${describeBytes(summary.bytesMerged)} merged)${uncommitted}${expired}`,
+    `  ${plan.source}: ${plural(summary.partitions, 'partition')}, ${summary.objectsBefore.toLocaleString('en-US')} → about ${summary.objectsAfterAbout.toLocaleString('en-US')} objects (${describeBytes(summary.bytesMerged)} merged)${uncommitted}${expired}`,
   );
   for (const group of plan.groups.slice(0, listedPerSource)) {
     ctx.out.line(
