@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type ApiDependencies, handleRequest } from '../../lib/api/handle-request.ts';
+import type { HttpApiEvent } from '../../lib/api/http-api-event.ts';
 import { EmfMetrics, type MetricsSink, MetricUnit } from '../../lib/observability/emf-metrics.ts';
 import {
   type InvocationContext,
@@ -13,17 +14,7 @@ import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import type { LookupConfig } from './config.ts';
 import { invocationOf } from './invocation.ts';
 
-/** The parts of an API Gateway HTTP API (payload 2.0) event the handler reads. */
-export interface HttpApiEvent {
-  readonly rawPath: string;
-  readonly headers?: Readonly<Record<string, string | undefined>>;
-  readonly body?: string;
-  readonly isBase64Encoded?: boolean;
-  readonly requestContext: {
-    readonly requestId?: string;
-    readonly http: { readonly method: string };
-  };
-}
+export type { HttpApiEvent };
 
 export interface BatchGetLookupDependencies {
   readonly registry: RuntimeRegistry;

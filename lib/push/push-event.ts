@@ -1,17 +1,9 @@
 import type { ApiResponse } from '../api/api-error.ts';
+import type { HttpApiEvent } from '../api/http-api-event.ts';
 import { handlePush, type PushDependencies } from './handle-push.ts';
 
-/** The parts of an API Gateway (HTTP API, payload 2.0) event a push reads; the local server builds the same. */
-export interface PushHttpEvent {
-  readonly rawPath: string;
-  readonly headers?: Readonly<Record<string, string | undefined>>;
-  readonly body?: string;
-  readonly isBase64Encoded?: boolean;
-  readonly requestContext: {
-    readonly requestId?: string;
-    readonly http: { readonly method: string };
-  };
-}
+/** The parts of an API Gateway (HTTP API, payload 2.0) event a push reads, as the lookup's. */
+export type PushHttpEvent = HttpApiEvent;
 
 /** The push route as an HTTP API event handler: the local server's, and the Lambda's to come. */
 export function pushEventHandler(
