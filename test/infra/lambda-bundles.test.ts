@@ -220,7 +220,7 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
       QueryExecutionContext: { Database: 'fstore_dev' },
     });
     const sql = String(started[0]?.input.QueryString);
-    expect(sql).toContain('FROM (SELECT * FROM "fstore_dev"."customer_profiles"');
+    expect(sql).toContain('FROM "fstore_dev"."customer_profiles" AS "fstore_rows" CROSS JOIN');
     assertTrinoGrammar({ name: 'the materializer bundle’s query', sql });
     expect(athena.calls.map((c) => c.operation)).not.toContain('PutObject');
     expect(athena.calls.filter((c) => c.operation === 'S3:ListObjectsV2')).toContainEqual({
