@@ -26,8 +26,9 @@ const FIRST_ROUND_DAYS = 1;
  * search reads only the key and time columns of day files, the latest days first, doubling the
  * span each round, so a 10-row request over a 30-day TTL reads a few days per row instead of 31.
  * A window with no such row keeps only its last day (rows there after its earliest entity time
- * can still be some row's candidate). Sources with aggregation views, files outside a `dt`
- * partition and requests without keyed windows (over KEY_LIST_MAX_ROWS rows) are left as they are.
+ * can still be some row's candidate). Sources with aggregation views, sources whose views do not
+ * all have the same join keys, files outside a `dt` partition and requests without keyed windows
+ * (over KEY_LIST_MAX_ROWS rows) are left as they are.
  */
 export async function narrowToLatestRowDays(
   connection: DuckDBConnection,
@@ -41,7 +42,14 @@ export async function narrowToLatestRowDays(
   const committed = new Map(scope.committed);
   for (const [source, windows] of scope.keyedWindows) {
     const views = plan.views.filter((v) => v.source === source);
-    if (views.some((v) => v.aggregations) || sharedJoinKeys(plan, source).length === 0) continue;
+    const shared = sharedJoinKeys(plan, source);
+    // The search finds the latest row of the shared keys; a view with more keys (customer and
+    // product beside customer alone) may have its own latest row on an earlier day.
+    if (
+      views.some((v) => v.aggregations || v.joinKeys.length !== shared.length) ||
+      shared.length === 0
+    )
+      continue;
     // Read once: the SQL rendered next reads the same snapshot of the manifest.
     if (!committed.has(source)) committed.set(source, committedSourceFiles(offlineRoot, source));
     const files = scopedSourceFiles(offlineRoot, source, { ...scope, committed });
