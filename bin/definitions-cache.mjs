@@ -4,7 +4,8 @@
 // names and text, the bundle's lib/definitions and esbuild's version; the folder's manifest lists
 // every input esbuild read (local modules the definitions import too), so an edit of any of them
 // rebuilds. Imports of lib/definitions become the bundle's copy (one DefinitionError, one zod);
-// packages stay external, resolved from the definitions' own folder. Plain JavaScript: it runs
+// packages stay external, resolved from the definitions' own folder, and the manifest lists each
+// one's resolved file and package.json, so an upgrade rebuilds. Plain JavaScript: it runs
 // outside the bundle, beside bin/cli-bundle.mjs.
 import { createHash } from 'node:crypto';
 import {
@@ -87,8 +88,11 @@ function upToDateManifest(dir) {
 async function build({ root, files, definitions, cacheRoot, dir }) {
   const { build: esbuild } = await import('esbuild');
   mkdirSync(cacheRoot, { recursive: true });
-  const startedMs = Date.now();
-  const staging = path.join(cacheRoot, `build-${process.pid}-${startedMs}`);
+  const staging = path.join(cacheRoot, `build-${process.pid}-${Date.now()}`);
+  // Each input's size and mtime as esbuild was about to read it; the wall clock is no measure
+  // (a tarball from a machine whose clock is ahead, or a clock stepped back, would fail forever).
+  const readStats = new Map();
+  const packageFiles = new Set();
   const result = await esbuild({
     absWorkingDir: root,
     entryPoints: files.map((file) => path.join(root, file)),
@@ -106,7 +110,7 @@ async function build({ root, files, definitions, cacheRoot, dir }) {
     sourcesContent: false,
     metafile: true,
     logLevel: 'silent',
-    plugins: [externalImports(definitions)],
+    plugins: [recordReadStats(readStats), externalImports(definitions, packageFiles)],
   }).catch((error) => {
     rmSync(staging, { recursive: true, force: true });
     throw error;
@@ -114,11 +118,18 @@ async function build({ root, files, definitions, cacheRoot, dir }) {
   const inputs = {};
   for (const input of Object.keys(result.metafile.inputs)) {
     const file = path.resolve(root, input);
+    const text = readFileSync(file);
     const info = statSync(file);
-    if (info.mtimeMs > startedMs) {
+    const before = readStats.get(file);
+    if (before && (before.size !== info.size || before.mtimeMs !== info.mtimeMs)) {
       rmSync(staging, { recursive: true, force: true });
       throw new Error(`${input} changed while the definitions were being compiled; run again`);
     }
+    inputs[file] = { size: info.size, mtimeMs: info.mtimeMs, sha256: sha256(text) };
+  }
+  // A package stays an import of its resolved file: an upgrade that moves or edits it rebuilds.
+  for (const file of packageFiles) {
+    const info = statSync(file);
     inputs[file] = { size: info.size, mtimeMs: info.mtimeMs, sha256: sha256(readFileSync(file)) };
   }
   const outputs = {};
@@ -135,8 +146,12 @@ async function build({ root, files, definitions, cacheRoot, dir }) {
 
 /** Moves `staging` to `dir`; a stale `dir` is renamed aside first and removed an hour later. */
 function install(staging, dir, cacheRoot) {
-  if (existsSync(dir))
+  try {
     renameSync(dir, path.join(cacheRoot, `replaced-${process.pid}-${Date.now()}`));
+  } catch (error) {
+    // No stale build, or another CLI rebuilding it renamed it aside first.
+    if (error.code !== 'ENOENT') throw error;
+  }
   try {
     renameSync(staging, dir);
   } catch (error) {
@@ -166,11 +181,26 @@ function removeOldBuilds(cacheRoot, kept) {
     rmSync(path.join(cacheRoot, name), { recursive: true, force: true });
 }
 
+/** An esbuild plugin: records each file's size and mtime into `stats` just before it is read. */
+function recordReadStats(stats) {
+  return {
+    name: 'fstore-record-read-stats',
+    setup(build) {
+      build.onLoad({ filter: /.*/, namespace: 'file' }, (args) => {
+        const info = statSync(args.path);
+        stats.set(args.path, { size: info.size, mtimeMs: info.mtimeMs });
+        return undefined;
+      });
+    },
+  };
+}
+
 /**
  * An esbuild plugin: lib/definitions resolves to the bundle's copy, packages to their file in
- * the node_modules the definitions see; both stay imports (external), as under tsx.
+ * the node_modules the definitions see; both stay imports (external), as under tsx. Each
+ * package's resolved file and its package.json are added to `packageFiles`.
  */
-function externalImports({ sourceDir, bundleDir }) {
+function externalImports({ sourceDir, bundleDir }, packageFiles) {
   const resolving = Symbol('fstore external import');
   return {
     name: 'fstore-external-imports',
@@ -194,12 +224,24 @@ function externalImports({ sourceDir, bundleDir }) {
           if (existsSync(bundled)) return { path: pathToFileURL(bundled).href, external: true };
           return { path: resolved.path };
         }
-        if (resolved.path.split(path.sep).includes('node_modules'))
+        if (resolved.path.split(path.sep).includes('node_modules')) {
+          packageFiles.add(resolved.path);
+          const packageJson = nearestPackageJson(resolved.path);
+          if (packageJson) packageFiles.add(packageJson);
           return { path: pathToFileURL(resolved.path).href, external: true };
+        }
         return { path: resolved.path };
       });
     },
   };
+}
+
+function nearestPackageJson(file) {
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'package.json');
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 const compiledLocation = /(file:\/\/[^\s()'"`]+?\.mjs):(\d+):(\d+)/g;

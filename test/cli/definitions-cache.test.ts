@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCliBundle, freshCliBundle } from '../../bin/cli-bundle.mjs';
@@ -74,6 +74,49 @@ describe('feature-defs compiled into a content-keyed cache (CLI from its bundle)
     const before = await fromBundle(['--defs', defs, 'describe', 'profile']);
     expect(before.stdout).toMatch(/charges\s.*float64/);
     await writeDefs({ '_columns.ts': "export const chargeType = 'int64' as const;\n" }, defs);
+    const after = await fromBundle(['--defs', defs, 'describe', 'profile']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toMatch(/charges\s.*int64/);
+  });
+
+  it('compiles, caches and reuses definitions whose files are dated hours ahead of the clock', async () => {
+    const defs = await writeDefs({
+      '_columns.ts': "export const chargeType = 'float64' as const;\n",
+      'base.ts': base,
+      'a.ts': view('profile_future'),
+    });
+    const twoHoursAhead = new Date(Date.now() + 2 * 60 * 60 * 1000);
+    for (const file of ['_columns.ts', 'base.ts', 'a.ts'])
+      utimesSync(path.join(defs, file), twoHoursAhead, twoHoursAhead);
+    const first = await fromBundle(['--defs', defs, 'list', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('profile_future');
+    const [built] = buildsOf(defs);
+    expect(built).toBeDefined();
+    const again = await fromBundle(['--defs', defs, 'list', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(buildsOf(defs)).toEqual([built]);
+  });
+
+  it('recompiles when a package the definitions import is upgraded to another entry file', async () => {
+    const packageFiles = (main: string, type: string) => ({
+      'node_modules/columns-pkg/package.json': JSON.stringify({
+        name: 'columns-pkg',
+        type: 'module',
+        main,
+      }),
+      [`node_modules/columns-pkg/${main}`]: `export const chargeType = '${type}';\n`,
+    });
+    const defs = await writeDefs({
+      ...packageFiles('old.js', 'float64'),
+      'base.ts': base.replace("'./_columns.ts'", "'columns-pkg'"),
+      'a.ts': view('profile').replace("'./_columns.ts'", "'columns-pkg'"),
+    });
+    const before = await fromBundle(['--defs', defs, 'describe', 'profile']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toMatch(/charges\s.*float64/);
+    rmSync(path.join(defs, 'node_modules/columns-pkg/old.js'));
+    await writeDefs(packageFiles('new.js', 'int64'), defs);
     const after = await fromBundle(['--defs', defs, 'describe', 'profile']);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout).toMatch(/charges\s.*int64/);
