@@ -7,7 +7,7 @@ import type { PushLimits } from './push-limits.ts';
 import { onlinePushViews, pushSource } from './push-source.ts';
 import { writesOffline, writesOnline } from './push-target.ts';
 import { type PushRow, validatePushRows } from './validate-push-rows.ts';
-import { type OnlinePushResult, writePushOnline } from './write-push-online.ts';
+import { buildOnlinePush, type OnlinePushResult, sendOnlinePush } from './write-push-online.ts';
 
 export interface PushStore {
   readonly registry: RuntimeRegistry;
@@ -61,16 +61,16 @@ export async function executePush(
       `$.to: this server cannot store pushed rows offline yet (only the local store can, docs/adr/0015-push.md); send "to": "online" (the rows then reach training sets only through fstore ingest)`,
       { path: '$.to', to: body.to, supported: ['online'] },
     );
+  // Every put is built (and every row the item codec refuses answered 400) before anything is
+  // written, so a refused push leaves no offline log behind to be ingested later.
+  const onlineTarget = writesOnline(body.to)
+    ? { ...onlineStore(store), registry: store.registry, now: () => nowMs }
+    : undefined;
+  const plan = onlineTarget ? buildOnlinePush(onlineTarget, source.name, rows) : undefined;
   // Offline first: once the log is durable a failed online write is repaired by a retry (or by
   // materialization of the compacted rows); the reverse order could serve rows training never sees.
   if (writesOffline(body.to)) await store.offline?.(source, rows);
-  const online = writesOnline(body.to)
-    ? await writePushOnline(
-        { ...onlineStore(store), registry: store.registry, now: () => nowMs },
-        source.name,
-        rows,
-      )
-    : undefined;
+  const online = onlineTarget && plan ? await sendOnlinePush(onlineTarget, plan) : undefined;
   return {
     source: source.name,
     rows: rows.length,

@@ -1,9 +1,18 @@
 import { listElementType, type ScalarType, type ValueType } from '../definitions/value-types.ts';
-import { parseEpochMicros } from '../epoch-micros.ts';
+import { epochMicrosOf, parseEpochMicros } from '../epoch-micros.ts';
 
 const int32Range = [-2_147_483_648, 2_147_483_647] as const;
 const int64Range = [-(2n ** 63n), 2n ** 63n - 1n] as const;
 const float32Max = 3.4028234663852886e38;
+/**
+ * DynamoDB's number range: a magnitude from 1E-130 to 9.9999999999999999999999999999999999999E+125
+ * (or 0). The nearest double above that maximum is 1e126, so a double is storable below 1e126.
+ */
+/** Years 0001 to 9999: what Parquet readers and ISO text without a sign agree on. */
+const earliestTimestamp = epochMicrosOf('0001-01-01T00:00:00Z');
+const afterLatestTimestamp = epochMicrosOf('+10000-01-01T00:00:00Z');
+const dynamoMinMagnitude = 1e-130;
+const dynamoMaxMagnitudeExclusive = 1e126;
 
 /**
  * Why a pushed JSON value cannot be a value of a column of `type`, or undefined when it can.
@@ -51,8 +60,11 @@ function scalarProblem(type: ScalarType, value: unknown): string | undefined {
     case 'float64':
       if (typeof value !== 'number') return `must be a number, got ${describe(value)}`;
       if (!Number.isFinite(value)) return `must be a finite number, got ${value}`;
-      return type === 'float32' && Math.abs(value) > float32Max
-        ? `${value} is outside the float32 range`
+      if (type === 'float32' && Math.abs(value) > float32Max)
+        return `${value} is outside the float32 range`;
+      return value !== 0 &&
+        (Math.abs(value) < dynamoMinMagnitude || Math.abs(value) >= dynamoMaxMagnitudeExclusive)
+        ? `${value} is outside the range the online store (DynamoDB) can hold: 0, or a magnitude from 1e-130 to below 1e126`
         : undefined;
     case 'string':
       return typeof value === 'string' ? undefined : `must be a string, got ${describe(value)}`;
@@ -60,10 +72,14 @@ function scalarProblem(type: ScalarType, value: unknown): string | undefined {
       return typeof value === 'boolean'
         ? undefined
         : `must be true or false, got ${describe(value)}`;
-    case 'timestamp':
-      return typeof value === 'string' && parseEpochMicros(value) !== undefined
-        ? undefined
-        : `must be an ISO-8601 timestamp such as "2026-03-01T12:00:00Z", got ${describe(value)}`;
+    case 'timestamp': {
+      const micros = typeof value === 'string' ? parseEpochMicros(value) : undefined;
+      if (micros === undefined)
+        return `must be an ISO-8601 timestamp such as "2026-03-01T12:00:00Z", got ${describe(value)}`;
+      return micros < earliestTimestamp || micros >= afterLatestTimestamp
+        ? `${describe(value)} is outside years 0001 to 9999`
+        : undefined;
+    }
     default:
       return `has unsupported type ${String(type)}`;
   }

@@ -3,7 +3,7 @@ import { didYouMean } from '../closest-names.ts';
 import { parseEpochMicros } from '../epoch-micros.ts';
 import { isObject } from '../is-object.ts';
 import { constraintViolations } from '../materialize/feature-constraints.ts';
-import { EntityKeyError, encodeEntityKey } from '../online/entity-key.ts';
+import { EntityKeyError, encodeEntityKey, partitionKey } from '../online/entity-key.ts';
 import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import { viewsReading } from './push-source.ts';
 import { valueProblem } from './push-values.ts';
@@ -39,14 +39,18 @@ export function validatePushRows(
   rules: RowRules,
 ): PushRow[] {
   const views = viewsReading(registry, source.name);
+  // Online views each check their own partition key (the prefix differs); offline ones once per key set.
   const keyedViews = views.filter(
-    (view, i) => views.findIndex((other) => sameKeys(other.joinKeys, view.joinKeys)) === i,
+    (view, i) =>
+      view.online || views.findIndex((other) => sameKeys(other.joinKeys, view.joinKeys)) === i,
   );
   const joinKeys = new Set(views.flatMap((v) => v.joinKeys.map((k) => k.name)));
   const required = new Set([...joinKeys, source.timestampField]);
   const columns = source.schema.map((c) => c.name);
   const latestMicros = rules.nowMicros + BigInt(rules.maxFutureSkewSeconds) * 1_000_000n;
   const seen = new Map<string, number>();
+  const inTheFuture = (row: Readonly<Record<string, unknown>>, field: string, kind: string) =>
+    `${String(row[field])} is more than ${rules.maxFutureSkewSeconds} s after the server's clock (the allowed skew); ${kind} times must not be in the future`;
   return rows.map((row, index) => {
     const bad = (field: string | undefined, reason: string) => invalidRow(index, field, reason);
     if (!isObject(row)) throw bad(undefined, 'must be an object of column name → value');
@@ -76,24 +80,29 @@ export function validatePushRows(
     const values = withBigInt64(source, row);
     for (const view of keyedViews) {
       try {
-        encodeEntityKey(view.joinKeys, values);
+        const entityKey = encodeEntityKey(view.joinKeys, values);
+        if (view.online) partitionKey(view.onlineStore.keyPrefix, entityKey);
       } catch (error) {
         if (!(error instanceof EntityKeyError)) throw error;
-        const field = view.joinKeys.find((k) => error.message.includes(k.name))?.name;
-        throw bad(field, error.message);
+        const field =
+          view.joinKeys.find((k) => error.message.includes(k.name))?.name ??
+          longestKey(view.joinKeys, row);
+        throw bad(field, `${error.message} (view "${view.name}")`);
       }
     }
     const eventTs = parseEpochMicros(row[source.timestampField] as string) as bigint;
     if (eventTs > latestMicros)
-      throw bad(
-        source.timestampField,
-        `${String(row[source.timestampField])} is more than ${rules.maxFutureSkewSeconds} s after the server's clock (the allowed skew); event times must not be in the future`,
-      );
+      throw bad(source.timestampField, inTheFuture(row, source.timestampField, 'event'));
     const created =
       source.createdTimestampField === undefined
         ? null
         : (row[source.createdTimestampField] as string | null);
     const createdTs = created === null ? undefined : parseEpochMicros(created);
+    if (createdTs !== undefined && createdTs > latestMicros && source.createdTimestampField)
+      throw bad(
+        source.createdTimestampField,
+        inTheFuture(row, source.createdTimestampField, 'created'),
+      );
     for (const view of views.filter((v) => v.transform === 'passthrough'))
       for (const feature of view.features) {
         const [reason] = constraintViolations([feature], row);
@@ -132,6 +141,19 @@ function withBigInt64(
     if (column.type === 'int64' && typeof values[column.name] === 'string')
       values[column.name] = BigInt(values[column.name] as string);
   return values;
+}
+
+/** The join key with the longest value: the one to blame for a partition key over its limit. */
+function longestKey(
+  joinKeys: readonly { name: string }[],
+  row: Readonly<Record<string, unknown>>,
+): string | undefined {
+  const length = (name: string) => String(row[name]).length;
+  return joinKeys.reduce<string | undefined>(
+    (longest, key) =>
+      longest === undefined || length(key.name) > length(longest) ? key.name : longest,
+    undefined,
+  );
 }
 
 function sameKeys(a: readonly { name: string }[], b: readonly { name: string }[]): boolean {

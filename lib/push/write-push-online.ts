@@ -28,26 +28,41 @@ export interface OnlinePushTarget {
   readonly now?: () => number;
 }
 
+/** Every put of one push, built and checked, ready to send. */
+export interface OnlinePushPlan {
+  readonly source: string;
+  readonly views: readonly { view: RuntimeFeatureView; puts: readonly PutItemCommand[] }[];
+}
+
 /**
- * Writes validated rows to every online passthrough view of their source with the
+ * Builds every put of a push for every online passthrough view of its source, with the
  * materializer's conditional puts (an older event never replaces a newer one), each carrying
- * the view's definition fingerprint as a materialization would. Every put is built before the
- * first is sent, so a row the item codec refuses (an item over 400 KB, a key over 2048 bytes)
- * answers 400 with nothing written.
+ * the view's definition fingerprint as a materialization would. Nothing is sent: a row the item
+ * codec refuses (an item over 400 KB, a key over 2048 bytes) throws a 400 here, so a caller that
+ * builds first writes nothing anywhere (neither online nor the offline log) for a refused push.
  */
-export async function writePushOnline(
+export function buildOnlinePush(
   target: OnlinePushTarget,
   source: string,
   rows: readonly PushRow[],
-): Promise<OnlinePushResult> {
+): OnlinePushPlan {
   const nowMs = (target.now ?? Date.now)();
-  const views = onlinePushViews(target.registry, source);
-  const planned = views.map((view) => ({
-    view,
-    puts: rows.map((row) => buildPut(target, view, row, nowMs)),
-  }));
+  return {
+    source,
+    views: onlinePushViews(target.registry, source).map((view) => ({
+      view,
+      puts: rows.map((row) => buildPut(target, view, row, nowMs)),
+    })),
+  };
+}
+
+/** Sends the puts of a built push. */
+export async function sendOnlinePush(
+  target: OnlinePushTarget,
+  plan: OnlinePushPlan,
+): Promise<OnlinePushResult> {
   const sent = await Promise.all(
-    planned.map(async ({ view, puts }) => ({
+    plan.views.map(async ({ view, puts }) => ({
       view: view.name,
       ...(await sendConditionalPuts(target.client, puts, {
         concurrency: target.concurrency ?? 16,
@@ -58,7 +73,7 @@ export async function writePushOnline(
     written: sent.reduce((sum, v) => sum + v.written, 0),
     skippedAsOlder: sent.reduce((sum, v) => sum + v.skippedAsOlder, 0),
     views: sent.map(({ view, written, skippedAsOlder }) => ({ view, written, skippedAsOlder })),
-    notUpdated: onlineAggregationViews(target.registry, source).map((view) => ({
+    notUpdated: onlineAggregationViews(target.registry, plan.source).map((view) => ({
       view: view.name,
       reason: 'an aggregation view: its windows are computed by materialization from offline rows',
     })),

@@ -125,6 +125,42 @@ describe('validatePushRows', () => {
       'more than 300 s',
     ],
     [
+      'a created time past the skew (far future)',
+      [paymentRow(t1, { created_ts: '2999-01-01T00:00:00Z' })],
+      'created_ts',
+      'created times must not be in the future',
+    ],
+    [
+      'a created time past year 9999',
+      [paymentRow(t1, { created_ts: '+20000-01-01T00:00:00Z' })],
+      'created_ts',
+      'outside years 0001 to 9999',
+    ],
+    [
+      'an event time before year 0001',
+      [paymentRow('-0001-12-31T00:00:00Z', { created_ts: null })],
+      'event_ts',
+      'outside years 0001 to 9999',
+    ],
+    [
+      'a float64 below the smallest magnitude DynamoDB holds',
+      [paymentRow(t1, { amount: 1e-131 })],
+      'amount',
+      'magnitude from 1e-130',
+    ],
+    [
+      'a float64 at 1e126, past the largest DynamoDB number',
+      [paymentRow(t1, { amount: 1e126 })],
+      'amount',
+      'can hold',
+    ],
+    [
+      'a join key whose partition key would pass 2048 bytes',
+      [paymentRow(t1, { customer_id: 'x'.repeat(2_040) })],
+      'customer_id',
+      'DynamoDB allows 2048 (view "last_payment")',
+    ],
+    [
       'a value below a view minimum',
       [paymentRow(t1, { amount: -1 })],
       'amount',
