@@ -93,13 +93,16 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
   inputFormat(options.file);
   const sha256 = await hashFile(options.file);
   const target = options.target ?? new LocalIngestTarget(options.dataDir, options.env);
-  const earlier = await target.findIngest(source.name, sha256);
-  if (earlier && !options.allowDuplicate) {
-    throw new IngestError(
-      `${path.basename(options.file)} was already ingested into "${source.name}" at ${earlier.at} (ingest ${earlier.ingestId}, ${earlier.rows} rows); nothing was written`,
-      'pass --allow-duplicate to ingest the same rows again',
-    );
-  }
+  const refuseIfIngested = async () => {
+    if (options.allowDuplicate) return;
+    const earlier = await target.findIngest(source.name, sha256);
+    if (earlier)
+      throw new IngestError(
+        `${path.basename(options.file)} was already ingested into "${source.name}" at ${earlier.at} (ingest ${earlier.ingestId}, ${earlier.rows} rows); nothing was written`,
+        'pass --allow-duplicate to ingest the same rows again',
+      );
+  };
+  await refuseIfIngested();
 
   const session = await openDuckdb();
   const ingestId = newDataFilesId();
@@ -141,6 +144,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
     options.onPhase?.('writing');
     const files = await writeAndCommit({
       ...(options.signal ? { signal: options.signal } : {}),
+      refuseIfIngested,
       connection,
       target,
       staging,
@@ -211,12 +215,15 @@ async function writeAndCommit(step: {
   selectRows: (firstSeq: number) => string;
   targetFileBytes: number;
   record: (firstSeq: number) => Omit<IngestRecord, 'files'>;
+  /** Checked again once the write lock is held: the same content may have committed meanwhile. */
+  refuseIfIngested: () => Promise<void>;
   signal?: AbortSignal;
 }): Promise<string[]> {
   const writing = await step.target.beginWrite();
   let published: string[] = [];
   let committed = false;
   try {
+    await step.refuseIfIngested();
     const firstSeq = await step.target.nextSeq();
     await mkdir(step.staging, { recursive: true });
     await writeFile(

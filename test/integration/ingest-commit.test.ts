@@ -227,6 +227,19 @@ describe('the commit point of a local ingest', () => {
     expect(await manifest(fixture.dataDir)).toHaveLength(3);
   });
 
+  it('commits the same content once when two ingests of it run at once: the second sees the first under the write lock', async () => {
+    const fixture = await offlineFixture([view]);
+    const settled = await Promise.allSettled([
+      fixture.ingest('orders', rowsOn([1, 2, 3], 1)),
+      fixture.ingest('orders', rowsOn([1, 2, 3], 1)),
+    ]);
+    expect(settled.map((s) => s.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult;
+    expect(String(refused.reason)).toContain('was already ingested into "orders"');
+    expect(await manifest(fixture.dataDir)).toHaveLength(1);
+    expect((await stored(fixture.dataDir)).map((r) => r.fstore_seq)).toEqual([1, 2, 3]);
+  });
+
   it('gives concurrent ingests of two processes disjoint fstore_seq ranges', async () => {
     const defs = await writeDefs({
       'defs.ts': `import { defineEntity, defineFeatureView, defineSource } from 'fstore:definitions';
