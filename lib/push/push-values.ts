@@ -11,6 +11,8 @@ const float32Max = 3.4028234663852886e38;
 /** Years 0001 to 9999: what Parquet readers and ISO text without a sign agree on. */
 const earliestTimestamp = epochMicrosOf('0001-01-01T00:00:00Z');
 const afterLatestTimestamp = epochMicrosOf('+10000-01-01T00:00:00Z');
+/** With the `u` flag a surrogate class matches only a surrogate that is not half of a pair. */
+const loneSurrogate = /[\uD800-\uDFFF]/u;
 const dynamoMinMagnitude = 1e-130;
 const dynamoMaxMagnitudeExclusive = 1e126;
 
@@ -66,8 +68,13 @@ function scalarProblem(type: ScalarType, value: unknown): string | undefined {
         (Math.abs(value) < dynamoMinMagnitude || Math.abs(value) >= dynamoMaxMagnitudeExclusive)
         ? `${value} is outside the range the online store (DynamoDB) can hold: 0, or a magnitude from 1e-130 to below 1e126`
         : undefined;
-    case 'string':
-      return typeof value === 'string' ? undefined : `must be a string, got ${describe(value)}`;
+    case 'string': {
+      if (typeof value !== 'string') return `must be a string, got ${describe(value)}`;
+      const lone = loneSurrogate.exec(value);
+      return lone
+        ? `holds a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)} at character ${lone.index}), which is not text: the push log could not be read back`
+        : undefined;
+    }
     case 'bool':
       return typeof value === 'boolean'
         ? undefined

@@ -39,3 +39,17 @@ describe('valueProblem for timestamps', () => {
     },
   );
 });
+
+describe('valueProblem for strings', () => {
+  it('accepts text with a surrogate pair (an emoji)', () => {
+    expect(valueProblem('string', 'ok 😀')).toBeUndefined();
+  });
+
+  it.each([
+    ['a lone high surrogate', 'a\ud800b', 'd800'],
+    ['a lone low surrogate', '\udc00', 'dc00'],
+    ['a pair written backwards', '\ude00\ud83d', 'de00'],
+  ])('refuses %s, which the push log could not be read back with', (_, value, unit) => {
+    expect(valueProblem('string', value)).toContain(`lone UTF-16 surrogate (\\u${unit}`);
+  });
+});

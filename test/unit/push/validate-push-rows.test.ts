@@ -161,6 +161,12 @@ describe('validatePushRows', () => {
       'DynamoDB allows 2048 (view "last_payment")',
     ],
     [
+      'a lone UTF-16 surrogate in a string (JSON "\\ud800")',
+      [paymentRow(t1, { status: JSON.parse('"\\ud800"') })],
+      'status',
+      'lone UTF-16 surrogate',
+    ],
+    [
       'a value below a view minimum',
       [paymentRow(t1, { amount: -1 })],
       'amount',
