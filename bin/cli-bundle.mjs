@@ -19,6 +19,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { changedSinceRead, recordReadStats, sizeAndMtime } from './esbuild-read-stats.mjs';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const bundleRoot = path.join(repoRoot, 'node_modules', '.cache', 'fstore-cli');
@@ -26,9 +27,10 @@ const currentDir = path.join(bundleRoot, 'current');
 const manifestName = 'manifest.json';
 const thisFile = fileURLToPath(import.meta.url);
 /** The build's inputs besides the bundled sources: a change of how it is built is a change too. */
-const buildFiles = [thisFile];
+const buildFiles = [thisFile, fileURLToPath(new URL('./esbuild-read-stats.mjs', import.meta.url))];
 
-const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const sha256OfText = (text) => createHash('sha256').update(text).digest('hex');
+const sha256 = (file) => sha256OfText(readFileSync(file));
 const relative = (file) => path.relative(repoRoot, file).split(path.sep).join('/');
 
 /**
@@ -59,13 +61,13 @@ const sortedRelative = (files, root) =>
  * Builds the bundle into a folder of its own, then points the `current` link at it in one
  * rename, so a CLI starting meanwhile sees the old bundle or the new, whole; a CLI already
  * running keeps its folder (it loads command chunks late) until the build after next an hour on.
- * A source edited while esbuild ran fails the build: the bundle could hold the old text under
- * the new text's hash. Returns the bundle's folder.
+ * A source edited while esbuild ran (size or mtime unlike just before esbuild read it) fails the
+ * build: the bundle could hold the old text under the new text's hash. Returns the bundle's folder.
  */
 export async function buildCliBundle() {
   const { build } = await import('esbuild');
   await mkdir(bundleRoot, { recursive: true });
-  const buildStartedMs = Date.now();
+  const readStats = new Map(buildFiles.map((file) => [file, sizeAndMtime(statSync(file))]));
   const staging = path.join(bundleRoot, `build-${process.pid}-${Date.now()}`);
   const result = await build({
     absWorkingDir: repoRoot,
@@ -84,7 +86,7 @@ export async function buildCliBundle() {
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'silent',
-    plugins: [requireCommonJsPackages()],
+    plugins: [recordReadStats(readStats), requireCommonJsPackages()],
   }).catch((error) => {
     rmSync(staging, { recursive: true, force: true });
     throw error;
@@ -96,12 +98,13 @@ export async function buildCliBundle() {
       .map((input) => path.join(repoRoot, input)),
     ...buildFiles,
   ]) {
+    const text = readFileSync(file);
     const info = statSync(file);
-    if (info.mtimeMs > buildStartedMs) {
+    if (changedSinceRead(readStats, file, info)) {
       rmSync(staging, { recursive: true, force: true });
       throw new Error(`${relative(file)} changed while the bundle was being built`);
     }
-    inputs[relative(file)] = { size: info.size, mtimeMs: info.mtimeMs, sha256: sha256(file) };
+    inputs[relative(file)] = { ...sizeAndMtime(info), sha256: sha256OfText(text) };
   }
   await writeFile(
     path.join(staging, manifestName),

@@ -22,11 +22,16 @@ import {
 import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { changedSinceRead, recordReadStats } from './esbuild-read-stats.mjs';
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 const manifestName = 'manifest.json';
-/** A change of how definitions are compiled (this file) is a change of every key. */
-const compilerHash = sha256(readFileSync(fileURLToPath(import.meta.url)));
+/** A change of how definitions are compiled (these files) is a change of every key. */
+const compilerHash = sha256(
+  [import.meta.url, new URL('./esbuild-read-stats.mjs', import.meta.url)]
+    .map((url) => readFileSync(fileURLToPath(url), 'utf8'))
+    .join('\0'),
+);
 /** Folders of other definition texts kept; older ones are removed after a build. */
 const keptBuilds = 20;
 /** A folder replaced by a rebuild stays this long: a CLI may still be importing from it. */
@@ -89,8 +94,6 @@ async function build({ root, files, definitions, cacheRoot, dir }) {
   const { build: esbuild } = await import('esbuild');
   mkdirSync(cacheRoot, { recursive: true });
   const staging = path.join(cacheRoot, `build-${process.pid}-${Date.now()}`);
-  // Each input's size and mtime as esbuild was about to read it; the wall clock is no measure
-  // (a tarball from a machine whose clock is ahead, or a clock stepped back, would fail forever).
   const readStats = new Map();
   const packageFiles = new Set();
   const result = await esbuild({
@@ -120,8 +123,7 @@ async function build({ root, files, definitions, cacheRoot, dir }) {
     const file = path.resolve(root, input);
     const text = readFileSync(file);
     const info = statSync(file);
-    const before = readStats.get(file);
-    if (before && (before.size !== info.size || before.mtimeMs !== info.mtimeMs)) {
+    if (changedSinceRead(readStats, file, info)) {
       rmSync(staging, { recursive: true, force: true });
       throw new Error(`${input} changed while the definitions were being compiled; run again`);
     }
@@ -179,20 +181,6 @@ function removeOldBuilds(cacheRoot, kept) {
   );
   for (const { name } of [...builds.slice(keptBuilds - 1), ...leftovers])
     rmSync(path.join(cacheRoot, name), { recursive: true, force: true });
-}
-
-/** An esbuild plugin: records each file's size and mtime into `stats` just before it is read. */
-function recordReadStats(stats) {
-  return {
-    name: 'fstore-record-read-stats',
-    setup(build) {
-      build.onLoad({ filter: /.*/, namespace: 'file' }, (args) => {
-        const info = statSync(args.path);
-        stats.set(args.path, { size: info.size, mtimeMs: info.mtimeMs });
-        return undefined;
-      });
-    },
-  };
 }
 
 /**
