@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { contentHash } from '../registry/stable-json.ts';
@@ -38,11 +38,9 @@ export async function ensureTimeBuckets(
   totalsFile: string,
   relation: string,
 ): Promise<TimeBuckets | undefined> {
-  const totals = await stat(totalsFile);
   const dir = bucketsDir(path.dirname(totalsFile));
   const name = path.basename(totalsFile, '.parquet');
-  const stamp = contentHash([totals.size, totals.mtimeMs, totals.ino], 16);
-  const file = path.join(dir, `${name}-${stamp}.parquet`);
+  const file = path.join(dir, `${name}-${stampOf(await stat(totalsFile))}.parquet`);
   const read = `read_parquet(${quoteLiteral(file)})`;
   const found = await readBucketing(connection, file);
   if (found) return { relation: read, ...found };
@@ -72,49 +70,80 @@ export async function ensureTimeBuckets(
     await connection.run(
       `COPY (${sql}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${bucketingKey}: ${quoteLiteral(metadata)}})`,
     );
+    await syncFile(partial);
     await rename(partial, file);
   } finally {
     await rm(partial, { force: true });
   }
-  await removeOlderBuckets(dir, name.split('-')[0] ?? name, path.basename(file), started);
+  await removeStaleBuckets(path.dirname(totalsFile), path.basename(file), started);
   return { relation: read, width, lastTime };
 }
 
+/** The stamp of a totals file's state: its size, mtime and inode. */
+function stampOf(totals: { size: number; mtimeMs: number; ino: number }): string {
+  return contentHash([totals.size, totals.mtimeMs, totals.ino], 16);
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The width and last time a buckets file records; undefined when there is none. A file that
+ * cannot be read or records no integer width and last time is a damaged cache: it is removed,
+ * so the caller writes it anew instead of failing every training set until the totals change.
+ */
 async function readBucketing(
   connection: DuckDBConnection,
   file: string,
 ): Promise<{ width: number; lastTime: number } | undefined> {
   if (!(await stat(file).catch(() => undefined))) return undefined;
-  const rows = await queryRows(
-    connection,
-    `SELECT decode(value) AS value FROM parquet_kv_metadata(${quoteLiteral(file)}) WHERE decode(key) = ${quoteLiteral(bucketingKey)}`,
-  );
-  const value = rows[0]?.value;
-  if (typeof value !== 'string') throw new Error(`time buckets ${file} have no ${bucketingKey}`);
-  const { width, lastTime } = JSON.parse(value) as { width?: unknown; lastTime?: unknown };
-  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(lastTime))
-    throw new Error(`time buckets ${file} record no integer width and last time: ${value}`);
-  return { width: width as number, lastTime: lastTime as number };
+  try {
+    const rows = await queryRows(
+      connection,
+      `SELECT decode(value) AS value FROM parquet_kv_metadata(${quoteLiteral(file)}) WHERE decode(key) = ${quoteLiteral(bucketingKey)}`,
+    );
+    const value = rows[0]?.value;
+    const { width, lastTime } = JSON.parse(String(value)) as {
+      width?: unknown;
+      lastTime?: unknown;
+    };
+    if (Number.isSafeInteger(width) && Number.isSafeInteger(lastTime))
+      return { width: width as number, lastTime: lastTime as number };
+  } catch {
+    // damaged: written anew below
+  }
+  await rm(file, { force: true });
+  return undefined;
 }
 
 /**
- * Buckets of this spec's older totals (superseded: the spec's totals were rebuilt), and
- * temporaries of writers killed over an hour ago. Buckets written after ours began stay.
+ * Buckets no totals state uses any more: their totals file is gone, or was rebuilt under the
+ * same name (its stamp changed); and temporaries of writers killed over an hour ago. Buckets of
+ * a totals file as it is now are kept, whoever wrote them and whenever: a writer that used an
+ * older state must not remove the current state's buckets under a reader.
  */
-async function removeOlderBuckets(
-  dir: string,
-  spec: string,
-  kept: string,
-  started: number,
-): Promise<void> {
-  const names = (await readdir(dir)).filter((name) => name.startsWith(`${spec}-`) && name !== kept);
+async function removeStaleBuckets(totalsDir: string, kept: string, started: number): Promise<void> {
+  const dir = bucketsDir(totalsDir);
   await Promise.all(
-    names.map(async (name) => {
+    (await readdir(dir)).map(async (name) => {
+      if (name === kept) return;
       const file = path.join(dir, name);
-      const written = await stat(file).catch(() => undefined);
-      if (!written) return;
-      const age = name.endsWith('.partial') ? abandonedTemporaryAgeMs : 0;
-      if (written.mtimeMs < started - age) await rm(file, { force: true });
+      if (name.endsWith('.partial')) {
+        const written = await stat(file).catch(() => undefined);
+        if (written && written.mtimeMs < started - abandonedTemporaryAgeMs)
+          await rm(file, { force: true });
+        return;
+      }
+      const parts = /^(.+)-([0-9a-f]{16})\.parquet$/.exec(name);
+      if (!parts) return;
+      const totals = await stat(path.join(totalsDir, `${parts[1]}.parquet`)).catch(() => undefined);
+      if (!totals || stampOf(totals) !== parts[2]) await rm(file, { force: true });
     }),
   );
 }

@@ -92,6 +92,30 @@ describe('running totals', () => {
     expect(buckets[0]?.startsWith(`${path.basename(totals[0] ?? '', '.parquet')}-`)).toBe(true);
   });
 
+  it('rewrite a damaged time-buckets file instead of failing, and remove buckets whose totals file is gone', async () => {
+    const fixture = await offlineFixture([customer, orders, spend]);
+    const dir = runningTotalsDir(offlineRoot(fixture.dataDir, 'local'), 'orders');
+    await fixture.ingest('orders', [order(t0 - day, 10)]);
+    const query = async () =>
+      spendOf(
+        (
+          await fixture.trainingSet([{ customer_id: 'C1', event_timestamp: iso(t0) }], {
+            request: { features: ['spend:*'] },
+            aggregations: 'running-totals',
+          })
+        ).records,
+      );
+    expect(await query()).toEqual([{ sum: 10, count: 1 }]);
+    const [buckets] = await readdir(bucketsDir(dir));
+    const file = path.join(bucketsDir(dir), buckets ?? '');
+    await writeFile(file, 'not parquet');
+    const orphan = path.join(bucketsDir(dir), 'gone-0123456789abcdef.parquet');
+    await writeFile(orphan, 'buckets of a totals file that no longer exists');
+    expect(await query()).toEqual([{ sum: 10, count: 1 }]);
+    expect((await readFile(file)).subarray(0, 4).toString()).toBe('PAR1');
+    expect(await readdir(bucketsDir(dir))).toEqual([buckets]);
+  });
+
   it('are built for views running totals can answer in part, and not for a source no such view reads', async () => {
     const both = await offlineFixture([customer, orders, variety]);
     await both.ingest('orders', [order(t0, 1)]);
