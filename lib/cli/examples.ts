@@ -41,6 +41,12 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore ingest --source orders --file /tmp/fstore-demo/orders.csv',
       'npx fstore ingest --source customer_contracts --file /tmp/fstore-demo/customer_contracts.csv --json',
     ],
+    push: [
+      'npx fstore demo-data --customers 10 --days 3 --format csv --out /tmp/fstore-push   # a few fresh rows',
+      'npx fstore push --source orders --file /tmp/fstore-push/orders.csv',
+      'npx fstore push --source orders --file /tmp/fstore-push/orders.csv --to online --json',
+      'npx fstore push --compact   # ingest push logs a running server left',
+    ],
     compact: [
       'npx fstore compact --dry-run',
       'npx fstore compact --source orders --json',
