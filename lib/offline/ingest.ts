@@ -39,6 +39,18 @@ export interface IngestOptions {
    */
   readonly allowConstraintViolations?: boolean;
   /**
+   * Skip the views' per-ingest `quality` rules (`minRows`, `maxNullPercent`), which judge a
+   * batch's size and shape; row constraints are still checked. For push logs, whose rows were
+   * checked one by one when pushed and whose size is whatever one request held (ADR 0015).
+   */
+  readonly skipBatchQualityRules?: boolean;
+  /**
+   * Read a schema column the file does not have as NULL instead of refusing the file (a push
+   * log written before the column was added). A required column (event time, join key) is then
+   * refused as empty, and feature constraints (`nullable: false`) still apply.
+   */
+  readonly absentColumnsAsNull?: boolean;
+  /**
    * Size the data files aim for (bytes, default 128 MiB): each `dt` partition gets one file,
    * or files of about this size when its rows are larger.
    */
@@ -115,7 +127,11 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       rowNumberColumn: 'fstore_input_row',
       textColumns: 'all',
     });
-    const columns = mapColumns(source, rawTypes, options.file);
+    const columns = mapColumns(source, rawTypes, options.file, options.absentColumnsAsNull);
+    for (const absent of columns.filter((c) => !rawTypes.has(c.raw)))
+      await connection.run(
+        `ALTER TABLE fstore_raw ADD COLUMN ${quoteIdentifier(absent.raw)} VARCHAR`,
+      );
 
     options.onPhase?.('validating');
     await validateRows(connection, options.registry, source, columns, options.file);
@@ -138,6 +154,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         source.name,
         typed,
         options.file,
+        options.skipBatchQualityRules === true,
       );
 
     options.signal?.throwIfAborted();
@@ -269,8 +286,10 @@ async function refuseConstraintViolations(
   source: string,
   typed: readonly string[],
   file: string,
+  skipBatchQualityRules: boolean,
 ): Promise<void> {
   const broken: string[] = [];
+  const batchRule = (rule: string) => rule.startsWith('min rows') || rule.startsWith('max null');
   for (const view of registry.featureViews.filter(
     (v) => v.source === source && v.transform === 'passthrough',
   )) {
@@ -281,7 +300,9 @@ async function refuseConstraintViolations(
       relation: `(SELECT ${typed.join(', ')}, fstore_input_row FROM fstore_raw)`,
       exampleColumns: ['fstore_input_row'],
     });
-    for (const result of results.filter((r) => !r.passed)) {
+    for (const result of results.filter(
+      (r) => !r.passed && !(skipBatchQualityRules && batchRule(r.rule)),
+    )) {
       if (result.rule.startsWith('min rows'))
         broken.push(`${view.name} ${result.rule}: the file has ${rows}`);
       else if (result.rule.startsWith('max null'))
@@ -312,6 +333,7 @@ function mapColumns(
   source: RegistrySource,
   rawTypes: ReadonlyMap<string, string>,
   file: string,
+  absentAsNull = false,
 ): MappedColumn[] {
   const rawFor = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
   const present = [...rawTypes.keys()].filter((c) => c !== 'fstore_input_row');
@@ -323,7 +345,7 @@ function mapColumns(
       missing.push(raw === column.name ? `"${raw}"` : `"${raw}" (mapped to ${column.name})`);
     return { name: column.name, raw, rawType: rawType ?? 'VARCHAR', type: column.type };
   });
-  if (missing.length > 0) {
+  if (missing.length > 0 && !absentAsNull) {
     throw new IngestError(
       `${path.basename(file)} has no column ${missing.join(', ')} required by source "${source.name}" (file columns: ${present.join(', ')})`,
       'add the column, or map a raw column to it with fieldMapping in the source definition',

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatMicros, parseEpochMicros } from '../epoch-micros.ts';
 import { syncFolder } from '../offline/ingest-manifest.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
+import { isRunning } from '../process-lock.ts';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import type { PushRow } from './validate-push-rows.ts';
 
@@ -30,12 +31,9 @@ export async function appendPushLog(
 ): Promise<string> {
   const dir = pushLogDir(dataDir, env, source.name);
   await mkdir(dir, { recursive: true });
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, '');
-  const file = path.join(dir, `${stamp}-${randomBytes(6).toString('hex')}.jsonl`);
-  const temporary = `${file}.tmp`;
+  const file = path.join(dir, `${nextLogStamp()}-${randomBytes(6).toString('hex')}.jsonl`);
+  // The writer's pid in the name lets compaction remove what a killed writer left, never a live one's.
+  const temporary = `${file}.${process.pid}.tmp`;
   const rawName = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
   const text = rows
     .map((row) =>
@@ -65,6 +63,20 @@ export async function appendPushLog(
   return file;
 }
 
+let lastStampMicros = 0n;
+
+/**
+ * The start of a log's name: UTC time to the microsecond, strictly increasing within a process,
+ * so names sort in the order this process wrote them and compaction gives a later push the
+ * higher `fstore_seq` (the later push wins a full tie offline, as it does online). Pushes of two
+ * processes in the same microsecond sort by their random suffix.
+ */
+function nextLogStamp(): string {
+  const now = BigInt(Date.now()) * 1000n;
+  lastStampMicros = now > lastStampMicros ? now : lastStampMicros + 1n;
+  return formatMicros(lastStampMicros).replace(/[-:]/g, '').replace(/Z$/, '');
+}
+
 /** Committed-to-disk logs of a source waiting for compaction, oldest first. */
 export async function pendingPushLogs(
   dataDir: string,
@@ -80,6 +92,123 @@ export async function pendingPushLogs(
     .filter((n) => n.endsWith('.jsonl'))
     .sort()
     .map((n) => path.join(dir, n));
+}
+
+/** Where logs ingest refused are moved, each beside a `<id>.reason.txt`. */
+export function failedPushLogDir(dataDir: string, env: string, source: string): string {
+  return path.join(pushLogDir(dataDir, env, source), 'failed');
+}
+
+/**
+ * Moves a log ingest refused out of the way of later logs, as `failed/<id>.jsonl` with its
+ * columns under the source's schema names (what `fstore push --file` reads; the log itself
+ * carries the raw names ingest maps) beside `failed/<id>.reason.txt`. Each file is written to a
+ * temporary name, fsynced and renamed before the log is removed, so a crash leaves the log
+ * waiting (tried again, its failed copy rewritten) and never loses it.
+ */
+export async function moveAsideFailedLog(
+  dataDir: string,
+  env: string,
+  source: Pick<RuntimeSource, 'name' | 'fieldMapping'>,
+  log: string,
+  reason: string,
+): Promise<string> {
+  const dir = failedPushLogDir(dataDir, env, source.name);
+  await mkdir(dir, { recursive: true });
+  const id = path.basename(log, '.jsonl');
+  const mapping = Object.entries(source.fieldMapping);
+  const text = await readFile(log, 'utf8');
+  const renamed =
+    mapping.length === 0
+      ? text
+      : text
+          .split('\n')
+          .map((line) => (line.trim() === '' ? line : schemaNamed(line, source.fieldMapping)))
+          .join('\n');
+  const moved = path.join(dir, `${id}.jsonl`);
+  await writeDurably(path.join(dir, `${id}.reason.txt`), `${reason.trimEnd()}\n`);
+  await writeDurably(moved, renamed);
+  await syncFolder(dir);
+  await rm(log, { force: true });
+  await syncFolder(path.dirname(log));
+  return moved;
+}
+
+function schemaNamed(line: string, fieldMapping: Readonly<Record<string, string>>): string {
+  const row = JSON.parse(line) as Record<string, unknown>;
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.entries(row).map(([raw, value]) => [fieldMapping[raw] ?? raw, value]),
+    ),
+  );
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+}
+
+/** Logs of a source that ingest refused, each with its reason file. */
+export async function failedPushLogs(
+  dataDir: string,
+  env: string,
+  source: string,
+): Promise<{ log: string; reasonFile: string }[]> {
+  const dir = failedPushLogDir(dataDir, env, source);
+  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  return names
+    .filter((n) => n.endsWith('.jsonl'))
+    .sort()
+    .map((n) => ({
+      log: path.join(dir, n),
+      reasonFile: path.join(dir, `${path.basename(n, '.jsonl')}.reason.txt`),
+    }));
+}
+
+/** Logs left this old with no writer pid in their name (written before names carried one) are abandoned. */
+const unnamedWriterMaxAgeMs = 60 * 60 * 1000;
+
+/**
+ * Removes the temporary files of log writers that died before their rename (SIGKILL, power
+ * loss): `<id>.jsonl.<pid>.tmp` whose pid no longer runs, and pid-less `<id>.jsonl.tmp` older
+ * than an hour. A running writer's file is never removed (its pid runs); a dead writer's pid
+ * reused by another process only delays the removal. Returns the removed paths.
+ */
+export async function removeAbandonedLogTemporaries(
+  dataDir: string,
+  env: string,
+  source: string,
+  nowMs = Date.now(),
+): Promise<string[]> {
+  const dir = pushLogDir(dataDir, env, source);
+  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  const removed: string[] = [];
+  for (const name of names.filter((n) => n.endsWith('.tmp'))) {
+    const file = path.join(dir, name);
+    const pid = /\.jsonl\.(\d+)\.tmp$/.exec(name)?.[1];
+    const abandoned =
+      pid !== undefined
+        ? !isRunning(Number(pid))
+        : nowMs - ((await stat(file).catch(() => undefined))?.mtimeMs ?? nowMs) >
+          unnamedWriterMaxAgeMs;
+    if (!abandoned) continue;
+    await rm(file, { force: true });
+    removed.push(file);
+  }
+  return removed;
 }
 
 function logValue(type: string, value: unknown): unknown {

@@ -43,7 +43,14 @@ describe('the local push log (offline half of a push)', () => {
     expect((await readFile(log as string, 'utf8')).trim().split('\n')).toHaveLength(2);
     expect(await readFile(log as string, 'utf8')).toContain('"account_id":"9007199254740993"');
     const [first] = await compactPushLogs({ registry, dataDir, env: 'local' });
-    expect(first).toEqual({ source: 'payments', ingested: 1, alreadyIngested: 0, rows: 2 });
+    expect(first).toEqual({
+      source: 'payments',
+      ingested: 1,
+      alreadyIngested: 0,
+      rows: 2,
+      failed: [],
+      temporariesRemoved: 0,
+    });
     expect(await pendingPushLogs(dataDir, 'local', 'payments')).toEqual([]);
     expect(await compactPushLogs({ registry, dataDir, env: 'local' })).toEqual([]);
     const manifest = (await readManifest(offlineRoot(dataDir, 'local'))) ?? [];
@@ -57,7 +64,14 @@ describe('the local push log (offline half of a push)', () => {
     // What a compaction killed after the commit leaves: the ingest committed, the log still there.
     await ingestFile({ registry, dataDir, env: 'local', source: 'payments', file: log as string });
     const [again] = await compactPushLogs({ registry, dataDir, env: 'local' });
-    expect(again).toEqual({ source: 'payments', ingested: 0, alreadyIngested: 1, rows: 0 });
+    expect(again).toEqual({
+      source: 'payments',
+      ingested: 0,
+      alreadyIngested: 1,
+      rows: 0,
+      failed: [],
+      temporariesRemoved: 0,
+    });
     const manifest = (await readManifest(offlineRoot(dataDir, 'local'))) ?? [];
     expect(manifest.filter((r) => r.source === 'payments')).toHaveLength(1);
     expect(await pendingPushLogs(dataDir, 'local', 'payments')).toEqual([]);

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { onlineStoreDoctorCheck } from '../../local/online-store-check.ts';
 import { CliContext } from '../context.ts';
 import { ingestLeftoversCheck } from './doctor-ingest-leftovers.ts';
+import { failedPushLogsCheck } from './doctor-push-logs.ts';
 
 interface Check {
   readonly name: string;
@@ -111,7 +112,8 @@ export function registerDoctor(program: Command): void {
       }[] = [];
       const leftovers = ingestLeftoversCheck(ctx, options.fix === true);
       const online = onlineStoreDoctorCheck(ctx.options.dataDir, ctx.env);
-      for (const check of [...checks(ctx.options.dataDir), leftovers, online]) {
+      const pushLogs = failedPushLogsCheck(ctx);
+      for (const check of [...checks(ctx.options.dataDir), leftovers, pushLogs, online]) {
         try {
           const result = await check.run();
           rows.push([ctx.out.c.green('✔'), check.name, result, '']);
@@ -135,10 +137,14 @@ export function registerDoctor(program: Command): void {
       }
       if (failed > 0) process.exitCode = 1;
       if (options.json) {
-        ctx.out.json({ ok: failed === 0, checks: results, details: leftovers.details });
+        ctx.out.json({
+          ok: failed === 0,
+          checks: results,
+          details: [...leftovers.details, ...pushLogs.details],
+        });
         return;
       }
       ctx.out.table(['', 'check', 'result', 'fix'], rows);
-      for (const line of leftovers.details) ctx.out.line(line);
+      for (const line of [...leftovers.details, ...pushLogs.details]) ctx.out.line(line);
     });
 }

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { ApiError } from '../../api/api-error.ts';
 import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
-import { compactPushLogs } from '../../push/compact-push-logs.ts';
+import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push-logs.ts';
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
 import { appendPushLog } from '../../push/push-log.ts';
@@ -105,7 +105,11 @@ export function registerPush(program: Command): void {
             sources: [source.name],
           })
         : [];
-      if (options.json) return ctx.out.json({ ...answer, compacted });
+      if (options.json) {
+        ctx.out.json({ ...answer, compacted });
+        if (compacted.some((c) => c.failed.length > 0)) process.exitCode = 1;
+        return;
+      }
       const { online } = answer;
       if (online)
         ctx.out.line(
@@ -118,9 +122,11 @@ export function registerPush(program: Command): void {
       for (const { view, reason } of online?.notUpdated ?? [])
         ctx.out.line(`  not updated: ${view} (${reason})`);
       for (const c of compacted)
-        ctx.out.line(
-          `${ctx.out.c.green('✔')} ${plural(c.rows, 'row')} of ${c.source} added to the offline store (${plural(c.ingested, 'push log')} ingested)`,
-        );
+        if (c.ingested > 0)
+          ctx.out.line(
+            `${ctx.out.c.green('✔')} ${plural(c.rows, 'row')} of ${c.source} added to the offline store (${plural(c.ingested, 'push log')} ingested)`,
+          );
+      reportFailedLogs(ctx, compacted);
     });
 }
 
@@ -131,12 +137,28 @@ async function compact(ctx: CliContext, registry: Registry, options: PushOptions
     env: ctx.env,
     ...(options.source ? { sources: [options.source] } : {}),
   });
-  if (options.json) return ctx.out.json({ compacted });
+  if (options.json) {
+    ctx.out.json({ compacted });
+    if (compacted.some((c) => c.failed.length > 0)) process.exitCode = 1;
+    return;
+  }
   if (compacted.length === 0) ctx.out.line('no push logs waiting');
   for (const c of compacted)
     ctx.out.line(
       `${ctx.out.c.green('✔')} ${c.source}: ${plural(c.ingested, 'push log')} ingested (${plural(c.rows, 'row')})${c.alreadyIngested > 0 ? `, ${c.alreadyIngested} already ingested removed` : ''}`,
     );
+  reportFailedLogs(ctx, compacted);
+}
+
+/** Logs ingest refused were moved aside (later ones went on): say where and why, exit 1. */
+function reportFailedLogs(ctx: CliContext, compacted: readonly PushLogCompaction[]): void {
+  for (const c of compacted)
+    for (const f of c.failed) {
+      process.exitCode = 1;
+      ctx.out.line(
+        `${ctx.out.c.yellow('!')} a push log of ${c.source} was not ingested; moved to ${ctx.display(f.log)}:\n  ${f.reason.split('\n').join('\n  ')}`,
+      );
+    }
 }
 
 function inCli<T>(run: () => T, option: string): T {
