@@ -1,4 +1,4 @@
-import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApiError } from '../api/api-error.ts';
 import { definitionFingerprint } from '../materialize/definition-fingerprint.ts';
 import { sendConditionalPuts } from '../online/conditional-puts.ts';
@@ -87,7 +87,7 @@ function buildPut(
   nowMs: number,
 ): PutItemCommand {
   try {
-    return putCommand(
+    const put = putCommand(
       target.table,
       view,
       {
@@ -98,6 +98,7 @@ function buildPut(
       nowMs,
       fingerprint(target.registry, view),
     );
+    return laterPushWinsFullTie(put, row.createdTs !== undefined);
   } catch (error) {
     if (!(error instanceof ItemCodecError || error instanceof EntityKeyError)) throw error;
     throw new ApiError(
@@ -108,6 +109,23 @@ function buildPut(
       { cause: error },
     );
   }
+}
+
+/**
+ * Lets the put also replace an item with the same event time and created time (whatever its
+ * `fstore_seq`): of two tied pushes the later one wins, as offline, where its log is compacted
+ * after the earlier one's (log names sort in write order) and after every row already ingested,
+ * so its rows get the higher `fstore_seq` (docs/point-in-time.md, "Push").
+ */
+function laterPushWinsFullTie(put: PutItemCommand, created: boolean): PutItemCommand {
+  const names = put.input.ExpressionAttributeNames ?? {};
+  if (!names['#e'] || !names['#c'])
+    throw new Error('internal: a push put names no event or created time attribute');
+  const tie = created ? '(#e = :e AND #c = :c)' : '(#e = :e AND attribute_not_exists(#c))';
+  return new PutItemCommand({
+    ...put.input,
+    ConditionExpression: `${put.input.ConditionExpression} OR ${tie}`,
+  });
 }
 
 const fingerprints = new WeakMap<RuntimeFeatureView, string>();
