@@ -51,10 +51,14 @@ export async function startDynalite(
     server.on('request', (request: IncomingMessage, response: ServerResponse) =>
       requestScope.run({ response, onStorageError }, () => {
         // dynalite does its work in the request's 'data'/'end' listeners, which would run in
-        // the socket's context: bind them to this request's.
+        // the socket's context: run them in this request's. One resource per request, not
+        // AsyncResource.bind per listener: each bind built two deprecation wrappers (~13 µs).
+        const scope = new AsyncResource('fstore.dynalite.request');
         const on = request.on.bind(request);
         request.on = ((event: string, listener: (...args: unknown[]) => void) =>
-          on(event, AsyncResource.bind(listener))) as typeof request.on;
+          on(event, function (this: unknown, ...args: unknown[]) {
+            return scope.runInAsyncScope(listener, this, ...args);
+          })) as typeof request.on;
         handler(request, response);
       }),
     );
