@@ -51,6 +51,7 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore compact --dry-run',
       'npx fstore compact --source orders --json',
       'npx fstore compact --target-file-size 256MB',
+      'npx fstore compact --env prod --bucket my-offline-bucket --break-lock 3f2a9c01b7d4   # the owner an "already running" error named, once that run is gone',
     ],
     'training-set': [
       `npx fstore training-set --service churn_v1 --entities ${entities} --out /tmp/churn_v1.parquet`,
@@ -85,7 +86,11 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore verify-online --view customer_profile',
       'npx fstore verify-online --view last_order --sample 50 --json',
     ],
-    serve: ['npx fstore serve', 'npx fstore serve --port 0   # any free port'],
+    serve: [
+      'npx fstore serve',
+      'npx fstore serve --port 0   # any free port',
+      'npx fstore serve --cache-ttl-ms 5000 --compact-push-logs-every 30s',
+    ],
     get: [
       'npx fstore get --service churn_online --entity customer_id=C000001',
       'npx fstore get --view order_stats --entity customer_id=C000001 --entity customer_id=C000002 --json',

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { createLookupHandler, localLambdaContext } from '../../../lambdas/online-lookup/handler.ts';
 import { appliedRegistryPath } from '../../data-paths.ts';
 import { startHttpServer } from '../../local/http-server.ts';
@@ -6,6 +6,9 @@ import { type LocalOnlineStore, openLocalOnlineStore } from '../../local/local-o
 import { LocalScheduler } from '../../local/local-scheduler.ts';
 import { materializeLocal } from '../../local/materialize-local.ts';
 import { watchRegistryFile } from '../../local/registry-watch.ts';
+import { parseKeepDuration } from '../../offline/compact-replaced.ts';
+import { BackgroundCompaction } from '../../push/background-compaction.ts';
+import { compactPushLogs } from '../../push/compact-push-logs.ts';
 import { pushEventHandler } from '../../push/push-event.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
 import { appendPushLog } from '../../push/push-log.ts';
@@ -21,7 +24,11 @@ export interface ServeOptions {
   host: string;
   /** In-process cache lifetime of online items, 0 for none. */
   cacheTtlMs: number;
+  /** Ingest waiting push logs at start and then this often (ms); 0 never. Default one minute. */
+  compactPushLogsEvery?: number;
 }
+
+const defaultPushCompactionMs = 60_000;
 
 /**
  * Serves the lookup API on the local online store until SIGINT/SIGTERM; resolves when stopped:
@@ -62,9 +69,10 @@ export async function serveUntilStopped(
       host: options.host,
       maxBodyBytes: config.maxBodyBytes,
       // Pushes write rows for the registry served now (docs/adr/0015-push.md).
-      push: (event) =>
-        pushEventHandler({
-          registry: current.registry,
+      push: async (event) => {
+        const served = current;
+        const response = await pushEventHandler({
+          registry: served.registry,
           limits: { ...defaultPushLimits, maxBodyBytes: config.maxBodyBytes },
           client: online.client,
           table: online.table,
@@ -73,7 +81,14 @@ export async function serveUntilStopped(
           },
           onError: (error, requestId) =>
             console.error(`push failed (request id ${requestId ?? '-'})`, error),
-        })(event),
+        })(event);
+        // A push that may have written online (any answer but a refusal) empties the lookup
+        // cache before it answers, so a lookup sent after the answer reads the pushed values.
+        const refused = response.statusCode >= 400 && response.statusCode < 500;
+        if (config.cacheTtlMs > 0 && !refused)
+          current = { ...current, handler: handlerFor(current.registry) };
+        return response;
+      },
     });
   } catch (error) {
     await online.close();
@@ -90,6 +105,15 @@ export async function serveUntilStopped(
   }
   const stopped: string[] = [];
   let scheduler = startScheduler(ctx, registry, online, stop, stopped);
+  const pushCompaction = new BackgroundCompaction(
+    () => compactWaitingPushLogs(ctx, current.registry, stop),
+    options.compactPushLogsEvery ?? defaultPushCompactionMs,
+    (error) => {
+      if (!stop.aborted)
+        ctx.out.status(`compaction of push logs failed: ${(error as Error).message}`);
+    },
+  );
+  pushCompaction.start();
   const retiredSchedulers: Promise<void>[] = [];
   const registryFile = appliedRegistryPath(ctx.options.dataDir, ctx.env);
   const watcher = watchRegistryFile(registryFile, (change) => {
@@ -133,10 +157,35 @@ export async function serveUntilStopped(
   const closed = server.close();
   await scheduler.stop();
   await Promise.all(retiredSchedulers);
+  await pushCompaction.stop();
   await closed;
   await online.close();
   for (const line of stopped) ctx.out.status(line);
   ctx.out.status('stopped; online store closed');
+}
+
+/** Ingests the push logs waiting in the offline store, telling what it did on stderr. */
+async function compactWaitingPushLogs(
+  ctx: CliContext,
+  registry: Registry,
+  signal: AbortSignal,
+): Promise<void> {
+  const compacted = await compactPushLogs({
+    registry,
+    dataDir: ctx.options.dataDir,
+    env: ctx.env,
+    signal,
+  });
+  for (const c of compacted) {
+    if (c.ingested > 0)
+      ctx.out.status(
+        `${new Date().toISOString()} push logs of ${c.source}: ${c.ingested} ingested (${c.rows} rows) into the offline store`,
+      );
+    for (const f of c.failed)
+      ctx.out.status(
+        `a push log of ${c.source} was not ingested; moved to ${ctx.display(f.log)}: ${f.reason.split('\n')[1] ?? ''} (fstore doctor lists it)`,
+      );
+  }
 }
 
 /** Materializes each online view on its own schedule while the server runs, as EventBridge would on AWS. */
@@ -193,6 +242,17 @@ export function registerServe(program: Command): void {
       'cache hot online items in process for this long (0: off)',
       positiveIntegerOrZero('cache-ttl-ms'),
       0,
+    )
+    .option(
+      '--compact-push-logs-every <duration>',
+      'ingest the push logs waiting for the offline store at start and then this often, e.g. 30s, 5m, 0 for never (default 1m)',
+      (text: string) => {
+        try {
+          return parseKeepDuration(text, '--compact-push-logs-every');
+        } catch (error) {
+          throw new InvalidArgumentError((error as Error).message);
+        }
+      },
     )
     .action(async (options: ServeOptions, command: Command) => {
       const ctx = Context.fromCommand(command);
