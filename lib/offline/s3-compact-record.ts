@@ -33,6 +33,16 @@ export function compactionRecordsPrefix(source: string): string {
   return `${ingestRecordsPrefix}${source}/compactions/`;
 }
 
+/**
+ * The lock one `compact` of the source holds while it runs (lib/offline/s3-lock.ts). Among the
+ * compaction records, so the same grants cover it, but named with `_`: the records table hides
+ * it (Trino skips path parts starting with `_` or `.` below a table's location), as do the
+ * compaction plan and the materializer's ingest log.
+ */
+export function compactionLockKey(source: string): string {
+  return `${compactionRecordsPrefix(source)}_lock.json`;
+}
+
 /** Whether a parsed record is a compaction's, with the lists a reader needs. */
 export function isCompactionRecord(value: unknown): value is S3CompactionRecord {
   const record = value as Partial<S3CompactionRecord> | undefined;

@@ -20,7 +20,12 @@ import {
   type S3PlanOptions,
   type S3SourcePlan,
 } from './s3-compact-plan.ts';
-import { compactionRecordKey, type S3CompactionRecord } from './s3-compact-record.ts';
+import {
+  compactionLockKey,
+  compactionRecordKey,
+  type S3CompactionRecord,
+} from './s3-compact-record.ts';
+import { acquireS3Lock, defaultLeaseMs, type S3Lock } from './s3-lock.ts';
 
 export interface S3CompactOptions extends S3PlanOptions {
   /** How long the replaced objects stay after the commit (they are deleted later, not here). */
@@ -29,6 +34,11 @@ export interface S3CompactOptions extends S3PlanOptions {
   readonly signal?: AbortSignal;
   /** Where objects are downloaded and merged (default the OS temporary folder). */
   readonly workDir?: string;
+  /** The source's compaction lock: its lease (default 5 minutes), renewed every third of it. */
+  readonly leaseMs?: number;
+  readonly renewEveryMs?: number;
+  /** Take the lock over from this owner even before its lease expires (`--break-lock`). */
+  readonly breakLockOwner?: string;
 }
 
 export interface S3Merge {
@@ -44,6 +54,8 @@ export interface S3CompactionResult {
   readonly merges: readonly S3Merge[];
   /** Objects earlier compactions replaced, deleted now that their `keepUntil` has passed. */
   readonly deletedReplaced: number;
+  /** The owner id this run held the source's lock under. */
+  readonly lockOwner: string;
 }
 
 /**
@@ -55,9 +67,37 @@ export interface S3CompactionResult {
  * what was uploaded; a commit whose outcome is unknown keeps it (it may be committed). The
  * replaced objects are not deleted here: readers that listed them before the commit still read
  * them until `keepUntil`.
+ *
+ * One run per source at a time: the whole run holds the source's lock
+ * (`offline/_ingests/<source>/compactions/_lock.json`, lib/offline/s3-lock.ts), a lease renewed
+ * while it works. A run that loses it stops, removes its uploads and commits nothing; the lease
+ * is confirmed (renewed with `If-Match`) right before the commit record is written.
  */
 export async function compactS3Source(options: S3CompactOptions): Promise<S3CompactionResult> {
+  const lock = await acquireS3Lock({
+    s3: options.s3,
+    bucket: options.bucket,
+    key: compactionLockKey(options.source),
+    purpose: `the compaction of source "${options.source}"`,
+    leaseMs: options.leaseMs ?? defaultLeaseMs,
+    ...(options.renewEveryMs !== undefined ? { renewEveryMs: options.renewEveryMs } : {}),
+    ...(options.breakLockOwner !== undefined ? { breakOwner: options.breakLockOwner } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const signal = options.signal ? AbortSignal.any([options.signal, lock.signal]) : lock.signal;
+  try {
+    return { ...(await compactLocked({ ...options, signal }, lock)), lockOwner: lock.holder.owner };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function compactLocked(
+  options: S3CompactOptions & { readonly signal: AbortSignal },
+  lock: S3Lock,
+): Promise<Omit<S3CompactionResult, 'lockOwner'>> {
   const plan = await planS3Compaction(options);
+  options.signal.throwIfAborted();
   const deletedReplaced = await deleteExpired(options, plan.expiredReplaced);
   if (plan.groups.length === 0) return { plan, merges: [], deletedReplaced };
   const now = options.now ?? (() => new Date());
@@ -69,7 +109,7 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
   try {
     const merges: S3Merge[] = [];
     for (const [index, group] of plan.groups.entries()) {
-      options.signal?.throwIfAborted();
+      options.signal.throwIfAborted();
       const local = await download(options, group.objects, path.join(work, `in-${index}`));
       let n = 0;
       for (const [k, same] of (
@@ -90,6 +130,7 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
         const merged: S3DataObject[] = [];
         for (const file of written) {
           const key = `${options.prefix}${group.partition}/${compactionId}-${n++}.parquet`;
+          options.signal.throwIfAborted(); // a lost lease or a stop: upload nothing more
           await upload(options, key, file);
           uploaded.push(key);
           faultPoint('compact:s3-after-upload');
@@ -100,8 +141,10 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
       }
     }
     if (merges.length === 0) return { plan, merges, deletedReplaced };
-    options.signal?.throwIfAborted();
+    options.signal.throwIfAborted();
+    // A second line of defence behind the lock: a run that held an expired lease unknowingly.
     await refuseIfReplacedMeanwhile(options, merges);
+    await lock.confirm();
     faultPoint('compact:before-commit');
     const at = now();
     const record: S3CompactionRecord = {
@@ -130,11 +173,11 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
 }
 
 /**
- * S3 has no lock: another `compact` of the source may have committed while this one merged. Its
- * record would replace objects this one replaces too, and both merged copies would be read. So
- * the plan is read again just before the commit, and every object this compaction replaces must
- * still be one readers read. This narrows the race to the moment between that check and the
- * commit; it does not close it (docs/adr/0008: run one compact per environment at a time).
+ * Behind the lock, in case two runs held it at once (a holder paused past its lease, say, by a
+ * frozen laptop, then resumed): another `compact` of the source may have committed while this
+ * one merged. Its record would replace objects this one replaces too, and both merged copies
+ * would be read. So the plan is read again just before the commit, and every object this
+ * compaction replaces must still be one readers read.
  */
 async function refuseIfReplacedMeanwhile(
   options: S3CompactOptions,
@@ -146,7 +189,7 @@ async function refuseIfReplacedMeanwhile(
   if (gone.length > 0)
     throw new S3CompactionPlanError(
       `${gone.length} object(s) this compaction of source "${options.source}" merged are no longer read (first: s3://${options.bucket}/${gone[0]?.key}): another compaction committed meanwhile; nothing was committed and this run's uploads are removed`,
-      'run fstore compact again (one at a time per environment)',
+      'run fstore compact again',
     );
 }
 
@@ -159,6 +202,7 @@ async function download(
   await mkdir(dir, { recursive: true });
   const local = new Map<string, S3DataObject>();
   for (const object of objects) {
+    options.signal?.throwIfAborted();
     const response = await options.s3.send(
       new GetObjectCommand({ Bucket: options.bucket, Key: object.key }),
     );

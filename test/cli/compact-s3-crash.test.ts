@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
 import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
+import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
 import { readThroughAthenaRelation } from '../helpers/athena-relation-on-duckdb.ts';
 import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
 import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
@@ -55,10 +57,11 @@ const readable = () =>
     scratch,
   });
 const rowsOnly = (rows: Record<string, unknown>[]) => rows.map(({ object: _, ...row }) => row);
-const compact = (env: Record<string, string> = {}) =>
-  runFstore(['--env', 'dev', 'compact', '--source', 'orders', '--bucket', bucket.name, '--json'], {
-    env: { ...bucket.env, ...env },
-  });
+const compact = (env: Record<string, string> = {}, extra: string[] = []) =>
+  runFstore(
+    ['--env', 'dev', 'compact', '--source', 'orders', '--bucket', bucket.name, '--json', ...extra],
+    { env: { ...bucket.env, ...env } },
+  );
 
 describe('fstore compact --env <aws> killed during a real S3 compaction (loopback in-memory bucket)', () => {
   it.each(['compact:s3-after-upload', 'compact:before-commit'])(
@@ -71,12 +74,29 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
       const killed = await compact({ FSTORE_FAULT: point });
       expect(killed.code, killed.stdout + killed.stderr).toBeNull();
       // Merged objects were uploaded (no record names them) and nothing committed.
-      const left = [...bucket.objects.keys()].filter((k) => !keys.has(k));
+      const left = [...bucket.objects.keys()].filter(
+        (k) => !keys.has(k) && k !== compactionLockKey('orders'),
+      );
       expect(left.length).toBeGreaterThan(0);
       expect(left.every((k) => k.startsWith('offline/orders/dt='))).toBe(true);
       expect(await readable()).toEqual(before);
 
-      const rerun = await compact();
+      // The killed run never released its lock: a re-run is refused, naming the holder, until
+      // its lease expires or the lock is broken by naming that owner.
+      const lock = JSON.parse(bucket.objects.get(compactionLockKey('orders'))?.toString() ?? '{}');
+      expect(lock).toMatchObject({
+        host: hostname(),
+        purpose: 'the compaction of source "orders"',
+      });
+      const refused = await compact();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(
+        `the compaction of source "orders" is already running: the lock s3://${bucket.name}/offline/_ingests/orders/compactions/_lock.json is held by owner ${lock.owner}`,
+      );
+      expect(refused.stderr).toContain(`--break-lock ${lock.owner}`);
+      expect(await readable()).toEqual(before);
+
+      const rerun = await compact({}, ['--break-lock', lock.owner]);
       expect(rerun.code, rerun.stderr).toBe(0);
       const result = JSON.parse(rerun.stdout);
       expect(result.sources[0]).toMatchObject({
@@ -119,6 +139,24 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
       objectsBefore: 2,
       objectsAfter: 2,
     });
+    expect([...bucket.objects.keys()].sort()).toEqual(keys);
+  }, 120_000);
+
+  it('refuses --break-lock without an owner id, with --dry-run, or on a local environment, and changes nothing', async () => {
+    const keys = [...bucket.objects.keys()].sort();
+    const notAnOwner = await compact({}, ['--break-lock', 'everyone']);
+    expect(notAnOwner.code).toBe(2);
+    expect(notAnOwner.stderr).toContain(
+      `--break-lock must name the lock's owner as the "already running" error shows it (12 hex digits, or "unreadable"); got "everyone"`,
+    );
+    const dry = await compact({}, ['--dry-run', '--break-lock', '3f2a9c01b7d4']);
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain('--break-lock has no effect with --dry-run');
+    const local = await runFstore(['compact', '--break-lock', '3f2a9c01b7d4'], {
+      env: { FSTORE_DATA_DIR: await makeTempDir('compact-break-lock-local') },
+    });
+    expect(local.code).toBe(2);
+    expect(local.stderr).toContain('--break-lock applies to AWS environments');
     expect([...bucket.objects.keys()].sort()).toEqual(keys);
   }, 120_000);
 });

@@ -1,12 +1,20 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
  * A loopback S3 holding one bucket in memory, for the real S3 client (and the real CLI, through
- * `AWS_ENDPOINT_URL_S3`): ListObjectsV2 (pages of `pageSize`), GetObject, PutObject (with
- * `If-None-Match: *`), DeleteObject and DeleteObjects, path-style as the SDK speaks to an IP.
+ * `AWS_ENDPOINT_URL_S3`): ListObjectsV2 (pages of `pageSize`), GetObject, PutObject,
+ * DeleteObject and DeleteObjects, path-style as the SDK speaks to an IP.
  * Anything else answers 501, and so does an `aws-chunked` upload: set
  * `AWS_REQUEST_CHECKSUM_CALCULATION=when_required` (`memoryBucketEnv`) so bodies come plain.
+ *
+ * Conditional writes as S3 answers them (user guide, "conditional writes" and "conditional
+ * deletes"): the ETag is the quoted MD5 of the bytes (a single-part put). PutObject with
+ * `If-None-Match: *` on an existing key, or `If-Match` with another ETag, answers 412
+ * PreconditionFailed; `If-Match` on a missing key answers 404 NoSuchKey. DeleteObject with
+ * `If-Match` likewise (412 on another ETag, 404 when missing). The check and the write happen in
+ * one turn of the event loop, so of two racing conditional writes exactly one wins.
  */
 export interface MemoryBucket {
   /** `http://127.0.0.1:<port>`. */
@@ -15,6 +23,22 @@ export interface MemoryBucket {
   readonly objects: Map<string, Buffer>;
   /** Every request: method and key (or `?list`, `?delete`). */
   readonly requests: string[];
+  /** When each key was last written (S3's Last-Modified); keys set directly count as 2026-03-01. */
+  readonly modified: Map<string, Date>;
+  /**
+   * Called before each request is handled, with its method, key and headers: a test acts there
+   * (replaces a lock, or holds requests back until another arrives) at an exact point of a run.
+   * A status it returns is answered instead, as an S3 error (e.g. `{ status: 409, code:
+   * 'ConditionalRequestConflict' }`).
+   */
+  beforeRequest?: (
+    method: string,
+    key: string,
+    headers: IncomingMessage['headers'],
+  ) =>
+    | { status: number; code: string }
+    | undefined
+    | Promise<{ status: number; code: string } | undefined>;
   /** Environment for a process using this bucket. */
   readonly env: Record<string, string>;
   close(): Promise<void>;
@@ -50,7 +74,31 @@ export async function startMemoryBucket(
 ): Promise<MemoryBucket> {
   const pageSize = options.pageSize ?? 1000;
   const objects = new Map<string, Buffer>();
+  const modified = new Map<string, Date>();
   const requests: string[] = [];
+  const etagOf = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
+  const lastModified = (key: string) => modified.get(key) ?? new Date('2026-03-01T00:00:00Z');
+  /** The 412/404 a conditional request gets, or undefined when its condition holds. */
+  function unmet(request: IncomingMessage, key: string): [number, string, string] | undefined {
+    const current = objects.get(key);
+    const ifMatch = request.headers['if-match'];
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch === '*' && current)
+      return [
+        412,
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+      ];
+    if (ifMatch === undefined) return undefined;
+    if (!current) return [404, 'NoSuchKey', 'The specified key does not exist.'];
+    if (ifMatch !== '*' && ifMatch !== etagOf(current))
+      return [
+        412,
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+      ];
+    return undefined;
+  }
   const server = createServer((request, response) => {
     handle(request, response).catch((e: Error) => error(response, 500, 'InternalError', e.message));
   });
@@ -61,6 +109,12 @@ export async function startMemoryBucket(
     const method = request.method ?? 'GET';
     if (decodeURIComponent(bucket) !== name)
       return error(response, 404, 'NoSuchBucket', 'The specified bucket does not exist');
+    const injected = await bucketHandle.beforeRequest?.(method, key, request.headers);
+    if (injected) {
+      requests.push(`${method} ${key} -> ${injected.status}`);
+      await bodyOf(request);
+      return error(response, injected.status, injected.code, 'injected by the test');
+    }
     if (method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') {
       requests.push('LIST');
       const prefix = url.searchParams.get('prefix') ?? '';
@@ -72,7 +126,7 @@ export async function startMemoryBucket(
       const contents = page
         .map(
           (k) =>
-            `<Contents><Key>${xmlText(k)}</Key><LastModified>2026-03-01T00:00:00.000Z</LastModified><Size>${objects.get(k)?.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+            `<Contents><Key>${xmlText(k)}</Key><LastModified>${lastModified(k).toISOString()}</LastModified><Size>${objects.get(k)?.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
         )
         .join('');
       response
@@ -86,7 +140,10 @@ export async function startMemoryBucket(
       requests.push('DELETE ?delete');
       const xml = (await bodyOf(request)).toString('utf8');
       const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unXml(m[1] ?? ''));
-      for (const k of keys) objects.delete(k);
+      for (const k of keys) {
+        objects.delete(k);
+        modified.delete(k);
+      }
       response
         .writeHead(200, { 'content-type': 'application/xml' })
         .end(
@@ -100,7 +157,12 @@ export async function startMemoryBucket(
       const bytes = objects.get(key);
       if (!bytes) return error(response, 404, 'NoSuchKey', 'The specified key does not exist.');
       response
-        .writeHead(200, { 'content-length': bytes.length, 'content-type': 'binary/octet-stream' })
+        .writeHead(200, {
+          'content-length': bytes.length,
+          'content-type': 'binary/octet-stream',
+          etag: etagOf(bytes),
+          'last-modified': lastModified(key).toUTCString(),
+        })
         .end(bytes);
       return;
     }
@@ -108,19 +170,18 @@ export async function startMemoryBucket(
       if (String(request.headers['content-encoding'] ?? '').includes('aws-chunked'))
         return error(response, 501, 'NotImplemented', 'aws-chunked uploads');
       const bytes = await bodyOf(request);
-      if (request.headers['if-none-match'] === '*' && objects.has(key))
-        return error(
-          response,
-          412,
-          'PreconditionFailed',
-          'At least one of the pre-conditions you specified did not hold',
-        );
+      const failed = unmet(request, key);
+      if (failed) return error(response, ...failed);
       objects.set(key, bytes);
-      response.writeHead(200, { etag: '"stub"' }).end();
+      modified.set(key, new Date());
+      response.writeHead(200, { etag: etagOf(bytes) }).end();
       return;
     }
     if (method === 'DELETE') {
+      const failed = unmet(request, key);
+      if (failed) return error(response, ...failed);
       objects.delete(key);
+      modified.delete(key);
       response.writeHead(204).end();
       return;
     }
@@ -128,10 +189,11 @@ export async function startMemoryBucket(
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const bucketHandle: MemoryBucket = {
     endpoint,
     name,
     objects,
+    modified,
     requests,
     env: {
       AWS_ENDPOINT_URL_S3: endpoint,
@@ -143,4 +205,5 @@ export async function startMemoryBucket(
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  return bucketHandle;
 }

@@ -17,6 +17,23 @@ export interface S3CompactOptions {
   readonly targetFileBytes: number;
   /** How long replaced objects stay for queries that listed them before the commit. */
   readonly keepReplacedMs: number;
+  /** `--break-lock <owner>`: take over a source's compaction lock from that owner, unexpired. */
+  readonly breakLock?: string;
+}
+
+interface SourceToCompact {
+  readonly source: string;
+  /** `offline/<source>/`. */
+  readonly prefix: string;
+}
+
+/** Each selected source with its data prefix, in the order given. */
+function sourcesOf(registry: Registry, sources: readonly string[]): SourceToCompact[] {
+  return sources.map((source) => {
+    const prefix = registry.sources.find((s) => s.name === source)?.offline.s3Prefix;
+    if (!prefix) throw new Error(`internal: source "${source}" is not in the registry`);
+    return { source, prefix };
+  });
 }
 
 /** Partitions listed per source in text output; `--json` lists them all. */
@@ -28,7 +45,8 @@ const listedPerSource = 8;
  * committed objects (lib/offline/s3-compact.ts) and commits each source with one compaction
  * record, which fstore's Athena relation honours: from that PutObject on, queries read the merged
  * objects instead of those they replace. A stop (SIGINT/SIGTERM) before a source's commit
- * removes its uploads; sources already committed stay compacted.
+ * removes its uploads; sources already committed stay compacted. Each source's run holds its
+ * compaction lock (lib/offline/s3-lock.ts): a second `compact` of that source at once is refused.
  */
 export async function compactS3(
   ctx: CliContext,
@@ -49,9 +67,7 @@ export async function compactS3(
     import('../../offline/s3-compact-plan.ts'),
   ]);
   const plans: S3SourcePlan[] = [];
-  for (const source of options.sources) {
-    const prefix = registry.sources.find((s) => s.name === source)?.offline.s3Prefix;
-    if (!prefix) throw new Error(`internal: source "${source}" is not in the registry`);
+  for (const { source, prefix } of sourcesOf(registry, options.sources)) {
     ctx.out.status(`listing s3://${bucket}/${prefix} and its ingest records ...`);
     plans.push(
       await planS3Compaction({
@@ -148,9 +164,7 @@ async function runS3Compaction(
     import('../../offline/s3-compact.ts'),
   ]);
   const results: S3CompactionResult[] = [];
-  for (const source of options.sources) {
-    const prefix = registry.sources.find((s) => s.name === source)?.offline.s3Prefix;
-    if (!prefix) throw new Error(`internal: source "${source}" is not in the registry`);
+  for (const { source, prefix } of sourcesOf(registry, options.sources)) {
     ctx.out.status(`compacting s3://${bucket}/${prefix} ...`);
     try {
       results.push(
@@ -163,6 +177,7 @@ async function runS3Compaction(
           targetBytes: options.targetFileBytes,
           keepReplacedMs: options.keepReplacedMs,
           signal,
+          ...(options.breakLock ? { breakLockOwner: options.breakLock } : {}),
         }),
       );
     } catch (error) {

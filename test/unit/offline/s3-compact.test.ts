@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
+  DeleteObjectCommand,
+  type DeleteObjectCommandInput,
   DeleteObjectsCommand,
   type DeleteObjectsCommandInput,
   GetObjectCommand,
@@ -32,7 +35,11 @@ beforeAll(async () => {
 });
 afterAll(() => duckdb.close());
 
-/** An S3 bucket in memory behind aws-sdk-client-mock: List pages of 2, Get, Put, DeleteObjects. */
+/**
+ * An S3 bucket in memory behind aws-sdk-client-mock: List pages of 2, Get, Put, DeleteObject(s);
+ * ETags are the MD5 of the bytes, and `If-None-Match`/`If-Match` answer 412 (404 when missing)
+ * as S3 does (the compaction's lock uses them).
+ */
 class Bucket {
   readonly objects = new Map<string, Buffer>();
   failPut: (key: string) => Error | undefined = () => undefined;
@@ -60,6 +67,7 @@ class Bucket {
       if (!bytes)
         throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
       return {
+        ETag: etagOf(bytes),
         Body: {
           transformToString: async () => bytes.toString('utf8'),
           transformToByteArray: async () => new Uint8Array(bytes),
@@ -67,16 +75,43 @@ class Bucket {
       };
     });
     s3.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
-      const key = input.Key ?? '';
-      const failure = this.failPut(key);
+      const failure = this.failPut(input.Key ?? '');
       if (failure) throw failure;
-      this.objects.set(key, await bodyBytes(input.Body));
+      return this.put(input);
+    });
+    s3.on(DeleteObjectCommand).callsFake(async (input: DeleteObjectCommandInput) => {
+      this.checkCondition(input.Key ?? '', input.IfMatch, undefined);
+      this.objects.delete(input.Key ?? '');
       return {};
     });
     s3.on(DeleteObjectsCommand).callsFake(async (input: DeleteObjectsCommandInput) => {
       for (const { Key } of input.Delete?.Objects ?? []) this.objects.delete(Key ?? '');
       return {};
     });
+  }
+
+  /** A PutObject as S3 answers it, conditions included. */
+  async put(input: PutObjectCommandInput): Promise<{ ETag: string }> {
+    const key = input.Key ?? '';
+    const bytes = await bodyBytes(input.Body);
+    this.checkCondition(key, input.IfMatch, input.IfNoneMatch);
+    this.objects.set(key, bytes);
+    return { ETag: etagOf(bytes) };
+  }
+
+  checkCondition(key: string, ifMatch?: string, ifNoneMatch?: string): void {
+    const current = this.objects.get(key);
+    const fail = (status: number, name: string) => {
+      throw new S3ServiceException({
+        name,
+        $fault: 'client',
+        $metadata: { httpStatusCode: status },
+      });
+    };
+    if (ifNoneMatch === '*' && current) fail(412, 'PreconditionFailed');
+    if (ifMatch === undefined) return;
+    if (!current) fail(404, 'NoSuchKey');
+    else if (ifMatch !== etagOf(current)) fail(412, 'PreconditionFailed');
   }
 
   snapshot(): Record<string, string> {
@@ -87,6 +122,10 @@ class Bucket {
     );
   }
 }
+
+const etagOf = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
+/** The key of a compaction record (not the compaction lock beside them). */
+const isRecordKey = (key: string) => key.includes('/compactions/') && !key.endsWith('/_lock.json');
 
 async function bodyBytes(body: unknown): Promise<Buffer> {
   if (typeof body === 'string') return Buffer.from(body);
@@ -256,7 +295,7 @@ describe('compacting an S3 source (aws-sdk-client-mock, real Parquet merged by D
     await seed(bucket);
     const before = bucket.snapshot();
     bucket.failPut = (key) =>
-      key.includes('/compactions/')
+      isRecordKey(key)
         ? new S3ServiceException({
             name: 'AccessDenied',
             $fault: 'client',
@@ -276,12 +315,8 @@ describe('compacting an S3 source (aws-sdk-client-mock, real Parquet merged by D
     let late: [string, Buffer] | undefined;
     s3.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
       const key = input.Key ?? '';
-      const body = await bodyBytes(input.Body);
-      if (!key.includes('/compactions/')) {
-        bucket.objects.set(key, body);
-        return {};
-      }
-      late = [key, body];
+      if (!isRecordKey(key)) return bucket.put(input);
+      late = [key, await bodyBytes(input.Body)];
       throw Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
     });
     const error = await compactS3Source(options()).catch((e: unknown) => e);
@@ -294,8 +329,8 @@ describe('compacting an S3 source (aws-sdk-client-mock, real Parquet merged by D
   it('a record whose outcome cannot be learned keeps the merged objects, which it may have committed', async () => {
     const bucket = new Bucket();
     await seed(bucket);
-    bucket.failPut = (key) => (key.includes('/compactions/') ? new Error('timeout') : undefined);
-    bucket.failGet = (key) => (key.includes('/compactions/') ? new Error('HTTP 500') : undefined);
+    bucket.failPut = (key) => (isRecordKey(key) ? new Error('timeout') : undefined);
+    bucket.failGet = (key) => (isRecordKey(key) ? new Error('HTTP 500') : undefined);
     const before = dataObjects(bucket);
     const error = await compactS3Source(options()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommitOutcomeUnknownError);

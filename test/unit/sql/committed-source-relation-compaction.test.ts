@@ -79,7 +79,12 @@ const seqsOf = (rows: Record<string, unknown>[]) => rows.map((r) => Number(r.fst
 const objectsOf = (rows: Record<string, unknown>[]) =>
   [...new Set(rows.map((r) => String(r.object)))].sort();
 
-const compact = () =>
+const lockOwner = () =>
+  JSON.parse(
+    bucket.objects.get('offline/_ingests/orders/compactions/_lock.json')?.toString() ?? '{}',
+  ).owner as string;
+
+const compact = (breakLockOwner?: string) =>
   compactS3Source({
     s3,
     bucket: 'offline-bucket',
@@ -89,6 +94,7 @@ const compact = () =>
     targetBytes: 1024 * 1024,
     keepReplacedMs: 3_600_000,
     workDir: scratch,
+    ...(breakLockOwner ? { breakLockOwner } : {}),
   });
 
 describe("the Athena source relation over a compacted S3 store (the relation's SQL run by DuckDB)", () => {
@@ -173,10 +179,12 @@ describe("the Athena source relation over a compacted S3 store (the relation's S
     );
   });
 
-  it('refuses to commit when another compaction committed the same objects meanwhile, so no row is read twice', async () => {
+  it('refuses to commit when another compaction committed the same objects meanwhile (its lock broken), so no row is read twice', async () => {
     await seed();
     const before = await read();
-    // A second S3 client whose first data upload lets a whole other compaction run and commit.
+    // A second S3 client whose first data upload lets a whole other compaction run and commit,
+    // one that broke the first one's lock (--break-lock of a live run): the re-check behind the
+    // lock still refuses.
     const racing = new S3Client({
       region: 'eu-west-1',
       endpoint: bucket.endpoint,
@@ -187,7 +195,13 @@ describe("the Athena source relation over a compacted S3 store (the relation's S
     let other: Awaited<ReturnType<typeof compact>> | undefined;
     racing.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'PutObjectCommand' && !other) other = await compact();
+        const key = (args.input as { Key?: string }).Key ?? '';
+        if (
+          context.commandName === 'PutObjectCommand' &&
+          key.startsWith('offline/orders/') &&
+          !other
+        )
+          other = await compact(lockOwner());
         return next(args);
       },
       { step: 'initialize' },

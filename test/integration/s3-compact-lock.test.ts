@@ -1,0 +1,301 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
+import { compactS3Source, type S3CompactOptions } from '../../lib/offline/s3-compact.ts';
+import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
+import {
+  acquireS3Lock,
+  S3LockHeldError,
+  type S3LockHolder,
+  S3LockLostError,
+  type S3LockOptions,
+} from '../../lib/offline/s3-lock.ts';
+import { readThroughAthenaRelation } from '../helpers/athena-relation-on-duckdb.ts';
+import { makeTempDir } from '../helpers/run-fstore.ts';
+import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+
+let bucket: MemoryBucket;
+let s3: S3Client;
+let duckdb: DuckdbSession;
+let scratch: string;
+beforeAll(async () => {
+  bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
+  s3 = new S3Client({
+    region: 'eu-west-1',
+    endpoint: bucket.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  duckdb = await openDuckdb();
+  scratch = await makeTempDir('s3-compact-lock');
+});
+afterAll(async () => {
+  duckdb.close();
+  await bucket.close();
+});
+
+const lockKey = compactionLockKey('orders');
+const ids = ['20260101t000000-0a1b2c3d', '20260102t000000-1b2c3d4e', '20260103t000000-2c3d4e5f'];
+const dataKey = (dt: string, id: string) => `offline/orders/dt=${dt}/${id}-0.parquet`;
+const clock = { now: new Date('2026-04-01T12:00:00Z') };
+const now = () => clock.now;
+
+async function parquet(seqs: number[]): Promise<Buffer> {
+  const file = path.join(scratch, `p-${Math.random().toString(16).slice(2)}.parquet`);
+  await duckdb.connection.run(
+    `COPY (SELECT * FROM (VALUES ${seqs.map((s) => `('C${s % 3}', ${s}.5::DOUBLE, ${s}::BIGINT)`).join(', ')}) t(customer_id, amount, fstore_seq)) TO '${file}' (FORMAT parquet)`,
+  );
+  return readFile(file);
+}
+
+/** Three committed ingests of `orders`, each with an object in two partitions. */
+beforeEach(async () => {
+  bucket.objects.clear();
+  bucket.modified.clear();
+  bucket.beforeRequest = undefined;
+  bucket.requests.length = 0;
+  clock.now = new Date('2026-04-01T12:00:00Z');
+  for (const [i, id] of ids.entries()) {
+    const files = [dataKey('2026-03-01', id), dataKey('2026-03-02', id)];
+    bucket.objects.set(files[0] as string, await parquet([i * 10 + 1, i * 10 + 2]));
+    bucket.objects.set(files[1] as string, await parquet([i * 10 + 3]));
+    bucket.objects.set(
+      ingestRecordKey('orders', String(i).repeat(64), id),
+      Buffer.from(
+        `${JSON.stringify({ ingestId: id, source: 'orders', sha256: String(i).repeat(64), file: 'x.csv', rows: 3, firstSeq: i * 10 + 1, at: '2026-03-01T00:00:00Z', files })}\n`,
+      ),
+    );
+  }
+});
+
+const readable = async () =>
+  (
+    await readThroughAthenaRelation(duckdb.connection, {
+      objects: bucket.objects,
+      bucket: bucket.name,
+      source: 'orders',
+      scratch,
+    })
+  ).map(({ object: _, ...row }) => row);
+
+const compact = (extra: Partial<S3CompactOptions> = {}) =>
+  compactS3Source({
+    s3,
+    bucket: bucket.name,
+    region: 'eu-west-1',
+    source: 'orders',
+    prefix: 'offline/orders/',
+    targetBytes: 1024 * 1024,
+    keepReplacedMs: 3_600_000,
+    workDir: scratch,
+    now,
+    ...extra,
+  });
+
+const lockOptions = (extra: Partial<S3LockOptions> = {}): S3LockOptions => ({
+  s3,
+  bucket: bucket.name,
+  key: lockKey,
+  purpose: 'the compaction of source "orders"',
+  leaseMs: 60_000,
+  now,
+  ...extra,
+});
+
+/** A lock another process wrote (a holder killed without releasing it, say). */
+function plantLock(holder: Partial<S3LockHolder> = {}): S3LockHolder {
+  const planted: S3LockHolder = {
+    owner: 'dead0wner000',
+    host: 'build-7',
+    pid: 4242,
+    purpose: 'the compaction of source "orders"',
+    started: '2026-04-01T11:50:00.000Z',
+    expires: '2026-04-01T11:55:00.000Z',
+    ...holder,
+  };
+  bucket.objects.set(lockKey, Buffer.from(`${JSON.stringify(planted)}\n`));
+  return planted;
+}
+
+const lockHolder = (): S3LockHolder | undefined => {
+  const bytes = bucket.objects.get(lockKey);
+  return bytes ? (JSON.parse(bytes.toString('utf8')) as S3LockHolder) : undefined;
+};
+const compactionRecords = () =>
+  [...bucket.objects.keys()].filter(
+    (k) => k.startsWith('offline/_ingests/orders/compactions/') && k !== lockKey,
+  );
+const dataKeys = () => [...bucket.objects.keys()].filter((k) => k.startsWith('offline/orders/'));
+
+describe('one S3 compaction per source at a time: the lock (loopback bucket answering conditional writes as S3 does)', () => {
+  it('of two compactions started at once exactly one runs; the other names the holder and commits nothing', async () => {
+    const before = await readable();
+    const settled = await Promise.allSettled([compact(), compact()]);
+    const won = settled.filter((s) => s.status === 'fulfilled');
+    const lost = settled.filter((s) => s.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const winner = won[0]?.status === 'fulfilled' ? won[0].value : undefined;
+    const error = lost[0]?.status === 'rejected' ? lost[0].reason : undefined;
+    expect(error).toBeInstanceOf(S3LockHeldError);
+    expect(error.message).toContain(
+      `the compaction of source "orders" is already running: the lock s3://offline-bucket/${lockKey} is held by owner ${winner?.lockOwner}`,
+    );
+    expect(error.hint).toContain(`--break-lock ${winner?.lockOwner}`);
+    expect(compactionRecords()).toEqual([
+      `offline/_ingests/orders/compactions/${winner?.record?.ingestId}.json`,
+    ]);
+    expect(await readable()).toEqual(before);
+    expect(bucket.objects.has(lockKey)).toBe(false); // released
+  }, 60_000);
+
+  it('takes over the lock of a holder killed without releasing it once its lease has expired, and not before', async () => {
+    const before = await readable();
+    plantLock({ expires: '2026-04-01T12:00:30.000Z' });
+    const early = await compact().catch((e: unknown) => e);
+    expect(early).toBeInstanceOf(S3LockHeldError);
+    expect((early as Error).message).toContain(
+      'held by owner dead0wner000 (host build-7, pid 4242, since 2026-04-01T11:50:00.000Z); its lease expires at 2026-04-01T12:00:30.000Z',
+    );
+    expect(lockHolder()?.owner).toBe('dead0wner000');
+    expect(dataKeys()).toHaveLength(6); // nothing uploaded
+
+    clock.now = new Date('2026-04-01T12:00:30.000Z');
+    const result = await compact();
+    expect(result.record).toBeDefined();
+    expect(result.lockOwner).not.toBe('dead0wner000');
+    expect(await readable()).toEqual(before);
+    expect(bucket.objects.has(lockKey)).toBe(false);
+  }, 60_000);
+
+  it('--break-lock takes over an unexpired lock only from the owner it names', async () => {
+    plantLock({ expires: '2026-04-01T13:00:00.000Z' });
+    await expect(compact({ breakLockOwner: 'someone0else' })).rejects.toThrow(
+      'held by owner dead0wner000',
+    );
+    const result = await compact({ breakLockOwner: 'dead0wner000' });
+    expect(result.record).toBeDefined();
+  }, 60_000);
+
+  it('of two takers racing for one expired lease exactly one wins; the loser names the winner', async () => {
+    const dead = plantLock();
+    // Hold each conditional takeover (If-Match) until both have read the dead holder's lock.
+    let waiting: (() => void)[] = [];
+    bucket.beforeRequest = async (method, key, headers) => {
+      if (method !== 'PUT' || key !== lockKey || headers['if-match'] === undefined) return;
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        if (waiting.length === 2) {
+          for (const go of waiting) go();
+          waiting = [];
+        }
+      });
+      return undefined;
+    };
+    const settled = await Promise.allSettled([
+      acquireS3Lock(lockOptions()),
+      acquireS3Lock(lockOptions()),
+    ]);
+    bucket.beforeRequest = undefined;
+    const won = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const lost = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : []));
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toBeInstanceOf(S3LockHeldError);
+    expect(lost[0].message).toContain(`held by owner ${won[0]?.holder.owner}`);
+    expect(lockHolder()?.owner).toBe(won[0]?.holder.owner);
+    expect(lockHolder()?.owner).not.toBe(dead.owner);
+    // both takers sent their If-Match write: the race really happened at S3
+    expect(bucket.requests.filter((r) => r === `PUT ${lockKey}`).length).toBeGreaterThanOrEqual(4);
+    expect(await won[0]?.release()).toBe('released');
+  });
+
+  it('a run whose lease is taken over mid-run commits nothing, removes its uploads and leaves the new holder its lock', async () => {
+    const before = await readable();
+    const keys = dataKeys();
+    let taker: S3LockHolder | undefined;
+    bucket.beforeRequest = (method, key) => {
+      // at the first merged upload, another run takes the lock (as after an expired lease)
+      if (method === 'PUT' && key.startsWith('offline/orders/') && !taker)
+        taker = plantLock({ owner: 'taker0000000', expires: '2026-04-01T13:00:00.000Z' });
+      return undefined;
+    };
+    const error = await compact().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(S3LockLostError);
+    expect((error as Error).message).toContain(
+      'lost its lock s3://offline-bucket/offline/_ingests/orders/compactions/_lock.json: owner taker0000000 (host build-7, pid 4242) took it over; nothing is committed after this',
+    );
+    expect(taker).toBeDefined();
+    expect(compactionRecords()).toEqual([]);
+    expect(dataKeys()).toEqual(keys);
+    expect(await readable()).toEqual(before);
+    expect(lockHolder()?.owner).toBe('taker0000000'); // its release did not delete the taker's lock
+  }, 60_000);
+
+  it('a lease lost between renewals stops the run at its next step (the periodic renewal finds it)', async () => {
+    const keys = dataKeys();
+    let taken = false;
+    bucket.beforeRequest = async (method, key) => {
+      if (method === 'GET' && key.startsWith('offline/orders/dt=2026-03-02/') && !taken) {
+        taken = true;
+        plantLock({ owner: 'taker0000000', expires: '2026-04-01T13:00:00.000Z' });
+        // let the renewal timer (every 5 ms here) run and find the lock gone
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return undefined;
+    };
+    const error = await compact({ renewEveryMs: 5 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(S3LockLostError);
+    expect(compactionRecords()).toEqual([]);
+    expect(dataKeys()).toEqual(keys);
+    // stopped at the next step: the second partition's merge was never uploaded
+    expect(bucket.requests.some((r) => r.startsWith('PUT offline/orders/dt=2026-03-02/'))).toBe(
+      false,
+    );
+  }, 60_000);
+
+  it('release deletes the lock only while it is ours', async () => {
+    const ours = await acquireS3Lock(lockOptions());
+    expect(lockHolder()?.owner).toBe(ours.holder.owner);
+    expect(await ours.release()).toBe('released');
+    expect(bucket.objects.has(lockKey)).toBe(false);
+
+    const replaced = await acquireS3Lock(lockOptions());
+    plantLock({ owner: 'taker0000000' });
+    expect(await replaced.release()).toBe('not-ours');
+    expect(lockHolder()?.owner).toBe('taker0000000');
+
+    bucket.objects.delete(lockKey);
+    const gone = await acquireS3Lock(lockOptions());
+    bucket.objects.delete(lockKey);
+    expect(await gone.release()).toBe('not-ours');
+  });
+
+  it('confirm renews the lease from now, and throws once the lock is someone else’s', async () => {
+    const lock = await acquireS3Lock(lockOptions());
+    expect(lockHolder()?.expires).toBe('2026-04-01T12:01:00.000Z');
+    clock.now = new Date('2026-04-01T12:00:40Z');
+    await lock.confirm();
+    expect(lockHolder()?.expires).toBe('2026-04-01T12:01:40.000Z');
+    expect(lockHolder()?.started).toBe('2026-04-01T12:00:00.000Z');
+    plantLock({ owner: 'taker0000000' });
+    await expect(lock.confirm()).rejects.toThrow(S3LockLostError);
+    expect(lock.signal.aborted).toBe(true);
+    expect(await lock.release()).toBe('not-ours');
+  });
+
+  it('a lock that is not JSON fstore wrote counts as expired a lease after S3 last wrote it', async () => {
+    bucket.objects.set(lockKey, Buffer.from('garbage'));
+    bucket.modified.set(lockKey, new Date('2026-04-01T11:59:30Z'));
+    await expect(acquireS3Lock(lockOptions())).rejects.toThrow(
+      'which is not a lock fstore wrote (unreadable); it counts as expired at 2026-04-01T12:00:30.000Z',
+    );
+    const broken = await acquireS3Lock(lockOptions({ breakOwner: 'unreadable' }));
+    expect(lockHolder()?.owner).toBe(broken.holder.owner);
+    await broken.release();
+  });
+});
