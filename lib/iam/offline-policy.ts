@@ -1,5 +1,5 @@
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
-import { compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
+import { compactionLockKey, compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
 import type { ArnScope, PolicyStatement } from './policy-statement.ts';
 
 /**
@@ -42,16 +42,24 @@ export interface ObjectAccess {
    * before its commit) and objects a compaction replaced, once its `keepUntil` has passed.
    */
   readonly delete?: readonly string[];
+  /** `DeleteObject` of these exact keys only (a lock object, not the folder it sits in). */
+  readonly deleteKeys?: readonly string[];
   /** Written by Athena as the caller (query results, UNLOAD): `PutObject` and the multipart calls. */
   readonly writtenByAthena?: readonly string[];
 }
 
 export function objectStatements(bucketArn: string, access: ObjectAccess): PolicyStatement[] {
   const { read = [], write = [], delete: remove = [], writtenByAthena = [] } = access;
+  const { deleteKeys = [] } = access;
   for (const prefix of [...read, ...write, ...remove, ...writtenByAthena])
     if (!/^([a-z_][a-z0-9_-]*\/)+$/.test(prefix))
       throw new Error(
         `object prefix "${prefix}" must be folders ending in "/", like "quarantine/" or "offline/orders/"`,
+      );
+  for (const key of deleteKeys)
+    if (!/^([a-z_][a-z0-9_-]*\/)+[a-z_][a-z0-9_.-]*$/.test(key))
+      throw new Error(
+        `object key "${key}" must be one object's key (no wildcard), like "a/_lock.json"`,
       );
   const objects = (prefixes: readonly string[]) => prefixes.map((p) => `${bucketArn}/${p}*`);
   const statements: PolicyStatement[] = [];
@@ -67,8 +75,12 @@ export function objectStatements(bucketArn: string, access: ObjectAccess): Polic
     );
   if (write.length > 0)
     statements.push({ Effect: 'Allow', Action: ['s3:PutObject'], Resource: objects(write) });
-  if (remove.length > 0)
-    statements.push({ Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: objects(remove) });
+  if (remove.length + deleteKeys.length > 0)
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject'],
+      Resource: [...objects(remove), ...deleteKeys.map((key) => `${bucketArn}/${key}`)],
+    });
   if (writtenByAthena.length > 0)
     statements.push({
       Effect: 'Allow',
@@ -171,7 +183,9 @@ export function ingestStatements(
  * of each source (to plan), writes merged objects under `offline/<source>/` and its commit
  * record under `offline/_ingests/<source>/compactions/` only (it never writes an ingest's
  * record), and deletes under `offline/<source>/` (its own uploads when stopped before the commit,
- * and replaced objects after `keepUntil`). No delete of any record.
+ * and replaced objects after `keepUntil`). Its lock, `compactions/_lock.json`, is written under
+ * the same grant and deleted by its exact key (a conditional delete also needs the GetObject
+ * the records' read gives). No delete of any record.
  */
 export function compactStatements(
   bucketArn: string,
@@ -184,5 +198,6 @@ export function compactStatements(
     read: [...data, ...records],
     write: [...data, ...compactions],
     delete: data,
+    deleteKeys: sources.map((s) => compactionLockKey(s.name)),
   });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compactStatements } from '../../../lib/iam/offline-policy.ts';
+import { compactionLockKey } from '../../../lib/offline/s3-compact-record.ts';
 
 const bucket = 'arn:aws:s3:::b1';
 const sources = [
@@ -10,7 +11,7 @@ const sources = [
 describe('the policy of fstore compact --env <aws>', () => {
   const statements = compactStatements(bucket, sources);
 
-  it('reads each source’s objects and records, writes merged objects and compaction records, deletes data objects only', () => {
+  it('reads each source’s objects and records, writes merged objects, compaction records and the lock, deletes data objects and the lock only', () => {
     expect(statements).toEqual([
       {
         Effect: 'Allow',
@@ -50,7 +51,12 @@ describe('the policy of fstore compact --env <aws>', () => {
       {
         Effect: 'Allow',
         Action: ['s3:DeleteObject'],
-        Resource: [`${bucket}/offline/orders/*`, `${bucket}/offline/customer_profiles/*`],
+        Resource: [
+          `${bucket}/offline/orders/*`,
+          `${bucket}/offline/customer_profiles/*`,
+          `${bucket}/offline/_ingests/orders/compactions/_lock.json`,
+          `${bucket}/offline/_ingests/customer_profiles/compactions/_lock.json`,
+        ],
       },
     ]);
   });
@@ -62,11 +68,37 @@ describe('the policy of fstore compact --env <aws>', () => {
       expect(resource.startsWith(`${bucket}/offline/_ingests/`) ? resource : 'ok').toMatch(
         /^ok$|\/compactions\/\*$/,
       );
-    expect(resources('s3:DeleteObject').some((r) => r.includes('_ingests'))).toBe(false);
+    // of the records' folder, the lock object alone may be deleted (released)
+    expect(resources('s3:DeleteObject').filter((r) => r.includes('_ingests'))).toEqual([
+      `${bucket}/offline/_ingests/orders/compactions/_lock.json`,
+      `${bucket}/offline/_ingests/customer_profiles/compactions/_lock.json`,
+    ]);
     expect(
       statements
         .flatMap((s) => s.Action)
         .filter((a) => !/^s3:(Get|Put|Delete)Object$|^s3:ListBucket$/.test(a)),
     ).toEqual([]);
+  });
+
+  it('grants every request the lock makes: its PutObject and its conditional delete (which needs GetObject too)', () => {
+    const allows = (action: string, key: string) =>
+      statements.some(
+        (s) =>
+          s.Action.includes(action) &&
+          s.Resource.some((r) =>
+            new RegExp(`^${r.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`).test(
+              `${bucket}/${key}`,
+            ),
+          ),
+      );
+    for (const source of ['orders', 'customer_profiles']) {
+      const lock = compactionLockKey(source);
+      expect(allows('s3:PutObject', lock)).toBe(true);
+      expect(allows('s3:GetObject', lock)).toBe(true);
+      expect(allows('s3:DeleteObject', lock)).toBe(true);
+      expect(allows('s3:DeleteObject', `offline/_ingests/${source}/compactions/x.json`)).toBe(
+        false,
+      );
+    }
   });
 });
