@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdentifier } from '../sql/dialect.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
 import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
 import type { PartitionedFile } from './dt-partition.ts';
@@ -18,13 +18,19 @@ import {
  */
 const FIRST_ROUND_DAYS = 1;
 
+/** Names the temporary tables of searched rows apart within one connection. */
+let foundTables = 0;
+
 /**
  * `scope` with each keyed window of a source whose views all take the latest row (no
  * aggregation) narrowed to the days from the latest day holding a row of its keys at or before
  * its entity time: the winner is on that day or later, since every row of an earlier day is
  * older (files are partitioned by the day of their event time; ties fall on one day). The
- * search reads only the key and time columns of day files, the latest days first, doubling the
+ * search reads the day files' rows of the windows' keys, the latest days first, doubling the
  * span each round, so a 10-row request over a 30-day TTL reads a few days per row instead of 31.
+ * The rows each round reads are kept in a temporary table and become the source's relation
+ * (`foundRows`): every day of a narrowed window was searched with its keys, so they hold every
+ * row the join needs, and the join reads no file again.
  * A window with no such row keeps only its last day (rows there after its earliest entity time
  * can still be some row's candidate). Sources with aggregation views, sources whose views do not
  * all have the same join keys, files outside a `dt` partition and requests without keyed windows
@@ -40,6 +46,7 @@ export async function narrowToLatestRowDays(
   const keyedWindows = new Map(scope.keyedWindows);
   const sourceDays = new Map(scope.sourceDays);
   const committed = new Map(scope.committed);
+  const foundRows = new Map(scope.foundRows);
   for (const [source, windows] of scope.keyedWindows) {
     const views = plan.views.filter((v) => v.source === source);
     const shared = sharedJoinKeys(plan, source);
@@ -54,7 +61,7 @@ export async function narrowToLatestRowDays(
     if (!committed.has(source)) committed.set(source, committedSourceFiles(offlineRoot, source));
     const files = scopedSourceFiles(offlineRoot, source, { ...scope, committed });
     if (!files) continue;
-    const narrowed = await searchLatestRowDays(
+    const search = await searchLatestRowDays(
       connection,
       plan,
       source,
@@ -62,7 +69,11 @@ export async function narrowToLatestRowDays(
       files,
       views[0]?.timestampColumn ?? '',
     );
+    const narrowed = search.windows;
     keyedWindows.set(source, narrowed);
+    const relation = foundRowsRelation(search.tables, files, committed.get(source)?.newest);
+    if (relation) foundRows.set(source, relation);
+    else foundRows.delete(source);
     sourceDays.set(
       source,
       mergeDayRanges(
@@ -70,7 +81,25 @@ export async function narrowToLatestRowDays(
       ),
     );
   }
-  return { ...scope, sourceDays, keyedWindows, committed };
+  return { ...scope, sourceDays, keyedWindows, committed, foundRows };
+}
+
+/**
+ * The searched rows as one relation, with the columns of the source's newest ingest (its first
+ * file, read for its schema only: older files may lack a column added since). Undefined when
+ * nothing was searched, or when a file outside a `dt` partition holds rows the search skipped.
+ */
+function foundRowsRelation(
+  tables: readonly string[],
+  files: readonly PartitionedFile[],
+  newest: string | undefined,
+): string | undefined {
+  if (tables.length === 0 || files.some((file) => file.day === undefined)) return undefined;
+  const selects = [
+    ...tables.map((table) => `SELECT * FROM ${table}`),
+    ...(newest ? [`SELECT * FROM ${duckdbParquetFiles([newest])} WHERE FALSE`] : []),
+  ];
+  return `(${selects.join(' UNION ALL BY NAME ')})`;
 }
 
 interface Search {
@@ -89,14 +118,14 @@ async function searchLatestRowDays(
   windows: readonly KeyedWindow[],
   files: readonly PartitionedFile[],
   timestampColumn: string,
-): Promise<KeyedWindow[]> {
+): Promise<{ windows: KeyedWindow[]; tables: string[] }> {
   const filesByDay = new Map<number, string[]>();
   for (const file of files) {
     if (file.day === undefined) continue;
     filesByDay.set(file.day, [...(filesByDay.get(file.day) ?? []), file.path]);
   }
   const days = [...filesByDay.keys()];
-  if (days.length === 0) return [...windows];
+  if (days.length === 0) return { windows: [...windows], tables: [] };
   const earliestDay = Math.min(...days);
   const shared = sharedJoinKeys(plan, source);
   const searches: Search[] = windows.map((window) => ({
@@ -106,6 +135,7 @@ async function searchLatestRowDays(
     // A NULL key matches no row: nothing to search for.
     ...(shared.every((name) => window.values.has(name)) ? {} : { found: window.to }),
   }));
+  const tables: string[] = [];
   for (let span = FIRST_ROUND_DAYS; ; span *= 2) {
     const open = searches.filter((s) => s.found === undefined && s.searchedDownTo > s.lowest);
     if (open.length === 0) break;
@@ -114,13 +144,22 @@ async function searchLatestRowDays(
       from: Math.max(search.lowest, search.searchedDownTo - span),
       to: search.searchedDownTo - 1,
     }));
-    const hits = await latestRowsOf(connection, shared, timestampColumn, round, filesByDay);
+    const { hits, table } = await latestRowsOf(
+      connection,
+      { shared, timestampColumn, columns: joinColumns(plan, source) },
+      round,
+      filesByDay,
+    );
+    if (table) tables.push(table);
     for (const { search, from } of round) {
       search.found = latestHitDay(search.window, shared, hits, from);
       search.searchedDownTo = from;
     }
   }
-  return searches.map(({ window, found }) => ({ ...window, from: found ?? window.to }));
+  return {
+    windows: searches.map(({ window, found }) => ({ ...window, from: found ?? window.to })),
+    tables,
+  };
 }
 
 interface Hit {
@@ -129,14 +168,17 @@ interface Hit {
   readonly earliestMicros: number;
 }
 
-/** Per day and key values, the earliest event time of the rows of the round's keys on its days. */
+/**
+ * Reads the rows of the round's keys on its days into a new temporary table (every column: they
+ * are the join's rows too), and gives per day and key values the earliest event time among them.
+ */
 async function latestRowsOf(
   connection: DuckDBConnection,
-  shared: readonly string[],
-  timestampColumn: string,
+  read: { shared: readonly string[]; timestampColumn: string; columns: readonly string[] },
   round: readonly { search: Search; from: number; to: number }[],
   filesByDay: ReadonlyMap<number, readonly string[]>,
-): Promise<Hit[]> {
+): Promise<{ hits: Hit[]; table?: string }> {
+  const { shared, timestampColumn } = read;
   const windowsByDay = new Map<number, KeyedWindow[]>();
   for (const { search, from, to } of round)
     for (let day = from; day <= to; day++)
@@ -148,21 +190,42 @@ async function latestRowsOf(
     if (filter === 'FALSE') continue;
     scans.set(filter, [...(scans.get(filter) ?? []), ...(filesByDay.get(day) ?? [])]);
   }
-  if (scans.size === 0) return [];
-  const ts = quoteIdentifier(timestampColumn);
-  const columns = [ts, ...shared.map(quoteIdentifier)].join(', ');
+  if (scans.size === 0) return { hits: [] };
+  const table = `fstore_found_${++foundTables}`;
+  // COLUMNS keeps those of the list a file group has (older files may lack a newer column).
+  const columns = `COLUMNS(c -> list_contains([${read.columns.map(quoteLiteral).join(', ')}], c))`;
   const relation = [...scans]
     .map(([filter, group]) => `SELECT ${columns} FROM ${duckdbParquetFiles(group)} WHERE ${filter}`)
-    .join(' UNION ALL ');
+    .join(' UNION ALL BY NAME ');
+  await connection.run(`CREATE TEMP TABLE ${table} AS ${relation}`);
+  const ts = quoteIdentifier(timestampColumn);
   const rows = await queryRows(
     connection,
-    `SELECT CAST(${ts} AS DATE) - DATE '1970-01-01' AS day, ${shared.map((k, i) => `CAST(${quoteIdentifier(k)} AS VARCHAR) AS k${i}`).join(', ')}, epoch_us(min(${ts})) AS earliest FROM (${relation}) GROUP BY ALL`,
+    `SELECT CAST(${ts} AS DATE) - DATE '1970-01-01' AS day, ${shared.map((k, i) => `CAST(${quoteIdentifier(k)} AS VARCHAR) AS k${i}`).join(', ')}, epoch_us(min(${ts})) AS earliest FROM ${table} GROUP BY ALL`,
   );
-  return rows.map((row) => ({
+  const hits = rows.map((row) => ({
     day: Number(row.day),
     keys: shared.map((_, i) => String(row[`k${i}`])),
     earliestMicros: Number(row.earliest),
   }));
+  return { hits, table };
+}
+
+/** The source columns the join reads of `source`: keys, times, features, `fstore_seq`, `dt`. */
+function joinColumns(plan: PointInTimePlan, source: string): string[] {
+  const views = plan.views.filter((v) => v.source === source);
+  return [
+    ...new Set([
+      ...views.flatMap((v) => [
+        ...v.joinKeys.map((k) => k.name),
+        v.timestampColumn,
+        ...(v.createdColumn ? [v.createdColumn] : []),
+        ...v.features.map((f) => f.feature),
+      ]),
+      'fstore_seq',
+      'dt',
+    ]),
+  ];
 }
 
 /**

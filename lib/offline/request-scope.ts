@@ -41,6 +41,11 @@ export interface RequestScope {
    * before the SQL is rendered); a source not here is read when its relation is made.
    */
   readonly committed?: ReadonlyMap<string, CommittedFiles | undefined>;
+  /**
+   * Per source, a relation over rows already read (latest-row-days keeps the rows its search
+   * read) holding every row the request needs; read instead of the source's files.
+   */
+  readonly foundRows?: ReadonlyMap<string, string>;
 }
 
 /** A source's committed data files, and the first file of its newest ingest (its newest columns). */
@@ -200,6 +205,8 @@ export function scopedDuckdbDialect(
 ): Dialect {
   const relations = new Map<string, string>();
   const relationOf = (source: string) => {
+    const found = scope.foundRows?.get(source);
+    if (found) return found;
     const files = scopedSourceFiles(offlineRoot, source, scope);
     const windows = scope.keyedWindows?.get(source);
     const keyed = files && windows && keyedSourceRelation(plan, source, windows, files);

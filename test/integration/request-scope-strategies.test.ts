@@ -4,6 +4,18 @@ import { Prng } from '../../lib/demo/prng.ts';
 import { KEY_LIST_MAX_ROWS } from '../../lib/offline/request-scope.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
+// Lets a test turn the latest-row search off (and with it the rows it keeps for the join), so
+// the scans of files below run on the same rows.
+const narrowing = vi.hoisted(() => ({ enabled: true }));
+vi.mock('../../lib/offline/latest-row-days.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../lib/offline/latest-row-days.ts')>();
+  return {
+    ...original,
+    narrowToLatestRowDays: async (...args: Parameters<typeof original.narrowToLatestRowDays>) =>
+      narrowing.enabled ? original.narrowToLatestRowDays(...args) : args[3],
+  };
+});
+
 // Lets a test turn the per-file key sets off, so the one-key-list path runs on the same rows.
 const keyedScans = vi.hoisted(() => ({ enabled: true }));
 vi.mock('../../lib/offline/keyed-scans.ts', async (importOriginal) => {
@@ -78,7 +90,7 @@ describe.each(['asof', 'merge-window'] as const)(
   'a small request gives the same rows by each scan strategy (%s)',
   (strategy) => {
     it.each([1, 2, 3])(
-      'per-file key sets, one key list and the full scan agree, with absent keys and rows at day boundaries (seed %i)',
+      'the searched rows, per-file key sets, one key list and the full scan agree, with absent keys and rows at day boundaries (seed %i)',
       async (seed) => {
         const rng = new Prng(seed);
         const fixture = await offlineFixture([recentScore, anyScore], strategy);
@@ -94,11 +106,16 @@ describe.each(['asof', 'merge-window'] as const)(
         const asked = (records: readonly Record<string, unknown>[] | undefined) =>
           (records ?? []).filter((r) => typeof r.row === 'number' && r.row < entities.length);
 
-        keyedScans.enabled = true;
-        const keyed = await fixture.trainingSet(entities, request);
+        const searched = await fixture.trainingSet(entities, request);
+        narrowing.enabled = false;
+        const keyed = await fixture.trainingSet(entities, request).finally(() => {
+          narrowing.enabled = true;
+        });
+        narrowing.enabled = false;
         keyedScans.enabled = false;
         const oneList = await fixture.trainingSet(entities, request).finally(() => {
           keyedScans.enabled = true;
+          narrowing.enabled = true;
         });
         // Padded past KEY_LIST_MAX_ROWS with rows of no stored key: no key filter at all.
         const padding = Array.from({ length: KEY_LIST_MAX_ROWS }, (_, i) => ({
@@ -108,10 +125,13 @@ describe.each(['asof', 'merge-window'] as const)(
         }));
         const full = await fixture.trainingSet([...entities, ...padding], request);
 
+        expect(searched.sql).toContain('fstore_found_');
+        expect(keyed.sql).not.toContain('fstore_found_');
         expect(keyed.sql).toContain('UNION ALL BY NAME');
         expect(oneList.sql).not.toContain('UNION ALL BY NAME');
         expect(oneList.sql).toContain('"customer_id" IN (');
         expect(full.sql).not.toContain('"customer_id" IN (');
+        expect(asked(searched.records)).toEqual(asked(full.records));
         expect(asked(keyed.records)).toEqual(asked(full.records));
         expect(asked(oneList.records)).toEqual(asked(full.records));
         // Not vacuous: some rows find a value within the TTL, some find none.

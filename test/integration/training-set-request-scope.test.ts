@@ -1,10 +1,25 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { ingestFile } from '../../lib/offline/ingest.ts';
 import { KEY_LIST_MAX_ROWS } from '../../lib/offline/request-scope.ts';
 import { getTrainingSet } from '../../lib/offline/training-set.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
+
+// Lets a test turn the latest-row search off: the join then names the files it reads, which is
+// what the day pruning below is checked on (with it, the join reads the rows the search kept).
+const narrowing = vi.hoisted(() => ({ enabled: true }));
+vi.mock('../../lib/offline/latest-row-days.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../lib/offline/latest-row-days.ts')>();
+  return {
+    ...original,
+    narrowToLatestRowDays: async (...args: Parameters<typeof original.narrowToLatestRowDays>) =>
+      narrowing.enabled ? original.narrowToLatestRowDays(...args) : args[3],
+  };
+});
+afterEach(() => {
+  narrowing.enabled = true;
+});
 
 const customer = defineEntity({
   name: 'customer',
@@ -36,6 +51,7 @@ describe.each(['asof', 'merge-window'] as const)(
   'a training set reads only what its entity rows can reach (%s strategy)',
   (strategy) => {
     it('names only the day partitions the rows reach, the day before midnight included, and filters by the keys asked for', async () => {
+      narrowing.enabled = false;
       const fixture = await offlineFixture([recentScore], strategy);
       await fixture.ingest('scores', [
         row('A', '2026-03-01T23:30:00Z', 1),
@@ -54,6 +70,7 @@ describe.each(['asof', 'merge-window'] as const)(
     });
 
     it('gives each row its own window: a day between two rows is not read', async () => {
+      narrowing.enabled = false;
       const fixture = await offlineFixture([recentScore], strategy);
       await fixture.ingest('scores', [
         row('A', '2026-03-01T11:00:00Z', 1),
@@ -70,6 +87,30 @@ describe.each(['asof', 'merge-window'] as const)(
       );
       expect(result.records?.map((r) => r.score)).toEqual([1, 55]);
       expect(partitionsRead(result.sql)).toEqual(['2026-03-01', '2026-03-05']);
+    });
+
+    it('joins the rows the latest-row search read, naming no day file but the newest ingest’s (for its columns)', async () => {
+      const fixture = await offlineFixture([recentScore], strategy);
+      await fixture.ingest('scores', [
+        row('A', '2026-03-01T11:00:00Z', 1),
+        row('A', '2026-03-03T11:00:00Z', 3),
+        row('B', '2026-03-05T11:00:00Z', 5),
+      ]);
+      await fixture.ingest('scores', [row('A', '2026-03-05T11:30:00Z', 55)]);
+      const result = await fixture.trainingSet(
+        [
+          { customer_id: 'A', event_timestamp: '2026-03-01T12:00:00Z' },
+          { customer_id: 'A', event_timestamp: '2026-03-05T12:00:00Z' },
+          { customer_id: 'B', event_timestamp: '2026-03-05T12:00:00Z' },
+          { customer_id: 'C', event_timestamp: '2026-03-05T12:00:00Z' },
+        ],
+        { request: { features: ['recent_score:score'] } },
+      );
+      expect(result.records?.map((r) => r.score)).toEqual([1, 55, 5, null]);
+      expect(result.sql).toContain('fstore_found_');
+      // The newest ingest's first file, read for its columns only.
+      expect(partitionsRead(result.sql)).toEqual(['2026-03-05']);
+      expect(result.sql).toContain('WHERE FALSE');
     });
 
     it(`has no key list above ${KEY_LIST_MAX_ROWS} entity rows, where most keys are asked for anyway`, async () => {
