@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError } from '../../api/api-error.ts';
 import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
@@ -6,7 +6,7 @@ import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
 import { appendPushLog } from '../../push/push-log.ts';
-import { pushSource } from '../../push/push-source.ts';
+import { onlinePushViews, pushSource } from '../../push/push-source.ts';
 import {
   type PushTarget,
   pushTargets,
@@ -17,13 +17,18 @@ import type { Registry } from '../../registry/index.ts';
 import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
+import { positiveIntegerOrZero } from './parse-options.ts';
 import { readPushFile } from './push-file-rows.ts';
+import { followPush } from './push-follow.ts';
 
 interface PushOptions {
   source?: string;
   file?: string;
   to: PushTarget;
   compact?: boolean;
+  follow?: boolean;
+  batchRows: number;
+  batchMs: number;
   json?: boolean;
 }
 
@@ -47,7 +52,23 @@ export function registerPush(program: Command): void {
         .default('online_and_offline'),
     )
     .option('--compact', 'ingest the push logs waiting for the offline store, then stop')
-    .option('--json', 'print the answer as JSON')
+    .option(
+      '--follow',
+      'read JSON lines from stdin (a local stand-in for a stream) and push them in batches until end of input or SIGTERM; a bad line is reported with its number and skipped, the rest of its batch is pushed; offline, the logs of the run are ingested when it ends',
+    )
+    .option(
+      '--batch-rows <n>',
+      `with --follow: lines per push at most (1-${defaultPushLimits.maxRows})`,
+      batchRowsOption,
+      100,
+    )
+    .option(
+      '--batch-ms <n>',
+      'with --follow: how long a batch waits for more lines after its first one',
+      positiveIntegerOrZero('batch-ms'),
+      200,
+    )
+    .option('--json', 'print the answer as JSON (with --follow: one JSON line per batch)')
     .action(async (options: PushOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
       if (!isLocalEnv(ctx.env))
@@ -56,6 +77,28 @@ export function registerPush(program: Command): void {
           'use --env local',
         );
       const registry = await ctx.compile();
+      if (options.follow) {
+        if (options.file || options.compact)
+          throw new UsageError(
+            '--follow reads stdin and takes no --file or --compact',
+            'e.g. tail -f rows.jsonl | fstore push --source payments --follow',
+          );
+        if (!options.source)
+          throw new UsageError('--follow needs --source', 'e.g. --source payments');
+        const followed = inCli(() => pushSource(registry, options.source as string), '--source');
+        if (options.to === 'online' && onlinePushViews(registry, followed.name).length === 0)
+          throw new UsageError(
+            `--to online: no online feature view reads source "${followed.name}", so nothing would be stored`,
+            'mark a passthrough view over it online: true (then fstore apply), or use --to offline',
+          );
+        await followPush(ctx, registry, followed, {
+          to: options.to,
+          batchRows: options.batchRows,
+          batchMs: options.batchMs,
+          json: options.json === true,
+        });
+        return;
+      }
       if (options.compact) {
         if (options.file)
           throw new UsageError('--compact takes no --file', 'run them one after the other');
@@ -159,6 +202,15 @@ function reportFailedLogs(ctx: CliContext, compacted: readonly PushLogCompaction
         `${ctx.out.c.yellow('!')} a push log of ${c.source} was not ingested; moved to ${ctx.display(f.log)}:\n  ${f.reason.split('\n').join('\n  ')}`,
       );
     }
+}
+
+function batchRowsOption(text: string): number {
+  const rows = Number(text);
+  if (!/^\d+$/.test(text.trim()) || rows < 1 || rows > defaultPushLimits.maxRows)
+    throw new InvalidArgumentError(
+      `batch-rows must be a whole number from 1 to ${defaultPushLimits.maxRows} (the rows a push may carry), got "${text}".`,
+    );
+  return rows;
 }
 
 function inCli<T>(run: () => T, option: string): T {

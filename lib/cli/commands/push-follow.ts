@@ -1,0 +1,221 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { ApiError } from '../../api/api-error.ts';
+import { parseJsonBody } from '../../api/parse-json-body.ts';
+import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push-logs.ts';
+import { executePush, type PushAnswer } from '../../push/execute-push.ts';
+import { defaultPushLimits } from '../../push/push-limits.ts';
+import { appendPushLog } from '../../push/push-log.ts';
+import { type PushTarget, writesOffline, writesOnline } from '../../push/push-target.ts';
+import type { Registry } from '../../registry/index.ts';
+import type { RuntimeSource } from '../../registry/runtime-projection.ts';
+import { CliError } from '../cli-error.ts';
+import type { CliContext } from '../context.ts';
+import { plural } from '../plural.ts';
+
+export interface FollowOptions {
+  readonly to: PushTarget;
+  /** Lines per push at most (≤ the push limit of rows per request). */
+  readonly batchRows: number;
+  /** How long the first line of a batch waits for more before the batch is pushed. */
+  readonly batchMs: number;
+  readonly json: boolean;
+}
+
+export interface FollowSummary {
+  readonly lines: number;
+  readonly rows: number;
+  readonly batches: number;
+  readonly skipped: number;
+  readonly compacted: readonly PushLogCompaction[];
+}
+
+interface PendingLine {
+  readonly line: number;
+  readonly row: unknown;
+}
+
+/**
+ * `fstore push --follow`: JSON lines from `input` (stdin) as a local stand-in for a stream.
+ * Lines are pushed in batches of at most `batchRows`, or whatever arrived within `batchMs` of a
+ * batch's first line, one batch at a time, each through the same rules and writes as
+ * `POST /v1/push/{source}`; each batch's answer is printed once it is stored (acknowledged).
+ * A bad line (not JSON, or a row the push rules refuse) is reported with its line number and
+ * skipped; the rest of its batch is pushed. End of input, SIGTERM or SIGINT push the lines
+ * already read, then compact the push logs of this run into the offline store and end (exit 0).
+ * A store failure stops the run (exit 1) naming the lines not acknowledged.
+ */
+export async function followPush(
+  ctx: CliContext,
+  registry: Registry,
+  source: RuntimeSource,
+  options: FollowOptions,
+  input: Readable = process.stdin,
+): Promise<FollowSummary> {
+  const stop = ctx.shutdown.stopSignal();
+  ctx.shutdown.stopIsNormalEnd();
+  const store = writesOnline(options.to)
+    ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true })
+    : undefined;
+  const counts = { lines: 0, rows: 0, batches: 0, skipped: 0 };
+  const pending: PendingLine[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+  let failure: unknown;
+
+  const skip = (line: number, reason: string) => {
+    counts.skipped += 1;
+    if (options.json) process.stdout.write(`${JSON.stringify({ skipped: { line, reason } })}\n`);
+    else ctx.out.status(`line ${line} skipped: ${reason}`);
+  };
+
+  const pushBatch = async (batch: PendingLine[]) => {
+    let lines = batch;
+    while (lines.length > 0) {
+      const answer = await executePush(
+        {
+          registry,
+          ...(store ? { online: { client: store.client, table: store.table } } : {}),
+          offline: async (pushed, rows) => {
+            await appendPushLog(ctx.options.dataDir, ctx.env, pushed, rows);
+          },
+        },
+        defaultPushLimits,
+        source.name,
+        { rows: lines.map((l) => l.row), to: options.to },
+      ).catch((error: unknown) => {
+        const row = error instanceof ApiError ? error.details.row : undefined;
+        const bad = typeof row === 'number' ? lines[row] : undefined;
+        if (!bad) throw error;
+        skip(bad.line, reasonOf(error as ApiError));
+        return bad;
+      });
+      if ('line' in answer) {
+        lines = lines.filter((l) => l !== answer);
+        continue;
+      }
+      counts.batches += 1;
+      counts.rows += answer.rows;
+      report(ctx, options, counts.batches, lines, answer);
+      return;
+    }
+  };
+
+  /** Pushes what is pending now, after any push already under way; batches never overlap. */
+  const flush = (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = pending.splice(0, pending.length);
+    if (batch.length === 0) return flushing;
+    flushing = flushing.then(async () => {
+      if (failure) return;
+      try {
+        await pushBatch(batch);
+      } catch (error) {
+        failure ??= notAcknowledged(error, batch);
+      }
+    });
+    return flushing;
+  };
+
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const onStop = () => lines.close();
+  stop.addEventListener('abort', onStop, { once: true });
+  try {
+    for await (const text of lines) {
+      counts.lines += 1;
+      const line = counts.lines;
+      if (text.trim() === '') continue;
+      if (Buffer.byteLength(text, 'utf8') > defaultPushLimits.maxBodyBytes) {
+        skip(line, `the line is over ${defaultPushLimits.maxBodyBytes} bytes`);
+        continue;
+      }
+      let row: unknown;
+      try {
+        row = parseJsonBody(text);
+      } catch (error) {
+        const reason = error instanceof ApiError ? error.message : String(error);
+        skip(line, reason.replace(/^(\$: )?request body is /, ''));
+        continue;
+      }
+      pending.push({ line, row });
+      if (pending.length >= options.batchRows) await flush();
+      else timer ??= setTimeout(() => void flush(), options.batchMs);
+      if (failure || stop.aborted) break;
+    }
+    await flush();
+  } finally {
+    stop.removeEventListener('abort', onStop);
+    clearTimeout(timer);
+    lines.close();
+    input.destroy();
+    await store?.close();
+  }
+  if (failure) throw failure;
+  const compacted = writesOffline(options.to)
+    ? await compactPushLogs({
+        registry,
+        dataDir: ctx.options.dataDir,
+        env: ctx.env,
+        sources: [source.name],
+      })
+    : [];
+  const summary = { ...counts, compacted };
+  if (options.json) process.stdout.write(`${JSON.stringify({ done: summary })}\n`);
+  else {
+    const why = stop.aborted ? `stopped by ${ctx.shutdown.signal}` : 'end of input';
+    ctx.out.line(
+      `${why}: ${plural(summary.rows, 'row')} pushed in ${plural(summary.batches, 'batch', 'batches')}, ${plural(summary.skipped, 'line')} skipped`,
+    );
+    for (const c of compacted)
+      ctx.out.line(
+        `${ctx.out.c.green('✔')} ${plural(c.rows, 'row')} of ${c.source} added to the offline store (${plural(c.ingested, 'push log')} ingested)`,
+      );
+  }
+  return summary;
+}
+
+function report(
+  ctx: CliContext,
+  options: FollowOptions,
+  batch: number,
+  lines: readonly PendingLine[],
+  answer: PushAnswer,
+): void {
+  const first = lines[0]?.line ?? 0;
+  const last = lines[lines.length - 1]?.line ?? 0;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ batch, lines: [first, last], ...answer })}\n`);
+    return;
+  }
+  const online = answer.online
+    ? `: ${
+        answer.online.views
+          .map((v) => `${v.view} ${v.written} written, ${v.skippedAsOlder} skipped as older`)
+          .join('; ') || 'no online view'
+      }`
+    : '';
+  const offline = answer.offline ? ' (offline: push log stored)' : '';
+  ctx.out.line(
+    `${ctx.out.c.green('✔')} batch ${batch}, lines ${first}-${last}: ${plural(answer.rows, 'row')}${online}${offline}`,
+  );
+}
+
+/** The reason of a refused row, without its `$.rows[i]` path (the line number replaces it). */
+function reasonOf(error: ApiError): string {
+  return error.message.replace(/^\$\.rows\[\d+\]\.?/, '').replace(/^:\s*/, '');
+}
+
+function notAcknowledged(error: unknown, batch: readonly PendingLine[]): CliError {
+  const first = batch[0]?.line;
+  const last = batch[batch.length - 1]?.line;
+  const message = error instanceof Error ? error.message : String(error);
+  return new CliError(
+    `the push of lines ${first}-${last} failed: ${message}; those lines and any after them were not acknowledged`,
+    {
+      hint: `send them again from line ${first} (a repeated row is skipped as older, so a retry is safe)`,
+      cause: error,
+    },
+  );
+}
