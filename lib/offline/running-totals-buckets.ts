@@ -6,11 +6,11 @@ import { type Dialect, quoteLiteral } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { totalsColumns } from '../sql/render-running-totals.ts';
 import {
-  renderTimeBucketStatistics,
+  renderBucketKeys,
   renderTimeBuckets,
   type TimeBuckets,
-  timeBucketWidth,
 } from '../sql/render-running-totals-buckets.ts';
+import { totalsLayout } from '../sql/render-running-totals-increment.ts';
 import { queryRows } from './duckdb-session.ts';
 
 /** Where a totals file's time buckets are kept: `<totals dir>/buckets/`. */
@@ -19,54 +19,74 @@ export function bucketsDir(totalsDir: string): string {
 }
 
 const bucketingKey = 'fstore_time_buckets';
+/**
+ * What a buckets file of this version records under bucketingKey. Files of the earlier format
+ * (one width for all keys, `{width, lastTime}`) read as damaged and are written anew.
+ */
+const bucketingFormat = 2;
 /** A killed writer's temporary is removed by a later writer once it is this old. */
 const abandonedTemporaryAgeMs = 60 * 60 * 1000;
+/** The per-key table a write fills first; dropped after. */
+const keysTable = 'fstore_bucket_keys';
 
 /**
  * The time buckets of a totals state (render-running-totals-buckets.ts), written on first use
- * and kept next to the totals as a cache: `buckets/<totals name>-<stamp>.parquet`, the stamp
- * hashing the totals file's size, mtime and inode, so a rebuilt totals file under the same name
- * (a full build after an increment numbers keys anew) never meets the buckets of the old one.
- * Written under a temporary name and renamed, like the totals. Undefined when the totals have
- * no rows or times too far out for exact arithmetic in JavaScript: the lookup then uses the
- * ASOF join.
+ * and kept next to the totals as a cache, in two files: `buckets/<totals name>-<stamp>.keys.parquet`
+ * (one row a key: its id, width and last time) and `buckets/<totals name>-<stamp>.parquet` (the
+ * repeated rows), the stamp hashing the totals file's size, mtime and inode, so a rebuilt totals
+ * file under the same name (a full build after an increment numbers keys anew) never meets the
+ * buckets of the old one. Each is written under a temporary name and renamed, the keys first:
+ * the repeated rows' rename is the commit point, and a reader uses the pair only when both read
+ * as this format. Two writers of one state write the same widths (a function of the totals), so
+ * a reader that meets one's keys and the other's rows still gets a matching pair. Undefined when
+ * the totals have no rows: the lookup then uses the ASOF join.
  */
 export async function ensureTimeBuckets(
   connection: DuckDBConnection,
   dialect: Dialect,
   view: PlannedView,
   totalsFile: string,
-  relation: string,
+  relations: { readonly relation: string; readonly keyIds: string },
 ): Promise<TimeBuckets | undefined> {
   const dir = bucketsDir(path.dirname(totalsFile));
   const name = path.basename(totalsFile, '.parquet');
-  const file = path.join(dir, `${name}-${stampOf(await stat(totalsFile))}.parquet`);
-  const read = `read_parquet(${quoteLiteral(file)})`;
-  const found = await readBucketing(connection, file);
-  if (found) return { relation: read, ...found };
+  const stem = path.join(dir, `${name}-${stampOf(await stat(totalsFile))}`);
+  const file = `${stem}.parquet`;
+  const keysFile = `${stem}.keys.parquet`;
+  const found: TimeBuckets = {
+    relation: `read_parquet(${quoteLiteral(file)})`,
+    keys: `read_parquet(${quoteLiteral(keysFile)})`,
+  };
+  if (await isWritten(connection, file, keysFile)) return found;
 
-  const [stats] = await queryRows(connection, renderTimeBucketStatistics(relation));
-  const rows = Number(stats?.total_rows ?? 0);
-  const firstTime = Number(stats?.first_time);
-  const lastTime = Number(stats?.last_time);
-  if (rows === 0 || !Number.isSafeInteger(firstTime) || !Number.isSafeInteger(lastTime))
-    return undefined;
-  const width = timeBucketWidth({
-    rows,
-    keys: Number(stats?.key_count ?? 0),
-    densestKeyRows: Number(stats?.densest_key_rows ?? 0),
-    firstTime,
-    lastTime,
-  });
-  if (width === undefined || !Number.isSafeInteger(width)) return undefined;
-  const { additive, latest } = totalsColumns(view);
-  const stored = [...additive, ...latest.flatMap((l) => [l.value, l.time])];
-  const sql = renderTimeBuckets(relation, stored, { width, lastTime }, dialect);
-  const started = Date.now();
-  await mkdir(dir, { recursive: true });
+  await connection.run(
+    `CREATE OR REPLACE TEMP TABLE ${keysTable} AS ${renderBucketKeys(relations.relation, relations.keyIds, totalsLayout(view).keys, dialect)}`,
+  );
+  try {
+    const [count] = await queryRows(connection, `SELECT count(*) AS n FROM ${keysTable}`);
+    if (Number(count?.n ?? 0) === 0) return undefined;
+    const { additive, latest } = totalsColumns(view);
+    const stored = [...additive, ...latest.flatMap((l) => [l.value, l.time])];
+    const started = Date.now();
+    await mkdir(dir, { recursive: true });
+    await writeCommitted(connection, `SELECT * FROM ${keysTable}`, keysFile);
+    await writeCommitted(
+      connection,
+      renderTimeBuckets(relations.relation, keysTable, stored, dialect),
+      file,
+    );
+    await removeStaleBuckets(path.dirname(totalsFile), [file, keysFile], started);
+    return found;
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${keysTable}`);
+  }
+}
+
+/** Writes the rows of `sql` to `file` through a temporary, fsynced, then renamed. */
+async function writeCommitted(connection: DuckDBConnection, sql: string, file: string) {
   const partial = `${file}.${process.pid}.partial`;
   try {
-    const metadata = JSON.stringify({ width, lastTime });
+    const metadata = JSON.stringify({ format: bucketingFormat });
     await connection.run(
       `COPY (${sql}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${bucketingKey}: ${quoteLiteral(metadata)}})`,
     );
@@ -75,8 +95,6 @@ export async function ensureTimeBuckets(
   } finally {
     await rm(partial, { force: true });
   }
-  await removeStaleBuckets(path.dirname(totalsFile), path.basename(file), started);
-  return { relation: read, width, lastTime };
 }
 
 /** The stamp of a totals file's state: its size, mtime and inode. */
@@ -94,32 +112,31 @@ async function syncFile(file: string): Promise<void> {
 }
 
 /**
- * The width and last time a buckets file records; undefined when there is none. A file that
- * cannot be read or records no integer width and last time is a damaged cache: it is removed,
- * so the caller writes it anew instead of failing every training set until the totals change.
+ * Whether both files of a state's buckets are there and record this format. A pair with a file
+ * missing, unreadable or of another format is a damaged (or outdated) cache: both are removed,
+ * so the caller writes them anew instead of failing every training set until the totals change.
  */
-async function readBucketing(
+async function isWritten(
   connection: DuckDBConnection,
   file: string,
-): Promise<{ width: number; lastTime: number } | undefined> {
-  if (!(await stat(file).catch(() => undefined))) return undefined;
-  try {
-    const rows = await queryRows(
-      connection,
-      `SELECT decode(value) AS value FROM parquet_kv_metadata(${quoteLiteral(file)}) WHERE decode(key) = ${quoteLiteral(bucketingKey)}`,
-    );
-    const value = rows[0]?.value;
-    const { width, lastTime } = JSON.parse(String(value)) as {
-      width?: unknown;
-      lastTime?: unknown;
-    };
-    if (Number.isSafeInteger(width) && Number.isSafeInteger(lastTime))
-      return { width: width as number, lastTime: lastTime as number };
-  } catch {
-    // damaged: written anew below
-  }
-  await rm(file, { force: true });
-  return undefined;
+  keysFile: string,
+): Promise<boolean> {
+  if (!(await stat(file).catch(() => undefined))) return false;
+  const formatOf = async (parquet: string) => {
+    try {
+      const rows = await queryRows(
+        connection,
+        `SELECT decode(value) AS value FROM parquet_kv_metadata(${quoteLiteral(parquet)}) WHERE decode(key) = ${quoteLiteral(bucketingKey)}`,
+      );
+      return (JSON.parse(String(rows[0]?.value)) as { format?: unknown }).format;
+    } catch {
+      return undefined; // missing or damaged
+    }
+  };
+  if ((await formatOf(file)) === bucketingFormat && (await formatOf(keysFile)) === bucketingFormat)
+    return true;
+  await Promise.all([rm(file, { force: true }), rm(keysFile, { force: true })]);
+  return false;
 }
 
 /**
@@ -128,11 +145,16 @@ async function readBucketing(
  * a totals file as it is now are kept, whoever wrote them and whenever: a writer that used an
  * older state must not remove the current state's buckets under a reader.
  */
-async function removeStaleBuckets(totalsDir: string, kept: string, started: number): Promise<void> {
+async function removeStaleBuckets(
+  totalsDir: string,
+  kept: readonly string[],
+  started: number,
+): Promise<void> {
   const dir = bucketsDir(totalsDir);
+  const keptNames = new Set(kept.map((file) => path.basename(file)));
   await Promise.all(
     (await readdir(dir)).map(async (name) => {
-      if (name === kept) return;
+      if (keptNames.has(name)) return;
       const file = path.join(dir, name);
       if (name.endsWith('.partial')) {
         const written = await stat(file).catch(() => undefined);
@@ -140,7 +162,7 @@ async function removeStaleBuckets(totalsDir: string, kept: string, started: numb
           await rm(file, { force: true });
         return;
       }
-      const parts = /^(.+)-([0-9a-f]{16})\.parquet$/.exec(name);
+      const parts = /^(.+)-([0-9a-f]{16})(?:\.keys)?\.parquet$/.exec(name);
       if (!parts) return;
       const totals = await stat(path.join(totalsDir, `${parts[1]}.parquet`)).catch(() => undefined);
       if (!totals || stampOf(totals) !== parts[2]) await rm(file, { force: true });

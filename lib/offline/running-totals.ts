@@ -280,7 +280,7 @@ async function withTimeBuckets(
   file: string,
   relations: StateRelations,
 ): Promise<StateRelations & { buckets?: TimeBuckets }> {
-  const buckets = await ensureTimeBuckets(connection, dialect, view, file, relations.relation);
+  const buckets = await ensureTimeBuckets(connection, dialect, view, file, relations);
   return buckets ? { ...relations, buckets } : relations;
 }
 

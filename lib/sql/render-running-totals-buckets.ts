@@ -5,89 +5,95 @@ import { keyIdColumn } from './render-running-totals-key-ids.ts';
  * Running totals repeated per time bucket, so a lookup is a hash join on (key id, bucket)
  * instead of an ASOF join that sorts every totals row on every query (ADR 0007, "Time buckets").
  * Each totals row holds from its time `fstore_t` until its key's next one, `fstore_t_next`
- * (NULL for a key's last row: until `lastTime`, the latest time of all totals), and is stored
- * once for every bucket `t // width` that interval touches.
+ * (NULL for a key's last row: no end), and is stored once for every bucket `t // width` that
+ * interval touches. The width is the key's own (renderBucketKeys), so one key's spread in time
+ * (a backfilled row from years ago, a burst) changes neither the other keys' buckets nor the
+ * bound on the repeated rows.
  */
 export interface TimeBuckets {
   /** The repeated rows: `fstore_key_id`, `fstore_bucket`, `fstore_t`, `fstore_t_next`, totals. */
   readonly relation: string;
-  /** Microseconds per bucket. */
-  readonly width: number;
-  /** The latest `fstore_t` of all totals: later probes look up the bucket of this time. */
-  readonly lastTime: number;
+  /**
+   * One row a key with totals: the join keys, `fstore_key_id`, its bucket width `fstore_width`
+   * (µs) and its last totals time `fstore_t_last` (later probes look up that time's bucket).
+   */
+  readonly keys: string;
 }
 
 export const bucketColumn = 'fstore_bucket';
 export const nextTimeColumn = 'fstore_t_next';
+export const widthColumn = 'fstore_width';
+export const lastTimeColumn = 'fstore_t_last';
 
 /**
- * Repeated rows are at most rows + keys * (1 + span / width), so with this width at most
- * 1.25 times the totals plus one row a key. Wider buckets repeat less but give each probe more
- * candidates (rows per key and bucket); 4 measured best on bench:agg's data (ADR 0007).
+ * About this many totals rows of a key per bucket: wider buckets repeat less but give each
+ * probe more candidates; 4 measured best on bench:agg's data (ADR 0007).
  */
-const rowsPerKeyAndBucket = 4;
+const rowsPerBucket = 4;
 
 /**
- * A key with far more rows than the average one gets that many more candidates per probe in
- * its buckets (the width is one for all keys): past this many times the average, the lookup
- * keeps the ASOF join, whose cost does not grow with a key's rows.
+ * A key's buckets cover at most its rows times this (plus one): the width is never below the
+ * key's whole time span / (this * rows), so its repeated rows stay under (1 + this) * rows.
  */
-const densestKeyLimit = 16;
+const bucketsPerRowLimit = 2;
 
 /**
- * The bucket width for totals of `rows` rows over `keys` keys between two times (µs), or
- * undefined when time buckets would not pay: no rows, or a key past densestKeyLimit.
+ * The per-key relation of TimeBuckets.keys over the totals rows of `totals` and the key-id
+ * dictionary `keyIds` (join keys and `fstore_key_id`). A key's width gives about rowsPerBucket
+ * rows a bucket over the central 80 % of its times (10th to 90th percentile), so a few rows far
+ * from the rest (a backfill years back) do not widen it; it is raised to span / (2 * rows) when
+ * that is wider, so a key's buckets stay fewer than twice its rows plus one. Any positive
+ * width gives the same answers; the width only decides the cost.
  */
-export function timeBucketWidth(stats: {
-  readonly rows: number;
-  readonly keys: number;
-  readonly densestKeyRows: number;
-  readonly firstTime: number;
-  readonly lastTime: number;
-}): number | undefined {
-  if (stats.rows <= 0 || stats.keys <= 0) return undefined;
-  if (stats.densestKeyRows > (densestKeyLimit * stats.rows) / stats.keys) return undefined;
-  const span = stats.lastTime - stats.firstTime + 1;
-  return Math.max(1, Math.ceil((rowsPerKeyAndBucket * span * stats.keys) / stats.rows));
-}
-
-/** The statistics timeBucketWidth needs, over the totals rows of `relation`. */
-export function renderTimeBucketStatistics(relation: string): string {
+export function renderBucketKeys(
+  totals: string,
+  keyIds: string,
+  keys: readonly string[],
+  dialect: Dialect,
+): string {
+  const quoted = keys.map((k) => `fstore_i.${dialect.quote(k)}`);
+  const central = `(fstore_q[2] - fstore_q[1] + 1) * ${rowsPerBucket} / (0.8 * fstore_n)`;
+  const spread = `(fstore_last - fstore_first + 1) / (${bucketsPerRowLimit} * fstore_n)`;
   return [
-    'SELECT sum(fstore_n) AS total_rows, count(*) AS key_count, max(fstore_n) AS densest_key_rows,',
-    '  min(fstore_first) AS first_time, max(fstore_last) AS last_time',
-    `FROM (SELECT count(*) AS fstore_n, min(fstore_t) AS fstore_first, max(fstore_t) AS fstore_last FROM ${relation} GROUP BY ${keyIdColumn}) fstore_keys`,
+    `SELECT ${quoted.join(', ')}, fstore_i.${keyIdColumn}, fstore_s.fstore_last AS ${lastTimeColumn},`,
+    `  CAST(greatest(1, ceil(greatest(${central}, ${spread}))) AS BIGINT) AS ${widthColumn}`,
+    `FROM ${keyIds} fstore_i JOIN (`,
+    `  SELECT ${keyIdColumn}, count(*) AS fstore_n, min(fstore_t) AS fstore_first, max(fstore_t) AS fstore_last,`,
+    '    quantile_disc(fstore_t, [0.1, 0.9]) AS fstore_q',
+    `  FROM ${totals} GROUP BY ${keyIdColumn}`,
+    `) fstore_s ON fstore_s.${keyIdColumn} = fstore_i.${keyIdColumn}`,
   ].join('\n');
 }
 
-/** The repeated rows of the totals rows of `relation` (columns: the stored totals to keep). */
+/**
+ * The repeated rows of the totals rows of `relation` (columns: the stored totals to keep), each
+ * key's by its width in `bucketKeys` (renderBucketKeys over the same totals).
+ */
 export function renderTimeBuckets(
   relation: string,
+  bucketKeys: string,
   totals: readonly string[],
-  bucketing: { readonly width: number; readonly lastTime: number },
   dialect: Dialect,
 ): string {
-  if (!Number.isSafeInteger(bucketing.width) || bucketing.width < 1)
-    throw new Error(`time bucket width must be a positive integer, got ${bucketing.width}`);
-  if (!Number.isSafeInteger(bucketing.lastTime))
-    throw new Error(`time buckets' last time must be an integer, got ${bucketing.lastTime}`);
   const columns = totals.map(dialect.quote);
-  const width = String(bucketing.width);
+  const width = `fstore_k.${widthColumn}`;
   // `//` truncates toward zero, which is monotone in t: a time in [t, t_next) falls in a bucket
-  // of the row's range whatever its sign.
-  const buckets = `unnest(range(fstore_t // ${width}, coalesce(${nextTimeColumn} - 1, ${bucketing.lastTime}) // ${width} + 1))`;
+  // of the row's range whatever its sign. A key's last row holds on without end, and probes
+  // past it look up its own bucket (renderProbeBucket).
+  const buckets = `unnest(range(fstore_r.fstore_t // ${width}, coalesce(fstore_r.${nextTimeColumn} - 1, fstore_r.fstore_t) // ${width} + 1))`;
   return [
-    `SELECT ${keyIdColumn}, ${buckets} AS ${bucketColumn}, fstore_t, ${nextTimeColumn}, ${columns.join(', ')}`,
+    `SELECT fstore_r.${keyIdColumn}, ${buckets} AS ${bucketColumn}, fstore_r.fstore_t, fstore_r.${nextTimeColumn}, ${columns.map((c) => `fstore_r.${c}`).join(', ')}`,
     'FROM (',
     `  SELECT ${keyIdColumn}, fstore_t, lead(fstore_t) OVER (PARTITION BY ${keyIdColumn} ORDER BY fstore_t) AS ${nextTimeColumn}, ${columns.join(', ')}`,
     `  FROM ${relation}`,
-    ') fstore_totals',
+    `) fstore_r JOIN ${bucketKeys} fstore_k ON fstore_k.${keyIdColumn} = fstore_r.${keyIdColumn}`,
   ].join('\n');
 }
 
 /**
- * The lookup's join of probes `p` (`fstore_key_id`, `fstore_x`) to the totals row at or before
- * each probe's time: the one row of the probe's key and bucket whose interval holds it.
+ * The lookup's join of probes `p` (`fstore_key_id`, `fstore_bucket`, `fstore_x`) to the totals
+ * row at or before each probe's time: the one row of the probe's key and bucket whose interval
+ * holds it.
  */
 export function renderBucketJoin(
   buckets: TimeBuckets,
@@ -102,7 +108,10 @@ export function renderBucketJoin(
   ].join('\n');
 }
 
-/** A probe's bucket: that of its time, or of the last time for later probes. */
-export function renderProbeBucket(buckets: TimeBuckets, time: string): string {
-  return `least(${time}, ${buckets.lastTime}) // ${buckets.width} AS ${bucketColumn}`;
+/**
+ * A probe's bucket, from its time and its key's row of TimeBuckets.keys (`key`, an alias): that
+ * of its time, or of the key's last time for later probes. NULL for a key without totals.
+ */
+export function renderProbeBucket(key: string, time: string): string {
+  return `least(${time}, ${key}.${lastTimeColumn}) // ${key}.${widthColumn} AS ${bucketColumn}`;
 }

@@ -9,9 +9,11 @@ import {
 } from './exact-sum.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
 import {
+  lastTimeColumn,
   renderBucketJoin,
   renderProbeBucket,
   type TimeBuckets,
+  widthColumn,
 } from './render-running-totals-buckets.ts';
 import { keyIdColumn } from './render-running-totals-key-ids.ts';
 
@@ -345,11 +347,12 @@ export function renderAggregationFromRunningTotals(
     '    FROM (',
     `      SELECT ${pivot.join(',\n        ')}`,
     '      FROM (',
-    `        SELECT e.${keyIdColumn}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x${buckets ? `, ${renderProbeBucket(buckets, 'e.fstore_e_t - b.fstore_back')}` : ''}`,
-    // Entity rows get their key's id by a hash join (= on the keys: a NULL key matches none);
-    // a key without totals gets none, and its probes find nothing, as with the keys themselves.
-    `        FROM (SELECT fstore_i.${keyIdColumn}, fstore_en.fstore_row_id, ${dialect.epochMicros(`fstore_en.${q(options.entityTimestampColumn)}`)} AS fstore_e_t`,
-    `          FROM ${options.entityRelation} fstore_en LEFT JOIN ${options.runningTotals.keyIds} fstore_i ON ${keys.map((k) => `fstore_i.${k} = fstore_en.${k}`).join(' AND ')}) e`,
+    `        SELECT e.${keyIdColumn}, e.fstore_row_id * ${edges.length} + b.fstore_edge AS fstore_probe, e.fstore_e_t - b.fstore_back AS fstore_x${buckets ? `, ${renderProbeBucket('e', 'e.fstore_e_t - b.fstore_back')}` : ''}`,
+    // Entity rows get their key's id (and with buckets its width and last time) by a hash join
+    // (= on the keys: a NULL key matches none); a key without totals gets none, and its probes
+    // find nothing, as with the keys themselves.
+    `        FROM (SELECT fstore_i.${keyIdColumn}, ${buckets ? `fstore_i.${lastTimeColumn}, fstore_i.${widthColumn}, ` : ''}fstore_en.fstore_row_id, ${dialect.epochMicros(`fstore_en.${q(options.entityTimestampColumn)}`)} AS fstore_e_t`,
+    `          FROM ${options.entityRelation} fstore_en LEFT JOIN ${buckets ? buckets.keys : options.runningTotals.keyIds} fstore_i ON ${keys.map((k) => `fstore_i.${k} = fstore_en.${k}`).join(' AND ')}) e`,
     `        CROSS JOIN (VALUES ${edges.map((seconds, i) => `(${i}, ${micros(seconds)})`).join(', ')}) b(fstore_edge, fstore_back)`,
     '      ) p',
     `      ${lookup}`,

@@ -3,11 +3,10 @@ import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duc
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import {
   renderBucketJoin,
+  renderBucketKeys,
   renderProbeBucket,
-  renderTimeBucketStatistics,
   renderTimeBuckets,
   type TimeBuckets,
-  timeBucketWidth,
 } from '../../lib/sql/render-running-totals-buckets.ts';
 
 const dialect = duckdbDialect('/unused');
@@ -39,22 +38,24 @@ async function fixture(session: DuckdbSession): Promise<void> {
     )`);
 }
 
-async function bucketed(session: DuckdbSession, rowsPerBucketScale: number): Promise<TimeBuckets> {
-  const [stats] = await queryRows(session.connection, renderTimeBucketStatistics('totals'));
-  const lastTime = Number(stats?.last_time);
-  const chosen = timeBucketWidth({
-    rows: Number(stats?.total_rows),
-    keys: Number(stats?.key_count),
-    densestKeyRows: Number(stats?.densest_key_rows),
-    firstTime: Number(stats?.first_time),
-    lastTime,
-  });
-  if (chosen === undefined) throw new Error('the fixture should get time buckets');
-  const width = Math.ceil(chosen * rowsPerBucketScale);
+/**
+ * Buckets of the `totals` table, each key's width (renderBucketKeys) times `widthScale`: any
+ * positive width must give the same answers.
+ */
+async function bucketed(session: DuckdbSession, widthScale = 1): Promise<TimeBuckets> {
   await session.connection.run(
-    `CREATE OR REPLACE TABLE buckets AS ${renderTimeBuckets('totals', ['fstore_rows'], { width, lastTime }, dialect)}`,
+    "CREATE OR REPLACE TABLE ids AS SELECT DISTINCT 'K' || fstore_key_id AS k, fstore_key_id FROM totals",
   );
-  return { relation: 'buckets', width, lastTime };
+  await session.connection.run(
+    `CREATE OR REPLACE TABLE bucket_keys AS ${renderBucketKeys('totals', 'ids', ['k'], dialect)}`,
+  );
+  await session.connection.run(
+    `UPDATE bucket_keys SET fstore_width = CAST(greatest(1, ceil(fstore_width * ${widthScale})) AS BIGINT)`,
+  );
+  await session.connection.run(
+    `CREATE OR REPLACE TABLE buckets AS ${renderTimeBuckets('totals', 'bucket_keys', ['fstore_rows'], dialect)}`,
+  );
+  return { relation: 'buckets', keys: 'bucket_keys' };
 }
 
 /** Probes whose bucket lookup differs from the ASOF join's answer (or that it repeats). */
@@ -63,7 +64,7 @@ async function differences(session: DuckdbSession, buckets: TimeBuckets): Promis
     session.connection,
     `WITH by_bucket AS (
        SELECT p.probe, r.fstore_t, r.fstore_rows
-       FROM (SELECT *, ${renderProbeBucket(buckets, 'fstore_x')} FROM probes) p
+       FROM (SELECT probes.*, ${renderProbeBucket('k', 'fstore_x')} FROM probes LEFT JOIN ${buckets.keys} k USING (fstore_key_id)) p
        ${renderBucketJoin(buckets, ['fstore_rows'], dialect)}
      ), by_asof AS (
        SELECT p.probe, r.fstore_t, r.fstore_rows
@@ -101,39 +102,98 @@ describe('running totals by time bucket', () => {
       expect(await differences(session, await bucketed(session, scale))).toEqual([]);
   });
 
-  it('repeats rows at most 1.25 times the totals plus two rows a key, whatever the spread', async () => {
+  it('repeats rows at most 1.25 times the totals plus two rows a key when times spread evenly', async () => {
     await bucketed(session, 1);
-    const [counts] = await queryRows(
-      session.connection,
-      'SELECT (SELECT count(*) FROM totals) AS totals, (SELECT count(DISTINCT fstore_key_id) FROM totals) AS keys, (SELECT count(*) FROM buckets) AS repeated',
+    const { totals, keys, repeated } = await bucketCounts(session);
+    expect(repeated).toBeGreaterThan(totals);
+    expect(repeated).toBeLessThanOrEqual(1.25 * totals + 2 * keys);
+  });
+});
+
+/** Rows of `totals` and `buckets`, keys, and the most rows one key has in one bucket. */
+async function bucketCounts(session: DuckdbSession) {
+  const [counts] = await queryRows(
+    session.connection,
+    `SELECT (SELECT count(*) FROM totals) AS totals, (SELECT count(DISTINCT fstore_key_id) FROM totals) AS keys,
+       (SELECT count(*) FROM buckets) AS repeated,
+       (SELECT max(n) FROM (SELECT count(*) AS n FROM buckets GROUP BY fstore_key_id, fstore_bucket)) AS most_in_bucket`,
+  );
+  return {
+    totals: Number(counts?.totals),
+    keys: Number(counts?.keys),
+    repeated: Number(counts?.repeated),
+    mostInBucket: Number(counts?.most_in_bucket),
+  };
+}
+
+describe('running totals by time bucket, with times skewed', () => {
+  let session: DuckdbSession;
+  const year = 365 * 86_400_000_000;
+  const start2025 = 1_735_689_600_000_000;
+  beforeAll(async () => {
+    session = await openDuckdb();
+    await session.connection.run('SELECT setseed(0.7)');
+  });
+  afterAll(() => session.close());
+
+  /**
+   * 200 keys of 100 rows spread over 2025; `extra` adds rows (key id, time) on top. Probes at,
+   * around and between every row time, before the first and past the last.
+   */
+  async function skewed(extra: string): Promise<void> {
+    await session.connection.run(`
+      CREATE OR REPLACE TABLE totals AS
+      SELECT fstore_key_id, fstore_t, row_number() OVER (PARTITION BY fstore_key_id ORDER BY fstore_t) AS fstore_rows
+      FROM (
+        SELECT DISTINCT fstore_key_id, fstore_t FROM (
+          SELECT 1 + i // 100 AS fstore_key_id, ${start2025} + CAST(floor(random() * ${year}) AS BIGINT) AS fstore_t
+          FROM range(20000) t(i)
+          ${extra}
+        )
+      )`);
+    await session.connection.run(`
+      CREATE OR REPLACE TABLE probes AS
+      SELECT row_number() OVER () AS probe, fstore_key_id, fstore_x FROM (
+        SELECT fstore_key_id, fstore_t + d AS fstore_x FROM totals, (VALUES (-1), (0), (1), (3600000000)) v(d)
+        UNION ALL SELECT fstore_key_id, min(fstore_t) - 1 FROM totals GROUP BY ALL
+        UNION ALL SELECT fstore_key_id, ${start2025 + 2 * year} FROM totals GROUP BY ALL
+        UNION ALL SELECT 1 + CAST(floor(random() * 200) AS BIGINT), ${start2025 - 21 * year} + CAST(floor(random() * 22 * ${year}) AS BIGINT) FROM range(5000)
+      )`);
+  }
+
+  it('keeps the buckets of every key narrow when one row is 20 years older than the rest, with the same answers as the ASOF join', async () => {
+    await skewed(`UNION ALL SELECT 1, ${start2025 - 20 * year}`);
+    const buckets = await bucketed(session);
+    expect(await differences(session, buckets)).toEqual([]);
+    const { totals, keys, repeated, mostInBucket } = await bucketCounts(session);
+    // One width for all keys, from the whole time span (the earlier rule), put each key's
+    // year in one or two buckets: ~50-100 candidates a probe. Each key's own width keeps the
+    // outlier's key to a few more than the others, and the others as without it.
+    expect(mostInBucket).toBeLessThanOrEqual(16);
+    expect(repeated).toBeLessThanOrEqual(1.5 * totals + keys);
+  });
+
+  it('keeps the repeated rows under three times the totals plus one a key when every key has a row 20 years back', async () => {
+    await skewed(
+      `UNION ALL SELECT 1 + i, ${start2025 - 20 * year} - i * 1000 FROM range(200) t(i)`,
     );
-    const bound = 1.25 * Number(counts?.totals) + 2 * Number(counts?.keys);
-    expect(Number(counts?.repeated)).toBeLessThanOrEqual(bound);
+    const buckets = await bucketed(session);
+    expect(await differences(session, buckets)).toEqual([]);
+    const { totals, keys, repeated, mostInBucket } = await bucketCounts(session);
+    expect(repeated).toBeLessThanOrEqual(3 * totals + keys);
+    // The bound widens every key's buckets to a tenth of a year here (about 10 rows a bucket,
+    // against ~80 with one width from the whole span).
+    expect(mostInBucket).toBeLessThanOrEqual(32);
   });
 
-  it('refuses a width that is not a positive integer, naming it', () => {
-    expect(() =>
-      renderTimeBuckets('totals', ['fstore_rows'], { width: 0, lastTime: 1 }, dialect),
-    ).toThrow(/time bucket width must be a positive integer, got 0/);
-    expect(() =>
-      renderTimeBuckets('totals', ['fstore_rows'], { width: 1.5, lastTime: 1 }, dialect),
-    ).toThrow(/got 1.5/);
-  });
-
-  it('chooses a width of four rows a key and bucket on average, and none for empty totals or a key 16 times denser than the average', () => {
-    const even = {
-      rows: 2_000_000,
-      keys: 20_000,
-      densestKeyRows: 160,
-      firstTime: 0,
-      lastTime: 9_999,
-    };
-    expect(
-      timeBucketWidth({ ...even, rows: 100, keys: 1, densestKeyRows: 100, lastTime: 99 }),
-    ).toBe(4);
-    expect(timeBucketWidth(even)).toBe(400);
-    expect(timeBucketWidth({ ...even, densestKeyRows: 1_600 })).toBe(400);
-    expect(timeBucketWidth({ ...even, densestKeyRows: 1_601 })).toBeUndefined();
-    expect(timeBucketWidth({ ...even, rows: 0, keys: 0, densestKeyRows: 0 })).toBeUndefined();
+  it('gives a key fifty times denser than the others buckets of its own, so it keeps time buckets', async () => {
+    await skewed(
+      `UNION ALL SELECT 7, ${start2025} + CAST(floor(random() * ${year}) AS BIGINT) FROM range(5000)`,
+    );
+    const buckets = await bucketed(session);
+    expect(await differences(session, buckets)).toEqual([]);
+    const { totals, keys, repeated, mostInBucket } = await bucketCounts(session);
+    expect(mostInBucket).toBeLessThanOrEqual(16);
+    expect(repeated).toBeLessThanOrEqual(1.5 * totals + keys);
   });
 });

@@ -1,4 +1,4 @@
-import { appendFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineAggregationView, defineEntity, defineSource } from '../../lib/definitions/index.ts';
@@ -87,9 +87,12 @@ describe('running totals', () => {
     const totals = (await readdir(dir)).filter((f) => f.endsWith('.parquet'));
     expect(totals).toHaveLength(1);
     // The lookup's time buckets are those of the current totals; the superseded ones are gone.
-    const buckets = await readdir(bucketsDir(dir));
-    expect(buckets).toHaveLength(1);
-    expect(buckets[0]?.startsWith(`${path.basename(totals[0] ?? '', '.parquet')}-`)).toBe(true);
+    // (two files: the repeated rows and each key's width)
+    const buckets = (await readdir(bucketsDir(dir))).sort();
+    expect(buckets).toHaveLength(2);
+    for (const name of buckets)
+      expect(name.startsWith(`${path.basename(totals[0] ?? '', '.parquet')}-`)).toBe(true);
+    expect(buckets[1]?.replace(/\.parquet$/, '.keys.parquet')).toBe(buckets[0]);
   });
 
   it('rewrite a damaged time-buckets file instead of failing, and remove buckets whose totals file is gone', async () => {
@@ -106,14 +109,22 @@ describe('running totals', () => {
         ).records,
       );
     expect(await query()).toEqual([{ sum: 10, count: 1 }]);
-    const [buckets] = await readdir(bucketsDir(dir));
-    const file = path.join(bucketsDir(dir), buckets ?? '');
-    await writeFile(file, 'not parquet');
-    const orphan = path.join(bucketsDir(dir), 'gone-0123456789abcdef.parquet');
-    await writeFile(orphan, 'buckets of a totals file that no longer exists');
+    const written = (await readdir(bucketsDir(dir))).sort();
+    expect(written).toHaveLength(2);
+    const orphans = ['gone-0123456789abcdef.parquet', 'gone-0123456789abcdef.keys.parquet'];
+    for (const damaged of written) {
+      const file = path.join(bucketsDir(dir), damaged);
+      await writeFile(file, 'not parquet');
+      for (const orphan of orphans)
+        await writeFile(path.join(bucketsDir(dir), orphan), 'buckets of a gone totals file');
+      expect(await query()).toEqual([{ sum: 10, count: 1 }]);
+      expect((await readFile(file)).subarray(0, 4).toString()).toBe('PAR1');
+      expect((await readdir(bucketsDir(dir))).sort()).toEqual(written);
+    }
+    // A keys file gone (or of the earlier one-width format) is written anew with its rows.
+    await rm(path.join(bucketsDir(dir), written.find((f) => f.endsWith('.keys.parquet')) ?? ''));
     expect(await query()).toEqual([{ sum: 10, count: 1 }]);
-    expect((await readFile(file)).subarray(0, 4).toString()).toBe('PAR1');
-    expect(await readdir(bucketsDir(dir))).toEqual([buckets]);
+    expect((await readdir(bucketsDir(dir))).sort()).toEqual(written);
   });
 
   it('are built for views running totals can answer in part, and not for a source no such view reads', async () => {

@@ -234,13 +234,23 @@ describe('running totals SQL', () => {
             relation: "read_parquet('/totals.parquet')",
             keyIds: "read_parquet('/key-ids.parquet')",
             sumScales: new Map([['amount', -62]]),
-            buckets: { relation: "read_parquet('/buckets.parquet')", width: 400, lastTime: 9_000 },
+            buckets: {
+              relation: "read_parquet('/buckets.parquet')",
+              keys: "read_parquet('/buckets.keys.parquet')",
+            },
           },
         ],
       ]),
     });
     expect(bucketed).not.toContain('ASOF');
-    expect(bucketed).toContain('least(e.fstore_e_t - b.fstore_back, 9000) // 400 AS fstore_bucket');
+    // Each key's width and last time come with its id from the buckets' key rows.
+    expect(bucketed).toContain(
+      'LEFT JOIN read_parquet(\'/buckets.keys.parquet\') fstore_i ON fstore_i."customer_id" = fstore_en."customer_id"',
+    );
+    expect(bucketed).not.toContain("read_parquet('/key-ids.parquet')");
+    expect(bucketed).toContain(
+      'least(e.fstore_e_t - b.fstore_back, e.fstore_t_last) // e.fstore_width AS fstore_bucket',
+    );
     expect(bucketed).toContain("FROM read_parquet('/buckets.parquet')) r");
     expect(bucketed).toContain(
       'ON r.fstore_key_id = p.fstore_key_id AND r.fstore_bucket = p.fstore_bucket',
