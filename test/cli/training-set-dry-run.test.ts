@@ -293,11 +293,12 @@ describe('fstore training-set --dry-run locally', () => {
     const real = await runFstore([...request, '--out', out, '--show-sql', '--json']);
     expect(real.code).toBe(0);
     const read = [...JSON.parse(real.stdout).sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1]);
-    // The run opens every listed file: the join those its SQL names, and the latest-row search
-    // (lib/offline/latest-row-days.ts) the others' key and time columns. C2 has no order, so
-    // its window keeps only its last day and the join skips the 2026-08-01 file the search read.
+    // The run opens only listed files: the latest-row search (lib/offline/latest-row-days.ts)
+    // reads the windows' files, and the join reads the rows it kept, naming only each source's
+    // newest ingest's first file, for its columns.
     expect(listed.map((f) => f.path)).toEqual(expect.arrayContaining(read));
-    expect(listed.filter((f) => !read.includes(f.path)).map((f) => f.dt)).toEqual(['2026-08-01']);
+    expect(JSON.parse(real.stdout).sql).toContain('fstore_found_');
+    expect(read.map((file) => /dt=([\d-]+)/.exec(file)?.[1])).toEqual(['2026-10-01', '2026-02-20']);
 
     const text = await runFstore([...request, '--dry-run']);
     expect(text.code).toBe(0);
