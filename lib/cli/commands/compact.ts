@@ -129,7 +129,7 @@ export function registerCompact(program: Command): void {
         printPushLogs(ctx, pushLogs);
         printSummary(ctx, result, elapsedMs);
       }
-      if (pushLogs.some((p) => p.failed.length > 0)) process.exitCode = 1;
+      if (pushLogs.some((p) => 'failed' in p && p.failed.length > 0)) process.exitCode = 1;
       if (ctx.shutdown.signal)
         throw new InterruptedError(
           ctx.shutdown.signal,
