@@ -12,7 +12,11 @@ import type { PushRow } from './validate-push-rows.ts';
 
 export interface OnlinePushResult {
   readonly written: number;
-  /** Puts whose item already held a newer (or the same) event: left unchanged. */
+  /**
+   * Rows the stored item beats, left unchanged: it holds a later event time, or the same event
+   * time and a later created time. A full tie (same event and created time) is written: the
+   * later push wins (`laterPushWinsFullTie`), so nothing equal is counted here.
+   */
   readonly skippedAsOlder: number;
   readonly views: readonly { view: string; written: number; skippedAsOlder: number }[];
   /** Online views the push does not update, with why. */
