@@ -84,7 +84,7 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     name: 'push',
     term: 'push [options]',
     description:
-      'Write rows of a .jsonl or .csv file to a source now, as POST /v1/push/{source} does: its online views, and its offline store (local environments); --compact ingests waiting push logs',
+      'Write rows of a .jsonl, .csv or .parquet file (or, with --follow, JSON lines from stdin) to a source now, as POST /v1/push/{source} does: its online views, and its offline store (local environments); --compact ingests waiting push logs',
     load: async () => (await import('./commands/push.ts')).registerPush,
   },
   {

@@ -46,6 +46,8 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore push --source orders --file /tmp/fstore-push/orders.csv',
       'npx fstore push --source orders --file /tmp/fstore-push/orders.csv --to online --json',
       'npx fstore push --compact   # ingest push logs a running server left',
+      'npx fstore demo-data --customers 10 --days 3 --out /tmp/fstore-push   # the same rows as Parquet',
+      'npx fstore push --source orders --file /tmp/fstore-push/orders.parquet',
       `printf '{"order_id":"O-F1","customer_id":"C000001","amount":12.5,"category":"books","event_ts":"${day(1, now)}T12:00:00Z","created_ts":null}\\n' > /tmp/fstore-push/orders.jsonl`,
       'npx fstore push --source orders --follow --batch-rows 100 --batch-ms 200 < /tmp/fstore-push/orders.jsonl',
       'tail -f /tmp/fstore-push/orders.jsonl | npx fstore push --source orders --follow --json   # Ctrl-C pushes the lines read, then stops',

@@ -6,6 +6,7 @@ import { listElementType, type ValueType } from '../../definitions/value-types.t
 import { openDuckdb, queryRows } from '../../offline/duckdb-session.ts';
 import { readInputFile } from '../../offline/read-input-file.ts';
 import type { RuntimeSource } from '../../registry/runtime-projection.ts';
+import { quoteIdentifier } from '../../sql/dialect.ts';
 import { CliError } from '../cli-error.ts';
 
 /** Rows of a push file, each with where it is in the file for error messages. */
@@ -17,7 +18,7 @@ export interface FileRows {
 
 /**
  * Reads `file` as push rows: `.jsonl` one JSON object per line (blank lines skipped), values
- * kept as JSON gives them; `.csv` with a header row, each cell turned into its column's JSON
+ * kept as JSON gives them; `.parquet` with its column types mapped to JSON values; `.csv` with a header row, each cell turned into its column's JSON
  * type (numbers, true/false, lists as JSON text; an empty cell is null), anything that does
  * not convert left as text for the push rules to refuse with its reason.
  */
@@ -25,10 +26,11 @@ export async function readPushFile(file: string, source: RuntimeSource): Promise
   const extension = path.extname(file).toLowerCase();
   if (extension === '.jsonl' || extension === '.ndjson') return readJsonLines(file);
   if (extension === '.csv') return readCsv(file, source);
+  if (extension === '.parquet') return readParquet(file);
   throw new CliError(
-    `${path.basename(file)}: push reads .jsonl or .csv files, not "${extension}"`,
+    `${path.basename(file)}: push reads .jsonl, .csv or .parquet files, not "${extension}"`,
     {
-      hint: 'write one JSON object per line (.jsonl), or a CSV file with a header row',
+      hint: 'write one JSON object per line (.jsonl), a CSV file with a header row, or Parquet',
     },
   );
 }
@@ -79,6 +81,52 @@ async function readCsv(file: string, source: RuntimeSource): Promise<FileRows> {
   } finally {
     session.close();
   }
+}
+
+/**
+ * Parquet rows as push rows: DuckDB reads the file with its own column types; timestamps (any
+ * precision, with or without time zone) and dates become ISO-8601 UTC text with microseconds,
+ * decimals doubles, 64-bit integers numbers where exact (text beyond 2^53, as in JSON pushes),
+ * lists JSON arrays. Whatever does not fit the source's schema is left for the push rules to
+ * refuse with the row, the column and the reason, as for any other file.
+ */
+async function readParquet(file: string): Promise<FileRows> {
+  const session = await openDuckdb();
+  try {
+    const columns = await readInputFile(session.connection, file, {
+      table: 'fstore_push_rows',
+      rowNumberColumn: 'fstore_push_row',
+      role: 'push file',
+    });
+    const select = [...columns]
+      .map(
+        ([name, type]) =>
+          `${parquetValue(quoteIdentifier(name), type)} AS ${quoteIdentifier(name)}`,
+      )
+      .join(', ');
+    const rows = await queryRows(
+      session.connection,
+      `SELECT ${select || '*'} FROM fstore_push_rows ORDER BY fstore_push_row`,
+    );
+    return { rows, place: (index) => `row ${index + 1}` };
+  } finally {
+    session.close();
+  }
+}
+
+/** The SQL turning a Parquet column of DuckDB type `type` into the value a JSON push would carry. */
+export function parquetValue(column: string, type: string): string {
+  const element = /^(.*)\[\]$/.exec(type)?.[1];
+  if (element !== undefined) {
+    const inner = parquetValue('x', element);
+    return inner === 'x' ? column : `list_transform(${column}, x -> ${inner})`;
+  }
+  const iso = (timestamp: string) => `strftime(${timestamp}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
+  if (/^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/.test(type))
+    return iso(`timezone('UTC', ${column})`);
+  if (/^TIMESTAMP(_S|_MS|_NS)?$|^DATE$/.test(type)) return iso(`CAST(${column} AS TIMESTAMP)`);
+  if (/^DECIMAL\(\d+,\s*\d+\)$/.test(type)) return `CAST(${column} AS DOUBLE)`;
+  return column;
 }
 
 /** A CSV cell as its column's JSON value; text that is not one stays text (and is refused later). */

@@ -42,10 +42,13 @@ export function registerPush(program: Command): void {
   program
     .command('push')
     .description(
-      'Write rows of a .jsonl or .csv file to a source now, as POST /v1/push/{source} does: its online views, and its offline store (local environments); --compact ingests waiting push logs',
+      'Write rows of a .jsonl, .csv or .parquet file (or, with --follow, JSON lines from stdin) to a source now, as POST /v1/push/{source} does: its online views, and its offline store (local environments); --compact ingests waiting push logs',
     )
     .option('--source <name>', 'the source the rows belong to (with --compact: only this one)')
-    .option('--file <path>', 'rows: .jsonl (one JSON object per line) or .csv (header row)')
+    .option(
+      '--file <path>',
+      'rows: .jsonl (one JSON object per line), .csv (header row) or .parquet (its types mapped to the schema)',
+    )
     .addOption(
       new Option('--to <target>', 'where the rows go')
         .choices([...pushTargets])
