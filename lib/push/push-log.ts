@@ -145,14 +145,19 @@ function schemaNamed(line: string, fieldMapping: Readonly<Record<string, string>
 
 async function writeDurably(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w');
   try {
-    await handle.writeFile(text);
-    await handle.sync();
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
   } finally {
-    await handle.close();
+    // A full disk leaves no half-written copy behind; after the rename this finds nothing.
+    await rm(temporary, { force: true });
   }
-  await rename(temporary, file);
 }
 
 /** Logs of a source that ingest refused, each with its reason file. */

@@ -85,4 +85,27 @@ describe('two pushes tied on keys, event time and created time', () => {
     expect(check.mismatches).toEqual([]);
     expect(check.items).toBe(1);
   });
+
+  it('counts as skippedAsOlder only rows the stored item beats, never a full tie', async () => {
+    const client = localDynamoClient(dynamo.endpoint);
+    const table = 'fstore-push-skipped';
+    await ensureLocalTable(client, table);
+    const event = new Date(Date.now() - 3_600_000);
+    const minutesAfter = (minutes: number) =>
+      new Date(event.getTime() + minutes * 60_000).toISOString();
+    const push = async (created: string, amount: number) =>
+      (
+        await executePush({ registry, online: { client, table } }, defaultPushLimits, 'payments', {
+          rows: [
+            paymentRow(event.toISOString(), { customer_id: 'K1', amount, created_ts: created }),
+          ],
+          to: 'online',
+        })
+      ).online?.views.find((v) => v.view === 'last_payment');
+    expect(await push(minutesAfter(2), 1)).toMatchObject({ written: 1, skippedAsOlder: 0 });
+    // Same event time, earlier created time: older by the winner rule.
+    expect(await push(minutesAfter(1), 2)).toMatchObject({ written: 0, skippedAsOlder: 1 });
+    // Same event and created time: not older, the later push wins.
+    expect(await push(minutesAfter(2), 3)).toMatchObject({ written: 1, skippedAsOlder: 0 });
+  });
 });
