@@ -2,6 +2,7 @@ import { appendFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineAggregationView, defineEntity, defineSource } from '../../lib/definitions/index.ts';
+import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { ingestManifestPath, offlineRoot } from '../../lib/offline/local-layout.ts';
 import { runningTotalsDir } from '../../lib/offline/running-totals.ts';
 import { bucketsDir } from '../../lib/offline/running-totals-buckets.ts';
@@ -125,6 +126,59 @@ describe('running totals', () => {
     await rm(path.join(bucketsDir(dir), written.find((f) => f.endsWith('.keys.parquet')) ?? ''));
     expect(await query()).toEqual([{ sum: 10, count: 1 }]);
     expect((await readdir(bucketsDir(dir))).sort()).toEqual(written);
+  });
+
+  it('answer as the range join when one row is backfilled 20 years before the rest, with every other key keeping buckets of its own rows', async () => {
+    const fixture = await offlineFixture([customer, orders, spend]);
+    const customers = ['C1', 'C2', 'C3', 'C4', 'C5'];
+    const rows = customers.flatMap((customer_id, c) =>
+      Array.from({ length: 40 }, (_, i) => ({
+        ...order(t0 - 60 * day + i * 1.5 * day + c * 3_600_000, i + c),
+        customer_id,
+      })),
+    );
+    const backfilled = t0 - 20 * 365 * day;
+    await fixture.ingest('orders', [...rows, order(backfilled, 7)]);
+    const entities = customers.flatMap((customer_id) =>
+      [backfilled + day, t0 - 30 * day, t0 - 2 * day, t0].map((ms) => ({
+        customer_id,
+        event_timestamp: iso(ms),
+      })),
+    );
+    const query = async (aggregations: 'range-join' | 'running-totals') =>
+      spendOf(
+        (await fixture.trainingSet(entities, { request: { features: ['spend:*'] }, aggregations }))
+          .records,
+      );
+    const totals = await query('running-totals');
+    expect(totals).toEqual(await query('range-join'));
+    expect(totals?.[0]).toEqual({ sum: 7, count: 1 });
+
+    const dir = bucketsDir(runningTotalsDir(offlineRoot(fixture.dataDir, 'local'), 'orders'));
+    const names = await readdir(dir);
+    const keysFile = path.join(dir, names.find((n) => n.endsWith('.keys.parquet')) ?? '');
+    const rowsFile = path.join(dir, names.find((n) => !n.endsWith('.keys.parquet')) ?? '');
+    const session = await openDuckdb();
+    try {
+      const widths = await queryRows(
+        session.connection,
+        `SELECT customer_id, fstore_width FROM read_parquet('${keysFile}') ORDER BY customer_id`,
+      );
+      const [counts] = await queryRows(
+        session.connection,
+        `SELECT count(*) AS repeated FROM read_parquet('${rowsFile}')`,
+      );
+      // One width for all keys from the whole span (the earlier rule) was ~2 years here:
+      // every key's 40 rows in one bucket. Each key's own width keeps its ~4 rows a bucket.
+      const dayMicros = day * 1000;
+      for (const { customer_id, fstore_width } of widths)
+        expect(Number(fstore_width), `${customer_id}`).toBeLessThan(
+          (customer_id === 'C1' ? 100 : 10) * dayMicros,
+        );
+      expect(Number(counts?.repeated)).toBeLessThanOrEqual(3 * rows.length + 1 + customers.length);
+    } finally {
+      session.close();
+    }
   });
 
   it('are built for views running totals can answer in part, and not for a source no such view reads', async () => {
