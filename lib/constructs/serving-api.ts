@@ -12,10 +12,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { lookupStatements } from '../iam/lookup-policy.ts';
+import type { PolicyStatement } from '../iam/policy-statement.ts';
+import { pushStatements } from '../iam/push-policy.ts';
 import type { Registry } from '../registry/index.ts';
 import { lookupRegistryProjection } from '../registry/runtime-projection.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
 import { functionRole } from './function-role.ts';
+import { PushRoute } from './push-route.ts';
 
 export interface ServingApiProps {
   readonly stage: StageConfig;
@@ -40,11 +43,13 @@ const routes: readonly { path: string; method: apigw.HttpMethod }[] = [
  * online-lookup Lambda (arm64, Node.js 24, minified bundle with the lookup's projection of the
  * registry compiled in, so an edit of a description or a schedule leaves its code alone,
  * read-only access to the online table, reserved concurrency when the stage sets one). Its log
- * groups are retained with the stack in stages that retain data.
+ * groups are retained with the stack in stages that retain data. `POST /v1/push/{source}` is
+ * its own route to its own function (PushRoute), granted apart (`grantPush`).
  */
 export class ServingApi extends Construct {
   readonly api: apigw.HttpApi;
   readonly function: nodejs.NodejsFunction;
+  readonly push: PushRoute;
 
   constructor(scope: Construct, id: string, props: ServingApiProps) {
     super(scope, id);
@@ -118,6 +123,13 @@ export class ServingApi extends Construct {
     const integration = new HttpLambdaIntegration('LookupIntegration', this.function);
     for (const route of routes)
       this.api.addRoutes({ path: route.path, methods: [route.method], integration });
+    this.push = new PushRoute(this, 'Push', {
+      stage,
+      registry: props.registry,
+      api: this.api,
+      table: props.table,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    });
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.apiEndpoint,
@@ -133,23 +145,51 @@ export class ServingApi extends Construct {
   grantInvoke(grantee: iam.IGrantable): void {
     const stack = Stack.of(this);
     const scope = { partition: stack.partition, region: stack.region, account: stack.account };
-    const statements = lookupStatements(scope, this.api.apiId);
-    for (const statement of statements)
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: [...statement.Action],
-        resourceArns: [...statement.Resource],
-        ...(statement.Condition ? { conditions: statement.Condition } : {}),
-      });
-    const principal = grantee.grantPrincipal;
-    if (!Construct.isConstruct(principal)) return;
-    for (const resource of statements.flatMap((s) => s.Resource))
-      Validations.of(principal).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${asNagFinding(stack, resource)}]`,
-        reason:
-          'A route of the fstore lookup API: * stands for its stage (it has only $default) and for a {service} or {view} path parameter; no other API or route is granted.',
-      });
+    grantRoutes(
+      stack,
+      grantee,
+      lookupStatements(scope, this.api.apiId),
+      'A route of the fstore lookup API: * stands for its stage (it has only $default) and for a {service} or {view} path parameter; no other API or route is granted.',
+    );
   }
+
+  /**
+   * `execute-api:Invoke` on the push route only (`pushStatements`, what `fstore iam-policy
+   * --for push` prints): every source, or the sources named. No lookup route is granted.
+   */
+  grantPush(grantee: iam.IGrantable, sources?: readonly string[]): void {
+    const stack = Stack.of(this);
+    const scope = { partition: stack.partition, region: stack.region, account: stack.account };
+    grantRoutes(
+      stack,
+      grantee,
+      pushStatements(scope, this.api.apiId, sources),
+      'The push route of the fstore API: * stands for its stage (it has only $default) and, unless sources are named, for the {source} path parameter; no lookup route is granted.',
+    );
+  }
+}
+
+/** Adds the statements to the grantee and acknowledges each route ARN's wildcards for cdk-nag. */
+function grantRoutes(
+  stack: Stack,
+  grantee: iam.IGrantable,
+  statements: readonly PolicyStatement[],
+  reason: string,
+): void {
+  for (const statement of statements)
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...statement.Action],
+      resourceArns: [...statement.Resource],
+      ...(statement.Condition ? { conditions: statement.Condition } : {}),
+    });
+  const principal = grantee.grantPrincipal;
+  if (!Construct.isConstruct(principal)) return;
+  for (const resource of statements.flatMap((s) => s.Resource))
+    Validations.of(principal).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${asNagFinding(stack, resource)}]`,
+      reason,
+    });
 }
 
 /** A resource as cdk-nag names it in a finding: references as `<LogicalId>`, `<AWS::Region>`. */

@@ -84,6 +84,26 @@ export function materializerRegistryProjection(registry: Registry): RuntimeRegis
   });
 }
 
+/**
+ * What the push function reads: every source (a push names one), every view reading it with
+ * its constraints (a pushed row is checked against each passthrough view, online or not) and
+ * quality rules, so an online view's definition fingerprint equals the materializer's. No
+ * entities or services.
+ */
+export function pushRegistryProjection(registry: Registry): RuntimeRegistry {
+  return withVersion({
+    formatVersion: registry.formatVersion,
+    entities: [],
+    sources: registry.sources.map(sourceRuntime),
+    featureViews: registry.featureViews.map((view) => ({
+      ...viewRuntime(view),
+      features: view.features.map(featureWithConstraints),
+      ...(view.quality ? { quality: { ...view.quality } } : {}),
+    })),
+    featureServices: [],
+  });
+}
+
 function withVersion(body: Omit<RuntimeRegistry, 'version'>): RuntimeRegistry {
   // Through stable JSON, as compileRegistry does: the same projection always has the same bytes.
   return JSON.parse(

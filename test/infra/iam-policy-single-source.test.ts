@@ -14,6 +14,7 @@ import { offlineResourcesOf } from '../../lib/iam/environment-resources.ts';
 import { lookupApiRoutes, lookupStatements } from '../../lib/iam/lookup-policy.ts';
 import { ingestStatements, trainingStatements } from '../../lib/iam/offline-policy.ts';
 import type { PolicyStatement } from '../../lib/iam/policy-statement.ts';
+import { pushApiRoute, pushStatements } from '../../lib/iam/push-policy.ts';
 import { serviceOutputNames, stackOutputNames } from '../../lib/stacks/stack-outputs.ts';
 import { athenaRecipeSection, recipeOutputNames } from '../helpers/readme-athena-recipe.ts';
 import { cdkJsonContext, loadExampleRegistry, synthStage } from './synth-app.ts';
@@ -143,7 +144,7 @@ describe('fstore iam-policy prints what the CDK grants give (one source of state
     expect(printed.filter((line) => /Delete/.test(line))).toEqual([]);
   });
 
-  it('push: the synthesized policy of a grantIngest role equals the printed ingest policy', async () => {
+  it('ingest: the synthesized policy of a grantIngest role equals the printed ingest policy', async () => {
     const { registry, stack, ingest, template } = await storeWithRoles();
     const bucketArn = `arn:aws:s3:::${bucketName}`;
     const printed = allowed(
@@ -183,6 +184,14 @@ async function apiWithInvoker() {
     assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
   });
   serving.grantInvoke(invoker);
+  const producer = new iam.Role(stack, 'Producer', {
+    assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+  });
+  serving.grantPush(producer);
+  const ordersProducer = new iam.Role(stack, 'OrdersProducer', {
+    assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+  });
+  serving.grantPush(ordersProducer, ['orders']);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const assembly = app.synth();
   const report = JSON.parse(
@@ -191,6 +200,8 @@ async function apiWithInvoker() {
   return {
     stack,
     invoker,
+    producer,
+    ordersProducer,
     template: Template.fromStack(stack),
     violations: report.pluginReports.flatMap((r) => r.violations ?? []),
   };
@@ -207,6 +218,24 @@ describe('ServingApi.grantInvoke', () => {
     expect(printed).toHaveLength(lookupApiRoutes.length);
   }, 120_000);
 
+  it('grants a lookup caller no push: the push route is not among its resources', async () => {
+    const { stack, invoker, template } = await apiWithInvoker();
+    expect(grantedTo(template, invoker, stack).filter((line) => line.includes('/v1/push'))).toEqual(
+      [],
+    );
+  }, 120_000);
+
+  it('grantPush grants exactly the push route fstore iam-policy --for push prints, and no lookup route', async () => {
+    const { stack, producer, ordersProducer, template } = await apiWithInvoker();
+    expect(grantedTo(template, producer, stack)).toEqual([
+      `execute-api:Invoke arn:aws:execute-api:eu-west-1:111122223333:${apiId}/*/POST/v1/push/* {}`,
+    ]);
+    expect(grantedTo(template, producer, stack)).toEqual(allowed(pushStatements(scope, apiId)));
+    expect(grantedTo(template, ordersProducer, stack)).toEqual([
+      `execute-api:Invoke arn:aws:execute-api:eu-west-1:111122223333:${apiId}/*/POST/v1/push/orders {}`,
+    ]);
+  }, 120_000);
+
   it('passes cdk-nag: the route wildcards (any stage, a path parameter) are acknowledged on the grantee', async () => {
     const { violations } = await apiWithInvoker();
     expect(violations).toEqual([]);
@@ -216,7 +245,7 @@ describe('ServingApi.grantInvoke', () => {
 describe('the dev stack', { timeout: 600_000 }, () => {
   const synthesized = synthStage('dev');
 
-  it('lookup policy: names exactly the routes of the synthesized lookup API', async () => {
+  it('lookup and push policies: together name exactly the routes of the synthesized API', async () => {
     const { template } = await synthesized;
     const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) =>
       String(r.Properties.RouteKey),
@@ -224,7 +253,9 @@ describe('the dev stack', { timeout: 600_000 }, () => {
     const asResourcePaths = routeKeys
       .map((key) => key.replace(/\{[^}]+\}/g, '*').replace(' ', ''))
       .sort();
-    expect(asResourcePaths).toEqual(lookupApiRoutes.map((r) => `${r.method}${r.path}`).sort());
+    expect(asResourcePaths).toEqual(
+      [...lookupApiRoutes, pushApiRoute].map((r) => `${r.method}${r.path}`).sort(),
+    );
   });
 
   it("has every output the README's Athena recipe names", async () => {

@@ -62,6 +62,7 @@ const profileRows = [
 let registry: Registry;
 let lookupFunction: SynthesizedFunction;
 let materializeFunction: SynthesizedFunction;
+let pushFunction: SynthesizedFunction;
 let dynamo: LocalDynamo;
 let client: DynamoDBClient;
 let athena: AwsJsonStub;
@@ -169,6 +170,7 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
     };
     lookupFunction = find('MAX_ENTITIES');
     materializeFunction = find('ATHENA_WORKGROUP');
+    pushFunction = find('MAX_ROWS');
     await provideRuntimeSdk(outdir);
     dynamo = await startDynalite();
     client = localDynamoClient(dynamo.endpoint);
@@ -279,6 +281,61 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
       plan: { value: 'premium', status: 'PRESENT' },
       monthly_charges: { value: 79.5, status: 'PRESENT' },
       contract_type: { value: null, status: 'NOT_FOUND' },
+    });
+  });
+
+  it('push: writes an online push through the bundle that a lookup then serves; the default target is 501, a bad row 400', async () => {
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const row = {
+      customer_id: 'C000777',
+      age: 40,
+      plan: 'standard',
+      region: 'west',
+      monthly_charges: 55.5,
+      tenure_months: 3,
+      event_ts: at,
+      created_ts: at,
+    };
+    const events = [
+      httpApiEvent('POST', '/v1/push/customer_profiles', { to: 'online', rows: [row] }),
+      httpApiEvent('POST', '/v1/push/customer_profiles', { rows: [row] }),
+      httpApiEvent('POST', '/v1/push/customer_profiles', {
+        to: 'online',
+        rows: [{ ...row, age: 'forty' }],
+      }),
+      httpApiEvent('POST', '/v1/push/no_such_source', { to: 'online', rows: [row] }),
+    ];
+    const environment = {
+      ...runtimeEnvironment(pushFunction, { TABLE_NAME: table }),
+      ...runtimeBasics(),
+    };
+    const { results, stderr } = await invokeBundle(pushFunction.bundle, environment, events);
+    const answers = results.map((r, index) => {
+      if (!r || r.error) throw new Error(`event ${index}: ${JSON.stringify(r)} ${stderr}`);
+      const response = r.response as { statusCode: number; body: string };
+      return { status: response.statusCode, body: JSON.parse(response.body) };
+    });
+    expect(
+      answers.map((a) => a.status),
+      stderr,
+    ).toEqual([200, 501, 400, 404]);
+    expect(answers[0]?.body).toMatchObject({ rows: 1, online: { written: 1, skippedAsOlder: 0 } });
+    expect(answers[1]?.body.error.code).toBe('OFFLINE_PUSH_UNAVAILABLE');
+    expect(answers[2]?.body.error.details.path).toBe('$.rows[0].age');
+    const lookup = createLookupHandler({
+      registry: lookupRegistryProjection(registry),
+      client,
+      config: readLookupConfig({ TABLE_NAME: table }),
+    });
+    const served = await lookup(
+      httpApiEvent('POST', '/v1/feature-views/customer_profile', {
+        entities: [{ customer_id: 'C000777' }],
+      }) as never,
+      { functionName: 'fstore-bundle-smoke', awsRequestId: 'in-process' } as never,
+    );
+    expect(JSON.parse(served.body).results[0].features).toMatchObject({
+      plan: { value: 'standard', status: 'PRESENT' },
+      monthly_charges: { value: 55.5, status: 'PRESENT' },
     });
   });
 

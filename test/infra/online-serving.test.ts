@@ -65,7 +65,10 @@ describe('OnlineStore and ServingApi constructs', () => {
         Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), MAX_ENTITIES: '1000' }),
       },
     });
-    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    // The lookup role's policies only: the push function's role has its own (push-route.test.ts).
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes('LookupServiceRole'),
+    );
     const actions = policies.flatMap((p) =>
       (
         p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }
@@ -89,6 +92,7 @@ describe('OnlineStore and ServingApi constructs', () => {
       'GET /v1/registry',
       'POST /v1/feature-views/{view}',
       'POST /v1/features/{service}',
+      'POST /v1/push/{source}',
     ]);
     expect(new Set(routes.map((r) => r.AuthorizationType))).toEqual(new Set(['AWS_IAM']));
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {

@@ -106,10 +106,11 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
       'MonitoringDashboard',
       ...registryRecord,
       'ServingApiLookup',
+      'ServingApiPushFunction',
     ]);
-    // Both bundles embed the new view: the asset hash, so the code, changes.
+    // The three bundles embed the new view: the asset hash, so the code, changes.
     for (const id of diff.changed.filter((i) =>
-      /^(ServingApiLookup|MaterializationMaterializer)[0-9A-F]{8}$/.test(i),
+      /^(ServingApiLookup|MaterializationMaterializer|ServingApiPushFunction)[0-9A-F]{8}$/.test(i),
     ))
       expect(codeKey(after, id), id).not.toBe(codeKey(base, id));
   }, 300_000);

@@ -15,6 +15,7 @@ import {
   type PolicyStatement,
   policyDocument,
 } from '../../iam/policy-statement.ts';
+import { pushStatements } from '../../iam/push-policy.ts';
 import type { Registry } from '../../registry/index.ts';
 import { entityRequestTable } from '../../sql/athena-service-query.ts';
 import { stackOutputNames } from '../../stacks/stack-output-names.ts';
@@ -24,7 +25,7 @@ import { CliContext } from '../context.ts';
 import { type EnvironmentStackOutputs, requiredOutput } from '../stack-outputs-reader.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
 
-const purposes = ['training', 'lookup', 'push', 'compact'] as const;
+const purposes = ['training', 'lookup', 'push', 'ingest', 'compact'] as const;
 type Purpose = (typeof purposes)[number];
 
 interface IamPolicyOptions {
@@ -58,7 +59,7 @@ export function registerIamPolicy(program: Command): void {
   program
     .command('iam-policy')
     .description(
-      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the API routes; push: ingest; compact: compact --env <aws>)',
+      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; ingest: ingest --env <aws>; compact: compact --env <aws>)',
     )
     .option('--for <purpose>', `what the role does: ${purposes.join(', ')}`)
     .option(
@@ -75,9 +76,12 @@ export function registerIamPolicy(program: Command): void {
     )
     .option(
       '--bucket <name>',
-      'with --account, for training, push and compact: the offline bucket (OfflineBucketName)',
+      'with --account, for training, ingest and compact: the offline bucket (OfflineBucketName)',
     )
-    .option('--api-id <id>', 'with --account, for lookup: the lookup API id (LookupApiId)')
+    .option(
+      '--api-id <id>',
+      'with --account, for lookup and push: the API id (LookupApiId; push is a route of the same API)',
+    )
     .option('--json', 'print the policy with where its names came from, as JSON')
     .action(async (options: IamPolicyOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
@@ -142,13 +146,21 @@ function policyFor(
     }
     case 'lookup':
       return { statements: lookupStatements(names.scope, names.apiId()), notes: [], warnings: [] };
-    case 'push': {
+    case 'push':
+      return {
+        statements: pushStatements(names.scope, names.apiId()),
+        notes: [
+          'execute-api:Invoke on POST /v1/push/* only: a producer with it cannot look features up (and --for lookup grants no push)',
+        ],
+        warnings: [],
+      };
+    case 'ingest': {
       const bucketArn = bucketArnOf(names.scope, names.bucket());
       const sources = registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix }));
       return {
         statements: ingestStatements(bucketArn, sources),
         notes: [
-          'fstore has no push API yet: this is the policy of `fstore ingest --env <aws>` (data under offline/<source>/, commit records under offline/_ingests/<source>/)',
+          'the policy of `fstore ingest --env <aws>` (data under offline/<source>/, commit records under offline/_ingests/<source>/)',
         ],
         warnings: [],
       };

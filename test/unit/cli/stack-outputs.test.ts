@@ -273,7 +273,7 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
         '--env',
         'prod',
         '--for',
-        'push',
+        'ingest',
         '--account',
         '111122223333',
         '--region',
@@ -307,7 +307,7 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
         '--env',
         'prod',
         '--for',
-        'push',
+        'ingest',
         '--account',
         '111122223333',
         '--region',
@@ -323,14 +323,14 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
     );
   });
 
-  it('iam-policy --for push prints the ingest policy and says there is no push API yet', async () => {
+  it('iam-policy --for ingest prints the policy of fstore ingest --env <aws>', async () => {
     expect(
       await fstore(
         'iam-policy',
         '--env',
         'prod',
         '--for',
-        'push',
+        'ingest',
         '--account',
         '111122223333',
         '--region',
@@ -346,7 +346,42 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
         registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix })),
       ),
     );
-    expect(stderr).toContain('fstore has no push API yet');
+  });
+
+  it('iam-policy --for push grants invoke on the push route only, from the stack outputs or offline', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [prodStack] });
+    expect(await fstore('iam-policy', '--env', 'prod', '--for', 'push'), stderr).toBe(0);
+    expect(JSON.parse(stdout).Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['execute-api:Invoke'],
+        Resource: [
+          `arn:aws:execute-api:eu-west-1:111122223333:${outputs.LookupApiId}/*/POST/v1/push/*`,
+        ],
+      },
+    ]);
+    expect(stderr).toContain('a producer with it cannot look features up');
+    stdout = '';
+    const offline = [
+      'iam-policy',
+      '--env',
+      'prod',
+      '--for',
+      'push',
+      '--account',
+      '444455556666',
+      '--region',
+      'us-east-2',
+    ];
+    expect(await fstore(...offline)).toBe(2);
+    expect(stderr).toContain('--account works offline, so it needs --api-id');
+    stdout = '';
+    expect(await fstore(...offline, '--api-id', 'zz9'), stderr).toBe(0);
+    const resources = JSON.parse(stdout).Statement.flatMap(
+      (s: { Resource: string[] }) => s.Resource,
+    );
+    expect(resources).toEqual(['arn:aws:execute-api:us-east-2:444455556666:zz9/*/POST/v1/push/*']);
+    expect(resources.some((r: string) => r.includes('/v1/features'))).toBe(false);
   });
 
   it('iam-policy --for compact prints the compaction policy of every source', async () => {

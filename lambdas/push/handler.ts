@@ -1,0 +1,59 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { HttpApiEvent } from '../../lib/api/http-api-event.ts';
+import { EmfMetrics, type MetricsSink, MetricUnit } from '../../lib/observability/emf-metrics.ts';
+import {
+  type InvocationContext,
+  observedHandler,
+} from '../../lib/observability/observed-handler.ts';
+import { type LogSink, StructuredLogger } from '../../lib/observability/structured-logger.ts';
+import { pushEventHandler } from '../../lib/push/push-event.ts';
+import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
+import type { PushConfig } from './config.ts';
+
+export interface PushHandlerDependencies {
+  readonly registry: RuntimeRegistry;
+  /** The DynamoDB client of the online table (and of the Idempotency-Key records). */
+  readonly client: DynamoDBClient;
+  readonly config: PushConfig;
+  readonly metrics?: MetricsSink;
+  readonly logger?: LogSink;
+  readonly now?: () => number;
+}
+
+/**
+ * The push Lambda behind `POST /v1/push/{source}`: the local server's push route
+ * (handlePush) with its clients passed in. It has no offline sink yet (Firehose, ADR 0015), so
+ * `"to": "offline"` and the default `online_and_offline` answer 501 OFFLINE_PUSH_UNAVAILABLE
+ * after the rows were checked, and nothing is written. Logs and EMF metrics as the lookup's:
+ * rows per push, latency, client and server errors.
+ */
+export function createPushHandler(deps: PushHandlerDependencies) {
+  const metrics = deps.metrics ?? new EmfMetrics({ namespace: 'fstore', serviceName: 'push' });
+  const logger = deps.logger ?? new StructuredLogger({ serviceName: 'push' });
+  const push = pushEventHandler({
+    registry: deps.registry,
+    limits: deps.config.limits,
+    client: deps.client,
+    table: deps.config.tableName,
+    ...(deps.now ? { now: deps.now } : {}),
+    onError: (error, requestId) =>
+      logger.error('push failed', { requestId, error: error as Error }),
+  });
+  return observedHandler(
+    { logger, metrics },
+    async (event: HttpApiEvent, _context: InvocationContext) => {
+      const started = performance.now();
+      const response = await push(event);
+      metrics.addMetric('PushLatency', MetricUnit.Milliseconds, performance.now() - started);
+      if (response.statusCode >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
+      else if (response.statusCode >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
+      else metrics.addMetric('RowsPushed', MetricUnit.Count, pushedRows(response.body));
+      return response;
+    },
+  );
+}
+
+function pushedRows(body: string): number {
+  const rows = (JSON.parse(body) as { rows?: unknown }).rows;
+  return typeof rows === 'number' ? rows : 0;
+}

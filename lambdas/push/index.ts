@@ -1,0 +1,16 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
+import { readPushConfig } from './config.ts';
+import { createPushHandler } from './handler.ts';
+
+/**
+ * Replaced at bundle time (esbuild define) with pushRegistryProjection of the compiled
+ * registry: every source and every view reading it, with constraints.
+ */
+declare const FSTORE_REGISTRY: RuntimeRegistry;
+
+// Built once per container: config, client and handler.
+const config = readPushConfig(process.env);
+const client = new DynamoDBClient({});
+
+export const handler = createPushHandler({ registry: FSTORE_REGISTRY, client, config });
