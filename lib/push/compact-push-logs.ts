@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { IngestError, ingestFile, wasIngested } from '../offline/ingest.ts';
+import { InputFileError } from '../offline/read-input-file.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import {
   failedPushLogDir,
@@ -78,7 +79,9 @@ export async function compactPushLogs(options: {
         rows += result.rows;
         await rm(log, { force: true });
       } catch (error) {
-        if (!(error instanceof IngestError)) throw error;
+        // Refusals of the log's content (a damaged file included) move it aside; anything else
+        // (a full disk, the write lock held too long) may pass, so the log waits for the next run.
+        if (!(error instanceof IngestError || error instanceof InputFileError)) throw error;
         // Another compaction (a server's and `fstore push`'s) may have taken the log meanwhile.
         const after = await logState(dataDir, env, name, log);
         if (after === 'gone') continue;
@@ -125,7 +128,7 @@ async function refusalReason(
   source: RegistrySource,
   log: string,
   failedCopy: string,
-  error: IngestError,
+  error: IngestError | InputFileError,
 ): Promise<string> {
   const firstLine = (await readFile(log, 'utf8')).split('\n', 1)[0] ?? '';
   const present = new Set(Object.keys(safeJson(firstLine)));

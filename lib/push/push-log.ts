@@ -135,7 +135,13 @@ export async function moveAsideFailedLog(
 }
 
 function schemaNamed(line: string, fieldMapping: Readonly<Record<string, string>>): string {
-  const row = JSON.parse(line) as Record<string, unknown>;
+  let row: Record<string, unknown>;
+  try {
+    row = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line; // a damaged line stays as it is, for a person to mend
+  }
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) return line;
   return JSON.stringify(
     Object.fromEntries(
       Object.entries(row).map(([raw, value]) => [fieldMapping[raw] ?? raw, value]),

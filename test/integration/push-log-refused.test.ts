@@ -148,6 +148,24 @@ describe('push logs ingest refuses do not block later logs', () => {
     expect(await compactPushLogs({ registry: after, dataDir, env: 'local' })).toEqual([]);
   });
 
+  it('moves a damaged log aside (a cut line) and ingests the later ones', async () => {
+    const dataDir = await makeTempDir('push-damaged');
+    const registry = registryOf(orders({}));
+    const damaged = await pushLog(dataDir, registry, [
+      { customer_id: 'C1', amount: 1, event_ts: at },
+    ]);
+    await writeFile(damaged, '{"customer_id":"C1","amt":1,"event_');
+    await pushLog(dataDir, registry, [{ customer_id: 'C2', amount: 2, event_ts: at }]);
+    const [result] = await compactPushLogs({ registry, dataDir, env: 'local' });
+    expect(result).toMatchObject({ ingested: 1, rows: 1 });
+    expect(result?.failed).toHaveLength(1);
+    expect((await storedRows(dataDir)).map((r) => r.customer_id)).toEqual(['C2']);
+    const [failed] = await failedPushLogs(dataDir, 'local', 'orders');
+    expect(await readFile(failed?.log as string, 'utf8')).toBe(
+      '{"customer_id":"C1","amt":1,"event_',
+    );
+  });
+
   it('removes the temporary file of a dead writer, never a live one', async () => {
     const dataDir = await makeTempDir('push-tmp');
     const dir = pushLogDir(dataDir, 'local', 'orders');
