@@ -4,6 +4,7 @@ import type { JoinKeyType } from '../definitions/index.ts';
 import { internalColumnPrefix } from '../definitions/reserved-words.ts';
 import { HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
+import { duckdbType } from '../sql/duckdb-dialect.ts';
 import { queryRows } from './duckdb-session.ts';
 import { InputFileError, inputFormat, readInputFile } from './read-input-file.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
@@ -93,10 +94,18 @@ export async function loadEntities(
       ? `${castExpression(c, rawTypes.get(c) ?? 'VARCHAR', target.type)} AS ${quoteIdentifier(c)}`
       : quoteIdentifier(c);
   });
-  await connection.run(
-    `CREATE OR REPLACE TEMP TABLE fstore_entities AS SELECT ${select.join(', ')}, fstore_row_id FROM fstore_entities_raw`,
-  );
-  await connection.run('DROP TABLE fstore_entities_raw');
+  const asTyped = [...typed].every(([c, { type }]) => holdsType(rawTypes.get(c), type));
+  if (asTyped) {
+    // A typed file (Parquet with these types) needs no cast: the table is renamed, not copied
+    // (a million rows: ~0.09 s CPU).
+    await connection.run('DROP TABLE IF EXISTS fstore_entities');
+    await connection.run('ALTER TABLE fstore_entities_raw RENAME TO fstore_entities');
+  } else {
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE fstore_entities AS SELECT ${select.join(', ')}, fstore_row_id FROM fstore_entities_raw`,
+    );
+    await connection.run('DROP TABLE fstore_entities_raw');
+  }
   const stats = (
     await queryRows(
       connection,
@@ -110,4 +119,9 @@ export async function loadEntities(
     rows,
     ...(rows > 0 ? { timeRange: { min: String(stats?.min), max: String(stats?.max) } } : {}),
   };
+}
+
+/** True when a column of DuckDB type `rawType` already holds `type` as fstore stores it (UTC `TIMESTAMP`). */
+function holdsType(rawType: string | undefined, type: JoinKeyType | 'timestamp'): boolean {
+  return rawType === (type === 'timestamp' ? 'TIMESTAMP' : duckdbType(type));
 }
