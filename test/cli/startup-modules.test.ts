@@ -168,6 +168,12 @@ describe('CLI start-up from its bundle', () => {
       .map((url) => path.basename(url).replace(/-[A-Z0-9]+\.mjs$/, ''));
     expect(chunks).toEqual(['training-set']);
     expect(loadedOf(modules, ['@duckdb/', '/tsx/', '@aws-sdk/'])).toEqual(['@duckdb/']);
+    // DuckDB's node API as one file from the bundle's own node_modules, not its ~180 files.
+    expect(modules.filter((url) => url.includes('/@duckdb/node-api/'))).toEqual([
+      expect.stringMatching(
+        /\/\.cache\/fstore-cli\/[^/]+\/node_modules\/@duckdb\/node-api\/index\.cjs$/,
+      ),
+    ]);
     expect(modules.some((url) => url.includes('/node_modules/.cache/fstore-defs/'))).toBe(true);
     expect(modules.filter((url) => url.includes('/feature-defs/'))).toEqual([]);
     expect(projectSources(modules)).toEqual([]);
