@@ -5,7 +5,9 @@
  * - ours-join: DuckDB's range-join rendering;
  * - ours-window: the one-sort window rendering Athena runs;
  * - baseline: the straightforward join-and-group SQL.
- * Prints one JSON line: { seconds, buildSeconds, peakRssMb, rows }.
+ * Prints one JSON line: { seconds, cpuSeconds, buildSeconds, peakRssMb, rows }, cpuSeconds
+ * being the process's user + system CPU time during the query (all DuckDB threads): on a
+ * machine shared with other work it moves less with the load than wall time.
  */
 import path from 'node:path';
 import { defineAggregationView, defineEntity, defineSource } from '../lib/definitions/index.ts';
@@ -103,13 +105,16 @@ if (mode === 'ours') {
 } else if (mode === 'baseline') sql = baselineSql();
 else sql = oursSql(mode === 'ours-join' ? 'asof' : 'merge-window');
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 await session.connection.run(`COPY (${sql}) TO '${outArg}' (FORMAT parquet)`);
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const rows = Number(
   (await queryRows(session.connection, `SELECT count(*) AS n FROM read_parquet('${outArg}')`))[0]
     ?.n,
 );
 session.close();
 process.stdout.write(
-  `${JSON.stringify({ seconds, buildSeconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rows })}\n`,
+  `${JSON.stringify({ seconds, cpuSeconds, buildSeconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rows })}\n`,
 );

@@ -12,13 +12,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
 import { runningTotalsDir } from '../lib/offline/running-totals.ts';
 import { customerId, timeInYear, writeOrders } from './agg-data.ts';
-import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
+import {
+  describeInterleave,
+  interleave,
+  interleaveJson,
+  median,
+  runsOption,
+} from './interleave.ts';
 
 const scale = process.argv.includes('--quick') ? 5 : 1;
 const sizes = {
@@ -56,6 +62,7 @@ async function writeData(): Promise<void> {
 
 interface Run {
   seconds: number;
+  cpuSeconds: number;
   buildSeconds: number;
   peakRssMb: number;
   rows: number;
@@ -79,6 +86,7 @@ const out = (name: string) => path.join(dir, `${name}.parquet`);
 const totalsDir = runningTotalsDir(path.join(dir, 'offline'), 'orders');
 await rm(totalsDir, { recursive: true, force: true });
 
+const loadBefore = loadavg()[0] ?? 0;
 const cold = run('ours', out('ours-cold'));
 process.stderr.write(
   `running totals built in ${cold.buildSeconds.toFixed(2)} s; ${runs} interleaved pairs ...\n`,
@@ -93,7 +101,11 @@ const timed = await interleave({
       `pair ${p.pair}/${runs}: ours ${p.oursValue.toFixed(2)} s, baseline ${p.baselineValue.toFixed(2)} s, ratio ${p.ratio.toFixed(2)}\n`,
     ),
 });
+const loadAfter = loadavg()[0] ?? 0;
 const ours = timed.oursMedianRun;
+// CPU seconds (user + system, all threads) of the same runs: load slows wall time far more.
+const oursCpu = median(timed.pairs.map((p) => p.ours.cpuSeconds));
+const baselineCpu = median(timed.pairs.map((p) => p.baseline.cpuSeconds));
 const baseline = timed.baselineMedianRun;
 const join = run('ours-join', out('ours-join'));
 const window = run('ours-window', out('ours-window'));
@@ -145,6 +157,9 @@ console.log(
 );
 for (const line of describeInterleave(timed, 's')) console.log(line);
 console.log(
+  `CPU seconds (user + system): ours ${timed.pairs.map((p) => p.ours.cpuSeconds.toFixed(2)).join(', ')}, baseline ${timed.pairs.map((p) => p.baseline.cpuSeconds.toFixed(2)).join(', ')}; medians ${oursCpu.toFixed(2)} vs ${baselineCpu.toFixed(2)}, ratio ${(oursCpu / baselineCpu).toFixed(2)}; load average ${loadBefore.toFixed(1)} before the runs, ${loadAfter.toFixed(1)} after`,
+);
+console.log(
   `ratio ours/baseline (of medians): ${ratio.toFixed(2)} (target ≤ 0.5), median of pair ratios ${timed.medianPairRatio.toFixed(2)}, first run ${(coldSeconds / timed.baselineMedian).toFixed(2)}; mismatching rows: ${mismatches}`,
 );
 const rowCounts = new Set(timed.pairs.flatMap((p) => [p.ours.rows, p.baseline.rows]));
@@ -158,6 +173,11 @@ console.log(
     ours_s: Number(timed.oursMedian.toFixed(3)),
     baseline_s: Number(timed.baselineMedian.toFixed(3)),
     ratio: Number(ratio.toFixed(3)),
+    ours_cpu_s: Number(oursCpu.toFixed(3)),
+    baseline_cpu_s: Number(baselineCpu.toFixed(3)),
+    cpu_ratio: Number((oursCpu / baselineCpu).toFixed(3)),
+    load_before: Number(loadBefore.toFixed(1)),
+    load_after: Number(loadAfter.toFixed(1)),
     ...interleaveJson(timed),
     peak_rss_mb: peakRssMb,
     baseline_peak_rss_mb: baselinePeakRssMb,
