@@ -1,14 +1,23 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IngestError, ingestFile, wasIngested } from '../offline/ingest.ts';
 import { InputFileError } from '../offline/read-input-file.ts';
+import { acquireProcessLock, LockedError } from '../process-lock.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import {
   failedPushLogDir,
   moveAsideFailedLog,
   pendingPushLogs,
+  pushLogDir,
   removeAbandonedLogTemporaries,
 } from './push-log.ts';
+import {
+  batchLimits,
+  leftBatch,
+  type PushLogBatch,
+  removeBatch,
+  writeBatch,
+} from './push-log-batch.ts';
 
 export interface PushLogCompaction {
   readonly source: string;
@@ -24,10 +33,12 @@ export interface PushLogCompaction {
 }
 
 /**
- * Moves the waiting push logs of each source into the offline store, oldest first, each one an
- * ingest under ingest's commit rule (one manifest rename; its rows get an `fstore_seq` range),
- * then removes it. Killed between an ingest's commit and the removal, the next run finds the
- * log's content among the committed ingests and only removes it, so no log is ingested twice.
+ * Moves the waiting push logs of each source into the offline store, oldest first, as ingests
+ * under ingest's commit rule (one manifest rename; rows get an `fstore_seq` range in log order):
+ * up to 1,000 logs per ingest, written first as one batch file (push-log-batch.ts), then removes
+ * them. Killed between an ingest's commit and the removal, the next run finds the log's (or the
+ * batch's) content among the committed ingests and only removes the logs, so no log is ingested
+ * twice. One process at a time compacts a source's logs (a lock file beside them).
  *
  * A push log's rows were checked one by one when pushed, so the views' per-ingest quality rules
  * (`minRows`, `maxNullPercent`, which judge a batch) do not apply to it, and a column the source
@@ -43,70 +54,175 @@ export async function compactPushLogs(options: {
   env: string;
   sources?: readonly string[];
   signal?: AbortSignal;
+  /** How long to wait for another process compacting the same source's logs (default 30 s). */
+  lockWaitMs?: number;
 }): Promise<PushLogCompaction[]> {
   const { registry, dataDir, env } = options;
   const sources = options.sources ?? registry.sources.map((s) => s.name);
   const results: PushLogCompaction[] = [];
   for (const name of sources) {
     const source = registry.sources.find((s) => s.name === name);
-    if (!source) continue;
-    const temporariesRemoved = (await removeAbandonedLogTemporaries(dataDir, env, name)).length;
-    let ingested = 0;
-    let alreadyIngested = 0;
-    let rows = 0;
-    const failed: { log: string; reason: string }[] = [];
-    for (const log of await pendingPushLogs(dataDir, env, name)) {
-      options.signal?.throwIfAborted();
-      const before = await logState(dataDir, env, name, log);
-      if (before === 'gone') continue;
-      if (before === 'ingested') {
-        alreadyIngested += 1;
-        await rm(log, { force: true });
-        continue;
-      }
-      try {
-        const result = await ingestFile({
-          registry,
-          dataDir,
-          env,
-          source: name,
-          file: log,
-          skipBatchQualityRules: true,
-          absentColumnsAsNull: true,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-        ingested += 1;
-        rows += result.rows;
-        await rm(log, { force: true });
-      } catch (error) {
-        // Refusals of the log's content (a damaged file included) move it aside; anything else
-        // (a full disk, the write lock held too long) may pass, so the log waits for the next run.
-        if (!(error instanceof IngestError || error instanceof InputFileError)) throw error;
-        // Another compaction (a server's and `fstore push`'s) may have taken the log meanwhile.
-        const after = await logState(dataDir, env, name, log);
-        if (after === 'gone') continue;
-        if (after === 'ingested') {
-          alreadyIngested += 1;
-          await rm(log, { force: true });
-          continue;
-        }
-        const failedCopy = path.join(failedPushLogDir(dataDir, env, name), path.basename(log));
-        const reason = await refusalReason(source, log, failedCopy, error);
-        const moved = await moveAsideFailedLog(dataDir, env, source, log, reason);
-        failed.push({ log: moved, reason });
-      }
+    if (!source || !(await stat(pushLogDir(dataDir, env, name)).catch(() => undefined))) continue;
+    const lock = await lockPushLogs(
+      dataDir,
+      env,
+      name,
+      options.lockWaitMs ?? 30_000,
+      options.signal,
+    );
+    try {
+      const run = new SourceCompaction(registry, dataDir, env, source, options.signal);
+      const temporariesRemoved = (await removeAbandonedLogTemporaries(dataDir, env, name)).length;
+      await run.finishLeftBatch();
+      await run.compactWaiting();
+      const { ingested, alreadyIngested, rows, failed } = run;
+      if (ingested + alreadyIngested + failed.length + temporariesRemoved > 0)
+        results.push({ source: name, ingested, alreadyIngested, rows, failed, temporariesRemoved });
+    } finally {
+      await lock.release();
     }
-    if (ingested + alreadyIngested + failed.length + temporariesRemoved > 0)
-      results.push({
-        source: name,
-        ingested,
-        alreadyIngested,
-        rows,
-        failed,
-        temporariesRemoved,
-      });
   }
   return results;
+}
+
+/** The compaction of one source's logs, holding its lock: the counts it reports. */
+class SourceCompaction {
+  ingested = 0;
+  alreadyIngested = 0;
+  rows = 0;
+  readonly failed: { log: string; reason: string }[] = [];
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly dataDir: string,
+    private readonly env: string,
+    private readonly source: RegistrySource,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  /** A batch a killed run left: its logs are removed if it committed, else it is dropped. */
+  async finishLeftBatch(): Promise<void> {
+    const left = await leftBatch(this.dataDir, this.env, this.source.name);
+    if (left && (await this.state(left.file)) === 'ingested')
+      for (const log of left.logs)
+        if ((await this.state(log)) !== 'gone') {
+          this.alreadyIngested += 1;
+          await rm(log, { force: true });
+        }
+    await removeBatch(this.dataDir, this.env, this.source.name);
+  }
+
+  /** Waiting logs, oldest first: in batches, and one by one what a batch cannot take. */
+  async compactWaiting(): Promise<void> {
+    for (;;) {
+      this.signal?.throwIfAborted();
+      const waiting: string[] = [];
+      for (const log of await pendingPushLogs(this.dataDir, this.env, this.source.name)) {
+        if (waiting.length >= batchLimits.logs) break;
+        const state = await this.state(log);
+        if (state === 'waiting') waiting.push(log);
+        else if (state === 'ingested') {
+          this.alreadyIngested += 1;
+          await rm(log, { force: true });
+        }
+      }
+      if (waiting.length === 0) return;
+      const { batch, leftOut } = await writeBatch(this.dataDir, this.env, this.source, waiting);
+      const batched = batch ? await this.ingestBatch(batch) : false;
+      const oneByOne = batched ? leftOut : waiting;
+      for (const log of oneByOne) await this.ingestOne(log);
+    }
+  }
+
+  private async ingestBatch(batch: PushLogBatch): Promise<boolean> {
+    try {
+      const result = await this.ingest(batch.file);
+      this.ingested += batch.logs.length;
+      this.rows += result.rows;
+    } catch (error) {
+      if (!refusal(error)) throw error; // the batch stays for the next run to settle
+      await removeBatch(this.dataDir, this.env, this.source.name);
+      return false; // one by one, so a bad log is moved aside alone
+    }
+    for (const log of batch.logs) await rm(log, { force: true });
+    await removeBatch(this.dataDir, this.env, this.source.name);
+    return true;
+  }
+
+  private async ingestOne(log: string): Promise<void> {
+    this.signal?.throwIfAborted();
+    try {
+      const result = await this.ingest(log);
+      this.ingested += 1;
+      this.rows += result.rows;
+      await rm(log, { force: true });
+    } catch (error) {
+      if (!refusal(error)) throw error;
+      const after = await this.state(log);
+      if (after === 'gone') return;
+      if (after === 'ingested') {
+        this.alreadyIngested += 1;
+        await rm(log, { force: true });
+        return;
+      }
+      const { dataDir, env, source } = this;
+      const failedCopy = path.join(failedPushLogDir(dataDir, env, source.name), path.basename(log));
+      const reason = await refusalReason(source, log, failedCopy, error);
+      const moved = await moveAsideFailedLog(dataDir, env, source, log, reason);
+      this.failed.push({ log: moved, reason });
+    }
+  }
+
+  private ingest(file: string) {
+    return ingestFile({
+      registry: this.registry,
+      dataDir: this.dataDir,
+      env: this.env,
+      source: this.source.name,
+      file,
+      skipBatchQualityRules: true,
+      absentColumnsAsNull: true,
+      ...(this.signal ? { signal: this.signal } : {}),
+    });
+  }
+
+  private state(file: string) {
+    return logState(this.dataDir, this.env, this.source.name, file);
+  }
+}
+
+/**
+ * Refusals of a log's content (a damaged file included) move it aside; anything else (a full
+ * disk, the write lock held too long) may pass, so the log waits for the next run.
+ */
+function refusal(error: unknown): error is IngestError | InputFileError {
+  return error instanceof IngestError || error instanceof InputFileError;
+}
+
+/** One compaction per source's logs at a time, across processes (a server and `fstore push`). */
+async function lockPushLogs(
+  dataDir: string,
+  env: string,
+  source: string,
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ release(): Promise<void> }> {
+  const file = path.join(pushLogDir(dataDir, env, source), '_compact.lock');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await acquireProcessLock(file, `the push logs of source "${source}"`);
+    } catch (error) {
+      if (!(error instanceof LockedError)) throw error;
+      if (Date.now() >= deadline)
+        throw new LockedError(
+          `${error.message}, which is ingesting them, for over ${Math.round(waitMs / 1000)} s`,
+          'the logs are stored durably: that process, or the next compaction, ingests them',
+        );
+      signal?.throwIfAborted();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 async function logState(

@@ -1,0 +1,126 @@
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { syncFolder } from '../offline/ingest-manifest.ts';
+import type { RegistrySource } from '../registry/index.ts';
+import { pushLogDir } from './push-log.ts';
+
+/**
+ * Many push logs ingested as one file: `_push/<source>/_batch/logs.json` (the logs it holds,
+ * written first) and `_batch/rows.jsonl` (their rows in log order, so `fstore_seq` keeps the
+ * write order). Both stay until the batch's logs are removed, so a run killed after the
+ * ingest's commit finds the batch's content among the committed ingests and only removes its
+ * logs; a run killed before it finds a batch nobody ingested and drops it (the logs still wait).
+ */
+export interface PushLogBatch {
+  readonly file: string;
+  readonly logs: readonly string[];
+}
+
+/** At most this many logs, or this many bytes of rows, per batch. */
+export const batchLimits = { logs: 1_000, bytes: 64 * 1024 * 1024 };
+
+export function batchDir(dataDir: string, env: string, source: string): string {
+  return path.join(pushLogDir(dataDir, env, source), '_batch');
+}
+
+/** The batch a killed run left, if it wrote both files. */
+export async function leftBatch(
+  dataDir: string,
+  env: string,
+  source: string,
+): Promise<PushLogBatch | undefined> {
+  const dir = batchDir(dataDir, env, source);
+  const list = await readFile(path.join(dir, 'logs.json'), 'utf8').catch(() => undefined);
+  const file = path.join(dir, 'rows.jsonl');
+  if (list === undefined || !(await stat(file).catch(() => undefined))) return undefined;
+  try {
+    const names = JSON.parse(list) as unknown;
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return undefined;
+    const logs = pushLogDir(dataDir, env, source);
+    return { file, logs: names.map((n) => path.join(logs, path.basename(n))) };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function removeBatch(dataDir: string, env: string, source: string): Promise<void> {
+  await rm(batchDir(dataDir, env, source), { recursive: true, force: true });
+}
+
+/**
+ * Writes the rows of `logs` (oldest first) as one batch, each row with every column of the
+ * source's current schema under its raw name (a column a log predates as null), so the reader
+ * sees one set of columns whatever the logs' ages. Logs with a line that is not a JSON object
+ * are left out (compacted one by one, they are moved aside with ingest's reason).
+ */
+export async function writeBatch(
+  dataDir: string,
+  env: string,
+  source: RegistrySource,
+  logs: readonly string[],
+): Promise<{ batch?: PushLogBatch; leftOut: string[] }> {
+  const rawNames = source.schema.map(
+    (c) => Object.entries(source.fieldMapping).find(([, name]) => name === c.name)?.[0] ?? c.name,
+  );
+  const taken: string[] = [];
+  const leftOut: string[] = [];
+  const parts: string[] = [];
+  let bytes = 0;
+  for (const log of logs) {
+    if (taken.length >= batchLimits.logs || bytes >= batchLimits.bytes) break;
+    const text = await readFile(log, 'utf8').catch(() => undefined);
+    const lines = text === undefined ? undefined : normalized(text, rawNames);
+    if (lines === undefined) {
+      leftOut.push(log);
+      continue;
+    }
+    taken.push(log);
+    parts.push(lines);
+    bytes += lines.length;
+  }
+  if (taken.length < 2) return { leftOut: [...leftOut, ...taken] };
+  const dir = batchDir(dataDir, env, source.name);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await writeDurably(
+    path.join(dir, 'logs.json'),
+    JSON.stringify(taken.map((l) => path.basename(l))),
+  );
+  const file = path.join(dir, 'rows.jsonl');
+  await writeDurably(file, parts.join(''));
+  await syncFolder(dir);
+  return { batch: { file, logs: taken }, leftOut };
+}
+
+function normalized(text: string, rawNames: readonly string[]): string | undefined {
+  let out = '';
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) return undefined;
+    const values = row as Record<string, unknown>;
+    out += `${JSON.stringify(Object.fromEntries(rawNames.map((n) => [n, values[n] ?? null])))}\n`;
+  }
+  return out === '' ? undefined : out;
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
