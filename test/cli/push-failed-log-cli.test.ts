@@ -1,9 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { epochMicrosOf } from '../../lib/epoch-micros.ts';
-import { appendPushLog, failedPushLogs } from '../../lib/push/push-log.ts';
+import { appendPushLog, failedPushLogs, pendingPushLogs } from '../../lib/push/push-log.ts';
 import { validatePushRows } from '../../lib/push/validate-push-rows.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
@@ -66,6 +66,11 @@ describe('a push log ingest refuses, from the CLI', () => {
     );
     const args = ['--defs', defsDir, '--data-dir', dataDir];
     await logUnderFirstDefinitions(dataDir);
+    const [waiting] = await pendingPushLogs(dataDir, 'local', 'orders');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(waiting as string, hourAgo, hourAgo);
+    const before = await runFstore([...args, 'doctor']);
+    expect(before.stdout).toContain('push logs waiting over 10 min (orders 1)');
 
     const compacted = await runFstore([...args, 'push', '--compact']);
     expect(compacted.code, compacted.stderr).toBe(1);
