@@ -171,7 +171,9 @@ async function floorBlock(): Promise<void> {
 const sizes: Record<string, number> = {};
 const results: Record<string, unknown>[] = [];
 let oneRowJson: ReturnType<typeof interleaveJson> | undefined;
-for (const rowsPerRequest of [1, 100]) {
+// BENCH_PUSH_SIZES=1 runs only the one-row case (e.g. to profile it).
+const requestSizes = (process.env.BENCH_PUSH_SIZES ?? '1,100').split(',').map(Number);
+for (const rowsPerRequest of requestSizes) {
   sizes[`body_bytes_${rowsPerRequest}_rows`] = Buffer.byteLength(
     JSON.stringify({ rows: freshRows(rowsPerRequest), to: 'online' }),
   );
@@ -216,7 +218,10 @@ for (const rowsPerRequest of [1, 100]) {
   for (const line of describeInterleave(timed, 'ms p50')) console.log(line);
 }
 const httpFloorP50 = percentile(floorSamples, 50);
-const oneRowResult = results.find((r) => r.rows_per_request === 1) as Record<string, number>;
+const oneRowResult = (results.find((r) => r.rows_per_request === 1) ?? {}) as Record<
+  string,
+  number
+>;
 const beyondFloor = (oneRowResult.ours_p50_ms as number) - httpFloorP50;
 console.log(
   `  HTTP round trip through the push route (an empty push, 400 EMPTY_PUSH): p50 ${round(httpFloorP50)} ms; a 1-row push beyond it ${round(beyondFloor)} ms against the bare put's ${oneRowResult.baseline_p50_ms} ms (ratio ${round(beyondFloor / (oneRowResult.baseline_p50_ms as number))})`,
