@@ -7,6 +7,7 @@ import {
 } from '../../lib/observability/observed-handler.ts';
 import { type LogSink, StructuredLogger } from '../../lib/observability/structured-logger.ts';
 import { pushEventHandler } from '../../lib/push/push-event.ts';
+import type { PushIdempotency } from '../../lib/push/push-idempotency.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import type { PushConfig } from './config.ts';
 
@@ -15,6 +16,8 @@ export interface PushHandlerDependencies {
   /** The DynamoDB client of the online table (and of the Idempotency-Key records). */
   readonly client: DynamoDBClient;
   readonly config: PushConfig;
+  /** Idempotency-Key records; without them a push with the header answers 501. */
+  readonly idempotency?: PushIdempotency;
   readonly metrics?: MetricsSink;
   readonly logger?: LogSink;
   readonly now?: () => number;
@@ -36,6 +39,7 @@ export function createPushHandler(deps: PushHandlerDependencies) {
     client: deps.client,
     table: deps.config.tableName,
     ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
     onError: (error, requestId) =>
       logger.error('push failed', { requestId, error: error as Error }),
   });

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { dynamoPushIdempotency } from '../../lib/push/push-idempotency.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { readPushConfig } from './config.ts';
 import { createPushHandler } from './handler.ts';
@@ -13,4 +14,18 @@ declare const FSTORE_REGISTRY: RuntimeRegistry;
 const config = readPushConfig(process.env);
 const client = new DynamoDBClient({});
 
-export const handler = createPushHandler({ registry: FSTORE_REGISTRY, client, config });
+export const handler = createPushHandler({
+  registry: FSTORE_REGISTRY,
+  client,
+  config,
+  ...(config.idempotency
+    ? {
+        idempotency: dynamoPushIdempotency({
+          client,
+          table: config.idempotency.tableName,
+          expiresAfterSeconds: config.idempotency.expiresAfterSeconds,
+          inProgressExpiryMs: config.idempotency.inProgressExpiryMs,
+        }),
+      }
+    : {}),
+});

@@ -2,12 +2,17 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { itemAttributes } from '../online/item-codec.ts';
+import {
+  defaultIdempotencyExpirySeconds,
+  pushIdempotencyTableName,
+} from '../push/push-idempotency-table.ts';
 import { defaultPushLimits } from '../push/push-limits.ts';
 import type { Registry } from '../registry/index.ts';
 import { pushRegistryProjection } from '../registry/runtime-projection.ts';
@@ -23,6 +28,8 @@ export interface PushRouteProps {
   readonly table: dynamodb.ITableV2;
   /** Active X-Ray tracing on the function. Default false. */
   readonly tracing?: boolean;
+  /** How long a push's answer is kept for Idempotency-Key replays. Default one hour. */
+  readonly idempotencyExpiry?: Duration;
 }
 
 const pushEntry = fileURLToPath(new URL('../../lambdas/push/index.ts', import.meta.url));
@@ -36,11 +43,14 @@ export const pushRoutePath = '/v1/push/{source}';
  * may write its log group and `PutItem` on the online table, nothing else: the writes are
  * conditional puts, the table is encrypted with the AWS-managed key (no KMS grant needed), and
  * the function reads no S3 (offline pushes answer 501 on AWS until the Firehose sink exists).
- * The function's timeout stays under API Gateway's 30 s integration limit.
+ * The function's timeout stays under API Gateway's 30 s integration limit. Idempotency-Key
+ * records live in a table of their own (`fstore-<env>-push-idempotency`: on-demand, PITR,
+ * encrypted, TTL on `expiration`), on which the role may put, get, update and delete items.
  */
 export class PushRoute extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly route: apigw.HttpRoute;
+  readonly idempotencyTable: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string, props: PushRouteProps) {
     super(scope, id);
@@ -49,13 +59,25 @@ export class PushRoute extends Construct {
       retention: retention(stage.logRetentionDays),
       removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    // Powertools' record layout: key `pk` here (keyAttr), expiry epoch seconds in `expiration`.
+    this.idempotencyTable = new dynamodb.TableV2(this, 'IdempotencyTable', {
+      tableName: pushIdempotencyTableName(stage.name),
+      partitionKey: { name: itemAttributes.key, type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      timeToLiveAttribute: 'expiration',
+      deletionProtection: stage.deletionProtection,
+      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const timeout = Duration.seconds(28);
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: pushEntry,
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
-      timeout: Duration.seconds(28),
+      timeout,
       role: functionRole(this, 'ServiceRole', {
         logGroup,
         description: `Execution role of the fstore ${stage.name} push function`,
@@ -66,11 +88,24 @@ export class PushRoute extends Construct {
         TABLE_NAME: props.table.tableName,
         MAX_ROWS: String(defaultPushLimits.maxRows),
         MAX_BODY_BYTES: String(defaultPushLimits.maxBodyBytes),
+        IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
+        IDEMPOTENCY_EXPIRY_SECONDS: String(
+          props.idempotencyExpiry?.toSeconds() ?? defaultIdempotencyExpirySeconds,
+        ),
+        // A push in progress holds its key for at most the function's run.
+        IDEMPOTENCY_IN_PROGRESS_MS: String(timeout.toMilliseconds()),
       },
       bundling: registryBundling(pushRegistryProjection(props.registry)),
       ...projectFiles,
     });
     props.table.grant(this.function, 'dynamodb:PutItem');
+    this.idempotencyTable.grant(
+      this.function,
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
     this.route = new apigw.HttpRoute(this, 'Route', {
       httpApi: props.api,
       routeKey: apigw.HttpRouteKey.with(pushRoutePath, apigw.HttpMethod.POST),

@@ -6,6 +6,12 @@ import { identifierPattern } from '../definitions/identifiers.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { executePush, type PushStore } from './execute-push.ts';
 import { pushBodyShape } from './push-body.ts';
+import {
+  IdempotencyStoreError,
+  idempotencyKeyOf,
+  idempotentReplayedHeader,
+  type PushIdempotency,
+} from './push-idempotency.ts';
 import type { PushLimits } from './push-limits.ts';
 import { pushSource } from './push-source.ts';
 import { storeFailure } from './push-store-failure.ts';
@@ -27,6 +33,11 @@ export interface PushDependencies {
   readonly now?: () => number;
   /** Stores rows for the offline store (the local push log); without it offline targets answer 501. */
   readonly offline?: PushStore['offline'];
+  /**
+   * Idempotency-Key records (Powertools' DynamoDB persistence); without them a push carrying
+   * the header answers 501 rather than risk writing twice.
+   */
+  readonly idempotency?: PushIdempotency;
   /** Logs what answered 5xx (a store failure or a bug); the answer carries only the request id. */
   readonly onError?: (error: unknown, requestId?: string) => void;
 }
@@ -53,7 +64,7 @@ export async function handlePush(
         ? 'the service logs'
         : `the service logs under request id ${request.requestId}`;
     const details = request.requestId === undefined ? {} : { requestId: request.requestId };
-    if (storeFailure(error))
+    if (storeFailure(error) || error instanceof IdempotencyStoreError)
       return errorResponse(
         new ApiError(
           503,
@@ -80,6 +91,14 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
       { headers: { allow: 'POST' } },
     );
   if (request.headers) requireJsonContentType(request.headers);
+  const key = idempotencyKeyOf(request.headers);
+  if (key !== undefined && !deps.idempotency)
+    throw new ApiError(
+      501,
+      'IDEMPOTENCY_UNAVAILABLE',
+      'this server keeps no Idempotency-Key records, so it cannot promise one write per key; send the push without the header (a resent push is harmless online: the writes are conditional)',
+      { path: '$headers.idempotency-key' },
+    );
   const source = pushSource(deps.registry, name);
   const text = request.body ?? '';
   const bytes = Buffer.byteLength(text, 'utf8');
@@ -91,9 +110,8 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
       { path: '$', limit: deps.limits.maxBodyBytes },
     );
   const body = pushBodyShape(parseJsonBody(text === '' ? 'null' : text), deps.limits);
-  return jsonResponse(
-    200,
-    await executePush(
+  const run = () =>
+    executePush(
       {
         registry: deps.registry,
         online: { client: deps.client, table: deps.table },
@@ -103,8 +121,13 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
       deps.limits,
       source.name,
       body,
-    ),
-  );
+    );
+  if (key === undefined || !deps.idempotency) return jsonResponse(200, await run());
+  const { answer, replayed } = await deps.idempotency.run(key, { source: source.name, body }, run);
+  const response = jsonResponse(200, answer);
+  return replayed
+    ? { ...response, headers: { ...response.headers, [idempotentReplayedHeader]: 'true' } }
+    : response;
 }
 
 function sourceName(path: string): string {

@@ -82,8 +82,9 @@ describe('fstore CDK app', { timeout: 180_000 }, () => {
       'ArtifactsBucket88671897',
       'OfflineStoreDataBucket51ECAA70',
     ]);
-    expect(Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'))).toEqual([
+    expect(Object.keys(template.findResources('AWS::DynamoDB::GlobalTable')).sort()).toEqual([
       'OnlineStoreTableD3283D9C',
+      'ServingApiPushIdempotencyTableFEA16282',
     ]);
   });
 
@@ -128,7 +129,8 @@ describe('fstore CDK app', { timeout: 180_000 }, () => {
 describe('fstore-<env> stack contents', { timeout: 180_000 }, () => {
   it('includes the online table and the IAM-authorized lookup API with the registry compiled in', async () => {
     const { template } = await synthStage('dev');
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    // The online table and the push route's Idempotency-Key records.
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 2);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 6);
     template.hasResourceProperties('AWS::Lambda::Function', {

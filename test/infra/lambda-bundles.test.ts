@@ -19,6 +19,7 @@ import {
 import { synthStage } from './synth-app.ts';
 
 const table = 'fstore-smoke-online';
+const recordsTable = 'fstore-smoke-push-idempotency';
 const hourAgo = Date.now() - 3_600_000;
 /** Athena's text of a timestamp read from Parquet: milliseconds (see ADR 0009). */
 const athenaTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
@@ -175,6 +176,7 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
     dynamo = await startDynalite();
     client = localDynamoClient(dynamo.endpoint);
     await ensureLocalTable(client, table);
+    await ensureLocalTable(client, recordsTable);
     athena = await startAwsJsonStub(answerAthena);
   }, 600_000);
 
@@ -284,7 +286,7 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
     });
   });
 
-  it('push: writes an online push through the bundle that a lookup then serves; the default target is 501, a bad row 400', async () => {
+  it('push: writes an online push through the bundle that a lookup then serves; the default target is 501, a bad row 400, a retried Idempotency-Key replays', async () => {
     const at = new Date(Date.now() - 60_000).toISOString();
     const row = {
       customer_id: 'C000777',
@@ -304,21 +306,41 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
         rows: [{ ...row, age: 'forty' }],
       }),
       httpApiEvent('POST', '/v1/push/no_such_source', { to: 'online', rows: [row] }),
+      ...[1, 2].map(() => {
+        const event = httpApiEvent('POST', '/v1/push/customer_profiles', {
+          to: 'online',
+          rows: [{ ...row, customer_id: 'C000778' }],
+        });
+        return { ...event, headers: { ...event.headers, 'idempotency-key': 'smoke-key-1' } };
+      }),
     ];
     const environment = {
-      ...runtimeEnvironment(pushFunction, { TABLE_NAME: table }),
+      ...runtimeEnvironment(pushFunction, {
+        TABLE_NAME: table,
+        IDEMPOTENCY_TABLE_NAME: recordsTable,
+      }),
       ...runtimeBasics(),
     };
     const { results, stderr } = await invokeBundle(pushFunction.bundle, environment, events);
     const answers = results.map((r, index) => {
       if (!r || r.error) throw new Error(`event ${index}: ${JSON.stringify(r)} ${stderr}`);
-      const response = r.response as { statusCode: number; body: string };
-      return { status: response.statusCode, body: JSON.parse(response.body) };
+      const response = r.response as {
+        statusCode: number;
+        headers: Record<string, string>;
+        body: string;
+      };
+      return {
+        status: response.statusCode,
+        replayed: response.headers['idempotent-replayed'],
+        body: JSON.parse(response.body),
+      };
     });
     expect(
       answers.map((a) => a.status),
       stderr,
-    ).toEqual([200, 501, 400, 404]);
+    ).toEqual([200, 501, 400, 404, 200, 200]);
+    expect(answers.slice(4).map((a) => a.replayed)).toEqual([undefined, 'true']);
+    expect(answers[5]?.body).toEqual(answers[4]?.body);
     expect(answers[0]?.body).toMatchObject({ rows: 1, online: { written: 1, skippedAsOlder: 0 } });
     expect(answers[1]?.body.error.code).toBe('OFFLINE_PUSH_UNAVAILABLE');
     expect(answers[2]?.body.error.details.path).toBe('$.rows[0].age');

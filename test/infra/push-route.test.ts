@@ -36,6 +36,7 @@ async function synth(env: string) {
     pushFunctionId: id(serving.push.function),
     lookupFunctionId: id(serving.function),
     tableId: id(store.table),
+    recordsId: id(serving.push.idempotencyTable),
     violations: report.pluginReports.flatMap((r) => r.violations ?? []),
   };
 }
@@ -81,17 +82,24 @@ describe('the push route on AWS (ServingApi.push)', () => {
   }, 180_000);
 
   it('runs on arm64 Node.js 24 with the online table, the limits, and a timeout under API Gateway’s 30 s', async () => {
-    const { resources, pushFunctionId, tableId } = await synth('dev');
+    const { resources, pushFunctionId, tableId, recordsId } = await synth('dev');
     const fn = resources[pushFunctionId]?.Properties ?? {};
     expect(fn).toMatchObject({ Architectures: ['arm64'], Runtime: 'nodejs24.x', MemorySize: 512 });
     expect(fn.Timeout).toBeLessThan(30);
     expect(fn.Environment).toEqual({
-      Variables: { TABLE_NAME: { Ref: tableId }, MAX_ROWS: '1000', MAX_BODY_BYTES: '262144' },
+      Variables: {
+        TABLE_NAME: { Ref: tableId },
+        MAX_ROWS: '1000',
+        MAX_BODY_BYTES: '262144',
+        IDEMPOTENCY_TABLE_NAME: { Ref: recordsId },
+        IDEMPOTENCY_EXPIRY_SECONDS: '3600',
+        IDEMPOTENCY_IN_PROGRESS_MS: String(Number(fn.Timeout) * 1000),
+      },
     });
   }, 180_000);
 
-  it('has a least-privilege role: its log group, and PutItem on the online table; no read, no S3, no KMS', async () => {
-    const { resources, pushFunctionId, tableId } = await synth('dev');
+  it('has a least-privilege role: its log group, PutItem on the online table, the records table’s item calls; no read of the online table, no S3, no KMS', async () => {
+    const { resources, pushFunctionId, tableId, recordsId } = await synth('dev');
     const roleId = roleOf(resources, pushFunctionId);
     const logGroupId = Object.keys(resources).find(
       (id) =>
@@ -109,9 +117,44 @@ describe('the push route on AWS (ServingApi.push)', () => {
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
       },
+      {
+        Action: [
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [recordsId, 'Arn'] },
+      },
     ]);
     expect(resources[roleId]?.Properties.ManagedPolicyArns).toBeUndefined();
   }, 180_000);
+
+  it('keeps Idempotency-Key records in an on-demand, encrypted table with PITR and TTL on expiration, retained in prod', async () => {
+    for (const [env, policy, protection] of [
+      ['prod', 'Retain', true],
+      ['dev', 'Delete', false],
+    ] as const) {
+      const { resources, recordsId } = await synth(env);
+      const table = resources[recordsId] as Resource & { DeletionPolicy?: string };
+      expect(table.Type).toBe('AWS::DynamoDB::GlobalTable');
+      expect(table.DeletionPolicy, env).toBe(policy);
+      expect(table.Properties).toMatchObject({
+        TableName: `fstore-${env}-push-idempotency`,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+        Replicas: [
+          expect.objectContaining({
+            DeletionProtectionEnabled: protection,
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          }),
+        ],
+      });
+    }
+  }, 300_000);
 
   it('passes cdk-nag AwsSolutions in prod', async () => {
     const { violations } = await synth('prod');

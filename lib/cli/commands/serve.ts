@@ -7,9 +7,15 @@ import { LocalScheduler } from '../../local/local-scheduler.ts';
 import { materializeLocal } from '../../local/materialize-local.ts';
 import { watchRegistryFile } from '../../local/registry-watch.ts';
 import { parseKeepDuration } from '../../offline/compact-replaced.ts';
+import { ensureLocalTable } from '../../online/online-table.ts';
 import { BackgroundCompaction } from '../../push/background-compaction.ts';
 import { compactPushLogs } from '../../push/compact-push-logs.ts';
 import { pushEventHandler } from '../../push/push-event.ts';
+import { dynamoPushIdempotency } from '../../push/push-idempotency.ts';
+import {
+  localIdempotencyExpirySeconds,
+  pushIdempotencyTableName,
+} from '../../push/push-idempotency-table.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
 import { appendPushLog } from '../../push/push-log.ts';
 import type { Registry } from '../../registry/index.ts';
@@ -29,6 +35,19 @@ export interface ServeOptions {
 }
 
 const defaultPushCompactionMs = 60_000;
+/** How long a local push in progress holds its Idempotency-Key (a killed server's is freed then). */
+const localPushInProgressMs = 30_000;
+
+function idempotencyExpiry(): number {
+  try {
+    return localIdempotencyExpirySeconds(process.env);
+  } catch (error) {
+    throw new UsageError(
+      (error as Error).message,
+      'e.g. FSTORE_PUSH_IDEMPOTENCY_EXPIRY_SECONDS=3600',
+    );
+  }
+}
 
 /**
  * Serves the lookup API on the local online store until SIGINT/SIGTERM; resolves when stopped:
@@ -43,6 +62,7 @@ export async function serveUntilStopped(
   store?: Awaited<ReturnType<typeof openLocalOnlineStore>>,
 ): Promise<void> {
   const stop = ctx.shutdown.stopSignal();
+  const idempotencyExpirySeconds = idempotencyExpiry();
   const online = store ?? (await openLocalOnlineStore(ctx.options.dataDir, ctx.env));
   // Locally, metrics would only be noise on stdout; the handler is otherwise the Lambda's.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -64,6 +84,15 @@ export async function serveUntilStopped(
   let current = { registry, handler: handlerFor(registry) };
   let server: Awaited<ReturnType<typeof startHttpServer>>;
   try {
+    // Idempotency-Key records of pushes, in a table beside the online table (same server).
+    const idempotencyTable = pushIdempotencyTableName(ctx.env);
+    await ensureLocalTable(online.client, idempotencyTable);
+    const idempotency = dynamoPushIdempotency({
+      client: online.client,
+      table: idempotencyTable,
+      expiresAfterSeconds: idempotencyExpirySeconds,
+      inProgressExpiryMs: localPushInProgressMs,
+    });
     server = await startHttpServer((event) => current.handler(event, localLambdaContext), {
       port: options.port,
       host: options.host,
@@ -76,6 +105,7 @@ export async function serveUntilStopped(
           limits: { ...defaultPushLimits, maxBodyBytes: config.maxBodyBytes },
           client: online.client,
           table: online.table,
+          idempotency,
           offline: async (source, rows) => {
             await appendPushLog(ctx.options.dataDir, ctx.env, source, rows);
           },
