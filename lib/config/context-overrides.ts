@@ -13,6 +13,8 @@ export const stageContextKeys = {
   authorization: '`api.authorization`: iam or jwt',
   jwtIssuer: '`api.jwtIssuer`: https URL of the OIDC issuer',
   jwtAudience: '`api.jwtAudience`: comma-separated accepted audiences',
+  compactPrincipalArn:
+    '`compaction.principalArns`: comma-separated IAM ARNs that may assume the CompactionRole',
 } as const;
 
 /**
@@ -42,7 +44,9 @@ export function stageOverridesFromContext(env: string, read: ContextReader): Sta
   const authorization = text('authorization');
   const jwtIssuer = text('jwtIssuer');
   const jwtAudience = list('jwtAudience');
+  const compactPrincipals = list('compactPrincipalArn');
   const fromKeys = {
+    ...(compactPrincipals ? { compaction: { principalArns: compactPrincipals } } : {}),
     ...(account ? { account } : {}),
     ...(region ? { region } : {}),
     ...(emails || httpsEndpoints

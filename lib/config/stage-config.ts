@@ -151,6 +151,27 @@ export const stageConfigSchema = z
       })
       .readonly()
       .prefault({}),
+    /** The stack's CompactionRole (`fstore compact --env <aws>`); every field has a default. */
+    compaction: z
+      .strictObject({
+        /**
+         * IAM role, user or account-root ARNs that may assume it. Empty (the default): the
+         * stack's own account, where a principal also needs its own `sts:AssumeRole` allow.
+         */
+        principalArns: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/,
+                'must be an IAM role, user or account-root ARN, e.g. arn:aws:iam::111122223333:role/data-eng',
+              ),
+          )
+          .readonly()
+          .default([]),
+      })
+      .readonly()
+      .prefault({}),
     /** Retention of Lambda and API access logs, rounded up to a CloudWatch retention period. */
     logRetentionDays: z.number().int().positive('must be a positive number of days'),
     /** Added to every resource, next to `fstore:env`. */

@@ -66,7 +66,7 @@ export function defaultStageConfig(name: string): StageConfigInput {
 /** A stage config that fails validation; the message names the stage and each bad field. */
 export class StageConfigError extends Error {}
 
-type NestedKey = 'offline' | 'api' | 'materialization' | 'monitoring' | 'alarms';
+type NestedKey = 'offline' | 'api' | 'materialization' | 'monitoring' | 'alarms' | 'compaction';
 
 /** Fields to change on top of a stage's defaults; nested objects merge field by field. */
 export type StageOverrides = Partial<Omit<StageConfigInput, 'name' | NestedKey>> & {

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { athenaWorkGroupName } from '../iam/environment-resources.ts';
 import {
+  compactStatements,
   ingestStatements,
   type OfflineStoreResources,
   objectStatements,
@@ -87,7 +88,7 @@ export class OfflineStore extends Construct {
   private readonly requestTableNames: string[] = [];
   /** Each service's prepared-statement parameter order (its `Service<Name>Parameters` output). */
   private readonly statementParameters = new Map<string, readonly string[]>();
-  /** The registry's sources: name and prefix under the bucket, for `grantIngest`. */
+  /** The registry's sources: name and prefix under the bucket, for `grantIngest` and `grantCompact`. */
   private readonly sources: readonly { name: string; s3Prefix: string }[];
 
   constructor(scope: Construct, id: string, props: OfflineStoreProps) {
@@ -252,6 +253,14 @@ export class OfflineStore extends Construct {
     this.grantStatements(grantee, ingestStatements(this.bucket.bucketArn, this.sources));
   }
 
+  /**
+   * What `fstore compact --env <aws>` needs for every source of the registry
+   * (`compactStatements`, the same statements `fstore iam-policy --for compact` prints).
+   */
+  grantCompact(grantee: iam.IGrantable): void {
+    this.grantStatements(grantee, compactStatements(this.bucket.bucketArn, this.sources));
+  }
+
   /** `PutObject` on the objects under `prefix` (e.g. `quarantine/`), nothing else. */
   grantWrite(grantee: iam.IGrantable, prefix: string): void {
     if (!/^[a-z][a-z0-9_-]*\/$/.test(prefix))
@@ -283,11 +292,26 @@ export class OfflineStore extends Construct {
     );
     const cfnBucket = this.bucket.node.defaultChild as s3.CfnBucket;
     const bucketArn = `<${Stack.of(this).resolve(cfnBucket.logicalId)}.Arn>`;
-    for (const prefix of new Set(prefixes))
+    const deletes = statements
+      .filter((s) => s.Action.includes('s3:DeleteObject'))
+      .flatMap((s) => s.Resource.filter((r) => r.startsWith(objects)))
+      .map((r) => r.slice(objects.length));
+    const acknowledged = [...new Set(prefixes)];
+    // An exact key deleted (a lock) is declared on the deepest acknowledged prefix holding it.
+    const deepest = (key: string) =>
+      acknowledged.filter((p) => key.startsWith(p)).sort((a, b) => b.length - a.length)[0];
+    for (const prefix of acknowledged) {
+      const keys = deletes.filter((k) => !k.endsWith('*') && deepest(k) === prefix);
+      const deleted = deletes.includes(`${prefix}*`)
+        ? ' s3:DeleteObject under it too: a writer removes its own uncommitted objects, and compaction the objects it replaced once keepUntil has passed.'
+        : keys.length > 0
+          ? ` s3:DeleteObject of ${keys.join(', ')} only: the compaction lock, released by its holder.`
+          : '';
       Validations.of(principal).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`,
-        reason: `Objects under the ${prefix} prefix of the offline bucket: a prefix grant is a wildcard on object keys; nothing outside the prefix is granted.`,
+        reason: `Objects under the ${prefix} prefix of the offline bucket: a prefix grant is a wildcard on object keys; nothing outside the prefix is granted.${deleted}`,
       });
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { CompactionRole } from '../constructs/compaction-role.ts';
 import { Materialization } from '../constructs/materialization.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OfflineStore } from '../constructs/offline-store.ts';
@@ -29,6 +30,8 @@ export class FstoreStack extends Stack {
   readonly servingApi: ServingApi;
   readonly materialization: Materialization;
   readonly monitoring: Monitoring;
+  /** Assumed to run `fstore compact --env <env>`: exactly `fstore iam-policy --for compact`. */
+  readonly compactionRole: CompactionRole;
 
   constructor(scope: Construct, id: string, props: FstoreStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
@@ -55,6 +58,10 @@ export class FstoreStack extends Stack {
       stage,
       registry,
       accessLogsBucket: this.accessLogsBucket.bucket,
+    });
+    this.compactionRole = new CompactionRole(this, 'CompactionRole', {
+      offlineStore: this.offlineStore,
+      trustedPrincipalArns: stage.compaction.principalArns,
     });
     this.onlineStore = new OnlineStore(this, 'OnlineStore', { stage });
     this.servingApi = new ServingApi(this, 'ServingApi', {
@@ -96,6 +103,11 @@ export class FstoreStack extends Stack {
       value: this.servingApi.api.apiId,
       description: 'Id of the lookup API: execute-api ARNs name it',
     }).overrideLogicalId(stackOutputNames.lookupApiId);
+    new CfnOutput(this, stackOutputNames.compactionRoleArn, {
+      value: this.compactionRole.role.roleArn,
+      description:
+        'Role to assume for fstore compact --env <env> (the grants of fstore iam-policy --for compact)',
+    }).overrideLogicalId(stackOutputNames.compactionRoleArn);
     checkOutputCount(this);
   }
 }

@@ -11,6 +11,7 @@ export const stackOutputNames = {
   athenaWorkGroup: 'AthenaWorkGroup',
   lookupApiUrl: 'LookupApiUrl',
   lookupApiId: 'LookupApiId',
+  compactionRoleArn: 'CompactionRoleArn',
 } as const;
 
 /** Output names of one feature service's Athena objects (`ServiceChurnV1Statement` ...). */

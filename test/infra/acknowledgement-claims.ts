@@ -21,7 +21,10 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, unkn
 const asList = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
-/** Actions on object ARNs that an acknowledged prefix wildcard may carry: no wildcards, no deletes. */
+/**
+ * Actions on object ARNs that an acknowledged prefix wildcard may carry: no wildcards, and no
+ * deletes unless its acknowledgement's reason declares `s3:DeleteObject` (compaction's cleanup).
+ */
 const objectActions = new Set([
   's3:GetObject',
   's3:PutObject',
@@ -73,7 +76,8 @@ export function falseAcknowledgements(root: IConstruct, template: Template): str
     byConstruct.set(ack.path, [...(byConstruct.get(ack.path) ?? []), ack]);
   for (const acks of byConstruct.values()) {
     const prefixAcks = acks.flatMap((ack) => {
-      const match = /^AwsSolutions-IAM5\[Resource::<(\w+)\.Arn>\/([a-z_-]+)\/\*\]$/.exec(ack.id);
+      const match =
+        /^AwsSolutions-IAM5\[Resource::<(\w+)\.Arn>\/((?:[a-z_-]+\/)*[a-z_-]+)\/\*\]$/.exec(ack.id);
       return match ? [{ ack, bucket: match[1] as string, prefix: `${match[2]}/` }] : [];
     });
     if (prefixAcks.length > 0) problems.push(...checkPrefixClaims(prefixAcks, resources));
@@ -112,6 +116,9 @@ function checkPrefixClaims(
   for (const bucket of new Set(prefixAcks.map((p) => p.bucket))) {
     const arn = JSON.stringify({ 'Fn::GetAtt': [bucket, 'Arn'] });
     const allowed = prefixAcks.filter((p) => p.bucket === bucket).map((p) => p.prefix);
+    const deletesDeclared = prefixAcks
+      .filter((p) => p.bucket === bucket && p.ack.reason.includes('s3:DeleteObject'))
+      .map((p) => p.prefix);
     for (const prefix of allowed)
       if (!statements.some((s) => asList(s.Resource).some((r) => objectPrefix(r, arn) === prefix)))
         problems.push(`${first.ack.path}: acknowledges ${prefix} of ${bucket}, granted nowhere`);
@@ -120,13 +127,21 @@ function checkPrefixClaims(
       if (onBucket.length === 0) continue;
       const actions = asList(statement.Action);
       for (const resource of onBucket) {
-        const prefix = objectPrefix(resource, arn);
+        const key = objectKey(resource, arn);
+        // One object's key (no wildcard, so no IAM5 finding): it must lie under an acknowledged prefix.
+        const prefix =
+          objectPrefix(resource, arn) ??
+          (key === undefined ? undefined : (deepestPrefix(allowed, key) ?? key));
         if (prefix !== undefined) {
           if (!allowed.includes(prefix))
             problems.push(
               `${first.ack.path}: objects under ${prefix} of ${bucket} are granted but not acknowledged`,
             );
-          const extra = actions.filter((a) => !objectActions.has(a));
+          const extra = actions.filter(
+            (a) =>
+              !objectActions.has(a) &&
+              !(a === 's3:DeleteObject' && deletesDeclared.includes(prefix)),
+          );
           if (extra.length > 0)
             problems.push(`${first.ack.path}: ${prefix} of ${bucket} carries ${extra.join(', ')}`);
         } else if (JSON.stringify(resource) === arn) {
@@ -165,10 +180,24 @@ function checkBucketStatement(
 
 /** The prefix (ending in "/") of an object ARN `<bucket arn>/<prefix>*`, else undefined. */
 function objectPrefix(resource: unknown, bucketArn: string): string | undefined {
+  const match = /^((?:[a-z_-]+\/)+)\*$/.exec(objectKey(resource, bucketArn) ?? '');
+  return match?.[1];
+}
+
+/** The longest of `prefixes` that `key` starts with. */
+function deepestPrefix(prefixes: readonly string[], key: string): string | undefined {
+  return prefixes
+    .filter((p) => key.startsWith(p))
+    .sort((a, b) => b.length - a.length)
+    .at(0);
+}
+
+/** What follows `<bucket arn>/` in an object ARN (a key, or a prefix and `*`), else undefined. */
+function objectKey(resource: unknown, bucketArn: string): string | undefined {
   const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
   if (join?.[1].length !== 2 || JSON.stringify(join[1][0]) !== bucketArn) return undefined;
-  const match = /^\/([a-z_-]+\/)\*$/.exec(String(join[1][1]));
-  return match?.[1];
+  const tail = String(join[1][1]);
+  return tail.startsWith('/') ? tail.slice(1) : undefined;
 }
 
 /** "This queue is itself a dead-letter queue": no redrive of its own, and used as one. */

@@ -86,7 +86,7 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
     expect(withoutHash(diff.changed)).toEqual(registryRecord);
   }, 300_000);
 
-  it('adding an online view of a new source adds its table, schedule and alarms, and changes only the functions, the materializer’s policy, the dashboard and the registry record', async () => {
+  it('adding an online view of a new source adds its table, schedule and alarms, and changes only the functions, the materializer’s and the compaction role’s policies, the dashboard and the registry record', async () => {
     const after = synthesizedResources(
       await editedExampleRegistry([], { 'visits.ts': visitsFile }),
     );
@@ -100,6 +100,8 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
     ]);
     expect(diff.removed).toEqual([]);
     expect(withoutHash(diff.changed)).toEqual([
+      // fstore compact's grants on the new source's prefixes and lock
+      'CompactionRoleDefaultPolicy',
       'MaterializationMaterializer',
       // Athena queries of the new Glue table
       'MaterializationMaterializerServiceRoleDefaultPolicy',

@@ -171,7 +171,7 @@ function policyFor(
       return {
         statements: compactStatements(bucketArn, sources),
         notes: [
-          'the policy of `fstore compact --env <aws>`: merged objects under offline/<source>/, its records under offline/_ingests/<source>/compactions/, deletes of replaced objects after keepUntil',
+          'the policy of `fstore compact --env <aws>`: merged objects under offline/<source>/, its records and its lock under offline/_ingests/<source>/compactions/ (the lock, _lock.json, is the only key there it may delete), deletes of replaced objects after keepUntil; the stack output CompactionRoleArn is a role with exactly these statements',
         ],
         warnings: [],
       };
