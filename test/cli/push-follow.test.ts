@@ -98,6 +98,8 @@ describe('fstore push --follow', () => {
         line('F3', -3), // refused: below min 0
         '\n',
         line('F4', 4),
+        `{"customer_id": "${'L'.repeat(300_000)}"}\n`, // over the 256 KiB a push may carry
+        line('F5', 5),
       ].join(''),
     );
     expect(await run.exited, run.stderr()).toBe(0);
@@ -109,13 +111,15 @@ describe('fstore push --follow', () => {
     expect(out.filter((o) => o.skipped).map((o) => o.skipped)).toEqual([
       { line: 2, reason: expect.stringContaining('not JSON') },
       { line: 4, reason: expect.stringContaining('amount = -3 is below min 0') },
+      { line: 7, reason: 'the line is over 262144 bytes' },
     ]);
-    expect(out.filter((o) => 'batch' in o).reduce((n, o) => n + Number(o.rows), 0)).toBe(3);
-    expect(out.at(-1)).toMatchObject({ done: { lines: 6, rows: 3, skipped: 2 } });
+    expect(out.filter((o) => 'batch' in o).reduce((n, o) => n + Number(o.rows), 0)).toBe(4);
+    expect(out.at(-1)).toMatchObject({ done: { lines: 8, rows: 4, skipped: 3 } });
     expect(await amountOf('F1')).toBe(1);
     expect(await amountOf('F2')).toBe(2);
     expect(await amountOf('F3')).toBe('NOT_FOUND');
     expect(await amountOf('F4')).toBe(4);
+    expect(await amountOf('F5')).toBe(5);
   });
 
   it('on SIGTERM mid-stream pushes the lines it has read, loses no acknowledged line, and exits 0', async () => {

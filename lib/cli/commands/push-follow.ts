@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { ApiError } from '../../api/api-error.ts';
 import { parseJsonBody } from '../../api/parse-json-body.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
@@ -119,7 +119,10 @@ export async function followPush(
     return flushing;
   };
 
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({
+    input: input.pipe(cutLongLines(defaultPushLimits.maxBodyBytes + 1)),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   const onStop = () => lines.close();
   stop.addEventListener('abort', onStop, { once: true });
   try {
@@ -218,4 +221,30 @@ function notAcknowledged(error: unknown, batch: readonly PendingLine[]): CliErro
       cause: error,
     },
   );
+}
+
+/**
+ * Passes lines through, cutting each after `maxBytes` bytes (the rest up to its newline is
+ * dropped), so a line with no end in sight is held to `maxBytes` and then refused as too long
+ * instead of filling memory.
+ */
+export function cutLongLines(maxBytes: number): Transform {
+  let lineBytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const kept: Buffer[] = [];
+      let start = 0;
+      while (start < chunk.length) {
+        const newline = chunk.indexOf(10, start);
+        const end = newline === -1 ? chunk.length : newline + 1;
+        const room = Math.max(0, maxBytes - lineBytes);
+        const body = newline === -1 ? end - start : end - start - 1;
+        kept.push(chunk.subarray(start, start + Math.min(body, room)));
+        if (newline !== -1) kept.push(chunk.subarray(newline, newline + 1));
+        lineBytes = newline === -1 ? lineBytes + body : 0;
+        start = end;
+      }
+      done(null, Buffer.concat(kept));
+    },
+  });
 }
