@@ -4,6 +4,7 @@ import { IngestError, ingestFile, wasIngested } from '../offline/ingest.ts';
 import { InputFileError } from '../offline/read-input-file.ts';
 import { acquireProcessLock, LockedError } from '../process-lock.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
+import { contentHash, ingestedLogHashes, recordIngestedLogs } from './ingested-log-ledger.ts';
 import {
   failedPushLogDir,
   moveAsideFailedLog,
@@ -103,12 +104,13 @@ class SourceCompaction {
   /** A batch a killed run left: its logs are removed if it committed, else it is dropped. */
   async finishLeftBatch(): Promise<void> {
     const left = await leftBatch(this.dataDir, this.env, this.source.name);
-    if (left && (await this.state(left.file)) === 'ingested')
-      for (const log of left.logs)
-        if ((await this.state(log)) !== 'gone') {
-          this.alreadyIngested += 1;
-          await rm(log, { force: true });
-        }
+    if (
+      left &&
+      (await logState(this.dataDir, this.env, this.source.name, left.file)) === 'ingested'
+    ) {
+      const logs = await this.removeBatchedLogs(left.logs);
+      this.alreadyIngested += logs;
+    }
     await removeBatch(this.dataDir, this.env, this.source.name);
   }
 
@@ -117,14 +119,19 @@ class SourceCompaction {
     for (;;) {
       this.signal?.throwIfAborted();
       const waiting: string[] = [];
+      // A retried push (a log with the same content) waits for the next round, where it is
+      // found ingested, so it does not land twice in one batch.
+      const seen = new Set<string>();
       for (const log of await pendingPushLogs(this.dataDir, this.env, this.source.name)) {
         if (waiting.length >= batchLimits.logs) break;
-        const state = await this.state(log);
-        if (state === 'waiting') waiting.push(log);
-        else if (state === 'ingested') {
+        const { state, hash } = await this.inspect(log);
+        if (state === 'ingested') {
           this.alreadyIngested += 1;
           await rm(log, { force: true });
         }
+        if (state !== 'waiting' || seen.has(hash)) continue;
+        seen.add(hash);
+        waiting.push(log);
       }
       if (waiting.length === 0) return;
       const { batch, leftOut } = await writeBatch(this.dataDir, this.env, this.source, waiting);
@@ -144,9 +151,26 @@ class SourceCompaction {
       await removeBatch(this.dataDir, this.env, this.source.name);
       return false; // one by one, so a bad log is moved aside alone
     }
-    for (const log of batch.logs) await rm(log, { force: true });
+    await this.removeBatchedLogs(batch.logs);
     await removeBatch(this.dataDir, this.env, this.source.name);
     return true;
+  }
+
+  /**
+   * Records the content of a committed batch's logs (so a retried push of one is found
+   * ingested), then removes them. Returns how many were still there.
+   */
+  private async removeBatchedLogs(logs: readonly string[]): Promise<number> {
+    const present: { log: string; hash: string }[] = [];
+    for (const log of logs) {
+      const text = await readFile(log, 'utf8').catch(() => undefined);
+      if (text !== undefined) present.push({ log, hash: contentHash(text) });
+    }
+    const hashes = present.map((p) => p.hash);
+    await recordIngestedLogs(this.dataDir, this.env, this.source.name, hashes);
+    for (const hash of hashes) this.ingestedInBatches?.add(hash);
+    for (const { log } of present) await rm(log, { force: true });
+    return present.length;
   }
 
   private async ingestOne(log: string): Promise<void> {
@@ -186,8 +210,23 @@ class SourceCompaction {
     });
   }
 
-  private state(file: string) {
-    return logState(this.dataDir, this.env, this.source.name, file);
+  private async state(file: string): Promise<'waiting' | 'ingested' | 'gone'> {
+    return (await this.inspect(file)).state;
+  }
+
+  private ingestedInBatches: Set<string> | undefined;
+
+  /** Whether a log waits, was ingested (alone, or in a batch), or is gone; and its content hash. */
+  private async inspect(
+    file: string,
+  ): Promise<{ state: 'waiting' | 'ingested' | 'gone'; hash: string }> {
+    const state = await logState(this.dataDir, this.env, this.source.name, file);
+    const text = state === 'gone' ? undefined : await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) return { state: 'gone', hash: '' };
+    const hash = contentHash(text);
+    if (state === 'ingested') return { state, hash };
+    this.ingestedInBatches ??= await ingestedLogHashes(this.dataDir, this.env, this.source.name);
+    return { state: this.ingestedInBatches.has(hash) ? 'ingested' : 'waiting', hash };
   }
 }
 

@@ -88,8 +88,9 @@ export async function pendingPushLogs(
     if (error.code === 'ENOENT') return [] as string[];
     throw error;
   });
+  // Names starting with '_' are compaction's own files (the batch, the lock, the ledger).
   return names
-    .filter((n) => n.endsWith('.jsonl'))
+    .filter((n) => n.endsWith('.jsonl') && !n.startsWith('_'))
     .sort()
     .map((n) => path.join(dir, n));
 }
