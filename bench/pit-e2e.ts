@@ -10,6 +10,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { buildCliBundle, freshCliBundle } from '../bin/cli-bundle.mjs';
 import { queryRows } from '../lib/offline/duckdb-session.ts';
 import { quoteLiteral } from '../lib/sql/dialect.ts';
 import {
@@ -60,6 +61,15 @@ export function timeProcess(args: readonly string[], cwd: string): ProcessRun {
   } finally {
     rmSync(report, { force: true });
   }
+}
+
+/**
+ * `fstore` as users run it, from its bundle: a source edited since the last build (other work
+ * in the tree) would make the CLI fall back to its TypeScript sources and time tsx instead.
+ */
+async function timeCli(args: readonly string[], cwd: string): Promise<ProcessRun> {
+  if (!freshCliBundle().dir) await buildCliBundle();
+  return timeProcess(args, cwd);
 }
 
 function trainingSetArgs(
@@ -145,7 +155,7 @@ export async function endToEndCase(
   const feastRuns: ProcessRun[] = [];
   const timed = await interleave({
     runs,
-    ours: () => timeProcess(trainingSetArgs(store, pitCase, store.entities, out('ours')), workDir),
+    ours: () => timeCli(trainingSetArgs(store, pitCase, store.entities, out('ours')), workDir),
     baseline: () => {
       const asof = timeProcess(baselineArgs('asof', store, pitCase, out('asof')), workDir);
       if (feastRuns.length < Math.max(1, feastPairs))
@@ -212,8 +222,8 @@ export async function smallRequest(
   const out = path.join(workDir, 'small.parquet');
   const timed: InterleaveResult<ProcessRun> = await interleave({
     runs,
-    ours: () => timeProcess(trainingSetArgs(store, pitCase, store.smallEntities, out), workDir),
-    baseline: () => timeProcess([cliEntry, '--version'], workDir),
+    ours: () => timeCli(trainingSetArgs(store, pitCase, store.smallEntities, out), workDir),
+    baseline: () => timeCli([cliEntry, '--version'], workDir),
     value: (r) => r.seconds,
     onPair: (p) =>
       log(
