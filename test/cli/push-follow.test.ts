@@ -147,6 +147,19 @@ describe('fstore push --follow', () => {
       expect(await amountOf(customer)).toBe(amount);
   });
 
+  it('ingests the push logs into the offline store while it runs, every --compact-every', async () => {
+    const run = follow(['--batch-rows', '1', '--compact-every', '1s', '--json']);
+    run.child.stdin.write(line('P1', 1));
+    await run.waitFor(/"batch":1/);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    run.child.stdin.write(line('P2', 2));
+    // Stdin is still open: only the interval can have ingested the logs.
+    await run.waitFor(/"compacted":\{"source":"payments","ingested":2,/);
+    run.child.stdin.end();
+    expect(await run.exited, run.stderr()).toBe(0);
+    expect(run.stdout()).toContain('"done":{"lines":2,"rows":2,');
+  });
+
   it('refuses --follow with --file, and a --batch-rows over the push limit', async () => {
     const both = await runFstore([
       ...args,

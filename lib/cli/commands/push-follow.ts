@@ -21,6 +21,8 @@ export interface FollowOptions {
   /** How long the first line of a batch waits for more before the batch is pushed. */
   readonly batchMs: number;
   readonly json: boolean;
+  /** Ingest this run's push logs this often while it runs (ms; 0: only when it ends). */
+  readonly compactEveryMs: number;
 }
 
 export interface FollowSummary {
@@ -64,6 +66,26 @@ export async function followPush(
   let flushing: Promise<void> = Promise.resolve();
   let failure: unknown;
 
+  const compacted: PushLogCompaction[] = [];
+  let compactedAt = Date.now();
+  /** Ingests the waiting push logs of the source into the offline store and says so. */
+  const compact = async () => {
+    compactedAt = Date.now();
+    const done = await compactPushLogs({
+      registry,
+      dataDir: ctx.options.dataDir,
+      env: ctx.env,
+      sources: [source.name],
+    });
+    compacted.push(...done);
+    for (const c of done)
+      if (options.json) process.stdout.write(`${JSON.stringify({ compacted: c })}\n`);
+      else
+        ctx.out.line(
+          `${ctx.out.c.green('✔')} ${plural(c.rows, 'row')} of ${c.source} added to the offline store (${plural(c.ingested, 'push log')} ingested)`,
+        );
+  };
+
   const skip = (line: number, reason: string) => {
     counts.skipped += 1;
     if (options.json) process.stdout.write(`${JSON.stringify({ skipped: { line, reason } })}\n`);
@@ -98,6 +120,12 @@ export async function followPush(
       counts.batches += 1;
       counts.rows += answer.rows;
       report(ctx, options, counts.batches, lines, answer);
+      if (
+        answer.offline &&
+        options.compactEveryMs > 0 &&
+        Date.now() - compactedAt >= options.compactEveryMs
+      )
+        await compact();
       return;
     }
   };
@@ -156,14 +184,7 @@ export async function followPush(
     await store?.close();
   }
   if (failure) throw failure;
-  const compacted = writesOffline(options.to)
-    ? await compactPushLogs({
-        registry,
-        dataDir: ctx.options.dataDir,
-        env: ctx.env,
-        sources: [source.name],
-      })
-    : [];
+  if (writesOffline(options.to)) await compact();
   const summary = { ...counts, compacted };
   if (options.json) process.stdout.write(`${JSON.stringify({ done: summary })}\n`);
   else {
@@ -171,10 +192,6 @@ export async function followPush(
     ctx.out.line(
       `${why}: ${plural(summary.rows, 'row')} pushed in ${plural(summary.batches, 'batch', 'batches')}, ${plural(summary.skipped, 'line')} skipped`,
     );
-    for (const c of compacted)
-      ctx.out.line(
-        `${ctx.out.c.green('✔')} ${plural(c.rows, 'row')} of ${c.source} added to the offline store (${plural(c.ingested, 'push log')} ingested)`,
-      );
   }
   return summary;
 }

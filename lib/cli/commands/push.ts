@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError } from '../../api/api-error.ts';
 import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { parseKeepDuration } from '../../offline/compact-replaced.ts';
 import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push-logs.ts';
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
@@ -29,6 +30,7 @@ interface PushOptions {
   follow?: boolean;
   batchRows: number;
   batchMs: number;
+  compactEvery: number;
   json?: boolean;
 }
 
@@ -71,6 +73,20 @@ export function registerPush(program: Command): void {
       positiveIntegerOrZero('batch-ms'),
       200,
     )
+    .addOption(
+      new Option(
+        '--compact-every <duration>',
+        "with --follow: ingest the run's push logs into the offline store this often, e.g. 30s, 5m; 0: only when it ends",
+      )
+        .default(60_000, '1m')
+        .argParser((text: string) => {
+          try {
+            return parseKeepDuration(text, '--compact-every');
+          } catch (error) {
+            throw new InvalidArgumentError((error as Error).message);
+          }
+        }),
+    )
     .option('--json', 'print the answer as JSON (with --follow: one JSON line per batch)')
     .action(async (options: PushOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
@@ -99,6 +115,7 @@ export function registerPush(program: Command): void {
           batchRows: options.batchRows,
           batchMs: options.batchMs,
           json: options.json === true,
+          compactEveryMs: options.compactEvery,
         });
         return;
       }
