@@ -87,8 +87,10 @@ async function writeCommitted(connection: DuckDBConnection, sql: string, file: s
   const partial = `${file}.${process.pid}.partial`;
   try {
     const metadata = JSON.stringify({ format: bucketingFormat });
+    // snappy: the buckets are a cache rewritten with every totals state, and snappy writes them
+    // with ~25 % less CPU than zstd for ~30 % more bytes (ADR 0007).
     await connection.run(
-      `COPY (${sql}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${bucketingKey}: ${quoteLiteral(metadata)}})`,
+      `COPY (${sql}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION snappy, KV_METADATA {${bucketingKey}: ${quoteLiteral(metadata)}})`,
     );
     await syncFile(partial);
     await rename(partial, file);
