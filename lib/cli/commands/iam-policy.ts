@@ -35,6 +35,7 @@ interface IamPolicyOptions {
   partition?: string;
   bucket?: string;
   apiId?: string;
+  source?: string[];
   json?: boolean;
 }
 
@@ -82,6 +83,10 @@ export function registerIamPolicy(program: Command): void {
       '--api-id <id>',
       'with --account, for lookup and push: the API id (LookupApiId; push is a route of the same API)',
     )
+    .option(
+      '--source <name...>',
+      'with --for push: grant the push route of these sources only (default every source)',
+    )
     .option('--json', 'print the policy with where its names came from, as JSON')
     .action(async (options: IamPolicyOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
@@ -91,9 +96,20 @@ export function registerIamPolicy(program: Command): void {
           `environment "${ctx.env}" is local: it has no IAM`,
           `name an AWS environment, e.g. \`fstore iam-policy --env prod --for ${purpose}\``,
         );
+      if (options.source && purpose !== 'push')
+        throw new UsageError(
+          `--source narrows --for push, not --for ${purpose}`,
+          'drop --source, or use --for push',
+        );
       const registry = await ctx.compile();
       const names = options.account ? offlineNames(ctx.env, options) : await stackNames(ctx.env);
-      const { statements, notes, warnings } = policyFor(purpose, registry, ctx.env, names);
+      const { statements, notes, warnings } = policyFor(
+        purpose,
+        registry,
+        ctx.env,
+        names,
+        options.source,
+      );
       const document: PolicyDocument = policyDocument(statements);
       for (const warning of warnings) ctx.out.status(`warning: ${warning}`);
       if (options.json) {
@@ -128,6 +144,7 @@ function policyFor(
   registry: Registry,
   env: string,
   names: PolicyNames,
+  sources?: readonly string[],
 ): { statements: PolicyStatement[]; notes: string[]; warnings: readonly string[] } {
   switch (purpose) {
     case 'training': {
@@ -148,9 +165,9 @@ function policyFor(
       return { statements: lookupStatements(names.scope, names.apiId()), notes: [], warnings: [] };
     case 'push':
       return {
-        statements: pushStatements(names.scope, names.apiId()),
+        statements: pushStatements(names.scope, names.apiId(), knownSources(registry, sources)),
         notes: [
-          'execute-api:Invoke on POST /v1/push/* only: a producer with it cannot look features up (and --for lookup grants no push)',
+          `execute-api:Invoke on POST /v1/push/${sources?.length ? `{${sources.join(',')}}` : '*'} only: a producer with it cannot look features up (and --for lookup grants no push)`,
         ],
         warnings: [],
       };
@@ -177,6 +194,18 @@ function policyFor(
       };
     }
   }
+}
+
+/** The sources `--source` names, each one of the registry's. */
+function knownSources(
+  registry: Registry,
+  sources: readonly string[] | undefined,
+): readonly string[] | undefined {
+  const known = registry.sources.map((s) => s.name);
+  for (const name of sources ?? [])
+    if (!known.includes(name))
+      throw new UsageError(`--source "${name}" is not a source`, `sources: ${known.join(', ')}`);
+  return sources;
 }
 
 async function stackNames(env: string): Promise<PolicyNames> {

@@ -384,6 +384,35 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
     expect(resources.some((r: string) => r.includes('/v1/features'))).toBe(false);
   });
 
+  it('iam-policy --for push --source grants the push route of the named sources only, and refuses an unknown one', async () => {
+    const offline = [
+      'iam-policy',
+      '--env',
+      'prod',
+      '--for',
+      'push',
+      '--account',
+      '444455556666',
+      '--region',
+      'us-east-2',
+      '--api-id',
+      'zz9',
+    ];
+    expect(await fstore(...offline, '--source', 'orders', 'customer_profiles'), stderr).toBe(0);
+    expect(JSON.parse(stdout).Statement[0].Resource).toEqual([
+      'arn:aws:execute-api:us-east-2:444455556666:zz9/*/POST/v1/push/orders',
+      'arn:aws:execute-api:us-east-2:444455556666:zz9/*/POST/v1/push/customer_profiles',
+    ]);
+    stdout = '';
+    expect(await fstore(...offline, '--source', 'ordrs')).toBe(2);
+    expect(stderr).toContain('--source "ordrs" is not a source');
+    expect(stdout).toBe('');
+    expect(
+      await fstore('iam-policy', '--env', 'prod', '--for', 'lookup', '--source', 'orders'),
+    ).toBe(2);
+    expect(stderr).toContain('--source narrows --for push, not --for lookup');
+  });
+
   it('iam-policy --for compact prints the compaction policy of every source', async () => {
     expect(
       await fstore(
