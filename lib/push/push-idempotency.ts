@@ -43,7 +43,9 @@ export interface PushIdempotency {
 }
 
 /** A failure of the records' store itself: the push may or may not have run; a retry is safe. */
-export class IdempotencyStoreError extends Error {}
+export class IdempotencyStoreError extends Error {
+  override readonly name = 'IdempotencyStoreError';
+}
 
 /**
  * The Idempotency-Key of a request, checked: absent (undefined), or 1 to 255 characters of

@@ -8,6 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readPushConfig } from '../../../lambdas/push/config.ts';
 import { createPushHandler } from '../../../lambdas/push/handler.ts';
+import { dynamoPushIdempotency } from '../../../lib/push/push-idempotency.ts';
 import { pushRegistryProjection } from '../../../lib/registry/runtime-projection.ts';
 import { paymentRow, pushRegistry } from '../../helpers/push-registry.ts';
 
@@ -22,30 +23,44 @@ const context = {
 const throttle = () =>
   new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
 
-function event(body: unknown, path = '/v1/push/payments') {
+function event(body: unknown, path = '/v1/push/payments', key?: string) {
   return {
     rawPath: path,
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(key === undefined ? {} : { 'idempotency-key': key }),
+    },
     body: JSON.stringify(body),
     requestContext: { requestId: 'api-req-1', http: { method: 'POST' } },
   };
 }
 
-function handler() {
+function handler(options: { idempotency?: boolean } = {}) {
   const metrics = { addMetric: vi.fn(), publishStoredMetrics: vi.fn() };
   const logger = { addContext: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const client = new DynamoDBClient({ region: 'eu-west-1' });
   const push = createPushHandler({
     registry,
-    client: new DynamoDBClient({ region: 'eu-west-1' }),
+    client,
     config: readPushConfig({ TABLE_NAME: 'fstore-dev-online' }),
     metrics,
     logger,
+    ...(options.idempotency
+      ? {
+          idempotency: dynamoPushIdempotency({
+            client,
+            table: 'fstore-dev-push-idempotency',
+            expiresAfterSeconds: 60,
+            inProgressExpiryMs: 28_000,
+          }),
+        }
+      : {}),
   });
   return {
     metrics,
     logger,
-    invoke: async (body: unknown, path?: string) => {
-      const response = await push(event(body, path), context);
+    invoke: async (body: unknown, path?: string, key?: string) => {
+      const response = await push(event(body, path, key), context);
       return { ...response, json: JSON.parse(response.body) };
     },
   };
@@ -163,6 +178,45 @@ describe('the push Lambda (AWS SDK mocked)', () => {
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json.error.details.known).toEqual(['audit', 'payments']);
     expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(0);
+  });
+});
+
+describe('the push Lambda with Idempotency-Key records (AWS SDK mocked)', () => {
+  it('answers 503 and writes no row when the records table throttles, logging the cause', async () => {
+    dynamo
+      .on(PutItemCommand, { TableName: 'fstore-dev-push-idempotency' })
+      .rejects(throttle())
+      .on(PutItemCommand, { TableName: 'fstore-dev-online' })
+      .resolves({});
+    const { invoke, logger } = handler({ idempotency: true });
+    const answer = await invoke({ to: 'online', rows: [paymentRow(at)] }, undefined, 'k-1');
+    expect(answer.statusCode).toBe(503);
+    expect(answer.json.error.code).toBe('STORE_UNAVAILABLE');
+    const tables = dynamo.commandCalls(PutItemCommand).map((c) => c.args[0].input.TableName);
+    expect(tables).not.toContain('fstore-dev-online');
+    expect(logger.error).toHaveBeenCalledWith(
+      'push failed',
+      expect.objectContaining({
+        error: expect.objectContaining({ name: 'IdempotencyStoreError' }),
+      }),
+    );
+  });
+
+  it('records the key in progress with a conditional put before the rows, then stores the answer', async () => {
+    dynamo.on(PutItemCommand).resolves({});
+    const answer = await handler({ idempotency: true }).invoke(
+      { to: 'online', rows: [paymentRow(at)] },
+      undefined,
+      'k-2',
+    );
+    expect(answer.statusCode).toBe(200);
+    const puts = dynamo.commandCalls(PutItemCommand).map((c) => c.args[0].input);
+    expect(puts[0]).toMatchObject({
+      TableName: 'fstore-dev-push-idempotency',
+      ConditionExpression: expect.stringContaining('attribute_not_exists(#id)'),
+      Item: { pk: { S: expect.stringMatching(/^fstore-push#/) }, status: { S: 'INPROGRESS' } },
+    });
+    expect(puts.slice(1).every((p) => p.TableName === 'fstore-dev-online')).toBe(true);
   });
 });
 
