@@ -91,7 +91,7 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     name: 'compact',
     term: 'compact [options]',
     description:
-      'Merge the small files earlier ingests left in each dt partition of the offline store into files of the target size (one commit; rows and results unchanged)',
+      'Ingest the push logs waiting for the offline store (local), then merge the small files earlier ingests left in each dt partition into files of the target size (one commit; rows and results unchanged)',
     load: async () => (await import('./commands/compact.ts')).registerCompact,
   },
   {

@@ -208,10 +208,12 @@ describe('the commit point of a local ingest', () => {
       await copyFile(`${file}.backup`, file);
       await rm(`${file}.backup`);
     }
-    expect({ ...(await fixture.trainingSet(entity, request)), elapsedMs: 0 }).toEqual({
-      ...before,
-      elapsedMs: 0,
-    });
+    // The latest-row search numbers its temporary tables per process, so the SQL differs only there.
+    const sameRun = (result: typeof before) =>
+      JSON.parse(
+        JSON.stringify({ ...result, elapsedMs: 0 }).replace(/fstore_found_\d+/g, 'fstore_found_N'),
+      );
+    expect(sameRun(await fixture.trainingSet(entity, request))).toEqual(sameRun(before));
     expect((await stats()).rows).toBe(3);
   });
 
