@@ -20,7 +20,7 @@ export interface KeyedWindow {
   /** Join key column → the value as DuckDB casts it to VARCHAR; a NULL key is absent. */
   readonly values: ReadonlyMap<string, string>;
   /** The earliest entity time (microseconds since 1970) of the rows this window stands for. */
-  readonly earliestMicros: number;
+  readonly earliestMicros: bigint;
 }
 
 /** The join key columns every view on `source` has (each view's needed rows carry them). */

@@ -165,7 +165,7 @@ async function searchLatestRowDays(
 interface Hit {
   readonly day: number;
   readonly keys: readonly string[];
-  readonly earliestMicros: number;
+  readonly earliestMicros: bigint;
 }
 
 /**
@@ -206,7 +206,7 @@ async function latestRowsOf(
   const hits = rows.map((row) => ({
     day: Number(row.day),
     keys: shared.map((_, i) => String(row[`k${i}`])),
-    earliestMicros: Number(row.earliest),
+    earliestMicros: BigInt(String(row.earliest)),
   }));
   return { hits, table };
 }

@@ -145,7 +145,7 @@ function keyedWindowsOf(
     const from = lower === undefined ? undefined : Number(row[lower]);
     const to = Number(row.hi);
     const values = keys.map((_, i) => row[`k${i}`]);
-    const earliestMicros = Number(row.earliest);
+    const earliestMicros = BigInt(String(row.earliest));
     const identity = JSON.stringify([from ?? null, to, values]);
     const seen = windows.get(identity);
     if (seen) {

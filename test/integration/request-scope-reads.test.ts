@@ -157,22 +157,22 @@ describe('the request scope reads the entity rows once', () => {
       {
         keys: keys('3', 'east'),
         values: values('3', 'east'),
-        earliestMicros: micros('1969-12-31T06:00:00'),
+        earliestMicros: BigInt(micros('1969-12-31T06:00:00')),
       },
       {
         keys: keys('1', 'north'),
         values: values('1', 'north'),
-        earliestMicros: micros('2026-03-10T00:00:00'),
+        earliestMicros: BigInt(micros('2026-03-10T00:00:00')),
       },
       {
         keys: keys('2', 'south'),
         values: values('2', 'south'),
-        earliestMicros: micros('2026-03-20T23:59:59.999') + 999,
+        earliestMicros: BigInt(micros('2026-03-20T23:59:59.999') + 999),
       },
       {
         keys: keys(undefined, 'north'),
         values: values(undefined, 'north'),
-        earliestMicros: micros('2026-03-21T12:00:00'),
+        earliestMicros: BigInt(micros('2026-03-21T12:00:00')),
       },
     ] as const;
     const byEnd = (a: { to: number }, b: { to: number }) => a.to - b.to;

@@ -40,7 +40,7 @@ const window = (from: number, to: number, key?: string): KeyedWindow => ({
   to: day0 + to,
   keys: new Map(key === undefined ? [] : [['customer_id', `'${key}'`]]),
   values: new Map(key === undefined ? [] : [['customer_id', key]]),
-  earliestMicros: (day0 + to) * 86_400_000_000,
+  earliestMicros: BigInt((day0 + to) * 86_400_000_000),
 });
 
 /** Each scan of the relation: its files' days (offsets from day0) and its filter. */
@@ -91,7 +91,7 @@ describe('keyed scans of a source', () => {
       to: day0 + 2,
       keys: new Map([['customer_id', "'N'"]]),
       values: new Map([['customer_id', 'N']]),
-      earliestMicros: (day0 + 2) * 86_400_000_000,
+      earliestMicros: BigInt((day0 + 2) * 86_400_000_000),
     };
     const relation = keyedSourceRelation(plan, 'scores', [unbounded], [-30, 2, 3].map(file));
     expect(scans(relation)).toEqual([
