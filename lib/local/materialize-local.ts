@@ -4,6 +4,7 @@ import { quarantineDir } from '../data-paths.ts';
 import { duckdbRowSource } from '../materialize/duckdb-row-source.ts';
 import { manifestIngestLog } from '../materialize/manifest-ingest-log.ts';
 import {
+  MaterializationError,
   type MaterializeViewOptions,
   type MaterializeViewResult,
   materializeView,
@@ -12,6 +13,7 @@ import { fileQuarantine } from '../materialize/quarantine.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
 import { isRunning } from '../process-lock.ts';
+import { compactPushLogs, type PushLogCompaction } from '../push/compact-push-logs.ts';
 import type { Registry } from '../registry/index.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 
@@ -37,7 +39,18 @@ export interface LocalMaterializationOptions
   readonly views?: readonly string[];
   /** Called before each view's run, e.g. to label a progress bar. */
   readonly onView?: (view: string) => void;
+  /**
+   * Ingests the push logs waiting for these sources before a view over them is materialized.
+   * Default: `compactPushLogs` under its per-source lock. A process that also compacts in the
+   * background (`fstore serve`) passes its own, so two compactions never run in one process.
+   */
+  readonly ingestPushLogs?: (sources: readonly string[]) => Promise<readonly PushLogCompaction[]>;
+  /** Told about each source whose push logs were ingested before its views' runs. */
+  readonly onPushLogs?: (compaction: PushLogCompaction) => void;
 }
+
+/** How long a run waits for another process compacting the same source's logs. */
+const pushLogLockWaitMs = 120_000;
 
 /** `local-<pid>-<random>`: a lease holder on this machine, whose process can be checked. */
 function localOwner(): string {
@@ -59,7 +72,11 @@ export function localViewNames(options: Pick<LocalMaterializationOptions, 'regis
 
 /**
  * Materializes online views of a local environment with DuckDB over its offline store, into
- * its online store, one view after the other; rows breaking constraints go to
+ * its online store, one view after the other. Before each view it ingests the push logs
+ * waiting for the view's source (docs/point-in-time.md, "Pushed rows"): a pushed item carries
+ * no `fstore_seq` until its log is ingested, so a run reading the offline store without it
+ * would let an older row tied on event and created time put an older value back online (or,
+ * on a full run after a definition change, any older row). Rows breaking constraints go to
  * `.fstore/<env>/quarantine/<view>/<run>.jsonl`. On a stop request (`signal`) the running view
  * stops at its next checkpoint (result `paused`) and the views after it are not started, so
  * the results then cover fewer views than asked for.
@@ -75,9 +92,18 @@ export async function materializeLocal(
   const dir = quarantineDir(options.dataDir, options.env);
   try {
     const results: MaterializeViewResult[] = [];
-    const { views: _views, onView: _onView, dataDir: _dataDir, env: _env, ...shared } = options;
+    const {
+      views: _views,
+      onView: _onView,
+      dataDir: _dataDir,
+      env: _env,
+      ingestPushLogs: _ingestPushLogs,
+      onPushLogs: _onPushLogs,
+      ...shared
+    } = options;
     for (const view of names) {
       if (options.signal?.aborted) break;
+      if (!(await ingestWaitingPushLogs(options, view))) break;
       options.onView?.(view);
       const result = await materializeView({
         ...shared,
@@ -94,4 +120,40 @@ export async function materializeLocal(
   } finally {
     session.close();
   }
+}
+
+/**
+ * Ingests the push logs waiting for `view`'s source. False when a stop request ended it (the
+ * view is then not started); a failure stops the materialization before the view is read.
+ */
+async function ingestWaitingPushLogs(
+  options: LocalMaterializationOptions,
+  view: string,
+): Promise<boolean> {
+  const source = options.registry.featureViews.find((v) => v.name === view)?.source;
+  if (!source) return true; // materializeView names the unknown view
+  const ingest =
+    options.ingestPushLogs ??
+    ((sources: readonly string[]) =>
+      compactPushLogs({
+        registry: options.registry,
+        dataDir: options.dataDir,
+        env: options.env,
+        sources,
+        lockWaitMs: pushLogLockWaitMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }));
+  let compacted: readonly PushLogCompaction[];
+  try {
+    compacted = await ingest([source]);
+  } catch (error) {
+    if (options.signal?.aborted) return false;
+    throw new MaterializationError(
+      `${view} was not materialized: the push logs waiting for source "${source}" could not be ingested first (${(error as Error).message})`,
+      `a run without them could put an older value back online over a pushed one; once that is fixed (fstore compact, or fstore doctor), run it again`,
+      { cause: error },
+    );
+  }
+  for (const c of compacted) options.onPushLogs?.(c);
+  return true;
 }
