@@ -35,6 +35,12 @@ export {
   type SourceColumn,
   type SourceInput,
 } from './source.ts';
+export type {
+  CreatedKinesisStreamInput,
+  ImportedKinesisStreamInput,
+  SourceStream,
+  SourceStreamInput,
+} from './source-stream.ts';
 export {
   type JoinKeyType,
   joinKeyTypes,

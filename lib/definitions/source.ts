@@ -13,6 +13,12 @@ import {
   parseDefinition,
   valueType,
 } from './schema-parts.ts';
+import {
+  checkSourceStream,
+  type SourceStream,
+  type SourceStreamInput,
+  sourceStreamSchema,
+} from './source-stream.ts';
 import type { ValueType } from './value-types.ts';
 
 export interface SourceColumn {
@@ -34,6 +40,8 @@ export interface Source extends DefinitionMetadata {
   readonly createdTimestampField?: string;
   /** Raw column name in the data → column name in `schema`. */
   readonly fieldMapping: Readonly<Record<string, string>>;
+  /** A Kinesis data stream whose records are rows of this source, written online as they come. */
+  readonly stream?: SourceStream;
 }
 
 export interface SourceInput extends MetadataInput {
@@ -43,6 +51,8 @@ export interface SourceInput extends MetadataInput {
   timestampField: string;
   createdTimestampField?: string;
   fieldMapping?: Record<string, string>;
+  /** Rows arriving on a Kinesis stream (created or existing), one JSON row per record. */
+  stream?: SourceStreamInput;
 }
 
 const kind: DefinitionKind = 'source';
@@ -61,6 +71,7 @@ const sourceSchema = z.strictObject({
   timestampField: z.string({ error: 'must name the event-timestamp column' }),
   createdTimestampField: z.string().optional(),
   fieldMapping: z.record(rawColumnName, z.string()).optional(),
+  stream: sourceStreamSchema.optional(),
   ...metadataFields,
 });
 
@@ -142,6 +153,7 @@ export function defineSource(input: SourceInput): Source {
       );
     mappedTargets.add(target);
   }
+  const stream = parsed.stream && checkSourceStream(parsed.stream, issues);
   issues.throwIfAny();
 
   return deepFreeze({
@@ -153,6 +165,7 @@ export function defineSource(input: SourceInput): Source {
       ? { createdTimestampField: parsed.createdTimestampField }
       : {}),
     fieldMapping: { ...(parsed.fieldMapping ?? {}) },
+    ...(stream ? { stream } : {}),
     ...metadataOf(parsed),
   });
 }

@@ -220,6 +220,7 @@ function compileSource(source: Source, file?: string): RegistrySource {
     createdTimestampField: source.createdTimestampField,
     fieldMapping: { ...source.fieldMapping },
     offline: offlineLocation(source),
+    ...(source.stream ? { stream: { kinesis: { ...source.stream.kinesis } } } : {}),
     ...common(source, file),
   };
 }

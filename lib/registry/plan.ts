@@ -1,4 +1,5 @@
 import { lineageGraph, nodeId, servicesDownstream } from './lineage.ts';
+import { streamChanges } from './plan-stream.ts';
 import type {
   Registry,
   RegistryEntity,
@@ -309,6 +310,7 @@ function diffSource(
       reason: 'applies to future ingests; stored rows keep their columns',
     });
   }
+  changes.push(...streamChanges(before, after));
   return [...changes, ...metadataChanges(before, after, commonMetadata)];
 }
 

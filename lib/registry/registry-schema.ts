@@ -38,6 +38,19 @@ export const registrySourceSchema = z.object({
   createdTimestampField: z.string().optional(),
   fieldMapping: z.record(z.string(), z.string()),
   offline: offlineLocationSchema,
+  /** A Kinesis stream feeding the source's online views (lib/constructs/stream-ingest.ts). */
+  stream: z
+    .object({
+      kinesis: z.union([
+        z.object({
+          create: z.literal(true),
+          shards: z.union([z.number(), z.literal('on-demand')]),
+          retentionHours: z.number(),
+        }),
+        z.object({ streamArn: z.string() }),
+      ]),
+    })
+    .optional(),
   ...metadata,
 });
 
