@@ -15,6 +15,11 @@ export interface PushConfig {
     /** How long a push in progress holds its key: the function's timeout. */
     readonly inProgressExpiryMs: number;
   };
+  /**
+   * The environment whose per-source Firehose streams (`pushStreamName`) take offline pushes
+   * (ADR 0016); without it `"to": "offline"` and the default target answer 501.
+   */
+  readonly offlineStreamsEnv?: string;
 }
 
 /**
@@ -23,6 +28,9 @@ export interface PushConfig {
  */
 export function readPushConfig(env: Record<string, string | undefined>): PushConfig {
   const idempotencyTable = env.IDEMPOTENCY_TABLE_NAME;
+  const streamsEnv = env.PUSH_STREAMS_ENV;
+  if (streamsEnv !== undefined && !/^[a-z][a-z0-9-]{0,39}$/.test(streamsEnv))
+    throw configError('PUSH_STREAMS_ENV', `"${streamsEnv}" is not an fstore environment name`);
   return {
     tableName: tableName('TABLE_NAME', env.TABLE_NAME),
     limits: {
@@ -44,6 +52,7 @@ export function readPushConfig(env: Record<string, string | undefined>): PushCon
             inProgressExpiryMs: wholeNumber(env, 'IDEMPOTENCY_IN_PROGRESS_MS', 1, 30_000),
           },
         }),
+    ...(streamsEnv === undefined ? {} : { offlineStreamsEnv: streamsEnv }),
   };
 }
 

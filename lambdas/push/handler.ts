@@ -6,6 +6,7 @@ import {
   observedHandler,
 } from '../../lib/observability/observed-handler.ts';
 import { type LogSink, StructuredLogger } from '../../lib/observability/structured-logger.ts';
+import type { PushStore } from '../../lib/push/execute-push.ts';
 import { pushEventHandler } from '../../lib/push/push-event.ts';
 import type { PushIdempotency } from '../../lib/push/push-idempotency.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
@@ -18,6 +19,11 @@ export interface PushHandlerDependencies {
   readonly config: PushConfig;
   /** Idempotency-Key records; without them a push with the header answers 501. */
   readonly idempotency?: PushIdempotency;
+  /**
+   * Stores rows for the offline store: the source's Firehose stream (ADR 0016); without it
+   * offline targets answer 501 OFFLINE_PUSH_UNAVAILABLE.
+   */
+  readonly offline?: PushStore['offline'];
   readonly metrics?: MetricsSink;
   readonly logger?: LogSink;
   readonly now?: () => number;
@@ -25,9 +31,9 @@ export interface PushHandlerDependencies {
 
 /**
  * The push Lambda behind `POST /v1/push/{source}`: the local server's push route
- * (handlePush) with its clients passed in. It has no offline sink yet (Firehose, ADR 0015), so
- * `"to": "offline"` and the default `online_and_offline` answer 501 OFFLINE_PUSH_UNAVAILABLE
- * after the rows were checked, and nothing is written. Logs and EMF metrics as the lookup's:
+ * (handlePush) with its clients passed in. Offline rows go to the source's Firehose stream
+ * (`offline`, ADR 0016); a function deployed without streams answers 501
+ * OFFLINE_PUSH_UNAVAILABLE for offline targets after the rows were checked. Logs and EMF metrics as the lookup's:
  * rows per push, latency, client and server errors.
  */
 export function createPushHandler(deps: PushHandlerDependencies) {
@@ -40,6 +46,7 @@ export function createPushHandler(deps: PushHandlerDependencies) {
     table: deps.config.tableName,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
+    ...(deps.offline ? { offline: deps.offline } : {}),
     onError: (error, requestId) =>
       logger.error('push failed', { requestId, error: error as Error }),
   });

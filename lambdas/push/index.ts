@@ -1,4 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { firehoseOfflineSink } from '../../lib/push/firehose-offline-sink.ts';
+import { pushStreamName } from '../../lib/push/firehose-staging.ts';
 import { dynamoPushIdempotency } from '../../lib/push/push-idempotency.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { readPushConfig } from './config.ts';
@@ -28,4 +31,12 @@ export const handler = createPushHandler({
         }),
       }
     : {}),
+  ...(config.offlineStreamsEnv === undefined
+    ? {}
+    : {
+        offline: firehoseOfflineSink({
+          client: new FirehoseClient({}),
+          streamName: (source) => pushStreamName(config.offlineStreamsEnv as string, source),
+        }),
+      }),
 });

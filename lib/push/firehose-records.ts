@@ -1,0 +1,56 @@
+import type { ValueType } from '../definitions/value-types.ts';
+import { parseEpochMicros } from '../epoch-micros.ts';
+import type { RuntimeSource } from '../registry/runtime-projection.ts';
+import { pushIdColumn, pushIdempotencyKeyColumn, pushRowColumn } from './firehose-staging.ts';
+import type { PushRow } from './validate-push-rows.ts';
+
+/**
+ * A push's identity offline, as executePush passes it to the offline hook: its id (the
+ * Idempotency-Key's scope for a keyed push, so every retry shares it) and the key, if any.
+ */
+export interface PushIdentity {
+  readonly pushId: string;
+  readonly idempotencyKey?: string;
+}
+
+/**
+ * One Firehose record per row: a JSON object keyed by the staging table's columns (the source's
+ * schema names, ADR 0016). Timestamps are epoch microseconds and int64 values are JSON numbers
+ * written digit for digit (Firehose's JSON parser reads them as Java longs, so nothing past
+ * 2^53 is rounded). Each record carries the push id and its row index: compaction keeps one
+ * row per (push id, row), so a keyed push retried after a failure lands offline once.
+ */
+export function firehoseRecords(
+  source: Pick<RuntimeSource, 'name' | 'schema'>,
+  rows: readonly PushRow[],
+  identity: PushIdentity,
+): string[] {
+  const bodies = rows.map((row) =>
+    source.schema.map((c) => `${JSON.stringify(c.name)}:${jsonValue(c.type, row.values[c.name])}`),
+  );
+  const common = [
+    `${JSON.stringify(pushIdColumn)}:${JSON.stringify(identity.pushId)}`,
+    `${JSON.stringify(pushIdempotencyKeyColumn)}:${
+      identity.idempotencyKey === undefined ? 'null' : JSON.stringify(identity.idempotencyKey)
+    }`,
+  ];
+  return bodies.map(
+    (fields, index) =>
+      `{${[...fields, ...common, `${JSON.stringify(pushRowColumn)}:${index}`].join(',')}}`,
+  );
+}
+
+function jsonValue(type: ValueType | string, value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  const list = /^list<(.+)>$/.exec(type);
+  if (list && Array.isArray(value))
+    return `[${value.map((v) => jsonValue(list[1] as string, v)).join(',')}]`;
+  if (type === 'timestamp') {
+    const micros = typeof value === 'string' ? parseEpochMicros(value) : undefined;
+    if (micros === undefined) throw new Error(`internal: unchecked timestamp ${String(value)}`);
+    return micros.toString();
+  }
+  if (type === 'int64' && (typeof value === 'bigint' || typeof value === 'string'))
+    return BigInt(value).toString();
+  return JSON.stringify(value);
+}
