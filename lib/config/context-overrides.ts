@@ -13,6 +13,8 @@ export const stageContextKeys = {
   authorization: '`api.authorization`: iam or jwt',
   jwtIssuer: '`api.jwtIssuer`: https URL of the OIDC issuer',
   jwtAudience: '`api.jwtAudience`: comma-separated accepted audiences',
+  jwtPushScopes: '`api.jwtPushScopes`: comma-separated scopes a token needs to push',
+  jwtLookupScopes: '`api.jwtLookupScopes`: comma-separated scopes a token needs to look up',
   compactPrincipalArn:
     '`compaction.principalArns`: comma-separated IAM ARNs that may assume the CompactionRole',
 } as const;
@@ -44,6 +46,8 @@ export function stageOverridesFromContext(env: string, read: ContextReader): Sta
   const authorization = text('authorization');
   const jwtIssuer = text('jwtIssuer');
   const jwtAudience = list('jwtAudience');
+  const jwtPushScopes = list('jwtPushScopes');
+  const jwtLookupScopes = list('jwtLookupScopes');
   const compactPrincipals = list('compactPrincipalArn');
   const fromKeys = {
     ...(compactPrincipals ? { compaction: { principalArns: compactPrincipals } } : {}),
@@ -52,12 +56,14 @@ export function stageOverridesFromContext(env: string, read: ContextReader): Sta
     ...(emails || httpsEndpoints
       ? { alarms: { ...(emails ? { emails } : {}), ...(httpsEndpoints ? { httpsEndpoints } : {}) } }
       : {}),
-    ...(authorization || jwtIssuer || jwtAudience
+    ...(authorization || jwtIssuer || jwtAudience || jwtPushScopes || jwtLookupScopes
       ? {
           api: {
             ...(authorization ? { authorization } : {}),
             ...(jwtIssuer ? { jwtIssuer } : {}),
             ...(jwtAudience ? { jwtAudience } : {}),
+            ...(jwtPushScopes ? { jwtPushScopes } : {}),
+            ...(jwtLookupScopes ? { jwtLookupScopes } : {}),
           },
         }
       : {}),

@@ -16,6 +16,14 @@ function tagKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/** One OAuth 2.0 scope token (RFC 6749 §3.3): printable ASCII without space, `"` or `\`. */
+const oauthScope = z
+  .string()
+  .regex(
+    /^[\x21\x23-\x5B\x5D-\x7E]+$/,
+    'must be one OAuth scope, e.g. "fstore/push" (no spaces or quotes)',
+  );
+
 /** Days before objects under a prefix expire, or `never`. */
 const expiryDays = z.union([
   z.number().int().positive('must be a positive number of days or "never"'),
@@ -30,6 +38,16 @@ const apiSchema = z
     jwtIssuer: z.url({ protocol: /^https$/, message: 'must be an https URL' }).optional(),
     /** Accepted `aud` claims of the JWT authorizer; required when `authorization` is `jwt`. */
     jwtAudience: z.array(z.string().min(1)).readonly().optional(),
+    /**
+     * Scopes a JWT must carry (any one of them) to call `POST /v1/push/{source}`; required when
+     * `authorization` is `jwt`, so a token issued for lookups cannot push.
+     */
+    jwtPushScopes: z.array(oauthScope).readonly().optional(),
+    /**
+     * Scopes a JWT must carry (any one of them) to call the lookup, registry, health and
+     * OpenAPI routes; absent: any token of the issuer and audience may read.
+     */
+    jwtLookupScopes: z.array(oauthScope).readonly().optional(),
     /** Steady-state requests per second of the API stage. */
     throttleRateLimit: z.number().positive('must be a positive number'),
     /** Request burst of the API stage. */
@@ -58,6 +76,24 @@ const apiSchema = z
         message: 'required when authorization is "jwt"',
       });
     }
+    // Refused rather than defaulted or the push route dropped: without a scope of its own every
+    // lookup token could push, and a silently missing route would surface only as producers' 404s.
+    if (!api.jwtPushScopes?.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jwtPushScopes'],
+        message:
+          'required when authorization is "jwt": the OAuth scopes a token needs to push, e.g. ["fstore/push"] (without them every lookup token could push)',
+      });
+    }
+    const pushScopes = new Set(api.jwtPushScopes ?? []);
+    for (const scope of api.jwtLookupScopes ?? [])
+      if (pushScopes.has(scope))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['jwtLookupScopes'],
+          message: `"${scope}" is also a push scope; a lookup scope must not let a token push, nor a push scope let it read`,
+        });
   })
   .readonly();
 

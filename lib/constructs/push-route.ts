@@ -22,7 +22,11 @@ import { functionRole } from './function-role.ts';
 export interface PushRouteProps {
   readonly stage: StageConfig;
   readonly registry: Registry;
-  /** The HTTP API the route is added to; its default authorizer (IAM, or the stage's JWT) applies. */
+  /**
+   * The HTTP API the route is added to; its default authorizer (IAM, or the stage's JWT) applies.
+   * Under JWT the route also needs one of the stage's `api.jwtPushScopes`, so that a token issued
+   * for lookups cannot push.
+   */
   readonly api: apigw.HttpApi;
   /** The online table the rows are written to. */
   readonly table: dynamodb.ITableV2;
@@ -110,6 +114,22 @@ export class PushRoute extends Construct {
       httpApi: props.api,
       routeKey: apigw.HttpRouteKey.with(pushRoutePath, apigw.HttpMethod.POST),
       integration: new HttpLambdaIntegration('PushIntegration', this.function),
+      ...pushAuthorizationScopes(stage),
     });
   }
+}
+
+/**
+ * The scopes a JWT needs on the push route: the stage's `api.jwtPushScopes` (the stage schema
+ * requires them; a config built by hand without them is refused here as well). IAM routes take
+ * no scopes.
+ */
+function pushAuthorizationScopes(stage: StageConfig): { authorizationScopes?: string[] } {
+  if (stage.api.authorization !== 'jwt') return {};
+  const scopes = stage.api.jwtPushScopes ?? [];
+  if (scopes.length === 0)
+    throw new Error(
+      `stage "${stage.name}": api.jwtPushScopes is empty; a JWT stage must name the scopes a token needs to push (e.g. ["fstore/push"]), or every lookup token could push`,
+    );
+  return { authorizationScopes: [...scopes] };
 }

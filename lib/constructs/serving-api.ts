@@ -39,12 +39,14 @@ const routes: readonly { path: string; method: apigw.HttpMethod }[] = [
 
 /**
  * The HTTPS lookup API: an HTTP API whose every route needs IAM (SigV4) authorization by
- * default (JWT as a stage option), stage throttling and JSON access logs, in front of the
- * online-lookup Lambda (arm64, Node.js 24, minified bundle with the lookup's projection of the
- * registry compiled in, so an edit of a description or a schedule leaves its code alone,
- * read-only access to the online table, reserved concurrency when the stage sets one). Its log
- * groups are retained with the stack in stages that retain data. `POST /v1/push/{source}` is
- * its own route to its own function (PushRoute), granted apart (`grantPush`).
+ * default (JWT as a stage option: the push route then needs one of `api.jwtPushScopes`, the
+ * other routes one of `api.jwtLookupScopes` when set), stage throttling and JSON access logs,
+ * in front of the online-lookup Lambda (arm64, Node.js 24, minified bundle with the lookup's
+ * projection of the registry compiled in, so an edit of a description or a schedule leaves its
+ * code alone, read-only access to the online table, reserved concurrency when the stage sets
+ * one). Its log groups are retained with the stack in stages that retain data.
+ * `POST /v1/push/{source}` is its own route to its own function (PushRoute), granted apart
+ * (`grantPush`).
  */
 export class ServingApi extends Construct {
   readonly api: apigw.HttpApi;
@@ -121,8 +123,18 @@ export class ServingApi extends Construct {
       },
     });
     const integration = new HttpLambdaIntegration('LookupIntegration', this.function);
+    // Under JWT, tokens without a lookup scope are refused here when the stage names any.
+    const lookupScopes =
+      stage.api.authorization === 'jwt' && stage.api.jwtLookupScopes?.length
+        ? { authorizationScopes: [...stage.api.jwtLookupScopes] }
+        : {};
     for (const route of routes)
-      this.api.addRoutes({ path: route.path, methods: [route.method], integration });
+      this.api.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration,
+        ...lookupScopes,
+      });
     this.push = new PushRoute(this, 'Push', {
       stage,
       registry: props.registry,

@@ -40,18 +40,32 @@ describe('stage options from CDK context', () => {
     });
   });
 
-  it('sets a JWT authorizer from -c authorization, jwtIssuer and jwtAudience', () => {
+  it('sets a JWT authorizer from -c authorization, jwtIssuer, jwtAudience and the scopes', () => {
     const dev = stageFromContext('dev', {
       authorization: 'jwt',
       jwtIssuer: 'https://issuer.example.com',
       jwtAudience: 'fstore,fstore-batch',
+      jwtPushScopes: 'fstore/push, fstore/push-orders',
+      jwtLookupScopes: 'fstore/read',
     });
     expect(dev.api).toMatchObject({
       authorization: 'jwt',
       jwtIssuer: 'https://issuer.example.com',
       jwtAudience: ['fstore', 'fstore-batch'],
+      jwtPushScopes: ['fstore/push', 'fstore/push-orders'],
+      jwtLookupScopes: ['fstore/read'],
       throttleRateLimit: 100,
     });
+  });
+
+  it('rejects a JWT from context without push scopes, naming the field', () => {
+    expect(() =>
+      stageFromContext('dev', {
+        authorization: 'jwt',
+        jwtIssuer: 'https://issuer.example.com',
+        jwtAudience: 'fstore',
+      }),
+    ).toThrow('stage config "dev": api.jwtPushScopes: required when authorization is "jwt"');
   });
 
   it('lets a -c key override the same option in "stages", field by field', () => {
@@ -70,9 +84,9 @@ describe('stage options from CDK context', () => {
   });
 
   it('rejects a JWT from context without its issuer, naming stage and field', () => {
-    expect(() => stageFromContext('dev', { authorization: 'jwt', jwtAudience: 'a' })).toThrow(
-      'stage config "dev": api.jwtIssuer: required when authorization is "jwt"',
-    );
+    expect(() =>
+      stageFromContext('dev', { authorization: 'jwt', jwtAudience: 'a', jwtPushScopes: 'p' }),
+    ).toThrow('stage config "dev": api.jwtIssuer: required when authorization is "jwt"');
   });
 
   it('rejects an unknown authorization from context', () => {

@@ -105,22 +105,80 @@ describe('OnlineStore and ServingApi constructs', () => {
     });
   }, 120_000);
 
-  it('uses a JWT authorizer when the stage asks for one', async () => {
-    const { template } = await synth('dev', {
+  it('uses a JWT authorizer when the stage asks for one: push needs a push scope, lookups the read scope', async () => {
+    const { template, violations } = await synth('dev', {
       api: {
         authorization: 'jwt',
         jwtIssuer: 'https://issuer.example.com',
         jwtAudience: ['fstore'],
+        jwtPushScopes: ['fstore/push'],
+        jwtLookupScopes: ['fstore/read'],
       },
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
       JwtConfiguration: { Issuer: 'https://issuer.example.com', Audience: ['fstore'] },
     });
-    const types = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
-      (r) => (r as { Properties: { AuthorizationType: string } }).Properties.AuthorizationType,
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) =>
+        (
+          r as {
+            Properties: { RouteKey: string; AuthorizationType: string; AuthorizationScopes?: [] };
+          }
+        ).Properties,
     );
-    expect(new Set(types)).toEqual(new Set(['JWT']));
+    expect(new Set(routes.map((r) => r.AuthorizationType))).toEqual(new Set(['JWT']));
+    const scopes = Object.fromEntries(routes.map((r) => [r.RouteKey, r.AuthorizationScopes]));
+    expect(scopes).toEqual({
+      'POST /v1/push/{source}': ['fstore/push'],
+      'POST /v1/features/{service}': ['fstore/read'],
+      'POST /v1/feature-views/{view}': ['fstore/read'],
+      'GET /v1/registry': ['fstore/read'],
+      'GET /v1/health': ['fstore/read'],
+      'GET /v1/openapi.json': ['fstore/read'],
+    });
+    expect(violations).toEqual([]);
+  }, 120_000);
+
+  it('on a JWT stage without a read scope, still keeps lookup tokens off the push route', async () => {
+    const { template } = await synth('dev', {
+      api: {
+        authorization: 'jwt',
+        jwtIssuer: 'https://issuer.example.com',
+        jwtAudience: ['fstore'],
+        jwtPushScopes: ['fstore/push', 'orders/write'],
+      },
+    });
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => (r as { Properties: { RouteKey: string; AuthorizationScopes?: [] } }).Properties,
+    );
+    for (const route of routes)
+      expect([route.RouteKey, route.AuthorizationScopes]).toEqual(
+        route.RouteKey === 'POST /v1/push/{source}'
+          ? [route.RouteKey, ['fstore/push', 'orders/write']]
+          : [route.RouteKey, undefined],
+      );
+  }, 120_000);
+
+  it('refuses a hand-built JWT stage config without push scopes at synth, naming the field', async () => {
+    const stage = resolveStageConfig('dev', {
+      api: {
+        authorization: 'jwt',
+        jwtIssuer: 'https://issuer.example.com',
+        jwtAudience: ['fstore'],
+        jwtPushScopes: ['fstore/push'],
+      },
+    });
+    const unchecked = { ...stage, api: { ...stage.api, jwtPushScopes: [] } };
+    const stack = new Stack(new App(), 'unchecked');
+    const store = new OnlineStore(stack, 'OnlineStore', { stage: unchecked });
+    await expect(async () => {
+      new ServingApi(stack, 'ServingApi', {
+        stage: unchecked,
+        registry: await loadExampleRegistry(),
+        table: store.table,
+      });
+    }).rejects.toThrow('api.jwtPushScopes');
   }, 120_000);
 
   it('passes cdk-nag AwsSolutions', async () => {

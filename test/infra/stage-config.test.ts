@@ -43,27 +43,91 @@ describe('stage config', () => {
     });
   });
 
-  it('accepts a JWT authorizer with issuer and audience', () => {
+  it('accepts a JWT authorizer with issuer, audience and push scopes', () => {
     const config = resolveStageConfig('dev', {
       api: {
         authorization: 'jwt',
         jwtIssuer: 'https://issuer.example.com',
         jwtAudience: ['fstore'],
+        jwtPushScopes: ['fstore/push'],
+        jwtLookupScopes: ['fstore/read'],
       },
     });
-    expect(config.api.authorization).toBe('jwt');
+    expect(config.api).toMatchObject({
+      authorization: 'jwt',
+      jwtPushScopes: ['fstore/push'],
+      jwtLookupScopes: ['fstore/read'],
+    });
+  });
+
+  it('rejects a JWT stage without push scopes, since every lookup token could then push', () => {
+    expect(() =>
+      resolveStageConfig('dev', {
+        api: {
+          authorization: 'jwt',
+          jwtIssuer: 'https://issuer.example.com',
+          jwtAudience: ['fstore'],
+        },
+      }),
+    ).toThrow(
+      'stage config "dev": api.jwtPushScopes: required when authorization is "jwt": the OAuth scopes a token needs to push',
+    );
+    expect(() =>
+      resolveStageConfig('dev', {
+        api: {
+          authorization: 'jwt',
+          jwtIssuer: 'https://issuer.example.com',
+          jwtAudience: ['fstore'],
+          jwtPushScopes: [],
+        },
+      }),
+    ).toThrow('api.jwtPushScopes: required when authorization is "jwt"');
+  });
+
+  it('rejects a scope that grants both push and lookup, naming it', () => {
+    expect(() =>
+      resolveStageConfig('dev', {
+        api: {
+          authorization: 'jwt',
+          jwtIssuer: 'https://issuer.example.com',
+          jwtAudience: ['fstore'],
+          jwtPushScopes: ['fstore/push', 'fstore/all'],
+          jwtLookupScopes: ['fstore/read', 'fstore/all'],
+        },
+      }),
+    ).toThrow('api.jwtLookupScopes: "fstore/all" is also a push scope');
+  });
+
+  it('rejects a scope with a space or a quote (not an OAuth scope token)', () => {
+    for (const scope of ['fstore push', 'fstore"push', ''])
+      expect(() =>
+        resolveStageConfig('dev', {
+          api: {
+            authorization: 'jwt',
+            jwtIssuer: 'https://issuer.example.com',
+            jwtAudience: ['fstore'],
+            jwtPushScopes: [scope],
+          },
+        }),
+      ).toThrow('api.jwtPushScopes.0: must be one OAuth scope');
   });
 
   it('rejects a JWT authorizer without an issuer, naming stage and field', () => {
     expect(() =>
-      resolveStageConfig('dev', { api: { authorization: 'jwt', jwtAudience: ['fstore'] } }),
+      resolveStageConfig('dev', {
+        api: { authorization: 'jwt', jwtAudience: ['fstore'], jwtPushScopes: ['fstore/push'] },
+      }),
     ).toThrow('stage config "dev": api.jwtIssuer: required when authorization is "jwt"');
   });
 
   it('rejects a JWT authorizer without an audience', () => {
     expect(() =>
       resolveStageConfig('dev', {
-        api: { authorization: 'jwt', jwtIssuer: 'https://issuer.example.com' },
+        api: {
+          authorization: 'jwt',
+          jwtIssuer: 'https://issuer.example.com',
+          jwtPushScopes: ['fstore/push'],
+        },
       }),
     ).toThrow('stage config "dev": api.jwtAudience: required when authorization is "jwt"');
   });
