@@ -7,11 +7,15 @@ import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { totalsColumns } from '../sql/render-running-totals.ts';
 import {
   renderBucketKeys,
+  renderLayeredBuckets,
+  renderRowsOfIncrementKeys,
   renderTimeBuckets,
   type TimeBuckets,
 } from '../sql/render-running-totals-buckets.ts';
-import { totalsLayout } from '../sql/render-running-totals-increment.ts';
+import { renderLayeredTotals, totalsLayout } from '../sql/render-running-totals-increment.ts';
+import { keyIdRowsOf, totalsRowsOf } from '../sql/render-running-totals-key-ids.ts';
 import { queryRows } from './duckdb-session.ts';
+import { basesDir } from './running-totals-state.ts';
 
 /** Where a totals file's time buckets are kept: `<totals dir>/buckets/`. */
 export function bucketsDir(totalsDir: string): string {
@@ -30,25 +34,72 @@ const abandonedTemporaryAgeMs = 60 * 60 * 1000;
 const keysTable = 'fstore_bucket_keys';
 
 /**
+ * How a totals state is read (running-totals.ts): its totals rows, its key ids, and for an
+ * increment the base file it masks.
+ */
+export interface TotalsRelations {
+  readonly relation: string;
+  readonly keyIds: string;
+  readonly base?: string;
+}
+
+/**
  * The time buckets of a totals state (render-running-totals-buckets.ts), written on first use
- * and kept next to the totals as a cache, in two files: `buckets/<totals name>-<stamp>.keys.parquet`
- * (one row a key: its id, width and last time) and `buckets/<totals name>-<stamp>.parquet` (the
- * repeated rows), the stamp hashing the totals file's size, mtime and inode, so a rebuilt totals
- * file under the same name (a full build after an increment numbers keys anew) never meets the
- * buckets of the old one. Each is written under a temporary name and renamed, the keys first:
- * the repeated rows' rename is the commit point, and a reader uses the pair only when both read
- * as this format. Two writers of one state write the same widths (a function of the totals), so
- * a reader that meets one's keys and the other's rows still gets a matching pair. Undefined when
- * the totals have no rows: the lookup then uses the ASOF join.
+ * and kept next to the totals as a cache. A full build's cover every key. An increment's are two
+ * layers (renderLayeredBuckets): its base's own buckets, written when the base was built and
+ * kept while the base is, and buckets of the keys the increment holds, so an ingest rewrites
+ * the buckets of the keys it changed, not of every key. Undefined when the totals have no rows:
+ * the lookup then uses the ASOF join.
  */
 export async function ensureTimeBuckets(
   connection: DuckDBConnection,
   dialect: Dialect,
   view: PlannedView,
   totalsFile: string,
-  relations: { readonly relation: string; readonly keyIds: string },
+  relations: TotalsRelations,
 ): Promise<TimeBuckets | undefined> {
-  const dir = bucketsDir(path.dirname(totalsFile));
+  const totalsDir = path.dirname(totalsFile);
+  if (!relations.base)
+    return ensureBucketsOf(connection, dialect, view, totalsDir, totalsFile, relations);
+  const read = (file: string) => `read_parquet(${quoteLiteral(file)})`;
+  const keys = totalsLayout(view).keys;
+  const base = await ensureBucketsOf(connection, dialect, view, totalsDir, relations.base, {
+    relation: totalsRowsOf(read(relations.base)),
+    keyIds: keyIdRowsOf(keys, dialect, read(relations.base)),
+  });
+  const increment = read(totalsFile);
+  const changed = await ensureBucketsOf(connection, dialect, view, totalsDir, totalsFile, {
+    relation: renderLayeredTotals(
+      renderRowsOfIncrementKeys(read(relations.base), increment),
+      increment,
+    ),
+    keyIds: renderRowsOfIncrementKeys(keyIdRowsOf(keys, dialect, increment), increment),
+  });
+  if (!base || !changed) return base ?? changed;
+  return renderLayeredBuckets(base, changed);
+}
+
+/**
+ * The buckets of the totals rows of `relations`, cached under the name of `totalsFile` (a
+ * state's file, or a base in `bases/`) in `<totalsDir>/buckets/`, in two files:
+ * `<totals name>-<stamp>.keys.parquet` (one row a key: its id, width and last time) and
+ * `<totals name>-<stamp>.parquet` (the repeated rows), the stamp hashing the totals file's size,
+ * mtime and inode, so a rebuilt totals file under the same name (a full build after an
+ * increment numbers keys anew) never meets the buckets of the old one. Each is written under a
+ * temporary name and renamed, the keys first: the repeated rows' rename is the commit point,
+ * and a reader uses the pair only when both read as this format. Two writers of one state write
+ * the same widths (a function of the totals), so a reader that meets one's keys and the other's
+ * rows still gets a matching pair. Undefined when there are no totals rows.
+ */
+async function ensureBucketsOf(
+  connection: DuckDBConnection,
+  dialect: Dialect,
+  view: PlannedView,
+  totalsDir: string,
+  totalsFile: string,
+  relations: TotalsRelations,
+): Promise<TimeBuckets | undefined> {
+  const dir = bucketsDir(totalsDir);
   const name = path.basename(totalsFile, '.parquet');
   const stem = path.join(dir, `${name}-${stampOf(await stat(totalsFile))}`);
   const file = `${stem}.parquet`;
@@ -75,7 +126,7 @@ export async function ensureTimeBuckets(
       renderTimeBuckets(relations.relation, keysTable, stored, dialect),
       file,
     );
-    await removeStaleBuckets(path.dirname(totalsFile), [file, keysFile], started);
+    await removeStaleBuckets(totalsDir, [file, keysFile], started);
     return found;
   } finally {
     await connection.run(`DROP TABLE IF EXISTS ${keysTable}`);
@@ -142,10 +193,11 @@ async function isWritten(
 }
 
 /**
- * Buckets no totals state uses any more: their totals file is gone, or was rebuilt under the
- * same name (its stamp changed); and temporaries of writers killed over an hour ago. Buckets of
- * a totals file as it is now are kept, whoever wrote them and whenever: a writer that used an
- * older state must not remove the current state's buckets under a reader.
+ * Buckets no totals state uses any more: their totals file (in the totals folder, or a base in
+ * `bases/`) is gone, or was rebuilt under the same name (its stamp changed); and temporaries of
+ * writers killed over an hour ago. Buckets of a totals file as it is now are kept, whoever wrote
+ * them and whenever: a writer that used an older state must not remove the current state's
+ * buckets under a reader.
  */
 async function removeStaleBuckets(
   totalsDir: string,
@@ -166,8 +218,15 @@ async function removeStaleBuckets(
       }
       const parts = /^(.+)-([0-9a-f]{16})(?:\.keys)?\.parquet$/.exec(name);
       if (!parts) return;
-      const totals = await stat(path.join(totalsDir, `${parts[1]}.parquet`)).catch(() => undefined);
-      if (!totals || stampOf(totals) !== parts[2]) await rm(file, { force: true });
+      const stamps = await Promise.all(
+        [totalsDir, basesDir(totalsDir)].map(async (folder) => {
+          const totals = await stat(path.join(folder, `${parts[1]}.parquet`)).catch(
+            () => undefined,
+          );
+          return totals && stampOf(totals);
+        }),
+      );
+      if (!stamps.includes(parts[2])) await rm(file, { force: true });
     }),
   );
 }

@@ -338,6 +338,8 @@ interface StateRelations {
   readonly relation: string;
   /** Its file's key-id rows (an increment's hold its base's too). */
   readonly keyIds: string;
+  /** An increment's base file (its time buckets are kept in two layers too). */
+  readonly base?: string;
 }
 
 /** How a totals state is read; undefined when an increment's base is gone. */
@@ -350,7 +352,11 @@ async function stateRelation(
   const keyIds = keyIdRowsOf(totalsLayout(view).keys, dialect, read(state.file));
   if (!state.base) return { relation: totalsRowsOf(read(state.file)), keyIds };
   if (!(await stat(state.base).catch(() => undefined))) return undefined;
-  return { relation: renderLayeredTotals(read(state.base), read(state.file)), keyIds };
+  return {
+    relation: renderLayeredTotals(read(state.base), read(state.file)),
+    keyIds,
+    base: state.base,
+  };
 }
 
 type PreviousTotals =

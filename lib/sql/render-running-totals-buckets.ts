@@ -1,5 +1,5 @@
 import type { Dialect } from './dialect.ts';
-import { keyIdColumn } from './render-running-totals-key-ids.ts';
+import { keyIdColumn, totalsRowsOf } from './render-running-totals-key-ids.ts';
 
 /**
  * Running totals repeated per time bucket, so a lookup is a hash join on (key id, bucket)
@@ -88,6 +88,34 @@ export function renderTimeBuckets(
     `  FROM ${relation}`,
     `) fstore_r JOIN ${bucketKeys} fstore_k ON fstore_k.${keyIdColumn} = fstore_r.${keyIdColumn}`,
   ].join('\n');
+}
+
+/**
+ * The rows of `relation` (with `fstore_key_id`) of the keys that have totals rows in
+ * `increment` (a stored increment file's relation): the keys whose buckets an increment
+ * replaces.
+ */
+export function renderRowsOfIncrementKeys(relation: string, increment: string): string {
+  const changed = `(SELECT DISTINCT ${keyIdColumn} FROM ${totalsRowsOf(increment)} fstore_i)`;
+  return `(SELECT fstore_a.* FROM ${relation} fstore_a SEMI JOIN ${changed} fstore_k ON fstore_a.${keyIdColumn} = fstore_k.${keyIdColumn})`;
+}
+
+/**
+ * A base's and an increment's time buckets read as one (ADR 0007, "Incremental builds"): the
+ * base's of the keys the increment does not hold, then the increment's, which cover every
+ * totals row of its keys (their base rows before the increment's too). An increment's key ids
+ * extend its base's, so the base's rows are masked by id. So an ingest writes buckets for the
+ * keys it changed only, and the base keeps the buckets written when it was built.
+ */
+export function renderLayeredBuckets(base: TimeBuckets, increment: TimeBuckets): TimeBuckets {
+  const masked = (relation: string) =>
+    `SELECT fstore_b.* FROM ${relation} fstore_b ANTI JOIN ${increment.keys} fstore_k ON fstore_b.${keyIdColumn} = fstore_k.${keyIdColumn}`;
+  const layered = (base: string, increment: string) =>
+    `(${masked(base)} UNION ALL BY NAME SELECT * FROM ${increment})`;
+  return {
+    relation: layered(base.relation, increment.relation),
+    keys: layered(base.keys, increment.keys),
+  };
 }
 
 /**

@@ -87,13 +87,23 @@ describe('running totals', () => {
     expect(phases).toContain('building running totals');
     const totals = (await readdir(dir)).filter((f) => f.endsWith('.parquet'));
     expect(totals).toHaveLength(1);
-    // The lookup's time buckets are those of the current totals; the superseded ones are gone.
-    // (two files: the repeated rows and each key's width)
+    // The lookup's time buckets are those of the current totals and of the base they extend
+    // (an increment); the superseded ones are gone. Two files each: the repeated rows and each
+    // key's width.
+    const owners = [...totals, ...(await readdir(path.join(dir, 'bases')))].map((name) =>
+      path.basename(name, '.parquet'),
+    );
+    expect(owners).toHaveLength(2);
     const buckets = (await readdir(bucketsDir(dir))).sort();
-    expect(buckets).toHaveLength(2);
-    for (const name of buckets)
-      expect(name.startsWith(`${path.basename(totals[0] ?? '', '.parquet')}-`)).toBe(true);
-    expect(buckets[1]?.replace(/\.parquet$/, '.keys.parquet')).toBe(buckets[0]);
+    expect(buckets).toHaveLength(2 * owners.length);
+    for (const owner of owners)
+      expect(
+        buckets.filter((name) => name.startsWith(`${owner}-`)),
+        owner,
+      ).toEqual([
+        expect.stringMatching(/[0-9a-f]{16}\.keys\.parquet$/),
+        expect.stringMatching(/[0-9a-f]{16}\.parquet$/),
+      ]);
   });
 
   it('rewrite a damaged time-buckets file instead of failing, and remove buckets whose totals file is gone', async () => {
