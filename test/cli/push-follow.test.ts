@@ -1,6 +1,9 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { acquireProcessLock } from '../../lib/process-lock.ts';
+import { pushLogDir } from '../../lib/push/push-log.ts';
 import { makeTempDir, repoRoot, runFstore, writeDefs } from '../helpers/run-fstore.ts';
 
 const defs = `
@@ -19,6 +22,7 @@ export const lastPayment = defineFeatureView({
 `;
 
 let args: string[];
+let dataDir: string;
 const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
 const line = (customer: string, amount: number) =>
   `${JSON.stringify({ customer_id: customer, amount, flagged: false, event_ts: hourAgo() })}\n`;
@@ -52,8 +56,9 @@ function follow(extra: readonly string[]) {
     exited,
     stdout: () => stdout,
     stderr: () => stderr,
-    async waitFor(pattern: RegExp) {
-      for (let waited = 0; !pattern.test(stdout); waited += 50) {
+    async waitFor(pattern: RegExp, on: 'stdout' | 'stderr' = 'stdout') {
+      const text = () => (on === 'stdout' ? stdout : stderr);
+      for (let waited = 0; !pattern.test(text()); waited += 50) {
         if (child.exitCode !== null || waited > 90_000)
           throw new Error(`no ${pattern} in:\n${stdout}\n${stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -81,11 +86,28 @@ async function amountOf(customer: string): Promise<unknown> {
     : result?.features.amount?.status;
 }
 
+/** The compaction lock of `payments`' push logs, held by this (test) process as another fstore would. */
+async function holdCompactionLock() {
+  const dir = pushLogDir(dataDir, 'local', 'payments');
+  await mkdir(dir, { recursive: true });
+  return acquireProcessLock(path.join(dir, '_compact.lock'), 'the push logs of source "payments"');
+}
+
+/** Rows the run's JSON lines say were ingested into the offline store. */
+function compactedRows(stdout: string): number {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { compacted?: { rows: number } })
+    .reduce((sum, o) => sum + (o.compacted?.rows ?? 0), 0);
+}
+
 describe('fstore push --follow', () => {
   beforeAll(async () => {
     const work = await makeTempDir('push-follow');
     const defsDir = await writeDefs({ 'defs.ts': defs }, await makeTempDir('push-follow-defs'));
-    args = ['--defs', defsDir, '--data-dir', path.join(work, '.fstore')];
+    dataDir = path.join(work, '.fstore');
+    args = ['--defs', defsDir, '--data-dir', dataDir];
   });
 
   it('pushes piped lines in batches, reports a bad line by number and skips it, and exits 0 at end of input', async () => {
@@ -158,6 +180,42 @@ describe('fstore push --follow', () => {
     run.child.stdin.end();
     expect(await run.exited, run.stderr()).toBe(0);
     expect(run.stdout()).toContain('"done":{"lines":2,"rows":2,');
+  });
+
+  it('goes on reading and pushing while another process holds the compaction lock, and ingests the logs once it is free', async () => {
+    const lock = await holdCompactionLock();
+    const run = follow(['--batch-rows', '1', '--compact-every', '1s', '--json']);
+    run.child.stdin.write(line('B1', 1));
+    await run.waitFor(/"batch":1/);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    run.child.stdin.write(line('B2', 2));
+    await run.waitFor(/busy.*pid \d+/, 'stderr');
+    run.child.stdin.write(line('B3', 3));
+    await run.waitFor(/"batch":3/);
+    await lock.release();
+    run.child.stdin.end();
+    expect(await run.exited, run.stderr()).toBe(0);
+    expect(run.stderr()).toMatch(/compaction of the push logs of payments is busy \(pid \d+/);
+    expect(run.stdout()).toContain('"done":{"lines":3,"rows":3,');
+    const compacted = compactedRows(run.stdout());
+    expect(compacted).toBe(3);
+    for (const [customer, amount] of [
+      ['B1', 1],
+      ['B2', 2],
+      ['B3', 3],
+    ] as const)
+      expect(await amountOf(customer)).toBe(amount);
+  });
+
+  it('at end of input waits for a busy compaction lock, retrying with a notice, then ingests its logs and exits 0', async () => {
+    const lock = await holdCompactionLock();
+    const run = follow(['--compact-every', '0', '--json']);
+    run.child.stdin.end(line('E1', 1) + line('E2', 2));
+    await run.waitFor(/busy.*retrying in/, 'stderr');
+    await lock.release();
+    expect(await run.exited, run.stderr()).toBe(0);
+    expect(run.stdout()).toContain('"done":{"lines":2,"rows":2,');
+    expect(compactedRows(run.stdout())).toBe(2);
   });
 
   it('refuses --follow with --file, and a --batch-rows over the push limit', async () => {

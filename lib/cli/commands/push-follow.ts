@@ -3,6 +3,7 @@ import { type Readable, Transform } from 'node:stream';
 import { ApiError } from '../../api/api-error.ts';
 import { parseJsonBody } from '../../api/parse-json-body.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { LockedError } from '../../process-lock.ts';
 import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push-logs.ts';
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
@@ -33,6 +34,14 @@ export interface FollowSummary {
   readonly compacted: readonly PushLogCompaction[];
 }
 
+/** Waits between attempts on a busy compaction lock: 0.5 s, doubling, at most 10 s. */
+const firstRetryMs = 500;
+const maxRetryMs = 10_000;
+/** How long the end of a run retries a busy lock before it leaves the logs to their holder. */
+const endLockWaitMs = 5 * 60_000;
+
+const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
+
 interface PendingLine {
   readonly line: number;
   readonly row: unknown;
@@ -46,6 +55,8 @@ interface PendingLine {
  * A bad line (not JSON, or a row the push rules refuse) is reported with its line number and
  * skipped; the rest of its batch is pushed. End of input, SIGTERM or SIGINT push the lines
  * already read, then compact the push logs of this run into the offline store and end (exit 0).
+ * While another process holds the source's compaction lock, reading and pushing go on and the
+ * compaction is retried with growing waits, each said on stderr; at the end for up to 5 minutes.
  * A store failure stops the run (exit 1) naming the lines not acknowledged.
  */
 export async function followPush(
@@ -67,16 +78,37 @@ export async function followPush(
   let failure: unknown;
 
   const compacted: PushLogCompaction[] = [];
-  let compactedAt = Date.now();
-  /** Ingests the waiting push logs of the source into the offline store and says so. */
-  const compact = async () => {
-    compactedAt = Date.now();
-    const done = await compactPushLogs({
-      registry,
-      dataDir: ctx.options.dataDir,
-      env: ctx.env,
-      sources: [source.name],
-    });
+  /** When the next compaction while running is due: the interval, or a retry after a busy lock. */
+  let nextCompactionAt = Date.now() + options.compactEveryMs;
+  let busyAttempts = 0;
+  /**
+   * Ingests the waiting push logs of the source into the offline store and says so. False when
+   * another process (a `fstore serve`, `fstore compact`) holds the source's compaction lock: it
+   * is ingesting them, and the logs are durable meanwhile.
+   */
+  const tryCompact = async (): Promise<boolean> => {
+    let done: PushLogCompaction[];
+    try {
+      done = await compactPushLogs({
+        registry,
+        dataDir: ctx.options.dataDir,
+        env: ctx.env,
+        sources: [source.name],
+        lockWaitMs: 0,
+      });
+    } catch (error) {
+      if (!(error instanceof LockedError)) throw error;
+      busyAttempts += 1;
+      const delayMs = Math.min(maxRetryMs, firstRetryMs * 2 ** (busyAttempts - 1));
+      const holder = /pid \d+/.exec(error.message)?.[0] ?? 'another fstore process';
+      ctx.out.status(
+        `compaction of the push logs of ${source.name} is busy (${holder} is ingesting them); the logs are stored durably, retrying in ${seconds(delayMs)}`,
+      );
+      nextCompactionAt = Date.now() + delayMs;
+      return false;
+    }
+    busyAttempts = 0;
+    nextCompactionAt = Date.now() + options.compactEveryMs;
     compacted.push(...done);
     for (const c of done)
       if (options.json) process.stdout.write(`${JSON.stringify({ compacted: c })}\n`);
@@ -84,6 +116,36 @@ export async function followPush(
         ctx.out.line(
           `${ctx.out.c.green('✔')} ${plural(c.rows, 'row')} of ${c.source} added to the offline store (${plural(c.ingested, 'push log')} ingested)`,
         );
+    return true;
+  };
+  /** A compaction while running never fails a batch: its lines are acknowledged, its logs durable. */
+  const compactWhileRunning = async () => {
+    try {
+      await tryCompact();
+    } catch (error) {
+      nextCompactionAt = Date.now() + options.compactEveryMs;
+      ctx.out.status(
+        `compaction of the push logs of ${source.name} failed (${(error as Error).message}); the logs are stored durably, trying again in ${seconds(options.compactEveryMs)}`,
+      );
+    }
+  };
+  /** At the end: retries a busy lock with growing waits (a second SIGINT/SIGTERM exits at once). */
+  const compactAtEnd = async () => {
+    const giveUpAt = Date.now() + endLockWaitMs;
+    try {
+      while (!(await tryCompact()))
+        if (nextCompactionAt > giveUpAt)
+          throw new Error(`the compaction lock stayed busy for over ${seconds(endLockWaitMs)}`);
+        else await new Promise((resolve) => setTimeout(resolve, nextCompactionAt - Date.now()));
+    } catch (error) {
+      throw new CliError(
+        `${plural(counts.rows, 'row')} pushed and acknowledged, but their push logs were not ingested into the offline store: ${(error as Error).message}`,
+        {
+          hint: 'do not send them again: the logs are stored durably, and fstore compact (or a running fstore serve) ingests them',
+          cause: error,
+        },
+      );
+    }
   };
 
   const skip = (line: number, reason: string) => {
@@ -120,12 +182,8 @@ export async function followPush(
       counts.batches += 1;
       counts.rows += answer.rows;
       report(ctx, options, counts.batches, lines, answer);
-      if (
-        answer.offline &&
-        options.compactEveryMs > 0 &&
-        Date.now() - compactedAt >= options.compactEveryMs
-      )
-        await compact();
+      if (answer.offline && options.compactEveryMs > 0 && Date.now() >= nextCompactionAt)
+        await compactWhileRunning();
       return;
     }
   };
@@ -184,7 +242,7 @@ export async function followPush(
     await store?.close();
   }
   if (failure) throw failure;
-  if (writesOffline(options.to)) await compact();
+  if (writesOffline(options.to)) await compactAtEnd();
   const summary = { ...counts, compacted };
   if (options.json) process.stdout.write(`${JSON.stringify({ done: summary })}\n`);
   else {
@@ -234,7 +292,7 @@ function notAcknowledged(error: unknown, batch: readonly PendingLine[]): CliErro
   return new CliError(
     `the push of lines ${first}-${last} failed: ${message}; those lines and any after them were not acknowledged`,
     {
-      hint: `send them again from line ${first} (a repeated row is skipped as older, so a retry is safe)`,
+      hint: `send them again from line ${first} (online a resent row ties with itself and rewrites the same values)`,
       cause: error,
     },
   );
