@@ -5,6 +5,7 @@ import { localViewNames, materializeLocal } from '../../local/materialize-local.
 import type { MaterializeViewResult } from '../../materialize/materialize-view.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { plural } from '../plural.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { InterruptedError, type StopSignal } from '../shutdown.ts';
 import { positiveIntegerOrZero } from './parse-options.ts';
@@ -86,6 +87,16 @@ export function registerMaterialize(program: Command): void {
           ...(range ? { range } : {}),
           onView: (view) => {
             label = view;
+          },
+          onPushLogs: (c) => {
+            if (c.ingested > 0)
+              ctx.out.status(
+                `push logs of ${c.source}: ${plural(c.ingested, 'log')} (${plural(c.rows, 'row')}) ingested into the offline store first`,
+              );
+            for (const f of c.failed)
+              ctx.out.status(
+                `a push log of ${c.source} was not ingested; moved to ${ctx.display(f.log)} (fstore doctor lists it)`,
+              );
           },
           onStart: (info) => {
             // Counts of a resumed run include the rows read before its checkpoint.

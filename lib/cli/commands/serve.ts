@@ -5,6 +5,7 @@ import { startHttpServer } from '../../local/http-server.ts';
 import { type LocalOnlineStore, openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { LocalScheduler } from '../../local/local-scheduler.ts';
 import { materializeLocal } from '../../local/materialize-local.ts';
+import { oneAtATime } from '../../local/one-at-a-time.ts';
 import { watchRegistryFile } from '../../local/registry-watch.ts';
 import { parseKeepDuration } from '../../offline/compact-replaced.ts';
 import { ensureLocalTable } from '../../online/online-table.ts';
@@ -106,8 +107,8 @@ export async function serveUntilStopped(
           client: online.client,
           table: online.table,
           idempotency,
-          offline: async (source, rows) => {
-            await appendPushLog(ctx.options.dataDir, ctx.env, source, rows);
+          offline: async (source, rows, push) => {
+            await appendPushLog(ctx.options.dataDir, ctx.env, source, rows, push.pushId);
           },
           onError: (error, requestId) =>
             console.error(`push failed (request id ${requestId ?? '-'})`, error),
@@ -134,9 +135,11 @@ export async function serveUntilStopped(
     );
   }
   const stopped: string[] = [];
-  let scheduler = startScheduler(ctx, registry, online, stop, stopped);
+  // The background compaction and the one before each scheduled materialization take turns.
+  const compaction = oneAtATime();
+  let scheduler = startScheduler(ctx, registry, online, stop, stopped, compaction);
   const pushCompaction = new BackgroundCompaction(
-    () => compactWaitingPushLogs(ctx, current.registry, stop),
+    () => compaction(() => compactWaitingPushLogs(ctx, current.registry, stop)),
     options.compactPushLogsEvery ?? defaultPushCompactionMs,
     (error) => {
       if (!stop.aborted)
@@ -158,7 +161,7 @@ export async function serveUntilStopped(
     current = { registry: next, handler: handlerFor(next) };
     // Running scheduled materializations finish under the old registry; new runs use the new one.
     retiredSchedulers.push(scheduler.stop());
-    scheduler = startScheduler(ctx, next, online, stop, stopped);
+    scheduler = startScheduler(ctx, next, online, stop, stopped, compaction);
     ctx.out.line(
       `${ctx.out.c.green('✔')} serving registry ${next.version} (applied to env "${ctx.env}"); run \`fstore materialize\` for views not materialized yet`,
     );
@@ -225,6 +228,7 @@ function startScheduler(
   online: LocalOnlineStore,
   signal: AbortSignal,
   stopped: string[],
+  compaction: ReturnType<typeof oneAtATime>,
 ): LocalScheduler {
   const jobs = registry.featureViews
     .filter((view) => view.online && view.schedule)
@@ -240,6 +244,26 @@ function startScheduler(
           table: online.table,
           views: [view.name],
           signal,
+          ingestPushLogs: (sources) =>
+            compaction(() =>
+              compactPushLogs({
+                registry,
+                dataDir: ctx.options.dataDir,
+                env: ctx.env,
+                sources,
+                signal,
+              }),
+            ),
+          onPushLogs: (c) => {
+            if (c.ingested > 0)
+              ctx.out.status(
+                `${new Date().toISOString()} push logs of ${c.source}: ${c.ingested} ingested (${c.rows} rows) before materializing ${view.name}`,
+              );
+            for (const f of c.failed)
+              ctx.out.status(
+                `a push log of ${c.source} was not ingested; moved to ${ctx.display(f.log)} (fstore doctor lists it)`,
+              );
+          },
         });
         if (result?.status === 'paused') {
           stopped.push(
