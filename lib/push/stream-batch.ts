@@ -1,0 +1,203 @@
+import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { QuarantineSink } from '../materialize/quarantine.ts';
+import {
+  type ConditionalWrite,
+  sendConditionalPuts,
+  type WriteOptions,
+} from '../online/conditional-puts.ts';
+import { itemAttributes } from '../online/item-codec.ts';
+import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import { pushSource } from './push-source.ts';
+import {
+  type AcceptedRecord,
+  type KinesisEventRecord,
+  type KinesisStreamEvent,
+  readStreamRecord,
+  recordPosition,
+} from './stream-records.ts';
+
+export interface StreamBatchTarget {
+  readonly registry: RuntimeRegistry;
+  /** The source every record of the stream is a row of. */
+  readonly source: string;
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  readonly maxFutureSkewSeconds: number;
+  /** Puts in flight at once (default 16). */
+  readonly concurrency?: number;
+  /** Throttle retries of each put (sendConditionalPuts' options). */
+  readonly writeOptions?: Omit<WriteOptions, 'concurrency'>;
+  readonly now?: () => number;
+  /** Called for each put that failed (the record and the rest of its shard's batch are retried). */
+  readonly onWriteError?: (error: unknown, record: KinesisEventRecord) => void;
+  /** Called when the quarantine could not be stored (its records are retried). */
+  readonly onQuarantineError?: (error: unknown) => void;
+}
+
+/** Lambda's partial batch response for a Kinesis event source mapping. */
+export interface KinesisBatchResponse {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
+export interface StreamBatchOutcome extends KinesisBatchResponse {
+  readonly records: number;
+  /** Records quarantined: they can never be written, so they are not retried. */
+  readonly rejected: number;
+  /** Records equal to an earlier record of the batch (same columns): written once. */
+  readonly duplicates: number;
+  /**
+   * Records whose item a later record of the batch with the same entity, event time and created
+   * time replaces (as the later of two tied pushes wins): their puts are not sent.
+   */
+  readonly superseded: number;
+  readonly written: number;
+  readonly skippedAsOlder: number;
+  /** Records from the first failed one on, which Lambda sends again. */
+  readonly retried: number;
+}
+
+/**
+ * One batch of a shard's records, each one row of the source (docs/adr/0016-streams.md):
+ * every record is read and checked as a push row; refused ones go to `quarantine` with their
+ * reason and count as done (retrying cannot fix them); the others' conditional puts go to
+ * every online view of the source. A put failing (throttled past its retries, the table
+ * unreachable) makes its record the batch's failure: Lambda resumes the shard from the first
+ * failed record, so the outcome names that one's sequence number and puts of later records
+ * not yet sent are not sent. Within the batch, a record equal to an earlier one is written
+ * once, and of records for the same item and times only the last is sent, so puts sent in
+ * parallel leave the item as sending them in order would.
+ */
+export async function ingestStreamBatch(
+  target: StreamBatchTarget,
+  event: KinesisStreamEvent,
+  quarantine: QuarantineSink,
+): Promise<StreamBatchOutcome> {
+  const records = event.Records;
+  const source = pushSource(target.registry, target.source);
+  const nowMs = (target.now ?? Date.now)();
+  const onlineTarget = {
+    client: target.client,
+    table: target.table,
+    registry: target.registry,
+    now: () => nowMs,
+  };
+  const read = records.map((record) =>
+    readStreamRecord(record, {
+      registry: target.registry,
+      source,
+      target: onlineTarget,
+      nowMs,
+      maxFutureSkewSeconds: target.maxFutureSkewSeconds,
+    }),
+  );
+  const rejectedAt: number[] = [];
+  read.forEach((outcome, index) => {
+    if (outcome.kind !== 'rejected') return;
+    rejectedAt.push(index);
+    quarantine.add([
+      {
+        row: { kinesis: recordPosition(records[index] as KinesisEventRecord), data: outcome.data },
+        reasons: [outcome.reason],
+      },
+    ]);
+  });
+
+  const { sends, duplicates, superseded } = putsToSend(read);
+  const failedAt = new Set<number>();
+  let firstFailed = Number.POSITIVE_INFINITY;
+  let written = 0;
+  let skippedAsOlder = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < sends.length) {
+      const send = sends[next++] as (typeof sends)[number];
+      // Lambda sends this record again from the first failure on: do not write it twice.
+      if (send.record > firstFailed) continue;
+      try {
+        const sent = await sendConditionalPuts(target.client, [send.put as ConditionalWrite], {
+          ...target.writeOptions,
+          concurrency: 1,
+        });
+        written += sent.written;
+        skippedAsOlder += sent.skippedAsOlder;
+      } catch (error) {
+        failedAt.add(send.record);
+        firstFailed = Math.min(firstFailed, send.record);
+        target.onWriteError?.(error, records[send.record] as KinesisEventRecord);
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(target.concurrency ?? 16, sends.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+
+  try {
+    await quarantine.flush();
+  } catch (error) {
+    // Not stored: these records are not done, so the batch resumes at the first of them.
+    target.onQuarantineError?.(error);
+    for (const index of rejectedAt) firstFailed = Math.min(firstFailed, index);
+  }
+  const failed = Number.isFinite(firstFailed) ? records[firstFailed] : undefined;
+  return {
+    records: records.length,
+    rejected: rejectedAt.filter((i) => i < firstFailed).length,
+    duplicates: duplicates.filter((i) => i < firstFailed).length,
+    superseded: superseded.filter((i) => i < firstFailed).length,
+    written,
+    skippedAsOlder,
+    retried: failed ? records.length - firstFailed : 0,
+    batchItemFailures: failed ? [{ itemIdentifier: failed.kinesis.sequenceNumber }] : [],
+  };
+}
+
+/**
+ * The puts to send, in record order: none for a record equal to an earlier one (a duplicate),
+ * and for each view item and times only the last record's put (the earlier records' puts are
+ * superseded). What is left has at most one put per item and times, so the conditional puts
+ * reach the same item whatever order they arrive in.
+ */
+function putsToSend(read: readonly ReturnType<typeof readStreamRecord>[]) {
+  const seenContent = new Set<string>();
+  const duplicates: number[] = [];
+  const last = new Map<string, number>();
+  const candidates: { record: number; put: PutItemCommand; slot: string }[] = [];
+  read.forEach((outcome, record) => {
+    if (outcome.kind !== 'accepted') return;
+    if (seenContent.has(outcome.content)) {
+      duplicates.push(record);
+      return;
+    }
+    seenContent.add(outcome.content);
+    for (const { view, put } of outcome.puts) {
+      const slot = JSON.stringify([view, itemKey(put), ...times(outcome)]);
+      last.set(slot, record);
+      candidates.push({ record, put, slot });
+    }
+  });
+  const sends = candidates.filter((c) => last.get(c.slot) === c.record);
+  const sending = new Set(sends.map((s) => s.record));
+  const superseded = read
+    .map((outcome, record) => ({ outcome, record }))
+    .filter(
+      ({ outcome, record }) =>
+        outcome.kind === 'accepted' &&
+        outcome.puts.length > 0 &&
+        !duplicates.includes(record) &&
+        !sending.has(record),
+    )
+    .map(({ record }) => record);
+  return { sends, duplicates, superseded };
+}
+
+function itemKey(put: PutItemCommand): string {
+  const key = put.input.Item?.[itemAttributes.key]?.S;
+  if (key === undefined) throw new Error('internal: a push put has no partition key');
+  return key;
+}
+
+function times(record: AcceptedRecord): [string, string | null] {
+  return [
+    String(record.row.eventTs),
+    record.row.createdTs === undefined ? null : String(record.row.createdTs),
+  ];
+}
