@@ -165,9 +165,21 @@ export function trainingStatements(resources: OfflineStoreResources): PolicyStat
 }
 
 /**
+ * The key of one ingest's commit record below `offline/_ingests/<source>/` as an IAM resource
+ * pattern: `ingestRecordKey`'s `<sha256>/<ingestId>.json`, one `?` per character of the 64-hex
+ * hash and of the `YYYYMMDDtHHMMSS-<8 hex>` id. The compaction lock
+ * (`compactions/_lock.json`) and compaction records (`compactions/<id>.json`) are shorter and
+ * have no `/` at the 65th character, so they never match.
+ */
+const ingestRecordKeyPattern = `${'?'.repeat(64)}/${'?'.repeat(8)}t${'?'.repeat(6)}-${'?'.repeat(8)}.json`;
+
+/**
  * What `fstore ingest --env <aws>` does for `sources`: data objects under `offline/<source>/`
- * (written, and deleted when an ingest stops before its commit), and the commit records under
- * `offline/_ingests/<source>/` (looked up by content hash, read and written).
+ * (written, and deleted when an ingest stops before its commit), the commit records under
+ * `offline/_ingests/<source>/` read (looked up by content hash) and written only in the
+ * ingest layout (`ingestRecordKeyPattern`): not the compaction lock or records below
+ * `compactions/`, which are `compact`'s. Narrowed by resource rather than an explicit Deny, so
+ * a principal that also holds the compact statements can still compact.
  */
 export function ingestStatements(
   bucketArn: string,
@@ -175,7 +187,15 @@ export function ingestStatements(
 ): PolicyStatement[] {
   const data = sources.map((s) => s.s3Prefix);
   const records = sources.map((s) => `${ingestRecordsPrefix}${s.name}/`);
-  return objectStatements(bucketArn, { read: records, write: [...data, ...records], delete: data });
+  const writes: PolicyStatement = {
+    Effect: 'Allow',
+    Action: ['s3:PutObject'],
+    Resource: [
+      ...data.map((prefix) => `${bucketArn}/${prefix}*`),
+      ...records.map((prefix) => `${bucketArn}/${prefix}${ingestRecordKeyPattern}`),
+    ],
+  };
+  return [...objectStatements(bucketArn, { read: records, delete: data }), writes];
 }
 
 /**
