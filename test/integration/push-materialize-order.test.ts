@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
 import { materializeLocal } from '../../lib/local/materialize-local.ts';
+import { MaterializationError } from '../../lib/materialize/materialize-view.ts';
 import { ingestFile } from '../../lib/offline/ingest.ts';
 import { lookupFeatures } from '../../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
@@ -66,7 +67,18 @@ async function environment() {
     (await readdir(pushLogDir(dataDir, 'local', 'payments'))).filter((f) =>
       /^\d.*\.jsonl$/.test(f),
     );
-  return { push, ingest, compact, materialize, amounts, consistency, waitingLogs };
+  return {
+    client,
+    table,
+    dataDir,
+    push,
+    ingest,
+    compact,
+    materialize,
+    amounts,
+    consistency,
+    waitingLogs,
+  };
 }
 
 describe('a materialization that runs before the push logs are compacted', () => {
@@ -90,6 +102,31 @@ describe('a materialization that runs before the push logs are compacted', () =>
     expect(await env.amounts(['T1'])).toEqual([2]);
     expect(await env.waitingLogs()).toEqual([]);
     expect((await env.consistency()).mismatches).toEqual([]);
+  });
+
+  it('stops before reading a view whose push logs could not be ingested, naming its source', async () => {
+    const env = await environment();
+    const at = new Date(Date.now() - hour).toISOString();
+    await env.push([paymentRow(at, { customer_id: 'F1', amount: 1 })]);
+    await env.compact();
+    await env.push([paymentRow(at, { customer_id: 'F1', amount: 2 })]);
+    const error = await materializeLocal({
+      registry,
+      dataDir: env.dataDir,
+      env: 'local',
+      client: env.client,
+      table: env.table,
+      views: ['last_payment'],
+      ingestPushLogs: async () => {
+        throw new Error('the push logs of source "payments" is in use by another fstore process');
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MaterializationError);
+    expect((error as Error).message).toContain(
+      'last_payment was not materialized: the push logs waiting for source "payments" could not be ingested first',
+    );
+    expect(await env.amounts(['F1'])).toEqual([2]);
+    expect(await env.waitingLogs()).toHaveLength(1);
   });
 
   it('leaves online equal to the offline point-in-time values for every entity (issue 17 §3)', async () => {
