@@ -61,10 +61,11 @@ export type PushResult = PushAnswer & { readonly requests?: readonly PushAnswer[
 /**
  * Pushes rows to a source through `POST /v1/push/{source}` and returns the API's typed answer.
  * A refusal (4xx) throws PushError with the status, code and details (row, field, reason) at
- * once. 429, 502-504 and network errors are retried with backoff: the online writes are
- * conditional, so a resent row already stored is skipped as older; an offline log whose content
- * was already ingested is not ingested again, and an Idempotency-Key makes the retry return the
- * first answer. After the last attempt the PushError of the last answer is thrown.
+ * once. 429, 502-504 and network errors are retried with backoff: online, a resent row the
+ * first attempt stored ties with itself (same event and created time) and is written again with
+ * the same values, never an older one over a newer event; an offline log whose content was
+ * already ingested is not ingested again; an Idempotency-Key makes the retry write nothing and
+ * return the first answer. After the last attempt the PushError of the last answer is thrown.
  */
 export async function push(options: PushOptions): Promise<PushResult> {
   const max = options.maxRowsPerRequest;
