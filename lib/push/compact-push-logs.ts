@@ -1,14 +1,21 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { IngestError, ingestFile, wasIngested } from '../offline/ingest.ts';
+import { IngestError, ingestFile } from '../offline/ingest.ts';
 import { InputFileError } from '../offline/read-input-file.ts';
 import { acquireProcessLock, LockedError } from '../process-lock.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
-import { contentHash, ingestedLogHashes, recordIngestedLogs } from './ingested-log-ledger.ts';
+import { type CommittedFiles, committedFilesNamed } from './committed-push-files.ts';
+import {
+  contentHash,
+  ingestedPushIds,
+  legacyIngestedLogHashes,
+  recordIngestedPushes,
+} from './ingested-log-ledger.ts';
 import {
   failedPushLogDir,
   moveAsideFailedLog,
   pendingPushLogs,
+  pushIdOfLog,
   pushLogDir,
   removeAbandonedLogTemporaries,
 } from './push-log.ts';
@@ -36,10 +43,15 @@ export interface PushLogCompaction {
 /**
  * Moves the waiting push logs of each source into the offline store, oldest first, as ingests
  * under ingest's commit rule (one manifest rename; rows get an `fstore_seq` range in log order):
- * up to 1,000 logs per ingest, written first as one batch file (push-log-batch.ts), then removes
- * them. Killed between an ingest's commit and the removal, the next run finds the log's (or the
- * batch's) content among the committed ingests and only removes the logs, so no log is ingested
- * twice. One process at a time compacts a source's logs (a lock file beside them).
+ * up to 1,000 logs per ingest, written first as one batch file (push-log-batch.ts), then records
+ * their push ids (ingested-log-ledger.ts) and removes them. What was ingested is known by
+ * identity, never by content: each log's name carries its push id, each batch file its batch
+ * id, and the commit names the file it ingested. Killed between a commit and the removal, the
+ * next run finds that log (or batch) among the committed ingests and only records and removes
+ * the logs; a log whose push id the ledger holds (a keyed push run again after its answer was
+ * lost) is removed, not ingested; a distinct push with equal rows is ingested again, as online
+ * (the later of two tied pushes wins). One process at a time compacts a source's logs (a lock
+ * file beside them).
  *
  * A push log's rows were checked one by one when pushed, so the views' per-ingest quality rules
  * (`minRows`, `maxNullPercent`, which judge a batch) do not apply to it, and a column the source
@@ -92,6 +104,9 @@ class SourceCompaction {
   alreadyIngested = 0;
   rows = 0;
   readonly failed: { log: string; reason: string }[] = [];
+  /** Push ids the ledger lists, read once per run and kept current by this run. */
+  private ingestedPushes: Set<string> | undefined;
+  private legacyHashes: Set<string> | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -101,16 +116,12 @@ class SourceCompaction {
     private readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** A batch a killed run left: its logs are removed if it committed, else it is dropped. */
+  /** A batch a killed run left: its logs are recorded and removed if it committed; it is dropped. */
   async finishLeftBatch(): Promise<void> {
     const left = await leftBatch(this.dataDir, this.env, this.source.name);
-    if (
-      left &&
-      (await logState(this.dataDir, this.env, this.source.name, left.file)) === 'ingested'
-    ) {
-      const logs = await this.removeBatchedLogs(left.logs);
-      this.alreadyIngested += logs;
-    }
+    const committed = await this.committedFiles();
+    if (left && (await committed.has(left.file)))
+      this.alreadyIngested += await this.settleIngested(left.logs);
     await removeBatch(this.dataDir, this.env, this.source.name);
   }
 
@@ -118,19 +129,19 @@ class SourceCompaction {
   async compactWaiting(): Promise<void> {
     for (;;) {
       this.signal?.throwIfAborted();
+      const committed = await this.committedFiles();
       const waiting: string[] = [];
-      // A retried push (a log with the same content) waits for the next round, where it is
-      // found ingested, so it does not land twice in one batch.
-      const seen = new Set<string>();
+      // A second log of one push (a keyed push run again) waits for the next round, where its
+      // push id is found ingested, so it does not land twice in one batch.
+      const taken = new Set<string>();
       for (const log of await pendingPushLogs(this.dataDir, this.env, this.source.name)) {
         if (waiting.length >= batchLimits.logs) break;
-        const { state, hash } = await this.inspect(log);
-        if (state === 'ingested') {
-          this.alreadyIngested += 1;
-          await rm(log, { force: true });
-        }
-        if (state !== 'waiting' || seen.has(hash)) continue;
-        seen.add(hash);
+        const state = await this.state(log, committed);
+        if (state === 'ingested') this.alreadyIngested += await this.settleIngested([log]);
+        if (state !== 'waiting') continue;
+        const pushId = pushIdOfLog(log);
+        if (pushId !== undefined && taken.has(pushId)) continue;
+        if (pushId !== undefined) taken.add(pushId);
         waiting.push(log);
       }
       if (waiting.length === 0) return;
@@ -151,25 +162,23 @@ class SourceCompaction {
       await removeBatch(this.dataDir, this.env, this.source.name);
       return false; // one by one, so a bad log is moved aside alone
     }
-    await this.removeBatchedLogs(batch.logs);
+    await this.settleIngested(batch.logs);
     await removeBatch(this.dataDir, this.env, this.source.name);
     return true;
   }
 
   /**
-   * Records the content of a committed batch's logs (so a retried push of one is found
-   * ingested), then removes them. Returns how many were still there.
+   * After a commit holding `logs` (or on finding one a killed run left): records their push
+   * ids in the ledger, so a later log of one of these pushes is found ingested, then removes
+   * them. Returns how many were still there.
    */
-  private async removeBatchedLogs(logs: readonly string[]): Promise<number> {
-    const present: { log: string; hash: string }[] = [];
-    for (const log of logs) {
-      const text = await readFile(log, 'utf8').catch(() => undefined);
-      if (text !== undefined) present.push({ log, hash: contentHash(text) });
-    }
-    const hashes = present.map((p) => p.hash);
-    await recordIngestedLogs(this.dataDir, this.env, this.source.name, hashes);
-    for (const hash of hashes) this.ingestedInBatches?.add(hash);
-    for (const { log } of present) await rm(log, { force: true });
+  private async settleIngested(logs: readonly string[]): Promise<number> {
+    const present: string[] = [];
+    for (const log of logs) if (await stat(log).catch(() => undefined)) present.push(log);
+    const pushIds = present.flatMap((log) => pushIdOfLog(log) ?? []);
+    await recordIngestedPushes(this.dataDir, this.env, this.source.name, pushIds);
+    for (const pushId of pushIds) this.ingestedPushes?.add(pushId);
+    for (const log of present) await rm(log, { force: true });
     return present.length;
   }
 
@@ -179,16 +188,10 @@ class SourceCompaction {
       const result = await this.ingest(log);
       this.ingested += 1;
       this.rows += result.rows;
-      await rm(log, { force: true });
+      await this.settleIngested([log]);
     } catch (error) {
       if (!refusal(error)) throw error;
-      const after = await this.state(log);
-      if (after === 'gone') return;
-      if (after === 'ingested') {
-        this.alreadyIngested += 1;
-        await rm(log, { force: true });
-        return;
-      }
+      if (!(await stat(log).catch(() => undefined))) return;
       const { dataDir, env, source } = this;
       const failedCopy = path.join(failedPushLogDir(dataDir, env, source.name), path.basename(log));
       const reason = await refusalReason(source, log, failedCopy, error);
@@ -197,6 +200,10 @@ class SourceCompaction {
     }
   }
 
+  /**
+   * A push log's or batch's rows are ingested even when equal to rows ingested before (another
+   * push with the same rows): what was ingested is known by push id and file name instead.
+   */
   private ingest(file: string) {
     return ingestFile({
       registry: this.registry,
@@ -204,29 +211,39 @@ class SourceCompaction {
       env: this.env,
       source: this.source.name,
       file,
+      allowDuplicate: true,
       skipBatchQualityRules: true,
       absentColumnsAsNull: true,
       ...(this.signal ? { signal: this.signal } : {}),
     });
   }
 
-  private async state(file: string): Promise<'waiting' | 'ingested' | 'gone'> {
-    return (await this.inspect(file)).state;
+  private committedFiles(): Promise<CommittedFiles> {
+    return committedFilesNamed(this.dataDir, this.env, this.source.name);
   }
 
-  private ingestedInBatches: Set<string> | undefined;
-
-  /** Whether a log waits, was ingested (alone, or in a batch), or is gone; and its content hash. */
-  private async inspect(
-    file: string,
-  ): Promise<{ state: 'waiting' | 'ingested' | 'gone'; hash: string }> {
-    const state = await logState(this.dataDir, this.env, this.source.name, file);
-    const text = state === 'gone' ? undefined : await readFile(file, 'utf8').catch(() => undefined);
-    if (text === undefined) return { state: 'gone', hash: '' };
-    const hash = contentHash(text);
-    if (state === 'ingested') return { state, hash };
-    this.ingestedInBatches ??= await ingestedLogHashes(this.dataDir, this.env, this.source.name);
-    return { state: this.ingestedInBatches.has(hash) ? 'ingested' : 'waiting', hash };
+  /**
+   * Whether a log waits, was ingested, or is gone. Ingested: this very log is a committed
+   * ingest (a run killed before removing it), or its push id is in the ledger (another log of
+   * the same push was ingested). A log without a push id (written before them) is also
+   * ingested when its content is in the older ledger of batched logs' hashes.
+   */
+  private async state(
+    log: string,
+    committed: CommittedFiles,
+  ): Promise<'waiting' | 'ingested' | 'gone'> {
+    if (!(await stat(log).catch(() => undefined))) return 'gone';
+    if (await committed.has(log)) return 'ingested';
+    const pushId = pushIdOfLog(log);
+    if (pushId !== undefined) {
+      this.ingestedPushes ??= await ingestedPushIds(this.dataDir, this.env, this.source.name);
+      return this.ingestedPushes.has(pushId) ? 'ingested' : 'waiting';
+    }
+    this.legacyHashes ??= await legacyIngestedLogHashes(this.dataDir, this.env, this.source.name);
+    if (this.legacyHashes.size === 0) return 'waiting';
+    const text = await readFile(log, 'utf8').catch(() => undefined);
+    if (text === undefined) return 'gone';
+    return this.legacyHashes.has(contentHash(text)) ? 'ingested' : 'waiting';
   }
 }
 
@@ -261,20 +278,6 @@ async function lockPushLogs(
       signal?.throwIfAborted();
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-  }
-}
-
-async function logState(
-  dataDir: string,
-  env: string,
-  source: string,
-  log: string,
-): Promise<'waiting' | 'ingested' | 'gone'> {
-  try {
-    return (await wasIngested(dataDir, env, source, log)) ? 'ingested' : 'waiting';
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
-    throw error;
   }
 }
 

@@ -3,6 +3,7 @@ import { ApiError } from '../api/api-error.ts';
 import { microsOfMillis } from '../epoch-micros.ts';
 import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import type { PushBody } from './push-body.ts';
+import { newPushId, type PushIdentity } from './push-id.ts';
 import type { PushLimits } from './push-limits.ts';
 import { onlinePushViews, pushSource } from './push-source.ts';
 import { writesOffline, writesOnline } from './push-target.ts';
@@ -16,9 +17,13 @@ export interface PushStore {
   readonly now?: () => number;
   /**
    * Stores rows durably for the offline store (the local append log); without it the offline
-   * targets answer 501.
+   * targets answer 501. `push` identifies the push: the offline store keeps each push id once.
    */
-  readonly offline?: (source: RuntimeSource, rows: readonly PushRow[]) => Promise<void>;
+  readonly offline?: (
+    source: RuntimeSource,
+    rows: readonly PushRow[],
+    push: PushIdentity,
+  ) => Promise<void>;
 }
 
 export interface PushAnswer {
@@ -33,13 +38,15 @@ export interface PushAnswer {
 /**
  * One push, after its body's shape was checked (HTTP route and `fstore push` alike): the
  * source, the target, every row; then the online writes. Any refusal is an ApiError thrown
- * before the first write.
+ * before the first write. `push` is the push's identity (an Idempotency-Key's scope, which
+ * every retry of the push shares); without one the push gets a fresh random id.
  */
 export async function executePush(
   store: PushStore,
   limits: Pick<PushLimits, 'maxFutureSkewSeconds'>,
   sourceName: string,
   body: PushBody,
+  push: PushIdentity = { pushId: newPushId() },
 ): Promise<PushAnswer> {
   const source = pushSource(store.registry, sourceName);
   if (body.to === 'online' && onlinePushViews(store.registry, source.name).length === 0)
@@ -69,7 +76,7 @@ export async function executePush(
   const plan = onlineTarget ? buildOnlinePush(onlineTarget, source.name, rows) : undefined;
   // Offline first: once the log is durable a failed online write is repaired by a retry (or by
   // materialization of the compacted rows); the reverse order could serve rows training never sees.
-  if (writesOffline(body.to)) await store.offline?.(source, rows);
+  if (writesOffline(body.to)) await store.offline?.(source, rows, push);
   const online = onlineTarget && plan ? await sendOnlinePush(onlineTarget, plan) : undefined;
   return {
     source: source.name,

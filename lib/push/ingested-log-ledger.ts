@@ -1,19 +1,29 @@
 import { createHash } from 'node:crypto';
-import { appendFile, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pushLogDir } from './push-log.ts';
+import { writeDurably } from './write-durably.ts';
 
 /**
- * The content hashes of push logs ingested inside a batch, `_push/<source>/_batched-logs.txt`
- * (`{"sha256", "at"}` per line). A log ingested alone is found by its hash among the committed
- * ingests; one ingested in a batch is not (the ingest holds the batch's hash), so without this
- * a retried push (a new log with the same content) would land offline twice. Entries older than
- * a day are dropped when the file passes 16 MiB: retries come within minutes.
+ * The push ids compaction ingested, `_push/<source>/_ingested-pushes.txt` (`{"push", "at"}` per
+ * line), recorded after each commit and before the logs are removed: a later log with an id
+ * found here (the retry of a keyed push whose answer was lost) is removed, not ingested again.
+ * A crash between a commit and this record is covered by the committed batch or log itself
+ * (compact-push-logs.ts records it on the next run). Entries older than a day are dropped
+ * when the file passes 16 MiB: keyed retries come within the key's expiry (1 h by default).
  */
 const keepMs = 24 * 60 * 60 * 1000;
 const pruneAboveBytes = 16 * 1024 * 1024;
 
 function ledgerPath(dataDir: string, env: string, source: string): string {
+  return path.join(pushLogDir(dataDir, env, source), '_ingested-pushes.txt');
+}
+
+/**
+ * Before push ids, batches recorded their logs' content hashes in `_batched-logs.txt`; a log
+ * without a push id (written then) whose content is listed there was ingested by that fstore.
+ */
+function legacyLedgerPath(dataDir: string, env: string, source: string): string {
   return path.join(pushLogDir(dataDir, env, source), '_batched-logs.txt');
 }
 
@@ -21,42 +31,56 @@ export function contentHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-export async function ingestedLogHashes(
+export async function ingestedPushIds(
   dataDir: string,
   env: string,
   source: string,
 ): Promise<Set<string>> {
-  const text = await readFile(ledgerPath(dataDir, env, source), 'utf8').catch(
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return '';
-      throw error;
-    },
-  );
-  const hashes = new Set<string>();
-  for (const line of text.split('\n')) {
-    // A line cut by a crash mid-append is skipped: its logs are still there to be found again.
-    const hash = /^\{"sha256":"([0-9a-f]{64})"/.exec(line)?.[1];
-    if (hash) hashes.add(hash);
-  }
-  return hashes;
+  return matches(await readLedger(ledgerPath(dataDir, env, source)), /^\{"push":"([0-9a-f]{32})"/);
 }
 
-/** Records hashes durably (appended and fsynced) before the caller removes their logs. */
-export async function recordIngestedLogs(
+/** Content hashes of id-less logs an older fstore ingested in a batch. */
+export async function legacyIngestedLogHashes(
   dataDir: string,
   env: string,
   source: string,
-  hashes: readonly string[],
+): Promise<Set<string>> {
+  return matches(
+    await readLedger(legacyLedgerPath(dataDir, env, source)),
+    /^\{"sha256":"([0-9a-f]{64})"/,
+  );
+}
+
+async function readLedger(file: string): Promise<string> {
+  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  });
+}
+
+function matches(text: string, pattern: RegExp): Set<string> {
+  const found = new Set<string>();
+  for (const line of text.split('\n')) {
+    // A line cut by a crash mid-append is skipped: its logs are still there to be found again.
+    const value = pattern.exec(line)?.[1];
+    if (value) found.add(value);
+  }
+  return found;
+}
+
+/** Records push ids durably (appended and fsynced) before the caller removes their logs. */
+export async function recordIngestedPushes(
+  dataDir: string,
+  env: string,
+  source: string,
+  pushIds: readonly string[],
   nowMs = Date.now(),
 ): Promise<void> {
-  if (hashes.length === 0) return;
+  if (pushIds.length === 0) return;
   const file = ledgerPath(dataDir, env, source);
   const at = new Date(nowMs).toISOString();
   // A newline first ends a line a crash may have cut.
-  await appendFile(
-    file,
-    `\n${hashes.map((sha256) => JSON.stringify({ sha256, at })).join('\n')}\n`,
-  );
+  await appendFile(file, `\n${pushIds.map((push) => JSON.stringify({ push, at })).join('\n')}\n`);
   const handle = await open(file, 'r+');
   try {
     await handle.sync();
@@ -71,17 +95,5 @@ async function prune(file: string, nowMs: number): Promise<void> {
     const at = /"at":"([^"]+)"/.exec(line)?.[1];
     return at !== undefined && nowMs - Date.parse(at) < keepMs;
   });
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(`${kept.join('\n')}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } finally {
-    await rm(temporary, { force: true });
-  }
+  await writeDurably(file, `${kept.join('\n')}\n`);
 }

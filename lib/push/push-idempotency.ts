@@ -10,6 +10,7 @@ import { ApiError } from '../api/api-error.ts';
 import { itemAttributes } from '../online/item-codec.ts';
 import type { PushAnswer } from './execute-push.ts';
 import type { PushBody } from './push-body.ts';
+import { type PushIdentity, scopedPushId } from './push-id.ts';
 
 /** The request header (IETF draft-ietf-httpapi-idempotency-key-header), as HTTP APIs lower-case it. */
 export const idempotencyKeyHeader = 'idempotency-key';
@@ -33,12 +34,21 @@ export interface PushIdempotencyOptions {
   readonly inProgressExpiryMs: number;
 }
 
-/** Runs a push at most once per Idempotency-Key, answering retries with the first answer. */
+/**
+ * Runs a push at most once per Idempotency-Key scope (the key, the source, and the caller when
+ * the runtime knows who it is), answering retries with the first answer. `push` gets the
+ * scope's push id, so a push that runs again (its answer was lost) lands offline once.
+ */
 export interface PushIdempotency {
   run(
     key: string,
-    request: { readonly source: string; readonly body: PushBody },
-    push: () => Promise<PushAnswer>,
+    request: {
+      readonly source: string;
+      readonly body: PushBody;
+      /** Who sent the push (push-caller.ts); undefined where the runtime cannot tell. */
+      readonly caller?: string;
+    },
+    push: (identity: PushIdentity) => Promise<PushAnswer>,
   ): Promise<{ readonly answer: PushAnswer; readonly replayed: boolean }>;
 }
 
@@ -78,13 +88,15 @@ export function idempotencyKeyOf(
 
 /**
  * Idempotency-Key records in DynamoDB through Powertools for AWS Lambda's idempotency utility
- * (the same code locally, on dynalite, and on AWS): the first push with a key records it in
- * progress with a conditional put, runs, and stores its answer for `expiresAfterSeconds`. A
- * retry with the same key and the same request (source, target, rows; object key order does
- * not matter) gets that answer and writes nothing; the same key with another request is 422;
- * while the first is still running, 409. A push that fails (4xx, 503) leaves no record, so
- * its retry runs again. Records carry the expiry as epoch seconds (`expiration`, the table's
- * TTL attribute); an expired record is replaced even before DynamoDB deletes it.
+ * (the same code locally, on dynalite, and on AWS): the first push with a key records its
+ * scope (key, source, caller) in progress with a conditional put, runs, and stores its answer
+ * for `expiresAfterSeconds`. A retry in the same scope with the same request (target, rows;
+ * object key order does not matter) gets that answer and writes nothing; the same scope with
+ * another request is 422; while the first is still running, 409. A push that fails (4xx, 503)
+ * leaves no record, so its retry runs again; if only storing its answer failed, the retry runs
+ * again with the same push id, so its offline rows still land once. Records carry the expiry as
+ * epoch seconds (`expiration`, the table's TTL attribute); an expired record is replaced even
+ * before DynamoDB deletes it.
  */
 export function dynamoPushIdempotency(options: PushIdempotencyOptions): PushIdempotency {
   const persistenceStore = new DynamoDBPersistenceLayer({
@@ -107,14 +119,21 @@ export function dynamoPushIdempotency(options: PushIdempotencyOptions): PushIdem
   return {
     async run(key, request, push) {
       let ran = false;
-      const payload = {
+      const pushId = scopedPushId({
         key,
+        source: request.source,
+        ...(request.caller === undefined ? {} : { caller: request.caller }),
+      });
+      // The record is the scope's, so the same key elsewhere (another source or caller) is
+      // another push, and 422 means the same scope was used for other rows.
+      const payload = {
+        key: pushId,
         request: { source: request.source, to: request.body.to, rows: request.body.rows },
       };
       try {
         const answer = await once(payload, async () => {
           ran = true;
-          return push();
+          return push({ pushId, idempotencyKey: key });
         });
         return { answer, replayed: !ran };
       } catch (error) {
@@ -130,7 +149,7 @@ function idempotencyError(error: unknown, key: string): unknown {
     return new ApiError(
       422,
       'IDEMPOTENCY_KEY_REUSED',
-      `Idempotency-Key "${shown}" was used for a different push (another source, target or rows); a retry must resend the same request, and a new push needs a new key`,
+      `Idempotency-Key "${shown}" was used for a different push to this source (another target or rows); a retry must resend the same request, and a new push needs a new key`,
       { path: `$headers.${idempotencyKeyHeader}` },
       { cause: error },
     );

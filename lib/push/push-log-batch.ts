@@ -1,15 +1,19 @@
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { syncFolder } from '../offline/ingest-manifest.ts';
 import type { RegistrySource } from '../registry/index.ts';
 import { pushLogDir } from './push-log.ts';
+import { writeDurably } from './write-durably.ts';
 
 /**
- * Many push logs ingested as one file: `_push/<source>/_batch/logs.json` (the logs it holds,
- * written first) and `_batch/rows.jsonl` (their rows in log order, so `fstore_seq` keeps the
- * write order). Both stay until the batch's logs are removed, so a run killed after the
- * ingest's commit finds the batch's content among the committed ingests and only removes its
- * logs; a run killed before it finds a batch nobody ingested and drops it (the logs still wait).
+ * Many push logs ingested as one file: `_push/<source>/_batch/logs.json` (`{"batch": id,
+ * "logs": [names]}`, written first) and `_batch/<id>.jsonl` (their rows in log order, so
+ * `fstore_seq` keeps the write order). The id is random, so the ingest record naming that file
+ * is this batch's and no other's, whatever rows it holds. Both stay until the batch's logs are
+ * removed, so a run killed after the ingest's commit finds the batch's file among the committed
+ * ingests and only records and removes its logs; a run killed before it finds a batch nobody
+ * ingested and drops it (the logs still wait). A batch left by an fstore older than batch ids
+ * (`logs.json` a plain list, rows in `rows.jsonl`) is read the same way.
  */
 export interface PushLogBatch {
   readonly file: string;
@@ -31,17 +35,28 @@ export async function leftBatch(
 ): Promise<PushLogBatch | undefined> {
   const dir = batchDir(dataDir, env, source);
   const list = await readFile(path.join(dir, 'logs.json'), 'utf8').catch(() => undefined);
-  const file = path.join(dir, 'rows.jsonl');
-  if (list === undefined || !(await stat(file).catch(() => undefined))) return undefined;
+  if (list === undefined) return undefined;
+  let parsed: unknown;
   try {
-    const names = JSON.parse(list) as unknown;
-    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return undefined;
-    const logs = pushLogDir(dataDir, env, source);
-    return { file, logs: names.map((n) => path.join(logs, path.basename(n))) };
+    parsed = JSON.parse(list);
   } catch {
     return undefined;
   }
+  const { id, names } = Array.isArray(parsed)
+    ? { id: undefined, names: parsed as unknown[] }
+    : {
+        id: (parsed as { batch?: unknown })?.batch,
+        names: (parsed as { logs?: unknown })?.logs,
+      };
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return undefined;
+  if (id !== undefined && (typeof id !== 'string' || !batchIdPattern.test(id))) return undefined;
+  const file = path.join(dir, id === undefined ? 'rows.jsonl' : `${id}.jsonl`);
+  if (!(await stat(file).catch(() => undefined))) return undefined;
+  const logs = pushLogDir(dataDir, env, source);
+  return { file, logs: names.map((n) => path.join(logs, path.basename(n))) };
 }
+
+const batchIdPattern = /^batch-[0-9a-f]{16}$/;
 
 export async function removeBatch(dataDir: string, env: string, source: string): Promise<void> {
   await rm(batchDir(dataDir, env, source), { recursive: true, force: true });
@@ -82,13 +97,13 @@ export async function writeBatch(
   const dir = batchDir(dataDir, env, source.name);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
+  const id = `batch-${randomBytes(8).toString('hex')}`;
   await writeDurably(
     path.join(dir, 'logs.json'),
-    JSON.stringify(taken.map((l) => path.basename(l))),
+    JSON.stringify({ batch: id, logs: taken.map((l) => path.basename(l)) }),
   );
-  const file = path.join(dir, 'rows.jsonl');
+  const file = path.join(dir, `${id}.jsonl`);
   await writeDurably(file, parts.join(''));
-  await syncFolder(dir);
   return { batch: { file, logs: taken }, leftOut };
 }
 
@@ -107,20 +122,4 @@ function normalized(text: string, rawNames: readonly string[]): string | undefin
     out += `${JSON.stringify(Object.fromEntries(rawNames.map((n) => [n, values[n] ?? null])))}\n`;
   }
   return out === '' ? undefined : out;
-}
-
-async function writeDurably(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } finally {
-    await rm(temporary, { force: true });
-  }
 }

@@ -1,16 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatMicros, parseEpochMicros } from '../epoch-micros.ts';
 import { syncFolder } from '../offline/ingest-manifest.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
 import { isRunning } from '../process-lock.ts';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
+import { newPushId, pushIdPattern } from './push-id.ts';
 import type { PushRow } from './validate-push-rows.ts';
+import { writeDurably } from './write-durably.ts';
 
 /**
  * The local offline half of a push (docs/adr/0015-push.md): each push's rows become one JSON-lines
- * file `offline/_push/<source>/<pushId>.jsonl`, durable before the push answers, outside every
+ * file `offline/_push/<source>/<stamp>-<pushId>.jsonl`, durable before the push answers, outside every
  * reader's files until `compactPushLogs` ingests it under ingest's commit rule.
  */
 export function pushLogDir(dataDir: string, env: string, source: string): string {
@@ -18,22 +19,26 @@ export function pushLogDir(dataDir: string, env: string, source: string): string
 }
 
 /**
- * Writes the rows as one log file: a temporary name, fsync, rename, fsync of the folder, so a
- * crash leaves the whole file or none (a `.tmp` left behind is never read as a log). Columns
- * carry their raw names (ingest applies the source's `fieldMapping`), timestamps UTC with
- * microseconds, int64 beyond 2^53 as text. Returns the log's path.
+ * Writes the rows as one log file `<stamp>-<pushId>.jsonl`, durably (writeDurably: a crash
+ * leaves the whole file or none; a `.tmp` left behind is never read as a log). Columns carry
+ * their raw names (ingest applies the source's `fieldMapping`), timestamps UTC with
+ * microseconds, int64 beyond 2^53 as text. The push id is the push's identity offline
+ * (compaction ingests each push id once, docs/adr/0015-push.md): the Idempotency-Key's scope
+ * for a keyed push, so its retries carry the same id, else a fresh random one. Returns the
+ * log's path.
  */
 export async function appendPushLog(
   dataDir: string,
   env: string,
   source: RuntimeSource,
   rows: readonly PushRow[],
+  pushId: string = newPushId(),
 ): Promise<string> {
+  if (!pushIdPattern.test(pushId))
+    throw new Error(`internal: push id "${pushId}" is not 32 lowercase hex digits`);
   const dir = pushLogDir(dataDir, env, source.name);
   await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `${nextLogStamp()}-${randomBytes(6).toString('hex')}.jsonl`);
-  // The writer's pid in the name lets compaction remove what a killed writer left, never a live one's.
-  const temporary = `${file}.${process.pid}.tmp`;
+  const file = path.join(dir, `${nextLogStamp()}-${pushId}.jsonl`);
   const rawName = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
   const text = rows
     .map((row) =>
@@ -47,20 +52,16 @@ export async function appendPushLog(
       ),
     )
     .join('\n');
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(`${text}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } finally {
-    await rm(temporary, { force: true });
-  }
-  await syncFolder(dir);
+  await writeDurably(file, `${text}\n`, { exclusive: true });
   return file;
+}
+
+/**
+ * The push id in a log's name, or undefined for a log written before logs carried one
+ * (`<stamp>-<12 hex>.jsonl`), which compaction still reads (by its older content rule).
+ */
+export function pushIdOfLog(log: string): string | undefined {
+  return /^\d{8}T\d{6}\.\d{6}-([0-9a-f]{32})\.jsonl$/.exec(path.basename(log))?.[1];
 }
 
 let lastStampMicros = 0n;
@@ -129,7 +130,6 @@ export async function moveAsideFailedLog(
   const moved = path.join(dir, `${id}.jsonl`);
   await writeDurably(path.join(dir, `${id}.reason.txt`), `${reason.trimEnd()}\n`);
   await writeDurably(moved, renamed);
-  await syncFolder(dir);
   await rm(log, { force: true });
   await syncFolder(path.dirname(log));
   return moved;
@@ -148,23 +148,6 @@ function schemaNamed(line: string, fieldMapping: Readonly<Record<string, string>
       Object.entries(row).map(([raw, value]) => [fieldMapping[raw] ?? raw, value]),
     ),
   );
-}
-
-async function writeDurably(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } finally {
-    // A full disk leaves no half-written copy behind; after the rename this finds nothing.
-    await rm(temporary, { force: true });
-  }
 }
 
 /** Logs of a source that ingest refused, each with its reason file. */
