@@ -6,6 +6,7 @@ import { identifierPattern } from '../definitions/identifiers.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { executePush, type PushStore } from './execute-push.ts';
 import { pushBodyShape } from './push-body.ts';
+import type { PushIdentity } from './push-id.ts';
 import {
   IdempotencyStoreError,
   idempotencyKeyOf,
@@ -23,6 +24,8 @@ export interface PushRequest {
   /** When given, the body must be declared JSON (415 otherwise); callers without HTTP leave it out. */
   readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly requestId?: string;
+  /** Who sent it (push-caller.ts), which scopes an Idempotency-Key; undefined when unknown. */
+  readonly caller?: string;
 }
 
 export interface PushDependencies {
@@ -110,7 +113,7 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
       { path: '$', limit: deps.limits.maxBodyBytes },
     );
   const body = pushBodyShape(parseJsonBody(text === '' ? 'null' : text), deps.limits);
-  const run = () =>
+  const run = (identity?: PushIdentity) =>
     executePush(
       {
         registry: deps.registry,
@@ -121,9 +124,18 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
       deps.limits,
       source.name,
       body,
+      identity,
     );
   if (key === undefined || !deps.idempotency) return jsonResponse(200, await run());
-  const { answer, replayed } = await deps.idempotency.run(key, { source: source.name, body }, run);
+  const { answer, replayed } = await deps.idempotency.run(
+    key,
+    {
+      source: source.name,
+      body,
+      ...(request.caller === undefined ? {} : { caller: request.caller }),
+    },
+    run,
+  );
   const response = jsonResponse(200, answer);
   return replayed
     ? { ...response, headers: { ...response.headers, [idempotentReplayedHeader]: 'true' } }
