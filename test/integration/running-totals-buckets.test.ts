@@ -4,10 +4,13 @@ import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import {
   renderBucketJoin,
   renderBucketKeys,
+  renderLayeredBuckets,
   renderProbeBucket,
+  renderRowsOfIncrementKeys,
   renderTimeBuckets,
   type TimeBuckets,
 } from '../../lib/sql/render-running-totals-buckets.ts';
+import { renderLayeredTotals } from '../../lib/sql/render-running-totals-increment.ts';
 
 const dialect = duckdbDialect('/unused');
 
@@ -58,8 +61,15 @@ async function bucketed(session: DuckdbSession, widthScale = 1): Promise<TimeBuc
   return { relation: 'buckets', keys: 'bucket_keys' };
 }
 
-/** Probes whose bucket lookup differs from the ASOF join's answer (or that it repeats). */
-async function differences(session: DuckdbSession, buckets: TimeBuckets): Promise<unknown[]> {
+/**
+ * Probes whose bucket lookup differs from the ASOF join's answer over `totals` (or that it
+ * repeats).
+ */
+async function differences(
+  session: DuckdbSession,
+  buckets: TimeBuckets,
+  totals = 'totals',
+): Promise<unknown[]> {
   return queryRows(
     session.connection,
     `WITH by_bucket AS (
@@ -68,7 +78,7 @@ async function differences(session: DuckdbSession, buckets: TimeBuckets): Promis
        ${renderBucketJoin(buckets, ['fstore_rows'], dialect)}
      ), by_asof AS (
        SELECT p.probe, r.fstore_t, r.fstore_rows
-       FROM probes p ASOF LEFT JOIN totals r ON r.fstore_key_id = p.fstore_key_id AND r.fstore_t <= p.fstore_x
+       FROM probes p ASOF LEFT JOIN ${totals} r ON r.fstore_key_id = p.fstore_key_id AND r.fstore_t <= p.fstore_x
      )
      SELECT 'bucket' AS side, * FROM (SELECT * FROM by_bucket EXCEPT ALL SELECT * FROM by_asof)
      UNION ALL
@@ -195,5 +205,67 @@ describe('running totals by time bucket, with times skewed', () => {
     const { totals, keys, repeated, mostInBucket } = await bucketCounts(session);
     expect(mostInBucket).toBeLessThanOrEqual(16);
     expect(repeated).toBeLessThanOrEqual(1.5 * totals + keys);
+  });
+});
+
+describe('time buckets of a base and an increment', () => {
+  it('find, for every probe, the ASOF join row of the layered totals, for keys the increment changed, kept and added', async () => {
+    const session = await openDuckdb();
+    try {
+      const run = (sql: string) => session.connection.run(sql);
+      await run('SELECT setseed(0.7)');
+      await fixture(session);
+      // The increment: keys 3 and 7 rebuilt from their median time on (other counts), a new
+      // last row for key 3, and key 50, new.
+      await run(`
+        CREATE TABLE increment AS
+        SELECT fstore_key_id, fstore_t, fstore_rows + 1000 AS fstore_rows FROM totals
+        WHERE fstore_key_id IN (3, 7)
+          AND fstore_t >= (SELECT median(m.fstore_t) FROM totals m WHERE m.fstore_key_id = totals.fstore_key_id)
+        UNION ALL SELECT 3, (SELECT max(fstore_t) FROM totals) + 17, 5000
+        UNION ALL SELECT 50, fstore_t, row_number() OVER (ORDER BY fstore_t)
+        FROM (SELECT DISTINCT CAST(floor(random() * 1e12) AS BIGINT) AS fstore_t FROM range(40))`);
+      await run(`
+        INSERT INTO probes
+        SELECT (SELECT max(probe) FROM probes) + row_number() OVER (), fstore_key_id, fstore_x FROM (
+          SELECT fstore_key_id, fstore_t + d AS fstore_x FROM increment, (VALUES (-1), (0), (1)) v(d)
+          UNION ALL SELECT 50, -5
+        )`);
+      // The increment's dictionary holds its base's keys and the new ones.
+      await run(
+        "CREATE TABLE ids AS SELECT DISTINCT 'K' || fstore_key_id AS k, fstore_key_id FROM (SELECT fstore_key_id FROM totals UNION ALL SELECT fstore_key_id FROM increment)",
+      );
+      await run(`CREATE TABLE base_keys AS ${renderBucketKeys('totals', 'ids', ['k'], dialect)}`);
+      await run(
+        `CREATE TABLE base_buckets AS ${renderTimeBuckets('totals', 'base_keys', ['fstore_rows'], dialect)}`,
+      );
+      const changedRows = renderLayeredTotals(
+        renderRowsOfIncrementKeys('totals', 'increment'),
+        'increment',
+      );
+      await run(
+        `CREATE TABLE changed_keys AS ${renderBucketKeys(changedRows, renderRowsOfIncrementKeys('ids', 'increment'), ['k'], dialect)}`,
+      );
+      await run(
+        `CREATE TABLE changed_buckets AS ${renderTimeBuckets(changedRows, 'changed_keys', ['fstore_rows'], dialect)}`,
+      );
+      await run(
+        `CREATE TABLE layered_totals AS SELECT * FROM ${renderLayeredTotals('totals', 'increment')}`,
+      );
+      const layered = renderLayeredBuckets(
+        { relation: 'base_buckets', keys: 'base_keys' },
+        { relation: 'changed_buckets', keys: 'changed_keys' },
+      );
+      expect(await differences(session, layered, 'layered_totals')).toEqual([]);
+      // Only the increment's keys get buckets of their own; every key has one keys row.
+      const keysOf = async (relation: string) =>
+        (
+          await queryRows(session.connection, `SELECT k FROM ${relation} ORDER BY fstore_key_id`)
+        ).map((r) => r.k);
+      expect(await keysOf('changed_keys')).toEqual(['K3', 'K7', 'K50']);
+      expect(await keysOf(layered.keys)).toEqual(await keysOf('ids'));
+    } finally {
+      session.close();
+    }
   });
 });
