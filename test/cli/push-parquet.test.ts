@@ -89,6 +89,26 @@ describe('fstore push --file rows.parquet', () => {
     expect((await featuresOf(102)).amount?.value).toBe(3);
   });
 
+  it('pushes a whole DECIMAL key beyond 2^53 (a double would round it and the row be refused)', async () => {
+    const file = await parquet(
+      'wide-key.parquet',
+      `SELECT CAST(9007199254740993 AS DECIMAL(20, 0)) AS account_id,
+        CAST(4.5 AS DECIMAL(10, 2)) AS amount, true AS flagged, [1.0] AS scores,
+        TIMESTAMP '2026-11-30 10:00:00' AS event_ts`,
+    );
+    const pushed = await runFstore([
+      ...args,
+      'push',
+      '--source',
+      'payments',
+      '--file',
+      file,
+      '--json',
+    ]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ rows: 1, online: { written: 1 } });
+  });
+
   it('refuses a file whose column does not fit the schema, naming the row and column, and writes nothing', async () => {
     const file = await parquet(
       'bad.parquet',

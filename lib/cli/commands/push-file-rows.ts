@@ -8,6 +8,7 @@ import { readInputFile } from '../../offline/read-input-file.ts';
 import type { RuntimeSource } from '../../registry/runtime-projection.ts';
 import { quoteIdentifier } from '../../sql/dialect.ts';
 import { CliError } from '../cli-error.ts';
+import { parquetValue, pushValueOf } from './parquet-push-values.ts';
 
 /** Rows of a push file, each with where it is in the file for error messages. */
 export interface FileRows {
@@ -26,7 +27,7 @@ export async function readPushFile(file: string, source: RuntimeSource): Promise
   const extension = path.extname(file).toLowerCase();
   if (extension === '.jsonl' || extension === '.ndjson') return readJsonLines(file);
   if (extension === '.csv') return readCsv(file, source);
-  if (extension === '.parquet') return readParquet(file);
+  if (extension === '.parquet') return readParquet(file, source);
   throw new CliError(
     `${path.basename(file)}: push reads .jsonl, .csv or .parquet files, not "${extension}"`,
     {
@@ -86,11 +87,12 @@ async function readCsv(file: string, source: RuntimeSource): Promise<FileRows> {
 /**
  * Parquet rows as push rows: DuckDB reads the file with its own column types; timestamps (any
  * precision, with or without time zone) and dates become ISO-8601 UTC text with microseconds,
- * decimals doubles, 64-bit integers numbers where exact (text beyond 2^53, as in JSON pushes),
- * lists JSON arrays. Whatever does not fit the source's schema is left for the push rules to
- * refuse with the row, the column and the reason, as for any other file.
+ * decimals numbers, 64-bit integers (and whole decimals in int64 columns) numbers where exact
+ * and text beyond 2^53, as in JSON pushes; lists JSON arrays. Whatever does not fit the source's
+ * schema is left for the push rules to refuse with the row, the column and the reason, as for
+ * any other file.
  */
-async function readParquet(file: string): Promise<FileRows> {
+async function readParquet(file: string, source: RuntimeSource): Promise<FileRows> {
   const session = await openDuckdb();
   try {
     const columns = await readInputFile(session.connection, file, {
@@ -104,29 +106,23 @@ async function readParquet(file: string): Promise<FileRows> {
           `${parquetValue(quoteIdentifier(name), type)} AS ${quoteIdentifier(name)}`,
       )
       .join(', ');
-    const rows = await queryRows(
+    const read = await queryRows(
       session.connection,
       `SELECT ${select || '*'} FROM fstore_push_rows ORDER BY fstore_push_row`,
+    );
+    const targets = new Map(source.schema.map((c) => [c.name, c.type]));
+    const rows = read.map((cells) =>
+      Object.fromEntries(
+        Object.entries(cells).map(([name, value]) => [
+          name,
+          pushValueOf(columns.get(name) ?? '', targets.get(name), value),
+        ]),
+      ),
     );
     return { rows, place: (index) => `row ${index + 1}` };
   } finally {
     session.close();
   }
-}
-
-/** The SQL turning a Parquet column of DuckDB type `type` into the value a JSON push would carry. */
-export function parquetValue(column: string, type: string): string {
-  const element = /^(.*)\[\]$/.exec(type)?.[1];
-  if (element !== undefined) {
-    const inner = parquetValue('x', element);
-    return inner === 'x' ? column : `list_transform(${column}, x -> ${inner})`;
-  }
-  const iso = (timestamp: string) => `strftime(${timestamp}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
-  if (/^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/.test(type))
-    return iso(`timezone('UTC', ${column})`);
-  if (/^TIMESTAMP(_S|_MS|_NS)?$|^DATE$/.test(type)) return iso(`CAST(${column} AS TIMESTAMP)`);
-  if (/^DECIMAL\(\d+,\s*\d+\)$/.test(type)) return `CAST(${column} AS DOUBLE)`;
-  return column;
 }
 
 /** A CSV cell as its column's JSON value; text that is not one stays text (and is refused later). */
