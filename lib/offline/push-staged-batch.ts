@@ -1,0 +1,100 @@
+import { writeFile } from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { pushIdColumn, pushRowColumn } from '../push/firehose-staging.ts';
+import type { RegistrySource } from '../registry/index.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
+import { queryRows } from './duckdb-session.ts';
+
+/** One pushed row's identity: compaction keeps each (push id, row) once. */
+export interface DeliveredRow {
+  readonly pushId: string;
+  readonly row: number;
+}
+
+/**
+ * Turns the Parquet objects Firehose staged for a source (ADR 0016) into one JSON-lines file
+ * `ingestFile` reads like a push log: the source's columns under their raw names (ingest
+ * applies `fieldMapping`), timestamps as UTC text with microseconds (the staging table holds
+ * epoch microseconds), int64 as decimal text. Rows keep arrival order (the objects in the
+ * order given, then each object's row order), so `fstore_seq` follows it. A (push id, row)
+ * already in `delivered` (committed by an earlier batch) or seen earlier in this batch is left
+ * out: Firehose may deliver a record twice, and a keyed push's retry carries the same id.
+ * Columns an object lacks (written before `fstore apply` added them) are NULL.
+ */
+export async function writeStagedBatch(
+  connection: DuckDBConnection,
+  source: Pick<RegistrySource, 'schema' | 'fieldMapping'>,
+  objects: readonly string[],
+  delivered: readonly DeliveredRow[],
+  output: string,
+): Promise<{ rows: number; duplicates: number; identities: DeliveredRow[] }> {
+  const files = `[${objects.map(quoteLiteral).join(', ')}]`;
+  await connection.run(
+    `CREATE OR REPLACE TEMP TABLE fstore_staged AS SELECT * FROM read_parquet(${files}, union_by_name = true, filename = true, file_row_number = true)`,
+  );
+  const present = new Set(
+    (await queryRows(connection, 'DESCRIBE fstore_staged')).map((r) => String(r.column_name)),
+  );
+  for (const column of [pushIdColumn, pushRowColumn])
+    if (!present.has(column))
+      throw new Error(
+        `staged push objects carry no ${column} column: not written by fstore's push`,
+      );
+  await connection.run(
+    'CREATE OR REPLACE TEMP TABLE fstore_delivered (push_id VARCHAR, push_row INTEGER)',
+  );
+  for (let start = 0; start < delivered.length; start += 1000) {
+    const values = delivered
+      .slice(start, start + 1000)
+      .map((d) => `(${quoteLiteral(d.pushId)}, ${Math.trunc(d.row)})`)
+      .join(', ');
+    await connection.run(`INSERT INTO fstore_delivered VALUES ${values}`);
+  }
+  const order = objects.map((o, i) => `WHEN ${quoteLiteral(o)} THEN ${i}`).join(' ');
+  await connection.run(`CREATE OR REPLACE TEMP TABLE fstore_kept AS
+    SELECT * FROM (
+      SELECT *, CASE filename ${order} END AS fstore_object_order,
+        row_number() OVER (PARTITION BY ${quoteIdentifier(pushIdColumn)}, ${quoteIdentifier(pushRowColumn)}
+          ORDER BY CASE filename ${order} END, file_row_number) AS fstore_copy
+      FROM fstore_staged
+    ) s
+    WHERE fstore_copy = 1 AND NOT EXISTS (
+      SELECT 1 FROM fstore_delivered d
+      WHERE d.push_id = s.${quoteIdentifier(pushIdColumn)} AND d.push_row = s.${quoteIdentifier(pushRowColumn)})`);
+  const [counts] = await queryRows(
+    connection,
+    'SELECT (SELECT count(*) FROM fstore_staged) AS staged, (SELECT count(*) FROM fstore_kept) AS kept',
+  );
+  const staged = Number(counts?.staged ?? 0);
+  const rows = Number(counts?.kept ?? 0);
+  const identities = (
+    await queryRows(
+      connection,
+      `SELECT ${quoteIdentifier(pushIdColumn)} AS push_id, ${quoteIdentifier(pushRowColumn)} AS push_row FROM fstore_kept`,
+    )
+  ).map((r) => ({ pushId: String(r.push_id), row: Number(r.push_row) }));
+  if (rows === 0) {
+    await writeFile(output, '');
+    return { rows, duplicates: staged, identities };
+  }
+  const rawName = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
+  const select = source.schema.map((c) => {
+    const value = present.has(c.name) ? columnText(c.name, c.type) : 'NULL';
+    return `${value} AS ${quoteIdentifier(rawName.get(c.name) ?? c.name)}`;
+  });
+  await connection.run(
+    `COPY (SELECT ${select.join(', ')} FROM fstore_kept ORDER BY fstore_object_order, file_row_number) TO ${quoteLiteral(output)} (FORMAT json)`,
+  );
+  return { rows, duplicates: staged - rows, identities };
+}
+
+const isoMicros = (expression: string) =>
+  `strftime(make_timestamp(${expression}), '%Y-%m-%dT%H:%M:%S.%fZ')`;
+
+function columnText(name: string, type: string): string {
+  const column = quoteIdentifier(name);
+  if (type === 'timestamp') return isoMicros(column);
+  if (type === 'list<timestamp>') return `list_transform(${column}, x -> ${isoMicros('x')})`;
+  if (type === 'int64') return `CAST(${column} AS VARCHAR)`;
+  return column;
+}

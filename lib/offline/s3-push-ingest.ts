@@ -1,0 +1,328 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { faultPoint } from '../fault-injection.ts';
+import { pushBatchPrefix, pushLedgerPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
+import type { Registry } from '../registry/index.ts';
+import { openDuckdb } from './duckdb-session.ts';
+import { type IngestResult, ingestFile } from './ingest.ts';
+import { newDataFilesId } from './ingest-manifest.ts';
+import { ingestRecordsOfContentPrefix } from './ingest-records.ts';
+import { type DeliveredRow, writeStagedBatch } from './push-staged-batch.ts';
+import { compactionLockKey } from './s3-compact-record.ts';
+import { S3IngestTarget } from './s3-ingest-target.ts';
+import { acquireS3Lock, defaultLeaseMs } from './s3-lock.ts';
+
+export interface S3PushIngestOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly registry: Registry;
+  readonly source: string;
+  /** A stop request: honoured up to the commit, which it never splits. */
+  readonly signal?: AbortSignal;
+  /** Where objects are downloaded and the batch written (default the OS temporary folder). */
+  readonly workDir?: string;
+  /** Staged objects per batch (default 1,000). */
+  readonly maxObjects?: number;
+  /** How long a batch's delivered (push id, row) pairs are remembered (default one day). */
+  readonly ledgerMs?: number;
+  readonly leaseMs?: number;
+  readonly breakLockOwner?: string;
+  readonly now?: () => Date;
+}
+
+export interface S3PushIngestResult {
+  readonly source: string;
+  /** Staged objects this run made part of the offline store (and removed). */
+  readonly objects: number;
+  /** Rows ingested; duplicates (the same push id and row) were left out. */
+  readonly rows: number;
+  readonly duplicates: number;
+  readonly ingest?: IngestResult;
+  /** A batch a killed run left was finished (its commit had landed) or dropped (it had not). */
+  readonly recovered?: 'finished' | 'dropped';
+}
+
+/**
+ * A batch in progress: its staged objects, the sha256 of the batch file ingested from them, and
+ * the (push id, row) pairs it holds. Kept as the ledger once committed.
+ */
+interface BatchManifest {
+  readonly batchId: string;
+  readonly objects: readonly string[];
+  readonly sha256: string;
+  readonly delivered: readonly DeliveredRow[];
+}
+
+/**
+ * Makes the rows Firehose staged for a source (`offline/_push/<source>/`, ADR 0016) part of the
+ * offline store, under the source's compaction lock and ingest's commit rule (ADR 0008):
+ *
+ * 1. The staged objects (oldest first, up to `maxObjects`) are downloaded and written as one
+ *    batch file with DuckDB (`writeStagedBatch`): each (push id, row) once, leaving out pairs
+ *    an earlier batch delivered (the ledger).
+ * 2. A manifest `_batches/<batchId>.json` names the objects, the batch file's sha256 and its
+ *    (push id, row) pairs.
+ * 3. `ingestFile` into S3 (S3IngestTarget): validation, `<ingestId>-<n>.parquet` under `dt=`,
+ *    `fstore_seq` from the clock, ONE record PutObject commits. Before it no reader sees a row.
+ * 4. After the commit: the manifest is copied to the ledger `_ledger/<batchId>.json`, then the
+ *    staged objects are deleted, then the manifest.
+ *
+ * A run killed before 3's commit leaves a manifest and every object: the next run finds no
+ * record of the batch file (its sha256 and name) and drops the manifest, so the objects wait
+ * again. Killed after it, the next run finds the record, or objects already deleted (deletion
+ * only follows the commit), and finishes step 4. So each staged row is ingested once.
+ */
+export async function ingestS3PushStaging(
+  options: S3PushIngestOptions,
+): Promise<S3PushIngestResult> {
+  const source = options.registry.sources.find((s) => s.name === options.source);
+  if (!source) throw new Error(`internal: source "${options.source}" is not in the registry`);
+  const lock = await acquireS3Lock({
+    s3: options.s3,
+    bucket: options.bucket,
+    key: compactionLockKey(options.source),
+    purpose: `the ingest of pushed rows of source "${options.source}"`,
+    leaseMs: options.leaseMs ?? defaultLeaseMs,
+    ...(options.breakLockOwner !== undefined ? { breakOwner: options.breakLockOwner } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const signal = options.signal ? AbortSignal.any([options.signal, lock.signal]) : lock.signal;
+  const work = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-push-ingest-'));
+  try {
+    const run = new StagedPushIngest({ ...options, signal }, work);
+    const recovered = await run.recoverLeftBatch();
+    const result = await run.ingestNextBatch(() => lock.confirm());
+    return { ...result, ...(recovered ? { recovered } : {}) };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await lock.release();
+  }
+}
+
+class StagedPushIngest {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly options: S3PushIngestOptions & { readonly signal: AbortSignal },
+    private readonly work: string,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private get source() {
+    const found = this.options.registry.sources.find((s) => s.name === this.options.source);
+    if (!found) throw new Error(`internal: source "${this.options.source}" is not in the registry`);
+    return found;
+  }
+
+  async recoverLeftBatch(): Promise<'finished' | 'dropped' | undefined> {
+    const [key] = await this.list(pushBatchPrefix(this.options.source));
+    if (!key) return undefined;
+    const manifest = JSON.parse(await this.getText(key.key)) as BatchManifest;
+    const staged = new Set((await this.stagedObjects()).map((o) => o.key));
+    const allLeft = manifest.objects.every((k) => staged.has(k));
+    if (!allLeft || (await this.committed(manifest.batchId, manifest.sha256))) {
+      await this.finish(manifest);
+      return 'finished';
+    }
+    await this.deleteKeys([key.key]);
+    return 'dropped';
+  }
+
+  async ingestNextBatch(
+    confirmLock: () => Promise<void>,
+  ): Promise<Omit<S3PushIngestResult, 'recovered'>> {
+    const { s3, bucket } = this.options;
+    const staged = (await this.stagedObjects()).slice(0, this.options.maxObjects ?? 1_000);
+    const none = { source: this.options.source, objects: 0, rows: 0, duplicates: 0 };
+    if (staged.length === 0) return none;
+    const batchId = newDataFilesId(this.now());
+    const keys = staged.map((o) => o.key);
+    const built = await this.buildBatch(batchId, keys, await this.delivered());
+    const manifest: BatchManifest = {
+      batchId,
+      objects: keys,
+      sha256: built.sha256,
+      delivered: built.identities,
+    };
+    this.options.signal.throwIfAborted();
+    await this.putText(`${pushBatchPrefix(this.options.source)}${batchId}.json`, manifest);
+    let ingest: IngestResult | undefined;
+    if (built.rows > 0) {
+      this.options.signal.throwIfAborted();
+      await confirmLock();
+      ingest = await ingestFile({
+        registry: this.options.registry,
+        dataDir: path.join(this.work, 'store'),
+        env: 'aws',
+        source: this.options.source,
+        file: built.file,
+        target: new S3IngestTarget(s3, bucket, () => this.now().getTime()),
+        skipBatchQualityRules: true,
+        absentColumnsAsNull: true,
+        // Equal rows pushed twice under two push ids are two rows, as a second log is locally.
+        allowDuplicate: true,
+        signal: this.options.signal,
+      });
+    }
+    faultPoint('push-ingest:after-commit');
+    await this.finish(manifest);
+    return {
+      source: this.options.source,
+      objects: staged.length,
+      rows: built.rows,
+      duplicates: built.duplicates,
+      ...(ingest ? { ingest } : {}),
+    };
+  }
+
+  /** Step 4: ledger, staged objects, manifest; each step safe to repeat. */
+  private async finish(manifest: BatchManifest): Promise<void> {
+    await this.putText(
+      `${pushLedgerPrefix(this.options.source)}${manifest.batchId}.json`,
+      manifest,
+    );
+    await this.deleteKeys(manifest.objects);
+    await this.deleteKeys([`${pushBatchPrefix(this.options.source)}${manifest.batchId}.json`]);
+  }
+
+  private async putText(key: string, value: unknown): Promise<void> {
+    await this.options.s3.send(
+      new PutObjectCommand({
+        Bucket: this.options.bucket,
+        Key: key,
+        Body: `${JSON.stringify(value)}\n`,
+        ContentType: 'application/json',
+      }),
+    );
+  }
+
+  private async buildBatch(
+    batchId: string,
+    keys: readonly string[],
+    delivered: readonly DeliveredRow[],
+  ) {
+    const dir = path.join(this.work, batchId);
+    await mkdir(dir, { recursive: true });
+    const local: string[] = [];
+    for (const [index, key] of keys.entries()) {
+      this.options.signal.throwIfAborted();
+      const response = await this.options.s3.send(
+        new GetObjectCommand({ Bucket: this.options.bucket, Key: key }),
+      );
+      const file = path.join(dir, `${String(index).padStart(6, '0')}.parquet`);
+      await writeFile(file, (await response.Body?.transformToByteArray()) ?? new Uint8Array());
+      local.push(file);
+    }
+    // Named by the batch id: the commit record's `file` tells this batch from equal content.
+    const file = path.join(this.work, `${batchId}.jsonl`);
+    const session = await openDuckdb();
+    try {
+      const written = await writeStagedBatch(
+        session.connection,
+        this.source,
+        local,
+        delivered,
+        file,
+      );
+      const sha256 = createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex');
+      return { ...written, file, sha256 };
+    } finally {
+      session.close();
+    }
+  }
+
+  /** Whether an ingest record of this batch's file exists (its content hash and its name). */
+  private async committed(batchId: string, sha256: string): Promise<boolean> {
+    const records = await this.list(ingestRecordsOfContentPrefix(this.options.source, sha256));
+    for (const { key } of records) {
+      const record = JSON.parse(await this.getText(key)) as { file?: string };
+      if (record.file && path.basename(record.file) === `${batchId}.jsonl`) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The (push id, row) pairs batches committed within the ledger's time (default a day); older
+   * ledgers are deleted.
+   */
+  private async delivered(): Promise<DeliveredRow[]> {
+    const keepMs = this.options.ledgerMs ?? 86_400_000;
+    const out: DeliveredRow[] = [];
+    const expired: string[] = [];
+    for (const { key, modified } of await this.list(pushLedgerPrefix(this.options.source))) {
+      if (modified && this.now().getTime() - modified.getTime() > keepMs) {
+        expired.push(key);
+        continue;
+      }
+      const ledger = JSON.parse(await this.getText(key)) as Partial<BatchManifest>;
+      out.push(...(ledger.delivered ?? []));
+    }
+    await this.deleteKeys(expired);
+    return out;
+  }
+
+  /** Firehose's objects for the source, in arrival order (its names sort by time). */
+  private async stagedObjects(): Promise<{ key: string }[]> {
+    const prefix = `${pushStagingPrefix(this.options.source)}arrived=`;
+    return (await this.list(prefix)).filter((o) => o.key.endsWith('.parquet'));
+  }
+
+  private async list(prefix: string): Promise<{ key: string; modified?: Date }[]> {
+    const out: { key: string; modified?: Date }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.options.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.options.bucket,
+          Prefix: prefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const c of page.Contents ?? [])
+        if (c.Key)
+          out.push({ key: c.Key, ...(c.LastModified ? { modified: c.LastModified } : {}) });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  private async getText(key: string): Promise<string> {
+    const response = await this.options.s3.send(
+      new GetObjectCommand({ Bucket: this.options.bucket, Key: key }),
+    );
+    return (await response.Body?.transformToString()) ?? '';
+  }
+
+  private async deleteKeys(keys: readonly string[]): Promise<void> {
+    if (keys.length === 1 && keys[0]) {
+      await this.options.s3.send(
+        new DeleteObjectCommand({ Bucket: this.options.bucket, Key: keys[0] }),
+      );
+      return;
+    }
+    for (let start = 0; start < keys.length; start += 1000) {
+      await this.options.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.options.bucket,
+          Delete: {
+            Objects: keys.slice(start, start + 1000).map((Key) => ({ Key })),
+            Quiet: true,
+          },
+        }),
+      );
+    }
+  }
+}

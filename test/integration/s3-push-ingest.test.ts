@@ -1,0 +1,198 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
+import { ingestS3PushStaging } from '../../lib/offline/s3-push-ingest.ts';
+import { pushRegistry } from '../helpers/push-registry.ts';
+import { makeTempDir } from '../helpers/run-fstore.ts';
+import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+
+const registry = pushRegistry();
+let bucket: MemoryBucket;
+let s3: S3Client;
+let duckdb: DuckdbSession;
+let scratch: string;
+beforeAll(async () => {
+  bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
+  s3 = new S3Client({
+    region: 'eu-west-1',
+    endpoint: bucket.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  duckdb = await openDuckdb();
+  scratch = await makeTempDir('s3-push-ingest');
+});
+afterAll(async () => {
+  duckdb.close();
+  await bucket.close();
+});
+beforeEach(() => {
+  bucket.objects.clear();
+  bucket.modified.clear();
+  bucket.beforeRequest = undefined;
+});
+
+// 2026-03-01T12:00:00.123456Z as Firehose stores it: epoch microseconds.
+const t0 = 1772366400123456n;
+let fileNumber = 0;
+
+/** A Parquet object as Firehose writes it against fstore_push_payments, placed in the staging prefix. */
+async function stage(
+  name: string,
+  rows: { pushId: string; row: number; customer: string; account?: bigint; amount?: number }[],
+): Promise<string> {
+  const local = path.join(scratch, `staged-${fileNumber++}.parquet`);
+  const values = rows
+    .map(
+      (r) =>
+        `('${r.customer}', ${r.account ?? 7n}::BIGINT, ${r.amount ?? 12.5}::DOUBLE, 'ok', false, [0.5, 1]::FLOAT[], ${t0}::BIGINT, ${t0}::BIGINT, '${r.pushId}', ${r.row}::INTEGER, NULL::VARCHAR)`,
+    )
+    .join(', ');
+  await duckdb.connection.run(
+    `COPY (SELECT * FROM (VALUES ${values}) v(customer_id, account_id, amount, status, flagged, scores, event_ts, created_ts, fstore_push_id, fstore_push_row, fstore_idempotency_key)) TO '${local}' (FORMAT parquet)`,
+  );
+  const key = `offline/_push/payments/arrived=2026-03-01/${name}.parquet`;
+  bucket.objects.set(key, await readFile(local));
+  return key;
+}
+
+const run = (extra: Partial<Parameters<typeof ingestS3PushStaging>[0]> = {}) =>
+  ingestS3PushStaging({
+    s3,
+    bucket: bucket.name,
+    registry,
+    source: 'payments',
+    workDir: scratch,
+    ...extra,
+  });
+
+const keys = (prefix: string) =>
+  [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+
+/** The committed rows of payments as Athena's relation would read them: objects named by a record. */
+async function committedRows() {
+  const records = keys('offline/_ingests/payments/').map(
+    (k) => JSON.parse(bucket.objects.get(k)?.toString('utf8') ?? '{}') as { files: string[] },
+  );
+  const files: string[] = [];
+  for (const key of records.flatMap((r) => r.files)) {
+    const local = path.join(scratch, `committed-${fileNumber++}.parquet`);
+    await writeFile(local, bucket.objects.get(key) ?? Buffer.alloc(0));
+    files.push(local);
+  }
+  if (files.length === 0) return [];
+  return queryRows(
+    duckdb.connection,
+    `SELECT customer_id, CAST(account_id AS VARCHAR) AS account_id, amount, strftime(event_ts, '%Y-%m-%dT%H:%M:%S.%f') AS event_ts, fstore_seq FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}]) ORDER BY fstore_seq`,
+  );
+}
+
+describe('fstore compact --env <aws>: pushed rows Firehose staged become committed ingests', () => {
+  it('ingests the staged objects as one commit under dt=, timestamps to the microsecond, int64 exact, in arrival order, then removes them', async () => {
+    await stage('fstore-dev-push-payments-1-2026-03-01-12-00-00-a', [
+      { pushId: 'p1', row: 0, customer: 'C1', account: 9007199254740993n },
+      { pushId: 'p1', row: 1, customer: 'C2' },
+    ]);
+    await stage('fstore-dev-push-payments-1-2026-03-01-12-01-00-b', [
+      { pushId: 'p2', row: 0, customer: 'C3' },
+    ]);
+    const result = await run();
+    expect(result).toMatchObject({ objects: 2, rows: 3, duplicates: 0 });
+    expect(keys('offline/_ingests/payments/')).toHaveLength(1);
+    expect(keys('offline/payments/dt=2026-03-01/')).toHaveLength(1);
+    const rows = await committedRows();
+    expect(rows.map((r) => [r.customer_id, r.account_id, r.event_ts])).toEqual([
+      ['C1', '9007199254740993', '2026-03-01T12:00:00.123456'],
+      ['C2', '7', '2026-03-01T12:00:00.123456'],
+      ['C3', '7', '2026-03-01T12:00:00.123456'],
+    ]);
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+    expect(keys('offline/_push/payments/_batches/')).toEqual([]);
+    expect(keys('offline/_push/payments/_ledger/')).toHaveLength(1);
+    expect(keys('offline/_ingests/payments/compactions/_lock')).toEqual([]);
+  });
+
+  it('keeps each (push id, row) once: a record Firehose delivered twice, and one delivered again after its batch committed', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    await stage('b', [
+      { pushId: 'p1', row: 0, customer: 'C1' },
+      { pushId: 'p1', row: 1, customer: 'C2' },
+    ]);
+    expect(await run()).toMatchObject({ rows: 2, duplicates: 1 });
+    await stage('c', [
+      { pushId: 'p1', row: 1, customer: 'C2' },
+      { pushId: 'p9', row: 0, customer: 'C2' },
+    ]);
+    expect(await run()).toMatchObject({ rows: 1, duplicates: 1 });
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1', 'C2', 'C2']);
+  });
+
+  it('does nothing when nothing is staged', async () => {
+    expect(await run()).toMatchObject({ objects: 0, rows: 0 });
+    expect(bucket.objects.size).toBe(0);
+  });
+
+  it('a run whose commit S3 refused changes nothing readable; the next run drops its batch and ingests the rows once', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    bucket.beforeRequest = (method, key) =>
+      method === 'PUT' &&
+      key.startsWith('offline/_ingests/payments/') &&
+      !key.includes('/compactions/')
+        ? { status: 403, code: 'AccessDenied' }
+        : undefined;
+    await expect(run()).rejects.toThrow();
+    expect(keys('offline/_ingests/payments/').filter((k) => !k.includes('compactions'))).toEqual(
+      [],
+    );
+    expect(keys('offline/payments/')).toEqual([]);
+    expect(keys('offline/_push/payments/arrived=')).toHaveLength(1);
+    expect(keys('offline/_push/payments/_batches/')).toHaveLength(1);
+    bucket.beforeRequest = undefined;
+    expect(await run()).toMatchObject({ recovered: 'dropped', rows: 1 });
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1']);
+  });
+
+  it('a run stopped after its commit (staged objects not yet removed) is finished by the next run without a second ingest', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    await stage('b', [{ pushId: 'p2', row: 0, customer: 'C2' }]);
+    bucket.beforeRequest = (method, key) =>
+      method === 'POST' && key === '' ? { status: 500, code: 'InternalError' } : undefined;
+    await expect(run()).rejects.toThrow();
+    expect(
+      keys('offline/_ingests/payments/').filter((k) => !k.includes('compactions')),
+    ).toHaveLength(1);
+    expect(keys('offline/_push/payments/arrived=')).toHaveLength(2);
+    bucket.beforeRequest = undefined;
+    expect(await run()).toMatchObject({ recovered: 'finished', objects: 0, rows: 0 });
+    expect(
+      keys('offline/_ingests/payments/').filter((k) => !k.includes('compactions')),
+    ).toHaveLength(1);
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1', 'C2']);
+    expect(keys('offline/_push/payments/')).toEqual([
+      expect.stringMatching(/^offline\/_push\/payments\/_ledger\/.+\.json$/),
+    ]);
+  });
+
+  it('refuses to run while another holds the source compaction lock, touching nothing', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    bucket.objects.set(
+      'offline/_ingests/payments/compactions/_lock.json',
+      Buffer.from(
+        JSON.stringify({
+          owner: 'other',
+          host: 'h',
+          pid: 1,
+          purpose: 'x',
+          started: new Date().toISOString(),
+          expires: new Date(Date.now() + 600_000).toISOString(),
+        }),
+      ),
+    );
+    await expect(run()).rejects.toThrow(/other/);
+    expect(keys('offline/_push/payments/arrived=')).toHaveLength(1);
+    expect(keys('offline/payments/')).toEqual([]);
+  });
+});
