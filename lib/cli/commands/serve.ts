@@ -265,7 +265,9 @@ function startScheduler(
               );
           },
         });
-        if (result?.status === 'paused') {
+        // None when a stop request came before the view started (e.g. while ingesting its logs).
+        if (!result) return;
+        if (result.status === 'paused') {
           stopped.push(
             `${view.name}: scheduled run stopped at its checkpoint (${result.counts.written} written${result.resumeAfter ? `, key ${result.resumeAfter.join('/')}` : ''}); the next run resumes there`,
           );
