@@ -6,9 +6,11 @@ import { Materialization } from '../constructs/materialization.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OfflineStore } from '../constructs/offline-store.ts';
 import { OnlineStore } from '../constructs/online-store.ts';
+import { PushDeliveryStreams } from '../constructs/push-delivery-streams.ts';
 import { RegistryRecord } from '../constructs/registry-record.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import { ServingApi } from '../constructs/serving-api.ts';
+import { type StreamIngest, streamIngests } from '../constructs/stream-ingest.ts';
 import type { Registry } from '../registry/index.ts';
 import { checkOutputCount, stackOutputNames } from './stack-outputs.ts';
 
@@ -28,8 +30,12 @@ export class FstoreStack extends Stack {
   readonly offlineStore: OfflineStore;
   readonly onlineStore: OnlineStore;
   readonly servingApi: ServingApi;
+  /** The push function's offline sink: a Firehose stream per source (ADR 0016). */
+  readonly pushStreams: PushDeliveryStreams;
   readonly materialization: Materialization;
   readonly monitoring: Monitoring;
+  /** Each source's declared Kinesis stream into the online store, by source name. */
+  readonly streamIngests: ReadonlyMap<string, StreamIngest>;
   /** Assumed to run `fstore compact --env <env>`: exactly `fstore iam-policy --for compact`. */
   readonly compactionRole: CompactionRole;
 
@@ -69,6 +75,14 @@ export class FstoreStack extends Stack {
       registry,
       table: this.onlineStore.table,
     });
+    this.pushStreams = new PushDeliveryStreams(this, 'PushStreams', {
+      stage,
+      registry,
+      bucket: this.offlineStore.bucket,
+      database: this.offlineStore.database,
+      databaseName: this.offlineStore.databaseName,
+    });
+    this.pushStreams.connect(this.servingApi.push.function);
     this.materialization = new Materialization(this, 'Materialization', {
       stage,
       registry,
@@ -80,6 +94,13 @@ export class FstoreStack extends Stack {
       registry,
       api: this.servingApi.api,
       deadLetterQueue: this.materialization.deadLetterQueue,
+    });
+    this.streamIngests = streamIngests(this, {
+      stage,
+      registry,
+      table: this.onlineStore.table,
+      quarantineBucket: this.offlineStore.bucket,
+      alarmTopic: this.monitoring.topic,
     });
 
     new CfnOutput(this, 'RegistryVersion', {
