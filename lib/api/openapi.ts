@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { errorSchema, lookupBodySchema, lookupResponseSchema } from './lookup-schema.ts';
+import { pushAnswerSchema, pushBodySchema } from './push-schema.ts';
 import { registrySummarySchema } from './registry-summary-schema.ts';
 
 const json = (schema: z.ZodMiniType) => ({
@@ -80,6 +81,73 @@ function buildDocument(version: string) {
       },
     },
   });
+  const retryAfter = {
+    'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'string' } },
+  };
+  const push = {
+    post: {
+      summary:
+        'Write fresh rows of a source to its online views and (default) its offline store; the whole request is checked first, and one bad row writes nothing',
+      parameters: [
+        {
+          name: 'source',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+        },
+        {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description:
+            'Makes a retried push a no-op that answers the first answer (1 to 255 characters of A-Z a-z 0-9 _ . : ~ + / = -; use a UUID)',
+          schema: { type: 'string', pattern: '^[A-Za-z0-9_.:~+/=-]{1,255}$' },
+        },
+      ],
+      requestBody: {
+        required: true,
+        description:
+          "Each row names every column of the source (null for no value), timestamps as ISO-8601 text; at most the server's row limit (1000 by default) and body limit (256 KiB by default). `to` defaults to online_and_offline.",
+        content: json(pushBodySchema),
+      },
+      responses: {
+        '200': {
+          description:
+            'The rows are written: online counts per view (written, skippedAsOlder: the stored item is newer), offline rows stored (visible to training sets after compaction)',
+          headers: {
+            'idempotent-replayed': {
+              description:
+                '"true" when this is the stored answer of an earlier push with the same Idempotency-Key',
+              schema: { type: 'string' },
+            },
+          },
+          content: json(pushAnswerSchema),
+        },
+        ...anyRequest,
+        '400': error(
+          'Nothing written. INVALID_BODY, EMPTY_PUSH, INVALID_ROW (details: path $.rows[i].field, row, field, reason), DUPLICATE_ROW, NO_ONLINE_VIEWS ("to": "online" on a source no online view reads), INVALID_NAME, INVALID_IDEMPOTENCY_KEY',
+        ),
+        '404': error('UNKNOWN_SOURCE: no such source (details.known lists them)'),
+        '409': error(
+          'IDEMPOTENCY_KEY_IN_PROGRESS: a push with this Idempotency-Key is still running; retry after it answers',
+        ),
+        '413': error(
+          'TOO_MANY_ROWS or BODY_TOO_LARGE: over the limit, details.limit; nothing written',
+        ),
+        '415': error('Body is not application/json (or */*+json), charset utf-8 if any'),
+        '422': error(
+          'IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used for a different push (source, target or rows); nothing written',
+        ),
+        '501': error(
+          'OFFLINE_PUSH_UNAVAILABLE: this server cannot store rows offline (details.supported; on AWS send "to": "online"), or IDEMPOTENCY_UNAVAILABLE: it keeps no Idempotency-Key records; nothing written',
+        ),
+        '503': error(
+          'STORE_UNAVAILABLE: the online store or the Idempotency-Key store failed during the push (the message says which); retrying the same push is safe; details.requestId names the log entry',
+          { headers: retryAfter },
+        ),
+      },
+    },
+  };
   return {
     openapi: '3.1.0',
     info: {
@@ -91,6 +159,7 @@ function buildDocument(version: string) {
     paths: {
       '/v1/features/{service}': lookup('Features of a feature service for each entity', 'service'),
       '/v1/feature-views/{view}': lookup('Features of one feature view for each entity', 'view'),
+      '/v1/push/{source}': push,
       '/v1/registry': {
         get: {
           summary:
