@@ -67,12 +67,18 @@ export async function handlePush(
         ? 'the service logs'
         : `the service logs under request id ${request.requestId}`;
     const details = request.requestId === undefined ? {} : { requestId: request.requestId };
-    if (storeFailure(error) || error instanceof IdempotencyStoreError)
+    const failed =
+      error instanceof IdempotencyStoreError
+        ? 'the Idempotency-Key store (the table of push keys and answers) failed during the push; the rows may or may not be written'
+        : storeFailure(error)
+          ? 'the online store failed during the push; some rows may be written'
+          : undefined;
+    if (failed !== undefined)
       return errorResponse(
         new ApiError(
           503,
           'STORE_UNAVAILABLE',
-          `the online store failed during the push; some rows may be written, and retrying the same push is safe (${seeLogs} say more)`,
+          `${failed}, and retrying the same push is safe (${seeLogs} say more)`,
           details,
           { headers: { 'retry-after': '1' } },
         ),
