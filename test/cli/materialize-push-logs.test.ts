@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pendingPushLogs } from '../../lib/push/push-log.ts';
@@ -62,4 +63,45 @@ describe('fstore materialize with push logs waiting', () => {
       expect(await server.stop()).toBe(0);
     }
   }, 240_000);
+
+  it("fstore serve's scheduled run ingests them first too", async () => {
+    const work = await makeTempDir('scheduled-push-logs');
+    const dataDir = path.join(work, '.fstore');
+    const defsDir = await writeDefs(
+      { 'defs.ts': defs.replace("schedule: 'rate(1 day)'", "schedule: 'rate(1 minute)'") },
+      await makeTempDir('scheduled-push-defs'),
+    );
+    const args = ['--defs', defsDir, '--data-dir', dataDir];
+    const eventTs = new Date(Date.now() - 3_600_000).toISOString();
+    // The offline store holds a row that the push below ties with (same event time, no created
+    // time): without its log the scheduled run's full first pass would write this one back.
+    const file = path.join(work, 'orders.jsonl');
+    await writeFile(
+      file,
+      `${JSON.stringify({ customer_id: 'C1', amount: 1, event_ts: eventTs })}\n`,
+    );
+    const ingested = await runFstore([...args, 'ingest', '--source', 'orders', '--file', file]);
+    expect(ingested.code, ingested.stderr).toBe(0);
+    const server = spawnFstore([...args, 'serve', '--port', '0', '--compact-push-logs-every', '0']);
+    try {
+      const [, url] = await server.waitFor(/lookup API ready on (http:\/\/\S+)/);
+      const pushed = await post(`${url}/v1/push/orders`, {
+        rows: [{ customer_id: 'C1', amount: 2, event_ts: eventTs }],
+      });
+      expect(pushed.status).toBe(200);
+      for (let waited = 0; !server.stderr().includes('materialized last_order'); waited += 200) {
+        if (waited > 150_000) throw new Error(`no scheduled run:\n${server.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const { json } = await post(`${url}/v1/feature-views/last_order`, {
+        entities: [{ customer_id: 'C1' }],
+      });
+      expect(json.results[0].features.amount.value).toBe(2);
+      expect(server.stderr()).toContain(
+        'push logs of orders: 1 ingested (1 rows) before materializing last_order',
+      );
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 300_000);
 });
