@@ -42,7 +42,10 @@ const registry = compileRegistry([
   },
 ]);
 
-/** `count` one-row push logs of `orders`, as a running server leaves them. */
+/**
+ * `count` one-row push logs of `orders`, as a running server leaves them; log i has push id
+ * `pushIdOf(i)` (as a keyed push would), so a test can write a retry of it.
+ */
 async function logs(dataDir: string, count: number, first = 0): Promise<void> {
   const source = registry.sources[0];
   if (!source) throw new Error('no source');
@@ -57,8 +60,11 @@ async function logs(dataDir: string, count: number, first = 0): Promise<void> {
         [{ customer_id: `C${i}`, amount: i, event_ts: '2026-03-01T11:00:00Z' }],
         { nowMicros: epochMicrosOf('2026-03-01T12:00:00Z'), maxFutureSkewSeconds: 300 },
       ),
+      pushIdOf(i),
     );
 }
+
+const pushIdOf = (i: number) => i.toString(16).padStart(32, '0');
 
 async function ingests(dataDir: string): Promise<number[]> {
   const manifest = (await readManifest(offlineRoot(dataDir, 'local'))) ?? [];
@@ -89,6 +95,22 @@ describe('push logs ingested in batches', () => {
       { source: 'orders', ingested: 1, alreadyIngested: 3, rows: 1, failed: [] },
     ]);
     expect(await ingests(dataDir)).toEqual([3, 1]);
+    expect(await pendingPushLogs(dataDir, 'local', 'orders')).toEqual([]);
+  }, 120_000);
+
+  it('a compaction killed (kill -9) after a batch commit: a push of that batch run again later is found ingested', async () => {
+    const { dataDir, args } = await setup('batch-kill-retry');
+    await logs(dataDir, 3);
+    const killed = await runFstore([...args, 'push', '--compact'], {
+      env: { FSTORE_FAULT: 'ingest:after-commit' },
+    });
+    expect(killed.code).toBeNull();
+    expect(await ingests(dataDir)).toEqual([3]);
+    await logs(dataDir, 1, 1); // push 1 again (its answer was lost), before the next run
+
+    const [result] = await compactPushLogs({ registry, dataDir, env: 'local' });
+    expect(result).toMatchObject({ ingested: 0, alreadyIngested: 4, rows: 0 });
+    expect(await ingests(dataDir)).toEqual([3]);
     expect(await pendingPushLogs(dataDir, 'local', 'orders')).toEqual([]);
   }, 120_000);
 
