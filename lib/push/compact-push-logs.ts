@@ -31,7 +31,10 @@ export interface PushLogCompaction {
   readonly source: string;
   /** Logs ingested by this run. */
   readonly ingested: number;
-  /** Logs an earlier run had already ingested (it stopped before removing them). */
+  /**
+   * Logs removed without ingesting them: an earlier run ingested them and stopped before
+   * removing them, or another log of the same push (its push id) was ingested.
+   */
   readonly alreadyIngested: number;
   readonly rows: number;
   /** Logs ingest refused, moved to `failed/` beside a `.reason.txt`; later logs went on. */
