@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   DeleteObjectCommand,
-  GetObjectCommand,
   type GetObjectCommandOutput,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { HintedError } from '../hinted-error.ts';
+import { getObjectWithS3Time, leaseEndOnS3Clock } from './s3-lock-clock.ts';
 import { type ConditionalFailure, conditionalFailureOf } from './s3-lock-errors.ts';
 
 /** Named explicitly: bundles are minified, which renames classes (HintedError's default). */
@@ -29,7 +29,10 @@ export interface S3LockHolder {
   /** What the lock guards, for the message another run prints. */
   readonly purpose: string;
   readonly started: string;
+  /** The holder's own clock: what it shows; a taker times the lease on S3's clock (`leaseMs`). */
   readonly expires: string;
+  /** The lease length, run from S3's Last-Modified of the lock (absent in older locks). */
+  readonly leaseMs?: number;
 }
 
 export interface S3LockOptions {
@@ -88,6 +91,7 @@ export async function acquireS3Lock(options: S3LockOptions): Promise<S3Lock> {
     purpose: options.purpose,
     started,
     expires: new Date(now().getTime() + options.leaseMs).toISOString(),
+    leaseMs: options.leaseMs,
   });
   for (let attempt = 0; attempt < attempts; attempt++) {
     const holder = holderUntil();
@@ -101,7 +105,7 @@ export async function acquireS3Lock(options: S3LockOptions): Promise<S3Lock> {
     const current = await readLock(options);
     if (!current) continue; // released meanwhile
     if (current.holder?.owner === owner) return new HeldLock(options, holder, current.etag, now);
-    if (!mayTakeOver(current, options, now)) throw heldError(options, current);
+    if (!mayTakeOver(current, options, now)) throw heldError(options, current, now);
     const taken = await putLock(options, holder, { IfMatch: current.etag });
     if (taken.etag) return new HeldLock(options, holder, taken.etag, now);
     if (taken.failure === 'conflict') await pause(options);
@@ -117,27 +121,47 @@ interface CurrentLock {
   readonly etag: string;
   /** Absent when the object is not a lock fstore wrote (damaged or foreign). */
   readonly holder?: S3LockHolder;
-  /** When S3 last wrote it: a damaged lock expires a lease after that. */
+  /** When S3 last wrote it (each renewal writes it): the lease runs from there. */
   readonly lastModified?: Date;
+  /** S3's clock when it answered the read (its `Date` header). */
+  readonly s3Time?: Date;
 }
 
 function mayTakeOver(current: CurrentLock, options: S3LockOptions, now: () => Date): boolean {
   const owner = current.holder?.owner ?? 'unreadable';
   if (options.breakOwner !== undefined && options.breakOwner === owner) return true;
-  return expiresAt(current, options) <= now().getTime();
+  const lease = leaseClock(current, options, now);
+  return lease.end <= lease.now;
 }
 
-function expiresAt(current: CurrentLock, options: S3LockOptions): number {
+/**
+ * When the lease of `current` runs out and what time it is: both on S3's clock (Last-Modified
+ * and the answer's Date), so hosts' clocks are never compared. An endpoint that sends no Date
+ * falls back to the expiry the holder wrote against this host's clock.
+ */
+function leaseClock(
+  current: CurrentLock,
+  options: S3LockOptions,
+  now: () => Date,
+): { readonly end: number; readonly now: number } {
+  const written = current.holder?.leaseMs;
+  const leaseMs =
+    written !== undefined && Number.isFinite(written) && written > 0 ? written : options.leaseMs;
+  if (current.s3Time && current.lastModified)
+    return {
+      end: leaseEndOnS3Clock(current.lastModified, leaseMs),
+      now: current.s3Time.getTime(),
+    };
   if (current.holder) {
     const at = Date.parse(current.holder.expires);
-    return Number.isNaN(at) ? 0 : at;
+    return { end: Number.isNaN(at) ? 0 : at, now: now().getTime() };
   }
-  return (current.lastModified?.getTime() ?? 0) + options.leaseMs;
+  return { end: (current.lastModified?.getTime() ?? 0) + leaseMs, now: now().getTime() };
 }
 
-function heldError(options: S3LockOptions, current: CurrentLock): S3LockHeldError {
+function heldError(options: S3LockOptions, current: CurrentLock, now: () => Date): S3LockHeldError {
   const where = `s3://${options.bucket}/${options.key}`;
-  const expires = new Date(expiresAt(current, options)).toISOString();
+  const expires = new Date(leaseClock(current, options, now).end).toISOString();
   const holder = current.holder;
   if (!holder)
     return new S3LockHeldError(
@@ -145,7 +169,7 @@ function heldError(options: S3LockOptions, current: CurrentLock): S3LockHeldErro
       'run again after that time, or now with --break-lock unreadable if no other fstore compact is running',
     );
   return new S3LockHeldError(
-    `${options.purpose} is already running: the lock ${where} is held by owner ${holder.owner} (host ${holder.host}, pid ${holder.pid}, since ${holder.started}); its lease expires at ${holder.expires} unless renewed`,
+    `${options.purpose} is already running: the lock ${where} is held by owner ${holder.owner} (host ${holder.host}, pid ${holder.pid}, since ${holder.started}); its lease expires at ${expires} unless renewed`,
     `wait for that run to finish. If it was killed, run again after ${expires} (an expired lease is taken over), or now with --break-lock ${holder.owner} once you are sure that process is gone`,
   );
 }
@@ -191,7 +215,7 @@ class HeldLock implements S3Lock {
     return this.#serially(async () => {
       if (this.#released) return 'released' as const;
       this.#released = true;
-      if (this.signal.aborted) return 'not-ours' as const;
+      // Even after a lost lease: a renewal whose answer was lost may have left the lock ours.
       return this.#delete();
     });
   }
@@ -205,6 +229,9 @@ class HeldLock implements S3Lock {
   /**
    * One renewal (`If-Match` on our ETag). A periodic one (`strict` false) lets a passing failure
    * go while the lease has time left; `confirm` (strict) proves the lock is ours or throws.
+   * After a failure whose cause is not known for sure (a timeout, a 5xx, or a 412 answering the
+   * SDK's retry of a put that landed) it reads the lock back: ours with this renewal's expiry
+   * means renewed; ours otherwise, its ETag is taken and the put tried again.
    */
   async #renew(strict: boolean): Promise<void> {
     this.signal.throwIfAborted();
@@ -226,15 +253,22 @@ class HeldLock implements S3Lock {
         await pause(this.options);
         continue;
       }
-      if (put.failure === 'unknown' && !strict) {
-        if (Date.parse(this.#holder.expires) - this.now().getTime() < safetyMarginMs)
-          throw this.#lost(`it could not be renewed before its lease ran out (${failed})`);
-        return; // the next renewal tries again; the lease still runs
+      let current: CurrentLock | undefined;
+      try {
+        current = await readLock(this.options);
+      } catch (error) {
+        failed = error instanceof Error ? error.message : String(error);
+        if (!strict) return this.#keepWhileLeaseLasts(failed);
+        await pause(this.options);
+        continue;
       }
-      // 412/404, or an unknown outcome: what is stored now? An earlier put of ours may have landed.
-      const current = await readLock(this.options).catch(() => undefined);
       if (current?.holder?.owner === this.#holder.owner) {
         this.#etag = current.etag;
+        if (current.holder.expires === holder.expires) {
+          this.#holder = holder; // this renewal landed; its answer was lost
+          return;
+        }
+        if (put.failure === 'unknown' && !strict) return this.#keepWhileLeaseLasts(failed);
         continue;
       }
       if (put.failure === 'unknown' && current === undefined) {
@@ -248,6 +282,12 @@ class HeldLock implements S3Lock {
       );
     }
     throw this.#lost(`it could not be renewed (${failed})`);
+  }
+
+  /** A periodic renewal that failed: the next one tries again, unless the lease is nearly out. */
+  #keepWhileLeaseLasts(failed: string): void {
+    if (Date.parse(this.#holder.expires) - this.now().getTime() < safetyMarginMs)
+      throw this.#lost(`it could not be renewed before its lease ran out (${failed})`);
   }
 
   #lost(why: string): S3LockLostError {
@@ -272,10 +312,16 @@ class HeldLock implements S3Lock {
         return 'released';
       } catch (error) {
         const failure = conditionalFailureOf(error);
-        // 412: someone else's lock now; 404: already gone. Either way, not ours to delete.
-        if (failure === 'precondition' || failure === 'missing') return 'not-ours';
+        if (failure === 'missing') return 'not-ours'; // already gone
         if (failure === 'conflict') await pause(this.options);
-        else return 'left-to-expire';
+        else if (failure !== 'precondition') return 'left-to-expire';
+        else {
+          // 412: another ETag. Ours still if a renewal landed with its answer lost.
+          const current = await readLock(this.options).catch(() => null);
+          if (current === null) return 'left-to-expire';
+          if (current?.holder?.owner !== this.#holder.owner) return 'not-ours';
+          this.#etag = current.etag;
+        }
       }
     }
     return 'left-to-expire';
@@ -312,10 +358,12 @@ async function putLock(
 
 async function readLock(options: S3LockOptions): Promise<CurrentLock | undefined> {
   let response: GetObjectCommandOutput;
+  let s3Time: Date | undefined;
   try {
-    response = await options.s3.send(
-      new GetObjectCommand({ Bucket: options.bucket, Key: options.key }),
-    );
+    ({ output: response, s3Time } = await getObjectWithS3Time(options.s3, {
+      Bucket: options.bucket,
+      Key: options.key,
+    }));
   } catch (error) {
     const failure = conditionalFailureOf(error);
     if (failure === 'missing') return undefined;
@@ -333,6 +381,7 @@ async function readLock(options: S3LockOptions): Promise<CurrentLock | undefined
     etag,
     ...(holder ? { holder } : {}),
     ...(response.LastModified ? { lastModified: response.LastModified } : {}),
+    ...(s3Time ? { s3Time } : {}),
   };
 }
 
@@ -351,6 +400,7 @@ function parseHolder(text: string): S3LockHolder | undefined {
         purpose: String(value.purpose ?? '?'),
         started: value.started,
         expires: value.expires,
+        ...(typeof value.leaseMs === 'number' ? { leaseMs: value.leaseMs } : {}),
       };
   } catch {
     // not JSON: not a lock fstore wrote

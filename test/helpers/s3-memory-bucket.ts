@@ -26,6 +26,11 @@ export interface MemoryBucket {
   /** When each key was last written (S3's Last-Modified); keys set directly count as 2026-03-01. */
   readonly modified: Map<string, Date>;
   /**
+   * S3's clock (default the host's): the Last-Modified of each write and the `Date` header of
+   * each answer, both in whole seconds as S3 sends them.
+   */
+  now: () => Date;
+  /**
    * Called before each request is handled, with its method, key and headers: a test acts there
    * (replaces a lock, or holds requests back until another arrives) at an exact point of a run.
    * A status it returns is answered instead, as an S3 error (e.g. `{ status: 409, code:
@@ -107,6 +112,7 @@ export async function startMemoryBucket(
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = rest.map(decodeURIComponent).join('/');
     const method = request.method ?? 'GET';
+    response.setHeader('date', bucketHandle.now().toUTCString());
     if (decodeURIComponent(bucket) !== name)
       return error(response, 404, 'NoSuchBucket', 'The specified bucket does not exist');
     const injected = await bucketHandle.beforeRequest?.(method, key, request.headers);
@@ -173,7 +179,7 @@ export async function startMemoryBucket(
       const failed = unmet(request, key);
       if (failed) return error(response, ...failed);
       objects.set(key, bytes);
-      modified.set(key, new Date());
+      modified.set(key, bucketHandle.now());
       response.writeHead(200, { etag: etagOf(bytes) }).end();
       return;
     }
@@ -195,6 +201,7 @@ export async function startMemoryBucket(
     objects,
     modified,
     requests,
+    now: () => new Date(),
     env: {
       AWS_ENDPOINT_URL_S3: endpoint,
       AWS_REGION: 'eu-west-1',

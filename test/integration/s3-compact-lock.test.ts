@@ -59,6 +59,7 @@ beforeEach(async () => {
   bucket.beforeRequest = undefined;
   bucket.requests.length = 0;
   clock.now = new Date('2026-04-01T12:00:00Z');
+  bucket.now = now; // S3's clock; a test moves it apart from a host's
   for (const [i, id] of ids.entries()) {
     const files = [dataKey('2026-03-01', id), dataKey('2026-03-02', id)];
     bucket.objects.set(files[0] as string, await parquet([i * 10 + 1, i * 10 + 2]));
@@ -115,9 +116,12 @@ function plantLock(holder: Partial<S3LockHolder> = {}): S3LockHolder {
     purpose: 'the compaction of source "orders"',
     started: '2026-04-01T11:50:00.000Z',
     expires: '2026-04-01T11:55:00.000Z',
+    leaseMs: 60_000,
     ...holder,
   };
   bucket.objects.set(lockKey, Buffer.from(`${JSON.stringify(planted)}\n`));
+  // S3 last wrote it a lease (60 s) before the expiry it names.
+  bucket.modified.set(lockKey, new Date(Date.parse(planted.expires) - 60_000));
   return planted;
 }
 
@@ -159,12 +163,14 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
     const early = await compact().catch((e: unknown) => e);
     expect(early).toBeInstanceOf(S3LockHeldError);
     expect((early as Error).message).toContain(
-      'held by owner dead0wner000 (host build-7, pid 4242, since 2026-04-01T11:50:00.000Z); its lease expires at 2026-04-01T12:00:30.000Z',
+      'held by owner dead0wner000 (host build-7, pid 4242, since 2026-04-01T11:50:00.000Z); its lease expires at 2026-04-01T12:00:31.000Z',
     );
     expect(lockHolder()?.owner).toBe('dead0wner000');
     expect(dataKeys()).toHaveLength(6); // nothing uploaded
 
     clock.now = new Date('2026-04-01T12:00:30.000Z');
+    await expect(compact()).rejects.toThrow(S3LockHeldError); // Last-Modified has whole seconds
+    clock.now = new Date('2026-04-01T12:00:31.000Z');
     const result = await compact();
     expect(result.record).toBeDefined();
     expect(result.lockOwner).not.toBe('dead0wner000');
@@ -292,10 +298,42 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
     bucket.objects.set(lockKey, Buffer.from('garbage'));
     bucket.modified.set(lockKey, new Date('2026-04-01T11:59:30Z'));
     await expect(acquireS3Lock(lockOptions())).rejects.toThrow(
-      'which is not a lock fstore wrote (unreadable); it counts as expired at 2026-04-01T12:00:30.000Z',
+      'which is not a lock fstore wrote (unreadable); it counts as expired at 2026-04-01T12:00:31.000Z',
     );
     const broken = await acquireS3Lock(lockOptions({ breakOwner: 'unreadable' }));
     expect(lockHolder()?.owner).toBe(broken.holder.owner);
     await broken.release();
+  });
+});
+
+describe('the lease is timed on S3’s clock, not on the hosts’ (loopback bucket with its own clock)', () => {
+  const shifted = (seconds: number) => () => new Date(clock.now.getTime() + seconds * 1000);
+
+  it('a holder whose clock runs two minutes behind keeps its lock: the expiry it writes is not what counts', async () => {
+    const holder = await acquireS3Lock(lockOptions({ now: shifted(-120) }));
+    expect(lockHolder()?.expires).toBe('2026-04-01T11:59:00.000Z'); // already past, by its clock
+    const error = await acquireS3Lock(lockOptions()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(S3LockHeldError);
+    expect((error as Error).message).toContain(`held by owner ${holder.holder.owner}`);
+    expect((error as Error).message).toContain('its lease expires at 2026-04-01T12:01:01.000Z');
+    expect(lockHolder()?.owner).toBe(holder.holder.owner);
+    expect(await holder.release()).toBe('released');
+  });
+
+  it('a taker whose clock runs ten minutes ahead does not take over a live lease', async () => {
+    const holder = await acquireS3Lock(lockOptions());
+    await expect(acquireS3Lock(lockOptions({ now: shifted(600) }))).rejects.toThrow(
+      `held by owner ${holder.holder.owner}`,
+    );
+    expect(await holder.release()).toBe('released');
+  });
+
+  it('once S3’s clock is a lease past the last write, a taker whose clock runs behind takes over, with the holder’s lease length', async () => {
+    const dead = await acquireS3Lock(lockOptions()); // killed: never renewed nor released
+    dead.signal.throwIfAborted();
+    clock.now = new Date('2026-04-01T12:01:01Z');
+    const taker = await acquireS3Lock(lockOptions({ now: shifted(-600), leaseMs: 300_000 }));
+    expect(lockHolder()?.owner).toBe(taker.holder.owner);
+    expect(await taker.release()).toBe('released');
   });
 });

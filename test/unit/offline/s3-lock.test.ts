@@ -161,8 +161,14 @@ describe('the S3 lock’s conditional requests (aws-sdk-client-mock)', () => {
     expect((lock.signal.reason as Error).message).toContain(
       'could not be renewed before its lease ran out',
     );
-    expect(await lock.release()).toBe('not-ours');
-    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    // The renewals' outcome was unknown: the lock read back is still ours, so release deletes it.
+    s3.on(GetObjectCommand).resolves({
+      ETag: '"e1"',
+      Body: body(holder(lock.holder.owner, '2026-04-01T12:01:00Z')) as never,
+    });
+    s3.on(DeleteObjectCommand).resolves({});
+    expect(await lock.release()).toBe('released');
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input.IfMatch).toBe('"e1"');
   });
 
   it('release retries a 409, treats 412 and 404 as not ours, and never throws', async () => {
@@ -172,11 +178,82 @@ describe('the S3 lock’s conditional requests (aws-sdk-client-mock)', () => {
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(2);
 
     s3.on(DeleteObjectCommand).rejects(precondition());
+    s3.on(GetObjectCommand).resolves({
+      ETag: '"other"',
+      Body: body(holder('someone0else', '2026-04-01T12:01:00Z')) as never,
+    });
     expect(await (await acquireS3Lock(options())).release()).toBe('not-ours');
     s3.on(DeleteObjectCommand).rejects(s3Error(404, 'NoSuchKey'));
     expect(await (await acquireS3Lock(options())).release()).toBe('not-ours');
     s3.on(DeleteObjectCommand).rejects(new Error('ECONNRESET'));
     expect(await (await acquireS3Lock(options())).release()).toBe('left-to-expire');
+  });
+
+  it('release after a periodic renewal whose answer was lost (it landed) deletes the lock with the ETag it reads back', async () => {
+    s3.on(PutObjectCommand, { IfNoneMatch: '*' }).resolves({ ETag: '"e1"' });
+    let stored = '';
+    s3.on(PutObjectCommand, { IfMatch: '"e1"' }).callsFake(async (input: PutObjectCommandInput) => {
+      stored = String(input.Body);
+      throw new Error('socket hang up'); // the renewal landed; its answer was lost
+    });
+    s3.on(GetObjectCommand).callsFake(async () => ({
+      ETag: '"renewed"',
+      Body: { transformToString: async () => stored },
+    }));
+    s3.on(DeleteObjectCommand, { IfMatch: '"e1"' }).rejects(precondition());
+    s3.on(DeleteObjectCommand, { IfMatch: '"renewed"' }).resolves({});
+    const lock = await acquireS3Lock(options({ renewEveryMs: 5 }));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(stored).not.toBe('');
+    expect(lock.signal.aborted).toBe(false);
+    expect(await lock.release()).toBe('released');
+    expect(s3.commandCalls(DeleteObjectCommand).at(-1)?.args[0].input.IfMatch).toBe('"renewed"');
+  });
+
+  it('a renewal answered 412 on the SDK’s retry of a put that landed counts as renewed: the stored lock is ours with the new lease', async () => {
+    s3.on(PutObjectCommand, { IfNoneMatch: '*' }).resolves({ ETag: '"e1"' });
+    let stored = '';
+    s3.on(PutObjectCommand, { IfMatch: '"e1"' }).callsFake(async (input: PutObjectCommandInput) => {
+      stored = String(input.Body);
+      throw precondition(); // the first attempt wrote; the retry met its own write
+    });
+    s3.on(GetObjectCommand).callsFake(async () => ({
+      ETag: '"renewed"',
+      Body: { transformToString: async () => stored },
+    }));
+    const lock = await acquireS3Lock(options());
+    clock.now = new Date('2026-04-01T12:00:30Z');
+    await lock.confirm();
+    expect(lock.signal.aborted).toBe(false);
+    expect(lock.holder.expires).toBe('2026-04-01T12:01:30.000Z');
+    expect(puts().map((p) => p.IfMatch)).toEqual([undefined, '"e1"']); // not written twice
+    s3.on(DeleteObjectCommand).resolves({});
+    expect(await lock.release()).toBe('released');
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input.IfMatch).toBe('"renewed"');
+  });
+
+  it('a periodic renewal answered 412 whose read-back fails keeps the lock while the lease has time left', async () => {
+    s3.on(PutObjectCommand, { IfNoneMatch: '*' }).resolves({ ETag: '"e1"' });
+    s3.on(PutObjectCommand, { IfMatch: '"e1"' }).rejects(precondition());
+    s3.on(GetObjectCommand).rejects(new Error('ECONNRESET'));
+    const lock = await acquireS3Lock(options({ renewEveryMs: 5 }));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(lock.signal.aborted).toBe(false);
+    await expect(lock.confirm()).rejects.toThrow(S3LockLostError);
+  });
+
+  it('release of a lock another run took over leaves that run’s lock (412, read back: not ours)', async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+    s3.on(DeleteObjectCommand).rejects(precondition());
+    s3.on(GetObjectCommand).resolves({
+      ETag: '"taken"',
+      Body: body(holder('taker0000000', '2026-04-01T12:05:00Z')) as never,
+    });
+    const lock = await acquireS3Lock(options());
+    expect(await lock.release()).toBe('not-ours');
+    expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.IfMatch)).toEqual([
+      '"e1"',
+    ]);
   });
 
   it('tells S3’s conditional answers apart by status, whatever the error name', () => {
