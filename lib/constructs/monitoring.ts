@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -19,6 +20,11 @@ export interface MonitoringProps {
   readonly api: apigw.IHttpApi;
   /** Where failed materializations end (Scheduler's undelivered and Lambda's failed events). */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The push function behind `POST /v1/push/{source}`: alarms on its errors, throttles, p99
+   * duration near its timeout and 5xx answers, and dashboard widgets. Absent: none of them.
+   */
+  readonly pushFunction?: lambda.Function;
 }
 
 const namespace = 'fstore';
@@ -29,7 +35,8 @@ const namespace = 'fstore';
  * warning). Per online view: freshness lag above its expected freshness in two consecutive
  * runs; no successful run for as long as its expected freshness (see `stalledAlarmProps`); two
  * failed materializations in a row. The materialization dead-letter queue holding anything.
- * For the lookup API: the 5xx share and the p99 latency above the stage thresholds.
+ * For the lookup API: the 5xx share and the p99 latency above the stage thresholds. For the
+ * push function: errors, throttles, p99 duration near its timeout and 5xx answers.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -229,12 +236,94 @@ export class Monitoring extends Construct {
         right: [errorRate],
         width: 12,
       }),
+    );
+    if (props.pushFunction) widgets.push(...this.pushAlarms(notify, stage, props.pushFunction));
+    widgets.push(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
     );
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `fstore-${stage.name}`,
       widgets: chunk(widgets, 2),
     });
+  }
+
+  /**
+   * The push function's alarms, each on 2 of 3 five-minute periods so one stray failure does not
+   * page: Lambda errors (crashes, timeouts; handled failures answer 5xx instead) and throttles
+   * (producers get 429/5xx), p99 duration at 80% of its timeout (pushes about to be cut off),
+   * and its 5xx answers (`ServerErrors`: a store failing or a bug). Returns its widgets.
+   */
+  private pushAlarms(
+    notify: actions.SnsAction,
+    stage: StageConfig,
+    push: lambda.Function,
+  ): cloudwatch.IWidget[] {
+    const period = Duration.minutes(5);
+    const twoOfThree = {
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    } as const;
+    const errors = push.metricErrors({ statistic: 'Sum', period });
+    const throttles = push.metricThrottles({ statistic: 'Sum', period });
+    const duration = push.metricDuration({ statistic: 'p99', period });
+    const timeoutMs = push.timeout?.toMilliseconds();
+    const pushMetric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace,
+        metricName,
+        dimensionsMap: { service: 'push' },
+        statistic,
+        period,
+      });
+    const serverErrors = pushMetric('ServerErrors', 'Sum');
+    this.alarm(notify, 'PushErrors', {
+      alarmName: `fstore-${stage.name}-push-errors`,
+      alarmDescription:
+        'The push function failed (crashed or timed out) in 2 of 3 five-minute periods; its log group has the cause',
+      metric: errors,
+      threshold: 1,
+      ...twoOfThree,
+    });
+    this.alarm(notify, 'PushThrottles', {
+      alarmName: `fstore-${stage.name}-push-throttles`,
+      alarmDescription:
+        'Push invocations were throttled in 2 of 3 five-minute periods: producers see errors; raise the account or function concurrency',
+      metric: throttles,
+      threshold: 1,
+      ...twoOfThree,
+    });
+    if (timeoutMs !== undefined)
+      this.alarm(notify, 'PushDuration', {
+        alarmName: `fstore-${stage.name}-push-duration`,
+        alarmDescription: `Push p99 duration reached 80% of the function's ${timeoutMs} ms timeout in 2 of 3 five-minute periods`,
+        metric: duration,
+        threshold: Math.round(timeoutMs * 0.8),
+        ...twoOfThree,
+      });
+    this.alarm(notify, 'Push5xx', {
+      alarmName: `fstore-${stage.name}-push-5xx`,
+      alarmDescription:
+        'The push route answered 5xx (a store failing after retries, or a bug) in 2 of 3 five-minute periods; the log names each request id',
+      metric: serverErrors,
+      threshold: 1,
+      ...twoOfThree,
+    });
+    return [
+      new cloudwatch.GraphWidget({
+        title: 'Pushed rows, client errors and 5xx answers',
+        left: [pushMetric('RowsPushed', 'Sum')],
+        right: [pushMetric('ClientErrors', 'Sum'), serverErrors],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Push function: errors, throttles and p99 duration (ms)',
+        left: [errors, throttles],
+        right: [duration],
+        width: 12,
+      }),
+    ];
   }
 
   private alarm(

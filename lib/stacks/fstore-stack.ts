@@ -94,6 +94,7 @@ export class FstoreStack extends Stack {
       registry,
       api: this.servingApi.api,
       deadLetterQueue: this.materialization.deadLetterQueue,
+      pushFunction: this.servingApi.push.function,
     });
     this.streamIngests = streamIngests(this, {
       stage,

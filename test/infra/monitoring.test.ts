@@ -1,6 +1,7 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
@@ -11,13 +12,22 @@ import { compileRegistry } from '../../lib/registry/index.ts';
 import { loadExampleRegistry, synthStage } from './synth-app.ts';
 
 /** Monitoring alone in a stack (no bundling): its template and the stack's annotations. */
-async function monitoringOnly(stage: StageConfig) {
+async function monitoringOnly(stage: StageConfig, options: { push?: boolean } = {}) {
   const stack = new Stack(new App(), 'monitoring');
+  const pushFunction = options.push
+    ? new lambda.Function(stack, 'Push', {
+        runtime: lambda.Runtime.NODEJS_24_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+        timeout: Duration.seconds(28),
+      })
+    : undefined;
   new Monitoring(stack, 'Monitoring', {
     stage,
     registry: await loadExampleRegistry(),
     api: new apigw.HttpApi(stack, 'Api'),
     deadLetterQueue: new sqs.Queue(stack, 'DeadLetters'),
+    ...(pushFunction ? { pushFunction } : {}),
   });
   return { template: Template.fromStack(stack), annotations: Annotations.fromStack(stack) };
 }
@@ -110,6 +120,14 @@ describe('Monitoring construct', () => {
     const body = JSON.stringify(Object.values(dashboards)[0]);
     for (const text of ['FreshnessLag', 'RowsWritten', 'Latency', '5xx', 'fstore-dev'])
       expect(body).toContain(text);
+    // The stack hands the push function to Monitoring: its alarms and widgets are there.
+    for (const text of ['RowsPushed', 'Throttles', 'Push function']) expect(body).toContain(text);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fstore-dev-push-errors',
+      Dimensions: [
+        { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^ServingApiPushFunction') } },
+      ],
+    });
     const noEmail = await synthStage('dev');
     noEmail.template.resourceCountIs('AWS::SNS::Subscription', 0);
   }, 180_000);
@@ -213,6 +231,52 @@ describe('Monitoring construct', () => {
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarms') }],
     });
+  });
+
+  it('alarms on the push function’s errors, throttles, p99 duration near its timeout and 5xx answers', async () => {
+    const { template } = await monitoringOnly(resolveStageConfig('dev'), { push: true });
+    const functionName = [
+      { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Push') } },
+    ];
+    for (const [name, metric, extra] of [
+      ['errors', 'Errors', { Statistic: 'Sum', Threshold: 1 }],
+      ['throttles', 'Throttles', { Statistic: 'Sum', Threshold: 1 }],
+      // 80% of the function's 28 s timeout: pushes about to time out (API Gateway's 30 s).
+      ['duration', 'Duration', { ExtendedStatistic: 'p99', Threshold: 22_400 }],
+    ] as const)
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `fstore-dev-push-${name}`,
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: functionName,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarms') }],
+        OKActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarms') }],
+        ...extra,
+      });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fstore-dev-push-5xx',
+      Namespace: 'fstore',
+      MetricName: 'ServerErrors',
+      Dimensions: [{ Name: 'service', Value: 'push' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    for (const text of ['RowsPushed', 'ClientErrors', 'Throttles', 'Duration'])
+      expect(body).toContain(text);
+  });
+
+  it('draws no push alarm without a push function', async () => {
+    const { template } = await monitoringOnly(resolveStageConfig('dev'));
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => (a as { Properties: { AlarmName: string } }).Properties.AlarmName,
+    );
+    expect(names.filter((n) => n.includes('-push-'))).toEqual([]);
   });
 
   it('warns at synth when a production stage has no alarm subscriber', async () => {
