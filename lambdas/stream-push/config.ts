@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { defaultPushLimits } from '../../lib/push/push-limits.ts';
 
-/** Where the stream function keeps the records it cannot write, under the offline bucket. */
-export const streamQuarantinePrefix = 'quarantine/_stream/';
+export { streamQuarantinePrefix } from '../../lib/push/stream-records.ts';
 
 const configSchema = z.object({
   TABLE_NAME: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),

@@ -48,6 +48,9 @@ export interface RejectedRecord {
   readonly data: unknown;
 }
 
+/** Where stream records that can never be written are kept, under the offline bucket. */
+export const streamQuarantinePrefix = 'quarantine/_stream/';
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
