@@ -6,6 +6,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { inParallel } from '../bounded-pool.ts';
 import { HintedError } from '../hinted-error.ts';
+import { DynamoDbRequestError } from './dynamodb-batch-get/dynamodb-request-error.ts';
+import type { PutItem } from './dynamodb-batch-get/signed-put-item.ts';
 
 export class WriteThrottledError extends HintedError {}
 
@@ -24,13 +26,31 @@ const throttleNames = new Set([
   'RequestLimitExceeded',
 ]);
 
+/** Who sends the writes: an AWS SDK client, or the signed PutItem client (puts only). */
+export type ConditionalWriter = DynamoDBClient | PutItem;
+
 // One call site per command type: the client's overloads take one command type at a time.
-const sendWrite = (client: DynamoDBClient, command: ConditionalWrite) =>
-  command instanceof DeleteItemCommand ? client.send(command) : client.send(command);
+async function sendWrite(writer: ConditionalWriter, command: ConditionalWrite): Promise<void> {
+  if (typeof writer === 'function') {
+    if (command instanceof DeleteItemCommand)
+      throw new Error('internal: the signed PutItem client was given a delete');
+    await writer(command.input);
+  } else if (command instanceof DeleteItemCommand) await writer.send(command);
+  else await writer.send(command);
+}
 
 export function isThrottle(error: unknown): boolean {
+  if (error instanceof DynamoDbRequestError) return throttleNames.has(error.errorType);
   const e = error as { name?: string; $retryable?: { throttling?: boolean } };
   return throttleNames.has(e.name ?? '') || e.$retryable?.throttling === true;
+}
+
+/** DynamoDB refused the write's condition, through the SDK or the signed client. */
+function isConditionFailed(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof DynamoDbRequestError && error.errorType === 'ConditionalCheckFailedException')
+  );
 }
 
 /** A put or delete whose condition says whether the item should change. */
@@ -42,7 +62,7 @@ export type ConditionalWrite = PutItemCommand | DeleteItemCommand;
  * (for a delete: another row): counted as skipped. Any other error stops the batch.
  */
 export async function sendConditionalPuts(
-  client: DynamoDBClient,
+  client: ConditionalWriter,
   commands: readonly ConditionalWrite[],
   options: WriteOptions,
 ): Promise<{ written: number; skippedAsOlder: number; throttled: number }> {
@@ -60,7 +80,7 @@ export async function sendConditionalPuts(
         written += 1;
         return;
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) {
+        if (isConditionFailed(error)) {
           skippedAsOlder += 1;
           return;
         }

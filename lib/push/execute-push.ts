@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiError } from '../api/api-error.ts';
 import { microsOfMillis } from '../epoch-micros.ts';
+import type { PutItem } from '../online/dynamodb-batch-get/signed-put-item.ts';
 import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import type { PushBody } from './push-body.ts';
 import { newPushId, type PushIdentity } from './push-id.ts';
@@ -13,7 +14,12 @@ import { buildOnlinePush, type OnlinePushResult, sendOnlinePush } from './write-
 export interface PushStore {
   readonly registry: RuntimeRegistry;
   /** The online store; only pushes with an online target need it. */
-  readonly online?: { readonly client: DynamoDBClient; readonly table: string };
+  readonly online?: {
+    readonly client: DynamoDBClient;
+    /** Sends the puts instead of `client` when given (OnlinePushTarget.putItem). */
+    readonly putItem?: PutItem;
+    readonly table: string;
+  };
   readonly now?: () => number;
   /**
    * Stores rows durably for the offline store (the local append log); without it the offline
@@ -89,7 +95,7 @@ export async function executePush(
   };
 }
 
-function onlineStore(store: PushStore): { client: DynamoDBClient; table: string } {
+function onlineStore(store: PushStore): NonNullable<PushStore['online']> {
   if (!store.online) throw new Error('a push to the online store was given no online store');
   return store.online;
 }

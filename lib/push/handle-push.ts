@@ -3,6 +3,7 @@ import { ApiError, type ApiResponse, errorResponse, jsonResponse } from '../api/
 import { requireJsonContentType } from '../api/content-type.ts';
 import { parseJsonBody } from '../api/parse-json-body.ts';
 import { identifierPattern } from '../definitions/identifiers.ts';
+import type { PutItem } from '../online/dynamodb-batch-get/signed-put-item.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { executePush, type PushStore } from './execute-push.ts';
 import { pushBodyShape } from './push-body.ts';
@@ -32,6 +33,8 @@ export interface PushDependencies {
   readonly registry: RuntimeRegistry;
   readonly limits: PushLimits;
   readonly client: DynamoDBClient;
+  /** Sends the online puts instead of `client` when given: the signed PutItem client. */
+  readonly putItem?: PutItem;
   readonly table: string;
   readonly now?: () => number;
   /** Stores rows for the offline store (the local push log); without it offline targets answer 501. */
@@ -123,7 +126,11 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
     executePush(
       {
         registry: deps.registry,
-        online: { client: deps.client, table: deps.table },
+        online: {
+          client: deps.client,
+          ...(deps.putItem ? { putItem: deps.putItem } : {}),
+          table: deps.table,
+        },
         ...(deps.now ? { now: deps.now } : {}),
         ...(deps.offline ? { offline: deps.offline } : {}),
       },

@@ -1,5 +1,7 @@
 import type { BatchGetItems } from './batch-get-items.ts';
 import { type SignedBatchGetOptions, signedBatchGet } from './signed-batch-get.ts';
+import type { SignedClientOptions } from './signed-dynamodb-call.ts';
+import { type PutItem, signedPutItem } from './signed-put-item.ts';
 
 type Tuning = Omit<SignedBatchGetOptions, 'region' | 'credentials' | 'endpoint'>;
 
@@ -14,6 +16,22 @@ export function batchGetFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
   tuning: Tuning = {},
 ): BatchGetItems {
+  return signedBatchGet({ ...tuning, ...signedClientEnvironment(env, 'online-lookup') });
+}
+
+/** The signed PutItem client of the push function, configured as batchGetFromEnvironment's. */
+export function putItemFromEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+  tuning: Tuning = {},
+): PutItem {
+  return signedPutItem({ ...tuning, ...signedClientEnvironment(env, 'push') });
+}
+
+/** Region, credentials and endpoint override of a signed client, from the environment. */
+function signedClientEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+  user: string,
+): Pick<SignedClientOptions, 'region' | 'credentials' | 'endpoint'> {
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const missing = [
     ...(region ? [] : ['AWS_REGION']),
@@ -21,11 +39,10 @@ export function batchGetFromEnvironment(
   ];
   if (!region || missing.length > 0)
     throw new Error(
-      `online-lookup DynamoDB client: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set; the Lambda runtime sets them, elsewhere set them (the client reads credentials from the environment only)`,
+      `${user} DynamoDB client: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set; the Lambda runtime sets them, elsewhere set them (the client reads credentials from the environment only)`,
     );
   const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL;
-  return signedBatchGet({
-    ...tuning,
+  return {
     region,
     credentials: {
       accessKeyId: env.AWS_ACCESS_KEY_ID as string,
@@ -33,5 +50,5 @@ export function batchGetFromEnvironment(
       ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
     },
     ...(endpoint ? { endpoint } : {}),
-  });
+  };
 }
