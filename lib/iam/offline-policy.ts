@@ -1,5 +1,6 @@
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
 import { compactionLockKey, compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
+import { pushStagingPrefix } from '../push/firehose-staging.ts';
 import type { ArnScope, PolicyStatement } from './policy-statement.ts';
 
 /**
@@ -205,7 +206,10 @@ export function ingestStatements(
  * record), and deletes under `offline/<source>/` (its own uploads when stopped before the commit,
  * and replaced objects after `keepUntil`). Its lock, `compactions/_lock.json`, is written under
  * the same grant and deleted by its exact key (a conditional delete also needs the GetObject
- * the records' read gives). No delete of any record.
+ * the records' read gives). No delete of any record. Pushed rows Firehose staged under
+ * `offline/_push/<source>/` (ADR 0016) are read, ingested with an ingest record (written in
+ * the ingest layout only, as `ingestStatements`) and then deleted, with compaction's manifests
+ * and ledger written and deleted below the same prefix.
  */
 export function compactStatements(
   bucketArn: string,
@@ -214,10 +218,19 @@ export function compactStatements(
   const data = sources.map((s) => s.s3Prefix);
   const records = sources.map((s) => `${ingestRecordsPrefix}${s.name}/`);
   const compactions = sources.map((s) => compactionRecordsPrefix(s.name));
-  return objectStatements(bucketArn, {
-    read: [...data, ...records],
-    write: [...data, ...compactions],
-    delete: data,
-    deleteKeys: sources.map((s) => compactionLockKey(s.name)),
-  });
+  const pushed = sources.map((s) => pushStagingPrefix(s.name));
+  const pushRecords: PolicyStatement = {
+    Effect: 'Allow',
+    Action: ['s3:PutObject'],
+    Resource: records.map((prefix) => `${bucketArn}/${prefix}${ingestRecordKeyPattern}`),
+  };
+  return [
+    ...objectStatements(bucketArn, {
+      read: [...data, ...records, ...pushed],
+      write: [...data, ...compactions, ...pushed],
+      delete: [...data, ...pushed],
+      deleteKeys: sources.map((s) => compactionLockKey(s.name)),
+    }),
+    pushRecords,
+  ];
 }

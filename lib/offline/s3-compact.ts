@@ -39,6 +39,14 @@ export interface S3CompactOptions extends S3PlanOptions {
   readonly renewEveryMs?: number;
   /** Take the lock over from this owner even before its lease expires (`--break-lock`). */
   readonly breakLockOwner?: string;
+  /**
+   * Runs under the lock before the plan is made: the ingest of pushed rows Firehose staged
+   * (ADR 0016), so one lock covers both and the merge sees what it committed.
+   */
+  readonly beforePlan?: (held: {
+    readonly lock: S3Lock;
+    readonly signal: AbortSignal;
+  }) => Promise<void>;
 }
 
 export interface S3Merge {
@@ -86,6 +94,7 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
   });
   const signal = options.signal ? AbortSignal.any([options.signal, lock.signal]) : lock.signal;
   try {
+    await options.beforePlan?.({ lock, signal });
     return { ...(await compactLocked({ ...options, signal }, lock)), lockOwner: lock.holder.owner };
   } finally {
     await lock.release();

@@ -20,7 +20,7 @@ import { ingestRecordsOfContentPrefix } from './ingest-records.ts';
 import { type DeliveredRow, writeStagedBatch } from './push-staged-batch.ts';
 import { compactionLockKey } from './s3-compact-record.ts';
 import { S3IngestTarget } from './s3-ingest-target.ts';
-import { acquireS3Lock, defaultLeaseMs } from './s3-lock.ts';
+import { acquireS3Lock, defaultLeaseMs, type S3Lock } from './s3-lock.ts';
 
 export interface S3PushIngestOptions {
   readonly s3: S3Client;
@@ -85,27 +85,38 @@ interface BatchManifest {
 export async function ingestS3PushStaging(
   options: S3PushIngestOptions,
 ): Promise<S3PushIngestResult> {
-  const source = options.registry.sources.find((s) => s.name === options.source);
-  if (!source) throw new Error(`internal: source "${options.source}" is not in the registry`);
   const lock = await acquireS3Lock({
     s3: options.s3,
     bucket: options.bucket,
     key: compactionLockKey(options.source),
-    purpose: `the ingest of pushed rows of source "${options.source}"`,
+    purpose: `the compaction of source "${options.source}"`,
     leaseMs: options.leaseMs ?? defaultLeaseMs,
     ...(options.breakLockOwner !== undefined ? { breakOwner: options.breakLockOwner } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const signal = options.signal ? AbortSignal.any([options.signal, lock.signal]) : lock.signal;
+  try {
+    return await ingestS3PushStagingLocked({ ...options, signal }, lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The same, under the source's compaction lock the caller holds (compactS3Source's `beforePlan`). */
+export async function ingestS3PushStagingLocked(
+  options: S3PushIngestOptions & { readonly signal: AbortSignal },
+  lock: Pick<S3Lock, 'confirm'>,
+): Promise<S3PushIngestResult> {
+  if (!options.registry.sources.some((s) => s.name === options.source))
+    throw new Error(`internal: source "${options.source}" is not in the registry`);
   const work = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-push-ingest-'));
   try {
-    const run = new StagedPushIngest({ ...options, signal }, work);
+    const run = new StagedPushIngest(options, work);
     const recovered = await run.recoverLeftBatch();
     const result = await run.ingestNextBatch(() => lock.confirm());
     return { ...result, ...(recovered ? { recovered } : {}) };
   } finally {
     await rm(work, { recursive: true, force: true });
-    await lock.release();
   }
 }
 

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
+import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
+import { acquireS3Lock } from '../../lib/offline/s3-lock.ts';
 import { ingestS3PushStaging } from '../../lib/offline/s3-push-ingest.ts';
 import { pushRegistry } from '../helpers/push-registry.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
@@ -178,21 +180,17 @@ describe('fstore compact --env <aws>: pushed rows Firehose staged become committ
 
   it('refuses to run while another holds the source compaction lock, touching nothing', async () => {
     await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
-    bucket.objects.set(
-      'offline/_ingests/payments/compactions/_lock.json',
-      Buffer.from(
-        JSON.stringify({
-          owner: 'other',
-          host: 'h',
-          pid: 1,
-          purpose: 'x',
-          started: new Date().toISOString(),
-          expires: new Date(Date.now() + 600_000).toISOString(),
-        }),
-      ),
-    );
-    await expect(run()).rejects.toThrow(/other/);
+    const held = await acquireS3Lock({
+      s3,
+      bucket: bucket.name,
+      key: compactionLockKey('payments'),
+      purpose: 'another run',
+      leaseMs: 600_000,
+    });
+    await expect(run()).rejects.toThrow(/already running/);
     expect(keys('offline/_push/payments/arrived=')).toHaveLength(1);
     expect(keys('offline/payments/')).toEqual([]);
+    expect(keys('offline/_push/payments/_batches/')).toEqual([]);
+    await held.release();
   });
 });

@@ -1,6 +1,7 @@
 import { describeBytes } from '../../offline/ingest-leftovers.ts';
 import type { S3CompactionResult } from '../../offline/s3-compact.ts';
 import type { S3SourcePlan } from '../../offline/s3-compact-plan.ts';
+import type { S3PushIngestResult } from '../../offline/s3-push-ingest.ts';
 import type { Registry } from '../../registry/index.ts';
 import { s3Client } from '../aws-clients.ts';
 import { awsRegion } from '../aws-region.ts';
@@ -159,11 +160,13 @@ async function runS3Compaction(
   const signal = ctx.shutdown.stopSignal();
   const { bucket } = options;
   const region = awsRegion(ctx.env);
-  const [s3, { compactS3Source }] = await Promise.all([
+  const [s3, { compactS3Source }, { ingestS3PushStagingLocked }] = await Promise.all([
     s3Client(region),
     import('../../offline/s3-compact.ts'),
+    import('../../offline/s3-push-ingest.ts'),
   ]);
   const results: S3CompactionResult[] = [];
+  const pushed: S3PushIngestResult[] = [];
   for (const { source, prefix } of sourcesOf(registry, options.sources)) {
     ctx.out.status(`compacting s3://${bucket}/${prefix} ...`);
     try {
@@ -178,6 +181,15 @@ async function runS3Compaction(
           keepReplacedMs: options.keepReplacedMs,
           signal,
           ...(options.breakLock ? { breakLockOwner: options.breakLock } : {}),
+          // Pushed rows Firehose staged first (ADR 0016), under the same lock, so the merge sees them.
+          beforePlan: async (held) => {
+            pushed.push(
+              await ingestS3PushStagingLocked(
+                { s3, bucket, registry, source, signal: held.signal },
+                held.lock,
+              ),
+            );
+          },
         }),
       );
     } catch (error) {
@@ -198,6 +210,7 @@ async function runS3Compaction(
       targetFileBytes: options.targetFileBytes,
       sources: results.map((r) => ({
         source: r.plan.source,
+        pushed: pushedSummary(pushed.find((p) => p.source === r.plan.source)),
         objectsBefore: r.plan.committedObjects,
         objectsAfter:
           r.plan.committedObjects -
@@ -210,6 +223,12 @@ async function runS3Compaction(
       })),
     });
     return;
+  }
+  for (const p of pushed) {
+    if (p.objects === 0 && !p.recovered) continue;
+    ctx.out.line(
+      `  ${p.source}: ${plural(p.rows, 'pushed row')} from ${plural(p.objects, 'staged object')} ingested${p.ingest ? ` (ingest ${p.ingest.ingestId})` : ''}${p.duplicates > 0 ? `, ${plural(p.duplicates, 'duplicate')} of rows already delivered left out` : ''}${p.recovered ? `; a batch an earlier run left was ${p.recovered}` : ''}`,
+    );
   }
   for (const r of results) {
     const replaced = r.merges.reduce((n, m) => n + m.replaced.length, 0);
@@ -229,4 +248,15 @@ async function runS3Compaction(
       ctx.shutdown.signal,
       'the stop came after the last commit point: every source listed above is compacted whole',
     );
+}
+
+function pushedSummary(p: S3PushIngestResult | undefined) {
+  if (!p) return undefined;
+  return {
+    objects: p.objects,
+    rows: p.rows,
+    duplicates: p.duplicates,
+    ...(p.ingest ? { ingestId: p.ingest.ingestId } : {}),
+    ...(p.recovered ? { recovered: p.recovered } : {}),
+  };
 }

@@ -3,6 +3,7 @@ import { compactStatements } from '../../../lib/iam/offline-policy.ts';
 import { compactionLockKey } from '../../../lib/offline/s3-compact-record.ts';
 
 const bucket = 'arn:aws:s3:::b1';
+const recordPattern = `${'?'.repeat(64)}/${'?'.repeat(8)}t${'?'.repeat(6)}-${'?'.repeat(8)}.json`;
 const sources = [
   { name: 'orders', s3Prefix: 'offline/orders/' },
   { name: 'customer_profiles', s3Prefix: 'offline/customer_profiles/' },
@@ -11,7 +12,7 @@ const sources = [
 describe('the policy of fstore compact --env <aws>', () => {
   const statements = compactStatements(bucket, sources);
 
-  it('reads each source’s objects and records, writes merged objects, compaction records and the lock, deletes data objects and the lock only', () => {
+  it('reads each source’s objects, records and staged pushes, writes merged objects, compaction records, the lock and the ingest record of pushed rows, deletes data objects, staged pushes and the lock only', () => {
     expect(statements).toEqual([
       {
         Effect: 'Allow',
@@ -21,6 +22,8 @@ describe('the policy of fstore compact --env <aws>', () => {
           `${bucket}/offline/customer_profiles/*`,
           `${bucket}/offline/_ingests/orders/*`,
           `${bucket}/offline/_ingests/customer_profiles/*`,
+          `${bucket}/offline/_push/orders/*`,
+          `${bucket}/offline/_push/customer_profiles/*`,
         ],
       },
       {
@@ -34,6 +37,8 @@ describe('the policy of fstore compact --env <aws>', () => {
               'offline/customer_profiles/*',
               'offline/_ingests/orders/*',
               'offline/_ingests/customer_profiles/*',
+              'offline/_push/orders/*',
+              'offline/_push/customer_profiles/*',
             ],
           },
         },
@@ -46,6 +51,8 @@ describe('the policy of fstore compact --env <aws>', () => {
           `${bucket}/offline/customer_profiles/*`,
           `${bucket}/offline/_ingests/orders/compactions/*`,
           `${bucket}/offline/_ingests/customer_profiles/compactions/*`,
+          `${bucket}/offline/_push/orders/*`,
+          `${bucket}/offline/_push/customer_profiles/*`,
         ],
       },
       {
@@ -54,19 +61,30 @@ describe('the policy of fstore compact --env <aws>', () => {
         Resource: [
           `${bucket}/offline/orders/*`,
           `${bucket}/offline/customer_profiles/*`,
+          `${bucket}/offline/_push/orders/*`,
+          `${bucket}/offline/_push/customer_profiles/*`,
           `${bucket}/offline/_ingests/orders/compactions/_lock.json`,
           `${bucket}/offline/_ingests/customer_profiles/compactions/_lock.json`,
+        ],
+      },
+      {
+        // The commit record of pushed rows' ingest (ADR 0016), in the ingest layout only.
+        Effect: 'Allow',
+        Action: ['s3:PutObject'],
+        Resource: [
+          `${bucket}/offline/_ingests/orders/${recordPattern}`,
+          `${bucket}/offline/_ingests/customer_profiles/${recordPattern}`,
         ],
       },
     ]);
   });
 
-  it('can neither overwrite nor delete an ingest record, nor touch another prefix', () => {
+  it('writes records only as compactions or in the ingest layout (pushed rows), deletes none, and touches no other prefix', () => {
     const resources = (action: string) =>
       statements.filter((s) => s.Action.includes(action)).flatMap((s) => s.Resource as string[]);
     for (const resource of resources('s3:PutObject'))
       expect(resource.startsWith(`${bucket}/offline/_ingests/`) ? resource : 'ok').toMatch(
-        /^ok$|\/compactions\/\*$/,
+        /^ok$|\/compactions\/\*$|\/\?{64}\/\?{8}t\?{6}-\?{8}\.json$/,
       );
     // of the records' folder, the lock object alone may be deleted (released)
     expect(resources('s3:DeleteObject').filter((r) => r.includes('_ingests'))).toEqual([
