@@ -19,6 +19,20 @@ export interface IngestRecord {
    * start with `<ingestId>-` (see committedSourceFiles).
    */
   readonly files?: readonly string[];
+  /**
+   * Key sets (a view's join key columns, sorted, with the source's event-time column) in which
+   * no two rows share key values and event time: neither two rows of this ingest nor one of its
+   * rows and a row committed before it (checked under the ingest lock). When every record of a
+   * source carries a set, the source has no ties in it, and a point-in-time join of a view with
+   * those keys needs no tie-break (lib/offline/unique-key-times.ts). Absent: not known.
+   */
+  readonly uniqueKeyTimes?: readonly KeyTimeSet[];
+}
+
+/** Join key columns (sorted) and the event-time column whose value combinations are checked. */
+export interface KeyTimeSet {
+  readonly keys: readonly string[];
+  readonly time: string;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Registry, RegistrySource } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
-import { newDataFilesId } from './ingest-manifest.ts';
+import { type KeyTimeSet, newDataFilesId, readManifest } from './ingest-manifest.ts';
 import {
   CommitOutcomeUnknownError,
   type IngestRecord,
@@ -23,6 +23,7 @@ import { defaultTargetFileBytes, writePartitionedFiles } from './parquet-layout.
 import { inputFormat, readInputFile } from './read-input-file.ts';
 import { refreshRunningTotals, type TotalsRefresh } from './running-totals.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
+import { keyTimeSetsOf, uniqueKeyTimesOfIngest } from './unique-key-times.ts';
 
 export class IngestError extends HintedError {}
 
@@ -164,6 +165,12 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       refuseIfIngested,
       connection,
       target,
+      ...(target instanceof LocalIngestTarget
+        ? {
+            uniqueKeyTimes: (published: readonly string[]) =>
+              localUniqueKeyTimes(connection, options, source.name, published),
+          }
+        : {}),
       staging,
       ingestId,
       source: source.name,
@@ -234,6 +241,8 @@ async function writeAndCommit(step: {
   record: (firstSeq: number) => Omit<IngestRecord, 'files'>;
   /** Checked again once the write lock is held: the same content may have committed meanwhile. */
   refuseIfIngested: () => Promise<void>;
+  /** The key sets the published rows bring no tie into (IngestRecord.uniqueKeyTimes). */
+  uniqueKeyTimes?: (published: readonly string[]) => Promise<readonly KeyTimeSet[]>;
   signal?: AbortSignal;
 }): Promise<string[]> {
   const writing = await step.target.beginWrite();
@@ -258,10 +267,14 @@ async function writeAndCommit(step: {
     faultPoint('ingest:after-stage');
     published = await step.target.publish(step.source, data);
     faultPoint('ingest:after-publish');
+    const unique = (await step.uniqueKeyTimes?.(published)) ?? [];
     await pauseAt('ingest:before-commit', step.signal);
     // The last moment a stop request can still leave nothing visible.
     step.signal?.throwIfAborted();
-    await step.target.commit(step.record(firstSeq), published);
+    await step.target.commit(
+      { ...step.record(firstSeq), ...(unique.length > 0 ? { uniqueKeyTimes: unique } : {}) },
+      published,
+    );
     committed = true;
     faultPoint('ingest:after-commit');
     return published;
@@ -273,6 +286,26 @@ async function writeAndCommit(step: {
     await rm(step.staging, { recursive: true, force: true });
     await writing.release();
   }
+}
+
+/**
+ * The key sets of the source's views in which the published rows bring no tie, checked while
+ * the write lock is held. Only a faster join rides on it: a check that fails records nothing.
+ */
+async function localUniqueKeyTimes(
+  connection: DuckDBConnection,
+  options: IngestOptions,
+  source: string,
+  published: readonly string[],
+): Promise<readonly KeyTimeSet[]> {
+  const root = offlineRoot(options.dataDir, options.env);
+  return uniqueKeyTimesOfIngest(connection, {
+    offlineRoot: root,
+    source,
+    records: (await readManifest(root)) ?? [],
+    newFiles: published,
+    sets: keyTimeSetsOf(options.registry, source),
+  }).catch(() => []);
 }
 
 /**

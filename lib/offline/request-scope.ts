@@ -6,8 +6,9 @@ import { duckdbParquetFiles, duckdbType } from '../sql/duckdb-dialect.ts';
 import { type PointInTimePlan, sourceLookbackSeconds } from '../sql/point-in-time-plan.ts';
 import { type PartitionedFile, partitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
-import { type IngestRecord, presentCommittedSource } from './ingest-manifest.ts';
+import { type IngestRecord, type KeyTimeSet, presentCommittedSource } from './ingest-manifest.ts';
 import { type KeyedWindow, keyedSourceRelation, sharedJoinKeys } from './keyed-scans.ts';
+import { uniqueKeyTimesOfSource } from './unique-key-times.ts';
 
 /**
  * Up to this many entity rows, the source scans keep only rows whose join keys are among the
@@ -52,6 +53,8 @@ export interface RequestScope {
 export interface CommittedFiles {
   readonly files: readonly PartitionedFile[];
   readonly newest?: string;
+  /** The key sets in which these files hold no tie (every record of the source carries them). */
+  readonly uniqueKeyTimes: readonly KeyTimeSet[];
 }
 
 /**
@@ -254,6 +257,22 @@ export function scopedSourceFiles(
   return kept.length > 0 ? kept : [...files];
 }
 
+/**
+ * `scope` with the committed files of every source of `plan` read (those not read yet), so the
+ * SQL reads the files, and relies on the absence of ties, of one snapshot of the manifest.
+ */
+export function withCommittedFiles(
+  offlineRoot: string,
+  plan: PointInTimePlan,
+  scope: RequestScope,
+): RequestScope {
+  const committed = new Map(scope.committed);
+  for (const view of plan.views)
+    if (!committed.has(view.source))
+      committed.set(view.source, committedSourceFiles(offlineRoot, view.source));
+  return { ...scope, committed };
+}
+
 /** The committed files of `source` from one read of the manifest; undefined without a manifest. */
 export function committedSourceFiles(
   offlineRoot: string,
@@ -262,7 +281,11 @@ export function committedSourceFiles(
   const committed = presentCommittedSource(offlineRoot, source);
   if (!committed) return undefined;
   const newest = newestIngestFile(offlineRoot, source, committed.records);
-  return { files: committed.files.map(partitionedFile), ...(newest ? { newest } : {}) };
+  return {
+    files: committed.files.map(partitionedFile),
+    ...(newest ? { newest } : {}),
+    uniqueKeyTimes: uniqueKeyTimesOfSource(committed.records, source),
+  };
 }
 
 /**

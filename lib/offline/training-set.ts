@@ -18,8 +18,9 @@ import { narrowToLatestRowDays } from './latest-row-days.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
 import { registerMatchTally } from './match-tally.ts';
-import { requestScope, scopedDuckdbDialect } from './request-scope.ts';
+import { requestScope, scopedDuckdbDialect, withCommittedFiles } from './request-scope.ts';
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
+import { tieFreeViews } from './unique-key-times.ts';
 import { runningTotalsViews } from './view-reads.ts';
 
 export { RUNNING_TOTALS_MIN_ENTITY_ROWS, runningTotalsViews } from './view-reads.ts';
@@ -113,12 +114,12 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       entities.rows,
       requiredJoinKeys(plan),
     );
-    const scoped = scopedDuckdbDialect(
-      dialect,
+    const narrowed = withCommittedFiles(
       root,
       plan,
       await narrowToLatestRowDays(connection, root, plan, scope),
     );
+    const scoped = scopedDuckdbDialect(dialect, root, plan, narrowed);
     const runningTotals = await prepareRunningTotals(
       connection,
       root,
@@ -133,6 +134,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       matchFlags: true,
       ...(options.strategy ? { strategy: options.strategy } : {}),
       runningTotals,
+      tieFreeViews: tieFreeViews(plan, (source) => narrowed.committed?.get(source)?.uniqueKeyTimes),
     });
     // One pass: the join streams into the file (or the reader), counting matches as it goes.
     options.onPhase?.('joining');

@@ -13,6 +13,11 @@ export interface PointInTimeRenderOptions {
   readonly entityTimeRange?: { readonly min: string; readonly max: string };
   /** Add a boolean column `fstore_match_<i>` per view: true when the view had a fresh row. */
   readonly matchFlags?: boolean;
+  /**
+   * Views whose source rows are known to have no two rows with the same join keys and event
+   * time: the `asof` strategy joins them on the event time alone, with no tie-break.
+   */
+  readonly tieFreeViews?: ReadonlySet<string>;
 }
 
 /**
