@@ -2,8 +2,11 @@
  * npm run bench:push — `POST /v1/push/{source}` on `fstore serve` (its own process, on its
  * embedded dynalite, started as a user starts it) against the bare conditional writes the
  * handler issues: the same `putCommand`s built by `buildOnlinePush` for the same kind of rows,
- * sent by `sendConditionalPuts` from this process straight to the server's dynalite. Each
- * request pushes new entities (`to: "online"`), so every put writes on both sides.
+ * sent by `sendConditionalPuts` from this process straight to the server's dynalite through the
+ * client the handler sends them with (the signed PutItem client, lib/local/local-signed-put.ts).
+ * The same puts through the AWS SDK client are measured too, in the same pair, as a second
+ * baseline (what the handler's writes cost before issue 17 §4). Each request pushes new
+ * entities (`to: "online"`), so every put writes on every side.
  *
  * For 1 and 100 rows per request: `--runs N` interleaved pairs (BENCH_RUNS, default 5;
  * bench/interleave.ts) of one block each (BENCH_PUSH_REQUESTS, default 200 one-row and 40
@@ -24,7 +27,8 @@ import path from 'node:path';
 import type { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { onlineEndpointPath } from '../lib/data-paths.ts';
 import { microsOfMillis } from '../lib/epoch-micros.ts';
-import { sendConditionalPuts } from '../lib/online/conditional-puts.ts';
+import { localSignedPut } from '../lib/local/local-signed-put.ts';
+import { type ConditionalWriter, sendConditionalPuts } from '../lib/online/conditional-puts.ts';
 import { localDynamoClient, onlineTableName } from '../lib/online/online-table.ts';
 import { compactPushLogs } from '../lib/push/compact-push-logs.ts';
 import { defaultPushLimits } from '../lib/push/push-limits.ts';
@@ -64,6 +68,9 @@ const { defsDir, dataDir } = await pushBenchFolders();
 const serve = await startServe(defsDir, dataDir);
 const endpoint = (await readFile(onlineEndpointPath(dataDir, env), 'utf8')).trim();
 const client = localDynamoClient(endpoint);
+const signedPut = localSignedPut(endpoint, (reason) => {
+  throw new Error(`the signed PutItem client cannot be built for ${endpoint}: ${reason}`);
+});
 const table = onlineTableName(env);
 const registry = compileRegistry(await loadDefinitions(defsDir));
 const source = pushSource(registry, pushBenchSource);
@@ -110,8 +117,11 @@ function barePuts(count: number): PutItemCommand[] {
   return plan.views.flatMap((v) => v.puts);
 }
 
-async function bareOnce(puts: readonly PutItemCommand[]): Promise<void> {
-  const sent = await sendConditionalPuts(client, puts, { concurrency: 16 });
+async function bareOnce(
+  puts: readonly PutItemCommand[],
+  writer: ConditionalWriter = signedPut ?? client,
+): Promise<void> {
+  const sent = await sendConditionalPuts(writer, puts, { concurrency: 16 });
   if (sent.written !== puts.length) throw new Error(`bare wrote ${sent.written} of ${puts.length}`);
 }
 
@@ -169,6 +179,8 @@ async function floorBlock(): Promise<void> {
 }
 
 const sizes: Record<string, number> = {};
+/** Blocks of the same bare puts sent through the AWS SDK client, one per pair (second baseline). */
+let sdkBlocks: Block[] = [];
 const results: Record<string, unknown>[] = [];
 let oneRowJson: ReturnType<typeof interleaveJson> | undefined;
 // BENCH_PUSH_SIZES=1 runs only the one-row case (e.g. to profile it).
@@ -187,11 +199,21 @@ for (const rowsPerRequest of requestSizes) {
       );
       // In the same load window as the pair: between its two blocks.
       if (rowsPerRequest === 1) await floorBlock();
+      sdkBlocks.push(
+        await block(
+          rowsPerRequest,
+          () => barePuts(rowsPerRequest),
+          (puts) => bareOnce(puts, client),
+        ),
+      );
       return ours;
     },
     baseline: () => block(rowsPerRequest, () => barePuts(rowsPerRequest), bareOnce),
     value: (b) => b.p50,
   });
+  const sdkP50 = median(sdkBlocks.map((b) => b.p50));
+  const sdkPairRatio = median(timed.pairs.map((p, i) => p.oursValue / (sdkBlocks[i]?.p50 ?? 0)));
+  const sdkSamples = sdkBlocks.flatMap((b) => b.samples);
   const ours = timed.pairs.flatMap((p) => p.ours.samples);
   const bare = timed.pairs.flatMap((p) => p.baseline.samples);
   const row = {
@@ -206,14 +228,24 @@ for (const rowsPerRequest of requestSizes) {
     baseline_rows_per_s: Math.round(median(timed.pairs.map((p) => p.baseline.rowsPerSecond))),
     ours_cpu_ms: round(median(timed.pairs.map((p) => p.ours.cpuMs))),
     baseline_cpu_ms: round(median(timed.pairs.map((p) => p.baseline.cpuMs))),
+    baseline_client: 'signed PutItem (the handler’s)',
+    sdk_baseline_p50_ms: round(sdkP50),
+    sdk_baseline_p99_ms: round(percentile(sdkSamples, 99)),
+    sdk_ratio_p50: round(timed.oursMedian / sdkP50, 3),
+    sdk_median_pair_ratio: round(sdkPairRatio, 3),
+    sdk_baseline_cpu_ms: round(median(sdkBlocks.map((b) => b.cpuMs))),
   };
+  sdkBlocks = [];
   results.push(row);
   if (rowsPerRequest === 1) oneRowJson = interleaveJson(timed);
   console.log(
-    `${String(rowsPerRequest).padStart(3)} row(s) per request: push p50 ${row.ours_p50_ms} ms p99 ${row.ours_p99_ms} ms, ${row.ours_rows_per_s} rows/s | bare conditional puts p50 ${row.baseline_p50_ms} ms p99 ${row.baseline_p99_ms} ms, ${row.baseline_rows_per_s} rows/s | ratio p50 ${row.ratio_p50.toFixed(2)} (median of pair ratios ${row.median_pair_ratio.toFixed(2)}; target ≤ 1.2)`,
+    `${String(rowsPerRequest).padStart(3)} row(s) per request: push p50 ${row.ours_p50_ms} ms p99 ${row.ours_p99_ms} ms, ${row.ours_rows_per_s} rows/s | bare conditional puts (signed client, as the handler) p50 ${row.baseline_p50_ms} ms p99 ${row.baseline_p99_ms} ms, ${row.baseline_rows_per_s} rows/s | ratio p50 ${row.ratio_p50.toFixed(2)} (median of pair ratios ${row.median_pair_ratio.toFixed(2)}; target ≤ 1.2)`,
   );
   console.log(
-    `  CPU per request (this process + the server, median of blocks): push ${row.ours_cpu_ms} ms, bare ${row.baseline_cpu_ms} ms, ratio ${(row.ours_cpu_ms / row.baseline_cpu_ms).toFixed(2)}`,
+    `  the same bare puts through the AWS SDK client: p50 ${row.sdk_baseline_p50_ms} ms p99 ${row.sdk_baseline_p99_ms} ms; push / SDK puts ratio p50 ${row.sdk_ratio_p50.toFixed(2)} (median of pair ratios ${row.sdk_median_pair_ratio.toFixed(2)})`,
+  );
+  console.log(
+    `  CPU per request (this process + the server, median of blocks): push ${row.ours_cpu_ms} ms, bare ${row.baseline_cpu_ms} ms, ratio ${(row.ours_cpu_ms / row.baseline_cpu_ms).toFixed(2)}; bare through the SDK ${row.sdk_baseline_cpu_ms} ms`,
   );
   for (const line of describeInterleave(timed, 'ms p50')) console.log(line);
 }

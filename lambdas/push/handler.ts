@@ -6,6 +6,7 @@ import {
   observedHandler,
 } from '../../lib/observability/observed-handler.ts';
 import { type LogSink, StructuredLogger } from '../../lib/observability/structured-logger.ts';
+import type { PutItem } from '../../lib/online/dynamodb-batch-get/signed-put-item.ts';
 import type { PushStore } from '../../lib/push/execute-push.ts';
 import { pushEventHandler } from '../../lib/push/push-event.ts';
 import type { PushIdempotency } from '../../lib/push/push-idempotency.ts';
@@ -16,6 +17,11 @@ export interface PushHandlerDependencies {
   readonly registry: RuntimeRegistry;
   /** The DynamoDB client of the online table (and of the Idempotency-Key records). */
   readonly client: DynamoDBClient;
+  /**
+   * Sends the online puts instead of `client` when given: the signed PutItem client
+   * (putItemFromEnvironment), whose per-put cost is well below the SDK's (issue 17 §4).
+   */
+  readonly putItem?: PutItem;
   readonly config: PushConfig;
   /** Idempotency-Key records; without them a push with the header answers 501. */
   readonly idempotency?: PushIdempotency;
@@ -43,6 +49,7 @@ export function createPushHandler(deps: PushHandlerDependencies) {
     registry: deps.registry,
     limits: deps.config.limits,
     client: deps.client,
+    ...(deps.putItem ? { putItem: deps.putItem } : {}),
     table: deps.config.tableName,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),

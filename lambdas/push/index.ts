@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { putItemFromEnvironment } from '../../lib/online/dynamodb-batch-get/from-environment.ts';
+import type { PutItem } from '../../lib/online/dynamodb-batch-get/signed-put-item.ts';
 import { firehoseOfflineSink } from '../../lib/push/firehose-offline-sink.ts';
 import { pushStreamName } from '../../lib/push/firehose-staging.ts';
 import { dynamoPushIdempotency } from '../../lib/push/push-idempotency.ts';
@@ -16,10 +18,22 @@ declare const FSTORE_REGISTRY: RuntimeRegistry;
 // Built once per container: config, client and handler.
 const config = readPushConfig(process.env);
 const client = new DynamoDBClient({});
+// The online puts go through the signed PutItem client (issue 17 §4). Where it cannot be built
+// from the environment (a region of an isolated partition without AWS_ENDPOINT_URL_DYNAMODB, a
+// non-loopback http:// endpoint) the SDK client writes them, as before; the log says why.
+const putItem = ((): PutItem | undefined => {
+  try {
+    return putItemFromEnvironment(process.env);
+  } catch (error) {
+    console.warn(`push: online puts go through the AWS SDK client: ${(error as Error).message}`);
+    return undefined;
+  }
+})();
 
 export const handler = createPushHandler({
   registry: FSTORE_REGISTRY,
   client,
+  ...(putItem ? { putItem } : {}),
   config,
   ...(config.idempotency
     ? {

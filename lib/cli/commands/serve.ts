@@ -4,6 +4,7 @@ import { appliedRegistryPath } from '../../data-paths.ts';
 import { startHttpServer } from '../../local/http-server.ts';
 import { type LocalOnlineStore, openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { LocalScheduler } from '../../local/local-scheduler.ts';
+import { localSignedPut } from '../../local/local-signed-put.ts';
 import { materializeLocal } from '../../local/materialize-local.ts';
 import { oneAtATime } from '../../local/one-at-a-time.ts';
 import { watchRegistryFile } from '../../local/registry-watch.ts';
@@ -94,6 +95,10 @@ export async function serveUntilStopped(
       expiresAfterSeconds: idempotencyExpirySeconds,
       inProgressExpiryMs: localPushInProgressMs,
     });
+    // Pushes write through the signed PutItem client (the SDK client if it cannot be built).
+    const putItem = localSignedPut(online.endpoint, (reason) =>
+      ctx.out.status(`pushes write through the AWS SDK client: ${reason}`),
+    );
     server = await startHttpServer((event) => current.handler(event, localLambdaContext), {
       port: options.port,
       host: options.host,
@@ -105,6 +110,7 @@ export async function serveUntilStopped(
           registry: served.registry,
           limits: { ...defaultPushLimits, maxBodyBytes: config.maxBodyBytes },
           client: online.client,
+          ...(putItem ? { putItem } : {}),
           table: online.table,
           idempotency,
           offline: async (source, rows, push) => {
