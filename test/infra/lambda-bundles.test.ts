@@ -82,10 +82,18 @@ const runtimeBasics = () => ({
   AWS_ENDPOINT_URL_ATHENA: athena.endpoint,
   AWS_ENDPOINT_URL_S3: athena.endpoint,
   AWS_ENDPOINT_URL_LAMBDA: athena.endpoint,
+  // The push function's offline rows go to Firehose (ADR 0016): the stub accepts every record.
+  AWS_ENDPOINT_URL_FIREHOSE: athena.endpoint,
 });
 
 function answerAthena(call: { operation: string; input: Record<string, unknown> }) {
   switch (call.operation) {
+    case 'PutRecordBatch':
+      return {
+        FailedPutCount: 0,
+        Encrypted: true,
+        RequestResponses: (call.input.Records as unknown[]).map((_, i) => ({ RecordId: `r${i}` })),
+      };
     case 'StartQueryExecution': {
       const id = `smoke-q${athena.calls.length}`;
       // Queries of the orders source fail, as they would with its Glue table missing.
@@ -286,7 +294,7 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
     });
   });
 
-  it('push: writes an online push through the bundle that a lookup then serves; the default target is 501, a bad row 400, a retried Idempotency-Key replays', async () => {
+  it("push: writes an online push through the bundle that a lookup then serves; the default target also goes to the source's Firehose stream, a bad row 400, a retried Idempotency-Key replays", async () => {
     const at = new Date(Date.now() - 60_000).toISOString();
     const row = {
       customer_id: 'C000777',
@@ -338,11 +346,22 @@ describe('the synthesized Lambda bundles, loaded in a fresh Node process', () =>
     expect(
       answers.map((a) => a.status),
       stderr,
-    ).toEqual([200, 501, 400, 404, 200, 200]);
+    ).toEqual([200, 200, 400, 404, 200, 200]);
     expect(answers.slice(4).map((a) => a.replayed)).toEqual([undefined, 'true']);
     expect(answers[5]?.body).toEqual(answers[4]?.body);
     expect(answers[0]?.body).toMatchObject({ rows: 1, online: { written: 1, skippedAsOlder: 0 } });
-    expect(answers[1]?.body.error.code).toBe('OFFLINE_PUSH_UNAVAILABLE');
+    expect(answers[1]?.body).toMatchObject({ to: 'online_and_offline', offline: { rows: 1 } });
+    const sent = athena.calls.filter((c) => c.operation === 'PutRecordBatch');
+    expect(sent.map((c) => c.input.DeliveryStreamName)).toEqual([
+      'fstore-dev-push-customer_profiles',
+    ]);
+    const record = JSON.parse(
+      Buffer.from(
+        String((sent[0]?.input.Records as { Data: string }[] | undefined)?.[0]?.Data),
+        'base64',
+      ).toString('utf8'),
+    );
+    expect(record).toMatchObject({ customer_id: 'C000777', fstore_push_row: 0 });
     expect(answers[2]?.body.error.details.path).toBe('$.rows[0].age');
     const lookup = createLookupHandler({
       registry: lookupRegistryProjection(registry),
