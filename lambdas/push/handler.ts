@@ -39,8 +39,8 @@ export interface PushHandlerDependencies {
  * The push Lambda behind `POST /v1/push/{source}`: the local server's push route
  * (handlePush) with its clients passed in. Offline rows go to the source's Firehose stream
  * (`offline`, ADR 0016); a function deployed without streams answers 501
- * OFFLINE_PUSH_UNAVAILABLE for offline targets after the rows were checked. Logs and EMF metrics as the lookup's:
- * rows per push, latency, client and server errors.
+ * OFFLINE_PUSH_UNAVAILABLE for offline targets after the rows were checked. Logs and EMF
+ * metrics as the lookup's: rows per push, latency, client and server errors.
  */
 export function createPushHandler(deps: PushHandlerDependencies) {
   const metrics = deps.metrics ?? new EmfMetrics({ namespace: 'fstore', serviceName: 'push' });
