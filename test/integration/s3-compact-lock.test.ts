@@ -189,15 +189,18 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
 
   it('of two takers racing for one expired lease exactly one wins; the loser names the winner', async () => {
     const dead = plantLock();
-    // Hold each conditional takeover (If-Match) until both have read the dead holder's lock.
-    let waiting: (() => void)[] = [];
+    // Hold the two takeovers (If-Match on the dead holder's ETag) until both have been sent;
+    // later If-Match writes (the winner's renewals) pass, or each would wait for a partner.
+    const waiting: (() => void)[] = [];
+    let released = false;
     bucket.beforeRequest = async (method, key, headers) => {
-      if (method !== 'PUT' || key !== lockKey || headers['if-match'] === undefined) return;
+      if (released || method !== 'PUT' || key !== lockKey || headers['if-match'] === undefined)
+        return;
       await new Promise<void>((resolve) => {
         waiting.push(resolve);
         if (waiting.length === 2) {
+          released = true;
           for (const go of waiting) go();
-          waiting = [];
         }
       });
       return undefined;
