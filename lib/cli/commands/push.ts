@@ -3,6 +3,7 @@ import { ApiError } from '../../api/api-error.ts';
 import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { parseKeepDuration } from '../../offline/compact-replaced.ts';
+import { LockedError } from '../../process-lock.ts';
 import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push-logs.ts';
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
@@ -160,16 +161,15 @@ export function registerPush(program: Command): void {
       } finally {
         await store?.close();
       }
-      const compacted = writesOffline(options.to)
-        ? await compactPushLogs({
-            registry,
-            dataDir: ctx.options.dataDir,
-            env: ctx.env,
-            sources: [source.name],
-          })
-        : [];
+      const { compacted, waiting } = writesOffline(options.to)
+        ? await compactAfterPush(ctx, registry, source.name)
+        : { compacted: [], waiting: [] };
       if (options.json) {
-        ctx.out.json({ ...answer, compacted });
+        ctx.out.json({
+          ...answer,
+          compacted,
+          ...(waiting.length > 0 ? { waitingForCompaction: waiting } : {}),
+        });
         if (compacted.some((c) => c.failed.length > 0)) process.exitCode = 1;
         return;
       }
@@ -191,6 +191,38 @@ export function registerPush(program: Command): void {
           );
       reportFailedLogs(ctx, compacted);
     });
+}
+
+/** How long a push waits for another process's compaction of its source before leaving its logs. */
+const pushLockWaitMs = 10_000;
+
+/**
+ * Ingests the push's logs right after it. While another process (a `fstore serve`, a
+ * `fstore push --compact`) holds the source's compaction lock past a short wait, the push still
+ * succeeds: its rows were acknowledged and its log is durable, so it waits for that process's
+ * next compaction (or `fstore push --compact`), said on stderr, as `push --follow` does.
+ */
+async function compactAfterPush(
+  ctx: CliContext,
+  registry: Registry,
+  source: string,
+): Promise<{ compacted: PushLogCompaction[]; waiting: { source: string; reason: string }[] }> {
+  try {
+    const compacted = await compactPushLogs({
+      registry,
+      dataDir: ctx.options.dataDir,
+      env: ctx.env,
+      sources: [source],
+      lockWaitMs: pushLockWaitMs,
+    });
+    return { compacted, waiting: [] };
+  } catch (error) {
+    if (!(error instanceof LockedError)) throw error;
+    ctx.out.status(
+      `the push logs of ${source} are stored durably and wait for compaction: ${error.message}; a running fstore serve ingests them within its compaction interval, else run fstore push --compact (do not push the rows again)`,
+    );
+    return { compacted: [], waiting: [{ source, reason: error.message }] };
+  }
 }
 
 async function compact(ctx: CliContext, registry: Registry, options: PushOptions): Promise<void> {
