@@ -47,6 +47,14 @@ export interface S3SourcePlan {
    */
   readonly expiredReplaced: readonly S3DataObject[];
   readonly groups: readonly S3MergeGroup[];
+  /**
+   * Keys under the source's records in neither record layout (ingest: `<sha256>/<ingestId>.json`
+   * or the older `<sha256>.json`; compaction: `compactions/<id>.json`): not honoured, so they
+   * commit nothing and replace nothing. An ingest principal may write keys of the ingest
+   * pattern's length anywhere below the records (lib/iam/offline-policy.ts), so one shaped like
+   * a compaction record must not make a compaction delete data. Reported for a person to look at.
+   */
+  readonly ignoredRecords: readonly string[];
 }
 
 export interface S3PlanOptions {
@@ -72,7 +80,7 @@ export interface S3PlanOptions {
  * told apart when they are merged: a plan says "about" this many objects after.
  */
 export async function planS3Compaction(options: S3PlanOptions): Promise<S3SourcePlan> {
-  const { committed, replaced, expired } = await readRecords(options);
+  const { committed, replaced, expired, ignored } = await readRecords(options);
   const expiredReplaced: S3DataObject[] = [];
   const partitions = new Map<string, S3DataObject[]>();
   let committedObjects = 0;
@@ -112,39 +120,61 @@ export async function planS3Compaction(options: S3PlanOptions): Promise<S3Source
     uncommittedObjects,
     expiredReplaced,
     groups,
+    ignoredRecords: ignored,
   };
 }
 
+const ingestIdText = '\\d{8}t\\d{6}-[0-9a-f]{8}';
 /** `<sha256>/<ingestId>.json`, the record layout since the commit rule: the id is in the key. */
-const recordKeyTail = /^[0-9a-f]{64}\/(\d{8}t\d{6}-[0-9a-f]{8})\.json$/;
+const ingestRecordTail = new RegExp(`^[0-9a-f]{64}/(${ingestIdText})\\.json$`);
+/** `<sha256>.json`, the layout written before the commit rule: the id is in the content. */
+const legacyRecordTail = /^[0-9a-f]{64}\.json$/;
+/** `compactions/<compactionId>.json` (compactionRecordKey): read for what it replaces. */
+const compactionRecordTail = new RegExp(`^compactions/(${ingestIdText})\\.json$`);
 
 /**
- * The ingest ids with a record, as the Glue table `fstore_ingests` reads them: every object
- * below `offline/_ingests/<source>/` whose path parts below the table's location are not hidden
- * (`_`, `.`). The id of a record in the writer's layout (`<sha256>/<ingestId>.json`) is its file
- * name; any other record is read for its `ingestId`, and one that is not a JSON object with one
- * is refused, as Athena's query would fail on it. A compaction's record (read, since it is not
- * in that layout) also names the objects it replaced.
+ * The ingest ids with a record, from the keys below `offline/_ingests/<source>/` in a record
+ * layout; path parts hidden from the Glue table `fstore_ingests` (`_`, `.`, e.g. the lock) are
+ * skipped, and any other key is ignored and reported (`ignored`). An ingest record in the
+ * writer's layout (`<sha256>/<ingestId>.json`) is not read: its id is in its key, and what its
+ * content says is not trusted. An older `<sha256>.json` record is read for its `ingestId`; a
+ * compaction's record (`compactions/<id>.json`, holding that id) also for the objects it
+ * replaced. One of those that is not a JSON object with an `ingestId` is refused, as Athena's
+ * query would fail on it.
  */
-async function readRecords(
-  options: S3PlanOptions,
-): Promise<{ committed: Set<string>; replaced: Set<string>; expired: Set<string> }> {
+async function readRecords(options: S3PlanOptions): Promise<{
+  committed: Set<string>;
+  replaced: Set<string>;
+  expired: Set<string>;
+  ignored: string[];
+}> {
   const prefix = `${ingestRecordsPrefix}${options.source}/`;
   const nowMs = (options.now ?? (() => new Date()))().getTime();
   const committed = new Set<string>();
   const replaced = new Set<string>();
   const expired = new Set<string>();
+  const ignored: string[] = [];
   for (const { key } of await listObjects(options, prefix)) {
     const below = key.slice(ingestRecordsPrefix.length);
     if (below.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
-    const tail = recordKeyTail.exec(key.slice(prefix.length))?.[1];
-    if (tail !== undefined) {
-      committed.add(tail);
+    const tail = key.slice(prefix.length);
+    const ingestId = ingestRecordTail.exec(tail)?.[1];
+    if (ingestId !== undefined) {
+      committed.add(ingestId);
+      continue;
+    }
+    const compactionId = compactionRecordTail.exec(tail)?.[1];
+    if (compactionId === undefined && !legacyRecordTail.test(tail)) {
+      ignored.push(key);
       continue;
     }
     const record = await readRecord(options, key);
+    if (compactionId !== undefined && record.ingestId !== compactionId) {
+      ignored.push(key); // a compaction record names its own id; this one is not what it seems
+      continue;
+    }
     committed.add(record.ingestId);
-    if (!isCompactionRecord(record)) continue;
+    if (compactionId === undefined || !isCompactionRecord(record)) continue;
     // An unreadable keepUntil keeps the objects: deleting early could fail a running query.
     const keptUntilMs = Date.parse(record.keepUntil);
     for (const gone of record.replaces) {
@@ -152,7 +182,7 @@ async function readRecords(
       if (keptUntilMs <= nowMs) expired.add(gone);
     }
   }
-  return { committed, replaced, expired };
+  return { committed, replaced, expired, ignored };
 }
 
 async function readRecord(options: S3PlanOptions, key: string): Promise<{ ingestId: string }> {

@@ -69,6 +69,7 @@ describe('fstore compact --env <aws> --dry-run (against a loopback S3 listing)',
         committedBytes: 2141 * kib,
         uncommittedObjects: 1,
         expiredReplaced: [],
+        ignoredRecords: [],
         groups: [
           {
             source: 'orders',

@@ -119,7 +119,16 @@ function summaryOf(plan: S3SourcePlan, targetFileBytes: number) {
   };
 }
 
+/** Keys below a source's records in no record layout: planning ignored them; a person should look. */
+function warnIgnoredRecords(ctx: CliContext, plan: S3SourcePlan): void {
+  if (plan.ignoredRecords.length === 0) return;
+  ctx.out.status(
+    `${plan.source}: ignored ${plural(plan.ignoredRecords.length, 'object')} below its ingest records in no record layout (neither <sha256>/<ingestId>.json nor compactions/<id>.json; they commit and replace nothing): ${plan.ignoredRecords.join(', ')}`,
+  );
+}
+
 function printPlan(ctx: CliContext, plan: S3SourcePlan, targetFileBytes: number): void {
+  warnIgnoredRecords(ctx, plan);
   const summary = summaryOf(plan, targetFileBytes);
   const uncommitted =
     plan.uncommittedObjects > 0
@@ -220,6 +229,7 @@ async function runS3Compaction(
           ? { compactionId: r.record.ingestId, keepUntil: r.record.keepUntil, record: r.record }
           : {}),
         deletedReplaced: r.deletedReplaced,
+        ...(r.plan.ignoredRecords.length > 0 ? { ignoredRecords: r.plan.ignoredRecords } : {}),
       })),
     });
     return;
@@ -231,6 +241,7 @@ async function runS3Compaction(
     );
   }
   for (const r of results) {
+    warnIgnoredRecords(ctx, r.plan);
     const replaced = r.merges.reduce((n, m) => n + m.replaced.length, 0);
     const merged = r.merges.reduce((n, m) => n + m.merged.length, 0);
     const deleted =

@@ -91,6 +91,7 @@ describe('planning an S3 compaction from the listings (aws-sdk-client-mock)', ()
       committedBytes: 20 * mib + 300,
       uncommittedObjects: 1,
       expiredReplaced: [],
+      ignoredRecords: [],
       groups: [
         {
           source: 'orders',
@@ -121,23 +122,8 @@ describe('planning an S3 compaction from the listings (aws-sdk-client-mock)', ()
     expect(reads).toEqual([]);
   });
 
-  it('reads a record whose folder is not a content hash for its id, as Athena reads its content', async () => {
-    const odd = `offline/_ingests/orders/by-hand/${second}.json`;
-    const { reads } = bucketOf(
-      {
-        [odd]: 100,
-        [data('2026-03-01', first, 0)]: 100,
-        [data('2026-03-01', first, 1)]: 100,
-      },
-      { [odd]: JSON.stringify({ ingestId: first, source: 'orders' }) },
-    );
-    const plan = await planS3Compaction(options);
-    expect(reads).toEqual([odd]);
-    expect(plan.committedObjects).toBe(2);
-  });
-
   it('reads a record written before the commit rule (<sha256>.json) for its id, and ignores hidden records', async () => {
-    const legacy = 'offline/_ingests/orders/abc.json';
+    const legacy = `offline/_ingests/orders/${'ab'.repeat(32)}.json`;
     const { reads } = bucketOf(
       {
         [legacy]: 200,
@@ -147,7 +133,7 @@ describe('planning an S3 compaction from the listings (aws-sdk-client-mock)', ()
         [data('2026-03-01', first, 1)]: 100,
         [data('2026-03-01', second, 0)]: 100,
       },
-      { [legacy]: JSON.stringify({ ingestId: first, source: 'orders', sha256: 'abc' }) },
+      { [legacy]: JSON.stringify({ ingestId: first, source: 'orders', sha256: 'ab'.repeat(32) }) },
     );
     const plan = await planS3Compaction(options);
     expect(reads).toEqual([legacy]);
@@ -165,7 +151,7 @@ describe('planning an S3 compaction from the listings (aws-sdk-client-mock)', ()
   });
 
   it('refuses a record that is not a JSON object with an ingestId, naming it', async () => {
-    const broken = 'offline/_ingests/orders/abc.json';
+    const broken = `offline/_ingests/orders/${'ab'.repeat(32)}.json`;
     bucketOf({ [broken]: 5, [data('2026-03-01', first, 0)]: 1 }, { [broken]: '{"ingestId": ' });
     await expect(planS3Compaction(options)).rejects.toThrow(
       `the ingest record s3://offline-bucket/${broken} is not a JSON object with an "ingestId"`,
@@ -200,11 +186,93 @@ describe('planning an S3 compaction from the listings (aws-sdk-client-mock)', ()
   });
 
   it('names the record and the bucket when reading a record fails', async () => {
-    const legacy = 'offline/_ingests/orders/abc.json';
+    const legacy = `offline/_ingests/orders/${'ab'.repeat(32)}.json`;
     bucketOf({ [legacy]: 5 });
     s3.on(GetObjectCommand).rejects(new Error('socket hang up'));
     await expect(planS3Compaction(options)).rejects.toThrow(
       `reading the ingest record s3://offline-bucket/${legacy} failed: socket hang up`,
     );
+  });
+});
+
+describe('which records under offline/_ingests/<source>/ planning honours (issue 17: an ingest principal may write keys in the ingest layout pattern)', () => {
+  beforeEach(() => s3.reset());
+  const compaction = '20260104t000000-3d4e5f6a';
+  const compactionRecord = (id: string, replaces: string[]) =>
+    JSON.stringify({
+      kind: 'compaction',
+      ingestId: id,
+      source: 'orders',
+      at: '2026-03-04T00:00:00.000Z',
+      keepUntil: '2026-03-04T01:00:00.000Z',
+      files: [data('2026-03-01', id, 0)],
+      replaces,
+    });
+  const now = () => new Date('2026-03-05T00:00:00Z');
+
+  it('ignores and reports a compaction-shaped record below a sub-folder of compactions/ (the ingest key pattern), so it neither commits nor replaces objects', async () => {
+    // 12 + 52 characters, then /<id>.json: what the ingest policy's `?` pattern lets an ingest write.
+    const forged = `offline/_ingests/orders/compactions/${'x'.repeat(52)}/${compaction}.json`;
+    const { reads } = bucketOf(
+      {
+        [record(first)]: 300,
+        [forged]: 300,
+        [data('2026-03-01', first, 0)]: 100,
+        [data('2026-03-01', first, 1)]: 100,
+        [data('2026-03-01', compaction, 0)]: 100,
+      },
+      {
+        [forged]: compactionRecord(compaction, [
+          data('2026-03-01', first, 0),
+          data('2026-03-01', first, 1),
+        ]),
+      },
+    );
+    const plan = await planS3Compaction({ ...options, now });
+    expect(reads).toEqual([]);
+    expect(plan.expiredReplaced).toEqual([]);
+    expect(plan.committedObjects).toBe(2);
+    expect(plan.uncommittedObjects).toBe(1);
+    expect(plan.ignoredRecords).toEqual([forged]);
+  });
+
+  it('honours a compaction record directly under compactions/ named by its id: its replaced objects expire', async () => {
+    const real = `offline/_ingests/orders/compactions/${compaction}.json`;
+    const replaced = [data('2026-03-01', first, 0), data('2026-03-01', first, 1)];
+    bucketOf(
+      {
+        [record(first)]: 300,
+        [real]: 300,
+        [replaced[0] as string]: 100,
+        [replaced[1] as string]: 100,
+        [data('2026-03-01', compaction, 0)]: 200,
+      },
+      { [real]: compactionRecord(compaction, replaced) },
+    );
+    const plan = await planS3Compaction({ ...options, now });
+    expect(plan.committedObjects).toBe(1);
+    expect(plan.expiredReplaced.map((o) => o.key)).toEqual(replaced);
+    expect(plan.ignoredRecords).toEqual([]);
+  });
+
+  it('ignores and reports records outside the layouts (a folder that is not a content hash, a compaction record named otherwise)', async () => {
+    const byHand = `offline/_ingests/orders/by-hand/${second}.json`;
+    const misnamed = 'offline/_ingests/orders/compactions/latest.json';
+    const { reads } = bucketOf(
+      {
+        [byHand]: 100,
+        [misnamed]: 100,
+        [data('2026-03-01', second, 0)]: 100,
+        [data('2026-03-01', second, 1)]: 100,
+      },
+      {
+        [byHand]: JSON.stringify({ ingestId: second }),
+        [misnamed]: compactionRecord(second, []),
+      },
+    );
+    const plan = await planS3Compaction(options);
+    expect(reads).toEqual([]);
+    expect(plan.committedObjects).toBe(0);
+    expect(plan.ignoredRecords).toEqual([byHand, misnamed]);
   });
 });
