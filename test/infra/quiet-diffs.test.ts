@@ -86,7 +86,7 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
     expect(withoutHash(diff.changed)).toEqual(registryRecord);
   }, 300_000);
 
-  it('adding an online view of a new source adds its table, schedule and alarms, and changes only the functions, the materializer’s and the compaction role’s policies, the dashboard and the registry record', async () => {
+  it('adding an online view of a new source adds its table, schedule, alarms and offline push stream, and changes only the functions, the materializer’s, the compaction role’s and the push function’s policies, the dashboard and the registry record', async () => {
     const after = synthesizedResources(
       await editedExampleRegistry([], { 'visits.ts': visitsFile }),
     );
@@ -97,6 +97,12 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
       'MonitoringFreshnessRecentVisits',
       'MonitoringStalledRecentVisits',
       'OfflineStoreTableWebVisits',
+      // the new source's Firehose stream for offline pushes, its role, log stream and staging table
+      'PushStreamsDeliveryLogWebVisits',
+      'PushStreamsRoleWebVisits',
+      'PushStreamsRoleWebVisitsDefaultPolicy',
+      'PushStreamsStagingWebVisits',
+      'PushStreamsStreamWebVisits',
     ]);
     expect(diff.removed).toEqual([]);
     expect(withoutHash(diff.changed)).toEqual([
@@ -109,6 +115,8 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
       ...registryRecord,
       'ServingApiLookup',
       'ServingApiPushFunction',
+      // firehose:PutRecordBatch on the new stream too
+      'ServingApiPushServiceRoleDefaultPolicy',
     ]);
     // The three bundles embed the new view: the asset hash, so the code, changes.
     for (const id of diff.changed.filter((i) =>
