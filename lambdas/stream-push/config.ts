@@ -13,6 +13,11 @@ const configSchema = z.object({
     .min(0)
     .default(defaultPushLimits.maxFutureSkewSeconds),
   WRITE_CONCURRENCY: z.coerce.number().int().positive().default(16),
+  /** Set when the push's Firehose streams exist: rows are also sent offline. */
+  PUSH_STREAMS_ENV: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/, 'must be an fstore environment name')
+    .optional(),
 });
 
 /** The stream function's settings, from its environment (set by lib/constructs/stream-ingest.ts). */
@@ -23,6 +28,8 @@ export interface StreamPushConfig {
   readonly quarantineBucket: string;
   readonly maxFutureSkewSeconds: number;
   readonly writeConcurrency: number;
+  /** The environment whose push delivery streams take the rows offline; none: online only. */
+  readonly offlineStreamsEnv?: string;
 }
 
 /** Reads and validates the function's environment once, at cold start. */
@@ -39,5 +46,6 @@ export function readStreamPushConfig(env: Record<string, string | undefined>): S
     quarantineBucket: c.QUARANTINE_BUCKET,
     maxFutureSkewSeconds: c.MAX_FUTURE_SKEW_SECONDS,
     writeConcurrency: c.WRITE_CONCURRENCY,
+    ...(c.PUSH_STREAMS_ENV === undefined ? {} : { offlineStreamsEnv: c.PUSH_STREAMS_ENV }),
   };
 }

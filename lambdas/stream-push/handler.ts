@@ -8,7 +8,11 @@ import {
 import { type LogSink, StructuredLogger } from '../../lib/observability/structured-logger.ts';
 import type { WriteOptions } from '../../lib/online/conditional-puts.ts';
 import { pushSource } from '../../lib/push/push-source.ts';
-import { ingestStreamBatch, type KinesisBatchResponse } from '../../lib/push/stream-batch.ts';
+import {
+  ingestStreamBatch,
+  type KinesisBatchResponse,
+  type StreamBatchTarget,
+} from '../../lib/push/stream-batch.ts';
 import type { KinesisStreamEvent } from '../../lib/push/stream-records.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import type { StreamPushConfig } from './config.ts';
@@ -23,12 +27,14 @@ export interface StreamPushDependencies {
   readonly logger?: LogSink;
   readonly now?: () => number;
   readonly writeOptions?: Omit<WriteOptions, 'concurrency'>;
+  /** The offline sink (the push's Firehose streams); without it rows go online only. */
+  readonly offline?: StreamBatchTarget['offline'];
 }
 
 /**
  * The Kinesis stream function of one source: each record is one JSON row of the source,
  * checked as a push row and written to the source's online views with the push's conditional
- * puts (docs/adr/0016-streams.md). Records that can never be written are quarantined with
+ * puts (README.md, "Streams"). Records that can never be written are quarantined with
  * their reason and reported done; a write failure returns the first failed record as the
  * partial batch response, so Lambda resumes the shard there. EMF metrics (service
  * `stream-<source>`): RecordsIn, RecordsRejected, RecordsDuplicate, RecordsSuperseded,
@@ -60,6 +66,15 @@ export function createStreamPushHandler(deps: StreamPushDependencies) {
           concurrency: config.writeConcurrency,
           now,
           ...(deps.writeOptions ? { writeOptions: deps.writeOptions } : {}),
+          ...(deps.offline ? { offline: deps.offline } : {}),
+          onOfflineError: (error, record) =>
+            logger.error(
+              'stream record not stored offline; the shard resumes from the first such record',
+              {
+                sequenceNumber: record.kinesis.sequenceNumber,
+                error: error as Error,
+              },
+            ),
           onWriteError: (error, record) =>
             logger.error(
               'stream record not written; the shard resumes from the first such record',

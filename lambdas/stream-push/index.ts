@@ -1,6 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { S3Client } from '@aws-sdk/client-s3';
 import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
+import { firehoseOfflineSink } from '../../lib/push/firehose-offline-sink.ts';
+import { pushStreamName } from '../../lib/push/firehose-staging.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { readStreamPushConfig, streamQuarantinePrefix } from './config.ts';
 import { createStreamPushHandler } from './handler.ts';
@@ -18,4 +21,12 @@ export const handler = createStreamPushHandler({
   client,
   config,
   quarantine: (run) => s3Quarantine(s3, config.quarantineBucket, streamQuarantinePrefix, run),
+  ...(config.offlineStreamsEnv === undefined
+    ? {}
+    : {
+        offline: firehoseOfflineSink({
+          client: new FirehoseClient({}),
+          streamName: (source) => pushStreamName(config.offlineStreamsEnv as string, source),
+        }),
+      }),
 });

@@ -21,6 +21,7 @@ import { pushRegistryProjection } from '../registry/runtime-projection.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
 import { functionRole } from './function-role.ts';
 import { pascal } from './logical-id.ts';
+import type { PushDeliveryStreams } from './push-delivery-streams.ts';
 
 export interface StreamIngestProps {
   readonly stage: StageConfig;
@@ -31,6 +32,11 @@ export interface StreamIngestProps {
   readonly table: dynamodb.ITableV2;
   /** The offline bucket: refused records are kept under `quarantine/_stream/<source>/`. */
   readonly quarantineBucket: s3.IBucket;
+  /**
+   * The push's Firehose streams (offline sink): when the source has one, rows are also sent
+   * there, before the online writes; without it the stream feeds the online store only.
+   */
+  readonly pushStreams?: PushDeliveryStreams;
   /** Where the alarms notify (the stage's alarm topic); none: the alarms only change state. */
   readonly alarmTopic?: sns.ITopic;
   /** Records per invocation, 1 to 10,000. Default 100. */
@@ -60,9 +66,10 @@ const streamPushEntry = fileURLToPath(
  * encrypted SQS dead-letter queue as its on-failure destination (it receives where the failed
  * records are in the stream, not the records). A created stream is read from its start
  * (nothing producers wrote before the mapping existed is missed); an imported one from now.
- * The function's role may read that stream, `PutItem` on the online table, put objects under
- * `quarantine/_stream/<source>/` of the offline bucket, send to the queue and write its own
- * log group. Alarms: the stream's iterator age, function errors, anything in the queue.
+ * With the push's Firehose stream of the source (`pushStreams`), rows are also stored offline
+ * first. The function's role may read that stream, `PutItem` on the online table, put objects
+ * under `quarantine/_stream/<source>/` of the offline bucket, `PutRecordBatch` on the source's
+ * Firehose stream only, send to the queue and write its own log group. Alarms: the stream's iterator age, function errors, anything in the queue.
  */
 export class StreamIngest extends Construct {
   readonly stream: kinesis.IStream;
@@ -139,6 +146,16 @@ export class StreamIngest extends Construct {
       }),
     );
     props.table.grant(this.function, 'dynamodb:PutItem');
+    const delivery = props.pushStreams?.streams.get(source.name);
+    if (delivery) {
+      this.function.addEnvironment('PUSH_STREAMS_ENV', stage.name);
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['firehose:PutRecordBatch'],
+          resources: [delivery.attrArn],
+        }),
+      );
+    }
     const quarantine = `${streamQuarantinePrefix}${source.name}/`;
     this.function.addToRolePolicy(
       new iam.PolicyStatement({

@@ -6,7 +6,7 @@ import {
   type WriteOptions,
 } from '../online/conditional-puts.ts';
 import { itemAttributes } from '../online/item-codec.ts';
-import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import { pushSource } from './push-source.ts';
 import {
   type AcceptedRecord,
@@ -15,6 +15,7 @@ import {
   readStreamRecord,
   recordPosition,
 } from './stream-records.ts';
+import type { PushRow } from './validate-push-rows.ts';
 
 export interface StreamBatchTarget {
   readonly registry: RuntimeRegistry;
@@ -30,6 +31,18 @@ export interface StreamBatchTarget {
   readonly now?: () => number;
   /** Called for each put that failed (the record and the rest of its shard's batch are retried). */
   readonly onWriteError?: (error: unknown, record: KinesisEventRecord) => void;
+  /**
+   * Stores rows durably for the offline store (the push's Firehose sink), before they are
+   * written online. Each record is sent alone with push id `kinesis-<shard>-<sequence number>`,
+   * so a record Lambda sends again is kept once when the staged rows are compacted.
+   */
+  readonly offline?: (
+    source: RuntimeSource,
+    rows: readonly PushRow[],
+    identity: { readonly pushId: string },
+  ) => Promise<void>;
+  /** Called for each record that could not be stored offline (it and later ones are retried). */
+  readonly onOfflineError?: (error: unknown, record: KinesisEventRecord) => void;
   /** Called when the quarantine could not be stored (its records are retried). */
   readonly onQuarantineError?: (error: unknown) => void;
 }
@@ -57,7 +70,7 @@ export interface StreamBatchOutcome extends KinesisBatchResponse {
 }
 
 /**
- * One batch of a shard's records, each one row of the source (docs/adr/0016-streams.md):
+ * One batch of a shard's records, each one row of the source (README.md, "Streams"):
  * every record is read and checked as a push row; refused ones go to `quarantine` with their
  * reason and count as done (retrying cannot fix them); the others' conditional puts go to
  * every online view of the source. A put failing (throttled past its retries, the table
@@ -103,32 +116,40 @@ export async function ingestStreamBatch(
   });
 
   const { sends, duplicates, superseded } = putsToSend(read);
-  const failedAt = new Set<number>();
   let firstFailed = Number.POSITIVE_INFINITY;
+  const offline = target.offline;
+  if (offline) {
+    // Offline first, as a push: a row served online is always one training sets will see.
+    const toStore = read.flatMap((outcome, record) =>
+      outcome.kind === 'accepted' && !duplicates.includes(record) ? [{ outcome, record }] : [],
+    );
+    await inPool(toStore, target.concurrency ?? 16, async ({ outcome, record }) => {
+      const kinesisRecord = records[record] as KinesisEventRecord;
+      try {
+        await offline(source, [outcome.row], { pushId: offlinePushId(kinesisRecord) });
+      } catch (error) {
+        firstFailed = Math.min(firstFailed, record);
+        target.onOfflineError?.(error, kinesisRecord);
+      }
+    });
+  }
   let written = 0;
   let skippedAsOlder = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < sends.length) {
-      const send = sends[next++] as (typeof sends)[number];
-      // Lambda sends this record again from the first failure on: do not write it twice.
-      if (send.record > firstFailed) continue;
-      try {
-        const sent = await sendConditionalPuts(target.client, [send.put as ConditionalWrite], {
-          ...target.writeOptions,
-          concurrency: 1,
-        });
-        written += sent.written;
-        skippedAsOlder += sent.skippedAsOlder;
-      } catch (error) {
-        failedAt.add(send.record);
-        firstFailed = Math.min(firstFailed, send.record);
-        target.onWriteError?.(error, records[send.record] as KinesisEventRecord);
-      }
+  await inPool(sends, target.concurrency ?? 16, async (send) => {
+    // Lambda sends this record again from the first failure on: do not write it twice.
+    if (send.record >= firstFailed) return;
+    try {
+      const sent = await sendConditionalPuts(target.client, [send.put as ConditionalWrite], {
+        ...target.writeOptions,
+        concurrency: 1,
+      });
+      written += sent.written;
+      skippedAsOlder += sent.skippedAsOlder;
+    } catch (error) {
+      firstFailed = Math.min(firstFailed, send.record);
+      target.onWriteError?.(error, records[send.record] as KinesisEventRecord);
     }
-  };
-  const workers = Math.max(1, Math.min(target.concurrency ?? 16, sends.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  });
 
   try {
     await quarantine.flush();
@@ -200,4 +221,23 @@ function times(record: AcceptedRecord): [string, string | null] {
     String(record.row.eventTs),
     record.row.createdTs === undefined ? null : String(record.row.createdTs),
   ];
+}
+
+/** Runs `work` on every item in order, at most `limit` at a time; `work` handles its own errors. */
+async function inPool<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/** The same for every delivery of a record, so compaction keeps one copy of its row. */
+function offlinePushId(record: KinesisEventRecord): string {
+  const shard = record.eventID?.split(':')[0] ?? 'shard';
+  return `kinesis-${shard}-${record.kinesis.sequenceNumber}`;
 }

@@ -101,6 +101,7 @@ export class FstoreStack extends Stack {
       registry,
       table: this.onlineStore.table,
       quarantineBucket: this.offlineStore.bucket,
+      pushStreams: this.pushStreams,
       alarmTopic: this.monitoring.topic,
     });
 

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { OfflineStore } from '../../lib/constructs/offline-store.ts';
 import { OnlineStore } from '../../lib/constructs/online-store.ts';
+import { PushDeliveryStreams } from '../../lib/constructs/push-delivery-streams.ts';
 import { type StreamIngest, streamIngests } from '../../lib/constructs/stream-ingest.ts';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
@@ -66,11 +67,19 @@ function synth() {
     id: 'AwsSolutions-S1',
     reason: 'test access-log bucket',
   });
+  const pushStreams = new PushDeliveryStreams(stack, 'PushStreams', {
+    stage,
+    registry,
+    bucket: offline.bucket,
+    database: offline.database,
+    databaseName: offline.databaseName,
+  });
   const ingests = streamIngests(stack, {
     stage,
     registry,
     table: online.table,
     quarantineBucket: offline.bucket,
+    pushStreams,
     alarmTopic: topic,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -96,6 +105,7 @@ function synth() {
     tableId: id(online.table),
     bucketId: id(offline.bucket),
     topicId: id(topic),
+    deliveryId: (source: string) => id({ node: { defaultChild: pushStreams.streams.get(source) } }),
   };
 }
 
@@ -186,6 +196,7 @@ describe('StreamIngest (a source’s Kinesis stream into the online store)', () 
         SOURCE_NAME: 'clicks',
         QUARANTINE_BUCKET: { Ref: built.bucketId },
         MAX_FUTURE_SKEW_SECONDS: '300',
+        PUSH_STREAMS_ENV: 'dev',
       },
     });
   });
@@ -237,6 +248,11 @@ describe('StreamIngest (a source’s Kinesis stream into the online store)', () 
         Action: 'dynamodb:PutItem',
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [built.tableId, 'Arn'] },
+      },
+      {
+        Action: 'firehose:PutRecordBatch',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [built.deliveryId('clicks'), 'Arn'] },
       },
       {
         Action: 's3:PutObject',

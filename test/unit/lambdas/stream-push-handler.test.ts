@@ -75,8 +75,14 @@ function memoryQuarantine(options: { failFlush?: boolean } = {}) {
   return { sink, stored, runs };
 }
 
+type OfflineSink = NonNullable<Parameters<typeof createStreamPushHandler>[0]['offline']>;
+
 function handler(
-  options: { concurrency?: number; quarantine?: ReturnType<typeof memoryQuarantine> } = {},
+  options: {
+    concurrency?: number;
+    quarantine?: ReturnType<typeof memoryQuarantine>;
+    offline?: OfflineSink;
+  } = {},
 ) {
   const metrics = { addMetric: vi.fn(), publishStoredMetrics: vi.fn() };
   const logger = { addContext: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
@@ -94,6 +100,7 @@ function handler(
     metrics,
     logger,
     writeOptions: { maxAttempts: 2, sleep: async () => {} },
+    ...(options.offline ? { offline: options.offline } : {}),
   });
   return {
     metrics,
@@ -257,6 +264,46 @@ describe('the stream function (Kinesis events, AWS SDK mocked)', () => {
     );
   });
 
+  it('stores each record offline first, alone, under a push id its redelivery keeps', async () => {
+    const order: string[] = [];
+    dynamo.on(PutItemCommand).callsFake(() => {
+      order.push('online');
+      return {};
+    });
+    const offline = vi.fn<OfflineSink>(async () => {
+      order.push('offline');
+    });
+    const { invoke } = handler({ offline, concurrency: 1 });
+    await invoke(batch(payment('C1'), 'bad', payment('C3'), payment('C3')));
+    expect(
+      offline.mock.calls.map(([source, rows, identity]) => [
+        source.name,
+        rows.map((r) => r.values.customer_id),
+        identity,
+      ]),
+    ).toEqual([
+      ['payments', ['C1'], { pushId: 'kinesis-shardId-000000000000-4959000000' }],
+      ['payments', ['C3'], { pushId: 'kinesis-shardId-000000000000-4959000002' }],
+    ]);
+    expect(order.slice(0, 2)).toEqual(['offline', 'offline']);
+    expect(order.filter((o) => o === 'online')).toHaveLength(4);
+  });
+
+  it('retries from the first record not stored offline, writing it and later ones nowhere online', async () => {
+    dynamo.on(PutItemCommand).resolves({});
+    const offline = vi.fn<OfflineSink>(async (_source, rows) => {
+      if (rows[0]?.values.customer_id === 'C2') throw new Error('Firehose unavailable');
+    });
+    const { invoke, logger } = handler({ offline });
+    const answer = await invoke(batch(payment('C1'), payment('C2'), payment('C3')));
+    expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: '4959000001' }] });
+    expect(keysWritten().sort()).toEqual(['account_id=1', 'customer_id=C1']);
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.stringContaining('not stored offline'),
+      expect.objectContaining({ sequenceNumber: '4959000001' }),
+    );
+  });
+
   it('answers an empty batch with no failures and writes nothing', async () => {
     const { invoke } = handler();
     expect(await invoke({ Records: [] })).toEqual({ batchItemFailures: [] });
@@ -266,6 +313,8 @@ describe('the stream function (Kinesis events, AWS SDK mocked)', () => {
   it('stores quarantined records as JSON lines under quarantine/_stream/<source>/<day>/ in the offline bucket', async () => {
     dynamo.on(PutItemCommand).resolves({});
     s3.on(PutObjectCommand).resolves({});
+    const clock = Date.now();
+    const day = new Date(clock).toISOString().slice(0, 10);
     const run = createStreamPushHandler({
       registry,
       client: new DynamoDBClient({ region: 'eu-west-1' }),
@@ -283,13 +332,13 @@ describe('the stream function (Kinesis events, AWS SDK mocked)', () => {
         ),
       metrics: { addMetric: vi.fn(), publishStoredMetrics: vi.fn() },
       logger: { addContext: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
-      now: () => Date.parse('2026-12-01T10:00:00Z'),
+      now: () => clock,
     });
     await run(batch(payment('C1'), 'oops'), context);
     const [object] = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(object?.Bucket).toBe('offline-bucket');
     expect(object?.Key).toMatch(
-      /^quarantine\/_stream\/payments\/2026-12-01\/[\w-]+-part-00001\.jsonl$/,
+      new RegExp(`^quarantine/_stream/payments/${day}/[\\w-]+-part-00001\\.jsonl$`),
     );
     const lines = String(object?.Body)
       .trim()
@@ -298,7 +347,7 @@ describe('the stream function (Kinesis events, AWS SDK mocked)', () => {
     expect(lines).toEqual([
       {
         view: 'payments',
-        runId: '2026-12-01',
+        runId: day,
         reasons: [expect.stringMatching(/^the record is not JSON/)],
         row: { kinesis: expect.objectContaining({ sequenceNumber: '4959000001' }), data: 'oops' },
       },
