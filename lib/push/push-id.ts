@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import stableStringify from 'safe-stable-stringify';
 
 /**
  * A push's identity offline (docs/adr/0015-push.md): compaction ingests each push id once, so a
@@ -21,16 +22,25 @@ export function newPushId(): string {
 
 /**
  * The push id of a keyed push: a hash of the key's scope (the key, the source and the caller's
- * identity when the runtime knows one), so every retry of the push gets the same id and two
- * producers' equal keys (other sources or callers) get different ones.
+ * identity when the runtime knows one) and of the request (target and rows, serialized with
+ * object keys sorted, so key order does not matter): the payload Powertools validates a retry
+ * against. Every retry of the push gets the same id; the same key with other rows (reused after
+ * its record expired, or after a push that died in progress) is another push with another id,
+ * and two producers' equal keys (other sources or callers) get different ids.
  */
 export function scopedPushId(scope: {
   readonly key: string;
   readonly source: string;
   readonly caller?: string;
+  readonly to: string;
+  readonly rows: readonly unknown[];
 }): string {
-  return createHash('sha256')
-    .update(JSON.stringify([scope.key, scope.source, scope.caller ?? null]))
-    .digest('hex')
-    .slice(0, 32);
+  const canonical = stableStringify([
+    scope.key,
+    scope.source,
+    scope.caller ?? null,
+    scope.to,
+    scope.rows,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
@@ -36,8 +37,9 @@ export interface PushIdempotencyOptions {
 
 /**
  * Runs a push at most once per Idempotency-Key scope (the key, the source, and the caller when
- * the runtime knows who it is), answering retries with the first answer. `push` gets the
- * scope's push id, so a push that runs again (its answer was lost) lands offline once.
+ * the runtime knows who it is), answering retries with the first answer. `push` gets the push
+ * id of the scope and request, so a push that runs again (its answer was lost) lands offline
+ * once, and the key reused for other rows once its record is gone lands as another push.
  */
 export interface PushIdempotency {
   run(
@@ -119,15 +121,19 @@ export function dynamoPushIdempotency(options: PushIdempotencyOptions): PushIdem
   return {
     async run(key, request, push) {
       let ran = false;
-      const pushId = scopedPushId({
+      const scope = {
         key,
         source: request.source,
         ...(request.caller === undefined ? {} : { caller: request.caller }),
-      });
+      };
+      // The push id covers the request too: the key reused with other rows after its record
+      // expired (or after a push that died in progress) runs as another push, so it must not
+      // be dropped offline as one already ingested.
+      const pushId = scopedPushId({ ...scope, to: request.body.to, rows: request.body.rows });
       // The record is the scope's, so the same key elsewhere (another source or caller) is
       // another push, and 422 means the same scope was used for other rows.
       const payload = {
-        key: pushId,
+        key: scopedRecordKey(scope),
         request: { source: request.source, to: request.body.to, rows: request.body.rows },
       };
       try {
@@ -141,6 +147,17 @@ export function dynamoPushIdempotency(options: PushIdempotencyOptions): PushIdem
       }
     },
   };
+}
+
+/**
+ * The record's key: a hash of the key's scope only (the key, the source, the caller), the same
+ * as before push ids covered the request, so records stored by an older fstore are still found.
+ */
+function scopedRecordKey(scope: { key: string; source: string; caller?: string }): string {
+  return createHash('sha256')
+    .update(JSON.stringify([scope.key, scope.source, scope.caller ?? null]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function idempotencyError(error: unknown, key: string): unknown {

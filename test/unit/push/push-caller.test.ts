@@ -36,13 +36,28 @@ describe('pushCaller (who scopes an Idempotency-Key)', () => {
 });
 
 describe('scopedPushId', () => {
+  const rows = [{ customer_id: 'C1', amount: 1, event_ts: '2026-03-01T11:00:00Z' }];
+  const base = { key: 'k-1', source: 'payments', caller: 'iam:a', to: 'both', rows };
+
   it('is one id per (key, source, caller) and differs when any of them does', () => {
-    const base = { key: 'k-1', source: 'payments', caller: 'iam:a' };
     expect(scopedPushId(base)).toMatch(/^[0-9a-f]{32}$/);
     expect(scopedPushId({ ...base })).toBe(scopedPushId(base));
     expect(scopedPushId({ ...base, key: 'k-2' })).not.toBe(scopedPushId(base));
     expect(scopedPushId({ ...base, source: 'audit' })).not.toBe(scopedPushId(base));
     expect(scopedPushId({ ...base, caller: 'iam:b' })).not.toBe(scopedPushId(base));
-    expect(scopedPushId({ key: 'k-1', source: 'payments' })).not.toBe(scopedPushId(base));
+    const { caller: _, ...uncalled } = base;
+    expect(scopedPushId(uncalled)).not.toBe(scopedPushId(base));
+  });
+
+  it('keeps a retry with the keys of its rows in another order on the same id', () => {
+    const reordered = [{ event_ts: '2026-03-01T11:00:00Z', amount: 1, customer_id: 'C1' }];
+    expect(scopedPushId({ ...base, rows: reordered })).toBe(scopedPushId(base));
+  });
+
+  it('gives the same key with other rows or another target another id (another push)', () => {
+    const other = [{ customer_id: 'C2', amount: 1, event_ts: '2026-03-01T11:00:00Z' }];
+    expect(scopedPushId({ ...base, rows: other })).not.toBe(scopedPushId(base));
+    expect(scopedPushId({ ...base, rows: [...rows, ...rows] })).not.toBe(scopedPushId(base));
+    expect(scopedPushId({ ...base, to: 'offline' })).not.toBe(scopedPushId(base));
   });
 });
