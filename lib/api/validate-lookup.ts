@@ -1,4 +1,5 @@
 import type { JoinKeyType } from '../definitions/index.ts';
+import { integerKeyProblem } from '../online/lookup-join-key.ts';
 import { ApiError } from './api-error.ts';
 import { checkLookupBody, type LookupBody } from './check-lookup-body.ts';
 import { parseJsonBody } from './parse-json-body.ts';
@@ -86,21 +87,8 @@ function checkEntity(
         { path },
       );
     }
-    if (key.type !== 'string' && !(typeof value === 'number' && Number.isSafeInteger(value))) {
-      throw new ApiError(
-        400,
-        'INVALID_JOIN_KEY',
-        `${path}: must be an integer (${key.type}), got ${JSON.stringify(value)}`,
-        { path },
-      );
-    }
-    if (
-      key.type === 'int32' &&
-      typeof value === 'number' &&
-      (value < -(2 ** 31) || value >= 2 ** 31)
-    ) {
-      throw new ApiError(400, 'INVALID_JOIN_KEY', `${path}: outside the int32 range`, { path });
-    }
+    const problem = key.type === 'string' ? undefined : integerKeyProblem(key.type, value);
+    if (problem) throw new ApiError(400, 'INVALID_JOIN_KEY', `${path}: ${problem}`, { path });
   }
   for (const name of Object.keys(entity)) {
     if (!joinKeys.some((k) => k.name === name)) {

@@ -3,6 +3,7 @@ import type { ValueType } from '../definitions/index.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
 import { itemAttributes as a, microsToIso } from './item-codec.ts';
+import { lookupKeyValues } from './lookup-join-key.ts';
 
 export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL_VALUE';
 
@@ -88,7 +89,7 @@ export function planLookup(registry: RuntimeRegistry, request: LookupRequest): P
     for (const { plan } of views) {
       if (plan.joinKeySignature !== signature) {
         signature = plan.joinKeySignature;
-        entityKey = encodeEntityKey(plan.joinKeys, entity);
+        entityKey = encodeEntityKey(plan.joinKeys, lookupKeyValues(plan.joinKeys, entity));
       }
       keys.push(partitionKey(plan.keyPrefix, entityKey));
     }
