@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import { firehoseRecords, type PushIdentity } from './firehose-records.ts';
+import { OfflinePushUnavailableError } from './offline-push-unavailable.ts';
+import { storeFailure } from './push-store-failure.ts';
 import type { PushRow } from './validate-push-rows.ts';
+
+export { OfflinePushUnavailableError };
 
 /** PutRecordBatch takes at most 500 records and 4 MiB per call. */
 const maxRecordsPerCall = 500;
@@ -18,17 +22,6 @@ export interface FirehoseSinkOptions {
   readonly baseDelayMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly newPushId?: () => string;
-}
-
-/**
- * Some records Firehose did not accept after every retry. The push answers 503 (the `$fault`
- * marks it a service failure, as the SDK's own errors are); records it did accept still reach
- * the staging prefix, and a retry with the same push id (an Idempotency-Key's) is kept once at
- * compaction (ADR 0016).
- */
-export class OfflinePushUnavailableError extends Error {
-  override readonly name = 'OfflinePushUnavailableError';
-  readonly $fault = 'server';
 }
 
 /**
@@ -60,12 +53,7 @@ export function firehoseOfflineSink(options: FirehoseSinkOptions) {
       let waiting = chunk;
       for (let attempt = 1; waiting.length > 0; attempt += 1) {
         if (attempt > 1) await sleep(Math.random() * baseDelayMs * 2 ** (attempt - 2));
-        const answer = await options.client.send(
-          new PutRecordBatchCommand({
-            DeliveryStreamName: stream,
-            Records: waiting.map((text) => ({ Data: Buffer.from(text, 'utf8') })),
-          }),
-        );
+        const answer = await sendBatch(options.client, stream, waiting);
         if (!answer.FailedPutCount) break;
         const failed = waiting.filter((_, i) => answer.RequestResponses?.[i]?.ErrorCode);
         // A count without per-record codes names no record: resend them all.
@@ -80,6 +68,24 @@ export function firehoseOfflineSink(options: FirehoseSinkOptions) {
       }
     }
   };
+}
+
+/** A call Firehose failed as a service (throttled past the SDK's retries, 5xx, unreachable) is the offline buffer failing: 503, not a bug. */
+async function sendBatch(client: FirehoseClient, stream: string, records: readonly string[]) {
+  try {
+    return await client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: stream,
+        Records: records.map((text) => ({ Data: Buffer.from(text, 'utf8') })),
+      }),
+    );
+  } catch (error) {
+    if (!storeFailure(error)) throw error;
+    throw new OfflinePushUnavailableError(
+      `Firehose stream ${stream} failed: ${(error as Error).message}; the push is not stored offline`,
+      { cause: error },
+    );
+  }
 }
 
 function chunks(records: readonly string[]): string[][] {

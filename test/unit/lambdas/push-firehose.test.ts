@@ -138,6 +138,8 @@ describe('the push Lambda with an offline target (Firehose mocked)', () => {
     expect(answer.statusCode).toBe(503);
     expect(answer.json.error.code).toBe('STORE_UNAVAILABLE');
     expect(answer.json.offline).toBeUndefined();
+    expect(answer.json.error.message).toContain('the offline push buffer');
+    expect(answer.json.error.message).not.toContain('online store failed');
     expect(firehose.commandCalls(PutRecordBatchCommand)).toHaveLength(4);
     expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(0);
   });
@@ -150,6 +152,8 @@ describe('the push Lambda with an offline target (Firehose mocked)', () => {
       );
     const answer = await handler().invoke({ to: 'offline', rows: [paymentRow(at)] });
     expect(answer.statusCode).toBe(503);
+    expect(answer.json.error.message).toContain('the offline push buffer');
+    expect(answer.json.error.message).not.toContain('online store failed');
   });
 
   it('carries the identity executePush gives (an Idempotency-Key scope) on every record', async () => {
