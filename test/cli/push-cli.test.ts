@@ -1,6 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
+import { epochMicrosOf } from '../../lib/epoch-micros.ts';
+import { scopedPushId } from '../../lib/push/push-id.ts';
+import { appendPushLog } from '../../lib/push/push-log.ts';
+import { validatePushRows } from '../../lib/push/validate-push-rows.ts';
+import { compileRegistry } from '../../lib/registry/index.ts';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
 
 const defs = `
@@ -138,4 +144,133 @@ describe('fstore push', () => {
     const again = await runFstore([...args, 'push', '--compact']);
     expect(again.stdout).toContain('no push logs waiting');
   });
+
+  describe('with --idempotency-key', () => {
+    interface Compacted {
+      ingested: number;
+      alreadyIngested: number;
+      rows: number;
+    }
+    const pushJson = async (file: string, key: string) => {
+      const run = await runFstore([
+        ...args,
+        'push',
+        '--source',
+        'payments',
+        '--file',
+        file,
+        '--idempotency-key',
+        key,
+        '--to',
+        'offline',
+        '--json',
+      ]);
+      return run;
+    };
+
+    it('runs the same command again without landing its rows twice: the second run is answered from the first', async () => {
+      const file = path.join(work, 'keyed.jsonl');
+      await writeFile(
+        file,
+        `${JSON.stringify({ customer_id: 'K1', amount: 4, flagged: false, event_ts: at(2) })}\n`,
+      );
+      const first = await pushJson(file, 'nightly-2026-03-01');
+      expect(first.code, first.stderr).toBe(0);
+      const firstAnswer = JSON.parse(first.stdout) as { compacted: Compacted[] };
+      expect(firstAnswer.compacted).toMatchObject([{ ingested: 1, rows: 1 }]);
+      const second = await pushJson(file, 'nightly-2026-03-01');
+      expect(second.code, second.stderr).toBe(0);
+      const secondAnswer = JSON.parse(second.stdout) as {
+        replayed: boolean;
+        rows: number;
+        compacted: Compacted[];
+      };
+      expect(secondAnswer).toMatchObject({ replayed: true, rows: 1, compacted: [] });
+    });
+
+    it('lands a push once when its run was lost after the log was durable: the log of the key carries the same push id', async () => {
+      // What a run killed after its log was durable (before its answer was recorded) leaves.
+      const { registry, source } = paymentsRegistry();
+      const row = { customer_id: 'L1', amount: 6, flagged: true, event_ts: at(3) };
+      const rows = validatePushRows(registry, source, [row], {
+        nowMicros: epochMicrosOf(new Date().toISOString()),
+        maxFutureSkewSeconds: 300,
+      });
+      await appendPushLog(
+        path.join(work, '.fstore'),
+        'local',
+        source,
+        rows,
+        scopedPushId({ key: 'lost-answer-1', source: 'payments', to: 'offline', rows: [row] }),
+      );
+      const file = path.join(work, 'lost.jsonl');
+      await writeFile(file, `${JSON.stringify(row)}\n`);
+      const rerun = await pushJson(file, 'lost-answer-1');
+      expect(rerun.code, rerun.stderr).toBe(0);
+      const answer = JSON.parse(rerun.stdout) as { compacted: Compacted[] };
+      expect(answer.compacted).toMatchObject([{ ingested: 1, alreadyIngested: 1, rows: 1 }]);
+    });
+
+    it('refuses the key used before for other rows, naming it, and writes nothing', async () => {
+      const file = path.join(work, 'reused.jsonl');
+      await writeFile(
+        file,
+        `${JSON.stringify({ customer_id: 'K2', amount: 5, flagged: false, event_ts: at(2) })}\n`,
+      );
+      const run = await pushJson(file, 'nightly-2026-03-01');
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(
+        'Idempotency-Key "nightly-2026-03-01" was used for a different push to this source',
+      );
+      expect(await amountOf('K2')).toBe('NOT_FOUND');
+    });
+
+    it('refuses a malformed key and a key with --follow or --compact', async () => {
+      const file = path.join(work, 'keyed.jsonl');
+      const bad = await pushJson(file, 'two words');
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('--idempotency-key may hold only letters, digits');
+      const follow = await runFstore([
+        ...args,
+        'push',
+        '--source',
+        'payments',
+        '--follow',
+        '--idempotency-key',
+        'k',
+      ]);
+      expect(follow.code).not.toBe(0);
+      expect(follow.stderr).toContain('--idempotency-key names one push');
+      const compact = await runFstore([...args, 'push', '--compact', '--idempotency-key', 'k']);
+      expect(compact.code).not.toBe(0);
+      expect(compact.stderr).toContain('--idempotency-key names one push');
+    });
+  });
 });
+
+function paymentsRegistry() {
+  const customer = defineEntity({
+    name: 'customer',
+    joinKeys: [{ name: 'customer_id', type: 'string' }],
+  });
+  const payments = defineSource({
+    name: 'payments',
+    schema: { customer_id: 'string', amount: 'float64', flagged: 'bool', event_ts: 'timestamp' },
+    timestampField: 'event_ts',
+  });
+  const registry = compileRegistry([
+    {
+      definition: defineFeatureView({
+        name: 'last_payment',
+        entities: [customer],
+        source: payments,
+        features: { amount: { type: 'float64', min: 0 }, flagged: 'bool' },
+        online: true,
+        schedule: 'rate(1 hour)',
+      }),
+    },
+  ]);
+  const source = registry.sources[0];
+  if (!source) throw new Error('no source');
+  return { registry, source };
+}

@@ -91,5 +91,12 @@ describe('a push log ingest refuses, from the CLI', () => {
     const replayed = await runFstore([...args, 'push', ...(command as string).split(' ')]);
     expect(replayed.code, replayed.stderr).toBe(0);
     expect(replayed.stdout).toContain('1 row of orders added to the offline store');
+    // Replayed again (the first replay's answer was lost, say): the log's push id was kept, so
+    // its rows are not added twice.
+    const again = await runFstore([...args, 'push', ...(command as string).split(' '), '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      compacted: [{ source: 'orders', ingested: 0, alreadyIngested: 1, rows: 0 }],
+    });
   }, 120_000);
 });

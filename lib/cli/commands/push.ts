@@ -6,6 +6,7 @@ import { parseKeepDuration } from '../../offline/compact-replaced.ts';
 import { LockedError } from '../../process-lock.ts';
 import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push-logs.ts';
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
+import type { PushIdentity } from '../../push/push-id.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
 import { appendPushLog } from '../../push/push-log.ts';
 import { onlinePushViews, pushSource } from '../../push/push-source.ts';
@@ -20,6 +21,7 @@ import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { positiveIntegerOrZero } from './parse-options.ts';
+import { filePushIdentity, runKeyedFilePush } from './push-file-identity.ts';
 import { readPushFile } from './push-file-rows.ts';
 import { followPush } from './push-follow.ts';
 
@@ -32,6 +34,7 @@ interface PushOptions {
   batchRows: number;
   batchMs: number;
   compactEvery: number;
+  idempotencyKey?: string;
   json?: boolean;
 }
 
@@ -88,6 +91,10 @@ export function registerPush(program: Command): void {
           }
         }),
     )
+    .option(
+      '--idempotency-key <key>',
+      'with --file: names this push, so running the same command again (its answer was lost) lands the rows once, as the Idempotency-Key header of POST /v1/push does (scope: key + source); the same key with other rows is refused. A failed push log replayed from failed/ keeps its own push id without a key',
+    )
     .option('--json', 'print the answer as JSON (with --follow: one JSON line per batch)')
     .action(async (options: PushOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
@@ -95,6 +102,11 @@ export function registerPush(program: Command): void {
         throw new UsageError(
           `push runs local environments from the CLI; on AWS ("${ctx.env}") the push route is not deployed yet`,
           'use --env local',
+        );
+      if (options.idempotencyKey !== undefined && (options.follow || options.compact))
+        throw new UsageError(
+          '--idempotency-key names one push, of --file: --follow pushes batches whose bounds depend on timing, and --compact pushes nothing',
+          'e.g. fstore push --source payments --file rows.jsonl --idempotency-key nightly-2026-03-01',
         );
       const registry = await ctx.compile();
       if (options.follow) {
@@ -132,32 +144,50 @@ export function registerPush(program: Command): void {
           'e.g. --source payments --file rows.jsonl',
         );
       const source = inCli(() => pushSource(registry, options.source as string), '--source');
+      const pushed = filePushIdentity(options.file, options.idempotencyKey);
       const file = await readPushFile(options.file, source);
       if (file.rows.length === 0)
         throw new CliError(`${ctx.display(options.file)} has no rows`, {
           hint: 'write one row per line',
         });
-      const store = writesOnline(options.to)
-        ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true })
-        : undefined;
+      // A keyed push keeps its record beside the online table, so it opens the store either way.
+      const store =
+        writesOnline(options.to) || pushed.key !== undefined
+          ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true })
+          : undefined;
       let answer: PushAnswer;
+      let replayed = false;
       try {
-        answer = await executePush(
-          {
-            registry,
-            ...(store ? { online: { client: store.client, table: store.table } } : {}),
-            offline: async (pushed, rows) => {
-              await appendPushLog(ctx.options.dataDir, ctx.env, pushed, rows);
+        const body = { rows: file.rows, to: options.to };
+        const run = (identity?: PushIdentity) =>
+          executePush(
+            {
+              registry,
+              ...(store ? { online: { client: store.client, table: store.table } } : {}),
+              offline: async (into, rows, push) => {
+                await appendPushLog(ctx.options.dataDir, ctx.env, into, rows, push.pushId);
+              },
             },
-          },
-          defaultPushLimits,
-          source.name,
-          { rows: file.rows, to: options.to },
-        ).catch((error: unknown) => {
-          throw error instanceof ApiError
-            ? fileError(error, ctx.display(options.file as string), file.place)
-            : error;
-        });
+            defaultPushLimits,
+            source.name,
+            body,
+            ...(identity ? [identity] : []),
+          ).catch((error: unknown) => {
+            throw error instanceof ApiError
+              ? fileError(error, ctx.display(options.file as string), file.place)
+              : error;
+          });
+        if (store && pushed.key !== undefined) {
+          const keyed = await runKeyedFilePush(
+            store.client,
+            ctx.env,
+            pushed.key,
+            { source: source.name, body },
+            run,
+          );
+          answer = keyed.answer;
+          replayed = keyed.replayed;
+        } else answer = await run(pushed.identity);
       } finally {
         await store?.close();
       }
@@ -167,12 +197,17 @@ export function registerPush(program: Command): void {
       if (options.json) {
         ctx.out.json({
           ...answer,
+          ...(replayed ? { replayed: true } : {}),
           compacted,
           ...(waiting.length > 0 ? { waitingForCompaction: waiting } : {}),
         });
         if (compacted.some((c) => c.failed.length > 0)) process.exitCode = 1;
         return;
       }
+      if (replayed)
+        ctx.out.line(
+          `${ctx.out.c.green('✔')} already pushed with --idempotency-key ${pushed.key}: nothing written again; the first run's answer follows`,
+        );
       const { online } = answer;
       if (online)
         ctx.out.line(
@@ -188,6 +223,11 @@ export function registerPush(program: Command): void {
         if (c.ingested > 0)
           ctx.out.line(
             `${ctx.out.c.green('✔')} ${plural(c.rows, 'row')} of ${c.source} added to the offline store (${plural(c.ingested, 'push log')} ingested)`,
+          );
+      for (const c of compacted)
+        if (c.alreadyIngested > 0)
+          ctx.out.line(
+            `${ctx.out.c.green('✔')} ${plural(c.alreadyIngested, 'push log')} of ${c.source} already ingested (same push id): not added again`,
           );
       reportFailedLogs(ctx, compacted);
     });
