@@ -26,6 +26,7 @@ import {
   removeBatch,
   writeBatch,
 } from './push-log-batch.ts';
+import { rawNames } from './raw-names.ts';
 
 export interface PushLogCompaction {
   readonly source: string;
@@ -293,10 +294,7 @@ async function refusalReason(
 ): Promise<string> {
   const firstLine = (await readFile(log, 'utf8')).split('\n', 1)[0] ?? '';
   const present = new Set(Object.keys(safeJson(firstLine)));
-  const rawFor = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
-  const absent = source.schema
-    .map((c) => rawFor.get(c.name) ?? c.name)
-    .filter((raw) => !present.has(raw));
+  const absent = rawNames(source).filter((raw) => !present.has(raw));
   return [
     `push log ${path.basename(log)} of source "${source.name}" was not ingested into the offline store; later push logs of the source went on without it.`,
     error.message,

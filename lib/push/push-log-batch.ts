@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RegistrySource } from '../registry/index.ts';
 import { pushLogDir } from './push-log.ts';
+import { rawNames } from './raw-names.ts';
 import { writeDurably } from './write-durably.ts';
 
 /**
@@ -74,9 +75,7 @@ export async function writeBatch(
   source: RegistrySource,
   logs: readonly string[],
 ): Promise<{ batch?: PushLogBatch; leftOut: string[] }> {
-  const rawNames = source.schema.map(
-    (c) => Object.entries(source.fieldMapping).find(([, name]) => name === c.name)?.[0] ?? c.name,
-  );
+  const columns = rawNames(source);
   const taken: string[] = [];
   const leftOut: string[] = [];
   const parts: string[] = [];
@@ -84,7 +83,7 @@ export async function writeBatch(
   for (const log of logs) {
     if (taken.length >= batchLimits.logs || bytes >= batchLimits.bytes) break;
     const text = await readFile(log, 'utf8').catch(() => undefined);
-    const lines = text === undefined ? undefined : normalized(text, rawNames);
+    const lines = text === undefined ? undefined : normalized(text, columns);
     if (lines === undefined) {
       leftOut.push(log);
       continue;
@@ -107,7 +106,7 @@ export async function writeBatch(
   return { batch: { file, logs: taken }, leftOut };
 }
 
-function normalized(text: string, rawNames: readonly string[]): string | undefined {
+function normalized(text: string, columns: readonly string[]): string | undefined {
   let out = '';
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -119,7 +118,7 @@ function normalized(text: string, rawNames: readonly string[]): string | undefin
     }
     if (typeof row !== 'object' || row === null || Array.isArray(row)) return undefined;
     const values = row as Record<string, unknown>;
-    out += `${JSON.stringify(Object.fromEntries(rawNames.map((n) => [n, values[n] ?? null])))}\n`;
+    out += `${JSON.stringify(Object.fromEntries(columns.map((n) => [n, values[n] ?? null])))}\n`;
   }
   return out === '' ? undefined : out;
 }

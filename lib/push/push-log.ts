@@ -6,6 +6,7 @@ import { offlineRoot } from '../offline/local-layout.ts';
 import { isRunning } from '../process-lock.ts';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import { newPushId, pushIdPattern } from './push-id.ts';
+import { rawNames } from './raw-names.ts';
 import type { PushRow } from './validate-push-rows.ts';
 import { writeDurably } from './write-durably.ts';
 
@@ -38,16 +39,14 @@ export async function appendPushLog(
     throw new Error(`internal: push id "${pushId}" is not 32 lowercase hex digits`);
   const dir = pushLogDir(dataDir, env, source.name);
   await mkdir(dir, { recursive: true });
+  await seedLogStamp(dir);
   const file = path.join(dir, `${nextLogStamp()}-${pushId}.jsonl`);
-  const rawName = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
+  const raw = rawNames(source);
   const text = rows
     .map((row) =>
       JSON.stringify(
         Object.fromEntries(
-          source.schema.map((c) => [
-            rawName.get(c.name) ?? c.name,
-            logValue(c.type, row.values[c.name]),
-          ]),
+          source.schema.map((c, i) => [raw[i], logValue(c.type, row.values[c.name])]),
         ),
       ),
     )
@@ -65,10 +64,35 @@ export function pushIdOfLog(log: string): string | undefined {
 }
 
 let lastStampMicros = 0n;
+/** Log folders whose names this process has read its last stamp from. */
+const seededDirs = new Set<string>();
 
 /**
- * The start of a log's name: UTC time to the microsecond, strictly increasing within a process,
- * so names sort in the order this process wrote them and compaction gives a later push the
+ * Before this process's first log of a source: its last stamp becomes at least the highest stamp
+ * among the source's waiting logs (and logs being written), so a process started after the clock
+ * stepped back still names its logs after every log waiting before it. Logs already ingested
+ * need not be counted: a later ingest gives its rows a higher `fstore_seq` whatever its name.
+ */
+async function seedLogStamp(dir: string): Promise<void> {
+  if (seededDirs.has(dir)) return;
+  for (const name of await namesIn(dir)) {
+    const micros = stampOfLogName(name);
+    if (micros !== undefined && micros > lastStampMicros) lastStampMicros = micros;
+  }
+  seededDirs.add(dir);
+}
+
+function stampOfLogName(name: string): bigint | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{6})-/.exec(name);
+  return m
+    ? parseEpochMicros(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`)
+    : undefined;
+}
+
+/**
+ * The start of a log's name: UTC time to the microsecond, strictly increasing within a process
+ * and, through `seedLogStamp`, after every log of the source waiting when the process first wrote
+ * one, so names sort in the order the logs were written and compaction gives a later push the
  * higher `fstore_seq` (the later push wins a full tie offline, as it does online). Pushes of two
  * processes in the same microsecond sort by their random suffix.
  */
@@ -85,10 +109,7 @@ export async function pendingPushLogs(
   source: string,
 ): Promise<string[]> {
   const dir = pushLogDir(dataDir, env, source);
-  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[];
-    throw error;
-  });
+  const names = await namesIn(dir);
   // Names starting with '_' are compaction's own files (the batch, the lock, the ledger).
   return names
     .filter((n) => n.endsWith('.jsonl') && !n.startsWith('_'))
@@ -157,10 +178,7 @@ export async function failedPushLogs(
   source: string,
 ): Promise<{ log: string; reasonFile: string }[]> {
   const dir = failedPushLogDir(dataDir, env, source);
-  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[];
-    throw error;
-  });
+  const names = await namesIn(dir);
   return names
     .filter((n) => n.endsWith('.jsonl'))
     .sort()
@@ -186,10 +204,7 @@ export async function removeAbandonedLogTemporaries(
   nowMs = Date.now(),
 ): Promise<string[]> {
   const dir = pushLogDir(dataDir, env, source);
-  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[];
-    throw error;
-  });
+  const names = await namesIn(dir);
   const removed: string[] = [];
   for (const name of names.filter((n) => n.endsWith('.tmp'))) {
     const file = path.join(dir, name);
@@ -204,6 +219,14 @@ export async function removeAbandonedLogTemporaries(
     removed.push(file);
   }
   return removed;
+}
+
+/** The names in a folder; none when the folder does not exist (no push written there yet). */
+async function namesIn(dir: string): Promise<string[]> {
+  return readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
 }
 
 function logValue(type: string, value: unknown): unknown {
