@@ -46,6 +46,7 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore demo-data --customers 10 --days 3 --format csv --out /tmp/fstore-push   # a few fresh rows',
       'npx fstore push --source orders --file /tmp/fstore-push/orders.csv',
       'npx fstore push --source orders --file /tmp/fstore-push/orders.csv --to online --json',
+      'npx fstore push --source orders --file /tmp/fstore-push/orders.csv --idempotency-key orders-batch-1   # the same command again lands the rows once',
       'npx fstore push --compact   # ingest push logs a running server left',
       'npx fstore demo-data --customers 10 --days 3 --out /tmp/fstore-push   # the same rows as Parquet',
       'npx fstore push --source orders --file /tmp/fstore-push/orders.parquet',
