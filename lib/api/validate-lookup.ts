@@ -1,5 +1,5 @@
 import type { JoinKeyType } from '../definitions/index.ts';
-import { integerKeyProblem } from '../online/lookup-join-key.ts';
+import { integerKeyProblem } from '../online/integer-join-keys.ts';
 import { ApiError } from './api-error.ts';
 import { checkLookupBody, type LookupBody } from './check-lookup-body.ts';
 import { parseJsonBody } from './parse-json-body.ts';

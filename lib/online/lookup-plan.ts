@@ -2,8 +2,8 @@ import type { AttributeValue, KeysAndAttributes } from '@aws-sdk/client-dynamodb
 import type { ValueType } from '../definitions/index.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
+import { int64KeysAsBigint } from './integer-join-keys.ts';
 import { itemAttributes as a, microsToIso } from './item-codec.ts';
-import { lookupKeyValues } from './lookup-join-key.ts';
 
 export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL_VALUE';
 
@@ -89,7 +89,7 @@ export function planLookup(registry: RuntimeRegistry, request: LookupRequest): P
     for (const { plan } of views) {
       if (plan.joinKeySignature !== signature) {
         signature = plan.joinKeySignature;
-        entityKey = encodeEntityKey(plan.joinKeys, lookupKeyValues(plan.joinKeys, entity));
+        entityKey = encodeEntityKey(plan.joinKeys, int64KeysAsBigint(plan.joinKeys, entity));
       }
       keys.push(partitionKey(plan.keyPrefix, entityKey));
     }

@@ -8,6 +8,7 @@ import { secondsCeil } from '../epoch-micros.ts';
 import type { RuntimeFeatureView } from '../registry/runtime-projection.ts';
 import { sendConditionalPuts } from './conditional-puts.ts';
 import { encodeEntityKey, partitionKey } from './entity-key.ts';
+import { int64KeysAsBigint } from './integer-join-keys.ts';
 import { itemAttributes as a, encodeValue, ItemCodecError, toEpochMicros } from './item-codec.ts';
 
 /** One entity's newest row of a view, as materialization produces it. */
@@ -72,7 +73,7 @@ interface RowIdentity {
 }
 
 function identityOf(view: RuntimeFeatureView, row: OnlineRow): RowIdentity {
-  const entityKey = encodeEntityKey(view.joinKeys, row.values);
+  const entityKey = encodeEntityKey(view.joinKeys, int64KeysAsBigint(view.joinKeys, row.values));
   const where = `${view.name}[${entityKey}]`;
   const createdTs =
     row.createdTs === undefined || row.createdTs === null

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import type { JoinKeyType } from '../../definitions/index.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { integerKeyProblem } from '../../online/integer-join-keys.ts';
 import {
   type FeatureResult,
   type LookupRequest,
@@ -17,21 +19,64 @@ interface GetOptions {
   url?: string;
 }
 
-/** `--entity customer_id=C1` (several keys: `--entity bank_id=1,card=4111`) to a key object. */
-function parseEntity(text: string): Record<string, string | number> {
+type JoinKeys = readonly { name: string; type: JoinKeyType }[];
+
+/**
+ * `--entity customer_id=C1` (several keys: `--entity bank_id=1,card=4111`) to a key object, each
+ * value typed as its join key: an integer key as a number, an int64 beyond 2^53 as its decimal
+ * text (the HTTP API takes it so, and a number would lose digits). `which` is the 1-based place
+ * of this --entity among the others, for the error.
+ */
+function parseEntity(
+  text: string,
+  which: number,
+  joinKeys: JoinKeys,
+): Record<string, string | number> {
+  const where = `--entity #${which} "${text}"`;
+  const expected = joinKeys.map((k) => k.name).join(',');
   const entity: Record<string, string | number> = {};
   for (const part of text.split(',')) {
     const at = part.indexOf('=');
     if (at <= 0)
+      throw new UsageError(`${where} is not key=value`, `write --entity ${expected}=...`);
+    const name = part.slice(0, at);
+    const key = joinKeys.find((k) => k.name === name);
+    if (!key)
       throw new UsageError(
-        `--entity "${text}" is not key=value`,
-        'write --entity customer_id=C000001',
+        `${where}: "${name}" is not a join key here; expected ${expected}`,
+        `write --entity ${joinKeys.map((k) => `${k.name}=...`).join(',')}`,
       );
-    const raw = part.slice(at + 1);
-    entity[part.slice(0, at)] =
-      /^-?\d+$/.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : raw;
+    const value = keyValue(key.type, part.slice(at + 1));
+    const problem =
+      key.type === 'string'
+        ? value === ''
+          ? 'is empty'
+          : undefined
+        : integerKeyProblem(key.type, value);
+    if (problem) throw new UsageError(`${where}: ${name} ${problem}`, `${name} is ${key.type}`);
+    entity[name] = value;
   }
+  const missing = joinKeys.find((k) => !Object.hasOwn(entity, k.name));
+  if (missing)
+    throw new UsageError(
+      `${where}: join key "${missing.name}" is missing`,
+      `write --entity ${joinKeys.map((k) => `${k.name}=...`).join(',')}`,
+    );
   return entity;
+}
+
+/** The command line's text as the lookup takes it: a number where it is a safe integer of an integer key. */
+function keyValue(type: JoinKeyType, raw: string): string | number {
+  if (type === 'string' || !/^-?\d+$/.test(raw)) return raw;
+  const number = Number(raw);
+  return Number.isSafeInteger(number) || type === 'int32' ? number : raw;
+}
+
+/** The join keys of the selected views, each name once. */
+function joinKeysOf(registry: Registry, selection: LookupRequest['views']): JoinKeys {
+  return selection
+    .flatMap(({ view }) => registry.featureViews.find((v) => v.name === view)?.joinKeys ?? [])
+    .filter((k, i, all) => all.findIndex((o) => o.name === k.name) === i);
 }
 
 export function registerGet(program: Command): void {
@@ -58,8 +103,9 @@ export function registerGet(program: Command): void {
         );
       const ctx = CliContext.fromCommand(command);
       const registry = await ctx.compile();
-      const entities = options.entity.map(parseEntity);
       const selection = selectionFor(registry, options);
+      const joinKeys = joinKeysOf(registry, selection);
+      const entities = options.entity.map((text, i) => parseEntity(text, i + 1, joinKeys));
       const results = await lookupLocally(ctx, registry, selection, entities, options.url);
       if (options.json) {
         ctx.out.json(results.map((features, i) => ({ entity: entities[i], features })));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../../lib/definitions/index.ts';
 import { encodeEntityKey, partitionKey } from '../../../lib/online/entity-key.ts';
 import { planLookup } from '../../../lib/online/lookup-plan.ts';
+import { putCommand } from '../../../lib/online/online-writer.ts';
 import { compileRegistry } from '../../../lib/registry/index.ts';
 
 const card = defineEntity({
@@ -74,5 +75,28 @@ describe('the item key a lookup reads for int64 join keys sent as decimal text',
     expect(() => keysOf(registry(), [{ bank_id: '12.5', card_no: 1 }])).toThrow(
       'join key "bank_id" must be an integer (int64), got the string "12.5"',
     );
+  });
+});
+
+describe('the item key materialization writes for int64 join keys', () => {
+  // DuckDB's and Athena's JSON rows give a BIGINT beyond 2^53 as decimal text.
+  it('is the same for decimal text as for the bigint, and the key a lookup reads', () => {
+    const compiled = registry();
+    const [view] = compiled.featureViews;
+    if (!view) throw new Error('no view');
+    const put = putCommand(
+      'table',
+      view,
+      {
+        values: { bank_id: '9007199254740993', card_no: '9223372036854775807', amount: 1.5 },
+        eventTs: 1_000_000n,
+      },
+      0,
+    );
+    const written = put.input.Item?.pk?.S;
+    expect(written).toBe(writtenKey(compiled, 9007199254740993n, 2n ** 63n - 1n));
+    expect(
+      keysOf(compiled, [{ bank_id: '9007199254740993', card_no: '9223372036854775807' }]),
+    ).toEqual([written]);
   });
 });

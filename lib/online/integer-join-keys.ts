@@ -33,26 +33,28 @@ export function integerKeyProblem(
 }
 
 /**
- * The entity with each int64 join key sent as decimal text made a bigint, as encodeEntityKey
- * takes it, so the item key is the one materialization wrote for that integer. The entity itself
- * when nothing needs it (the common case: no copy). Other values pass through for
- * encodeEntityKey to accept or refuse.
+ * The values with each int64 join key given as decimal text made a bigint, as encodeEntityKey
+ * takes it. Text is how an int64 beyond 2^53 travels exactly: in lookup requests, and in the
+ * JSON rows DuckDB and Athena give materialization. So a lookup and the materialization that
+ * wrote the item encode the same integer as the same key. The values themselves when nothing
+ * needs it (the common case: no copy). Other values pass through for encodeEntityKey to accept
+ * or refuse.
  */
-export function lookupKeyValues(
+export function int64KeysAsBigint(
   joinKeys: readonly { name: string; type: JoinKeyType }[],
-  entity: Readonly<Record<string, unknown>>,
+  values: Readonly<Record<string, unknown>>,
 ): Readonly<Record<string, unknown>> {
-  let values: Record<string, unknown> | undefined;
+  let copy: Record<string, unknown> | undefined;
   for (const key of joinKeys) {
     if (key.type !== 'int64') continue;
-    const value = entity[key.name];
+    const value = values[key.name];
     if (typeof value !== 'string') continue;
     const integer = int64Text(value);
     if (integer === undefined) continue;
-    values ??= { ...entity };
-    values[key.name] = integer;
+    copy ??= { ...values };
+    copy[key.name] = integer;
   }
-  return values ?? entity;
+  return copy ?? values;
 }
 
 /** Decimal text as a bigint within int64, or undefined (also for long text, before any BigInt). */
