@@ -13,9 +13,15 @@ type Issue = z.core.$ZodRawIssue;
 
 const isMissing = (issue: Issue) => issue.input === undefined;
 
-const joinKeyValue = z.union([z.string(), z.number()], {
-  error: (issue) => `must be a string or a number, got ${jsonKind(issue.input)}`,
-});
+const joinKeyValue = z
+  .union([z.string(), z.number()], {
+    error: (issue) => `must be a string or a number, got ${jsonKind(issue.input)}`,
+  })
+  .check(
+    z.describe(
+      "A join key's value: text for a string key; a whole number for an int32 key; for an int64 key a whole number within ±(2^53 - 1), or a decimal string (optional leading '-') anywhere in the int64 range. Send an int64 beyond 2^53 as a decimal string: a JSON number there has lost digits and is refused (400 INVALID_JOIN_KEY)",
+    ),
+  );
 
 const entity = z.record(z.string(), joinKeyValue, {
   error: (issue) => `must be an object of join keys, got ${jsonKind(issue.input)}`,
@@ -60,7 +66,12 @@ export const featureValueSchema = z.object({
     .check(z.describe('Event time of the value (UTC, microseconds)')),
 });
 
-const entityInResponse = z.record(z.string(), z.union([z.string(), z.number()]));
+const entityInResponse = z.record(
+  z.string(),
+  z
+    .union([z.string(), z.number()])
+    .check(z.describe('A join key as it was sent: a decimal string stays a string')),
+);
 
 export const lookupResponseSchema = z.object({
   service: z.optional(z.string()),
