@@ -11,6 +11,7 @@ import type { StageConfig } from '../config/stage-config.ts';
 import { itemAttributes } from '../online/item-codec.ts';
 import {
   defaultIdempotencyExpirySeconds,
+  maxIdempotencyExpirySeconds,
   pushIdempotencyTableName,
 } from '../push/push-idempotency-table.ts';
 import { defaultPushLimits } from '../push/push-limits.ts';
@@ -32,7 +33,10 @@ export interface PushRouteProps {
   readonly table: dynamodb.ITableV2;
   /** Active X-Ray tracing on the function. Default false. */
   readonly tracing?: boolean;
-  /** How long a push's answer is kept for Idempotency-Key replays. Default one hour. */
+  /**
+   * How long a push's answer is kept for Idempotency-Key replays. Default one hour, at most one
+   * day (offline, ingested pushes are remembered a day; a later retry could land twice).
+   */
   readonly idempotencyExpiry?: Duration;
 }
 
@@ -59,6 +63,11 @@ export class PushRoute extends Construct {
   constructor(scope: Construct, id: string, props: PushRouteProps) {
     super(scope, id);
     const { stage } = props;
+    const expirySeconds = props.idempotencyExpiry?.toSeconds() ?? defaultIdempotencyExpirySeconds;
+    if (expirySeconds > maxIdempotencyExpirySeconds)
+      throw new Error(
+        `PushRoute idempotencyExpiry must be at most one day (${maxIdempotencyExpirySeconds} s), got ${expirySeconds} s: the offline store remembers ingested pushes for a day, so a retry after a longer expiry could land twice`,
+      );
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
       retention: retention(stage.logRetentionDays),
       removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -93,9 +102,7 @@ export class PushRoute extends Construct {
         MAX_ROWS: String(defaultPushLimits.maxRows),
         MAX_BODY_BYTES: String(defaultPushLimits.maxBodyBytes),
         IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
-        IDEMPOTENCY_EXPIRY_SECONDS: String(
-          props.idempotencyExpiry?.toSeconds() ?? defaultIdempotencyExpirySeconds,
-        ),
+        IDEMPOTENCY_EXPIRY_SECONDS: String(expirySeconds),
         // A push in progress holds its key for at most the function's run.
         IDEMPOTENCY_IN_PROGRESS_MS: String(timeout.toMilliseconds()),
       },

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { appendFile, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import {
+  maxIdempotencyExpirySeconds,
+  maxInProgressExpirySeconds,
+} from './push-idempotency-table.ts';
 import { pushLogDir } from './push-log.ts';
 import { writeDurably } from './write-durably.ts';
 
@@ -9,11 +13,13 @@ import { writeDurably } from './write-durably.ts';
  * line), recorded after each commit and before the logs are removed: a later log with an id
  * found here (the retry of a keyed push whose answer was lost) is removed, not ingested again.
  * A crash between a commit and this record is covered by the committed batch or log itself
- * (compact-push-logs.ts records it on the next run). Entries older than a day are dropped
- * when the file passes 16 MiB: keyed retries come within the key's expiry (1 h by default).
+ * (compact-push-logs.ts records it on the next run). When the file passes 16 MiB, entries are
+ * dropped once older than any key can be retried: the longest key expiry (a day, capped where
+ * it is set) plus the longest a push may hold its key in progress (its retry runs again after
+ * that, with the same push id, and its key's record expires a day after that run).
  */
-const keepMs = 24 * 60 * 60 * 1000;
-const pruneAboveBytes = 16 * 1024 * 1024;
+const keepMs = (maxIdempotencyExpirySeconds + maxInProgressExpirySeconds) * 1000;
+const defaultPruneAboveBytes = 16 * 1024 * 1024;
 
 function ledgerPath(dataDir: string, env: string, source: string): string {
   return path.join(pushLogDir(dataDir, env, source), '_ingested-pushes.txt');
@@ -75,6 +81,8 @@ export async function recordIngestedPushes(
   source: string,
   pushIds: readonly string[],
   nowMs = Date.now(),
+  /** The ledger's size past which old entries are dropped (tests make it small). */
+  { pruneAboveBytes = defaultPruneAboveBytes }: { pruneAboveBytes?: number } = {},
 ): Promise<void> {
   if (pushIds.length === 0) return;
   const file = ledgerPath(dataDir, env, source);
