@@ -21,6 +21,7 @@ import { type DeliveredRow, writeStagedBatch } from './push-staged-batch.ts';
 import { compactionLockKey } from './s3-compact-record.ts';
 import { S3IngestTarget } from './s3-ingest-target.ts';
 import { acquireS3Lock, defaultLeaseMs, type S3Lock } from './s3-lock.ts';
+import { inArrivalOrder, ledgerExpiryBefore, type StagedObject } from './staged-object-order.ts';
 
 export interface S3PushIngestOptions {
   readonly s3: S3Client;
@@ -33,7 +34,10 @@ export interface S3PushIngestOptions {
   readonly workDir?: string;
   /** Staged objects per batch (default 1,000). */
   readonly maxObjects?: number;
-  /** How long a batch's delivered (push id, row) pairs are remembered (default one day). */
+  /**
+   * How long a batch's delivered (push id, row) pairs are remembered (default one day), counted
+   * back from the oldest staged object waiting (S3 LastModified on both sides).
+   */
   readonly ledgerMs?: number;
   readonly leaseMs?: number;
   readonly breakLockOwner?: string;
@@ -154,12 +158,13 @@ class StagedPushIngest {
     confirmLock: () => Promise<void>,
   ): Promise<Omit<S3PushIngestResult, 'recovered'>> {
     const { s3, bucket } = this.options;
-    const staged = (await this.stagedObjects()).slice(0, this.options.maxObjects ?? 1_000);
+    const waiting = await this.stagedObjects();
+    const staged = waiting.slice(0, this.options.maxObjects ?? 1_000);
     const none = { source: this.options.source, objects: 0, rows: 0, duplicates: 0 };
     if (staged.length === 0) return none;
     const batchId = newDataFilesId(this.now());
     const keys = staged.map((o) => o.key);
-    const built = await this.buildBatch(batchId, keys, await this.delivered());
+    const built = await this.buildBatch(batchId, keys, await this.delivered(waiting));
     const manifest: BatchManifest = {
       batchId,
       objects: keys,
@@ -266,15 +271,18 @@ class StagedPushIngest {
   }
 
   /**
-   * The (push id, row) pairs batches committed within the ledger's time (default a day); older
-   * ledgers are deleted.
+   * The (push id, row) pairs batches committed within the ledger's time (default a day) of the
+   * oldest staged object waiting. A ledger is deleted only once it is older than that object
+   * by more than the ledger's time, both S3 LastModified times: not by this host's clock at run
+   * time, so a re-delivery staged an hour after its first copy stays a duplicate however late
+   * compaction next runs.
    */
-  private async delivered(): Promise<DeliveredRow[]> {
-    const keepMs = this.options.ledgerMs ?? 86_400_000;
+  private async delivered(waiting: readonly StagedObject[]): Promise<DeliveredRow[]> {
+    const expiresBefore = ledgerExpiryBefore(waiting, this.options.ledgerMs ?? 86_400_000);
     const out: DeliveredRow[] = [];
     const expired: string[] = [];
     for (const { key, modified } of await this.list(pushLedgerPrefix(this.options.source))) {
-      if (modified && this.now().getTime() - modified.getTime() > keepMs) {
+      if (modified && expiresBefore !== undefined && modified.getTime() < expiresBefore) {
         expired.push(key);
         continue;
       }
@@ -285,10 +293,10 @@ class StagedPushIngest {
     return out;
   }
 
-  /** Firehose's objects for the source, in arrival order (its names sort by time). */
-  private async stagedObjects(): Promise<{ key: string }[]> {
+  /** Firehose's objects for the source, oldest first (inArrivalOrder). */
+  private async stagedObjects(): Promise<StagedObject[]> {
     const prefix = `${pushStagingPrefix(this.options.source)}arrived=`;
-    return (await this.list(prefix)).filter((o) => o.key.endsWith('.parquet'));
+    return inArrivalOrder((await this.list(prefix)).filter((o) => o.key.endsWith('.parquet')));
   }
 
   private async list(prefix: string): Promise<{ key: string; modified?: Date }[]> {
