@@ -71,8 +71,9 @@ export interface StreamBatchOutcome extends KinesisBatchResponse {
 
 /**
  * One batch of a shard's records, each one row of the source (README.md, "Streams"):
- * every record is read and checked as a push row; refused ones go to `quarantine` with their
- * reason and count as done (retrying cannot fix them); the others' conditional puts go to
+ * every record is read and checked as a push row; refused ones before the first failed record
+ * go to `quarantine` with their reason and count as done (retrying cannot fix them; later ones
+ * are quarantined when Lambda sends them again); the others' conditional puts go to
  * every online view of the source. A put failing (throttled past its retries, the table
  * unreachable) makes its record the batch's failure: Lambda resumes the shard from the first
  * failed record, so the outcome names that one's sequence number and puts of later records
@@ -103,17 +104,7 @@ export async function ingestStreamBatch(
       maxFutureSkewSeconds: target.maxFutureSkewSeconds,
     }),
   );
-  const rejectedAt: number[] = [];
-  read.forEach((outcome, index) => {
-    if (outcome.kind !== 'rejected') return;
-    rejectedAt.push(index);
-    quarantine.add([
-      {
-        row: { kinesis: recordPosition(records[index] as KinesisEventRecord), data: outcome.data },
-        reasons: [outcome.reason],
-      },
-    ]);
-  });
+  const refusedAt = read.flatMap((outcome, index) => (outcome.kind === 'rejected' ? [index] : []));
 
   const { sends, duplicates, superseded } = putsToSend(read);
   let firstFailed = Number.POSITIVE_INFINITY;
@@ -151,6 +142,19 @@ export async function ingestStreamBatch(
     }
   });
 
+  // Only records before the first failure: Lambda sends the rest again, and they are
+  // quarantined by that delivery (once, with RecordsRejected counting them once).
+  const rejectedAt = refusedAt.filter((index) => index < firstFailed);
+  for (const index of rejectedAt) {
+    const outcome = read[index];
+    if (outcome?.kind !== 'rejected') continue;
+    quarantine.add([
+      {
+        row: { kinesis: recordPosition(records[index] as KinesisEventRecord), data: outcome.data },
+        reasons: [outcome.reason],
+      },
+    ]);
+  }
   try {
     await quarantine.flush();
   } catch (error) {
