@@ -11,10 +11,10 @@ const jsonSchema = (content: unknown) =>
   (content as { 'application/json': { schema: Schema } })['application/json'].schema;
 
 function viewLookup() {
-  const paths = openApiDocument('test').paths as Record<
+  const paths = openApiDocument('test').paths as unknown as Record<
     string,
     {
-      post: {
+      post?: {
         requestBody: { content: unknown };
         responses: Record<string, { content?: unknown }>;
       };
