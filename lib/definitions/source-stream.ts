@@ -13,6 +13,11 @@ export interface CreatedKinesisStreamInput {
 /** An existing Kinesis Data Stream the stack reads (it does not own it). */
 export interface ImportedKinesisStreamInput {
   streamArn: string;
+  /**
+   * The customer-managed KMS key the stream is encrypted with (same region), so the stream
+   * function may decrypt with it. Leave out for an unencrypted stream or `alias/aws/kinesis`.
+   */
+  kmsKeyArn?: string;
 }
 
 /** `stream` of defineSource: rows arriving on a stream, one JSON row per record. */
@@ -28,7 +33,7 @@ export type SourceStream = {
         readonly shards: number | 'on-demand';
         readonly retentionHours: number;
       }
-    | { readonly streamArn: string };
+    | { readonly streamArn: string; readonly kmsKeyArn?: string };
 };
 
 export const maxStreamShards = 500;
@@ -36,6 +41,10 @@ export const streamRetentionHours = { min: 24, max: 8760, default: 24 } as const
 
 const streamArnPattern =
   /^arn:aws[a-z-]*:kinesis:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:stream\/[a-zA-Z0-9_.-]{1,128}$/;
+
+// A key ARN (a UUID or a multi-Region `mrk-` id), not an alias: IAM grants name the key itself.
+const kmsKeyArnPattern =
+  /^arn:aws[a-z-]*:kms:([a-z]{2}(?:-[a-z]+)+-\d+):\d{12}:key\/(?:mrk-)?[a-f0-9-]{32,36}$/;
 
 /**
  * The field's shape; which combinations are allowed is `checkSourceStream`'s job, so each
@@ -48,6 +57,7 @@ export const sourceStreamSchema = z.strictObject({
     shards: z.unknown().optional(),
     retentionHours: z.number({ error: 'must be a whole number of hours' }).optional(),
     streamArn: z.string({ error: 'must be the ARN of a Kinesis data stream' }).optional(),
+    kmsKeyArn: z.string({ error: 'must be the ARN of a KMS key' }).optional(),
   }),
 });
 
@@ -56,7 +66,7 @@ export function checkSourceStream(
   stream: z.infer<typeof sourceStreamSchema>,
   issues: IssueCollector,
 ): SourceStream | undefined {
-  const { create, shards, retentionHours, streamArn } = stream.kinesis;
+  const { create, shards, retentionHours, streamArn, kmsKeyArn } = stream.kinesis;
   let problems = 0;
   const problem = (name: string, message: string, hint: string) => {
     problems += 1;
@@ -85,8 +95,16 @@ export function checkSourceStream(
         `"${streamArn}" is not the ARN of a Kinesis data stream`,
         'use arn:aws:kinesis:<region>:<account>:stream/<name>',
       );
-    return problems === 0 ? { kinesis: { streamArn } } : undefined;
+    if (kmsKeyArn !== undefined) checkKmsKeyArn(kmsKeyArn, streamArn, problem);
+    if (problems > 0) return undefined;
+    return { kinesis: { streamArn, ...(kmsKeyArn !== undefined ? { kmsKeyArn } : {}) } };
   }
+  if (kmsKeyArn !== undefined)
+    problem(
+      'kmsKeyArn',
+      'applies to the existing stream of streamArn; a stream fstore creates uses alias/aws/kinesis',
+      'remove kmsKeyArn, or name the existing stream with streamArn',
+    );
   if (create !== true) {
     problem(
       create === undefined ? '' : 'create',
@@ -124,6 +142,29 @@ export function checkSourceStream(
       retentionHours: retentionHours ?? streamRetentionHours.default,
     },
   };
+}
+
+function checkKmsKeyArn(
+  kmsKeyArn: string,
+  streamArn: string,
+  problem: (name: string, message: string, hint: string) => void,
+): void {
+  const keyRegion = kmsKeyArnPattern.exec(kmsKeyArn)?.[1];
+  if (keyRegion === undefined) {
+    problem(
+      'kmsKeyArn',
+      `"${kmsKeyArn}" is not the ARN of a KMS key`,
+      'use arn:aws:kms:<region>:<account>:key/<key id> (the key itself, not an alias)',
+    );
+    return;
+  }
+  const streamRegion = streamArn.split(':')[3];
+  if (streamArnPattern.test(streamArn) && streamRegion !== keyRegion)
+    problem(
+      'kmsKeyArn',
+      `is in ${keyRegion}, the stream in ${streamRegion}: Kinesis encrypts with a key of its own region`,
+      'use the key the stream is encrypted with (aws kinesis describe-stream-summary shows its KeyId)',
+    );
 }
 
 function wholeIn(value: number, min: number, max: number): boolean {

@@ -47,7 +47,7 @@ export const registrySourceSchema = z.object({
           shards: z.union([z.number(), z.literal('on-demand')]),
           retentionHours: z.number(),
         }),
-        z.object({ streamArn: z.string() }),
+        z.object({ streamArn: z.string(), kmsKeyArn: z.string().optional() }),
       ]),
     })
     .optional(),

@@ -35,6 +35,49 @@ describe('defineSource stream', () => {
     expect(withKinesis({ streamArn: china }).stream).toEqual({ kinesis: { streamArn: china } });
   });
 
+  it('accepts the customer-managed KMS key an existing stream is encrypted with', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(withKinesis({ streamArn: arn, kmsKeyArn: key }).stream).toEqual({
+      kinesis: { streamArn: arn, kmsKeyArn: key },
+    });
+    const multiRegion =
+      'arn:aws:kms:eu-west-1:210987654321:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+    expect(withKinesis({ streamArn: arn, kmsKeyArn: multiRegion }).stream).toEqual({
+      kinesis: { streamArn: arn, kmsKeyArn: multiRegion },
+    });
+  });
+
+  it.each([
+    'arn:aws:kms:eu-west-1:123456789012:alias/orders',
+    'arn:aws:kinesis:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    '1234abcd-12ab-34cd-56ef-1234567890ab',
+    'arn:aws:kms:eu-west-1:123456789012:key/',
+  ])('rejects %s as a KMS key ARN', (bad) => {
+    expect(
+      issueAt(() => withKinesis({ streamArn: arn, kmsKeyArn: bad }), 'stream.kinesis.kmsKeyArn'),
+    ).toMatchObject({ message: `"${bad}" is not the ARN of a KMS key` });
+  });
+
+  it('rejects a KMS key in another region than the stream, or with a stream fstore creates', () => {
+    const elsewhere = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(
+      issueAt(
+        () => withKinesis({ streamArn: arn, kmsKeyArn: elsewhere }),
+        'stream.kinesis.kmsKeyArn',
+      ).message,
+    ).toContain('is in us-east-1, the stream in eu-west-1');
+    expect(
+      issueAt(
+        () =>
+          withKinesis({
+            create: true,
+            kmsKeyArn: elsewhere.replace('us-east-1', 'eu-west-1'),
+          }),
+        'stream.kinesis.kmsKeyArn',
+      ).message,
+    ).toContain('applies to the existing stream of streamArn');
+  });
+
   it('leaves stream out of a source that declares none', () => {
     expect('stream' in defineSource(base)).toBe(false);
   });
@@ -119,5 +162,15 @@ describe('defineSource stream', () => {
     expect(compileRegistry([{ definition: defineSource(base) }]).version).not.toBe(
       registry.version,
     );
+  });
+
+  it('carries an existing stream’s KMS key into the compiled registry, which reads back with it', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const registry = compileRegistry([
+      { definition: withKinesis({ streamArn: arn, kmsKeyArn: key }) },
+    ]);
+    expect(parseRegistryText(JSON.stringify(registry), 'test').sources[0]?.stream).toEqual({
+      kinesis: { streamArn: arn, kmsKeyArn: key },
+    });
   });
 });
