@@ -5,6 +5,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -61,13 +62,13 @@ const streamPushEntry = fileURLToPath(
  * A source's Kinesis stream into the online store (issue 17 §2): the stream, created
  * (`fstore-<env>-<source>`, encrypted with the AWS-managed key `alias/aws/kinesis`, provisioned
  * shards or on-demand, the declared retention, retained with the stage's data) or imported by
- * ARN; an event source mapping to the source's stream function (lambdas/stream-push) with
+ * ARN (with the customer-managed KMS key it is encrypted with, if named); an event source mapping to the source's stream function (lambdas/stream-push) with
  * partial batch responses, bisection on error, bounded retries and record age, and an
  * encrypted SQS dead-letter queue as its on-failure destination (it receives where the failed
  * records are in the stream, not the records). A created stream is read from its start
  * (nothing producers wrote before the mapping existed is missed); an imported one from now.
  * With the push's Firehose stream of the source (`pushStreams`), rows are also stored offline
- * first. The function's role may read that stream, `PutItem` on the online table, put objects
+ * first. The function's role may read that stream (and `kms:Decrypt` with its named key), `PutItem` on the online table, put objects
  * under `quarantine/_stream/<source>/` of the offline bucket, `PutRecordBatch` on the source's
  * Firehose stream only, send to the queue and write its own log group. Alarms: the stream's iterator age, function errors, anything in the queue.
  */
@@ -96,7 +97,13 @@ export class StreamIngest extends Construct {
             retentionPeriod: Duration.hours(declared.retentionHours),
             removalPolicy,
           })
-        : kinesis.Stream.fromStreamArn(this, 'Stream', declared.streamArn);
+        : kinesis.Stream.fromStreamAttributes(this, 'Stream', {
+            streamArn: declared.streamArn,
+            // grantRead then adds kms:Decrypt on this key only (fromStreamArn grants none).
+            ...(declared.kmsKeyArn
+              ? { encryptionKey: kms.Key.fromKeyArn(this, 'StreamKey', declared.kmsKeyArn) }
+              : {}),
+          });
 
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
       retention: retention(stage.logRetentionDays),

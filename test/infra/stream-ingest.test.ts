@@ -16,6 +16,7 @@ import { cdkJsonContext, synthWithViolations } from './synth-app.ts';
 type Resource = { Type: string; Properties: Record<string, unknown> };
 
 const ordersArn = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders-from-checkout';
+const ordersKeyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const customer = defineEntity({
   name: 'customer',
   joinKeys: [{ name: 'customer_id', type: 'string' }],
@@ -45,7 +46,10 @@ function synth() {
       'last_click',
       source('clicks', { kinesis: { create: true, shards: 2, retentionHours: 48 } }),
     ),
-    view('last_order', source('orders', { kinesis: { streamArn: ordersArn } })),
+    view(
+      'last_order',
+      source('orders', { kinesis: { streamArn: ordersArn, kmsKeyArn: ordersKeyArn } }),
+    ),
     view('last_refund', source('refunds', { kinesis: { create: true, shards: 'on-demand' } })),
     view('last_visit', source('visits', undefined)),
   ]);
@@ -167,6 +171,25 @@ describe('StreamIngest (a source’s Kinesis stream into the online store)', () 
       StartingPosition: 'LATEST',
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+
+  it('may decrypt with the customer-managed key an existing stream names, that key only', () => {
+    const roleOf = (name: string) => {
+      const fn = built.resources[built.id(ingest(name).function)]?.Properties ?? {};
+      return (fn.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    };
+    const kmsStatements = (name: string) =>
+      Object.values(built.resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy')
+        .filter((r) => JSON.stringify(r.Properties.Roles).includes(roleOf(name)))
+        .flatMap(
+          (r) => (r.Properties.PolicyDocument as { Statement: { Action: unknown }[] }).Statement,
+        )
+        .filter((st) => JSON.stringify(st.Action).includes('kms:'));
+    expect(kmsStatements('orders')).toEqual([
+      { Action: 'kms:Decrypt', Effect: 'Allow', Resource: ordersKeyArn },
+    ]);
+    expect(kmsStatements('clicks')).toEqual([]);
   });
 
   it('keeps its dead-letter queue encrypted and TLS-only', () => {
