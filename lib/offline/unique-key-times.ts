@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Registry } from '../registry/index.ts';
-import { quoteIdentifier } from '../sql/dialect.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
 import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
 import { partitionOfPath } from './dt-partition.ts';
@@ -49,10 +49,12 @@ export function uniqueKeyTimesOfSource(
  * earlier record of the source carries are checked (with one that does not, the source has a
  * tie already, and checking would not change that). Ties fall on one event time, so one `dt`
  * partition: the new rows are compared with the committed files of their partitions only (and
- * any file outside a partition). Rows are compared by a 64-bit hash of keys and time, read as
- * the join reads them (one relation, columns matched by name): a hash collision can only
- * report a tie that is not there, never hide one. Run under the ingest lock, so no commit
- * comes between the check and the record.
+ * any file outside a partition), and only with committed rows whose event time lies within the
+ * new rows' range, a literal bound Parquet row-group statistics can prune by, so the check costs
+ * what the ingest adds rather than the whole day. Rows are compared by a 64-bit hash of keys and
+ * time, read as the join reads them (one relation, columns matched by name): a hash collision
+ * can only report a tie that is not there, never hide one. Run under the ingest lock, so no
+ * commit comes between the check and the record.
  */
 export async function uniqueKeyTimesOfIngest(
   connection: DuckDBConnection,
@@ -74,16 +76,45 @@ export async function uniqueKeyTimesOfIngest(
     const partition = partitionOfPath(toSlashes(file));
     return partition === undefined || partitions.has(partition);
   });
-  const distinct = sets.map(
-    (set, i) =>
-      `count(DISTINCT hash(${[...set.keys, set.time].map(quoteIdentifier).join(', ')})) AS d${i}`,
-  );
-  const [counts] = await queryRows(
+  // One relation, so new and committed rows are read (and hashed) with the same column types.
+  const rows = `${duckdbParquetFiles([...step.newFiles, ...committed]).slice(0, -1)}, filename = '${fileColumn}')`;
+  const isNew = `${fileColumn} IN (${step.newFiles.map(quoteLiteral).join(', ')})`;
+  const time = quoteIdentifier(sets[0]?.time ?? '');
+  const distinct = sets.map((set, i) => `count(DISTINCT ${hashOf(set)}) AS d${i}`);
+  const [fresh] = await queryRows(
     connection,
-    `SELECT count(*) AS n, ${distinct.join(', ')} FROM ${duckdbParquetFiles([...step.newFiles, ...committed])}`,
+    `SELECT count(*) AS n, ${distinct.join(', ')}, min(${time})::VARCHAR AS lo,
+       max(${time})::VARCHAR AS hi, typeof(min(${time})) AS type,
+       count(*) FILTER (WHERE ${time} IS NULL) AS nulls
+     FROM ${rows} WHERE ${isNew}`,
   );
-  return sets.filter((_, i) => counts !== undefined && counts[`d${i}`] === counts.n);
+  if (fresh === undefined) return [];
+  const untied = sets.filter((_, i) => fresh[`d${i}`] === fresh.n);
+  if (untied.length === 0 || committed.length === 0) return untied;
+  // All sets share the source's event time: only committed rows within the new rows' time range
+  // can tie (NULL times too when a new row has one, as the hash treats NULLs as equal). The
+  // bounds are literals, so Parquet row-group statistics prune the rest of the day.
+  const bounds: string[] = [];
+  if (typeof fresh.lo === 'string' && typeof fresh.hi === 'string') {
+    const cast = (value: string) => `CAST(${quoteLiteral(value)} AS ${String(fresh.type)})`;
+    bounds.push(`${time} BETWEEN ${cast(fresh.lo)} AND ${cast(fresh.hi)}`);
+  }
+  if (Number(fresh.nulls) > 0) bounds.push(`${time} IS NULL`);
+  if (bounds.length === 0) return untied;
+  const matches = untied.map(
+    (set, i) =>
+      `EXISTS (SELECT 1 FROM ${rows} WHERE NOT ${isNew} AND (${bounds.join(' OR ')})
+         AND ${hashOf(set)} IN (SELECT ${hashOf(set)} FROM ${rows} WHERE ${isNew})) AS t${i}`,
+  );
+  const [found] = await queryRows(connection, `SELECT ${matches.join(', ')}`);
+  return untied.filter((_, i) => found?.[`t${i}`] === false);
 }
+
+/** A column name for each row's file, unlikely to be one of the source's. */
+const fileColumn = 'fstore_tie_check_file';
+
+const hashOf = (set: KeyTimeSet) =>
+  `hash(${[...set.keys, set.time].map(quoteIdentifier).join(', ')})`;
 
 /** The record's key sets; a field edited into another shape by hand counts as none. */
 function recordedSets(record: IngestRecord): KeyTimeSet[] {

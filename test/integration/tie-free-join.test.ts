@@ -92,6 +92,39 @@ describe('point-in-time join without a tie-break where the source has no ties', 
     expect(run.records?.[0]).toMatchObject({ by_customer__amount: 7, by_pair__amount: 0 });
   });
 
+  it.each([
+    ['earliest', '2026-03-02T10:00:00.000001Z'],
+    ['latest', '2026-03-02T10:00:00.999999Z'],
+  ])(
+    'finds a tie with a committed row at the %s event time of the new rows, to the microsecond',
+    async (_, tieTime) => {
+      const fixture = await offlineFixture([byCustomer]);
+      await fixture.ingest('orders', [
+        ...rowsAt('2026-03-02T10:00:00Z', 0),
+        ...rowsAt(tieTime, 100),
+        ...rowsAt('2026-03-02T10:00:01Z', 200),
+      ]);
+      await fixture.ingest('orders', [
+        {
+          customer_id: 'C00',
+          product_id: 'P1',
+          amount: 1,
+          event_ts: '2026-03-02T10:00:00.000001Z',
+        },
+        {
+          customer_id: 'C01',
+          product_id: 'P1',
+          amount: 2,
+          event_ts: '2026-03-02T10:00:00.999999Z',
+        },
+      ]);
+      expect((await records(fixture.dataDir)).map((r) => r.uniqueKeyTimes)).toEqual([
+        [{ keys: ['customer_id'], time: 'event_ts' }],
+        undefined,
+      ]);
+    },
+  );
+
   it('joins a source whose every ingest is tie-free on the event time alone, with the same values', async () => {
     const fixture = await offlineFixture([byCustomer]);
     await fixture.ingest('orders', spread(0));
