@@ -154,7 +154,12 @@ describe('fstore iam-policy prints what the CDK grants give (one source of state
       ),
     );
     expect(grantedTo(template, ingest, stack)).toEqual(printed);
-    expect(printed).toContain(`s3:PutObject ${bucketArn}/offline/_ingests/orders/* {}`);
+    // Commit records only in the ingest layout (<sha256>/<ingestId>.json), never compactions/*.
+    const recordPattern = `${'?'.repeat(64)}/${'?'.repeat(8)}t${'?'.repeat(6)}-${'?'.repeat(8)}.json`;
+    expect(printed).toContain(
+      `s3:PutObject ${bucketArn}/offline/_ingests/orders/${recordPattern} {}`,
+    );
+    expect(printed).not.toContain(`s3:PutObject ${bucketArn}/offline/_ingests/orders/* {}`);
     expect(printed).toContain(`s3:DeleteObject ${bucketArn}/offline/orders/* {}`);
     expect(printed).not.toContain(`s3:DeleteObject ${bucketArn}/offline/_ingests/orders/* {}`);
   });
