@@ -77,7 +77,7 @@ export async function uniqueKeyTimesOfIngest(
     return partition === undefined || partitions.has(partition);
   });
   // One relation, so new and committed rows are read (and hashed) with the same column types.
-  const rows = `${duckdbParquetFiles([...step.newFiles, ...committed]).slice(0, -1)}, filename = '${fileColumn}')`;
+  const rows = duckdbParquetFiles([...step.newFiles, ...committed], `filename = '${fileColumn}'`);
   const isNew = `${fileColumn} IN (${step.newFiles.map(quoteLiteral).join(', ')})`;
   const time = quoteIdentifier(sets[0]?.time ?? '');
   const distinct = sets.map((set, i) => `count(DISTINCT ${hashOf(set)}) AS d${i}`);

@@ -69,6 +69,9 @@ const localParquetReadOptions =
   "hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true";
 
 /** A list of the local layout's Parquet files as one DuckDB relation. */
-export function duckdbParquetFiles(files: readonly string[]): string {
-  return `read_parquet([${files.map(quoteLiteral).join(', ')}], ${localParquetReadOptions})`;
+export function duckdbParquetFiles(files: readonly string[], moreOptions?: string): string {
+  const options = moreOptions
+    ? `${localParquetReadOptions}, ${moreOptions}`
+    : localParquetReadOptions;
+  return `read_parquet([${files.map(quoteLiteral).join(', ')}], ${options})`;
 }
