@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync, rmSync } from 'node:fs';
-import { copyFile, link, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, open, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HintedError } from './hinted-error.ts';
 
@@ -11,14 +11,12 @@ export class LockedError extends HintedError {}
  * written whole to a temporary file first and then hard-linked to the lock's name, so the lock
  * appears with its content or not at all (a process killed mid-way leaves no empty lock). A lock
  * naming a process that no longer runs, or with no pid in it (an older writer killed between
- * create and write), is moved aside by rename and taken; if what was moved aside is not what was
- * judged stale (another process took it meanwhile), it is put back.
+ * create and write), is stale: see `removeStale` for how exactly one process removes it.
  */
 export async function acquireProcessLock(
   file: string,
   what: string,
 ): Promise<{ release(): Promise<void> }> {
-  await removeDeadWritersFiles(file);
   const mine = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(`${mine}.tmp`, String(process.pid));
@@ -32,7 +30,9 @@ export async function acquireProcessLock(
     );
   }
   try {
-    for (let attempt = 0; attempt < 4; attempt++) {
+    await removeDeadWritersFiles(file, `${mine}.tmp`);
+    // Each turn takes the lock, finds it held, or removes a stale one (or waits on whoever is).
+    for (const giveUpAt = Date.now() + 10_000; Date.now() < giveUpAt; ) {
       if (await createWithContent(`${mine}.tmp`, file)) {
         removeOnExit(file);
         return {
@@ -50,7 +50,7 @@ export async function acquireProcessLock(
           `${what} is in use by another fstore process (pid ${holder})`,
           `stop that process first (kill ${holder}), or query its HTTP API`,
         );
-      await removeStale(file, seen.ino, `${mine}.stale`);
+      await removeStale(file, seen.id, `${mine}.tmp`);
     }
   } finally {
     await rm(`${mine}.tmp`, { force: true });
@@ -78,44 +78,78 @@ async function createWithContent(from: string, file: string): Promise<boolean> {
   }
 }
 
-/** The lock's inode and the pid it names (undefined when it names none); undefined if absent. */
-async function lockOwner(file: string): Promise<{ ino: number; pid?: number } | undefined> {
+/**
+ * The lock file's identity (inode and change time: a file removed and created again differs even
+ * when its inode number is reused) and the pid it names (undefined when it names none); undefined
+ * if absent.
+ */
+export async function lockOwner(file: string): Promise<{ id: string; pid?: number } | undefined> {
   const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
   if (!handle) return undefined;
   try {
-    const { ino } = await handle.stat();
+    const { ino, ctimeNs, mtimeNs } = await handle.stat({ bigint: true });
+    const id = `${ino}-${ctimeNs}-${mtimeNs}`;
     const text = (await handle.readFile('utf8')).trim();
     const pid = /^\d{1,10}$/.test(text) ? Number(text) : 0;
-    return pid > 0 ? { ino, pid } : { ino };
+    return pid > 0 ? { id, pid } : { id };
   } finally {
     await handle.close();
   }
 }
 
-/** Moves the stale lock (inode `ino`) aside and deletes it; a different lock found there is put back. */
-async function removeStale(file: string, ino: number, aside: string): Promise<void> {
-  try {
-    await rename(file, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+/**
+ * Removes the stale lock `file`, the instance `id`, unless it changed meanwhile. Removing by name
+ * is a race (between judging it stale and removing it, another process may have removed it and a
+ * third taken the lock afresh), so only the process that creates the marker `<file>.takeover-<id>`
+ * may remove that instance: it checks again that the file is still that stale instance, removes
+ * it, then its marker. A marker whose writer died mid-way is itself a stale lock, removed by the
+ * same rule one level down. Returns with nothing done when another process is at it: the caller
+ * tries again.
+ */
+export async function removeStale(file: string, id: string, ourPidFile: string, depth = 0): Promise<void> {
+  if (depth > 4)
+    throw new LockedError(
+      `could not take over the stale lock ${file}`,
+      `remove ${file} and its .takeover-* files if no fstore process is running`,
+    );
+  const marker = `${file}.takeover-${id}`;
+  if (!(await createWithContent(ourPidFile, marker))) {
+    const other = await lockOwner(marker);
+    if (other?.pid !== undefined && other.pid !== process.pid && isRunning(other.pid)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return;
+    }
+    if (other) await removeStale(marker, other.id, ourPidFile, depth + 1);
+    return;
   }
-  if ((await stat(aside)).ino !== ino) await link(aside, file).catch(() => undefined);
-  await rm(aside, { force: true });
+  try {
+    const now = await lockOwner(file);
+    const stale = now?.pid === undefined || now.pid === process.pid || !isRunning(now.pid);
+    if (now?.id === id && stale) await rm(file, { force: true });
+  } finally {
+    await rm(marker, { force: true });
+  }
 }
 
-/** Temporary and moved-aside files of `file` that processes no longer running left behind. */
-async function removeDeadWritersFiles(file: string): Promise<void> {
+/**
+ * Temporary files (and moved-aside files of older versions) of `file` that processes no longer
+ * running left behind, and takeover markers whose writer died after removing the stale lock.
+ */
+async function removeDeadWritersFiles(file: string, ourPidFile: string): Promise<void> {
   const base = path.basename(file);
   const names = await readdir(path.dirname(file)).catch(() => [] as string[]);
   for (const name of names) {
     if (!name.startsWith(`${base}.`)) continue;
+    const full = path.join(path.dirname(file), name);
     const match = /^\.(\d+)\.[0-9a-f]{8}\.(tmp|stale)$/.exec(name.slice(base.length));
-    if (match && !isRunning(Number(match[1])))
-      await rm(path.join(path.dirname(file), name), { force: true });
+    if (match && !isRunning(Number(match[1]))) await rm(full, { force: true });
+    if (!name.slice(base.length).startsWith('.takeover-')) continue;
+    const marker = await lockOwner(full);
+    if (marker && (marker.pid === undefined || !isRunning(marker.pid)))
+      await removeStale(full, marker.id, ourPidFile, 1);
   }
 }
 
