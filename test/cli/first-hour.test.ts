@@ -90,7 +90,7 @@ describe('the first hour with the CLI (issue 14 §3)', () => {
     const defs = await copyOfExampleDefs();
     const server = spawnFstore(['--data-dir', dataDir, '--defs', defs, 'start', '--port', '0']);
     try {
-      const [, url] = await server.waitFor(ready, 120_000);
+      const [, url] = await server.waitFor(ready, 180_000);
       const health = async () =>
         ((await (await fetch(`${url}/v1/health`)).json()) as { registryVersion: string })
           .registryVersion;
@@ -100,8 +100,9 @@ describe('the first hour with the CLI (issue 14 §3)', () => {
       const registryFile = path.join(dataDir, 'local', 'registry.json');
       const applied = await readFile(registryFile, 'utf8');
       await writeFile(registryFile, applied.slice(0, applied.length / 2));
-      await until(async () =>
-        /is not served: .*not valid JSON/.test(server.stderr()) ? true : undefined,
+      await until(
+        async () => (/is not served: .*not valid JSON/.test(server.stderr()) ? true : undefined),
+        60_000,
       );
       expect(server.stderr()).toContain(`still serving registry ${before}`);
       expect(await health()).toBe(before);
@@ -122,7 +123,7 @@ describe('the first hour with the CLI (issue 14 §3)', () => {
       expect(after).toBeDefined();
       expect(after).not.toBe(before);
 
-      const [, served] = await server.waitFor(/serving registry (\w+)/, 15_000);
+      const [, served] = await server.waitFor(/serving registry (\w+)/, 60_000);
       expect(served).toBe(after);
       expect(await health()).toBe(after);
       const response = await fetch(`${url}/v1/features/plan_only`, {
@@ -138,7 +139,7 @@ describe('the first hour with the CLI (issue 14 §3)', () => {
     } finally {
       await server.stop('SIGTERM');
     }
-  }, 180_000);
+  }, 420_000);
 
   it('fstore training-set warns, naming the data range, about each view that matched no entity row', async () => {
     const dataDir = await makeTempDir('first-hour-unmatched');
