@@ -1,0 +1,212 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
+import { acquireS3Lock } from '../../lib/offline/s3-lock.ts';
+import {
+  runScheduledCompaction,
+  type ScheduledCompactionOptions,
+} from '../../lib/offline/scheduled-compaction.ts';
+import { pushRegistry } from '../helpers/push-registry.ts';
+import { makeTempDir } from '../helpers/run-fstore.ts';
+import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+
+const registry = pushRegistry();
+let bucket: MemoryBucket;
+let s3: S3Client;
+let duckdb: DuckdbSession;
+let scratch: string;
+beforeAll(async () => {
+  bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
+  s3 = new S3Client({
+    region: 'eu-west-1',
+    endpoint: bucket.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  duckdb = await openDuckdb();
+  scratch = await makeTempDir('scheduled-compaction');
+});
+afterAll(async () => {
+  duckdb.close();
+  await bucket.close();
+});
+beforeEach(() => {
+  bucket.objects.clear();
+  bucket.modified.clear();
+  bucket.beforeRequest = undefined;
+});
+
+// 2026-03-01T12:00:00.123456Z as Firehose stores it: epoch microseconds.
+const t0 = 1772366400123456n;
+let fileNumber = 0;
+
+/** A Parquet object as Firehose writes it for `source`, in its staging prefix. */
+async function stage(
+  source: 'payments' | 'audit',
+  name: string,
+  rows: { pushId: string; customer: string; amount?: number }[],
+): Promise<string> {
+  const local = path.join(scratch, `staged-${fileNumber++}.parquet`);
+  const values = rows.map((r, i) =>
+    source === 'payments'
+      ? `('${r.customer}', 7::BIGINT, ${r.amount ?? 12.5}::DOUBLE, 'ok', false, [0.5]::FLOAT[], ${t0}::BIGINT, ${t0}::BIGINT, '${r.pushId}', ${i}::INTEGER, NULL::VARCHAR)`
+      : `('${r.customer}', 'note', ${t0}::BIGINT, '${r.pushId}', ${i}::INTEGER, NULL::VARCHAR)`,
+  );
+  const columns =
+    source === 'payments'
+      ? 'customer_id, account_id, amount, status, flagged, scores, event_ts, created_ts'
+      : 'customer_id, note, event_ts';
+  await duckdb.connection.run(
+    `COPY (SELECT * FROM (VALUES ${values.join(', ')}) v(${columns}, fstore_push_id, fstore_push_row, fstore_idempotency_key)) TO '${local}' (FORMAT parquet)`,
+  );
+  const key = `offline/_push/${source}/arrived=2026-03-01/fstore-dev-push-${source}-1-2026-03-01-12-00-0${fileNumber % 10}-${name}.parquet`;
+  bucket.objects.set(key, await readFile(local));
+  return key;
+}
+
+const run = (extra: Partial<ScheduledCompactionOptions> = {}) =>
+  runScheduledCompaction({
+    s3,
+    bucket: bucket.name,
+    region: 'eu-west-1',
+    registry,
+    targetBytes: 128 * 1024 * 1024,
+    keepReplacedMs: 3_600_000,
+    remainingMs: () => 600_000,
+    reserveMs: 60_000,
+    workDir: scratch,
+    now: () => new Date('2026-03-01T01:00:00Z'),
+    ...extra,
+  });
+
+const keys = (prefix: string) =>
+  [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+const ingestRecords = (source: string) =>
+  keys(`offline/_ingests/${source}/`).filter((k) => !k.includes('/compactions/'));
+
+describe('scheduled compaction of pushed rows (the push-compaction function)', () => {
+  it('ingests what every source staged, then reports nothing left and no staged age', async () => {
+    await stage('payments', 'a', [{ pushId: 'p1', customer: 'C1' }]);
+    await stage('audit', 'b', [{ pushId: 'p2', customer: 'C2' }]);
+    const result = await run();
+    expect(result.sources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          source: 'payments',
+          status: 'done',
+          pushed: expect.objectContaining({ rows: 1, objects: 1 }),
+        }),
+        expect.objectContaining({
+          source: 'audit',
+          status: 'done',
+          pushed: expect.objectContaining({ rows: 1, objects: 1 }),
+        }),
+      ]),
+    );
+    expect(ingestRecords('payments')).toHaveLength(1);
+    expect(ingestRecords('audit')).toHaveLength(1);
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+    expect(result.staged.every((s) => s.objects === 0)).toBe(true);
+    expect(result.oldestStagedAgeSeconds).toBeUndefined();
+  });
+
+  it('a source whose batch ingest refuses fails alone: the other source is still ingested and the refused objects stay, their age reported', async () => {
+    await stage('payments', 'bad', [{ pushId: 'p1', customer: 'C1', amount: 20_000 }]);
+    await stage('audit', 'ok', [{ pushId: 'p2', customer: 'C2' }]);
+    const result = await run();
+    const payments = result.sources.find((s) => s.source === 'payments');
+    expect(payments?.status).toBe('failed');
+    expect(payments?.status === 'failed' && payments.error.message).toMatch(/amount/);
+    expect(result.sources.find((s) => s.source === 'audit')?.status).toBe('done');
+    expect(ingestRecords('audit')).toHaveLength(1);
+    expect(ingestRecords('payments')).toEqual([]);
+    expect(keys('offline/_push/payments/arrived=')).toHaveLength(1);
+    expect(result.staged.find((s) => s.source === 'payments')?.objects).toBe(1);
+    // Keys set directly count as written 2026-03-01T00:00:00Z; the run's clock is an hour on.
+    expect(result.oldestStagedAgeSeconds).toBe(3600);
+    // No lock is left behind by the failed source.
+    expect(keys(compactionLockKey('payments'))).toEqual([]);
+  });
+
+  it('a source another run holds the lock of is busy and untouched; the others run', async () => {
+    await stage('payments', 'a', [{ pushId: 'p1', customer: 'C1' }]);
+    await stage('audit', 'b', [{ pushId: 'p2', customer: 'C2' }]);
+    const held = await acquireS3Lock({
+      s3,
+      bucket: bucket.name,
+      key: compactionLockKey('payments'),
+      purpose: 'an overlapping scheduled run',
+      leaseMs: 600_000,
+    });
+    try {
+      const result = await run();
+      expect(result.sources.find((s) => s.source === 'payments')).toMatchObject({
+        status: 'busy',
+        message: expect.stringMatching(/already running/),
+      });
+      expect(result.sources.find((s) => s.source === 'audit')?.status).toBe('done');
+      expect(keys('offline/_push/payments/arrived=')).toHaveLength(1);
+      expect(ingestRecords('payments')).toEqual([]);
+    } finally {
+      await held.release();
+    }
+  });
+
+  it('stops taking batches when the time left gets short, and the next run continues where it stopped', async () => {
+    for (const name of ['a', 'b', 'c'])
+      await stage('payments', name, [{ pushId: `p-${name}`, customer: 'C1' }]);
+    let left = 600_000;
+    // Each ingest record written costs a minute of this run's time.
+    bucket.beforeRequest = (method, key) => {
+      if (method === 'PUT' && /^offline\/_ingests\/payments\/[0-9a-f]{64}\//.test(key))
+        left -= 250_000;
+      return undefined;
+    };
+    const first = await run({ maxObjects: 1, remainingMs: () => left, reserveMs: 200_000 });
+    expect(first.sources.find((s) => s.source === 'payments')).toMatchObject({
+      status: 'paused',
+      pushed: { batches: 2, objects: 2 },
+    });
+    expect(first.sources.find((s) => s.source === 'audit')?.status).toBe('skipped');
+    expect(keys('offline/_push/payments/arrived=')).toHaveLength(1);
+    expect(first.staged.find((s) => s.source === 'payments')?.objects).toBe(1);
+    bucket.beforeRequest = undefined;
+    const second = await run({ maxObjects: 1 });
+    expect(second.sources.find((s) => s.source === 'payments')).toMatchObject({
+      status: 'done',
+      pushed: { objects: 1 },
+    });
+    expect(ingestRecords('payments')).toHaveLength(3);
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+  });
+
+  it('with too little time from the start, skips every source and changes nothing', async () => {
+    await stage('payments', 'a', [{ pushId: 'p1', customer: 'C1' }]);
+    const before = [...bucket.objects.keys()].sort();
+    const result = await run({ remainingMs: () => 10_000 });
+    expect(result.sources.map((s) => s.status)).toEqual(['skipped', 'skipped']);
+    expect([...bucket.objects.keys()].sort()).toEqual(before);
+  });
+
+  it('counts the objects Firehose could not deliver under offline/_push-errors/, per source', async () => {
+    bucket.objects.set(
+      'offline/_push-errors/payments/format-conversion-failed/arrived=2026-03-01/x',
+      Buffer.from('{}'),
+    );
+    bucket.objects.set(
+      'offline/_push-errors/payments/format-conversion-failed/arrived=2026-03-01/y',
+      Buffer.from('{}'),
+    );
+    const result = await run();
+    expect(result.staged.map((s) => [s.source, s.errorObjects])).toEqual(
+      expect.arrayContaining([
+        ['payments', 2],
+        ['audit', 0],
+      ]),
+    );
+  });
+});
