@@ -11,6 +11,12 @@ import {
 } from './feature-view.ts';
 import { columnNameProblem } from './identifiers.ts';
 import {
+  isOnDemandSelection,
+  isOnDemandView,
+  type OnDemandSelection,
+  type OnDemandView,
+} from './on-demand-view.ts';
+import {
   type DefinitionKind,
   type DefinitionMetadata,
   deepFreeze,
@@ -31,18 +37,28 @@ export interface ServiceFeature {
   readonly alias?: string;
 }
 
+/** A feature of an on-demand view in a service, computed at request time from its inputs. */
+export interface OnDemandServiceFeature {
+  readonly view: OnDemandView;
+  readonly feature: string;
+  readonly outputName: string;
+  readonly alias?: string;
+}
+
 /** The features one model consumes: the contract shared by training sets and the online API. */
 export interface FeatureService extends DefinitionMetadata {
   readonly kind: 'featureService';
   readonly name: string;
   readonly features: readonly ServiceFeature[];
+  /** Features of on-demand views, when the service selects any. */
+  readonly onDemandFeatures?: readonly OnDemandServiceFeature[];
   readonly status: LifecycleStatus;
 }
 
 export interface FeatureServiceInput extends MetadataInput {
   name: string;
   /** `view.select([...])` for some features of a view, or the view itself for all of them. */
-  features: (FeatureSelection | FeatureView)[];
+  features: (FeatureSelection | FeatureView | OnDemandSelection | OnDemandView)[];
   status?: LifecycleStatus;
 }
 
@@ -52,9 +68,13 @@ const serviceSchema = z.strictObject({
   name: identifier,
   features: z
     .array(
-      z.custom<FeatureSelection | FeatureView>(
-        (value) => isFeatureSelection(value) || isFeatureView(value),
-        'must be a feature view or view.select([...])',
+      z.custom<FeatureSelection | FeatureView | OnDemandSelection | OnDemandView>(
+        (value) =>
+          isFeatureSelection(value) ||
+          isFeatureView(value) ||
+          isOnDemandSelection(value) ||
+          isOnDemandView(value),
+        'must be a feature view, an on-demand view or view.select([...])',
       ),
     )
     .min(1, 'needs at least one feature selection'),
@@ -70,11 +90,12 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
   const parsed = parseDefinition(serviceSchema, kind, input);
   const issues = new IssueCollector(definitionLabel(kind, input));
   const features: ServiceFeature[] = [];
+  const onDemandFeatures: OnDemandServiceFeature[] = [];
   const producers = new Map<string, string>();
   const outputFields = new Map<string, string>();
 
   parsed.features.forEach((entry) => {
-    const selection = isFeatureView(entry) ? entry.select() : entry;
+    const selection = isFeatureView(entry) || isOnDemandView(entry) ? entry.select() : entry;
     const view = selection.view;
     const available = new Set(view.features.map((f) => f.name));
     if (selection.features.length === 0)
@@ -114,21 +135,22 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
       }
       producers.set(outputName, producer);
       outputFields.set(outputName, field);
-      features.push({
-        view,
+      const chosen = {
         feature: item.feature,
         outputName,
         ...(item.alias !== undefined ? { alias: item.alias } : {}),
-      });
+      };
+      if (isOnDemandView(view)) onDemandFeatures.push({ view, ...chosen });
+      else features.push({ view, ...chosen });
     });
   });
   // Training sets and lookups return the join keys of every view next to the features.
   const keyOwners = new Map<string, string>();
-  for (const { view } of features)
+  for (const { view } of [...features, ...onDemandFeatures])
     for (const entity of view.entities)
       for (const key of entity.joinKeys)
         if (!keyOwners.has(key.name)) keyOwners.set(key.name, `${view.name} (${entity.name})`);
-  for (const feature of features) {
+  for (const feature of [...features, ...onDemandFeatures]) {
     const owner = keyOwners.get(feature.outputName);
     if (owner === undefined) continue;
     issues.add(
@@ -137,15 +159,49 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
       `alias it, e.g. ${feature.view.name}.select([{ feature: '${feature.feature}', alias: '${feature.view.name}_${feature.feature}' }])`,
     );
   }
+  checkRequestFields(issues, onDemandFeatures, keyOwners);
   issues.throwIfAny();
 
   return deepFreeze({
     kind: 'featureService',
     name: parsed.name,
     features,
+    ...(onDemandFeatures.length > 0 ? { onDemandFeatures } : {}),
     status: parsed.status ?? 'active',
     ...metadataOf(parsed),
   });
+}
+
+/**
+ * A lookup sends request values beside the join keys, one name space: a request field may not
+ * be a join key of the service, and two on-demand views asking for one name must agree on its type.
+ */
+function checkRequestFields(
+  issues: IssueCollector,
+  onDemandFeatures: readonly OnDemandServiceFeature[],
+  keyOwners: ReadonlyMap<string, string>,
+): void {
+  const typeOf = new Map<string, { type: string; view: string }>();
+  for (const view of new Set(onDemandFeatures.map((f) => f.view))) {
+    for (const field of view.request) {
+      const where = listItemField('features', view.name);
+      const owner = keyOwners.get(field.name);
+      const earlier = typeOf.get(field.name);
+      if (owner !== undefined)
+        issues.add(
+          where,
+          `request field "${field.name}" of on-demand view "${view.name}" is also a join key of view ${owner}`,
+          'rename the request field',
+        );
+      else if (earlier && earlier.type !== field.type)
+        issues.add(
+          where,
+          `request field "${field.name}" is ${field.type} in on-demand view "${view.name}" but ${earlier.type} in "${earlier.view}"`,
+          'give the request fields one type, or rename one',
+        );
+      else typeOf.set(field.name, { type: field.type, view: view.name });
+    }
+  }
 }
 
 export function isFeatureService(value: unknown): value is FeatureService {

@@ -376,7 +376,7 @@ export function finishView(fields: Omit<FeatureView, 'select'>): FeatureView {
   return deepFreeze(view);
 }
 
-function checkConstraints(
+export function checkConstraints(
   issues: IssueCollector,
   field: string,
   type: ValueType,

@@ -7,6 +7,7 @@ export {
   type FeatureService,
   type FeatureServiceInput,
   isFeatureService,
+  type OnDemandServiceFeature,
   type ServiceFeature,
 } from './feature-service.ts';
 export {
@@ -27,6 +28,16 @@ export {
   type SelectItem,
 } from './feature-view.ts';
 export { identifierProblem } from './identifiers.ts';
+export {
+  defineOnDemandView,
+  isOnDemandSelection,
+  isOnDemandView,
+  type OnDemandInput,
+  type OnDemandSelection,
+  type OnDemandView,
+  type OnDemandViewInput,
+  type RequestField,
+} from './on-demand-view.ts';
 export { type ParsedSchedule, parseSchedule, ScheduleError } from './schedule.ts';
 export {
   defineSource,

@@ -3,7 +3,12 @@ import { DefinitionError, type DefinitionIssue, listItemField } from './errors.t
 import { columnNameProblem, identifierProblem } from './identifiers.ts';
 import { joinKeyTypes, valueTypes } from './value-types.ts';
 
-export type DefinitionKind = 'entity' | 'source' | 'feature view' | 'feature service';
+export type DefinitionKind =
+  | 'entity'
+  | 'source'
+  | 'feature view'
+  | 'on-demand view'
+  | 'feature service';
 
 export function definitionLabel(kind: DefinitionKind, input: unknown): string {
   const name = (input as { name?: unknown } | null)?.name;

@@ -201,7 +201,7 @@ describe('defineFeatureService', () => {
       {
         definition: label,
         field: 'features[profile]',
-        message: 'must be a feature view or view.select([...])',
+        message: 'must be a feature view, an on-demand view or view.select([...])',
       },
     ]);
   });

@@ -1,0 +1,149 @@
+/**
+ * The values an on-demand transform reads and returns, and the one function that runs it. The
+ * lookup API and training sets both call runTransform, so a row gives the same outputs in both
+ * (issue 18: one function, no training/serving skew).
+ */
+
+/** Types a request field, an input feature or an output of an on-demand view may have. */
+export const onDemandValueTypes = [
+  'int32',
+  'int64',
+  'float32',
+  'float64',
+  'string',
+  'bool',
+] as const;
+export type OnDemandValueType = (typeof onDemandValueTypes)[number];
+
+export function isOnDemandValueType(type: string): type is OnDemandValueType {
+  return (onDemandValueTypes as readonly string[]).includes(type);
+}
+
+/** A value as a transform sees it: numbers (int64 too), strings, booleans or null. */
+export type TransformValue = number | string | boolean | null;
+export type TransformRow = Readonly<Record<string, TransformValue>>;
+export type TransformFunction = (row: TransformRow) => Record<string, unknown>;
+
+export interface TransformOutputSpec {
+  readonly name: string;
+  readonly type: OnDemandValueType;
+  readonly nullable: boolean;
+  readonly min?: number | undefined;
+  readonly max?: number | undefined;
+  readonly allowedValues?: readonly (string | number | boolean)[] | undefined;
+}
+
+/**
+ * A stored or sent value in the form a transform reads: an int64 read as a bigint (DuckDB) or
+ * as decimal text (a lookup, beyond 2^53) becomes a number, as every other number is.
+ */
+export function transformInput(type: OnDemandValueType, value: unknown): TransformValue {
+  if (value === null || value === undefined) return null;
+  if (type === 'string') return String(value);
+  if (type === 'bool') return value === true;
+  return typeof value === 'number' ? value : Number(value);
+}
+
+/** Why `value` cannot be a request value of `type`, or undefined when it can. */
+export function requestValueProblem(type: OnDemandValueType, value: unknown): string | undefined {
+  const got = describe(value);
+  switch (type) {
+    case 'string':
+      return typeof value === 'string' ? undefined : `must be a string, got ${got}`;
+    case 'bool':
+      return typeof value === 'boolean' ? undefined : `must be true or false, got ${got}`;
+    case 'int32':
+      return Number.isInteger(value) &&
+        (value as number) >= -(2 ** 31) &&
+        (value as number) < 2 ** 31
+        ? undefined
+        : `must be a whole number in the int32 range, got ${got}`;
+    case 'int64':
+      return Number.isSafeInteger(value)
+        ? undefined
+        : `must be a whole number within ±(2^53 - 1), got ${got}`;
+    default:
+      return typeof value === 'number' && Number.isFinite(value)
+        ? undefined
+        : `must be a finite number, got ${got}`;
+  }
+}
+
+/** A transform that threw or returned something its view does not declare. */
+export class TransformError extends Error {
+  override readonly name = 'TransformError';
+}
+
+/**
+ * Runs `transform` over one row and checks what it returns against the declared outputs: an
+ * object with each declared feature (null only where nullable), of its type and within its
+ * constraints, and nothing else. float32 outputs are rounded to float32, as a Parquet FLOAT
+ * column stores them. Throws TransformError naming the problem.
+ */
+export function runTransform(
+  transform: TransformFunction,
+  row: TransformRow,
+  outputs: readonly TransformOutputSpec[],
+): Record<string, TransformValue> {
+  let result: unknown;
+  try {
+    result = transform(Object.freeze(row));
+  } catch (error) {
+    throw new TransformError(
+      `transform threw: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  if (result === null || typeof result !== 'object' || Array.isArray(result))
+    throw new TransformError(`transform returned ${describe(result)}, not an object of features`);
+  if (typeof (result as { then?: unknown }).then === 'function')
+    throw new TransformError('transform returned a promise; transforms must be synchronous');
+  const values = result as Record<string, unknown>;
+  const checked: Record<string, TransformValue> = {};
+  for (const output of outputs) {
+    const value = values[output.name];
+    if (value === undefined)
+      throw new TransformError(`transform returned no "${output.name}" (use null for no value)`);
+    checked[output.name] = outputValue(output, value);
+  }
+  for (const key of Object.keys(values))
+    if (!outputs.some((o) => o.name === key))
+      throw new TransformError(`transform returned "${key}", which is not a declared feature`);
+  return checked;
+}
+
+function outputValue(output: TransformOutputSpec, value: unknown): TransformValue {
+  const where = `feature "${output.name}" (${output.type})`;
+  if (value === null) {
+    if (output.nullable) return null;
+    throw new TransformError(`${where} is not nullable, but the transform returned null`);
+  }
+  const problem = requestValueProblem(output.type, value);
+  if (problem) throw new TransformError(`${where} ${problem}`);
+  const typed = (output.type === 'float32' ? Math.fround(value as number) : value) as
+    | number
+    | string
+    | boolean;
+  if (typeof typed === 'number') {
+    if (output.min !== undefined && typed < output.min)
+      throw new TransformError(`${where} is ${typed}, below its min ${output.min}`);
+    if (output.max !== undefined && typed > output.max)
+      throw new TransformError(`${where} is ${typed}, above its max ${output.max}`);
+  }
+  if (output.allowedValues && !output.allowedValues.includes(typed))
+    throw new TransformError(
+      `${where} is ${JSON.stringify(typed)}, not one of ${JSON.stringify(output.allowedValues)}`,
+    );
+  return typed;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
+}
