@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
@@ -12,6 +10,7 @@ import {
 import { pushRegistry } from '../helpers/push-registry.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
 import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import { stagePushObject } from '../helpers/staged-push-objects.ts';
 
 const registry = pushRegistry();
 let bucket: MemoryBucket;
@@ -40,33 +39,11 @@ beforeEach(() => {
   bucket.beforeRequest = undefined;
 });
 
-// 2026-03-01T12:00:00.123456Z as Firehose stores it: epoch microseconds.
-const t0 = 1772366400123456n;
-let fileNumber = 0;
-
-/** A Parquet object as Firehose writes it for `source`, in its staging prefix. */
-async function stage(
+const stage = (
   source: 'payments' | 'audit',
   name: string,
   rows: { pushId: string; customer: string; amount?: number }[],
-): Promise<string> {
-  const local = path.join(scratch, `staged-${fileNumber++}.parquet`);
-  const values = rows.map((r, i) =>
-    source === 'payments'
-      ? `('${r.customer}', 7::BIGINT, ${r.amount ?? 12.5}::DOUBLE, 'ok', false, [0.5]::FLOAT[], ${t0}::BIGINT, ${t0}::BIGINT, '${r.pushId}', ${i}::INTEGER, NULL::VARCHAR)`
-      : `('${r.customer}', 'note', ${t0}::BIGINT, '${r.pushId}', ${i}::INTEGER, NULL::VARCHAR)`,
-  );
-  const columns =
-    source === 'payments'
-      ? 'customer_id, account_id, amount, status, flagged, scores, event_ts, created_ts'
-      : 'customer_id, note, event_ts';
-  await duckdb.connection.run(
-    `COPY (SELECT * FROM (VALUES ${values.join(', ')}) v(${columns}, fstore_push_id, fstore_push_row, fstore_idempotency_key)) TO '${local}' (FORMAT parquet)`,
-  );
-  const key = `offline/_push/${source}/arrived=2026-03-01/fstore-dev-push-${source}-1-2026-03-01-12-00-0${fileNumber % 10}-${name}.parquet`;
-  bucket.objects.set(key, await readFile(local));
-  return key;
-}
+) => stagePushObject({ bucket, duckdb: duckdb.connection, scratch }, source, name, rows);
 
 const run = (extra: Partial<ScheduledCompactionOptions> = {}) =>
   runScheduledCompaction({

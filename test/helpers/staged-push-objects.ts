@@ -1,0 +1,42 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { MemoryBucket } from './s3-memory-bucket.ts';
+
+// 2026-03-01T12:00:00.123456Z as Firehose stores it: epoch microseconds.
+const t0 = 1772366400123456n;
+let fileNumber = 0;
+
+/**
+ * Places a Parquet object as Firehose writes it for `payments` or `audit` of pushRegistry() in
+ * its staging prefix, written by DuckDB in `scratch`. Returns its key.
+ */
+export async function stagePushObject(
+  target: {
+    readonly bucket: MemoryBucket;
+    readonly duckdb: DuckDBConnection;
+    readonly scratch: string;
+  },
+  source: 'payments' | 'audit',
+  name: string,
+  rows: readonly { readonly pushId: string; readonly customer: string; readonly amount?: number }[],
+): Promise<string> {
+  const n = fileNumber++;
+  const local = path.join(target.scratch, `staged-${n}.parquet`);
+  const values = rows.map((r, i) =>
+    source === 'payments'
+      ? `('${r.customer}', 7::BIGINT, ${r.amount ?? 12.5}::DOUBLE, 'ok', false, [0.5]::FLOAT[], ${t0}::BIGINT, ${t0}::BIGINT, '${r.pushId}', ${i}::INTEGER, NULL::VARCHAR)`
+      : `('${r.customer}', 'note', ${t0}::BIGINT, '${r.pushId}', ${i}::INTEGER, NULL::VARCHAR)`,
+  );
+  const columns =
+    source === 'payments'
+      ? 'customer_id, account_id, amount, status, flagged, scores, event_ts, created_ts'
+      : 'customer_id, note, event_ts';
+  await target.duckdb.run(
+    `COPY (SELECT * FROM (VALUES ${values.join(', ')}) v(${columns}, fstore_push_id, fstore_push_row, fstore_idempotency_key)) TO '${local}' (FORMAT parquet)`,
+  );
+  const second = String(n % 60).padStart(2, '0');
+  const key = `offline/_push/${source}/arrived=2026-03-01/fstore-dev-push-${source}-1-2026-03-01-12-00-${second}-${name}.parquet`;
+  target.bucket.objects.set(key, await readFile(local));
+  return key;
+}
