@@ -72,10 +72,17 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       `npx fstore materialize --view last_order --start ${day(7, now)} --end ${day(0, now)}`,
     ],
     status: ['npx fstore status', 'npx fstore status --json'],
-    quarantine: ['npx fstore quarantine list --view customer_profile'],
+    quarantine: [
+      'npx fstore quarantine list --view customer_profile',
+      'npx fstore quarantine stream --source orders',
+    ],
     'quarantine list': [
       'npx fstore quarantine list --view customer_profile',
       'npx fstore quarantine list --view customer_profile --examples 5 --json',
+    ],
+    'quarantine stream': [
+      'npx fstore quarantine stream',
+      'npx fstore --env prod quarantine stream --source orders --bucket my-offline-bucket --examples 10 --json',
     ],
     'validate-data': [
       'npx fstore validate-data --view customer_profile',

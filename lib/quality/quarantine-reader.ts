@@ -6,6 +6,12 @@ import {
   type ListObjectsV2CommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import {
+  type DamagedQuarantine,
+  parseQuarantineLines,
+  type QuarantinedLine,
+  ruleOf,
+} from './quarantine-lines.ts';
 
 /** The JSON lines one materialization run quarantined, wherever they are kept. */
 export interface QuarantineFile {
@@ -15,13 +21,6 @@ export interface QuarantineFile {
   readonly text: string;
 }
 
-interface QuarantinedLine {
-  readonly view: string;
-  readonly runId: string;
-  readonly reasons: readonly string[];
-  readonly row: Record<string, unknown>;
-}
-
 export interface QuarantineSummary {
   readonly runId: string;
   readonly location: string;
@@ -29,6 +28,8 @@ export interface QuarantineSummary {
   /** Broken rule → how many rows broke it, e.g. `score above max 100` → 3. */
   readonly rules: Readonly<Record<string, number>>;
   readonly examples: readonly QuarantinedLine[];
+  /** Lines that could not be read (not JSON, not a record); the others are counted. */
+  readonly damaged: readonly DamagedQuarantine[];
 }
 
 /** Locally: `<dir>/<runId>.jsonl` per run. */
@@ -104,10 +105,7 @@ export function summarizeQuarantine(
   return [...files]
     .sort((a, b) => b.modified - a.modified)
     .map((file) => {
-      const lines = file.text
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as QuarantinedLine);
+      const { lines, damaged } = parseQuarantineLines(file.text, file.location);
       const rules: Record<string, number> = {};
       for (const line of lines)
         for (const reason of line.reasons) {
@@ -120,11 +118,7 @@ export function summarizeQuarantine(
         rows: lines.length,
         rules,
         examples: lines.slice(0, examples),
+        damaged,
       };
     });
-}
-
-/** `score = 101 is above max 100` → `score above max 100`: the rule without the value. */
-function ruleOf(reason: string): string {
-  return reason.replace(/ = .*? is not one of /, ' not one of ').replace(/ = .*? is /, ' ');
 }
