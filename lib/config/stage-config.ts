@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSchedule, ScheduleError } from '../definitions/schedule.ts';
 
 const tagsSchema = z
   .record(z.string(), z.string().max(256, 'tag values are at most 256 characters'))
@@ -187,9 +188,31 @@ export const stageConfigSchema = z
       })
       .readonly()
       .prefault({}),
-    /** The stack's CompactionRole (`fstore compact --env <aws>`); every field has a default. */
+    /**
+     * The stack's CompactionRole (`fstore compact --env <aws>`) and the scheduled compaction of
+     * pushed rows (ADR 0016); every field has a default.
+     */
     compaction: z
       .strictObject({
+        /**
+         * When the push-compaction function runs `fstore compact` over every source: an
+         * EventBridge `rate(...)`/`cron(...)` expression (UTC), or `false` for no schedule
+         * (pushed rows then wait until someone runs `fstore compact --env <env>`).
+         */
+        schedule: z
+          .union([z.literal(false), z.string()], {
+            error: 'must be a rate(...) or cron(...) expression, or false to turn it off',
+          })
+          .superRefine((expression, ctx) => {
+            if (expression === false) return;
+            try {
+              parseSchedule(expression);
+            } catch (error) {
+              if (!(error instanceof ScheduleError)) throw error;
+              ctx.addIssue({ code: 'custom', message: `${error.message}; ${error.hint}` });
+            }
+          })
+          .default('rate(15 minutes)'),
         /**
          * IAM role, user or account-root ARNs that may assume it. Empty (the default): the
          * stack's own account, where a principal also needs its own `sts:AssumeRole` allow.
