@@ -29,6 +29,7 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore iam-policy --env prod --for training --account 111122223333 --region eu-west-1 --bucket my-offline-bucket',
       'npx fstore iam-policy --env prod --for lookup --account 111122223333 --region eu-west-1 --api-id a1b2c3d4e5 --json',
       'npx fstore iam-policy --env prod --for push --source orders --account 111122223333 --region eu-west-1 --api-id a1b2c3d4e5   # a producer of orders only',
+      'npx fstore iam-policy --env prod --for stream-producer --source clicks --account 111122223333 --region eu-west-1   # writes to the clicks Kinesis stream',
     ],
     lineage: ['npx fstore lineage churn_online', 'npx fstore lineage orders --json'],
     plan: ['npx fstore plan', 'npx fstore plan --json'],

@@ -16,6 +16,7 @@ import {
   policyDocument,
 } from '../../iam/policy-statement.ts';
 import { pushStatements } from '../../iam/push-policy.ts';
+import { NoStreamError, streamProducerStatements } from '../../iam/stream-producer-policy.ts';
 import type { Registry } from '../../registry/index.ts';
 import { entityRequestTable } from '../../sql/athena-service-query.ts';
 import { stackOutputNames } from '../../stacks/stack-output-names.ts';
@@ -25,7 +26,9 @@ import { CliContext } from '../context.ts';
 import { type EnvironmentStackOutputs, requiredOutput } from '../stack-outputs-reader.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
 
-const purposes = ['training', 'lookup', 'push', 'ingest', 'compact'] as const;
+const purposes = ['training', 'lookup', 'push', 'stream-producer', 'ingest', 'compact'] as const;
+/** The purposes `--source` narrows. */
+const perSource: readonly Purpose[] = ['push', 'stream-producer'];
 type Purpose = (typeof purposes)[number];
 
 interface IamPolicyOptions {
@@ -60,7 +63,7 @@ export function registerIamPolicy(program: Command): void {
   program
     .command('iam-policy')
     .description(
-      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; ingest: ingest --env <aws>; compact: compact --env <aws>)',
+      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; stream-producer: writing records to the Kinesis streams of the sources; ingest: ingest --env <aws>; compact: compact --env <aws>)',
     )
     .option('--for <purpose>', `what the role does: ${purposes.join(', ')}`)
     .option(
@@ -85,7 +88,7 @@ export function registerIamPolicy(program: Command): void {
     )
     .option(
       '--source <name...>',
-      'with --for push: grant the push route of these sources only (default every source)',
+      'with --for push or stream-producer: grant these sources only (default every source; for stream-producer every source with a stream)',
     )
     .option('--json', 'print the policy with where its names came from, as JSON')
     .action(async (options: IamPolicyOptions, command: Command) => {
@@ -96,10 +99,10 @@ export function registerIamPolicy(program: Command): void {
           `environment "${ctx.env}" is local: it has no IAM`,
           `name an AWS environment, e.g. \`fstore iam-policy --env prod --for ${purpose}\``,
         );
-      if (options.source && purpose !== 'push')
+      if (options.source && !perSource.includes(purpose))
         throw new UsageError(
-          `--source narrows --for push, not --for ${purpose}`,
-          'drop --source, or use --for push',
+          `--source narrows --for ${perSource.join(' or ')}, not --for ${purpose}`,
+          `drop --source, or use --for ${perSource.join(' or ')}`,
         );
       const registry = await ctx.compile();
       const names = options.account ? offlineNames(ctx.env, options) : await stackNames(ctx.env);
@@ -171,6 +174,22 @@ function policyFor(
         ],
         warnings: [],
       };
+    case 'stream-producer': {
+      let statements: PolicyStatement[];
+      try {
+        statements = streamProducerStatements(registry, env, names.scope, sources);
+      } catch (error) {
+        if (error instanceof NoStreamError) throw new UsageError(error.message, error.hint);
+        throw error;
+      }
+      return {
+        statements,
+        notes: [
+          'kinesis:PutRecord, PutRecords and DescribeStreamSummary on the streams only (no read, no push route); kms:GenerateDataKey only for an imported stream with a kmsKeyArn (a created stream uses alias/aws/kinesis)',
+        ],
+        warnings: [],
+      };
+    }
     case 'ingest': {
       const bucketArn = bucketArnOf(names.scope, names.bucket());
       const sources = registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix }));
