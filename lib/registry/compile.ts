@@ -6,6 +6,7 @@ import {
   type Entity,
   type FeatureService,
   type FeatureView,
+  type OnDemandView,
   type Source,
 } from '../definitions/index.ts';
 import {
@@ -13,12 +14,13 @@ import {
   type RegistryEntity,
   type RegistryFeatureService,
   type RegistryFeatureView,
+  type RegistryOnDemandView,
   type RegistrySource,
   registryFormatVersion,
 } from './registry-schema.ts';
 import { contentHash, stableStringify } from './stable-json.ts';
 
-export type AnyDefinition = Entity | Source | FeatureView | FeatureService;
+export type AnyDefinition = Entity | Source | FeatureView | OnDemandView | FeatureService;
 
 /** A definition and the file (relative to the definitions folder) that exported it, when known. */
 export interface LocatedDefinition {
@@ -30,6 +32,7 @@ const kindLabel = {
   entity: 'entity',
   source: 'source',
   featureView: 'feature view',
+  onDemandView: 'on-demand view',
   featureService: 'feature service',
 } as const;
 
@@ -41,7 +44,13 @@ const kindLabel = {
 export function compileRegistry(located: readonly LocatedDefinition[]): Registry {
   const all = withReferences(located);
   const issues: DefinitionIssue[] = [];
-  const byKind = { entity: [], source: [], featureView: [], featureService: [] } as {
+  const byKind = {
+    entity: [],
+    source: [],
+    featureView: [],
+    onDemandView: [],
+    featureService: [],
+  } as {
     [K in AnyDefinition['kind']]: {
       definition: Extract<AnyDefinition, { kind: K }>;
       file?: string;
@@ -73,6 +82,9 @@ export function compileRegistry(located: readonly LocatedDefinition[]): Registry
 
   const views = byKind.featureView.map(({ definition, file }) => compileView(definition, file));
   const viewsByName = new Map(views.map((v) => [v.name, v]));
+  const onDemandViews = byKind.onDemandView.map(({ definition, file }) =>
+    compileOnDemandView(definition, file),
+  );
   const body = {
     formatVersion: registryFormatVersion,
     entities: sortByName(
@@ -84,9 +96,11 @@ export function compileRegistry(located: readonly LocatedDefinition[]): Registry
     featureViews: sortByName(views),
     featureServices: sortByName(
       byKind.featureService.map(({ definition, file }) =>
-        compileService(definition, file, viewsByName),
+        compileService(definition, file, viewsByName, onDemandViews),
       ),
     ),
+    // Left out when empty, so a registry without on-demand views keeps its version.
+    ...(onDemandViews.length > 0 ? { onDemandViews: sortByName(onDemandViews) } : {}),
   };
   // Round-trip through stable JSON so the in-memory registry equals what a reader would parse.
   const registry = { ...body, version: contentHash(body, 16) };
@@ -118,8 +132,12 @@ function withReferences(unordered: readonly LocatedDefinition[]): LocatedDefinit
       for (const entity of definition.entities) visit(entity, file);
       visit(definition.source, file);
     }
+    if (definition.kind === 'onDemandView') {
+      for (const input of definition.inputs) visit(input.view, file);
+    }
     if (definition.kind === 'featureService') {
       for (const feature of definition.features) visit(feature.view, file);
+      for (const feature of definition.onDemandFeatures ?? []) visit(feature.view, file);
     }
   };
   for (const item of located) visit(item.definition, item.file);
@@ -279,10 +297,45 @@ function compileView(view: FeatureView, file?: string): RegistryFeatureView {
   };
 }
 
+/** Hash of what an on-demand view computes: its request, inputs, outputs and transform source. */
+function compileOnDemandView(view: OnDemandView, file?: string): RegistryOnDemandView {
+  const request = view.request.map((f) => ({ ...f }));
+  const inputs = view.inputs.map((i) => ({
+    view: i.view.name,
+    feature: i.feature,
+    name: i.name,
+    type: i.type,
+  }));
+  const features = view.features.map((f) => ({
+    ...f,
+    allowedValues: f.allowedValues ? [...f.allowedValues] : undefined,
+  }));
+  const transformHash = contentHash(view.transformSource, 16);
+  return {
+    name: view.name,
+    version: contentHash(
+      {
+        request,
+        inputs,
+        features: features.map((f) => [f.name, f.type]),
+        transformHash,
+      },
+      12,
+    ),
+    request,
+    inputs,
+    features,
+    transformHash,
+    status: view.status,
+    ...common(view, file),
+  };
+}
+
 function compileService(
   service: FeatureService,
   file: string | undefined,
   views: ReadonlyMap<string, RegistryFeatureView>,
+  onDemandViews: readonly RegistryOnDemandView[],
 ): RegistryFeatureService {
   const features = service.features.map((f) => {
     const type = f.view.features.find((spec) => spec.name === f.feature)?.type;
@@ -296,10 +349,29 @@ function compileService(
       type,
     };
   });
+  const onDemandFeatures = (service.onDemandFeatures ?? []).map((f) => {
+    const type = f.view.features.find((spec) => spec.name === f.feature)?.type;
+    if (type === undefined)
+      throw new Error(`internal: ${f.view.name}.${f.feature} vanished after validation`);
+    return {
+      view: f.view.name,
+      feature: f.feature,
+      outputName: f.outputName,
+      alias: f.alias,
+      type,
+    };
+  });
+  // A service's on-demand features read their inputs' views: those must be online too.
+  const inputViews = onDemandFeatures.flatMap(
+    (f) => onDemandViews.find((v) => v.name === f.view)?.inputs.map((i) => i.view) ?? [],
+  );
   return {
     name: service.name,
     features,
-    online: features.every((f) => views.get(f.view)?.online === true),
+    ...(onDemandFeatures.length > 0 ? { onDemandFeatures } : {}),
+    online: [...features.map((f) => f.view), ...inputViews].every(
+      (view) => views.get(view)?.online === true,
+    ),
     status: service.status,
     ...common(service, file),
   };

@@ -8,6 +8,7 @@ import {
   isEntity,
   isFeatureService,
   isFeatureView,
+  isOnDemandView,
   isSource,
 } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
@@ -20,7 +21,13 @@ const ignoredFile = /(\.d\.ts|\.test\.ts|\.spec\.ts)$/;
 export class DefinitionsLoadError extends HintedError {}
 
 function isDefinition(value: unknown): value is AnyDefinition {
-  return isEntity(value) || isSource(value) || isFeatureView(value) || isFeatureService(value);
+  return (
+    isEntity(value) ||
+    isSource(value) ||
+    isFeatureView(value) ||
+    isOnDemandView(value) ||
+    isFeatureService(value)
+  );
 }
 
 /** Lists definition files under `dir` (recursively, sorted, skipping tests, `_*` and dot files). */

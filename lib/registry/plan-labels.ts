@@ -4,6 +4,7 @@ export const definitionKindLabel: Record<DefinitionKind, string> = {
   entity: 'entity',
   source: 'source',
   featureView: 'feature view',
+  onDemandView: 'on-demand view',
   featureService: 'feature service',
 };
 

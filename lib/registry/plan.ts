@@ -1,4 +1,5 @@
 import { lineageGraph, nodeId, servicesDownstream } from './lineage.ts';
+import { diffOnDemandView, servicesOfOnDemandView } from './plan-on-demand.ts';
 import { streamChanges } from './plan-stream.ts';
 import type {
   Registry,
@@ -16,7 +17,12 @@ import { stableStringify } from './stable-json.ts';
  * - breaking: existing data or consumers stop matching (types, keys, removals still in use).
  */
 export type ChangeLevel = 'metadata' | 'safe' | 'breaking';
-export type DefinitionKind = 'entity' | 'source' | 'featureView' | 'featureService';
+export type DefinitionKind =
+  | 'entity'
+  | 'source'
+  | 'featureView'
+  | 'onDemandView'
+  | 'featureService';
 
 export interface FieldChange {
   readonly field: string;
@@ -61,6 +67,7 @@ export function planRegistryChanges(previous: Registry | undefined, next: Regist
     sources: [],
     featureViews: [],
     featureServices: [],
+    onDemandViews: [],
   };
   const usage = new UsageIndex(before);
   const changes = [
@@ -84,6 +91,15 @@ export function planRegistryChanges(previous: Registry | undefined, next: Regist
       },
       changed: (a, b) => diffView(a, b, usage),
     }),
+    ...diffNamed('onDemandView', before.onDemandViews ?? [], next.onDemandViews ?? [], {
+      removed: (view) => {
+        const users = servicesOfOnDemandView(before, view.name);
+        return users.length > 0
+          ? { level: 'breaking', reason: `feature services ${list(users)} used it` }
+          : { level: 'safe', reason: 'no feature service used it' };
+      },
+      changed: (a, b) => diffOnDemandView(a, b, before),
+    }),
     ...diffNamed('featureService', before.featureServices, next.featureServices, {
       removed: () => ({
         level: 'breaking',
@@ -97,6 +113,12 @@ export function planRegistryChanges(previous: Registry | undefined, next: Regist
   const graphs = [lineageGraph(before), lineageGraph(next)];
   const withImpact = changes.map((change): DefinitionChange => {
     if (change.kind === 'featureService') return change;
+    if (change.kind === 'onDemandView') {
+      const services = [
+        ...new Set([before, next].flatMap((r) => servicesOfOnDemandView(r, change.name))),
+      ].sort();
+      return services.length > 0 ? { ...change, affectedServices: services } : change;
+    }
     const id = nodeId[change.kind](change.name);
     const services = [...new Set(graphs.flatMap((g) => servicesDownstream(g, id)))].sort();
     return services.length > 0 ? { ...change, affectedServices: services } : change;
@@ -425,8 +447,9 @@ function diffView(
 
 function diffService(before: RegistryFeatureService, after: RegistryFeatureService): FieldChange[] {
   const changes: FieldChange[] = [];
-  const oldOutputs = new Map(before.features.map((f) => [f.outputName, f]));
-  const newOutputs = new Map(after.features.map((f) => [f.outputName, f]));
+  const outputs = (s: RegistryFeatureService) => [...s.features, ...(s.onDemandFeatures ?? [])];
+  const oldOutputs = new Map(outputs(before).map((f) => [f.outputName, f]));
+  const newOutputs = new Map(outputs(after).map((f) => [f.outputName, f]));
   for (const [name, feature] of newOutputs) {
     const previous = oldOutputs.get(name);
     const source = `${feature.view}.${feature.feature}`;

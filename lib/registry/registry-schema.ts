@@ -100,6 +100,28 @@ export const registryFeatureViewSchema = z.object({
   ...metadata,
 });
 
+const onDemandType = z.enum(['int32', 'int64', 'float32', 'float64', 'string', 'bool']);
+
+/**
+ * An on-demand view (issue 18): request fields, the input features (`name` is the key in the
+ * transform's row), the outputs, and a hash of the transform's source text. The function itself
+ * is not in the registry: each runtime imports it from the definitions (lib/on-demand).
+ */
+export const registryOnDemandViewSchema = z.object({
+  name: z.string(),
+  /** Content hash of request, inputs, outputs and transform; changes when any of them does. */
+  version: z.string(),
+  request: z.array(z.object({ name: z.string(), type: onDemandType })),
+  inputs: z.array(
+    z.object({ view: z.string(), feature: z.string(), name: z.string(), type: onDemandType }),
+  ),
+  features: z.array(registryFeatureSchema.extend({ type: onDemandType })),
+  /** sha256 (16 hex digits) of the transform's source text, Function.prototype.toString. */
+  transformHash: z.string(),
+  status: z.enum(lifecycleStatuses),
+  ...metadata,
+});
+
 export const registryFeatureServiceSchema = z.object({
   name: z.string(),
   features: z.array(
@@ -111,6 +133,18 @@ export const registryFeatureServiceSchema = z.object({
       type: valueType,
     }),
   ),
+  /** Features of on-demand views, computed at request time; absent when there are none. */
+  onDemandFeatures: z
+    .array(
+      z.object({
+        view: z.string(),
+        feature: z.string(),
+        outputName: z.string(),
+        alias: z.string().optional(),
+        type: onDemandType,
+      }),
+    )
+    .optional(),
   /** True when every view it reads is online, so the lookup API can serve it. */
   online: z.boolean(),
   status: z.enum(lifecycleStatuses),
@@ -125,6 +159,8 @@ export const registrySchema = z.object({
   sources: z.array(registrySourceSchema),
   featureViews: z.array(registryFeatureViewSchema),
   featureServices: z.array(registryFeatureServiceSchema),
+  /** Absent when no on-demand view is defined, so registries without any keep their version. */
+  onDemandViews: z.array(registryOnDemandViewSchema).optional(),
 });
 
 export type Registry = z.infer<typeof registrySchema>;
@@ -133,3 +169,4 @@ export type RegistrySource = z.infer<typeof registrySourceSchema>;
 export type RegistryFeatureView = z.infer<typeof registryFeatureViewSchema>;
 export type RegistryFeature = z.infer<typeof registryFeatureSchema>;
 export type RegistryFeatureService = z.infer<typeof registryFeatureServiceSchema>;
+export type RegistryOnDemandView = z.infer<typeof registryOnDemandViewSchema>;

@@ -4,6 +4,7 @@ import type {
   RegistryFeature,
   RegistryFeatureService,
   RegistryFeatureView,
+  RegistryOnDemandView,
   RegistrySource,
 } from './registry-schema.ts';
 import { contentHash, stableStringify } from './stable-json.ts';
@@ -24,6 +25,11 @@ export type RuntimeFeatureView = Omit<
   | 'leakageRisk'
 > & { readonly features: RuntimeFeature[] };
 export type RuntimeFeatureService = Omit<RegistryFeatureService, Metadata>;
+export type RuntimeOnDemandView = Omit<RegistryOnDemandView, Metadata | 'features'> & {
+  readonly features: (RuntimeFeature & {
+    type: RegistryOnDemandView['features'][number]['type'];
+  })[];
+};
 
 /**
  * The registry as one Lambda function reads it at run time, compiled into its bundle instead
@@ -41,6 +47,8 @@ export interface RuntimeRegistry {
   readonly sources: readonly RuntimeSource[];
   readonly featureViews: readonly RuntimeFeatureView[];
   readonly featureServices: readonly RuntimeFeatureService[];
+  /** On-demand views (lookup projection only); absent when there are none. */
+  readonly onDemandViews?: readonly RuntimeOnDemandView[];
 }
 
 /**
@@ -59,6 +67,20 @@ export function lookupRegistryProjection(registry: Registry): RuntimeRegistry {
       features: view.features.map(({ name, type, nullable }) => ({ name, type, nullable })),
     })),
     featureServices: registry.featureServices.map(serviceRuntime),
+    // Outputs keep their constraints: the lookup checks what a transform returns against them.
+    ...(registry.onDemandViews
+      ? {
+          onDemandViews: registry.onDemandViews.map(
+            ({ description, owner, tags, definedIn, ...view }) => ({
+              ...view,
+              features: view.features.map(({ description: _, ...f }) => ({
+                ...f,
+                allowedValues: f.allowedValues && [...f.allowedValues],
+              })),
+            }),
+          ),
+        }
+      : {}),
   });
 }
 
@@ -154,6 +176,9 @@ function serviceRuntime(service: RegistryFeatureService): RuntimeFeatureService 
   return {
     name: service.name,
     features: service.features.map((f) => ({ ...f })),
+    ...(service.onDemandFeatures
+      ? { onDemandFeatures: service.onDemandFeatures.map((f) => ({ ...f })) }
+      : {}),
     online: service.online,
     status: service.status,
   };
