@@ -24,12 +24,15 @@ export interface PushStore {
   /**
    * Stores rows durably for the offline store (the local append log); without it the offline
    * targets answer 501. `push` identifies the push: the offline store keeps each push id once.
+   * It resolves once the rows survive a crash of this process; when their last step to survive
+   * a power cut too (the log folder's fsync) is still running, it returns that as `durable`:
+   * the online puts are sent meanwhile and the push answers after both.
    */
   readonly offline?: (
     source: RuntimeSource,
     rows: readonly PushRow[],
     push: PushIdentity,
-  ) => Promise<void>;
+  ) => Promise<void | { readonly durable: Promise<void> }>;
 }
 
 export interface PushAnswer {
@@ -45,14 +48,14 @@ export interface PushAnswer {
  * One push, after its body's shape was checked (HTTP route and `fstore push` alike): the
  * source, the target, every row; then the online writes. Any refusal is an ApiError thrown
  * before the first write. `push` is the push's identity (an Idempotency-Key's scope, which
- * every retry of the push shares); without one the push gets a fresh random id.
+ * every retry of the push shares); without one a push to the offline store gets a fresh random id.
  */
 export async function executePush(
   store: PushStore,
   limits: Pick<PushLimits, 'maxFutureSkewSeconds'>,
   sourceName: string,
   body: PushBody,
-  push: PushIdentity = { pushId: newPushId() },
+  push?: PushIdentity,
 ): Promise<PushAnswer> {
   const source = pushSource(store.registry, sourceName);
   if (body.to === 'online' && onlinePushViews(store.registry, source.name).length === 0)
@@ -80,10 +83,17 @@ export async function executePush(
     ? { ...onlineStore(store), registry: store.registry, now: () => nowMs }
     : undefined;
   const plan = onlineTarget ? buildOnlinePush(onlineTarget, source.name, rows) : undefined;
-  // Offline first: once the log is durable a failed online write is repaired by a retry (or by
-  // materialization of the compacted rows); the reverse order could serve rows training never sees.
-  if (writesOffline(body.to)) await store.offline?.(source, rows, push);
-  const online = onlineTarget && plan ? await sendOnlinePush(onlineTarget, plan) : undefined;
+  // Offline first: once the log is in place a failed online write is repaired by a retry (or by
+  // materialization of the compacted rows); the reverse order could serve rows training never
+  // sees. Only the log folder's fsync runs beside the puts: a process killed meanwhile leaves
+  // the log whole under its name, so no put is ever sent for rows the offline store could lose.
+  const placed = writesOffline(body.to)
+    ? await store.offline?.(source, rows, push ?? { pushId: newPushId() })
+    : undefined;
+  const [online] = await Promise.all([
+    onlineTarget && plan ? sendOnlinePush(onlineTarget, plan) : undefined,
+    placed?.durable,
+  ]);
   return {
     source: source.name,
     rows: rows.length,

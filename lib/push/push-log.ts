@@ -8,7 +8,7 @@ import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import { newPushId, pushIdPattern } from './push-id.ts';
 import { rawNames } from './raw-names.ts';
 import type { PushRow } from './validate-push-rows.ts';
-import { writeDurably } from './write-durably.ts';
+import { writeDurably, writeInPlace } from './write-durably.ts';
 
 /**
  * The local offline half of a push (docs/adr/0015-push.md): each push's rows become one JSON-lines
@@ -35,6 +35,31 @@ export async function appendPushLog(
   rows: readonly PushRow[],
   pushId: string = newPushId(),
 ): Promise<string> {
+  const placed = await placePushLog(dataDir, env, source, rows, pushId);
+  await placed.durable;
+  return placed.file;
+}
+
+/** A push log in place under its name, and when its name survives a power cut too. */
+export interface PlacedPushLog {
+  readonly file: string;
+  /** Settles once the log's folder is fsynced (syncFolder: a folder that cannot be synced is no error). */
+  readonly durable: Promise<void>;
+}
+
+/**
+ * appendPushLog in two steps, for the push route: it resolves once the log is whole under its
+ * name with its bytes fsynced (it survives SIGKILL of this process, and compaction sees it),
+ * and the folder's fsync, which makes the rename itself survive a power cut, runs on in
+ * `durable`. The route sends its online puts meanwhile and answers after both.
+ */
+export async function placePushLog(
+  dataDir: string,
+  env: string,
+  source: RuntimeSource,
+  rows: readonly PushRow[],
+  pushId: string = newPushId(),
+): Promise<PlacedPushLog> {
   if (!pushIdPattern.test(pushId))
     throw new Error(`internal: push id "${pushId}" is not 32 lowercase hex digits`);
   const dir = pushLogDir(dataDir, env, source.name);
@@ -51,8 +76,8 @@ export async function appendPushLog(
       ),
     )
     .join('\n');
-  await writeDurably(file, `${text}\n`, { exclusive: true });
-  return file;
+  await writeInPlace(file, `${text}\n`, { exclusive: true });
+  return { file, durable: syncFolder(dir) };
 }
 
 /**

@@ -16,6 +16,21 @@ export async function writeDurably(
   text: string,
   options: { readonly exclusive?: boolean } = {},
 ): Promise<void> {
+  await writeInPlace(file, text, options);
+  await syncFolder(path.dirname(file));
+}
+
+/**
+ * writeDurably without its last step: when it returns, `file` holds `text` whole under its
+ * name, its bytes fsynced, so it survives a crash of this process; only the folder's fsync,
+ * which makes the rename survive a power cut, is left to the caller (`syncFolder`). The push
+ * route syncs the folder while it sends the online puts (docs/adr/0015-push.md).
+ */
+export async function writeInPlace(
+  file: string,
+  text: string,
+  options: { readonly exclusive?: boolean } = {},
+): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
   // Opened before the cleanup is armed: an exclusive open that fails removes nobody's file.
   const handle = await open(temporary, options.exclusive ? 'wx' : 'w');
@@ -27,8 +42,8 @@ export async function writeDurably(
       await handle.close();
     }
     await rename(temporary, file);
-  } finally {
+  } catch (error) {
     await rm(temporary, { force: true });
+    throw error;
   }
-  await syncFolder(path.dirname(file));
 }

@@ -19,7 +19,7 @@ import {
   pushIdempotencyTableName,
 } from '../../push/push-idempotency-table.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
-import { appendPushLog } from '../../push/push-log.ts';
+import { placePushLog } from '../../push/push-log.ts';
 import type { Registry } from '../../registry/index.ts';
 import { UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -113,9 +113,9 @@ export async function serveUntilStopped(
           ...(putItem ? { putItem } : {}),
           table: online.table,
           idempotency,
-          offline: async (source, rows, push) => {
-            await appendPushLog(ctx.options.dataDir, ctx.env, source, rows, push.pushId);
-          },
+          // The log folder's fsync runs beside the online puts; the answer waits for both.
+          offline: (source, rows, push) =>
+            placePushLog(ctx.options.dataDir, ctx.env, source, rows, push.pushId),
           onError: (error, requestId) =>
             console.error(`push failed (request id ${requestId ?? '-'})`, error),
         })(event);

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeDurably } from '../../../lib/push/write-durably.ts';
+import { writeDurably, writeInPlace } from '../../../lib/push/write-durably.ts';
 import { makeTempDir } from '../../helpers/run-fstore.ts';
 
 describe('writeDurably', () => {
@@ -31,5 +31,23 @@ describe('writeDurably', () => {
     await expect(writeDurably(file, 'rows\n', { exclusive: true })).rejects.toThrow(/EEXIST/);
     expect(await readFile(temporary, 'utf8')).toBe('someone else');
     expect(await readdir(dir)).toEqual([path.basename(temporary)]);
+  });
+});
+
+describe('writeInPlace', () => {
+  it('leaves the file whole under its name with no temporary, its folder not yet synced by it', async () => {
+    const dir = await makeTempDir('durable-write-in-place');
+    const file = path.join(dir, 'log.jsonl');
+    await writeInPlace(file, 'rows\n', { exclusive: true });
+    expect(await readFile(file, 'utf8')).toBe('rows\n');
+    expect(await readdir(dir)).toEqual(['log.jsonl']);
+  });
+
+  it('removes its temporary when the rename fails, changing nothing', async () => {
+    const dir = await makeTempDir('durable-write-in-place-fail');
+    const file = path.join(dir, 'taken');
+    await mkdir(path.join(file, 'inside'), { recursive: true });
+    await expect(writeInPlace(file, 'rows\n')).rejects.toThrow();
+    expect(await readdir(dir)).toEqual(['taken']);
   });
 });
