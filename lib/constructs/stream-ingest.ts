@@ -15,6 +15,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { kinesisStreamName } from '../push/kinesis-stream-name.ts';
 import { defaultPushLimits } from '../push/push-limits.ts';
 import { streamQuarantinePrefix } from '../push/stream-records.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
@@ -48,7 +49,10 @@ export interface StreamIngestProps {
   readonly retryAttempts?: number;
   /** Records older than this are not retried but sent to the dead-letter queue. Default 6 hours. */
   readonly maxRecordAge?: Duration;
-  /** The age of the oldest unread record that raises the alarm. Default one minute. */
+  /**
+   * The age of the records the function's event source mapping reads (Lambda's `IteratorAge`:
+   * the last record of each batch) that raises the alarm. Default one minute.
+   */
   readonly iteratorAgeThreshold?: Duration;
   /** Active X-Ray tracing on the function. Default false. */
   readonly tracing?: boolean;
@@ -70,7 +74,7 @@ const streamPushEntry = fileURLToPath(
  * With the push's Firehose stream of the source (`pushStreams`), rows are also stored offline
  * first. The function's role may read that stream (and `kms:Decrypt` with its named key), `PutItem` on the online table, put objects
  * under `quarantine/_stream/<source>/` of the offline bucket, `PutRecordBatch` on the source's
- * Firehose stream only, send to the queue and write its own log group. Alarms: the stream's iterator age, function errors, anything in the queue.
+ * Firehose stream only, send to the queue and write its own log group. Alarms: the age of the records the function reads (its `IteratorAge`), function errors, anything in the queue.
  */
 export class StreamIngest extends Construct {
   readonly stream: kinesis.IStream;
@@ -83,7 +87,7 @@ export class StreamIngest extends Construct {
     const { stage, source } = props;
     const declared = source.stream?.kinesis;
     if (!declared) throw new Error(`StreamIngest: source "${source.name}" declares no stream`);
-    const name = `fstore-${stage.name}-${source.name}`;
+    const name = kinesisStreamName(stage.name, source.name);
     const removalPolicy = stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const created = 'create' in declared;
     this.stream =
@@ -189,8 +193,11 @@ export class StreamIngest extends Construct {
     const threshold = props.iteratorAgeThreshold ?? Duration.minutes(1);
     this.alarm(props, 'IteratorAgeAlarm', {
       alarmName: `${name}-stream-iterator-age`,
-      alarmDescription: `Records of ${props.source.name}'s stream waited more than ${threshold.toSeconds()} s to be read for 3 minutes: the stream function falls behind (throttled writes, errors) and online values are stale`,
-      metric: this.stream.metricGetRecordsIteratorAgeMilliseconds({
+      alarmDescription: `Records of ${props.source.name}'s stream were more than ${threshold.toSeconds()} s old when the stream function read them, for 3 minutes: it falls behind (throttled writes, errors, too few shards) and online values are stale`,
+      // Lambda's IteratorAge of this function (its event source mapping), which AWS recommends
+      // for a Lambda consumer: the stream's GetRecords.IteratorAgeMilliseconds is the slowest
+      // of all its readers (an imported stream's other consumers) and misses enhanced fan-out.
+      metric: this.function.metric('IteratorAge', {
         statistic: 'Maximum',
         period: Duration.minutes(1),
       }),

@@ -10,6 +10,7 @@ import { OnlineStore } from '../../lib/constructs/online-store.ts';
 import { PushDeliveryStreams } from '../../lib/constructs/push-delivery-streams.ts';
 import { type StreamIngest, streamIngests } from '../../lib/constructs/stream-ingest.ts';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
+import { streamProducerStatements } from '../../lib/iam/stream-producer-policy.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { cdkJsonContext, synthWithViolations } from './synth-app.ts';
 
@@ -104,6 +105,7 @@ function synth() {
       return template().toJSON().Resources as Record<string, Resource>;
     },
     ingests,
+    registry,
     violations,
     id,
     tableId: id(online.table),
@@ -290,31 +292,42 @@ describe('StreamIngest (a source’s Kinesis stream into the online store)', () 
     ]);
   });
 
-  it('alarms on the stream’s iterator age, the function’s errors and the dead-letter queue, notifying the topic', () => {
+  it('alarms on the age of the records its event source mapping reads (the function’s IteratorAge), the function’s errors and the dead-letter queue, notifying the topic', () => {
     const alarms = Object.values(built.template.findResources('AWS::CloudWatch::Alarm'))
       .map((a) => a.Properties)
       .filter((p) => String(p.AlarmName).startsWith('fstore-dev-clicks-'));
     expect(alarms.map((a) => [a.AlarmName, a.Namespace, a.MetricName])).toEqual([
-      [
-        'fstore-dev-clicks-stream-iterator-age',
-        'AWS/Kinesis',
-        'GetRecords.IteratorAgeMilliseconds',
-      ],
+      ['fstore-dev-clicks-stream-iterator-age', 'AWS/Lambda', 'IteratorAge'],
       ['fstore-dev-clicks-stream-errors', 'AWS/Lambda', 'Errors'],
       ['fstore-dev-clicks-stream-dlq', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible'],
     ]);
+    // This function's mapping only: another reader of the stream falling behind (an imported
+    // stream's other consumers) does not raise it.
     expect(alarms[0]).toMatchObject({
       Threshold: 60_000,
       Statistic: 'Maximum',
-      Dimensions: [
-        { Name: 'StreamName', Value: { Ref: built.id(ingest('clicks').stream as never) } },
-      ],
+      Period: 60,
+      EvaluationPeriods: 3,
+      TreatMissingData: 'notBreaching',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: built.id(ingest('clicks').function) } }],
     });
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: built.topicId }]);
     const imported = Object.values(built.template.findResources('AWS::CloudWatch::Alarm'))
       .map((a) => a.Properties)
       .find((p) => p.AlarmName === 'fstore-dev-orders-stream-iterator-age');
-    expect(imported?.Dimensions).toEqual([{ Name: 'StreamName', Value: 'orders-from-checkout' }]);
+    expect(imported?.Dimensions).toEqual([
+      { Name: 'FunctionName', Value: { Ref: built.id(ingest('orders').function) } },
+    ]);
+  });
+
+  it('creates the stream whose ARN `fstore iam-policy --for stream-producer` grants, and grants an imported one by its ARN', () => {
+    const scope = { partition: 'aws', region: 'eu-west-1', account: '111122223333' };
+    const [kinesis] = streamProducerStatements(built.registry, 'dev', scope, ['clicks', 'orders']);
+    const created = built.resources[built.id(ingest('clicks').stream as never)];
+    expect(kinesis?.Resource).toEqual([
+      `arn:aws:kinesis:eu-west-1:111122223333:stream/${String(created?.Properties.Name)}`,
+      ordersArn,
+    ]);
   });
 
   it('passes cdk-nag AwsSolutions, each acknowledgement with its reason', () => {
