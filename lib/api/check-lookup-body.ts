@@ -4,7 +4,8 @@ import { jsonKind } from './json-kind.ts';
 
 /** A lookup body whose shape is checked; join keys and feature names are checked against the target later. */
 export interface LookupBody {
-  readonly entities: readonly Record<string, string | number>[];
+  /** Join keys, and request values of on-demand views (which may also be true or false). */
+  readonly entities: readonly Record<string, string | number | boolean>[];
   readonly features?: readonly string[];
 }
 
@@ -48,8 +49,11 @@ export function checkLookupBody(json: unknown): LookupBody {
     );
   }
   return features === undefined
-    ? { entities: entities as Record<string, string | number>[] }
-    : { entities: entities as Record<string, string | number>[], features: features as string[] };
+    ? { entities: entities as Record<string, string | number | boolean>[] }
+    : {
+        entities: entities as Record<string, string | number | boolean>[],
+        features: features as string[],
+      };
 }
 
 function checkEntityShape(entity: unknown, index: number): void {
@@ -57,8 +61,15 @@ function checkEntityShape(entity: unknown, index: number): void {
   if (!isObject(entity))
     throw invalid(at, `must be an object of join keys, got ${jsonKind(entity)}`);
   for (const [key, value] of Object.entries(entity)) {
-    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value)))
-      throw invalid(`${at}.${key}`, `must be a string or a number, got ${jsonKind(value)}`);
+    if (
+      typeof value !== 'string' &&
+      typeof value !== 'boolean' &&
+      !(typeof value === 'number' && Number.isFinite(value))
+    )
+      throw invalid(
+        `${at}.${key}`,
+        `must be a string, a number or a boolean, got ${jsonKind(value)}`,
+      );
   }
 }
 

@@ -7,6 +7,13 @@ import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-e
 import { requireJsonContentType } from './content-type.ts';
 import { type DependencyFailure, dependencyFailure } from './dependency-failure.ts';
 import { type LookupStats, type LookupTarget, lookupResponseJson } from './lookup-response-json.ts';
+import {
+  onDemandResponseJson,
+  planOnDemand,
+  requestFieldNames,
+  requestValues,
+  withInputs,
+} from './on-demand-lookup.ts';
 import { registrySummary } from './registry-summary.ts';
 import { type LookupLimits, validateLookupBody } from './validate-lookup.ts';
 
@@ -135,17 +142,26 @@ async function serviceLookup(
       { service: name },
     );
   const views = service.features.map((f) => f.view).filter((v, i, all) => all.indexOf(v) === i);
-  const joinKeys = views
+  const inputViews = (service.onDemandFeatures ?? []).flatMap(
+    (f) =>
+      deps.registry.onDemandViews?.find((v) => v.name === f.view)?.inputs.map((i) => i.view) ?? [],
+  );
+  const joinKeys = [...views, ...inputViews]
     .flatMap((v) => deps.registry.featureViews.find((fv) => fv.name === v)?.joinKeys ?? [])
     .filter((k, i, all) => all.findIndex((o) => o.name === k.name) === i);
   const body = validateLookupBody(
     request.body,
-    { joinKeys, featureNames: service.features.map((f) => f.outputName) },
+    {
+      joinKeys,
+      featureNames: [...service.features, ...(service.onDemandFeatures ?? [])].map(
+        (f) => f.outputName,
+      ),
+      requestFields: requestFieldNames(deps.registry, service),
+    },
     deps.limits,
   );
-  const wanted = service.features.filter(
-    (f) => !body.features || body.features.includes(f.outputName),
-  );
+  const isWanted = (outputName: string) => !body.features || body.features.includes(outputName);
+  const wanted = service.features.filter((f) => isWanted(f.outputName));
   const byView = views
     .map((view) => ({
       view,
@@ -154,11 +170,30 @@ async function serviceLookup(
         .map((f) => ({ feature: f.feature, outputName: f.outputName })),
     }))
     .filter((v) => v.features.length > 0);
-  return lookupAnswer(
-    { kind: 'service', name },
-    await deps.lookup({ views: byView, entities: body.entities }, lookupCall(request)),
-    deps,
+  const onDemand = planOnDemand(deps.registry, service, isWanted);
+  if (onDemand.views.length === 0)
+    return lookupAnswer(
+      { kind: 'service', name },
+      await deps.lookup({ views: byView, entities: body.entities }, lookupCall(request)),
+      deps,
+    );
+  const values = requestValues(onDemand, body.entities);
+  // Request values stay out of the read (and of each answer's echoed entity): join keys only.
+  const entities = body.entities.map((entity) =>
+    Object.fromEntries(joinKeys.map((k) => [k.name, entity[k.name]])),
   );
+  const fetched = await deps.lookup(
+    withInputs({ views: byView, entities }, onDemand),
+    lookupCall(request),
+  );
+  const { body: text, stats } = onDemandResponseJson(
+    { kind: 'service', name },
+    fetched,
+    onDemand,
+    values,
+  );
+  deps.onLookupServed?.(stats);
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: text };
 }
 
 async function viewLookup(

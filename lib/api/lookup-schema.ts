@@ -14,12 +14,12 @@ type Issue = z.core.$ZodRawIssue;
 const isMissing = (issue: Issue) => issue.input === undefined;
 
 const joinKeyValue = z
-  .union([z.string(), z.number()], {
-    error: (issue) => `must be a string or a number, got ${jsonKind(issue.input)}`,
+  .union([z.string(), z.number(), z.boolean()], {
+    error: (issue) => `must be a string, a number or a boolean, got ${jsonKind(issue.input)}`,
   })
   .check(
     z.describe(
-      "A join key's value: text for a string key; a whole number for an int32 key; for an int64 key a whole number within ±(2^53 - 1), or a decimal string (optional leading '-') anywhere in the int64 range. Send an int64 beyond 2^53 as a decimal string: a JSON number there has lost digits and is refused (400 INVALID_JOIN_KEY)",
+      "A join key's value: text for a string key; a whole number for an int32 key; for an int64 key a whole number within ±(2^53 - 1), or a decimal string (optional leading '-') anywhere in the int64 range. Send an int64 beyond 2^53 as a decimal string: a JSON number there has lost digits and is refused (400 INVALID_JOIN_KEY). Beside the join keys, a service with on-demand views takes each entity's request values (number, string or boolean, typed by the view; 400 MISSING_REQUEST_VALUE or INVALID_REQUEST_VALUE naming the entity and field)",
     ),
   );
 
@@ -60,10 +60,19 @@ export const featureValueSchema = z.object({
         'The value, typed as the feature (number, string, boolean, list, ISO timestamp), or null',
       ),
     ),
-  status: z.enum(['PRESENT', 'NOT_FOUND', 'OUTSIDE_TTL', 'NULL_VALUE']),
+  status: z.enum(['PRESENT', 'NOT_FOUND', 'OUTSIDE_TTL', 'NULL_VALUE', 'TRANSFORM_ERROR']),
   event_timestamp: z
     .nullable(z.string())
-    .check(z.describe('Event time of the value (UTC, microseconds)')),
+    .check(z.describe('Event time of the value (UTC, microseconds); null for on-demand features')),
+  error: z.optional(
+    z
+      .string()
+      .check(
+        z.describe(
+          'TRANSFORM_ERROR only: why the on-demand transform gave no value (it threw, or returned a value its view does not declare)',
+        ),
+      ),
+  ),
 });
 
 const entityInResponse = z.record(

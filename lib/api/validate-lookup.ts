@@ -20,6 +20,8 @@ export function validateLookupBody(
   target: {
     joinKeys: readonly { name: string; type: JoinKeyType }[];
     featureNames: readonly string[];
+    /** Request values an entity may carry beside its join keys (on-demand views). */
+    requestFields?: readonly string[];
   },
   limits: LookupLimits,
 ): ValidatedLookup {
@@ -51,7 +53,7 @@ export function validateLookupBody(
   }
   const parsed = checkLookupBody(json);
   parsed.entities.forEach((entity, index) => {
-    checkEntity(entity, index, target.joinKeys);
+    checkEntity(entity, index, target.joinKeys, target.requestFields ?? []);
   });
   parsed.features?.forEach((feature, index) => {
     if (!target.featureNames.includes(feature)) {
@@ -67,9 +69,10 @@ export function validateLookupBody(
 }
 
 function checkEntity(
-  entity: Record<string, string | number>,
+  entity: Record<string, string | number | boolean>,
   index: number,
   joinKeys: readonly { name: string; type: JoinKeyType }[],
+  requestFields: readonly string[],
 ): void {
   const at = `$.entities[${index}]`;
   for (const key of joinKeys) {
@@ -91,12 +94,12 @@ function checkEntity(
     if (problem) throw new ApiError(400, 'INVALID_JOIN_KEY', `${path}: ${problem}`, { path });
   }
   for (const name of Object.keys(entity)) {
-    if (!joinKeys.some((k) => k.name === name)) {
+    if (!joinKeys.some((k) => k.name === name) && !requestFields.includes(name)) {
       const path = `${at}.${name}`;
       throw new ApiError(
         400,
         'UNKNOWN_KEY',
-        `${path}: "${name}" is not a join key here; expected ${joinKeys.map((k) => k.name).join(', ')}`,
+        `${path}: "${name}" is not a join key${requestFields.length > 0 ? ' or request value' : ''} here; expected ${[...joinKeys.map((k) => k.name), ...requestFields].join(', ')}`,
         { path },
       );
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { didYouMean } from '../closest-names.ts';
 import { impureReadOf } from '../on-demand/purity-check.ts';
+import { registerTransform } from '../on-demand/transform-catalog.ts';
 import {
   isOnDemandValueType,
   type OnDemandValueType,
@@ -231,6 +232,7 @@ export function defineOnDemandView(input: OnDemandViewInput): OnDemandView {
   });
   // The transform stays a live function: deepFreeze would freeze it and its prototype object.
   Object.defineProperty(view, 'transform', { enumerable: false, value: transform });
+  registerTransform(view.name, transform, view.transformSource);
   return deepFreeze(view);
 }
 

@@ -9,6 +9,7 @@ import {
   type OnDemandView,
   type Source,
 } from '../definitions/index.ts';
+import { transformSourceHash } from '../on-demand/transform-catalog.ts';
 import {
   type Registry,
   type RegistryEntity,
@@ -310,7 +311,7 @@ function compileOnDemandView(view: OnDemandView, file?: string): RegistryOnDeman
     ...f,
     allowedValues: f.allowedValues ? [...f.allowedValues] : undefined,
   }));
-  const transformHash = contentHash(view.transformSource, 16);
+  const transformHash = transformSourceHash(view.transformSource);
   return {
     name: view.name,
     version: contentHash(

@@ -12,6 +12,7 @@ import {
   isSource,
 } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
+import { registerTransformFile } from '../on-demand/transform-catalog.ts';
 import type { AnyDefinition, LocatedDefinition } from './compile.ts';
 
 const definitionFile = /\.(ts|mts|js|mjs)$/;
@@ -107,7 +108,10 @@ export async function loadDefinitions(
     }
     for (const value of Object.values(exports)) {
       for (const candidate of Array.isArray(value) ? value : [value]) {
-        if (isDefinition(candidate)) located.push({ definition: candidate, file });
+        if (!isDefinition(candidate)) continue;
+        located.push({ definition: candidate, file });
+        // The lookup Lambda's bundle injects this file to run the very transform (serving-api).
+        if (isOnDemandView(candidate)) registerTransformFile(candidate.name, path.join(root, file));
       }
     }
   }

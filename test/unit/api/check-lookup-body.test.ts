@@ -107,12 +107,12 @@ describe('the hand-written lookup body check', () => {
     [
       'a key value out of range',
       JSON.parse('{"entities":[{"id":1e400}]}'),
-      '$.entities[0].id: must be a string or a number, got the number Infinity',
+      '$.entities[0].id: must be a string, a number or a boolean, got the number Infinity',
     ],
     [
       'a key value that is a list',
       { entities: [{ id: [] }] },
-      '$.entities[0].id: must be a string or a number, got an array',
+      '$.entities[0].id: must be a string, a number or a boolean, got an array',
     ],
     [
       'features not a list',

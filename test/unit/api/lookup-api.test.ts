@@ -186,7 +186,7 @@ describe('lookup API', () => {
     ['{"entities":[7]}', '$.entities[0]: must be an object of join keys, got the number 7'],
     [
       '{"entities":[{"customer_id":{"a":1}}]}',
-      '$.entities[0].customer_id: must be a string or a number, got an object',
+      '$.entities[0].customer_id: must be a string, a number or a boolean, got an object',
     ],
     [
       '{"entities":[{"customer_id":"C1"}],"features":[null]}',

@@ -26,10 +26,11 @@ function viewLookup() {
 }
 
 describe('the OpenAPI document’s join-key values', () => {
-  it('in a request, are a string or a number, an int64 beyond 2^53 described as a decimal string', () => {
+  it('in a request, are a string or a number (a boolean only as an on-demand request value), an int64 beyond 2^53 described as a decimal string', () => {
     const key = jsonSchema(viewLookup().requestBody.content).properties?.entities?.items
       ?.additionalProperties;
-    expect(key?.type).toEqual(['string', 'number']);
+    expect(key?.type).toEqual(['string', 'number', 'boolean']);
+    expect(key?.description).toContain('request values');
     expect(key?.description).toContain('int64');
     expect(key?.description).toContain('decimal string');
     expect(key?.description).toContain('2^53');
