@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { didYouMean } from '../closest-names.ts';
+import { compileExpression, ExpressionError, maxExpressionLength } from '../expressions/index.ts';
 import { parseDuration } from './duration.ts';
 import { type Entity, isEntity } from './entity.ts';
 import { listItemField } from './errors.ts';
@@ -27,6 +28,11 @@ export type LifecycleStatus = (typeof lifecycleStatuses)[number];
 export interface FeatureSpec {
   readonly name: string;
   readonly type: ValueType;
+  /**
+   * For a derived feature: the expression over source columns it is computed from
+   * (docs/expressions.md), e.g. `monthly_charges * 12`. Absent: the source column of this name.
+   */
+  readonly expr?: string;
   readonly description?: string;
   /** Whether a row may hold NULL for this feature. Default true. */
   readonly nullable: boolean;
@@ -113,6 +119,17 @@ export type FeatureInput =
       min?: number;
       max?: number;
       allowedValues?: (string | number | boolean)[];
+    }
+  | {
+      /** Declared type of a derived feature; inferred from `expr` when left out. */
+      type?: ValueType;
+      /** Expression over source columns (docs/expressions.md), e.g. "monthly_charges * 12". */
+      expr: string;
+      description?: string;
+      nullable?: boolean;
+      min?: number;
+      max?: number;
+      allowedValues?: (string | number | boolean)[];
     };
 
 export interface FeatureViewInput extends MetadataInput {
@@ -156,8 +173,7 @@ export function freshnessOf(expectedFreshness: string | undefined) {
       };
 }
 
-const featureObject = z.strictObject({
-  type: valueType,
+const constraintFields = {
   description: z.string().max(2000).optional(),
   nullable: z.boolean().optional(),
   min: z.number().finite().optional(),
@@ -166,6 +182,15 @@ const featureObject = z.strictObject({
     .array(z.union([z.string(), z.number(), z.boolean()]))
     .min(1, 'must list at least one value')
     .optional(),
+};
+
+const featureObject = z.strictObject({ type: valueType, ...constraintFields });
+
+/** A derived feature: an expression over source columns, its type inferred unless declared. */
+const derivedFeatureObject = z.strictObject({
+  expr: z.string().min(1, 'must not be empty').max(maxExpressionLength),
+  type: valueType.optional(),
+  ...constraintFields,
 });
 
 const viewSchema = z.strictObject({
@@ -176,9 +201,9 @@ const viewSchema = z.strictObject({
   source: z.custom<Source>(isSource, 'must be a source made with defineSource()'),
   features: z.record(
     columnName,
-    z.union([valueType, featureObject], {
+    z.union([valueType, featureObject, derivedFeatureObject], {
       error:
-        'must be a type such as "float64" or { type, description, nullable, min, max, allowedValues }',
+        'must be a type such as "float64", { type, description, nullable, min, max, allowedValues } or { expr, type?, ... }',
     }),
   ),
   ttl: z
@@ -216,9 +241,12 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
     [source.timestampField, source.createdTimestampField].filter(Boolean),
   );
   const features: FeatureSpec[] = Object.entries(parsed.features).map(([name, raw]) => {
-    const spec = typeof raw === 'string' ? { type: raw } : raw;
-    const type = spec.type as ValueType;
+    const spec: { type?: string; expr?: string } & z.infer<z.ZodObject<typeof constraintFields>> =
+      typeof raw === 'string' ? { type: raw } : raw;
     const field = `features.${name}`;
+    const derived =
+      spec.expr === undefined ? undefined : derivedFeature(issues, field, spec, source);
+    const type = spec.expr === undefined ? (spec.type as ValueType) : derived;
     if (joinKeyNames.has(name))
       issues.add(
         field,
@@ -231,7 +259,7 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
         `"${name}" is a timestamp column of source "${source.name}"; event times are returned with every value`,
         'remove it from features',
       );
-    else {
+    else if (spec.expr === undefined) {
       const columnType = sourceTypes.get(name);
       if (columnType === undefined)
         issues.add(
@@ -239,17 +267,18 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
           `feature "${name}" is not a column of source "${source.name}" (${columnList})${didYouMean(name, sourceTypes.keys())}`,
           `add "${name}" to the source schema or fix the feature name`,
         );
-      else if (!canWiden(columnType, type))
+      else if (type !== undefined && !canWiden(columnType, type))
         issues.add(
           `${field}.type`,
           `is ${type}, but source column "${name}" is ${columnType}`,
           `declare the feature as ${columnType}`,
         );
     }
-    checkConstraints(issues, field, type, spec);
+    if (type !== undefined) checkConstraints(issues, field, type, spec);
     return {
       name,
-      type,
+      type: type ?? 'string', // only after an issue, thrown below
+      ...(spec.expr !== undefined ? { expr: spec.expr } : {}),
       ...(spec.description !== undefined ? { description: spec.description } : {}),
       nullable: spec.nullable ?? true,
       ...(spec.min !== undefined ? { min: spec.min } : {}),
@@ -280,6 +309,46 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
     ...(parsed.leakageRisk !== undefined ? { leakageRisk: parsed.leakageRisk } : {}),
     ...metadataOf(parsed),
   });
+}
+
+/**
+ * Checks a derived feature's expression against the source schema; returns the feature's type
+ * (the declared one, which must take the expression's type without loss, or the inferred one),
+ * undefined after an issue.
+ */
+function derivedFeature(
+  issues: IssueCollector,
+  field: string,
+  spec: { type?: string | undefined; expr?: string | undefined },
+  source: Source,
+): ValueType | undefined {
+  const expression = spec.expr as string;
+  try {
+    const inferred = compileExpression(expression, source.schema).type;
+    const declared = spec.type as ValueType | undefined;
+    if (inferred === 'null') {
+      if (declared === undefined)
+        issues.add(
+          `${field}.type`,
+          `expression ${JSON.stringify(expression)} is always NULL, so it has no type`,
+          'declare the type',
+        );
+      return declared;
+    }
+    if (declared !== undefined && !canWiden(inferred, declared)) {
+      issues.add(
+        `${field}.type`,
+        `is ${declared}, but expression ${JSON.stringify(expression)} gives ${inferred}`,
+        `declare the feature as ${inferred}, or leave the type out to infer it`,
+      );
+      return undefined;
+    }
+    return declared ?? inferred;
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    issues.add(`${field}.expr`, error.message, error.hint);
+    return undefined;
+  }
 }
 
 /** Checks a view's entities against its source; returns the join-key names. */

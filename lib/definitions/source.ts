@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { didYouMean } from '../closest-names.ts';
+import { compileExpression, ExpressionError, maxExpressionLength } from '../expressions/index.ts';
 import {
   type DefinitionKind,
   type DefinitionMetadata,
@@ -42,6 +43,11 @@ export interface Source extends DefinitionMetadata {
   readonly fieldMapping: Readonly<Record<string, string>>;
   /** A Kinesis data stream whose records are rows of this source, written online as they come. */
   readonly stream?: SourceStream;
+  /**
+   * Row filter (docs/expressions.md), e.g. `plan <> 'trial'`: every read of the source's rows
+   * (training sets, materialization, aggregations) keeps only rows where it is TRUE.
+   */
+  readonly filter?: string;
 }
 
 export interface SourceInput extends MetadataInput {
@@ -53,6 +59,8 @@ export interface SourceInput extends MetadataInput {
   fieldMapping?: Record<string, string>;
   /** Rows arriving on a Kinesis stream (created or existing), one JSON row per record. */
   stream?: SourceStreamInput;
+  /** Keep only rows where this condition over the schema's columns is TRUE, e.g. "plan <> 'trial'". */
+  filter?: string;
 }
 
 const kind: DefinitionKind = 'source';
@@ -72,6 +80,7 @@ const sourceSchema = z.strictObject({
   createdTimestampField: z.string().optional(),
   fieldMapping: z.record(rawColumnName, z.string()).optional(),
   stream: sourceStreamSchema.optional(),
+  filter: z.string().min(1, 'must not be empty').max(maxExpressionLength).optional(),
   ...metadataFields,
 });
 
@@ -154,6 +163,7 @@ export function defineSource(input: SourceInput): Source {
     mappedTargets.add(target);
   }
   const stream = parsed.stream && checkSourceStream(parsed.stream, issues);
+  if (parsed.filter !== undefined) checkFilter(issues, parsed.filter, columns);
   issues.throwIfAny();
 
   return deepFreeze({
@@ -166,8 +176,29 @@ export function defineSource(input: SourceInput): Source {
       : {}),
     fieldMapping: { ...(parsed.fieldMapping ?? {}) },
     ...(stream ? { stream } : {}),
+    ...(parsed.filter !== undefined ? { filter: parsed.filter } : {}),
     ...metadataOf(parsed),
   });
+}
+
+/** A row filter must be a condition (bool) over the schema's columns. */
+function checkFilter(
+  issues: IssueCollector,
+  filter: string,
+  columns: readonly SourceColumn[],
+): void {
+  try {
+    const type = compileExpression(filter, columns).type;
+    if (type !== 'bool' && type !== 'null')
+      issues.add(
+        'filter',
+        `expression ${JSON.stringify(filter)} gives ${type}, but a row filter must be a condition (bool)`,
+        'compare it, e.g. "plan <> \'trial\'" or "amount > 0"',
+      );
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    issues.add('filter', error.message, error.hint);
+  }
 }
 
 export function isSource(value: unknown): value is Source {

@@ -12,7 +12,10 @@ export class ExpressionError extends HintedError {
     readonly offset: number,
     hint: string | undefined,
   ) {
-    super(`${problem} at column ${offset + 1} of ${JSON.stringify(expression)}`, hint);
+    super(
+      `${problem} at column ${offset + 1} of ${JSON.stringify(expression)}`,
+      hint ?? 'see the expression language in docs/expressions.md',
+    );
   }
 
   /** The expression on one line and a caret under the offending character on the next. */
