@@ -68,8 +68,15 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-/** `fstore serve --port 0` in its own process, as a user runs it; resolves when it is ready. */
-export async function startServe(defsDir: string, dataDir: string): Promise<ServeProcess> {
+/**
+ * `fstore serve --port 0` in its own process, as a user runs it; resolves when it is ready.
+ * `extraArgs` go after `serve` (e.g. `--compact-push-logs-every 0`).
+ */
+export async function startServe(
+  defsDir: string,
+  dataDir: string,
+  extraArgs: readonly string[] = [],
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -85,6 +92,7 @@ export async function startServe(defsDir: string, dataDir: string): Promise<Serv
       'serve',
       '--port',
       '0',
+      ...extraArgs,
     ],
     {
       env: {
@@ -102,6 +110,12 @@ export async function startServe(defsDir: string, dataDir: string): Promise<Serv
     output += chunk.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // A bench that fails (a thrown error) must not leave the server running.
+  const stopOnExit = () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', stopOnExit);
+  child.once('close', () => process.off('exit', stopOnExit));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
       const match = /lookup API ready on (http:\/\/\S+)/.exec(output);

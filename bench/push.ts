@@ -6,7 +6,15 @@
  * client the handler sends them with (the signed PutItem client, lib/local/local-signed-put.ts).
  * The same puts through the AWS SDK client are measured too, in the same pair, as a second
  * baseline (what the handler's writes cost before issue 17 §4). Each request pushes new
- * entities (`to: "online"`), so every put writes on every side.
+ * entities (`to: "online"`), so every put writes on every side. Pushes are sent with
+ * `node:http` and a keep-alive agent, the transport of the baseline's signed client, so the
+ * two sides differ by the push route, not by the client library (`fetch` costs about a
+ * millisecond more per request here: it would be counted as the handler's).
+ * The default target, `online_and_offline`, is compared with what it must do at least: the
+ * same push log written durably by the bench (`appendPushLog`: temporary file, fsync, rename,
+ * folder fsync, on the same file system) and then the same puts. The server runs with
+ * `--compact-push-logs-every 0`, so no background ingest of the logs competes with the
+ * measured pushes (the bench's logs are never ingested either).
  *
  * For 1 and 100 rows per request: `--runs N` interleaved pairs (BENCH_RUNS, default 5;
  * bench/interleave.ts) of one block each (BENCH_PUSH_REQUESTS, default 200 one-row and 40
@@ -22,6 +30,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -32,8 +41,9 @@ import { type ConditionalWriter, sendConditionalPuts } from '../lib/online/condi
 import { localDynamoClient, onlineTableName } from '../lib/online/online-table.ts';
 import { compactPushLogs } from '../lib/push/compact-push-logs.ts';
 import { defaultPushLimits } from '../lib/push/push-limits.ts';
+import { appendPushLog } from '../lib/push/push-log.ts';
 import { pushSource } from '../lib/push/push-source.ts';
-import { validatePushRows } from '../lib/push/validate-push-rows.ts';
+import { type PushRow, validatePushRows } from '../lib/push/validate-push-rows.ts';
 import { buildOnlinePush } from '../lib/push/write-push-online.ts';
 import { compileRegistry, loadDefinitions } from '../lib/registry/index.ts';
 import {
@@ -65,7 +75,10 @@ const warmup = 10;
 const env = 'local';
 
 const { defsDir, dataDir } = await pushBenchFolders();
-const serve = await startServe(defsDir, dataDir);
+const serve = await startServe(defsDir, dataDir, ['--compact-push-logs-every', '0']);
+// Where the bare side of the online_and_offline comparison writes its logs: beside the server's
+// data folder, on the same file system.
+const bareLogDataDir = path.join(path.dirname(dataDir), 'bare-push-logs');
 const endpoint = (await readFile(onlineEndpointPath(dataDir, env), 'utf8')).trim();
 const client = localDynamoClient(endpoint);
 const signedPut = localSignedPut(endpoint, (reason) => {
@@ -88,14 +101,44 @@ function freshRows(count: number): Record<string, unknown>[] {
   });
 }
 
+const serveUrl = new URL(serve.url);
+const keepAlive = new http.Agent({ keepAlive: true });
+/** POSTs JSON to `fstore serve` over a keep-alive connection (as the signed put client does). */
 // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field and checked
-async function post(route: string, body: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${serve.url}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+function post(route: string, body: unknown): Promise<{ status: number; json: any }> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        hostname: serveUrl.hostname,
+        port: serveUrl.port,
+        path: route,
+        method: 'POST',
+        agent: keepAlive,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          try {
+            resolve({
+              status: response.statusCode ?? 0,
+              json: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+            });
+          } catch (error) {
+            reject(error);
+          }
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(text);
   });
-  return { status: response.status, json: await response.json() };
 }
 
 async function pushOnce(rows: unknown[], to = 'online'): Promise<void> {
@@ -106,15 +149,23 @@ async function pushOnce(rows: unknown[], to = 'online'): Promise<void> {
     throw new Error(`push wrote ${answer.json.online.written} of ${rows.length} rows`);
 }
 
-/** The puts the handler would issue for fresh rows, built before any clock starts. */
-function barePuts(count: number): PutItemCommand[] {
+/** The checked rows and the puts the handler would issue for fresh rows, built before any clock starts. */
+function bareWrites(count: number): { rows: PushRow[]; puts: PutItemCommand[] } {
   const nowMs = Date.now();
   const rows = validatePushRows(registry, source, freshRows(count), {
     nowMicros: microsOfMillis(nowMs),
     maxFutureSkewSeconds: defaultPushLimits.maxFutureSkewSeconds,
   });
   const plan = buildOnlinePush({ client, table, registry, now: () => nowMs }, source.name, rows);
-  return plan.views.flatMap((v) => v.puts);
+  return { rows, puts: plan.views.flatMap((v) => v.puts) };
+}
+
+const barePuts = (count: number): PutItemCommand[] => bareWrites(count).puts;
+
+/** The least a push to both stores must do: its log written durably, then its puts. */
+async function bareLogThenPuts(writes: { rows: PushRow[]; puts: PutItemCommand[] }) {
+  await appendPushLog(bareLogDataDir, env, source, writes.rows);
+  await bareOnce(writes.puts);
 }
 
 async function bareOnce(
@@ -259,6 +310,44 @@ console.log(
   `  HTTP round trip through the push route (an empty push, 400 EMPTY_PUSH): p50 ${round(httpFloorP50)} ms; a 1-row push beyond it ${round(beyondFloor)} ms against the bare put's ${oneRowResult.baseline_p50_ms} ms (ratio ${round(beyondFloor / (oneRowResult.baseline_p50_ms as number))})`,
 );
 
+// The default target: a push to both stores against its durable log write, then its puts.
+const bothResults: Record<string, unknown>[] = [];
+for (const rowsPerRequest of requestSizes) {
+  const timed = await interleave({
+    runs,
+    ours: () =>
+      block(
+        rowsPerRequest,
+        () => freshRows(rowsPerRequest),
+        (rows) => pushOnce(rows, 'online_and_offline'),
+      ),
+    baseline: () => block(rowsPerRequest, () => bareWrites(rowsPerRequest), bareLogThenPuts),
+    value: (b) => b.p50,
+  });
+  const ours = timed.pairs.flatMap((p) => p.ours.samples);
+  const bare = timed.pairs.flatMap((p) => p.baseline.samples);
+  const row = {
+    rows_per_request: rowsPerRequest,
+    ours_p50_ms: round(timed.oursMedian),
+    ours_p99_ms: round(percentile(ours, 99)),
+    baseline_p50_ms: round(timed.baselineMedian),
+    baseline_p99_ms: round(percentile(bare, 99)),
+    ratio_p50: round(timed.ratioOfMedians, 3),
+    median_pair_ratio: round(timed.medianPairRatio, 3),
+    ours_cpu_ms: round(median(timed.pairs.map((p) => p.ours.cpuMs))),
+    baseline_cpu_ms: round(median(timed.pairs.map((p) => p.baseline.cpuMs))),
+    baseline: 'the same push log written durably (appendPushLog), then the same signed puts',
+  };
+  bothResults.push(row);
+  console.log(
+    `${String(rowsPerRequest).padStart(3)} row(s) per request, "to": "online_and_offline": push p50 ${row.ours_p50_ms} ms p99 ${row.ours_p99_ms} ms | the same log written durably (temporary, fsync, rename, folder fsync) then the same puts p50 ${row.baseline_p50_ms} ms p99 ${row.baseline_p99_ms} ms | ratio p50 ${row.ratio_p50.toFixed(2)} (median of pair ratios ${row.median_pair_ratio.toFixed(2)}); CPU per request ${row.ours_cpu_ms} vs ${row.baseline_cpu_ms} ms`,
+  );
+  for (const line of describeInterleave(timed, 'ms p50')) console.log(line);
+}
+
+// The logs of those pushes are ingested off the clock, so the compaction timed below is its own.
+await compactPushLogs({ registry, dataDir, env, sources: [pushBenchSource] });
+
 // Visible on return: a lookup right after each 200 must return the value just pushed. Entities
 // repeat (20 of them), so most pushes replace an older value rather than create an item.
 const visibilityStart = Date.now() - (visibilityChecks + 60) * 1_000;
@@ -340,6 +429,8 @@ console.log(
     ...oneRowJson,
     one_row: oneRow,
     hundred_rows: hundred,
+    online_and_offline: bothResults,
+    push_client: 'node:http keep-alive',
     http_floor_p50_ms: round(httpFloorP50),
     one_row_beyond_http_floor_ratio: round(
       beyondFloor / (oneRowResult.baseline_p50_ms as number),
