@@ -51,6 +51,8 @@ export function createPushHandler(deps: PushHandlerDependencies) {
     client: deps.client,
     ...(deps.putItem ? { putItem: deps.putItem } : {}),
     table: deps.config.tableName,
+    // The AWS offline store numbers ingests by the clock; staged pushes are compacted later.
+    seqFromClock: true,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
     ...(deps.offline ? { offline: deps.offline } : {}),

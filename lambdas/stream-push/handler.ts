@@ -64,6 +64,8 @@ export function createStreamPushHandler(deps: StreamPushDependencies) {
           table: config.tableName,
           maxFutureSkewSeconds: config.maxFutureSkewSeconds,
           concurrency: config.writeConcurrency,
+          // The AWS offline store numbers ingests by the clock; staged rows are compacted later.
+          seqFromClock: true,
           now,
           ...(deps.writeOptions ? { writeOptions: deps.writeOptions } : {}),
           ...(deps.offline ? { offline: deps.offline } : {}),

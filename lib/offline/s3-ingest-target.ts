@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
+import { clockSeq } from './clock-seq.ts';
 import { ingestRecordKey, ingestRecordsOfContentPrefix } from './ingest-records.ts';
 import type { IngestRecord, IngestTarget } from './ingest-target.ts';
 import { putCommitRecord } from './s3-commit-record.ts';
@@ -63,7 +64,7 @@ export class S3IngestTarget implements IngestTarget {
 
   /** Milliseconds × 2^20: later ingests get greater numbers, up to a million rows per millisecond apart. */
   async nextSeq(): Promise<number> {
-    return this.now() * 1_048_576;
+    return clockSeq(this.now());
   }
 
   async publish(source: string, staging: string): Promise<string[]> {

@@ -19,6 +19,8 @@ export interface PushStore {
     /** Sends the puts instead of `client` when given (OnlinePushTarget.putItem). */
     readonly putItem?: PutItem;
     readonly table: string;
+    /** Items rank by the push time on the S3 store's clock (OnlinePushTarget.seqFromClock). */
+    readonly seqFromClock?: boolean;
   };
   readonly now?: () => number;
   /**

@@ -37,6 +37,8 @@ export interface PushDependencies {
   /** Sends the online puts instead of `client` when given: the signed PutItem client. */
   readonly putItem?: PutItem;
   readonly table: string;
+  /** The offline store numbers rows by the clock (S3): see OnlinePushTarget.seqFromClock. */
+  readonly seqFromClock?: boolean;
   readonly now?: () => number;
   /** Stores rows for the offline store (the local push log); without it offline targets answer 501. */
   readonly offline?: PushStore['offline'];
@@ -133,6 +135,7 @@ async function push(request: PushRequest, deps: PushDependencies): Promise<ApiRe
           client: deps.client,
           ...(deps.putItem ? { putItem: deps.putItem } : {}),
           table: deps.table,
+          ...(deps.seqFromClock ? { seqFromClock: true } : {}),
         },
         ...(deps.now ? { now: deps.now } : {}),
         ...(deps.offline ? { offline: deps.offline } : {}),

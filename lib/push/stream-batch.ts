@@ -29,6 +29,8 @@ export interface StreamBatchTarget {
   /** Throttle retries of each put (sendConditionalPuts' options). */
   readonly writeOptions?: Omit<WriteOptions, 'concurrency'>;
   readonly now?: () => number;
+  /** The offline store numbers rows by the clock (S3): see OnlinePushTarget.seqFromClock. */
+  readonly seqFromClock?: boolean;
   /** Called for each put that failed (the record and the rest of its shard's batch are retried). */
   readonly onWriteError?: (error: unknown, record: KinesisEventRecord) => void;
   /**
@@ -94,6 +96,7 @@ export async function ingestStreamBatch(
     table: target.table,
     registry: target.registry,
     now: () => nowMs,
+    ...(target.seqFromClock ? { seqFromClock: true } : {}),
   };
   const read = records.map((record) =>
     readStreamRecord(record, {

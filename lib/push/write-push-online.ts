@@ -1,6 +1,7 @@
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApiError } from '../api/api-error.ts';
 import { definitionFingerprint } from '../materialize/definition-fingerprint.ts';
+import { clockSeq } from '../offline/clock-seq.ts';
 import { sendConditionalPuts } from '../online/conditional-puts.ts';
 import type { PutItem } from '../online/dynamodb-batch-get/signed-put-item.ts';
 import { EntityKeyError } from '../online/entity-key.ts';
@@ -36,6 +37,14 @@ export interface OnlinePushTarget {
   /** Puts in flight per view (default 16). */
   readonly concurrency?: number;
   readonly now?: () => number;
+  /**
+   * The offline store numbers ingested rows by the clock (S3, `clockSeq`), as on AWS: each item
+   * then carries the push time's sequence as its `fstore_seq`, so a materialization that runs
+   * before the push is compacted never replaces it with a tied row ingested before the push,
+   * and a tied row ingested after it still wins (docs/point-in-time.md, "Pushed rows"). Not
+   * locally, where sequences count rows and every run ingests waiting push logs first.
+   */
+  readonly seqFromClock?: boolean;
 }
 
 /** Every put of one push, built and checked, ready to send. */
@@ -104,6 +113,7 @@ function buildPut(
         values: row.values,
         eventTs: row.eventTs,
         ...(row.createdTs !== undefined ? { createdTs: row.createdTs } : {}),
+        ...(target.seqFromClock ? { seq: clockSeq(nowMs) } : {}),
       },
       nowMs,
       fingerprint(target.registry, view),
