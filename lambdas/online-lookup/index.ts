@@ -1,3 +1,4 @@
+import { transformOf } from '../../lib/on-demand/transform-catalog.ts';
 import { batchGetFromEnvironment } from '../../lib/online/dynamodb-batch-get/from-environment.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { readLookupConfig } from './config.ts';
@@ -15,4 +16,8 @@ export const handler = createBatchGetLookupHandler({
   registry: FSTORE_REGISTRY,
   batchGet: batchGetFromEnvironment(process.env),
   config: readLookupConfig(process.env),
+  // The definitions files of on-demand views are injected into this bundle (ServingApi), from
+  // the synthesis that compiled FSTORE_REGISTRY: found by name, since minifying changes the
+  // source text the registry hashed.
+  transformFor: (view) => transformOf(view.name),
 });

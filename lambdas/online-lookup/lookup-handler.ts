@@ -27,6 +27,8 @@ export interface BatchGetLookupDependencies {
   readonly logger?: LogSink;
   /** Whether the online store can serve, for `/v1/health`; healthy when not given. */
   readonly health?: () => Promise<boolean>;
+  /** Finds on-demand transforms (ApiDependencies.transformFor); the source-hash check by default. */
+  readonly transformFor?: ApiDependencies['transformFor'];
 }
 
 /**
@@ -49,6 +51,7 @@ export function createBatchGetLookupHandler(deps: BatchGetLookupDependencies) {
         ...call,
       }),
     health: deps.health ?? (async () => true),
+    ...(deps.transformFor ? { transformFor: deps.transformFor } : {}),
     onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
     onDependencyError: ({ level, message, ...fields }) => logger[level](message, fields),
     onLookupServed: (stats) => {

@@ -1,8 +1,9 @@
 import { identifierPattern } from '../definitions/identifiers.ts';
+import type { TransformFunction } from '../on-demand/transform-values.ts';
 import type { Deadline } from '../online/dynamodb-batch-get/deadline.ts';
 import { EntityKeyError } from '../online/entity-key.ts';
 import type { FetchedLookup, LookupRequest } from '../online/online-lookup.ts';
-import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import type { RuntimeOnDemandView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-error.ts';
 import { requireJsonContentType } from './content-type.ts';
 import { type DependencyFailure, dependencyFailure } from './dependency-failure.ts';
@@ -54,6 +55,11 @@ export interface ApiDependencies {
   readonly onDependencyError?: (failure: DependencyFailure) => void;
   /** Told about every answered lookup, for metrics. */
   readonly onLookupServed?: (stats: LookupStats) => void;
+  /**
+   * The transform of an on-demand view; by default the one this process defined whose source
+   * hashes to the registry's (lib/on-demand/transform-catalog.ts).
+   */
+  readonly transformFor?: (view: RuntimeOnDemandView) => TransformFunction | undefined;
 }
 
 /**
@@ -170,7 +176,7 @@ async function serviceLookup(
         .map((f) => ({ feature: f.feature, outputName: f.outputName })),
     }))
     .filter((v) => v.features.length > 0);
-  const onDemand = planOnDemand(deps.registry, service, isWanted);
+  const onDemand = planOnDemand(deps.registry, service, isWanted, deps.transformFor);
   if (onDemand.views.length === 0)
     return lookupAnswer(
       { kind: 'service', name },

@@ -14,6 +14,7 @@ import type { StageConfig } from '../config/stage-config.ts';
 import { lookupStatements } from '../iam/lookup-policy.ts';
 import type { PolicyStatement } from '../iam/policy-statement.ts';
 import { pushStatements } from '../iam/push-policy.ts';
+import { transformFiles } from '../on-demand/transform-catalog.ts';
 import type { Registry } from '../registry/index.ts';
 import { lookupRegistryProjection } from '../registry/runtime-projection.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
@@ -83,7 +84,7 @@ export class ServingApi extends Construct {
         // No --enable-source-maps: parsing the map costs every cold start (bench:online); the
         // bundle's map still decodes a logged stack offline.
       },
-      bundling: registryBundling(lookupRegistryProjection(props.registry)),
+      bundling: lookupBundling(props.registry),
       ...projectFiles,
     });
     props.table.grant(
@@ -179,6 +180,19 @@ export class ServingApi extends Construct {
       'The push route of the fstore API: * stands for its stage (it has only $default) and, unless sources are named, for the {source} path parameter; no lookup route is granted.',
     );
   }
+}
+
+/**
+ * The lookup function's bundling: the lookup's projection of the registry compiled in and, when
+ * there are on-demand views, the definitions files exporting them injected, so the lookup runs
+ * the very transform the author wrote, not a copy (lib/on-demand/transform-catalog.ts).
+ */
+export function lookupBundling(registry: Registry): nodejs.BundlingOptions {
+  const onDemand = registry.onDemandViews?.map((v) => v.name) ?? [];
+  return {
+    ...registryBundling(lookupRegistryProjection(registry)),
+    ...(onDemand.length > 0 ? { inject: transformFiles(onDemand) } : {}),
+  };
 }
 
 /** Adds the statements to the grantee and acknowledges each route ARN's wildcards for cdk-nag. */
