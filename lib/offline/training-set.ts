@@ -75,6 +75,22 @@ export interface TrainingSetResult {
 
 export class TrainingSetError extends HintedError {}
 
+/**
+ * Training sets do not compute on-demand features yet (issue 18 §1, step 4): a service serving
+ * some is refused rather than answered without them.
+ */
+function refuseOnDemandFeatures(registry: Registry, request: FeatureRequest): void {
+  if (!('service' in request)) return;
+  const onDemand = registry.featureServices.find(
+    (s) => s.name === request.service,
+  )?.onDemandFeatures;
+  if (!onDemand?.length) return;
+  throw new TrainingSetError(
+    `feature service "${request.service}" serves on-demand features (${onDemand.map((f) => f.outputName).join(', ')}), which training sets do not compute yet`,
+    'request its stored features as view:feature references for now',
+  );
+}
+
 /** DuckDB COPY options of a CSV result: timestamps as ISO 8601 in UTC with `Z`, microseconds kept. */
 export const CSV_COPY_OPTIONS = "FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ'";
 
@@ -85,6 +101,7 @@ export const CSV_COPY_OPTIONS = "FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m
  */
 export async function getTrainingSet(options: TrainingSetOptions): Promise<TrainingSetResult> {
   const started = performance.now();
+  refuseOnDemandFeatures(options.registry, options.request);
   const timestampColumn = options.entityTimestampColumn ?? 'event_timestamp';
   const plan = planPointInTime(options.registry, options.request, {
     entityTimestampColumn: timestampColumn,
