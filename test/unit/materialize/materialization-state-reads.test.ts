@@ -1,4 +1,9 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  ProvisionedThroughputExceededException,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MaterializationStateStore } from '../../../lib/materialize/materialization-state.ts';
@@ -31,5 +36,14 @@ describe('reading the materialization state', () => {
     });
     expect(await storeReturning(owner).read()).toEqual({});
     expect(await storeReturning(expiry).read()).toEqual({});
+  });
+
+  it('passes on a failed lease write that is not a held lease, even when the state reads well', async () => {
+    const throttled = new ProvisionedThroughputExceededException({
+      message: 'throttled',
+      $metadata: {},
+    });
+    dynamo.on(UpdateItemCommand).rejects(throttled);
+    await expect(storeReturning(undefined).acquire('run-1', 1000)).rejects.toBe(throttled);
   });
 });
