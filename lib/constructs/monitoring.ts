@@ -18,6 +18,12 @@ export interface MonitoringProps {
   readonly stage: StageConfig;
   readonly registry: Registry;
   readonly api: apigw.IHttpApi;
+  /**
+   * The lookup function behind the lookup routes: the lookup 5xx share counts its answers (EMF
+   * `ServerErrors` and `LookupLatency` samples, service `online-lookup`) and its failed and
+   * throttled invocations, so answers of `POST /v1/push` (same API, own alarms) never count.
+   */
+  readonly lookupFunction: lambda.IFunction;
   /** Where failed materializations end (Scheduler's undelivered and Lambda's failed events). */
   readonly deadLetterQueue: sqs.IQueue;
   /**
@@ -25,6 +31,16 @@ export interface MonitoringProps {
    * duration near its timeout and 5xx answers, and dashboard widgets. Absent: none of them.
    */
   readonly pushFunction?: lambda.Function;
+  /**
+   * The scheduled compaction of pushed rows: alarms on failed runs, its dead-letter queue,
+   * objects under `offline/_push-errors/` and the age of the oldest staged object. Absent: none.
+   */
+  readonly pushCompaction?: {
+    readonly function: lambda.IFunction;
+    readonly deadLetterQueue: sqs.IQueue;
+    /** Longest time between two scheduled runs. */
+    readonly intervalSeconds: number;
+  };
 }
 
 const namespace = 'fstore';
@@ -181,16 +197,11 @@ export class Monitoring extends Construct {
         statistic,
         period: Duration.minutes(5),
       });
-    const errorRate = new cloudwatch.MathExpression({
-      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-      usingMetrics: { errors: apiMetric('5xx', 'Sum'), requests: apiMetric('Count', 'Sum') },
-      label: '5xx %',
-      period: Duration.minutes(5),
-    });
+    const errorRate = lookupErrorRate(props.lookupFunction);
     const p99 = apiMetric('Latency', 'p99');
     this.alarm(notify, 'Lookup5xx', {
       alarmName: `fstore-${stage.name}-lookup-5xx`,
-      alarmDescription: `More than ${stage.monitoring.lookup5xxPercent}% of lookups answered 5xx`,
+      alarmDescription: `More than ${stage.monitoring.lookup5xxPercent}% of lookups answered 5xx or failed (crashed, timed out, throttled) in 2 of 3 five-minute periods; push answers are not counted (push alarms)`,
       metric: errorRate,
       threshold: stage.monitoring.lookup5xxPercent,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -231,13 +242,15 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({ title: 'Lookup latency p99 (ms)', left: [p99], width: 12 }),
       new cloudwatch.GraphWidget({
-        title: 'Lookup requests and 5xx %',
-        left: [apiMetric('Count', 'Sum')],
+        title: 'Lookup requests and 5xx % (lookup routes only)',
+        left: [lookupMetric('LookupLatency', 'SampleCount').with({ label: 'lookups' })],
         right: [errorRate],
         width: 12,
       }),
     );
     if (props.pushFunction) widgets.push(...this.pushAlarms(notify, stage, props.pushFunction));
+    if (props.pushCompaction)
+      widgets.push(...this.pushCompactionAlarms(notify, stage, props.pushCompaction));
     widgets.push(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
     );
@@ -326,6 +339,93 @@ export class Monitoring extends Construct {
     ];
   }
 
+  /**
+   * The scheduled compaction's alarms, each notifying on the first bad period: a failed run
+   * (Lambda errors: a source refused, S3 denied, a crash or a timeout; one failure repeats every
+   * run until fixed, and the next run retries); an invocation in its dead-letter queue; objects
+   * Firehose could not deliver (`PushErrorObjects` above 0: they are never compacted); and
+   * pushed rows not reaching the offline store (`OldestStagedPushAge` above three runs' worth).
+   * Every run reports the age (0 with nothing staged), so runs that stop leave the age alarm
+   * INSUFFICIENT_DATA, which notifies too. Returns its widgets.
+   */
+  private pushCompactionAlarms(
+    notify: actions.SnsAction,
+    stage: StageConfig,
+    compaction: NonNullable<MonitoringProps['pushCompaction']>,
+  ): cloudwatch.IWidget[] {
+    const period = Duration.seconds(clamp(compaction.intervalSeconds, 300, 86_400));
+    const metric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace,
+        metricName,
+        dimensionsMap: { service: 'push-compaction' },
+        statistic: 'Maximum',
+        period,
+      });
+    const once = {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    } as const;
+    const errors = compaction.function.metricErrors({ statistic: 'Sum', period });
+    const deadLetters = compaction.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+    });
+    const pushErrors = metric('PushErrorObjects');
+    // Two runs' worth per period: a run a little late must not leave a period without data.
+    const age = metric('OldestStagedPushAge').with({
+      period: Duration.seconds(clamp(2 * compaction.intervalSeconds, 300, 86_400)),
+    });
+    const maxAgeSeconds = 3 * compaction.intervalSeconds;
+    this.alarm(notify, 'PushCompactionFailed', {
+      alarmName: `fstore-${stage.name}-push-compaction-failed`,
+      alarmDescription:
+        'A scheduled compaction of pushed rows failed; its log names each failed source and why (the other sources ran)',
+      metric: errors,
+      ...once,
+    });
+    this.alarm(notify, 'PushCompactionDeadLetters', {
+      alarmName: `fstore-${stage.name}-push-compaction-dlq`,
+      alarmDescription:
+        'Scheduled compactions that failed or could not be delivered wait in the dead-letter queue; read them, fix the cause, then purge',
+      metric: deadLetters,
+      ...once,
+    });
+    this.alarm(notify, 'PushErrorObjects', {
+      alarmName: `fstore-${stage.name}-push-delivery-errors`,
+      alarmDescription:
+        'Firehose wrote records it could not convert or deliver under offline/_push-errors/<source>/; they never reach the offline store: read them, fix the cause, push again, then delete them',
+      metric: pushErrors,
+      ...once,
+    });
+    const stale = this.alarm(notify, 'PushStagedAge', {
+      alarmName: `fstore-${stage.name}-push-staged-age`,
+      alarmDescription: `A pushed row has waited in offline/_push/ for more than ${maxAgeSeconds} s (three scheduled compactions); INSUFFICIENT_DATA means no compaction reported at all`,
+      metric: age,
+      threshold: maxAgeSeconds,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+    });
+    stale.addInsufficientDataAction(notify);
+    return [
+      new cloudwatch.GraphWidget({
+        title: 'Push compaction: oldest staged row (s) and delivery errors',
+        left: [age],
+        right: [pushErrors],
+        leftAnnotations: [{ value: maxAgeSeconds, label: 'three runs' }],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Push compaction: failed runs and dead letters',
+        left: [errors, deadLetters],
+        width: 12,
+      }),
+    ];
+  }
+
   private alarm(
     notify: actions.SnsAction,
     id: string,
@@ -337,6 +437,39 @@ export class Monitoring extends Construct {
     this.alarms.push(alarm);
     return alarm;
   }
+}
+
+const lookupMetric = (metricName: string, statistic: string) =>
+  new cloudwatch.Metric({
+    namespace,
+    metricName,
+    dimensionsMap: { service: 'online-lookup' },
+    statistic,
+    period: Duration.minutes(5),
+  });
+
+/**
+ * The share of lookups answered 5xx or failed, from the lookup function's own signals: its EMF
+ * `ServerErrors` over its answers (`LookupLatency` samples), plus invocations that crashed,
+ * timed out or were throttled (API Gateway answers those 5xx without the handler's metrics).
+ * API Gateway's `5xx` and `Count` of the stage would count the push route too; per-route
+ * API Gateway metrics need detailed metrics on the stage, billed as custom metrics (about 6 per
+ * route, 36 for the 6 routes), for what these free metrics already tell. Missing data is 0.
+ */
+function lookupErrorRate(lookup: lambda.IFunction): cloudwatch.MathExpression {
+  const period = Duration.minutes(5);
+  const all = 'FILL(answered, 0) + FILL(failed, 0) + FILL(throttled, 0)';
+  return new cloudwatch.MathExpression({
+    expression: `IF(${all} > 0, 100 * (FILL(errors, 0) + FILL(failed, 0) + FILL(throttled, 0)) / (${all}), 0)`,
+    usingMetrics: {
+      errors: lookupMetric('ServerErrors', 'Sum'),
+      answered: lookupMetric('LookupLatency', 'SampleCount'),
+      failed: lookup.metricErrors({ statistic: 'Sum', period }),
+      throttled: lookup.metricThrottles({ statistic: 'Sum', period }),
+    },
+    label: '5xx %',
+    period,
+  });
 }
 
 /** The view's expected freshness, or twice its longest schedule interval. */

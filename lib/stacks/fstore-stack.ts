@@ -6,6 +6,7 @@ import { Materialization } from '../constructs/materialization.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OfflineStore } from '../constructs/offline-store.ts';
 import { OnlineStore } from '../constructs/online-store.ts';
+import { PushCompaction } from '../constructs/push-compaction.ts';
 import { PushDeliveryStreams } from '../constructs/push-delivery-streams.ts';
 import { RegistryRecord } from '../constructs/registry-record.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
@@ -38,6 +39,8 @@ export class FstoreStack extends Stack {
   readonly streamIngests: ReadonlyMap<string, StreamIngest>;
   /** Assumed to run `fstore compact --env <env>`: exactly `fstore iam-policy --for compact`. */
   readonly compactionRole: CompactionRole;
+  /** The scheduled compaction of pushed rows; absent when `compaction.schedule` is false. */
+  readonly pushCompaction?: PushCompaction;
 
   constructor(scope: Construct, id: string, props: FstoreStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
@@ -89,12 +92,20 @@ export class FstoreStack extends Stack {
       table: this.onlineStore.table,
       offlineStore: this.offlineStore,
     });
+    if (stage.compaction.schedule !== false)
+      this.pushCompaction = new PushCompaction(this, 'PushCompaction', {
+        stage,
+        registry,
+        offlineStore: this.offlineStore,
+        schedule: stage.compaction.schedule,
+      });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stage,
       registry,
       api: this.servingApi.api,
       deadLetterQueue: this.materialization.deadLetterQueue,
       pushFunction: this.servingApi.push.function,
+      ...(this.pushCompaction ? { pushCompaction: this.pushCompaction } : {}),
     });
     this.streamIngests = streamIngests(this, {
       stage,
