@@ -1,7 +1,9 @@
 import { describeBytes } from '../../offline/ingest-leftovers.ts';
+import type { StagedPushSummary } from '../../offline/push-staging-summary.ts';
 import type { S3CompactionResult } from '../../offline/s3-compact.ts';
 import type { S3SourcePlan } from '../../offline/s3-compact-plan.ts';
 import type { S3PushIngestResult } from '../../offline/s3-push-ingest.ts';
+import { pushErrorPrefix } from '../../push/firehose-staging.ts';
 import type { Registry } from '../../registry/index.ts';
 import { s3Client } from '../aws-clients.ts';
 import { awsRegion } from '../aws-region.ts';
@@ -63,10 +65,14 @@ export async function compactS3(
     return runS3Compaction(ctx, registry, { ...options, bucket: options.bucket });
   const bucket = options.bucket;
   const region = awsRegion(ctx.env);
-  const [s3, { planS3Compaction }] = await Promise.all([
+  const [s3, { planS3Compaction }, { summarizePushStaging }] = await Promise.all([
     s3Client(region),
     import('../../offline/s3-compact-plan.ts'),
+    import('../../offline/push-staging-summary.ts'),
   ]);
+  ctx.out.status(`listing the pushed rows Firehose staged under s3://${bucket}/offline/_push/ ...`);
+  const staged = await summarizePushStaging(s3, bucket, options.sources);
+  const stagedOf = (source: string) => staged.find((s) => s.source === source);
   const plans: S3SourcePlan[] = [];
   for (const { source, prefix } of sourcesOf(registry, options.sources)) {
     ctx.out.status(`listing s3://${bucket}/${prefix} and its ingest records ...`);
@@ -87,13 +93,18 @@ export async function compactS3(
       engine: 's3',
       bucket,
       targetFileBytes: options.targetFileBytes,
-      sources: plans.map((plan) => ({ ...summaryOf(plan, options.targetFileBytes), ...plan })),
+      sources: plans.map((plan) => ({
+        ...summaryOf(plan, options.targetFileBytes),
+        staged: stagedJson(stagedOf(plan.source)),
+        ...plan,
+      })),
     });
     return;
   }
   ctx.out.line(
     `Dry run: compaction of "${ctx.env}" in s3://${bucket}/offline/ (target ${describeBytes(options.targetFileBytes)}); nothing read but the listings, old-layout ingest records and compaction records, nothing written.`,
   );
+  for (const summary of staged) printStaged(ctx, summary);
   for (const plan of plans) printPlan(ctx, plan, options.targetFileBytes);
   if (plans.every((plan) => plan.groups.length === 0))
     ctx.out.line(
@@ -102,6 +113,30 @@ export async function compactS3(
   ctx.out.line(
     `${ctx.out.c.dim('·')} "about": objects of a partition with different columns are merged apart (more objects), and a merge may compress better (fewer)`,
   );
+}
+
+function stagedJson(summary: StagedPushSummary | undefined) {
+  if (!summary) return undefined;
+  return {
+    objects: summary.objects,
+    bytes: summary.bytes,
+    ...(summary.oldest ? { oldest: summary.oldest.toISOString() } : {}),
+    errorObjects: summary.errorObjects,
+  };
+}
+
+/** What a run would ingest first for a source (ADR 0016); silent when nothing is staged. */
+function printStaged(ctx: CliContext, summary: StagedPushSummary): void {
+  const errors =
+    summary.errorObjects > 0
+      ? `${plural(summary.errorObjects, 'object')} Firehose could not deliver ${summary.errorObjects === 1 ? 'waits' : 'wait'} under ${pushErrorPrefix(summary.source)} (never ingested: read, push again, delete)`
+      : '';
+  if (summary.objects === 0 && !errors) return;
+  const pending =
+    summary.objects > 0
+      ? `${plural(summary.objects, 'staged pushed object')} (${describeBytes(summary.bytes)}) would be ingested first${summary.oldest ? `, the oldest from ${summary.oldest.toISOString()}` : ''}`
+      : 'no staged pushed object';
+  ctx.out.line(`  ${summary.source}: ${pending}${errors ? `; ${errors}` : ''}`);
 }
 
 /** Counts for a source's plan: objects after is an estimate, one per target size of each group's bytes. */
