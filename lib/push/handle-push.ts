@@ -6,7 +6,7 @@ import { identifierPattern } from '../definitions/identifiers.ts';
 import type { PutItem } from '../online/dynamodb-batch-get/signed-put-item.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { executePush, type PushStore } from './execute-push.ts';
-import { OfflinePushUnavailableError } from './offline-push-unavailable.ts';
+import { OfflinePushUnavailableError, PushLogWriteError } from './offline-push-unavailable.ts';
 import { pushBodyShape } from './push-body.ts';
 import type { PushIdentity } from './push-id.ts';
 import {
@@ -78,9 +78,11 @@ export async function handlePush(
         ? 'the Idempotency-Key store (the table of push keys and answers) failed during the push; the rows may or may not be written'
         : error instanceof OfflinePushUnavailableError
           ? "the offline push buffer (the source's Firehose stream) failed before any online write; some rows may be stored offline"
-          : storeFailure(error)
-            ? 'the online store failed during the push; some rows may be written'
-            : undefined;
+          : error instanceof PushLogWriteError
+            ? `${error.message}, before any online write: nothing was written (free space or fix the data directory)`
+            : storeFailure(error)
+              ? 'the online store failed during the push; some rows may be written'
+              : undefined;
     if (failed !== undefined)
       return errorResponse(
         new ApiError(

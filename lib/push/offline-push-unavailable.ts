@@ -9,3 +9,12 @@ export class OfflinePushUnavailableError extends Error {
   override readonly name = 'OfflinePushUnavailableError';
   readonly $fault = 'server';
 }
+
+/**
+ * The local push log could not be written (a full disk, a read-only or vanished data
+ * directory): the push answers 503 before any online write, so a retry is safe.
+ */
+export class PushLogWriteError extends Error {
+  override readonly name = 'PushLogWriteError';
+  readonly $fault = 'server';
+}

@@ -5,6 +5,7 @@ import { syncFolder } from '../offline/ingest-manifest.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
 import { isRunning } from '../process-lock.ts';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
+import { PushLogWriteError } from './offline-push-unavailable.ts';
 import { newPushId, pushIdPattern } from './push-id.ts';
 import { rawNames } from './raw-names.ts';
 import type { PushRow } from './validate-push-rows.ts';
@@ -63,6 +64,24 @@ export async function placePushLog(
   if (!pushIdPattern.test(pushId))
     throw new Error(`internal: push id "${pushId}" is not 32 lowercase hex digits`);
   const dir = pushLogDir(dataDir, env, source.name);
+  try {
+    return await writePushLog(dir, source, rows, pushId);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw error;
+    throw new PushLogWriteError(
+      `the push log of source ${source.name} could not be written in ${dir} (${code})`,
+      { cause: error },
+    );
+  }
+}
+
+async function writePushLog(
+  dir: string,
+  source: RuntimeSource,
+  rows: readonly PushRow[],
+  pushId: string,
+): Promise<PlacedPushLog> {
   await mkdir(dir, { recursive: true });
   await seedLogStamp(dir);
   const file = path.join(dir, `${nextLogStamp()}-${pushId}.jsonl`);
