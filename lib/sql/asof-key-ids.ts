@@ -1,0 +1,82 @@
+import type { Dialect } from './dialect.ts';
+import type { PlannedView } from './point-in-time-plan.ts';
+
+/**
+ * Dense whole-number ids for the join keys of DuckDB's ASOF join. The join sorts both sides by
+ * (keys, time); with a string key that sort compares variable-length keys, with a `UINTEGER`
+ * id and a timestamp it sorts fixed-size keys, the cheaper case. Each key set of the request
+ * gets one materialized relation numbering the distinct non-NULL key tuples of the entity
+ * rows; the entity rows take their id by a LEFT JOIN (a row with a NULL key gets none and
+ * matches nothing, as `=` on the key would), the source rows by an inner JOIN (rows of keys no
+ * entity row asks for are dropped, as the ASOF join would never pick them). Exact: equal ids
+ * mean equal key tuples, so the join picks the same winner as on the keys themselves.
+ */
+export interface AsofKeyIds {
+  /** `name AS MATERIALIZED (...)` per key set, for the query's WITH clause. */
+  readonly ctes: readonly string[];
+  /** The id column of `view` on both sides of its join, or undefined for a view without keys. */
+  idColumn(view: PlannedView): string | undefined;
+  /** The entity relation with one id column per key set. */
+  entityRelation(relation: string): string;
+  /** `rows` (a query with the view's key columns) with the id instead of the keys. */
+  sourceRows(view: PlannedView, rows: string, columns: readonly string[]): string;
+}
+
+export function asofKeyIds(
+  views: readonly PlannedView[],
+  dialect: Dialect,
+  entityRelation: string,
+): AsofKeyIds {
+  const q = dialect.quote;
+  const keySetOf = (view: PlannedView) => JSON.stringify(view.joinKeys.map((k) => k.name).sort());
+  const sets = new Map<string, { index: number; keys: readonly string[] }>();
+  for (const view of views) {
+    if (view.joinKeys.length === 0) continue;
+    const id = keySetOf(view);
+    if (!sets.has(id)) sets.set(id, { index: sets.size, keys: view.joinKeys.map((k) => k.name) });
+  }
+  const relationName = (index: number) => q(`fstore_key_ids_${index}`);
+  const idName = (index: number) => `fstore_key_${index}`;
+  const on = (keys: readonly string[], left: string, right: string) =>
+    keys.map((k) => `${left}.${q(k)} = ${right}.${q(k)}`).join(' AND ');
+  const ctes = [...sets.values()].map(({ index, keys }) => {
+    const columns = keys.map(q).join(', ');
+    const present = keys.map((k) => `${q(k)} IS NOT NULL`).join(' AND ');
+    return [
+      `${relationName(index)} AS MATERIALIZED (`,
+      `  SELECT ${columns}, CAST(row_number() OVER () AS UINTEGER) AS fstore_key_id`,
+      `  FROM (SELECT DISTINCT ${columns} FROM ${entityRelation} WHERE ${present})`,
+      ')',
+    ].join('\n');
+  });
+  const setOf = (view: PlannedView) => sets.get(keySetOf(view));
+  return {
+    ctes,
+    idColumn: (view) => {
+      const set = setOf(view);
+      return set === undefined ? undefined : idName(set.index);
+    },
+    entityRelation: (relation) => {
+      if (sets.size === 0) return relation;
+      const ids = [...sets.values()];
+      return [
+        `(SELECT fstore_ke.*, ${ids.map(({ index }) => `${q(`fstore_ki${index}`)}.fstore_key_id AS ${idName(index)}`).join(', ')}`,
+        `  FROM ${relation} fstore_ke`,
+        ...ids.map(
+          ({ index, keys }) =>
+            `  LEFT JOIN ${relationName(index)} ${q(`fstore_ki${index}`)} ON ${on(keys, 'fstore_ke', q(`fstore_ki${index}`))}`,
+        ),
+        ')',
+      ].join('\n');
+    },
+    sourceRows: (view, rows, columns) => {
+      const set = setOf(view);
+      if (set === undefined) return rows;
+      return [
+        `SELECT fstore_ki.fstore_key_id AS ${idName(set.index)}, ${columns.map((c) => `fstore_kr.${c}`).join(', ')}`,
+        `  FROM (\n${rows}\n) fstore_kr`,
+        `  JOIN ${relationName(set.index)} fstore_ki ON ${on(set.keys, 'fstore_kr', 'fstore_ki')}`,
+      ].join('\n');
+    },
+  };
+}
