@@ -65,9 +65,7 @@ describe('fstore compact --env <aws> --dry-run with pushed rows Firehose staged 
     expect(text.stdout).toMatch(
       /orders: 2 staged pushed objects \(1\.5 KiB\) would be ingested first, the oldest from 2026-03-01T12:00:05\.000Z; 1 object Firehose could not deliver waits under offline\/_push-errors\/orders\//,
     );
-    expect(
-      bucket.requests.filter((r) => r !== 'LIST' && !r.includes('_ingests')),
-    ).toEqual([]);
+    expect(bucket.requests.filter((r) => r !== 'LIST' && !r.includes('_ingests'))).toEqual([]);
     expect([...bucket.objects.keys()].sort()).toEqual(keys);
   });
 });
