@@ -103,6 +103,7 @@ export class FstoreStack extends Stack {
       stage,
       registry,
       api: this.servingApi.api,
+      lookupFunction: this.servingApi.function,
       deadLetterQueue: this.materialization.deadLetterQueue,
       pushFunction: this.servingApi.push.function,
       ...(this.pushCompaction ? { pushCompaction: this.pushCompaction } : {}),

@@ -11,6 +11,13 @@ import { defineEntity, defineFeatureView, defineSource } from '../../lib/definit
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { loadExampleRegistry, synthStage } from './synth-app.ts';
 
+const inlineFunction = (stack: Stack, id: string) =>
+  new lambda.Function(stack, id, {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+  });
+
 /** Monitoring alone in a stack (no bundling): its template and the stack's annotations. */
 async function monitoringOnly(stage: StageConfig, options: { push?: boolean } = {}) {
   const stack = new Stack(new App(), 'monitoring');
@@ -26,6 +33,7 @@ async function monitoringOnly(stage: StageConfig, options: { push?: boolean } = 
     stage,
     registry: await loadExampleRegistry(),
     api: new apigw.HttpApi(stack, 'Api'),
+    lookupFunction: inlineFunction(stack, 'Lookup'),
     deadLetterQueue: new sqs.Queue(stack, 'DeadLetters'),
     ...(pushFunction ? { pushFunction } : {}),
   });
@@ -86,11 +94,42 @@ describe('Monitoring construct', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'fstore-prod-lookup-5xx',
       Threshold: 0.5,
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'IF(requests > 0, 100 * errors / requests, 0)' }),
-      ]),
     });
   }, 180_000);
+
+  it('counts only the lookup function’s answers in the lookup 5xx share, never the push route’s (which has its own alarm)', async () => {
+    const { template } = await monitoringOnly(resolveStageConfig('prod'), { push: true });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties,
+    );
+    const lookup5xx = alarms.find((a) => a.AlarmName === 'fstore-prod-lookup-5xx');
+    const metrics = (lookup5xx?.Metrics ?? []) as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] } };
+    }[];
+    const stats = metrics.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+    // API Gateway's 5xx and Count of the stage (no route dimension) include POST /v1/push.
+    expect(stats.filter((m) => m.Namespace === 'AWS/ApiGateway')).toEqual([]);
+    expect(stats.map((m) => [m.Namespace, m.MetricName]).sort()).toEqual([
+      ['AWS/Lambda', 'Errors'],
+      ['AWS/Lambda', 'Throttles'],
+      ['fstore', 'LookupLatency'],
+      ['fstore', 'ServerErrors'],
+    ]);
+    for (const m of stats.filter((m) => m.Namespace === 'fstore'))
+      expect(m.Dimensions).toEqual([{ Name: 'service', Value: 'online-lookup' }]);
+    for (const m of stats.filter((m) => m.Namespace === 'AWS/Lambda'))
+      expect(m.Dimensions).toEqual([
+        { Name: 'FunctionName', Value: { Ref: expect.stringMatching(/^Lookup/) } },
+      ]);
+    expect(JSON.stringify(metrics)).not.toContain('Push');
+    // The push route's own 5xx alarm stays.
+    expect(alarms.find((a) => a.AlarmName === 'fstore-prod-push-5xx')).toMatchObject({
+      MetricName: 'ServerErrors',
+      Dimensions: [{ Name: 'service', Value: 'push' }],
+    });
+  });
 
   it('notifies one KMS-encrypted topic per environment, subscribes the stage emails and https endpoints, and draws a dashboard', async () => {
     const { template } = await synthStage(
@@ -162,6 +201,7 @@ describe('Monitoring construct', () => {
       stage: resolveStageConfig('dev'),
       registry,
       api,
+      lookupFunction: inlineFunction(stack, 'Lookup'),
       deadLetterQueue: new sqs.Queue(stack, 'DeadLetters'),
     });
     const template = Template.fromStack(stack);
