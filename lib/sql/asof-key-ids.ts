@@ -44,7 +44,7 @@ export function asofKeyIds(
     const present = keys.map((k) => `${q(k)} IS NOT NULL`).join(' AND ');
     return [
       `${relationName(index)} AS MATERIALIZED (`,
-      `  SELECT ${columns}, CAST(row_number() OVER () AS UINTEGER) AS fstore_key_id`,
+      `  SELECT ${columns}, CAST(row_number() OVER () AS UINTEGER) AS ${idName(index)}`,
       `  FROM (SELECT DISTINCT ${columns} FROM ${entityRelation} WHERE ${present})`,
       ')',
     ].join('\n');
@@ -60,11 +60,11 @@ export function asofKeyIds(
       if (sets.size === 0) return relation;
       const ids = [...sets.values()];
       return [
-        `(SELECT fstore_ke.*, ${ids.map(({ index }) => `${q(`fstore_ki${index}`)}.fstore_key_id AS ${idName(index)}`).join(', ')}`,
-        `  FROM ${relation} fstore_ke`,
+        `(SELECT ke.*, ${ids.map(({ index }) => `ki${index}.${idName(index)}`).join(', ')}`,
+        `  FROM ${relation} ke`,
         ...ids.map(
           ({ index, keys }) =>
-            `  LEFT JOIN ${relationName(index)} ${q(`fstore_ki${index}`)} ON ${on(keys, 'fstore_ke', q(`fstore_ki${index}`))}`,
+            `  LEFT JOIN ${relationName(index)} ki${index} ON ${on(keys, 'ke', `ki${index}`)}`,
         ),
         ')',
       ].join('\n');
@@ -73,9 +73,9 @@ export function asofKeyIds(
       const set = setOf(view);
       if (set === undefined) return rows;
       return [
-        `SELECT fstore_ki.fstore_key_id AS ${idName(set.index)}, ${columns.map((c) => `fstore_kr.${c}`).join(', ')}`,
-        `  FROM (\n${rows}\n) fstore_kr`,
-        `  JOIN ${relationName(set.index)} fstore_ki ON ${on(set.keys, 'fstore_kr', 'fstore_ki')}`,
+        `SELECT ki.${idName(set.index)}, ${columns.map((c) => `kr.${c}`).join(', ')}`,
+        `  FROM (\n${rows}\n) kr`,
+        `  JOIN ${relationName(set.index)} ki ON ${on(set.keys, 'kr', 'ki')}`,
       ].join('\n');
     },
   };
