@@ -53,7 +53,8 @@ describe('Materialization construct', () => {
     const { template, registry } = await synthStage('dev');
     const online = registry.featureViews.filter((v) => v.online && v.schedule);
     expect(online.length).toBe(4);
-    template.resourceCountIs('AWS::Scheduler::Schedule', online.length);
+    // One per online view, plus the push compaction's (test/infra/push-compaction.test.ts).
+    template.resourceCountIs('AWS::Scheduler::Schedule', online.length + 1);
     for (const view of online)
       template.hasResourceProperties('AWS::Scheduler::Schedule', {
         Name: `fstore-dev-${view.name}`,

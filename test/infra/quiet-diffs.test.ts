@@ -86,7 +86,7 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
     expect(withoutHash(diff.changed)).toEqual(registryRecord);
   }, 300_000);
 
-  it('adding an online view of a new source adds its table, schedule, alarms and offline push stream, and changes only the functions, the materializer’s, the compaction role’s and the push function’s policies, the dashboard and the registry record', async () => {
+  it('adding an online view of a new source adds its table, schedule, alarms and offline push stream, and changes only the functions, the materializer’s, the compaction role’s, the push function’s and the push compaction’s policies, the dashboard and the registry record', async () => {
     const after = synthesizedResources(
       await editedExampleRegistry([], { 'visits.ts': visitsFile }),
     );
@@ -112,6 +112,9 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
       // Athena queries of the new Glue table
       'MaterializationMaterializerServiceRoleDefaultPolicy',
       'MonitoringDashboard',
+      // the scheduled compaction's image embeds the new source; it may list its delivery errors
+      'PushCompactionFunction',
+      'PushCompactionServiceRoleDefaultPolicy',
       ...registryRecord,
       'ServingApiLookup',
       'ServingApiPushFunction',

@@ -20,16 +20,16 @@ const ofType = (resources: Resources, type: string) =>
   Object.entries(resources).filter(([, r]) => r.Type === type);
 
 describe('what deleting the stack keeps', () => {
-  it('keeps the API access logs, both function log groups and the dead-letter queue in prod', async () => {
+  it('keeps the API access logs, the function log groups and the dead-letter queues (materialization, push compaction) in prod', async () => {
     const resources = await resourcesOf('prod');
     const logGroups = ofType(resources, 'AWS::Logs::LogGroup').filter(([id]) =>
-      /^(MaterializationFunctionLogs|ServingApiAccessLogs|ServingApiFunctionLogs)[0-9A-F]{8}$/.test(
+      /^(MaterializationFunctionLogs|PushCompactionFunctionLogs|ServingApiAccessLogs|ServingApiFunctionLogs)[0-9A-F]{8}$/.test(
         id,
       ),
     );
-    expect(logGroups).toHaveLength(3);
+    expect(logGroups).toHaveLength(4);
     const queues = ofType(resources, 'AWS::SQS::Queue');
-    expect(queues).toHaveLength(1);
+    expect(queues).toHaveLength(2);
     for (const [id, resource] of [...logGroups, ...queues])
       expect([resource.DeletionPolicy, resource.UpdateReplacePolicy], id).toEqual([
         'Retain',
