@@ -3,6 +3,7 @@ import { parseExpression } from './parser.ts';
 import { checkExpression, type ExpressionColumn } from './type-check.ts';
 
 export type { ExpressionType, TypedExpression } from './ast.ts';
+export { expressionColumns } from './columns.ts';
 export { ExpressionError } from './expression-error.ts';
 export { expressionFunctions } from './functions.ts';
 export { maxExpressionLength } from './lexer.ts';

@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
 import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
+import { featureSourceColumns } from '../sql/view-source.ts';
 import type { PartitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { type KeyedWindow, keyCondition, sharedJoinKeys } from './keyed-scans.ts';
@@ -52,8 +53,10 @@ export async function narrowToLatestRowDays(
     const shared = sharedJoinKeys(plan, source);
     // The search finds the latest row of the shared keys; a view with more keys (customer and
     // product beside customer alone) may have its own latest row on an earlier day.
+    // A row filter may drop the latest row, so the winner can be on an earlier day: such
+    // sources are read whole (the filter is not applied while searching days).
     if (
-      views.some((v) => v.aggregations || v.joinKeys.length !== shared.length) ||
+      views.some((v) => v.aggregations || v.rowFilter || v.joinKeys.length !== shared.length) ||
       shared.length === 0
     )
       continue;
@@ -220,7 +223,7 @@ function joinColumns(plan: PointInTimePlan, source: string): string[] {
         ...v.joinKeys.map((k) => k.name),
         v.timestampColumn,
         ...(v.createdColumn ? [v.createdColumn] : []),
-        ...v.features.map((f) => f.feature),
+        ...featureSourceColumns(v),
       ]),
       'fstore_seq',
       'dt',

@@ -238,6 +238,7 @@ function compileSource(source: Source, file?: string): RegistrySource {
     timestampField: source.timestampField,
     createdTimestampField: source.createdTimestampField,
     fieldMapping: { ...source.fieldMapping },
+    ...(source.filter !== undefined ? { filter: source.filter } : {}),
     offline: offlineLocation(source),
     ...(source.stream ? { stream: { kinesis: { ...source.stream.kinesis } } } : {}),
     ...common(source, file),
@@ -260,7 +261,12 @@ export function viewSchemaVersion(view: FeatureView): string {
           }
         : {}),
       joinKeys: view.entities.flatMap((e) => e.joinKeys.map((k) => [k.name, k.type])),
-      features: view.features.map((f) => [f.name, f.type]).sort(),
+      // A derived feature's expression and the source's row filter decide the stored values too;
+      // left out when absent, so views without them keep their versions.
+      features: view.features
+        .map((f) => (f.expr === undefined ? [f.name, f.type] : [f.name, f.type, f.expr]))
+        .sort(),
+      ...(view.source.filter !== undefined ? { sourceFilter: view.source.filter } : {}),
       source: view.source.name,
       timestampField: view.source.timestampField,
       createdTimestampField: view.source.createdTimestampField ?? null,

@@ -207,6 +207,10 @@ class UsageIndex {
       .map((s) => s.name);
   }
 
+  viewsOfSource(source: string): string[] {
+    return this.registry.featureViews.filter((v) => v.source === source).map((v) => v.name);
+  }
+
   viewsOfColumn(source: string, column: string): string[] {
     return this.registry.featureViews
       .filter(
@@ -332,6 +336,21 @@ function diffSource(
       reason: 'applies to future ingests; stored rows keep their columns',
     });
   }
+  if (before.filter !== after.filter) {
+    const views = usage.viewsOfSource(before.name);
+    changes.push({
+      field: 'filter',
+      action:
+        before.filter === undefined ? 'add' : after.filter === undefined ? 'remove' : 'change',
+      from: before.filter,
+      to: after.filter,
+      level: views.length > 0 ? 'breaking' : 'safe',
+      reason:
+        views.length > 0
+          ? `row filter change: views ${list(views)} read other rows (new view versions)`
+          : 'row filter change; no view reads the source',
+    });
+  }
   changes.push(...streamChanges(before, after));
   return [...changes, ...metadataChanges(before, after, commonMetadata)];
 }
@@ -380,6 +399,17 @@ function diffView(
         to: feature.type,
         level: 'breaking',
         reason: 'type change',
+      });
+    }
+    if (previous.expr !== feature.expr) {
+      changes.push({
+        field: `features.${name}.expr`,
+        action:
+          previous.expr === undefined ? 'add' : feature.expr === undefined ? 'remove' : 'change',
+        from: previous.expr,
+        to: feature.expr,
+        level: 'breaking',
+        reason: 'expression change: values are computed differently (new view version)',
       });
     }
     for (const key of ['description', 'nullable', 'min', 'max', 'allowedValues'] as const) {

@@ -37,6 +37,8 @@ export const registrySourceSchema = z.object({
   timestampField: z.string(),
   createdTimestampField: z.string().optional(),
   fieldMapping: z.record(z.string(), z.string()),
+  /** Row filter (docs/expressions.md): reads keep only rows where it is TRUE. */
+  filter: z.string().optional(),
   offline: offlineLocationSchema,
   /** A Kinesis stream feeding the source's online views (lib/constructs/stream-ingest.ts). */
   stream: z
@@ -57,6 +59,8 @@ export const registrySourceSchema = z.object({
 export const registryFeatureSchema = z.object({
   name: z.string(),
   type: valueType,
+  /** A derived feature's expression over source columns (docs/expressions.md). */
+  expr: z.string().optional(),
   description: z.string().optional(),
   nullable: z.boolean(),
   min: z.number().optional(),

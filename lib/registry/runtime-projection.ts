@@ -144,6 +144,7 @@ function sourceRuntime(source: RegistrySource): RuntimeSource {
     timestampField: source.timestampField,
     createdTimestampField: source.createdTimestampField,
     fieldMapping: { ...source.fieldMapping },
+    ...(source.filter !== undefined ? { filter: source.filter } : {}),
     offline: { ...source.offline },
   };
 }
@@ -168,8 +169,16 @@ function viewRuntime(view: RegistryFeatureView): Omit<RuntimeFeatureView, 'featu
 }
 
 function featureWithConstraints(feature: RegistryFeature): RuntimeFeature {
-  const { name, type, nullable, min, max, allowedValues } = feature;
-  return { name, type, nullable, min, max, allowedValues: allowedValues && [...allowedValues] };
+  const { name, type, expr, nullable, min, max, allowedValues } = feature;
+  return {
+    name,
+    type,
+    ...(expr !== undefined ? { expr } : {}),
+    nullable,
+    min,
+    max,
+    allowedValues: allowedValues && [...allowedValues],
+  };
 }
 
 function serviceRuntime(service: RegistryFeatureService): RuntimeFeatureService {

@@ -1,5 +1,6 @@
 import { didYouMean } from '../closest-names.ts';
 import type { AggregationFunction, JoinKeyType, ValueType } from '../definitions/index.ts';
+import { compileExpression, ExpressionError, type TypedExpression } from '../expressions/index.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 
@@ -9,6 +10,8 @@ export interface PlannedFeature {
   readonly type: ValueType;
   readonly sourceType: ValueType;
   readonly outputName: string;
+  /** A derived feature's checked expression over source columns, read instead of a column. */
+  readonly expression?: TypedExpression;
 }
 
 /** A requested aggregation feature: `function` of source `column` over the last `windowSeconds`. */
@@ -28,6 +31,8 @@ export interface PlannedView {
   readonly timestampColumn: string;
   readonly createdColumn?: string;
   readonly ttlSeconds?: number;
+  /** The source's row filter: every read of the source keeps only rows where it is TRUE. */
+  readonly rowFilter?: TypedExpression;
   readonly features: readonly PlannedFeature[];
   /** Set for aggregation views: their features are windowed aggregates, not row values. */
   readonly aggregations?: readonly PlannedAggregation[];
@@ -69,12 +74,19 @@ export function planPointInTime(
   const byView = new Map<string, { view: RuntimeFeatureView; features: PlannedFeature[] }>();
   for (const { view, feature, alias } of selected) {
     const spec = view.features.find((f) => f.name === feature);
+    const source = registry.sources.find((s) => s.name === view.source);
+    const expression =
+      spec?.expr !== undefined && source
+        ? checkedExpression(spec.expr, source.schema, `feature "${view.name}.${feature}"`)
+        : undefined;
     const sourceType =
       view.transform === 'aggregation'
         ? spec?.type
-        : registry.sources
-            .find((s) => s.name === view.source)
-            ?.schema.find((c) => c.name === feature)?.type;
+        : expression
+          ? expression.type === 'null'
+            ? spec?.type
+            : expression.type
+          : source?.schema.find((c) => c.name === feature)?.type;
     if (!spec || !sourceType)
       throw new PlanError(
         `view "${view.name}" has no feature "${feature}"`,
@@ -82,7 +94,13 @@ export function planPointInTime(
       );
     const outputName = options.fullFeatureNames ? `${view.name}__${feature}` : (alias ?? feature);
     const entry = byView.get(view.name) ?? { view, features: [] };
-    entry.features.push({ feature, type: spec.type, sourceType, outputName });
+    entry.features.push({
+      feature,
+      type: spec.type,
+      sourceType,
+      outputName,
+      ...(expression ? { expression } : {}),
+    });
     byView.set(view.name, entry);
   }
   const outputNames = [...byView.values()].flatMap((v) => v.features.map((f) => f.outputName));
@@ -105,6 +123,15 @@ export function planPointInTime(
       timestampColumn: source.timestampField,
       ...(source.createdTimestampField ? { createdColumn: source.createdTimestampField } : {}),
       ...(view.ttlSeconds !== undefined ? { ttlSeconds: view.ttlSeconds } : {}),
+      ...(source.filter !== undefined
+        ? {
+            rowFilter: checkedExpression(
+              source.filter,
+              source.schema,
+              `the row filter of source "${source.name}"`,
+            ),
+          }
+        : {}),
       features,
       ...(view.transform === 'aggregation'
         ? { aggregations: features.map((f) => plannedAggregation(view, source, f)) }
@@ -112,6 +139,26 @@ export function planPointInTime(
     };
   });
   return { entityTimestampColumn: options.entityTimestampColumn, views, outputNames };
+}
+
+/** An expression of the registry, checked again (a registry may be edited by hand or stale). */
+function checkedExpression(
+  expression: string,
+  columns: readonly { name: string; type: ValueType }[],
+  what: string,
+): TypedExpression {
+  try {
+    return compileExpression(expression, columns);
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    throw new PlanError(
+      `${what}: ${error.message}`,
+      'fix the definition and recompile the registry',
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 function plannedAggregation(

@@ -3,6 +3,7 @@ import { type Dialect, partitionDay } from './dialect.ts';
 import { exactSumScale, isFloatType, roundedSum, scaledInteger } from './exact-sum.ts';
 import type { PlannedAggregation, PlannedView } from './point-in-time-plan.ts';
 import { keysAfter } from './render-latest.ts';
+import { viewSourceRelation } from './view-source.ts';
 
 export interface AggregationRenderOptions {
   /** Relation of entity rows: the view's join keys, the timestamp column and `fstore_row_id`. */
@@ -47,7 +48,7 @@ export function renderAggregationView(
     `    SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, 0 AS fstore_kind,`,
     `      ${dialect.epochMicros(created)} AS fstore_created, fstore_seq, CAST(NULL AS BIGINT) AS fstore_row_id,`,
     `      ${columns.map((c) => `${q(c)} AS ${value(c)}`).join(', ')}`,
-    `    FROM ${dialect.sourceRelation(view.source)}`,
+    `    FROM ${viewSourceRelation(view, dialect)}`,
     `    WHERE ${sourceFilter(view, dialect, options, widest)}`,
   ];
   const entityRows = [
@@ -303,7 +304,7 @@ export function renderAggregatesOfEntities(
   const at = dialect.timestampLiteral(entities.until);
   const numbered = [
     `SELECT ${keys.join(', ')}, ${at} AS fstore_at, row_number() OVER (ORDER BY ${keys.join(', ')}) AS fstore_row_id FROM (`,
-    `  SELECT DISTINCT ${keys.join(', ')} FROM ${dialect.sourceRelation(view.source)}`,
+    `  SELECT DISTINCT ${keys.join(', ')} FROM ${viewSourceRelation(view, dialect)}`,
     `  WHERE ${entities.where}`,
     ') fstore_changed',
   ].join('\n');
@@ -354,7 +355,7 @@ export function renderAggregationJoin(
     .withScales([
       `SELECT ${keys.join(', ')}, ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq,`,
       `  ${columns.map((c) => `${q(c)} AS ${q(`fstore_c_${c}`)}`).join(', ')}`,
-      `FROM ${dialect.sourceRelation(view.source)}`,
+      `FROM ${viewSourceRelation(view, dialect)}`,
       `WHERE ${sourceFilter(view, dialect, options, widest)}`,
     ])
     .join('\n');

@@ -2,6 +2,7 @@ import type { JoinKeyType } from '../definitions/index.ts';
 import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
 import { incrementalCandidates, type NewIngestFilter } from './render-new-ingests.ts';
+import { featureValue, viewSourceRelation } from './view-source.ts';
 
 export interface LatestWindow {
   /** Exclusive lower bound of event time (ISO, UTC); absent means from the beginning. */
@@ -41,11 +42,7 @@ export function renderLatestPerEntity(
   const created = view.createdColumn
     ? q(view.createdColumn)
     : `CAST(NULL AS ${dialect.sqlType('timestamp')})`;
-  const features = view.features.map((f) =>
-    f.type === f.sourceType
-      ? `${q(f.feature)} AS ${q(f.outputName)}`
-      : `CAST(${q(f.feature)} AS ${dialect.sqlType(f.type)}) AS ${q(f.outputName)}`,
-  );
+  const features = view.features.map((f) => `${featureValue(f, dialect)} AS ${q(f.outputName)}`);
   const lowerBound = window.after ?? window.from;
   const lower = window.newIngests
     ? [incrementalCandidates(view, dialect, { ...window, newIngests: window.newIngests })]
@@ -67,7 +64,7 @@ export function renderLatestPerEntity(
     `SELECT ${[...keys, ...features, `${ts} AS event_ts`, `${created} AS created_ts`, 'fstore_seq'].join(', ')}`,
     'FROM (',
     `  SELECT *, row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${ts} DESC, ${created} DESC NULLS LAST, fstore_seq DESC) AS fstore_rank`,
-    `  FROM ${dialect.sourceRelation(view.source)}`,
+    `  FROM ${viewSourceRelation(view, dialect)}`,
     `  WHERE ${conditions.join(' AND ')}`,
     ') fstore_ranked',
     'WHERE fstore_rank = 1',

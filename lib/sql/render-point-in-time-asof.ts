@@ -2,6 +2,7 @@ import { asofKeyIds } from './asof-key-ids.ts';
 import type { Dialect } from './dialect.ts';
 import type { PlannedView, PointInTimePlan } from './point-in-time-plan.ts';
 import { type PointInTimeRenderOptions, partitionFilter } from './render-point-in-time.ts';
+import { featureValue, viewSourceRelation } from './view-source.ts';
 
 /**
  * The same contract as renderPointInTime, with DuckDB's ASOF JOIN, its fastest construct for
@@ -57,14 +58,14 @@ export function renderPointInTimeAsof(
           ? `struct_pack(t := ${q(view.timestampColumn)}, c := coalesce(${q(view.createdColumn)}, '-infinity'::TIMESTAMP), s := fstore_seq)`
           : `struct_pack(t := ${q(view.timestampColumn)}, s := fstore_seq)`;
     const features = view.features.map((f) =>
-      f.type === f.sourceType
+      f.type === f.sourceType && !f.expression
         ? q(f.feature)
-        : `CAST(${q(f.feature)} AS ${dialect.sqlType(f.type)}) AS ${q(f.feature)}`,
+        : `${featureValue(f, dialect)} AS ${q(f.feature)}`,
     );
     const rows = [
       `SELECT ${keys.join(', ')}, ${features.join(', ')},`,
       `  ${sourcePosition} AS ${struct ?? plainTimeColumn}`,
-      `  FROM ${dialect.sourceRelation(view.source)} WHERE ${partitionFilter(view, dialect, options)}`,
+      `  FROM ${viewSourceRelation(view, dialect)} WHERE ${partitionFilter(view, dialect, options)}`,
     ].join('\n');
     const keyId = keyIds.idColumn(view);
     const idRows = keyIds.sourceRows(view, rows, [

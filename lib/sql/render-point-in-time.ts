@@ -1,6 +1,7 @@
 import { epochMicrosOf, minusSeconds } from '../epoch-micros.ts';
 import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedView, PointInTimePlan } from './point-in-time-plan.ts';
+import { featureValue, viewSourceRelation } from './view-source.ts';
 
 export interface PointInTimeRenderOptions {
   /** Relation holding the entity rows: their columns plus `fstore_row_id` (the output order). */
@@ -82,10 +83,7 @@ function renderViewWindow(
     ...view.features.map((f) => ({
       name: f.feature,
       type: f.type,
-      expression:
-        f.type === f.sourceType
-          ? q(f.feature)
-          : `CAST(${q(f.feature)} AS ${dialect.sqlType(f.type)})`,
+      expression: featureValue(f, dialect),
     })),
   ]);
   const created = view.createdColumn
@@ -94,7 +92,7 @@ function renderViewWindow(
   const sourceRows = [
     `    SELECT ${keys.join(', ')}, ${q(view.timestampColumn)} AS fstore_ts, 0 AS fstore_kind, ${created} AS fstore_created,`,
     `      fstore_seq, ${values} AS fstore_values, CAST(NULL AS BIGINT) AS fstore_row_id`,
-    `    FROM ${dialect.sourceRelation(view.source)}`,
+    `    FROM ${viewSourceRelation(view, dialect)}`,
     `    WHERE ${partitionFilter(view, dialect, options)}`,
   ];
   const entityRows = [

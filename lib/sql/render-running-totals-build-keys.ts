@@ -2,6 +2,7 @@ import type { Dialect } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
 import { summedFloatColumns, sumScaleStatistics } from './render-running-totals.ts';
 import { keyIdColumn } from './render-running-totals-key-ids.ts';
+import { viewSourceRelation } from './view-source.ts';
 
 /**
  * What a full build needs to know of its source before its window pass, from one read: every
@@ -15,7 +16,7 @@ export function renderBuildKeys(view: PlannedView, dialect: Dialect): string {
   const statistics = sumScaleStatistics(view, dialect);
   return [
     `SELECT ${keys}, ${[...statistics, `row_number() OVER (ORDER BY ${keys}) AS ${keyIdColumn}`].join(', ')}`,
-    `FROM ${dialect.sourceRelation(view.source)}`,
+    `FROM ${viewSourceRelation(view, dialect)}`,
     `GROUP BY ${keys}`,
   ].join('\n');
 }

@@ -16,6 +16,7 @@ import {
   widthColumn,
 } from './render-running-totals-buckets.ts';
 import { keyIdColumn } from './render-running-totals-key-ids.ts';
+import { viewSourceRelation } from './view-source.ts';
 
 /**
  * Functions a running total answers with two lookups: a window `(t - W, t]` is the total at t
@@ -86,6 +87,8 @@ export function runningTotalsSpec(view: PlannedView): Record<string, unknown> {
     timestamp: view.timestampColumn,
     created: view.createdColumn ?? null,
     columns: coveredColumns(view),
+    // Totals count only the rows the source's filter keeps; absent keeps older specs' hashes.
+    ...(view.rowFilter ? { rowFilter: view.rowFilter } : {}),
   };
 }
 
@@ -129,7 +132,7 @@ const isInteger = (type: ValueType) => type === 'int32' || type === 'int64';
 export function renderSumScalesQuery(view: PlannedView, dialect: Dialect): string | undefined {
   const statistics = sumScaleStatistics(view, dialect);
   if (statistics.length === 0) return undefined;
-  return `SELECT ${statistics.join(', ')} FROM ${dialect.sourceRelation(view.source)}`;
+  return `SELECT ${statistics.join(', ')} FROM ${viewSourceRelation(view, dialect)}`;
 }
 
 /** The summed float columns' statistics of renderSumScalesQuery, as a select list (or none). */
@@ -226,7 +229,7 @@ export function renderRunningTotalsBuild(
     'FROM (',
     `  SELECT ${keys.map(source).join(', ')}, ${dialect.epochMicros(source(q(view.timestampColumn)))} AS fstore_t, ${view.createdColumn ? source(created) : created} AS fstore_created, ${source('fstore_seq')},`,
     `    ${columns.map((c) => source(q(c.name))).join(', ')}${keyIds ? `, fstore_i.${keyIdColumn}` : ''}`,
-    `  FROM ${dialect.sourceRelation(view.source)}${keyIds ? ` fstore_s JOIN ${keyIds} fstore_i ON ${sameKey}` : ''}`,
+    `  FROM ${viewSourceRelation(view, dialect)}${keyIds ? ` fstore_s JOIN ${keyIds} fstore_i ON ${sameKey}` : ''}`,
     ') fstore_source',
     // Keep the last row of each event time: its totals include every row at that time.
     `QUALIFY lead(fstore_t) OVER (${order}) IS DISTINCT FROM fstore_t`,
