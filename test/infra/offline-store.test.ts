@@ -75,7 +75,7 @@ function policyStatements(template: Template): Statement[] {
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-describe('OfflineStore Glue catalog', { timeout: 180_000 }, () => {
+describe('OfflineStore Glue catalog', { timeout: 360_000 }, () => {
   it('declares one Glue table per source with the schema, fstore_seq and dt partition projection', async () => {
     const { template, registry } = await synthStage('dev');
     const bucket = offlineBucketId(template);

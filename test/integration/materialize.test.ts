@@ -228,6 +228,7 @@ describe('materialization into the online store (DuckDB + dynalite)', () => {
       expect(resumed?.watermark).toBe(iso(m));
       expect(await scanItems(crashed)).toEqual(cleanItems);
     },
+    180_000,
   );
 
   it('pauses at a checkpoint when asked (a Lambda near its timeout) and a later run completes it', async () => {
