@@ -77,10 +77,9 @@ export class PushCompaction extends Construct {
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [bucketArn],
+        // Exactly the prefixes the run lists (no wildcard): counting needs nothing deeper.
         conditions: {
-          StringLike: {
-            's3:prefix': props.registry.sources.map((s) => `${pushErrorPrefix(s.name)}*`),
-          },
+          StringEquals: { 's3:prefix': props.registry.sources.map((s) => pushErrorPrefix(s.name)) },
         },
       }),
     );

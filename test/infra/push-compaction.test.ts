@@ -89,7 +89,7 @@ describe('the scheduled compaction of pushed rows (PushCompaction)', { timeout: 
     expect(extra.filter((line) => !line.startsWith('sqs:'))).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^s3:ListBucket .*"StringLike":\\{"s3:prefix":\\[${registry.sources.map((s) => `"offline/_push-errors/${s.name}/\\*"`).join(',')}\\]\\}\\}$`,
+          `^s3:ListBucket .*"StringEquals":\\{"s3:prefix":\\[${registry.sources.map((s) => `"offline/_push-errors/${s.name}/"`).join(',')}\\]\\}\\}$`,
         ),
       ),
     ]);
