@@ -165,6 +165,16 @@ function checkBucketStatement(
   if (actions.every((a) => bucketMetadataActions.has(a)) && !statement.Condition) return [];
   if (actions.length === 1 && actions[0] === 's3:ListBucket') {
     const conditionKeys = Object.keys(statement.Condition ?? {});
+    // Listing exact folders by name (StringEquals has no wildcard): key names of those folders
+    // only, no object read, no IAM5 finding to acknowledge (the push compaction counts
+    // offline/_push-errors/<source>/ this way).
+    const exact = asList(statement.Condition?.StringEquals?.['s3:prefix'] as string | string[]);
+    if (conditionKeys.join() === 'StringEquals' && exact.length > 0)
+      return exact.every((p) => p.endsWith('/') && !p.includes('*'))
+        ? []
+        : [
+            `${path}: s3:ListBucket of ${bucket} by exact prefixes that are not folders: ${exact.join(', ')}`,
+          ];
     const prefixes = asList(statement.Condition?.StringLike?.['s3:prefix'] as string | string[]);
     const outside = prefixes.filter((p) => !allowed.some((a) => p === `${a}*`));
     if (conditionKeys.join() !== 'StringLike' || prefixes.length === 0)

@@ -81,4 +81,18 @@ describe('cdk-nag acknowledgements', () => {
       ),
     ]);
   });
+  it.each([
+    [['offline/_push-errors/payments/'], []],
+    [['offline'], [expect.stringMatching(/exact prefixes that are not folders: offline$/)]],
+  ])('allow listing exact folders by name (StringEquals) only: %j', async (prefixes, problems) => {
+    const { stack, store, role } = await grantedRole();
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [store.bucket.bucketArn],
+        conditions: { StringEquals: { 's3:prefix': prefixes } },
+      }),
+    );
+    expect(falseAcknowledgements(stack, Template.fromStack(stack))).toEqual(problems);
+  });
 });
