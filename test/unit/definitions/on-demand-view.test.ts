@@ -111,7 +111,10 @@ describe('defineOnDemandView', () => {
       () =>
         defineOnDemandView({
           ...valid,
-          transform: async (row) => ({ basket_to_score: row.basket_amount, big_basket: false }),
+          transform: (async (row: { basket_amount: number }) => ({
+            basket_to_score: row.basket_amount,
+            big_basket: false,
+          })) as never,
         }),
       { definition: label, field: 'transform', message: 'async function', hint: 'no await' },
     );
