@@ -125,7 +125,7 @@ function buildDocument(version: string) {
         },
         ...anyRequest,
         '400': error(
-          'Nothing written. INVALID_BODY, EMPTY_PUSH, INVALID_ROW (details: path $.rows[i].field, row, field, reason), DUPLICATE_ROW, NO_ONLINE_VIEWS ("to": "online" on a source no online view reads), INVALID_NAME, INVALID_IDEMPOTENCY_KEY',
+          'Nothing written. INVALID_BODY, EMPTY_PUSH, INVALID_ROW (details: path $.rows[i].field, row, field, reason), DUPLICATE_ROW, NO_ONLINE_VIEWS ("to": "online" on a source no online view reads), SOURCE_FILTERED (an online push into a source with a row filter), INVALID_NAME, INVALID_IDEMPOTENCY_KEY',
         ),
         '404': error('UNKNOWN_SOURCE: no such source (details.known lists them)'),
         '409': error(

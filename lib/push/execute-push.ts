@@ -67,6 +67,17 @@ export async function executePush(
       `$.to: no online feature view reads source "${source.name}", so "to": "online" would store nothing; mark a passthrough view over it online: true (then fstore apply), or push "to": "offline"`,
       { path: '$.to', source: source.name },
     );
+  if (
+    writesOnline(body.to) &&
+    source.filter !== undefined &&
+    onlinePushViews(store.registry, source.name).length > 0
+  )
+    throw new ApiError(
+      400,
+      'SOURCE_FILTERED',
+      `$.to: source "${source.name}" declares a row filter, which a push does not evaluate, so rows the filter drops could be served online; push "to": "offline" (training sets and materialization apply the filter when they read it)`,
+      { path: '$.to', source: source.name, to: body.to },
+    );
   const nowMs = (store.now ?? Date.now)();
   const rows = validatePushRows(store.registry, source, body.rows, {
     nowMicros: microsOfMillis(nowMs),

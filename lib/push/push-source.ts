@@ -22,9 +22,25 @@ export function viewsReading(registry: RuntimeRegistry, source: string): Runtime
   return registry.featureViews.filter((v) => v.source === source);
 }
 
-/** The views a push writes online: online passthrough views of the source. */
+/** A view with a derived feature (`expr`): push does not evaluate expressions (docs/expressions.md). */
+export const hasDerivedFeatures = (view: RuntimeFeatureView): boolean =>
+  view.features.some((f) => f.expr !== undefined);
+
+/** The views a push writes online: online passthrough views of the source without derived features. */
 export function onlinePushViews(registry: RuntimeRegistry, source: string): RuntimeFeatureView[] {
-  return viewsReading(registry, source).filter((v) => v.online && v.transform === 'passthrough');
+  return viewsReading(registry, source).filter(
+    (v) => v.online && v.transform === 'passthrough' && !hasDerivedFeatures(v),
+  );
+}
+
+/** Online passthrough views a push leaves to materialization: they have derived features. */
+export function onlineDerivedViews(
+  registry: RuntimeRegistry,
+  source: string,
+): RuntimeFeatureView[] {
+  return viewsReading(registry, source).filter(
+    (v) => v.online && v.transform === 'passthrough' && hasDerivedFeatures(v),
+  );
 }
 
 /** Online views a push cannot update: their values are windows materialization computes. */

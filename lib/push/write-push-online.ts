@@ -9,7 +9,7 @@ import { ItemCodecError } from '../online/item-codec.ts';
 import { putCommand } from '../online/online-writer.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { planPointInTime } from '../sql/point-in-time-plan.ts';
-import { onlineAggregationViews, onlinePushViews } from './push-source.ts';
+import { onlineAggregationViews, onlineDerivedViews, onlinePushViews } from './push-source.ts';
 import type { PushRow } from './validate-push-rows.ts';
 
 export interface OnlinePushResult {
@@ -92,10 +92,18 @@ export async function sendOnlinePush(
     written: sent.reduce((sum, v) => sum + v.written, 0),
     skippedAsOlder: sent.reduce((sum, v) => sum + v.skippedAsOlder, 0),
     views: sent.map(({ view, written, skippedAsOlder }) => ({ view, written, skippedAsOlder })),
-    notUpdated: onlineAggregationViews(target.registry, plan.source).map((view) => ({
-      view: view.name,
-      reason: 'an aggregation view: its windows are computed by materialization from offline rows',
-    })),
+    notUpdated: [
+      ...onlineAggregationViews(target.registry, plan.source).map((view) => ({
+        view: view.name,
+        reason:
+          'an aggregation view: its windows are computed by materialization from offline rows',
+      })),
+      ...onlineDerivedViews(target.registry, plan.source).map((view) => ({
+        view: view.name,
+        reason:
+          'a view with derived features (expr): push does not evaluate expressions; materialization computes them from offline rows',
+      })),
+    ],
   };
 }
 
