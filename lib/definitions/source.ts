@@ -164,6 +164,12 @@ export function defineSource(input: SourceInput): Source {
   }
   const stream = parsed.stream && checkSourceStream(parsed.stream, issues);
   if (parsed.filter !== undefined) checkFilter(issues, parsed.filter, columns);
+  if (parsed.filter !== undefined && parsed.stream !== undefined)
+    issues.add(
+      'filter',
+      'a source with a stream cannot declare a row filter yet: stream records are written online as they come, and the filter is not evaluated there, so rows it drops would be served',
+      'drop the filter (filter in the feature views instead, or in the producer), or the stream',
+    );
   issues.throwIfAny();
 
   return deepFreeze({

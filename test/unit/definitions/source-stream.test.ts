@@ -173,4 +173,15 @@ describe('defineSource stream', () => {
       kinesis: { streamArn: arn, kmsKeyArn: key },
     });
   });
+
+  it('is refused together with a row filter (stream records go online unfiltered), and each alone is accepted', () => {
+    const filter = 'clicks > 0';
+    const issue = issueAt(
+      () => defineSource({ ...base, filter, stream: { kinesis: { create: true } } }),
+      'filter',
+    );
+    expect(issue.message).toContain('a source with a stream cannot declare a row filter');
+    expect(defineSource({ ...base, filter }).filter).toBe(filter);
+    expect(withKinesis({ create: true }).stream).toBeDefined();
+  });
 });
