@@ -79,8 +79,8 @@ async function createWithContent(from: string, file: string): Promise<boolean> {
 }
 
 /**
- * The lock file's identity (inode and change time: a file removed and created again differs even
- * when its inode number is reused) and the pid it names (undefined when it names none); undefined
+ * The lock file's identity (inode, birth and modify times: a file removed and created again
+ * differs even when its inode number is reused) and the pid it names (undefined when it names none); undefined
  * if absent.
  */
 export async function lockOwner(file: string): Promise<{ id: string; pid?: number } | undefined> {
@@ -90,8 +90,10 @@ export async function lockOwner(file: string): Promise<{ id: string; pid?: numbe
   });
   if (!handle) return undefined;
   try {
-    const { ino, ctimeNs, mtimeNs } = await handle.stat({ bigint: true });
-    const id = `${ino}-${ctimeNs}-${mtimeNs}`;
+    // Not ctime: it moves when a link count changes (a dead writer's temporary linked to the
+    // lock being removed), and then two takers would judge one stale lock by two markers.
+    const { ino, birthtimeNs, mtimeNs } = await handle.stat({ bigint: true });
+    const id = `${ino}-${birthtimeNs}-${mtimeNs}`;
     const text = (await handle.readFile('utf8')).trim();
     const pid = /^\d{1,10}$/.test(text) ? Number(text) : 0;
     return pid > 0 ? { id, pid } : { id };
@@ -109,7 +111,12 @@ export async function lockOwner(file: string): Promise<{ id: string; pid?: numbe
  * same rule one level down. Returns with nothing done when another process is at it: the caller
  * tries again.
  */
-export async function removeStale(file: string, id: string, ourPidFile: string, depth = 0): Promise<void> {
+export async function removeStale(
+  file: string,
+  id: string,
+  ourPidFile: string,
+  depth = 0,
+): Promise<void> {
   if (depth > 4)
     throw new LockedError(
       `could not take over the stale lock ${file}`,

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,5 +64,15 @@ describe('taking over a stale process lock', () => {
     await writeFile(ours, String(process.pid));
     await removeStale(file, judged?.id ?? '', ours);
     expect(await readFile(file, 'utf8')).toBe(deadPid);
+  });
+
+  it('judges one stale lock by one identity, before and after a dead writer’s extra link to it is removed', async () => {
+    const file = await lockFile();
+    const deadTemporary = `${file}.${deadPid}.0000dead.tmp`;
+    await writeFile(deadTemporary, deadPid);
+    await link(deadTemporary, file); // killed between linking the lock and removing its temporary
+    const before = await lockOwner(file);
+    await rm(deadTemporary); // the next acquirer's clean-up of dead writers' files
+    expect((await lockOwner(file))?.id).toBe(before?.id);
   });
 });
