@@ -78,7 +78,8 @@ export class TransformError extends Error {
  * Runs `transform` over one row and checks what it returns against the declared outputs: an
  * object with each declared feature (null only where nullable), of its type and within its
  * constraints, and nothing else. float32 outputs are rounded to float32, as a Parquet FLOAT
- * column stores them. Throws TransformError naming the problem.
+ * column stores them. Throws TransformError naming the problem, whatever the transform throws or
+ * returns (a non-Error, a throwing getter or proxy), so one entity's failure never fails a batch.
  */
 export function runTransform(
   transform: TransformFunction,
@@ -89,11 +90,22 @@ export function runTransform(
   try {
     result = transform(Object.freeze(row));
   } catch (error) {
-    throw new TransformError(
-      `transform threw: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw new TransformError(`transform threw: ${thrownDescription(error)}`, { cause: error });
   }
+  try {
+    return checkedOutputs(result, outputs);
+  } catch (error) {
+    if (isTransformError(error)) throw error;
+    throw new TransformError(`reading the transform's result threw: ${thrownDescription(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function checkedOutputs(
+  result: unknown,
+  outputs: readonly TransformOutputSpec[],
+): Record<string, TransformValue> {
   if (result === null || typeof result !== 'object' || Array.isArray(result))
     throw new TransformError(`transform returned ${describe(result)}, not an object of features`);
   if (typeof (result as { then?: unknown }).then === 'function')
@@ -110,6 +122,23 @@ export function runTransform(
     if (!outputs.some((o) => o.name === key))
       throw new TransformError(`transform returned "${key}", which is not a declared feature`);
   return checked;
+}
+
+function isTransformError(error: unknown): boolean {
+  try {
+    return error instanceof TransformError;
+  } catch {
+    return false; // a proxy whose prototype lookup throws
+  }
+}
+
+/** A thrown value's message, never itself throwing (a prototype-less object has no toString). */
+function thrownDescription(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return `a value that cannot be described (${typeof error})`;
+  }
 }
 
 function outputValue(output: TransformOutputSpec, value: unknown): TransformValue {

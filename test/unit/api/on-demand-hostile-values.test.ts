@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { type ApiDependencies, handleRequest } from '../../../lib/api/handle-request.ts';
+import {
+  defineEntity,
+  defineFeatureService,
+  defineFeatureView,
+  defineOnDemandView,
+  defineSource,
+} from '../../../lib/definitions/index.ts';
+import { compileRegistry } from '../../../lib/registry/index.ts';
+import { lookupRegistryProjection } from '../../../lib/registry/runtime-projection.ts';
+import { fetchedLookupOf } from '../../helpers/fetched-lookup.ts';
+
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const profiles = defineSource({
+  name: 'profiles',
+  schema: { customer_id: 'string', monthly: 'float64', event_ts: 'timestamp' },
+  timestampField: 'event_ts',
+});
+const profile = defineFeatureView({
+  name: 'profile',
+  entities: [customer],
+  source: profiles,
+  features: { monthly: 'float64' },
+  online: true,
+  schedule: 'rate(1 hour)',
+});
+const scaled = defineOnDemandView({
+  name: 'rev_scaled',
+  request: { factor: 'float64' },
+  inputs: [profile.select(['monthly'])],
+  features: { scaled: 'float32' },
+  transform: (row) => {
+    // An author's bug reached by one request value: a non-Error throw.
+    if (row.factor === 13) throw Object.create(null);
+    return { scaled: row.monthly === null ? null : row.monthly * row.factor };
+  },
+});
+const svc = defineFeatureService({ name: 'rev_svc', features: [scaled] });
+const registry = lookupRegistryProjection(compileRegistry([{ definition: svc }]));
+const deps: ApiDependencies = {
+  registry,
+  limits: { maxEntities: 100, maxBodyBytes: 100_000 },
+  lookup: async (request) =>
+    fetchedLookupOf(registry as never, request, () => ({
+      event_ts: { N: '1772323200000000' },
+      f: { M: { monthly: { N: '50' } } },
+    })),
+  health: async () => true,
+};
+const post = async (body: unknown) => {
+  const response = await handleRequest(
+    { method: 'POST', path: '/v1/features/rev_svc', body: JSON.stringify(body) },
+    deps,
+  );
+  return { status: response.statusCode, json: JSON.parse(response.body) };
+};
+
+describe('on-demand lookups under hostile request values', () => {
+  it('a request value that makes the transform throw a non-Error gives that entity TRANSFORM_ERROR, not a 500 for the batch', async () => {
+    const { status, json } = await post({
+      entities: [
+        { customer_id: 'C1', factor: 2 },
+        { customer_id: 'C2', factor: 13 },
+      ],
+    });
+    expect(status).toBe(200);
+    expect(json.results[0].features.scaled.value).toBe(100);
+    expect(json.results[1].features.scaled.status).toBe('TRANSFORM_ERROR');
+  });
+});
