@@ -6,6 +6,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { faultPoint, pauseAt } from '../fault-injection.ts';
 import { firstLine, HintedError } from '../hinted-error.ts';
 import { duckdbQueryRows } from '../quality/query-engine.ts';
+import { viewFeatureRows } from '../quality/source-rows.ts';
 import { checkViewRules } from '../quality/validate-data.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
@@ -323,14 +324,20 @@ async function refuseConstraintViolations(
 ): Promise<void> {
   const broken: string[] = [];
   const batchRule = (rule: string) => rule.startsWith('min rows') || rule.startsWith('max null');
+  const typedRows = `(SELECT ${typed.join(', ')}, fstore_input_row FROM fstore_raw)`;
+  // The rows as views read them: the source's row filter applied, derived features computed.
+  const dialect = { ...duckdbDialect('.'), sourceRelation: () => typedRows };
+  const registrySource = registry.sources.find((s) => s.name === source);
   for (const view of registry.featureViews.filter(
     (v) => v.source === source && v.transform === 'passthrough',
   )) {
     const { rows, results } = await checkViewRules({
       query: duckdbQueryRows(connection),
-      dialect: { quote: quoteIdentifier, literal: quoteLiteral },
+      dialect,
       view,
-      relation: `(SELECT ${typed.join(', ')}, fstore_input_row FROM fstore_raw)`,
+      relation: registrySource
+        ? viewFeatureRows(view, registrySource, dialect, ['fstore_input_row'])
+        : typedRows,
       exampleColumns: ['fstore_input_row'],
     });
     for (const result of results.filter(
