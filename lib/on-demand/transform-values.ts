@@ -154,9 +154,13 @@ function outputValue(output: TransformOutputSpec, value: unknown): TransformValu
     | string
     | boolean;
   if (typeof typed === 'number') {
-    if (output.min !== undefined && typed < output.min)
+    if (!Number.isFinite(typed))
+      throw new TransformError(`${where} is ${value}, beyond the float32 range`);
+    // A bound is compared as the column stores it, so a value equal to it is not pushed over.
+    const bound = (limit: number) => (output.type === 'float32' ? Math.fround(limit) : limit);
+    if (output.min !== undefined && typed < bound(output.min))
       throw new TransformError(`${where} is ${typed}, below its min ${output.min}`);
-    if (output.max !== undefined && typed > output.max)
+    if (output.max !== undefined && typed > bound(output.max))
       throw new TransformError(`${where} is ${typed}, above its max ${output.max}`);
   }
   if (output.allowedValues && !output.allowedValues.includes(typed))

@@ -71,4 +71,11 @@ describe('on-demand lookups under hostile request values', () => {
     expect(json.results[0].features.scaled.value).toBe(100);
     expect(json.results[1].features.scaled.status).toBe('TRANSFORM_ERROR');
   });
+
+  it('a float32 output beyond float32 range is never served as PRESENT with value null', async () => {
+    // 50 * 1e37 = 5e38 is a finite float64 but overflows float32 (max ~3.4e38).
+    const { status, json } = await post({ entities: [{ customer_id: 'C1', factor: 1e37 }] });
+    expect(status).toBe(200);
+    expect(json.results[0].features.scaled.status).toBe('TRANSFORM_ERROR');
+  });
 });
