@@ -103,8 +103,9 @@ export function validatePushRows(
         source.createdTimestampField,
         inTheFuture(row, source.createdTimestampField, 'created'),
       );
+    // A derived feature is no column of the pushed row: materialization computes and checks it.
     for (const view of views.filter((v) => v.transform === 'passthrough'))
-      for (const feature of view.features) {
+      for (const feature of view.features.filter((f) => f.expr === undefined)) {
         const [reason] = constraintViolations([feature], row);
         if (reason) throw bad(feature.name, `${reason} (view "${view.name}")`);
       }
