@@ -237,10 +237,12 @@ class Parser {
 }
 
 function infixOperator(token: Token): string | undefined {
-  if (token.kind === 'symbol') return token.text in infixPower ? token.text : undefined;
+  // Own keys only: `in` would also find `constructor` and `__proto__` on Object.prototype.
+  if (token.kind === 'symbol')
+    return Object.hasOwn(infixPower, token.text) ? token.text : undefined;
   if (token.kind === 'word') {
     const lower = token.text.toLowerCase();
-    return lower in infixPower ? lower : undefined;
+    return Object.hasOwn(infixPower, lower) ? lower : undefined;
   }
   return undefined;
 }
