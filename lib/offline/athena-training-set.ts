@@ -21,6 +21,7 @@ import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts'
 import type { AthenaQueryRunner } from './athena-query-runner.ts';
 import { openDuckdb } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
+import { refuseOnDemandFeatures } from './training-set.ts';
 
 export interface AthenaTrainingSetOptions {
   readonly registry: Registry;
@@ -64,6 +65,7 @@ export async function getTrainingSetOnAthena(
       .toLowerCase()}`;
   if (!/^[a-z0-9-]+$/.test(requestId))
     throw new Error(`request id "${requestId}" must be lower-case letters, digits and "-"`);
+  refuseOnDemandFeatures(options.registry, { service: options.service });
   const timestampColumn = options.entityTimestampColumn ?? 'event_timestamp';
   const plan = planPointInTime(
     options.registry,

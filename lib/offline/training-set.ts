@@ -77,9 +77,9 @@ export class TrainingSetError extends HintedError {}
 
 /**
  * Training sets do not compute on-demand features yet (issue 18 §1, step 4): a service serving
- * some is refused rather than answered without them.
+ * some is refused rather than answered without them, locally and on Athena alike.
  */
-function refuseOnDemandFeatures(registry: Registry, request: FeatureRequest): void {
+export function refuseOnDemandFeatures(registry: Registry, request: FeatureRequest): void {
   if (!('service' in request)) return;
   const onDemand = registry.featureServices.find(
     (s) => s.name === request.service,
