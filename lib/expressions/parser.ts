@@ -67,6 +67,15 @@ class Parser {
         next.at,
         'an expression ends here; check for a missing operator or parenthesis',
       );
+    // A flat `a + a + ...` never nests in the parser but is a left-deep tree: engines refuse
+    // deep trees (DuckDB past 1000 levels), so the limit holds for the tree too.
+    const tooDeep = nodeAtDepth(tree, maxDepth + 1);
+    if (tooDeep)
+      this.fail(
+        `nests deeper than ${maxDepth} levels`,
+        tooDeep.at,
+        'split the computation into several features',
+      );
     return tree;
   }
 
@@ -233,6 +242,38 @@ class Parser {
 
   private fail(problem: string, at: number, hint: string): never {
     throw new ExpressionError(problem, this.expression, at, hint);
+  }
+}
+
+/** A node `depth` levels down the tree (the root is level 1), if the tree is that deep. */
+function nodeAtDepth(node: Expression, depth: number): Expression | undefined {
+  if (depth <= 1) return node;
+  for (const child of children(node)) {
+    const found = nodeAtDepth(child, depth - 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function children(node: Expression): readonly Expression[] {
+  switch (node.kind) {
+    case 'negate':
+    case 'not':
+    case 'isNull':
+      return [node.operand];
+    case 'in':
+      return [node.operand, ...node.list];
+    case 'binary':
+      return [node.left, node.right];
+    case 'case':
+      return [
+        ...node.whens.flatMap((w) => [w.when, w.result]),
+        ...(node.otherwise ? [node.otherwise] : []),
+      ];
+    case 'call':
+      return node.args;
+    default:
+      return [];
   }
 }
 
