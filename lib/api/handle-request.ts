@@ -1,9 +1,13 @@
 import { identifierPattern } from '../definitions/identifiers.ts';
-import type { TransformFunction } from '../on-demand/transform-values.ts';
+import { requestValueProblem, type TransformFunction } from '../on-demand/transform-values.ts';
 import type { Deadline } from '../online/dynamodb-batch-get/deadline.ts';
 import { EntityKeyError } from '../online/entity-key.ts';
 import type { FetchedLookup, LookupRequest } from '../online/online-lookup.ts';
-import type { RuntimeOnDemandView, RuntimeRegistry } from '../registry/runtime-projection.ts';
+import type {
+  RuntimeFeatureService,
+  RuntimeOnDemandView,
+  RuntimeRegistry,
+} from '../registry/runtime-projection.ts';
 import { ApiError, type ApiResponse, errorResponse, jsonResponse } from './api-error.ts';
 import { requireJsonContentType } from './content-type.ts';
 import { type DependencyFailure, dependencyFailure } from './dependency-failure.ts';
@@ -176,18 +180,19 @@ async function serviceLookup(
         .map((f) => ({ feature: f.feature, outputName: f.outputName })),
     }))
     .filter((v) => v.features.length > 0);
-  const onDemand = planOnDemand(deps.registry, service, isWanted, deps.transformFor);
-  if (onDemand.views.length === 0)
-    return lookupAnswer(
-      { kind: 'service', name },
-      await deps.lookup({ views: byView, entities: body.entities }, lookupCall(request)),
-      deps,
-    );
-  const values = requestValues(onDemand, body.entities);
+  refuseMistypedRequestValues(deps.registry, service, body.entities);
   // Request values stay out of the read (and of each answer's echoed entity): join keys only.
   const entities = body.entities.map((entity) =>
     Object.fromEntries(joinKeys.map((k) => [k.name, entity[k.name]])),
   );
+  const onDemand = planOnDemand(deps.registry, service, isWanted, deps.transformFor);
+  if (onDemand.views.length === 0)
+    return lookupAnswer(
+      { kind: 'service', name },
+      await deps.lookup({ views: byView, entities }, lookupCall(request)),
+      deps,
+    );
+  const values = requestValues(onDemand, body.entities);
   const fetched = await deps.lookup(
     withInputs({ views: byView, entities }, onDemand),
     lookupCall(request),
@@ -200,6 +205,29 @@ async function serviceLookup(
   );
   deps.onLookupServed?.(stats);
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: text };
+}
+
+/**
+ * A request value sent is checked against its field's type whether or not the features that
+ * read it are asked for, so a body is valid or not the same way for every `features` list.
+ */
+function refuseMistypedRequestValues(
+  registry: RuntimeRegistry,
+  service: RuntimeFeatureService,
+  entities: readonly Readonly<Record<string, unknown>>[],
+): void {
+  const fields = (service.onDemandFeatures ?? []).flatMap(
+    (f) => registry.onDemandViews?.find((v) => v.name === f.view)?.request ?? [],
+  );
+  entities.forEach((entity, index) => {
+    for (const field of fields) {
+      if (!Object.hasOwn(entity, field.name)) continue;
+      const problem = requestValueProblem(field.type, entity[field.name]);
+      const path = `$.entities[${index}].${field.name}`;
+      if (problem)
+        throw new ApiError(400, 'INVALID_REQUEST_VALUE', `${path}: ${problem}`, { path });
+    }
+  });
 }
 
 async function viewLookup(
