@@ -16,8 +16,8 @@ export function servicesOfOnDemandView(registry: Registry, view: string): string
  * What changed in an on-demand view. Nothing is stored for it, so a new transform or new inputs
  * are safe to deploy, but the values served change from then on: the services that serve them
  * are named (affectedServices), since a model trained on the old transform now sees other
- * values. A new request field is breaking while a service serves the view: its callers do not
- * send it yet.
+ * values. A new or removed request field is breaking while a service serves the view: its
+ * callers do not send it yet, or still send it and are refused.
  */
 export function diffOnDemandView(
   before: RegistryOnDemandView,
@@ -61,14 +61,19 @@ export function diffOnDemandView(
         : 'no service serves the view yet',
     });
   }
+  // The lookup refuses a body with a field it does not know (400 UNKNOWN_KEY), so callers that
+  // still send a removed field fail until they stop.
   for (const [name, type] of oldRequest)
     if (!after.request.some((f) => f.name === name))
       changes.push({
         field: `request.${name}`,
         action: 'remove',
         from: type,
-        level: 'safe',
-        reason: 'callers may stop sending it',
+        level: users.length > 0 ? 'breaking' : 'safe',
+        reason:
+          users.length > 0
+            ? `callers of ${list(users)} that still send it are refused (400 UNKNOWN_KEY)`
+            : 'no service serves the view yet',
       });
   const oldFeatures = new Map(before.features.map((f) => [f.name, f]));
   for (const feature of after.features) {
