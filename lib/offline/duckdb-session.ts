@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 /** An in-memory DuckDB connection set to UTC, closed by `close()`. */
@@ -7,7 +9,7 @@ export interface DuckdbSession {
 }
 
 export async function openDuckdb(): Promise<DuckdbSession> {
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', spillOptions());
   const connection = await instance.connect();
   await connection.run("SET TimeZone = 'UTC'");
   return {
@@ -17,6 +19,18 @@ export async function openDuckdb(): Promise<DuckdbSession> {
       instance.closeSync();
     },
   };
+}
+
+/**
+ * Where DuckDB spills when a query outgrows memory. Its default is `.tmp` in the working
+ * directory, read-only in a Lambda function (/var/task), so there it spills under /tmp;
+ * `FSTORE_DUCKDB_TEMP_DIRECTORY` chooses the folder anywhere.
+ */
+export function spillOptions(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const chosen =
+    env.FSTORE_DUCKDB_TEMP_DIRECTORY ||
+    (env.AWS_LAMBDA_FUNCTION_NAME ? path.join(tmpdir(), 'fstore-duckdb-spill') : undefined);
+  return chosen ? { temp_directory: chosen } : {};
 }
 
 /** DuckDB's error for a source folder with no Parquet files yet (nothing ingested). */

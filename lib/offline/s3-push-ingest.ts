@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -34,6 +35,11 @@ export interface S3PushIngestOptions {
   readonly workDir?: string;
   /** Staged objects per batch (default 1,000). */
   readonly maxObjects?: number;
+  /**
+   * At most this many staged bytes per batch (always at least one object), default 1 GiB: the
+   * batch's JSON lines are several times the Parquet and must fit the function's disk.
+   */
+  readonly maxBatchBytes?: number;
   /**
    * How long a batch's delivered (push id, row) pairs are remembered (default one day), counted
    * back from the oldest staged object waiting (S3 LastModified on both sides).
@@ -159,7 +165,10 @@ class StagedPushIngest {
   ): Promise<Omit<S3PushIngestResult, 'recovered'>> {
     const { s3, bucket } = this.options;
     const waiting = await this.stagedObjects();
-    const staged = waiting.slice(0, this.options.maxObjects ?? 1_000);
+    const staged = firstWithin(
+      waiting.slice(0, this.options.maxObjects ?? 1_000),
+      this.options.maxBatchBytes ?? defaultMaxBatchBytes,
+    );
     const none = { source: this.options.source, objects: 0, rows: 0, duplicates: 0 };
     if (staged.length === 0) return none;
     const batchId = newDataFilesId(this.now());
@@ -251,9 +260,10 @@ class StagedPushIngest {
         delivered,
         file,
       );
-      const sha256 = createHash('sha256')
-        .update(await readFile(file))
-        .digest('hex');
+      // Streamed: a batch file may be larger than one Buffer (2 GiB) or the function's memory.
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      const sha256 = hash.digest('hex');
       return { ...written, file, sha256 };
     } finally {
       session.close();
@@ -299,8 +309,8 @@ class StagedPushIngest {
     return inArrivalOrder((await this.list(prefix)).filter((o) => o.key.endsWith('.parquet')));
   }
 
-  private async list(prefix: string): Promise<{ key: string; modified?: Date }[]> {
-    const out: { key: string; modified?: Date }[] = [];
+  private async list(prefix: string): Promise<StagedObject[]> {
+    const out: StagedObject[] = [];
     let token: string | undefined;
     do {
       const page = await this.options.s3.send(
@@ -312,7 +322,11 @@ class StagedPushIngest {
       );
       for (const c of page.Contents ?? [])
         if (c.Key)
-          out.push({ key: c.Key, ...(c.LastModified ? { modified: c.LastModified } : {}) });
+          out.push({
+            key: c.Key,
+            ...(c.LastModified ? { modified: c.LastModified } : {}),
+            ...(c.Size !== undefined ? { size: c.Size } : {}),
+          });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -344,4 +358,18 @@ class StagedPushIngest {
       );
     }
   }
+}
+
+const defaultMaxBatchBytes = 1024 ** 3;
+
+/** The first objects, in order, whose sizes add up to at most `maxBytes`; at least the first. */
+export function firstWithin(objects: readonly StagedObject[], maxBytes: number): StagedObject[] {
+  let total = 0;
+  const taken: StagedObject[] = [];
+  for (const object of objects) {
+    total += object.size ?? 0;
+    if (taken.length > 0 && total > maxBytes) break;
+    taken.push(object);
+  }
+  return taken;
 }

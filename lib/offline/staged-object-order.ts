@@ -2,6 +2,8 @@
 export interface StagedObject {
   readonly key: string;
   readonly modified?: Date;
+  /** Bytes, from the listing. */
+  readonly size?: number;
 }
 
 // Firehose names objects `<stream>-<DeliveryStreamVersion>-YYYY-MM-DD-HH-MM-SS-<random>` (UTC).
