@@ -202,6 +202,7 @@ async function serviceLookup(
     fetched,
     onDemand,
     values,
+    request.deadline,
   );
   deps.onLookupServed?.(stats);
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: text };

@@ -7,6 +7,7 @@ import {
   type TransformValue,
   transformInput,
 } from '../on-demand/transform-values.ts';
+import { type Deadline, DeadlineExceededError } from '../online/dynamodb-batch-get/deadline.ts';
 import {
   type FeatureStatus,
   type FetchedLookup,
@@ -137,13 +138,15 @@ export function withInputs(request: LookupRequest, part: OnDemandPart): LookupRe
  * lookupResponseJson writes them, then each on-demand feature, computed by its transform from
  * the entity's request values and inputs. A transform that throws or returns a wrong value gives
  * that entity's features of that view the status TRANSFORM_ERROR with the message; the other
- * entities and features are served. On-demand values have no event time (null).
+ * entities and features are served. On-demand values have no event time (null). Past
+ * `deadline`, no further transform starts: DeadlineExceededError (503 DEADLINE_EXCEEDED).
  */
 export function onDemandResponseJson(
   target: LookupTarget,
   lookup: FetchedLookup,
   part: OnDemandPart,
   request: readonly Record<string, TransformValue>[],
+  deadline?: Deadline,
 ): { body: string; stats: LookupStats } {
   const stored = featureResults(lookup);
   const stats = {
@@ -164,6 +167,12 @@ export function onDemandResponseJson(
       else if (result.status === 'NULL_VALUE') stats.nullValues += 1;
     }
     for (const { view, transform, features: wanted } of part.views) {
+      // Checked between calls: one call itself is not bounded (it runs synchronously).
+      if (deadline && deadline.timeLeftMs() <= 0)
+        throw new DeadlineExceededError(
+          `on-demand transforms ran past the lookup deadline (${deadline.budgetMs} ms) before entity ${index}`,
+          deadline.attempts,
+        );
       const row: Record<string, TransformValue> = { ...request[index] };
       for (const input of view.inputs)
         row[input.name] = transformInput(

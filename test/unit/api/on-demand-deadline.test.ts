@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { type ApiDependencies, handleRequest } from '../../../lib/api/handle-request.ts';
+import {
+  defineEntity,
+  defineFeatureService,
+  defineFeatureView,
+  defineOnDemandView,
+  defineSource,
+} from '../../../lib/definitions/index.ts';
+import { Deadline } from '../../../lib/online/dynamodb-batch-get/deadline.ts';
+import { compileRegistry } from '../../../lib/registry/index.ts';
+import { lookupRegistryProjection } from '../../../lib/registry/runtime-projection.ts';
+import { fetchedLookupOf } from '../../helpers/fetched-lookup.ts';
+
+/** A test clock each transform call moves on, standing for a transform that takes 60 ms. */
+let clockMs = 0;
+let transformCalls = 0;
+
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const profiles = defineSource({
+  name: 'profiles',
+  schema: { customer_id: 'string', monthly: 'float64', event_ts: 'timestamp' },
+  timestampField: 'event_ts',
+});
+const profile = defineFeatureView({
+  name: 'profile',
+  entities: [customer],
+  source: profiles,
+  features: { monthly: 'float64' },
+  online: true,
+  schedule: 'rate(1 hour)',
+});
+const series = defineOnDemandView({
+  name: 'slow_series',
+  request: { months: 'int64' },
+  inputs: [profile.select(['monthly'])],
+  features: { total: 'float64' },
+  transform: (row) => {
+    transformCalls += 1;
+    clockMs += 60;
+    return { total: row.monthly === null ? null : row.monthly * row.months };
+  },
+});
+const svc = defineFeatureService({ name: 'slow_series_svc', features: [series] });
+const registry = lookupRegistryProjection(compileRegistry([{ definition: svc }]));
+const deps: ApiDependencies = {
+  registry,
+  limits: { maxEntities: 100, maxBodyBytes: 100_000 },
+  lookup: async (request) =>
+    fetchedLookupOf(registry as never, request, () => ({
+      event_ts: { N: '1772323200000000' },
+      f: { M: { monthly: { N: '50' } } },
+    })),
+  health: async () => true,
+};
+const entities = Array.from({ length: 20 }, (_, i) => ({ customer_id: `C${i}`, months: 3 }));
+const lookUp = (budgetMs: number) => {
+  clockMs = 0;
+  transformCalls = 0;
+  return handleRequest(
+    {
+      method: 'POST',
+      path: '/v1/features/slow_series_svc',
+      body: JSON.stringify({ entities }),
+      deadline: Deadline.after(budgetMs, { now: () => clockMs }),
+    },
+    deps,
+  );
+};
+
+describe('on-demand transforms under the lookup deadline', () => {
+  it('stop between entities once the deadline has passed: 503 DEADLINE_EXCEEDED, the rest not run', async () => {
+    const response = await lookUp(100);
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body).error.code).toBe('DEADLINE_EXCEEDED');
+    expect(transformCalls).toBe(2);
+  });
+
+  it('all run when the deadline leaves them time', async () => {
+    const response = await lookUp(20 * 60 + 1);
+    expect(response.statusCode).toBe(200);
+    expect(transformCalls).toBe(20);
+    expect(JSON.parse(response.body).results[19].features.total.value).toBe(150);
+  });
+});
