@@ -89,14 +89,18 @@ export function renderExpression(expression: TypedExpression, dialect: Dialect):
       case 'day':
       case 'hour':
       case 'minute':
-        return `CAST(${node.name}(${render(first)}) AS ${dialect.sqlType('int64')})`;
+        return `CAST(${node.name}(${moment(first)}) AS ${dialect.sqlType('int64')})`;
       case 'day_of_week':
         // ISO day of the week, 1 = Monday: DuckDB's isodow, Trino's day_of_week.
-        return `CAST(${dialect.name === 'duckdb' ? 'isodow' : 'day_of_week'}(${render(first)}) AS ${dialect.sqlType('int64')})`;
+        return `CAST(${dialect.name === 'duckdb' ? 'isodow' : 'day_of_week'}(${moment(first)}) AS ${dialect.sqlType('int64')})`;
       default:
         throw new Error(`internal: no rendering for function ${node.name}`);
     }
   };
+
+  /** A date part's argument: a bare NULL has no type an engine can pick an overload by. */
+  const moment = (node: TypedExpression): string =>
+    node.type === 'null' ? as(node, 'timestamp') : render(node);
 
   /** `node` as a value of `type`: cast when its own type differs (NULL gets a typed NULL). */
   const as = (node: TypedExpression, type: ExpressionType): string => {
