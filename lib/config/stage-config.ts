@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseSchedule, ScheduleError } from '../definitions/schedule.ts';
+import { longestIntervalSeconds } from '../local/next-run.ts';
 
 const tagsSchema = z
   .record(z.string(), z.string().max(256, 'tag values are at most 256 characters'))
@@ -210,7 +211,25 @@ export const stageConfigSchema = z
             } catch (error) {
               if (!(error instanceof ScheduleError)) throw error;
               ctx.addIssue({ code: 'custom', message: `${error.message}; ${error.hint}` });
+              return;
             }
+            // Its alarms judge staged rows by the interval: a day at most per period, and runs
+            // closer than 5 minutes overlap (two at a time at most, the rest fail to the DLQ).
+            let interval: number;
+            try {
+              interval = longestIntervalSeconds(expression);
+            } catch {
+              ctx.addIssue({
+                code: 'custom',
+                message: `${expression} does not fire regularly (a cron with a fixed year ends); use a rate(...) or a recurring cron(...)`,
+              });
+              return;
+            }
+            if (interval < 300 || interval > 12 * 3600)
+              ctx.addIssue({
+                code: 'custom',
+                message: `${expression} runs every ${interval} s at its longest; the compaction of pushed rows must run between every 5 minutes and every 12 hours, e.g. rate(15 minutes)`,
+              });
           })
           .default('rate(15 minutes)'),
         /**

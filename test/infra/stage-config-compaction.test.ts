@@ -34,4 +34,25 @@ describe('stage config: scheduled compaction of pushed rows', () => {
       resolveStageConfig('dev', { compaction: { schedule: true as unknown as false } }),
     ).toThrow(/compaction\.schedule: .*false/);
   });
+
+  it.each([
+    [
+      'rate(1 minute)',
+      /runs every 60 s at its longest; .*between every 5 minutes and every 12 hours/,
+    ],
+    ['cron(0 6 ? * MON *)', /runs every 604800 s at its longest/],
+    ['cron(0 6 * * ? 2027)', /does not fire regularly/],
+  ])(
+    'rejects %s: its alarms judge staged rows by the interval, 5 minutes to 12 hours',
+    (schedule, reason) => {
+      expect(() => resolveStageConfig('dev', { compaction: { schedule } })).toThrow(reason);
+    },
+  );
+
+  it('accepts the interval bounds themselves', () => {
+    for (const schedule of ['rate(5 minutes)', 'rate(12 hours)', 'cron(0 */12 * * ? *)'])
+      expect(resolveStageConfig('dev', { compaction: { schedule } }).compaction.schedule).toBe(
+        schedule,
+      );
+  });
 });
