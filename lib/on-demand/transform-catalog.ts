@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { TransformFunction } from './transform-values.ts';
+
+// esbuild is loaded only when a hash is needed: the lookup Lambda finds transforms by view name
+// and never hashes, so its bundle carries no esbuild.
+const requireHere = createRequire(import.meta.url);
 
 /**
  * The transforms of the on-demand views this process has defined, by view name. The registry
@@ -11,8 +16,9 @@ import type { TransformFunction } from './transform-values.ts';
  */
 interface Entry {
   readonly transform: TransformFunction;
-  /** sha256 of the source text, 16 hex digits, as the registry's transformHash. */
-  readonly hash: string;
+  readonly source: string;
+  /** transformSourceHash(source), computed when first asked for. */
+  hash?: string;
   /** Absolute path of the definitions file that exported the view, once loadDefinitions saw it. */
   file?: string;
 }
@@ -29,9 +35,31 @@ function catalog(): Map<string, Entry> {
   return found;
 }
 
-/** The registry's hash of a transform's source text. */
+/**
+ * The registry's hash of a transform's source text, taken after minifying it with esbuild, so
+ * the loader that compiled the definitions does not change it: tsx minifies whitespace, the
+ * CLI's bundle keeps it (`row=>({...})` and `(row) => ({ ... })` hash alike). Comments and
+ * layout are not part of the hash; a new esbuild version may change it once.
+ */
 export function transformSourceHash(source: string): string {
-  return createHash('sha256').update(JSON.stringify(source)).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(minifiedSource(source)))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+function minifiedSource(source: string): string {
+  const { transformSync } = requireHere('esbuild') as typeof import('esbuild');
+  // An arrow or function expression parses in parentheses, a method (`transform(row) {}`) in
+  // braces; exported, since minifying drops an unused expression.
+  for (const wrapped of [`export default (${source});`, `export default {${source}};`]) {
+    try {
+      return transformSync(wrapped, { loader: 'js', minify: true }).code;
+    } catch {
+      // not this form; try the next
+    }
+  }
+  return source;
 }
 
 export function registerTransform(
@@ -39,7 +67,7 @@ export function registerTransform(
   transform: TransformFunction,
   source: string,
 ): void {
-  catalog().set(view, { transform, hash: transformSourceHash(source) });
+  catalog().set(view, { transform, source });
 }
 
 export function registerTransformFile(view: string, file: string): void {
@@ -55,8 +83,10 @@ export function registerTransformFile(view: string, file: string): void {
  */
 export function transformOf(view: string, hash?: string): TransformFunction | undefined {
   const entry = catalog().get(view);
-  if (!entry || (hash !== undefined && entry.hash !== hash)) return undefined;
-  return entry.transform;
+  if (!entry) return undefined;
+  if (hash === undefined) return entry.transform;
+  entry.hash ??= transformSourceHash(entry.source);
+  return entry.hash === hash ? entry.transform : undefined;
 }
 
 /** The definitions files exporting these on-demand views, for a bundle to inject. */
