@@ -42,7 +42,7 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     name: 'iam-policy',
     term: 'iam-policy [options]',
     description:
-      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; ingest: ingest --env <aws>; compact: compact --env <aws>)',
+      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; stream-producer: writing records to the Kinesis streams of the sources; ingest: ingest --env <aws>; compact: compact --env <aws>)',
     load: async () => (await import('./commands/iam-policy.ts')).registerIamPolicy,
   },
   {
@@ -118,7 +118,8 @@ export const commandIndex: readonly CommandIndexEntry[] = [
   {
     name: 'quarantine',
     term: 'quarantine',
-    description: 'Inspect rows materialization kept out of the online store',
+    description:
+      'Inspect rows materialization kept out of the online store, and stream records the stream function refused',
     load: async () => (await import('./commands/quarantine.ts')).registerQuarantine,
   },
   {

@@ -410,7 +410,7 @@ describe('fstore describe --outputs and fstore iam-policy (in process)', () => {
     expect(
       await fstore('iam-policy', '--env', 'prod', '--for', 'lookup', '--source', 'orders'),
     ).toBe(2);
-    expect(stderr).toContain('--source narrows --for push, not --for lookup');
+    expect(stderr).toContain('--source narrows --for push or stream-producer, not --for lookup');
   });
 
   it('iam-policy --for compact prints the compaction policy of every source', async () => {
