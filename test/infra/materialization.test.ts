@@ -240,7 +240,7 @@ describe('Materialization construct', () => {
     expect(JSON.stringify(lookups[0])).not.toContain('ReservedConcurrentExecutions');
   }, 300_000);
 
-  it('runs the lookup, the push function, the materializer and the registry-record writer under roles that write only their own log group, with no managed policy', async () => {
+  it('runs the lookup, the push function, the push compaction, the materializer and the registry-record writer under roles that write only their own log group, with no managed policy', async () => {
     const { template } = await synthStage('dev');
     const roleEntries = Object.entries(template.findResources('AWS::IAM::Role')).filter(([, r]) =>
       JSON.stringify(r).includes('lambda.amazonaws.com'),
@@ -253,7 +253,7 @@ describe('Materialization construct', () => {
       };
     }[];
     const functionRoles = roles.filter((r) => JSON.stringify(r).includes('logs:PutLogEvents'));
-    expect(functionRoles).toHaveLength(4);
+    expect(functionRoles).toHaveLength(5);
     for (const role of functionRoles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       const statements = role.Properties.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
