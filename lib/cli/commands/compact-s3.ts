@@ -70,9 +70,6 @@ export async function compactS3(
     import('../../offline/s3-compact-plan.ts'),
     import('../../offline/push-staging-summary.ts'),
   ]);
-  ctx.out.status(`listing the pushed rows Firehose staged under s3://${bucket}/offline/_push/ ...`);
-  const staged = await summarizePushStaging(s3, bucket, options.sources);
-  const stagedOf = (source: string) => staged.find((s) => s.source === source);
   const plans: S3SourcePlan[] = [];
   for (const { source, prefix } of sourcesOf(registry, options.sources)) {
     ctx.out.status(`listing s3://${bucket}/${prefix} and its ingest records ...`);
@@ -87,6 +84,9 @@ export async function compactS3(
       }),
     );
   }
+  ctx.out.status(`listing the pushed rows Firehose staged under s3://${bucket}/offline/_push/ ...`);
+  const staged = await summarizePushStaging(s3, bucket, options.sources);
+  const stagedOf = (source: string) => staged.find((s) => s.source === source);
   if (options.json) {
     ctx.out.json({
       dryRun: true,
