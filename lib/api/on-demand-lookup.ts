@@ -1,9 +1,8 @@
-import { transformOf } from '../on-demand/transform-catalog.ts';
+import { type OnDemandPart, onDemandView } from '../on-demand/plan-on-demand.ts';
 import {
   requestValueProblem,
   runTransform,
   TransformError,
-  type TransformFunction,
   type TransformValue,
   transformInput,
 } from '../on-demand/transform-values.ts';
@@ -14,11 +13,7 @@ import {
   featureResults,
   type LookupRequest,
 } from '../online/online-lookup.ts';
-import type {
-  RuntimeFeatureService,
-  RuntimeOnDemandView,
-  RuntimeRegistry,
-} from '../registry/runtime-projection.ts';
+import type { RuntimeFeatureService, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { ApiError } from './api-error.ts';
 import type { LookupStats, LookupTarget } from './lookup-response-json.ts';
 
@@ -30,18 +25,11 @@ interface AnswerFeature {
   readonly error?: string;
 }
 
-/** What a service lookup computes on demand: each wanted on-demand view with its transform. */
-export interface OnDemandPart {
-  readonly views: readonly {
-    readonly view: RuntimeOnDemandView;
-    readonly transform: TransformFunction;
-    readonly features: readonly { feature: string; outputName: string }[];
-  }[];
-}
-
 /** Output names of inputs fetched for transforms only; never valid feature names, never answered. */
 const inputName = (view: string, feature: string) => `\u0000${view}.${feature}`;
 const isInputName = (name: string) => name.startsWith('\u0000');
+
+export { type OnDemandPart, planOnDemand } from '../on-demand/plan-on-demand.ts';
 
 /** Names every request field of the service's on-demand views, for the body check. */
 export function requestFieldNames(
@@ -52,38 +40,6 @@ export function requestFieldNames(
   for (const f of service.onDemandFeatures ?? [])
     for (const field of onDemandView(registry, f.view).request) names.add(field.name);
   return [...names];
-}
-
-/**
- * The on-demand views a lookup computes (those with a wanted feature) and their transforms.
- * `transformFor` finds the function (the local server checks its source hash); a view whose
- * transform this process lacks is a deployment fault, not the caller's.
- */
-export function planOnDemand(
-  registry: RuntimeRegistry,
-  service: RuntimeFeatureService,
-  wanted: (outputName: string) => boolean,
-  transformFor: (view: RuntimeOnDemandView) => TransformFunction | undefined = (view) =>
-    transformOf(view.name, view.transformHash),
-): OnDemandPart {
-  const byView = new Map<string, { feature: string; outputName: string }[]>();
-  for (const f of service.onDemandFeatures ?? []) {
-    if (!wanted(f.outputName)) continue;
-    const list = byView.get(f.view) ?? [];
-    list.push({ feature: f.feature, outputName: f.outputName });
-    byView.set(f.view, list);
-  }
-  return {
-    views: [...byView].map(([name, features]) => {
-      const view = onDemandView(registry, name);
-      const transform = transformFor(view);
-      if (!transform)
-        throw new Error(
-          `on-demand view "${name}": this process has no transform with source hash ${view.transformHash}; the served registry and the loaded definitions differ (restart after fstore apply, or redeploy)`,
-        );
-      return { view, transform, features };
-    }),
-  };
 }
 
 /**
@@ -208,10 +164,4 @@ export function onDemandResponseJson(
     body: JSON.stringify({ [target.kind]: target.name, results }),
     stats,
   };
-}
-
-function onDemandView(registry: RuntimeRegistry, name: string): RuntimeOnDemandView {
-  const view = registry.onDemandViews?.find((v) => v.name === name);
-  if (!view) throw new Error(`internal: on-demand view ${name} is not in the registry`);
-  return view;
 }

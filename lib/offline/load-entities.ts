@@ -27,7 +27,12 @@ export interface LoadedEntities {
 export async function loadEntities(
   connection: DuckDBConnection,
   file: string,
-  options: { timestampColumn: string; joinKeys: readonly { name: string; type: JoinKeyType }[] },
+  options: {
+    timestampColumn: string;
+    joinKeys: readonly { name: string; type: JoinKeyType }[];
+    /** More CSV columns kept as written (on-demand string request values: "007" stays "007"). */
+    textColumns?: readonly string[];
+  },
 ): Promise<LoadedEntities> {
   const format = inputFormat(file);
   const keyColumns = [options.timestampColumn, ...options.joinKeys.map((k) => k.name)];
@@ -35,7 +40,7 @@ export async function loadEntities(
   const rawTypes = await readInputFile(connection, file, {
     table: 'fstore_entities_raw',
     rowNumberColumn: 'fstore_row_id',
-    textColumns: keyColumns,
+    textColumns: [...keyColumns, ...(options.textColumns ?? [])],
     // Every column fstore's SQL adds next to the entity columns starts with it.
     reservedPrefix: internalColumnPrefix,
     role: 'entity file',

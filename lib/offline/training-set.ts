@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { firstLine, HintedError } from '../hinted-error.ts';
@@ -15,9 +16,14 @@ import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-tr
 import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import { narrowToLatestRowDays } from './latest-row-days.ts';
-import { loadEntities } from './load-entities.ts';
+import { EntityFileError, loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
 import { registerMatchTally } from './match-tally.ts';
+import {
+  type OnDemandTrainingPlan,
+  planOnDemandTrainingSet,
+  registerOnDemandColumns,
+} from './on-demand-columns.ts';
 import { requestScope, scopedDuckdbDialect, withCommittedFiles } from './request-scope.ts';
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 import { tieFreeViews } from './unique-key-times.ts';
@@ -48,6 +54,11 @@ export interface TrainingSetOptions {
   readonly aggregations?: 'auto' | 'range-join' | 'running-totals';
   /** `auto` reads running totals from this many entity rows (RUNNING_TOTALS_MIN_ENTITY_ROWS). */
   readonly runningTotalsFromRows?: number;
+  /**
+   * An on-demand transform that throws or returns a wrong value: `fail` (default) stops with the
+   * entity row number; `null` gives that row's features of that view NULL and counts it.
+   */
+  readonly onTransformError?: 'fail' | 'null';
 }
 
 export type TrainingSetPhase =
@@ -69,6 +80,8 @@ export interface TrainingSetResult {
   /** The aggregation views answered from running totals; the others used the range join. */
   readonly runningTotals: readonly string[];
   readonly sql: string;
+  /** Rows whose on-demand features are NULL because the transform failed (`onTransformError: null`). */
+  readonly transformErrors?: { readonly rows: number; readonly first?: string };
   readonly out?: string;
   readonly records?: readonly Record<string, unknown>[];
 }
@@ -76,8 +89,8 @@ export interface TrainingSetResult {
 export class TrainingSetError extends HintedError {}
 
 /**
- * Training sets do not compute on-demand features yet (issue 18 §1, step 4): a service serving
- * some is refused rather than answered without them, locally and on Athena alike.
+ * Athena training sets do not compute on-demand features yet: a service serving some is refused
+ * rather than answered without them. Local training sets compute them.
  */
 export function refuseOnDemandFeatures(registry: Registry, request: FeatureRequest): void {
   if (!('service' in request)) return;
@@ -86,8 +99,8 @@ export function refuseOnDemandFeatures(registry: Registry, request: FeatureReque
   )?.onDemandFeatures;
   if (!onDemand?.length) return;
   throw new TrainingSetError(
-    `feature service "${request.service}" serves on-demand features (${onDemand.map((f) => f.outputName).join(', ')}), which training sets do not compute yet`,
-    'request its stored features as view:feature references for now',
+    `feature service "${request.service}" serves on-demand features (${onDemand.map((f) => f.outputName).join(', ')}), which training sets on Athena do not compute yet`,
+    'build it locally (--env local, after fstore ingest), or request its stored features as view:feature references',
   );
 }
 
@@ -101,12 +114,19 @@ export const CSV_COPY_OPTIONS = "FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m
  */
 export async function getTrainingSet(options: TrainingSetOptions): Promise<TrainingSetResult> {
   const started = performance.now();
-  refuseOnDemandFeatures(options.registry, options.request);
   const timestampColumn = options.entityTimestampColumn ?? 'event_timestamp';
+  const onDemand = planOnDemandTrainingSet(
+    options.registry,
+    options.request,
+    options.fullFeatureNames ?? false,
+  );
   const plan = planPointInTime(options.registry, options.request, {
     entityTimestampColumn: timestampColumn,
     ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
+    ...(onDemand ? { extraFeatures: onDemand.inputs } : {}),
   });
+  const hidden = new Set(onDemand?.inputs.map((i) => i.outputName));
+  const storedNames = plan.outputNames.filter((name) => !hidden.has(name));
   const session = await openDuckdb();
   try {
     const { connection } = session;
@@ -114,8 +134,12 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     const entities = await loadEntities(connection, options.entities, {
       timestampColumn,
       joinKeys: requiredJoinKeys(plan),
+      textColumns: onDemand?.requestFields.filter((f) => f.type === 'string').map((f) => f.name),
     });
-    const clash = plan.outputNames.find((name) => entities.columns.includes(name));
+    if (onDemand) checkRequestColumns(onDemand, entities.columns, options.entities);
+    const clash = [...storedNames, ...(onDemand?.outputNames ?? [])].find((name) =>
+      entities.columns.includes(name),
+    );
     if (clash) {
       throw new TrainingSetError(
         `feature "${clash}" has the same name as a column of the entity file`,
@@ -146,7 +170,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     );
     const sql = renderTrainingSetSql(plan, scoped, {
       entityRelation: entities.table,
-      entityColumns: entities.columns,
+      entityColumns: onDemand ? [...entities.columns, 'fstore_row_id'] : entities.columns,
       ...(entities.timeRange ? { entityTimeRange: entities.timeRange } : {}),
       matchFlags: true,
       ...(options.strategy ? { strategy: options.strategy } : {}),
@@ -157,8 +181,17 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     options.onPhase?.('joining');
     const matchColumns = plan.views.map((_, index) => `fstore_match_${index}`);
     const tally = registerMatchTally(connection, matchColumns);
-    const columns = [...entities.columns, ...plan.outputNames];
-    const result = `SELECT ${columns.map(quoteIdentifier).join(', ')} FROM (\n${sql}\n) fstore_result WHERE ${tally.condition}`;
+    const stored = [...entities.columns, ...storedNames];
+    const columns = [...stored, ...(onDemand?.outputNames ?? [])];
+    const joined = onDemand ? ['fstore_row_id', ...stored, ...hidden] : stored;
+    const joinResult = `SELECT ${joined.map(quoteIdentifier).join(', ')} FROM (\n${sql}\n) fstore_result WHERE ${tally.condition}`;
+    const onDemandColumns = onDemand
+      ? registerOnDemandColumns(connection, onDemand, {
+          onError: options.onTransformError ?? 'fail',
+          columnTypes: await columnTypes(connection, entities.table),
+        })
+      : undefined;
+    const result = onDemandColumns ? onDemandColumns.select(joinResult, stored) : joinResult;
     let records: Record<string, unknown>[] | undefined;
     try {
       if (options.out) {
@@ -171,7 +204,9 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
         records = await queryRows(connection, result);
       }
     } catch (error) {
-      throw explainQueryError(error, options);
+      // A COPY stopped half-way leaves a file behind: never let it pass for a result.
+      if (options.out) await rm(options.out, { force: true });
+      throw onDemandColumns?.failure() ?? explainQueryError(error, options);
     }
     if (tally.rows() !== entities.rows)
       throw new TrainingSetError(
@@ -196,12 +231,37 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       elapsedMs: performance.now() - started,
       runningTotals: [...runningTotals.keys()].sort(),
       sql,
+      ...(onDemandColumns && onDemandColumns.nulled().rows > 0
+        ? { transformErrors: onDemandColumns.nulled() }
+        : {}),
       ...(options.out ? { out: options.out } : {}),
       ...(records ? { records } : {}),
     };
   } finally {
     session.close();
   }
+}
+
+async function columnTypes(
+  connection: DuckDBConnection,
+  table: string,
+): Promise<Map<string, string>> {
+  const rows = await queryRows(connection, `DESCRIBE ${quoteIdentifier(table)}`);
+  return new Map(rows.map((r) => [String(r.column_name), String(r.column_type)]));
+}
+
+/** Every request field of the on-demand views must be a column of the entity file. */
+function checkRequestColumns(
+  onDemand: OnDemandTrainingPlan,
+  columns: readonly string[],
+  file: string,
+): void {
+  const missing = onDemand.requestFields.filter((f) => !columns.includes(f.name));
+  if (missing.length === 0) return;
+  throw new EntityFileError(
+    `entity file ${path.basename(file)} has no column ${missing.map((f) => `"${f.name}" (${f.type})`).join(', ')}: the on-demand features of the service read it as a request value (it has ${columns.join(', ')})`,
+    'add a column per request value, as a lookup sends them beside the join keys',
+  );
 }
 
 /** Why a view may have matched none of the entity rows: its data range beside theirs. */

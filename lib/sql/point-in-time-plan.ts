@@ -60,6 +60,15 @@ export interface PlanOptions {
   readonly fullFeatureNames?: boolean;
   /** Column of the entity rows holding each row's point in time. */
   readonly entityTimestampColumn: string;
+  /**
+   * Stored features fetched under the given column names whatever `fullFeatureNames` says:
+   * the inputs of on-demand views, which the training set reads and leaves out of its result.
+   */
+  readonly extraFeatures?: readonly {
+    readonly view: string;
+    readonly feature: string;
+    readonly outputName: string;
+  }[];
 }
 
 export function planPointInTime(
@@ -67,12 +76,19 @@ export function planPointInTime(
   request: FeatureRequest,
   options: PlanOptions,
 ): PointInTimePlan {
-  const selected =
-    'service' in request
+  const selected: { view: RuntimeFeatureView; feature: string; alias?: string; fixed?: true }[] = [
+    ...('service' in request
       ? serviceSelection(registry, request.service)
-      : referenceSelection(registry, request.features);
+      : referenceSelection(registry, request.features)),
+    ...(options.extraFeatures ?? []).map((extra) => ({
+      view: viewNamed(registry, extra.view),
+      feature: extra.feature,
+      alias: extra.outputName,
+      fixed: true as const,
+    })),
+  ];
   const byView = new Map<string, { view: RuntimeFeatureView; features: PlannedFeature[] }>();
-  for (const { view, feature, alias } of selected) {
+  for (const { view, feature, alias, fixed } of selected) {
     const spec = view.features.find((f) => f.name === feature);
     const source = registry.sources.find((s) => s.name === view.source);
     const expression =
@@ -92,7 +108,8 @@ export function planPointInTime(
         `view "${view.name}" has no feature "${feature}"`,
         `run \`fstore describe ${view.name}\` to see its features`,
       );
-    const outputName = options.fullFeatureNames ? `${view.name}__${feature}` : (alias ?? feature);
+    const outputName =
+      options.fullFeatureNames && !fixed ? `${view.name}__${feature}` : (alias ?? feature);
     const entry = byView.get(view.name) ?? { view, features: [] };
     entry.features.push({
       feature,

@@ -19,6 +19,7 @@ export interface TrainingSetCliOptions {
   showSql?: boolean;
   bucket?: string;
   aggregations: 'auto' | 'range-join' | 'running-totals';
+  onTransformError: 'fail' | 'null';
   json?: boolean;
 }
 
@@ -50,6 +51,14 @@ export function registerTrainingSet(program: Command): void {
       )
         .choices(['auto', 'range-join', 'running-totals'])
         .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--on-transform-error <what>',
+        'local: an on-demand transform that throws or returns a wrong value stops the training set naming the entity row (fail), or gives that row NULL features (null)',
+      )
+        .choices(['fail', 'null'])
+        .default('fail'),
     )
     .addOption(
       new Option(
@@ -94,6 +103,7 @@ export function registerTrainingSet(program: Command): void {
         ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
         out: partial,
         aggregations: options.aggregations,
+        onTransformError: options.onTransformError,
         onPhase: (phase) => ctx.out.status(`${phase} ...`),
       })
         .then(async (done) => {
@@ -119,6 +129,7 @@ export function registerTrainingSet(program: Command): void {
             rate: m.rate,
           })),
           warnings: result.warnings,
+          ...(result.transformErrors ? { transformErrors: result.transformErrors } : {}),
           elapsedMs: Math.round(result.elapsedMs),
           ...(options.showSql ? { sql: result.sql } : {}),
         });
@@ -138,5 +149,9 @@ export function registerTrainingSet(program: Command): void {
       );
       for (const warning of result.warnings)
         ctx.out.status(`${ctx.out.c.yellow('warning:')} ${warning}`);
+      if (result.transformErrors)
+        ctx.out.status(
+          `${ctx.out.c.yellow('warning:')} ${result.transformErrors.rows.toLocaleString('en-US')} rows have NULL on-demand features because their transform failed; the first: ${result.transformErrors.first ?? ''}`,
+        );
     });
 }

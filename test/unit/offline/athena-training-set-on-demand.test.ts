@@ -39,7 +39,7 @@ const registry = compileRegistry([
 ]);
 
 describe('training sets of a service with on-demand features on AWS (fstore training-set --env dev)', () => {
-  it('are refused naming the on-demand features before anything is uploaded or queried, as the local path and README say', async () => {
+  it('are refused naming the on-demand features before anything is uploaded or queried (Athena does not run transforms yet)', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'rev-od-'));
     const entities = path.join(dir, 'entities.csv');
     await writeFile(entities, 'customer_id,event_timestamp\nC1,2026-03-01T00:00:00Z\n');
@@ -64,7 +64,9 @@ describe('training sets of a service with on-demand features on AWS (fstore trai
         },
       } as never,
     });
-    await expect(made).rejects.toThrow(/serves on-demand features \(ratio\)/);
+    await expect(made).rejects.toThrow(
+      /serves on-demand features \(ratio\), which training sets on Athena/,
+    );
     expect(calls).toEqual([]);
   });
 });
