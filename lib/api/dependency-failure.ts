@@ -1,3 +1,4 @@
+import { TransformDeadlineExceededError } from '../on-demand/transform-deadline.ts';
 import {
   DeadlineExceededError,
   OnlineStoreMisconfiguredError,
@@ -44,6 +45,24 @@ export function dependencyFailure(
     requestId === undefined ? 'the service logs' : `the service logs under request id ${requestId}`;
   const retry = { headers: { 'retry-after': retryAfterSeconds } };
   const detail = messageChain(error);
+  if (error instanceof TransformDeadlineExceededError)
+    return {
+      answer: new ApiError(
+        503,
+        'DEADLINE_EXCEEDED',
+        `the on-demand transforms did not finish in time; retry the request (${seeLogs} say more)`,
+        details,
+        retry,
+      ),
+      log: {
+        level: 'warn',
+        message: 'on-demand transforms ran past the lookup deadline',
+        code: 'DEADLINE_EXCEEDED',
+        requestId,
+        detail,
+        hint: 'a transform is slow: keep its work independent of request values, or raise the lookup deadline',
+      },
+    };
   if (error instanceof DeadlineExceededError)
     return {
       answer: new ApiError(

@@ -1,4 +1,5 @@
 import { type OnDemandPart, onDemandView } from '../on-demand/plan-on-demand.ts';
+import { TransformDeadlineExceededError } from '../on-demand/transform-deadline.ts';
 import {
   requestValueProblem,
   runTransform,
@@ -6,7 +7,7 @@ import {
   type TransformValue,
   transformInput,
 } from '../on-demand/transform-values.ts';
-import { type Deadline, DeadlineExceededError } from '../online/dynamodb-batch-get/deadline.ts';
+import type { Deadline } from '../online/dynamodb-batch-get/deadline.ts';
 import {
   type FeatureStatus,
   type FetchedLookup,
@@ -95,7 +96,7 @@ export function withInputs(request: LookupRequest, part: OnDemandPart): LookupRe
  * the entity's request values and inputs. A transform that throws or returns a wrong value gives
  * that entity's features of that view the status TRANSFORM_ERROR with the message; the other
  * entities and features are served. On-demand values have no event time (null). Past
- * `deadline`, no further transform starts: DeadlineExceededError (503 DEADLINE_EXCEEDED).
+ * `deadline`, no further transform starts: TransformDeadlineExceededError (503 DEADLINE_EXCEEDED).
  */
 export function onDemandResponseJson(
   target: LookupTarget,
@@ -125,7 +126,7 @@ export function onDemandResponseJson(
     for (const { view, transform, features: wanted } of part.views) {
       // Checked between calls: one call itself is not bounded (it runs synchronously).
       if (deadline && deadline.timeLeftMs() <= 0)
-        throw new DeadlineExceededError(
+        throw new TransformDeadlineExceededError(
           `on-demand transforms ran past the lookup deadline (${deadline.budgetMs} ms) before entity ${index}`,
           deadline.attempts,
         );

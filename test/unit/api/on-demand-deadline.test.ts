@@ -79,6 +79,12 @@ describe('on-demand transforms under the lookup deadline', () => {
     expect(transformCalls).toBe(2);
   });
 
+  it('blame the transforms, not the online store, in the 503 message', async () => {
+    const { error } = JSON.parse((await lookUp(100)).body);
+    expect(error.message).toMatch(/on-demand transforms did not finish in time/);
+    expect(error.message).not.toMatch(/online store/);
+  });
+
   it('all run when the deadline leaves them time', async () => {
     const response = await lookUp(20 * 60 + 1);
     expect(response.statusCode).toBe(200);
