@@ -3,7 +3,9 @@ import {
   defineEntity,
   defineFeatureService,
   defineFeatureView,
+  defineOnDemandView,
   defineSource,
+  type FeatureView,
   type ValueType,
 } from '../lib/definitions/index.ts';
 import { writeOnlineRows } from '../lib/online/online-writer.ts';
@@ -17,6 +19,38 @@ export const benchOnlineTable = 'fstore-bench-online';
  * string, the rest float64) on one customer entity, served together as `bench_service`.
  */
 export function benchOnlineRegistry(): Registry {
+  return compileRegistry([{ definition: benchOnlineDefinitions().service }]);
+}
+
+/** Name of the service that serves `bench_service`'s features and an on-demand view. */
+export const benchOnDemandService = 'bench_service_on_demand';
+
+/**
+ * benchOnlineRegistry's views and `bench_service`, plus `bench_service_on_demand`: the same 50
+ * features and the on-demand view `basket_ratio` (1 request value, 2 stored inputs of view_0,
+ * 2 outputs), so the two services read the same items and differ only by the transform.
+ * Lookups of it send `basket_amount` with each entity.
+ */
+export function benchOnDemandRegistry(): Registry {
+  const { views, service } = benchOnlineDefinitions();
+  const basketRatio = defineOnDemandView({
+    name: 'basket_ratio',
+    request: { basket_amount: 'float64' },
+    inputs: [views[0].select(['v0_f1', 'v0_f2'])],
+    features: { basket_to_monthly: 'float64', big_basket: { type: 'bool', nullable: false } },
+    transform: (row) => ({
+      basket_to_monthly: row.v0_f1 ? row.basket_amount / row.v0_f1 : null,
+      big_basket: row.v0_f2 === null ? row.basket_amount > 100 : row.basket_amount > 2 * row.v0_f2,
+    }),
+  });
+  const onDemand = defineFeatureService({
+    name: benchOnDemandService,
+    features: [...views, basketRatio],
+  });
+  return compileRegistry([{ definition: service }, { definition: onDemand }]);
+}
+
+function benchOnlineDefinitions() {
   const customer = defineEntity({
     name: 'customer',
     joinKeys: [{ name: 'customer_id', type: 'string' }],
@@ -38,9 +72,9 @@ export function benchOnlineRegistry(): Registry {
       online: true,
       schedule: 'rate(1 hour)',
     });
-  });
+  }) as [FeatureView, FeatureView, FeatureView];
   const service = defineFeatureService({ name: 'bench_service', features: views });
-  return compileRegistry([{ definition: service }]);
+  return { views, service };
 }
 
 /** One row per id in every view of `registry`, event time now: string features `value-<i>`, others i × 1.5. */

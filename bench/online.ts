@@ -15,6 +15,9 @@
  * is its p50, and the medians of the blocks' p50s are compared. Each block also reports the
  * process CPU time per lookup (dynalite runs in this process, so its work counts on both
  * sides); on a loaded machine that ratio moves less than the wall-time one.
+ * Then the on-demand case (bench/online-on-demand.ts): a service with an on-demand view against
+ * the same service without it, 1, 10 and 100 entities, on dynalite and on captured items
+ * (`--only on-demand` runs it alone).
  * The last line is one JSON object with the 100-entity figures.
  */
 import { mkdir, mkdtemp, stat, symlink, writeFile } from 'node:fs/promises';
@@ -48,6 +51,7 @@ import {
   runsOption,
 } from './interleave.ts';
 import { benchOnlineRegistry, benchOnlineTable, writeBenchOnlineRows } from './online-fixture.ts';
+import { benchOnDemandLookups } from './online-on-demand.ts';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 300);
 const runs = runsOption(5);
@@ -63,16 +67,17 @@ await writeBenchOnlineRows(client, registry, ids, 32);
 // The Lambda's own handler (middy, Powertools, validation); EMF output off so it does not flood the console.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const lookupClient = process.env.BENCH_LOOKUP_CLIENT === 'sdk' ? 'sdk' : 'signed';
+const batchGet =
+  lookupClient === 'sdk'
+    ? sdkBatchGet(client)
+    : signedBatchGet({
+        region: 'eu-west-1',
+        credentials: { accessKeyId: 'bench', secretAccessKey: 'bench', sessionToken: 'bench' },
+        endpoint: dynamo.endpoint,
+      });
 const lambdaHandler = createBatchGetLookupHandler({
   registry: lookupRegistryProjection(registry),
-  batchGet:
-    lookupClient === 'sdk'
-      ? sdkBatchGet(client)
-      : signedBatchGet({
-          region: 'eu-west-1',
-          credentials: { accessKeyId: 'bench', secretAccessKey: 'bench', sessionToken: 'bench' },
-          endpoint: dynamo.endpoint,
-        }),
+  batchGet,
   config: { tableName: table, maxEntities: 1000, maxBodyBytes: 262_144, cacheTtlMs: 0 },
 });
 console.log(
@@ -141,6 +146,34 @@ const block = async (lookup: () => Promise<unknown>): Promise<Block> => {
     cpuMs: (used.user + used.system) / 1000 / (samples.length + 20),
   };
 };
+
+// `--only on-demand` runs the on-demand case alone (bench/online-on-demand.ts).
+const onlyOnDemand = process.argv.slice(2).join(' ').includes('--only on-demand');
+const onDemandRows = await benchOnDemandLookups({
+  batchGet,
+  table,
+  ids,
+  runs,
+  iterations,
+  counts: [1, 10, 100],
+  log: console.log,
+});
+if (onlyOnDemand) {
+  client.destroy();
+  await dynamo.close();
+  console.log(
+    JSON.stringify({
+      bench: 'online',
+      case: 'on-demand',
+      runs,
+      iterations_per_run: iterations,
+      on_demand: onDemandRows,
+      load_average: os.loadavg().map((l) => Number(l.toFixed(1))),
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    }),
+  );
+  process.exit(0);
+}
 
 const rows: Record<string, number>[] = [];
 let hundredJson: ReturnType<typeof interleaveJson> | undefined;
@@ -300,6 +333,7 @@ console.log(
     init_runs: initRuns,
     http_rps: Math.round(result.requests.average),
     http_p99_ms: result.latency.p99,
+    on_demand: onDemandRows,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   }),
 );
