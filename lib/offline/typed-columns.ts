@@ -27,12 +27,21 @@ export function castExpression(raw: string, rawType: string, type: ValueType): s
   return `TRY_CAST(${column} AS ${duckdbType(type)})`;
 }
 
+/** DuckDB's integer types: converting one to another is exact, or NULL when it does not fit. */
+const rawIntegerTypes: ReadonlySet<string> = new Set(
+  ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT'].flatMap((t) => [t, `U${t}`]),
+);
+
 /** True for rows where `raw` holds a value that does not convert to `type` without loss. */
 export function invalidCondition(raw: string, rawType: string, type: ValueType): string {
   const column = rawText(raw, rawType);
   const cast = castExpression(raw, rawType, type);
-  const lossy = integerTypes.has(type)
-    ? ` OR (TRY_CAST(${column} AS DOUBLE) IS NOT NULL AND TRY_CAST(${column} AS DOUBLE) <> ${cast})`
-    : '';
+  // The DOUBLE comparison catches a fraction the integer cast would round away. An integer
+  // column has none, and DuckDB rounds a HUGEINT (a JSON-lines column holding 2^63 - 1) to
+  // DOUBLE differently from the BIGINT it equals, which flagged valid int64 values.
+  const lossy =
+    integerTypes.has(type) && !rawIntegerTypes.has(rawType)
+      ? ` OR (TRY_CAST(${column} AS DOUBLE) IS NOT NULL AND TRY_CAST(${column} AS DOUBLE) <> ${cast})`
+      : '';
   return `(${column} IS NOT NULL AND (${cast} IS NULL${lossy}))`;
 }

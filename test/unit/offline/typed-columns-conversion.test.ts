@@ -45,6 +45,24 @@ describe('castExpression and invalidCondition in DuckDB', () => {
     });
   });
 
+  it('accepts every int64 of a HUGEINT or UBIGINT column, which DuckDB rounds to DOUBLE otherwise than BIGINT', async () => {
+    // A JSON-lines column holding 2^63 - 1 is read as HUGEINT; its DOUBLE is not the BIGINT's.
+    expect(await convert('HUGEINT', '-645350772181174849', 'int64')).toEqual({
+      value: '-645350772181174849',
+      invalid: false,
+    });
+    expect(await convert('HUGEINT', '9223372036854775807', 'int64')).toEqual({
+      value: '9223372036854775807',
+      invalid: false,
+    });
+    expect(await convert('UBIGINT', '9007199254740993', 'int64')).toEqual({
+      value: '9007199254740993',
+      invalid: false,
+    });
+    expect((await convert('HUGEINT', '9223372036854775808', 'int64')).invalid).toBe(true);
+    expect((await convert('HUGEINT', '2147483648', 'int32')).invalid).toBe(true);
+  });
+
   it('does not flag a missing value', async () => {
     expect(await convert('VARCHAR', 'NULL', 'int64')).toEqual({ value: null, invalid: false });
     expect(await convert('VARCHAR', 'NULL', 'timestamp')).toEqual({ value: null, invalid: false });
