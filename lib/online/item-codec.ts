@@ -52,7 +52,7 @@ export function encodeValue(type: ValueType, value: unknown, where: string): Att
           `${where} must be a finite number, got ${String(value)}`,
           'NaN and infinities cannot be stored online',
         );
-      return { N: String(value) };
+      return fitsDynamoNumber(value) ? { N: String(value) } : { S: floatText(value) };
     case 'string':
       if (typeof value !== 'string')
         throw new ItemCodecError(
@@ -74,13 +74,39 @@ export function encodeValue(type: ValueType, value: unknown, where: string): Att
   }
 }
 
+/**
+ * Whether DynamoDB stores `value` as a number exactly: magnitudes from 1e-130 to under 1e126
+ * (it refuses others: "Number underflow"/"overflow"), and not -0 (it keeps 0). Other doubles
+ * are stored as their text (S), so the online value has the bits the offline store has.
+ */
+function fitsDynamoNumber(value: number): boolean {
+  const magnitude = Math.abs(value);
+  return Object.is(value, 0) || (magnitude >= 1e-130 && magnitude < 1e126);
+}
+
+/** A float's shortest text, `-0` for negative zero (String gives `0`). */
+function floatText(value: number): string {
+  return Object.is(value, -0) ? '-0' : String(value);
+}
+
+const isFloatType = (type: ValueType) => type === 'float64' || type === 'float32';
+const floatTextPattern = /^-?\d+(?:\.\d+)?(?:e[+-]\d+)?$/;
+
+/** A float stored as text by encodeValue, as its number; undefined for any other attribute. */
+function floatOfText(type: ValueType, attribute: AttributeValue): number | undefined {
+  const text = attribute.S;
+  return text !== undefined && isFloatType(type) && floatTextPattern.test(text)
+    ? Number(text)
+    : undefined;
+}
+
 export function decodeValue(type: ValueType, attribute: AttributeValue | undefined): unknown {
   if (!attribute || attribute.NULL) return null;
   if (attribute.N !== undefined) {
     const number = Number(attribute.N);
     return type === 'int64' && !Number.isSafeInteger(number) ? attribute.N : number;
   }
-  if (attribute.S !== undefined) return attribute.S;
+  if (attribute.S !== undefined) return floatOfText(type, attribute) ?? attribute.S;
   if (attribute.BOOL !== undefined) return attribute.BOOL;
   if (attribute.L !== undefined) {
     const element = type.slice('list<'.length, -1) as ValueType;
@@ -106,7 +132,10 @@ export function attributeJson(
     const value = decodeValue(type, attribute);
     return typeof value === 'string' ? JSON.stringify(value) : numberJson(value as number);
   }
-  if (attribute.S !== undefined) return JSON.stringify(attribute.S);
+  if (attribute.S !== undefined) {
+    const float = floatOfText(type, attribute);
+    return float === undefined ? JSON.stringify(attribute.S) : floatText(float);
+  }
   if (attribute.BOOL !== undefined) return attribute.BOOL ? 'true' : 'false';
   if (attribute.L !== undefined) return JSON.stringify(decodeValue(type, attribute));
   return undefined;
