@@ -1,5 +1,5 @@
 import { attributeJson, itemAttributes } from '../online/item-codec.ts';
-import { itemState, type PlannedLookup } from '../online/lookup-plan.ts';
+import { itemState, type PlannedFeature, type PlannedLookup } from '../online/lookup-plan.ts';
 import type { FetchedLookup } from '../online/online-lookup.ts';
 
 export interface LookupStats {
@@ -8,6 +8,20 @@ export interface LookupStats {
   readonly notFound: number;
   readonly outsideTtl: number;
   readonly nullValues: number;
+}
+
+/**
+ * What a service lookup answers beyond the stored features it read (on-demand features): the
+ * read features it leaves out, and the members it adds after each entity's stored ones.
+ */
+export interface AnswerExtension {
+  /** Whether a read feature stays out of the answer (an input read for a transform only). */
+  readonly hidden: (feature: PlannedFeature) => boolean;
+  /**
+   * The JSON members `"<name>":{...}` added to entity `entity`'s features, each led by a comma
+   * except when `first` (no stored feature precedes); '' for none. Counted by the caller.
+   */
+  readonly members: (entity: number, first: boolean) => string;
 }
 
 /** What was looked up: `{"service": name}` or `{"view": name}` leads the answer. */
@@ -28,8 +42,13 @@ export interface LookupTarget {
 export function lookupResponseJson(
   target: LookupTarget,
   lookup: FetchedLookup,
+  extension?: AnswerExtension,
 ): { body: string; stats: LookupStats } {
   const viewCount = lookup.views.length;
+  // The features answered of each view: all, or those the extension does not hide.
+  const shown = lookup.views.map((view) =>
+    extension ? view.features.filter((f) => !extension.hidden(f)) : view.features,
+  );
   let features = 0;
   let notFound = 0;
   let outsideTtl = 0;
@@ -40,12 +59,14 @@ export function lookupResponseJson(
     let separator = '';
     for (let index = 0; index < viewCount; index++) {
       const view = lookup.views[index] as PlannedLookup['views'][number];
+      const viewFeatures = shown[index] as PlannedFeature[];
+      if (viewFeatures.length === 0) continue;
       const item = lookup.items[entity * viewCount + index];
       const state = itemState(view.plan, item, lookup.nowMicros);
-      features += view.features.length;
+      features += viewFeatures.length;
       if (state.status === 'NOT_FOUND') {
-        notFound += view.features.length;
-        for (const feature of view.features) {
+        notFound += viewFeatures.length;
+        for (const feature of viewFeatures) {
           body += `${separator}${feature.keyJson}"value":${feature.valueIfNoRows === null ? 'null' : feature.valueIfNoRows},"status":"NOT_FOUND","event_timestamp":null}`;
           separator = ',';
         }
@@ -53,8 +74,8 @@ export function lookupResponseJson(
       }
       const timestamp = `"event_timestamp":${JSON.stringify(state.eventTimestamp)}}`;
       if (state.status === 'OUTSIDE_TTL') {
-        outsideTtl += view.features.length;
-        for (const feature of view.features) {
+        outsideTtl += viewFeatures.length;
+        for (const feature of viewFeatures) {
           body += `${separator}${feature.keyJson}"value":null,"status":"OUTSIDE_TTL",${timestamp}`;
           separator = ',';
         }
@@ -62,7 +83,7 @@ export function lookupResponseJson(
       }
       const present = `,"status":"PRESENT",${timestamp}`;
       const stored = item?.[itemAttributes.features]?.M;
-      for (const feature of view.features) {
+      for (const feature of viewFeatures) {
         const value = attributeJson(feature.type, stored?.[feature.feature]);
         if (value === undefined) {
           nullValues += 1;
@@ -71,6 +92,7 @@ export function lookupResponseJson(
         separator = ',';
       }
     }
+    if (extension) body += extension.members(entity, separator === '');
     body += '}}';
   }
   body += ']}';

@@ -8,23 +8,12 @@ import {
   transformInput,
 } from '../on-demand/transform-values.ts';
 import type { Deadline } from '../online/dynamodb-batch-get/deadline.ts';
-import {
-  type FeatureStatus,
-  type FetchedLookup,
-  featureResults,
-  type LookupRequest,
-} from '../online/online-lookup.ts';
+import { decodeValue, itemAttributes } from '../online/item-codec.ts';
+import { itemState, type PlannedFeature, type PlannedLookup } from '../online/lookup-plan.ts';
+import type { FetchedLookup, LookupRequest } from '../online/online-lookup.ts';
 import type { RuntimeFeatureService, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { ApiError } from './api-error.ts';
-import type { LookupStats, LookupTarget } from './lookup-response-json.ts';
-
-interface AnswerFeature {
-  readonly value: unknown;
-  readonly status: FeatureStatus | 'TRANSFORM_ERROR';
-  readonly event_timestamp: string | null;
-  /** Why the transform gave no value (TRANSFORM_ERROR only). */
-  readonly error?: string;
-}
+import { type LookupStats, type LookupTarget, lookupResponseJson } from './lookup-response-json.ts';
 
 /** Output names of inputs fetched for transforms only; never valid feature names, never answered. */
 const inputName = (view: string, feature: string) => `\u0000${view}.${feature}`;
@@ -105,25 +94,26 @@ export function onDemandResponseJson(
   request: readonly Record<string, TransformValue>[],
   deadline?: Deadline,
 ): { body: string; stats: LookupStats } {
-  const stored = featureResults(lookup);
-  const stats = {
-    entities: lookup.entities.length,
-    features: 0,
-    notFound: 0,
-    outsideTtl: 0,
-    nullValues: 0,
-  };
-  const results = stored.map((found, index) => {
-    const features: Record<string, AnswerFeature> = {};
-    for (const [name, result] of Object.entries(found)) {
-      if (isInputName(name)) continue;
-      features[name] = result;
-      stats.features += 1;
-      if (result.status === 'NOT_FOUND') stats.notFound += 1;
-      else if (result.status === 'OUTSIDE_TTL') stats.outsideTtl += 1;
-      else if (result.status === 'NULL_VALUE') stats.nullValues += 1;
-    }
-    for (const { view, transform, features: wanted } of part.views) {
+  const views = part.views.map(({ view, transform, features }) => ({
+    view,
+    transform,
+    inputs: view.inputs.map((input) => ({
+      name: input.name,
+      type: input.type,
+      ...readInput(lookup, inputName(input.view, input.feature)),
+    })),
+    features: features.map((f) => ({
+      feature: f.feature,
+      keyJson: `${JSON.stringify(f.outputName)}:{`,
+    })),
+  }));
+  let computed = 0;
+  let nullValues = 0;
+  // Each entity's on-demand members, written after its stored features, as JSON text.
+  const members = (index: number, first: boolean): string => {
+    let text = '';
+    let separator = first ? '' : ',';
+    for (const { view, transform, inputs, features: wanted } of views) {
       // Checked between calls: one call itself is not bounded (it runs synchronously).
       if (deadline && deadline.timeLeftMs() <= 0)
         throw new TransformDeadlineExceededError(
@@ -131,38 +121,65 @@ export function onDemandResponseJson(
           deadline.attempts,
         );
       const row: Record<string, TransformValue> = { ...request[index] };
-      for (const input of view.inputs)
-        row[input.name] = transformInput(
-          input.type,
-          found[inputName(input.view, input.feature)]?.value,
-        );
-      stats.features += wanted.length;
+      for (const input of inputs)
+        row[input.name] = transformInput(input.type, inputValue(lookup, index, input));
+      computed += wanted.length;
       try {
         const outputs = runTransform(transform, row, view.features);
         for (const f of wanted) {
           const value = outputs[f.feature] ?? null;
-          if (value === null) stats.nullValues += 1;
-          features[f.outputName] = {
-            value,
-            status: value === null ? 'NULL_VALUE' : 'PRESENT',
-            event_timestamp: null,
-          };
+          if (value === null) nullValues += 1;
+          text += `${separator}${f.keyJson}"value":${value === null ? 'null,"status":"NULL_VALUE"' : `${JSON.stringify(value)},"status":"PRESENT"`},"event_timestamp":null}`;
+          separator = ',';
         }
       } catch (error) {
         if (!(error instanceof TransformError)) throw error;
-        for (const f of wanted)
-          features[f.outputName] = {
-            value: null,
-            status: 'TRANSFORM_ERROR',
-            event_timestamp: null,
-            error: `${view.name}: ${error.message}`,
-          };
+        const message = JSON.stringify(`${view.name}: ${error.message}`);
+        for (const f of wanted) {
+          text += `${separator}${f.keyJson}"value":null,"status":"TRANSFORM_ERROR","event_timestamp":null,"error":${message}}`;
+          separator = ',';
+        }
       }
     }
-    return { entity: lookup.entities[index], features };
+    return text;
+  };
+  const { body, stats } = lookupResponseJson(target, lookup, {
+    hidden: (feature) => isInputName(feature.outputName),
+    members,
   });
   return {
-    body: JSON.stringify({ [target.kind]: target.name, results }),
-    stats,
+    body,
+    stats: {
+      ...stats,
+      features: stats.features + computed,
+      nullValues: stats.nullValues + nullValues,
+    },
   };
+}
+
+/** Where a hidden input was read: its view's place in the lookup and its planned feature. */
+interface InputRead {
+  readonly viewIndex: number;
+  readonly plan: PlannedLookup['views'][number]['plan'];
+  readonly feature: PlannedFeature;
+}
+
+function readInput(lookup: FetchedLookup, outputName: string): InputRead {
+  for (const [viewIndex, { plan, features }] of lookup.views.entries()) {
+    const feature = features.find((f) => f.outputName === outputName);
+    if (feature) return { viewIndex, plan, feature };
+  }
+  throw new Error(`internal: the lookup did not read the on-demand input ${outputName}`);
+}
+
+/** An input's value for one entity, as featureResults gives it (NOT_FOUND: its no-rows value). */
+function inputValue(lookup: FetchedLookup, entity: number, input: InputRead): unknown {
+  const item = lookup.items[entity * lookup.views.length + input.viewIndex];
+  const { status } = itemState(input.plan, item, lookup.nowMicros);
+  if (status === 'NOT_FOUND') return input.feature.valueIfNoRows;
+  if (status === 'OUTSIDE_TTL') return null;
+  return decodeValue(
+    input.feature.type,
+    item?.[itemAttributes.features]?.M?.[input.feature.feature],
+  );
 }
