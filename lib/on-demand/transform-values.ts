@@ -46,26 +46,27 @@ export function transformInput(type: OnDemandValueType, value: unknown): Transfo
 
 /** Why `value` cannot be a request value of `type`, or undefined when it can. */
 export function requestValueProblem(type: OnDemandValueType, value: unknown): string | undefined {
-  const got = describe(value);
+  // The value is quoted only in a problem: checks run once per entity and training-set row.
+  const got = () => describe(value);
   switch (type) {
     case 'string':
-      return typeof value === 'string' ? undefined : `must be a string, got ${got}`;
+      return typeof value === 'string' ? undefined : `must be a string, got ${got()}`;
     case 'bool':
-      return typeof value === 'boolean' ? undefined : `must be true or false, got ${got}`;
+      return typeof value === 'boolean' ? undefined : `must be true or false, got ${got()}`;
     case 'int32':
       return Number.isInteger(value) &&
         (value as number) >= -(2 ** 31) &&
         (value as number) < 2 ** 31
         ? undefined
-        : `must be a whole number in the int32 range, got ${got}`;
+        : `must be a whole number in the int32 range, got ${got()}`;
     case 'int64':
       return Number.isSafeInteger(value)
         ? undefined
-        : `must be a whole number within ±(2^53 - 1), got ${got}`;
+        : `must be a whole number within ±(2^53 - 1), got ${got()}`;
     default:
       return typeof value === 'number' && Number.isFinite(value)
         ? undefined
-        : `must be a finite number, got ${got}`;
+        : `must be a finite number, got ${got()}`;
   }
 }
 
