@@ -129,7 +129,7 @@ export function onDemandResponseJson(
         for (const f of wanted) {
           const value = outputs[f.feature] ?? null;
           if (value === null) nullValues += 1;
-          text += `${separator}${f.keyJson}"value":${value === null ? 'null,"status":"NULL_VALUE"' : `${JSON.stringify(value)},"status":"PRESENT"`},"event_timestamp":null}`;
+          text += `${separator}${f.keyJson}"value":${value === null ? 'null,"status":"NULL_VALUE"' : `${outputJson(value)},"status":"PRESENT"`},"event_timestamp":null}`;
           separator = ',';
         }
       } catch (error) {
@@ -155,6 +155,14 @@ export function onDemandResponseJson(
       nullValues: stats.nullValues + nullValues,
     },
   };
+}
+
+/**
+ * An output's JSON text; -0 as `-0` (JSON.stringify writes 0), as stored features are answered
+ * and as a training set's Parquet keeps it.
+ */
+function outputJson(value: string | number | boolean): string {
+  return Object.is(value, -0) ? '-0' : JSON.stringify(value);
 }
 
 /** Where a hidden input was read: its view's place in the lookup and its planned feature. */

@@ -212,6 +212,14 @@ function objectAnswer(
   return { service: 'checkout', results };
 }
 
+const negativeZero = 'fstore-test-negative-zero-7f3a';
+/** JSON.stringify's text, but -0 written `-0` as the answer writes it (JSON.stringify writes 0). */
+const answerText = (answer: unknown) =>
+  JSON.stringify(answer, (_key, value) => (Object.is(value, -0) ? negativeZero : value)).replaceAll(
+    `"${negativeZero}"`,
+    '-0',
+  );
+
 describe('an on-demand lookup answer as JSON text', () => {
   it('is what JSON.stringify makes of the answer built as objects, inputs hidden, for any items and request values', () => {
     fc.assert(
@@ -223,7 +231,7 @@ describe('an on-demand lookup answer as JSON text', () => {
           part,
           values,
         );
-        expect(body).toBe(JSON.stringify(objectAnswer(lookup, part, values)));
+        expect(body).toBe(answerText(objectAnswer(lookup, part, values)));
       }),
       { numRuns: 400, seed: 18 },
     );
