@@ -47,26 +47,30 @@ export function transformInput(type: OnDemandValueType, value: unknown): Transfo
 /** Why `value` cannot be a request value of `type`, or undefined when it can. */
 export function requestValueProblem(type: OnDemandValueType, value: unknown): string | undefined {
   // The value is quoted only in a problem: checks run once per entity and training-set row.
-  const got = () => describe(value);
+  const expected = typeMismatch(type, value);
+  return expected === undefined ? undefined : `${expected}, got ${describe(value)}`;
+}
+
+// No closure is made per call: bundles keep function names (keepNames), which costs a
+// defineProperty for every arrow function created.
+function typeMismatch(type: OnDemandValueType, value: unknown): string | undefined {
   switch (type) {
     case 'string':
-      return typeof value === 'string' ? undefined : `must be a string, got ${got()}`;
+      return typeof value === 'string' ? undefined : 'must be a string';
     case 'bool':
-      return typeof value === 'boolean' ? undefined : `must be true or false, got ${got()}`;
+      return typeof value === 'boolean' ? undefined : 'must be true or false';
     case 'int32':
       return Number.isInteger(value) &&
         (value as number) >= -(2 ** 31) &&
         (value as number) < 2 ** 31
         ? undefined
-        : `must be a whole number in the int32 range, got ${got()}`;
+        : 'must be a whole number in the int32 range';
     case 'int64':
-      return Number.isSafeInteger(value)
-        ? undefined
-        : `must be a whole number within ±(2^53 - 1), got ${got()}`;
+      return Number.isSafeInteger(value) ? undefined : 'must be a whole number within ±(2^53 - 1)';
     default:
       return typeof value === 'number' && Number.isFinite(value)
         ? undefined
-        : `must be a finite number, got ${got()}`;
+        : 'must be a finite number';
   }
 }
 
@@ -143,32 +147,42 @@ function thrownDescription(error: unknown): string {
 }
 
 function outputValue(output: TransformOutputSpec, value: unknown): TransformValue {
-  const where = `feature "${output.name}" (${output.type})`;
   if (value === null) {
     if (output.nullable) return null;
-    throw new TransformError(`${where} is not nullable, but the transform returned null`);
+    throw new TransformError(
+      `${featureLabel(output)} is not nullable, but the transform returned null`,
+    );
   }
   const problem = requestValueProblem(output.type, value);
-  if (problem) throw new TransformError(`${where} ${problem}`);
+  if (problem) throw new TransformError(`${featureLabel(output)} ${problem}`);
   const typed = (output.type === 'float32' ? Math.fround(value as number) : value) as
     | number
     | string
     | boolean;
   if (typeof typed === 'number') {
     if (!Number.isFinite(typed))
-      throw new TransformError(`${where} is ${value}, beyond the float32 range`);
+      throw new TransformError(`${featureLabel(output)} is ${value}, beyond the float32 range`);
     // A bound is compared as the column stores it, so a value equal to it is not pushed over.
-    const bound = (limit: number) => (output.type === 'float32' ? Math.fround(limit) : limit);
-    if (output.min !== undefined && typed < bound(output.min))
-      throw new TransformError(`${where} is ${typed}, below its min ${output.min}`);
-    if (output.max !== undefined && typed > bound(output.max))
-      throw new TransformError(`${where} is ${typed}, above its max ${output.max}`);
+    if (output.min !== undefined && typed < storedBound(output.type, output.min))
+      throw new TransformError(`${featureLabel(output)} is ${typed}, below its min ${output.min}`);
+    if (output.max !== undefined && typed > storedBound(output.type, output.max))
+      throw new TransformError(`${featureLabel(output)} is ${typed}, above its max ${output.max}`);
   }
   if (output.allowedValues && !output.allowedValues.includes(typed))
     throw new TransformError(
-      `${where} is ${JSON.stringify(typed)}, not one of ${JSON.stringify(output.allowedValues)}`,
+      `${featureLabel(output)} is ${JSON.stringify(typed)}, not one of ${JSON.stringify(output.allowedValues)}`,
     );
   return typed;
+}
+
+/** How an error names an output: `feature "name" (type)`, made only for an error. */
+function featureLabel(output: TransformOutputSpec): string {
+  return `feature "${output.name}" (${output.type})`;
+}
+
+/** A bound as the column stores it, so a value equal to it is not pushed over by rounding. */
+function storedBound(type: OnDemandValueType, limit: number): number {
+  return type === 'float32' ? Math.fround(limit) : limit;
 }
 
 function describe(value: unknown): string {
