@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { JoinKeyType } from '../definitions/index.ts';
+import { onDemandInputsOfRequest } from '../on-demand/plan-on-demand.ts';
 import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from '../sql/athena-dialect.ts';
 import {
@@ -21,7 +22,6 @@ import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts'
 import type { AthenaQueryRunner } from './athena-query-runner.ts';
 import { openDuckdb } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
-import { refuseOnDemandFeatures } from './training-set.ts';
 
 export interface AthenaTrainingSetOptions {
   readonly registry: Registry;
@@ -65,12 +65,14 @@ export async function getTrainingSetOnAthena(
       .toLowerCase()}`;
   if (!/^[a-z0-9-]+$/.test(requestId))
     throw new Error(`request id "${requestId}" must be lower-case letters, digits and "-"`);
-  refuseOnDemandFeatures(options.registry, { service: options.service });
   const timestampColumn = options.entityTimestampColumn ?? 'event_timestamp';
   const plan = planPointInTime(
     options.registry,
     { service: options.service },
-    { entityTimestampColumn: timestampColumn },
+    {
+      entityTimestampColumn: timestampColumn,
+      extraFeatures: onDemandInputsOfRequest(options.registry, { service: options.service }),
+    },
   );
   const staged = path.join(options.downloadDir ?? tmpdir(), `fstore-request-${requestId}.parquet`);
   const { timeRange: entityTimeRange } = await stageEntityRequest({

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   BIGINT,
   BOOLEAN,
@@ -12,7 +13,12 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import { HintedError } from '../hinted-error.ts';
-import { type OnDemandPart, planOnDemand } from '../on-demand/plan-on-demand.ts';
+import {
+  type OnDemandInputColumn,
+  type OnDemandPart,
+  onDemandInputsOfRequest,
+  planOnDemand,
+} from '../on-demand/plan-on-demand.ts';
 import {
   type OnDemandValueType,
   requestValueProblem,
@@ -24,12 +30,14 @@ import {
 import type { Registry } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import type { FeatureRequest } from '../sql/point-in-time-plan.ts';
+import { queryRows } from './duckdb-session.ts';
+import { EntityFileError } from './load-entities.ts';
 
 /** What a training set computes on demand, and the stored inputs it fetches for that. */
 export interface OnDemandTrainingPlan {
   readonly part: OnDemandPart;
   /** Stored features the transforms read, fetched under hidden column names. */
-  readonly inputs: readonly { view: string; feature: string; outputName: string }[];
+  readonly inputs: readonly OnDemandInputColumn[];
   /** The result column of each on-demand feature, in service order. */
   readonly outputNames: readonly string[];
   /** Entity-file columns the transforms read, with their declared types. */
@@ -40,9 +48,8 @@ export interface OnDemandTrainingPlan {
 export class OnDemandRowError extends HintedError {}
 
 /**
- * The on-demand part of a service's training set, or undefined when it serves none. Inputs get
- * `fstore_in_<n>` names (an entity file may not use the `fstore_` prefix), so a stored feature
- * the service also selects is fetched twice but never clashes.
+ * The on-demand part of a service's training set, or undefined when it serves none. A stored
+ * feature the service also selects is fetched again under its hidden input name.
  */
 export function planOnDemandTrainingSet(
   registry: Registry,
@@ -53,23 +60,12 @@ export function planOnDemandTrainingSet(
   const service = registry.featureServices.find((s) => s.name === request.service);
   if (!service?.onDemandFeatures?.length) return undefined;
   const part = planOnDemand(registry, service, () => true);
-  const inputs = new Map<string, { view: string; feature: string; outputName: string }>();
   const requestFields = new Map<string, OnDemandValueType>();
-  for (const { view } of part.views) {
+  for (const { view } of part.views)
     for (const field of view.request) requestFields.set(field.name, field.type);
-    for (const input of view.inputs) {
-      const key = `${input.view}\u0000${input.feature}`;
-      if (!inputs.has(key))
-        inputs.set(key, {
-          view: input.view,
-          feature: input.feature,
-          outputName: `fstore_in_${inputs.size}`,
-        });
-    }
-  }
   return {
     part,
-    inputs: [...inputs.values()],
+    inputs: onDemandInputsOfRequest(registry, request),
     outputNames: part.views.flatMap(({ view, features }) =>
       features.map((f) => (fullFeatureNames ? `${view.name}__${f.feature}` : f.outputName)),
     ),
@@ -217,6 +213,29 @@ export function registerOnDemandColumns(
     failure: () => failure,
     nulled: () => ({ rows: nulledRows, ...(firstNulled ? { first: firstNulled } : {}) }),
   };
+}
+
+/** Every request field of the on-demand views must be a column of the entity file. */
+export function checkRequestColumns(
+  onDemand: OnDemandTrainingPlan,
+  columns: readonly string[],
+  file: string,
+): void {
+  const missing = onDemand.requestFields.filter((f) => !columns.includes(f.name));
+  if (missing.length === 0) return;
+  throw new EntityFileError(
+    `entity file ${path.basename(file)} has no column ${missing.map((f) => `"${f.name}" (${f.type})`).join(', ')}: the on-demand features of the service read it as a request value (it has ${columns.join(', ')})`,
+    'add a column per request value, as a lookup sends them beside the join keys',
+  );
+}
+
+/** DuckDB type of each column of `table`, for registerOnDemandColumns. */
+export async function columnTypesOf(
+  connection: DuckDBConnection,
+  table: string,
+): Promise<Map<string, string>> {
+  const rows = await queryRows(connection, `DESCRIBE ${quoteIdentifier(table)}`);
+  return new Map(rows.map((r) => [String(r.column_name), String(r.column_type)]));
 }
 
 const numberText = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;

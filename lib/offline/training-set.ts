@@ -16,11 +16,12 @@ import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-tr
 import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import { narrowToLatestRowDays } from './latest-row-days.ts';
-import { EntityFileError, loadEntities } from './load-entities.ts';
+import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
 import { registerMatchTally } from './match-tally.ts';
 import {
-  type OnDemandTrainingPlan,
+  checkRequestColumns,
+  columnTypesOf,
   planOnDemandTrainingSet,
   registerOnDemandColumns,
 } from './on-demand-columns.ts';
@@ -87,22 +88,6 @@ export interface TrainingSetResult {
 }
 
 export class TrainingSetError extends HintedError {}
-
-/**
- * Athena training sets do not compute on-demand features yet: a service serving some is refused
- * rather than answered without them. Local training sets compute them.
- */
-export function refuseOnDemandFeatures(registry: Registry, request: FeatureRequest): void {
-  if (!('service' in request)) return;
-  const onDemand = registry.featureServices.find(
-    (s) => s.name === request.service,
-  )?.onDemandFeatures;
-  if (!onDemand?.length) return;
-  throw new TrainingSetError(
-    `feature service "${request.service}" serves on-demand features (${onDemand.map((f) => f.outputName).join(', ')}), which training sets on Athena do not compute yet`,
-    'build it locally (--env local, after fstore ingest), or request its stored features as view:feature references',
-  );
-}
 
 /** DuckDB COPY options of a CSV result: timestamps as ISO 8601 in UTC with `Z`, microseconds kept. */
 export const CSV_COPY_OPTIONS = "FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ'";
@@ -188,7 +173,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     const onDemandColumns = onDemand
       ? registerOnDemandColumns(connection, onDemand, {
           onError: options.onTransformError ?? 'fail',
-          columnTypes: await columnTypes(connection, entities.table),
+          columnTypes: await columnTypesOf(connection, entities.table),
         })
       : undefined;
     const result = onDemandColumns ? onDemandColumns.select(joinResult, stored) : joinResult;
@@ -240,28 +225,6 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
   } finally {
     session.close();
   }
-}
-
-async function columnTypes(
-  connection: DuckDBConnection,
-  table: string,
-): Promise<Map<string, string>> {
-  const rows = await queryRows(connection, `DESCRIBE ${quoteIdentifier(table)}`);
-  return new Map(rows.map((r) => [String(r.column_name), String(r.column_type)]));
-}
-
-/** Every request field of the on-demand views must be a column of the entity file. */
-function checkRequestColumns(
-  onDemand: OnDemandTrainingPlan,
-  columns: readonly string[],
-  file: string,
-): void {
-  const missing = onDemand.requestFields.filter((f) => !columns.includes(f.name));
-  if (missing.length === 0) return;
-  throw new EntityFileError(
-    `entity file ${path.basename(file)} has no column ${missing.map((f) => `"${f.name}" (${f.type})`).join(', ')}: the on-demand features of the service read it as a request value (it has ${columns.join(', ')})`,
-    'add a column per request value, as a lookup sends them beside the join keys',
-  );
 }
 
 /** Why a view may have matched none of the entity rows: its data range beside theirs. */

@@ -52,3 +52,44 @@ export function onDemandView(registry: RuntimeRegistry, name: string): RuntimeOn
   if (!view) throw new Error(`internal: on-demand view ${name} is not in the registry`);
   return view;
 }
+
+/** A stored feature an on-demand view reads, fetched by a training set under a hidden name. */
+export interface OnDemandInputColumn {
+  readonly view: string;
+  readonly feature: string;
+  readonly outputName: string;
+}
+
+/**
+ * The stored features the on-demand views of `service` read, each once, named `fstore_in_<n>`
+ * in order of first use (an entity file may not use the `fstore_` prefix). From the registry
+ * alone, so the Athena SQL rendered at synth and the training set that reads its result agree.
+ */
+export function onDemandInputColumns(
+  registry: RuntimeRegistry,
+  service: RuntimeFeatureService,
+): OnDemandInputColumn[] {
+  const inputs = new Map<string, OnDemandInputColumn>();
+  const views = new Set((service.onDemandFeatures ?? []).map((f) => f.view));
+  for (const name of views)
+    for (const input of onDemandView(registry, name).inputs) {
+      const key = `${input.view}\u0000${input.feature}`;
+      if (!inputs.has(key))
+        inputs.set(key, {
+          view: input.view,
+          feature: input.feature,
+          outputName: `fstore_in_${inputs.size}`,
+        });
+    }
+  return [...inputs.values()];
+}
+
+/** onDemandInputColumns of the service `request` names; none for `view:feature` references. */
+export function onDemandInputsOfRequest(
+  registry: RuntimeRegistry,
+  request: { readonly service: string } | { readonly features: readonly string[] },
+): OnDemandInputColumn[] {
+  if (!('service' in request)) return [];
+  const service = registry.featureServices.find((s) => s.name === request.service);
+  return service ? onDemandInputColumns(registry, service) : [];
+}

@@ -1,4 +1,5 @@
 import { epochMicrosOf, formatMicros } from '../epoch-micros.ts';
+import { onDemandInputsOfRequest } from '../on-demand/plan-on-demand.ts';
 import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from './athena-dialect.ts';
 import { checkAthenaQuerySize } from './athena-query-size.ts';
@@ -37,12 +38,29 @@ export interface EntityRequestColumn {
  * partitioned by `request_id`, one partition per training-set request.
  */
 export function entityRequestColumns(registry: Registry, service: string): EntityRequestColumn[] {
-  const plan = planPointInTime(registry, { service }, { entityTimestampColumn: 'event_timestamp' });
+  const plan = servicePlan(registry, service);
   return [
     { name: 'row_key', type: 'string' },
     ...requiredJoinKeys(plan),
     { name: 'event_timestamp', type: 'timestamp' },
   ];
+}
+
+/**
+ * The point-in-time plan of a service's statement: its stored features, then the stored inputs
+ * of its on-demand views under their hidden names (`fstore_in_<n>`), from which the training set
+ * computes the on-demand features once the result is downloaded (Athena cannot run TypeScript).
+ */
+function servicePlan(registry: Registry, service: string): PointInTimePlan {
+  const inputs = onDemandInputsOfRequest(registry, { service });
+  return planPointInTime(
+    registry,
+    { service },
+    {
+      entityTimestampColumn: 'event_timestamp',
+      ...(inputs.length > 0 ? { extraFeatures: inputs } : {}),
+    },
+  );
 }
 
 /**
@@ -94,7 +112,7 @@ export function renderServiceRequest(
   options: ServiceRequestRenderOptions = {},
 ): ServiceRequestStatement {
   const q = dialect.quote;
-  const plan = planPointInTime(registry, { service }, { entityTimestampColumn: 'event_timestamp' });
+  const plan = servicePlan(registry, service);
   const names = entityRequestColumns(registry, service).map((c) => c.name);
   const columns = names.map(q);
   const time = q('event_timestamp');

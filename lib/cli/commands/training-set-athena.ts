@@ -1,10 +1,8 @@
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { writeAthenaResultFile } from '../../offline/athena-result-file.ts';
 import { getTrainingSetOnAthena } from '../../offline/athena-training-set.ts';
-import { openDuckdb } from '../../offline/duckdb-session.ts';
-import { CSV_COPY_OPTIONS } from '../../offline/training-set.ts';
 import type { Registry } from '../../registry/index.ts';
-import { quoteLiteral } from '../../sql/dialect.ts';
 import { athenaRunnerFor } from '../aws-env.ts';
 import { awsRegion } from '../aws-region.ts';
 import type { CliContext } from '../context.ts';
@@ -36,15 +34,15 @@ export async function athenaTrainingSet(
     s3: new S3Client({ region }),
     signal,
   });
-  const session = await openDuckdb();
-  try {
-    const format = path.extname(out).toLowerCase() === '.csv' ? CSV_COPY_OPTIONS : 'FORMAT parquet';
-    await session.connection.run(
-      `COPY (SELECT * FROM read_parquet([${result.files.map(quoteLiteral).join(', ')}]) ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(out)} (${format})`,
-    );
-  } finally {
-    session.close();
-  }
+  const written = await writeAthenaResultFile({
+    registry,
+    service,
+    files: result.files,
+    entities: options.entities,
+    timestampColumn: options.timestampColumn,
+    out,
+    onTransformError: options.onTransformError,
+  });
   if (options.json) {
     ctx.out.json({
       service,
@@ -53,9 +51,14 @@ export async function athenaTrainingSet(
       queryExecutionId: result.queryExecutionId,
       dataScannedBytes: result.dataScannedBytes,
       requestId: result.requestId,
+      ...written,
     });
     return;
   }
+  if (written.transformErrors)
+    ctx.out.status(
+      `${ctx.out.c.yellow('warning:')} ${written.transformErrors.rows.toLocaleString('en-US')} rows have NULL on-demand features because their transform failed; the first: ${written.transformErrors.first ?? ''}`,
+    );
   ctx.out.line(
     `${ctx.out.c.green('✔')} training set of ${service} → ${ctx.display(out)} (Athena query ${result.queryExecutionId}, ${(result.dataScannedBytes / 1024 ** 2).toFixed(1)} MiB scanned, request ${result.requestId}; row_key is the entity file's row number)`,
   );

@@ -12,6 +12,7 @@ import { offlineRoot } from '../../offline/local-layout.ts';
 import { estimateLocalScan, type LocalScanEstimate } from '../../offline/local-scan-estimate.ts';
 import { estimateAthenaScan } from '../../offline/s3-scan-estimate.ts';
 import { athenaPrice, type SourceScanEstimate } from '../../offline/scan-estimate.ts';
+import { onDemandInputsOfRequest } from '../../on-demand/plan-on-demand.ts';
 import type { Registry } from '../../registry/index.ts';
 import { planPointInTime, requiredJoinKeys } from '../../sql/point-in-time-plan.ts';
 import { athenaRunnerFor } from '../aws-env.ts';
@@ -51,7 +52,10 @@ export async function trainingSetDryRun(
   const plan = planPointInTime(
     registry,
     { service },
-    { entityTimestampColumn: options.timestampColumn },
+    {
+      entityTimestampColumn: options.timestampColumn,
+      extraFeatures: onDemandInputsOfRequest(registry, { service }),
+    },
   );
   // The request as it would be uploaded, to count its bytes too.
   const dir = await mkdtemp(path.join(tmpdir(), 'fstore-dry-run-'));
@@ -132,14 +136,14 @@ async function localDryRun(
   registry: Registry,
   options: TrainingSetDryRunOptions,
 ): Promise<void> {
-  const plan = planPointInTime(
-    registry,
-    options.service ? { service: options.service } : { features: options.features ?? [] },
-    {
-      entityTimestampColumn: options.timestampColumn,
-      ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
-    },
-  );
+  const request = options.service
+    ? { service: options.service }
+    : { features: options.features ?? [] };
+  const plan = planPointInTime(registry, request, {
+    entityTimestampColumn: options.timestampColumn,
+    ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
+    extraFeatures: onDemandInputsOfRequest(registry, request),
+  });
   const session = await openDuckdb();
   try {
     const entities = await loadEntities(session.connection, options.entities, {
