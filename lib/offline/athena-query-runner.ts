@@ -200,6 +200,9 @@ export function typedValue(text: string | null, type: string): unknown {
   const base = type.replace(/\(.*$/, '');
   if (numericTypes.has(base)) {
     const number = Number(text);
+    // A REAL's text is the shortest that names it among floats ("0.1" for 0.1f): rounded to
+    // float32, it is the value Parquet and DuckDB give (0.10000000149011612), online too.
+    if (base === 'real' || base === 'float') return Math.fround(number);
     return base === 'bigint' && !Number.isSafeInteger(number) ? text : number;
   }
   if (base === 'boolean') return text === 'true';
