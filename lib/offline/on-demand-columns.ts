@@ -138,15 +138,21 @@ export function registerOnDemandColumns(
         specialHandling: true,
         mainFunction: (info, input, output) => {
           const struct = output as DuckDBStructVector;
+          // Vectors and counts are read once per chunk; the row number only for an error.
+          const rowCount = input.rowCount;
           const rowIds = input.getColumnVector(0);
-          for (let r = 0; r < input.rowCount; r++) {
-            const rowNumber = Number(rowIds.getItem(r));
+          const requestVectors = view.request.map((_, i) => input.getColumnVector(1 + i));
+          const offset = 1 + view.request.length;
+          const inputVectors = view.inputs.map((_, i) => input.getColumnVector(offset + i));
+          const outputVectors = outputs.map((_, i) => struct.entryVectorAt(i));
+          for (let r = 0; r < rowCount; r++) {
             const row: Record<string, TransformValue> = {};
-            for (const [i, field] of view.request.entries()) {
-              const parsed = requestValue(field.type, input.getColumnVector(1 + i).getItem(r));
+            for (let i = 0; i < view.request.length; i++) {
+              const field = view.request[i] as (typeof view.request)[number];
+              const parsed = requestValue(field.type, requestVectors[i]?.getItem(r));
               if ('problem' in parsed) {
                 failure ??= new OnDemandRowError(
-                  `entity row ${rowNumber}, column ${field.name} (request value of on-demand view ${view.name}, ${field.type}): ${parsed.problem}`,
+                  `entity row ${Number(rowIds.getItem(r))}, column ${field.name} (request value of on-demand view ${view.name}, ${field.type}): ${parsed.problem}`,
                   'fix that row (numbered from 1, after a CSV header); request values must be present and of the declared type',
                 );
                 info.setError(failure.message);
@@ -154,23 +160,23 @@ export function registerOnDemandColumns(
               }
               row[field.name] = parsed.value;
             }
-            const offset = 1 + view.request.length;
-            for (const [i, inputSpec] of view.inputs.entries())
-              row[inputSpec.name] = transformInput(
-                inputSpec.type,
-                input.getColumnVector(offset + i).getItem(r),
-              );
+            for (let i = 0; i < view.inputs.length; i++) {
+              const inputSpec = view.inputs[i] as (typeof view.inputs)[number];
+              row[inputSpec.name] = transformInput(inputSpec.type, inputVectors[i]?.getItem(r));
+            }
             try {
               const values = runTransform(transform, row, outputs);
-              for (const [i, o] of outputs.entries()) {
+              for (let i = 0; i < outputs.length; i++) {
+                const o = outputs[i] as (typeof outputs)[number];
                 const value = values[o.name] ?? null;
-                struct
-                  .entryVectorAt(i)
-                  .setItem(r, o.type === 'int64' && value !== null ? BigInt(value) : value);
+                outputVectors[i]?.setItem(
+                  r,
+                  o.type === 'int64' && value !== null ? BigInt(value) : value,
+                );
               }
             } catch (error) {
               if (!(error instanceof TransformError)) throw error;
-              const message = `entity row ${rowNumber}: on-demand view ${view.name}: ${error.message}`;
+              const message = `entity row ${Number(rowIds.getItem(r))}: on-demand view ${view.name}: ${error.message}`;
               if (onError === 'fail') {
                 failure ??= new OnDemandRowError(
                   message,
@@ -181,7 +187,7 @@ export function registerOnDemandColumns(
               }
               nulledRows += 1;
               firstNulled ??= message;
-              for (const i of outputs.keys()) struct.entryVectorAt(i).setItem(r, null);
+              for (const vector of outputVectors) vector.setItem(r, null);
             }
           }
           struct.flush();
