@@ -128,7 +128,8 @@ export function createPushCompactionHandler(deps: PushCompactionDependencies) {
       }
     }
     const stagedLeft = result.staged.reduce((n, s) => n + s.objects, 0);
-    const errors = result.staged.reduce((n, s) => n + s.errorObjects, 0);
+    // Objects that never reach the offline store without a person: Firehose's and the ingest's.
+    const errors = result.staged.reduce((n, s) => n + s.errorObjects + s.refusedObjects, 0);
     const age = result.oldestStagedAgeSeconds ?? 0;
     metrics.addMetric('PushRowsCompacted', MetricUnit.Count, rows);
     metrics.addMetric('StagedObjectsCompacted', MetricUnit.Count, objects);
@@ -145,6 +146,15 @@ export function createPushCompactionHandler(deps: PushCompactionDependencies) {
           source: s.source,
           objects: s.errorObjects,
         });
+    for (const s of result.staged)
+      if (s.refusedObjects > 0)
+        logger.warn(
+          'staged objects the ingest refused wait under offline/_push/<source>/_refused/',
+          {
+            source: s.source,
+            objects: s.refusedObjects,
+          },
+        );
     return {
       sources: result.sources.map((s) => ({ source: s.source, status: s.status })),
       stagedObjectsLeft: stagedLeft,

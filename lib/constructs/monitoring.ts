@@ -396,7 +396,7 @@ export class Monitoring extends Construct {
     this.alarm(notify, 'PushErrorObjects', {
       alarmName: `fstore-${stage.name}-push-delivery-errors`,
       alarmDescription:
-        'Firehose wrote records it could not convert or deliver under offline/_push-errors/<source>/; they never reach the offline store: read them, fix the cause, push again, then delete them',
+        'Pushed rows that never reach the offline store without a person: records Firehose could not convert or deliver (offline/_push-errors/<source>/) or staged objects the ingest refused (offline/_push/<source>/_refused/, a .reason.json beside each): read them, fix the cause, push again, then delete them',
       metric: pushErrors,
       ...once,
     });

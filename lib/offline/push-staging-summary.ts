@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { pushErrorPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
+import { pushErrorPrefix, pushRefusedPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
 
 /** What Firehose staged for one source and compaction has not taken yet (ADR 0016). */
 export interface StagedPushSummary {
@@ -11,6 +11,8 @@ export interface StagedPushSummary {
   readonly oldest?: Date;
   /** Objects Firehose could not convert or deliver, under `offline/_push-errors/<source>/`. */
   readonly errorObjects: number;
+  /** Staged objects the ingest refused, set aside under `offline/_push/<source>/_refused/`. */
+  readonly refusedObjects: number;
 }
 
 /**
@@ -35,7 +37,17 @@ export async function summarizePushStaging(
       if (o.LastModified && (!oldest || o.LastModified < oldest)) oldest = o.LastModified;
     }
     const errorObjects = (await listAll(s3, bucket, pushErrorPrefix(source))).length;
-    out.push({ source, objects, bytes, ...(oldest ? { oldest } : {}), errorObjects });
+    const refusedObjects = (await listAll(s3, bucket, pushRefusedPrefix(source))).filter((o) =>
+      o.Key?.endsWith('.parquet'),
+    ).length;
+    out.push({
+      source,
+      objects,
+      bytes,
+      ...(oldest ? { oldest } : {}),
+      errorObjects,
+      refusedObjects,
+    });
   }
   return out;
 }

@@ -12,10 +12,15 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
-import { pushBatchPrefix, pushLedgerPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
+import {
+  pushBatchPrefix,
+  pushLedgerPrefix,
+  pushRefusedPrefix,
+  pushStagingPrefix,
+} from '../push/firehose-staging.ts';
 import type { Registry } from '../registry/index.ts';
 import { openDuckdb } from './duckdb-session.ts';
-import { type IngestResult, ingestFile } from './ingest.ts';
+import { IngestError, type IngestResult, ingestFile } from './ingest.ts';
 import { newDataFilesId } from './ingest-manifest.ts';
 import { ingestRecordsOfContentPrefix } from './ingest-records.ts';
 import { type DeliveredRow, writeStagedBatch } from './push-staged-batch.ts';
@@ -60,6 +65,13 @@ export interface S3PushIngestResult {
   readonly ingest?: IngestResult;
   /** A batch a killed run left was finished (its commit had landed) or dropped (it had not). */
   readonly recovered?: 'finished' | 'dropped';
+  /** A staged object the ingest refused, moved under `pushRefusedPrefix` with its reason. */
+  readonly refused?: { readonly key: string; readonly movedTo: string; readonly reason: string };
+  /**
+   * The batch was cut short to find a refused object, so objects may still wait although fewer
+   * than the maximum were taken.
+   */
+  readonly narrowed?: true;
 }
 
 /**
@@ -160,28 +172,59 @@ class StagedPushIngest {
     return 'dropped';
   }
 
+  /**
+   * Ingests the oldest staged objects as one batch. When the ingest refuses the batch's rows
+   * (IngestError: a constraint or type tightened since the push) or a staged object cannot be
+   * read, the batch is halved and tried again, down to the first object alone, which is then
+   * moved aside: a refused object no longer blocks every later push, run after run.
+   */
   async ingestNextBatch(
     confirmLock: () => Promise<void>,
   ): Promise<Omit<S3PushIngestResult, 'recovered'>> {
-    const { s3, bucket } = this.options;
     const waiting = await this.stagedObjects();
-    const staged = firstWithin(
+    let staged = firstWithin(
       waiting.slice(0, this.options.maxObjects ?? 1_000),
       this.options.maxBatchBytes ?? defaultMaxBatchBytes,
     );
     const none = { source: this.options.source, objects: 0, rows: 0, duplicates: 0 };
     if (staged.length === 0) return none;
+    const delivered = await this.delivered(waiting);
+    let narrowed = false;
+    for (;;) {
+      try {
+        const done = await this.ingestBatch(staged, delivered, confirmLock);
+        return narrowed ? { ...done, narrowed: true } : done;
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        const [first] = staged;
+        if (staged.length === 1 && first) {
+          const refused = await this.setAside(first.key, error);
+          return { ...none, refused, narrowed: true };
+        }
+        staged = staged.slice(0, Math.ceil(staged.length / 2));
+        narrowed = true;
+      }
+    }
+  }
+
+  private async ingestBatch(
+    staged: readonly StagedObject[],
+    delivered: readonly DeliveredRow[],
+    confirmLock: () => Promise<void>,
+  ): Promise<Omit<S3PushIngestResult, 'recovered'>> {
+    const { s3, bucket } = this.options;
     const batchId = newDataFilesId(this.now());
     const keys = staged.map((o) => o.key);
-    const built = await this.buildBatch(batchId, keys, await this.delivered(waiting));
+    const built = await this.buildBatch(batchId, keys, delivered);
     const manifest: BatchManifest = {
       batchId,
       objects: keys,
       sha256: built.sha256,
       delivered: built.identities,
     };
+    const manifestKey = `${pushBatchPrefix(this.options.source)}${batchId}.json`;
     this.options.signal.throwIfAborted();
-    await this.putText(`${pushBatchPrefix(this.options.source)}${batchId}.json`, manifest);
+    await this.putText(manifestKey, manifest);
     let ingest: IngestResult | undefined;
     if (built.rows > 0) {
       this.options.signal.throwIfAborted();
@@ -198,6 +241,10 @@ class StagedPushIngest {
         // Equal rows pushed twice under two push ids are two rows, as a second log is locally.
         allowDuplicate: true,
         signal: this.options.signal,
+      }).catch(async (error: unknown) => {
+        // Refused before its commit: the manifest names a batch that will never land.
+        if (isRefusal(error)) await this.deleteKeys([manifestKey]);
+        throw error;
       });
     }
     faultPoint('push-ingest:after-commit');
@@ -209,6 +256,37 @@ class StagedPushIngest {
       duplicates: built.duplicates,
       ...(ingest ? { ingest } : {}),
     };
+  }
+
+  /**
+   * Moves a refused staged object under `pushRefusedPrefix` with a `.reason.json` beside it,
+   * then deletes it from the staging prefix. Copy and reason first: killed in between, the
+   * object is still staged and the next run refuses and moves it again.
+   */
+  private async setAside(
+    key: string,
+    error: unknown,
+  ): Promise<{ key: string; movedTo: string; reason: string }> {
+    const movedTo = `${pushRefusedPrefix(this.options.source)}${path.posix.basename(key)}`;
+    const reason = error instanceof Error ? error.message : String(error);
+    const response = await this.options.s3.send(
+      new GetObjectCommand({ Bucket: this.options.bucket, Key: key }),
+    );
+    await this.options.s3.send(
+      new PutObjectCommand({
+        Bucket: this.options.bucket,
+        Key: movedTo,
+        Body: (await response.Body?.transformToByteArray()) ?? new Uint8Array(),
+      }),
+    );
+    await this.putText(`${movedTo}.reason.json`, {
+      stagedKey: key,
+      refusedAt: this.now().toISOString(),
+      reason,
+      fix: 'read the rows, fix the cause (or the source definition), push them again, then delete this object and its reason',
+    });
+    await this.deleteKeys([key]);
+    return { key, movedTo, reason };
   }
 
   /** Step 4: ledger, staged objects, manifest; each step safe to repeat. */
@@ -259,7 +337,14 @@ class StagedPushIngest {
         local,
         delivered,
         file,
-      );
+      ).catch((error: unknown) => {
+        if (error instanceof Error && unreadableParquet.test(error.message))
+          throw new StagedObjectUnreadableError(
+            `a staged object of the batch cannot be read as Parquet: ${error.message}`,
+            { cause: error },
+          );
+        throw error;
+      });
       // Streamed: a batch file may be larger than one Buffer (2 GiB) or the function's memory.
       const hash = createHash('sha256');
       for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
@@ -361,6 +446,16 @@ class StagedPushIngest {
 }
 
 const defaultMaxBatchBytes = 1024 ** 3;
+
+/** DuckDB's messages for an object that is not (or no longer) a readable Parquet file. */
+const unreadableParquet = /not a parquet file|too small to be a parquet file|invalid input error/i;
+
+class StagedObjectUnreadableError extends Error {}
+
+/** Whether no retry can ingest these objects: their rows are refused or unreadable. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof IngestError || error instanceof StagedObjectUnreadableError;
+}
 
 /** The first objects, in order, whose sizes add up to at most `maxBytes`; at least the first. */
 export function firstWithin(objects: readonly StagedObject[], maxBytes: number): StagedObject[] {

@@ -32,6 +32,8 @@ export interface PushedCounts {
   readonly objects: number;
   readonly rows: number;
   readonly duplicates: number;
+  /** Staged objects the ingest refused this run, set aside under `_refused/` with their reason. */
+  readonly refused: readonly { readonly key: string; readonly reason: string }[];
 }
 
 export type SourceRun =
@@ -127,7 +129,7 @@ async function runSource(options: ScheduledCompactionOptions, source: string): P
     Math.max(0, options.remainingMs() - options.reserveMs / 2),
   );
   hardStop.unref?.();
-  let pushed: PushedCounts = { batches: 0, objects: 0, rows: 0, duplicates: 0 };
+  let pushed: PushedCounts = { batches: 0, objects: 0, rows: 0, duplicates: 0, refused: [] };
   try {
     const result = await compactS3Source({
       s3: options.s3,
@@ -162,9 +164,13 @@ async function runSource(options: ScheduledCompactionOptions, source: string): P
             objects: pushed.objects + batch.objects,
             rows: pushed.rows + batch.rows,
             duplicates: pushed.duplicates + batch.duplicates,
+            refused: batch.refused
+              ? [...pushed.refused, { key: batch.refused.key, reason: batch.refused.reason }]
+              : pushed.refused,
           };
-          // A batch short of the maximum took everything that was waiting when it listed.
-          if (batch.objects < maxObjects) break;
+          // A batch short of the maximum took everything that was waiting when it listed,
+          // unless it was cut short to set a refused object aside.
+          if (batch.objects < maxObjects && !batch.narrowed) break;
           if (options.remainingMs() < options.reserveMs)
             throw new OutOfTime(
               `source "${source}" has more staged objects than this run had time for`,

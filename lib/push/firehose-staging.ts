@@ -28,6 +28,14 @@ export function pushLedgerPrefix(source: string): string {
 }
 
 /**
+ * Staged objects the ingest refused (a constraint tightened since the push, a damaged object),
+ * moved aside with a `.reason.json` beside each, for a person to read: never ingested again.
+ */
+export function pushRefusedPrefix(source: string): string {
+  return `${pushStagingPrefix(source)}_refused/`;
+}
+
+/**
  * The Glue table Firehose converts a source's records against. Source names cannot start with
  * `fstore_`, so no source table can take this name.
  */

@@ -56,6 +56,7 @@ describe('fstore compact --env <aws> --dry-run with pushed rows Firehose staged 
       bytes: 1500,
       oldest: '2026-03-01T12:00:05.000Z',
       errorObjects: 1,
+      refusedObjects: 0,
     });
     const text = await runFstore(
       ['--env', 'dev', 'compact', '--source', 'orders', '--bucket', bucket.name, '--dry-run'],

@@ -193,4 +193,50 @@ describe('fstore compact --env <aws>: pushed rows Firehose staged become committ
     expect(keys('offline/_push/payments/_batches/')).toEqual([]);
     await held.release();
   });
+
+  it('sets aside a staged object whose rows the ingest refuses (a constraint tightened since the push) and ingests the others around it', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    await stage('b', [{ pushId: 'p2', row: 0, customer: 'C2', amount: 20_000 }]);
+    await stage('c', [{ pushId: 'p3', row: 0, customer: 'C3' }]);
+    const results = [];
+    for (let i = 0; i < 6 && keys('offline/_push/payments/arrived=').length > 0; i++)
+      results.push(await run());
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1', 'C3']);
+    const refused = results.flatMap((r) => (r.refused ? [r.refused] : []));
+    expect(refused).toEqual([
+      {
+        key: 'offline/_push/payments/arrived=2026-03-01/b.parquet',
+        movedTo: 'offline/_push/payments/_refused/b.parquet',
+        reason: expect.stringMatching(/breaks feature constraints/),
+      },
+    ]);
+    expect(keys('offline/_push/payments/_refused/')).toEqual([
+      'offline/_push/payments/_refused/b.parquet',
+      'offline/_push/payments/_refused/b.parquet.reason.json',
+    ]);
+    const reason = JSON.parse(
+      bucket.objects
+        .get('offline/_push/payments/_refused/b.parquet.reason.json')
+        ?.toString('utf8') ?? '{}',
+    );
+    expect(reason).toMatchObject({
+      stagedKey: 'offline/_push/payments/arrived=2026-03-01/b.parquet',
+    });
+    expect(keys('offline/_push/payments/_batches/')).toEqual([]);
+  });
+
+  it('sets aside a staged object that is not readable Parquet', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    bucket.objects.set(
+      'offline/_push/payments/arrived=2026-03-01/b.parquet',
+      Buffer.from('not parquet at all'),
+    );
+    const first = await run();
+    expect(first).toMatchObject({ objects: 1, narrowed: true });
+    const second = await run();
+    expect(second.refused?.reason).toMatch(/cannot be read as Parquet/);
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1']);
+  });
 });

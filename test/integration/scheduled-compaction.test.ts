@@ -91,21 +91,25 @@ describe('scheduled compaction of pushed rows (the push-compaction function)', (
     expect(result.oldestStagedAgeSeconds).toBeUndefined();
   });
 
-  it('a source whose batch ingest refuses fails alone: the other source is still ingested and the refused objects stay, their age reported', async () => {
+  it('a source whose staged object the ingest refuses sets it aside and is done; the other source is ingested and the refused object counted', async () => {
     await stage('payments', 'bad', [{ pushId: 'p1', customer: 'C1', amount: 20_000 }]);
     await stage('audit', 'ok', [{ pushId: 'p2', customer: 'C2' }]);
     const result = await run();
     const payments = result.sources.find((s) => s.source === 'payments');
-    expect(payments?.status).toBe('failed');
-    expect(payments?.status === 'failed' && payments.error.message).toMatch(/amount/);
+    expect(payments?.status).toBe('done');
+    expect(payments?.status === 'done' && payments.pushed.refused).toEqual([
+      { key: expect.stringMatching(/bad\.parquet$/), reason: expect.stringMatching(/amount/) },
+    ]);
     expect(result.sources.find((s) => s.source === 'audit')?.status).toBe('done');
     expect(ingestRecords('audit')).toHaveLength(1);
     expect(ingestRecords('payments')).toEqual([]);
-    expect(keys('offline/_push/payments/arrived=')).toHaveLength(1);
-    expect(result.staged.find((s) => s.source === 'payments')?.objects).toBe(1);
-    // Keys set directly count as written 2026-03-01T00:00:00Z; the run's clock is an hour on.
-    expect(result.oldestStagedAgeSeconds).toBe(3600);
-    // No lock is left behind by the failed source.
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+    expect(result.staged.find((s) => s.source === 'payments')).toMatchObject({
+      objects: 0,
+      refusedObjects: 1,
+    });
+    // Nothing waits any more: the refused object no longer holds the age alarm up.
+    expect(result.oldestStagedAgeSeconds).toBeUndefined();
     expect(keys(compactionLockKey('payments'))).toEqual([]);
   });
 

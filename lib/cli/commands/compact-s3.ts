@@ -3,7 +3,7 @@ import type { StagedPushSummary } from '../../offline/push-staging-summary.ts';
 import type { S3CompactionResult } from '../../offline/s3-compact.ts';
 import type { S3SourcePlan } from '../../offline/s3-compact-plan.ts';
 import type { S3PushIngestResult } from '../../offline/s3-push-ingest.ts';
-import { pushErrorPrefix } from '../../push/firehose-staging.ts';
+import { pushErrorPrefix, pushRefusedPrefix } from '../../push/firehose-staging.ts';
 import type { Registry } from '../../registry/index.ts';
 import { s3Client } from '../aws-clients.ts';
 import { awsRegion } from '../aws-region.ts';
@@ -122,6 +122,7 @@ function stagedJson(summary: StagedPushSummary | undefined) {
     bytes: summary.bytes,
     ...(summary.oldest ? { oldest: summary.oldest.toISOString() } : {}),
     errorObjects: summary.errorObjects,
+    refusedObjects: summary.refusedObjects,
   };
 }
 
@@ -131,12 +132,17 @@ function printStaged(ctx: CliContext, summary: StagedPushSummary): void {
     summary.errorObjects > 0
       ? `${plural(summary.errorObjects, 'object')} Firehose could not deliver ${summary.errorObjects === 1 ? 'waits' : 'wait'} under ${pushErrorPrefix(summary.source)} (never ingested: read, push again, delete)`
       : '';
-  if (summary.objects === 0 && !errors) return;
+  const refused =
+    summary.refusedObjects > 0
+      ? `${plural(summary.refusedObjects, 'staged object')} the ingest refused ${summary.refusedObjects === 1 ? 'waits' : 'wait'} under ${pushRefusedPrefix(summary.source)} (never ingested: read the .reason.json, push again, delete)`
+      : '';
+  const problems = [errors, refused].filter(Boolean).join('; ');
+  if (summary.objects === 0 && !problems) return;
   const pending =
     summary.objects > 0
       ? `${plural(summary.objects, 'staged pushed object')} (${describeBytes(summary.bytes)}) would be ingested first${summary.oldest ? `, the oldest from ${summary.oldest.toISOString()}` : ''}`
       : 'no staged pushed object';
-  ctx.out.line(`  ${summary.source}: ${pending}${errors ? `; ${errors}` : ''}`);
+  ctx.out.line(`  ${summary.source}: ${pending}${problems ? `; ${problems}` : ''}`);
 }
 
 /** Counts for a source's plan: objects after is an estimate, one per target size of each group's bytes. */
@@ -226,13 +232,16 @@ async function runS3Compaction(
           signal,
           ...(options.breakLock ? { breakLockOwner: options.breakLock } : {}),
           // Pushed rows Firehose staged first (ADR 0016), under the same lock, so the merge sees them.
+          // A batch cut short to set a refused object aside leaves the rest for another batch.
           beforePlan: async (held) => {
-            pushed.push(
-              await ingestS3PushStagingLocked(
+            for (;;) {
+              const batch = await ingestS3PushStagingLocked(
                 { s3, bucket, registry, source, signal: held.signal },
                 held.lock,
-              ),
-            );
+              );
+              pushed.push(batch);
+              if (!batch.narrowed) break;
+            }
           },
         }),
       );
@@ -254,7 +263,7 @@ async function runS3Compaction(
       targetFileBytes: options.targetFileBytes,
       sources: results.map((r) => ({
         source: r.plan.source,
-        pushed: pushedSummary(pushed.find((p) => p.source === r.plan.source)),
+        pushed: pushedSummary(pushed.filter((p) => p.source === r.plan.source)),
         objectsBefore: r.plan.committedObjects,
         objectsAfter:
           r.plan.committedObjects -
@@ -270,6 +279,10 @@ async function runS3Compaction(
     return;
   }
   for (const p of pushed) {
+    if (p.refused)
+      ctx.out.status(
+        `${ctx.out.c.yellow('warning:')} ${p.source}: staged object ${p.refused.key} was refused and moved to ${p.refused.movedTo} (its reason beside it, .reason.json): ${p.refused.reason.split('\n')[0]}`,
+      );
     if (p.objects === 0 && !p.recovered) continue;
     ctx.out.line(
       `  ${p.source}: ${plural(p.rows, 'pushed row')} from ${plural(p.objects, 'staged object')} ingested${p.ingest ? ` (ingest ${p.ingest.ingestId})` : ''}${p.duplicates > 0 ? `, ${plural(p.duplicates, 'duplicate')} of rows already delivered left out` : ''}${p.recovered ? `; a batch an earlier run left was ${p.recovered}` : ''}`,
@@ -296,13 +309,16 @@ async function runS3Compaction(
     );
 }
 
-function pushedSummary(p: S3PushIngestResult | undefined) {
-  if (!p) return undefined;
+function pushedSummary(batches: readonly S3PushIngestResult[]) {
+  const [first] = batches;
+  if (!first) return undefined;
+  const refused = batches.flatMap((b) => (b.refused ? [b.refused] : []));
   return {
-    objects: p.objects,
-    rows: p.rows,
-    duplicates: p.duplicates,
-    ...(p.ingest ? { ingestId: p.ingest.ingestId } : {}),
-    ...(p.recovered ? { recovered: p.recovered } : {}),
+    objects: batches.reduce((n, b) => n + b.objects, 0),
+    rows: batches.reduce((n, b) => n + b.rows, 0),
+    duplicates: batches.reduce((n, b) => n + b.duplicates, 0),
+    ...(batches.length === 1 && first.ingest ? { ingestId: first.ingest.ingestId } : {}),
+    ...(first.recovered ? { recovered: first.recovered } : {}),
+    ...(refused.length > 0 ? { refused } : {}),
   };
 }
