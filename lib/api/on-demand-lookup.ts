@@ -9,7 +9,7 @@ import {
 } from '../on-demand/transform-values.ts';
 import type { Deadline } from '../online/dynamodb-batch-get/deadline.ts';
 import { decodeValue, itemAttributes } from '../online/item-codec.ts';
-import { itemState, type PlannedFeature, type PlannedLookup } from '../online/lookup-plan.ts';
+import { itemStatus, type PlannedFeature, type PlannedLookup } from '../online/lookup-plan.ts';
 import type { FetchedLookup, LookupRequest } from '../online/online-lookup.ts';
 import type { RuntimeFeatureService, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { ApiError } from './api-error.ts';
@@ -183,7 +183,7 @@ function readInput(lookup: FetchedLookup, outputName: string): InputRead {
 /** An input's value for one entity, as featureResults gives it (NOT_FOUND: its no-rows value). */
 function inputValue(lookup: FetchedLookup, entity: number, input: InputRead): unknown {
   const item = lookup.items[entity * lookup.views.length + input.viewIndex];
-  const { status } = itemState(input.plan, item, lookup.nowMicros);
+  const status = itemStatus(input.plan, item, lookup.nowMicros);
   if (status === 'NOT_FOUND') return input.feature.valueIfNoRows;
   if (status === 'OUTSIDE_TTL') return null;
   return decodeValue(

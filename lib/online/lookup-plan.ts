@@ -121,6 +121,20 @@ export function itemState(
   };
 }
 
+/**
+ * itemState's status alone, without the event time's text: an on-demand input needs only
+ * whether its item is there and within TTL (formatting the time is most of itemState's cost).
+ */
+export function itemStatus(
+  plan: ViewPlan,
+  item: Item | undefined,
+  nowMicros: bigint,
+): 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' {
+  if (!item) return 'NOT_FOUND';
+  if (plan.ttlMicros === undefined) return 'PRESENT';
+  return nowMicros - BigInt(item[a.eventTs]?.N ?? '0') > plan.ttlMicros ? 'OUTSIDE_TTL' : 'PRESENT';
+}
+
 // Items of one materialization run often share their event time (aggregation views stamp the run's).
 let lastEventText = '';
 let lastEventIso = '';
