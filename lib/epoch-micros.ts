@@ -102,7 +102,6 @@ function parts(micros: bigint): { date: string; time: string; fraction: string }
   const secondOfDay = Number(ofDay / microsPerSecond);
   const fraction = (ofDay % microsPerSecond).toString().padStart(6, '0');
   const { year, month, day } = civilFromDays(Number(days));
-  const two = (n: number) => String(n).padStart(2, '0');
   const yearText =
     year >= 0 && year <= 9999
       ? String(year).padStart(4, '0')
@@ -112,6 +111,12 @@ function parts(micros: bigint): { date: string; time: string; fraction: string }
     time: `${two(Math.floor(secondOfDay / 3600))}:${two(Math.floor(secondOfDay / 60) % 60)}:${two(secondOfDay % 60)}`,
     fraction,
   };
+}
+
+// Module level, not an arrow made per call: bundles keep names (keepNames), a defineProperty per
+// arrow created, and lookups format an event time per item.
+function two(n: number): string {
+  return String(n).padStart(2, '0');
 }
 
 function floorDiv(a: bigint, b: bigint): bigint {
