@@ -78,9 +78,14 @@ function renderViewWindow(
 ): string {
   const q = dialect.quote;
   const keys = view.joinKeys.map((k) => q(k.name));
+  // Each feature once: a feature both selected and read by an on-demand view (under a hidden
+  // output name) is one field, which every output column of it reads by feature name.
+  const features = view.features.filter(
+    (f, i, all) => all.findIndex((o) => o.feature === f.feature) === i,
+  );
   const values = dialect.struct([
     { name: 'fstore_event_ts', type: 'timestamp', expression: q(view.timestampColumn) },
-    ...view.features.map((f) => ({
+    ...features.map((f) => ({
       name: f.feature,
       type: f.type,
       expression: featureValue(f, dialect),
