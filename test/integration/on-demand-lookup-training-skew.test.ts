@@ -22,6 +22,7 @@ import { fetchLookup } from '../../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { lookupRegistryProjection } from '../../lib/registry/runtime-projection.ts';
+import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
 
 /**
@@ -322,8 +323,14 @@ const table = 'fstore-skew';
 let dynamo: LocalDynamo;
 let client: DynamoDBClient;
 let lookups: Map<string, Record<string, LookupFeature>>;
-let training: Map<string, Record<string, unknown>>;
-let trainingResult: TrainingSetResult;
+/** Both point-in-time strategies: DuckDB's ASOF JOIN and the merge-window SQL Athena runs. */
+const strategies = ['asof', 'merge-window'] as const satisfies readonly PointInTimeStrategy[];
+const trainingSets = new Map<
+  PointInTimeStrategy,
+  { readonly rows: Map<string, Record<string, unknown>>; readonly result: TrainingSetResult }
+>();
+const trainedRow = (strategy: PointInTimeStrategy, id: string) =>
+  trainingSets.get(strategy)?.rows.get(id) ?? {};
 
 async function lookUp(batch: readonly Entity[]): Promise<Record<string, LookupFeature>[]> {
   const api: ApiDependencies = {
@@ -383,27 +390,31 @@ describe(`a lookup and a training set at the same instant (seed ${SEED})`, () =>
         )
         .join('\n')}\n`,
     );
-    const out = path.join(dataDir, 'training.parquet');
-    trainingResult = await getTrainingSet({
-      registry,
-      dataDir,
-      env: 'local',
-      request: { service: 'skew' },
-      entities: entityFile,
-      onTransformError: 'null',
-      out,
-    });
-    // The file a training job reads, with DuckDB's own values (bigint for BIGINT, FLOAT widened).
-    const session = await openDuckdb();
-    try {
-      const reader = await session.connection.runAndReadAll(
-        `SELECT * FROM read_parquet('${out.replaceAll("'", "''")}')`,
-      );
-      training = new Map(
-        reader.getRowObjects().map((r) => [String(r.customer_id), r as Record<string, unknown>]),
-      );
-    } finally {
-      session.close();
+    for (const strategy of strategies) {
+      const out = path.join(dataDir, `training-${strategy}.parquet`);
+      const result = await getTrainingSet({
+        registry,
+        dataDir,
+        env: 'local',
+        request: { service: 'skew' },
+        entities: entityFile,
+        onTransformError: 'null',
+        strategy,
+        out,
+      });
+      // The file a training job reads, with DuckDB's own values (bigint for BIGINT, FLOAT widened).
+      const session = await openDuckdb();
+      try {
+        const reader = await session.connection.runAndReadAll(
+          `SELECT * FROM read_parquet('${out.replaceAll("'", "''")}')`,
+        );
+        const rows = new Map(
+          reader.getRowObjects().map((r) => [String(r.customer_id), r as Record<string, unknown>]),
+        );
+        trainingSets.set(strategy, { rows, result });
+      } finally {
+        session.close();
+      }
     }
   }, 300_000);
 
@@ -438,6 +449,7 @@ describe(`a lookup and a training set at the same instant (seed ${SEED})`, () =>
       expect(failed, feature).toBeGreaterThan(5);
       expect(failed, feature).toBeLessThan(ENTITIES / 2);
     }
+    const training = trainingSets.get('asof')?.rows ?? new Map<string, Record<string, unknown>>();
     const trainedValues = (feature: string) => [...training.values()].map((r) => r[feature]);
     expect(trainedValues('f64').some((v) => Object.is(v, -0))).toBe(true);
     expect(trainedValues('s')).toContain('');
@@ -446,65 +458,75 @@ describe(`a lookup and a training set at the same instant (seed ${SEED})`, () =>
     expect(trainedValues('f32').some((v) => typeof v === 'number' && Math.fround(v) !== v)).toBe(
       false,
     );
-    expect(training.size).toBe(ENTITIES);
+    for (const strategy of strategies)
+      expect(trainingSets.get(strategy)?.rows.size, strategy).toBe(ENTITIES);
   });
 
-  it('gives every on-demand feature the same bits in the lookup and the training set', () => {
-    const outputs = { ...mixTypes, ...pickyTypes } as Record<string, string>;
-    const differences: string[] = [];
-    for (const e of entities) {
-      const looked = lookups.get(e.id) ?? {};
-      const trained = training.get(e.id) ?? {};
-      for (const [feature, type] of Object.entries(outputs)) {
-        const answer = looked[feature];
-        if (answer?.status === 'TRANSFORM_ERROR') continue; // compared by the next test
-        if (!identical(type, answer?.value, trained[feature]))
-          differences.push(
-            `${e.id} ${feature} (${type}): lookup ${shown(answer?.value)} vs training set ${shown(trained[feature])}`,
-          );
+  it.each(strategies)(
+    'gives every on-demand feature the same bits in the lookup and the training set (%s)',
+    (strategy) => {
+      const outputs = { ...mixTypes, ...pickyTypes } as Record<string, string>;
+      const differences: string[] = [];
+      for (const e of entities) {
+        const looked = lookups.get(e.id) ?? {};
+        const trained = trainedRow(strategy, e.id);
+        for (const [feature, type] of Object.entries(outputs)) {
+          const answer = looked[feature];
+          if (answer?.status === 'TRANSFORM_ERROR') continue; // compared by the next test
+          if (!identical(type, answer?.value, trained[feature]))
+            differences.push(
+              `${e.id} ${feature} (${type}): lookup ${shown(answer?.value)} vs training set ${shown(trained[feature])}`,
+            );
+        }
       }
-    }
-    expect(differences).toEqual([]);
-  });
+      expect(differences).toEqual([]);
+    },
+  );
 
-  it('fails the transform on the same rows: TRANSFORM_ERROR in lookups, NULL features in the training set', () => {
-    const differences: string[] = [];
-    let failures = 0;
-    for (const e of entities) {
-      const looked = lookups.get(e.id) ?? {};
-      const trained = training.get(e.id) ?? {};
-      for (const [view, features, required] of [
-        ['mix', Object.keys(mixTypes), 'm_s'],
-        ['picky', Object.keys(pickyTypes), 'p_ratio'],
-      ] as const) {
-        const lookupFailed = features.every((f) => looked[f]?.status === 'TRANSFORM_ERROR');
-        // A non-nullable output is NULL only where the transform failed.
-        const trainingFailed = trained[required] === null;
-        if (lookupFailed) failures += 1;
-        if (
-          lookupFailed !== trainingFailed ||
-          (trainingFailed && features.some((f) => trained[f] !== null))
-        )
-          differences.push(
-            `${e.id} ${view}: lookup ${lookupFailed ? `failed (${looked[required]?.error})` : 'succeeded'}, training set ${trainingFailed ? 'failed' : 'succeeded'}`,
-          );
+  it.each(strategies)(
+    'fails the transform on the same rows: TRANSFORM_ERROR in lookups, NULL features in the training set (%s)',
+    (strategy) => {
+      const differences: string[] = [];
+      let failures = 0;
+      for (const e of entities) {
+        const looked = lookups.get(e.id) ?? {};
+        const trained = trainedRow(strategy, e.id);
+        for (const [view, features, required] of [
+          ['mix', Object.keys(mixTypes), 'm_s'],
+          ['picky', Object.keys(pickyTypes), 'p_ratio'],
+        ] as const) {
+          const lookupFailed = features.every((f) => looked[f]?.status === 'TRANSFORM_ERROR');
+          // A non-nullable output is NULL only where the transform failed.
+          const trainingFailed = trained[required] === null;
+          if (lookupFailed) failures += 1;
+          if (
+            lookupFailed !== trainingFailed ||
+            (trainingFailed && features.some((f) => trained[f] !== null))
+          )
+            differences.push(
+              `${e.id} ${view}: lookup ${lookupFailed ? `failed (${looked[required]?.error})` : 'succeeded'}, training set ${trainingFailed ? 'failed' : 'succeeded'}`,
+            );
+        }
       }
-    }
-    expect(differences).toEqual([]);
-    expect(trainingResult.transformErrors?.rows).toBe(failures);
-  });
+      expect(differences).toEqual([]);
+      expect(trainingSets.get(strategy)?.result.transformErrors?.rows).toBe(failures);
+    },
+  );
 
-  it('gives every stored input the same bits in the lookup and the training set', () => {
-    const differences: string[] = [];
-    for (const e of entities) {
-      const looked = lookups.get(e.id) ?? {};
-      const trained = training.get(e.id) ?? {};
-      for (const [feature, type] of Object.entries(storedTypes))
-        if (!identical(type, looked[feature]?.value, trained[feature]))
-          differences.push(
-            `${e.id} ${feature} (${type}, ${looked[feature]?.status}): lookup ${shown(looked[feature]?.value)} vs training set ${shown(trained[feature])}`,
-          );
-    }
-    expect(differences).toEqual([]);
-  });
+  it.each(strategies)(
+    'gives every stored input the same bits in the lookup and the training set (%s)',
+    (strategy) => {
+      const differences: string[] = [];
+      for (const e of entities) {
+        const looked = lookups.get(e.id) ?? {};
+        const trained = trainedRow(strategy, e.id);
+        for (const [feature, type] of Object.entries(storedTypes))
+          if (!identical(type, looked[feature]?.value, trained[feature]))
+            differences.push(
+              `${e.id} ${feature} (${type}, ${looked[feature]?.status}): lookup ${shown(looked[feature]?.value)} vs training set ${shown(trained[feature])}`,
+            );
+      }
+      expect(differences).toEqual([]);
+    },
+  );
 });
