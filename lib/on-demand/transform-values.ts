@@ -51,12 +51,26 @@ export function requestValueProblem(type: OnDemandValueType, value: unknown): st
   return expected === undefined ? undefined : `${expected}, got ${describe(value)}`;
 }
 
+/** With the `u` flag a surrogate class matches only a surrogate that is not half of a pair. */
+const loneSurrogate = /[\uD800-\uDFFF]/u;
+
+/**
+ * Half a surrogate pair ('𝄞'.slice(0, 1)): a lookup's JSON carries it ("\ud834"), a training
+ * set's Parquet (UTF-8) cannot and holds U+FFFD, so it is refused on both paths alike.
+ */
+function loneSurrogateProblem(value: string): string {
+  const lone = loneSurrogate.exec(value);
+  const code = lone?.[0].charCodeAt(0).toString(16) ?? '';
+  return `holds a lone UTF-16 surrogate (\\u${code} at character ${lone?.index}), which is not text; cut strings at code points, e.g. Array.from(s).slice(0, n).join('')`;
+}
+
 // No closure is made per call: bundles keep function names (keepNames), which costs a
 // defineProperty for every arrow function created.
 function typeMismatch(type: OnDemandValueType, value: unknown): string | undefined {
   switch (type) {
     case 'string':
-      return typeof value === 'string' ? undefined : 'must be a string';
+      if (typeof value !== 'string') return 'must be a string';
+      return loneSurrogate.test(value) ? loneSurrogateProblem(value) : undefined;
     case 'bool':
       return typeof value === 'boolean' ? undefined : 'must be true or false';
     case 'int32':

@@ -130,7 +130,8 @@ const item = (names: readonly string[]): fc.Arbitrary<Item | undefined> =>
 const entity = fc.record({
   items: fc.tuple(item(['monthly', 'plan']), item(['amount_count_7d'])),
   basket: fc.oneof(fc.constantFrom(7, 13, 150), fc.double({ min: -1e6, max: 1e6, noNaN: true })),
-  coupon: text,
+  // A request value with a lone surrogate is a 400 (a training set's entity file cannot hold it).
+  coupon: text.filter((s) => !/[\uD800-\uDFFF]/u.test(s)),
 });
 type EntityCase = typeof entity extends fc.Arbitrary<infer T> ? T : never;
 const service = fc.constantFrom('with_monthly', 'without_monthly', 'only_on_demand');
