@@ -87,6 +87,7 @@ const mixTypes = {
   m_i32: 'int32',
   m_s: 'string',
   m_kind: 'string',
+  m_head: 'string',
   m_b: 'bool',
 } as const;
 /** Arithmetic sensitive to every input bit, string building, int64 arithmetic; no throw of its own. */
@@ -108,6 +109,8 @@ const mix = defineOnDemandView({
     m_i32: row.i32 === null ? null : row.i32 ^ row.r_i32,
     m_s: `${row.s}|${row.r_s}|${row.i64}|${row.f32}|${row.f64}|${row.i32}|${row.b}|${row.r_f32}|${row.r_f64}`,
     m_kind: row.s === null ? 'null' : row.s === '' ? 'empty' : `text:${row.s.length}`,
+    // Cut by UTF-16 code units: the first half of '𝄞' is a lone surrogate.
+    m_head: row.s === null ? null : row.s.slice(0, 1),
     m_b: row.b === null ? null : row.b !== row.r_b,
   }),
 });
