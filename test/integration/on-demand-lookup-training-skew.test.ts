@@ -195,6 +195,9 @@ const stringEdges = [
   'quote" back\\',
   ' lead',
   '\u2028',
+  'nul\u0000byte',
+  'crlf\r\n',
+  '\ufeffbom',
 ];
 const letters = ['a', 'Z', 'é', 'ß', '𝄞', '日', ' ', '-', '0'];
 
