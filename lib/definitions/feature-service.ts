@@ -159,7 +159,7 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
       `alias it, e.g. ${feature.view.name}.select([{ feature: '${feature.feature}', alias: '${feature.view.name}_${feature.feature}' }])`,
     );
   }
-  checkRequestFields(issues, onDemandFeatures, keyOwners);
+  checkRequestFields(issues, onDemandFeatures, keyOwners, [...features, ...onDemandFeatures]);
   issues.throwIfAny();
 
   return deepFreeze({
@@ -174,20 +174,32 @@ export function defineFeatureService(input: FeatureServiceInput): FeatureService
 
 /**
  * A lookup sends request values beside the join keys, one name space: a request field may not
- * be a join key of the service, and two on-demand views asking for one name must agree on its type.
+ * be a join key of the service or the name of one of its outputs (a training set's entity file
+ * holds it as a column beside them), and two on-demand views asking for one name must agree on
+ * its type.
  */
 function checkRequestFields(
   issues: IssueCollector,
   onDemandFeatures: readonly OnDemandServiceFeature[],
   keyOwners: ReadonlyMap<string, string>,
+  outputs: readonly { view: { name: string }; feature: string; outputName: string }[],
 ): void {
+  // A training set's entity file holds the request values as columns beside the features.
+  const outputOf = new Map(outputs.map((o) => [o.outputName, `${o.view.name}.${o.feature}`]));
   const typeOf = new Map<string, { type: string; view: string }>();
   for (const view of new Set(onDemandFeatures.map((f) => f.view))) {
     for (const field of view.request) {
       const where = listItemField('features', view.name);
       const owner = keyOwners.get(field.name);
       const earlier = typeOf.get(field.name);
-      if (owner !== undefined)
+      const output = outputOf.get(field.name);
+      if (output !== undefined)
+        issues.add(
+          where,
+          `request field "${field.name}" of on-demand view "${view.name}" has the name of the service's output ${output}`,
+          'rename the request field, or alias the output in the service',
+        );
+      else if (owner !== undefined)
         issues.add(
           where,
           `request field "${field.name}" of on-demand view "${view.name}" is also a join key of view ${owner}`,

@@ -57,9 +57,14 @@ export async function writeAthenaResultFile(
     const entities = await loadEntities(connection, options.entities, {
       timestampColumn: options.timestampColumn,
       joinKeys: [],
-      textColumns: onDemand.requestFields.filter((f) => f.type === 'string').map((f) => f.name),
+      textColumns: onDemand.requestFields.map((f) => f.name),
     });
-    checkRequestColumns(onDemand, entities.columns, options.entities);
+    const requestAsText = path.extname(options.entities).toLowerCase() === '.csv';
+    const entityTypes = await columnTypesOf(connection, entities.table);
+    checkRequestColumns(onDemand, entityTypes, options.entities, {
+      timestampColumn: options.timestampColumn,
+      requestAsText,
+    });
     const hidden = new Set(onDemand.inputs.map((i) => i.outputName));
     const requestNames = onDemand.requestFields.map((f) => f.name);
     const kept = [
@@ -75,7 +80,8 @@ export async function writeAthenaResultFile(
     ].join('\n');
     const columns = registerOnDemandColumns(connection, onDemand, {
       onError: options.onTransformError ?? 'fail',
-      columnTypes: await columnTypesOf(connection, entities.table),
+      columnTypes: entityTypes,
+      requestAsText,
     });
     try {
       await connection.run(
@@ -84,6 +90,11 @@ export async function writeAthenaResultFile(
     } catch (error) {
       await rm(options.out, { force: true });
       throw columns.failure() ?? error;
+    }
+    const failed = columns.failure();
+    if (failed) {
+      await rm(options.out, { force: true });
+      throw failed;
     }
     const nulled = columns.nulled();
     return nulled.rows > 0 ? { transformErrors: nulled } : {};

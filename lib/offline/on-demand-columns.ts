@@ -79,7 +79,11 @@ export interface OnDemandColumns {
    * `fstore_row_id`, the request fields and the hidden inputs), keeping `columns` before them.
    */
   select(joined: string, columns: readonly string[]): string;
-  /** The row error that stopped the query, when one did (mode `fail`, or a bad request value). */
+  /**
+   * The error of the lowest entity row whose request value is bad, or whose transform failed
+   * in mode `fail`. The query runs to its end regardless (rows past it cheaply): check this
+   * after it and discard the result when it is set.
+   */
   failure(): OnDemandRowError | undefined;
   /** Rows whose transform failed and got NULL features (mode `null`), and the first of them. */
   nulled(): { readonly rows: number; readonly first?: string };
@@ -107,19 +111,36 @@ export function registerOnDemandColumns(
   plan: OnDemandTrainingPlan,
   options: {
     readonly onError: 'fail' | 'null';
-    /** DuckDB type of each entity column: a JSON-lines column of mixed values is `JSON`. */
+    /** Once aborted, the next row fails the query, so a slow transform holds no stop up. */
+    readonly signal?: AbortSignal;
+    /**
+     * DuckDB type of each entity column. A CSV file's request columns are read as text
+     * (`VARCHAR`, every one: see loadEntities' textColumns) and parsed by the declared type;
+     * a typed file's (Parquet, JSON lines) are passed as JSON and checked as a lookup checks
+     * its body's values, so `"5"` is no float64 there and `7` no string.
+     */
     readonly columnTypes: ReadonlyMap<string, string>;
+    readonly requestAsText: boolean;
   },
 ): OnDemandColumns {
   const { onError } = options;
-  // JSON text keeps a string's quotes; json_extract_string gives the value as written.
-  const asText = (column: string) =>
-    options.columnTypes.get(column) === 'JSON'
-      ? `json_extract_string(${quoteIdentifier(column)}, '$')`
-      : `CAST(${quoteIdentifier(column)} AS VARCHAR)`;
-  let failure: OnDemandRowError | undefined;
+  const requestArgument = (column: string) => {
+    const q = quoteIdentifier(column);
+    if (options.requestAsText) return `CAST(${q} AS VARCHAR)`;
+    // A float32 column's value is the float it holds, not its shortest text ('0.1').
+    return options.columnTypes.get(column) === 'FLOAT'
+      ? `CAST(to_json(CAST(${q} AS DOUBLE)) AS VARCHAR)`
+      : `CAST(to_json(${q}) AS VARCHAR)`;
+  };
+  const parseRequest = options.requestAsText ? requestValueFromText : requestValueFromJson;
+  // Chunks come in any order over DuckDB's threads: the failure kept is the lowest row's, so
+  // the message names the first bad row of the file whatever the thread timing.
+  let failure: { row: number; error: OnDemandRowError } | undefined;
   let nulledRows = 0;
-  let firstNulled: string | undefined;
+  let firstNulled: { row: number; message: string } | undefined;
+  const fail = (row: number, error: () => OnDemandRowError) => {
+    if (failure === undefined || row < failure.row) failure = { row, error: error() };
+  };
   const inputName = (view: string, feature: string) =>
     plan.inputs.find((i) => i.view === view && i.feature === feature)?.outputName ?? '';
   const calls = plan.part.views.map(({ view, transform }, index) => {
@@ -145,18 +166,32 @@ export function registerOnDemandColumns(
           const offset = 1 + view.request.length;
           const inputVectors = view.inputs.map((_, i) => input.getColumnVector(offset + i));
           const outputVectors = outputs.map((_, i) => struct.entryVectorAt(i));
-          for (let r = 0; r < rowCount; r++) {
+          const rowNumber = (r: number) => Number(rowIds.getItem(r));
+          rows: for (let r = 0; r < rowCount; r++) {
+            if (options.signal?.aborted) {
+              info.setError('stopped');
+              return;
+            }
+            // Past a failure, only a lower row can change the answer: the rest get NULL.
+            if (failure !== undefined && rowNumber(r) > failure.row) {
+              for (const vector of outputVectors) vector.setItem(r, null);
+              continue;
+            }
             const row: Record<string, TransformValue> = {};
             for (let i = 0; i < view.request.length; i++) {
               const field = view.request[i] as (typeof view.request)[number];
-              const parsed = requestValue(field.type, requestVectors[i]?.getItem(r));
+              const parsed = parseRequest(field.type, requestVectors[i]?.getItem(r));
               if ('problem' in parsed) {
-                failure ??= new OnDemandRowError(
-                  `entity row ${Number(rowIds.getItem(r))}, column ${field.name} (request value of on-demand view ${view.name}, ${field.type}): ${parsed.problem}`,
-                  'fix that row (numbered from 1, after a CSV header); request values must be present and of the declared type',
+                fail(
+                  rowNumber(r),
+                  () =>
+                    new OnDemandRowError(
+                      `entity row ${rowNumber(r)}, column ${field.name} (request value of on-demand view ${view.name}, ${field.type}): ${parsed.problem}`,
+                      'fix that row (numbered from 1, after a CSV header); request values must be present and of the declared type',
+                    ),
                 );
-                info.setError(failure.message);
-                return;
+                for (const vector of outputVectors) vector.setItem(r, null);
+                continue rows;
               }
               row[field.name] = parsed.value;
             }
@@ -176,18 +211,22 @@ export function registerOnDemandColumns(
               }
             } catch (error) {
               if (!(error instanceof TransformError)) throw error;
-              const message = `entity row ${Number(rowIds.getItem(r))}: on-demand view ${view.name}: ${error.message}`;
+              const message = `entity row ${rowNumber(r)}: on-demand view ${view.name}: ${error.message}`;
+              for (const vector of outputVectors) vector.setItem(r, null);
               if (onError === 'fail') {
-                failure ??= new OnDemandRowError(
-                  message,
-                  'fix the transform, or pass --on-transform-error null to give such rows NULL features',
+                fail(
+                  rowNumber(r),
+                  () =>
+                    new OnDemandRowError(
+                      message,
+                      'fix the transform, or pass --on-transform-error null to give such rows NULL features',
+                    ),
                 );
-                info.setError(failure.message);
-                return;
+                continue;
               }
               nulledRows += 1;
-              firstNulled ??= message;
-              for (const vector of outputVectors) vector.setItem(r, null);
+              if (firstNulled === undefined || rowNumber(r) < firstNulled.row)
+                firstNulled = { row: rowNumber(r), message };
             }
           }
           struct.flush();
@@ -196,7 +235,7 @@ export function registerOnDemandColumns(
     );
     const args = [
       'fstore_row_id',
-      ...view.request.map((f) => asText(f.name)),
+      ...view.request.map((f) => requestArgument(f.name)),
       ...view.inputs.map((i) => quoteIdentifier(inputName(i.view, i.feature))),
     ];
     return { column: `fstore_od_${index}`, call: `${name}(${args.join(', ')})` };
@@ -210,29 +249,71 @@ export function registerOnDemandColumns(
         (c, i) =>
           `struct_extract(${c.column}, ${quoteLiteral(c.feature)}) AS ${quoteIdentifier(plan.outputNames[i] ?? c.feature)}`,
       );
+      const kept = columns.map((column) => {
+        const field = plan.requestFields.find((f) => f.name === column);
+        return field && options.requestAsText && field.type !== 'string'
+          ? `${typedFromText(column, field.type)} AS ${quoteIdentifier(column)}`
+          : quoteIdentifier(column);
+      });
       return [
-        `SELECT ${[...columns.map(quoteIdentifier), ...outputs].join(', ')} FROM (`,
+        `SELECT ${[...kept, ...outputs].join(', ')} FROM (`,
         `  SELECT *, ${calls.map((c) => `${c.call} AS ${c.column}`).join(', ')} FROM (\n${joined}\n) fstore_joined`,
         ') fstore_on_demand',
       ].join('\n');
     },
-    failure: () => failure,
-    nulled: () => ({ rows: nulledRows, ...(firstNulled ? { first: firstNulled } : {}) }),
+    failure: () => failure?.error,
+    nulled: () => ({ rows: nulledRows, ...(firstNulled ? { first: firstNulled.message } : {}) }),
   };
 }
 
-/** Every request field of the on-demand views must be a column of the entity file. */
+/**
+ * Every request field of the on-demand views must be a column of the entity file, other than
+ * its timestamp column (converted to UTC, so no longer as written), and in a typed file of a
+ * type whose values a lookup could send for it (a TIMESTAMP column is no string, a VARCHAR one
+ * no number).
+ */
 export function checkRequestColumns(
   onDemand: OnDemandTrainingPlan,
-  columns: readonly string[],
+  columnTypes: ReadonlyMap<string, string>,
   file: string,
+  options: { readonly timestampColumn: string; readonly requestAsText: boolean },
 ): void {
-  const missing = onDemand.requestFields.filter((f) => !columns.includes(f.name));
-  if (missing.length === 0) return;
-  throw new EntityFileError(
-    `entity file ${path.basename(file)} has no column ${missing.map((f) => `"${f.name}" (${f.type})`).join(', ')}: the on-demand features of the service read it as a request value (it has ${columns.join(', ')})`,
-    'add a column per request value, as a lookup sends them beside the join keys',
-  );
+  const name = path.basename(file);
+  const columns = [...columnTypes.keys()].filter((c) => c !== 'fstore_row_id');
+  const missing = onDemand.requestFields.filter((f) => !columnTypes.has(f.name));
+  if (missing.length > 0)
+    throw new EntityFileError(
+      `entity file ${name} has no column ${missing.map((f) => `"${f.name}" (${f.type})`).join(', ')}: the on-demand features of the service read it as a request value (it has ${columns.join(', ')})`,
+      'add a column per request value, as a lookup sends them beside the join keys',
+    );
+  const timestamp = onDemand.requestFields.find((f) => f.name === options.timestampColumn);
+  if (timestamp)
+    throw new EntityFileError(
+      `request value "${timestamp.name}" is the entity timestamp column of ${name}, which training sets convert to UTC: the transform would not see it as written`,
+      'put the time the transform reads in a column of its own, or name another timestamp column with --timestamp-column',
+    );
+  if (options.requestAsText) return;
+  for (const field of onDemand.requestFields) {
+    const type = columnTypes.get(field.name) ?? '';
+    if (type === 'JSON' || holdsRequestType(field.type, type)) continue;
+    throw new EntityFileError(
+      `column "${field.name}" of entity file ${name} is ${type}, but request value "${field.name}" is ${field.type}`,
+      field.type === 'string'
+        ? 'store it as text (VARCHAR), as a lookup sends it as a JSON string'
+        : field.type === 'bool'
+          ? 'store it as BOOLEAN'
+          : 'store it as a number column',
+    );
+  }
+}
+
+const numericTypes =
+  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))$/;
+
+function holdsRequestType(field: OnDemandValueType, columnType: string): boolean {
+  if (field === 'string') return columnType === 'VARCHAR';
+  if (field === 'bool') return columnType === 'BOOLEAN';
+  return numericTypes.test(columnType);
 }
 
 /** DuckDB type of each column of `table`, for registerOnDemandColumns. */
@@ -244,10 +325,30 @@ export async function columnTypesOf(
   return new Map(rows.map((r) => [String(r.column_name), String(r.column_type)]));
 }
 
+/**
+ * A CSV request column (read as text) in its declared type for the result: a row the cast would
+ * get wrong (`1e5` for an int) has already failed the query through the transform's check.
+ */
+function typedFromText(column: string, type: OnDemandValueType): string {
+  const q = quoteIdentifier(column);
+  switch (type) {
+    case 'bool':
+      return `TRY_CAST(${q} AS BOOLEAN)`;
+    case 'float32':
+      return `CAST(TRY_CAST(${q} AS DOUBLE) AS FLOAT)`;
+    case 'float64':
+      return `TRY_CAST(${q} AS DOUBLE)`;
+    case 'int32':
+      return `CAST(TRY_CAST(${q} AS DOUBLE) AS INTEGER)`;
+    default:
+      return `CAST(TRY_CAST(${q} AS DOUBLE) AS BIGINT)`;
+  }
+}
+
 const numberText = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** An entity file's request value (as text) in the form a lookup would have received it. */
-function requestValue(
+/** A CSV request value (its text as written) in the form a lookup would have received it. */
+function requestValueFromText(
   type: OnDemandValueType,
   text: unknown,
 ): { value: TransformValue } | { problem: string } {
@@ -262,6 +363,24 @@ function requestValue(
   if (!numberText.test(written))
     return { problem: `must be a number, got ${JSON.stringify(written)}` };
   const value = Number(written);
+  const problem = requestValueProblem(type, value);
+  return problem ? { problem } : { value: transformInput(type, value) };
+}
+
+/** A typed file's request value (as JSON text) checked by the lookup's own rule. */
+function requestValueFromJson(
+  type: OnDemandValueType,
+  json: unknown,
+): { value: TransformValue } | { problem: string } {
+  if (json === null || json === undefined)
+    return { problem: 'empty value; on-demand features need it' };
+  let value: unknown;
+  try {
+    value = JSON.parse(String(json));
+  } catch {
+    return { problem: `is not a value a lookup could send, got ${String(json)}` };
+  }
+  if (value === null) return { problem: 'empty value; on-demand features need it' };
   const problem = requestValueProblem(type, value);
   return problem ? { problem } : { value: transformInput(type, value) };
 }

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { firstLine, HintedError } from '../hinted-error.ts';
@@ -15,6 +16,7 @@ import type { RunningTotalsSource } from '../sql/render-running-totals.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
 import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
+import { interruptOnAbort } from './interrupt-on-abort.ts';
 import { narrowToLatestRowDays } from './latest-row-days.ts';
 import { loadEntities } from './load-entities.ts';
 import { offlineRoot } from './local-layout.ts';
@@ -60,6 +62,11 @@ export interface TrainingSetOptions {
    * entity row number; `null` gives that row's features of that view NULL and counts it.
    */
   readonly onTransformError?: 'fail' | 'null';
+  /**
+   * Stops the work: the running DuckDB query is interrupted, the JS functions it calls return at
+   * once, and the training set rejects with the signal's reason (a half-written `out` removed).
+   */
+  readonly signal?: AbortSignal;
 }
 
 export type TrainingSetPhase =
@@ -112,18 +119,29 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
   });
   const hidden = new Set(onDemand?.inputs.map((i) => i.outputName));
   const storedNames = plan.outputNames.filter((name) => !hidden.has(name));
+  options.signal?.throwIfAborted();
   const session = await openDuckdb();
+  const stopInterrupting = interruptOnAbort(session.connection, options.signal);
   try {
     const { connection } = session;
     options.onPhase?.('loading entities');
     const entities = await loadEntities(connection, options.entities, {
       timestampColumn,
       joinKeys: requiredJoinKeys(plan),
-      textColumns: onDemand?.requestFields.filter((f) => f.type === 'string').map((f) => f.name),
+      // A CSV's request values are parsed from their text, as a lookup parses its JSON.
+      textColumns: onDemand?.requestFields.map((f) => f.name),
     });
-    if (onDemand) checkRequestColumns(onDemand, entities.columns, options.entities);
+    const requestAsText = path.extname(options.entities).toLowerCase() === '.csv';
+    const entityTypes = onDemand ? await columnTypesOf(connection, entities.table) : undefined;
+    if (onDemand && entityTypes)
+      checkRequestColumns(onDemand, entityTypes, options.entities, {
+        timestampColumn,
+        requestAsText,
+      });
+    // Parquet and DuckDB match column names without regard to case.
+    const taken = new Set(entities.columns.map((c) => c.toLowerCase()));
     const clash = [...storedNames, ...(onDemand?.outputNames ?? [])].find((name) =>
-      entities.columns.includes(name),
+      taken.has(name.toLowerCase()),
     );
     if (clash) {
       throw new TrainingSetError(
@@ -165,7 +183,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     // One pass: the join streams into the file (or the reader), counting matches as it goes.
     options.onPhase?.('joining');
     const matchColumns = plan.views.map((_, index) => `fstore_match_${index}`);
-    const tally = registerMatchTally(connection, matchColumns);
+    const tally = registerMatchTally(connection, matchColumns, options.signal);
     const stored = [...entities.columns, ...storedNames];
     const columns = [...stored, ...(onDemand?.outputNames ?? [])];
     const joined = onDemand ? ['fstore_row_id', ...stored, ...hidden] : stored;
@@ -173,31 +191,47 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     const onDemandColumns = onDemand
       ? registerOnDemandColumns(connection, onDemand, {
           onError: options.onTransformError ?? 'fail',
-          columnTypes: await columnTypesOf(connection, entities.table),
+          signal: options.signal,
+          columnTypes: entityTypes ?? new Map(),
+          requestAsText,
         })
       : undefined;
     const result = onDemandColumns ? onDemandColumns.select(joinResult, stored) : joinResult;
     let records: Record<string, unknown>[] | undefined;
+    // An existing file is replaced only by a complete result: the result is written beside it
+    // and renamed over it. A new file is removed when the query fails half-way.
+    const written =
+      options.out !== undefined && existsSync(options.out)
+        ? path.join(
+            path.dirname(options.out),
+            `.${path.basename(options.out)}.fstore-${process.pid}`,
+          )
+        : options.out;
     try {
-      if (options.out) {
+      if (options.out && written) {
         const format =
           path.extname(options.out).toLowerCase() === '.csv'
             ? CSV_COPY_OPTIONS
             : 'FORMAT parquet, COMPRESSION zstd';
-        await connection.run(`COPY (${result}) TO ${quoteLiteral(options.out)} (${format})`);
+        await connection.run(`COPY (${result}) TO ${quoteLiteral(written)} (${format})`);
       } else {
         records = await queryRows(connection, result);
       }
     } catch (error) {
-      // A COPY stopped half-way leaves a file behind: never let it pass for a result.
-      if (options.out) await rm(options.out, { force: true });
+      if (written) await rm(written, { force: true });
       throw onDemandColumns?.failure() ?? explainQueryError(error, options);
+    }
+    const failed = onDemandColumns?.failure();
+    if (failed) {
+      if (written) await rm(written, { force: true });
+      throw failed;
     }
     if (tally.rows() !== entities.rows)
       throw new TrainingSetError(
         `the point-in-time query returned ${tally.rows()} rows for ${entities.rows} entity rows`,
         'this is a bug in fstore: report it with the output of --show-sql',
       );
+    if (options.out && written && written !== options.out) await rename(written, options.out);
     const matchRates = plan.views.map((view, index) => {
       const matched = tally.counts()[index] ?? 0;
       return { view: view.view, matched, rate: entities.rows === 0 ? 0 : matched / entities.rows };
@@ -222,7 +256,12 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       ...(options.out ? { out: options.out } : {}),
       ...(records ? { records } : {}),
     };
+  } catch (error) {
+    // An interrupted query (or a step it broke) is the stop it was asked for.
+    options.signal?.throwIfAborted();
+    throw error;
   } finally {
+    stopInterrupting();
     session.close();
   }
 }

@@ -118,8 +118,8 @@ describe('training sets of a service with on-demand features on AWS (fstore trai
     expect(
       read.getRowObjectsJS().map((r) => [r.row_key, r.customer_id, r.basket, r.ratio]),
     ).toEqual([
-      ['1', 'C2', 30n, null],
-      ['2', 'C1', 10n, 0.2],
+      ['1', 'C2', 30, null],
+      ['2', 'C1', 10, 0.2],
     ]);
     connection.closeSync();
   });
