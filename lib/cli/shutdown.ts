@@ -27,12 +27,15 @@ export class InterruptedError extends CliError {
  *   `stopIsNormalEnd()`, for a server whose normal end is a stop request).
  * - A second signal exits at once. Either immediate exit runs the synchronous `onExit`
  *   cleanups; process locks remove their files on the process's `exit` event themselves.
+ * - While `duringNativeCallbacks` work runs, an immediate exit ends the process by the signal
+ *   itself (default action) after the cleanups and `exit` listeners, not by process.exit.
  */
 export class Shutdown {
   private readonly controller = new AbortController();
   private received: StopSignal | undefined;
   private graceful = false;
   private normalEnd = false;
+  private nativeCallbacks = 0;
   private readonly cleanups = new Set<() => void>();
   private readonly handlers = {
     SIGINT: () => this.receive('SIGINT'),
@@ -42,6 +45,7 @@ export class Shutdown {
   constructor(
     private readonly exit: (code: number) => void = (code) => process.exit(code),
     private readonly write: (text: string) => void = (text) => process.stderr.write(text),
+    private readonly raise: (signal: StopSignal) => void = raiseDefault,
   ) {}
 
   install(): this {
@@ -76,6 +80,20 @@ export class Shutdown {
     return this.received && !this.normalEnd ? signalExitCodes[this.received] : code;
   }
 
+  /**
+   * Runs `work`, a native query that calls JS functions on this thread (DuckDB running our scalar
+   * functions). process.exit waits for Node's worker threads, and the query's thread waits for
+   * this one to run its next function call: exiting by process.exit meanwhile would hang forever.
+   */
+  async duringNativeCallbacks<T>(work: Promise<T>): Promise<T> {
+    this.nativeCallbacks += 1;
+    try {
+      return await work;
+    } finally {
+      this.nativeCallbacks -= 1;
+    }
+  }
+
   /** A synchronous cleanup for an immediate exit (e.g. remove a half-written file). */
   onExit(cleanup: () => void): () => void {
     this.cleanups.add(cleanup);
@@ -90,7 +108,7 @@ export class Shutdown {
           : `\n${signal}: stopped\n`,
       );
       this.received ??= signal;
-      this.exitNow(signalExitCodes[signal]);
+      this.exitNow(signal);
       return;
     }
     this.received = signal;
@@ -100,7 +118,7 @@ export class Shutdown {
     this.controller.abort(new InterruptedError(signal, `stopped by ${signal}`));
   }
 
-  private exitNow(code: number): void {
+  private exitNow(signal: StopSignal): void {
     for (const cleanup of this.cleanups) {
       try {
         cleanup();
@@ -108,8 +126,21 @@ export class Shutdown {
         // Exiting anyway; the next run copes with what is left.
       }
     }
-    this.exit(code);
+    if (this.nativeCallbacks > 0) this.raise(signal);
+    this.exit(signalExitCodes[signal]);
   }
+}
+
+/**
+ * Ends the process by `signal`'s default action, as if it had no handler: the shell sees the
+ * same 130/143. The `exit` listeners (process locks) run first, as process.exit would run them.
+ */
+function raiseDefault(signal: StopSignal): void {
+  process.exitCode = signalExitCodes[signal];
+  process.emit('exit', signalExitCodes[signal]);
+  // Without listeners Node restores the default action; the kernel then ends the process.
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
 }
 
 let current: Shutdown | undefined;

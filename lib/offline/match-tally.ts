@@ -6,7 +6,8 @@ import { quoteIdentifier } from '../sql/dialect.ts';
  * set needs neither a result table nor a second pass over the join: `condition` is an
  * always-true filter calling a volatile function that adds up each flag column chunk by chunk.
  * Volatile, DuckDB neither pushes it into the join nor drops it; `rows` lets the caller check
- * that every result row was seen exactly once.
+ * that every result row was seen exactly once. Once `signal` aborts, the next call fails the
+ * query, so a stop does not wait for the join to end.
  */
 export interface MatchTally {
   readonly condition: string;
@@ -19,6 +20,7 @@ export interface MatchTally {
 export function registerMatchTally(
   connection: DuckDBConnection,
   flagColumns: readonly string[],
+  signal?: AbortSignal,
   name = 'fstore_match_tally',
 ): MatchTally {
   if (flagColumns.length === 0) throw new Error('registerMatchTally needs one flag column or more');
@@ -32,7 +34,11 @@ export function registerMatchTally(
       volatile: true,
       // Called for NULL flags too: by default DuckDB would answer NULL and the filter drop the row.
       specialHandling: true,
-      mainFunction: (_info, input, output) => {
+      mainFunction: (info, input, output) => {
+        if (signal?.aborted) {
+          info.setError('stopped');
+          return;
+        }
         const size = input.rowCount;
         for (const [index] of flagColumns.entries()) {
           const flags = input.getColumnVector(index);

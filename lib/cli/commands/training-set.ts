@@ -6,6 +6,7 @@ import { isLocalEnv } from '../../data-paths.ts';
 import { getTrainingSet } from '../../offline/training-set.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { InterruptedError } from '../shutdown.ts';
 import { partialPath, requireOut } from './training-set-output.ts';
 
 export interface TrainingSetCliOptions {
@@ -85,13 +86,14 @@ export function registerTrainingSet(program: Command): void {
         await athenaTrainingSet(ctx, registry, options);
         return;
       }
-      // The local join runs inside DuckDB and has no safe point to stop at: a signal exits at
-      // once (the shutdown default) and only removes the half-written result, which is written
-      // beside --out and renamed into place when complete.
+      // The result is written beside --out and renamed into place when complete. A signal stops
+      // the DuckDB query (process.exit could not: its thread waits for this one to run our JS
+      // functions) and removes the half-written file; a second one exits at once.
       const out = requireOut(options);
       const partial = partialPath(out);
+      const signal = ctx.shutdown.stopSignal();
       const forget = ctx.shutdown.onExit(() => rmSync(partial, { force: true }));
-      const result = await getTrainingSet({
+      const building = getTrainingSet({
         registry,
         dataDir: ctx.options.dataDir,
         env: ctx.env,
@@ -105,6 +107,7 @@ export function registerTrainingSet(program: Command): void {
         aggregations: options.aggregations,
         onTransformError: options.onTransformError,
         onPhase: (phase) => ctx.out.status(`${phase} ...`),
+        signal,
       })
         .then(async (done) => {
           await rename(partial, out);
@@ -112,9 +115,16 @@ export function registerTrainingSet(program: Command): void {
         })
         .catch(async (error: unknown) => {
           await rm(partial, { force: true });
+          if (signal.aborted && ctx.shutdown.signal)
+            throw new InterruptedError(
+              ctx.shutdown.signal,
+              `stopped by ${ctx.shutdown.signal}: no training set was written to ${ctx.display(out)}`,
+              'run the same command again',
+            );
           throw error;
         })
         .finally(forget);
+      const result = await ctx.shutdown.duringNativeCallbacks(building);
       if (options.json) {
         ctx.out.json({
           ...(options.service ? { service: options.service } : { features: options.features }),

@@ -62,6 +62,33 @@ describe('Shutdown: SIGINT/SIGTERM handling of a CLI run', () => {
     forget();
   });
 
+  it('ends the process by the signal itself, not process.exit, on an immediate exit while a native query calls JS functions, and by process.exit again once it settled', async () => {
+    const exits: number[] = [];
+    const raised: string[] = [];
+    const shutdown = new Shutdown(
+      (code) => exits.push(code),
+      () => {},
+      (signal) => raised.push(signal),
+    ).install();
+    installed.push(shutdown);
+    const cleaned: string[] = [];
+    shutdown.onExit(() => cleaned.push('partial file'));
+    let settle = () => {};
+    const query = shutdown.duringNativeCallbacks(
+      new Promise<void>((resolve) => {
+        settle = resolve;
+      }),
+    );
+    process.emit('SIGTERM');
+    expect(raised).toEqual(['SIGTERM']);
+    expect(cleaned).toEqual(['partial file']);
+    settle();
+    await query;
+    process.emit('SIGINT');
+    expect(raised).toEqual(['SIGTERM']);
+    expect(exits.at(-1)).toBe(130);
+  });
+
   it('keeps the command’s own exit code when no signal came, and 0 for a stop that is a server’s normal end', () => {
     const { shutdown } = recorded();
     shutdown.stopSignal();
