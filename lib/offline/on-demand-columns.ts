@@ -111,7 +111,10 @@ export function registerOnDemandColumns(
   plan: OnDemandTrainingPlan,
   options: {
     readonly onError: 'fail' | 'null';
-    /** Once aborted, the next row fails the query, so a slow transform holds no stop up. */
+    /**
+     * Once aborted, the next call fails the query. The abort itself waits for the chunk being
+     * computed (up to 2048 rows): the signal's handler runs on this thread, between calls.
+     */
     readonly signal?: AbortSignal;
     /**
      * DuckDB type of each entity column. A CSV file's request columns are read as text
@@ -158,6 +161,10 @@ export function registerOnDemandColumns(
         volatile: true,
         specialHandling: true,
         mainFunction: (info, input, output) => {
+          if (options.signal?.aborted) {
+            info.setError('stopped');
+            return;
+          }
           const struct = output as DuckDBStructVector;
           // Vectors and counts are read once per chunk; the row number only for an error.
           const rowCount = input.rowCount;
@@ -168,10 +175,6 @@ export function registerOnDemandColumns(
           const outputVectors = outputs.map((_, i) => struct.entryVectorAt(i));
           const rowNumber = (r: number) => Number(rowIds.getItem(r));
           rows: for (let r = 0; r < rowCount; r++) {
-            if (options.signal?.aborted) {
-              info.setError('stopped');
-              return;
-            }
             // Past a failure, only a lower row can change the answer: the rest get NULL.
             if (failure !== undefined && rowNumber(r) > failure.row) {
               for (const vector of outputVectors) vector.setItem(r, null);
