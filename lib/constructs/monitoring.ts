@@ -1,5 +1,4 @@
 import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,7 +16,6 @@ import { pascal } from './logical-id.ts';
 export interface MonitoringProps {
   readonly stage: StageConfig;
   readonly registry: Registry;
-  readonly api: apigw.IHttpApi;
   /**
    * The lookup function behind the lookup routes: the lookup 5xx share counts its answers (EMF
    * `ServerErrors` and `LookupLatency` samples, service `online-lookup`) and its failed and
@@ -188,17 +186,9 @@ export class Monitoring extends Construct {
       );
     }
 
-    const apiDimensions = { ApiId: props.api.apiId, Stage: '$default' };
-    const apiMetric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/ApiGateway',
-        metricName,
-        dimensionsMap: apiDimensions,
-        statistic,
-        period: Duration.minutes(5),
-      });
     const errorRate = lookupErrorRate(props.lookupFunction);
-    const p99 = apiMetric('Latency', 'p99');
+    // The lookup function's own EMF sample per answer: the API's Latency would count pushes too.
+    const p99 = lookupMetric('LookupLatency', 'p99');
     this.alarm(notify, 'Lookup5xx', {
       alarmName: `fstore-${stage.name}-lookup-5xx`,
       alarmDescription: `More than ${stage.monitoring.lookup5xxPercent}% of lookups answered 5xx or failed (crashed, timed out, throttled) in 2 of 3 five-minute periods; push answers are not counted (push alarms)`,
@@ -211,7 +201,7 @@ export class Monitoring extends Construct {
     });
     this.alarm(notify, 'LookupLatency', {
       alarmName: `fstore-${stage.name}-lookup-p99`,
-      alarmDescription: `Lookup p99 latency above ${stage.monitoring.lookupP99Ms} ms`,
+      alarmDescription: `Lookup p99 latency (the lookup function's time per answer, pushes not counted) above ${stage.monitoring.lookupP99Ms} ms`,
       metric: p99,
       threshold: stage.monitoring.lookupP99Ms,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

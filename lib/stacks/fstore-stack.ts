@@ -102,7 +102,6 @@ export class FstoreStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stage,
       registry,
-      api: this.servingApi.api,
       lookupFunction: this.servingApi.function,
       deadLetterQueue: this.materialization.deadLetterQueue,
       pushFunction: this.servingApi.push.function,

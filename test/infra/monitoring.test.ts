@@ -1,6 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
@@ -32,7 +31,6 @@ async function monitoringOnly(stage: StageConfig, options: { push?: boolean } = 
   new Monitoring(stack, 'Monitoring', {
     stage,
     registry: await loadExampleRegistry(),
-    api: new apigw.HttpApi(stack, 'Api'),
     lookupFunction: inlineFunction(stack, 'Lookup'),
     deadLetterQueue: new sqs.Queue(stack, 'DeadLetters'),
     ...(pushFunction ? { pushFunction } : {}),
@@ -80,14 +78,15 @@ describe('Monitoring construct', () => {
     });
   }, 180_000);
 
-  it('alarms on the lookup API 5xx share and p99 latency at the stage thresholds', async () => {
+  it('alarms on the lookup 5xx share and p99 latency at the stage thresholds, the latency of lookups alone (never a push’s)', async () => {
     const { template } = await synthStage(
       resolveStageConfig('prod', { monitoring: { lookupP99Ms: 80, lookup5xxPercent: 0.5 } }),
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'fstore-prod-lookup-p99',
-      MetricName: 'Latency',
-      Namespace: 'AWS/ApiGateway',
+      MetricName: 'LookupLatency',
+      Namespace: 'fstore',
+      Dimensions: [{ Name: 'service', Value: 'online-lookup' }],
       ExtendedStatistic: 'p99',
       Threshold: 80,
     });
@@ -196,11 +195,9 @@ describe('Monitoring construct', () => {
       },
     ]);
     const stack = new Stack(new App(), 'monitoring');
-    const api = new apigw.HttpApi(stack, 'Api');
     new Monitoring(stack, 'Monitoring', {
       stage: resolveStageConfig('dev'),
       registry,
-      api,
       lookupFunction: inlineFunction(stack, 'Lookup'),
       deadLetterQueue: new sqs.Queue(stack, 'DeadLetters'),
     });
