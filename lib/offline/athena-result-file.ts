@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Registry } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { interruptOnAbort } from './interrupt-on-abort.ts';
 import { loadEntities } from './load-entities.ts';
 import {
   checkRequestColumns,
@@ -22,6 +24,8 @@ export interface AthenaResultFileOptions {
   readonly timestampColumn: string;
   readonly out: string;
   readonly onTransformError?: 'fail' | 'null';
+  /** Stops the work (as getTrainingSet's): rejects with the signal's reason, a half-written `out` removed. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -37,13 +41,22 @@ export async function writeAthenaResultFile(
     path.extname(options.out).toLowerCase() === '.csv' ? CSV_COPY_OPTIONS : 'FORMAT parquet';
   const parts = `read_parquet([${options.files.map(quoteLiteral).join(', ')}])`;
   const onDemand = planOnDemandTrainingSet(options.registry, { service: options.service }, false);
+  options.signal?.throwIfAborted();
   const session = await openDuckdb();
+  const stopInterrupting = interruptOnAbort(session.connection, options.signal);
   try {
     const { connection } = session;
     if (!onDemand) {
-      await connection.run(
-        `COPY (SELECT * FROM ${parts} ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(options.out)} (${format})`,
-      );
+      // A COPY stopped half-way leaves a new file behind (an existing one is replaced when done).
+      const outExisted = existsSync(options.out);
+      await connection
+        .run(
+          `COPY (SELECT * FROM ${parts} ORDER BY CAST(row_key AS BIGINT)) TO ${quoteLiteral(options.out)} (${format})`,
+        )
+        .catch(async (error: unknown) => {
+          if (!outExisted) await rm(options.out, { force: true });
+          throw error;
+        });
       return {};
     }
     const partColumns = (await queryRows(connection, `DESCRIBE SELECT * FROM ${parts}`)).map((r) =>
@@ -82,6 +95,7 @@ export async function writeAthenaResultFile(
       onError: options.onTransformError ?? 'fail',
       columnTypes: entityTypes,
       requestAsText,
+      signal: options.signal,
     });
     try {
       await connection.run(
@@ -89,6 +103,7 @@ export async function writeAthenaResultFile(
       );
     } catch (error) {
       await rm(options.out, { force: true });
+      options.signal?.throwIfAborted();
       throw columns.failure() ?? error;
     }
     const failed = columns.failure();
@@ -98,7 +113,11 @@ export async function writeAthenaResultFile(
     }
     const nulled = columns.nulled();
     return nulled.rows > 0 ? { transformErrors: nulled } : {};
+  } catch (error) {
+    options.signal?.throwIfAborted();
+    throw error;
   } finally {
+    stopInterrupting();
     session.close();
   }
 }

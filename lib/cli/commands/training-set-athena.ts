@@ -34,15 +34,19 @@ export async function athenaTrainingSet(
     s3: new S3Client({ region }),
     signal,
   });
-  const written = await writeAthenaResultFile({
-    registry,
-    service,
-    files: result.files,
-    entities: options.entities,
-    timestampColumn: options.timestampColumn,
-    out,
-    onTransformError: options.onTransformError,
-  });
+  // The on-demand transforms run as DuckDB calls JS functions: see the local training set.
+  const written = await ctx.shutdown.duringNativeCallbacks(
+    writeAthenaResultFile({
+      registry,
+      service,
+      files: result.files,
+      entities: options.entities,
+      timestampColumn: options.timestampColumn,
+      out,
+      onTransformError: options.onTransformError,
+      signal,
+    }),
+  );
   if (options.json) {
     ctx.out.json({
       service,
