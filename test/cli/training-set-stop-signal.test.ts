@@ -52,39 +52,46 @@ beforeAll(async () => {
 }, 240_000);
 
 describe('fstore training-set (local) stopped by a signal while its on-demand transform runs', () => {
-  it('stops the join on SIGTERM and exits 143, saying so, with neither the result nor its partial file left', async () => {
-    const outDir = await makeTempDir('ts-stop-signal-out');
-    const out = path.join(outDir, 'train.parquet');
-    const child = spawnFstore([
-      ...args,
-      'training-set',
-      '--service',
-      'checkout',
-      '--entities',
-      entities,
-      '--out',
-      out,
-    ]);
-    // The partial file appears when the COPY starts, i.e. while the transform is being called.
-    const started = Date.now();
-    while (!readdirSync(outDir).some((f) => f.includes('.partial-'))) {
-      if (Date.now() - started > 120_000) throw new Error(`no partial file:\n${child.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    child.kill('SIGTERM');
-    // Hang detector only (generous: the machine may be loaded); a stuck exit never resolves.
-    const code = await Promise.race([
-      child.exited,
-      new Promise((resolve) => setTimeout(() => resolve('still running'), 60_000)),
-    ]);
-    if (code === 'still running') child.kill('SIGKILL');
-    expect(code, child.output()).toBe(143);
-    expect(child.stderr()).toContain('SIGTERM: stopping');
-    expect(child.stderr()).toContain(
-      'interrupted: stopped by SIGTERM: no training set was written',
-    );
-    expect(readdirSync(outDir)).toEqual([]);
-    expect(existsSync(out)).toBe(false);
-  }, 300_000);
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)(
+    'stops the join on %s and exits %i, saying so, with neither the result nor its partial file left',
+    async (signal, exitCode) => {
+      const outDir = await makeTempDir('ts-stop-signal-out');
+      const out = path.join(outDir, 'train.parquet');
+      const child = spawnFstore([
+        ...args,
+        'training-set',
+        '--service',
+        'checkout',
+        '--entities',
+        entities,
+        '--out',
+        out,
+      ]);
+      // The partial file appears when the COPY starts, i.e. while the transform is being called.
+      const started = Date.now();
+      while (!readdirSync(outDir).some((f) => f.includes('.partial-'))) {
+        if (Date.now() - started > 120_000) throw new Error(`no partial file:\n${child.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      child.kill(signal);
+      // Hang detector only (generous: the machine may be loaded); a stuck exit never resolves.
+      const code = await Promise.race([
+        child.exited,
+        new Promise((resolve) => setTimeout(() => resolve('still running'), 60_000)),
+      ]);
+      if (code === 'still running') child.kill('SIGKILL');
+      expect(code, child.output()).toBe(exitCode);
+      expect(child.stderr()).toContain(`${signal}: stopping`);
+      expect(child.stderr()).toContain(
+        `interrupted: stopped by ${signal}: no training set was written`,
+      );
+      expect(readdirSync(outDir)).toEqual([]);
+      expect(existsSync(out)).toBe(false);
+    },
+    300_000,
+  );
 });
