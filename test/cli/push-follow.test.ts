@@ -142,6 +142,19 @@ describe('fstore push --follow', () => {
     expect(await amountOf('F3')).toBe('NOT_FOUND');
     expect(await amountOf('F4')).toBe(4);
     expect(await amountOf('F5')).toBe(5);
+    // Kept as a stream function keeps refused records: fstore quarantine stream shows them.
+    const kept = await runFstore([...args, 'quarantine', 'stream', '--json']);
+    expect(kept.code, kept.stderr).toBe(0);
+    const [payments] = JSON.parse(kept.stdout).sources as {
+      source: string;
+      records: number;
+      examples: { reason: string; data: unknown }[];
+    }[];
+    expect(payments).toMatchObject({ source: 'payments', records: 3 });
+    expect(payments?.examples.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ customer_id: 'F3', amount: -3 }),
+    );
+    expect(payments?.examples.map((e) => e.data)).toContain('not json');
   });
 
   it('on SIGTERM mid-stream pushes the lines it has read, loses no acknowledged line, and exits 0', async () => {

@@ -1,8 +1,11 @@
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Readable, Transform } from 'node:stream';
 import { ApiError } from '../../api/api-error.ts';
 import { parseJsonBody } from '../../api/parse-json-body.ts';
+import { quarantineDir } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { fileQuarantine } from '../../materialize/quarantine.ts';
 import { LockedError } from '../../process-lock.ts';
 import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push-logs.ts';
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
@@ -148,10 +151,21 @@ export async function followPush(
     }
   };
 
-  const skip = (line: number, reason: string) => {
+  // Skipped lines are kept as a stream function keeps refused records (fstore quarantine stream).
+  let quarantined: Promise<void> = Promise.resolve();
+  const skip = (line: number, reason: string, data: unknown) => {
     counts.skipped += 1;
     if (options.json) process.stdout.write(`${JSON.stringify({ skipped: { line, reason } })}\n`);
     else ctx.out.status(`line ${line} skipped: ${reason}`);
+    const sink = streamQuarantine(ctx, source.name);
+    sink.add([{ row: { line, data }, reasons: [reason] }]);
+    quarantined = quarantined
+      .then(() => sink.flush())
+      .catch((error: unknown) =>
+        ctx.out.status(
+          `${ctx.out.c.yellow('warning:')} line ${line} was not kept in ${sink.location}: ${(error as Error).message}`,
+        ),
+      );
   };
 
   const pushBatch = async (batch: PendingLine[]) => {
@@ -172,7 +186,7 @@ export async function followPush(
         const row = error instanceof ApiError ? error.details.row : undefined;
         const bad = typeof row === 'number' ? lines[row] : undefined;
         if (!bad) throw error;
-        skip(bad.line, reasonOf(error as ApiError));
+        skip(bad.line, reasonOf(error as ApiError), bad.row);
         return bad;
       });
       if ('line' in answer) {
@@ -217,7 +231,11 @@ export async function followPush(
       const line = counts.lines;
       if (text.trim() === '') continue;
       if (Buffer.byteLength(text, 'utf8') > defaultPushLimits.maxBodyBytes) {
-        skip(line, `the line is over ${defaultPushLimits.maxBodyBytes} bytes`);
+        skip(
+          line,
+          `the line is over ${defaultPushLimits.maxBodyBytes} bytes`,
+          `${text.slice(0, 1024)}…`,
+        );
         continue;
       }
       let row: unknown;
@@ -225,7 +243,7 @@ export async function followPush(
         row = parseJsonBody(text);
       } catch (error) {
         const reason = error instanceof ApiError ? error.message : String(error);
-        skip(line, reason.replace(/^(\$: )?request body is /, ''));
+        skip(line, reason.replace(/^(\$: )?request body is /, ''), text);
         continue;
       }
       pending.push({ line, row });
@@ -240,6 +258,7 @@ export async function followPush(
     lines.close();
     input.destroy();
     await store?.close();
+    await quarantined;
   }
   if (failure) throw failure;
   if (writesOffline(options.to)) await compactAtEnd();
@@ -252,6 +271,14 @@ export async function followPush(
     );
   }
   return summary;
+}
+
+/** Locally, what a stream function writes on AWS: `quarantine/_stream/<source>/<UTC day>.jsonl`. */
+function streamQuarantine(ctx: CliContext, source: string) {
+  return fileQuarantine(path.join(quarantineDir(ctx.options.dataDir, ctx.env), '_stream'), {
+    view: source,
+    runId: new Date().toISOString().slice(0, 10),
+  });
 }
 
 function report(
