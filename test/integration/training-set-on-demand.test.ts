@@ -129,7 +129,10 @@ describe('a training set of a service with an on-demand view', () => {
   }, 60_000);
 
   it.each([
-    [{ basket: 'lots', coupon: 'a' }, /entity row 2, column basket .*must be a finite number, got "lots"/],
+    [
+      { basket: 'lots', coupon: 'a' },
+      /entity row 2, column basket .*must be a finite number, got "lots"/,
+    ],
     [{ basket: null, coupon: 'a' }, /entity row 2, column basket .*empty value/],
     [{ basket: 1, coupon: null }, /entity row 2, column coupon .*empty value/],
   ])(
