@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Registry } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
@@ -97,20 +97,26 @@ export async function writeAthenaResultFile(
       requestAsText,
       signal: options.signal,
     });
+    // The query runs on past a failing row (the lowest one is named): an existing file is
+    // replaced only by a complete result, written beside it and renamed over it.
+    const written = existsSync(options.out)
+      ? path.join(path.dirname(options.out), `.${path.basename(options.out)}.fstore-${process.pid}`)
+      : options.out;
     try {
       await connection.run(
-        `COPY (${columns.select(joined, kept)}) TO ${quoteLiteral(options.out)} (${format})`,
+        `COPY (${columns.select(joined, kept)}) TO ${quoteLiteral(written)} (${format})`,
       );
     } catch (error) {
-      await rm(options.out, { force: true });
+      await rm(written, { force: true });
       options.signal?.throwIfAborted();
       throw columns.failure() ?? error;
     }
     const failed = columns.failure();
     if (failed) {
-      await rm(options.out, { force: true });
+      await rm(written, { force: true });
       throw failed;
     }
+    if (written !== options.out) await rename(written, options.out);
     const nulled = columns.nulled();
     return nulled.rows > 0 ? { transformErrors: nulled } : {};
   } catch (error) {

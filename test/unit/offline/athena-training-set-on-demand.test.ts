@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -141,5 +141,29 @@ describe('training sets of a service with on-demand features on AWS (fstore trai
     });
     await expect(written).rejects.toThrow(/no column "basket" \(float64\)/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('keep an existing --out file when a row fails, naming the row', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'athena-od-'));
+    const entities = path.join(dir, 'entities.csv');
+    await writeFile(
+      entities,
+      'customer_id,event_timestamp,basket\nC2,2026-03-01T00:00:00Z,lots\nC1,2026-03-01T00:00:00Z,10\n',
+    );
+    const part = path.join(dir, 'part.parquet');
+    await writeFile(part, await resultPart(dir));
+    const out = path.join(dir, 'out.parquet');
+    await writeFile(out, 'yesterday’s training set');
+    const written = writeAthenaResultFile({
+      registry,
+      service: 'checkout',
+      files: [part],
+      entities,
+      timestampColumn: 'event_timestamp',
+      out,
+    });
+    await expect(written).rejects.toThrow(/entity row 1, column basket .*"lots"/);
+    expect(await readFile(out, 'utf8')).toBe('yesterday’s training set');
+    expect((await readdir(dir)).filter((f) => f.includes('.fstore-'))).toEqual([]);
   });
 });
