@@ -40,6 +40,7 @@ afterAll(async () => {
 beforeEach(() => {
   bucket.objects.clear();
   bucket.modified.clear();
+  bucket.beforeRequest = undefined;
 });
 
 const stage = (source: 'payments' | 'audit', name: string, amount?: number) =>
@@ -106,13 +107,33 @@ describe('push-compaction function', () => {
     }
   });
 
-  it('fails the invocation naming a source whose ingest refused, after the other source ran, with its failure and the staged age published', async () => {
+  it('sets a staged object the ingest refuses aside and counts it among the push error objects; the run succeeds and the other source runs', async () => {
     await stage('payments', 'bad', 20_000);
     await stage('audit', 'ok');
+    const { invoke, metric } = handlerWith();
+    const summary = await invoke({});
+    expect(summary.sources).toContainEqual({ source: 'payments', status: 'done' });
+    expect(metric('CompactionFailures')).toBe(0);
+    expect(metric('PushRowsCompacted')).toBe(1);
+    expect(metric('PushErrorObjects')).toBe(1);
+    expect(metric('StagedPushObjects')).toBe(0);
+    expect(
+      [...bucket.objects.keys()].some((k) => k.startsWith('offline/_push/payments/_refused/')),
+    ).toBe(true);
+  });
+
+  it('fails the invocation naming a source that failed, after the other source ran, with its failure and the staged age published', async () => {
+    await stage('payments', 'a');
+    await stage('audit', 'ok');
+    // The payments ingest's commit record cannot be written: not a refusal, the source fails.
+    bucket.beforeRequest = (method, key) =>
+      method === 'PUT' && key.startsWith('offline/_ingests/payments/') && !key.includes('_lock')
+        ? { status: 403, code: 'AccessDenied' }
+        : undefined;
     const { invoke, metric, published } = handlerWith();
     const failure = invoke({});
     await expect(failure).rejects.toThrow(PushCompactionFailedError);
-    await expect(failure).rejects.toThrow(/"payments" failed: [\s\S]*amount/);
+    await expect(failure).rejects.toThrow(/"payments" failed/);
     expect(metric('CompactionFailures')).toBe(1);
     expect(metric('PushRowsCompacted')).toBe(1);
     // Set directly, the object counts as written at 2026-03-01T00:00Z: two hours before "now".

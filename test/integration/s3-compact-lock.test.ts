@@ -138,7 +138,19 @@ const dataKeys = () => [...bucket.objects.keys()].filter((k) => k.startsWith('of
 describe('one S3 compaction per source at a time: the lock (loopback bucket answering conditional writes as S3 does)', () => {
   it('of two compactions started at once exactly one runs; the other names the holder and commits nothing', async () => {
     const before = await readable();
-    const settled = await Promise.allSettled([compact(), compact()]);
+    // The winner's release waits until the other has settled: on a loaded machine the other's
+    // read of the lock could otherwise come after the release and take the lock in turn.
+    let oneSettled!: () => void;
+    const otherSettled = new Promise<void>((resolve) => {
+      oneSettled = resolve;
+    });
+    bucket.beforeRequest = async (method, key) => {
+      if (method === 'DELETE' && key === lockKey) await otherSettled;
+      return undefined;
+    };
+    const settled = await Promise.allSettled(
+      [compact(), compact()].map((run) => run.finally(oneSettled)),
+    );
     const won = settled.filter((s) => s.status === 'fulfilled');
     const lost = settled.filter((s) => s.status === 'rejected');
     expect(won).toHaveLength(1);
