@@ -28,6 +28,7 @@ import { compactionLockKey } from './s3-compact-record.ts';
 import { S3IngestTarget } from './s3-ingest-target.ts';
 import { acquireS3Lock, defaultLeaseMs, type S3Lock } from './s3-lock.ts';
 import { inArrivalOrder, ledgerExpiryBefore, type StagedObject } from './staged-object-order.ts';
+import { unreadableParquetFile } from './unreadable-parquet.ts';
 
 export interface S3PushIngestOptions {
   readonly s3: S3Client;
@@ -338,9 +339,11 @@ class StagedPushIngest {
         delivered,
         file,
       ).catch((error: unknown) => {
-        if (error instanceof Error && unreadableParquet.test(error.message))
+        const unreadable =
+          error instanceof Error ? unreadableParquetFile(error.message, local) : undefined;
+        if (error instanceof Error && unreadable !== undefined)
           throw new StagedObjectUnreadableError(
-            `a staged object of the batch cannot be read as Parquet: ${error.message}`,
+            `staged object ${keys[local.indexOf(unreadable)]} cannot be read as Parquet: ${error.message}`,
             { cause: error },
           );
         throw error;
@@ -446,9 +449,6 @@ class StagedPushIngest {
 }
 
 const defaultMaxBatchBytes = 1024 ** 3;
-
-/** DuckDB's messages for an object that is not (or no longer) a readable Parquet file. */
-const unreadableParquet = /not a parquet file|too small to be a parquet file|invalid input error/i;
 
 class StagedObjectUnreadableError extends Error {}
 
