@@ -262,7 +262,8 @@ class StagedPushIngest {
   /**
    * Moves a refused staged object under `pushRefusedPrefix` with a `.reason.json` beside it,
    * then deletes it from the staging prefix. Copy and reason first: killed in between, the
-   * object is still staged and the next run refuses and moves it again.
+   * object is still staged, and the next run refuses and moves it again, or ingests it (the
+   * definition fixed meanwhile) and deletes the copy and reason (`finish`).
    */
   private async setAside(
     key: string,
@@ -286,18 +287,32 @@ class StagedPushIngest {
       reason,
       fix: 'read the rows, fix the cause (or the source definition), push them again, then delete this object and its reason',
     });
+    faultPoint('push-ingest:after-set-aside-copy');
     await this.deleteKeys([key]);
     return { key, movedTo, reason };
   }
 
-  /** Step 4: ledger, staged objects, manifest; each step safe to repeat. */
+  /**
+   * Step 4: ledger, staged objects, their `_refused/` twins, manifest; each step safe to repeat.
+   * A twin is left by a run killed while setting the object aside (copied, not yet deleted from
+   * staging): now ingested, its copy and reason would tell the operator to push its rows again.
+   */
   private async finish(manifest: BatchManifest): Promise<void> {
     await this.putText(
       `${pushLedgerPrefix(this.options.source)}${manifest.batchId}.json`,
       manifest,
     );
     await this.deleteKeys(manifest.objects);
+    await this.deleteRefusedTwins(manifest.objects);
     await this.deleteKeys([`${pushBatchPrefix(this.options.source)}${manifest.batchId}.json`]);
+  }
+
+  private async deleteRefusedTwins(objects: readonly string[]): Promise<void> {
+    const names = new Set(objects.map((key) => path.posix.basename(key)));
+    const twins = (await this.list(pushRefusedPrefix(this.options.source)))
+      .map((o) => o.key)
+      .filter((key) => names.has(path.posix.basename(key).replace(/\.reason\.json$/, '')));
+    await this.deleteKeys(twins);
   }
 
   private async putText(key: string, value: unknown): Promise<void> {

@@ -94,4 +94,29 @@ describe('fstore compact --env <aws> killed (SIGKILL) while ingesting pushed row
     expect(ingestRecords()).toHaveLength(1);
     expect(staged()).toEqual([]);
   });
+
+  it('killed between setting a refused object aside and removing it from staging: the next run sets it aside again, one copy and reason, nothing left staged', async () => {
+    await stageTwoObjects();
+    const bad =
+      'offline/_push/orders/arrived=2026-03-01/fstore-dev-push-orders-1-2026-03-01-12-09-00.parquet';
+    bucket.objects.set(bad, Buffer.from('not parquet at all'));
+    const killed = await compact({ FSTORE_FAULT: 'push-ingest:after-set-aside-copy' });
+    expect(killed.code).toBeNull();
+    const refused = () =>
+      [...bucket.objects.keys()].filter((k) => k.startsWith('offline/_push/orders/_refused/'));
+    const aside = [
+      'offline/_push/orders/_refused/fstore-dev-push-orders-1-2026-03-01-12-09-00.parquet',
+      'offline/_push/orders/_refused/fstore-dev-push-orders-1-2026-03-01-12-09-00.parquet.reason.json',
+    ];
+    expect(refused()).toEqual(aside);
+    expect(staged()).toEqual([bad]);
+    const rerun = await compact({}, leftLockOwner());
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(JSON.parse(rerun.stdout).sources[0].pushed.refused).toEqual([
+      expect.objectContaining({ key: bad }),
+    ]);
+    expect(refused()).toEqual(aside);
+    expect(staged()).toEqual([]);
+    expect(ingestRecords()).toHaveLength(1);
+  });
 });

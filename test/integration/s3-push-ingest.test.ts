@@ -226,6 +226,22 @@ describe('fstore compact --env <aws>: pushed rows Firehose staged become committ
     expect(keys('offline/_push/payments/_batches/')).toEqual([]);
   });
 
+  it('removes the _refused/ copy and reason of an object it ingests: a run stopped between setting it aside and deleting it, then the definition fixed', async () => {
+    const key = await stage('b', [{ pushId: 'p2', row: 0, customer: 'C2', amount: 20_000 }]);
+    bucket.beforeRequest = (method, k) =>
+      method === 'DELETE' && k === key ? { status: 500, code: 'InternalError' } : undefined;
+    await expect(run()).rejects.toThrow();
+    // Both staged and set aside, as a kill between the two leaves it.
+    expect(keys('offline/_push/payments/_refused/')).toHaveLength(2);
+    expect(keys('offline/_push/payments/arrived=')).toEqual([key]);
+    bucket.beforeRequest = undefined;
+    const maxLifted = JSON.parse(JSON.stringify(registry).replace('"max":10000,', ''));
+    expect(await run({ registry: maxLifted })).toMatchObject({ objects: 1, rows: 1 });
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C2']);
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+    expect(keys('offline/_push/payments/_refused/')).toEqual([]);
+  });
+
   it('sets aside a staged object that is not readable Parquet', async () => {
     await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
     bucket.objects.set(
