@@ -10,7 +10,6 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { longestIntervalSeconds } from '../local/next-run.ts';
-import { pushErrorPrefix } from '../push/firehose-staging.ts';
 import type { Registry } from '../registry/index.ts';
 import { pushRegistryProjection } from '../registry/runtime-projection.ts';
 import { retention } from './function-defaults.ts';
@@ -36,7 +35,7 @@ const reserve = Duration.minutes(3);
  * one container-image function (DuckDB's native addon, linux/arm64, 15-minute timeout, 10 GiB
  * of /tmp) that runs `fstore compact --env` over every source: staged pushes ingested, small
  * objects merged. The function's role holds exactly the compaction role's statements
- * (`grantCompact`) plus listing `offline/_push-errors/<source>/` (to count delivery errors),
+ * (`grantCompact`, listing `offline/_push-errors/<source>/` to count delivery errors included)
  * and its own log group. One encrypted dead-letter queue receives what Scheduler could not
  * deliver and, as the on-failure destination, every failed invocation (no Lambda retry: the
  * next scheduled run is the retry). Two concurrent executions at most: the source locks keep
@@ -72,17 +71,6 @@ export class PushCompaction extends Construct {
       description: `Execution role of ${functionName}: the statements of fstore iam-policy --for compact`,
     });
     props.offlineStore.grantCompact(role);
-    const bucketArn = props.offlineStore.bucket.bucketArn;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [bucketArn],
-        // Exactly the prefixes the run lists (no wildcard): counting needs nothing deeper.
-        conditions: {
-          StringEquals: { 's3:prefix': props.registry.sources.map((s) => pushErrorPrefix(s.name)) },
-        },
-      }),
-    );
     const context = writePushCompactionContext(
       path.join(Stage.of(this)?.outdir ?? '.', `.push-compaction-${stack.node.addr}`),
       pushRegistryProjection(props.registry),

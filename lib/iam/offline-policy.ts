@@ -1,6 +1,6 @@
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
 import { compactionLockKey, compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
-import { pushStagingPrefix } from '../push/firehose-staging.ts';
+import { pushErrorPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
 import type { ArnScope, PolicyStatement } from './policy-statement.ts';
 
 /**
@@ -209,7 +209,8 @@ export function ingestStatements(
  * the records' read gives). No delete of any record. Pushed rows Firehose staged under
  * `offline/_push/<source>/` (ADR 0016) are read, ingested with an ingest record (written in
  * the ingest layout only, as `ingestStatements`) and then deleted, with compaction's manifests
- * and ledger written and deleted below the same prefix.
+ * and ledger written and deleted below the same prefix. `offline/_push-errors/<source>/`, where
+ * Firehose puts what it could not deliver, is listed (counted), never read.
  */
 export function compactStatements(
   bucketArn: string,
@@ -232,5 +233,12 @@ export function compactStatements(
       deleteKeys: sources.map((s) => compactionLockKey(s.name)),
     }),
     pushRecords,
+    {
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      // Exactly the prefixes the run lists to count delivery errors (no wildcard): nothing deeper.
+      Condition: { StringEquals: { 's3:prefix': sources.map((s) => pushErrorPrefix(s.name)) } },
+    },
   ];
 }

@@ -12,7 +12,7 @@ const sources = [
 describe('the policy of fstore compact --env <aws>', () => {
   const statements = compactStatements(bucket, sources);
 
-  it('reads each source’s objects, records and staged pushes, writes merged objects, compaction records, the lock and the ingest record of pushed rows, deletes data objects, staged pushes and the lock only', () => {
+  it('reads each source’s objects, records and staged pushes, lists its delivery errors, writes merged objects, compaction records, the lock and the ingest record of pushed rows, deletes data objects, staged pushes and the lock only', () => {
     expect(statements).toEqual([
       {
         Effect: 'Allow',
@@ -75,6 +75,20 @@ describe('the policy of fstore compact --env <aws>', () => {
           `${bucket}/offline/_ingests/orders/${recordPattern}`,
           `${bucket}/offline/_ingests/customer_profiles/${recordPattern}`,
         ],
+      },
+      {
+        // Counting what Firehose could not deliver (the run's summary and PushErrorObjects).
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [bucket],
+        Condition: {
+          StringEquals: {
+            's3:prefix': [
+              'offline/_push-errors/orders/',
+              'offline/_push-errors/customer_profiles/',
+            ],
+          },
+        },
       },
     ]);
   });
