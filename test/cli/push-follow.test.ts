@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acquireProcessLock } from '../../lib/process-lock.ts';
@@ -23,17 +23,18 @@ export const lastPayment = defineFeatureView({
 
 let args: string[];
 let dataDir: string;
+let defsDir: string;
 const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
 const line = (customer: string, amount: number) =>
   `${JSON.stringify({ customer_id: customer, amount, flagged: false, event_ts: hourAgo() })}\n`;
 
 /** `fstore push --follow` with stdin as a pipe this test writes to. */
-function follow(extra: readonly string[]) {
+function follow(extra: readonly string[], base: readonly string[] = args) {
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
     [
       path.join(repoRoot, 'bin', 'fstore.mjs'),
-      ...args,
+      ...base,
       'push',
       '--source',
       'payments',
@@ -105,7 +106,7 @@ function compactedRows(stdout: string): number {
 describe('fstore push --follow', () => {
   beforeAll(async () => {
     const work = await makeTempDir('push-follow');
-    const defsDir = await writeDefs({ 'defs.ts': defs }, await makeTempDir('push-follow-defs'));
+    defsDir = await writeDefs({ 'defs.ts': defs }, await makeTempDir('push-follow-defs'));
     dataDir = path.join(work, '.fstore');
     args = ['--defs', defsDir, '--data-dir', dataDir];
   });
@@ -155,6 +156,30 @@ describe('fstore push --follow', () => {
       expect.objectContaining({ customer_id: 'F3', amount: -3 }),
     );
     expect(payments?.examples.map((e) => e.data)).toContain('not json');
+  });
+
+  it('exits 3 when skipped lines could not be kept (quarantine not writable), counting them in its summary, after pushing the good lines', async () => {
+    const own = path.join(await makeTempDir('push-follow-unkept'), '.fstore');
+    // A file where the source's quarantine folder goes: every write fails, as on a full disk or
+    // a read-only folder (chmod stops no one running as root, as this test may).
+    const streamDir = path.join(own, 'local', 'quarantine', '_stream');
+    await mkdir(streamDir, { recursive: true });
+    await writeFile(path.join(streamDir, 'payments'), '');
+    const run = follow(['--json'], ['--defs', defsDir, '--data-dir', own]);
+    run.child.stdin.end([line('U1', 1), 'not json\n', line('U2', 2), 'nor this\n'].join(''));
+    expect(await run.exited, run.stderr()).toBe(3);
+    // One JSON line per event, then the error document (pretty-printed, as every command's).
+    const [events = '', error = ''] = run.stdout().split(/^(?=\{$)/m);
+    const out = events
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, Record<string, unknown>>);
+    expect(out.find((o) => o.done)?.done).toMatchObject({ rows: 2, skipped: 2, notKept: 2 });
+    expect(JSON.parse(error).error).toMatchObject({
+      exitCode: 3,
+      message: expect.stringMatching(/2 skipped lines \(2, 4\) could not be kept/),
+    });
+    expect(run.stderr()).toMatch(/line 2 was not kept in .*_stream\/payments\//);
   });
 
   it('on SIGTERM mid-stream pushes the lines it has read, loses no acknowledged line, and exits 0', async () => {

@@ -34,8 +34,15 @@ export interface FollowSummary {
   readonly rows: number;
   readonly batches: number;
   readonly skipped: number;
+  /** Skipped lines whose quarantine write failed (full disk, permission): kept nowhere. */
+  readonly notKept: number;
   readonly compacted: readonly PushLogCompaction[];
 }
+
+/** Exit code of a run that pushed its lines but could not keep some skipped ones (README). */
+export const skippedLinesNotKeptExitCode = 3;
+/** How many of the line numbers not kept the final error names. */
+const namedNotKept = 10;
 
 /** Waits between attempts on a busy compaction lock: 0.5 s, doubling, at most 10 s. */
 const firstRetryMs = 500;
@@ -56,8 +63,9 @@ interface PendingLine {
  * batch's first line, one batch at a time, each through the same rules and writes as
  * `POST /v1/push/{source}`; each batch's answer is printed once it is stored (acknowledged).
  * A bad line (not JSON, or a row the push rules refuse) is reported with its line number and
- * skipped; the rest of its batch is pushed. End of input, SIGTERM or SIGINT push the lines
- * already read, then compact the push logs of this run into the offline store and end (exit 0).
+ * skipped and kept under `quarantine/_stream/`; the rest of its batch is pushed. End of input,
+ * SIGTERM or SIGINT push the lines already read, then compact the push logs of this run into
+ * the offline store and end (exit 0; exit 3 when some skipped line could not be kept).
  * While another process holds the source's compaction lock, reading and pushing go on and the
  * compaction is retried with growing waits, each said on stderr; at the end for up to 5 minutes.
  * A store failure stops the run (exit 1) naming the lines not acknowledged.
@@ -74,7 +82,9 @@ export async function followPush(
   const store = writesOnline(options.to)
     ? await openLocalOnlineStore(ctx.options.dataDir, ctx.env, { attach: true })
     : undefined;
-  const counts = { lines: 0, rows: 0, batches: 0, skipped: 0 };
+  const counts = { lines: 0, rows: 0, batches: 0, skipped: 0, notKept: 0 };
+  const notKeptLines: number[] = [];
+  let quarantineLocation = '';
   const pending: PendingLine[] = [];
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
@@ -158,14 +168,17 @@ export async function followPush(
     if (options.json) process.stdout.write(`${JSON.stringify({ skipped: { line, reason } })}\n`);
     else ctx.out.status(`line ${line} skipped: ${reason}`);
     const sink = streamQuarantine(ctx, source.name);
+    quarantineLocation = sink.location;
     sink.add([{ row: { line, data }, reasons: [reason] }]);
     quarantined = quarantined
       .then(() => sink.flush())
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
+        counts.notKept += 1;
+        notKeptLines.push(line);
         ctx.out.status(
           `${ctx.out.c.yellow('warning:')} line ${line} was not kept in ${sink.location}: ${(error as Error).message}`,
-        ),
-      );
+        );
+      });
   };
 
   const pushBatch = async (batch: PendingLine[]) => {
@@ -266,8 +279,20 @@ export async function followPush(
   if (options.json) process.stdout.write(`${JSON.stringify({ done: summary })}\n`);
   else {
     const why = stop.aborted ? `stopped by ${ctx.shutdown.signal}` : 'end of input';
+    const lost = summary.notKept > 0 ? ` (${summary.notKept} of them not kept)` : '';
     ctx.out.line(
-      `${why}: ${plural(summary.rows, 'row')} pushed in ${plural(summary.batches, 'batch', 'batches')}, ${plural(summary.skipped, 'line')} skipped`,
+      `${why}: ${plural(summary.rows, 'row')} pushed in ${plural(summary.batches, 'batch', 'batches')}, ${plural(summary.skipped, 'line')} skipped${lost}`,
+    );
+  }
+  if (summary.notKept > 0) {
+    const named = notKeptLines.slice(0, namedNotKept).join(', ');
+    const more = notKeptLines.length > namedNotKept ? ', …' : '';
+    throw new CliError(
+      `${plural(summary.notKept, 'skipped line')} (${named}${more}) could not be kept in ${path.dirname(quarantineLocation)}: the warnings above say why; the pushed rows are stored`,
+      {
+        hint: 'those lines are kept nowhere else: make the quarantine folder writable (disk space, permissions) and send them again from your input',
+        exitCode: skippedLinesNotKeptExitCode,
+      },
     );
   }
   return summary;
