@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -23,6 +23,7 @@ import { openDuckdb } from './duckdb-session.ts';
 import { IngestError, type IngestResult, ingestFile } from './ingest.ts';
 import { newDataFilesId } from './ingest-manifest.ts';
 import { ingestRecordsOfContentPrefix } from './ingest-records.ts';
+import { PushIngestRun } from './push-ingest-run.ts';
 import { type DeliveredRow, writeStagedBatch } from './push-staged-batch.ts';
 import { compactionLockKey } from './s3-compact-record.ts';
 import { S3IngestTarget } from './s3-ingest-target.ts';
@@ -54,6 +55,17 @@ export interface S3PushIngestOptions {
   readonly leaseMs?: number;
   readonly breakLockOwner?: string;
   readonly now?: () => Date;
+  /**
+   * The run this batch is part of: its downloads (each staged object fetched once per run) and
+   * its count of objects set aside. Default: a run of this one call.
+   */
+  readonly run?: PushIngestRun;
+  /**
+   * Whether the run's time is short (the scheduled run: less than its reserve left). Checked
+   * before each halving of a refused batch: when true, the batch stays staged (`stopped:
+   * 'time'`) for the next run instead of being tried again.
+   */
+  readonly timeShort?: () => boolean;
 }
 
 export interface S3PushIngestResult {
@@ -73,6 +85,12 @@ export interface S3PushIngestResult {
    * than the maximum were taken.
    */
   readonly narrowed?: true;
+  /**
+   * Why this call took no (more) objects although some wait: `time`, the run's time was short
+   * while halving a refused batch; `set-aside-cap`, the run set aside as many objects as it may
+   * (`PushIngestRun.maxSetAside`). Either way the caller stops taking batches of the source.
+   */
+  readonly stopped?: 'time' | 'set-aside-cap';
 }
 
 /**
@@ -133,13 +151,17 @@ export async function ingestS3PushStagingLocked(
   if (!options.registry.sources.some((s) => s.name === options.source))
     throw new Error(`internal: source "${options.source}" is not in the registry`);
   const work = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-push-ingest-'));
+  const run =
+    options.run ??
+    (await PushIngestRun.open(options.workDir !== undefined ? { workDir: options.workDir } : {}));
   try {
-    const run = new StagedPushIngest(options, work);
-    const recovered = await run.recoverLeftBatch();
-    const result = await run.ingestNextBatch(() => lock.confirm());
+    const ingest = new StagedPushIngest(options, work, run);
+    const recovered = await ingest.recoverLeftBatch();
+    const result = await ingest.ingestNextBatch(() => lock.confirm());
     return { ...result, ...(recovered ? { recovered } : {}) };
   } finally {
     await rm(work, { recursive: true, force: true });
+    if (!options.run) await run.close();
   }
 }
 
@@ -149,6 +171,7 @@ class StagedPushIngest {
   constructor(
     private readonly options: S3PushIngestOptions & { readonly signal: AbortSignal },
     private readonly work: string,
+    private readonly run: PushIngestRun,
   ) {
     this.now = options.now ?? (() => new Date());
   }
@@ -177,7 +200,9 @@ class StagedPushIngest {
    * Ingests the oldest staged objects as one batch. When the ingest refuses the batch's rows
    * (IngestError: a constraint or type tightened since the push) or a staged object cannot be
    * read, the batch is halved and tried again, down to the first object alone, which is then
-   * moved aside: a refused object no longer blocks every later push, run after run.
+   * moved aside: a refused object no longer blocks every later push, run after run. Each object
+   * is downloaded once per run (`PushIngestRun`); no halving starts when the run's time is short,
+   * and no batch once the run has set aside as many objects as it may.
    */
   async ingestNextBatch(
     confirmLock: () => Promise<void>,
@@ -189,19 +214,29 @@ class StagedPushIngest {
     );
     const none = { source: this.options.source, objects: 0, rows: 0, duplicates: 0 };
     if (staged.length === 0) return none;
+    if (this.run.setAsideCapReached) return { ...none, stopped: 'set-aside-cap' };
     const delivered = await this.delivered(waiting);
     let narrowed = false;
     for (;;) {
       try {
         const done = await this.ingestBatch(staged, delivered, confirmLock);
+        await this.run.forget(staged.map((o) => o.key));
         return narrowed ? { ...done, narrowed: true } : done;
       } catch (error) {
         if (!isRefusal(error)) throw error;
         const [first] = staged;
         if (staged.length === 1 && first) {
           const refused = await this.setAside(first.key, error);
-          return { ...none, refused, narrowed: true };
+          this.run.countSetAside();
+          await this.run.forget([first.key]);
+          return {
+            ...none,
+            refused,
+            narrowed: true,
+            ...(this.run.setAsideCapReached ? { stopped: 'set-aside-cap' as const } : {}),
+          };
         }
+        if (this.options.timeShort?.()) return { ...none, narrowed: true, stopped: 'time' };
         staged = staged.slice(0, Math.ceil(staged.length / 2));
         narrowed = true;
       }
@@ -271,14 +306,12 @@ class StagedPushIngest {
   ): Promise<{ key: string; movedTo: string; reason: string }> {
     const movedTo = `${pushRefusedPrefix(this.options.source)}${path.posix.basename(key)}`;
     const reason = error instanceof Error ? error.message : String(error);
-    const response = await this.options.s3.send(
-      new GetObjectCommand({ Bucket: this.options.bucket, Key: key }),
-    );
+    const local = await this.localCopy(key);
     await this.options.s3.send(
       new PutObjectCommand({
         Bucket: this.options.bucket,
         Key: movedTo,
-        Body: (await response.Body?.transformToByteArray()) ?? new Uint8Array(),
+        Body: await readFile(local),
       }),
     );
     await this.putText(`${movedTo}.reason.json`, {
@@ -331,18 +364,8 @@ class StagedPushIngest {
     keys: readonly string[],
     delivered: readonly DeliveredRow[],
   ) {
-    const dir = path.join(this.work, batchId);
-    await mkdir(dir, { recursive: true });
     const local: string[] = [];
-    for (const [index, key] of keys.entries()) {
-      this.options.signal.throwIfAborted();
-      const response = await this.options.s3.send(
-        new GetObjectCommand({ Bucket: this.options.bucket, Key: key }),
-      );
-      const file = path.join(dir, `${String(index).padStart(6, '0')}.parquet`);
-      await writeFile(file, (await response.Body?.transformToByteArray()) ?? new Uint8Array());
-      local.push(file);
-    }
+    for (const key of keys) local.push(await this.localCopy(key));
     // Named by the batch id: the commit record's `file` tells this batch from equal content.
     const file = path.join(this.work, `${batchId}.jsonl`);
     const session = await openDuckdb();
@@ -371,6 +394,10 @@ class StagedPushIngest {
     } finally {
       session.close();
     }
+  }
+
+  private localCopy(key: string): Promise<string> {
+    return this.run.local(this.options.s3, this.options.bucket, key, this.options.signal);
   }
 
   /** Whether an ingest record of this batch's file exists (its content hash and its name). */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
+import { PushIngestRun } from '../../lib/offline/push-ingest-run.ts';
 import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
 import { acquireS3Lock } from '../../lib/offline/s3-lock.ts';
 import { ingestS3PushStaging } from '../../lib/offline/s3-push-ingest.ts';
@@ -254,5 +255,76 @@ describe('fstore compact --env <aws>: pushed rows Firehose staged become committ
     expect(second.refused?.reason).toMatch(/cannot be read as Parquet/);
     expect(keys('offline/_push/payments/arrived=')).toEqual([]);
     expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1']);
+  });
+
+  it('downloads each staged object once per run while it halves a batch to find a refused object', async () => {
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])
+      await stage(name, [
+        {
+          pushId: `p-${name}`,
+          row: 0,
+          customer: name,
+          ...(name === 'e' ? { amount: 20_000 } : {}),
+        },
+      ]);
+    const before = bucket.requests.length;
+    const pushRun = await PushIngestRun.open({ workDir: scratch });
+    try {
+      for (let i = 0; i < 8 && keys('offline/_push/payments/arrived=').length > 0; i++)
+        await run({ run: pushRun });
+    } finally {
+      await pushRun.close();
+    }
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+    expect(keys('offline/_push/payments/_refused/')).toHaveLength(2);
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'f',
+      'g',
+      'h',
+    ]);
+    const gets = bucket.requests
+      .slice(before)
+      .filter((r) => r.startsWith('GET offline/_push/payments/arrived='));
+    expect(gets).toHaveLength(8);
+    expect(new Set(gets).size).toBe(8);
+  });
+
+  it('stops halving when the run has no time left, leaving the batch staged and saying why', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    await stage('b', [{ pushId: 'p2', row: 0, customer: 'C2', amount: 20_000 }]);
+    const result = await run({ timeShort: () => true });
+    expect(result).toMatchObject({ objects: 0, rows: 0, stopped: 'time' });
+    expect(result.refused).toBeUndefined();
+    expect(keys('offline/_push/payments/arrived=')).toHaveLength(2);
+    expect(keys('offline/_push/payments/_refused/')).toEqual([]);
+    expect(keys('offline/_push/payments/_batches/')).toEqual([]);
+  });
+
+  it('sets aside at most maxSetAside objects in one run, then stops taking batches of the source and says so', async () => {
+    for (const name of ['x', 'y', 'z'])
+      await stage(name, [{ pushId: `p-${name}`, row: 0, customer: name, amount: 20_000 }]);
+    const pushRun = await PushIngestRun.open({ workDir: scratch, maxSetAside: 2 });
+    const results = [];
+    try {
+      for (let i = 0; i < 6; i++) {
+        const result = await run({ run: pushRun });
+        results.push(result);
+        if (result.stopped) break;
+      }
+      // Taken again with the same run: nothing more is set aside.
+      expect(await run({ run: pushRun })).toMatchObject({ objects: 0, stopped: 'set-aside-cap' });
+    } finally {
+      await pushRun.close();
+    }
+    expect(results.flatMap((r) => (r.refused ? [r.refused.key] : []))).toHaveLength(2);
+    expect(results.at(-1)).toMatchObject({ stopped: 'set-aside-cap' });
+    expect(keys('offline/_push/payments/_refused/')).toHaveLength(4);
+    expect(keys('offline/_push/payments/arrived=')).toEqual([
+      'offline/_push/payments/arrived=2026-03-01/z.parquet',
+    ]);
   });
 });

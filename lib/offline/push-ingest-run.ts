@@ -1,0 +1,78 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+/**
+ * Staged objects one run sets aside per source at most (ADR 0016): a definition change that
+ * refuses every pushed row moves this many aside, not the whole backlog, before a person looks.
+ */
+export const defaultMaxSetAsidePerRun = 10;
+
+/**
+ * What one run of a source's push ingest keeps across its batches (`ingestS3PushStagingLocked`
+ * called until nothing is left): each staged object downloaded once, into this run's folder,
+ * and read again from there while a refused batch is halved; and how many objects the run set
+ * aside, against `maxSetAside`. A staged object's bytes never change (Firehose writes each key
+ * once), so the local copy stays right for the whole run.
+ */
+export class PushIngestRun {
+  private readonly files = new Map<string, string>();
+  /** Local names are numbered, never reused within the run (a forgotten one's included). */
+  private downloaded = 0;
+  private setAsideCount = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly maxSetAside: number,
+  ) {}
+
+  static async open(
+    options: { readonly workDir?: string; readonly maxSetAside?: number } = {},
+  ): Promise<PushIngestRun> {
+    const maxSetAside = options.maxSetAside ?? defaultMaxSetAsidePerRun;
+    if (!Number.isInteger(maxSetAside) || maxSetAside < 1)
+      throw new Error(`maxSetAside must be a whole number of at least 1, not ${maxSetAside}`);
+    const dir = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-push-run-'));
+    return new PushIngestRun(dir, maxSetAside);
+  }
+
+  /** The local copy of staged object `key`, downloaded on its first use in this run. */
+  async local(s3: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<string> {
+    const known = this.files.get(key);
+    if (known) return known;
+    signal.throwIfAborted();
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const file = path.join(this.dir, `${String(this.downloaded++).padStart(6, '0')}.parquet`);
+    await writeFile(file, (await response.Body?.transformToByteArray()) ?? new Uint8Array());
+    this.files.set(key, file);
+    return file;
+  }
+
+  /** Frees the disk of objects that are no longer staged (ingested or set aside). */
+  async forget(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      const file = this.files.get(key);
+      if (file === undefined) continue;
+      await rm(file, { force: true });
+      this.files.delete(key);
+    }
+  }
+
+  countSetAside(): void {
+    this.setAsideCount++;
+  }
+
+  get setAside(): number {
+    return this.setAsideCount;
+  }
+
+  /** This run set aside as many objects as it may: it takes no more batches of the source. */
+  get setAsideCapReached(): boolean {
+    return this.setAsideCount >= this.maxSetAside;
+  }
+
+  async close(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
