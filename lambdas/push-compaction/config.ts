@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultKeepReplacedMs } from '../../lib/offline/compact-replaced.ts';
 import { defaultTargetFileBytes } from '../../lib/offline/parquet-layout.ts';
+import { defaultMaxSetAsidePerRun } from '../../lib/offline/push-ingest-run.ts';
 
 const configSchema = z.object({
   OFFLINE_BUCKET: z.string().min(3),
@@ -12,6 +13,8 @@ const configSchema = z.object({
   RESERVE_MS: z.coerce.number().int().min(10_000).default(180_000),
   /** Staged objects per push batch, as `fstore compact`. */
   MAX_OBJECTS: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  /** Staged objects set aside per source per run at most; then the source waits for a person. */
+  MAX_SET_ASIDE: z.coerce.number().int().min(1).default(defaultMaxSetAsidePerRun),
   TARGET_FILE_BYTES: z.coerce.number().int().min(1024).default(defaultTargetFileBytes),
   KEEP_REPLACED_MS: z.coerce.number().int().min(0).default(defaultKeepReplacedMs),
 });
@@ -22,6 +25,7 @@ export interface PushCompactionConfig {
   readonly workDir: string;
   readonly reserveMs: number;
   readonly maxObjects: number;
+  readonly maxSetAside: number;
   readonly targetBytes: number;
   readonly keepReplacedMs: number;
 }
@@ -42,6 +46,7 @@ export function readPushCompactionConfig(
     workDir: c.WORK_DIR,
     reserveMs: c.RESERVE_MS,
     maxObjects: c.MAX_OBJECTS,
+    maxSetAside: c.MAX_SET_ASIDE,
     targetBytes: c.TARGET_FILE_BYTES,
     keepReplacedMs: c.KEEP_REPLACED_MS,
   };

@@ -33,6 +33,8 @@ export interface PushCompactionSummary {
   readonly stagedObjectsLeft: number;
   readonly oldestStagedAgeSeconds: number;
   readonly pushErrorObjects: number;
+  /** Sources that set aside as many staged objects as a run may, then stopped (MAX_SET_ASIDE). */
+  readonly setAsideCapReached: readonly string[];
 }
 
 export class InvalidPushCompactionEventError extends Error {
@@ -82,6 +84,7 @@ export function createPushCompactionHandler(deps: PushCompactionDependencies) {
       reserveMs: deps.config.reserveMs,
       workDir: deps.config.workDir,
       maxObjects: deps.config.maxObjects,
+      maxSetAside: deps.config.maxSetAside,
       ...(deps.now ? { now: deps.now } : {}),
     });
     const summary = record(result);
@@ -146,6 +149,18 @@ export function createPushCompactionHandler(deps: PushCompactionDependencies) {
           source: s.source,
           objects: s.errorObjects,
         });
+    const capped = result.sources.flatMap((s) =>
+      'pushed' in s && s.pushed.setAsideCapReached ? [s] : [],
+    );
+    for (const s of capped)
+      logger.warn(
+        'source stopped: it set aside as many staged objects as a run may; the rest wait (a definition refusing every row? read a .reason.json under offline/_push/<source>/_refused/)',
+        {
+          source: s.source,
+          setAside: s.pushed.refused.length,
+          maxSetAside: deps.config.maxSetAside,
+        },
+      );
     for (const s of result.staged)
       if (s.refusedObjects > 0)
         logger.warn(
@@ -160,6 +175,7 @@ export function createPushCompactionHandler(deps: PushCompactionDependencies) {
       stagedObjectsLeft: stagedLeft,
       oldestStagedAgeSeconds: age,
       pushErrorObjects: errors,
+      setAsideCapReached: capped.map((s) => s.source),
     };
   };
 

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from '../registry/index.ts';
+import { PushIngestRun } from './push-ingest-run.ts';
 import { type StagedPushSummary, summarizePushStaging } from './push-staging-summary.ts';
 import { compactS3Source } from './s3-compact.ts';
 import { S3LockHeldError } from './s3-lock.ts';
@@ -23,6 +24,8 @@ export interface ScheduledCompactionOptions {
   readonly workDir?: string;
   /** Staged objects per push batch (default 1,000, as `fstore compact`). */
   readonly maxObjects?: number;
+  /** Staged objects set aside per source per run at most (default `defaultMaxSetAsidePerRun`). */
+  readonly maxSetAside?: number;
   readonly leaseMs?: number;
   readonly now?: () => Date;
 }
@@ -34,6 +37,11 @@ export interface PushedCounts {
   readonly duplicates: number;
   /** Staged objects the ingest refused this run, set aside under `_refused/` with their reason. */
   readonly refused: readonly { readonly key: string; readonly reason: string }[];
+  /**
+   * The run set aside as many of the source's objects as it may (`maxSetAside`) and took no
+   * more of its batches: the rest wait for the next run, or for a person to fix the cause.
+   */
+  readonly setAsideCapReached?: true;
 }
 
 export type SourceRun =
@@ -79,8 +87,9 @@ class OutOfTime extends Error {
  * source that never fits in one run is not starved by the others.
  *
  * Bounded: no new source or batch starts with less than `reserveMs` left (the source is
- * `paused` or `skipped`; the next scheduled run continues), and work still going at half of it
- * is aborted before its commit. A source whose lock is held is `busy` (another run is on it);
+ * `paused` or `skipped`; the next scheduled run continues), nor a halving of a refused batch,
+ * and work still going at half of it is aborted before its commit. At most `maxSetAside`
+ * staged objects of a source are set aside per run (`setAsideCapReached`, then its merge). A source whose lock is held is `busy` (another run is on it);
  * one that fails (an ingest refused, S3 denied) is `failed` and the others still run.
  */
 export async function runScheduledCompaction(
@@ -145,36 +154,54 @@ async function runSource(options: ScheduledCompactionOptions, source: string): P
       ...(options.now ? { now: options.now } : {}),
       beforePlan: async (held) => {
         const maxObjects = options.maxObjects ?? 1_000;
-        for (;;) {
-          const batch = await ingestS3PushStagingLocked(
-            {
-              s3: options.s3,
-              bucket: options.bucket,
-              registry: options.registry,
-              source,
-              signal: held.signal,
-              maxObjects,
-              ...(options.workDir ? { workDir: options.workDir } : {}),
-              ...(options.now ? { now: options.now } : {}),
-            },
-            held.lock,
-          );
-          pushed = {
-            batches: pushed.batches + (batch.objects > 0 ? 1 : 0),
-            objects: pushed.objects + batch.objects,
-            rows: pushed.rows + batch.rows,
-            duplicates: pushed.duplicates + batch.duplicates,
-            refused: batch.refused
-              ? [...pushed.refused, { key: batch.refused.key, reason: batch.refused.reason }]
-              : pushed.refused,
-          };
-          // A batch short of the maximum took everything that was waiting when it listed,
-          // unless it was cut short to set a refused object aside.
-          if (batch.objects < maxObjects && !batch.narrowed) break;
-          if (options.remainingMs() < options.reserveMs)
-            throw new OutOfTime(
-              `source "${source}" has more staged objects than this run had time for`,
+        const timeShort = () => options.remainingMs() < options.reserveMs;
+        // Each staged object downloaded once for all the source's batches of this run.
+        const pushRun = await PushIngestRun.open({
+          ...(options.workDir ? { workDir: options.workDir } : {}),
+          ...(options.maxSetAside !== undefined ? { maxSetAside: options.maxSetAside } : {}),
+        });
+        try {
+          for (;;) {
+            const batch = await ingestS3PushStagingLocked(
+              {
+                s3: options.s3,
+                bucket: options.bucket,
+                registry: options.registry,
+                source,
+                signal: held.signal,
+                maxObjects,
+                run: pushRun,
+                timeShort,
+                ...(options.workDir ? { workDir: options.workDir } : {}),
+                ...(options.now ? { now: options.now } : {}),
+              },
+              held.lock,
             );
+            pushed = {
+              batches: pushed.batches + (batch.objects > 0 ? 1 : 0),
+              objects: pushed.objects + batch.objects,
+              rows: pushed.rows + batch.rows,
+              duplicates: pushed.duplicates + batch.duplicates,
+              refused: batch.refused
+                ? [...pushed.refused, { key: batch.refused.key, reason: batch.refused.reason }]
+                : pushed.refused,
+              ...(batch.stopped === 'set-aside-cap' ? { setAsideCapReached: true as const } : {}),
+            };
+            if (batch.stopped === 'set-aside-cap') break;
+            if (batch.stopped === 'time')
+              throw new OutOfTime(
+                `source "${source}": time ran short while looking for a refused staged object; the batch stays staged for the next run`,
+              );
+            // A batch short of the maximum took everything that was waiting when it listed,
+            // unless it was cut short to set a refused object aside.
+            if (batch.objects < maxObjects && !batch.narrowed) break;
+            if (timeShort())
+              throw new OutOfTime(
+                `source "${source}" has more staged objects than this run had time for`,
+              );
+          }
+        } finally {
+          await pushRun.close();
         }
         // No merge started that could not finish in time; the next run merges.
         if (options.remainingMs() < options.reserveMs)

@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -48,10 +49,12 @@ const stage = (source: 'payments' | 'audit', name: string, amount?: number) =>
     { pushId: `p-${name}`, customer: 'C1', ...(amount !== undefined ? { amount } : {}) },
   ]);
 
-function handlerWith(remainingMs = 800_000) {
+function handlerWith(remainingMs = 800_000, env: Record<string, string> = {}) {
   const metrics = new Metrics({ namespace: 'fstore-test', serviceName: 'push-compaction' });
   const added = vi.spyOn(metrics, 'addMetric');
   const published = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+  const logger = new Logger({ serviceName: 'push-compaction', logLevel: 'SILENT' });
+  const warned = vi.spyOn(logger, 'warn');
   const handler = createPushCompactionHandler({
     registry,
     s3,
@@ -59,8 +62,10 @@ function handlerWith(remainingMs = 800_000) {
       OFFLINE_BUCKET: bucket.name,
       AWS_REGION: 'eu-west-1',
       WORK_DIR: scratch,
+      ...env,
     }),
     metrics,
+    logger,
     now: () => new Date('2026-03-01T02:00:00Z'),
   });
   const context = {
@@ -69,7 +74,7 @@ function handlerWith(remainingMs = 800_000) {
     getRemainingTimeInMillis: () => remainingMs,
   } as unknown as Parameters<typeof handler>[1];
   const metric = (name: string) => added.mock.calls.find((c) => c[0] === name)?.[2];
-  return { invoke: (event: unknown) => handler(event, context), metric, published };
+  return { invoke: (event: unknown) => handler(event, context), metric, published, warned };
 }
 
 describe('push-compaction function', () => {
@@ -105,6 +110,19 @@ describe('push-compaction function', () => {
     } finally {
       await held.release();
     }
+  });
+
+  it("stops setting a source's objects aside at MAX_SET_ASIDE per run, naming the source in its summary and a warning; the rest stay staged", async () => {
+    await stage('payments', 'bad1', 20_000);
+    await stage('payments', 'bad2', 20_000);
+    const { invoke, metric, warned } = handlerWith(800_000, { MAX_SET_ASIDE: '1' });
+    const summary = await invoke({});
+    expect(summary).toMatchObject({ setAsideCapReached: ['payments'], stagedObjectsLeft: 1 });
+    expect(metric('PushErrorObjects')).toBe(1);
+    expect(warned).toHaveBeenCalledWith(
+      expect.stringMatching(/set aside as many staged objects as a run may/),
+      expect.objectContaining({ source: 'payments', setAside: 1, maxSetAside: 1 }),
+    );
   });
 
   it('sets a staged object the ingest refuses aside and counts it among the push error objects; the run succeeds and the other source runs', async () => {

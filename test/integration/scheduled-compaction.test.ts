@@ -113,6 +113,35 @@ describe('scheduled compaction of pushed rows (the push-compaction function)', (
     expect(keys(compactionLockKey('payments'))).toEqual([]);
   });
 
+  it('sets aside at most maxSetAside objects of a source per run, then stops that source and reports it; the rest wait for the next run', async () => {
+    for (const name of ['x', 'y', 'z'])
+      await stage('payments', name, [{ pushId: `p-${name}`, customer: 'C1', amount: 20_000 }]);
+    const result = await run({ maxSetAside: 2 });
+    const payments = result.sources.find((s) => s.source === 'payments');
+    expect(payments).toMatchObject({
+      status: 'done',
+      pushed: { setAsideCapReached: true, refused: [expect.anything(), expect.anything()] },
+    });
+    expect(keys('offline/_push/payments/arrived=')).toHaveLength(1);
+    expect(result.staged.find((s) => s.source === 'payments')).toMatchObject({
+      objects: 1,
+      refusedObjects: 2,
+    });
+  });
+
+  it('with its time short while halving a refused batch, leaves the batch staged and pauses the source', async () => {
+    await stage('payments', 'a', [{ pushId: 'p1', customer: 'C1' }]);
+    await stage('payments', 'bad', [{ pushId: 'p2', customer: 'C2', amount: 20_000 }]);
+    // Enough time to start the source, short once its first batch was refused.
+    let calls = 0;
+    const result = await run({ remainingMs: () => (++calls <= 2 ? 600_000 : 30_000) });
+    expect(result.sources.find((s) => s.source === 'payments')).toMatchObject({
+      status: 'paused',
+    });
+    expect(keys('offline/_push/payments/arrived=')).toHaveLength(2);
+    expect(keys('offline/_push/payments/_refused/')).toEqual([]);
+  });
+
   it('a source another run holds the lock of is busy and untouched; the others run', async () => {
     await stage('payments', 'a', [{ pushId: 'p1', customer: 'C1' }]);
     await stage('audit', 'b', [{ pushId: 'p2', customer: 'C2' }]);
