@@ -210,11 +210,13 @@ async function runS3Compaction(
   const signal = ctx.shutdown.stopSignal();
   const { bucket } = options;
   const region = awsRegion(ctx.env);
-  const [s3, { compactS3Source }, { ingestS3PushStagingLocked }] = await Promise.all([
-    s3Client(region),
-    import('../../offline/s3-compact.ts'),
-    import('../../offline/s3-push-ingest.ts'),
-  ]);
+  const [s3, { compactS3Source }, { ingestS3PushStagingLocked }, { PushIngestRun }] =
+    await Promise.all([
+      s3Client(region),
+      import('../../offline/s3-compact.ts'),
+      import('../../offline/s3-push-ingest.ts'),
+      import('../../offline/push-ingest-run.ts'),
+    ]);
   const results: S3CompactionResult[] = [];
   const pushed: S3PushIngestResult[] = [];
   for (const { source, prefix } of sourcesOf(registry, options.sources)) {
@@ -232,15 +234,21 @@ async function runS3Compaction(
           signal,
           ...(options.breakLock ? { breakLockOwner: options.breakLock } : {}),
           // Pushed rows Firehose staged first (ADR 0016), under the same lock, so the merge sees them.
-          // A batch cut short to set a refused object aside leaves the rest for another batch.
+          // A batch cut short to set a refused object aside leaves the rest for another batch,
+          // until the run has set aside as many objects as it may. One download per object.
           beforePlan: async (held) => {
-            for (;;) {
-              const batch = await ingestS3PushStagingLocked(
-                { s3, bucket, registry, source, signal: held.signal },
-                held.lock,
-              );
-              pushed.push(batch);
-              if (!batch.narrowed) break;
+            const run = await PushIngestRun.open();
+            try {
+              for (;;) {
+                const batch = await ingestS3PushStagingLocked(
+                  { s3, bucket, registry, source, signal: held.signal, run },
+                  held.lock,
+                );
+                pushed.push(batch);
+                if (!batch.narrowed || batch.stopped) break;
+              }
+            } finally {
+              await run.close();
             }
           },
         }),
@@ -283,6 +291,10 @@ async function runS3Compaction(
       ctx.out.status(
         `${ctx.out.c.yellow('warning:')} ${p.source}: staged object ${p.refused.key} was refused and moved to ${p.refused.movedTo} (its reason beside it, .reason.json): ${p.refused.reason.split('\n')[0]}`,
       );
+    if (p.stopped === 'set-aside-cap')
+      ctx.out.status(
+        `${ctx.out.c.yellow('warning:')} ${p.source}: ${plural(pushed.filter((b) => b.source === p.source && b.refused).length, 'staged object')} set aside this run, the most one run sets aside; the rest stay staged (a definition that refuses every row? read a .reason.json under offline/_push/${p.source}/_refused/)`,
+      );
     if (p.objects === 0 && !p.recovered) continue;
     ctx.out.line(
       `  ${p.source}: ${plural(p.rows, 'pushed row')} from ${plural(p.objects, 'staged object')} ingested${p.ingest ? ` (ingest ${p.ingest.ingestId})` : ''}${p.duplicates > 0 ? `, ${plural(p.duplicates, 'duplicate')} of rows already delivered left out` : ''}${p.recovered ? `; a batch an earlier run left was ${p.recovered}` : ''}`,
@@ -320,5 +332,6 @@ function pushedSummary(batches: readonly S3PushIngestResult[]) {
     ...(batches.length === 1 && first.ingest ? { ingestId: first.ingest.ingestId } : {}),
     ...(first.recovered ? { recovered: first.recovered } : {}),
     ...(refused.length > 0 ? { refused } : {}),
+    ...(batches.some((b) => b.stopped === 'set-aside-cap') ? { setAsideCapReached: true } : {}),
   };
 }
