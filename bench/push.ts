@@ -62,6 +62,7 @@ import {
   pushBenchView,
   startServe,
 } from './push-fixture.ts';
+import { inProcessPushHandler } from './push-handler-in-process.ts';
 
 const quick = process.argv.includes('--quick');
 const runs = runsOption(quick ? 2 : 5);
@@ -150,13 +151,20 @@ async function pushOnce(rows: unknown[], to = 'online'): Promise<void> {
 }
 
 /** The checked rows and the puts the handler would issue for fresh rows, built before any clock starts. */
-function bareWrites(count: number): { rows: PushRow[]; puts: PutItemCommand[] } {
+function bareWrites(
+  count: number,
+  seqFromClock = false,
+): { rows: PushRow[]; puts: PutItemCommand[] } {
   const nowMs = Date.now();
   const rows = validatePushRows(registry, source, freshRows(count), {
     nowMicros: microsOfMillis(nowMs),
     maxFutureSkewSeconds: defaultPushLimits.maxFutureSkewSeconds,
   });
-  const plan = buildOnlinePush({ client, table, registry, now: () => nowMs }, source.name, rows);
+  const plan = buildOnlinePush(
+    { client, table, registry, now: () => nowMs, seqFromClock },
+    source.name,
+    rows,
+  );
   return { rows, puts: plan.views.flatMap((v) => v.puts) };
 }
 
@@ -310,6 +318,52 @@ console.log(
   `  HTTP round trip through the push route (an empty push, 400 EMPTY_PUSH): p50 ${round(httpFloorP50)} ms; a 1-row push beyond it ${round(beyondFloor)} ms against the bare put's ${oneRowResult.baseline_p50_ms} ms (ratio ${round(beyondFloor / (oneRowResult.baseline_p50_ms as number))})`,
 );
 
+// The handler alone: the push Lambda's handler called in this process, against the same bare
+// puts from this process (bench/push-handler-in-process.ts). This is the issue's target figure.
+if (!signedPut)
+  throw new Error('the signed PutItem client is needed for the in-process comparison');
+const inProcess = inProcessPushHandler({
+  registry,
+  client,
+  putItem: signedPut,
+  table,
+  source: pushBenchSource,
+});
+const handlerResults: Record<string, unknown>[] = [];
+for (const rowsPerRequest of requestSizes) {
+  const timed = await interleave({
+    runs,
+    ours: () =>
+      block(
+        rowsPerRequest,
+        () => freshRows(rowsPerRequest),
+        (rows) => inProcess.push(rows),
+      ),
+    // The Lambda numbers items by the clock (seqFromClock), so its puts carry a longer condition.
+    baseline: () => block(rowsPerRequest, () => bareWrites(rowsPerRequest, true).puts, bareOnce),
+    value: (b) => b.p50,
+  });
+  const ours = timed.pairs.flatMap((p) => p.ours.samples);
+  const bare = timed.pairs.flatMap((p) => p.baseline.samples);
+  const row = {
+    rows_per_request: rowsPerRequest,
+    handler_p50_ms: round(timed.oursMedian),
+    handler_p99_ms: round(percentile(ours, 99)),
+    baseline_p50_ms: round(timed.baselineMedian),
+    baseline_p99_ms: round(percentile(bare, 99)),
+    ratio_p50: round(timed.ratioOfMedians, 3),
+    median_pair_ratio: round(timed.medianPairRatio, 3),
+  };
+  handlerResults.push(row);
+  console.log(
+    `${String(rowsPerRequest).padStart(3)} row(s) per request, the push Lambda's handler in this process: p50 ${row.handler_p50_ms} ms p99 ${row.handler_p99_ms} ms | its bare puts from this process p50 ${row.baseline_p50_ms} ms p99 ${row.baseline_p99_ms} ms | ratio p50 ${row.ratio_p50.toFixed(2)} (median of pair ratios ${row.median_pair_ratio.toFixed(2)}; target ≤ 1.2)`,
+  );
+  for (const line of describeInterleave(timed, 'ms p50')) console.log(line);
+}
+console.log(
+  `  (the handler's log and metric lines, serialized and dropped: ${Math.round(inProcess.droppedBytes() / 1024)} KiB)`,
+);
+
 // The default target: a push to both stores against its durable log write, then its puts.
 const bothResults: Record<string, unknown>[] = [];
 for (const rowsPerRequest of requestSizes) {
@@ -429,6 +483,7 @@ console.log(
     ...oneRowJson,
     one_row: oneRow,
     hundred_rows: hundred,
+    handler_in_process: handlerResults,
     online_and_offline: bothResults,
     push_client: 'node:http keep-alive',
     http_floor_p50_ms: round(httpFloorP50),
