@@ -1,5 +1,11 @@
 import { attributeJson, itemAttributes } from '../online/item-codec.ts';
-import { itemState, type PlannedFeature, type PlannedLookup } from '../online/lookup-plan.ts';
+import {
+  type ItemStatus,
+  itemState,
+  itemStatus,
+  type PlannedFeature,
+  type PlannedLookup,
+} from '../online/lookup-plan.ts';
 import type { FetchedLookup } from '../online/online-lookup.ts';
 
 export interface LookupStats {
@@ -20,8 +26,9 @@ export interface AnswerExtension {
   /**
    * The JSON members `"<name>":{...}` added to entity `entity`'s features, each led by a comma
    * except when `first` (no stored feature precedes); '' for none. Counted by the caller.
+   * `statuses[v]` is the status of the entity's item of `lookup.views[v]`, worked out once.
    */
-  readonly members: (entity: number, first: boolean) => string;
+  readonly members: (entity: number, first: boolean, statuses: readonly ItemStatus[]) => string;
 }
 
 /** What was looked up: `{"service": name}` or `{"view": name}` leads the answer. */
@@ -53,6 +60,7 @@ export function lookupResponseJson(
   let notFound = 0;
   let outsideTtl = 0;
   let nullValues = 0;
+  const statuses: ItemStatus[] = new Array(viewCount);
   let body = `{${JSON.stringify(target.kind)}:${JSON.stringify(target.name)},"results":[`;
   for (let entity = 0; entity < lookup.entities.length; entity++) {
     body += `${entity === 0 ? '' : ','}{"entity":${JSON.stringify(lookup.entities[entity])},"features":{`;
@@ -60,9 +68,14 @@ export function lookupResponseJson(
     for (let index = 0; index < viewCount; index++) {
       const view = lookup.views[index] as PlannedLookup['views'][number];
       const viewFeatures = shown[index] as PlannedFeature[];
-      if (viewFeatures.length === 0) continue;
       const item = lookup.items[entity * viewCount + index];
+      if (viewFeatures.length === 0) {
+        // A view read only for the extension: its status, without the event time's text.
+        if (extension) statuses[index] = itemStatus(view.plan, item, lookup.nowMicros);
+        continue;
+      }
       const state = itemState(view.plan, item, lookup.nowMicros);
+      statuses[index] = state.status;
       features += viewFeatures.length;
       if (state.status === 'NOT_FOUND') {
         notFound += viewFeatures.length;
@@ -92,7 +105,7 @@ export function lookupResponseJson(
         separator = ',';
       }
     }
-    if (extension) body += extension.members(entity, separator === '');
+    if (extension) body += extension.members(entity, separator === '', statuses);
     body += '}}';
   }
   body += ']}';

@@ -105,12 +105,15 @@ export function planLookup(registry: RuntimeRegistry, request: LookupRequest): P
   };
 }
 
+/** Whether a view's item exists and is within TTL at read time. */
+export type ItemStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL';
+
 /** Whether a view's item exists and is within TTL at read time: once per item, not per feature. */
 export function itemState(
   plan: ViewPlan,
   item: Item | undefined,
   nowMicros: bigint,
-): { status: 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL'; eventTimestamp: string | null } {
+): { status: ItemStatus; eventTimestamp: string | null } {
   if (!item) return { status: 'NOT_FOUND', eventTimestamp: null };
   const eventText = item[a.eventTs]?.N ?? '0';
   const eventMicros = BigInt(eventText);
