@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -298,7 +299,10 @@ class StagedPushIngest {
    * Moves a refused staged object under `pushRefusedPrefix` with a `.reason.json` beside it,
    * then deletes it from the staging prefix. Copy and reason first: killed in between, the
    * object is still staged, and the next run refuses and moves it again, or ingests it (the
-   * definition fixed meanwhile) and deletes the copy and reason (`finish`).
+   * definition fixed meanwhile) and deletes the copy and reason (`finish`). The copy is made by
+   * S3 from the object itself, never uploaded from this run's local copy: that copy may be the
+   * very file DuckDB could not read (a download damaged on this disk), and the staged object is
+   * deleted next.
    */
   private async setAside(
     key: string,
@@ -306,12 +310,11 @@ class StagedPushIngest {
   ): Promise<{ key: string; movedTo: string; reason: string }> {
     const movedTo = `${pushRefusedPrefix(this.options.source)}${path.posix.basename(key)}`;
     const reason = error instanceof Error ? error.message : String(error);
-    const local = await this.localCopy(key);
     await this.options.s3.send(
-      new PutObjectCommand({
+      new CopyObjectCommand({
         Bucket: this.options.bucket,
         Key: movedTo,
-        Body: await readFile(local),
+        CopySource: `${this.options.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
       }),
     );
     await this.putText(`${movedTo}.reason.json`, {

@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A loopback S3 holding one bucket in memory, for the real S3 client (and the real CLI, through
- * `AWS_ENDPOINT_URL_S3`): ListObjectsV2 (pages of `pageSize`), GetObject, PutObject,
- * DeleteObject and DeleteObjects, path-style as the SDK speaks to an IP.
+ * `AWS_ENDPOINT_URL_S3`): ListObjectsV2 (pages of `pageSize`, each object with its ETag),
+ * GetObject, PutObject, CopyObject (a PUT with `x-amz-copy-source: <bucket>/<URL-encoded key>`,
+ * within this bucket; `x-amz-copy-source-if-match` as S3 answers it), DeleteObject and DeleteObjects (quiet: only its errors answered), path-style
+ * as the SDK speaks to an IP.
  * Anything else answers 501, and so does an `aws-chunked` upload: set
  * `AWS_REQUEST_CHECKSUM_CALCULATION=when_required` (`memoryBucketEnv`) so bodies come plain.
  *
@@ -44,6 +46,11 @@ export interface MemoryBucket {
     | { status: number; code: string }
     | undefined
     | Promise<{ status: number; code: string } | undefined>;
+  /**
+   * Called for each key of a DeleteObjects: an error it returns is answered in the response's
+   * `<Error>` entries (HTTP 200, as S3 does for a key it could not delete) and the key is kept.
+   */
+  deleteObjectsError?: (key: string) => { code: string; message: string } | undefined;
   /** Environment for a process using this bucket. */
   readonly env: Record<string, string>;
   close(): Promise<void>;
@@ -132,7 +139,7 @@ export async function startMemoryBucket(
       const contents = page
         .map(
           (k) =>
-            `<Contents><Key>${xmlText(k)}</Key><LastModified>${lastModified(k).toISOString()}</LastModified><Size>${objects.get(k)?.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+            `<Contents><Key>${xmlText(k)}</Key><LastModified>${lastModified(k).toISOString()}</LastModified><ETag>${xmlText(etagOf(objects.get(k) ?? Buffer.alloc(0)))}</ETag><Size>${objects.get(k)?.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
         )
         .join('');
       response
@@ -146,14 +153,24 @@ export async function startMemoryBucket(
       requests.push('DELETE ?delete');
       const xml = (await bodyOf(request)).toString('utf8');
       const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unXml(m[1] ?? ''));
+      const quiet = /<Quiet>true<\/Quiet>/.test(xml);
+      const entries: string[] = [];
       for (const k of keys) {
+        const refused = bucketHandle.deleteObjectsError?.(k);
+        if (refused) {
+          entries.push(
+            `<Error><Key>${xmlText(k)}</Key><Code>${refused.code}</Code><Message>${xmlText(refused.message)}</Message></Error>`,
+          );
+          continue;
+        }
         objects.delete(k);
         modified.delete(k);
+        if (!quiet) entries.push(`<Deleted><Key>${xmlText(k)}</Key></Deleted>`);
       }
       response
         .writeHead(200, { 'content-type': 'application/xml' })
         .end(
-          `<?xml version="1.0" encoding="UTF-8"?><DeleteResult>${keys.map((k) => `<Deleted><Key>${xmlText(k)}</Key></Deleted>`).join('')}</DeleteResult>`,
+          `<?xml version="1.0" encoding="UTF-8"?><DeleteResult>${entries.join('')}</DeleteResult>`,
         );
       return;
     }
@@ -170,6 +187,35 @@ export async function startMemoryBucket(
           'last-modified': lastModified(key).toUTCString(),
         })
         .end(bytes);
+      return;
+    }
+    const copySource = request.headers['x-amz-copy-source'];
+    if (method === 'PUT' && typeof copySource === 'string') {
+      await bodyOf(request);
+      const [sourceBucket, ...sourceKey] =
+        copySource.replace(/^\//, '').split('?')[0]?.split('/') ?? [];
+      const source = sourceKey.map(decodeURIComponent).join('/');
+      const bytes =
+        decodeURIComponent(sourceBucket ?? '') === name ? objects.get(source) : undefined;
+      if (!bytes)
+        return error(response, 404, 'NoSuchKey', `copy source ${copySource} does not exist`);
+      const sourceIfMatch = request.headers['x-amz-copy-source-if-match'];
+      if (sourceIfMatch !== undefined && sourceIfMatch !== etagOf(bytes))
+        return error(
+          response,
+          412,
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+        );
+      const failed = unmet(request, key);
+      if (failed) return error(response, ...failed);
+      objects.set(key, Buffer.from(bytes));
+      modified.set(key, bucketHandle.now());
+      response
+        .writeHead(200, { 'content-type': 'application/xml' })
+        .end(
+          `<?xml version="1.0" encoding="UTF-8"?><CopyObjectResult><LastModified>${bucketHandle.now().toISOString()}</LastModified><ETag>${xmlText(etagOf(bytes))}</ETag></CopyObjectResult>`,
+        );
       return;
     }
     if (method === 'PUT') {

@@ -1,0 +1,116 @@
+import { readdir, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
+import { PushIngestRun } from '../../lib/offline/push-ingest-run.ts';
+import { ingestS3PushStaging, type S3PushIngestResult } from '../../lib/offline/s3-push-ingest.ts';
+import { pushRegistry } from '../helpers/push-registry.ts';
+import { makeTempDir } from '../helpers/run-fstore.ts';
+import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import { stagePushObject } from '../helpers/staged-push-objects.ts';
+
+const registry = pushRegistry();
+let bucket: MemoryBucket;
+let s3: S3Client;
+let duckdb: DuckdbSession;
+let scratch: string;
+beforeAll(async () => {
+  bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
+  s3 = new S3Client({
+    region: 'eu-west-1',
+    endpoint: bucket.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  duckdb = await openDuckdb();
+  scratch = await makeTempDir('s3-push-ingest-set-aside');
+});
+afterAll(async () => {
+  duckdb.close();
+  await bucket.close();
+});
+beforeEach(() => {
+  bucket.objects.clear();
+  bucket.modified.clear();
+  bucket.beforeRequest = undefined;
+  bucket.deleteObjectsError = undefined;
+});
+
+/** A payments object staged as Firehose writes it; amount 20,000 breaks the registry's max. */
+const stage = (name: string, customer: string, amount?: number) =>
+  stagePushObject({ bucket, duckdb: duckdb.connection, scratch }, 'payments', name, [
+    { pushId: `p-${name}`, customer, ...(amount !== undefined ? { amount } : {}) },
+  ]);
+
+const run = (extra: Partial<Parameters<typeof ingestS3PushStaging>[0]> = {}) =>
+  ingestS3PushStaging({
+    s3,
+    bucket: bucket.name,
+    registry,
+    source: 'payments',
+    workDir: scratch,
+    ...extra,
+  });
+
+const keys = (prefix: string) =>
+  [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+const staged = () => keys('offline/_push/payments/arrived=');
+const refusedCopyOf = (key: string) =>
+  bucket.objects.get(`offline/_push/payments/_refused/${path.posix.basename(key)}`);
+
+/** Calls the ingest with one run as the scheduled compaction does, until it says to stop. */
+async function ingestUntilStopped(pushRun: PushIngestRun): Promise<S3PushIngestResult[]> {
+  const results: S3PushIngestResult[] = [];
+  for (let i = 0; i < 8; i++) {
+    const result = await run({ run: pushRun });
+    results.push(result);
+    if (result.stopped || !result.narrowed) break;
+  }
+  return results;
+}
+
+let committedFile = 0;
+/** The customers of the committed rows, in commit order (objects named by an ingest record). */
+async function committedCustomers(): Promise<string[]> {
+  const files: string[] = [];
+  for (const record of keys('offline/_ingests/payments/')) {
+    const { files: named = [] } = JSON.parse(bucket.objects.get(record)?.toString('utf8') ?? '{}');
+    for (const key of named as string[]) {
+      const local = path.join(scratch, `committed-${committedFile++}.parquet`);
+      await writeFile(local, bucket.objects.get(key) ?? Buffer.alloc(0));
+      files.push(local);
+    }
+  }
+  if (files.length === 0) return [];
+  const rows = await queryRows(
+    duckdb.connection,
+    `SELECT customer_id FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}]) ORDER BY fstore_seq`,
+  );
+  return rows.map((r) => String(r.customer_id));
+}
+
+describe('push compaction setting staged objects aside', () => {
+  it('sets aside the bytes S3 holds, not the run’s local copy: a damaged download never replaces the staged object', async () => {
+    await stage('a', 'A');
+    const b = await stage('b', 'B', 20_000);
+    const c = await stage('c', 'C');
+    const originals = new Map([b, c].map((k) => [k, bucket.objects.get(k)]));
+    const pushRun = await PushIngestRun.open({ workDir: scratch });
+    try {
+      // Halves [a, b, c] down to [a], ingested; b and c stay downloaded for the run.
+      expect(await run({ run: pushRun })).toMatchObject({ objects: 1, narrowed: true });
+      // The local copies damaged (a full disk, a bad download): DuckDB cannot read them.
+      for (const file of await readdir(pushRun.dir))
+        await truncate(path.join(pushRun.dir, file), 100);
+      await ingestUntilStopped(pushRun);
+    } finally {
+      await pushRun.close();
+    }
+    expect(staged()).toEqual([]);
+    for (const [key, bytes] of originals)
+      expect(refusedCopyOf(key)?.equals(bytes ?? Buffer.alloc(0))).toBe(true);
+    expect(await committedCustomers()).toEqual(['A']);
+  });
+});
