@@ -88,8 +88,9 @@ export interface S3PushIngestResult {
   readonly narrowed?: true;
   /**
    * Why this call took no (more) objects although some wait: `time`, the run's time was short
-   * while halving a refused batch; `set-aside-cap`, the run set aside as many objects as it may
-   * (`PushIngestRun.maxSetAside`). Either way the caller stops taking batches of the source.
+   * while halving a refused batch; `set-aside-cap`, objects wait but the run already set aside as
+   * many as it may (`PushIngestRun.maxSetAside`), so this call took none. Either way the caller
+   * stops taking batches of the source.
    */
   readonly stopped?: 'time' | 'set-aside-cap';
 }
@@ -230,12 +231,8 @@ class StagedPushIngest {
           const refused = await this.setAside(first.key, error);
           this.run.countSetAside();
           await this.run.forget([first.key]);
-          return {
-            ...none,
-            refused,
-            narrowed: true,
-            ...(this.run.setAsideCapReached ? { stopped: 'set-aside-cap' as const } : {}),
-          };
+          // Not `stopped` even at the cap: only the next call knows whether anything still waits.
+          return { ...none, refused, narrowed: true };
         }
         if (this.options.timeShort?.()) return { ...none, narrowed: true, stopped: 'time' };
         staged = staged.slice(0, Math.ceil(staged.length / 2));

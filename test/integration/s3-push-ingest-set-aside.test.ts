@@ -113,4 +113,19 @@ describe('push compaction setting staged objects aside', () => {
       expect(refusedCopyOf(key)?.equals(bytes ?? Buffer.alloc(0))).toBe(true);
     expect(await committedCustomers()).toEqual(['A']);
   });
+
+  it('reports the set-aside cap only while objects still wait: the last of exactly maxSetAside refused objects leaves nothing staged and no stop', async () => {
+    await stage('x', 'X', 20_000);
+    await stage('y', 'Y', 20_000);
+    const pushRun = await PushIngestRun.open({ workDir: scratch, maxSetAside: 2 });
+    let results: S3PushIngestResult[];
+    try {
+      results = await ingestUntilStopped(pushRun);
+    } finally {
+      await pushRun.close();
+    }
+    expect(staged()).toEqual([]);
+    expect(results.flatMap((r) => (r.refused ? [r.refused.key] : []))).toHaveLength(2);
+    expect(results.map((r) => r.stopped)).toEqual(results.map(() => undefined));
+  });
 });
