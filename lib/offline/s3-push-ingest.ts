@@ -477,7 +477,7 @@ class StagedPushIngest {
       return;
     }
     for (let start = 0; start < keys.length; start += 1000) {
-      await this.options.s3.send(
+      const response = await this.options.s3.send(
         new DeleteObjectsCommand({
           Bucket: this.options.bucket,
           Delete: {
@@ -486,11 +486,24 @@ class StagedPushIngest {
           },
         }),
       );
+      // S3 answers 200 with an <Error> per key it kept: left unnoticed, a staged object (or the
+      // _refused/ twin of one ingested) would stay. Each caller's step is safe to repeat.
+      const failed = response.Errors ?? [];
+      if (failed.length > 0) throw new Error(notDeletedMessage(this.options.bucket, failed));
     }
   }
 }
 
 const defaultMaxBatchBytes = 1024 ** 3;
+
+function notDeletedMessage(
+  bucket: string,
+  failed: readonly { Key?: string; Code?: string; Message?: string }[],
+): string {
+  const named = failed.slice(0, 10).map((e) => `${e.Key} (${e.Code}: ${e.Message})`);
+  const more = failed.length > named.length ? `, and ${failed.length - named.length} more` : '';
+  return `S3 did not delete ${failed.length} object(s) in bucket ${bucket}: ${named.join(', ')}${more}; the next run deletes them again`;
+}
 
 class StagedObjectUnreadableError extends Error {}
 

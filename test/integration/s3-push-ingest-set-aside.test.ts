@@ -128,4 +128,21 @@ describe('push compaction setting staged objects aside', () => {
     expect(results.flatMap((r) => (r.refused ? [r.refused.key] : []))).toHaveLength(2);
     expect(results.map((r) => r.stopped)).toEqual(results.map(() => undefined));
   });
+
+  it('fails the call naming the key and S3’s code when a DeleteObjects leaves a staged object; the next call finishes the batch without a second ingest', async () => {
+    await stage('a', 'A');
+    const b = await stage('b', 'B');
+    bucket.deleteObjectsError = (key) =>
+      key === b ? { code: 'AccessDenied', message: 'Access Denied' } : undefined;
+    const failure = run();
+    await expect(failure).rejects.toThrow(path.posix.basename(b));
+    await expect(failure).rejects.toThrow(/AccessDenied/);
+    expect(staged()).toEqual([b]);
+    expect(keys('offline/_push/payments/_batches/')).toHaveLength(1);
+    bucket.deleteObjectsError = undefined;
+    expect(await run()).toMatchObject({ recovered: 'finished', objects: 0 });
+    expect(staged()).toEqual([]);
+    expect(keys('offline/_push/payments/_batches/')).toEqual([]);
+    expect(await committedCustomers()).toEqual(['A', 'B']);
+  });
 });
