@@ -80,7 +80,7 @@ export async function validateViewData(options: {
  */
 export async function checkViewRules(options: {
   query: QueryRows;
-  dialect: Pick<Dialect, 'quote' | 'literal'>;
+  dialect: Pick<Dialect, 'name' | 'quote' | 'literal'>;
   view: RegistryFeatureView;
   relation: string;
   exampleColumns: readonly string[];
@@ -88,7 +88,7 @@ export async function checkViewRules(options: {
   const { dialect, view } = options;
   const q = dialect.quote;
   const relation = `${options.relation} fstore_rows`;
-  const checks = view.features.flatMap((f) => featureChecks(f, dialect));
+  const checks = view.features.flatMap((f) => featureChecks(f, dialect, view.online));
   const nullCounts = view.features.map(
     (f) => `count(*) FILTER (WHERE ${q(f.name)} IS NULL) AS ${q(`null_${f.name}`)}`,
   );
@@ -141,13 +141,25 @@ export async function checkViewRules(options: {
   return { rows, results };
 }
 
-/** The per-feature constraint checks of a feature, as SQL conditions true for a violating row. */
+/**
+ * The per-feature constraint checks of a feature, as SQL conditions true for a violating row.
+ * A float feature of an online view must be finite: the online store cannot hold NaN or an
+ * infinity, so materialization would quarantine the row and lookups would answer an older
+ * value than training sets (issue 18's skew).
+ */
 export function featureChecks(
   feature: RegistryFeature,
-  dialect: Pick<Dialect, 'quote' | 'literal'>,
+  dialect: Pick<Dialect, 'name' | 'quote' | 'literal'>,
+  online = false,
 ): Check[] {
   const column = dialect.quote(feature.name);
   const checks: Check[] = [];
+  if (online && (feature.type === 'float32' || feature.type === 'float64'))
+    checks.push({
+      rule: 'finite (online)',
+      feature: feature.name,
+      violates: `NOT ${dialect.name === 'athena' ? 'is_finite' : 'isfinite'}(${column})`,
+    });
   if (!feature.nullable)
     checks.push({ rule: 'not null', feature: feature.name, violates: `${column} IS NULL` });
   if (feature.min !== undefined)
