@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { StagedObject } from './staged-object-order.ts';
 
 /**
  * Staged objects one run sets aside per source at most (ADR 0016): a definition change that
@@ -13,11 +14,12 @@ export const defaultMaxSetAsidePerRun = 10;
  * What one run of a source's push ingest keeps across its batches (`ingestS3PushStagingLocked`
  * called until nothing is left): each staged object downloaded once, into this run's folder,
  * and read again from there while a refused batch is halved; and how many objects the run set
- * aside, against `maxSetAside`. A staged object's bytes never change (Firehose writes each key
- * once), so the local copy stays right for the whole run.
+ * aside, against `maxSetAside`. Firehose writes each key once, but a person may put an object
+ * back under its key (from `_refused/`, the definition fixed) while a run goes on: each copy is
+ * kept with the ETag its download returned and fetched again when the listing shows another.
  */
 export class PushIngestRun {
-  private readonly files = new Map<string, string>();
+  private readonly files = new Map<string, { readonly file: string; readonly etag?: string }>();
   /** Local names are numbered, never reused within the run (a forgotten one's included). */
   private downloaded = 0;
   private setAsideCount = 0;
@@ -37,24 +39,38 @@ export class PushIngestRun {
     return new PushIngestRun(dir, maxSetAside);
   }
 
-  /** The local copy of staged object `key`, downloaded on its first use in this run. */
-  async local(s3: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<string> {
-    const known = this.files.get(key);
-    if (known) return known;
+  /**
+   * The local copy of staged object `key`, downloaded on its first use in this run, and again
+   * when the listing's ETag is not the one the kept copy was downloaded with (an ETag missing
+   * on either side counts as the same bytes).
+   */
+  async local(
+    s3: S3Client,
+    bucket: string,
+    object: Pick<StagedObject, 'key' | 'etag'>,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const known = this.files.get(object.key);
+    if (
+      known &&
+      (known.etag === undefined || object.etag === undefined || known.etag === object.etag)
+    )
+      return known.file;
+    await this.forget([object.key]);
     signal.throwIfAborted();
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
     const file = path.join(this.dir, `${String(this.downloaded++).padStart(6, '0')}.parquet`);
     await writeFile(file, (await response.Body?.transformToByteArray()) ?? new Uint8Array());
-    this.files.set(key, file);
+    this.files.set(object.key, { file, ...(response.ETag ? { etag: response.ETag } : {}) });
     return file;
   }
 
   /** Frees the disk of objects that are no longer staged (ingested or set aside). */
   async forget(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
-      const file = this.files.get(key);
-      if (file === undefined) continue;
-      await rm(file, { force: true });
+      const known = this.files.get(key);
+      if (known === undefined) continue;
+      await rm(known.file, { force: true });
       this.files.delete(key);
     }
   }

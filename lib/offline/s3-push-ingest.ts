@@ -249,7 +249,7 @@ class StagedPushIngest {
     const { s3, bucket } = this.options;
     const batchId = newDataFilesId(this.now());
     const keys = staged.map((o) => o.key);
-    const built = await this.buildBatch(batchId, keys, delivered);
+    const built = await this.buildBatch(batchId, staged, delivered);
     const manifest: BatchManifest = {
       batchId,
       objects: keys,
@@ -361,11 +361,12 @@ class StagedPushIngest {
 
   private async buildBatch(
     batchId: string,
-    keys: readonly string[],
+    staged: readonly StagedObject[],
     delivered: readonly DeliveredRow[],
   ) {
+    const keys = staged.map((o) => o.key);
     const local: string[] = [];
-    for (const key of keys) local.push(await this.localCopy(key));
+    for (const object of staged) local.push(await this.localCopy(object));
     // Named by the batch id: the commit record's `file` tells this batch from equal content.
     const file = path.join(this.work, `${batchId}.jsonl`);
     const session = await openDuckdb();
@@ -396,8 +397,8 @@ class StagedPushIngest {
     }
   }
 
-  private localCopy(key: string): Promise<string> {
-    return this.run.local(this.options.s3, this.options.bucket, key, this.options.signal);
+  private localCopy(object: StagedObject): Promise<string> {
+    return this.run.local(this.options.s3, this.options.bucket, object, this.options.signal);
   }
 
   /** Whether an ingest record of this batch's file exists (its content hash and its name). */
@@ -456,6 +457,7 @@ class StagedPushIngest {
             key: c.Key,
             ...(c.LastModified ? { modified: c.LastModified } : {}),
             ...(c.Size !== undefined ? { size: c.Size } : {}),
+            ...(c.ETag ? { etag: c.ETag } : {}),
           });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

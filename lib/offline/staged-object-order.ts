@@ -4,6 +4,8 @@ export interface StagedObject {
   readonly modified?: Date;
   /** Bytes, from the listing. */
   readonly size?: number;
+  /** ETag, from the listing: tells bytes written again under the key from those read before. */
+  readonly etag?: string;
 }
 
 // Firehose names objects `<stream>-<DeliveryStreamVersion>-YYYY-MM-DD-HH-MM-SS-<random>` (UTC).

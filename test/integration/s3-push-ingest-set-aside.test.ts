@@ -145,4 +145,23 @@ describe('push compaction setting staged objects aside', () => {
     expect(keys('offline/_push/payments/_batches/')).toEqual([]);
     expect(await committedCustomers()).toEqual(['A', 'B']);
   });
+
+  it('reads an object written again under the same key during a run anew, not the copy downloaded before', async () => {
+    await stage('a', 'A');
+    await stage('b', 'B', 20_000);
+    const c = await stage('c', 'OLD');
+    const pushRun = await PushIngestRun.open({ workDir: scratch });
+    try {
+      // Halves [a, b, c] down to [a]: c is downloaded and kept for the run.
+      expect(await run({ run: pushRun })).toMatchObject({ objects: 1, narrowed: true });
+      const rewritten = await stage('c-again', 'NEW');
+      bucket.objects.set(c, bucket.objects.get(rewritten) ?? Buffer.alloc(0));
+      bucket.objects.delete(rewritten);
+      await ingestUntilStopped(pushRun);
+    } finally {
+      await pushRun.close();
+    }
+    expect(staged()).toEqual([]);
+    expect(await committedCustomers()).toEqual(['A', 'NEW']);
+  });
 });
