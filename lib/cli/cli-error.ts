@@ -1,6 +1,7 @@
 import { HintedError } from '../hinted-error.ts';
 
-export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+/** `skippedLinesNotKept`: `push --follow` pushed the good lines, but a skipped line was kept nowhere. */
+export const exitCodes = { ok: 0, failure: 1, usage: 2, skippedLinesNotKept: 3 } as const;
 
 /** An error meant for the person at the terminal: one line, a hint, an exit code. */
 export class CliError extends HintedError {

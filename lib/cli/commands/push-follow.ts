@@ -14,7 +14,7 @@ import { appendPushLog } from '../../push/push-log.ts';
 import { type PushTarget, writesOffline, writesOnline } from '../../push/push-target.ts';
 import type { Registry } from '../../registry/index.ts';
 import type { RuntimeSource } from '../../registry/runtime-projection.ts';
-import { CliError } from '../cli-error.ts';
+import { CliError, exitCodes } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 
@@ -39,8 +39,6 @@ export interface FollowSummary {
   readonly compacted: readonly PushLogCompaction[];
 }
 
-/** Exit code of a run that pushed its lines but could not keep some skipped ones (README). */
-export const skippedLinesNotKeptExitCode = 3;
 /** How many of the line numbers not kept the final error names. */
 const namedNotKept = 10;
 
@@ -291,7 +289,7 @@ export async function followPush(
       `${plural(summary.notKept, 'skipped line')} (${named}${more}) could not be kept in ${path.dirname(quarantineLocation)}: the warnings above say why; the pushed rows are stored`,
       {
         hint: 'those lines are kept nowhere else: make the quarantine folder writable (disk space, permissions) and send them again from your input',
-        exitCode: skippedLinesNotKeptExitCode,
+        exitCode: exitCodes.skippedLinesNotKept,
       },
     );
   }
