@@ -200,11 +200,14 @@ class StagedPushIngest {
 
   /**
    * Ingests the oldest staged objects as one batch. When the ingest refuses the batch's rows
-   * (IngestError: a constraint or type tightened since the push) or a staged object cannot be
-   * read, the batch is halved and tried again, down to the first object alone, which is then
-   * moved aside: a refused object no longer blocks every later push, run after run. Each object
-   * is downloaded once per run (`PushIngestRun`); no halving starts when the run's time is short,
-   * and no batch once the run has set aside as many objects as it may.
+   * (IngestError: a constraint or type tightened since the push), the batch is halved and tried
+   * again, down to the first object alone, which is then moved aside: a refused object no longer
+   * blocks every later push, run after run. An object DuckDB names as unreadable is moved aside
+   * at once, no halving (which costs about two batch attempts and, paused for time, starts
+   * over next run), once a fresh download of it is unreadable too: a copy damaged on this disk
+   * must not send a good object aside. Each object is downloaded once per run
+   * (`PushIngestRun`); no halving or retry starts when the run's time is short, and no batch once
+   * the run has set aside as many objects as it may.
    */
   async ingestNextBatch(
     confirmLock: () => Promise<void>,
@@ -219,6 +222,15 @@ class StagedPushIngest {
     if (this.run.setAsideCapReached) return { ...none, stopped: 'set-aside-cap' };
     const delivered = await this.delivered(waiting);
     let narrowed = false;
+    const setAside = async (key: string, error: unknown) => {
+      const refused = await this.setAside(key, error);
+      this.run.countSetAside();
+      await this.run.forget([key]);
+      // Not `stopped` even at the cap: only the next call knows whether anything still waits.
+      return { ...none, refused, narrowed: true as const };
+    };
+    /** Objects downloaded again in this call because DuckDB named their copy unreadable. */
+    const fetchedAgain = new Set<string>();
     for (;;) {
       try {
         const done = await this.ingestBatch(staged, delivered, confirmLock);
@@ -226,18 +238,44 @@ class StagedPushIngest {
         return narrowed ? { ...done, narrowed: true } : done;
       } catch (error) {
         if (!isRefusal(error)) throw error;
-        const [first] = staged;
-        if (staged.length === 1 && first) {
-          const refused = await this.setAside(first.key, error);
-          this.run.countSetAside();
-          await this.run.forget([first.key]);
-          // Not `stopped` even at the cap: only the next call knows whether anything still waits.
-          return { ...none, refused, narrowed: true };
+        const named =
+          error instanceof StagedObjectUnreadableError
+            ? staged.find((o) => o.key === error.key)
+            : undefined;
+        if (named) {
+          if (fetchedAgain.has(named.key)) return await setAside(named.key, error);
+          fetchedAgain.add(named.key);
+          await this.run.forget([named.key]);
+          const fresh = await this.unreadableAlone(named, delivered);
+          if (fresh) return await setAside(named.key, fresh);
+          // Only the local copy was damaged: the whole batch again, with the fresh one.
+          if (this.options.timeShort?.()) return { ...none, narrowed: true, stopped: 'time' };
+          continue;
         }
+        const [first] = staged;
+        if (staged.length === 1 && first) return await setAside(first.key, error);
         if (this.options.timeShort?.()) return { ...none, narrowed: true, stopped: 'time' };
         staged = staged.slice(0, Math.ceil(staged.length / 2));
         narrowed = true;
       }
+    }
+  }
+
+  /**
+   * The error of reading `object` alone (its local copy, downloaded now if forgotten) as a
+   * batch would, when DuckDB names it unreadable: a cost of that object, not of the batch.
+   */
+  private async unreadableAlone(
+    object: StagedObject,
+    delivered: readonly DeliveredRow[],
+  ): Promise<StagedObjectUnreadableError | undefined> {
+    try {
+      const { file } = await this.buildBatch(newDataFilesId(this.now()), [object], delivered);
+      await rm(file, { force: true });
+      return undefined;
+    } catch (error) {
+      if (error instanceof StagedObjectUnreadableError) return error;
+      throw error;
     }
   }
 
@@ -381,10 +419,7 @@ class StagedPushIngest {
         const unreadable =
           error instanceof Error ? unreadableParquetFile(error.message, local) : undefined;
         if (error instanceof Error && unreadable !== undefined)
-          throw new StagedObjectUnreadableError(
-            `staged object ${keys[local.indexOf(unreadable)]} cannot be read as Parquet: ${error.message}`,
-            { cause: error },
-          );
+          throw new StagedObjectUnreadableError(keys[local.indexOf(unreadable)] ?? '', error);
         throw error;
       });
       // Streamed: a batch file may be larger than one Buffer (2 GiB) or the function's memory.
@@ -507,7 +542,15 @@ function notDeletedMessage(
   return `S3 did not delete ${failed.length} object(s) in bucket ${bucket}: ${named.join(', ')}${more}; the next run deletes them again`;
 }
 
-class StagedObjectUnreadableError extends Error {}
+/** DuckDB named the local copy of staged object `key` as not readable Parquet. */
+class StagedObjectUnreadableError extends Error {
+  constructor(
+    readonly key: string,
+    cause: Error,
+  ) {
+    super(`staged object ${key} cannot be read as Parquet: ${cause.message}`, { cause });
+  }
+}
 
 /** Whether no retry can ingest these objects: their rows are refused or unreadable. */
 function isRefusal(error: unknown): boolean {

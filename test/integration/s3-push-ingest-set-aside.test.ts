@@ -92,26 +92,88 @@ async function committedCustomers(): Promise<string[]> {
 }
 
 describe('push compaction setting staged objects aside', () => {
-  it('sets aside the bytes S3 holds, not the run’s local copy: a damaged download never replaces the staged object', async () => {
+  it('sets aside the bytes S3 holds, not the run’s local copy: an object whose every download arrives damaged is copied aside by S3', async () => {
     await stage('a', 'A');
-    const b = await stage('b', 'B', 20_000);
     const c = await stage('c', 'C');
-    const originals = new Map([b, c].map((k) => [k, bucket.objects.get(k)]));
+    const original = bucket.objects.get(c) ?? Buffer.alloc(0);
+    // Each GET of c answers 100 bytes of it (a download damaged on the way or on this disk);
+    // any other request, the CopyObject included, finds the object S3 holds.
+    bucket.beforeRequest = (method, key) => {
+      if (bucket.objects.has(c))
+        bucket.objects.set(c, method === 'GET' && key === c ? original.subarray(0, 100) : original);
+      return undefined;
+    };
     const pushRun = await PushIngestRun.open({ workDir: scratch });
     try {
-      // Halves [a, b, c] down to [a], ingested; b and c stay downloaded for the run.
-      expect(await run({ run: pushRun })).toMatchObject({ objects: 1, narrowed: true });
-      // The local copies damaged (a full disk, a bad download): DuckDB cannot read them.
-      for (const file of await readdir(pushRun.dir))
-        await truncate(path.join(pushRun.dir, file), 100);
       await ingestUntilStopped(pushRun);
     } finally {
       await pushRun.close();
     }
     expect(staged()).toEqual([]);
-    for (const [key, bytes] of originals)
-      expect(refusedCopyOf(key)?.equals(bytes ?? Buffer.alloc(0))).toBe(true);
+    expect(refusedCopyOf(c)?.equals(original)).toBe(true);
     expect(await committedCustomers()).toEqual(['A']);
+  });
+
+  it('sets an object DuckDB names unreadable aside in one step, after one fresh download, and ingests the others of its batch next', async () => {
+    const objects = [];
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])
+      objects.push(await stage(name, name.toUpperCase()));
+    const bad = objects[4] ?? '';
+    bucket.objects.set(bad, Buffer.from('not parquet at all'));
+    const before = bucket.requests.length;
+    const pushRun = await PushIngestRun.open({ workDir: scratch });
+    let results: S3PushIngestResult[];
+    try {
+      results = await ingestUntilStopped(pushRun);
+    } finally {
+      await pushRun.close();
+    }
+    // Halving would ingest a-d first and need two more calls to reach e.
+    expect(results[0]).toMatchObject({
+      objects: 0,
+      refused: { key: bad, reason: expect.stringMatching(/cannot be read as Parquet/) },
+    });
+    expect(results.slice(1)).toEqual([expect.objectContaining({ objects: 7, rows: 7 })]);
+    expect(staged()).toEqual([]);
+    expect(await committedCustomers()).toEqual(['A', 'B', 'C', 'D', 'F', 'G', 'H']);
+    const gets = bucket.requests
+      .slice(before)
+      .filter((r) => r.startsWith('GET offline/_push/payments/arrived='));
+    expect(gets.filter((r) => r === `GET ${bad}`)).toHaveLength(2);
+    expect(gets).toHaveLength(9);
+  });
+
+  it('downloads an object again when its local copy is damaged after the download, and ingests it: nothing is set aside', async () => {
+    const a = await stage('a', 'A');
+    const b = await stage('b', 'B');
+    const pushRun = await PushIngestRun.open({ workDir: scratch });
+    try {
+      // A first call stopped after both downloads, before its manifest: both stay in the run.
+      const stop = new AbortController();
+      bucket.beforeRequest = (method, key) => {
+        if (method === 'GET' && key === b) stop.abort(new Error('stopped by the test'));
+        return undefined;
+      };
+      await expect(run({ run: pushRun, signal: stop.signal })).rejects.toThrow(
+        /stopped by the test/,
+      );
+      bucket.beforeRequest = undefined;
+      const files = (await readdir(pushRun.dir)).sort();
+      expect(files).toHaveLength(2);
+      await truncate(path.join(pushRun.dir, files[0] ?? ''), 100);
+      const before = bucket.requests.length;
+      expect(await run({ run: pushRun })).toMatchObject({ objects: 2, rows: 2 });
+      expect(
+        bucket.requests
+          .slice(before)
+          .filter((r) => r.startsWith('GET offline/_push/payments/arrived=')),
+      ).toEqual([`GET ${a}`]);
+    } finally {
+      await pushRun.close();
+    }
+    expect(keys('offline/_push/payments/_refused/')).toEqual([]);
+    expect(staged()).toEqual([]);
+    expect(await committedCustomers()).toEqual(['A', 'B']);
   });
 
   it('reports the set-aside cap only while objects still wait: the last of exactly maxSetAside refused objects leaves nothing staged and no stop', async () => {

@@ -249,10 +249,11 @@ describe('fstore compact --env <aws>: pushed rows Firehose staged become committ
       'offline/_push/payments/arrived=2026-03-01/b.parquet',
       Buffer.from('not parquet at all'),
     );
+    // DuckDB names b: set aside at once, no halving; a is taken by the next call.
     const first = await run();
-    expect(first).toMatchObject({ objects: 1, narrowed: true });
-    const second = await run();
-    expect(second.refused?.reason).toMatch(/cannot be read as Parquet/);
+    expect(first).toMatchObject({ objects: 0, narrowed: true });
+    expect(first.refused?.reason).toMatch(/cannot be read as Parquet/);
+    expect(await run()).toMatchObject({ objects: 1 });
     expect(keys('offline/_push/payments/arrived=')).toEqual([]);
     expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1']);
   });
