@@ -12,6 +12,7 @@ import {
   planOnDemandTrainingSet,
   registerOnDemandColumns,
 } from './on-demand-columns.ts';
+import { inputFormat } from './read-input-file.ts';
 import { CSV_COPY_OPTIONS } from './training-set.ts';
 
 export interface AthenaResultFileOptions {
@@ -72,7 +73,7 @@ export async function writeAthenaResultFile(
       joinKeys: [],
       textColumns: onDemand.requestFields.map((f) => f.name),
     });
-    const requestAsText = path.extname(options.entities).toLowerCase() === '.csv';
+    const requestAsText = inputFormat(options.entities) === 'csv';
     const entityTypes = await columnTypesOf(connection, entities.table);
     checkRequestColumns(onDemand, entityTypes, options.entities, {
       timestampColumn: options.timestampColumn,

@@ -27,6 +27,7 @@ import {
   planOnDemandTrainingSet,
   registerOnDemandColumns,
 } from './on-demand-columns.ts';
+import { inputFormat } from './read-input-file.ts';
 import { requestScope, scopedDuckdbDialect, withCommittedFiles } from './request-scope.ts';
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 import { tieFreeViews } from './unique-key-times.ts';
@@ -131,7 +132,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       // A CSV's request values are parsed from their text, as a lookup parses its JSON.
       textColumns: onDemand?.requestFields.map((f) => f.name),
     });
-    const requestAsText = path.extname(options.entities).toLowerCase() === '.csv';
+    const requestAsText = inputFormat(options.entities) === 'csv';
     const entityTypes = onDemand ? await columnTypesOf(connection, entities.table) : undefined;
     if (onDemand && entityTypes)
       checkRequestColumns(onDemand, entityTypes, options.entities, {
