@@ -64,7 +64,7 @@ export interface S3PushIngestOptions {
   /**
    * Whether the run's time is short (the scheduled run: less than its reserve left). Checked
    * before each halving of a refused batch: when true, the batch stays staged (`stopped:
-   * 'time'`) for the next run instead of being tried again.
+   * 'time'`) for the next run instead of being tried again, which starts from the half noted.
    */
   readonly timeShort?: () => boolean;
 }
@@ -158,8 +158,9 @@ export async function ingestS3PushStagingLocked(
     (await PushIngestRun.open(options.workDir !== undefined ? { workDir: options.workDir } : {}));
   try {
     const ingest = new StagedPushIngest(options, work, run);
-    const recovered = await ingest.recoverLeftBatch();
-    const result = await ingest.ingestNextBatch(() => lock.confirm());
+    const left = (await ingest.list(pushBatchPrefix(options.source))).map((o) => o.key);
+    const recovered = await ingest.recoverLeftBatch(left);
+    const result = await ingest.ingestNextBatch(() => lock.confirm(), left);
     return { ...result, ...(recovered ? { recovered } : {}) };
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -184,18 +185,38 @@ class StagedPushIngest {
     return found;
   }
 
-  async recoverLeftBatch(): Promise<'finished' | 'dropped' | undefined> {
-    const [key] = await this.list(pushBatchPrefix(this.options.source));
+  /** `left`: the keys under `pushBatchPrefix`, a manifest among them if a run was killed. */
+  async recoverLeftBatch(left: readonly string[]): Promise<'finished' | 'dropped' | undefined> {
+    const key = left.find((k) => k !== this.narrowingKey);
     if (!key) return undefined;
-    const manifest = JSON.parse(await this.getText(key.key)) as BatchManifest;
+    const manifest = JSON.parse(await this.getText(key)) as BatchManifest;
     const staged = new Set((await this.stagedObjects()).map((o) => o.key));
     const allLeft = manifest.objects.every((k) => staged.has(k));
     if (!allLeft || (await this.committed(manifest.batchId, manifest.sha256))) {
       await this.finish(manifest);
       return 'finished';
     }
-    await this.deleteKeys([key.key]);
+    await this.deleteKeys([key]);
     return 'dropped';
+  }
+
+  /** Where a halving stopped for time leaves the batch it would have tried next. */
+  private get narrowingKey(): string {
+    return `${pushBatchPrefix(this.options.source)}${narrowingName}`;
+  }
+
+  /**
+   * The objects a halving stopped for time would have tried next, when they are still the
+   * oldest staged ones in the same order; otherwise (ingested, set aside, an older object put
+   * back) the note is stale and deleted, and the call takes the oldest objects as usual.
+   */
+  private async narrowing(waiting: readonly StagedObject[]): Promise<StagedObject[] | undefined> {
+    const note = JSON.parse(await this.getText(this.narrowingKey)) as { keys?: unknown };
+    const keys = Array.isArray(note.keys) ? note.keys : [];
+    if (keys.length > 0 && keys.every((key, i) => waiting[i]?.key === key))
+      return waiting.slice(0, keys.length);
+    await this.deleteKeys([this.narrowingKey]);
+    return undefined;
   }
 
   /**
@@ -207,22 +228,35 @@ class StagedPushIngest {
    * over next run), once a fresh download of it is unreadable too: a copy damaged on this disk
    * must not send a good object aside. Each object is downloaded once per run
    * (`PushIngestRun`); no halving or retry starts when the run's time is short, and no batch once
-   * the run has set aside as many objects as it may.
+   * the run has set aside as many objects as it may. A halving stopped for time leaves the half
+   * it would have tried next (`narrowingKey`), which the next call takes first: each run gets
+   * nearer the refused object, even one with time for a single batch attempt.
    */
   async ingestNextBatch(
     confirmLock: () => Promise<void>,
+    left: readonly string[],
   ): Promise<Omit<S3PushIngestResult, 'recovered'>> {
     const waiting = await this.stagedObjects();
+    const noted = left.includes(this.narrowingKey) ? await this.narrowing(waiting) : undefined;
     let staged = firstWithin(
-      waiting.slice(0, this.options.maxObjects ?? 1_000),
+      (noted ?? waiting).slice(0, this.options.maxObjects ?? 1_000),
       this.options.maxBatchBytes ?? defaultMaxBatchBytes,
     );
     const none = { source: this.options.source, objects: 0, rows: 0, duplicates: 0 };
     if (staged.length === 0) return none;
     if (this.run.setAsideCapReached) return { ...none, stopped: 'set-aside-cap' };
     const delivered = await this.delivered(waiting);
-    let narrowed = false;
+    let narrowed = noted !== undefined;
+    /** Progress made: the note, if any, names objects no longer staged. */
+    const dropNote = async () => {
+      if (noted) await this.deleteKeys([this.narrowingKey]);
+    };
+    const stopForTime = async (next: readonly StagedObject[]) => {
+      await this.putText(this.narrowingKey, { keys: next.map((o) => o.key) });
+      return { ...none, narrowed: true as const, stopped: 'time' as const };
+    };
     const setAside = async (key: string, error: unknown) => {
+      await dropNote();
       const refused = await this.setAside(key, error);
       this.run.countSetAside();
       await this.run.forget([key]);
@@ -234,6 +268,7 @@ class StagedPushIngest {
     for (;;) {
       try {
         const done = await this.ingestBatch(staged, delivered, confirmLock);
+        await dropNote();
         await this.run.forget(staged.map((o) => o.key));
         return narrowed ? { ...done, narrowed: true } : done;
       } catch (error) {
@@ -249,13 +284,14 @@ class StagedPushIngest {
           const fresh = await this.unreadableAlone(named, delivered);
           if (fresh) return await setAside(named.key, fresh);
           // Only the local copy was damaged: the whole batch again, with the fresh one.
-          if (this.options.timeShort?.()) return { ...none, narrowed: true, stopped: 'time' };
+          if (this.options.timeShort?.()) return await stopForTime(staged);
           continue;
         }
         const [first] = staged;
         if (staged.length === 1 && first) return await setAside(first.key, error);
-        if (this.options.timeShort?.()) return { ...none, narrowed: true, stopped: 'time' };
-        staged = staged.slice(0, Math.ceil(staged.length / 2));
+        const half = staged.slice(0, Math.ceil(staged.length / 2));
+        if (this.options.timeShort?.()) return await stopForTime(half);
+        staged = half;
         narrowed = true;
       }
     }
@@ -475,7 +511,7 @@ class StagedPushIngest {
     return inArrivalOrder((await this.list(prefix)).filter((o) => o.key.endsWith('.parquet')));
   }
 
-  private async list(prefix: string): Promise<StagedObject[]> {
+  async list(prefix: string): Promise<StagedObject[]> {
     const out: StagedObject[] = [];
     let token: string | undefined;
     do {
@@ -532,6 +568,9 @@ class StagedPushIngest {
 }
 
 const defaultMaxBatchBytes = 1024 ** 3;
+
+/** Under `pushBatchPrefix`; batch ids start with a digit, so no manifest is named so. */
+const narrowingName = '_narrowing.json';
 
 function notDeletedMessage(
   bucket: string,

@@ -109,7 +109,9 @@ describe('fstore compact --env <aws> killed (SIGKILL) while ingesting pushed row
       'offline/_push/orders/_refused/fstore-dev-push-orders-1-2026-03-01-12-09-00.parquet.reason.json',
     ];
     expect(refused()).toEqual(aside);
-    expect(staged()).toEqual([bad]);
+    // Named unreadable, it is set aside before the batch's two good objects are taken.
+    expect(staged()).toHaveLength(3);
+    expect(staged()).toContain(bad);
     const rerun = await compact({}, leftLockOwner());
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(JSON.parse(rerun.stdout).sources[0].pushed.refused).toEqual([

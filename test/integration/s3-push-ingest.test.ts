@@ -294,14 +294,47 @@ describe('fstore compact --env <aws>: pushed rows Firehose staged become committ
     expect(new Set(gets).size).toBe(8);
   });
 
-  it('stops halving when the run has no time left, leaving the batch staged and saying why', async () => {
-    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+  it('stops halving when the run has no time left, leaving the batch staged, saying why and noting the half it would have tried next', async () => {
+    const a = await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
     await stage('b', [{ pushId: 'p2', row: 0, customer: 'C2', amount: 20_000 }]);
     const result = await run({ timeShort: () => true });
     expect(result).toMatchObject({ objects: 0, rows: 0, stopped: 'time' });
     expect(result.refused).toBeUndefined();
     expect(keys('offline/_push/payments/arrived=')).toHaveLength(2);
     expect(keys('offline/_push/payments/_refused/')).toEqual([]);
+    const note = 'offline/_push/payments/_batches/_narrowing.json';
+    expect(keys('offline/_push/payments/_batches/')).toEqual([note]);
+    expect(JSON.parse(bucket.objects.get(note)?.toString('utf8') ?? '{}')).toEqual({ keys: [a] });
+  });
+
+  it('drops a narrowing note that no longer names the oldest staged objects and takes the batch as usual', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    await stage('b', [{ pushId: 'p2', row: 0, customer: 'C2' }]);
+    const note = 'offline/_push/payments/_batches/_narrowing.json';
+    bucket.objects.set(
+      note,
+      Buffer.from(
+        JSON.stringify({ keys: ['offline/_push/payments/arrived=2026-03-01/b.parquet'] }),
+      ),
+    );
+    expect(await run()).toMatchObject({ objects: 2, rows: 2 });
+    expect(keys('offline/_push/payments/_batches/')).toEqual([]);
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1', 'C2']);
+  });
+
+  it('reaches a refused object though each run has time for one batch attempt only: the next run tries the half it would have tried', async () => {
+    await stage('a', [{ pushId: 'p1', row: 0, customer: 'C1' }]);
+    await stage('b', [{ pushId: 'p2', row: 0, customer: 'C2', amount: 20_000 }]);
+    await stage('c', [{ pushId: 'p3', row: 0, customer: 'C3' }]);
+    await stage('d', [{ pushId: 'p4', row: 0, customer: 'C4' }]);
+    const results = [];
+    for (let i = 0; i < 12 && keys('offline/_push/payments/arrived=').length > 0; i++)
+      results.push(await run({ timeShort: () => true }));
+    expect(keys('offline/_push/payments/arrived=')).toEqual([]);
+    expect((await committedRows()).map((r) => r.customer_id)).toEqual(['C1', 'C3', 'C4']);
+    expect(results.flatMap((r) => (r.refused ? [r.refused.key] : []))).toEqual([
+      'offline/_push/payments/arrived=2026-03-01/b.parquet',
+    ]);
     expect(keys('offline/_push/payments/_batches/')).toEqual([]);
   });
 
