@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { S3Client } from '@aws-sdk/client-s3';
 
 /**
  * A loopback S3 holding one bucket in memory, for the real S3 client (and the real CLI, through
@@ -78,6 +79,17 @@ async function bodyOf(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
+}
+
+/** An S3 client of `bucket` (path-style, test credentials, checksums only where required). */
+export function memoryBucketClient(bucket: Pick<MemoryBucket, 'endpoint'>): S3Client {
+  return new S3Client({
+    region: 'eu-west-1',
+    endpoint: bucket.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
 }
 
 export async function startMemoryBucket(

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readPushCompactionConfig } from '../../lambdas/push-compaction/config.ts';
 import {
@@ -13,7 +13,11 @@ import { acquireS3Lock } from '../../lib/offline/s3-lock.ts';
 import { pushRegistryProjection } from '../../lib/registry/runtime-projection.ts';
 import { pushRegistry } from '../helpers/push-registry.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
-import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import {
+  type MemoryBucket,
+  memoryBucketClient,
+  startMemoryBucket,
+} from '../helpers/s3-memory-bucket.ts';
 import { stagePushObject } from '../helpers/staged-push-objects.ts';
 
 // The projection the image compiles in, not the whole registry: it must be enough for ingest.
@@ -24,13 +28,7 @@ let duckdb: DuckdbSession;
 let scratch: string;
 beforeAll(async () => {
   bucket = await startMemoryBucket('offline-bucket');
-  s3 = new S3Client({
-    region: 'eu-west-1',
-    endpoint: bucket.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  s3 = memoryBucketClient(bucket);
   duckdb = await openDuckdb();
   scratch = await makeTempDir('push-compaction-handler');
 });

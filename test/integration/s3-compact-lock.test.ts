@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
 import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
@@ -15,7 +15,11 @@ import {
 } from '../../lib/offline/s3-lock.ts';
 import { readThroughAthenaRelation } from '../helpers/athena-relation-on-duckdb.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
-import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import {
+  type MemoryBucket,
+  memoryBucketClient,
+  startMemoryBucket,
+} from '../helpers/s3-memory-bucket.ts';
 
 let bucket: MemoryBucket;
 let s3: S3Client;
@@ -23,13 +27,7 @@ let duckdb: DuckdbSession;
 let scratch: string;
 beforeAll(async () => {
   bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
-  s3 = new S3Client({
-    region: 'eu-west-1',
-    endpoint: bucket.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  s3 = memoryBucketClient(bucket);
   duckdb = await openDuckdb();
   scratch = await makeTempDir('s3-compact-lock');
 });

@@ -1,12 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { ingestS3PushStaging } from '../../lib/offline/s3-push-ingest.ts';
 import { pushRegistry } from '../helpers/push-registry.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
-import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import {
+  type MemoryBucket,
+  memoryBucketClient,
+  startMemoryBucket,
+} from '../helpers/s3-memory-bucket.ts';
 
 const registry = pushRegistry();
 let bucket: MemoryBucket;
@@ -15,13 +19,7 @@ let duckdb: DuckdbSession;
 let scratch: string;
 beforeAll(async () => {
   bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
-  s3 = new S3Client({
-    region: 'eu-west-1',
-    endpoint: bucket.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  s3 = memoryBucketClient(bucket);
   duckdb = await openDuckdb();
   scratch = await makeTempDir('s3-push-ingest');
 });

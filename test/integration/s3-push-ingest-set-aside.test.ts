@@ -1,13 +1,17 @@
 import { readdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { PushIngestRun } from '../../lib/offline/push-ingest-run.ts';
 import { ingestS3PushStaging, type S3PushIngestResult } from '../../lib/offline/s3-push-ingest.ts';
 import { pushRegistry } from '../helpers/push-registry.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
-import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import {
+  type MemoryBucket,
+  memoryBucketClient,
+  startMemoryBucket,
+} from '../helpers/s3-memory-bucket.ts';
 import { stagePushObject } from '../helpers/staged-push-objects.ts';
 
 const registry = pushRegistry();
@@ -17,13 +21,7 @@ let duckdb: DuckdbSession;
 let scratch: string;
 beforeAll(async () => {
   bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
-  s3 = new S3Client({
-    region: 'eu-west-1',
-    endpoint: bucket.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  s3 = memoryBucketClient(bucket);
   duckdb = await openDuckdb();
   scratch = await makeTempDir('s3-push-ingest-set-aside');
 });

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb } from '../../../lib/offline/duckdb-session.ts';
 import { ingestRecordKey } from '../../../lib/offline/ingest-records.ts';
@@ -8,7 +8,11 @@ import { compactS3Source } from '../../../lib/offline/s3-compact.ts';
 import { compactionRecordKey } from '../../../lib/offline/s3-compact-record.ts';
 import { readThroughAthenaRelation } from '../../helpers/athena-relation-on-duckdb.ts';
 import { makeTempDir } from '../../helpers/run-fstore.ts';
-import { type MemoryBucket, startMemoryBucket } from '../../helpers/s3-memory-bucket.ts';
+import {
+  type MemoryBucket,
+  memoryBucketClient,
+  startMemoryBucket,
+} from '../../helpers/s3-memory-bucket.ts';
 
 let bucket: MemoryBucket;
 let s3: S3Client;
@@ -16,13 +20,7 @@ let duckdb: DuckdbSession;
 let scratch: string;
 beforeAll(async () => {
   bucket = await startMemoryBucket('offline-bucket');
-  s3 = new S3Client({
-    region: 'eu-west-1',
-    endpoint: bucket.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  s3 = memoryBucketClient(bucket);
   duckdb = await openDuckdb();
   scratch = await makeTempDir('relation-compaction');
 });
@@ -185,13 +183,7 @@ describe("the Athena source relation over a compacted S3 store (the relation's S
     // A second S3 client whose first data upload lets a whole other compaction run and commit,
     // one that broke the first one's lock (--break-lock of a live run): the re-check behind the
     // lock still refuses.
-    const racing = new S3Client({
-      region: 'eu-west-1',
-      endpoint: bucket.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
+    const racing = memoryBucketClient(bucket);
     let other: Awaited<ReturnType<typeof compact>> | undefined;
     racing.middlewareStack.add(
       (next, context) => async (args) => {
