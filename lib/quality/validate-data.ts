@@ -80,7 +80,7 @@ export async function validateViewData(options: {
  */
 export async function checkViewRules(options: {
   query: QueryRows;
-  dialect: Pick<Dialect, 'name' | 'quote' | 'literal'>;
+  dialect: Pick<Dialect, 'notFinite' | 'quote' | 'literal'>;
   view: RegistryFeatureView;
   relation: string;
   exampleColumns: readonly string[];
@@ -149,7 +149,7 @@ export async function checkViewRules(options: {
  */
 export function featureChecks(
   feature: RegistryFeature,
-  dialect: Pick<Dialect, 'name' | 'quote' | 'literal'>,
+  dialect: Pick<Dialect, 'notFinite' | 'quote' | 'literal'>,
   online = false,
 ): Check[] {
   const column = dialect.quote(feature.name);
@@ -158,7 +158,7 @@ export function featureChecks(
     checks.push({
       rule: 'finite (online)',
       feature: feature.name,
-      violates: `NOT ${dialect.name === 'athena' ? 'is_finite' : 'isfinite'}(${column})`,
+      violates: dialect.notFinite(column),
     });
   if (!feature.nullable)
     checks.push({ rule: 'not null', feature: feature.name, violates: `${column} IS NULL` });

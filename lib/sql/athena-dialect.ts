@@ -72,6 +72,7 @@ export function athenaDialect(database: string): Dialect {
       `(${expression} - INTERVAL '${Math.trunc(seconds)}' SECOND)`,
     timestampLiteral: (iso) => `TIMESTAMP '${timestampText(iso)}'`,
     epochMicros: (expression) => `CAST(round(to_unixtime(${expression}) * 1e6) AS BIGINT)`,
+    notFinite: (expression) => `NOT is_finite(${expression})`,
     quantiles: (expression, ps) =>
       `approx_percentile(CAST(${expression} AS DOUBLE), ARRAY[${ps.join(', ')}])`,
     // Trino has no DISTINCT in window aggregates; the frame's values are collected instead.

@@ -19,6 +19,8 @@ export interface Dialect {
   epochMicros(timestampExpression: string): string;
   /** Quantiles `ps` (0..1) of a numeric expression as one array (exact or approximate). */
   quantiles(expression: string, ps: readonly number[]): string;
+  /** True when a float is NaN or an infinity, NULL for NULL. */
+  notFinite(expression: string): string;
   /** Number of distinct non-NULL values of `expression` over the window `over`. */
   countDistinctOver(expression: string, over: string): string;
   /** The stored rows of a source, with its `dt` partition column as text. */

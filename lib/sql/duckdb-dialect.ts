@@ -47,6 +47,7 @@ export function duckdbDialect(offlineRoot: string): Dialect {
       `(${expression} - INTERVAL '${Math.trunc(seconds)}' SECOND)`,
     timestampLiteral: (iso) => `TIMESTAMP '${timestampText(iso)}'`,
     epochMicros: (expression) => `epoch_us(${expression})`,
+    notFinite: (expression) => `NOT isfinite(${expression})`,
     quantiles: (expression, ps) => `quantile_cont(${expression}, [${ps.join(', ')}])`,
     countDistinctOver: (expression, over) => `count(DISTINCT ${expression}) OVER (${over})`,
     sourceRelation: (source) => {
