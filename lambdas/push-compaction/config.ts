@@ -1,7 +1,18 @@
 import { z } from 'zod';
 import { defaultKeepReplacedMs } from '../../lib/offline/compact-replaced.ts';
 import { defaultTargetFileBytes } from '../../lib/offline/parquet-layout.ts';
-import { defaultMaxSetAsidePerRun } from '../../lib/offline/push-ingest-run.ts';
+import { defaultMaxSetAsidePerRun, maxSetAsideLimit } from '../../lib/offline/push-ingest-run.ts';
+
+/** A whole number from `min` to `max`, refused naming the range (the raw value is added below). */
+const wholeNumber = (min: number, max: number, fallback: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.coerce
+    .number({ error })
+    .int({ error })
+    .min(min, { error })
+    .max(max, { error })
+    .default(fallback);
+};
 
 const configSchema = z.object({
   OFFLINE_BUCKET: z.string().min(3),
@@ -12,9 +23,9 @@ const configSchema = z.object({
   /** No new source or batch starts with less than this left; the next scheduled run continues. */
   RESERVE_MS: z.coerce.number().int().min(10_000).default(180_000),
   /** Staged objects per push batch, as `fstore compact`. */
-  MAX_OBJECTS: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  MAX_OBJECTS: wholeNumber(1, 10_000, 1_000),
   /** Staged objects set aside per source per run at most; then the source waits for a person. */
-  MAX_SET_ASIDE: z.coerce.number().int().min(1).default(defaultMaxSetAsidePerRun),
+  MAX_SET_ASIDE: wholeNumber(1, maxSetAsideLimit, defaultMaxSetAsidePerRun),
   TARGET_FILE_BYTES: z.coerce.number().int().min(1024).default(defaultTargetFileBytes),
   KEEP_REPLACED_MS: z.coerce.number().int().min(0).default(defaultKeepReplacedMs),
 });
@@ -37,7 +48,9 @@ export function readPushCompactionConfig(
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`push-compaction configuration: ${issue?.path.join('.')}: ${issue?.message}`);
+    const name = String(issue?.path[0] ?? '');
+    const given = env[name] !== undefined ? `, not ${JSON.stringify(env[name])}` : '';
+    throw new Error(`push-compaction configuration: ${name}: ${issue?.message}${given}`);
   }
   const c = parsed.data;
   return {

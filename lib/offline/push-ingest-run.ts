@@ -10,6 +10,9 @@ import type { StagedObject } from './staged-object-order.ts';
  */
 export const defaultMaxSetAsidePerRun = 10;
 
+/** The highest cap a run takes: past it a definition refusing every row could move a backlog aside. */
+export const maxSetAsideLimit = 1_000;
+
 /**
  * What one run of a source's push ingest keeps across its batches (`ingestS3PushStagingLocked`
  * called until nothing is left): each staged object downloaded once, into this run's folder,
@@ -33,8 +36,10 @@ export class PushIngestRun {
     options: { readonly workDir?: string; readonly maxSetAside?: number } = {},
   ): Promise<PushIngestRun> {
     const maxSetAside = options.maxSetAside ?? defaultMaxSetAsidePerRun;
-    if (!Number.isInteger(maxSetAside) || maxSetAside < 1)
-      throw new Error(`maxSetAside must be a whole number of at least 1, not ${maxSetAside}`);
+    if (!Number.isInteger(maxSetAside) || maxSetAside < 1 || maxSetAside > maxSetAsideLimit)
+      throw new Error(
+        `maxSetAside must be a whole number from 1 to ${maxSetAsideLimit}, not ${maxSetAside}`,
+      );
     const dir = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-push-run-'));
     return new PushIngestRun(dir, maxSetAside);
   }
