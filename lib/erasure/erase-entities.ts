@@ -1,0 +1,108 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { faultPoint } from '../fault-injection.ts';
+import { openDuckdb } from '../offline/duckdb-session.ts';
+import { compactPushLogs } from '../push/compact-push-logs.ts';
+import type { Registry } from '../registry/index.ts';
+import {
+  appendErasureAudit,
+  auditKeys,
+  currentUser,
+  type ErasureAuditEntry,
+} from './erasure-audit.ts';
+import { affectedSources, type ErasureKey } from './erasure-keys.ts';
+import { countOfflineRows, eraseOfflineRows } from './offline-erasure.ts';
+import { eraseOnlineItems } from './online-erasure.ts';
+import { eraseQuarantinedRows } from './quarantine-erasure.ts';
+
+export interface EraseOptions {
+  readonly registry: Registry;
+  readonly dataDir: string;
+  readonly env: string;
+  readonly keys: readonly ErasureKey[];
+  /** The local online store, held by the caller (its lock keeps materialization out). */
+  readonly online: { readonly client: DynamoDBClient; readonly table: string };
+  /** Count only: nothing changed, no audit entry. */
+  readonly dryRun?: boolean;
+  /** A stop request: honoured before the offline commit point, never splitting it. */
+  readonly signal?: AbortSignal;
+}
+
+export interface EraseResult extends Omit<ErasureAuditEntry, 'kind'> {
+  readonly dryRun: boolean;
+  /** The audit file the entry went to (absent for a dry run). */
+  readonly auditFile?: string;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Removes every row and item of `keys` from a local environment, in an order that a rerun after
+ * a crash at any point completes: (0) push logs waiting for the affected sources are ingested
+ * (else their rows would come back at their ingest), (1) the offline rows of every source whose views use one of
+ * the keys (one commit; rewrite-files.ts) and those sources' running totals, (2) quarantined
+ * rows, (3) online items of every view, (4) one audit entry. Each step finds what is left of
+ * the keys, so a rerun, or a second delete of the same keys, finds 0 and succeeds. Fault point
+ * `delete:before-online` sits between (1) and (2), besides rewrite-files' own.
+ */
+export async function eraseEntities(options: EraseOptions): Promise<EraseResult> {
+  const { registry, dataDir, env, keys } = options;
+  const dryRun = options.dryRun === true;
+  const sources = affectedSources(registry, keys);
+  const warnings: string[] = [];
+  if (!dryRun) {
+    // Pushed rows waiting for the offline store would bring the keys back at their ingest.
+    const pushed = await compactPushLogs({
+      registry,
+      dataDir,
+      env,
+      sources,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    for (const { source, failed } of pushed)
+      if (failed.length > 0)
+        warnings.push(
+          `${failed.length} push log(s) of "${source}" could not be ingested and were set aside under its push log folder's failed/; they may hold rows of these keys`,
+        );
+  }
+  const session = await openDuckdb();
+  let offline: ErasureAuditEntry['offline'];
+  let runningTotalsRemoved: readonly string[] = [];
+  try {
+    if (dryRun) offline = await countOfflineRows(session.connection, dataDir, env, sources, keys);
+    else {
+      const erased = await eraseOfflineRows(
+        session.connection,
+        dataDir,
+        env,
+        sources,
+        keys,
+        options.signal,
+      );
+      offline = erased.sources;
+      runningTotalsRemoved = erased.runningTotalsRemoved;
+      if (erased.notDeleted > 0)
+        warnings.push(
+          `${erased.notDeleted} replaced data file(s) could not be deleted; no reader reads them, and fstore doctor --fix removes them (they still hold the deleted rows)`,
+        );
+    }
+  } finally {
+    session.close();
+  }
+  if (!dryRun) faultPoint('delete:before-online');
+  const quarantine = await eraseQuarantinedRows(dataDir, env, keys, dryRun);
+  const online = await eraseOnlineItems(options.online.client, options.online.table, keys, dryRun);
+  const entry: ErasureAuditEntry = {
+    kind: 'entity-delete',
+    at: new Date().toISOString(),
+    who: currentUser(),
+    env,
+    keys: auditKeys(keys),
+    offline,
+    quarantine,
+    online,
+    runningTotalsRemoved,
+  };
+  const { kind: _kind, ...summary } = entry;
+  if (dryRun) return { ...summary, dryRun, warnings };
+  const auditFile = await appendErasureAudit(dataDir, env, entry);
+  return { ...summary, dryRun, auditFile, warnings };
+}

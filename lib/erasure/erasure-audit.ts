@@ -1,0 +1,62 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { envDataDir } from '../data-paths.ts';
+import { writeDurably } from '../push/write-durably.ts';
+import { type ErasureKey, hashedKey } from './erasure-keys.ts';
+
+/** `.fstore/<env>/audit/deletes.jsonl`: one JSON line per `fstore delete`. */
+export function erasureAuditPath(dataDir: string, env: string): string {
+  return path.join(envDataDir(dataDir, env), 'audit', 'deletes.jsonl');
+}
+
+/** One delete as the audit keeps it: who, when, hashed keys and counts; never a key's value. */
+export interface ErasureAuditEntry {
+  readonly kind: 'entity-delete';
+  readonly at: string;
+  readonly who: string;
+  readonly env: string;
+  readonly keys: readonly { readonly key: string; readonly hash: string }[];
+  readonly offline: readonly {
+    readonly source: string;
+    readonly rows: number;
+    readonly files: number;
+  }[];
+  readonly quarantine: readonly { readonly file: string; readonly rows: number }[];
+  readonly online: readonly { readonly view: string; readonly items: number }[];
+  readonly runningTotalsRemoved: readonly string[];
+}
+
+/** The OS user running this process (`USER` when the OS cannot say). */
+export function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+}
+
+export function auditKeys(keys: readonly ErasureKey[]): ErasureAuditEntry['keys'] {
+  return keys.map((key) => ({ key: key.key, hash: hashedKey(key) }));
+}
+
+/**
+ * Adds `entry` as the audit file's last line in one step: the whole file is written again under
+ * a temporary name, fsynced and renamed (writeDurably), so a crash leaves the old audit or the
+ * new one, never a torn line. The file is small (one line per delete).
+ */
+export async function appendErasureAudit(
+  dataDir: string,
+  env: string,
+  entry: ErasureAuditEntry,
+): Promise<string> {
+  const file = erasureAuditPath(dataDir, env);
+  await mkdir(path.dirname(file), { recursive: true });
+  const before = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  });
+  const prefix = before === '' || before.endsWith('\n') ? before : `${before}\n`;
+  await writeDurably(file, `${prefix}${JSON.stringify(entry)}\n`);
+  return file;
+}

@@ -1,0 +1,133 @@
+import { rm } from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryRows } from '../offline/duckdb-session.ts';
+import { committedFilesOf, type IngestRecord, readManifest } from '../offline/ingest-manifest.ts';
+import { offlineRoot } from '../offline/local-layout.ts';
+import { type FileRewrite, rewriteCommittedFiles } from '../offline/rewrite-files.ts';
+import { runningTotalsDir } from '../offline/running-totals.ts';
+import { quoteLiteral } from '../sql/dialect.ts';
+import { type ErasureKey, matchPredicate } from './erasure-keys.ts';
+
+/** Rows of the keys in one source's committed files. */
+export interface SourceErasure {
+  readonly source: string;
+  readonly rows: number;
+  /** Committed files holding them (rewritten, or to be rewritten by a dry run). */
+  readonly files: number;
+}
+
+export interface OfflineErasure {
+  readonly sources: readonly SourceErasure[];
+  /** Sources whose running totals (a cache of their rows) were removed. */
+  readonly runningTotalsRemoved: readonly string[];
+  readonly leftoversRemoved: number;
+  readonly notDeleted: number;
+}
+
+/** The committed files of `source` holding rows of `keys`, with how many each holds. */
+export async function filesHoldingKeys(
+  connection: DuckDBConnection,
+  root: string,
+  source: string,
+  records: readonly IngestRecord[],
+  keys: readonly ErasureKey[],
+): Promise<{ file: string; rows: number; predicate: string }[]> {
+  const files = committedFilesOf(root, source, records);
+  if (files.length === 0) return [];
+  const list = `[${files.map(quoteLiteral).join(', ')}]`;
+  // Each file by its own columns: files of older schemas may lack a key column.
+  const found: { file: string; rows: number; predicate: string }[] = [];
+  const schemas = await queryRows(
+    connection,
+    `SELECT file_name, list(name) AS columns FROM parquet_schema(${list}) GROUP BY file_name`,
+  );
+  for (const { file_name: file, columns } of schemas) {
+    const predicate = matchPredicate(keys, new Set(columns as string[]));
+    if (predicate === 'FALSE') continue;
+    const [counted] = await queryRows(
+      connection,
+      `SELECT count(*) AS n FROM read_parquet(${quoteLiteral(String(file))}, hive_partitioning = false) WHERE ${predicate}`,
+    );
+    const rows = Number(counted?.n ?? 0);
+    if (rows > 0) found.push({ file: String(file), rows, predicate });
+  }
+  return found.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+/** How many rows of `keys` each source holds; changes nothing. */
+export async function countOfflineRows(
+  connection: DuckDBConnection,
+  dataDir: string,
+  env: string,
+  sources: readonly string[],
+  keys: readonly ErasureKey[],
+): Promise<SourceErasure[]> {
+  const root = offlineRoot(dataDir, env);
+  const records = (await readManifest(root)) ?? [];
+  const result: SourceErasure[] = [];
+  for (const source of sources) {
+    const files = await filesHoldingKeys(connection, root, source, records, keys);
+    result.push({ source, rows: files.reduce((n, f) => n + f.rows, 0), files: files.length });
+  }
+  return result;
+}
+
+/**
+ * Removes every row of `keys` from the committed files of `sources` (rewriteCommittedFiles: one
+ * commit under the ingest lock, old files deleted after it) and the running totals of those
+ * sources, which are built from their rows: before the commit (so a crash after it leaves no
+ * totals holding the rows) and after it (a training set may have built them meanwhile from the
+ * old files; readers take no lock). The totals are built again by the next training set that
+ * needs them.
+ */
+export async function eraseOfflineRows(
+  connection: DuckDBConnection,
+  dataDir: string,
+  env: string,
+  sources: readonly string[],
+  keys: readonly ErasureKey[],
+  signal?: AbortSignal,
+): Promise<OfflineErasure> {
+  const root = offlineRoot(dataDir, env);
+  const counts = new Map<string, SourceErasure>();
+  const touched = new Set<string>();
+  const removeTotals = async () => {
+    for (const source of touched)
+      await rm(runningTotalsDir(root, source), { recursive: true, force: true });
+  };
+  const result = await rewriteCommittedFiles({
+    connection,
+    dataDir,
+    env,
+    faultPrefix: 'delete',
+    ...(signal ? { signal } : {}),
+    plan: async (state) => {
+      const rewrites: FileRewrite[] = [];
+      for (const source of sources) {
+        const files = await filesHoldingKeys(connection, root, source, state.records, keys);
+        counts.set(source, {
+          source,
+          rows: files.reduce((n, f) => n + f.rows, 0),
+          files: files.length,
+        });
+        if (files.length > 0) touched.add(source);
+        for (const file of files)
+          rewrites.push({
+            source,
+            file: file.file,
+            keep: `(${file.predicate}) IS NOT TRUE`,
+            expectedRemoved: file.rows,
+          });
+      }
+      return rewrites;
+    },
+    beforeCommit: removeTotals,
+  });
+  await removeTotals();
+  return {
+    sources: sources.map((source) => counts.get(source) ?? { source, rows: 0, files: 0 }),
+    runningTotalsRemoved: [...touched].sort(),
+    leftoversRemoved: result.leftoversRemoved,
+    notDeleted: result.notDeleted,
+  };
+}
