@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../definitions/duration.ts';
 import { parseSchedule, ScheduleError } from '../definitions/schedule.ts';
 import { longestIntervalSeconds } from '../local/next-run.ts';
 
@@ -144,6 +145,18 @@ export const stageConfigSchema = z
         trainingSetsExpirationDays: expiryDays,
         /** Days before quarantined rows of materialization (`quarantine/`) expire. */
         quarantineExpirationDays: expiryDays,
+        /**
+         * Retention of every source that declares none (`fstore retention`, the scheduled
+         * retention job): a duration such as "730d". Absent (the default): such sources keep
+         * their rows forever.
+         */
+        retention: z
+          .string()
+          .refine((text) => parseDuration(text) !== undefined, {
+            error: (issue) =>
+              `${JSON.stringify(issue.input)} is not a duration: write a positive whole number and a unit s, m, h, d or w, e.g. "730d"; leave it out to keep rows forever`,
+          })
+          .optional(),
       })
       .readonly(),
     api: apiSchema,

@@ -17,6 +17,7 @@ import {
   type LifecycleStatus,
   lifecycleStatuses,
 } from './feature-view.ts';
+import { checkSourceRetention } from './retention.ts';
 import {
   columnName,
   type DefinitionKind,
@@ -193,6 +194,11 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
   if (Object.keys(parsed.aggregations).length === 0)
     issues.add('aggregations', 'has no aggregations', 'aggregate at least one column');
   checkSchedule(issues, parsed.schedule, parsed.online);
+  checkSourceRetention(
+    issues,
+    { transform: 'aggregation', online: parsed.online ?? false, aggregations },
+    source,
+  );
   issues.throwIfAny();
   return finishView({
     kind: 'featureView',

@@ -4,6 +4,7 @@ import { compileExpression, ExpressionError, maxExpressionLength } from '../expr
 import { parseDuration } from './duration.ts';
 import { type Entity, isEntity } from './entity.ts';
 import { listItemField } from './errors.ts';
+import { checkSourceRetention } from './retention.ts';
 import { parseSchedule, ScheduleError } from './schedule.ts';
 import {
   columnName,
@@ -290,9 +291,14 @@ export function defineFeatureView(input: FeatureViewInput): FeatureView {
     issues.add('features', 'has no features', 'declare at least one feature');
 
   checkSchedule(issues, parsed.schedule, parsed.online);
+  const ttlSeconds = parsed.ttl === undefined ? undefined : parseDuration(parsed.ttl);
+  checkSourceRetention(
+    issues,
+    { transform: 'passthrough', online: parsed.online ?? false, ttl: parsed.ttl, ttlSeconds },
+    source,
+  );
   issues.throwIfAny();
 
-  const ttlSeconds = parsed.ttl === undefined ? undefined : parseDuration(parsed.ttl);
   return finishView({
     kind: 'featureView' as const,
     transform: 'passthrough' as const,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { didYouMean } from '../closest-names.ts';
 import { compileExpression, ExpressionError, maxExpressionLength } from '../expressions/index.ts';
+import { parseDuration } from './duration.ts';
+import { retentionField } from './retention.ts';
 import {
   type DefinitionKind,
   type DefinitionMetadata,
@@ -48,6 +50,12 @@ export interface Source extends DefinitionMetadata {
    * (training sets, materialization, aggregations) keeps only rows where it is TRUE.
    */
   readonly filter?: string;
+  /**
+   * How long rows are kept offline after their event time ("365d"); `fstore retention` and the
+   * scheduled retention job delete older rows. Absent: the environment's default, else forever.
+   */
+  readonly retention?: string;
+  readonly retentionSeconds?: number;
 }
 
 export interface SourceInput extends MetadataInput {
@@ -61,6 +69,8 @@ export interface SourceInput extends MetadataInput {
   stream?: SourceStreamInput;
   /** Keep only rows where this condition over the schema's columns is TRUE, e.g. "plan <> 'trial'". */
   filter?: string;
+  /** Keep rows this long after their event time, e.g. "365d"; older rows are deleted by `fstore retention`. */
+  retention?: string;
 }
 
 const kind: DefinitionKind = 'source';
@@ -81,6 +91,7 @@ const sourceSchema = z.strictObject({
   fieldMapping: z.record(rawColumnName, z.string()).optional(),
   stream: sourceStreamSchema.optional(),
   filter: z.string().min(1, 'must not be empty').max(maxExpressionLength).optional(),
+  retention: retentionField,
   ...metadataFields,
 });
 
@@ -183,6 +194,9 @@ export function defineSource(input: SourceInput): Source {
     fieldMapping: { ...(parsed.fieldMapping ?? {}) },
     ...(stream ? { stream } : {}),
     ...(parsed.filter !== undefined ? { filter: parsed.filter } : {}),
+    ...(parsed.retention !== undefined
+      ? { retention: parsed.retention, retentionSeconds: parseDuration(parsed.retention) }
+      : {}),
     ...metadataOf(parsed),
   });
 }

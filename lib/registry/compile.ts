@@ -239,6 +239,9 @@ function compileSource(source: Source, file?: string): RegistrySource {
     createdTimestampField: source.createdTimestampField,
     fieldMapping: { ...source.fieldMapping },
     ...(source.filter !== undefined ? { filter: source.filter } : {}),
+    ...(source.retention !== undefined
+      ? { retention: source.retention, retentionSeconds: source.retentionSeconds }
+      : {}),
     offline: offlineLocation(source),
     ...(source.stream ? { stream: { kinesis: { ...source.stream.kinesis } } } : {}),
     ...common(source, file),

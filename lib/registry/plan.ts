@@ -351,6 +351,24 @@ function diffSource(
           : 'row filter change; no view reads the source',
     });
   }
+  if (before.retention !== after.retention)
+    changes.push({
+      field: 'retention',
+      action:
+        before.retention === undefined
+          ? 'add'
+          : after.retention === undefined
+            ? 'remove'
+            : 'change',
+      from: before.retention,
+      to: after.retention,
+      level: 'safe',
+      reason:
+        after.retentionSeconds !== undefined &&
+        (before.retentionSeconds === undefined || after.retentionSeconds < before.retentionSeconds)
+          ? `the next fstore retention deletes rows older than ${after.retention} offline (no undo)`
+          : 'rows already deleted stay deleted; later ones are kept longer',
+    });
   changes.push(...streamChanges(before, after));
   return [...changes, ...metadataChanges(before, after, commonMetadata)];
 }

@@ -39,6 +39,9 @@ export const registrySourceSchema = z.object({
   fieldMapping: z.record(z.string(), z.string()),
   /** Row filter (docs/expressions.md): reads keep only rows where it is TRUE. */
   filter: z.string().optional(),
+  /** How long rows are kept offline after their event time (`fstore retention`); absent: the env's default. */
+  retention: z.string().optional(),
+  retentionSeconds: z.number().optional(),
   offline: offlineLocationSchema,
   /** A Kinesis stream feeding the source's online views (lib/constructs/stream-ingest.ts). */
   stream: z
