@@ -12,6 +12,7 @@ import {
   type RequestScope,
   scopedSourceFiles,
 } from './request-scope.ts';
+import { seqPinCondition } from './seq-pins.ts';
 
 /**
  * Days searched back from a window's last day, round by round: 1, then 2, 4, 8 ... more. Most
@@ -71,6 +72,7 @@ export async function narrowToLatestRowDays(
       windows,
       files,
       views[0]?.timestampColumn ?? '',
+      seqPinCondition(scope.pins, source),
     );
     const narrowed = search.windows;
     keyedWindows.set(source, narrowed);
@@ -121,6 +123,7 @@ async function searchLatestRowDays(
   windows: readonly KeyedWindow[],
   files: readonly PartitionedFile[],
   timestampColumn: string,
+  pinCondition: string | undefined,
 ): Promise<{ windows: KeyedWindow[]; tables: string[] }> {
   const filesByDay = new Map<number, string[]>();
   for (const file of files) {
@@ -149,7 +152,7 @@ async function searchLatestRowDays(
     }));
     const { hits, table } = await latestRowsOf(
       connection,
-      { shared, timestampColumn, columns: joinColumns(plan, source) },
+      { shared, timestampColumn, columns: joinColumns(plan, source), pinCondition },
       round,
       filesByDay,
     );
@@ -177,7 +180,13 @@ interface Hit {
  */
 async function latestRowsOf(
   connection: DuckDBConnection,
-  read: { shared: readonly string[]; timestampColumn: string; columns: readonly string[] },
+  read: {
+    shared: readonly string[];
+    timestampColumn: string;
+    columns: readonly string[];
+    /** A pinned read's `fstore_seq` bound: rows above it are no candidates, nor searched for. */
+    pinCondition: string | undefined;
+  },
   round: readonly { search: Search; from: number; to: number }[],
   filesByDay: ReadonlyMap<number, readonly string[]>,
 ): Promise<{ hits: Hit[]; table?: string }> {
@@ -198,7 +207,10 @@ async function latestRowsOf(
   // COLUMNS keeps those of the list a file group has (older files may lack a newer column).
   const columns = `COLUMNS(c -> list_contains([${read.columns.map(quoteLiteral).join(', ')}], c))`;
   const relation = [...scans]
-    .map(([filter, group]) => `SELECT ${columns} FROM ${duckdbParquetFiles(group)} WHERE ${filter}`)
+    .map(
+      ([filter, group]) =>
+        `SELECT ${columns} FROM ${duckdbParquetFiles(group)} WHERE ${filter}${read.pinCondition ? ` AND ${read.pinCondition}` : ''}`,
+    )
     .join(' UNION ALL BY NAME ');
   await connection.run(`CREATE TEMP TABLE ${table} AS ${relation}`);
   const ts = quoteIdentifier(timestampColumn);

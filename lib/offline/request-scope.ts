@@ -8,6 +8,7 @@ import { type PartitionedFile, partitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { type IngestRecord, type KeyTimeSet, presentCommittedSource } from './ingest-manifest.ts';
 import { type KeyedWindow, keyedSourceRelation, sharedJoinKeys } from './keyed-scans.ts';
+import { pinnedRelation, type SeqPins } from './seq-pins.ts';
 import { uniqueKeyTimesOfSource } from './unique-key-times.ts';
 
 /**
@@ -47,6 +48,11 @@ export interface RequestScope {
    * read) holding every row the request needs; read instead of the source's files.
    */
   readonly foundRows?: ReadonlyMap<string, string>;
+  /**
+   * Per source, the highest `fstore_seq` read (a replay or a snapshot): every read of the source,
+   * the latest-row search included, keeps only rows at or below it, before a winner is chosen.
+   */
+  readonly pins?: SeqPins;
 }
 
 /** A source's committed data files, and the first file of its newest ingest (its newest columns). */
@@ -224,7 +230,7 @@ export function scopedDuckdbDialect(
   return {
     ...base,
     sourceRelation: (source) => {
-      const made = relations.get(source) ?? relationOf(source);
+      const made = relations.get(source) ?? pinnedRelation(relationOf(source), scope.pins, source);
       relations.set(source, made);
       return made;
     },

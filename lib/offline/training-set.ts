@@ -30,6 +30,7 @@ import {
 import { inputFormat } from './read-input-file.ts';
 import { requestScope, scopedDuckdbDialect, withCommittedFiles } from './request-scope.ts';
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
+import type { SeqPins } from './seq-pins.ts';
 import { tieFreeViews } from './unique-key-times.ts';
 import { runningTotalsViews } from './view-reads.ts';
 
@@ -68,6 +69,12 @@ export interface TrainingSetOptions {
    * once, and the training set rejects with the signal's reason (a half-written `out` removed).
    */
   readonly signal?: AbortSignal;
+  /**
+   * Read each source as of a highest `fstore_seq` (a replayed manifest, a snapshot): rows above
+   * it are left out before any winner is chosen. A pinned read computes aggregations from the
+   * source's rows (running totals hold every row, pinned or not).
+   */
+  readonly pins?: SeqPins;
 }
 
 export type TrainingSetPhase =
@@ -118,6 +125,11 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
     ...(onDemand ? { extraFeatures: onDemand.inputs } : {}),
   });
+  if (options.pins && options.aggregations === 'running-totals')
+    throw new TrainingSetError(
+      'a pinned read (a replay or a snapshot) cannot use running totals: they hold every row, the later ones included',
+      'leave --aggregations at auto, or pass --aggregations range-join',
+    );
   const hidden = new Set(onDemand?.inputs.map((i) => i.outputName));
   const storedNames = plan.outputNames.filter((name) => !hidden.has(name));
   options.signal?.throwIfAborted();
@@ -152,13 +164,16 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     }
     const root = offlineRoot(options.dataDir, options.env);
     const dialect = duckdbDialect(root);
-    const scope = await requestScope(
-      connection,
-      entities.table,
-      plan,
-      entities.rows,
-      requiredJoinKeys(plan),
-    );
+    const scope = {
+      ...(await requestScope(
+        connection,
+        entities.table,
+        plan,
+        entities.rows,
+        requiredJoinKeys(plan),
+      )),
+      ...(options.pins ? { pins: options.pins } : {}),
+    };
     const narrowed = withCommittedFiles(
       root,
       plan,
@@ -169,7 +184,11 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       connection,
       root,
       dialect,
-      runningTotalsViews(plan, options, entities.rows),
+      runningTotalsViews(
+        plan,
+        options.pins ? { ...options, aggregations: 'range-join' } : options,
+        entities.rows,
+      ),
       options,
     );
     const sql = renderTrainingSetSql(plan, scoped, {
