@@ -1,6 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { StagedObject } from './staged-object-order.ts';
 
@@ -40,7 +43,10 @@ export class PushIngestRun {
       throw new Error(
         `maxSetAside must be a whole number from 1 to ${maxSetAsideLimit}, not ${maxSetAside}`,
       );
-    const dir = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-push-run-'));
+    const parent = options.workDir ?? tmpdir();
+    await removeStaleRunFolders(parent);
+    const dir = await mkdtemp(path.join(parent, `${runFolderPrefix}${process.pid}-`));
+    openRunFolders.add(dir);
     return new PushIngestRun(dir, maxSetAside);
   }
 
@@ -62,12 +68,23 @@ export class PushIngestRun {
     )
       return known.file;
     await this.forget([object.key]);
-    signal.throwIfAborted();
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
-    const file = path.join(this.dir, `${String(this.downloaded++).padStart(6, '0')}.parquet`);
-    await writeFile(file, (await response.Body?.transformToByteArray()) ?? new Uint8Array());
-    this.files.set(object.key, { file, ...(response.ETag ? { etag: response.ETag } : {}) });
-    return file;
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted();
+      const file = path.join(this.dir, `${String(this.downloaded++).padStart(6, '0')}.parquet`);
+      try {
+        const etag = await download(s3, bucket, object.key, file);
+        this.files.set(object.key, { file, ...(etag ? { etag } : {}) });
+        return file;
+      } catch (error) {
+        // A body broken off mid-way leaves part of the object: never kept, never read.
+        await rm(file, { force: true });
+        if (!(error instanceof BodyBrokenOffError)) throw error;
+        if (attempt >= downloadAttempts)
+          throw new Error(`could not download staged object ${object.key}: ${error.message}`, {
+            cause: error,
+          });
+      }
+    }
   }
 
   /** Frees the disk of objects that are no longer staged (ingested or set aside). */
@@ -95,5 +112,70 @@ export class PushIngestRun {
 
   async close(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
+    openRunFolders.delete(this.dir);
+  }
+}
+
+/** Body reads per staged object: the SDK retries a failed request, not a body broken off mid-way. */
+const downloadAttempts = 2;
+
+/**
+ * Streams the object's body to `file` (Firehose objects reach 128 MiB; a batch holds many, and
+ * the function's memory is not the place for them), returning the ETag it was read with.
+ */
+async function download(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  file: string,
+): Promise<string | undefined> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const body = response.Body;
+  if (!(body instanceof Readable))
+    throw new Error(`S3 answered GetObject of ${key} without a readable body`);
+  await pipeline(body, createWriteStream(file)).catch((error: unknown) => {
+    throw new BodyBrokenOffError(error);
+  });
+  return response.ETag;
+}
+
+/** Reading or writing the body failed after S3 answered (the SDK retried the request itself). */
+class BodyBrokenOffError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/** A run's folder is `<prefix><pid>-<random>`: the process that made it, to tell a live one. */
+const runFolderPrefix = 'fstore-push-run-';
+const runFolderName = /^fstore-push-run-(\d+)-[^/]+$/;
+/** This process's runs not yet closed. */
+const openRunFolders = new Set<string>();
+
+/**
+ * Removes the run folders (downloads, batch files) of processes killed before they closed them:
+ * a Lambda function's hard timeout leaves them in `/tmp`, which a warm container keeps, until a
+ * full disk fails every later run. Only folders named as a run's, and not one of a process still
+ * running (it may share the folder, as `fstore compact` runs do) nor an open run of this one.
+ * Lambda restarts its runtime under the same pid, so this pid's other folders are stale too.
+ */
+async function removeStaleRunFolders(parent: string): Promise<void> {
+  const names = await readdir(parent).catch(() => []);
+  for (const name of names) {
+    const pid = Number(runFolderName.exec(name)?.[1]);
+    const dir = path.join(parent, name);
+    if (!Number.isInteger(pid) || openRunFolders.has(dir)) continue;
+    if (pid !== process.pid && processRuns(pid)) continue;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

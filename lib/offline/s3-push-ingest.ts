@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   CopyObjectCommand,
@@ -39,7 +38,10 @@ export interface S3PushIngestOptions {
   readonly source: string;
   /** A stop request: honoured up to the commit, which it never splits. */
   readonly signal?: AbortSignal;
-  /** Where objects are downloaded and the batch written (default the OS temporary folder). */
+  /**
+   * Where the run's folder is made when no `run` is given (default the OS temporary folder):
+   * objects are downloaded and the batch written in the run's folder.
+   */
   readonly workDir?: string;
   /** Staged objects per batch (default 1,000). */
   readonly maxObjects?: number;
@@ -152,10 +154,11 @@ export async function ingestS3PushStagingLocked(
 ): Promise<S3PushIngestResult> {
   if (!options.registry.sources.some((s) => s.name === options.source))
     throw new Error(`internal: source "${options.source}" is not in the registry`);
-  const work = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-push-ingest-'));
   const run =
     options.run ??
     (await PushIngestRun.open(options.workDir !== undefined ? { workDir: options.workDir } : {}));
+  // In the run's folder, which the next run removes if a hard timeout leaves it.
+  const work = await mkdtemp(path.join(run.dir, 'batch-'));
   try {
     const ingest = new StagedPushIngest(options, work, run);
     const left = (await ingest.list(pushBatchPrefix(options.source))).map((o) => o.key);
