@@ -1,0 +1,104 @@
+import { stat } from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { formatMicros, microsPerDay } from '../epoch-micros.ts';
+import type { Dialect } from '../sql/dialect.ts';
+import { quoteLiteral } from '../sql/dialect.ts';
+import { partitionedFile } from './dt-partition.ts';
+import { queryRows } from './duckdb-session.ts';
+import { committedFilesOf, type IngestRecord } from './ingest-manifest.ts';
+import type { RetentionPin } from './retention-pins.ts';
+
+/** One committed file holding rows older than the boundary. */
+export interface RetentionFileStep {
+  /** Absolute path. */
+  readonly file: string;
+  /** `YYYY-MM-DD`. */
+  readonly dt: string;
+  readonly bytes: number;
+  readonly rows: number;
+  /** Rows older than the boundary; `rows` means the whole file goes. */
+  readonly oldRows: number;
+  /** Smallest `fstore_seq` among the old rows (what a snapshot pin is compared with). */
+  readonly oldestSeq: number;
+}
+
+export interface SourceRetentionPlan {
+  readonly source: string;
+  /** The retention applied, in seconds, and where it comes from. */
+  readonly retentionSeconds: number;
+  readonly from: 'source' | 'environment';
+  /** Rows with event time before this instant (ISO, UTC) are deleted. */
+  readonly boundary: string;
+  readonly steps: readonly RetentionFileStep[];
+  /** Snapshots whose pinned rows the steps would delete. */
+  readonly pinnedBy: readonly string[];
+}
+
+/** Event-time boundary: `now - retention`, in epoch microseconds. */
+export function retentionBoundary(nowMicros: bigint, retentionSeconds: number): bigint {
+  return nowMicros - BigInt(retentionSeconds) * 1_000_000n;
+}
+
+/**
+ * What retention deletes of one source: the committed files of partitions up to the boundary's
+ * day whose event time column has values before the boundary. A file whose every row is older
+ * goes whole (every file of a partition before the boundary's day, by the layout); a file with
+ * some older rows is rewritten without them. Partitions after the boundary's day hold no older
+ * row (`dt` is the event time's UTC day), so they are not read. A NULL event time is never
+ * older. Pins: a step deleting a row with `fstore_seq` at or below a pin of this source names
+ * the pin's snapshot.
+ */
+export async function planSourceRetention(
+  connection: DuckDBConnection,
+  dialect: Dialect,
+  options: {
+    readonly offlineRoot: string;
+    readonly source: string;
+    readonly timestampField: string;
+    readonly records: readonly IngestRecord[];
+    readonly retentionSeconds: number;
+    readonly from: 'source' | 'environment';
+    readonly nowMicros: bigint;
+    readonly pins: readonly RetentionPin[];
+  },
+): Promise<SourceRetentionPlan> {
+  const boundary = retentionBoundary(options.nowMicros, options.retentionSeconds);
+  const boundaryDay = Number(
+    (boundary - (((boundary % microsPerDay) + microsPerDay) % microsPerDay)) / microsPerDay,
+  );
+  const candidates = committedFilesOf(options.offlineRoot, options.source, options.records)
+    .map(partitionedFile)
+    .filter((f) => f.day !== undefined && f.day <= boundaryDay);
+  const plan = {
+    source: options.source,
+    retentionSeconds: options.retentionSeconds,
+    from: options.from,
+    boundary: formatMicros(boundary),
+  };
+  if (candidates.length === 0) return { ...plan, steps: [], pinnedBy: [] };
+  const ts = dialect.quote(options.timestampField);
+  const older = `${ts} < ${dialect.timestampLiteral(formatMicros(boundary))}`;
+  const rows = await queryRows(
+    connection,
+    `SELECT filename, count(*) AS total, count(*) FILTER (WHERE ${older}) AS old, min(fstore_seq) FILTER (WHERE ${older}) AS oldest_seq FROM read_parquet([${candidates.map((c) => quoteLiteral(c.path)).join(', ')}], filename = true, hive_partitioning = false, union_by_name = true) GROUP BY filename`,
+  );
+  const steps: RetentionFileStep[] = [];
+  for (const candidate of candidates) {
+    const row = rows.find((r) => r.filename === candidate.path);
+    const oldRows = Number(row?.old ?? 0);
+    if (!row || oldRows === 0) continue;
+    steps.push({
+      file: candidate.path,
+      dt: candidate.dt as string,
+      bytes: (await stat(candidate.path)).size,
+      rows: Number(row.total),
+      oldRows,
+      oldestSeq: Number(row.oldest_seq),
+    });
+  }
+  const oldestSeq = Math.min(...steps.map((s) => s.oldestSeq));
+  const pinnedBy = options.pins
+    .filter((pin) => pin.source === options.source && oldestSeq <= pin.throughSeq)
+    .map((pin) => pin.snapshot);
+  return { ...plan, steps, pinnedBy: [...new Set(pinnedBy)].sort() };
+}

@@ -1,0 +1,211 @@
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
+import { microsOfMillis } from '../../lib/epoch-micros.ts';
+import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
+import { findIngestLeftovers } from '../../lib/offline/ingest-leftovers.ts';
+import { readManifest } from '../../lib/offline/ingest-manifest.ts';
+import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { applyRetention, RetentionError } from '../../lib/offline/retention.ts';
+import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { offlineFixture } from '../helpers/offline-fixture.ts';
+
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const orders = defineSource({
+  name: 'orders',
+  schema: { customer_id: 'string', amount: 'float64', event_ts: 'timestamp' },
+  timestampField: 'event_ts',
+  retention: '10d',
+});
+const clicks = defineSource({
+  name: 'clicks',
+  schema: { customer_id: 'string', page: 'string', event_ts: 'timestamp' },
+  timestampField: 'event_ts',
+});
+const latest = defineFeatureView({
+  name: 'latest_order',
+  entities: [customer],
+  source: orders,
+  features: { amount: 'float64' },
+  ttl: '10d',
+  online: true,
+  schedule: 'rate(1 hour)',
+});
+const lastPage = defineFeatureView({
+  name: 'last_page',
+  entities: [customer],
+  source: clicks,
+  features: { page: 'string' },
+  ttl: '30d',
+  online: true,
+  schedule: 'rate(1 hour)',
+});
+
+/** "Now" of every run: noon, so the 10-day boundary falls inside a day partition. */
+const now = Date.parse('2026-03-20T12:00:00Z');
+const nowMicros = microsOfMillis(now);
+const at = (text: string) => `2026-03-${text}Z`;
+
+async function stored(dataDir: string, source: string): Promise<Record<string, unknown>[]> {
+  const session = await openDuckdb();
+  try {
+    const relation = duckdbDialect(offlineRoot(dataDir, 'local')).sourceRelation(source);
+    return await queryRows(
+      session.connection,
+      `SELECT customer_id, CAST(event_ts AS VARCHAR) AS event_ts, fstore_seq FROM ${relation} ORDER BY fstore_seq`,
+    ).catch((error: unknown) => {
+      if (isNoFilesError(error)) return [];
+      throw error;
+    });
+  } finally {
+    session.close();
+  }
+}
+
+/** Orders on 8, 9 and 10 March (boundary day, 10 March 12:00) and 15 March; clicks on 1 March. */
+async function populated() {
+  const fixture = await offlineFixture([customer, orders, clicks, latest, lastPage]);
+  await fixture.ingest('orders', [
+    { customer_id: 'C1', amount: 1, event_ts: at('08T10:00:00') },
+    { customer_id: 'C2', amount: 2, event_ts: at('09T23:59:59') },
+    { customer_id: 'C3', amount: 3, event_ts: at('10T11:59:59.999999') },
+    { customer_id: 'C4', amount: 4, event_ts: at('10T12:00:00') },
+  ]);
+  await fixture.ingest('orders', [
+    { customer_id: 'C5', amount: 5, event_ts: at('10T08:00:00') },
+    { customer_id: 'C6', amount: 6, event_ts: at('15T08:00:00') },
+  ]);
+  await fixture.ingest('clicks', [
+    { customer_id: 'C1', page: 'home', event_ts: at('01T00:00:00') },
+  ]);
+  return fixture;
+}
+
+const base = (fixture: Awaited<ReturnType<typeof populated>>) => ({
+  registry: fixture.registry,
+  dataDir: fixture.dataDir,
+  env: 'local',
+  pins: [],
+  nowMicros,
+});
+
+describe('applyRetention (local store)', () => {
+  it('deletes whole partitions before the boundary and the older rows of the boundary partition', async () => {
+    const fixture = await populated();
+    const result = await applyRetention(base(fixture));
+    expect(await stored(fixture.dataDir, 'orders')).toEqual([
+      { customer_id: 'C4', event_ts: '2026-03-10 12:00:00', fstore_seq: 4 },
+      { customer_id: 'C6', event_ts: '2026-03-15 08:00:00', fstore_seq: 6 },
+    ]);
+    expect(result.sources).toEqual([
+      expect.objectContaining({
+        source: 'orders',
+        retention: '10d',
+        from: 'source',
+        boundary: '2026-03-10T12:00:00.000000Z',
+        partitionsDeleted: ['dt=2026-03-08', 'dt=2026-03-09'],
+        rowsDeleted: 4,
+        // dt=08 and dt=09 whole; in dt=10, the first ingest's file rewritten, the second's dropped.
+        filesDeleted: 3,
+        filesRewritten: 1,
+      }),
+    ]);
+    expect(result.sources[0]?.bytesFreed).toBeGreaterThan(0);
+    expect(result.keptForever).toEqual(['clicks']);
+    expect(await stored(fixture.dataDir, 'clicks')).toHaveLength(1);
+    const root = offlineRoot(fixture.dataDir, 'local');
+    expect(existsSync(path.join(root, 'orders', 'dt=2026-03-08'))).toBe(false);
+    expect((await findIngestLeftovers(root)).leftovers).toEqual([]);
+    // The records stay (sequence numbers are never handed out again); only their files change.
+    const records = (await readManifest(root)) ?? [];
+    expect(records.map((r) => [r.source, r.rows, r.firstSeq])).toEqual([
+      ['orders', 4, 1],
+      ['orders', 2, 5],
+      ['clicks', 1, 7],
+    ]);
+  });
+
+  it('changes nothing on a second run (idempotent)', async () => {
+    const fixture = await populated();
+    await applyRetention(base(fixture));
+    const before = await stored(fixture.dataDir, 'orders');
+    const again = await applyRetention(base(fixture));
+    expect(again.rewriteId).toBeUndefined();
+    expect(again.sources[0]).toMatchObject({ rowsDeleted: 0, filesDeleted: 0, bytesFreed: 0 });
+    expect(await stored(fixture.dataDir, 'orders')).toEqual(before);
+  });
+
+  it('reports what a dry run would free and changes nothing', async () => {
+    const fixture = await populated();
+    const root = offlineRoot(fixture.dataDir, 'local');
+    const files = async () =>
+      (await readdir(path.join(root, 'orders'), { recursive: true })).sort();
+    const before = await files();
+    const dry = await applyRetention({ ...base(fixture), dryRun: true });
+    expect(dry.dryRun).toBe(true);
+    expect(dry.sources[0]).toMatchObject({ rowsDeleted: 4, filesDeleted: 3, filesRewritten: 1 });
+    expect(await files()).toEqual(before);
+    expect(await stored(fixture.dataDir, 'orders')).toHaveLength(6);
+  });
+
+  it('applies the environment default to sources without a retention of their own', async () => {
+    const fixture = await populated();
+    const result = await applyRetention({ ...base(fixture), defaultRetentionSeconds: 30 * 86_400 });
+    expect(result.keptForever).toEqual([]);
+    expect(result.sources.find((s) => s.source === 'clicks')).toMatchObject({
+      from: 'environment',
+      retention: '30d',
+      rowsDeleted: 0,
+    });
+    const shorter = await applyRetention({
+      ...base(fixture),
+      source: 'clicks',
+      defaultRetentionSeconds: 30 * 86_400,
+      nowMicros: microsOfMillis(now + 12 * 86_400_000),
+    });
+    expect(shorter.sources).toEqual([
+      expect.objectContaining({
+        source: 'clicks',
+        rowsDeleted: 1,
+        partitionsDeleted: ['dt=2026-03-01'],
+      }),
+    ]);
+    expect(await stored(fixture.dataDir, 'clicks')).toEqual([]);
+  });
+
+  it("refuses an environment default shorter than a view's ttl, deleting nothing", async () => {
+    const fixture = await populated();
+    await expect(
+      applyRetention({ ...base(fixture), defaultRetentionSeconds: 8 * 86_400 }),
+    ).rejects.toThrow(
+      /view "last_page" ttl: ttl "30d" is longer than the environment's default retention "8d".*nothing was deleted/,
+    );
+    expect(await stored(fixture.dataDir, 'orders')).toHaveLength(6);
+  });
+
+  it('refuses rows a snapshot pins unless forced', async () => {
+    const fixture = await populated();
+    const pins = [{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 4 }];
+    const refused = applyRetention({ ...base(fixture), pins });
+    await expect(refused).rejects.toBeInstanceOf(RetentionError);
+    await expect(refused).rejects.toThrow(
+      'retention would delete rows that snapshots pin: "orders" (snapshot "v1_baseline"); nothing was deleted',
+    );
+    expect(await stored(fixture.dataDir, 'orders')).toHaveLength(6);
+    // A pin on another source does not hold this one back.
+    const free = await applyRetention({
+      ...base(fixture),
+      dryRun: true,
+      pins: [{ snapshot: 'other', source: 'clicks', throughSeq: 1 }],
+    });
+    expect(free.sources[0]?.pinnedBy).toEqual([]);
+    const forced = await applyRetention({ ...base(fixture), pins, force: true });
+    expect(forced.sources[0]).toMatchObject({ pinnedBy: ['v1_baseline'], rowsDeleted: 4 });
+    expect(await stored(fixture.dataDir, 'orders')).toHaveLength(2);
+  });
+});
