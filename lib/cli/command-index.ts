@@ -95,6 +95,13 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     load: async () => (await import('./commands/compact.ts')).registerCompact,
   },
   {
+    name: 'delete',
+    term: 'delete [options]',
+    description:
+      'Delete every row and item of entities (right to erasure): offline rows of every source whose views use the key (files rewritten, one commit), quarantined rows, running totals and online items of every view; audited with hashed keys',
+    load: async () => (await import('./commands/delete.ts')).registerDelete,
+  },
+  {
     name: 'training-set',
     term: 'training-set [options]',
     description:

@@ -1,0 +1,122 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { isLocalEnv } from '../../data-paths.ts';
+import { type EraseResult, eraseEntities } from '../../erasure/erase-entities.ts';
+import { ErasureKeyError, parseErasureKeys } from '../../erasure/erasure-keys.ts';
+import { openLocalOnlineStore } from '../../local/local-online-store.ts';
+import { CliError, UsageError } from '../cli-error.ts';
+import { CliContext } from '../context.ts';
+import { plural } from '../plural.ts';
+import { InterruptedError } from '../shutdown.ts';
+
+interface DeleteCliOptions {
+  entity: string[];
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+}
+
+const deleteDescription =
+  'Delete every row and item of entities (right to erasure): offline rows of every source whose views use the key (files rewritten, one commit), quarantined rows, running totals and online items of every view; audited with hashed keys';
+
+export function registerDelete(program: Command): void {
+  program
+    .command('delete')
+    .description(deleteDescription)
+    .requiredOption(
+      '--entity <key=value>',
+      'a join key and value, repeatable: --entity customer_id=C1 --entity customer_id=C2 (a row holding any of them goes)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--dry-run', 'count the rows and items that would go; change nothing')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'print the counts as JSON')
+    .action(async (options: DeleteCliOptions, command: Command) => {
+      const ctx = CliContext.fromCommand(command);
+      if (!isLocalEnv(ctx.env))
+        throw new CliError(
+          `fstore delete works on local environments only; "${ctx.env}" is an AWS environment`,
+          {
+            hint: 'the AWS path (Athena "$path" to find objects, rewrite, commit, delete noncurrent versions) is not built yet: see README, "Deleting an entity"',
+          },
+        );
+      const registry = await ctx.compile();
+      let keys: ReturnType<typeof parseErasureKeys>;
+      try {
+        keys = parseErasureKeys(registry, options.entity);
+      } catch (error) {
+        if (error instanceof ErasureKeyError) throw new UsageError(error.message, error.hint);
+        throw error;
+      }
+      const dryRun = options.dryRun === true;
+      if (!dryRun && !options.yes)
+        await confirm(
+          `Delete every row and online item of ${plural(keys.length, 'key')} (${keys.map((k) => k.key).join(', ')}) from env "${ctx.env}"? This cannot be undone.`,
+        );
+      // From here a stop request is honoured before the offline commit, never inside it.
+      const signal = ctx.shutdown.stopSignal();
+      const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env, {
+        attach: dryRun,
+      });
+      let result: EraseResult;
+      try {
+        result = await eraseEntities({
+          registry,
+          dataDir: ctx.options.dataDir,
+          env: ctx.env,
+          keys,
+          online: { client: store.client, table: store.table },
+          dryRun,
+          signal,
+        });
+      } catch (error) {
+        const by = ctx.shutdown.signal;
+        if (by && signal.aborted)
+          throw new InterruptedError(
+            by,
+            'stopped before the offline commit: nothing was deleted offline',
+            'run the same fstore delete again',
+          );
+        throw error;
+      } finally {
+        await store.close();
+      }
+      if (options.json) ctx.out.json(result);
+      else printSummary(ctx, result);
+    });
+}
+
+function printSummary(ctx: CliContext, result: EraseResult): void {
+  const verb = result.dryRun ? 'would delete' : 'deleted';
+  for (const { source, rows, files } of result.offline)
+    ctx.out.line(
+      `offline ${source}: ${verb} ${plural(rows, 'row')}${files > 0 ? ` in ${plural(files, 'file')}` : ''}`,
+    );
+  const quarantined = result.quarantine.reduce((n, q) => n + q.rows, 0);
+  ctx.out.line(`quarantine: ${verb} ${plural(quarantined, 'row')}`);
+  if (result.online.length === 0) ctx.out.line(`online: ${verb} 0 items`);
+  for (const { view, items } of result.online)
+    ctx.out.line(`online ${view}: ${verb} ${plural(items, 'item')}`);
+  if (result.runningTotalsRemoved.length > 0)
+    ctx.out.line(
+      `running totals of ${result.runningTotalsRemoved.join(', ')} removed; the next training set that needs them builds them again`,
+    );
+  for (const warning of result.warnings) ctx.out.line(`${ctx.out.c.yellow('warning:')} ${warning}`);
+  if (result.dryRun) ctx.out.line('Dry run: nothing was changed and nothing audited.');
+  else
+    ctx.out.line(
+      `${ctx.out.c.green('✔')} audited in ${ctx.display(result.auditFile ?? '')} (keys as sha256 hashes). Training sets and replays that read these rows no longer reproduce exactly.`,
+    );
+}
+
+async function confirm(question: string): Promise<void> {
+  if (!process.stdin.isTTY)
+    throw new UsageError(
+      'fstore delete removes rows for good and needs a confirmation',
+      'pass --yes to confirm when not at a terminal (or --dry-run to count first)',
+    );
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await prompt.question(`${question} [y/N] `);
+  prompt.close();
+  if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('nothing deleted', { exitCode: 1 });
+}

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { envDataDir } from '../../lib/data-paths.ts';
+import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
+
+const run = async (...args: string[]) => {
+  const dataDir = await makeTempDir('delete-cli');
+  return { dataDir, result: await runFstore(['--data-dir', dataDir, 'delete', ...args]) };
+};
+
+describe('fstore delete refuses bad input with exit 2, changing nothing', () => {
+  it('names an unknown join key, lists the known ones and the closest', async () => {
+    const { dataDir, result } = await run('--entity', 'customer_idd=C1', '--yes');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('"customer_idd" is not a join key');
+    expect(result.stderr).toContain('did you mean "customer_id"?');
+    expect(result.stderr).toContain('known join keys: customer_id');
+    expect(existsSync(envDataDir(dataDir, 'local'))).toBe(false);
+  }, 60_000);
+
+  it('refuses an argument that is not key=value, and an empty value', async () => {
+    const missing = await run('--entity', 'C1', '--yes');
+    expect(missing.result.code).toBe(2);
+    expect(missing.result.stderr).toContain('--entity #1 "C1" is not <join key>=<value>');
+    const empty = await run('--entity', 'customer_id=C1', '--entity', 'customer_id=', '--yes');
+    expect(empty.result.code).toBe(2);
+    expect(empty.result.stderr).toContain('--entity #2 "customer_id=": customer_id is empty');
+  }, 60_000);
+
+  it('asks for --yes when not at a terminal, and refuses AWS environments (not built yet)', async () => {
+    const unconfirmed = await run('--entity', 'customer_id=C1');
+    expect(unconfirmed.result.code).toBe(2);
+    expect(unconfirmed.result.stderr).toContain('pass --yes');
+    const aws = await runFstore([
+      '--data-dir',
+      unconfirmed.dataDir,
+      '--env',
+      'dev',
+      'delete',
+      '--entity',
+      'customer_id=C1',
+      '--yes',
+    ]);
+    expect(aws.code).toBe(1);
+    expect(aws.stderr).toContain('local environments only');
+  }, 60_000);
+
+  it('on an empty environment deletes nothing and succeeds', async () => {
+    const { result } = await run('--entity', 'customer_id=C1', '--yes');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('offline orders: deleted 0 rows');
+    expect(result.stdout).toContain('audited in');
+  }, 60_000);
+});
