@@ -161,7 +161,7 @@ export async function ingestS3PushStagingLocked(
   const work = await mkdtemp(path.join(run.dir, 'batch-'));
   try {
     const ingest = new StagedPushIngest(options, work, run);
-    const left = (await ingest.list(pushBatchPrefix(options.source))).map((o) => o.key);
+    const left = await ingest.readBatchFolder();
     const recovered = await ingest.recoverLeftBatch(left);
     const result = await ingest.ingestNextBatch(() => lock.confirm(), left);
     return { ...result, ...(recovered ? { recovered } : {}) };
@@ -173,6 +173,8 @@ export async function ingestS3PushStagingLocked(
 
 class StagedPushIngest {
   private readonly now: () => Date;
+  /** Set-aside notes under `_batches/_setting-aside/` (`settingAsideKey`), as listed and since. */
+  private readonly settingAside = new Set<string>();
 
   constructor(
     private readonly options: S3PushIngestOptions & { readonly signal: AbortSignal },
@@ -188,9 +190,16 @@ class StagedPushIngest {
     return found;
   }
 
+  /** The keys under `pushBatchPrefix` (listed once per call), keeping its set-aside notes. */
+  async readBatchFolder(): Promise<string[]> {
+    const keys = (await this.list(pushBatchPrefix(this.options.source))).map((o) => o.key);
+    for (const key of keys) if (key.startsWith(this.settingAsidePrefix)) this.settingAside.add(key);
+    return keys;
+  }
+
   /** `left`: the keys under `pushBatchPrefix`, a manifest among them if a run was killed. */
   async recoverLeftBatch(left: readonly string[]): Promise<'finished' | 'dropped' | undefined> {
-    const key = left.find((k) => k !== this.narrowingKey);
+    const key = left.find((k) => this.isManifestKey(k));
     if (!key) return undefined;
     const manifest = JSON.parse(await this.getText(key)) as BatchManifest;
     const staged = new Set((await this.stagedObjects()).map((o) => o.key));
@@ -201,6 +210,25 @@ class StagedPushIngest {
     }
     await this.deleteKeys([key]);
     return 'dropped';
+  }
+
+  /** A batch manifest: `<batchId>.json` right under `pushBatchPrefix` (no note starts so). */
+  private isManifestKey(key: string): boolean {
+    const name = key.slice(pushBatchPrefix(this.options.source).length);
+    return key.startsWith(pushBatchPrefix(this.options.source)) && /^[^_/][^/]*$/.test(name);
+  }
+
+  private get settingAsidePrefix(): string {
+    return `${pushBatchPrefix(this.options.source)}_setting-aside/`;
+  }
+
+  /**
+   * Written before a staged object is copied under `_refused/` and deleted once it is deleted
+   * from staging: left by a set-aside cut short, it tells `finish` that the object may have a
+   * `_refused/` twin to delete, so no finished batch lists `_refused/` to find out.
+   */
+  private settingAsideKey(stagedKey: string): string {
+    return `${this.settingAsidePrefix}${path.posix.basename(stagedKey)}.json`;
   }
 
   /** Where a halving stopped for time leaves the batch it would have tried next. */
@@ -240,6 +268,7 @@ class StagedPushIngest {
     left: readonly string[],
   ): Promise<Omit<S3PushIngestResult, 'recovered'>> {
     const waiting = await this.stagedObjects();
+    await this.dropSettingAsideNotesOfGone(waiting);
     const noted = left.includes(this.narrowingKey) ? await this.narrowing(waiting) : undefined;
     let staged = firstWithin(
       (noted ?? waiting).slice(0, this.options.maxObjects ?? 1_000),
@@ -384,6 +413,9 @@ class StagedPushIngest {
   ): Promise<{ key: string; movedTo: string; reason: string }> {
     const movedTo = `${pushRefusedPrefix(this.options.source)}${path.posix.basename(key)}`;
     const reason = error instanceof Error ? error.message : String(error);
+    const note = this.settingAsideKey(key);
+    await this.putText(note, { stagedKey: key, movedTo });
+    this.settingAside.add(note);
     await this.options.s3.send(
       new CopyObjectCommand({
         Bucket: this.options.bucket,
@@ -399,6 +431,8 @@ class StagedPushIngest {
     });
     faultPoint('push-ingest:after-set-aside-copy');
     await this.deleteKeys([key]);
+    await this.deleteKeys([note]);
+    this.settingAside.delete(note);
     return { key, movedTo, reason };
   }
 
@@ -406,6 +440,9 @@ class StagedPushIngest {
    * Step 4: ledger, staged objects, their `_refused/` twins, manifest; each step safe to repeat.
    * A twin is left by a run killed while setting the object aside (copied, not yet deleted from
    * staging): now ingested, its copy and reason would tell the operator to push its rows again.
+   * Only objects with a set-aside note can have one, and only their own twin keys are listed
+   * and deleted: `_refused/` holds what operators keep, and in a versioned bucket deleting a
+   * key that is not there leaves a delete marker.
    */
   private async finish(manifest: BatchManifest): Promise<void> {
     await this.putText(
@@ -418,11 +455,27 @@ class StagedPushIngest {
   }
 
   private async deleteRefusedTwins(objects: readonly string[]): Promise<void> {
-    const names = new Set(objects.map((key) => path.posix.basename(key)));
-    const twins = (await this.list(pushRefusedPrefix(this.options.source)))
-      .map((o) => o.key)
-      .filter((key) => names.has(path.posix.basename(key).replace(/\.reason\.json$/, '')));
-    await this.deleteKeys(twins);
+    const noted = objects.filter((key) => this.settingAside.has(this.settingAsideKey(key)));
+    for (const key of noted) {
+      const twin = `${pushRefusedPrefix(this.options.source)}${path.posix.basename(key)}`;
+      const found = (await this.list(twin)).map((o) => o.key);
+      await this.deleteKeys(found.filter((k) => k === twin || k === `${twin}.reason.json`));
+    }
+    await this.deleteSettingAsideNotes(noted.map((key) => this.settingAsideKey(key)));
+  }
+
+  /**
+   * Drops the set-aside notes of objects no longer staged: set aside by a run killed before it
+   * deleted the note (the `_refused/` copy is then the real one, kept), or deleted by a person.
+   */
+  private async dropSettingAsideNotesOfGone(waiting: readonly StagedObject[]): Promise<void> {
+    const staged = new Set(waiting.map((o) => this.settingAsideKey(o.key)));
+    await this.deleteSettingAsideNotes([...this.settingAside].filter((note) => !staged.has(note)));
+  }
+
+  private async deleteSettingAsideNotes(notes: readonly string[]): Promise<void> {
+    await this.deleteKeys(notes);
+    for (const note of notes) this.settingAside.delete(note);
   }
 
   private async putText(key: string, value: unknown): Promise<void> {

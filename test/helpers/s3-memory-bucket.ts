@@ -26,6 +26,13 @@ export interface MemoryBucket {
   readonly objects: Map<string, Buffer>;
   /** Every request: method and key (or `?list`, `?delete`). */
   readonly requests: string[];
+  /** The prefix of each ListObjectsV2 page asked for, in order. */
+  readonly listed: string[];
+  /**
+   * Keys a DeleteObject or DeleteObjects named that the bucket did not hold: on a versioned
+   * bucket (fstore's are) each such delete leaves a delete marker.
+   */
+  readonly absentDeletes: string[];
   /** When each key was last written (S3's Last-Modified); keys set directly count as 2026-03-01. */
   readonly modified: Map<string, Date>;
   /**
@@ -100,6 +107,8 @@ export async function startMemoryBucket(
   const objects = new Map<string, Buffer>();
   const modified = new Map<string, Date>();
   const requests: string[] = [];
+  const listed: string[] = [];
+  const absentDeletes: string[] = [];
   const etagOf = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
   const lastModified = (key: string) => modified.get(key) ?? new Date('2026-03-01T00:00:00Z');
   /** The 412/404 a conditional request gets, or undefined when its condition holds. */
@@ -143,6 +152,7 @@ export async function startMemoryBucket(
     if (method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') {
       requests.push('LIST');
       const prefix = url.searchParams.get('prefix') ?? '';
+      listed.push(prefix);
       const after =
         url.searchParams.get('continuation-token') ?? url.searchParams.get('start-after') ?? '';
       const matching = [...objects.keys()].sort().filter((k) => k.startsWith(prefix) && k > after);
@@ -175,6 +185,7 @@ export async function startMemoryBucket(
           );
           continue;
         }
+        if (!objects.has(k)) absentDeletes.push(k);
         objects.delete(k);
         modified.delete(k);
         if (!quiet) entries.push(`<Deleted><Key>${xmlText(k)}</Key></Deleted>`);
@@ -244,6 +255,7 @@ export async function startMemoryBucket(
     if (method === 'DELETE') {
       const failed = unmet(request, key);
       if (failed) return error(response, ...failed);
+      if (!objects.has(key)) absentDeletes.push(key);
       objects.delete(key);
       modified.delete(key);
       response.writeHead(204).end();
@@ -259,6 +271,8 @@ export async function startMemoryBucket(
     objects,
     modified,
     requests,
+    listed,
+    absentDeletes,
     now: () => new Date(),
     env: {
       AWS_ENDPOINT_URL_S3: endpoint,

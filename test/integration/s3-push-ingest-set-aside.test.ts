@@ -225,3 +225,64 @@ describe('push compaction setting staged objects aside', () => {
     expect(await committedCustomers()).toEqual(['A', 'NEW']);
   });
 });
+
+describe('push compaction removing the _refused/ twin of an object it ingests (a set-aside cut short, then the definition fixed)', () => {
+  const refused = 'offline/_push/payments/_refused/';
+  const maxLifted = () => JSON.parse(JSON.stringify(registry).replace('"max":10000,', ''));
+  /** Objects an operator keeps set aside, from earlier runs. */
+  const keptAside = () =>
+    ['k1', 'k2', 'k3', 'k4', 'k5'].flatMap((n) => [
+      `${refused}${n}.parquet`,
+      `${refused}${n}.parquet.reason.json`,
+    ]);
+  const setKeptAside = () => {
+    for (const key of keptAside()) bucket.objects.set(key, Buffer.from('{}'));
+  };
+
+  it('finishes a batch without listing _refused/, however many objects an operator keeps there', async () => {
+    setKeptAside();
+    await stage('a', 'A');
+    await stage('b', 'B');
+    const before = bucket.listed.length;
+    expect(await run()).toMatchObject({ objects: 2 });
+    expect(bucket.listed.slice(before).filter((p) => p.startsWith(refused))).toEqual([]);
+    expect(keys(refused)).toEqual(keptAside());
+  });
+
+  it("deletes the twin of an object whose set-aside stopped before deleting it, listing only that object's twin", async () => {
+    setKeptAside();
+    const b = await stage('b', 'B', 20_000);
+    bucket.beforeRequest = (method, k) =>
+      method === 'DELETE' && k === b ? { status: 500, code: 'InternalError' } : undefined;
+    await expect(run()).rejects.toThrow();
+    bucket.beforeRequest = undefined;
+    expect(keys(refused)).toHaveLength(keptAside().length + 2);
+    const before = bucket.listed.length;
+    const absentBefore = bucket.absentDeletes.length;
+    expect(await run({ registry: maxLifted() })).toMatchObject({ objects: 1, rows: 1 });
+    expect(bucket.listed.slice(before).filter((p) => p.startsWith(refused))).toEqual([
+      `${refused}${path.posix.basename(b)}`,
+    ]);
+    expect(keys(refused)).toEqual(keptAside());
+    expect(staged()).toEqual([]);
+    expect(keys('offline/_push/payments/_batches/')).toEqual([]);
+    expect(bucket.absentDeletes.slice(absentBefore)).toEqual([]);
+  });
+
+  it('deletes no twin key of an object whose set-aside stopped before its copy: no delete marker in a versioned bucket', async () => {
+    const b = await stage('b', 'B', 20_000);
+    bucket.beforeRequest = (method, k, headers) =>
+      method === 'PUT' && k.startsWith(refused) && headers['x-amz-copy-source'] !== undefined
+        ? { status: 403, code: 'AccessDenied' }
+        : undefined;
+    await expect(run()).rejects.toThrow();
+    bucket.beforeRequest = undefined;
+    expect(keys(refused)).toEqual([]);
+    expect(staged()).toEqual([b]);
+    const absentBefore = bucket.absentDeletes.length;
+    expect(await run({ registry: maxLifted() })).toMatchObject({ objects: 1, rows: 1 });
+    expect(bucket.absentDeletes.slice(absentBefore)).toEqual([]);
+    expect(staged()).toEqual([]);
+    expect(keys('offline/_push/payments/_batches/')).toEqual([]);
+  });
+});
