@@ -1,0 +1,156 @@
+import {
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { HintedError } from '../hinted-error.ts';
+import { epochDayOfPartition, partitionOfPath } from './dt-partition.ts';
+import type { RetentionPin } from './retention-pins.ts';
+import { retentionBoundary } from './retention-plan.ts';
+import { compactionLockKey } from './s3-compact-record.ts';
+import { acquireS3Lock, defaultLeaseMs } from './s3-lock.ts';
+
+/** Named explicitly: bundles are minified, which renames classes. */
+export class S3RetentionError extends HintedError {
+  override name = 'S3RetentionError';
+}
+
+export interface S3RetentionOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly source: string;
+  /** The source's data prefix, `offline/<source>/`. */
+  readonly prefix: string;
+  readonly retentionSeconds: number;
+  readonly nowMicros: bigint;
+  /** Snapshot pins of this source: any pin refuses the run unless `force` (see below). */
+  readonly pins: readonly RetentionPin[];
+  readonly force?: boolean;
+  readonly dryRun?: boolean;
+  readonly leaseMs?: number;
+  readonly now?: () => Date;
+}
+
+export interface S3SourceRetention {
+  readonly source: string;
+  /** Rows with event time before this instant are past the retention. */
+  readonly boundary: string;
+  /** `dt=YYYY-MM-DD` partitions deleted whole (every day before the boundary's day). */
+  readonly partitionsDeleted: readonly string[];
+  readonly objectsDeleted: number;
+  readonly bytesFreed: number;
+  readonly dryRun: boolean;
+}
+
+/** DeleteObjects takes at most 1,000 keys. */
+const deleteBatch = 1000;
+
+/**
+ * Retention of one source in an AWS environment, by whole `dt` partitions: every object right
+ * under `<prefix>dt=<day>/` of a day before the boundary's day is deleted (all its rows are
+ * older, as `dt` is the event time's UTC day). The boundary day's partition is kept whole until
+ * it is wholly past, so on S3 rows stay up to a day longer than the retention: the safe side of
+ * the TTL rule (the offline store holds more than any online item serves, never less). Objects
+ * a committed record names and leftovers alike go; a deleted object is no longer listed, so no
+ * query reads it (a query that listed it just before fails and is run again). The bucket is
+ * versioned: a delete leaves a noncurrent version, which the bucket's lifecycle rule expires
+ * (SecureBucket, `expire-noncurrent-versions`).
+ *
+ * Runs under the source's compaction lock, so no compaction or push ingest merges objects of
+ * those partitions meanwhile. Snapshots are not stored per object on S3 yet: any pin on the
+ * source refuses the run unless `force`. DeleteObjects answers per-key errors with HTTP 200:
+ * any is thrown naming the keys (the run is safe to repeat; what was deleted stays deleted).
+ */
+export async function applyS3Retention(options: S3RetentionOptions): Promise<S3SourceRetention> {
+  const boundary = retentionBoundary(options.nowMicros, options.retentionSeconds);
+  const boundaryIso = new Date(Number(boundary / 1000n)).toISOString();
+  const boundaryDay = epochDayOfPartition(boundaryIso.slice(0, 10));
+  const pinned = options.pins.filter((p) => p.source === options.source);
+  if (pinned.length > 0 && !options.force)
+    throw new S3RetentionError(
+      `retention of "${options.source}" would delete rows that snapshots pin (${pinned.map((p) => `"${p.snapshot}"`).join(', ')}); nothing was deleted`,
+      'delete those snapshots first, or run with force (they then no longer reproduce)',
+    );
+  const lock = options.dryRun
+    ? undefined
+    : await acquireS3Lock({
+        s3: options.s3,
+        bucket: options.bucket,
+        key: compactionLockKey(options.source),
+        purpose: `the retention of source "${options.source}"`,
+        leaseMs: options.leaseMs ?? defaultLeaseMs,
+        ...(options.now ? { now: options.now } : {}),
+      });
+  try {
+    const old: { key: string; bytes: number; partition: string }[] = [];
+    for (const object of await listAll(options)) {
+      const relative = object.key.slice(options.prefix.length);
+      if (relative.split('/').length !== 2) continue;
+      const day = partitionOfPath(relative);
+      if (day === undefined || epochDayOfPartition(day) >= boundaryDay) continue;
+      old.push({ ...object, partition: `dt=${day}` });
+    }
+    if (!options.dryRun)
+      for (let start = 0; start < old.length; start += deleteBatch) {
+        lock?.signal.throwIfAborted();
+        await deleteKeys(
+          options,
+          old.slice(start, start + deleteBatch).map((o) => o.key),
+        );
+      }
+    return {
+      source: options.source,
+      boundary: boundaryIso,
+      partitionsDeleted: [...new Set(old.map((o) => o.partition))].sort(),
+      objectsDeleted: old.length,
+      bytesFreed: old.reduce((n, o) => n + o.bytes, 0),
+      dryRun: options.dryRun === true,
+    };
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function listAll(options: S3RetentionOptions): Promise<{ key: string; bytes: number }[]> {
+  const found: { key: string; bytes: number }[] = [];
+  let token: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await options.s3.send(
+      new ListObjectsV2Command({
+        Bucket: options.bucket,
+        Prefix: `${options.prefix}dt=`,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const object of page.Contents ?? [])
+      if (object.Key?.startsWith(options.prefix))
+        found.push({ key: object.Key, bytes: object.Size ?? 0 });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (page.IsTruncated && !token)
+      throw new S3RetentionError(
+        `listing s3://${options.bucket}/${options.prefix}dt= answered a truncated page without a continuation token; nothing more is deleted`,
+        'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
+      );
+  } while (token);
+  return found;
+}
+
+async function deleteKeys(options: S3RetentionOptions, keys: readonly string[]): Promise<void> {
+  const answer = await options.s3.send(
+    new DeleteObjectsCommand({
+      Bucket: options.bucket,
+      Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+    }),
+  );
+  const errors = answer.Errors ?? [];
+  if (errors.length === 0) return;
+  const named = errors
+    .slice(0, 10)
+    .map((e) => `${e.Key} (${e.Code}: ${e.Message})`)
+    .join(', ');
+  throw new S3RetentionError(
+    `S3 kept ${errors.length} of ${keys.length} objects of "${options.source}" it was asked to delete: ${named}${errors.length > 10 ? ', ...' : ''}`,
+    'the next run deletes them; if the code is AccessDenied, the retention role lacks s3:DeleteObject on the offline prefix',
+  );
+}

@@ -1,0 +1,141 @@
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  type DeleteObjectsCommandInput,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { microsOfMillis } from '../../../lib/epoch-micros.ts';
+import { applyS3Retention, S3RetentionError } from '../../../lib/offline/s3-retention.ts';
+
+const s3 = mockClient(S3Client);
+const client = new S3Client({ region: 'us-east-1' });
+const prefix = 'offline/orders/';
+const now = Date.parse('2026-03-20T12:00:00Z');
+
+/** Keys under the prefix, answered two per page to exercise paging. */
+function bucketOf(keys: readonly string[]) {
+  const objects = new Set(keys);
+  s3.on(ListObjectsV2Command).callsFake(async (input: ListObjectsV2CommandInput) => {
+    const all = [...objects].filter((k) => k.startsWith(input.Prefix ?? '')).sort();
+    const start = Number(input.ContinuationToken ?? 0);
+    const page = all.slice(start, start + 2);
+    const more = start + 2 < all.length;
+    return {
+      Contents: page.map((Key) => ({ Key, Size: 100 })),
+      IsTruncated: more,
+      ...(more ? { NextContinuationToken: String(start + 2) } : {}),
+    };
+  });
+  s3.on(DeleteObjectsCommand).callsFake(async (input: DeleteObjectsCommandInput) => {
+    for (const o of input.Delete?.Objects ?? []) objects.delete(o.Key ?? '');
+    return {};
+  });
+  return objects;
+}
+
+const options = {
+  s3: client,
+  bucket: 'offline-bucket',
+  source: 'orders',
+  prefix,
+  retentionSeconds: 10 * 86_400,
+  nowMicros: microsOfMillis(now),
+  pins: [],
+  now: () => new Date(now),
+};
+
+const keys = [
+  'offline/orders/dt=2026-03-08/20260308t000000-aaaaaaaa-0.parquet',
+  'offline/orders/dt=2026-03-09/20260309t000000-bbbbbbbb-0.parquet',
+  'offline/orders/dt=2026-03-09/20260309t000000-cccccccc-0.parquet',
+  // The boundary's day (10 March 12:00): kept whole on S3.
+  'offline/orders/dt=2026-03-10/20260310t000000-dddddddd-0.parquet',
+  'offline/orders/dt=2026-03-15/20260315t000000-eeeeeeee-0.parquet',
+  // Not a partition's object: a folder below one, and a bad day.
+  'offline/orders/dt=2026-03-08/sub/x.parquet',
+  'offline/orders/dt=2026-02-30/20260228t000000-ffffffff-0.parquet',
+];
+
+describe('applyS3Retention (aws-sdk-client-mock)', () => {
+  beforeEach(() => {
+    s3.reset();
+    s3.on(PutObjectCommand).resolves({ ETag: '"lock"' });
+    s3.on(DeleteObjectCommand).resolves({});
+  });
+
+  it('deletes every object of the partitions before the boundary day, over every listing page', async () => {
+    const left = bucketOf(keys);
+    const result = await applyS3Retention(options);
+    expect(result).toMatchObject({
+      boundary: '2026-03-10T12:00:00.000Z',
+      partitionsDeleted: ['dt=2026-03-08', 'dt=2026-03-09'],
+      objectsDeleted: 3,
+      bytesFreed: 300,
+    });
+    expect(s3.commandCalls(ListObjectsV2Command).length).toBe(4);
+    expect([...left].sort()).toEqual(keys.slice(3).sort());
+    // Under the source's compaction lock, released after.
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toBe(
+      'offline/_ingests/orders/compactions/_lock.json',
+    );
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
+  });
+
+  it('changes nothing on a dry run and takes no lock', async () => {
+    const left = bucketOf(keys);
+    const result = await applyS3Retention({ ...options, dryRun: true });
+    expect(result).toMatchObject({ objectsDeleted: 3, dryRun: true });
+    expect(left.size).toBe(keys.length);
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('deletes in batches of 1,000 keys', async () => {
+    bucketOf(
+      Array.from(
+        { length: 2001 },
+        (_, i) =>
+          `offline/orders/dt=2026-01-01/20260101t000000-${String(i).padStart(8, '0')}-0.parquet`,
+      ),
+    );
+    const result = await applyS3Retention(options);
+    expect(result.objectsDeleted).toBe(2001);
+    expect(
+      s3.commandCalls(DeleteObjectsCommand).map((c) => c.args[0].input.Delete?.Objects?.length),
+    ).toEqual([1000, 1000, 1]);
+  });
+
+  it('fails naming the keys S3 kept when DeleteObjects answers errors with 200, and releases the lock', async () => {
+    bucketOf(keys);
+    s3.on(DeleteObjectsCommand).resolves({
+      Errors: [{ Key: keys[1], Code: 'AccessDenied', Message: 'Access Denied' }],
+    });
+    const run = applyS3Retention(options);
+    await expect(run).rejects.toBeInstanceOf(S3RetentionError);
+    await expect(run).rejects.toThrow(
+      `S3 kept 1 of 3 objects of "orders" it was asked to delete: ${keys[1]} (AccessDenied: Access Denied)`,
+    );
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
+  });
+
+  it('refuses a source a snapshot pins unless forced, deleting nothing', async () => {
+    const left = bucketOf(keys);
+    const pins = [{ snapshot: 'v1', source: 'orders', throughSeq: 10 }];
+    await expect(applyS3Retention({ ...options, pins })).rejects.toThrow(
+      'snapshots pin ("v1"); nothing was deleted',
+    );
+    expect(left.size).toBe(keys.length);
+    expect((await applyS3Retention({ ...options, pins, force: true })).objectsDeleted).toBe(3);
+  });
+
+  it('refuses a truncated listing page without a continuation token', async () => {
+    s3.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: true });
+    await expect(applyS3Retention(options)).rejects.toThrow('without a continuation token');
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+  });
+});
