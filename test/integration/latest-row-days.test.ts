@@ -5,7 +5,7 @@ import {
   defineFeatureView,
   defineSource,
 } from '../../lib/definitions/index.ts';
-import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { narrowToLatestRowDays } from '../../lib/offline/latest-row-days.ts';
 import { loadEntities } from '../../lib/offline/load-entities.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
@@ -73,7 +73,7 @@ beforeAll(async () => {
     ]);
 });
 
-async function narrowedWindows(features: readonly string[]) {
+async function narrowedWindows(features: readonly string[], rows = entityRows) {
   const plan = planPointInTime(
     fixture.registry,
     { features },
@@ -81,7 +81,7 @@ async function narrowedWindows(features: readonly string[]) {
   );
   const session = await openDuckdb();
   try {
-    const entities = await loadEntities(session.connection, await fixture.writeJsonl(entityRows), {
+    const entities = await loadEntities(session.connection, await fixture.writeJsonl(rows), {
       timestampColumn: 'event_timestamp',
       joinKeys: requiredJoinKeys(plan),
     });
@@ -94,6 +94,12 @@ async function narrowedWindows(features: readonly string[]) {
       requiredJoinKeys(plan),
     );
     const narrowed = await narrowToLatestRowDays(session.connection, root, plan, scope);
+    const found = narrowed.foundRows?.get('scores');
+    const foundScores = found
+      ? (await queryRows(session.connection, `SELECT customer_id, score FROM ${found}`))
+          .map((r) => `${r.customer_id}:${r.score}`)
+          .sort()
+      : [];
     const days = (source: string, s: typeof scope) =>
       (s.keyedWindows?.get(source) ?? [])
         .map((w) => ({ key: w.values.get('customer_id'), from: w.from, to: w.to }))
@@ -102,6 +108,7 @@ async function narrowedWindows(features: readonly string[]) {
       whole: (source: string) => days(source, scope),
       narrowedDays: (source: string) => days(source, narrowed),
       narrowed,
+      foundScores,
     };
   } finally {
     session.close();
@@ -120,6 +127,21 @@ describe('a small request narrows each latest-value window to the days from its 
       { key: 'B', from: epochDay(2), to: epochDay(25) },
     ]);
     expect(narrowed.sourceDays.get('scores')).toEqual([{ from: epochDay(2), to: epochDay(25) }]);
+  });
+
+  it('reads each row once, of the keys whose windows search its day', async () => {
+    // Round 1 searches day 19 for A at 19 (found), day 11 for A at 11 and day 10 for B; round 2
+    // days 9-10 for A at 11. Day 10's file holds A's row: read in round 1 for B's sake too, it
+    // would be found twice. (B's search goes on to day 2.)
+    const { foundScores } = await narrowedWindows(
+      ['latest:score'],
+      [
+        { customer_id: 'A', event_timestamp: `${dayOf(19)}T12:00:00Z` },
+        { customer_id: 'A', event_timestamp: `${dayOf(11)}T12:00:00Z` },
+        { customer_id: 'B', event_timestamp: `${dayOf(10)}T12:00:00Z` },
+      ],
+    );
+    expect(foundScores).toEqual(['A:10', 'A:19', 'B:2']);
   });
 
   it('leaves a source read by an aggregation view as it was: its windows need every row', async () => {
