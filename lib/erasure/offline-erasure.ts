@@ -36,20 +36,24 @@ export async function filesHoldingKeys(
   if (files.length === 0) return [];
   const list = `[${files.map(quoteLiteral).join(', ')}]`;
   // Each file by its own columns: files of older schemas may lack a key column.
-  const found: { file: string; rows: number; predicate: string }[] = [];
-  const schemas = await queryRows(
+  const columnsOf = new Map<string, Set<string>>();
+  for (const { file_name: file, columns } of await queryRows(
     connection,
     `SELECT file_name, list(name) AS columns FROM parquet_schema(${list}) GROUP BY file_name`,
+  ))
+    columnsOf.set(String(file), new Set(columns as string[]));
+  const everyColumn = new Set([...columnsOf.values()].flatMap((c) => [...c]));
+  const anyKey = matchPredicate(keys, everyColumn);
+  if (anyKey === 'FALSE') return [];
+  // One scan of every file (Parquet statistics skip row groups without the values).
+  const counted = await queryRows(
+    connection,
+    `SELECT filename AS file, count(*) AS n FROM read_parquet(${list}, hive_partitioning = false, union_by_name = true, filename = true) WHERE ${anyKey} GROUP BY filename`,
   );
-  for (const { file_name: file, columns } of schemas) {
-    const predicate = matchPredicate(keys, new Set(columns as string[]));
-    if (predicate === 'FALSE') continue;
-    const [counted] = await queryRows(
-      connection,
-      `SELECT count(*) AS n FROM read_parquet(${quoteLiteral(String(file))}, hive_partitioning = false) WHERE ${predicate}`,
-    );
-    const rows = Number(counted?.n ?? 0);
-    if (rows > 0) found.push({ file: String(file), rows, predicate });
+  const found: { file: string; rows: number; predicate: string }[] = [];
+  for (const { file, n } of counted) {
+    const predicate = matchPredicate(keys, columnsOf.get(String(file)) ?? new Set());
+    found.push({ file: String(file), rows: Number(n), predicate });
   }
   return found.sort((a, b) => a.file.localeCompare(b.file));
 }

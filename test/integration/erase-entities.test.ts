@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,13 +68,16 @@ const row = (customer_id: string, store_id: number, amount: number, daysAgo: num
   event_ts: iso(m - daysAgo * 86_400_000),
 });
 
-async function storedOrders(dataDir: string): Promise<Record<string, unknown>[]> {
+async function storedOrders(
+  dataDir: string,
+  columns = 'customer_id, store_id, amount, fstore_seq',
+): Promise<Record<string, unknown>[]> {
   const session = await openDuckdb();
   try {
     const relation = duckdbDialect(offlineRoot(dataDir, 'local')).sourceRelation('orders');
     return await queryRows(
       session.connection,
-      `SELECT customer_id, store_id, amount, fstore_seq FROM ${relation} ORDER BY fstore_seq`,
+      `SELECT ${columns} FROM ${relation} ORDER BY fstore_seq`,
     ).catch((error: unknown) => {
       if (isNoFilesError(error)) return [];
       throw error;
@@ -256,5 +259,48 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
     expect(await storedOrders(dataDir)).toEqual(before.filter((r) => r.store_id !== 1));
     expect(await onlineKeys(table)).not.toContain('store_orders store_id=1');
     expect(await onlineKeys(table)).toContain('latest_order customer_id=C1');
+  }, 120_000);
+  it('reads each file by its own columns: files ingested before the source had a key column are kept, and a key it has is still found there', async () => {
+    const table = 'erase-schemas';
+    const ordersV1 = defineSource({
+      name: 'orders',
+      schema: { customer_id: 'string', amount: 'float64', event_ts: 'timestamp' },
+      timestampField: 'event_ts',
+    });
+    const latestV1 = defineFeatureView({
+      name: 'latest_order',
+      entities: [customer],
+      source: ordersV1,
+      features: { amount: 'float64' },
+    });
+    const old = await offlineFixture([customer, ordersV1, latestV1]);
+    await old.ingest('orders', [
+      { customer_id: 'C1', amount: 1, event_ts: iso(m) },
+      { customer_id: 'C2', amount: 2, event_ts: iso(m) },
+    ]);
+    const fixture = await offlineFixture([customer, store, orders, latest, stats, storeOrders]);
+    await cp(old.dataDir, fixture.dataDir, { recursive: true });
+    await fixture.ingest('orders', [row('C1', 1, 10, 1), row('C3', 1, 30, 1)]);
+    await ensureLocalTable(client, table);
+    const erase = (entities: string[]) =>
+      eraseEntities({
+        registry: fixture.registry,
+        dataDir: fixture.dataDir,
+        env: 'local',
+        keys: parseErasureKeys(fixture.registry, entities),
+        online: { client, table },
+      });
+
+    expect((await erase(['store_id=1'])).offline).toEqual([
+      { source: 'orders', rows: 2, files: 1 },
+    ]);
+    expect(await storedOrders(fixture.dataDir, 'customer_id')).toEqual([
+      { customer_id: 'C1' },
+      { customer_id: 'C2' },
+    ]);
+    expect((await erase(['customer_id=C1', 'store_id=2'])).offline).toEqual([
+      { source: 'orders', rows: 1, files: 1 },
+    ]);
+    expect(await storedOrders(fixture.dataDir, 'customer_id')).toEqual([{ customer_id: 'C2' }]);
   }, 120_000);
 });
