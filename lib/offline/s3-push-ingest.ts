@@ -29,7 +29,11 @@ import { compactionLockKey } from './s3-compact-record.ts';
 import { S3IngestTarget } from './s3-ingest-target.ts';
 import { acquireS3Lock, defaultLeaseMs, type S3Lock } from './s3-lock.ts';
 import { inArrivalOrder, ledgerExpiryBefore, type StagedObject } from './staged-object-order.ts';
-import { unreadableParquetFile } from './unreadable-parquet.ts';
+import {
+  firstUnreadableParquetFile,
+  isUnnamedParquetDamage,
+  unreadableParquetFile,
+} from './unreadable-parquet.ts';
 
 export interface S3PushIngestOptions {
   readonly s3: S3Client;
@@ -507,10 +511,14 @@ class StagedPushIngest {
         local,
         delivered,
         file,
-      ).catch((error: unknown) => {
+      ).catch(async (error: unknown) => {
+        if (!(error instanceof Error)) throw error;
         const unreadable =
-          error instanceof Error ? unreadableParquetFile(error.message, local) : undefined;
-        if (error instanceof Error && unreadable !== undefined)
+          unreadableParquetFile(error.message, local) ??
+          (isUnnamedParquetDamage(error.message)
+            ? await firstUnreadableParquetFile(session.connection, local)
+            : undefined);
+        if (unreadable !== undefined)
           throw new StagedObjectUnreadableError(keys[local.indexOf(unreadable)] ?? '', error);
         throw error;
       });

@@ -141,6 +141,40 @@ describe('push compaction setting staged objects aside', () => {
     expect(gets).toHaveLength(9);
   });
 
+  it.each([
+    ['its footer zeroed (TProtocolException)', (footer: Buffer) => footer.fill(0)],
+    [
+      "its footer's start overwritten (don't know what type)",
+      (footer: Buffer) => footer.fill(0xee, 0, 10),
+    ],
+  ])(
+    'sets aside an object with %s, which DuckDB reports without naming the file, and ingests the others',
+    async (_name, damage) => {
+      const a = await stage('a', 'A');
+      const bad = await stage('b', 'B');
+      await stage('c', 'C');
+      const bytes = Buffer.from(bucket.objects.get(bad) ?? Buffer.alloc(0));
+      const footerLength = bytes.readUInt32LE(bytes.length - 8);
+      damage(bytes.subarray(bytes.length - 8 - footerLength, bytes.length - 8));
+      bucket.objects.set(bad, bytes);
+      const pushRun = await PushIngestRun.open({ workDir: scratch });
+      let results: S3PushIngestResult[];
+      try {
+        results = await ingestUntilStopped(pushRun);
+      } finally {
+        await pushRun.close();
+      }
+      expect(results[0]).toMatchObject({
+        objects: 0,
+        refused: { key: bad, reason: expect.stringMatching(/cannot be read as Parquet/) },
+      });
+      expect(staged()).toEqual([]);
+      expect(refusedCopyOf(bad)?.equals(bytes)).toBe(true);
+      expect(await committedCustomers()).toEqual(['A', 'C']);
+      expect(a).not.toBe(bad);
+    },
+  );
+
   it('downloads an object again when its local copy is damaged after the download, and ingests it: nothing is set aside', async () => {
     const a = await stage('a', 'A');
     const b = await stage('b', 'B');

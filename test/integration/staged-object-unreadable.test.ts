@@ -3,7 +3,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
-import { unreadableParquetFile } from '../../lib/offline/unreadable-parquet.ts';
+import {
+  firstUnreadableParquetFile,
+  isUnnamedParquetDamage,
+  unreadableParquetFile,
+} from '../../lib/offline/unreadable-parquet.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
 
 let duckdb: DuckdbSession;
@@ -78,5 +82,41 @@ describe('a staged object DuckDB cannot read as Parquet', () => {
     const other = await damaged('other.parquet', () => Buffer.alloc(0));
     const message = await readError([other]);
     expect(unreadableParquetFile(message, [good])).toBeUndefined();
+  });
+});
+
+/** `bytes` with the Thrift footer (between the body and its length and magic) passed to `damage`. */
+function withFooter(bytes: Buffer, damage: (footer: Buffer) => void): Buffer {
+  const copy = Buffer.from(bytes);
+  const length = copy.readUInt32LE(copy.length - 8);
+  damage(copy.subarray(copy.length - 8 - length, copy.length - 8));
+  return copy;
+}
+
+describe('a staged object whose Parquet metadata DuckDB cannot decode (Thrift), reported without its name', () => {
+  it.each([
+    ['its footer zeroed', (b: Buffer) => withFooter(b, (f) => f.fill(0))],
+    ["its footer's start overwritten", (b: Buffer) => withFooter(b, (f) => f.fill(0xee, 0, 10))],
+    [
+      'a footer length shorter than the footer',
+      (b: Buffer) => {
+        const copy = Buffer.from(b);
+        copy.writeUInt32LE(copy.readUInt32LE(copy.length - 8) - 20, copy.length - 8);
+        return copy;
+      },
+    ],
+    ['its first page header overwritten', (b: Buffer) => Buffer.from(b).fill(0xff, 4, 16)],
+  ])('is found by reading each file alone when it has %s', async (name, bytes) => {
+    const bad = await damaged(`thrift-${name.replace(/\W+/g, '-')}.parquet`, bytes);
+    const message = await readError([good, bad]);
+    expect(message).not.toContain(bad);
+    expect(unreadableParquetFile(message, [good, bad])).toBeUndefined();
+    expect(isUnnamedParquetDamage(message), message).toBe(true);
+    expect(await firstUnreadableParquetFile(duckdb.connection, [good, bad])).toBe(bad);
+  });
+
+  it('is not looked for after the Invalid Input Error of a readable file, and no readable file is named', async () => {
+    expect(isUnnamedParquetDamage(await readError([good], "strptime(s, '%Y')"))).toBe(false);
+    expect(await firstUnreadableParquetFile(duckdb.connection, [good, good])).toBeUndefined();
   });
 });
