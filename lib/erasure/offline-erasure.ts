@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from '../offline/duckdb-session.ts';
@@ -18,7 +19,7 @@ export interface SourceErasure {
 
 export interface OfflineErasure {
   readonly sources: readonly SourceErasure[];
-  /** Sources whose running totals (a cache of their rows) were removed. */
+  /** Sources whose running totals (a cache of their rows) existed and were removed. */
   readonly runningTotalsRemoved: readonly string[];
   readonly leftoversRemoved: number;
   readonly notDeleted: number;
@@ -95,9 +96,13 @@ export async function eraseOfflineRows(
   const root = offlineRoot(dataDir, env);
   const counts = new Map<string, SourceErasure>();
   const touched = new Set<string>();
+  const removed = new Set<string>();
   const removeTotals = async () => {
-    for (const source of touched)
-      await rm(runningTotalsDir(root, source), { recursive: true, force: true });
+    for (const source of touched) {
+      const dir = runningTotalsDir(root, source);
+      if (existsSync(dir)) removed.add(source);
+      await rm(dir, { recursive: true, force: true });
+    }
   };
   const result = await rewriteCommittedFiles({
     connection,
@@ -130,7 +135,7 @@ export async function eraseOfflineRows(
   await removeTotals();
   return {
     sources: sources.map((source) => counts.get(source) ?? { source, rows: 0, files: 0 }),
-    runningTotalsRemoved: [...touched].sort(),
+    runningTotalsRemoved: [...removed].sort(),
     leftoversRemoved: result.leftoversRemoved,
     notDeleted: result.notDeleted,
   };
