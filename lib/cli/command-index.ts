@@ -183,6 +183,20 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     load: async () => (await import('./commands/reset.ts')).registerReset,
   },
   {
+    name: 'export',
+    term: 'export [options]',
+    description:
+      'Write a local environment’s registry history, lineage, ingest manifest, snapshots, audit and watermarks (with --include-data also its offline data and quarantined rows) into a folder, every file listed with its sha256',
+    load: async () => (await import('./commands/export.ts')).registerExport,
+  },
+  {
+    name: 'import',
+    term: 'import [options] <dir>',
+    description:
+      'Restore a folder written by fstore export into a new, empty local environment (--env), after checking every file’s sha256; the online store starts empty (fstore materialize fills it)',
+    load: async () => (await import('./commands/import.ts')).registerImport,
+  },
+  {
     name: 'doctor',
     term: 'doctor [options]',
     description:
