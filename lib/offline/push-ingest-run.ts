@@ -1,11 +1,12 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { StagedObject } from './staged-object-order.ts';
+import { makeWorkFolder, removeStaleWorkFolders, removeWorkFolder } from './work-folders.ts';
 
 /**
  * Staged objects one run sets aside per source at most (ADR 0016): a definition change that
@@ -44,9 +45,9 @@ export class PushIngestRun {
         `maxSetAside must be a whole number from 1 to ${maxSetAsideLimit}, not ${maxSetAside}`,
       );
     const parent = options.workDir ?? tmpdir();
-    await removeStaleRunFolders(parent);
-    const dir = await mkdtemp(path.join(parent, `${runFolderPrefix}${process.pid}-`));
-    openRunFolders.add(dir);
+    // Removes the run folders (downloads, batch files) of processes killed before closing them.
+    await removeStaleWorkFolders(parent, runFolderPrefix);
+    const dir = await makeWorkFolder(parent, runFolderPrefix);
     return new PushIngestRun(dir, maxSetAside);
   }
 
@@ -111,8 +112,7 @@ export class PushIngestRun {
   }
 
   async close(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
-    openRunFolders.delete(this.dir);
+    await removeWorkFolder(this.dir);
   }
 }
 
@@ -146,36 +146,5 @@ class BodyBrokenOffError extends Error {
   }
 }
 
-/** A run's folder is `<prefix><pid>-<random>`: the process that made it, to tell a live one. */
+/** A run's folder is `<prefix><pid>-<random>` (work-folders.ts), to tell a killed process's. */
 const runFolderPrefix = 'fstore-push-run-';
-const runFolderName = /^fstore-push-run-(\d+)-[^/]+$/;
-/** This process's runs not yet closed. */
-const openRunFolders = new Set<string>();
-
-/**
- * Removes the run folders (downloads, batch files) of processes killed before they closed them:
- * a Lambda function's hard timeout leaves them in `/tmp`, which a warm container keeps, until a
- * full disk fails every later run. Only folders named as a run's, and not one of a process still
- * running (it may share the folder, as `fstore compact` runs do) nor an open run of this one.
- * Lambda restarts its runtime under the same pid, so this pid's other folders are stale too.
- */
-async function removeStaleRunFolders(parent: string): Promise<void> {
-  const names = await readdir(parent).catch(() => []);
-  for (const name of names) {
-    const pid = Number(runFolderName.exec(name)?.[1]);
-    const dir = path.join(parent, name);
-    if (!Number.isInteger(pid) || openRunFolders.has(dir)) continue;
-    if (pid !== process.pid && processRuns(pid)) continue;
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

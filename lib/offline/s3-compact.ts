@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -26,6 +26,7 @@ import {
   type S3CompactionRecord,
 } from './s3-compact-record.ts';
 import { acquireS3Lock, defaultLeaseMs, type S3Lock } from './s3-lock.ts';
+import { makeWorkFolder, removeStaleWorkFolders, removeWorkFolder } from './work-folders.ts';
 
 export interface S3CompactOptions extends S3PlanOptions {
   /** How long the replaced objects stay after the commit (they are deleted later, not here). */
@@ -82,6 +83,8 @@ export interface S3CompactionResult {
  * is confirmed (renewed with `If-Match`) right before the commit record is written.
  */
 export async function compactS3Source(options: S3CompactOptions): Promise<S3CompactionResult> {
+  // A run cut off by a Lambda hard timeout left its folder in /tmp, which a warm container keeps.
+  await removeStaleWorkFolders(options.workDir ?? tmpdir(), workFolderPrefix);
   const lock = await acquireS3Lock({
     s3: options.s3,
     bucket: options.bucket,
@@ -101,6 +104,9 @@ export async function compactS3Source(options: S3CompactOptions): Promise<S3Comp
   }
 }
 
+/** A merge's folder is `<prefix><pid>-<random>` (work-folders.ts), to tell a killed process's. */
+const workFolderPrefix = 'fstore-compact-';
+
 async function compactLocked(
   options: S3CompactOptions & { readonly signal: AbortSignal },
   lock: S3Lock,
@@ -111,7 +117,7 @@ async function compactLocked(
   if (plan.groups.length === 0) return { plan, merges: [], deletedReplaced };
   const now = options.now ?? (() => new Date());
   const compactionId = newDataFilesId(now());
-  const work = await mkdtemp(path.join(options.workDir ?? tmpdir(), 'fstore-compact-'));
+  const work = await makeWorkFolder(options.workDir ?? tmpdir(), workFolderPrefix);
   const session = await openDuckdb();
   const uploaded: string[] = [];
   let outcomeUnknown = false;
@@ -177,7 +183,7 @@ async function compactLocked(
     throw error;
   } finally {
     session.close();
-    await rm(work, { recursive: true, force: true });
+    await removeWorkFolder(work);
   }
 }
 
