@@ -1,0 +1,63 @@
+import type { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
+import type { RegistrySource } from '../registry/index.ts';
+import { quoteIdentifier } from '../sql/dialect.ts';
+import { type ErasureKey, matchPredicate } from './erasure-keys.ts';
+
+/** One S3 object of a source holding rows of the keys. */
+export interface ObjectHoldingKeys {
+  /** The object key in the offline bucket (no `s3://<bucket>/`). */
+  readonly key: string;
+  readonly rows: number;
+}
+
+/**
+ * The first step of deleting an entity on AWS (not wired to a command yet; README, "Deleting an
+ * entity"): Athena SQL naming every object of `source`'s Glue table that holds a row of `keys`,
+ * by the hidden `"$path"` column, with how many rows each holds. It reads the table itself, not
+ * fstore's committed relation: an object no ingest committed, or one a compaction replaced and
+ * still keeps, holds the rows too and must go as well. `dt` is not pruned (the entity's rows may
+ * be in any day), so the query scans the key column of every object.
+ */
+export function renderObjectsHoldingKeys(
+  database: string,
+  source: Pick<RegistrySource, 'name' | 'schema'>,
+  keys: readonly ErasureKey[],
+): string | undefined {
+  const predicate = matchPredicate(keys, new Set(source.schema.map((column) => column.name)));
+  if (predicate === 'FALSE') return undefined;
+  return `SELECT "$path" AS "object", count(*) AS "rows" FROM ${quoteIdentifier(database)}.${quoteIdentifier(source.name)} WHERE ${predicate} GROUP BY "$path" ORDER BY "$path"`;
+}
+
+/** Runs renderObjectsHoldingKeys's query and reads every page of its answer. */
+export async function objectsHoldingKeys(
+  runner: AthenaQueryRunner,
+  database: string,
+  source: Pick<RegistrySource, 'name' | 'schema'>,
+  keys: readonly ErasureKey[],
+  signal?: AbortSignal,
+): Promise<ObjectHoldingKeys[]> {
+  const sql = renderObjectsHoldingKeys(database, source, keys);
+  if (!sql) return [];
+  const { queryExecutionId } = await runner.run(sql, signal ? { signal } : {});
+  const found: ObjectHoldingKeys[] = [];
+  for await (const row of runner.rows(queryExecutionId)) {
+    const path = row.object ?? '';
+    found.push({ key: path.replace(/^[a-z0-9]+:\/\/[^/]+\//, ''), rows: Number(row.rows ?? 0) });
+  }
+  return found;
+}
+
+/**
+ * What the AWS deletion does with each object found: a committed one is rewritten without the
+ * rows and committed like a compaction; any other (never committed, or replaced and kept) is
+ * deleted, with its noncurrent versions.
+ */
+export function splitByCommitted(
+  found: readonly ObjectHoldingKeys[],
+  committed: ReadonlySet<string>,
+): { rewrite: ObjectHoldingKeys[]; remove: ObjectHoldingKeys[] } {
+  return {
+    rewrite: found.filter((o) => committed.has(o.key)),
+    remove: found.filter((o) => !committed.has(o.key)),
+  };
+}
