@@ -109,6 +109,13 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     load: async () => (await import('./commands/training-set.ts')).registerTrainingSet,
   },
   {
+    name: 'snapshot',
+    term: 'snapshot',
+    description:
+      'Name the offline data as it is now (per source, the ingests committed: no copy) so training sets can read it later with --snapshot',
+    load: async () => (await import('./commands/snapshot.ts')).registerSnapshot,
+  },
+  {
     name: 'materialize',
     term: 'materialize [options]',
     description:

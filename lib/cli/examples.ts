@@ -66,6 +66,25 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       `npx fstore training-set --features customer_profile:plan last_order:* --full-feature-names --entities ${entities} --out /tmp/features.csv`,
       `npx fstore training-set --service churn_v1 --entities ${entities} --out /tmp/churn_v1.parquet --json`,
       `npx fstore training-set --service churn_v1 --entities ${entities} --dry-run   # the partitions and files it would read (on AWS: bytes and Athena's price)`,
+      `npx fstore training-set --service churn_v1 --entities ${entities} --snapshot v1_baseline --out /tmp/churn_v1_baseline.parquet   # as of a snapshot`,
+      'npx fstore training-set --replay /tmp/churn_v1.manifest.json   # rebuild it and check the hash: exit 1 with a diff summary if it differs',
+    ],
+    snapshot: [
+      'npx fstore snapshot create --name v1_baseline --service churn_v1 --description "before the backfill"',
+      'npx fstore snapshot list',
+    ],
+    'snapshot create': [
+      'npx fstore snapshot create --name v1_baseline --service churn_v1 --description "before the backfill"',
+      'npx fstore snapshot create --name everything_dec --json',
+    ],
+    'snapshot list': ['npx fstore snapshot list', 'npx fstore snapshot list --json'],
+    'snapshot show': [
+      'npx fstore snapshot show --name v1_baseline',
+      'npx fstore snapshot show --name v1_baseline --json',
+    ],
+    'snapshot delete': [
+      'npx fstore snapshot delete --name v1_baseline',
+      'npx fstore snapshot delete --name v1_baseline --json',
     ],
     materialize: [
       'npx fstore materialize',

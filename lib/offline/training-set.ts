@@ -95,6 +95,8 @@ export interface TrainingSetResult {
   readonly elapsedMs: number;
   /** The aggregation views answered from running totals; the others used the range join. */
   readonly runningTotals: readonly string[];
+  /** The sources read, sorted. */
+  readonly sources: readonly string[];
   readonly sql: string;
   /** Rows whose on-demand features are NULL because the transform failed (`onTransformError: null`). */
   readonly transformErrors?: { readonly rows: number; readonly first?: string };
@@ -129,6 +131,13 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     throw new TrainingSetError(
       'a pinned read (a replay or a snapshot) cannot use running totals: they hold every row, the later ones included',
       'leave --aggregations at auto, or pass --aggregations range-join',
+    );
+  const sources = [...new Set(plan.views.map((view) => view.source))].sort();
+  const unpinned = options.pins && sources.find((source) => !options.pins?.has(source));
+  if (unpinned)
+    throw new TrainingSetError(
+      `the pinned read has no pin for source "${unpinned}": the snapshot or manifest was made for other features`,
+      'request the features it was made for, or create a snapshot that includes this source',
     );
   const hidden = new Set(onDemand?.inputs.map((i) => i.outputName));
   const storedNames = plan.outputNames.filter((name) => !hidden.has(name));
@@ -269,6 +278,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       warnings,
       elapsedMs: performance.now() - started,
       runningTotals: [...runningTotals.keys()].sort(),
+      sources,
       sql,
       ...(onDemandColumns && onDemandColumns.nulled().rows > 0
         ? { transformErrors: onDemandColumns.nulled() }

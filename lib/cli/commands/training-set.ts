@@ -1,19 +1,18 @@
-import { rmSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
-import { getTrainingSet } from '../../offline/training-set.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
-import { InterruptedError } from '../shutdown.ts';
-import { partialPath, requireOut } from './training-set-output.ts';
+import { requireOut } from './training-set-output.ts';
+import { buildAndRecord } from './training-set-recorded.ts';
 
 export interface TrainingSetCliOptions {
   service?: string;
   features?: string[];
   entities: string;
   out?: string;
+  replay?: string;
+  snapshot?: string;
   dryRun?: boolean;
   fullFeatureNames?: boolean;
   timestampColumn: string;
@@ -24,6 +23,9 @@ export interface TrainingSetCliOptions {
   json?: boolean;
 }
 
+/** As commander gives them: --entities is optional with --replay. */
+export type RawOptions = Omit<TrainingSetCliOptions, 'entities'> & { entities?: string };
+
 export function registerTrainingSet(program: Command): void {
   program
     .command('training-set')
@@ -32,9 +34,17 @@ export function registerTrainingSet(program: Command): void {
     )
     .option('--service <name>', 'feature service whose features to fetch')
     .option('--features <refs...>', 'instead of a service: view:feature or view:* references')
-    .requiredOption(
+    .option(
       '--entities <file>',
-      'entity rows: join keys, a timestamp column, any labels (.csv, .parquet, .jsonl)',
+      'entity rows: join keys, a timestamp column, any labels (.csv, .parquet, .jsonl); with --replay, a copy of the manifest’s file',
+    )
+    .option(
+      '--replay <manifest>',
+      'rebuild the training set a .manifest.json describes (its request, entity file and data as of then) and check the output hash; exit 1 with a diff summary when it differs',
+    )
+    .option(
+      '--snapshot <name>',
+      'local: read the offline data as of a snapshot (fstore snapshot create)',
     )
     .option('--out <file>', 'result file (.parquet or .csv); not needed with --dry-run')
     .option(
@@ -67,7 +77,20 @@ export function registerTrainingSet(program: Command): void {
         'AWS environments: the offline bucket (stack output OfflineBucketName)',
       ).env('FSTORE_OFFLINE_BUCKET'),
     )
-    .action(async (options: TrainingSetCliOptions, command: Command) => {
+    .action(async (given: RawOptions, command: Command) => {
+      if (given.replay) {
+        const ctx = CliContext.fromCommand(command);
+        const { replayTrainingSet } = await import('./training-set-replay.ts');
+        await replayTrainingSet(ctx, await ctx.compile(), given, fstoreVersion(command));
+        return;
+      }
+      const { entities } = given;
+      if (!entities)
+        throw new UsageError(
+          "required option '--entities <file>' not specified",
+          'pass the entity rows (.csv, .parquet, .jsonl), or --replay <manifest>',
+        );
+      const options: TrainingSetCliOptions = { ...given, entities };
       if (!options.service === !options.features)
         throw new UsageError(
           'pass exactly one of --service and --features',
@@ -81,50 +104,19 @@ export function registerTrainingSet(program: Command): void {
         await trainingSetDryRun(ctx, registry, options);
         return;
       }
+      if (options.snapshot && !isLocalEnv(ctx.env))
+        throw new UsageError(
+          '--snapshot reads the local offline store; snapshots of an AWS environment are not built yet',
+          'use a local environment (--env local)',
+        );
       if (!isLocalEnv(ctx.env)) {
         const { athenaTrainingSet } = await import('./training-set-athena.ts');
         await athenaTrainingSet(ctx, registry, options);
         return;
       }
-      // The result is written beside --out and renamed into place when complete. A signal stops
-      // the DuckDB query (process.exit could not: its thread waits for this one to run our JS
-      // functions) and removes the half-written file; a second one exits at once.
       const out = requireOut(options);
-      const partial = partialPath(out);
-      const signal = ctx.shutdown.stopSignal();
-      const forget = ctx.shutdown.onExit(() => rmSync(partial, { force: true }));
-      const building = getTrainingSet({
-        registry,
-        dataDir: ctx.options.dataDir,
-        env: ctx.env,
-        request: options.service
-          ? { service: options.service }
-          : { features: options.features ?? [] },
-        entities: options.entities,
-        entityTimestampColumn: options.timestampColumn,
-        ...(options.fullFeatureNames ? { fullFeatureNames: true } : {}),
-        out: partial,
-        aggregations: options.aggregations,
-        onTransformError: options.onTransformError,
-        onPhase: (phase) => ctx.out.status(`${phase} ...`),
-        signal,
-      })
-        .then(async (done) => {
-          await rename(partial, out);
-          return done;
-        })
-        .catch(async (error: unknown) => {
-          await rm(partial, { force: true });
-          if (signal.aborted && ctx.shutdown.signal)
-            throw new InterruptedError(
-              ctx.shutdown.signal,
-              `stopped by ${ctx.shutdown.signal}: no training set was written to ${ctx.display(out)}`,
-              'run the same command again',
-            );
-          throw error;
-        })
-        .finally(forget);
-      const result = await ctx.shutdown.duringNativeCallbacks(building);
+      const recorded = await buildAndRecord(ctx, registry, options, fstoreVersion(command), out);
+      const { result } = recorded;
       if (options.json) {
         ctx.out.json({
           ...(options.service ? { service: options.service } : { features: options.features }),
@@ -141,6 +133,8 @@ export function registerTrainingSet(program: Command): void {
           warnings: result.warnings,
           ...(result.transformErrors ? { transformErrors: result.transformErrors } : {}),
           elapsedMs: Math.round(result.elapsedMs),
+          ...(recorded.manifest ? { manifest: path.resolve(recorded.manifest) } : {}),
+          ...(options.snapshot ? { snapshot: options.snapshot } : {}),
           ...(options.showSql ? { sql: result.sql } : {}),
         });
         return;
@@ -157,11 +151,17 @@ export function registerTrainingSet(program: Command): void {
           `${(m.rate * 100).toFixed(1)}%`,
         ]),
       );
-      for (const warning of result.warnings)
+      if (recorded.manifest) ctx.out.line(`manifest → ${ctx.display(recorded.manifest)}`);
+      for (const warning of [...result.warnings, ...recorded.warnings])
         ctx.out.status(`${ctx.out.c.yellow('warning:')} ${warning}`);
       if (result.transformErrors)
         ctx.out.status(
           `${ctx.out.c.yellow('warning:')} ${result.transformErrors.rows.toLocaleString('en-US')} rows have NULL on-demand features because their transform failed; the first: ${result.transformErrors.first ?? ''}`,
         );
     });
+}
+
+/** fstore's version, as `fstore --version` prints it. */
+function fstoreVersion(command: Command): string {
+  return command.parent?.version() ?? 'unknown';
 }

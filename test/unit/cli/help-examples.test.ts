@@ -40,7 +40,7 @@ function knownOptions(command: Command): Set<string> {
 const program = await buildFullProgram('0.0.0-test');
 const commands = allCommands(program);
 /** Servers and interactive commands print no single result, so they have no --json. */
-const withoutJson = ['quarantine', 'reset', 'serve', 'start'];
+const withoutJson = ['quarantine', 'reset', 'serve', 'snapshot', 'start'];
 
 describe('fstore <command> --help', () => {
   it('finds every command of the program, subcommands included', () => {

@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { isLocalEnv } from '../../data-paths.ts';
+import { requestSources } from '../../offline/request-sources.ts';
+import {
+  createSnapshot,
+  deleteSnapshot,
+  findSnapshot,
+  listSnapshots,
+  type Snapshot,
+} from '../../offline/snapshots.ts';
+import { UsageError } from '../cli-error.ts';
+import { CliContext } from '../context.ts';
+
+const description =
+  'Name the offline data as it is now (per source, the ingests committed: no copy) so training sets can read it later with --snapshot';
+
+export function registerSnapshot(program: Command): void {
+  const snapshot = program.command('snapshot').description(description);
+  snapshot
+    .command('create')
+    .description('Pin what is committed now of every source (or of one service’s sources)')
+    .requiredOption('--name <name>', 'a-z, 0-9 and _, starting with a letter (e.g. v1_baseline)')
+    .option('--service <name>', 'pin only the sources this feature service reads')
+    .option('--description <text>', 'what the snapshot is for')
+    .option('--json', 'print the snapshot as JSON')
+    .action(
+      async (
+        options: { name: string; service?: string; description?: string; json?: boolean },
+        command: Command,
+      ) => {
+        const ctx = localContext(command);
+        const registry = await ctx.compile();
+        if (
+          options.service !== undefined &&
+          !registry.featureServices.some((s) => s.name === options.service)
+        )
+          throw new UsageError(
+            `--service ${options.service} is not a feature service`,
+            `services: ${registry.featureServices.map((s) => s.name).join(', ') || '(none)'}`,
+          );
+        const sources = options.service
+          ? requestSources(registry, { service: options.service })
+          : registry.sources.map((s) => s.name).sort();
+        const made = await createSnapshot(ctx.options.dataDir, ctx.env, {
+          name: options.name,
+          sources,
+          ...(options.service !== undefined ? { service: options.service } : {}),
+          ...(options.description !== undefined ? { description: options.description } : {}),
+        });
+        if (options.json) return ctx.out.json(made);
+        ctx.out.line(
+          `${ctx.out.c.green('✔')} snapshot ${made.name} pins ${Object.keys(made.sources).length} sources; read it with fstore training-set --snapshot ${made.name} ...`,
+        );
+        printSources(ctx, made);
+      },
+    );
+  snapshot
+    .command('list')
+    .description('Every snapshot of the environment, oldest first')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const ctx = localContext(command);
+      const snapshots = await listSnapshots(ctx.options.dataDir, ctx.env);
+      if (options.json) return ctx.out.json({ snapshots });
+      if (snapshots.length === 0) {
+        ctx.out.line('no snapshots (create one with fstore snapshot create --name <name>)');
+        return;
+      }
+      ctx.out.table(
+        ['name', 'created', 'service', 'sources', 'description'],
+        snapshots.map((s) => [
+          s.name,
+          s.createdAt,
+          s.service ?? '',
+          String(Object.keys(s.sources).length),
+          s.description ?? '',
+        ]),
+      );
+    });
+  snapshot
+    .command('show')
+    .description('One snapshot: what it pins of each source')
+    .requiredOption('--name <name>', 'the snapshot')
+    .option('--json', 'print JSON')
+    .action(async (options: { name: string; json?: boolean }, command: Command) => {
+      const ctx = localContext(command);
+      const found = await findSnapshot(ctx.options.dataDir, ctx.env, options.name);
+      if (options.json) return ctx.out.json(found);
+      ctx.out.line(
+        `snapshot ${found.name}, created ${found.createdAt}${found.service ? ` for service ${found.service}` : ''}${found.description ? `: ${found.description}` : ''}`,
+      );
+      printSources(ctx, found);
+    });
+  snapshot
+    .command('delete')
+    .description('Remove a snapshot (the data stays; retention may then delete what it pinned)')
+    .requiredOption('--name <name>', 'the snapshot')
+    .option('--json', 'print JSON')
+    .action(async (options: { name: string; json?: boolean }, command: Command) => {
+      const ctx = localContext(command);
+      const removed = await deleteSnapshot(ctx.options.dataDir, ctx.env, options.name);
+      if (options.json) return ctx.out.json({ deleted: removed.name });
+      ctx.out.line(`${ctx.out.c.green('✔')} snapshot ${removed.name} deleted`);
+    });
+}
+
+function localContext(command: Command): CliContext {
+  const ctx = CliContext.fromCommand(command);
+  if (!isLocalEnv(ctx.env))
+    throw new UsageError(
+      `snapshots of AWS environment "${ctx.env}" are not built yet: they pin the local offline store`,
+      'use a local environment (--env local)',
+    );
+  return ctx;
+}
+
+function printSources(ctx: CliContext, snapshot: Snapshot): void {
+  ctx.out.table(
+    ['source', 'fstore_seq <=', 'ingests'],
+    Object.entries(snapshot.sources).map(([source, seq]) => [
+      source,
+      seq.maxSeq.toLocaleString('en-US'),
+      String(seq.ingestIds.length),
+    ]),
+  );
+}

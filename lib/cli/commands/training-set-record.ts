@@ -1,0 +1,75 @@
+import path from 'node:path';
+import {
+  CONTENT_HASH_ALGORITHM,
+  contentHashOf,
+  fileSha256,
+  outputFormat,
+} from '../../offline/canonical-rows.ts';
+import type { TrainingSetResult } from '../../offline/training-set.ts';
+import {
+  manifestPathFor,
+  TRAINING_SET_MANIFEST_FORMAT,
+  type TrainingSetManifest,
+  writeTrainingSetManifest,
+} from '../../offline/training-set-manifest.ts';
+import type { Registry } from '../../registry/index.ts';
+import type { LocalBuild } from './training-set-local-build.ts';
+
+/** What the manifest of a training set written to `out` says, output hash included. */
+export async function trainingSetManifest(parts: {
+  readonly fstoreVersion: string;
+  readonly env: string;
+  readonly registry: Registry;
+  readonly build: LocalBuild;
+  readonly entitiesSha256: string;
+  readonly sources: TrainingSetManifest['sources'];
+  readonly snapshot?: string;
+  readonly out: string;
+  readonly result: TrainingSetResult;
+}): Promise<TrainingSetManifest> {
+  const { build, result, out } = parts;
+  return {
+    format: TRAINING_SET_MANIFEST_FORMAT,
+    fstoreVersion: parts.fstoreVersion,
+    createdAt: new Date().toISOString(),
+    env: parts.env,
+    registryVersion: parts.registry.version,
+    request:
+      'service' in build.request
+        ? { service: build.request.service }
+        : { features: [...build.request.features] },
+    fullFeatureNames: build.fullFeatureNames,
+    entities: {
+      file: path.resolve(build.entities),
+      sha256: parts.entitiesSha256,
+      timestampColumn: build.timestampColumn,
+    },
+    sources: parts.sources,
+    ...(parts.snapshot !== undefined ? { snapshot: parts.snapshot } : {}),
+    strategy: {
+      engine: 'duckdb',
+      pointInTime: 'asof',
+      aggregations: build.aggregations,
+      onTransformError: build.onTransformError,
+    },
+    output: {
+      file: path.basename(out),
+      format: outputFormat(out),
+      rows: result.rows,
+      columns: [...result.columns],
+      contentHash: { algorithm: CONTENT_HASH_ALGORITHM, sha256: await contentHashOf(out) },
+    },
+  };
+}
+
+/** Writes `manifest` beside `out` (after the output: a manifest always names a whole file). */
+export async function writeManifestBeside(
+  out: string,
+  manifest: TrainingSetManifest,
+): Promise<string> {
+  const file = manifestPathFor(out);
+  await writeTrainingSetManifest(file, manifest);
+  return file;
+}
+
+export { fileSha256 };

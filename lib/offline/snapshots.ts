@@ -1,0 +1,228 @@
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { HintedError } from '../hinted-error.ts';
+import { readManifest, syncFolder } from './ingest-manifest.ts';
+import { offlineRoot } from './local-layout.ts';
+import { committedSeqs, type SeqPins } from './seq-pins.ts';
+
+/**
+ * A snapshot names the offline data as it was when it was made, at no copy: per source the
+ * highest `fstore_seq` committed then (and the ingests), which a training set reads as of
+ * (`fstore_seq <= n`) and retention must keep.
+ */
+const snapshotSchema = z.object({
+  name: z.string(),
+  createdAt: z.string(),
+  description: z.string().optional(),
+  service: z.string().optional(),
+  sources: z.record(
+    z.string(),
+    z.object({ maxSeq: z.number().int().min(0), ingestIds: z.array(z.string()) }),
+  ),
+});
+const fileSchema = z.object({ format: z.literal(1), snapshots: z.array(snapshotSchema) });
+
+export type Snapshot = z.infer<typeof snapshotSchema>;
+
+export class SnapshotError extends HintedError {}
+
+/** Like definition names: safe in file names, SQL and shells. */
+const namePattern = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** `.fstore/<env>/offline/_snapshots.json`, beside the ingest manifest whose seqs it pins. */
+export function snapshotsPath(dataDir: string, env: string): string {
+  return path.join(offlineRoot(dataDir, env), '_snapshots.json');
+}
+
+/** Every snapshot of the environment, oldest first; none when the file does not exist. */
+export async function listSnapshots(dataDir: string, env: string): Promise<Snapshot[]> {
+  const file = snapshotsPath(dataDir, env);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const result = fileSchema.safeParse(parsed);
+  if (!result.success)
+    throw new SnapshotError(
+      `the snapshot list ${file} is damaged: ${result.error.issues[0]?.path.join('.') || 'not JSON'}`,
+      'restore it from a backup; it is only ever replaced whole, so a damaged file was edited or its disk failed',
+    );
+  return result.data.snapshots;
+}
+
+/**
+ * Per snapshot, the highest `fstore_seq` it pins of each source: rows at or below it are read by
+ * `training-set --snapshot`, so retention and deletion must not remove them silently.
+ */
+export async function snapshotPins(
+  dataDir: string,
+  env: string,
+): Promise<{ readonly name: string; readonly pins: SeqPins }[]> {
+  return (await listSnapshots(dataDir, env)).map((snapshot) => ({
+    name: snapshot.name,
+    pins: pinsOf(snapshot),
+  }));
+}
+
+export function pinsOf(snapshot: Snapshot): SeqPins {
+  return new Map(Object.entries(snapshot.sources).map(([source, seq]) => [source, seq.maxSeq]));
+}
+
+/** The snapshot called `name`, or a SnapshotError naming the ones there are. */
+export async function findSnapshot(dataDir: string, env: string, name: string): Promise<Snapshot> {
+  const snapshots = await listSnapshots(dataDir, env);
+  const found = snapshots.find((s) => s.name === name);
+  if (found) return found;
+  throw new SnapshotError(
+    `environment "${env}" has no snapshot "${name}"`,
+    snapshots.length > 0
+      ? `its snapshots: ${snapshots.map((s) => s.name).join(', ')}`
+      : 'create one with fstore snapshot create --name <name>',
+  );
+}
+
+export function checkSnapshotName(name: string): void {
+  if (!namePattern.test(name))
+    throw new SnapshotError(
+      `snapshot name "${name}" is not valid`,
+      'use 1-63 characters: a lower-case letter, then lower-case letters, digits or "_" (e.g. v1_baseline)',
+    );
+}
+
+/**
+ * Pins what is committed now of `sources` under a new name. Refuses a bad or taken name, and a
+ * store with nothing ingested, changing nothing.
+ */
+export async function createSnapshot(
+  dataDir: string,
+  env: string,
+  wanted: {
+    name: string;
+    sources: readonly string[];
+    service?: string;
+    description?: string;
+    now?: Date;
+  },
+): Promise<Snapshot> {
+  checkSnapshotName(wanted.name);
+  if (wanted.description !== undefined && wanted.description.length > 1000)
+    throw new SnapshotError(
+      `the description of snapshot "${wanted.name}" is ${wanted.description.length} characters long`,
+      'keep it under 1,000 characters',
+    );
+  const root = offlineRoot(dataDir, env);
+  return withSnapshotsLock(root, async () => {
+    const snapshots = await listSnapshots(dataDir, env);
+    if (snapshots.some((s) => s.name === wanted.name))
+      throw new SnapshotError(
+        `environment "${env}" already has a snapshot "${wanted.name}"`,
+        `pick another name, or delete it first: fstore snapshot delete --name ${wanted.name}`,
+      );
+    const records = await readManifest(root);
+    if (!records || records.length === 0)
+      throw new SnapshotError(
+        `environment "${env}" has no ingested data to snapshot (${root})`,
+        'ingest first: fstore ingest --source <name> --file <path>',
+      );
+    const seqs = committedSeqs(records, wanted.sources);
+    const snapshot: Snapshot = {
+      name: wanted.name,
+      createdAt: (wanted.now ?? new Date()).toISOString(),
+      ...(wanted.description !== undefined ? { description: wanted.description } : {}),
+      ...(wanted.service !== undefined ? { service: wanted.service } : {}),
+      sources: Object.fromEntries(
+        [...seqs]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([source, seq]) => [source, { maxSeq: seq.maxSeq, ingestIds: [...seq.ingestIds] }]),
+      ),
+    };
+    await replaceSnapshots(dataDir, env, [...snapshots, snapshot]);
+    return snapshot;
+  });
+}
+
+/** Removes the snapshot `name` (a SnapshotError when there is none), returning it. */
+export async function deleteSnapshot(
+  dataDir: string,
+  env: string,
+  name: string,
+): Promise<Snapshot> {
+  return withSnapshotsLock(offlineRoot(dataDir, env), async () => {
+    const found = await findSnapshot(dataDir, env, name);
+    const snapshots = await listSnapshots(dataDir, env);
+    await replaceSnapshots(
+      dataDir,
+      env,
+      snapshots.filter((s) => s.name !== name),
+    );
+    return found;
+  });
+}
+
+/** Temporary file, fsync, rename: a crash leaves the old list or the new, never half. */
+async function replaceSnapshots(
+  dataDir: string,
+  env: string,
+  snapshots: readonly Snapshot[],
+): Promise<void> {
+  const file = snapshotsPath(dataDir, env);
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(`${JSON.stringify({ format: 1, snapshots }, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+  await syncFolder(path.dirname(file));
+}
+
+const lockWaitMs = 5_000;
+
+/** One change of the snapshot list at a time (two creates would otherwise lose one). */
+async function withSnapshotsLock<T>(root: string, work: () => Promise<T>): Promise<T> {
+  const lock = path.join(root, '_snapshots.lock');
+  const started = Date.now();
+  for (;;) {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT')
+        throw new SnapshotError(
+          `the offline store ${root} does not exist`,
+          'ingest first: fstore ingest --source <name> --file <path>',
+        );
+      if (code !== 'EEXIST') throw error;
+      if (Date.now() - started > lockWaitMs)
+        throw new SnapshotError(
+          `another fstore is changing the snapshots (${lock} exists)`,
+          'wait for it; if no fstore is running, a killed one left the lock: remove that file',
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
