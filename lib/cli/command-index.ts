@@ -102,6 +102,13 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     load: async () => (await import('./commands/delete.ts')).registerDelete,
   },
   {
+    name: 'retention',
+    term: 'retention [options]',
+    description:
+      "Delete offline rows older than each source's retention (its own, else the environment's offline.retention): whole dt partitions before the boundary, the boundary partition rewritten without the older rows (one commit); reports files, rows and bytes freed",
+    load: async () => (await import('./commands/retention.ts')).registerRetention,
+  },
+  {
     name: 'training-set',
     term: 'training-set [options]',
     description:

@@ -55,6 +55,7 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore push --source orders --follow --batch-rows 100 --batch-ms 200 < /tmp/fstore-push/orders.jsonl',
       'tail -f /tmp/fstore-push/orders.jsonl | npx fstore push --source orders --follow --json   # Ctrl-C pushes the lines read, then stops',
     ],
+    retention: ['npx fstore retention --dry-run', 'npx fstore retention --source orders --json'],
     compact: [
       'npx fstore compact --dry-run',
       'npx fstore compact --source orders --json',
@@ -133,6 +134,13 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
     reset: [
       'npx fstore reset --online --yes   # rebuild with: npx fstore materialize',
       'npx fstore reset',
+    ],
+    export: [
+      'npx fstore export --out /tmp/fstore-backup --include-data',
+      'npx fstore export --out /tmp/fstore-registry-only --json   # metadata only',
+    ],
+    import: [
+      'npx fstore import /tmp/fstore-backup --env local-restored   # then: npx fstore materialize --env local-restored',
     ],
     doctor: ['npx fstore doctor', 'npx fstore doctor --json', 'npx fstore doctor --fix'],
   };
