@@ -62,6 +62,10 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       'npx fstore compact --target-file-size 256MB',
       'npx fstore compact --env prod --bucket my-offline-bucket --break-lock 3f2a9c01b7d4   # the owner an "already running" error named, once that run is gone',
     ],
+    delete: [
+      'npx fstore delete --entity customer_id=C000001 --dry-run',
+      'npx fstore delete --entity customer_id=C000001 --entity customer_id=C000002 --yes --json',
+    ],
     'training-set': [
       `npx fstore training-set --service churn_v1 --entities ${entities} --out /tmp/churn_v1.parquet`,
       `npx fstore training-set --features customer_profile:plan last_order:* --full-feature-names --entities ${entities} --out /tmp/features.csv`,
@@ -137,10 +141,11 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
     ],
     export: [
       'npx fstore export --out /tmp/fstore-backup --include-data',
-      'npx fstore export --out /tmp/fstore-registry-only --json   # metadata only',
+      'npx fstore export --out /tmp/fstore-registry-only --json',
     ],
     import: [
       'npx fstore import /tmp/fstore-backup --env local-restored   # then: npx fstore materialize --env local-restored',
+      'npx fstore import /tmp/fstore-registry-only --env local-registry --json',
     ],
     doctor: ['npx fstore doctor', 'npx fstore doctor --json', 'npx fstore doctor --fix'],
   };
