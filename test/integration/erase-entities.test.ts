@@ -10,6 +10,7 @@ import {
   defineFeatureView,
   defineSource,
 } from '../../lib/definitions/index.ts';
+import { epochMicrosOf } from '../../lib/epoch-micros.ts';
 import { eraseEntities } from '../../lib/erasure/erase-entities.ts';
 import { erasureAuditPath } from '../../lib/erasure/erasure-audit.ts';
 import { parseErasureKeys } from '../../lib/erasure/erasure-keys.ts';
@@ -21,6 +22,9 @@ import { readManifest } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { runningTotalsDir } from '../../lib/offline/running-totals.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
+import { appendPushLog, pendingPushLogs } from '../../lib/push/push-log.ts';
+import { validatePushRows } from '../../lib/push/validate-push-rows.ts';
+import { pushRegistryProjection } from '../../lib/registry/runtime-projection.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
@@ -302,5 +306,33 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
       { source: 'orders', rows: 1, files: 1 },
     ]);
     expect(await storedOrders(fixture.dataDir, 'customer_id')).toEqual([{ customer_id: 'C2' }]);
+  }, 120_000);
+  it('ingests the push logs waiting for the source first, so a pushed row of the entity cannot come back at their ingest', async () => {
+    const table = 'erase-pushed';
+    const fixture = await offlineFixture([customer, store, orders, latest, stats, storeOrders]);
+    await fixture.ingest('orders', [row('C1', 1, 10, 1), row('C2', 1, 20, 1)]);
+    const runtime = pushRegistryProjection(fixture.registry);
+    const source = runtime.sources.find((s) => s.name === 'orders');
+    if (!source) throw new Error('no orders source');
+    const pushed = validatePushRows(runtime, source, [row('C1', 2, 11, 0), row('C2', 2, 21, 0)], {
+      nowMicros: epochMicrosOf(iso(m)),
+      maxFutureSkewSeconds: 300,
+    });
+    await appendPushLog(fixture.dataDir, 'local', source, pushed);
+    await ensureLocalTable(client, table);
+
+    const result = await eraseEntities({
+      registry: fixture.registry,
+      dataDir: fixture.dataDir,
+      env: 'local',
+      keys: parseErasureKeys(fixture.registry, ['customer_id=C1']),
+      online: { client, table },
+    });
+
+    expect(result.offline).toEqual([{ source: 'orders', rows: 2, files: 2 }]);
+    expect(await pendingPushLogs(fixture.dataDir, 'local', 'orders')).toEqual([]);
+    expect(
+      (await storedOrders(fixture.dataDir, 'customer_id, amount')).map((r) => r.amount),
+    ).toEqual([20, 21]);
   }, 120_000);
 });
