@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** `{ "<source>": <retention seconds>, ... }`: the sources with a retention (theirs or the env's). */
+const retentionsSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number().int().positive()));
+
+const configSchema = z.object({
+  OFFLINE_BUCKET: z.string().min(3),
+  /** Set at synth from the registry and the stage's offline.retention. */
+  RETENTIONS: retentionsSchema,
+});
+
+export interface RetentionConfig {
+  readonly bucket: string;
+  /** Source → retention in seconds. */
+  readonly retentions: Readonly<Record<string, number>>;
+}
+
+/** Reads and validates the function's environment once, at cold start. */
+export function readRetentionConfig(env: Record<string, string | undefined>): RetentionConfig {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? '');
+    const given = env[name] !== undefined ? `, not ${JSON.stringify(env[name])}` : '';
+    throw new Error(`retention configuration: ${name}: ${issue?.message}${given}`);
+  }
+  return { bucket: parsed.data.OFFLINE_BUCKET, retentions: parsed.data.RETENTIONS };
+}

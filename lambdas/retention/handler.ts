@@ -1,0 +1,111 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { microsOfMillis } from '../../lib/epoch-micros.ts';
+import { S3LockHeldError } from '../../lib/offline/s3-lock.ts';
+import { applyS3Retention, type S3SourceRetention } from '../../lib/offline/s3-retention.ts';
+import type { RetentionConfig } from './config.ts';
+
+export interface RetentionDependencies {
+  readonly s3: S3Client;
+  readonly config: RetentionConfig;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  readonly now?: () => Date;
+}
+
+/** A source another run held (`busy`) or that failed, with why. */
+export interface SourceNotRun {
+  readonly source: string;
+  readonly status: 'busy' | 'failed';
+  readonly message: string;
+}
+
+export type RetentionRun = ({ readonly status: 'done' } & S3SourceRetention) | SourceNotRun;
+
+/** Some source failed; the others ran. Thrown so the invocation counts as failed (alarm). */
+export class RetentionFailedError extends Error {
+  override name = 'RetentionFailedError';
+}
+
+/** The schedule's input is `{}`; anything else is refused before any work. */
+const eventSchema = z.strictObject({});
+
+/**
+ * The scheduled retention (README "Retention"): every source with a retention gets
+ * applyS3Retention (whole `dt` partitions before the boundary's day deleted). A source whose
+ * lock another run holds (a compaction) is counted `SourcesBusy` and left for the next run. A
+ * source that fails is logged and counted (`RetentionFailures`); once every other source has
+ * run, the invocation fails, so the Errors alarm sees it. `RetentionObjectsDeleted` and
+ * `RetentionBytesFreed` say what each run freed.
+ */
+export function createRetentionHandler(deps: RetentionDependencies) {
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'fstore', serviceName: 'retention' });
+  const logger = deps.logger ?? new Logger({ serviceName: 'retention' });
+  const now = deps.now ?? (() => new Date());
+
+  const run = async (event: unknown): Promise<readonly RetentionRun[]> => {
+    if (!eventSchema.safeParse(event).success)
+      throw new Error(
+        `invalid retention event ${JSON.stringify(event)}: the schedule sends {} (every source with a retention)`,
+      );
+    const runs: RetentionRun[] = [];
+    for (const [source, retentionSeconds] of Object.entries(deps.config.retentions)) {
+      try {
+        const done = await applyS3Retention({
+          s3: deps.s3,
+          bucket: deps.config.bucket,
+          source,
+          prefix: `offline/${source}/`,
+          retentionSeconds,
+          nowMicros: microsOfMillis(now().getTime()),
+          // Snapshots are not stored on AWS yet (issue 19 §1): nothing pins.
+          pins: [],
+          now,
+        });
+        runs.push({ status: 'done', ...done });
+        logger.info('retention applied', { ...done });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (error instanceof S3LockHeldError) {
+          runs.push({ source, status: 'busy', message });
+          logger.warn('source busy; the next run takes it', { source, message });
+        } else {
+          runs.push({ source, status: 'failed', message });
+          logger.error('retention failed', { source, error: error as Error });
+        }
+      }
+    }
+    const done = runs.filter((r) => r.status === 'done');
+    metrics.addMetric(
+      'RetentionObjectsDeleted',
+      MetricUnit.Count,
+      done.reduce((n, r) => n + r.objectsDeleted, 0),
+    );
+    metrics.addMetric(
+      'RetentionBytesFreed',
+      MetricUnit.Bytes,
+      done.reduce((n, r) => n + r.bytesFreed, 0),
+    );
+    metrics.addMetric(
+      'SourcesBusy',
+      MetricUnit.Count,
+      runs.filter((r) => r.status === 'busy').length,
+    );
+    const failed = runs.filter((r): r is SourceNotRun => r.status === 'failed');
+    metrics.addMetric('RetentionFailures', MetricUnit.Count, failed.length);
+    if (failed.length > 0)
+      throw new RetentionFailedError(
+        `retention failed for ${failed.map((f) => `"${f.source}" (${f.message})`).join(', ')}`,
+      );
+    return runs;
+  };
+
+  return middy(run)
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}

@@ -1,0 +1,94 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { readRetentionConfig } from '../../../lambdas/retention/config.ts';
+import { createRetentionHandler, type RetentionRun } from '../../../lambdas/retention/handler.ts';
+
+const s3 = mockClient(S3Client);
+const old = (source: string, n: number) =>
+  `offline/${source}/dt=2026-01-0${n}/20260101t000000-0000000${n}-0.parquet`;
+
+function handlerWith(retentions: Record<string, number>) {
+  const metrics = new Metrics({ namespace: 'fstore-test', serviceName: 'retention' });
+  const added = vi.spyOn(metrics, 'addMetric');
+  vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+  const logger = new Logger({ serviceName: 'retention', logLevel: 'SILENT' });
+  const handler = createRetentionHandler({
+    s3: new S3Client({ region: 'us-east-1' }),
+    config: readRetentionConfig({
+      OFFLINE_BUCKET: 'offline-bucket',
+      RETENTIONS: JSON.stringify(retentions),
+    }),
+    metrics,
+    logger,
+    now: () => new Date('2026-03-20T12:00:00Z'),
+  });
+  const context = {
+    awsRequestId: 'r1',
+    functionName: 'fstore-dev-retention',
+  } as unknown as Parameters<typeof handler>[1];
+  const metric = (name: string) => added.mock.calls.find((c) => c[0] === name)?.[2];
+  return { invoke: (event: unknown) => handler(event, context), metric };
+}
+
+describe('retention function', () => {
+  beforeEach(() => {
+    s3.reset();
+    s3.on(PutObjectCommand).resolves({ ETag: '"lock"' });
+    s3.on(DeleteObjectCommand).resolves({});
+    s3.on(ListObjectsV2Command).callsFake(async (input: ListObjectsV2CommandInput) => ({
+      Contents: [1, 2]
+        .map((n) => old(input.Prefix?.split('/')[1] ?? '', n))
+        .map((Key) => ({ Key, Size: 10 })),
+      IsTruncated: false,
+    }));
+    s3.on(DeleteObjectsCommand).resolves({});
+  });
+
+  it("applies every source's retention on the schedule's {} and counts what it freed", async () => {
+    const { invoke, metric } = handlerWith({ orders: 30 * 86_400, clicks: 10 * 86_400 });
+    const runs = (await invoke({})) as readonly RetentionRun[];
+    expect(runs.map((r) => [r.source, r.status])).toEqual([
+      ['orders', 'done'],
+      ['clicks', 'done'],
+    ]);
+    expect(metric('RetentionObjectsDeleted')).toBe(4);
+    expect(metric('RetentionBytesFreed')).toBe(40);
+    expect(metric('RetentionFailures')).toBe(0);
+  });
+
+  it('runs the other sources when one fails, then fails the invocation naming it (the alarm sees it)', async () => {
+    s3.on(DeleteObjectsCommand, {
+      Delete: { Objects: [{ Key: old('orders', 1) }, { Key: old('orders', 2) }], Quiet: true },
+    }).resolves({
+      Errors: [{ Key: old('orders', 1), Code: 'AccessDenied', Message: 'denied' }],
+    });
+    const { invoke, metric } = handlerWith({ orders: 30 * 86_400, clicks: 10 * 86_400 });
+    await expect(invoke({})).rejects.toThrow(
+      /retention failed for "orders" \(S3 kept 1 of 2 objects/,
+    );
+    expect(metric('RetentionFailures')).toBe(1);
+    expect(metric('RetentionObjectsDeleted')).toBe(2);
+  });
+
+  it('refuses an event other than {} before any work', async () => {
+    const { invoke } = handlerWith({ orders: 30 * 86_400 });
+    await expect(invoke({ source: 'orders' })).rejects.toThrow('the schedule sends {}');
+    expect(s3.commandCalls(ListObjectsV2Command)).toHaveLength(0);
+  });
+
+  it('refuses a configuration that is not source → seconds, naming the variable', () => {
+    expect(() =>
+      readRetentionConfig({ OFFLINE_BUCKET: 'bucket', RETENTIONS: '{"orders": "30d"}' }),
+    ).toThrow(/retention configuration: RETENTIONS: .*not "\{\\"orders\\": \\"30d\\"\}"/);
+  });
+});
