@@ -60,3 +60,28 @@ export async function appendErasureAudit(
   await writeDurably(file, `${prefix}${JSON.stringify(entry)}\n`);
   return file;
 }
+
+/**
+ * The audit's entries, oldest first (none when nothing was ever deleted); a line that does not
+ * parse is skipped. For replays and snapshots to say that rows they read were deleted since.
+ */
+export async function readErasureAudit(dataDir: string, env: string): Promise<ErasureAuditEntry[]> {
+  const text = await readFile(erasureAuditPath(dataDir, env), 'utf8').catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    },
+  );
+  const entries: ErasureAuditEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed = JSON.parse(line) as Partial<ErasureAuditEntry>;
+      if (parsed.kind === 'entity-delete' && typeof parsed.at === 'string')
+        entries.push(parsed as ErasureAuditEntry);
+    } catch {
+      // a line damaged by hand: not an entry
+    }
+  }
+  return entries;
+}

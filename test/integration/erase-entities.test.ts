@@ -12,7 +12,7 @@ import {
 } from '../../lib/definitions/index.ts';
 import { epochMicrosOf } from '../../lib/epoch-micros.ts';
 import { eraseEntities } from '../../lib/erasure/erase-entities.ts';
-import { erasureAuditPath } from '../../lib/erasure/erasure-audit.ts';
+import { erasureAuditPath, readErasureAudit } from '../../lib/erasure/erasure-audit.ts';
 import { parseErasureKeys } from '../../lib/erasure/erasure-keys.ts';
 import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import { materializeLocal } from '../../lib/local/materialize-local.ts';
@@ -237,6 +237,9 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
     expect(await storedOrders(dataDir)).toEqual(after);
     const audit = await readFile(erasureAuditPath(dataDir, 'local'), 'utf8');
     expect(audit.trim().split('\n')).toHaveLength(2);
+    expect((await readErasureAudit(dataDir, 'local')).map((e) => e.offline[0]?.rows)).toEqual([
+      2, 0,
+    ]);
   }, 120_000);
 
   it("deletes by an integer key (only that store's rows and items), and a dry run before it changes nothing", async () => {
