@@ -19,13 +19,15 @@ export function faultPoint(point: string): void {
  * points it prints `fstore-pause: <point>` on stdout and waits there until `signal` aborts
  * (a stop request), or at most two minutes. Points: `materialize:after-checkpoint` (after a
  * chunk's checkpoint is stored), `ingest:before-commit` (the files are staged, nothing
- * visible yet), `compact:before-commit` (merged files published, not yet committed). With `FSTORE_PAUSE_HOLD=1` it ignores the stop request too, like a step that
+ * visible yet), `compact:before-commit` (merged files published, not yet committed), `delete:before-commit`
+ * (an entity delete's rewritten files in place, not yet committed). With `FSTORE_PAUSE_HOLD=1` it ignores the stop request too, like a step that
  * is slow to reach its safe point, so a second signal can be tested.
  */
 export type PausePoint =
   | 'materialize:after-checkpoint'
   | 'ingest:before-commit'
-  | 'compact:before-commit';
+  | 'compact:before-commit'
+  | 'delete:before-commit';
 
 const reached = new Set<string>();
 

@@ -109,6 +109,7 @@ export async function eraseOfflineRows(
     dataDir,
     env,
     faultPrefix: 'delete',
+    pauseBeforeCommit: 'delete:before-commit',
     ...(signal ? { signal } : {}),
     plan: async (state) => {
       const rewrites: FileRewrite[] = [];

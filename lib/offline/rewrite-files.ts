@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { faultPoint } from '../fault-injection.ts';
+import { faultPoint, type PausePoint, pauseAt } from '../fault-injection.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
 import { type Merge, recordsAfterMerges } from './compact-records.ts';
 import { removeExpiredReplacedFiles, replacedFilesEntry } from './compact-replaced.ts';
@@ -71,6 +71,8 @@ export async function rewriteCommittedFiles(options: {
   readonly env: string;
   readonly plan: (state: ManifestState) => Promise<readonly FileRewrite[]>;
   readonly faultPrefix: string;
+  /** A test hook: where to pause (FSTORE_PAUSE_AT) with the new files in place, before the commit. */
+  readonly pauseBeforeCommit?: PausePoint;
   /** Called under the lock once the new files are in place, before the commit. */
   readonly beforeCommit?: (rewrites: readonly FileRewrite[]) => Promise<void>;
   readonly signal?: AbortSignal;
@@ -122,6 +124,8 @@ export async function rewriteCommittedFiles(options: {
       });
     }
     faultPoint(`${faultPrefix}:after-rewrite`);
+    if (options.pauseBeforeCommit) await pauseAt(options.pauseBeforeCommit, options.signal);
+    options.signal?.throwIfAborted();
     await options.beforeCommit?.(rewrites);
     options.signal?.throwIfAborted();
     const replaced = replacedFilesEntry(

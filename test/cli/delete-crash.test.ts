@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { cp, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { erasureAuditPath } from '../../lib/erasure/erasure-audit.ts';
 import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
-import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
+import { makeTempDir, runFstore, spawnFstore } from '../helpers/run-fstore.ts';
 
 const sources = ['orders', 'customer_profiles', 'customer_contracts'] as const;
 
@@ -159,4 +160,27 @@ describe('fstore delete killed with SIGKILL at each step (FSTORE_FAULT), then ru
     },
     180_000,
   );
+  it('stopped (SIGTERM) with its rewritten files in place, before the commit: exits 143, deletes nothing, leaves nothing; a rerun deletes', async () => {
+    const dataDir = await makeTempDir('delete-stop');
+    await cp(template, dataDir, { recursive: true });
+    const before = await allStored(dataDir);
+    const filesBefore = await dataFileNames(dataDir);
+    const run = spawnFstore(['--data-dir', dataDir, 'delete', '--entity', entity, '--yes'], {
+      env: { FSTORE_PAUSE_AT: 'delete:before-commit' },
+    });
+    await run.waitFor(/fstore-pause: delete:before-commit/, 120_000);
+    expect((await dataFileNames(dataDir)).length).toBeGreaterThan(filesBefore.length);
+    expect(await run.stop('SIGTERM')).toBe(143);
+    expect(run.stderr()).toContain(
+      'stopped before the offline commit: nothing was deleted offline',
+    );
+    expect(await allStored(dataDir)).toEqual(before);
+    expect(await dataFileNames(dataDir)).toEqual(filesBefore);
+    expect((await fstore(dataDir, ['doctor'])).stdout).toMatch(/✔ │ .*no leftovers/);
+    expect(existsSync(erasureAuditPath(dataDir, 'local'))).toBe(false);
+
+    const rerun = await fstore(dataDir, ['delete', '--entity', entity, '--yes']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(await allStored(dataDir)).toEqual(expected);
+  }, 240_000);
 });
