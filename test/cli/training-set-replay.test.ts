@@ -12,6 +12,7 @@ export const scoring = defineFeatureService({ name: 'scoring', features: [latest
 `;
 
 let dir: string;
+let defsDir: string;
 let fstore: (...args: string[]) => ReturnType<typeof runFstore>;
 let entities: string;
 
@@ -26,7 +27,7 @@ async function ingest(name: string, rows: readonly Record<string, unknown>[]) {
 const readJson = async (file: string) => JSON.parse(await readFile(file, 'utf8'));
 
 beforeAll(async () => {
-  const defsDir = await writeDefs({ 'defs.ts': defs });
+  defsDir = await writeDefs({ 'defs.ts': defs });
   dir = await makeTempDir('replay-cli');
   fstore = (...args: string[]) => runFstore(['--defs', defsDir, '--data-dir', dir, ...args]);
   entities = path.join(dir, 'entities.csv');
@@ -112,6 +113,19 @@ describe('fstore training-set manifests and --replay', () => {
     expect((await readJson(path.join(dir, 'again.manifest.json'))).sources).toEqual(
       manifest.sources,
     );
+  }, 120_000);
+
+  it('never leaves the manifest of an earlier build beside a new output (killed before its manifest)', async () => {
+    const out = path.join(dir, 'rebuilt.parquet');
+    const args = ['training-set', '--service', 'scoring', '--entities', entities, '--out', out];
+    expect((await fstore(...args)).code).toBe(0);
+    expect(existsSync(path.join(dir, 'rebuilt.manifest.json'))).toBe(true);
+    const killed = await runFstore(['--defs', defsDir, '--data-dir', dir, ...args], {
+      env: { FSTORE_FAULT: 'training-set:before-manifest' },
+    });
+    expect(killed.code).toBeNull();
+    expect(existsSync(out)).toBe(true);
+    expect(existsSync(path.join(dir, 'rebuilt.manifest.json'))).toBe(false);
   }, 120_000);
 
   it('exits 1 with a diff summary (rows, first differing row and column) when the rebuilt rows differ', async () => {

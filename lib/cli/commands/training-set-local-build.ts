@@ -30,6 +30,8 @@ export async function buildLocalTrainingSet(
   registry: Registry,
   build: LocalBuild,
   out: string,
+  /** Runs once the result is complete, just before it replaces `out`. */
+  beforeReplace?: () => Promise<void>,
 ): Promise<TrainingSetResult> {
   const partial = partialPath(out);
   const signal = ctx.shutdown.stopSignal();
@@ -50,6 +52,7 @@ export async function buildLocalTrainingSet(
     ...(build.pins ? { pins: build.pins } : {}),
   })
     .then(async (done) => {
+      await beforeReplace?.();
       await rename(partial, out);
       return done;
     })

@@ -1,10 +1,12 @@
+import { rm } from 'node:fs/promises';
+import { faultPoint } from '../../fault-injection.ts';
 import { fileSha256 } from '../../offline/canonical-rows.ts';
 import { readManifest } from '../../offline/ingest-manifest.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { type CommittedSeq, committedSeqs } from '../../offline/seq-pins.ts';
 import { findSnapshot, pinsOf, type Snapshot } from '../../offline/snapshots.ts';
 import type { TrainingSetResult } from '../../offline/training-set.ts';
-import type { TrainingSetManifest } from '../../offline/training-set-manifest.ts';
+import { manifestPathFor, type TrainingSetManifest } from '../../offline/training-set-manifest.ts';
 import type { Registry } from '../../registry/index.ts';
 import { CliError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -45,7 +47,10 @@ export async function buildAndRecord(
     ...(snapshot ? { pins: pinsOf(snapshot) } : {}),
   };
   const before = await readManifest(root);
-  const result = await buildLocalTrainingSet(ctx, registry, build, out);
+  const result = await buildLocalTrainingSet(ctx, registry, build, out, () =>
+    removeStaleManifest(out),
+  );
+  faultPoint('training-set:before-manifest');
   if (!before)
     return {
       result,
@@ -100,4 +105,12 @@ function manifestSourcesOf(
       return [source, { maxSeq: seq?.maxSeq ?? 0, ingestIds: [...(seq?.ingestIds ?? [])] }];
     }),
   );
+}
+
+/**
+ * The manifest of an earlier build of `out` describes rows about to be replaced: it goes first,
+ * so a crash before the new manifest leaves an output without one, never with a wrong one.
+ */
+export async function removeStaleManifest(out: string): Promise<void> {
+  await rm(manifestPathFor(out), { force: true });
 }

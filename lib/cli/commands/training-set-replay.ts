@@ -14,6 +14,7 @@ import type { CliContext } from '../context.ts';
 import type { RawOptions } from './training-set.ts';
 import { buildLocalTrainingSet, type LocalBuild } from './training-set-local-build.ts';
 import { trainingSetManifest, writeManifestBeside } from './training-set-record.ts';
+import { removeStaleManifest } from './training-set-recorded.ts';
 
 /**
  * `fstore training-set --replay X.manifest.json [--out Y]`: rebuilds the training set the
@@ -57,7 +58,9 @@ export async function replayTrainingSet(
     onTransformError: manifest.strategy.onTransformError,
     pins: manifestPins(manifest),
   };
-  const result = await buildLocalTrainingSet(ctx, registry, build, out.file);
+  const result = await buildLocalTrainingSet(ctx, registry, build, out.file, () =>
+    out.temporary ? Promise.resolve() : removeStaleManifest(out.file),
+  );
   let sha256: string;
   let diff: TrainingSetDiff | undefined;
   try {
