@@ -67,12 +67,12 @@ export function timeProcess(args: readonly string[], cwd: string): ProcessRun {
  * `fstore` as users run it, from its bundle: a source edited since the last build (other work
  * in the tree) would make the CLI fall back to its TypeScript sources and time tsx instead.
  */
-async function timeCli(args: readonly string[], cwd: string): Promise<ProcessRun> {
+export async function timeCli(args: readonly string[], cwd: string): Promise<ProcessRun> {
   if (!freshCliBundle().dir) await buildCliBundle();
   return timeProcess(args, cwd);
 }
 
-function trainingSetArgs(
+export function trainingSetArgs(
   store: PitStore,
   pitCase: PitCase,
   entities: string,
@@ -111,11 +111,11 @@ function baselineArgs(
   ];
 }
 
-const peak = (runs: readonly ProcessRun[]) => Math.max(...runs.map((r) => r.peakRssMb));
-const cpu = (runs: readonly ProcessRun[]) => median(runs.map((r) => r.cpuSeconds));
+export const peak = (runs: readonly ProcessRun[]) => Math.max(...runs.map((r) => r.peakRssMb));
+export const cpu = (runs: readonly ProcessRun[]) => median(runs.map((r) => r.cpuSeconds));
 
 /** Rows of `file` that differ from `reference` (same position), and the row counts. */
-async function differences(connection: DuckDBConnection, file: string, reference: string) {
+export async function differences(connection: DuckDBConnection, file: string, reference: string) {
   const numbered = (f: string) =>
     `(SELECT row_number() OVER () AS r, * FROM read_parquet(${quoteLiteral(f)}))`;
   const columns = (
@@ -256,4 +256,4 @@ export async function smallRequest(
   };
 }
 
-const round = (value: number) => Number(value.toFixed(3));
+export const round = (value: number) => Number(value.toFixed(3));

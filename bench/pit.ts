@@ -10,7 +10,8 @@
  * (bench/pit-store.ts; files written per ingest reported), `fstore training-set` as a user runs
  * it, process start → file, interleaved with DuckDB's ASOF join and Feast's range-join SQL on
  * the same rows in Parquet (each in its own plain-Node process), 1 and 3 views; then the
- * 10-row request against the same store, interleaved with `fstore --version` (start-up).
+ * 10-row request against the same store, interleaved with `fstore --version` (start-up); last, a
+ * read as of a snapshot against the latest data (bench/pit-snapshot.ts).
  *
  * Checks that all give the same values, prints every sample, medians, ratios, CPU and peak RSS;
  * the last lines are the JSON summaries. `--only sql` or `--only e2e` runs one part;
@@ -28,6 +29,7 @@ import { openDuckdb, queryRows } from '../lib/offline/duckdb-session.ts';
 import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
 import { writePitBenchData } from './pit-data.ts';
 import { endToEndCase, smallRequest } from './pit-e2e.ts';
+import { snapshotRead } from './pit-snapshot.ts';
 import { pitCases, preparePitStore } from './pit-store.ts';
 
 const argv = process.argv.slice(2);
@@ -222,6 +224,18 @@ if (only !== 'sql') {
   );
   for (const line of small.lines) console.log(line);
   summaries.push(JSON.stringify({ ...small.json, feature_rows: sizes.featureRows }));
+  // Last: its extra ingest changes the store the cases above read.
+  const snapshot = await snapshotRead(session.connection, store, storeDir, runs, (line) =>
+    process.stderr.write(`${line}\n`),
+  );
+  for (const line of snapshot.lines) console.log(line);
+  if (snapshot.mismatches !== 0) {
+    console.error(
+      'FAIL: the read as of the snapshot differs from the read before the later ingest',
+    );
+    process.exitCode = 1;
+  }
+  summaries.push(JSON.stringify({ ...snapshot.json, feature_rows: sizes.featureRows }));
   session.close();
 }
 if (process.env.BENCH_KEEP_DATA !== '1' && (await stat(root).catch(() => undefined)))
