@@ -6,6 +6,7 @@ import { quoteLiteral } from '../sql/dialect.ts';
 import { partitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { committedFilesOf, type IngestRecord } from './ingest-manifest.ts';
+import { retentionBoundary } from './retention-boundary.ts';
 import type { RetentionPin } from './retention-pins.ts';
 
 /** One committed file holding rows older than the boundary. */
@@ -32,11 +33,6 @@ export interface SourceRetentionPlan {
   readonly steps: readonly RetentionFileStep[];
   /** Snapshots whose pinned rows the steps would delete. */
   readonly pinnedBy: readonly string[];
-}
-
-/** Event-time boundary: `now - retention`, in epoch microseconds. */
-export function retentionBoundary(nowMicros: bigint, retentionSeconds: number): bigint {
-  return nowMicros - BigInt(retentionSeconds) * 1_000_000n;
 }
 
 /**

@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { HintedError } from '../hinted-error.ts';
 import { epochDayOfPartition, partitionOfPath } from './dt-partition.ts';
+import { retentionBoundary } from './retention-boundary.ts';
 import type { RetentionPin } from './retention-pins.ts';
-import { retentionBoundary } from './retention-plan.ts';
 import { compactionLockKey } from './s3-compact-record.ts';
 import { acquireS3Lock, defaultLeaseMs } from './s3-lock.ts';
 

@@ -1,0 +1,167 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config.ts';
+import { compactionLockKey } from '../offline/s3-compact-record.ts';
+import { lazyAwsSdkModules, projectFiles, retention } from './function-defaults.ts';
+import { functionRole } from './function-role.ts';
+
+export interface ScheduledRetentionProps {
+  readonly stage: StageConfig;
+  /** The offline bucket. */
+  readonly bucket: s3.IBucket;
+  /** Source → retention in seconds (the source's own, else the stage's offline.retention). */
+  readonly retentions: Readonly<Record<string, number>>;
+  /** When it runs (EventBridge Scheduler, UTC); default once a day. */
+  readonly schedule?: string;
+  /** Where its failure alarm notifies (the stack's alarm topic); absent: the alarm only shows. */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+const entry = fileURLToPath(new URL('../../lambdas/retention/index.ts', import.meta.url));
+
+/**
+ * The scheduled retention of the offline store (README "Retention"): an EventBridge Scheduler
+ * schedule invokes one function that deletes, per source with a retention, the objects of the
+ * `dt` partitions before the boundary's day (lambdas/retention). Its role may only list
+ * `offline/<source>/dt=`, delete objects under `offline/<source>/dt=`, and take the source's
+ * compaction lock (get, put, delete that one key): nothing else of the bucket. A failed run
+ * (Lambda Errors: a source S3 refused, a crash, a timeout) fires an alarm; the run is retried by
+ * the next schedule, so the invocation is not retried. Deleted objects stay as noncurrent
+ * versions until the bucket's lifecycle rule expires them.
+ */
+export class ScheduledRetention extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly schedule: scheduler.CfnSchedule;
+  readonly failedAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ScheduledRetentionProps) {
+    super(scope, id);
+    const { stage } = props;
+    const stack = Stack.of(this);
+    const functionName = `fstore-${stage.name}-retention`;
+    const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
+      retention: retention(stage.logRetentionDays),
+      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const role = functionRole(this, 'ServiceRole', {
+      logGroup,
+      description: `Execution role of ${functionName}: list and delete offline/<source>/dt= objects, take the source's compaction lock`,
+    });
+    const sources = Object.keys(props.retentions);
+    const partitions = sources.map((s) => `offline/${s}/dt=`);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': partitions.map((p) => `${p}*`) } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:DeleteObject'],
+        resources: [
+          ...partitions.map((p) => props.bucket.arnForObjects(`${p}*`)),
+          ...sources.map((s) => props.bucket.arnForObjects(compactionLockKey(s))),
+        ],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: sources.map((s) => props.bucket.arnForObjects(compactionLockKey(s))),
+      }),
+    );
+    for (const prefix of partitions)
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${stack.resolve((props.bucket.node.defaultChild as s3.CfnBucket | undefined)?.logicalId) ?? 'bucket'}.Arn>/${prefix}*]`,
+        reason: `Deletes the objects of ${prefix}<day>/ partitions older than the retention: a prefix grant is a wildcard on object keys; nothing outside the source's partitions is granted.`,
+      });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Condition::StringLike s3:prefix]',
+      reason: 'Lists only the offline/<source>/dt= prefixes of sources with a retention.',
+    });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName,
+      entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.minutes(15),
+      // One run at a time: two would only contend for the same source locks.
+      reservedConcurrentExecutions: 1,
+      role,
+      logGroup,
+      environment: {
+        OFFLINE_BUCKET: props.bucket.bucketName,
+        RETENTIONS: JSON.stringify(props.retentions),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      description: `Deletes offline rows of env ${stage.name} past each source's retention (whole dt partitions)`,
+      bundling: {
+        minify: true,
+        keepNames: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node24',
+        format: nodejs.OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        externalModules: [...lazyAwsSdkModules],
+      },
+      ...projectFiles,
+    });
+    this.function.configureAsyncInvoke({ retryAttempts: 0 });
+
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: `EventBridge Scheduler invoking ${functionName}`,
+    });
+    schedulerRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.function.functionArn],
+      }),
+    );
+    this.schedule = new scheduler.CfnSchedule(this, 'Schedule', {
+      name: functionName.slice(0, 64),
+      description: "Delete offline rows past each source's retention",
+      scheduleExpression: props.schedule ?? 'rate(1 day)',
+      scheduleExpressionTimezone: 'UTC',
+      flexibleTimeWindow: { mode: 'OFF' },
+      state: 'ENABLED',
+      target: {
+        arn: this.function.functionArn,
+        roleArn: schedulerRole.roleArn,
+        input: '{}',
+        retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 },
+      },
+    });
+
+    this.failedAlarm = new cloudwatch.Alarm(this, 'Failed', {
+      alarmName: `fstore-${stage.name}-retention-failed`,
+      alarmDescription:
+        'A scheduled retention run failed; its log names each failed source and why (the other sources ran). Old rows stay until a run succeeds.',
+      metric: this.function.metricErrors({ statistic: 'Sum', period: Duration.days(1) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) this.failedAlarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+  }
+}

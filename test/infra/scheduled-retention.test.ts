@@ -1,0 +1,99 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { ScheduledRetention } from '../../lib/constructs/scheduled-retention.ts';
+import { newApp, synthWithViolations } from './synth-app.ts';
+
+type Statement = { Action: unknown; Resource: unknown; Condition?: unknown };
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+function build() {
+  const app = newApp();
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'RetentionTest', {
+    env: { account: '111122223333', region: 'us-east-1' },
+  });
+  const bucket = new s3.Bucket(stack, 'Offline');
+  const topic = new sns.Topic(stack, 'Alarms');
+  // The stack's real bucket and topic are SecureBucket and Monitoring's (tested there).
+  for (const id of ['AwsSolutions-S1', 'AwsSolutions-S10'])
+    Validations.of(bucket).acknowledge({ id, reason: 'test scaffolding' });
+  Validations.of(topic).acknowledge({ id: 'AwsSolutions-SNS3', reason: 'test scaffolding' });
+  new ScheduledRetention(stack, 'Retention', {
+    stage: resolveStageConfig('dev'),
+    bucket,
+    retentions: { orders: 365 * 86_400, clicks: 30 * 86_400 },
+    alarmTopic: topic,
+  });
+  const { assembly, violations } = synthWithViolations(app);
+  return { template: assembly ? Template.fromStack(stack) : undefined, violations };
+}
+
+describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, () => {
+  const built = build();
+
+  it('is cdk-nag clean', () => {
+    expect(built.violations).toEqual([]);
+  });
+
+  it("runs daily with {} and the sources' retentions, one at a time", () => {
+    const template = built.template as Template;
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'fstore-dev-retention',
+      ScheduleExpression: 'rate(1 day)',
+      Target: Match.objectLike({ Input: '{}' }),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-dev-retention',
+      ReservedConcurrentExecutions: 1,
+      Environment: {
+        Variables: Match.objectLike({
+          RETENTIONS: JSON.stringify({ orders: 31_536_000, clicks: 2_592_000 }),
+        }),
+      },
+    });
+  });
+
+  it('alarms on a failed run, notifying the topic', () => {
+    (built.template as Template).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fstore-dev-retention-failed',
+      MetricName: 'Errors',
+      Threshold: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+    });
+  });
+
+  // Logs go to its own log group (functionRole's inline policy); these are its other grants.
+  it('may only list and delete the dt= partitions of those sources and take their compaction locks', () => {
+    const template = built.template as Template;
+    const lines: string[] = [];
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      const roles = policy.Properties.Roles as { Ref: string }[];
+      if (!roles.some((r) => r.Ref.startsWith('RetentionServiceRole'))) continue;
+      for (const s of policy.Properties.PolicyDocument.Statement as Statement[])
+        for (const action of list(s.Action))
+          for (const resource of list(s.Resource)) {
+            const text = JSON.stringify(resource);
+            const key = /"\/([^"]*)"\]\]\}$/.exec(text)?.[1] ?? 'bucket';
+            lines.push(`${action} ${key} ${JSON.stringify(s.Condition ?? {})}`);
+          }
+    }
+    expect(lines.sort()).toEqual(
+      [
+        's3:DeleteObject offline/orders/dt=* {}',
+        's3:DeleteObject offline/clicks/dt=* {}',
+        's3:DeleteObject offline/_ingests/orders/compactions/_lock.json {}',
+        's3:DeleteObject offline/_ingests/clicks/compactions/_lock.json {}',
+        's3:GetObject offline/_ingests/orders/compactions/_lock.json {}',
+        's3:GetObject offline/_ingests/clicks/compactions/_lock.json {}',
+        's3:PutObject offline/_ingests/orders/compactions/_lock.json {}',
+        's3:PutObject offline/_ingests/clicks/compactions/_lock.json {}',
+        `s3:ListBucket bucket ${JSON.stringify({ StringLike: { 's3:prefix': ['offline/orders/dt=*', 'offline/clicks/dt=*'] } })}`,
+      ].sort(),
+    );
+  });
+});
