@@ -134,6 +134,24 @@ describe('fstore snapshot', () => {
     );
     expect(otherSource.code).toBe(1);
     expect(otherSource.stderr).toContain('no pin for source "visits"');
+    const aws = await fstore('--env', 'dev', 'snapshot', 'list');
+    expect(aws.code).toBe(2);
+    expect(aws.stderr).toContain('snapshots of AWS environment "dev" are not built yet');
+    const awsRead = await fstore(
+      '--env',
+      'dev',
+      'training-set',
+      '--service',
+      'scoring',
+      '--entities',
+      entities,
+      '--snapshot',
+      'v1_baseline',
+      '--out',
+      path.join(dir, 'aws.parquet'),
+    );
+    expect(awsRead.code).toBe(2);
+    expect(awsRead.stderr).toContain('--snapshot reads the local offline store');
     const snapshots = JSON.parse(
       await readFile(path.join(dir, 'local', 'offline', '_snapshots.json'), 'utf8'),
     );

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
@@ -156,7 +156,21 @@ describe('fstore training-set manifests and --replay', () => {
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({
       matches: false,
-      diff: { expectedRows: 2, actualRows: 2, differentRows: 1 },
+      diff: { expectedRows: 2, actualRows: 2, differentRows: 1, rowsCompared: true },
+    });
+    const otherEnv = await fstore('--env', 'local-other', 'training-set', '--replay', file);
+    expect(otherEnv.code).toBe(2);
+    expect(otherEnv.stderr).toContain('the manifest was written in environment "local"');
+    await rm(out);
+    const gone = await fstore('training-set', '--replay', file);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain(
+      'the original output is gone or changed, so rows cannot be compared',
+    );
+    const goneJson = await fstore('training-set', '--replay', file, '--json');
+    expect(JSON.parse(goneJson.stdout)).toMatchObject({
+      matches: false,
+      diff: { expectedRows: 2, actualRows: 2, rowsCompared: false },
     });
   }, 120_000);
 

@@ -94,7 +94,18 @@ export async function replayTrainingSet(
       expected: { rows: manifest.output.rows, sha256: manifest.output.contentHash.sha256 },
       sha256,
       ...(out.temporary ? {} : { out: out.file }),
-      ...(diff ? { diff } : {}),
+      ...(diff
+        ? {
+            diff:
+              diff.differentRows < 0
+                ? {
+                    expectedRows: manifest.output.rows,
+                    actualRows: result.rows,
+                    rowsCompared: false,
+                  }
+                : { ...diff, rowsCompared: true },
+          }
+        : {}),
     });
     if (!matches) process.exitCode = exitCodes.failure;
     return;
