@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { faultPoint } from '../fault-injection.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
+import { snapshotPins } from '../offline/snapshots.ts';
 import { compactPushLogs } from '../push/compact-push-logs.ts';
 import type { Registry } from '../registry/index.ts';
 import {
@@ -66,9 +67,13 @@ export async function eraseEntities(options: EraseOptions): Promise<EraseResult>
   const session = await openDuckdb();
   let offline: ErasureAuditEntry['offline'];
   let runningTotalsRemoved: readonly string[] = [];
+  let deletedSeqs: ReadonlyMap<string, number> = new Map();
   try {
-    if (dryRun) offline = await countOfflineRows(session.connection, dataDir, env, sources, keys);
-    else {
+    if (dryRun) {
+      const counted = await countOfflineRows(session.connection, dataDir, env, sources, keys);
+      offline = counted.sources;
+      deletedSeqs = counted.firstSeqs;
+    } else {
       const erased = await eraseOfflineRows(
         session.connection,
         dataDir,
@@ -78,6 +83,7 @@ export async function eraseEntities(options: EraseOptions): Promise<EraseResult>
         options.signal,
       );
       offline = erased.sources;
+      deletedSeqs = erased.firstSeqs;
       runningTotalsRemoved = erased.runningTotalsRemoved;
       if (erased.notDeleted > 0)
         warnings.push(
@@ -100,6 +106,11 @@ export async function eraseEntities(options: EraseOptions): Promise<EraseResult>
     quarantine,
     online,
     runningTotalsRemoved,
+    snapshotsAffected: (await snapshotPins(dataDir, env))
+      .filter(({ pins }) =>
+        [...deletedSeqs].some(([source, seq]) => (pins.get(source) ?? -1) >= seq),
+      )
+      .map(({ name }) => name),
   };
   const { kind: _kind, ...summary } = entry;
   if (dryRun) return { ...summary, dryRun, warnings };

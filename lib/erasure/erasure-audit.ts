@@ -25,6 +25,8 @@ export interface ErasureAuditEntry {
   readonly quarantine: readonly { readonly file: string; readonly rows: number }[];
   readonly online: readonly { readonly view: string; readonly items: number }[];
   readonly runningTotalsRemoved: readonly string[];
+  /** Snapshots that pinned rows deleted here: training sets read as of them no longer reproduce. */
+  readonly snapshotsAffected: readonly string[];
 }
 
 /** The OS user running this process (`USER` when the OS cannot say). */

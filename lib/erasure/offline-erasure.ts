@@ -23,6 +23,18 @@ export interface OfflineErasure {
   readonly runningTotalsRemoved: readonly string[];
   readonly leftoversRemoved: number;
   readonly notDeleted: number;
+  /** The smallest `fstore_seq` deleted, per source with rows deleted. */
+  readonly firstSeqs: ReadonlyMap<string, number>;
+}
+
+/** A committed file holding rows of the keys. */
+export interface FileHoldingKeys {
+  readonly file: string;
+  readonly rows: number;
+  /** The smallest `fstore_seq` among those rows: snapshots pinning it or more held them. */
+  readonly firstSeq: number;
+  /** The file's rows of the keys, by its own columns. */
+  readonly predicate: string;
 }
 
 /** The committed files of `source` holding rows of `keys`, with how many each holds. */
@@ -32,7 +44,7 @@ export async function filesHoldingKeys(
   source: string,
   records: readonly IngestRecord[],
   keys: readonly ErasureKey[],
-): Promise<{ file: string; rows: number; predicate: string }[]> {
+): Promise<FileHoldingKeys[]> {
   const files = committedFilesOf(root, source, records);
   if (files.length === 0) return [];
   const list = `[${files.map(quoteLiteral).join(', ')}]`;
@@ -49,14 +61,26 @@ export async function filesHoldingKeys(
   // One scan of every file (Parquet statistics skip row groups without the values).
   const counted = await queryRows(
     connection,
-    `SELECT filename AS file, count(*) AS n FROM read_parquet(${list}, hive_partitioning = false, union_by_name = true, filename = true) WHERE ${anyKey} GROUP BY filename`,
+    `SELECT filename AS file, count(*) AS n, min(fstore_seq) AS first_seq FROM read_parquet(${list}, hive_partitioning = false, union_by_name = true, filename = true) WHERE ${anyKey} GROUP BY filename`,
   );
-  const found: { file: string; rows: number; predicate: string }[] = [];
-  for (const { file, n } of counted) {
+  const found: FileHoldingKeys[] = [];
+  for (const { file, n, first_seq: firstSeq } of counted) {
     const predicate = matchPredicate(keys, columnsOf.get(String(file)) ?? new Set());
-    found.push({ file: String(file), rows: Number(n), predicate });
+    found.push({ file: String(file), rows: Number(n), firstSeq: Number(firstSeq), predicate });
   }
   return found.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+/** The smallest `fstore_seq` of the rows found, per source that has some. */
+export function firstSeqs(
+  found: ReadonlyMap<string, readonly FileHoldingKeys[]>,
+): Map<string, number> {
+  const seqs = new Map<string, number>();
+  for (const [source, files] of found)
+    for (const { firstSeq } of files)
+      if (Number.isFinite(firstSeq))
+        seqs.set(source, Math.min(seqs.get(source) ?? firstSeq, firstSeq));
+  return seqs;
 }
 
 /** How many rows of `keys` each source holds; changes nothing. */
@@ -66,15 +90,17 @@ export async function countOfflineRows(
   env: string,
   sources: readonly string[],
   keys: readonly ErasureKey[],
-): Promise<SourceErasure[]> {
+): Promise<{ sources: SourceErasure[]; firstSeqs: Map<string, number> }> {
   const root = offlineRoot(dataDir, env);
   const records = (await readManifest(root)) ?? [];
   const result: SourceErasure[] = [];
+  const found = new Map<string, FileHoldingKeys[]>();
   for (const source of sources) {
     const files = await filesHoldingKeys(connection, root, source, records, keys);
+    found.set(source, files);
     result.push({ source, rows: files.reduce((n, f) => n + f.rows, 0), files: files.length });
   }
-  return result;
+  return { sources: result, firstSeqs: firstSeqs(found) };
 }
 
 /**
@@ -95,6 +121,7 @@ export async function eraseOfflineRows(
 ): Promise<OfflineErasure> {
   const root = offlineRoot(dataDir, env);
   const counts = new Map<string, SourceErasure>();
+  const found = new Map<string, FileHoldingKeys[]>();
   const touched = new Set<string>();
   const removed = new Set<string>();
   const removeTotals = async () => {
@@ -115,6 +142,7 @@ export async function eraseOfflineRows(
       const rewrites: FileRewrite[] = [];
       for (const source of sources) {
         const files = await filesHoldingKeys(connection, root, source, state.records, keys);
+        found.set(source, files);
         counts.set(source, {
           source,
           rows: files.reduce((n, f) => n + f.rows, 0),
@@ -139,5 +167,6 @@ export async function eraseOfflineRows(
     runningTotalsRemoved: [...removed].sort(),
     leftoversRemoved: result.leftoversRemoved,
     notDeleted: result.notDeleted,
+    firstSeqs: firstSeqs(found),
   };
 }

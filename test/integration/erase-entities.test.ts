@@ -21,6 +21,7 @@ import { findIngestLeftovers } from '../../lib/offline/ingest-leftovers.ts';
 import { readManifest } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { runningTotalsDir } from '../../lib/offline/running-totals.ts';
+import { createSnapshot } from '../../lib/offline/snapshots.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { appendPushLog, pendingPushLogs } from '../../lib/push/push-log.ts';
 import { validatePushRows } from '../../lib/push/validate-push-rows.ts';
@@ -153,6 +154,7 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
     const before = await storedOrders(dataDir);
     const recordsBefore = (await readManifest(offlineRoot(dataDir, 'local'))) ?? [];
     expect(await onlineKeys(table)).toContain('latest_order customer_id=C1');
+    await createSnapshot(dataDir, 'local', { name: 'before', sources: ['orders'] });
 
     const result = await eraseEntities({
       registry,
@@ -169,6 +171,7 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
       { view: 'order_stats', items: 1 },
     ]);
     expect(result.runningTotalsRemoved).toEqual(['orders']);
+    expect(result.snapshotsAffected).toEqual(['before']);
     expect(await storedOrders(dataDir)).toEqual(before.filter((r) => r.customer_id !== 'C1'));
     expect(await onlineKeys(table)).toEqual([
       'latest_order customer_id=C2',
@@ -224,6 +227,7 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
     const keys = parseErasureKeys(registry, ['customer_id=C1']);
     await eraseEntities({ registry, dataDir, env: 'local', keys, online: { client, table } });
     const after = await storedOrders(dataDir);
+    await createSnapshot(dataDir, 'local', { name: 'after', sources: ['orders'] });
     const again = await eraseEntities({
       registry,
       dataDir,
@@ -234,6 +238,7 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
     expect(again.offline).toEqual([{ source: 'orders', rows: 0, files: 0 }]);
     expect(again.quarantine).toEqual([]);
     expect(again.online).toEqual([]);
+    expect(again.snapshotsAffected).toEqual([]);
     expect(await storedOrders(dataDir)).toEqual(after);
     const audit = await readFile(erasureAuditPath(dataDir, 'local'), 'utf8');
     expect(audit.trim().split('\n')).toHaveLength(2);

@@ -101,6 +101,10 @@ function printSummary(ctx: CliContext, result: EraseResult): void {
     ctx.out.line(
       `running totals of ${result.runningTotalsRemoved.join(', ')} removed; the next training set that needs them builds them again`,
     );
+  if (result.snapshotsAffected.length > 0)
+    ctx.out.line(
+      `snapshots holding these rows (training sets read as of them no longer reproduce exactly): ${result.snapshotsAffected.join(', ')}`,
+    );
   for (const warning of result.warnings) ctx.out.line(`${ctx.out.c.yellow('warning:')} ${warning}`);
   if (result.dryRun) ctx.out.line('Dry run: nothing was changed and nothing audited.');
   else
