@@ -9,10 +9,12 @@ import { OnlineStore } from '../constructs/online-store.ts';
 import { PushCompaction } from '../constructs/push-compaction.ts';
 import { PushDeliveryStreams } from '../constructs/push-delivery-streams.ts';
 import { RegistryRecord } from '../constructs/registry-record.ts';
+import { ScheduledRetention } from '../constructs/scheduled-retention.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import { ServingApi } from '../constructs/serving-api.ts';
 import { type StreamIngest, streamIngests } from '../constructs/stream-ingest.ts';
 import type { Registry } from '../registry/index.ts';
+import { offlineRetentions } from './offline-retentions.ts';
 import { checkOutputCount, stackOutputNames } from './stack-outputs.ts';
 
 export interface FstoreStackProps extends StackProps {
@@ -41,6 +43,8 @@ export class FstoreStack extends Stack {
   readonly compactionRole: CompactionRole;
   /** The scheduled compaction of pushed rows; absent when `compaction.schedule` is false. */
   readonly pushCompaction?: PushCompaction;
+  /** The daily retention of the offline store; absent when no source has a retention. */
+  readonly scheduledRetention?: ScheduledRetention;
 
   constructor(scope: Construct, id: string, props: FstoreStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
@@ -115,6 +119,14 @@ export class FstoreStack extends Stack {
       pushStreams: this.pushStreams,
       alarmTopic: this.monitoring.topic,
     });
+    const retentions = offlineRetentions(registry, stage);
+    if (Object.keys(retentions).length > 0)
+      this.scheduledRetention = new ScheduledRetention(this, 'Retention', {
+        stage,
+        bucket: this.offlineStore.bucket,
+        retentions,
+        alarmTopic: this.monitoring.topic,
+      });
 
     new CfnOutput(this, 'RegistryVersion', {
       value: registry.version,

@@ -6,6 +6,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { ScheduledRetention } from '../../lib/constructs/scheduled-retention.ts';
+import { buildApp } from '../../lib/stacks/build-app.ts';
+import { editedExampleRegistry } from '../helpers/edited-example-registry.ts';
 import { newApp, synthWithViolations } from './synth-app.ts';
 
 type Statement = { Action: unknown; Resource: unknown; Condition?: unknown };
@@ -95,5 +97,31 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
         `s3:ListBucket bucket ${JSON.stringify({ StringLike: { 's3:prefix': ['offline/orders/dt=*', 'offline/clicks/dt=*'] } })}`,
       ].sort(),
     );
+  });
+});
+
+describe('the stack with a source retention', { timeout: 600_000 }, () => {
+  it('adds the scheduled retention of that source, its alarm on the alarm topic, and stays cdk-nag clean', async () => {
+    const registry = await editedExampleRegistry([
+      {
+        file: 'sources.ts',
+        from: "  timestampField: 'event_ts',\n  createdTimestampField: 'created_ts',\n  description: 'Orders placed",
+        to: "  timestampField: 'event_ts',\n  createdTimestampField: 'created_ts',\n  retention: '365d',\n  description: 'Orders placed",
+      },
+    ]);
+    const app = newApp();
+    const { stack } = buildApp({ app, stage: resolveStageConfig('dev'), registry });
+    const { assembly, violations } = synthWithViolations(app);
+    expect(violations).toEqual([]);
+    const template = Template.fromStack(stack);
+    expect(assembly).toBeDefined();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-dev-retention',
+      Environment: { Variables: Match.objectLike({ RETENTIONS: '{"orders":31536000}' }) },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fstore-dev-retention-failed',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarms') }],
+    });
   });
 });
