@@ -1,67 +1,21 @@
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
-import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
-import { readThroughAthenaRelation } from '../helpers/athena-relation-on-duckdb.ts';
 import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
-import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
-let bucket: MemoryBucket;
-let duckdb: DuckdbSession;
-let scratch: string;
-beforeAll(async () => {
-  bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
-  duckdb = await openDuckdb();
-  scratch = await makeTempDir('compact-s3-crash');
-});
-afterAll(async () => {
-  duckdb.close();
-  await bucket.close();
-});
-
-const ids = ['20260101t000000-0a1b2c3d', '20260102t000000-1b2c3d4e', '20260103t000000-2c3d4e5f'];
-const dataKey = (dt: string, id: string) => `offline/orders/dt=${dt}/${id}-0.parquet`;
-
-async function parquet(seqs: number[]): Promise<Buffer> {
-  const file = path.join(scratch, `p-${Math.random().toString(16).slice(2)}.parquet`);
-  await duckdb.connection.run(
-    `COPY (SELECT * FROM (VALUES ${seqs.map((s) => `('C${s % 3}', ${s}.5::DOUBLE, ${s}::BIGINT)`).join(', ')}) t(customer_id, amount, fstore_seq)) TO '${file}' (FORMAT parquet)`,
-  );
-  return readFile(file);
-}
+const fixture = useS3CompactionFixture('compact-s3-crash', { pageSize: 3 });
 
 /** Three committed ingests of `orders`, each with an object in two partitions. */
 beforeEach(async () => {
-  bucket.objects.clear();
-  for (const [i, id] of ids.entries()) {
-    const files = [dataKey('2026-03-01', id), dataKey('2026-03-02', id)];
-    bucket.objects.set(files[0] as string, await parquet([i * 10 + 1, i * 10 + 2]));
-    bucket.objects.set(files[1] as string, await parquet([i * 10 + 3]));
-    bucket.objects.set(
-      ingestRecordKey('orders', String(i).repeat(64), id),
-      Buffer.from(
-        `${JSON.stringify({ ingestId: id, source: 'orders', sha256: String(i).repeat(64), file: 'x.csv', rows: 3, firstSeq: i * 10 + 1, at: '2026-03-01T00:00:00Z', files })}\n`,
-      ),
-    );
-  }
+  fixture.bucket.objects.clear();
+  await fixture.commitThreeIngests();
 });
 
-const readable = () =>
-  readThroughAthenaRelation(duckdb.connection, {
-    objects: bucket.objects,
-    bucket: bucket.name,
-    source: 'orders',
-    scratch,
-  });
+const readable = () => fixture.readable();
 const rowsOnly = (rows: Record<string, unknown>[]) => rows.map(({ object: _, ...row }) => row);
 const compact = (env: Record<string, string> = {}, extra: string[] = []) =>
-  runFstore(
-    ['--env', 'dev', 'compact', '--source', 'orders', '--bucket', bucket.name, '--json', ...extra],
-    { env: { ...bucket.env, ...env } },
-  );
+  fixture.compact(['--json', ...extra], env);
 
 describe('fstore compact --env <aws> killed during a real S3 compaction (loopback in-memory bucket)', () => {
   it.each(['compact:s3-after-upload', 'compact:before-commit'])(
@@ -69,12 +23,12 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
     async (point) => {
       const before = await readable();
       expect(before).toHaveLength(9);
-      const keys = new Set(bucket.objects.keys());
+      const keys = new Set(fixture.bucket.objects.keys());
 
       const killed = await compact({ FSTORE_FAULT: point });
       expect(killed.code, killed.stdout + killed.stderr).toBeNull();
       // Merged objects were uploaded (no record names them) and nothing committed.
-      const left = [...bucket.objects.keys()].filter(
+      const left = [...fixture.bucket.objects.keys()].filter(
         (k) => !keys.has(k) && k !== compactionLockKey('orders'),
       );
       expect(left.length).toBeGreaterThan(0);
@@ -83,7 +37,9 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
 
       // The killed run never released its lock: a re-run is refused, naming the holder, until
       // its lease expires or the lock is broken by naming that owner.
-      const lock = JSON.parse(bucket.objects.get(compactionLockKey('orders'))?.toString() ?? '{}');
+      const lock = JSON.parse(
+        fixture.bucket.objects.get(compactionLockKey('orders'))?.toString() ?? '{}',
+      );
       expect(lock).toMatchObject({
         host: hostname(),
         purpose: 'the compaction of source "orders"',
@@ -91,7 +47,7 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
       const refused = await compact();
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(
-        `the compaction of source "orders" is already running: the lock s3://${bucket.name}/offline/_ingests/orders/compactions/_lock.json is held by owner ${lock.owner}`,
+        `the compaction of source "orders" is already running: the lock s3://${fixture.bucket.name}/offline/_ingests/orders/compactions/_lock.json is held by owner ${lock.owner}`,
       );
       expect(refused.stderr).toContain(`--break-lock ${lock.owner}`);
       expect(await readable()).toEqual(before);
@@ -111,7 +67,7 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
       expect([...new Set(after.map((r) => String(r.object)))]).toEqual(
         ['2026-03-01', '2026-03-02'].map(
           (dt) =>
-            `s3://${bucket.name}/offline/orders/dt=${dt}/${result.sources[0].compactionId}-0.parquet`,
+            `s3://${fixture.bucket.name}/offline/orders/dt=${dt}/${result.sources[0].compactionId}-0.parquet`,
         ),
       );
     },
@@ -120,10 +76,7 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
 
   it('the dry run after a compaction counts the replaced objects apart, and those past keepUntil as to delete', async () => {
     expect((await compact({ FSTORE_COMPACT_KEEP_REPLACED: '0' })).code).toBe(0);
-    const dry = await runFstore(
-      ['--env', 'dev', 'compact', '--source', 'orders', '--bucket', bucket.name, '--dry-run'],
-      { env: bucket.env },
-    );
+    const dry = await fixture.compact(['--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain(
       'orders: nothing to merge (2 committed objects); 6 objects of uncommitted ingests or replaced by a compaction left alone (no reader reads them); 6 replaced objects past keepUntil would be deleted',
@@ -132,18 +85,18 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
 
   it('a second run finds nothing to merge and changes nothing', async () => {
     expect((await compact()).code).toBe(0);
-    const keys = [...bucket.objects.keys()].sort();
+    const keys = [...fixture.bucket.objects.keys()].sort();
     const again = await compact();
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).sources[0]).toMatchObject({
       objectsBefore: 2,
       objectsAfter: 2,
     });
-    expect([...bucket.objects.keys()].sort()).toEqual(keys);
+    expect([...fixture.bucket.objects.keys()].sort()).toEqual(keys);
   }, 120_000);
 
   it('refuses --break-lock without an owner id, with --dry-run, or on a local environment, and changes nothing', async () => {
-    const keys = [...bucket.objects.keys()].sort();
+    const keys = [...fixture.bucket.objects.keys()].sort();
     const notAnOwner = await compact({}, ['--break-lock', 'everyone']);
     expect(notAnOwner.code).toBe(2);
     expect(notAnOwner.stderr).toContain(
@@ -157,6 +110,6 @@ describe('fstore compact --env <aws> killed during a real S3 compaction (loopbac
     });
     expect(local.code).toBe(2);
     expect(local.stderr).toContain('--break-lock applies to AWS environments');
-    expect([...bucket.objects.keys()].sort()).toEqual(keys);
+    expect([...fixture.bucket.objects.keys()].sort()).toEqual(keys);
   }, 120_000);
 });

@@ -1,64 +1,33 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
-import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
-import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
-let bucket: MemoryBucket;
-let duckdb: DuckdbSession;
-let scratch: string;
-beforeAll(async () => {
-  bucket = await startMemoryBucket('offline-bucket');
-  duckdb = await openDuckdb();
-  scratch = await makeTempDir('compact-s3-pushed-crash');
-});
-afterAll(async () => {
-  duckdb.close();
-  await bucket.close();
-});
-beforeEach(() => bucket.objects.clear());
+const fixture = useS3CompactionFixture('compact-s3-pushed-crash');
+beforeEach(() => fixture.bucket.objects.clear());
 
 async function stageTwoObjects(): Promise<void> {
-  for (const [n, order] of ['O1', 'O2'].entries()) {
-    const file = path.join(scratch, `s${n}.parquet`);
-    await duckdb.connection.run(
-      `COPY (SELECT '${order}' AS order_id, 'C1' AS customer_id, 1.5::DOUBLE AS amount, 'books' AS category, 1772366400123456::BIGINT AS event_ts, NULL::BIGINT AS created_ts, 'p${n}' AS fstore_push_id, 0::INTEGER AS fstore_push_row, NULL::VARCHAR AS fstore_idempotency_key) TO '${file}' (FORMAT parquet)`,
-    );
-    bucket.objects.set(
+  for (const [n, orderId] of ['O1', 'O2'].entries())
+    fixture.bucket.objects.set(
       `offline/_push/orders/arrived=2026-03-01/fstore-dev-push-orders-1-2026-03-01-12-0${n}-00.parquet`,
-      await readFile(file),
+      await fixture.stagedParquet([
+        { orderId, pushId: `p${n}`, row: 0, amount: 1.5, created: false },
+      ]),
     );
-  }
 }
 
 const compact = (env: Record<string, string> = {}, breakLock?: string) =>
-  runFstore(
-    [
-      '--env',
-      'dev',
-      'compact',
-      '--source',
-      'orders',
-      '--bucket',
-      bucket.name,
-      '--json',
-      ...(breakLock ? ['--break-lock', breakLock] : []),
-    ],
-    { env: { ...bucket.env, ...env } },
-  );
+  fixture.compact(['--json', ...(breakLock ? ['--break-lock', breakLock] : [])], env);
 
 const ingestRecords = () =>
-  [...bucket.objects.keys()].filter(
+  [...fixture.bucket.objects.keys()].filter(
     (k) => k.startsWith('offline/_ingests/orders/') && !k.includes('/compactions/'),
   );
 const staged = () =>
-  [...bucket.objects.keys()].filter((k) => k.startsWith('offline/_push/orders/arrived='));
+  [...fixture.bucket.objects.keys()].filter((k) => k.startsWith('offline/_push/orders/arrived='));
 
 /** The owner of the lock a killed run left, for --break-lock. */
 function leftLockOwner(): string {
-  const lock = bucket.objects.get(compactionLockKey('orders'));
+  const lock = fixture.bucket.objects.get(compactionLockKey('orders'));
   return (JSON.parse(lock?.toString('utf8') ?? '{}') as { owner?: string }).owner ?? '';
 }
 
@@ -99,11 +68,13 @@ describe('fstore compact --env <aws> killed (SIGKILL) while ingesting pushed row
     await stageTwoObjects();
     const bad =
       'offline/_push/orders/arrived=2026-03-01/fstore-dev-push-orders-1-2026-03-01-12-09-00.parquet';
-    bucket.objects.set(bad, Buffer.from('not parquet at all'));
+    fixture.bucket.objects.set(bad, Buffer.from('not parquet at all'));
     const killed = await compact({ FSTORE_FAULT: 'push-ingest:after-set-aside-copy' });
     expect(killed.code).toBeNull();
     const refused = () =>
-      [...bucket.objects.keys()].filter((k) => k.startsWith('offline/_push/orders/_refused/'));
+      [...fixture.bucket.objects.keys()].filter((k) =>
+        k.startsWith('offline/_push/orders/_refused/'),
+      );
     const aside = [
       'offline/_push/orders/_refused/fstore-dev-push-orders-1-2026-03-01-12-09-00.parquet',
       'offline/_push/orders/_refused/fstore-dev-push-orders-1-2026-03-01-12-09-00.parquet.reason.json',

@@ -1,58 +1,31 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultMaxSetAsidePerRun } from '../../lib/offline/push-ingest-run.ts';
-import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
-import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
-let bucket: MemoryBucket;
-let duckdb: DuckdbSession;
-let scratch: string;
-beforeAll(async () => {
-  bucket = await startMemoryBucket('offline-bucket');
-  duckdb = await openDuckdb();
-  scratch = await makeTempDir('compact-s3-pushed-set-aside');
-});
-afterAll(async () => {
-  duckdb.close();
-  await bucket.close();
-});
-beforeEach(() => bucket.objects.clear());
+const fixture = useS3CompactionFixture('compact-s3-pushed-set-aside');
+beforeEach(() => fixture.bucket.objects.clear());
 
 const stagedKey = (n: number) =>
   `offline/_push/orders/arrived=2026-03-01/fstore-dev-push-orders-1-2026-03-01-12-${String(n).padStart(2, '0')}-00.parquet`;
 const staged = () =>
-  [...bucket.objects.keys()].filter((k) => k.startsWith('offline/_push/orders/arrived='));
+  [...fixture.bucket.objects.keys()].filter((k) => k.startsWith('offline/_push/orders/arrived='));
 const refused = () =>
-  [...bucket.objects.keys()].filter(
+  [...fixture.bucket.objects.keys()].filter(
     (k) => k.startsWith('offline/_push/orders/_refused/') && k.endsWith('.parquet'),
   );
 
-const compact = (json: boolean) =>
-  runFstore(
-    [
-      '--env',
-      'dev',
-      'compact',
-      '--source',
-      'orders',
-      '--bucket',
-      bucket.name,
-      ...(json ? ['--json'] : []),
-    ],
-    { env: { ...bucket.env, NO_COLOR: '1' } },
-  );
+const compact = (json: boolean) => fixture.compact(json ? ['--json'] : [], { NO_COLOR: '1' });
 
 /** Every staged object refused (not Parquet) but the last, a good one. */
 async function stageRefusedThenGood(refusedCount: number): Promise<void> {
   for (let n = 0; n < refusedCount; n++)
-    bucket.objects.set(stagedKey(n), Buffer.from('not parquet'));
-  const file = path.join(scratch, 'good.parquet');
-  await duckdb.connection.run(
-    `COPY (SELECT 'O1' AS order_id, 'C1' AS customer_id, 1.5::DOUBLE AS amount, 'books' AS category, 1772366400123456::BIGINT AS event_ts, NULL::BIGINT AS created_ts, 'p1' AS fstore_push_id, 0::INTEGER AS fstore_push_row, NULL::VARCHAR AS fstore_idempotency_key) TO '${file}' (FORMAT parquet)`,
+    fixture.bucket.objects.set(stagedKey(n), Buffer.from('not parquet'));
+  fixture.bucket.objects.set(
+    stagedKey(refusedCount),
+    await fixture.stagedParquet([
+      { orderId: 'O1', pushId: 'p1', row: 0, amount: 1.5, created: false },
+    ]),
   );
-  bucket.objects.set(stagedKey(refusedCount), await readFile(file));
 }
 
 describe('fstore compact --env <aws> with every staged object refused', () => {

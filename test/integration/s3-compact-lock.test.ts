@@ -1,10 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
-import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
-import { compactS3Source, type S3CompactOptions } from '../../lib/offline/s3-compact.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { S3CompactOptions } from '../../lib/offline/s3-compact.ts';
 import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
 import {
   acquireS3Lock,
@@ -13,91 +8,33 @@ import {
   S3LockLostError,
   type S3LockOptions,
 } from '../../lib/offline/s3-lock.ts';
-import { readThroughAthenaRelation } from '../helpers/athena-relation-on-duckdb.ts';
-import { makeTempDir } from '../helpers/run-fstore.ts';
-import {
-  type MemoryBucket,
-  memoryBucketClient,
-  startMemoryBucket,
-} from '../helpers/s3-memory-bucket.ts';
+import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
-let bucket: MemoryBucket;
-let s3: S3Client;
-let duckdb: DuckdbSession;
-let scratch: string;
-beforeAll(async () => {
-  bucket = await startMemoryBucket('offline-bucket', { pageSize: 3 });
-  s3 = memoryBucketClient(bucket);
-  duckdb = await openDuckdb();
-  scratch = await makeTempDir('s3-compact-lock');
-});
-afterAll(async () => {
-  duckdb.close();
-  await bucket.close();
-});
+const fixture = useS3CompactionFixture('s3-compact-lock', { pageSize: 3 });
 
 const lockKey = compactionLockKey('orders');
-const ids = ['20260101t000000-0a1b2c3d', '20260102t000000-1b2c3d4e', '20260103t000000-2c3d4e5f'];
-const dataKey = (dt: string, id: string) => `offline/orders/dt=${dt}/${id}-0.parquet`;
 const clock = { now: new Date('2026-04-01T12:00:00Z') };
 const now = () => clock.now;
 
-async function parquet(seqs: number[]): Promise<Buffer> {
-  const file = path.join(scratch, `p-${Math.random().toString(16).slice(2)}.parquet`);
-  await duckdb.connection.run(
-    `COPY (SELECT * FROM (VALUES ${seqs.map((s) => `('C${s % 3}', ${s}.5::DOUBLE, ${s}::BIGINT)`).join(', ')}) t(customer_id, amount, fstore_seq)) TO '${file}' (FORMAT parquet)`,
-  );
-  return readFile(file);
-}
-
 /** Three committed ingests of `orders`, each with an object in two partitions. */
 beforeEach(async () => {
-  bucket.objects.clear();
-  bucket.modified.clear();
-  bucket.beforeRequest = undefined;
-  bucket.requests.length = 0;
+  fixture.bucket.objects.clear();
+  fixture.bucket.modified.clear();
+  fixture.bucket.beforeRequest = undefined;
+  fixture.bucket.requests.length = 0;
   clock.now = new Date('2026-04-01T12:00:00Z');
-  bucket.now = now; // S3's clock; a test moves it apart from a host's
-  for (const [i, id] of ids.entries()) {
-    const files = [dataKey('2026-03-01', id), dataKey('2026-03-02', id)];
-    bucket.objects.set(files[0] as string, await parquet([i * 10 + 1, i * 10 + 2]));
-    bucket.objects.set(files[1] as string, await parquet([i * 10 + 3]));
-    bucket.objects.set(
-      ingestRecordKey('orders', String(i).repeat(64), id),
-      Buffer.from(
-        `${JSON.stringify({ ingestId: id, source: 'orders', sha256: String(i).repeat(64), file: 'x.csv', rows: 3, firstSeq: i * 10 + 1, at: '2026-03-01T00:00:00Z', files })}\n`,
-      ),
-    );
-  }
+  fixture.bucket.now = now; // S3's clock; a test moves it apart from a host's
+  await fixture.commitThreeIngests();
 });
 
-const readable = async () =>
-  (
-    await readThroughAthenaRelation(duckdb.connection, {
-      objects: bucket.objects,
-      bucket: bucket.name,
-      source: 'orders',
-      scratch,
-    })
-  ).map(({ object: _, ...row }) => row);
+const readable = async () => (await fixture.readable()).map(({ object: _, ...row }) => row);
 
 const compact = (extra: Partial<S3CompactOptions> = {}) =>
-  compactS3Source({
-    s3,
-    bucket: bucket.name,
-    region: 'eu-west-1',
-    source: 'orders',
-    prefix: 'offline/orders/',
-    targetBytes: 1024 * 1024,
-    keepReplacedMs: 3_600_000,
-    workDir: scratch,
-    now,
-    ...extra,
-  });
+  fixture.compactInProcess({ workDir: fixture.scratch, now, ...extra });
 
 const lockOptions = (extra: Partial<S3LockOptions> = {}): S3LockOptions => ({
-  s3,
-  bucket: bucket.name,
+  s3: fixture.s3,
+  bucket: fixture.bucket.name,
   key: lockKey,
   purpose: 'the compaction of source "orders"',
   leaseMs: 60_000,
@@ -117,21 +54,22 @@ function plantLock(holder: Partial<S3LockHolder> = {}): S3LockHolder {
     leaseMs: 60_000,
     ...holder,
   };
-  bucket.objects.set(lockKey, Buffer.from(`${JSON.stringify(planted)}\n`));
+  fixture.bucket.objects.set(lockKey, Buffer.from(`${JSON.stringify(planted)}\n`));
   // S3 last wrote it a lease (60 s) before the expiry it names.
-  bucket.modified.set(lockKey, new Date(Date.parse(planted.expires) - 60_000));
+  fixture.bucket.modified.set(lockKey, new Date(Date.parse(planted.expires) - 60_000));
   return planted;
 }
 
 const lockHolder = (): S3LockHolder | undefined => {
-  const bytes = bucket.objects.get(lockKey);
+  const bytes = fixture.bucket.objects.get(lockKey);
   return bytes ? (JSON.parse(bytes.toString('utf8')) as S3LockHolder) : undefined;
 };
 const compactionRecords = () =>
-  [...bucket.objects.keys()].filter(
+  [...fixture.bucket.objects.keys()].filter(
     (k) => k.startsWith('offline/_ingests/orders/compactions/') && k !== lockKey,
   );
-const dataKeys = () => [...bucket.objects.keys()].filter((k) => k.startsWith('offline/orders/'));
+const dataKeys = () =>
+  [...fixture.bucket.objects.keys()].filter((k) => k.startsWith('offline/orders/'));
 
 describe('one S3 compaction per source at a time: the lock (loopback bucket answering conditional writes as S3 does)', () => {
   it('of two compactions started at once exactly one runs; the other names the holder and commits nothing', async () => {
@@ -142,7 +80,7 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
     const otherSettled = new Promise<void>((resolve) => {
       oneSettled = resolve;
     });
-    bucket.beforeRequest = async (method, key) => {
+    fixture.bucket.beforeRequest = async (method, key) => {
       if (method === 'DELETE' && key === lockKey) await otherSettled;
       return undefined;
     };
@@ -164,7 +102,7 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
       `offline/_ingests/orders/compactions/${winner?.record?.ingestId}.json`,
     ]);
     expect(await readable()).toEqual(before);
-    expect(bucket.objects.has(lockKey)).toBe(false); // released
+    expect(fixture.bucket.objects.has(lockKey)).toBe(false); // released
   }, 60_000);
 
   it('takes over the lock of a holder killed without releasing it once its lease has expired, and not before', async () => {
@@ -185,7 +123,7 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
     expect(result.record).toBeDefined();
     expect(result.lockOwner).not.toBe('dead0wner000');
     expect(await readable()).toEqual(before);
-    expect(bucket.objects.has(lockKey)).toBe(false);
+    expect(fixture.bucket.objects.has(lockKey)).toBe(false);
   }, 60_000);
 
   it('--break-lock takes over an unexpired lock only from the owner it names', async () => {
@@ -203,7 +141,7 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
     // later If-Match writes (the winner's renewals) pass, or each would wait for a partner.
     const waiting: (() => void)[] = [];
     let released = false;
-    bucket.beforeRequest = async (method, key, headers) => {
+    fixture.bucket.beforeRequest = async (method, key, headers) => {
       if (released || method !== 'PUT' || key !== lockKey || headers['if-match'] === undefined)
         return;
       await new Promise<void>((resolve) => {
@@ -219,7 +157,7 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
       acquireS3Lock(lockOptions()),
       acquireS3Lock(lockOptions()),
     ]);
-    bucket.beforeRequest = undefined;
+    fixture.bucket.beforeRequest = undefined;
     const won = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const lost = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : []));
     expect(won).toHaveLength(1);
@@ -229,7 +167,9 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
     expect(lockHolder()?.owner).toBe(won[0]?.holder.owner);
     expect(lockHolder()?.owner).not.toBe(dead.owner);
     // both takers sent their If-Match write: the race really happened at S3
-    expect(bucket.requests.filter((r) => r === `PUT ${lockKey}`).length).toBeGreaterThanOrEqual(4);
+    expect(
+      fixture.bucket.requests.filter((r) => r === `PUT ${lockKey}`).length,
+    ).toBeGreaterThanOrEqual(4);
     expect(await won[0]?.release()).toBe('released');
   });
 
@@ -237,7 +177,7 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
     const before = await readable();
     const keys = dataKeys();
     let taker: S3LockHolder | undefined;
-    bucket.beforeRequest = (method, key) => {
+    fixture.bucket.beforeRequest = (method, key) => {
       // at the first merged upload, another run takes the lock (as after an expired lease)
       if (method === 'PUT' && key.startsWith('offline/orders/') && !taker)
         taker = plantLock({ owner: 'taker0000000', expires: '2026-04-01T13:00:00.000Z' });
@@ -258,7 +198,7 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
   it('a lease lost between renewals stops the run at its next step (the periodic renewal finds it)', async () => {
     const keys = dataKeys();
     let taken = false;
-    bucket.beforeRequest = async (method, key) => {
+    fixture.bucket.beforeRequest = async (method, key) => {
       if (method === 'GET' && key.startsWith('offline/orders/dt=2026-03-02/') && !taken) {
         taken = true;
         plantLock({ owner: 'taker0000000', expires: '2026-04-01T13:00:00.000Z' });
@@ -272,25 +212,25 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
     expect(compactionRecords()).toEqual([]);
     expect(dataKeys()).toEqual(keys);
     // stopped at the next step: the second partition's merge was never uploaded
-    expect(bucket.requests.some((r) => r.startsWith('PUT offline/orders/dt=2026-03-02/'))).toBe(
-      false,
-    );
+    expect(
+      fixture.bucket.requests.some((r) => r.startsWith('PUT offline/orders/dt=2026-03-02/')),
+    ).toBe(false);
   }, 60_000);
 
   it('release deletes the lock only while it is ours', async () => {
     const ours = await acquireS3Lock(lockOptions());
     expect(lockHolder()?.owner).toBe(ours.holder.owner);
     expect(await ours.release()).toBe('released');
-    expect(bucket.objects.has(lockKey)).toBe(false);
+    expect(fixture.bucket.objects.has(lockKey)).toBe(false);
 
     const replaced = await acquireS3Lock(lockOptions());
     plantLock({ owner: 'taker0000000' });
     expect(await replaced.release()).toBe('not-ours');
     expect(lockHolder()?.owner).toBe('taker0000000');
 
-    bucket.objects.delete(lockKey);
+    fixture.bucket.objects.delete(lockKey);
     const gone = await acquireS3Lock(lockOptions());
-    bucket.objects.delete(lockKey);
+    fixture.bucket.objects.delete(lockKey);
     expect(await gone.release()).toBe('not-ours');
   });
 
@@ -308,8 +248,8 @@ describe('one S3 compaction per source at a time: the lock (loopback bucket answ
   });
 
   it('a lock that is not JSON fstore wrote counts as expired a lease after S3 last wrote it', async () => {
-    bucket.objects.set(lockKey, Buffer.from('garbage'));
-    bucket.modified.set(lockKey, new Date('2026-04-01T11:59:30Z'));
+    fixture.bucket.objects.set(lockKey, Buffer.from('garbage'));
+    fixture.bucket.modified.set(lockKey, new Date('2026-04-01T11:59:30Z'));
     await expect(acquireS3Lock(lockOptions())).rejects.toThrow(
       'which is not a lock fstore wrote (unreadable); it counts as expired at 2026-04-01T12:00:31.000Z',
     );
