@@ -42,7 +42,8 @@ export interface ExportResult {
 
 /**
  * Writes a local environment's registry history, lineage, ingest manifest, snapshots, audit
- * and watermarks (and with `includeData` its committed data files and quarantined rows) into
+ * and watermarks (and with `includeData` its committed data files, the push logs not ingested
+ * yet and the quarantined rows) into
  * `out`, with `fstore-export.json` listing every file's size and sha256. Holds the offline
  * store's write lock, so no ingest, compaction, retention or delete changes the files while
  * they are copied. Everything is written in a sibling folder first and renamed to `out` at the
@@ -145,6 +146,10 @@ async function plannedCopies(
     for (const relative of await filesUnder(path.join(envDir, folder)))
       add(`${folder}/${relative}`);
   if (!includeData) return copies;
+  // Pushed rows not ingested yet: each log is whole (written aside, then renamed into place).
+  for (const relative of await filesUnder(path.join(root, '_push')))
+    if (relative.endsWith('.jsonl') || relative.endsWith('.reason.txt'))
+      add(`offline/_push/${relative}`);
   const state = await readManifestState(root);
   for (const source of new Set(state?.records.map((r) => r.source)))
     for (const file of presentCommittedSourceFiles(root, source) ?? [])

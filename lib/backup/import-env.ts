@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { envDataDir } from '../data-paths.ts';
 import { syncFolder } from '../offline/ingest-manifest.ts';
 import { ExportError, type ExportManifest, verifiedExport } from './export-manifest.ts';
 import { leftoverSiblings } from './folder-files.ts';
+import { checkImportedIngestManifest } from './imported-ingest-manifest.ts';
 
 export interface ImportResult {
   readonly env: string;
@@ -22,7 +23,8 @@ export interface ImportResult {
 
 /**
  * Restores an export into a new local environment. The export is checked whole first (every
- * file's size and sha256, no path outside what an export holds); the environment's folder must
+ * file's size and sha256, no path outside what an export holds, an ingest manifest naming only
+ * the export's own data files); the environment's folder must
  * not exist or be empty. Files are copied into a hidden sibling folder that is renamed into
  * place at the end: a stopped import leaves no environment, and the next import of it removes
  * the leftover. Never restored: the watermarks (the new online store is empty, so
@@ -47,6 +49,11 @@ export async function importEnvironment(options: {
       'import into a new environment (--env local-restored), or delete this one first with fstore reset --env <name>; nothing was changed',
     );
   const { restore, notRestored } = restoredFiles(manifest);
+  if (restore.includes('offline/_ingests.jsonl'))
+    checkImportedIngestManifest(
+      await readFile(path.join(from, 'offline', '_ingests.jsonl'), 'utf8'),
+      new Set(manifest.files.map((f) => f.path)),
+    );
   await mkdir(path.dirname(envDir), { recursive: true });
   for (const leftover of await leftoverSiblings(envDir, 'importing'))
     await rm(leftover, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -190,6 +191,80 @@ describe('fstore export and import', () => {
       ).rejects.toThrow(`lists "${hostile}", which is not a path an export holds`);
     }
     expect(await exists(envDataDir(fixture.dataDir, 'local-hostile'))).toBe(false);
+  });
+
+  it('refuses an ingest manifest naming files outside the export or the store, or replaced files', async () => {
+    const { out } = await exported(true);
+    const manifestFile = path.join(out, exportManifestName);
+    const ingests = path.join(out, 'offline', '_ingests.jsonl');
+    const original = await readFile(ingests, 'utf8');
+    const [first] = original
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const edits: [string, (record: Record<string, unknown>) => unknown, string][] = [
+      [
+        'a .. path',
+        (r) => ({ ...r, files: ['scores/../../../../victim/dt=2026-03-01/precious.parquet'] }),
+        'not a data file of source scores',
+      ],
+      ['a source with ..', (r) => ({ ...r, source: '../victim' }), 'not a source name'],
+      [
+        'a file the export does not hold',
+        (r) => ({ ...r, files: ['scores/dt=2026-03-09/20260301t000000-00000000-0.parquet'] }),
+        'a file the export does not hold',
+      ],
+      [
+        'replaced files',
+        (r) => [
+          r,
+          { kind: 'replaced-files', replacedBy: 'x', at: 'x', keepUntil: 'x', files: ['../x'] },
+        ],
+        'lists replaced files',
+      ],
+    ];
+    for (const [what, edit, message] of edits) {
+      const lines = [edit(first)].flat().map((r) => JSON.stringify(r));
+      const text = `${lines.join('\n')}\n`;
+      await writeFile(ingests, text);
+      const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+      const listed = manifest.files.find(
+        (f: { path: string }) => f.path === 'offline/_ingests.jsonl',
+      );
+      listed.bytes = Buffer.byteLength(text);
+      listed.sha256 = createHash('sha256').update(text).digest('hex');
+      await writeFile(manifestFile, JSON.stringify(manifest));
+      await expect(
+        importEnvironment({ dataDir: fixture.dataDir, env: 'local-escape', from: out }),
+        what,
+      ).rejects.toThrow(message);
+    }
+    expect(await exists(envDataDir(fixture.dataDir, 'local-escape'))).toBe(false);
+  });
+
+  it('carries the push logs not ingested yet with the data', async () => {
+    const log = path.join(envDataDir(fixture.dataDir, 'local'), 'offline', '_push', 'scores');
+    await mkdir(log, { recursive: true });
+    const line = '{"customer_id":"C","score":7,"event_ts":"2026-03-21T00:00:00Z"}\n';
+    await writeFile(path.join(log, '20260321t000000-push1.jsonl'), line);
+    await writeFile(path.join(log, '20260321t000001-push2.jsonl.tmp'), 'half');
+    try {
+      const { out } = await exported(true);
+      await importEnvironment({ dataDir: fixture.dataDir, env: 'local-pushed', from: out });
+      const restored = path.join(
+        envDataDir(fixture.dataDir, 'local-pushed'),
+        'offline',
+        '_push',
+        'scores',
+      );
+      expect(await readdir(restored)).toEqual(['20260321t000000-push1.jsonl']);
+      expect(await readFile(path.join(restored, '20260321t000000-push1.jsonl'), 'utf8')).toBe(line);
+    } finally {
+      const { rm } = await import('node:fs/promises');
+      await rm(path.join(envDataDir(fixture.dataDir, 'local'), 'offline', '_push'), {
+        recursive: true,
+      });
+    }
   });
 
   it('refuses a link where the export has a file, and a folder without a manifest', async () => {
