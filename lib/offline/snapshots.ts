@@ -212,6 +212,11 @@ async function withSnapshotsLock<T>(root: string, work: () => Promise<T>): Promi
           'ingest first: fstore ingest --source <name> --file <path>',
         );
       if (code !== 'EEXIST') throw error;
+      // A lock whose process is gone (killed) is stale: remove it and try again.
+      if (await heldByDeadProcess(lock)) {
+        await rm(lock, { force: true });
+        continue;
+      }
       if (Date.now() - started > lockWaitMs)
         throw new SnapshotError(
           `another fstore is changing the snapshots (${lock} exists)`,
@@ -224,5 +229,17 @@ async function withSnapshotsLock<T>(root: string, work: () => Promise<T>): Promi
     return await work();
   } finally {
     await rm(lock, { force: true });
+  }
+}
+
+/** Whether the lock file names a process id that no longer runs on this machine. */
+async function heldByDeadProcess(lock: string): Promise<boolean> {
+  const pid = Number.parseInt(await readFile(lock, 'utf8').catch(() => ''), 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -70,9 +71,20 @@ describe('the snapshot list of an environment', () => {
     expect(await snapshotPins(dataDir, 'local')).toEqual([]);
   });
 
-  it('waits for a lock another process holds, then says how to clear one a killed process left', async () => {
+  it('takes over a lock left by a killed process', async () => {
     const { dataDir } = await store();
-    await writeFile(path.join(offlineRoot(dataDir, 'local'), '_snapshots.lock'), '999999\n');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(path.join(offlineRoot(dataDir, 'local'), '_snapshots.lock'), `${dead}\n`);
+    await createSnapshot(dataDir, 'local', { name: 'v1', sources: ['scores'] });
+    expect((await listSnapshots(dataDir, 'local')).map((s) => s.name)).toEqual(['v1']);
+  });
+
+  it('waits for a lock a running process holds, then says how to clear it', async () => {
+    const { dataDir } = await store();
+    await writeFile(
+      path.join(offlineRoot(dataDir, 'local'), '_snapshots.lock'),
+      `${process.pid}\n`,
+    );
     await expect(
       createSnapshot(dataDir, 'local', { name: 'v1', sources: ['scores'] }),
     ).rejects.toThrow(/another fstore is changing the snapshots .*_snapshots\.lock exists/);
