@@ -1,3 +1,5 @@
+import { snapshotPins } from './snapshots.ts';
+
 /**
  * Rows a snapshot pins (issue 19 §1): a snapshot reads each source's rows with
  * `fstore_seq <= throughSeq`, so retention must not delete any of them unless told to (--force).
@@ -8,15 +10,12 @@ export interface RetentionPin {
   readonly throughSeq: number;
 }
 
-/**
- * HOOK for snapshots (issue 19 §1, lib/offline/snapshots.ts `snapshotPins(dataDir, env)`): the
- * pins of the local store's snapshots. Until snapshots exist there are none, and retention
- * deletes what its rule says; the retention code takes pins as an input and refuses pinned
- * rows, so wiring snapshots in is this one function.
- */
+/** The pins of the local store's snapshots (lib/offline/snapshots.ts), one per snapshot and source. */
 export async function localSnapshotPins(
-  _dataDir: string,
-  _env: string,
+  dataDir: string,
+  env: string,
 ): Promise<readonly RetentionPin[]> {
-  return [];
+  return (await snapshotPins(dataDir, env)).flatMap(({ name, pins }) =>
+    [...pins].map(([source, throughSeq]) => ({ snapshot: name, source, throughSeq })),
+  );
 }

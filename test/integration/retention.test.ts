@@ -9,6 +9,8 @@ import { findIngestLeftovers } from '../../lib/offline/ingest-leftovers.ts';
 import { readManifest } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { applyRetention, RetentionError } from '../../lib/offline/retention.ts';
+import { localSnapshotPins } from '../../lib/offline/retention-pins.ts';
+import { createSnapshot, deleteSnapshot } from '../../lib/offline/snapshots.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
@@ -207,5 +209,24 @@ describe('applyRetention (local store)', () => {
     const forced = await applyRetention({ ...base(fixture), pins, force: true });
     expect(forced.sources[0]).toMatchObject({ pinnedBy: ['v1_baseline'], rowsDeleted: 4 });
     expect(await stored(fixture.dataDir, 'orders')).toHaveLength(2);
+  });
+
+  it('refuses the rows of a snapshot made with fstore snapshot create, until it is deleted', async () => {
+    const fixture = await populated();
+    await createSnapshot(fixture.dataDir, 'local', { name: 'v1_baseline', sources: ['orders'] });
+    await createSnapshot(fixture.dataDir, 'local', { name: 'clicks_only', sources: ['clicks'] });
+    const pins = await localSnapshotPins(fixture.dataDir, 'local');
+    expect(pins).toEqual(
+      expect.arrayContaining([{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 6 }]),
+    );
+    await expect(applyRetention({ ...base(fixture), pins })).rejects.toThrow(
+      '"orders" (snapshot "v1_baseline"); nothing was deleted',
+    );
+    await deleteSnapshot(fixture.dataDir, 'local', 'v1_baseline');
+    const after = await applyRetention({
+      ...base(fixture),
+      pins: await localSnapshotPins(fixture.dataDir, 'local'),
+    });
+    expect(after.sources[0]).toMatchObject({ rowsDeleted: 4, pinnedBy: [] });
   });
 });
