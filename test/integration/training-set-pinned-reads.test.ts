@@ -121,9 +121,7 @@ describe.each(['asof', 'merge-window'] as const)(
         request,
         pins: new Map([['scores', pin]]),
       });
-      expect((await fixture.trainingSet(asked, { request })).records?.[0]?.score_count_30d).toBe(
-        3,
-      );
+      expect((await fixture.trainingSet(asked, { request })).records?.[0]?.score_count_30d).toBe(3);
       expect(pinned.records?.[0]?.score_count_30d).toBe(2);
     });
   },
