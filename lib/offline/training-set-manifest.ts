@@ -42,8 +42,13 @@ const manifestSchema = z.object({
     onTransformError: z.enum(['fail', 'null']),
   }),
   output: z.object({
-    /** The output file's name, beside the manifest. */
-    file: z.string(),
+    /** The output file's name, beside the manifest (a replay writes next to it). */
+    file: z
+      .string()
+      .refine(
+        (name) => name !== '' && name !== '.' && name !== '..' && !/[/\\]/.test(name),
+        'a file name beside the manifest, without folders',
+      ),
     format: z.enum(['parquet', 'csv']),
     rows: z.number().int().min(0),
     columns: z.array(z.string()),

@@ -127,6 +127,19 @@ describe('training set manifest files', () => {
     await expect(readTrainingSetManifest(file)).rejects.toThrow('is not valid: request');
     expect(existsSync(file)).toBe(true);
   });
+
+  it('are refused when the output is not a plain file name beside the manifest', async () => {
+    const file = path.join(await makeTempDir('manifest'), 'x.manifest.json');
+    for (const name of ['../../elsewhere.parquet', '/tmp/x.parquet', 'sub/x.parquet', '..', '']) {
+      await writeFile(
+        file,
+        JSON.stringify({ ...manifest, output: { ...manifest.output, file: name } }),
+      );
+      await expect(readTrainingSetManifest(file), name).rejects.toThrow(
+        'is not valid: output.file: a file name beside the manifest, without folders',
+      );
+    }
+  });
 });
 
 describe('splitCsvLine', () => {
