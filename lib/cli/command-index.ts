@@ -98,7 +98,7 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     name: 'delete',
     term: 'delete [options]',
     description:
-      'Delete every row and item of entities (right to erasure): offline rows of every source whose views use the key (files rewritten, one commit), quarantined rows, running totals and online items of every view; audited with hashed keys',
+      'Delete every row and item of entities (right to erasure): offline rows of every source with a column of the key (files rewritten, one commit; compaction-replaced files holding it deleted), quarantined rows, running totals and online items of every view; audited with hashed keys',
     load: async () => (await import('./commands/delete.ts')).registerDelete,
   },
   {

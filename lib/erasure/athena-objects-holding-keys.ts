@@ -1,7 +1,11 @@
 import type { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
 import type { RegistrySource } from '../registry/index.ts';
 import { quoteIdentifier } from '../sql/dialect.ts';
-import { type ErasureKey, matchPredicate } from './erasure-keys.ts';
+import { type ErasureKey, keyColumnsOf, matchPredicate } from './erasure-keys.ts';
+
+/** A source's name and columns (fieldMapping: raw key columns stored under another name). */
+type SourceColumns = Pick<RegistrySource, 'name' | 'schema'> &
+  Partial<Pick<RegistrySource, 'fieldMapping'>>;
 
 /** One S3 object of a source holding rows of the keys. */
 export interface ObjectHoldingKeys {
@@ -20,10 +24,14 @@ export interface ObjectHoldingKeys {
  */
 export function renderObjectsHoldingKeys(
   database: string,
-  source: Pick<RegistrySource, 'name' | 'schema'>,
+  source: SourceColumns,
   keys: readonly ErasureKey[],
 ): string | undefined {
-  const predicate = matchPredicate(keys, new Set(source.schema.map((column) => column.name)));
+  const predicate = matchPredicate(
+    keys,
+    keyColumnsOf(source, keys),
+    new Set(source.schema.map((column) => column.name)),
+  );
   if (predicate === 'FALSE') return undefined;
   return `SELECT "$path" AS "object", count(*) AS "rows" FROM ${quoteIdentifier(database)}.${quoteIdentifier(source.name)} WHERE ${predicate} GROUP BY "$path" ORDER BY "$path"`;
 }
@@ -32,7 +40,7 @@ export function renderObjectsHoldingKeys(
 export async function objectsHoldingKeys(
   runner: AthenaQueryRunner,
   database: string,
-  source: Pick<RegistrySource, 'name' | 'schema'>,
+  source: SourceColumns,
   keys: readonly ErasureKey[],
   signal?: AbortSignal,
 ): Promise<ObjectHoldingKeys[]> {

@@ -38,8 +38,10 @@ export interface EraseResult extends Omit<ErasureAuditEntry, 'kind'> {
 /**
  * Removes every row and item of `keys` from a local environment, in an order that a rerun after
  * a crash at any point completes: (0) push logs waiting for the affected sources are ingested
- * (else their rows would come back at their ingest), (1) the offline rows of every source whose views use one of
- * the keys (one commit; rewrite-files.ts) and those sources' running totals, (2) quarantined
+ * (else their rows would come back at their ingest), (1) the offline rows of every source with a
+ * column of one of the keys (affectedSources; one commit, rewrite-files.ts, which also deletes
+ * the compaction-replaced files kept for late readers that hold them) and those sources'
+ * running totals, (2) quarantined
  * rows, (3) online items of every view, (4) one audit entry. Each step finds what is left of
  * the keys, so a rerun, or a second delete of the same keys, finds 0 and succeeds. Fault point
  * `delete:before-online` sits between (1) and (2), besides rewrite-files' own.
@@ -55,7 +57,7 @@ export async function eraseEntities(options: EraseOptions): Promise<EraseResult>
       registry,
       dataDir,
       env,
-      sources,
+      sources: sources.map((source) => source.name),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     for (const { source, failed } of pushed)

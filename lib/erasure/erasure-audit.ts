@@ -21,6 +21,8 @@ export interface ErasureAuditEntry {
     readonly source: string;
     readonly rows: number;
     readonly files: number;
+    /** Compaction-replaced files kept for late readers that held the keys, deleted. */
+    readonly replacedFiles?: number;
   }[];
   readonly quarantine: readonly { readonly file: string; readonly rows: number }[];
   readonly online: readonly { readonly view: string; readonly items: number }[];

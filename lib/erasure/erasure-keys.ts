@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { didYouMean } from '../closest-names.ts';
-import type { JoinKeyType } from '../definitions/index.ts';
+import type { JoinKeyType, ValueType } from '../definitions/index.ts';
 import { HintedError } from '../hinted-error.ts';
-import type { Registry } from '../registry/index.ts';
+import type { Registry, RegistrySource } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 
 export class ErasureKeyError extends HintedError {}
@@ -85,18 +85,63 @@ export function valueLiteral(key: ErasureKey): string {
   return key.type === 'string' ? quoteLiteral(key.value) : key.value;
 }
 
+/** Where a source stores one key's values: a column of its schema, with that column's type. */
+export interface KeyColumn {
+  /** The join key (`ErasureKey.key`). */
+  readonly key: string;
+  /** The column as stored (the source's schema name). */
+  readonly column: string;
+  readonly type: ValueType;
+}
+
 /**
- * DuckDB predicate true for rows holding any of `keys` among `columns` (the columns a file has);
- * FALSE when none of the keys is among them.
+ * The columns of `source` holding `keys`: the schema column named as the key, and the schema
+ * column its raw column of that name is mapped to (`fieldMapping`), whether or not a view of
+ * the source is keyed on it. A source naming a customer_id column holds customers' rows.
  */
-export function matchPredicate(keys: readonly ErasureKey[], columns: ReadonlySet<string>): string {
-  const byKey = new Map<string, ErasureKey[]>();
-  for (const key of keys)
-    if (columns.has(key.key)) byKey.set(key.key, [...(byKey.get(key.key) ?? []), key]);
-  if (byKey.size === 0) return 'FALSE';
-  return [...byKey.entries()]
-    .map(([name, values]) => `${quoteIdentifier(name)} IN (${values.map(valueLiteral).join(', ')})`)
-    .join(' OR ');
+export function keyColumnsOf(
+  source: {
+    readonly schema: readonly { readonly name: string; readonly type: ValueType }[];
+    readonly fieldMapping?: Readonly<Record<string, string>>;
+  },
+  keys: readonly ErasureKey[],
+): KeyColumn[] {
+  const typeOf = new Map(source.schema.map((column) => [column.name, column.type]));
+  const found: KeyColumn[] = [];
+  for (const key of new Set(keys.map((k) => k.key)))
+    for (const column of new Set([key, source.fieldMapping?.[key]])) {
+      const type = column === undefined ? undefined : typeOf.get(column);
+      if (column !== undefined && type !== undefined) found.push({ key, column, type });
+    }
+  return found;
+}
+
+const integerTypes = new Set<string>(['int32', 'int64']);
+
+/**
+ * Predicate (DuckDB and Athena alike) true for rows holding any of `keys` in `columns`, limited
+ * to the columns a file has (`present`); FALSE when it has none of them. A column of another
+ * type than its key (a string key stored as int64) is compared as text.
+ */
+export function matchPredicate(
+  keys: readonly ErasureKey[],
+  columns: readonly KeyColumn[],
+  present: ReadonlySet<string>,
+): string {
+  const terms: string[] = [];
+  for (const { key: name, column, type } of columns) {
+    const values = keys.filter((k) => k.key === name);
+    if (!present.has(column) || values.length === 0) continue;
+    const keyType = values[0]?.type;
+    const sameType =
+      type === keyType || (integerTypes.has(type) && integerTypes.has(keyType ?? ''));
+    terms.push(
+      sameType
+        ? `${quoteIdentifier(column)} IN (${values.map(valueLiteral).join(', ')})`
+        : `CAST(${quoteIdentifier(column)} AS VARCHAR) IN (${values.map((v) => quoteLiteral(v.value)).join(', ')})`,
+    );
+  }
+  return terms.length === 0 ? 'FALSE' : terms.join(' OR ');
 }
 
 /** What the audit keeps of a key: sha256 of `key=value`, never the value. */
@@ -104,16 +149,14 @@ export function hashedKey(key: ErasureKey): string {
   return `sha256:${createHash('sha256').update(`${key.key}=${key.value}`).digest('hex')}`;
 }
 
-/** The sources whose feature views have one of `keys` as a join key, sorted. */
-export function affectedSources(registry: Registry, keys: readonly ErasureKey[]): string[] {
-  const names = new Set(keys.map((k) => k.key));
-  return [
-    ...new Set(
-      registry.featureViews
-        .filter((view) => view.joinKeys.some((k) => names.has(k.name)))
-        .map((view) => view.source),
-    ),
-  ].sort();
+/**
+ * The sources storing one of `keys` (keyColumnsOf), sorted: those of views keyed on them, and
+ * any other source with such a column.
+ */
+export function affectedSources(registry: Registry, keys: readonly ErasureKey[]): RegistrySource[] {
+  return registry.sources
+    .filter((source) => keyColumnsOf(source, keys).length > 0)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Whether an entity key's decoded parts (decodeEntityKey) hold one of `keys`. */

@@ -1,13 +1,19 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from '../offline/duckdb-session.ts';
-import { committedFilesOf, type IngestRecord, readManifest } from '../offline/ingest-manifest.ts';
+import {
+  committedFilesOf,
+  type ManifestState,
+  readManifestState,
+} from '../offline/ingest-manifest.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
 import { type FileRewrite, rewriteCommittedFiles } from '../offline/rewrite-files.ts';
 import { runningTotalsDir } from '../offline/running-totals.ts';
+import type { RegistrySource } from '../registry/index.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
-import { type ErasureKey, matchPredicate } from './erasure-keys.ts';
+import { type ErasureKey, keyColumnsOf, matchPredicate } from './erasure-keys.ts';
 
 /** Rows of the keys in one source's committed files. */
 export interface SourceErasure {
@@ -15,6 +21,12 @@ export interface SourceErasure {
   readonly rows: number;
   /** Committed files holding them (rewritten, or to be rewritten by a dry run). */
   readonly files: number;
+  /**
+   * Files a compaction replaced and still keeps for late readers that hold rows of the keys
+   * (deleted at the commit, or to be by a dry run); absent when none. Their rows are copies of
+   * rows counted in `rows`.
+   */
+  readonly replacedFiles?: number;
 }
 
 export interface OfflineErasure {
@@ -27,7 +39,10 @@ export interface OfflineErasure {
   readonly firstSeqs: ReadonlyMap<string, number>;
 }
 
-/** A committed file holding rows of the keys. */
+/** A source to erase from: its name, and where it stores the keys. */
+export type ErasureSource = Pick<RegistrySource, 'name' | 'schema' | 'fieldMapping'>;
+
+/** A data file holding rows of the keys. */
 export interface FileHoldingKeys {
   readonly file: string;
   readonly rows: number;
@@ -37,26 +52,25 @@ export interface FileHoldingKeys {
   readonly predicate: string;
 }
 
-/** The committed files of `source` holding rows of `keys`, with how many each holds. */
+/** The data files among `files` holding rows of `keys` in `source`'s key columns, with how many each holds. */
 export async function filesHoldingKeys(
   connection: DuckDBConnection,
-  root: string,
-  source: string,
-  records: readonly IngestRecord[],
+  files: readonly string[],
+  source: ErasureSource,
   keys: readonly ErasureKey[],
 ): Promise<FileHoldingKeys[]> {
-  const files = committedFilesOf(root, source, records);
   if (files.length === 0) return [];
+  const columns = keyColumnsOf(source, keys);
   const list = `[${files.map(quoteLiteral).join(', ')}]`;
   // Each file by its own columns: files of older schemas may lack a key column.
   const columnsOf = new Map<string, Set<string>>();
-  for (const { file_name: file, columns } of await queryRows(
+  for (const { file_name: file, columns: names } of await queryRows(
     connection,
     `SELECT file_name, list(name) AS columns FROM parquet_schema(${list}) GROUP BY file_name`,
   ))
-    columnsOf.set(String(file), new Set(columns as string[]));
+    columnsOf.set(String(file), new Set(names as string[]));
   const everyColumn = new Set([...columnsOf.values()].flatMap((c) => [...c]));
-  const anyKey = matchPredicate(keys, everyColumn);
+  const anyKey = matchPredicate(keys, columns, everyColumn);
   if (anyKey === 'FALSE') return [];
   // One scan of every file (Parquet statistics skip row groups without the values).
   const counted = await queryRows(
@@ -65,10 +79,62 @@ export async function filesHoldingKeys(
   );
   const found: FileHoldingKeys[] = [];
   for (const { file, n, first_seq: firstSeq } of counted) {
-    const predicate = matchPredicate(keys, columnsOf.get(String(file)) ?? new Set());
+    const predicate = matchPredicate(keys, columns, columnsOf.get(String(file)) ?? new Set());
     found.push({ file: String(file), rows: Number(n), firstSeq: Number(firstSeq), predicate });
   }
   return found.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+/**
+ * The files of `source` a compaction replaced and keeps for late readers, still on disk
+ * (absolute paths). Readers that listed them before that commit may still open them.
+ */
+export function keptReplacedFilesOf(
+  root: string,
+  source: string,
+  replaced: ManifestState['replaced'],
+): string[] {
+  return [
+    ...new Set(
+      replaced
+        .flatMap((entry) => entry.files)
+        .filter((file) => file.startsWith(`${source}/`))
+        .map((file) => path.join(root, file))
+        .filter((file) => existsSync(file)),
+    ),
+  ].sort();
+}
+
+/** What one source holds of the keys: committed files to rewrite, replaced ones to delete. */
+async function findInSource(
+  connection: DuckDBConnection,
+  root: string,
+  state: ManifestState,
+  source: ErasureSource,
+  keys: readonly ErasureKey[],
+): Promise<{ committed: FileHoldingKeys[]; replaced: FileHoldingKeys[]; counts: SourceErasure }> {
+  const committed = await filesHoldingKeys(
+    connection,
+    committedFilesOf(root, source.name, state.records),
+    source,
+    keys,
+  );
+  const replaced = await filesHoldingKeys(
+    connection,
+    keptReplacedFilesOf(root, source.name, state.replaced),
+    source,
+    keys,
+  );
+  return {
+    committed,
+    replaced,
+    counts: {
+      source: source.name,
+      rows: committed.reduce((n, f) => n + f.rows, 0),
+      files: committed.length,
+      ...(replaced.length > 0 ? { replacedFiles: replaced.length } : {}),
+    },
+  };
 }
 
 /** The smallest `fstore_seq` of the rows found, per source that has some. */
@@ -88,17 +154,17 @@ export async function countOfflineRows(
   connection: DuckDBConnection,
   dataDir: string,
   env: string,
-  sources: readonly string[],
+  sources: readonly ErasureSource[],
   keys: readonly ErasureKey[],
 ): Promise<{ sources: SourceErasure[]; firstSeqs: Map<string, number> }> {
   const root = offlineRoot(dataDir, env);
-  const records = (await readManifest(root)) ?? [];
+  const state = (await readManifestState(root)) ?? { records: [], replaced: [] };
   const result: SourceErasure[] = [];
   const found = new Map<string, FileHoldingKeys[]>();
   for (const source of sources) {
-    const files = await filesHoldingKeys(connection, root, source, records, keys);
-    found.set(source, files);
-    result.push({ source, rows: files.reduce((n, f) => n + f.rows, 0), files: files.length });
+    const { committed, counts } = await findInSource(connection, root, state, source, keys);
+    found.set(source.name, committed);
+    result.push(counts);
   }
   return { sources: result, firstSeqs: firstSeqs(found) };
 }
@@ -109,13 +175,15 @@ export async function countOfflineRows(
  * sources, which are built from their rows: before the commit (so a crash after it leaves no
  * totals holding the rows) and after it (a training set may have built them meanwhile from the
  * old files; readers take no lock). The totals are built again by the next training set that
- * needs them.
+ * needs them. Files a compaction replaced and keeps for late readers that hold the keys are
+ * found under the same lock and deleted at the same commit: no new reader opens them, and
+ * erasure goes before a late reader (which then fails on a missing file rather than read them).
  */
 export async function eraseOfflineRows(
   connection: DuckDBConnection,
   dataDir: string,
   env: string,
-  sources: readonly string[],
+  sources: readonly ErasureSource[],
   keys: readonly ErasureKey[],
   signal?: AbortSignal,
 ): Promise<OfflineErasure> {
@@ -140,30 +208,28 @@ export async function eraseOfflineRows(
     ...(signal ? { signal } : {}),
     plan: async (state) => {
       const rewrites: FileRewrite[] = [];
+      const deleteReplaced: string[] = [];
       for (const source of sources) {
-        const files = await filesHoldingKeys(connection, root, source, state.records, keys);
-        found.set(source, files);
-        counts.set(source, {
-          source,
-          rows: files.reduce((n, f) => n + f.rows, 0),
-          files: files.length,
-        });
-        if (files.length > 0) touched.add(source);
-        for (const file of files)
+        const held = await findInSource(connection, root, state, source, keys);
+        found.set(source.name, held.committed);
+        counts.set(source.name, held.counts);
+        if (held.committed.length > 0) touched.add(source.name);
+        for (const file of held.committed)
           rewrites.push({
-            source,
+            source: source.name,
             file: file.file,
             keep: `(${file.predicate}) IS NOT TRUE`,
             expectedRemoved: file.rows,
           });
+        deleteReplaced.push(...held.replaced.map((f) => f.file));
       }
-      return rewrites;
+      return { rewrites, deleteReplaced };
     },
     beforeCommit: removeTotals,
   });
   await removeTotals();
   return {
-    sources: sources.map((source) => counts.get(source) ?? { source, rows: 0, files: 0 }),
+    sources: sources.map(({ name }) => counts.get(name) ?? { source: name, rows: 0, files: 0 }),
     runningTotalsRemoved: [...removed].sort(),
     leftoversRemoved: result.leftoversRemoved,
     notDeleted: result.notDeleted,

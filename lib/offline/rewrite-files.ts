@@ -10,6 +10,7 @@ import { removeLeftoversWhileLocked } from './ingest-leftovers.ts';
 import {
   type ManifestState,
   newDataFilesId,
+  type ReplacedFiles,
   readManifestState,
   replaceManifest,
   syncFile,
@@ -28,6 +29,16 @@ export interface FileRewrite {
   readonly keep: string;
   /** Rows the rewrite must drop; a different count stops before the commit, changing nothing. */
   readonly expectedRemoved?: number;
+}
+
+/** What to change at one commit: files to rewrite, and kept replaced files to delete. */
+export interface RewritePlan {
+  readonly rewrites: readonly FileRewrite[];
+  /**
+   * Files a compaction replaced and keeps for late readers (absolute paths), to delete at this
+   * commit instead of when their time is up: they hold rows the caller removes.
+   */
+  readonly deleteReplaced?: readonly string[];
 }
 
 export interface RewriteResult {
@@ -69,7 +80,7 @@ export async function rewriteCommittedFiles(options: {
   readonly connection: DuckDBConnection;
   readonly dataDir: string;
   readonly env: string;
-  readonly plan: (state: ManifestState) => Promise<readonly FileRewrite[]>;
+  readonly plan: (state: ManifestState) => Promise<readonly FileRewrite[] | RewritePlan>;
   readonly faultPrefix: string;
   /** A test hook: where to pause (FSTORE_PAUSE_AT) with the new files in place, before the commit. */
   readonly pauseBeforeCommit?: PausePoint;
@@ -87,8 +98,12 @@ export async function rewriteCommittedFiles(options: {
   try {
     const leftoversRemoved = (await removeLeftoversWhileLocked(root)).length;
     const state = (await readManifestState(root)) ?? { records: [], replaced: [] };
-    const rewrites = await options.plan(state);
-    if (rewrites.length === 0) return { rewrites: [], leftoversRemoved, notDeleted: 0 };
+    const planned = await options.plan(state);
+    const { rewrites, deleteReplaced = [] } = Array.isArray(planned)
+      ? { rewrites: planned as readonly FileRewrite[] }
+      : (planned as RewritePlan);
+    if (rewrites.length === 0 && deleteReplaced.length === 0)
+      return { rewrites: [], leftoversRemoved, notDeleted: 0 };
     await mkdir(staging, { recursive: true });
     await writeFile(
       path.join(staging, 'owner.json'),
@@ -128,17 +143,19 @@ export async function rewriteCommittedFiles(options: {
     options.signal?.throwIfAborted();
     await options.beforeCommit?.(rewrites);
     options.signal?.throwIfAborted();
+    // Files deleted now leave the entries that kept them for later, into this commit's own,
+    // which keeps nothing: a crash after the commit leaves them to the next writer to delete.
     const replaced = replacedFilesEntry(
       root,
       rewriteId,
-      merges.flatMap((m) => m.replaced),
+      [...merges.flatMap((m) => m.replaced), ...deleteReplaced],
       0,
     );
     await replaceManifest(
       root,
       {
         records: recordsAfterMerges(root, state.records, merges),
-        replaced: [...state.replaced, replaced],
+        replaced: [...withoutFiles(state.replaced, new Set(replaced.files)), replaced],
       },
       rewriteId,
       () => faultPoint(`${faultPrefix}:before-commit`),
@@ -155,6 +172,16 @@ export async function rewriteCommittedFiles(options: {
     await rm(staging, { recursive: true, force: true });
     await writing.release();
   }
+}
+
+/** The kept-files entries without `files` (relative paths); entries left with none are dropped. */
+function withoutFiles(
+  entries: readonly ReplacedFiles[],
+  files: ReadonlySet<string>,
+): ReplacedFiles[] {
+  return entries
+    .map((entry) => ({ ...entry, files: entry.files.filter((file) => !files.has(file)) }))
+    .filter((entry) => entry.files.length > 0);
 }
 
 /** Writes the kept rows of one file into `dir`; no file at all when no row is kept. */

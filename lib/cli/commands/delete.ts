@@ -17,7 +17,7 @@ interface DeleteCliOptions {
 }
 
 const deleteDescription =
-  'Delete every row and item of entities (right to erasure): offline rows of every source whose views use the key (files rewritten, one commit), quarantined rows, running totals and online items of every view; audited with hashed keys';
+  'Delete every row and item of entities (right to erasure): offline rows of every source with a column of the key (files rewritten, one commit; compaction-replaced files holding it deleted), quarantined rows, running totals and online items of every view; audited with hashed keys';
 
 export function registerDelete(program: Command): void {
   program
@@ -88,9 +88,9 @@ export function registerDelete(program: Command): void {
 
 function printSummary(ctx: CliContext, result: EraseResult): void {
   const verb = result.dryRun ? 'would delete' : 'deleted';
-  for (const { source, rows, files } of result.offline)
+  for (const { source, rows, files, replacedFiles = 0 } of result.offline)
     ctx.out.line(
-      `offline ${source}: ${verb} ${plural(rows, 'row')}${files > 0 ? ` in ${plural(files, 'file')}` : ''}`,
+      `offline ${source}: ${verb} ${plural(rows, 'row')}${files > 0 ? ` in ${plural(files, 'file')}` : ''}${replacedFiles > 0 ? `, and ${plural(replacedFiles, 'file')} a compaction replaced (kept for late readers)` : ''}`,
     );
   const quarantined = result.quarantine.reduce((n, q) => n + q.rows, 0);
   ctx.out.line(`quarantine: ${verb} ${plural(quarantined, 'row')}`);

@@ -75,6 +75,20 @@ describe('finding the S3 objects that hold an entity with Athena "$path" (AWS de
     ).toBeUndefined();
   });
 
+  it('matches a key stored under its mapped name, as text when the column has another type (Trino SQL, as locally)', () => {
+    const visits = {
+      name: 'visits',
+      schema: [
+        { name: 'visitor', type: 'int64' as const },
+        { name: 'event_ts', type: 'timestamp' as const },
+      ],
+      fieldMapping: { customer_id: 'visitor' },
+    };
+    const sql = renderObjectsHoldingKeys('fstore_dev', visits, keys);
+    expect(sql).toContain(`WHERE CAST("visitor" AS VARCHAR) IN ('O''Hara') GROUP BY`);
+    expect(trino.validate(sql ?? '').map((e) => e.message)).toEqual([]);
+  });
+
   it('reads every page of the answer and gives object keys without the bucket', async () => {
     athena
       .on(GetQueryResultsCommand)

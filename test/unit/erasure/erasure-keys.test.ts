@@ -3,6 +3,8 @@ import { defineEntity, defineFeatureView, defineSource } from '../../../lib/defi
 import {
   affectedSources,
   hashedKey,
+  type KeyColumn,
+  keyColumnsOf,
   matchPredicate,
   parseErasureKeys,
 } from '../../../lib/erasure/erasure-keys.ts';
@@ -77,18 +79,51 @@ describe('parseErasureKeys', () => {
 });
 
 describe('matchPredicate', () => {
-  it('quotes string values, writes integers bare, and ORs keys the file has', () => {
+  const columns: KeyColumn[] = [
+    { key: 'customer_id', column: 'customer_id', type: 'string' },
+    { key: 'bank_id', column: 'bank', type: 'int64' },
+    { key: 'card', column: 'card', type: 'int64' },
+    { key: 'card', column: 'card_text', type: 'string' },
+  ];
+
+  it('quotes string values, writes integers bare, and ORs the key columns the file has', () => {
     const keys = parseErasureKeys(registry, ["customer_id=O'Hara", 'bank_id=7', 'card=1']);
-    expect(matchPredicate(keys, new Set(['customer_id', 'card']))).toBe(
-      `"customer_id" IN ('O''Hara') OR "card" IN (1)`,
+    expect(matchPredicate(keys, columns, new Set(['customer_id', 'card', 'bank']))).toBe(
+      `"customer_id" IN ('O''Hara') OR "bank" IN (7) OR "card" IN (1)`,
     );
-    expect(matchPredicate(keys, new Set(['amount']))).toBe('FALSE');
+    expect(matchPredicate(keys, columns, new Set(['amount']))).toBe('FALSE');
+  });
+
+  it('compares a column of another type than its key as text', () => {
+    const keys = parseErasureKeys(registry, ['card=1']);
+    expect(matchPredicate(keys, columns, new Set(['card_text']))).toBe(
+      `CAST("card_text" AS VARCHAR) IN ('1')`,
+    );
+  });
+});
+
+describe('keyColumnsOf', () => {
+  it('finds a key under its own name and under the column its raw name is mapped to', () => {
+    const keys = parseErasureKeys(registry, ['customer_id=C1', 'card=1']);
+    const visits = defineSource({
+      name: 'visits',
+      schema: { visitor: 'int64', customer_id: 'string', event_ts: 'timestamp' },
+      fieldMapping: { customer_id: 'visitor', cid: 'customer_id' },
+      timestampField: 'event_ts',
+    });
+    expect(keyColumnsOf(visits, keys)).toEqual([
+      { key: 'customer_id', column: 'customer_id', type: 'string' },
+      { key: 'customer_id', column: 'visitor', type: 'int64' },
+    ]);
+    expect(keyColumnsOf(orders, parseErasureKeys(registry, ['card=1']))).toEqual([]);
   });
 });
 
 describe('affectedSources and hashedKey', () => {
-  it('names the sources whose views use a key, and hashes key=value, never showing the value', () => {
-    expect(affectedSources(registry, parseErasureKeys(registry, ['card=1']))).toEqual(['cards']);
+  it('names the sources having a key column, and hashes key=value, never showing the value', () => {
+    const names = (entities: string[]) =>
+      affectedSources(registry, parseErasureKeys(registry, entities)).map((s) => s.name);
+    expect(names(['card=1'])).toEqual(['cards']);
     const [key] = parseErasureKeys(registry, ['customer_id=C1']);
     if (!key) throw new Error('no key');
     // echo -n customer_id=C1 | sha256sum
