@@ -6,21 +6,13 @@ import { exportEnvironment } from '../../lib/backup/export-env.ts';
 import { exportManifestName } from '../../lib/backup/export-manifest.ts';
 import { importEnvironment } from '../../lib/backup/import-env.ts';
 import { envDataDir } from '../../lib/data-paths.ts';
-import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
+import { defineFeatureView } from '../../lib/definitions/index.ts';
 import { readAppliedRegistry, writeAppliedRegistry } from '../../lib/local/registry-store.ts';
 import { getTrainingSet } from '../../lib/offline/training-set.ts';
+import { customer, scores } from '../helpers/customer-scores.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const scores = defineSource({
-  name: 'scores',
-  schema: { customer_id: 'string', score: 'int64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
 const latest = defineFeatureView({
   name: 'latest',
   entities: [customer],

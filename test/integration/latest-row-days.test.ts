@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   defineAggregationView,
-  defineEntity,
   defineFeatureView,
   defineSource,
 } from '../../lib/definitions/index.ts';
@@ -11,17 +10,9 @@ import { loadEntities } from '../../lib/offline/load-entities.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { requestScope } from '../../lib/offline/request-scope.ts';
 import { planPointInTime, requiredJoinKeys } from '../../lib/sql/point-in-time-plan.ts';
+import { customer, scores } from '../helpers/customer-scores.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const scores = defineSource({
-  name: 'scores',
-  schema: { customer_id: 'string', score: 'int64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
 const latest = defineFeatureView({
   name: 'latest',
   entities: [customer],

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
+import { defineFeatureView } from '../../lib/definitions/index.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import {
   createSnapshot,
@@ -12,17 +12,9 @@ import {
   snapshotPins,
   snapshotsPath,
 } from '../../lib/offline/snapshots.ts';
+import { customer, scores } from '../helpers/customer-scores.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const scores = defineSource({
-  name: 'scores',
-  schema: { customer_id: 'string', score: 'int64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
 const latestScore = defineFeatureView({
   name: 'latest_score',
   entities: [customer],

@@ -1,26 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defineAggregationView,
-  defineEntity,
-  defineFeatureView,
-  defineSource,
-} from '../../lib/definitions/index.ts';
+import { defineAggregationView, defineFeatureView } from '../../lib/definitions/index.ts';
 import { compactStore } from '../../lib/offline/compact.ts';
 import { readManifest } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { KEY_LIST_MAX_ROWS } from '../../lib/offline/request-scope.ts';
 import { committedSeqs } from '../../lib/offline/seq-pins.ts';
+import { customer, scores } from '../helpers/customer-scores.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const scores = defineSource({
-  name: 'scores',
-  schema: { customer_id: 'string', score: 'int64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
 const latestScore = defineFeatureView({
   name: 'latest_score',
   entities: [customer],
