@@ -7,8 +7,9 @@ import { parseErasureKeys } from '../../lib/erasure/erasure-keys.ts';
 import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import { compactStore } from '../../lib/offline/compact.ts';
 import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
-import { readManifestState } from '../../lib/offline/ingest-manifest.ts';
+import { committedFilesOf, readManifestState } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { rewriteCommittedFiles } from '../../lib/offline/rewrite-files.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { quoteLiteral } from '../../lib/sql/dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
@@ -135,6 +136,26 @@ describe('eraseEntities reaches every file holding the keys', () => {
     const keptBefore = (await readManifestState(root))?.replaced.flatMap((e) => e.files) ?? [];
     expect(keptBefore.filter((f) => f.startsWith('profiles/'))).toHaveLength(2);
     await ensureLocalTable(client, 'replaced');
+    const dryRun = await eraseEntities({
+      registry: fixture.registry,
+      dataDir: fixture.dataDir,
+      env: 'local',
+      keys: parseErasureKeys(fixture.registry, ['customer_id=C1']),
+      online: { client, table: 'replaced' },
+      dryRun: true,
+    });
+    expect(dryRun.offline).toContainEqual({
+      source: 'profiles',
+      rows: 1,
+      files: 1,
+      replacedFiles: 1,
+    });
+    expect(await rowsOnDisk(fixture.dataDir, 'profiles', 'customer_id')).toEqual([
+      'C1',
+      'C1',
+      'C2',
+      'C2',
+    ]);
 
     const result = await eraseEntities({
       registry: fixture.registry,
@@ -157,5 +178,58 @@ describe('eraseEntities reaches every file holding the keys', () => {
     expect(keptAfter).toHaveLength(keptBefore.length - 1);
     expect(keptBefore).toEqual(expect.arrayContaining(keptAfter));
     for (const file of keptAfter) expect(existsSync(path.join(root, file))).toBe(true);
+  }, 120_000);
+
+  it('deletes kept replaced files holding the keys when no committed file holds them any more (a delete that left them), in one commit', async () => {
+    const fixture = await offlineFixture(definitions);
+    await fixture.ingest('profiles', [{ customer_id: 'C1', age: 30, event_ts: ts }]);
+    await fixture.ingest('profiles', [{ customer_id: 'C2', age: 31, event_ts: ts }]);
+    await compactStore({ registry: fixture.registry, dataDir: fixture.dataDir, env: 'local' });
+    const root = offlineRoot(fixture.dataDir, 'local');
+    // What a delete scanning committed files only did: C1 rewritten out of the merged file.
+    const session = await openDuckdb();
+    try {
+      await rewriteCommittedFiles({
+        connection: session.connection,
+        dataDir: fixture.dataDir,
+        env: 'local',
+        faultPrefix: 'test',
+        plan: async (state) =>
+          committedFilesOf(root, 'profiles', state.records).map((file) => ({
+            source: 'profiles',
+            file,
+            keep: `customer_id <> 'C1'`,
+            expectedRemoved: 1,
+          })),
+      });
+    } finally {
+      session.close();
+    }
+    expect(await rowsOnDisk(fixture.dataDir, 'profiles', 'customer_id')).toEqual([
+      'C1',
+      'C2',
+      'C2',
+    ]);
+    const recordsBefore = (await readManifestState(root))?.records;
+    await ensureLocalTable(client, 'left-behind');
+
+    const result = await eraseEntities({
+      registry: fixture.registry,
+      dataDir: fixture.dataDir,
+      env: 'local',
+      keys: parseErasureKeys(fixture.registry, ['customer_id=C1']),
+      online: { client, table: 'left-behind' },
+    });
+
+    expect(result.offline).toContainEqual({
+      source: 'profiles',
+      rows: 0,
+      files: 0,
+      replacedFiles: 1,
+    });
+    expect(await rowsOnDisk(fixture.dataDir, 'profiles', 'customer_id')).toEqual(['C2', 'C2']);
+    const after = await readManifestState(root);
+    expect(after?.records).toEqual(recordsBefore);
+    expect(after?.replaced.flatMap((e) => e.files)).toHaveLength(1);
   }, 120_000);
 });
