@@ -7,6 +7,7 @@ import type { Registry } from '../registry/index.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { selectedSources } from './compact.ts';
+import { defaultKeepReplacedMs } from './compact-replaced.ts';
 import { openDuckdb } from './duckdb-session.ts';
 import { type IngestRecord, readManifestState } from './ingest-manifest.ts';
 import { offlineRoot } from './local-layout.ts';
@@ -37,6 +38,11 @@ export interface RetentionOptions {
   readonly dryRun?: boolean;
   /** "Now" in epoch microseconds (tests); default the wall clock. */
   readonly nowMicros?: bigint;
+  /**
+   * How long the files deleted or rewritten stay on disk after the commit for training sets that
+   * listed them before it (readers take no lock); default defaultKeepReplacedMs, as compaction.
+   */
+  readonly keepReplacedMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -74,8 +80,10 @@ export interface RetentionResult {
  * Deletes the local offline store's rows older than each source's retention (its own, else the
  * environment's): whole files of the partitions before the boundary, and the older rows of the
  * boundary partition's files by rewriting them, all under ingest's commit rule in ONE commit
- * (rewriteCommittedFiles: a crash before it changes nothing, after it the next run or
- * `fstore doctor --fix` removes the old files). Idempotent: a second run finds nothing older.
+ * (rewriteCommittedFiles: a crash before it changes nothing). The old files no reader is given
+ * any more stay on disk `keepReplacedMs` (an hour) for reads planned before the commit, as
+ * compaction keeps its replaced files; the next write after that, or `fstore doctor --fix`,
+ * deletes them. Idempotent: a second run finds nothing older.
  * Refuses, changing nothing: a view whose ttl or window the environment's retention conflicts
  * with (lib/definitions/retention.ts), and rows a snapshot pins unless `force`.
  */
@@ -137,6 +145,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
       dataDir: options.dataDir,
       env: options.env,
       faultPrefix: 'retention',
+      keepReplacedMs: options.keepReplacedMs ?? defaultKeepReplacedMs,
       ...(options.signal ? { signal: options.signal } : {}),
       plan: async (state) => {
         plans = await planAll(state.records);

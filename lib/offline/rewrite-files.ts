@@ -64,7 +64,9 @@ export interface RewriteResult {
  * files to rewrite, writes each file's kept rows (ordered by `fstore_seq`, which they keep) under
  * a new id next to it where no reader reads them, then ONE manifest replacement makes the new
  * files the files of the ingests that named the old ones; the old files are deleted right after
- * (nothing is kept for late readers: the caller removes rows on purpose). A file left with no
+ * (nothing is kept for late readers: erasure removes rows on purpose), unless `keepReplacedMs`
+ * keeps them for readers that listed them before the commit (retention, as compaction does;
+ * the next write after that time, or `fstore doctor --fix`, deletes them). A file left with no
  * rows is dropped from its ingest's record; the record keeps its row count and `fstore_seq`
  * range, so sequence numbers are never handed out again.
  *
@@ -86,6 +88,11 @@ export async function rewriteCommittedFiles(options: {
   readonly pauseBeforeCommit?: PausePoint;
   /** Called under the lock once the new files are in place, before the commit. */
   readonly beforeCommit?: (rewrites: readonly FileRewrite[]) => Promise<void>;
+  /**
+   * How long to keep the rewritten files after the commit for readers that listed them before
+   * it (readers take no lock); default 0, deleted at once. `deleteReplaced` files go at once.
+   */
+  readonly keepReplacedMs?: number;
   readonly signal?: AbortSignal;
 }): Promise<RewriteResult> {
   const { connection, dataDir, env, faultPrefix } = options;
@@ -145,17 +152,27 @@ export async function rewriteCommittedFiles(options: {
     options.signal?.throwIfAborted();
     // Files deleted now leave the entries that kept them for later, into this commit's own,
     // which keeps nothing: a crash after the commit leaves them to the next writer to delete.
+    const keepMs = options.keepReplacedMs ?? 0;
+    const rewritten = merges.flatMap((m) => m.replaced);
     const replaced = replacedFilesEntry(
       root,
       rewriteId,
-      [...merges.flatMap((m) => m.replaced), ...deleteReplaced],
+      [...(keepMs > 0 ? [] : rewritten), ...deleteReplaced],
       0,
     );
+    const kept =
+      keepMs > 0 && rewritten.length > 0
+        ? [replacedFilesEntry(root, rewriteId, rewritten, keepMs)]
+        : [];
     await replaceManifest(
       root,
       {
         records: recordsAfterMerges(root, state.records, merges),
-        replaced: [...withoutFiles(state.replaced, new Set(replaced.files)), replaced],
+        replaced: [
+          ...withoutFiles(state.replaced, new Set(replaced.files)),
+          ...kept,
+          ...(replaced.files.length > 0 ? [replaced] : []),
+        ],
       },
       rewriteId,
       () => faultPoint(`${faultPrefix}:before-commit`),

@@ -119,7 +119,9 @@ describe('fstore retention (CLI), killed with SIGKILL at each step (FSTORE_FAULT
     // The rewritten file is in place, uncommitted, in its staging run.
     { point: 'retention:after-rewrite', committed: false, leftover: 'staging folder' },
     { point: 'retention:before-commit', committed: false, leftover: 'temporary manifest' },
-    { point: 'retention:after-commit', committed: true, leftover: 'superseded data file' },
+    // The old files are kept an hour for readers (listed as replaced, not leftovers); the
+    // emptied staging run stays.
+    { point: 'retention:after-commit', committed: true, leftover: 'staging folder' },
   ])(
     'killed at $point: the old rows are all there or all gone, and a rerun ends as one clean run',
     async ({ point, committed, leftover }) => {

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { microsOfMillis } from '../../lib/epoch-micros.ts';
+import { removeExpiredReplacedFiles } from '../../lib/offline/compact-replaced.ts';
 import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { findIngestLeftovers } from '../../lib/offline/ingest-leftovers.ts';
-import { readManifest } from '../../lib/offline/ingest-manifest.ts';
+import { readManifest, readManifestState } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { applyRetention, RetentionError } from '../../lib/offline/retention.ts';
 import { localSnapshotPins } from '../../lib/offline/retention-pins.ts';
@@ -121,7 +122,6 @@ describe('applyRetention (local store)', () => {
     expect(result.keptForever).toEqual(['clicks']);
     expect(await stored(fixture.dataDir, 'clicks')).toHaveLength(1);
     const root = offlineRoot(fixture.dataDir, 'local');
-    expect(existsSync(path.join(root, 'orders', 'dt=2026-03-08'))).toBe(false);
     expect((await findIngestLeftovers(root)).leftovers).toEqual([]);
     // The records stay (sequence numbers are never handed out again); only their files change.
     const records = (await readManifest(root)) ?? [];
@@ -130,6 +130,39 @@ describe('applyRetention (local store)', () => {
       ['orders', 2, 5],
       ['clicks', 1, 7],
     ]);
+  });
+
+  it('keeps the files it replaced for a read planned before its commit, until a later write after keepUntil', async () => {
+    const fixture = await populated();
+    const root = offlineRoot(fixture.dataDir, 'local');
+    // A training set lists the committed files when it renders its SQL and opens them later,
+    // taking no lock: render now, read after the retention's commit.
+    const planned = duckdbDialect(root).sourceRelation('orders');
+    const result = await applyRetention(base(fixture));
+    const session = await openDuckdb();
+    try {
+      const rows = await queryRows(session.connection, `SELECT count(*) AS n FROM ${planned}`);
+      expect(Number(rows[0]?.n)).toBe(6);
+    } finally {
+      session.close();
+    }
+    const replaced = (await readManifestState(root))?.replaced ?? [];
+    expect(replaced).toHaveLength(1);
+    const [entry] = replaced;
+    expect(entry?.replacedBy).toBe(result.rewriteId);
+    expect(entry?.files).toHaveLength(4);
+    expect(Date.parse(entry?.keepUntil ?? '')).toBeGreaterThan(Date.parse(entry?.at ?? ''));
+    expect((await findIngestLeftovers(root)).leftovers).toEqual([]);
+    const emptied = path.join(root, 'orders', 'dt=2026-03-08');
+    expect(existsSync(emptied)).toBe(true);
+    // The next write after keepUntil deletes them (ingest, compaction and rewrites call this).
+    const later = Date.parse(entry?.keepUntil ?? '') + 1;
+    const expired = await removeExpiredReplacedFiles(root, 'later-write', later);
+    expect(expired.removed).toHaveLength(4);
+    for (const file of expired.removed) expect(existsSync(file)).toBe(false);
+    expect((await readManifestState(root))?.replaced).toEqual([]);
+    expect(existsSync(emptied)).toBe(false);
+    expect(await stored(fixture.dataDir, 'orders')).toHaveLength(2);
   });
 
   it('changes nothing on a second run (idempotent)', async () => {

@@ -42,8 +42,8 @@ export function registerRetention(program: Command): void {
       const registry = await ctx.compile();
       const envRetention = projectStageConfig(ctx.env).offline.retention;
       const signal = ctx.shutdown.stopSignal();
-      // The replaced files are deleted at the commit: keep readers (a running server or
-      // materialization, which hold the online store's lock) out, as compaction does.
+      // As compaction: the replaced files stay an hour for training sets (which take no lock),
+      // and a running server or materialization (which hold the online store's lock) is kept out.
       const readers = options.dryRun
         ? undefined
         : await acquireProcessLock(
