@@ -92,9 +92,18 @@ export async function planSourceRetention(
       oldestSeq: Number(row.oldest_seq),
     });
   }
+  return { ...plan, steps, pinnedBy: snapshotsPinning(options.source, steps, options.pins) };
+}
+
+/** The snapshots (sorted, once each) pinning a row of `source` that `steps` delete. */
+export function snapshotsPinning(
+  source: string,
+  steps: readonly RetentionFileStep[],
+  pins: readonly RetentionPin[],
+): string[] {
   const oldestSeq = Math.min(...steps.map((s) => s.oldestSeq));
-  const pinnedBy = options.pins
-    .filter((pin) => pin.source === options.source && oldestSeq <= pin.throughSeq)
+  const pinnedBy = pins
+    .filter((pin) => pin.source === source && oldestSeq <= pin.throughSeq)
     .map((pin) => pin.snapshot);
-  return { ...plan, steps, pinnedBy: [...new Set(pinnedBy)].sort() };
+  return [...new Set(pinnedBy)].sort();
 }

@@ -16,6 +16,7 @@ import {
   planSourceRetention,
   type RetentionFileStep,
   type SourceRetentionPlan,
+  snapshotsPinning,
 } from './retention-plan.ts';
 import { type FileRewrite, rewriteCommittedFiles } from './rewrite-files.ts';
 import { refreshRunningTotals } from './running-totals.ts';
@@ -30,8 +31,12 @@ export interface RetentionOptions {
   readonly source?: string;
   /** The environment's retention for sources that declare none (seconds); absent: keep them. */
   readonly defaultRetentionSeconds?: number;
-  /** What snapshots pin (lib/offline/retention-pins.ts); pinned rows are refused unless `force`. */
-  readonly pins: readonly RetentionPin[];
+  /**
+   * What snapshots pin (lib/offline/retention-pins.ts); pinned rows are refused unless `force`.
+   * A function is called under the store's write lock when planning and again right before the
+   * commit, so a snapshot created while retention runs is seen (snapshots take another lock).
+   */
+  readonly pins: readonly RetentionPin[] | (() => Promise<readonly RetentionPin[]>);
   /** Delete rows snapshots pin too (those snapshots no longer reproduce). */
   readonly force?: boolean;
   /** Plan only: what would be deleted, nothing changed. */
@@ -107,10 +112,13 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     ];
   });
   const keptForever = sources.filter((s) => !retained.some((r) => r.name === s));
+  const pins = options.pins;
+  const readPins = typeof pins === 'function' ? pins : async () => pins;
   const session = await openDuckdb();
   try {
     const dialect = duckdbDialect(root);
     const planAll = async (records: readonly IngestRecord[]) => {
+      const pins = await readPins();
       const plans: SourceRetentionPlan[] = [];
       for (const source of retained)
         plans.push(
@@ -122,7 +130,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
             retentionSeconds: source.seconds,
             from: source.from,
             nowMicros,
-            pins: options.pins,
+            pins,
           }),
         );
       if (!options.force) refusePinned(plans);
@@ -150,6 +158,15 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
       plan: async (state) => {
         plans = await planAll(state.records);
         return plans.flatMap((p) => rewritesOf(dialect, timestampOf(retained, p), p));
+      },
+      // A snapshot created since the plan (its lock is not this one) pins what it read then.
+      beforeCommit: async () => {
+        const latest = await readPins();
+        plans = plans.map((p) => ({
+          ...p,
+          pinnedBy: p.steps.length > 0 ? snapshotsPinning(p.source, p.steps, latest) : [],
+        }));
+        if (!options.force) refusePinned(plans);
       },
     });
     const writtenBytes = new Map<string, number>();

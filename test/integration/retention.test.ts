@@ -244,6 +244,25 @@ describe('applyRetention (local store)', () => {
     expect(await stored(fixture.dataDir, 'orders')).toHaveLength(2);
   });
 
+  it('refuses the rows of a snapshot created while it runs, reading the pins again before its commit', async () => {
+    const fixture = await populated();
+    let reads = 0;
+    const pins = async () => {
+      const read = await localSnapshotPins(fixture.dataDir, 'local');
+      // Another process creates a snapshot right after this run's first read of the pins.
+      if (reads++ === 0)
+        await createSnapshot(fixture.dataDir, 'local', { name: 'mid_run', sources: ['orders'] });
+      return read;
+    };
+    await expect(applyRetention({ ...base(fixture), pins })).rejects.toThrow(
+      '"orders" (snapshot "mid_run"); nothing was deleted',
+    );
+    expect(reads).toBe(2);
+    expect(await stored(fixture.dataDir, 'orders')).toHaveLength(6);
+    const root = offlineRoot(fixture.dataDir, 'local');
+    expect((await findIngestLeftovers(root)).leftovers).toEqual([]);
+  });
+
   it('refuses the rows of a snapshot made with fstore snapshot create, until it is deleted', async () => {
     const fixture = await populated();
     await createSnapshot(fixture.dataDir, 'local', { name: 'v1_baseline', sources: ['orders'] });

@@ -56,7 +56,8 @@ export function registerRetention(program: Command): void {
           registry,
           dataDir: ctx.options.dataDir,
           env: ctx.env,
-          pins: await localSnapshotPins(ctx.options.dataDir, ctx.env),
+          // Read under the store's write lock, and again before the commit.
+          pins: () => localSnapshotPins(ctx.options.dataDir, ctx.env),
           signal,
           ...(envRetention ? { defaultRetentionSeconds: parseDuration(envRetention) } : {}),
           ...(options.source ? { source: options.source } : {}),
