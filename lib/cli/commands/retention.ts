@@ -40,7 +40,7 @@ export function registerRetention(program: Command): void {
           { hint: 'see README, "Retention"' },
         );
       const registry = await ctx.compile();
-      const envRetention = projectStageConfig(ctx.env).offline.retention;
+      const envRetention = projectStageConfig(ctx.env, ctx.options.defs).offline.retention;
       const signal = ctx.shutdown.stopSignal();
       // As compaction: the replaced files stay an hour for training sets (which take no lock),
       // and a running server or materialization (which hold the online store's lock) is kept out.

@@ -1,7 +1,7 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectStageConfig } from '../../../lib/cli/project-stage-config.ts';
+import { projectFolderOf, projectStageConfig } from '../../../lib/cli/project-stage-config.ts';
 import { makeTempDir } from '../../helpers/run-fstore.ts';
 
 describe('projectStageConfig (the CLI reads the stage settings cdk deploy reads)', () => {
@@ -13,6 +13,18 @@ describe('projectStageConfig (the CLI reads the stage settings cdk deploy reads)
     );
     expect(projectStageConfig('local', folder).offline.retention).toBe('730d');
     expect(projectStageConfig('dev', folder).offline.retention).toBeUndefined();
+  });
+
+  it('reads the cdk.json of the folder above the definitions folder', async () => {
+    const folder = await makeTempDir('stage-config-above');
+    await writeFile(
+      path.join(folder, 'cdk.json'),
+      JSON.stringify({ context: { stages: { local: { offline: { retention: '400d' } } } } }),
+    );
+    const defs = path.join(folder, 'feature-defs', 'team');
+    await mkdir(defs, { recursive: true });
+    expect(projectFolderOf(defs)).toBe(folder);
+    expect(projectStageConfig('local', defs).offline.retention).toBe('400d');
   });
 
   it('uses the defaults without a cdk.json', async () => {
