@@ -13,16 +13,50 @@ const retentionsSchema = z
   })
   .pipe(z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number().int().positive()));
 
-const configSchema = z.object({
-  OFFLINE_BUCKET: z.string().min(3),
-  /** Set at synth from the registry and the stage's offline.retention. */
-  RETENTIONS: retentionsSchema,
-});
+/** `{ "<source>": "offline/<source>/", ... }`: the registry's S3 prefix of each source. */
+const prefixesSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z.string(),
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_=-]+(\/[A-Za-z0-9_=-]+)*\/$/, 'a key prefix such as offline/orders/'),
+    ),
+  );
+
+const configSchema = z
+  .object({
+    OFFLINE_BUCKET: z.string().min(3),
+    /** Set at synth from the registry and the stage's offline.retention. */
+    RETENTIONS: retentionsSchema,
+    /** Set at synth from the registry (each source's `offline.s3Prefix`). */
+    OFFLINE_PREFIXES: prefixesSchema,
+  })
+  .superRefine((config, ctx) => {
+    for (const source of Object.keys(config.RETENTIONS))
+      if (config.OFFLINE_PREFIXES[source] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['OFFLINE_PREFIXES'],
+          message: `no prefix for source "${source}"`,
+        });
+  });
 
 export interface RetentionConfig {
   readonly bucket: string;
   /** Source → retention in seconds. */
   readonly retentions: Readonly<Record<string, number>>;
+  /** Source → its data prefix in the bucket (the registry's `offline.s3Prefix`). */
+  readonly prefixes: Readonly<Record<string, string>>;
 }
 
 /** Reads and validates the function's environment once, at cold start. */
@@ -34,5 +68,9 @@ export function readRetentionConfig(env: Record<string, string | undefined>): Re
     const given = env[name] !== undefined ? `, not ${JSON.stringify(env[name])}` : '';
     throw new Error(`retention configuration: ${name}: ${issue?.message}${given}`);
   }
-  return { bucket: parsed.data.OFFLINE_BUCKET, retentions: parsed.data.RETENTIONS };
+  return {
+    bucket: parsed.data.OFFLINE_BUCKET,
+    retentions: parsed.data.RETENTIONS,
+    prefixes: parsed.data.OFFLINE_PREFIXES,
+  };
 }

@@ -41,7 +41,8 @@ const eventSchema = z.strictObject({});
  * lock another run holds (a compaction) is counted `SourcesBusy` and left for the next run. A
  * source that fails is logged and counted (`RetentionFailures`); once every other source has
  * run, the invocation fails, so the Errors alarm sees it. `RetentionObjectsDeleted` and
- * `RetentionBytesFreed` say what each run freed.
+ * `RetentionBytesFreed` say what each run freed; `SourcesRetained` (sources done) feeds the
+ * alarm on days without a run. Each source is listed under its registry prefix (config).
  */
 export function createRetentionHandler(deps: RetentionDependencies) {
   const metrics = deps.metrics ?? new Metrics({ namespace: 'fstore', serviceName: 'retention' });
@@ -60,7 +61,7 @@ export function createRetentionHandler(deps: RetentionDependencies) {
           s3: deps.s3,
           bucket: deps.config.bucket,
           source,
-          prefix: `offline/${source}/`,
+          prefix: deps.config.prefixes[source] as string,
           retentionSeconds,
           nowMicros: microsOfMillis(now().getTime()),
           // Snapshots are not stored on AWS yet (issue 19 §1): nothing pins.
@@ -91,6 +92,8 @@ export function createRetentionHandler(deps: RetentionDependencies) {
       MetricUnit.Bytes,
       done.reduce((n, r) => n + r.bytesFreed, 0),
     );
+    // The not-run alarm: a day without a retained source (no run, or all busy) breaches.
+    metrics.addMetric('SourcesRetained', MetricUnit.Count, done.length);
     metrics.addMetric(
       'SourcesBusy',
       MetricUnit.Count,

@@ -21,7 +21,12 @@ export interface ScheduledRetentionProps {
   readonly bucket: s3.IBucket;
   /** Source → retention in seconds (the source's own, else the stage's offline.retention). */
   readonly retentions: Readonly<Record<string, number>>;
-  /** When it runs (EventBridge Scheduler, UTC); default once a day. */
+  /** Source → its data prefix in the bucket (the registry's `offline.s3Prefix`), as compaction. */
+  readonly prefixes: Readonly<Record<string, string>>;
+  /**
+   * When it runs (EventBridge Scheduler, UTC); default once a day. At least daily: the not-run
+   * alarm expects a retained source every day.
+   */
   readonly schedule?: string;
   /** Where its failure alarm notifies (the stack's alarm topic); absent: the alarm only shows. */
   readonly alarmTopic?: sns.ITopic;
@@ -36,13 +41,16 @@ const entry = fileURLToPath(new URL('../../lambdas/retention/index.ts', import.m
  * `offline/<source>/dt=`, delete objects under `offline/<source>/dt=`, and take the source's
  * compaction lock (get, put, delete that one key): nothing else of the bucket. A failed run
  * (Lambda Errors: a source S3 refused, a crash, a timeout) fires an alarm; the run is retried by
- * the next schedule, so the invocation is not retried. Deleted objects stay as noncurrent
- * versions until the bucket's lifecycle rule expires them.
+ * the next schedule, so the invocation is not retried. Two UTC days in a row with no source
+ * retained (the schedule never fired, or every source was busy) fire another alarm, missing
+ * data counting as breaching. Deleted objects stay as noncurrent versions until the bucket's
+ * lifecycle rule expires them.
  */
 export class ScheduledRetention extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly schedule: scheduler.CfnSchedule;
   readonly failedAlarm: cloudwatch.Alarm;
+  readonly notRunAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ScheduledRetentionProps) {
     super(scope, id);
@@ -58,7 +66,15 @@ export class ScheduledRetention extends Construct {
       description: `Execution role of ${functionName}: list and delete offline/<source>/dt= objects, take the source's compaction lock`,
     });
     const sources = Object.keys(props.retentions);
-    const partitions = sources.map((s) => `offline/${s}/dt=`);
+    const prefixes = Object.fromEntries(
+      sources.map((s) => {
+        const prefix = props.prefixes[s];
+        if (prefix === undefined)
+          throw new Error(`ScheduledRetention: no prefix for source "${s}" in props.prefixes`);
+        return [s, prefix];
+      }),
+    );
+    const partitions = sources.map((s) => `${prefixes[s]}dt=`);
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
@@ -106,6 +122,7 @@ export class ScheduledRetention extends Construct {
       environment: {
         OFFLINE_BUCKET: props.bucket.bucketName,
         RETENTIONS: JSON.stringify(props.retentions),
+        OFFLINE_PREFIXES: JSON.stringify(prefixes),
         NODE_OPTIONS: '--enable-source-maps',
       },
       description: `Deletes offline rows of env ${stage.name} past each source's retention (whole dt partitions)`,
@@ -162,6 +179,28 @@ export class ScheduledRetention extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (props.alarmTopic) this.failedAlarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+    // The Errors alarm sees failed runs only: a schedule that never fires, or a run whose every
+    // source another run held (SourcesBusy), is silent there. Two days, not one: a first run up
+    // to a day after deploy, and a daily run near midnight UTC, do not alarm.
+    this.notRunAlarm = new cloudwatch.Alarm(this, 'NotRun', {
+      alarmName: `fstore-${stage.name}-retention-not-run`,
+      alarmDescription:
+        'No scheduled retention run applied any source for two UTC days: the schedule did not fire, or every source was busy (a compaction held its lock). Old rows stay; check the schedule and the function log.',
+      metric: new cloudwatch.Metric({
+        namespace: 'fstore',
+        metricName: 'SourcesRetained',
+        dimensionsMap: { service: 'retention' },
+        statistic: 'Sum',
+        period: Duration.days(1),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    if (props.alarmTopic)
+      for (const alarm of [this.failedAlarm, this.notRunAlarm])
+        alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
   }
 }

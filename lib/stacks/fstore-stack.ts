@@ -125,6 +125,7 @@ export class FstoreStack extends Stack {
         stage,
         bucket: this.offlineStore.bucket,
         retentions,
+        prefixes: Object.fromEntries(registry.sources.map((s) => [s.name, s.offline.s3Prefix])),
         alarmTopic: this.monitoring.topic,
       });
 

@@ -29,6 +29,8 @@ function build() {
     stage: resolveStageConfig('dev'),
     bucket,
     retentions: { orders: 365 * 86_400, clicks: 30 * 86_400 },
+    // The registry's prefixes (clicks at a prefix of its own, to tell them from offline/<source>/).
+    prefixes: { orders: 'offline/orders/', clicks: 'tables/clicks-v2/', views: 'offline/views/' },
     alarmTopic: topic,
   });
   const { assembly, violations } = synthWithViolations(app);
@@ -55,6 +57,10 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
       Environment: {
         Variables: Match.objectLike({
           RETENTIONS: JSON.stringify({ orders: 31_536_000, clicks: 2_592_000 }),
+          OFFLINE_PREFIXES: JSON.stringify({
+            orders: 'offline/orders/',
+            clicks: 'tables/clicks-v2/',
+          }),
         }),
       },
     });
@@ -65,6 +71,23 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
       AlarmName: 'fstore-dev-retention-failed',
       MetricName: 'Errors',
       Threshold: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+    });
+  });
+
+  it('alarms, missing data breaching, when two days in a row retained no source (no run, or every source busy)', () => {
+    (built.template as Template).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fstore-dev-retention-not-run',
+      Namespace: 'fstore',
+      MetricName: 'SourcesRetained',
+      Dimensions: [{ Name: 'service', Value: 'retention' }],
+      Statistic: 'Sum',
+      Period: 86_400,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
     });
   });
@@ -87,14 +110,14 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
     expect(lines.sort()).toEqual(
       [
         's3:DeleteObject offline/orders/dt=* {}',
-        's3:DeleteObject offline/clicks/dt=* {}',
+        's3:DeleteObject tables/clicks-v2/dt=* {}',
         's3:DeleteObject offline/_ingests/orders/compactions/_lock.json {}',
         's3:DeleteObject offline/_ingests/clicks/compactions/_lock.json {}',
         's3:GetObject offline/_ingests/orders/compactions/_lock.json {}',
         's3:GetObject offline/_ingests/clicks/compactions/_lock.json {}',
         's3:PutObject offline/_ingests/orders/compactions/_lock.json {}',
         's3:PutObject offline/_ingests/clicks/compactions/_lock.json {}',
-        `s3:ListBucket bucket ${JSON.stringify({ StringLike: { 's3:prefix': ['offline/orders/dt=*', 'offline/clicks/dt=*'] } })}`,
+        `s3:ListBucket bucket ${JSON.stringify({ StringLike: { 's3:prefix': ['offline/orders/dt=*', 'tables/clicks-v2/dt=*'] } })}`,
       ].sort(),
     );
   });
@@ -117,7 +140,14 @@ describe('the stack with a source retention', { timeout: 600_000 }, () => {
     expect(assembly).toBeDefined();
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'fstore-dev-retention',
-      Environment: { Variables: Match.objectLike({ RETENTIONS: '{"orders":31536000}' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          RETENTIONS: '{"orders":31536000}',
+          OFFLINE_PREFIXES: JSON.stringify({
+            orders: registry.sources.find((s) => s.name === 'orders')?.offline.s3Prefix,
+          }),
+        }),
+      },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'fstore-dev-retention-failed',

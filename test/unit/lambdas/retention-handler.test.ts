@@ -17,7 +17,12 @@ const s3 = mockClient(S3Client);
 const old = (source: string, n: number) =>
   `offline/${source}/dt=2026-01-0${n}/20260101t000000-0000000${n}-0.parquet`;
 
-function handlerWith(retentions: Record<string, number>) {
+function handlerWith(
+  retentions: Record<string, number>,
+  prefixes: Record<string, string> = Object.fromEntries(
+    Object.keys(retentions).map((source) => [source, `offline/${source}/`]),
+  ),
+) {
   const metrics = new Metrics({ namespace: 'fstore-test', serviceName: 'retention' });
   const added = vi.spyOn(metrics, 'addMetric');
   vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
@@ -27,6 +32,7 @@ function handlerWith(retentions: Record<string, number>) {
     config: readRetentionConfig({
       OFFLINE_BUCKET: 'offline-bucket',
       RETENTIONS: JSON.stringify(retentions),
+      OFFLINE_PREFIXES: JSON.stringify(prefixes),
     }),
     metrics,
     logger,
@@ -64,6 +70,7 @@ describe('retention function', () => {
     expect(metric('RetentionObjectsDeleted')).toBe(4);
     expect(metric('RetentionBytesFreed')).toBe(40);
     expect(metric('RetentionFailures')).toBe(0);
+    expect(metric('SourcesRetained')).toBe(2);
   });
 
   it('runs the other sources when one fails, then fails the invocation naming it (the alarm sees it)', async () => {
@@ -80,6 +87,24 @@ describe('retention function', () => {
     expect(metric('RetentionObjectsDeleted')).toBe(2);
   });
 
+  it("lists and deletes under the registry's prefix of each source", async () => {
+    const { invoke } = handlerWith({ orders: 30 * 86_400 }, { orders: 'tables/orders-v2/' });
+    await invoke({});
+    expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix)).toEqual([
+      'tables/orders-v2/dt=',
+    ]);
+  });
+
+  it('refuses a configuration without the prefix of a source it retains, naming it', () => {
+    expect(() =>
+      readRetentionConfig({
+        OFFLINE_BUCKET: 'bucket',
+        RETENTIONS: '{"orders": 60, "clicks": 60}',
+        OFFLINE_PREFIXES: '{"orders": "offline/orders/"}',
+      }),
+    ).toThrow('retention configuration: OFFLINE_PREFIXES: no prefix for source "clicks"');
+  });
+
   it('refuses an event other than {} before any work', async () => {
     const { invoke } = handlerWith({ orders: 30 * 86_400 });
     await expect(invoke({ source: 'orders' })).rejects.toThrow('the schedule sends {}');
@@ -88,7 +113,11 @@ describe('retention function', () => {
 
   it('refuses a configuration that is not source → seconds, naming the variable', () => {
     expect(() =>
-      readRetentionConfig({ OFFLINE_BUCKET: 'bucket', RETENTIONS: '{"orders": "30d"}' }),
+      readRetentionConfig({
+        OFFLINE_BUCKET: 'bucket',
+        RETENTIONS: '{"orders": "30d"}',
+        OFFLINE_PREFIXES: '{"orders": "offline/orders/"}',
+      }),
     ).toThrow(/retention configuration: RETENTIONS: .*not "\{\\"orders\\": \\"30d\\"\}"/);
   });
 });
