@@ -85,6 +85,8 @@ describe('retention function', () => {
     );
     expect(metric('RetentionFailures')).toBe(1);
     expect(metric('RetentionObjectsDeleted')).toBe(2);
+    // Only the sources done count for the not-run alarm.
+    expect(metric('SourcesRetained')).toBe(1);
   });
 
   it("lists and deletes under the registry's prefix of each source", async () => {
