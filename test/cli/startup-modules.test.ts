@@ -88,7 +88,14 @@ describe('CLI start-up from the TypeScript sources loads only what the command r
       path.join(dataDir, 'out.parquet'),
     ]);
     expect(code).toBe(1);
-    expect(commandModules(modules).sort()).toEqual(['training-set-output.ts', 'training-set.ts']);
+    // The local build and its manifest record; not the replay, the dry run or the Athena path.
+    expect(commandModules(modules).sort()).toEqual([
+      'training-set-local-build.ts',
+      'training-set-output.ts',
+      'training-set-record.ts',
+      'training-set-recorded.ts',
+      'training-set.ts',
+    ]);
     expect(loadedOf(modules, heavy)).toEqual([
       '@duckdb/',
       '/zod/',
