@@ -124,6 +124,26 @@ export async function planS3Compaction(options: S3PlanOptions): Promise<S3Source
   };
 }
 
+/**
+ * The keys of the objects of `options.source` fstore's Athena queries read now, by the rule
+ * planS3Compaction applies (an ingest id with a record, not replaced by a compaction record):
+ * what an entity delete rewrites and commits, as opposed to leftovers it deletes outright.
+ */
+export async function readableObjectKeys(
+  options: Omit<S3PlanOptions, 'targetBytes'>,
+): Promise<Set<string>> {
+  const { committed, replaced } = await readRecords(options);
+  const readable = new Set<string>();
+  for (const object of await listObjects(options, options.prefix)) {
+    const relative = object.key.slice(options.prefix.length);
+    if (relative.split('/').length !== 2 || partitionOfPath(relative) === undefined) continue;
+    const id = ingestIdOfObjectPath(object.key);
+    if (id !== undefined && committed.has(id) && !replaced.has(object.key))
+      readable.add(object.key);
+  }
+  return readable;
+}
+
 const ingestIdText = '\\d{8}t\\d{6}-[0-9a-f]{8}';
 /** `<sha256>/<ingestId>.json`, the record layout since the commit rule: the id is in the key. */
 const ingestRecordTail = new RegExp(`^[0-9a-f]{64}/(${ingestIdText})\\.json$`);
@@ -142,7 +162,7 @@ const compactionRecordTail = new RegExp(`^compactions/(${ingestIdText})\\.json$`
  * replaced. One of those that is not a JSON object with an `ingestId` is refused, as Athena's
  * query would fail on it.
  */
-async function readRecords(options: S3PlanOptions): Promise<{
+async function readRecords(options: Omit<S3PlanOptions, 'targetBytes'>): Promise<{
   committed: Set<string>;
   replaced: Set<string>;
   expired: Set<string>;
@@ -185,7 +205,10 @@ async function readRecords(options: S3PlanOptions): Promise<{
   return { committed, replaced, expired, ignored };
 }
 
-async function readRecord(options: S3PlanOptions, key: string): Promise<{ ingestId: string }> {
+async function readRecord(
+  options: Omit<S3PlanOptions, 'targetBytes'>,
+  key: string,
+): Promise<{ ingestId: string }> {
   const where = `s3://${options.bucket}/${key}`;
   let text: string;
   try {
@@ -212,7 +235,10 @@ async function readRecord(options: S3PlanOptions, key: string): Promise<{ ingest
 }
 
 /** Every object under `prefix`, through all pages of ListObjectsV2. */
-async function listObjects(options: S3PlanOptions, prefix: string): Promise<S3DataObject[]> {
+async function listObjects(
+  options: Omit<S3PlanOptions, 'targetBytes'>,
+  prefix: string,
+): Promise<S3DataObject[]> {
   const { s3, bucket } = options;
   const found: S3DataObject[] = [];
   let token: string | undefined;

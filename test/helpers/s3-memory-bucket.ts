@@ -7,7 +7,9 @@ import { S3Client } from '@aws-sdk/client-s3';
  * A loopback S3 holding one bucket in memory, for the real S3 client (and the real CLI, through
  * `AWS_ENDPOINT_URL_S3`): ListObjectsV2 (pages of `pageSize`, each object with its ETag),
  * GetObject, PutObject, CopyObject (a PUT with `x-amz-copy-source: <bucket>/<URL-encoded key>`,
- * within this bucket; `x-amz-copy-source-if-match` as S3 answers it), DeleteObject and DeleteObjects (quiet: only its errors answered), path-style
+ * within this bucket; `x-amz-copy-source-if-match` as S3 answers it), DeleteObject and DeleteObjects (quiet: only its errors answered; an entry with a VersionId
+ * deletes that version), ListObjectVersions (one version per key, its id the MD5 of its bytes,
+ * one page), path-style
  * as the SDK speaks to an IP.
  * Anything else answers 501, and so does an `aws-chunked` upload: set
  * `AWS_REQUEST_CHECKSUM_CALCULATION=when_required` (`memoryBucketEnv`) so bodies come plain.
@@ -33,6 +35,8 @@ export interface MemoryBucket {
    * bucket (fstore's are) each such delete leaves a delete marker.
    */
   readonly absentDeletes: string[];
+  /** Keys a DeleteObjects removed by VersionId (for good: no delete marker is left). */
+  readonly versionDeletes: string[];
   /** When each key was last written (S3's Last-Modified); keys set directly count as 2026-03-01. */
   readonly modified: Map<string, Date>;
   /**
@@ -109,6 +113,9 @@ export async function startMemoryBucket(
   const requests: string[] = [];
   const listed: string[] = [];
   const absentDeletes: string[] = [];
+  const versionDeletes: string[] = [];
+  /** Each key holds one version, its current bytes: the version id is their MD5. */
+  const versionOf = (bytes: Buffer) => `v${createHash('md5').update(bytes).digest('hex')}`;
   const etagOf = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
   const lastModified = (key: string) => modified.get(key) ?? new Date('2026-03-01T00:00:00Z');
   /** The 412/404 a conditional request gets, or undefined when its condition holds. */
@@ -171,18 +178,51 @@ export async function startMemoryBucket(
         );
       return;
     }
+    if (method === 'GET' && key === '' && url.searchParams.has('versions')) {
+      // One version per key (its current bytes), so the whole answer fits one page.
+      requests.push('LIST ?versions');
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const versions = [...objects.keys()]
+        .sort()
+        .filter((k) => k.startsWith(prefix))
+        .map(
+          (k) =>
+            `<Version><Key>${xmlText(k)}</Key><VersionId>${versionOf(objects.get(k) ?? Buffer.alloc(0))}</VersionId><IsLatest>true</IsLatest><LastModified>${lastModified(k).toISOString()}</LastModified><Size>${objects.get(k)?.length}</Size></Version>`,
+        )
+        .join('');
+      response
+        .writeHead(200, { 'content-type': 'application/xml' })
+        .end(
+          `<?xml version="1.0" encoding="UTF-8"?><ListVersionsResult><Name>${name}</Name><Prefix>${xmlText(prefix)}</Prefix><IsTruncated>false</IsTruncated>${versions}</ListVersionsResult>`,
+        );
+      return;
+    }
     if (method === 'POST' && key === '' && url.searchParams.has('delete')) {
       requests.push('DELETE ?delete');
       const xml = (await bodyOf(request)).toString('utf8');
       const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unXml(m[1] ?? ''));
+      const versionIds = [...xml.matchAll(/<Object>([\s\S]*?)<\/Object>/g)].map(
+        (m) => /<VersionId>([^<]*)<\/VersionId>/.exec(m[1] ?? '')?.[1],
+      );
       const quiet = /<Quiet>true<\/Quiet>/.test(xml);
       const entries: string[] = [];
-      for (const k of keys) {
+      for (const [index, k] of keys.entries()) {
         const refused = bucketHandle.deleteObjectsError?.(k);
         if (refused) {
           entries.push(
             `<Error><Key>${xmlText(k)}</Key><Code>${refused.code}</Code><Message>${xmlText(refused.message)}</Message></Error>`,
           );
+          continue;
+        }
+        const versionId = versionIds[index];
+        if (versionId !== undefined) {
+          // A version delete removes that version for good and leaves no delete marker.
+          const held = objects.get(k);
+          if (held && versionOf(held) === versionId) {
+            objects.delete(k);
+            modified.delete(k);
+            versionDeletes.push(k);
+          }
           continue;
         }
         if (!objects.has(k)) absentDeletes.push(k);
@@ -273,6 +313,7 @@ export async function startMemoryBucket(
     requests,
     listed,
     absentDeletes,
+    versionDeletes,
     now: () => new Date(),
     env: {
       AWS_ENDPOINT_URL_S3: endpoint,

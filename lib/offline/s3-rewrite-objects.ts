@@ -1,0 +1,227 @@
+import { createReadStream } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { faultPoint } from '../fault-injection.ts';
+import { quoteLiteral } from '../sql/dialect.ts';
+import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { newDataFilesId } from './ingest-manifest.ts';
+import { CommitOutcomeUnknownError } from './ingest-target.ts';
+import { putCommitRecord } from './s3-commit-record.ts';
+import { readableObjectKeys, S3CompactionPlanError } from './s3-compact-plan.ts';
+import { compactionRecordKey, type S3CompactionRecord } from './s3-compact-record.ts';
+import type { S3Lock } from './s3-lock.ts';
+import { deleteEveryVersion } from './s3-object-versions.ts';
+import { makeWorkFolder, removeWorkFolder } from './work-folders.ts';
+
+/** One committed object to write again with only the rows `keep` (a SQL predicate) holds. */
+export interface S3ObjectRewrite {
+  readonly key: string;
+  readonly keep: string;
+}
+
+export interface S3RewriteOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly region: string;
+  readonly source: string;
+  /** The source's data prefix, `offline/<source>/`. */
+  readonly prefix: string;
+  /** The source's compaction lock, held by the caller for the whole run. */
+  readonly lock: S3Lock;
+  readonly signal?: AbortSignal;
+  /** Objects readers read now, to write again without some rows. */
+  readonly rewrites: readonly S3ObjectRewrite[];
+  /** Objects no reader reads (leftovers, compaction-replaced) to delete for good, unread. */
+  readonly remove: readonly string[];
+  /** Why, written in the commit record (`entity-delete`, `retention`). */
+  readonly reason: string;
+  /** Fault points are `<faultPrefix>:s3-after-upload`, `:s3-after-commit`, `:s3-mid-delete`. */
+  readonly faultPrefix: string;
+  readonly workDir?: string;
+  readonly now?: () => Date;
+  /** Passed to deleteEveryVersion (tests: 0). */
+  readonly backoffMs?: number;
+}
+
+export interface S3RewriteResult {
+  /** Absent when no committed object was rewritten (nothing to commit). */
+  readonly record?: S3CompactionRecord;
+  /** Rows left out of the rewritten objects. */
+  readonly rowsRemoved: number;
+  readonly objectsRewritten: number;
+  /** Objects deleted for good (rewritten ones and `remove`), and how many versions they had. */
+  readonly objectsDeleted: number;
+  readonly versionsDeleted: number;
+}
+
+/** An object's folder is `<prefix><pid>-<random>` (work-folders.ts). */
+const workFolderPrefix = 'fstore-rewrite-';
+
+/**
+ * Writes committed objects of one source again without some rows, under the commit rule of an
+ * S3 compaction (ADR 0008), and deletes the old ones for good. For each object: download, keep
+ * the rows `keep` holds with DuckDB (same columns, same `fstore_seq`, in `fstore_seq` order),
+ * upload as `<rewriteId>-<n>.parquet` in the same `dt` folder (an object left with no row is
+ * not written); then ONE commit record (a compaction record: `files` the new objects, `replaces`
+ * the old), after which readers read the new objects instead; then every version of the old
+ * objects and of `remove` is deleted (deleteEveryVersion: the bucket is versioned).
+ *
+ * A crash before the commit leaves unread uploads (no record names their id) and changes no
+ * reader; after it, the old objects are replaced and unread, still holding the rows until a rerun
+ * finds them (they are still in the Glue table) and deletes them. The caller holds the source's
+ * compaction lock; its lease is confirmed right before the commit, and the objects to rewrite
+ * must still be read then (else another writer replaced them: nothing is committed).
+ */
+export async function rewriteS3Objects(options: S3RewriteOptions): Promise<S3RewriteResult> {
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, options.lock.signal])
+    : options.lock.signal;
+  const now = options.now ?? (() => new Date());
+  let record: S3CompactionRecord | undefined;
+  let rowsRemoved = 0;
+  if (options.rewrites.length > 0) {
+    const written = await writeWithout({ ...options, signal }, now);
+    rowsRemoved = written.rowsRemoved;
+    record = written.record;
+  }
+  faultPoint(`${options.faultPrefix}:s3-after-commit`);
+  const gone = [...options.rewrites.map((r) => r.key), ...options.remove];
+  let batches = 0;
+  const deleted = await deleteEveryVersion({
+    s3: options.s3,
+    bucket: options.bucket,
+    keys: gone,
+    signal,
+    ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+    afterBatch: () => {
+      if (++batches === 1) faultPoint(`${options.faultPrefix}:s3-mid-delete`);
+    },
+  });
+  return {
+    ...(record ? { record } : {}),
+    rowsRemoved,
+    objectsRewritten: options.rewrites.length,
+    objectsDeleted: deleted.objects,
+    versionsDeleted: deleted.versions,
+  };
+}
+
+async function writeWithout(
+  options: S3RewriteOptions & { readonly signal: AbortSignal },
+  now: () => Date,
+): Promise<{ record: S3CompactionRecord; rowsRemoved: number }> {
+  const rewriteId = newDataFilesId(now());
+  const work = await makeWorkFolder(options.workDir ?? tmpdir(), workFolderPrefix);
+  const session = await openDuckdb();
+  const uploaded: string[] = [];
+  let outcomeUnknown = false;
+  let rowsRemoved = 0;
+  try {
+    for (const [n, { key, keep }] of options.rewrites.entries()) {
+      options.signal.throwIfAborted();
+      const input = path.join(work, `in-${n}.parquet`);
+      await writeFile(input, await download(options, key));
+      const read = `read_parquet(${quoteLiteral(input)}, hive_partitioning = false)`;
+      const [counts] = await queryRows(
+        session.connection,
+        `SELECT count(*)::BIGINT AS total, (count(*) FILTER (WHERE ${keep}))::BIGINT AS kept FROM ${read}`,
+      );
+      const total = Number(counts?.total ?? 0);
+      const kept = Number(counts?.kept ?? 0);
+      rowsRemoved += total - kept;
+      if (kept === 0) continue;
+      const output = path.join(work, `out-${n}.parquet`);
+      await session.connection.run(
+        `COPY (SELECT * FROM ${read} WHERE ${keep} ORDER BY fstore_seq) TO ${quoteLiteral(output)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      const newKey = `${path.posix.dirname(key)}/${rewriteId}-${uploaded.length}.parquet`;
+      options.signal.throwIfAborted(); // a lost lease or a stop: upload nothing more
+      await upload(options, newKey, output);
+      uploaded.push(newKey);
+      faultPoint(`${options.faultPrefix}:s3-after-upload`);
+    }
+    options.signal.throwIfAborted();
+    await refuseIfNoLongerRead(options);
+    await options.lock.confirm();
+    const at = now();
+    const record: S3CompactionRecord & { readonly reason: string } = {
+      kind: 'compaction',
+      ingestId: rewriteId,
+      source: options.source,
+      at: at.toISOString(),
+      // Nothing is kept for late readers: the old objects hold rows that must go now.
+      keepUntil: at.toISOString(),
+      files: uploaded,
+      replaces: options.rewrites.map((r) => r.key),
+      reason: options.reason,
+    };
+    try {
+      await putCommitRecord(
+        options.s3,
+        options.bucket,
+        compactionRecordKey(options.source, rewriteId),
+        record,
+        'its rewritten objects are kept. Run the same command again: if the record landed, the old objects are found unread and deleted; otherwise they are rewritten again',
+      );
+    } catch (error) {
+      outcomeUnknown = error instanceof CommitOutcomeUnknownError;
+      throw error;
+    }
+    return { record, rowsRemoved };
+  } catch (error) {
+    if (!outcomeUnknown) await discard(options, uploaded);
+    throw error;
+  } finally {
+    session.close();
+    await removeWorkFolder(work);
+  }
+}
+
+async function download(options: S3RewriteOptions, key: string): Promise<Uint8Array> {
+  const response = await options.s3.send(
+    new GetObjectCommand({ Bucket: options.bucket, Key: key }),
+  );
+  const bytes = await response.Body?.transformToByteArray();
+  if (!bytes)
+    throw new Error(`s3://${options.bucket}/${key} answered no body; nothing was rewritten`);
+  return bytes;
+}
+
+async function upload(options: S3RewriteOptions, key: string, file: string): Promise<void> {
+  await options.s3.send(
+    new PutObjectCommand({
+      Bucket: options.bucket,
+      Key: key,
+      Body: createReadStream(file),
+      ContentLength: (await stat(file)).size,
+      ContentType: 'application/vnd.apache.parquet',
+    }),
+  );
+}
+
+/** Behind the lock: every object rewritten must still be one readers read at the commit. */
+async function refuseIfNoLongerRead(options: S3RewriteOptions): Promise<void> {
+  const readable = await readableObjectKeys(options);
+  const gone = options.rewrites.filter((r) => !readable.has(r.key));
+  if (gone.length > 0)
+    throw new S3CompactionPlanError(
+      `${gone.length} object(s) of source "${options.source}" this run rewrote are no longer read (first: s3://${options.bucket}/${gone[0]?.key}): another writer replaced them meanwhile; nothing was committed and this run's uploads are removed`,
+      'run the same command again',
+    );
+}
+
+/** Deletes the uploads of a rewrite that did not commit; no record names them, so none is read. */
+async function discard(options: S3RewriteOptions, keys: readonly string[]): Promise<void> {
+  for (let start = 0; start < keys.length; start += 1000)
+    await options.s3
+      .send(
+        new DeleteObjectsCommand({
+          Bucket: options.bucket,
+          Delete: { Objects: keys.slice(start, start + 1000).map((Key) => ({ Key })), Quiet: true },
+        }),
+      )
+      .catch(() => undefined);
+}
