@@ -1,34 +1,24 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { HintedError } from '../hinted-error.ts';
 import { readManifest, syncFolder } from './ingest-manifest.ts';
 import { offlineRoot } from './local-layout.ts';
 import { committedSeqs, type SeqPins } from './seq-pins.ts';
+import {
+  checkSnapshotWanted,
+  newSnapshot,
+  noSuchSnapshot,
+  pinsOf,
+  type Snapshot,
+  SnapshotError,
+  type SnapshotWanted,
+  snapshotNameTaken,
+  snapshotSchema,
+} from './snapshot-format.ts';
 
-/**
- * A snapshot names the offline data as it was when it was made, at no copy: per source the
- * highest `fstore_seq` committed then (and the ingests), which a training set reads as of
- * (`fstore_seq <= n`) and retention must keep.
- */
-const snapshotSchema = z.object({
-  name: z.string(),
-  createdAt: z.string(),
-  description: z.string().optional(),
-  service: z.string().optional(),
-  sources: z.record(
-    z.string(),
-    z.object({ maxSeq: z.number().int().min(0), ingestIds: z.array(z.string()) }),
-  ),
-});
+export { checkSnapshotName, pinsOf, type Snapshot, SnapshotError } from './snapshot-format.ts';
+
 const fileSchema = z.object({ format: z.literal(1), snapshots: z.array(snapshotSchema) });
-
-export type Snapshot = z.infer<typeof snapshotSchema>;
-
-export class SnapshotError extends HintedError {}
-
-/** Like definition names: safe in file names, SQL and shells. */
-const namePattern = /^[a-z][a-z0-9_]{0,62}$/;
 
 /** `.fstore/<env>/offline/_snapshots.json`, beside the ingest manifest whose seqs it pins. */
 export function snapshotsPath(dataDir: string, env: string): string {
@@ -74,29 +64,16 @@ export async function snapshotPins(
   }));
 }
 
-export function pinsOf(snapshot: Snapshot): SeqPins {
-  return new Map(Object.entries(snapshot.sources).map(([source, seq]) => [source, seq.maxSeq]));
-}
-
 /** The snapshot called `name`, or a SnapshotError naming the ones there are. */
 export async function findSnapshot(dataDir: string, env: string, name: string): Promise<Snapshot> {
   const snapshots = await listSnapshots(dataDir, env);
   const found = snapshots.find((s) => s.name === name);
   if (found) return found;
-  throw new SnapshotError(
-    `environment "${env}" has no snapshot "${name}"`,
-    snapshots.length > 0
-      ? `its snapshots: ${snapshots.map((s) => s.name).join(', ')}`
-      : 'create one with fstore snapshot create --name <name>',
+  throw noSuchSnapshot(
+    env,
+    name,
+    snapshots.map((s) => s.name),
   );
-}
-
-export function checkSnapshotName(name: string): void {
-  if (!namePattern.test(name))
-    throw new SnapshotError(
-      `snapshot name "${name}" is not valid`,
-      'use 1-63 characters: a lower-case letter, then lower-case letters, digits or "_" (e.g. v1_baseline)',
-    );
 }
 
 /**
@@ -106,46 +83,20 @@ export function checkSnapshotName(name: string): void {
 export async function createSnapshot(
   dataDir: string,
   env: string,
-  wanted: {
-    name: string;
-    sources: readonly string[];
-    service?: string;
-    description?: string;
-    now?: Date;
-  },
+  wanted: SnapshotWanted,
 ): Promise<Snapshot> {
-  checkSnapshotName(wanted.name);
-  if (wanted.description !== undefined && wanted.description.length > 1000)
-    throw new SnapshotError(
-      `the description of snapshot "${wanted.name}" is ${wanted.description.length} characters long`,
-      'keep it under 1,000 characters',
-    );
+  checkSnapshotWanted(wanted);
   const root = offlineRoot(dataDir, env);
   return withSnapshotsLock(root, async () => {
     const snapshots = await listSnapshots(dataDir, env);
-    if (snapshots.some((s) => s.name === wanted.name))
-      throw new SnapshotError(
-        `environment "${env}" already has a snapshot "${wanted.name}"`,
-        `pick another name, or delete it first: fstore snapshot delete --name ${wanted.name}`,
-      );
+    if (snapshots.some((s) => s.name === wanted.name)) throw snapshotNameTaken(env, wanted.name);
     const records = await readManifest(root);
     if (!records || records.length === 0)
       throw new SnapshotError(
         `environment "${env}" has no ingested data to snapshot (${root})`,
         'ingest first: fstore ingest --source <name> --file <path>',
       );
-    const seqs = committedSeqs(records, wanted.sources);
-    const snapshot: Snapshot = {
-      name: wanted.name,
-      createdAt: (wanted.now ?? new Date()).toISOString(),
-      ...(wanted.description !== undefined ? { description: wanted.description } : {}),
-      ...(wanted.service !== undefined ? { service: wanted.service } : {}),
-      sources: Object.fromEntries(
-        [...seqs]
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([source, seq]) => [source, { maxSeq: seq.maxSeq, ingestIds: [...seq.ingestIds] }]),
-      ),
-    };
+    const snapshot = newSnapshot(wanted, committedSeqs(records, wanted.sources));
     await replaceSnapshots(dataDir, env, [...snapshots, snapshot]);
     return snapshot;
   });

@@ -1,0 +1,210 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { inParallel } from '../bounded-pool.ts';
+import type { RetentionPin } from './retention-pins.ts';
+import type { CommittedSeq } from './seq-pins.ts';
+import {
+  checkSnapshotName,
+  checkSnapshotWanted,
+  newSnapshot,
+  noSuchSnapshot,
+  type Snapshot,
+  SnapshotError,
+  type SnapshotWanted,
+  snapshotNameTaken,
+  snapshotSchema,
+} from './snapshot-format.ts';
+
+/**
+ * Where an AWS environment's snapshots are, in its offline bucket: one JSON object per snapshot,
+ * `_fstore/snapshots/<name>.json`. No Glue table reads below it (sources are under `offline/`,
+ * requests under `requests/`, results under `athena-results/` and `training-sets/`), and no
+ * lifecycle rule expires it. The export of an environment reads it too.
+ */
+export const s3SnapshotsPrefix = '_fstore/snapshots/';
+
+/** The object of snapshot `name` (a valid name, else a SnapshotError). */
+export function s3SnapshotKey(name: string): string {
+  checkSnapshotName(name);
+  return `${s3SnapshotsPrefix}${name}.json`;
+}
+
+/** The offline bucket of one AWS environment, where its snapshots are stored. */
+export interface S3SnapshotStore {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** Named in messages only. */
+  readonly env: string;
+}
+
+const snapshotKeyPattern = /^_fstore\/snapshots\/([a-z][a-z0-9_]{0,62})\.json$/;
+const snapshotReads = 16;
+
+/**
+ * Every snapshot of the environment, oldest first (then by name): one listing (all pages) and
+ * one GetObject per snapshot. Keys not named like a snapshot are ignored; a snapshot deleted
+ * between the listing and its read is left out; a damaged one is refused naming its key.
+ */
+export async function listS3Snapshots(store: S3SnapshotStore): Promise<Snapshot[]> {
+  const names = await listSnapshotNames(store);
+  const found: Snapshot[] = [];
+  await inParallel(names, snapshotReads, async (name) => {
+    const snapshot = await readSnapshot(store, name);
+    if (snapshot) found.push(snapshot);
+  });
+  return found.sort(
+    (a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name),
+  );
+}
+
+/** The snapshot called `name`, or a SnapshotError naming the ones there are. */
+export async function findS3Snapshot(store: S3SnapshotStore, name: string): Promise<Snapshot> {
+  checkSnapshotName(name);
+  const found = await readSnapshot(store, name);
+  if (found) return found;
+  throw noSuchSnapshot(store.env, name, await listSnapshotNames(store));
+}
+
+/**
+ * Pins what the commit records say is committed now of `wanted.sources` under a new name, with
+ * one conditional PutObject (`If-None-Match: *`): of two creates of one name, S3 lets one win and
+ * the other is refused as a taken name. Refuses a bad name and an environment with nothing
+ * ingested before anything is written.
+ */
+export async function createS3Snapshot(
+  store: S3SnapshotStore,
+  wanted: SnapshotWanted,
+  committed: (sources: readonly string[]) => Promise<ReadonlyMap<string, CommittedSeq>>,
+): Promise<Snapshot> {
+  checkSnapshotWanted(wanted);
+  const key = s3SnapshotKey(wanted.name);
+  if (await readSnapshot(store, wanted.name)) throw snapshotNameTaken(store.env, wanted.name);
+  const seqs = await committed(wanted.sources);
+  if (![...seqs.values()].some((seq) => seq.ingestIds.length > 0))
+    throw new SnapshotError(
+      `environment "${store.env}" has no ingested data to snapshot in s3://${store.bucket} (${wanted.sources.join(', ')})`,
+      'ingest first: fstore ingest --env <env> --source <name> --file <path>',
+    );
+  const snapshot = newSnapshot(wanted, seqs);
+  try {
+    await store.s3.send(
+      new PutObjectCommand({
+        Bucket: store.bucket,
+        Key: key,
+        Body: `${JSON.stringify(snapshot, null, 2)}\n`,
+        ContentType: 'application/json',
+        IfNoneMatch: '*',
+      }),
+    );
+  } catch (error) {
+    // 412: the object exists; 409: a concurrent conditional write of the same key is under way.
+    const status = httpStatusOf(error);
+    if (status === 412 || status === 409) throw snapshotNameTaken(store.env, wanted.name);
+    throw s3Failure(error, `writing s3://${store.bucket}/${key}`);
+  }
+  return snapshot;
+}
+
+/** Removes the snapshot `name` (a SnapshotError when there is none), returning it. */
+export async function deleteS3Snapshot(store: S3SnapshotStore, name: string): Promise<Snapshot> {
+  const found = await findS3Snapshot(store, name);
+  const key = s3SnapshotKey(name);
+  try {
+    await store.s3.send(new DeleteObjectCommand({ Bucket: store.bucket, Key: key }));
+  } catch (error) {
+    throw s3Failure(error, `deleting s3://${store.bucket}/${key}`);
+  }
+  return found;
+}
+
+/** The pins of the environment's snapshots, one per snapshot and source (what retention keeps). */
+export async function s3SnapshotPins(store: S3SnapshotStore): Promise<RetentionPin[]> {
+  return (await listS3Snapshots(store)).flatMap((snapshot) =>
+    Object.entries(snapshot.sources).map(([source, seq]) => ({
+      snapshot: snapshot.name,
+      source,
+      throughSeq: seq.maxSeq,
+    })),
+  );
+}
+
+async function listSnapshotNames(store: S3SnapshotStore): Promise<string[]> {
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await store.s3.send(
+        new ListObjectsV2Command({
+          Bucket: store.bucket,
+          Prefix: s3SnapshotsPrefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+    } catch (error) {
+      throw s3Failure(error, `listing s3://${store.bucket}/${s3SnapshotsPrefix}`);
+    }
+    for (const object of page.Contents ?? []) {
+      const name = snapshotKeyPattern.exec(object.Key ?? '')?.[1];
+      if (name !== undefined) names.push(name);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (page.IsTruncated && !token)
+      throw new SnapshotError(
+        `listing s3://${store.bucket}/${s3SnapshotsPrefix} answered a truncated page without a continuation token; the snapshots cannot all be known`,
+        'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
+      );
+  } while (token);
+  return names;
+}
+
+/** The snapshot `name`, undefined when its object does not exist. */
+async function readSnapshot(store: S3SnapshotStore, name: string): Promise<Snapshot | undefined> {
+  const key = s3SnapshotKey(name);
+  const where = `s3://${store.bucket}/${key}`;
+  let text: string;
+  try {
+    const response = await store.s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: key }));
+    text = (await response.Body?.transformToString()) ?? '';
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey' || httpStatusOf(error) === 404) return undefined;
+    throw s3Failure(error, `reading ${where}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const result = snapshotSchema.safeParse(parsed);
+  if (!result.success || result.data.name !== name)
+    throw new SnapshotError(
+      `the snapshot ${where} is damaged: ${result.success ? `it names "${result.data.name}"` : result.error.issues[0]?.path.join('.') || 'not JSON'}`,
+      `restore its previous version (the bucket is versioned), or remove the object: aws s3 rm ${where}`,
+    );
+  return result.data;
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+function s3Failure(error: unknown, doing: string): SnapshotError {
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  const throttled =
+    name === 'SlowDown' || name === 'ThrottlingException' || httpStatusOf(error) === 503;
+  return new SnapshotError(
+    `${doing} failed: ${name}: ${message}`,
+    throttled
+      ? 'S3 is throttling the bucket (after the SDK’s retries): run again in a minute'
+      : `the caller needs s3:ListBucket, and s3:GetObject/PutObject/DeleteObject on ${s3SnapshotsPrefix}*`,
+    { cause: error },
+  );
+}
