@@ -33,7 +33,7 @@ export async function eraseQuarantinedRows(
     let removed = 0;
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
-      if (holdsKey(line, keys)) removed++;
+      if (quarantineLineHoldsKey(line, keys)) removed++;
       else kept.push(line);
     }
     if (removed === 0) continue;
@@ -45,18 +45,31 @@ export async function eraseQuarantinedRows(
   return found;
 }
 
-function holdsKey(line: string, keys: readonly ErasureKey[]): boolean {
+/**
+ * Whether one quarantined JSON line holds one of `keys`: in its `row` (materialization, a push
+ * row) or its `row.data` (a stream record refused before it became a row: the record as sent,
+ * or its text when it was not JSON). A line or a `data` text that does not parse is matched by the
+ * values' text, so a damaged line cannot keep an erased entity.
+ */
+export function quarantineLineHoldsKey(line: string, keys: readonly ErasureKey[]): boolean {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
   } catch {
     return keys.some((key) => line.includes(key.value));
   }
-  const row = (parsed as { row?: unknown } | null)?.row;
-  if (typeof row !== 'object' || row === null) return false;
+  const { row } = (parsed ?? {}) as { row?: unknown };
+  // A stream's refused record: `row` is `{ kinesis, data }`, `data` the record as sent.
+  const data = (row as { data?: unknown } | null | undefined)?.data;
+  if (typeof data === 'string' && keys.some((key) => data.includes(key.value))) return true;
+  return [row, data].some((held) => objectHoldsKey(held, keys));
+}
+
+function objectHoldsKey(held: unknown, keys: readonly ErasureKey[]): boolean {
+  if (typeof held !== 'object' || held === null || Array.isArray(held)) return false;
   const parts: Record<string, string> = {};
   for (const key of keys) {
-    const value = (row as Record<string, unknown>)[key.key];
+    const value = (held as Record<string, unknown>)[key.key];
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint')
       parts[key.key] = String(value);
   }

@@ -19,6 +19,11 @@ export interface DeleteVersionsOptions {
   readonly signal?: AbortSignal;
   /** Pause before retrying versions S3 answered SlowDown or a 5xx code for (default 200 ms, doubling). */
   readonly backoffMs?: number;
+  /**
+   * Keep each key's current version, deleting only the older ones and delete markers: for an
+   * object just written again without some rows, whose earlier versions still hold them.
+   */
+  readonly keepCurrent?: boolean;
   /** Called after each DeleteObjects batch (a fault point of the caller's). */
   readonly afterBatch?: () => void;
 }
@@ -57,6 +62,7 @@ export async function deleteEveryVersion(
     for (const version of found)
       (version.current ? current : noncurrent).push({ Key: key, VersionId: version.id });
   }
+  if (options.keepCurrent) current.length = 0;
   for (const phase of [noncurrent, current])
     for (let start = 0; start < phase.length; start += deleteBatch) {
       options.signal?.throwIfAborted();

@@ -16,10 +16,13 @@ import type { S3Lock } from './s3-lock.ts';
 import { deleteEveryVersion } from './s3-object-versions.ts';
 import { makeWorkFolder, removeWorkFolder } from './work-folders.ts';
 
-/** One committed object to write again with only the rows `keep` (a SQL predicate) holds. */
+/**
+ * One committed object to write again with only the rows `keep` holds: a SQL predicate (DuckDB),
+ * or one made from the object's own columns (an older object may lack a column of the source).
+ */
 export interface S3ObjectRewrite {
   readonly key: string;
-  readonly keep: string;
+  readonly keep: string | ((columns: ReadonlySet<string>) => string);
 }
 
 export interface S3RewriteOptions {
@@ -120,11 +123,21 @@ async function writeWithout(
   let outcomeUnknown = false;
   let rowsRemoved = 0;
   try {
-    for (const [n, { key, keep }] of options.rewrites.entries()) {
+    for (const [n, { key, keep: keepOf }] of options.rewrites.entries()) {
       options.signal.throwIfAborted();
       const input = path.join(work, `in-${n}.parquet`);
       await writeFile(input, await download(options, key));
       const read = `read_parquet(${quoteLiteral(input)}, hive_partitioning = false)`;
+      const keep =
+        typeof keepOf === 'string'
+          ? keepOf
+          : keepOf(
+              new Set(
+                (await queryRows(session.connection, `DESCRIBE SELECT * FROM ${read}`)).map((c) =>
+                  String(c.column_name),
+                ),
+              ),
+            );
       const [counts] = await queryRows(
         session.connection,
         `SELECT count(*)::BIGINT AS total, (count(*) FILTER (WHERE ${keep}))::BIGINT AS kept FROM ${read}`,

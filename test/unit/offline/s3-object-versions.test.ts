@@ -94,6 +94,19 @@ describe('deleteEveryVersion', () => {
     expect(second?.map((o) => o.VersionId).sort()).toEqual(['a3', 'b1']);
   });
 
+  it('with keepCurrent deletes only the older versions and delete markers of an object written again', async () => {
+    const bucketState = versionedBucket([
+      { Key: a, VersionId: 'a1', IsLatest: false },
+      { Key: a, VersionId: 'a2', IsLatest: false, marker: true },
+      { Key: a, VersionId: 'a3', IsLatest: true },
+    ]);
+    expect(await deleteEveryVersion({ s3: client, bucket, keys: [a], keepCurrent: true })).toEqual({
+      objects: 1,
+      versions: 2,
+    });
+    expect(bucketState.held).toEqual([{ Key: a, VersionId: 'a3', IsLatest: true }]);
+  });
+
   it('finds nothing to do for keys already gone, and succeeds (a rerun after a crash)', async () => {
     const bucketState = versionedBucket([{ Key: aLonger, VersionId: 'x1', IsLatest: true }]);
     expect(await deleteEveryVersion({ s3: client, bucket, keys: [a] })).toEqual({
