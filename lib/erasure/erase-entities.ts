@@ -11,6 +11,7 @@ import {
   type ErasureAuditEntry,
 } from './erasure-audit.ts';
 import { affectedSources, type ErasureKey } from './erasure-keys.ts';
+import { localAuditKey } from './local-audit-key.ts';
 import { countOfflineRows, eraseOfflineRows } from './offline-erasure.ts';
 import { eraseOnlineItems } from './online-erasure.ts';
 import { eraseQuarantinedRows } from './quarantine-erasure.ts';
@@ -103,7 +104,7 @@ export async function eraseEntities(options: EraseOptions): Promise<EraseResult>
     at: new Date().toISOString(),
     who: currentUser(),
     env,
-    keys: auditKeys(keys),
+    ...auditKeys(keys, await localAuditKey(dataDir, env)),
     offline,
     quarantine,
     online,

@@ -3,7 +3,8 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { envDataDir } from '../data-paths.ts';
 import { writeDurably } from '../push/write-durably.ts';
-import { type ErasureKey, hashedKey } from './erasure-keys.ts';
+import { auditKeyHashScheme, hashErasureKeys } from './audit-key-hash.ts';
+import type { ErasureKey } from './erasure-keys.ts';
 
 /** `.fstore/<env>/audit/deletes.jsonl`: one JSON line per `fstore delete`. */
 export function erasureAuditPath(dataDir: string, env: string): string {
@@ -16,6 +17,11 @@ export interface ErasureAuditEntry {
   readonly at: string;
   readonly who: string;
   readonly env: string;
+  /**
+   * How `keys[].hash` was made: HMAC-SHA256 under the environment's audit secret
+   * (hashErasureKeys). Absent on lines written before it: plain `sha256:` hashes.
+   */
+  readonly keyHash?: typeof auditKeyHashScheme;
   readonly keys: readonly { readonly key: string; readonly hash: string }[];
   readonly offline: readonly {
     readonly source: string;
@@ -40,8 +46,12 @@ export function currentUser(): string {
   }
 }
 
-export function auditKeys(keys: readonly ErasureKey[]): ErasureAuditEntry['keys'] {
-  return keys.map((key) => ({ key: key.key, hash: hashedKey(key) }));
+/** The audit's `keyHash` and `keys` of a delete, hashed under the environment's `secret`. */
+export function auditKeys(
+  keys: readonly ErasureKey[],
+  secret: Uint8Array,
+): Pick<ErasureAuditEntry, 'keyHash' | 'keys'> {
+  return { keyHash: auditKeyHashScheme, keys: hashErasureKeys(keys, secret) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { AuditKeySecret } from '../constructs/audit-key-secret.ts';
 import { CompactionRole } from '../constructs/compaction-role.ts';
 import { Materialization } from '../constructs/materialization.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
@@ -45,6 +46,8 @@ export class FstoreStack extends Stack {
   readonly pushCompaction?: PushCompaction;
   /** The daily retention of the offline store; absent when no source has a retention. */
   readonly scheduledRetention?: ScheduledRetention;
+  /** The key of the erasure audit's key hashes (output AuditKeySecretArn). */
+  readonly auditKey: AuditKeySecret;
 
   constructor(scope: Construct, id: string, props: FstoreStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
@@ -66,6 +69,8 @@ export class FstoreStack extends Stack {
       registry,
       bucket: this.artifactsBucket.bucket,
     });
+
+    this.auditKey = new AuditKeySecret(this, 'AuditKey', { stage });
 
     this.offlineStore = new OfflineStore(this, 'OfflineStore', {
       stage,
@@ -155,6 +160,10 @@ export class FstoreStack extends Stack {
       description:
         'Role to assume for fstore compact --env <env> (the grants of fstore iam-policy --for compact)',
     }).overrideLogicalId(stackOutputNames.compactionRoleArn);
+    new CfnOutput(this, stackOutputNames.auditKeySecretArn, {
+      value: this.auditKey.secret.secretArn,
+      description: 'Secret keying the erasure audit’s key hashes (fstore delete, export, import)',
+    }).overrideLogicalId(stackOutputNames.auditKeySecretArn);
     checkOutputCount(this);
   }
 }

@@ -12,6 +12,7 @@ export const stackOutputNames = {
   lookupApiUrl: 'LookupApiUrl',
   lookupApiId: 'LookupApiId',
   compactionRoleArn: 'CompactionRoleArn',
+  auditKeySecretArn: 'AuditKeySecretArn',
 } as const;
 
 /** Output names of one feature service's Athena objects (`ServiceChurnV1Statement` ...). */

@@ -11,9 +11,11 @@ import {
   defineSource,
 } from '../../lib/definitions/index.ts';
 import { epochMicrosOf } from '../../lib/epoch-micros.ts';
+import { hashErasureKeys } from '../../lib/erasure/audit-key-hash.ts';
 import { eraseEntities } from '../../lib/erasure/erase-entities.ts';
 import { erasureAuditPath, readErasureAudit } from '../../lib/erasure/erasure-audit.ts';
 import { parseErasureKeys } from '../../lib/erasure/erasure-keys.ts';
+import { localAuditKey } from '../../lib/erasure/local-audit-key.ts';
 import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import { materializeLocal } from '../../lib/local/materialize-local.ts';
 import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
@@ -214,7 +216,11 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
     expect(entry).toEqual(
       expect.objectContaining({
         kind: 'entity-delete',
-        keys: [{ key: 'customer_id', hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }],
+        keyHash: 'hmac-sha256',
+        keys: hashErasureKeys(
+          parseErasureKeys(registry, ['customer_id=C1']),
+          await localAuditKey(dataDir, 'local'),
+        ),
         offline: [{ source: 'orders', rows: 2, files: 2 }],
       }),
     );
@@ -242,6 +248,8 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
     expect(await storedOrders(dataDir)).toEqual(after);
     const audit = await readFile(erasureAuditPath(dataDir, 'local'), 'utf8');
     expect(audit.trim().split('\n')).toHaveLength(2);
+    const [first, second] = await readErasureAudit(dataDir, 'local');
+    expect(second?.keys).toEqual(first?.keys);
     expect((await readErasureAudit(dataDir, 'local')).map((e) => e.offline[0]?.rows)).toEqual([
       2, 0,
     ]);

@@ -109,7 +109,7 @@ function printSummary(ctx: CliContext, result: EraseResult): void {
   if (result.dryRun) ctx.out.line('Dry run: nothing was changed and nothing audited.');
   else
     ctx.out.line(
-      `${ctx.out.c.green('✔')} audited in ${ctx.display(result.auditFile ?? '')} (keys as sha256 hashes). Training sets and replays that read these rows no longer reproduce exactly.`,
+      `${ctx.out.c.green('✔')} audited in ${ctx.display(result.auditFile ?? '')} (keys as HMAC-SHA256 hashes under the environment's audit key). Training sets and replays that read these rows no longer reproduce exactly.`,
     );
 }
 
