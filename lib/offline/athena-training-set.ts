@@ -22,6 +22,7 @@ import { planPointInTime, requiredJoinKeys } from '../sql/point-in-time-plan.ts'
 import type { AthenaQueryRunner } from './athena-query-runner.ts';
 import { openDuckdb } from './duckdb-session.ts';
 import { loadEntities } from './load-entities.ts';
+import type { SeqPins } from './seq-pins.ts';
 
 export interface AthenaTrainingSetOptions {
   readonly registry: Registry;
@@ -164,11 +165,20 @@ export function renderTrainingSetUnload(options: {
   /** Earliest and latest entity timestamp of the request (ISO, UTC). */
   readonly entityTimeRange: { readonly min: string; readonly max: string };
   readonly location: string;
+  /** Read each source as of its pin (a snapshot, a replay): a one-off statement, not the prepared one. */
+  readonly pins?: SeqPins;
 }): string {
+  const dialect = athenaDialect(options.database);
   const select = bindServiceRequestParameters(
-    renderServiceRequest(options.registry, options.service, options.database),
+    renderServiceRequest(
+      options.registry,
+      options.service,
+      options.database,
+      dialect,
+      options.pins ? { pins: options.pins } : {},
+    ),
     { requestId: options.requestId, ...options.entityTimeRange },
-    athenaDialect(options.database),
+    dialect,
     `the training-set SQL of service "${options.service}"`,
   );
   return `UNLOAD (${select}) TO ${quoteLiteral(options.location)} WITH (format = 'PARQUET', compression = 'SNAPPY')`;

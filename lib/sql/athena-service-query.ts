@@ -1,4 +1,5 @@
 import { epochMicrosOf, formatMicros } from '../epoch-micros.ts';
+import { pinnedRelation, type SeqPins } from '../offline/seq-pins.ts';
 import { onDemandInputsOfRequest } from '../on-demand/plan-on-demand.ts';
 import type { Registry } from '../registry/index.ts';
 import { athenaDialect } from './athena-dialect.ts';
@@ -134,9 +135,10 @@ export function renderServiceRequest(
     `  SELECT ${columns.map((c) => `e.${c}`).join(', ')}, row_number() OVER (ORDER BY ${columns.map((c) => `e.${c}`).join(', ')}) AS fstore_row_id`,
     `  FROM ${q('fstore_request')} e`,
   ].join('\n');
+  const read = options.pins ? withPins(plan, dialect, options.pins, service) : dialect;
   const sql = renderTrainingSetSql(
     plan,
-    options.prune === false ? dialect : withRequestPruning(plan, dialect),
+    options.prune === false ? read : withRequestPruning(plan, read),
     {
       entityRelation: q('fstore_entities'),
       entityQuery,
@@ -164,6 +166,31 @@ export interface ServiceRequestRenderOptions {
    * checks its range). Only to show that pruning changes no result; default true.
    */
   readonly prune?: boolean;
+  /**
+   * Per source, the highest `fstore_seq` read (a snapshot's or a manifest's): every source
+   * relation keeps only `fstore_seq <= n`, inside the relation, so before any winner or window is
+   * computed. A statement so rendered is a one-off (the request's UNLOAD), not the stack's
+   * prepared statement. Every source the service reads must be pinned.
+   */
+  readonly pins?: SeqPins;
+}
+
+/** `dialect` whose source relations keep only the rows the pins let through. */
+function withPins(
+  plan: PointInTimePlan,
+  dialect: Dialect,
+  pins: SeqPins,
+  service: string,
+): Dialect {
+  for (const source of new Set(plan.views.map((v) => v.source)))
+    if (!pins.has(source))
+      throw new Error(
+        `the training-set SQL of service "${service}" reads source "${source}", which is not pinned (pinned: ${[...pins.keys()].join(', ') || 'none'}): a pinned read of it would see every row`,
+      );
+  return {
+    ...dialect,
+    sourceRelation: (source) => pinnedRelation(dialect.sourceRelation(source), pins, source),
+  };
 }
 
 /** The SQL of `renderServiceRequest`, without its parameter order. */
