@@ -27,22 +27,33 @@ describe('fstore delete refuses bad input with exit 2, changing nothing', () => 
     expect(empty.result.stderr).toContain('--entity #2 "customer_id=": customer_id is empty');
   }, 60_000);
 
-  it('asks for --yes when not at a terminal, and refuses AWS environments (not built yet)', async () => {
+  it('asks for --yes when not at a terminal, and refuses --bucket on a local environment', async () => {
     const unconfirmed = await run('--entity', 'customer_id=C1');
     expect(unconfirmed.result.code).toBe(2);
     expect(unconfirmed.result.stderr).toContain('pass --yes');
-    const aws = await runFstore([
-      '--data-dir',
-      unconfirmed.dataDir,
-      '--env',
-      'dev',
-      'delete',
-      '--entity',
-      'customer_id=C1',
-      '--yes',
-    ]);
+    const bucket = await run('--entity', 'customer_id=C1', '--yes', '--bucket', 'b');
+    expect(bucket.result.code).toBe(2);
+    expect(bucket.result.stderr).toContain('--bucket applies to AWS environments only');
+    expect(existsSync(envDataDir(bucket.dataDir, 'local'))).toBe(false);
+  }, 60_000);
+
+  it('on an AWS environment reads the stack first, and stops there, changing nothing, when it cannot', async () => {
+    const dataDir = await makeTempDir('delete-cli-aws');
+    const aws = await runFstore(
+      ['--data-dir', dataDir, '--env', 'dev', 'delete', '--entity', 'customer_id=C1', '--yes'],
+      {
+        env: {
+          AWS_ENDPOINT_URL_CLOUDFORMATION: 'http://127.0.0.1:9',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_REGION: 'eu-west-1',
+          AWS_MAX_ATTEMPTS: '1',
+        },
+      },
+    );
     expect(aws.code).toBe(1);
-    expect(aws.stderr).toContain('local environments only');
+    expect(aws.stderr).toContain('could not read stack fstore-dev in eu-west-1');
+    expect(existsSync(envDataDir(dataDir, 'dev'))).toBe(false);
   }, 60_000);
 
   it('on an empty environment deletes nothing and succeeds', async () => {

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { type EraseResult, eraseEntities } from '../../erasure/erase-entities.ts';
 import { ErasureKeyError, parseErasureKeys } from '../../erasure/erasure-keys.ts';
@@ -14,10 +14,11 @@ interface DeleteCliOptions {
   dryRun?: boolean;
   yes?: boolean;
   json?: boolean;
+  bucket?: string;
 }
 
 const deleteDescription =
-  'Delete every row and item of entities (right to erasure): offline rows of every source with a column of the key (files rewritten, one commit; compaction-replaced files holding it deleted), quarantined rows, running totals and online items of every view; audited with hashed keys';
+  'Delete every row and item of entities (right to erasure): offline rows of every source with a column of the key (files rewritten, one commit; compaction-replaced files holding it deleted), quarantined rows, running totals and online items of every view; audited with hashed keys. On AWS: objects found with Athena, rewritten under one commit record per source, the old ones deleted with every version';
 
 export function registerDelete(program: Command): void {
   program
@@ -31,14 +32,19 @@ export function registerDelete(program: Command): void {
     .option('--dry-run', 'count the rows and items that would go; change nothing')
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'print the counts as JSON')
+    .addOption(
+      new Option(
+        '--bucket <name>',
+        'AWS environments: the offline bucket (default the stack output OfflineBucketName)',
+      ).env('FSTORE_OFFLINE_BUCKET'),
+    )
     .action(async (options: DeleteCliOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
-      if (!isLocalEnv(ctx.env))
-        throw new CliError(
-          `fstore delete works on local environments only; "${ctx.env}" is an AWS environment`,
-          {
-            hint: 'the AWS path (Athena "$path" to find objects, rewrite, commit, delete noncurrent versions) is not built yet: see README, "Deleting an entity"',
-          },
+      // FSTORE_OFFLINE_BUCKET set for AWS work is no mistake on a local environment; the flag is.
+      if (command.getOptionValueSource('bucket') === 'cli' && isLocalEnv(ctx.env))
+        throw new UsageError(
+          '--bucket applies to AWS environments only',
+          'leave it out for a local environment',
         );
       const registry = await ctx.compile();
       let keys: ReturnType<typeof parseErasureKeys>;
@@ -53,6 +59,17 @@ export function registerDelete(program: Command): void {
         await confirm(
           `Delete every row and online item of ${plural(keys.length, 'key')} (${keys.map((k) => k.key).join(', ')}) from env "${ctx.env}"? This cannot be undone.`,
         );
+      if (!isLocalEnv(ctx.env)) {
+        // Loaded here only: a local delete never loads the AWS SDK.
+        const { deleteOnAws } = await import('./delete-aws.ts');
+        await deleteOnAws(ctx, registry, {
+          keys,
+          dryRun,
+          json: options.json === true,
+          ...(options.bucket !== undefined ? { bucket: options.bucket } : {}),
+        });
+        return;
+      }
       // From here a stop request is honoured before the offline commit, never inside it.
       const signal = ctx.shutdown.stopSignal();
       const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env, {

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { faultPoint } from '../fault-injection.ts';
+import { HintedError } from '../hinted-error.ts';
+import type { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
+import { readableObjectKeys } from '../offline/s3-compact-plan.ts';
+import { compactionLockKey } from '../offline/s3-compact-record.ts';
+import { acquireS3Lock, defaultLeaseMs } from '../offline/s3-lock.ts';
+import { rewriteS3Objects } from '../offline/s3-rewrite-objects.ts';
+import type { Registry, RegistrySource } from '../registry/index.ts';
+import { objectsHoldingKeys, splitByCommitted } from './athena-objects-holding-keys.ts';
+import { auditKeyHashScheme, hashErasureKeys } from './audit-key-hash.ts';
+import { currentUser } from './erasure-audit.ts';
+import { affectedSources, type ErasureKey, keyColumnsOf, matchPredicate } from './erasure-keys.ts';
+import { eraseOnlineItems, type ViewErasure } from './online-erasure.ts';
+import type { QuarantineErasure } from './quarantine-erasure.ts';
+import { eraseS3QuarantinedRows } from './s3-quarantine-erasure.ts';
+
+/** Named explicitly: bundles are minified, which renames classes. */
+export class AwsErasureError extends HintedError {
+  override name = 'AwsErasureError';
+}
+
+export interface AwsEraseOptions {
+  readonly registry: Registry;
+  readonly env: string;
+  readonly keys: readonly ErasureKey[];
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly region: string;
+  /** Athena in the environment's workgroup, over its Glue database. */
+  readonly athena: { readonly runner: AthenaQueryRunner; readonly database: string };
+  readonly online: { readonly client: DynamoDBClient; readonly table: string };
+  /** The environment's audit secret (AuditKeySecretArn): the audit keeps HMACs of the keys. */
+  readonly auditSecret: Uint8Array;
+  /** Count only, with Athena and reads: nothing changed, no audit entry. */
+  readonly dryRun?: boolean;
+  /** A stop request: honoured between steps, never inside a source's commit. */
+  readonly signal?: AbortSignal;
+  readonly leaseMs?: number;
+  readonly workDir?: string;
+  readonly now?: () => Date;
+  readonly backoffMs?: number;
+}
+
+/** What the delete did (or would do) to one source's objects. */
+export interface AwsSourceErasure {
+  readonly source: string;
+  /** Rows of the keys found by Athena in the objects below. */
+  readonly rows: number;
+  /** Objects readers read that held them, written again without them under one commit. */
+  readonly files: number;
+  /** Objects no reader reads (leftovers, compaction-replaced) that held them, deleted. */
+  readonly replacedFiles: number;
+  /** The commit record of the rewrite (absent when nothing was rewritten, or a dry run). */
+  readonly commit?: string;
+  /** Object versions deleted for good (absent for a dry run). */
+  readonly versionsDeleted?: number;
+}
+
+/** The audit entry of an AWS delete, as written to the bucket: hashed keys and counts only. */
+export interface AwsErasureAuditEntry {
+  readonly kind: 'entity-delete';
+  readonly at: string;
+  readonly who: string;
+  readonly env: string;
+  readonly keyHash: typeof auditKeyHashScheme;
+  readonly keys: readonly { readonly key: string; readonly hash: string }[];
+  readonly offline: readonly AwsSourceErasure[];
+  readonly quarantine: readonly QuarantineErasure[];
+  readonly online: readonly ViewErasure[];
+}
+
+export interface AwsEraseResult extends Omit<AwsErasureAuditEntry, 'kind'> {
+  readonly dryRun: boolean;
+  /** `s3://<bucket>/_fstore/audit/deletes/<time>-<id>.json` (absent for a dry run). */
+  readonly auditObject?: string;
+}
+
+/** Where an AWS delete's audit entry is written: outside every Glue table's location. */
+export const awsErasureAuditPrefix = '_fstore/audit/deletes/';
+
+/**
+ * Removes every row and item of `keys` from an AWS environment, in an order a rerun after a
+ * crash at any point completes (each step finds what is left of the keys):
+ * 1. per source with a column of a key (affectedSources), under its S3 compaction lock: Athena
+ *    names the objects holding the keys by `"$path"`; those readers read (readableObjectKeys) are
+ *    written again without the rows and committed with one record (rewriteS3Objects), the
+ *    others (leftovers, compaction-replaced) deleted; every version of the old objects goes;
+ * 2. quarantined rows under `quarantine/`, every version (eraseS3QuarantinedRows);
+ * 3. online items of every view in the environment's table (eraseOnlineItems);
+ * 4. one audit entry `_fstore/audit/deletes/<time>-<id>.json` (keys as HMAC-SHA256 under the
+ *    environment's audit secret, never the values).
+ * There are no running totals or tiles on AWS (training sets compute windows in Athena, and an
+ * aggregation view's online values live in its items). Fault point `delete:aws-before-online`
+ * sits between 1-2 and 3, besides rewriteS3Objects' own (`delete:s3-after-upload`, ...).
+ * A dry run asks Athena and reads the quarantine and the table; it changes nothing.
+ */
+export async function eraseEntitiesOnAws(options: AwsEraseOptions): Promise<AwsEraseResult> {
+  const dryRun = options.dryRun === true;
+  const now = options.now ?? (() => new Date());
+  // Hashed first: a bad secret stops the delete before anything changes.
+  const keys = hashErasureKeys(options.keys, options.auditSecret);
+  const offline: AwsSourceErasure[] = [];
+  for (const source of affectedSources(options.registry, options.keys)) {
+    options.signal?.throwIfAborted();
+    offline.push(dryRun ? await countSource(options, source) : await eraseSource(options, source));
+  }
+  options.signal?.throwIfAborted();
+  const quarantine = await eraseS3QuarantinedRows({
+    s3: options.s3,
+    bucket: options.bucket,
+    keys: options.keys,
+    dryRun,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+  });
+  if (!dryRun) faultPoint('delete:aws-before-online');
+  const online = await eraseOnlineItems(
+    options.online.client,
+    options.online.table,
+    options.keys,
+    dryRun,
+  );
+  const at = now();
+  const entry: AwsErasureAuditEntry = {
+    kind: 'entity-delete',
+    at: at.toISOString(),
+    who: currentUser(),
+    env: options.env,
+    keyHash: auditKeyHashScheme,
+    keys,
+    offline,
+    quarantine,
+    online,
+  };
+  const { kind: _kind, ...summary } = entry;
+  if (dryRun) return { ...summary, dryRun };
+  const key = `${awsErasureAuditPrefix}${at.toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}.json`;
+  await options.s3.send(
+    new PutObjectCommand({
+      Bucket: options.bucket,
+      Key: key,
+      Body: `${JSON.stringify(entry)}\n`,
+      ContentType: 'application/json',
+      IfNoneMatch: '*',
+    }),
+  );
+  return { ...summary, dryRun, auditObject: `s3://${options.bucket}/${key}` };
+}
+
+/** The predicate true for rows holding a key, from the columns an object (or the table) has. */
+function holdsKeys(source: RegistrySource, keys: readonly ErasureKey[]) {
+  return (columns: ReadonlySet<string>) =>
+    matchPredicate(keys, keyColumnsOf(source, keys), columns);
+}
+
+async function countSource(
+  options: AwsEraseOptions,
+  source: RegistrySource,
+): Promise<AwsSourceErasure> {
+  const found = await objectsHoldingKeys(
+    options.athena.runner,
+    options.athena.database,
+    source,
+    options.keys,
+    options.signal,
+  );
+  // Athena alone (no S3 listing): every object holding them counts as one to rewrite.
+  return {
+    source: source.name,
+    rows: found.reduce((n, o) => n + o.rows, 0),
+    files: found.length,
+    replacedFiles: 0,
+  };
+}
+
+async function eraseSource(
+  options: AwsEraseOptions,
+  source: RegistrySource,
+): Promise<AwsSourceErasure> {
+  const prefix = source.offline.s3Prefix;
+  const lock = await acquireS3Lock({
+    s3: options.s3,
+    bucket: options.bucket,
+    key: compactionLockKey(source.name),
+    purpose: `the entity delete of source "${source.name}"`,
+    leaseMs: options.leaseMs ?? defaultLeaseMs,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  try {
+    // Under the lock: no compaction moves rows between what Athena finds and the rewrite.
+    const found = await objectsHoldingKeys(
+      options.athena.runner,
+      options.athena.database,
+      source,
+      options.keys,
+      options.signal,
+    );
+    const outside = found.filter((o) => !o.key.startsWith(prefix));
+    if (outside.length > 0)
+      throw new AwsErasureError(
+        `Athena found rows of the keys in ${outside.length} object(s) of source "${source.name}" outside its prefix s3://${options.bucket}/${prefix} (first: ${outside[0]?.key}); nothing of this source was changed`,
+        'the Glue table reads another location than the registry names: deploy this registry (cdk deploy), then run the same delete again',
+      );
+    const readable = await readableObjectKeys({
+      s3: options.s3,
+      bucket: options.bucket,
+      region: options.region,
+      source: source.name,
+      prefix,
+    });
+    const { rewrite, remove } = splitByCommitted(found, readable);
+    const present = holdsKeys(source, options.keys);
+    const result = await rewriteS3Objects({
+      s3: options.s3,
+      bucket: options.bucket,
+      region: options.region,
+      source: source.name,
+      prefix,
+      lock,
+      ...(options.signal ? { signal: options.signal } : {}),
+      rewrites: rewrite.map((o) => ({
+        key: o.key,
+        keep: (columns) => `(${present(columns)}) IS NOT TRUE`,
+      })),
+      remove: remove.map((o) => o.key),
+      reason: 'entity-delete',
+      faultPrefix: 'delete',
+      ...(options.workDir ? { workDir: options.workDir } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+    });
+    return {
+      source: source.name,
+      rows: found.reduce((n, o) => n + o.rows, 0),
+      files: rewrite.length,
+      replacedFiles: remove.length,
+      ...(result.record ? { commit: result.record.ingestId } : {}),
+      versionsDeleted: result.versionsDeleted,
+    };
+  } finally {
+    await lock.release();
+  }
+}

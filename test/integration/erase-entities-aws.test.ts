@@ -1,0 +1,227 @@
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  DynamoDBClient,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AwsEraseOptions, eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
+import type { ErasureKey } from '../../lib/erasure/erasure-keys.ts';
+import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
+import { compactionLockKey, compactionRecordKey } from '../../lib/offline/s3-compact-record.ts';
+import type { Registry } from '../../lib/registry/index.ts';
+import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
+import {
+  ordersDataKey,
+  threeIngestIds,
+  useS3CompactionFixture,
+} from '../helpers/s3-compaction-fixture.ts';
+
+const fixture = useS3CompactionFixture('erase-entities-aws');
+const athena = athenaOnMemoryBucket({
+  connection: () => fixture.duckdb.connection,
+  bucket: () => fixture.bucket,
+  source: 'orders',
+  scratch: () => fixture.scratch,
+});
+const dynamodb = mockClient(DynamoDBClient);
+const registry = {
+  sources: [
+    {
+      name: 'orders',
+      schema: [
+        { name: 'customer_id', type: 'string' },
+        { name: 'amount', type: 'float64' },
+      ],
+      offline: { glueTable: 'orders', s3Prefix: 'offline/orders/' },
+    },
+  ],
+} as unknown as Registry;
+const c1: ErasureKey[] = [{ key: 'customer_id', type: 'string', value: 'C1' }];
+const secret = Buffer.alloc(32, 7);
+const [first, second, third] = threeIngestIds;
+const quarantined = 'quarantine/customer_stats/run-1/1-part-00001.jsonl';
+
+/** Online items: C1 and C2 under two views; DeleteItem answers what was there. */
+let items: Set<string>;
+
+beforeAll(() => athena.install());
+afterAll(() => athena.restore());
+
+beforeEach(async () => {
+  fixture.bucket.objects.clear();
+  fixture.bucket.versionDeletes.length = 0;
+  await fixture.commitThreeIngests();
+  fixture.bucket.objects.set(
+    quarantined,
+    Buffer.from(
+      `${JSON.stringify({ view: 'customer_stats', row: { customer_id: 'C1', amount: -1 } })}\n${JSON.stringify({ view: 'customer_stats', row: { customer_id: 'C2', amount: -2 } })}\n`,
+    ),
+  );
+  items = new Set([
+    'customer_stats#v1#customer_id=C1',
+    'customer_stats#v1#customer_id=C2',
+    'order_totals#v2#customer_id=C1',
+    '~state#customer_stats',
+  ]);
+  dynamodb.reset();
+  dynamodb.on(ScanCommand).callsFake(async (input) => {
+    // Two pages, to follow LastEvaluatedKey.
+    const all = [...items].sort();
+    const start = input.ExclusiveStartKey
+      ? all.indexOf(String(input.ExclusiveStartKey.pk?.S)) + 1
+      : 0;
+    const page = all.slice(start, start + 2);
+    const last = page.at(-1);
+    return {
+      Items: page.map((pk) => ({ pk: { S: pk } })),
+      ...(start + 2 < all.length && last
+        ? { LastEvaluatedKey: { pk: { S: last } } as Record<string, AttributeValue> }
+        : {}),
+    };
+  });
+  dynamodb.on(DeleteItemCommand).callsFake(async (input) => {
+    const pk = String(input.Key?.pk?.S);
+    const had = items.delete(pk);
+    return had ? { Attributes: { pk: { S: pk } } } : {};
+  });
+});
+
+function erase(extra: Partial<AwsEraseOptions> = {}) {
+  return eraseEntitiesOnAws({
+    registry,
+    env: 'dev',
+    keys: c1,
+    s3: fixture.s3,
+    bucket: fixture.bucket.name,
+    region: 'eu-west-1',
+    athena: {
+      runner: new AthenaQueryRunner({
+        athena: athena.client(),
+        workgroup: 'fstore-dev',
+        database: 'fstore_dev',
+        sleep: async () => {},
+      }),
+      database: 'fstore_dev',
+    },
+    online: { client: new DynamoDBClient({ region: 'eu-west-1' }), table: 'fstore-dev-online' },
+    auditSecret: secret,
+    workDir: fixture.scratch,
+    backoffMs: 0,
+    ...extra,
+  });
+}
+
+const auditObjects = () =>
+  [...fixture.bucket.objects.keys()].filter((k) => k.startsWith('_fstore/audit/deletes/'));
+
+describe('fstore delete on AWS (eraseEntitiesOnAws: loopback bucket, Athena answered by DuckDB, DynamoDB mocked)', () => {
+  it('rewrites the objects holding the key under one commit, deletes every version of the old ones, the quarantined rows and the online items, and audits hashed keys', async () => {
+    const result = await erase();
+    expect(result.offline).toEqual([
+      {
+        source: 'orders',
+        rows: 3,
+        files: 3,
+        replacedFiles: 0,
+        commit: expect.any(String),
+        versionsDeleted: 3,
+      },
+    ]);
+    const rows = await fixture.readable();
+    expect(rows.map((r) => Number(r.fstore_seq))).toEqual([2, 3, 11, 12, 21, 23]);
+    const commit = result.offline[0]?.commit ?? '';
+    expect(fixture.bucket.objects.has(compactionRecordKey('orders', commit))).toBe(true);
+    for (const key of [
+      ordersDataKey('2026-03-01', first),
+      ordersDataKey('2026-03-02', second),
+      ordersDataKey('2026-03-01', third),
+    ])
+      expect(fixture.bucket.versionDeletes).toContain(key);
+    // The lock was released.
+    expect(fixture.bucket.objects.has(compactionLockKey('orders'))).toBe(false);
+
+    expect(result.quarantine).toEqual([
+      { file: 'customer_stats/run-1/1-part-00001.jsonl', rows: 1 },
+    ]);
+    expect(fixture.bucket.objects.get(quarantined)?.toString()).not.toContain('"C1"');
+    expect(fixture.bucket.objects.get(quarantined)?.toString()).toContain('"C2"');
+
+    expect(result.online).toEqual([
+      { view: 'customer_stats', items: 1 },
+      { view: 'order_totals', items: 1 },
+    ]);
+    expect([...items].sort()).toEqual([
+      'customer_stats#v1#customer_id=C2',
+      '~state#customer_stats',
+    ]);
+
+    const [auditKey] = auditObjects();
+    expect(result.auditObject).toBe(`s3://${fixture.bucket.name}/${auditKey}`);
+    const text = fixture.bucket.objects.get(auditKey ?? '')?.toString() ?? '';
+    expect(JSON.parse(text)).toMatchObject({
+      kind: 'entity-delete',
+      env: 'dev',
+      keyHash: 'hmac-sha256',
+      keys: [{ key: 'customer_id', hash: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) }],
+      offline: [{ source: 'orders', rows: 3, files: 3 }],
+    });
+    expect(text).not.toContain('C1');
+  });
+
+  it('a second run finds nothing, changes no data, and succeeds (idempotent)', async () => {
+    await erase();
+    const data = [...fixture.bucket.objects.keys()].filter((k) => !k.startsWith('_fstore/')).sort();
+    const again = await erase();
+    expect(again.offline).toEqual([
+      { source: 'orders', rows: 0, files: 0, replacedFiles: 0, versionsDeleted: 0 },
+    ]);
+    expect(again.quarantine).toEqual([]);
+    expect(again.online).toEqual([]);
+    expect(
+      [...fixture.bucket.objects.keys()].filter((k) => !k.startsWith('_fstore/')).sort(),
+    ).toEqual(data);
+    expect(auditObjects()).toHaveLength(2);
+  });
+
+  it('deletes for good, unrewritten, an object no reader reads that holds the key (a crashed run left it replaced)', async () => {
+    // As after a crash between the commit and the deletes: a record replaces the object.
+    const kept = ordersDataKey('2026-03-02', second);
+    fixture.bucket.objects.set(
+      compactionRecordKey('orders', '20260105t000000-4e5f6a7b'),
+      Buffer.from(
+        `${JSON.stringify({ kind: 'compaction', ingestId: '20260105t000000-4e5f6a7b', source: 'orders', at: '2026-03-01T00:00:00Z', keepUntil: '2026-03-01T00:00:00Z', files: [], replaces: [kept] })}\n`,
+      ),
+    );
+    const result = await erase();
+    expect(result.offline[0]).toMatchObject({ rows: 3, files: 2, replacedFiles: 1 });
+    expect(fixture.bucket.objects.has(kept)).toBe(false);
+    expect(fixture.bucket.versionDeletes).toContain(kept);
+  });
+
+  it('a dry run counts with Athena and reads, and changes nothing', async () => {
+    const before = new Map(fixture.bucket.objects);
+    const result = await erase({ dryRun: true });
+    expect(result).toMatchObject({
+      dryRun: true,
+      offline: [{ source: 'orders', rows: 3, files: 3 }],
+      quarantine: [{ rows: 1 }],
+      online: [
+        { view: 'customer_stats', items: 1 },
+        { view: 'order_totals', items: 1 },
+      ],
+    });
+    expect(result.auditObject).toBeUndefined();
+    expect(new Map(fixture.bucket.objects)).toEqual(before);
+    expect(items.size).toBe(4);
+  });
+
+  it('refuses a secret shorter than 32 bytes before changing anything', async () => {
+    const before = new Map(fixture.bucket.objects);
+    await expect(erase({ auditSecret: Buffer.alloc(8) })).rejects.toThrow(
+      /audit secret is 8 bytes/,
+    );
+    expect(new Map(fixture.bucket.objects)).toEqual(before);
+  });
+});
