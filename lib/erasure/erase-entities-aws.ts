@@ -42,6 +42,8 @@ export interface AwsEraseOptions {
   readonly workDir?: string;
   readonly now?: () => Date;
   readonly backoffMs?: number;
+  /** Object versions per DeleteObjects (crash tests: 1, to stop between two). */
+  readonly deleteBatchSize?: number;
 }
 
 /** What the delete did (or would do) to one source's objects. */
@@ -231,6 +233,9 @@ async function eraseSource(
       ...(options.workDir ? { workDir: options.workDir } : {}),
       ...(options.now ? { now: options.now } : {}),
       ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+      ...(options.deleteBatchSize !== undefined
+        ? { deleteBatchSize: options.deleteBatchSize }
+        : {}),
     });
     return {
       source: source.name,

@@ -24,6 +24,8 @@ export interface DeleteVersionsOptions {
    * object just written again without some rows, whose earlier versions still hold them.
    */
   readonly keepCurrent?: boolean;
+  /** Versions per DeleteObjects (default and most 1,000; crash tests use 1). */
+  readonly batchSize?: number;
   /** Called after each DeleteObjects batch (a fault point of the caller's). */
   readonly afterBatch?: () => void;
 }
@@ -63,10 +65,11 @@ export async function deleteEveryVersion(
       (version.current ? current : noncurrent).push({ Key: key, VersionId: version.id });
   }
   if (options.keepCurrent) current.length = 0;
+  const size = Math.min(deleteBatch, Math.max(1, options.batchSize ?? deleteBatch));
   for (const phase of [noncurrent, current])
-    for (let start = 0; start < phase.length; start += deleteBatch) {
+    for (let start = 0; start < phase.length; start += size) {
       options.signal?.throwIfAborted();
-      await deleteBatchWithRetries(options, phase.slice(start, start + deleteBatch));
+      await deleteBatchWithRetries(options, phase.slice(start, start + size));
       options.afterBatch?.();
     }
   return { objects, versions: noncurrent.length + current.length };

@@ -45,8 +45,9 @@ export interface S3RewriteOptions {
   readonly faultPrefix: string;
   readonly workDir?: string;
   readonly now?: () => Date;
-  /** Passed to deleteEveryVersion (tests: 0). */
+  /** Passed to deleteEveryVersion (tests: 0 and 1). */
   readonly backoffMs?: number;
+  readonly deleteBatchSize?: number;
 }
 
 export interface S3RewriteResult {
@@ -99,6 +100,7 @@ export async function rewriteS3Objects(options: S3RewriteOptions): Promise<S3Rew
     keys: gone,
     signal,
     ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+    ...(options.deleteBatchSize !== undefined ? { batchSize: options.deleteBatchSize } : {}),
     afterBatch: () => {
       if (++batches === 1) faultPoint(`${options.faultPrefix}:s3-mid-delete`);
     },

@@ -18,7 +18,10 @@ import type { MemoryBucket } from './s3-memory-bucket.ts';
  */
 export function athenaOnMemoryBucket(options: {
   readonly connection: () => DuckDBConnection;
-  readonly bucket: () => MemoryBucket;
+  /** The bucket's objects as they are when a query starts (a process of its own lists them). */
+  readonly bucket: () =>
+    | Pick<MemoryBucket, 'objects' | 'name'>
+    | Promise<Pick<MemoryBucket, 'objects' | 'name'>>;
   readonly source: string;
   readonly scratch: () => string;
 }) {
@@ -30,9 +33,10 @@ export function athenaOnMemoryBucket(options: {
     athena.on(StartQueryExecutionCommand).callsFake(async (input) => {
       const sql = String(input.QueryString);
       queries.push(sql);
+      const bucket = await options.bucket();
       await readThroughAthenaRelation(options.connection(), {
-        objects: options.bucket().objects,
-        bucket: options.bucket().name,
+        objects: bucket.objects,
+        bucket: bucket.name,
         source: options.source,
         scratch: options.scratch(),
       });
