@@ -93,6 +93,10 @@ describe('the dt partitions a training set can read', () => {
       { dt: '2026-03-01', objects: 1, bytes: 1 },
       { dt: '2026-03-02', objects: 2, bytes: 12 },
     ]);
+    const days = ['2026-03-03', '2026-03-01', '2026-03-04', '2026-03-02'];
+    expect(partitionTotals(days.map((dt) => ({ dt, bytes: 1 }))).map((p) => p.dt)).toEqual(
+      [...days].sort(),
+    );
   });
 });
 
