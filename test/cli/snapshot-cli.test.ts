@@ -136,7 +136,7 @@ describe('fstore snapshot', () => {
     expect(otherSource.stderr).toContain('no pin for source "visits"');
     const aws = await fstore('--env', 'dev', 'snapshot', 'list');
     expect(aws.code).toBe(2);
-    expect(aws.stderr).toContain('snapshots of AWS environment "dev" are not built yet');
+    expect(aws.stderr).toContain('snapshots of "dev" are stored in its offline bucket');
     const awsRead = await fstore(
       '--env',
       'dev',

@@ -1,15 +1,23 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { requestSources } from '../../offline/request-sources.ts';
+import type { Snapshot, SnapshotWanted } from '../../offline/snapshot-format.ts';
 import {
   createSnapshot,
   deleteSnapshot,
   findSnapshot,
   listSnapshots,
-  type Snapshot,
 } from '../../offline/snapshots.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+
+/** Where an environment's snapshots are: the local list, or the offline bucket of an AWS one. */
+export interface SnapshotBackend {
+  create(wanted: SnapshotWanted): Promise<Snapshot>;
+  list(): Promise<Snapshot[]>;
+  find(name: string): Promise<Snapshot>;
+  delete(name: string): Promise<Snapshot>;
+}
 
 const description =
   'Name the offline data as it is now (per source, the ingests committed: no copy) so training sets can read it later with --snapshot';
@@ -23,12 +31,19 @@ export function registerSnapshot(program: Command): void {
     .option('--service <name>', 'pin only the sources this feature service reads')
     .option('--description <text>', 'what the snapshot is for')
     .option('--json', 'print the snapshot as JSON')
+    .addOption(bucketOption())
     .action(
       async (
-        options: { name: string; service?: string; description?: string; json?: boolean },
+        options: {
+          name: string;
+          service?: string;
+          description?: string;
+          json?: boolean;
+          bucket?: string;
+        },
         command: Command,
       ) => {
-        const ctx = localContext(command);
+        const ctx = CliContext.fromCommand(command);
         const registry = await ctx.compile();
         if (
           options.service !== undefined &&
@@ -41,7 +56,8 @@ export function registerSnapshot(program: Command): void {
         const sources = options.service
           ? requestSources(registry, { service: options.service })
           : registry.sources.map((s) => s.name).sort();
-        const made = await createSnapshot(ctx.options.dataDir, ctx.env, {
+        const backend = await snapshotsOf(ctx, options.bucket);
+        const made = await backend.create({
           name: options.name,
           sources,
           ...(options.service !== undefined ? { service: options.service } : {}),
@@ -58,9 +74,10 @@ export function registerSnapshot(program: Command): void {
     .command('list')
     .description('Every snapshot of the environment, oldest first')
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
-      const ctx = localContext(command);
-      const snapshots = await listSnapshots(ctx.options.dataDir, ctx.env);
+    .addOption(bucketOption())
+    .action(async (options: { json?: boolean; bucket?: string }, command: Command) => {
+      const ctx = CliContext.fromCommand(command);
+      const snapshots = await (await snapshotsOf(ctx, options.bucket)).list();
       if (options.json) return ctx.out.json({ snapshots });
       if (snapshots.length === 0) {
         ctx.out.line('no snapshots (create one with fstore snapshot create --name <name>)');
@@ -82,36 +99,62 @@ export function registerSnapshot(program: Command): void {
     .description('One snapshot: what it pins of each source')
     .requiredOption('--name <name>', 'the snapshot')
     .option('--json', 'print JSON')
-    .action(async (options: { name: string; json?: boolean }, command: Command) => {
-      const ctx = localContext(command);
-      const found = await findSnapshot(ctx.options.dataDir, ctx.env, options.name);
-      if (options.json) return ctx.out.json(found);
-      ctx.out.line(
-        `snapshot ${found.name}, created ${found.createdAt}${found.service ? ` for service ${found.service}` : ''}${found.description ? `: ${found.description}` : ''}`,
-      );
-      printSources(ctx, found);
-    });
+    .addOption(bucketOption())
+    .action(
+      async (options: { name: string; json?: boolean; bucket?: string }, command: Command) => {
+        const ctx = CliContext.fromCommand(command);
+        const found = await (await snapshotsOf(ctx, options.bucket)).find(options.name);
+        if (options.json) return ctx.out.json(found);
+        ctx.out.line(
+          `snapshot ${found.name}, created ${found.createdAt}${found.service ? ` for service ${found.service}` : ''}${found.description ? `: ${found.description}` : ''}`,
+        );
+        printSources(ctx, found);
+      },
+    );
   snapshot
     .command('delete')
     .description('Remove a snapshot (the data stays; retention may then delete what it pinned)')
     .requiredOption('--name <name>', 'the snapshot')
     .option('--json', 'print JSON')
-    .action(async (options: { name: string; json?: boolean }, command: Command) => {
-      const ctx = localContext(command);
-      const removed = await deleteSnapshot(ctx.options.dataDir, ctx.env, options.name);
-      if (options.json) return ctx.out.json({ deleted: removed.name });
-      ctx.out.line(`${ctx.out.c.green('✔')} snapshot ${removed.name} deleted`);
-    });
+    .addOption(bucketOption())
+    .action(
+      async (options: { name: string; json?: boolean; bucket?: string }, command: Command) => {
+        const ctx = CliContext.fromCommand(command);
+        const removed = await (await snapshotsOf(ctx, options.bucket)).delete(options.name);
+        if (options.json) return ctx.out.json({ deleted: removed.name });
+        ctx.out.line(`${ctx.out.c.green('✔')} snapshot ${removed.name} deleted`);
+      },
+    );
 }
 
-function localContext(command: Command): CliContext {
-  const ctx = CliContext.fromCommand(command);
-  if (!isLocalEnv(ctx.env))
+function bucketOption(): Option {
+  return new Option(
+    '--bucket <name>',
+    'AWS environments: the offline bucket (stack output OfflineBucketName), where snapshots are stored',
+  ).env('FSTORE_OFFLINE_BUCKET');
+}
+
+/** The local snapshot list, or (loading the AWS SDK only then) the AWS environment's bucket. */
+export async function snapshotsOf(
+  ctx: CliContext,
+  bucket: string | undefined,
+): Promise<SnapshotBackend> {
+  if (isLocalEnv(ctx.env)) {
+    const { dataDir } = ctx.options;
+    return {
+      create: (wanted) => createSnapshot(dataDir, ctx.env, wanted),
+      list: () => listSnapshots(dataDir, ctx.env),
+      find: (name) => findSnapshot(dataDir, ctx.env, name),
+      delete: (name) => deleteSnapshot(dataDir, ctx.env, name),
+    };
+  }
+  if (!bucket)
     throw new UsageError(
-      `snapshots of AWS environment "${ctx.env}" are not built yet: they pin the local offline store`,
-      'use a local environment (--env local)',
+      `snapshots of "${ctx.env}" are stored in its offline bucket`,
+      'pass --bucket <name> (stack output OfflineBucketName) or set FSTORE_OFFLINE_BUCKET',
     );
-  return ctx;
+  const { awsSnapshots } = await import('./snapshot-aws.ts');
+  return awsSnapshots(ctx.env, bucket);
 }
 
 function printSources(ctx: CliContext, snapshot: Snapshot): void {

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3SnapshotsPrefix } from '../../lib/offline/s3-snapshots.ts';
+import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
+import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+
+const defs = `import { defineEntity, defineFeatureService, defineFeatureView, defineSource } from 'fstore:definitions';
+const customer = defineEntity({ name: 'customer', joinKeys: [{ name: 'customer_id', type: 'string' }] });
+const scores = defineSource({ name: 'scores', schema: { customer_id: 'string', score: 'int64', event_ts: 'timestamp' }, timestampField: 'event_ts' });
+export const latestScore = defineFeatureView({ name: 'latest_score', entities: [customer], source: scores, features: { score: 'int64' }, ttl: '30d' });
+export const scoring = defineFeatureService({ name: 'scoring', features: [latestScore] });
+`;
+const sha = 'c'.repeat(64);
+const record = (id: string, firstSeq: number, rows: number) =>
+  `${JSON.stringify({ ingestId: id, source: 'scores', file: 's.csv', sha256: sha, rows, firstSeq, at: '2026-03-01T00:00:00Z', files: [`offline/scores/dt=2026-03-01/${id}-0.parquet`] })}\n`;
+
+let bucket: MemoryBucket;
+let fstore: (...args: string[]) => ReturnType<typeof runFstore>;
+
+beforeAll(async () => {
+  bucket = await startMemoryBucket('offline-bucket', { pageSize: 2 });
+  for (const [id, first, rows] of [
+    ['20260301t000000-aaaaaaaa', 1, 4],
+    ['20260302t000000-bbbbbbbb', 5, 3],
+    ['20260303t000000-cccccccc', 8, 2],
+  ] as const)
+    bucket.objects.set(
+      `offline/_ingests/scores/${sha}/${id}.json`,
+      Buffer.from(record(id, first, rows)),
+    );
+  const defsDir = await writeDefs({ 'defs.ts': defs });
+  const dir = await makeTempDir('snapshot-aws-cli');
+  const env = {
+    ...bucket.env,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+  fstore = (...args: string[]) =>
+    runFstore(['--defs', defsDir, '--data-dir', dir, '--env', 'dev', ...args], { env });
+}, 60_000);
+afterAll(() => bucket.close());
+
+describe('fstore snapshot --env <aws> (loopback S3)', () => {
+  it('creates, lists, shows and deletes snapshots stored in the offline bucket', async () => {
+    const created = await fstore(
+      'snapshot',
+      'create',
+      '--name',
+      'v1_baseline',
+      '--service',
+      'scoring',
+      '--bucket',
+      'offline-bucket',
+      '--json',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      name: 'v1_baseline',
+      service: 'scoring',
+      sources: { scores: { maxSeq: 9 } },
+    });
+    expect(bucket.objects.has(`${s3SnapshotsPrefix}v1_baseline.json`)).toBe(true);
+
+    const again = await fstore(
+      'snapshot',
+      'create',
+      '--name',
+      'v1_baseline',
+      '--bucket',
+      'offline-bucket',
+    );
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('environment "dev" already has a snapshot "v1_baseline"');
+
+    const listed = await fstore('snapshot', 'list', '--bucket', 'offline-bucket', '--json');
+    expect(JSON.parse(listed.stdout).snapshots.map((s: { name: string }) => s.name)).toEqual([
+      'v1_baseline',
+    ]);
+    const shown = await fstore(
+      'snapshot',
+      'show',
+      '--name',
+      'v1_baseline',
+      '--bucket',
+      'offline-bucket',
+    );
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('snapshot v1_baseline');
+
+    const deleted = await fstore(
+      'snapshot',
+      'delete',
+      '--name',
+      'v1_baseline',
+      '--bucket',
+      'offline-bucket',
+      '--json',
+    );
+    expect(JSON.parse(deleted.stdout)).toEqual({ deleted: 'v1_baseline' });
+    expect(bucket.objects.has(`${s3SnapshotsPrefix}v1_baseline.json`)).toBe(false);
+    const gone = await fstore(
+      'snapshot',
+      'show',
+      '--name',
+      'v1_baseline',
+      '--bucket',
+      'offline-bucket',
+    );
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('has no snapshot "v1_baseline"');
+  }, 120_000);
+
+  it('asks for the bucket, and refuses a bad name, before any S3 call', async () => {
+    const requests = bucket.requests.length;
+    const noBucket = await fstore('snapshot', 'list');
+    expect(noBucket.code).toBe(2);
+    expect(noBucket.stderr).toContain('pass --bucket <name>');
+    const bad = await fstore(
+      'snapshot',
+      'create',
+      '--name',
+      'Bad-Name',
+      '--bucket',
+      'offline-bucket',
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('snapshot name "Bad-Name" is not valid');
+    expect(bucket.requests.length).toBe(requests);
+  }, 60_000);
+});
