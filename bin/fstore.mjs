@@ -60,7 +60,7 @@ if (bundle?.dir) {
   const { runCli } = await import(
     pathToFileURL(path.join(bundle.dir, 'lib', 'cli', 'run-cli.mjs')).href
   );
-  process.exitCode = await runCli(process.argv, version);
+  process.exitCode = await runCli(process.argv, version, { exitsAfter: true });
 } else {
   if (bundle?.reason)
     process.stderr.write(

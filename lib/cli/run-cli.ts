@@ -1,13 +1,31 @@
 import { CommanderError } from 'commander';
 import { DefinitionError } from '../definitions/errors.ts';
 import { HintedError } from '../hinted-error.ts';
+import { setProcessEndsAfterCommand } from '../process-lifetime.ts';
 import { CliError, exitCodes } from './cli-error.ts';
+import { invokedCommandName } from './invoked-command.ts';
 import { Output, useColor, wroteJsonDocument } from './output.ts';
 import { buildProgram } from './program.ts';
 import { InterruptedError, installShutdown, type Shutdown, uninstallShutdown } from './shutdown.ts';
 
+/**
+ * Commands that end their process when done (given `exitsAfter`): what they hold in memory only
+ * is left to the exit (lib/process-lifetime.ts). Each opens a few DuckDB instances at most; a
+ * server (start, serve) or a follower (push --follow) goes on and must release what it opens.
+ */
+const oneShotCommands = new Set(['training-set']);
+
+export interface RunCliOptions {
+  /** The process exits as soon as runCli returns (bin/fstore); not an in-process caller. */
+  readonly exitsAfter?: boolean;
+}
+
 /** Runs the CLI on `argv` (as process.argv) and returns the exit code; never throws. */
-export async function runCli(argv: readonly string[], version: string): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  version: string,
+  options: RunCliOptions = {},
+): Promise<number> {
   const verbose = argv.includes('--verbose');
   const out = new Output(useColor(!argv.includes('--no-color'), process.stderr));
   // From the first moment: a signal before a command takes over its handling exits at once.
@@ -15,6 +33,9 @@ export async function runCli(argv: readonly string[], version: string): Promise<
   let code: number;
   try {
     const program = await buildProgram(version, argv.slice(2));
+    const invoked = invokedCommandName(program, argv.slice(2));
+    if (options.exitsAfter && invoked !== undefined && oneShotCommands.has(invoked))
+      setProcessEndsAfterCommand(true);
     await program.parseAsync([...argv]);
     const finished = process.exitCode === undefined ? exitCodes.ok : Number(process.exitCode);
     code = shutdown.exitCodeFor(finished);

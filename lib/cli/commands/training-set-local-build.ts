@@ -1,5 +1,7 @@
 import { rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { syncFile, syncFolder } from '../../offline/ingest-manifest.ts';
 import type { SeqPins } from '../../offline/seq-pins.ts';
 import { getTrainingSet, type TrainingSetResult } from '../../offline/training-set.ts';
 import type { Registry } from '../../registry/index.ts';
@@ -52,8 +54,12 @@ export async function buildLocalTrainingSet(
     ...(build.pins ? { pins: build.pins } : {}),
   })
     .then(async (done) => {
+      // On disk before it takes the name (and before the manifest naming its hash is written):
+      // the command may end its process without closing DuckDB (lib/process-lifetime.ts).
+      await syncFile(partial);
       await beforeReplace?.();
       await rename(partial, out);
+      await syncFolder(path.dirname(out));
       return done;
     })
     .catch(async (error: unknown) => {
