@@ -11,6 +11,7 @@ import { rewriteS3Objects } from '../offline/s3-rewrite-objects.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
 import { objectsHoldingKeys, splitByCommitted } from './athena-objects-holding-keys.ts';
 import { auditKeyHashScheme, hashErasureKeys } from './audit-key-hash.ts';
+import { awsErasureAuditPrefix } from './audit-prefix.ts';
 import { currentUser } from './erasure-audit.ts';
 import { affectedSources, type ErasureKey, keyColumnsOf, matchPredicate } from './erasure-keys.ts';
 import { eraseOnlineItems, type ViewErasure } from './online-erasure.ts';
@@ -79,9 +80,6 @@ export interface AwsEraseResult extends Omit<AwsErasureAuditEntry, 'kind'> {
   /** `s3://<bucket>/_fstore/audit/deletes/<time>-<id>.json` (absent for a dry run). */
   readonly auditObject?: string;
 }
-
-/** Where an AWS delete's audit entry is written: outside every Glue table's location. */
-export const awsErasureAuditPrefix = '_fstore/audit/deletes/';
 
 /**
  * Removes every row and item of `keys` from an AWS environment, in an order a rerun after a

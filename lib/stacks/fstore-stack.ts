@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { AuditKeySecret } from '../constructs/audit-key-secret.ts';
 import { CompactionRole } from '../constructs/compaction-role.ts';
+import { ErasureOperatorPolicy } from '../constructs/erasure-operator-policy.ts';
 import { Materialization } from '../constructs/materialization.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OfflineStore } from '../constructs/offline-store.ts';
@@ -48,6 +49,8 @@ export class FstoreStack extends Stack {
   readonly scheduledRetention?: ScheduledRetention;
   /** The key of the erasure audit's key hashes (output AuditKeySecretArn). */
   readonly auditKey: AuditKeySecret;
+  /** What `fstore delete --env <env>` needs, for operators to attach (output ErasureOperatorPolicyArn). */
+  readonly erasureOperatorPolicy: ErasureOperatorPolicy;
 
   constructor(scope: Construct, id: string, props: FstoreStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stage.deletionProtection });
@@ -82,6 +85,13 @@ export class FstoreStack extends Stack {
       trustedPrincipalArns: stage.compaction.principalArns,
     });
     this.onlineStore = new OnlineStore(this, 'OnlineStore', { stage });
+    this.erasureOperatorPolicy = new ErasureOperatorPolicy(this, 'ErasureOperator', {
+      stage,
+      registry,
+      offlineStore: this.offlineStore,
+      table: this.onlineStore.table,
+      auditSecret: this.auditKey.secret,
+    });
     this.servingApi = new ServingApi(this, 'ServingApi', {
       stage,
       registry,
@@ -164,6 +174,11 @@ export class FstoreStack extends Stack {
       value: this.auditKey.secret.secretArn,
       description: 'Secret keying the erasure audit’s key hashes (fstore delete, export, import)',
     }).overrideLogicalId(stackOutputNames.auditKeySecretArn);
+    new CfnOutput(this, stackOutputNames.erasureOperatorPolicyArn, {
+      value: this.erasureOperatorPolicy.policy.managedPolicyArn,
+      description:
+        'Managed policy to attach to whoever runs fstore delete --env <env> (right to erasure)',
+    }).overrideLogicalId(stackOutputNames.erasureOperatorPolicyArn);
     checkOutputCount(this);
   }
 }

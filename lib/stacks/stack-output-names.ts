@@ -13,6 +13,7 @@ export const stackOutputNames = {
   lookupApiId: 'LookupApiId',
   compactionRoleArn: 'CompactionRoleArn',
   auditKeySecretArn: 'AuditKeySecretArn',
+  erasureOperatorPolicyArn: 'ErasureOperatorPolicyArn',
 } as const;
 
 /** Output names of one feature service's Athena objects (`ServiceChurnV1Statement` ...). */

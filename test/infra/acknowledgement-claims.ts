@@ -31,6 +31,10 @@ const objectActions = new Set([
   's3:AbortMultipartUpload',
   's3:ListMultipartUploadParts',
 ]);
+/** Object-version actions, allowed on a prefix whose reason declares `s3:DeleteObjectVersion`. */
+const versionActions = new Set(['s3:GetObjectVersion', 's3:DeleteObjectVersion']);
+/** Listing keys (or their versions), limited by `s3:prefix` to acknowledged prefixes. */
+const listActions = new Set(['s3:ListBucket', 's3:ListBucketVersions']);
 /** Bucket-level actions that take no prefix condition and read no object (Athena's result location). */
 const bucketMetadataActions = new Set(['s3:GetBucketLocation', 's3:ListBucketMultipartUploads']);
 
@@ -102,13 +106,17 @@ function checkPrefixClaims(
   const [first] = prefixAcks;
   if (!first) return [];
   const role = first.ack.logicalId;
-  const statements = Object.values(resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy')
-    .filter((r) => JSON.stringify(r.Properties?.Roles ?? []).includes(`"${role}"`))
-    .flatMap(
-      (r) =>
-        (r.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [],
-    );
+  const documentOf = (r: Resources[string]) =>
+    (r.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [];
+  // Acknowledged on a managed policy: its own statements; on a role: the policies attached to it.
+  const own = role === undefined ? undefined : resources[role];
+  const statements =
+    own?.Type === 'AWS::IAM::ManagedPolicy'
+      ? documentOf(own)
+      : Object.values(resources)
+          .filter((r) => r.Type === 'AWS::IAM::Policy')
+          .filter((r) => JSON.stringify(r.Properties?.Roles ?? []).includes(`"${role}"`))
+          .flatMap(documentOf);
   const problems: string[] = [];
   for (const { ack, prefix } of prefixAcks)
     if (!ack.reason.includes(prefix))
@@ -117,7 +125,10 @@ function checkPrefixClaims(
     const arn = JSON.stringify({ 'Fn::GetAtt': [bucket, 'Arn'] });
     const allowed = prefixAcks.filter((p) => p.bucket === bucket).map((p) => p.prefix);
     const deletesDeclared = prefixAcks
-      .filter((p) => p.bucket === bucket && p.ack.reason.includes('s3:DeleteObject'))
+      .filter((p) => p.bucket === bucket && p.ack.reason.includes('s3:DeleteObject '))
+      .map((p) => p.prefix);
+    const versionDeletesDeclared = prefixAcks
+      .filter((p) => p.bucket === bucket && p.ack.reason.includes('s3:DeleteObjectVersion'))
       .map((p) => p.prefix);
     for (const prefix of allowed)
       if (!statements.some((s) => asList(s.Resource).some((r) => objectPrefix(r, arn) === prefix)))
@@ -140,7 +151,8 @@ function checkPrefixClaims(
           const extra = actions.filter(
             (a) =>
               !objectActions.has(a) &&
-              !(a === 's3:DeleteObject' && deletesDeclared.includes(prefix)),
+              !(a === 's3:DeleteObject' && deletesDeclared.includes(prefix)) &&
+              !(versionActions.has(a) && versionDeletesDeclared.includes(prefix)),
           );
           if (extra.length > 0)
             problems.push(`${first.ack.path}: ${prefix} of ${bucket} carries ${extra.join(', ')}`);
@@ -163,7 +175,7 @@ function checkBucketStatement(
 ): string[] {
   const actions = asList(statement.Action);
   if (actions.every((a) => bucketMetadataActions.has(a)) && !statement.Condition) return [];
-  if (actions.length === 1 && actions[0] === 's3:ListBucket') {
+  if (actions.length === 1 && listActions.has(actions[0] ?? '')) {
     const conditionKeys = Object.keys(statement.Condition ?? {});
     // Listing exact folders by name (StringEquals has no wildcard): key names of those folders
     // only, no object read, no IAM5 finding to acknowledge (the push compaction counts

@@ -1,0 +1,106 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stackOutputNames } from '../../lib/stacks/stack-output-names.ts';
+import { acknowledgementsUnder, falseAcknowledgements } from './acknowledgement-claims.ts';
+import { synthStage } from './synth-app.ts';
+
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+describe('the erasure operator policy (fstore delete --env <aws>), real synthesizer', {
+  timeout: 300_000,
+}, () => {
+  let synth: Awaited<ReturnType<typeof synthStage>>;
+  let template: Template;
+  let statements: Statement[];
+  let policyId: string;
+
+  beforeAll(async () => {
+    synth = await synthStage('dev');
+    template = synth.template;
+    const policies = template.findResources('AWS::IAM::ManagedPolicy', {
+      Properties: { ManagedPolicyName: 'fstore-dev-erasure-operator' },
+    });
+    const [id, policy] = Object.entries(policies)[0] ?? [];
+    policyId = id ?? '';
+    statements = (policy?.Properties.PolicyDocument.Statement ?? []) as Statement[];
+  });
+
+  /** The statements granting `action`, with their resources as JSON text. */
+  const granting = (action: string) =>
+    statements
+      .filter((s) => asList(s.Action).includes(action))
+      .map((s) => ({ ...s, resources: JSON.stringify(s.Resource) }));
+
+  it('is published as the stack output ErasureOperatorPolicyArn, attached to no one', () => {
+    expect(policyId).not.toBe('');
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs[stackOutputNames.erasureOperatorPolicyArn]?.Value).toEqual({ Ref: policyId });
+    const properties = template.toJSON().Resources[policyId].Properties;
+    expect(properties.Roles).toBeUndefined();
+    expect(properties.Users).toBeUndefined();
+    expect(properties.Groups).toBeUndefined();
+  });
+
+  it('queries with Athena in the environment workgroup and reads the Glue tables, no wildcard action', () => {
+    expect(granting('athena:StartQueryExecution')[0]?.resources).toContain('workgroup/');
+    expect(granting('glue:GetTable')[0]?.resources).toContain('table/fstore_dev/orders');
+    expect(statements.flatMap((s) => asList(s.Action)).some((a) => a.includes('*'))).toBe(false);
+  });
+
+  it('deletes object versions under the data and quarantine prefixes only, and lists versions only there', () => {
+    const [versions] = granting('s3:DeleteObjectVersion');
+    expect(versions?.resources).toContain('/offline/orders/*');
+    expect(versions?.resources).toContain('/quarantine/*');
+    expect(versions?.resources).not.toContain('/offline/*"');
+    expect(versions?.resources).not.toContain('_ingests');
+    const [listing] = granting('s3:ListBucketVersions');
+    const prefixes = asList(listing?.Condition?.StringLike?.['s3:prefix'] as string[]);
+    expect(prefixes).toContain('offline/orders/*');
+    expect(prefixes).toContain('quarantine/*');
+    expect(prefixes).not.toContain('offline/*');
+  });
+
+  it('writes commit records under compactions/ only, and the audit under _fstore/audit/deletes/, never an ingest record', () => {
+    const puts = granting('s3:PutObject')
+      .map((s) => s.resources)
+      .join(' ');
+    expect(puts).toContain('/offline/_ingests/orders/compactions/*');
+    expect(puts).toContain('/_fstore/audit/deletes/*');
+    expect(puts).not.toContain('/offline/_ingests/orders/*');
+    const deletes = granting('s3:DeleteObject')
+      .map((s) => s.resources)
+      .join(' ');
+    expect(deletes).toContain('/offline/_ingests/orders/compactions/_lock.json');
+    expect(deletes).not.toContain('/offline/_ingests/orders/compactions/*');
+    expect(deletes).not.toContain('_fstore');
+  });
+
+  it('scans and deletes items of the online table only, reads the stack and the audit key only', () => {
+    const onlineTables = Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'));
+    const [items] = granting('dynamodb:DeleteItem');
+    expect(asList(items?.Action).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:Scan']);
+    expect(items?.Resource).toEqual({ 'Fn::GetAtt': [onlineTables[0], 'Arn'] });
+    expect(granting('cloudformation:DescribeStacks')[0]?.Resource).toEqual({ Ref: 'AWS::StackId' });
+    const secrets = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+    expect(granting('secretsmanager:GetSecretValue')[0]?.Resource).toEqual({ Ref: secrets[0] });
+  });
+
+  it('is cdk-nag clean, each prefix wildcard acknowledged with a true reason', () => {
+    expect(synth.violations).toEqual([]);
+    const acks = acknowledgementsUnder(synth.stack).filter((a) => a.logicalId === policyId);
+    expect(acks.length).toBeGreaterThan(0);
+    expect(acks.every((a) => a.reason.includes('nothing outside the prefix is granted'))).toBe(
+      true,
+    );
+    const policyPath = synth.stack.erasureOperatorPolicy.policy.node.path;
+    expect(
+      falseAcknowledgements(synth.stack, template).filter((p) => p.startsWith(policyPath)),
+    ).toEqual([]);
+  });
+});
