@@ -112,6 +112,7 @@ export async function exportEnvironment(options: ExportOptions): Promise<ExportR
       version: 1,
       fstoreVersion: options.fstoreVersion,
       env,
+      origin: 'local',
       exportedAt: new Date().toISOString(),
       includesData: options.includeData,
       files,

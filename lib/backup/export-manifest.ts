@@ -21,7 +21,18 @@ export const exportedTopLevel = [
   'audit',
   'quarantine',
   'online.watermarks.json',
+  // AWS exports only: objects of the offline bucket under their keys (ADR 0020, AWS export).
+  'offline-bucket',
 ] as const;
+
+/** Where an export was taken: the layout of its files follows (ADR 0020, AWS export). */
+export type ExportOrigin = 'local' | 'aws';
+
+/** The top-level names an export of each origin holds; a name of the other is refused. */
+const topLevelOf: Record<ExportOrigin, readonly string[]> = {
+  local: exportedTopLevel.filter((name) => name !== 'offline-bucket'),
+  aws: ['registry.json', 'registry-history', 'lineage.json', 'audit', 'offline-bucket'],
+};
 
 const fileSchema = z.object({
   path: z.string().min(1),
@@ -34,6 +45,8 @@ const manifestSchema = z.object({
   version: z.literal(1),
   fstoreVersion: z.string(),
   env: z.string(),
+  /** Absent in exports written before AWS exports existed: those are local. */
+  origin: z.enum(['local', 'aws']).default('local'),
   exportedAt: z.string(),
   includesData: z.boolean(),
   files: z.array(fileSchema),
@@ -101,6 +114,11 @@ export async function verifiedExport(dir: string): Promise<ExportManifest> {
     if (seen.has(listed.path))
       throw new ExportError(`${file} lists "${listed.path}" twice`, 'export again');
     seen.add(listed.path);
+    if (!topLevelOf[manifest.origin].includes(listed.path.split('/')[0] ?? ''))
+      throw new ExportError(
+        `${file} lists "${listed.path}", which an export of ${manifest.origin === 'aws' ? 'an AWS' : 'a local'} environment does not hold`,
+        'export again; the manifest is written by fstore export and never edited by hand',
+      );
     const copy = path.join(dir, ...listed.path.split('/'));
     const info = await lstat(copy).catch(() => undefined);
     if (!info?.isFile())

@@ -38,6 +38,11 @@ export async function importEnvironment(options: {
 }): Promise<ImportResult> {
   const { dataDir, env, from } = options;
   const manifest = await verifiedExport(from);
+  if (manifest.origin !== 'local')
+    throw new ExportError(
+      `${from} is an export of the AWS environment "${manifest.env}": its files keep the S3 layout, which a local environment does not read`,
+      `restore it into an AWS environment: fstore import ${from} --env <new aws env> (deployed with the same feature-defs); nothing was changed`,
+    );
   const envDir = envDataDir(dataDir, env);
   const present = await readdir(envDir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return [];
