@@ -21,11 +21,11 @@ export const exportedTopLevel = [
   'audit',
   'quarantine',
   'online.watermarks.json',
-  // AWS exports only: objects of the offline bucket under their keys (ADR 0020, AWS export).
+  // AWS exports only: objects of the offline bucket under their keys (docs/adr/0021-aws-export.md).
   'offline-bucket',
 ] as const;
 
-/** Where an export was taken: the layout of its files follows (ADR 0020, AWS export). */
+/** Where an export was taken: the layout of its files follows (docs/adr/0021-aws-export.md). */
 export type ExportOrigin = 'local' | 'aws';
 
 /** The top-level names an export of each origin holds; a name of the other is refused. */
