@@ -4,12 +4,16 @@ import {
   type ListObjectsV2CommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { formatMicros } from '../epoch-micros.ts';
 import { HintedError } from '../hinted-error.ts';
+import { quoteIdentifier, timestampText } from '../sql/dialect.ts';
 import { epochDayOfPartition, partitionOfPath } from './dt-partition.ts';
 import { retentionBoundary } from './retention-boundary.ts';
 import type { RetentionPin } from './retention-pins.ts';
+import { readableObjectKeys } from './s3-compact-plan.ts';
 import { compactionLockKey } from './s3-compact-record.ts';
 import { acquireS3Lock, defaultLeaseMs } from './s3-lock.ts';
+import type { rewriteS3Objects } from './s3-rewrite-objects.ts';
 
 /** Named explicitly: bundles are minified, which renames classes. */
 export class S3RetentionError extends HintedError {
@@ -30,6 +34,18 @@ export interface S3RetentionOptions {
   readonly dryRun?: boolean;
   readonly leaseMs?: number;
   readonly now?: () => Date;
+  /**
+   * Also rewrite the boundary day's partition without its rows older than the boundary, under
+   * the same lock and one commit record (rewriteS3Objects, passed in: it needs DuckDB, which the
+   * scheduled function's bundle does not carry). Absent: the boundary day is kept whole.
+   */
+  readonly boundaryRewrite?: {
+    readonly rewrite: typeof rewriteS3Objects;
+    readonly region: string;
+    /** The source's event-time column. */
+    readonly timestampField: string;
+    readonly workDir?: string;
+  };
 }
 
 export interface S3SourceRetention {
@@ -41,6 +57,9 @@ export interface S3SourceRetention {
   readonly objectsDeleted: number;
   readonly bytesFreed: number;
   readonly dryRun: boolean;
+  /** With `boundaryRewrite`: rows older than the boundary left out of the boundary day's objects. */
+  readonly boundaryRowsDeleted?: number;
+  readonly boundaryObjectsRewritten?: number;
 }
 
 /** DeleteObjects takes at most 1,000 keys. */
@@ -99,9 +118,43 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
           old.slice(start, start + deleteBatch).map((o) => o.key),
         );
       }
+    const atBoundary =
+      options.boundaryRewrite && lock && !options.dryRun
+        ? await options.boundaryRewrite.rewrite({
+            s3: options.s3,
+            bucket: options.bucket,
+            region: options.boundaryRewrite.region,
+            source: options.source,
+            prefix: options.prefix,
+            lock,
+            rewrites: [
+              ...(await readableObjectKeys({ ...options, region: options.boundaryRewrite.region })),
+            ]
+              .filter((key) => key.startsWith(`${options.prefix}dt=${boundaryIso.slice(0, 10)}/`))
+              .sort()
+              .map((key) => ({
+                key,
+                // As the local retention: a NULL event time is not older, so it stays.
+                keep: `(${quoteIdentifier(options.boundaryRewrite?.timestampField ?? '')} < TIMESTAMP '${timestampText(formatMicros(boundary))}') IS NOT TRUE`,
+              })),
+            remove: [],
+            reason: 'retention',
+            faultPrefix: 'retention',
+            ...(options.boundaryRewrite.workDir
+              ? { workDir: options.boundaryRewrite.workDir }
+              : {}),
+            ...(options.now ? { now: options.now } : {}),
+          })
+        : undefined;
     return {
       source: options.source,
       boundary: boundaryIso,
+      ...(atBoundary
+        ? {
+            boundaryRowsDeleted: atBoundary.rowsRemoved,
+            boundaryObjectsRewritten: atBoundary.objectsRewritten,
+          }
+        : {}),
       partitionsDeleted: [...new Set(old.map((o) => o.partition))].sort(),
       objectsDeleted: old.length,
       bytesFreed: old.reduce((n, o) => n + o.bytes, 0),

@@ -69,7 +69,7 @@ const workFolderPrefix = 'fstore-rewrite-';
  * S3 compaction (ADR 0008), and deletes the old ones for good. For each object: download, keep
  * the rows `keep` holds with DuckDB (same columns, same `fstore_seq`, in `fstore_seq` order),
  * upload as `<rewriteId>-<n>.parquet` in the same `dt` folder (an object left with no row is
- * not written); then ONE commit record (a compaction record: `files` the new objects, `replaces`
+ * not written; one with no row to leave out is left as it is); then ONE commit record (a compaction record: `files` the new objects, `replaces`
  * the old), after which readers read the new objects instead; then every version of the old
  * objects and of `remove` is deleted (deleteEveryVersion: the bucket is versioned).
  *
@@ -86,13 +86,15 @@ export async function rewriteS3Objects(options: S3RewriteOptions): Promise<S3Rew
   const now = options.now ?? (() => new Date());
   let record: S3CompactionRecord | undefined;
   let rowsRemoved = 0;
+  let replaced: readonly string[] = [];
   if (options.rewrites.length > 0) {
     const written = await writeWithout({ ...options, signal }, now);
     rowsRemoved = written.rowsRemoved;
     record = written.record;
+    replaced = written.replaced;
   }
   faultPoint(`${options.faultPrefix}:s3-after-commit`);
-  const gone = [...options.rewrites.map((r) => r.key), ...options.remove];
+  const gone = [...replaced, ...options.remove];
   let batches = 0;
   const deleted = await deleteEveryVersion({
     s3: options.s3,
@@ -108,7 +110,7 @@ export async function rewriteS3Objects(options: S3RewriteOptions): Promise<S3Rew
   return {
     ...(record ? { record } : {}),
     rowsRemoved,
-    objectsRewritten: options.rewrites.length,
+    objectsRewritten: replaced.length,
     objectsDeleted: deleted.objects,
     versionsDeleted: deleted.versions,
   };
@@ -117,8 +119,9 @@ export async function rewriteS3Objects(options: S3RewriteOptions): Promise<S3Rew
 async function writeWithout(
   options: S3RewriteOptions & { readonly signal: AbortSignal },
   now: () => Date,
-): Promise<{ record: S3CompactionRecord; rowsRemoved: number }> {
+): Promise<{ record?: S3CompactionRecord; rowsRemoved: number; replaced: string[] }> {
   const rewriteId = newDataFilesId(now());
+  const replaced: string[] = [];
   const work = await makeWorkFolder(options.workDir ?? tmpdir(), workFolderPrefix);
   const session = await openDuckdb();
   const uploaded: string[] = [];
@@ -146,7 +149,10 @@ async function writeWithout(
       );
       const total = Number(counts?.total ?? 0);
       const kept = Number(counts?.kept ?? 0);
+      // An object with no row to leave out stays as it is: not replaced, not deleted.
+      if (kept === total) continue;
       rowsRemoved += total - kept;
+      replaced.push(key);
       if (kept === 0) continue;
       const output = path.join(work, `out-${n}.parquet`);
       await session.connection.run(
@@ -158,8 +164,9 @@ async function writeWithout(
       uploaded.push(newKey);
       faultPoint(`${options.faultPrefix}:s3-after-upload`);
     }
+    if (replaced.length === 0) return { rowsRemoved, replaced };
     options.signal.throwIfAborted();
-    await refuseIfNoLongerRead(options);
+    await refuseIfNoLongerRead(options, replaced);
     await options.lock.confirm();
     const at = now();
     const record: S3CompactionRecord & { readonly reason: string } = {
@@ -170,7 +177,7 @@ async function writeWithout(
       // Nothing is kept for late readers: the old objects hold rows that must go now.
       keepUntil: at.toISOString(),
       files: uploaded,
-      replaces: options.rewrites.map((r) => r.key),
+      replaces: replaced,
       reason: options.reason,
     };
     try {
@@ -185,7 +192,7 @@ async function writeWithout(
       outcomeUnknown = error instanceof CommitOutcomeUnknownError;
       throw error;
     }
-    return { record, rowsRemoved };
+    return { record, rowsRemoved, replaced };
   } catch (error) {
     if (!outcomeUnknown) await discard(options, uploaded);
     throw error;
@@ -218,12 +225,15 @@ async function upload(options: S3RewriteOptions, key: string, file: string): Pro
 }
 
 /** Behind the lock: every object rewritten must still be one readers read at the commit. */
-async function refuseIfNoLongerRead(options: S3RewriteOptions): Promise<void> {
+async function refuseIfNoLongerRead(
+  options: S3RewriteOptions,
+  replaced: readonly string[],
+): Promise<void> {
   const readable = await readableObjectKeys(options);
-  const gone = options.rewrites.filter((r) => !readable.has(r.key));
+  const gone = replaced.filter((key) => !readable.has(key));
   if (gone.length > 0)
     throw new S3CompactionPlanError(
-      `${gone.length} object(s) of source "${options.source}" this run rewrote are no longer read (first: s3://${options.bucket}/${gone[0]?.key}): another writer replaced them meanwhile; nothing was committed and this run's uploads are removed`,
+      `${gone.length} object(s) of source "${options.source}" this run rewrote are no longer read (first: s3://${options.bucket}/${gone[0]}): another writer replaced them meanwhile; nothing was committed and this run's uploads are removed`,
       'run the same command again',
     );
 }
