@@ -3,10 +3,12 @@
  * one input Parquet file per source, one `fstore ingest` of each, and entity files (all rows,
  * and the first 10). The 1-view case reads source `one_0` (all feature rows); the 3-view case
  * reads `three_0..2` (a third each), the split the SQL-only figures use. Kept between runs in
- * `dir` (rebuilt when a step is missing); the input files are the baselines' "same rows".
+ * `dir`: the input files are reused when present (each written beside and renamed into place);
+ * the store is reused only when marked ready (ingests.json, written after its last ingest), and
+ * otherwise built again from nothing. The input files are the baselines' "same rows".
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -87,21 +89,19 @@ export async function preparePitStore(
     await rename(`${entities}.partial`, entities);
   }
   const smallEntities = path.join(inputDir, `entities-${SMALL_REQUEST_ROWS}.csv`);
-  if (!(await exists(smallEntities)))
+  if (!(await exists(smallEntities))) {
     await connection.run(
-      `COPY (SELECT customer_id, strftime(event_timestamp, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_timestamp, label FROM read_parquet('${entities}') LIMIT ${SMALL_REQUEST_ROWS}) TO '${smallEntities}' (FORMAT csv, HEADER true)`,
+      `COPY (SELECT customer_id, strftime(event_timestamp, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_timestamp, label FROM read_parquet('${entities}') LIMIT ${SMALL_REQUEST_ROWS}) TO '${smallEntities}.partial' (FORMAT csv, HEADER true)`,
     );
-  const ingests: Record<string, { files: number; partitions: number; seconds: number }> = {};
-  const recorded = path.join(dir, 'ingests.json');
-  const previous = (await exists(recorded))
-    ? (JSON.parse(await readFile(recorded, 'utf8')) as typeof ingests)
-    : {};
+    await rename(`${smallEntities}.partial`, smallEntities);
+  }
+  const ready = await readyStore(dir, dataDir, Object.keys(inputs));
+  if (ready) return { defs, dataDir, inputs, entities, smallEntities, ingests: ready };
+  // Not marked ready: a run was stopped while ingesting. An ingest it committed would refuse the
+  // same file again ("already ingested"), so the store is built again from nothing.
+  await rm(dataDir, { recursive: true, force: true });
+  const ingests: Record<string, Ingested> = {};
   for (const [source, file] of Object.entries(inputs)) {
-    const done = previous[source];
-    if (done && (await exists(path.join(dataDir, 'local', 'offline', source)))) {
-      ingests[source] = done;
-      continue;
-    }
     const started = performance.now();
     const output = execFileSync(
       process.execPath,
@@ -129,9 +129,34 @@ export async function preparePitStore(
     log(
       `fstore ingest --source ${source}: ${result.files.length} files in ${result.partitions.length} day partitions, ${ingests[source].seconds.toFixed(1)} s`,
     );
-    await writeFile(recorded, JSON.stringify({ ...previous, ...ingests }));
   }
+  // The ready mark, written last and whole: what each ingest wrote.
+  const recorded = path.join(dir, readyFile);
+  await writeFile(`${recorded}.partial`, JSON.stringify(ingests));
+  await rename(`${recorded}.partial`, recorded);
   return { defs, dataDir, inputs, entities, smallEntities, ingests };
+}
+
+type Ingested = { files: number; partitions: number; seconds: number };
+
+/** `dir`'s ready mark: every source ingested, as recorded once the last ingest was done. */
+const readyFile = 'ingests.json';
+
+/** The ingests of a store marked ready with every source, or undefined. */
+async function readyStore(
+  dir: string,
+  dataDir: string,
+  sources: readonly string[],
+): Promise<Record<string, Ingested> | undefined> {
+  const recorded = path.join(dir, readyFile);
+  const ingests = await readFile(recorded, 'utf8')
+    .then((text) => JSON.parse(text) as Record<string, Ingested>)
+    .catch(() => undefined);
+  if (!ingests) return undefined;
+  for (const source of sources)
+    if (!ingests[source] || !(await exists(path.join(dataDir, 'local', 'offline', source))))
+      return undefined;
+  return ingests;
 }
 
 async function writeDefinitions(defs: string): Promise<void> {
