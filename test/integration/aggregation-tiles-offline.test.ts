@@ -53,14 +53,14 @@ const day = 86_400n * second;
 const t0 = epochMicrosOf('2026-03-01T00:00:00Z');
 const ids = ['C0', 'C1', 'C2', 'C3'];
 
-interface Row {
+type Row = {
   customer_id: string;
   amount: number | null;
   items: number | null;
   category: string | null;
   event_ts: string;
   created_ts: string | null;
-}
+};
 
 /** An event time: often a random microsecond, sometimes on a minute, hour or day edge. */
 function eventTime(prng: Prng): bigint {
