@@ -96,11 +96,12 @@ export async function rewriteS3Objects(options: S3RewriteOptions): Promise<S3Rew
   faultPoint(`${options.faultPrefix}:s3-after-commit`);
   const gone = [...replaced, ...options.remove];
   let batches = 0;
+  // Not stopped by a stop request or a lost lease: after the commit no reader reads these
+  // objects, and deleting them is what is left of the run (a rerun would do it otherwise).
   const deleted = await deleteEveryVersion({
     s3: options.s3,
     bucket: options.bucket,
     keys: gone,
-    signal,
     ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
     ...(options.deleteBatchSize !== undefined ? { batchSize: options.deleteBatchSize } : {}),
     afterBatch: () => {

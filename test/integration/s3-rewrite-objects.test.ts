@@ -77,6 +77,25 @@ describe('rewriteS3Objects (loopback bucket, DuckDB)', () => {
     expect(fixture.bucket.absentDeletes).toEqual([]);
   });
 
+  it('a stop request arriving with the commit still deletes the old objects (nothing reads them any more)', async () => {
+    const stop = new AbortController();
+    fixture.bucket.beforeRequest = (method, key) => {
+      if (method === 'PUT' && /\/compactions\/\d/.test(key)) stop.abort(new Error('SIGTERM'));
+      return undefined;
+    };
+    try {
+      const result = await rewrite({
+        rewrites: holdingC1.map((key) => ({ key, keep })),
+        signal: stop.signal,
+      });
+      expect(stop.signal.aborted).toBe(true);
+      expect(result).toMatchObject({ objectsRewritten: 3, objectsDeleted: 3 });
+      for (const key of holdingC1) expect(fixture.bucket.objects.has(key)).toBe(false);
+    } finally {
+      fixture.bucket.beforeRequest = undefined;
+    }
+  });
+
   it('deletes objects to remove without rewriting them or writing a record', async () => {
     const leftover = 'offline/orders/dt=2026-03-01/20260104t000000-3d4e5f6a-0.parquet';
     fixture.bucket.objects.set(leftover, await fixture.committedParquet([40]));
