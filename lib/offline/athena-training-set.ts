@@ -37,6 +37,8 @@ export interface AthenaTrainingSetOptions {
   readonly downloadDir?: string;
   readonly requestId?: string;
   readonly signal?: AbortSignal;
+  /** Read each source as of its pin (`fstore_seq <= n`): a snapshot, a replay, a recorded build. */
+  readonly pins?: SeqPins;
 }
 
 export interface AthenaTrainingSetResult {

@@ -12,6 +12,8 @@ export const TRAINING_SET_MANIFEST_FORMAT = 1;
 const committedSeqSchema = z.object({
   maxSeq: z.number().int().min(0),
   ingestIds: z.array(z.string()),
+  /** AWS environments: the S3 object keys a read at maxSeq takes rows from. */
+  objects: z.array(z.string()).optional(),
 });
 
 const manifestSchema = z.object({
@@ -35,8 +37,16 @@ const manifestSchema = z.object({
   /** Per source read: the highest `fstore_seq` committed when it was read, and its ingests. */
   sources: z.record(z.string(), committedSeqSchema),
   snapshot: z.string().optional(),
+  /** AWS environments: where the data was and the query that read it. */
+  athena: z
+    .object({
+      bucket: z.string(),
+      queryExecutionId: z.string(),
+      dataScannedBytes: z.number().int().min(0),
+    })
+    .optional(),
   strategy: z.object({
-    engine: z.literal('duckdb'),
+    engine: z.enum(['duckdb', 'athena']),
     pointInTime: z.enum(['asof', 'merge-window']),
     aggregations: z.enum(['auto', 'range-join', 'running-totals']),
     onTransformError: z.enum(['fail', 'null']),

@@ -151,7 +151,7 @@ describe('fstore snapshot', () => {
       path.join(dir, 'aws.parquet'),
     );
     expect(awsRead.code).toBe(2);
-    expect(awsRead.stderr).toContain('--snapshot reads the local offline store');
+    expect(awsRead.stderr).toContain('training sets on "dev" need its offline bucket');
     const snapshots = JSON.parse(
       await readFile(path.join(dir, 'local', 'offline', '_snapshots.json'), 'utf8'),
     );

@@ -25,7 +25,9 @@ export async function trainingSetManifest(parts: {
   readonly sources: TrainingSetManifest['sources'];
   readonly snapshot?: string;
   readonly out: string;
-  readonly result: TrainingSetResult;
+  readonly result: Pick<TrainingSetResult, 'rows' | 'columns'>;
+  /** An Athena build: where it read and how (default: the local engine). */
+  readonly athena?: TrainingSetManifest['athena'];
 }): Promise<TrainingSetManifest> {
   const { build, result, out } = parts;
   return {
@@ -46,9 +48,10 @@ export async function trainingSetManifest(parts: {
     },
     sources: parts.sources,
     ...(parts.snapshot !== undefined ? { snapshot: parts.snapshot } : {}),
+    ...(parts.athena ? { athena: parts.athena } : {}),
     strategy: {
-      engine: 'duckdb',
-      pointInTime: 'asof',
+      engine: parts.athena ? 'athena' : 'duckdb',
+      pointInTime: parts.athena ? 'merge-window' : 'asof',
       aggregations: build.aggregations,
       onTransformError: build.onTransformError,
     },

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isLocalEnv } from '../../data-paths.ts';
 import { contentHashOf, fileSha256, outputFormat } from '../../offline/canonical-rows.ts';
 import { diffTrainingSets, type TrainingSetDiff } from '../../offline/training-set-diff.ts';
 import {
@@ -58,16 +59,21 @@ export async function replayTrainingSet(
     onTransformError: manifest.strategy.onTransformError,
     pins: manifestPins(manifest),
   };
-  const result = await buildLocalTrainingSet(ctx, registry, build, out.file, () =>
-    out.temporary ? Promise.resolve() : removeStaleManifest(out.file),
-  );
+  const beforeReplace = () => (out.temporary ? Promise.resolve() : removeStaleManifest(out.file));
+  const athena = isLocalEnv(ctx.env)
+    ? undefined
+    : await replayOnAthena(ctx, registry, options, manifest, entities, out.file, beforeReplace);
+  const result =
+    athena?.built ?? (await buildLocalTrainingSet(ctx, registry, build, out.file, beforeReplace));
   let sha256: string;
   let diff: TrainingSetDiff | undefined;
   try {
     sha256 = await contentHashOf(out.file);
     if (sha256 !== manifest.output.contentHash.sha256)
       diff = await diffWithOriginal(original, manifest, out.file);
-    if (!out.temporary)
+    if (!out.temporary && athena)
+      await writeManifestBeside(out.file, await athena.manifest(fstoreVersion, manifest.snapshot));
+    else if (!out.temporary)
       await writeManifestBeside(
         out.file,
         await trainingSetManifest({
@@ -209,4 +215,49 @@ function describeDiff(
       `first at row ${first.row}${first.columns.length > 0 ? ` (columns ${first.columns.join(', ')})` : ''}: was ${first.expected}, now ${first.actual}`,
     );
   return parts.join('; ');
+}
+
+/**
+ * The replay of a manifest of an AWS environment: the same service built on Athena with each
+ * source pinned at the manifest's seq, in the manifest's bucket unless --bucket names another.
+ */
+async function replayOnAthena(
+  ctx: CliContext,
+  registry: Registry,
+  options: RawOptions,
+  manifest: TrainingSetManifest,
+  entities: string,
+  out: string,
+  beforeWrite: () => Promise<void>,
+) {
+  if (!('service' in manifest.request))
+    throw new UsageError(
+      'this manifest asks for --features; training sets on AWS are built per feature service',
+      'replay it in the environment that wrote it',
+    );
+  const bucket = options.bucket ?? manifest.athena?.bucket;
+  if (!bucket)
+    throw new UsageError(
+      `replaying on "${ctx.env}" needs its offline bucket`,
+      'pass --bucket <name> (stack output OfflineBucketName) or set FSTORE_OFFLINE_BUCKET',
+    );
+  const { athenaManifest, buildOnAthena } = await import('./training-set-athena.ts');
+  const build = {
+    service: manifest.request.service,
+    bucket,
+    entities,
+    timestampColumn: manifest.entities.timestampColumn,
+    onTransformError: manifest.strategy.onTransformError,
+    given: { pins: manifestPins(manifest), what: 'the manifest' },
+  };
+  const built = await buildOnAthena(ctx, registry, build, out, beforeWrite);
+  return {
+    built,
+    manifest: (fstoreVersion: string, snapshot: string | undefined) =>
+      athenaManifest(ctx, registry, build, built, out, {
+        fstoreVersion,
+        aggregations: manifest.strategy.aggregations,
+        ...(snapshot !== undefined ? { snapshot } : {}),
+      }),
+  };
 }

@@ -44,7 +44,7 @@ export function registerTrainingSet(program: Command): void {
     )
     .option(
       '--snapshot <name>',
-      'local: read the offline data as of a snapshot (fstore snapshot create)',
+      'read the offline data as of a snapshot (fstore snapshot create; on AWS through Athena)',
     )
     .option('--out <file>', 'result file (.parquet or .csv); not needed with --dry-run')
     .option(
@@ -104,14 +104,9 @@ export function registerTrainingSet(program: Command): void {
         await trainingSetDryRun(ctx, registry, options);
         return;
       }
-      if (options.snapshot && !isLocalEnv(ctx.env))
-        throw new UsageError(
-          '--snapshot reads the local offline store; snapshots of an AWS environment are not built yet',
-          'use a local environment (--env local)',
-        );
       if (!isLocalEnv(ctx.env)) {
         const { athenaTrainingSet } = await import('./training-set-athena.ts');
-        await athenaTrainingSet(ctx, registry, options);
+        await athenaTrainingSet(ctx, registry, options, fstoreVersion(command));
         return;
       }
       const out = requireOut(options);
