@@ -7,6 +7,7 @@ import { exportManifestName } from '../../lib/backup/export-manifest.ts';
 import { importEnvironment } from '../../lib/backup/import-env.ts';
 import { envDataDir } from '../../lib/data-paths.ts';
 import { defineFeatureView } from '../../lib/definitions/index.ts';
+import { localAuditKey, localAuditKeyPath } from '../../lib/erasure/local-audit-key.ts';
 import { readAppliedRegistry, writeAppliedRegistry } from '../../lib/local/registry-store.ts';
 import { getTrainingSet } from '../../lib/offline/training-set.ts';
 import { customer, scores } from '../helpers/customer-scores.ts';
@@ -185,6 +186,18 @@ describe('fstore export and import', () => {
     expect(await exists(envDataDir(fixture.dataDir, 'local-hostile'))).toBe(false);
   });
 
+  it('refuses a local manifest listing what only an AWS export holds (offline-bucket/)', async () => {
+    const { out } = await exported(false);
+    const file = path.join(out, exportManifestName);
+    const manifest = JSON.parse(await readFile(file, 'utf8'));
+    manifest.files[0].path = 'offline-bucket/offline/_ingests/scores/x.json';
+    await writeFile(file, JSON.stringify(manifest));
+    await expect(
+      importEnvironment({ dataDir: fixture.dataDir, env: 'local-aws-path', from: out }),
+    ).rejects.toThrow('which an export of a local environment does not hold');
+    expect(await exists(envDataDir(fixture.dataDir, 'local-aws-path'))).toBe(false);
+  });
+
   it('refuses an ingest manifest naming files outside the export or the store, or replaced files', async () => {
     const { out } = await exported(true);
     const manifestFile = path.join(out, exportManifestName);
@@ -293,5 +306,15 @@ describe('fstore export and import', () => {
     await importEnvironment({ dataDir: fixture.dataDir, env: 'local-again', from: out });
     expect(await exists(leftover)).toBe(false);
     expect(await exists(envDataDir(fixture.dataDir, 'local-again'))).toBe(true);
+  });
+
+  // Last: it gives the fixture's environment an audit key, which the exports above do not hold.
+  it('carries the audit key, owner-only, so a delete after the import hashes keys as before', async () => {
+    const key = await localAuditKey(fixture.dataDir, 'local');
+    const { out } = await exported(false);
+    await importEnvironment({ dataDir: fixture.dataDir, env: 'local-keyed', from: out });
+    const restored = localAuditKeyPath(fixture.dataDir, 'local-keyed');
+    expect((await stat(restored)).mode & 0o777).toBe(0o600);
+    expect(await localAuditKey(fixture.dataDir, 'local-keyed')).toEqual(key);
   });
 });
