@@ -1,0 +1,178 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { queryRows } from '../../lib/offline/duckdb-session.ts';
+import { stackName } from '../../lib/stacks/stack-name.ts';
+import { readThroughAthenaRelation } from '../helpers/athena-relation-on-duckdb.ts';
+import { runFstore } from '../helpers/run-fstore.ts';
+import {
+  ordersDataKey,
+  threeIngestIds,
+  useS3CompactionFixture,
+} from '../helpers/s3-compaction-fixture.ts';
+
+const fixture = useS3CompactionFixture('delete-aws-cli');
+const secret = 'k'.repeat(64);
+const quarantined = 'quarantine/customer_stats/run-1/1-part-00001.jsonl';
+
+/**
+ * One loopback endpoint for the AWS services `fstore delete --env dev` calls besides S3:
+ * CloudFormation (Query protocol: the stack's outputs), Secrets Manager (the audit key), Athena
+ * (answered by DuckDB over the loopback bucket's objects of `orders`; other tables are empty) and
+ * DynamoDB (Scan and DeleteItem over `items`).
+ */
+let server: ReturnType<typeof createServer>;
+let endpoint = '';
+const items = new Set<string>();
+const answers = new Map<string, Record<string, unknown>[]>();
+
+async function bodyOf(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function answer(target: string, input: Record<string, unknown>): Promise<unknown> {
+  switch (target) {
+    case 'secretsmanager.GetSecretValue':
+      return { ARN: String(input.SecretId), SecretString: secret };
+    case 'AmazonAthena.StartQueryExecution': {
+      const sql = String(input.QueryString);
+      const id = `q${answers.size + 1}`;
+      if (!sql.includes('"fstore_dev"."orders"')) answers.set(id, []);
+      else {
+        await readThroughAthenaRelation(fixture.duckdb.connection, {
+          objects: fixture.bucket.objects,
+          bucket: fixture.bucket.name,
+          source: 'orders',
+          scratch: fixture.scratch,
+        });
+        answers.set(id, await queryRows(fixture.duckdb.connection, sql));
+      }
+      return { QueryExecutionId: id };
+    }
+    case 'AmazonAthena.GetQueryExecution':
+      return { QueryExecution: { Status: { State: 'SUCCEEDED' } } };
+    case 'AmazonAthena.GetQueryResults': {
+      const rows = answers.get(String(input.QueryExecutionId)) ?? [];
+      const names = ['object', 'rows'];
+      return {
+        ResultSet: {
+          ResultSetMetadata: { ColumnInfo: names.map((Name) => ({ Name, Type: 'varchar' })) },
+          Rows: [
+            { Data: names.map((VarCharValue) => ({ VarCharValue })) },
+            ...rows.map((row) => ({ Data: names.map((n) => ({ VarCharValue: String(row[n]) })) })),
+          ],
+        },
+      };
+    }
+    case 'DynamoDB_20120810.Scan':
+      return { Items: [...items].map((pk) => ({ pk: { S: pk } })), Count: items.size };
+    case 'DynamoDB_20120810.DeleteItem': {
+      const pk = String((input.Key as { pk: { S: string } }).pk.S);
+      return items.delete(pk) ? { Attributes: { pk: { S: pk } } } : {};
+    }
+    default:
+      return undefined;
+  }
+}
+
+function describeStacks(): string {
+  const name = stackName(resolveStageConfig('dev'));
+  const outputs = {
+    OfflineBucketName: fixture.bucket.name,
+    AuditKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:audit',
+  };
+  return `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>arn:aws:cloudformation:eu-west-1:111122223333:stack/${name}/1</StackId><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime><Outputs>${Object.entries(
+    outputs,
+  )
+    .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+    .join('')}</Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`;
+}
+
+beforeAll(async () => {
+  server = createServer((request, response) => {
+    void (async () => {
+      const text = await bodyOf(request);
+      const target = String(request.headers['x-amz-target'] ?? '');
+      if (!target && text.includes('Action=DescribeStacks')) {
+        response.setHeader('content-type', 'text/xml');
+        response.end(describeStacks());
+        return;
+      }
+      const output = await answer(target, text ? JSON.parse(text) : {});
+      response.setHeader(
+        'content-type',
+        target.startsWith('DynamoDB') ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
+      );
+      if (output === undefined) {
+        response.statusCode = 400;
+        response.end(JSON.stringify({ __type: 'UnknownOperationException', message: target }));
+        return;
+      }
+      response.end(JSON.stringify(output));
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+beforeEach(async () => {
+  fixture.bucket.objects.clear();
+  await fixture.commitThreeIngests();
+  fixture.bucket.objects.set(
+    quarantined,
+    Buffer.from(`${JSON.stringify({ row: { customer_id: 'C1' } })}\n`),
+  );
+  items.clear();
+  for (const pk of ['customer_stats#v1#customer_id=C1', 'customer_stats#v1#customer_id=C2'])
+    items.add(pk);
+});
+
+const deleteOnAws = (...extra: string[]) =>
+  runFstore(['--env', 'dev', 'delete', '--entity', 'customer_id=C1', '--yes', ...extra], {
+    env: {
+      ...fixture.bucket.env,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+      AWS_ENDPOINT_URL_ATHENA: endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    },
+  });
+
+describe('fstore delete --env dev, the real CLI against loopback AWS endpoints', () => {
+  it('reads the stack and the audit key, deletes the rows, quarantined rows and items, and audits in the bucket', async () => {
+    const result = await deleteOnAws('--json');
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out).toMatchObject({
+      bucket: fixture.bucket.name,
+      dryRun: false,
+      keyHash: 'hmac-sha256',
+      quarantine: [{ file: 'customer_stats/run-1/1-part-00001.jsonl', rows: 1 }],
+      online: [{ view: 'customer_stats', items: 1 }],
+    });
+    expect(out.offline.find((o: { source: string }) => o.source === 'orders')).toMatchObject({
+      rows: 3,
+      files: 3,
+    });
+    expect(out.auditObject).toMatch(/^s3:\/\/offline-bucket\/_fstore\/audit\/deletes\//);
+    expect((await fixture.readable()).map((r) => r.customer_id)).not.toContain('C1');
+    expect(fixture.bucket.objects.has(ordersDataKey('2026-03-01', threeIngestIds[0]))).toBe(false);
+    expect(fixture.bucket.objects.has(quarantined)).toBe(false);
+    expect([...items]).toEqual(['customer_stats#v1#customer_id=C2']);
+    expect(result.stdout).not.toContain('"C1"');
+  }, 120_000);
+
+  it('--dry-run prints what would go and changes nothing', async () => {
+    const before = new Map(fixture.bucket.objects);
+    const result = await deleteOnAws('--dry-run');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('offline orders: would delete 3 rows');
+    expect(result.stdout).toContain('Dry run: nothing was changed');
+    expect(new Map(fixture.bucket.objects)).toEqual(before);
+    expect(items.size).toBe(2);
+  }, 120_000);
+});
