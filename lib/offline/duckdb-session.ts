@@ -16,8 +16,24 @@ export interface DuckdbSession {
   close(): void;
 }
 
+let opening: Promise<DuckDBInstance> | undefined;
+
+/**
+ * Starts opening the instance the next openDuckdb() takes: DuckDB starts on a thread of its own
+ * (100-200 ms at load) while this one goes on, e.g. compiling the definitions. Only in a process
+ * that ends after its command (processEndsAfterCommand): an instance nobody takes is left to
+ * the exit. A failure to open surfaces in the openDuckdb() that takes it.
+ */
+export function startOpeningDuckdb(): void {
+  if (opening || !processEndsAfterCommand()) return;
+  opening = DuckDBInstance.create(':memory:', spillOptions());
+  opening.catch(() => undefined);
+}
+
 export async function openDuckdb(): Promise<DuckdbSession> {
-  const instance = await DuckDBInstance.create(':memory:', spillOptions());
+  const started = opening;
+  opening = undefined;
+  const instance = await (started ?? DuckDBInstance.create(':memory:', spillOptions()));
   const connection = await instance.connect();
   await connection.run("SET TimeZone = 'UTC'");
   const spill = processEndsAfterCommand() ? await spillFolderOf(connection) : undefined;

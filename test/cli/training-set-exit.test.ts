@@ -15,8 +15,11 @@ const recorder = pathToFileURL(
   path.join(repoRoot, 'test', 'helpers', 'duckdb-close-recorder.mjs'),
 ).href;
 
+// The definitions say in the DuckDB log when they load (when a test records one).
 const defs = `
+import { appendFileSync } from 'node:fs';
 import { defineEntity, defineFeatureView, defineSource } from 'fstore:definitions';
+if (process.env.FSTORE_DUCKDB_LOG) appendFileSync(process.env.FSTORE_DUCKDB_LOG, 'definitions\\n');
 const customer = defineEntity({ name: 'customer', joinKeys: [{ name: 'customer_id', type: 'string' }] });
 const profiles = defineSource({
   name: 'profiles',
@@ -100,6 +103,14 @@ describe('a one-shot fstore training-set leaves DuckDB to the process exit', () 
     expect(events.filter((e) => e === 'close')).toEqual([]);
     // No spill folder (.tmp), partial file or canonical-rows file is left in the folder.
     expect(readdirSync(cwd).sort()).toEqual(['train.manifest.json', 'train.parquet']);
+  });
+
+  it('starts opening its first DuckDB database before its definitions load, so DuckDB starts meanwhile', async () => {
+    const cwd = await makeTempDir('ts-exit-early');
+    const { code, stderr, events } = await trainingSet(cwd, path.join(cwd, 'train.parquet'));
+    expect(code, stderr).toBe(0);
+    expect(events.indexOf('definitions'), events.join(' ')).toBeGreaterThan(-1);
+    expect(events.indexOf('opening'), events.join(' ')).toBeLessThan(events.indexOf('definitions'));
   });
 
   it('writes the same rows as a process that closes DuckDB, and a manifest whose content hash is theirs', async () => {

@@ -1,7 +1,8 @@
 // `node --import ./duckdb-close-recorder.mjs`: appends to the file named by FSTORE_DUCKDB_LOG
-// one line per DuckDB database the process opens ("open") and closes ("close"), as DuckDB's
-// native bindings see them, whichever copy of @duckdb/node-api calls them (the CLI bundle's or
-// node_modules'): their require of @duckdb/node-bindings gets a recording view of it.
+// one line per DuckDB database the process starts opening ("opening"), has opened ("open") and
+// closes ("close"), as DuckDB's native bindings see them, whichever copy of @duckdb/node-api
+// calls them (the CLI bundle's or node_modules'): their require of @duckdb/node-bindings gets a
+// recording view of it.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 
@@ -16,6 +17,7 @@ function recording(bindings) {
     const view = Object.create(bindings, {
       open: {
         value: async (...args) => {
+          appendFileSync(log, 'opening\n');
           const database = await bindings.open(...args);
           appendFileSync(log, 'open\n');
           return database;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
+import { startOpeningDuckdb } from '../../offline/duckdb-session.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { requireOut } from './training-set-output.ts';
@@ -97,6 +98,8 @@ export function registerTrainingSet(program: Command): void {
           'e.g. --service churn_v1, or --features customer_profile:age last_order:*',
         );
       const ctx = CliContext.fromCommand(command);
+      // A local build's first step opens DuckDB: it starts opening while the definitions load.
+      if (!options.dryRun && isLocalEnv(ctx.env)) startOpeningDuckdb();
       const registry = await ctx.compile();
       // The dry run and the Athena path load the AWS SDK; a local training set does not need it.
       if (options.dryRun) {
