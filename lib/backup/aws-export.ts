@@ -36,7 +36,7 @@ export const awsAuditKeyFile = 'audit/aws-audit-key';
  */
 export const fstoreMetadataPrefix = `${s3SnapshotsPrefix.split('/')[0]}/`;
 export const registryHistoryPrefix = 'registry/history/';
-const quarantinePrefix = 'quarantine/';
+export const quarantinePrefix = 'quarantine/';
 const transfers = 8;
 
 export interface AwsExportOptions {

@@ -6,11 +6,13 @@ import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
 import { isCompactionRecord } from '../offline/s3-compact-record.ts';
 import { deployedRegistryKey } from '../registry/deployed-registry-keys.ts';
 import { parseRegistryText } from '../registry/parse-registry.ts';
+import type { Registry } from '../registry/registry-schema.ts';
 import {
   awsAuditKeyFile,
   fstoreMetadataPrefix,
   isRecordKey,
   offlineBucketFolder,
+  quarantinePrefix,
   registryHistoryPrefix,
 } from './aws-export.ts';
 import { ExportError, type ExportManifest, verifiedExport } from './export-manifest.ts';
@@ -86,8 +88,9 @@ export async function importAwsEnvironment(options: AwsImportOptions): Promise<A
       `${from} is an export of the local environment "${manifest.env}"; an AWS environment restores AWS exports only`,
       'import it into a local environment (fstore import <dir> --env local-<name>), then ingest into AWS from there; nothing was changed',
     );
-  await checkSameRegistry(options, manifest);
+  const registry = await checkSameRegistry(options, manifest);
   const plan = planUploads(manifest);
+  checkKeysWhereFstoreWrites(plan, registry, from);
   if (manifest.includesData) await checkRecordsNameExportedObjects(from, manifest, plan.records);
   const present = await targetObjects(offline, plan);
   await checkTargetUnused(options, plan, present);
@@ -141,7 +144,10 @@ export async function importAwsEnvironment(options: AwsImportOptions): Promise<A
   };
 }
 
-async function checkSameRegistry(options: AwsImportOptions, manifest: ExportManifest) {
+async function checkSameRegistry(
+  options: AwsImportOptions,
+  manifest: ExportManifest,
+): Promise<Registry> {
   const exported = manifest.files.find((f) => f.path === 'registry.json');
   if (!exported)
     throw new ExportError(
@@ -164,6 +170,33 @@ async function checkSameRegistry(options: AwsImportOptions, manifest: ExportMani
     throw new ExportError(
       `environment "${options.env}" runs registry ${deployed}, the export was taken at ${version}: its data follows that registry's sources and views`,
       hint,
+    );
+  return parseRegistryText(text, where);
+}
+
+/**
+ * Every object to write into the offline bucket is where fstore writes: the commit records,
+ * `_fstore/`, `quarantine/` or a source's prefix of the registry. An export edited to hold
+ * `athena-results/...` or another table's location is refused before anything is written.
+ */
+function checkKeysWhereFstoreWrites(
+  plan: { objects: readonly Upload[]; records: readonly Upload[] },
+  registry: Registry,
+  from: string,
+): void {
+  const prefixes = [
+    ingestRecordsPrefix,
+    fstoreMetadataPrefix,
+    quarantinePrefix,
+    ...registry.sources.map((source) => source.offline.s3Prefix),
+  ];
+  const stray = [...plan.objects, ...plan.records].find(
+    (u) => u.to === 'offline' && !prefixes.some((p) => u.key.startsWith(p)),
+  );
+  if (stray)
+    throw new ExportError(
+      `the export in ${from} holds ${stray.relative}, outside every prefix fstore writes in the offline bucket (${prefixes.join(', ')})`,
+      'export again with fstore export --env <aws env>; nothing was changed',
     );
 }
 

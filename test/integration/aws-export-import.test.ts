@@ -1,4 +1,5 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsAuditKeyFile, exportAwsEnvironment } from '../../lib/backup/aws-export.ts';
@@ -317,6 +318,26 @@ describe('fstore import into an AWS environment', () => {
     await expect(
       importAwsEnvironment({ ...buckets(to), env: 'staging', from: out }),
     ).rejects.toThrow('is an export of the local environment "dev"');
+    expect(to.offline.requests.filter((r) => r.startsWith('PUT '))).toEqual([]);
+  });
+
+  it('refuses an export holding an object outside every prefix fstore writes, before writing', async () => {
+    const out = path.join(work, 'backup');
+    await exportFrom(out, true);
+    const stray = 'offline-bucket/athena-results/planted.csv';
+    await mkdir(path.join(out, 'offline-bucket', 'athena-results'), { recursive: true });
+    await writeFile(path.join(out, ...stray.split('/')), 'x');
+    const manifestFile = path.join(out, exportManifestName);
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    manifest.files.push({
+      path: stray,
+      bytes: 1,
+      sha256: createHash('sha256').update('x').digest('hex'),
+    });
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    await expect(
+      importAwsEnvironment({ ...buckets(to), env: 'staging', from: out }),
+    ).rejects.toThrow(`holds ${stray}, outside every prefix fstore writes`);
     expect(to.offline.requests.filter((r) => r.startsWith('PUT '))).toEqual([]);
   });
 
