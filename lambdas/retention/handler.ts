@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { microsOfMillis } from '../../lib/epoch-micros.ts';
 import { S3LockHeldError } from '../../lib/offline/s3-lock.ts';
 import { applyS3Retention, type S3SourceRetention } from '../../lib/offline/s3-retention.ts';
+import { s3SnapshotPins } from '../../lib/offline/s3-snapshots.ts';
 import type { RetentionConfig } from './config.ts';
 
 export interface RetentionDependencies {
@@ -64,8 +65,8 @@ export function createRetentionHandler(deps: RetentionDependencies) {
           prefix: deps.config.prefixes[source] as string,
           retentionSeconds,
           nowMicros: microsOfMillis(now().getTime()),
-          // Snapshots are not stored on AWS yet (issue 19 §1): nothing pins.
-          pins: [],
+          // Read under the source's lock: a snapshot made before it is held is honoured.
+          pins: () => s3SnapshotPins({ s3: deps.s3, bucket: deps.config.bucket, env: 'this' }),
           now,
         });
         runs.push({ status: 'done', ...done });

@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { compactionLockKey } from '../offline/s3-compact-record.ts';
+import { s3SnapshotsPrefix } from '../offline/snapshot-format.ts';
 import { lazyAwsSdkModules, projectFiles, retention } from './function-defaults.ts';
 import { functionRole } from './function-role.ts';
 
@@ -63,7 +64,7 @@ export class ScheduledRetention extends Construct {
     });
     const role = functionRole(this, 'ServiceRole', {
       logGroup,
-      description: `Execution role of ${functionName}: list and delete offline/<source>/dt= objects, take the source's compaction lock`,
+      description: `Execution role of ${functionName}: list and delete offline/<source>/dt= objects, take the source's compaction lock, read the snapshots`,
     });
     const sources = Object.keys(props.retentions);
     const prefixes = Object.fromEntries(
@@ -97,6 +98,24 @@ export class ScheduledRetention extends Construct {
         resources: sources.map((s) => props.bucket.arnForObjects(compactionLockKey(s))),
       }),
     );
+    // The snapshots' pins (lib/offline/s3-snapshots.ts): listed and read, nothing else there.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': `${s3SnapshotsPrefix}*` } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [props.bucket.arnForObjects(`${s3SnapshotsPrefix}*`)],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.resolve((props.bucket.node.defaultChild as s3.CfnBucket | undefined)?.logicalId) ?? 'bucket'}.Arn>/${s3SnapshotsPrefix}*]`,
+      reason: `Reads the snapshot objects under ${s3SnapshotsPrefix} (one per snapshot, names not known at deploy) to refuse deleting rows they pin; read only, nothing else under that prefix.`,
+    });
     for (const prefix of partitions)
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.resolve((props.bucket.node.defaultChild as s3.CfnBucket | undefined)?.logicalId) ?? 'bucket'}.Arn>/${prefix}*]`,
@@ -104,7 +123,7 @@ export class ScheduledRetention extends Construct {
       });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Condition::StringLike s3:prefix]',
-      reason: 'Lists only the offline/<source>/dt= prefixes of sources with a retention.',
+      reason: `Lists only the offline/<source>/dt= prefixes of sources with a retention, and ${s3SnapshotsPrefix} (the snapshots).`,
     });
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {

@@ -28,8 +28,12 @@ export interface S3RetentionOptions {
   readonly prefix: string;
   readonly retentionSeconds: number;
   readonly nowMicros: bigint;
-  /** Snapshot pins of this source: any pin refuses the run unless `force` (see below). */
-  readonly pins: readonly RetentionPin[];
+  /**
+   * Snapshot pins (any source's; those of this source count): any pin of a seq above 0 refuses
+   * the run unless `force` (see below). A function is read once the lock is held, so a snapshot
+   * made while another run held it is seen.
+   */
+  readonly pins: readonly RetentionPin[] | (() => Promise<readonly RetentionPin[]>);
   readonly force?: boolean;
   readonly dryRun?: boolean;
   readonly leaseMs?: number;
@@ -77,20 +81,14 @@ const deleteBatch = 1000;
  * (SecureBucket, `expire-noncurrent-versions`).
  *
  * Runs under the source's compaction lock, so no compaction or push ingest merges objects of
- * those partitions meanwhile. Snapshots are not stored per object on S3 yet: any pin on the
- * source refuses the run unless `force`. DeleteObjects answers per-key errors with HTTP 200:
+ * those partitions meanwhile. A snapshot pins every row up to its seq, the oldest rows (those
+ * retention deletes) first, so any pin of the source above 0 refuses the run unless `force`. DeleteObjects answers per-key errors with HTTP 200:
  * any is thrown naming the keys (the run is safe to repeat; what was deleted stays deleted).
  */
 export async function applyS3Retention(options: S3RetentionOptions): Promise<S3SourceRetention> {
   const boundary = retentionBoundary(options.nowMicros, options.retentionSeconds);
   const boundaryIso = new Date(Number(boundary / 1000n)).toISOString();
   const boundaryDay = epochDayOfPartition(boundaryIso.slice(0, 10));
-  const pinned = options.pins.filter((p) => p.source === options.source);
-  if (pinned.length > 0 && !options.force)
-    throw new S3RetentionError(
-      `retention of "${options.source}" would delete rows that snapshots pin (${pinned.map((p) => `"${p.snapshot}"`).join(', ')}); nothing was deleted`,
-      'delete those snapshots first, or run with force (they then no longer reproduce)',
-    );
   const lock = options.dryRun
     ? undefined
     : await acquireS3Lock({
@@ -102,6 +100,14 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
         ...(options.now ? { now: options.now } : {}),
       });
   try {
+    const pins = typeof options.pins === 'function' ? await options.pins() : options.pins;
+    // A snapshot pinning seq 0 of the source (nothing committed when it was made) pins no row.
+    const pinned = pins.filter((p) => p.source === options.source && p.throughSeq > 0);
+    if (pinned.length > 0 && !options.force)
+      throw new S3RetentionError(
+        `retention of "${options.source}" would delete rows that snapshots pin (${pinned.map((p) => `"${p.snapshot}"`).join(', ')}); nothing was deleted`,
+        'delete those snapshots first (fstore snapshot delete --env <env> --bucket <bucket>), or run with force (they then no longer reproduce)',
+      );
     const old: { key: string; bytes: number; partition: string }[] = [];
     for (const object of await listAll(options)) {
       const relative = object.key.slice(options.prefix.length);

@@ -17,17 +17,13 @@ import {
   type Snapshot,
   SnapshotError,
   type SnapshotWanted,
+  s3SnapshotsPrefix,
   snapshotNameTaken,
   snapshotSchema,
 } from './snapshot-format.ts';
 
-/**
- * Where an AWS environment's snapshots are, in its offline bucket: one JSON object per snapshot,
- * `_fstore/snapshots/<name>.json`. No Glue table reads below it (sources are under `offline/`,
- * requests under `requests/`, results under `athena-results/` and `training-sets/`), and no
- * lifecycle rule expires it. The export of an environment reads it too.
- */
-export const s3SnapshotsPrefix = '_fstore/snapshots/';
+/** Where an AWS environment's snapshots are (defined beside the record, free of the AWS SDK). */
+export { s3SnapshotsPrefix } from './snapshot-format.ts';
 
 /** The object of snapshot `name` (a valid name, else a SnapshotError). */
 export function s3SnapshotKey(name: string): string {

@@ -26,6 +26,14 @@ export class SnapshotError extends HintedError {
   override name = 'SnapshotError';
 }
 
+/**
+ * Where an AWS environment's snapshots are, in its offline bucket: one JSON object per snapshot,
+ * `_fstore/snapshots/<name>.json` (lib/offline/s3-snapshots.ts). No Glue table reads below it
+ * (sources are under `offline/`, requests under `requests/`, results under `athena-results/` and
+ * `training-sets/`), and no lifecycle rule expires it. The export of an environment reads it too.
+ */
+export const s3SnapshotsPrefix = '_fstore/snapshots/';
+
 /** Like definition names: safe in file names, object keys, SQL and shells. */
 const namePattern = /^[a-z][a-z0-9_]{0,62}$/;
 

@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { ScheduledRetention } from '../../lib/constructs/scheduled-retention.ts';
+import { s3SnapshotsPrefix } from '../../lib/offline/s3-snapshots.ts';
 import { buildApp } from '../../lib/stacks/build-app.ts';
 import { editedExampleRegistry } from '../helpers/edited-example-registry.ts';
 import { newApp, synthWithViolations } from './synth-app.ts';
@@ -93,7 +94,7 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
   });
 
   // Logs go to its own log group (functionRole's inline policy); these are its other grants.
-  it('may only list and delete the dt= partitions of those sources and take their compaction locks', () => {
+  it('may only list and delete the dt= partitions of those sources, take their compaction locks and read the snapshots', () => {
     const template = built.template as Template;
     const lines: string[] = [];
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
@@ -118,6 +119,9 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
         's3:PutObject offline/_ingests/orders/compactions/_lock.json {}',
         's3:PutObject offline/_ingests/clicks/compactions/_lock.json {}',
         `s3:ListBucket bucket ${JSON.stringify({ StringLike: { 's3:prefix': ['offline/orders/dt=*', 'tables/clicks-v2/dt=*'] } })}`,
+        // The snapshots' pins (issue 19 §1): read only, under their prefix only.
+        `s3:GetObject ${s3SnapshotsPrefix}* {}`,
+        `s3:ListBucket bucket ${JSON.stringify({ StringLike: { 's3:prefix': `${s3SnapshotsPrefix}*` } })}`,
       ].sort(),
     );
   });

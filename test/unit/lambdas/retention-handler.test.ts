@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandInput,
   PutObjectCommand,
@@ -12,6 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { readRetentionConfig } from '../../../lambdas/retention/config.ts';
 import { createRetentionHandler, type RetentionRun } from '../../../lambdas/retention/handler.ts';
+import { s3SnapshotsPrefix } from '../../../lib/offline/s3-snapshots.ts';
 
 const s3 = mockClient(S3Client);
 const old = (source: string, n: number) =>
@@ -89,10 +91,56 @@ describe('retention function', () => {
     expect(metric('SourcesRetained')).toBe(1);
   });
 
+  it('refuses to delete a source an S3 snapshot pins, naming it, and retains the others', async () => {
+    const snapshots = ['a_other', 'v1_baseline'].map((name) => `${s3SnapshotsPrefix}${name}.json`);
+    s3.on(ListObjectsV2Command, { Prefix: s3SnapshotsPrefix })
+      .resolvesOnce({
+        Contents: [{ Key: snapshots[0] }],
+        IsTruncated: true,
+        NextContinuationToken: 'page-2',
+      })
+      .resolves({ Contents: [{ Key: snapshots[1] }], IsTruncated: false });
+    s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
+      const name = input.Key.slice(s3SnapshotsPrefix.length, -'.json'.length);
+      const sources =
+        name === 'v1_baseline'
+          ? { orders: { maxSeq: 40, ingestIds: ['x'] } }
+          : { orders: { maxSeq: 0, ingestIds: [] } };
+      return {
+        Body: {
+          transformToString: async () =>
+            JSON.stringify({ name, createdAt: '2026-03-01T00:00:00Z', sources }),
+        },
+      };
+    });
+    const { invoke, metric } = handlerWith({ orders: 30 * 86_400, clicks: 10 * 86_400 });
+    await expect(invoke({})).rejects.toThrow(
+      /retention failed for "orders" \(retention of "orders" would delete rows that snapshots pin \("v1_baseline"\)/,
+    );
+    const deleted = s3
+      .commandCalls(DeleteObjectsCommand)
+      .flatMap((c) => c.args[0].input.Delete?.Objects?.map((o) => o.Key) ?? []);
+    expect(deleted).toEqual([old('clicks', 1), old('clicks', 2)]);
+    expect(metric('SourcesRetained')).toBe(1);
+  });
+
+  it('deletes nothing when the snapshots cannot be read (throttled)', async () => {
+    s3.on(ListObjectsV2Command, { Prefix: s3SnapshotsPrefix }).rejects(
+      Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' }),
+    );
+    const { invoke, metric } = handlerWith({ orders: 30 * 86_400 });
+    await expect(invoke({})).rejects.toThrow(
+      /"orders" \(listing s3:\/\/offline-bucket\/_fstore\/snapshots\/ failed: SlowDown/,
+    );
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    expect(metric('RetentionFailures')).toBe(1);
+  });
+
   it("lists and deletes under the registry's prefix of each source", async () => {
     const { invoke } = handlerWith({ orders: 30 * 86_400 }, { orders: 'tables/orders-v2/' });
     await invoke({});
     expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix)).toEqual([
+      s3SnapshotsPrefix,
       'tables/orders-v2/dt=',
     ]);
   });
