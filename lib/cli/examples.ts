@@ -73,6 +73,7 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
       `npx fstore training-set --service churn_v1 --entities ${entities} --dry-run   # the partitions and files it would read (on AWS: bytes and Athena's price)`,
       `npx fstore training-set --service churn_v1 --entities ${entities} --snapshot v1_baseline --out /tmp/churn_v1_baseline.parquet   # as of a snapshot`,
       'npx fstore training-set --replay /tmp/churn_v1.manifest.json   # rebuild it and check the hash: exit 1 with a diff summary if it differs',
+      `npx fstore training-set --env dev --bucket my-offline-bucket --service churn_v1 --entities ${entities} --snapshot v1_baseline --out /tmp/churn_v1_baseline.parquet --json   # on Athena, as of an S3 snapshot`,
     ],
     snapshot: [
       'npx fstore snapshot create --name v1_baseline --service churn_v1 --description "before the backfill"',
@@ -81,8 +82,13 @@ export function commandExamples(now = new Date()): Readonly<Record<string, reado
     'snapshot create': [
       'npx fstore snapshot create --name v1_baseline --service churn_v1 --description "before the backfill"',
       'npx fstore snapshot create --name everything_dec --json',
+      'npx fstore snapshot create --name v1_baseline --env dev --bucket my-offline-bucket --json   # stored in the offline bucket',
     ],
-    'snapshot list': ['npx fstore snapshot list', 'npx fstore snapshot list --json'],
+    'snapshot list': [
+      'npx fstore snapshot list',
+      'npx fstore snapshot list --json',
+      'npx fstore snapshot list --env dev --bucket my-offline-bucket --json',
+    ],
     'snapshot show': [
       'npx fstore snapshot show --name v1_baseline',
       'npx fstore snapshot show --name v1_baseline --json',
