@@ -40,6 +40,8 @@ export interface AwsEraseOptions {
   /** A stop request: honoured between steps, never inside a source's commit. */
   readonly signal?: AbortSignal;
   readonly leaseMs?: number;
+  /** Take each source's compaction lock over from this owner before its lease ends (`--break-lock`). */
+  readonly breakLockOwner?: string;
   readonly workDir?: string;
   readonly now?: () => Date;
   readonly backoffMs?: number;
@@ -187,6 +189,7 @@ async function eraseSource(
     key: compactionLockKey(source.name),
     purpose: `the entity delete of source "${source.name}"`,
     leaseMs: options.leaseMs ?? defaultLeaseMs,
+    ...(options.breakLockOwner !== undefined ? { breakOwner: options.breakLockOwner } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   try {

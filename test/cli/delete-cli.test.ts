@@ -37,6 +37,20 @@ describe('fstore delete refuses bad input with exit 2, changing nothing', () => 
     expect(existsSync(envDataDir(bucket.dataDir, 'local'))).toBe(false);
   }, 60_000);
 
+  it('refuses --break-lock locally, with --dry-run, or without an owner id', async () => {
+    const local = await run('--entity', 'customer_id=C1', '--yes', '--break-lock', 'abcdefabcdef');
+    expect(local.result.code).toBe(2);
+    expect(local.result.stderr).toContain('--break-lock applies to AWS environments');
+    const aws = (...extra: string[]) =>
+      runFstore(['--env', 'dev', 'delete', '--entity', 'customer_id=C1', '--yes', ...extra]);
+    const dry = await aws('--dry-run', '--break-lock', 'abcdefabcdef');
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain('--break-lock has no effect with --dry-run');
+    const everyone = await aws('--break-lock', 'everyone');
+    expect(everyone.code).toBe(2);
+    expect(everyone.stderr).toContain("--break-lock must name the lock's owner");
+  }, 60_000);
+
   it('on an AWS environment reads the stack first, and stops there, changing nothing, when it cannot', async () => {
     const dataDir = await makeTempDir('delete-cli-aws');
     const aws = await runFstore(

@@ -217,6 +217,29 @@ describe('fstore delete on AWS (eraseEntitiesOnAws: loopback bucket, Athena answ
     expect(items.size).toBe(4);
   });
 
+  it('is refused while another run holds a source’s lock, naming its owner, and takes it over with breakLockOwner', async () => {
+    const holder = {
+      owner: 'abcdefabcdef',
+      host: 'other-host',
+      pid: 1,
+      purpose: 'the compaction of source "orders"',
+      started: new Date().toISOString(),
+      expires: new Date(Date.now() + 600_000).toISOString(),
+      leaseMs: 600_000,
+    };
+    fixture.bucket.objects.set(
+      compactionLockKey('orders'),
+      Buffer.from(`${JSON.stringify(holder)}\n`),
+    );
+    fixture.bucket.modified.set(compactionLockKey('orders'), new Date());
+    const before = await fixture.readable();
+    await expect(erase()).rejects.toThrow(/is held by owner abcdefabcdef/);
+    expect(await fixture.readable()).toEqual(before);
+    const taken = await erase({ breakLockOwner: 'abcdefabcdef' });
+    expect(taken.offline[0]).toMatchObject({ rows: 3, files: 3 });
+    expect(fixture.bucket.objects.has(compactionLockKey('orders'))).toBe(false);
+  });
+
   it('refuses a secret shorter than 32 bytes before changing anything', async () => {
     const before = new Map(fixture.bucket.objects);
     await expect(erase({ auditSecret: Buffer.alloc(8) })).rejects.toThrow(

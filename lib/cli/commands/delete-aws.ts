@@ -17,6 +17,8 @@ export interface AwsDeleteOptions {
   readonly json: boolean;
   /** `--bucket` / FSTORE_OFFLINE_BUCKET; else the stack's OfflineBucketName output. */
   readonly bucket?: string;
+  /** `--break-lock <owner>`: a killed delete's (or compaction's) lock, taken over at once. */
+  readonly breakLock?: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function deleteOnAws(
       online: { client: new DynamoDBClient({ region }), table: onlineTableName(ctx.env) },
       auditSecret,
       dryRun: options.dryRun,
+      ...(options.breakLock !== undefined ? { breakLockOwner: options.breakLock } : {}),
       signal,
     });
   } catch (error) {

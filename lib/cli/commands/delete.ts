@@ -15,6 +15,7 @@ interface DeleteCliOptions {
   yes?: boolean;
   json?: boolean;
   bucket?: string;
+  breakLock?: string;
 }
 
 const deleteDescription =
@@ -38,6 +39,10 @@ export function registerDelete(program: Command): void {
         'AWS environments: the offline bucket (default the stack output OfflineBucketName)',
       ).env('FSTORE_OFFLINE_BUCKET'),
     )
+    .option(
+      '--break-lock <owner>',
+      'AWS environments: take over a source’s compaction lock from this owner (named in the "already running" error) before its lease expires, e.g. after a delete was killed; only once that run is gone',
+    )
     .action(async (options: DeleteCliOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
       // FSTORE_OFFLINE_BUCKET set for AWS work is no mistake on a local environment; the flag is.
@@ -46,6 +51,18 @@ export function registerDelete(program: Command): void {
           '--bucket applies to AWS environments only',
           'leave it out for a local environment',
         );
+      if (options.breakLock !== undefined) {
+        if (isLocalEnv(ctx.env))
+          throw new UsageError(
+            '--break-lock applies to AWS environments (--env <aws>): the local store’s lock is a file taken over once its process is gone',
+          );
+        if (options.dryRun)
+          throw new UsageError('--break-lock has no effect with --dry-run, which takes no lock');
+        if (!/^([0-9a-f]{12}|unreadable)$/.test(options.breakLock))
+          throw new UsageError(
+            `--break-lock must name the lock's owner as the "already running" error shows it (12 hex digits, or "unreadable"); got "${options.breakLock}"`,
+          );
+      }
       const registry = await ctx.compile();
       let keys: ReturnType<typeof parseErasureKeys>;
       try {
@@ -67,6 +84,7 @@ export function registerDelete(program: Command): void {
           dryRun,
           json: options.json === true,
           ...(options.bucket !== undefined ? { bucket: options.bucket } : {}),
+          ...(options.breakLock !== undefined ? { breakLock: options.breakLock } : {}),
         });
         return;
       }
