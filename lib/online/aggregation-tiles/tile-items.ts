@@ -1,0 +1,29 @@
+import { dayMicros, hourMicros, minuteMicros, tileStart } from './tile-sizes.ts';
+
+/**
+ * Where tiles live (ADR 0020): a tile of size S is an entry of the block item of its size that
+ * holds it; a minute's raw rows and its own tile are one minute item. `prefix` is the view
+ * version and entity key part of the online key (`<view>#<version>#<entity key>`).
+ */
+export const blockMicros = (size: bigint): bigint => {
+  if (size === minuteMicros) return hourMicros;
+  if (size === hourMicros) return dayMicros;
+  if (size === dayMicros) return 32n * dayMicros;
+  throw new RangeError(`${size} µs is not a tile size`);
+};
+
+/** The tile size one level coarser, or undefined for days. */
+export const coarserSize = (size: bigint): bigint | undefined =>
+  size === minuteMicros ? hourMicros : size === hourMicros ? dayMicros : undefined;
+
+export const minuteItemKey = (prefix: string, minuteStart: bigint): string =>
+  `${prefix}#raw#${minuteStart}`;
+
+export function blockItemKey(prefix: string, size: bigint, tile: bigint): string {
+  const block = blockMicros(size);
+  return `${prefix}#tiles#${size / minuteMicros}m#${tileStart(tile, block)}`;
+}
+
+/** The block item's attribute holding tile `start` (top-level: DynamoDB sets it atomically). */
+export const tileAttribute = (start: bigint): string => `t${start}`;
+export const isTileAttribute = (name: string): boolean => /^t-?\d+$/.test(name);

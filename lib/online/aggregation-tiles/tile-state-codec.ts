@@ -1,0 +1,57 @@
+import type { SumKind, TileState } from './tile-state.ts';
+
+/**
+ * Tile states of a tile's columns as one JSON text for a DynamoDB S attribute: exact sums are
+ * far beyond a DynamoDB number's 38 digits, so bigints travel as tagged decimal text, and
+ * doubles DynamoDB or JSON cannot hold (NaN, infinities, -0) as tagged text too.
+ */
+export function encodeTileStates(states: Readonly<Record<string, TileState>>): string {
+  return encodeTileJson(states);
+}
+
+/** Any value holding tile values (bigints, NaN, infinities, -0) as JSON text. */
+export function encodeTileJson(data: unknown): string {
+  return JSON.stringify(data, (_, value: unknown) => {
+    if (typeof value === 'bigint') return { $big: value.toString() };
+    if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0)))
+      return { $num: Object.is(value, -0) ? '-0' : String(value) };
+    return value;
+  });
+}
+
+const sumKinds: readonly SumKind[] = ['integer', 'float', 'none'];
+
+/** encodeTileStates' text back; a damaged text is an error naming `where`. */
+export function decodeTileStates(text: string, where: string): Record<string, TileState> {
+  const parsed = decodeTileJson(text, `the tile states of ${where}`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`the tile states of ${where} are damaged: not an object of columns`);
+  for (const [column, state] of Object.entries(parsed)) {
+    const s = state as Partial<TileState> | null;
+    if (!s || !sumKinds.includes(s.sumKind as SumKind) || typeof s.sum !== 'bigint')
+      throw new Error(`the tile state of column "${column}" in ${where} is damaged`);
+  }
+  return parsed as Record<string, TileState>;
+}
+
+function isTagged<K extends string>(value: unknown, tag: K): value is Record<K, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.keys(value).length === 1 &&
+    typeof (value as Record<string, unknown>)[tag] === 'string'
+  );
+}
+
+/** encodeTileJson's text back; a damaged text is an error naming `what`. */
+export function decodeTileJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text, (_, value: unknown) => {
+      if (isTagged(value, '$big')) return BigInt(value.$big);
+      if (isTagged(value, '$num')) return value.$num === '-0' ? -0 : Number(value.$num);
+      return value;
+    });
+  } catch (error) {
+    throw new Error(`${what} are damaged: ${(error as Error).message}`, { cause: error });
+  }
+}

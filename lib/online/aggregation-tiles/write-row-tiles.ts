@@ -1,0 +1,230 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { itemAttributes } from '../item-codec.ts';
+import {
+  blockItemKey,
+  blockMicros,
+  coarserSize,
+  isTileAttribute,
+  minuteItemKey,
+  tileAttribute,
+} from './tile-items.ts';
+import { minuteMicros, tileStart } from './tile-sizes.ts';
+import {
+  emptyTileState,
+  mergeTileStates,
+  type SumKind,
+  stateOfEvent,
+  type TileState,
+} from './tile-state.ts';
+import {
+  decodeTileJson,
+  decodeTileStates,
+  encodeTileJson,
+  encodeTileStates,
+} from './tile-state-codec.ts';
+import type { TileValue } from './tile-values.ts';
+
+/** One source row for an aggregation view's tiles, with the id that makes its write idempotent. */
+export interface TileRow {
+  /** `<push id>:<row index>` for a pushed row, `<shard id>:<sequence number>` for a stream record. */
+  readonly id: string;
+  readonly eventMicros: bigint;
+  readonly createdMicros: bigint | null;
+  readonly seq: bigint | null;
+  /** The aggregated columns' values. */
+  readonly values: Readonly<Record<string, TileValue | null>>;
+}
+
+export interface TileWriteTarget {
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  /** `<view>#<version>#<entity key>`, the online key of the view version and entity. */
+  readonly prefix: string;
+  /** How each aggregated column is summed. */
+  readonly sumKinds: Readonly<Record<string, SumKind>>;
+  readonly widestWindowSeconds: number;
+  /** Read-modify-write attempts on one minute item before giving up (default 20). */
+  readonly attempts?: number;
+}
+
+type States = Record<string, TileState>;
+interface Versioned {
+  readonly states: States;
+  readonly version: number;
+}
+
+const version = 'ver';
+const statesAttribute = 's';
+const rowsAttribute = 'r';
+const microsPerSecond = 1_000_000n;
+const daySeconds = 86_400n;
+
+/**
+ * Adds `row` to its minute item and carries the change up to the hour, day and 32-day blocks
+ * (ADR 0020, "Writes"). Each step is one conditional single-item write, so it runs on DynamoDB
+ * and dynalite alike: the minute item takes the row only if its id is not there yet (a retried
+ * push or a replayed record changes nothing), and a block takes a tile's state only from a
+ * newer version of it, so a step repeated or run late never undoes a newer one. A row already
+ * recorded still carries its minute up: a writer that died after the first step is completed
+ * by the retry.
+ */
+export async function applyRowToTiles(
+  target: TileWriteTarget,
+  row: TileRow,
+): Promise<{ readonly applied: boolean }> {
+  const minute = await recordRowInMinuteItem(target, row);
+  let size: bigint | undefined = minuteMicros;
+  let child: Versioned = minute;
+  let start = tileStart(row.eventMicros, minuteMicros);
+  while (size !== undefined) {
+    child = await carryTileUp(target, size, start, child);
+    size = coarserSize(size);
+    if (size !== undefined) start = tileStart(start, size);
+  }
+  return { applied: minute.applied };
+}
+
+/** Step 1: the row's minute item takes the row (its raw event and its minute tile), once. */
+export async function recordRowInMinuteItem(
+  target: TileWriteTarget,
+  row: TileRow,
+): Promise<Versioned & { readonly applied: boolean }> {
+  const minute = tileStart(row.eventMicros, minuteMicros);
+  const key = { [itemAttributes.key]: { S: minuteItemKey(target.prefix, minute) } };
+  for (let attempt = 0; attempt < (target.attempts ?? 20); attempt++) {
+    const { Item: item } = await target.client.send(
+      new GetItemCommand({ TableName: target.table, Key: key, ConsistentRead: true }),
+    );
+    const where = `minute item ${key[itemAttributes.key].S}`;
+    const stored = item === undefined ? undefined : Number(item[version]?.N);
+    const states = item ? decodeTileStates(item[statesAttribute]?.S ?? '{}', where) : {};
+    const rows = item ? rowsOf(item, where) : [];
+    if (stored !== undefined && rows.some((r) => r.id === row.id))
+      return { states, version: stored, applied: false };
+    const merged = addRow(states, row, target.sumKinds);
+    try {
+      await target.client.send(
+        new PutItemCommand({
+          TableName: target.table,
+          Item: {
+            ...key,
+            [version]: { N: String((stored ?? 0) + 1) },
+            [statesAttribute]: { S: encodeTileStates(merged) },
+            [rowsAttribute]: { S: encodeTileJson([...rows, row]) },
+            [itemAttributes.expiresAt]: { N: expiresAt(minute + minuteMicros, target) },
+          },
+          ConditionExpression: stored === undefined ? 'attribute_not_exists(#pk)' : '#ver = :ver',
+          ExpressionAttributeNames: {
+            ...(stored === undefined ? { '#pk': itemAttributes.key } : { '#ver': version }),
+          },
+          ...(stored === undefined
+            ? {}
+            : { ExpressionAttributeValues: { ':ver': { N: String(stored) } } }),
+        }),
+      );
+      return { states: merged, version: (stored ?? 0) + 1, applied: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+  throw new Error(
+    `minute item ${minuteItemKey(target.prefix, minute)} changed under every one of ${target.attempts ?? 20} attempts to add row ${row.id}`,
+  );
+}
+
+/**
+ * Step 2: the block holding tile `start` of `size` takes `tile` (its states at its version)
+ * unless it holds that version or a newer one; returns the block's whole state (the tile one
+ * size coarser) at the block's version.
+ */
+export async function carryTileUp(
+  target: TileWriteTarget,
+  size: bigint,
+  start: bigint,
+  tile: Versioned,
+): Promise<Versioned> {
+  const key = { [itemAttributes.key]: { S: blockItemKey(target.prefix, size, start) } };
+  const blockEnd = tileStart(start, blockMicros(size)) + blockMicros(size);
+  let item: Record<string, AttributeValue> | undefined;
+  try {
+    ({ Attributes: item } = await target.client.send(
+      new UpdateItemCommand({
+        TableName: target.table,
+        Key: key,
+        UpdateExpression: 'SET #t = :tile, #exp = :exp ADD #ver :one',
+        ConditionExpression: 'attribute_not_exists(#t) OR #t.#v < :v',
+        ExpressionAttributeNames: {
+          '#t': tileAttribute(start),
+          '#v': 'v',
+          '#ver': version,
+          '#exp': itemAttributes.expiresAt,
+        },
+        ExpressionAttributeValues: {
+          ':tile': {
+            M: { v: { N: String(tile.version) }, s: { S: encodeTileStates(tile.states) } },
+          },
+          ':v': { N: String(tile.version) },
+          ':one': { N: '1' },
+          ':exp': { N: expiresAt(blockEnd, target) },
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    ));
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    ({ Item: item } = await target.client.send(
+      new GetItemCommand({ TableName: target.table, Key: key, ConsistentRead: true }),
+    ));
+  }
+  if (!item) throw new Error(`block item ${key[itemAttributes.key].S} vanished after its update`);
+  return {
+    states: blockStates(item, key[itemAttributes.key].S),
+    version: Number(item[version]?.N),
+  };
+}
+
+/** The merged states of every tile a block item holds: the tile one size coarser. */
+export function blockStates(item: Record<string, AttributeValue>, where: string): States {
+  let merged: States = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (!isTileAttribute(name)) continue;
+    const states = decodeTileStates(value.M?.s?.S ?? '', `${where} ${name}`);
+    merged = mergeStates(merged, states);
+  }
+  return merged;
+}
+
+function addRow(states: States, row: TileRow, sumKinds: Readonly<Record<string, SumKind>>): States {
+  const added: States = {};
+  for (const [column, kind] of Object.entries(sumKinds)) {
+    const value = row.values[column] ?? null;
+    added[column] = stateOfEvent(kind, { ...row, value });
+  }
+  return mergeStates(states, added);
+}
+
+function mergeStates(a: States, b: States): States {
+  const merged: States = { ...a };
+  for (const [column, state] of Object.entries(b))
+    merged[column] = mergeTileStates(merged[column] ?? emptyTileState(state.sumKind), state);
+  return merged;
+}
+
+function rowsOf(item: Record<string, AttributeValue>, where: string): TileRow[] {
+  const rows = decodeTileJson(item[rowsAttribute]?.S ?? '[]', `the rows of ${where}`);
+  if (!Array.isArray(rows)) throw new Error(`the rows of ${where} are damaged: not a list`);
+  return rows as TileRow[];
+}
+
+/** Seconds: the end of what the item holds, plus the widest window, plus a day of replays. */
+function expiresAt(endMicros: bigint, target: TileWriteTarget): string {
+  const endSeconds = (endMicros + microsPerSecond - 1n) / microsPerSecond;
+  return String(endSeconds + BigInt(target.widestWindowSeconds) + daySeconds);
+}
