@@ -131,6 +131,29 @@ describe('CLI start-up from the TypeScript sources loads only what the command r
     expect(commandModules(modules)).toContain('ingest.ts');
     expect(loadedOf(modules, ['@aws-sdk/', 's3-ingest-target.ts'])).toEqual([]);
   });
+
+  it('a local fstore delete loads none of the AWS path (S3, Athena, the AWS erasure)', async () => {
+    const dataDir = await makeTempDir('startup');
+    const { code, modules } = await modulesLoadedBy([
+      '--data-dir',
+      dataDir,
+      'delete',
+      '--entity',
+      'customer_id=C1',
+      '--yes',
+    ]);
+    expect(code).toBe(0);
+    expect(commandModules(modules)).toContain('delete.ts');
+    // The local online store speaks DynamoDB's API (dynalite), so client-dynamodb is expected.
+    expect(
+      loadedOf(modules, [
+        '@aws-sdk/client-s3',
+        '@aws-sdk/client-athena',
+        'delete-aws.ts',
+        'erase-entities-aws.ts',
+      ]),
+    ).toEqual([]);
+  });
 });
 
 // The `current` link names a build folder; modules load from the folder it named at start-up.
