@@ -1,14 +1,10 @@
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { inParallel } from '../bounded-pool.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { IngestRecord } from './ingest-manifest.ts';
 import { ingestRecordsPrefix } from './ingest-records.ts';
 import { isCompactionRecord } from './s3-compact-record.ts';
+import { listS3Keys, truncatedListing } from './s3-list-keys.ts';
 import { type CommittedSeq, committedSeqs } from './seq-pins.ts';
 
 /** Named explicitly: bundles are minified, which renames classes. */
@@ -44,7 +40,9 @@ export async function readS3CommittedSources(
 ): Promise<Map<string, S3CommittedSource>> {
   const found = new Map<string, S3CommittedSource>();
   for (const source of sources) {
-    const keys = (await listKeys(s3, bucket, `${ingestRecordsPrefix}${source}/`)).filter(
+    const keys = (
+      await listS3Keys(s3, bucket, `${ingestRecordsPrefix}${source}/`, s3Failure)
+    ).filter(
       (key) =>
         !key
           .slice(ingestRecordsPrefix.length)
@@ -92,33 +90,6 @@ export function s3ObjectsRead(committed: S3CommittedSource, pin: number): string
   return [...objects].filter((key) => !replaced.has(key)).sort();
 }
 
-async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page: ListObjectsV2CommandOutput = await s3
-      .send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      )
-      .catch((error: unknown) => {
-        throw s3Failure(error, `listing s3://${bucket}/${prefix}`);
-      });
-    for (const object of page.Contents ?? [])
-      if (object.Key?.startsWith(prefix)) keys.push(object.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    if (page.IsTruncated && !token)
-      throw new S3CommittedIngestsError(
-        `listing s3://${bucket}/${prefix} answered a truncated page without a continuation token; the committed ingests cannot be known`,
-        'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
-      );
-  } while (token);
-  return keys;
-}
-
 type ParsedRecord =
   | (Omit<IngestRecord, 'source'> & { readonly kind?: undefined })
   | { kind: 'compaction'; files: string[]; replaces: string[] };
@@ -163,6 +134,11 @@ async function readRecord(
 }
 
 function s3Failure(error: unknown, doing: string): Error {
+  if (error === undefined)
+    return new S3CommittedIngestsError(
+      `${doing} ${truncatedListing}; the committed ingests cannot be known`,
+      'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
+    );
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   const throttled =

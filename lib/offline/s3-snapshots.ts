@@ -1,13 +1,12 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { inParallel } from '../bounded-pool.ts';
 import type { RetentionPin } from './retention-pins.ts';
+import { listS3Keys, truncatedListing } from './s3-list-keys.ts';
 import type { CommittedSeq } from './seq-pins.ts';
 import {
   checkSnapshotName,
@@ -131,33 +130,8 @@ export async function s3SnapshotPins(store: S3SnapshotStore): Promise<RetentionP
 }
 
 async function listSnapshotNames(store: S3SnapshotStore): Promise<string[]> {
-  const names: string[] = [];
-  let token: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await store.s3.send(
-        new ListObjectsV2Command({
-          Bucket: store.bucket,
-          Prefix: s3SnapshotsPrefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
-    } catch (error) {
-      throw s3Failure(error, `listing s3://${store.bucket}/${s3SnapshotsPrefix}`);
-    }
-    for (const object of page.Contents ?? []) {
-      const name = snapshotKeyPattern.exec(object.Key ?? '')?.[1];
-      if (name !== undefined) names.push(name);
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    if (page.IsTruncated && !token)
-      throw new SnapshotError(
-        `listing s3://${store.bucket}/${s3SnapshotsPrefix} answered a truncated page without a continuation token; the snapshots cannot all be known`,
-        'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
-      );
-  } while (token);
-  return names;
+  const keys = await listS3Keys(store.s3, store.bucket, s3SnapshotsPrefix, s3Failure);
+  return keys.flatMap((key) => snapshotKeyPattern.exec(key)?.[1] ?? []);
 }
 
 /** The snapshot `name`, undefined when its object does not exist. */
@@ -192,6 +166,11 @@ function httpStatusOf(error: unknown): number | undefined {
 }
 
 function s3Failure(error: unknown, doing: string): SnapshotError {
+  if (error === undefined)
+    return new SnapshotError(
+      `${doing} ${truncatedListing}`,
+      'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
+    );
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   const throttled =

@@ -214,6 +214,18 @@ describe('snapshots of an AWS environment', () => {
     expect(s3.commandCalls(ListObjectsV2Command).length).toBe(3);
   });
 
+  it('refuses a listing whose truncated page has no continuation token, reading nothing', async () => {
+    bucketOf({});
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: `${s3SnapshotsPrefix}a.json` }],
+      IsTruncated: true,
+    });
+    await expect(listS3Snapshots(store)).rejects.toThrow(
+      `listing s3://offline-bucket/${s3SnapshotsPrefix} answered a truncated page without a continuation token`,
+    );
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+
   it('names a missing snapshot and the ones there are; refuses a damaged one naming its key', async () => {
     bucketOf({
       [`${s3SnapshotsPrefix}v1.json`]: JSON.stringify({ name: 'v1', createdAt: 'x', sources: {} }),

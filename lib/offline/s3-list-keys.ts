@@ -1,0 +1,44 @@
+import {
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+/**
+ * Every key below `prefix` (all pages of ListObjectsV2), in S3's order. A failed call is thrown
+ * as `failed(error, doing)` makes it; a truncated page without a continuation token (an endpoint
+ * that does not page as S3 does) as `failed(undefined, doing)`, since the listing is incomplete.
+ */
+export async function listS3Keys(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  failed: (error: unknown, doing: string) => Error,
+): Promise<string[]> {
+  const doing = `listing s3://${bucket}/${prefix}`;
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+    } catch (error) {
+      throw failed(error, doing);
+    }
+    for (const object of page.Contents ?? [])
+      if (object.Key?.startsWith(prefix)) keys.push(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (page.IsTruncated && !token) throw failed(undefined, doing);
+  } while (token);
+  return keys;
+}
+
+/** What a truncated page without a continuation token is reported as. */
+export const truncatedListing =
+  'answered a truncated page without a continuation token, so the listing would be incomplete';
