@@ -34,6 +34,33 @@ export async function awsAuditKey(
   return secret;
 }
 
+/**
+ * Makes `value` the secret's current version (an import restoring the exported environment's
+ * key, so its audit stays comparable with later deletes). Refuses a value under 32 bytes.
+ */
+export async function replaceAwsAuditKey(
+  client: SecretsManagerClient,
+  secretArn: string,
+  value: string,
+): Promise<void> {
+  if (Buffer.byteLength(value, 'utf8') < minAuditSecretBytes)
+    throw new AuditKeyError(
+      `the audit key to write into ${secretArn} holds ${Buffer.byteLength(value, 'utf8')} bytes; at least ${minAuditSecretBytes} are needed`,
+      'the export’s audit/aws-audit-key is not a key fstore exported; export again',
+    );
+  const { PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  try {
+    await client.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: value }));
+  } catch (error) {
+    const { name = '', message = '' } = error as { name?: string; message?: string };
+    throw new AuditKeyError(
+      `could not write the audit key secret ${secretArn}: ${name} ${message}`.trim(),
+      'the role needs secretsmanager:PutSecretValue on the secret; run the same import again (it resumes)',
+      { cause: error },
+    );
+  }
+}
+
 /** A Secrets Manager client for `region`, loading the SDK only when called. */
 export async function secretsManagerClient(region: string): Promise<SecretsManagerClient> {
   const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');

@@ -1,6 +1,9 @@
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { type AwsImportResult, importAwsEnvironment } from '../../backup/aws-import.ts';
-import { awsAuditKey, secretsManagerClient } from '../../erasure/aws-audit-key.ts';
+import {
+  awsAuditKey,
+  replaceAwsAuditKey,
+  secretsManagerClient,
+} from '../../erasure/aws-audit-key.ts';
 import type { CliContext } from '../context.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { backupAwsEnv } from './backup-aws-env.ts';
@@ -28,11 +31,7 @@ export async function importOnAws(
         ? {
             auditSecret: {
               current: async () => (await awsAuditKey(secrets, arn)).toString('utf8'),
-              replace: async (value: string) => {
-                await secrets.send(
-                  new PutSecretValueCommand({ SecretId: arn, SecretString: value }),
-                );
-              },
+              replace: (value: string) => replaceAwsAuditKey(secrets, arn, value),
             },
           }
         : {}),

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   GetSecretValueCommand,
+  PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditKeyError, hashErasureKeys } from '../../../lib/erasure/audit-key-hash.ts';
-import { awsAuditKey } from '../../../lib/erasure/aws-audit-key.ts';
+import { awsAuditKey, replaceAwsAuditKey } from '../../../lib/erasure/aws-audit-key.ts';
 import type { ErasureKey } from '../../../lib/erasure/erasure-keys.ts';
 import { localAuditKey, localAuditKeyPath } from '../../../lib/erasure/local-audit-key.ts';
 
@@ -104,5 +105,24 @@ describe('the AWS audit key (Secrets Manager)', () => {
     const error = await awsAuditKey(client, arn).catch((e: unknown) => e);
     expect((error as Error).message).toContain(`could not read the audit key secret ${arn}`);
     expect((error as AuditKeyError).hint).toContain('deploy this version of fstore');
+  });
+
+  it('is replaced by an import with the exported key, and a short value is refused unwritten', async () => {
+    secrets.on(PutSecretValueCommand).resolves({});
+    await replaceAwsAuditKey(client, arn, 'x'.repeat(64));
+    expect(secrets.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: arn,
+      SecretString: 'x'.repeat(64),
+    });
+    await expect(replaceAwsAuditKey(client, arn, 'short')).rejects.toThrow('holds 5 bytes');
+    expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('names the grant when the write is denied', async () => {
+    secrets
+      .on(PutSecretValueCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const error = await replaceAwsAuditKey(client, arn, 'x'.repeat(64)).catch((e: unknown) => e);
+    expect((error as AuditKeyError).hint).toContain('secretsmanager:PutSecretValue');
   });
 });
