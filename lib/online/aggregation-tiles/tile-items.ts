@@ -27,3 +27,6 @@ export function blockItemKey(prefix: string, size: bigint, tile: bigint): string
 /** The block item's attribute holding tile `start` (top-level: DynamoDB sets it atomically). */
 export const tileAttribute = (start: bigint): string => `t${start}`;
 export const isTileAttribute = (name: string): boolean => /^t-?\d+$/.test(name);
+
+/** The minute item's attribute holding its raw rows (with their ids), as tagged JSON text. */
+export const minuteRowsAttribute = 'r';

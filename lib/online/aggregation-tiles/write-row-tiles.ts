@@ -13,6 +13,7 @@ import {
   coarserSize,
   isTileAttribute,
   minuteItemKey,
+  minuteRowsAttribute,
   tileAttribute,
 } from './tile-items.ts';
 import { minuteMicros, tileStart } from './tile-sizes.ts';
@@ -62,7 +63,7 @@ interface Versioned {
 
 const version = 'ver';
 const statesAttribute = 's';
-const rowsAttribute = 'r';
+
 const microsPerSecond = 1_000_000n;
 const daySeconds = 86_400n;
 
@@ -117,7 +118,7 @@ export async function recordRowInMinuteItem(
             ...key,
             [version]: { N: String((stored ?? 0) + 1) },
             [statesAttribute]: { S: encodeTileStates(merged) },
-            [rowsAttribute]: { S: encodeTileJson([...rows, row]) },
+            [minuteRowsAttribute]: { S: encodeTileJson([...rows, row]) },
             [itemAttributes.expiresAt]: { N: expiresAt(minute + minuteMicros, target) },
           },
           ConditionExpression: stored === undefined ? 'attribute_not_exists(#pk)' : '#ver = :ver',
@@ -218,7 +219,7 @@ function mergeStates(a: States, b: States): States {
 }
 
 function rowsOf(item: Record<string, AttributeValue>, where: string): TileRow[] {
-  const rows = decodeTileJson(item[rowsAttribute]?.S ?? '[]', `the rows of ${where}`);
+  const rows = decodeTileJson(item[minuteRowsAttribute]?.S ?? '[]', `the rows of ${where}`);
   if (!Array.isArray(rows)) throw new Error(`the rows of ${where} are damaged: not a list`);
   return rows as TileRow[];
 }
