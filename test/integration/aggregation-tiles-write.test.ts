@@ -137,4 +137,11 @@ describe('writing pushed rows into aggregation tiles (dynalite)', () => {
     expect(finalValue('sum', amount, t0)).toBe(2);
     expect(finalValue('sum', late.states.amount, t0)).toBe(2);
   });
+
+  it('writes no row that no window can reach any more: at or before now - the widest window', async () => {
+    const t = { ...(await target()), nowMicros: () => t0 + 30n * dayMicros };
+    expect(await applyRowToTiles(t, row('old:0', t0, 1))).toEqual({ applied: false, tooOld: true });
+    expect((await tileAt(t, minuteMicros, t0)).item).toBeUndefined();
+    expect((await applyRowToTiles(t, row('new:0', t0 + 1n, 1))).applied).toBe(true);
+  });
 });

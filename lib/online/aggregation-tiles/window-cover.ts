@@ -21,7 +21,8 @@ export interface WindowCover {
  * The tiles and raw ranges that cover exactly the window `(t - W, t]` (ADR 0020), each event
  * time in it in exactly one of them: whole tiles of the window's coarsest size, the partial
  * tiles at its edges cut into whole tiles of the next finer sizes, and the partial minutes at
- * the two ends left as raw ranges, each within one minute. In integer microseconds `(t - W, t]` is `[t - W + 1, t + 1)`.
+ * the two ends left as raw ranges, each within one minute. In integer microseconds
+ * `(t - W, t]` is `[t - W + 1, t + 1)`.
  */
 export function coverWindow(atMicros: bigint, windowSeconds: number): WindowCover {
   const coarsest = coarsestTileMicros(windowSeconds);

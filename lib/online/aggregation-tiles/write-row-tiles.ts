@@ -53,6 +53,8 @@ export interface TileWriteTarget {
   readonly widestWindowSeconds: number;
   /** Read-modify-write attempts on one minute item before giving up (default 20). */
   readonly attempts?: number;
+  /** The clock, epoch microseconds: a row no window can reach any more is not written. */
+  readonly nowMicros?: () => bigint;
 }
 
 type States = Record<string, TileState>;
@@ -74,12 +76,19 @@ const daySeconds = 86_400n;
  * push or a replayed record changes nothing), and a block takes a tile's state only from a
  * newer version of it, so a step repeated or run late never undoes a newer one. A row already
  * recorded still carries its minute up: a writer that died after the first step is completed
- * by the retry.
+ * by the retry. With a clock, a row older than the widest window is not written (`tooOld`).
  */
 export async function applyRowToTiles(
   target: TileWriteTarget,
   row: TileRow,
-): Promise<{ readonly applied: boolean }> {
+): Promise<{ readonly applied: boolean; readonly tooOld?: true }> {
+  const now = target.nowMicros?.();
+  // At t = now a window covers (now - W, now]: a row at or before now - widest is in none.
+  if (
+    now !== undefined &&
+    row.eventMicros <= now - BigInt(target.widestWindowSeconds) * microsPerSecond
+  )
+    return { applied: false, tooOld: true };
   const minute = await recordRowInMinuteItem(target, row);
   let size: bigint | undefined = minuteMicros;
   let child: Versioned = minute;
