@@ -97,8 +97,11 @@ describe('a one-shot fstore training-set leaves DuckDB to the process exit', () 
   it('opens its DuckDB databases and closes none, and exits 0 leaving only the result and its manifest', async () => {
     const cwd = await makeTempDir('ts-exit-cwd');
     const out = path.join(cwd, 'train.parquet');
-    const { code, stderr, events } = await trainingSet(cwd, out);
+    const { code, stdout, stderr, events } = await trainingSet(cwd, out);
     expect(code, stderr).toBe(0);
+    // Its output is whole although it ends by process.exit.
+    expect(stdout).toContain('4 rows × 4 columns');
+    expect(stdout).toContain('manifest →');
     expect(events.filter((e) => e === 'open').length).toBeGreaterThan(0);
     expect(events.filter((e) => e === 'close')).toEqual([]);
     // No spill folder (.tmp), partial file or canonical-rows file is left in the folder.
