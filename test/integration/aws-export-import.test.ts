@@ -321,6 +321,16 @@ describe('fstore import into an AWS environment', () => {
     expect(to.offline.requests.filter((r) => r.startsWith('PUT '))).toEqual([]);
   });
 
+  it('restores records naming objects retention deleted before the export, counting them', async () => {
+    from.offline.objects.delete(ingested);
+    const out = path.join(work, 'backup');
+    await exportFrom(out, true);
+    const result = await importAwsEnvironment({ ...buckets(to), env: 'staging', from: out });
+    expect(result.namedButAbsent).toBe(1);
+    expect(to.offline.objects.has(records.a)).toBe(true);
+    expect(to.offline.objects.has(ingested)).toBe(false);
+  });
+
   it('refuses an export holding an object outside every prefix fstore writes, before writing', async () => {
     const out = path.join(work, 'backup');
     await exportFrom(out, true);

@@ -28,6 +28,10 @@ export function registerImport(program: Command): void {
           ctx.out.line(
             `${ctx.out.c.dim('·')} not restored: ${skipped.name} (${plural(skipped.files, 'file')}): ${skipped.why}`,
           );
+        if (result.namedButAbsent > 0)
+          ctx.out.line(
+            `${ctx.out.c.dim('·')} ${plural(result.namedButAbsent, 'object')} named by commit records were not in the exported bucket (deleted by retention before the export); no reader reads them`,
+          );
         if (result.includesData)
           ctx.out.line(
             `${ctx.out.c.dim('·')} the online store of ${result.env} starts empty: its scheduled materialization fills it from the imported data`,
