@@ -2,16 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3SnapshotsPrefix } from '../../lib/offline/s3-snapshots.ts';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
 import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
-
-const defs = `import { defineEntity, defineFeatureService, defineFeatureView, defineSource } from 'fstore:definitions';
-const customer = defineEntity({ name: 'customer', joinKeys: [{ name: 'customer_id', type: 'string' }] });
-const scores = defineSource({ name: 'scores', schema: { customer_id: 'string', score: 'int64', event_ts: 'timestamp' }, timestampField: 'event_ts' });
-export const latestScore = defineFeatureView({ name: 'latest_score', entities: [customer], source: scores, features: { score: 'int64' }, ttl: '30d' });
-export const scoring = defineFeatureService({ name: 'scoring', features: [latestScore] });
-`;
-const sha = 'c'.repeat(64);
-const record = (id: string, firstSeq: number, rows: number) =>
-  `${JSON.stringify({ ingestId: id, source: 'scores', file: 's.csv', sha256: sha, rows, firstSeq, at: '2026-03-01T00:00:00Z', files: [`offline/scores/dt=2026-03-01/${id}-0.parquet`] })}\n`;
+import { scoresDefs, scoresRecord } from '../helpers/scores-on-s3.ts';
 
 let bucket: MemoryBucket;
 let fstore: (...args: string[]) => ReturnType<typeof runFstore>;
@@ -23,11 +14,8 @@ beforeAll(async () => {
     ['20260302t000000-bbbbbbbb', 5, 3],
     ['20260303t000000-cccccccc', 8, 2],
   ] as const)
-    bucket.objects.set(
-      `offline/_ingests/scores/${sha}/${id}.json`,
-      Buffer.from(record(id, first, rows)),
-    );
-  const defsDir = await writeDefs({ 'defs.ts': defs });
+    bucket.objects.set(...scoresRecord(id, first, rows));
+  const defsDir = await writeDefs({ 'defs.ts': scoresDefs });
   const dir = await makeTempDir('snapshot-aws-cli');
   const env = {
     ...bucket.env,

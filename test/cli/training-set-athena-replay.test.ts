@@ -6,21 +6,11 @@ import { s3SnapshotsPrefix } from '../../lib/offline/s3-snapshots.ts';
 import { type AwsJsonStub, startAwsJsonStub } from '../helpers/aws-json-stub-server.ts';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
 import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import { scoresDefs, scoresObjectOf, scoresRecord } from '../helpers/scores-on-s3.ts';
 
-const defs = `import { defineEntity, defineFeatureService, defineFeatureView, defineSource } from 'fstore:definitions';
-const customer = defineEntity({ name: 'customer', joinKeys: [{ name: 'customer_id', type: 'string' }] });
-const scores = defineSource({ name: 'scores', schema: { customer_id: 'string', score: 'int64', event_ts: 'timestamp' }, timestampField: 'event_ts' });
-export const latestScore = defineFeatureView({ name: 'latest_score', entities: [customer], source: scores, features: { score: 'int64' }, ttl: '30d' });
-export const scoring = defineFeatureService({ name: 'scoring', features: [latestScore] });
-`;
-const sha = 'c'.repeat(64);
 const idA = '20260301t000000-aaaaaaaa';
 const idB = '20260302t000000-bbbbbbbb';
-const objectOf = (id: string) => `offline/scores/dt=2026-03-01/${id}-0.parquet`;
-const record = (id: string, firstSeq: number, rows: number) =>
-  Buffer.from(
-    `${JSON.stringify({ ingestId: id, source: 'scores', file: 's.csv', sha256: sha, rows, firstSeq, at: '2026-03-01T00:00:00Z', files: [objectOf(id)] })}\n`,
-  );
+const objectOf = scoresObjectOf;
 
 let bucket: MemoryBucket;
 let athena: AwsJsonStub;
@@ -47,7 +37,7 @@ async function part(): Promise<Buffer> {
 beforeAll(async () => {
   dir = await makeTempDir('athena-replay');
   bucket = await startMemoryBucket('offline-bucket', { pageSize: 2 });
-  bucket.objects.set(`offline/_ingests/scores/${sha}/${idA}.json`, record(idA, 1, 4));
+  bucket.objects.set(...scoresRecord(idA, 1, 4));
   let executions = 0;
   const parts = new Map<string, Buffer>();
   athena = await startAwsJsonStub((call) => {
@@ -69,7 +59,7 @@ beforeAll(async () => {
       };
     return undefined;
   });
-  const defsDir = await writeDefs({ 'defs.ts': defs });
+  const defsDir = await writeDefs({ 'defs.ts': scoresDefs });
   const env = {
     ...bucket.env,
     AWS_ENDPOINT_URL_ATHENA: athena.endpoint,
@@ -110,7 +100,7 @@ describe('fstore training-set --env <aws>: manifest, --snapshot and --replay thr
     });
 
     // A later ingest: the replay still reads as of seq 4, and Athena answers the same rows.
-    bucket.objects.set(`offline/_ingests/scores/${sha}/${idB}.json`, record(idB, 5, 2));
+    bucket.objects.set(...scoresRecord(idB, 5, 2));
     const replay = await fstore(
       'training-set',
       '--replay',
