@@ -57,15 +57,23 @@ export async function objectsHoldingKeys(
 
 /**
  * What the AWS deletion does with each object found: a committed one is rewritten without the
- * rows and committed like a compaction; any other (never committed, or replaced and kept) is
- * deleted, with its noncurrent versions.
+ * rows and committed like a compaction (`rewrite`); one a committed compaction replaced is
+ * deleted, with its noncurrent versions (`remove`); any other no record names yet, which may be
+ * an ingest's uploaded before its record (S3 ingests take no lock), is written again at the same
+ * key without the rows (`rewriteInPlace`): deleting it would lose the ingest's other rows.
  */
 export function splitByCommitted(
   found: readonly ObjectHoldingKeys[],
   committed: ReadonlySet<string>,
-): { rewrite: ObjectHoldingKeys[]; remove: ObjectHoldingKeys[] } {
+  replaced: ReadonlySet<string>,
+): {
+  rewrite: ObjectHoldingKeys[];
+  remove: ObjectHoldingKeys[];
+  rewriteInPlace: ObjectHoldingKeys[];
+} {
   return {
     rewrite: found.filter((o) => committed.has(o.key)),
-    remove: found.filter((o) => !committed.has(o.key)),
+    remove: found.filter((o) => !committed.has(o.key) && replaced.has(o.key)),
+    rewriteInPlace: found.filter((o) => !committed.has(o.key) && !replaced.has(o.key)),
   };
 }

@@ -4,7 +4,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
-import { readableObjectKeys } from '../offline/s3-compact-plan.ts';
+import { s3ObjectStates } from '../offline/s3-compact-plan.ts';
 import { compactionLockKey } from '../offline/s3-compact-record.ts';
 import { acquireS3Lock, defaultLeaseMs } from '../offline/s3-lock.ts';
 import { rewriteS3Objects } from '../offline/s3-rewrite-objects.ts';
@@ -56,8 +56,13 @@ export interface AwsSourceErasure {
   readonly rows: number;
   /** Objects readers read that held them, written again without them under one commit. */
   readonly files: number;
-  /** Objects no reader reads (leftovers, compaction-replaced) that held them, deleted. */
+  /** Objects a compaction replaced (no reader reads them) that held them, deleted. */
   readonly replacedFiles: number;
+  /**
+   * Objects no record names yet (an ingest's in flight, or one killed) that held them, written
+   * again at the same key without them: never deleted, an ingest may still commit them.
+   */
+  readonly uncommittedFiles: number;
   /** The commit record of the rewrite (absent when nothing was rewritten, or a dry run). */
   readonly commit?: string;
   /** Object versions deleted for good (absent for a dry run). */
@@ -88,8 +93,9 @@ export interface AwsEraseResult extends Omit<AwsErasureAuditEntry, 'kind'> {
  * crash at any point completes (each step finds what is left of the keys):
  * 1. per source with a column of a key (affectedSources), under its S3 compaction lock: Athena
  *    names the objects holding the keys by `"$path"`; those readers read (readableObjectKeys) are
- *    written again without the rows and committed with one record (rewriteS3Objects), the
- *    others (leftovers, compaction-replaced) deleted; every version of the old objects goes;
+ *    written again without the rows and committed with one record (rewriteS3Objects), those a
+ *    compaction replaced deleted, and those no record names (an ingest's not committed yet: S3
+ *    ingests take no lock) written again at the same key; every older version of them goes;
  * 2. quarantined rows under `quarantine/`, every version (eraseS3QuarantinedRows);
  * 3. online items of every view in the environment's table (eraseOnlineItems);
  * 4. one audit entry `_fstore/audit/deletes/<time>-<id>.json` (keys as HMAC-SHA256 under the
@@ -175,6 +181,7 @@ async function countSource(
     rows: found.reduce((n, o) => n + o.rows, 0),
     files: found.length,
     replacedFiles: 0,
+    uncommittedFiles: 0,
   };
 }
 
@@ -207,15 +214,16 @@ async function eraseSource(
         `Athena found rows of the keys in ${outside.length} object(s) of source "${source.name}" outside its prefix s3://${options.bucket}/${prefix} (first: ${outside[0]?.key}); nothing of this source was changed`,
         'the Glue table reads another location than the registry names: deploy this registry (cdk deploy), then run the same delete again',
       );
-    const readable = await readableObjectKeys({
+    const { readable, replaced } = await s3ObjectStates({
       s3: options.s3,
       bucket: options.bucket,
       region: options.region,
       source: source.name,
       prefix,
     });
-    const { rewrite, remove } = splitByCommitted(found, readable);
+    const { rewrite, remove, rewriteInPlace } = splitByCommitted(found, readable, replaced);
     const present = holdsKeys(source, options.keys);
+    const keep = (columns: ReadonlySet<string>) => `(${present(columns)}) IS NOT TRUE`;
     const result = await rewriteS3Objects({
       s3: options.s3,
       bucket: options.bucket,
@@ -224,10 +232,9 @@ async function eraseSource(
       prefix,
       lock,
       ...(options.signal ? { signal: options.signal } : {}),
-      rewrites: rewrite.map((o) => ({
-        key: o.key,
-        keep: (columns) => `(${present(columns)}) IS NOT TRUE`,
-      })),
+      // Each with Athena's count: an object the filter misses is refused, not reported as done.
+      rewrites: rewrite.map((o) => ({ key: o.key, keep, rows: o.rows })),
+      rewriteInPlace: rewriteInPlace.map((o) => ({ key: o.key, keep, rows: o.rows })),
       remove: remove.map((o) => o.key),
       reason: 'entity-delete',
       faultPrefix: 'delete',
@@ -243,6 +250,7 @@ async function eraseSource(
       rows: found.reduce((n, o) => n + o.rows, 0),
       files: rewrite.length,
       replacedFiles: remove.length,
+      uncommittedFiles: rewriteInPlace.length,
       ...(result.record ? { commit: result.record.ingestId } : {}),
       versionsDeleted: result.versionsDeleted,
     };

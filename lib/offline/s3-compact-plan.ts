@@ -132,6 +132,16 @@ export async function planS3Compaction(options: S3PlanOptions): Promise<S3Source
 export async function readableObjectKeys(
   options: Omit<S3PlanOptions, 'targetBytes'>,
 ): Promise<Set<string>> {
+  return (await s3ObjectStates(options)).readable;
+}
+
+/**
+ * readableObjectKeys, and the keys a committed compaction record replaces (`replaced`): an
+ * object in neither may be an ingest's whose record is not written yet, so it must not be deleted.
+ */
+export async function s3ObjectStates(
+  options: Omit<S3PlanOptions, 'targetBytes'>,
+): Promise<{ readable: Set<string>; replaced: Set<string> }> {
   const { committed, replaced } = await readRecords(options);
   const readable = new Set<string>();
   for (const object of await listObjects(options, options.prefix)) {
@@ -141,7 +151,7 @@ export async function readableObjectKeys(
     if (id !== undefined && committed.has(id) && !replaced.has(object.key))
       readable.add(object.key);
   }
-  return readable;
+  return { readable, replaced };
 }
 
 const ingestIdText = '\\d{8}t\\d{6}-[0-9a-f]{8}';

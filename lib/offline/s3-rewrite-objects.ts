@@ -5,8 +5,9 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
+import { HintedError } from '../hinted-error.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
-import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { type DuckdbSession, openDuckdb, queryRows } from './duckdb-session.ts';
 import { newDataFilesId } from './ingest-manifest.ts';
 import { CommitOutcomeUnknownError } from './ingest-target.ts';
 import { putCommitRecord } from './s3-commit-record.ts';
@@ -23,6 +24,16 @@ import { makeWorkFolder, removeWorkFolder } from './work-folders.ts';
 export interface S3ObjectRewrite {
   readonly key: string;
   readonly keep: string | ((columns: ReadonlySet<string>) => string);
+  /**
+   * How many rows `keep` must leave out (the count Athena found): another number is refused,
+   * naming the object, before anything of the source is committed.
+   */
+  readonly rows?: number;
+}
+
+/** Named explicitly: bundles are minified, which renames classes. */
+export class S3RewriteMismatchError extends HintedError {
+  override name = 'S3RewriteMismatchError';
 }
 
 export interface S3RewriteOptions {
@@ -37,8 +48,14 @@ export interface S3RewriteOptions {
   readonly signal?: AbortSignal;
   /** Objects readers read now, to write again without some rows. */
   readonly rewrites: readonly S3ObjectRewrite[];
-  /** Objects no reader reads (leftovers, compaction-replaced) to delete for good, unread. */
+  /** Objects a committed compaction replaced (no reader reads them) to delete for good, unread. */
   readonly remove: readonly string[];
+  /**
+   * Objects no record names (an ingest's before its record, or one killed): each written again
+   * AT THE SAME KEY without the rows (`If-Match` its read ETag), then its older versions deleted.
+   * Never deleted: an ingest may still commit it, and its other rows would be lost.
+   */
+  readonly rewriteInPlace?: readonly S3ObjectRewrite[];
   /** Why, written in the commit record (`entity-delete`, `retention`). */
   readonly reason: string;
   /** Fault points are `<faultPrefix>:s3-after-upload`, `:s3-after-commit`, `:s3-mid-delete`. */
@@ -56,6 +73,8 @@ export interface S3RewriteResult {
   /** Rows left out of the rewritten objects. */
   readonly rowsRemoved: number;
   readonly objectsRewritten: number;
+  /** Objects of `rewriteInPlace` written again at their key (those with a row to leave out). */
+  readonly objectsRewrittenInPlace: number;
   /** Objects deleted for good (rewritten ones and `remove`), and how many versions they had. */
   readonly objectsDeleted: number;
   readonly versionsDeleted: number;
@@ -71,7 +90,8 @@ const workFolderPrefix = 'fstore-rewrite-';
  * upload as `<rewriteId>-<n>.parquet` in the same `dt` folder (an object left with no row is
  * not written; one with no row to leave out is left as it is); then ONE commit record (a compaction record: `files` the new objects, `replaces`
  * the old), after which readers read the new objects instead; then every version of the old
- * objects and of `remove` is deleted (deleteEveryVersion: the bucket is versioned).
+ * objects and of `remove` is deleted (deleteEveryVersion: the bucket is versioned). Before all
+ * that, each `rewriteInPlace` object (no record names it) is written again at its own key.
  *
  * A crash before the commit leaves unread uploads (no record names their id) and changes no
  * reader; after it, the old objects are replaced and unread, still holding the rows until a rerun
@@ -87,9 +107,12 @@ export async function rewriteS3Objects(options: S3RewriteOptions): Promise<S3Rew
   let record: S3CompactionRecord | undefined;
   let rowsRemoved = 0;
   let replaced: readonly string[] = [];
+  // First: a count that does not match here stops the run before anything is committed.
+  const inPlace = await rewriteAtSameKeys({ ...options, signal });
+  rowsRemoved += inPlace.rowsRemoved;
   if (options.rewrites.length > 0) {
     const written = await writeWithout({ ...options, signal }, now);
-    rowsRemoved = written.rowsRemoved;
+    rowsRemoved += written.rowsRemoved;
     record = written.record;
     replaced = written.replaced;
   }
@@ -112,8 +135,9 @@ export async function rewriteS3Objects(options: S3RewriteOptions): Promise<S3Rew
     ...(record ? { record } : {}),
     rowsRemoved,
     objectsRewritten: replaced.length,
+    objectsRewrittenInPlace: inPlace.objects,
     objectsDeleted: deleted.objects,
-    versionsDeleted: deleted.versions,
+    versionsDeleted: deleted.versions + inPlace.versionsDeleted,
   };
 }
 
@@ -129,36 +153,19 @@ async function writeWithout(
   let outcomeUnknown = false;
   let rowsRemoved = 0;
   try {
-    for (const [n, { key, keep: keepOf }] of options.rewrites.entries()) {
+    for (const [n, rewrite] of options.rewrites.entries()) {
       options.signal.throwIfAborted();
+      const { key } = rewrite;
       const input = path.join(work, `in-${n}.parquet`);
-      await writeFile(input, await download(options, key));
-      const read = `read_parquet(${quoteLiteral(input)}, hive_partitioning = false)`;
-      const keep =
-        typeof keepOf === 'string'
-          ? keepOf
-          : keepOf(
-              new Set(
-                (await queryRows(session.connection, `DESCRIBE SELECT * FROM ${read}`)).map((c) =>
-                  String(c.column_name),
-                ),
-              ),
-            );
-      const [counts] = await queryRows(
-        session.connection,
-        `SELECT count(*)::BIGINT AS total, (count(*) FILTER (WHERE ${keep}))::BIGINT AS kept FROM ${read}`,
-      );
-      const total = Number(counts?.total ?? 0);
-      const kept = Number(counts?.kept ?? 0);
+      await writeFile(input, (await download(options, key)).bytes);
+      const { total, kept, copy } = await filterObject(options, session, input, rewrite);
       // An object with no row to leave out stays as it is: not replaced, not deleted.
       if (kept === total) continue;
       rowsRemoved += total - kept;
       replaced.push(key);
       if (kept === 0) continue;
       const output = path.join(work, `out-${n}.parquet`);
-      await session.connection.run(
-        `COPY (SELECT * FROM ${read} WHERE ${keep} ORDER BY fstore_seq) TO ${quoteLiteral(output)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
+      await copy(output);
       const newKey = `${path.posix.dirname(key)}/${rewriteId}-${uploaded.length}.parquet`;
       options.signal.throwIfAborted(); // a lost lease or a stop: upload nothing more
       await upload(options, newKey, output);
@@ -203,26 +210,130 @@ async function writeWithout(
   }
 }
 
-async function download(options: S3RewriteOptions, key: string): Promise<Uint8Array> {
+/**
+ * How many rows the downloaded object `input` holds and `keep` keeps (a count other than the
+ * rewrite's `rows` is refused), and how to write the kept ones (`ORDER BY fstore_seq`) to a file.
+ */
+async function filterObject(
+  options: S3RewriteOptions,
+  session: DuckdbSession,
+  input: string,
+  { key, keep: keepOf, rows }: S3ObjectRewrite,
+): Promise<{ total: number; kept: number; copy: (output: string) => Promise<void> }> {
+  const read = `read_parquet(${quoteLiteral(input)}, hive_partitioning = false)`;
+  const keep =
+    typeof keepOf === 'string'
+      ? keepOf
+      : keepOf(
+          new Set(
+            (await queryRows(session.connection, `DESCRIBE SELECT * FROM ${read}`)).map((c) =>
+              String(c.column_name),
+            ),
+          ),
+        );
+  const [counts] = await queryRows(
+    session.connection,
+    `SELECT count(*)::BIGINT AS total, (count(*) FILTER (WHERE ${keep}))::BIGINT AS kept FROM ${read}`,
+  );
+  const total = Number(counts?.total ?? 0);
+  const kept = Number(counts?.kept ?? 0);
+  if (rows !== undefined && total - kept !== rows)
+    throw new S3RewriteMismatchError(
+      `s3://${options.bucket}/${key} holds ${rows} row(s) to leave out by the count given (Athena's), but the filter built from the object's own columns leaves out ${total - kept} of its ${total}; nothing of source "${options.source}" was committed`,
+      "compare the object's key columns (name, case, type) with the source's schema (a column written under another name or type is not matched), fix or move the object, then run the same command again",
+    );
+  return {
+    total,
+    kept,
+    copy: async (output) => {
+      await session.connection.run(
+        `COPY (SELECT * FROM ${read} WHERE ${keep} ORDER BY fstore_seq) TO ${quoteLiteral(output)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    },
+  };
+}
+
+/**
+ * The `rewriteInPlace` objects, one at a time: download (with its ETag), leave out the rows,
+ * PutObject at the same key `If-Match` that ETag (an object changed meanwhile is refused, naming
+ * it), then delete its older versions, which still hold the rows (the current one stays).
+ */
+async function rewriteAtSameKeys(
+  options: S3RewriteOptions & { readonly signal: AbortSignal },
+): Promise<{ rowsRemoved: number; objects: number; versionsDeleted: number }> {
+  const done = { rowsRemoved: 0, objects: 0, versionsDeleted: 0 };
+  if (!options.rewriteInPlace?.length) return done;
+  const work = await makeWorkFolder(options.workDir ?? tmpdir(), workFolderPrefix);
+  const session = await openDuckdb();
+  try {
+    for (const [n, rewrite] of options.rewriteInPlace.entries()) {
+      options.signal.throwIfAborted();
+      const input = path.join(work, `same-in-${n}.parquet`);
+      const { bytes, etag } = await download(options, rewrite.key);
+      await writeFile(input, bytes);
+      const { total, kept, copy } = await filterObject(options, session, input, rewrite);
+      if (kept === total) continue;
+      const output = path.join(work, `same-out-${n}.parquet`);
+      await copy(output); // no row kept: an object with the columns and no row
+      await upload(options, rewrite.key, output, etag);
+      done.rowsRemoved += total - kept;
+      done.objects += 1;
+      const older = await deleteEveryVersion({
+        s3: options.s3,
+        bucket: options.bucket,
+        keys: [rewrite.key],
+        keepCurrent: true,
+        ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+      });
+      done.versionsDeleted += older.versions;
+    }
+    return done;
+  } finally {
+    session.close();
+    await removeWorkFolder(work);
+  }
+}
+
+async function download(
+  options: S3RewriteOptions,
+  key: string,
+): Promise<{ bytes: Uint8Array; etag?: string }> {
   const response = await options.s3.send(
     new GetObjectCommand({ Bucket: options.bucket, Key: key }),
   );
   const bytes = await response.Body?.transformToByteArray();
   if (!bytes)
     throw new Error(`s3://${options.bucket}/${key} answered no body; nothing was rewritten`);
-  return bytes;
+  return { bytes, ...(response.ETag ? { etag: response.ETag } : {}) };
 }
 
-async function upload(options: S3RewriteOptions, key: string, file: string): Promise<void> {
-  await options.s3.send(
-    new PutObjectCommand({
-      Bucket: options.bucket,
-      Key: key,
-      Body: createReadStream(file),
-      ContentLength: (await stat(file)).size,
-      ContentType: 'application/vnd.apache.parquet',
-    }),
-  );
+/** `ifMatch`: replace the object only if it is still the version read (412 otherwise). */
+async function upload(
+  options: S3RewriteOptions,
+  key: string,
+  file: string,
+  ifMatch?: string,
+): Promise<void> {
+  try {
+    await options.s3.send(
+      new PutObjectCommand({
+        Bucket: options.bucket,
+        Key: key,
+        Body: createReadStream(file),
+        ContentLength: (await stat(file)).size,
+        ContentType: 'application/vnd.apache.parquet',
+        ...(ifMatch ? { IfMatch: ifMatch } : {}),
+      }),
+    );
+  } catch (error) {
+    if (ifMatch && (error as { name?: string }).name === 'PreconditionFailed')
+      throw new S3RewriteMismatchError(
+        `s3://${options.bucket}/${key} changed while it was being written again without the rows; it was left as the other writer left it`,
+        'run the same command again',
+        { cause: error },
+      );
+    throw error;
+  }
 }
 
 /** Behind the lock: every object rewritten must still be one readers read at the commit. */

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsEraseOptions, eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
 import type { ErasureKey } from '../../lib/erasure/erasure-keys.ts';
 import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
+import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { compactionLockKey, compactionRecordKey } from '../../lib/offline/s3-compact-record.ts';
 import type { Registry } from '../../lib/registry/index.ts';
 import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
@@ -125,6 +126,7 @@ describe('fstore delete on AWS (eraseEntitiesOnAws: loopback bucket, Athena answ
         rows: 3,
         files: 3,
         replacedFiles: 0,
+        uncommittedFiles: 0,
         commit: expect.any(String),
         versionsDeleted: 3,
       },
@@ -175,7 +177,14 @@ describe('fstore delete on AWS (eraseEntitiesOnAws: loopback bucket, Athena answ
     const data = [...fixture.bucket.objects.keys()].filter((k) => !k.startsWith('_fstore/')).sort();
     const again = await erase();
     expect(again.offline).toEqual([
-      { source: 'orders', rows: 0, files: 0, replacedFiles: 0, versionsDeleted: 0 },
+      {
+        source: 'orders',
+        rows: 0,
+        files: 0,
+        replacedFiles: 0,
+        uncommittedFiles: 0,
+        versionsDeleted: 0,
+      },
     ]);
     expect(again.quarantine).toEqual([]);
     expect(again.online).toEqual([]);
@@ -198,6 +207,30 @@ describe('fstore delete on AWS (eraseEntitiesOnAws: loopback bucket, Athena answ
     expect(result.offline[0]).toMatchObject({ rows: 3, files: 2, replacedFiles: 1 });
     expect(fixture.bucket.objects.has(kept)).toBe(false);
     expect(fixture.bucket.versionDeletes).toContain(kept);
+  });
+
+  it('rewrites an object no record names yet (an ingest in flight) at the same key without the key, never deleting it, so the ingest’s commit keeps the other rows', async () => {
+    const inflight = '20260104t000000-3d4e5f6a';
+    const key = ordersDataKey('2026-03-01', inflight);
+    // fstore ingest --env has uploaded its object (C1, C2, C0) and not yet written its record.
+    fixture.bucket.objects.set(key, await fixture.committedParquet([40, 41, 42]));
+    const result = await erase();
+    expect(result.offline[0]).toMatchObject({
+      rows: 4,
+      files: 3,
+      replacedFiles: 0,
+      uncommittedFiles: 1,
+    });
+    expect(fixture.bucket.objects.has(key)).toBe(true);
+    // Then it commits, as S3IngestTarget does after its uploads.
+    fixture.bucket.objects.set(
+      ingestRecordKey('orders', '4'.repeat(64), inflight),
+      Buffer.from(
+        `${JSON.stringify({ ingestId: inflight, source: 'orders', sha256: '4'.repeat(64), file: 'x.csv', rows: 3, firstSeq: 40, at: '2026-03-01T00:00:00Z', files: [key] })}\n`,
+      ),
+    );
+    const seqs = (await fixture.readable()).map((r) => Number(r.fstore_seq));
+    expect(seqs.sort((a, b) => a - b)).toEqual([2, 3, 11, 12, 21, 23, 41, 42]);
   });
 
   it('a dry run counts with Athena and reads, and changes nothing', async () => {

@@ -104,6 +104,7 @@ describe('rewriteS3Objects (loopback bucket, DuckDB)', () => {
     expect(result).toEqual({
       rowsRemoved: 0,
       objectsRewritten: 0,
+      objectsRewrittenInPlace: 0,
       objectsDeleted: 1,
       versionsDeleted: 1,
     });
@@ -124,5 +125,22 @@ describe('rewriteS3Objects (loopback bucket, DuckDB)', () => {
     );
     expect([...fixture.bucket.objects.keys()].filter((k) => k !== notRead).sort()).toEqual(keys);
     expect(await fixture.readable()).toEqual(before);
+  });
+  it('refuses an object whose filter leaves out another number of rows than the count given (Athena’s), naming it, and commits nothing', async () => {
+    const before = new Map(fixture.bucket.objects);
+    // As when the object's key column is spelled otherwise: its own filter matches no row.
+    const missed = holdingC1[1] ?? '';
+    await expect(
+      rewrite({
+        rewrites: holdingC1.map((key) => ({
+          key,
+          keep: key === missed ? 'TRUE' : keep,
+          rows: 1,
+        })),
+      }),
+    ).rejects.toThrow(
+      new RegExp(`${missed}.*leaves out 0 of its 1; nothing of source "orders" was committed`),
+    );
+    expect(new Map(fixture.bucket.objects)).toEqual(before);
   });
 });

@@ -83,9 +83,16 @@ export async function deleteOnAws(
 
 function printAwsSummary(ctx: CliContext, result: AwsEraseResult): void {
   const verb = result.dryRun ? 'would delete' : 'deleted';
-  for (const { source, rows, files, replacedFiles, versionsDeleted } of result.offline)
+  for (const {
+    source,
+    rows,
+    files,
+    replacedFiles,
+    uncommittedFiles,
+    versionsDeleted,
+  } of result.offline)
     ctx.out.line(
-      `offline ${source}: ${verb} ${plural(rows, 'row')}${files > 0 ? ` (${plural(files, 'object')} ${result.dryRun ? 'hold' : 'written again without'} them)` : ''}${replacedFiles > 0 ? `, and ${plural(replacedFiles, 'object')} no reader reads` : ''}${versionsDeleted ? `; ${plural(versionsDeleted, 'object version')} deleted for good` : ''}`,
+      `offline ${source}: ${verb} ${plural(rows, 'row')}${files > 0 ? ` (${plural(files, 'object')} ${result.dryRun ? 'hold' : 'written again without'} them)` : ''}${replacedFiles > 0 ? `, and ${plural(replacedFiles, 'object')} no reader reads` : ''}${uncommittedFiles > 0 ? `, and ${plural(uncommittedFiles, 'object')} no record names yet (written again at the same key)` : ''}${versionsDeleted ? `; ${plural(versionsDeleted, 'object version')} deleted for good` : ''}`,
     );
   const quarantined = result.quarantine.reduce((n, q) => n + q.rows, 0);
   ctx.out.line(`quarantine: ${verb} ${plural(quarantined, 'row')}`);

@@ -125,14 +125,16 @@ describe('finding the S3 objects that hold an entity with Athena "$path" (AWS de
     expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
   });
 
-  it('rewrites committed objects and removes the others (never committed, or replaced)', () => {
+  it('rewrites committed objects, removes replaced ones, and rewrites in place those no record names (an ingest may commit them)', () => {
     const found = [
       { key: 'a.parquet', rows: 1 },
       { key: 'b.parquet', rows: 3 },
+      { key: 'c.parquet', rows: 2 },
     ];
-    expect(splitByCommitted(found, new Set(['b.parquet']))).toEqual({
+    expect(splitByCommitted(found, new Set(['b.parquet']), new Set(['c.parquet']))).toEqual({
       rewrite: [{ key: 'b.parquet', rows: 3 }],
-      remove: [{ key: 'a.parquet', rows: 1 }],
+      remove: [{ key: 'c.parquet', rows: 2 }],
+      rewriteInPlace: [{ key: 'a.parquet', rows: 1 }],
     });
   });
 });
