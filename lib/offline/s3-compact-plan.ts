@@ -207,9 +207,12 @@ async function readRecords(options: Omit<S3PlanOptions, 'targetBytes'>): Promise
     if (compactionId === undefined || !isCompactionRecord(record)) continue;
     // An unreadable keepUntil keeps the objects: deleting early could fail a running query.
     const keptUntilMs = Date.parse(record.keepUntil);
+    // An entity delete's replaced objects hold erased rows: a plain delete would keep them in a
+    // noncurrent version, so they are left for the delete's rerun, which removes every version.
+    const erased = (record as { reason?: unknown }).reason === 'entity-delete';
     for (const gone of record.replaces) {
       replaced.add(gone);
-      if (keptUntilMs <= nowMs) expired.add(gone);
+      if (keptUntilMs <= nowMs && !erased) expired.add(gone);
     }
   }
   return { committed, replaced, expired, ignored };

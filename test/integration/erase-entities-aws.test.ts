@@ -233,6 +233,22 @@ describe('fstore delete on AWS (eraseEntitiesOnAws: loopback bucket, Athena answ
     expect(seqs.sort((a, b) => a - b)).toEqual([2, 3, 11, 12, 21, 23, 41, 42]);
   });
 
+  it('a compaction leaves the objects a killed delete’s commit replaced, so the rerun finds them and deletes every version', async () => {
+    // As after a delete killed between its commit (keepUntil = the commit time) and its deletes.
+    const kept = ordersDataKey('2026-03-02', second);
+    fixture.bucket.objects.set(
+      compactionRecordKey('orders', '20260105t000000-4e5f6a7b'),
+      Buffer.from(
+        `${JSON.stringify({ kind: 'compaction', ingestId: '20260105t000000-4e5f6a7b', source: 'orders', at: '2026-03-01T00:00:00Z', keepUntil: '2026-03-01T00:00:00Z', files: [], replaces: [kept], reason: 'entity-delete' })}\n`,
+      ),
+    );
+    await fixture.compactInProcess();
+    expect(fixture.bucket.objects.has(kept)).toBe(true);
+    await erase();
+    expect(fixture.bucket.objects.has(kept)).toBe(false);
+    expect(fixture.bucket.versionDeletes).toContain(kept);
+  });
+
   it('a dry run counts with Athena and reads, and changes nothing', async () => {
     const before = new Map(fixture.bucket.objects);
     const result = await erase({ dryRun: true });
