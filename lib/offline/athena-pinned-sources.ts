@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HintedError } from '../hinted-error.ts';
 import { readS3CommittedSources, s3CommittedSeqs, s3ObjectsRead } from './s3-committed-ingests.ts';
-import type { SeqPins } from './seq-pins.ts';
+import { type SeqPins, seqToJson } from './seq-pins.ts';
 import type { TrainingSetManifest } from './training-set-manifest.ts';
 
 export class PinnedReadError extends HintedError {
@@ -39,13 +39,15 @@ export async function pinnedAthenaSources(options: {
     given?.pins ?? new Map([...s3CommittedSeqs(committed)].map(([s, seq]) => [s, seq.maxSeq]));
   const sources: TrainingSetManifest['sources'] = {};
   for (const source of [...options.sources].sort()) {
-    const pin = pins.get(source) ?? 0;
+    const pin = pins.get(source) ?? 0n;
     const records = committed.get(source);
     sources[source] = {
-      maxSeq: pin,
-      ingestIds: (records?.ingests ?? []).filter((i) => i.firstSeq <= pin).map((i) => i.ingestId),
+      maxSeq: seqToJson(pin),
+      ingestIds: (records?.ingests ?? [])
+        .filter((i) => BigInt(i.firstSeq) <= pin)
+        .map((i) => i.ingestId),
       objects: records ? s3ObjectsRead(records, pin) : [],
     };
   }
-  return { pins: new Map(options.sources.map((s) => [s, pins.get(s) ?? 0])), sources };
+  return { pins: new Map(options.sources.map((s) => [s, pins.get(s) ?? 0n])), sources };
 }

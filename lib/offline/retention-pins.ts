@@ -7,7 +7,7 @@ import { snapshotPins } from './snapshots.ts';
 export interface RetentionPin {
   readonly snapshot: string;
   readonly source: string;
-  readonly throughSeq: number;
+  readonly throughSeq: bigint;
 }
 
 /** The pins of the local store's snapshots (lib/offline/snapshots.ts), one per snapshot and source. */

@@ -101,7 +101,9 @@ export function snapshotsPinning(
   steps: readonly RetentionFileStep[],
   pins: readonly RetentionPin[],
 ): string[] {
-  const oldestSeq = Math.min(...steps.map((s) => s.oldestSeq));
+  if (steps.length === 0) return [];
+  // Local seqs are counters, exact as numbers; pins are bigint (S3 clock seqs pass 2^53).
+  const oldestSeq = BigInt(Math.min(...steps.map((s) => s.oldestSeq)));
   const pinnedBy = pins
     .filter((pin) => pin.source === source && oldestSeq <= pin.throughSeq)
     .map((pin) => pin.snapshot);

@@ -81,10 +81,10 @@ export function s3CommittedSeqs(
  * objects a compaction replaced (no reader reads them once its record exists). Records written
  * before the commit rule name no objects; their ingest ids stand for them.
  */
-export function s3ObjectsRead(committed: S3CommittedSource, pin: number): string[] {
+export function s3ObjectsRead(committed: S3CommittedSource, pin: bigint): string[] {
   const replaced = new Set(committed.compactions.flatMap((c) => c.replaces));
   const objects = new Set([
-    ...committed.ingests.filter((i) => i.firstSeq <= pin).flatMap((i) => i.files ?? []),
+    ...committed.ingests.filter((i) => BigInt(i.firstSeq) <= pin).flatMap((i) => i.files ?? []),
     ...committed.compactions.flatMap((c) => c.files),
   ]);
   return [...objects].filter((key) => !replaced.has(key)).sort();
@@ -119,8 +119,10 @@ async function readRecord(
   const record = parsed as Partial<IngestRecord> | undefined;
   if (
     typeof record?.ingestId !== 'string' ||
-    !Number.isSafeInteger(record.firstSeq) ||
+    // Clock numbers (ms × 2^20) pass 2^53: whole, but not "safe"; exact as doubles all the same.
+    !Number.isInteger(record.firstSeq) ||
     (record.firstSeq as number) < 0 ||
+    (record.firstSeq as number) >= 2 ** 63 ||
     !Number.isSafeInteger(record.rows) ||
     (record.rows as number) < 0 ||
     (record.files !== undefined &&

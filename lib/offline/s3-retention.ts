@@ -102,7 +102,7 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
   try {
     const pins = typeof options.pins === 'function' ? await options.pins() : options.pins;
     // A snapshot pinning seq 0 of the source (nothing committed when it was made) pins no row.
-    const pinned = pins.filter((p) => p.source === options.source && p.throughSeq > 0);
+    const pinned = pins.filter((p) => p.source === options.source && p.throughSeq > 0n);
     if (pinned.length > 0 && !options.force)
       throw new S3RetentionError(
         `retention of "${options.source}" would delete rows that snapshots pin (${pinned.map((p) => `"${p.snapshot}"`).join(', ')}); nothing was deleted`,

@@ -7,7 +7,7 @@ import {
 import { inParallel } from '../bounded-pool.ts';
 import type { RetentionPin } from './retention-pins.ts';
 import { listS3Keys, truncatedListing } from './s3-list-keys.ts';
-import type { CommittedSeq } from './seq-pins.ts';
+import { type CommittedSeq, seqFromJson } from './seq-pins.ts';
 import {
   checkSnapshotName,
   checkSnapshotWanted,
@@ -124,7 +124,7 @@ export async function s3SnapshotPins(store: S3SnapshotStore): Promise<RetentionP
     Object.entries(snapshot.sources).map(([source, seq]) => ({
       snapshot: snapshot.name,
       source,
-      throughSeq: seq.maxSeq,
+      throughSeq: seqFromJson(seq.maxSeq),
     })),
   );
 }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { IngestRecord } from './ingest-manifest.ts';
 
 /**
@@ -5,12 +6,39 @@ import type { IngestRecord } from './ingest-manifest.ts';
  * source as it was when that row was the newest committed one: later ingests, and the rows a
  * compaction merged from them, carry greater numbers (compaction keeps `fstore_seq`).
  */
-export type SeqPins = ReadonlyMap<string, number>;
+export type SeqPins = ReadonlyMap<string, bigint>;
+
+/**
+ * A `fstore_seq` as JSON: a number while it is exact as one, else a decimal string. Sequence
+ * numbers of S3 ingests start at the clock's milliseconds × 2^20 (clock-seq.ts), about 1.9e18,
+ * past 2^53, where a JSON number would round to a neighbouring row's number.
+ */
+export type SeqJson = number | string;
+
+export const seqJsonSchema = z.union([
+  z
+    .number()
+    .int()
+    .min(0)
+    .refine(
+      Number.isSafeInteger,
+      'a whole number up to 2^53 - 1 (larger ones are written as strings)',
+    ),
+  z.string().regex(/^(0|[1-9][0-9]{0,18})$/, 'a whole number >= 0 written in decimal digits'),
+]);
+
+export function seqToJson(seq: bigint): SeqJson {
+  return seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : seq.toString();
+}
+
+export function seqFromJson(seq: SeqJson): bigint {
+  return BigInt(seq);
+}
 
 /** What the manifest says was committed of one source: its highest `fstore_seq` and its ingests. */
 export interface CommittedSeq {
   /** 0 when nothing of the source is committed (a read pinned at 0 sees no row). */
-  readonly maxSeq: number;
+  readonly maxSeq: bigint;
   readonly ingestIds: readonly string[];
 }
 
@@ -19,13 +47,15 @@ export function committedSeqs(
   records: readonly IngestRecord[],
   sources?: readonly string[],
 ): Map<string, CommittedSeq> {
-  const found = new Map<string, { maxSeq: number; ingestIds: string[] }>(
-    (sources ?? []).map((source) => [source, { maxSeq: 0, ingestIds: [] }]),
+  const found = new Map<string, { maxSeq: bigint; ingestIds: string[] }>(
+    (sources ?? []).map((source) => [source, { maxSeq: 0n, ingestIds: [] }]),
   );
   for (const record of records) {
     if (sources && !sources.includes(record.source)) continue;
-    const entry = found.get(record.source) ?? { maxSeq: 0, ingestIds: [] };
-    entry.maxSeq = Math.max(entry.maxSeq, record.firstSeq + record.rows - 1);
+    const entry = found.get(record.source) ?? { maxSeq: 0n, ingestIds: [] };
+    // In bigint: past 2^53 (S3 ingests' clock numbers) a double sum rounds to another row's seq.
+    const last = BigInt(record.firstSeq) + BigInt(record.rows) - 1n;
+    if (last > entry.maxSeq) entry.maxSeq = last;
     entry.ingestIds.push(record.ingestId);
     found.set(record.source, entry);
   }
@@ -36,8 +66,8 @@ export function committedSeqs(
 export function seqPinCondition(pins: SeqPins | undefined, source: string): string | undefined {
   const pin = pins?.get(source);
   if (pin === undefined) return undefined;
-  if (!Number.isSafeInteger(pin) || pin < 0)
-    throw new RangeError(`the pinned fstore_seq of source "${source}" is not a whole number >= 0`);
+  if (typeof pin !== 'bigint' || pin < 0n || pin >= 2n ** 63n)
+    throw new RangeError(`the pinned fstore_seq of source "${source}" is not a BIGINT >= 0`);
   return `"fstore_seq" <= ${pin}`;
 }
 

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { HintedError } from '../hinted-error.ts';
-import type { CommittedSeq, SeqPins } from './seq-pins.ts';
+import {
+  type CommittedSeq,
+  type SeqPins,
+  seqFromJson,
+  seqJsonSchema,
+  seqToJson,
+} from './seq-pins.ts';
 
 /**
  * A snapshot names the offline data as it was when it was made, at no copy: per source the
@@ -15,7 +21,7 @@ export const snapshotSchema = z.object({
   service: z.string().optional(),
   sources: z.record(
     z.string(),
-    z.object({ maxSeq: z.number().int().min(0), ingestIds: z.array(z.string()) }),
+    z.object({ maxSeq: seqJsonSchema, ingestIds: z.array(z.string()) }),
   ),
 });
 
@@ -77,13 +83,18 @@ export function newSnapshot(
     sources: Object.fromEntries(
       [...seqs]
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([source, seq]) => [source, { maxSeq: seq.maxSeq, ingestIds: [...seq.ingestIds] }]),
+        .map(([source, seq]) => [
+          source,
+          { maxSeq: seqToJson(seq.maxSeq), ingestIds: [...seq.ingestIds] },
+        ]),
     ),
   };
 }
 
 export function pinsOf(snapshot: Snapshot): SeqPins {
-  return new Map(Object.entries(snapshot.sources).map(([source, seq]) => [source, seq.maxSeq]));
+  return new Map(
+    Object.entries(snapshot.sources).map(([source, seq]) => [source, seqFromJson(seq.maxSeq)]),
+  );
 }
 
 /** The error for a name `env` has no snapshot of, naming the ones it has. */

@@ -4,13 +4,19 @@ import { z } from 'zod';
 import { HintedError } from '../hinted-error.ts';
 import { CONTENT_HASH_ALGORITHM } from './canonical-rows.ts';
 import { syncFolder } from './ingest-manifest.ts';
-import type { CommittedSeq, SeqPins } from './seq-pins.ts';
+import {
+  type CommittedSeq,
+  type SeqPins,
+  seqFromJson,
+  seqJsonSchema,
+  seqToJson,
+} from './seq-pins.ts';
 
 /** Bumped when a field changes meaning; a reader refuses a format it does not know. */
 export const TRAINING_SET_MANIFEST_FORMAT = 1;
 
 const committedSeqSchema = z.object({
-  maxSeq: z.number().int().min(0),
+  maxSeq: seqJsonSchema,
   ingestIds: z.array(z.string()),
   /** AWS environments: the S3 object keys a read at maxSeq takes rows from. */
   objects: z.array(z.string()).optional(),
@@ -77,7 +83,9 @@ export function manifestPathFor(out: string): string {
 
 /** The pins a replay of `manifest` reads with: each source's recorded highest `fstore_seq`. */
 export function manifestPins(manifest: TrainingSetManifest): SeqPins {
-  return new Map(Object.entries(manifest.sources).map(([source, seq]) => [source, seq.maxSeq]));
+  return new Map(
+    Object.entries(manifest.sources).map(([source, seq]) => [source, seqFromJson(seq.maxSeq)]),
+  );
 }
 
 /** `sources` as the manifest records them, sorted by name. */
@@ -87,7 +95,10 @@ export function manifestSources(
   return Object.fromEntries(
     [...sources]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, seq]) => [name, { maxSeq: seq.maxSeq, ingestIds: [...seq.ingestIds] }]),
+      .map(([name, seq]) => [
+        name,
+        { maxSeq: seqToJson(seq.maxSeq), ingestIds: [...seq.ingestIds] },
+      ]),
   );
 }
 

@@ -172,7 +172,7 @@ describe('a pinned Athena service statement reads the sources as of their pins',
   it('refuses pins that leave out a source the service reads', () => {
     expect(() =>
       renderServiceRequest(fixture.registry, 'pinned_svc', 'fstore_dev', undefined, {
-        pins: new Map([['clicks', 3]]),
+        pins: new Map([['clicks', 3n]]),
       }),
     ).toThrow(/source "orders".*not pinned/);
   });

@@ -225,7 +225,7 @@ describe('applyRetention (local store)', () => {
 
   it('refuses rows a snapshot pins unless forced', async () => {
     const fixture = await populated();
-    const pins = [{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 4 }];
+    const pins = [{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 4n }];
     const refused = applyRetention({ ...base(fixture), pins });
     await expect(refused).rejects.toBeInstanceOf(RetentionError);
     await expect(refused).rejects.toThrow(
@@ -236,7 +236,7 @@ describe('applyRetention (local store)', () => {
     const free = await applyRetention({
       ...base(fixture),
       dryRun: true,
-      pins: [{ snapshot: 'other', source: 'clicks', throughSeq: 1 }],
+      pins: [{ snapshot: 'other', source: 'clicks', throughSeq: 1n }],
     });
     expect(free.sources[0]?.pinnedBy).toEqual([]);
     const forced = await applyRetention({ ...base(fixture), pins, force: true });
@@ -269,7 +269,7 @@ describe('applyRetention (local store)', () => {
     await createSnapshot(fixture.dataDir, 'local', { name: 'clicks_only', sources: ['clicks'] });
     const pins = await localSnapshotPins(fixture.dataDir, 'local');
     expect(pins).toEqual(
-      expect.arrayContaining([{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 6 }]),
+      expect.arrayContaining([{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 6n }]),
     );
     await expect(applyRetention({ ...base(fixture), pins })).rejects.toThrow(
       '"orders" (snapshot "v1_baseline"); nothing was deleted',

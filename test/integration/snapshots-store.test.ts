@@ -54,8 +54,8 @@ describe('the snapshot list of an environment', () => {
       {
         name: 'v1',
         pins: new Map([
-          ['clicks', 0],
-          ['scores', 2],
+          ['clicks', 0n],
+          ['scores', 2n],
         ]),
       },
     ]);

@@ -28,9 +28,9 @@ const row = (customer_id: string, event_ts: string, score: number) => ({
   score,
 });
 /** The highest `fstore_seq` committed of `source` now. */
-async function committedNow(dataDir: string, source = 'scores'): Promise<number> {
+async function committedNow(dataDir: string, source = 'scores'): Promise<bigint> {
   const records = (await readManifest(offlineRoot(dataDir, 'local'))) ?? [];
-  return committedSeqs(records, [source]).get(source)?.maxSeq ?? 0;
+  return committedSeqs(records, [source]).get(source)?.maxSeq ?? 0n;
 }
 const asked = [{ customer_id: 'A', event_timestamp: '2026-03-10T00:00:00Z' }];
 
@@ -74,7 +74,7 @@ describe.each(['asof', 'merge-window'] as const)(
       await fixture.ingest('scores', [row('A', '2026-03-05T12:00:00Z', 5)]);
       const pinned = await fixture.trainingSet(asked, {
         request: { features: ['latest_score:score'] },
-        pins: new Map([['scores', 0]]),
+        pins: new Map([['scores', 0n]]),
       });
       expect(pinned.records?.[0]?.score).toBeNull();
     });
@@ -140,7 +140,7 @@ describe('a pinned training set', () => {
     await expect(
       fixture.trainingSet(asked, {
         request: { features: ['score_count:score_count_30d'] },
-        pins: new Map([['scores', 1]]),
+        pins: new Map([['scores', 1n]]),
         aggregations: 'running-totals',
       }),
     ).rejects.toThrow(/pinned read .* cannot use running totals/);

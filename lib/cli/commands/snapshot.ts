@@ -162,7 +162,7 @@ function printSources(ctx: CliContext, snapshot: Snapshot): void {
     ['source', 'fstore_seq <=', 'ingests'],
     Object.entries(snapshot.sources).map(([source, seq]) => [
       source,
-      seq.maxSeq.toLocaleString('en-US'),
+      BigInt(seq.maxSeq).toLocaleString('en-US'),
       String(seq.ingestIds.length),
     ]),
   );

@@ -3,7 +3,7 @@ import { faultPoint } from '../../fault-injection.ts';
 import { fileSha256 } from '../../offline/canonical-rows.ts';
 import { readManifest } from '../../offline/ingest-manifest.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
-import { type CommittedSeq, committedSeqs } from '../../offline/seq-pins.ts';
+import { type CommittedSeq, committedSeqs, seqToJson } from '../../offline/seq-pins.ts';
 import { findSnapshot, pinsOf, type Snapshot } from '../../offline/snapshots.ts';
 import type { TrainingSetResult } from '../../offline/training-set.ts';
 import { manifestPathFor, type TrainingSetManifest } from '../../offline/training-set-manifest.ts';
@@ -101,8 +101,15 @@ function manifestSourcesOf(
 ): TrainingSetManifest['sources'] {
   return Object.fromEntries(
     sources.map((source) => {
-      const seq = snapshot ? snapshot.sources[source] : committed.get(source);
-      return [source, { maxSeq: seq?.maxSeq ?? 0, ingestIds: [...(seq?.ingestIds ?? [])] }];
+      if (snapshot) {
+        const pinned = snapshot.sources[source];
+        return [source, { maxSeq: pinned?.maxSeq ?? 0, ingestIds: [...(pinned?.ingestIds ?? [])] }];
+      }
+      const seq = committed.get(source);
+      return [
+        source,
+        { maxSeq: seqToJson(seq?.maxSeq ?? 0n), ingestIds: [...(seq?.ingestIds ?? [])] },
+      ];
     }),
   );
 }

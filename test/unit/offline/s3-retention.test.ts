@@ -125,7 +125,7 @@ describe('applyS3Retention (aws-sdk-client-mock)', () => {
 
   it('refuses a source a snapshot pins unless forced, deleting nothing', async () => {
     const left = bucketOf(keys);
-    const pins = [{ snapshot: 'v1', source: 'orders', throughSeq: 10 }];
+    const pins = [{ snapshot: 'v1', source: 'orders', throughSeq: 10n }];
     await expect(applyS3Retention({ ...options, pins })).rejects.toThrow(
       'snapshots pin ("v1"); nothing was deleted',
     );

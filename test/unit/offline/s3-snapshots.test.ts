@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { clockSeq } from '../../../lib/offline/clock-seq.ts';
 import {
   readS3CommittedSources,
   s3CommittedSeqs,
@@ -136,9 +137,31 @@ describe('snapshots of an AWS environment', () => {
     });
     expect(await findS3Snapshot(store, 'v1_baseline')).toEqual(made);
     expect(await s3SnapshotPins(store)).toEqual([
-      { snapshot: 'v1_baseline', source: 'clicks', throughSeq: 0 },
-      { snapshot: 'v1_baseline', source: 'orders', throughSeq: 8 },
+      { snapshot: 'v1_baseline', source: 'clicks', throughSeq: 0n },
+      { snapshot: 'v1_baseline', source: 'orders', throughSeq: 8n },
     ]);
+  });
+
+  it('pins S3 ingests numbered from the clock (past 2^53) exactly, and stores the pin as digits', async () => {
+    // fstore ingest --env numbers rows from ms × 2^20 (clock-seq.ts): about 1.9e18.
+    const first = clockSeq(Date.parse('2026-12-02T03:00:00Z'));
+    const bucket = bucketOf({
+      [`offline/_ingests/orders/${sha}/${idA}.json`]: ingest(idA, first, 10, [objA]),
+    });
+    const made = await createS3Snapshot(store, { name: 'clocked', sources: ['orders'] }, committed);
+    const exact = BigInt(first) + 9n;
+    expect(BigInt(first + 9)).not.toBe(exact); // a double sum names another row's seq
+    expect(made.sources.orders?.maxSeq).toBe(exact.toString());
+    expect(JSON.parse(String(bucket.puts[0]?.Body)).sources.orders.maxSeq).toBe(exact.toString());
+    expect(await s3SnapshotPins(store)).toEqual([
+      { snapshot: 'clocked', source: 'orders', throughSeq: exact },
+    ]);
+    const orders = (await readS3CommittedSources(client, 'offline-bucket', ['orders'])).get(
+      'orders',
+    );
+    if (!orders) throw new Error('no orders');
+    expect(s3ObjectsRead(orders, exact)).toEqual([objA]);
+    expect(s3ObjectsRead(orders, BigInt(first) - 1n)).toEqual([]);
   });
 
   it('refuses a taken name when the conditional put loses the race (412), as a taken name', async () => {
@@ -261,8 +284,8 @@ describe('the S3 objects a pinned read takes rows from', () => {
       'orders',
     );
     if (!orders) throw new Error('no orders');
-    expect(s3ObjectsRead(orders, 5)).toEqual([objC]);
-    expect(s3ObjectsRead(orders, 8)).toEqual([objC, objB].sort());
+    expect(s3ObjectsRead(orders, 5n)).toEqual([objC]);
+    expect(s3ObjectsRead(orders, 8n)).toEqual([objC, objB].sort());
   });
 
   it('refuses a record that is neither an ingest’s nor a compaction’s, naming it', async () => {
