@@ -143,7 +143,7 @@ describe('records planning an S3 compaction honours (aws-sdk-client-mock)', () =
 
 describe('listing errors when planning an S3 compaction', () => {
   beforeEach(() => s3.reset());
-  const failing = async (error: unknown) => {
+  const failing = async (error: Error) => {
     s3.on(ListObjectsV2Command).rejects(error);
     return (await planS3Compaction(options).catch((e: unknown) => e)) as {
       message: string;

@@ -71,7 +71,7 @@ describe('what the Athena scan estimate counts (aws-sdk-client-mock)', () => {
 describe('listing errors of the Athena scan estimate', () => {
   beforeEach(() => s3.reset());
   const where = 's3://offline-bucket/offline/customer_profiles/';
-  const failing = async (error: unknown) => {
+  const failing = async (error: Error) => {
     s3.on(ListObjectsV2Command).rejects(error);
     return (await estimateAthenaScan(options).catch((e: unknown) => e)) as {
       name: string;
