@@ -1,11 +1,14 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { queryRows } from '../../lib/offline/duckdb-session.ts';
+import { serializeRegistry } from '../../lib/registry/compile.ts';
+import { compileRegistry, loadDefinitions, type Registry } from '../../lib/registry/index.ts';
 import { stackName } from '../../lib/stacks/stack-name.ts';
 import { readThroughAthenaRelation } from '../helpers/athena-relation-on-duckdb.ts';
-import { runFstore } from '../helpers/run-fstore.ts';
+import { repoRoot, runFstore } from '../helpers/run-fstore.ts';
 import {
   ordersDataKey,
   threeIngestIds,
@@ -82,6 +85,8 @@ function describeStacks(): string {
   const name = stackName(resolveStageConfig('dev'));
   const outputs = {
     OfflineBucketName: fixture.bucket.name,
+    // The loopback bucket stands for the artifacts bucket too (registry/deployed.json).
+    ArtifactsBucketName: fixture.bucket.name,
     AuditKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:audit',
   };
   return `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>arn:aws:cloudformation:eu-west-1:111122223333:stack/${name}/1</StackId><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime><Outputs>${Object.entries(
@@ -119,9 +124,16 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+/** The registry the CLI compiles from the repository's feature-defs, recorded as deployed. */
+let local: Registry;
+beforeAll(async () => {
+  local = compileRegistry(await loadDefinitions(path.join(repoRoot, 'feature-defs')));
+});
+
 beforeEach(async () => {
   fixture.bucket.objects.clear();
   await fixture.commitThreeIngests();
+  fixture.bucket.objects.set('registry/deployed.json', Buffer.from(serializeRegistry(local)));
   fixture.bucket.objects.set(
     quarantined,
     Buffer.from(`${JSON.stringify({ row: { customer_id: 'C1' } })}\n`),
@@ -172,6 +184,21 @@ describe('fstore delete --env dev, the real CLI against loopback AWS endpoints',
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('offline orders: would delete 3 rows');
     expect(result.stdout).toContain('Dry run: nothing was changed');
+    expect(new Map(fixture.bucket.objects)).toEqual(before);
+    expect(items.size).toBe(2);
+  }, 120_000);
+
+  it('refuses, naming both versions, when the environment runs another registry than the local definitions', async () => {
+    fixture.bucket.objects.set(
+      'registry/deployed.json',
+      Buffer.from(serializeRegistry({ ...local, version: 'other' })),
+    );
+    const before = new Map(fixture.bucket.objects);
+    const result = await deleteOnAws();
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `environment "dev" runs registry other (s3://offline-bucket/registry/deployed.json), the local definitions compile to ${local.version}; nothing was changed`,
+    );
     expect(new Map(fixture.bucket.objects)).toEqual(before);
     expect(items.size).toBe(2);
   }, 120_000);

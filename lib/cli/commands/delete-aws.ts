@@ -5,11 +5,14 @@ import type { Registry } from '../../registry/index.ts';
 import { stackOutputNames } from '../../stacks/stack-output-names.ts';
 import { athenaRunnerFor } from '../aws-env.ts';
 import { awsRegion } from '../aws-region.ts';
-import { CliError } from '../cli-error.ts';
+import { CliError, exitCodes } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { InterruptedError } from '../shutdown.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
+
+/** The stack output naming the artifacts bucket, which holds `registry/deployed.json`. */
+const artifactsBucketOutput = 'ArtifactsBucketName';
 
 export interface AwsDeleteOptions {
   readonly keys: readonly ErasureKey[];
@@ -43,12 +46,31 @@ export async function deleteOnAws(
       `stack ${stack.stackName} has no ${!bucket ? stackOutputNames.offlineBucket : stackOutputNames.auditKeySecretArn} output`,
       { hint: 'deploy this version of fstore to the environment (cdk deploy), then run again' },
     );
-  const [{ S3Client }, { DynamoDBClient }, { eraseEntitiesOnAws }, audit] = await Promise.all([
-    import('@aws-sdk/client-s3'),
-    import('@aws-sdk/client-dynamodb'),
-    import('../../erasure/erase-entities-aws.ts'),
-    import('../../erasure/aws-audit-key.ts'),
-  ]);
+  const [{ S3Client }, { DynamoDBClient }, { eraseEntitiesOnAws }, audit, deployed] =
+    await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('@aws-sdk/client-dynamodb'),
+      import('../../erasure/erase-entities-aws.ts'),
+      import('../../erasure/aws-audit-key.ts'),
+      import('../../registry/deployed-registry.ts'),
+    ]);
+  // The keys' columns and the sources' prefixes come from the definitions: they must be the
+  // ones the environment runs, or rows under another column or prefix would be missed.
+  const artifacts = stack.outputs[artifactsBucketOutput];
+  if (!artifacts)
+    throw new CliError(`stack ${stack.stackName} has no ${artifactsBucketOutput} output`, {
+      hint: 'deploy this version of fstore to the environment (cdk deploy), then run again',
+    });
+  const running = await deployed.readDeployedRegistry(new S3Client({ region }), artifacts);
+  const runningVersion = running.status === 'recorded' ? running.registry.version : undefined;
+  if (runningVersion !== registry.version)
+    throw new CliError(
+      `environment "${ctx.env}" runs registry ${runningVersion ?? '(none recorded)'} (${running.location}), the local definitions compile to ${registry.version}; nothing was changed`,
+      {
+        hint: `run the delete from the feature-defs deployed to ${ctx.env} (or deploy these first: npx cdk deploy -c env=${ctx.env})`,
+        exitCode: exitCodes.usage,
+      },
+    );
   const auditSecret = await audit.awsAuditKey(await audit.secretsManagerClient(region), secretArn);
   const signal = ctx.shutdown.stopSignal();
   let result: AwsEraseResult;
