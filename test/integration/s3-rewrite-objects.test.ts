@@ -143,4 +143,27 @@ describe('rewriteS3Objects (loopback bucket, DuckDB)', () => {
     );
     expect(new Map(fixture.bucket.objects)).toEqual(before);
   });
+  it('writes an object no record names again at its key without the rows, and refuses one another writer changed meanwhile', async () => {
+    const inflight = 'offline/orders/dt=2026-03-01/20260104t000000-3d4e5f6a-0.parquet';
+    fixture.bucket.objects.set(inflight, await fixture.committedParquet([40, 41]));
+    const result = await rewrite({ rewriteInPlace: [{ key: inflight, keep, rows: 1 }] });
+    expect(result).toMatchObject({ rowsRemoved: 1, objectsRewrittenInPlace: 1 });
+    expect(result.record).toBeUndefined();
+    expect(fixture.bucket.objects.has(inflight)).toBe(true);
+
+    const changed = await fixture.committedParquet([43, 44]);
+    fixture.bucket.objects.set(inflight, await fixture.committedParquet([40, 42]));
+    fixture.bucket.beforeRequest = (method, key) => {
+      if (method === 'PUT' && key === inflight) fixture.bucket.objects.set(inflight, changed);
+      return undefined;
+    };
+    try {
+      await expect(rewrite({ rewriteInPlace: [{ key: inflight, keep, rows: 1 }] })).rejects.toThrow(
+        /changed while it was being written again/,
+      );
+      expect(fixture.bucket.objects.get(inflight)).toEqual(changed);
+    } finally {
+      fixture.bucket.beforeRequest = undefined;
+    }
+  });
 });
