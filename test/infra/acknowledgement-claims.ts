@@ -88,6 +88,8 @@ export function falseAcknowledgements(root: IConstruct, template: Template): str
     for (const ack of acks) {
       if (prefixAcks.some((p) => p.ack === ack)) continue;
       if (ack.id === 'AwsSolutions-SQS3') problems.push(...checkDeadLetterClaim(ack, resources));
+      else if (ack.id === 'AwsSolutions-SMG4')
+        problems.push(...checkNotRotatedClaim(ack, resources));
       else problems.push(`${ack.path}: no check for acknowledgement ${ack.id}; add one`);
     }
   }
@@ -243,4 +245,20 @@ function checkDeadLetterClaim(ack: Acknowledgement, resources: Resources): strin
   if (targets.length === 0)
     problems.push(`${ack.path}: no schedule or function sends failures to it`);
   return problems;
+}
+
+/**
+ * "Not rotated on purpose" (SMG4): acknowledged on a Secrets Manager secret that indeed has no
+ * rotation schedule, so the claim and the template agree.
+ */
+function checkNotRotatedClaim(ack: Acknowledgement, resources: Resources): string[] {
+  const secret = ack.logicalId ? resources[ack.logicalId] : undefined;
+  if (secret?.Type !== 'AWS::SecretsManager::Secret')
+    return [`${ack.path}: SMG4 acknowledged on a non-secret`];
+  const rotated = Object.values(resources).some(
+    (r) =>
+      r.Type === 'AWS::SecretsManager::RotationSchedule' &&
+      JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: ack.logicalId }),
+  );
+  return rotated ? [`${ack.path}: SMG4 says not rotated, but a rotation schedule rotates it`] : [];
 }

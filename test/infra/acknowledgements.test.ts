@@ -2,8 +2,10 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { AuditKeySecret } from '../../lib/constructs/audit-key-secret.ts';
 import { OfflineStore } from '../../lib/constructs/offline-store.ts';
 import { acknowledgementsUnder, falseAcknowledgements } from './acknowledgement-claims.ts';
 import { loadExampleRegistry, synthStage } from './synth-app.ts';
@@ -95,4 +97,21 @@ describe('cdk-nag acknowledgements', () => {
     );
     expect(falseAcknowledgements(stack, Template.fromStack(stack))).toEqual(problems);
   });
+
+  it.each([
+    [false, []],
+    [true, [expect.stringMatching(/SMG4 says not rotated, but a rotation schedule rotates it/)]],
+  ])(
+    'hold for the audit key acknowledged as not rotated, and are caught once it is (rotated: %s)',
+    (rotated, problems) => {
+      const stack = new Stack(new App(), 'secret');
+      const key = new AuditKeySecret(stack, 'AuditKey', { stage: resolveStageConfig('dev') });
+      if (rotated)
+        new secretsmanager.CfnRotationSchedule(stack, 'Rotation', {
+          secretId: key.secret.secretArn,
+          rotationRules: { scheduleExpression: 'rate(30 days)' },
+        });
+      expect(falseAcknowledgements(stack, Template.fromStack(stack))).toEqual(problems);
+    },
+  );
 });
