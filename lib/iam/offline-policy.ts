@@ -1,5 +1,6 @@
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
 import { compactionLockKey, compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
+import { s3SnapshotsPrefix } from '../offline/snapshot-format.ts';
 import { pushErrorPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
 import type { ArnScope, PolicyStatement } from './policy-statement.ts';
 
@@ -151,14 +152,16 @@ export function queryStatements(
  * A training job's needs: `queryStatements` with requests, `athena:GetWorkGroup` (awswrangler
  * and PyAthena read the workgroup's settings before a query), writing entity rows under
  * `requests/` and the UNLOADed training sets under `training-sets/` (read back and listed for
- * the download). No deletes.
+ * the download), and the snapshots a build reads as of (`--snapshot`: `_fstore/snapshots/`,
+ * read only; creating one is an operator's). The commit records an Athena build pins by are
+ * under `offline/`, which queries read already. No deletes.
  */
 export function trainingStatements(resources: OfflineStoreResources): PolicyStatement[] {
   return [
     ...queryStatements(resources, { readRequests: true }),
     { Effect: 'Allow', Action: ['athena:GetWorkGroup'], Resource: [workGroupArn(resources)] },
     ...objectStatements(resources.bucketArn, {
-      read: ['training-sets/'],
+      read: ['training-sets/', s3SnapshotsPrefix],
       write: ['requests/'],
       writtenByAthena: ['training-sets/'],
     }),

@@ -428,7 +428,7 @@ describe('OfflineStore bucket', { timeout: 180_000 }, () => {
 });
 
 describe('OfflineStore.grantTrainingSets', () => {
-  it('adds writing entity rows under requests/ and reading and writing training-sets/ to the query grant, nag-clean', async () => {
+  it('adds writing entity rows under requests/, reading and writing training-sets/ and reading the snapshots to the query grant, nag-clean', async () => {
     const { app, stack, store } = await standaloneStore();
     const role = new iam.Role(stack, 'TrainingJob', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
@@ -450,6 +450,9 @@ describe('OfflineStore.grantTrainingSets', () => {
       .filter((s) => asList(s.Action).includes('s3:ListBucket'))
       .flatMap((s) => asList(s.Condition?.StringLike?.['s3:prefix'] as string | string[]));
     expect(listed).toContain('training-sets/*');
+    // --snapshot reads the snapshot objects; creating or deleting one is an operator's.
+    expect(on('_fstore/snapshots')).toEqual(['s3:GetObject']);
+    expect(listed).toContain('_fstore/snapshots/*');
     const all = statements.flatMap((s) => asList(s.Action));
     expect(all).toContain('athena:StartQueryExecution');
     expect(all.filter((a) => a.includes('*') || a.startsWith('s3:Delete'))).toEqual([]);
