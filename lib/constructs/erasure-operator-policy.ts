@@ -6,6 +6,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { erasureStatements } from '../iam/erasure-policy.ts';
+import { deployedRegistryKey } from '../registry/deployed-registry-keys.ts';
 import type { Registry } from '../registry/index.ts';
 import type { OfflineStore } from './offline-store.ts';
 
@@ -16,6 +17,8 @@ export interface ErasureOperatorPolicyProps {
   readonly offlineStore: OfflineStore;
   readonly table: dynamodb.ITableV2;
   readonly auditSecret: secretsmanager.ISecret;
+  /** The artifacts bucket: the delete reads `registry/deployed.json` from it. */
+  readonly artifactsBucket: s3.IBucket;
 }
 
 /**
@@ -40,6 +43,7 @@ export class ErasureOperatorPolicy extends Construct {
       tableArn: props.table.tableArn,
       stackArn: stack.stackId,
       auditSecretArn: props.auditSecret.secretArn,
+      deployedRegistryArn: props.artifactsBucket.arnForObjects(deployedRegistryKey),
     });
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       managedPolicyName: `fstore-${props.stage.name}-erasure-operator`,

@@ -15,6 +15,8 @@ export interface ErasureResources {
   readonly stackArn: string;
   /** The audit key secret (AuditKeySecretArn). */
   readonly auditSecretArn: string;
+  /** `registry/deployed.json` in the artifacts bucket: the delete refuses other definitions. */
+  readonly deployedRegistryArn: string;
 }
 
 /**
@@ -31,7 +33,8 @@ export interface ErasureResources {
  * - quarantined rows written again under `quarantine/`;
  * - the audit entry written under `_fstore/audit/deletes/` (no read, no delete of it);
  * - the online table: `Scan` for the keys' items and `DeleteItem`, nothing else;
- * - the stack's outputs (`DescribeStacks`) and the audit key (`GetSecretValue`).
+ * - the stack's outputs (`DescribeStacks`) and the audit key (`GetSecretValue`);
+ * - the registry the environment runs (`GetObject` of `registry/deployed.json`, that key only).
  */
 export function erasureStatements(resources: ErasureResources): PolicyStatement[] {
   const { bucketArn } = resources.offline;
@@ -71,5 +74,6 @@ export function erasureStatements(resources: ErasureResources): PolicyStatement[
       Action: ['secretsmanager:GetSecretValue'],
       Resource: [resources.auditSecretArn],
     },
+    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [resources.deployedRegistryArn] },
   ];
 }

@@ -91,6 +91,7 @@ export class FstoreStack extends Stack {
       offlineStore: this.offlineStore,
       table: this.onlineStore.table,
       auditSecret: this.auditKey.secret,
+      artifactsBucket: this.artifactsBucket.bucket,
     });
     this.servingApi = new ServingApi(this, 'ServingApi', {
       stage,

@@ -91,6 +91,24 @@ describe('the erasure operator policy (fstore delete --env <aws>), real synthesi
     expect(granting('secretsmanager:GetSecretValue')[0]?.Resource).toEqual({ Ref: secrets[0] });
   });
 
+  it('reads the registry the environment runs (registry/deployed.json of the artifacts bucket), that object only', () => {
+    const artifacts = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) =>
+      id.startsWith('Artifacts'),
+    );
+    // CDK merges it into the statement reading offline/: only its artifacts entries matter.
+    const onArtifacts = statements
+      .flatMap((s) => asList(s.Resource).map((r) => ({ action: s.Action, resource: r })))
+      .filter((g) => JSON.stringify(g.resource).includes(artifacts ?? '-'));
+    expect(onArtifacts).toEqual([
+      {
+        action: 's3:GetObject',
+        resource: {
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [artifacts, 'Arn'] }, '/registry/deployed.json']],
+        },
+      },
+    ]);
+  });
+
   it('is cdk-nag clean, each prefix wildcard acknowledged with a true reason', () => {
     expect(synth.violations).toEqual([]);
     const acks = acknowledgementsUnder(synth.stack).filter((a) => a.logicalId === policyId);
