@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Registry } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { openDuckdb, queryRows } from './duckdb-session.ts';
+import { syncFile, syncFolder } from './ingest-manifest.ts';
 import { interruptOnAbort } from './interrupt-on-abort.ts';
 import { loadEntities } from './load-entities.ts';
 import {
@@ -58,6 +59,8 @@ export async function writeAthenaResultFile(
           if (!outExisted) await rm(options.out, { force: true });
           throw error;
         });
+      await syncFile(options.out);
+      await syncFolder(path.dirname(options.out));
       return {};
     }
     const partColumns = (await queryRows(connection, `DESCRIBE SELECT * FROM ${parts}`)).map((r) =>
@@ -117,7 +120,11 @@ export async function writeAthenaResultFile(
       await rm(written, { force: true });
       throw failed;
     }
+    // On disk before it takes the name and before the manifest naming its hash is written (the
+    // command may end its process without closing DuckDB: lib/process-lifetime.ts).
+    await syncFile(written);
     if (written !== options.out) await rename(written, options.out);
+    await syncFolder(path.dirname(options.out));
     const nulled = columns.nulled();
     return nulled.rows > 0 ? { transformErrors: nulled } : {};
   } catch (error) {
