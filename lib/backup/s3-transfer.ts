@@ -3,13 +3,8 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type ListedObject, listS3Objects } from '../offline/s3-list-keys.ts';
 import { ExportError } from './export-manifest.ts';
 
 /** A bucket and the client that reaches it. */
@@ -18,12 +13,7 @@ export interface S3Bucket {
   readonly bucket: string;
 }
 
-/** One object of a listing: its key, size and ETag (quotes removed). */
-export interface ListedObject {
-  readonly key: string;
-  readonly bytes: number;
-  readonly etag: string;
-}
+export type { ListedObject } from '../offline/s3-list-keys.ts';
 
 /** Every object below `prefix` (all pages), in S3's key order. */
 export async function listAllObjects(
@@ -31,36 +21,14 @@ export async function listAllObjects(
   bucket: string,
   prefix: string,
 ): Promise<ListedObject[]> {
-  const found: ListedObject[] = [];
-  let token: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
-    } catch (error) {
-      throw s3TransferError(error, `listing s3://${bucket}/${prefix}`);
-    }
-    for (const object of page.Contents ?? [])
-      if (object.Key?.startsWith(prefix))
-        found.push({
-          key: object.Key,
-          bytes: object.Size ?? 0,
-          etag: (object.ETag ?? '').replaceAll('"', ''),
-        });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    if (page.IsTruncated && !token)
-      throw new ExportError(
-        `listing s3://${bucket}/${prefix} answered a truncated page without a continuation token`,
-        'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
-      );
-  } while (token);
-  return found;
+  return listS3Objects(s3, bucket, prefix, (error, doing) =>
+    error === undefined
+      ? new ExportError(
+          `${doing} answered a truncated page without a continuation token`,
+          'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
+        )
+      : s3TransferError(error, doing),
+  );
 }
 
 /** Streams one object to `file` (its folder created); undefined when the object does not exist. */

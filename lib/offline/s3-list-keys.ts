@@ -4,19 +4,27 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
+/** One object of a listing: its key, size and ETag (quotes removed). */
+export interface ListedObject {
+  readonly key: string;
+  readonly bytes: number;
+  readonly etag: string;
+}
+
 /**
- * Every key below `prefix` (all pages of ListObjectsV2), in S3's order. A failed call is thrown
- * as `failed(error, doing)` makes it; a truncated page without a continuation token (an endpoint
- * that does not page as S3 does) as `failed(undefined, doing)`, since the listing is incomplete.
+ * Every object below `prefix` (all pages of ListObjectsV2), in S3's order. A failed call is
+ * thrown as `failed(error, doing)` makes it; a truncated page without a continuation token (an
+ * endpoint that does not page as S3 does) as `failed(undefined, doing)`, since the listing is
+ * incomplete.
  */
-export async function listS3Keys(
+export async function listS3Objects(
   s3: S3Client,
   bucket: string,
   prefix: string,
   failed: (error: unknown, doing: string) => Error,
-): Promise<string[]> {
+): Promise<ListedObject[]> {
   const doing = `listing s3://${bucket}/${prefix}`;
-  const keys: string[] = [];
+  const found: ListedObject[] = [];
   let token: string | undefined;
   do {
     let page: ListObjectsV2CommandOutput;
@@ -32,11 +40,26 @@ export async function listS3Keys(
       throw failed(error, doing);
     }
     for (const object of page.Contents ?? [])
-      if (object.Key?.startsWith(prefix)) keys.push(object.Key);
+      if (object.Key?.startsWith(prefix))
+        found.push({
+          key: object.Key,
+          bytes: object.Size ?? 0,
+          etag: (object.ETag ?? '').replaceAll('"', ''),
+        });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (page.IsTruncated && !token) throw failed(undefined, doing);
   } while (token);
-  return keys;
+  return found;
+}
+
+/** The keys of `listS3Objects`. */
+export async function listS3Keys(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  failed: (error: unknown, doing: string) => Error,
+): Promise<string[]> {
+  return (await listS3Objects(s3, bucket, prefix, failed)).map((object) => object.key);
 }
 
 /** What a truncated page without a continuation token is reported as. */
