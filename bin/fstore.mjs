@@ -30,12 +30,15 @@ process.on('warning', (warning) => {
   process.stderr.write(`(node:${process.pid}) ${code}${warning.name}: ${warning.message}\n`);
 });
 
-// `fstore list | head` closes the pipe before the CLI is done writing: that is the reader
-// saying it has enough, as for any Unix tool, not a failure to report with a stack trace.
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
+// `fstore list | head` (or a parent that died) closes the pipe before the CLI is done writing:
+// that is the reader saying it has enough, not a failure to report with a stack trace. The
+// command goes on to its end, its output dropped: leaving mid-query (an exit, or an uncaught
+// EPIPE on stderr) hung in DuckDB's teardown, deaf to SIGTERM, and left its file unwritten.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
 
 const fromSources = process.env.FSTORE_CLI_SOURCES === '1';
 const bundle = fromSources ? undefined : freshCliBundle();

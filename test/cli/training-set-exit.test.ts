@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -161,4 +162,36 @@ describe('a one-shot fstore training-set leaves DuckDB to the process exit', () 
     );
     expect(existsSync(path.join(cwd, '.tmp'))).toBe(false);
   });
+
+  it('finishes its file and exits 0 when the reader of stdout and stderr has gone (2>&1 | head -1, a dead parent)', async () => {
+    const cwd = await makeTempDir('ts-exit-closed');
+    const out = path.join(cwd, 'closed.parquet');
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(repoRoot, 'bin', 'fstore.mjs'),
+        '--defs',
+        defsDir,
+        '--data-dir',
+        dataDir,
+        'training-set',
+        '--features',
+        'profile:*',
+        '--entities',
+        entities,
+        '--out',
+        out,
+      ],
+      { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    // The reader goes before the first line: every write of the CLI now meets a closed pipe.
+    child.stdout.destroy();
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    expect(code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+  }, 120_000);
 });
