@@ -86,7 +86,7 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
     expect(withoutHash(diff.changed)).toEqual(registryRecord);
   }, 300_000);
 
-  it('adding an online view of a new source adds its table, schedule, alarms and offline push stream, and changes only the functions, the materializer’s, the compaction role’s, the push function’s and the push compaction’s policies, the dashboard and the registry record', async () => {
+  it('adding an online view of a new source adds its table, schedule, alarms and offline push stream, and changes only the functions, the materializer’s, the compaction role’s, the erasure operator’s, the push function’s and the push compaction’s policies, the dashboard and the registry record', async () => {
     const after = synthesizedResources(
       await editedExampleRegistry([], { 'visits.ts': visitsFile }),
     );
@@ -108,6 +108,8 @@ describe('a definition edit changes only the resources it concerns (ADR 0012)', 
     expect(withoutHash(diff.changed)).toEqual([
       // fstore compact's grants on the new source's prefixes and lock
       'CompactionRoleDefaultPolicy',
+      // fstore delete --env's grants: the new source's objects, their versions and its lock
+      'ErasureOperatorPolicy',
       'MaterializationMaterializer',
       // Athena queries of the new Glue table
       'MaterializationMaterializerServiceRoleDefaultPolicy',
