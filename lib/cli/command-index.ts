@@ -98,7 +98,7 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     name: 'delete',
     term: 'delete [options]',
     description:
-      'Delete every row and item of entities (right to erasure): offline rows of every source with a column of the key (files rewritten, one commit; compaction-replaced files holding it deleted), quarantined rows, running totals and online items of every view; audited with hashed keys',
+      'Delete every row and item of entities (right to erasure): offline rows of every source with a column of the key (files rewritten, one commit; compaction-replaced files holding it deleted), quarantined rows, running totals and online items of every view; audited with hashed keys. On AWS: objects found with Athena, rewritten under one commit record per source, the old ones deleted with every version',
     load: async () => (await import('./commands/delete.ts')).registerDelete,
   },
   {
@@ -200,14 +200,14 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     name: 'export',
     term: 'export [options]',
     description:
-      'Write a local environment’s registry history, lineage, ingest manifest, snapshots, audit and watermarks (with --include-data also its offline data and quarantined rows) into a folder, every file listed with its sha256',
+      'Write an environment’s registry history, lineage, ingest manifest or commit records, snapshots, audit (and its key) and watermarks (with --include-data also its committed offline data and quarantined rows) into a folder, every file listed with its sha256; local or AWS (--env <aws>: from its buckets)',
     load: async () => (await import('./commands/export.ts')).registerExport,
   },
   {
     name: 'import',
     term: 'import [options] <dir>',
     description:
-      'Restore a folder written by fstore export into a new, empty local environment (--env), after checking every file’s sha256; the online store starts empty (fstore materialize fills it)',
+      'Restore a folder written by fstore export into a new, empty environment (--env), after checking every file’s sha256: a local export into a local environment, an AWS export into an AWS environment deployed with the same feature-defs (commit records written last); the online store starts empty (fstore materialize fills it)',
     load: async () => (await import('./commands/import.ts')).registerImport,
   },
   {
