@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,12 @@ export async function pushBenchFolders(): Promise<{ defsDir: string; dataDir: st
     pushBenchDefs(path.join(repoRoot, 'lib', 'definitions', 'index.ts')),
   );
   const work = await mkdtemp(path.join(tmpdir(), 'fstore-bench-push-data-'));
+  // Each run used to leave both folders in the temp dir (30 MB apiece); BENCH_KEEP_DATA=1 keeps them.
+  if (process.env.BENCH_KEEP_DATA !== '1')
+    process.once('exit', () => {
+      for (const dir of [defsDir, work])
+        rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    });
   return { defsDir, dataDir: path.join(work, '.fstore') };
 }
 
