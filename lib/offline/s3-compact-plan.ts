@@ -1,14 +1,10 @@
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { HintedError } from '../hinted-error.ts';
 import { partitionOfRegion } from '../iam/partition.ts';
 import { partitionOfPath } from './dt-partition.ts';
 import { ingestIdOfObjectPath, ingestRecordsPrefix } from './ingest-records.ts';
 import { isCompactionRecord } from './s3-compact-record.ts';
+import { listS3Objects } from './s3-list-keys.ts';
 
 /** Named explicitly: bundles are minified, which renames classes (HintedError's default). */
 export class S3CompactionPlanError extends HintedError {
@@ -252,32 +248,15 @@ async function listObjects(
   options: Omit<S3PlanOptions, 'targetBytes'>,
   prefix: string,
 ): Promise<S3DataObject[]> {
-  const { s3, bucket } = options;
-  const found: S3DataObject[] = [];
-  let token: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
-    } catch (error) {
-      throw explainS3Error(error, options, `listing s3://${bucket}/${prefix}`);
-    }
-    for (const object of page.Contents ?? [])
-      if (object.Key?.startsWith(prefix)) found.push({ key: object.Key, bytes: object.Size ?? 0 });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    if (page.IsTruncated && !token)
-      throw new S3CompactionPlanError(
-        `listing s3://${bucket}/${prefix} answered a truncated page without a continuation token; the listing would be incomplete, so nothing is planned`,
-        'try again; if it persists, the endpoint (AWS_ENDPOINT_URL_S3) does not speak ListObjectsV2 as S3 does',
-      );
-  } while (token);
-  return found;
+  const objects = await listS3Objects(options.s3, options.bucket, prefix, (error, doing) =>
+    error === undefined
+      ? new S3CompactionPlanError(
+          `${doing} answered a truncated page without a continuation token; the listing would be incomplete, so nothing is planned`,
+          'try again; if it persists, the endpoint (AWS_ENDPOINT_URL_S3) does not speak ListObjectsV2 as S3 does',
+        )
+      : explainS3Error(error, options, doing),
+  );
+  return objects.map(({ key, bytes }) => ({ key, bytes }));
 }
 
 function explainS3Error(

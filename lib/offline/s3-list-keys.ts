@@ -23,8 +23,23 @@ export async function listS3Objects(
   prefix: string,
   failed: (error: unknown, doing: string) => Error,
 ): Promise<ListedObject[]> {
-  const doing = `listing s3://${bucket}/${prefix}`;
   const found: ListedObject[] = [];
+  for await (const object of eachS3Object(s3, bucket, prefix, failed)) found.push(object);
+  return found;
+}
+
+/**
+ * The objects of `listS3Objects` one at a time, keys after `startAfter` only when it is given:
+ * a caller that stops reading (`break`, `return`) asks for no further page.
+ */
+export async function* eachS3Object(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  failed: (error: unknown, doing: string) => Error,
+  startAfter?: string,
+): AsyncGenerator<ListedObject> {
+  const doing = `listing s3://${bucket}/${prefix}`;
   let token: string | undefined;
   do {
     let page: ListObjectsV2CommandOutput;
@@ -33,7 +48,7 @@ export async function listS3Objects(
         new ListObjectsV2Command({
           Bucket: bucket,
           Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : {}),
+          ...(token ? { ContinuationToken: token } : startAfter ? { StartAfter: startAfter } : {}),
         }),
       );
     } catch (error) {
@@ -41,15 +56,14 @@ export async function listS3Objects(
     }
     for (const object of page.Contents ?? [])
       if (object.Key?.startsWith(prefix))
-        found.push({
+        yield {
           key: object.Key,
           bytes: object.Size ?? 0,
           etag: (object.ETag ?? '').replaceAll('"', ''),
-        });
+        };
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (page.IsTruncated && !token) throw failed(undefined, doing);
   } while (token);
-  return found;
 }
 
 /** The keys of `listS3Objects`. */

@@ -1,8 +1,4 @@
-import {
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { HintedError } from '../hinted-error.ts';
 import { partitionOfRegion } from '../iam/partition.ts';
 import type { Registry } from '../registry/index.ts';
@@ -11,6 +7,7 @@ import { renderServiceRequest, requestTableReads } from '../sql/athena-service-q
 import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
 import { partitionOfPath } from './dt-partition.ts';
 import { ingestRecordsPrefix } from './ingest-records.ts';
+import { eachS3Object, truncatedListing } from './s3-list-keys.ts';
 import {
   athenaQueryPrice,
   inPartitionRange,
@@ -129,39 +126,28 @@ async function listObjects(
 ): Promise<{ dt: string; bytes: number }[]> {
   const { s3, bucket, prefix } = options;
   const found: { dt: string; bytes: number }[] = [];
-  let token: string | undefined;
   const startAfter = range?.fromDay === undefined ? undefined : `${prefix}dt=${range.fromDay}`;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : startAfter ? { StartAfter: startAfter } : {}),
-        }),
-      );
-    } catch (error) {
-      throw explainListError(error, options);
+  const failed = (error: unknown, doing: string) =>
+    error === undefined
+      ? new ScanEstimateError(
+          `${doing} ${truncatedListing}: no estimate`,
+          'try again; if it persists, the endpoint (AWS_ENDPOINT_URL_S3) does not speak ListObjectsV2 as S3 does',
+        )
+      : explainListError(error, options);
+  for await (const { key, bytes } of eachS3Object(s3, bucket, prefix, failed, startAfter)) {
+    const name = key.slice(key.lastIndexOf('/') + 1);
+    if (name.startsWith('_') || name.startsWith('.')) continue;
+    if (!range) {
+      found.push({ dt: '', bytes });
+      continue;
     }
-    for (const object of page.Contents ?? []) {
-      const key = object.Key ?? '';
-      const name = key.slice(key.lastIndexOf('/') + 1);
-      if (!key.startsWith(prefix) || name.startsWith('_') || name.startsWith('.')) continue;
-      const bytes = object.Size ?? 0;
-      if (!range) {
-        found.push({ dt: '', bytes });
-        continue;
-      }
-      // Athena reads `<prefix>dt=<day>/` itself, not a folder below or above it.
-      const relative = key.slice(prefix.length);
-      const dt = relative.split('/').length === 2 ? partitionOfPath(relative) : undefined;
-      if (dt === undefined) continue;
-      if (dt > range.toDay) return found;
-      if (inPartitionRange(range, dt)) found.push({ dt, bytes });
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+    // Athena reads `<prefix>dt=<day>/` itself, not a folder below or above it.
+    const relative = key.slice(prefix.length);
+    const dt = relative.split('/').length === 2 ? partitionOfPath(relative) : undefined;
+    if (dt === undefined) continue;
+    if (dt > range.toDay) return found;
+    if (inPartitionRange(range, dt)) found.push({ dt, bytes });
+  }
   return found;
 }
 

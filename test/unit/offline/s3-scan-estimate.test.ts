@@ -235,6 +235,20 @@ describe('estimating what a training set scans on Athena (aws-sdk-client-mock)',
     );
   });
 
+  it('refuses a truncated page without a continuation token rather than estimate from part of the listing', async () => {
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: object('customer_profiles', '2026-03-01'), Size: mib }],
+      IsTruncated: true,
+    });
+    const error = await estimateAthenaScan(options).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      name: 'ScanEstimateError',
+      message:
+        'listing s3://offline-bucket/offline/customer_profiles/ answered a truncated page without a continuation token, so the listing would be incomplete: no estimate',
+      hint: expect.stringContaining('AWS_ENDPOINT_URL_S3'),
+    });
+  });
+
   it('names a bucket that does not exist, and the partition of a China region in the ARN', async () => {
     s3.on(ListObjectsV2Command).rejects(
       new S3ServiceException({
