@@ -14,7 +14,8 @@
  * read as of a snapshot against the latest data (bench/pit-snapshot.ts).
  *
  * Checks that all give the same values, prints every sample, medians, ratios, CPU and peak RSS;
- * the last lines are the JSON summaries. `--only sql` or `--only e2e` runs one part;
+ * the last lines are the JSON summaries. `--only sql` or `--only e2e` runs one part, `--only
+ * snapshot` only the read as of a snapshot (on the end-to-end store);
  * `--feast-runs N` times Feast's SQL (the slowest) in the first N end-to-end pairs only.
  *
  * Sizes: BENCH_ENTITY_ROWS (1,000,000), BENCH_FEATURE_ROWS (10,000,000), BENCH_ENTITIES
@@ -35,8 +36,8 @@ import { pitCases, preparePitStore } from './pit-store.ts';
 const argv = process.argv.slice(2);
 const scale = argv.includes('--quick') ? 10 : 1;
 const only = argv[argv.indexOf('--only') + 1];
-if (argv.includes('--only') && only !== 'sql' && only !== 'e2e')
-  throw new Error(`--only takes sql or e2e, got ${JSON.stringify(only)}`);
+if (argv.includes('--only') && only !== 'sql' && only !== 'e2e' && only !== 'snapshot')
+  throw new Error(`--only takes sql, e2e or snapshot, got ${JSON.stringify(only)}`);
 const sizes = {
   entityRows: Number(process.env.BENCH_ENTITY_ROWS ?? 1_000_000 / scale),
   featureRows: Number(process.env.BENCH_FEATURE_ROWS ?? 10_000_000 / scale),
@@ -83,7 +84,7 @@ async function sizeMb(dir: string): Promise<number> {
 }
 
 const summaries: string[] = [];
-for (const views of only === 'e2e' ? [] : [3, 1]) {
+for (const views of only === undefined || only === 'sql' ? [3, 1] : []) {
   const dir = path.join(root, `views-${views}`);
   await mkdir(dir, { recursive: true });
   const session = await openDuckdb();
@@ -192,7 +193,7 @@ if (only !== 'sql') {
   console.log(
     `[store] ready in ${((performance.now() - started) / 1000).toFixed(1)} s (${await sizeMb(store.dataDir)} MB); files written per ingest: ${ingests.map(([source, i]) => `${source} ${i.files} files in ${i.partitions} partitions (${i.seconds.toFixed(1)} s)`).join(', ')}`,
   );
-  for (const pitCase of pitCases) {
+  for (const pitCase of only === 'snapshot' ? [] : pitCases) {
     const result = await endToEndCase(
       session.connection,
       store,
@@ -219,11 +220,13 @@ if (only !== 'sql') {
       }),
     );
   }
-  const small = await smallRequest(store, storeDir, runs, (line) =>
-    process.stderr.write(`${line}\n`),
-  );
-  for (const line of small.lines) console.log(line);
-  summaries.push(JSON.stringify({ ...small.json, feature_rows: sizes.featureRows }));
+  if (only !== 'snapshot') {
+    const small = await smallRequest(store, storeDir, runs, (line) =>
+      process.stderr.write(`${line}\n`),
+    );
+    for (const line of small.lines) console.log(line);
+    summaries.push(JSON.stringify({ ...small.json, feature_rows: sizes.featureRows }));
+  }
   // Last: its extra ingest changes the store the cases above read.
   const snapshot = await snapshotRead(session.connection, store, storeDir, runs, (line) =>
     process.stderr.write(`${line}\n`),
