@@ -2,7 +2,8 @@ import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { renderAggregatesAt } from '../sql/render-aggregation.ts';
 import { renderChangedAggregatesAt } from '../sql/render-changed-aggregates.ts';
-import { type LatestWindow, renderLatestPerEntity } from '../sql/render-latest.ts';
+import { keysAfter, type LatestWindow, renderLatestPerEntity } from '../sql/render-latest.ts';
+import { renderShardOf } from '../sql/render-shard.ts';
 
 export type ResumeKey = readonly (string | number)[];
 
@@ -11,6 +12,8 @@ export interface LatestRowsQuery {
   readonly window: LatestWindow;
   /** Resume after the entity with these join-key values. */
   readonly afterKey?: ResumeKey;
+  /** Only the entities of shard `index` of `count` (see lib/materialize/shard-plan.ts). */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
 /**
@@ -40,6 +43,8 @@ export function renderMaterializationRows(
   dialect: Dialect,
   options: { orderByKey?: boolean } = {},
 ): string {
+  const { shard } = query;
+  if (shard && shard.count > 1) return renderShard(query, shard, dialect, options);
   const resume = { ...options, ...(query.afterKey ? { afterKey: query.afterKey } : {}) };
   const { window } = query;
   if (!query.view.aggregations) return renderLatestPerEntity(query.view, dialect, window, resume);
@@ -52,4 +57,31 @@ export function renderMaterializationRows(
     { after: window.after, until: window.until, newIngests: window.newIngests },
     resume,
   );
+}
+
+/**
+ * One shard's rows: the unsharded query filtered by the shard of its join keys, then resumed and
+ * ordered by key outside, since the filter is on the query's output.
+ */
+function renderShard(
+  query: LatestRowsQuery,
+  shard: { readonly index: number; readonly count: number },
+  dialect: Dialect,
+  options: { orderByKey?: boolean },
+): string {
+  const { shard: _shard, afterKey, ...whole } = query;
+  const keys = query.view.joinKeys;
+  const conditions = [
+    `${renderShardOf(keys, dialect, shard.count)} = ${shard.index}`,
+    ...(afterKey ? [keysAfter(keys, afterKey, dialect)] : []),
+  ];
+  return [
+    'SELECT * FROM (',
+    renderMaterializationRows(whole, dialect),
+    ') fstore_shard',
+    `WHERE ${conditions.join(' AND ')}`,
+    ...(options.orderByKey || afterKey
+      ? [`ORDER BY ${keys.map((k) => dialect.quote(k.name)).join(', ')}`]
+      : []),
+  ].join('\n');
 }
