@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { faultPoint } from '../fault-injection.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
@@ -26,6 +25,7 @@ import {
   type S3CompactionRecord,
 } from './s3-compact-record.ts';
 import { acquireS3Lock, defaultLeaseMs, type S3Lock } from './s3-lock.ts';
+import { discardUploads, putParquetFile } from './s3-parquet-uploads.ts';
 import { makeWorkFolder, removeStaleWorkFolders, removeWorkFolder } from './work-folders.ts';
 
 export interface S3CompactOptions extends S3PlanOptions {
@@ -146,7 +146,7 @@ async function compactLocked(
         for (const file of written) {
           const key = `${options.prefix}${group.partition}/${compactionId}-${n++}.parquet`;
           options.signal.throwIfAborted(); // a lost lease or a stop: upload nothing more
-          await upload(options, key, file);
+          await putParquetFile(options.s3, options.bucket, key, file);
           uploaded.push(key);
           faultPoint('compact:s3-after-upload');
           merged.push({ key, bytes: (await stat(file)).size });
@@ -179,7 +179,7 @@ async function compactLocked(
     }
     return { plan, record, merges, deletedReplaced };
   } catch (error) {
-    if (!outcomeUnknown) await discard(options, uploaded);
+    if (!outcomeUnknown) await discardUploads(options.s3, options.bucket, uploaded);
     throw error;
   } finally {
     session.close();
@@ -248,18 +248,6 @@ async function mergeFiles(
   });
 }
 
-async function upload(options: S3CompactOptions, key: string, file: string): Promise<void> {
-  await options.s3.send(
-    new PutObjectCommand({
-      Bucket: options.bucket,
-      Key: key,
-      Body: createReadStream(file),
-      ContentLength: (await stat(file)).size,
-      ContentType: 'application/vnd.apache.parquet',
-    }),
-  );
-}
-
 /** The commit: one PutObject of the record (putCommitRecord: an unknown outcome keeps the uploads). */
 async function commit(options: S3CompactOptions, record: S3CompactionRecord): Promise<void> {
   await putCommitRecord(
@@ -292,19 +280,4 @@ async function deleteExpired(
       );
   }
   return objects.length;
-}
-
-/** Deletes the merged objects of a compaction that did not commit; a failure here leaves them. */
-async function discard(options: S3CompactOptions, keys: readonly string[]): Promise<void> {
-  for (let start = 0; start < keys.length; start += 1000) {
-    const batch = keys.slice(start, start + 1000).map((Key) => ({ Key }));
-    await options.s3
-      .send(
-        new DeleteObjectsCommand({
-          Bucket: options.bucket,
-          Delete: { Objects: batch, Quiet: true },
-        }),
-      )
-      .catch(() => undefined); // no record names them, so no reader reads them
-  }
 }
