@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { quarantineDir } from '../data-paths.ts';
 import { duckdbRowSource } from '../materialize/duckdb-row-source.ts';
 import { manifestIngestLog } from '../materialize/manifest-ingest-log.ts';
@@ -10,6 +11,7 @@ import {
   materializeView,
 } from '../materialize/materialize-view.ts';
 import { fileQuarantine } from '../materialize/quarantine.ts';
+import type { RowSource } from '../materialize/row-source.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
 import { isRunning } from '../process-lock.ts';
@@ -23,6 +25,7 @@ export interface LocalMaterializationOptions
     | 'range'
     | 'allowedLatenessSeconds'
     | 'concurrency'
+    | 'shards'
     | 'chunkRows'
     | 'now'
     | 'onStart'
@@ -89,6 +92,27 @@ export async function materializeLocal(
   const dialect = duckdbDialect(root);
   const session = await openDuckdb();
   const source = duckdbRowSource(session.connection, dialect);
+  // A DuckDB connection streams one query at a time (a second stream on it reads nothing), so
+  // each shard reads on its own connection, opened when the shard first reads.
+  const shardConnections = new Map<number, Promise<DuckDBConnection>>();
+  const shardSource = (shard: number): RowSource => {
+    const connection = async () => {
+      let opened = shardConnections.get(shard);
+      if (!opened) {
+        opened = session.instance.connect().then(async (c) => {
+          await c.run("SET TimeZone = 'UTC'");
+          return c;
+        });
+        shardConnections.set(shard, opened);
+      }
+      return duckdbRowSource(await opened, dialect);
+    };
+    return {
+      async *latestRows(query) {
+        yield* (await connection()).latestRows(query);
+      },
+    };
+  };
   const dir = quarantineDir(options.dataDir, options.env);
   try {
     const results: MaterializeViewResult[] = [];
@@ -111,6 +135,7 @@ export async function materializeLocal(
         owner: localOwner(),
         isOwnerGone: localOwnerGone,
         source,
+        shardSource,
         ingests: manifestIngestLog(root),
         quarantine: (run) => fileQuarantine(dir, run),
       });
@@ -118,6 +143,8 @@ export async function materializeLocal(
     }
     return results;
   } finally {
+    for (const opened of shardConnections.values())
+      await opened.then((c) => c.closeSync()).catch(() => undefined);
     session.close();
   }
 }

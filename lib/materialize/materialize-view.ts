@@ -27,8 +27,12 @@ import {
   type RunCounts,
   type RunScope,
 } from './materialization-state.ts';
+import { writeShards } from './materialize-shards.ts';
 import type { QuarantinedRow, QuarantineRun, QuarantineSink } from './quarantine.ts';
 import { type ResumeKey, type RowSource, resumeKeyOf } from './row-source.ts';
+import { combineShardProgress, maxShards } from './shard-plan.ts';
+import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
+import { writeInChunks } from './write-in-chunks.ts';
 
 export class MaterializationError extends HintedError {}
 
@@ -61,6 +65,14 @@ export interface MaterializeViewOptions {
    */
   readonly allowedLatenessSeconds?: number;
   readonly concurrency?: number;
+  /**
+   * Split a new run's window by a hash of the entity key into this many shards, written
+   * concurrently, each with its own checkpoint (docs/scale.md). Default 1 (one writer). A
+   * resumed run keeps the shard count it started with.
+   */
+  readonly shards?: number;
+  /** One shard's row source; default `source` (which must then stream queries concurrently). */
+  readonly shardSource?: (shard: number) => RowSource;
   /** Rows written between checkpoints. Default 2000. */
   readonly chunkRows?: number;
   /** Lease length, renewed at every checkpoint. Default 5 minutes. */
@@ -108,6 +120,12 @@ export interface MaterializeViewResult {
   readonly quarantine?: string;
   /** View quality rules the run broke; its rows are written all the same. */
   readonly qualityIssues?: readonly string[];
+  /** A sharded run: its shard count, the shards written now, those done by an earlier invocation. */
+  readonly shards?: {
+    readonly count: number;
+    readonly ran: readonly number[];
+    readonly alreadyDone: readonly number[];
+  };
 }
 
 const zero: RunCounts = { rowsRead: 0, written: 0, skippedAsOlder: 0, rejected: 0 };
@@ -149,6 +167,12 @@ export async function materializeView(
       'give either a full run or a backfill range',
     );
   const backfill = options.range ? backfillWindow(options.range, now) : undefined;
+  const shards = options.shards ?? 1;
+  if (!Number.isSafeInteger(shards) || shards < 1 || shards > maxShards)
+    throw new MaterializationError(
+      `${view.name}: the shard count must be a whole number from 1 to ${maxShards}, got ${shards}`,
+      '1 is one writer; more split the entities among concurrent writers',
+    );
   const state = await store.acquire(owner, leaseMs, options.isOwnerGone);
   const definition = definitionFingerprint(view, planned);
   let snapshot: readonly CommittedIngest[] | undefined;
@@ -169,6 +193,9 @@ export async function materializeView(
   }
   let checkpoint = planRun(state, backfill, options, now, { snapshot, definition });
   const resumed = checkpoint === state.checkpoint;
+  if (!resumed && shards > 1) checkpoint = { ...checkpoint, shards } as ShardedCheckpoint;
+  let shardRun: MaterializeViewResult['shards'];
+  let afterFinish: (() => Promise<void>) | undefined;
   const sink = options.quarantine({ view: view.name, runId: checkpoint.runId });
   const qualityIssues = () => viewQualityIssues(view, checkpoint);
   const runOf = (status: LastRun['status'], error?: unknown): LastRun => ({
@@ -188,10 +215,15 @@ export async function materializeView(
       : {}),
     ...(error ? { error: (error as Error).message } : {}),
   });
-  // The chunk being written while the next is read; a failed run waits for it before it gives
-  // the lease back, so no put of this run lands after its caller has seen it fail.
-  let inFlight: Promise<void> | undefined;
   try {
+    if (shardsOf(checkpoint) > 1) {
+      const outcome = await writeShardedRun();
+      if (outcome === 'paused') {
+        await store.release(owner, runOf('paused'));
+        return result('paused');
+      }
+      return await finishRun();
+    }
     await store.checkpoint(owner, leaseMs, checkpoint);
     const query = {
       view: planned,
@@ -238,38 +270,26 @@ export async function materializeView(
       await pauseAt('materialize:after-checkpoint', options.signal);
     };
 
-    let chunk: Record<string, unknown>[] = [];
-    let paused = false;
-    // One chunk is written while the next one is read, so the engine and the writes overlap.
-    reading: for await (const batch of options.source.latestRows(query)) {
-      if (options.signal?.aborted) {
-        // Stop without waiting for a full chunk: the rows read since the checkpoint are read again.
-        paused = true;
-        break;
-      }
-      for (const row of batch) {
-        chunk.push(row);
-        if (chunk.length < chunkRows) continue;
-        const ready = chunk;
-        chunk = [];
-        await inFlight;
-        if (stopRequested()) {
-          paused = true;
-          break reading;
-        }
-        inFlight = writeChunk(ready);
-        // Awaited on the next chunk or after the loop; this only keeps Node from calling a
-        // rejection that arrives while the next chunk is being read unhandled.
-        inFlight.catch(() => undefined);
-      }
-    }
-    await inFlight;
-    if (!paused && stopRequested() && chunk.length > 0) paused = true;
-    if (paused) {
+    const outcome = await writeInChunks(options.source.latestRows(query), {
+      chunkRows,
+      signal: options.signal,
+      stopRequested,
+      write: writeChunk,
+    });
+    if (outcome === 'paused') {
       await store.release(owner, runOf('paused'));
       return result('paused');
     }
-    if (chunk.length > 0) await writeChunk(chunk);
+    return await finishRun();
+  } catch (error) {
+    // writeInChunks waited for the chunk in flight, so no put of this run lands after this.
+    if (!(error instanceof LeaseLostError))
+      await store.release(owner, runOf('failed', error)).catch(() => undefined);
+    throw error;
+  }
+
+  /** Moves the watermark and the ingest coverage: every row (of every shard) is written. */
+  async function finishRun(): Promise<MaterializeViewResult> {
     const watermark = checkpoint.backfill
       ? state.watermark
       : later(state.watermark, checkpoint.window.until);
@@ -283,12 +303,94 @@ export async function materializeView(
         ? { definition: checkpoint.definition }
         : {}),
     });
+    await afterFinish?.();
     return result('succeeded', { watermark, newestEventTs });
-  } catch (error) {
-    await inFlight?.catch(() => undefined);
-    if (!(error instanceof LeaseLostError))
-      await store.release(owner, runOf('failed', error)).catch(() => undefined);
-    throw error;
+  }
+
+  /**
+   * The shards of a sharded run, each from its own checkpoint; a shard that keeps failing fails
+   * the run once the others stopped (their checkpoints kept, so a rerun resumes only the
+   * unfinished shards), and the watermark stays until every shard is done.
+   */
+  async function writeShardedRun(): Promise<'done' | 'paused'> {
+    const sharded = checkpoint as ShardedCheckpoint;
+    const shardStore = new ShardStateStore(
+      options.client,
+      options.table,
+      view.onlineStore.keyPrefix,
+      now,
+    );
+    const stored = await shardStore.read();
+    if (resumed) await store.checkpoint(owner, leaseMs, checkpoint);
+    else await shardStore.start(owner, leaseMs, sharded, Object.keys(stored).map(Number));
+    const progress = resumed ? stored : {};
+    const alreadyRead = combineShardProgress(
+      Object.values(progress).filter((p) => p.runId === sharded.runId),
+    ).counts.rowsRead;
+    const total =
+      options.onStart && options.source.countLatest
+        ? await options.source.countLatest({ view: planned, window: checkpoint.window })
+        : undefined;
+    options.onStart?.({
+      window: checkpoint.window,
+      resumed,
+      alreadyRead,
+      ...(total !== undefined ? { total: Math.max(0, total - alreadyRead) } : {}),
+    });
+    // Shards share the quarantine file: one add-and-flush at a time.
+    let quarantined: Promise<void> = Promise.resolve();
+    const untilMs = millisOfMicros(epochMicrosOf(checkpoint.window.until));
+    const written = await writeShards({
+      planned,
+      checkpoint: sharded,
+      progress,
+      store: shardStore,
+      owner,
+      leaseMs,
+      chunkRows: options.chunkRows ?? 2000,
+      sourceOf: options.shardSource ?? (() => options.source),
+      write: async (rows) => {
+        const chunk = await writeRows(view, rows, options, untilMs, {
+          definition,
+          fullRun: checkpoint.scope?.kind === 'full',
+        });
+        quarantined = quarantined.then(() => {
+          sink.add(chunk.rejected);
+          return sink.flush();
+        });
+        await quarantined;
+        return {
+          written: chunk.written,
+          skippedAsOlder: chunk.skippedAsOlder,
+          rejected: chunk.rejected.length,
+          deleted: chunk.deleted,
+          ...(chunk.newestEventTs ? { newestEventTs: chunk.newestEventTs } : {}),
+        };
+      },
+      nulls: (counts, rows) => addNulls(counts, view, rows),
+      signal: options.signal,
+      stopRequested,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      onProgress: (counts) => {
+        checkpoint = { ...checkpoint, counts };
+        options.onProgress?.(counts);
+      },
+    });
+    const combined = combineShardProgress(Object.values(written.progress));
+    checkpoint = {
+      ...checkpoint,
+      counts: combined.counts,
+      ...(combined.newestEventTs ? { newestEventTs: combined.newestEventTs } : {}),
+      nullCounts: combined.nullCounts,
+    };
+    shardRun = { count: sharded.shards, ran: written.ran, alreadyDone: written.alreadyDone };
+    if (written.status === 'failed') throw written.error;
+    if (written.status === 'done') {
+      // Best effort: the next sharded run removes them when it starts anyway.
+      const all = Array.from({ length: sharded.shards }, (_, s) => s);
+      afterFinish = () => shardStore.clearFinished(all).catch(() => undefined);
+    }
+    return written.status;
   }
 
   function result(
@@ -317,6 +419,7 @@ export async function materializeView(
       ...(status === 'succeeded' && qualityIssues().length > 0
         ? { qualityIssues: qualityIssues() }
         : {}),
+      ...(shardRun ? { shards: shardRun } : {}),
     };
   }
 }

@@ -51,6 +51,8 @@ export function parseShardCount(text: string, where: string): number {
 
 /** Where one shard of a run stands: its last key written, its counts, whether it is done. */
 export interface ShardProgress {
+  /** The run this shard belongs to (a rerun resumes only its own run's shards). */
+  readonly runId: string;
   readonly shard: number;
   readonly done: boolean;
   readonly afterKey?: readonly (string | number)[];

@@ -1,8 +1,9 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
 import { localViewNames, materializeLocal } from '../../local/materialize-local.ts';
 import type { MaterializeViewResult } from '../../materialize/materialize-view.ts';
+import { maxShards, parseShardCount, ShardCountError } from '../../materialize/shard-plan.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
@@ -17,6 +18,7 @@ interface MaterializeOptions {
   end?: string;
   lateness: number;
   concurrency: number;
+  shards: number;
   chunkRows: number;
   json?: boolean;
 }
@@ -37,6 +39,12 @@ export function registerMaterialize(program: Command): void {
       3600,
     )
     .option('--concurrency <n>', 'writes in flight', positiveIntegerOrZero('concurrency'), 16)
+    .option(
+      '--shards <n>',
+      `split each view's run by a hash of the entity key into n shards written concurrently, each with its own checkpoint (1 to ${maxShards}; a stopped run resumes with the count it started with)`,
+      shardCountOption,
+      1,
+    )
     .option(
       '--chunk-rows <n>',
       'rows written between checkpoints (where a stopped run resumes)',
@@ -81,6 +89,7 @@ export function registerMaterialize(program: Command): void {
           table: store.table,
           allowedLatenessSeconds: options.lateness,
           concurrency: Math.max(1, options.concurrency),
+          shards: options.shards,
           chunkRows: Math.max(1, options.chunkRows),
           signal,
           ...(options.view ? { views: options.view } : {}),
@@ -194,7 +203,12 @@ function printSummary(ctx: CliContext, results: readonly MaterializeViewResult[]
       'freshness lag',
     ],
     results.map((r) => [
-      r.view + (r.resumed ? ' (resumed)' : '') + (r.status === 'paused' ? ' (stopped)' : ''),
+      r.view +
+        (r.shards
+          ? ` (${r.shards.count} shards${r.shards.alreadyDone.length > 0 ? `, ${r.shards.alreadyDone.length} done before` : ''})`
+          : '') +
+        (r.resumed ? ' (resumed)' : '') +
+        (r.status === 'paused' ? ' (stopped)' : ''),
       windowText(r),
       r.counts.rowsRead,
       r.counts.written,
@@ -216,4 +230,14 @@ function windowText(r: MaterializeViewResult): string {
   const range = window.after ? `> ${window.after}` : window.from ? `≥ ${window.from}` : 'all';
   const why = scope?.kind === 'full' && scope.reason ? ` (full: ${scope.reason})` : '';
   return `${range} … ${window.until}${why}`;
+}
+
+/** `--shards`: a whole number from 1 to maxShards, refused with what is wrong and why. */
+function shardCountOption(text: string): number {
+  try {
+    return parseShardCount(text, '--shards');
+  } catch (error) {
+    if (!(error instanceof ShardCountError)) throw error;
+    throw new InvalidArgumentError(`${error.message} (${error.hint}).`);
+  }
 }

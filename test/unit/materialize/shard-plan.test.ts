@@ -62,6 +62,7 @@ describe('a shard count given by the user', () => {
 
 describe('the progress of a sharded run', () => {
   const done = (shard: number, rows: number): ShardProgress => ({
+    runId: 'r1',
     shard,
     done: true,
     counts: counts(rows),
@@ -69,6 +70,7 @@ describe('the progress of a sharded run', () => {
     nullCounts: { score: shard },
   });
   const partial = (shard: number, rows: number): ShardProgress => ({
+    runId: 'r1',
     shard,
     done: false,
     afterKey: ['C9'],
