@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
@@ -14,8 +15,14 @@ import { auditKeyHashScheme, hashErasureKeys } from './audit-key-hash.ts';
 import { awsErasureAuditPrefix } from './audit-prefix.ts';
 import { currentUser } from './erasure-audit.ts';
 import { affectedSources, type ErasureKey, keyColumnsOf, matchPredicate } from './erasure-keys.ts';
+import { type MaterializationWait, withMaterializationLeases } from './materialization-leases.ts';
 import { eraseOnlineItems, type ViewErasure } from './online-erasure.ts';
 import type { QuarantineErasure } from './quarantine-erasure.ts';
+import {
+  clearInPlaceJournal,
+  settleInPlaceJournal,
+  writeInPlaceJournal,
+} from './s3-in-place-journal.ts';
 import { eraseS3QuarantinedRows } from './s3-quarantine-erasure.ts';
 
 /** Named explicitly: bundles are minified, which renames classes. */
@@ -47,6 +54,15 @@ export interface AwsEraseOptions {
   readonly backoffMs?: number;
   /** Object versions per DeleteObjects (crash tests: 1, to stop between two). */
   readonly deleteBatchSize?: number;
+  /**
+   * How long to wait in all for running materializations of the affected views before the
+   * online step gives up naming the holder (default 5 minutes, a materialization's lease).
+   */
+  readonly materializationWaitMs?: number;
+  /** Between two tries of a held lease (default 2 s). */
+  readonly materializationPollMs?: number;
+  /** Called each time a held materialization lease makes the delete wait. */
+  readonly onMaterializationWait?: (wait: MaterializationWait) => void;
 }
 
 /** What the delete did (or would do) to one source's objects. */
@@ -125,12 +141,28 @@ export async function eraseEntitiesOnAws(options: AwsEraseOptions): Promise<AwsE
     ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
   });
   if (!dryRun) faultPoint('delete:aws-before-online');
-  const online = await eraseOnlineItems(
-    options.online.client,
-    options.online.table,
-    options.keys,
-    dryRun,
-  );
+  const eraseItems = () =>
+    eraseOnlineItems(options.online.client, options.online.table, options.keys, dryRun);
+  // Held while the items go: a materialization that read the rows before the offline commit
+  // writes them back before this, not after.
+  const online = dryRun
+    ? await eraseItems()
+    : await withMaterializationLeases(
+        {
+          client: options.online.client,
+          table: options.online.table,
+          registry: options.registry,
+          sources: new Set(affectedSources(options.registry, options.keys).map((s) => s.name)),
+          owner: `delete-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+          leaseMs: options.leaseMs ?? defaultLeaseMs,
+          maxWaitMs: options.materializationWaitMs ?? 5 * 60_000,
+          ...(options.materializationPollMs !== undefined
+            ? { pollMs: options.materializationPollMs }
+            : {}),
+          ...(options.onMaterializationWait ? { onWait: options.onMaterializationWait } : {}),
+        },
+        eraseItems,
+      );
   const at = now();
   const entry: AwsErasureAuditEntry = {
     kind: 'entity-delete',
@@ -199,7 +231,16 @@ async function eraseSource(
     ...(options.breakLockOwner !== undefined ? { breakOwner: options.breakLockOwner } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
+  const journal = {
+    s3: options.s3,
+    bucket: options.bucket,
+    source: source.name,
+    ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+  };
   try {
+    // A run killed after writing objects at their key left their older versions (holding the
+    // rows) and a journal naming them: Athena no longer finds the key there, the journal does.
+    const settled = await settleInPlaceJournal(journal);
     // Under the lock: no compaction moves rows between what Athena finds and the rewrite.
     const found = await objectsHoldingKeys(
       options.athena.runner,
@@ -224,6 +265,12 @@ async function eraseSource(
     const { rewrite, remove, rewriteInPlace } = splitByCommitted(found, readable, replaced);
     const present = holdsKeys(source, options.keys);
     const keep = (columns: ReadonlySet<string>) => `(${present(columns)}) IS NOT TRUE`;
+    if (rewriteInPlace.length > 0)
+      await writeInPlaceJournal(
+        journal,
+        rewriteInPlace.map((o) => o.key),
+        (options.now ?? (() => new Date()))(),
+      );
     const result = await rewriteS3Objects({
       s3: options.s3,
       bucket: options.bucket,
@@ -245,6 +292,8 @@ async function eraseSource(
         ? { deleteBatchSize: options.deleteBatchSize }
         : {}),
     });
+    // Their older versions are deleted by now (rewriteS3Objects).
+    if (rewriteInPlace.length > 0) await clearInPlaceJournal(journal);
     return {
       source: source.name,
       rows: found.reduce((n, o) => n + o.rows, 0),
@@ -252,7 +301,7 @@ async function eraseSource(
       replacedFiles: remove.length,
       uncommittedFiles: rewriteInPlace.length,
       ...(result.record ? { commit: result.record.ingestId } : {}),
-      versionsDeleted: result.versionsDeleted,
+      versionsDeleted: result.versionsDeleted + settled,
     };
   } finally {
     await lock.release();

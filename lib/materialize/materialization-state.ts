@@ -252,6 +252,17 @@ export class MaterializationStateStore {
     });
   }
 
+  /**
+   * Gives the lease back and changes nothing else: for a holder that is not a run (an entity
+   * delete holds it while it deletes the view's items), so the last run and checkpoint stay.
+   */
+  async releaseLease(owner: string): Promise<void> {
+    await this.update(owner, 'REMOVE #o, #x', {
+      names: { '#x': s.leaseExpiresAt },
+      values: {},
+    });
+  }
+
   private async update(
     owner: string,
     expression: string,

@@ -58,7 +58,10 @@ export interface S3RewriteOptions {
   readonly rewriteInPlace?: readonly S3ObjectRewrite[];
   /** Why, written in the commit record (`entity-delete`, `retention`). */
   readonly reason: string;
-  /** Fault points are `<faultPrefix>:s3-after-upload`, `:s3-after-commit`, `:s3-mid-delete`. */
+  /**
+   * Fault points are `<faultPrefix>:s3-after-upload`, `:s3-after-commit`, `:s3-mid-delete`, and
+   * `:s3-after-in-place-upload` (a `rewriteInPlace` object written, its older versions not yet deleted).
+   */
   readonly faultPrefix: string;
   readonly workDir?: string;
   readonly now?: () => Date;
@@ -276,6 +279,7 @@ async function rewriteAtSameKeys(
       const output = path.join(work, `same-out-${n}.parquet`);
       await copy(output); // no row kept: an object with the columns and no row
       await upload(options, rewrite.key, output, etag);
+      faultPoint(`${options.faultPrefix}:s3-after-in-place-upload`);
       done.rowsRemoved += total - kept;
       done.objects += 1;
       const older = await deleteEveryVersion({

@@ -77,7 +77,7 @@ const stagedEventTs = '1772366400123456';
  */
 export function useS3CompactionFixture(
   scratchName: string,
-  options: { readonly pageSize?: number } = {},
+  options: { readonly pageSize?: number; readonly versioned?: boolean } = {},
 ): S3CompactionFixture {
   let opened: { bucket: MemoryBucket; s3: S3Client; duckdb: DuckdbSession; scratch: string };
   beforeAll(async () => {

@@ -9,7 +9,8 @@ import { S3Client } from '@aws-sdk/client-s3';
  * GetObject, PutObject, CopyObject (a PUT with `x-amz-copy-source: <bucket>/<URL-encoded key>`,
  * within this bucket; `x-amz-copy-source-if-match` as S3 answers it), DeleteObject and DeleteObjects (quiet: only its errors answered; an entry with a VersionId
  * deletes that version), ListObjectVersions (one version per key, its id the MD5 of its bytes,
- * one page), path-style
+ * one page; with `versioned`, also the noncurrent versions kept below), GetObject of a
+ * `versionId`, path-style
  * as the SDK speaks to an IP.
  * Anything else answers 501, and so does an `aws-chunked` upload: set
  * `AWS_REQUEST_CHECKSUM_CALCULATION=when_required` (`memoryBucketEnv`) so bodies come plain.
@@ -37,6 +38,13 @@ export interface MemoryBucket {
   readonly absentDeletes: string[];
   /** Keys a DeleteObjects removed by VersionId (for good: no delete marker is left). */
   readonly versionDeletes: string[];
+  /**
+   * With `versioned`: the noncurrent versions of each key, oldest first, as a versioned bucket
+   * keeps them when a key is written again or deleted without a VersionId (delete markers are
+   * not modelled). Deleting the current version by id makes the newest of these current, as S3
+   * does. Empty without `versioned` (the bucket then keeps the current bytes only).
+   */
+  readonly noncurrent: Map<string, { readonly id: string; readonly bytes: Buffer }[]>;
   /** When each key was last written (S3's Last-Modified); keys set directly count as 2026-03-01. */
   readonly modified: Map<string, Date>;
   /**
@@ -105,7 +113,7 @@ export function memoryBucketClient(bucket: Pick<MemoryBucket, 'endpoint'>): S3Cl
 
 export async function startMemoryBucket(
   name: string,
-  options: { readonly pageSize?: number } = {},
+  options: { readonly pageSize?: number; readonly versioned?: boolean } = {},
 ): Promise<MemoryBucket> {
   const pageSize = options.pageSize ?? 1000;
   const objects = new Map<string, Buffer>();
@@ -114,6 +122,15 @@ export async function startMemoryBucket(
   const listed: string[] = [];
   const absentDeletes: string[] = [];
   const versionDeletes: string[] = [];
+  const noncurrent = new Map<string, { id: string; bytes: Buffer }[]>();
+  let versionCount = 0;
+  /** With `versioned`, the current bytes of `key` become a noncurrent version (a write or delete). */
+  const keepAsNoncurrent = (key: string) => {
+    const held = objects.get(key);
+    if (!options.versioned || !held) return;
+    versionCount += 1;
+    noncurrent.set(key, [...(noncurrent.get(key) ?? []), { id: `n${versionCount}`, bytes: held }]);
+  };
   /** Each key holds one version, its current bytes: the version id is their MD5. */
   const versionOf = (bytes: Buffer) => `v${createHash('md5').update(bytes).digest('hex')}`;
   const etagOf = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
@@ -182,13 +199,26 @@ export async function startMemoryBucket(
       // One version per key (its current bytes), so the whole answer fits one page.
       requests.push('LIST ?versions');
       const prefix = url.searchParams.get('prefix') ?? '';
-      const versions = [...objects.keys()]
+      const versions = [...new Set([...objects.keys(), ...noncurrent.keys()])]
         .sort()
         .filter((k) => k.startsWith(prefix))
-        .map(
-          (k) =>
-            `<Version><Key>${xmlText(k)}</Key><VersionId>${versionOf(objects.get(k) ?? Buffer.alloc(0))}</VersionId><IsLatest>true</IsLatest><LastModified>${lastModified(k).toISOString()}</LastModified><Size>${objects.get(k)?.length}</Size></Version>`,
-        )
+        .map((k) => {
+          const current = objects.get(k);
+          const older = [...(noncurrent.get(k) ?? [])]
+            .reverse()
+            .map(
+              (v) =>
+                `<Version><Key>${xmlText(k)}</Key><VersionId>${v.id}</VersionId><IsLatest>false</IsLatest><LastModified>2026-03-01T00:00:00.000Z</LastModified><Size>${v.bytes.length}</Size></Version>`,
+            );
+          return [
+            ...(current
+              ? [
+                  `<Version><Key>${xmlText(k)}</Key><VersionId>${versionOf(current)}</VersionId><IsLatest>true</IsLatest><LastModified>${lastModified(k).toISOString()}</LastModified><Size>${current.length}</Size></Version>`,
+                ]
+              : []),
+            ...older,
+          ].join('');
+        })
         .join('');
       response
         .writeHead(200, { 'content-type': 'application/xml' })
@@ -218,14 +248,26 @@ export async function startMemoryBucket(
         if (versionId !== undefined) {
           // A version delete removes that version for good and leaves no delete marker.
           const held = objects.get(k);
+          const older = noncurrent.get(k) ?? [];
           if (held && versionOf(held) === versionId) {
             objects.delete(k);
             modified.delete(k);
             versionDeletes.push(k);
+            // The newest noncurrent version becomes the current one.
+            const promoted = older.pop();
+            if (promoted) objects.set(k, promoted.bytes);
+          } else if (older.some((v) => v.id === versionId)) {
+            noncurrent.set(
+              k,
+              older.filter((v) => v.id !== versionId),
+            );
+            versionDeletes.push(k);
           }
+          if (noncurrent.get(k)?.length === 0) noncurrent.delete(k);
           continue;
         }
         if (!objects.has(k)) absentDeletes.push(k);
+        keepAsNoncurrent(k);
         objects.delete(k);
         modified.delete(k);
         if (!quiet) entries.push(`<Deleted><Key>${xmlText(k)}</Key></Deleted>`);
@@ -240,7 +282,12 @@ export async function startMemoryBucket(
     if (key === '') return error(response, 501, 'NotImplemented', `${method} on the bucket`);
     requests.push(`${method} ${key}`);
     if (method === 'GET') {
-      const bytes = objects.get(key);
+      const versionId = url.searchParams.get('versionId');
+      const bytes =
+        versionId === null ||
+        (objects.get(key) && versionOf(objects.get(key) as Buffer) === versionId)
+          ? objects.get(key)
+          : noncurrent.get(key)?.find((v) => v.id === versionId)?.bytes;
       if (!bytes) return error(response, 404, 'NoSuchKey', 'The specified key does not exist.');
       response
         .writeHead(200, {
@@ -272,6 +319,7 @@ export async function startMemoryBucket(
         );
       const failed = unmet(request, key);
       if (failed) return error(response, ...failed);
+      keepAsNoncurrent(key);
       objects.set(key, Buffer.from(bytes));
       modified.set(key, bucketHandle.now());
       response
@@ -287,6 +335,7 @@ export async function startMemoryBucket(
       const bytes = await bodyOf(request);
       const failed = unmet(request, key);
       if (failed) return error(response, ...failed);
+      keepAsNoncurrent(key);
       objects.set(key, bytes);
       modified.set(key, bucketHandle.now());
       response.writeHead(200, { etag: etagOf(bytes) }).end();
@@ -296,6 +345,7 @@ export async function startMemoryBucket(
       const failed = unmet(request, key);
       if (failed) return error(response, ...failed);
       if (!objects.has(key)) absentDeletes.push(key);
+      keepAsNoncurrent(key);
       objects.delete(key);
       modified.delete(key);
       response.writeHead(204).end();
@@ -314,6 +364,7 @@ export async function startMemoryBucket(
     listed,
     absentDeletes,
     versionDeletes,
+    noncurrent,
     now: () => new Date(),
     env: {
       AWS_ENDPOINT_URL_S3: endpoint,
