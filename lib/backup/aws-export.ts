@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inParallel } from '../bounded-pool.ts';
 import { syncFile, syncFolder } from '../offline/ingest-manifest.ts';
@@ -17,7 +16,8 @@ import {
   isExportablePath,
   sha256OfFile,
 } from './export-manifest.ts';
-import { filesUnder, leftoverSiblings } from './folder-files.ts';
+import { exportStagingFor, publishExport } from './export-staging.ts';
+import { filesUnder } from './folder-files.ts';
 import {
   downloadObject,
   listAllObjects,
@@ -73,12 +73,7 @@ export interface AwsExportResult {
  */
 export async function exportAwsEnvironment(options: AwsExportOptions): Promise<AwsExportResult> {
   const { out } = options;
-  await checkEmptyOut(out);
-  const parent = path.dirname(path.resolve(out));
-  await mkdir(parent, { recursive: true });
-  for (const leftover of await leftoverSiblings(out, 'partial'))
-    await rm(leftover, { recursive: true, force: true });
-  const staging = `${path.resolve(out)}.partial-${randomUUID().slice(0, 8)}`;
+  const staging = await exportStagingFor(out);
   try {
     await mkdir(staging);
     const registry = await exportRegistry(options, staging);
@@ -126,9 +121,7 @@ export async function exportAwsEnvironment(options: AwsExportOptions): Promise<A
     await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     await syncFile(manifestFile);
     await syncFolder(staging);
-    await rm(out, { recursive: true, force: true });
-    await rename(staging, out);
-    await syncFolder(parent);
+    await publishExport(staging, out);
     return {
       out,
       files: manifest.files.length,
@@ -140,20 +133,6 @@ export async function exportAwsEnvironment(options: AwsExportOptions): Promise<A
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
-}
-
-async function checkEmptyOut(out: string): Promise<void> {
-  const existing = await readdir(out).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    if (error.code === 'ENOTDIR')
-      throw new ExportError(`${out} is a file, not a folder`, 'choose a new folder for --out');
-    throw error;
-  });
-  if (existing.length > 0)
-    throw new ExportError(
-      `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''})`,
-      'export into a new or empty folder; nothing was written',
-    );
 }
 
 /** `registry.json`, `registry-history/*`, `lineage.json`; the deployed registry, parsed. */

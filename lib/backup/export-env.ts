@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { envDataDir } from '../data-paths.ts';
 import { readAppliedRegistry } from '../local/registry-store.ts';
@@ -19,7 +18,8 @@ import {
   exportManifestName,
   sha256OfFile,
 } from './export-manifest.ts';
-import { filesUnder, leftoverSiblings } from './folder-files.ts';
+import { exportStagingFor, publishExport } from './export-staging.ts';
+import { filesUnder } from './folder-files.ts';
 
 export interface ExportOptions {
   readonly dataDir: string;
@@ -57,22 +57,7 @@ export async function exportEnvironment(options: ExportOptions): Promise<ExportR
       `environment "${env}" has nothing to export: ${envDir} does not exist`,
       'pass the environment with --env and the data folder with --data-dir',
     );
-  const existing = await readdir(out).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    if (error.code === 'ENOTDIR')
-      throw new ExportError(`${out} is a file, not a folder`, 'choose a new folder for --out');
-    throw error;
-  });
-  if (existing.length > 0)
-    throw new ExportError(
-      `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''})`,
-      'export into a new or empty folder; nothing was written',
-    );
-  const parent = path.dirname(path.resolve(out));
-  await mkdir(parent, { recursive: true });
-  for (const leftover of await leftoverSiblings(out, 'partial'))
-    await rm(leftover, { recursive: true, force: true });
-  const staging = `${path.resolve(out)}.partial-${randomUUID().slice(0, 8)}`;
+  const staging = await exportStagingFor(out);
   const root = offlineRoot(dataDir, env);
   const writing = await new LocalIngestTarget(dataDir, env).beginWrite();
   try {
@@ -121,9 +106,7 @@ export async function exportEnvironment(options: ExportOptions): Promise<ExportR
     await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     await syncFile(manifestFile);
     await syncFolder(staging);
-    if (existing.length === 0) await rm(out, { recursive: true, force: true });
-    await rename(staging, out);
-    await syncFolder(parent);
+    await publishExport(staging, out);
     return { out, files: files.length, bytes, dataFiles, includesData: options.includeData };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
