@@ -23,11 +23,14 @@ const quarantined = 'quarantine/customer_stats/run-1/1-part-00001.jsonl';
  * One loopback endpoint for the AWS services `fstore delete --env dev` calls besides S3:
  * CloudFormation (Query protocol: the stack's outputs), Secrets Manager (the audit key), Athena
  * (answered by DuckDB over the loopback bucket's objects of `orders`; other tables are empty) and
- * DynamoDB (Scan and DeleteItem over `items`).
+ * DynamoDB (Scan and DeleteItem over `items`; UpdateItem of materialization state items, taking
+ * or giving back a view's lease, recorded in `leases` and always granted).
  */
 let server: ReturnType<typeof createServer>;
 let endpoint = '';
 const items = new Set<string>();
+/** `<state key> <update expression>` of each UpdateItem (the views' materialization leases). */
+const leases: string[] = [];
 const answers = new Map<string, Record<string, unknown>[]>();
 
 async function bodyOf(request: IncomingMessage): Promise<string> {
@@ -72,6 +75,11 @@ async function answer(target: string, input: Record<string, unknown>): Promise<u
     }
     case 'DynamoDB_20120810.Scan':
       return { Items: [...items].map((pk) => ({ pk: { S: pk } })), Count: items.size };
+    case 'DynamoDB_20120810.UpdateItem': {
+      const pk = String((input.Key as { pk: { S: string } }).pk.S);
+      leases.push(`${pk} ${String(input.UpdateExpression)}`);
+      return { Attributes: { pk: { S: pk } } };
+    }
     case 'DynamoDB_20120810.DeleteItem': {
       const pk = String((input.Key as { pk: { S: string } }).pk.S);
       return items.delete(pk) ? { Attributes: { pk: { S: pk } } } : {};
@@ -139,6 +147,7 @@ beforeEach(async () => {
     Buffer.from(`${JSON.stringify({ row: { customer_id: 'C1' } })}\n`),
   );
   items.clear();
+  leases.length = 0;
   for (const pk of ['customer_stats#v1#customer_id=C1', 'customer_stats#v1#customer_id=C2'])
     items.add(pk);
 });
@@ -176,6 +185,11 @@ describe('fstore delete --env dev, the real CLI against loopback AWS endpoints',
     expect(fixture.bucket.objects.has(quarantined)).toBe(false);
     expect([...items]).toEqual(['customer_stats#v1#customer_id=C2']);
     expect(result.stdout).not.toContain('"C1"');
+    // Each online view of an affected source held while its items went, then given back.
+    const taken = leases.filter((l) => l.includes(' SET '));
+    expect(taken.length).toBeGreaterThan(0);
+    expect(taken.every((l) => l.startsWith('~fstore#materialization#'))).toBe(true);
+    expect(leases.filter((l) => l.endsWith('REMOVE #o, #x'))).toHaveLength(taken.length);
   }, 120_000);
 
   it('--dry-run prints what would go and changes nothing', async () => {
@@ -183,6 +197,8 @@ describe('fstore delete --env dev, the real CLI against loopback AWS endpoints',
     const result = await deleteOnAws('--dry-run');
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('offline orders: would delete 3 rows');
+    expect(result.stdout).toContain('quarantine: would delete 1 row\n');
+    expect(result.stdout).toMatch(/^online \w+: would delete \d+ items?$/m);
     expect(result.stdout).toContain('Dry run: nothing was changed');
     expect(new Map(fixture.bucket.objects)).toEqual(before);
     expect(items.size).toBe(2);

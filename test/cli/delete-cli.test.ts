@@ -74,6 +74,7 @@ describe('fstore delete refuses bad input with exit 2, changing nothing', () => 
     const { result } = await run('--entity', 'customer_id=C1', '--yes');
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('offline orders: deleted 0 rows');
+    expect(result.stdout).toContain('quarantine: deleted 0 rows\n');
     expect(result.stdout).toContain('audited in');
   }, 60_000);
 });

@@ -9,6 +9,7 @@ import { CliError, exitCodes } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { InterruptedError } from '../shutdown.ts';
+import { printQuarantineAndOnline } from './delete-summary.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
 
 /** The stack output naming the artifacts bucket, which holds `registry/deployed.json`. */
@@ -73,6 +74,7 @@ export async function deleteOnAws(
     );
   const auditSecret = await audit.awsAuditKey(await audit.secretsManagerClient(region), secretArn);
   const signal = ctx.shutdown.stopSignal();
+  const waitedFor = new Set<string>();
   let result: AwsEraseResult;
   try {
     result = await eraseEntitiesOnAws({
@@ -88,6 +90,13 @@ export async function deleteOnAws(
       dryRun: options.dryRun,
       ...(options.breakLock !== undefined ? { breakLockOwner: options.breakLock } : {}),
       signal,
+      onMaterializationWait: (wait) => {
+        if (waitedFor.has(wait.view)) return;
+        waitedFor.add(wait.view);
+        ctx.out.status(
+          `waiting for the running materialization of view ${wait.view} (${wait.holder}, lease until ${wait.leaseUntil}) before deleting its items (at most 5 minutes) ...`,
+        );
+      },
     });
   } catch (error) {
     const by = ctx.shutdown.signal;
@@ -116,11 +125,12 @@ function printAwsSummary(ctx: CliContext, result: AwsEraseResult): void {
     ctx.out.line(
       `offline ${source}: ${verb} ${plural(rows, 'row')}${files > 0 ? ` (${plural(files, 'object')} ${result.dryRun ? 'hold' : 'written again without'} them)` : ''}${replacedFiles > 0 ? `, and ${plural(replacedFiles, 'object')} no reader reads` : ''}${uncommittedFiles > 0 ? `, and ${plural(uncommittedFiles, 'object')} no record names yet (written again at the same key)` : ''}${versionsDeleted ? `; ${plural(versionsDeleted, 'object version')} deleted for good` : ''}`,
     );
-  const quarantined = result.quarantine.reduce((n, q) => n + q.rows, 0);
-  ctx.out.line(`quarantine: ${verb} ${plural(quarantined, 'row')}`);
-  if (result.online.length === 0) ctx.out.line(`online: ${verb} 0 items`);
-  for (const { view, items } of result.online)
-    ctx.out.line(`online ${view}: ${verb} ${plural(items, 'item')}`);
+  for (const { source, rows, errorRecords, objects, versionsDeleted } of result.staged ?? [])
+    if (objects > 0)
+      ctx.out.line(
+        `pushed ${source}: ${verb} ${plural(rows, 'staged row')} and ${plural(errorRecords, 'record')} Firehose could not convert (${plural(objects, 'object')} under offline/_push/${source}/ or _push-errors/${source}/${result.dryRun ? '' : ', written again at the same key'})${versionsDeleted ? `; ${plural(versionsDeleted, 'older version')} deleted for good` : ''}`,
+      );
+  printQuarantineAndOnline(ctx, result);
   if (result.dryRun)
     ctx.out.line(
       'Dry run: nothing was changed and nothing audited (offline counts are Athena’s, over every object holding the keys).',

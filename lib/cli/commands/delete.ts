@@ -8,6 +8,7 @@ import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { InterruptedError } from '../shutdown.ts';
+import { printQuarantineAndOnline } from './delete-summary.ts';
 
 interface DeleteCliOptions {
   entity: string[];
@@ -127,11 +128,7 @@ function printSummary(ctx: CliContext, result: EraseResult): void {
     ctx.out.line(
       `offline ${source}: ${verb} ${plural(rows, 'row')}${files > 0 ? ` in ${plural(files, 'file')}` : ''}${replacedFiles > 0 ? `, and ${plural(replacedFiles, 'file')} a compaction replaced (kept for late readers)` : ''}`,
     );
-  const quarantined = result.quarantine.reduce((n, q) => n + q.rows, 0);
-  ctx.out.line(`quarantine: ${verb} ${plural(quarantined, 'row')}`);
-  if (result.online.length === 0) ctx.out.line(`online: ${verb} 0 items`);
-  for (const { view, items } of result.online)
-    ctx.out.line(`online ${view}: ${verb} ${plural(items, 'item')}`);
+  printQuarantineAndOnline(ctx, result);
   if (result.runningTotalsRemoved.length > 0)
     ctx.out.line(
       `running totals of ${result.runningTotalsRemoved.join(', ')} removed; the next training set that needs them builds them again`,

@@ -1,0 +1,19 @@
+import type { CliContext } from '../context.ts';
+import { plural } from '../plural.ts';
+
+/** What a delete did to the quarantine and the online store, local or on AWS. */
+interface QuarantineAndOnlineCounts {
+  readonly dryRun: boolean;
+  readonly quarantine: readonly { readonly rows: number }[];
+  readonly online: readonly { readonly view: string; readonly items: number }[];
+}
+
+/** The quarantine and online lines of `fstore delete`'s summary, the same for both stores. */
+export function printQuarantineAndOnline(ctx: CliContext, result: QuarantineAndOnlineCounts): void {
+  const verb = result.dryRun ? 'would delete' : 'deleted';
+  const quarantined = result.quarantine.reduce((n, q) => n + q.rows, 0);
+  ctx.out.line(`quarantine: ${verb} ${plural(quarantined, 'row')}`);
+  if (result.online.length === 0) ctx.out.line(`online: ${verb} 0 items`);
+  for (const { view, items } of result.online)
+    ctx.out.line(`online ${view}: ${verb} ${plural(items, 'item')}`);
+}
