@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { faultPoint } from '../fault-injection.ts';
 import { HintedError } from '../hinted-error.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
@@ -15,6 +14,7 @@ import { readableObjectKeys, S3CompactionPlanError } from './s3-compact-plan.ts'
 import { compactionRecordKey, type S3CompactionRecord } from './s3-compact-record.ts';
 import type { S3Lock } from './s3-lock.ts';
 import { deleteEveryVersion } from './s3-object-versions.ts';
+import { discardUploads, putParquetFile } from './s3-parquet-uploads.ts';
 import { makeWorkFolder, removeWorkFolder } from './work-folders.ts';
 
 /**
@@ -205,7 +205,7 @@ async function writeWithout(
     }
     return { record, rowsRemoved, replaced };
   } catch (error) {
-    if (!outcomeUnknown) await discard(options, uploaded);
+    if (!outcomeUnknown) await discardUploads(options.s3, options.bucket, uploaded);
     throw error;
   } finally {
     session.close();
@@ -319,16 +319,7 @@ async function upload(
   ifMatch?: string,
 ): Promise<void> {
   try {
-    await options.s3.send(
-      new PutObjectCommand({
-        Bucket: options.bucket,
-        Key: key,
-        Body: createReadStream(file),
-        ContentLength: (await stat(file)).size,
-        ContentType: 'application/vnd.apache.parquet',
-        ...(ifMatch ? { IfMatch: ifMatch } : {}),
-      }),
-    );
+    await putParquetFile(options.s3, options.bucket, key, file, ifMatch);
   } catch (error) {
     if (ifMatch && (error as { name?: string }).name === 'PreconditionFailed')
       throw new S3RewriteMismatchError(
@@ -352,17 +343,4 @@ async function refuseIfNoLongerRead(
       `${gone.length} object(s) of source "${options.source}" this run rewrote are no longer read (first: s3://${options.bucket}/${gone[0]}): another writer replaced them meanwhile; nothing was committed and this run's uploads are removed`,
       'run the same command again',
     );
-}
-
-/** Deletes the uploads of a rewrite that did not commit; no record names them, so none is read. */
-async function discard(options: S3RewriteOptions, keys: readonly string[]): Promise<void> {
-  for (let start = 0; start < keys.length; start += 1000)
-    await options.s3
-      .send(
-        new DeleteObjectsCommand({
-          Bucket: options.bucket,
-          Delete: { Objects: keys.slice(start, start + 1000).map((Key) => ({ Key })), Quiet: true },
-        }),
-      )
-      .catch(() => undefined);
 }
