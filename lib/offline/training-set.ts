@@ -31,6 +31,7 @@ import { inputFormat } from './read-input-file.ts';
 import { requestScope, scopedDuckdbDialect, withCommittedFiles } from './request-scope.ts';
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 import type { SeqPins } from './seq-pins.ts';
+import { SINGLE_THREAD_MAX_ROWS } from './small-request.ts';
 import { tieFreeViews } from './unique-key-times.ts';
 import { runningTotalsViews } from './view-reads.ts';
 
@@ -153,6 +154,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       // A CSV's request values are parsed from their text, as a lookup parses its JSON.
       textColumns: onDemand?.requestFields.map((f) => f.name),
     });
+    if (entities.rows <= SINGLE_THREAD_MAX_ROWS) await connection.run('SET threads = 1');
     const requestAsText = inputFormat(options.entities) === 'csv';
     const entityTypes = onDemand ? await columnTypesOf(connection, entities.table) : undefined;
     if (onDemand && entityTypes)
