@@ -24,6 +24,7 @@ import {
   writeInPlaceJournal,
 } from './s3-in-place-journal.ts';
 import { eraseS3QuarantinedRows } from './s3-quarantine-erasure.ts';
+import { eraseStagedPushRows, type StagedPushErasure } from './s3-staged-push-erasure.ts';
 
 /** Named explicitly: bundles are minified, which renames classes. */
 export class AwsErasureError extends HintedError {
@@ -94,6 +95,8 @@ export interface AwsErasureAuditEntry {
   readonly keyHash: typeof auditKeyHashScheme;
   readonly keys: readonly { readonly key: string; readonly hash: string }[];
   readonly offline: readonly AwsSourceErasure[];
+  /** Pushed rows outside the offline store: staged, set aside, or refused by Firehose. */
+  readonly staged: readonly StagedPushErasure[];
   readonly quarantine: readonly QuarantineErasure[];
   readonly online: readonly ViewErasure[];
 }
@@ -127,9 +130,12 @@ export async function eraseEntitiesOnAws(options: AwsEraseOptions): Promise<AwsE
   // Hashed first: a bad secret stops the delete before anything changes.
   const keys = hashErasureKeys(options.keys, options.auditSecret);
   const offline: AwsSourceErasure[] = [];
+  const staged: StagedPushErasure[] = [];
   for (const source of affectedSources(options.registry, options.keys)) {
     options.signal?.throwIfAborted();
-    offline.push(dryRun ? await countSource(options, source) : await eraseSource(options, source));
+    const erased = dryRun ? await countSource(options, source) : await eraseSource(options, source);
+    offline.push(erased.offline);
+    staged.push(erased.staged);
   }
   options.signal?.throwIfAborted();
   const quarantine = await eraseS3QuarantinedRows({
@@ -172,6 +178,7 @@ export async function eraseEntitiesOnAws(options: AwsEraseOptions): Promise<AwsE
     keyHash: auditKeyHashScheme,
     keys,
     offline,
+    staged,
     quarantine,
     online,
   };
@@ -196,10 +203,24 @@ function holdsKeys(source: RegistrySource, keys: readonly ErasureKey[]) {
     matchPredicate(keys, keyColumnsOf(source, keys), columns);
 }
 
+/** Staged pushed rows of `source` (eraseStagedPushRows), under its compaction lock unless a dry run. */
+function eraseStaged(options: AwsEraseOptions, source: RegistrySource, dryRun: boolean) {
+  return eraseStagedPushRows({
+    s3: options.s3,
+    bucket: options.bucket,
+    source,
+    keys: options.keys,
+    dryRun,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.workDir ? { workDir: options.workDir } : {}),
+    ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+  });
+}
+
 async function countSource(
   options: AwsEraseOptions,
   source: RegistrySource,
-): Promise<AwsSourceErasure> {
+): Promise<{ offline: AwsSourceErasure; staged: StagedPushErasure }> {
   const found = await objectsHoldingKeys(
     options.athena.runner,
     options.athena.database,
@@ -209,18 +230,21 @@ async function countSource(
   );
   // Athena alone (no S3 listing): every object holding them counts as one to rewrite.
   return {
-    source: source.name,
-    rows: found.reduce((n, o) => n + o.rows, 0),
-    files: found.length,
-    replacedFiles: 0,
-    uncommittedFiles: 0,
+    offline: {
+      source: source.name,
+      rows: found.reduce((n, o) => n + o.rows, 0),
+      files: found.length,
+      replacedFiles: 0,
+      uncommittedFiles: 0,
+    },
+    staged: await eraseStaged(options, source, true),
   };
 }
 
 async function eraseSource(
   options: AwsEraseOptions,
   source: RegistrySource,
-): Promise<AwsSourceErasure> {
+): Promise<{ offline: AwsSourceErasure; staged: StagedPushErasure }> {
   const prefix = source.offline.s3Prefix;
   const lock = await acquireS3Lock({
     s3: options.s3,
@@ -294,14 +318,19 @@ async function eraseSource(
     });
     // Their older versions are deleted by now (rewriteS3Objects).
     if (rewriteInPlace.length > 0) await clearInPlaceJournal(journal);
+    // Still under the lock: no push ingest folds staged objects while they are written again.
+    const staged = await eraseStaged(options, source, false);
     return {
-      source: source.name,
-      rows: found.reduce((n, o) => n + o.rows, 0),
-      files: rewrite.length,
-      replacedFiles: remove.length,
-      uncommittedFiles: rewriteInPlace.length,
-      ...(result.record ? { commit: result.record.ingestId } : {}),
-      versionsDeleted: result.versionsDeleted + settled,
+      offline: {
+        source: source.name,
+        rows: found.reduce((n, o) => n + o.rows, 0),
+        files: rewrite.length,
+        replacedFiles: remove.length,
+        uncommittedFiles: rewriteInPlace.length,
+        ...(result.record ? { commit: result.record.ingestId } : {}),
+        versionsDeleted: result.versionsDeleted + settled,
+      },
+      staged,
     };
   } finally {
     await lock.release();

@@ -1,5 +1,8 @@
 import { awsErasureAuditPrefix } from '../erasure/audit-prefix.ts';
+import { erasureJournalPrefix } from '../erasure/s3-in-place-journal.ts';
+import { stateKey } from '../materialize/materialization-state.ts';
 import { compactionLockKey, compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
+import { pushErrorPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
 import { type OfflineStoreResources, objectStatements, queryStatements } from './offline-policy.ts';
 import type { PolicyStatement } from './policy-statement.ts';
 
@@ -30,23 +33,38 @@ export interface ErasureResources {
  * - the old objects deleted for good: `s3:ListBucketVersions` limited to the data and
  *   quarantine prefixes, `s3:DeleteObjectVersion` (and `s3:GetObjectVersion`, to read each
  *   quarantined version) under them only;
- * - quarantined rows written again under `quarantine/`;
+ * - quarantined rows written again under `quarantine/`, and pushed rows Firehose staged
+ *   (`offline/_push/<source>/`, its `_refused/` copies included) or could not convert
+ *   (`offline/_push-errors/<source>/`) read, written again at their key and their older
+ *   versions deleted (read and written there, never deleted outright);
+ * - its journal `_fstore/erasure/in-place/<source>.json` (object keys, no values) read, written
+ *   and deleted by version, so a rerun deletes the older versions of objects it wrote again;
  * - the audit entry written under `_fstore/audit/deletes/` (no read, no delete of it);
- * - the online table: `Scan` for the keys' items and `DeleteItem`, nothing else;
+ * - the online table: `Scan` for the keys' items and `DeleteItem`; `GetItem`/`UpdateItem` of
+ *   the views' materialization state items only (`~fstore#materialization#…`), to hold each
+ *   view's materialization lease while its items are deleted;
  * - the stack's outputs (`DescribeStacks`) and the audit key (`GetSecretValue`);
  * - the registry the environment runs (`GetObject` of `registry/deployed.json`, that key only).
  */
 export function erasureStatements(resources: ErasureResources): PolicyStatement[] {
   const { bucketArn } = resources.offline;
   const data = resources.sources.map((s) => s.s3Prefix);
-  const versioned = [...data, erasureQuarantinePrefix];
+  const pushed = resources.sources.flatMap((s) => [
+    pushStagingPrefix(s.name),
+    pushErrorPrefix(s.name),
+  ]);
+  const versioned = [...data, erasureQuarantinePrefix, ...pushed, erasureJournalPrefix];
   return [
     ...queryStatements(resources.offline, { readRequests: false }),
     ...objectStatements(bucketArn, {
+      // offline/ is read already (queryStatements); the journal is outside it.
+      read: [erasureJournalPrefix],
       write: [
         ...data,
         ...resources.sources.map((s) => compactionRecordsPrefix(s.name)),
         erasureQuarantinePrefix,
+        ...pushed,
+        erasureJournalPrefix,
         awsErasureAuditPrefix,
       ],
       delete: data,
@@ -67,6 +85,12 @@ export function erasureStatements(resources: ErasureResources): PolicyStatement[
       Effect: 'Allow',
       Action: ['dynamodb:Scan', 'dynamodb:DeleteItem'],
       Resource: [resources.tableArn],
+    },
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Resource: [resources.tableArn],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [stateKey('*')] } },
     },
     { Effect: 'Allow', Action: ['cloudformation:DescribeStacks'], Resource: [resources.stackArn] },
     {

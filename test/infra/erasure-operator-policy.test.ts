@@ -81,6 +81,52 @@ describe('the erasure operator policy (fstore delete --env <aws>), real synthesi
     expect(deletes).not.toContain('_fstore');
   });
 
+  it('removes staged pushed rows: reads, writes and deletes versions under offline/_push/<source>/ and _push-errors/<source>/, never a plain delete there', () => {
+    const [versions] = granting('s3:DeleteObjectVersion');
+    expect(versions?.resources).toContain('/offline/_push/orders/*');
+    expect(versions?.resources).toContain('/offline/_push-errors/orders/*');
+    const [listing] = granting('s3:ListBucketVersions');
+    const prefixes = asList(listing?.Condition?.StringLike?.['s3:prefix'] as string[]);
+    expect(prefixes).toEqual(
+      expect.arrayContaining(['offline/_push/orders/*', 'offline/_push-errors/orders/*']),
+    );
+    const puts = granting('s3:PutObject')
+      .map((s) => s.resources)
+      .join(' ');
+    expect(puts).toContain('/offline/_push/orders/*');
+    expect(puts).toContain('/offline/_push-errors/orders/*');
+    const deletes = granting('s3:DeleteObject')
+      .map((s) => s.resources)
+      .join(' ');
+    expect(deletes).not.toContain('_push');
+  });
+
+  it('keeps its in-place journal under _fstore/erasure/ only: read, listed, written, deleted by version', () => {
+    const reads = granting('s3:GetObject')
+      .map((s) => s.resources)
+      .join(' ');
+    expect(reads).toContain('/_fstore/erasure/*');
+    expect(reads).not.toContain('/_fstore/*');
+    expect(
+      granting('s3:PutObject')
+        .map((s) => s.resources)
+        .join(' '),
+    ).toContain('/_fstore/erasure/*');
+    expect(granting('s3:DeleteObjectVersion')[0]?.resources).toContain('/_fstore/erasure/*');
+    expect(granting('s3:DeleteObjectVersion')[0]?.resources).not.toContain('/_fstore/audit');
+  });
+
+  it('takes the views’ materialization leases: GetItem and UpdateItem of materialization state items only', () => {
+    const onlineTables = Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'));
+    const [lease] = granting('dynamodb:UpdateItem');
+    expect(asList(lease?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(lease?.Resource).toEqual({ 'Fn::GetAtt': [onlineTables[0], 'Arn'] });
+    expect(lease?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['~fstore#materialization#*'] },
+    });
+    expect(granting('dynamodb:PutItem')).toEqual([]);
+  });
+
   it('scans and deletes items of the online table only, reads the stack and the audit key only', () => {
     const onlineTables = Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'));
     const [items] = granting('dynamodb:DeleteItem');
