@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { faultPoint } from '../fault-injection.ts';
+import { localOwnerGone } from '../local/materialize-local.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
 import { snapshotPins } from '../offline/snapshots.ts';
 import { compactPushLogs } from '../push/compact-push-logs.ts';
@@ -12,6 +14,7 @@ import {
 } from './erasure-audit.ts';
 import { affectedSources, type ErasureKey } from './erasure-keys.ts';
 import { localAuditKey } from './local-audit-key.ts';
+import { type MaterializationWait, withMaterializationLeases } from './materialization-leases.ts';
 import { countOfflineRows, eraseOfflineRows } from './offline-erasure.ts';
 import { eraseOnlineItems } from './online-erasure.ts';
 import { eraseQuarantinedRows } from './quarantine-erasure.ts';
@@ -21,8 +24,18 @@ export interface EraseOptions {
   readonly dataDir: string;
   readonly env: string;
   readonly keys: readonly ErasureKey[];
-  /** The local online store, held by the caller (its lock keeps materialization out). */
+  /**
+   * The local online store, held by the caller. Its lock does not keep materialization out
+   * (`fstore materialize` attaches to the store a running process published), so the online
+   * step holds the views' materialization leases (withMaterializationLeases).
+   */
   readonly online: { readonly client: DynamoDBClient; readonly table: string };
+  /** How long to wait in all for running materializations (default 5 minutes). */
+  readonly materializationWaitMs?: number;
+  readonly materializationPollMs?: number;
+  readonly onMaterializationWait?: (wait: MaterializationWait) => void;
+  /** Whether a lease holder no longer runs (default: a `local-<pid>-` owner whose pid is gone). */
+  readonly isOwnerGone?: (owner: string) => boolean;
   /** Count only: nothing changed, no audit entry. */
   readonly dryRun?: boolean;
   /** A stop request: honoured before the offline commit point, never splitting it. */
@@ -98,7 +111,29 @@ export async function eraseEntities(options: EraseOptions): Promise<EraseResult>
   }
   if (!dryRun) faultPoint('delete:before-online');
   const quarantine = await eraseQuarantinedRows(dataDir, env, keys, dryRun);
-  const online = await eraseOnlineItems(options.online.client, options.online.table, keys, dryRun);
+  const eraseItems = () =>
+    eraseOnlineItems(options.online.client, options.online.table, keys, dryRun);
+  // A materialization that read the rows before the offline commit writes them back before
+  // this, not after (it holds its view's lease until its last write).
+  const online = dryRun
+    ? await eraseItems()
+    : await withMaterializationLeases(
+        {
+          client: options.online.client,
+          table: options.online.table,
+          registry,
+          sources: new Set(sources.map((s) => s.name)),
+          owner: `local-${process.pid}-delete-${randomBytes(4).toString('hex')}`,
+          leaseMs: 5 * 60_000,
+          maxWaitMs: options.materializationWaitMs ?? 5 * 60_000,
+          isOwnerGone: options.isOwnerGone ?? localOwnerGone,
+          ...(options.materializationPollMs !== undefined
+            ? { pollMs: options.materializationPollMs }
+            : {}),
+          ...(options.onMaterializationWait ? { onWait: options.onMaterializationWait } : {}),
+        },
+        eraseItems,
+      );
   const entry: ErasureAuditEntry = {
     kind: 'entity-delete',
     at: new Date().toISOString(),

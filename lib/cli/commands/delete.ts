@@ -94,6 +94,7 @@ export function registerDelete(program: Command): void {
       const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env, {
         attach: dryRun,
       });
+      const waitedFor = new Set<string>();
       let result: EraseResult;
       try {
         result = await eraseEntities({
@@ -104,6 +105,13 @@ export function registerDelete(program: Command): void {
           online: { client: store.client, table: store.table },
           dryRun,
           signal,
+          onMaterializationWait: (wait) => {
+            if (waitedFor.has(wait.view)) return;
+            waitedFor.add(wait.view);
+            ctx.out.status(
+              `waiting for the running materialization of view ${wait.view} (${wait.holder}, lease until ${wait.leaseUntil}) before deleting its items (at most 5 minutes) ...`,
+            );
+          },
         });
       } catch (error) {
         const by = ctx.shutdown.signal;
