@@ -47,6 +47,11 @@ export interface AggregationViewInput extends MetadataInput {
   /** Source column → functions and windows; features are named `<column>_<function>_<window>`. */
   aggregations: Record<string, AggregationInput>;
   online?: boolean;
+  /**
+   * Keep online tiles that pushes and stream records update and lookups combine, so windows
+   * are fresh to the second (docs/adr/0020-aggregation-tiles.md). Needs `online: true`.
+   */
+  onlineTiles?: boolean;
   schedule?: string;
   expectedFreshness?: string;
   status?: LifecycleStatus;
@@ -83,6 +88,7 @@ const viewSchema = z.strictObject({
   source: z.custom<Source>(isSource, 'must be a source made with defineSource()'),
   aggregations: z.record(columnName, aggregationSchema),
   online: z.boolean().optional(),
+  onlineTiles: z.boolean().optional(),
   schedule: z.string().optional(),
   expectedFreshness: freshnessField,
   status: z.enum(lifecycleStatuses).optional(),
@@ -193,6 +199,12 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
   }
   if (Object.keys(parsed.aggregations).length === 0)
     issues.add('aggregations', 'has no aggregations', 'aggregate at least one column');
+  if (parsed.onlineTiles && !parsed.online)
+    issues.add(
+      'onlineTiles',
+      'keeps tiles for the online store, but the view is not online',
+      'set online: true, or drop onlineTiles',
+    );
   checkSchedule(issues, parsed.schedule, parsed.online);
   checkSourceRetention(
     issues,
@@ -209,6 +221,7 @@ export function defineAggregationView(input: AggregationViewInput): FeatureView 
     source,
     features,
     online: parsed.online ?? false,
+    ...(parsed.onlineTiles ? { onlineTiles: true } : {}),
     ...(parsed.schedule !== undefined ? { schedule: parsed.schedule } : {}),
     ...freshnessOf(parsed.expectedFreshness),
     status: parsed.status ?? 'active',

@@ -90,6 +90,11 @@ export interface FeatureView extends DefinitionMetadata {
   readonly ttlSeconds?: number;
   /** Whether values are materialized to the online store and served by the API. */
   readonly online: boolean;
+  /**
+   * Aggregation views only: pushes and stream records keep per-entity tiles online and lookups
+   * combine them at request time, so windows are fresh to the second (docs/adr/0020).
+   */
+  readonly onlineTiles?: boolean;
   /** EventBridge expression for materialization, e.g. "rate(6 hours)". */
   readonly schedule?: string;
   /** How stale online values may get before the freshness alarm fires ("12h"); default twice the schedule interval. */

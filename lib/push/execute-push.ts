@@ -8,6 +8,7 @@ import { newPushId, type PushIdentity } from './push-id.ts';
 import type { PushLimits } from './push-limits.ts';
 import { onlinePushViews, pushSource } from './push-source.ts';
 import { writesOffline, writesOnline } from './push-target.ts';
+import { onlineTileViews } from './push-tiles.ts';
 import { type PushRow, validatePushRows } from './validate-push-rows.ts';
 import { buildOnlinePush, type OnlinePushResult, sendOnlinePush } from './write-push-online.ts';
 
@@ -60,18 +61,19 @@ export async function executePush(
   push?: PushIdentity,
 ): Promise<PushAnswer> {
   const source = pushSource(store.registry, sourceName);
-  if (body.to === 'online' && onlinePushViews(store.registry, source.name).length === 0)
+  // Views a push writes online: passthrough items, and aggregation views' tiles (ADR 0020).
+  const onlineViews = [
+    ...onlinePushViews(store.registry, source.name),
+    ...onlineTileViews(store.registry, source.name),
+  ];
+  if (body.to === 'online' && onlineViews.length === 0)
     throw new ApiError(
       400,
       'NO_ONLINE_VIEWS',
-      `$.to: no online feature view reads source "${source.name}", so "to": "online" would store nothing; mark a passthrough view over it online: true (then fstore apply), or push "to": "offline"`,
+      `$.to: no online feature view reads source "${source.name}", so "to": "online" would store nothing; mark a passthrough or aggregation view over it online: true (then fstore apply), or push "to": "offline"`,
       { path: '$.to', source: source.name },
     );
-  if (
-    writesOnline(body.to) &&
-    source.filter !== undefined &&
-    onlinePushViews(store.registry, source.name).length > 0
-  )
+  if (writesOnline(body.to) && source.filter !== undefined && onlineViews.length > 0)
     throw new ApiError(
       400,
       'SOURCE_FILTERED',
@@ -95,14 +97,17 @@ export async function executePush(
   const onlineTarget = writesOnline(body.to)
     ? { ...onlineStore(store), registry: store.registry, now: () => nowMs }
     : undefined;
-  const plan = onlineTarget ? buildOnlinePush(onlineTarget, source.name, rows) : undefined;
+  // One identity for both halves: a keyed push that runs again has the same id, so its rows
+  // land once offline and count once in the tiles; an unkeyed push is a new push each time.
+  const identity = push ?? { pushId: newPushId() };
+  const plan = onlineTarget
+    ? buildOnlinePush(onlineTarget, source.name, rows, (row) => `${identity.pushId}:${row.index}`)
+    : undefined;
   // Offline first: once the log is in place a failed online write is repaired by a retry (or by
   // materialization of the compacted rows); the reverse order could serve rows training never
   // sees. Only the log folder's fsync runs beside the puts: a process killed meanwhile leaves
   // the log whole under its name, so no put is ever sent for rows the offline store could lose.
-  const placed = writesOffline(body.to)
-    ? await store.offline?.(source, rows, push ?? { pushId: newPushId() })
-    : undefined;
+  const placed = writesOffline(body.to) ? await store.offline?.(source, rows, identity) : undefined;
   const [online] = await Promise.all([
     onlineTarget && plan ? sendOnlinePush(onlineTarget, plan) : undefined,
     placed?.durable,

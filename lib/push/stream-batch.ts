@@ -8,6 +8,7 @@ import {
 import { itemAttributes } from '../online/item-codec.ts';
 import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import { pushSource } from './push-source.ts';
+import { applyTileRow } from './push-tiles.ts';
 import {
   type AcceptedRecord,
   type KinesisEventRecord,
@@ -67,6 +68,11 @@ export interface StreamBatchOutcome extends KinesisBatchResponse {
   readonly superseded: number;
   readonly written: number;
   readonly skippedAsOlder: number;
+  /**
+   * Rows added to aggregation views' tiles (a record counts once per view; a record whose id
+   * the tiles already hold, a redelivery, is not counted again).
+   */
+  readonly tileRowsAdded: number;
   /** Records from the first failed one on, which Lambda sends again. */
   readonly retried: number;
 }
@@ -145,6 +151,20 @@ export async function ingestStreamBatch(
     }
   });
 
+  const tileRowsAdded = await sendRecordTiles(
+    target,
+    read,
+    duplicates,
+    nowMs,
+    (record) => {
+      return record < firstFailed;
+    },
+    (error, record) => {
+      firstFailed = Math.min(firstFailed, record);
+      target.onWriteError?.(error, records[record] as KinesisEventRecord);
+    },
+  );
+
   // Only records before the first failure: Lambda sends the rest again, and they are
   // quarantined by that delivery (once, with RecordsRejected counting them once).
   const rejectedAt = refusedAt.filter((index) => index < firstFailed);
@@ -173,6 +193,7 @@ export async function ingestStreamBatch(
     superseded: superseded.filter((i) => i < firstFailed).length,
     written,
     skippedAsOlder,
+    tileRowsAdded,
     retried: failed ? records.length - firstFailed : 0,
     batchItemFailures: failed ? [{ itemIdentifier: failed.kinesis.sequenceNumber }] : [],
   };
@@ -228,6 +249,54 @@ function times(record: AcceptedRecord): [string, string | null] {
     String(record.row.eventTs),
     record.row.createdTs === undefined ? null : String(record.row.createdTs),
   ];
+}
+
+/**
+ * Every accepted record but duplicates into the tiles of the source's aggregation views
+ * (ADR 0020), by its `<shard id>:<sequence number>` id, so a redelivered record counts once.
+ * Records of one entity go one after another, in record order (they share items); a record
+ * at or after a failed one is not sent (Lambda sends it again).
+ */
+async function sendRecordTiles(
+  target: StreamBatchTarget,
+  read: readonly ReturnType<typeof readStreamRecord>[],
+  duplicates: readonly number[],
+  nowMs: number,
+  stillToSend: (record: number) => boolean,
+  failed: (error: unknown, record: number) => void,
+): Promise<number> {
+  const byEntity = new Map<string, { outcome: AcceptedRecord; record: number }[]>();
+  read.forEach((outcome, record) => {
+    if (outcome.kind !== 'accepted' || duplicates.includes(record)) return;
+    if (outcome.tiles.length === 0) return;
+    const entity = outcome.tiles.map((v) => v.rows[0]?.prefix).join('\n');
+    byEntity.set(entity, [...(byEntity.get(entity) ?? []), { outcome, record }]);
+  });
+  const nowMicros = BigInt(nowMs) * 1000n;
+  let added = 0;
+  await inPool([...byEntity.values()], target.concurrency ?? 16, async (group) => {
+    for (const { outcome, record } of group) {
+      if (!stillToSend(record)) return;
+      try {
+        for (const { spec, rows } of outcome.tiles)
+          for (const { prefix, row } of rows) {
+            const result = await applyTileRow(
+              target.client,
+              target.table,
+              spec,
+              prefix,
+              row,
+              nowMicros,
+            );
+            if (result.applied) added++;
+          }
+      } catch (error) {
+        failed(error, record);
+        return;
+      }
+    }
+  });
+  return added;
 }
 
 /** Runs `work` on every item in order, at most `limit` at a time; `work` handles its own errors. */

@@ -2,6 +2,7 @@ import type { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApiError } from '../api/api-error.ts';
 import { microsOfMillis } from '../epoch-micros.ts';
 import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
+import type { ViewTileRows } from './push-tiles.ts';
 import { type PushRow, validatePushRows } from './validate-push-rows.ts';
 import { buildOnlinePush, type OnlinePushTarget } from './write-push-online.ts';
 
@@ -38,6 +39,8 @@ export interface AcceptedRecord {
   /** The row's columns in schema order: equal text, equal row. */
   readonly content: string;
   readonly puts: readonly { readonly view: string; readonly put: PutItemCommand }[];
+  /** The row for the tiles of every online aggregation view, with the record's id (ADR 0020). */
+  readonly tiles: readonly ViewTileRows[];
 }
 
 /** A record that can never be written: not UTF-8, not JSON, or a row a push would refuse. */
@@ -87,7 +90,9 @@ export function readStreamRecord(
       maxFutureSkewSeconds: context.maxFutureSkewSeconds,
     });
     if (!row) throw new Error('internal: a validated record gave no row');
-    const plan = buildOnlinePush(context.target, context.source.name, [row]);
+    // A replayed record has the same shard and sequence number: its tiles count it once.
+    const id = `${record.eventID?.split(':')[0] ?? 'shard'}:${record.kinesis.sequenceNumber}`;
+    const plan = buildOnlinePush(context.target, context.source.name, [row], () => id);
     return {
       kind: 'accepted',
       row,
@@ -96,6 +101,7 @@ export function readStreamRecord(
         (_, v) => (typeof v === 'bigint' ? v.toString() : v),
       ),
       puts: plan.views.flatMap(({ view, puts }) => puts.map((put) => ({ view: view.name, put }))),
+      tiles: plan.tiles,
     };
   } catch (error) {
     if (!(error instanceof ApiError) || error.status >= 500) throw error;

@@ -2,6 +2,7 @@ import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApiError } from '../api/api-error.ts';
 import { definitionFingerprint } from '../materialize/definition-fingerprint.ts';
 import { clockSeq } from '../offline/clock-seq.ts';
+import { viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import { sendConditionalPuts } from '../online/conditional-puts.ts';
 import type { PutItem } from '../online/dynamodb-batch-get/signed-put-item.ts';
 import { EntityKeyError } from '../online/entity-key.ts';
@@ -9,7 +10,9 @@ import { ItemCodecError } from '../online/item-codec.ts';
 import { putCommand } from '../online/online-writer.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { planPointInTime } from '../sql/point-in-time-plan.ts';
+import { newPushId } from './push-id.ts';
 import { onlineAggregationViews, onlineDerivedViews, onlinePushViews } from './push-source.ts';
+import { sendTileRows, type TileCounts, tileRowsOf, type ViewTileRows } from './push-tiles.ts';
 import type { PushRow } from './validate-push-rows.ts';
 
 export interface OnlinePushResult {
@@ -21,6 +24,8 @@ export interface OnlinePushResult {
    */
   readonly skippedAsOlder: number;
   readonly views: readonly { view: string; written: number; skippedAsOlder: number }[];
+  /** Online aggregation views whose tiles the push updated (ADR 0020); absent when none. */
+  readonly tiles?: readonly TileCounts[];
   /** Online views the push does not update, with why. */
   readonly notUpdated: readonly { view: string; reason: string }[];
 }
@@ -51,6 +56,8 @@ export interface OnlinePushTarget {
 export interface OnlinePushPlan {
   readonly source: string;
   readonly views: readonly { view: RuntimeFeatureView; puts: readonly PutItemCommand[] }[];
+  /** The rows for the tiles of every online aggregation view of the source. */
+  readonly tiles: readonly ViewTileRows[];
 }
 
 /**
@@ -64,6 +71,7 @@ export function buildOnlinePush(
   target: OnlinePushTarget,
   source: string,
   rows: readonly PushRow[],
+  rowId: (row: PushRow) => string = unkeyedRowIds(),
 ): OnlinePushPlan {
   const nowMs = (target.now ?? Date.now)();
   return {
@@ -72,7 +80,20 @@ export function buildOnlinePush(
       view,
       puts: rows.map((row) => buildPut(target, view, row, nowMs)),
     })),
+    tiles: tileRowsOf(
+      target.registry,
+      source,
+      rows,
+      rowId,
+      target.seqFromClock ? nowMs : undefined,
+    ),
   };
+}
+
+/** Row ids of a push without an identity: a new push id, so each such push counts again. */
+function unkeyedRowIds(): (row: PushRow) => string {
+  const pushId = newPushId();
+  return (row) => `${pushId}:${row.index}`;
 }
 
 /** Sends the puts of a built push. */
@@ -80,24 +101,29 @@ export async function sendOnlinePush(
   target: OnlinePushTarget,
   plan: OnlinePushPlan,
 ): Promise<OnlinePushResult> {
-  const sent = await Promise.all(
-    plan.views.map(async ({ view, puts }) => ({
-      view: view.name,
-      ...(await sendConditionalPuts(target.putItem ?? target.client, puts, {
-        concurrency: target.concurrency ?? 16,
+  const nowMs = (target.now ?? Date.now)();
+  const [sent, tiles] = await Promise.all([
+    Promise.all(
+      plan.views.map(async ({ view, puts }) => ({
+        view: view.name,
+        ...(await sendConditionalPuts(target.putItem ?? target.client, puts, {
+          concurrency: target.concurrency ?? 16,
+        })),
       })),
-    })),
-  );
+    ),
+    sendTileRows(
+      { client: target.client, table: target.table, nowMs },
+      plan.tiles,
+      target.concurrency ?? 16,
+    ),
+  ]);
   return {
     written: sent.reduce((sum, v) => sum + v.written, 0),
     skippedAsOlder: sent.reduce((sum, v) => sum + v.skippedAsOlder, 0),
     views: sent.map(({ view, written, skippedAsOlder }) => ({ view, written, skippedAsOlder })),
+    ...(tiles.length > 0 ? { tiles } : {}),
     notUpdated: [
-      ...onlineAggregationViews(target.registry, plan.source).map((view) => ({
-        view: view.name,
-        reason:
-          'an aggregation view: its windows are computed by materialization from offline rows',
-      })),
+      ...batchFreshAggregations(target.registry, plan.source),
       ...onlineDerivedViews(target.registry, plan.source).map((view) => ({
         view: view.name,
         reason:
@@ -105,6 +131,39 @@ export async function sendOnlinePush(
       })),
     ],
   };
+}
+
+/**
+ * Online aggregation views, or their features, that only materialization updates: views
+ * without `onlineTiles`, and the `count_distinct` features of views with them (ADR 0020).
+ */
+function batchFreshAggregations(
+  registry: RuntimeRegistry,
+  source: string,
+): { view: string; reason: string }[] {
+  return onlineAggregationViews(registry, source).flatMap((view) => {
+    if (!view.onlineTiles)
+      return [
+        {
+          view: view.name,
+          reason:
+            'an aggregation view without onlineTiles: its windows are computed by materialization from offline rows',
+        },
+      ];
+    const distinct = (view.aggregations ?? [])
+      .filter((a) => a.function === 'count_distinct')
+      .map((a) => a.feature);
+    if (distinct.length === 0) return [];
+    const which = viewTileSpec(registry, view)
+      ? `its count_distinct features (${distinct.join(', ')})`
+      : 'its features (all count_distinct)';
+    return [
+      {
+        view: view.name,
+        reason: `${which} stay batch-fresh: exact distinct counts have no tiles, so materialization computes them from offline rows (ADR 0020)`,
+      },
+    ];
+  });
 }
 
 function buildPut(

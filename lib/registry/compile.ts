@@ -295,6 +295,7 @@ function compileView(view: FeatureView, file?: string): RegistryFeatureView {
     ttl: view.ttl,
     ttlSeconds: view.ttlSeconds,
     online: view.online,
+    ...(view.onlineTiles ? { onlineTiles: true } : {}),
     schedule: view.schedule,
     expectedFreshness: view.expectedFreshness,
     expectedFreshnessSeconds: view.expectedFreshnessSeconds,

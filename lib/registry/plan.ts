@@ -474,6 +474,7 @@ function diffView(
     'ttl',
     'schedule',
     'expectedFreshness',
+    'onlineTiles',
     'quality',
     'status',
     'leakageRisk',

@@ -94,6 +94,7 @@ export const registryFeatureViewSchema = z.object({
   ttl: z.string().optional(),
   ttlSeconds: z.number().optional(),
   online: z.boolean(),
+  onlineTiles: z.boolean().optional(),
   schedule: z.string().optional(),
   expectedFreshness: z.string().optional(),
   expectedFreshnessSeconds: z.number().optional(),

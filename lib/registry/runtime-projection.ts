@@ -162,6 +162,7 @@ function viewRuntime(view: RegistryFeatureView): Omit<RuntimeFeatureView, 'featu
     ttl: view.ttl,
     ttlSeconds: view.ttlSeconds,
     online: view.online,
+    ...(view.onlineTiles ? { onlineTiles: true } : {}),
     status: view.status,
     offline: { ...view.offline },
     onlineStore: { ...view.onlineStore },

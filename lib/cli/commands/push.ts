@@ -16,6 +16,7 @@ import {
   writesOffline,
   writesOnline,
 } from '../../push/push-target.ts';
+import { onlineTileViews } from '../../push/push-tiles.ts';
 import type { Registry } from '../../registry/index.ts';
 import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
@@ -118,10 +119,14 @@ export function registerPush(program: Command): void {
         if (!options.source)
           throw new UsageError('--follow needs --source', 'e.g. --source payments');
         const followed = inCli(() => pushSource(registry, options.source as string), '--source');
-        if (options.to === 'online' && onlinePushViews(registry, followed.name).length === 0)
+        if (
+          options.to === 'online' &&
+          onlinePushViews(registry, followed.name).length === 0 &&
+          onlineTileViews(registry, followed.name).length === 0
+        )
           throw new UsageError(
             `--to online: no online feature view reads source "${followed.name}", so nothing would be stored`,
-            'mark a passthrough view over it online: true (then fstore apply), or use --to offline',
+            'mark a passthrough view over it online: true, or an aggregation view online with onlineTiles: true (then fstore apply), or use --to offline',
           );
         await followPush(ctx, registry, followed, {
           to: options.to,
