@@ -101,7 +101,9 @@ export async function writeShards(options: ShardedWriteOptions): Promise<Sharded
       stopRequested: options.stopRequested,
       write: async (rows) => {
         const result = await options.write(rows);
-        const before = progress[shard] ?? { shard, counts: zeroCounts };
+        const before: Pick<ShardProgress, 'counts' | 'newestEventTs' | 'nullCounts'> = progress[
+          shard
+        ] ?? { counts: zeroCounts };
         const newest = laterIso(before.newestEventTs, result.newestEventTs);
         const deleted = (before.counts.deleted ?? 0) + result.deleted;
         await record({

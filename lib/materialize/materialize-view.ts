@@ -8,7 +8,7 @@ import { sendConditionalPuts } from '../online/conditional-puts.ts';
 import { itemAttributes, microsToIso } from '../online/item-codec.ts';
 import { deleteIfHoldingCommand, type OnlineRow, putCommand } from '../online/online-writer.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
-import { planPointInTime } from '../sql/point-in-time-plan.ts';
+import { type PlannedView, planPointInTime } from '../sql/point-in-time-plan.ts';
 import { definitionFingerprint } from './definition-fingerprint.ts';
 import { constraintViolations } from './feature-constraints.ts';
 import {
@@ -217,7 +217,7 @@ export async function materializeView(
   });
   try {
     if (shardsOf(checkpoint) > 1) {
-      const outcome = await writeShardedRun();
+      const outcome = await writeShardedRun(planned);
       if (outcome === 'paused') {
         await store.release(owner, runOf('paused'));
         return result('paused');
@@ -312,7 +312,7 @@ export async function materializeView(
    * the run once the others stopped (their checkpoints kept, so a rerun resumes only the
    * unfinished shards), and the watermark stays until every shard is done.
    */
-  async function writeShardedRun(): Promise<'done' | 'paused'> {
+  async function writeShardedRun(planned: PlannedView): Promise<'done' | 'paused'> {
     const sharded = checkpoint as ShardedCheckpoint;
     const shardStore = new ShardStateStore(
       options.client,
@@ -384,6 +384,9 @@ export async function materializeView(
       nullCounts: combined.nullCounts,
     };
     shardRun = { count: sharded.shards, ran: written.ran, alreadyDone: written.alreadyDone };
+    // A stopped or failed run's checkpoint shows the rows its shards read (fstore status).
+    if (written.status !== 'done')
+      await store.checkpoint(owner, leaseMs, checkpoint).catch(() => undefined);
     if (written.status === 'failed') throw written.error;
     if (written.status === 'done') {
       // Best effort: the next sharded run removes them when it starts anyway.

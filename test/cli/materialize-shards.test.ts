@@ -71,12 +71,16 @@ describe('fstore materialize --shards', () => {
     ['-3', 'must be at least 1'],
     ['two', 'must be a whole number of shards, got "two"'],
     ['65', 'must be at most 64'],
-  ])('refuses --shards %s with a clear error and writes nothing', async (value, message) => {
-    const result = await fstore(prepared, ['materialize', '--shards', value]);
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain(`--shards ${message}`);
-    expect(itemsOf(await scan(prepared))).toEqual([]);
-  }, 120_000);
+  ])(
+    'refuses --shards %s with a clear error and writes nothing',
+    async (value, message) => {
+      const result = await fstore(prepared, ['materialize', '--shards', value]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(`--shards ${message}`);
+      expect(itemsOf(await scan(prepared))).toEqual([]);
+    },
+    120_000,
+  );
 
   it('killed when its first shard is done, keeps the watermark; the rerun writes only the unfinished shards and ends with the items of one writer', async () => {
     const [dataDir, clean] = await Promise.all([freshDataDir(), freshDataDir()]);

@@ -148,6 +148,8 @@ describe('a sharded materialization run', () => {
     expect(failing.queries.filter((q) => q.shard?.index === 1)).toHaveLength(3);
     const failed = await stateOf(client, table, registry);
     expect(failed.watermark).toBeUndefined();
+    expect(failed.checkpoint?.counts.rowsRead).toBe(failed.lastRun?.counts.rowsRead);
+    expect(failed.checkpoint?.counts.rowsRead).toBeGreaterThan(80);
     expect(failed.lastRun?.status).toBe('failed');
     expect(failed.lease).toBeUndefined();
     const shards = await new ShardStateStore(client, table, keyPrefixOf(registry)).read();
