@@ -104,6 +104,10 @@ describe('verifiedExport', () => {
     const file = path.join(dir, 'a-file');
     await writeFile(file, 'x');
     await expect(verifiedExport(file)).rejects.toThrow(`${file} is not an fstore export`);
+    // A manifest that cannot be read for another reason is not called missing.
+    const unreadable = await makeTempDir('export-manifest');
+    await mkdir(path.join(unreadable, exportManifestName));
+    await expect(verifiedExport(unreadable)).rejects.toMatchObject({ code: 'EISDIR' });
   });
 
   it('refuses a manifest that is not JSON, or has a wrong field, naming the field', async () => {
@@ -135,16 +139,20 @@ describe('verifiedExport', () => {
     });
     const entry = { path: 'registry.json', bytes: 2, sha256: sha256('{}') };
     const twice = await exportFolder({ 'registry.json': '{}' }, {}, [entry, entry]);
-    await expect(verifiedExport(twice)).rejects.toThrow(
-      `${path.join(twice, exportManifestName)} lists "registry.json" twice`,
-    );
+    await expect(verifiedExport(twice)).rejects.toMatchObject({
+      message: `${path.join(twice, exportManifestName)} lists "registry.json" twice`,
+      hint: 'export again',
+    });
   });
 
   it('refuses a path only the other origin holds', async () => {
     const local = await exportFolder({ 'offline-bucket/offline/a.parquet': 'PAR1' });
-    await expect(verifiedExport(local)).rejects.toThrow(
-      'lists "offline-bucket/offline/a.parquet", which an export of a local environment does not hold',
-    );
+    await expect(verifiedExport(local)).rejects.toMatchObject({
+      message: expect.stringContaining(
+        'lists "offline-bucket/offline/a.parquet", which an export of a local environment does not hold',
+      ),
+      hint: 'export again; the manifest is written by fstore export and never edited by hand',
+    });
     const aws = await exportFolder({ 'offline/orders/a.parquet': 'PAR1' }, { origin: 'aws' });
     await expect(verifiedExport(aws)).rejects.toThrow(
       'lists "offline/orders/a.parquet", which an export of an AWS environment does not hold',
