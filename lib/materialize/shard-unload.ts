@@ -3,7 +3,10 @@ import { quoteLiteral } from '../sql/dialect.ts';
 import { renderShardOf } from '../sql/render-shard.ts';
 import { type LatestRowsQuery, renderMaterializationRows } from './row-source.ts';
 
-/** Athena writes at most 100 partitions per UNLOAD (its CTAS limit). */
+/**
+ * Athena documents 100 partitions per CTAS query (HIVE_TOO_MANY_OPEN_PARTITIONS, 100 open
+ * writers); UNLOAD writes partitions the same way, so it is held to the same limit here.
+ */
 const maxUnloadPartitions = 100;
 
 /**

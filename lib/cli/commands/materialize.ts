@@ -175,9 +175,11 @@ export function interruptedMaterialization(
     );
   for (const r of results.filter((r) => r.status === 'paused'))
     parts.push(
-      r.resumeAfter
-        ? `${r.view} checkpointed at key ${r.resumeAfter.join('/')}, ${count(r.counts.written)} rows written (${count(r.counts.rowsRead)} read) in this run`
-        : `${r.view} stopped before its first checkpoint, ${count(r.counts.written)} rows written`,
+      r.shards
+        ? `${r.view} checkpointed in each of its ${r.shards.count} shards, ${count(r.counts.written)} rows written (${count(r.counts.rowsRead)} read) in this run`
+        : r.resumeAfter
+          ? `${r.view} checkpointed at key ${r.resumeAfter.join('/')}, ${count(r.counts.written)} rows written (${count(r.counts.rowsRead)} read) in this run`
+          : `${r.view} stopped before its first checkpoint, ${count(r.counts.written)} rows written`,
     );
   const notStarted = views.filter((v) => !results.some((r) => r.view === v));
   if (notStarted.length > 0) parts.push(`not started: ${notStarted.join(', ')}`);
