@@ -23,8 +23,9 @@ const parallelDeletes = 16;
  * keyed `<view>#<version>#<entity key>` (lib/online/entity-key.ts), so one Scan of the keys
  * finds them whatever the view's other join keys are; materialization state items (`~…`) are
  * never entity items. A delete of an item already gone counts nothing, so a rerun after a crash
- * deletes what is left. With `dryRun`, only counts. Aggregation views keep their windowed values
- * in the same item as any view (no separate tiles online), so they go with it.
+ * deletes what is left. With `dryRun`, only counts. The aggregation tiles pushes write for a view
+ * with `onlineTiles` (minute items holding the pushed rows, block items their sums) are items of
+ * the entity's key with a tile suffix, and go with it (parseItemKey).
  */
 export async function eraseOnlineItems(
   client: DynamoDBClient,
@@ -38,14 +39,15 @@ export async function eraseOnlineItems(
     const page = await client.send(
       new ScanCommand({
         TableName: table,
-        ProjectionExpression: '#pk',
-        ExpressionAttributeNames: { '#pk': itemAttributes.key },
+        ProjectionExpression: '#pk, #e',
+        ExpressionAttributeNames: { '#pk': itemAttributes.key, '#e': itemAttributes.eventTs },
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
     for (const item of page.Items ?? []) {
       const pk = item[itemAttributes.key]?.S;
-      const parsed = pk === undefined ? undefined : parseItemKey(pk);
+      const tile = item[itemAttributes.eventTs] === undefined;
+      const parsed = pk === undefined ? undefined : parseItemKey(pk, { tile });
       if (pk && parsed && entityKeyMatches(parsed.parts, keys))
         matched.push({ pk, view: parsed.view });
     }
@@ -76,16 +78,32 @@ export async function eraseOnlineItems(
     .sort((a, b) => a.view.localeCompare(b.view));
 }
 
-/** `<view>#<version>#<entity key>` to the view and the key's parts; undefined for other items. */
+/**
+ * A tile item's suffix after the entity key (lib/online/aggregation-tiles/tile-items.ts):
+ * `#raw#<minute start>` or `#tiles#<size>m#<block start>`.
+ */
+const tileSuffix = /#(?:raw#-?\d+|tiles#\d+m#-?\d+)$/;
+
+/**
+ * `<view>#<version>#<entity key>` to the view and the key's parts; undefined for other items.
+ * With `tile` (an item without `event_ts`: entity items always have one, tile items never), a
+ * tile suffix is not part of the key: `#` is not escaped in key values, so only the item tells
+ * a tile of `C1` from the item of an entity whose value is `C1#raw#<n>`.
+ */
 export function parseItemKey(
   pk: string,
+  options: { readonly tile?: boolean } = {},
 ): { view: string; parts: Record<string, string> } | undefined {
   if (pk.startsWith('~')) return undefined;
   const first = pk.indexOf('#');
   const second = first < 0 ? -1 : pk.indexOf('#', first + 1);
   if (second < 0) return undefined;
+  const entityKey = pk.slice(second + 1);
   try {
-    return { view: pk.slice(0, first), parts: decodeEntityKey(pk.slice(second + 1)) };
+    return {
+      view: pk.slice(0, first),
+      parts: decodeEntityKey(options.tile ? entityKey.replace(tileSuffix, '') : entityKey),
+    };
   } catch {
     return undefined; // not an entity key fstore wrote
   }
