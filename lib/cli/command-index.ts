@@ -42,7 +42,7 @@ export const commandIndex: readonly CommandIndexEntry[] = [
     name: 'iam-policy',
     term: 'iam-policy [options]',
     description:
-      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; stream-producer: writing records to the Kinesis streams of the sources; ingest: ingest --env <aws>; compact: compact --env <aws>)',
+      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; stream-producer: writing records to the Kinesis streams of the sources; ingest: ingest --env <aws>; compact: compact --env <aws>; erasure: delete --env <aws>, the statements of the stack’s ErasureOperatorPolicyArn)',
     load: async () => (await import('./commands/iam-policy.ts')).registerIamPolicy,
   },
   {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { offlineResourcesOf } from '../../iam/environment-resources.ts';
+import { erasureStatements } from '../../iam/erasure-policy.ts';
 import { lookupStatements } from '../../iam/lookup-policy.ts';
 import {
   bucketArnOf,
@@ -17,6 +18,8 @@ import {
 } from '../../iam/policy-statement.ts';
 import { pushStatements } from '../../iam/push-policy.ts';
 import { NoStreamError, streamProducerStatements } from '../../iam/stream-producer-policy.ts';
+import { onlineTableName } from '../../online/online-table.ts';
+import { deployedRegistryKey } from '../../registry/deployed-registry-keys.ts';
 import type { Registry } from '../../registry/index.ts';
 import { entityRequestTable } from '../../sql/athena-service-query.ts';
 import { stackOutputNames } from '../../stacks/stack-output-names.ts';
@@ -26,7 +29,15 @@ import { CliContext } from '../context.ts';
 import { type EnvironmentStackOutputs, requiredOutput } from '../stack-outputs-reader.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
 
-const purposes = ['training', 'lookup', 'push', 'stream-producer', 'ingest', 'compact'] as const;
+const purposes = [
+  'training',
+  'lookup',
+  'push',
+  'stream-producer',
+  'ingest',
+  'compact',
+  'erasure',
+] as const;
 /** The purposes `--source` narrows. */
 const perSource: readonly Purpose[] = ['push', 'stream-producer'];
 type Purpose = (typeof purposes)[number];
@@ -57,13 +68,15 @@ interface PolicyNames {
   readonly requestTables: (registry: Registry) => RequestTables;
   readonly database?: string;
   readonly workGroup?: string;
+  /** The deployed stack (stack outputs only; --account works without it). */
+  readonly stack?: EnvironmentStackOutputs;
 }
 
 export function registerIamPolicy(program: Command): void {
   program
     .command('iam-policy')
     .description(
-      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; stream-producer: writing records to the Kinesis streams of the sources; ingest: ingest --env <aws>; compact: compact --env <aws>)',
+      'Print the IAM policy document for a role outside this CDK app: the statements the CDK grants give (training: Athena, Glue, requests/ and training-sets/; lookup: the lookup routes; push: the push route only; stream-producer: writing records to the Kinesis streams of the sources; ingest: ingest --env <aws>; compact: compact --env <aws>; erasure: delete --env <aws>, the statements of the stack’s ErasureOperatorPolicyArn)',
     )
     .option('--for <purpose>', `what the role does: ${purposes.join(', ')}`)
     .option(
@@ -201,6 +214,34 @@ function policyFor(
         warnings: [],
       };
     }
+    case 'erasure': {
+      const { stack } = names;
+      if (!stack)
+        throw new UsageError(
+          '--for erasure names the stack itself (its ARN), its audit key secret and its artifacts bucket, so it reads the stack outputs',
+          `drop --account and its flags: \`fstore iam-policy --env ${env} --for erasure\``,
+        );
+      const { partition, region, account } = names.scope;
+      const artifacts = requiredOutput(stack, 'ArtifactsBucketName');
+      return {
+        statements: erasureStatements({
+          offline: {
+            ...offlineResourcesOf(registry, env, names.scope, names.bucket()),
+            ...(names.database ? { databaseName: names.database } : {}),
+            ...(names.workGroup ? { workGroupName: names.workGroup } : {}),
+          },
+          sources: registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix })),
+          tableArn: `arn:${partition}:dynamodb:${region}:${account}:table/${onlineTableName(env)}`,
+          stackArn: stack.stackId,
+          auditSecretArn: requiredOutput(stack, stackOutputNames.auditKeySecretArn),
+          deployedRegistryArn: `${bucketArnOf(names.scope, artifacts)}/${deployedRegistryKey}`,
+        }),
+        notes: [
+          'the policy of `fstore delete --env <aws>`, as the stack publishes it (ErasureOperatorPolicyArn): attach one or the other to whoever may erase',
+        ],
+        warnings: [],
+      };
+    }
     case 'compact': {
       const bucketArn = bucketArnOf(names.scope, names.bucket());
       const sources = registry.sources.map((s) => ({ name: s.name, s3Prefix: s.offline.s3Prefix }));
@@ -237,6 +278,7 @@ async function stackNames(env: string): Promise<PolicyNames> {
     requestTables: (registry) => deployedRequestTables(stack, env, registry),
     database: requiredOutput(stack, stackOutputNames.glueDatabase),
     workGroup: requiredOutput(stack, stackOutputNames.athenaWorkGroup),
+    stack,
   };
 }
 
