@@ -6,7 +6,55 @@ import type { IngestRecord } from './ingest-manifest.ts';
  * source as it was when that row was the newest committed one: later ingests, and the rows a
  * compaction merged from them, carry greater numbers (compaction keeps `fstore_seq`).
  */
-export type SeqPins = ReadonlyMap<string, bigint>;
+export type SeqPins = ReadonlyMap<string, SeqPin>;
+
+/**
+ * One source's pin: the highest `fstore_seq` a read sees, and, when exact, the seq ranges at or
+ * below it of ingests that committed after the pin was made (S3 ingests number rows by the clock
+ * when they start and take no lock, so one that started before another may commit after it, with
+ * lower numbers): a read as of the pin leaves them out, as it did before they committed.
+ */
+export type SeqPin = bigint | { readonly through: bigint; readonly excluded: readonly SeqRange[] };
+
+/** `fstore_seq` from `first` to `last`, both included. */
+export interface SeqRange {
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+/** The highest `fstore_seq` a pin lets through. */
+export function pinThrough(pin: SeqPin): bigint {
+  return typeof pin === 'bigint' ? pin : pin.through;
+}
+
+/** What a manifest or snapshot records of one source: its pin and the ingests committed then. */
+export interface RecordedPin {
+  readonly maxSeq: SeqJson;
+  readonly ingestIds: readonly string[];
+}
+
+/**
+ * Exact pins of what was recorded (a snapshot's or a manifest's `sources`), given the ingest
+ * records committed now: an ingest of a pinned source that the record does not name, with rows
+ * at or below the pin, committed after the pin was made, so its rows are excluded.
+ */
+export function exactPins(
+  recorded: Readonly<Record<string, RecordedPin>>,
+  records: readonly Pick<IngestRecord, 'source' | 'ingestId' | 'firstSeq' | 'rows'>[],
+): Map<string, SeqPin> {
+  const pins = new Map<string, SeqPin>();
+  for (const [source, pinned] of Object.entries(recorded)) {
+    const through = seqFromJson(pinned.maxSeq);
+    const known = new Set(pinned.ingestIds);
+    const excluded = records
+      .filter((r) => r.source === source && !known.has(r.ingestId) && r.rows > 0)
+      .map((r) => ({ first: BigInt(r.firstSeq), last: BigInt(r.firstSeq) + BigInt(r.rows) - 1n }))
+      .filter((range) => range.first <= through)
+      .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    pins.set(source, excluded.length > 0 ? { through, excluded } : through);
+  }
+  return pins;
+}
 
 /**
  * A `fstore_seq` as JSON: a number while it is exact as one, else a decimal string. Sequence
@@ -66,9 +114,15 @@ export function committedSeqs(
 export function seqPinCondition(pins: SeqPins | undefined, source: string): string | undefined {
   const pin = pins?.get(source);
   if (pin === undefined) return undefined;
-  if (typeof pin !== 'bigint' || pin < 0n || pin >= 2n ** 63n)
+  const through = pinThrough(pin);
+  const bigintSeq = (seq: unknown) => typeof seq === 'bigint' && seq >= 0n && seq < 2n ** 63n;
+  const excluded = typeof pin === 'bigint' ? [] : pin.excluded;
+  if (!bigintSeq(through) || !excluded.every((r) => bigintSeq(r.first) && bigintSeq(r.last)))
     throw new RangeError(`the pinned fstore_seq of source "${source}" is not a BIGINT >= 0`);
-  return `"fstore_seq" <= ${pin}`;
+  return [
+    `"fstore_seq" <= ${through}`,
+    ...excluded.map((r) => `"fstore_seq" NOT BETWEEN ${r.first} AND ${r.last}`),
+  ].join(' AND ');
 }
 
 /** `relation` keeping only the rows a pin on `source` lets through (itself when unpinned). */

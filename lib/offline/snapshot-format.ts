@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { HintedError } from '../hinted-error.ts';
-import {
-  type CommittedSeq,
-  type SeqPins,
-  seqFromJson,
-  seqJsonSchema,
-  seqToJson,
-} from './seq-pins.ts';
+import { type CommittedSeq, seqFromJson, seqJsonSchema, seqToJson } from './seq-pins.ts';
 
 /**
  * A snapshot names the offline data as it was when it was made, at no copy: per source the
@@ -91,7 +85,8 @@ export function newSnapshot(
   };
 }
 
-export function pinsOf(snapshot: Snapshot): SeqPins {
+/** The snapshot's recorded pins (what retention keeps); reads use exactPins of its `sources`. */
+export function pinsOf(snapshot: Snapshot): ReadonlyMap<string, bigint> {
   return new Map(
     Object.entries(snapshot.sources).map(([source, seq]) => [source, seqFromJson(seq.maxSeq)]),
   );

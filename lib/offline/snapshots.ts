@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { readManifest, syncFolder } from './ingest-manifest.ts';
 import { offlineRoot } from './local-layout.ts';
-import { committedSeqs, type SeqPins } from './seq-pins.ts';
+import { committedSeqs } from './seq-pins.ts';
 import {
   checkSnapshotWanted,
   newSnapshot,
@@ -57,7 +57,7 @@ export async function listSnapshots(dataDir: string, env: string): Promise<Snaps
 export async function snapshotPins(
   dataDir: string,
   env: string,
-): Promise<{ readonly name: string; readonly pins: SeqPins }[]> {
+): Promise<{ readonly name: string; readonly pins: ReadonlyMap<string, bigint> }[]> {
   return (await listSnapshots(dataDir, env)).map((snapshot) => ({
     name: snapshot.name,
     pins: pinsOf(snapshot),

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { pinnedAthenaSources } from '../../offline/athena-pinned-sources.ts';
+import { type AthenaPinsGiven, pinnedAthenaSources } from '../../offline/athena-pinned-sources.ts';
 import { writeAthenaResultFile } from '../../offline/athena-result-file.ts';
 import {
   type AthenaTrainingSetResult,
@@ -9,8 +9,6 @@ import {
 import { fileSha256 } from '../../offline/canonical-rows.ts';
 import { requestSources } from '../../offline/request-sources.ts';
 import { findS3Snapshot } from '../../offline/s3-snapshots.ts';
-import type { SeqPins } from '../../offline/seq-pins.ts';
-import { pinsOf } from '../../offline/snapshot-format.ts';
 import type { TrainingSetManifest } from '../../offline/training-set-manifest.ts';
 import { trainingSetOutputShape } from '../../offline/training-set-output-shape.ts';
 import type { Registry } from '../../registry/index.ts';
@@ -33,7 +31,7 @@ export interface AthenaBuild {
   readonly timestampColumn: string;
   readonly onTransformError: 'fail' | 'null';
   /** A snapshot's or a replayed manifest's pins; absent: what is committed when it starts. */
-  readonly given?: { readonly pins: SeqPins; readonly what: string };
+  readonly given?: AthenaPinsGiven;
 }
 
 /** An Athena training set written to `out`: the query, the pinned sources and the output's shape. */
@@ -154,7 +152,9 @@ export async function athenaTrainingSet(
     entities: options.entities,
     timestampColumn: options.timestampColumn,
     onTransformError: options.onTransformError,
-    ...(snapshot ? { given: { pins: pinsOf(snapshot), what: `snapshot "${snapshot.name}"` } } : {}),
+    ...(snapshot
+      ? { given: { pinned: snapshot.sources, what: `snapshot "${snapshot.name}"` } }
+      : {}),
   };
   // The manifest of an earlier build of `out` goes before its output is replaced.
   const built = await buildOnAthena(ctx, registry, build, out, () => removeStaleManifest(out));

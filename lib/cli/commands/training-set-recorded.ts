@@ -3,8 +3,8 @@ import { faultPoint } from '../../fault-injection.ts';
 import { fileSha256 } from '../../offline/canonical-rows.ts';
 import { readManifest } from '../../offline/ingest-manifest.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
-import { type CommittedSeq, committedSeqs, seqToJson } from '../../offline/seq-pins.ts';
-import { findSnapshot, pinsOf, type Snapshot } from '../../offline/snapshots.ts';
+import { type CommittedSeq, committedSeqs, exactPins, seqToJson } from '../../offline/seq-pins.ts';
+import { findSnapshot, type Snapshot } from '../../offline/snapshots.ts';
 import type { TrainingSetResult } from '../../offline/training-set.ts';
 import { manifestPathFor, type TrainingSetManifest } from '../../offline/training-set-manifest.ts';
 import type { Registry } from '../../registry/index.ts';
@@ -34,6 +34,7 @@ export async function buildAndRecord(
   out: string,
 ): Promise<RecordedTrainingSet> {
   const root = offlineRoot(ctx.options.dataDir, ctx.env);
+  const before = await readManifest(root);
   const snapshot = options.snapshot
     ? await findSnapshot(ctx.options.dataDir, ctx.env, options.snapshot)
     : undefined;
@@ -44,9 +45,9 @@ export async function buildAndRecord(
     fullFeatureNames: options.fullFeatureNames ?? false,
     aggregations: options.aggregations,
     onTransformError: options.onTransformError,
-    ...(snapshot ? { pins: pinsOf(snapshot) } : {}),
+    // Exact: ingests committed since the snapshot with rows below its pins stay out.
+    ...(snapshot ? { pins: exactPins(snapshot.sources, before ?? []) } : {}),
   };
-  const before = await readManifest(root);
   const result = await buildLocalTrainingSet(ctx, registry, build, out, () =>
     removeStaleManifest(out),
   );

@@ -3,6 +3,9 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isLocalEnv } from '../../data-paths.ts';
 import { contentHashOf, fileSha256, outputFormat } from '../../offline/canonical-rows.ts';
+import { readManifest } from '../../offline/ingest-manifest.ts';
+import { offlineRoot } from '../../offline/local-layout.ts';
+import { exactPins } from '../../offline/seq-pins.ts';
 import { diffTrainingSets, type TrainingSetDiff } from '../../offline/training-set-diff.ts';
 import {
   manifestPins,
@@ -57,7 +60,13 @@ export async function replayTrainingSet(
     aggregations:
       manifest.strategy.aggregations === 'running-totals' ? 'auto' : manifest.strategy.aggregations,
     onTransformError: manifest.strategy.onTransformError,
-    pins: manifestPins(manifest),
+    // Exact: ingests committed since the manifest with rows below its pins stay out.
+    pins: isLocalEnv(ctx.env)
+      ? exactPins(
+          manifest.sources,
+          (await readManifest(offlineRoot(ctx.options.dataDir, ctx.env))) ?? [],
+        )
+      : manifestPins(manifest),
   };
   const beforeReplace = () => (out.temporary ? Promise.resolve() : removeStaleManifest(out.file));
   const athena = isLocalEnv(ctx.env)
@@ -248,7 +257,7 @@ async function replayOnAthena(
     entities,
     timestampColumn: manifest.entities.timestampColumn,
     onTransformError: manifest.strategy.onTransformError,
-    given: { pins: manifestPins(manifest), what: 'the manifest' },
+    given: { pinned: manifest.sources, what: 'the manifest' },
   };
   const built = await buildOnAthena(ctx, registry, build, out, beforeWrite);
   return {

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { clockSeq } from '../../../lib/offline/clock-seq.ts';
+import { openDuckdb, queryRows } from '../../../lib/offline/duckdb-session.ts';
 import {
   committedSeqs,
+  exactPins,
   seqFromJson,
   seqJsonSchema,
   seqPinCondition,
   seqToJson,
 } from '../../../lib/offline/seq-pins.ts';
+import { assertTrinoGrammar } from '../../helpers/trino-grammar.ts';
 
 const record = (source: string, firstSeq: number, rows: number) => ({
   ingestId: `i${firstSeq}`,
@@ -46,5 +49,51 @@ describe('sequence-number pins', () => {
   it('refuses a pin outside BIGINT', () => {
     expect(() => seqPinCondition(new Map([['s', -1n]]), 's')).toThrow(/BIGINT >= 0/);
     expect(() => seqPinCondition(new Map([['s', 2n ** 63n]]), 's')).toThrow(/BIGINT >= 0/);
+  });
+
+  it('leaves out, as of a recorded pin, the rows of an ingest committed after it with lower numbers', async () => {
+    const early = clockSeq(Date.parse('2026-12-02T03:00:00Z'));
+    const late = early + 2 ** 20;
+    // Recorded while the early ingest had its numbers but no commit: only the late one was there.
+    const recorded = { s3src: { maxSeq: seqToJson(BigInt(late) + 1n), ingestIds: [`i${late}`] } };
+    const now = [
+      record('s3src', early, 2),
+      record('s3src', late, 2),
+      record('s3src', early + 2 ** 21, 1),
+    ];
+    const pins = exactPins(recorded, now);
+    expect(pins.get('s3src')).toEqual({
+      through: BigInt(late) + 1n,
+      excluded: [{ first: BigInt(early), last: BigInt(early) + 1n }],
+    });
+    const condition = seqPinCondition(pins, 's3src') as string;
+    assertTrinoGrammar({ name: 'exact pin', sql: `SELECT * FROM t WHERE ${condition}` });
+    const session = await openDuckdb();
+    try {
+      const seqs = [0n, 1n, 2n ** 20n, 2n ** 20n + 1n, 2n ** 21n].map(
+        (n) => `(${BigInt(early) + n}::BIGINT)`,
+      );
+      const rows = await queryRows(
+        session.connection,
+        `SELECT fstore_seq FROM (VALUES ${seqs.join(', ')}) AS t(fstore_seq) WHERE ${condition} ORDER BY 1`,
+      );
+      expect(rows.map((r) => BigInt(r.fstore_seq as bigint))).toEqual([
+        BigInt(late),
+        BigInt(late) + 1n,
+      ]);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('keeps a plain pin when every ingest at or below it is one the record names', () => {
+    const pins = exactPins({ s: { maxSeq: 5, ingestIds: ['i1', 'i4'] } }, [
+      record('s', 1, 3),
+      record('s', 4, 2),
+      record('s', 6, 4),
+      record('other', 2, 1),
+    ]);
+    expect(pins.get('s')).toBe(5n);
+    expect(seqPinCondition(pins, 's')).toBe('"fstore_seq" <= 5');
   });
 });
