@@ -1,4 +1,9 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { HintedError } from '../hinted-error.ts';
 import { deleteEveryVersion } from '../offline/s3-object-versions.ts';
@@ -63,18 +68,17 @@ export async function writeInPlaceJournal(
  * compaction lock the caller holds: every noncurrent version of each object the journal names is
  * deleted (the current one, written without the rows or not written yet, stays for Athena to
  * find again), then every version of the journal. Returns the versions of data objects deleted
- * (0 without a journal: one GetObject answered NoSuchKey).
+ * (0 without a journal). Looked up by listing its exact key: a GetObject of a missing key answers
+ * 403 rather than 404 unless the caller may list the bucket unconditioned.
  */
 export async function settleInPlaceJournal(target: JournalTarget): Promise<number> {
   const key = inPlaceJournalKey(target.source);
-  let text: string;
-  try {
-    const answer = await target.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
-    text = (await answer.Body?.transformToString('utf8')) ?? '';
-  } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchKey') return 0;
-    throw error;
-  }
+  const listed = await target.s3.send(
+    new ListObjectsV2Command({ Bucket: target.bucket, Prefix: key, MaxKeys: 10 }),
+  );
+  if (!(listed.Contents ?? []).some((o) => o.Key === key)) return 0;
+  const answer = await target.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
+  const text = (await answer.Body?.transformToString('utf8')) ?? '';
   let journal: z.infer<typeof journalSchema>;
   try {
     journal = journalSchema.parse(JSON.parse(text));

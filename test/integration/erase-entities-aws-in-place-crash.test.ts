@@ -133,6 +133,16 @@ async function versionsHoldingC1(): Promise<string[]> {
 }
 
 describe('fstore delete on AWS killed between writing an uncommitted object again at its key and deleting its older versions', () => {
+  it('refuses a damaged journal, naming it, before changing anything of the source', async () => {
+    const journal = '_fstore/erasure/in-place/orders.json';
+    fixture.bucket.objects.set(journal, Buffer.from('{"kind":"entity-delete-in-pl'));
+    const before = new Map(fixture.bucket.objects);
+    await expect(eraseHere()).rejects.toThrow(
+      `s3://${fixture.bucket.name}/${journal}, the journal of an entity delete of source "orders" that was cut short, is not readable`,
+    );
+    expect(new Map(fixture.bucket.objects)).toEqual(before);
+  }, 60_000);
+
   it('a rerun deletes the older versions still holding the key, although the current version no longer holds it', async () => {
     const killed = await eraseInChild('delete:s3-after-in-place-upload');
     expect(killed.signal, killed.out).toBe('SIGKILL');
