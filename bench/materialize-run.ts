@@ -3,7 +3,7 @@
  * `ours` runs fstore's materializer end to end (DuckDB query, constraints, codec, conditional
  * puts, checkpoints); `baseline` sends the same conditional PutItem calls for the same number
  * of rows at the same concurrency, items built by a bare loop (no query, no codec).
- * Prints one JSON line: { rows, seconds, peakRssMb }.
+ * Prints one JSON line: { rows, seconds, peakRssMb }. `ours` takes a shard count (default 1).
  * `incremental` (on a copy of the store): a full run, then an ingest of `ingestRows` rows, then
  * the next scheduled run; prints { fullSeconds, seconds, rows, puts, rowsRead, ingested, peakRssMb }.
  */
@@ -19,7 +19,7 @@ import {
   materializeAt,
 } from './materialize-setup.ts';
 
-const [mode, endpoint, dataDir, rowsText, ingestRowsText] = process.argv.slice(2);
+const [mode, endpoint, dataDir, rowsText, ingestRowsText, shardsText] = process.argv.slice(2);
 const rows = Number(rowsText);
 const client = localDynamoClient(endpoint as string);
 const table = `fstore-bench-${mode}`;
@@ -86,6 +86,7 @@ if (mode === 'ours') {
     client,
     table,
     concurrency: benchConcurrency,
+    shards: Number(shardsText ?? 1),
     now: () => materializeAt,
   });
   written = result?.counts.written ?? 0;

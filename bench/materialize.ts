@@ -14,6 +14,9 @@
  * after the full run, 10 % late), then the next scheduled run (ours); reports the PutItem calls
  * it issued and its time against the full run's (targets: puts ≤ rows ingested, time ≤ 5 %),
  * and a JSON line. `--case throughput|incremental` runs only one case (default both).
+ *
+ * `--shards 1,2,4` runs only the sharded case instead (bench/materialize-shards.ts): rows/s of
+ * `fstore materialize --shards N` per shard count, in rotated rounds, with peak RSS.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cp, rm } from 'node:fs/promises';
@@ -23,10 +26,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describeInterleave, interleave, interleaveJson, runsOption } from './interleave.ts';
 import { benchConcurrency, writeBenchSource } from './materialize-setup.ts';
+import { type ShardPass, shardCountsOption, shardsCase } from './materialize-shards.ts';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const runs = runsOption(3);
 const ingestRows = Number(process.env.BENCH_INGEST_ROWS ?? 1000);
+const shardCounts = shardCountsOption();
 const caseArg = process.argv.indexOf('--case');
 const benchCase = caseArg >= 0 ? process.argv[caseArg + 1] : 'all';
 if (!['all', 'throughput', 'incremental'].includes(benchCase ?? ''))
@@ -58,10 +63,24 @@ async function withServer<T>(work: (endpoint: string) => T): Promise<T> {
   }
 }
 
-function pass(mode: 'ours' | 'baseline' | 'incremental', endpoint: string, dir = dataDir): Pass {
+function pass(
+  mode: 'ours' | 'baseline' | 'incremental',
+  endpoint: string,
+  dir = dataDir,
+  shards = 1,
+): Pass {
   const output = execFileSync(
     process.execPath,
-    [tsx, here('./materialize-run.ts'), mode, endpoint, dir, String(rows), String(ingestRows)],
+    [
+      tsx,
+      here('./materialize-run.ts'),
+      mode,
+      endpoint,
+      dir,
+      String(rows),
+      String(ingestRows),
+      String(shards),
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as Pass;
@@ -69,8 +88,18 @@ function pass(mode: 'ours' | 'baseline' | 'incremental', endpoint: string, dir =
 
 process.stderr.write(`writing ${rows.toLocaleString('en-US')} rows to ${dataDir} ...\n`);
 await writeBenchSource(dataDir, rows);
-if (benchCase !== 'incremental') await throughputCase();
-if (benchCase !== 'throughput') await incrementalCase();
+if (shardCounts)
+  await shardsCase({
+    counts: shardCounts,
+    rounds: runs,
+    rows,
+    concurrency: benchConcurrency,
+    pass: (shards) => withServer((endpoint): ShardPass => pass('ours', endpoint, dataDir, shards)),
+  });
+else {
+  if (benchCase !== 'incremental') await throughputCase();
+  if (benchCase !== 'throughput') await incrementalCase();
+}
 
 async function throughputCase(): Promise<void> {
   process.stderr.write(
