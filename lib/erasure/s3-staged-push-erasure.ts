@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { faultPoint } from '../fault-injection.ts';
 import { HintedError } from '../hinted-error.ts';
 import { type DuckdbSession, openDuckdb, queryRows } from '../offline/duckdb-session.ts';
 import { deleteEveryVersion } from '../offline/s3-object-versions.ts';
@@ -59,7 +60,8 @@ const workFolderPrefix = 'fstore-staged-erasure-';
  * the ETag read), never deleted: a staged object is the push ingest's to fold, and a batch it
  * left may name it; its (push id, row) ledger is unchanged, so the rows kept are delivered once.
  * Then every noncurrent version of an object with a version holding a key is deleted. A rerun
- * after a crash between the two finds the older version by the same listing. The caller holds
+ * after a crash between the two (fault point `delete:staged-after-rewrite`) finds the older
+ * version by the same listing. The caller holds
  * the source's compaction lock, so no push ingest folds or moves these objects meanwhile.
  */
 export async function eraseStagedPushRows(
@@ -101,6 +103,7 @@ export async function eraseStagedPushRows(
           `COPY (SELECT * FROM ${read} WHERE (${matchPredicate(options.keys, columns, present)}) IS NOT TRUE) TO ${quoteLiteral(output)} (FORMAT parquet, COMPRESSION zstd)`,
         );
         await upload(options, key, output, 'application/vnd.apache.parquet', current.etag);
+        faultPoint('delete:staged-after-rewrite');
       }
       done.versionsDeleted += await deleteOlder(options, key);
     }

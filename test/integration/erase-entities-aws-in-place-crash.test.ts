@@ -108,7 +108,7 @@ function eraseHere() {
 }
 
 /** Every version, current or not, of a data object of `orders` that holds a row of C1. */
-async function versionsHoldingC1(): Promise<string[]> {
+async function versionsHoldingC1(prefixes = ['offline/orders/dt=']): Promise<string[]> {
   const versions: [string, Buffer][] = [
     ...[...fixture.bucket.objects].map(([key, bytes]): [string, Buffer] => [
       `${key} current`,
@@ -120,7 +120,7 @@ async function versionsHoldingC1(): Promise<string[]> {
   ];
   const holding: string[] = [];
   for (const [name, bytes] of versions) {
-    if (!name.startsWith('offline/orders/dt=')) continue;
+    if (!prefixes.some((p) => name.startsWith(p))) continue;
     const file = path.join(fixture.scratch, `check-${holding.length}-${Date.now()}.parquet`);
     await writeFile(file, bytes);
     const [row] = await queryRows(
@@ -142,6 +142,27 @@ describe('fstore delete on AWS killed between writing an uncommitted object agai
     );
     expect(new Map(fixture.bucket.objects)).toEqual(before);
   }, 60_000);
+
+  it('killed after writing a staged push object again without the key, a rerun deletes its older version that still holds it', async () => {
+    const staged =
+      'offline/_push/orders/arrived=2026-03-01/fstore-dev-push-orders-1-2026-03-01-12-00-00-a.parquet';
+    fixture.bucket.objects.delete(inflight);
+    // The erasure reads only the key column of a staged object: seqs 40, 41 are customers C1, C2.
+    fixture.bucket.objects.set(staged, await fixture.committedParquet([40, 41]));
+    const killed = await eraseInChild('delete:staged-after-rewrite');
+    expect(killed.signal, killed.out).toBe('SIGKILL');
+    const holding = async () =>
+      (await versionsHoldingC1(['offline/_push/'])).map((v) => v.replace(/ n\d+$/, ' older'));
+    expect(await holding()).toEqual([`${staged} older`]);
+
+    await new Promise((resolve) => setTimeout(resolve, leaseMs + 2000));
+    const rerun = await eraseHere();
+    expect(rerun.staged).toEqual([
+      { source: 'orders', rows: 0, errorRecords: 0, objects: 1, versionsDeleted: 1 },
+    ]);
+    expect(await holding()).toEqual([]);
+    expect(fixture.bucket.objects.has(staged)).toBe(true);
+  }, 120_000);
 
   it('a rerun deletes the older versions still holding the key, although the current version no longer holds it', async () => {
     const killed = await eraseInChild('delete:s3-after-in-place-upload');
