@@ -114,9 +114,12 @@ export interface AwsEraseResult extends Omit<AwsErasureAuditEntry, 'kind'> {
  *    names the objects holding the keys by `"$path"`; those readers read (readableObjectKeys) are
  *    written again without the rows and committed with one record (rewriteS3Objects), those a
  *    compaction replaced deleted, and those no record names (an ingest's not committed yet: S3
- *    ingests take no lock) written again at the same key; every older version of them goes;
+ *    ingests take no lock) written again at the same key, named first in a journal a rerun
+ *    settles (s3-in-place-journal.ts); every older version of them goes; then the pushed rows
+ *    still staged or refused by Firehose (eraseStagedPushRows), every version;
  * 2. quarantined rows under `quarantine/`, every version (eraseS3QuarantinedRows);
- * 3. online items of every view in the environment's table (eraseOnlineItems);
+ * 3. online items of every view in the environment's table (eraseOnlineItems), holding the
+ *    materialization lease of each online view of an affected source (withMaterializationLeases);
  * 4. one audit entry `_fstore/audit/deletes/<time>-<id>.json` (keys as HMAC-SHA256 under the
  *    environment's audit secret, never the values).
  * There are no running totals or tiles on AWS (training sets compute windows in Athena, and an
