@@ -1,11 +1,12 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   acquireS3Lock,
   S3LockHeldError,
@@ -248,12 +249,31 @@ describe('renewing the S3 lock', () => {
     expect(puts()).toHaveLength(9);
   });
 
-  it('refuses to confirm a lock it released', async () => {
+  it('refuses to confirm a lock it released, and a second release deletes nothing', async () => {
     s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+    s3.on(DeleteObjectCommand).resolves({});
     const lock = await acquireS3Lock(options());
-    await lock.release();
+    expect(await lock.release()).toBe('released');
     await expect(lock.confirm()).rejects.toThrow(': it was released;');
-    expect(await lock.release()).toBe('released'); // a second release changes nothing
+    expect(await lock.release()).toBe('released');
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
+  });
+
+  it('settles a renewal answered without an ETag by reading the lock back, and releases with the ETag read', async () => {
+    s3.on(PutObjectCommand, { IfNoneMatch: '*' }).resolves({ ETag: '"e1"' });
+    let stored = '';
+    s3.on(PutObjectCommand, { IfMatch: '"e1"' }).callsFake(async (input: { Body: string }) => {
+      stored = input.Body;
+      return {};
+    });
+    s3.on(GetObjectCommand).callsFake(async () => ({ ETag: '"read"', Body: text(stored) }));
+    s3.on(DeleteObjectCommand).resolves({});
+    const lock = await acquireS3Lock(options());
+    clock.now = new Date('2026-04-01T12:00:10Z');
+    await lock.confirm();
+    expect(lock.holder.expires).toBe('2026-04-01T12:01:10.000Z');
+    expect(await lock.release()).toBe('released');
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input.IfMatch).toBe('"read"');
   });
 
   it('renews with the lease counted from the renewal, keeping the rest of the holder', async () => {
@@ -264,5 +284,43 @@ describe('renewing the S3 lock', () => {
     await lock.confirm();
     expect(lock.holder).toEqual({ ...first, expires: '2026-04-01T12:01:20.000Z' });
     expect(JSON.parse(String(puts()[1]?.Body))).toEqual(lock.holder);
+  });
+});
+
+describe('the S3 lock’s defaults and its release', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('without a clock, writes the lease from this host’s time', async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+    const before = Date.now();
+    const lock = await acquireS3Lock({ ...options(), now: undefined });
+    const expires = Date.parse(lock.holder.expires);
+    expect(expires).toBeGreaterThanOrEqual(before + 60_000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 60_000);
+    expect(lock.holder.started).toBe(new Date(expires - 60_000).toISOString());
+  });
+
+  it('renews every third of the lease unless told otherwise', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+    const lock = await acquireS3Lock(options());
+    await vi.advanceTimersByTimeAsync(19_999);
+    expect(puts()).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(puts()).toHaveLength(2);
+    expect(puts()[1]?.IfMatch).toBe('"e1"');
+    await lock.release();
+  });
+
+  it('leaves the lock to expire when its delete keeps conflicting, or its read-back after a 412 fails', async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+    s3.on(DeleteObjectCommand).rejects(s3Error(409, 'ConditionalRequestConflict'));
+    expect(await (await acquireS3Lock(options())).release()).toBe('left-to-expire');
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(8);
+    s3.on(DeleteObjectCommand).rejects(s3Error(412, 'PreconditionFailed'));
+    s3.on(GetObjectCommand).rejects(new Error('ECONNRESET'));
+    expect(await (await acquireS3Lock(options())).release()).toBe('left-to-expire');
   });
 });
