@@ -33,6 +33,19 @@ const prefixesSchema = z
     ),
   );
 
+/** `{ "<source>": "<event-time column>", ... }`: what the boundary day's rewrite compares. */
+const timestampFieldsSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string(), z.string().regex(/^[a-z][a-z0-9_]*$/)));
+
 const configSchema = z
   .object({
     OFFLINE_BUCKET: z.string().min(3),
@@ -40,6 +53,13 @@ const configSchema = z
     RETENTIONS: retentionsSchema,
     /** Set at synth from the registry (each source's `offline.s3Prefix`). */
     OFFLINE_PREFIXES: prefixesSchema,
+    /**
+     * Set at synth from the registry: each source's event-time column. Present, the boundary
+     * day is rewritten without its older rows (the function's image carries DuckDB).
+     */
+    TIMESTAMP_FIELDS: timestampFieldsSchema.optional(),
+    /** Set by Lambda. */
+    AWS_REGION: z.string().min(1).optional(),
   })
   .superRefine((config, ctx) => {
     for (const source of Object.keys(config.RETENTIONS))
@@ -49,6 +69,20 @@ const configSchema = z
           path: ['OFFLINE_PREFIXES'],
           message: `no prefix for source "${source}"`,
         });
+    if (config.TIMESTAMP_FIELDS === undefined) return;
+    for (const source of Object.keys(config.RETENTIONS))
+      if (config.TIMESTAMP_FIELDS[source] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TIMESTAMP_FIELDS'],
+          message: `no event-time column for source "${source}"`,
+        });
+    if (!config.AWS_REGION)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AWS_REGION'],
+        message: 'the boundary rewrite needs the region (Lambda sets it)',
+      });
   });
 
 export interface RetentionConfig {
@@ -57,6 +91,9 @@ export interface RetentionConfig {
   readonly retentions: Readonly<Record<string, number>>;
   /** Source → its data prefix in the bucket (the registry's `offline.s3Prefix`). */
   readonly prefixes: Readonly<Record<string, string>>;
+  /** Source → its event-time column; absent: the boundary day is kept whole. */
+  readonly timestampFields?: Readonly<Record<string, string>>;
+  readonly region?: string;
 }
 
 /** Reads and validates the function's environment once, at cold start. */
@@ -72,5 +109,7 @@ export function readRetentionConfig(env: Record<string, string | undefined>): Re
     bucket: parsed.data.OFFLINE_BUCKET,
     retentions: parsed.data.RETENTIONS,
     prefixes: parsed.data.OFFLINE_PREFIXES,
+    ...(parsed.data.TIMESTAMP_FIELDS ? { timestampFields: parsed.data.TIMESTAMP_FIELDS } : {}),
+    ...(parsed.data.AWS_REGION ? { region: parsed.data.AWS_REGION } : {}),
   };
 }

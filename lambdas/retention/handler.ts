@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { microsOfMillis } from '../../lib/epoch-micros.ts';
 import { S3LockHeldError } from '../../lib/offline/s3-lock.ts';
 import { applyS3Retention, type S3SourceRetention } from '../../lib/offline/s3-retention.ts';
+import type { rewriteS3Objects } from '../../lib/offline/s3-rewrite-objects.ts';
 import { s3SnapshotPins } from '../../lib/offline/s3-snapshots.ts';
 import type { RetentionConfig } from './config.ts';
 
@@ -17,6 +18,12 @@ export interface RetentionDependencies {
   readonly metrics?: Metrics;
   readonly logger?: Logger;
   readonly now?: () => Date;
+  /**
+   * Writes the boundary day's objects again without the older rows (lib/offline/s3-rewrite-objects,
+   * DuckDB: index.ts passes it in the function's image). Absent, or without the config's
+   * event-time columns, the boundary day is kept whole.
+   */
+  readonly rewrite?: typeof rewriteS3Objects;
 }
 
 /** A source another run held (`busy`) or that failed, with why. */
@@ -38,7 +45,8 @@ const eventSchema = z.strictObject({});
 
 /**
  * The scheduled retention (README "Retention"): every source with a retention gets
- * applyS3Retention (whole `dt` partitions before the boundary's day deleted). A source whose
+ * applyS3Retention (whole `dt` partitions before the boundary's day deleted, the boundary day
+ * rewritten without its older rows when `rewrite` is given; rows snapshots pin kept). A source whose
  * lock another run holds (a compaction) is counted `SourcesBusy` and left for the next run. A
  * source that fails is logged and counted (`RetentionFailures`); once every other source has
  * run, the invocation fails, so the Errors alarm sees it. `RetentionObjectsDeleted` and
@@ -57,6 +65,7 @@ export function createRetentionHandler(deps: RetentionDependencies) {
       );
     const runs: RetentionRun[] = [];
     for (const [source, retentionSeconds] of Object.entries(deps.config.retentions)) {
+      const timestampField = deps.config.timestampFields?.[source];
       try {
         const done = await applyS3Retention({
           s3: deps.s3,
@@ -68,6 +77,15 @@ export function createRetentionHandler(deps: RetentionDependencies) {
           // Read under the source's lock: a snapshot made before it is held is honoured.
           pins: () => s3SnapshotPins({ s3: deps.s3, bucket: deps.config.bucket, env: 'this' }),
           now,
+          ...(deps.rewrite && timestampField && deps.config.region
+            ? {
+                boundaryRewrite: {
+                  rewrite: deps.rewrite,
+                  region: deps.config.region,
+                  timestampField,
+                },
+              }
+            : {}),
         });
         runs.push({ status: 'done', ...done });
         logger.info('retention applied', { ...done });
@@ -92,6 +110,17 @@ export function createRetentionHandler(deps: RetentionDependencies) {
       'RetentionBytesFreed',
       MetricUnit.Bytes,
       done.reduce((n, r) => n + r.bytesFreed, 0),
+    );
+    // Objects past the retention kept because a snapshot pins their rows (the run still succeeds).
+    metrics.addMetric(
+      'RetentionObjectsKeptForSnapshots',
+      MetricUnit.Count,
+      done.reduce((n, r) => n + r.objectsKept, 0),
+    );
+    metrics.addMetric(
+      'RetentionBoundaryRowsDeleted',
+      MetricUnit.Count,
+      done.reduce((n, r) => n + (r.boundaryRowsDeleted ?? 0), 0),
     );
     // The not-run alarm: a day without a retained source (no run, or all busy) breaches.
     metrics.addMetric('SourcesRetained', MetricUnit.Count, done.length);

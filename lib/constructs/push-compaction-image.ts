@@ -28,11 +28,35 @@ export function writePushCompactionContext(
   registry: RuntimeRegistry,
   options: { readonly bundle: boolean } = { bundle: true },
 ): string {
+  return writeDuckdbFunctionContext(dir, {
+    entry,
+    dockerfile,
+    name: 'fstore-push-compaction',
+    define: { FSTORE_REGISTRY: JSON.stringify(registry) },
+    bundle: options.bundle,
+  });
+}
+
+/**
+ * The build context of a container-image function that loads DuckDB's native addon, as
+ * writePushCompactionContext describes: `entry` bundled with DuckDB external (and `define`),
+ * `dockerfile`, and a package.json/package-lock.json named `name` holding only DuckDB.
+ */
+export function writeDuckdbFunctionContext(
+  dir: string,
+  options: {
+    readonly entry: string;
+    readonly dockerfile: string;
+    readonly name: string;
+    readonly define?: Readonly<Record<string, string>>;
+    readonly bundle: boolean;
+  },
+): string {
   mkdirSync(dir, { recursive: true });
   // Skipped as CDK skips NodejsFunction bundling (`aws:cdk:bundling-stacks`): nothing deploys it.
   if (options.bundle)
     buildSync({
-      entryPoints: [entry],
+      entryPoints: [options.entry],
       outfile: path.join(dir, 'index.mjs'),
       bundle: true,
       platform: 'node',
@@ -46,12 +70,12 @@ export function writePushCompactionContext(
       banner: {
         js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
-      define: { FSTORE_REGISTRY: JSON.stringify(registry) },
+      ...(options.define ? { define: { ...options.define } } : {}),
       external: [...lazyAwsSdkModules, nativePackage],
       logLevel: 'silent',
     });
-  copyFileSync(dockerfile, path.join(dir, 'Dockerfile'));
-  const { manifest, lock } = nativeDependencyLock(projectFiles.depsLockFilePath);
+  copyFileSync(options.dockerfile, path.join(dir, 'Dockerfile'));
+  const { manifest, lock } = nativeDependencyLock(projectFiles.depsLockFilePath, options.name);
   writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
   return dir;
@@ -67,7 +91,7 @@ interface LockEntry {
  * A package.json depending on DuckDB only, and the part of the repository's lock file it needs:
  * DuckDB's entry and, transitively, every (optional) dependency's, as hoisted at the top level.
  */
-export function nativeDependencyLock(lockFile: string) {
+export function nativeDependencyLock(lockFile: string, name = 'fstore-push-compaction') {
   const full = JSON.parse(readFileSync(lockFile, 'utf8')) as {
     lockfileVersion: number;
     packages: Record<string, LockEntry>;
@@ -84,7 +108,7 @@ export function nativeDependencyLock(lockFile: string) {
     pending.push(...Object.keys({ ...found.dependencies, ...found.optionalDependencies }));
   }
   const manifest = {
-    name: 'fstore-push-compaction',
+    name,
     private: true,
     type: 'module',
     dependencies: { [nativePackage]: version },

@@ -1,20 +1,23 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, Stage, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
-import { compactionLockKey } from '../offline/s3-compact-record.ts';
+import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
+import { compactionLockKey, compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
 import { s3SnapshotsPrefix } from '../offline/snapshot-format.ts';
-import { lazyAwsSdkModules, projectFiles, retention } from './function-defaults.ts';
+import { retention } from './function-defaults.ts';
 import { functionRole } from './function-role.ts';
+import { writeDuckdbFunctionContext } from './push-compaction-image.ts';
 
 export interface ScheduledRetentionProps {
   readonly stage: StageConfig;
@@ -24,6 +27,8 @@ export interface ScheduledRetentionProps {
   readonly retentions: Readonly<Record<string, number>>;
   /** Source → its data prefix in the bucket (the registry's `offline.s3Prefix`), as compaction. */
   readonly prefixes: Readonly<Record<string, string>>;
+  /** Source → its event-time column (the registry's `timestampField`), for the boundary day. */
+  readonly timestampFields: Readonly<Record<string, string>>;
   /**
    * When it runs (EventBridge Scheduler, UTC); default once a day. At least daily: the not-run
    * alarm expects a retained source every day.
@@ -34,13 +39,18 @@ export interface ScheduledRetentionProps {
 }
 
 const entry = fileURLToPath(new URL('../../lambdas/retention/index.ts', import.meta.url));
+const dockerfile = fileURLToPath(new URL('../../lambdas/retention/Dockerfile', import.meta.url));
 
 /**
  * The scheduled retention of the offline store (README "Retention"): an EventBridge Scheduler
  * schedule invokes one function that deletes, per source with a retention, the objects of the
- * `dt` partitions before the boundary's day (lambdas/retention). Its role may only list
- * `offline/<source>/dt=`, delete objects under `offline/<source>/dt=`, and take the source's
- * compaction lock (get, put, delete that one key): nothing else of the bucket. A failed run
+ * `dt` partitions before the boundary's day, and writes the boundary day's objects again without
+ * their older rows (lambdas/retention). The rewrite needs DuckDB's native addon, so the function
+ * is a container image built like the push compaction's (linux/arm64, npm ci of DuckDB only).
+ * Its role may only list, read, write and delete (every version) objects under
+ * `<prefix>dt=` of those sources, list and read their commit records, write a compaction record
+ * (the rewrite's one commit), and take the source's compaction lock: nothing else of the bucket
+ * but the snapshots, which it lists and reads. A failed run
  * (Lambda Errors: a source S3 refused, a crash, a timeout) fires an alarm; the run is retried by
  * the next schedule, so the invocation is not retried. Two UTC days in a row with no source
  * retained (the schedule never fired, or every source was busy) fire another alarm, missing
@@ -48,7 +58,7 @@ const entry = fileURLToPath(new URL('../../lambdas/retention/index.ts', import.m
  * lifecycle rule expires them.
  */
 export class ScheduledRetention extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.DockerImageFunction;
   readonly schedule: scheduler.CfnSchedule;
   readonly failedAlarm: cloudwatch.Alarm;
   readonly notRunAlarm: cloudwatch.Alarm;
@@ -64,7 +74,7 @@ export class ScheduledRetention extends Construct {
     });
     const role = functionRole(this, 'ServiceRole', {
       logGroup,
-      description: `Execution role of ${functionName}: list and delete offline/<source>/dt= objects, take the source's compaction lock, read the snapshots`,
+      description: `Execution role of ${functionName}: delete and rewrite offline/<source>/dt= objects, commit the rewrite, take the source's compaction lock, read the snapshots`,
     });
     const sources = Object.keys(props.retentions);
     const prefixes = Object.fromEntries(
@@ -73,6 +83,16 @@ export class ScheduledRetention extends Construct {
         if (prefix === undefined)
           throw new Error(`ScheduledRetention: no prefix for source "${s}" in props.prefixes`);
         return [s, prefix];
+      }),
+    );
+    const timestampFields = Object.fromEntries(
+      sources.map((s) => {
+        const field = props.timestampFields[s];
+        if (field === undefined)
+          throw new Error(
+            `ScheduledRetention: no event-time column for source "${s}" in props.timestampFields`,
+          );
+        return [s, field];
       }),
     );
     const partitions = sources.map((s) => `${prefixes[s]}dt=`);
@@ -98,6 +118,48 @@ export class ScheduledRetention extends Construct {
         resources: sources.map((s) => props.bucket.arnForObjects(compactionLockKey(s))),
       }),
     );
+    // The boundary day's rewrite (lib/offline/s3-rewrite-objects.ts): it reads the objects and
+    // the commit records (which objects readers read), uploads the rewritten objects beside the
+    // old, commits with one compaction record, then deletes every version of the replaced ones.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObjectVersion'],
+        resources: partitions.map((p) => props.bucket.arnForObjects(`${p}*`)),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: sources.map((s) => props.bucket.arnForObjects(`${ingestRecordsPrefix}${s}/*`)),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: sources.map((s) => props.bucket.arnForObjects(`${compactionRecordsPrefix(s)}*`)),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: {
+          StringEquals: {
+            's3:prefix': [
+              ...sources.map((s) => prefixes[s] as string),
+              ...sources.map((s) => `${ingestRecordsPrefix}${s}/`),
+            ],
+          },
+        },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucketVersions'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': partitions.map((p) => `${p}*`) } },
+      }),
+    );
     // The snapshots' pins (lib/offline/s3-snapshots.ts): listed and read, nothing else there.
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -116,23 +178,42 @@ export class ScheduledRetention extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${stack.resolve((props.bucket.node.defaultChild as s3.CfnBucket | undefined)?.logicalId) ?? 'bucket'}.Arn>/${s3SnapshotsPrefix}*]`,
       reason: `Reads the snapshot objects under ${s3SnapshotsPrefix} (one per snapshot, names not known at deploy) to refuse deleting rows they pin; read only, nothing else under that prefix.`,
     });
+    const bucketId =
+      stack.resolve((props.bucket.node.defaultChild as s3.CfnBucket | undefined)?.logicalId) ??
+      'bucket';
     for (const prefix of partitions)
       Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${stack.resolve((props.bucket.node.defaultChild as s3.CfnBucket | undefined)?.logicalId) ?? 'bucket'}.Arn>/${prefix}*]`,
-        reason: `Deletes the objects of ${prefix}<day>/ partitions older than the retention: a prefix grant is a wildcard on object keys; nothing outside the source's partitions is granted.`,
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        reason: `Deletes the objects of ${prefix}<day>/ partitions older than the retention, and writes the boundary day's objects again without the older rows (reads them, uploads the new ones, deletes every version of the old): a prefix grant is a wildcard on object keys; nothing outside the source's partitions is granted.`,
       });
+    for (const source of sources) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ingestRecordsPrefix}${source}/*]`,
+        reason: `Reads the commit records of source "${source}" (one per ingest, names not known at deploy) to know which objects of the boundary day readers read; read only.`,
+      });
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${compactionRecordsPrefix(source)}*]`,
+        reason: `Writes the one compaction record that commits the boundary day's rewrite (named by the rewrite's id, not known at deploy); below the source's compaction records only.`,
+      });
+    }
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Condition::StringLike s3:prefix]',
       reason: `Lists only the offline/<source>/dt= prefixes of sources with a retention, and ${s3SnapshotsPrefix} (the snapshots).`,
     });
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const context = writeDuckdbFunctionContext(
+      path.join(Stage.of(this)?.outdir ?? '.', `.retention-${this.node.addr}`),
+      { entry, dockerfile, name: 'fstore-retention', bundle: stack.bundlingRequired },
+    );
+    this.function = new lambda.DockerImageFunction(this, 'Function', {
       functionName,
-      entry,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
+      code: lambda.DockerImageCode.fromImageAsset(context, {
+        platform: ecrAssets.Platform.LINUX_ARM64,
+      }),
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 512,
+      // DuckDB rewrites one boundary-day object at a time in /tmp.
+      memorySize: 2048,
+      ephemeralStorageSize: Size.gibibytes(10),
       timeout: Duration.minutes(15),
       // One run at a time: two would only contend for the same source locks.
       reservedConcurrentExecutions: 1,
@@ -142,22 +223,10 @@ export class ScheduledRetention extends Construct {
         OFFLINE_BUCKET: props.bucket.bucketName,
         RETENTIONS: JSON.stringify(props.retentions),
         OFFLINE_PREFIXES: JSON.stringify(prefixes),
+        TIMESTAMP_FIELDS: JSON.stringify(timestampFields),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      description: `Deletes offline rows of env ${stage.name} past each source's retention (whole dt partitions)`,
-      bundling: {
-        minify: true,
-        keepNames: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        externalModules: [...lazyAwsSdkModules],
-      },
-      ...projectFiles,
+      description: `Deletes offline rows of env ${stage.name} past each source's retention (dt partitions, and the boundary day's older rows)`,
     });
     this.function.configureAsyncInvoke({ retryAttempts: 0 });
 

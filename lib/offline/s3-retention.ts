@@ -8,8 +8,10 @@ import { formatMicros } from '../epoch-micros.ts';
 import { HintedError } from '../hinted-error.ts';
 import { quoteIdentifier, timestampText } from '../sql/dialect.ts';
 import { epochDayOfPartition, partitionOfPath } from './dt-partition.ts';
+import { ingestIdOfObjectPath } from './ingest-records.ts';
 import { retentionBoundary } from './retention-boundary.ts';
 import type { RetentionPin } from './retention-pins.ts';
+import { readS3CommittedSources } from './s3-committed-ingests.ts';
 import { readableObjectKeys } from './s3-compact-plan.ts';
 import { compactionLockKey } from './s3-compact-record.ts';
 import { acquireS3Lock, defaultLeaseMs } from './s3-lock.ts';
@@ -29,9 +31,9 @@ export interface S3RetentionOptions {
   readonly retentionSeconds: number;
   readonly nowMicros: bigint;
   /**
-   * Snapshot pins (any source's; those of this source count): any pin of a seq above 0 refuses
-   * the run unless `force` (see below). A function is read once the lock is held, so a snapshot
-   * made while another run held it is seen.
+   * Snapshot pins (any source's; those of this source count): rows with `fstore_seq` at or below
+   * one are kept unless `force` (see below). A function is read once the lock is held, so a
+   * snapshot made while another run held it is seen.
    */
   readonly pins: readonly RetentionPin[] | (() => Promise<readonly RetentionPin[]>);
   readonly force?: boolean;
@@ -64,6 +66,12 @@ export interface S3SourceRetention {
   /** With `boundaryRewrite`: rows older than the boundary left out of the boundary day's objects. */
   readonly boundaryRowsDeleted?: number;
   readonly boundaryObjectsRewritten?: number;
+  /** Objects of the deleted days kept whole because they hold rows a snapshot pins. */
+  readonly objectsKept: number;
+  /** The snapshots whose pins kept rows past the retention (not with `force`). */
+  readonly keptFor: readonly string[];
+  /** With `force`: the snapshots whose pinned rows were deleted (they no longer reproduce). */
+  readonly pinnedBy: readonly string[];
 }
 
 /** DeleteObjects takes at most 1,000 keys. */
@@ -81,8 +89,13 @@ const deleteBatch = 1000;
  * (SecureBucket, `expire-noncurrent-versions`).
  *
  * Runs under the source's compaction lock, so no compaction or push ingest merges objects of
- * those partitions meanwhile. A snapshot pins every row up to its seq, the oldest rows (those
- * retention deletes) first, so any pin of the source above 0 refuses the run unless `force`. DeleteObjects answers per-key errors with HTTP 200:
+ * those partitions meanwhile. A snapshot pins every row of the source with `fstore_seq` up to
+ * its pin; unless `force`, those rows stay, as locally (lib/offline/retention.ts): an object
+ * whose rows are all pinned is kept, one holding pinned and unpinned rows (its ingest's seq range
+ * straddles the pin, or a compaction merged it) is written again with only the pinned rows when
+ * the boundary rewrite is given, else kept whole; the result names the snapshots (`keptFor`).
+ * Seq ranges come from the commit records, read only when a pin of the source is above 0.
+ * DeleteObjects answers per-key errors with HTTP 200:
  * any is thrown naming the keys (the run is safe to repeat; what was deleted stays deleted).
  */
 export async function applyS3Retention(options: S3RetentionOptions): Promise<S3SourceRetention> {
@@ -103,17 +116,33 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
     const pins = typeof options.pins === 'function' ? await options.pins() : options.pins;
     // A snapshot pinning seq 0 of the source (nothing committed when it was made) pins no row.
     const pinned = pins.filter((p) => p.source === options.source && p.throughSeq > 0n);
-    if (pinned.length > 0 && !options.force)
-      throw new S3RetentionError(
-        `retention of "${options.source}" would delete rows that snapshots pin (${pinned.map((p) => `"${p.snapshot}"`).join(', ')}); nothing was deleted`,
-        'delete those snapshots first (fstore snapshot delete --env <env> --bucket <bucket>), or run with force (they then no longer reproduce)',
-      );
+    const keepThrough =
+      pinned.length > 0 && !options.force
+        ? pinned.reduce((max, p) => (p.throughSeq > max ? p.throughSeq : max), 0n)
+        : undefined;
+    const seqRanges = keepThrough === undefined ? undefined : await objectSeqRanges(options);
     const old: { key: string; bytes: number; partition: string }[] = [];
+    const kept: string[] = [];
+    const straddling: string[] = [];
     for (const object of await listAll(options)) {
       const relative = object.key.slice(options.prefix.length);
       if (relative.split('/').length !== 2) continue;
       const day = partitionOfPath(relative);
       if (day === undefined || epochDayOfPartition(day) >= boundaryDay) continue;
+      const range = seqRanges?.rangeOf(object.key);
+      // No record names it (a leftover, or a replaced object): no pinned read takes rows from it.
+      const read = seqRanges && (range !== undefined || seqRanges.merged.has(object.key));
+      if (keepThrough !== undefined && read) {
+        if (range && range.last <= keepThrough) {
+          kept.push(object.key);
+          continue;
+        }
+        if (!range || range.first <= keepThrough) {
+          if (options.boundaryRewrite) straddling.push(object.key);
+          else kept.push(object.key);
+          continue;
+        }
+      }
       old.push({ ...object, partition: `dt=${day}` });
     }
     if (!options.dryRun)
@@ -124,6 +153,9 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
           old.slice(start, start + deleteBatch).map((o) => o.key),
         );
       }
+    const rowFilter = (timestampField: string) =>
+      // As the local retention: a NULL event time is not older, so it stays; pinned rows stay.
+      `(${quoteIdentifier(timestampField)} < TIMESTAMP '${timestampText(formatMicros(boundary))}') IS NOT TRUE${keepThrough !== undefined ? ` OR "fstore_seq" <= ${keepThrough}` : ''}`;
     const atBoundary =
       options.boundaryRewrite && lock && !options.dryRun
         ? await options.boundaryRewrite.rewrite({
@@ -134,14 +166,18 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
             prefix: options.prefix,
             lock,
             rewrites: [
-              ...(await readableObjectKeys({ ...options, region: options.boundaryRewrite.region })),
+              ...[
+                ...(await readableObjectKeys({
+                  ...options,
+                  region: options.boundaryRewrite.region,
+                })),
+              ].filter((key) => key.startsWith(`${options.prefix}dt=${boundaryIso.slice(0, 10)}/`)),
+              ...straddling,
             ]
-              .filter((key) => key.startsWith(`${options.prefix}dt=${boundaryIso.slice(0, 10)}/`))
               .sort()
               .map((key) => ({
                 key,
-                // As the local retention: a NULL event time is not older, so it stays.
-                keep: `(${quoteIdentifier(options.boundaryRewrite?.timestampField ?? '')} < TIMESTAMP '${timestampText(formatMicros(boundary))}') IS NOT TRUE`,
+                keep: rowFilter(options.boundaryRewrite?.timestampField ?? ''),
               })),
             remove: [],
             reason: 'retention',
@@ -165,10 +201,53 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
       objectsDeleted: old.length,
       bytesFreed: old.reduce((n, o) => n + o.bytes, 0),
       dryRun: options.dryRun === true,
+      objectsKept: kept.length,
+      keptFor:
+        kept.length + straddling.length > 0
+          ? [...new Set(pinned.map((p) => p.snapshot))].sort()
+          : [],
+      pinnedBy: options.force ? [...new Set(pinned.map((p) => p.snapshot))].sort() : [],
     };
   } finally {
     await lock?.release();
   }
+}
+
+/**
+ * Per data object a commit record names, the `fstore_seq` range of its rows: an ingest's record
+ * gives its objects `firstSeq`..`firstSeq + rows - 1` (records before the commit rule name no
+ * objects: their ingest id is in the key). A compaction's merged objects hold rows of several
+ * ingests, their seqs unknown without reading them: `merged`, no range.
+ */
+async function objectSeqRanges(options: S3RetentionOptions): Promise<{
+  rangeOf: (key: string) => { first: bigint; last: bigint } | undefined;
+  merged: ReadonlySet<string>;
+}> {
+  const committed = (
+    await readS3CommittedSources(options.s3, options.bucket, [options.source])
+  ).get(options.source);
+  const ranges = new Map<string, { first: bigint; last: bigint }>();
+  const byId = new Map<string, { first: bigint; last: bigint }>();
+  for (const ingest of committed?.ingests ?? []) {
+    const range = {
+      first: BigInt(ingest.firstSeq),
+      last: BigInt(ingest.firstSeq) + BigInt(ingest.rows) - 1n,
+    };
+    byId.set(ingest.ingestId, range);
+    for (const key of ingest.files ?? []) ranges.set(key, range);
+  }
+  const replaced = new Set(committed?.compactions.flatMap((c) => c.replaces) ?? []);
+  const merged = new Set(
+    (committed?.compactions.flatMap((c) => c.files) ?? []).filter((key) => !replaced.has(key)),
+  );
+  return {
+    rangeOf: (key) => {
+      if (replaced.has(key)) return undefined;
+      const id = ingestIdOfObjectPath(key);
+      return ranges.get(key) ?? (id !== undefined ? byId.get(id) : undefined);
+    },
+    merged,
+  };
 }
 
 async function listAll(options: S3RetentionOptions): Promise<{ key: string; bytes: number }[]> {

@@ -142,6 +142,9 @@ export class FstoreStack extends Stack {
         bucket: this.offlineStore.bucket,
         retentions,
         prefixes: Object.fromEntries(registry.sources.map((s) => [s.name, s.offline.s3Prefix])),
+        timestampFields: Object.fromEntries(
+          registry.sources.map((s) => [s.name, s.timestampField]),
+        ),
         alarmTopic: this.monitoring.topic,
       });
 

@@ -32,6 +32,7 @@ function build() {
     retentions: { orders: 365 * 86_400, clicks: 30 * 86_400 },
     // The registry's prefixes (clicks at a prefix of its own, to tell them from offline/<source>/).
     prefixes: { orders: 'offline/orders/', clicks: 'tables/clicks-v2/', views: 'offline/views/' },
+    timestampFields: { orders: 'event_ts', clicks: 'clicked_at', views: 'viewed_at' },
     alarmTopic: topic,
   });
   const { assembly, violations } = synthWithViolations(app);
@@ -62,8 +63,18 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
             orders: 'offline/orders/',
             clicks: 'tables/clicks-v2/',
           }),
+          TIMESTAMP_FIELDS: JSON.stringify({ orders: 'event_ts', clicks: 'clicked_at' }),
         }),
       },
+    });
+  });
+
+  it("is a container image with DuckDB (the boundary day's rewrite), built for arm64 with /tmp for the objects", () => {
+    (built.template as Template).hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-dev-retention',
+      PackageType: 'Image',
+      Architectures: ['arm64'],
+      EphemeralStorage: { Size: Match.anyValue() },
     });
   });
 
@@ -94,7 +105,7 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
   });
 
   // Logs go to its own log group (functionRole's inline policy); these are its other grants.
-  it('may only list and delete the dt= partitions of those sources, take their compaction locks and read the snapshots', () => {
+  it('may only list, read, write and delete (every version) the dt= partitions of those sources, read their commit records, commit a rewrite, take their compaction locks and read the snapshots', () => {
     const template = built.template as Template;
     const lines: string[] = [];
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
@@ -119,6 +130,20 @@ describe('the scheduled retention (ScheduledRetention)', { timeout: 300_000 }, (
         's3:PutObject offline/_ingests/orders/compactions/_lock.json {}',
         's3:PutObject offline/_ingests/clicks/compactions/_lock.json {}',
         `s3:ListBucket bucket ${JSON.stringify({ StringLike: { 's3:prefix': ['offline/orders/dt=*', 'tables/clicks-v2/dt=*'] } })}`,
+        // The boundary day's rewrite (lib/offline/s3-rewrite-objects.ts): the objects and records
+        // it reads, the objects it writes, its one commit record, every version of what it replaced.
+        's3:GetObject offline/orders/dt=* {}',
+        's3:GetObject tables/clicks-v2/dt=* {}',
+        's3:PutObject offline/orders/dt=* {}',
+        's3:PutObject tables/clicks-v2/dt=* {}',
+        's3:DeleteObjectVersion offline/orders/dt=* {}',
+        's3:DeleteObjectVersion tables/clicks-v2/dt=* {}',
+        's3:GetObject offline/_ingests/orders/* {}',
+        's3:GetObject offline/_ingests/clicks/* {}',
+        's3:PutObject offline/_ingests/orders/compactions/* {}',
+        's3:PutObject offline/_ingests/clicks/compactions/* {}',
+        `s3:ListBucket bucket ${JSON.stringify({ StringEquals: { 's3:prefix': ['offline/orders/', 'tables/clicks-v2/', 'offline/_ingests/orders/', 'offline/_ingests/clicks/'] } })}`,
+        `s3:ListBucketVersions bucket ${JSON.stringify({ StringLike: { 's3:prefix': ['offline/orders/dt=*', 'tables/clicks-v2/dt=*'] } })}`,
         // The snapshots' pins (issue 19 §1): read only, under their prefix only.
         `s3:GetObject ${s3SnapshotsPrefix}* {}`,
         `s3:ListBucket bucket ${JSON.stringify({ StringLike: { 's3:prefix': `${s3SnapshotsPrefix}*` } })}`,
@@ -150,6 +175,7 @@ describe('the stack with a source retention', { timeout: 600_000 }, () => {
           OFFLINE_PREFIXES: JSON.stringify({
             orders: registry.sources.find((s) => s.name === 'orders')?.offline.s3Prefix,
           }),
+          TIMESTAMP_FIELDS: '{"orders":"event_ts"}',
         }),
       },
     });

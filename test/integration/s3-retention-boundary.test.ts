@@ -95,6 +95,34 @@ describe('S3 retention with the boundary day rewritten (rewriteS3Objects under t
     ).toMatchObject({ reason: 'retention', replaces: [mixed] });
   });
 
+  it('keeps the rows a snapshot pins: an object all pinned stays, one with pinned and unpinned rows keeps only the pinned', async () => {
+    const id = '20260312t000000-3d4e5f60';
+    const straddling = key('2026-03-08', id);
+    await fixture.commitIngest(3, id, [[straddling, [6, 7]]]);
+    fixture.bucket.objects.set(
+      straddling,
+      await parquet([
+        ['2026-03-08 01:00:00', 6],
+        ['2026-03-08 02:00:00', 7],
+      ]),
+    );
+    const result = await retain({ pins: [{ snapshot: 'v1', source: 'orders', throughSeq: 6n }] });
+    // Seq 1 (dt=2026-03-09) and 6 are pinned, 2 is pinned at the boundary; only 7 is not.
+    expect(await seqsRead()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result).toMatchObject({
+      objectsDeleted: 0,
+      objectsKept: 1,
+      keptFor: ['v1'],
+      boundaryRowsDeleted: 1,
+      boundaryObjectsRewritten: 1,
+    });
+    expect(fixture.bucket.objects.has(key('2026-03-09', ids[0] as string))).toBe(true);
+    expect(fixture.bucket.objects.has(straddling)).toBe(false);
+    // Forced, the pinned rows older than the retention go too.
+    await retain({ pins: [{ snapshot: 'v1', source: 'orders', throughSeq: 6n }], force: true });
+    expect(await seqsRead()).toEqual([3, 4, 5]);
+  });
+
   it('a second run changes nothing more (no commit when no row is older)', async () => {
     await retain();
     const keys = [...fixture.bucket.objects.keys()].sort();

@@ -12,7 +12,12 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { readRetentionConfig } from '../../../lambdas/retention/config.ts';
-import { createRetentionHandler, type RetentionRun } from '../../../lambdas/retention/handler.ts';
+import {
+  createRetentionHandler,
+  type RetentionDependencies,
+  type RetentionRun,
+} from '../../../lambdas/retention/handler.ts';
+import type { rewriteS3Objects, S3RewriteResult } from '../../../lib/offline/s3-rewrite-objects.ts';
 import { s3SnapshotsPrefix } from '../../../lib/offline/s3-snapshots.ts';
 
 const s3 = mockClient(S3Client);
@@ -24,6 +29,7 @@ function handlerWith(
   prefixes: Record<string, string> = Object.fromEntries(
     Object.keys(retentions).map((source) => [source, `offline/${source}/`]),
   ),
+  boundary?: { readonly rewrite: RetentionDependencies['rewrite'] },
 ) {
   const metrics = new Metrics({ namespace: 'fstore-test', serviceName: 'retention' });
   const added = vi.spyOn(metrics, 'addMetric');
@@ -35,7 +41,16 @@ function handlerWith(
       OFFLINE_BUCKET: 'offline-bucket',
       RETENTIONS: JSON.stringify(retentions),
       OFFLINE_PREFIXES: JSON.stringify(prefixes),
+      ...(boundary
+        ? {
+            TIMESTAMP_FIELDS: JSON.stringify(
+              Object.fromEntries(Object.keys(retentions).map((s) => [s, 'event_ts'])),
+            ),
+            AWS_REGION: 'us-east-1',
+          }
+        : {}),
     }),
+    ...(boundary?.rewrite ? { rewrite: boundary.rewrite } : {}),
     metrics,
     logger,
     now: () => new Date('2026-03-20T12:00:00Z'),
@@ -91,7 +106,7 @@ describe('retention function', () => {
     expect(metric('SourcesRetained')).toBe(1);
   });
 
-  it('refuses to delete a source an S3 snapshot pins, naming it, and retains the others', async () => {
+  it('keeps the objects of a source an S3 snapshot pins, naming it, deletes the rest and retains the others', async () => {
     const snapshots = ['a_other', 'v1_baseline'].map((name) => `${s3SnapshotsPrefix}${name}.json`);
     s3.on(ListObjectsV2Command, { Prefix: s3SnapshotsPrefix })
       .resolvesOnce({
@@ -100,7 +115,24 @@ describe('retention function', () => {
         NextContinuationToken: 'page-2',
       })
       .resolves({ Contents: [{ Key: snapshots[1] }], IsTruncated: false });
+    // orders' two old objects: ingest seqs 1-10 (pinned by v1_baseline, through 40) and 41-50.
+    const records = [1, 2].map((n) => ({
+      key: `offline/_ingests/orders/${'a'.repeat(64)}/20260101t000000-0000000${n}.json`,
+      body: JSON.stringify({
+        ingestId: `20260101t000000-0000000${n}`,
+        source: 'orders',
+        rows: 10,
+        firstSeq: n === 1 ? 1 : 41,
+        files: [old('orders', n)],
+      }),
+    }));
+    s3.on(ListObjectsV2Command, { Prefix: 'offline/_ingests/orders/' }).resolves({
+      Contents: records.map((r) => ({ Key: r.key })),
+      IsTruncated: false,
+    });
     s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
+      const record = records.find((r) => r.key === input.Key);
+      if (record) return { Body: { transformToString: async () => record.body } };
       const name = input.Key.slice(s3SnapshotsPrefix.length, -'.json'.length);
       const sources =
         name === 'v1_baseline'
@@ -114,14 +146,20 @@ describe('retention function', () => {
       };
     });
     const { invoke, metric } = handlerWith({ orders: 30 * 86_400, clicks: 10 * 86_400 });
-    await expect(invoke({})).rejects.toThrow(
-      /retention failed for "orders" \(retention of "orders" would delete rows that snapshots pin \("v1_baseline"\)/,
-    );
+    const runs = (await invoke({})) as readonly RetentionRun[];
+    expect(runs[0]).toMatchObject({
+      source: 'orders',
+      status: 'done',
+      objectsDeleted: 1,
+      objectsKept: 1,
+      keptFor: ['v1_baseline'],
+    });
     const deleted = s3
       .commandCalls(DeleteObjectsCommand)
       .flatMap((c) => c.args[0].input.Delete?.Objects?.map((o) => o.Key) ?? []);
-    expect(deleted).toEqual([old('clicks', 1), old('clicks', 2)]);
-    expect(metric('SourcesRetained')).toBe(1);
+    expect(deleted).toEqual([old('orders', 2), old('clicks', 1), old('clicks', 2)]);
+    expect(metric('SourcesRetained')).toBe(2);
+    expect(metric('RetentionObjectsKeptForSnapshots')).toBe(1);
   });
 
   it('deletes nothing when the snapshots cannot be read (throttled)', async () => {
@@ -169,5 +207,83 @@ describe('retention function', () => {
         OFFLINE_PREFIXES: '{"orders": "offline/orders/"}',
       }),
     ).toThrow(/retention configuration: RETENTIONS: .*not "\{\\"orders\\": \\"30d\\"\}"/);
+  });
+
+  describe('the boundary day (rows older than the retention in the partition that straddles it)', () => {
+    // now 2026-03-20T12:00Z, 30 days: the boundary is 2026-02-18T12:00Z, inside dt=2026-02-18.
+    const atBoundary = 'offline/orders/dt=2026-02-18/20260218t000000-0000000a-0.parquet';
+    const recordKey = `offline/_ingests/orders/${'a'.repeat(64)}/20260218t000000-0000000a.json`;
+    const done: S3RewriteResult = {
+      rowsRemoved: 3,
+      objectsRewritten: 1,
+      objectsRewrittenInPlace: 0,
+      objectsDeleted: 1,
+      versionsDeleted: 1,
+    };
+    beforeEach(() => {
+      s3.on(ListObjectsV2Command).callsFake(async (input: ListObjectsV2CommandInput) => {
+        const prefix = input.Prefix ?? '';
+        const keys = prefix.startsWith('offline/_ingests/orders/')
+          ? [recordKey]
+          : prefix.startsWith('offline/orders/')
+            ? [old('orders', 1), atBoundary]
+            : [];
+        return { Contents: keys.map((Key) => ({ Key, Size: 10 })), IsTruncated: false };
+      });
+      s3.on(GetObjectCommand, { Key: recordKey }).resolves({
+        Body: {
+          transformToString: async () =>
+            JSON.stringify({
+              ingestId: '20260218t000000-0000000a',
+              source: 'orders',
+              rows: 5,
+              firstSeq: 1,
+              files: [atBoundary],
+            }),
+        } as never,
+      });
+    });
+
+    it("writes the boundary day's committed objects again without the older rows, under the run's lock, and counts them", async () => {
+      const rewrite = vi.fn(async () => done);
+      const { invoke, metric } = handlerWith({ orders: 30 * 86_400 }, undefined, { rewrite });
+      const runs = (await invoke({})) as readonly RetentionRun[];
+      expect(rewrite).toHaveBeenCalledTimes(1);
+      const [asked] = rewrite.mock.calls[0] as unknown as [Parameters<typeof rewriteS3Objects>[0]];
+      expect(asked.rewrites).toEqual([
+        {
+          key: atBoundary,
+          keep: `("event_ts" < TIMESTAMP '2026-02-18 12:00:00.000000') IS NOT TRUE`,
+        },
+      ]);
+      expect(asked.reason).toBe('retention');
+      expect(asked.region).toBe('us-east-1');
+      expect(runs[0]).toMatchObject({ status: 'done', boundaryRowsDeleted: 3 });
+      expect(metric('RetentionBoundaryRowsDeleted')).toBe(3);
+    });
+
+    it('fails the source when the rewrite fails (RetentionFailures, the invocation fails for the alarm)', async () => {
+      const rewrite = vi.fn(async (): Promise<S3RewriteResult> => {
+        throw new Error('DuckDB ran out of /tmp');
+      });
+      const { invoke, metric } = handlerWith({ orders: 30 * 86_400 }, undefined, { rewrite });
+      await expect(invoke({})).rejects.toThrow(/"orders" \(DuckDB ran out of \/tmp\)/);
+      expect(metric('RetentionFailures')).toBe(1);
+      expect(metric('SourcesRetained')).toBe(0);
+    });
+
+    it('refuses a configuration without the event-time column of a source it retains, naming it', () => {
+      expect(() =>
+        readRetentionConfig({
+          OFFLINE_BUCKET: 'bucket',
+          RETENTIONS: '{"orders": 60, "clicks": 60}',
+          OFFLINE_PREFIXES: '{"orders": "offline/orders/", "clicks": "offline/clicks/"}',
+          TIMESTAMP_FIELDS: '{"orders": "event_ts"}',
+          AWS_REGION: 'us-east-1',
+        }),
+      ).toThrow(
+        'retention configuration: TIMESTAMP_FIELDS: no event-time column for source "clicks"',
+      );
+    });
   });
 });

@@ -2,6 +2,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   type DeleteObjectsCommandInput,
+  GetObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandInput,
   PutObjectCommand,
@@ -123,14 +124,60 @@ describe('applyS3Retention (aws-sdk-client-mock)', () => {
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
   });
 
-  it('refuses a source a snapshot pins unless forced, deleting nothing', async () => {
+  it('keeps the objects holding rows a snapshot pins, deletes the others, and says which snapshots kept what', async () => {
+    // Ingest seq ranges: aaaaaaaa 1-10, bbbbbbbb 11-20, cccccccc 21-30; v1 pins through 15.
+    const recordOf = (id: string, firstSeq: number, key: string) => ({
+      key: `offline/_ingests/orders/${'a'.repeat(64)}/${id}.json`,
+      body: JSON.stringify({ ingestId: id, source: 'orders', rows: 10, firstSeq, files: [key] }),
+    });
+    const records = [
+      recordOf('20260308t000000-aaaaaaaa', 1, keys[0] as string),
+      recordOf('20260309t000000-bbbbbbbb', 11, keys[1] as string),
+      recordOf('20260309t000000-cccccccc', 21, keys[2] as string),
+    ];
+    const left = bucketOf([...keys, ...records.map((r) => r.key)]);
+    s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => ({
+      Body: {
+        transformToString: async () => records.find((r) => r.key === input.Key)?.body ?? '',
+      },
+    }));
+    const pins = [
+      { snapshot: 'v1', source: 'orders', throughSeq: 15n },
+      { snapshot: 'other_source', source: 'clicks', throughSeq: 99n },
+    ];
+    const result = await applyS3Retention({ ...options, pins });
+    // bbbbbbbb holds pinned and unpinned rows: without the boundary rewrite (DuckDB) it stays whole.
+    expect(result).toMatchObject({
+      objectsDeleted: 1,
+      objectsKept: 2,
+      keptFor: ['v1'],
+      pinnedBy: [],
+    });
+    expect(left.has(keys[0] as string)).toBe(true);
+    expect(left.has(keys[1] as string)).toBe(true);
+    expect(left.has(keys[2] as string)).toBe(false);
+    const forced = await applyS3Retention({ ...options, pins, force: true });
+    expect(forced).toMatchObject({
+      objectsDeleted: 2,
+      objectsKept: 0,
+      keptFor: [],
+      pinnedBy: ['v1'],
+    });
+  });
+
+  it('deletes as before when no snapshot pins a row of the source (a pin of seq 0, or of another source)', async () => {
     const left = bucketOf(keys);
-    const pins = [{ snapshot: 'v1', source: 'orders', throughSeq: 10n }];
-    await expect(applyS3Retention({ ...options, pins })).rejects.toThrow(
-      'snapshots pin ("v1"); nothing was deleted',
-    );
-    expect(left.size).toBe(keys.length);
-    expect((await applyS3Retention({ ...options, pins, force: true })).objectsDeleted).toBe(3);
+    const pins = [
+      { snapshot: 'empty', source: 'orders', throughSeq: 0n },
+      { snapshot: 'other_source', source: 'clicks', throughSeq: 99n },
+    ];
+    expect(await applyS3Retention({ ...options, pins })).toMatchObject({
+      objectsDeleted: 3,
+      objectsKept: 0,
+      keptFor: [],
+    });
+    expect(left.size).toBe(keys.length - 3);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
   });
 
   it('refuses a truncated listing page without a continuation token', async () => {
