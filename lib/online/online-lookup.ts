@@ -1,5 +1,6 @@
 import type { DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import { planTileLookup } from './aggregation-tiles/tile-lookup.ts';
 import type { BatchGetItemOutput, BatchGetItems } from './dynamodb-batch-get/batch-get-items.ts';
 import { type Deadline, noTimeForAnotherAttempt } from './dynamodb-batch-get/deadline.ts';
 import { sdkBatchGet } from './dynamodb-batch-get/sdk-batch-get.ts';
@@ -84,16 +85,25 @@ export async function fetchLookup(
 ): Promise<FetchedLookup> {
   const nowMicros = BigInt((options.now ?? Date.now)()) * 1000n;
   const planned = planLookup(registry, request);
+  // Tile-fed views read their tiles, in the same round, whole and never cached: a cached tile
+  // would hide the pushes since (ADR 0020).
+  const tiles = planTileLookup(registry, planned, nowMicros);
   const found = new Map<string, Item>();
   const toFetch: string[] = [];
   for (const key of new Set(planned.keys)) {
+    if (tiles?.unread.has(key)) continue;
     const cached = options.cache?.get(key);
     if (cached === undefined) toFetch.push(key);
     else if (cached !== null) found.set(key, cached);
   }
-  await batchGetKeys(batchGet, table, toFetch, planned.projection, options, found);
+  const tileItems = new Map<string, Item>();
+  await Promise.all([
+    batchGetKeys(batchGet, table, toFetch, planned.projection, options, found),
+    tiles ? batchGetKeys(batchGet, table, tiles.keys, {}, options, tileItems) : undefined,
+  ]);
   if (options.cache) for (const key of toFetch) options.cache.set(key, found.get(key) ?? null);
-  return { ...planned, items: planned.keys.map((key) => found.get(key)), nowMicros };
+  const items = planned.keys.map((key) => found.get(key));
+  return { ...planned, items: tiles ? tiles.itemsWith(items, tileItems) : items, nowMicros };
 }
 
 /** Each entity's features by output name, with value, status and event time. */

@@ -18,33 +18,34 @@ const customer = defineEntity({
  * `last_payment`, an online passthrough view over the same source.
  */
 export function tileRegistry(): Registry {
-  return compileRegistry([
-    {
-      definition: defineAggregationView({
-        name: 'spend',
-        entities: [customer],
-        source: paymentsSource,
-        aggregations: {
-          amount: {
-            functions: ['count', 'sum', 'avg', 'min', 'max', 'last', 'days_since_last'],
-            windows: ['10m', '1d', '30d'],
-          },
-          status: { functions: ['count', 'last', 'count_distinct'], windows: ['1d'] },
+  return compileRegistry(tileDefinitions().map((definition) => ({ definition })));
+}
+
+/** tileRegistry's definitions, for an offline fixture. */
+export function tileDefinitions() {
+  return [
+    defineAggregationView({
+      name: 'spend',
+      entities: [customer],
+      source: paymentsSource,
+      aggregations: {
+        amount: {
+          functions: ['count', 'sum', 'avg', 'min', 'max', 'last', 'days_since_last'],
+          windows: ['10m', '1d', '30d'],
         },
-        online: true,
-        onlineTiles: true,
-        schedule: 'rate(1 hour)',
-      }),
-    },
-    {
-      definition: defineFeatureView({
-        name: 'last_payment',
-        entities: [customer],
-        source: paymentsSource,
-        features: { amount: 'float64' },
-        online: true,
-        schedule: 'rate(1 hour)',
-      }),
-    },
-  ]);
+        status: { functions: ['count', 'last', 'count_distinct'], windows: ['1d'] },
+      },
+      online: true,
+      onlineTiles: true,
+      schedule: 'rate(1 hour)',
+    }),
+    defineFeatureView({
+      name: 'last_payment',
+      entities: [customer],
+      source: paymentsSource,
+      features: { amount: 'float64' },
+      online: true,
+      schedule: 'rate(1 hour)',
+    }),
+  ];
 }

@@ -30,11 +30,21 @@ export function windowValue(
   atMicros: bigint,
   reader: TileReader,
 ): TileValue | null {
+  return finalValue(fn, windowState(sumKind, windowSeconds, atMicros, reader), atMicros);
+}
+
+/** The merged state of `(t - W, t]` (whole tiles and raw edge events): every function's input. */
+export function windowState(
+  sumKind: SumKind,
+  windowSeconds: number,
+  atMicros: bigint,
+  reader: TileReader,
+): TileState {
   const cover = coverWindow(atMicros, windowSeconds);
   let state = emptyTileState(sumKind);
   for (const tile of cover.tiles) state = mergeTileStates(state, reader.tile(tile));
   for (const range of cover.raw)
     for (const event of reader.events(range.from, range.until))
       state = mergeTileStates(state, stateOfEvent(sumKind, event));
-  return finalValue(fn, state, atMicros);
+  return state;
 }

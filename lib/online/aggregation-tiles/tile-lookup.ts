@@ -1,0 +1,138 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { RuntimeRegistry } from '../../registry/runtime-projection.ts';
+import { itemAttributes as a, encodeValue } from '../item-codec.ts';
+import type { PlannedLookup } from '../lookup-plan.ts';
+import { windowState } from './combine-window.ts';
+import { finalValue } from './final-value.ts';
+import type { TileState } from './tile-state.ts';
+import { type ViewTileSpec, viewTileSpec } from './view-tile-spec.ts';
+import { tileReaderOfItems, windowItemKeys } from './window-items.ts';
+
+type Item = Record<string, AttributeValue>;
+
+/** One entity's read of one tile-fed view: where its answer goes and the items it needs. */
+interface TileFedRead {
+  /** Index into the lookup's `keys` / `items`. */
+  readonly slot: number;
+  readonly view: number;
+  /** The view's online key for the entity: the tiles' prefix. */
+  readonly prefix: string;
+  readonly keys: readonly string[];
+}
+
+/** What a lookup reads for its tile-fed views, and how to turn it into their items. */
+export interface TileLookupPlan {
+  /** Every tile item key to read (each once). */
+  readonly keys: readonly string[];
+  /** Materialized items not to read: their views' requested features all come from tiles. */
+  readonly unread: ReadonlySet<string>;
+  /**
+   * The items of the lookup with each tile-fed (entity, view) replaced by one built from its
+   * tiles at `atMicros`: its features the window values, `count_distinct` ones taken from the
+   * materialized item (0 without one), its event time the lookup's instant.
+   */
+  itemsWith(
+    items: readonly (Item | undefined)[],
+    tileItems: ReadonlyMap<string, Item>,
+  ): (Item | undefined)[];
+}
+
+/**
+ * The tile reads of a lookup at `atMicros` (ADR 0020, "Lookups"): for each requested view
+ * with `onlineTiles` and a requested feature other than `count_distinct`, the items covering
+ * the windows of the requested features, per entity. Views without tiles read as before.
+ */
+export function planTileLookup(
+  registry: RuntimeRegistry,
+  planned: PlannedLookup,
+  atMicros: bigint,
+): TileLookupPlan | undefined {
+  const viewCount = planned.views.length;
+  const fed = planned.views.map(({ plan, features }) => {
+    const spec = viewTileSpec(registry, plan.view);
+    if (!spec) return undefined;
+    const byFeature = new Map(spec.aggregations.map((agg) => [agg.feature, agg]));
+    const windows = [
+      ...new Set(features.flatMap((f) => byFeature.get(f.feature)?.windowSeconds ?? [])),
+    ];
+    const materialized = features.some((f) => !byFeature.has(f.feature));
+    return windows.length === 0 ? undefined : { spec, windows, materialized };
+  });
+  if (fed.every((f) => f === undefined)) return undefined;
+  const reads: TileFedRead[] = [];
+  const keys = new Set<string>();
+  const unread = new Set<string>();
+  for (let entity = 0; entity < planned.entities.length; entity++)
+    fed.forEach((tiles, view) => {
+      if (!tiles) return;
+      const slot = entity * viewCount + view;
+      const prefix = planned.keys[slot] as string;
+      const itemKeys = windowItemKeys(prefix, atMicros, tiles.windows);
+      for (const key of itemKeys) keys.add(key);
+      reads.push({ slot, view, prefix, keys: itemKeys });
+      if (!tiles.materialized) unread.add(prefix);
+    });
+  // A key another view of the request reads as a materialized item stays read.
+  fed.forEach((tiles, view) => {
+    if (tiles?.materialized !== false)
+      for (let entity = 0; entity < planned.entities.length; entity++)
+        unread.delete(planned.keys[entity * viewCount + view] as string);
+  });
+  return {
+    keys: [...keys],
+    unread,
+    itemsWith(items, tileItems) {
+      const out = [...items];
+      for (const read of reads) {
+        const { spec } = fed[read.view] as { spec: ViewTileSpec };
+        const features = planned.views[read.view]?.features ?? [];
+        out[read.slot] = tileItem(spec, features, read, items[read.slot], tileItems, atMicros);
+      }
+      return out;
+    },
+  };
+}
+
+function tileItem(
+  spec: ViewTileSpec,
+  features: PlannedLookup['views'][number]['features'],
+  read: TileFedRead,
+  materialized: Item | undefined,
+  tileItems: ReadonlyMap<string, Item>,
+  atMicros: bigint,
+): Item {
+  const stored = materialized?.[a.features]?.M ?? {};
+  const values: Record<string, AttributeValue> = {};
+  const states = new Map<string, TileState>();
+  const readers = new Map<string, ReturnType<typeof tileReaderOfItems>>();
+  for (const feature of features) {
+    const agg = spec.aggregations.find((x) => x.feature === feature.feature);
+    if (!agg) {
+      // count_distinct: batch-fresh, from the materialized item (no rows materialized: 0).
+      values[feature.feature] = stored[feature.feature] ?? { N: '0' };
+      continue;
+    }
+    const sumKind = spec.sumKinds[agg.column] ?? 'none';
+    const id = `${agg.column}\u0000${agg.windowSeconds}`;
+    let state = states.get(id);
+    if (!state) {
+      let reader = readers.get(agg.column);
+      if (!reader) {
+        reader = tileReaderOfItems(tileItems, read.prefix, agg.column, sumKind);
+        readers.set(agg.column, reader);
+      }
+      state = windowState(sumKind, agg.windowSeconds, atMicros, reader);
+      states.set(id, state);
+    }
+    values[feature.feature] = encodeValue(
+      feature.type,
+      finalValue(agg.function, state, atMicros),
+      `${read.prefix} ${feature.feature}`,
+    );
+  }
+  return {
+    [a.key]: { S: read.prefix },
+    [a.eventTs]: { N: String(atMicros) },
+    [a.features]: { M: values },
+  };
+}
