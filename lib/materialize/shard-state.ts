@@ -5,9 +5,15 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { HintedError } from '../hinted-error.ts';
 import { itemAttributes } from '../online/item-codec.ts';
 import { type Checkpoint, LeaseLostError, stateKey } from './materialization-state.ts';
 import type { ShardProgress } from './shard-plan.ts';
+
+/** A shard checkpoint in the state item that does not read back (edited by hand, a bug). */
+export class ShardCheckpointError extends HintedError {
+  override name = 'ShardCheckpointError';
+}
 
 /** A sharded run's checkpoint: the run's window and plan, and its number of shards. */
 export type ShardedCheckpoint = Checkpoint & { readonly shards: number };
@@ -51,9 +57,31 @@ export class ShardStateStore {
     const shards: Record<number, ShardProgress> = {};
     for (const [name, value] of Object.entries(Item ?? {})) {
       const match = shardPattern.exec(name);
-      if (match && value.S) shards[Number(match[1])] = JSON.parse(value.S) as ShardProgress;
+      if (match && value.S) shards[Number(match[1])] = this.parse(name, value.S);
     }
     return shards;
+  }
+
+  /** One shard checkpoint, or a refusal naming the item and attribute and the way out. */
+  private parse(name: string, text: string): ShardProgress {
+    let progress: Partial<ShardProgress> | undefined;
+    try {
+      progress = JSON.parse(text) as Partial<ShardProgress>;
+    } catch {
+      progress = undefined;
+    }
+    if (
+      typeof progress?.runId === 'string' &&
+      typeof progress.shard === 'number' &&
+      typeof progress.counts === 'object' &&
+      progress.counts !== null
+    )
+      return progress as ShardProgress;
+    const key = this.key[itemAttributes.key]?.S;
+    throw new ShardCheckpointError(
+      `${name} of the materialization state item ${key} is not a shard checkpoint (${JSON.stringify(text.slice(0, 80))}); nothing was written`,
+      `remove it (UpdateExpression "REMOVE ${name}" on that item of the online table) and run again: that shard then starts over from its first key, and rows written again change nothing (writes are conditional)`,
+    );
   }
 
   /**
