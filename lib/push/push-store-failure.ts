@@ -1,3 +1,4 @@
+import { TileContentionError } from '../online/aggregation-tiles/write-row-tiles.ts';
 import { WriteThrottledError } from '../online/conditional-puts.ts';
 import { DeadlineExceededError } from '../online/dynamodb-batch-get/deadline.ts';
 import { DynamoDbRequestError } from '../online/dynamodb-batch-get/dynamodb-request-error.ts';
@@ -19,7 +20,12 @@ const transientNames = new Set([
  * or a misconfiguration.
  */
 export function storeFailure(error: unknown): boolean {
-  if (error instanceof WriteThrottledError || error instanceof DeadlineExceededError) return true;
+  if (
+    error instanceof WriteThrottledError ||
+    error instanceof DeadlineExceededError ||
+    error instanceof TileContentionError
+  )
+    return true;
   // The signed client's own verdict after its retries (timeouts, 5xx, resets: retryable), as
   // lib/online/store-failure.ts reads it for lookups; a refusal for good stays a 500.
   if (error instanceof DynamoDbRequestError) return error.retryable;

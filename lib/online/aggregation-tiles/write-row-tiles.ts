@@ -6,6 +6,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { HintedError } from '../../hinted-error.ts';
 import { itemAttributes } from '../item-codec.ts';
 import {
   blockItemKey,
@@ -53,11 +54,27 @@ export interface TileWriteTarget {
   readonly widestWindowSeconds: number;
   /** Read-modify-write attempts on one minute item before giving up (default 20). */
   readonly attempts?: number;
+  /** Between two attempts on a contended minute item (default: a timer). */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** The clock, epoch microseconds: a row no window can reach any more is not written. */
   readonly nowMicros?: () => bigint;
 }
 
+/**
+ * A minute item other writers changed under every attempt (one busy entity pushed to
+ * concurrently): the store is contended, not the request wrong, so a push answers 503 and a
+ * retry is safe (the row's id makes it count once).
+ */
+export class TileContentionError extends HintedError {
+  override name = 'TileContentionError';
+}
+
+/** Full jitter, doubling from 10 ms up to 1.28 s: contending writers spread out. */
+const contentionBackoffMs = (attempt: number) => Math.random() * 10 * 2 ** Math.min(attempt, 7);
+
 type States = Record<string, TileState>;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 interface Versioned {
   readonly states: States;
   readonly version: number;
@@ -143,9 +160,11 @@ export async function recordRowInMinuteItem(
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+    await (target.sleep ?? defaultSleep)(contentionBackoffMs(attempt));
   }
-  throw new Error(
+  throw new TileContentionError(
     `minute item ${minuteItemKey(target.prefix, minute)} changed under every one of ${target.attempts ?? 20} attempts to add row ${row.id}`,
+    'other writers of the same entity and minute kept changing it; retry (the row counts once)',
   );
 }
 
