@@ -29,6 +29,16 @@ export const pushAnswerSchema = z.object({
       written: z.number(),
       skippedAsOlder: z.number(),
       views: z.array(viewCounts),
+      tiles: z.optional(
+        z.array(
+          z.object({
+            view: z.string(),
+            added: z.number(),
+            alreadyCounted: z.number(),
+            outsideWindows: z.number(),
+          }),
+        ),
+      ),
       notUpdated: z.array(z.object({ view: z.string(), reason: z.string() })),
     }),
   ),
