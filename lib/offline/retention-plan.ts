@@ -17,9 +17,9 @@ export interface RetentionFileStep {
   readonly dt: string;
   readonly bytes: number;
   readonly rows: number;
-  /** Rows older than the boundary; `rows` means the whole file goes. */
+  /** Rows older than the boundary that go; `rows` means the whole file goes. */
   readonly oldRows: number;
-  /** Smallest `fstore_seq` among the old rows (what a snapshot pin is compared with). */
+  /** Smallest `fstore_seq` among the rows that go (what a snapshot pin is compared with). */
   readonly oldestSeq: number;
 }
 
@@ -33,6 +33,10 @@ export interface SourceRetentionPlan {
   readonly steps: readonly RetentionFileStep[];
   /** Snapshots whose pinned rows the steps would delete. */
   readonly pinnedBy: readonly string[];
+  /** Rows older than the boundary kept because a snapshot pins them (`keepThrough`). */
+  readonly rowsKept: number;
+  /** The highest pin of the source whose rows are kept; absent: none kept (no pin, or force). */
+  readonly keepThrough?: bigint;
 }
 
 /**
@@ -41,8 +45,9 @@ export interface SourceRetentionPlan {
  * goes whole (every file of a partition before the boundary's day, by the layout); a file with
  * some older rows is rewritten without them. Partitions after the boundary's day hold no older
  * row (`dt` is the event time's UTC day), so they are not read. A NULL event time is never
- * older. Pins: a step deleting a row with `fstore_seq` at or below a pin of this source names
- * the pin's snapshot.
+ * older. Pins: with `keepThrough`, older rows with `fstore_seq` at or below it stay (a snapshot
+ * pins them) and are counted as kept; a step deleting a row with `fstore_seq` at or below a pin of
+ * this source names the pin's snapshot.
  */
 export async function planSourceRetention(
   connection: DuckDBConnection,
@@ -56,6 +61,8 @@ export async function planSourceRetention(
     readonly from: 'source' | 'environment';
     readonly nowMicros: bigint;
     readonly pins: readonly RetentionPin[];
+    /** Keep the older rows with `fstore_seq` at or below this (the source's highest pin). */
+    readonly keepThrough?: bigint;
   },
 ): Promise<SourceRetentionPlan> {
   const boundary = retentionBoundary(options.nowMicros, options.retentionSeconds);
@@ -70,17 +77,23 @@ export async function planSourceRetention(
     retentionSeconds: options.retentionSeconds,
     from: options.from,
     boundary: formatMicros(boundary),
+    ...(options.keepThrough !== undefined ? { keepThrough: options.keepThrough } : {}),
   };
-  if (candidates.length === 0) return { ...plan, steps: [], pinnedBy: [] };
+  if (candidates.length === 0) return { ...plan, steps: [], pinnedBy: [], rowsKept: 0 };
   const ts = dialect.quote(options.timestampField);
   const older = `${ts} < ${dialect.timestampLiteral(formatMicros(boundary))}`;
+  const pinned =
+    options.keepThrough !== undefined ? `fstore_seq <= ${options.keepThrough}` : 'false';
+  const goes = `${older} AND (${pinned}) IS NOT TRUE`;
   const rows = await queryRows(
     connection,
-    `SELECT filename, count(*) AS total, count(*) FILTER (WHERE ${older}) AS old, min(fstore_seq) FILTER (WHERE ${older}) AS oldest_seq FROM read_parquet([${candidates.map((c) => quoteLiteral(c.path)).join(', ')}], filename = true, hive_partitioning = false, union_by_name = true) GROUP BY filename`,
+    `SELECT filename, count(*) AS total, count(*) FILTER (WHERE ${goes}) AS old, count(*) FILTER (WHERE ${older} AND ${pinned}) AS kept, min(fstore_seq) FILTER (WHERE ${goes}) AS oldest_seq FROM read_parquet([${candidates.map((c) => quoteLiteral(c.path)).join(', ')}], filename = true, hive_partitioning = false, union_by_name = true) GROUP BY filename`,
   );
   const steps: RetentionFileStep[] = [];
+  let rowsKept = 0;
   for (const candidate of candidates) {
     const row = rows.find((r) => r.filename === candidate.path);
+    rowsKept += Number(row?.kept ?? 0);
     const oldRows = Number(row?.old ?? 0);
     if (!row || oldRows === 0) continue;
     steps.push({
@@ -92,7 +105,12 @@ export async function planSourceRetention(
       oldestSeq: Number(row.oldest_seq),
     });
   }
-  return { ...plan, steps, pinnedBy: snapshotsPinning(options.source, steps, options.pins) };
+  return {
+    ...plan,
+    steps,
+    pinnedBy: snapshotsPinning(options.source, steps, options.pins),
+    rowsKept,
+  };
 }
 
 /** The snapshots (sorted, once each) pinning a row of `source` that `steps` delete. */

@@ -68,6 +68,10 @@ export interface SourceRetention {
   readonly bytesFreed: number;
   /** Snapshots whose pinned rows were deleted (only with force). */
   readonly pinnedBy: readonly string[];
+  /** Rows older than the boundary kept because snapshots pin them (not with force). */
+  readonly rowsKept: number;
+  /** The snapshots of this source whose pins kept those rows. */
+  readonly keptFor: readonly string[];
 }
 
 export interface RetentionResult {
@@ -114,13 +118,15 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
   const keptForever = sources.filter((s) => !retained.some((r) => r.name === s));
   const pins = options.pins;
   const readPins = typeof pins === 'function' ? pins : async () => pins;
+  let keptFor = new Map<string, string[]>();
   const session = await openDuckdb();
   try {
     const dialect = duckdbDialect(root);
     const planAll = async (records: readonly IngestRecord[]) => {
       const pins = await readPins();
       const plans: SourceRetentionPlan[] = [];
-      for (const source of retained)
+      for (const source of retained) {
+        const keepThrough = options.force ? undefined : highestPin(pins, source.name);
         plans.push(
           await planSourceRetention(session.connection, dialect, {
             offlineRoot: root,
@@ -131,9 +137,20 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
             from: source.from,
             nowMicros,
             pins,
+            ...(keepThrough !== undefined ? { keepThrough } : {}),
           }),
         );
-      if (!options.force) refusePinned(plans);
+      }
+      keptFor = new Map(
+        retained.map((s) => [
+          s.name,
+          [
+            ...new Set(
+              pins.filter((p) => p.source === s.name && p.throughSeq > 0n).map((p) => p.snapshot),
+            ),
+          ].sort(),
+        ]),
+      );
       return plans;
     };
     if (options.dryRun) {
@@ -142,7 +159,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
       return {
         dryRun: true,
         leftoversRemoved: 0,
-        sources: plans.map((p) => summarize(p, new Map())),
+        sources: plans.map((p) => summarize(p, new Map(), keptFor)),
         keptForever,
         warnings: [],
       };
@@ -159,7 +176,8 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
         plans = await planAll(state.records);
         return plans.flatMap((p) => rewritesOf(dialect, timestampOf(retained, p), p));
       },
-      // A snapshot created since the plan (its lock is not this one) pins what it read then.
+      // A snapshot created since the plan (its lock is not this one) pins what it read then:
+      // rows the plan deletes that it pins refuse the commit (a rerun keeps them).
       beforeCommit: async () => {
         const latest = await readPins();
         plans = plans.map((p) => ({
@@ -200,7 +218,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
       dryRun: false,
       ...(rewritten.rewriteId ? { rewriteId: rewritten.rewriteId } : {}),
       leftoversRemoved: rewritten.leftoversRemoved,
-      sources: plans.map((p) => summarize(p, writtenBytes)),
+      sources: plans.map((p) => summarize(p, writtenBytes, keptFor)),
       keptForever,
       warnings,
     };
@@ -216,14 +234,25 @@ function timestampOf(
   return retained.find((r) => r.name === plan.source)?.timestampField as string;
 }
 
-/** Each step as a rewrite keeping the rows at or after the boundary (and NULL event times). */
+/** The highest `fstore_seq` a snapshot pins of `source`; absent when none pins a row of it. */
+function highestPin(pins: readonly RetentionPin[], source: string): bigint | undefined {
+  const seqs = pins
+    .filter((p) => p.source === source && p.throughSeq > 0n)
+    .map((p) => p.throughSeq);
+  return seqs.length > 0 ? seqs.reduce((a, b) => (b > a ? b : a)) : undefined;
+}
+
+/**
+ * Each step as a rewrite keeping the rows at or after the boundary (and NULL event times), and
+ * the older rows a snapshot pins.
+ */
 function rewritesOf(
   dialect: Dialect,
   timestampField: string,
   plan: SourceRetentionPlan,
 ): FileRewrite[] {
   const ts = dialect.quote(timestampField);
-  const keep = `${ts} >= ${dialect.timestampLiteral(plan.boundary)} OR ${ts} IS NULL`;
+  const keep = `${ts} >= ${dialect.timestampLiteral(plan.boundary)} OR ${ts} IS NULL${plan.keepThrough !== undefined ? ` OR fstore_seq <= ${plan.keepThrough}` : ''}`;
   return plan.steps.map((step) => ({
     source: plan.source,
     file: step.file,
@@ -235,6 +264,7 @@ function rewritesOf(
 function summarize(
   plan: SourceRetentionPlan,
   writtenBytes: ReadonlyMap<string, number>,
+  keptFor: ReadonlyMap<string, readonly string[]>,
 ): SourceRetention {
   const whole = (s: RetentionFileStep) => s.oldRows === s.rows;
   const partitions = new Map<string, boolean>();
@@ -255,6 +285,8 @@ function summarize(
       0,
     ),
     pinnedBy: plan.pinnedBy,
+    rowsKept: plan.rowsKept,
+    keptFor: plan.rowsKept > 0 ? (keptFor.get(plan.source) ?? []) : [],
   };
 }
 
@@ -265,8 +297,8 @@ function refusePinned(plans: readonly SourceRetentionPlan[]): void {
     .map((p) => `"${p.source}" (snapshot ${p.pinnedBy.map((s) => `"${s}"`).join(', ')})`)
     .join(', ');
   throw new RetentionError(
-    `retention would delete rows that snapshots pin: ${what}; nothing was deleted`,
-    'delete those snapshots first (fstore snapshot delete <name>), or run again with --force (the snapshots then no longer reproduce)',
+    `retention would delete rows that snapshots created while it ran pin: ${what}; nothing was deleted`,
+    'run again: the rows snapshots pin are kept (or pass --force: the snapshots then no longer reproduce)',
   );
 }
 

@@ -223,24 +223,34 @@ describe('applyRetention (local store)', () => {
     expect(await stored(fixture.dataDir, 'orders')).toHaveLength(6);
   });
 
-  it('refuses rows a snapshot pins unless forced', async () => {
+  it('keeps the rows a snapshot pins and deletes the other older rows, unless forced', async () => {
     const fixture = await populated();
-    const pins = [{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 4n }];
-    const refused = applyRetention({ ...base(fixture), pins });
-    await expect(refused).rejects.toBeInstanceOf(RetentionError);
-    await expect(refused).rejects.toThrow(
-      'retention would delete rows that snapshots pin: "orders" (snapshot "v1_baseline"); nothing was deleted',
-    );
-    expect(await stored(fixture.dataDir, 'orders')).toHaveLength(6);
+    // Older rows: seqs 1 (dt=08), 2 (dt=09), 3 and 5 (dt=10); v1_baseline pins 1-2.
+    const pins = [{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 2n }];
+    const kept = await applyRetention({ ...base(fixture), pins });
+    expect(kept.sources[0]).toMatchObject({
+      rowsDeleted: 2,
+      rowsKept: 2,
+      keptFor: ['v1_baseline'],
+      pinnedBy: [],
+      partitionsDeleted: [],
+    });
+    expect((await stored(fixture.dataDir, 'orders')).map((r) => Number(r.fstore_seq))).toEqual([
+      1, 2, 4, 6,
+    ]);
     // A pin on another source does not hold this one back.
     const free = await applyRetention({
       ...base(fixture),
       dryRun: true,
       pins: [{ snapshot: 'other', source: 'clicks', throughSeq: 1n }],
     });
-    expect(free.sources[0]?.pinnedBy).toEqual([]);
+    expect(free.sources[0]).toMatchObject({ rowsDeleted: 2, rowsKept: 0, keptFor: [] });
     const forced = await applyRetention({ ...base(fixture), pins, force: true });
-    expect(forced.sources[0]).toMatchObject({ pinnedBy: ['v1_baseline'], rowsDeleted: 4 });
+    expect(forced.sources[0]).toMatchObject({
+      pinnedBy: ['v1_baseline'],
+      rowsDeleted: 2,
+      rowsKept: 0,
+    });
     expect(await stored(fixture.dataDir, 'orders')).toHaveLength(2);
   });
 
@@ -254,16 +264,16 @@ describe('applyRetention (local store)', () => {
         await createSnapshot(fixture.dataDir, 'local', { name: 'mid_run', sources: ['orders'] });
       return read;
     };
-    await expect(applyRetention({ ...base(fixture), pins })).rejects.toThrow(
-      '"orders" (snapshot "mid_run"); nothing was deleted',
-    );
+    const refused = applyRetention({ ...base(fixture), pins });
+    await expect(refused).rejects.toBeInstanceOf(RetentionError);
+    await expect(refused).rejects.toThrow('"orders" (snapshot "mid_run"); nothing was deleted');
     expect(reads).toBe(2);
     expect(await stored(fixture.dataDir, 'orders')).toHaveLength(6);
     const root = offlineRoot(fixture.dataDir, 'local');
     expect((await findIngestLeftovers(root)).leftovers).toEqual([]);
   });
 
-  it('refuses the rows of a snapshot made with fstore snapshot create, until it is deleted', async () => {
+  it('keeps the rows of a snapshot made with fstore snapshot create, until it is deleted', async () => {
     const fixture = await populated();
     await createSnapshot(fixture.dataDir, 'local', { name: 'v1_baseline', sources: ['orders'] });
     await createSnapshot(fixture.dataDir, 'local', { name: 'clicks_only', sources: ['clicks'] });
@@ -271,9 +281,12 @@ describe('applyRetention (local store)', () => {
     expect(pins).toEqual(
       expect.arrayContaining([{ snapshot: 'v1_baseline', source: 'orders', throughSeq: 6n }]),
     );
-    await expect(applyRetention({ ...base(fixture), pins })).rejects.toThrow(
-      '"orders" (snapshot "v1_baseline"); nothing was deleted',
-    );
+    expect((await applyRetention({ ...base(fixture), pins })).sources[0]).toMatchObject({
+      rowsDeleted: 0,
+      rowsKept: 4,
+      keptFor: ['v1_baseline'],
+    });
+    expect(await stored(fixture.dataDir, 'orders')).toHaveLength(6);
     await deleteSnapshot(fixture.dataDir, 'local', 'v1_baseline');
     const after = await applyRetention({
       ...base(fixture),

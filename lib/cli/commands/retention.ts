@@ -87,9 +87,11 @@ function printRetention(ctx: CliContext, result: RetentionResult): void {
     ctx.out.line(
       `  ${s.source} (retention ${s.retention}${s.from === 'environment' ? ', the environment default' : ''}; rows before ${s.boundary}): ${
         s.rowsDeleted === 0
-          ? 'nothing older'
+          ? s.rowsKept > 0
+            ? 'nothing deleted'
+            : 'nothing older'
           : `${plural(s.rowsDeleted, 'row')}, ${plural(s.filesDeleted, 'file')} deleted, ${plural(s.filesRewritten, 'file')} rewritten, ${plural(s.partitionsDeleted.length, 'partition')} emptied; ${verb} ${describeBytes(s.bytesFreed)}`
-      }${s.pinnedBy.length > 0 ? `; snapshots ${s.pinnedBy.join(', ')} no longer reproduce` : ''}`,
+      }${s.rowsKept > 0 ? `; ${plural(s.rowsKept, 'older row')} kept: snapshots ${s.keptFor.join(', ')} pin them` : ''}${s.pinnedBy.length > 0 ? `; snapshots ${s.pinnedBy.join(', ')} no longer reproduce` : ''}`,
     );
   if (result.keptForever.length > 0)
     ctx.out.line(
