@@ -9,7 +9,7 @@ import { CliError, exitCodes } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { InterruptedError } from '../shutdown.ts';
-import { printQuarantineAndOnline } from './delete-summary.ts';
+import { materializationWaitReporter, printQuarantineAndOnline } from './delete-summary.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
 
 /** The stack output naming the artifacts bucket, which holds `registry/deployed.json`. */
@@ -74,7 +74,6 @@ export async function deleteOnAws(
     );
   const auditSecret = await audit.awsAuditKey(await audit.secretsManagerClient(region), secretArn);
   const signal = ctx.shutdown.stopSignal();
-  const waitedFor = new Set<string>();
   let result: AwsEraseResult;
   try {
     result = await eraseEntitiesOnAws({
@@ -90,13 +89,7 @@ export async function deleteOnAws(
       dryRun: options.dryRun,
       ...(options.breakLock !== undefined ? { breakLockOwner: options.breakLock } : {}),
       signal,
-      onMaterializationWait: (wait) => {
-        if (waitedFor.has(wait.view)) return;
-        waitedFor.add(wait.view);
-        ctx.out.status(
-          `waiting for the running materialization of view ${wait.view} (${wait.holder}, lease until ${wait.leaseUntil}) before deleting its items (at most 5 minutes) ...`,
-        );
-      },
+      onMaterializationWait: materializationWaitReporter(ctx),
     });
   } catch (error) {
     const by = ctx.shutdown.signal;

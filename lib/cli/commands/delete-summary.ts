@@ -1,3 +1,4 @@
+import type { MaterializationWait } from '../../erasure/materialization-leases.ts';
 import type { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 
@@ -16,4 +17,16 @@ export function printQuarantineAndOnline(ctx: CliContext, result: QuarantineAndO
   if (result.online.length === 0) ctx.out.line(`online: ${verb} 0 items`);
   for (const { view, items } of result.online)
     ctx.out.line(`online ${view}: ${verb} ${plural(items, 'item')}`);
+}
+
+/** Says once per view that the delete waits for its running materialization. */
+export function materializationWaitReporter(ctx: CliContext): (wait: MaterializationWait) => void {
+  const waitedFor = new Set<string>();
+  return (wait) => {
+    if (waitedFor.has(wait.view)) return;
+    waitedFor.add(wait.view);
+    ctx.out.status(
+      `waiting for the running materialization of view ${wait.view} (${wait.holder}, lease until ${wait.leaseUntil}) before deleting its items (at most 5 minutes) ...`,
+    );
+  };
 }

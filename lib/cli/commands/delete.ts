@@ -8,7 +8,7 @@ import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { InterruptedError } from '../shutdown.ts';
-import { printQuarantineAndOnline } from './delete-summary.ts';
+import { materializationWaitReporter, printQuarantineAndOnline } from './delete-summary.ts';
 
 interface DeleteCliOptions {
   entity: string[];
@@ -94,7 +94,6 @@ export function registerDelete(program: Command): void {
       const store = await openLocalOnlineStore(ctx.options.dataDir, ctx.env, {
         attach: dryRun,
       });
-      const waitedFor = new Set<string>();
       let result: EraseResult;
       try {
         result = await eraseEntities({
@@ -105,13 +104,7 @@ export function registerDelete(program: Command): void {
           online: { client: store.client, table: store.table },
           dryRun,
           signal,
-          onMaterializationWait: (wait) => {
-            if (waitedFor.has(wait.view)) return;
-            waitedFor.add(wait.view);
-            ctx.out.status(
-              `waiting for the running materialization of view ${wait.view} (${wait.holder}, lease until ${wait.leaseUntil}) before deleting its items (at most 5 minutes) ...`,
-            );
-          },
+          onMaterializationWait: materializationWaitReporter(ctx),
         });
       } catch (error) {
         const by = ctx.shutdown.signal;
