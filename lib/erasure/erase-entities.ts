@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { faultPoint } from '../fault-injection.ts';
-import { localOwnerGone } from '../local/materialize-local.ts';
+import { localOwnerGone } from '../local/local-lease-owner.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
 import { snapshotPins } from '../offline/snapshots.ts';
 import { compactPushLogs } from '../push/compact-push-logs.ts';

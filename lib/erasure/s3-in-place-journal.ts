@@ -7,14 +7,12 @@ import {
 import { z } from 'zod';
 import { HintedError } from '../hinted-error.ts';
 import { deleteEveryVersion } from '../offline/s3-object-versions.ts';
+import { erasureJournalPrefix } from './erasure-journal-prefix.ts';
 
 /** Named explicitly: bundles are minified, which renames classes. */
 export class InPlaceJournalError extends HintedError {
   override name = 'InPlaceJournalError';
 }
-
-/** The entity delete's own bookkeeping in the offline bucket (no row, no key value). */
-export const erasureJournalPrefix = '_fstore/erasure/';
 
 /** One per source: the delete holds the source's compaction lock while it exists. */
 export function inPlaceJournalKey(source: string): string {

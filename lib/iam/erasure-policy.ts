@@ -1,6 +1,6 @@
 import { awsErasureAuditPrefix } from '../erasure/audit-prefix.ts';
-import { erasureJournalPrefix } from '../erasure/s3-in-place-journal.ts';
-import { stateKey } from '../materialize/materialization-state.ts';
+import { erasureJournalPrefix } from '../erasure/erasure-journal-prefix.ts';
+import { stateKey } from '../materialize/materialization-state-key.ts';
 import { compactionLockKey, compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
 import { pushErrorPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
 import { type OfflineStoreResources, objectStatements, queryStatements } from './offline-policy.ts';

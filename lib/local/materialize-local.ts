@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quarantineDir } from '../data-paths.ts';
@@ -14,10 +13,10 @@ import { fileQuarantine } from '../materialize/quarantine.ts';
 import type { RowSource } from '../materialize/row-source.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
-import { isRunning } from '../process-lock.ts';
 import { compactPushLogs, type PushLogCompaction } from '../push/compact-push-logs.ts';
 import type { Registry } from '../registry/index.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
+import { localOwner, localOwnerGone } from './local-lease-owner.ts';
 
 export interface LocalMaterializationOptions
   extends Pick<
@@ -54,19 +53,6 @@ export interface LocalMaterializationOptions
 
 /** How long a run waits for another process compacting the same source's logs. */
 const pushLogLockWaitMs = 120_000;
-
-/** `local-<pid>-<random>`: a lease holder on this machine, whose process can be checked. */
-function localOwner(): string {
-  return `local-${process.pid}-${randomBytes(3).toString('hex')}`;
-}
-
-/** A local holder whose process has exited (killed mid-run) gives its lease up at once. */
-export function localOwnerGone(owner: string): boolean {
-  const match = /^local-(\d+)-/.exec(owner);
-  if (!match) return false;
-  const pid = Number(match[1]);
-  return pid !== process.pid && !isRunning(pid);
-}
 
 /** The online views a local materialization covers: `views`, or every online view. */
 export function localViewNames(options: Pick<LocalMaterializationOptions, 'registry' | 'views'>) {

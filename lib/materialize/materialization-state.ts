@@ -9,6 +9,7 @@ import { HintedError } from '../hinted-error.ts';
 import { itemAttributes } from '../online/item-codec.ts';
 import type { NewIngestFilter } from '../sql/render-new-ingests.ts';
 import type { IngestCoverage } from './ingest-coverage.ts';
+import { stateKey } from './materialization-state-key.ts';
 
 /**
  * What a run reads: `full` (every row up to now: a first run, a changed definition, or a state
@@ -92,13 +93,7 @@ export interface MaterializationState {
 export class MaterializationBusyError extends HintedError {}
 export class LeaseLostError extends HintedError {}
 
-/**
- * The state item's key. `~` cannot start a view name, so it never meets an entity item
- * (`<view>#<version>#<key>`); the version in it makes a changed view start from scratch.
- */
-export function stateKey(keyPrefix: string): string {
-  return `~fstore#materialization#${keyPrefix}`;
-}
+export { stateKey };
 
 const s = {
   watermark: 'watermark',

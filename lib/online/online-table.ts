@@ -6,10 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { itemAttributes } from './item-codec.ts';
 
-/** One online table per environment. */
-export function onlineTableName(env: string): string {
-  return `fstore-${env}-online`;
-}
+export { onlineTableName } from './online-table-name.ts';
 
 /** A client for a local DynamoDB-API server (dummy credentials: the server does not check them). */
 export function localDynamoClient(endpoint: string): DynamoDBClient {

@@ -18,7 +18,7 @@ import {
 } from '../../iam/policy-statement.ts';
 import { pushStatements } from '../../iam/push-policy.ts';
 import { NoStreamError, streamProducerStatements } from '../../iam/stream-producer-policy.ts';
-import { onlineTableName } from '../../online/online-table.ts';
+import { onlineTableName } from '../../online/online-table-name.ts';
 import { deployedRegistryKey } from '../../registry/deployed-registry-keys.ts';
 import type { Registry } from '../../registry/index.ts';
 import { entityRequestTable } from '../../sql/athena-service-query.ts';

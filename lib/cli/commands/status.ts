@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
+import { localOwnerGone } from '../../local/local-lease-owner.ts';
 import { openLocalOnlineStore } from '../../local/local-online-store.ts';
-import { localOwnerGone } from '../../local/materialize-local.ts';
 import {
   type MaterializationState,
   MaterializationStateStore,
