@@ -324,3 +324,44 @@ describe('the S3 lock’s defaults and its release', () => {
     expect(await (await acquireS3Lock(options())).release()).toBe('left-to-expire');
   });
 });
+
+describe('the S3 lock when S3 answers something that is not a lock', () => {
+  const foreign = { ETag: '"foreign"', Body: text('not json') };
+
+  it('a renewal that reads back an object that is not a lock loses the lease, naming it', async () => {
+    s3.on(PutObjectCommand, { IfNoneMatch: '*' }).resolves({ ETag: '"e1"' });
+    s3.on(PutObjectCommand, { IfMatch: '"e1"' }).rejects(s3Error(412, 'PreconditionFailed'));
+    s3.on(GetObjectCommand).resolves(foreign);
+    const lock = await acquireS3Lock(options());
+    await expect(lock.confirm()).rejects.toThrow(
+      /^the compaction of source "orders" lost its lock .*: the lock object was removed or replaced;/,
+    );
+  });
+
+  it('a release that reads back an object that is not a lock leaves it, without throwing', async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+    s3.on(DeleteObjectCommand).rejects(s3Error(412, 'PreconditionFailed'));
+    s3.on(GetObjectCommand).resolves(foreign);
+    expect(await (await acquireS3Lock(options())).release()).toBe('not-ours');
+  });
+
+  it('counts a read answered without a body, or without Last-Modified, as a foreign lock', async () => {
+    s3.on(PutObjectCommand, { IfNoneMatch: '*' }).rejects(s3Error(412, 'PreconditionFailed'));
+    s3.on(GetObjectCommand).resolves({
+      ETag: '"empty"',
+      LastModified: new Date('2026-04-01T11:59:30Z'),
+    });
+    await expect(acquireS3Lock(options())).rejects.toThrow('not a lock fstore wrote');
+    // No Last-Modified: its lease is long over, so it is taken over.
+    s3.on(GetObjectCommand).resolves(foreign);
+    s3.on(PutObjectCommand, { IfMatch: '"foreign"' }).resolves({ ETag: '"mine"' });
+    await acquireS3Lock(options());
+    expect(puts().filter((p) => p.IfMatch === '"foreign"')).toHaveLength(1);
+  });
+
+  it('keeps the SDK error as the cause of an access denial', async () => {
+    const denied = s3Error(403, 'AccessDenied');
+    s3.on(PutObjectCommand).rejects(denied);
+    await expect(acquireS3Lock(options())).rejects.toMatchObject({ cause: denied });
+  });
+});
