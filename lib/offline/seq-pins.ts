@@ -46,14 +46,35 @@ export function exactPins(
   for (const [source, pinned] of Object.entries(recorded)) {
     const through = seqFromJson(pinned.maxSeq);
     const known = new Set(pinned.ingestIds);
-    const excluded = records
-      .filter((r) => r.source === source && !known.has(r.ingestId) && r.rows > 0)
-      .map((r) => ({ first: BigInt(r.firstSeq), last: BigInt(r.firstSeq) + BigInt(r.rows) - 1n }))
-      .filter((range) => range.first <= through)
-      .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    const ranges = (named: boolean) =>
+      records
+        .filter((r) => r.source === source && known.has(r.ingestId) === named && r.rows > 0)
+        .map((r) => ({ first: BigInt(r.firstSeq), last: BigInt(r.firstSeq) + BigInt(r.rows) - 1n }))
+        .filter((range) => range.first <= through);
+    // Clock numbers can overlap (an ingest of more than 2^20 rows, or two started in one ms):
+    // numbers a named ingest holds stay readable, so its rows are never left out.
+    const excluded = subtractRanges(sortRanges(ranges(false)), ranges(true));
     pins.set(source, excluded.length > 0 ? { through, excluded } : through);
   }
   return pins;
+}
+
+function sortRanges(ranges: SeqRange[]): SeqRange[] {
+  return ranges.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+}
+
+/** The numbers of `from` that no range of `minus` holds, as sorted ranges. */
+function subtractRanges(from: readonly SeqRange[], minus: readonly SeqRange[]): SeqRange[] {
+  let pieces = [...from];
+  for (const cut of minus) {
+    pieces = pieces.flatMap((piece) => {
+      if (cut.last < piece.first || cut.first > piece.last) return [piece];
+      const left = cut.first > piece.first ? [{ first: piece.first, last: cut.first - 1n }] : [];
+      const right = cut.last < piece.last ? [{ first: cut.last + 1n, last: piece.last }] : [];
+      return [...left, ...right];
+    });
+  }
+  return sortRanges(pieces);
 }
 
 /**

@@ -96,4 +96,27 @@ describe('sequence-number pins', () => {
     expect(pins.get('s')).toBe(5n);
     expect(seqPinCondition(pins, 's')).toBe('"fstore_seq" <= 5');
   });
+
+  it('never leaves out rows of an ingest the record names, where a later ingest shares its numbers', () => {
+    // S3 ingests number rows from the clock (ms × 2^20): one of more than 2^20 rows runs into the
+    // numbers of an ingest started 1 ms later, and two started in the same ms share them.
+    const start = clockSeq(Date.parse('2026-12-02T03:00:00Z'));
+    const big = record('s', start, 2 ** 20 + 10);
+    const late = { ...record('s', start + 2 ** 20, 5), ingestId: 'late' };
+    const sameMs = { ...record('s', start, 3), ingestId: 'same-ms' };
+    const pins = exactPins(
+      { s: { maxSeq: seqToJson(BigInt(start) + BigInt(2 ** 20) + 9n), ingestIds: [big.ingestId] } },
+      [big, late, sameMs],
+    );
+    // All of late and same-ms lie inside big's numbers: nothing can be left out without big's rows.
+    expect(pins.get('s')).toBe(BigInt(start) + BigInt(2 ** 20) + 9n);
+    // Partly shared: only the numbers no named ingest holds are left out (small numbers here:
+    // records carry firstSeq as a double, exact for clock numbers only at multiples of 2^20).
+    const partly = exactPins({ s: { maxSeq: 21, ingestIds: ['i1', 'i13'] } }, [
+      record('s', 1, 10),
+      { ...record('s', 6, 10), ingestId: 'late' },
+      record('s', 13, 9),
+    ]);
+    expect(partly.get('s')).toEqual({ through: 21n, excluded: [{ first: 11n, last: 12n }] });
+  });
 });
