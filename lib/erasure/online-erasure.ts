@@ -80,15 +80,14 @@ export async function eraseOnlineItems(
 
 /**
  * A tile item's suffix after the entity key (lib/online/aggregation-tiles/tile-items.ts):
- * `#raw#<minute start>` or `#tiles#<size>m#<block start>`.
+ * `|raw#<minute start>` or `|tiles#<size>m#<block start>`.
  */
-const tileSuffix = /#(?:raw#-?\d+|tiles#\d+m#-?\d+)$/;
+const tileSuffix = /\|(?:raw#-?\d+|tiles#\d+m#-?\d+)$/;
 
 /**
  * `<view>#<version>#<entity key>` to the view and the key's parts; undefined for other items.
  * With `tile` (an item without `event_ts`: entity items always have one, tile items never), a
- * tile suffix is not part of the key: `#` is not escaped in key values, so only the item tells
- * a tile of `C1` from the item of an entity whose value is `C1#raw#<n>`.
+ * tile suffix is not part of the key (entity keys escape the `|` it starts with).
  */
 export function parseItemKey(
   pk: string,

@@ -10,8 +10,8 @@ import { paymentRow } from '../helpers/push-registry.ts';
 import { tileRegistry } from '../helpers/tile-registry.ts';
 
 // An entity delete (fstore delete, local and AWS) removes the entity's aggregation tiles too:
-// the minute items keep each pushed row's values (`<view>#<version>#<entity key>#raw#<minute>`)
-// and the block items its sums (`...#tiles#<size>#<start>`).
+// the minute items keep each pushed row's values (`<view>#<version>#<entity key>|raw#<minute>`)
+// and the block items its sums (`...|tiles#<size>#<start>`).
 const registry = pushRegistryProjection(tileRegistry());
 const table = 'fstore-erase-tiles';
 let dynamo: LocalDynamo;
@@ -21,7 +21,7 @@ async function keysOf(customer: string): Promise<string[]> {
   const { Items } = await client.send(new ScanCommand({ TableName: table }));
   return (Items ?? [])
     .map((item) => item.pk?.S ?? '')
-    .filter((pk) => pk.includes(`#customer_id=${customer}#`) || pk.endsWith(`=${customer}`))
+    .filter((pk) => new RegExp(`#customer_id=${customer}([|#]|$)`).test(pk))
     .sort();
 }
 

@@ -3,7 +3,9 @@ import { dayMicros, hourMicros, minuteMicros, tileStart } from './tile-sizes.ts'
 /**
  * Where tiles live (ADR 0020): a tile of size S is an entry of the block item of its size that
  * holds it; a minute's raw rows and its own tile are one minute item. `prefix` is the view
- * version and entity key part of the online key (`<view>#<version>#<entity key>`).
+ * version and entity key part of the online key (`<view>#<version>#<entity key>`). The suffix
+ * starts with `|`, which entity keys escape in values (entity-key.ts) and put only before a
+ * `name=`: no entity's item key ends like a tile item's (`#` is not escaped in values).
  */
 export const blockMicros = (size: bigint): bigint => {
   if (size === minuteMicros) return hourMicros;
@@ -17,11 +19,11 @@ export const coarserSize = (size: bigint): bigint | undefined =>
   size === minuteMicros ? hourMicros : size === hourMicros ? dayMicros : undefined;
 
 export const minuteItemKey = (prefix: string, minuteStart: bigint): string =>
-  `${prefix}#raw#${minuteStart}`;
+  `${prefix}|raw#${minuteStart}`;
 
 export function blockItemKey(prefix: string, size: bigint, tile: bigint): string {
   const block = blockMicros(size);
-  return `${prefix}#tiles#${size / minuteMicros}m#${tileStart(tile, block)}`;
+  return `${prefix}|tiles#${size / minuteMicros}m#${tileStart(tile, block)}`;
 }
 
 /** The block item's attribute holding tile `start` (top-level: DynamoDB sets it atomically). */
