@@ -122,8 +122,8 @@ export interface AwsEraseResult extends Omit<AwsErasureAuditEntry, 'kind'> {
  *    materialization lease of each online view of an affected source (withMaterializationLeases);
  * 4. one audit entry `_fstore/audit/deletes/<time>-<id>.json` (keys as HMAC-SHA256 under the
  *    environment's audit secret, never the values).
- * There are no running totals or tiles on AWS (training sets compute windows in Athena, and an
- * aggregation view's online values live in its items). Fault point `delete:aws-before-online`
+ * There are no running totals on AWS (training sets compute windows in Athena); the tiles pushes
+ * write for `onlineTiles` views are online items, deleted in step 3. Fault point `delete:aws-before-online`
  * sits between 1-2 and 3, besides rewriteS3Objects' own (`delete:s3-after-upload`, ...).
  * A dry run asks Athena and reads the quarantine and the table; it changes nothing.
  */
