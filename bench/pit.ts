@@ -15,7 +15,8 @@
  *
  * Checks that all give the same values, prints every sample, medians, ratios, CPU and peak RSS;
  * the last lines are the JSON summaries. `--only sql` or `--only e2e` runs one part, `--only
- * snapshot` only the read as of a snapshot (on the end-to-end store);
+ * small` only the 10-row request and `--only snapshot` only the read as of a snapshot (both on
+ * the end-to-end store);
  * `--feast-runs N` times Feast's SQL (the slowest) in the first N end-to-end pairs only.
  *
  * Sizes: BENCH_ENTITY_ROWS (1,000,000), BENCH_FEATURE_ROWS (10,000,000), BENCH_ENTITIES
@@ -36,8 +37,9 @@ import { pitCases, preparePitStore } from './pit-store.ts';
 const argv = process.argv.slice(2);
 const scale = argv.includes('--quick') ? 10 : 1;
 const only = argv[argv.indexOf('--only') + 1];
-if (argv.includes('--only') && only !== 'sql' && only !== 'e2e' && only !== 'snapshot')
-  throw new Error(`--only takes sql, e2e or snapshot, got ${JSON.stringify(only)}`);
+const parts = ['sql', 'e2e', 'small', 'snapshot'];
+if (argv.includes('--only') && !parts.includes(only ?? ''))
+  throw new Error(`--only takes ${parts.join(', ')}, got ${JSON.stringify(only)}`);
 const sizes = {
   entityRows: Number(process.env.BENCH_ENTITY_ROWS ?? 1_000_000 / scale),
   featureRows: Number(process.env.BENCH_FEATURE_ROWS ?? 10_000_000 / scale),
@@ -193,7 +195,7 @@ if (only !== 'sql') {
   console.log(
     `[store] ready in ${((performance.now() - started) / 1000).toFixed(1)} s (${await sizeMb(store.dataDir)} MB); files written per ingest: ${ingests.map(([source, i]) => `${source} ${i.files} files in ${i.partitions} partitions (${i.seconds.toFixed(1)} s)`).join(', ')}`,
   );
-  for (const pitCase of only === 'snapshot' ? [] : pitCases) {
+  for (const pitCase of only === 'snapshot' || only === 'small' ? [] : pitCases) {
     const result = await endToEndCase(
       session.connection,
       store,
@@ -228,17 +230,19 @@ if (only !== 'sql') {
     summaries.push(JSON.stringify({ ...small.json, feature_rows: sizes.featureRows }));
   }
   // Last: its extra ingest changes the store the cases above read.
-  const snapshot = await snapshotRead(session.connection, store, storeDir, runs, (line) =>
-    process.stderr.write(`${line}\n`),
-  );
-  for (const line of snapshot.lines) console.log(line);
-  if (snapshot.mismatches !== 0) {
-    console.error(
-      'FAIL: the read as of the snapshot differs from the read before the later ingest',
+  if (only !== 'small') {
+    const snapshot = await snapshotRead(session.connection, store, storeDir, runs, (line) =>
+      process.stderr.write(`${line}\n`),
     );
-    process.exitCode = 1;
+    for (const line of snapshot.lines) console.log(line);
+    if (snapshot.mismatches !== 0) {
+      console.error(
+        'FAIL: the read as of the snapshot differs from the read before the later ingest',
+      );
+      process.exitCode = 1;
+    }
+    summaries.push(JSON.stringify({ ...snapshot.json, feature_rows: sizes.featureRows }));
   }
-  summaries.push(JSON.stringify({ ...snapshot.json, feature_rows: sizes.featureRows }));
   session.close();
 }
 if (process.env.BENCH_KEEP_DATA !== '1' && (await stat(root).catch(() => undefined)))
