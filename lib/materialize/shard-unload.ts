@@ -25,9 +25,37 @@ export function renderShardedRows(
 }
 
 /**
- * One Athena UNLOAD of a sharded run's rows to Parquet under `location`, one
- * `fstore_shard=<i>/` folder per shard, for a Distributed Map of writers to read. Not wired to
- * a state machine yet (docs/scale.md); the local run reads each shard with its own query.
+ * A sharded run's rows with every value as text, the shard last: Athena's UNLOAD writes JSON
+ * numbers as doubles and timestamps by its own format, so the writer would lose bigints past
+ * 2^53; as text each value reads back exactly as the single-Lambda path reads Athena's result
+ * (typedValue by the column's type), lists as JSON text as there.
+ */
+export function renderUnloadColumns(
+  query: Pick<LatestRowsQuery, 'view' | 'window'>,
+  dialect: Dialect,
+  shards: number,
+): string {
+  const q = dialect.quote;
+  const text = (column: string) => `CAST(${column} AS VARCHAR) AS ${column}`;
+  const columns = [
+    ...query.view.joinKeys.map((k) => text(q(k.name))),
+    ...query.view.features.map((f) =>
+      f.type.startsWith('list<')
+        ? `json_format(CAST(${q(f.outputName)} AS JSON)) AS ${q(f.outputName)}`
+        : text(q(f.outputName)),
+    ),
+    text('event_ts'),
+    text('created_ts'),
+    text('fstore_seq'),
+    'fstore_shard',
+  ];
+  return `SELECT ${columns.join(', ')} FROM (\n${renderShardedRows(query, dialect, shards)}\n) fstore_unload`;
+}
+
+/**
+ * One Athena UNLOAD of a sharded run's rows to gzip JSON lines under `location`, one
+ * `fstore_shard=<i>/` folder per shard, which the shard writers of the Distributed Map read
+ * with node:zlib (no Parquet reader in the Lambda bundle; docs/adr/0022-sharded-materialization-on-aws.md).
  */
 export function renderShardUnload(
   query: Pick<LatestRowsQuery, 'view' | 'window'>,
@@ -43,5 +71,5 @@ export function renderShardUnload(
     throw new Error(
       `an UNLOAD writes at most ${maxUnloadPartitions} partitions; ${query.view.view} asked for ${shards} shards`,
     );
-  return `UNLOAD (${renderShardedRows(query, dialect, shards)}) TO ${quoteLiteral(location)} WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY['fstore_shard'])`;
+  return `UNLOAD (${renderUnloadColumns(query, dialect, shards)}) TO ${quoteLiteral(location)} WITH (format = 'JSON', compression = 'GZIP', partitioned_by = ARRAY['fstore_shard'])`;
 }

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOfKey } from '../../../lib/materialize/shard-plan.ts';
-import { renderShardedRows, renderShardUnload } from '../../../lib/materialize/shard-unload.ts';
+import {
+  renderShardedRows,
+  renderShardUnload,
+  renderUnloadColumns,
+} from '../../../lib/materialize/shard-unload.ts';
 import { type DuckdbSession, openDuckdb } from '../../../lib/offline/duckdb-session.ts';
 import { athenaDialect } from '../../../lib/sql/athena-dialect.ts';
 import { duckdbDialect } from '../../../lib/sql/duckdb-dialect.ts';
@@ -45,18 +49,38 @@ describe('the rows of a sharded run in one query (for one UNLOAD on Athena)', ()
     for (const row of rows) expect(Number(row.fstore_shard)).toBe(shardOfKey([row.account_id], 5));
   });
 
-  it('is one Athena UNLOAD partitioned by shard, which parses with the Trino grammar', () => {
+  it('is one Athena UNLOAD to gzip JSON lines partitioned by shard, which parses with the Trino grammar', () => {
     const sql = renderShardUnload(
       { view, window },
       athenaDialect('fstore_dev'),
       8,
       's3://offline/_fstore/materialize/account_balance/run-1/',
     );
-    expect(sql).toMatch(/^UNLOAD \(SELECT fstore_rows\.\*, from_base\(/);
+    expect(sql).toMatch(/^UNLOAD \(SELECT CAST\("account_id" AS VARCHAR\) AS "account_id", /);
+    expect(sql).toContain('from_base(');
     expect(sql).toMatch(
-      /TO 's3:\/\/offline\/_fstore\/materialize\/account_balance\/run-1\/' WITH \(format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY\['fstore_shard'\]\)$/,
+      /TO 's3:\/\/offline\/_fstore\/materialize\/account_balance\/run-1\/' WITH \(format = 'JSON', compression = 'GZIP', partitioned_by = ARRAY\['fstore_shard'\]\)$/,
     );
     assertTrinoGrammar({ name: 'materialization shard UNLOAD', sql });
+  });
+
+  it('unloads every value as text (no bigint or microsecond lost to JSON numbers), the shard last (DuckDB)', async () => {
+    const sql = renderUnloadColumns({ view, window }, duckdbDialect(root), 5);
+    const result = await session.connection.runAndReadAll(sql);
+    expect(result.columnNames()).toEqual([
+      'account_id',
+      'balance',
+      'event_ts',
+      'created_ts',
+      'fstore_seq',
+      'fstore_shard',
+    ]);
+    const rows = result.getRowObjectsJson();
+    expect(rows).toHaveLength(200);
+    const a7 = rows.find((row) => row.account_id === 'A7');
+    expect(a7).toMatchObject({ balance: '7', fstore_seq: '7' });
+    expect(String(a7?.event_ts)).toMatch(/^2026-03-01 10:00:00/);
+    expect(Number(a7?.fstore_shard)).toBe(shardOfKey(['A7'], 5));
   });
 
   it('refuses a location that is not an S3 folder, and more shards than an UNLOAD can partition', () => {
