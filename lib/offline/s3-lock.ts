@@ -49,6 +49,15 @@ export interface S3LockOptions {
   readonly now?: () => Date;
   /** Pause before retrying after a 409 ConditionalRequestConflict (default 50-150 ms, jittered). */
   readonly conflictBackoffMs?: () => number;
+  /**
+   * How long to wait for another holder to release (or its lease to run out) before giving up
+   * with S3LockHeldError; default 0: refuse at once. Timed on this host's monotonic clock.
+   */
+  readonly waitMs?: number;
+  /** How often a waiting taker reads the lock again (default 2 s). */
+  readonly pollMs?: number;
+  /** Told once, when the taker starts waiting: a line naming the holder and the bound. */
+  readonly onWait?: (message: string) => void;
 }
 
 /** A held lock. `signal` aborts (with S3LockLostError) when the lease is lost. */
@@ -83,6 +92,38 @@ const safetyMarginMs = 10_000;
 export async function acquireS3Lock(options: S3LockOptions): Promise<S3Lock> {
   const now = options.now ?? (() => new Date());
   const owner = randomBytes(6).toString('hex');
+  const waitMs = Math.max(0, options.waitMs ?? 0);
+  const began = performance.now();
+  let told = false;
+  for (;;) {
+    const outcome = await tryAcquire(options, owner, now);
+    if (!('held' in outcome)) return outcome;
+    const waited = performance.now() - began;
+    if (waited >= waitMs) throw heldError(options, outcome.held, now, waited);
+    if (!told) {
+      told = true;
+      options.onWait?.(
+        `${options.purpose} waits up to ${Math.ceil(waitMs / 1000)} s for the lock s3://${options.bucket}/${options.key}, held by ${holderText(outcome.held)}`,
+      );
+    }
+    const pollMs = Math.max(1, options.pollMs ?? 2000);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, waitMs - waited)));
+  }
+}
+
+function holderText(current: CurrentLock): string {
+  const holder = current.holder;
+  return holder
+    ? `owner ${holder.owner} (${holder.purpose}; host ${holder.host}, pid ${holder.pid}, since ${holder.started})`
+    : 'an object fstore did not write (unreadable)';
+}
+
+/** One round of taking the lock: ours, or the lock another holder has (lease not run out). */
+async function tryAcquire(
+  options: S3LockOptions,
+  owner: string,
+  now: () => Date,
+): Promise<S3Lock | { readonly held: CurrentLock }> {
   const started = now().toISOString();
   const holderUntil = (): S3LockHolder => ({
     owner,
@@ -105,7 +146,7 @@ export async function acquireS3Lock(options: S3LockOptions): Promise<S3Lock> {
     const current = await readLock(options);
     if (!current) continue; // released meanwhile
     if (current.holder?.owner === owner) return new HeldLock(options, holder, current.etag, now);
-    if (!mayTakeOver(current, options, now)) throw heldError(options, current, now);
+    if (!mayTakeOver(current, options, now)) return { held: current };
     const taken = await putLock(options, holder, { IfMatch: current.etag });
     if (taken.etag) return new HeldLock(options, holder, taken.etag, now);
     if (taken.failure === 'conflict') await pause(options);
@@ -159,17 +200,23 @@ function leaseClock(
   return { end: (current.lastModified?.getTime() ?? 0) + leaseMs, now: now().getTime() };
 }
 
-function heldError(options: S3LockOptions, current: CurrentLock, now: () => Date): S3LockHeldError {
+function heldError(
+  options: S3LockOptions,
+  current: CurrentLock,
+  now: () => Date,
+  waitedMs: number,
+): S3LockHeldError {
   const where = `s3://${options.bucket}/${options.key}`;
   const expires = new Date(leaseClock(current, options, now).end).toISOString();
   const holder = current.holder;
+  const waited = waitedMs >= 1000 ? ` (waited ${Math.round(waitedMs / 1000)} s)` : '';
   if (!holder)
     return new S3LockHeldError(
-      `${options.purpose} is locked by ${where}, which is not a lock fstore wrote (unreadable); it counts as expired at ${expires}`,
+      `${options.purpose} is locked by ${where}, which is not a lock fstore wrote (unreadable); it counts as expired at ${expires}${waited}`,
       'run again after that time, or now with --break-lock unreadable if no other fstore compact is running',
     );
   return new S3LockHeldError(
-    `${options.purpose} is already running: the lock ${where} is held by owner ${holder.owner} (host ${holder.host}, pid ${holder.pid}, since ${holder.started}); its lease expires at ${expires} unless renewed`,
+    `${options.purpose} ${holder.purpose === options.purpose ? 'is already running' : `cannot run during ${holder.purpose}`}: the lock ${where} is held by owner ${holder.owner} (host ${holder.host}, pid ${holder.pid}, since ${holder.started}); its lease expires at ${expires} unless renewed${waited}`,
     `wait for that run to finish. If it was killed, run again after ${expires} (an expired lease is taken over), or now with --break-lock ${holder.owner} once you are sure that process is gone`,
   );
 }
