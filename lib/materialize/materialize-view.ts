@@ -427,7 +427,7 @@ export async function materializeView(
   }
 }
 
-function addNulls(
+export function addNulls(
   counts: Readonly<Record<string, number>> | undefined,
   view: RuntimeFeatureView,
   rows: readonly Record<string, unknown>[],
@@ -466,7 +466,7 @@ export function viewQualityIssues(view: RuntimeFeatureView, run: Checkpoint): st
   return issues;
 }
 
-function onlineView(registry: RuntimeRegistry, name: string): RuntimeFeatureView {
+export function onlineView(registry: RuntimeRegistry, name: string): RuntimeFeatureView {
   const view = registry.featureViews.find((v) => v.name === name);
   if (!view)
     throw new MaterializationError(
@@ -521,10 +521,13 @@ function notStarted(startedMs: number, now: () => number, error: unknown): LastR
  * the committed ingests, a full run when the state covers none yet or was for another
  * definition, else an incremental one over the ingests it does not cover.
  */
-function planRun(
+export function planRun(
   state: MaterializationState,
   backfill: Checkpoint['window'] | undefined,
-  options: MaterializeViewOptions,
+  options: Pick<
+    MaterializeViewOptions,
+    'full' | 'ingests' | 'ingestSettleMs' | 'allowedLatenessSeconds'
+  >,
   now: () => number,
   ingests: { snapshot: readonly CommittedIngest[] | undefined; definition: string },
 ): Checkpoint {
@@ -600,7 +603,7 @@ function planRun(
   };
 }
 
-interface WrittenRows {
+export interface WrittenRows {
   readonly written: number;
   readonly skippedAsOlder: number;
   readonly rejected: QuarantinedRow[];
@@ -615,10 +618,10 @@ interface WrittenRows {
  * it quarantines, a conditional delete of an item still holding that very row (written when an
  * earlier definition let it through; a DynamoDB delete that finds another row changes nothing).
  */
-async function writeRows(
+export async function writeRows(
   view: RuntimeFeatureView,
   rows: readonly Record<string, unknown>[],
-  options: MaterializeViewOptions,
+  options: Pick<MaterializeViewOptions, 'client' | 'table' | 'concurrency' | 'sleep'>,
   nowMs: number,
   run: { readonly definition: string; readonly fullRun: boolean },
 ): Promise<WrittenRows> {

@@ -56,6 +56,15 @@ export interface ShardProgress {
   readonly shard: number;
   readonly done: boolean;
   readonly afterKey?: readonly (string | number)[];
+  /**
+   * On AWS, where a shard reads its run's UNLOAD output (rows in no key order), the object and
+   * line written up to, instead of a key (unloaded-shard-rows.ts).
+   */
+  readonly afterObject?: {
+    readonly object: string;
+    readonly line: number;
+    readonly finished?: boolean;
+  };
   readonly counts: RunCounts;
   readonly newestEventTs?: string;
   readonly nullCounts?: Readonly<Record<string, number>>;

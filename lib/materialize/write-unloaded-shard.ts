@@ -1,0 +1,149 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { epochMicrosOf, laterIso, millisOfMicros } from '../epoch-micros.ts';
+import { HintedError } from '../hinted-error.ts';
+import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import { planPointInTime } from '../sql/point-in-time-plan.ts';
+import { definitionFingerprint } from './definition-fingerprint.ts';
+import { MaterializationStateStore, type RunCounts } from './materialization-state.ts';
+import { addNulls, onlineView, writeRows } from './materialize-view.ts';
+import type { QuarantineRun, QuarantineSink } from './quarantine.ts';
+import type { ShardProgress } from './shard-plan.ts';
+import { ShardStateStore, shardsOf } from './shard-state.ts';
+import { unloadedShardRows } from './unloaded-shard-rows.ts';
+
+/** A shard write asked of a run that is not the view's current one, or not this shard's. */
+export class StaleShardError extends HintedError {
+  override name = 'StaleShardError';
+}
+
+export interface WriteUnloadedShardOptions {
+  readonly registry: RuntimeRegistry;
+  readonly view: string;
+  readonly runId: string;
+  /** The lease holder of the run (the state machine execution that started it). */
+  readonly owner: string;
+  readonly shard: number;
+  readonly dynamo: DynamoDBClient;
+  readonly table: string;
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** The run's UNLOAD folder; the shard reads `<prefix>fstore_shard=<shard>/`. */
+  readonly unloadPrefix: string;
+  readonly quarantine: (run: QuarantineRun) => QuarantineSink;
+  readonly leaseMs: number;
+  readonly concurrency?: number;
+  readonly chunkRows?: number;
+  /** Asked after each checkpoint: true stops there, to go on in the next invocation. */
+  readonly shouldPause?: () => boolean;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface WriteUnloadedShardResult {
+  /** `done` also when an earlier attempt had finished the shard (nothing written now). */
+  readonly status: 'done' | 'paused';
+  readonly alreadyDone: boolean;
+  readonly counts: RunCounts;
+}
+
+const zero: RunCounts = { rowsRead: 0, written: 0, skippedAsOlder: 0, rejected: 0 };
+
+/**
+ * One shard of a sharded run on AWS (a Distributed Map iteration): reads the shard's UNLOAD
+ * output from where its checkpoint stands, writes its rows with the conditional rules of every
+ * run (materialize-view.ts writeRows), and records its checkpoint, under the run's lease, after
+ * every chunk. A retry of a failed attempt resumes at that checkpoint; a shard already done
+ * writes nothing. The watermark is not this function's: the run's last step moves it once
+ * every shard is done.
+ */
+export async function writeUnloadedShard(
+  options: WriteUnloadedShardOptions,
+): Promise<WriteUnloadedShardResult> {
+  const now = options.now ?? Date.now;
+  const view = onlineView(options.registry, options.view);
+  const planned = planPointInTime(
+    options.registry,
+    { features: [`${view.name}:*`] },
+    { entityTimestampColumn: 'fstore_unused' },
+  ).views[0];
+  if (!planned) throw new StaleShardError(`view ${view.name} has no features`, undefined);
+  const keyPrefix = view.onlineStore.keyPrefix;
+  const state = await new MaterializationStateStore(
+    options.dynamo,
+    options.table,
+    keyPrefix,
+    now,
+  ).read();
+  const checkpoint = state.checkpoint;
+  if (checkpoint?.runId !== options.runId || state.lease?.owner !== options.owner)
+    throw new StaleShardError(
+      `shard ${options.shard} of ${view.name} belongs to run ${options.runId} of ${options.owner}, but the view's current run is ${checkpoint?.runId ?? 'none'} of ${state.lease?.owner ?? 'nobody'}; nothing was written`,
+      'a later run took over (or this run finished): start a new execution instead of retrying this one',
+    );
+  const shards = shardsOf(checkpoint);
+  if (!Number.isSafeInteger(options.shard) || options.shard < 0 || options.shard >= shards)
+    throw new StaleShardError(
+      `run ${options.runId} of ${view.name} has ${shards} shards; there is no shard ${options.shard}`,
+      'the map reads its shard list from the run start: do not edit it',
+    );
+  const shardStore = new ShardStateStore(options.dynamo, options.table, keyPrefix, now);
+  const stored = (await shardStore.read())[options.shard];
+  let progress: ShardProgress =
+    stored?.runId === options.runId
+      ? stored
+      : { runId: options.runId, shard: options.shard, done: false, counts: zero };
+  if (progress.done) return { status: 'done', alreadyDone: true, counts: progress.counts };
+
+  const definition = definitionFingerprint(view, planned);
+  const fullRun = checkpoint.scope?.kind === 'full';
+  const untilMs = millisOfMicros(epochMicrosOf(checkpoint.window.until));
+  const sink = options.quarantine({ view: view.name, runId: options.runId });
+  const rows = unloadedShardRows(options.s3, {
+    bucket: options.bucket,
+    prefix: `${options.unloadPrefix}fstore_shard=${options.shard}/`,
+    view: planned,
+    ...(progress.afterObject ? { after: progress.afterObject } : {}),
+    batchRows: options.chunkRows ?? 2000,
+  });
+  for await (const batch of rows) {
+    const written = await writeRows(
+      view,
+      batch.rows,
+      {
+        client: options.dynamo,
+        table: options.table,
+        concurrency: options.concurrency ?? 32,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+      },
+      untilMs,
+      { definition, fullRun },
+    );
+    sink.add(written.rejected);
+    await sink.flush();
+    const before = progress.counts;
+    const deleted = (before.deleted ?? 0) + written.deleted;
+    const newest = laterIso(progress.newestEventTs, written.newestEventTs);
+    progress = {
+      runId: options.runId,
+      shard: options.shard,
+      done: false,
+      afterObject: batch.position,
+      counts: {
+        rowsRead: before.rowsRead + batch.rows.length,
+        written: before.written + written.written,
+        skippedAsOlder: before.skippedAsOlder + written.skippedAsOlder,
+        rejected: before.rejected + written.rejected.length,
+        ...(deleted > 0 ? { deleted } : {}),
+      },
+      ...(newest ? { newestEventTs: newest } : {}),
+      nullCounts: addNulls(progress.nullCounts, view, batch.rows),
+    };
+    await shardStore.record(options.owner, options.leaseMs, progress);
+    if (options.shouldPause?.())
+      return { status: 'paused', alreadyDone: false, counts: progress.counts };
+  }
+  progress = { ...progress, done: true };
+  await shardStore.record(options.owner, options.leaseMs, progress);
+  return { status: 'done', alreadyDone: false, counts: progress.counts };
+}

@@ -1,0 +1,181 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readShardWriterConfig } from '../../lambdas/materialize-shard/config.ts';
+import { createShardWriterHandler } from '../../lambdas/materialize-shard/handler.ts';
+import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
+import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
+import { ShardStateStore } from '../../lib/materialize/shard-state.ts';
+import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
+import { compileRegistry } from '../../lib/registry/index.ts';
+import { scanEntityItems } from '../helpers/online-items.ts';
+
+const customer = defineEntity({
+  name: 'customer',
+  joinKeys: [{ name: 'customer_id', type: 'string' }],
+});
+const events = defineSource({
+  name: 'events',
+  schema: {
+    customer_id: 'string',
+    balance: 'int64',
+    ratio: 'float64',
+    tags: 'list<string>',
+    active: 'bool',
+    event_ts: 'timestamp',
+  },
+  timestampField: 'event_ts',
+});
+const registry = compileRegistry(
+  [
+    customer,
+    events,
+    defineFeatureView({
+      name: 'profile',
+      entities: [customer],
+      source: events,
+      features: { balance: 'int64', ratio: 'float64', tags: 'list<string>', active: 'bool' },
+      online: true,
+      schedule: 'rate(1 hour)',
+    }),
+  ].map((definition) => ({ definition })),
+);
+const keyPrefix = registry.featureViews[0]?.onlineStore.keyPrefix as string;
+const owner = 'sfn:exec-7';
+const unloadPrefix = '_fstore/materialize/profile/run-7/exec-7/';
+const s3 = mockClient(S3Client);
+
+let dynamo: LocalDynamo;
+const table = 'shard-handler';
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await ensureLocalTable(localDynamoClient(dynamo.endpoint), table);
+});
+afterAll(() => dynamo.close());
+beforeEach(() => s3.reset());
+
+function handlerWith(now = Date.now) {
+  const client = localDynamoClient(dynamo.endpoint);
+  return createShardWriterHandler({
+    registry,
+    dynamo: client,
+    s3: new S3Client({ region: 'us-east-1' }),
+    config: readShardWriterConfig({
+      TABLE_NAME: table,
+      OFFLINE_BUCKET: 'offline',
+      CHUNK_ROWS: '1',
+    }),
+    metrics: new Metrics({ namespace: 'test', serviceName: 'shard' }),
+    now,
+  });
+}
+const context = (remainingMs = 600_000) =>
+  ({
+    getRemainingTimeInMillis: () => remainingMs,
+    functionName: 'shard',
+    awsRequestId: 'r',
+  }) as never;
+
+async function startRun() {
+  const client = localDynamoClient(dynamo.endpoint);
+  await new MaterializationStateStore(client, table, keyPrefix).acquire(owner, 60_000);
+  await new ShardStateStore(client, table, keyPrefix).start(
+    owner,
+    60_000,
+    {
+      runId: 'run-7',
+      startedAt: '2026-03-02T00:00:00.000Z',
+      window: { until: '2026-03-02T00:00:00.000Z' },
+      backfill: false,
+      scope: { kind: 'full', reason: 'first run' },
+      counts: { rowsRead: 0, written: 0, skippedAsOlder: 0, rejected: 0 },
+      shards: 4,
+    },
+    [],
+  );
+}
+
+describe('the materialize-shard function', () => {
+  it('writes values from the UNLOAD text as the single-Lambda path does: bigints past 2^53, doubles, lists, booleans', async () => {
+    await startRun();
+    const lines = [
+      {
+        customer_id: 'C1',
+        balance: '9007199254740993',
+        ratio: '1.5E-1',
+        tags: '["a","b"]',
+        active: 'true',
+        event_ts: '2026-03-01 10:00:00.123',
+        fstore_seq: '3',
+      },
+      {
+        customer_id: 'C2',
+        balance: '-4',
+        ratio: '2.0E0',
+        tags: '[]',
+        active: 'false',
+        event_ts: '2026-03-01 11:00:00.000',
+        fstore_seq: '4',
+      },
+    ].map((line) => JSON.stringify(line));
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: `${unloadPrefix}fstore_shard=3/20260302_part_00000.gz`, Size: 90 }],
+    });
+    s3.on(GetObjectCommand).callsFake(() => ({
+      Body: Readable.from([gzipSync(lines.join('\n'))]) as never,
+    }));
+    const response = await handlerWith()(
+      { view: 'profile', runId: 'run-7', owner, shard: 3, unloadPrefix },
+      context(),
+    );
+    expect(response).toMatchObject({
+      shard: 3,
+      status: 'done',
+      counts: { rowsRead: 2, written: 2 },
+    });
+    expect(s3.commandCalls(ListObjectsV2Command)[0]?.args[0].input.Prefix).toBe(
+      `${unloadPrefix}fstore_shard=3/`,
+    );
+    const c1 = (await scanEntityItems(localDynamoClient(dynamo.endpoint), table)).find((item) =>
+      JSON.stringify(item).includes('C1'),
+    ) as { f: { M: Record<string, unknown> }; event_ts: { N: string } };
+    expect(c1.f.M).toEqual({
+      balance: { N: '9007199254740993' },
+      ratio: { N: '0.15' },
+      tags: { L: [{ S: 'a' }, { S: 'b' }] },
+      active: { BOOL: true },
+    });
+    expect(c1.event_ts.N).toBe(String(Date.parse('2026-03-01T10:00:00.123Z') * 1000));
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    [
+      { view: 'nope', runId: 'run-7', owner, shard: 0, unloadPrefix },
+      'view must be an online feature view',
+    ],
+    [{ view: 'profile', runId: 'run-7', owner, shard: 64, unloadPrefix }, 'shard'],
+    [
+      { view: 'profile', runId: 'run-7', owner, shard: 0, unloadPrefix: 'offline/events/' },
+      'unloadPrefix',
+    ],
+    [{ view: 'profile', runId: 'run-7', owner, shard: 0, unloadPrefix, extra: 1 }, 'extra'],
+  ])(
+    'refuses a map item that is not a shard of this deployment (%j), reading nothing',
+    async (event, field) => {
+      await expect(handlerWith()(event as never, context())).rejects.toThrow(
+        new RegExp(`^invalid shard event .*${field}`),
+      );
+      expect(s3.calls()).toHaveLength(0);
+    },
+  );
+});
