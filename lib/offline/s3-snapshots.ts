@@ -6,7 +6,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { inParallel } from '../bounded-pool.ts';
 import type { RetentionPin } from './retention-pins.ts';
+import { compactionLockKey } from './s3-compact-record.ts';
 import { listS3Keys, truncatedListing } from './s3-list-keys.ts';
+import { acquireS3Lock, defaultLeaseMs, type S3Lock } from './s3-lock.ts';
 import { type CommittedSeq, seqFromJson } from './seq-pins.ts';
 import {
   checkSnapshotName,
@@ -66,20 +68,70 @@ export async function findS3Snapshot(store: S3SnapshotStore, name: string): Prom
   throw noSuchSnapshot(store.env, name, await listSnapshotNames(store));
 }
 
+/** How a snapshot create takes the compaction locks of its sources. */
+export interface SnapshotLocking {
+  /** Wait this long for each lock a retention, compaction or delete holds (default 0: refuse). */
+  readonly waitMs?: number;
+  readonly pollMs?: number;
+  readonly onWait?: (message: string) => void;
+  /** Take a lock over from this owner (`--break-lock`), as compaction does. */
+  readonly breakOwner?: string;
+  readonly now?: () => Date;
+}
+
 /**
  * Pins what the commit records say is committed now of `wanted.sources` under a new name, with
  * one conditional PutObject (`If-None-Match: *`): of two creates of one name, S3 lets one win and
  * the other is refused as a taken name. Refuses a bad name and an environment with nothing
  * ingested before anything is written.
+ *
+ * Holds the compaction lock of every source it pins (in name order) from its read of the commit
+ * records until its object is written: the scheduled retention holds the same lock from its read
+ * of the snapshots to its last delete, so a snapshot is either seen by a run or made after the
+ * run's deletes, and never pins rows a run deletes unseen (issue 19). A held lock is waited for
+ * up to `locking.waitMs`, then refused naming its holder.
  */
 export async function createS3Snapshot(
   store: S3SnapshotStore,
   wanted: SnapshotWanted,
   committed: (sources: readonly string[]) => Promise<ReadonlyMap<string, CommittedSeq>>,
+  locking: SnapshotLocking = {},
 ): Promise<Snapshot> {
   checkSnapshotWanted(wanted);
-  const key = s3SnapshotKey(wanted.name);
   if (await readSnapshot(store, wanted.name)) throw snapshotNameTaken(store.env, wanted.name);
+  const locks: S3Lock[] = [];
+  try {
+    for (const source of [...new Set(wanted.sources)].sort())
+      locks.push(
+        await acquireS3Lock({
+          s3: store.s3,
+          bucket: store.bucket,
+          key: compactionLockKey(source),
+          purpose: `the snapshot "${wanted.name}" of source "${source}"`,
+          leaseMs: defaultLeaseMs,
+          ...(locking.waitMs !== undefined ? { waitMs: locking.waitMs } : {}),
+          ...(locking.pollMs !== undefined ? { pollMs: locking.pollMs } : {}),
+          ...(locking.onWait ? { onWait: locking.onWait } : {}),
+          ...(locking.breakOwner !== undefined ? { breakOwner: locking.breakOwner } : {}),
+          ...(locking.now ? { now: locking.now } : {}),
+        }),
+      );
+    const snapshot = await writeSnapshot(store, wanted, committed);
+    // A lease lost meanwhile (taken over with --break-lock) means a run may have deleted rows
+    // this snapshot pins: say so rather than return it as sound.
+    for (const lock of locks) await lock.confirm();
+    return snapshot;
+  } finally {
+    for (const lock of locks.reverse()) await lock.release();
+  }
+}
+
+async function writeSnapshot(
+  store: S3SnapshotStore,
+  wanted: SnapshotWanted,
+  committed: (sources: readonly string[]) => Promise<ReadonlyMap<string, CommittedSeq>>,
+): Promise<Snapshot> {
+  const key = s3SnapshotKey(wanted.name);
   const seqs = await committed(wanted.sources);
   if (![...seqs.values()].some((seq) => seq.ingestIds.length > 0))
     throw new SnapshotError(

@@ -98,6 +98,35 @@ describe('fstore snapshot --env <aws> (loopback S3)', () => {
     expect(gone.stderr).toContain('has no snapshot "v1_baseline"');
   }, 120_000);
 
+  it('refuses while a retention holds a source’s lock (--lock-wait 0), naming it and --break-lock; --break-lock takes it over', async () => {
+    const lockKey = 'offline/_ingests/scores/compactions/_lock.json';
+    const holder = {
+      owner: 'a1b2c3d4e5f6',
+      host: 'lambda-1',
+      pid: 8,
+      purpose: 'the retention of source "scores"',
+      started: new Date().toISOString(),
+      expires: new Date(Date.now() + 300_000).toISOString(),
+      leaseMs: 300_000,
+    };
+    bucket.objects.set(lockKey, Buffer.from(JSON.stringify(holder)));
+    bucket.modified.set(lockKey, new Date());
+    const args = ['snapshot', 'create', '--name', 'during', '--bucket', 'offline-bucket'];
+    const refused = await fstore(...args, '--lock-wait', '0');
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain(
+      'the snapshot "during" of source "scores" cannot run during the retention of source "scores"',
+    );
+    expect(refused.stderr).toContain('--break-lock a1b2c3d4e5f6');
+    expect(bucket.objects.has(`${s3SnapshotsPrefix}during.json`)).toBe(false);
+    const badOwner = await fstore(...args, '--break-lock', 'someone');
+    expect(badOwner.code).toBe(2);
+    const broken = await fstore(...args, '--break-lock', 'a1b2c3d4e5f6');
+    expect(broken.code, broken.stderr).toBe(0);
+    expect(bucket.objects.has(`${s3SnapshotsPrefix}during.json`)).toBe(true);
+    expect(bucket.objects.has(lockKey)).toBe(false); // released after the write
+  }, 120_000);
+
   it('asks for the bucket, and refuses a bad name, before any S3 call', async () => {
     const requests = bucket.requests.length;
     const noBucket = await fstore('snapshot', 'list');

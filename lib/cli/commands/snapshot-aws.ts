@@ -17,9 +17,12 @@ export function awsSnapshots(env: string, bucket: string): SnapshotBackend {
   const s3 = new S3Client({ region: awsRegion(env) });
   const store = { s3, bucket, env };
   return {
-    create: (wanted) =>
-      createS3Snapshot(store, wanted, async (sources) =>
-        s3CommittedSeqs(await readS3CommittedSources(s3, bucket, sources)),
+    create: (wanted, lock) =>
+      createS3Snapshot(
+        store,
+        wanted,
+        async (sources) => s3CommittedSeqs(await readS3CommittedSources(s3, bucket, sources)),
+        lock ?? {},
       ),
     list: () => listS3Snapshots(store),
     find: (name) => findS3Snapshot(store, name),

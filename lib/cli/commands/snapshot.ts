@@ -10,13 +10,21 @@ import {
 } from '../../offline/snapshots.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { breakLockOption, checkBreakLock, lockWaitMs, lockWaitOption } from './s3-lock-options.ts';
 
 /** Where an environment's snapshots are: the local list, or the offline bucket of an AWS one. */
 export interface SnapshotBackend {
-  create(wanted: SnapshotWanted): Promise<Snapshot>;
+  /** On AWS, `lock` says how long to wait for its sources' locks and which owner to take over. */
+  create(wanted: SnapshotWanted, lock?: SnapshotLockOptions): Promise<Snapshot>;
   list(): Promise<Snapshot[]>;
   find(name: string): Promise<Snapshot>;
   delete(name: string): Promise<Snapshot>;
+}
+
+export interface SnapshotLockOptions {
+  readonly waitMs: number;
+  readonly breakOwner?: string;
+  readonly onWait: (message: string) => void;
 }
 
 const description =
@@ -32,6 +40,8 @@ export function registerSnapshot(program: Command): void {
     .option('--description <text>', 'what the snapshot is for')
     .option('--json', 'print the snapshot as JSON')
     .addOption(bucketOption())
+    .addOption(lockWaitOption())
+    .addOption(breakLockOption())
     .action(
       async (
         options: {
@@ -40,10 +50,13 @@ export function registerSnapshot(program: Command): void {
           description?: string;
           json?: boolean;
           bucket?: string;
+          lockWait?: number;
+          breakLock?: string;
         },
         command: Command,
       ) => {
         const ctx = CliContext.fromCommand(command);
+        checkBreakLock(options.breakLock, isLocalEnv(ctx.env));
         const registry = await ctx.compile();
         if (
           options.service !== undefined &&
@@ -57,12 +70,19 @@ export function registerSnapshot(program: Command): void {
           ? requestSources(registry, { service: options.service })
           : registry.sources.map((s) => s.name).sort();
         const backend = await snapshotsOf(ctx, options.bucket);
-        const made = await backend.create({
-          name: options.name,
-          sources,
-          ...(options.service !== undefined ? { service: options.service } : {}),
-          ...(options.description !== undefined ? { description: options.description } : {}),
-        });
+        const made = await backend.create(
+          {
+            name: options.name,
+            sources,
+            ...(options.service !== undefined ? { service: options.service } : {}),
+            ...(options.description !== undefined ? { description: options.description } : {}),
+          },
+          {
+            waitMs: lockWaitMs(options.lockWait),
+            onWait: (message) => ctx.out.status(message),
+            ...(options.breakLock !== undefined ? { breakOwner: options.breakLock } : {}),
+          },
+        );
         if (options.json) return ctx.out.json(made);
         ctx.out.line(
           `${ctx.out.c.green('✔')} snapshot ${made.name} pins ${Object.keys(made.sources).length} sources; read it with fstore training-set --snapshot ${made.name} ...`,

@@ -59,12 +59,13 @@ function bucketOf(initial: Record<string, string>) {
     if (text === undefined) throw s3Error('NoSuchKey', 404);
     return { Body: { transformToString: async () => text } };
   });
+  // `puts` are the snapshot objects' (creates also write each source's compaction lock).
   s3.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
-    puts.push(input);
+    if (input.Key?.startsWith(s3SnapshotsPrefix)) puts.push(input);
     if (input.IfNoneMatch === '*' && objects.has(input.Key ?? ''))
       throw s3Error('PreconditionFailed', 412);
     objects.set(input.Key ?? '', String(input.Body));
-    return {};
+    return { ETag: `"${objects.size}"` };
   });
   s3.on(DeleteObjectCommand).callsFake(async (input: { Key?: string }) => {
     objects.delete(input.Key ?? '');
@@ -197,12 +198,13 @@ describe('snapshots of an AWS environment', () => {
     expect(s3.calls()).toHaveLength(0);
   });
 
-  it('refuses an environment with nothing ingested, writing nothing', async () => {
+  it('refuses an environment with nothing ingested, writing nothing (its lock released)', async () => {
     const bucket = bucketOf({});
     await expect(
       createS3Snapshot(store, { name: 'v1', sources: ['orders'] }, committed),
     ).rejects.toThrow('has no ingested data to snapshot');
     expect(bucket.puts).toHaveLength(0);
+    expect([...bucket.objects.keys()]).toEqual([]);
   });
 
   it('fails a throttled listing of the records with a hint to run again, writing nothing', async () => {

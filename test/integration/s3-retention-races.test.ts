@@ -1,0 +1,79 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { microsOfMillis } from '../../lib/epoch-micros.ts';
+import { readS3CommittedSources, s3CommittedSeqs } from '../../lib/offline/s3-committed-ingests.ts';
+import { applyS3Retention, type S3RetentionOptions } from '../../lib/offline/s3-retention.ts';
+import { createS3Snapshot, s3SnapshotPins } from '../../lib/offline/s3-snapshots.ts';
+import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
+
+// Issue 19: what runs beside the scheduled retention on AWS (a snapshot create, an ingest's
+// commit) against the loopback bucket, at the exact point between the run's read of the pins and
+// its deletes.
+const fixture = useS3CompactionFixture('s3-retention-races');
+const now = Date.parse('2026-03-20T12:00:00Z');
+// Boundary: 10 days before now, 2026-03-10T12:00:00Z; dt=2026-03-08 and 09 are wholly older.
+const ids = ['20260308t000000-0a1b2c3d', '20260309t000000-1b2c3d4e', '20260315t000000-2c3d4e5f'];
+const key = (dt: string, id: string) => `offline/orders/dt=${dt}/${id}-0.parquet`;
+const store = () => ({ s3: fixture.s3, bucket: fixture.bucket.name, env: 'dev' });
+const committed = async (sources: readonly string[]) =>
+  s3CommittedSeqs(await readS3CommittedSources(fixture.s3, fixture.bucket.name, sources));
+
+beforeEach(async () => {
+  fixture.bucket.objects.clear();
+  await fixture.commitIngest(0, ids[0] as string, [[key('2026-03-08', ids[0] as string), [1, 2]]]);
+  await fixture.commitIngest(1, ids[1] as string, [[key('2026-03-09', ids[1] as string), [3]]]);
+  await fixture.commitIngest(2, ids[2] as string, [[key('2026-03-15', ids[2] as string), [4]]]);
+});
+
+const retain = (extra: Partial<S3RetentionOptions> = {}) =>
+  applyS3Retention({
+    s3: fixture.s3,
+    bucket: fixture.bucket.name,
+    source: 'orders',
+    prefix: 'offline/orders/',
+    retentionSeconds: 10 * 86_400,
+    nowMicros: microsOfMillis(now),
+    pins: () => s3SnapshotPins(store()),
+    now: () => new Date(now),
+    ...extra,
+  });
+
+const seqsRead = async () => (await fixture.readable()).map((r) => Number(r.fstore_seq)).sort();
+
+describe('a snapshot created while the AWS retention runs', () => {
+  it('is refused naming the retention and --break-lock, or keeps every row it pins (never pins deleted rows)', async () => {
+    let made: unknown;
+    const result = await retain({
+      pins: async () => {
+        const pins = await s3SnapshotPins(store());
+        // Between the run's read of the pins and its deletes.
+        made = await createS3Snapshot(
+          store(),
+          { name: 'late', sources: ['orders'] },
+          committed,
+        ).catch((e: unknown) => e);
+        return pins;
+      },
+    });
+    expect(made).toBeInstanceOf(Error);
+    expect((made as Error).message).toContain(
+      'cannot run during the retention of source "orders": the lock s3://offline-bucket/offline/_ingests/orders/compactions/_lock.json is held by owner',
+    );
+    expect((made as { hint?: string }).hint).toContain('--break-lock');
+    expect(result.objectsDeleted).toBe(2);
+    expect(await seqsRead()).toEqual([4]);
+    expect(await s3SnapshotPins(store())).toEqual([]);
+  });
+
+  it('made after the run, pins what the run left; the next run keeps those rows', async () => {
+    await retain();
+    const made = await createS3Snapshot(store(), { name: 'after', sources: ['orders'] }, committed);
+    expect(Object.keys(made.sources)).toEqual(['orders']);
+    await fixture.commitIngest(3, '20260316t000000-3d4e5f60', [
+      [key('2026-03-07', '20260316t000000-3d4e5f60'), [5]],
+    ]);
+    // Seq 5 is past the pin (4): a backfill the snapshot does not pin goes.
+    const again = await retain();
+    expect(again).toMatchObject({ objectsDeleted: 1, keptFor: [] });
+    expect(await seqsRead()).toEqual([4]);
+  });
+});
