@@ -8,7 +8,8 @@ import { type PartitionedFile, partitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { type IngestRecord, type KeyTimeSet, presentCommittedSource } from './ingest-manifest.ts';
 import { type KeyedWindow, keyedSourceRelation, sharedJoinKeys } from './keyed-scans.ts';
-import { pinnedRelation, type SeqPins } from './seq-pins.ts';
+import { pinnedFileReads, pinnedFilesRelation } from './pinned-file-reads.ts';
+import { pinnedRelation, type SeqPins, seqPinCondition } from './seq-pins.ts';
 import { uniqueKeyTimesOfSource } from './unique-key-times.ts';
 
 /**
@@ -61,6 +62,8 @@ export interface CommittedFiles {
   readonly newest?: string;
   /** The key sets in which these files hold no tie (every record of the source carries them). */
   readonly uniqueKeyTimes: readonly KeyTimeSet[];
+  /** The manifest's records these files were listed from (a pinned read sorts files by them). */
+  readonly records?: readonly IngestRecord[];
 }
 
 /**
@@ -215,8 +218,21 @@ export function scopedDuckdbDialect(
   const relations = new Map<string, string>();
   const relationOf = (source: string) => {
     const found = scope.foundRows?.get(source);
-    if (found) return found;
+    if (found) return pinnedRelation(found, scope.pins, source);
     const files = scopedSourceFiles(offlineRoot, source, scope);
+    const pin = scope.pins?.get(source);
+    const committed = scope.committed?.get(source);
+    // Pinned, with the manifest read that listed the files: each file read as the pin needs it.
+    if (pin !== undefined && files && files.length > 0 && committed?.records)
+      return pinnedFilesRelation({
+        reads: pinnedFileReads(offlineRoot, source, files, committed.records, pin),
+        condition: seqPinCondition(scope.pins, source) ?? 'TRUE',
+        ...(committed.newest ? { newest: committed.newest } : {}),
+        relationOf: (group) => filesRelation(source, group),
+      });
+    return pinnedRelation(filesRelation(source, files), scope.pins, source);
+  };
+  const filesRelation = (source: string, files: readonly PartitionedFile[] | undefined) => {
     const windows = scope.keyedWindows?.get(source);
     const keyed = files && windows && keyedSourceRelation(plan, source, windows, files);
     if (keyed) return keyed;
@@ -230,7 +246,7 @@ export function scopedDuckdbDialect(
   return {
     ...base,
     sourceRelation: (source) => {
-      const made = relations.get(source) ?? pinnedRelation(relationOf(source), scope.pins, source);
+      const made = relations.get(source) ?? relationOf(source);
       relations.set(source, made);
       return made;
     },
@@ -291,6 +307,7 @@ export function committedSourceFiles(
     files: committed.files.map(partitionedFile),
     ...(newest ? { newest } : {}),
     uniqueKeyTimes: uniqueKeyTimesOfSource(committed.records, source),
+    records: committed.records,
   };
 }
 
