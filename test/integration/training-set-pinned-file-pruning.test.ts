@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defineFeatureView } from '../../lib/definitions/index.ts';
+import { defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { contentHashOf } from '../../lib/offline/canonical-rows.ts';
 import { compactStore } from '../../lib/offline/compact.ts';
+import { ingestFile } from '../../lib/offline/ingest.ts';
 import { type IngestRecord, readManifest } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import {
@@ -12,6 +13,8 @@ import {
 } from '../../lib/offline/request-scope.ts';
 import { exactPins, type RecordedPin, seqToJson } from '../../lib/offline/seq-pins.ts';
 import { createSnapshot } from '../../lib/offline/snapshots.ts';
+import { getTrainingSet } from '../../lib/offline/training-set.ts';
+import { compileRegistry } from '../../lib/registry/index.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { planPointInTime } from '../../lib/sql/point-in-time-plan.ts';
 import { customer, scores } from '../helpers/customer-scores.ts';
@@ -156,5 +159,46 @@ describe('a training set as of a snapshot, reading only the files the pin reache
         .filter((f) => !compacted.includes(f))
         .sort(),
     );
+  });
+
+  it('has the columns the source gained after the pin, empty (the ingest that added them is not read)', async () => {
+    const fixture = await offlineFixture([latestScore]);
+    await fixture.ingest('scores', [row('A', '2026-03-01T12:00:00Z', 1)]);
+    const snapshot = await createSnapshot(fixture.dataDir, 'local', {
+      name: 'before_grades',
+      sources: ['scores'],
+    });
+    const widened = defineSource({
+      name: 'scores',
+      schema: { customer_id: 'string', score: 'int64', grade: 'string', event_ts: 'timestamp' },
+      timestampField: 'event_ts',
+    });
+    const graded = defineFeatureView({
+      name: 'latest_score',
+      entities: [customer],
+      source: widened,
+      features: { score: 'int64', grade: 'string' },
+      ttl: '30d',
+    });
+    const local = {
+      registry: compileRegistry([{ definition: graded }]),
+      dataDir: fixture.dataDir,
+      env: 'local',
+    };
+    await ingestFile({
+      ...local,
+      source: 'scores',
+      file: await fixture.writeJsonl([{ ...row('A', '2026-03-08T12:00:00Z', 8), grade: 'b' }]),
+    });
+    const records = (await readManifest(offlineRoot(fixture.dataDir, 'local'))) ?? [];
+    for (const entities of [fewRows, manyRows]) {
+      const result = await getTrainingSet({
+        ...local,
+        entities: await fixture.writeJsonl(entities),
+        request: { features: ['latest_score:score', 'latest_score:grade'] },
+        pins: exactPins(snapshot.sources, records),
+      });
+      expect(result.records?.[0]).toMatchObject({ customer_id: 'A', score: 1, grade: null });
+    }
   });
 });
