@@ -16,7 +16,14 @@ export class ShardCheckpointError extends HintedError {
 }
 
 /** A sharded run's checkpoint: the run's window and plan, and its number of shards. */
-export type ShardedCheckpoint = Checkpoint & { readonly shards: number };
+export type ShardedCheckpoint = Checkpoint & {
+  readonly shards: number;
+  /**
+   * On AWS: the run's UNLOAD folder in the offline bucket, which its shard writers read; set
+   * by the execution that unloads (sharded-run.ts).
+   */
+  readonly unloadPrefix?: string;
+};
 
 /** The shard count of a run's checkpoint (1 for a run that is not sharded). */
 export function shardsOf(checkpoint: Checkpoint | undefined): number {

@@ -1,0 +1,145 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import {
+  type AthenaClient,
+  GetQueryExecutionCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
+import {
+  failShardedRun,
+  finishShardedRun,
+  type ShardedRunDependencies,
+  startShardedRun,
+} from '../../lib/materialize/sharded-run.ts';
+import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
+import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
+import type { RunControllerConfig } from './config.ts';
+
+export interface RunControllerDependencies {
+  readonly registry: RuntimeRegistry;
+  readonly dynamo: DynamoDBClient;
+  readonly athena: AthenaClient;
+  readonly s3: S3Client;
+  readonly config: RunControllerConfig;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+}
+
+/** A state machine step that is not one of the run controller's; Step Functions does not retry it. */
+export class InvalidRunStepError extends Error {
+  override name = 'InvalidRunStepError';
+}
+
+/**
+ * The steps of the sharded-materialization state machine around its Distributed Map (one
+ * function, the step named by `action`): `start` takes the lease for the execution and plans
+ * the run, starting its UNLOAD when it is sharded; `poll` reads the UNLOAD's state (the state
+ * machine waits between polls, no function does); `finish` moves the watermark once every
+ * shard is done; `fail` gives the lease back keeping the checkpoints.
+ */
+export function createRunControllerHandler(deps: RunControllerDependencies) {
+  const logger = deps.logger ?? new Logger({ serviceName: 'materialize-run' });
+  const online = new Set(deps.registry.featureViews.filter((v) => v.online).map((v) => v.name));
+  const view = z.string().refine((name) => online.has(name), {
+    message: `must be an online feature view of this deployment: ${[...online].join(', ')}`,
+  });
+  const runId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/);
+  const owner = z.string().regex(/^sfn:[A-Za-z0-9_-]{1,80}$/);
+  const stepSchema = z.discriminatedUnion('action', [
+    z.strictObject({
+      action: z.literal('start'),
+      view,
+      execution: z.string().min(1).max(80),
+      full: z.boolean().optional(),
+    }),
+    z.strictObject({ action: z.literal('poll'), queryExecutionId: z.string().min(1).max(128) }),
+    z.strictObject({ action: z.literal('finish'), view, runId, owner }),
+    z.strictObject({
+      action: z.literal('fail'),
+      view,
+      runId,
+      owner,
+      error: z.string().max(100_000).default('the state machine failed'),
+    }),
+  ]);
+  const runs: ShardedRunDependencies = {
+    registry: deps.registry,
+    dynamo: deps.dynamo,
+    table: deps.config.tableName,
+    bucket: deps.config.bucket,
+    dialect: athenaDialect(deps.config.database),
+    ingests: s3IngestLog(deps.s3, deps.config.bucket),
+    allowedLatenessSeconds: deps.config.allowedLatenessSeconds,
+    leaseMs: deps.config.leaseMs,
+    ...(deps.now ? { now: deps.now } : {}),
+  };
+
+  const step = async (event: unknown) => {
+    const parsed = stepSchema.safeParse(event);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'event'} ${issue.message}`,
+      );
+      throw new InvalidRunStepError(
+        `invalid materialize-run step ${JSON.stringify(event)}: ${issues.join('; ')}`,
+      );
+    }
+    const input = parsed.data;
+    switch (input.action) {
+      case 'start': {
+        const started = await startShardedRun(runs, {
+          view: input.view,
+          execution: input.execution,
+          ...(input.full ? { full: true } : {}),
+          shards: deps.config.shards,
+          minRows: deps.config.minRows,
+        });
+        logger.info('run started', { ...started, items: undefined });
+        if (started.mode === 'single' || !started.unloadSql)
+          return { ...started, unload: false as const };
+        const { QueryExecutionId } = await deps.athena.send(
+          new StartQueryExecutionCommand({
+            QueryString: started.unloadSql,
+            WorkGroup: deps.config.workgroup,
+            QueryExecutionContext: { Database: deps.config.database },
+            // A retried start step of the same execution starts no second UNLOAD.
+            ClientRequestToken: `${started.runId}-${input.execution}`.slice(0, 128).padEnd(32, '0'),
+          }),
+        );
+        const { unloadSql: _sql, ...rest } = started;
+        return { ...rest, unload: true as const, queryExecutionId: QueryExecutionId };
+      }
+      case 'poll': {
+        const { QueryExecution } = await deps.athena.send(
+          new GetQueryExecutionCommand({ QueryExecutionId: input.queryExecutionId }),
+        );
+        const state = QueryExecution?.Status?.State ?? 'UNKNOWN';
+        return {
+          queryExecutionId: input.queryExecutionId,
+          state,
+          ...(state === 'FAILED' || state === 'CANCELLED'
+            ? { reason: QueryExecution?.Status?.StateChangeReason ?? state }
+            : {}),
+          dataScannedBytes: QueryExecution?.Statistics?.DataScannedInBytes ?? 0,
+        };
+      }
+      case 'finish': {
+        const run = await finishShardedRun(runs, input);
+        logger.info('run finished', { ...run });
+        return run;
+      }
+      case 'fail': {
+        const run = await failShardedRun(runs, input);
+        logger.warn('run failed', { ...run });
+        return run;
+      }
+    }
+  };
+
+  return middy<unknown, unknown>().use(injectLambdaContext(logger)).handler(step);
+}

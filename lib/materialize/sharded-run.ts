@@ -1,0 +1,321 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { laterIso } from '../epoch-micros.ts';
+import { HintedError } from '../hinted-error.ts';
+import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import type { Dialect } from '../sql/dialect.ts';
+import { planPointInTime } from '../sql/point-in-time-plan.ts';
+import { definitionFingerprint } from './definition-fingerprint.ts';
+import type { IngestLog } from './ingest-coverage.ts';
+import {
+  type Checkpoint,
+  type LastRun,
+  type MaterializationState,
+  MaterializationStateStore,
+} from './materialization-state.ts';
+import { onlineView, planRun, viewQualityIssues } from './materialize-view.ts';
+import { combineShardProgress, maxShards } from './shard-plan.ts';
+import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
+import { renderShardUnload } from './shard-unload.ts';
+
+/**
+ * The run controller of sharded materialization on AWS (issue 21), the steps of the state
+ * machine around its Distributed Map: `startShardedRun` takes the view's lease for the
+ * execution, plans the run as every run is planned (materialize-view.ts planRun) and says
+ * whether it is small enough for the single materializer Lambda or which shards to map over
+ * after one UNLOAD; `finishShardedRun` moves the watermark only when every shard is done;
+ * `failShardedRun` gives the lease back and keeps every checkpoint, so the next execution
+ * resumes only the unfinished shards.
+ */
+
+/** The offline bucket's folder for the runs' UNLOAD outputs (one per view, run, execution). */
+export const unloadFolder = 'materialize-unload/';
+
+export class ShardedRunError extends HintedError {
+  override name = 'ShardedRunError';
+}
+
+export interface ShardedRunDependencies {
+  readonly registry: RuntimeRegistry;
+  readonly dynamo: DynamoDBClient;
+  readonly table: string;
+  readonly bucket: string;
+  readonly dialect: Dialect;
+  readonly ingests?: IngestLog;
+  readonly allowedLatenessSeconds?: number;
+  readonly leaseMs: number;
+  readonly now?: () => number;
+}
+
+export interface ShardedRunStart {
+  readonly view: string;
+  /** The state machine execution's name: the lease holder and the UNLOAD folder's last part. */
+  readonly execution: string;
+  readonly full?: boolean;
+  /** Shards of a new sharded run (a resumed run keeps its own). */
+  readonly shards: number;
+  /** Runs expected to read fewer rows than this go to the single materializer Lambda. */
+  readonly minRows: number;
+}
+
+/** One Distributed Map item: what the shard writer Lambda takes. */
+export interface ShardItem {
+  readonly view: string;
+  readonly runId: string;
+  readonly owner: string;
+  readonly shard: number;
+  readonly unloadPrefix: string;
+}
+
+export type StartedRun =
+  | {
+      readonly mode: 'single';
+      readonly view: string;
+      readonly full: boolean;
+      readonly estimatedRows?: number;
+    }
+  | {
+      readonly mode: 'sharded';
+      readonly view: string;
+      readonly runId: string;
+      readonly owner: string;
+      readonly resumed: boolean;
+      readonly estimatedRows?: number;
+      /** The UNLOAD to run before the map, or none when an earlier execution's output stands. */
+      readonly unloadSql?: string;
+      readonly items: readonly ShardItem[];
+    };
+
+export const ownerOf = (execution: string) => `sfn:${execution}`;
+
+export async function startShardedRun(
+  deps: ShardedRunDependencies,
+  start: ShardedRunStart,
+): Promise<StartedRun> {
+  const now = deps.now ?? Date.now;
+  if (!Number.isSafeInteger(start.shards) || start.shards < 2 || start.shards > maxShards)
+    throw new ShardedRunError(
+      `a sharded run of ${start.view} needs 2 to ${maxShards} shards, got ${start.shards}`,
+      'set materialization.sharding.shards in the stage config',
+    );
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(start.execution))
+    throw new ShardedRunError(
+      `execution name ${JSON.stringify(start.execution)} is not a Step Functions execution name`,
+      'start the state machine without naming the execution, or with letters, digits, - and _',
+    );
+  const { view, planned, store, shardStore } = parts(deps, start.view, now);
+  const owner = ownerOf(start.execution);
+  const state = await store.acquire(owner, deps.leaseMs);
+  try {
+    const definition = definitionFingerprint(view, planned);
+    const resuming = state.checkpoint && !state.checkpoint.backfill && !start.full;
+    const snapshot =
+      deps.ingests && !resuming
+        ? await deps.ingests.committedIngests(
+            view.source,
+            state.definition === definition ? state.ingests : undefined,
+          )
+        : undefined;
+    let checkpoint = planRun(
+      state,
+      undefined,
+      {
+        ...(start.full ? { full: true } : {}),
+        ...(deps.ingests ? { ingests: deps.ingests } : {}),
+        ...(deps.allowedLatenessSeconds !== undefined
+          ? { allowedLatenessSeconds: deps.allowedLatenessSeconds }
+          : {}),
+      },
+      now,
+      { snapshot, definition },
+    );
+    const resumed = checkpoint === state.checkpoint;
+    const estimatedRows = resumed ? undefined : estimateRows(checkpoint, state, snapshot);
+    const single = resumed
+      ? shardsOf(checkpoint) === 1
+      : estimatedRows !== undefined && estimatedRows < start.minRows;
+    if (single) {
+      // The single materializer plans (or resumes) the run itself, under its own lease.
+      await store.releaseLease(owner);
+      return {
+        mode: 'single',
+        view: view.name,
+        full: start.full === true,
+        ...(estimatedRows !== undefined ? { estimatedRows } : {}),
+      };
+    }
+    const stored = await shardStore.read();
+    let sharded = checkpoint as ShardedCheckpoint;
+    // Shard checkpoints of this run exist only once its UNLOAD succeeded (writers run after it).
+    const unloaded =
+      resumed &&
+      sharded.unloadPrefix !== undefined &&
+      Object.values(stored).some((p) => p.runId === checkpoint.runId);
+    const unloadPrefix = unloaded
+      ? (sharded.unloadPrefix as string)
+      : `${unloadFolder}${view.name}/${checkpoint.runId}/${start.execution}/`;
+    if (resumed) {
+      sharded = { ...sharded, unloadPrefix };
+      await store.checkpoint(owner, deps.leaseMs, sharded);
+    } else {
+      sharded = { ...checkpoint, shards: start.shards, unloadPrefix };
+      await shardStore.start(owner, deps.leaseMs, sharded, Object.keys(stored).map(Number));
+    }
+    checkpoint = sharded;
+    const items = Array.from({ length: sharded.shards }, (_, shard) => ({
+      view: view.name,
+      runId: checkpoint.runId,
+      owner,
+      shard,
+      unloadPrefix,
+    }));
+    return {
+      mode: 'sharded',
+      view: view.name,
+      runId: checkpoint.runId,
+      owner,
+      resumed,
+      ...(estimatedRows !== undefined ? { estimatedRows } : {}),
+      ...(unloaded
+        ? {}
+        : {
+            unloadSql: renderShardUnload(
+              { view: planned, window: checkpoint.window },
+              deps.dialect,
+              sharded.shards,
+              `s3://${deps.bucket}/${unloadPrefix}`,
+            ),
+          }),
+      items,
+    };
+  } catch (error) {
+    await store.releaseLease(owner).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Rows a new run will read, from what is known without a scan: an incremental run's new
+ * ingest rows (commit records), a full run's every committed row, or what the last run read.
+ * Undefined when nothing tells (the run then takes the sharded path, which fits any size).
+ */
+export function estimateRows(
+  checkpoint: Checkpoint,
+  state: MaterializationState,
+  snapshot: readonly { rows: number }[] | undefined,
+): number | undefined {
+  if (checkpoint.scope?.kind === 'incremental') return checkpoint.scope.newIngestRows;
+  if (checkpoint.scope?.kind === 'full' && snapshot && snapshot.length > 0)
+    return snapshot.reduce((sum, ingest) => sum + ingest.rows, 0);
+  return state.lastRun?.counts.rowsRead;
+}
+
+export interface ShardedRunRef {
+  readonly view: string;
+  readonly runId: string;
+  readonly owner: string;
+}
+
+/**
+ * Ends a sharded run whose map succeeded: checks every shard is done (else refuses and moves
+ * nothing), records the run and moves the watermark and ingest coverage in one conditional
+ * update, then removes the shard checkpoints.
+ */
+export async function finishShardedRun(
+  deps: ShardedRunDependencies,
+  ref: ShardedRunRef,
+): Promise<LastRun> {
+  const now = deps.now ?? Date.now;
+  const { view, store, shardStore } = parts(deps, ref.view, now);
+  const { state, checkpoint } = await currentRun(store, ref);
+  const progress = Object.values(await shardStore.read()).filter((p) => p.runId === ref.runId);
+  const count = shardsOf(checkpoint);
+  const done = progress.filter((p) => p.done).map((p) => p.shard);
+  if (done.length < count)
+    throw new ShardedRunError(
+      `run ${ref.runId} of ${view.name}: ${count - done.length} of ${count} shards are not done (done: ${done.join(', ') || 'none'}); the watermark stays`,
+      'start the state machine again: the run resumes with only its unfinished shards',
+    );
+  const combined = combineShardProgress(progress);
+  const finished: Checkpoint = {
+    ...checkpoint,
+    counts: combined.counts,
+    ...(combined.newestEventTs ? { newestEventTs: combined.newestEventTs } : {}),
+    nullCounts: combined.nullCounts,
+  };
+  const run = lastRunOf(finished, 'succeeded', now);
+  const issues = viewQualityIssues(view, finished);
+  const watermark = finished.backfill
+    ? state.watermark
+    : laterIso(state.watermark, finished.window.until);
+  const newestEventTs = laterIso(state.newestEventTs, finished.newestEventTs);
+  const record = { ...run, ...(issues.length > 0 ? { qualityIssues: issues } : {}) };
+  await store.finish(ref.owner, record, {
+    ...(watermark ? { watermark } : {}),
+    ...(newestEventTs ? { newestEventTs } : {}),
+    ...(finished.coverage ? { ingests: finished.coverage } : {}),
+    ...(finished.coverage && finished.definition ? { definition: finished.definition } : {}),
+  });
+  await shardStore.clearFinished(Array.from({ length: count }, (_, s) => s)).catch(() => undefined);
+  return record;
+}
+
+/**
+ * A sharded run whose UNLOAD or map failed: records the failure with the rows its shards read
+ * and gives the lease back; the checkpoints stay, so the next execution resumes the run.
+ */
+export async function failShardedRun(
+  deps: ShardedRunDependencies,
+  ref: ShardedRunRef & { readonly error: string },
+): Promise<LastRun> {
+  const now = deps.now ?? Date.now;
+  const { store, shardStore } = parts(deps, ref.view, now);
+  const { checkpoint } = await currentRun(store, ref);
+  const progress = Object.values(await shardStore.read()).filter((p) => p.runId === ref.runId);
+  const counted: Checkpoint = { ...checkpoint, counts: combineShardProgress(progress).counts };
+  await store.checkpoint(ref.owner, deps.leaseMs, counted);
+  const run = { ...lastRunOf(counted, 'failed', now), error: ref.error.slice(0, 1000) };
+  await store.release(ref.owner, run);
+  return run;
+}
+
+function parts(deps: ShardedRunDependencies, name: string, now: () => number) {
+  const view = onlineView(deps.registry, name);
+  const planned = planPointInTime(
+    deps.registry,
+    { features: [`${view.name}:*`] },
+    { entityTimestampColumn: 'fstore_unused' },
+  ).views[0];
+  if (!planned) throw new ShardedRunError(`view ${view.name} has no features`, undefined);
+  const prefix = view.onlineStore.keyPrefix;
+  return {
+    view,
+    planned,
+    store: new MaterializationStateStore(deps.dynamo, deps.table, prefix, now),
+    shardStore: new ShardStateStore(deps.dynamo, deps.table, prefix, now),
+  };
+}
+
+async function currentRun(store: MaterializationStateStore, ref: ShardedRunRef) {
+  const state = await store.read();
+  const checkpoint = state.checkpoint;
+  if (!checkpoint || checkpoint.runId !== ref.runId || state.lease?.owner !== ref.owner)
+    throw new ShardedRunError(
+      `run ${ref.runId} of ${ref.view} held by ${ref.owner} is not the view's current run (${checkpoint?.runId ?? 'none'}, lease ${state.lease?.owner ?? 'free'}); nothing was changed`,
+      'its lease expired and another run took over: that run moves the watermark',
+    );
+  return { state, checkpoint };
+}
+
+function lastRunOf(checkpoint: Checkpoint, status: LastRun['status'], now: () => number): LastRun {
+  const { newIngests: _newIngests, ...window } = checkpoint.window;
+  return {
+    runId: checkpoint.runId,
+    status,
+    startedAt: checkpoint.startedAt,
+    finishedAt: new Date(now()).toISOString(),
+    window,
+    ...(checkpoint.scope ? { scope: checkpoint.scope } : {}),
+    counts: checkpoint.counts,
+    durationMs: Math.max(0, now() - Date.parse(checkpoint.startedAt)),
+  };
+}

@@ -1,0 +1,131 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readRunControllerConfig } from '../../lambdas/materialize-run/config.ts';
+import { createRunControllerHandler } from '../../lambdas/materialize-run/handler.ts';
+import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
+import { profileRegistry, stateOf } from '../helpers/materialize-harness.ts';
+
+const registry = profileRegistry();
+const athena = mockClient(AthenaClient);
+const s3 = mockClient(S3Client);
+let dynamo: LocalDynamo;
+let tables = 0;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(() => dynamo.close());
+beforeEach(() => {
+  athena.reset();
+  s3.reset();
+  // No commit records under offline/_ingests/: the first run is full, its size unknown.
+  s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+});
+
+async function handler(env: Record<string, string> = {}) {
+  const table = `run-handler-t${tables++}`;
+  const client = localDynamoClient(dynamo.endpoint);
+  await ensureLocalTable(client, table);
+  const run = createRunControllerHandler({
+    registry,
+    dynamo: client,
+    athena: new AthenaClient({ region: 'us-east-1' }),
+    s3: new S3Client({ region: 'us-east-1' }),
+    config: readRunControllerConfig({
+      TABLE_NAME: table,
+      ATHENA_WORKGROUP: 'fstore-dev',
+      ATHENA_DATABASE: 'fstore_dev',
+      OFFLINE_BUCKET: 'offline',
+      SHARDS: '8',
+      MIN_ROWS: '1000000',
+      ...env,
+    }),
+  });
+  return {
+    run: (event: unknown) => run(event, {} as never) as Promise<Record<string, unknown>>,
+    client,
+    table,
+  };
+}
+
+describe('the materialize-run function (the steps around the Distributed Map)', () => {
+  it('starts a run of unknown size as shards and its UNLOAD in the workgroup, once per execution', async () => {
+    const { run, client, table } = await handler();
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    const started = await run({ action: 'start', view: 'profile', execution: 'exec-1' });
+    expect(started).toMatchObject({ mode: 'sharded', unload: true, queryExecutionId: 'q-1' });
+    expect(started.unloadSql).toBeUndefined();
+    expect(started.items).toHaveLength(8);
+    const input = athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
+    expect(input?.WorkGroup).toBe('fstore-dev');
+    expect(input?.QueryExecutionContext).toEqual({ Database: 'fstore_dev' });
+    expect(input?.QueryString).toMatch(/^UNLOAD \(SELECT .* WITH \(format = 'JSON'/s);
+    // Athena takes 32 to 128 characters; the run and the execution make it one per execution.
+    expect(input?.ClientRequestToken).toMatch(new RegExp(`^${started.runId}-exec-10*$`));
+    expect(input?.ClientRequestToken?.length).toBeGreaterThanOrEqual(32);
+    expect((await stateOf(client, table, registry)).lease?.owner).toBe('sfn:exec-1');
+  });
+
+  it('reports the UNLOAD’s state for the state machine’s wait loop, with the reason of a failure', async () => {
+    const { run } = await handler();
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce({ QueryExecution: { Status: { State: 'RUNNING' } } })
+      .resolvesOnce({
+        QueryExecution: {
+          Status: { State: 'FAILED', StateChangeReason: 'HIVE_PATH_ALREADY_EXISTS' },
+          Statistics: { DataScannedInBytes: 42 },
+        },
+      });
+    expect(await run({ action: 'poll', queryExecutionId: 'q-1' })).toEqual({
+      queryExecutionId: 'q-1',
+      state: 'RUNNING',
+      dataScannedBytes: 0,
+    });
+    expect(await run({ action: 'poll', queryExecutionId: 'q-1' })).toMatchObject({
+      state: 'FAILED',
+      reason: 'HIVE_PATH_ALREADY_EXISTS',
+      dataScannedBytes: 42,
+    });
+  });
+
+  it('gives the lease back on fail, so the next execution resumes the run', async () => {
+    const { run, client, table } = await handler();
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    const started = await run({ action: 'start', view: 'profile', execution: 'exec-1' });
+    const failed = await run({
+      action: 'fail',
+      view: 'profile',
+      runId: started.runId,
+      owner: 'sfn:exec-1',
+      error: '{"Error":"States.TaskFailed"}',
+    });
+    expect(failed).toMatchObject({ status: 'failed', error: '{"Error":"States.TaskFailed"}' });
+    const state = await stateOf(client, table, registry);
+    expect(state.lease).toBeUndefined();
+    expect(state.checkpoint?.runId).toBe(started.runId);
+  });
+
+  it.each([
+    [
+      { action: 'start', view: 'offline_only', execution: 'e' },
+      'view must be an online feature view',
+    ],
+    [{ action: 'finish', view: 'profile', runId: 'r-1', owner: 'me' }, 'owner'],
+    [{ action: 'drop', view: 'profile' }, 'action'],
+    [{ action: 'poll' }, 'queryExecutionId'],
+  ])('refuses a step that is not one of its own (%j), changing nothing', async (event, field) => {
+    const { run, client, table } = await handler();
+    await expect(run(event)).rejects.toThrow(
+      new RegExp(`^invalid materialize-run step .*${field}`),
+    );
+    expect(athena.calls()).toHaveLength(0);
+    expect(await stateOf(client, table, registry)).toEqual({});
+  });
+});
