@@ -73,10 +73,10 @@ export function createShardWriterHandler(deps: ShardWriterDependencies) {
       .int()
       .min(0)
       .max(maxShards - 1),
-    // Under the offline bucket's own materialization folder only: no other object is read.
+    // A run's folder under materialize-unload/ only (its role reads nothing else either).
     unloadPrefix: z
       .string()
-      .regex(/^_fstore\/materialize\/[a-z0-9_]+\/[A-Za-z0-9-]+\/[A-Za-z0-9_-]+\/$/),
+      .regex(/^materialize-unload\/[a-z][a-z0-9_]*\/[A-Za-z0-9-]+\/[A-Za-z0-9_-]+\/$/),
   });
 
   const write = async (

@@ -51,7 +51,7 @@ const registry = compileRegistry(
 );
 const keyPrefix = registry.featureViews[0]?.onlineStore.keyPrefix as string;
 const owner = 'sfn:exec-7';
-const unloadPrefix = '_fstore/materialize/profile/run-7/exec-7/';
+const unloadPrefix = 'materialize-unload/profile/run-7/exec-7/';
 const s3 = mockClient(S3Client);
 
 let dynamo: LocalDynamo;
@@ -165,7 +165,13 @@ describe('the materialize-shard function', () => {
     ],
     [{ view: 'profile', runId: 'run-7', owner, shard: 64, unloadPrefix }, 'shard'],
     [
-      { view: 'profile', runId: 'run-7', owner, shard: 0, unloadPrefix: 'offline/events/' },
+      {
+        view: 'profile',
+        runId: 'run-7',
+        owner,
+        shard: 0,
+        unloadPrefix: 'materialize-unload/../offline/',
+      },
       'unloadPrefix',
     ],
     [{ view: 'profile', runId: 'run-7', owner, shard: 0, unloadPrefix, extra: 1 }, 'extra'],
