@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import {
   type AthenaClient,
   GetQueryExecutionCommand,
@@ -27,6 +29,8 @@ export interface RunControllerDependencies {
   readonly s3: S3Client;
   readonly config: RunControllerConfig;
   readonly logger?: Logger;
+  /** Service `materialize`, as the single materializer's: the view alarms read both alike. */
+  readonly metrics?: Metrics;
   readonly now?: () => number;
 }
 
@@ -44,6 +48,8 @@ export class InvalidRunStepError extends Error {
  */
 export function createRunControllerHandler(deps: RunControllerDependencies) {
   const logger = deps.logger ?? new Logger({ serviceName: 'materialize-run' });
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'fstore', serviceName: 'materialize' });
+  const now = deps.now ?? Date.now;
   const online = new Set(deps.registry.featureViews.filter((v) => v.online).map((v) => v.name));
   const view = z.string().refine((name) => online.has(name), {
     message: `must be an online feature view of this deployment: ${[...online].join(', ')}`,
@@ -131,15 +137,36 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
       case 'finish': {
         const run = await finishShardedRun(runs, input);
         logger.info('run finished', { ...run });
+        // The metrics the single materializer sends for a run (the view's alarms read them).
+        metrics.addDimension('view', input.view);
+        metrics.addMetric('MaterializationSucceeded', MetricUnit.Count, 1);
+        metrics.addMetric('RowsRead', MetricUnit.Count, run.counts.rowsRead);
+        metrics.addMetric('RowsWritten', MetricUnit.Count, run.counts.written);
+        metrics.addMetric('RowsSkippedAsOlder', MetricUnit.Count, run.counts.skippedAsOlder);
+        metrics.addMetric('RowsRejected', MetricUnit.Count, run.counts.rejected);
+        metrics.addMetric('RunDuration', MetricUnit.Milliseconds, run.durationMs);
+        if (run.qualityIssues?.length)
+          metrics.addMetric('QualityRuleViolations', MetricUnit.Count, run.qualityIssues.length);
+        if (run.newestEventTs)
+          metrics.addMetric(
+            'FreshnessLag',
+            MetricUnit.Seconds,
+            Math.max(0, (now() - Date.parse(run.newestEventTs)) / 1000),
+          );
         return run;
       }
       case 'fail': {
         const run = await failShardedRun(runs, input);
         logger.warn('run failed', { ...run });
+        metrics.addDimension('view', input.view);
+        metrics.addMetric('MaterializationFailures', MetricUnit.Count, 1);
         return run;
       }
     }
   };
 
-  return middy<unknown, unknown>().use(injectLambdaContext(logger)).handler(step);
+  return middy<unknown, unknown>()
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics))
+    .handler(step);
 }

@@ -223,7 +223,7 @@ export interface ShardedRunRef {
 export async function finishShardedRun(
   deps: ShardedRunDependencies,
   ref: ShardedRunRef,
-): Promise<LastRun> {
+): Promise<LastRun & { readonly newestEventTs?: string }> {
   const now = deps.now ?? Date.now;
   const { view, store, shardStore } = parts(deps, ref.view, now);
   const { state, checkpoint } = await currentRun(store, ref);
@@ -256,7 +256,7 @@ export async function finishShardedRun(
     ...(finished.coverage && finished.definition ? { definition: finished.definition } : {}),
   });
   await shardStore.clearFinished(Array.from({ length: count }, (_, s) => s)).catch(() => undefined);
-  return record;
+  return { ...record, ...(newestEventTs ? { newestEventTs } : {}) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   AthenaClient,
   GetQueryExecutionCommand,
@@ -5,12 +6,13 @@ import {
 } from '@aws-sdk/client-athena';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readRunControllerConfig } from '../../lambdas/materialize-run/config.ts';
 import { createRunControllerHandler } from '../../lambdas/materialize-run/handler.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { ShardStateStore } from '../../lib/materialize/shard-state.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
-import { profileRegistry, stateOf } from '../helpers/materialize-harness.ts';
+import { keyPrefixOf, profileRegistry, stateOf } from '../helpers/materialize-harness.ts';
 
 const registry = profileRegistry();
 const athena = mockClient(AthenaClient);
@@ -32,8 +34,12 @@ async function handler(env: Record<string, string> = {}) {
   const table = `run-handler-t${tables++}`;
   const client = localDynamoClient(dynamo.endpoint);
   await ensureLocalTable(client, table);
+  const metrics = new Metrics({ namespace: 'fstore', serviceName: 'materialize' });
+  const added = vi.spyOn(metrics, 'addMetric');
+  vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
   const run = createRunControllerHandler({
     registry,
+    metrics,
     dynamo: client,
     athena: new AthenaClient({ region: 'us-east-1' }),
     s3: new S3Client({ region: 'us-east-1' }),
@@ -51,6 +57,7 @@ async function handler(env: Record<string, string> = {}) {
     run: (event: unknown) => run(event, {} as never) as Promise<Record<string, unknown>>,
     client,
     table,
+    metric: (name: string) => added.mock.calls.find((c) => c[0] === name)?.[2],
   };
 }
 
@@ -93,6 +100,28 @@ describe('the materialize-run function (the steps around the Distributed Map)', 
       reason: 'HIVE_PATH_ALREADY_EXISTS',
       dataScannedBytes: 42,
     });
+  });
+
+  it('finishes a run whose shards are all done, sending the metrics the view alarms read (service materialize)', async () => {
+    const { run, client, table, metric } = await handler();
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    const started = await run({ action: 'start', view: 'profile', execution: 'exec-1' });
+    const shards = new ShardStateStore(client, table, keyPrefixOf(registry));
+    const ref = { view: 'profile', runId: started.runId as string, owner: 'sfn:exec-1' };
+    for (let shard = 0; shard < 8; shard++)
+      await shards.record('sfn:exec-1', 60_000, {
+        runId: ref.runId,
+        shard,
+        done: true,
+        counts: { rowsRead: 5, written: 5, skippedAsOlder: 0, rejected: 0 },
+        newestEventTs: '2026-03-01T10:00:00.000000Z',
+      });
+    const finished = await run({ action: 'finish', ...ref });
+    expect(finished).toMatchObject({ status: 'succeeded', counts: { rowsRead: 40, written: 40 } });
+    expect(metric('MaterializationSucceeded')).toBe(1);
+    expect(metric('RowsWritten')).toBe(40);
+    expect(metric('FreshnessLag')).toBeGreaterThan(0);
+    expect((await stateOf(client, table, registry)).watermark).toBeDefined();
   });
 
   it('gives the lease back on fail, so the next execution resumes the run', async () => {
