@@ -2,11 +2,15 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { RuntimeRegistry } from '../../registry/runtime-projection.ts';
 import { itemAttributes as a, encodeValue } from '../item-codec.ts';
 import type { PlannedLookup } from '../lookup-plan.ts';
-import { windowState } from './combine-window.ts';
 import { finalValue } from './final-value.ts';
 import type { TileState } from './tile-state.ts';
 import { type ViewTileSpec, viewTileSpec } from './view-tile-spec.ts';
-import { tileReaderOfItems, windowItemKeys } from './window-items.ts';
+import {
+  type DecodedItems,
+  planWindowItems,
+  type WindowItemsPlan,
+  windowStateOfItems,
+} from './window-items.ts';
 
 type Item = Record<string, AttributeValue>;
 
@@ -17,7 +21,6 @@ interface TileFedRead {
   readonly view: number;
   /** The view's online key for the entity: the tiles' prefix. */
   readonly prefix: string;
-  readonly keys: readonly string[];
 }
 
 /** What a lookup reads for its tile-fed views, and how to turn it into their items. */
@@ -56,7 +59,9 @@ export function planTileLookup(
       ...new Set(features.flatMap((f) => byFeature.get(f.feature)?.windowSeconds ?? [])),
     ];
     const materialized = features.some((f) => !byFeature.has(f.feature));
-    return windows.length === 0 ? undefined : { spec, windows, materialized };
+    if (windows.length === 0) return undefined;
+    // The same items and tiles for every entity: worked out once per lookup.
+    return { spec, windows, materialized, items: planWindowItems(atMicros, windows) };
   });
   if (fed.every((f) => f === undefined)) return undefined;
   const reads: TileFedRead[] = [];
@@ -67,9 +72,8 @@ export function planTileLookup(
       if (!tiles) return;
       const slot = entity * viewCount + view;
       const prefix = planned.keys[slot] as string;
-      const itemKeys = windowItemKeys(prefix, atMicros, tiles.windows);
-      for (const key of itemKeys) keys.add(key);
-      reads.push({ slot, view, prefix, keys: itemKeys });
+      for (const suffix of tiles.items.suffixes) keys.add(prefix + suffix);
+      reads.push({ slot, view, prefix });
       if (!tiles.materialized) unread.add(prefix);
     });
   // A key another view of the request reads as a materialized item stays read.
@@ -84,9 +88,20 @@ export function planTileLookup(
     itemsWith(items, tileItems) {
       const out = [...items];
       for (const read of reads) {
-        const { spec } = fed[read.view] as { spec: ViewTileSpec };
+        const { spec, items: plan } = fed[read.view] as {
+          spec: ViewTileSpec;
+          items: WindowItemsPlan;
+        };
         const features = planned.views[read.view]?.features ?? [];
-        out[read.slot] = tileItem(spec, features, read, items[read.slot], tileItems, atMicros);
+        out[read.slot] = tileItem(
+          spec,
+          plan,
+          features,
+          read,
+          items[read.slot],
+          tileItems,
+          atMicros,
+        );
       }
       return out;
     },
@@ -95,6 +110,7 @@ export function planTileLookup(
 
 function tileItem(
   spec: ViewTileSpec,
+  plan: WindowItemsPlan,
   features: PlannedLookup['views'][number]['features'],
   read: TileFedRead,
   materialized: Item | undefined,
@@ -104,7 +120,7 @@ function tileItem(
   const stored = materialized?.[a.features]?.M ?? {};
   const values: Record<string, AttributeValue> = {};
   const states = new Map<string, TileState>();
-  const readers = new Map<string, ReturnType<typeof tileReaderOfItems>>();
+  const decoded: DecodedItems = new WeakMap();
   for (const feature of features) {
     const agg = spec.aggregations.find((x) => x.feature === feature.feature);
     if (!agg) {
@@ -115,15 +131,13 @@ function tileItem(
     const sumKind = spec.sumKinds[agg.column] ?? 'none';
     const id = `${agg.column}\u0000${agg.windowSeconds}`;
     let state = states.get(id);
-    if (!state) {
-      let reader = readers.get(agg.column);
-      if (!reader) {
-        reader = tileReaderOfItems(tileItems, read.prefix, agg.column, sumKind);
-        readers.set(agg.column, reader);
-      }
-      state = windowState(sumKind, agg.windowSeconds, atMicros, reader);
+    const parts = plan.windows.get(agg.windowSeconds);
+    if (!state && parts) {
+      state = windowStateOfItems(parts, tileItems, read.prefix, agg.column, sumKind, decoded);
       states.set(id, state);
     }
+    if (!state)
+      throw new Error(`internal: window ${agg.windowSeconds}s of ${read.prefix} not planned`);
     values[feature.feature] = encodeValue(
       feature.type,
       finalValue(agg.function, state, atMicros),

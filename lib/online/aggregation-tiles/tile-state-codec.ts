@@ -45,13 +45,42 @@ function isTagged<K extends string>(value: unknown, tag: K): value is Record<K, 
 
 /** encodeTileJson's text back; a damaged text is an error naming `what`. */
 export function decodeTileJson(text: string, what: string): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(text, (_, value: unknown) => {
-      if (isTagged(value, '$big')) return BigInt(value.$big);
-      if (isTagged(value, '$num')) return value.$num === '-0' ? -0 : Number(value.$num);
-      return value;
-    });
+    // A plain parse and one walk over the result: a reviver called for every value is slower.
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new Error(`${what} are damaged: ${(error as Error).message}`, { cause: error });
   }
+  try {
+    return untag(parsed);
+  } catch (error) {
+    throw new Error(`${what} are damaged: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Tagged bigints and doubles back to values, in place, innermost first (as a reviver would). */
+function untag(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = untag(value[i]);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const inner = record[key];
+    const untagged = untag(inner);
+    // As a data property: a key such as `__proto__` must not reach a setter.
+    if (untagged !== inner)
+      Object.defineProperty(record, key, {
+        value: untagged,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+  }
+  if (typeof record.$big === 'string' && isTagged(record, '$big')) return BigInt(record.$big);
+  if (typeof record.$num === 'string' && isTagged(record, '$num'))
+    return record.$num === '-0' ? -0 : Number(record.$num);
+  return record;
 }

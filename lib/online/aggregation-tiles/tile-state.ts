@@ -97,6 +97,35 @@ export function mergeTileStates(a: TileState, b: TileState): TileState {
   };
 }
 
+/**
+ * The state of the union of disjoint sets of rows: mergeTileStates over all of them, without
+ * an intermediate object per merge (a lookup merges hundreds of tiles per entity and window).
+ */
+export function mergeAllTileStates(sumKind: SumKind, states: Iterable<TileState>): TileState {
+  let count = 0;
+  let sum = 0n;
+  let nan = 0;
+  let positiveInfinity = 0;
+  let negativeInfinity = 0;
+  let min: TileValue | null = null;
+  let max: TileValue | null = null;
+  let last: LastCandidate | null = null;
+  for (const s of states) {
+    if (s.sumKind !== sumKind)
+      throw new Error(`cannot merge a ${sumKind} sum state with a ${s.sumKind} one`);
+    if (s.count === 0 && s.nan === 0 && s.last === null) continue;
+    count += s.count;
+    if (s.sum !== 0n) sum += s.sum;
+    nan += s.nan;
+    positiveInfinity += s.positiveInfinity;
+    negativeInfinity += s.negativeInfinity;
+    min = pick(min, s.min, (x, y) => compareValues(x, y) <= 0);
+    max = pick(max, s.max, (x, y) => compareValues(x, y) >= 0);
+    last = pick(last, s.last, (x, y) => compareLast(x, y) >= 0);
+  }
+  return { sumKind, count, sum, nan, positiveInfinity, negativeInfinity, min, max, last };
+}
+
 function pick<T>(a: T | null, b: T | null, keepA: (a: T, b: T) => boolean): T | null {
   if (a === null) return b;
   if (b === null) return a;

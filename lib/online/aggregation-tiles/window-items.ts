@@ -2,7 +2,14 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { TileReader } from './combine-window.ts';
 import { blockItemKey, minuteItemKey, minuteRowsAttribute, tileAttribute } from './tile-items.ts';
 import { minuteMicros, tileStart } from './tile-sizes.ts';
-import { emptyTileState, type SumKind, type TileEvent } from './tile-state.ts';
+import {
+  emptyTileState,
+  mergeAllTileStates,
+  type SumKind,
+  stateOfEvent,
+  type TileEvent,
+  type TileState,
+} from './tile-state.ts';
 import { decodeTileJson, decodeTileStates } from './tile-state-codec.ts';
 import { coverWindow } from './window-cover.ts';
 import type { TileRow } from './write-row-tiles.ts';
@@ -18,14 +25,133 @@ export function windowItemKeys(
   atMicros: bigint,
   windowSeconds: readonly number[],
 ): string[] {
-  const keys = new Set<string>();
+  return planWindowItems(atMicros, windowSeconds).suffixes.map((suffix) => prefix + suffix);
+}
+
+/** One window's cover at one instant as item key suffixes (the entity's prefix goes before). */
+export interface WindowParts {
+  /** Whole tiles, by block item (its suffix), in cover order: the attributes holding them. */
+  readonly blocks: readonly { readonly suffix: string; readonly attributes: readonly string[] }[];
+  /** Raw edge ranges `[from, until)`, each in the minute item of `suffix`. */
+  readonly raw: readonly {
+    readonly suffix: string;
+    readonly from: bigint;
+    readonly until: bigint;
+  }[];
+}
+
+/** The items of a lookup's windows at one instant, the same for every entity: worked out once. */
+export interface WindowItemsPlan {
+  /** Every item key suffix the windows read, each once. */
+  readonly suffixes: readonly string[];
+  readonly windows: ReadonlyMap<number, WindowParts>;
+}
+
+export function planWindowItems(
+  atMicros: bigint,
+  windowSeconds: readonly number[],
+): WindowItemsPlan {
+  const suffixes = new Set<string>();
+  const windows = new Map<number, WindowParts>();
   for (const seconds of windowSeconds) {
+    if (windows.has(seconds)) continue;
     const cover = coverWindow(atMicros, seconds);
-    for (const tile of cover.tiles) keys.add(blockItemKey(prefix, tile.size, tile.start));
-    for (const range of cover.raw)
-      keys.add(minuteItemKey(prefix, tileStart(range.from, minuteMicros)));
+    const blocks: { suffix: string; attributes: string[] }[] = [];
+    for (const tile of cover.tiles) {
+      const suffix = blockItemKey('', tile.size, tile.start);
+      const last = blocks[blocks.length - 1];
+      if (last?.suffix === suffix) last.attributes.push(tileAttribute(tile.start));
+      else blocks.push({ suffix, attributes: [tileAttribute(tile.start)] });
+      suffixes.add(suffix);
+    }
+    const raw = cover.raw.map((range) => ({
+      suffix: minuteItemKey('', tileStart(range.from, minuteMicros)),
+      from: range.from,
+      until: range.until,
+    }));
+    for (const part of raw) suffixes.add(part.suffix);
+    windows.set(seconds, { blocks, raw });
   }
-  return [...keys];
+  return { suffixes: [...suffixes], windows };
+}
+
+/**
+ * What has been decoded of items: per item, its tiles' states by attribute and its minute rows,
+ * each decoded once however many windows, columns and lookups read the same item object.
+ */
+export type DecodedItems = WeakMap<
+  Item,
+  Map<string, Record<string, TileState> | readonly TileRow[]>
+>;
+
+/**
+ * The merged state of one window of one column of the entity of `prefix` from its items (as
+ * read, by key; a missing item holds no rows): what windowState gives with tileReaderOfItems,
+ * merged in the same order. A damaged item is an error naming its key.
+ */
+export function windowStateOfItems(
+  parts: WindowParts,
+  items: ReadonlyMap<string, Item>,
+  prefix: string,
+  column: string,
+  sumKind: SumKind,
+  decoded: DecodedItems,
+): TileState {
+  const states: TileState[] = [];
+  for (const { suffix, attributes } of parts.blocks) {
+    const item = items.get(prefix + suffix);
+    if (item === undefined) continue;
+    const memo = decodedOf(decoded, item);
+    for (const attribute of attributes) {
+      let tile = memo.get(attribute) as Record<string, TileState> | undefined;
+      if (tile === undefined) {
+        const text = item[attribute]?.M?.s?.S;
+        if (text === undefined) continue;
+        tile = decodeTileStates(text, `block item ${prefix + suffix}`);
+        memo.set(attribute, tile);
+      }
+      const state = tile[column];
+      if (state) states.push(state);
+    }
+  }
+  for (const { suffix, from, until } of parts.raw) {
+    const item = items.get(prefix + suffix);
+    if (item === undefined) continue;
+    const memo = decodedOf(decoded, item);
+    let rows = memo.get(minuteRowsAttribute) as readonly TileRow[] | undefined;
+    if (rows === undefined) {
+      rows = minuteRows(item, prefix + suffix);
+      memo.set(minuteRowsAttribute, rows);
+    }
+    for (const row of rows)
+      if (row.eventMicros >= from && row.eventMicros < until)
+        states.push(
+          stateOfEvent(sumKind, {
+            eventMicros: row.eventMicros,
+            createdMicros: row.createdMicros,
+            seq: row.seq,
+            value: row.values[column] ?? null,
+          }),
+        );
+  }
+  return mergeAllTileStates(sumKind, states);
+}
+
+function decodedOf(decoded: DecodedItems, item: Item) {
+  let memo = decoded.get(item);
+  if (memo === undefined) {
+    memo = new Map();
+    decoded.set(item, memo);
+  }
+  return memo;
+}
+
+function minuteRows(item: Item, key: string): readonly TileRow[] {
+  const text = item[minuteRowsAttribute]?.S;
+  if (text === undefined) return [];
+  const rows = decodeTileJson(text, `the rows of minute item ${key}`);
+  if (!Array.isArray(rows)) throw new Error(`the rows of minute item ${key} are damaged`);
+  return rows as TileRow[];
 }
 
 /**

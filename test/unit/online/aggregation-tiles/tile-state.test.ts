@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { finalValue } from '../../../../lib/online/aggregation-tiles/final-value.ts';
 import {
   emptyTileState,
+  mergeAllTileStates,
   mergeTileStates,
   type SumKind,
   stateOfEvent,
@@ -48,6 +49,17 @@ describe('tile states', () => {
     expect(split).toEqual(whole);
     expect(finalValue('sum', split, 9n)).toBe(finalValue('sum', whole, 9n));
     expect(finalValue('sum', whole, 9n)).toBe(2.35);
+  });
+
+  it('merges many tiles at once into what merging them one by one gives, NaN, infinities and ties included', () => {
+    const values = [1.5, Number.NaN, null, -2.25, Infinity, 1e16, 3, -Infinity, 0.1, -0, 0];
+    const tiles = values.map((v, i) =>
+      stateOf('float', [event(BigInt(i % 4), v, { seq: BigInt(i % 3) }), event(BigInt(i), 2)]),
+    );
+    const oneByOne = tiles.reduce(mergeTileStates, emptyTileState('float'));
+    expect(mergeAllTileStates('float', tiles)).toEqual(oneByOne);
+    expect(mergeAllTileStates('integer', [])).toEqual(emptyTileState('integer'));
+    expect(() => mergeAllTileStates('integer', tiles)).toThrow(/cannot merge/);
   });
 
   it('sums an integer column exactly beyond 2^53 and averages it as offline does', () => {
