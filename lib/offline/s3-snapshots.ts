@@ -118,12 +118,40 @@ export async function createS3Snapshot(
       );
     const snapshot = await writeSnapshot(store, wanted, committed);
     // A lease lost meanwhile (taken over with --break-lock) means a run may have deleted rows
-    // this snapshot pins: say so rather than return it as sound.
-    for (const lock of locks) await lock.confirm();
+    // this snapshot pins: take the snapshot back rather than leave it for training sets to read.
+    try {
+      for (const lock of locks) await lock.confirm();
+    } catch (error) {
+      throw await withdrawnSnapshot(store, wanted.name, error);
+    }
     return snapshot;
   } finally {
     for (const lock of locks.reverse()) await lock.release();
   }
+}
+
+/** Deletes the snapshot `name` just written under a lost lock; the error says what became of it. */
+async function withdrawnSnapshot(
+  store: S3SnapshotStore,
+  name: string,
+  lost: unknown,
+): Promise<SnapshotError> {
+  const key = s3SnapshotKey(name);
+  const why = lost instanceof Error ? lost.message : String(lost);
+  try {
+    await store.s3.send(new DeleteObjectCommand({ Bucket: store.bucket, Key: key }));
+  } catch (error) {
+    return new SnapshotError(
+      `the snapshot "${name}" may pin rows another run deleted (its lock was lost: ${why}), and removing s3://${store.bucket}/${key} failed: ${(error as Error).message}`,
+      `remove it (fstore snapshot delete --env ${store.env} --name ${name} --bucket ${store.bucket}), then create it again once that run has finished`,
+      { cause: lost },
+    );
+  }
+  return new SnapshotError(
+    `the snapshot "${name}" was not kept: its lock was lost before it was confirmed (${why}), so a run holding it may delete rows it pins`,
+    'create it again once that run has finished',
+    { cause: lost },
+  );
 }
 
 async function writeSnapshot(
