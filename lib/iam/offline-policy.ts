@@ -181,9 +181,12 @@ const ingestRecordKeyPattern = `${'?'.repeat(64)}/${'?'.repeat(8)}t${'?'.repeat(
  * What `fstore ingest --env <aws>` does for `sources`: data objects under `offline/<source>/`
  * (written, and deleted when an ingest stops before its commit), the commit records under
  * `offline/_ingests/<source>/` read (looked up by content hash) and written only in the
- * ingest layout (`ingestRecordKeyPattern`): not the compaction lock or records below
- * `compactions/`, which are `compact`'s. Narrowed by resource rather than an explicit Deny, so
- * a principal that also holds the compact statements can still compact.
+ * ingest layout (`ingestRecordKeyPattern`), and the source's compaction lock
+ * (`compactions/_lock.json`, written and deleted by its exact key; read with the records): the
+ * commit waits for it, so a retention or an entity delete never runs across an ingest's commit
+ * (issue 19). Not the compaction records below `compactions/`, which are `compact`'s. Narrowed
+ * by resource rather than an explicit Deny, so a principal that also holds the compact
+ * statements can still compact.
  */
 export function ingestStatements(
   bucketArn: string,
@@ -197,9 +200,17 @@ export function ingestStatements(
     Resource: [
       ...data.map((prefix) => `${bucketArn}/${prefix}*`),
       ...records.map((prefix) => `${bucketArn}/${prefix}${ingestRecordKeyPattern}`),
+      ...sources.map((s) => `${bucketArn}/${compactionLockKey(s.name)}`),
     ],
   };
-  return [...objectStatements(bucketArn, { read: records, delete: data }), writes];
+  return [
+    ...objectStatements(bucketArn, {
+      read: records,
+      delete: data,
+      deleteKeys: sources.map((s) => compactionLockKey(s.name)),
+    }),
+    writes,
+  ];
 }
 
 /**

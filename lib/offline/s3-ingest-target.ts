@@ -13,6 +13,21 @@ import { clockSeq } from './clock-seq.ts';
 import { ingestRecordKey, ingestRecordsOfContentPrefix } from './ingest-records.ts';
 import type { IngestRecord, IngestTarget } from './ingest-target.ts';
 import { putCommitRecord } from './s3-commit-record.ts';
+import { compactionLockKey } from './s3-compact-record.ts';
+import { acquireS3Lock, defaultLeaseMs } from './s3-lock.ts';
+
+/**
+ * How `fstore ingest --env` commits under the source's compaction lock (absent: no lock, for the
+ * push ingest, which already holds it).
+ */
+export interface S3CommitLocking {
+  /** Wait this long for a retention, compaction or delete holding it, then refuse. */
+  readonly waitMs: number;
+  readonly pollMs?: number;
+  readonly onWait?: (message: string) => void;
+  /** Take it over from this owner (`--break-lock`). */
+  readonly breakOwner?: string;
+}
 
 /**
  * The offline store of an AWS environment: `s3://<bucket>/offline/<source>/dt=YYYY-MM-DD/`,
@@ -32,6 +47,7 @@ export class S3IngestTarget implements IngestTarget {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly now: () => number = Date.now,
+    private readonly commitLocking?: S3CommitLocking,
   ) {
     this.description = `s3://${bucket}/offline/`;
   }
@@ -94,8 +110,38 @@ export class S3IngestTarget implements IngestTarget {
     return uploaded;
   }
 
+  /**
+   * Writes the record. With `commitLocking`, under the source's compaction lock: a retention
+   * (which deletes committed objects only, listed after its read of the records), an entity
+   * delete (from its Athena query to its commit) or a compaction holding it finishes first, so
+   * this ingest's rows are never half seen by one of them: they come after it (issue 19).
+   */
   async commit(entry: Omit<IngestRecord, 'files'>, files: readonly string[]): Promise<void> {
     faultPoint('ingest:before-commit');
+    const locking = this.commitLocking;
+    if (!locking) return this.putRecord(entry, files);
+    const lock = await acquireS3Lock({
+      s3: this.client,
+      bucket: this.bucket,
+      key: compactionLockKey(entry.source),
+      purpose: `the commit of ingest ${entry.ingestId} into source "${entry.source}"`,
+      leaseMs: defaultLeaseMs,
+      waitMs: locking.waitMs,
+      ...(locking.pollMs !== undefined ? { pollMs: locking.pollMs } : {}),
+      ...(locking.onWait ? { onWait: locking.onWait } : {}),
+      ...(locking.breakOwner !== undefined ? { breakOwner: locking.breakOwner } : {}),
+    });
+    try {
+      await this.putRecord(entry, files);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async putRecord(
+    entry: Omit<IngestRecord, 'files'>,
+    files: readonly string[],
+  ): Promise<void> {
     const record: IngestRecord = { ...entry, files: files.map((f) => this.keyOf(f)) };
     await putCommitRecord(
       this.client,

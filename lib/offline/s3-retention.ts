@@ -68,11 +68,20 @@ export interface S3SourceRetention {
   readonly boundaryObjectsRewritten?: number;
   /** Objects of the deleted days kept whole because they hold rows a snapshot pins. */
   readonly objectsKept: number;
+  /**
+   * Objects of the deleted days no commit record named when the run read them, uploaded less
+   * than a day ago: an ingest that may still commit (after this run: its rows stay until the
+   * next). Older ones are a killed ingest's leftovers and are deleted.
+   */
+  readonly uncommittedKept: number;
   /** The snapshots whose pins kept rows past the retention (not with `force`). */
   readonly keptFor: readonly string[];
   /** With `force`: the snapshots whose pinned rows were deleted (they no longer reproduce). */
   readonly pinnedBy: readonly string[];
 }
+
+/** An upload no commit record names is a leftover once this old (an ingest commits well before). */
+const leftoverAgeMs = 24 * 3_600_000;
 
 /** DeleteObjects takes at most 1,000 keys. */
 const deleteBatch = 1000;
@@ -83,18 +92,21 @@ const deleteBatch = 1000;
  * older, as `dt` is the event time's UTC day). The boundary day's partition is kept whole until
  * it is wholly past, so on S3 rows stay up to a day longer than the retention: the safe side of
  * the TTL rule (the offline store holds more than any online item serves, never less). Objects
- * a committed record names and leftovers alike go; a deleted object is no longer listed, so no
+ * the commit records (read before the listing) name go, and uploads no record names once a day
+ * old (killed ingests' leftovers); a deleted object is no longer listed, so no
  * query reads it (a query that listed it just before fails and is run again). The bucket is
  * versioned: a delete leaves a noncurrent version, which the bucket's lifecycle rule expires
  * (SecureBucket, `expire-noncurrent-versions`).
  *
  * Runs under the source's compaction lock, so no compaction or push ingest merges objects of
- * those partitions meanwhile. A snapshot pins every row of the source with `fstore_seq` up to
+ * those partitions meanwhile, no snapshot is made between the read of `pins` and the last delete
+ * (createS3Snapshot takes the lock), and no `fstore ingest --env` commits (its commit waits for
+ * the lock): an ingest uploading meanwhile keeps its objects and commits after. A snapshot pins every row of the source with `fstore_seq` up to
  * its pin; unless `force`, those rows stay, as locally (lib/offline/retention.ts): an object
  * whose rows are all pinned is kept, one holding pinned and unpinned rows (its ingest's seq range
  * straddles the pin, or a compaction merged it) is written again with only the pinned rows when
  * the boundary rewrite is given, else kept whole; the result names the snapshots (`keptFor`).
- * Seq ranges come from the commit records, read only when a pin of the source is above 0.
+ * Seq ranges come from the commit records.
  * DeleteObjects answers per-key errors with HTTP 200:
  * any is thrown naming the keys (the run is safe to repeat; what was deleted stays deleted).
  */
@@ -120,16 +132,28 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
       pinned.length > 0 && !options.force
         ? pinned.reduce((max, p) => (p.throughSeq > max ? p.throughSeq : max), 0n)
         : undefined;
-    const seqRanges = keepThrough === undefined ? undefined : await objectSeqRanges(options);
+    // Read before the listing: an object committed after this read (a backfill's, whose commit
+    // waited for the lock) is not deleted by this run; an upload no record names is deleted only
+    // once it is a day old (a killed ingest's leftover, not one still committing).
+    const records = await objectSeqRanges(options);
+    const seqRanges = keepThrough === undefined ? undefined : records;
+    const leftoverBefore = (options.now?.() ?? new Date()).getTime() - leftoverAgeMs;
     const old: { key: string; bytes: number; partition: string }[] = [];
     const kept: string[] = [];
     const straddling: string[] = [];
+    let uncommittedKept = 0;
     for (const object of await listAll(options)) {
       const relative = object.key.slice(options.prefix.length);
       if (relative.split('/').length !== 2) continue;
       const day = partitionOfPath(relative);
       if (day === undefined || epochDayOfPartition(day) >= boundaryDay) continue;
-      const range = seqRanges?.rangeOf(object.key);
+      const range = records.rangeOf(object.key);
+      const named =
+        range !== undefined || records.merged.has(object.key) || records.replaced.has(object.key);
+      if (!named && (object.modified?.getTime() ?? 0) > leftoverBefore) {
+        uncommittedKept++;
+        continue;
+      }
       // No record names it (a leftover, or a replaced object): no pinned read takes rows from it.
       const read = seqRanges && (range !== undefined || seqRanges.merged.has(object.key));
       if (keepThrough !== undefined && read) {
@@ -202,6 +226,7 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
       bytesFreed: old.reduce((n, o) => n + o.bytes, 0),
       dryRun: options.dryRun === true,
       objectsKept: kept.length,
+      uncommittedKept,
       keptFor:
         kept.length + straddling.length > 0
           ? [...new Set(pinned.map((p) => p.snapshot))].sort()
@@ -222,6 +247,7 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
 async function objectSeqRanges(options: S3RetentionOptions): Promise<{
   rangeOf: (key: string) => { first: bigint; last: bigint } | undefined;
   merged: ReadonlySet<string>;
+  replaced: ReadonlySet<string>;
 }> {
   const committed = (
     await readS3CommittedSources(options.s3, options.bucket, [options.source])
@@ -247,11 +273,14 @@ async function objectSeqRanges(options: S3RetentionOptions): Promise<{
       return ranges.get(key) ?? (id !== undefined ? byId.get(id) : undefined);
     },
     merged,
+    replaced,
   };
 }
 
-async function listAll(options: S3RetentionOptions): Promise<{ key: string; bytes: number }[]> {
-  const found: { key: string; bytes: number }[] = [];
+async function listAll(
+  options: S3RetentionOptions,
+): Promise<{ key: string; bytes: number; modified?: Date }[]> {
+  const found: { key: string; bytes: number; modified?: Date }[] = [];
   let token: string | undefined;
   do {
     const page: ListObjectsV2CommandOutput = await options.s3.send(
@@ -263,7 +292,11 @@ async function listAll(options: S3RetentionOptions): Promise<{ key: string; byte
     );
     for (const object of page.Contents ?? [])
       if (object.Key?.startsWith(options.prefix))
-        found.push({ key: object.Key, bytes: object.Size ?? 0 });
+        found.push({
+          key: object.Key,
+          bytes: object.Size ?? 0,
+          ...(object.LastModified ? { modified: object.LastModified } : {}),
+        });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (page.IsTruncated && !token)
       throw new S3RetentionError(

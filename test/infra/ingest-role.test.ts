@@ -42,7 +42,7 @@ function statementsOf(template: Template, roleId: string) {
 }
 
 describe('a role granted OfflineStore.grantIngest (fstore ingest --env <aws>)', () => {
-  it('writes ingest records but not the compaction lock or records, while the CompactionRole (and a role with both grants) still can; cdk-nag clean', async () => {
+  it('writes ingest records and takes the compaction lock (its commit waits for a retention or delete), but writes no compaction record, while the CompactionRole (and a role with both grants) still can; cdk-nag clean', async () => {
     const app = newApp();
     const stack = new Stack(app, 'ingest-role');
     const logs = new SecureBucket(stack, 'Logs', { retain: false });
@@ -81,9 +81,11 @@ describe('a role granted OfflineStore.grantIngest (fstore ingest --env <aws>)', 
       const lock = compactionLockKey(source);
       const compactionRecord = compactionRecordKey(source, newDataFilesId());
       expect(can(ingest, 's3:PutObject', record)).toBe(true);
-      expect(can(ingest, 's3:PutObject', lock)).toBe(false);
+      expect(can(ingest, 's3:PutObject', lock)).toBe(true);
+      expect(can(ingest, 's3:GetObject', lock)).toBe(true);
+      expect(can(ingest, 's3:DeleteObject', lock)).toBe(true);
       expect(can(ingest, 's3:PutObject', compactionRecord)).toBe(false);
-      expect(can(ingest, 's3:DeleteObject', lock)).toBe(false);
+      expect(can(ingest, 's3:DeleteObject', compactionRecord)).toBe(false);
       for (const role of [compaction.role, both]) {
         expect(can(role, 's3:PutObject', lock)).toBe(true);
         expect(can(role, 's3:PutObject', compactionRecord)).toBe(true);

@@ -1,6 +1,10 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { microsOfMillis } from '../../lib/epoch-micros.ts';
 import { readS3CommittedSources, s3CommittedSeqs } from '../../lib/offline/s3-committed-ingests.ts';
+import { S3IngestTarget } from '../../lib/offline/s3-ingest-target.ts';
+import { S3LockHeldError } from '../../lib/offline/s3-lock.ts';
 import { applyS3Retention, type S3RetentionOptions } from '../../lib/offline/s3-retention.ts';
 import { createS3Snapshot, s3SnapshotPins } from '../../lib/offline/s3-snapshots.ts';
 import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
@@ -75,5 +79,89 @@ describe('a snapshot created while the AWS retention runs', () => {
     const again = await retain();
     expect(again).toMatchObject({ objectsDeleted: 1, keptFor: [] });
     expect(await seqsRead()).toEqual([4]);
+  });
+});
+
+/** An `fstore ingest --env` of one object of rows `seqs` into partition `dt` (a backfill). */
+async function backfill(dt: string, id: string, seqs: readonly number[], waitMs = 10_000) {
+  const staging = path.join(fixture.scratch, `staging-${id}`);
+  await mkdir(path.join(staging, `dt=${dt}`), { recursive: true });
+  await writeFile(
+    path.join(staging, `dt=${dt}`, `${id}-0.parquet`),
+    await fixture.committedParquet(seqs),
+  );
+  const target = new S3IngestTarget(fixture.s3, fixture.bucket.name, Date.now, {
+    waitMs,
+    pollMs: 10,
+  });
+  const published = await target.publish('orders', staging);
+  return {
+    key: key(dt, id),
+    commit: () =>
+      target.commit(
+        {
+          ingestId: id,
+          source: 'orders',
+          file: 'backfill.csv',
+          sha256: '9'.repeat(64),
+          rows: seqs.length,
+          firstSeq: Math.min(...seqs),
+          at: new Date().toISOString(),
+        },
+        published,
+      ),
+  };
+}
+
+describe('an fstore ingest --env committing while the AWS retention runs', () => {
+  it('keeps its rows, even those past the retention: its commit waits for the run, which leaves its uploads alone', async () => {
+    let committing: Promise<unknown> = Promise.resolve();
+    let uploaded = '';
+    const result = await retain({
+      pins: async () => {
+        // Uploaded and committing between the run's read of the pins and its listing.
+        const ingest = await backfill('2026-03-07', '20260320t000000-4e5f6071', [5, 6]);
+        uploaded = ingest.key;
+        committing = ingest.commit();
+        // The commit either lands now (no lock) or waits for the run.
+        await Promise.race([committing, new Promise((r) => setTimeout(r, 500))]);
+        return s3SnapshotPins(store());
+      },
+    });
+    await committing;
+    expect(result.objectsDeleted).toBe(2);
+    expect(fixture.bucket.objects.has(uploaded)).toBe(true);
+    expect(await seqsRead()).toEqual([4, 5, 6]);
+    // The next run deletes the backfill's rows past the retention, as any other.
+    await retain();
+    expect(await seqsRead()).toEqual([4]);
+  });
+
+  it('is refused naming the retention and --break-lock when it may not wait, nothing committed', async () => {
+    let refused: unknown;
+    await retain({
+      pins: async () => {
+        const ingest = await backfill('2026-03-16', '20260320t000000-5f607182', [7], 0);
+        refused = await ingest.commit().catch((e: unknown) => e);
+        return [];
+      },
+    });
+    expect(refused).toBeInstanceOf(S3LockHeldError);
+    expect((refused as Error).message).toContain(
+      'the commit of ingest 20260320t000000-5f607182 into source "orders" cannot run during the retention of source "orders"',
+    );
+    expect((refused as S3LockHeldError).hint).toContain('--break-lock');
+    expect(await seqsRead()).toEqual([4]);
+  });
+
+  it('deletes an upload no record names once it is a day old (a killed ingest’s leftover), not before', async () => {
+    const leftover = key('2026-03-06', '20260306t000000-60718293');
+    fixture.bucket.objects.set(leftover, await fixture.committedParquet([9]));
+    fixture.bucket.modified.set(leftover, new Date(now - 3_600_000));
+    expect(await retain()).toMatchObject({ objectsDeleted: 2 });
+    expect(fixture.bucket.objects.has(leftover)).toBe(true);
+    fixture.bucket.modified.set(leftover, new Date(now - 25 * 3_600_000));
+    expect(await retain()).toMatchObject({ objectsDeleted: 1 });
+    expect(fixture.bucket.objects.has(leftover)).toBe(false);
   });
 });

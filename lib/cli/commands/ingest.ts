@@ -9,6 +9,7 @@ import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { InterruptedError } from '../shutdown.ts';
 import { targetFileSizeOption } from './file-size-option.ts';
+import { breakLockOption, checkBreakLock, lockWaitMs, lockWaitOption } from './s3-lock-options.ts';
 
 interface IngestCliOptions {
   source: string;
@@ -18,6 +19,8 @@ interface IngestCliOptions {
   bucket?: string;
   json?: boolean;
   targetFileSize?: number;
+  lockWait?: number;
+  breakLock?: string;
 }
 
 export function registerIngest(program: Command): void {
@@ -41,8 +44,11 @@ export function registerIngest(program: Command): void {
         'AWS environments: the offline bucket (stack output OfflineBucketName)',
       ).env('FSTORE_OFFLINE_BUCKET'),
     )
+    .addOption(lockWaitOption())
+    .addOption(breakLockOption())
     .action(async (options: IngestCliOptions, command: Command) => {
       const ctx = CliContext.fromCommand(command);
+      checkBreakLock(options.breakLock, isLocalEnv(ctx.env));
       // SIGINT/SIGTERM from here on: the ingest stops before its commit point, nothing visible.
       const signal = ctx.shutdown.stopSignal();
       const registry = await ctx.compile();
@@ -120,5 +126,16 @@ async function ingestTarget(ctx: CliContext, options: IngestCliOptions): Promise
     import('@aws-sdk/client-s3'),
     import('../../offline/s3-ingest-target.ts'),
   ]);
-  return new S3IngestTarget(new S3Client({ region: awsRegion(ctx.env) }), options.bucket);
+  // The commit waits for the source's S3 lock: a retention, delete or compaction holding it
+  // finishes first, so this ingest's rows come wholly after it (issue 19).
+  return new S3IngestTarget(
+    new S3Client({ region: awsRegion(ctx.env) }),
+    options.bucket,
+    Date.now,
+    {
+      waitMs: lockWaitMs(options.lockWait),
+      onWait: (message) => ctx.out.status(message),
+      ...(options.breakLock !== undefined ? { breakOwner: options.breakLock } : {}),
+    },
+  );
 }

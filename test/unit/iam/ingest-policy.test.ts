@@ -27,12 +27,17 @@ describe('the policy of fstore ingest --env <aws>', () => {
     }
   });
 
-  it('cannot write the compaction lock or a compaction record (compact’s commit points)', () => {
+  it('takes the compaction lock (its commit waits for a retention or delete) but cannot write a compaction record (compact’s commit point)', () => {
     for (const { name } of sources) {
-      expect(allows('s3:PutObject', compactionLockKey(name))).toBe(false);
+      expect(allows('s3:PutObject', compactionLockKey(name))).toBe(true);
+      expect(allows('s3:GetObject', compactionLockKey(name))).toBe(true);
+      expect(allows('s3:DeleteObject', compactionLockKey(name))).toBe(true);
       expect(allows('s3:PutObject', compactionRecordKey(name, newDataFilesId()))).toBe(false);
       expect(allows('s3:PutObject', `offline/_ingests/${name}/compactions/x.json`)).toBe(false);
-      expect(allows('s3:DeleteObject', compactionLockKey(name))).toBe(false);
+      expect(allows('s3:DeleteObject', `offline/_ingests/${name}/compactions/x.json`)).toBe(false);
+      expect(allows('s3:DeleteObject', ingestRecordKey(name, sha256, newDataFilesId()))).toBe(
+        false,
+      );
     }
   });
 

@@ -1,0 +1,103 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
+import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
+import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
+import { scoresDefs } from '../helpers/scores-on-s3.ts';
+
+// `fstore ingest --env <aws>` commits under the source's compaction lock (issue 19): while a
+// retention or delete holds it, the commit waits (--lock-wait) or is refused, committing nothing.
+let bucket: MemoryBucket;
+let dir: string;
+let fstore: (...args: string[]) => ReturnType<typeof runFstore>;
+const lockKey = compactionLockKey('scores');
+const retentionHolder = () => ({
+  owner: 'a1b2c3d4e5f6',
+  host: 'lambda-1',
+  pid: 8,
+  purpose: 'the retention of source "scores"',
+  started: new Date().toISOString(),
+  expires: new Date(Date.now() + 300_000).toISOString(),
+  leaseMs: 300_000,
+});
+
+beforeAll(async () => {
+  bucket = await startMemoryBucket('offline-bucket');
+  const defsDir = await writeDefs({ 'defs.ts': scoresDefs });
+  dir = await makeTempDir('ingest-s3-lock');
+  await writeFile(
+    path.join(dir, 'scores.csv'),
+    'customer_id,score,event_ts\nC1,7,2025-01-05T00:00:00Z\nC2,9,2025-01-06T00:00:00Z\n',
+  );
+  const env = {
+    ...bucket.env,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+  fstore = (...args: string[]) =>
+    runFstore(['--defs', defsDir, '--data-dir', dir, '--env', 'dev', ...args], { env });
+}, 60_000);
+afterAll(() => bucket.close());
+beforeEach(() => {
+  bucket.objects.clear();
+  bucket.beforeRequest = undefined;
+});
+
+const ingest = (...extra: string[]) =>
+  fstore(
+    'ingest',
+    '--source',
+    'scores',
+    '--file',
+    path.join(dir, 'scores.csv'),
+    '--bucket',
+    'offline-bucket',
+    ...extra,
+  );
+const dataKeys = () => [...bucket.objects.keys()].filter((k) => k.startsWith('offline/scores/'));
+const recordKeys = () =>
+  [...bucket.objects.keys()].filter(
+    (k) => k.startsWith('offline/_ingests/scores/') && !k.includes('/compactions/'),
+  );
+
+describe('fstore ingest --env <aws> while a retention holds the source’s lock (loopback S3)', () => {
+  it('is refused with --lock-wait 0 naming the holder and --break-lock; its uploads are deleted, nothing committed', async () => {
+    bucket.objects.set(lockKey, Buffer.from(JSON.stringify(retentionHolder())));
+    bucket.modified.set(lockKey, new Date());
+    const refused = await ingest('--lock-wait', '0');
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain('cannot run during the retention of source "scores"');
+    expect(refused.stderr).toContain('held by owner a1b2c3d4e5f6 (host lambda-1, pid 8');
+    expect(refused.stderr).toContain('--break-lock a1b2c3d4e5f6');
+    expect(dataKeys()).toEqual([]);
+    expect(recordKeys()).toEqual([]);
+    expect(JSON.parse(bucket.objects.get(lockKey)?.toString() ?? '{}').owner).toBe('a1b2c3d4e5f6');
+  }, 120_000);
+
+  it('waits for the holder to release, saying so once, then commits and releases the lock', async () => {
+    bucket.objects.set(lockKey, Buffer.from(JSON.stringify(retentionHolder())));
+    bucket.modified.set(lockKey, new Date());
+    let reads = 0;
+    bucket.beforeRequest = (method, key) => {
+      // The retention ends after the ingest has read its lock twice.
+      if (method === 'GET' && key === lockKey && ++reads === 2) bucket.objects.delete(lockKey);
+      return undefined;
+    };
+    const done = await ingest('--lock-wait', '60');
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr.match(/waits up to 60 s for the lock/g), done.stderr).toHaveLength(1);
+    expect(recordKeys()).toHaveLength(1);
+    expect(dataKeys()).toHaveLength(2); // one object per day
+    expect(bucket.objects.has(lockKey)).toBe(false);
+  }, 120_000);
+
+  it('refuses --break-lock that names no owner, before any S3 request', async () => {
+    const before = bucket.requests.length;
+    const bad = await ingest('--break-lock', 'me');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--break-lock must name the lock');
+    expect(bucket.requests.slice(before)).toEqual([]);
+  }, 120_000);
+});
