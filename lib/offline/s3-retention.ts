@@ -171,7 +171,9 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
     }
     if (!options.dryRun)
       for (let start = 0; start < old.length; start += deleteBatch) {
-        lock?.signal.throwIfAborted();
+        // A renewal now (If-Match on our ETag) proves the lock is still ours: the signal alone
+        // learns of a takeover only at the next periodic renewal, after deletes it should stop.
+        await lock?.confirm();
         await deleteKeys(
           options,
           old.slice(start, start + deleteBatch).map((o) => o.key),
