@@ -17,6 +17,7 @@ import {
   type RetentionDependencies,
   type RetentionRun,
 } from '../../../lambdas/retention/handler.ts';
+import { ingestRecordsPrefix } from '../../../lib/offline/ingest-records.ts';
 import type { rewriteS3Objects, S3RewriteResult } from '../../../lib/offline/s3-rewrite-objects.ts';
 import { s3SnapshotsPrefix } from '../../../lib/offline/s3-snapshots.ts';
 
@@ -174,11 +175,12 @@ describe('retention function', () => {
     expect(metric('RetentionFailures')).toBe(1);
   });
 
-  it("lists and deletes under the registry's prefix of each source", async () => {
+  it("lists and deletes under the registry's prefix of each source (its commit records first)", async () => {
     const { invoke } = handlerWith({ orders: 30 * 86_400 }, { orders: 'tables/orders-v2/' });
     await invoke({});
     expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix)).toEqual([
       s3SnapshotsPrefix,
+      `${ingestRecordsPrefix}orders/`,
       'tables/orders-v2/dt=',
     ]);
   });
