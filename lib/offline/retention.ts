@@ -20,6 +20,7 @@ import {
 } from './retention-plan.ts';
 import { type FileRewrite, rewriteCommittedFiles } from './rewrite-files.ts';
 import { refreshRunningTotals } from './running-totals.ts';
+import { holdSnapshotsLock } from './snapshots.ts';
 
 export class RetentionError extends HintedError {}
 
@@ -165,6 +166,8 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
       };
     }
     let plans: SourceRetentionPlan[] = [];
+    // Held from the last read of the pins to the commit: no snapshot is created between them.
+    let snapshotsLock: { release(): Promise<void> } | undefined;
     const rewritten = await rewriteCommittedFiles({
       connection: session.connection,
       dataDir: options.dataDir,
@@ -177,8 +180,10 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
         return plans.flatMap((p) => rewritesOf(dialect, timestampOf(retained, p), p));
       },
       // A snapshot created since the plan (its lock is not this one) pins what it read then:
-      // rows the plan deletes that it pins refuse the commit (a rerun keeps them).
+      // rows the plan deletes that it pins refuse the commit (a rerun keeps them). One created
+      // from here on waits for the commit (the snapshots' lock), so it sees what is left.
       beforeCommit: async () => {
+        snapshotsLock = await holdSnapshotsLock(offlineRoot(options.dataDir, options.env));
         const latest = await readPins();
         plans = plans.map((p) => ({
           ...p,
@@ -186,7 +191,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
         }));
         if (!options.force) refusePinned(plans);
       },
-    });
+    }).finally(() => snapshotsLock?.release());
     const writtenBytes = new Map<string, number>();
     for (const r of rewritten.rewrites)
       writtenBytes.set(

@@ -147,6 +147,20 @@ const lockWaitMs = 5_000;
 
 /** One change of the snapshot list at a time (two creates would otherwise lose one). */
 async function withSnapshotsLock<T>(root: string, work: () => Promise<T>): Promise<T> {
+  const lock = await holdSnapshotsLock(root);
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Takes the lock that snapshot creates and deletes hold (`_snapshots.lock`, waiting for another
+ * holder as they do). Local retention holds it from its last read of the pins to its commit, so
+ * no snapshot is created in between (issue 19).
+ */
+export async function holdSnapshotsLock(root: string): Promise<{ release(): Promise<void> }> {
   const lock = path.join(root, '_snapshots.lock');
   const started = Date.now();
   for (;;) {
@@ -176,11 +190,7 @@ async function withSnapshotsLock<T>(root: string, work: () => Promise<T>): Promi
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  try {
-    return await work();
-  } finally {
-    await rm(lock, { force: true });
-  }
+  return { release: () => rm(lock, { force: true }) };
 }
 
 /** Whether the lock file names a process id that no longer runs on this machine. */

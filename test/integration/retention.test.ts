@@ -273,6 +273,30 @@ describe('applyRetention (local store)', () => {
     expect((await findIngestLeftovers(root)).leftovers).toEqual([]);
   });
 
+  it('makes a snapshot created after its last read of the pins wait for its commit (the snapshot never sees rows the commit then deletes)', async () => {
+    const fixture = await populated();
+    let reads = 0;
+    let creating: Promise<number> = Promise.resolve(0);
+    const pins = async () => {
+      const read = await localSnapshotPins(fixture.dataDir, 'local');
+      // Another process creates a snapshot right after the read before the commit: the rows it
+      // sees when its create returns must be the rows it reads later.
+      if (reads++ === 1)
+        creating = createSnapshot(fixture.dataDir, 'local', {
+          name: 'late',
+          sources: ['orders'],
+        }).then(async () => (await stored(fixture.dataDir, 'orders')).length);
+      // It lands now unless something holds it back; the run goes on either way.
+      await Promise.race([creating, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      return read;
+    };
+    await applyRetention({ ...base(fixture), pins });
+    expect(reads).toBe(2);
+    const seenAtCreate = await creating;
+    expect(seenAtCreate).toBe((await stored(fixture.dataDir, 'orders')).length);
+    expect(seenAtCreate).toBe(2);
+  });
+
   it('keeps the rows of a snapshot made with fstore snapshot create, until it is deleted', async () => {
     const fixture = await populated();
     await createSnapshot(fixture.dataDir, 'local', { name: 'v1_baseline', sources: ['orders'] });
