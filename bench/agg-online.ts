@@ -1,15 +1,20 @@
 /**
  * npm run bench:agg-online — an aggregation view fed by tiles (ADR 0020) against a plain view,
- * on dynalite in this process (as bench:online): first pushes rows for 100 entities through
+ * on dynalite in this process (as bench:online), or with `--server dynamodb-local` on Amazon
+ * DynamoDB Local (Java, its own process; its per-item cost is not dynalite's): first pushes rows for 100 entities through
  * executePush (`to: online`), each row updating the tiles of `spend` (count, sum and avg of
  * amount over 10m, 1d and 30d) and the item of `last_order`, timed as records/s; then lookups
  * of the 9 tile features of 100 entities against lookups of the plain view's feature for the
  * same 100 entities, interleaved (`--runs N` pairs, BENCH_RUNS, default 5; bench/interleave.ts)
  * in blocks of BENCH_ITERATIONS (default 40) after 5 unmeasured ones; a block's figures are
- * its p50 and p99, and the medians of the blocks' p50s are compared (target <= 1.5x). Also
- * the items each lookup reads (keys sent to BatchGetItem) and the process's peak RSS.
+ * its p50 and p99, and the medians of the blocks' p50s are compared (target <= 1.5x). Tile
+ * lookups go through a TileItemCache (as the lookup Lambda's): each reads the entities' head
+ * items, then only the tile items changed or not read yet. A block of tile lookups without the
+ * cache (every tile item read, as before ADR 0020's "Cached tiles") is timed after the pairs.
+ * Also the items each lookup reads (keys sent to BatchGetItem) and the process's peak RSS.
  * The last line is one JSON object with the figures.
  */
+import { loadavg } from 'node:os';
 import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   defineAggregationView,
@@ -18,12 +23,14 @@ import {
   defineSource,
 } from '../lib/definitions/index.ts';
 import { startDynalite } from '../lib/local/dynalite-server.ts';
+import { TileItemCache } from '../lib/online/aggregation-tiles/tile-item-cache.ts';
 import type { BatchGetItems } from '../lib/online/dynamodb-batch-get/batch-get-items.ts';
 import { lookupFeatures } from '../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.ts';
 import { executePush } from '../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../lib/push/push-limits.ts';
 import { compileRegistry } from '../lib/registry/index.ts';
+import { dynamoServers } from '../test/helpers/dynamodb-servers.ts';
 import {
   describeInterleave,
   interleave,
@@ -37,6 +44,12 @@ const iterations = Number(process.env.BENCH_ITERATIONS ?? 40);
 const rowsPerEntity = Number(process.env.BENCH_ROWS_PER_ENTITY ?? 10);
 const entities = 100;
 const runs = runsOption(5);
+const argv = process.argv.slice(2);
+const serverArg =
+  argv.find((a) => a.startsWith('--server='))?.slice('--server='.length) ??
+  (argv.includes('--server') ? argv[argv.indexOf('--server') + 1] : 'dynalite');
+if (serverArg !== 'dynalite' && serverArg !== 'dynamodb-local')
+  throw new Error(`--server must be dynalite or dynamodb-local, got ${JSON.stringify(serverArg)}`);
 
 const customer = defineEntity({
   name: 'customer',
@@ -79,7 +92,16 @@ const ids = Array.from({ length: entities }, (_, i) => ({
   customer_id: `C${String(i).padStart(4, '0')}`,
 }));
 
-const dynamo = await startDynalite();
+const dynamodbLocal = dynamoServers.find((s) => s.name === 'DynamoDB Local');
+if (serverArg === 'dynamodb-local' && dynamodbLocal?.unavailable) {
+  console.log(`skipped: --server dynamodb-local: ${dynamodbLocal.unavailable}`);
+  process.exit(0);
+}
+const dynamo =
+  serverArg === 'dynamodb-local' && dynamodbLocal
+    ? await dynamodbLocal.start()
+    : await startDynalite();
+console.log(`server: ${serverArg}`);
 const client = localDynamoClient(dynamo.endpoint);
 const table = 'fstore-bench-agg-online';
 await ensureLocalTable(client, table);
@@ -118,17 +140,26 @@ const batchGet: BatchGetItems = async (input) => {
   );
   return client.send(new BatchGetItemCommand(input));
 };
-const lookup = (view: 'spend' | 'last_order') =>
-  lookupFeatures(batchGet, table, registry, {
-    views: [
-      {
-        view,
-        features: view === 'spend' ? tileFeatures : [{ feature: 'amount', outputName: 'amount' }],
-      },
-    ],
-    entities: ids,
-  });
-const block = async (view: 'spend' | 'last_order') => {
+const tileCache = new TileItemCache();
+type Side = 'spend' | 'last_order' | 'spend uncached';
+const lookup = (side: Side) =>
+  lookupFeatures(
+    batchGet,
+    table,
+    registry,
+    {
+      views: [
+        {
+          view: side === 'last_order' ? 'last_order' : 'spend',
+          features:
+            side === 'last_order' ? [{ feature: 'amount', outputName: 'amount' }] : tileFeatures,
+        },
+      ],
+      entities: ids,
+    },
+    side === 'spend' ? { tileCache } : {},
+  );
+const block = async (view: Side) => {
   for (let i = 0; i < 5; i++) await lookup(view);
   const times: number[] = [];
   const keysBefore = keysSent;
@@ -159,15 +190,22 @@ const result = await interleave({
     ),
 });
 for (const line of describeInterleave(result, 'ms')) console.log(line);
+const uncached = await block('spend uncached');
+console.log(
+  `tiles without the cache (one block after the pairs): p50 ${uncached.p50.toFixed(2)} ms p99 ${uncached.p99.toFixed(2)} ms, ${uncached.items} items per lookup`,
+);
 const tiles = result.oursMedianRun;
 const plain = result.baselineMedianRun;
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 console.log(
-  `items read per lookup of ${entities} entities: tiles ${tiles.items} (${(tiles.items / entities).toFixed(1)} per entity, 3 windows), plain ${plain.items}; peak RSS ${peakRssMb.toFixed(0)} MB`,
+  `items read per lookup of ${entities} entities: tiles ${tiles.items} (${(tiles.items / entities).toFixed(1)} per entity, 3 windows, cached: head items and what changed), uncached ${uncached.items}, plain ${plain.items}; peak RSS ${peakRssMb.toFixed(0)} MB; load ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
 );
 console.log(
   JSON.stringify({
     bench: 'agg-online',
+    server: serverArg,
     entities,
     windows: ['10m', '1d', '30d'],
     push: {
@@ -180,6 +218,11 @@ console.log(
       p99_ms: Number(tiles.p99.toFixed(2)),
       items_per_lookup: tiles.items,
     },
+    tiles_uncached: {
+      p50_ms: Number(uncached.p50.toFixed(2)),
+      p99_ms: Number(uncached.p99.toFixed(2)),
+      items_per_lookup: uncached.items,
+    },
     plain: {
       p50_ms: Number(plain.p50.toFixed(2)),
       p99_ms: Number(plain.p99.toFixed(2)),
@@ -188,6 +231,7 @@ console.log(
     p50: interleaveJson(result, 2),
     target_ratio: 1.5,
     peak_rss_mb: Math.round(peakRssMb),
+    load: loadavg()[0],
   }),
 );
 client.destroy();

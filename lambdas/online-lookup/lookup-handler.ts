@@ -7,6 +7,7 @@ import {
   observedHandler,
 } from '../../lib/observability/observed-handler.ts';
 import { type LogSink, StructuredLogger } from '../../lib/observability/structured-logger.ts';
+import { TileItemCache } from '../../lib/online/aggregation-tiles/tile-item-cache.ts';
 import type { BatchGetItems } from '../../lib/online/dynamodb-batch-get/batch-get-items.ts';
 import { LookupCache } from '../../lib/online/lookup-cache.ts';
 import { fetchLookup } from '../../lib/online/online-lookup.ts';
@@ -42,12 +43,15 @@ export function createBatchGetLookupHandler(deps: BatchGetLookupDependencies) {
     deps.metrics ?? new EmfMetrics({ namespace: 'fstore', serviceName: 'online-lookup' });
   const logger = deps.logger ?? new StructuredLogger({ serviceName: 'online-lookup' });
   const cache = deps.config.cacheTtlMs > 0 ? new LookupCache(deps.config.cacheTtlMs) : undefined;
+  // Bit for bit what an uncached lookup reads (each entity's head item says when to re-read).
+  const tileCache = new TileItemCache();
   const api: ApiDependencies = {
     registry: deps.registry,
     limits: { maxEntities: deps.config.maxEntities, maxBodyBytes: deps.config.maxBodyBytes },
     lookup: (request, call) =>
       fetchLookup(deps.batchGet, deps.config.tableName, deps.registry, request, {
         ...(cache ? { cache } : {}),
+        tileCache,
         ...call,
       }),
     health: deps.health ?? (async () => true),

@@ -1,6 +1,8 @@
 import type { DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
-import { planTileLookup } from './aggregation-tiles/tile-lookup.ts';
+import type { TileItemCache } from './aggregation-tiles/tile-item-cache.ts';
+import { headItemKey, writeTokenAttribute } from './aggregation-tiles/tile-items.ts';
+import { planTileLookup, type TileLookupPlan } from './aggregation-tiles/tile-lookup.ts';
 import type { BatchGetItemOutput, BatchGetItems } from './dynamodb-batch-get/batch-get-items.ts';
 import { type Deadline, noTimeForAnotherAttempt } from './dynamodb-batch-get/deadline.ts';
 import { sdkBatchGet } from './dynamodb-batch-get/sdk-batch-get.ts';
@@ -47,6 +49,13 @@ export interface LookupOptions {
   /** Hot-key cache; none by default. */
   readonly cache?: LookupCache;
   /**
+   * Tile items kept between lookups, valid while each entity's head item holds the same write
+   * token (ADR 0020, "Cached tiles"): bit for bit what an uncached lookup reads. A lookup then
+   * reads the head items first, and after them only the tile items the cache lacks (consistent
+   * reads). None by default: one round, every tile item read.
+   */
+  readonly tileCache?: TileItemCache;
+  /**
    * When the answer is due (the Lambda's remaining time less a margin): no BatchGetItem
    * attempt or round starts, and no backoff waits, past it. None by default.
    */
@@ -85,8 +94,8 @@ export async function fetchLookup(
 ): Promise<FetchedLookup> {
   const nowMicros = BigInt((options.now ?? Date.now)()) * 1000n;
   const planned = planLookup(registry, request);
-  // Tile-fed views read their tiles, in the same round, whole and never cached: a cached tile
-  // would hide the pushes since (ADR 0020).
+  // Tile-fed views read their tiles, whole and never from the hot-key cache: a cached tile would
+  // hide the pushes since (ADR 0020). With a tile cache, only what the head items say changed.
   const tiles = planTileLookup(registry, planned, nowMicros);
   const found = new Map<string, Item>();
   const toFetch: string[] = [];
@@ -96,14 +105,74 @@ export async function fetchLookup(
     if (cached === undefined) toFetch.push(key);
     else if (cached !== null) found.set(key, cached);
   }
-  const tileItems = new Map<string, Item>();
+  let tileItems = new Map<string, Item>();
   await Promise.all([
     batchGetKeys(batchGet, table, toFetch, planned.projection, options, found),
-    tiles ? batchGetKeys(batchGet, table, tiles.keys, {}, options, tileItems) : undefined,
+    tiles && !options.tileCache
+      ? batchGetKeys(batchGet, table, tiles.keys, {}, options, tileItems)
+      : undefined,
+    tiles && options.tileCache
+      ? readCachedTiles(batchGet, table, tiles, options.tileCache, options).then((read) => {
+          tileItems = read;
+        })
+      : undefined,
   ]);
   if (options.cache) for (const key of toFetch) options.cache.set(key, found.get(key) ?? null);
   const items = planned.keys.map((key) => found.get(key));
-  return { ...planned, items: tiles ? tiles.itemsWith(items, tileItems) : items, nowMicros };
+  return {
+    ...planned,
+    items: tiles ? tiles.itemsWith(items, tileItems, options.tileCache?.decoded) : items,
+    nowMicros,
+  };
+}
+
+/**
+ * The tile items of a lookup through the cache: the head items first, then the items the cache
+ * lacks under each entity's current write token, read consistently, so that what is cached
+ * under a token holds every write before it (ADR 0020, "Cached tiles"). An entity without a
+ * head item (expired, erased, or written before heads existed) is read whole and not cached.
+ */
+async function readCachedTiles(
+  batchGet: BatchGetItems,
+  table: string,
+  tiles: TileLookupPlan,
+  cache: TileItemCache,
+  options: LookupOptions,
+): Promise<Map<string, Item>> {
+  const heads = new Map<string, Item>();
+  const prefixes = [...tiles.keysByPrefix.keys()];
+  await batchGetKeys(batchGet, table, prefixes.map(headItemKey), {}, options, heads);
+  const tileItems = new Map<string, Item>();
+  const uncached: string[] = [];
+  const missing: string[] = [];
+  const filling: [string, Map<string, Item | null>][] = [];
+  for (const [prefix, keys] of tiles.keysByPrefix) {
+    const token = heads.get(headItemKey(prefix))?.[writeTokenAttribute]?.S;
+    if (token === undefined) {
+      uncached.push(...keys);
+      continue;
+    }
+    const cached = cache.itemsOf(prefix, token);
+    cache.keepOnly(prefix, new Set(keys));
+    for (const key of keys) {
+      const item = cached.get(key);
+      if (item === undefined) {
+        missing.push(key);
+        filling.push([key, cached]);
+      } else if (item !== null) tileItems.set(key, item);
+    }
+  }
+  const read = new Map<string, Item>();
+  await Promise.all([
+    batchGetKeys(batchGet, table, uncached, {}, options, tileItems),
+    batchGetKeys(batchGet, table, missing, { ConsistentRead: true }, options, read),
+  ]);
+  for (const [key, cached] of filling) {
+    const item = read.get(key);
+    cached.set(key, item ?? null);
+    if (item) tileItems.set(key, item);
+  }
+  return tileItems;
 }
 
 /** Each entity's features by output name, with value, status and event time. */
@@ -144,7 +213,7 @@ async function batchGetKeys(
   batchGet: BatchGetItems,
   table: string,
   keys: readonly string[],
-  projection: Projection,
+  projection: Projection | Pick<KeysAndAttributes, 'ConsistentRead'>,
   options: LookupOptions,
   found: Map<string, Item>,
 ): Promise<void> {
@@ -160,7 +229,7 @@ async function fetchChunk(
   batchGet: BatchGetItems,
   table: string,
   chunk: readonly string[],
-  projection: Projection,
+  projection: Projection | Pick<KeysAndAttributes, 'ConsistentRead'>,
   options: LookupOptions,
   found: Map<string, Item>,
 ): Promise<void> {

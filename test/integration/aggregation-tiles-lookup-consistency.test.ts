@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../lib/demo/prng.ts';
 import { epochMicrosOf, formatMicros } from '../../lib/epoch-micros.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { TileItemCache } from '../../lib/online/aggregation-tiles/tile-item-cache.ts';
 import { lookupFeatures } from '../../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { executePush } from '../../lib/push/execute-push.ts';
@@ -96,7 +97,10 @@ describe('a tile-fed aggregation view looked up between pushes, against the trai
     const client = localDynamoClient(dynamo.endpoint);
     const table = 'fstore-tiles-lookup-consistency';
     await ensureLocalTable(client, table);
-    const lookupAt = async (at: bigint) =>
+    // Lookups with and without a process cache of tile items (one cache for the whole timeline:
+    // each push must show through it).
+    const tileCache = new TileItemCache();
+    const lookupAt = async (at: bigint, cached: boolean) =>
       lookupFeatures(
         client,
         table,
@@ -107,7 +111,7 @@ describe('a tile-fed aggregation view looked up between pushes, against the trai
           ],
           entities: customers.map((customer_id) => ({ customer_id })),
         },
-        { now: () => Number(at / 1000n) },
+        { now: () => Number(at / 1000n), ...(cached ? { tileCache } : {}) },
       );
     const online: { at: bigint; customer: string; values: Record<string, unknown> }[] = [];
     for (const round of rounds) {
@@ -117,15 +121,16 @@ describe('a tile-fed aggregation view looked up between pushes, against the trai
         'payments',
         { rows: round.rows, to: 'online' },
       );
-      for (const at of round.lookups) {
-        const results = await lookupAt(at);
-        for (const [i, result] of results.entries())
-          online.push({
-            at,
-            customer: customers[i] as string,
-            values: Object.fromEntries(features.map((f) => [f, result[f]?.value ?? null])),
-          });
-      }
+      for (const at of round.lookups)
+        for (const cached of [false, true]) {
+          const results = await lookupAt(at, cached);
+          for (const [i, result] of results.entries())
+            online.push({
+              at,
+              customer: customers[i] as string,
+              values: Object.fromEntries(features.map((f) => [f, result[f]?.value ?? null])),
+            });
+        }
     }
     const fixture = await offlineFixture(tileDefinitions());
     await fixture.ingest(

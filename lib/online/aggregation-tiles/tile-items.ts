@@ -26,6 +26,14 @@ export function blockItemKey(prefix: string, size: bigint, tile: bigint): string
   return `${prefix}|tiles#${size / minuteMicros}m#${tileStart(tile, block)}`;
 }
 
+/**
+ * The entity's head item: a token the writer changes after every change to the entity's tile
+ * items (`writeTokenAttribute`), never reused, so a serving process may keep the items it has
+ * read for as long as the token it read with them stays the same (ADR 0020, "Cached tiles").
+ */
+export const headItemKey = (prefix: string): string => `${prefix}|head`;
+export const writeTokenAttribute = 'w';
+
 /** The block item's attribute holding tile `start` (top-level: DynamoDB sets it atomically). */
 export const tileAttribute = (start: bigint): string => `t${start}`;
 export const isTileAttribute = (name: string): boolean => /^t-?\d+$/.test(name);

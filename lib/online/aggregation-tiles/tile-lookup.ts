@@ -27,6 +27,8 @@ interface TileFedRead {
 export interface TileLookupPlan {
   /** Every tile item key to read (each once). */
   readonly keys: readonly string[];
+  /** The same keys by entity and view: the tiles' prefix (the view's online key for it). */
+  readonly keysByPrefix: ReadonlyMap<string, readonly string[]>;
   /** Materialized items not to read: their views' requested features all come from tiles. */
   readonly unread: ReadonlySet<string>;
   /**
@@ -37,6 +39,7 @@ export interface TileLookupPlan {
   itemsWith(
     items: readonly (Item | undefined)[],
     tileItems: ReadonlyMap<string, Item>,
+    decoded?: DecodedItems,
   ): (Item | undefined)[];
 }
 
@@ -66,13 +69,18 @@ export function planTileLookup(
   if (fed.every((f) => f === undefined)) return undefined;
   const reads: TileFedRead[] = [];
   const keys = new Set<string>();
+  const keysByPrefix = new Map<string, string[]>();
   const unread = new Set<string>();
   for (let entity = 0; entity < planned.entities.length; entity++)
     fed.forEach((tiles, view) => {
       if (!tiles) return;
       const slot = entity * viewCount + view;
       const prefix = planned.keys[slot] as string;
-      for (const suffix of tiles.items.suffixes) keys.add(prefix + suffix);
+      if (!keysByPrefix.has(prefix)) {
+        const own = tiles.items.suffixes.map((suffix) => prefix + suffix);
+        keysByPrefix.set(prefix, own);
+        for (const key of own) keys.add(key);
+      }
       reads.push({ slot, view, prefix });
       if (!tiles.materialized) unread.add(prefix);
     });
@@ -84,8 +92,9 @@ export function planTileLookup(
   });
   return {
     keys: [...keys],
+    keysByPrefix,
     unread,
-    itemsWith(items, tileItems) {
+    itemsWith(items, tileItems, decoded = new WeakMap()) {
       const out = [...items];
       for (const read of reads) {
         const { spec, items: plan } = fed[read.view] as {
@@ -99,7 +108,7 @@ export function planTileLookup(
           features,
           read,
           items[read.slot],
-          tileItems,
+          { tileItems, decoded },
           atMicros,
         );
       }
@@ -114,13 +123,12 @@ function tileItem(
   features: PlannedLookup['views'][number]['features'],
   read: TileFedRead,
   materialized: Item | undefined,
-  tileItems: ReadonlyMap<string, Item>,
+  { tileItems, decoded }: { tileItems: ReadonlyMap<string, Item>; decoded: DecodedItems },
   atMicros: bigint,
 ): Item {
   const stored = materialized?.[a.features]?.M ?? {};
   const values: Record<string, AttributeValue> = {};
   const states = new Map<string, TileState>();
-  const decoded: DecodedItems = new WeakMap();
   for (const feature of features) {
     const agg = spec.aggregations.find((x) => x.feature === feature.feature);
     if (!agg) {

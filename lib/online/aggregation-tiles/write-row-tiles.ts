@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
@@ -12,12 +13,14 @@ import {
   blockItemKey,
   blockMicros,
   coarserSize,
+  headItemKey,
   isTileAttribute,
   minuteItemKey,
   minuteRowsAttribute,
   tileAttribute,
+  writeTokenAttribute,
 } from './tile-items.ts';
-import { minuteMicros, tileStart } from './tile-sizes.ts';
+import { dayMicros, minuteMicros, tileStart } from './tile-sizes.ts';
 import {
   emptyTileState,
   mergeTileStates,
@@ -115,7 +118,30 @@ export async function applyRowToTiles(
     size = coarserSize(size);
     if (size !== undefined) start = tileStart(start, size);
   }
+  await renewWriteToken(target, row.eventMicros);
   return { applied: minute.applied };
+}
+
+/**
+ * Step 3: the entity's head item takes a new write token, after every item the row changed
+ * (also when the row was already counted: a writer that died before this step is completed by
+ * the retry). Serving processes keep tile items only under the token they read with them.
+ */
+export async function renewWriteToken(target: TileWriteTarget, eventMicros: bigint): Promise<void> {
+  const widest = blockMicros(dayMicros);
+  await target.client.send(
+    new UpdateItemCommand({
+      TableName: target.table,
+      Key: { [itemAttributes.key]: { S: headItemKey(target.prefix) } },
+      UpdateExpression: 'SET #w = :w, #exp = :exp',
+      ExpressionAttributeNames: { '#w': writeTokenAttribute, '#exp': itemAttributes.expiresAt },
+      ExpressionAttributeValues: {
+        ':w': { S: randomUUID() },
+        // As long as the row's longest-lived item; a head gone earlier only stops caching.
+        ':exp': { N: expiresAt(tileStart(eventMicros, widest) + widest, target) },
+      },
+    }),
+  );
 }
 
 /** Step 1: the row's minute item takes the row (its raw event and its minute tile), once. */

@@ -1,0 +1,45 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DecodedItems } from './window-items.ts';
+
+type Item = Record<string, AttributeValue>;
+
+/**
+ * Tile items a serving process has read, per entity and view (the tiles' prefix), kept under
+ * the write token of the entity's head item they were read after (ADR 0020, "Cached tiles").
+ * Every tile write changes the token after it has changed the items, and a token is never
+ * reused, so items cached under the token a lookup reads are the items it would read: a lookup
+ * whose entities were not written since reads only their head items. Entries are dropped
+ * oldest first beyond `maxEntities` (one per entity and view).
+ */
+export class TileItemCache {
+  /** Decoded tiles and rows of the cached item objects, kept as long as the items are. */
+  readonly decoded: DecodedItems = new WeakMap();
+  private readonly entries = new Map<string, { token: string; items: Map<string, Item | null> }>();
+
+  constructor(private readonly maxEntities = 2_000) {}
+
+  /**
+   * The items of `prefix` cached under `token` (null: read, and not there), by key; a new, empty
+   * map when the cache held the prefix under another token or not at all.
+   */
+  itemsOf(prefix: string, token: string): Map<string, Item | null> {
+    let entry = this.entries.get(prefix);
+    if (entry?.token !== token) entry = { token, items: new Map() };
+    // Re-inserted: the map's order is the order of last use.
+    this.entries.delete(prefix);
+    this.entries.set(prefix, entry);
+    while (this.entries.size > this.maxEntities) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+    return entry.items;
+  }
+
+  /** Keeps of `prefix`'s items only the keys a lookup still reads (edge minutes move on). */
+  keepOnly(prefix: string, keys: ReadonlySet<string>): void {
+    const entry = this.entries.get(prefix);
+    if (!entry || entry.items.size <= 2 * keys.size) return;
+    for (const key of entry.items.keys()) if (!keys.has(key)) entry.items.delete(key);
+  }
+}
