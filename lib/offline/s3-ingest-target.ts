@@ -27,6 +27,8 @@ export interface S3CommitLocking {
   readonly onWait?: (message: string) => void;
   /** Take it over from this owner (`--break-lock`). */
   readonly breakOwner?: string;
+  /** A stop request ends the wait (the ingest then commits nothing and deletes its uploads). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -130,6 +132,7 @@ export class S3IngestTarget implements IngestTarget {
       ...(locking.pollMs !== undefined ? { pollMs: locking.pollMs } : {}),
       ...(locking.onWait ? { onWait: locking.onWait } : {}),
       ...(locking.breakOwner !== undefined ? { breakOwner: locking.breakOwner } : {}),
+      ...(locking.signal ? { signal: locking.signal } : {}),
     });
     try {
       await this.putRecord(entry, files);

@@ -58,6 +58,8 @@ export interface S3LockOptions {
   readonly pollMs?: number;
   /** Told once, when the taker starts waiting: a line naming the holder and the bound. */
   readonly onWait?: (message: string) => void;
+  /** Ends a wait when aborted (a CLI's stop request), throwing its reason; nothing is taken. */
+  readonly signal?: AbortSignal;
 }
 
 /** A held lock. `signal` aborts (with S3LockLostError) when the lease is lost. */
@@ -96,6 +98,7 @@ export async function acquireS3Lock(options: S3LockOptions): Promise<S3Lock> {
   const began = performance.now();
   let told = false;
   for (;;) {
+    options.signal?.throwIfAborted();
     const outcome = await tryAcquire(options, owner, now);
     if (!('held' in outcome)) return outcome;
     const waited = performance.now() - began;
@@ -107,8 +110,21 @@ export async function acquireS3Lock(options: S3LockOptions): Promise<S3Lock> {
       );
     }
     const pollMs = Math.max(1, options.pollMs ?? 2000);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, waitMs - waited)));
+    await pauseUnlessAborted(Math.min(pollMs, waitMs - waited), options.signal);
   }
+}
+
+/** Sleeps `ms`, or less when `signal` aborts meanwhile (the loop then throws its reason). */
+function pauseUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function holderText(current: CurrentLock): string {

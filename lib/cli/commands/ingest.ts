@@ -52,7 +52,7 @@ export function registerIngest(program: Command): void {
       // SIGINT/SIGTERM from here on: the ingest stops before its commit point, nothing visible.
       const signal = ctx.shutdown.stopSignal();
       const registry = await ctx.compile();
-      const target = await ingestTarget(ctx, options);
+      const target = await ingestTarget(ctx, options, signal);
       const started = performance.now();
       const stoppedBeforeCommit = (error: unknown) => {
         const by = ctx.shutdown.signal;
@@ -114,7 +114,11 @@ export function registerIngest(program: Command): void {
 }
 
 /** The local store, or the environment's bucket (only then are the AWS SDK and S3 code loaded). */
-async function ingestTarget(ctx: CliContext, options: IngestCliOptions): Promise<IngestTarget> {
+async function ingestTarget(
+  ctx: CliContext,
+  options: IngestCliOptions,
+  signal: AbortSignal,
+): Promise<IngestTarget> {
   if (isLocalEnv(ctx.env)) return new LocalIngestTarget(ctx.options.dataDir, ctx.env);
   if (!options.bucket) {
     throw new UsageError(
@@ -136,6 +140,7 @@ async function ingestTarget(ctx: CliContext, options: IngestCliOptions): Promise
       waitMs: lockWaitMs(options.lockWait),
       onWait: (message) => ctx.out.status(message),
       ...(options.breakLock !== undefined ? { breakOwner: options.breakLock } : {}),
+      signal,
     },
   );
 }
