@@ -12,9 +12,10 @@ import { ingestIdOfObjectPath } from './ingest-records.ts';
 import { retentionBoundary } from './retention-boundary.ts';
 import type { RetentionPin } from './retention-pins.ts';
 import { readS3CommittedSources } from './s3-committed-ingests.ts';
-import { readableObjectKeys } from './s3-compact-plan.ts';
+import { planS3Compaction, readableObjectKeys } from './s3-compact-plan.ts';
 import { compactionLockKey } from './s3-compact-record.ts';
 import { acquireS3Lock, defaultLeaseMs } from './s3-lock.ts';
+import { deleteEveryVersion } from './s3-object-versions.ts';
 import type { rewriteS3Objects } from './s3-rewrite-objects.ts';
 
 /** Named explicitly: bundles are minified, which renames classes. */
@@ -74,6 +75,11 @@ export interface S3SourceRetention {
    * next). Older ones are a killed ingest's leftovers and are deleted.
    */
   readonly uncommittedKept: number;
+  /**
+   * With `boundaryRewrite`: objects a committed compaction record replaced, past its keepUntil,
+   * still there (a rewrite killed before it deleted them), deleted with every version.
+   */
+  readonly replacedObjectsDeleted?: number;
   /** The snapshots whose pins kept rows past the retention (not with `force`). */
   readonly keptFor: readonly string[];
   /** With `force`: the snapshots whose pinned rows were deleted (they no longer reproduce). */
@@ -135,6 +141,12 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
     // Read before the listing: an object committed after this read (a backfill's, whose commit
     // waited for the lock) is not deleted by this run; an upload no record names is deleted only
     // once it is a day old (a killed ingest's leftover, not one still committing).
+    // A run killed after committing its boundary rewrite left the objects it replaced (and
+    // their versions, holding the older rows): no reader reads them; delete every version now.
+    const leftBehind =
+      options.boundaryRewrite && lock
+        ? await deleteReplacedObjects(options, options.boundaryRewrite.region)
+        : 0;
     const records = await objectSeqRanges(options);
     const seqRanges = keepThrough === undefined ? undefined : records;
     const leftoverBefore = (options.now?.() ?? new Date()).getTime() - leftoverAgeMs;
@@ -229,6 +241,7 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
       dryRun: options.dryRun === true,
       objectsKept: kept.length,
       uncommittedKept,
+      ...(options.boundaryRewrite && lock ? { replacedObjectsDeleted: leftBehind } : {}),
       keptFor:
         kept.length + straddling.length > 0
           ? [...new Set(pinned.map((p) => p.snapshot))].sort()
@@ -238,6 +251,28 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
   } finally {
     await lock?.release();
   }
+}
+
+/**
+ * Deletes every version of the objects committed compaction records replaced whose keepUntil
+ * has passed (planS3Compaction's `expiredReplaced`): a retention or compaction rewrite's own
+ * record keeps them for no reader (keepUntil is its commit time), so these are what a run
+ * killed between its commit and its deletes left; a compaction's are past their keeping time.
+ * An entity delete's are its rerun's (planS3Compaction leaves them out).
+ */
+async function deleteReplacedObjects(options: S3RetentionOptions, region: string): Promise<number> {
+  const plan = await planS3Compaction({
+    s3: options.s3,
+    bucket: options.bucket,
+    region,
+    source: options.source,
+    prefix: options.prefix,
+    targetBytes: 1,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const keys = plan.expiredReplaced.map((o) => o.key);
+  if (keys.length === 0) return 0;
+  return (await deleteEveryVersion({ s3: options.s3, bucket: options.bucket, keys })).objects;
 }
 
 /**
