@@ -232,7 +232,7 @@ function heldError(
       'run again after that time, or now with --break-lock unreadable if no other fstore compact is running',
     );
   return new S3LockHeldError(
-    `${options.purpose} ${holder.purpose === options.purpose ? 'is already running' : `cannot run during ${holder.purpose}`}: the lock ${where} is held by owner ${holder.owner} (host ${holder.host}, pid ${holder.pid}, since ${holder.started}); its lease expires at ${expires} unless renewed${waited}`,
+    `${options.purpose} ${holder.purpose === options.purpose ? 'is already running:' : `cannot run now: ${holder.purpose} is already running;`} the lock ${where} is held by owner ${holder.owner} (host ${holder.host}, pid ${holder.pid}, since ${holder.started}); its lease expires at ${expires} unless renewed${waited}`,
     `wait for that run to finish. If it was killed, run again after ${expires} (an expired lease is taken over), or now with --break-lock ${holder.owner} once you are sure that process is gone`,
   );
 }

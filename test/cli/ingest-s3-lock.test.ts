@@ -68,7 +68,9 @@ describe('fstore ingest --env <aws> while a retention holds the source’s lock 
     bucket.modified.set(lockKey, new Date());
     const refused = await ingest('--lock-wait', '0');
     expect(refused.code, refused.stderr).toBe(1);
-    expect(refused.stderr).toContain('cannot run during the retention of source "scores"');
+    expect(refused.stderr).toContain(
+      'cannot run now: the retention of source "scores" is already running',
+    );
     expect(refused.stderr).toContain('held by owner a1b2c3d4e5f6 (host lambda-1, pid 8');
     expect(refused.stderr).toContain('--break-lock a1b2c3d4e5f6');
     expect(dataKeys()).toEqual([]);

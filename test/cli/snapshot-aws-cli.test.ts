@@ -115,7 +115,7 @@ describe('fstore snapshot --env <aws> (loopback S3)', () => {
     const refused = await fstore(...args, '--lock-wait', '0');
     expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toContain(
-      'the snapshot "during" of source "scores" cannot run during the retention of source "scores"',
+      'the snapshot "during" of source "scores" cannot run now: the retention of source "scores" is already running',
     );
     expect(refused.stderr).toContain('--break-lock a1b2c3d4e5f6');
     expect(bucket.objects.has(`${s3SnapshotsPrefix}during.json`)).toBe(false);

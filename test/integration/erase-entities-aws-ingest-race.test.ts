@@ -149,7 +149,7 @@ describe('fstore ingest --env committing during fstore delete --env', () => {
       refused = await (await startBackfill(0)).done;
     });
     expect((refused as Error).message).toContain(
-      `the commit of ingest ${backfillId} into source "orders" cannot run during the entity delete of source "orders"`,
+      `the commit of ingest ${backfillId} into source "orders" cannot run now: the entity delete of source "orders" is already running`,
     );
     expect((refused as { hint: string }).hint).toContain('--break-lock');
     expect(fixture.bucket.objects.has(backfillRecord)).toBe(false);

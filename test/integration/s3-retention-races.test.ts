@@ -60,7 +60,7 @@ describe('a snapshot created while the AWS retention runs', () => {
     });
     expect(made).toBeInstanceOf(Error);
     expect((made as Error).message).toContain(
-      'cannot run during the retention of source "orders": the lock s3://offline-bucket/offline/_ingests/orders/compactions/_lock.json is held by owner',
+      'cannot run now: the retention of source "orders" is already running; the lock s3://offline-bucket/offline/_ingests/orders/compactions/_lock.json is held by owner',
     );
     expect((made as { hint?: string }).hint).toContain('--break-lock');
     expect(result.objectsDeleted).toBe(2);
@@ -148,7 +148,7 @@ describe('an fstore ingest --env committing while the AWS retention runs', () =>
     });
     expect(refused).toBeInstanceOf(S3LockHeldError);
     expect((refused as Error).message).toContain(
-      'the commit of ingest 20260320t000000-5f607182 into source "orders" cannot run during the retention of source "orders"',
+      'the commit of ingest 20260320t000000-5f607182 into source "orders" cannot run now: the retention of source "orders" is already running',
     );
     expect((refused as S3LockHeldError).hint).toContain('--break-lock');
     expect(await seqsRead()).toEqual([4]);

@@ -78,7 +78,7 @@ describe('taking the S3 lock', () => {
     expect(error).toBeInstanceOf(S3LockHeldError);
     expect(error).toMatchObject({
       name: 'S3LockHeldError',
-      message: `the compaction of source "orders" cannot run during p: the lock s3://b/${key} is held by owner a1b2c3d4e5f6 (host build-7, pid 4242, since 2026-04-01T11:59:00.000Z); its lease expires at 2026-04-01T12:01:00.000Z unless renewed`,
+      message: `the compaction of source "orders" cannot run now: p is already running; the lock s3://b/${key} is held by owner a1b2c3d4e5f6 (host build-7, pid 4242, since 2026-04-01T11:59:00.000Z); its lease expires at 2026-04-01T12:01:00.000Z unless renewed`,
       hint: 'wait for that run to finish. If it was killed, run again after 2026-04-01T12:01:00.000Z (an expired lease is taken over), or now with --break-lock a1b2c3d4e5f6 once you are sure that process is gone',
     });
     expect(puts()).toHaveLength(1); // never written over

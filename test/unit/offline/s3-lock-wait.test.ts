@@ -82,7 +82,7 @@ describe('waiting for the S3 lock (waitMs)', () => {
     const error = await acquireS3Lock(options({ waitMs: 50 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(S3LockHeldError);
     expect((error as S3LockHeldError).message).toContain(
-      `the commit of ingest i1 into source "orders" cannot run during the retention of source "orders": the lock s3://b/${key} is held by owner a1b2c3d4e5f6 (host lambda-1, pid 8`,
+      `the commit of ingest i1 into source "orders" cannot run now: the retention of source "orders" is already running; the lock s3://b/${key} is held by owner a1b2c3d4e5f6 (host lambda-1, pid 8`,
     );
     expect((error as S3LockHeldError).hint).toContain('--break-lock a1b2c3d4e5f6');
     expect(s3.commandCalls(GetObjectCommand).length).toBeGreaterThan(1); // it read again
