@@ -3,6 +3,7 @@ import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import type { TileItemCache } from './aggregation-tiles/tile-item-cache.ts';
 import { headItemKey, writeTokenAttribute } from './aggregation-tiles/tile-items.ts';
 import { planTileLookup, type TileLookupPlan } from './aggregation-tiles/tile-lookup.ts';
+import type { TileState } from './aggregation-tiles/tile-state.ts';
 import type { BatchGetItemOutput, BatchGetItems } from './dynamodb-batch-get/batch-get-items.ts';
 import { type Deadline, noTimeForAnotherAttempt } from './dynamodb-batch-get/deadline.ts';
 import { sdkBatchGet } from './dynamodb-batch-get/sdk-batch-get.ts';
@@ -105,15 +106,15 @@ export async function fetchLookup(
     if (cached === undefined) toFetch.push(key);
     else if (cached !== null) found.set(key, cached);
   }
-  let tileItems = new Map<string, Item>();
+  let read: CachedRead = { tileItems: new Map(), windowTiles: new Map() };
   await Promise.all([
     batchGetKeys(batchGet, table, toFetch, planned.projection, options, found),
     tiles && !options.tileCache
-      ? batchGetKeys(batchGet, table, tiles.keys, {}, options, tileItems)
+      ? batchGetKeys(batchGet, table, tiles.keys, {}, options, read.tileItems)
       : undefined,
     tiles && options.tileCache
-      ? readCachedTiles(batchGet, table, tiles, options.tileCache, options).then((read) => {
-          tileItems = read;
+      ? readCachedTiles(batchGet, table, tiles, options.tileCache, options).then((cached) => {
+          read = cached;
         })
       : undefined,
   ]);
@@ -121,9 +122,15 @@ export async function fetchLookup(
   const items = planned.keys.map((key) => found.get(key));
   return {
     ...planned,
-    items: tiles ? tiles.itemsWith(items, tileItems, options.tileCache?.decoded) : items,
+    items: tiles ? tiles.itemsWith(items, read, options.tileCache?.decoded) : items,
     nowMicros,
   };
+}
+
+/** Tile items by key, and the cached window states of the entities (prefixes) read with a token. */
+interface CachedRead {
+  readonly tileItems: Map<string, Item>;
+  readonly windowTiles: ReadonlyMap<string, Map<string, TileState>>;
 }
 
 /**
@@ -138,7 +145,7 @@ async function readCachedTiles(
   tiles: TileLookupPlan,
   cache: TileItemCache,
   options: LookupOptions,
-): Promise<Map<string, Item>> {
+): Promise<CachedRead> {
   const heads = new Map<string, Item>();
   const prefixes = [...tiles.keysByPrefix.keys()];
   await batchGetKeys(batchGet, table, prefixes.map(headItemKey), {}, options, heads);
@@ -146,13 +153,16 @@ async function readCachedTiles(
   const uncached: string[] = [];
   const missing: string[] = [];
   const filling: [string, Map<string, Item | null>][] = [];
+  const windowTiles = new Map<string, Map<string, TileState>>();
   for (const [prefix, keys] of tiles.keysByPrefix) {
     const token = heads.get(headItemKey(prefix))?.[writeTokenAttribute]?.S;
     if (token === undefined) {
       uncached.push(...keys);
       continue;
     }
-    const cached = cache.itemsOf(prefix, token);
+    const entry = cache.tilesOf(prefix, token);
+    windowTiles.set(prefix, entry.windowTiles);
+    const cached = entry.items;
     cache.keepOnly(prefix, new Set(keys));
     for (const key of keys) {
       const item = cached.get(key);
@@ -162,17 +172,17 @@ async function readCachedTiles(
       } else if (item !== null) tileItems.set(key, item);
     }
   }
-  const read = new Map<string, Item>();
+  const fresh = new Map<string, Item>();
   await Promise.all([
     batchGetKeys(batchGet, table, uncached, {}, options, tileItems),
-    batchGetKeys(batchGet, table, missing, { ConsistentRead: true }, options, read),
+    batchGetKeys(batchGet, table, missing, { ConsistentRead: true }, options, fresh),
   ]);
   for (const [key, cached] of filling) {
-    const item = read.get(key);
+    const item = fresh.get(key);
     cached.set(key, item ?? null);
     if (item) tileItems.set(key, item);
   }
-  return tileItems;
+  return { tileItems, windowTiles };
 }
 
 /** Each entity's features by output name, with value, status and event time. */

@@ -100,6 +100,10 @@ describe('tile lookups served from a process cache of tile items (ADR 0020, "Cac
     const retried = await cached(15);
     expect(retried).toEqual(await uncached(15));
     expect(retried[0]?.amount_count_30d?.value).toBe(3);
+
+    // Later instants, nothing written: the windows move on over the cached tiles and edges.
+    for (const ms of [61_000, 185_001, 3_600_007, 86_400_000 - 120_000, 86_400_000 + 59_999])
+      expect(await cached(ms)).toEqual(await uncached(ms));
   });
 
   it('answers as the uncached lookup when the head item is gone (expired or erased)', async () => {

@@ -1,7 +1,16 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { TileState } from './tile-state.ts';
 import type { DecodedItems } from './window-items.ts';
 
 type Item = Record<string, AttributeValue>;
+
+/** One entity and view's cache under one write token. */
+export interface CachedTiles {
+  /** Tile items by key (null: read, and not there). */
+  readonly items: Map<string, Item | null>;
+  /** Merged whole-tile states of a window by column and whole minutes (windowStateOfItems). */
+  readonly windowTiles: Map<string, TileState>;
+}
 
 /**
  * Tile items a serving process has read, per entity and view (the tiles' prefix), kept under
@@ -14,17 +23,17 @@ type Item = Record<string, AttributeValue>;
 export class TileItemCache {
   /** Decoded tiles and rows of the cached item objects, kept as long as the items are. */
   readonly decoded: DecodedItems = new WeakMap();
-  private readonly entries = new Map<string, { token: string; items: Map<string, Item | null> }>();
+  private readonly entries = new Map<string, CachedTiles & { readonly token: string }>();
 
   constructor(private readonly maxEntities = 2_000) {}
 
   /**
-   * The items of `prefix` cached under `token` (null: read, and not there), by key; a new, empty
-   * map when the cache held the prefix under another token or not at all.
+   * What is cached of `prefix` under `token`; new and empty when the cache held the prefix under
+   * another token or not at all.
    */
-  itemsOf(prefix: string, token: string): Map<string, Item | null> {
+  tilesOf(prefix: string, token: string): CachedTiles {
     let entry = this.entries.get(prefix);
-    if (entry?.token !== token) entry = { token, items: new Map() };
+    if (entry?.token !== token) entry = { token, items: new Map(), windowTiles: new Map() };
     // Re-inserted: the map's order is the order of last use.
     this.entries.delete(prefix);
     this.entries.set(prefix, entry);
@@ -33,13 +42,16 @@ export class TileItemCache {
       if (oldest === undefined) break;
       this.entries.delete(oldest);
     }
-    return entry.items;
+    return entry;
   }
 
   /** Keeps of `prefix`'s items only the keys a lookup still reads (edge minutes move on). */
   keepOnly(prefix: string, keys: ReadonlySet<string>): void {
     const entry = this.entries.get(prefix);
-    if (!entry || entry.items.size <= 2 * keys.size) return;
+    if (!entry) return;
+    // Window states are kept per whole minute of the window: the old minutes are not read again.
+    if (entry.windowTiles.size > 64) entry.windowTiles.clear();
+    if (entry.items.size <= 2 * keys.size) return;
     for (const key of entry.items.keys()) if (!keys.has(key)) entry.items.delete(key);
   }
 }

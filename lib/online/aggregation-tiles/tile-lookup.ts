@@ -38,7 +38,11 @@ export interface TileLookupPlan {
    */
   itemsWith(
     items: readonly (Item | undefined)[],
-    tileItems: ReadonlyMap<string, Item>,
+    read: {
+      readonly tileItems: ReadonlyMap<string, Item>;
+      /** Per entity (prefix) read under a write token: its windows' whole-tile states. */
+      readonly windowTiles?: ReadonlyMap<string, Map<string, TileState>>;
+    },
     decoded?: DecodedItems,
   ): (Item | undefined)[];
 }
@@ -94,7 +98,7 @@ export function planTileLookup(
     keys: [...keys],
     keysByPrefix,
     unread,
-    itemsWith(items, tileItems, decoded = new WeakMap()) {
+    itemsWith(items, { tileItems, windowTiles }, decoded = new WeakMap()) {
       const out = [...items];
       for (const read of reads) {
         const { spec, items: plan } = fed[read.view] as {
@@ -108,7 +112,7 @@ export function planTileLookup(
           features,
           read,
           items[read.slot],
-          { tileItems, decoded },
+          { tileItems, decoded, windowTiles: windowTiles?.get(read.prefix) },
           atMicros,
         );
       }
@@ -123,7 +127,15 @@ function tileItem(
   features: PlannedLookup['views'][number]['features'],
   read: TileFedRead,
   materialized: Item | undefined,
-  { tileItems, decoded }: { tileItems: ReadonlyMap<string, Item>; decoded: DecodedItems },
+  {
+    tileItems,
+    decoded,
+    windowTiles,
+  }: {
+    tileItems: ReadonlyMap<string, Item>;
+    decoded: DecodedItems;
+    windowTiles: Map<string, TileState> | undefined;
+  },
   atMicros: bigint,
 ): Item {
   const stored = materialized?.[a.features]?.M ?? {};
@@ -141,7 +153,15 @@ function tileItem(
     let state = states.get(id);
     const parts = plan.windows.get(agg.windowSeconds);
     if (!state && parts) {
-      state = windowStateOfItems(parts, tileItems, read.prefix, agg.column, sumKind, decoded);
+      state = windowStateOfItems(
+        parts,
+        tileItems,
+        read.prefix,
+        agg.column,
+        sumKind,
+        decoded,
+        windowTiles,
+      );
       states.set(id, state);
     }
     if (!state)

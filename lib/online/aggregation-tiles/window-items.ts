@@ -32,6 +32,12 @@ export function windowItemKeys(
 export interface WindowParts {
   /** Whole tiles, by block item (its suffix), in cover order: the attributes holding them. */
   readonly blocks: readonly { readonly suffix: string; readonly attributes: readonly string[] }[];
+  /**
+   * The window and the whole minutes its tiles cover: the tiles are a function of these alone
+   * (the cover cuts `[ceil(from), floor(until))` in minutes the same whatever the sub-minute
+   * edges), so their merged state may be kept under it.
+   */
+  readonly tilesKey: string;
   /** Raw edge ranges `[from, until)`, each in the minute item of `suffix`. */
   readonly raw: readonly {
     readonly suffix: string;
@@ -70,7 +76,10 @@ export function planWindowItems(
       until: range.until,
     }));
     for (const part of raw) suffixes.add(part.suffix);
-    windows.set(seconds, { blocks, raw });
+    const from = atMicros - BigInt(seconds) * 1_000_000n + 1n;
+    const firstMinute = tileStart(from + minuteMicros - 1n, minuteMicros);
+    const tilesKey = `${seconds}|${firstMinute}|${tileStart(atMicros + 1n, minuteMicros)}`;
+    windows.set(seconds, { blocks, tilesKey, raw });
   }
   return { suffixes: [...suffixes], windows };
 }
@@ -96,24 +105,15 @@ export function windowStateOfItems(
   column: string,
   sumKind: SumKind,
   decoded: DecodedItems,
+  windowTiles?: Map<string, TileState>,
 ): TileState {
-  const states: TileState[] = [];
-  for (const { suffix, attributes } of parts.blocks) {
-    const item = items.get(prefix + suffix);
-    if (item === undefined) continue;
-    const memo = decodedOf(decoded, item);
-    for (const attribute of attributes) {
-      let tile = memo.get(attribute) as Record<string, TileState> | undefined;
-      if (tile === undefined) {
-        const text = item[attribute]?.M?.s?.S;
-        if (text === undefined) continue;
-        tile = decodeTileStates(text, `block item ${prefix + suffix}`);
-        memo.set(attribute, tile);
-      }
-      const state = tile[column];
-      if (state) states.push(state);
-    }
+  const memo = `${column}\u0000${parts.tilesKey}`;
+  let tiles = windowTiles?.get(memo);
+  if (tiles === undefined) {
+    tiles = wholeTilesState(parts, items, prefix, column, sumKind, decoded);
+    windowTiles?.set(memo, tiles);
   }
+  const states: TileState[] = [tiles];
   for (const { suffix, from, until } of parts.raw) {
     const item = items.get(prefix + suffix);
     if (item === undefined) continue;
@@ -133,6 +133,35 @@ export function windowStateOfItems(
             value: row.values[column] ?? null,
           }),
         );
+  }
+  return mergeAllTileStates(sumKind, states);
+}
+
+/** The merged state of a window's whole tiles of one column, block by block in cover order. */
+function wholeTilesState(
+  parts: WindowParts,
+  items: ReadonlyMap<string, Item>,
+  prefix: string,
+  column: string,
+  sumKind: SumKind,
+  decoded: DecodedItems,
+): TileState {
+  const states: TileState[] = [];
+  for (const { suffix, attributes } of parts.blocks) {
+    const item = items.get(prefix + suffix);
+    if (item === undefined) continue;
+    const memo = decodedOf(decoded, item);
+    for (const attribute of attributes) {
+      let tile = memo.get(attribute) as Record<string, TileState> | undefined;
+      if (tile === undefined) {
+        const text = item[attribute]?.M?.s?.S;
+        if (text === undefined) continue;
+        tile = decodeTileStates(text, `block item ${prefix + suffix}`);
+        memo.set(attribute, tile);
+      }
+      const state = tile[column];
+      if (state) states.push(state);
+    }
   }
   return mergeAllTileStates(sumKind, states);
 }
