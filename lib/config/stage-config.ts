@@ -176,6 +176,30 @@ export const stageConfigSchema = z
          * lease allows one run per view) plus one for a continuation or a backfill.
          */
         reservedConcurrency: z.number().int().min(1, 'must be at least 1').optional(),
+        /**
+         * Sharded runs on AWS (issue 21, docs/scale.md): each view named here is scheduled
+         * through a Step Functions state machine that sends a run estimated under `minRows`
+         * to the materializer function as before, and splits a larger one into `shards` by a
+         * hash of the entity key, one Athena UNLOAD and a Distributed Map of shard writers.
+         * Off by default (no views): below a few million rows one function is fast enough
+         * (2,000 rows/s), and sharded writes can outrun a new on-demand table (4,000 write
+         * units/s) until it is warm.
+         */
+        sharding: z
+          .strictObject({
+            views: z
+              .array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a feature view name'))
+              .readonly()
+              .default([]),
+            /** Shards of a new sharded run; at most 64 (one checkpoint each in the state item). */
+            shards: z.number().int().min(2).max(64).default(20),
+            /** Shard writers running at once (the Distributed Map's MaxConcurrency). */
+            maxConcurrency: z.number().int().min(1).max(1000).default(20),
+            /** Runs estimated under this many rows stay on the single materializer function. */
+            minRows: z.number().int().min(0).default(1_000_000),
+          })
+          .readonly()
+          .prefault({}),
       })
       .readonly()
       .prefault({}),

@@ -10,12 +10,14 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { unloadFolder } from '../materialize/unload-folder.ts';
 import type { Registry } from '../registry/index.ts';
 import { materializerRegistryProjection } from '../registry/runtime-projection.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
 import { functionRole } from './function-role.ts';
 import { pascal } from './logical-id.ts';
 import type { OfflineStore } from './offline-store.ts';
+import { ShardedMaterialization } from './sharded-materialization.ts';
 
 export interface MaterializationProps {
   readonly stage: StageConfig;
@@ -47,6 +49,8 @@ export class Materialization extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly deadLetterQueue: sqs.Queue;
   readonly schedules: ReadonlyMap<string, scheduler.CfnSchedule>;
+  /** The state machine of the views sharded runs are enabled for (stage config); else absent. */
+  readonly sharded?: ShardedMaterialization;
 
   constructor(scope: Construct, id: string, props: MaterializationProps) {
     super(scope, id);
@@ -136,6 +140,30 @@ export class Materialization extends Construct {
     );
     this.deadLetterQueue.grantSendMessages(schedulerRole);
 
+    const shardedViews = new Set(stage.materialization.sharding.views);
+    for (const name of shardedViews)
+      if (!onlineViews.some((v) => v.name === name))
+        throw new Error(
+          `stage "${stage.name}": materialization.sharding.views names "${name}", which is not a scheduled online feature view of this registry (those are: ${onlineViews.map((v) => v.name).join(', ') || 'none'})`,
+        );
+    if (shardedViews.size > 0) {
+      this.sharded = new ShardedMaterialization(this, 'Sharded', {
+        stage,
+        registry,
+        table: props.table,
+        offlineStore: props.offlineStore,
+        materializer: this.function,
+        unloadFolder,
+        quarantinePrefix,
+        ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),
+      });
+      this.sharded.stateMachine.grantStartExecution(schedulerRole);
+    }
+    const targetOf = (view: string) =>
+      this.sharded && shardedViews.has(view)
+        ? this.sharded.stateMachine.stateMachineArn
+        : this.function.functionArn;
+
     const schedules = new Map<string, scheduler.CfnSchedule>();
     for (const view of onlineViews) {
       schedules.set(
@@ -148,7 +176,7 @@ export class Materialization extends Construct {
           flexibleTimeWindow: { mode: 'OFF' },
           state: 'ENABLED',
           target: {
-            arn: this.function.functionArn,
+            arn: targetOf(view.name),
             roleArn: schedulerRole.roleArn,
             input: JSON.stringify({ view: view.name }),
             retryPolicy: {

@@ -7,6 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { longestIntervalSeconds } from '../local/next-run.ts';
@@ -33,6 +34,11 @@ export interface MonitoringProps {
    * The scheduled compaction of pushed rows: alarms on failed runs, its dead-letter queue,
    * objects under `offline/_push-errors/` and the age of the oldest staged object. Absent: none.
    */
+  /**
+   * The state machine of sharded materialization runs: alarms on failed and timed-out
+   * executions, and a widget. Absent (sharding off): none of them.
+   */
+  readonly shardedRuns?: sfn.IStateMachine;
   readonly pushCompaction?: {
     readonly function: lambda.IFunction;
     readonly deadLetterQueue: sqs.IQueue;
@@ -238,6 +244,7 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
+    if (props.shardedRuns) widgets.push(...this.shardedRunAlarms(notify, stage, props.shardedRuns));
     if (props.pushFunction) widgets.push(...this.pushAlarms(notify, stage, props.pushFunction));
     if (props.pushCompaction)
       widgets.push(...this.pushCompactionAlarms(notify, stage, props.pushCompaction));
@@ -411,6 +418,42 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Push compaction: failed runs and dead letters',
         left: [errors, deadLetters],
+        width: 12,
+      }),
+    ];
+  }
+
+  /**
+   * A sharded run that failed (UNLOAD, a shard after its retries, the watermark step) or ran past
+   * the state machine's timeout: one execution is enough to page, since the view's watermark
+   * stays where it was until an execution succeeds. A lease held by another run ends the
+   * execution in success, not failure.
+   */
+  private shardedRunAlarms(
+    notify: actions.SnsAction,
+    stage: StageConfig,
+    machine: sfn.IStateMachine,
+  ): cloudwatch.IWidget[] {
+    const period = Duration.minutes(5);
+    const failed = machine.metricFailed({ period, statistic: 'Sum' });
+    const timedOut = machine.metricTimedOut({ period, statistic: 'Sum' });
+    for (const [id, metric, what] of [
+      ['ShardedRunsFailed', failed, 'failed'],
+      ['ShardedRunsTimedOut', timedOut, 'timed out'],
+    ] as const)
+      this.alarm(notify, id, {
+        alarmName: `fstore-${stage.name}-materialize-sharded-${what.replace(' ', '-')}`,
+        alarmDescription: `A sharded materialization run ${what}; the view's watermark stays until a run succeeds. Read the execution's history, fix the cause, and start the state machine again with {"view": ...}: it resumes only the unfinished shards`,
+        metric,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    return [
+      new cloudwatch.GraphWidget({
+        title: 'Sharded materialization runs failed / timed out',
+        left: [failed, timedOut],
         width: 12,
       }),
     ];

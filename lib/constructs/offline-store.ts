@@ -9,6 +9,7 @@ import { athenaWorkGroupName } from '../iam/environment-resources.ts';
 import {
   compactStatements,
   ingestStatements,
+  type ObjectAccess,
   type OfflineStoreResources,
   objectStatements,
   queryStatements,
@@ -259,6 +260,14 @@ export class OfflineStore extends Construct {
    */
   grantCompact(grantee: iam.IGrantable): void {
     this.grantStatements(grantee, compactStatements(this.bucket.bucketArn, this.sources));
+  }
+
+  /**
+   * The object access `access` names (objectStatements: prefixes only, each wildcard
+   * acknowledged with its prefix), e.g. the sharded-materialization UNLOAD folder.
+   */
+  grantObjects(grantee: iam.IGrantable, access: ObjectAccess): void {
+    this.grantStatements(grantee, objectStatements(this.bucket.bucketArn, access));
   }
 
   /** `PutObject` on the objects under `prefix` (e.g. `quarantine/`), nothing else. */

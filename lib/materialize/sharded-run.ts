@@ -16,6 +16,7 @@ import { onlineView, planRun, viewQualityIssues } from './materialize-view.ts';
 import { combineShardProgress, maxShards } from './shard-plan.ts';
 import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
 import { renderShardUnload } from './shard-unload.ts';
+import { unloadFolder } from './unload-folder.ts';
 
 /**
  * The run controller of sharded materialization on AWS (issue 21), the steps of the state
@@ -27,8 +28,7 @@ import { renderShardUnload } from './shard-unload.ts';
  * resumes only the unfinished shards.
  */
 
-/** The offline bucket's folder for the runs' UNLOAD outputs (one per view, run, execution). */
-export const unloadFolder = 'materialize-unload/';
+export { unloadFolder };
 
 export class ShardedRunError extends HintedError {
   override name = 'ShardedRunError';

@@ -124,6 +124,9 @@ export class FstoreStack extends Stack {
       registry,
       lookupFunction: this.servingApi.function,
       deadLetterQueue: this.materialization.deadLetterQueue,
+      ...(this.materialization.sharded
+        ? { shardedRuns: this.materialization.sharded.stateMachine }
+        : {}),
       pushFunction: this.servingApi.push.function,
       ...(this.pushCompaction ? { pushCompaction: this.pushCompaction } : {}),
     });

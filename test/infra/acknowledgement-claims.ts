@@ -90,6 +90,10 @@ export function falseAcknowledgements(root: IConstruct, template: Template): str
       if (ack.id === 'AwsSolutions-SQS3') problems.push(...checkDeadLetterClaim(ack, resources));
       else if (ack.id === 'AwsSolutions-SMG4')
         problems.push(...checkNotRotatedClaim(ack, resources));
+      else if (ack.id === 'AwsSolutions-IAM5[Resource::*]')
+        problems.push(...checkUnscopedActionsClaim(ack, resources));
+      else if (ack.id.startsWith(executionWildcard))
+        problems.push(...checkOwnExecutionsClaim(ack, resources));
       else problems.push(`${ack.path}: no check for acknowledgement ${ack.id}; add one`);
     }
   }
@@ -222,6 +226,77 @@ function objectKey(resource: unknown, bucketArn: string): string | undefined {
   if (join?.[1].length !== 2 || JSON.stringify(join[1][0]) !== bucketArn) return undefined;
   const tail = String(join[1][1]);
   return tail.startsWith('/') ? tail.slice(1) : undefined;
+}
+
+/** Actions AWS gives no resource ARN to: X-Ray tracing and log delivery to CloudWatch Logs. */
+const unscopedActions = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+/** The statements of the policies attached to a role, or of the policy itself. */
+function statementsOf(logicalId: string | undefined, resources: Resources): Statement[] {
+  const documentOf = (r: Resources[string] | undefined) =>
+    (r?.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [];
+  const own = logicalId === undefined ? undefined : resources[logicalId];
+  if (own?.Type === 'AWS::IAM::Policy' || own?.Type === 'AWS::IAM::ManagedPolicy')
+    return documentOf(own);
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .filter((r) => JSON.stringify(r.Properties?.Roles ?? []).includes(`"${logicalId}"`))
+    .flatMap(documentOf);
+}
+
+/** "Only actions without a resource ARN on *": every `*` statement of the role carries only those. */
+function checkUnscopedActionsClaim(ack: Acknowledgement, resources: Resources): string[] {
+  const extra = statementsOf(ack.logicalId, resources)
+    .filter((s) => asList(s.Resource).includes('*'))
+    .flatMap((s) => asList(s.Action))
+    .filter((a) => !unscopedActions.has(a));
+  return extra.length > 0 ? [`${ack.path}: ${extra.join(', ')} granted on *`] : [];
+}
+
+const executionWildcard =
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:';
+
+/**
+ * "Executions of this state machine only": the policy's execution ARNs name one state machine
+ * (the one the acknowledgement names) and carry only describe, stop and redrive.
+ */
+function checkOwnExecutionsClaim(ack: Acknowledgement, resources: Resources): string[] {
+  const machine = /"Ref":"(\w+)"/.exec(ack.id)?.[1];
+  if (!machine || resources[machine]?.Type !== 'AWS::StepFunctions::StateMachine')
+    return [`${ack.path}: ${ack.id} names no state machine of the template`];
+  const problems: string[] = [];
+  for (const statement of statementsOf(ack.logicalId, resources)) {
+    const onExecutions = asList(statement.Resource).filter((r) =>
+      JSON.stringify(r).includes(':execution:'),
+    );
+    if (onExecutions.length === 0) continue;
+    for (const resource of onExecutions)
+      if (!JSON.stringify(resource).includes(`{"Ref":"${machine}"}`))
+        problems.push(
+          `${ack.path}: executions of another state machine: ${JSON.stringify(resource)}`,
+        );
+    const extra = asList(statement.Action).filter(
+      (a) =>
+        !['states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution'].includes(
+          a,
+        ),
+    );
+    if (extra.length > 0) problems.push(`${ack.path}: executions carry ${extra.join(', ')}`);
+  }
+  return problems;
 }
 
 /** "This queue is itself a dead-letter queue": no redrive of its own, and used as one. */

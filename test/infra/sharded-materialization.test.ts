@@ -1,0 +1,155 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { falseAcknowledgements } from './acknowledgement-claims.ts';
+import { synthStage } from './synth-app.ts';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+interface PolicyStatement {
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
+
+const shardedStage = resolveStageConfig('prod', {
+  materialization: { sharding: { views: ['customer_profile'], maxConcurrency: 12 } },
+});
+
+/** The definition of the one state machine, as Step Functions reads it. */
+// biome-ignore lint/suspicious/noExplicitAny: the ASL document is read field by field in assertions
+function definitionOf(template: Template): Record<string, any> {
+  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  const body = machine?.Properties?.DefinitionString as { 'Fn::Join': [string, unknown[]] };
+  const text = body['Fn::Join'][1]
+    .map((part) => (typeof part === 'string' ? part : '<ref>'))
+    .join('');
+  return JSON.parse(text);
+}
+
+function policiesOf(template: Template, roleLogicalIdPart: string) {
+  const resources = template.toJSON().Resources as Resources;
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+    .filter(([, r]) => JSON.stringify(r.Properties?.Roles).includes(roleLogicalIdPart))
+    .flatMap(
+      ([, r]) =>
+        (r.Properties?.PolicyDocument as { Statement?: PolicyStatement[] } | undefined)
+          ?.Statement ?? [],
+    );
+}
+
+describe('sharded materialization on AWS (CDK)', () => {
+  let synth: Awaited<ReturnType<typeof synthStage>>;
+  beforeAll(async () => {
+    synth = await synthStage(shardedStage);
+  }, 600_000);
+
+  it('synthesizes cdk-nag clean with the state machine, its two functions and its alarms', () => {
+    expect(synth.violations).toEqual([]);
+    const { template } = synth;
+    // Each acknowledgement (X-Ray and log delivery on *, the map's own executions) is true.
+    expect(falseAcknowledgements(synth.stack, template)).toEqual([]);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'fstore-prod-materialize-sharded',
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-prod-materialize-shard',
+      Timeout: 900,
+      Environment: { Variables: Match.objectLike({ QUARANTINE_PREFIX: 'quarantine/' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-prod-materialize-run',
+      Environment: { Variables: Match.objectLike({ SHARDS: '20', MIN_ROWS: '1000000' }) },
+    });
+    for (const [name, metric] of [
+      ['fstore-prod-materialize-sharded-failed', 'ExecutionsFailed'],
+      ['fstore-prod-materialize-sharded-timed-out', 'ExecutionsTimedOut'],
+    ])
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: name,
+        MetricName: metric,
+        Namespace: 'AWS/States',
+        Threshold: 1,
+        AlarmActions: Match.anyValue(),
+      });
+  });
+
+  it('runs the shards in a DISTRIBUTED map of the start step’s items, at the stage’s concurrency, retrying a failed shard alone', () => {
+    const states = definitionOf(synth.template).States;
+    const map = states.WriteShards;
+    expect(map).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.run.items',
+      MaxConcurrency: 12,
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    });
+    const write = map.ItemProcessor.States.WriteShard;
+    // A shard's failure fails the map (default tolerance 0), after its own retries only.
+    expect(map.ToleratedFailurePercentage ?? 0).toBe(0);
+    const retries = write.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
+    expect(retries.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 3 });
+    expect(retries.find((r) => r.ErrorEquals.includes('StaleShardError'))?.MaxAttempts).toBe(0);
+    expect(
+      retries.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException')),
+    ).toBeDefined();
+    // The writer paused near its timeout is invoked again for the same item.
+    expect(map.ItemProcessor.States.ShardPaused.Choices[0]).toMatchObject({ Next: 'WriteShard' });
+    expect(map.Catch[0]).toMatchObject({ Next: 'RecordFailure' });
+    expect(map.Next).toBe('FinishRun');
+    expect(states.SmallOrSharded.Choices[0]).toMatchObject({ Next: 'RunSingleMaterializer' });
+    expect(states.RunSingleMaterializer.Parameters).toMatchObject({ InvocationType: 'Event' });
+    expect(states.UnloadDone.Choices[0]).toMatchObject({ Next: 'WriteShards' });
+    expect(states.FinishRun.Catch[0]).toMatchObject({ Next: 'RecordFailure' });
+    expect(states.StartRun.Catch[0]).toMatchObject({ ErrorEquals: ['MaterializationBusyError'] });
+  });
+
+  it('schedules only the sharded view through the state machine; the others still invoke the function', () => {
+    const { template } = synth;
+    const schedules = template.findResources('AWS::Scheduler::Schedule');
+    const target = (name: string) =>
+      JSON.stringify(
+        Object.values(schedules).find((s) => s.Properties.Name === name)?.Properties.Target.Arn,
+      );
+    expect(target('fstore-prod-customer_profile')).toContain('ShardedStateMachine');
+    expect(target('fstore-prod-customer_contract')).toContain('Materializer');
+  });
+
+  it('lets the shard writer read only the UNLOAD folder and write only quarantined rows in the bucket', () => {
+    const statements = policiesOf(synth.template, 'ShardWriterRole');
+    const s3 = statements.filter((s) => JSON.stringify(s.Action).includes('s3:'));
+    expect(JSON.stringify(s3)).not.toContain('offline/');
+    expect(s3.flatMap((s) => s.Action).sort()).toEqual([
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ]);
+    expect(JSON.stringify(s3)).toContain('/materialize-unload/*');
+    expect(JSON.stringify(s3)).toContain('"s3:prefix":["materialize-unload/*"]');
+    const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+    expect(dynamo.flatMap((s) => s.Action).sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+  });
+
+  it('has no state machine, functions or alarms for it when no view is sharded (the default)', async () => {
+    const { template } = await synthStage('dev');
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
+    expect(JSON.stringify(template.toJSON())).not.toContain('materialize-shard');
+  }, 600_000);
+
+  it('refuses a sharded view that is not a scheduled online view, naming it', async () => {
+    const stage = resolveStageConfig('dev', {
+      materialization: { sharding: { views: ['customer_profiel'] } },
+    });
+    await expect(synthStage(stage)).rejects.toThrow(
+      'materialization.sharding.views names "customer_profiel", which is not a scheduled online feature view',
+    );
+  }, 600_000);
+});
