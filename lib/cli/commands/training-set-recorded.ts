@@ -48,6 +48,10 @@ export async function buildAndRecord(
     // Exact: ingests committed since the snapshot with rows below its pins stay out.
     ...(snapshot ? { pins: exactPins(snapshot.sources, before ?? []) } : {}),
   };
+  // The entity file is hashed while DuckDB's threads build the training set, not after it
+  // (only the manifest needs it); a build that fails first leaves the hash unawaited, not unhandled.
+  const entitiesSha256 = before ? fileSha256(options.entities) : undefined;
+  entitiesSha256?.catch(() => undefined);
   const result = await buildLocalTrainingSet(ctx, registry, build, out, () =>
     removeStaleManifest(out),
   );
@@ -70,7 +74,7 @@ export async function buildAndRecord(
       env: ctx.env,
       registry,
       build,
-      entitiesSha256: await fileSha256(options.entities),
+      entitiesSha256: await (entitiesSha256 ?? fileSha256(options.entities)),
       sources: manifestSourcesOf(result.sources, snapshot, committed),
       ...(snapshot ? { snapshot: snapshot.name } : {}),
       out,
