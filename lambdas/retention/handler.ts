@@ -18,6 +18,8 @@ export interface RetentionDependencies {
   readonly metrics?: Metrics;
   readonly logger?: Logger;
   readonly now?: () => Date;
+  /** How long each source waits for its lock held by another run (default 60 s). */
+  readonly lockWaitMs?: number;
   /**
    * Writes the boundary day's objects again without the older rows (lib/offline/s3-rewrite-objects,
    * DuckDB: index.ts passes it in the function's image). Absent, or without the config's
@@ -77,6 +79,10 @@ export function createRetentionHandler(deps: RetentionDependencies) {
           // Read under the source's lock: a snapshot made before it is held is honoured.
           pins: () => s3SnapshotPins({ s3: deps.s3, bucket: deps.config.bucket, env: 'this' }),
           now,
+          // An ingest's commit or a snapshot create holds the lock briefly: wait rather than
+          // skip the source for the day; a compaction or delete still running makes it busy.
+          lockWaitMs: deps.lockWaitMs ?? 60_000,
+          onLockWait: (message) => logger.info('waiting for the source lock', { source, message }),
           ...(deps.rewrite && timestampField && deps.config.region
             ? {
                 boundaryRewrite: {

@@ -40,6 +40,14 @@ export interface S3RetentionOptions {
   readonly force?: boolean;
   readonly dryRun?: boolean;
   readonly leaseMs?: number;
+  /**
+   * Wait this long for the source's lock when another holds it (an ingest's commit or a
+   * snapshot create hold it briefly; a compaction or delete longer), then refuse (busy). Default 0.
+   */
+  readonly lockWaitMs?: number;
+  readonly lockPollMs?: number;
+  /** Told once when the run starts waiting for the lock, naming its holder. */
+  readonly onLockWait?: (message: string) => void;
   readonly now?: () => Date;
   /**
    * Also rewrite the boundary day's partition without its rows older than the boundary, under
@@ -128,6 +136,9 @@ export async function applyS3Retention(options: S3RetentionOptions): Promise<S3S
         key: compactionLockKey(options.source),
         purpose: `the retention of source "${options.source}"`,
         leaseMs: options.leaseMs ?? defaultLeaseMs,
+        ...(options.lockWaitMs !== undefined ? { waitMs: options.lockWaitMs } : {}),
+        ...(options.lockPollMs !== undefined ? { pollMs: options.lockPollMs } : {}),
+        ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
         ...(options.now ? { now: options.now } : {}),
       });
   try {

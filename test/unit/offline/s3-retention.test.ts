@@ -7,6 +7,7 @@ import {
   type ListObjectsV2CommandInput,
   PutObjectCommand,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -112,6 +113,46 @@ describe('applyS3Retention (aws-sdk-client-mock)', () => {
     expect(
       s3.commandCalls(DeleteObjectsCommand).map((c) => c.args[0].input.Delete?.Objects?.length),
     ).toEqual([1000, 1000, 1]);
+  });
+
+  it('waits up to lockWaitMs for a lock an ingest commit or snapshot create holds briefly, saying so, then runs', async () => {
+    const left = bucketOf(keys);
+    const lockKey = 'offline/_ingests/orders/compactions/_lock.json';
+    let held = 2;
+    s3.on(PutObjectCommand, { Key: lockKey }).callsFake(async () => {
+      if (held-- > 0)
+        throw new S3ServiceException({
+          name: 'PreconditionFailed',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 412 },
+        });
+      return { ETag: '"mine"' };
+    });
+    s3.on(GetObjectCommand, { Key: lockKey }).resolves({
+      ETag: '"theirs"',
+      Body: {
+        transformToString: async () =>
+          JSON.stringify({
+            owner: 'a1b2c3d4e5f6',
+            host: 'laptop',
+            pid: 9,
+            purpose: 'the commit of ingest i1 into source "orders"',
+            started: '2026-03-20T11:59:59.000Z',
+            expires: '2026-03-20T12:04:59.000Z',
+          }),
+      } as never,
+    });
+    const told: string[] = [];
+    const result = await applyS3Retention({
+      ...options,
+      lockWaitMs: 10_000,
+      lockPollMs: 5,
+      onLockWait: (m) => told.push(m),
+    });
+    expect(result.objectsDeleted).toBe(3);
+    expect(left.size).toBe(keys.length - 3);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain('held by owner a1b2c3d4e5f6 (the commit of ingest i1');
   });
 
   it('fails naming the keys S3 kept when DeleteObjects answers errors with 200, and releases the lock', async () => {
