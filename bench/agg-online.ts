@@ -30,7 +30,7 @@ import { ensureLocalTable, localDynamoClient } from '../lib/online/online-table.
 import { executePush } from '../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../lib/push/push-limits.ts';
 import { compileRegistry } from '../lib/registry/index.ts';
-import { dynamoServers } from '../test/helpers/dynamodb-servers.ts';
+import { dynamodbLocalUnavailable, startDynamodbLocal } from './dynamodb-local-server.ts';
 import {
   describeInterleave,
   interleave,
@@ -92,15 +92,12 @@ const ids = Array.from({ length: entities }, (_, i) => ({
   customer_id: `C${String(i).padStart(4, '0')}`,
 }));
 
-const dynamodbLocal = dynamoServers.find((s) => s.name === 'DynamoDB Local');
-if (serverArg === 'dynamodb-local' && dynamodbLocal?.unavailable) {
-  console.log(`skipped: --server dynamodb-local: ${dynamodbLocal.unavailable}`);
+const unavailable = serverArg === 'dynamodb-local' ? dynamodbLocalUnavailable() : undefined;
+if (unavailable) {
+  console.log(`skipped: --server dynamodb-local: ${unavailable}`);
   process.exit(0);
 }
-const dynamo =
-  serverArg === 'dynamodb-local' && dynamodbLocal
-    ? await dynamodbLocal.start()
-    : await startDynalite();
+const dynamo = serverArg === 'dynamodb-local' ? await startDynamodbLocal() : await startDynalite();
 console.log(`server: ${serverArg}`);
 const client = localDynamoClient(dynamo.endpoint);
 const table = 'fstore-bench-agg-online';
