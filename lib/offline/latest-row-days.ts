@@ -6,6 +6,7 @@ import { featureSourceColumns } from '../sql/view-source.ts';
 import type { PartitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { type KeyedWindow, keyCondition, sharedJoinKeys } from './keyed-scans.ts';
+import { pinnedFileReads } from './pinned-file-reads.ts';
 import {
   committedSourceFiles,
   mergeDayRanges,
@@ -63,8 +64,17 @@ export async function narrowToLatestRowDays(
       continue;
     // Read once: the SQL rendered next reads the same snapshot of the manifest.
     if (!committed.has(source)) committed.set(source, committedSourceFiles(offlineRoot, source));
-    const files = scopedSourceFiles(offlineRoot, source, { ...scope, committed });
-    if (!files) continue;
+    const listed = scopedSourceFiles(offlineRoot, source, { ...scope, committed });
+    if (!listed) continue;
+    // Pinned: files holding no row within the pin are not searched (pinned-file-reads.ts).
+    const pin = scope.pins?.get(source);
+    const records = committed.get(source)?.records;
+    const skipped = new Set(
+      pin !== undefined && records
+        ? pinnedFileReads(offlineRoot, source, listed, records, pin).skipped.map((f) => f.path)
+        : [],
+    );
+    const files = listed.filter((file) => !skipped.has(file.path));
     const search = await searchLatestRowDays(
       connection,
       plan,

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { contentHashOf } from '../../lib/offline/canonical-rows.ts';
 import { compactStore } from '../../lib/offline/compact.ts';
+import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
 import { ingestFile } from '../../lib/offline/ingest.ts';
 import { type IngestRecord, readManifest } from '../../lib/offline/ingest-manifest.ts';
+import { narrowToLatestRowDays } from '../../lib/offline/latest-row-days.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import {
   committedSourceFiles,
@@ -200,5 +202,46 @@ describe('a training set as of a snapshot, reading only the files the pin reache
       });
       expect(result.records?.[0]).toMatchObject({ customer_id: 'A', score: 1, grade: null });
     }
+  });
+
+  it('searches no file of a later ingest for the latest row of a small request', async () => {
+    const store = await changedSinceSnapshot();
+    const third = store.records[2];
+    const plan = planPointInTime(store.fixture.registry, request, {
+      entityTimestampColumn: 'event_timestamp',
+    });
+    const day = (iso: string) => Math.floor(Date.parse(iso) / 86_400_000);
+    const window = {
+      from: day(at) - 30,
+      to: day(at),
+      keys: new Map([['customer_id', "CAST('A' AS VARCHAR)"]]),
+      values: new Map([['customer_id', 'A']]),
+      earliestMicros: BigInt(Date.parse(at)) * 1000n,
+    };
+    const session = await openDuckdb();
+    const statements: string[] = [];
+    const connection = new Proxy(session.connection, {
+      get(target, name, receiver) {
+        if (name === 'run')
+          return (sql: string) => {
+            statements.push(sql);
+            return target.run(sql);
+          };
+        const value = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    try {
+      await narrowToLatestRowDays(connection, store.root, plan, {
+        sourceDays: new Map([['scores', [{ from: window.from, to: window.to }]]]),
+        keyedWindows: new Map([['scores', [window]]]),
+        pins: exactPins(store.snapshot.sources, store.records),
+      });
+    } finally {
+      session.close();
+    }
+    expect(statements.join('\n')).toContain('fstore_found_');
+    for (const file of third?.files ?? [])
+      expect(statements.join('\n')).not.toContain(path.join(store.root, file));
   });
 });
