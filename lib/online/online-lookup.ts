@@ -163,7 +163,7 @@ async function readCachedTiles(
     const entry = cache.tilesOf(prefix, token);
     windowTiles.set(prefix, entry.windowTiles);
     const cached = entry.items;
-    cache.keepOnly(prefix, new Set(keys));
+    cache.keepOnly(prefix, keys);
     for (const key of keys) {
       const item = cached.get(key);
       if (item === undefined) {

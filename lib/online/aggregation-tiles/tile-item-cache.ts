@@ -46,12 +46,13 @@ export class TileItemCache {
   }
 
   /** Keeps of `prefix`'s items only the keys a lookup still reads (edge minutes move on). */
-  keepOnly(prefix: string, keys: ReadonlySet<string>): void {
+  keepOnly(prefix: string, keys: readonly string[]): void {
     const entry = this.entries.get(prefix);
     if (!entry) return;
     // Window states are kept per whole minute of the window: the old minutes are not read again.
     if (entry.windowTiles.size > 64) entry.windowTiles.clear();
-    if (entry.items.size <= 2 * keys.size) return;
-    for (const key of entry.items.keys()) if (!keys.has(key)) entry.items.delete(key);
+    if (entry.items.size <= 2 * keys.length) return;
+    const kept = new Set(keys);
+    for (const key of entry.items.keys()) if (!kept.has(key)) entry.items.delete(key);
   }
 }
