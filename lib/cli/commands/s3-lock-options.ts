@@ -17,8 +17,10 @@ export function lockWaitOption(): Option {
     .env('FSTORE_LOCK_WAIT')
     .argParser((text: string) => {
       const seconds = Number(text);
-      if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(seconds) || seconds > 86_400)
-        throw new InvalidArgumentError(`"${text}" is not a number of seconds between 0 and 86400`);
+      // At most an hour: the retention takes an upload no record names for a killed ingest's
+      // leftover once it is a day old, so a commit must come well before that.
+      if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(seconds) || seconds > 3600)
+        throw new InvalidArgumentError(`"${text}" is not a number of seconds between 0 and 3600`);
       return seconds;
     });
 }
