@@ -80,9 +80,9 @@ export async function eraseOnlineItems(
 
 /**
  * A tile item's suffix after the entity key (lib/online/aggregation-tiles/tile-items.ts):
- * `|raw#<minute start>` or `|tiles#<size>m#<block start>`.
+ * `|raw#<minute start>`, `|tiles#<size>m#<block start>` or the entity's `|head` (its write token).
  */
-const tileSuffix = /\|(?:raw#-?\d+|tiles#\d+m#-?\d+)$/;
+const tileSuffix = /\|(?:raw#-?\d+|tiles#\d+m#-?\d+|head)$/;
 
 /**
  * `<view>#<version>#<entity key>` to the view and the key's parts; undefined for other items.

@@ -147,4 +147,12 @@ describe('parseItemKey', () => {
     });
     expect(parseItemKey('~fstore#materialization#last_order#v1')).toBeUndefined();
   });
+
+  it('reads a tile item’s entity without its suffix: raw minutes, tile blocks and the head item', () => {
+    for (const suffix of ['|raw#28000000', '|tiles#60m#-1440', '|head'])
+      expect(parseItemKey(`amount_sums#v1#customer_id=C1${suffix}`, { tile: true })).toEqual({
+        view: 'amount_sums',
+        parts: { customer_id: 'C1' },
+      });
+  });
 });
