@@ -15,6 +15,7 @@ import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
 import {
   failShardedRun,
   finishShardedRun,
+  renewShardedRun,
   type ShardedRunDependencies,
   startShardedRun,
 } from '../../lib/materialize/sharded-run.ts';
@@ -42,8 +43,8 @@ export class InvalidRunStepError extends Error {
 /**
  * The steps of the sharded-materialization state machine around its Distributed Map (one
  * function, the step named by `action`): `start` takes the lease for the execution and plans
- * the run, starting its UNLOAD when it is sharded; `poll` reads the UNLOAD's state (the state
- * machine waits between polls, no function does); `finish` moves the watermark once every
+ * the run, starting its UNLOAD when it is sharded; `poll` extends the run's lease and reads the UNLOAD's
+ * state (the state machine waits between polls, no function does); `finish` moves the watermark once every
  * shard is done; `fail` gives the lease back keeping the checkpoints.
  */
 export function createRunControllerHandler(deps: RunControllerDependencies) {
@@ -63,7 +64,13 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
       execution: z.string().min(1).max(80),
       full: z.boolean().optional(),
     }),
-    z.strictObject({ action: z.literal('poll'), queryExecutionId: z.string().min(1).max(128) }),
+    z.strictObject({
+      action: z.literal('poll'),
+      queryExecutionId: z.string().min(1).max(128),
+      view,
+      runId,
+      owner,
+    }),
     z.strictObject({ action: z.literal('finish'), view, runId, owner }),
     z.strictObject({
       action: z.literal('fail'),
@@ -121,6 +128,7 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
         return { ...rest, unload: true as const, queryExecutionId: QueryExecutionId };
       }
       case 'poll': {
+        await renewShardedRun(runs, input);
         const { QueryExecution } = await deps.athena.send(
           new GetQueryExecutionCommand({ QueryExecutionId: input.queryExecutionId }),
         );

@@ -262,7 +262,7 @@ export class ShardedMaterialization extends Construct {
     });
     const pollUnload = controller(
       'PollUnload',
-      { action: 'poll', 'queryExecutionId.$': '$.run.queryExecutionId' },
+      { action: 'poll', 'queryExecutionId.$': '$.run.queryExecutionId', ...ref },
       '$.unload',
     );
     const unloadFailed = new sfn.Pass(this, 'UnloadFailed', {

@@ -260,6 +260,20 @@ export async function finishShardedRun(
 }
 
 /**
+ * Extends the run's lease while its UNLOAD runs (no shard writes yet, and only their records
+ * extend it later), so an UNLOAD longer than the lease is not taken over by the next execution.
+ * Refuses, changing nothing, when the run is no longer the view's current one.
+ */
+export async function renewShardedRun(
+  deps: ShardedRunDependencies,
+  ref: ShardedRunRef,
+): Promise<void> {
+  const { store } = parts(deps, ref.view, deps.now ?? Date.now);
+  const { checkpoint } = await currentRun(store, ref);
+  await store.checkpoint(ref.owner, deps.leaseMs, checkpoint);
+}
+
+/**
  * A sharded run whose UNLOAD or map failed: records the failure with the rows its shards read
  * and gives the lease back; the checkpoints stay, so the next execution resumes the run.
  */

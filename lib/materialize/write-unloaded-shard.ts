@@ -9,7 +9,7 @@ import { MaterializationStateStore, type RunCounts } from './materialization-sta
 import { addNulls, onlineView, writeRows } from './materialize-view.ts';
 import type { QuarantineRun, QuarantineSink } from './quarantine.ts';
 import type { ShardProgress } from './shard-plan.ts';
-import { ShardStateStore, shardsOf } from './shard-state.ts';
+import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
 import { unloadedShardRows } from './unloaded-shard-rows.ts';
 
 /** A shard write asked of a run that is not the view's current one, or not this shard's. */
@@ -85,6 +85,12 @@ export async function writeUnloadedShard(
   if (!Number.isSafeInteger(options.shard) || options.shard < 0 || options.shard >= shards)
     throw new StaleShardError(
       `run ${options.runId} of ${view.name} has ${shards} shards; there is no shard ${options.shard}`,
+      'the map reads its shard list from the run start: do not edit it',
+    );
+  const recordedPrefix = (checkpoint as Partial<ShardedCheckpoint>).unloadPrefix;
+  if (recordedPrefix !== undefined && options.unloadPrefix !== recordedPrefix)
+    throw new StaleShardError(
+      `shard ${options.shard} of run ${options.runId} of ${view.name} was asked to read ${options.unloadPrefix}, but the run unloaded to ${recordedPrefix}; nothing was written`,
       'the map reads its shard list from the run start: do not edit it',
     );
   const shardStore = new ShardStateStore(options.dynamo, options.table, keyPrefix, now);

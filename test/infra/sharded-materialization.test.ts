@@ -107,6 +107,13 @@ describe('sharded materialization on AWS (CDK)', () => {
     expect(states.StartRun.Catch[0]).toMatchObject({ ErrorEquals: ['MaterializationBusyError'] });
   });
 
+  it('polls the UNLOAD with the run’s reference, so each poll extends the run’s lease', () => {
+    const poll = definitionOf(synth.template).States.PollUnload;
+    expect(JSON.stringify(poll)).toContain('"owner.$":"$.run.owner"');
+    expect(JSON.stringify(poll)).toContain('"runId.$":"$.run.runId"');
+    expect(JSON.stringify(poll)).toContain('"view.$":"$.run.view"');
+  });
+
   it('schedules only the sharded view through the state machine; the others still invoke the function', () => {
     const { template } = synth;
     const schedules = template.findResources('AWS::Scheduler::Schedule');

@@ -81,6 +81,9 @@ describe('the materialize-run function (the steps around the Distributed Map)', 
 
   it('reports the UNLOAD’s state for the state machine’s wait loop, with the reason of a failure', async () => {
     const { run } = await handler();
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    const started = await run({ action: 'start', view: 'profile', execution: 'exec-1' });
+    const ref = { view: 'profile', runId: started.runId, owner: 'sfn:exec-1' };
     athena
       .on(GetQueryExecutionCommand)
       .resolvesOnce({ QueryExecution: { Status: { State: 'RUNNING' } } })
@@ -90,16 +93,50 @@ describe('the materialize-run function (the steps around the Distributed Map)', 
           Statistics: { DataScannedInBytes: 42 },
         },
       });
-    expect(await run({ action: 'poll', queryExecutionId: 'q-1' })).toEqual({
+    expect(await run({ action: 'poll', queryExecutionId: 'q-1', ...ref })).toEqual({
       queryExecutionId: 'q-1',
       state: 'RUNNING',
       dataScannedBytes: 0,
     });
-    expect(await run({ action: 'poll', queryExecutionId: 'q-1' })).toMatchObject({
+    expect(await run({ action: 'poll', queryExecutionId: 'q-1', ...ref })).toMatchObject({
       state: 'FAILED',
       reason: 'HIVE_PATH_ALREADY_EXISTS',
       dataScannedBytes: 42,
     });
+  });
+
+  it('extends the run’s lease at every poll, so an UNLOAD longer than the lease keeps its run', async () => {
+    const { run, client, table } = await handler({ LEASE_MS: '600000' });
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolves({ QueryExecution: { Status: { State: 'RUNNING' } } });
+    const started = await run({ action: 'start', view: 'profile', execution: 'exec-1' });
+    const ref = { view: 'profile', runId: started.runId, owner: 'sfn:exec-1' };
+    const before = (await stateOf(client, table, registry)).lease?.expiresAt;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await run({ action: 'poll', queryExecutionId: 'q-1', ...ref });
+    const after = (await stateOf(client, table, registry)).lease?.expiresAt;
+    expect(after).toBeDefined();
+    expect(after).toBeGreaterThan(before ?? Number.POSITIVE_INFINITY);
+  });
+
+  it('refuses a poll of a run the view no longer runs, extending nothing', async () => {
+    const { run, client, table } = await handler();
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    const started = await run({ action: 'start', view: 'profile', execution: 'exec-1' });
+    const before = await stateOf(client, table, registry);
+    await expect(
+      run({
+        action: 'poll',
+        queryExecutionId: 'q-1',
+        view: 'profile',
+        runId: started.runId,
+        owner: 'sfn:exec-2',
+      }),
+    ).rejects.toThrow(/is not the view's current run/);
+    expect(await stateOf(client, table, registry)).toEqual(before);
+    expect(athena.commandCalls(GetQueryExecutionCommand)).toHaveLength(0);
   });
 
   it('finishes a run whose shards are all done, sending the metrics the view alarms read (service materialize)', async () => {
@@ -149,6 +186,7 @@ describe('the materialize-run function (the steps around the Distributed Map)', 
     [{ action: 'finish', view: 'profile', runId: 'r-1', owner: 'me' }, 'owner'],
     [{ action: 'drop', view: 'profile' }, 'action'],
     [{ action: 'poll' }, 'queryExecutionId'],
+    [{ action: 'poll', queryExecutionId: 'q-1' }, 'view'],
   ])('refuses a step that is not one of its own (%j), changing nothing', async (event, field) => {
     const { run, client, table } = await handler();
     await expect(run(event)).rejects.toThrow(

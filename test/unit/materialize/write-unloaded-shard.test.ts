@@ -83,7 +83,13 @@ function serve(objects: Record<string, Buffer>, fail?: (key: string) => boolean)
 }
 
 /** A sharded run of `shards` whose lease `owner` holds, as the run's start step leaves it. */
-async function startRun(table: string, runId = 'run-1', shards = 2, holder = owner) {
+async function startRun(
+  table: string,
+  runId = 'run-1',
+  shards = 2,
+  holder = owner,
+  unloadPrefix?: string,
+) {
   const store = new MaterializationStateStore(client, table, keyPrefix);
   await store.acquire(holder, 60_000);
   const shardStore = new ShardStateStore(client, table, keyPrefix);
@@ -99,6 +105,7 @@ async function startRun(table: string, runId = 'run-1', shards = 2, holder = own
       scope: { kind: 'full', reason: 'first run' },
       counts: { rowsRead: 0, written: 0, skippedAsOlder: 0, rejected: 0 },
       shards,
+      ...(unloadPrefix ? { unloadPrefix } : {}),
     },
     stale,
   );
@@ -234,6 +241,20 @@ describe('the shard writer of a sharded run on AWS', () => {
     await expect(
       write(table, { runId: 'run-2', owner: 'sfn:exec-2', shard: 2 }).run,
     ).rejects.toThrow('has 2 shards; there is no shard 2');
+  });
+
+  it('refuses a map item naming another folder than the one its run unloaded to, writing nothing', async () => {
+    const table = await newTable();
+    await startRun(table, 'run-1', 2, owner, prefix);
+    serve({ '0000_part_00.gz': gz([line('C1', 1)]) });
+    const other = 'materialize/profile/run-0/exec-0/';
+    await expect(write(table, { unloadPrefix: other }).run).rejects.toThrow(
+      `was asked to read ${other}, but the run unloaded to ${prefix}; nothing was written`,
+    );
+    expect(await scanEntityItems(client, table)).toEqual([]);
+    expect(await shardZero(table)).toBeUndefined();
+    expect((await write(table).run).status).toBe('done');
+    expect(await scanEntityItems(client, table)).toHaveLength(1);
   });
 
   it('refuses a damaged line, naming the object and line, leaving the shard unfinished', async () => {
