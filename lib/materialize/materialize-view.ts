@@ -143,13 +143,7 @@ export async function materializeView(
   options: MaterializeViewOptions,
 ): Promise<MaterializeViewResult> {
   const now = options.now ?? Date.now;
-  const view = onlineView(options.registry, options.view);
-  const planned = planPointInTime(
-    options.registry,
-    { features: [`${view.name}:*`] },
-    { entityTimestampColumn: 'fstore_unused' },
-  ).views[0];
-  if (!planned) throw new MaterializationError(`view ${view.name} has no features`, '');
+  const { view, planned } = plannedOnlineView(options.registry, options.view);
   const leaseMs = options.leaseMs ?? 5 * 60_000;
   const owner = options.owner ?? `${process.pid}-${randomBytes(4).toString('hex')}`;
   const store = new MaterializationStateStore(
@@ -464,6 +458,21 @@ export function viewQualityIssues(view: RuntimeFeatureView, run: Checkpoint): st
         );
     }
   return issues;
+}
+
+/** The online view `name` and its point-in-time plan of every feature, as a run writes them. */
+export function plannedOnlineView(
+  registry: RuntimeRegistry,
+  name: string,
+): { readonly view: RuntimeFeatureView; readonly planned: PlannedView } {
+  const view = onlineView(registry, name);
+  const planned = planPointInTime(
+    registry,
+    { features: [`${view.name}:*`] },
+    { entityTimestampColumn: 'fstore_unused' },
+  ).views[0];
+  if (!planned) throw new MaterializationError(`view ${view.name} has no features`, '');
+  return { view, planned };
 }
 
 export function onlineView(registry: RuntimeRegistry, name: string): RuntimeFeatureView {

@@ -3,7 +3,6 @@ import { laterIso } from '../epoch-micros.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import type { Dialect } from '../sql/dialect.ts';
-import { planPointInTime } from '../sql/point-in-time-plan.ts';
 import { definitionFingerprint } from './definition-fingerprint.ts';
 import type { IngestLog } from './ingest-coverage.ts';
 import {
@@ -12,7 +11,7 @@ import {
   type MaterializationState,
   MaterializationStateStore,
 } from './materialization-state.ts';
-import { onlineView, planRun, viewQualityIssues } from './materialize-view.ts';
+import { plannedOnlineView, planRun, viewQualityIssues } from './materialize-view.ts';
 import { combineShardProgress, maxShards } from './shard-plan.ts';
 import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
 import { renderShardUnload } from './shard-unload.ts';
@@ -293,13 +292,7 @@ export async function failShardedRun(
 }
 
 function parts(deps: ShardedRunDependencies, name: string, now: () => number) {
-  const view = onlineView(deps.registry, name);
-  const planned = planPointInTime(
-    deps.registry,
-    { features: [`${view.name}:*`] },
-    { entityTimestampColumn: 'fstore_unused' },
-  ).views[0];
-  if (!planned) throw new ShardedRunError(`view ${view.name} has no features`, undefined);
+  const { view, planned } = plannedOnlineView(deps.registry, name);
   const prefix = view.onlineStore.keyPrefix;
   return {
     view,

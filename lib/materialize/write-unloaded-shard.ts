@@ -3,10 +3,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { epochMicrosOf, laterIso, millisOfMicros } from '../epoch-micros.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
-import { planPointInTime } from '../sql/point-in-time-plan.ts';
 import { definitionFingerprint } from './definition-fingerprint.ts';
 import { MaterializationStateStore, type RunCounts } from './materialization-state.ts';
-import { addNulls, onlineView, writeRows } from './materialize-view.ts';
+import { addNulls, plannedOnlineView, writeRows } from './materialize-view.ts';
 import type { QuarantineRun, QuarantineSink } from './quarantine.ts';
 import type { ShardProgress } from './shard-plan.ts';
 import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
@@ -61,13 +60,7 @@ export async function writeUnloadedShard(
   options: WriteUnloadedShardOptions,
 ): Promise<WriteUnloadedShardResult> {
   const now = options.now ?? Date.now;
-  const view = onlineView(options.registry, options.view);
-  const planned = planPointInTime(
-    options.registry,
-    { features: [`${view.name}:*`] },
-    { entityTimestampColumn: 'fstore_unused' },
-  ).views[0];
-  if (!planned) throw new StaleShardError(`view ${view.name} has no features`, undefined);
+  const { view, planned } = plannedOnlineView(options.registry, options.view);
   const keyPrefix = view.onlineStore.keyPrefix;
   const state = await new MaterializationStateStore(
     options.dynamo,
