@@ -12,6 +12,11 @@ export interface ObjectHoldingKeys {
   /** The object key in the offline bucket (no `s3://<bucket>/`). */
   readonly key: string;
   readonly rows: number;
+  /**
+   * The smallest `fstore_seq` of those rows (the snapshots pinning it or more held them);
+   * absent when the object has no such column (Athena reads it as NULL).
+   */
+  readonly minSeq?: bigint;
 }
 
 /**
@@ -20,7 +25,7 @@ export interface ObjectHoldingKeys {
  * by the hidden `"$path"` column, with how many rows each holds. It reads the table itself, not
  * fstore's committed relation: an object no ingest committed, or one a compaction replaced and
  * still keeps, holds the rows too and must go as well. `dt` is not pruned (the entity's rows may
- * be in any day), so the query scans the key column of every object.
+ * be in any day), so the query scans the key column (and `fstore_seq`) of every object.
  */
 export function renderObjectsHoldingKeys(
   database: string,
@@ -33,7 +38,7 @@ export function renderObjectsHoldingKeys(
     new Set(source.schema.map((column) => column.name)),
   );
   if (predicate === 'FALSE') return undefined;
-  return `SELECT "$path" AS "object", count(*) AS "rows" FROM ${quoteIdentifier(database)}.${quoteIdentifier(source.name)} WHERE ${predicate} GROUP BY "$path" ORDER BY "$path"`;
+  return `SELECT "$path" AS "object", count(*) AS "rows", min("fstore_seq") AS "min_seq" FROM ${quoteIdentifier(database)}.${quoteIdentifier(source.name)} WHERE ${predicate} GROUP BY "$path" ORDER BY "$path"`;
 }
 
 /** Runs renderObjectsHoldingKeys's query and reads every page of its answer. */
@@ -50,7 +55,12 @@ export async function objectsHoldingKeys(
   const found: ObjectHoldingKeys[] = [];
   for await (const row of runner.rows(queryExecutionId)) {
     const path = row.object ?? '';
-    found.push({ key: path.replace(/^[a-z0-9]+:\/\/[^/]+\//, ''), rows: Number(row.rows ?? 0) });
+    const minSeq = row.min_seq ?? '';
+    found.push({
+      key: path.replace(/^[a-z0-9]+:\/\/[^/]+\//, ''),
+      rows: Number(row.rows ?? 0),
+      ...(/^-?\d+$/.test(minSeq) ? { minSeq: BigInt(minSeq) } : {}),
+    });
   }
   return found;
 }

@@ -37,17 +37,39 @@ const runner = new AthenaQueryRunner({
   database: 'fstore_dev',
   sleep: async () => {},
 });
-const page = (rows: [string, string][], header: boolean, NextToken?: string) => ({
+/** Athena's answer page; a NULL `min_seq` comes as a cell without VarCharValue. */
+const page = (
+  rows: [string, string, string | undefined][],
+  header: boolean,
+  NextToken?: string,
+) => ({
   ResultSet: {
     ResultSetMetadata: {
       ColumnInfo: [
         { Name: 'object', Type: 'varchar' },
         { Name: 'rows', Type: 'bigint' },
+        { Name: 'min_seq', Type: 'bigint' },
       ],
     },
     Rows: [
-      ...(header ? [{ Data: [{ VarCharValue: 'object' }, { VarCharValue: 'rows' }] }] : []),
-      ...rows.map(([object, n]) => ({ Data: [{ VarCharValue: object }, { VarCharValue: n }] })),
+      ...(header
+        ? [
+            {
+              Data: [
+                { VarCharValue: 'object' },
+                { VarCharValue: 'rows' },
+                { VarCharValue: 'min_seq' },
+              ],
+            },
+          ]
+        : []),
+      ...rows.map(([object, n, minSeq]) => ({
+        Data: [
+          { VarCharValue: object },
+          { VarCharValue: n },
+          minSeq === undefined ? {} : { VarCharValue: minSeq },
+        ],
+      })),
     ],
   },
   ...(NextToken ? { NextToken } : {}),
@@ -65,7 +87,7 @@ describe('finding the S3 objects that hold an entity with Athena "$path" (AWS de
   it('renders Trino SQL over the source table itself, with the keys the source has, quoted', () => {
     const sql = renderObjectsHoldingKeys('fstore_dev', orders, keys);
     expect(sql).toBe(
-      `SELECT "$path" AS "object", count(*) AS "rows" FROM "fstore_dev"."orders" WHERE "customer_id" IN ('O''Hara') OR "store_id" IN (9223372036854775807) GROUP BY "$path" ORDER BY "$path"`,
+      `SELECT "$path" AS "object", count(*) AS "rows", min("fstore_seq") AS "min_seq" FROM "fstore_dev"."orders" WHERE "customer_id" IN ('O''Hara') OR "store_id" IN (9223372036854775807) GROUP BY "$path" ORDER BY "$path"`,
     );
     expect(trino.validate(sql ?? '').map((e) => e.message)).toEqual([]);
     expect(
@@ -89,25 +111,41 @@ describe('finding the S3 objects that hold an entity with Athena "$path" (AWS de
     expect(trino.validate(sql ?? '').map((e) => e.message)).toEqual([]);
   });
 
-  it('reads every page of the answer and gives object keys without the bucket', async () => {
+  it('reads every page of the answer and gives object keys without the bucket, with the smallest fstore_seq of the rows when the object has one', async () => {
     athena
       .on(GetQueryResultsCommand)
       .resolvesOnce(
         page(
-          [['s3://bucket/offline/orders/dt=2026-03-01/20260301t000000-aaaaaaaa-0.parquet', '2']],
+          [
+            [
+              's3://bucket/offline/orders/dt=2026-03-01/20260301t000000-aaaaaaaa-0.parquet',
+              '2',
+              '1844674407370955161',
+            ],
+          ],
           true,
           'next',
         ),
       )
       .resolvesOnce(
         page(
-          [['s3://bucket/offline/orders/dt=2026-03-02/20260302t000000-bbbbbbbb-0.parquet', '1']],
+          [
+            [
+              's3://bucket/offline/orders/dt=2026-03-02/20260302t000000-bbbbbbbb-0.parquet',
+              '1',
+              undefined,
+            ],
+          ],
           false,
         ),
       );
     const found = await objectsHoldingKeys(runner, 'fstore_dev', orders, keys);
     expect(found).toEqual([
-      { key: 'offline/orders/dt=2026-03-01/20260301t000000-aaaaaaaa-0.parquet', rows: 2 },
+      {
+        key: 'offline/orders/dt=2026-03-01/20260301t000000-aaaaaaaa-0.parquet',
+        rows: 2,
+        minSeq: 1844674407370955161n,
+      },
       { key: 'offline/orders/dt=2026-03-02/20260302t000000-bbbbbbbb-0.parquet', rows: 1 },
     ]);
     const started = athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
