@@ -9,8 +9,13 @@ import { s3ObjectStates } from '../offline/s3-compact-plan.ts';
 import { compactionLockKey } from '../offline/s3-compact-record.ts';
 import { acquireS3Lock, defaultLeaseMs } from '../offline/s3-lock.ts';
 import { rewriteS3Objects } from '../offline/s3-rewrite-objects.ts';
+import { listS3Snapshots } from '../offline/s3-snapshots.ts';
 import type { Registry, RegistrySource } from '../registry/index.ts';
-import { objectsHoldingKeys, splitByCommitted } from './athena-objects-holding-keys.ts';
+import {
+  type ObjectHoldingKeys,
+  objectsHoldingKeys,
+  splitByCommitted,
+} from './athena-objects-holding-keys.ts';
 import { auditKeyHashScheme, hashErasureKeys } from './audit-key-hash.ts';
 import { awsErasureAuditPrefix } from './audit-prefix.ts';
 import { currentUser } from './erasure-audit.ts';
@@ -25,6 +30,7 @@ import {
 } from './s3-in-place-journal.ts';
 import { eraseS3QuarantinedRows } from './s3-quarantine-erasure.ts';
 import { eraseStagedPushRows, type StagedPushErasure } from './s3-staged-push-erasure.ts';
+import { snapshotsHoldingRows } from './snapshots-holding-rows.ts';
 
 /** Named explicitly: bundles are minified, which renames classes. */
 export class AwsErasureError extends HintedError {
@@ -99,6 +105,11 @@ export interface AwsErasureAuditEntry {
   readonly staged: readonly StagedPushErasure[];
   readonly quarantine: readonly QuarantineErasure[];
   readonly online: readonly ViewErasure[];
+  /**
+   * Snapshots pinning a source at or above the smallest `fstore_seq` of its deleted rows (the
+   * local rule): training sets read as of them no longer reproduce exactly.
+   */
+  readonly snapshotsAffected: readonly string[];
 }
 
 export interface AwsEraseResult extends Omit<AwsErasureAuditEntry, 'kind'> {
@@ -121,7 +132,9 @@ export interface AwsEraseResult extends Omit<AwsErasureAuditEntry, 'kind'> {
  * 3. online items of every view in the environment's table (eraseOnlineItems), holding the
  *    materialization lease of each online view of an affected source (withMaterializationLeases);
  * 4. one audit entry `_fstore/audit/deletes/<time>-<id>.json` (keys as HMAC-SHA256 under the
- *    environment's audit secret, never the values).
+ *    environment's audit secret, never the values), naming the snapshots that held the rows: in
+ *    step 1 each source with rows lists `_fstore/snapshots/` under its lock (a snapshot create
+ *    takes it too), so a snapshot is either listed or made after the rows left.
  * There are no running totals on AWS (training sets compute windows in Athena); the tiles pushes
  * write for `onlineTiles` views are online items, deleted in step 3. Fault point `delete:aws-before-online`
  * sits between 1-2 and 3, besides rewriteS3Objects' own (`delete:s3-after-upload`, ...).
@@ -134,11 +147,13 @@ export async function eraseEntitiesOnAws(options: AwsEraseOptions): Promise<AwsE
   const keys = hashErasureKeys(options.keys, options.auditSecret);
   const offline: AwsSourceErasure[] = [];
   const staged: StagedPushErasure[] = [];
+  const snapshotsAffected = new Set<string>();
   for (const source of affectedSources(options.registry, options.keys)) {
     options.signal?.throwIfAborted();
     const erased = dryRun ? await countSource(options, source) : await eraseSource(options, source);
     offline.push(erased.offline);
     staged.push(erased.staged);
+    for (const name of erased.snapshots) snapshotsAffected.add(name);
   }
   options.signal?.throwIfAborted();
   const quarantine = await eraseS3QuarantinedRows({
@@ -184,6 +199,7 @@ export async function eraseEntitiesOnAws(options: AwsEraseOptions): Promise<AwsE
     staged,
     quarantine,
     online,
+    snapshotsAffected: [...snapshotsAffected],
   };
   const { kind: _kind, ...summary } = entry;
   if (dryRun) return { ...summary, dryRun };
@@ -220,10 +236,32 @@ function eraseStaged(options: AwsEraseOptions, source: RegistrySource, dryRun: b
   });
 }
 
+/** One source's part of the delete, and the snapshots that held its rows. */
+interface SourceOutcome {
+  readonly offline: AwsSourceErasure;
+  readonly staged: StagedPushErasure;
+  readonly snapshots: readonly string[];
+}
+
+/** The snapshots holding the rows `found` of `source` (no listing when there are none). */
+async function snapshotsHolding(
+  options: AwsEraseOptions,
+  source: RegistrySource,
+  found: readonly ObjectHoldingKeys[],
+): Promise<string[]> {
+  if (!found.some((o) => o.rows > 0)) return [];
+  const snapshots = await listS3Snapshots({
+    s3: options.s3,
+    bucket: options.bucket,
+    env: options.env,
+  });
+  return snapshotsHoldingRows(snapshots, source.name, found);
+}
+
 async function countSource(
   options: AwsEraseOptions,
   source: RegistrySource,
-): Promise<{ offline: AwsSourceErasure; staged: StagedPushErasure }> {
+): Promise<SourceOutcome> {
   const found = await objectsHoldingKeys(
     options.athena.runner,
     options.athena.database,
@@ -241,13 +279,14 @@ async function countSource(
       uncommittedFiles: 0,
     },
     staged: await eraseStaged(options, source, true),
+    snapshots: await snapshotsHolding(options, source, found),
   };
 }
 
 async function eraseSource(
   options: AwsEraseOptions,
   source: RegistrySource,
-): Promise<{ offline: AwsSourceErasure; staged: StagedPushErasure }> {
+): Promise<SourceOutcome> {
   const prefix = source.offline.s3Prefix;
   const lock = await acquireS3Lock({
     s3: options.s3,
@@ -282,6 +321,8 @@ async function eraseSource(
         `Athena found rows of the keys in ${outside.length} object(s) of source "${source.name}" outside its prefix s3://${options.bucket}/${prefix} (first: ${outside[0]?.key}); nothing of this source was changed`,
         'the Glue table reads another location than the registry names: deploy this registry (cdk deploy), then run the same delete again',
       );
+    // Before any change: a damaged snapshot (or no right to read them) changes nothing here.
+    const snapshots = await snapshotsHolding(options, source, found);
     const { readable, replaced } = await s3ObjectStates({
       s3: options.s3,
       bucket: options.bucket,
@@ -334,6 +375,7 @@ async function eraseSource(
         versionsDeleted: result.versionsDeleted + settled,
       },
       staged,
+      snapshots,
     };
   } finally {
     await lock.release();

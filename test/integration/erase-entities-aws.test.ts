@@ -11,6 +11,8 @@ import type { ErasureKey } from '../../lib/erasure/erasure-keys.ts';
 import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { compactionLockKey, compactionRecordKey } from '../../lib/offline/s3-compact-record.ts';
+import { s3SnapshotKey } from '../../lib/offline/s3-snapshots.ts';
+import { newSnapshot } from '../../lib/offline/snapshot-format.ts';
 import type { Registry } from '../../lib/registry/index.ts';
 import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
 import {
@@ -247,6 +249,39 @@ describe('fstore delete on AWS (eraseEntitiesOnAws: loopback bucket, Athena answ
     await erase();
     expect(fixture.bucket.objects.has(kept)).toBe(false);
     expect(fixture.bucket.versionDeletes).toContain(kept);
+  });
+
+  it('names the snapshots that pinned the deleted rows, in the result, the audit entry and a dry run, and not one made before them', async () => {
+    fixture.bucket.objects.clear();
+    // C1 is seq % 3 == 1: only 13, in the second ingest.
+    await fixture.commitIngest(0, first, [[ordersDataKey('2026-03-01', first), [2, 3]]]);
+    await fixture.commitIngest(1, second, [[ordersDataKey('2026-03-02', second), [12, 13]]]);
+    const pin = (name: string, maxSeq: bigint, ingestIds: string[], now: Date) =>
+      fixture.bucket.objects.set(
+        s3SnapshotKey(name),
+        Buffer.from(
+          JSON.stringify(
+            newSnapshot(
+              { name, sources: ['orders'], now },
+              new Map([['orders', { maxSeq, ingestIds }]]),
+            ),
+          ),
+        ),
+      );
+    pin('before_c1', 3n, [first], new Date('2026-03-01T00:00:00Z'));
+    pin('with_c1', 13n, [first, second], new Date('2026-03-02T00:00:00Z'));
+    const dry = await erase({ dryRun: true });
+    expect(dry.snapshotsAffected).toEqual(['with_c1']);
+    const result = await erase();
+    expect(result.offline[0]?.rows).toBe(1);
+    expect(result.snapshotsAffected).toEqual(['with_c1']);
+    const [audit] = auditObjects();
+    expect(
+      JSON.parse(fixture.bucket.objects.get(audit ?? '')?.toString('utf8') ?? '{}')
+        .snapshotsAffected,
+    ).toEqual(['with_c1']);
+    // The rows are gone: a rerun names none.
+    expect((await erase()).snapshotsAffected).toEqual([]);
   });
 
   it('a dry run counts with Athena and reads, and changes nothing', async () => {
