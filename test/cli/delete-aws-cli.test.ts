@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
 import { queryRows } from '../../lib/offline/duckdb-session.ts';
+import { s3SnapshotKey } from '../../lib/offline/s3-snapshots.ts';
+import { newSnapshot } from '../../lib/offline/snapshot-format.ts';
 import { serializeRegistry } from '../../lib/registry/compile.ts';
 import { compileRegistry, loadDefinitions, type Registry } from '../../lib/registry/index.ts';
 import { stackName } from '../../lib/stacks/stack-name.ts';
@@ -152,6 +154,20 @@ beforeEach(async () => {
     items.add(pk);
 });
 
+/** A snapshot pinning everything the three ingests committed (so C1's rows). */
+const pinAllIngests = (name: string) =>
+  fixture.bucket.objects.set(
+    s3SnapshotKey(name),
+    Buffer.from(
+      JSON.stringify(
+        newSnapshot(
+          { name, sources: ['orders'] },
+          new Map([['orders', { maxSeq: 23n, ingestIds: [...threeIngestIds] }]]),
+        ),
+      ),
+    ),
+  );
+
 const deleteOnAws = (...extra: string[]) =>
   runFstore(['--env', 'dev', 'delete', '--entity', 'customer_id=C1', '--yes', ...extra], {
     env: {
@@ -165,6 +181,7 @@ const deleteOnAws = (...extra: string[]) =>
 
 describe('fstore delete --env dev, the real CLI against loopback AWS endpoints', () => {
   it('reads the stack and the audit key, deletes the rows, quarantined rows and items, and audits in the bucket', async () => {
+    pinAllIngests('march');
     const result = await deleteOnAws('--json');
     expect(result.code, result.stderr).toBe(0);
     const out = JSON.parse(result.stdout);
@@ -174,6 +191,7 @@ describe('fstore delete --env dev, the real CLI against loopback AWS endpoints',
       keyHash: 'hmac-sha256',
       quarantine: [{ file: 'customer_stats/run-1/1-part-00001.jsonl', rows: 1 }],
       online: [{ view: 'customer_stats', items: 1 }],
+      snapshotsAffected: ['march'],
     });
     expect(out.offline.find((o: { source: string }) => o.source === 'orders')).toMatchObject({
       rows: 3,
@@ -192,13 +210,17 @@ describe('fstore delete --env dev, the real CLI against loopback AWS endpoints',
     expect(leases.filter((l) => l.endsWith('REMOVE #o, #x'))).toHaveLength(taken.length);
   }, 120_000);
 
-  it('--dry-run prints what would go and changes nothing', async () => {
+  it('--dry-run prints what would go, naming the snapshots holding the rows, and changes nothing', async () => {
+    pinAllIngests('march');
     const before = new Map(fixture.bucket.objects);
     const result = await deleteOnAws('--dry-run');
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('offline orders: would delete 3 rows');
     expect(result.stdout).toContain('quarantine: would delete 1 row\n');
     expect(result.stdout).toMatch(/^online \w+: would delete \d+ items?$/m);
+    expect(result.stdout).toContain(
+      'snapshots holding these rows (training sets read as of them no longer reproduce exactly): march\n',
+    );
     expect(result.stdout).toContain('Dry run: nothing was changed');
     expect(new Map(fixture.bucket.objects)).toEqual(before);
     expect(items.size).toBe(2);

@@ -9,7 +9,11 @@ import { CliError, exitCodes } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { InterruptedError } from '../shutdown.ts';
-import { materializationWaitReporter, printQuarantineAndOnline } from './delete-summary.ts';
+import {
+  materializationWaitReporter,
+  printQuarantineAndOnline,
+  printSnapshotsAffected,
+} from './delete-summary.ts';
 import { environmentStackOutputs } from './describe-outputs.ts';
 
 /** The stack output naming the artifacts bucket, which holds `registry/deployed.json`. */
@@ -124,6 +128,7 @@ function printAwsSummary(ctx: CliContext, result: AwsEraseResult): void {
         `pushed ${source}: ${verb} ${plural(rows, 'staged row')} and ${plural(errorRecords, 'record')} Firehose could not convert (${plural(objects, 'object')} under offline/_push/${source}/ or _push-errors/${source}/${result.dryRun ? '' : ', written again at the same key'})${versionsDeleted ? `; ${plural(versionsDeleted, 'older version')} deleted for good` : ''}`,
       );
   printQuarantineAndOnline(ctx, result);
+  printSnapshotsAffected(ctx, result.snapshotsAffected);
   if (result.dryRun)
     ctx.out.line(
       'Dry run: nothing was changed and nothing audited (offline counts are Athena’s, over every object holding the keys).',

@@ -19,6 +19,14 @@ export function printQuarantineAndOnline(ctx: CliContext, result: QuarantineAndO
     ctx.out.line(`online ${view}: ${verb} ${plural(items, 'item')}`);
 }
 
+/** The line naming the snapshots that held the deleted rows, the same for both stores. */
+export function printSnapshotsAffected(ctx: CliContext, snapshots: readonly string[]): void {
+  if (snapshots.length > 0)
+    ctx.out.line(
+      `snapshots holding these rows (training sets read as of them no longer reproduce exactly): ${snapshots.join(', ')}`,
+    );
+}
+
 /** Says once per view that the delete waits for its running materialization. */
 export function materializationWaitReporter(ctx: CliContext): (wait: MaterializationWait) => void {
   const waitedFor = new Set<string>();

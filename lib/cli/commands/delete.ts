@@ -8,7 +8,11 @@ import { CliError, UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { plural } from '../plural.ts';
 import { InterruptedError } from '../shutdown.ts';
-import { materializationWaitReporter, printQuarantineAndOnline } from './delete-summary.ts';
+import {
+  materializationWaitReporter,
+  printQuarantineAndOnline,
+  printSnapshotsAffected,
+} from './delete-summary.ts';
 
 interface DeleteCliOptions {
   entity: string[];
@@ -134,10 +138,7 @@ function printSummary(ctx: CliContext, result: EraseResult): void {
     ctx.out.line(
       `running totals of ${result.runningTotalsRemoved.join(', ')} removed; the next training set that needs them builds them again`,
     );
-  if (result.snapshotsAffected.length > 0)
-    ctx.out.line(
-      `snapshots holding these rows (training sets read as of them no longer reproduce exactly): ${result.snapshotsAffected.join(', ')}`,
-    );
+  printSnapshotsAffected(ctx, result.snapshotsAffected);
   for (const warning of result.warnings) ctx.out.line(`${ctx.out.c.yellow('warning:')} ${warning}`);
   if (result.dryRun) ctx.out.line('Dry run: nothing was changed and nothing audited.');
   else
