@@ -2,6 +2,7 @@ import { awsErasureAuditPrefix } from '../erasure/audit-prefix.ts';
 import { erasureJournalPrefix } from '../erasure/erasure-journal-prefix.ts';
 import { stateKey } from '../materialize/materialization-state-key.ts';
 import { compactionLockKey, compactionRecordsPrefix } from '../offline/s3-compact-record.ts';
+import { s3SnapshotsPrefix } from '../offline/snapshot-format.ts';
 import { pushErrorPrefix, pushStagingPrefix } from '../push/firehose-staging.ts';
 import { type OfflineStoreResources, objectStatements, queryStatements } from './offline-policy.ts';
 import type { PolicyStatement } from './policy-statement.ts';
@@ -39,6 +40,8 @@ export interface ErasureResources {
  *   versions deleted (read and written there, never deleted outright);
  * - its journal `_fstore/erasure/in-place/<source>.json` (object keys, no values) read, written
  *   and deleted by version, so a rerun deletes the older versions of objects it wrote again;
+ * - the snapshots under `_fstore/snapshots/` listed and read (never written nor deleted), to
+ *   name those that held the deleted rows;
  * - the audit entry written under `_fstore/audit/deletes/` (no read, no delete of it);
  * - the online table: `Scan` for the keys' items and `DeleteItem`; `GetItem`/`UpdateItem` of
  *   the views' materialization state items only (`~fstore#materialization#…`), to hold each
@@ -57,8 +60,8 @@ export function erasureStatements(resources: ErasureResources): PolicyStatement[
   return [
     ...queryStatements(resources.offline, { readRequests: false }),
     ...objectStatements(bucketArn, {
-      // offline/ is read already (queryStatements); the journal is outside it.
-      read: [erasureJournalPrefix],
+      // offline/ is read already (queryStatements); the journal and snapshots are outside it.
+      read: [erasureJournalPrefix, s3SnapshotsPrefix],
       write: [
         ...data,
         ...resources.sources.map((s) => compactionRecordsPrefix(s.name)),

@@ -82,6 +82,7 @@ describe('fstore iam-policy --for erasure', () => {
     for (const grant of [
       'arn:aws:s3:::fstore-dev-offline/offline/_push/',
       'arn:aws:s3:::fstore-dev-offline/_fstore/erasure/*',
+      'arn:aws:s3:::fstore-dev-offline/_fstore/snapshots/*',
       '~fstore#materialization#*',
     ])
       expect(text).toContain(grant);

@@ -116,6 +116,26 @@ describe('the erasure operator policy (fstore delete --env <aws>), real synthesi
     expect(granting('s3:DeleteObjectVersion')[0]?.resources).not.toContain('/_fstore/audit');
   });
 
+  it('reads and lists the snapshots under _fstore/snapshots/ only (to name those holding the rows), never writes or deletes them', () => {
+    const reads = granting('s3:GetObject')
+      .map((s) => s.resources)
+      .join(' ');
+    expect(reads).toContain('/_fstore/snapshots/*');
+    const listed = granting('s3:ListBucket').flatMap((s) =>
+      asList(s.Condition?.StringLike?.['s3:prefix'] as string | string[]),
+    );
+    expect(listed).toContain('_fstore/snapshots/*');
+    expect(
+      listed.filter((p) => p.startsWith('_fstore/') && !p.startsWith('_fstore/erasure/')),
+    ).toEqual(['_fstore/snapshots/*']);
+    for (const action of ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'])
+      expect(
+        granting(action)
+          .map((s) => s.resources)
+          .join(' '),
+      ).not.toContain('_fstore/snapshots');
+  });
+
   it('takes the views’ materialization leases: GetItem and UpdateItem of materialization state items only', () => {
     const onlineTables = Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'));
     const [lease] = granting('dynamodb:UpdateItem');
