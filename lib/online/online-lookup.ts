@@ -135,9 +135,10 @@ interface CachedRead {
 
 /**
  * The tile items of a lookup through the cache: the head items first, then the items the cache
- * lacks under each entity's current write token, read consistently, so that what is cached
- * under a token holds every write before it (ADR 0020, "Cached tiles"). An entity without a
- * head item (expired, erased, or written before heads existed) is read whole and not cached.
+ * lacks under each entity's current write token, all read consistently, so that what is cached
+ * under a token holds every write before it and a head read cannot lag a write that returned
+ * (ADR 0020, "Cached tiles"). An entity without a head item (expired, erased, or written before
+ * heads existed) is read whole and not cached.
  */
 async function readCachedTiles(
   batchGet: BatchGetItems,
@@ -148,7 +149,14 @@ async function readCachedTiles(
 ): Promise<CachedRead> {
   const heads = new Map<string, Item>();
   const prefixes = [...tiles.keysByPrefix.keys()];
-  await batchGetKeys(batchGet, table, prefixes.map(headItemKey), {}, options, heads);
+  await batchGetKeys(
+    batchGet,
+    table,
+    prefixes.map(headItemKey),
+    { ConsistentRead: true },
+    options,
+    heads,
+  );
   const tileItems = new Map<string, Item>();
   const uncached: string[] = [];
   const missing: string[] = [];
