@@ -87,12 +87,19 @@ export function planPointInTime(
       fixed: true as const,
     })),
   ];
-  const byView = new Map<string, { view: RuntimeFeatureView; features: PlannedFeature[] }>();
+  const byView = new Map<
+    string,
+    {
+      view: RuntimeFeatureView;
+      source: RuntimeRegistry['sources'][number];
+      features: PlannedFeature[];
+    }
+  >();
   for (const { view, feature, alias, fixed } of selected) {
     const spec = view.features.find((f) => f.name === feature);
-    const source = registry.sources.find((s) => s.name === view.source);
+    const source = sourceOf(registry, view);
     const expression =
-      spec?.expr !== undefined && source
+      spec?.expr !== undefined
         ? checkedExpression(spec.expr, source.schema, `feature "${view.name}.${feature}"`)
         : undefined;
     const sourceType =
@@ -102,7 +109,7 @@ export function planPointInTime(
           ? expression.type === 'null'
             ? spec?.type
             : expression.type
-          : source?.schema.find((c) => c.name === feature)?.type;
+          : source.schema.find((c) => c.name === feature)?.type;
     if (!spec || !sourceType)
       throw new PlanError(
         `view "${view.name}" has no feature "${feature}"`,
@@ -110,7 +117,7 @@ export function planPointInTime(
       );
     const outputName =
       options.fullFeatureNames && !fixed ? `${view.name}__${feature}` : (alias ?? feature);
-    const entry = byView.get(view.name) ?? { view, features: [] };
+    const entry = byView.get(view.name) ?? { view, source, features: [] };
     entry.features.push({
       feature,
       type: spec.type,
@@ -126,13 +133,7 @@ export function planPointInTime(
     [...byView.values()].flatMap((v) => v.features.map((f) => `${v.view.name}.${f.feature}`)),
     options.entityTimestampColumn,
   );
-  const views = [...byView.values()].map(({ view, features }): PlannedView => {
-    const source = registry.sources.find((s) => s.name === view.source);
-    if (!source)
-      throw new PlanError(
-        `view "${view.name}" reads source "${view.source}", which is not in the registry`,
-        'recompile the registry',
-      );
+  const views = [...byView.values()].map(({ view, source, features }): PlannedView => {
     return {
       view: view.name,
       source: source.name,
@@ -156,6 +157,20 @@ export function planPointInTime(
     };
   });
   return { entityTimestampColumn: options.entityTimestampColumn, views, outputNames };
+}
+
+/** A view's source; a registry edited by hand may lack it. */
+function sourceOf(
+  registry: RuntimeRegistry,
+  view: RuntimeFeatureView,
+): RuntimeRegistry['sources'][number] {
+  const source = registry.sources.find((s) => s.name === view.source);
+  if (!source)
+    throw new PlanError(
+      `view "${view.name}" reads source "${view.source}", which is not in the registry`,
+      'recompile the registry',
+    );
+  return source;
 }
 
 /** An expression of the registry, checked again (a registry may be edited by hand or stale). */
