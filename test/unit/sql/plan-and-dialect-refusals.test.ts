@@ -164,6 +164,28 @@ describe('planning against a registry that contradicts itself', () => {
     });
   });
 
+  it.each([
+    ['a plain feature', (r: Registry) => r.featureViews],
+    [
+      'a derived feature',
+      (r: Registry) =>
+        r.featureViews.map((v) =>
+          v.name === 'last_order'
+            ? { ...v, features: v.features.map((f) => ({ ...f, expr: `${f.name}` })) }
+            : v,
+        ),
+    ],
+  ])('names the view and the missing source, not the feature, for %s', (_, views) => {
+    const registry = edited((r) => ({
+      featureViews: views(r),
+      sources: r.sources.filter((s) => s.name !== 'orders'),
+    }));
+    expect(planError(registry, { features: ['last_order:amount'] })).toEqual({
+      message: 'view "last_order" reads source "orders", which is not in the registry',
+      hint: 'recompile the registry',
+    });
+  });
+
   it('names the aggregation feature whose definition is missing', () => {
     const registry = edited((r) => ({
       featureViews: r.featureViews.map((v) =>
