@@ -55,19 +55,23 @@ export interface ChildCoverage {
 }
 
 /**
- * Reads the raw V8 coverage that processes started with NODE_V8_COVERAGE=`rawDir` wrote on exit,
- * keeping the TypeScript files under `sourceRoot` (loaded through tsx, which gives each an
- * inline source map that Node keeps in the file's 'source-map-cache').
+ * Reads the raw V8 coverage that processes started with NODE_V8_COVERAGE=`rawDir` wrote on exit
+ * (one folder, or several whose counts add up: the shards of a run), keeping the TypeScript
+ * files under `sourceRoot` (loaded through tsx, which gives each an inline source map that Node
+ * keeps in the file's 'source-map-cache').
  */
 export async function readChildCoverage(
-  rawDir: string,
+  rawDirs: string | readonly string[],
   sourceRoot: string,
 ): Promise<ChildCoverage> {
   const scripts = new Map<string, CompiledScriptCounts[]>();
-  const names = (await readdir(rawDir)).filter((name) => name.endsWith('.json'));
+  const files: string[] = [];
+  for (const rawDir of typeof rawDirs === 'string' ? [rawDirs] : rawDirs) {
+    const names = (await readdir(rawDir)).filter((name) => name.endsWith('.json'));
+    files.push(...names.map((name) => path.join(rawDir, name)));
+  }
   let scriptsWithoutSourceMap = 0;
-  for (const name of names) {
-    const file = path.join(rawDir, name);
+  for (const file of files) {
     let raw: RawCoverageFile;
     try {
       raw = JSON.parse(await readFile(file, 'utf8')) as RawCoverageFile;
@@ -91,7 +95,7 @@ export async function readChildCoverage(
       addProcessCounts(scripts, sourceFile, script, cached.lineLengths, cached.data);
     }
   }
-  return { scripts, rawFiles: names.length, scriptsWithoutSourceMap };
+  return { scripts, rawFiles: files.length, scriptsWithoutSourceMap };
 }
 
 function sourcePathOf(url: string, sourceRoot: string): string | undefined {
