@@ -19,13 +19,17 @@ export interface MergedReportInput {
   coverageDir: string;
   inProcess: CoverageMap;
   childRawDirs: readonly string[];
+  /** Leave out raw files that are not valid JSON (a shard still running) instead of failing. */
+  skipUnreadable?: boolean;
 }
 
 export async function writeMergedReport(input: MergedReportInput): Promise<void> {
   const { repoRoot, coverageDir, inProcess } = input;
   const libRoot = path.join(repoRoot, 'lib');
   const inProcessByDirectory = withTotal(summariseByDirectory(inProcess, libRoot));
-  const children = await readChildCoverage(input.childRawDirs, libRoot);
+  const children = await readChildCoverage(input.childRawDirs, libRoot, {
+    skipUnreadable: input.skipUnreadable ?? false,
+  });
 
   // A copy through JSON: each file's toJSON gives its plain data, which the counts are added to.
   const merged = libCoverage.createCoverageMap(
@@ -61,6 +65,10 @@ export async function writeMergedReport(input: MergedReportInput): Promise<void>
   if (children.scriptsWithoutSourceMap > 0)
     console.log(
       `warning: ${children.scriptsWithoutSourceMap} lib scripts had no source map and were left out`,
+    );
+  if (children.unreadableFiles.length > 0)
+    console.log(
+      `warning: ${children.unreadableFiles.length} raw V8 coverage files were not valid JSON (being written by a running shard?) and were left out`,
     );
   if (staleForms > 0)
     console.log(

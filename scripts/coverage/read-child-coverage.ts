@@ -52,6 +52,9 @@ export interface ChildCoverage {
   rawFiles: number;
   /** Scripts under the root that had no source map: their offsets cannot be placed. */
   scriptsWithoutSourceMap: number;
+  /** Files that were not valid JSON, left out (only with `skipUnreadable`: a report taken
+   * while a shard runs can find a process's file half written). */
+  unreadableFiles: string[];
 }
 
 /**
@@ -63,7 +66,9 @@ export interface ChildCoverage {
 export async function readChildCoverage(
   rawDirs: string | readonly string[],
   sourceRoot: string,
+  options: { skipUnreadable?: boolean } = {},
 ): Promise<ChildCoverage> {
+  const unreadableFiles: string[] = [];
   const scripts = new Map<string, CompiledScriptCounts[]>();
   const files: string[] = [];
   for (const rawDir of typeof rawDirs === 'string' ? [rawDirs] : rawDirs) {
@@ -76,6 +81,10 @@ export async function readChildCoverage(
     try {
       raw = JSON.parse(await readFile(file, 'utf8')) as RawCoverageFile;
     } catch (error) {
+      if (options.skipUnreadable) {
+        unreadableFiles.push(file);
+        continue;
+      }
       throw new Error(
         `raw V8 coverage file ${file} is not valid JSON (a process cut off while writing it?)`,
         {
@@ -95,7 +104,7 @@ export async function readChildCoverage(
       addProcessCounts(scripts, sourceFile, script, cached.lineLengths, cached.data);
     }
   }
-  return { scripts, rawFiles: files.length, scriptsWithoutSourceMap };
+  return { scripts, rawFiles: files.length, scriptsWithoutSourceMap, unreadableFiles };
 }
 
 function sourcePathOf(url: string, sourceRoot: string): string | undefined {

@@ -31,6 +31,8 @@ try {
     childRawDirs: [...shards.finished, ...shards.unfinished].flatMap((shard) =>
       shard.childRawDir ? [shard.childRawDir] : [],
     ),
+    // A shard still running may be writing a process's file as the report reads it.
+    skipUnreadable: shards.unfinished.length > 0,
   });
   const incomplete = shards.unfinished.length + shards.missing.length;
   if (incomplete > 0) {

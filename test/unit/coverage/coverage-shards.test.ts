@@ -167,6 +167,18 @@ describe('coverage run in shards', () => {
     expect((children.scripts.get(file) ?? []).map((form) => form.processes)).toEqual([3]);
   });
 
+  it('leaves out a half-written raw file only when told to (a shard still running)', async () => {
+    const root = await makeTempDir('coverage-shards');
+    const rawDir = path.join(root, '2-of-2', 'children-raw');
+    await mkdir(rawDir, { recursive: true });
+    await writeFile(path.join(rawDir, 'coverage-1-2-3.json'), '{"result":[{"url":"fi');
+
+    await expect(readChildCoverage([rawDir], root)).rejects.toThrow(/is not valid JSON/);
+    const tolerant = await readChildCoverage([rawDir], root, { skipUnreadable: true });
+    expect(tolerant.unreadableFiles).toEqual([path.join(rawDir, 'coverage-1-2-3.json')]);
+    expect(tolerant.scripts.size).toBe(0);
+  });
+
   it('reports the merged shards per directory through the report script', async () => {
     const root = await makeTempDir('coverage-shards');
     const file = path.join(root, 'a.ts');
