@@ -13,18 +13,20 @@ cd "$(dirname "$0")/.."
 export FSTORE_CLI_SOURCES=1
 
 shard=''
+sharded=false
 vitest_args=()
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --report) exec npx tsx scripts/coverage/report-shards.ts coverage/shards ;;
-    --shard=*) shard="${1#--shard=}" ;;
-    --shard) shard="${2:-}"; shift ;;
+    --shard=*) sharded=true; shard="${1#--shard=}" ;;
+    # A missing value is refused below, not taken for a whole run.
+    --shard) sharded=true; shard="${2:-}"; [ "$#" -gt 1 ] && shift ;;
     *) vitest_args+=("$1") ;;
   esac
   shift
 done
 
-if [ -n "$shard" ]; then
+if [ "$sharded" = true ]; then
   if ! [[ "$shard" =~ ^([1-9][0-9]*)/([1-9][0-9]*)$ ]] || [ "${BASH_REMATCH[1]}" -gt "${BASH_REMATCH[2]}" ]; then
     echo "--shard must be I/N with 1 <= I <= N (got '$shard'), e.g. --shard=1/6" >&2
     exit 2
