@@ -111,6 +111,8 @@ export function describeShards(set: ShardSet): string[] {
       `shard ${index}/${set.count} missing: run \`npm run test:coverage -- --shard=${index}/${set.count}\``,
     );
   if (set.unfinished.length + set.missing.length > 0)
-    lines.push('the figures below are partial: they cover the finished shards only');
+    lines.push(
+      'the figures below are partial: they cover the finished shards and what the child processes of unfinished ones recorded',
+    );
   return lines;
 }
