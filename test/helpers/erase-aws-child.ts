@@ -3,28 +3,15 @@
 // so FSTORE_FAULT can kill it with SIGKILL at a step. Athena is answered by DuckDB over the
 // bucket's objects as listed at each query; DynamoDB by a mock holding no item. Deletes one
 // object version per DeleteObjects, so a kill can fall between two. Prints the result as JSON.
-import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
-import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
-import type { Registry } from '../../lib/registry/index.ts';
 import { athenaOnMemoryBucket } from './athena-on-memory-bucket.ts';
+import { awsEraseOfC1 } from './aws-erase-options.ts';
+import { answerAsEmptyOnlineTable } from './empty-online-table-mock.ts';
 import { memoryBucketClient } from './s3-memory-bucket.ts';
-
-export const ordersRegistry = {
-  sources: [
-    {
-      name: 'orders',
-      schema: [
-        { name: 'customer_id', type: 'string' },
-        { name: 'amount', type: 'float64' },
-      ],
-      offline: { glueTable: 'orders', s3Prefix: 'offline/orders/' },
-    },
-  ],
-} as unknown as Registry;
 
 async function main(): Promise<void> {
   const name = process.env.FSTORE_TEST_BUCKET ?? '';
@@ -48,32 +35,13 @@ async function main(): Promise<void> {
     scratch: () => scratch,
   });
   athena.install();
-  const dynamodb = mockClient(DynamoDBClient);
-  dynamodb.on(ScanCommand).resolves({ Items: [] });
-  dynamodb.on(DeleteItemCommand).resolves({});
-  const result = await eraseEntitiesOnAws({
-    registry: ordersRegistry,
-    env: 'dev',
-    keys: [{ key: 'customer_id', type: 'string', value: 'C1' }],
-    s3,
-    bucket: name,
-    region: 'eu-west-1',
-    athena: {
-      runner: new AthenaQueryRunner({
-        athena: athena.client(),
-        workgroup: 'fstore-dev',
-        database: 'fstore_dev',
-        sleep: async () => {},
-      }),
-      database: 'fstore_dev',
-    },
-    online: { client: new DynamoDBClient({ region: 'eu-west-1' }), table: 'fstore-dev-online' },
-    auditSecret: Buffer.alloc(32, 7),
-    workDir: scratch,
-    leaseMs: Number(process.env.FSTORE_TEST_LEASE_MS ?? 60_000),
-    backoffMs: 0,
-    deleteBatchSize: 1,
-  });
+  answerAsEmptyOnlineTable(mockClient(DynamoDBClient));
+  const result = await eraseEntitiesOnAws(
+    awsEraseOfC1(
+      { s3, bucket: name, workDir: scratch, athena: athena.client() },
+      { leaseMs: Number(process.env.FSTORE_TEST_LEASE_MS ?? 60_000), deleteBatchSize: 1 },
+    ),
+  );
   duckdb.close();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

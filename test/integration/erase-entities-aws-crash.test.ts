@@ -1,16 +1,15 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
-import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import { queryRows } from '../../lib/offline/duckdb-session.ts';
-import type { Registry } from '../../lib/registry/index.ts';
 import { quoteLiteral } from '../../lib/sql/dialect.ts';
-import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
-import { repoRoot } from '../helpers/run-fstore.ts';
+import { useAthenaOnCompactionFixture } from '../helpers/athena-on-compaction-fixture.ts';
+import { awsEraseOfC1, fixtureErasePlace } from '../helpers/aws-erase-options.ts';
+import { answerAsEmptyOnlineTable } from '../helpers/empty-online-table-mock.ts';
+import { runFaultChildOnBucket } from '../helpers/fault-child-process.ts';
 import {
   ordersDataKey,
   threeIngestIds,
@@ -18,26 +17,9 @@ import {
 } from '../helpers/s3-compaction-fixture.ts';
 
 const fixture = useS3CompactionFixture('erase-entities-aws-crash');
-const athena = athenaOnMemoryBucket({
-  connection: () => fixture.duckdb.connection,
-  bucket: () => fixture.bucket,
-  source: 'orders',
-  scratch: () => fixture.scratch,
-});
+const athena = useAthenaOnCompactionFixture(fixture);
 const dynamodb = mockClient(DynamoDBClient);
 const leaseMs = 1500;
-const registry = {
-  sources: [
-    {
-      name: 'orders',
-      schema: [
-        { name: 'customer_id', type: 'string' },
-        { name: 'amount', type: 'float64' },
-      ],
-      offline: { glueTable: 'orders', s3Prefix: 'offline/orders/' },
-    },
-  ],
-} as unknown as Registry;
 const [first, second, third] = threeIngestIds;
 const holdingC1 = [
   ordersDataKey('2026-03-01', first),
@@ -45,71 +27,20 @@ const holdingC1 = [
   ordersDataKey('2026-03-01', third),
 ];
 
-beforeAll(() => athena.install());
-afterAll(() => athena.restore());
 beforeEach(async () => {
   fixture.bucket.objects.clear();
   await fixture.commitThreeIngests();
-  dynamodb.reset();
-  dynamodb.on(ScanCommand).resolves({ Items: [] });
-  dynamodb.on(DeleteItemCommand).resolves({});
+  answerAsEmptyOnlineTable(dynamodb);
 });
 
 /** The delete in a process of its own, killed by FSTORE_FAULT at `point`. */
-function eraseInChild(point: string): Promise<{ signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(repoRoot, 'test', 'helpers', 'erase-aws-child.ts')],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          ...fixture.bucket.env,
-          FSTORE_FAULT: point,
-          FSTORE_TEST_BUCKET: fixture.bucket.name,
-          FSTORE_TEST_SCRATCH: fixture.scratch,
-          FSTORE_TEST_LEASE_MS: String(leaseMs),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      out += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ signal, out }));
+const eraseInChild = (point: string) =>
+  runFaultChildOnBucket('erase-aws-child.ts', point, fixture, {
+    FSTORE_TEST_LEASE_MS: String(leaseMs),
   });
-}
 
-function eraseHere() {
-  return eraseEntitiesOnAws({
-    registry,
-    env: 'dev',
-    keys: [{ key: 'customer_id', type: 'string', value: 'C1' }],
-    s3: fixture.s3,
-    bucket: fixture.bucket.name,
-    region: 'eu-west-1',
-    athena: {
-      runner: new AthenaQueryRunner({
-        athena: athena.client(),
-        workgroup: 'fstore-dev',
-        database: 'fstore_dev',
-        sleep: async () => {},
-      }),
-      database: 'fstore_dev',
-    },
-    online: { client: new DynamoDBClient({ region: 'eu-west-1' }), table: 'fstore-dev-online' },
-    auditSecret: Buffer.alloc(32, 7),
-    workDir: fixture.scratch,
-    leaseMs,
-    backoffMs: 0,
-  });
-}
+const eraseHere = () =>
+  eraseEntitiesOnAws(awsEraseOfC1(fixtureErasePlace(fixture, athena), { leaseMs }));
 
 /** Data objects of `orders` holding a row of C1, read or not (every object in the bucket). */
 async function objectsHoldingC1(): Promise<string[]> {

@@ -1,111 +1,41 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
-import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import { queryRows } from '../../lib/offline/duckdb-session.ts';
-import type { Registry } from '../../lib/registry/index.ts';
 import { quoteLiteral } from '../../lib/sql/dialect.ts';
-import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
-import { repoRoot } from '../helpers/run-fstore.ts';
+import { useAthenaOnCompactionFixture } from '../helpers/athena-on-compaction-fixture.ts';
+import { awsEraseOfC1, fixtureErasePlace } from '../helpers/aws-erase-options.ts';
+import { answerAsEmptyOnlineTable } from '../helpers/empty-online-table-mock.ts';
+import { runFaultChildOnBucket } from '../helpers/fault-child-process.ts';
 import { ordersDataKey, useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
 // A versioned bucket: writing a key again keeps its earlier bytes as a noncurrent version.
 const fixture = useS3CompactionFixture('erase-entities-aws-in-place-crash', { versioned: true });
-const athena = athenaOnMemoryBucket({
-  connection: () => fixture.duckdb.connection,
-  bucket: () => fixture.bucket,
-  source: 'orders',
-  scratch: () => fixture.scratch,
-});
+const athena = useAthenaOnCompactionFixture(fixture);
 const dynamodb = mockClient(DynamoDBClient);
 const leaseMs = 1500;
-/** As test/helpers/erase-aws-child.ts erases (importing it would run it). */
-const ordersRegistry = {
-  sources: [
-    {
-      name: 'orders',
-      schema: [
-        { name: 'customer_id', type: 'string' },
-        { name: 'amount', type: 'float64' },
-      ],
-      offline: { glueTable: 'orders', s3Prefix: 'offline/orders/' },
-    },
-  ],
-} as unknown as Registry;
 /** An object `fstore ingest --env` uploaded and has not committed (no record names it). */
 const inflight = ordersDataKey('2026-03-01', '20260104t000000-3d4e5f6a');
 
-beforeAll(() => athena.install());
-afterAll(() => athena.restore());
 beforeEach(async () => {
   fixture.bucket.objects.clear();
   fixture.bucket.noncurrent.clear();
   await fixture.commitThreeIngests();
   // Seqs 40, 41, 42: customers C1, C2, C0.
   fixture.bucket.objects.set(inflight, await fixture.committedParquet([40, 41, 42]));
-  dynamodb.reset();
-  dynamodb.on(ScanCommand).resolves({ Items: [] });
-  dynamodb.on(DeleteItemCommand).resolves({});
+  answerAsEmptyOnlineTable(dynamodb);
 });
 
-function eraseInChild(point: string): Promise<{ signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(repoRoot, 'test', 'helpers', 'erase-aws-child.ts')],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          ...fixture.bucket.env,
-          FSTORE_FAULT: point,
-          FSTORE_TEST_BUCKET: fixture.bucket.name,
-          FSTORE_TEST_SCRATCH: fixture.scratch,
-          FSTORE_TEST_LEASE_MS: String(leaseMs),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      out += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ signal, out }));
+const eraseInChild = (point: string) =>
+  runFaultChildOnBucket('erase-aws-child.ts', point, fixture, {
+    FSTORE_TEST_LEASE_MS: String(leaseMs),
   });
-}
 
-function eraseHere() {
-  return eraseEntitiesOnAws({
-    registry: ordersRegistry,
-    env: 'dev',
-    keys: [{ key: 'customer_id', type: 'string', value: 'C1' }],
-    s3: fixture.s3,
-    bucket: fixture.bucket.name,
-    region: 'eu-west-1',
-    athena: {
-      runner: new AthenaQueryRunner({
-        athena: athena.client(),
-        workgroup: 'fstore-dev',
-        database: 'fstore_dev',
-        sleep: async () => {},
-      }),
-      database: 'fstore_dev',
-    },
-    online: { client: new DynamoDBClient({ region: 'eu-west-1' }), table: 'fstore-dev-online' },
-    auditSecret: Buffer.alloc(32, 7),
-    workDir: fixture.scratch,
-    leaseMs,
-    backoffMs: 0,
-  });
-}
+const eraseHere = () =>
+  eraseEntitiesOnAws(awsEraseOfC1(fixtureErasePlace(fixture, athena), { leaseMs }));
 
 /** Every version, current or not, of a data object of `orders` that holds a row of C1. */
 async function versionsHoldingC1(prefixes = ['offline/orders/dt=']): Promise<string[]> {

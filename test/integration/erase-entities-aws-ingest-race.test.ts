@@ -1,63 +1,37 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
 import type { ErasureKey } from '../../lib/erasure/erasure-keys.ts';
-import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { S3IngestTarget } from '../../lib/offline/s3-ingest-target.ts';
-import type { Registry } from '../../lib/registry/index.ts';
-import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
+import { useAthenaOnCompactionFixture } from '../helpers/athena-on-compaction-fixture.ts';
+import { awsEraseOfC1, devAthenaRunner, fixtureErasePlace } from '../helpers/aws-erase-options.ts';
+import { answerAsEmptyOnlineTable } from '../helpers/empty-online-table-mock.ts';
 import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
 // Issue 19: an `fstore ingest --env` uploading rows of the key after the delete's Athena query
 // (which cannot see them) and committing before the delete's commit left those rows in place
 // with the older ones gone. Its commit now waits for the delete's lock: the rows come after it.
 const fixture = useS3CompactionFixture('erase-entities-aws-ingest-race');
-const athena = athenaOnMemoryBucket({
-  connection: () => fixture.duckdb.connection,
-  bucket: () => fixture.bucket,
-  source: 'orders',
-  scratch: () => fixture.scratch,
-});
+const athena = useAthenaOnCompactionFixture(fixture);
 const dynamodb = mockClient(DynamoDBClient);
-const registry = {
-  sources: [
-    {
-      name: 'orders',
-      schema: [
-        { name: 'customer_id', type: 'string' },
-        { name: 'amount', type: 'float64' },
-      ],
-      offline: { glueTable: 'orders', s3Prefix: 'offline/orders/' },
-    },
-  ],
-} as unknown as Registry;
 const c1: ErasureKey[] = [{ key: 'customer_id', type: 'string', value: 'C1' }];
 const backfillId = '20260304t000000-3d4e5f60';
 const backfillRecord = ingestRecordKey('orders', '9'.repeat(64), backfillId);
 
-beforeAll(() => athena.install());
-afterAll(() => athena.restore());
 beforeEach(async () => {
   fixture.bucket.objects.clear();
   fixture.bucket.requests.length = 0;
   await fixture.commitThreeIngests();
-  dynamodb.reset();
-  dynamodb.on(ScanCommand).resolves({ Items: [] });
-  dynamodb.on(DeleteItemCommand).resolves({});
+  answerAsEmptyOnlineTable(dynamodb);
 });
 
 /** The delete, with `afterQuery` run once its Athena query has answered. */
 function erase(afterQuery: () => Promise<void> = async () => {}) {
-  const runner = new AthenaQueryRunner({
-    athena: athena.client(),
-    workgroup: 'fstore-dev',
-    database: 'fstore_dev',
-    sleep: async () => {},
-  });
+  const runner = devAthenaRunner(athena.client());
   const run = runner.run.bind(runner);
   let queried = false;
   runner.run = async (...args) => {
@@ -68,19 +42,12 @@ function erase(afterQuery: () => Promise<void> = async () => {}) {
     }
     return answer;
   };
-  return eraseEntitiesOnAws({
-    registry,
-    env: 'dev',
-    keys: c1,
-    s3: fixture.s3,
-    bucket: fixture.bucket.name,
-    region: 'eu-west-1',
-    athena: { runner, database: 'fstore_dev' },
-    online: { client: new DynamoDBClient({ region: 'eu-west-1' }), table: 'fstore-dev-online' },
-    auditSecret: Buffer.alloc(32, 7),
-    workDir: fixture.scratch,
-    backoffMs: 0,
-  });
+  return eraseEntitiesOnAws(
+    awsEraseOfC1(fixtureErasePlace(fixture, athena), {
+      keys: c1,
+      athena: { runner, database: 'fstore_dev' },
+    }),
+  );
 }
 
 /** Uploads an ingest of rows with seqs 31 (customer C1) and 32 (C2) and starts its commit. */

@@ -11,31 +11,18 @@ import {
   type LastRun,
   MaterializationStateStore,
 } from '../../lib/materialize/materialization-state.ts';
-import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import type { Registry } from '../../lib/registry/index.ts';
-import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
+import { useAthenaOnCompactionFixture } from '../helpers/athena-on-compaction-fixture.ts';
+import { awsEraseOfC1, fixtureErasePlace } from '../helpers/aws-erase-options.ts';
+import { ordersSourceRegistry } from '../helpers/orders-source-registry.ts';
 import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
 const fixture = useS3CompactionFixture('erase-entities-aws-materialization');
-const athena = athenaOnMemoryBucket({
-  connection: () => fixture.duckdb.connection,
-  bucket: () => fixture.bucket,
-  source: 'orders',
-  scratch: () => fixture.scratch,
-});
+const athena = useAthenaOnCompactionFixture(fixture);
 const table = 'fstore-dev-online';
 const registry = {
-  sources: [
-    {
-      name: 'orders',
-      schema: [
-        { name: 'customer_id', type: 'string' },
-        { name: 'amount', type: 'float64' },
-      ],
-      offline: { glueTable: 'orders', s3Prefix: 'offline/orders/' },
-    },
-  ],
+  ...ordersSourceRegistry,
   featureViews: [
     {
       name: 'customer_stats',
@@ -52,14 +39,12 @@ let client: DynamoDBClient;
 let state: MaterializationStateStore;
 
 beforeAll(async () => {
-  athena.install();
   dynamo = await startDynalite();
   client = localDynamoClient(dynamo.endpoint);
   await ensureLocalTable(client, table);
   state = new MaterializationStateStore(client, table, 'customer_stats#v1');
 });
 afterAll(async () => {
-  athena.restore();
   client.destroy();
   await dynamo.close();
 });
@@ -94,31 +79,15 @@ const run = (status: LastRun['status']): LastRun => ({
   durationMs: 60_000,
 });
 
-function erase(extra: Partial<AwsEraseOptions> = {}) {
-  return eraseEntitiesOnAws({
-    registry,
-    env: 'dev',
-    keys: [{ key: 'customer_id', type: 'string', value: 'C1' }],
-    s3: fixture.s3,
-    bucket: fixture.bucket.name,
-    region: 'eu-west-1',
-    athena: {
-      runner: new AthenaQueryRunner({
-        athena: athena.client(),
-        workgroup: 'fstore-dev',
-        database: 'fstore_dev',
-        sleep: async () => {},
-      }),
-      database: 'fstore_dev',
-    },
-    online: { client, table },
-    auditSecret: Buffer.alloc(32, 7),
-    workDir: fixture.scratch,
-    backoffMs: 0,
-    materializationPollMs: 20,
-    ...extra,
-  });
-}
+const erase = (extra: Partial<AwsEraseOptions> = {}) =>
+  eraseEntitiesOnAws(
+    awsEraseOfC1(fixtureErasePlace(fixture, athena), {
+      registry,
+      online: { client, table },
+      materializationPollMs: 20,
+      ...extra,
+    }),
+  );
 
 describe('fstore delete on AWS and a running materialization (dynalite)', () => {
   it('waits for a materialization that read the rows before the offline commit, then deletes the item it wrote back', async () => {

@@ -1,37 +1,20 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { type AwsEraseOptions, eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
-import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import { queryRows } from '../../lib/offline/duckdb-session.ts';
-import type { Registry } from '../../lib/registry/index.ts';
 import { quoteLiteral } from '../../lib/sql/dialect.ts';
-import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
+import { useAthenaOnCompactionFixture } from '../helpers/athena-on-compaction-fixture.ts';
+import { awsEraseOfC1, fixtureErasePlace } from '../helpers/aws-erase-options.ts';
+import { answerAsEmptyOnlineTable } from '../helpers/empty-online-table-mock.ts';
 import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
 // Versioned: the push ingest's plain deletes and the delete's rewrites keep older versions.
 const fixture = useS3CompactionFixture('erase-entities-aws-staged', { versioned: true });
-const athena = athenaOnMemoryBucket({
-  connection: () => fixture.duckdb.connection,
-  bucket: () => fixture.bucket,
-  source: 'orders',
-  scratch: () => fixture.scratch,
-});
+const athena = useAthenaOnCompactionFixture(fixture);
 const dynamodb = mockClient(DynamoDBClient);
-const registry = {
-  sources: [
-    {
-      name: 'orders',
-      schema: [
-        { name: 'customer_id', type: 'string' },
-        { name: 'amount', type: 'float64' },
-      ],
-      offline: { glueTable: 'orders', s3Prefix: 'offline/orders/' },
-    },
-  ],
-} as unknown as Registry;
 
 const staged =
   'offline/_push/orders/arrived=2026-03-01/fstore-dev-push-orders-1-2026-03-01-12-00-00-a.parquet';
@@ -109,8 +92,6 @@ async function versionsHoldingC1(): Promise<string[]> {
   return holding.sort();
 }
 
-beforeAll(() => athena.install());
-afterAll(() => athena.restore());
 beforeEach(async () => {
   fixture.bucket.objects.clear();
   fixture.bucket.noncurrent.clear();
@@ -130,35 +111,11 @@ beforeEach(async () => {
     conversionErrors,
     Buffer.from(`${errorLine('C1')}\n${errorLine('C2')}\nnot json, pushed for C1\n`),
   );
-  dynamodb.reset();
-  dynamodb.on(ScanCommand).resolves({ Items: [] });
-  dynamodb.on(DeleteItemCommand).resolves({});
+  answerAsEmptyOnlineTable(dynamodb);
 });
 
-function erase(extra: Partial<AwsEraseOptions> = {}) {
-  return eraseEntitiesOnAws({
-    registry,
-    env: 'dev',
-    keys: [{ key: 'customer_id', type: 'string', value: 'C1' }],
-    s3: fixture.s3,
-    bucket: fixture.bucket.name,
-    region: 'eu-west-1',
-    athena: {
-      runner: new AthenaQueryRunner({
-        athena: athena.client(),
-        workgroup: 'fstore-dev',
-        database: 'fstore_dev',
-        sleep: async () => {},
-      }),
-      database: 'fstore_dev',
-    },
-    online: { client: new DynamoDBClient({ region: 'eu-west-1' }), table: 'fstore-dev-online' },
-    auditSecret: Buffer.alloc(32, 7),
-    workDir: fixture.scratch,
-    backoffMs: 0,
-    ...extra,
-  });
-}
+const erase = (extra: Partial<AwsEraseOptions> = {}) =>
+  eraseEntitiesOnAws(awsEraseOfC1(fixtureErasePlace(fixture, athena), extra));
 
 describe('fstore delete on AWS and pushed rows not yet in the offline store (versioned loopback bucket)', () => {
   it('removes the keys from staged objects, set-aside copies and Firehose error records, every version, keeping the objects and the other rows', async () => {

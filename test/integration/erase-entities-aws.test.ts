@@ -5,16 +5,14 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { type AwsEraseOptions, eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
-import type { ErasureKey } from '../../lib/erasure/erasure-keys.ts';
-import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { compactionLockKey, compactionRecordKey } from '../../lib/offline/s3-compact-record.ts';
 import { s3SnapshotKey } from '../../lib/offline/s3-snapshots.ts';
 import { newSnapshot } from '../../lib/offline/snapshot-format.ts';
-import type { Registry } from '../../lib/registry/index.ts';
-import { athenaOnMemoryBucket } from '../helpers/athena-on-memory-bucket.ts';
+import { useAthenaOnCompactionFixture } from '../helpers/athena-on-compaction-fixture.ts';
+import { awsEraseOfC1, fixtureErasePlace } from '../helpers/aws-erase-options.ts';
 import {
   ordersDataKey,
   threeIngestIds,
@@ -22,35 +20,13 @@ import {
 } from '../helpers/s3-compaction-fixture.ts';
 
 const fixture = useS3CompactionFixture('erase-entities-aws');
-const athena = athenaOnMemoryBucket({
-  connection: () => fixture.duckdb.connection,
-  bucket: () => fixture.bucket,
-  source: 'orders',
-  scratch: () => fixture.scratch,
-});
+const athena = useAthenaOnCompactionFixture(fixture);
 const dynamodb = mockClient(DynamoDBClient);
-const registry = {
-  sources: [
-    {
-      name: 'orders',
-      schema: [
-        { name: 'customer_id', type: 'string' },
-        { name: 'amount', type: 'float64' },
-      ],
-      offline: { glueTable: 'orders', s3Prefix: 'offline/orders/' },
-    },
-  ],
-} as unknown as Registry;
-const c1: ErasureKey[] = [{ key: 'customer_id', type: 'string', value: 'C1' }];
-const secret = Buffer.alloc(32, 7);
 const [first, second, third] = threeIngestIds;
 const quarantined = 'quarantine/customer_stats/run-1/1-part-00001.jsonl';
 
 /** Online items: C1 and C2 under two views; DeleteItem answers what was there. */
 let items: Set<string>;
-
-beforeAll(() => athena.install());
-afterAll(() => athena.restore());
 
 beforeEach(async () => {
   fixture.bucket.objects.clear();
@@ -91,30 +67,8 @@ beforeEach(async () => {
   });
 });
 
-function erase(extra: Partial<AwsEraseOptions> = {}) {
-  return eraseEntitiesOnAws({
-    registry,
-    env: 'dev',
-    keys: c1,
-    s3: fixture.s3,
-    bucket: fixture.bucket.name,
-    region: 'eu-west-1',
-    athena: {
-      runner: new AthenaQueryRunner({
-        athena: athena.client(),
-        workgroup: 'fstore-dev',
-        database: 'fstore_dev',
-        sleep: async () => {},
-      }),
-      database: 'fstore_dev',
-    },
-    online: { client: new DynamoDBClient({ region: 'eu-west-1' }), table: 'fstore-dev-online' },
-    auditSecret: secret,
-    workDir: fixture.scratch,
-    backoffMs: 0,
-    ...extra,
-  });
-}
+const erase = (extra: Partial<AwsEraseOptions> = {}) =>
+  eraseEntitiesOnAws(awsEraseOfC1(fixtureErasePlace(fixture, athena), extra));
 
 const auditObjects = () =>
   [...fixture.bucket.objects.keys()].filter((k) => k.startsWith('_fstore/audit/deletes/'));

@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { microsOfMillis } from '../../lib/epoch-micros.ts';
 import { compactionRecordKey } from '../../lib/offline/s3-compact-record.ts';
 import { applyS3Retention, type S3RetentionOptions } from '../../lib/offline/s3-retention.ts';
-import { rewriteS3Objects } from '../../lib/offline/s3-rewrite-objects.ts';
+import { boundaryRewriteIn, tenDaysOfOrders } from '../helpers/orders-retention-options.ts';
 import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
 const fixture = useS3CompactionFixture('s3-retention-boundary');
@@ -52,23 +51,12 @@ beforeEach(async () => {
 });
 
 const retain = (extra: Partial<S3RetentionOptions> = {}) =>
-  applyS3Retention({
-    s3: fixture.s3,
-    bucket: fixture.bucket.name,
-    source: 'orders',
-    prefix: 'offline/orders/',
-    retentionSeconds: 10 * 86_400,
-    nowMicros: microsOfMillis(now),
-    pins: [],
-    now: () => new Date(now),
-    boundaryRewrite: {
-      rewrite: rewriteS3Objects,
-      region: 'eu-west-1',
-      timestampField: 'event_ts',
-      workDir: fixture.scratch,
-    },
-    ...extra,
-  });
+  applyS3Retention(
+    tenDaysOfOrders(fixture.s3, fixture.bucket.name, now, {
+      boundaryRewrite: boundaryRewriteIn(fixture.scratch),
+      ...extra,
+    }),
+  );
 
 const seqsRead = async () => (await fixture.readable()).map((r) => Number(r.fstore_seq));
 

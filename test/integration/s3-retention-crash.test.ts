@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { microsOfMillis } from '../../lib/epoch-micros.ts';
 import { applyS3Retention } from '../../lib/offline/s3-retention.ts';
-import { rewriteS3Objects } from '../../lib/offline/s3-rewrite-objects.ts';
-import { repoRoot } from '../helpers/run-fstore.ts';
+import { runFaultChildOnBucket } from '../helpers/fault-child-process.ts';
+import { boundaryRewriteIn, tenDaysOfOrders } from '../helpers/orders-retention-options.ts';
 import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
 // Issue 19: the scheduled retention killed (SIGKILL) after committing its boundary-day rewrite,
@@ -29,58 +27,22 @@ beforeEach(async () => {
   fixture.bucket.objects.set(mixed, await readFile(file));
 });
 
-function retainInChild(point: string): Promise<{ signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(repoRoot, 'test', 'helpers', 'retention-aws-child.ts')],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          ...fixture.bucket.env,
-          FSTORE_FAULT: point,
-          FSTORE_TEST_BUCKET: fixture.bucket.name,
-          FSTORE_TEST_SCRATCH: fixture.scratch,
-          FSTORE_TEST_NOW: String(now),
-          FSTORE_TEST_LEASE_MS: String(leaseMs),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      out += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ signal, out }));
+const retainInChild = (point: string) =>
+  runFaultChildOnBucket('retention-aws-child.ts', point, fixture, {
+    FSTORE_TEST_NOW: String(now),
+    FSTORE_TEST_LEASE_MS: String(leaseMs),
   });
-}
 
 /** The rerun, once the killed run's lease (timed on S3's clock, whole seconds) has run out. */
 async function retainAgain() {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await applyS3Retention({
-        s3: fixture.s3,
-        bucket: fixture.bucket.name,
-        source: 'orders',
-        prefix: 'offline/orders/',
-        retentionSeconds: 10 * 86_400,
-        nowMicros: microsOfMillis(now),
-        pins: [],
-        now: () => new Date(now),
-        leaseMs,
-        boundaryRewrite: {
-          rewrite: rewriteS3Objects,
-          region: 'eu-west-1',
-          timestampField: 'event_ts',
-          workDir: fixture.scratch,
-        },
-      });
+      return await applyS3Retention(
+        tenDaysOfOrders(fixture.s3, fixture.bucket.name, now, {
+          leaseMs,
+          boundaryRewrite: boundaryRewriteIn(fixture.scratch),
+        }),
+      );
     } catch (error) {
       if ((error as Error).name !== 'S3LockHeldError' || attempt > 20) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500));

@@ -1,45 +1,39 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { microsOfMillis } from '../../lib/epoch-micros.ts';
-import { readS3CommittedSources, s3CommittedSeqs } from '../../lib/offline/s3-committed-ingests.ts';
 import { S3IngestTarget } from '../../lib/offline/s3-ingest-target.ts';
 import { S3LockHeldError } from '../../lib/offline/s3-lock.ts';
 import { applyS3Retention, type S3RetentionOptions } from '../../lib/offline/s3-retention.ts';
 import { createS3Snapshot, s3SnapshotPins } from '../../lib/offline/s3-snapshots.ts';
-import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
+import { tenDaysOfOrders } from '../helpers/orders-retention-options.ts';
+import {
+  commitRetentionIngests,
+  committedSeqsOf,
+  retentionNow,
+  snapshotStoreOf,
+} from '../helpers/retention-race-ingests.ts';
+import { ordersDataKey, useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
 // Issue 19: what runs beside the scheduled retention on AWS (a snapshot create, an ingest's
 // commit) against the loopback bucket, at the exact point between the run's read of the pins and
 // its deletes.
 const fixture = useS3CompactionFixture('s3-retention-races');
-const now = Date.parse('2026-03-20T12:00:00Z');
-// Boundary: 10 days before now, 2026-03-10T12:00:00Z; dt=2026-03-08 and 09 are wholly older.
-const ids = ['20260308t000000-0a1b2c3d', '20260309t000000-1b2c3d4e', '20260315t000000-2c3d4e5f'];
-const key = (dt: string, id: string) => `offline/orders/dt=${dt}/${id}-0.parquet`;
-const store = () => ({ s3: fixture.s3, bucket: fixture.bucket.name, env: 'dev' });
-const committed = async (sources: readonly string[]) =>
-  s3CommittedSeqs(await readS3CommittedSources(fixture.s3, fixture.bucket.name, sources));
+const now = retentionNow;
+const store = () => snapshotStoreOf(fixture);
+const committed = committedSeqsOf(fixture);
 
 beforeEach(async () => {
   fixture.bucket.objects.clear();
-  await fixture.commitIngest(0, ids[0] as string, [[key('2026-03-08', ids[0] as string), [1, 2]]]);
-  await fixture.commitIngest(1, ids[1] as string, [[key('2026-03-09', ids[1] as string), [3]]]);
-  await fixture.commitIngest(2, ids[2] as string, [[key('2026-03-15', ids[2] as string), [4]]]);
+  await commitRetentionIngests(fixture);
 });
 
 const retain = (extra: Partial<S3RetentionOptions> = {}) =>
-  applyS3Retention({
-    s3: fixture.s3,
-    bucket: fixture.bucket.name,
-    source: 'orders',
-    prefix: 'offline/orders/',
-    retentionSeconds: 10 * 86_400,
-    nowMicros: microsOfMillis(now),
-    pins: () => s3SnapshotPins(store()),
-    now: () => new Date(now),
-    ...extra,
-  });
+  applyS3Retention(
+    tenDaysOfOrders(fixture.s3, fixture.bucket.name, now, {
+      pins: () => s3SnapshotPins(store()),
+      ...extra,
+    }),
+  );
 
 const seqsRead = async () => (await fixture.readable()).map((r) => Number(r.fstore_seq)).sort();
 
@@ -73,7 +67,7 @@ describe('a snapshot created while the AWS retention runs', () => {
     const made = await createS3Snapshot(store(), { name: 'after', sources: ['orders'] }, committed);
     expect(Object.keys(made.sources)).toEqual(['orders']);
     await fixture.commitIngest(3, '20260316t000000-3d4e5f60', [
-      [key('2026-03-07', '20260316t000000-3d4e5f60'), [5]],
+      [ordersDataKey('2026-03-07', '20260316t000000-3d4e5f60'), [5]],
     ]);
     // Seq 5 is past the pin (4): a backfill the snapshot does not pin goes.
     const again = await retain();
@@ -96,7 +90,7 @@ async function backfill(dt: string, id: string, seqs: readonly number[], waitMs 
   });
   const published = await target.publish('orders', staging);
   return {
-    key: key(dt, id),
+    key: ordersDataKey(dt, id),
     commit: () =>
       target.commit(
         {
@@ -155,7 +149,7 @@ describe('an fstore ingest --env committing while the AWS retention runs', () =>
   });
 
   it('deletes an upload no record names once it is a day old (a killed ingest’s leftover), not before', async () => {
-    const leftover = key('2026-03-06', '20260306t000000-60718293');
+    const leftover = ordersDataKey('2026-03-06', '20260306t000000-60718293');
     fixture.bucket.objects.set(leftover, await fixture.committedParquet([9]));
     fixture.bucket.modified.set(leftover, new Date(now - 3_600_000));
     expect(await retain()).toMatchObject({ objectsDeleted: 2 });
