@@ -15,6 +15,7 @@ import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
 import {
   failShardedRun,
   finishShardedRun,
+  recordShardedUnload,
   renewShardedRun,
   type ShardedRunDependencies,
   startShardedRun,
@@ -44,7 +45,8 @@ export class InvalidRunStepError extends Error {
  * The steps of the sharded-materialization state machine around its Distributed Map (one
  * function, the step named by `action`): `start` takes the lease for the execution and plans
  * the run, starting its UNLOAD when it is sharded; `poll` extends the run's lease and reads the UNLOAD's
- * state (the state machine waits between polls, no function does); `finish` moves the watermark once every
+ * state (the state machine waits between polls, no function does), recording what it wrote
+ * once it succeeded; `finish` moves the watermark once every
  * shard is done; `fail` gives the lease back keeping the checkpoints.
  */
 export function createRunControllerHandler(deps: RunControllerDependencies) {
@@ -84,6 +86,7 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
     registry: deps.registry,
     dynamo: deps.dynamo,
     table: deps.config.tableName,
+    s3: deps.s3,
     bucket: deps.config.bucket,
     dialect: athenaDialect(deps.config.database),
     ingests: s3IngestLog(deps.s3, deps.config.bucket),
@@ -133,9 +136,18 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
           new GetQueryExecutionCommand({ QueryExecutionId: input.queryExecutionId }),
         );
         const state = QueryExecution?.Status?.State ?? 'UNKNOWN';
+        // Before any writer runs: what the UNLOAD wrote, which writers and resumes check.
+        const unloaded = state === 'SUCCEEDED' ? await recordShardedUnload(runs, input) : undefined;
+        if (unloaded) logger.info('unload recorded', { ...unloaded });
         return {
           queryExecutionId: input.queryExecutionId,
           state,
+          ...(unloaded
+            ? {
+                objects: Object.values(unloaded.shards).reduce((n, s) => n + s.objects, 0),
+                bytes: Object.values(unloaded.shards).reduce((n, s) => n + s.bytes, 0),
+              }
+            : {}),
           ...(state === 'FAILED' || state === 'CANCELLED'
             ? { reason: QueryExecution?.Status?.StateChangeReason ?? state }
             : {}),

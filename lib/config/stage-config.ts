@@ -197,6 +197,33 @@ export const stageConfigSchema = z
             maxConcurrency: z.number().int().min(1).max(1000).default(20),
             /** Runs estimated under this many rows stay on the single materializer function. */
             minRows: z.number().int().min(0).default(1_000_000),
+            /**
+             * Days before the runs' UNLOAD output (`materialize-unload/` of the offline bucket)
+             * expires. At least 1: an execution lasts at most 6 hours (the state machine's
+             * timeout), so its own output outlives it; a run resumed after that checks its
+             * folder against what the UNLOAD wrote and unloads again when objects are gone.
+             * Default 7: a failed run resumed within a week pays no second Athena scan.
+             */
+            unloadExpirationDays: z
+              .number()
+              .int()
+              .min(1, 'must be at least 1 day (an execution can last 6 hours)')
+              .max(3650)
+              .default(7),
+            /**
+             * Pre-warms the online table (DynamoDB warm throughput) to this many write units per
+             * second, so a first large backfill writes at full speed at once instead of ramping
+             * from the 4,000 units/s of a new on-demand table (docs/scale.md). Absent (the
+             * default): not set. Warm throughput only rises (DynamoDB refuses a decrease).
+             */
+            warmWriteUnitsPerSecond: z
+              .number()
+              .int()
+              .min(
+                4000,
+                'must be at least 4000 (a new on-demand table serves 4,000 write units/s at once)',
+              )
+              .optional(),
           })
           .readonly()
           .prefault({}),

@@ -16,6 +16,7 @@ import {
   trainingStatements,
 } from '../iam/offline-policy.ts';
 import type { PolicyStatement } from '../iam/policy-statement.ts';
+import { unloadFolder } from '../materialize/unload-folder.ts';
 import { ingestRecordsPrefix, ingestRecordsTable } from '../offline/ingest-records.ts';
 import type { Registry } from '../registry/index.ts';
 import {
@@ -46,14 +47,23 @@ export interface OfflineStoreProps {
 /**
  * Expiry of the prefixes that hold copies and by-products, never of `offline/` itself:
  * query results, training-set requests and outputs, quarantined rows (a `never` stage setting
- * gives no rule). Noncurrent versions then go by the bucket's own rule.
+ * gives no rule), and the UNLOAD output of sharded runs (whether or not a view is sharded now,
+ * so an earlier run's folders go too). Noncurrent versions then go by the bucket's own rule.
  */
-export function expiryRules(offline: StageConfig['offline']): s3.LifecycleRule[] {
+export function expiryRules(
+  stage: Pick<StageConfig, 'offline' | 'materialization'>,
+): s3.LifecycleRule[] {
+  const { offline } = stage;
   const rules: [id: string, prefix: string, days: number | 'never'][] = [
     ['expire-query-results', 'athena-results/', offline.queryResultsExpirationDays],
     ['expire-requests', 'requests/', offline.requestsExpirationDays],
     ['expire-training-sets', 'training-sets/', offline.trainingSetsExpirationDays],
     ['expire-quarantine', 'quarantine/', offline.quarantineExpirationDays],
+    [
+      'expire-materialize-unload',
+      unloadFolder,
+      stage.materialization.sharding.unloadExpirationDays,
+    ],
   ];
   return rules.flatMap(([id, prefix, days]) =>
     days === 'never' ? [] : [{ id, prefix, expiration: Duration.days(days) }],
@@ -99,7 +109,7 @@ export class OfflineStore extends Construct {
     this.bucket = new SecureBucket(this, 'Data', {
       retain: stage.retainData,
       accessLogs: { bucket: props.accessLogsBucket, prefix: 'offline-data/' },
-      lifecycleRules: expiryRules(stage.offline),
+      lifecycleRules: expiryRules(stage),
     }).bucket;
     this.databaseName = glueDatabaseName(stage.name);
     const database = new glue.CfnDatabase(this, 'Database', {

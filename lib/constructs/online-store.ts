@@ -9,10 +9,17 @@ export interface OnlineStoreProps {
   readonly stage: StageConfig;
 }
 
+/** The stage's pre-warming of the table for large sharded backfills (docs/scale.md), if any. */
+function warmThroughput(stage: StageConfig): Pick<dynamodb.TablePropsV2, 'warmThroughput'> {
+  const write = stage.materialization.sharding.warmWriteUnitsPerSecond;
+  return write === undefined ? {} : { warmThroughput: { writeUnitsPerSecond: write } };
+}
+
 /**
  * The online table of one environment: key `pk` (view version + entity key, see
  * docs/adr/0005-online-store-layout.md), on-demand capacity, point-in-time recovery,
- * encryption at rest, TTL on `expires_at`. Production stages retain it and protect it
+ * encryption at rest, TTL on `expires_at`, warm throughput when the stage sets
+ * `materialization.sharding.warmWriteUnitsPerSecond`. Production stages retain it and protect it
  * against deletion.
  */
 export class OnlineStore extends Construct {
@@ -24,6 +31,7 @@ export class OnlineStore extends Construct {
       tableName: onlineTableName(props.stage.name),
       partitionKey: { name: itemAttributes.key, type: dynamodb.AttributeType.STRING },
       billing: dynamodb.Billing.onDemand(),
+      ...warmThroughput(props.stage),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       timeToLiveAttribute: itemAttributes.expiresAt,

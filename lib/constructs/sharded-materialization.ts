@@ -117,8 +117,9 @@ export class ShardedMaterialization extends Construct {
     props.table.grant(this.runFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // The UNLOAD runs as this function: Athena reads the sources and writes the run's folder.
     offlineStore.grantQuery(this.runFunction, { readRequests: false });
+    // Listing the UNLOAD folder: the poll records what the UNLOAD wrote, a resume checks it.
     offlineStore.grantObjects(this.runFunction, {
-      read: ['offline/_ingests/'],
+      read: ['offline/_ingests/', props.unloadFolder],
       writtenByAthena: [props.unloadFolder],
     });
 

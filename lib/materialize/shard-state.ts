@@ -9,6 +9,7 @@ import { HintedError } from '../hinted-error.ts';
 import { itemAttributes } from '../online/item-codec.ts';
 import { type Checkpoint, LeaseLostError, stateKey } from './materialization-state.ts';
 import type { ShardProgress } from './shard-plan.ts';
+import type { UnloadManifest } from './unload-manifest.ts';
 
 /** A shard checkpoint in the state item that does not read back (edited by hand, a bug). */
 export class ShardCheckpointError extends HintedError {
@@ -23,6 +24,11 @@ export type ShardedCheckpoint = Checkpoint & {
    * by the execution that unloads (sharded-run.ts).
    */
   readonly unloadPrefix?: string;
+  /**
+   * What that UNLOAD wrote, per shard, recorded by the controller's poll when it succeeded:
+   * writers and a resumed run check the folder still holds it (unload-manifest.ts).
+   */
+  readonly unloaded?: UnloadManifest;
 };
 
 /** The shard count of a run's checkpoint (1 for a run that is not sharded). */

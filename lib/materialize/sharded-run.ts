@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { laterIso } from '../epoch-micros.ts';
 import { HintedError } from '../hinted-error.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
@@ -12,10 +13,11 @@ import {
   MaterializationStateStore,
 } from './materialization-state.ts';
 import { plannedOnlineView, planRun, viewQualityIssues } from './materialize-view.ts';
-import { combineShardProgress, maxShards } from './shard-plan.ts';
+import { combineShardProgress, maxShards, unfinishedShards } from './shard-plan.ts';
 import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
 import { renderShardUnload } from './shard-unload.ts';
 import { unloadFolder } from './unload-folder.ts';
+import { recordUnload, type UnloadManifest, unloadIntact } from './unload-manifest.ts';
 
 /**
  * The run controller of sharded materialization on AWS (issue 21), the steps of the state
@@ -37,6 +39,8 @@ export interface ShardedRunDependencies {
   readonly registry: RuntimeRegistry;
   readonly dynamo: DynamoDBClient;
   readonly table: string;
+  /** Lists the runs' UNLOAD folders in `bucket`, the offline bucket. */
+  readonly s3: S3Client;
   readonly bucket: string;
   readonly dialect: Dialect;
   readonly ingests?: IngestLog;
@@ -144,17 +148,34 @@ export async function startShardedRun(
     }
     const stored = await shardStore.read();
     let sharded = checkpoint as ShardedCheckpoint;
-    // Shard checkpoints of this run exist only once its UNLOAD succeeded (writers run after it).
+    const own = Object.fromEntries(
+      Object.entries(stored).filter(([, p]) => p.runId === checkpoint.runId),
+    );
+    const unfinished = unfinishedShards(shardsOf(sharded), own);
+    // An earlier execution's UNLOAD is reused only while its folder holds what was recorded
+    // when it succeeded, for every shard still to write: objects expire (or are deleted), and
+    // an emptied folder must unload again, never read as shards of no rows.
     const unloaded =
       resumed &&
-      sharded.unloadPrefix !== undefined &&
-      Object.values(stored).some((p) => p.runId === checkpoint.runId);
+      sharded.unloaded !== undefined &&
+      sharded.unloaded.prefix === sharded.unloadPrefix &&
+      (await unloadIntact(deps.s3, deps.bucket, sharded.unloaded, unfinished));
     const unloadPrefix = unloaded
       ? (sharded.unloadPrefix as string)
       : `${unloadFolder}${view.name}/${checkpoint.runId}/${start.execution}/`;
-    if (resumed) {
-      sharded = { ...sharded, unloadPrefix };
+    if (resumed && unloaded) {
       await store.checkpoint(owner, deps.leaseMs, sharded);
+    } else if (resumed) {
+      // The unfinished shards' positions are in objects of the old folder: they start over in
+      // the new one; the shards already done stay done.
+      const { unloaded: _old, ...rest } = sharded;
+      sharded = { ...rest, unloadPrefix };
+      await shardStore.start(
+        owner,
+        deps.leaseMs,
+        sharded,
+        unfinished.filter((s) => s in own),
+      );
     } else {
       sharded = { ...checkpoint, shards: start.shards, unloadPrefix };
       await shardStore.start(owner, deps.leaseMs, sharded, Object.keys(stored).map(Number));
@@ -270,6 +291,37 @@ export async function renewShardedRun(
   const { store } = parts(deps, ref.view, deps.now ?? Date.now);
   const { checkpoint } = await currentRun(store, ref);
   await store.checkpoint(ref.owner, deps.leaseMs, checkpoint);
+}
+
+/**
+ * Records what the run's UNLOAD wrote, per shard (unload-manifest.ts), once the query
+ * succeeded and before any shard writer runs: the writers, and a later execution resuming the
+ * run, check the folder against it. Extends the lease; refuses, changing nothing, when the run
+ * is no longer the view's current one.
+ */
+export async function recordShardedUnload(
+  deps: ShardedRunDependencies,
+  ref: ShardedRunRef,
+): Promise<UnloadManifest> {
+  const now = deps.now ?? Date.now;
+  const { store } = parts(deps, ref.view, now);
+  const { checkpoint } = await currentRun(store, ref);
+  const sharded = checkpoint as ShardedCheckpoint;
+  if (sharded.unloadPrefix === undefined)
+    throw new ShardedRunError(
+      `run ${ref.runId} of ${ref.view} has no UNLOAD folder; nothing was recorded`,
+      'start the state machine again: the run then unloads into its execution folder',
+    );
+  const manifest = await recordUnload(
+    deps.s3,
+    deps.bucket,
+    sharded.unloadPrefix,
+    shardsOf(sharded),
+    now,
+  );
+  const recorded: ShardedCheckpoint = { ...sharded, unloaded: manifest };
+  await store.checkpoint(ref.owner, deps.leaseMs, recorded);
+  return manifest;
 }
 
 /**

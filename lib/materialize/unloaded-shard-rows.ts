@@ -1,16 +1,19 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import type { ValueType } from '../definitions/index.ts';
-import { HintedError } from '../hinted-error.ts';
 import { typedValue } from '../offline/athena-query-runner.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
+import {
+  checkShardObjects,
+  listUnloadObjects,
+  type UnloadedShard,
+  UnloadedShardError,
+  type UnloadManifest,
+} from './unload-manifest.ts';
 
-/** An UNLOAD output that does not read back (damaged, or not this run's). Nothing is written. */
-export class UnloadedShardError extends HintedError {
-  override name = 'UnloadedShardError';
-}
+export { UnloadedShardError };
 
 /**
  * How far a shard writer has read its UNLOAD output: the object it was in and the lines of it
@@ -31,31 +34,14 @@ export interface UnloadedShardRowsOptions {
   readonly view: PlannedView;
   /** Where an earlier attempt stopped: rows up to it are skipped. */
   readonly after?: UnloadPosition;
+  /**
+   * What the UNLOAD wrote in this folder, recorded when it succeeded: a folder that no longer
+   * holds it (expired, deleted) is refused before a row is read, never read as no rows.
+   */
+  readonly expected: UnloadedShard | undefined;
+  readonly manifest: Pick<UnloadManifest, 'recordedAt'>;
   /** Rows per batch (a batch never spans two objects). Default 2000. */
   readonly batchRows?: number;
-}
-
-/** The shard's UNLOAD objects, every page of the listing, in key order. */
-export async function listShardObjects(
-  s3: S3Client,
-  bucket: string,
-  prefix: string,
-): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        ...(token ? { ContinuationToken: token } : {}),
-      }),
-    );
-    for (const object of page.Contents ?? [])
-      if (object.Key && !object.Key.endsWith('/') && (object.Size ?? 1) > 0) keys.push(object.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys.sort();
 }
 
 /**
@@ -67,22 +53,21 @@ export async function* unloadedShardRows(
   s3: S3Client,
   options: UnloadedShardRowsOptions,
 ): AsyncGenerator<{ rows: Record<string, unknown>[]; position: UnloadPosition }> {
-  const objects = await listShardObjects(s3, options.bucket, options.prefix);
+  const listed = await listUnloadObjects(s3, options.bucket, options.prefix);
+  const objects = listed.map((o) => o.key);
   const { after } = options;
-  let start = 0;
-  if (after) {
-    start = objects.indexOf(after.object);
-    if (start < 0)
-      throw new UnloadedShardError(
-        `the shard checkpoint names s3://${options.bucket}/${after.object}, which is not under s3://${options.bucket}/${options.prefix}`,
-        'the UNLOAD output of this run was removed or replaced: run the view again (a new run unloads afresh; writes are conditional, so rows written twice change nothing)',
-      );
-  }
+  const start = after ? objects.indexOf(after.object) : 0;
+  if (after && start < 0)
+    throw new UnloadedShardError(
+      `the shard checkpoint names s3://${options.bucket}/${after.object}, which is not under s3://${options.bucket}/${options.prefix} (expired by the lifecycle rule expire-materialize-unload, or deleted); nothing was written`,
+      'start the state machine again: the new execution finds the output incomplete and unloads the run again (shards already done stay done; rows written twice change nothing)',
+    );
+  checkShardObjects(options.bucket, options.prefix, options.expected, listed, options.manifest);
   const columns = unloadColumns(options.view);
   const batchRows = options.batchRows ?? 2000;
   for (const object of objects.slice(after?.finished ? start + 1 : start)) {
     const skip = after && object === after.object ? after.line : 0;
-    const { Body } = await s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: object }));
+    const Body = await bodyOf(s3, options.bucket, object);
     if (!Body)
       throw new UnloadedShardError(`s3://${options.bucket}/${object} has no body`, 'run again');
     const bytes = Body as Readable;
@@ -117,6 +102,20 @@ export async function* unloadedShardRows(
       yield { rows: held.rows, position: { object, line, finished: true } };
     else if (held) yield { rows: held.rows, position: { object, line: held.line } };
     if (rows.length > 0) yield { rows, position: { object, line, finished: true } };
+  }
+}
+
+/** The object's body; an object gone since the listing is named as such, not retried. */
+async function bodyOf(s3: S3Client, bucket: string, object: string) {
+  try {
+    return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object }))).Body;
+  } catch (error) {
+    if (!(error instanceof NoSuchKey)) throw error;
+    throw new UnloadedShardError(
+      `s3://${bucket}/${object}, an object of the run's UNLOAD, is gone (expired by the lifecycle rule expire-materialize-unload, or deleted); nothing more was written`,
+      'start the state machine again: the new execution finds the output incomplete and unloads the run again (rows written twice change nothing)',
+      { cause: error },
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import { addNulls, plannedOnlineView, writeRows } from './materialize-view.ts';
 import type { QuarantineRun, QuarantineSink } from './quarantine.ts';
 import type { ShardProgress } from './shard-plan.ts';
 import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
+import { shardFolder, UnloadedShardError } from './unload-manifest.ts';
 import { unloadedShardRows } from './unloaded-shard-rows.ts';
 
 /** A shard write asked of a run that is not the view's current one, or not this shard's. */
@@ -93,6 +94,12 @@ export async function writeUnloadedShard(
       ? stored
       : { runId: options.runId, shard: options.shard, done: false, counts: zero };
   if (progress.done) return { status: 'done', alreadyDone: true, counts: progress.counts };
+  const unloaded = (checkpoint as Partial<ShardedCheckpoint>).unloaded;
+  if (unloaded?.prefix !== options.unloadPrefix)
+    throw new UnloadedShardError(
+      `run ${options.runId} of ${view.name} has no record of what its UNLOAD wrote under s3://${options.bucket}/${options.unloadPrefix} (the controller records it when the query succeeds); nothing was written`,
+      'start the state machine again: a new execution unloads the run again when its output is not recorded or not complete',
+    );
 
   const definition = definitionFingerprint(view, planned);
   const fullRun = checkpoint.scope?.kind === 'full';
@@ -100,8 +107,10 @@ export async function writeUnloadedShard(
   const sink = options.quarantine({ view: view.name, runId: options.runId });
   const rows = unloadedShardRows(options.s3, {
     bucket: options.bucket,
-    prefix: `${options.unloadPrefix}fstore_shard=${options.shard}/`,
+    prefix: shardFolder(options.unloadPrefix, options.shard),
     view: planned,
+    expected: unloaded.shards[options.shard],
+    manifest: unloaded,
     ...(progress.afterObject ? { after: progress.afterObject } : {}),
     batchRows: options.chunkRows ?? 2000,
   });

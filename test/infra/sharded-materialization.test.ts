@@ -12,7 +12,14 @@ interface PolicyStatement {
 }
 
 const shardedStage = resolveStageConfig('prod', {
-  materialization: { sharding: { views: ['customer_profile'], maxConcurrency: 12 } },
+  materialization: {
+    sharding: {
+      views: ['customer_profile'],
+      maxConcurrency: 12,
+      unloadExpirationDays: 3,
+      warmWriteUnitsPerSecond: 30_000,
+    },
+  },
 });
 
 /** The definition of the one state machine, as Step Functions reads it. */
@@ -145,10 +152,41 @@ describe('sharded materialization on AWS (CDK)', () => {
     ]);
   });
 
-  it('has no state machine, functions or alarms for it when no view is sharded (the default)', async () => {
+  it('expires the UNLOAD output after the stage’s days, and lets the controller list it (what the UNLOAD wrote)', () => {
+    const rules = Object.values(synth.template.findResources('AWS::S3::Bucket')).flatMap(
+      (bucket) =>
+        (bucket.Properties?.LifecycleConfiguration?.Rules ?? []) as Record<string, unknown>[],
+    );
+    expect(rules).toContainEqual({
+      Id: 'expire-materialize-unload',
+      Prefix: 'materialize-unload/',
+      ExpirationInDays: 3,
+      Status: 'Enabled',
+    });
+    const list = policiesOf(synth.template, 'RunControllerRole').filter((s) =>
+      JSON.stringify(s.Action).includes('s3:ListBucket'),
+    );
+    expect(JSON.stringify(list)).toContain('"materialize-unload/*"');
+  });
+
+  it('pre-warms the online table to the stage’s write units per second', () => {
+    synth.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'fstore-prod-online',
+      BillingMode: 'PAY_PER_REQUEST',
+      WarmThroughput: { WriteUnitsPerSecond: 30_000 },
+    });
+  });
+
+  it('has no state machine, functions or alarms for it when no view is sharded (the default), no warm throughput, and still expires UNLOAD output (7 days)', async () => {
     const { template } = await synthStage('dev');
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
     expect(JSON.stringify(template.toJSON())).not.toContain('materialize-shard');
+    expect(JSON.stringify(template.findResources('AWS::DynamoDB::GlobalTable'))).not.toContain(
+      'WarmThroughput',
+    );
+    expect(JSON.stringify(template.findResources('AWS::S3::Bucket'))).toContain(
+      '{"ExpirationInDays":7,"Id":"expire-materialize-unload","Prefix":"materialize-unload/","Status":"Enabled"}',
+    );
   }, 600_000);
 
   it('refuses a sharded view that is not a scheduled online view, naming it', async () => {

@@ -8,6 +8,7 @@ describe('stage config: sharded materialization on AWS', () => {
       shards: 20,
       maxConcurrency: 20,
       minRows: 1_000_000,
+      unloadExpirationDays: 7,
     });
     const on = resolveStageConfig('prod', {
       materialization: { sharding: { views: ['customer_profile'], maxConcurrency: 8 } },
@@ -17,6 +18,7 @@ describe('stage config: sharded materialization on AWS', () => {
       shards: 20,
       maxConcurrency: 8,
       minRows: 1_000_000,
+      unloadExpirationDays: 7,
     });
     expect(on.retryAttempts).toBe(2);
   });
@@ -26,6 +28,10 @@ describe('stage config: sharded materialization on AWS', () => {
     [{ shards: 65 }, 'shards'],
     [{ maxConcurrency: 0 }, 'maxConcurrency'],
     [{ minRows: -1 }, 'minRows'],
+    [{ unloadExpirationDays: 0 }, 'must be at least 1 day (an execution can last 6 hours)'],
+    [{ unloadExpirationDays: 1.5 }, 'unloadExpirationDays'],
+    [{ warmWriteUnitsPerSecond: 3999 }, 'must be at least 4000'],
+    [{ warmWriteUnitsPerSecond: '40000' }, 'warmWriteUnitsPerSecond'],
     [{ views: ['Customer Profile'] }, 'must be a feature view name'],
     [{ view: ['profile'] }, 'view'],
   ])('refuses %j, naming the field', (sharding, message) => {

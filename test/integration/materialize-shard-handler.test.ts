@@ -15,6 +15,7 @@ import { defineEntity, defineFeatureView, defineSource } from '../../lib/definit
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
 import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
 import { ShardStateStore } from '../../lib/materialize/shard-state.ts';
+import { summarizeShard, type UnloadedObject } from '../../lib/materialize/unload-manifest.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { scanEntityItems } from '../helpers/online-items.ts';
@@ -85,7 +86,11 @@ const context = (remainingMs = 600_000) =>
     awsRequestId: 'r',
   }) as never;
 
-async function startRun() {
+const shard3 = `${unloadPrefix}fstore_shard=3/`;
+const object3 = { key: `${shard3}20260302_part_00000.gz`, size: 90 };
+
+/** A run of 4 shards whose UNLOAD the controller recorded as `unloaded` (shard 3 by default). */
+async function startRun(unloaded: readonly UnloadedObject[] = [object3]) {
   const client = localDynamoClient(dynamo.endpoint);
   await new MaterializationStateStore(client, table, keyPrefix).acquire(owner, 60_000);
   await new ShardStateStore(client, table, keyPrefix).start(
@@ -99,8 +104,25 @@ async function startRun() {
       scope: { kind: 'full', reason: 'first run' },
       counts: { rowsRead: 0, written: 0, skippedAsOlder: 0, rejected: 0 },
       shards: 4,
+      unloadPrefix,
+      unloaded: {
+        prefix: unloadPrefix,
+        recordedAt: '2026-03-02T00:05:00.000Z',
+        shards: Object.fromEntries(
+          [0, 1, 2, 3].map((shard) => {
+            const folder = `${unloadPrefix}fstore_shard=${shard}/`;
+            return [
+              shard,
+              summarizeShard(
+                folder,
+                unloaded.filter((o) => o.key.startsWith(folder)),
+              ),
+            ];
+          }),
+        ),
+      },
     },
-    [],
+    [0, 1, 2, 3],
   );
 }
 
@@ -127,9 +149,7 @@ describe('the materialize-shard function', () => {
         fstore_seq: '4',
       },
     ].map((line) => JSON.stringify(line));
-    s3.on(ListObjectsV2Command).resolves({
-      Contents: [{ Key: `${unloadPrefix}fstore_shard=3/20260302_part_00000.gz`, Size: 90 }],
-    });
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: object3.key, Size: object3.size }] });
     s3.on(GetObjectCommand).callsFake(() => ({
       Body: Readable.from([gzipSync(lines.join('\n'))]) as never,
     }));
@@ -156,6 +176,47 @@ describe('the materialize-shard function', () => {
     });
     expect(c1.event_ts.N).toBe(String(Date.parse('2026-03-01T10:00:00.123Z') * 1000));
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('refuses a shard whose UNLOAD objects expired, naming the folder and what is gone: no write, the shard not done', async () => {
+    await startRun();
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+    const write = handlerWith()(
+      { view: 'profile', runId: 'run-7', owner, shard: 3, unloadPrefix },
+      context(),
+    );
+    await expect(write).rejects.toThrow(
+      `s3://offline/${shard3} holds 0 of the 1 objects (0 of 90 bytes) the run's UNLOAD wrote (recorded 2026-03-02T00:05:00.000Z): they expired (lifecycle rule expire-materialize-unload) or were deleted or replaced; nothing was written`,
+    );
+    await expect(write).rejects.toMatchObject({
+      name: 'UnloadedShardError',
+      hint: expect.stringContaining('start the state machine again'),
+    });
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    const client = localDynamoClient(dynamo.endpoint);
+    expect((await new ShardStateStore(client, table, keyPrefix).read())[3]).toBeUndefined();
+  });
+
+  it('refuses a shard folder whose objects were replaced (same count, other keys)', async () => {
+    await startRun();
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: `${shard3}20260309_part_00000.gz`, Size: 90 }],
+    });
+    await expect(
+      handlerWith()({ view: 'profile', runId: 'run-7', owner, shard: 3, unloadPrefix }, context()),
+    ).rejects.toThrow('holds 1 objects (90 bytes), not the 1 (90 bytes)');
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+
+  it('finishes a shard no entity hashed into (the UNLOAD wrote nothing there) with 0 rows', async () => {
+    await startRun();
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+    expect(
+      await handlerWith()(
+        { view: 'profile', runId: 'run-7', owner, shard: 1, unloadPrefix },
+        context(),
+      ),
+    ).toMatchObject({ status: 'done', counts: { rowsRead: 0 } });
   });
 
   it.each([

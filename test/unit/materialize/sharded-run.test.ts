@@ -10,6 +10,7 @@ import { ShardStateStore } from '../../../lib/materialize/shard-state.ts';
 import {
   failShardedRun,
   finishShardedRun,
+  recordShardedUnload,
   type ShardedRunDependencies,
   type StartedRun,
   startShardedRun,
@@ -49,8 +50,13 @@ const t0 = Date.parse('2026-03-02T00:00:00Z');
 const customers = Array.from({ length: 40 }, (_, i) => `C${String(i).padStart(2, '0')}`);
 function serveUnload(prefix: string, shards: number) {
   s3Mock.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => {
-    const shard = Number(/fstore_shard=(\d+)\/$/.exec(input.Prefix)?.[1]);
-    return { Contents: [{ Key: `${input.Prefix}part-0.gz`, Size: 50 }], IsTruncated: false, shard };
+    const folders = /fstore_shard=\d+\/$/.test(input.Prefix)
+      ? [input.Prefix]
+      : Array.from({ length: shards }, (_, shard) => `${input.Prefix}fstore_shard=${shard}/`);
+    return {
+      Contents: folders.map((folder) => ({ Key: `${folder}part-0.gz`, Size: 50 })),
+      IsTruncated: false,
+    };
   });
   s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => {
     expect(input.Key.startsWith(prefix)).toBe(true);
@@ -77,6 +83,7 @@ async function setUp(snapshotRows = 5000) {
     registry,
     dynamo: client,
     table,
+    s3,
     bucket: 'offline',
     dialect: athenaDialect('fstore_dev'),
     ingests: ingestLog([
@@ -152,6 +159,7 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
     const started = await start(deps);
     if (started.mode !== 'sharded') throw new Error('not sharded');
     serveUnload(started.items[0]?.unloadPrefix as string, 4);
+    await recordShardedUnload(deps, started);
     const [first, ...rest] = started.items;
     await writeShard(deps, first as never);
     const ref = { view: 'profile', runId: started.runId, owner: started.owner };
@@ -176,6 +184,7 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
     const started = await start(deps);
     if (started.mode !== 'sharded') throw new Error('not sharded');
     serveUnload(started.items[0]?.unloadPrefix as string, 4);
+    await recordShardedUnload(deps, started);
     for (const item of started.items.slice(0, 3)) await writeShard(deps, item);
     const failed = await failShardedRun(deps, {
       view: 'profile',

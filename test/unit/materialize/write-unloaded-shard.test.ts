@@ -6,7 +6,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalDynamo, startDynalite } from '../../../lib/local/dynalite-server.ts';
 import { MaterializationStateStore } from '../../../lib/materialize/materialization-state.ts';
-import { ShardStateStore } from '../../../lib/materialize/shard-state.ts';
+import { type ShardedCheckpoint, ShardStateStore } from '../../../lib/materialize/shard-state.ts';
+import { summarizeShard } from '../../../lib/materialize/unload-manifest.ts';
 import { UnloadedShardError } from '../../../lib/materialize/unloaded-shard-rows.ts';
 import {
   StaleShardError,
@@ -53,10 +54,14 @@ const gz = (lines: string[]) => gzipSync(`${lines.join('\n')}\n`);
 // What the SDK hands back in Node: a Readable (the reader needs nothing else of it).
 const body = (bytes: Buffer) => Readable.from([bytes]) as never;
 
+const shardFolder = `${prefix}fstore_shard=0/`;
+/** The objects `serve` lists, which the run's poll recorded as its UNLOAD's output. */
+let served: string[] = [];
+
 /** Objects of shard 0 of the run, served by the mocked S3 over two listing pages. */
 function serve(objects: Record<string, Buffer>, fail?: (key: string) => boolean) {
   const keys = Object.keys(objects).sort();
-  const shardFolder = `${prefix}fstore_shard=0/`;
+  served = keys;
   const gets: string[] = [];
   s3Mock
     .on(ListObjectsV2Command, { Prefix: shardFolder })
@@ -117,24 +122,41 @@ async function newTable(): Promise<string> {
   return table;
 }
 
+/** What the controller's poll records once the UNLOAD succeeded: the served objects of shard 0. */
+async function recordServed(table: string) {
+  const store = new MaterializationStateStore(client, table, keyPrefix);
+  const { checkpoint, lease } = await store.read();
+  if (!checkpoint || !lease) return;
+  const objects = served.map((name) => ({ key: `${shardFolder}${name}`, size: 10 }));
+  const unloaded = {
+    prefix,
+    recordedAt: '2026-03-02T00:05:00.000Z',
+    shards: { 0: summarizeShard(shardFolder, objects), 1: summarizeShard('none/', []) },
+  };
+  const recorded: ShardedCheckpoint = { ...(checkpoint as ShardedCheckpoint), unloaded };
+  await store.checkpoint(lease.owner, 60_000, recorded);
+}
+
 function write(table: string, extra: Partial<Parameters<typeof writeUnloadedShard>[0]> = {}) {
   const quarantine = memoryQuarantine();
-  const run = writeUnloadedShard({
-    registry,
-    view: 'profile',
-    runId: 'run-1',
-    owner,
-    shard: 0,
-    dynamo: client,
-    table,
-    s3,
-    bucket: 'offline',
-    unloadPrefix: prefix,
-    quarantine: (r) => quarantine.sink(r),
-    leaseMs: 60_000,
-    chunkRows: 2,
-    ...extra,
-  });
+  const run = recordServed(table).then(() =>
+    writeUnloadedShard({
+      registry,
+      view: 'profile',
+      runId: 'run-1',
+      owner,
+      shard: 0,
+      dynamo: client,
+      table,
+      s3,
+      bucket: 'offline',
+      unloadPrefix: prefix,
+      quarantine: (r) => quarantine.sink(r),
+      leaseMs: 60_000,
+      chunkRows: 2,
+      ...extra,
+    }),
+  );
   return { run, quarantine };
 }
 
