@@ -8,13 +8,17 @@ import {
   type MaterializeViewOptions,
   type MaterializeViewResult,
   materializeView,
+  plannedOnlineView,
 } from '../materialize/materialize-view.ts';
 import { fileQuarantine } from '../materialize/quarantine.ts';
 import type { RowSource } from '../materialize/row-source.ts';
+import { duckdbTileBaseWriter, type TileBaseWriter } from '../materialize/tile-base-writer.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
+import { readManifest } from '../offline/ingest-manifest.ts';
 import { offlineRoot } from '../offline/local-layout.ts';
 import { compactPushLogs, type PushLogCompaction } from '../push/compact-push-logs.ts';
 import type { Registry } from '../registry/index.ts';
+import type { Dialect } from '../sql/dialect.ts';
 import { duckdbDialect } from '../sql/duckdb-dialect.ts';
 import { localOwner, localOwnerGone } from './local-lease-owner.ts';
 
@@ -49,6 +53,8 @@ export interface LocalMaterializationOptions
   readonly ingestPushLogs?: (sources: readonly string[]) => Promise<readonly PushLogCompaction[]>;
   /** Told about each source whose push logs were ingested before its views' runs. */
   readonly onPushLogs?: (compaction: PushLogCompaction) => void;
+  /** Test hook: called between a tile base's item writes and its entity's token renewal. */
+  readonly tileBaseBeforeToken?: () => void;
 }
 
 /** How long a run waits for another process compacting the same source's logs. */
@@ -99,6 +105,15 @@ export async function materializeLocal(
       },
     };
   };
+  // Tile bases are read while the view's rows stream on the main connection.
+  let tileConnectionOpened: Promise<DuckDBConnection> | undefined;
+  const tileConnection = () => {
+    tileConnectionOpened ??= session.instance.connect().then(async (c) => {
+      await c.run("SET TimeZone = 'UTC'");
+      return c;
+    });
+    return tileConnectionOpened;
+  };
   const dir = quarantineDir(options.dataDir, options.env);
   try {
     const results: MaterializeViewResult[] = [];
@@ -109,13 +124,16 @@ export async function materializeLocal(
       env: _env,
       ingestPushLogs: _ingestPushLogs,
       onPushLogs: _onPushLogs,
+      tileBaseBeforeToken: _tileBaseBeforeToken,
       ...shared
     } = options;
     for (const view of names) {
       if (options.signal?.aborted) break;
       if (!(await ingestWaitingPushLogs(options, view))) break;
       options.onView?.(view);
+      const tiles = await localTileBaseWriter(options, view, root, dialect, tileConnection);
       const result = await materializeView({
+        ...(tiles ? { tiles } : {}),
         ...shared,
         view,
         owner: localOwner(),
@@ -129,10 +147,41 @@ export async function materializeLocal(
     }
     return results;
   } finally {
-    for (const opened of shardConnections.values())
+    for (const opened of [
+      ...shardConnections.values(),
+      ...(tileConnectionOpened ? [tileConnectionOpened] : []),
+    ])
       await opened.then((c) => c.closeSync()).catch(() => undefined);
     session.close();
   }
+}
+
+/**
+ * The tile base writer of a view with `onlineTiles` (undefined for other views), at the
+ * sequence of the commit records as they are now: after the push logs were ingested.
+ */
+async function localTileBaseWriter(
+  options: LocalMaterializationOptions,
+  name: string,
+  root: string,
+  dialect: Dialect,
+  connection: () => Promise<DuckDBConnection>,
+): Promise<TileBaseWriter | undefined> {
+  const view = options.registry.featureViews.find((v) => v.name === name);
+  if (!view?.onlineTiles || !view.online) return undefined;
+  const { view: runtime, planned } = plannedOnlineView(options.registry, name);
+  return duckdbTileBaseWriter({
+    registry: options.registry,
+    view: runtime,
+    planned,
+    records: (await readManifest(root)) ?? [],
+    connection,
+    dialect,
+    client: options.client,
+    table: options.table,
+    now: options.now ?? Date.now,
+    ...(options.tileBaseBeforeToken ? { beforeToken: options.tileBaseBeforeToken } : {}),
+  });
 }
 
 /**

@@ -32,6 +32,7 @@ import type { QuarantinedRow, QuarantineRun, QuarantineSink } from './quarantine
 import { type ResumeKey, type RowSource, resumeKeyOf } from './row-source.ts';
 import { combineShardProgress, maxShards } from './shard-plan.ts';
 import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
+import type { TileBaseWriter } from './tile-base-writer.ts';
 import { writeInChunks } from './write-in-chunks.ts';
 
 export class MaterializationError extends HintedError {}
@@ -97,6 +98,11 @@ export interface MaterializeViewOptions {
     alreadyRead: number;
   }) => void;
   readonly onProgress?: (counts: RunCounts) => void;
+  /**
+   * For a view with `onlineTiles`: writes the tiles' base of each chunk's entities from the
+   * offline rows (ADR 0020, "Scheduled materialization"), before the chunk's checkpoint.
+   */
+  readonly tiles?: TileBaseWriter;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -245,6 +251,7 @@ export async function materializeView(
       });
       sink.add(result.rejected);
       await sink.flush();
+      await options.tiles?.writeEntities(rows);
       const last = rows[rows.length - 1] as Record<string, unknown>;
       checkpoint = {
         ...checkpoint,
@@ -348,6 +355,7 @@ export async function materializeView(
           definition,
           fullRun: checkpoint.scope?.kind === 'full',
         });
+        await options.tiles?.writeEntities(rows);
         quarantined = quarantined.then(() => {
           sink.add(chunk.rejected);
           return sink.flush();

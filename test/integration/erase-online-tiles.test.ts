@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epochMicrosOf } from '../../lib/epoch-micros.ts';
 import { eraseOnlineItems } from '../../lib/erasure/online-erasure.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { writeBaseTiles } from '../../lib/online/aggregation-tiles/write-base-tiles.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { sendTileRows, tileRowsOf } from '../../lib/push/push-tiles.ts';
 import { pushRegistryProjection } from '../../lib/registry/runtime-projection.ts';
@@ -80,5 +81,33 @@ describe('an entity delete and the aggregation tiles pushes wrote', () => {
     expect(await keysOf('E3')).toEqual([pk]);
     await erase('E3#raw#1795935660000000');
     expect(await keysOf('E3')).toEqual([]);
+  });
+
+  it('deletes the tiles materialization wrote (base rows and tiles, items no push wrote) with the entity', async () => {
+    const spend = registry.featureViews.find((v) => v.name === 'spend');
+    const prefix = `${spend?.onlineStore.keyPrefix}#customer_id=E4`;
+    const eventMicros = epochMicrosOf(new Date(Date.now() - 5 * 86_400_000).toISOString());
+    const base = await writeBaseTiles(
+      {
+        client,
+        table,
+        prefix,
+        sumKinds: { amount: 'float', status: 'none' },
+        widestWindowSeconds: 30 * 86_400,
+      },
+      [{ eventMicros, createdMicros: null, seq: 7n, values: { amount: 2.5, status: 'ok' } }],
+      7n,
+    );
+    // A minute item, hour, day and 32-day blocks, and the head's token.
+    expect(base.written).toBe(4);
+    expect((await keysOf('E4')).length).toBe(5);
+
+    await eraseOnlineItems(
+      client,
+      table,
+      [{ key: 'customer_id', type: 'string', value: 'E4' }],
+      false,
+    );
+    expect(await keysOf('E4')).toEqual([]);
   });
 });

@@ -46,13 +46,16 @@ async function pushServer(options: { stuckAfterMinuteItem?: boolean } = {}) {
   let minuteItemsWritten = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { TableName?: string };
-      if (input.TableName === table && context.commandName === 'PutItemCommand')
+      const input = args.input as { TableName?: string; UpdateExpression?: string };
+      // Step 1 updates the minute item's version; the carry-ups (step 2) and the token do not.
+      const minuteItem = input.UpdateExpression?.startsWith('SET #ver = :next') === true;
+      if (input.TableName === table && context.commandName === 'UpdateItemCommand' && minuteItem)
         minuteItemsWritten += 1;
       if (
         options.stuckAfterMinuteItem &&
         input.TableName === table &&
-        context.commandName === 'UpdateItemCommand'
+        context.commandName === 'UpdateItemCommand' &&
+        !minuteItem
       )
         await new Promise(() => {}); // a writer killed between its two steps
       return next(args);

@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { baseRowsOfItem, baseTilesAttribute, baseTilesOfItem } from './base-tiles.ts';
 import type { TileReader } from './combine-window.ts';
 import { blockItemKey, minuteItemKey, minuteRowsAttribute, tileAttribute } from './tile-items.ts';
 import { minuteMicros, tileStart } from './tile-sizes.ts';
@@ -90,8 +91,12 @@ export function planWindowItems(
  */
 export type DecodedItems = WeakMap<
   Item,
-  Map<string, Record<string, TileState> | readonly TileRow[]>
+  Map<string, Record<string, TileState> | readonly EdgeRow[] | BaseTiles>
 >;
+
+type BaseTiles = ReturnType<typeof baseTilesOfItem>;
+/** A raw row of a minute item: one a push applied, or one of its base. */
+type EdgeRow = Omit<TileRow, 'id'>;
 
 /**
  * The merged state of one window of one column of the entity of `prefix` from its items (as
@@ -118,7 +123,7 @@ export function windowStateOfItems(
     const item = items.get(prefix + suffix);
     if (item === undefined) continue;
     const memo = decodedOf(decoded, item);
-    let rows = memo.get(minuteRowsAttribute) as readonly TileRow[] | undefined;
+    let rows = memo.get(minuteRowsAttribute) as readonly EdgeRow[] | undefined;
     if (rows === undefined) {
       rows = minuteRows(item, prefix + suffix);
       memo.set(minuteRowsAttribute, rows);
@@ -151,7 +156,15 @@ function wholeTilesState(
     const item = items.get(prefix + suffix);
     if (item === undefined) continue;
     const memo = decodedOf(decoded, item);
+    let base = memo.get(baseTilesAttribute) as BaseTiles | undefined;
+    if (base === undefined) {
+      base = baseTilesOfItem(item, `block item ${prefix + suffix}`);
+      memo.set(baseTilesAttribute, base);
+    }
     for (const attribute of attributes) {
+      // The tile as materialization computed it from offline rows, then as pushes applied it.
+      const baseState = base.get(attribute.slice(1))?.[column];
+      if (baseState) states.push(baseState);
       let tile = memo.get(attribute) as Record<string, TileState> | undefined;
       if (tile === undefined) {
         const text = item[attribute]?.M?.s?.S;
@@ -175,12 +188,13 @@ function decodedOf(decoded: DecodedItems, item: Item) {
   return memo;
 }
 
-function minuteRows(item: Item, key: string): readonly TileRow[] {
+/** A minute item's raw rows: those pushes applied, then its base rows. */
+function minuteRows(item: Item, key: string): readonly EdgeRow[] {
   const text = item[minuteRowsAttribute]?.S;
-  if (text === undefined) return [];
-  const rows = decodeTileJson(text, `the rows of minute item ${key}`);
-  if (!Array.isArray(rows)) throw new Error(`the rows of minute item ${key} are damaged`);
-  return rows as TileRow[];
+  const pushed = text === undefined ? [] : decodeTileJson(text, `the rows of minute item ${key}`);
+  if (!Array.isArray(pushed)) throw new Error(`the rows of minute item ${key} are damaged`);
+  const base = baseRowsOfItem(item, `minute item ${key}`);
+  return base.length === 0 ? (pushed as TileRow[]) : [...(pushed as TileRow[]), ...base];
 }
 
 /**
@@ -196,17 +210,22 @@ export function tileReaderOfItems(
   return {
     tile: ({ size, start }) => {
       const key = blockItemKey(prefix, size, start);
-      const text = items.get(key)?.[tileAttribute(start)]?.M?.s?.S;
-      if (text === undefined) return emptyTileState(sumKind);
-      return decodeTileStates(text, `block item ${key}`)[column] ?? emptyTileState(sumKind);
+      const item = items.get(key);
+      if (item === undefined) return emptyTileState(sumKind);
+      const text = item[tileAttribute(start)]?.M?.s?.S;
+      const pushed =
+        text === undefined ? undefined : decodeTileStates(text, `block item ${key}`)[column];
+      const base = baseTilesOfItem(item, `block item ${key}`).get(String(start))?.[column];
+      return mergeAllTileStates(
+        sumKind,
+        [base, pushed].filter((s) => s !== undefined),
+      );
     },
     events: (from, until) => {
       const key = minuteItemKey(prefix, tileStart(from, minuteMicros));
-      const text = items.get(key)?.[minuteRowsAttribute]?.S;
-      if (text === undefined) return [];
-      const rows = decodeTileJson(text, `the rows of minute item ${key}`);
-      if (!Array.isArray(rows)) throw new Error(`the rows of minute item ${key} are damaged`);
-      return (rows as TileRow[])
+      const item = items.get(key);
+      if (item === undefined) return [];
+      return minuteRows(item, key)
         .filter((row) => row.eventMicros >= from && row.eventMicros < until)
         .map(
           (row): TileEvent => ({

@@ -4,7 +4,6 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { HintedError } from '../../hinted-error.ts';
@@ -156,30 +155,34 @@ export async function recordRowInMinuteItem(
       new GetItemCommand({ TableName: target.table, Key: key, ConsistentRead: true }),
     );
     const where = `minute item ${key[itemAttributes.key].S}`;
-    const stored = item === undefined ? undefined : Number(item[version]?.N);
+    // An item only materialization wrote (its base rows) has no version yet.
+    const stored = item?.[version] === undefined ? undefined : Number(item[version].N);
     const states = item ? decodeTileStates(item[statesAttribute]?.S ?? '{}', where) : {};
     const rows = item ? rowsOf(item, where) : [];
     if (stored !== undefined && rows.some((r) => r.id === row.id))
       return { states, version: stored, applied: false };
     const merged = addRow(states, row, target.sumKinds);
     try {
+      // An update, not a put: the base materialization keeps in the same item stays.
       await target.client.send(
-        new PutItemCommand({
+        new UpdateItemCommand({
           TableName: target.table,
-          Item: {
-            ...key,
-            [version]: { N: String((stored ?? 0) + 1) },
-            [statesAttribute]: { S: encodeTileStates(merged) },
-            [minuteRowsAttribute]: { S: encodeTileJson([...rows, row]) },
-            [itemAttributes.expiresAt]: { N: expiresAt(minute + minuteMicros, target) },
-          },
-          ConditionExpression: stored === undefined ? 'attribute_not_exists(#pk)' : '#ver = :ver',
+          Key: key,
+          UpdateExpression: 'SET #ver = :next, #s = :s, #r = :r, #exp = :exp',
+          ConditionExpression: stored === undefined ? 'attribute_not_exists(#ver)' : '#ver = :ver',
           ExpressionAttributeNames: {
-            ...(stored === undefined ? { '#pk': itemAttributes.key } : { '#ver': version }),
+            '#ver': version,
+            '#s': statesAttribute,
+            '#r': minuteRowsAttribute,
+            '#exp': itemAttributes.expiresAt,
           },
-          ...(stored === undefined
-            ? {}
-            : { ExpressionAttributeValues: { ':ver': { N: String(stored) } } }),
+          ExpressionAttributeValues: {
+            ':next': { N: String((stored ?? 0) + 1) },
+            ':s': { S: encodeTileStates(merged) },
+            ':r': { S: encodeTileJson([...rows, row]) },
+            ':exp': { N: expiresAt(minute + minuteMicros, target) },
+            ...(stored === undefined ? {} : { ':ver': { N: String(stored) } }),
+          },
         }),
       );
       return { states: merged, version: (stored ?? 0) + 1, applied: true };
@@ -279,7 +282,10 @@ function rowsOf(item: Record<string, AttributeValue>, where: string): TileRow[] 
 }
 
 /** Seconds: the end of what the item holds, plus the widest window, plus a day of replays. */
-function expiresAt(endMicros: bigint, target: TileWriteTarget): string {
+export function expiresAt(
+  endMicros: bigint,
+  target: Pick<TileWriteTarget, 'widestWindowSeconds'>,
+): string {
   const endSeconds = (endMicros + microsPerSecond - 1n) / microsPerSecond;
   return String(endSeconds + BigInt(target.widestWindowSeconds) + daySeconds);
 }

@@ -1,0 +1,182 @@
+import path from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { formatMicros } from '../epoch-micros.ts';
+import { isNoFilesError } from '../offline/duckdb-session.ts';
+import type { IngestRecord } from '../offline/ingest-manifest.ts';
+import type { BaseRow } from '../online/aggregation-tiles/base-tiles.ts';
+import type { TileValue } from '../online/aggregation-tiles/tile-values.ts';
+import { type ViewTileSpec, viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
+import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts';
+import { encodeEntityKey, partitionKey } from '../online/entity-key.ts';
+import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
+import type { Dialect } from '../sql/dialect.ts';
+import type { PlannedView } from '../sql/point-in-time-plan.ts';
+import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
+
+/**
+ * Writes the tiles' base of the entities a materialization chunk changed (ADR 0020,
+ * "Scheduled materialization"). Called with the chunk's rows (one per entity) after they are
+ * written and before the checkpoint, so a run that dies in between writes them again on resume.
+ */
+export interface TileBaseWriter {
+  writeEntities(rows: readonly Record<string, unknown>[]): Promise<TileBaseCounts>;
+}
+
+export interface TileBaseCounts {
+  readonly entities: number;
+  readonly itemsWritten: number;
+  readonly itemsAlreadyNewer: number;
+}
+
+/**
+ * The offline sequence a base is computed at and the pushed rows it leaves out, from the
+ * source's commit records: every committed row up to the newest, less the ingests of push logs
+ * (their file is under `_push/<source>/`), whose rows pushes applied to the tiles themselves
+ * with their own ids. Undefined when the source has no committed row.
+ */
+export function tileBaseSequence(
+  records: readonly IngestRecord[],
+  source: string,
+): { readonly maxSeq: bigint; readonly pushRanges: [bigint, bigint][] } | undefined {
+  let maxSeq: bigint | undefined;
+  const pushRanges: [bigint, bigint][] = [];
+  const pushFolder = `${path.sep}_push${path.sep}${source}${path.sep}`;
+  for (const record of records) {
+    if (record.source !== source || record.rows <= 0) continue;
+    const first = BigInt(record.firstSeq);
+    const last = first + BigInt(record.rows) - 1n;
+    if (maxSeq === undefined || last > maxSeq) maxSeq = last;
+    if (record.file.includes(pushFolder)) pushRanges.push([first, last]);
+  }
+  return maxSeq === undefined ? undefined : { maxSeq, pushRanges: mergeRanges(pushRanges) };
+}
+
+function mergeRanges(ranges: [bigint, bigint][]): [bigint, bigint][] {
+  const sorted = [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const merged: [bigint, bigint][] = [];
+  for (const [first, last] of sorted) {
+    const previous = merged[merged.length - 1];
+    if (previous && first <= previous[1] + 1n)
+      previous[1] = last > previous[1] ? last : previous[1];
+    else merged.push([first, last]);
+  }
+  return merged;
+}
+
+/**
+ * A TileBaseWriter over DuckDB for a tile-fed view, or undefined for any other view. `records`
+ * are the source's commit records read when the run starts: the base is computed at their
+ * newest sequence, so an ingest committed meanwhile waits for the next run.
+ */
+export function duckdbTileBaseWriter(options: {
+  readonly registry: RuntimeRegistry;
+  readonly view: RuntimeFeatureView;
+  readonly planned: PlannedView;
+  readonly records: readonly IngestRecord[];
+  readonly connection: () => Promise<DuckDBConnection>;
+  readonly dialect: Dialect;
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  readonly now: () => number;
+  /** Test hook: called between an entity's item writes and its write token's renewal. */
+  readonly beforeToken?: () => void;
+}): TileBaseWriter | undefined {
+  const spec = viewTileSpec(options.registry, options.view);
+  if (!spec) return undefined;
+  const sequence = tileBaseSequence(options.records, options.view.source);
+  const { view, planned } = options;
+  // One query at a time on the connection: sharded runs call this concurrently.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    async writeEntities(rows) {
+      if (!sequence || rows.length === 0)
+        return { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
+      const entities = rows.map((row) =>
+        planned.joinKeys.map((k) => row[k.name] as string | number | bigint),
+      );
+      const nowMicros = BigInt(options.now()) * 1000n;
+      const sql = renderTileBaseRows(planned, options.dialect, {
+        entities,
+        afterMicros: nowMicros - BigInt(spec.widestWindowSeconds) * 1_000_000n,
+        maxSeq: sequence.maxSeq,
+        excludedSeqRanges: sequence.pushRanges,
+        columns: spec.columnTypes,
+      });
+      const read = queue.then(() => readRows(options.connection, sql));
+      queue = read.catch(() => undefined);
+      const byEntity = groupByEntity(view, spec, await read);
+      let itemsWritten = 0;
+      let itemsAlreadyNewer = 0;
+      for (const [prefix, entityRows] of byEntity) {
+        const counts = await writeBaseTiles(
+          {
+            client: options.client,
+            table: options.table,
+            prefix,
+            sumKinds: spec.sumKinds,
+            widestWindowSeconds: spec.widestWindowSeconds,
+          },
+          entityRows,
+          sequence.maxSeq,
+          options.beforeToken ? { beforeToken: options.beforeToken } : {},
+        );
+        itemsWritten += counts.written;
+        itemsAlreadyNewer += counts.alreadyNewer;
+      }
+      return { entities: byEntity.size, itemsWritten, itemsAlreadyNewer };
+    },
+  };
+}
+
+async function readRows(connection: () => Promise<DuckDBConnection>, sql: string) {
+  try {
+    const reader = await (await connection()).runAndReadAll(sql);
+    return reader.getRowObjects() as Record<string, unknown>[];
+  } catch (error) {
+    if (isNoFilesError(error)) return [];
+    throw error;
+  }
+}
+
+function groupByEntity(
+  view: RuntimeFeatureView,
+  spec: ViewTileSpec,
+  rows: readonly Record<string, unknown>[],
+): Map<string, BaseRow[]> {
+  const byEntity = new Map<string, BaseRow[]>();
+  for (const row of rows) {
+    const keys: Record<string, unknown> = {};
+    for (const key of view.joinKeys) keys[key.name] = safeInteger(row[key.name]);
+    const prefix = partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, keys));
+    const values: Record<string, TileValue | null> = {};
+    for (const [column, type] of Object.entries(spec.columnTypes)) {
+      const value = row[column];
+      values[column] =
+        value === null || value === undefined
+          ? null
+          : type === 'timestamp'
+            ? formatMicros(BigInt(value as bigint))
+            : (safeInteger(value) as TileValue);
+    }
+    const list = byEntity.get(prefix) ?? [];
+    list.push({
+      eventMicros: BigInt(row.fstore_t as bigint),
+      createdMicros:
+        row.fstore_created === null || row.fstore_created === undefined
+          ? null
+          : BigInt(row.fstore_created as bigint),
+      seq: BigInt(row.fstore_seq as bigint),
+      values,
+    });
+    byEntity.set(prefix, list);
+  }
+  return byEntity;
+}
+
+/** DuckDB's BIGINT values as pushes give them: numbers within 2^53, bigints beyond. */
+function safeInteger(value: unknown): unknown {
+  if (typeof value === 'bigint' && value >= -(2n ** 53n) + 1n && value <= 2n ** 53n - 1n)
+    return Number(value);
+  return value;
+}

@@ -1,0 +1,75 @@
+import type { ValueType } from '../definitions/value-types.ts';
+import { listElementType } from '../definitions/value-types.ts';
+import { formatMicros } from '../epoch-micros.ts';
+import type { Dialect } from './dialect.ts';
+import type { PlannedView } from './point-in-time-plan.ts';
+import { viewSourceRelation } from './view-source.ts';
+
+/** Which offline rows a tile base is computed from (ADR 0020, "Scheduled materialization"). */
+export interface TileBaseRowsQuery {
+  /** Join key values of the entities, one array per entity, in the view's join key order. */
+  readonly entities: readonly (readonly (string | number | bigint)[])[];
+  /** Rows with an event time after this (epoch microseconds): older ones no window reaches. */
+  readonly afterMicros: bigint;
+  /** The offline sequence the base is computed at: rows with `fstore_seq <= maxSeq`. */
+  readonly maxSeq: bigint;
+  /** Inclusive `fstore_seq` ranges left out: the ingests of pushed rows (pushes keep their own). */
+  readonly excludedSeqRanges: readonly (readonly [bigint, bigint])[];
+  /** The aggregated columns and their source types. */
+  readonly columns: Readonly<Record<string, ValueType>>;
+}
+
+/**
+ * The raw offline rows of some entities for their tiles' base: join keys, event time and
+ * created time as epoch microseconds (`fstore_t`, `fstore_created`), `fstore_seq`, and each
+ * aggregated column in the form tiles keep (timestamps as epoch microseconds, lists as TRUE
+ * when present, float32 widened to the double the training set sums), ordered by key and
+ * `fstore_seq`.
+ */
+export function renderTileBaseRows(
+  view: PlannedView,
+  dialect: Dialect,
+  query: TileBaseRowsQuery,
+): string {
+  if (query.entities.length === 0) throw new Error('internal: a tile base query needs entities');
+  const q = dialect.quote;
+  const keyLiteral = (index: number, value: string | number | bigint) => {
+    const key = view.joinKeys[index];
+    if (!key) throw new Error(`internal: entity has more values than ${view.view} has join keys`);
+    if (key.type === 'string') return dialect.literal(String(value));
+    const text = String(value);
+    if (!/^-?\d+$/.test(text)) throw new Error(`join key ${key.name} is not an integer: ${text}`);
+    return text;
+  };
+  const entityTerms = query.entities.map(
+    (values) =>
+      `(${values.map((v, i) => `${q(view.joinKeys[i]?.name ?? '')} = ${keyLiteral(i, v)}`).join(' AND ')})`,
+  );
+  const excluded = query.excludedSeqRanges.map(([first, last]) =>
+    first === last ? `fstore_seq = ${first}` : `fstore_seq BETWEEN ${first} AND ${last}`,
+  );
+  const columns = Object.entries(query.columns).map(
+    ([column, type]) => `${columnValue(q(column), type, dialect)} AS ${q(column)}`,
+  );
+  const created = view.createdColumn
+    ? `${dialect.epochMicros(q(view.createdColumn))}`
+    : 'CAST(NULL AS BIGINT)';
+  return [
+    `SELECT ${view.joinKeys.map((k) => q(k.name)).join(', ')},`,
+    `  ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq${columns.length > 0 ? ',' : ''}`,
+    ...(columns.length > 0 ? [`  ${columns.join(', ')}`] : []),
+    `FROM ${viewSourceRelation(view, dialect)} fstore_base`,
+    `WHERE ${q(view.timestampColumn)} > ${dialect.timestampLiteral(formatMicros(query.afterMicros))}`,
+    `  AND fstore_seq <= ${query.maxSeq}`,
+    ...(excluded.length > 0 ? [`  AND NOT (${excluded.join(' OR ')})`] : []),
+    `  AND (${entityTerms.join('\n    OR ')})`,
+    `ORDER BY ${view.joinKeys.map((k) => q(k.name)).join(', ')}, fstore_seq`,
+  ].join('\n');
+}
+
+function columnValue(column: string, type: ValueType, dialect: Dialect): string {
+  if (listElementType(type)) return `CASE WHEN ${column} IS NULL THEN NULL ELSE TRUE END`;
+  if (type === 'timestamp') return dialect.epochMicros(column);
+  if (type === 'float32') return `CAST(${column} AS ${dialect.sqlType('float64')})`;
+  return column;
+}
