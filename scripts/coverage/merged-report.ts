@@ -19,13 +19,15 @@ export interface MergedReportInput {
   coverageDir: string;
   inProcess: CoverageMap;
   childRawDirs: readonly string[];
+  /** The sources measured, whose files child processes ran: lib/ unless given. */
+  sourceRoot?: string;
   /** Leave out raw files that are not valid JSON (a shard still running) instead of failing. */
   skipUnreadable?: boolean;
 }
 
 export async function writeMergedReport(input: MergedReportInput): Promise<void> {
   const { repoRoot, coverageDir, inProcess } = input;
-  const libRoot = path.join(repoRoot, 'lib');
+  const libRoot = input.sourceRoot ?? path.join(repoRoot, 'lib');
   const inProcessByDirectory = withTotal(summariseByDirectory(inProcess, libRoot));
   const children = await readChildCoverage(input.childRawDirs, libRoot, {
     skipUnreadable: input.skipUnreadable ?? false,

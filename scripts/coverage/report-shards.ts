@@ -10,6 +10,8 @@ import { describeShards, findShards } from './shard-folders.ts';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const shardsRoot = path.resolve(process.argv[2] ?? path.join(repoRoot, 'coverage', 'shards'));
 const coverageDir = path.resolve(process.argv[3] ?? path.join(shardsRoot, '..', 'merged'));
+// A third argument replaces lib/ as the sources measured (the tests use a folder of their own).
+const sourceRoot = path.resolve(process.argv[4] ?? path.join(repoRoot, 'lib'));
 
 try {
   const shards = await findShards(shardsRoot);
@@ -27,6 +29,7 @@ try {
   await writeMergedReport({
     repoRoot,
     coverageDir,
+    sourceRoot,
     inProcess: inProcess.map,
     childRawDirs: [...shards.finished, ...shards.unfinished].flatMap((shard) =>
       shard.childRawDir ? [shard.childRawDir] : [],

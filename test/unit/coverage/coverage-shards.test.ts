@@ -181,12 +181,46 @@ describe('coverage run in shards', () => {
     expect(tolerant.scripts.size).toBe(0);
   });
 
-  it('reports the merged shards per directory through the report script', async () => {
+  it('reports finished shards and the child processes of an unfinished one, per directory', async () => {
     const root = await makeTempDir('coverage-shards');
-    const file = path.join(root, 'a.ts');
-    await writeFile(file, 'function f() {\n  return x ? 1 : 2;\n  y();\n}\n');
-    await writeShard(root, '1-of-3', [fileMap(file, { s: [1, 0], f: [1], b: [1, 0] })]);
-    await writeShard(root, '3-of-3', [fileMap(file, { s: [0, 2], f: [0], b: [0, 0] })]);
+    const src = path.join(root, 'src');
+    await mkdir(src);
+    const file = path.join(src, 'pick.ts');
+    // Positions below are those of this source, as vitest's map gives them.
+    await writeFile(
+      file,
+      'export function pick(x: boolean): number {\n  const a = x ? 1 : 2;\n  return a;\n}\npick(process.argv[2] === "yes");\n',
+    );
+    await writeFile(path.join(src, 'package.json'), '{ "type": "module" }\n');
+    const unloaded: FileCoverageData = {
+      path: file,
+      statementMap: { 0: span([2, 2], [2, 22]), 1: span([3, 2], [3, 11]) },
+      fnMap: {
+        0: { name: 'pick', decl: span([1, 16], [1, 20]), loc: span([1, 41], [4, 1]), line: 1 },
+      },
+      branchMap: {
+        0: {
+          type: 'cond-expr',
+          loc: span([2, 12], [2, 21]),
+          locations: [span([2, 16], [2, 17]), span([2, 20], [2, 21])],
+          line: 2,
+        },
+      },
+      s: { 0: 0, 1: 0 },
+      f: { 0: 0 },
+      b: { 0: [0, 0] },
+    };
+    const shardsRoot = path.join(root, 'shards');
+    await writeShard(shardsRoot, '1-of-3', [unloaded]);
+    await writeShard(shardsRoot, '2-of-3', [], { finished: false });
+    for (const arg of ['yes', 'no']) {
+      const child = spawnSync(process.execPath, ['--import', tsxLoader, file, arg], {
+        cwd: src,
+        env: { ...process.env, NODE_V8_COVERAGE: path.join(shardsRoot, '2-of-3', 'children-raw') },
+        encoding: 'utf8',
+      });
+      expect(child.status).toBe(0);
+    }
 
     const report = spawnSync(
       process.execPath,
@@ -194,20 +228,22 @@ describe('coverage run in shards', () => {
         '--import',
         tsxLoader,
         path.join(repoRoot, 'scripts/coverage/report-shards.ts'),
-        root,
+        shardsRoot,
         path.join(root, 'out'),
+        src,
       ],
       { encoding: 'utf8' },
     );
 
     expect(report.stderr).toBe('');
     expect(report.status).toBe(0);
-    expect(report.stdout).toContain('shard 2/3 missing');
-    const total = report.stdout.split('\n').filter((line) => line.startsWith('all of lib'));
-    // Shard 1 ran the first statement and one arm, shard 3 the second statement; no children,
-    // so in-process only and with the children give the same line.
-    expect(total).toHaveLength(2);
-    for (const line of total)
-      expect(line).toMatch(/100\.0 % +2\/2 \| +50\.0 % +1\/2 \| 100\.0 % +1\/1 \|/);
+    expect(report.stdout).toContain('shard 2/3 unfinished');
+    expect(report.stdout).toContain('shard 3/3 missing');
+    const [inProcessOnly, withChildren] = report.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('all of lib'));
+    expect(inProcessOnly).toMatch(/ 0\.0 % +0\/2 \| +0\.0 % +0\/2 \| +0\.0 % +0\/1 \|/);
+    // Both arms of the conditional: one child took each.
+    expect(withChildren).toMatch(/100\.0 % +2\/2 \| 100\.0 % +2\/2 \| 100\.0 % +1\/1 \|/);
   });
 });
