@@ -117,9 +117,11 @@ export class ShardedMaterialization extends Construct {
     props.table.grant(this.runFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // The UNLOAD runs as this function: Athena reads the sources and writes the run's folder.
     offlineStore.grantQuery(this.runFunction, { readRequests: false });
-    // Listing the UNLOAD folder: the poll records what the UNLOAD wrote, a resume checks it.
+    // Listing the UNLOAD folder (no reads): the poll records what the UNLOAD wrote, a resume
+    // checks it.
     offlineStore.grantObjects(this.runFunction, {
-      read: ['offline/_ingests/', props.unloadFolder],
+      read: ['offline/_ingests/'],
+      list: [props.unloadFolder],
       writtenByAthena: [props.unloadFolder],
     });
 

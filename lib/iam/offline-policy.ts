@@ -38,6 +38,8 @@ function glueArn(scope: ArnScope, resource: string): string {
 export interface ObjectAccess {
   /** `GetObject` on the objects, `ListBucket` with an `s3:prefix` condition on the prefixes. */
   readonly read?: readonly string[];
+  /** `ListBucket` with an `s3:prefix` condition on the prefixes, no `GetObject`. */
+  readonly list?: readonly string[];
   readonly write?: readonly string[];
   /**
    * `DeleteObject`: only what a writer cleans up after itself (an ingest or compaction stopped
@@ -52,8 +54,8 @@ export interface ObjectAccess {
 
 export function objectStatements(bucketArn: string, access: ObjectAccess): PolicyStatement[] {
   const { read = [], write = [], delete: remove = [], writtenByAthena = [] } = access;
-  const { deleteKeys = [] } = access;
-  for (const prefix of [...read, ...write, ...remove, ...writtenByAthena])
+  const { deleteKeys = [], list = [] } = access;
+  for (const prefix of [...read, ...list, ...write, ...remove, ...writtenByAthena])
     if (!/^([a-z_][a-z0-9_-]*\/)+$/.test(prefix))
       throw new Error(
         `object prefix "${prefix}" must be folders ending in "/", like "quarantine/" or "offline/orders/"`,
@@ -66,15 +68,15 @@ export function objectStatements(bucketArn: string, access: ObjectAccess): Polic
   const objects = (prefixes: readonly string[]) => prefixes.map((p) => `${bucketArn}/${p}*`);
   const statements: PolicyStatement[] = [];
   if (read.length > 0)
-    statements.push(
-      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects(read) },
-      {
-        Effect: 'Allow',
-        Action: ['s3:ListBucket'],
-        Resource: [bucketArn],
-        Condition: { StringLike: { 's3:prefix': read.map((p) => `${p}*`) } },
-      },
-    );
+    statements.push({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects(read) });
+  const listed = [...new Set([...read, ...list])];
+  if (listed.length > 0)
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringLike: { 's3:prefix': listed.map((p) => `${p}*`) } },
+    });
   if (write.length > 0)
     statements.push({ Effect: 'Allow', Action: ['s3:PutObject'], Resource: objects(write) });
   if (remove.length + deleteKeys.length > 0)

@@ -152,7 +152,7 @@ describe('sharded materialization on AWS (CDK)', () => {
     ]);
   });
 
-  it('expires the UNLOAD output after the stage’s days, and lets the controller list it (what the UNLOAD wrote)', () => {
+  it('expires the UNLOAD output after the stage’s days, and lets the controller list it (what the UNLOAD wrote) but not read it', () => {
     const rules = Object.values(synth.template.findResources('AWS::S3::Bucket')).flatMap(
       (bucket) =>
         (bucket.Properties?.LifecycleConfiguration?.Rules ?? []) as Record<string, unknown>[],
@@ -167,6 +167,11 @@ describe('sharded materialization on AWS (CDK)', () => {
       JSON.stringify(s.Action).includes('s3:ListBucket'),
     );
     expect(JSON.stringify(list)).toContain('"materialize-unload/*"');
+    const reads = policiesOf(synth.template, 'RunControllerRole').filter((s) =>
+      JSON.stringify(s.Action).includes('s3:GetObject'),
+    );
+    expect(JSON.stringify(reads)).toContain('/offline/_ingests/*');
+    expect(JSON.stringify(reads)).not.toContain('materialize-unload');
   });
 
   it('pre-warms the online table to the stage’s write units per second', () => {
