@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../lib/demo/prng.ts';
@@ -20,6 +22,7 @@ import { appendPushLog } from '../../lib/push/push-log.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 import { paymentRow } from '../helpers/push-registry.ts';
+import { repoRoot } from '../helpers/run-fstore.ts';
 import { tileDefinitions } from '../helpers/tile-registry.ts';
 
 const customers = ['K1', 'K2', 'K3'];
@@ -164,7 +167,37 @@ async function environment() {
   const records = async () => (await readManifest(offlineRoot(fixture.dataDir, 'local'))) ?? [];
   const lookupRecords = (at: bigint, values: Record<string, unknown>[]) =>
     values.map((v, i) => ({ at, customer: customers[i] as string, values: v }));
+  /** A local materialization in a process of its own, killed with SIGKILL at `fault`. */
+  const materializeInChild = (at: bigint, fault: string) =>
+    new Promise<{ signal: NodeJS.Signals | null; out: string }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(repoRoot, 'test', 'helpers', 'materialize-tiles-child.ts')],
+        {
+          cwd: repoRoot,
+          env: {
+            ...process.env,
+            FSTORE_FAULT: fault,
+            FSTORE_TEST_DYNAMO: dynamo.endpoint,
+            FSTORE_TEST_TABLE: table,
+            FSTORE_TEST_DATA_DIR: dataDir,
+            FSTORE_TEST_NOW_MS: String(at / 1000n),
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        out += chunk;
+      });
+      child.on('error', reject);
+      child.on('close', (_code, signal) => resolve({ signal, out }));
+    });
   return {
+    materializeInChild,
     fixture,
     client,
     table,
@@ -321,5 +354,24 @@ describe('scheduled materialization writes the tiles of a tile-fed view from the
     expect(counted(after)).toBeGreaterThan(counted(before));
     expect(after).toEqual(await env.lookupAt(t0, false));
     expect(await env.mismatches(env.lookupRecords(t0, after))).toEqual([]);
+  }, 120_000);
+
+  it('completes a run killed (SIGKILL) between its tile writes and the write token: the rerun takes over its lease and renews the token', async () => {
+    const env = await environment();
+    const prng = new Prng(17);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await env.push(at, rowsBetween(prng, at - 20n * minute, at, 6, taken));
+    const before = await env.lookupAt(t0, true);
+    await env.fixture.ingest('payments', rowsBetween(prng, at - 20n * minute, at, 9, taken));
+    const killed = await env.materializeInChild(at, 'materialize:tiles-before-token');
+    expect(killed.signal, killed.out).toBe('SIGKILL');
+    expect(await env.lookupAt(t0, false)).not.toEqual(before);
+    expect(await env.lookupAt(t0, true)).toEqual(before);
+
+    expect((await env.materialize(at))[0]?.status).toBe('succeeded');
+    const cached = await env.lookupAt(t0, true);
+    expect(cached).toEqual(await env.lookupAt(t0, false));
+    expect(await env.mismatches(env.lookupRecords(t0, cached))).toEqual([]);
   }, 120_000);
 });

@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { faultPoint } from '../../fault-injection.ts';
 import { itemAttributes } from '../item-codec.ts';
 import { type BaseItem, type BaseRow, baseItemsOf, baseSeqAttribute } from './base-tiles.ts';
 import { expiresAt, renewWriteToken, type TileWriteTarget } from './write-row-tiles.ts';
@@ -19,7 +20,8 @@ export interface BaseWriteCounts {
  * older sequence, so a rerun changes nothing and an older run never undoes a newer one; the
  * attributes pushes write (`ver`, `s`, `r`, the block's tile entries) are not touched. The
  * token is renewed also when every write found a newer base: a run that died before renewing
- * it is completed by the next. `beforeToken` is a test hook (a crash there).
+ * it is completed by the next. `beforeToken` is a test hook (a failure there); crash tests kill
+ * the process there with `FSTORE_FAULT=materialize:tiles-before-token`.
  */
 export async function writeBaseTiles(
   target: TileWriteTarget,
@@ -42,6 +44,7 @@ export async function writeBaseTiles(
   const workers = Math.max(1, Math.min(options.concurrency ?? 8, items.length));
   await Promise.all(Array.from({ length: workers }, worker));
   options.beforeToken?.();
+  faultPoint('materialize:tiles-before-token');
   let newest = rows[0]?.eventMicros as bigint;
   for (const row of rows) if (row.eventMicros > newest) newest = row.eventMicros;
   await renewWriteToken(target, newest);
