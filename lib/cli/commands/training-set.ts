@@ -4,6 +4,7 @@ import { isLocalEnv } from '../../data-paths.ts';
 import { startOpeningDuckdb } from '../../offline/duckdb-session.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
+import { formatCount } from '../format-count.ts';
 import { requireOut } from './training-set-output.ts';
 import { buildAndRecord } from './training-set-recorded.ts';
 
@@ -139,13 +140,13 @@ export function registerTrainingSet(program: Command): void {
       }
       if (options.showSql) ctx.out.line(result.sql);
       ctx.out.line(
-        `${ctx.out.c.green('✔')} ${result.rows.toLocaleString('en-US')} rows × ${result.columns.length} columns → ${ctx.display(out)} in ${(result.elapsedMs / 1000).toFixed(2)} s`,
+        `${ctx.out.c.green('✔')} ${formatCount(result.rows)} rows × ${result.columns.length} columns → ${ctx.display(out)} in ${(result.elapsedMs / 1000).toFixed(2)} s`,
       );
       ctx.out.table(
         ['view', 'rows matched', 'match rate'],
         result.matchRates.map((m) => [
           m.view,
-          m.matched.toLocaleString('en-US'),
+          formatCount(m.matched),
           `${(m.rate * 100).toFixed(1)}%`,
         ]),
       );
@@ -154,7 +155,7 @@ export function registerTrainingSet(program: Command): void {
         ctx.out.status(`${ctx.out.c.yellow('warning:')} ${warning}`);
       if (result.transformErrors)
         ctx.out.status(
-          `${ctx.out.c.yellow('warning:')} ${result.transformErrors.rows.toLocaleString('en-US')} rows have NULL on-demand features because their transform failed; the first: ${result.transformErrors.first ?? ''}`,
+          `${ctx.out.c.yellow('warning:')} ${formatCount(result.transformErrors.rows)} rows have NULL on-demand features because their transform failed; the first: ${result.transformErrors.first ?? ''}`,
         );
     });
 }
