@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileExpression, type ExpressionColumn } from '../../lib/expressions/index.ts';
 import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
-import { renderExpression } from '../../lib/sql/render-expression.ts';
+import { renderExpression, renderExpressionAs } from '../../lib/sql/render-expression.ts';
 
 const columns: ExpressionColumn[] = [
   { name: 'a', type: 'int32' },
@@ -41,6 +41,8 @@ describe('rendered expressions evaluated by DuckDB', () => {
   it.each([
     // arithmetic: integers in int64, / always in float64, by zero NULL
     ['a + a', 14, 'BIGINT'],
+    ['a - a', 0, 'BIGINT'],
+    ['a * a', 49, 'BIGINT'],
     ['a * 1000000000', 7000000000, 'BIGINT'],
     ['a / 2', 3.5, 'DOUBLE'],
     ['a / 0', null, 'DOUBLE'],
@@ -69,15 +71,20 @@ describe('rendered expressions evaluated by DuckDB', () => {
     ['n + 1', null, 'BIGINT'],
     ['n = n', null, 'BOOLEAN'],
     ['n IS NULL', true, 'BOOLEAN'],
+    ['n IS NOT NULL', false, 'BOOLEAN'],
     ['n > 1 OR ok', true, 'BOOLEAN'],
     ['n > 1 AND ok', null, 'BOOLEAN'],
     ['n > 1 AND NOT ok', false, 'BOOLEAN'],
+    ['NOT FALSE AND TRUE', true, 'BOOLEAN'],
+    ['NULL = NULL', null, 'BOOLEAN'],
+    ['year(NULL)', null, 'BIGINT'],
     ['coalesce(n, a, 0)', 7, 'BIGINT'],
     ['least(a, n)', null, 'BIGINT'],
     ['greatest(a, b, 3)', 7, 'BIGINT'],
     // CASE and IN
     ["CASE WHEN a > 5 THEN 'big' ELSE 'small' END", 'big', 'VARCHAR'],
     ['CASE WHEN a > 50 THEN 1 END', null, 'BIGINT'],
+    ['CASE WHEN a > 50 THEN 1 ELSE 2 END', 2, 'BIGINT'],
     ['CASE WHEN ok THEN a ELSE x END', 7, 'DOUBLE'],
     ['a IN (1, 7)', true, 'BOOLEAN'],
     ['a NOT IN (1, 2.5)', true, 'BOOLEAN'],
@@ -87,5 +94,21 @@ describe('rendered expressions evaluated by DuckDB', () => {
     ['day_of_week(t)', 7, 'BIGINT'],
   ] as [string, unknown, string][])('%s is %j as %s', async (text, value, sqlType) => {
     expect(await evaluate(text)).toEqual({ value, sqlType });
+  });
+});
+
+describe('an expression read as the type its feature declares', () => {
+  it.each([
+    ['a', 'int64', 7, 'BIGINT'],
+    ['a', 'float64', 7, 'DOUBLE'],
+    ['a + a', 'int64', 14, 'BIGINT'],
+    ['x', 'float64', 2.5, 'DOUBLE'],
+  ] as const)('%s as %s is %j as %s', async (text, type, value, sqlType) => {
+    const sql = renderExpressionAs(compileExpression(text, columns), type, dialect);
+    const [result] = await queryRows(
+      duck.connection,
+      `SELECT ${sql} AS value, typeof(${sql}) AS sql_type FROM ${row}`,
+    );
+    expect({ value: result?.value, sqlType: String(result?.sql_type) }).toEqual({ value, sqlType });
   });
 });

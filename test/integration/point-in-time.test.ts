@@ -142,6 +142,19 @@ describe.each(['asof', 'merge-window'] as const)(
       ]);
     });
 
+    it('breaks ties in a view with a created column and in one without, in one request', async () => {
+      const fixture = await offlineFixture([hourly, lastOrder], strategy);
+      const order = (amount: number) => ({ customer_id: 'C1', amount, event_ts: t });
+      await fixture.ingest('orders', [order(1)]);
+      await fixture.ingest('orders', [order(2)]);
+      await fixture.ingest('profiles', [profile(t, 5)]);
+      await fixture.ingest('profiles', [profile(t, 6)]);
+      const result = await fixture.trainingSet([at(t)], {
+        request: { features: ['last_order:amount', 'hourly:score'] },
+      });
+      expect(result.records?.map((r) => [r.amount, r.score])).toEqual([[2, 6]]);
+    });
+
     it('keeps a NULL of the winning row instead of filling it from an older row', async () => {
       const result = await scoresAt(
         [
