@@ -174,6 +174,13 @@ describe('CLI start-up from its bundle', () => {
     expect(projectSources(modules)).toEqual([]);
     expect(loadedOf(modules, [...heavy, '/tsx/'])).toEqual([]);
     expect(modules.filter((url) => inBundle(url) && /\/_chunks\/(?!chunk-)/.test(url))).toEqual([]);
+    // The CLI's CommonJS packages each as one file of the bundle's node_modules, required.
+    for (const name of ['commander', 'cli-table3', 'picocolors'])
+      expect(modules.filter((url) => url.includes(`/node_modules/${name}/`))).toEqual([
+        expect.stringMatching(
+          new RegExp(`/\\.cache/fstore-cli/[^/]+/node_modules/${name}/index\\.cjs$`),
+        ),
+      ]);
   });
 
   it('a local fstore training-set loads its command chunk, its compiled definitions and DuckDB, and neither tsx nor the AWS SDK', async () => {
