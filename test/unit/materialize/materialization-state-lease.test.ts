@@ -1,6 +1,5 @@
-import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startDynalite } from '../../../lib/local/dynalite-server.ts';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
 import {
   type LastRun,
   LeaseLostError,
@@ -8,32 +7,17 @@ import {
   MaterializationStateStore,
   stateKey,
 } from '../../../lib/materialize/materialization-state.ts';
-import { ensureLocalTable, localDynamoClient } from '../../../lib/online/online-table.ts';
+import { useDynaliteTables } from '../../helpers/dynalite-tables.ts';
 
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = localDynamoClient(dynamo.endpoint);
-});
-afterAll(async () => {
-  client.destroy();
-  await dynamo.close();
-});
+const dynalite = useDynaliteTables('state');
+const { newTable } = dynalite;
 
 const t0 = Date.parse('2026-03-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function newTable(): Promise<string> {
-  const table = `state-t${tables++}`;
-  await ensureLocalTable(client, table);
-  return table;
-}
-
 /** A store whose clock the test moves. */
 function storeAt(table: string, clock: { ms: number }, keyPrefix = 'profile#v1') {
-  return new MaterializationStateStore(client, table, keyPrefix, () => clock.ms);
+  return new MaterializationStateStore(dynalite.client, table, keyPrefix, () => clock.ms);
 }
 
 function lastRun(status: LastRun['status'], runId = 'r1'): LastRun {
@@ -49,7 +33,7 @@ function lastRun(status: LastRun['status'], runId = 'r1'): LastRun {
 }
 
 async function rawState(table: string, keyPrefix = 'profile#v1') {
-  const { Item } = await client.send(
+  const { Item } = await dynalite.client.send(
     new GetItemCommand({ TableName: table, Key: { pk: { S: stateKey(keyPrefix) } } }),
   );
   return Item;

@@ -1,14 +1,12 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startDynalite } from '../../../lib/local/dynalite-server.ts';
+import { describe, expect, it } from 'vitest';
 import type { RunCounts } from '../../../lib/materialize/materialization-state.ts';
 import {
   type MaterializeViewOptions,
   materializeView,
 } from '../../../lib/materialize/materialize-view.ts';
 import { lookupFeatures } from '../../../lib/online/online-lookup.ts';
-import { ensureLocalTable, localDynamoClient } from '../../../lib/online/online-table.ts';
 import type { Registry } from '../../../lib/registry/index.ts';
+import { useDynaliteTables } from '../../helpers/dynalite-tables.ts';
 import {
   arraySource,
   memoryQuarantine,
@@ -16,27 +14,12 @@ import {
   stateOf,
 } from '../../helpers/materialize-harness.ts';
 
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = localDynamoClient(dynamo.endpoint);
-});
-afterAll(async () => {
-  client.destroy();
-  await dynamo.close();
-});
+const dynalite = useDynaliteTables('chunks');
+const { newTable } = dynalite;
 
 const day = 86_400_000;
 const t0 = Date.parse('2026-03-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-
-async function newTable(): Promise<string> {
-  const table = `chunks-t${tables++}`;
-  await ensureLocalTable(client, table);
-  return table;
-}
 
 /** C1..C5, the later customers with later events; C5's is the newest. */
 const fiveRows = [1, 2, 3, 4, 5].map((i) => ({
@@ -55,7 +38,7 @@ function run(
   return materializeView({
     registry,
     view: 'profile',
-    client,
+    client: dynalite.client,
     table,
     source: arraySource(fiveRows),
     quarantine: memoryQuarantine().sink,
@@ -67,7 +50,7 @@ function run(
 
 async function servedScores(registry: Registry, table: string, ids: string[]) {
   const results = await lookupFeatures(
-    client,
+    dynalite.client,
     table,
     registry,
     {
@@ -90,7 +73,7 @@ describe('a run in chunks', () => {
       source: arraySource(fiveRows, { batch: 3 }),
       onProgress: async (counts) => {
         progress.push(counts);
-        checkpoints.push((await stateOf(client, table, registry)).checkpoint?.afterKey);
+        checkpoints.push((await stateOf(dynalite.client, table, registry)).checkpoint?.afterKey);
       },
     });
     expect(progress.map((c) => c.rowsRead)).toEqual([2, 4, 5]);
@@ -116,7 +99,7 @@ describe('a run in chunks', () => {
     expect(paused.counts).toEqual({ rowsRead: 2, written: 2, skippedAsOlder: 0, rejected: 0 });
     expect(paused).not.toHaveProperty('watermark');
     expect(paused.newestEventTs).toBe('2026-02-25T00:00:00.000000Z');
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.lease).toBeUndefined();
     expect(state.watermark).toBeUndefined();
     expect(state.lastRun?.status).toBe('paused');
@@ -185,7 +168,7 @@ describe('a run in chunks', () => {
     expect(result.status).toBe('paused');
     expect(result.counts.rowsRead).toBe(0);
     expect(result).not.toHaveProperty('resumeAfter');
-    expect((await stateOf(client, table, registry)).lease).toBeUndefined();
+    expect((await stateOf(dynalite.client, table, registry)).lease).toBeUndefined();
   });
 
   it('tells where it starts: the window, whether it resumes and, when the source can count, how many rows', async () => {
@@ -216,7 +199,7 @@ describe('a run in chunks', () => {
         source: arraySource(fiveRows, { batch: 2, failAfter: 4 }),
       }),
     ).rejects.toThrow('engine failed mid-stream');
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.lease).toBeUndefined();
     expect(state.lastRun).toMatchObject({ status: 'failed', error: 'engine failed mid-stream' });
     expect(state.lastRun?.counts.rowsRead).toBe(4);
@@ -243,7 +226,9 @@ describe('rows that break the view constraints', () => {
     ]);
     expect(quarantine.flushed).toEqual([1]);
     expect(result.quarantine).toBe(`memory://profile/${result.runId}`);
-    expect((await stateOf(client, table, registry)).lastRun?.quarantine).toBe(result.quarantine);
+    expect((await stateOf(dynalite.client, table, registry)).lastRun?.quarantine).toBe(
+      result.quarantine,
+    );
     expect(await servedScores(registry, table, ['C9', 'C1'])).toEqual([null, 10]);
   });
 
@@ -306,7 +291,9 @@ describe('the view quality rules of a run', () => {
     const result = await run(registry, table, t0, { chunkRows: 2 });
     const issues = ['min rows 10: the run read 5', 'tier max null 20%: 40.00% null (2 of 5 rows)'];
     expect(result.qualityIssues).toEqual(issues);
-    expect((await stateOf(client, table, registry)).lastRun?.qualityIssues).toEqual(issues);
+    expect((await stateOf(dynalite.client, table, registry)).lastRun?.qualityIssues).toEqual(
+      issues,
+    );
   });
 
   it('are not reported when the run keeps them', async () => {
@@ -314,7 +301,9 @@ describe('the view quality rules of a run', () => {
     const table = await newTable();
     const result = await run(registry, table, t0, { chunkRows: 2 });
     expect(result).not.toHaveProperty('qualityIssues');
-    expect((await stateOf(client, table, registry)).lastRun).not.toHaveProperty('qualityIssues');
+    expect((await stateOf(dynalite.client, table, registry)).lastRun).not.toHaveProperty(
+      'qualityIssues',
+    );
   });
 
   it('are not reported for a paused run, whose rows are not all read', async () => {
@@ -330,6 +319,8 @@ describe('the view quality rules of a run', () => {
     });
     expect(result.status).toBe('paused');
     expect(result).not.toHaveProperty('qualityIssues');
-    expect((await stateOf(client, table, registry)).lastRun).not.toHaveProperty('qualityIssues');
+    expect((await stateOf(dynalite.client, table, registry)).lastRun).not.toHaveProperty(
+      'qualityIssues',
+    );
   });
 });

@@ -1,6 +1,5 @@
-import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startDynalite } from '../../../lib/local/dynalite-server.ts';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../../lib/materialize/materialization-state.ts';
 import {
   type MaterializeViewOptions,
@@ -9,8 +8,8 @@ import {
 import type { LatestRowsQuery, RowSource } from '../../../lib/materialize/row-source.ts';
 import { shardOfKey } from '../../../lib/materialize/shard-plan.ts';
 import { ShardStateStore } from '../../../lib/materialize/shard-state.ts';
-import { ensureLocalTable, localDynamoClient } from '../../../lib/online/online-table.ts';
 import type { Registry } from '../../../lib/registry/index.ts';
+import { useDynaliteTables } from '../../helpers/dynalite-tables.ts';
 import {
   keyPrefixOf,
   memoryQuarantine,
@@ -18,25 +17,11 @@ import {
   stateOf,
 } from '../../helpers/materialize-harness.ts';
 
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = localDynamoClient(dynamo.endpoint);
-});
-afterAll(async () => {
-  client.destroy();
-  await dynamo.close();
-});
+const dynalite = useDynaliteTables('shards');
+const { newTable } = dynalite;
 
 const t0 = Date.parse('2026-03-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-async function newTable(): Promise<string> {
-  const table = `shards-t${tables++}`;
-  await ensureLocalTable(client, table);
-  return table;
-}
 
 /** 120 customers; every seventh breaks the score constraint (quarantined). */
 const rows = Array.from({ length: 120 }, (_, i) => ({
@@ -80,7 +65,7 @@ function run(registry: Registry, table: string, extra: Partial<MaterializeViewOp
   return materializeView({
     registry,
     view: 'profile',
-    client,
+    client: dynalite.client,
     table,
     source: shardedSource(),
     quarantine: memoryQuarantine().sink,
@@ -93,7 +78,7 @@ function run(registry: Registry, table: string, extra: Partial<MaterializeViewOp
 }
 
 async function items(table: string) {
-  const { Items } = await client.send(new ScanCommand({ TableName: table }));
+  const { Items } = await dynalite.client.send(new ScanCommand({ TableName: table }));
   return (Items ?? [])
     .filter((item) => !item.pk?.S?.startsWith('~'))
     .map((item) => JSON.stringify(item))
@@ -118,11 +103,13 @@ describe('a sharded materialization run', () => {
     expect(source.queries.map((q) => q.shard)).toEqual(
       [0, 1, 2, 3].map((index) => ({ index, count: 4 })),
     );
-    const state = await stateOf(client, four, registry);
+    const state = await stateOf(dynalite.client, four, registry);
     expect(state.checkpoint).toBeUndefined();
     expect(state.lastRun?.status).toBe('succeeded');
     // A finished run's shard checkpoints are removed with it.
-    expect(await new ShardStateStore(client, four, keyPrefixOf(registry)).read()).toEqual({});
+    expect(await new ShardStateStore(dynalite.client, four, keyPrefixOf(registry)).read()).toEqual(
+      {},
+    );
   });
 
   it('retries a failed shard alone, from its own checkpoint, and succeeds', async () => {
@@ -146,13 +133,13 @@ describe('a sharded materialization run', () => {
       'shard 1 stream broke',
     );
     expect(failing.queries.filter((q) => q.shard?.index === 1)).toHaveLength(3);
-    const failed = await stateOf(client, table, registry);
+    const failed = await stateOf(dynalite.client, table, registry);
     expect(failed.watermark).toBeUndefined();
     expect(failed.checkpoint?.counts.rowsRead).toBe(failed.lastRun?.counts.rowsRead);
     expect(failed.checkpoint?.counts.rowsRead).toBeGreaterThan(80);
     expect(failed.lastRun?.status).toBe('failed');
     expect(failed.lease).toBeUndefined();
-    const shards = await new ShardStateStore(client, table, keyPrefixOf(registry)).read();
+    const shards = await new ShardStateStore(dynalite.client, table, keyPrefixOf(registry)).read();
     expect([0, 1, 2, 3].map((s) => shards[s]?.done ?? false)).toEqual([true, false, true, true]);
 
     const healthy = shardedSource();
@@ -178,7 +165,7 @@ describe('a sharded materialization run', () => {
       shouldPause: () => ++checkpoints > 3,
     });
     expect(paused.status).toBe('paused');
-    expect((await stateOf(client, table, registry)).watermark).toBeUndefined();
+    expect((await stateOf(dynalite.client, table, registry)).watermark).toBeUndefined();
     const resumed = await run(registry, table, { shards: 2 });
     expect(resumed.status).toBe('succeeded');
     expect(resumed.shards?.count).toBe(4);
@@ -203,7 +190,7 @@ describe('a sharded materialization run', () => {
     await expect(run(registry, table, { shards })).rejects.toThrow(
       'the shard count must be a whole number from 1 to 64',
     );
-    expect(await stateOf(client, table, registry)).toEqual({});
+    expect(await stateOf(dynalite.client, table, registry)).toEqual({});
   });
 
   it('refuses a shard checkpoint from a run whose lease was taken over', async () => {
@@ -211,7 +198,7 @@ describe('a sharded materialization run', () => {
     const table = await newTable();
     let checkpoints = 0;
     await run(registry, table, { shards: 2, shouldPause: () => ++checkpoints > 1 });
-    const store = new ShardStateStore(client, table, keyPrefixOf(registry));
+    const store = new ShardStateStore(dynalite.client, table, keyPrefixOf(registry));
     await expect(
       store.record('not-the-holder', 60_000, {
         runId: 'x',

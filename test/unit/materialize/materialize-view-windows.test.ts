@@ -1,6 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startDynalite } from '../../../lib/local/dynalite-server.ts';
+import { describe, expect, it } from 'vitest';
 import {
   MaterializationBusyError,
   MaterializationStateStore,
@@ -11,8 +9,8 @@ import {
   materializeView,
 } from '../../../lib/materialize/materialize-view.ts';
 import { lookupFeatures } from '../../../lib/online/online-lookup.ts';
-import { ensureLocalTable, localDynamoClient } from '../../../lib/online/online-table.ts';
 import type { Registry } from '../../../lib/registry/index.ts';
+import { useDynaliteTables } from '../../helpers/dynalite-tables.ts';
 import {
   arraySource,
   ingestLog,
@@ -22,28 +20,13 @@ import {
   stateOf,
 } from '../../helpers/materialize-harness.ts';
 
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = localDynamoClient(dynamo.endpoint);
-});
-afterAll(async () => {
-  client.destroy();
-  await dynamo.close();
-});
+const dynalite = useDynaliteTables('windows');
+const { newTable } = dynalite;
 
 const hour = 3_600_000;
 const day = 24 * hour;
 const t0 = Date.parse('2026-03-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-
-async function newTable(): Promise<string> {
-  const table = `windows-t${tables++}`;
-  await ensureLocalTable(client, table);
-  return table;
-}
 
 const rows = [
   { customer_id: 'C1', score: 5, tier: 'gold', event_ts: iso(t0 - 2 * day) },
@@ -60,7 +43,7 @@ function run(
   return materializeView({
     registry,
     view: 'profile',
-    client,
+    client: dynalite.client,
     table,
     source: arraySource(rows),
     quarantine: memoryQuarantine().sink,
@@ -72,7 +55,7 @@ function run(
 
 async function servedScores(registry: Registry, table: string, at: number) {
   const results = await lookupFeatures(
-    client,
+    dynalite.client,
     table,
     registry,
     {
@@ -107,7 +90,7 @@ describe('a first run of a view', () => {
     expect(source.queries[0]?.window).toEqual({ until: iso(t0) });
     expect(source.queries[0]?.afterKey).toBeUndefined();
     expect(await servedScores(registry, table, t0)).toEqual([5, 50, 100]);
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.watermark).toBe(iso(t0));
     expect(state.newestEventTs).toBe('2026-02-28T21:00:00.000000Z');
     expect(state.lease).toBeUndefined();
@@ -137,7 +120,9 @@ describe('a first run of a view', () => {
     expect(result.durationMs).toBeGreaterThan(0);
     // The lag is measured when the run ends, from the newest event time (3 hours before t0).
     expect(result.freshnessLagMs).toBe(clock - (t0 - 3 * hour));
-    expect((await stateOf(client, table, registry)).lastRun?.durationMs).toBeGreaterThan(0);
+    expect((await stateOf(dynalite.client, table, registry)).lastRun?.durationMs).toBeGreaterThan(
+      0,
+    );
   });
 
   it('reads no rows of a view with no data and still moves the watermark', async () => {
@@ -173,12 +158,14 @@ describe('a first run of a view', () => {
   it('is refused while another run holds the lease, and changes nothing', async () => {
     const registry = profileRegistry();
     const table = await newTable();
-    await new MaterializationStateStore(client, table, keyPrefixOf(registry), () => t0).acquire(
-      'other',
-      hour,
-    );
+    await new MaterializationStateStore(
+      dynalite.client,
+      table,
+      keyPrefixOf(registry),
+      () => t0,
+    ).acquire('other', hour);
     await expect(run(registry, table, t0)).rejects.toThrow(MaterializationBusyError);
-    expect(await stateOf(client, table, registry)).toEqual({
+    expect(await stateOf(dynalite.client, table, registry)).toEqual({
       lease: { owner: 'other', expiresAt: t0 + hour },
     });
   });
@@ -193,7 +180,7 @@ describe('a first run of a view', () => {
       onProgress: () => undefined,
       source: {
         async *latestRows() {
-          leases.push((await stateOf(client, table, registry)).lease?.expiresAt);
+          leases.push((await stateOf(dynalite.client, table, registry)).lease?.expiresAt);
           yield rows;
         },
       },
@@ -255,7 +242,7 @@ describe('a backfill', () => {
     expect(result.window).toEqual(window);
     expect(result.scope).toEqual({ kind: 'backfill' });
     expect(result.watermark).toBe(iso(t0));
-    expect((await stateOf(client, table, registry)).watermark).toBe(iso(t0));
+    expect((await stateOf(dynalite.client, table, registry)).watermark).toBe(iso(t0));
   });
 
   it('without an end runs to now, and without a start from the beginning', async () => {
@@ -298,7 +285,7 @@ describe('a backfill', () => {
       message: 'a full run of profile reads every row; it takes no range',
       hint: 'give either a full run or a backfill range',
     });
-    expect(await stateOf(client, table, registry)).toEqual({});
+    expect(await stateOf(dynalite.client, table, registry)).toEqual({});
   });
 });
 
@@ -319,7 +306,7 @@ describe('a run with commit records', () => {
     const result = await run(registry, table, t0, { ingests: log });
     expect(log.calls).toEqual([{ source: 'events', covered: undefined }]);
     expect(result.scope).toEqual({ kind: 'full', reason: 'first run' });
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.ingests).toEqual({ seqThrough: '3' });
     expect(state.definition).toMatch(/^[0-9a-f]{16,}$/);
   });
@@ -339,7 +326,7 @@ describe('a run with commit records', () => {
       newIngests: { seqRanges: [['4', '5']], days: ['2026-02-27'] },
     });
     expect(result.scope).toEqual({ kind: 'incremental', newIngests: 1, newIngestRows: 2 });
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.ingests).toEqual({ seqThrough: '5' });
     // The record of the run keeps the counts, not the ranges the checkpoint held.
     expect(state.lastRun?.window).toEqual({ after: iso(t0), until: iso(t0 + day) });
@@ -356,7 +343,7 @@ describe('a run with commit records', () => {
     const result = await run(strict, table, t0 + day, { ingests: log });
     expect(log.calls[1]?.covered).toBeUndefined();
     expect(result.scope).toEqual({ kind: 'full', reason: 'the definition changed' });
-    const before = await stateOf(client, table, loose);
+    const before = await stateOf(dynalite.client, table, loose);
     expect(before.definition).not.toBeUndefined();
   });
 
@@ -366,7 +353,7 @@ describe('a run with commit records', () => {
     await run(registry, table, t0);
     const result = await run(registry, table, t0 + day, { ingests: ingestLog([first]) });
     expect(result.scope).toEqual({ kind: 'full', reason: 'the state tracks no ingests yet' });
-    expect((await stateOf(client, table, registry)).ingests).toEqual({ seqThrough: '3' });
+    expect((await stateOf(dynalite.client, table, registry)).ingests).toEqual({ seqThrough: '3' });
   });
 
   it('reads everything when asked to, though the state covers the ingests', async () => {
@@ -392,7 +379,7 @@ describe('a run with commit records', () => {
     const log = ingestLog([first]);
     log.failure = new Error('S3 is down');
     await expect(run(registry, table, t0, { ingests: log })).rejects.toThrow('S3 is down');
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.lease).toBeUndefined();
     expect(state.lastRun).toEqual({
       runId: 'not-started',

@@ -1,10 +1,8 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startDynalite } from '../../../lib/local/dynalite-server.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { shardOfKey } from '../../../lib/materialize/shard-plan.ts';
 import { ShardStateStore } from '../../../lib/materialize/shard-state.ts';
 import {
@@ -16,8 +14,8 @@ import {
   startShardedRun,
 } from '../../../lib/materialize/sharded-run.ts';
 import { writeUnloadedShard } from '../../../lib/materialize/write-unloaded-shard.ts';
-import { ensureLocalTable, localDynamoClient } from '../../../lib/online/online-table.ts';
 import { athenaDialect } from '../../../lib/sql/athena-dialect.ts';
+import { useDynaliteTables } from '../../helpers/dynalite-tables.ts';
 import {
   ingestLog,
   keyPrefixOf,
@@ -27,17 +25,7 @@ import {
 } from '../../helpers/materialize-harness.ts';
 import { scanEntityItems } from '../../helpers/online-items.ts';
 
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = localDynamoClient(dynamo.endpoint);
-});
-afterAll(async () => {
-  client.destroy();
-  await dynamo.close();
-});
+const dynalite = useDynaliteTables('sharded-run');
 
 const registry = profileRegistry();
 const keyPrefix = keyPrefixOf(registry);
@@ -77,11 +65,10 @@ function serveUnload(prefix: string, shards: number) {
 }
 
 async function setUp(snapshotRows = 5000) {
-  const table = `sharded-run-t${tables++}`;
-  await ensureLocalTable(client, table);
+  const table = await dynalite.newTable();
   const deps: ShardedRunDependencies = {
     registry,
-    dynamo: client,
+    dynamo: dynalite.client,
     table,
     s3,
     bucket: 'offline',
@@ -105,7 +92,7 @@ async function writeShard(
   return writeUnloadedShard({
     registry,
     ...item,
-    dynamo: client,
+    dynamo: dynalite.client,
     table: deps.table,
     s3,
     bucket: 'offline',
@@ -132,7 +119,7 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
     );
     expect(started.unloadSql).toContain(`TO 's3://offline/${prefix}' WITH (format = 'JSON'`);
     expect(started.unloadSql).toContain('% 4 AS fstore_shard');
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.lease?.owner).toBe('sfn:exec-1');
     expect(state.checkpoint).toMatchObject({
       runId: started.runId,
@@ -149,7 +136,7 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
       full: false,
       estimatedRows: 200,
     });
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.lease).toBeUndefined();
     expect(state.checkpoint).toBeUndefined();
   });
@@ -166,17 +153,17 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
     await expect(finishShardedRun(deps, ref)).rejects.toThrow(
       '3 of 4 shards are not done (done: 0)',
     );
-    expect((await stateOf(client, table, registry)).watermark).toBeUndefined();
+    expect((await stateOf(dynalite.client, table, registry)).watermark).toBeUndefined();
     for (const item of rest) await writeShard(deps, item);
     const run = await finishShardedRun(deps, ref);
     expect(run).toMatchObject({ status: 'succeeded', counts: { rowsRead: 40, written: 40 } });
-    const state = await stateOf(client, table, registry);
+    const state = await stateOf(dynalite.client, table, registry);
     expect(state.watermark).toBe(new Date(t0).toISOString());
     expect(state.ingests).toBeDefined();
     expect(state.lease).toBeUndefined();
     expect(state.checkpoint).toBeUndefined();
-    expect(await new ShardStateStore(client, table, keyPrefix).read()).toEqual({});
-    expect(await scanEntityItems(client, table)).toHaveLength(40);
+    expect(await new ShardStateStore(dynalite.client, table, keyPrefix).read()).toEqual({});
+    expect(await scanEntityItems(dynalite.client, table)).toHaveLength(40);
   });
 
   it('after a failed shard, gives the lease back; the next execution resumes without a second UNLOAD and writes only the unfinished shards', async () => {
@@ -193,7 +180,7 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
       error: 'shard 3: States.TaskFailed',
     });
     expect(failed.status).toBe('failed');
-    const between = await stateOf(client, table, registry);
+    const between = await stateOf(dynalite.client, table, registry);
     expect(between.lease).toBeUndefined();
     expect(between.lastRun).toMatchObject({
       status: 'failed',
@@ -210,7 +197,9 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
     for (const item of again.items) results.push(await writeShard(deps, item));
     expect(results.map((r) => r.alreadyDone)).toEqual([true, true, true, false]);
     await finishShardedRun(deps, { view: 'profile', runId: again.runId, owner: again.owner });
-    expect((await stateOf(client, table, registry)).watermark).toBe(new Date(t0).toISOString());
+    expect((await stateOf(dynalite.client, table, registry)).watermark).toBe(
+      new Date(t0).toISOString(),
+    );
   });
 
   it('unloads again when the execution that failed never finished its UNLOAD (no shard had started)', async () => {
@@ -232,7 +221,7 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
     const { table, deps } = await setUp();
     await expect(start(deps, 'exec-1', { shards: 1 })).rejects.toThrow('needs 2 to 64 shards');
     await expect(start(deps, 'exec 1')).rejects.toThrow('is not a Step Functions execution name');
-    expect((await stateOf(client, table, registry)).lease).toBeUndefined();
+    expect((await stateOf(dynalite.client, table, registry)).lease).toBeUndefined();
     const started = await start(deps);
     if (started.mode !== 'sharded') throw new Error('not sharded');
     await expect(
