@@ -1,6 +1,5 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import type { CommittedIngest, IngestLog } from '../../lib/materialize/ingest-coverage.ts';
 import { stateKey } from '../../lib/materialize/materialization-state.ts';
@@ -8,31 +7,9 @@ import { materializeView } from '../../lib/materialize/materialize-view.ts';
 import type { LatestRowsQuery, RowSource } from '../../lib/materialize/row-source.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { itemSizeBytes, maxItemBytes } from '../../lib/online/online-writer.ts';
-import { compileRegistry } from '../../lib/registry/index.ts';
+import { hourlyProfileRegistry } from '../helpers/hourly-profile-registry.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const events = defineSource({
-  name: 'events',
-  schema: { customer_id: 'string', score: 'int64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
-const registry = compileRegistry(
-  [
-    customer,
-    events,
-    defineFeatureView({
-      name: 'profile',
-      entities: [customer],
-      source: events,
-      features: { score: 'int64' },
-      online: true,
-      schedule: 'rate(1 hour)',
-    }),
-  ].map((definition) => ({ definition })),
-);
+const registry = hourlyProfileRegistry({ score: 'int64' }, { score: 'int64' });
 const keyPrefix = registry.featureViews[0]?.onlineStore.keyPrefix as string;
 
 const m = Date.parse('2026-03-01T00:00:00Z');

@@ -19,42 +19,16 @@ import {
   createMaterializeHandler,
   type MaterializeContext,
 } from '../../lambdas/materialize/handler.ts';
-import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { startDynalite } from '../../lib/local/dynalite-server.ts';
 import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
 import { lookupFeatures } from '../../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
-import { compileRegistry } from '../../lib/registry/index.ts';
+import { hourlyProfileRegistry } from '../helpers/hourly-profile-registry.ts';
 import { countingClient } from '../helpers/online-items.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const events = defineSource({
-  name: 'events',
-  schema: {
-    customer_id: 'string',
-    score: 'int64',
-    tags: 'list<string>',
-    active: 'bool',
-    event_ts: 'timestamp',
-  },
-  timestampField: 'event_ts',
-});
-const registry = compileRegistry(
-  [
-    customer,
-    events,
-    defineFeatureView({
-      name: 'profile',
-      entities: [customer],
-      source: events,
-      features: { score: { type: 'int64', max: 100 }, tags: 'list<string>', active: 'bool' },
-      online: true,
-      schedule: 'rate(1 hour)',
-    }),
-  ].map((definition) => ({ definition })),
+const registry = hourlyProfileRegistry(
+  { score: 'int64', tags: 'list<string>', active: 'bool' },
+  { score: { type: 'int64', max: 100 }, tags: 'list<string>', active: 'bool' },
 );
 const view = registry.featureViews[0];
 const m = Date.parse('2026-03-01T00:00:00Z');

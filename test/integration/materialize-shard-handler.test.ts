@@ -11,44 +11,17 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readShardWriterConfig } from '../../lambdas/materialize-shard/config.ts';
 import { createShardWriterHandler } from '../../lambdas/materialize-shard/handler.ts';
-import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
 import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
 import { ShardStateStore } from '../../lib/materialize/shard-state.ts';
 import { summarizeShard, type UnloadedObject } from '../../lib/materialize/unload-manifest.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
-import { compileRegistry } from '../../lib/registry/index.ts';
+import { hourlyProfileRegistry } from '../helpers/hourly-profile-registry.ts';
 import { scanEntityItems } from '../helpers/online-items.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const events = defineSource({
-  name: 'events',
-  schema: {
-    customer_id: 'string',
-    balance: 'int64',
-    ratio: 'float64',
-    tags: 'list<string>',
-    active: 'bool',
-    event_ts: 'timestamp',
-  },
-  timestampField: 'event_ts',
-});
-const registry = compileRegistry(
-  [
-    customer,
-    events,
-    defineFeatureView({
-      name: 'profile',
-      entities: [customer],
-      source: events,
-      features: { balance: 'int64', ratio: 'float64', tags: 'list<string>', active: 'bool' },
-      online: true,
-      schedule: 'rate(1 hour)',
-    }),
-  ].map((definition) => ({ definition })),
+const registry = hourlyProfileRegistry(
+  { balance: 'int64', ratio: 'float64', tags: 'list<string>', active: 'bool' },
+  { balance: 'int64', ratio: 'float64', tags: 'list<string>', active: 'bool' },
 );
 const keyPrefix = registry.featureViews[0]?.onlineStore.keyPrefix as string;
 const owner = 'sfn:exec-7';
