@@ -3,13 +3,11 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
 import { queryRows } from '../../lib/offline/duckdb-session.ts';
 import { quoteLiteral } from '../../lib/sql/dialect.ts';
 import { useAthenaOnCompactionFixture } from '../helpers/athena-on-compaction-fixture.ts';
-import { awsEraseOfC1, fixtureErasePlace } from '../helpers/aws-erase-options.ts';
 import { answerAsEmptyOnlineTable } from '../helpers/empty-online-table-mock.ts';
-import { runFaultChildOnBucket } from '../helpers/fault-child-process.ts';
+import { killableEraseOfC1 } from '../helpers/killable-erase.ts';
 import {
   ordersDataKey,
   threeIngestIds,
@@ -20,6 +18,7 @@ const fixture = useS3CompactionFixture('erase-entities-aws-crash');
 const athena = useAthenaOnCompactionFixture(fixture);
 const dynamodb = mockClient(DynamoDBClient);
 const leaseMs = 1500;
+const { inChild: eraseInChild, here: eraseHere } = killableEraseOfC1(fixture, athena, leaseMs);
 const [first, second, third] = threeIngestIds;
 const holdingC1 = [
   ordersDataKey('2026-03-01', first),
@@ -32,15 +31,6 @@ beforeEach(async () => {
   await fixture.commitThreeIngests();
   answerAsEmptyOnlineTable(dynamodb);
 });
-
-/** The delete in a process of its own, killed by FSTORE_FAULT at `point`. */
-const eraseInChild = (point: string) =>
-  runFaultChildOnBucket('erase-aws-child.ts', point, fixture, {
-    FSTORE_TEST_LEASE_MS: String(leaseMs),
-  });
-
-const eraseHere = () =>
-  eraseEntitiesOnAws(awsEraseOfC1(fixtureErasePlace(fixture, athena), { leaseMs }));
 
 /** Data objects of `orders` holding a row of C1, read or not (every object in the bucket). */
 async function objectsHoldingC1(): Promise<string[]> {

@@ -3,13 +3,11 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { eraseEntitiesOnAws } from '../../lib/erasure/erase-entities-aws.ts';
 import { queryRows } from '../../lib/offline/duckdb-session.ts';
 import { quoteLiteral } from '../../lib/sql/dialect.ts';
 import { useAthenaOnCompactionFixture } from '../helpers/athena-on-compaction-fixture.ts';
-import { awsEraseOfC1, fixtureErasePlace } from '../helpers/aws-erase-options.ts';
 import { answerAsEmptyOnlineTable } from '../helpers/empty-online-table-mock.ts';
-import { runFaultChildOnBucket } from '../helpers/fault-child-process.ts';
+import { killableEraseOfC1 } from '../helpers/killable-erase.ts';
 import { ordersDataKey, useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
 
 // A versioned bucket: writing a key again keeps its earlier bytes as a noncurrent version.
@@ -17,6 +15,7 @@ const fixture = useS3CompactionFixture('erase-entities-aws-in-place-crash', { ve
 const athena = useAthenaOnCompactionFixture(fixture);
 const dynamodb = mockClient(DynamoDBClient);
 const leaseMs = 1500;
+const { inChild: eraseInChild, here: eraseHere } = killableEraseOfC1(fixture, athena, leaseMs);
 /** An object `fstore ingest --env` uploaded and has not committed (no record names it). */
 const inflight = ordersDataKey('2026-03-01', '20260104t000000-3d4e5f6a');
 
@@ -28,14 +27,6 @@ beforeEach(async () => {
   fixture.bucket.objects.set(inflight, await fixture.committedParquet([40, 41, 42]));
   answerAsEmptyOnlineTable(dynamodb);
 });
-
-const eraseInChild = (point: string) =>
-  runFaultChildOnBucket('erase-aws-child.ts', point, fixture, {
-    FSTORE_TEST_LEASE_MS: String(leaseMs),
-  });
-
-const eraseHere = () =>
-  eraseEntitiesOnAws(awsEraseOfC1(fixtureErasePlace(fixture, athena), { leaseMs }));
 
 /** Every version, current or not, of a data object of `orders` that holds a row of C1. */
 async function versionsHoldingC1(prefixes = ['offline/orders/dt=']): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
 import { S3LockLostError } from '../../lib/offline/s3-lock.ts';
 import { applyS3Retention } from '../../lib/offline/s3-retention.ts';
@@ -8,26 +8,13 @@ import {
   s3SnapshotPins,
 } from '../../lib/offline/s3-snapshots.ts';
 import { tenDaysOfOrders } from '../helpers/orders-retention-options.ts';
-import {
-  commitRetentionIngests,
-  committedSeqsOf,
-  retentionNow,
-  snapshotStoreOf,
-} from '../helpers/retention-race-ingests.ts';
-import { useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
+import { retentionNow, useRetentionRaceFixture } from '../helpers/retention-race-fixture.ts';
 
 // The AWS retention holds the source's compaction lock from its read of the snapshots to its
 // deletes; a snapshot create that took the lock over meanwhile (--break-lock, as its refusal
 // suggests when the holder looks gone) pins rows the run read no pin for.
-const fixture = useS3CompactionFixture('s3-retention-lost-lock');
+const { fixture, store, committed } = useRetentionRaceFixture('s3-retention-lost-lock');
 const now = retentionNow;
-const store = () => snapshotStoreOf(fixture);
-const committed = committedSeqsOf(fixture);
-
-beforeEach(async () => {
-  fixture.bucket.objects.clear();
-  await commitRetentionIngests(fixture);
-});
 
 describe('the AWS retention whose lock is taken over after its read of the pins', () => {
   it('stops before its deletes with S3LockLostError, keeping the rows the new snapshot pins', async () => {

@@ -1,31 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { S3IngestTarget } from '../../lib/offline/s3-ingest-target.ts';
 import { S3LockHeldError } from '../../lib/offline/s3-lock.ts';
 import { applyS3Retention, type S3RetentionOptions } from '../../lib/offline/s3-retention.ts';
 import { createS3Snapshot, s3SnapshotPins } from '../../lib/offline/s3-snapshots.ts';
 import { tenDaysOfOrders } from '../helpers/orders-retention-options.ts';
-import {
-  commitRetentionIngests,
-  committedSeqsOf,
-  retentionNow,
-  snapshotStoreOf,
-} from '../helpers/retention-race-ingests.ts';
-import { ordersDataKey, useS3CompactionFixture } from '../helpers/s3-compaction-fixture.ts';
+import { retentionNow, useRetentionRaceFixture } from '../helpers/retention-race-fixture.ts';
+import { ordersDataKey } from '../helpers/s3-compaction-fixture.ts';
 
 // Issue 19: what runs beside the scheduled retention on AWS (a snapshot create, an ingest's
 // commit) against the loopback bucket, at the exact point between the run's read of the pins and
 // its deletes.
-const fixture = useS3CompactionFixture('s3-retention-races');
+const { fixture, store, committed } = useRetentionRaceFixture('s3-retention-races');
 const now = retentionNow;
-const store = () => snapshotStoreOf(fixture);
-const committed = committedSeqsOf(fixture);
-
-beforeEach(async () => {
-  fixture.bucket.objects.clear();
-  await commitRetentionIngests(fixture);
-});
 
 const retain = (extra: Partial<S3RetentionOptions> = {}) =>
   applyS3Retention(
