@@ -52,6 +52,9 @@ export function tileBaseSequence(
   return maxSeq === undefined ? undefined : { maxSeq, pushRanges: mergeRanges(pushRanges) };
 }
 
+/** Entities whose bases one chunk writes at once. */
+const entityConcurrency = 4;
+
 function mergeRanges(ranges: [bigint, bigint][]): [bigint, bigint][] {
   const sorted = [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const merged: [bigint, bigint][] = [];
@@ -108,22 +111,32 @@ export function duckdbTileBaseWriter(options: {
       const byEntity = groupByEntity(view, spec, await read);
       let itemsWritten = 0;
       let itemsAlreadyNewer = 0;
-      for (const [prefix, entityRows] of byEntity) {
-        const counts = await writeBaseTiles(
-          {
-            client: options.client,
-            table: options.table,
-            prefix,
-            sumKinds: spec.sumKinds,
-            widestWindowSeconds: spec.widestWindowSeconds,
-          },
-          entityRows,
-          sequence.maxSeq,
-          options.beforeToken ? { beforeToken: options.beforeToken } : {},
-        );
-        itemsWritten += counts.written;
-        itemsAlreadyNewer += counts.alreadyNewer;
-      }
+      const entries = [...byEntity];
+      let next = 0;
+      // Entities a few at a time (each writes its items 8 at a time): one after another, a
+      // chunk's thousands of small writes wait on one round trip each.
+      const worker = async () => {
+        while (next < entries.length) {
+          const [prefix, entityRows] = entries[next++] as [string, BaseRow[]];
+          const counts = await writeBaseTiles(
+            {
+              client: options.client,
+              table: options.table,
+              prefix,
+              sumKinds: spec.sumKinds,
+              widestWindowSeconds: spec.widestWindowSeconds,
+            },
+            entityRows,
+            sequence.maxSeq,
+            options.beforeToken ? { beforeToken: options.beforeToken } : {},
+          );
+          itemsWritten += counts.written;
+          itemsAlreadyNewer += counts.alreadyNewer;
+        }
+      };
+      await Promise.all(
+        Array.from({ length: Math.min(entityConcurrency, entries.length) }, worker),
+      );
       return { entities: byEntity.size, itemsWritten, itemsAlreadyNewer };
     },
   };
