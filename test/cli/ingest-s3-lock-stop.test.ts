@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
+import { holdLockAsRetention } from '../helpers/retention-lock-holder.ts';
 import { makeTempDir, spawnFstore, writeDefs } from '../helpers/run-fstore.ts';
 import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
 import { scoresDefs } from '../helpers/scores-on-s3.ts';
@@ -26,17 +27,7 @@ afterAll(() => bucket.close());
 
 describe('fstore ingest --env <aws> stopped while it waits for the source’s lock', () => {
   it('stops waiting at SIGTERM, exits 143, commits nothing and deletes its uploads', async () => {
-    const holder = {
-      owner: 'a1b2c3d4e5f6',
-      host: 'lambda-1',
-      pid: 8,
-      purpose: 'the retention of source "scores"',
-      started: new Date().toISOString(),
-      expires: new Date(Date.now() + 300_000).toISOString(),
-      leaseMs: 300_000,
-    };
-    bucket.objects.set(lockKey, Buffer.from(JSON.stringify(holder)));
-    bucket.modified.set(lockKey, new Date());
+    const holder = holdLockAsRetention(bucket, 'scores');
     const run = spawnFstore(
       [
         ...['--defs', defsDir, '--data-dir', dir, '--env', 'dev', 'ingest', '--source', 'scores'],

@@ -2,7 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compactionLockKey } from '../../lib/offline/s3-compact-record.ts';
-import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
+import { fstoreOnBucket } from '../helpers/fstore-on-bucket.ts';
+import { holdLockAsRetention } from '../helpers/retention-lock-holder.ts';
+import { makeTempDir, writeDefs } from '../helpers/run-fstore.ts';
 import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
 import { scoresDefs } from '../helpers/scores-on-s3.ts';
 
@@ -10,17 +12,8 @@ import { scoresDefs } from '../helpers/scores-on-s3.ts';
 // retention or delete holds it, the commit waits (--lock-wait) or is refused, committing nothing.
 let bucket: MemoryBucket;
 let dir: string;
-let fstore: (...args: string[]) => ReturnType<typeof runFstore>;
+let fstore: ReturnType<typeof fstoreOnBucket>;
 const lockKey = compactionLockKey('scores');
-const retentionHolder = () => ({
-  owner: 'a1b2c3d4e5f6',
-  host: 'lambda-1',
-  pid: 8,
-  purpose: 'the retention of source "scores"',
-  started: new Date().toISOString(),
-  expires: new Date(Date.now() + 300_000).toISOString(),
-  leaseMs: 300_000,
-});
 
 beforeAll(async () => {
   bucket = await startMemoryBucket('offline-bucket');
@@ -30,14 +23,7 @@ beforeAll(async () => {
     path.join(dir, 'scores.csv'),
     'customer_id,score,event_ts\nC1,7,2025-01-05T00:00:00Z\nC2,9,2025-01-06T00:00:00Z\n',
   );
-  const env = {
-    ...bucket.env,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  };
-  fstore = (...args: string[]) =>
-    runFstore(['--defs', defsDir, '--data-dir', dir, '--env', 'dev', ...args], { env });
+  fstore = fstoreOnBucket(bucket, defsDir, dir);
 }, 60_000);
 afterAll(() => bucket.close());
 beforeEach(() => {
@@ -64,8 +50,7 @@ const recordKeys = () =>
 
 describe('fstore ingest --env <aws> while a retention holds the source’s lock (loopback S3)', () => {
   it('is refused with --lock-wait 0 naming the holder and --break-lock; its uploads are deleted, nothing committed', async () => {
-    bucket.objects.set(lockKey, Buffer.from(JSON.stringify(retentionHolder())));
-    bucket.modified.set(lockKey, new Date());
+    holdLockAsRetention(bucket, 'scores');
     const refused = await ingest('--lock-wait', '0');
     expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toContain(
@@ -79,8 +64,7 @@ describe('fstore ingest --env <aws> while a retention holds the source’s lock 
   }, 120_000);
 
   it('waits for the holder to release, saying so once, then commits and releases the lock', async () => {
-    bucket.objects.set(lockKey, Buffer.from(JSON.stringify(retentionHolder())));
-    bucket.modified.set(lockKey, new Date());
+    holdLockAsRetention(bucket, 'scores');
     let reads = 0;
     bucket.beforeRequest = (method, key) => {
       // The retention ends after the ingest has read its lock twice.

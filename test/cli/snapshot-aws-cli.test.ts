@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3SnapshotsPrefix } from '../../lib/offline/s3-snapshots.ts';
-import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
+import { fstoreOnBucket } from '../helpers/fstore-on-bucket.ts';
+import { holdLockAsRetention } from '../helpers/retention-lock-holder.ts';
+import { makeTempDir, writeDefs } from '../helpers/run-fstore.ts';
 import { type MemoryBucket, startMemoryBucket } from '../helpers/s3-memory-bucket.ts';
 import { scoresDefs, scoresRecord } from '../helpers/scores-on-s3.ts';
 
 let bucket: MemoryBucket;
-let fstore: (...args: string[]) => ReturnType<typeof runFstore>;
+let fstore: ReturnType<typeof fstoreOnBucket>;
 
 beforeAll(async () => {
   bucket = await startMemoryBucket('offline-bucket', { pageSize: 2 });
@@ -17,14 +19,7 @@ beforeAll(async () => {
     bucket.objects.set(...scoresRecord(id, first, rows));
   const defsDir = await writeDefs({ 'defs.ts': scoresDefs });
   const dir = await makeTempDir('snapshot-aws-cli');
-  const env = {
-    ...bucket.env,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  };
-  fstore = (...args: string[]) =>
-    runFstore(['--defs', defsDir, '--data-dir', dir, '--env', 'dev', ...args], { env });
+  fstore = fstoreOnBucket(bucket, defsDir, dir);
 }, 60_000);
 afterAll(() => bucket.close());
 
@@ -100,17 +95,7 @@ describe('fstore snapshot --env <aws> (loopback S3)', () => {
 
   it('refuses while a retention holds a source’s lock (--lock-wait 0), naming it and --break-lock; --break-lock takes it over', async () => {
     const lockKey = 'offline/_ingests/scores/compactions/_lock.json';
-    const holder = {
-      owner: 'a1b2c3d4e5f6',
-      host: 'lambda-1',
-      pid: 8,
-      purpose: 'the retention of source "scores"',
-      started: new Date().toISOString(),
-      expires: new Date(Date.now() + 300_000).toISOString(),
-      leaseMs: 300_000,
-    };
-    bucket.objects.set(lockKey, Buffer.from(JSON.stringify(holder)));
-    bucket.modified.set(lockKey, new Date());
+    holdLockAsRetention(bucket, 'scores');
     const args = ['snapshot', 'create', '--name', 'during', '--bucket', 'offline-bucket'];
     const refused = await fstore(...args, '--lock-wait', '0');
     expect(refused.code, refused.stderr).toBe(1);
