@@ -60,6 +60,7 @@ describe('rendered expressions evaluated by DuckDB', () => {
     ['round(0.125, 2)', 0.13, 'DOUBLE'],
     ['floor(-x)', -3, 'DOUBLE'],
     ['ceil(x)', 3, 'DOUBLE'],
+    ['ceil(x - 0.4)', 3, 'DOUBLE'],
     ['abs(b)', 7, 'BIGINT'],
     // text
     ["lower(s) = 'premium'", true, 'BOOLEAN'],

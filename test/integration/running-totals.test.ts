@@ -210,6 +210,41 @@ describe('running totals', () => {
     ).rejects.toThrow(/ENOENT/);
   });
 
+  it('answer a view in part, its other functions by the range join, in one row per entity row', async () => {
+    const mixed = defineAggregationView({
+      name: 'mixed',
+      entities: [customer],
+      source: orders,
+      aggregations: {
+        amount: { functions: ['sum'], windows: ['7d'] },
+        category: { functions: ['count_distinct'], windows: ['7d', '30d'] },
+      },
+    });
+    const fixture = await offlineFixture([customer, orders, mixed]);
+    await fixture.ingest('orders', [
+      { ...order(t0 - day, 10), category: 'a' },
+      { ...order(t0 - 2 * day, 5), category: 'b' },
+      { ...order(t0 - 8 * day, 100), category: 'c' },
+    ]);
+    const entities = [iso(t0), iso(t0 - 2 * day + 1)].map((at) => ({
+      customer_id: 'C1',
+      event_timestamp: at,
+    }));
+    const features = async (aggregations: 'running-totals' | 'range-join') =>
+      (
+        await fixture.trainingSet(entities, { request: { features: ['mixed:*'] }, aggregations })
+      ).records?.map((r) => [
+        r.amount_sum_7d,
+        r.category_count_distinct_7d,
+        r.category_count_distinct_30d,
+      ]);
+    expect(await features('running-totals')).toEqual([
+      [15, 2, 3],
+      [105, 2, 2],
+    ]);
+    expect(await features('range-join')).toEqual(await features('running-totals'));
+  });
+
   it('sum floats exactly: a window sum is the correctly rounded exact sum, bit for bit the range join', async () => {
     const windowSum = async (amounts: number[]) => {
       const fixture = await offlineFixture([customer, orders, spend]);
