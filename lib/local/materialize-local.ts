@@ -158,7 +158,8 @@ export async function materializeLocal(
 
 /**
  * The tile base writer of a view with `onlineTiles` (undefined for other views), at the
- * sequence of the commit records as they are now: after the push logs were ingested.
+ * sequence of the commit records as they are when the run writes its first chunk: after the
+ * push logs were ingested and after the run read the ingests it covers.
  */
 async function localTileBaseWriter(
   options: LocalMaterializationOptions,
@@ -174,7 +175,7 @@ async function localTileBaseWriter(
     registry: options.registry,
     view: runtime,
     planned,
-    records: (await readManifest(root)) ?? [],
+    records: async () => (await readManifest(root)) ?? [],
     connection,
     dialect,
     client: options.client,

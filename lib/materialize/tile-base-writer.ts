@@ -69,14 +69,15 @@ function mergeRanges(ranges: [bigint, bigint][]): [bigint, bigint][] {
 
 /**
  * A TileBaseWriter over DuckDB for a tile-fed view, or undefined for any other view. `records`
- * are the source's commit records read when the run starts: the base is computed at their
- * newest sequence, so an ingest committed meanwhile waits for the next run.
+ * reads the source's commit records, once, when the first chunk is written: after the run
+ * read the ingests it covers, so the base holds every row the run covers (and maybe rows of
+ * an ingest committed meanwhile, which the next run, finding the same sequence, leaves as is).
  */
 export function duckdbTileBaseWriter(options: {
   readonly registry: RuntimeRegistry;
   readonly view: RuntimeFeatureView;
   readonly planned: PlannedView;
-  readonly records: readonly IngestRecord[];
+  readonly records: () => Promise<readonly IngestRecord[]>;
   readonly connection: () => Promise<DuckDBConnection>;
   readonly dialect: Dialect;
   readonly client: DynamoDBClient;
@@ -87,14 +88,16 @@ export function duckdbTileBaseWriter(options: {
 }): TileBaseWriter | undefined {
   const spec = viewTileSpec(options.registry, options.view);
   if (!spec) return undefined;
-  const sequence = tileBaseSequence(options.records, options.view.source);
+  let sequenceRead: Promise<ReturnType<typeof tileBaseSequence>> | undefined;
   const { view, planned } = options;
   // One query at a time on the connection: sharded runs call this concurrently.
   let queue: Promise<unknown> = Promise.resolve();
   return {
     async writeEntities(rows) {
-      if (!sequence || rows.length === 0)
-        return { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
+      if (rows.length === 0) return { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
+      sequenceRead ??= options.records().then((records) => tileBaseSequence(records, view.source));
+      const sequence = await sequenceRead;
+      if (!sequence) return { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
       const entities = rows.map((row) =>
         planned.joinKeys.map((k) => row[k.name] as string | number | bigint),
       );

@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../lib/demo/prng.ts';
 import { epochMicrosOf, formatMicros } from '../../lib/epoch-micros.ts';
@@ -78,7 +83,10 @@ async function environment() {
       'payments',
       { rows, to: 'online_and_offline' },
     );
-  const materialize = (at: bigint, extra: { tileBaseBeforeToken?: () => void } = {}) =>
+  const materialize = (
+    at: bigint,
+    extra: { tileBaseBeforeToken?: () => void; client?: DynamoDBClient } = {},
+  ) =>
     materializeLocal({
       registry,
       dataDir,
@@ -152,7 +160,7 @@ async function environment() {
         registry,
         view,
         planned,
-        records,
+        records: async () => records,
         connection: async () => session.connection,
         dialect: duckdbDialect(root),
         client,
@@ -337,6 +345,35 @@ describe('scheduled materialization writes the tiles of a tile-fed view from the
     const cached = await env.lookupAt(t0, true);
     expect(cached).toEqual(await env.lookupAt(t0, false));
     expect(await env.mismatches(env.lookupRecords(t0, cached))).toEqual([]);
+  }, 120_000);
+
+  it('counts a batch ingest committed while the run takes its lease, which the run covers, in the tiles', async () => {
+    const env = await environment();
+    const prng = new Prng(17);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await env.fixture.ingest('payments', rowsBetween(prng, at - 30n * minute, at, 6, taken));
+    const late = rowsBetween(prng, at - 30n * minute, at, 6, taken);
+    // The run's first write is the lease on its state item: an ingest commits just before.
+    let ingested = false;
+    const client = new Proxy(env.client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: unknown) => {
+          const key = command instanceof UpdateItemCommand ? command.input.Key?.pk?.S : undefined;
+          if (!ingested && key?.startsWith('~fstore#materialization#')) {
+            ingested = true;
+            await env.fixture.ingest('payments', late);
+          }
+          return target.send(command as UpdateItemCommand);
+        };
+      },
+    });
+    expect((await env.materialize(at, { client }))[0]?.status).toBe('succeeded');
+    expect(ingested).toBe(true);
+    // The run wrote the late rows' entities (it covers that ingest): their tiles hold them too.
+    const values = await env.lookupAt(t0, false);
+    expect(await env.mismatches(env.lookupRecords(t0, values))).toEqual([]);
   }, 120_000);
 
   it("shows a run's tiles through a warm cache as soon as the run returns", async () => {
