@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { inParallel } from '../bounded-pool.ts';
 import { formatMicros } from '../epoch-micros.ts';
 import { isNoFilesError } from '../offline/duckdb-session.ts';
 import type { IngestRecord } from '../offline/ingest-manifest.ts';
@@ -114,32 +115,25 @@ export function duckdbTileBaseWriter(options: {
       const byEntity = groupByEntity(view, spec, await read);
       let itemsWritten = 0;
       let itemsAlreadyNewer = 0;
-      const entries = [...byEntity];
-      let next = 0;
       // Entities a few at a time (each writes its items 8 at a time): one after another, a
-      // chunk's thousands of small writes wait on one round trip each.
-      const worker = async () => {
-        while (next < entries.length) {
-          const [prefix, entityRows] = entries[next++] as [string, BaseRow[]];
-          const counts = await writeBaseTiles(
-            {
-              client: options.client,
-              table: options.table,
-              prefix,
-              sumKinds: spec.sumKinds,
-              widestWindowSeconds: spec.widestWindowSeconds,
-            },
-            entityRows,
-            sequence.maxSeq,
-            options.beforeToken ? { beforeToken: options.beforeToken } : {},
-          );
-          itemsWritten += counts.written;
-          itemsAlreadyNewer += counts.alreadyNewer;
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(entityConcurrency, entries.length) }, worker),
-      );
+      // chunk's thousands of small writes wait on one round trip each. A failure stops the
+      // entities not started.
+      await inParallel([...byEntity], entityConcurrency, async ([prefix, entityRows]) => {
+        const counts = await writeBaseTiles(
+          {
+            client: options.client,
+            table: options.table,
+            prefix,
+            sumKinds: spec.sumKinds,
+            widestWindowSeconds: spec.widestWindowSeconds,
+          },
+          entityRows,
+          sequence.maxSeq,
+          options.beforeToken ? { beforeToken: options.beforeToken } : {},
+        );
+        itemsWritten += counts.written;
+        itemsAlreadyNewer += counts.alreadyNewer;
+      });
       return { entities: byEntity.size, itemsWritten, itemsAlreadyNewer };
     },
   };

@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { inParallel } from '../../bounded-pool.ts';
 import { faultPoint } from '../../fault-injection.ts';
 import { itemAttributes } from '../item-codec.ts';
 import { type BaseItem, type BaseRow, baseItemsOf, baseSeqAttribute } from './base-tiles.ts';
@@ -33,16 +34,11 @@ export async function writeBaseTiles(
   const items = baseItemsOf(rows, target.sumKinds);
   let written = 0;
   let alreadyNewer = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as BaseItem;
-      if (await writeBaseItem(target, item, seq)) written++;
-      else alreadyNewer++;
-    }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 8, items.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  // A failed write stops the others from starting: the run fails, nothing writes on behind it.
+  await inParallel(items, options.concurrency ?? 8, async (item) => {
+    if (await writeBaseItem(target, item, seq)) written++;
+    else alreadyNewer++;
+  });
   options.beforeToken?.();
   faultPoint('materialize:tiles-before-token');
   let newest = rows[0]?.eventMicros as bigint;
