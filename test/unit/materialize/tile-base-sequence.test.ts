@@ -13,9 +13,9 @@ describe('the offline sequence a tile base is computed at', () => {
     expect(
       tileBaseSequence(
         [
-          record('payments', 1, 3),
-          record('audit', 10, 5),
           record('payments', 4, 2),
+          record('audit', 10, 5),
+          record('payments', 1, 3),
           record('payments', 40, 0),
         ],
         'payments',
