@@ -130,5 +130,21 @@ export function baseRowsOfItem(item: Record<string, AttributeValue>, where: stri
   if (text === undefined) return [];
   const rows = decodeTileJson(text, `the base rows of ${where}`);
   if (!Array.isArray(rows)) throw new Error(`the base rows of ${where} are damaged: not a list`);
+  rows.forEach((row, index) => {
+    if (!isBaseRow(row)) throw new Error(`the base row ${index} of ${where} is damaged`);
+  });
   return rows as BaseRow[];
+}
+
+function isBaseRow(row: unknown): row is BaseRow {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
+  const { eventMicros, createdMicros, seq, values } = row as Record<string, unknown>;
+  return (
+    typeof eventMicros === 'bigint' &&
+    (createdMicros === null || typeof createdMicros === 'bigint') &&
+    typeof seq === 'bigint' &&
+    typeof values === 'object' &&
+    values !== null &&
+    !Array.isArray(values)
+  );
 }

@@ -43,6 +43,25 @@ describe('reading a base back', () => {
     );
   });
 
+  it('refuses a minute base whose rows are not rows, naming the row and the item', () => {
+    const [good] = baseItemsOf([row(1n, t0, 1.5)], { amount: 'float' }).filter(
+      (item) => item.attribute === 'br',
+    );
+    if (!good) throw new Error('no minute base');
+    expect(baseRowsOfItem({ br: { S: good.text } }, 'item K1|raw#0')).toEqual([row(1n, t0, 1.5)]);
+    const rows = JSON.parse(good.text) as unknown[];
+    for (const damaged of [
+      [...rows, 7],
+      [...rows, null],
+      [{ ...(rows[0] as object), seq: 3 }],
+      [{ ...(rows[0] as object), createdMicros: 'x' }],
+      [{ ...(rows[0] as object), values: [] }],
+    ])
+      expect(() =>
+        baseRowsOfItem({ br: { S: JSON.stringify(damaged) } }, 'item K1|raw#0'),
+      ).toThrow(/the base row [01] of item K1\|raw#0 is damaged/);
+  });
+
   it('is empty for an item without a base', () => {
     expect(baseTilesOfItem({}, 'item K1').size).toBe(0);
     expect(baseRowsOfItem({}, 'item K1')).toEqual([]);
