@@ -57,9 +57,9 @@ describe('reading a base back', () => {
       [{ ...(rows[0] as object), createdMicros: 'x' }],
       [{ ...(rows[0] as object), values: [] }],
     ])
-      expect(() =>
-        baseRowsOfItem({ br: { S: JSON.stringify(damaged) } }, 'item K1|raw#0'),
-      ).toThrow(/the base row [01] of item K1\|raw#0 is damaged/);
+      expect(() => baseRowsOfItem({ br: { S: JSON.stringify(damaged) } }, 'item K1|raw#0')).toThrow(
+        /the base row [01] of item K1\|raw#0 is damaged/,
+      );
   });
 
   it('is empty for an item without a base', () => {
