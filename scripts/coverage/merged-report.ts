@@ -70,7 +70,7 @@ export async function writeMergedReport(input: MergedReportInput): Promise<void>
     );
   if (children.unreadableFiles.length > 0)
     console.log(
-      `warning: ${children.unreadableFiles.length} raw V8 coverage files were not valid JSON (being written by a running shard?) and were left out`,
+      `warning: ${children.unreadableFiles.length} raw V8 coverage files were not valid JSON (a process killed while writing it, or a shard still running) and were left out`,
     );
   if (staleForms > 0)
     console.log(
