@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { HintedError } from '../hinted-error.ts';
+import { listS3Objects, truncatedListing } from '../offline/s3-list-keys.ts';
 
 /**
  * What a sharded run's UNLOAD wrote, recorded by the run controller when the query succeeded
@@ -41,28 +42,30 @@ export interface UnloadManifest {
 export const shardFolder = (unloadPrefix: string, shard: number) =>
   `${unloadPrefix}fstore_shard=${shard}/`;
 
-/** The objects under `prefix`, every page of the listing, in key order; no empty objects. */
+/**
+ * The objects under `prefix`, every page of the listing (listS3Objects), in key order; no
+ * empty objects or folder markers. An S3 error is thrown as S3 gave it; a truncated page
+ * without a continuation token, which would make a folder look short, is refused.
+ */
 export async function listUnloadObjects(
   s3: S3Client,
   bucket: string,
   prefix: string,
 ): Promise<UnloadedObject[]> {
-  const objects: UnloadedObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        ...(token ? { ContinuationToken: token } : {}),
-      }),
-    );
-    for (const object of page.Contents ?? [])
-      if (object.Key && !object.Key.endsWith('/') && (object.Size ?? 1) > 0)
-        objects.push({ key: object.Key, size: object.Size ?? 0 });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const listed = await listS3Objects(s3, bucket, prefix, (error, doing) =>
+    error === undefined
+      ? new UnloadedShardError(
+          `${doing} ${truncatedListing}`,
+          'run again; if it persists, the endpoint does not speak ListObjectsV2 as S3 does',
+        )
+      : error instanceof Error
+        ? error
+        : new UnloadedShardError(`${doing} failed: ${String(error)}`, undefined),
+  );
+  return listed
+    .filter((object) => !object.key.endsWith('/') && object.bytes > 0)
+    .map((object) => ({ key: object.key, size: object.bytes }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** The record of one shard's objects (`folder` is the shard's folder they are under). */
