@@ -69,7 +69,14 @@ if (bundle?.dir) {
     process.stderr.write(
       `fstore: running from the TypeScript sources (slower start-up): ${bundle.reason}; \`npm run build:cli\` rebuilds it\n`,
     );
-  const { register } = await import('tsx/esm/api');
-  register();
+  // Both of tsx's hooks, as the `tsx` command (the CDK app) registers them: with the ESM hook
+  // alone, a definitions .ts file in a folder without "type": "module" went to Node's CommonJS
+  // loader, which refused it ("Cannot require() ES Module defs.ts in a cycle").
+  const [{ register: registerEsm }, { register: registerCjs }] = await Promise.all([
+    import('tsx/esm/api'),
+    import('tsx/cjs/api'),
+  ]);
+  registerCjs();
+  registerEsm();
   await import('./fstore.ts');
 }
