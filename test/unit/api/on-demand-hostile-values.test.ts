@@ -1,33 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type ApiDependencies, handleRequest } from '../../../lib/api/handle-request.ts';
-import {
-  defineEntity,
-  defineFeatureService,
-  defineFeatureView,
-  defineOnDemandView,
-  defineSource,
-} from '../../../lib/definitions/index.ts';
+import { defineFeatureService, defineOnDemandView } from '../../../lib/definitions/index.ts';
 import { compileRegistry } from '../../../lib/registry/index.ts';
 import { lookupRegistryProjection } from '../../../lib/registry/runtime-projection.ts';
 import { fetchedLookupOf } from '../../helpers/fetched-lookup.ts';
+import { onlineMonthlyProfile } from '../../helpers/monthly-profile.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const profiles = defineSource({
-  name: 'profiles',
-  schema: { customer_id: 'string', monthly: 'float64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
-const profile = defineFeatureView({
-  name: 'profile',
-  entities: [customer],
-  source: profiles,
-  features: { monthly: 'float64' },
-  online: true,
-  schedule: 'rate(1 hour)',
-});
+const { profile } = onlineMonthlyProfile();
 const scaled = defineOnDemandView({
   name: 'rev_scaled',
   request: { factor: 'float64' },

@@ -4,32 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import {
-  defineEntity,
-  defineFeatureService,
-  defineFeatureView,
-  defineOnDemandView,
-  defineSource,
-} from '../../../lib/definitions/index.ts';
+import { defineFeatureService, defineOnDemandView } from '../../../lib/definitions/index.ts';
 import { writeAthenaResultFile } from '../../../lib/offline/athena-result-file.ts';
 import { getTrainingSetOnAthena } from '../../../lib/offline/athena-training-set.ts';
 import { compileRegistry } from '../../../lib/registry/index.ts';
+import { monthlyProfile } from '../../helpers/monthly-profile.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const profiles = defineSource({
-  name: 'profiles',
-  schema: { customer_id: 'string', monthly: 'float64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
-const profile = defineFeatureView({
-  name: 'profile',
-  entities: [customer],
-  source: profiles,
-  features: { monthly: 'float64' },
-});
+const { profile } = monthlyProfile();
 const ratio = defineOnDemandView({
   name: 'rev_ratio',
   request: { basket: 'float64' },

@@ -1,33 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  defineEntity,
   defineFeatureService,
-  defineFeatureView,
   defineOnDemandView,
-  defineSource,
   type OnDemandViewInput,
 } from '../../../lib/definitions/index.ts';
 import { compileRegistry, registrySchema } from '../../../lib/registry/index.ts';
 import { planRegistryChanges } from '../../../lib/registry/plan.ts';
 import { lookupRegistryProjection } from '../../../lib/registry/runtime-projection.ts';
+import { onlineMonthlyProfile } from '../../helpers/monthly-profile.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const profiles = defineSource({
-  name: 'profiles',
-  schema: { customer_id: 'string', monthly: 'float64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
-const profile = defineFeatureView({
-  name: 'profile',
-  entities: [customer],
-  source: profiles,
-  features: { monthly: 'float64' },
-  online: true,
-  schedule: 'rate(1 hour)',
-});
+const { profile } = onlineMonthlyProfile();
 
 function registryWith(
   transform: OnDemandViewInput['transform'],

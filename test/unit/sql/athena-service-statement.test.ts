@@ -1,34 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defineEntity,
-  defineFeatureService,
-  defineFeatureView,
-  defineOnDemandView,
-  defineSource,
-} from '../../../lib/definitions/index.ts';
+import { defineFeatureService, defineOnDemandView } from '../../../lib/definitions/index.ts';
 import { compileRegistry } from '../../../lib/registry/index.ts';
 import {
   renderServiceRequest,
   renderServiceRequestSql,
   requestTableReads,
 } from '../../../lib/sql/athena-service-query.ts';
+import { monthlyProfile } from '../../helpers/monthly-profile.ts';
 
-const customer = defineEntity({
-  name: 'customer',
-  joinKeys: [{ name: 'customer_id', type: 'string' }],
-});
-const profiles = defineSource({
-  name: 'profiles',
-  schema: { customer_id: 'string', monthly: 'float64', event_ts: 'timestamp' },
-  timestampField: 'event_ts',
-});
-const profile = defineFeatureView({
-  name: 'profile',
-  entities: [customer],
-  source: profiles,
-  features: { monthly: 'float64' },
-  ttl: '30d',
-});
+const { customer, profiles, profile } = monthlyProfile({ ttl: '30d' });
 const doubled = defineOnDemandView({
   name: 'doubled',
   inputs: [profile.select(['monthly'])],
