@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { inParallel } from '../bounded-pool.ts';
@@ -10,6 +9,7 @@ import type { TileValue } from '../online/aggregation-tiles/tile-values.ts';
 import { type ViewTileSpec, viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts';
 import { encodeEntityKey, partitionKey } from '../online/entity-key.ts';
+import { tiledSeqRanges } from '../push/tiled-push-rows.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
@@ -32,9 +32,9 @@ export interface TileBaseCounts {
 
 /**
  * The offline sequence a base is computed at and the pushed rows it leaves out, from the
- * source's commit records: every committed row up to the newest, less the ingests of push logs
- * (their file is under `_push/<source>/`), whose rows pushes applied to the tiles themselves
- * with their own ids. Undefined when the source has no committed row.
+ * source's commit records: every committed row up to the newest, less the rows pushes applied
+ * to the tiles themselves with their own ids (tiledSeqRanges: a rule of the commit records,
+ * local and AWS alike). Undefined when the source has no committed row.
  */
 export function tileBaseSequence(
   records: readonly IngestRecord[],
@@ -42,13 +42,11 @@ export function tileBaseSequence(
 ): { readonly maxSeq: bigint; readonly pushRanges: [bigint, bigint][] } | undefined {
   let maxSeq: bigint | undefined;
   const pushRanges: [bigint, bigint][] = [];
-  const pushFolder = `${path.sep}_push${path.sep}${source}${path.sep}`;
   for (const record of records) {
     if (record.source !== source || record.rows <= 0) continue;
-    const first = BigInt(record.firstSeq);
-    const last = first + BigInt(record.rows) - 1n;
+    const last = BigInt(record.firstSeq) + BigInt(record.rows) - 1n;
     if (maxSeq === undefined || last > maxSeq) maxSeq = last;
-    if (record.file.includes(pushFolder)) pushRanges.push([first, last]);
+    pushRanges.push(...tiledSeqRanges(record, source));
   }
   return maxSeq === undefined ? undefined : { maxSeq, pushRanges: mergeRanges(pushRanges) };
 }

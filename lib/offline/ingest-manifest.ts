@@ -27,6 +27,11 @@ export interface IngestRecord {
    * those keys needs no tie-break (lib/offline/unique-key-times.ts). Absent: not known.
    */
   readonly uniqueKeyTimes?: readonly KeyTimeSet[];
+  /**
+   * On ingests of pushed rows only: the `[start, end)` row offsets from `firstSeq` whose push
+   * applied them to the tiles of aggregation views (lib/push/tiled-push-rows.ts, ADR 0020).
+   */
+  readonly pushTiledRows?: readonly (readonly [number, number])[];
 }
 
 /** Join key columns (sorted) and the event-time column whose value combinations are checked. */

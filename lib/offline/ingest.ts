@@ -57,6 +57,12 @@ export interface IngestOptions {
    * or files of about this size when its rows are larger.
    */
   readonly targetFileBytes?: number;
+  /**
+   * For pushed rows: the `[start, end)` offsets of the file's rows (blank lines not counted)
+   * that their pushes applied to tiles, or `all`; kept in the commit record
+   * (IngestRecord.pushTiledRows).
+   */
+  readonly pushTiledRows?: readonly (readonly [number, number])[] | 'all';
   /** Where the files go; default the local offline store of `env` under `dataDir`. */
   readonly target?: IngestTarget;
   readonly onPhase?: (phase: IngestPhase) => void;
@@ -186,6 +192,16 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         rows,
         firstSeq,
         at: new Date().toISOString(),
+        ...(options.pushTiledRows === undefined
+          ? {}
+          : {
+              pushTiledRows:
+                options.pushTiledRows === 'all'
+                  ? rows > 0
+                    ? [[0, rows] as const]
+                    : []
+                  : options.pushTiledRows,
+            }),
       }),
     });
     const warnings: string[] = [];

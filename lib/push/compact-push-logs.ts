@@ -13,6 +13,7 @@ import {
 } from './ingested-log-ledger.ts';
 import {
   failedPushLogDir,
+  logIsTiled,
   moveAsideFailedLog,
   pendingPushLogs,
   pushIdOfLog,
@@ -158,7 +159,7 @@ class SourceCompaction {
 
   private async ingestBatch(batch: PushLogBatch): Promise<boolean> {
     try {
-      const result = await this.ingest(batch.file);
+      const result = await this.ingest(batch.file, batch.tiledRows ?? 'all');
       this.ingested += batch.logs.length;
       this.rows += result.rows;
     } catch (error) {
@@ -189,7 +190,7 @@ class SourceCompaction {
   private async ingestOne(log: string): Promise<void> {
     this.signal?.throwIfAborted();
     try {
-      const result = await this.ingest(log);
+      const result = await this.ingest(log, logIsTiled(log) ? 'all' : []);
       this.ingested += 1;
       this.rows += result.rows;
       await this.settleIngested([log]);
@@ -208,8 +209,9 @@ class SourceCompaction {
    * A push log's or batch's rows are ingested even when equal to rows ingested before (another
    * push with the same rows): what was ingested is known by push id and file name instead.
    */
-  private ingest(file: string) {
+  private ingest(file: string, pushTiledRows: readonly (readonly [number, number])[] | 'all') {
     return ingestFile({
+      pushTiledRows,
       registry: this.registry,
       dataDir: this.dataDir,
       env: this.env,

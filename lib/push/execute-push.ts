@@ -6,6 +6,7 @@ import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-project
 import type { PushBody } from './push-body.ts';
 import { newPushId, type PushIdentity } from './push-id.ts';
 import type { PushLimits } from './push-limits.ts';
+import type { LogPlacement } from './push-log.ts';
 import { onlinePushViews, pushSource } from './push-source.ts';
 import { writesOffline, writesOnline } from './push-target.ts';
 import { onlineTileViews } from './push-tiles.ts';
@@ -29,12 +30,14 @@ export interface PushStore {
    * targets answer 501. `push` identifies the push: the offline store keeps each push id once.
    * It resolves once the rows survive a crash of this process; when their last step to survive
    * a power cut too (the log folder's fsync) is still running, it returns that as `durable`:
-   * the online puts are sent meanwhile and the push answers after both.
+   * the online puts are sent meanwhile and the push answers after both. `push.tiled` says
+   * whether this push applies the rows to tiles (ADR 0020): the offline store keeps that with
+   * them, so a tile base counts exactly the pushed rows no tile holds.
    */
   readonly offline?: (
     source: RuntimeSource,
     rows: readonly PushRow[],
-    push: PushIdentity,
+    push: PushIdentity & LogPlacement,
   ) => Promise<void | { readonly durable: Promise<void> }>;
 }
 
@@ -62,10 +65,8 @@ export async function executePush(
 ): Promise<PushAnswer> {
   const source = pushSource(store.registry, sourceName);
   // Views a push writes online: passthrough items, and aggregation views' tiles (ADR 0020).
-  const onlineViews = [
-    ...onlinePushViews(store.registry, source.name),
-    ...onlineTileViews(store.registry, source.name),
-  ];
+  const tileViews = onlineTileViews(store.registry, source.name);
+  const onlineViews = [...onlinePushViews(store.registry, source.name), ...tileViews];
   if (body.to === 'online' && onlineViews.length === 0)
     throw new ApiError(
       400,
@@ -107,7 +108,12 @@ export async function executePush(
   // materialization of the compacted rows); the reverse order could serve rows training never
   // sees. Only the log folder's fsync runs beside the puts: a process killed meanwhile leaves
   // the log whole under its name, so no put is ever sent for rows the offline store could lose.
-  const placed = writesOffline(body.to) ? await store.offline?.(source, rows, identity) : undefined;
+  // Tiled: every row goes through applyRowToTiles of every tile-fed view (a row older than a
+  // view's widest window is left out there, and out of every base too).
+  const tiled = writesOnline(body.to) && tileViews.length > 0;
+  const placed = writesOffline(body.to)
+    ? await store.offline?.(source, rows, { ...identity, tiled })
+    : undefined;
   const [online] = await Promise.all([
     onlineTarget && plan ? sendOnlinePush(onlineTarget, plan) : undefined,
     placed?.durable,

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RegistrySource } from '../registry/index.ts';
-import { pushLogDir } from './push-log.ts';
+import { logIsTiled, pushLogDir } from './push-log.ts';
 import { rawNames } from './raw-names.ts';
+import { tiledRowRuns } from './tiled-push-rows.ts';
 import { writeDurably } from './write-durably.ts';
 
 /**
@@ -19,6 +20,8 @@ import { writeDurably } from './write-durably.ts';
 export interface PushLogBatch {
   readonly file: string;
   readonly logs: readonly string[];
+  /** Row offsets of the file that came from tiled logs (IngestRecord.pushTiledRows); set when written. */
+  readonly tiledRows?: readonly (readonly [number, number])[];
 }
 
 /** At most this many logs, or this many bytes of rows, per batch. */
@@ -79,6 +82,7 @@ export async function writeBatch(
   const taken: string[] = [];
   const leftOut: string[] = [];
   const parts: string[] = [];
+  const segments: { rows: number; tiled: boolean }[] = [];
   let bytes = 0;
   for (const log of logs) {
     if (taken.length >= batchLimits.logs || bytes >= batchLimits.bytes) break;
@@ -90,6 +94,7 @@ export async function writeBatch(
     }
     taken.push(log);
     parts.push(lines);
+    segments.push({ rows: lines.split('\n').length - 1, tiled: logIsTiled(log) });
     bytes += lines.length;
   }
   if (taken.length < 2) return { leftOut: [...leftOut, ...taken] };
@@ -103,7 +108,7 @@ export async function writeBatch(
   );
   const file = path.join(dir, `${id}.jsonl`);
   await writeDurably(file, parts.join(''));
-  return { batch: { file, logs: taken }, leftOut };
+  return { batch: { file, logs: taken, tiledRows: tiledRowRuns(segments) }, leftOut };
 }
 
 function normalized(text: string, columns: readonly string[]): string | undefined {

@@ -35,10 +35,21 @@ export async function appendPushLog(
   source: RuntimeSource,
   rows: readonly PushRow[],
   pushId: string = newPushId(),
+  placement: LogPlacement = { tiled: true },
 ): Promise<string> {
-  const placed = await placePushLog(dataDir, env, source, rows, pushId);
+  const placed = await placePushLog(dataDir, env, source, rows, pushId, placement);
   await placed.durable;
   return placed.file;
+}
+
+/**
+ * Whether the push applied the log's rows to the tiles of aggregation views (ADR 0020): a log
+ * whose rows reached no tiles (pushed `"to": "offline"`, or while the source had no tile-fed
+ * view) is named `<stamp>-<pushId>.untiled.jsonl`, and its ingest's commit record says so
+ * (IngestRecord.pushTiledRows), so a tile base counts its rows like batch rows.
+ */
+export interface LogPlacement {
+  readonly tiled: boolean;
 }
 
 /** A push log in place under its name, and when its name survives a power cut too. */
@@ -60,12 +71,13 @@ export async function placePushLog(
   source: RuntimeSource,
   rows: readonly PushRow[],
   pushId: string = newPushId(),
+  placement: LogPlacement = { tiled: true },
 ): Promise<PlacedPushLog> {
   if (!pushIdPattern.test(pushId))
     throw new Error(`internal: push id "${pushId}" is not 32 lowercase hex digits`);
   const dir = pushLogDir(dataDir, env, source.name);
   try {
-    return await writePushLog(dir, source, rows, pushId);
+    return await writePushLog(dir, source, rows, pushId, placement);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw error;
@@ -81,10 +93,12 @@ async function writePushLog(
   source: RuntimeSource,
   rows: readonly PushRow[],
   pushId: string,
+  placement: LogPlacement,
 ): Promise<PlacedPushLog> {
   await mkdir(dir, { recursive: true });
   await seedLogStamp(dir);
-  const file = path.join(dir, `${nextLogStamp()}-${pushId}.jsonl`);
+  const marker = placement.tiled ? '' : untiledMarker;
+  const file = path.join(dir, `${nextLogStamp()}-${pushId}${marker}.jsonl`);
   const raw = rawNames(source);
   const text = rows
     .map((row) =>
@@ -99,12 +113,22 @@ async function writePushLog(
   return { file, durable: syncFolder(dir) };
 }
 
+const untiledMarker = '.untiled';
+
 /**
  * The push id in a log's name, or undefined for a log written before logs carried one
  * (`<stamp>-<12 hex>.jsonl`), which compaction still reads (by its older content rule).
  */
 export function pushIdOfLog(log: string): string | undefined {
-  return /^\d{8}T\d{6}\.\d{6}-([0-9a-f]{32})\.jsonl$/.exec(path.basename(log))?.[1];
+  return /^\d{8}T\d{6}\.\d{6}-([0-9a-f]{32})(?:\.untiled)?\.jsonl$/.exec(path.basename(log))?.[1];
+}
+
+/**
+ * Whether a log's rows are in tiles: every log but one named `.untiled.jsonl` (a log written
+ * before the marker existed was treated as tiled, and still is).
+ */
+export function logIsTiled(log: string): boolean {
+  return !path.basename(log).endsWith(`${untiledMarker}.jsonl`);
 }
 
 let lastStampMicros = 0n;

@@ -69,19 +69,23 @@ async function environment() {
   const table = `fstore-tiles-materialized-${tables++}`;
   await ensureLocalTable(client, table);
   const tileCache = new TileItemCache();
-  const push = (at: bigint, rows: Record<string, unknown>[]) =>
+  const push = (
+    at: bigint,
+    rows: Record<string, unknown>[],
+    to: 'online_and_offline' | 'offline' = 'online_and_offline',
+  ) =>
     executePush(
       {
         registry,
         online: { client, table },
         offline: async (source, pushed, identity) => {
-          await appendPushLog(dataDir, 'local', source, pushed, identity.pushId);
+          await appendPushLog(dataDir, 'local', source, pushed, identity.pushId, identity);
         },
         now: () => Number(at / 1000n),
       },
       defaultPushLimits,
       'payments',
-      { rows, to: 'online_and_offline' },
+      { rows, to },
     );
   const materialize = (
     at: bigint,
@@ -287,6 +291,47 @@ describe('scheduled materialization writes the tiles of a tile-fed view from the
     expect((await env.mismatches(lookups)).slice(0, 10)).toEqual([]);
     expect(lookups.length).toBeGreaterThan(150);
     const filled = lookups.filter((o) => (o.values.amount_count_30d as number) > 0).length;
+    expect(filled).toBeGreaterThan(lookups.length / 2);
+  }, 600_000);
+
+  it('counts rows pushed "to": "offline" in the base, once, among batch rows and pushes to both stores: lookups equal the training set bit for bit', async () => {
+    const env = await environment();
+    const prng = new Prng(2021);
+    const taken = new Set<string>();
+    const lookups: { at: bigint; customer: string; values: Record<string, unknown> }[] = [];
+    let after = t0 - 3n * 1440n * minute;
+    for (let round = 0; round < 6; round++) {
+      const gap = [40n * second, 9n * minute, 5n * 60n * minute][round % 3] ?? minute;
+      const at = after + gap + BigInt(prng.int(1, 999_999));
+      // Offline-only pushes on both sides of pushes to both stores, in one batch of logs and
+      // alone, and batch rows: the run ingests every waiting log before it writes the base.
+      await env.push(at, rowsBetween(prng, after, at, prng.int(1, 3), taken), 'offline');
+      await env.fixture.ingest('payments', rowsBetween(prng, after, at, prng.int(1, 4), taken));
+      await env.push(at, rowsBetween(prng, after, at, prng.int(1, 3), taken));
+      if (round % 2 === 0)
+        await env.push(at, rowsBetween(prng, after, at, prng.int(1, 3), taken), 'offline');
+      const [run] = await env.materialize(at);
+      expect(run?.status).toBe('succeeded');
+      await env.push(at, rowsBetween(prng, after, at, prng.int(0, 2), taken));
+      const lastLookup = at + gap;
+      const instants = Array.from(
+        { length: 5 },
+        () => at + BigInt(Math.floor(prng.next() * Number(lastLookup - at))),
+      ).map((t) => t - (t % 1000n));
+      for (const instant of instants)
+        for (const cached of [false, true])
+          lookups.push(...env.lookupRecords(instant, await env.lookupAt(instant, cached)));
+      after = lastLookup;
+    }
+    // Batches of logs held rows of both kinds: their records name the tiled rows among them.
+    const tiledCount = (r: IngestRecord) =>
+      (r.pushTiledRows ?? []).reduce((n, [start, end]) => n + end - start, 0);
+    const mixed = (await env.records()).filter(
+      (r) => r.pushTiledRows && tiledCount(r) > 0 && tiledCount(r) < r.rows,
+    );
+    expect(mixed.length).toBeGreaterThan(0);
+    expect((await env.mismatches(lookups)).slice(0, 10)).toEqual([]);
+    const filled = lookups.filter((o) => (o.values.amount_count_1d as number) > 0).length;
     expect(filled).toBeGreaterThan(lookups.length / 2);
   }, 600_000);
 

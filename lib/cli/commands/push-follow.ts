@@ -186,8 +186,8 @@ export async function followPush(
         {
           registry,
           ...(store ? { online: { client: store.client, table: store.table } } : {}),
-          offline: async (pushed, rows) => {
-            await appendPushLog(ctx.options.dataDir, ctx.env, pushed, rows);
+          offline: async (pushed, rows, push) => {
+            await appendPushLog(ctx.options.dataDir, ctx.env, pushed, rows, undefined, push);
           },
         },
         defaultPushLimits,

@@ -8,7 +8,7 @@ import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import type { PushIdentity } from '../../push/push-id.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
-import { appendPushLog } from '../../push/push-log.ts';
+import { appendPushLog, logIsTiled, pushIdOfLog } from '../../push/push-log.ts';
 import { onlinePushViews, pushSource } from '../../push/push-source.ts';
 import {
   type PushTarget,
@@ -170,7 +170,13 @@ export function registerPush(program: Command): void {
               registry,
               ...(store ? { online: { client: store.client, table: store.table } } : {}),
               offline: async (into, rows, push) => {
-                await appendPushLog(ctx.options.dataDir, ctx.env, into, rows, push.pushId);
+                // A failed push log replayed keeps its push id, and its rows their tiles.
+                const replayedTiled =
+                  pushIdOfLog(options.file as string) !== undefined &&
+                  logIsTiled(options.file as string);
+                await appendPushLog(ctx.options.dataDir, ctx.env, into, rows, push.pushId, {
+                  tiled: push.tiled || replayedTiled,
+                });
               },
             },
             defaultPushLimits,

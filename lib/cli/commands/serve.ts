@@ -115,7 +115,7 @@ export async function serveUntilStopped(
           idempotency,
           // The log folder's fsync runs beside the online puts; the answer waits for both.
           offline: (source, rows, push) =>
-            placePushLog(ctx.options.dataDir, ctx.env, source, rows, push.pushId),
+            placePushLog(ctx.options.dataDir, ctx.env, source, rows, push.pushId, push),
           onError: (error, requestId) =>
             console.error(`push failed (request id ${requestId ?? '-'})`, error),
         })(event);

@@ -1,0 +1,175 @@
+import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { tileBaseSequence } from '../../../lib/materialize/tile-base-writer.ts';
+import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
+import { executePush } from '../../../lib/push/execute-push.ts';
+import { defaultPushLimits } from '../../../lib/push/push-limits.ts';
+import { logIsTiled, pushIdOfLog } from '../../../lib/push/push-log.ts';
+import { tiledRowRuns, tiledSeqRanges } from '../../../lib/push/tiled-push-rows.ts';
+import { pushRegistryProjection } from '../../../lib/registry/runtime-projection.ts';
+import { paymentRow, pushRegistry } from '../../helpers/push-registry.ts';
+import { tileRegistry } from '../../helpers/tile-registry.ts';
+
+const record = (fields: Partial<IngestRecord>): IngestRecord => ({
+  ingestId: 'i1',
+  source: 'payments',
+  file: '/in/rows.jsonl',
+  sha256: '',
+  rows: 10,
+  firstSeq: 100,
+  at: '',
+  ...fields,
+});
+const legacyLog = path.join(path.sep, 'data', 'offline', '_push', 'payments', 'b.jsonl');
+
+describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () => {
+  it('are the offsets the record names, from its first fstore_seq', () => {
+    expect(
+      tiledSeqRanges(
+        record({
+          pushTiledRows: [
+            [0, 2],
+            [5, 10],
+          ],
+        }),
+        'payments',
+      ),
+    ).toEqual([
+      [100n, 101n],
+      [105n, 109n],
+    ]);
+  });
+
+  it('are none for an ingest whose pushes reached no tiles, even of a push log', () => {
+    expect(tiledSeqRanges(record({ pushTiledRows: [], file: legacyLog }), 'payments')).toEqual([]);
+  });
+
+  it('are every row of a push-log ingest committed before records said so, and none of other ingests', () => {
+    expect(tiledSeqRanges(record({ file: legacyLog }), 'payments')).toEqual([[100n, 109n]]);
+    expect(tiledSeqRanges(record({ file: legacyLog }), 'audit')).toEqual([]);
+    expect(tiledSeqRanges(record({}), 'payments')).toEqual([]);
+  });
+
+  it('accepts adjacent runs and a run ending at the last row', () => {
+    const adjacent = record({
+      pushTiledRows: [
+        [0, 3],
+        [3, 10],
+      ],
+    });
+    expect(tiledSeqRanges(adjacent, 'payments')).toHaveLength(2);
+  });
+
+  it.each([
+    [
+      'overlapping',
+      [
+        [0, 3],
+        [2, 5],
+      ],
+    ],
+    [
+      'out of order',
+      [
+        [5, 6],
+        [0, 2],
+      ],
+    ],
+    ['past the last row', [[8, 11]]],
+    ['negative', [[-1, 2]]],
+    ['empty', [[3, 3]]],
+    ['fractional', [[0.5, 2]]],
+    ['not pairs', [[1, 2, 3]]],
+    ['not a list', 'all'],
+  ])('refuses offsets that are %s, naming the ingest', (_what, ranges) => {
+    const bad = record({ pushTiledRows: ranges as never });
+    expect(() => tiledSeqRanges(bad, 'payments')).toThrow(/ingest i1 \(source payments\)/);
+    expect(() => tileBaseSequence([bad], 'payments')).toThrow(/no tile base is written/);
+  });
+
+  it('leave the base the rows pushed to no tiles: only tiled offsets are left out', () => {
+    const records = [
+      record({ firstSeq: 1, rows: 4 }),
+      record({ firstSeq: 5, rows: 6, pushTiledRows: [[1, 3]] }),
+      record({ firstSeq: 11, rows: 2, pushTiledRows: [] }),
+      record({ firstSeq: 13, rows: 2, pushTiledRows: [[0, 2]] }),
+    ];
+    expect(tileBaseSequence(records, 'payments')).toEqual({
+      maxSeq: 14n,
+      pushRanges: [
+        [6n, 7n],
+        [13n, 14n],
+      ],
+    });
+  });
+});
+
+describe('the tiled runs of a batch of push logs', () => {
+  it('joins consecutive tiled logs and skips untiled and empty ones', () => {
+    expect(
+      tiledRowRuns([
+        { rows: 2, tiled: true },
+        { rows: 3, tiled: true },
+        { rows: 1, tiled: false },
+        { rows: 0, tiled: true },
+        { rows: 4, tiled: true },
+        { rows: 2, tiled: false },
+      ]),
+    ).toEqual([
+      [0, 5],
+      [6, 10],
+    ]);
+    expect(tiledRowRuns([{ rows: 3, tiled: false }])).toEqual([]);
+  });
+});
+
+describe('a push log name', () => {
+  const id = 'a'.repeat(32);
+  it('marks the logs whose rows reached no tiles and keeps their push id', () => {
+    expect(logIsTiled(`/x/20260301T000000.000001-${id}.jsonl`)).toBe(true);
+    expect(logIsTiled(`/x/20260301T000000.000001-${id}.untiled.jsonl`)).toBe(false);
+    expect(pushIdOfLog(`/x/20260301T000000.000001-${id}.untiled.jsonl`)).toBe(id);
+    expect(pushIdOfLog(`/x/20260301T000000.000001-${id}.other.jsonl`)).toBe(undefined);
+  });
+});
+
+describe('what executePush tells the offline store about tiles', () => {
+  const at = new Date(Date.now() - 60_000).toISOString();
+  const placementOf = async (
+    registry: ReturnType<typeof pushRegistryProjection>,
+    to: 'offline' | 'online_and_offline',
+  ) => {
+    let tiled: boolean | undefined;
+    await executePush(
+      {
+        registry,
+        online: {
+          client: new DynamoDBClient({ region: 'eu-west-1' }),
+          putItem: async () => {},
+          table: 'fstore-dev-online',
+        },
+        offline: async (_source, _rows, push) => {
+          tiled = push.tiled;
+        },
+      },
+      defaultPushLimits,
+      'payments',
+      { rows: [paymentRow(at)], to },
+    ).catch(() => undefined);
+    return tiled;
+  };
+
+  it('tiled for a push to both stores of a source a tile-fed view reads', async () => {
+    expect(await placementOf(pushRegistryProjection(tileRegistry()), 'online_and_offline')).toBe(
+      true,
+    );
+  });
+
+  it('untiled for a push "to": "offline", and for a source no tile-fed view reads', async () => {
+    expect(await placementOf(pushRegistryProjection(tileRegistry()), 'offline')).toBe(false);
+    expect(await placementOf(pushRegistryProjection(pushRegistry()), 'online_and_offline')).toBe(
+      false,
+    );
+  });
+});
