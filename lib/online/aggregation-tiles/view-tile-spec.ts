@@ -61,7 +61,8 @@ function buildSpec(registry: RuntimeRegistry, view: RuntimeFeatureView): ViewTil
 
 /**
  * A pushed column value as tiles keep it: timestamps as one canonical ISO text (so text order
- * is time order), int64 decimal strings as bigints. A list is kept as `true`: lists are only
+ * is time order), int64 decimal strings as bigints, float32 numbers rounded to the float32 the
+ * offline store keeps (the training set aggregates that value, widened). A list is kept as `true`: lists are only
  * counted (`count`, `days_since_last`), never ordered or summed.
  */
 export function tileValueOf(type: ValueType, value: unknown): TileValue | null {
@@ -69,5 +70,6 @@ export function tileValueOf(type: ValueType, value: unknown): TileValue | null {
   if (listElementType(type)) return true;
   if (type === 'timestamp') return formatMicros(epochMicrosOf(String(value)));
   if (type === 'int64' && typeof value === 'string') return BigInt(value);
+  if (type === 'float32' && typeof value === 'number') return Math.fround(value);
   return value as TileValue;
 }
