@@ -1,10 +1,8 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startDynalite } from '../../../lib/local/dynalite-server.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MaterializationStateStore } from '../../../lib/materialize/materialization-state.ts';
 import { type ShardedCheckpoint, ShardStateStore } from '../../../lib/materialize/shard-state.ts';
 import { summarizeShard } from '../../../lib/materialize/unload-manifest.ts';
@@ -13,7 +11,7 @@ import {
   StaleShardError,
   writeUnloadedShard,
 } from '../../../lib/materialize/write-unloaded-shard.ts';
-import { ensureLocalTable, localDynamoClient } from '../../../lib/online/online-table.ts';
+import { useDynaliteTables } from '../../helpers/dynalite-tables.ts';
 import {
   keyPrefixOf,
   memoryQuarantine,
@@ -21,17 +19,7 @@ import {
 } from '../../helpers/materialize-harness.ts';
 import { scanEntityItems } from '../../helpers/online-items.ts';
 
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = localDynamoClient(dynamo.endpoint);
-});
-afterAll(async () => {
-  client.destroy();
-  await dynamo.close();
-});
+const online = useDynaliteTables('unloaded-shard');
 
 const registry = profileRegistry();
 const keyPrefix = keyPrefixOf(registry);
@@ -95,9 +83,9 @@ async function startRun(
   holder = owner,
   unloadPrefix?: string,
 ) {
-  const store = new MaterializationStateStore(client, table, keyPrefix);
+  const store = new MaterializationStateStore(online.client, table, keyPrefix);
   await store.acquire(holder, 60_000);
-  const shardStore = new ShardStateStore(client, table, keyPrefix);
+  const shardStore = new ShardStateStore(online.client, table, keyPrefix);
   const stale = Object.keys(await shardStore.read()).map(Number);
   await shardStore.start(
     holder,
@@ -116,15 +104,9 @@ async function startRun(
   );
 }
 
-async function newTable(): Promise<string> {
-  const table = `unloaded-shard-t${tables++}`;
-  await ensureLocalTable(client, table);
-  return table;
-}
-
 /** What the controller's poll records once the UNLOAD succeeded: the served objects of shard 0. */
 async function recordServed(table: string) {
-  const store = new MaterializationStateStore(client, table, keyPrefix);
+  const store = new MaterializationStateStore(online.client, table, keyPrefix);
   const { checkpoint, lease } = await store.read();
   if (!checkpoint || !lease) return;
   const objects = served.map((name) => ({ key: `${shardFolder}${name}`, size: 10 }));
@@ -146,7 +128,7 @@ function write(table: string, extra: Partial<Parameters<typeof writeUnloadedShar
       runId: 'run-1',
       owner,
       shard: 0,
-      dynamo: client,
+      dynamo: online.client,
       table,
       s3,
       bucket: 'offline',
@@ -161,11 +143,11 @@ function write(table: string, extra: Partial<Parameters<typeof writeUnloadedShar
 }
 
 const shardZero = async (table: string) =>
-  (await new ShardStateStore(client, table, keyPrefix).read())[0];
+  (await new ShardStateStore(online.client, table, keyPrefix).read())[0];
 
 describe('the shard writer of a sharded run on AWS', () => {
   it('writes the rows of every gzip object over every listing page, quarantines constraint breakers, and marks the shard done', async () => {
-    const table = await newTable();
+    const table = await online.newTable();
     await startRun(table);
     const gets = serve({
       '0000_part_00.gz': gz([line('C1', 10), line('C2', 500)]),
@@ -180,7 +162,7 @@ describe('the shard writer of a sharded run on AWS', () => {
     });
     expect(gets).toEqual(['0000_part_00.gz', '0001_part_00.gz']);
     expect(quarantine.rows.map((r) => r.row.customer_id)).toEqual(['C2']);
-    const items = await scanEntityItems(client, table);
+    const items = await scanEntityItems(online.client, table);
     expect(items).toHaveLength(3);
     const c1 = items.find((i) => JSON.stringify(i).includes('C1')) as Record<
       string,
@@ -191,22 +173,22 @@ describe('the shard writer of a sharded run on AWS', () => {
   });
 
   it('keeps an item holding a newer row (the conditional rule), counting the older row as skipped', async () => {
-    const table = await newTable();
+    const table = await online.newTable();
     await startRun(table, 'run-0');
     serve({ '0000_part_00.gz': gz([line('C1', 10, '2026-03-01 12:00:00.000', 9)]) });
     await write(table, { runId: 'run-0' }).run;
-    await new MaterializationStateStore(client, table, keyPrefix).releaseLease(owner);
+    await new MaterializationStateStore(online.client, table, keyPrefix).releaseLease(owner);
     await startRun(table, 'run-1');
     s3Mock.reset();
     serve({ '0000_part_00.gz': gz([line('C1', 20, '2026-03-01 08:00:00.000', 2)]) });
     const result = await write(table).run;
     expect(result.counts).toMatchObject({ rowsRead: 1, written: 0, skippedAsOlder: 1 });
-    const [item] = await scanEntityItems(client, table);
+    const [item] = await scanEntityItems(online.client, table);
     expect(JSON.stringify(item)).toContain('"N":"10"');
   });
 
   it('resumes a retried attempt at its checkpoint’s object and line, reading nothing already written', async () => {
-    const table = await newTable();
+    const table = await online.newTable();
     await startRun(table);
     let broken = true;
     const gets = serve(
@@ -227,11 +209,11 @@ describe('the shard writer of a sharded run on AWS', () => {
     const retried = await write(table).run;
     expect(gets).toEqual(['0001_part_00.gz']);
     expect(retried.counts).toMatchObject({ rowsRead: 4, written: 4 });
-    expect(await scanEntityItems(client, table)).toHaveLength(4);
+    expect(await scanEntityItems(online.client, table)).toHaveLength(4);
   });
 
   it('writes nothing for a shard an earlier attempt finished (a retry after a lost response)', async () => {
-    const table = await newTable();
+    const table = await online.newTable();
     await startRun(table);
     const gets = serve({ '0000_part_00.gz': gz([line('C1', 1)]) });
     await write(table).run;
@@ -243,7 +225,7 @@ describe('the shard writer of a sharded run on AWS', () => {
   });
 
   it('pauses at a checkpoint when asked (near the Lambda timeout) and goes on from there', async () => {
-    const table = await newTable();
+    const table = await online.newTable();
     await startRun(table);
     serve({ '0000_part_00.gz': gz([line('C1', 1), line('C2', 2), line('C3', 3)]) });
     const paused = await write(table, { shouldPause: () => true }).run;
@@ -253,34 +235,34 @@ describe('the shard writer of a sharded run on AWS', () => {
   });
 
   it('refuses a shard of a run that is no longer the view’s current one, writing nothing', async () => {
-    const table = await newTable();
+    const table = await online.newTable();
     await startRun(table, 'run-2', 2, 'sfn:exec-2');
     serve({ '0000_part_00.gz': gz([line('C1', 1)]) });
     const failed = write(table).run;
     await expect(failed).rejects.toBeInstanceOf(StaleShardError);
     await expect(failed).rejects.toThrow("the view's current run is run-2 of sfn:exec-2");
-    expect(await scanEntityItems(client, table)).toEqual([]);
+    expect(await scanEntityItems(online.client, table)).toEqual([]);
     await expect(
       write(table, { runId: 'run-2', owner: 'sfn:exec-2', shard: 2 }).run,
     ).rejects.toThrow('has 2 shards; there is no shard 2');
   });
 
   it('refuses a map item naming another folder than the one its run unloaded to, writing nothing', async () => {
-    const table = await newTable();
+    const table = await online.newTable();
     await startRun(table, 'run-1', 2, owner, prefix);
     serve({ '0000_part_00.gz': gz([line('C1', 1)]) });
     const other = 'materialize/profile/run-0/exec-0/';
     await expect(write(table, { unloadPrefix: other }).run).rejects.toThrow(
       `was asked to read ${other}, but the run unloaded to ${prefix}; nothing was written`,
     );
-    expect(await scanEntityItems(client, table)).toEqual([]);
+    expect(await scanEntityItems(online.client, table)).toEqual([]);
     expect(await shardZero(table)).toBeUndefined();
     expect((await write(table).run).status).toBe('done');
-    expect(await scanEntityItems(client, table)).toHaveLength(1);
+    expect(await scanEntityItems(online.client, table)).toHaveLength(1);
   });
 
   it('refuses a damaged line, naming the object and line, leaving the shard unfinished', async () => {
-    const table = await newTable();
+    const table = await online.newTable();
     await startRun(table);
     serve({ '0000_part_00.gz': gz([line('C1', 1), line('C2', 2), '{"customer_id": "C3", tru']) });
     const failed = write(table).run;
