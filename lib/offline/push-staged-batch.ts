@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { pushIdColumn, pushRowColumn } from '../push/firehose-staging.ts';
+import { pushIdColumn, pushRowColumn, pushTiledColumn } from '../push/firehose-staging.ts';
 import type { RegistrySource } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { queryRows } from './duckdb-session.ts';
@@ -27,7 +27,13 @@ export async function writeStagedBatch(
   objects: readonly string[],
   delivered: readonly DeliveredRow[],
   output: string,
-): Promise<{ rows: number; duplicates: number; identities: DeliveredRow[] }> {
+): Promise<{
+  rows: number;
+  duplicates: number;
+  identities: DeliveredRow[];
+  /** `[start, end)` offsets of the output's rows their pushes applied to tiles (ADR 0020). */
+  tiledRows: [number, number][];
+}> {
   const files = `[${objects.map(quoteLiteral).join(', ')}]`;
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE fstore_staged AS SELECT * FROM read_parquet(${files}, union_by_name = true, filename = true, file_row_number = true)`,
@@ -75,8 +81,9 @@ export async function writeStagedBatch(
   ).map((r) => ({ pushId: String(r.push_id), row: Number(r.push_row) }));
   if (rows === 0) {
     await writeFile(output, '');
-    return { rows, duplicates: staged, identities };
+    return { rows, duplicates: staged, identities, tiledRows: [] };
   }
+  const tiledRows = await tiledRuns(connection, present.has(pushTiledColumn));
   const rawName = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
   const select = source.schema.map((c) => {
     const value = present.has(c.name) ? columnText(c.name, c.type) : 'NULL';
@@ -85,7 +92,24 @@ export async function writeStagedBatch(
   await connection.run(
     `COPY (SELECT ${select.join(', ')} FROM fstore_kept ORDER BY fstore_object_order, file_row_number) TO ${quoteLiteral(output)} (FORMAT json)`,
   );
-  return { rows, duplicates: staged - rows, identities };
+  return { rows, duplicates: staged - rows, identities, tiledRows };
+}
+
+/**
+ * The runs of tiled rows in the output's order (gaps and islands): a NULL flag, or objects
+ * staged before the column, read as tiled, as every pushed row was then.
+ */
+async function tiledRuns(connection: DuckDBConnection, flagged: boolean) {
+  const tiled = flagged ? `coalesce(${quoteIdentifier(pushTiledColumn)}, true)` : 'true';
+  const runs = await queryRows(
+    connection,
+    `SELECT min(i) AS first, max(i) + 1 AS next FROM (
+       SELECT i, tiled, i - row_number() OVER (PARTITION BY tiled ORDER BY i) AS island FROM (
+         SELECT row_number() OVER (ORDER BY fstore_object_order, file_row_number) - 1 AS i,
+           ${tiled} AS tiled FROM fstore_kept))
+     WHERE tiled GROUP BY island ORDER BY first`,
+  );
+  return runs.map((r): [number, number] => [Number(r.first), Number(r.next)]);
 }
 
 const isoMicros = (expression: string) =>

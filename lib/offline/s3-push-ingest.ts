@@ -384,6 +384,7 @@ class StagedPushIngest {
         absentColumnsAsNull: true,
         // Equal rows pushed twice under two push ids are two rows, as a second log is locally.
         allowDuplicate: true,
+        pushTiledRows: built.tiledRows,
         signal: this.options.signal,
       }).catch(async (error: unknown) => {
         // Refused before its commit: the manifest names a batch that will never land.

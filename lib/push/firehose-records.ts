@@ -1,7 +1,12 @@
 import type { ValueType } from '../definitions/value-types.ts';
 import { parseEpochMicros } from '../epoch-micros.ts';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
-import { pushIdColumn, pushIdempotencyKeyColumn, pushRowColumn } from './firehose-staging.ts';
+import {
+  pushIdColumn,
+  pushIdempotencyKeyColumn,
+  pushRowColumn,
+  pushTiledColumn,
+} from './firehose-staging.ts';
 import type { PushRow } from './validate-push-rows.ts';
 
 /**
@@ -11,6 +16,8 @@ import type { PushRow } from './validate-push-rows.ts';
 export interface PushIdentity {
   readonly pushId: string;
   readonly idempotencyKey?: string;
+  /** Whether the push applies the rows to tiles (ADR 0020); absent: NULL, read as tiled. */
+  readonly tiled?: boolean;
 }
 
 /**
@@ -33,6 +40,7 @@ export function firehoseRecords(
     `${JSON.stringify(pushIdempotencyKeyColumn)}:${
       identity.idempotencyKey === undefined ? 'null' : JSON.stringify(identity.idempotencyKey)
     }`,
+    `${JSON.stringify(pushTiledColumn)}:${identity.tiled === undefined ? 'null' : identity.tiled}`,
   ];
   return bodies.map(
     (fields, index) =>

@@ -60,6 +60,12 @@ export const pushIdColumn = 'fstore_push_id';
 export const pushRowColumn = 'fstore_push_row';
 /** The Idempotency-Key the push carried, if any (for people tracing a push; not used to dedupe). */
 export const pushIdempotencyKeyColumn = 'fstore_idempotency_key';
+/**
+ * Whether the push applied the row to the tiles of aggregation views (ADR 0020): compaction
+ * keeps it in the commit record (IngestRecord.pushTiledRows). NULL, in objects staged before
+ * the column, reads as tiled, as every pushed row was then.
+ */
+export const pushTiledColumn = 'fstore_push_tiled';
 
 /**
  * A source column's Hive type in the staging table. Timestamps are `bigint` epoch microseconds:
@@ -94,5 +100,6 @@ export function stagingColumns(source: {
     { name: pushIdColumn, type: 'string' },
     { name: pushRowColumn, type: 'int' },
     { name: pushIdempotencyKeyColumn, type: 'string' },
+    { name: pushTiledColumn, type: 'boolean' },
   ];
 }

@@ -8,7 +8,7 @@ import {
 import { itemAttributes } from '../online/item-codec.ts';
 import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import { pushSource } from './push-source.ts';
-import { applyTileRow } from './push-tiles.ts';
+import { applyTileRow, onlineTileViews } from './push-tiles.ts';
 import {
   type AcceptedRecord,
   type KinesisEventRecord,
@@ -42,7 +42,7 @@ export interface StreamBatchTarget {
   readonly offline?: (
     source: RuntimeSource,
     rows: readonly PushRow[],
-    identity: { readonly pushId: string },
+    identity: { readonly pushId: string; readonly tiled: boolean },
   ) => Promise<void>;
   /** Called for each record that could not be stored offline (it and later ones are retried). */
   readonly onOfflineError?: (error: unknown, record: KinesisEventRecord) => void;
@@ -123,10 +123,12 @@ export async function ingestStreamBatch(
     const toStore = read.flatMap((outcome, record) =>
       outcome.kind === 'accepted' && !duplicates.includes(record) ? [{ outcome, record }] : [],
     );
+    // Every accepted record but in-batch duplicates goes through the tiles of each tile-fed view.
+    const tiled = onlineTileViews(target.registry, source.name).length > 0;
     await inPool(toStore, target.concurrency ?? 16, async ({ outcome, record }) => {
       const kinesisRecord = records[record] as KinesisEventRecord;
       try {
-        await offline(source, [outcome.row], { pushId: offlinePushId(kinesisRecord) });
+        await offline(source, [outcome.row], { pushId: offlinePushId(kinesisRecord), tiled });
       } catch (error) {
         firstFailed = Math.min(firstFailed, record);
         target.onOfflineError?.(error, kinesisRecord);
