@@ -3,6 +3,8 @@ import { didYouMean } from '../closest-names.ts';
 import { parseEpochMicros } from '../epoch-micros.ts';
 import { isObject } from '../is-object.ts';
 import { constraintViolations } from '../materialize/feature-constraints.ts';
+import { checkTilePrefix } from '../online/aggregation-tiles/tile-items.ts';
+import { viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import { EntityKeyError, encodeEntityKey, partitionKey } from '../online/entity-key.ts';
 import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import { viewsReading } from './push-source.ts';
@@ -81,7 +83,10 @@ export function validatePushRows(
     for (const view of keyedViews) {
       try {
         const entityKey = encodeEntityKey(view.joinKeys, values);
-        if (view.online) partitionKey(view.onlineStore.keyPrefix, entityKey);
+        if (view.online) {
+          const key = partitionKey(view.onlineStore.keyPrefix, entityKey);
+          if (viewTileSpec(registry, view)) checkTilePrefix(key);
+        }
       } catch (error) {
         if (!(error instanceof EntityKeyError)) throw error;
         const field =

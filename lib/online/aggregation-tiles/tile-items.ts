@@ -1,3 +1,4 @@
+import { EntityKeyError, maxPartitionKeyBytes } from '../entity-key.ts';
 import { dayMicros, hourMicros, minuteMicros, tileStart } from './tile-sizes.ts';
 
 /**
@@ -40,3 +41,21 @@ export const isTileAttribute = (name: string): boolean => /^t-?\d+$/.test(name);
 
 /** The minute item's attribute holding its raw rows (with their ids), as tagged JSON text. */
 export const minuteRowsAttribute = 'r';
+
+/** The longest suffix a tile item key adds to its prefix: a 32-day block of a 20-character start. */
+export const longestTileSuffixBytes = '|tiles#1440m#'.length + '-9223372036854775808'.length;
+
+/**
+ * `prefix` (a tile-fed view's online key for one entity) when every tile item key built on it
+ * fits DynamoDB's partition key limit; an EntityKeyError (a client's 400) otherwise, before
+ * anything is read or written: the view's own item may fit where its tile items do not.
+ */
+export function checkTilePrefix(prefix: string): string {
+  const bytes = Buffer.byteLength(prefix, 'utf8');
+  if (bytes + longestTileSuffixBytes > maxPartitionKeyBytes)
+    throw new EntityKeyError(
+      `entity key is ${bytes} bytes with its view prefix; an aggregation view with onlineTiles keeps tile items under keys up to ${longestTileSuffixBytes} bytes longer, and DynamoDB allows ${maxPartitionKeyBytes}`,
+      'use shorter join-key values',
+    );
+  return prefix;
+}

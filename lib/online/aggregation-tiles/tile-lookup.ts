@@ -3,6 +3,7 @@ import type { RuntimeRegistry } from '../../registry/runtime-projection.ts';
 import { itemAttributes as a, encodeValue } from '../item-codec.ts';
 import type { PlannedLookup } from '../lookup-plan.ts';
 import { finalValue } from './final-value.ts';
+import { checkTilePrefix } from './tile-items.ts';
 import type { TileState } from './tile-state.ts';
 import { type ViewTileSpec, viewTileSpec } from './view-tile-spec.ts';
 import {
@@ -81,6 +82,7 @@ export function planTileLookup(
       const slot = entity * viewCount + view;
       const prefix = planned.keys[slot] as string;
       if (!keysByPrefix.has(prefix)) {
+        checkTilePrefix(prefix);
         const own = tiles.items.suffixes.map((suffix) => prefix + suffix);
         keysByPrefix.set(prefix, own);
         for (const key of own) keys.add(key);
