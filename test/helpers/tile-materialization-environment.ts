@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { formatMicros } from '../../lib/epoch-micros.ts';
 import type { LocalDynamo } from '../../lib/local/dynalite-server.ts';
@@ -18,8 +16,8 @@ import { executePush } from '../../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../../lib/push/push-limits.ts';
 import { appendPushLog } from '../../lib/push/push-log.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { runFaultChild } from './fault-child-process.ts';
 import { offlineFixture } from './offline-fixture.ts';
-import { repoRoot } from './run-fstore.ts';
 import { customers, same, t0 } from './tile-payment-rows.ts';
 import { tileDefinitions } from './tile-registry.ts';
 
@@ -153,32 +151,11 @@ export async function tileEnvironment(dynamo: LocalDynamo) {
     values.map((v, i) => ({ at, customer: customers[i] as string, values: v }));
   /** A local materialization in a process of its own, killed with SIGKILL at `fault`. */
   const materializeInChild = (at: bigint, fault: string) =>
-    new Promise<{ signal: NodeJS.Signals | null; out: string }>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', path.join(repoRoot, 'test', 'helpers', 'materialize-tiles-child.ts')],
-        {
-          cwd: repoRoot,
-          env: {
-            ...process.env,
-            FSTORE_FAULT: fault,
-            FSTORE_TEST_DYNAMO: dynamo.endpoint,
-            FSTORE_TEST_TABLE: table,
-            FSTORE_TEST_DATA_DIR: dataDir,
-            FSTORE_TEST_NOW_MS: String(at / 1000n),
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let out = '';
-      child.stdout.on('data', (chunk) => {
-        out += chunk;
-      });
-      child.stderr.on('data', (chunk) => {
-        out += chunk;
-      });
-      child.on('error', reject);
-      child.on('close', (_code, signal) => resolve({ signal, out }));
+    runFaultChild('materialize-tiles-child.ts', fault, {
+      FSTORE_TEST_DYNAMO: dynamo.endpoint,
+      FSTORE_TEST_TABLE: table,
+      FSTORE_TEST_DATA_DIR: dataDir,
+      FSTORE_TEST_NOW_MS: String(at / 1000n),
     });
   return {
     materializeInChild,
