@@ -9,9 +9,14 @@
  * in blocks of BENCH_ITERATIONS (default 40) after 5 unmeasured ones; a block's figures are
  * its p50 and p99, and the medians of the blocks' p50s are compared (target <= 1.5x). Tile
  * lookups go through a TileItemCache (as the lookup Lambda's): each reads the entities' head
- * items, then only the tile items changed or not read yet. A block of tile lookups without the
+ * items with the tile items its cache lacks, in one round. A block of tile lookups without the
  * cache (every tile item read, as before ADR 0020's "Cached tiles") is timed after the pairs.
- * Also the items each lookup reads (keys sent to BatchGetItem) and the process's peak RSS.
+ * `--path cold` times tile lookups each through a new cache (a cold container: heads and every
+ * item in one round), `--path new-minute` through one cache with each lookup a minute after the
+ * one before (heads and the edge items that moved, one round); the default `--path warm` looks
+ * up at one instant. Plain lookups run at the same instants.
+ * Also the items each lookup reads (keys sent to BatchGetItem), its BatchGetItem calls, and the
+ * process's peak RSS.
  * The last line is one JSON object with the figures.
  */
 import { loadavg } from 'node:os';
@@ -50,6 +55,11 @@ const serverArg =
   (argv.includes('--server') ? argv[argv.indexOf('--server') + 1] : 'dynalite');
 if (serverArg !== 'dynalite' && serverArg !== 'dynamodb-local')
   throw new Error(`--server must be dynalite or dynamodb-local, got ${JSON.stringify(serverArg)}`);
+const pathArg =
+  argv.find((a) => a.startsWith('--path='))?.slice('--path='.length) ??
+  (argv.includes('--path') ? argv[argv.indexOf('--path') + 1] : 'warm');
+if (pathArg !== 'warm' && pathArg !== 'cold' && pathArg !== 'new-minute')
+  throw new Error(`--path must be warm, cold or new-minute, got ${JSON.stringify(pathArg)}`);
 
 const customer = defineEntity({
   name: 'customer',
@@ -98,7 +108,7 @@ if (unavailable) {
   process.exit(0);
 }
 const dynamo = serverArg === 'dynamodb-local' ? await startDynamodbLocal() : await startDynalite();
-console.log(`server: ${serverArg}`);
+console.log(`server: ${serverArg}; tile lookups: --path ${pathArg}`);
 const client = localDynamoClient(dynamo.endpoint);
 const table = 'fstore-bench-agg-online';
 await ensureLocalTable(client, table);
@@ -130,17 +140,24 @@ console.log(
 
 // Lookups through lookupFeatures on a BatchGetItem that counts the keys it sends.
 let keysSent = 0;
+let callsSent = 0;
 const batchGet: BatchGetItems = async (input) => {
+  callsSent++;
   keysSent += Object.values(input.RequestItems ?? {}).reduce(
     (n, r) => n + (r.Keys?.length ?? 0),
     0,
   );
   return client.send(new BatchGetItemCommand(input));
 };
-const tileCache = new TileItemCache();
+let tileCache = new TileItemCache();
+// --path new-minute: every lookup (both sides) a minute after the one before.
+let minutesOn = 0;
 type Side = 'spend' | 'last_order' | 'spend uncached';
-const lookup = (side: Side) =>
-  lookupFeatures(
+const lookup = (side: Side) => {
+  if (side === 'spend' && pathArg === 'cold') tileCache = new TileItemCache();
+  if (pathArg === 'new-minute') minutesOn++;
+  const at = now + minutesOn * 60_000;
+  return lookupFeatures(
     batchGet,
     table,
     registry,
@@ -154,12 +171,14 @@ const lookup = (side: Side) =>
       ],
       entities: ids,
     },
-    side === 'spend' ? { tileCache } : {},
+    side === 'spend' ? { tileCache, now: () => at } : { now: () => at },
   );
+};
 const block = async (view: Side) => {
   for (let i = 0; i < 5; i++) await lookup(view);
   const times: number[] = [];
   const keysBefore = keysSent;
+  const callsBefore = callsSent;
   for (let i = 0; i < iterations; i++) {
     const started = performance.now();
     await lookup(view);
@@ -169,6 +188,7 @@ const block = async (view: Side) => {
     p50: median(times),
     p99: percentile(times, 99),
     items: (keysSent - keysBefore) / iterations,
+    calls: (callsSent - callsBefore) / iterations,
   };
 };
 const sample = await lookup('spend');
@@ -195,7 +215,7 @@ const tiles = result.oursMedianRun;
 const plain = result.baselineMedianRun;
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 console.log(
-  `items read per lookup of ${entities} entities: tiles ${tiles.items} (${(tiles.items / entities).toFixed(1)} per entity, 3 windows, cached: head items and what changed), uncached ${uncached.items}, plain ${plain.items}; peak RSS ${peakRssMb.toFixed(0)} MB; load ${loadavg()
+  `items read per lookup of ${entities} entities: tiles ${tiles.items} (${(tiles.items / entities).toFixed(1)} per entity, 3 windows, --path ${pathArg}; ${tiles.calls} BatchGetItem calls), uncached ${uncached.items}, plain ${plain.items}; peak RSS ${peakRssMb.toFixed(0)} MB; load ${loadavg()
     .map((x) => x.toFixed(1))
     .join(' ')}`,
 );
@@ -203,6 +223,7 @@ console.log(
   JSON.stringify({
     bench: 'agg-online',
     server: serverArg,
+    path: pathArg,
     entities,
     windows: ['10m', '1d', '30d'],
     push: {
@@ -214,6 +235,7 @@ console.log(
       p50_ms: Number(tiles.p50.toFixed(2)),
       p99_ms: Number(tiles.p99.toFixed(2)),
       items_per_lookup: tiles.items,
+      batch_get_calls_per_lookup: tiles.calls,
     },
     tiles_uncached: {
       p50_ms: Number(uncached.p50.toFixed(2)),

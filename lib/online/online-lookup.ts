@@ -1,9 +1,8 @@
 import type { DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
+import { type CachedRead, readCachedTiles } from './aggregation-tiles/cached-tile-read.ts';
 import type { TileItemCache } from './aggregation-tiles/tile-item-cache.ts';
-import { headItemKey, writeTokenAttribute } from './aggregation-tiles/tile-items.ts';
-import { planTileLookup, type TileLookupPlan } from './aggregation-tiles/tile-lookup.ts';
-import type { TileState } from './aggregation-tiles/tile-state.ts';
+import { planTileLookup } from './aggregation-tiles/tile-lookup.ts';
 import type { BatchGetItemOutput, BatchGetItems } from './dynamodb-batch-get/batch-get-items.ts';
 import { type Deadline, noTimeForAnotherAttempt } from './dynamodb-batch-get/deadline.ts';
 import { sdkBatchGet } from './dynamodb-batch-get/sdk-batch-get.ts';
@@ -52,8 +51,9 @@ export interface LookupOptions {
   /**
    * Tile items kept between lookups, valid while each entity's head item holds the same write
    * token (ADR 0020, "Cached tiles"): bit for bit what an uncached lookup reads. A lookup then
-   * reads the head items first, and after them only the tile items the cache lacks (consistent
-   * reads). None by default: one round, every tile item read.
+   * reads the head items with the tile items the cache lacks, consistently, in one round, and a
+   * second round only for entities written since (cached-tile-read.ts). None by default: one
+   * round, every tile item read.
    */
   readonly tileCache?: TileItemCache;
   /**
@@ -113,7 +113,15 @@ export async function fetchLookup(
       ? batchGetKeys(batchGet, table, tiles.keys, {}, options, read.tileItems)
       : undefined,
     tiles && options.tileCache
-      ? readCachedTiles(batchGet, table, tiles, options.tileCache, options).then((cached) => {
+      ? readCachedTiles(
+          async (keys) => {
+            const items = new Map<string, Item>();
+            await batchGetKeys(batchGet, table, keys, { ConsistentRead: true }, options, items);
+            return items;
+          },
+          tiles.keysByPrefix,
+          options.tileCache,
+        ).then((cached) => {
           read = cached;
         })
       : undefined,
@@ -125,72 +133,6 @@ export async function fetchLookup(
     items: tiles ? tiles.itemsWith(items, read, options.tileCache?.decoded) : items,
     nowMicros,
   };
-}
-
-/** Tile items by key, and the cached window states of the entities (prefixes) read with a token. */
-interface CachedRead {
-  readonly tileItems: Map<string, Item>;
-  readonly windowTiles: ReadonlyMap<string, Map<string, TileState>>;
-}
-
-/**
- * The tile items of a lookup through the cache: the head items first, then the items the cache
- * lacks under each entity's current write token, all read consistently, so that what is cached
- * under a token holds every write before it and a head read cannot lag a write that returned
- * (ADR 0020, "Cached tiles"). An entity without a head item (expired, erased, or written before
- * heads existed) is read whole and not cached.
- */
-async function readCachedTiles(
-  batchGet: BatchGetItems,
-  table: string,
-  tiles: TileLookupPlan,
-  cache: TileItemCache,
-  options: LookupOptions,
-): Promise<CachedRead> {
-  const heads = new Map<string, Item>();
-  const prefixes = [...tiles.keysByPrefix.keys()];
-  await batchGetKeys(
-    batchGet,
-    table,
-    prefixes.map(headItemKey),
-    { ConsistentRead: true },
-    options,
-    heads,
-  );
-  const tileItems = new Map<string, Item>();
-  const uncached: string[] = [];
-  const missing: string[] = [];
-  const filling: [string, Map<string, Item | null>][] = [];
-  const windowTiles = new Map<string, Map<string, TileState>>();
-  for (const [prefix, keys] of tiles.keysByPrefix) {
-    const token = heads.get(headItemKey(prefix))?.[writeTokenAttribute]?.S;
-    if (token === undefined) {
-      uncached.push(...keys);
-      continue;
-    }
-    const entry = cache.tilesOf(prefix, token);
-    windowTiles.set(prefix, entry.windowTiles);
-    const cached = entry.items;
-    cache.keepOnly(prefix, keys);
-    for (const key of keys) {
-      const item = cached.get(key);
-      if (item === undefined) {
-        missing.push(key);
-        filling.push([key, cached]);
-      } else if (item !== null) tileItems.set(key, item);
-    }
-  }
-  const fresh = new Map<string, Item>();
-  await Promise.all([
-    batchGetKeys(batchGet, table, uncached, {}, options, tileItems),
-    batchGetKeys(batchGet, table, missing, { ConsistentRead: true }, options, fresh),
-  ]);
-  for (const [key, cached] of filling) {
-    const item = fresh.get(key);
-    cached.set(key, item ?? null);
-    if (item) tileItems.set(key, item);
-  }
-  return { tileItems, windowTiles };
 }
 
 /** Each entity's features by output name, with value, status and event time. */

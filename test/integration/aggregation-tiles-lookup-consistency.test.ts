@@ -97,10 +97,10 @@ describe('a tile-fed aggregation view looked up between pushes, against the trai
     const client = localDynamoClient(dynamo.endpoint);
     const table = 'fstore-tiles-lookup-consistency';
     await ensureLocalTable(client, table);
-    // Lookups with and without a process cache of tile items (one cache for the whole timeline:
-    // each push must show through it).
+    // Lookups without a process cache of tile items, through one cache for the whole timeline
+    // (each push must show through it), and through a new cache each (cold: one round).
     const tileCache = new TileItemCache();
-    const lookupAt = async (at: bigint, cached: boolean) =>
+    const lookupAt = async (at: bigint, cached: false | 'shared' | 'cold') =>
       lookupFeatures(
         client,
         table,
@@ -111,7 +111,11 @@ describe('a tile-fed aggregation view looked up between pushes, against the trai
           ],
           entities: customers.map((customer_id) => ({ customer_id })),
         },
-        { now: () => Number(at / 1000n), ...(cached ? { tileCache } : {}) },
+        {
+          now: () => Number(at / 1000n),
+          ...(cached === 'shared' ? { tileCache } : {}),
+          ...(cached === 'cold' ? { tileCache: new TileItemCache() } : {}),
+        },
       );
     const online: { at: bigint; customer: string; values: Record<string, unknown> }[] = [];
     for (const round of rounds) {
@@ -122,7 +126,7 @@ describe('a tile-fed aggregation view looked up between pushes, against the trai
         { rows: round.rows, to: 'online' },
       );
       for (const at of round.lookups)
-        for (const cached of [false, true]) {
+        for (const cached of [false, 'shared', 'cold'] as const) {
           const results = await lookupAt(at, cached);
           for (const [i, result] of results.entries())
             online.push({

@@ -135,6 +135,8 @@ describe('scheduled materialization writes the tiles of a tile-fed view from the
     const taken = new Set<string>();
     const at = t0 - 5n * minute;
     await env.push(at, rowsBetween(prng, at - 20n * minute, at, 6, taken));
+    // The first lookup through a cache only sees the token; the second caches the items.
+    await env.lookupAt(t0, true);
     const before = await env.lookupAt(t0, true);
     await env.fixture.ingest('payments', rowsBetween(prng, at - 20n * minute, at, 9, taken));
     await expect(
@@ -190,6 +192,7 @@ describe('scheduled materialization writes the tiles of a tile-fed view from the
     const taken = new Set<string>();
     const at = t0 - 5n * minute;
     await env.push(at, rowsBetween(prng, at - 30n * minute, at, 6, taken));
+    await env.lookupAt(t0, true);
     const before = await env.lookupAt(t0, true);
     await env.fixture.ingest('payments', rowsBetween(prng, at - 30n * minute, at, 9, taken));
     expect((await env.materialize(at))[0]?.status).toBe('succeeded');
@@ -207,6 +210,8 @@ describe('scheduled materialization writes the tiles of a tile-fed view from the
     const taken = new Set<string>();
     const at = t0 - 5n * minute;
     await env.push(at, rowsBetween(prng, at - 20n * minute, at, 6, taken));
+    // The first lookup through a cache only sees the token; the second caches the items.
+    await env.lookupAt(t0, true);
     const before = await env.lookupAt(t0, true);
     await env.fixture.ingest('payments', rowsBetween(prng, at - 20n * minute, at, 9, taken));
     const killed = await env.materializeInChild(at, 'materialize:tiles-before-token');

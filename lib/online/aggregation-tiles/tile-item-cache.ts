@@ -14,7 +14,9 @@ export interface CachedTiles {
 
 /**
  * Tile items a serving process has read, per entity and view (the tiles' prefix), kept under
- * the write token of the entity's head item they were read after (ADR 0020, "Cached tiles").
+ * the write token of the entity's head item they were read after (ADR 0020, "Cached tiles";
+ * cached-tile-read.ts says when a read may be kept). An entry may hold a token and no items:
+ * the token a cold read saw, under which the entity's next read may cache.
  * Every tile write changes the token after it has changed the items, and a token is never
  * reused, so items cached under the token a lookup reads are the items it would read: a lookup
  * whose entities were not written since reads only their head items. Entries are dropped
@@ -27,6 +29,13 @@ export class TileItemCache {
 
   constructor(private readonly maxEntities = 2_000) {}
 
+  /** What is cached of `prefix`, and under which token (none: the prefix is not cached). */
+  entryOf(prefix: string): (CachedTiles & { readonly token: string }) | undefined {
+    const entry = this.entries.get(prefix);
+    if (entry !== undefined) this.touch(prefix, entry);
+    return entry;
+  }
+
   /**
    * What is cached of `prefix` under `token`; new and empty when the cache held the prefix under
    * another token or not at all.
@@ -34,6 +43,11 @@ export class TileItemCache {
   tilesOf(prefix: string, token: string): CachedTiles {
     let entry = this.entries.get(prefix);
     if (entry?.token !== token) entry = { token, items: new Map(), windowTiles: new Map() };
+    this.touch(prefix, entry);
+    return entry;
+  }
+
+  private touch(prefix: string, entry: CachedTiles & { readonly token: string }): void {
     // Re-inserted: the map's order is the order of last use.
     this.entries.delete(prefix);
     this.entries.set(prefix, entry);
@@ -42,7 +56,6 @@ export class TileItemCache {
       if (oldest === undefined) break;
       this.entries.delete(oldest);
     }
-    return entry;
   }
 
   /** Keeps of `prefix`'s items only the keys a lookup still reads (edge minutes move on). */
