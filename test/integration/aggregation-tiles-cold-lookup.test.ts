@@ -95,6 +95,8 @@ describe('cold tile lookups through the cache: one round, cached only when prova
       paymentRow(ago(20n * 1440n), { customer_id: 'R3', amount: 7 }),
       paymentRow(ago(9n, 900_000n), { customer_id: 'R4', amount: 3 }),
       paymentRow(ago(1n), { customer_id: 'R5', amount: 1 }),
+      // 11:51:45.25: a whole minute tile of the 10m window now, its raw lower edge a minute on.
+      paymentRow(ago(8n, 45_000_000n), { customer_id: 'R6', amount: 6 }),
     ]);
   });
   afterAll(async () => {
@@ -115,25 +117,38 @@ describe('cold tile lookups through the cache: one round, cached only when prova
     }
   });
 
-  it('reads the items that moved with the heads in one round at a new minute, and only the heads after', async () => {
-    const ids = ['R1', 'R2'];
+  it('reads at a new minute, in one round with the heads, only the edge items that moved and may hold rows', async () => {
+    const ids = ['R1', 'R2', 'R4', 'R6'];
     const cache = new TileItemCache();
     const { sent, batchGet } = instrumentedBatchGet();
-    const cached = (ms: number) =>
-      lookupFeatures(batchGet, table, registry, request(...ids), {
+    const cached = async (ms: number) => {
+      const before = { ...sent };
+      const values = await lookupFeatures(batchGet, table, registry, request(...ids), {
         now: () => atMs + ms,
         tileCache: cache,
       });
+      expect(values).toEqual(await uncached(ids, ms));
+      return { values, calls: sent.calls - before.calls, keys: sent.keys - before.keys };
+    };
     await cached(0);
-    await cached(1); // caches: the token was seen by the first lookup
-    const before = { ...sent };
-    expect(await cached(60_000)).toEqual(await uncached(ids, 60_000));
-    expect(sent.calls - before.calls).toBe(1);
-    const moved = sent.keys - before.keys - ids.length;
-    expect(moved).toBeGreaterThan(0);
-    expect(moved).toBeLessThanOrEqual(5 * ids.length);
-    expect(await cached(60_001)).toEqual(await uncached(ids, 60_001));
-    expect(sent.keys - before.keys).toBe(moved + 2 * ids.length);
+    expect((await cached(1)).keys).toBeGreaterThan(10 * ids.length); // caches: token seen before
+    // A minute on, per entity: its head, the hour block of the new upper minute (12:01; the
+    // first whole minute of that hour is 12:00) and the minute item of 12:01 (its block was not
+    // cached); and the 10m window's lower edge minute (11:51) of R4 and R6 only, whose cached
+    // hour block holds a tile there (R6's row is in the window's raw edge now, R4's just
+    // before it); every other moved edge minute's block shows it empty.
+    const minuteOn = await cached(60_000);
+    expect(minuteOn.calls).toBe(1);
+    expect(minuteOn.values[3]?.amount_count_10m?.value).toBe(1);
+    expect(minuteOn.keys).toBe(ids.length * 3 + 2);
+    // Another minute on: every block of the edges is cached and shows no row in their new
+    // minutes (nor R6's, out of the window now): the head items alone.
+    const twoOn = await cached(120_000);
+    expect(twoOn.calls).toBe(1);
+    expect(twoOn.keys).toBe(ids.length);
+    expect(twoOn.values[3]?.amount_count_10m?.value).toBe(0);
+    for (const ms of [180_000, 3_600_000 - 30_000, 3_600_000 + 30_000, 86_400_000])
+      expect((await cached(ms)).calls).toBe(1);
   });
 
   it('never caches items a cold round read before a write whose token its head read shows', async () => {

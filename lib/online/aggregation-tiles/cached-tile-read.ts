@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { TileItemCache } from './tile-item-cache.ts';
 import { headItemKey, writeTokenAttribute } from './tile-items.ts';
 import type { TileState } from './tile-state.ts';
+import { minuteMayHoldRows } from './window-items.ts';
 
 type Item = Record<string, AttributeValue>;
 type CachedEntry = NonNullable<ReturnType<TileItemCache['entryOf']>>;
@@ -46,11 +47,16 @@ export async function readCachedTiles(
     }
     cache.keepOnly(prefix, keys);
     const held = new Map<string, Item | null>();
+    const lacking: string[] = [];
     for (const key of keys) {
       const item = entry.items.get(key);
-      if (item === undefined) first.push(key);
+      if (item === undefined) lacking.push(key);
       else held.set(key, item);
     }
+    // A minute item its cached block shows empty is not read: not there, if the round's head
+    // shows the token the block was cached under.
+    for (const key of lacking)
+      if (minuteMayHoldRows(key, held, cache.decoded) !== false) first.push(key);
     known.set(prefix, { entry, held });
   }
   const fresh = await read(first);

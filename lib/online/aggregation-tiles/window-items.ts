@@ -179,6 +179,37 @@ function wholeTilesState(
   return mergeAllTileStates(sumKind, states);
 }
 
+/**
+ * Whether the minute item `minuteKey` may hold rows, judged by the hour block holding its minute
+ * tile, as read under the same write token: `undefined` when the block was not read with it
+ * (`held`: key → item, null when read and not there). Every tile write puts a minute's tile into
+ * that block (a push's carry-up, a run's base tiles beside its base rows) before it renews the
+ * token, so a block without the minute's tile, pushed or base, under a token means the minute
+ * item held no rows when that token was written.
+ */
+export function minuteMayHoldRows(
+  minuteKey: string,
+  held: ReadonlyMap<string, Item | null>,
+  decoded: DecodedItems,
+): boolean | undefined {
+  const at = minuteKey.lastIndexOf(minuteItemKey('', 0n).slice(0, -1));
+  if (at < 0) return undefined;
+  const prefix = minuteKey.slice(0, at);
+  const start = BigInt(minuteKey.slice(at + minuteItemKey('', 0n).length - 1));
+  if (minuteItemKey(prefix, start) !== minuteKey) return undefined;
+  const block = held.get(blockItemKey(prefix, minuteMicros, start));
+  if (block === undefined) return undefined;
+  if (block === null) return false;
+  if (block[tileAttribute(start)] !== undefined) return true;
+  const memo = decodedOf(decoded, block);
+  let base = memo.get(baseTilesAttribute) as BaseTiles | undefined;
+  if (base === undefined) {
+    base = baseTilesOfItem(block, `block item ${blockItemKey(prefix, minuteMicros, start)}`);
+    memo.set(baseTilesAttribute, base);
+  }
+  return base.has(String(start));
+}
+
 function decodedOf(decoded: DecodedItems, item: Item) {
   let memo = decoded.get(item);
   if (memo === undefined) {
