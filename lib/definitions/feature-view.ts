@@ -433,6 +433,23 @@ export function checkSchedule(
   }
 }
 
+/**
+ * The features a view's `select()` names, all of the view's in order when it names none, each
+ * frozen: what a feature view's and an on-demand view's selections hold.
+ */
+export function selectedFeatures(
+  items: readonly SelectItem[] | undefined,
+  features: readonly { readonly name: string }[],
+): FeatureSelection['features'] {
+  return Object.freeze(
+    (items ?? features.map((f) => f.name)).map((item) =>
+      Object.freeze(
+        typeof item === 'string' ? { feature: item } : { feature: item.feature, alias: item.alias },
+      ),
+    ),
+  );
+}
+
 /** Gives a validated view its `select()` and freezes it. */
 export function finishView(fields: Omit<FeatureView, 'select'>): FeatureView {
   const view = { ...fields } as FeatureView;
@@ -442,15 +459,7 @@ export function finishView(fields: Omit<FeatureView, 'select'>): FeatureView {
       Object.freeze({
         kind: 'featureSelection' as const,
         view,
-        features: Object.freeze(
-          (items ?? view.features.map((f) => f.name)).map((item) =>
-            Object.freeze(
-              typeof item === 'string'
-                ? { feature: item }
-                : { feature: item.feature, alias: item.alias },
-            ),
-          ),
-        ),
+        features: selectedFeatures(items, view.features),
       }),
   });
   return deepFreeze(view);

@@ -21,6 +21,7 @@ import {
   type LifecycleStatus,
   lifecycleStatuses,
   type SelectItem,
+  selectedFeatures,
 } from './feature-view.ts';
 import {
   columnName,
@@ -219,15 +220,7 @@ export function defineOnDemandView(input: OnDemandViewInput): OnDemandView {
       Object.freeze({
         kind: 'onDemandSelection' as const,
         view,
-        features: Object.freeze(
-          (items ?? view.features.map((f) => f.name)).map((item) =>
-            Object.freeze(
-              typeof item === 'string'
-                ? { feature: item }
-                : { feature: item.feature, alias: item.alias },
-            ),
-          ),
-        ),
+        features: selectedFeatures(items, view.features),
       }),
   });
   // The transform stays a live function: deepFreeze would freeze it and its prototype object.
