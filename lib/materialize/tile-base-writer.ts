@@ -127,7 +127,10 @@ export function duckdbTileBaseWriter(options: {
           },
           entityRows,
           sequence.maxSeq,
-          options.beforeToken ? { beforeToken: options.beforeToken } : {},
+          {
+            nowMs: Number(nowMicros / 1000n),
+            ...(options.beforeToken ? { beforeToken: options.beforeToken } : {}),
+          },
         );
         itemsWritten += counts.written;
         itemsAlreadyNewer += counts.alreadyNewer;

@@ -124,8 +124,8 @@ export async function tileEnvironment(dynamo: LocalDynamo) {
     } while (start);
     return items;
   };
-  /** A tile base writer run by hand over the customers, with the commit records given. */
-  const writeBases = async (records: readonly IngestRecord[]) => {
+  /** A tile base writer run by hand over the customers at t0, with the commit records given. */
+  const writeBases = async (records: readonly IngestRecord[], writeClient = client) => {
     const root = offlineRoot(fixture.dataDir, 'local');
     const session = await openDuckdb();
     try {
@@ -137,7 +137,7 @@ export async function tileEnvironment(dynamo: LocalDynamo) {
         records: async () => records,
         connection: async () => session.connection,
         dialect: duckdbDialect(root),
-        client,
+        client: writeClient,
         table,
         now: () => Number(t0 / 1000n),
       });
