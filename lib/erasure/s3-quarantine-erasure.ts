@@ -1,11 +1,6 @@
-import {
-  GetObjectCommand,
-  ListObjectVersionsCommand,
-  type ListObjectVersionsCommandOutput,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { deleteEveryVersion } from '../offline/s3-object-versions.ts';
+import { type ListedVersion, listVersionsUnder } from '../offline/s3-version-listing.ts';
 import type { ErasureKey } from './erasure-keys.ts';
 import { type QuarantineErasure, quarantineLineHoldsKey } from './quarantine-erasure.ts';
 
@@ -100,31 +95,11 @@ function splitLines(
   return { kept, removed };
 }
 
-/** Every version of the `.jsonl` objects under `quarantine/` (delete markers hold no rows). */
-async function quarantineVersions(
-  options: S3QuarantineErasureOptions,
-): Promise<{ key: string; id: string; latest: boolean }[]> {
-  const found: { key: string; id: string; latest: boolean }[] = [];
-  let keyMarker: string | undefined;
-  let versionMarker: string | undefined;
-  for (;;) {
-    const page: ListObjectVersionsCommandOutput = await options.s3.send(
-      new ListObjectVersionsCommand({
-        Bucket: options.bucket,
-        Prefix: s3QuarantinePrefix,
-        ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
-        ...(versionMarker !== undefined ? { VersionIdMarker: versionMarker } : {}),
-      }),
-    );
-    for (const v of page.Versions ?? [])
-      if (v.Key?.endsWith('.jsonl') && v.VersionId)
-        found.push({ key: v.Key, id: v.VersionId, latest: v.IsLatest === true });
-    if (!page.IsTruncated) return found;
-    if (page.NextKeyMarker === undefined)
-      throw new Error(
-        `listing the versions under s3://${options.bucket}/${s3QuarantinePrefix} answered a truncated page without a next marker; quarantined rows could be missed, so none were deleted; run again`,
-      );
-    keyMarker = page.NextKeyMarker;
-    versionMarker = page.NextVersionIdMarker;
-  }
+/**
+ * Every version of the `.jsonl` objects under `quarantine/` (delete markers hold no rows); a
+ * truncated listing page without a next marker is refused before anything is changed.
+ */
+async function quarantineVersions(options: S3QuarantineErasureOptions): Promise<ListedVersion[]> {
+  const versions = await listVersionsUnder(options.s3, options.bucket, s3QuarantinePrefix);
+  return versions.filter((v) => v.key.endsWith('.jsonl'));
 }
