@@ -9,16 +9,20 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { z } from 'zod';
 import { athenaRowSource } from '../../lib/materialize/athena-row-source.ts';
+import { athenaTileBaseWriter } from '../../lib/materialize/athena-tile-base-writer.ts';
 import { MaterializationBusyError } from '../../lib/materialize/materialization-state.ts';
 import {
   type MaterializeViewResult,
   materializeView,
+  plannedOnlineView,
 } from '../../lib/materialize/materialize-view.ts';
 import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
 import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
+import { s3IngestRecords } from '../../lib/materialize/s3-ingest-records.ts';
 import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
+import type { Dialect } from '../../lib/sql/dialect.ts';
 import type { MaterializeConfig } from './config.ts';
 
 /**
@@ -47,6 +51,10 @@ export interface MaterializeDependencies {
   readonly logger?: Logger;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Test hook: called between a tile base's item writes and its entity's token renewal. */
+  readonly tileBaseBeforeToken?: () => void;
+  /** The SQL the queries are rendered in: Athena's (default); a test runs DuckDB's on DuckDB. */
+  readonly dialect?: Dialect;
 }
 
 export type MaterializeResponse =
@@ -97,7 +105,7 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
       if (event.full === true && event.continuation !== undefined)
         refuse('full', 'cannot come with continuation: a continuation resumes its own run');
     });
-  const dialect = athenaDialect(deps.config.database);
+  const dialect = deps.dialect ?? athenaDialect(deps.config.database);
 
   const materialize = async (
     event: MaterializeEvent,
@@ -124,9 +132,25 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
       timeoutMs: Math.max(10_000, context.getRemainingTimeInMillis() - margin),
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
     });
+    const now = deps.now ?? Date.now;
+    const { view: runtimeView, planned } = plannedOnlineView(deps.registry, view);
+    // A view with onlineTiles: its entities' tile bases, from one more query per invocation.
+    const tiles = athenaTileBaseWriter({
+      registry: deps.registry,
+      view: runtimeView,
+      planned,
+      runner,
+      dialect,
+      records: () => s3IngestRecords(deps.s3, deps.config.bucket, runtimeView.source),
+      client: deps.dynamo,
+      table: deps.config.tableName,
+      now,
+      ...(deps.tileBaseBeforeToken ? { beforeToken: deps.tileBaseBeforeToken } : {}),
+    });
     let result: MaterializeViewResult;
     try {
       result = await materializeView({
+        ...(tiles ? { tiles } : {}),
         registry: deps.registry,
         view,
         ...(full ? { full } : {}),

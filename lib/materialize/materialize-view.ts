@@ -251,7 +251,7 @@ export async function materializeView(
       });
       sink.add(result.rejected);
       await sink.flush();
-      await options.tiles?.writeEntities(rows);
+      await options.tiles?.writeEntities(rows, query);
       const last = rows[rows.length - 1] as Record<string, unknown>;
       checkpoint = {
         ...checkpoint,

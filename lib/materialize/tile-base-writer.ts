@@ -14,6 +14,7 @@ import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-pr
 import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
+import type { LatestRowsQuery } from './row-source.ts';
 
 /**
  * Writes the tiles' base of the entities a materialization chunk changed (ADR 0020,
@@ -21,7 +22,15 @@ import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
  * written and before the checkpoint, so a run that dies in between writes them again on resume.
  */
 export interface TileBaseWriter {
-  writeEntities(rows: readonly Record<string, unknown>[]): Promise<TileBaseCounts>;
+  /**
+   * `run`: the query this invocation streams its rows from (window and resume key), given by a
+   * run that streams its rows in key order in one query, so a writer may read the bases of all
+   * its entities in one query too (athena-tile-base-writer.ts).
+   */
+  writeEntities(
+    rows: readonly Record<string, unknown>[],
+    run?: LatestRowsQuery,
+  ): Promise<TileBaseCounts>;
 }
 
 export interface TileBaseCounts {
@@ -157,21 +166,40 @@ function groupByEntity(
 ): Map<string, BaseRow[]> {
   const byEntity = new Map<string, BaseRow[]>();
   for (const row of rows) {
-    const keys: Record<string, unknown> = {};
-    for (const key of view.joinKeys) keys[key.name] = safeInteger(row[key.name]);
-    const prefix = partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, keys));
-    const values: Record<string, TileValue | null> = {};
-    for (const [column, type] of Object.entries(spec.columnTypes)) {
-      const value = row[column];
-      values[column] =
-        value === null || value === undefined
-          ? null
-          : type === 'timestamp'
-            ? formatMicros(BigInt(value as bigint))
-            : (safeInteger(value) as TileValue);
-    }
+    const { prefix, base } = baseRowOf(view, spec, row);
     const list = byEntity.get(prefix) ?? [];
-    list.push({
+    list.push(base);
+    byEntity.set(prefix, list);
+  }
+  return byEntity;
+}
+
+/**
+ * One row of a tile base query as writeBaseTiles takes it, with its entity's item prefix.
+ * Integers may come as numbers, bigints or (from Athena's text, past 2^53) decimal text.
+ */
+export function baseRowOf(
+  view: RuntimeFeatureView,
+  spec: ViewTileSpec,
+  row: Readonly<Record<string, unknown>>,
+): { readonly prefix: string; readonly base: BaseRow } {
+  const keys: Record<string, unknown> = {};
+  for (const key of view.joinKeys)
+    keys[key.name] = key.type === 'string' ? row[key.name] : safeInteger(row[key.name]);
+  const prefix = partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, keys));
+  const values: Record<string, TileValue | null> = {};
+  for (const [column, type] of Object.entries(spec.columnTypes)) {
+    const value = row[column];
+    values[column] =
+      value === null || value === undefined
+        ? null
+        : type === 'timestamp'
+          ? formatMicros(BigInt(value as bigint))
+          : (safeInteger(value) as TileValue);
+  }
+  return {
+    prefix,
+    base: {
       eventMicros: BigInt(row.fstore_t as bigint),
       createdMicros:
         row.fstore_created === null || row.fstore_created === undefined
@@ -179,10 +207,8 @@ function groupByEntity(
           : BigInt(row.fstore_created as bigint),
       seq: BigInt(row.fstore_seq as bigint),
       values,
-    });
-    byEntity.set(prefix, list);
-  }
-  return byEntity;
+    },
+  };
 }
 
 /** DuckDB's BIGINT values as pushes give them: numbers within 2^53, bigints beyond. */

@@ -7,8 +7,12 @@ import { viewSourceRelation } from './view-source.ts';
 
 /** Which offline rows a tile base is computed from (ADR 0020, "Scheduled materialization"). */
 export interface TileBaseRowsQuery {
-  /** Join key values of the entities, one array per entity, in the view's join key order. */
-  readonly entities: readonly (readonly (string | number | bigint)[])[];
+  /**
+   * The entities: join key values, one array per entity in the view's join key order, or a
+   * query whose rows carry the join key columns (e.g. a materialization run's rows), each entity
+   * read once however often the query names it.
+   */
+  readonly entities: readonly (readonly (string | number | bigint)[])[] | { readonly sql: string };
   /** Rows with an event time after this (epoch microseconds): older ones no window reaches. */
   readonly afterMicros: bigint;
   /** The offline sequence the base is computed at: rows with `fstore_seq <= maxSeq`. */
@@ -31,7 +35,9 @@ export function renderTileBaseRows(
   dialect: Dialect,
   query: TileBaseRowsQuery,
 ): string {
-  if (query.entities.length === 0) throw new Error('internal: a tile base query needs entities');
+  const { entities } = query;
+  if ('length' in entities && entities.length === 0)
+    throw new Error('internal: a tile base query needs entities');
   const q = dialect.quote;
   const keyLiteral = (index: number, value: string | number | bigint) => {
     const key = view.joinKeys[index];
@@ -41,10 +47,7 @@ export function renderTileBaseRows(
     if (!/^-?\d+$/.test(text)) throw new Error(`join key ${key.name} is not an integer: ${text}`);
     return text;
   };
-  const entityTerms = query.entities.map(
-    (values) =>
-      `(${values.map((v, i) => `${q(view.joinKeys[i]?.name ?? '')} = ${keyLiteral(i, v)}`).join(' AND ')})`,
-  );
+  const keyNames = view.joinKeys.map((k) => q(k.name));
   const excluded = query.excludedSeqRanges.map(([first, last]) =>
     first === last ? `fstore_seq = ${first}` : `fstore_seq BETWEEN ${first} AND ${last}`,
   );
@@ -54,16 +57,36 @@ export function renderTileBaseRows(
   const created = view.createdColumn
     ? `${dialect.epochMicros(q(view.createdColumn))}`
     : 'CAST(NULL AS BIGINT)';
+  // Joined rather than `IN`: Trino and DuckDB both take a join on several keys.
+  const relation =
+    'sql' in entities
+      ? [
+          `(SELECT fstore_source.* FROM ${viewSourceRelation(view, dialect)} fstore_source`,
+          `  JOIN (SELECT DISTINCT ${keyNames.join(', ')} FROM (${entities.sql}) fstore_run) fstore_entities`,
+          `  ON ${keyNames.map((k) => `fstore_source.${k} = fstore_entities.${k}`).join(' AND ')})`,
+        ].join('\n')
+      : viewSourceRelation(view, dialect);
+  const entityFilter =
+    'sql' in entities
+      ? []
+      : [
+          `  AND (${entities
+            .map(
+              (values) =>
+                `(${values.map((v, i) => `${keyNames[i] ?? ''} = ${keyLiteral(i, v)}`).join(' AND ')})`,
+            )
+            .join('\n    OR ')})`,
+        ];
   return [
-    `SELECT ${view.joinKeys.map((k) => q(k.name)).join(', ')},`,
+    `SELECT ${keyNames.join(', ')},`,
     `  ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq${columns.length > 0 ? ',' : ''}`,
     ...(columns.length > 0 ? [`  ${columns.join(', ')}`] : []),
-    `FROM ${viewSourceRelation(view, dialect)} fstore_base`,
+    `FROM ${relation} fstore_base`,
     `WHERE ${q(view.timestampColumn)} > ${dialect.timestampLiteral(formatMicros(query.afterMicros))}`,
     `  AND fstore_seq <= ${query.maxSeq}`,
     ...(excluded.length > 0 ? [`  AND NOT (${excluded.join(' OR ')})`] : []),
-    `  AND (${entityTerms.join('\n    OR ')})`,
-    `ORDER BY ${view.joinKeys.map((k) => q(k.name)).join(', ')}, fstore_seq`,
+    ...entityFilter,
+    `ORDER BY ${keyNames.join(', ')}, fstore_seq`,
   ].join('\n');
 }
 

@@ -1,4 +1,5 @@
 import { renderAthenaLatest } from '../../lib/materialize/athena-row-source.ts';
+import { renderMaterializationRows } from '../../lib/materialize/row-source.ts';
 import { renderTrainingSetUnload } from '../../lib/offline/athena-training-set.ts';
 import { viewDrift } from '../../lib/quality/drift.ts';
 import { viewStatistics } from '../../lib/quality/feature-stats.ts';
@@ -9,6 +10,7 @@ import type { Registry } from '../../lib/registry/index.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
 import { renderServiceRequestSql } from '../../lib/sql/athena-service-query.ts';
 import { planPointInTime, requiredJoinKeys } from '../../lib/sql/point-in-time-plan.ts';
+import { renderTileBaseRows } from '../../lib/sql/render-tile-base-rows.ts';
 import type { NamedStatement } from './trino-grammar.ts';
 
 export const athenaDatabase = 'fstore_dev';
@@ -106,6 +108,34 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
       statements.push({
         name: `materialization of view ${view.name}, ${run}, resumed`,
         sql: renderAthenaLatest({ view: planned, window, afterKey }, dialect),
+      });
+    }
+    if (view.transform === 'aggregation') {
+      // The tile base query of the AWS materializer: the run's entities, by its own query.
+      const source = registry.sources.find((s) => s.name === view.source);
+      const columns = Object.fromEntries(
+        (view.aggregations ?? []).map((a) => [
+          a.column,
+          source?.schema.find((c) => c.name === a.column)?.type ?? 'float64',
+        ]),
+      );
+      statements.push({
+        name: `tile base of view ${view.name}, incremental run, resumed`,
+        sql: renderTileBaseRows(planned, dialect, {
+          entities: {
+            sql: renderMaterializationRows(
+              { view: planned, window: windows['incremental run'], afterKey },
+              dialect,
+            ),
+          },
+          afterMicros: 1772323200000001n,
+          maxSeq: 1858417692672000999n,
+          excludedSeqRanges: [
+            [5n, 5n],
+            [1000n, 1999n],
+          ],
+          columns,
+        }),
       });
     }
     const keys = requiredJoinKeys(plan);

@@ -25,7 +25,7 @@ const firstParse = 120_000;
 
 describe('every Athena statement fstore generates parses with the Trino grammar', () => {
   it(
-    'holds for the example definitions: prepared statements, UNLOADs, materialization, verify-online, stats, drift and validate-data',
+    'holds for the example definitions: prepared statements, UNLOADs, materialization, tile bases, verify-online, stats, drift and validate-data',
     async () => {
       const statements = await athenaStatements(examples);
       expect(new Set(statements.map((s) => family(s.name)))).toEqual(
@@ -33,6 +33,7 @@ describe('every Athena statement fstore generates parses with the Trino grammar'
           'prepared statement',
           'training-set UNLOAD',
           'materialization',
+          'tile base',
           'verify-online',
           'stats',
           'drift',

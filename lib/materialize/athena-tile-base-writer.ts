@@ -1,0 +1,257 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { listElementType } from '../definitions/value-types.ts';
+import type { AthenaQueryRunner } from '../offline/athena-query-runner.ts';
+import type { IngestRecord } from '../offline/ingest-manifest.ts';
+import type { BaseRow } from '../online/aggregation-tiles/base-tiles.ts';
+import { type ViewTileSpec, viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
+import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts';
+import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
+import type { Dialect } from '../sql/dialect.ts';
+import type { PlannedView } from '../sql/point-in-time-plan.ts';
+import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
+import { type LatestRowsQuery, renderMaterializationRows } from './row-source.ts';
+import {
+  baseRowOf,
+  type TileBaseCounts,
+  type TileBaseWriter,
+  tileBaseSequence,
+} from './tile-base-writer.ts';
+
+/** Entities whose bases are written at once (each writes its items 8 at a time). */
+const entityConcurrency = 4;
+
+const none: TileBaseCounts = { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
+
+/**
+ * The tiles' base on AWS (ADR 0020, "Scheduled materialization"): ONE Athena query per
+ * invocation of a run, not one per chunk (Athena bills at least 10 MB a query and takes
+ * seconds). At the run's first chunk it reads the source's commit records (the sequence S and
+ * the push ranges, `tileBaseSequence`) and starts a query for the base rows of every entity
+ * the run's own query yields after its resume key, ordered by key and `fstore_seq` as the
+ * run's rows are ordered by key. Each chunk then takes, entity by entity in that order, the
+ * rows of its entities from the result pages (one entity's rows in memory at a time, a few
+ * entities written at once) and writes them before the chunk's checkpoint, so a run killed
+ * or paused midway writes them again on resume (conditional on `bs`, so nothing twice) and
+ * the watermark moves only after every base is written.
+ */
+export function athenaTileBaseWriter(options: {
+  readonly registry: RuntimeRegistry;
+  readonly view: RuntimeFeatureView;
+  readonly planned: PlannedView;
+  readonly runner: Pick<AthenaQueryRunner, 'run' | 'typedRows'>;
+  readonly dialect: Dialect;
+  /** The source's commit records (every one, with its file), read once per invocation. */
+  readonly records: () => Promise<readonly IngestRecord[]>;
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  readonly now: () => number;
+  readonly signal?: AbortSignal;
+  /** Test hook: called between an entity's item writes and its write token's renewal. */
+  readonly beforeToken?: () => void;
+}): TileBaseWriter | undefined {
+  const spec = viewTileSpec(options.registry, options.view);
+  if (!spec) return undefined;
+  let opened: Promise<Opened | undefined> | undefined;
+  return {
+    async writeEntities(rows, run) {
+      if (rows.length === 0) return none;
+      if (!run)
+        throw new Error(
+          `internal: ${options.view.name}'s tile bases on AWS are read in one query per run and need the run's query`,
+        );
+      opened ??= open(options, spec, run);
+      const base = await opened;
+      if (!base) return none;
+      return writeChunk(options, spec, base, rows);
+    },
+  };
+}
+
+interface Opened {
+  readonly maxSeq: bigint;
+  readonly groups: EntityGroups;
+}
+
+async function open(
+  options: Parameters<typeof athenaTileBaseWriter>[0],
+  spec: ViewTileSpec,
+  run: LatestRowsQuery,
+): Promise<Opened | undefined> {
+  const sequence = tileBaseSequence(await options.records(), options.view.source);
+  if (!sequence) return undefined;
+  const nowMicros = BigInt(options.now()) * 1000n;
+  const sql = renderTileBaseRows(options.planned, options.dialect, {
+    entities: { sql: renderMaterializationRows(run, options.dialect) },
+    afterMicros: nowMicros - BigInt(spec.widestWindowSeconds) * 1_000_000n,
+    maxSeq: sequence.maxSeq,
+    excludedSeqRanges: sequence.pushRanges,
+    columns: spec.columnTypes,
+  });
+  const { queryExecutionId } = await options.runner.run(
+    sql,
+    options.signal ? { signal: options.signal } : {},
+  );
+  const rows = options.runner.typedRows(queryExecutionId)[Symbol.asyncIterator]();
+  return {
+    maxSeq: sequence.maxSeq,
+    groups: new EntityGroups(rows, (row) =>
+      baseRowOf(options.view, spec, typedBaseRow(options.view, spec, row)),
+    ),
+  };
+}
+
+/** One chunk: its entities in the run's order, each taking the next group when it is its own. */
+async function writeChunk(
+  options: Parameters<typeof athenaTileBaseWriter>[0],
+  spec: ViewTileSpec,
+  base: Opened,
+  rows: readonly Record<string, unknown>[],
+): Promise<TileBaseCounts> {
+  const counts = { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
+  const chunkPrefixes = new Set<string>();
+  const writing = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  const write = (prefix: string, entityRows: BaseRow[]) => {
+    const task = writeBaseTiles(
+      {
+        client: options.client,
+        table: options.table,
+        prefix,
+        sumKinds: spec.sumKinds,
+        widestWindowSeconds: spec.widestWindowSeconds,
+      },
+      entityRows,
+      base.maxSeq,
+      options.beforeToken ? { beforeToken: options.beforeToken } : {},
+    ).then(
+      (written) => {
+        counts.entities++;
+        counts.itemsWritten += written.written;
+        counts.itemsAlreadyNewer += written.alreadyNewer;
+      },
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    writing.add(task);
+    void task.finally(() => writing.delete(task));
+  };
+  for (const row of rows) {
+    if (failure) break;
+    const prefix = baseRowOf(options.view, spec, keysOnly(options.view, row)).prefix;
+    chunkPrefixes.add(prefix);
+    if ((await base.groups.peek()) !== prefix) continue; // no base row in the widest window
+    const entityRows = await base.groups.take();
+    while (writing.size >= entityConcurrency && !failure) await Promise.race(writing);
+    if (failure) break;
+    write(prefix, entityRows);
+  }
+  await Promise.all(writing);
+  if (failure) throw failure.error;
+  const next = await base.groups.peek();
+  if (next !== undefined && chunkPrefixes.has(next))
+    throw new Error(
+      `internal: the tile base rows of ${options.view.name} came in another key order than the run's rows (${next})`,
+    );
+  return counts;
+}
+
+/** A row's join keys, typed as the base rows' are, with placeholders for the rest. */
+function keysOnly(
+  view: RuntimeFeatureView,
+  row: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const keys: Record<string, unknown> = { fstore_t: 0, fstore_created: null, fstore_seq: 0 };
+  for (const key of view.joinKeys) keys[key.name] = joinKeyValue(key.type, row[key.name]);
+  return keys;
+}
+
+function joinKeyValue(type: string, value: unknown): unknown {
+  if (type === 'string' || typeof value !== 'string') return value;
+  return BigInt(value);
+}
+
+/**
+ * A result row typed as the tile base query's columns are, whatever types Athena reported:
+ * integers past 2^53 come as text, and a value typed as text (varchar) is parsed by its source
+ * column's type, so the base holds what the training set reads.
+ */
+export function typedBaseRow(
+  view: RuntimeFeatureView,
+  spec: ViewTileSpec,
+  row: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const typed: Record<string, unknown> = {
+    fstore_t: integer(row.fstore_t),
+    fstore_created: row.fstore_created === null ? null : integer(row.fstore_created),
+    fstore_seq: integer(row.fstore_seq),
+  };
+  for (const key of view.joinKeys) typed[key.name] = joinKeyValue(key.type, row[key.name]);
+  for (const [column, type] of Object.entries(spec.columnTypes)) {
+    const value = row[column];
+    typed[column] =
+      value === null || value === undefined || typeof value !== 'string'
+        ? (value ?? null)
+        : listElementType(type) || type === 'bool'
+          ? value === 'true'
+          : type === 'int32' || type === 'int64' || type === 'timestamp'
+            ? BigInt(value)
+            : type === 'float32' || type === 'float64'
+              ? Number(value)
+              : value;
+  }
+  return typed;
+}
+
+function integer(value: unknown): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' || typeof value === 'string') return BigInt(value);
+  throw new Error(`internal: a tile base row has ${String(value)} where an integer belongs`);
+}
+
+/**
+ * The rows of a key-ordered result as consecutive groups of one entity: `peek` names the next
+ * group's entity, `take` reads its rows. Holds one entity's rows and the first row of the next.
+ */
+export class EntityGroups {
+  private head: { prefix: string; base: BaseRow } | undefined;
+  private started = false;
+  private ended = false;
+
+  constructor(
+    private readonly rows: AsyncIterator<Record<string, unknown>>,
+    private readonly baseOf: (row: Record<string, unknown>) => { prefix: string; base: BaseRow },
+  ) {}
+
+  async peek(): Promise<string | undefined> {
+    if (!this.started) {
+      this.started = true;
+      await this.advance();
+    }
+    return this.head?.prefix;
+  }
+
+  async take(): Promise<BaseRow[]> {
+    const prefix = await this.peek();
+    const group: BaseRow[] = [];
+    while (this.head && this.head.prefix === prefix) {
+      group.push(this.head.base);
+      await this.advance();
+    }
+    return group;
+  }
+
+  private async advance(): Promise<void> {
+    if (this.ended) {
+      this.head = undefined;
+      return;
+    }
+    const next = await this.rows.next();
+    if (next.done) {
+      this.ended = true;
+      this.head = undefined;
+      return;
+    }
+    this.head = this.baseOf(next.value);
+  }
+}

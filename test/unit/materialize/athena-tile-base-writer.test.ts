@@ -1,0 +1,165 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  athenaTileBaseWriter,
+  EntityGroups,
+  typedBaseRow,
+} from '../../../lib/materialize/athena-tile-base-writer.ts';
+import { plannedOnlineView } from '../../../lib/materialize/materialize-view.ts';
+import { AthenaQueryRunner } from '../../../lib/offline/athena-query-runner.ts';
+import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
+import { viewTileSpec } from '../../../lib/online/aggregation-tiles/view-tile-spec.ts';
+import { athenaDialect } from '../../../lib/sql/athena-dialect.ts';
+import { tileRegistry } from '../../helpers/tile-registry.ts';
+
+const registry = tileRegistry();
+const { view, planned } = plannedOnlineView(registry, 'spend');
+const spec = viewTileSpec(registry, view);
+const athena = mockClient(AthenaClient);
+const dynamo = mockClient(DynamoDBClient);
+afterAll(() => {
+  athena.restore();
+  dynamo.restore();
+});
+beforeEach(() => {
+  athena.reset();
+  dynamo.reset();
+});
+
+const record: IngestRecord = {
+  ingestId: 'i1',
+  source: 'payments',
+  file: '/data/payments.jsonl',
+  sha256: 'a'.repeat(64),
+  rows: 3,
+  firstSeq: 1,
+  at: '2026-03-01T00:00:00Z',
+};
+
+function writer(records: readonly IngestRecord[] = [record]) {
+  const runner = new AthenaQueryRunner({
+    athena: new AthenaClient({ region: 'eu-west-1' }),
+    workgroup: 'fstore-dev',
+    database: 'fstore_dev',
+    sleep: async () => {},
+  });
+  const found = athenaTileBaseWriter({
+    registry,
+    view,
+    planned,
+    runner,
+    dialect: athenaDialect('fstore_dev'),
+    records: async () => records,
+    client: new DynamoDBClient({ region: 'eu-west-1' }),
+    table: 'fstore-dev-online',
+    now: () => Date.parse('2026-03-01T00:00:00Z'),
+  });
+  if (!found) throw new Error('spend is tile-fed');
+  return found;
+}
+
+const run = { view: planned, window: { until: '2026-03-01T00:00:00.000000Z' } };
+
+describe('the Athena tile base writer', () => {
+  it('is not made for a view without onlineTiles', () => {
+    const { onlineTiles: _tiles, ...plain } = view;
+    expect(
+      athenaTileBaseWriter({
+        registry,
+        view: plain,
+        planned,
+        runner: {} as never,
+        dialect: athenaDialect('fstore_dev'),
+        records: async () => [],
+        client: {} as never,
+        table: 't',
+        now: Date.now,
+      }),
+    ).toBeUndefined();
+  });
+
+  it("refuses a chunk without the run's query, which one query per run needs", async () => {
+    await expect(writer().writeEntities([{ customer_id: 'K1' }])).rejects.toThrow(
+      /one query per run and need the run's query/,
+    );
+  });
+
+  it('sends no query for a source without committed rows, nor for an empty chunk', async () => {
+    expect(await writer([]).writeEntities([{ customer_id: 'K1' }], run)).toEqual({
+      entities: 0,
+      itemsWritten: 0,
+      itemsAlreadyNewer: 0,
+    });
+    expect(await writer().writeEntities([], run)).toMatchObject({ entities: 0 });
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+  });
+
+  it("fails the chunk with Athena's reason when the base query fails, writing no item", async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q1' });
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'TABLE_NOT_FOUND' } },
+    });
+    await expect(writer().writeEntities([{ customer_id: 'K1' }], run)).rejects.toThrow(
+      /TABLE_NOT_FOUND/,
+    );
+    expect(dynamo.calls()).toHaveLength(0);
+    const sql = String(
+      athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input.QueryString,
+    );
+    // The run's own query names the entities; rows up to the newest sequence, ordered by key.
+    expect(sql).toContain(') fstore_run) fstore_entities');
+    expect(sql).toContain('fstore_seq <= 3');
+    expect(sql).toMatch(/ORDER BY "customer_id", fstore_seq$/);
+  });
+});
+
+describe('tile base rows from Athena text', () => {
+  it('types text by the source column (integers past 2^53 exactly) and leaves typed values alone', () => {
+    if (!spec) throw new Error('no spec');
+    const row = typedBaseRow(view, spec, {
+      customer_id: 'K1',
+      fstore_t: '1772323200000001',
+      fstore_created: null,
+      fstore_seq: '1858590286233878528',
+      amount: '-0.1',
+      status: 'ok',
+    });
+    expect(row).toEqual({
+      customer_id: 'K1',
+      fstore_t: 1772323200000001n,
+      fstore_created: null,
+      fstore_seq: 1858590286233878528n,
+      amount: -0.1,
+      status: 'ok',
+    });
+    expect(typedBaseRow(view, spec, { ...row, amount: 2.5 }).amount).toBe(2.5);
+  });
+});
+
+describe('entity groups of a key-ordered result', () => {
+  async function* rows(keys: string[]) {
+    for (const [i, key] of keys.entries()) yield { key, i };
+  }
+  const groupsOf = (keys: string[]) =>
+    new EntityGroups(rows(keys)[Symbol.asyncIterator](), (row) => ({
+      prefix: String(row.key),
+      base: { eventMicros: BigInt(row.i as number), createdMicros: null, seq: 0n, values: {} },
+    }));
+
+  it('gives each run of one key as a group, in order, and nothing after the end', async () => {
+    const groups = groupsOf(['a', 'a', 'b', 'c', 'c', 'c']);
+    expect(await groups.peek()).toBe('a');
+    expect((await groups.take()).map((r) => r.eventMicros)).toEqual([0n, 1n]);
+    expect(await groups.peek()).toBe('b');
+    expect(await groups.take()).toHaveLength(1);
+    expect(await groups.take()).toHaveLength(3);
+    expect(await groups.peek()).toBeUndefined();
+    expect(await groups.take()).toEqual([]);
+  });
+});
