@@ -49,6 +49,8 @@ export interface Checkpoint {
   readonly newestEventTs?: string;
   /** NULLs per feature among the rows read so far, for the view's `quality.maxNullPercent`. */
   readonly nullCounts?: Readonly<Record<string, number>>;
+  /** The run writes the tiles' base of every entity it reads, from its first chunk on. */
+  readonly tiles?: boolean;
 }
 
 export interface RunCounts {
@@ -85,6 +87,12 @@ export interface MaterializationState {
   readonly ingests?: IngestCoverage;
   /** Fingerprint of the definition the watermark and ingests are for; a change means a full run. */
   readonly definition?: string;
+  /**
+   * A tile-fed view whose every entity has its tiles' base (ADR 0020, "Backfill"): set by a
+   * full run that wrote bases from its first chunk, kept by each later run that writes them,
+   * removed by a run that does not (so a view gaining `onlineTiles` again is backfilled again).
+   */
+  readonly tileBases?: boolean;
   readonly checkpoint?: Checkpoint;
   readonly lastRun?: LastRun;
   readonly lease?: { readonly owner: string; readonly expiresAt: number };
@@ -100,6 +108,7 @@ const s = {
   newestEventTs: 'newest_event_ts',
   ingests: 'ingests',
   definition: 'definition',
+  tileBases: 'tile_bases',
   checkpoint: 'checkpoint',
   lastRun: 'last_run',
   leaseOwner: 'lease_owner',
@@ -207,6 +216,8 @@ export class MaterializationStateStore {
       newestEventTs?: string;
       ingests?: IngestCoverage;
       definition?: string;
+      /** Sets (true) or removes (false) the tile base mark; undefined leaves it. */
+      tileBases?: boolean;
     },
   ): Promise<void> {
     const sets = ['#lr = :lr'];
@@ -236,7 +247,17 @@ export class MaterializationStateStore {
       names['#d'] = s.definition;
       values[':d'] = { S: advance.definition };
     }
-    await this.update(owner, `SET ${sets.join(', ')} REMOVE #cp, #o, #x`, { names, values });
+    const removes = ['#cp', '#o', '#x'];
+    if (advance.tileBases === true) {
+      sets.push('#tb = :tb');
+      values[':tb'] = { BOOL: true };
+    }
+    if (advance.tileBases !== undefined) names['#tb'] = s.tileBases;
+    if (advance.tileBases === false) removes.push('#tb');
+    await this.update(owner, `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`, {
+      names,
+      values,
+    });
   }
 
   /** Gives the lease back and records why the run stopped, keeping the checkpoint to resume. */
@@ -296,6 +317,7 @@ function decodeState(item: Record<string, AttributeValue>): MaterializationState
   const newestEventTs = text(s.newestEventTs);
   const ingests = json<IngestCoverage>(s.ingests);
   const definition = text(s.definition);
+  const tileBases = item[s.tileBases]?.BOOL === true;
   const checkpoint = json<Checkpoint>(s.checkpoint);
   const lastRun = json<LastRun>(s.lastRun);
   return {
@@ -303,6 +325,7 @@ function decodeState(item: Record<string, AttributeValue>): MaterializationState
     ...(newestEventTs ? { newestEventTs } : {}),
     ...(ingests ? { ingests } : {}),
     ...(definition ? { definition } : {}),
+    ...(tileBases ? { tileBases } : {}),
     ...(checkpoint ? { checkpoint } : {}),
     ...(lastRun ? { lastRun } : {}),
     ...(owner && expiresAt ? { lease: { owner, expiresAt: Number(expiresAt) } } : {}),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { epochMicrosOf, formatMicros, laterIso, millisOfMicros } from '../epoch-micros.ts';
-import { pauseAt } from '../fault-injection.ts';
+import { faultPoint, pauseAt } from '../fault-injection.ts';
 import { HintedError } from '../hinted-error.ts';
 import { instantArg } from '../instant-arg.ts';
 import { sendConditionalPuts } from '../online/conditional-puts.ts';
@@ -268,6 +268,7 @@ export async function materializeView(
       };
       await store.checkpoint(owner, leaseMs, checkpoint);
       options.onProgress?.(checkpoint.counts);
+      faultPoint('materialize:after-checkpoint');
       await pauseAt('materialize:after-checkpoint', options.signal);
     };
 
@@ -296,7 +297,9 @@ export async function materializeView(
       : later(state.watermark, checkpoint.window.until);
     const newestEventTs = later(state.newestEventTs, checkpoint.newestEventTs);
     // The ingests of this run's snapshot count as written only now, with the watermark.
+    const tileBases = tileBaseMark(state, checkpoint, options.tiles !== undefined);
     await store.finish(owner, runOf('succeeded'), {
+      ...(tileBases !== undefined ? { tileBases } : {}),
       ...(watermark ? { watermark } : {}),
       ...(newestEventTs ? { newestEventTs } : {}),
       ...(checkpoint.coverage ? { ingests: checkpoint.coverage } : {}),
@@ -543,7 +546,7 @@ export function planRun(
   backfill: Checkpoint['window'] | undefined,
   options: Pick<
     MaterializeViewOptions,
-    'full' | 'ingests' | 'ingestSettleMs' | 'allowedLatenessSeconds'
+    'full' | 'ingests' | 'ingestSettleMs' | 'allowedLatenessSeconds' | 'tiles'
   >,
   now: () => number,
   ingests: { snapshot: readonly CommittedIngest[] | undefined; definition: string },
@@ -555,7 +558,10 @@ export function planRun(
     window,
     backfill,
     counts: zero,
+    ...(options.tiles ? { tiles: true } : {}),
   });
+  // A tile-fed view without a base for every entity reads every entity once (ADR 0020, "Backfill").
+  const basesMissing = options.tiles !== undefined && state.tileBases !== true;
   if (backfill) {
     const window = backfill;
     const previous = state.checkpoint;
@@ -580,7 +586,9 @@ export function planRun(
           ? 'the definition changed'
           : !state.ingests
             ? 'the state tracks no ingests yet'
-            : undefined;
+            : basesMissing
+              ? 'the tiles have no base yet'
+              : undefined;
     if (fullBecause || !state.ingests || !state.watermark)
       return {
         ...fresh({ until: nowIso }, false),
@@ -609,15 +617,38 @@ export function planRun(
   }
   const lateness = BigInt(Math.round((options.allowedLatenessSeconds ?? 3600) * 1_000_000));
   const after =
-    state.watermark && !options.full
+    state.watermark && !options.full && !basesMissing
       ? formatMicros(epochMicrosOf(state.watermark) - lateness)
       : undefined;
   return {
     ...fresh({ ...(after ? { after } : {}), until: nowIso }, false),
     scope: after
       ? { kind: 'lateness' }
-      : { kind: 'full', reason: options.full ? 'asked for' : 'first run' },
+      : {
+          kind: 'full',
+          reason: options.full
+            ? 'asked for'
+            : !state.watermark
+              ? 'first run'
+              : 'the tiles have no base yet',
+        },
   };
+}
+
+/**
+ * The tile base mark a finished run leaves: set when a full run wrote bases from its first
+ * chunk, kept while runs write them, removed by one that does not (undefined: unchanged, for a
+ * backfill range, which covers no ingest, or a mark that is already absent).
+ */
+export function tileBaseMark(
+  state: MaterializationState,
+  run: Checkpoint,
+  tileFed: boolean,
+): boolean | undefined {
+  if (run.backfill) return undefined;
+  if (tileFed && run.tiles === true && (run.scope?.kind === 'full' || state.tileBases === true))
+    return true;
+  return state.tileBases === true ? false : undefined;
 }
 
 export interface WrittenRows {

@@ -1,14 +1,17 @@
 // A process of its own running a local materialization of the tile-fed view `spend`
 // (tile-registry.ts) against the parent test's dynalite (FSTORE_TEST_DYNAMO, FSTORE_TEST_TABLE)
 // and offline store (FSTORE_TEST_DATA_DIR), at FSTORE_TEST_NOW_MS, so FSTORE_FAULT can kill it
-// with SIGKILL at a step. Prints the results as JSON.
+// with SIGKILL at a step; FSTORE_TEST_CHUNK_ROWS sets the rows between checkpoints,
+// FSTORE_TEST_TILE_DEFINITIONS the variant of the definitions (tileDefinitions' options, JSON). Prints the
+// results as JSON.
 import { materializeLocal } from '../../lib/local/materialize-local.ts';
 import { localDynamoClient } from '../../lib/online/online-table.ts';
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { tileDefinitions } from './tile-registry.ts';
 
 async function main(): Promise<void> {
-  const registry = compileRegistry(tileDefinitions().map((definition) => ({ definition })));
+  const variant = JSON.parse(process.env.FSTORE_TEST_TILE_DEFINITIONS ?? '{}');
+  const registry = compileRegistry(tileDefinitions(variant).map((definition) => ({ definition })));
   const results = await materializeLocal({
     registry,
     dataDir: process.env.FSTORE_TEST_DATA_DIR ?? '',
@@ -17,6 +20,9 @@ async function main(): Promise<void> {
     table: process.env.FSTORE_TEST_TABLE ?? '',
     views: ['spend'],
     now: () => Number(process.env.FSTORE_TEST_NOW_MS),
+    ...(process.env.FSTORE_TEST_CHUNK_ROWS
+      ? { chunkRows: Number(process.env.FSTORE_TEST_CHUNK_ROWS) }
+      : {}),
   });
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }

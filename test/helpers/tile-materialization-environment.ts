@@ -15,11 +15,12 @@ import { compactPushLogs } from '../../lib/push/compact-push-logs.ts';
 import { executePush } from '../../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../../lib/push/push-limits.ts';
 import { appendPushLog } from '../../lib/push/push-log.ts';
+import type { Registry } from '../../lib/registry/index.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { runFaultChild } from './fault-child-process.ts';
 import { offlineFixture } from './offline-fixture.ts';
 import { customers, same, t0 } from './tile-payment-rows.ts';
-import { tileDefinitions } from './tile-registry.ts';
+import { type TileDefinitionOptions, tileDefinitions } from './tile-registry.ts';
 
 let tables = 0;
 
@@ -28,8 +29,8 @@ let tables = 0;
  * ingests, pushes that log offline (their logs wait until a materialization or compaction
  * ingests them), local materialization, and lookups at an instant with or without one cache.
  */
-export async function tileEnvironment(dynamo: LocalDynamo) {
-  const fixture = await offlineFixture(tileDefinitions());
+export async function tileEnvironment(dynamo: LocalDynamo, variant: TileDefinitionOptions = {}) {
+  const fixture = await offlineFixture(tileDefinitions(variant));
   const { registry, dataDir } = fixture;
   const spend = registry.featureViews.find((v) => v.name === 'spend');
   const features = (spend?.aggregations ?? [])
@@ -59,7 +60,7 @@ export async function tileEnvironment(dynamo: LocalDynamo) {
     );
   const materialize = (
     at: bigint,
-    extra: { tileBaseBeforeToken?: () => void; client?: DynamoDBClient } = {},
+    extra: { tileBaseBeforeToken?: () => void; client?: DynamoDBClient; registry?: Registry } = {},
   ) =>
     materializeLocal({
       registry,
@@ -150,12 +151,14 @@ export async function tileEnvironment(dynamo: LocalDynamo) {
   const lookupRecords = (at: bigint, values: Record<string, unknown>[]) =>
     values.map((v, i) => ({ at, customer: customers[i] as string, values: v }));
   /** A local materialization in a process of its own, killed with SIGKILL at `fault`. */
-  const materializeInChild = (at: bigint, fault: string) =>
+  const materializeInChild = (at: bigint, fault: string, chunkRows?: number) =>
     runFaultChild('materialize-tiles-child.ts', fault, {
       FSTORE_TEST_DYNAMO: dynamo.endpoint,
       FSTORE_TEST_TABLE: table,
       FSTORE_TEST_DATA_DIR: dataDir,
       FSTORE_TEST_NOW_MS: String(at / 1000n),
+      ...(chunkRows ? { FSTORE_TEST_CHUNK_ROWS: String(chunkRows) } : {}),
+      FSTORE_TEST_TILE_DEFINITIONS: JSON.stringify(variant),
     });
   return {
     materializeInChild,

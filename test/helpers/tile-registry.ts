@@ -21,8 +21,19 @@ export function tileRegistry(): Registry {
   return compileRegistry(tileDefinitions().map((definition) => ({ definition })));
 }
 
+/** Variants of `spend`: before it was tile-fed; without `days_since_last`. */
+export interface TileDefinitionOptions {
+  /** False: `spend` as it was before it gained `onlineTiles` (same version, same items). */
+  readonly onlineTiles?: boolean;
+  /**
+   * False: no `days_since_last`, whose aging makes every run re-read every entity with a row in
+   * its window; without it a run reads only the entities whose values changed.
+   */
+  readonly daysSinceLast?: boolean;
+}
+
 /** tileRegistry's definitions, for an offline fixture. */
-export function tileDefinitions() {
+export function tileDefinitions(options: TileDefinitionOptions = {}) {
   return [
     defineAggregationView({
       name: 'spend',
@@ -30,13 +41,21 @@ export function tileDefinitions() {
       source: paymentsSource,
       aggregations: {
         amount: {
-          functions: ['count', 'sum', 'avg', 'min', 'max', 'last', 'days_since_last'],
+          functions: [
+            'count',
+            'sum',
+            'avg',
+            'min',
+            'max',
+            'last',
+            ...(options.daysSinceLast === false ? [] : ['days_since_last' as const]),
+          ],
           windows: ['10m', '1d', '30d'],
         },
         status: { functions: ['count', 'last', 'count_distinct'], windows: ['1d'] },
       },
       online: true,
-      onlineTiles: true,
+      ...(options.onlineTiles === false ? {} : { onlineTiles: true }),
       schedule: 'rate(1 hour)',
     }),
     defineFeatureView({
