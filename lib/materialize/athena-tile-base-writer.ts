@@ -69,6 +69,8 @@ export function athenaTileBaseWriter(options: {
 
 interface Opened {
   readonly maxSeq: bigint;
+  /** The instant the base is computed at (epoch ms): rows and items before its window are left. */
+  readonly nowMs: number;
   readonly groups: EntityGroups;
 }
 
@@ -79,7 +81,8 @@ async function open(
 ): Promise<Opened | undefined> {
   const sequence = tileBaseSequence(await options.records(), options.view.source);
   if (!sequence) return undefined;
-  const nowMicros = BigInt(options.now()) * 1000n;
+  const nowMs = options.now();
+  const nowMicros = BigInt(nowMs) * 1000n;
   const sql = renderTileBaseRows(options.planned, options.dialect, {
     entities: { sql: renderMaterializationRows(run, options.dialect) },
     afterMicros: nowMicros - BigInt(spec.widestWindowSeconds) * 1_000_000n,
@@ -94,6 +97,7 @@ async function open(
   const rows = options.runner.typedRows(queryExecutionId)[Symbol.asyncIterator]();
   return {
     maxSeq: sequence.maxSeq,
+    nowMs,
     groups: new EntityGroups(rows, (row) =>
       baseRowOf(options.view, spec, typedBaseRow(options.view, spec, row)),
     ),
@@ -122,7 +126,10 @@ async function writeChunk(
       },
       entityRows,
       base.maxSeq,
-      options.beforeToken ? { beforeToken: options.beforeToken } : {},
+      {
+        nowMs: base.nowMs,
+        ...(options.beforeToken ? { beforeToken: options.beforeToken } : {}),
+      },
     ).then(
       (written) => {
         counts.entities++;
