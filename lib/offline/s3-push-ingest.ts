@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   CopyObjectCommand,
@@ -503,11 +503,7 @@ class StagedPushIngest {
     const local: string[] = [];
     for (const object of staged) local.push(await this.localCopy(object));
     // Named by the batch id: the commit record's `file` tells this batch from equal content.
-    // Under `_push/<source>/`, as a local push log batch is: the record's `file` then says its
-    // rows were pushed (tileBaseSequence leaves them out of tile bases; pushes wrote them).
-    const folder = path.join(this.work, '_push', this.options.source);
-    await mkdir(folder, { recursive: true });
-    const file = path.join(folder, `${batchId}.jsonl`);
+    const file = path.join(this.work, `${batchId}.jsonl`);
     const session = await openDuckdb();
     try {
       const written = await writeStagedBatch(
