@@ -12,7 +12,7 @@ import {
   type MaterializationState,
   MaterializationStateStore,
 } from './materialization-state.ts';
-import { plannedOnlineView, planRun, viewQualityIssues } from './materialize-view.ts';
+import { plannedOnlineView, planRun, tileBaseMark, viewQualityIssues } from './materialize-view.ts';
 import { combineShardProgress, maxShards, unfinishedShards } from './shard-plan.ts';
 import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
 import { renderShardUnload } from './shard-unload.ts';
@@ -269,7 +269,10 @@ export async function finishShardedRun(
     : laterIso(state.watermark, finished.window.until);
   const newestEventTs = laterIso(state.newestEventTs, finished.newestEventTs);
   const record = { ...run, ...(issues.length > 0 ? { qualityIssues: issues } : {}) };
+  // A sharded run writes no tile bases: a tile-fed view is backfilled by its next single run.
+  const tileBases = tileBaseMark(state, finished, false);
   await store.finish(ref.owner, record, {
+    ...(tileBases !== undefined ? { tileBases } : {}),
     ...(watermark ? { watermark } : {}),
     ...(newestEventTs ? { newestEventTs } : {}),
     ...(finished.coverage ? { ingests: finished.coverage } : {}),

@@ -1,8 +1,10 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { stateKey } from '../../../lib/materialize/materialization-state-key.ts';
 import { shardOfKey } from '../../../lib/materialize/shard-plan.ts';
 import { ShardStateStore } from '../../../lib/materialize/shard-state.ts';
 import {
@@ -164,6 +166,26 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
     expect(state.checkpoint).toBeUndefined();
     expect(await new ShardStateStore(dynalite.client, table, keyPrefix).read()).toEqual({});
     expect(await scanEntityItems(dynalite.client, table)).toHaveLength(40);
+  });
+
+  it('removes the tile base mark when it finishes: it wrote no tile base, so a tile-fed view is backfilled by its next run', async () => {
+    const { table, deps } = await setUp();
+    const started = await start(deps);
+    if (started.mode !== 'sharded') throw new Error('not sharded');
+    await dynalite.client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: stateKey(keyPrefix) } },
+        UpdateExpression: 'SET tile_bases = :t',
+        ExpressionAttributeValues: { ':t': { BOOL: true } },
+      }),
+    );
+    expect((await stateOf(dynalite.client, table, registry)).tileBases).toBe(true);
+    serveUnload(started.items[0]?.unloadPrefix as string, 4);
+    await recordShardedUnload(deps, started);
+    for (const item of started.items) await writeShard(deps, item);
+    await finishShardedRun(deps, { view: 'profile', runId: started.runId, owner: started.owner });
+    expect((await stateOf(dynalite.client, table, registry)).tileBases).toBeUndefined();
   });
 
   it('after a failed shard, gives the lease back; the next execution resumes without a second UNLOAD and writes only the unfinished shards', async () => {
