@@ -4,6 +4,7 @@ import {
   type BatchGetItemCommandOutput,
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
+import { inParallel } from '../../bounded-pool.ts';
 import { itemAttributes } from '../item-codec.ts';
 import {
   baseLevels,
@@ -31,13 +32,18 @@ export interface StoredBase {
 /** Keys a BatchGetItem takes at once, and rounds of unprocessed keys before giving up. */
 const batchKeys = 100;
 const maxRounds = 20;
+/** BatchGetItem calls in flight at once (a dense entity's level can be hundreds of calls). */
+const parallelCalls = 8;
 
 /**
  * The stored bases of one entity's items that a run at `[fromMicros, untilMicros]` must look at:
  * the items of its new base, and every item its stored base covers there, found by walking the
- * stored tree (base-item-tree.ts) from the 32-day blocks of the span, each level in one
- * consistent BatchGetItem round. Only items that exist are returned. Consistent reads: what a
- * run compares against holds every write that returned before it.
+ * stored tree (base-item-tree.ts) from the 32-day blocks of the span. The first consistent
+ * BatchGetItem round reads those blocks and every item of the new base at once; a level's
+ * later round reads only children a stored parent lists that were not read yet (items whose
+ * rows left the base), so an entity whose stored items are all in its new base takes one round.
+ * Only items that exist are returned. Consistent reads: what a run compares against holds every
+ * write that returned before it.
  */
 export async function readStoredBases(
   target: Pick<TileWriteTarget, 'client' | 'table' | 'prefix'>,
@@ -48,10 +54,18 @@ export async function readStoredBases(
   for (const block of topBlocksOver(span.fromMicros, span.untilMicros))
     wanted[0]?.set(block.suffix, block);
   for (const item of items) wanted[levelOfSuffix(item.suffix)]?.set(item.suffix, item);
+  const read = await readItems(
+    target,
+    wanted.flatMap((level) => [...level.keys()]),
+  );
+  const done = new Set(wanted.flatMap((level) => [...level.keys()]));
   const stored = new Map<string, StoredBase>();
   for (const level of baseLevels) {
-    const found = await readItems(target, [...(wanted[level]?.keys() ?? [])]);
-    for (const [suffix, item] of found) {
+    const missing = [...(wanted[level]?.keys() ?? [])].filter((suffix) => !done.has(suffix));
+    for (const [suffix, item] of await readItems(target, missing)) read.set(suffix, item);
+    for (const suffix of wanted[level]?.keys() ?? []) {
+      const item = read.get(suffix);
+      if (!item) continue;
       const endMicros = wanted[level]?.get(suffix)?.endMicros as bigint;
       const attribute = level === 3 ? baseRowsAttribute : baseTilesAttribute;
       const text = item[attribute]?.S;
@@ -84,31 +98,32 @@ async function readItems(
   const chunks: string[][] = [];
   for (let i = 0; i < suffixes.length; i += batchKeys)
     chunks.push(suffixes.slice(i, i + batchKeys));
-  await Promise.all(
-    chunks.map(async (chunk) => {
-      let pending: KeysAndAttributes | undefined = {
-        Keys: chunk.map((suffix) => ({ [itemAttributes.key]: { S: target.prefix + suffix } })),
-        ConsistentRead: true,
-        ProjectionExpression: '#pk, #br, #bt, #bs',
-        ExpressionAttributeNames: names,
-      };
-      for (let round = 0; pending?.Keys?.length; round++) {
-        if (round === maxRounds)
-          throw new Error(
-            `the online table left ${pending.Keys.length} tile item(s) of ${target.prefix} unread after ${maxRounds} rounds`,
-          );
-        if (round > 0)
-          await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(round, 6)));
-        const response: BatchGetItemCommandOutput = await target.client.send(
-          new BatchGetItemCommand({ RequestItems: { [target.table]: pending } }),
+  await inParallel(chunks, parallelCalls, async (chunk) => {
+    const request: KeysAndAttributes = {
+      Keys: chunk.map((suffix) => ({ [itemAttributes.key]: { S: target.prefix + suffix } })),
+      ConsistentRead: true,
+      ProjectionExpression: '#pk, #br, #bt, #bs',
+      ExpressionAttributeNames: names,
+    };
+    let pending: KeysAndAttributes | undefined = request;
+    for (let round = 0; pending?.Keys?.length; round++) {
+      if (round === maxRounds)
+        throw new Error(
+          `the online table left ${pending.Keys.length} tile item(s) of ${target.prefix} unread after ${maxRounds} rounds`,
         );
-        for (const item of response?.Responses?.[target.table] ?? []) {
-          const key = item[itemAttributes.key]?.S;
-          if (key !== undefined) found.set(key.slice(target.prefix.length), item);
-        }
-        pending = response?.UnprocessedKeys?.[target.table];
+      if (round > 0)
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(round, 6)));
+      const response: BatchGetItemCommandOutput = await target.client.send(
+        new BatchGetItemCommand({ RequestItems: { [target.table]: pending } }),
+      );
+      for (const item of response?.Responses?.[target.table] ?? []) {
+        const key = item[itemAttributes.key]?.S;
+        if (key !== undefined) found.set(key.slice(target.prefix.length), item);
       }
-    }),
-  );
+      // Keys left unprocessed are read again the same way (consistently, the same attributes).
+      const left = response?.UnprocessedKeys?.[target.table]?.Keys;
+      pending = left?.length ? { ...request, Keys: left } : undefined;
+    }
+  });
   return found;
 }
