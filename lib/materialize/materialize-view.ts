@@ -33,6 +33,7 @@ import { type ResumeKey, type RowSource, resumeKeyOf } from './row-source.ts';
 import { combineShardProgress, maxShards } from './shard-plan.ts';
 import { type ShardedCheckpoint, ShardStateStore, shardsOf } from './shard-state.ts';
 import type { TileBaseWriter } from './tile-base-writer.ts';
+import { tileKeyProblem } from './tile-key-problem.ts';
 import { writeInChunks } from './write-in-chunks.ts';
 
 export class MaterializationError extends HintedError {}
@@ -251,7 +252,7 @@ export async function materializeView(
       });
       sink.add(result.rejected);
       await sink.flush();
-      await options.tiles?.writeEntities(rows, query);
+      await options.tiles?.writeEntities(tileKeyed(view, rows), query);
       const last = rows[rows.length - 1] as Record<string, unknown>;
       checkpoint = {
         ...checkpoint,
@@ -358,7 +359,7 @@ export async function materializeView(
           definition,
           fullRun: checkpoint.scope?.kind === 'full',
         });
-        await options.tiles?.writeEntities(rows);
+        await options.tiles?.writeEntities(tileKeyed(view, rows));
         quarantined = quarantined.then(() => {
           sink.add(chunk.rejected);
           return sink.flush();
@@ -696,6 +697,8 @@ export async function writeRows(
       seq: row.fstore_seq,
     };
     const reasons = constraintViolations(view.features, row);
+    const keyProblem = tileKeyProblem(view, row);
+    if (keyProblem !== undefined) reasons.push(keyProblem);
     if (reasons.length > 0) {
       quarantine(online, row, reasons);
       continue;
@@ -731,6 +734,10 @@ function withoutIngestFilter(window: Checkpoint['window']): Checkpoint['window']
   const { newIngests: _newIngests, ...rest } = window;
   return rest;
 }
+
+/** The rows whose entity's tile items can be keyed: writeRows quarantined the others. */
+const tileKeyed = (view: RuntimeFeatureView, rows: Record<string, unknown>[]) =>
+  rows.filter((row) => tileKeyProblem(view, row) === undefined);
 
 /** `deleted` appears in the counts only once a run has deleted something. */
 const withDeleted = (deleted: number) => (deleted > 0 ? { deleted } : {});

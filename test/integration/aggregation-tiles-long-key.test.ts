@@ -11,6 +11,8 @@ import { executePush } from '../../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../../lib/push/push-limits.ts';
 import { pushRegistryProjection } from '../../lib/registry/runtime-projection.ts';
 import { paymentRow } from '../helpers/push-registry.ts';
+import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
+import { customers, minute, t0 } from '../helpers/tile-payment-rows.ts';
 import { tileRegistry } from '../helpers/tile-registry.ts';
 
 // A tile-fed view's items are keyed `<view>#<version>#<entity key>` + a tile suffix
@@ -86,4 +88,36 @@ describe('an entity key too long for the tile items of a tile-fed view (issue 20
     const [answer] = await lookup(longest);
     expect(answer?.n?.value).toBe(0);
   }, 60_000);
+
+  it('quarantines a batch row whose entity key is too long for the tile items, and the run writes every other entity and its base', async () => {
+    const env = await tileEnvironment(dynamo);
+    const view = env.fixture.registry.featureViews.find((v) => v.name === 'spend');
+    const keyOf = (bytes: number) =>
+      'k'.repeat(bytes - `${view?.onlineStore.keyPrefix}#customer_id=`.length);
+    const rows = [
+      ...customers.map((customer_id, i) =>
+        paymentRow(formatMicros(t0 - BigInt(i + 1) * minute), { customer_id, amount: i + 1 }),
+      ),
+      paymentRow(formatMicros(t0 - 30n * minute), {
+        customer_id: keyOf(maxPartitionKeyBytes - 8),
+        amount: 7,
+      }),
+      paymentRow(formatMicros(t0 - 31n * minute), {
+        customer_id: keyOf(maxPartitionKeyBytes - longestTileSuffixBytes),
+        amount: 9,
+      }),
+    ];
+    await env.fixture.ingest('payments', rows);
+    const [result] = await env.materialize(t0);
+    expect(result?.status).toBe('succeeded');
+    expect(result?.counts).toMatchObject({ rowsRead: 5, rejected: 1 });
+    expect(result?.quarantine).toBeDefined();
+    const at = t0 + 10n * 1000n;
+    const lookups = [
+      ...env.lookupRecords(at, await env.lookupAt(at, false)),
+      ...env.lookupRecords(at, await env.lookupAt(at, true)),
+    ];
+    expect(lookups.every((l) => l.values.amount_count_1d === 1)).toBe(true);
+    expect(await env.mismatches(lookups)).toEqual([]);
+  }, 120_000);
 });
