@@ -98,9 +98,13 @@ async function open(
   return {
     maxSeq: sequence.maxSeq,
     nowMs,
-    groups: new EntityGroups(rows, (row) =>
-      baseRowOf(options.view, spec, typedBaseRow(options.view, spec, row)),
-    ),
+    groups: new EntityGroups(rows, (row) => {
+      const typed = typedBaseRow(options.view, spec, row);
+      return {
+        ...baseRowOf(options.view, spec, typed),
+        keys: options.view.joinKeys.map((key) => typed[key.name]),
+      };
+    }),
   };
 }
 
@@ -145,8 +149,19 @@ async function writeChunk(
   };
   for (const row of rows) {
     if (failure) break;
-    const prefix = baseRowOf(options.view, spec, keysOnly(options.view, row)).prefix;
+    const keyed = keysOnly(options.view, row);
+    const prefix = baseRowOf(options.view, spec, keyed).prefix;
+    const keys = options.view.joinKeys.map((key) => keyed[key.name]);
     chunkPrefixes.add(prefix);
+    // The base query runs the run's query again, later: an ingest committed in between can add
+    // an entity the run's rows lack. Its group sorts before the run's next entity and is not
+    // this run's to write (the next run writes it); held, it would hide every later entity.
+    for (
+      let next = await base.groups.peekKeys();
+      next !== undefined && compareEntityKeys(next, keys) < 0;
+      next = await base.groups.peekKeys()
+    )
+      await base.groups.skip();
     if ((await base.groups.peek()) !== prefix) continue; // no base row in the widest window
     const entityRows = await base.groups.take();
     while (writing.size >= entityConcurrency && !failure) await Promise.race(writing);
@@ -161,6 +176,33 @@ async function writeChunk(
       `internal: the tile base rows of ${options.view.name} came in another key order than the run's rows (${next})`,
     );
   return counts;
+}
+
+/**
+ * The order of both queries' `ORDER BY` on join keys: integers by value, strings by code point
+ * (Trino and DuckDB compare varchar by its UTF-8 bytes, which is code point order; JavaScript's
+ * `<` compares UTF-16 units, which differs past U+FFFF), then the next key.
+ */
+export function compareEntityKeys(a: readonly unknown[], b: readonly unknown[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const order = compareKey(a[i], b[i]);
+    if (order !== 0) return order;
+  }
+  return 0;
+}
+
+function compareKey(a: unknown, b: unknown): number {
+  if (typeof a === 'string' && typeof b === 'string')
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  if (
+    (typeof a === 'bigint' || typeof a === 'number') &&
+    (typeof b === 'bigint' || typeof b === 'number')
+  ) {
+    const x = BigInt(a);
+    const y = BigInt(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  throw new Error(`internal: join key values ${String(a)} and ${String(b)} cannot be ordered`);
 }
 
 /** A row's join keys, typed as the base rows' are, with placeholders for the rest. */
@@ -221,14 +263,30 @@ function integer(value: unknown): bigint {
  * group's entity, `take` reads its rows. Holds one entity's rows and the first row of the next.
  */
 export class EntityGroups {
-  private head: { prefix: string; base: BaseRow } | undefined;
+  private head: { prefix: string; base: BaseRow; keys?: readonly unknown[] } | undefined;
   private started = false;
   private ended = false;
 
   constructor(
     private readonly rows: AsyncIterator<Record<string, unknown>>,
-    private readonly baseOf: (row: Record<string, unknown>) => { prefix: string; base: BaseRow },
+    private readonly baseOf: (row: Record<string, unknown>) => {
+      prefix: string;
+      base: BaseRow;
+      keys?: readonly unknown[];
+    },
   ) {}
+
+  /** The join key values of the next group's entity (when `baseOf` gives them). */
+  async peekKeys(): Promise<readonly unknown[] | undefined> {
+    await this.peek();
+    return this.head?.keys;
+  }
+
+  /** Passes over the next group without keeping its rows. */
+  async skip(): Promise<void> {
+    const prefix = await this.peek();
+    while (this.head && this.head.prefix === prefix) await this.advance();
+  }
 
   async peek(): Promise<string | undefined> {
     if (!this.started) {

@@ -3,11 +3,12 @@ import {
   GetQueryExecutionCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   athenaTileBaseWriter,
+  compareEntityKeys,
   EntityGroups,
   typedBaseRow,
 } from '../../../lib/materialize/athena-tile-base-writer.ts';
@@ -161,5 +162,77 @@ describe('entity groups of a key-ordered result', () => {
     expect(await groups.take()).toHaveLength(3);
     expect(await groups.peek()).toBeUndefined();
     expect(await groups.take()).toEqual([]);
+  });
+});
+
+describe('base groups of entities the run did not yield', () => {
+  const nowMs = Date.parse('2026-03-01T00:00:00Z');
+  const baseRow = (customer: string, seq: number) => ({
+    customer_id: customer,
+    fstore_t: String(BigInt(nowMs - 3_600_000) * 1000n),
+    fstore_created: null,
+    fstore_seq: String(seq),
+    amount: '2.5',
+    status: 'ok',
+  });
+  function stubbedWriter(baseRows: Record<string, unknown>[]) {
+    const found = athenaTileBaseWriter({
+      registry,
+      view,
+      planned,
+      runner: {
+        run: async () => ({ queryExecutionId: 'q1' }),
+        typedRows: async function* () {
+          yield* baseRows;
+        },
+      } as never,
+      dialect: athenaDialect('fstore_dev'),
+      records: async () => [record],
+      client: new DynamoDBClient({ region: 'eu-west-1' }),
+      table: 'fstore-dev-online',
+      now: () => nowMs,
+    });
+    if (!found) throw new Error('spend is tile-fed');
+    return found;
+  }
+  const writtenEntities = () =>
+    new Set(
+      dynamo
+        .commandCalls(UpdateItemCommand)
+        .map((call) => String(call.args[0].input.Key?.pk?.S))
+        .map((key) => /K\d/.exec(key)?.[0]),
+    );
+
+  it("passes over an entity an ingest committed after the run's query added, and writes every later entity's base", async () => {
+    dynamo.onAnyCommand().resolves({});
+    // K2 came with an ingest committed between the run's query and the base query.
+    const writer = stubbedWriter([baseRow('K1', 1), baseRow('K2', 4), baseRow('K3', 2)]);
+    const counts = await writer.writeEntities([{ customer_id: 'K1' }, { customer_id: 'K3' }], run);
+    expect(counts.entities).toBe(2);
+    expect([...writtenEntities()].sort()).toEqual(['K1', 'K3']);
+  });
+
+  it('still refuses base groups of its own entities out of key order', async () => {
+    dynamo.onAnyCommand().resolves({});
+    const writer = stubbedWriter([baseRow('K3', 2), baseRow('K1', 1)]);
+    await expect(
+      writer.writeEntities([{ customer_id: 'K1' }, { customer_id: 'K3' }], run),
+    ).rejects.toThrow(/another key order/);
+  });
+});
+
+describe('the key order of the run and base queries', () => {
+  it('orders strings by code point, as Trino and DuckDB do, not by UTF-16 unit', () => {
+    // U+FF5E sorts before U+1F600 by code point; as UTF-16 the surrogate 0xD83D sorts first.
+    expect(compareEntityKeys(['\uff5e'], ['\u{1f600}'])).toBeLessThan(0);
+    expect(compareEntityKeys(['\u{1f600}'], ['\uff5e'])).toBeGreaterThan(0);
+    expect(compareEntityKeys(['a'], ['a'])).toBe(0);
+  });
+
+  it('orders integers by value (not as text) and several keys one after another', () => {
+    expect(compareEntityKeys([9n], [10n])).toBeLessThan(0);
+    expect(compareEntityKeys([10, 'b'], [10n, 'a'])).toBeGreaterThan(0);
+    expect(compareEntityKeys([2, 'a'], [10, 'z'])).toBeLessThan(0);
+    expect(() => compareEntityKeys(['1'], [1])).toThrow(/cannot be ordered/);
   });
 });
