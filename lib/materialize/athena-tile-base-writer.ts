@@ -87,6 +87,7 @@ async function open(
     entities: { sql: renderMaterializationRows(run, options.dialect) },
     afterMicros: nowMicros - BigInt(spec.widestWindowSeconds) * 1_000_000n,
     maxSeq: sequence.maxSeq,
+    includedSeqRanges: sequence.readRanges,
     excludedSeqRanges: sequence.pushRanges,
     columns: spec.columnTypes,
   });

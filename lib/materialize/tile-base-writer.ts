@@ -40,24 +40,36 @@ export interface TileBaseCounts {
 }
 
 /**
- * The offline sequence a base is computed at and the pushed rows it leaves out, from the
- * source's commit records: every committed row up to the newest, less the rows pushes applied
- * to the tiles themselves with their own ids (tiledSeqRanges: a rule of the commit records,
- * local and AWS alike). Undefined when the source has no committed row.
+ * The offline sequence a base is computed at and the rows it is computed from, from the
+ * source's commit records: the rows of those records (`readRanges`; not of an ingest committed
+ * after them, whose numbers on S3 may be lower), less the rows pushes applied to the tiles
+ * themselves with their own ids (tiledSeqRanges: a rule of the commit records, local and AWS
+ * alike). Undefined when the source has no committed row.
  */
 export function tileBaseSequence(
   records: readonly IngestRecord[],
   source: string,
-): { readonly maxSeq: bigint; readonly pushRanges: [bigint, bigint][] } | undefined {
+):
+  | {
+      readonly maxSeq: bigint;
+      readonly readRanges: [bigint, bigint][];
+      readonly pushRanges: [bigint, bigint][];
+    }
+  | undefined {
   let maxSeq: bigint | undefined;
+  const readRanges: [bigint, bigint][] = [];
   const pushRanges: [bigint, bigint][] = [];
   for (const record of records) {
     if (record.source !== source || record.rows <= 0) continue;
-    const last = BigInt(record.firstSeq) + BigInt(record.rows) - 1n;
+    const first = BigInt(record.firstSeq);
+    const last = first + BigInt(record.rows) - 1n;
     if (maxSeq === undefined || last > maxSeq) maxSeq = last;
+    readRanges.push([first, last]);
     pushRanges.push(...tiledSeqRanges(record, source));
   }
-  return maxSeq === undefined ? undefined : { maxSeq, pushRanges: mergeRanges(pushRanges) };
+  return maxSeq === undefined
+    ? undefined
+    : { maxSeq, readRanges: mergeRanges(readRanges), pushRanges: mergeRanges(pushRanges) };
 }
 
 /** Entities whose bases one chunk writes at once. */
@@ -114,6 +126,7 @@ export function duckdbTileBaseWriter(options: {
         entities,
         afterMicros: nowMicros - BigInt(spec.widestWindowSeconds) * 1_000_000n,
         maxSeq: sequence.maxSeq,
+        includedSeqRanges: sequence.readRanges,
         excludedSeqRanges: sequence.pushRanges,
         columns: spec.columnTypes,
       });

@@ -17,6 +17,13 @@ export interface TileBaseRowsQuery {
   readonly afterMicros: bigint;
   /** The offline sequence the base is computed at: rows with `fstore_seq <= maxSeq`. */
   readonly maxSeq: bigint;
+  /**
+   * Inclusive `fstore_seq` ranges of the commit records the base is computed from: rows of an
+   * ingest committed after they were read are left out even when their sequence is lower (S3
+   * numbers rows by each writer's clock), so the sequence, the push exclusions and the rows
+   * are of one set of ingests. Absent: every committed row up to `maxSeq`.
+   */
+  readonly includedSeqRanges?: readonly (readonly [bigint, bigint])[];
   /** Inclusive `fstore_seq` ranges left out: the ingests of pushed rows (pushes keep their own). */
   readonly excludedSeqRanges: readonly (readonly [bigint, bigint])[];
   /** The aggregated columns and their source types. */
@@ -48,9 +55,11 @@ export function renderTileBaseRows(
     return text;
   };
   const keyNames = view.joinKeys.map((k) => q(k.name));
-  const excluded = query.excludedSeqRanges.map(([first, last]) =>
-    first === last ? `fstore_seq = ${first}` : `fstore_seq BETWEEN ${first} AND ${last}`,
-  );
+  const seqIn = ([first, last]: readonly [bigint, bigint]) =>
+    first === last ? `fstore_seq = ${first}` : `fstore_seq BETWEEN ${first} AND ${last}`;
+  const excluded = query.excludedSeqRanges.map(seqIn);
+  const included = query.includedSeqRanges?.map(seqIn);
+  if (included?.length === 0) throw new Error('internal: a tile base query needs committed rows');
   const columns = Object.entries(query.columns).map(
     ([column, type]) => `${columnValue(q(column), type, dialect)} AS ${q(column)}`,
   );
@@ -84,6 +93,7 @@ export function renderTileBaseRows(
     `FROM ${relation} fstore_base`,
     `WHERE ${q(view.timestampColumn)} > ${dialect.timestampLiteral(formatMicros(query.afterMicros))}`,
     `  AND fstore_seq <= ${query.maxSeq}`,
+    ...(included ? [`  AND (${included.join(' OR ')})`] : []),
     ...(excluded.length > 0 ? [`  AND NOT (${excluded.join(' OR ')})`] : []),
     ...entityFilter,
     `ORDER BY ${keyNames.join(', ')}, fstore_seq`,

@@ -130,6 +130,10 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
           },
           afterMicros: 1772323200000001n,
           maxSeq: 1858417692672000999n,
+          includedSeqRanges: [
+            [1n, 1999n],
+            [1858417692672000000n, 1858417692672000999n],
+          ],
           excludedSeqRanges: [
             [5n, 5n],
             [1000n, 1999n],

@@ -20,7 +20,7 @@ describe('the offline sequence a tile base is computed at', () => {
         ],
         'payments',
       ),
-    ).toEqual({ maxSeq: 5n, pushRanges: [] });
+    ).toEqual({ maxSeq: 5n, readRanges: [[1n, 5n]], pushRanges: [] });
   });
 
   it('is undefined when the source has no committed row', () => {
@@ -38,12 +38,24 @@ describe('the offline sequence a tile base is computed at', () => {
       record('payments', 8, 4),
       record('payments', 30, 1, pushFile('audit', 1)),
     ];
-    expect(tileBaseSequence(records, 'payments')).toEqual({
+    expect(tileBaseSequence(records, 'payments')).toMatchObject({
       maxSeq: 30n,
       pushRanges: [
         [1n, 7n],
         [20n, 21n],
       ],
     });
+  });
+
+  it('reads only the rows of the records read: gaps between them (an ingest committed later with lower numbers) left out', () => {
+    const records = [
+      record('payments', 100, 5),
+      record('payments', 1, 3),
+      record('payments', 4, 2),
+    ];
+    expect(tileBaseSequence(records, 'payments')?.readRanges).toEqual([
+      [1n, 5n],
+      [100n, 104n],
+    ]);
   });
 });
