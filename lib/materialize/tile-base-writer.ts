@@ -132,7 +132,7 @@ export function duckdbTileBaseWriter(options: {
       });
       const read = queue.then(() => readRows(options.connection, sql));
       queue = read.catch(() => undefined);
-      const byEntity = groupByEntity(view, spec, await read);
+      const byEntity = groupByEntity(view, spec, rows, await read);
       let itemsWritten = 0;
       let itemsAlreadyNewer = 0;
       // Entities a few at a time (each writes its items 8 at a time): one after another, a
@@ -172,12 +172,19 @@ async function readRows(connection: () => Promise<DuckDBConnection>, sql: string
   }
 }
 
+/**
+ * The base rows of each entity of the chunk, by item prefix: an entity the base query returned
+ * no row for gets an empty list, so writeBaseTiles clears the bases it still stores (all its
+ * rows in the widest window erased or no longer the base's) and writes nothing if it has none.
+ */
 function groupByEntity(
   view: RuntimeFeatureView,
   spec: ViewTileSpec,
+  chunk: readonly Record<string, unknown>[],
   rows: readonly Record<string, unknown>[],
 ): Map<string, BaseRow[]> {
   const byEntity = new Map<string, BaseRow[]>();
+  for (const row of chunk) byEntity.set(entityPrefix(view, row), []);
   for (const row of rows) {
     const { prefix, base } = baseRowOf(view, spec, row);
     const list = byEntity.get(prefix) ?? [];
@@ -196,10 +203,7 @@ export function baseRowOf(
   spec: ViewTileSpec,
   row: Readonly<Record<string, unknown>>,
 ): { readonly prefix: string; readonly base: BaseRow } {
-  const keys: Record<string, unknown> = {};
-  for (const key of view.joinKeys)
-    keys[key.name] = key.type === 'string' ? row[key.name] : safeInteger(row[key.name]);
-  const prefix = partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, keys));
+  const prefix = entityPrefix(view, row);
   const values: Record<string, TileValue | null> = {};
   for (const [column, type] of Object.entries(spec.columnTypes)) {
     const value = row[column];
@@ -222,6 +226,14 @@ export function baseRowOf(
       values,
     },
   };
+}
+
+/** The item prefix of the entity whose join keys `row` holds. */
+function entityPrefix(view: RuntimeFeatureView, row: Readonly<Record<string, unknown>>) {
+  const keys: Record<string, unknown> = {};
+  for (const key of view.joinKeys)
+    keys[key.name] = key.type === 'string' ? row[key.name] : safeInteger(row[key.name]);
+  return partitionKey(view.onlineStore.keyPrefix, encodeEntityKey(view.joinKeys, keys));
 }
 
 /** DuckDB's BIGINT values as pushes give them: numbers within 2^53, bigints beyond. */

@@ -70,6 +70,40 @@ const token = async (env: Env, customer: string) =>
     )
   ).Item?.w?.S;
 
+/** Rows of K2 and K3 in the last 20 days before `at`, and one of K1 dated before the 30-day window. */
+async function ingestWithK1OutsideWindow(env: Env, prng: Prng, at: bigint) {
+  const rows = rowsBetween(prng, at - 20n * 1440n * minute, at, 24, new Set()).filter(
+    (row) => row.customer_id !== 'K1',
+  );
+  rows.push(
+    paymentRow(formatMicros(at - 40n * 1440n * minute), {
+      customer_id: 'K1',
+      amount: 2.5,
+      status: 'ok',
+    }),
+  );
+  await env.fixture.ingest('payments', rows);
+}
+
+const staleTarget = (env: Env, customer: string) => ({
+  client: env.client,
+  table: env.table,
+  prefix: prefixOf(env, customer),
+  sumKinds: { amount: 'float', status: 'none' } as const,
+  widestWindowSeconds: 30 * 86_400,
+});
+
+const featureItem = async (env: Env, customer: string) =>
+  (
+    await env.client.send(
+      new GetItemCommand({
+        TableName: env.table,
+        Key: { pk: { S: prefixOf(env, customer) } },
+        ConsistentRead: true,
+      }),
+    )
+  ).Item;
+
 describe('a materialization run writes only the tile items whose base changed (issue 20)', () => {
   beforeAll(async () => {
     dynamo = await startDynalite();
@@ -183,6 +217,48 @@ describe('a materialization run writes only the tile items whose base changed (i
     expect(await mismatchesAt(env, instants)).toEqual([]);
     for (const item of (await env.tileItems()).values())
       expect(item.br?.S ?? item.bt?.S ?? '').not.toContain('gone');
+  }, 180_000);
+
+  it('clears the stale base of an entity none of whose rows is in the widest window any more', async () => {
+    const env = await tileEnvironment(dynamo);
+    const prng = new Prng(53);
+    const at = t0 - 5n * minute;
+    await ingestWithK1OutsideWindow(env, prng, at);
+    // K1's base from rows the offline store no longer has: the base query returns none for K1.
+    await writeBaseTiles(
+      staleTarget(env, 'K1'),
+      rowsBetween(prng, at - 25n * 1440n * minute, at, 8, new Set()).map((row, i) => ({
+        eventMicros: epochMicrosOf(String(row.event_ts)),
+        createdMicros: null,
+        seq: BigInt(i),
+        values: { amount: 1000 + i, status: 'gone' },
+      })),
+      0n,
+      { nowMs: Number(at / 1000n) },
+    );
+    expect((await env.lookupAt(at, false))[0]?.amount_count_30d).toBe(8);
+
+    expect((await env.materialize(at))[0]?.status).toBe('succeeded');
+    const k1 = [...(await env.tileItems())].filter(([key]) =>
+      key.startsWith(`${prefixOf(env, 'K1')}|`),
+    );
+    expect(k1.length).toBeGreaterThan(0);
+    for (const [, item] of k1) expect(item.br ?? item.bt).toBeUndefined();
+    const instants = [at, at + minute, ...[1, 7, 20].map((d) => at + BigInt(d) * 1440n * minute)];
+    expect(await mismatchesAt(env, instants)).toEqual([]);
+  }, 180_000);
+
+  it('writes nothing, not even a token, for an entity with no stored base and no row in the window', async () => {
+    const env = await tileEnvironment(dynamo);
+    const at = t0 - 5n * minute;
+    await ingestWithK1OutsideWindow(env, new Prng(59), at);
+    const record = recording(env.client);
+    expect((await env.materialize(at, { client: record.client }))[0]?.status).toBe('succeeded');
+    // K1 was in the run (its feature item is written) but no tile item or token of it.
+    expect(await featureItem(env, 'K1')).toBeDefined();
+    expect(record.keys.filter((key) => key.startsWith(`${prefixOf(env, 'K1')}|`))).toEqual([]);
+    expect(record.keys).toContain(headItemKey(prefixOf(env, 'K2')));
+    expect(await mismatchesAt(env, [at, at + 1440n * minute])).toEqual([]);
   }, 180_000);
 
   it('counts a push made between the run’s reads and its writes once', async () => {
