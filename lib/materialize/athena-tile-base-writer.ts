@@ -68,7 +68,8 @@ export function athenaTileBaseWriter(options: {
 }
 
 interface Opened {
-  readonly maxSeq: bigint;
+  /** The base's version (baseVersion), kept in each item's `bs`. */
+  readonly version: bigint;
   /** The instant the base is computed at (epoch ms): rows and items before its window are left. */
   readonly nowMs: number;
   readonly groups: EntityGroups;
@@ -97,7 +98,7 @@ async function open(
   );
   const rows = options.runner.typedRows(queryExecutionId)[Symbol.asyncIterator]();
   return {
-    maxSeq: sequence.maxSeq,
+    version: sequence.version,
     nowMs,
     groups: new EntityGroups(rows, (row) => {
       const typed = typedBaseRow(options.view, spec, row);
@@ -130,7 +131,7 @@ async function writeChunk(
         widestWindowSeconds: spec.widestWindowSeconds,
       },
       entityRows,
-      base.maxSeq,
+      base.version,
       {
         nowMs: base.nowMs,
         ...(options.beforeToken ? { beforeToken: options.beforeToken } : {}),

@@ -52,11 +52,14 @@ export function tileBaseSequence(
 ):
   | {
       readonly maxSeq: bigint;
+      /** The base's version, kept in each item's `bs`: see baseVersion. */
+      readonly version: bigint;
       readonly readRanges: [bigint, bigint][];
       readonly pushRanges: [bigint, bigint][];
     }
   | undefined {
   let maxSeq: bigint | undefined;
+  let rows = 0n;
   const readRanges: [bigint, bigint][] = [];
   const pushRanges: [bigint, bigint][] = [];
   for (const record of records) {
@@ -64,12 +67,35 @@ export function tileBaseSequence(
     const first = BigInt(record.firstSeq);
     const last = first + BigInt(record.rows) - 1n;
     if (maxSeq === undefined || last > maxSeq) maxSeq = last;
+    rows += BigInt(record.rows);
     readRanges.push([first, last]);
     pushRanges.push(...tiledSeqRanges(record, source));
   }
   return maxSeq === undefined
     ? undefined
-    : { maxSeq, readRanges: mergeRanges(readRanges), pushRanges: mergeRanges(pushRanges) };
+    : {
+        maxSeq,
+        version: baseVersion(maxSeq, rows),
+        readRanges: mergeRanges(readRanges),
+        pushRanges: mergeRanges(pushRanges),
+      };
+}
+
+const rowsPerSeq = 10n ** 18n;
+
+/**
+ * The version a base is written at (an item's `bs`; a write replaces only a lower one): the
+ * sequence S times 10^18 plus the committed rows read, all numbered at or below S. It grows
+ * with S, and at one S with the rows: on S3 rows are numbered by each writer's clock at ingest
+ * start, so an ingest can commit after a run read S with lower numbers, and the next run, at
+ * the same S, must still replace the bases that lack its rows. S3's S (ms × 2^20, 19 digits)
+ * times 10^18 plus the rows fits DynamoDB's 38 digits. A `bs` written before this rule (S
+ * alone) is lower than any version of a sequence at or above 1.
+ */
+export function baseVersion(maxSeq: bigint, rows: bigint): bigint {
+  if (rows >= rowsPerSeq || maxSeq < 0n)
+    throw new Error(`internal: no tile base version for ${rows} rows at sequence ${maxSeq}`);
+  return maxSeq * rowsPerSeq + rows;
 }
 
 /** Entities whose bases one chunk writes at once. */
@@ -148,7 +174,7 @@ export function duckdbTileBaseWriter(options: {
             widestWindowSeconds: spec.widestWindowSeconds,
           },
           entityRows,
-          sequence.maxSeq,
+          sequence.version,
           {
             nowMs: Number(nowMicros / 1000n),
             ...(options.beforeToken ? { beforeToken: options.beforeToken } : {}),

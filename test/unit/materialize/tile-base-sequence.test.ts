@@ -20,7 +20,12 @@ describe('the offline sequence a tile base is computed at', () => {
         ],
         'payments',
       ),
-    ).toEqual({ maxSeq: 5n, readRanges: [[1n, 5n]], pushRanges: [] });
+    ).toEqual({
+      maxSeq: 5n,
+      version: 5n * 10n ** 18n + 5n,
+      readRanges: [[1n, 5n]],
+      pushRanges: [],
+    });
   });
 
   it('is undefined when the source has no committed row', () => {

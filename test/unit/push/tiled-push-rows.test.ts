@@ -97,6 +97,7 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
     ];
     expect(tileBaseSequence(records, 'payments')).toEqual({
       maxSeq: 14n,
+      version: 14n * 10n ** 18n + 14n,
       readRanges: [[1n, 14n]],
       pushRanges: [
         [6n, 7n],
