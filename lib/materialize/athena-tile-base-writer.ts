@@ -164,8 +164,8 @@ async function writeChunk(
       next = await base.groups.peekKeys()
     )
       await base.groups.skip();
-    if ((await base.groups.peek()) !== prefix) continue; // no base row in the widest window
-    const entityRows = await base.groups.take();
+    // No base row in the widest window: written with none, so a base it still stores is cleared.
+    const entityRows = (await base.groups.peek()) === prefix ? await base.groups.take() : [];
     while (writing.size >= entityConcurrency && !failure) await Promise.race(writing);
     if (failure) break;
     write(prefix, entityRows);

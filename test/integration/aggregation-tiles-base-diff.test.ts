@@ -19,14 +19,17 @@ import { writeBaseTiles } from '../../lib/online/aggregation-tiles/write-base-ti
 import { paymentRow } from '../helpers/push-registry.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
 import { customers, minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
+import {
+  ingestWithK1OutsideWindow,
+  k1TileItems,
+  prefixOf,
+  writeStaleK1Base,
+} from '../helpers/tile-stale-base.ts';
 
 // A run reads an entity's stored bases and writes only the items whose base changed, clearing
 // the bases its own no longer covers (ADR 0020, "Scheduled materialization", "Cost").
 let dynamo: LocalDynamo;
 type Env = Awaited<ReturnType<typeof tileEnvironment>>;
-
-const prefixOf = (env: Env, customer: string) =>
-  `${env.fixture.registry.featureViews.find((v) => v.name === 'spend')?.onlineStore.keyPrefix}#customer_id=${customer}`;
 
 /** A client passing every command on, recording the keys of base writes and token renewals. */
 function recording(client: DynamoDBClient, before?: (key: string) => Promise<void>) {
@@ -69,29 +72,6 @@ const token = async (env: Env, customer: string) =>
       }),
     )
   ).Item?.w?.S;
-
-/** Rows of K2 and K3 in the last 20 days before `at`, and one of K1 dated before the 30-day window. */
-async function ingestWithK1OutsideWindow(env: Env, prng: Prng, at: bigint) {
-  const rows = rowsBetween(prng, at - 20n * 1440n * minute, at, 24, new Set()).filter(
-    (row) => row.customer_id !== 'K1',
-  );
-  rows.push(
-    paymentRow(formatMicros(at - 40n * 1440n * minute), {
-      customer_id: 'K1',
-      amount: 2.5,
-      status: 'ok',
-    }),
-  );
-  await env.fixture.ingest('payments', rows);
-}
-
-const staleTarget = (env: Env, customer: string) => ({
-  client: env.client,
-  table: env.table,
-  prefix: prefixOf(env, customer),
-  sumKinds: { amount: 'float', status: 'none' } as const,
-  widestWindowSeconds: 30 * 86_400,
-});
 
 const featureItem = async (env: Env, customer: string) =>
   (
@@ -225,25 +205,13 @@ describe('a materialization run writes only the tile items whose base changed (i
     const at = t0 - 5n * minute;
     await ingestWithK1OutsideWindow(env, prng, at);
     // K1's base from rows the offline store no longer has: the base query returns none for K1.
-    await writeBaseTiles(
-      staleTarget(env, 'K1'),
-      rowsBetween(prng, at - 25n * 1440n * minute, at, 8, new Set()).map((row, i) => ({
-        eventMicros: epochMicrosOf(String(row.event_ts)),
-        createdMicros: null,
-        seq: BigInt(i),
-        values: { amount: 1000 + i, status: 'gone' },
-      })),
-      0n,
-      { nowMs: Number(at / 1000n) },
-    );
+    await writeStaleK1Base(env, prng, at);
     expect((await env.lookupAt(at, false))[0]?.amount_count_30d).toBe(8);
 
     expect((await env.materialize(at))[0]?.status).toBe('succeeded');
-    const k1 = [...(await env.tileItems())].filter(([key]) =>
-      key.startsWith(`${prefixOf(env, 'K1')}|`),
-    );
+    const k1 = await k1TileItems(env);
     expect(k1.length).toBeGreaterThan(0);
-    for (const [, item] of k1) expect(item.br ?? item.bt).toBeUndefined();
+    for (const item of k1) expect(item.br ?? item.bt).toBeUndefined();
     const instants = [at, at + minute, ...[1, 7, 20].map((d) => at + BigInt(d) * 1440n * minute)];
     expect(await mismatchesAt(env, instants)).toEqual([]);
   }, 180_000);

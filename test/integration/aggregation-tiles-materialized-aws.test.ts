@@ -20,6 +20,11 @@ import {
 } from '../helpers/s3-memory-bucket.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
 import { minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
+import {
+  ingestWithK1OutsideWindow,
+  k1TileItems,
+  writeStaleK1Base,
+} from '../helpers/tile-stale-base.ts';
 
 let dynamo: LocalDynamo;
 let bucket: MemoryBucket;
@@ -184,5 +189,22 @@ describe('the AWS materializer writes the tiles of a tile-fed view from Athena (
     const cached = await env.lookupAt(t0, true);
     expect(cached).toEqual(await env.lookupAt(t0, false));
     expect(await env.mismatches(env.lookupRecords(t0, cached))).toEqual([]);
+  }, 120_000);
+
+  it('clears the stale base of an entity none of whose rows is in the widest window any more', async () => {
+    const env = await awsEnvironment();
+    const prng = new Prng(13);
+    const at = t0 - 5n * minute;
+    await ingestWithK1OutsideWindow(env, prng, at);
+    await writeStaleK1Base(env, prng, at);
+    expect((await env.lookupAt(at, false))[0]?.amount_count_30d).toBe(8);
+
+    expect(await env.materializeOnAws(at)).toMatchObject({ status: 'succeeded' });
+    const k1 = await k1TileItems(env);
+    expect(k1.length).toBeGreaterThan(0);
+    for (const item of k1) expect(item.br ?? item.bt).toBeUndefined();
+    const values = await env.lookupAt(at, false);
+    expect(values[0]?.amount_count_30d).toBe(0);
+    expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
   }, 120_000);
 });
