@@ -119,10 +119,7 @@ export function spillOptions(env: NodeJS.ProcessEnv = process.env): Record<strin
   return chosen ? { temp_directory: chosen } : {};
 }
 
-/** DuckDB's error for a source folder with no Parquet files yet (nothing ingested). */
-export function isNoFilesError(error: unknown): boolean {
-  return String((error as Error | undefined)?.message).includes('No files found');
-}
+export { isNoFilesError } from './no-files-error.ts';
 
 const bigIntegerTypes = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
 
