@@ -117,4 +117,18 @@ describe('the version of a tile base (bs)', () => {
     expect(baseVersion(3n, 10n ** 18n - 1n)).toBeLessThan(baseVersion(4n, 0n));
     expect(() => baseVersion(3n, 10n ** 18n)).toThrow(/no tile base version/);
   });
+
+  it("clears the stored base of an entity with no row left in the run's base", async () => {
+    const table = await dynamo.newTable();
+    await run(table, [record('B', seqB)], [row(seqB, 10, '2.5')]);
+    expect(Object.values(await bases(table)).some((b) => Object.keys(b as object).length > 0)).toBe(
+      true,
+    );
+    // B's row erased offline; a later ingest of another entity raises the version.
+    const counts = await run(table, [record('B', seqB), record('C', seqB + 1_048_576n)], []);
+    expect(
+      Object.values(await bases(table)).filter((b) => Object.keys(b as object).length > 0),
+    ).toEqual([]);
+    expect(counts.entities).toBe(1);
+  });
 });
