@@ -5,6 +5,7 @@ import type { IngestRecord } from '../offline/ingest-manifest.ts';
 import type { BaseRow } from '../online/aggregation-tiles/base-tiles.ts';
 import { type ViewTileSpec, viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts';
+import { EntityKeyError } from '../online/entity-key.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
@@ -67,6 +68,9 @@ export function athenaTileBaseWriter(options: {
   };
 }
 
+/** The row of a group no chunk takes (its entity key fits no item): never written. */
+const unusedBaseRow: BaseRow = { eventMicros: 0n, createdMicros: null, seq: 0n, values: {} };
+
 interface Opened {
   /** The base's version (baseVersion), kept in each item's `bs`. */
   readonly version: bigint;
@@ -102,10 +106,15 @@ async function open(
     nowMs,
     groups: new EntityGroups(rows, (row) => {
       const typed = typedBaseRow(options.view, spec, row);
-      return {
-        ...baseRowOf(options.view, spec, typed),
-        keys: options.view.joinKeys.map((key) => typed[key.name]),
-      };
+      const keys = options.view.joinKeys.map((key) => typed[key.name]);
+      try {
+        return { ...baseRowOf(options.view, spec, typed), keys };
+      } catch (error) {
+        // An entity key too long for any item: the run quarantined its row, so no chunk holds
+        // it; a prefix no real one can equal lets the chunk walk pass over its group.
+        if (!(error instanceof EntityKeyError)) throw error;
+        return { prefix: `\u0000${keys.map(String).join('\u0000')}`, base: unusedBaseRow, keys };
+      }
     }),
   };
 }

@@ -212,6 +212,15 @@ describe('base groups of entities the run did not yield', () => {
     expect([...writtenEntities()].sort()).toEqual(['K1', 'K3']);
   });
 
+  it('passes over the group of an entity key too long for any item (its row was quarantined) and writes the entities after it', async () => {
+    dynamo.onAnyCommand().resolves({});
+    const tooLong = `K2${'k'.repeat(2100)}`;
+    const writer = stubbedWriter([baseRow('K1', 1), baseRow(tooLong, 3), baseRow('K3', 2)]);
+    const counts = await writer.writeEntities([{ customer_id: 'K1' }, { customer_id: 'K3' }], run);
+    expect(counts.entities).toBe(2);
+    expect([...writtenEntities()].sort()).toEqual(['K1', 'K3']);
+  });
+
   it('still refuses base groups of its own entities out of key order', async () => {
     dynamo.onAnyCommand().resolves({});
     const writer = stubbedWriter([baseRow('K3', 2), baseRow('K1', 1)]);
