@@ -7,6 +7,12 @@ import { type ViewTileSpec, viewTileSpec } from '../online/aggregation-tiles/vie
 import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts';
 import { EntityKeyError } from '../online/entity-key.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
+import { subtractSeqRanges } from '../seq-ranges.ts';
+import {
+  athenaQueryBytes,
+  checkAthenaQuerySize,
+  maxAthenaQueryBytes,
+} from '../sql/athena-query-size.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
@@ -96,6 +102,7 @@ async function open(
     excludedSeqRanges: sequence.pushRanges,
     columns: spec.columnTypes,
   });
+  checkBaseQuerySize(sql, options.view, sequence);
   const { queryExecutionId } = await options.runner.run(
     sql,
     options.signal ? { signal: options.signal } : {},
@@ -117,6 +124,25 @@ async function open(
       }
     }),
   };
+}
+
+/**
+ * The base query names one `fstore_seq` range per run of counted rows of the records read (the
+ * ingests not applied to tiles, render-tile-base-rows.ts): refused before Athena is asked when
+ * that makes it longer than Athena takes, saying where the ranges come from.
+ */
+function checkBaseQuerySize(
+  sql: string,
+  view: RuntimeFeatureView,
+  sequence: NonNullable<ReturnType<typeof tileBaseSequence>>,
+): void {
+  if (athenaQueryBytes(sql) <= maxAthenaQueryBytes) return;
+  const ranges = subtractSeqRanges(sequence.readRanges, sequence.pushRanges).length;
+  checkAthenaQuerySize(
+    sql,
+    `the tile base query of view ${view.name} (source ${view.source}), naming ${ranges.toLocaleString('en-US')} fstore_seq ranges (one per ingest of rows not applied to tiles: batch ingests, untiled pushes),`,
+    `ingest ${view.source}'s batch rows in fewer, larger ingests and push rows to both stores; until then ${view.name}'s runs fail here (ADR 0020, "Where"): drop onlineTiles from it to materialize it without a base`,
+  );
 }
 
 /** One chunk: its entities in the run's order, each taking the next group when it is its own. */

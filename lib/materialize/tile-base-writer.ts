@@ -11,6 +11,7 @@ import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts'
 import { encodeEntityKey, partitionKey } from '../online/entity-key.ts';
 import { tiledSeqRanges } from '../push/tiled-push-rows.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
+import { mergeSeqRanges } from '../seq-ranges.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
@@ -76,8 +77,8 @@ export function tileBaseSequence(
     : {
         maxSeq,
         version: baseVersion(maxSeq, rows),
-        readRanges: mergeRanges(readRanges),
-        pushRanges: mergeRanges(pushRanges),
+        readRanges: mergeSeqRanges(readRanges),
+        pushRanges: mergeSeqRanges(pushRanges),
       };
 }
 
@@ -100,18 +101,6 @@ export function baseVersion(maxSeq: bigint, rows: bigint): bigint {
 
 /** Entities whose bases one chunk writes at once. */
 const entityConcurrency = 4;
-
-function mergeRanges(ranges: [bigint, bigint][]): [bigint, bigint][] {
-  const sorted = [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const merged: [bigint, bigint][] = [];
-  for (const [first, last] of sorted) {
-    const previous = merged[merged.length - 1];
-    if (previous && first <= previous[1] + 1n)
-      previous[1] = last > previous[1] ? last : previous[1];
-    else merged.push([first, last]);
-  }
-  return merged;
-}
 
 /**
  * A TileBaseWriter over DuckDB for a tile-fed view, or undefined for any other view. `records`

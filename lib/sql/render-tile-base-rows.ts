@@ -1,6 +1,7 @@
 import type { ValueType } from '../definitions/value-types.ts';
 import { listElementType } from '../definitions/value-types.ts';
 import { formatMicros } from '../epoch-micros.ts';
+import { subtractSeqRanges } from '../seq-ranges.ts';
 import type { Dialect } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
 import { viewSourceRelation } from './view-source.ts';
@@ -24,7 +25,11 @@ export interface TileBaseRowsQuery {
    * are of one set of ingests. Absent: every committed row up to `maxSeq`.
    */
   readonly includedSeqRanges?: readonly (readonly [bigint, bigint])[];
-  /** Inclusive `fstore_seq` ranges left out: the ingests of pushed rows (pushes keep their own). */
+  /**
+   * Inclusive `fstore_seq` ranges left out: the ingests of pushed rows (pushes keep their own).
+   * With `includedSeqRanges`, only what the included ranges hold less these is named (see
+   * seqCondition), so the query text follows the counted ranges, not the records.
+   */
   readonly excludedSeqRanges: readonly (readonly [bigint, bigint])[];
   /** The aggregated columns and their source types. */
   readonly columns: Readonly<Record<string, ValueType>>;
@@ -55,11 +60,8 @@ export function renderTileBaseRows(
     return text;
   };
   const keyNames = view.joinKeys.map((k) => q(k.name));
-  const seqIn = ([first, last]: readonly [bigint, bigint]) =>
-    first === last ? `fstore_seq = ${first}` : `fstore_seq BETWEEN ${first} AND ${last}`;
-  const excluded = query.excludedSeqRanges.map(seqIn);
-  const included = query.includedSeqRanges?.map(seqIn);
-  if (included?.length === 0) throw new Error('internal: a tile base query needs committed rows');
+  if (query.includedSeqRanges?.length === 0)
+    throw new Error('internal: a tile base query needs committed rows');
   const columns = Object.entries(query.columns).map(
     ([column, type]) => `${columnValue(q(column), type, dialect)} AS ${q(column)}`,
   );
@@ -93,11 +95,28 @@ export function renderTileBaseRows(
     `FROM ${relation} fstore_base`,
     `WHERE ${q(view.timestampColumn)} > ${dialect.timestampLiteral(formatMicros(query.afterMicros))}`,
     `  AND fstore_seq <= ${query.maxSeq}`,
-    ...(included ? [`  AND (${included.join(' OR ')})`] : []),
-    ...(excluded.length > 0 ? [`  AND NOT (${excluded.join(' OR ')})`] : []),
+    ...seqCondition(query),
     ...entityFilter,
     `ORDER BY ${keyNames.join(', ')}, fstore_seq`,
   ].join('\n');
+}
+
+/**
+ * The `fstore_seq` condition: with ranges read, the rows they hold less those left out, named
+ * as positive ranges only. A range never reaches past a read range, so a row of an ingest
+ * committed after the records were read (on S3 numbered by its writer's clock, possibly
+ * between two ranges read) is never counted; and the tiled ranges, which make most records of
+ * a pushed-to source, drop out of the text: one range per run of counted rows.
+ */
+function seqCondition(query: TileBaseRowsQuery): string[] {
+  const seqIn = ([first, last]: readonly [bigint, bigint]) =>
+    first === last ? `fstore_seq = ${first}` : `fstore_seq BETWEEN ${first} AND ${last}`;
+  if (query.includedSeqRanges) {
+    const counted = subtractSeqRanges(query.includedSeqRanges, query.excludedSeqRanges);
+    return [`  AND (${counted.length > 0 ? counted.map(seqIn).join(' OR ') : 'FALSE'})`];
+  }
+  const excluded = query.excludedSeqRanges.map(seqIn);
+  return excluded.length > 0 ? [`  AND NOT (${excluded.join(' OR ')})`] : [];
 }
 
 function columnValue(column: string, type: ValueType, dialect: Dialect): string {

@@ -245,3 +245,49 @@ describe('the key order of the run and base queries', () => {
     expect(() => compareEntityKeys(['1'], [1])).toThrow(/cannot be ordered/);
   });
 });
+
+/** `count` S3-style commit records of 3 rows, a minute apart by their writers' clocks. */
+function clockRecords(count: number, tiled: (index: number) => boolean): IngestRecord[] {
+  const minute = 60_000 * 1_048_576;
+  const start = Date.parse('2026-01-01T00:00:00Z') * 1_048_576;
+  return Array.from({ length: count }, (_, i) => ({
+    ...record,
+    ingestId: `i${i}`,
+    file: `s3://bucket/push/payments/${i}.jsonl`,
+    firstSeq: start + i * minute,
+    ...(tiled(i) ? { pushTiledRows: [[0, 3]] as [number, number][] } : {}),
+  }));
+}
+
+describe('the size of the Athena tile base query', () => {
+  it('names the runs of rows not applied to tiles, not the records: 50,000 records, 100 of them batch ingests', async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q1' });
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'stop here' } },
+    });
+    const records = clockRecords(50_000, (i) => i % 500 !== 7);
+    await expect(writer(records).writeEntities([{ customer_id: 'K1' }], run)).rejects.toThrow(
+      /stop here/,
+    );
+    const sql = String(
+      athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input.QueryString,
+    );
+    expect(sql.match(/fstore_seq BETWEEN/g)).toHaveLength(100);
+    expect(sql).not.toContain('NOT (');
+    const ranges = sql.split('\n').find((line) => line.includes('fstore_seq BETWEEN')) ?? '';
+    expect(ranges.length).toBeLessThan(100 * 70);
+  });
+
+  it('refuses, before asking Athena, a query whose ranges pass its 262,144 bytes, naming the view, the source and the count', async () => {
+    const records = clockRecords(10_000, (i) => i % 2 === 0);
+    const failure = writer(records).writeEntities([{ customer_id: 'K1' }], run);
+    await expect(failure).rejects.toThrow(
+      /the tile base query of view spend \(source payments\), naming 5,000 fstore_seq ranges \(one per ingest of rows not applied to tiles: batch ingests, untiled pushes\), is [\d,]+ bytes of SQL; Athena accepts at most 262,144/,
+    );
+    await expect(failure).rejects.toMatchObject({
+      hint: expect.stringMatching(/fewer, larger ingests/),
+    });
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+});

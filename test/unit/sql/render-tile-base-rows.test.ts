@@ -109,3 +109,77 @@ describe('the offline rows of a tile base, run on DuckDB', () => {
     ).toThrow(/needs committed rows/);
   });
 });
+
+describe('the ranges of a tile base, on DuckDB, over clock-numbered ingests', () => {
+  let session: Awaited<ReturnType<typeof openDuckdb>>;
+  beforeAll(async () => {
+    session = await openDuckdb();
+  });
+  afterAll(() => session.close());
+  // 60 ingests of 4 rows, numbered as on S3 (ms × 2^20, a minute apart): mostly pushes applied
+  // to tiles whole, some batch ingests, some pushes tiled in part; and two ingests committed
+  // after the records were read, numbered lower by their writers' clocks: a tiled push between
+  // two batch ingests and a batch ingest between two pushes. Neither may be counted.
+  const minute = 60_000n * 1_048_576n;
+  const start = 1_767_225_600_000n * 1_048_576n;
+  const kinds = Array.from({ length: 60 }, (_, i) =>
+    i % 7 === 3 ? 'batch' : i % 11 === 5 ? 'part' : 'tiled',
+  );
+  const firstOf = (i: number) => start + BigInt(i) * minute;
+  const tiledOf = (i: number): [bigint, bigint][] =>
+    kinds[i] === 'tiled'
+      ? [[firstOf(i), firstOf(i) + 3n]]
+      : kinds[i] === 'part'
+        ? [[firstOf(i) + 1n, firstOf(i) + 2n]]
+        : [];
+  const lateTiled = firstOf(10) + minute / 2n;
+  const lateBatch = firstOf(20) + minute / 2n;
+  const allSeqs = [
+    ...kinds.flatMap((_, i) => [0n, 1n, 2n, 3n].map((offset) => firstOf(i) + offset)),
+    ...[0n, 1n].map((offset) => lateTiled + offset),
+    ...[0n, 1n].map((offset) => lateBatch + offset),
+  ];
+  const dialect = {
+    ...duckdbDialect('/offline'),
+    sourceRelation: () =>
+      `(SELECT * FROM (VALUES ${allSeqs
+        .map((seq) => `(7, 1, TIMESTAMP '2026-03-01 00:00:00', ${seq}::BIGINT)`)
+        .join(', ')}) t(account_id, qty, event_ts, fstore_seq))`,
+  };
+
+  it('counts exactly the untiled rows of the ingests read, naming one range per run of them', async () => {
+    expect(kinds[10]).toBe('batch');
+    expect(kinds.slice(20, 22)).toEqual(['tiled', 'tiled']);
+    const included = kinds.map((_, i): [bigint, bigint] => [firstOf(i), firstOf(i) + 3n]);
+    const excluded = kinds.flatMap((_, i) => tiledOf(i));
+    const sql = renderTileBaseRows(planned, dialect, {
+      ...query([[7]]),
+      maxSeq: firstOf(59) + 3n,
+      includedSeqRanges: included,
+      excludedSeqRanges: excluded,
+    });
+    const seqsOf = async (text: string) =>
+      (await session.connection.runAndReadAll(text))
+        .getRowObjects()
+        .map((row) => BigInt(row.fstore_seq as bigint));
+    // The form before ranges were merged: every record read, AND NOT every tiled range.
+    const between = ([first, last]: [bigint, bigint]) => `fstore_seq BETWEEN ${first} AND ${last}`;
+    const unmerged = sql.replace(
+      /^ {2}AND \(fstore_seq.*$/m,
+      `  AND (${included.map(between).join(' OR ')})\n  AND NOT (${excluded.map(between).join(' OR ')})`,
+    );
+    expect(unmerged).not.toBe(sql);
+    expect(await seqsOf(sql)).toEqual(await seqsOf(unmerged));
+    const expected = kinds.flatMap((kind, i) =>
+      kind === 'batch'
+        ? [0n, 1n, 2n, 3n].map((o) => firstOf(i) + o)
+        : kind === 'part'
+          ? [firstOf(i), firstOf(i) + 3n]
+          : [],
+    );
+    expect(await seqsOf(sql)).toEqual(expected);
+    const batches = kinds.filter((kind) => kind === 'batch').length;
+    const parts = kinds.filter((kind) => kind === 'part').length;
+    expect(sql.match(/fstore_seq (BETWEEN|=)/g)).toHaveLength(batches + 2 * parts);
+  });
+});
