@@ -2,7 +2,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { HintedError } from '../hinted-error.ts';
-import { CONTENT_HASH_ALGORITHM } from './canonical-rows.ts';
+import { CONTENT_HASH_ALGORITHMS } from './canonical-rows.ts';
 import { syncFolder } from './ingest-manifest.ts';
 import {
   type CommittedSeq,
@@ -68,7 +68,7 @@ const manifestSchema = z.object({
     format: z.enum(['parquet', 'csv']),
     rows: z.number().int().min(0),
     columns: z.array(z.string()),
-    contentHash: z.object({ algorithm: z.literal(CONTENT_HASH_ALGORITHM), sha256: z.string() }),
+    contentHash: z.object({ algorithm: z.enum(CONTENT_HASH_ALGORITHMS), sha256: z.string() }),
   }),
 });
 

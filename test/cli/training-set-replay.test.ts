@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CSV_ROWS_HASH, contentHashOf } from '../../lib/offline/canonical-rows.ts';
 import { makeTempDir, runFstore, writeDefs } from '../helpers/run-fstore.ts';
 
 const defs = `import { defineEntity, defineFeatureService, defineFeatureView, defineSource } from 'fstore:definitions';
@@ -67,7 +68,7 @@ describe('fstore training-set manifests and --replay', () => {
         file: 'churn.parquet',
         format: 'parquet',
         rows: 2,
-        contentHash: { algorithm: 'sha256-of-rows-as-csv-v1' },
+        contentHash: { algorithm: 'sha256-of-typed-columns-v2' },
       },
     });
     expect(manifest.sources.scores.ingestIds).toHaveLength(1);
@@ -113,6 +114,19 @@ describe('fstore training-set manifests and --replay', () => {
     expect((await readJson(path.join(dir, 'again.manifest.json'))).sources).toEqual(
       manifest.sources,
     );
+
+    // A manifest written before v2 names v1 and its hash: the replay verifies it with v1.
+    const v1 = await contentHashOf(out, CSV_ROWS_HASH);
+    expect(v1).not.toBe(manifest.output.contentHash.sha256);
+    const old = path.join(dir, 'old.manifest.json');
+    const contentHash = { algorithm: 'sha256-of-rows-as-csv-v1', sha256: v1 };
+    await writeFile(
+      old,
+      JSON.stringify({ ...manifest, output: { ...manifest.output, contentHash } }),
+    );
+    const oldReplay = await fstore('training-set', '--replay', old, '--json');
+    expect(oldReplay.code, oldReplay.stderr).toBe(0);
+    expect(JSON.parse(oldReplay.stdout)).toMatchObject({ matches: true, sha256: v1 });
   }, 120_000);
 
   it('never leaves the manifest of an earlier build beside a new output (killed before its manifest)', async () => {

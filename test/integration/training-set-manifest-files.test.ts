@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { contentHashOf } from '../../lib/offline/canonical-rows.ts';
+import { CSV_ROWS_HASH, contentHashOf } from '../../lib/offline/canonical-rows.ts';
 import { splitCsvLine } from '../../lib/offline/training-set-diff.ts';
 import {
   manifestPathFor,
@@ -56,7 +56,7 @@ const manifest: TrainingSetManifest = {
 };
 
 describe('the content hash of a training set', () => {
-  it('is the same for the same rows whatever the Parquet writer options, and the same as the CSV output', async () => {
+  it('is the same for the same rows whatever the Parquet writer options, and v1 the same as the CSV output', async () => {
     const dir = await makeTempDir('content-hash');
     const zstd = path.join(dir, 'a.parquet');
     const snappy = path.join(dir, 'b.parquet');
@@ -67,7 +67,11 @@ describe('the content hash of a training set', () => {
     const hash = await contentHashOf(zstd);
     expect(await readFile(zstd)).not.toEqual(await readFile(snappy));
     expect(await contentHashOf(snappy)).toBe(hash);
-    expect(await contentHashOf(csv)).toBe(hash);
+    // v1 (still verified for older manifests, and what CSV outputs record): the CSV's own bytes.
+    const v1 = await contentHashOf(zstd, CSV_ROWS_HASH);
+    expect(v1).not.toBe(hash);
+    expect(await contentHashOf(snappy, CSV_ROWS_HASH)).toBe(v1);
+    expect(await contentHashOf(csv)).toBe(v1);
     expect((await readdir(dir)).sort()).toEqual(['a.parquet', 'b.parquet', 'c.csv']);
   });
 
@@ -125,6 +129,19 @@ describe('training set manifest files', () => {
       JSON.stringify({ ...manifest, request: { service: 'a', features: ['b:c'] } }),
     );
     await expect(readTrainingSetManifest(file)).rejects.toThrow('is not valid: request');
+    const hashed = (algorithm: string) =>
+      JSON.stringify({
+        ...manifest,
+        output: { ...manifest.output, contentHash: { algorithm, sha256: 'b'.repeat(64) } },
+      });
+    await writeFile(file, hashed('sha256-of-rows-as-csv-v3'));
+    await expect(readTrainingSetManifest(file)).rejects.toThrow(
+      'is not valid: output.contentHash.algorithm',
+    );
+    await writeFile(file, hashed('sha256-of-typed-columns-v2'));
+    expect((await readTrainingSetManifest(file)).output.contentHash.algorithm).toBe(
+      'sha256-of-typed-columns-v2',
+    );
     expect(existsSync(file)).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  CONTENT_HASH_ALGORITHM,
+  contentHashAlgorithmFor,
   contentHashOf,
   fileSha256,
   outputFormat,
@@ -30,6 +30,7 @@ export async function trainingSetManifest(parts: {
   readonly athena?: TrainingSetManifest['athena'];
 }): Promise<TrainingSetManifest> {
   const { build, result, out } = parts;
+  const algorithm = contentHashAlgorithmFor(out);
   return {
     format: TRAINING_SET_MANIFEST_FORMAT,
     fstoreVersion: parts.fstoreVersion,
@@ -60,7 +61,7 @@ export async function trainingSetManifest(parts: {
       format: outputFormat(out),
       rows: result.rows,
       columns: [...result.columns],
-      contentHash: { algorithm: CONTENT_HASH_ALGORITHM, sha256: await contentHashOf(out) },
+      contentHash: { algorithm, sha256: await contentHashOf(out, algorithm) },
     },
   };
 }

@@ -77,7 +77,8 @@ export async function replayTrainingSet(
   let sha256: string;
   let diff: TrainingSetDiff | undefined;
   try {
-    sha256 = await contentHashOf(out.file);
+    // The manifest's own algorithm: a v1 manifest is verified with v1.
+    sha256 = await contentHashOf(out.file, manifest.output.contentHash.algorithm);
     if (sha256 !== manifest.output.contentHash.sha256)
       diff = await diffWithOriginal(original, manifest, out.file);
     if (!out.temporary && athena)
@@ -194,7 +195,8 @@ async function diffWithOriginal(
 ): Promise<TrainingSetDiff> {
   if (
     existsSync(original) &&
-    (await contentHashOf(original)) === manifest.output.contentHash.sha256
+    (await contentHashOf(original, manifest.output.contentHash.algorithm)) ===
+      manifest.output.contentHash.sha256
   )
     return diffTrainingSets(original, replayed);
   return { expectedRows: manifest.output.rows, actualRows: -1, differentRows: -1 };
