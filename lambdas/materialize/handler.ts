@@ -18,7 +18,7 @@ import {
 } from '../../lib/materialize/materialize-view.ts';
 import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
 import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
-import { s3IngestRecords } from '../../lib/materialize/s3-ingest-records.ts';
+import { readS3IngestRecords } from '../../lib/materialize/s3-ingest-records.ts';
 import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
@@ -141,7 +141,18 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
       planned,
       runner,
       dialect,
-      records: () => s3IngestRecords(deps.s3, deps.config.bucket, runtimeView.source),
+      records: async () => {
+        const { records, ...read } = await readS3IngestRecords(
+          deps.s3,
+          deps.config.bucket,
+          runtimeView.source,
+        );
+        // The summary only spares GETs: a failure to read or write it is worth a warning.
+        if (read.summary.startsWith('refused') || read.summaryWrite.startsWith('failed'))
+          logger.warn('tile base records summary', read);
+        else logger.info('tile base records', read);
+        return records;
+      },
       client: deps.dynamo,
       table: deps.config.tableName,
       now,

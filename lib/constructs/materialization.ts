@@ -10,6 +10,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { ingestRecordsSummaryPrefix } from '../materialize/ingest-records-summary.ts';
 import { unloadFolder } from '../materialize/unload-folder.ts';
 import type { Registry } from '../registry/index.ts';
 import { materializerRegistryProjection } from '../registry/runtime-projection.ts';
@@ -42,7 +43,8 @@ export const quarantinePrefix = 'quarantine/';
  * function's on-failure destination, every asynchronous invocation (scheduled or a
  * continuation the function sent itself) that still failed after Lambda's retries. The
  * function may query Athena in the offline store's workgroup over its source tables, write
- * quarantined rows under `quarantine/`, read and conditionally write the online table, write
+ * quarantined rows under `quarantine/`, read and write the summaries of commit records its tile
+ * bases read under `tile-base-records/`, read and conditionally write the online table, write
  * its own log group and invoke itself to continue a long run; nothing more.
  */
 export class Materialization extends Construct {
@@ -103,6 +105,11 @@ export class Materialization extends Construct {
     props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     props.offlineStore.grantQuery(this.function, { readRequests: false });
     props.offlineStore.grantWrite(this.function, quarantinePrefix);
+    // The summary of each source's commit records its tile bases read (ADR 0020, "Where").
+    props.offlineStore.grantObjects(this.function, {
+      read: [ingestRecordsSummaryPrefix],
+      write: [ingestRecordsSummaryPrefix],
+    });
     // Asynchronous invocations (Scheduler's and the function's own continuations) that fail
     // after Lambda's retries would otherwise be dropped.
     this.function.configureAsyncInvoke({

@@ -95,7 +95,7 @@ describe('Materialization construct', () => {
     });
   }, 180_000);
 
-  it('gives the materializer least privilege: its table actions, its workgroup, Glue tables, quarantine writes, itself', async () => {
+  it('gives the materializer least privilege: its table actions, its workgroup, Glue tables, quarantine writes, its records summaries, itself', async () => {
     const { template } = await synthStage('dev');
     const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
       id.startsWith('MaterializationMaterializerServiceRoleDefaultPolicy'),
@@ -133,6 +133,11 @@ describe('Materialization construct', () => {
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     const resources = JSON.stringify(statements.map((s) => s.Resource));
     expect(resources).toContain('/quarantine/*');
+    // The tile bases' summaries of commit records: read and written there, nowhere else.
+    const summaries = statements.filter((s) =>
+      JSON.stringify(s.Resource).includes('/tile-base-records/*'),
+    );
+    expect(summaries.flatMap((s) => s.Action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     expect(resources).not.toContain('/requests/*');
     expect(resources).not.toContain('fstore_requests_');
     expect(resources).toContain(':function:fstore-dev-materialize');
