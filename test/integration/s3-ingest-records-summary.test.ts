@@ -1,6 +1,9 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ingestRecordsSummaryKey } from '../../lib/materialize/ingest-records-summary.ts';
+import {
+  encodeIngestRecordsSummary,
+  ingestRecordsSummaryKey,
+} from '../../lib/materialize/ingest-records-summary.ts';
 import { readS3IngestRecords } from '../../lib/materialize/s3-ingest-records.ts';
 import { tileBaseSequence } from '../../lib/materialize/tile-base-writer.ts';
 import type { IngestRecord } from '../../lib/offline/ingest-manifest.ts';
@@ -127,6 +130,27 @@ describe('reading the commit records of a tile base through a summary', () => {
       /of source refunds/,
     ],
   ];
+  // Checksummed as a run writes them, yet not a summary of these records' keys.
+  const forged = (entries: Parameters<typeof encodeIngestRecordsSummary>[1]) => () =>
+    encodeIngestRecordsSummary('payments', entries);
+  const listedEntry = { key: keyOf(1), etag: 'e', bytes: 1, record: record(1) };
+  damages.push(
+    [
+      'naming a key outside the source’s records',
+      forged([{ ...listedEntry, key: 'offline/_ingests/refunds/x.json' }]),
+      /not a distinct record key of payments/,
+    ],
+    [
+      'naming a key twice',
+      forged([listedEntry, listedEntry]),
+      /not a distinct record key of payments/,
+    ],
+    [
+      'holding an entry that is not a record',
+      forged([{ ...listedEntry, record: { source: 'payments' } as IngestRecord }]),
+      /as the summary holds it\) lacks source, file, firstSeq or rows/,
+    ],
+  );
   for (const [damage, change, reason] of damages)
     it(`refuses a summary ${damage}, reads every record and writes a sound summary again`, async () => {
       await read();
