@@ -13,6 +13,7 @@ export function ingestRecordsSummaryKey(source: string): string {
   return `${ingestRecordsSummaryPrefix}${source}.json.gz`;
 }
 
+/** Raised whenever what an entry keeps changes: summaries of another format are rebuilt. */
 const format = 'fstore-ingest-records-summary/1';
 
 /**
