@@ -22,6 +22,7 @@ import {
 } from '../../lib/materialize/sharded-run.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
+import type { Dialect } from '../../lib/sql/dialect.ts';
 import type { RunControllerConfig } from './config.ts';
 
 export interface RunControllerDependencies {
@@ -34,6 +35,8 @@ export interface RunControllerDependencies {
   /** Service `materialize`, as the single materializer's: the view alarms read both alike. */
   readonly metrics?: Metrics;
   readonly now?: () => number;
+  /** The SQL the UNLOAD is rendered in: Athena's (default); a test runs DuckDB's on DuckDB. */
+  readonly dialect?: Dialect;
 }
 
 /** A state machine step that is not one of the run controller's; Step Functions does not retry it. */
@@ -88,7 +91,7 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
     table: deps.config.tableName,
     s3: deps.s3,
     bucket: deps.config.bucket,
-    dialect: athenaDialect(deps.config.database),
+    dialect: deps.dialect ?? athenaDialect(deps.config.database),
     ingests: s3IngestLog(deps.s3, deps.config.bucket),
     allowedLatenessSeconds: deps.config.allowedLatenessSeconds,
     leaseMs: deps.config.leaseMs,

@@ -3,6 +3,9 @@ import { z } from 'zod';
 const configSchema = z.object({
   TABLE_NAME: z.string().min(3),
   OFFLINE_BUCKET: z.string().min(3),
+  /** Where a tile-fed view's shard reads its tile base rows (set when such a view is sharded). */
+  ATHENA_WORKGROUP: z.string().min(1).optional(),
+  ATHENA_DATABASE: z.string().min(1).optional(),
   QUARANTINE_PREFIX: z.string().default('quarantine/'),
   WRITE_CONCURRENCY: z.coerce.number().int().positive().default(32),
   /** Rows written between shard checkpoints. */
@@ -20,6 +23,8 @@ const configSchema = z.object({
 export interface ShardWriterConfig {
   readonly tableName: string;
   readonly bucket: string;
+  /** Athena, for the tile bases of tile-fed views' runs (absent when no such view is sharded). */
+  readonly athena?: { readonly workgroup: string; readonly database: string };
   readonly quarantinePrefix: string;
   readonly concurrency: number;
   readonly chunkRows: number;
@@ -38,6 +43,9 @@ export function readShardWriterConfig(env: Record<string, string | undefined>): 
   return {
     tableName: c.TABLE_NAME,
     bucket: c.OFFLINE_BUCKET,
+    ...(c.ATHENA_WORKGROUP && c.ATHENA_DATABASE
+      ? { athena: { workgroup: c.ATHENA_WORKGROUP, database: c.ATHENA_DATABASE } }
+      : {}),
     quarantinePrefix: c.QUARANTINE_PREFIX,
     concurrency: c.WRITE_CONCURRENCY,
     chunkRows: c.CHUNK_ROWS,

@@ -2,17 +2,23 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { z } from 'zod';
+import { plannedOnlineView } from '../../lib/materialize/materialize-view.ts';
 import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
+import { readS3IngestRecords } from '../../lib/materialize/s3-ingest-records.ts';
 import { maxShards } from '../../lib/materialize/shard-plan.ts';
 import {
   type WriteUnloadedShardResult,
   writeUnloadedShard,
 } from '../../lib/materialize/write-unloaded-shard.ts';
+import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
+import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
+import type { Dialect } from '../../lib/sql/dialect.ts';
 import type { ShardWriterConfig } from './config.ts';
 
 /** One Distributed Map item: a shard of a run the run's start step planned and unloaded. */
@@ -36,7 +42,13 @@ export interface ShardWriterDependencies {
   readonly registry: RuntimeRegistry;
   readonly dynamo: DynamoDBClient;
   readonly s3: S3Client;
+  /** Reads a tile-fed view's tile base rows (with `config.athena`). */
+  readonly athena?: AthenaClient;
   readonly config: ShardWriterConfig;
+  /** The SQL the base query is rendered in: Athena's (default); a test runs DuckDB's on DuckDB. */
+  readonly dialect?: Dialect;
+  /** Test hook: called between a tile base's item writes and its entity's token renewal. */
+  readonly tileBaseBeforeToken?: () => void;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
   readonly now?: () => number;
@@ -54,7 +66,8 @@ export interface ShardWriterContext {
 
 /**
  * The shard writer of a sharded materialization run (one Distributed Map iteration): writes one
- * shard's UNLOAD output into the online table with its own checkpoint, pausing near the
+ * shard's UNLOAD output into the online table with its own checkpoint (then, for a tile-fed
+ * view, its entities' tile bases from one Athena query per invocation), pausing near the
  * timeout (`status: paused`; the state machine invokes it again), idempotent on a retry.
  */
 export function createShardWriterHandler(deps: ShardWriterDependencies) {
@@ -95,7 +108,39 @@ export function createShardWriterHandler(deps: ShardWriterDependencies) {
     const { view, runId, owner, shard, unloadPrefix } = parsed.data;
     metrics.addDimension('view', view);
     logger.appendKeys({ view, runId, shard });
+    const athena = deps.config.athena;
+    const tiles =
+      athena && deps.athena
+        ? {
+            runner: new AthenaQueryRunner({
+              athena: deps.athena,
+              workgroup: athena.workgroup,
+              database: athena.database,
+              timeoutMs: Math.max(
+                10_000,
+                context.getRemainingTimeInMillis() - deps.config.safetyMarginMs,
+              ),
+              ...(deps.sleep ? { sleep: deps.sleep } : {}),
+            }),
+            dialect: deps.dialect ?? athenaDialect(athena.database),
+            // Through the source's records summary, as the single materializer reads them.
+            records: async () => {
+              const source = plannedOnlineView(deps.registry, view).view.source;
+              const { records, ...read } = await readS3IngestRecords(
+                deps.s3,
+                deps.config.bucket,
+                source,
+              );
+              if (read.summary.startsWith('refused') || read.summaryWrite.startsWith('failed'))
+                logger.warn('tile base records summary', read);
+              else logger.info('tile base records', read);
+              return records;
+            },
+            ...(deps.tileBaseBeforeToken ? { beforeToken: deps.tileBaseBeforeToken } : {}),
+          }
+        : undefined;
     const result = await writeUnloadedShard({
+      ...(tiles ? { tiles } : {}),
       registry: deps.registry,
       view,
       runId,
@@ -119,6 +164,8 @@ export function createShardWriterHandler(deps: ShardWriterDependencies) {
     if (result.status === 'done' && !result.alreadyDone) {
       metrics.addMetric('ShardRowsRead', MetricUnit.Count, result.counts.rowsRead);
       metrics.addMetric('ShardRowsWritten', MetricUnit.Count, result.counts.written);
+      if (result.tiles)
+        metrics.addMetric('ShardTileItemsWritten', MetricUnit.Count, result.tiles.itemsWritten);
     }
     logger.info('shard written', { ...result });
     return { view, runId, shard, ...result };

@@ -1,3 +1,4 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
@@ -11,5 +12,6 @@ export const handler = createShardWriterHandler({
   registry: FSTORE_REGISTRY,
   dynamo: new DynamoDBClient({}),
   s3: new S3Client({}),
+  athena: new AthenaClient({}),
   config: readShardWriterConfig(process.env),
 });

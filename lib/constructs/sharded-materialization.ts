@@ -8,6 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
+import { ingestRecordsSummaryPrefix } from '../materialize/ingest-records-summary.ts';
+import { viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import type { Registry } from '../registry/index.ts';
 import { materializerRegistryProjection } from '../registry/runtime-projection.ts';
 import { projectFiles, registryBundling, retention } from './function-defaults.ts';
@@ -74,7 +76,13 @@ export class ShardedMaterialization extends Construct {
     const { stage, offlineStore } = props;
     const sharding = stage.materialization.sharding;
     const removalPolicy = stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const bundling = registryBundling(materializerRegistryProjection(props.registry));
+    const runtime = materializerRegistryProjection(props.registry);
+    const bundling = registryBundling(runtime);
+    // A tile-fed sharded view's shards query its tile base rows (ADR 0022, "Tile bases").
+    const tileFed = sharding.views.some((name) => {
+      const view = runtime.featureViews.find((v) => v.name === name);
+      return view !== undefined && viewTileSpec(runtime, view) !== undefined;
+    });
     const common = {
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -145,6 +153,12 @@ export class ShardedMaterialization extends Construct {
         ...shared,
         QUARANTINE_PREFIX: props.quarantinePrefix,
         WRITE_CONCURRENCY: String(stage.materialization.writeConcurrency),
+        ...(tileFed
+          ? {
+              ATHENA_WORKGROUP: offlineStore.workgroup.ref,
+              ATHENA_DATABASE: offlineStore.databaseName,
+            }
+          : {}),
       },
     });
     props.table.grant(
@@ -158,6 +172,14 @@ export class ShardedMaterialization extends Construct {
       read: [props.unloadFolder],
       write: [props.quarantinePrefix],
     });
+    // The base query runs as the writer: the single materializer's grants, only when needed.
+    if (tileFed) {
+      offlineStore.grantQuery(this.shardFunction, { readRequests: false });
+      offlineStore.grantObjects(this.shardFunction, {
+        read: [ingestRecordsSummaryPrefix],
+        write: [ingestRecordsSummaryPrefix],
+      });
+    }
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: `fstore-${stage.name}-materialize-sharded`,

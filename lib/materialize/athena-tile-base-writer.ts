@@ -19,6 +19,7 @@ import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
 import { type LatestRowsQuery, renderMaterializationRows } from './row-source.ts';
 import {
   baseRowOf,
+  entityPrefix,
   type TileBaseCounts,
   type TileBaseWriter,
   tileBaseSequence,
@@ -74,9 +75,6 @@ export function athenaTileBaseWriter(options: {
   };
 }
 
-/** The row of a group no chunk takes (its entity key fits no item): never written. */
-const unusedBaseRow: BaseRow = { eventMicros: 0n, createdMicros: null, seq: 0n, values: {} };
-
 interface Opened {
   /** The base's version (baseVersion), kept in each item's `bs`. */
   readonly version: bigint;
@@ -108,22 +106,7 @@ async function open(
     options.signal ? { signal: options.signal } : {},
   );
   const rows = options.runner.typedRows(queryExecutionId)[Symbol.asyncIterator]();
-  return {
-    version: sequence.version,
-    nowMs,
-    groups: new EntityGroups(rows, (row) => {
-      const typed = typedBaseRow(options.view, spec, row);
-      const keys = options.view.joinKeys.map((key) => typed[key.name]);
-      try {
-        return { ...baseRowOf(options.view, spec, typed), keys };
-      } catch (error) {
-        // An entity key too long for any item: the run quarantined its row, so no chunk holds
-        // it; a prefix no real one can equal lets the chunk walk pass over its group.
-        if (!(error instanceof EntityKeyError)) throw error;
-        return { prefix: `\u0000${keys.map(String).join('\u0000')}`, base: unusedBaseRow, keys };
-      }
-    }),
-  };
+  return { version: sequence.version, nowMs, groups: tileBaseGroups(options.view, spec, rows) };
 }
 
 /**
@@ -131,7 +114,7 @@ async function open(
  * ingests not applied to tiles, render-tile-base-rows.ts): refused before Athena is asked when
  * that makes it longer than Athena takes, saying where the ranges come from.
  */
-function checkBaseQuerySize(
+export function checkBaseQuerySize(
   sql: string,
   view: RuntimeFeatureView,
   sequence: NonNullable<ReturnType<typeof tileBaseSequence>>,
@@ -144,6 +127,33 @@ function checkBaseQuerySize(
     `ingest ${view.source}'s batch rows in fewer, larger ingests and push rows to both stores; until then ${view.name}'s runs fail here (ADR 0020, "Where"): drop onlineTiles from it to materialize it without a base`,
   );
 }
+
+/**
+ * The entity groups of a key-ordered tile base query's result (typedBaseRow reads Athena's
+ * text). A row with no `fstore_seq` (an entity without base rows, `everyEntity`) opens a group
+ * of no rows. An entity key too long for any item (the run quarantined its row) gets a prefix
+ * no real one can equal (`unkeyableEntity`), so a reader passes over its group.
+ */
+export function tileBaseGroups(
+  view: RuntimeFeatureView,
+  spec: ViewTileSpec,
+  rows: AsyncIterator<Record<string, unknown>>,
+): EntityGroups {
+  return new EntityGroups(rows, (row) => {
+    const keys = view.joinKeys.map((key) => joinKeyValue(key.type, row[key.name]));
+    try {
+      if (row.fstore_seq === null || row.fstore_seq === undefined)
+        return { prefix: entityPrefix(view, keysOnly(view, row)), keys };
+      return { ...baseRowOf(view, spec, typedBaseRow(view, spec, row)), keys };
+    } catch (error) {
+      if (!(error instanceof EntityKeyError)) throw error;
+      return { prefix: `${unkeyableEntity}${keys.map(String).join(unkeyableEntity)}`, keys };
+    }
+  });
+}
+
+/** The start of the prefix of a group whose entity key fits no item. */
+export const unkeyableEntity = '\u0000';
 
 /** One chunk: its entities in the run's order, each taking the next group when it is its own. */
 async function writeChunk(
@@ -300,15 +310,16 @@ function integer(value: unknown): bigint {
  * group's entity, `take` reads its rows. Holds one entity's rows and the first row of the next.
  */
 export class EntityGroups {
-  private head: { prefix: string; base: BaseRow; keys?: readonly unknown[] } | undefined;
+  private head: { prefix: string; base?: BaseRow; keys?: readonly unknown[] } | undefined;
   private started = false;
   private ended = false;
 
   constructor(
     private readonly rows: AsyncIterator<Record<string, unknown>>,
+    /** A row's entity and base row (none: the entity has no base row, only this marker). */
     private readonly baseOf: (row: Record<string, unknown>) => {
       prefix: string;
-      base: BaseRow;
+      base?: BaseRow;
       keys?: readonly unknown[];
     },
   ) {}
@@ -337,7 +348,7 @@ export class EntityGroups {
     const prefix = await this.peek();
     const group: BaseRow[] = [];
     while (this.head && this.head.prefix === prefix) {
-      group.push(this.head.base);
+      if (this.head.base) group.push(this.head.base);
       await this.advance();
     }
     return group;

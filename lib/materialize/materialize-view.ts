@@ -547,8 +547,11 @@ export function planRun(
   backfill: Checkpoint['window'] | undefined,
   options: Pick<
     MaterializeViewOptions,
-    'full' | 'ingests' | 'ingestSettleMs' | 'allowedLatenessSeconds' | 'tiles'
-  >,
+    'full' | 'ingests' | 'ingestSettleMs' | 'allowedLatenessSeconds'
+  > & {
+    /** The run writes tile bases (a writer, or true where the shards write them). */
+    readonly tiles?: TileBaseWriter | true;
+  },
   now: () => number,
   ingests: { snapshot: readonly CommittedIngest[] | undefined; definition: string },
 ): Checkpoint {

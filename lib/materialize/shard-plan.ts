@@ -68,6 +68,20 @@ export interface ShardProgress {
   readonly counts: RunCounts;
   readonly newestEventTs?: string;
   readonly nullCounts?: Readonly<Record<string, number>>;
+  /**
+   * On AWS, a tile-fed view's base phase, after the shard's rows (`done`): the entities whose
+   * tile bases are written, by key (shard-tile-bases.ts).
+   */
+  readonly tiles?: ShardTileProgress;
+}
+
+/** Where a shard's tile base phase stands: the last entity written, and its counts. */
+export interface ShardTileProgress {
+  readonly done: boolean;
+  readonly afterKey?: readonly (string | number)[];
+  readonly entities: number;
+  readonly itemsWritten: number;
+  readonly itemsAlreadyNewer: number;
 }
 
 /** The shards of a run of `shards` shards that still have rows to write, in order. */

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { laterIso } from '../epoch-micros.ts';
 import { HintedError } from '../hinted-error.ts';
+import { viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import { definitionFingerprint } from './definition-fingerprint.ts';
@@ -122,6 +123,9 @@ export async function startShardedRun(
       state,
       undefined,
       {
+        // A tile-fed view's run writes bases (each shard after its rows), and is full while
+        // the view's tiles have no base yet (ADR 0020, "Backfill").
+        ...(viewTileSpec(deps.registry, view) ? { tiles: true } : {}),
         ...(start.full ? { full: true } : {}),
         ...(deps.ingests ? { ingests: deps.ingests } : {}),
         ...(deps.allowedLatenessSeconds !== undefined
@@ -255,6 +259,13 @@ export async function finishShardedRun(
       `run ${ref.runId} of ${view.name}: ${count - done.length} of ${count} shards are not done (done: ${done.join(', ') || 'none'}); the watermark stays`,
       'start the state machine again: the run resumes with only its unfinished shards',
     );
+  // A run with tile bases is done when every shard's bases are written too.
+  const basesPending = progress.filter((p) => checkpoint.tiles === true && p.tiles?.done !== true);
+  if (basesPending.length > 0)
+    throw new ShardedRunError(
+      `run ${ref.runId} of ${view.name}: ${basesPending.length} of ${count} shards have not written their tile bases (${basesPending.map((p) => p.shard).join(', ')}); the watermark stays`,
+      'start the state machine again: those shards resume their tile bases from their checkpoints',
+    );
   const combined = combineShardProgress(progress);
   const finished: Checkpoint = {
     ...checkpoint,
@@ -269,8 +280,8 @@ export async function finishShardedRun(
     : laterIso(state.watermark, finished.window.until);
   const newestEventTs = laterIso(state.newestEventTs, finished.newestEventTs);
   const record = { ...run, ...(issues.length > 0 ? { qualityIssues: issues } : {}) };
-  // A sharded run writes no tile bases: a tile-fed view is backfilled by its next single run.
-  const tileBases = tileBaseMark(state, finished, false);
+  // Every shard wrote its entities' bases (above): the mark is set or kept as by a single run.
+  const tileBases = tileBaseMark(state, finished, finished.tiles === true);
   await store.finish(ref.owner, record, {
     ...(tileBases !== undefined ? { tileBases } : {}),
     ...(watermark ? { watermark } : {}),

@@ -244,7 +244,7 @@ export function baseRowOf(
 }
 
 /** The item prefix of the entity whose join keys `row` holds. */
-function entityPrefix(view: RuntimeFeatureView, row: Readonly<Record<string, unknown>>) {
+export function entityPrefix(view: RuntimeFeatureView, row: Readonly<Record<string, unknown>>) {
   const keys: Record<string, unknown> = {};
   for (const key of view.joinKeys)
     keys[key.name] = key.type === 'string' ? row[key.name] : safeInteger(row[key.name]);

@@ -33,6 +33,12 @@ export interface TileBaseRowsQuery {
   readonly excludedSeqRanges: readonly (readonly [bigint, bigint])[];
   /** The aggregated columns and their source types. */
   readonly columns: Readonly<Record<string, ValueType>>;
+  /**
+   * With entities given as a query: also one row for each entity without a base row, its
+   * `fstore_seq` and every other column NULL, so a reader that has no other list of the
+   * entities (a sharded run's shard, whose rows came in no key order) still clears their bases.
+   */
+  readonly everyEntity?: boolean;
 }
 
 /**
@@ -68,6 +74,37 @@ export function renderTileBaseRows(
   const created = view.createdColumn
     ? `${dialect.epochMicros(q(view.createdColumn))}`
     : 'CAST(NULL AS BIGINT)';
+  const filters = [
+    `WHERE ${q(view.timestampColumn)} > ${dialect.timestampLiteral(formatMicros(query.afterMicros))}`,
+    `  AND fstore_seq <= ${query.maxSeq}`,
+    ...seqCondition(query),
+  ];
+  const selected = [
+    `  ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq${columns.length > 0 ? ',' : ''}`,
+    ...(columns.length > 0 ? [`  ${columns.join(', ')}`] : []),
+  ];
+  if (query.everyEntity && 'sql' in entities) {
+    const outputs = [
+      'fstore_t',
+      'fstore_created',
+      'fstore_seq',
+      ...Object.keys(query.columns).map(q),
+    ];
+    // The entities on the right (Trino's build side, whose keys also filter the source scan),
+    // outer so an entity without rows keeps one row of NULLs.
+    return [
+      `SELECT ${keyNames.map((k) => `fstore_entities.${k} AS ${k}`).join(', ')},`,
+      `  ${outputs.map((column) => `fstore_base.${column}`).join(', ')}`,
+      `FROM (SELECT ${keyNames.join(', ')},`,
+      ...selected,
+      `FROM ${viewSourceRelation(view, dialect)} fstore_source`,
+      ...filters,
+      ') fstore_base',
+      `RIGHT JOIN (SELECT DISTINCT ${keyNames.join(', ')} FROM (${entities.sql}) fstore_run) fstore_entities`,
+      `  ON ${keyNames.map((k) => `fstore_base.${k} = fstore_entities.${k}`).join(' AND ')}`,
+      `ORDER BY ${keyNames.map((k) => `fstore_entities.${k}`).join(', ')}, fstore_base.fstore_seq`,
+    ].join('\n');
+  }
   // Joined rather than `IN`: Trino and DuckDB both take a join on several keys.
   const relation =
     'sql' in entities
@@ -90,12 +127,9 @@ export function renderTileBaseRows(
         ];
   return [
     `SELECT ${keyNames.join(', ')},`,
-    `  ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq${columns.length > 0 ? ',' : ''}`,
-    ...(columns.length > 0 ? [`  ${columns.join(', ')}`] : []),
+    ...selected,
     `FROM ${relation} fstore_base`,
-    `WHERE ${q(view.timestampColumn)} > ${dialect.timestampLiteral(formatMicros(query.afterMicros))}`,
-    `  AND fstore_seq <= ${query.maxSeq}`,
-    ...seqCondition(query),
+    ...filters,
     ...entityFilter,
     `ORDER BY ${keyNames.join(', ')}, fstore_seq`,
   ].join('\n');

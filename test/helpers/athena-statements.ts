@@ -119,15 +119,21 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
           source?.schema.find((c) => c.name === a.column)?.type ?? 'float64',
         ]),
       );
-      statements.push({
-        name: `tile base of view ${view.name}, incremental run, resumed`,
-        sql: renderTileBaseRows(planned, dialect, {
+      const tileBase = (shard?: { index: number; count: number }) =>
+        renderTileBaseRows(planned, dialect, {
           entities: {
             sql: renderMaterializationRows(
-              { view: planned, window: windows['incremental run'], afterKey },
+              {
+                view: planned,
+                window: windows['incremental run'],
+                afterKey,
+                ...(shard ? { shard } : {}),
+              },
               dialect,
             ),
           },
+          // A sharded run's shard: also one row for each entity without base rows.
+          ...(shard ? { everyEntity: true } : {}),
           afterMicros: 1772323200000001n,
           maxSeq: 1858417692672000999n,
           includedSeqRanges: [
@@ -139,7 +145,14 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
             [1000n, 1999n],
           ],
           columns,
-        }),
+        });
+      statements.push({
+        name: `tile base of view ${view.name}, incremental run, resumed`,
+        sql: tileBase(),
+      });
+      statements.push({
+        name: `tile base of view ${view.name}, shard 3 of 8 of an incremental run, resumed`,
+        sql: tileBase({ index: 3, count: 8 }),
       });
     }
     const keys = requiredJoinKeys(plan);

@@ -1,8 +1,10 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
+import { buildApp } from '../../lib/stacks/build-app.ts';
+import { editedExampleRegistry } from '../helpers/edited-example-registry.ts';
 import { falseAcknowledgements } from './acknowledgement-claims.ts';
-import { synthStage } from './synth-app.ts';
+import { newApp, synthStage, synthWithViolations } from './synth-app.ts';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 interface PolicyStatement {
@@ -143,6 +145,8 @@ describe('sharded materialization on AWS (CDK)', () => {
     ]);
     expect(JSON.stringify(s3)).toContain('/materialize-unload/*');
     expect(JSON.stringify(s3)).toContain('"s3:prefix":["materialize-unload/*"]');
+    // No sharded view is tile-fed: no Athena for the writer.
+    expect(JSON.stringify(statements)).not.toMatch(/athena:|glue:/);
     const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
     expect(dynamo.flatMap((s) => s.Action).sort()).toEqual([
       'dynamodb:DeleteItem',
@@ -201,5 +205,41 @@ describe('sharded materialization on AWS (CDK)', () => {
     await expect(synthStage(stage)).rejects.toThrow(
       'materialization.sharding.views names "customer_profiel", which is not a scheduled online feature view',
     );
+  }, 600_000);
+
+  it('lets the shard writer query Athena (the single materializer’s grant) only when a sharded view is tile-fed, cdk-nag clean', async () => {
+    const registry = await editedExampleRegistry([
+      {
+        file: 'views.ts',
+        from: "  schedule: 'rate(1 hour)',\n  description: 'Order counts",
+        to: "  schedule: 'rate(1 hour)',\n  onlineTiles: true,\n  description: 'Order counts",
+      },
+    ]);
+    const stage = resolveStageConfig('prod', {
+      materialization: { sharding: { views: ['order_stats'] } },
+    });
+    const app = newApp();
+    const { stack } = buildApp({ app, stage, registry });
+    const { assembly, violations } = synthWithViolations(app);
+    expect(violations).toEqual([]);
+    expect(assembly).toBeDefined();
+    const template = Template.fromStack(stack);
+    expect(falseAcknowledgements(stack, template)).toEqual([]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fstore-prod-materialize-shard',
+      Environment: {
+        Variables: Match.objectLike({
+          ATHENA_WORKGROUP: Match.anyValue(),
+          ATHENA_DATABASE: Match.anyValue(),
+        }),
+      },
+    });
+    const writer = JSON.stringify(policiesOf(template, 'ShardWriterRole'));
+    const materializer = JSON.stringify(policiesOf(template, 'MaterializerServiceRole'));
+    for (const action of ['athena:StartQueryExecution', 'athena:GetQueryResults', 'glue:GetTable'])
+      expect(writer).toContain(action);
+    expect(materializer).toContain('athena:StartQueryExecution');
+    // The commit records' summary, read and written as by the single materializer.
+    expect(writer).toContain('/tile-base-records/*');
   }, 600_000);
 });

@@ -168,7 +168,7 @@ describe('a sharded materialization run on AWS (the state machine’s steps)', (
     expect(await scanEntityItems(dynalite.client, table)).toHaveLength(40);
   });
 
-  it('removes the tile base mark when it finishes: it wrote no tile base, so a tile-fed view is backfilled by its next run', async () => {
+  it('removes the tile base mark when a view without tiles finishes (onlineTiles removed): its run planned no bases, so a view that gains tiles again is backfilled', async () => {
     const { table, deps } = await setUp();
     const started = await start(deps);
     if (started.mode !== 'sharded') throw new Error('not sharded');

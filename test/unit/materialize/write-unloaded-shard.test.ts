@@ -8,6 +8,7 @@ import { type ShardedCheckpoint, ShardStateStore } from '../../../lib/materializ
 import { summarizeShard } from '../../../lib/materialize/unload-manifest.ts';
 import { UnloadedShardError } from '../../../lib/materialize/unloaded-shard-rows.ts';
 import {
+  ShardTileBasesError,
   StaleShardError,
   writeUnloadedShard,
 } from '../../../lib/materialize/write-unloaded-shard.ts';
@@ -82,6 +83,7 @@ async function startRun(
   shards = 2,
   holder = owner,
   unloadPrefix?: string,
+  tiles = false,
 ) {
   const store = new MaterializationStateStore(online.client, table, keyPrefix);
   await store.acquire(holder, 60_000);
@@ -99,6 +101,7 @@ async function startRun(
       counts: { rowsRead: 0, written: 0, skippedAsOlder: 0, rejected: 0 },
       shards,
       ...(unloadPrefix ? { unloadPrefix } : {}),
+      ...(tiles ? { tiles: true } : {}),
     },
     stale,
   );
@@ -271,5 +274,19 @@ describe('the shard writer of a sharded run on AWS', () => {
       `s3://offline/${prefix}fstore_shard=0/0000_part_00.gz line 3 is not JSON`,
     );
     expect((await shardZero(table))?.done).not.toBe(true);
+  });
+
+  it('refuses a run planned with tile bases when the writer cannot read them (no Athena workgroup), writing nothing', async () => {
+    const table = await online.newTable();
+    await startRun(table, 'run-1', 2, owner, undefined, true);
+    const gets = serve({ '0000_part_00.gz': gz([line('C1', 10)]) });
+    const { run } = write(table);
+    await expect(run).rejects.toThrow(ShardTileBasesError);
+    await expect(run).rejects.toThrow(
+      /run run-1 of profile writes tile bases, but shard 0's writer has no Athena workgroup.*nothing was written/,
+    );
+    expect(gets).toEqual([]);
+    expect(await scanEntityItems(online.client, table)).toEqual([]);
+    expect(await shardZero(table)).toBeUndefined();
   });
 });

@@ -108,6 +108,26 @@ describe('the offline rows of a tile base, run on DuckDB', () => {
       renderTileBaseRows(planned, dialect, { ...query([[7]]), includedSeqRanges: [] }),
     ).toThrow(/needs committed rows/);
   });
+
+  it('with everyEntity, gives an entity of the query without a base row one row of NULLs, in key order among the others', async () => {
+    const sql = renderTileBaseRows(planned, dialect, {
+      ...query({ sql: 'SELECT * FROM (VALUES (9), (7), (3), (7)) r(account_id)' }),
+      includedSeqRanges: [[1n, 9n]],
+      excludedSeqRanges: [[2n, 2n]],
+      everyEntity: true,
+    });
+    const rows = (await session.connection.runAndReadAll(sql)).getRowObjects();
+    const number = (value: unknown) => (value === null ? null : Number(value));
+    expect(rows.map((row) => [row.account_id, row.fstore_seq, row.qty].map(number))).toEqual([
+      [3, null, null],
+      [7, 1, 1],
+      [7, 3, 3],
+      [7, 5, 5],
+      [7, 8, 8],
+      [7, 9, 9],
+      [9, null, null],
+    ]);
+  });
 });
 
 describe('the ranges of a tile base, on DuckDB, over clock-numbered ingests', () => {

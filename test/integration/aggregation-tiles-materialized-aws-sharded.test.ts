@@ -1,0 +1,371 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readRunControllerConfig } from '../../lambdas/materialize-run/config.ts';
+import { createRunControllerHandler } from '../../lambdas/materialize-run/handler.ts';
+import { readShardWriterConfig } from '../../lambdas/materialize-shard/config.ts';
+import { createShardWriterHandler } from '../../lambdas/materialize-shard/handler.ts';
+import { Prng } from '../../lib/demo/prng.ts';
+import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
+import { ShardStateStore } from '../../lib/materialize/shard-state.ts';
+import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { compactPushLogs } from '../../lib/push/compact-push-logs.ts';
+import { materializerRegistryProjection } from '../../lib/registry/runtime-projection.ts';
+import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { athenaOnDuckdbSql } from '../helpers/athena-on-duckdb-sql.ts';
+import { copyLocalStoreToBucket } from '../helpers/local-store-on-bucket.ts';
+import { keyPrefixOf } from '../helpers/materialize-harness.ts';
+import {
+  type MemoryBucket,
+  memoryBucketClient,
+  startMemoryBucket,
+} from '../helpers/s3-memory-bucket.ts';
+import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
+import { minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
+import {
+  ingestWithK1OutsideWindow,
+  k1TileItems,
+  writeStaleK1Base,
+} from '../helpers/tile-stale-base.ts';
+
+let dynamo: LocalDynamo;
+let bucket: MemoryBucket;
+let session: Awaited<ReturnType<typeof openDuckdb>>;
+// Small pages: a shard's base rows span pages.
+const athena = athenaOnDuckdbSql({
+  connection: () => session.connection as DuckDBConnection,
+  pageRows: 3,
+  unloadTo: {
+    get name() {
+      return bucket.name;
+    },
+    get objects() {
+      return bucket.objects;
+    },
+  },
+});
+/** The shards' tile base queries sent (every entity of the shard, outer-joined). */
+const baseQueries = () => athena.queries.filter((sql) => sql.includes(') fstore_base\nRIGHT JOIN'));
+const shards = 3;
+
+beforeAll(async () => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  dynamo = await startDynalite();
+  bucket = await startMemoryBucket('fstore-offline');
+  session = await openDuckdb();
+});
+afterAll(async () => {
+  athena.restore();
+  session.close();
+  await bucket.close();
+  await dynamo.close();
+});
+beforeEach(() => {
+  athena.install();
+  athena.queries.length = 0;
+  bucket.objects.clear();
+});
+
+type Item = { view: string; runId: string; owner: string; shard: number; unloadPrefix: string };
+type Step = Record<string, unknown> & { items: Item[]; runId: string; owner: string };
+
+/**
+ * The tile-consistency environment (ADR 0020) materialized by the sharded AWS flow (ADR 0022):
+ * the run controller's steps and the shard writers, as the state machine calls them, on
+ * dynalite and the loopback bucket (the local store's commit records and files copied there),
+ * every Athena query (the UNLOAD, the shards' base queries) rendered in DuckDB's dialect and
+ * run on DuckDB over the store those records commit.
+ */
+async function shardedEnvironment() {
+  const env = await tileEnvironment(dynamo);
+  const registry = materializerRegistryProjection(env.fixture.registry);
+  const dialect = duckdbDialect(offlineRoot(env.fixture.dataDir, 'local'));
+  const s3 = memoryBucketClient(bucket);
+  const metrics = () => {
+    const m = new Metrics({ namespace: 'fstore-test', serviceName: 'materialize' });
+    vi.spyOn(m, 'publishStoredMetrics').mockImplementation(() => m);
+    return m;
+  };
+  let executions = 0;
+  const refusals: string[] = [];
+  const context = (remainingMs: number) =>
+    ({
+      getRemainingTimeInMillis: () => remainingMs,
+      functionName: 'f',
+      awsRequestId: 'r',
+    }) as never;
+  const handlers = (at: bigint, beforeToken?: () => void) => {
+    const now = () => Number(at / 1000n);
+    const controller = createRunControllerHandler({
+      registry,
+      dynamo: env.client,
+      athena: athena.client(),
+      s3,
+      dialect,
+      metrics: metrics(),
+      now,
+      config: readRunControllerConfig({
+        TABLE_NAME: env.table,
+        ATHENA_WORKGROUP: 'fstore-dev',
+        ATHENA_DATABASE: 'fstore_dev',
+        OFFLINE_BUCKET: bucket.name,
+        SHARDS: String(shards),
+        MIN_ROWS: '0',
+      }),
+    });
+    const writer = createShardWriterHandler({
+      registry,
+      dynamo: env.client,
+      s3,
+      athena: athena.client(),
+      dialect,
+      metrics: metrics(),
+      now,
+      sleep: async () => {},
+      ...(beforeToken ? { tileBaseBeforeToken: beforeToken } : {}),
+      config: readShardWriterConfig({
+        TABLE_NAME: env.table,
+        OFFLINE_BUCKET: bucket.name,
+        ATHENA_WORKGROUP: 'fstore-dev',
+        ATHENA_DATABASE: 'fstore_dev',
+        CHUNK_ROWS: '1',
+        SAFETY_MARGIN_MS: '60000',
+      }),
+    });
+    return {
+      step: (event: unknown) => controller(event, context(60_000)) as Promise<Step>,
+      write: (item: Item, remainingMs: number) =>
+        writer(item, context(remainingMs)) as Promise<Record<string, unknown>>,
+    };
+  };
+
+  /**
+   * One execution of the state machine at `at`: start, the UNLOAD polled until recorded, the
+   * map (each shard invoked again while it pauses; `remainingMs` under the safety margin pauses
+   * it at every checkpoint), then finish, or fail as the machine's catch does.
+   */
+  const runSharded = async (
+    at: bigint,
+    options: { remainingMs?: number; beforeToken?: () => void; full?: true } = {},
+  ) => {
+    await copyLocalStoreToBucket(env.fixture.dataDir, bucket.objects);
+    const { step, write } = handlers(at, options.beforeToken);
+    const started = await step({
+      action: 'start',
+      view: 'spend',
+      execution: `exec-${++executions}`,
+      ...(options.full ? { full: true } : {}),
+    });
+    expect(started.mode).toBe('sharded');
+    const ref = { view: 'spend', runId: started.runId, owner: started.owner };
+    if (started.unload)
+      expect(
+        await step({ action: 'poll', queryExecutionId: started.queryExecutionId, ...ref }),
+      ).toMatchObject({ state: 'SUCCEEDED' });
+    let invocations = 0;
+    // Every shard runs (the map's iterations are independent); one that fails fails the map.
+    const failures: unknown[] = [];
+    for (const item of started.items)
+      try {
+        for (;;) {
+          invocations++;
+          const result = await write(item, options.remainingMs ?? 600_000);
+          if (result.status === 'done') break;
+        }
+      } catch (error) {
+        failures.push(error);
+      }
+    if (failures.length > 0) {
+      const [error] = failures;
+      // The map failed, so the machine records the failure; a finish asked now must refuse.
+      await step({ action: 'finish', ...ref }).then(
+        () => refusals.push('finished'),
+        (refusal: Error) => refusals.push(refusal.message),
+      );
+      await step({ action: 'fail', ...ref, error: String(error) });
+      throw error;
+    }
+    const finished = await step({ action: 'finish', ...ref });
+    return { started, finished, invocations };
+  };
+  const state = () =>
+    new MaterializationStateStore(
+      env.client,
+      env.table,
+      keyPrefixOf(env.fixture.registry, 'spend'),
+    ).read();
+  const shardProgress = () =>
+    new ShardStateStore(env.client, env.table, keyPrefixOf(env.fixture.registry, 'spend')).read();
+  return { ...env, runSharded, state, shardProgress, refusals };
+}
+
+describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, ADR 0022)', () => {
+  it('answers lookups bit for bit as the training set at random instants over batch-ingested and pushed rows, with one base query per shard and run', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(2022);
+    const taken = new Set<string>();
+    const lookups: { at: bigint; customer: string; values: Record<string, unknown> }[] = [];
+    let after = t0 - 35n * 1440n * minute;
+    const rounds = 4;
+    for (let round = 0; round < rounds; round++) {
+      const gap = [30n * second, 7n * minute, 3n * 60n * minute][round % 3] ?? minute;
+      const at = after + gap + BigInt(prng.int(1, 999_999));
+      await env.fixture.ingest('payments', rowsBetween(prng, after, at, prng.int(2, 8), taken));
+      await env.push(at, rowsBetween(prng, after, at, prng.int(1, 4), taken));
+      // On AWS staged pushes are ingested by compaction, not by the run: every other round.
+      if (round % 2 === 0)
+        await compactPushLogs({
+          registry: env.fixture.registry,
+          dataDir: env.fixture.dataDir,
+          env: 'local',
+        });
+      const { finished } = await env.runSharded(at);
+      expect(finished).toMatchObject({ status: 'succeeded' });
+      // The first run backfills every entity's base; the mark keeps later runs incremental.
+      expect(finished.scope).toMatchObject(
+        round === 0
+          ? { kind: 'full', reason: 'first run' }
+          : { kind: expect.stringMatching(/^(incremental|full)$/) },
+      );
+      expect((await env.state()).tileBases).toBe(true);
+      await env.push(at, rowsBetween(prng, after, at, prng.int(0, 3), taken));
+      const lastLookup = at + gap;
+      const instants = Array.from(
+        { length: 4 },
+        () => at + BigInt(Math.floor(prng.next() * Number(lastLookup - at))),
+      ).map((t) => t - (t % 1000n));
+      for (const instant of instants)
+        for (const cached of [false, true])
+          lookups.push(...env.lookupRecords(instant, await env.lookupAt(instant, cached)));
+      after = lastLookup;
+    }
+    expect((await env.mismatches(lookups)).slice(0, 10)).toEqual([]);
+    const filled = lookups.filter((o) => (o.values.amount_count_30d as number) > 0).length;
+    expect(filled).toBeGreaterThan(lookups.length / 2);
+    // Per run one UNLOAD and one base query per shard: not one per chunk or entity.
+    expect(baseQueries()).toHaveLength(rounds * shards);
+    expect(athena.queries.filter((sql) => sql.startsWith('UNLOAD ('))).toHaveLength(rounds);
+  }, 600_000);
+
+  it('keeps the base mark: a repeated full run changes no tile item, and a run after a new row is incremental', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(5);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await env.fixture.ingest(
+      'payments',
+      rowsBetween(prng, at - 2n * 1440n * minute, at, 12, taken),
+    );
+    expect((await env.runSharded(at)).finished).toMatchObject({ status: 'succeeded' });
+    expect((await env.state()).tileBases).toBe(true);
+    const written = await env.tileItems();
+    expect(written.size).toBeGreaterThan(10);
+
+    // A full run again reads every entity and its bases: every item already holds them.
+    const again = await env.runSharded(at + second, { full: true });
+    expect(again.finished).toMatchObject({ status: 'succeeded', counts: { rowsRead: 3 } });
+    expect(await env.tileItems()).toEqual(written);
+    expect((await env.state()).tileBases).toBe(true);
+
+    await env.fixture.ingest('payments', rowsBetween(prng, at, at + minute, 1, taken));
+    const next = await env.runSharded(at + 2n * minute);
+    expect(next.finished.scope).toMatchObject({ kind: 'incremental' });
+    expect((await env.state()).tileBases).toBe(true);
+    const values = await env.lookupAt(at + 2n * minute, false);
+    expect(await env.mismatches(env.lookupRecords(at + 2n * minute, values))).toEqual([]);
+  }, 300_000);
+
+  it('resumes a shard paused at every base checkpoint, and one killed before its token, counting every row once', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(17);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await env.fixture.ingest(
+      'payments',
+      rowsBetween(prng, at - 3n * 1440n * minute, at, 15, taken),
+    );
+    await env.push(at, rowsBetween(prng, at - 20n * minute, at, 4, taken));
+    // Killed: the first entity's items are written, its token is not; the shard fails.
+    let kills = 1;
+    await expect(
+      env.runSharded(at, {
+        beforeToken: () => {
+          if (kills-- > 0) throw new Error('killed before renewing the write token');
+        },
+      }),
+    ).rejects.toThrow(/killed before renewing/);
+    expect((await env.state()).watermark).toBeUndefined();
+    const basesBefore = baseQueries().length;
+
+    // Paused at every checkpoint (1 entity a chunk): each invocation resumes with a query of
+    // its own after the last entity written.
+    const resumed = await env.runSharded(at, { remainingMs: 1_000 });
+    expect(resumed.started.resumed).toBe(true);
+    expect(resumed.finished).toMatchObject({ status: 'succeeded' });
+    expect(resumed.invocations).toBeGreaterThan(shards);
+    expect(baseQueries().length - basesBefore).toBeGreaterThan(1);
+    const lookups = [];
+    for (const instant of [at, at + 10n * minute, at + 1440n * minute])
+      for (const cached of [false, true])
+        lookups.push(...env.lookupRecords(instant, await env.lookupAt(instant, cached)));
+    expect(await env.mismatches(lookups)).toEqual([]);
+    expect(lookups.some((o) => (o.values.amount_count_30d as number) > 1)).toBe(true);
+  }, 300_000);
+
+  it('keeps the watermark when a shard’s base query fails, and the next execution resumes only the bases', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(23);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await env.fixture.ingest(
+      'payments',
+      rowsBetween(prng, at - 2n * 1440n * minute, at, 10, taken),
+    );
+    athena.failWhen((sql) => sql.includes(') fstore_base\nRIGHT JOIN'));
+    await expect(env.runSharded(at)).rejects.toThrow(/Athena query q\d+ failed/);
+    expect(env.refusals).toEqual([
+      expect.stringMatching(/shards have not written their tile bases .*; the watermark stays/),
+    ]);
+    const failed = await env.state();
+    expect(failed.watermark).toBeUndefined();
+    expect(failed.tileBases).toBeUndefined();
+    expect(failed.lastRun).toMatchObject({ status: 'failed' });
+    // The shard that failed had written its rows: its rows stay done, its bases are pending.
+    const progress = Object.values(await env.shardProgress());
+    expect(progress.some((p) => p.done && p.tiles?.done !== true)).toBe(true);
+
+    athena.install();
+    const unloads = athena.queries.filter((sql) => sql.startsWith('UNLOAD (')).length;
+    const again = await env.runSharded(at);
+    expect(again.started.resumed).toBe(true);
+    expect(again.finished).toMatchObject({ status: 'succeeded' });
+    // The UNLOAD output stands: no second UNLOAD.
+    expect(athena.queries.filter((sql) => sql.startsWith('UNLOAD ('))).toHaveLength(unloads);
+    const state = await env.state();
+    expect(state.watermark).toBeDefined();
+    expect(state.tileBases).toBe(true);
+    const values = await env.lookupAt(at, false);
+    expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
+    expect(values.some((v) => (v.amount_count_1d as number) > 0)).toBe(true);
+  }, 300_000);
+
+  it('clears the stale base of an entity none of whose rows is in the widest window any more', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(13);
+    const at = t0 - 5n * minute;
+    await ingestWithK1OutsideWindow(env, prng, at);
+    await writeStaleK1Base(env, prng, at);
+    expect((await env.lookupAt(at, false))[0]?.amount_count_30d).toBe(8);
+
+    expect((await env.runSharded(at)).finished).toMatchObject({ status: 'succeeded' });
+    const k1 = await k1TileItems(env);
+    expect(k1.length).toBeGreaterThan(0);
+    for (const item of k1) expect(item.br ?? item.bt).toBeUndefined();
+    const values = await env.lookupAt(at, false);
+    expect(values[0]?.amount_count_30d).toBe(0);
+    expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
+  }, 300_000);
+});
