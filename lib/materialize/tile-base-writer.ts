@@ -9,6 +9,7 @@ import type { TileValue } from '../online/aggregation-tiles/tile-values.ts';
 import { type ViewTileSpec, viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts';
 import { encodeEntityKey, partitionKey } from '../online/entity-key.ts';
+import { pushLogOrder } from '../push/push-log-order.ts';
 import { tiledSeqRanges } from '../push/tiled-push-rows.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { mergeSeqRanges } from '../seq-ranges.ts';
@@ -123,15 +124,23 @@ export function duckdbTileBaseWriter(options: {
 }): TileBaseWriter | undefined {
   const spec = viewTileSpec(options.registry, options.view);
   if (!spec) return undefined;
-  let sequenceRead: Promise<ReturnType<typeof tileBaseSequence>> | undefined;
+  let sequenceRead:
+    | Promise<{
+        sequence: ReturnType<typeof tileBaseSequence>;
+        logsUpTo: ReturnType<typeof pushLogOrder>;
+      }>
+    | undefined;
   const { view, planned } = options;
   // One query at a time on the connection: sharded runs call this concurrently.
   let queue: Promise<unknown> = Promise.resolve();
   return {
     async writeEntities(rows) {
       if (rows.length === 0) return { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
-      sequenceRead ??= options.records().then((records) => tileBaseSequence(records, view.source));
-      const sequence = await sequenceRead;
+      sequenceRead ??= options.records().then((records) => ({
+        sequence: tileBaseSequence(records, view.source),
+        logsUpTo: pushLogOrder(records, view.source),
+      }));
+      const { sequence, logsUpTo } = await sequenceRead;
       if (!sequence) return { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
       const entities = rows.map((row) =>
         planned.joinKeys.map((k) => row[k.name] as string | number | bigint),
@@ -147,7 +156,7 @@ export function duckdbTileBaseWriter(options: {
       });
       const read = queue.then(() => readRows(options.connection, sql));
       queue = read.catch(() => undefined);
-      const byEntity = groupByEntity(view, spec, rows, await read);
+      const byEntity = groupByEntity(view, spec, rows, await read, logsUpTo);
       let itemsWritten = 0;
       let itemsAlreadyNewer = 0;
       // Entities a few at a time (each writes its items 8 at a time): one after another, a
@@ -188,7 +197,8 @@ async function readRows(connection: () => Promise<DuckDBConnection>, sql: string
 }
 
 /**
- * The base rows of each entity of the chunk, by item prefix: an entity the base query returned
+ * The base rows of each entity of the chunk, by item prefix, each with the push logs ingested
+ * up to it (`logsUpTo`, so `last` orders pushed rows against it as offline): an entity the base query returned
  * no row for gets an empty list, so writeBaseTiles clears the bases it still stores (all its
  * rows in the widest window erased or no longer the base's) and writes nothing if it has none.
  */
@@ -197,13 +207,15 @@ function groupByEntity(
   spec: ViewTileSpec,
   chunk: readonly Record<string, unknown>[],
   rows: readonly Record<string, unknown>[],
+  logsUpTo: (seq: bigint) => string | undefined,
 ): Map<string, BaseRow[]> {
   const byEntity = new Map<string, BaseRow[]>();
   for (const row of chunk) byEntity.set(entityPrefix(view, row), []);
   for (const row of rows) {
     const { prefix, base } = baseRowOf(view, spec, row);
     const list = byEntity.get(prefix) ?? [];
-    list.push(base);
+    const pushLogsUpTo = logsUpTo(base.seq);
+    list.push(pushLogsUpTo === undefined ? base : { ...base, pushLogsUpTo });
     byEntity.set(prefix, list);
   }
   return byEntity;

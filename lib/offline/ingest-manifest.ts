@@ -32,6 +32,12 @@ export interface IngestRecord {
    * applied them to the tiles of aggregation views (lib/push/tiled-push-rows.ts, ADR 0020).
    */
   readonly pushTiledRows?: readonly (readonly [number, number])[];
+  /**
+   * On local ingests of push logs: `[offset, key]` per log, in order, the offset of its first
+   * row from `firstSeq` and its key (`<stamp>-<push id>`), so a tile base knows which logs were
+   * ingested before each of its rows (lib/push/push-log-order.ts, ADR 0020 "Ties for `last`").
+   */
+  readonly pushLogs?: readonly (readonly [number, string])[];
 }
 
 /** Join key columns (sorted) and the event-time column whose value combinations are checked. */

@@ -63,6 +63,8 @@ export interface IngestOptions {
    * (IngestRecord.pushTiledRows).
    */
   readonly pushTiledRows?: readonly (readonly [number, number])[] | 'all';
+  /** For push logs: each log's first row offset and key, kept in the commit record (IngestRecord.pushLogs). */
+  readonly pushLogs?: readonly (readonly [number, string])[];
   /** Where the files go; default the local offline store of `env` under `dataDir`. */
   readonly target?: IngestTarget;
   readonly onPhase?: (phase: IngestPhase) => void;
@@ -202,6 +204,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
                     : []
                   : options.pushTiledRows,
             }),
+        ...(options.pushLogs === undefined ? {} : { pushLogs: options.pushLogs }),
       }),
     });
     const warnings: string[] = [];

@@ -18,6 +18,7 @@ import {
   pendingPushLogs,
   pushIdOfLog,
   pushLogDir,
+  pushLogKey,
   removeAbandonedLogTemporaries,
 } from './push-log.ts';
 import {
@@ -159,7 +160,7 @@ class SourceCompaction {
 
   private async ingestBatch(batch: PushLogBatch): Promise<boolean> {
     try {
-      const result = await this.ingest(batch.file, batch.tiledRows ?? 'all');
+      const result = await this.ingest(batch.file, batch.tiledRows ?? 'all', batch.pushLogs);
       this.ingested += batch.logs.length;
       this.rows += result.rows;
     } catch (error) {
@@ -190,7 +191,7 @@ class SourceCompaction {
   private async ingestOne(log: string): Promise<void> {
     this.signal?.throwIfAborted();
     try {
-      const result = await this.ingest(log, logIsTiled(log) ? 'all' : []);
+      const result = await this.ingest(log, logIsTiled(log) ? 'all' : [], [[0, pushLogKey(log)]]);
       this.ingested += 1;
       this.rows += result.rows;
       await this.settleIngested([log]);
@@ -209,9 +210,14 @@ class SourceCompaction {
    * A push log's or batch's rows are ingested even when equal to rows ingested before (another
    * push with the same rows): what was ingested is known by push id and file name instead.
    */
-  private ingest(file: string, pushTiledRows: readonly (readonly [number, number])[] | 'all') {
+  private ingest(
+    file: string,
+    pushTiledRows: readonly (readonly [number, number])[] | 'all',
+    pushLogs: readonly (readonly [number, string])[] | undefined,
+  ) {
     return ingestFile({
       pushTiledRows,
+      ...(pushLogs === undefined ? {} : { pushLogs }),
       registry: this.registry,
       dataDir: this.dataDir,
       env: this.env,

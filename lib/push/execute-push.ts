@@ -9,9 +9,14 @@ import type { PushLimits } from './push-limits.ts';
 import type { LogPlacement } from './push-log.ts';
 import { onlinePushViews, pushSource } from './push-source.ts';
 import { writesOffline, writesOnline } from './push-target.ts';
-import { onlineTileViews } from './push-tiles.ts';
+import { onlineTileViews, rowsInPushLog } from './push-tiles.ts';
 import { type PushRow, validatePushRows } from './validate-push-rows.ts';
-import { buildOnlinePush, type OnlinePushResult, sendOnlinePush } from './write-push-online.ts';
+import {
+  buildOnlinePush,
+  type OnlinePushPlan,
+  type OnlinePushResult,
+  sendOnlinePush,
+} from './write-push-online.ts';
 
 export interface PushStore {
   readonly registry: RuntimeRegistry;
@@ -32,13 +37,14 @@ export interface PushStore {
    * a power cut too (the log folder's fsync) is still running, it returns that as `durable`:
    * the online puts are sent meanwhile and the push answers after both. `push.tiled` says
    * whether this push applies the rows to tiles (ADR 0020): the offline store keeps that with
-   * them, so a tile base counts exactly the pushed rows no tile holds.
+   * them, so a tile base counts exactly the pushed rows no tile holds. `pushLog`, the key of the
+   * log the rows went to (the local store), orders them in the tiles as their ingest will.
    */
   readonly offline?: (
     source: RuntimeSource,
     rows: readonly PushRow[],
     push: PushIdentity & LogPlacement,
-  ) => Promise<void | { readonly durable: Promise<void> }>;
+  ) => Promise<void | { readonly durable?: Promise<void>; readonly pushLog?: string }>;
 }
 
 export interface PushAnswer {
@@ -115,7 +121,9 @@ export async function executePush(
     ? await store.offline?.(source, rows, { ...identity, tiled })
     : undefined;
   const [online] = await Promise.all([
-    onlineTarget && plan ? sendOnlinePush(onlineTarget, plan) : undefined,
+    onlineTarget && plan
+      ? sendOnlinePush(onlineTarget, inPushLog(plan, placed?.pushLog))
+      : undefined,
     placed?.durable,
   ]);
   return {
@@ -132,4 +140,9 @@ export async function executePush(
 function onlineStore(store: PushStore): NonNullable<PushStore['online']> {
   if (!store.online) throw new Error('a push to the online store was given no online store');
   return store.online;
+}
+
+/** The plan with its tile rows placed in the ingest order of `pushLog`, the push's log. */
+function inPushLog(plan: OnlinePushPlan, pushLog: string | undefined): OnlinePushPlan {
+  return pushLog === undefined ? plan : { ...plan, tiles: rowsInPushLog(plan.tiles, pushLog) };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RegistrySource } from '../registry/index.ts';
-import { logIsTiled, pushLogDir } from './push-log.ts';
+import { logIsTiled, pushLogDir, pushLogKey } from './push-log.ts';
 import { rawNames } from './raw-names.ts';
 import { tiledRowRuns } from './tiled-push-rows.ts';
 import { writeDurably } from './write-durably.ts';
@@ -22,6 +22,8 @@ export interface PushLogBatch {
   readonly logs: readonly string[];
   /** Row offsets of the file that came from tiled logs (IngestRecord.pushTiledRows); set when written. */
   readonly tiledRows?: readonly (readonly [number, number])[];
+  /** Each log's first row offset in the file and its key (IngestRecord.pushLogs); set when written. */
+  readonly pushLogs?: readonly (readonly [number, string])[];
 }
 
 /** At most this many logs, or this many bytes of rows, per batch. */
@@ -83,6 +85,7 @@ export async function writeBatch(
   const leftOut: string[] = [];
   const parts: string[] = [];
   const segments: { rows: number; tiled: boolean }[] = [];
+  const pushLogs: [number, string][] = [];
   let bytes = 0;
   for (const log of logs) {
     if (taken.length >= batchLimits.logs || bytes >= batchLimits.bytes) break;
@@ -93,6 +96,7 @@ export async function writeBatch(
       continue;
     }
     taken.push(log);
+    pushLogs.push([segments.reduce((n, segment) => n + segment.rows, 0), pushLogKey(log)]);
     parts.push(lines);
     segments.push({ rows: lines.split('\n').length - 1, tiled: logIsTiled(log) });
     bytes += lines.length;
@@ -108,7 +112,7 @@ export async function writeBatch(
   );
   const file = path.join(dir, `${id}.jsonl`);
   await writeDurably(file, parts.join(''));
-  return { batch: { file, logs: taken, tiledRows: tiledRowRuns(segments) }, leftOut };
+  return { batch: { file, logs: taken, tiledRows: tiledRowRuns(segments), pushLogs }, leftOut };
 }
 
 function normalized(text: string, columns: readonly string[]): string | undefined {

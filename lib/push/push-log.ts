@@ -55,6 +55,8 @@ export interface LogPlacement {
 /** A push log in place under its name, and when its name survives a power cut too. */
 export interface PlacedPushLog {
   readonly file: string;
+  /** The log's key (pushLogKey): its rows' place in the ingest order, for their tiles. */
+  readonly pushLog: string;
   /** Settles once the log's folder is fsynced (syncFolder: a folder that cannot be synced is no error). */
   readonly durable: Promise<void>;
 }
@@ -110,7 +112,16 @@ async function writePushLog(
     )
     .join('\n');
   await writeInPlace(file, `${text}\n`, { exclusive: true });
-  return { file, durable: syncFolder(dir) };
+  return { file, pushLog: pushLogKey(file), durable: syncFolder(dir) };
+}
+
+/**
+ * A log's name less its endings, `<stamp>-<push id>`: compaction ingests waiting logs in the
+ * order of their names, and keys of one length sort as the names do, so a tiled pushed row
+ * carries its log's key as its place in the ingest order (ADR 0020, "Ties for `last`").
+ */
+export function pushLogKey(log: string): string {
+  return path.basename(log).replace(/(?:\.untiled)?\.jsonl$/, '');
 }
 
 const untiledMarker = '.untiled';

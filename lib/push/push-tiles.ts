@@ -75,6 +75,17 @@ export function tileRowsOf(
 }
 
 /**
+ * The tile rows of a push whose rows went to the push log `pushLog` (its key, pushLogKey): each
+ * row carries it, so `last` orders it on a full tie as the log's ingest will (IngestOrder).
+ */
+export function rowsInPushLog(views: readonly ViewTileRows[], pushLog: string): ViewTileRows[] {
+  return views.map((view) => ({
+    ...view,
+    rows: view.rows.map(({ prefix, row }) => ({ prefix, row: { ...row, pushLog } })),
+  }));
+}
+
+/**
  * Applies the rows to their views' tiles (applyRowToTiles): rows of one entity one after
  * another (they share items, so in parallel they would only conflict and re-read), entities
  * `concurrency` at a time. Throws the first store failure once every started row has ended;

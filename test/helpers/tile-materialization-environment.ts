@@ -14,7 +14,7 @@ import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-tab
 import { compactPushLogs } from '../../lib/push/compact-push-logs.ts';
 import { executePush } from '../../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../../lib/push/push-limits.ts';
-import { appendPushLog } from '../../lib/push/push-log.ts';
+import { appendPushLog, pushLogKey } from '../../lib/push/push-log.ts';
 import type { Registry } from '../../lib/registry/index.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { runFaultChild } from './fault-child-process.ts';
@@ -50,7 +50,15 @@ export async function tileEnvironment(dynamo: LocalDynamo, variant: TileDefiniti
         registry,
         online: { client, table },
         offline: async (source, pushed, identity) => {
-          await appendPushLog(dataDir, 'local', source, pushed, identity.pushId, identity);
+          const log = await appendPushLog(
+            dataDir,
+            'local',
+            source,
+            pushed,
+            identity.pushId,
+            identity,
+          );
+          return { pushLog: pushLogKey(log) };
         },
         now: () => Number(at / 1000n),
       },

@@ -41,7 +41,7 @@ export function rowsBetween(
     if (prng.next() < 0.15) event -= event % minute;
     if (event <= after) event = after + 1n;
     const id = customers[prng.int(0, customers.length - 1)] ?? 'K1';
-    // Rule 2 orders a pushed row by its ingest, which tiles cannot know: keep event times apart.
+    // Full ties (rule 2's ingest order) have a test of their own: keep event times apart here.
     while (taken.has(`${id}|${event}`)) event += 1n;
     taken.add(`${id}|${event}`);
     return paymentRow(formatMicros(event), {

@@ -10,7 +10,7 @@ import { LockedError } from '../../process-lock.ts';
 import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push-logs.ts';
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
-import { appendPushLog } from '../../push/push-log.ts';
+import { appendPushLog, pushLogKey } from '../../push/push-log.ts';
 import { type PushTarget, writesOffline, writesOnline } from '../../push/push-target.ts';
 import type { Registry } from '../../registry/index.ts';
 import type { RuntimeSource } from '../../registry/runtime-projection.ts';
@@ -187,7 +187,15 @@ export async function followPush(
           registry,
           ...(store ? { online: { client: store.client, table: store.table } } : {}),
           offline: async (pushed, rows, push) => {
-            await appendPushLog(ctx.options.dataDir, ctx.env, pushed, rows, undefined, push);
+            const log = await appendPushLog(
+              ctx.options.dataDir,
+              ctx.env,
+              pushed,
+              rows,
+              undefined,
+              push,
+            );
+            return { pushLog: pushLogKey(log) };
           },
         },
         defaultPushLimits,

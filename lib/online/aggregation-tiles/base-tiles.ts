@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { hasWellFormedOrder } from './ingest-order.ts';
 import { blockItemKey, blockMicros, coarserSize, minuteItemKey } from './tile-items.ts';
 import { minuteMicros, tileStart } from './tile-sizes.ts';
 import {
@@ -24,11 +25,16 @@ export const baseTilesAttribute = 'bt';
 export const baseRowsAttribute = 'br';
 export const baseSeqAttribute = 'bs';
 
-/** An offline row of one entity as the base keeps it (its `fstore_seq` orders `last`). */
+/**
+ * An offline row of one entity as the base keeps it: its `fstore_seq` orders `last` against
+ * other base rows, its `pushLogsUpTo` (when a push log with a key was ingested before it)
+ * against pushed rows (IngestOrder).
+ */
 export interface BaseRow {
   readonly eventMicros: bigint;
   readonly createdMicros: bigint | null;
   readonly seq: bigint;
+  readonly pushLogsUpTo?: string;
   readonly values: Readonly<Record<string, TileValue | null>>;
 }
 
@@ -117,7 +123,7 @@ export function baseTilesOfItem(
   for (const [start, states] of Object.entries(parsed)) {
     const columns = states as Record<string, TileState>;
     for (const [column, state] of Object.entries(columns))
-      if (!state || typeof state.sum !== 'bigint')
+      if (!state || typeof state.sum !== 'bigint' || !hasWellFormedOrder(state.last))
         throw new Error(`the base tile ${start} of column "${column}" in ${where} is damaged`);
     tiles.set(start, columns);
   }
@@ -138,11 +144,12 @@ export function baseRowsOfItem(item: Record<string, AttributeValue>, where: stri
 
 function isBaseRow(row: unknown): row is BaseRow {
   if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
-  const { eventMicros, createdMicros, seq, values } = row as Record<string, unknown>;
+  const { eventMicros, createdMicros, seq, pushLogsUpTo, values } = row as Record<string, unknown>;
   return (
     typeof eventMicros === 'bigint' &&
     (createdMicros === null || typeof createdMicros === 'bigint') &&
     typeof seq === 'bigint' &&
+    (pushLogsUpTo === undefined || typeof pushLogsUpTo === 'string') &&
     typeof values === 'object' &&
     values !== null &&
     !Array.isArray(values)

@@ -1,3 +1,4 @@
+import { hasWellFormedOrder } from './ingest-order.ts';
 import type { SumKind, TileState } from './tile-state.ts';
 
 /**
@@ -28,7 +29,12 @@ export function decodeTileStates(text: string, where: string): Record<string, Ti
     throw new Error(`the tile states of ${where} are damaged: not an object of columns`);
   for (const [column, state] of Object.entries(parsed)) {
     const s = state as Partial<TileState> | null;
-    if (!s || !sumKinds.includes(s.sumKind as SumKind) || typeof s.sum !== 'bigint')
+    if (
+      !s ||
+      !sumKinds.includes(s.sumKind as SumKind) ||
+      typeof s.sum !== 'bigint' ||
+      !hasWellFormedOrder(s.last)
+    )
       throw new Error(`the tile state of column "${column}" in ${where} is damaged`);
   }
   return parsed as Record<string, TileState>;

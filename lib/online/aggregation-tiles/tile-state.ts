@@ -1,27 +1,30 @@
 import { isIntegerType, isNumericType, type ValueType } from '../../definitions/value-types.ts';
 import { unitsOf } from './exact-float-sum.ts';
+import {
+  compareIngestOrder,
+  compareNullable,
+  type IngestOrder,
+  ingestOrderOf,
+} from './ingest-order.ts';
 import { compareValues, type TileValue } from './tile-values.ts';
 
 /** One source row's contribution to a column's tile: its value and rule 2's ordering keys. */
-export interface TileEvent {
+export interface TileEvent extends IngestOrder {
   /** Event time, epoch microseconds. */
   readonly eventMicros: bigint;
   /** Created time, epoch microseconds; null when the source has none (counts as oldest). */
   readonly createdMicros: bigint | null;
-  /** Ingestion order (`fstore_seq`); null for a row not ingested yet (counts as lowest). */
-  readonly seq: bigint | null;
   readonly value: TileValue | null;
 }
 
 /** How a column's values are summed: exact integers, exact doubles, or not at all. */
 export type SumKind = 'integer' | 'float' | 'none';
 
-/** The newest non-NULL row so far, by rule 2 (event time, created time, `fstore_seq`). */
-export interface LastCandidate {
+/** The newest non-NULL row so far, by rule 2 (event time, created time, ingest order). */
+export interface LastCandidate extends IngestOrder {
   readonly value: TileValue;
   readonly eventMicros: bigint;
   readonly createdMicros: bigint | null;
-  readonly seq: bigint | null;
 }
 
 /**
@@ -71,7 +74,7 @@ export function stateOfEvent(sumKind: SumKind, event: TileEvent): TileState {
     value,
     eventMicros: event.eventMicros,
     createdMicros: event.createdMicros,
-    seq: event.seq,
+    ...ingestOrderOf(event),
   };
   return { ...empty, ...sumOf(sumKind, value), count: 1, min: value, max: value, last: candidate };
 }
@@ -132,20 +135,13 @@ function pick<T>(a: T | null, b: T | null, keepA: (a: T, b: T) => boolean): T | 
   return keepA(a, b) ? a : b;
 }
 
-/** Rule 2's order: event time, then created time (missing is oldest), then `fstore_seq`. */
+/** Rule 2's order: event time, then created time (missing is oldest), then ingest order. */
 export function compareLast(a: LastCandidate, b: LastCandidate): number {
   return (
     compareNullable(a.eventMicros, b.eventMicros) ||
     compareNullable(a.createdMicros, b.createdMicros) ||
-    compareNullable(a.seq, b.seq)
+    compareIngestOrder(a, b)
   );
-}
-
-function compareNullable(a: bigint | null, b: bigint | null): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  return a < b ? -1 : 1;
 }
 
 function sumOf(sumKind: SumKind, value: TileValue): Partial<TileState> {

@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { baseRowsOfItem, baseTilesAttribute, baseTilesOfItem } from './base-tiles.ts';
 import type { TileReader } from './combine-window.ts';
+import { type IngestOrder, ingestOrderOf } from './ingest-order.ts';
 import { blockItemKey, minuteItemKey, minuteRowsAttribute, tileAttribute } from './tile-items.ts';
 import { minuteMicros, tileStart } from './tile-sizes.ts';
 import {
@@ -96,7 +97,7 @@ export type DecodedItems = WeakMap<
 
 type BaseTiles = ReturnType<typeof baseTilesOfItem>;
 /** A raw row of a minute item: one a push applied, or one of its base. */
-type EdgeRow = Omit<TileRow, 'id'>;
+type EdgeRow = Omit<TileRow, 'id'> & IngestOrder;
 
 /**
  * The merged state of one window of one column of the entity of `prefix` from its items (as
@@ -134,7 +135,7 @@ export function windowStateOfItems(
           stateOfEvent(sumKind, {
             eventMicros: row.eventMicros,
             createdMicros: row.createdMicros,
-            seq: row.seq,
+            ...ingestOrderOf(row),
             value: row.values[column] ?? null,
           }),
         );
@@ -262,7 +263,7 @@ export function tileReaderOfItems(
           (row): TileEvent => ({
             eventMicros: row.eventMicros,
             createdMicros: row.createdMicros,
-            seq: row.seq,
+            ...ingestOrderOf(row),
             value: row.values[column] ?? null,
           }),
         );

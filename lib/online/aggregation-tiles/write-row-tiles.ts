@@ -41,7 +41,10 @@ export interface TileRow {
   readonly id: string;
   readonly eventMicros: bigint;
   readonly createdMicros: bigint | null;
+  /** `fstore_seq`: null for a pushed row locally, the push time's clock sequence on AWS. */
   readonly seq: bigint | null;
+  /** A pushed row: its push log's key, which orders it as its ingest will (IngestOrder). */
+  readonly pushLog?: string;
   /** The aggregated columns' values. */
   readonly values: Readonly<Record<string, TileValue | null>>;
 }

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
+import { pushLogOrder } from '../../../lib/push/push-log-order.ts';
+
+const record = (fields: Partial<IngestRecord>): IngestRecord => ({
+  ingestId: 'i1',
+  source: 'payments',
+  file: '/in/rows.jsonl',
+  sha256: '',
+  rows: 10,
+  firstSeq: 100,
+  at: '',
+  ...fields,
+});
+const log = (n: number) => `20260301T000000.${String(n).padStart(6, '0')}-${'b'.repeat(32)}`;
+
+describe('the push logs ingested up to each row of a source (ADR 0020, "Ties for `last`")', () => {
+  it("gives each row the greatest key among the logs starting at or before it: a log's own rows, then the batch rows after it", () => {
+    const upTo = pushLogOrder(
+      [
+        record({ firstSeq: 1, rows: 5 }),
+        record({
+          firstSeq: 6,
+          rows: 6,
+          pushLogs: [
+            [0, log(1)],
+            [2, log(2)],
+            [5, log(3)],
+          ],
+        }),
+        record({ firstSeq: 12, rows: 4 }),
+        record({ source: 'other', firstSeq: 16, rows: 2, pushLogs: [[0, log(9)]] }),
+        record({ firstSeq: 18, rows: 1, pushLogs: [[0, log(4)]] }),
+      ],
+      'payments',
+    );
+    expect([1n, 5n].map(upTo)).toEqual([undefined, undefined]);
+    expect([6n, 7n, 8n, 10n, 11n].map(upTo)).toEqual([log(1), log(1), log(2), log(2), log(3)]);
+    expect([12n, 15n, 17n].map(upTo)).toEqual([log(3), log(3), log(3)]);
+    expect([18n, 99n].map(upTo)).toEqual([log(4), log(4)]);
+  });
+
+  it('never falls as the sequence grows, whatever the keys', () => {
+    const upTo = pushLogOrder(
+      [
+        record({
+          firstSeq: 1,
+          rows: 3,
+          pushLogs: [
+            [0, log(5)],
+            [1, log(2)],
+          ],
+        }),
+      ],
+      'payments',
+    );
+    expect([1n, 2n, 3n].map(upTo)).toEqual([log(5), log(5), log(5)]);
+  });
+
+  it('refuses a record whose logs are not increasing offsets within its rows with log keys, naming it', () => {
+    for (const pushLogs of [
+      [],
+      [
+        [0, log(1)],
+        [0, log(2)],
+      ],
+      [[10, log(1)]],
+      [[-1, log(1)]],
+      [[0, 'not a key']],
+      [[0.5, log(1)]],
+      [0],
+    ])
+      expect(
+        () =>
+          pushLogOrder(
+            [record({ ingestId: 'ing-7', pushLogs: pushLogs as [number, string][] })],
+            'payments',
+          ),
+        JSON.stringify(pushLogs),
+      ).toThrow(/commit record of ingest ing-7 \(source payments\) holds pushLogs .* no tile base/);
+  });
+});
