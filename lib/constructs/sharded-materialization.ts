@@ -50,6 +50,7 @@ const permanentShardErrors = [
   'StaleShardError',
   'UnloadedShardError',
   'ShardCheckpointError',
+  'ShardTileBasesError',
   'LeaseLostError',
 ];
 

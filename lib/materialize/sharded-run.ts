@@ -259,8 +259,10 @@ export async function finishShardedRun(
       `run ${ref.runId} of ${view.name}: ${count - done.length} of ${count} shards are not done (done: ${done.join(', ') || 'none'}); the watermark stays`,
       'start the state machine again: the run resumes with only its unfinished shards',
     );
-  // A run with tile bases is done when every shard's bases are written too.
-  const basesPending = progress.filter((p) => checkpoint.tiles === true && p.tiles?.done !== true);
+  // A run with tile bases is done when every shard's bases are written too (unless the view
+  // lost its tiles since it was planned: its shards then write none, as a single run).
+  const tileFed = checkpoint.tiles === true && viewTileSpec(deps.registry, view) !== undefined;
+  const basesPending = progress.filter((p) => tileFed && p.tiles?.done !== true);
   if (basesPending.length > 0)
     throw new ShardedRunError(
       `run ${ref.runId} of ${view.name}: ${basesPending.length} of ${count} shards have not written their tile bases (${basesPending.map((p) => p.shard).join(', ')}); the watermark stays`,
@@ -281,7 +283,7 @@ export async function finishShardedRun(
   const newestEventTs = laterIso(state.newestEventTs, finished.newestEventTs);
   const record = { ...run, ...(issues.length > 0 ? { qualityIssues: issues } : {}) };
   // Every shard wrote its entities' bases (above): the mark is set or kept as by a single run.
-  const tileBases = tileBaseMark(state, finished, finished.tiles === true);
+  const tileBases = tileBaseMark(state, finished, tileFed);
   await store.finish(ref.owner, record, {
     ...(tileBases !== undefined ? { tileBases } : {}),
     ...(watermark ? { watermark } : {}),

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { epochMicrosOf, laterIso, millisOfMicros } from '../epoch-micros.ts';
 import { HintedError } from '../hinted-error.ts';
+import { viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { definitionFingerprint } from './definition-fingerprint.ts';
 import {
@@ -111,8 +112,9 @@ export async function writeUnloadedShard(
     stored?.runId === options.runId
       ? stored
       : { runId: options.runId, shard: options.shard, done: false, counts: zero };
-  // A tile-fed view's run (planned with tiles) writes each shard's bases after its rows.
-  const tileFed = checkpoint.tiles === true;
+  // A tile-fed view's run (planned with tiles) writes each shard's bases after its rows; a
+  // view that lost its tiles since (a deploy during the run) writes none, as a single run.
+  const tileFed = checkpoint.tiles === true && viewTileSpec(options.registry, view) !== undefined;
   if (progress.done && (!tileFed || progress.tiles?.done))
     return { status: 'done', alreadyDone: true, counts: progress.counts, ...tilesOf(progress) };
   if (tileFed && !options.tiles)

@@ -102,6 +102,8 @@ describe('sharded materialization on AWS (CDK)', () => {
     const retries = write.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
     expect(retries.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 3 });
     expect(retries.find((r) => r.ErrorEquals.includes('StaleShardError'))?.MaxAttempts).toBe(0);
+    // A writer deployed without Athena for a tile-fed run: no retry mends it.
+    expect(retries.find((r) => r.ErrorEquals.includes('ShardTileBasesError'))?.MaxAttempts).toBe(0);
     expect(
       retries.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException')),
     ).toBeDefined();

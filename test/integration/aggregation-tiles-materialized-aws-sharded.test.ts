@@ -97,7 +97,7 @@ async function shardedEnvironment() {
       functionName: 'f',
       awsRequestId: 'r',
     }) as never;
-  const handlers = (at: bigint, beforeToken?: () => void) => {
+  const handlers = (at: bigint, beforeToken?: () => void, withAthena = true) => {
     const now = () => Number(at / 1000n);
     const controller = createRunControllerHandler({
       registry,
@@ -129,8 +129,7 @@ async function shardedEnvironment() {
       config: readShardWriterConfig({
         TABLE_NAME: env.table,
         OFFLINE_BUCKET: bucket.name,
-        ATHENA_WORKGROUP: 'fstore-dev',
-        ATHENA_DATABASE: 'fstore_dev',
+        ...(withAthena ? { ATHENA_WORKGROUP: 'fstore-dev', ATHENA_DATABASE: 'fstore_dev' } : {}),
         CHUNK_ROWS: '1',
         SAFETY_MARGIN_MS: '60000',
       }),
@@ -199,7 +198,7 @@ async function shardedEnvironment() {
     ).read();
   const shardProgress = () =>
     new ShardStateStore(env.client, env.table, keyPrefixOf(env.fixture.registry, 'spend')).read();
-  return { ...env, runSharded, state, shardProgress, refusals };
+  return { ...env, runSharded, state, shardProgress, refusals, handlers };
 }
 
 describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, ADR 0022)', () => {
@@ -367,5 +366,24 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     const values = await env.lookupAt(at, false);
     expect(values[0]?.amount_count_30d).toBe(0);
     expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
+  }, 300_000);
+
+  it('refuses a shard of a tile-fed run when its writer has no Athena workgroup (deployed without it), writing nothing', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(29);
+    const at = t0 - 5n * minute;
+    await env.fixture.ingest('payments', rowsBetween(prng, at - 1440n * minute, at, 6, new Set()));
+    await copyLocalStoreToBucket(env.fixture.dataDir, bucket.objects);
+    const { step } = env.handlers(at);
+    const { write } = env.handlers(at, undefined, false);
+    const started = await step({ action: 'start', view: 'spend', execution: 'exec-no-athena' });
+    const ref = { view: 'spend', runId: started.runId, owner: started.owner };
+    await step({ action: 'poll', queryExecutionId: started.queryExecutionId, ...ref });
+    for (const item of started.items)
+      await expect(write(item, 600_000)).rejects.toThrow(
+        /writes tile bases, but shard \d's writer has no Athena workgroup.*nothing was written/,
+      );
+    expect(await env.shardProgress()).toEqual({});
+    expect((await env.lookupAt(at, false)).every((v) => v.amount_count_1d === 0)).toBe(true);
   }, 300_000);
 });
