@@ -90,8 +90,9 @@ export function renderTileBaseRows(
       'fstore_seq',
       ...Object.keys(query.columns).map(q),
     ];
-    // The entities on the right (Trino's build side, whose keys also filter the source scan),
-    // outer so an entity without rows keeps one row of NULLs.
+    // The entities on the right (Trino's build side by default; its dynamic filtering, which
+    // covers right joins, may then prune the source scan by their keys), outer so an entity
+    // without rows keeps one row of NULLs.
     return [
       `SELECT ${keyNames.map((k) => `fstore_entities.${k} AS ${k}`).join(', ')},`,
       `  ${outputs.map((column) => `fstore_base.${column}`).join(', ')}`,
