@@ -6,7 +6,7 @@ import { offlineRoot } from '../offline/local-layout.ts';
 import { isRunning } from '../process-lock.ts';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import { PushLogWriteError } from './offline-push-unavailable.ts';
-import { newPushId, pushIdPattern } from './push-id.ts';
+import { newPushId, type PushIdentity, pushIdPattern } from './push-id.ts';
 import { rawNames } from './raw-names.ts';
 import type { PushRow } from './validate-push-rows.ts';
 import { writeDurably, writeInPlace } from './write-durably.ts';
@@ -35,7 +35,7 @@ export async function appendPushLog(
   source: RuntimeSource,
   rows: readonly PushRow[],
   pushId: string = newPushId(),
-  placement: LogPlacement = { tiled: true },
+  placement: LogPlacement & Pick<PushIdentity, 'idempotencyKey'> = { tiled: true },
 ): Promise<string> {
   const placed = await placePushLog(dataDir, env, source, rows, pushId, placement);
   await placed.durable;
@@ -73,7 +73,7 @@ export async function placePushLog(
   source: RuntimeSource,
   rows: readonly PushRow[],
   pushId: string = newPushId(),
-  placement: LogPlacement = { tiled: true },
+  placement: LogPlacement & Pick<PushIdentity, 'idempotencyKey'> = { tiled: true },
 ): Promise<PlacedPushLog> {
   if (!pushIdPattern.test(pushId))
     throw new Error(`internal: push id "${pushId}" is not 32 lowercase hex digits`);
@@ -95,10 +95,13 @@ async function writePushLog(
   source: RuntimeSource,
   rows: readonly PushRow[],
   pushId: string,
-  placement: LogPlacement,
+  placement: LogPlacement & Pick<PushIdentity, 'idempotencyKey'>,
 ): Promise<PlacedPushLog> {
   await mkdir(dir, { recursive: true });
   await seedLogStamp(dir);
+  // A keyed push run again: its first log, if still waiting, is the one compaction ingests.
+  const first =
+    placement.idempotencyKey === undefined ? undefined : await waitingLogOf(dir, pushId);
   const marker = placement.tiled ? '' : untiledMarker;
   const file = path.join(dir, `${nextLogStamp()}-${pushId}${marker}.jsonl`);
   const raw = rawNames(source);
@@ -112,7 +115,15 @@ async function writePushLog(
     )
     .join('\n');
   await writeInPlace(file, `${text}\n`, { exclusive: true });
-  return { file, pushLog: pushLogKey(file), durable: syncFolder(dir) };
+  return { file, pushLog: pushLogKey(first ?? file), durable: syncFolder(dir) };
+}
+
+/** The first waiting log of push `pushId` in `dir`, by name (compaction's order). */
+async function waitingLogOf(dir: string, pushId: string): Promise<string | undefined> {
+  return (await namesIn(dir))
+    .filter((name) => pushIdOfLog(name) === pushId)
+    .sort()
+    .at(0);
 }
 
 /**

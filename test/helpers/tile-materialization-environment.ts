@@ -13,8 +13,9 @@ import { lookupFeatures } from '../../lib/online/online-lookup.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { compactPushLogs } from '../../lib/push/compact-push-logs.ts';
 import { executePush } from '../../lib/push/execute-push.ts';
+import type { PushIdentity } from '../../lib/push/push-id.ts';
 import { defaultPushLimits } from '../../lib/push/push-limits.ts';
-import { appendPushLog, pushLogKey } from '../../lib/push/push-log.ts';
+import { placePushLog } from '../../lib/push/push-log.ts';
 import type { Registry } from '../../lib/registry/index.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { runFaultChild } from './fault-child-process.ts';
@@ -44,13 +45,14 @@ export async function tileEnvironment(dynamo: LocalDynamo, variant: TileDefiniti
     at: bigint,
     rows: Record<string, unknown>[],
     to: 'online_and_offline' | 'offline' = 'online_and_offline',
+    keyed: { identity?: PushIdentity; client?: DynamoDBClient } = {},
   ) =>
     executePush(
       {
         registry,
-        online: { client, table },
+        online: { client: keyed.client ?? client, table },
         offline: async (source, pushed, identity) => {
-          const log = await appendPushLog(
+          const placed = await placePushLog(
             dataDir,
             'local',
             source,
@@ -58,13 +60,15 @@ export async function tileEnvironment(dynamo: LocalDynamo, variant: TileDefiniti
             identity.pushId,
             identity,
           );
-          return { pushLog: pushLogKey(log) };
+          await placed.durable;
+          return { pushLog: placed.pushLog };
         },
         now: () => Number(at / 1000n),
       },
       defaultPushLimits,
       'payments',
       { rows, to },
+      ...(keyed.identity ? [keyed.identity] : []),
     );
   const materialize = (
     at: bigint,

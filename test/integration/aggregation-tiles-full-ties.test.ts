@@ -86,4 +86,35 @@ describe('`last` on a full tie (same event and created time) between pushed and 
     expect((await env.materialize(e3 + 2n * minute))[0]?.status).toBe('succeeded');
     expect(await checkpoint(e3, { K1: 15.5, K3: 13.5 })).toEqual([]);
   }, 600_000);
+
+  it('orders a keyed push run again after its log was written but not its tiles by its first log, the one compaction ingests', async () => {
+    const env = await tileEnvironment(dynamo);
+    const e = t0 - 5n * day + 17n * second + 5n;
+    const first = tied('K2', e, e + 1n, 1.25);
+    const identity = { pushId: 'c'.repeat(32), idempotencyKey: 'payment-77' };
+    // The first run writes its log, then every minute item write fails (the process dying there).
+    const failing = new Proxy(env.client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { input?: { Key?: { pk?: { S?: string } } } }) => {
+          if (command.input?.Key?.pk?.S?.includes('|raw#'))
+            throw new Error('died before its tiles');
+          return target.send(command as never);
+        };
+      },
+    });
+    await expect(
+      env.push(e + minute, [first], 'online_and_offline', { identity, client: failing }),
+    ).rejects.toThrow(/died before its tiles/);
+    // Another push tied with it, then the keyed retry: offline the first log, then this one.
+    await env.push(e + minute, [tied('K2', e, e + 1n, 2.25)]);
+    await env.push(e + 2n * minute, [first], 'online_and_offline', { identity });
+    const at = e - (e % 1000n) + 1000n;
+    const lookups = [];
+    for (const after of [0n, 6n * minute, 3n * hour])
+      for (const cached of [false, true])
+        lookups.push(...env.lookupRecords(at + after, await env.lookupAt(at + after, cached)));
+    expect(lookups[1]?.values.amount_last_10m).toBe(2.25);
+    expect((await env.mismatches(lookups)).slice(0, 10)).toEqual([]);
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import type { PushIdentity } from '../../push/push-id.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
-import { appendPushLog, logIsTiled, pushIdOfLog, pushLogKey } from '../../push/push-log.ts';
+import { logIsTiled, placePushLog, pushIdOfLog } from '../../push/push-log.ts';
 import { onlinePushViews, pushSource } from '../../push/push-source.ts';
 import {
   type PushTarget,
@@ -174,15 +174,19 @@ export function registerPush(program: Command): void {
                 const replayedTiled =
                   pushIdOfLog(options.file as string) !== undefined &&
                   logIsTiled(options.file as string);
-                const log = await appendPushLog(
+                const placed = await placePushLog(
                   ctx.options.dataDir,
                   ctx.env,
                   into,
                   rows,
                   push.pushId,
-                  { tiled: push.tiled || replayedTiled },
+                  {
+                    ...push,
+                    tiled: push.tiled || replayedTiled,
+                  },
                 );
-                return { pushLog: pushLogKey(log) };
+                await placed.durable;
+                return { pushLog: placed.pushLog };
               },
             },
             defaultPushLimits,
