@@ -91,10 +91,31 @@ async function open(
   const sequence = tileBaseSequence(await options.records(), options.view.source);
   if (!sequence) return undefined;
   const nowMs = options.now();
-  const nowMicros = BigInt(nowMs) * 1000n;
+  const groups = await queryTileBaseGroups(options, spec, sequence, nowMs, {
+    sql: renderMaterializationRows(run, options.dialect),
+  });
+  return { version: sequence.version, nowMs, groups };
+}
+
+/**
+ * Starts the base query of the entities `entities.sql` yields (of the records read, as of
+ * `nowMs`), refused before Athena when too long, and reads its result as entity groups.
+ * `everyEntity`: an entity without base rows comes as a group of none (a sharded run's shard).
+ */
+export async function queryTileBaseGroups(
+  options: Pick<
+    Parameters<typeof athenaTileBaseWriter>[0],
+    'view' | 'planned' | 'dialect' | 'runner' | 'signal'
+  >,
+  spec: ViewTileSpec,
+  sequence: NonNullable<ReturnType<typeof tileBaseSequence>>,
+  nowMs: number,
+  entities: { readonly sql: string; readonly everyEntity?: boolean },
+): Promise<EntityGroups> {
   const sql = renderTileBaseRows(options.planned, options.dialect, {
-    entities: { sql: renderMaterializationRows(run, options.dialect) },
-    afterMicros: nowMicros - BigInt(spec.widestWindowSeconds) * 1_000_000n,
+    entities: { sql: entities.sql },
+    ...(entities.everyEntity ? { everyEntity: true } : {}),
+    afterMicros: BigInt(nowMs) * 1000n - BigInt(spec.widestWindowSeconds) * 1_000_000n,
     maxSeq: sequence.maxSeq,
     includedSeqRanges: sequence.readRanges,
     excludedSeqRanges: sequence.pushRanges,
@@ -106,7 +127,7 @@ async function open(
     options.signal ? { signal: options.signal } : {},
   );
   const rows = options.runner.typedRows(queryExecutionId)[Symbol.asyncIterator]();
-  return { version: sequence.version, nowMs, groups: tileBaseGroups(options.view, spec, rows) };
+  return tileBaseGroups(options.view, spec, rows);
 }
 
 /**
@@ -114,7 +135,7 @@ async function open(
  * ingests not applied to tiles, render-tile-base-rows.ts): refused before Athena is asked when
  * that makes it longer than Athena takes, saying where the ranges come from.
  */
-export function checkBaseQuerySize(
+function checkBaseQuerySize(
   sql: string,
   view: RuntimeFeatureView,
   sequence: NonNullable<ReturnType<typeof tileBaseSequence>>,

@@ -8,8 +8,11 @@ import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-pr
 import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import type { LatestWindow } from '../sql/render-latest.ts';
-import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
-import { checkBaseQuerySize, tileBaseGroups, unkeyableEntity } from './athena-tile-base-writer.ts';
+import {
+  type EntityGroups,
+  queryTileBaseGroups,
+  unkeyableEntity,
+} from './athena-tile-base-writer.ts';
 import { type ResumeKey, renderMaterializationRows } from './row-source.ts';
 import type { ShardTileProgress } from './shard-plan.ts';
 import { tileBaseSequence } from './tile-base-writer.ts';
@@ -82,25 +85,10 @@ export async function writeShardTileBases(
     },
     options.dialect,
   );
-  const sql = renderTileBaseRows(options.planned, options.dialect, {
-    entities: { sql: entities },
+  const groups = await queryTileBaseGroups(options, spec, sequence, nowMs, {
+    sql: entities,
     everyEntity: true,
-    afterMicros: BigInt(nowMs) * 1000n - BigInt(spec.widestWindowSeconds) * 1_000_000n,
-    maxSeq: sequence.maxSeq,
-    includedSeqRanges: sequence.readRanges,
-    excludedSeqRanges: sequence.pushRanges,
-    columns: spec.columnTypes,
   });
-  checkBaseQuerySize(sql, options.view, sequence);
-  const { queryExecutionId } = await options.runner.run(
-    sql,
-    options.signal ? { signal: options.signal } : {},
-  );
-  const groups = tileBaseGroups(
-    options.view,
-    spec,
-    options.runner.typedRows(queryExecutionId)[Symbol.asyncIterator](),
-  );
   const write = (prefix: string, rows: BaseRow[]) =>
     writeBaseTiles(
       {
@@ -138,7 +126,7 @@ export async function writeShardTileBases(
  * `entities` counts the groups taken (unkeyable ones too: they are passed over, not written).
  */
 async function writeChunk(
-  groups: ReturnType<typeof tileBaseGroups>,
+  groups: EntityGroups,
   size: number,
   write: (prefix: string, rows: BaseRow[]) => Promise<{ written: number; alreadyNewer: number }>,
 ) {
