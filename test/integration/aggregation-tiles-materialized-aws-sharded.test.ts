@@ -386,4 +386,43 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     expect(await env.shardProgress()).toEqual({});
     expect((await env.lookupAt(at, false)).every((v) => v.amount_count_1d === 0)).toBe(true);
   }, 300_000);
+
+  it('resumes a stopped execution’s base phase from the shard’s checkpoint key in the next execution', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(31);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await env.fixture.ingest(
+      'payments',
+      rowsBetween(prng, at - 2n * 1440n * minute, at, 12, taken),
+    );
+    await copyLocalStoreToBucket(env.fixture.dataDir, bucket.objects);
+    const { step, write } = env.handlers(at);
+    const started = await step({ action: 'start', view: 'spend', execution: 'exec-stopped' });
+    const ref = { view: 'spend', runId: started.runId, owner: started.owner };
+    await step({ action: 'poll', queryExecutionId: started.queryExecutionId, ...ref });
+    // Shard 1 of 3 holds K2 and K3. Near its timeout it pauses at every checkpoint; the
+    // execution is stopped (recorded as failed) after K2's bases.
+    const shard1 = started.items.find((item) => item.shard === 1) as Item;
+    // Its two rows (one a chunk), then K2's bases: four invocations, each pausing.
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await write(shard1, 1_000));
+    expect(results.map((r) => r.status)).toEqual(['paused', 'paused', 'paused', 'paused']);
+    expect(results[3]).toMatchObject({ tiles: { afterKey: ['K2'], entities: 1, done: false } });
+    await step({ action: 'fail', ...ref, error: 'execution stopped' });
+    expect((await env.state()).watermark).toBeUndefined();
+
+    const queriesBefore = baseQueries().length;
+    const again = await env.runSharded(at);
+    expect(again.started).toMatchObject({ resumed: true, runId: started.runId });
+    expect(again.finished).toMatchObject({ status: 'succeeded' });
+    const shard1Queries = baseQueries()
+      .slice(queriesBefore)
+      .filter((sql) => sql.includes(') % 3 = 1'));
+    expect(shard1Queries).toHaveLength(1);
+    expect(shard1Queries[0]).toContain(`("customer_id" > 'K2')`);
+    const values = await env.lookupAt(at, false);
+    expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
+    expect(values.every((v) => (v.amount_count_30d as number) > 0)).toBe(true);
+  }, 300_000);
 });
