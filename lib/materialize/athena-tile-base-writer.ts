@@ -88,7 +88,11 @@ async function open(
   spec: ViewTileSpec,
   run: LatestRowsQuery,
 ): Promise<Opened | undefined> {
-  const sequence = tileBaseSequence(await options.records(), options.view.source);
+  const sequence = tileBaseSequence(
+    await options.records(),
+    options.view.source,
+    options.view.onlineStore.keyPrefix,
+  );
   if (!sequence) return undefined;
   const nowMs = options.now();
   const groups = await queryTileBaseGroups(options, spec, sequence, nowMs, {

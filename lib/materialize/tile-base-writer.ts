@@ -45,12 +45,14 @@ export interface TileBaseCounts {
  * The offline sequence a base is computed at and the rows it is computed from, from the
  * source's commit records: the rows of those records (`readRanges`; not of an ingest committed
  * after them, whose numbers on S3 may be lower), less the rows pushes applied to the tiles
- * themselves with their own ids (tiledSeqRanges: a rule of the commit records, local and AWS
- * alike). Undefined when the source has no committed row.
+ * themselves to the tiles of the view version whose item prefix is `tilePrefix`, with their own
+ * ids (tiledSeqRanges: a rule of the commit records, local and AWS alike; rows pushed to other
+ * view versions' tiles only are the base's). Undefined when the source has no committed row.
  */
 export function tileBaseSequence(
   records: readonly IngestRecord[],
   source: string,
+  tilePrefix: string,
 ):
   | {
       readonly maxSeq: bigint;
@@ -71,7 +73,7 @@ export function tileBaseSequence(
     if (maxSeq === undefined || last > maxSeq) maxSeq = last;
     rows += BigInt(record.rows);
     readRanges.push([first, last]);
-    pushRanges.push(...tiledSeqRanges(record, source));
+    pushRanges.push(...tiledSeqRanges(record, source, tilePrefix));
   }
   return maxSeq === undefined
     ? undefined
@@ -137,7 +139,7 @@ export function duckdbTileBaseWriter(options: {
     async writeEntities(rows) {
       if (rows.length === 0) return { entities: 0, itemsWritten: 0, itemsAlreadyNewer: 0 };
       sequenceRead ??= options.records().then((records) => ({
-        sequence: tileBaseSequence(records, view.source),
+        sequence: tileBaseSequence(records, view.source, view.onlineStore.keyPrefix),
         logsUpTo: pushLogOrder(records, view.source),
       }));
       const { sequence, logsUpTo } = await sequenceRead;

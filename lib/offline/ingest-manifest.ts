@@ -29,9 +29,15 @@ export interface IngestRecord {
   readonly uniqueKeyTimes?: readonly KeyTimeSet[];
   /**
    * On ingests of pushed rows only: the `[start, end)` row offsets from `firstSeq` whose push
-   * applied them to the tiles of aggregation views (lib/push/tiled-push-rows.ts, ADR 0020).
+   * applied them to the tiles of every aggregation view version (lib/push/tiled-push-rows.ts,
+   * ADR 0020): rows logged or staged before the mark named view versions.
    */
   readonly pushTiledRows?: readonly (readonly [number, number])[];
+  /**
+   * On ingests of pushed rows only: by tile item prefix (`<view>#<version>`), the offsets of
+   * the rows whose push applied them to that view version's tiles (lib/push/tiled-push-rows.ts).
+   */
+  readonly pushTiledRowsByView?: Readonly<Record<string, readonly (readonly [number, number])[]>>;
   /**
    * On local ingests of push logs: `[offset, key]` per log, in order, the offset of its first
    * row from `firstSeq` and its key (`<stamp>-<push id>`), so a tile base knows which logs were

@@ -65,6 +65,13 @@ export interface IngestOptions {
   readonly pushTiledRows?: readonly (readonly [number, number])[] | 'all';
   /** For push logs: each log's first row offset and key, kept in the commit record (IngestRecord.pushLogs). */
   readonly pushLogs?: readonly (readonly [number, string])[];
+  /**
+   * For pushed rows: by tile prefix, the offsets applied to that view version's tiles, or `all`
+   * (IngestRecord.pushTiledRowsByView).
+   */
+  readonly pushTiledRowsByView?: Readonly<
+    Record<string, readonly (readonly [number, number])[] | 'all'>
+  >;
   /** Where the files go; default the local offline store of `env` under `dataDir`. */
   readonly target?: IngestTarget;
   readonly onPhase?: (phase: IngestPhase) => void;
@@ -196,13 +203,16 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         at: new Date().toISOString(),
         ...(options.pushTiledRows === undefined
           ? {}
+          : { pushTiledRows: allRows(options.pushTiledRows, rows) }),
+        ...(options.pushTiledRowsByView === undefined
+          ? {}
           : {
-              pushTiledRows:
-                options.pushTiledRows === 'all'
-                  ? rows > 0
-                    ? [[0, rows] as const]
-                    : []
-                  : options.pushTiledRows,
+              pushTiledRowsByView: Object.fromEntries(
+                Object.entries(options.pushTiledRowsByView).map(([prefix, ranges]) => [
+                  prefix,
+                  allRows(ranges, rows),
+                ]),
+              ),
             }),
         ...(options.pushLogs === undefined ? {} : { pushLogs: options.pushLogs }),
       }),
@@ -480,4 +490,13 @@ async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** Tiled row offsets as a commit record holds them: `all` is every row of the ingest. */
+function allRows(
+  ranges: readonly (readonly [number, number])[] | 'all',
+  rows: number,
+): readonly (readonly [number, number])[] {
+  if (ranges !== 'all') return ranges;
+  return rows > 0 ? [[0, rows] as const] : [];
 }

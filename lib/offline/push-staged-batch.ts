@@ -1,6 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { pushIdColumn, pushRowColumn, pushTiledColumn } from '../push/firehose-staging.ts';
+import {
+  pushIdColumn,
+  pushRowColumn,
+  pushTiledColumn,
+  pushTilesColumn,
+} from '../push/firehose-staging.ts';
+import type { TiledRowRuns } from '../push/tiled-push-rows.ts';
 import type { RegistrySource } from '../registry/index.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { queryRows } from './duckdb-session.ts';
@@ -31,8 +37,11 @@ export async function writeStagedBatch(
   rows: number;
   duplicates: number;
   identities: DeliveredRow[];
-  /** `[start, end)` offsets of the output's rows their pushes applied to tiles (ADR 0020). */
-  tiledRows: [number, number][];
+  /**
+   * `[start, end)` offsets of the output's rows their pushes applied to tiles (ADR 0020): of
+   * every view version, and by tile prefix.
+   */
+  tiledRows: TiledRowRuns;
 }> {
   const files = `[${objects.map(quoteLiteral).join(', ')}]`;
   await connection.run(
@@ -81,9 +90,9 @@ export async function writeStagedBatch(
   ).map((r) => ({ pushId: String(r.push_id), row: Number(r.push_row) }));
   if (rows === 0) {
     await writeFile(output, '');
-    return { rows, duplicates: staged, identities, tiledRows: [] };
+    return { rows, duplicates: staged, identities, tiledRows: { every: [], byView: {} } };
   }
-  const tiledRows = await tiledRuns(connection, present.has(pushTiledColumn));
+  const tiledRows = await tiledRuns(connection, present);
   const rawName = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
   const select = source.schema.map((c) => {
     const value = present.has(c.name) ? columnText(c.name, c.type) : 'NULL';
@@ -96,20 +105,42 @@ export async function writeStagedBatch(
 }
 
 /**
- * The runs of tiled rows in the output's order (gaps and islands): a NULL flag, or objects
- * staged before the column, read as tiled, as every pushed row was then.
+ * The runs of tiled rows in the output's order (gaps and islands), by the tile prefixes a row
+ * names (`fstore_push_tiles`). A row naming none (NULL: staged before the list, or objects
+ * staged before the column) is tiled for every view version when its flag says tiled or is
+ * NULL (staged before the flag), as every pushed row was then.
  */
-async function tiledRuns(connection: DuckDBConnection, flagged: boolean) {
-  const tiled = flagged ? `coalesce(${quoteIdentifier(pushTiledColumn)}, true)` : 'true';
+async function tiledRuns(
+  connection: DuckDBConnection,
+  present: ReadonlySet<string>,
+): Promise<TiledRowRuns> {
+  const flag = present.has(pushTiledColumn)
+    ? `coalesce(${quoteIdentifier(pushTiledColumn)}, true)`
+    : 'true';
+  const tiles = present.has(pushTilesColumn)
+    ? quoteIdentifier(pushTilesColumn)
+    : 'CAST(NULL AS VARCHAR[])';
+  // prefix NULL: tiled for every view version.
   const runs = await queryRows(
     connection,
-    `SELECT min(i) AS first, max(i) + 1 AS next FROM (
-       SELECT i, tiled, i - row_number() OVER (PARTITION BY tiled ORDER BY i) AS island FROM (
-         SELECT row_number() OVER (ORDER BY fstore_object_order, file_row_number) - 1 AS i,
-           ${tiled} AS tiled FROM fstore_kept))
-     WHERE tiled GROUP BY island ORDER BY first`,
+    `WITH numbered AS (
+       SELECT row_number() OVER (ORDER BY fstore_object_order, file_row_number) - 1 AS i,
+         ${tiles} AS tiles, ${flag} AS tiled FROM fstore_kept),
+     marks AS (
+       SELECT DISTINCT i, unnest(tiles) AS prefix FROM numbered WHERE tiles IS NOT NULL
+       UNION ALL SELECT i, NULL AS prefix FROM numbered WHERE tiles IS NULL AND tiled)
+     SELECT prefix, min(i) AS first, max(i) + 1 AS next FROM (
+       SELECT prefix, i, i - row_number() OVER (PARTITION BY prefix ORDER BY i) AS island FROM marks)
+     GROUP BY prefix, island ORDER BY prefix NULLS FIRST, first`,
   );
-  return runs.map((r): [number, number] => [Number(r.first), Number(r.next)]);
+  const every: [number, number][] = [];
+  const byView: Record<string, [number, number][]> = {};
+  for (const r of runs) {
+    const run: [number, number] = [Number(r.first), Number(r.next)];
+    if (r.prefix === null || r.prefix === undefined) every.push(run);
+    else byView[String(r.prefix)] = [...(byView[String(r.prefix)] ?? []), run];
+  }
+  return { every, byView };
 }
 
 const isoMicros = (expression: string) =>

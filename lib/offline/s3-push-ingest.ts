@@ -384,7 +384,10 @@ class StagedPushIngest {
         absentColumnsAsNull: true,
         // Equal rows pushed twice under two push ids are two rows, as a second log is locally.
         allowDuplicate: true,
-        pushTiledRows: built.tiledRows,
+        pushTiledRows: built.tiledRows.every,
+        ...(Object.keys(built.tiledRows.byView).length === 0
+          ? {}
+          : { pushTiledRowsByView: built.tiledRows.byView }),
         signal: this.options.signal,
       }).catch(async (error: unknown) => {
         // Refused before its commit: the manifest names a batch that will never land.

@@ -13,7 +13,6 @@ import {
 } from './ingested-log-ledger.ts';
 import {
   failedPushLogDir,
-  logIsTiled,
   moveAsideFailedLog,
   pendingPushLogs,
   pushIdOfLog,
@@ -28,7 +27,9 @@ import {
   removeBatch,
   writeBatch,
 } from './push-log-batch.ts';
+import { logTiles } from './push-log-tiles.ts';
 import { rawNames } from './raw-names.ts';
+import type { RowTiles, TiledRowRuns } from './tiled-push-rows.ts';
 
 export interface PushLogCompaction {
   readonly source: string;
@@ -160,7 +161,7 @@ class SourceCompaction {
 
   private async ingestBatch(batch: PushLogBatch): Promise<boolean> {
     try {
-      const result = await this.ingest(batch.file, batch.tiledRows ?? 'all', batch.pushLogs);
+      const result = await this.ingest(batch.file, batch.tiledRows ?? 'every', batch.pushLogs);
       this.ingested += batch.logs.length;
       this.rows += result.rows;
     } catch (error) {
@@ -191,7 +192,8 @@ class SourceCompaction {
   private async ingestOne(log: string): Promise<void> {
     this.signal?.throwIfAborted();
     try {
-      const result = await this.ingest(log, logIsTiled(log) ? 'all' : [], [[0, pushLogKey(log)]]);
+      const tiles = await logTiles(log, pushLogDir(this.dataDir, this.env, this.source.name));
+      const result = await this.ingest(log, tiles, [[0, pushLogKey(log)]]);
       this.ingested += 1;
       this.rows += result.rows;
       await this.settleIngested([log]);
@@ -212,11 +214,11 @@ class SourceCompaction {
    */
   private ingest(
     file: string,
-    pushTiledRows: readonly (readonly [number, number])[] | 'all',
+    tiled: TiledRowRuns | RowTiles,
     pushLogs: readonly (readonly [number, string])[] | undefined,
   ) {
     return ingestFile({
-      pushTiledRows,
+      ...tiledRowsOptions(tiled),
       ...(pushLogs === undefined ? {} : { pushLogs }),
       registry: this.registry,
       dataDir: this.dataDir,
@@ -324,4 +326,26 @@ function safeJson(line: string): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+/**
+ * The commit record's tiled rows (lib/push/tiled-push-rows.ts) of a batch's runs, or of one
+ * log's rows, all tiled alike. `pushTiledRows` is always written, so a record of pushed rows is
+ * never read by the rule for records written before the field.
+ */
+function tiledRowsOptions(tiled: TiledRowRuns | RowTiles) {
+  if (tiled === 'every') return { pushTiledRows: 'all' as const };
+  if (Array.isArray(tiled)) {
+    const prefixes = tiled as readonly string[];
+    return prefixes.length === 0
+      ? { pushTiledRows: [] }
+      : {
+          pushTiledRows: [],
+          pushTiledRowsByView: Object.fromEntries(prefixes.map((p) => [p, 'all' as const])),
+        };
+  }
+  const runs = tiled as TiledRowRuns;
+  return Object.keys(runs.byView).length === 0
+    ? { pushTiledRows: runs.every }
+    : { pushTiledRows: runs.every, pushTiledRowsByView: runs.byView };
 }

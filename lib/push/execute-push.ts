@@ -6,7 +6,6 @@ import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-project
 import type { PushBody } from './push-body.ts';
 import { newPushId, type PushIdentity } from './push-id.ts';
 import type { PushLimits } from './push-limits.ts';
-import type { LogPlacement } from './push-log.ts';
 import { onlinePushViews, pushSource } from './push-source.ts';
 import { writesOffline, writesOnline } from './push-target.ts';
 import { onlineTileViews, rowsInPushLog } from './push-tiles.ts';
@@ -35,15 +34,16 @@ export interface PushStore {
    * targets answer 501. `push` identifies the push: the offline store keeps each push id once.
    * It resolves once the rows survive a crash of this process; when their last step to survive
    * a power cut too (the log folder's fsync) is still running, it returns that as `durable`:
-   * the online puts are sent meanwhile and the push answers after both. `push.tiled` says
-   * whether this push applies the rows to tiles (ADR 0020): the offline store keeps that with
-   * them, so a tile base counts exactly the pushed rows no tile holds. `pushLog`, the key of the
-   * log the rows went to (the local store), orders them in the tiles as their ingest will.
+   * the online puts are sent meanwhile and the push answers after both. `push.tiles` names the
+   * tile-fed view versions (tile item prefixes) this push applies the rows to (ADR 0020): the
+   * offline store keeps them with the rows, so each view version's base counts exactly the
+   * pushed rows its own tiles do not hold. `pushLog`, the key of the log the rows went to (the
+   * local store), orders them in the tiles as their ingest will.
    */
   readonly offline?: (
     source: RuntimeSource,
     rows: readonly PushRow[],
-    push: PushIdentity & LogPlacement,
+    push: PushIdentity & { readonly tiles: readonly string[] },
   ) => Promise<void | { readonly durable?: Promise<void>; readonly pushLog?: string }>;
 }
 
@@ -114,11 +114,11 @@ export async function executePush(
   // materialization of the compacted rows); the reverse order could serve rows training never
   // sees. Only the log folder's fsync runs beside the puts: a process killed meanwhile leaves
   // the log whole under its name, so no put is ever sent for rows the offline store could lose.
-  // Tiled: every row goes through applyRowToTiles of every tile-fed view (a row older than a
-  // view's widest window is left out there, and out of every base too).
-  const tiled = writesOnline(body.to) && tileViews.length > 0;
+  // Tiles: every row goes through applyRowToTiles of each of these view versions (a row older
+  // than a view's widest window is left out there, and out of its base too).
+  const tiles = writesOnline(body.to) ? tileViews.map((v) => v.onlineStore.keyPrefix) : [];
   const placed = writesOffline(body.to)
-    ? await store.offline?.(source, rows, { ...identity, tiled })
+    ? await store.offline?.(source, rows, { ...identity, tiles })
     : undefined;
   const [online] = await Promise.all([
     onlineTarget && plan

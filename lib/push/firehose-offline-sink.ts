@@ -47,7 +47,7 @@ export function firehoseOfflineSink(options: FirehoseSinkOptions) {
       ...(identity?.idempotencyKey === undefined
         ? {}
         : { idempotencyKey: identity.idempotencyKey }),
-      ...(identity?.tiled === undefined ? {} : { tiled: identity.tiled }),
+      ...(identity?.tiles === undefined ? {} : { tiles: identity.tiles }),
     });
     const stream = options.streamName(source.name);
     for (const chunk of chunks(records)) {

@@ -6,6 +6,7 @@ import {
   pushIdempotencyKeyColumn,
   pushRowColumn,
   pushTiledColumn,
+  pushTilesColumn,
 } from './firehose-staging.ts';
 import type { PushRow } from './validate-push-rows.ts';
 
@@ -16,8 +17,11 @@ import type { PushRow } from './validate-push-rows.ts';
 export interface PushIdentity {
   readonly pushId: string;
   readonly idempotencyKey?: string;
-  /** Whether the push applies the rows to tiles (ADR 0020); absent: NULL, read as tiled. */
-  readonly tiled?: boolean;
+  /**
+   * The tile-fed view versions (tile item prefixes) the push applies the rows to (ADR 0020);
+   * absent: both tile columns NULL, read as tiled for every view version.
+   */
+  readonly tiles?: readonly string[];
 }
 
 /**
@@ -40,7 +44,10 @@ export function firehoseRecords(
     `${JSON.stringify(pushIdempotencyKeyColumn)}:${
       identity.idempotencyKey === undefined ? 'null' : JSON.stringify(identity.idempotencyKey)
     }`,
-    `${JSON.stringify(pushTiledColumn)}:${identity.tiled === undefined ? 'null' : identity.tiled}`,
+    // The flag too, for a staged-push compaction older than the list (it reads rows as tiled
+    // for every view version, as before, or as untiled).
+    `${JSON.stringify(pushTiledColumn)}:${identity.tiles === undefined ? 'null' : identity.tiles.length > 0}`,
+    `${JSON.stringify(pushTilesColumn)}:${identity.tiles === undefined ? 'null' : JSON.stringify(identity.tiles)}`,
   ];
   return bodies.map(
     (fields, index) =>

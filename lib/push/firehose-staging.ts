@@ -66,6 +66,14 @@ export const pushIdempotencyKeyColumn = 'fstore_idempotency_key';
  * the column, reads as tiled, as every pushed row was then.
  */
 export const pushTiledColumn = 'fstore_push_tiled';
+/**
+ * The tile-fed view versions (tile item prefixes, `<view>#<version>`) the push applied the row
+ * to (ADR 0020): compaction keeps them in the commit record (IngestRecord.pushTiledRowsByView),
+ * so each view version's base counts the rows its own tiles do not hold. NULL, in objects staged
+ * before the column, leaves the row to `fstore_push_tiled` (tiled for every view version or
+ * none).
+ */
+export const pushTilesColumn = 'fstore_push_tiles';
 
 /**
  * A source column's Hive type in the staging table. Timestamps are `bigint` epoch microseconds:
@@ -101,5 +109,6 @@ export function stagingColumns(source: {
     { name: pushRowColumn, type: 'int' },
     { name: pushIdempotencyKeyColumn, type: 'string' },
     { name: pushTiledColumn, type: 'boolean' },
+    { name: pushTilesColumn, type: 'array<string>' },
   ];
 }

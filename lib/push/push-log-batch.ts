@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RegistrySource } from '../registry/index.ts';
-import { logIsTiled, pushLogDir, pushLogKey } from './push-log.ts';
+import { pushLogDir, pushLogKey } from './push-log.ts';
+import { logTiles } from './push-log-tiles.ts';
 import { rawNames } from './raw-names.ts';
-import { tiledRowRuns } from './tiled-push-rows.ts';
+import { type RowTiles, type TiledRowRuns, tiledRowRunsByView } from './tiled-push-rows.ts';
 import { writeDurably } from './write-durably.ts';
 
 /**
@@ -20,8 +21,11 @@ import { writeDurably } from './write-durably.ts';
 export interface PushLogBatch {
   readonly file: string;
   readonly logs: readonly string[];
-  /** Row offsets of the file that came from tiled logs (IngestRecord.pushTiledRows); set when written. */
-  readonly tiledRows?: readonly (readonly [number, number])[];
+  /**
+   * Row offsets of the file that came from tiled logs, for every view version and by tile
+   * prefix (IngestRecord.pushTiledRows, pushTiledRowsByView); set when written.
+   */
+  readonly tiledRows?: TiledRowRuns;
   /** Each log's first row offset in the file and its key (IngestRecord.pushLogs); set when written. */
   readonly pushLogs?: readonly (readonly [number, string])[];
 }
@@ -84,7 +88,7 @@ export async function writeBatch(
   const taken: string[] = [];
   const leftOut: string[] = [];
   const parts: string[] = [];
-  const segments: { rows: number; tiled: boolean }[] = [];
+  const segments: { rows: number; tiles: RowTiles }[] = [];
   const pushLogs: [number, string][] = [];
   let bytes = 0;
   for (const log of logs) {
@@ -95,10 +99,11 @@ export async function writeBatch(
       leftOut.push(log);
       continue;
     }
+    const tiles = await logTiles(log, pushLogDir(dataDir, env, source.name));
     taken.push(log);
     pushLogs.push([segments.reduce((n, segment) => n + segment.rows, 0), pushLogKey(log)]);
     parts.push(lines);
-    segments.push({ rows: lines.split('\n').length - 1, tiled: logIsTiled(log) });
+    segments.push({ rows: lines.split('\n').length - 1, tiles });
     bytes += lines.length;
   }
   if (taken.length < 2) return { leftOut: [...leftOut, ...taken] };
@@ -112,7 +117,10 @@ export async function writeBatch(
   );
   const file = path.join(dir, `${id}.jsonl`);
   await writeDurably(file, parts.join(''));
-  return { batch: { file, logs: taken, tiledRows: tiledRowRuns(segments), pushLogs }, leftOut };
+  return {
+    batch: { file, logs: taken, tiledRows: tiledRowRunsByView(segments), pushLogs },
+    leftOut,
+  };
 }
 
 function normalized(text: string, columns: readonly string[]): string | undefined {

@@ -7,7 +7,9 @@ import { isRunning } from '../process-lock.ts';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import { PushLogWriteError } from './offline-push-unavailable.ts';
 import { newPushId, type PushIdentity, pushIdPattern } from './push-id.ts';
+import { logNamePattern, logTilesMarker } from './push-log-tiles.ts';
 import { rawNames } from './raw-names.ts';
+import type { RowTiles } from './tiled-push-rows.ts';
 import type { PushRow } from './validate-push-rows.ts';
 import { writeDurably, writeInPlace } from './write-durably.ts';
 
@@ -35,7 +37,7 @@ export async function appendPushLog(
   source: RuntimeSource,
   rows: readonly PushRow[],
   pushId: string = newPushId(),
-  placement: LogPlacement & Pick<PushIdentity, 'idempotencyKey'> = { tiled: true },
+  placement: LogPlacement & Pick<PushIdentity, 'idempotencyKey'> = { tiles: 'every' },
 ): Promise<string> {
   const placed = await placePushLog(dataDir, env, source, rows, pushId, placement);
   await placed.durable;
@@ -43,13 +45,14 @@ export async function appendPushLog(
 }
 
 /**
- * Whether the push applied the log's rows to the tiles of aggregation views (ADR 0020): a log
- * whose rows reached no tiles (pushed `"to": "offline"`, or while the source had no tile-fed
- * view) is named `<stamp>-<pushId>.untiled.jsonl`, and its ingest's commit record says so
- * (IngestRecord.pushTiledRows), so a tile base counts its rows like batch rows.
+ * The tile-fed view versions (tile item prefixes) the push applied the log's rows to (ADR
+ * 0020): the log's name carries them (push-log-tiles.ts), and its ingest's commit record
+ * (IngestRecord.pushTiledRowsByView), so each view version's base counts the rows its own
+ * tiles do not hold. None: rows pushed `"to": "offline"` or while the source had no tile-fed
+ * view. `every`: a caller that does not know (a log named as before the mark named versions).
  */
 export interface LogPlacement {
-  readonly tiled: boolean;
+  readonly tiles: RowTiles;
 }
 
 /** A push log in place under its name, and when its name survives a power cut too. */
@@ -73,7 +76,7 @@ export async function placePushLog(
   source: RuntimeSource,
   rows: readonly PushRow[],
   pushId: string = newPushId(),
-  placement: LogPlacement & Pick<PushIdentity, 'idempotencyKey'> = { tiled: true },
+  placement: LogPlacement & Pick<PushIdentity, 'idempotencyKey'> = { tiles: 'every' },
 ): Promise<PlacedPushLog> {
   if (!pushIdPattern.test(pushId))
     throw new Error(`internal: push id "${pushId}" is not 32 lowercase hex digits`);
@@ -102,7 +105,8 @@ async function writePushLog(
   // A keyed push run again: its first log, if still waiting, is the one compaction ingests.
   const first =
     placement.idempotencyKey === undefined ? undefined : await waitingLogOf(dir, pushId);
-  const marker = placement.tiled ? '' : untiledMarker;
+  // The tile set file is durable before the log exists: a log always finds it.
+  const marker = await logTilesMarker(dir, placement.tiles);
   const file = path.join(dir, `${nextLogStamp()}-${pushId}${marker}.jsonl`);
   const raw = rawNames(source);
   const text = rows
@@ -132,25 +136,15 @@ async function waitingLogOf(dir: string, pushId: string): Promise<string | undef
  * carries its log's key as its place in the ingest order (ADR 0020, "Ties for `last`").
  */
 export function pushLogKey(log: string): string {
-  return path.basename(log).replace(/(?:\.untiled)?\.jsonl$/, '');
+  return path.basename(log).replace(/(?:\.untiled|\.tiles-[0-9a-f]{16})?\.jsonl$/, '');
 }
-
-const untiledMarker = '.untiled';
 
 /**
  * The push id in a log's name, or undefined for a log written before logs carried one
  * (`<stamp>-<12 hex>.jsonl`), which compaction still reads (by its older content rule).
  */
 export function pushIdOfLog(log: string): string | undefined {
-  return /^\d{8}T\d{6}\.\d{6}-([0-9a-f]{32})(?:\.untiled)?\.jsonl$/.exec(path.basename(log))?.[1];
-}
-
-/**
- * Whether a log's rows are in tiles: every log but one named `.untiled.jsonl` (a log written
- * before the marker existed was treated as tiled, and still is).
- */
-export function logIsTiled(log: string): boolean {
-  return !path.basename(log).endsWith(`${untiledMarker}.jsonl`);
+  return logNamePattern.exec(path.basename(log))?.[1];
 }
 
 let lastStampMicros = 0n;

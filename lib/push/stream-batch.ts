@@ -42,7 +42,7 @@ export interface StreamBatchTarget {
   readonly offline?: (
     source: RuntimeSource,
     rows: readonly PushRow[],
-    identity: { readonly pushId: string; readonly tiled: boolean },
+    identity: { readonly pushId: string; readonly tiles: readonly string[] },
   ) => Promise<void>;
   /** Called for each record that could not be stored offline (it and later ones are retried). */
   readonly onOfflineError?: (error: unknown, record: KinesisEventRecord) => void;
@@ -124,11 +124,11 @@ export async function ingestStreamBatch(
       outcome.kind === 'accepted' && !duplicates.includes(record) ? [{ outcome, record }] : [],
     );
     // Every accepted record but in-batch duplicates goes through the tiles of each tile-fed view.
-    const tiled = onlineTileViews(target.registry, source.name).length > 0;
+    const tiles = onlineTileViews(target.registry, source.name).map((v) => v.onlineStore.keyPrefix);
     await inPool(toStore, target.concurrency ?? 16, async ({ outcome, record }) => {
       const kinesisRecord = records[record] as KinesisEventRecord;
       try {
-        await offline(source, [outcome.row], { pushId: offlinePushId(kinesisRecord), tiled });
+        await offline(source, [outcome.row], { pushId: offlinePushId(kinesisRecord), tiles });
       } catch (error) {
         firstFailed = Math.min(firstFailed, record);
         target.onOfflineError?.(error, kinesisRecord);

@@ -2,49 +2,84 @@ import path from 'node:path';
 import type { IngestRecord } from '../offline/ingest-manifest.ts';
 
 /**
- * Which rows of an ingest pushes applied to the tiles of aggregation views (ADR 0020,
- * "Pushed rows in the base"). Push-log compaction (local) and staged-push compaction (AWS)
- * write, in the commit record of every ingest of pushed rows, `pushTiledRows`: the row offsets
- * from `firstSeq`, as `[start, end)` pairs, whose push wrote them to tiles. A tile base leaves
- * exactly those rows out (they are in the tiles by their row ids) and counts every other row:
- * batch ingests, rows pushed `"to": "offline"`, rows pushed while their source had no tile-fed
- * view. A local push-log ingest committed before the field existed (its file under
- * `_push/<source>/`) was left out whole, as every pushed row was then: it still is.
+ * Which rows of an ingest pushes applied to the tiles of which aggregation view versions (ADR
+ * 0020, "Pushed rows in the base"). Push-log compaction (local) and staged-push compaction (AWS)
+ * write, in the commit record of every ingest of pushed rows, the row offsets from `firstSeq`,
+ * as `[start, end)` pairs, whose push wrote them to tiles: `pushTiledRowsByView`, by the tile
+ * item prefix (`<view>#<version>`) of each view version the push applied them to, and
+ * `pushTiledRows`, rows applied to the tiles of every view version (what every tiled row meant
+ * before the mark named view versions: a log or staged row written then carries no names). A
+ * view version's base leaves out exactly the rows tiled for it (they are in its tiles by their
+ * row ids) and counts every other row: batch ingests, rows pushed `"to": "offline"`, rows
+ * pushed while the source had no tile-fed view, and rows pushed to other view versions' tiles
+ * only (a view that gained `onlineTiles` later, a new version of a view). A local push-log
+ * ingest committed before either field existed (its file under `_push/<source>/`) was left out
+ * whole, for every view, as every pushed row was then: it still is.
  */
-export function tiledSeqRanges(record: IngestRecord, source: string): [bigint, bigint][] {
+export function tiledSeqRanges(
+  record: IngestRecord,
+  source: string,
+  tilePrefix: string,
+): [bigint, bigint][] {
   if (record.rows <= 0) return [];
   const first = BigInt(record.firstSeq);
-  const ranges = record.pushTiledRows;
-  if (ranges === undefined) {
+  const every = record.pushTiledRows;
+  const byView = record.pushTiledRowsByView;
+  if (every === undefined && byView === undefined) {
     const legacy = record.file.includes(`${path.sep}_push${path.sep}${source}${path.sep}`);
     return legacy ? [[first, first + BigInt(record.rows) - 1n]] : [];
   }
   checkTiledRows(record);
-  return ranges.map(([start, end]) => [first + BigInt(start), first + BigInt(end) - 1n]);
+  const own = byView?.[tilePrefix] ?? [];
+  return [...(every ?? []), ...own]
+    .sort((a, b) => a[0] - b[0])
+    .map(([start, end]) => [first + BigInt(start), first + BigInt(end) - 1n]);
 }
 
 /** Offsets as a commit record holds them: increasing, apart, non-empty, within the ingest. */
-function checkTiledRows(record: IngestRecord): void {
-  const ranges: unknown = record.pushTiledRows;
-  let previousEnd = 0;
-  const fits =
-    Array.isArray(ranges) &&
-    ranges.every((range: unknown) => {
-      if (!Array.isArray(range) || range.length !== 2) return false;
-      const [start, end] = range as unknown[];
-      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return false;
-      const ok =
-        (start as number) >= previousEnd &&
-        (start as number) < (end as number) &&
-        (end as number) <= record.rows;
-      previousEnd = end as number;
-      return ok;
-    });
-  if (!fits)
+export function checkTiledRows(record: IngestRecord): void {
+  const refuse = (field: string, value: unknown, what: string): never => {
     throw new Error(
-      `the commit record of ingest ${record.ingestId} (source ${record.source}) holds pushTiledRows ${JSON.stringify(ranges)}, which are not increasing [start, end) row offsets within its ${record.rows} rows; no tile base is written from it`,
+      `the commit record of ingest ${record.ingestId} (source ${record.source}) holds ${field} ${JSON.stringify(value)}, which ${what}; no tile base is written from it`,
     );
+  };
+  const rangesFit = (ranges: unknown) => {
+    let previousEnd = 0;
+    return (
+      Array.isArray(ranges) &&
+      ranges.every((range: unknown) => {
+        if (!Array.isArray(range) || range.length !== 2) return false;
+        const [start, end] = range as unknown[];
+        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return false;
+        const ok =
+          (start as number) >= previousEnd &&
+          (start as number) < (end as number) &&
+          (end as number) <= record.rows;
+        previousEnd = end as number;
+        return ok;
+      })
+    );
+  };
+  const rangeRule = `are not increasing [start, end) row offsets within its ${record.rows} rows`;
+  const every: unknown = record.pushTiledRows;
+  if (every !== undefined && !rangesFit(every)) refuse('pushTiledRows', every, rangeRule);
+  const byView: unknown = record.pushTiledRowsByView;
+  if (byView === undefined) return;
+  if (typeof byView !== 'object' || byView === null || Array.isArray(byView))
+    refuse('pushTiledRowsByView', byView, 'is not an object of tile prefixes');
+  for (const [prefix, ranges] of Object.entries(byView as object)) {
+    if (!tilePrefixPattern.test(prefix))
+      refuse(
+        'pushTiledRowsByView',
+        prefix,
+        "is not a view version's tile prefix (<view>#<version>)",
+      );
+    if (!rangesFit(ranges)) refuse(`pushTiledRowsByView["${prefix}"]`, ranges, rangeRule);
+  }
 }
+
+/** A feature view version's online key prefix (lib/registry/compile.ts): `<view>#<version>`. */
+const tilePrefixPattern = /^[a-z][a-z0-9_]*#[0-9a-f]+$/;
 
 /**
  * `[start, end)` offsets of the tiled rows of an ingest made of consecutive segments (push logs
@@ -62,4 +97,32 @@ export function tiledRowRuns(
     offset += rows;
   }
   return runs;
+}
+
+/** Tiled row offsets of one ingest, as its commit record keeps them. */
+export interface TiledRowRuns {
+  readonly every: readonly (readonly [number, number])[];
+  readonly byView: Readonly<Record<string, readonly (readonly [number, number])[]>>;
+}
+
+/** What a log or staged row says about the tiles its push applied it to. */
+export type RowTiles = readonly string[] | 'every';
+
+/**
+ * The commit record's fields for an ingest made of consecutive segments (push logs in batch
+ * order): `every` the runs of rows tiled for every view version (logs written before the mark
+ * named view versions), `byView` each tile prefix's runs, adjacent runs joined.
+ */
+export function tiledRowRunsByView(
+  segments: Iterable<{ readonly rows: number; readonly tiles: RowTiles }>,
+): TiledRowRuns {
+  const list = [...segments];
+  const prefixes = new Set(list.flatMap((s) => (s.tiles === 'every' ? [] : s.tiles)));
+  const every = tiledRowRuns(list.map((s) => ({ rows: s.rows, tiled: s.tiles === 'every' })));
+  const byView: Record<string, [number, number][]> = {};
+  for (const prefix of [...prefixes].sort())
+    byView[prefix] = tiledRowRuns(
+      list.map((s) => ({ rows: s.rows, tiled: s.tiles !== 'every' && s.tiles.includes(prefix) })),
+    );
+  return { every, byView };
 }

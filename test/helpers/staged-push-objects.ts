@@ -25,12 +25,20 @@ export async function stagePushObject(
     readonly amount?: number;
     /** fstore_push_tiled; the object has no such column unless a row gives one (staged before it). */
     readonly tiled?: boolean | null;
+    /** fstore_push_tiles; the object has no such column unless a row gives one (staged before it). */
+    readonly tiles?: readonly string[] | null;
   }[],
 ): Promise<string> {
   const n = fileNumber++;
   const local = path.join(target.scratch, `staged-${n}.parquet`);
   const flagged = rows.some((r) => r.tiled !== undefined);
-  const flag = (r: (typeof rows)[number]) => (flagged ? `, ${r.tiled ?? 'NULL'}::BOOLEAN` : '');
+  const listed = rows.some((r) => r.tiles !== undefined);
+  const tiles = (r: (typeof rows)[number]) =>
+    r.tiles === undefined || r.tiles === null
+      ? 'NULL::VARCHAR[]'
+      : `[${r.tiles.map((t) => `'${t}'`).join(', ')}]::VARCHAR[]`;
+  const flag = (r: (typeof rows)[number]) =>
+    (flagged ? `, ${r.tiled ?? 'NULL'}::BOOLEAN` : '') + (listed ? `, ${tiles(r)}` : '');
   const values = rows.map((r, i) =>
     source === 'payments'
       ? `('${r.customer}', 7::BIGINT, ${r.amount ?? 12.5}::DOUBLE, 'ok', false, [0.5]::FLOAT[], ${t0}::BIGINT, ${t0}::BIGINT, '${r.pushId}', ${i}::INTEGER, NULL::VARCHAR${flag(r)})`
@@ -41,7 +49,7 @@ export async function stagePushObject(
       ? 'customer_id, account_id, amount, status, flagged, scores, event_ts, created_ts'
       : 'customer_id, note, event_ts';
   await target.duckdb.run(
-    `COPY (SELECT * FROM (VALUES ${values.join(', ')}) v(${columns}, fstore_push_id, fstore_push_row, fstore_idempotency_key${flagged ? ', fstore_push_tiled' : ''})) TO '${local}' (FORMAT parquet)`,
+    `COPY (SELECT * FROM (VALUES ${values.join(', ')}) v(${columns}, fstore_push_id, fstore_push_row, fstore_idempotency_key${flagged ? ', fstore_push_tiled' : ''}${listed ? ', fstore_push_tiles' : ''})) TO '${local}' (FORMAT parquet)`,
   );
   const second = String(n % 60).padStart(2, '0');
   const key = `offline/_push/${source}/arrived=2026-03-01/fstore-dev-push-${source}-1-2026-03-01-12-00-${second}-${name}.parquet`;

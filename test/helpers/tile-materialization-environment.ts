@@ -45,11 +45,11 @@ export async function tileEnvironment(dynamo: LocalDynamo, variant: TileDefiniti
     at: bigint,
     rows: Record<string, unknown>[],
     to: 'online_and_offline' | 'offline' = 'online_and_offline',
-    keyed: { identity?: PushIdentity; client?: DynamoDBClient } = {},
+    keyed: { identity?: PushIdentity; client?: DynamoDBClient; registry?: Registry } = {},
   ) =>
     executePush(
       {
-        registry,
+        registry: keyed.registry ?? registry,
         online: { client: keyed.client ?? client, table },
         offline: async (source, pushed, identity) => {
           const placed = await placePushLog(

@@ -30,6 +30,10 @@ export interface TileDefinitionOptions {
    * its window; without it a run reads only the entities whose values changed.
    */
   readonly daysSinceLast?: boolean;
+  /** True: `spend` with a 7-day window too (a new version of the view, with new items). */
+  readonly weekWindow?: boolean;
+  /** True: `spend_twin`, a second tile-fed view of `payments` (1-day count of `amount`). */
+  readonly twin?: boolean;
 }
 
 /** tileRegistry's definitions, for an offline fixture. */
@@ -50,7 +54,7 @@ export function tileDefinitions(options: TileDefinitionOptions = {}) {
             'last',
             ...(options.daysSinceLast === false ? [] : ['days_since_last' as const]),
           ],
-          windows: ['10m', '1d', '30d'],
+          windows: ['10m', '1d', ...(options.weekWindow ? ['7d'] : []), '30d'],
         },
         status: { functions: ['count', 'last', 'count_distinct'], windows: ['1d'] },
       },
@@ -58,6 +62,19 @@ export function tileDefinitions(options: TileDefinitionOptions = {}) {
       ...(options.onlineTiles === false ? {} : { onlineTiles: true }),
       schedule: 'rate(1 hour)',
     }),
+    ...(options.twin
+      ? [
+          defineAggregationView({
+            name: 'spend_twin',
+            entities: [customer],
+            source: paymentsSource,
+            aggregations: { amount: { functions: ['count'], windows: ['1d'] } },
+            online: true,
+            onlineTiles: true,
+            schedule: 'rate(1 hour)',
+          }),
+        ]
+      : []),
     defineFeatureView({
       name: 'last_payment',
       entities: [customer],

@@ -15,6 +15,7 @@ const nowMs = Date.parse('2026-03-01T00:00:00Z');
 // S3 numbers rows by the writer's clock at ingest start (ms × 2^20): 19 digits.
 const seqB = 1_858_590_286_233_878_528n;
 const seqA = seqB - 5n * 1_048_576n;
+const spendPrefix = 'spend#0123456789ab';
 const record = (id: string, firstSeq: bigint): IngestRecord => ({
   ingestId: id,
   source: 'payments',
@@ -102,9 +103,9 @@ describe('the version of a tile base (bs)', () => {
   });
 
   it('grows with the sequence first, then with the rows read at it; a bs written as S alone is older', () => {
-    const one = tileBaseSequence([record('B', seqB)], 'payments');
-    const two = tileBaseSequence([record('B', seqB), record('A', seqA)], 'payments');
-    const later = tileBaseSequence([record('C', seqB + 1_048_576n)], 'payments');
+    const one = tileBaseSequence([record('B', seqB)], 'payments', spendPrefix);
+    const two = tileBaseSequence([record('B', seqB), record('A', seqA)], 'payments', spendPrefix);
+    const later = tileBaseSequence([record('C', seqB + 1_048_576n)], 'payments', spendPrefix);
     if (!one || !two || !later) throw new Error('records');
     expect(two.maxSeq).toBe(one.maxSeq);
     expect(two.version).toBeGreaterThan(one.version);

@@ -86,9 +86,13 @@ describe('scheduled materialization writes the tiles of a tile-fed view from the
           lookups.push(...env.lookupRecords(instant, await env.lookupAt(instant, cached)));
       after = lastLookup;
     }
-    // Batches of logs held rows of both kinds: their records name the tiled rows among them.
+    // Batches of logs held rows of both kinds: their records name the rows tiled for `spend`.
+    const spend = env.fixture.registry.featureViews.find((v) => v.name === 'spend');
     const tiledCount = (r: IngestRecord) =>
-      (r.pushTiledRows ?? []).reduce((n, [start, end]) => n + end - start, 0);
+      (r.pushTiledRowsByView?.[spend?.onlineStore.keyPrefix ?? ''] ?? []).reduce(
+        (n, [start, end]) => n + end - start,
+        0,
+      );
     const mixed = (await env.records()).filter(
       (r) => r.pushTiledRows && tiledCount(r) > 0 && tiledCount(r) < r.rows,
     );

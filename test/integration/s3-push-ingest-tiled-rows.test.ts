@@ -35,6 +35,8 @@ beforeEach(() => {
   bucket.modified.clear();
 });
 
+const spendPrefix = 'spend#0123456789ab';
+const otherPrefix = 'spend_twin#ba9876543210';
 const id = (n: number) => n.toString(16).padStart(32, '0');
 const stage = (name: string, rows: Parameters<typeof stagePushObject>[3]) =>
   stagePushObject({ bucket, duckdb: duckdb.connection, scratch }, 'payments', name, rows);
@@ -73,11 +75,52 @@ describe('staged pushes on AWS: the commit record names the rows pushes applied 
       [4, 5],
     ]);
     const first = BigInt(record?.firstSeq ?? 0);
-    expect(tileBaseSequence(records(), 'payments')?.pushRanges).toEqual([
+    expect(tileBaseSequence(records(), 'payments', spendPrefix)?.pushRanges).toEqual([
       [first, first],
       [first + 2n, first + 2n],
       [first + 4n, first + 4n],
     ]);
+  });
+
+  it('records the runs of each view version a row names, rows naming none by their flag, and gives each version its own', async () => {
+    await stage('a', [
+      { pushId: id(1), customer: 'K1', tiled: true, tiles: [spendPrefix, otherPrefix] },
+      { pushId: id(2), customer: 'K2', tiled: true, tiles: [otherPrefix] },
+      { pushId: id(3), customer: 'K3', tiled: false, tiles: [] },
+      { pushId: id(4), customer: 'K1', tiled: true, tiles: [spendPrefix] },
+    ]);
+    // Staged before the list: its flag (NULL: staged before the flag too) says every version.
+    await stage('b', [{ pushId: id(5), customer: 'K2', tiled: null }]);
+    await stage('c', [{ pushId: id(6), customer: 'K3', tiled: false }]);
+    await ingestS3PushStaging({
+      s3,
+      bucket: bucket.name,
+      registry,
+      source: 'payments',
+      workDir: scratch,
+    });
+    const [record] = records();
+    expect(record?.rows).toBe(6);
+    expect(record?.pushTiledRows).toEqual([[4, 5]]);
+    expect(record?.pushTiledRowsByView).toEqual({
+      [spendPrefix]: [
+        [0, 1],
+        [3, 4],
+      ],
+      [otherPrefix]: [[0, 2]],
+    });
+    const first = BigInt(record?.firstSeq ?? 0);
+    const seqs = (prefix: string) => tileBaseSequence(records(), 'payments', prefix)?.pushRanges;
+    expect(seqs(spendPrefix)).toEqual([
+      [first, first],
+      [first + 3n, first + 4n],
+    ]);
+    expect(seqs(otherPrefix)).toEqual([
+      [first, first + 1n],
+      [first + 4n, first + 4n],
+    ]);
+    // A view version no push wrote to: only the rows tiled for every version are left out.
+    expect(seqs('spend#ffffffffffff')).toEqual([[first + 4n, first + 4n]]);
   });
 
   it('records no tiled row when every push was to the offline store only', async () => {
@@ -98,18 +141,32 @@ describe('staged pushes on AWS: the commit record names the rows pushes applied 
 
 describe('a staged record', () => {
   const source = registry.sources.find((s) => s.name === 'payments');
-  it('carries the push tiled flag as a column of the staging table, null when not known', () => {
-    expect(stagingColumns(source as never).at(-1)).toEqual({
-      name: 'fstore_push_tiled',
-      type: 'boolean',
-    });
+  it('carries the tile prefixes its push applied it to, and the flag, as columns of the staging table, null when not known', () => {
+    expect(stagingColumns(source as never).slice(-2)).toEqual([
+      { name: 'fstore_push_tiled', type: 'boolean' },
+      { name: 'fstore_push_tiles', type: 'array<string>' },
+    ]);
     const row = { index: 0, values: { customer_id: 'K1', event_ts: '2026-03-01T00:00:00Z' } };
     const [untiled] = firehoseRecords(source as never, [row as never], {
       pushId: id(1),
-      tiled: false,
+      tiles: [],
+    });
+    const [tiled] = firehoseRecords(source as never, [row as never], {
+      pushId: id(1),
+      tiles: [spendPrefix],
     });
     const [unknown] = firehoseRecords(source as never, [row as never], { pushId: id(1) });
-    expect(JSON.parse(untiled as string).fstore_push_tiled).toBe(false);
-    expect(JSON.parse(unknown as string).fstore_push_tiled).toBe(null);
+    expect(JSON.parse(untiled as string)).toMatchObject({
+      fstore_push_tiled: false,
+      fstore_push_tiles: [],
+    });
+    expect(JSON.parse(tiled as string)).toMatchObject({
+      fstore_push_tiled: true,
+      fstore_push_tiles: [spendPrefix],
+    });
+    expect(JSON.parse(unknown as string)).toMatchObject({
+      fstore_push_tiled: null,
+      fstore_push_tiles: null,
+    });
   });
 });

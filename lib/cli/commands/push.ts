@@ -8,7 +8,8 @@ import { compactPushLogs, type PushLogCompaction } from '../../push/compact-push
 import { executePush, type PushAnswer } from '../../push/execute-push.ts';
 import type { PushIdentity } from '../../push/push-id.ts';
 import { defaultPushLimits } from '../../push/push-limits.ts';
-import { logIsTiled, placePushLog, pushIdOfLog } from '../../push/push-log.ts';
+import { placePushLog, pushIdOfLog, pushLogDir } from '../../push/push-log.ts';
+import { logTiles } from '../../push/push-log-tiles.ts';
 import { onlinePushViews, pushSource } from '../../push/push-source.ts';
 import {
   type PushTarget,
@@ -170,10 +171,15 @@ export function registerPush(program: Command): void {
               registry,
               ...(store ? { online: { client: store.client, table: store.table } } : {}),
               offline: async (into, rows, push) => {
-                // A failed push log replayed keeps its push id, and its rows their tiles.
-                const replayedTiled =
-                  pushIdOfLog(options.file as string) !== undefined &&
-                  logIsTiled(options.file as string);
+                // A failed push log replayed keeps its push id, and its rows their tiles: those
+                // its push applied them to, and those this replay applies them to.
+                const replayed =
+                  pushIdOfLog(options.file as string) === undefined
+                    ? []
+                    : await logTiles(
+                        options.file as string,
+                        pushLogDir(ctx.options.dataDir, ctx.env, into.name),
+                      );
                 const placed = await placePushLog(
                   ctx.options.dataDir,
                   ctx.env,
@@ -182,7 +188,7 @@ export function registerPush(program: Command): void {
                   push.pushId,
                   {
                     ...push,
-                    tiled: push.tiled || replayedTiled,
+                    tiles: replayed === 'every' ? 'every' : [...replayed, ...push.tiles],
                   },
                 );
                 await placed.durable;

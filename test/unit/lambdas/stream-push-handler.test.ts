@@ -282,8 +282,8 @@ describe('the stream function (Kinesis events, AWS SDK mocked)', () => {
         identity,
       ]),
     ).toEqual([
-      ['payments', ['C1'], { pushId: 'kinesis-shardId-000000000000-4959000000', tiled: false }],
-      ['payments', ['C3'], { pushId: 'kinesis-shardId-000000000000-4959000002', tiled: false }],
+      ['payments', ['C1'], { pushId: 'kinesis-shardId-000000000000-4959000000', tiles: [] }],
+      ['payments', ['C3'], { pushId: 'kinesis-shardId-000000000000-4959000002', tiles: [] }],
     ]);
     expect(order.slice(0, 2)).toEqual(['offline', 'offline']);
     expect(order.filter((o) => o === 'online')).toHaveLength(4);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { tileBaseSequence } from '../../../lib/materialize/tile-base-writer.ts';
 import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
 
+const spendPrefix = 'spend#0123456789ab';
 const record = (source: string, firstSeq: number, rows: number, file = `/in/${firstSeq}.jsonl`) =>
   ({ ingestId: `i${firstSeq}`, source, file, sha256: '', rows, firstSeq, at: '' }) as IngestRecord;
 const pushFile = (source: string, n: number) =>
@@ -19,6 +20,7 @@ describe('the offline sequence a tile base is computed at', () => {
           record('payments', 40, 0),
         ],
         'payments',
+        spendPrefix,
       ),
     ).toEqual({
       maxSeq: 5n,
@@ -29,9 +31,9 @@ describe('the offline sequence a tile base is computed at', () => {
   });
 
   it('is undefined when the source has no committed row', () => {
-    expect(tileBaseSequence([record('audit', 1, 3), record('payments', 4, 0)], 'payments')).toBe(
-      undefined,
-    );
+    expect(
+      tileBaseSequence([record('audit', 1, 3), record('payments', 4, 0)], 'payments', spendPrefix),
+    ).toBe(undefined);
   });
 
   it('leaves out the push logs of the source as ranges, adjacent and overlapping ones merged in order', () => {
@@ -43,7 +45,7 @@ describe('the offline sequence a tile base is computed at', () => {
       record('payments', 8, 4),
       record('payments', 30, 1, pushFile('audit', 1)),
     ];
-    expect(tileBaseSequence(records, 'payments')).toMatchObject({
+    expect(tileBaseSequence(records, 'payments', spendPrefix)).toMatchObject({
       maxSeq: 30n,
       pushRanges: [
         [1n, 7n],
@@ -58,7 +60,7 @@ describe('the offline sequence a tile base is computed at', () => {
       record('payments', 1, 3),
       record('payments', 4, 2),
     ];
-    expect(tileBaseSequence(records, 'payments')?.readRanges).toEqual([
+    expect(tileBaseSequence(records, 'payments', spendPrefix)?.readRanges).toEqual([
       [1n, 5n],
       [100n, 104n],
     ]);

@@ -5,12 +5,18 @@ import { tileBaseSequence } from '../../../lib/materialize/tile-base-writer.ts';
 import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
 import { executePush } from '../../../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../../../lib/push/push-limits.ts';
-import { logIsTiled, pushIdOfLog } from '../../../lib/push/push-log.ts';
-import { tiledRowRuns, tiledSeqRanges } from '../../../lib/push/tiled-push-rows.ts';
+import { pushIdOfLog } from '../../../lib/push/push-log.ts';
+import {
+  tiledRowRuns,
+  tiledRowRunsByView,
+  tiledSeqRanges,
+} from '../../../lib/push/tiled-push-rows.ts';
 import { pushRegistryProjection } from '../../../lib/registry/runtime-projection.ts';
 import { paymentRow, pushRegistry } from '../../helpers/push-registry.ts';
 import { tileRegistry } from '../../helpers/tile-registry.ts';
 
+const spendPrefix = 'spend#0123456789ab';
+const twinPrefix = 'spend_twin#ba9876543210';
 const record = (fields: Partial<IngestRecord>): IngestRecord => ({
   ingestId: 'i1',
   source: 'payments',
@@ -34,6 +40,7 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
           ],
         }),
         'payments',
+        spendPrefix,
       ),
     ).toEqual([
       [100n, 101n],
@@ -42,13 +49,17 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
   });
 
   it('are none for an ingest whose pushes reached no tiles, even of a push log', () => {
-    expect(tiledSeqRanges(record({ pushTiledRows: [], file: legacyLog }), 'payments')).toEqual([]);
+    expect(
+      tiledSeqRanges(record({ pushTiledRows: [], file: legacyLog }), 'payments', spendPrefix),
+    ).toEqual([]);
   });
 
   it('are every row of a push-log ingest committed before records said so, and none of other ingests', () => {
-    expect(tiledSeqRanges(record({ file: legacyLog }), 'payments')).toEqual([[100n, 109n]]);
-    expect(tiledSeqRanges(record({ file: legacyLog }), 'audit')).toEqual([]);
-    expect(tiledSeqRanges(record({}), 'payments')).toEqual([]);
+    expect(tiledSeqRanges(record({ file: legacyLog }), 'payments', spendPrefix)).toEqual([
+      [100n, 109n],
+    ]);
+    expect(tiledSeqRanges(record({ file: legacyLog }), 'audit', spendPrefix)).toEqual([]);
+    expect(tiledSeqRanges(record({}), 'payments', spendPrefix)).toEqual([]);
   });
 
   it('accepts adjacent runs and a run ending at the last row', () => {
@@ -58,7 +69,7 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
         [3, 10],
       ],
     });
-    expect(tiledSeqRanges(adjacent, 'payments')).toHaveLength(2);
+    expect(tiledSeqRanges(adjacent, 'payments', spendPrefix)).toHaveLength(2);
   });
 
   it.each([
@@ -84,8 +95,62 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
     ['not a list', 'all'],
   ])('refuses offsets that are %s, naming the ingest', (_what, ranges) => {
     const bad = record({ pushTiledRows: ranges as never });
-    expect(() => tiledSeqRanges(bad, 'payments')).toThrow(/ingest i1 \(source payments\)/);
-    expect(() => tileBaseSequence([bad], 'payments')).toThrow(/no tile base is written/);
+    expect(() => tiledSeqRanges(bad, 'payments', spendPrefix)).toThrow(
+      /ingest i1 \(source payments\)/,
+    );
+    expect(() => tileBaseSequence([bad], 'payments', spendPrefix)).toThrow(
+      /no tile base is written/,
+    );
+  });
+
+  it('are, for a view version, the rows tiled for every version and those tiled for it, not for other versions', () => {
+    const mixed = record({
+      pushTiledRows: [[8, 10]],
+      pushTiledRowsByView: {
+        [spendPrefix]: [
+          [0, 2],
+          [4, 5],
+        ],
+        [twinPrefix]: [[0, 4]],
+      },
+    });
+    expect(tiledSeqRanges(mixed, 'payments', spendPrefix)).toEqual([
+      [100n, 101n],
+      [104n, 104n],
+      [108n, 109n],
+    ]);
+    expect(tiledSeqRanges(mixed, 'payments', twinPrefix)).toEqual([
+      [100n, 103n],
+      [108n, 109n],
+    ]);
+    // A version no push wrote to (a new version, a view that gained onlineTiles).
+    expect(tiledSeqRanges(mixed, 'payments', 'spend#ffffffffffff')).toEqual([[108n, 109n]]);
+    // A record of a push log naming view versions only is not read by the rule before the fields.
+    const named = record({ file: legacyLog, pushTiledRowsByView: { [twinPrefix]: [[0, 10]] } });
+    expect(tiledSeqRanges(named, 'payments', spendPrefix)).toEqual([]);
+  });
+
+  it.each([
+    ['not an object', [[0, 2]]],
+    ['keyed by no tile prefix', { spend: [[0, 2]] }],
+    [
+      'with overlapping offsets',
+      {
+        [spendPrefix]: [
+          [0, 3],
+          [2, 5],
+        ],
+      },
+    ],
+    ['with offsets past the last row', { [spendPrefix]: [[8, 11]] }],
+    ['with offsets that are not a list', { [spendPrefix]: 'all' }],
+  ])('refuses per-view offsets %s, naming the ingest and the field', (_what, byView) => {
+    const bad = record({ pushTiledRows: [], pushTiledRowsByView: byView as never });
+    expect(() => tiledSeqRanges(bad, 'payments', spendPrefix)).toThrow(
+      /ingest i1 \(source payments\) holds pushTiledRowsByView.*no tile base is written/,
+    );
+    // Refused for every view version, also one the bad entry does not name.
+    expect(() => tileBaseSequence([bad], 'payments', twinPrefix)).toThrow(/pushTiledRowsByView/);
   });
 
   it('leave the base the rows pushed to no tiles: only tiled offsets are left out', () => {
@@ -95,7 +160,7 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
       record({ firstSeq: 11, rows: 2, pushTiledRows: [] }),
       record({ firstSeq: 13, rows: 2, pushTiledRows: [[0, 2]] }),
     ];
-    expect(tileBaseSequence(records, 'payments')).toEqual({
+    expect(tileBaseSequence(records, 'payments', spendPrefix)).toEqual({
       maxSeq: 14n,
       version: 14n * 10n ** 18n + 14n,
       readRanges: [[1n, 14n]],
@@ -126,12 +191,35 @@ describe('the tiled runs of a batch of push logs', () => {
   });
 });
 
+describe('the tiled runs of a batch of push logs by view version', () => {
+  it('gives each tile prefix the runs of the logs naming it, and logs of every version their own runs', () => {
+    expect(
+      tiledRowRunsByView([
+        { rows: 2, tiles: [spendPrefix, twinPrefix] },
+        { rows: 3, tiles: [twinPrefix] },
+        { rows: 1, tiles: 'every' },
+        { rows: 4, tiles: [] },
+        { rows: 2, tiles: [spendPrefix] },
+      ]),
+    ).toEqual({
+      every: [[5, 6]],
+      byView: {
+        [spendPrefix]: [
+          [0, 2],
+          [10, 12],
+        ],
+        [twinPrefix]: [[0, 5]],
+      },
+    });
+  });
+});
+
 describe('a push log name', () => {
   const id = 'a'.repeat(32);
-  it('marks the logs whose rows reached no tiles and keeps their push id', () => {
-    expect(logIsTiled(`/x/20260301T000000.000001-${id}.jsonl`)).toBe(true);
-    expect(logIsTiled(`/x/20260301T000000.000001-${id}.untiled.jsonl`)).toBe(false);
+  it('keeps the push id of logs tiled, untiled or named by their tile set', () => {
+    expect(pushIdOfLog(`/x/20260301T000000.000001-${id}.jsonl`)).toBe(id);
     expect(pushIdOfLog(`/x/20260301T000000.000001-${id}.untiled.jsonl`)).toBe(id);
+    expect(pushIdOfLog(`/x/20260301T000000.000001-${id}.tiles-0123456789abcdef.jsonl`)).toBe(id);
     expect(pushIdOfLog(`/x/20260301T000000.000001-${id}.other.jsonl`)).toBe(undefined);
   });
 });
@@ -142,7 +230,7 @@ describe('what executePush tells the offline store about tiles', () => {
     registry: ReturnType<typeof pushRegistryProjection>,
     to: 'offline' | 'online_and_offline',
   ) => {
-    let tiled: boolean | undefined;
+    let tiles: readonly string[] | undefined;
     await executePush(
       {
         registry,
@@ -152,26 +240,28 @@ describe('what executePush tells the offline store about tiles', () => {
           table: 'fstore-dev-online',
         },
         offline: async (_source, _rows, push) => {
-          tiled = push.tiled;
+          tiles = push.tiles;
         },
       },
       defaultPushLimits,
       'payments',
       { rows: [paymentRow(at)], to },
     ).catch(() => undefined);
-    return tiled;
+    return tiles;
   };
 
-  it('tiled for a push to both stores of a source a tile-fed view reads', async () => {
-    expect(await placementOf(pushRegistryProjection(tileRegistry()), 'online_and_offline')).toBe(
-      true,
-    );
+  it('names the tile prefix of each tile-fed view version for a push to both stores', async () => {
+    const registry = tileRegistry();
+    const spend = registry.featureViews.find((v) => v.name === 'spend');
+    expect(await placementOf(pushRegistryProjection(registry), 'online_and_offline')).toEqual([
+      spend?.onlineStore.keyPrefix,
+    ]);
   });
 
-  it('untiled for a push "to": "offline", and for a source no tile-fed view reads', async () => {
-    expect(await placementOf(pushRegistryProjection(tileRegistry()), 'offline')).toBe(false);
-    expect(await placementOf(pushRegistryProjection(pushRegistry()), 'online_and_offline')).toBe(
-      false,
+  it('names none for a push "to": "offline", and for a source no tile-fed view reads', async () => {
+    expect(await placementOf(pushRegistryProjection(tileRegistry()), 'offline')).toEqual([]);
+    expect(await placementOf(pushRegistryProjection(pushRegistry()), 'online_and_offline')).toEqual(
+      [],
     );
   });
 });
