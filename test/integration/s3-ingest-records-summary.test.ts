@@ -18,7 +18,12 @@ import {
 const minute = 60_000 * 1_048_576;
 const start = Date.parse('2026-01-01T00:00:00Z') * 1_048_576;
 
-/** The commit record of the `i`-th ingest of payments: a tiled push, every fifth a batch. */
+const spendPrefix = 'spend#0123456789ab';
+
+/**
+ * The commit record of the `i`-th ingest of payments: a tiled push, every fifth a batch, every
+ * fifth plus one a push tiled for `spend`'s version only.
+ */
 function record(i: number, rows = 3): IngestRecord {
   return {
     ingestId: `20260101t000000-${i.toString(16).padStart(8, '0')}`,
@@ -29,7 +34,11 @@ function record(i: number, rows = 3): IngestRecord {
     firstSeq: start + i * minute,
     at: '2026-01-01T00:00:00Z',
     files: [`offline/payments/dt=2026-01-01/20260101t000000-${i}-0.parquet`],
-    ...(i % 5 === 0 ? {} : { pushTiledRows: [[0, rows]] as [number, number][] }),
+    ...(i % 5 === 0
+      ? {}
+      : i % 5 === 1
+        ? { pushTiledRows: [], pushTiledRowsByView: { [spendPrefix]: [[0, rows]] } }
+        : { pushTiledRows: [[0, rows]] as [number, number][] }),
   };
 }
 
@@ -82,7 +91,13 @@ describe('reading the commit records of a tile base through a summary', () => {
     expect(gets()).toBe(1 + 3);
     const all = asRead(Array.from({ length: 123 }, (_, i) => record(i)));
     expect(sorted(second.records)).toEqual(all);
-    expect(tileBaseSequence(second.records, 'payments')).toEqual(tileBaseSequence(all, 'payments'));
+    for (const prefix of [spendPrefix, 'spend_twin#ba9876543210'])
+      expect(tileBaseSequence(second.records, 'payments', prefix)).toEqual(
+        tileBaseSequence(all, 'payments', prefix),
+      );
+    expect(tileBaseSequence(second.records, 'payments', spendPrefix)?.pushRanges).not.toEqual(
+      tileBaseSequence(second.records, 'payments', 'spend_twin#ba9876543210')?.pushRanges,
+    );
 
     bucket.requests.length = 0;
     const third = await read();
