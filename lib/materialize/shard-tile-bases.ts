@@ -69,7 +69,11 @@ export async function writeShardTileBases(
     itemsAlreadyNewer: 0,
   };
   if (progress.done) return { status: 'done', progress };
-  const sequence = tileBaseSequence(await options.records(), options.view.source);
+  const sequence = tileBaseSequence(
+    await options.records(),
+    options.view.source,
+    options.view.onlineStore.keyPrefix,
+  );
   if (!sequence) {
     progress = { ...progress, done: true };
     await options.checkpoint(progress);
