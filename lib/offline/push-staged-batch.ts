@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import {
   pushIdColumn,
+  pushKeyColumn,
   pushRowColumn,
   pushTiledColumn,
   pushTilesColumn,
@@ -21,8 +22,12 @@ export interface DeliveredRow {
  * Turns the Parquet objects Firehose staged for a source (ADR 0016) into one JSON-lines file
  * `ingestFile` reads like a push log: the source's columns under their raw names (ingest
  * applies `fieldMapping`), timestamps as UTC text with microseconds (the staging table holds
- * epoch microseconds), int64 as decimal text. Rows keep arrival order (the objects in the
- * order given, then each object's row order), so `fstore_seq` follows it. A (push id, row)
+ * epoch microseconds), int64 as decimal text. Rows are in the order of their pushes' keys
+ * (`fstore_push_key`: the push time, which ranks them online, then the push id), so
+ * `fstore_seq` follows the pushes' clocks even when Firehose delivered a later push's records
+ * first (ADR 0020, "Ties for `last`"); rows without a key (staged before the column) first, and
+ * within a key (or none) arrival order: the objects in the order given, then each object's row
+ * order. A (push id, row)
  * already in `delivered` (committed by an earlier batch) or seen earlier in this batch is left
  * out: Firehose may deliver a record twice, and a keyed push's retry carries the same id.
  * Columns an object lacks (written before `fstore apply` added them) are NULL.
@@ -92,16 +97,25 @@ export async function writeStagedBatch(
     await writeFile(output, '');
     return { rows, duplicates: staged, identities, tiledRows: { every: [], byView: {} } };
   }
-  const tiledRows = await tiledRuns(connection, present);
+  const rowOrder = outputOrder(present);
+  const tiledRows = await tiledRuns(connection, present, rowOrder);
   const rawName = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
   const select = source.schema.map((c) => {
     const value = present.has(c.name) ? columnText(c.name, c.type) : 'NULL';
     return `${value} AS ${quoteIdentifier(rawName.get(c.name) ?? c.name)}`;
   });
   await connection.run(
-    `COPY (SELECT ${select.join(', ')} FROM fstore_kept ORDER BY fstore_object_order, file_row_number) TO ${quoteLiteral(output)} (FORMAT json)`,
+    `COPY (SELECT ${select.join(', ')} FROM fstore_kept ORDER BY ${rowOrder}) TO ${quoteLiteral(output)} (FORMAT json)`,
   );
   return { rows, duplicates: staged - rows, identities, tiledRows };
+}
+
+/** The output's row order over `fstore_kept`: by push key (NULL first), then arrival. */
+function outputOrder(present: ReadonlySet<string>): string {
+  const arrival = 'fstore_object_order, file_row_number';
+  return present.has(pushKeyColumn)
+    ? `${quoteIdentifier(pushKeyColumn)} NULLS FIRST, ${arrival}`
+    : arrival;
 }
 
 /**
@@ -113,6 +127,7 @@ export async function writeStagedBatch(
 async function tiledRuns(
   connection: DuckDBConnection,
   present: ReadonlySet<string>,
+  order: string,
 ): Promise<TiledRowRuns> {
   const flag = present.has(pushTiledColumn)
     ? `coalesce(${quoteIdentifier(pushTiledColumn)}, true)`
@@ -124,7 +139,7 @@ async function tiledRuns(
   const runs = await queryRows(
     connection,
     `WITH numbered AS (
-       SELECT row_number() OVER (ORDER BY fstore_object_order, file_row_number) - 1 AS i,
+       SELECT row_number() OVER (ORDER BY ${order}) - 1 AS i,
          ${tiles} AS tiles, ${flag} AS tiled FROM fstore_kept),
      marks AS (
        SELECT DISTINCT i, unnest(tiles) AS prefix FROM numbered WHERE tiles IS NOT NULL

@@ -38,12 +38,14 @@ export interface PushStore {
    * tile-fed view versions (tile item prefixes) this push applies the rows to (ADR 0020): the
    * offline store keeps them with the rows, so each view version's base counts exactly the
    * pushed rows its own tiles do not hold. `pushLog`, the key of the log the rows went to (the
-   * local store), orders them in the tiles as their ingest will.
+   * local store), orders them in the tiles as their ingest will. `push.pushedAtMs` is the push
+   * time the online items and tiles rank by on the clock (`seqFromClock`): the Firehose sink
+   * stages it so compaction commits pushes in that order.
    */
   readonly offline?: (
     source: RuntimeSource,
     rows: readonly PushRow[],
-    push: PushIdentity & { readonly tiles: readonly string[] },
+    push: PushIdentity & { readonly tiles: readonly string[]; readonly pushedAtMs?: number },
   ) => Promise<void | { readonly durable?: Promise<void>; readonly pushLog?: string }>;
 }
 
@@ -118,7 +120,7 @@ export async function executePush(
   // than a view's widest window is left out there, and out of its base too).
   const tiles = writesOnline(body.to) ? tileViews.map((v) => v.onlineStore.keyPrefix) : [];
   const placed = writesOffline(body.to)
-    ? await store.offline?.(source, rows, { ...identity, tiles })
+    ? await store.offline?.(source, rows, { ...identity, tiles, pushedAtMs: nowMs })
     : undefined;
   const [online] = await Promise.all([
     onlineTarget && plan

@@ -48,6 +48,7 @@ export function firehoseOfflineSink(options: FirehoseSinkOptions) {
         ? {}
         : { idempotencyKey: identity.idempotencyKey }),
       ...(identity?.tiles === undefined ? {} : { tiles: identity.tiles }),
+      ...(identity?.pushedAtMs === undefined ? {} : { pushedAtMs: identity.pushedAtMs }),
     });
     const stream = options.streamName(source.name);
     for (const chunk of chunks(records)) {

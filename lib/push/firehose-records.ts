@@ -4,10 +4,12 @@ import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import {
   pushIdColumn,
   pushIdempotencyKeyColumn,
+  pushKeyColumn,
   pushRowColumn,
   pushTiledColumn,
   pushTilesColumn,
 } from './firehose-staging.ts';
+import { stagedPushKey } from './staged-push-key.ts';
 import type { PushRow } from './validate-push-rows.ts';
 
 /**
@@ -22,6 +24,12 @@ export interface PushIdentity {
    * absent: both tile columns NULL, read as tiled for every view version.
    */
   readonly tiles?: readonly string[];
+  /**
+   * The push time (epoch ms) its online items and tiles are ranked by (the clock sequence):
+   * staged as `fstore_push_key` with the push id, so compaction commits pushes in that order.
+   * Absent: the column is NULL (arrival order).
+   */
+  readonly pushedAtMs?: number;
 }
 
 /**
@@ -48,6 +56,11 @@ export function firehoseRecords(
     // for every view version, as before, or as untiled).
     `${JSON.stringify(pushTiledColumn)}:${identity.tiles === undefined ? 'null' : identity.tiles.length > 0}`,
     `${JSON.stringify(pushTilesColumn)}:${identity.tiles === undefined ? 'null' : JSON.stringify(identity.tiles)}`,
+    `${JSON.stringify(pushKeyColumn)}:${
+      identity.pushedAtMs === undefined
+        ? 'null'
+        : JSON.stringify(stagedPushKey(identity.pushedAtMs, identity.pushId))
+    }`,
   ];
   return bodies.map(
     (fields, index) =>

@@ -74,6 +74,13 @@ export const pushTiledColumn = 'fstore_push_tiled';
  * none).
  */
 export const pushTilesColumn = 'fstore_push_tiles';
+/**
+ * The push's place in the ingest order, `<stamp>-<push id>` (the push time to the millisecond,
+ * as a log name's stamp; lib/push/staged-push-key.ts): compaction gives a batch's rows their
+ * `fstore_seq` in this order, as online the push time's clock sequence ranks them (ADR 0020,
+ * "Ties for `last`"). NULL, in objects staged before the column: arrival order, before keyed rows.
+ */
+export const pushKeyColumn = 'fstore_push_key';
 
 /**
  * A source column's Hive type in the staging table. Timestamps are `bigint` epoch microseconds:
@@ -110,5 +117,6 @@ export function stagingColumns(source: {
     { name: pushIdempotencyKeyColumn, type: 'string' },
     { name: pushTiledColumn, type: 'boolean' },
     { name: pushTilesColumn, type: 'array<string>' },
+    { name: pushKeyColumn, type: 'string' },
   ];
 }

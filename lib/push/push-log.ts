@@ -8,6 +8,7 @@ import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import { PushLogWriteError } from './offline-push-unavailable.ts';
 import { newPushId, type PushIdentity, pushIdPattern } from './push-id.ts';
 import { logNamePattern, logTilesMarker } from './push-log-tiles.ts';
+import { pushStamp } from './push-stamp.ts';
 import { rawNames } from './raw-names.ts';
 import type { RowTiles } from './tiled-push-rows.ts';
 import type { PushRow } from './validate-push-rows.ts';
@@ -183,7 +184,7 @@ function stampOfLogName(name: string): bigint | undefined {
 function nextLogStamp(): string {
   const now = BigInt(Date.now()) * 1000n;
   lastStampMicros = now > lastStampMicros ? now : lastStampMicros + 1n;
-  return formatMicros(lastStampMicros).replace(/[-:]/g, '').replace(/Z$/, '');
+  return pushStamp(lastStampMicros);
 }
 
 /** Committed-to-disk logs of a source waiting for compaction, oldest first. */

@@ -37,12 +37,17 @@ export interface StreamBatchTarget {
   /**
    * Stores rows durably for the offline store (the push's Firehose sink), before they are
    * written online. Each record is sent alone with push id `kinesis-<shard>-<sequence number>`,
-   * so a record Lambda sends again is kept once when the staged rows are compacted.
+   * so a record Lambda sends again is kept once when the staged rows are compacted, and with
+   * the batch's time, which its online items and tiles rank by (staged as its push key).
    */
   readonly offline?: (
     source: RuntimeSource,
     rows: readonly PushRow[],
-    identity: { readonly pushId: string; readonly tiles: readonly string[] },
+    identity: {
+      readonly pushId: string;
+      readonly tiles: readonly string[];
+      readonly pushedAtMs: number;
+    },
   ) => Promise<void>;
   /** Called for each record that could not be stored offline (it and later ones are retried). */
   readonly onOfflineError?: (error: unknown, record: KinesisEventRecord) => void;
@@ -128,7 +133,11 @@ export async function ingestStreamBatch(
     await inPool(toStore, target.concurrency ?? 16, async ({ outcome, record }) => {
       const kinesisRecord = records[record] as KinesisEventRecord;
       try {
-        await offline(source, [outcome.row], { pushId: offlinePushId(kinesisRecord), tiles });
+        await offline(source, [outcome.row], {
+          pushId: offlinePushId(kinesisRecord),
+          tiles,
+          pushedAtMs: nowMs,
+        });
       } catch (error) {
         firstFailed = Math.min(firstFailed, record);
         target.onOfflineError?.(error, kinesisRecord);

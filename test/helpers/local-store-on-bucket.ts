@@ -1,6 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readManifest } from '../../lib/offline/ingest-manifest.ts';
+import {
+  type IngestRecord,
+  readManifest,
+  writeManifest,
+} from '../../lib/offline/ingest-manifest.ts';
 import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 
@@ -25,4 +29,34 @@ export async function copyLocalStoreToBucket(
       Buffer.from(`${JSON.stringify({ ...record, files: files.map((f) => `offline/${f}`) })}\n`),
     );
   }
+}
+
+/**
+ * The reverse: a bucket's committed ingests (each commit record under `offline/_ingests/` and
+ * the data files it names) as a local offline store's under `dataDir`, its manifest replaced by
+ * those records, their `fstore_seq` kept. Local readers (a training set) then read exactly the
+ * rows the bucket's records commit, in the order S3's clock gave them.
+ */
+export async function copyBucketStoreToLocal(
+  objects: ReadonlyMap<string, Buffer>,
+  dataDir: string,
+): Promise<void> {
+  const root = offlineRoot(dataDir, 'local');
+  const records: IngestRecord[] = [];
+  for (const [key, body] of objects) {
+    // Commit records only (`<source>/<sha256>/<ingestId>.json`), not locks or summaries.
+    if (!/^offline\/_ingests\/[^/]+\/[0-9a-f]{64}\/[^/]+\.json$/.test(key)) continue;
+    const record = JSON.parse(body.toString('utf8')) as IngestRecord;
+    const files = (record.files ?? []).map((f) => f.replace(/^offline\//, ''));
+    for (const [index, file] of files.entries()) {
+      const data = objects.get(record.files?.[index] ?? '');
+      if (!data) throw new Error(`the commit record ${key} names ${file}, which the bucket lacks`);
+      const target = path.join(root, ...file.split('/'));
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, data);
+    }
+    records.push({ ...record, files });
+  }
+  records.sort((a, b) => (BigInt(a.firstSeq) < BigInt(b.firstSeq) ? -1 : 1));
+  await writeManifest(root, records, 'from-bucket');
 }

@@ -118,6 +118,7 @@ describe('offline push on AWS: one Firehose stream per source (PushDeliveryStrea
             { Name: 'fstore_idempotency_key', Type: 'string' },
             { Name: 'fstore_push_tiled', Type: 'boolean' },
             { Name: 'fstore_push_tiles', Type: 'array<string>' },
+            { Name: 'fstore_push_key', Type: 'string' },
           ],
         }),
       }),

@@ -4,13 +4,15 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { ingestS3PushStaging } from '../../lib/offline/s3-push-ingest.ts';
-import { pushRegistry } from '../helpers/push-registry.ts';
+import { firehoseRecords } from '../../lib/push/firehose-records.ts';
+import { paymentRow, pushRegistry } from '../helpers/push-registry.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
 import {
   type MemoryBucket,
   memoryBucketClient,
   startMemoryBucket,
 } from '../helpers/s3-memory-bucket.ts';
+import { stageFirehoseRecords } from '../helpers/staged-push-objects.ts';
 
 const registry = pushRegistry();
 let bucket: MemoryBucket;
@@ -129,6 +131,36 @@ describe('staged objects are taken in arrival order (the time and version in Fir
     ]);
     await run();
     expect((await committedRows()).map((r) => r.amount)).toEqual([1, 2]);
+  });
+
+  it('within a batch, rows are committed in the order of their push keys (push time, then push id) whatever order their objects arrived in; rows staged without a key first, in arrival order', async () => {
+    const source = registry.sources.find((s) => s.name === 'payments');
+    if (!source) throw new Error('no payments source');
+    /** The Firehose records of a push at `atMs` of one tied C1 row worth `amount`. */
+    const pushed = (pushId: string, atMs: number, amount: number) =>
+      firehoseRecords(
+        source,
+        [
+          {
+            index: 0,
+            values: paymentRow('2026-03-01T11:00:00.000001Z', { amount }),
+            eventTs: 0n,
+          },
+        ],
+        { pushId, pushedAtMs: atMs },
+      );
+    const at = Date.parse('2026-03-01T12:00:00Z');
+    const into = { bucket, duckdb: duckdb.connection, scratch };
+    // Arrival: 3 (the latest push), 1, an object staged before the key column, 2 (same
+    // millisecond as 1, a greater id).
+    await stageFirehoseRecords(into, source, 1, pushed('c'.repeat(32), at + 2, 3));
+    await stageFirehoseRecords(into, source, 2, pushed('a'.repeat(32), at, 1));
+    await stage('fstore-dev-push-payments-1-2026-03-01-12-00-03-cccc', [
+      { pushId: 'old', row: 0, customer: 'C1', amount: 0 },
+    ]);
+    await stageFirehoseRecords(into, source, 4, pushed('b'.repeat(32), at, 2));
+    expect(await run()).toMatchObject({ objects: 4, rows: 4 });
+    expect((await committedRows()).map((r) => r.amount)).toEqual([0, 1, 2, 3]);
   });
 
   it('a batch smaller than the objects waiting takes the oldest by name time, then LastModified for names without one', async () => {

@@ -92,6 +92,10 @@ describe('the push Lambda with an offline target (Firehose mocked)', () => {
     expect(records?.[1]?.fstore_push_row).toBe(1);
     expect(records?.[0]?.fstore_push_id).toEqual(expect.stringMatching(/^[0-9a-f-]+$/));
     expect(records?.[1]?.fstore_push_id).toBe(records?.[0]?.fstore_push_id);
+    // The push time its online items rank by, then its id: compaction's order (ADR 0020).
+    expect(records?.[1]?.fstore_push_key).toBe(
+      `20260301T130000.000000-${records?.[0]?.fstore_push_id}`,
+    );
     expect(dynamo.commandCalls(PutItemCommand).length).toBeGreaterThan(0);
   });
 

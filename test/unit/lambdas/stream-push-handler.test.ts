@@ -282,9 +282,28 @@ describe('the stream function (Kinesis events, AWS SDK mocked)', () => {
         identity,
       ]),
     ).toEqual([
-      ['payments', ['C1'], { pushId: 'kinesis-shardId-000000000000-4959000000', tiles: [] }],
-      ['payments', ['C3'], { pushId: 'kinesis-shardId-000000000000-4959000002', tiles: [] }],
+      [
+        'payments',
+        ['C1'],
+        {
+          pushId: 'kinesis-shardId-000000000000-4959000000',
+          tiles: [],
+          pushedAtMs: expect.any(Number),
+        },
+      ],
+      [
+        'payments',
+        ['C3'],
+        {
+          pushId: 'kinesis-shardId-000000000000-4959000002',
+          tiles: [],
+          pushedAtMs: expect.any(Number),
+        },
+      ],
     ]);
+    // The batch's time, which its online items rank by: compaction's order (staged push key).
+    const [first, second] = offline.mock.calls.map(([, , identity]) => identity.pushedAtMs);
+    expect(second).toBe(first);
     expect(order.slice(0, 2)).toEqual(['offline', 'offline']);
     expect(order.filter((o) => o === 'online')).toHaveLength(4);
   });

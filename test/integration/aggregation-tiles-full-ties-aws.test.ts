@@ -1,0 +1,167 @@
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { formatMicros } from '../../lib/epoch-micros.ts';
+import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { ingestS3PushStaging } from '../../lib/offline/s3-push-ingest.ts';
+import { executePush } from '../../lib/push/execute-push.ts';
+import { firehoseOfflineSink } from '../../lib/push/firehose-offline-sink.ts';
+import { pushStreamName } from '../../lib/push/firehose-staging.ts';
+import { defaultPushLimits } from '../../lib/push/push-limits.ts';
+import { copyBucketStoreToLocal } from '../helpers/local-store-on-bucket.ts';
+import { paymentRow } from '../helpers/push-registry.ts';
+import { makeTempDir } from '../helpers/run-fstore.ts';
+import {
+  type MemoryBucket,
+  memoryBucketClient,
+  startMemoryBucket,
+} from '../helpers/s3-memory-bucket.ts';
+import { stageFirehoseRecords } from '../helpers/staged-push-objects.ts';
+import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
+import { minute, second, t0 } from '../helpers/tile-payment-rows.ts';
+
+const hour = 60n * minute;
+const day = 24n * hour;
+const firehose = mockClient(FirehoseClient);
+/** Each Firehose record the push Lambda's offline hook sent, in order. */
+const sent: string[] = [];
+
+let dynamo: LocalDynamo;
+let bucket: MemoryBucket;
+let s3: S3Client;
+let duckdb: DuckdbSession;
+let scratch: string;
+beforeAll(async () => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  dynamo = await startDynalite();
+  bucket = await startMemoryBucket('fstore-offline');
+  s3 = memoryBucketClient(bucket);
+  duckdb = await openDuckdb();
+  scratch = await makeTempDir('tiles-full-ties-aws');
+});
+afterAll(async () => {
+  duckdb.close();
+  await bucket.close();
+  await dynamo.close();
+  firehose.restore();
+});
+beforeEach(() => {
+  bucket.objects.clear();
+  sent.length = 0;
+  firehose.reset();
+  firehose.on(PutRecordBatchCommand).callsFake((input: { Records?: { Data?: Uint8Array }[] }) => {
+    const records = (input.Records ?? []).map((r) => Buffer.from(r.Data ?? []).toString('utf8'));
+    sent.push(...records);
+    return { FailedPutCount: 0, RequestResponses: records.map(() => ({ RecordId: 'r' })) };
+  });
+});
+
+/** A row of `customer` at `event` (and created time `created`, null for none) worth `amount`. */
+function tied(customer: string, event: bigint, created: bigint | null, amount: number) {
+  return paymentRow(formatMicros(event), {
+    customer_id: customer,
+    amount,
+    status: `s${amount}`,
+    created_ts: created === null ? null : formatMicros(created),
+  });
+}
+
+/**
+ * The tile environment on AWS: pushes go through the push Lambda's store (online items ranked
+ * by the push time's clock sequence, the offline half sent to Firehose), their records are
+ * staged as Firehose objects in the loopback bucket when the test says they arrive, and
+ * `fstore compact --env`'s staged-push ingest commits them there. The training set reads the
+ * rows the bucket's commit records hold, with their `fstore_seq`.
+ */
+async function awsTieEnvironment() {
+  const env = await tileEnvironment(dynamo);
+  const registry = env.fixture.registry;
+  const source = registry.sources.find((s) => s.name === 'payments');
+  if (!source) throw new Error('no payments source');
+  /** Pushes `rows` at `at`; returns the Firehose records it sent, to stage later. */
+  const push = async (at: bigint, rows: Record<string, unknown>[]) => {
+    const from = sent.length;
+    await executePush(
+      {
+        registry,
+        online: { client: env.client, table: env.table, seqFromClock: true },
+        offline: firehoseOfflineSink({
+          client: new FirehoseClient({ region: 'eu-west-1' }),
+          streamName: (name) => pushStreamName('dev', name),
+        }),
+        now: () => Number(at / 1000n),
+      },
+      defaultPushLimits,
+      'payments',
+      { rows, to: 'online_and_offline' },
+    );
+    return sent.slice(from);
+  };
+  const arrive = (arrivedSecond: number, records: readonly string[]) =>
+    stageFirehoseRecords({ bucket, duckdb: duckdb.connection, scratch }, source, arrivedSecond, [
+      ...records,
+    ]);
+  const compact = (at: bigint) =>
+    ingestS3PushStaging({
+      s3,
+      bucket: bucket.name,
+      registry,
+      source: 'payments',
+      workDir: scratch,
+      now: () => new Date(Number(at / 1000n)),
+    });
+  /**
+   * Lookups at instants after `event` (the raw edge minute, whole minutes, hours and days),
+   * uncached and through one cache, against the training set over the bucket's committed rows;
+   * `winners` name the amount `last` serves per customer.
+   */
+  const checkpoint = async (event: bigint, winners: Record<string, number>) => {
+    await copyBucketStoreToLocal(bucket.objects, env.fixture.dataDir);
+    const lookups: { at: bigint; customer: string; values: Record<string, unknown> }[] = [];
+    const firstInstant = event - (event % 1000n) + 1000n;
+    for (const after of [0n, 40n * second, 6n * minute, 3n * hour, 2n * day])
+      for (const cached of [false, true]) {
+        const at = firstInstant + after;
+        lookups.push(...env.lookupRecords(at, await env.lookupAt(at, cached)));
+      }
+    const first = lookups.filter((o) => o.at === firstInstant);
+    const served = Object.fromEntries(
+      Object.keys(winners).map((c) => [
+        c,
+        first.find((o) => o.customer === c)?.values.amount_last_10m,
+      ]),
+    );
+    return { served, mismatches: (await env.mismatches(lookups)).slice(0, 10) };
+  };
+  return { env, push, arrive, compact, checkpoint };
+}
+
+describe('`last` on a full tie between pushed rows on AWS, online as offline (issue 20)', () => {
+  it('serves the later push when compaction commits two tied pushes in one batch whose Firehose objects arrived in the other order', async () => {
+    const aws = await awsTieEnvironment();
+    const e = t0 - 20n * day + hour + 123_457n;
+    // K1: push A, then push B a minute later, tied (same event and created time). A's records
+    // reach the staging prefix after B's (a resend after a throttled call, or a Firehose buffer
+    // flushed between the two): one compaction takes both objects, B's first.
+    const a = await aws.push(e + minute, [tied('K1', e, e + 3n, 1.5), tied('K2', e, null, 3.5)]);
+    const b = await aws.push(e + 2n * minute, [
+      tied('K1', e, e + 3n, 2.5),
+      tied('K2', e, null, 4.5),
+    ]);
+    await aws.arrive(10, b);
+    await aws.arrive(20, a);
+    expect(await aws.compact(e + 5n * minute)).toMatchObject({ objects: 2, rows: 4 });
+    // K3: two tied pushes whose objects arrive in push order (unchanged by the rule).
+    const c = await aws.push(e + 6n * minute, [tied('K3', e, e + 1n, 5.5)]);
+    const d = await aws.push(e + 7n * minute, [tied('K3', e, e + 1n, 6.5)]);
+    await aws.arrive(30, c);
+    await aws.arrive(40, d);
+    expect(await aws.compact(e + 9n * minute)).toMatchObject({ objects: 2, rows: 2 });
+    expect(await aws.checkpoint(e, { K1: 2.5, K2: 4.5, K3: 6.5 })).toEqual({
+      served: { K1: 2.5, K2: 4.5, K3: 6.5 },
+      mismatches: [],
+    });
+  }, 300_000);
+});
