@@ -17,7 +17,7 @@ import {
   pendingPushLogs,
   pushIdOfLog,
   pushLogDir,
-  pushLogKey,
+  pushLogEntries,
   removeAbandonedLogTemporaries,
 } from './push-log.ts';
 import {
@@ -193,7 +193,8 @@ class SourceCompaction {
     this.signal?.throwIfAborted();
     try {
       const tiles = await logTiles(log, pushLogDir(this.dataDir, this.env, this.source.name));
-      const result = await this.ingest(log, tiles, [[0, pushLogKey(log)]]);
+      const entries = pushLogEntries(log, 0);
+      const result = await this.ingest(log, tiles, entries.length === 0 ? undefined : entries);
       this.ingested += 1;
       this.rows += result.rows;
       await this.settleIngested([log]);

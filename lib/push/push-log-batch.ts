@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RegistrySource } from '../registry/index.ts';
-import { pushLogDir, pushLogKey } from './push-log.ts';
+import { pushLogDir, pushLogEntries } from './push-log.ts';
 import { logTiles } from './push-log-tiles.ts';
 import { rawNames } from './raw-names.ts';
 import { type RowTiles, type TiledRowRuns, tiledRowRunsByView } from './tiled-push-rows.ts';
@@ -101,7 +101,12 @@ export async function writeBatch(
     }
     const tiles = await logTiles(log, pushLogDir(dataDir, env, source.name));
     taken.push(log);
-    pushLogs.push([segments.reduce((n, segment) => n + segment.rows, 0), pushLogKey(log)]);
+    pushLogs.push(
+      ...pushLogEntries(
+        log,
+        segments.reduce((n, segment) => n + segment.rows, 0),
+      ),
+    );
     parts.push(lines);
     segments.push({ rows: lines.split('\n').length - 1, tiles });
     bytes += lines.length;
@@ -118,7 +123,12 @@ export async function writeBatch(
   const file = path.join(dir, `${id}.jsonl`);
   await writeDurably(file, parts.join(''));
   return {
-    batch: { file, logs: taken, tiledRows: tiledRowRunsByView(segments), pushLogs },
+    batch: {
+      file,
+      logs: taken,
+      tiledRows: tiledRowRunsByView(segments),
+      ...(pushLogs.length === 0 ? {} : { pushLogs }),
+    },
     leftOut,
   };
 }

@@ -19,7 +19,8 @@ export function pushLogOrder(
     if (record.source !== source || record.pushLogs === undefined || record.rows <= 0) continue;
     checkPushLogs(record);
     const first = BigInt(record.firstSeq);
-    for (const [offset, key] of record.pushLogs) starts.push({ seq: first + BigInt(offset), key });
+    for (const [offset, key] of record.pushLogs)
+      if (isLogKey(key)) starts.push({ seq: first + BigInt(offset), key });
   }
   starts.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
   const greatest: string[] = [];
@@ -40,9 +41,28 @@ export function pushLogOrder(
   };
 }
 
-const logKeyPattern = /^\d{8}T\d{6}\.\d{6}-[0-9a-f]+$/;
+/**
+ * A key of a log named as fstore names them, `<stamp>-<id>`: the stamp to the second (the
+ * first name format, `<stamp>-<12 hex>`) or to the microsecond (every later one). Keys of every
+ * format sort as their logs' names do, which is the order compaction ingests them in (at one
+ * second, `-` sorts before `.`, as the first format's name before a later one's).
+ */
+const logKeyPattern = /^\d{8}T\d{6}(?:\.\d{6})?-[0-9a-f]+$/;
 
-/** `pushLogs` as a commit record holds them: increasing offsets within its rows, log keys. */
+/**
+ * Whether `key` places its log in the ingest order. The key of a file named otherwise (a
+ * `.jsonl` put in the log folder by hand, which compaction ingests too) does not: no push gave
+ * its rows a key, and its name need not sort where it was ingested.
+ */
+export function isLogKey(key: string): boolean {
+  return logKeyPattern.test(key);
+}
+
+/**
+ * `pushLogs` as a commit record holds them: increasing offsets within its rows, each with its
+ * log's key. A key that is no log key (isLogKey; compaction recorded every log's before it left
+ * them out) is kept out of the order, not refused: the record is as it was committed.
+ */
 function checkPushLogs(record: IngestRecord): void {
   const logs: unknown = record.pushLogs;
   let previous = -1;
@@ -56,13 +76,12 @@ function checkPushLogs(record: IngestRecord): void {
         Number.isSafeInteger(offset) &&
         (offset as number) > previous &&
         (offset as number) < record.rows &&
-        typeof key === 'string' &&
-        logKeyPattern.test(key);
+        typeof key === 'string';
       previous = offset as number;
       return ok;
     });
   if (!fits)
     throw new Error(
-      `the commit record of ingest ${record.ingestId} (source ${record.source}) holds pushLogs ${JSON.stringify(logs)}, which are not [offset, <stamp>-<push id>] pairs with increasing row offsets within its ${record.rows} rows; no tile base is written from it`,
+      `the commit record of ingest ${record.ingestId} (source ${record.source}) holds pushLogs ${JSON.stringify(logs)}, which are not [offset, log key] pairs with increasing row offsets within its ${record.rows} rows; no tile base is written from it`,
     );
 }

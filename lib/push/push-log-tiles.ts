@@ -45,13 +45,18 @@ function tileSetWritten(file: string, text: string): Promise<void> {
 
 /**
  * The tiles a log's rows were applied to, by its name; `logDir` is the source's log folder
- * (pushLogDir), where its tile set file is. A log named otherwise (no push id) counts as tiled
- * for every view version, as every pushed row did before logs said so.
+ * (pushLogDir), where its tile set file is. A log named `<stamp>-<pushId>.jsonl` counts as
+ * tiled for every view version, as every pushed row did before logs said so. A log without a
+ * push id in its name is untiled: its name formats (`<stamp>-<12 hex>`, stamp to the second,
+ * then to the microsecond) were written only by releases older than tiles, and no push writes
+ * one now (a `.jsonl` put in the folder by hand is named otherwise too: no push tiled it).
  */
 export async function logTiles(log: string, logDir: string): Promise<RowTiles> {
   const name = path.basename(log);
   if (name.endsWith('.untiled.jsonl')) return [];
-  const id = logNamePattern.exec(name)?.[2];
+  const match = logNamePattern.exec(name);
+  if (match === null) return [];
+  const id = match[2];
   if (id === undefined) return 'every';
   const file = path.join(logDir, '_tiles', `${id}.json`);
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {

@@ -7,6 +7,7 @@ import { isRunning } from '../process-lock.ts';
 import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import { PushLogWriteError } from './offline-push-unavailable.ts';
 import { newPushId, type PushIdentity, pushIdPattern } from './push-id.ts';
+import { isLogKey } from './push-log-order.ts';
 import { logNamePattern, logTilesMarker } from './push-log-tiles.ts';
 import { pushStamp } from './push-stamp.ts';
 import { rawNames } from './raw-names.ts';
@@ -138,6 +139,16 @@ async function waitingLogOf(dir: string, pushId: string): Promise<string | undef
  */
 export function pushLogKey(log: string): string {
   return path.basename(log).replace(/(?:\.untiled|\.tiles-[0-9a-f]{16})?\.jsonl$/, '');
+}
+
+/**
+ * A waiting log's entry in its ingest's `pushLogs` (IngestRecord.pushLogs): its first row's
+ * offset in the ingested file and its key, or none for a file named as fstore never names logs
+ * (isLogKey), which has no place in the ingest order.
+ */
+export function pushLogEntries(log: string, offset: number): [number, string][] {
+  const key = pushLogKey(log);
+  return isLogKey(key) ? [[offset, key]] : [];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
+import { pushLogEntries, pushLogKey } from '../../../lib/push/push-log.ts';
 import { pushLogOrder } from '../../../lib/push/push-log-order.ts';
 
 const record = (fields: Partial<IngestRecord>): IngestRecord => ({
@@ -66,7 +67,7 @@ describe('the push logs ingested up to each row of a source (ADR 0020, "Ties for
       ],
       [[10, log(1)]],
       [[-1, log(1)]],
-      [[0, 'not a key']],
+      [[0, 7]],
       [[0.5, log(1)]],
       [0],
     ])
@@ -78,5 +79,51 @@ describe('the push logs ingested up to each row of a source (ADR 0020, "Ties for
           ),
         JSON.stringify(pushLogs),
       ).toThrow(/commit record of ingest ing-7 \(source payments\) holds pushLogs .* no tile base/);
+  });
+
+  it('orders a log of the first name format (stamp to the second, 12 hex) by its key, as compaction ingests it by its name', () => {
+    const first = '/d/offline/_push/payments/20250101T120000-abcdef123456.jsonl';
+    const logRecord = (n: number, key: string): IngestRecord => ({
+      ingestId: `i${n}`,
+      source: 'payments',
+      file: `/d/offline/_push/payments/${key}.jsonl`,
+      sha256: '',
+      rows: 1,
+      firstSeq: n,
+      at: '',
+      pushLogs: [[0, key]],
+    });
+    // What compaction wrote for such a log before this fix (that record stopped every base).
+    const key = pushLogKey(first);
+    expect(pushLogEntries(first, 0)).toEqual([[0, key]]);
+    const later = `20250101T120000.000000-${'c'.repeat(32)}`;
+    const earlier = `20250101T115959.999999-${'c'.repeat(32)}`;
+    const upTo = pushLogOrder(
+      [logRecord(1, earlier), logRecord(2, key), logRecord(3, later)],
+      'payments',
+    );
+    expect([1n, 2n, 3n].map(upTo)).toEqual([earlier, key, later]);
+    // Keys of both formats sort as the names compaction ingests them by.
+    const names = [`${later}.jsonl`, '20250101T120000-abcdef123456.jsonl', `${earlier}.jsonl`];
+    expect(names.sort().map((n) => pushLogKey(n))).toEqual([earlier, key, later]);
+  });
+
+  it('leaves a file named as no log out of a record it writes, and out of the order of records that hold it', () => {
+    expect(pushLogEntries('/d/offline/_push/payments/replayed by hand.jsonl', 4)).toEqual([]);
+    // A record the release before this one wrote for such a file: read, the file's key ignored.
+    const upTo = pushLogOrder(
+      [
+        record({
+          firstSeq: 1,
+          rows: 4,
+          pushLogs: [
+            [0, log(1)],
+            [2, 'replayed by hand'],
+          ],
+        }),
+      ],
+      'payments',
+    );
+    expect([1n, 3n, 4n].map(upTo)).toEqual([log(1), log(1), log(1)]);
   });
 });

@@ -35,6 +35,16 @@ describe('the tiles a push log names', () => {
     expect(await logTiles(log(dir, ''), dir)).toBe('every');
   });
 
+  it('are none for a log named without a push id: its formats predate tiles, and no push writes one now', async () => {
+    const dir = await makeTempDir('push-log-tiles');
+    for (const name of [
+      '20261201T050000-abcdef123456.jsonl',
+      '20261201T050000.123456-abcdef123456.jsonl',
+      'replayed by hand.jsonl',
+    ])
+      expect(await logTiles(path.join(dir, name), dir), name).toEqual([]);
+  });
+
   it('cannot be read without their tile set file: the error names the log and the file', async () => {
     const dir = await makeTempDir('push-log-tiles');
     const marker = await logTilesMarker(dir, ['spend#0123456789ab']);
