@@ -30,9 +30,14 @@ export interface IngestRecord {
   /**
    * On ingests of pushed rows only: the `[start, end)` row offsets from `firstSeq` whose push
    * applied them to the tiles of every aggregation view version (lib/push/tiled-push-rows.ts,
-   * ADR 0020): rows logged or staged before the mark named view versions.
+   * ADR 0020): rows logged or staged before the mark named view versions. In a record that
+   * carries `pushTiledRowsByView`, the marker `tiledRowsByViewMarker` instead, and these
+   * offsets in `pushTiledRowsEvery` (records written from 751a00c until the marker held both
+   * fields as offsets, and are still read so).
    */
-  readonly pushTiledRows?: readonly (readonly [number, number])[];
+  readonly pushTiledRows?: readonly (readonly [number, number])[] | typeof tiledRowsByViewMarker;
+  /** `pushTiledRows`'s offsets in a record whose `pushTiledRows` is `tiledRowsByViewMarker`. */
+  readonly pushTiledRowsEvery?: readonly (readonly [number, number])[];
   /**
    * On ingests of pushed rows only: by tile item prefix (`<view>#<version>`), the offsets of
    * the rows whose push applied them to that view version's tiles (lib/push/tiled-push-rows.ts).
@@ -45,6 +50,16 @@ export interface IngestRecord {
    */
   readonly pushLogs?: readonly (readonly [number, string])[];
 }
+
+/**
+ * `pushTiledRows` of a record whose rows are tiled by view version (ADR 0020, "Rollback and
+ * mixed versions"). Releases before the per-view-version mark (751a00c) read `pushTiledRows`
+ * as every tiled row and ignore `pushTiledRowsByView`: offsets there would make them count the
+ * rows tiled for a view version in its base as well as in its tiles. This text is no list of
+ * offsets, so they refuse the record, naming it, and write no tile base.
+ */
+export const tiledRowsByViewMarker =
+  'by view version, in pushTiledRowsEvery and pushTiledRowsByView: this fstore predates them; upgrade it to build tile bases';
 
 /** Join key columns (sorted) and the event-time column whose value combinations are checked. */
 export interface KeyTimeSet {

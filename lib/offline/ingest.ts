@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { faultPoint, pauseAt } from '../fault-injection.ts';
 import { firstLine, HintedError } from '../hinted-error.ts';
+import { tiledRowsRecordFields } from '../push/tiled-push-rows.ts';
 import { duckdbQueryRows } from '../quality/query-engine.ts';
 import { viewFeatureRows } from '../quality/source-rows.ts';
 import { checkViewRules } from '../quality/validate-data.ts';
@@ -201,19 +202,19 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         rows,
         firstSeq,
         at: new Date().toISOString(),
-        ...(options.pushTiledRows === undefined
+        ...(options.pushTiledRows === undefined && options.pushTiledRowsByView === undefined
           ? {}
-          : { pushTiledRows: allRows(options.pushTiledRows, rows) }),
-        ...(options.pushTiledRowsByView === undefined
-          ? {}
-          : {
-              pushTiledRowsByView: Object.fromEntries(
-                Object.entries(options.pushTiledRowsByView).map(([prefix, ranges]) => [
-                  prefix,
-                  allRows(ranges, rows),
-                ]),
-              ),
-            }),
+          : tiledRowsRecordFields(
+              allRows(options.pushTiledRows ?? [], rows),
+              options.pushTiledRowsByView === undefined
+                ? undefined
+                : Object.fromEntries(
+                    Object.entries(options.pushTiledRowsByView).map(([prefix, ranges]) => [
+                      prefix,
+                      allRows(ranges, rows),
+                    ]),
+                  ),
+            )),
         ...(options.pushLogs === undefined ? {} : { pushLogs: options.pushLogs }),
       }),
     });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { IngestRecord } from '../offline/ingest-manifest.ts';
+import { type IngestRecord, tiledRowsByViewMarker } from '../offline/ingest-manifest.ts';
 
 /**
  * Which rows of an ingest pushes applied to the tiles of which aggregation view versions (ADR
@@ -23,15 +23,14 @@ export function tiledSeqRanges(
 ): [bigint, bigint][] {
   if (record.rows <= 0) return [];
   const first = BigInt(record.firstSeq);
-  const every = record.pushTiledRows;
   const byView = record.pushTiledRowsByView;
-  if (every === undefined && byView === undefined) {
+  if (record.pushTiledRows === undefined && byView === undefined) {
     const legacy = record.file.includes(`${path.sep}_push${path.sep}${source}${path.sep}`);
     return legacy ? [[first, first + BigInt(record.rows) - 1n]] : [];
   }
   checkTiledRows(record);
   const own = byView?.[tilePrefix] ?? [];
-  return [...(every ?? []), ...own]
+  return [...tiledForEvery(record), ...own]
     .sort((a, b) => a[0] - b[0])
     .map(([start, end]) => [first + BigInt(start), first + BigInt(end) - 1n]);
 }
@@ -62,8 +61,13 @@ export function checkTiledRows(record: IngestRecord): void {
   };
   const rangeRule = `are not increasing [start, end) row offsets within its ${record.rows} rows`;
   const every: unknown = record.pushTiledRows;
-  if (every !== undefined && !rangesFit(every)) refuse('pushTiledRows', every, rangeRule);
   const byView: unknown = record.pushTiledRowsByView;
+  if (every === tiledRowsByViewMarker) {
+    const kept: unknown = record.pushTiledRowsEvery;
+    if (!rangesFit(kept)) refuse('pushTiledRowsEvery', kept, rangeRule);
+    if (byView === undefined)
+      refuse('pushTiledRows', every, 'names pushTiledRowsByView, which the record lacks');
+  } else if (every !== undefined && !rangesFit(every)) refuse('pushTiledRows', every, rangeRule);
   if (byView === undefined) return;
   if (typeof byView !== 'object' || byView === null || Array.isArray(byView))
     refuse('pushTiledRowsByView', byView, 'is not an object of tile prefixes');
@@ -76,6 +80,30 @@ export function checkTiledRows(record: IngestRecord): void {
       );
     if (!rangesFit(ranges)) refuse(`pushTiledRowsByView["${prefix}"]`, ranges, rangeRule);
   }
+}
+
+/** Offsets of the rows tiled for every view version, in either form a record holds them. */
+function tiledForEvery(record: IngestRecord): readonly (readonly [number, number])[] {
+  const every = record.pushTiledRows;
+  return every === tiledRowsByViewMarker ? (record.pushTiledRowsEvery ?? []) : (every ?? []);
+}
+
+/**
+ * The tiled-rows fields of a commit record (ADR 0020, "Rollback and mixed versions"): with
+ * rows tiled by view version, `pushTiledRows` is the marker older releases refuse, and the rows
+ * tiled for every view version are in `pushTiledRowsEvery`; otherwise `pushTiledRows` alone,
+ * which every release reads alike.
+ */
+export function tiledRowsRecordFields(
+  every: readonly (readonly [number, number])[],
+  byView: Readonly<Record<string, readonly (readonly [number, number])[]>> | undefined,
+): Pick<IngestRecord, 'pushTiledRows' | 'pushTiledRowsEvery' | 'pushTiledRowsByView'> {
+  if (byView === undefined) return { pushTiledRows: every };
+  return {
+    pushTiledRows: tiledRowsByViewMarker,
+    pushTiledRowsEvery: every,
+    pushTiledRowsByView: byView,
+  };
 }
 
 /** A feature view version's online key prefix (lib/registry/compile.ts): `<view>#<version>`. */

@@ -9,6 +9,7 @@ import { tileBaseSequence } from '../../lib/materialize/tile-base-writer.ts';
 import type { IngestRecord } from '../../lib/offline/ingest-manifest.ts';
 import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { compactionRecordKey } from '../../lib/offline/s3-compact-record.ts';
+import { tiledRowsRecordFields } from '../../lib/push/tiled-push-rows.ts';
 import {
   type MemoryBucket,
   memoryBucketClient,
@@ -22,7 +23,8 @@ const spendPrefix = 'spend#0123456789ab';
 
 /**
  * The commit record of the `i`-th ingest of payments: a tiled push, every fifth a batch, every
- * fifth plus one a push tiled for `spend`'s version only.
+ * fifth plus one a push tiled for `spend`'s version only (as 751a00c wrote it), every fifth
+ * plus two one tiled for `spend`'s version only in the form older releases refuse.
  */
 function record(i: number, rows = 3): IngestRecord {
   return {
@@ -38,7 +40,9 @@ function record(i: number, rows = 3): IngestRecord {
       ? {}
       : i % 5 === 1
         ? { pushTiledRows: [], pushTiledRowsByView: { [spendPrefix]: [[0, rows]] } }
-        : { pushTiledRows: [[0, rows]] as [number, number][] }),
+        : i % 5 === 2
+          ? tiledRowsRecordFields([], { [spendPrefix]: [[0, rows]] })
+          : { pushTiledRows: [[0, rows]] as [number, number][] }),
   };
 }
 

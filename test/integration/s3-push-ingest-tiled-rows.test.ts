@@ -2,11 +2,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tileBaseSequence } from '../../lib/materialize/tile-base-writer.ts';
 import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
-import type { IngestRecord } from '../../lib/offline/ingest-manifest.ts';
+import { type IngestRecord, tiledRowsByViewMarker } from '../../lib/offline/ingest-manifest.ts';
 import { ingestS3PushStaging } from '../../lib/offline/s3-push-ingest.ts';
 import { firehoseRecords } from '../../lib/push/firehose-records.ts';
 import { stagingColumns } from '../../lib/push/firehose-staging.ts';
 import { pushRegistry } from '../helpers/push-registry.ts';
+import { tiledSeqRanges as olderTiledSeqRanges } from '../helpers/release-7ba226c/tiled-push-rows.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
 import {
   type MemoryBucket,
@@ -101,7 +102,13 @@ describe('staged pushes on AWS: the commit record names the rows pushes applied 
     });
     const [record] = records();
     expect(record?.rows).toBe(6);
-    expect(record?.pushTiledRows).toEqual([[4, 5]]);
+    // pushTiledRows is the marker a release before the per-view mark refuses (ADR 0020,
+    // "Rollback and mixed versions"): an older Lambda writes no base from this record.
+    expect(record?.pushTiledRows).toBe(tiledRowsByViewMarker);
+    expect(() => olderTiledSeqRanges(record as never, 'payments')).toThrow(
+      /holds pushTiledRows "by view version.*no tile base is written from it/,
+    );
+    expect(record?.pushTiledRowsEvery).toEqual([[4, 5]]);
     expect(record?.pushTiledRowsByView).toEqual({
       [spendPrefix]: [
         [0, 1],

@@ -2,13 +2,14 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { tileBaseSequence } from '../../../lib/materialize/tile-base-writer.ts';
-import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
+import { type IngestRecord, tiledRowsByViewMarker } from '../../../lib/offline/ingest-manifest.ts';
 import { executePush } from '../../../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../../../lib/push/push-limits.ts';
 import { pushIdOfLog } from '../../../lib/push/push-log.ts';
 import {
   tiledRowRuns,
   tiledRowRunsByView,
+  tiledRowsRecordFields,
   tiledSeqRanges,
 } from '../../../lib/push/tiled-push-rows.ts';
 import { pushRegistryProjection } from '../../../lib/registry/runtime-projection.ts';
@@ -151,6 +152,45 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
     );
     // Refused for every view version, also one the bad entry does not name.
     expect(() => tileBaseSequence([bad], 'payments', twinPrefix)).toThrow(/pushTiledRowsByView/);
+  });
+
+  it('are read alike from a record whose pushTiledRows is the marker older releases refuse, its every-version offsets in pushTiledRowsEvery', () => {
+    const byView = {
+      [spendPrefix]: [
+        [0, 2],
+        [4, 5],
+      ] as [number, number][],
+      [twinPrefix]: [[0, 4]] as [number, number][],
+    };
+    const marked = record(tiledRowsRecordFields([[8, 10]], byView));
+    expect(marked.pushTiledRows).toBe(tiledRowsByViewMarker);
+    const asBefore = record({ pushTiledRows: [[8, 10]], pushTiledRowsByView: byView });
+    for (const prefix of [spendPrefix, twinPrefix, 'spend#ffffffffffff'])
+      expect(tiledSeqRanges(marked, 'payments', prefix)).toEqual(
+        tiledSeqRanges(asBefore, 'payments', prefix),
+      );
+    // Without per-view offsets a record keeps the form every release reads.
+    expect(tiledRowsRecordFields([[0, 1]], undefined)).toEqual({ pushTiledRows: [[0, 1]] });
+  });
+
+  it.each([
+    ['its every-version offsets missing', { pushTiledRowsByView: {} }, /pushTiledRowsEvery/],
+    [
+      'its every-version offsets past the last row',
+      { pushTiledRowsEvery: [[8, 11]], pushTiledRowsByView: {} },
+      /pushTiledRowsEvery \[\[8,11\]\], which are not increasing/,
+    ],
+    [
+      'no per-view offsets',
+      { pushTiledRowsEvery: [] },
+      /holds pushTiledRows "by view version.*which names pushTiledRowsByView, which the record lacks/,
+    ],
+  ])('refuses a marked record with %s, naming the ingest', (_what, fields, message) => {
+    const bad = record({ pushTiledRows: tiledRowsByViewMarker, ...(fields as object) });
+    expect(() => tiledSeqRanges(bad, 'payments', spendPrefix)).toThrow(
+      /ingest i1 \(source payments\)/,
+    );
+    expect(() => tileBaseSequence([bad], 'payments', spendPrefix)).toThrow(message);
   });
 
   it('leave the base the rows pushed to no tiles: only tiled offsets are left out', () => {
