@@ -192,8 +192,10 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       ingestId,
       source: source.name,
       targetFileBytes: options.targetFileBytes ?? defaultTargetFileBytes,
+      // The integer as text: an S3 ingest's clock sequence passes 2^53, where a number's own
+      // text is its shortest round trip, not its value (the record keeps the value).
       selectRows: (firstSeq) =>
-        `SELECT ${typed.join(', ')}, CAST(${firstSeq} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw`,
+        `SELECT ${typed.join(', ')}, CAST(${BigInt(firstSeq)} + fstore_input_row - 1 AS BIGINT) AS fstore_seq, strftime(${castExpression(columnFor(columns, source.timestampField).raw, columnFor(columns, source.timestampField).rawType, 'timestamp')}, '%Y-%m-%d') AS dt FROM fstore_raw`,
       record: (firstSeq) => ({
         ingestId,
         source: source.name,
