@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultSummaryPageRecords } from '../../lib/materialize/refresh-ingest-records-summary.ts';
 
 const configSchema = z.object({
   TABLE_NAME: z.string().min(3),
@@ -10,6 +11,13 @@ const configSchema = z.object({
   SHARDS: z.coerce.number().int().min(2).max(64),
   /** Runs estimated under this many rows go to the single materializer Lambda. */
   MIN_ROWS: z.coerce.number().int().min(0),
+  /**
+   * The records step stops after a page of records when less than this is left of its
+   * invocation (the state machine invokes it again): a page and a summary write must fit.
+   */
+  SAFETY_MARGIN_MS: z.coerce.number().int().positive().default(40_000),
+  /** Commit records the records step reads between two writes of the summary. */
+  SUMMARY_PAGE_RECORDS: z.coerce.number().int().positive().default(defaultSummaryPageRecords),
   /** The run's lease; the shard writers extend it at every checkpoint. */
   LEASE_MS: z.coerce
     .number()
@@ -26,6 +34,8 @@ export interface RunControllerConfig {
   readonly allowedLatenessSeconds: number;
   readonly shards: number;
   readonly minRows: number;
+  readonly safetyMarginMs: number;
+  readonly summaryPageRecords: number;
   readonly leaseMs: number;
 }
 
@@ -47,6 +57,8 @@ export function readRunControllerConfig(
     allowedLatenessSeconds: c.ALLOWED_LATENESS_SECONDS,
     shards: c.SHARDS,
     minRows: c.MIN_ROWS,
+    safetyMarginMs: c.SAFETY_MARGIN_MS,
+    summaryPageRecords: c.SUMMARY_PAGE_RECORDS,
     leaseMs: c.LEASE_MS,
   };
 }

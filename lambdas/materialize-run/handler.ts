@@ -11,6 +11,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { z } from 'zod';
+import { plannedOnlineView } from '../../lib/materialize/materialize-view.ts';
+import { refreshIngestRecordsSummary } from '../../lib/materialize/refresh-ingest-records-summary.ts';
 import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
 import {
   failShardedRun,
@@ -20,6 +22,7 @@ import {
   type ShardedRunDependencies,
   startShardedRun,
 } from '../../lib/materialize/sharded-run.ts';
+import { viewTileSpec } from '../../lib/online/aggregation-tiles/view-tile-spec.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
 import type { Dialect } from '../../lib/sql/dialect.ts';
@@ -39,6 +42,10 @@ export interface RunControllerDependencies {
   readonly dialect?: Dialect;
 }
 
+export interface RunControllerContext {
+  getRemainingTimeInMillis(): number;
+}
+
 /** A state machine step that is not one of the run controller's; Step Functions does not retry it. */
 export class InvalidRunStepError extends Error {
   override name = 'InvalidRunStepError';
@@ -49,7 +56,9 @@ export class InvalidRunStepError extends Error {
  * function, the step named by `action`): `start` takes the lease for the execution and plans
  * the run, starting its UNLOAD when it is sharded; `poll` extends the run's lease and reads the UNLOAD's
  * state (the state machine waits between polls, no function does), recording what it wrote
- * once it succeeded; `finish` moves the watermark once every
+ * once it succeeded; `records` (a tile-fed run, before the map) brings the source's commit
+ * records summary up to date, a page at a time, so the shards need not read every record;
+ * `finish` moves the watermark once every
  * shard is done; `fail` gives the lease back keeping the checkpoints.
  */
 export function createRunControllerHandler(deps: RunControllerDependencies) {
@@ -76,6 +85,7 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
       runId,
       owner,
     }),
+    z.strictObject({ action: z.literal('records'), view, runId, owner }),
     z.strictObject({ action: z.literal('finish'), view, runId, owner }),
     z.strictObject({
       action: z.literal('fail'),
@@ -98,7 +108,7 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
     ...(deps.now ? { now: deps.now } : {}),
   };
 
-  const step = async (event: unknown) => {
+  const step = async (event: unknown, context: RunControllerContext) => {
     const parsed = stepSchema.safeParse(event);
     if (!parsed.success) {
       const issues = parsed.error.issues.map(
@@ -156,6 +166,32 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
             : {}),
           dataScannedBytes: QueryExecution?.Statistics?.DataScannedInBytes ?? 0,
         };
+      }
+      case 'records': {
+        const { view: planned } = plannedOnlineView(deps.registry, input.view);
+        if (!viewTileSpec(deps.registry, planned))
+          throw new InvalidRunStepError(
+            `invalid materialize-run step: ${input.view} is not tile-fed, so its shards read no commit records and it has no records step`,
+          );
+        await renewShardedRun(runs, input);
+        const refreshed = await refreshIngestRecordsSummary(
+          deps.s3,
+          deps.config.bucket,
+          planned.source,
+          {
+            pageRecords: deps.config.summaryPageRecords,
+            shouldStop: () => context.getRemainingTimeInMillis() < deps.config.safetyMarginMs,
+          },
+        );
+        const summary = { source: planned.source, ...refreshed };
+        if (refreshed.summaryWrite === 'written' || refreshed.summaryWrite === 'unchanged')
+          logger.info('tile base records summary brought up to date', summary);
+        else
+          logger.warn(
+            'tile base records summary not written: the shards read the records',
+            summary,
+          );
+        return summary;
       }
       case 'finish': {
         const run = await finishShardedRun(runs, input);

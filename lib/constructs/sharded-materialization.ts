@@ -59,7 +59,8 @@ const permanentShardErrors = [
  * schedules of the views `stage.materialization.sharding.views` names (input `{"view": ...}`,
  * optionally `"full": true`). Its run controller function takes the view's lease and plans the
  * run: under the threshold it invokes the materializer function asynchronously and ends;
- * otherwise it starts one Athena UNLOAD (polled every 15 s by the state machine), then a
+ * otherwise it starts one Athena UNLOAD (polled every 15 s by the state machine; meanwhile, for
+ * a tile-fed run, it brings the source's commit records summary up to date), then a
  * DISTRIBUTED Map runs one shard writer per shard (at most `maxConcurrency` at once, each a
  * Standard child execution that invokes the writer again while it pauses near its timeout, a
  * failed shard retried alone with backoff), and the controller moves the watermark once every
@@ -133,6 +134,12 @@ export class ShardedMaterialization extends Construct {
       list: [props.unloadFolder],
       writtenByAthena: [props.unloadFolder],
     });
+    // The records step keeps the commit records summary the tile-fed shards read.
+    if (tileFed)
+      offlineStore.grantObjects(this.runFunction, {
+        read: [ingestRecordsSummaryPrefix],
+        write: [ingestRecordsSummaryPrefix],
+      });
 
     const shardName = `fstore-${stage.name}-materialize-shard`;
     const shardLogs = new logs.LogGroup(this, 'ShardLogs', {
@@ -173,13 +180,11 @@ export class ShardedMaterialization extends Construct {
       read: [props.unloadFolder],
       write: [props.quarantinePrefix],
     });
-    // The base query runs as the writer: the single materializer's grants, only when needed.
+    // The base query runs as the writer: the single materializer's grants, only when needed;
+    // the records summary it reads only (the run's records step writes it).
     if (tileFed) {
       offlineStore.grantQuery(this.shardFunction, { readRequests: false });
-      offlineStore.grantObjects(this.shardFunction, {
-        read: [ingestRecordsSummaryPrefix],
-        write: [ingestRecordsSummaryPrefix],
-      });
+      offlineStore.grantObjects(this.shardFunction, { read: [ingestRecordsSummaryPrefix] });
     }
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -347,8 +352,29 @@ export class ShardedMaterialization extends Construct {
     waitUnload.next(pollUnload).next(unloadState);
     pollUnload.addCatch(recordFailure, { resultPath: '$.error' });
 
+    // A tile-fed run's shards each read the source's commit records summary: brought up to
+    // date once here (while the UNLOAD runs), a page of records per invocation, invoked again
+    // while records are left, so no shard reads every record (ADR 0022, "Tile bases").
+    const records = controller('UpdateRecordsSummary', { action: 'records', ...ref }, '$.records');
+    records.addCatch(recordFailure, { resultPath: '$.error' });
+    records.next(
+      new sfn.Choice(this, 'RecordsSummaryUpToDate')
+        .when(sfn.Condition.booleanEquals('$.records.done', false), records)
+        .otherwise(
+          new sfn.Choice(this, 'UnloadOrShards')
+            .when(sfn.Condition.booleanEquals('$.run.unload', true), waitUnload)
+            .otherwise(shards),
+        ),
+    );
     const mode = new sfn.Choice(this, 'SmallOrSharded')
       .when(sfn.Condition.stringEquals('$.run.mode', 'single'), single)
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.run.tiles'),
+          sfn.Condition.booleanEquals('$.run.tiles', true),
+        ),
+        records,
+      )
       .when(sfn.Condition.booleanEquals('$.run.unload', true), waitUnload)
       .otherwise(shards);
     return defaults.next(start).next(mode);

@@ -4,6 +4,7 @@ import type { IngestRecord } from '../offline/ingest-manifest.ts';
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
 import { compactionRecordsPrefix, isCompactionRecord } from '../offline/s3-compact-record.ts';
 import { type ListedObject, listS3Objects } from '../offline/s3-list-keys.ts';
+import { conditionalFailureOf } from '../offline/s3-lock-errors.ts';
 import {
   decodeIngestRecordsSummary,
   encodeIngestRecordsSummary,
@@ -40,23 +41,14 @@ export async function readS3IngestRecords(
   client: S3Client,
   bucket: string,
   source: string,
-  options: { readonly reads?: number } = {},
+  options: {
+    readonly reads?: number;
+    /** False: a reader only (a shard; the run's records step keeps the summary). Default true. */
+    readonly writeSummary?: boolean;
+  } = {},
 ): Promise<IngestRecordsRead> {
-  const prefix = `${ingestRecordsPrefix}${source}/`;
-  const compactions = compactionRecordsPrefix(source);
-  const listed = (
-    await listS3Objects(
-      client,
-      bucket,
-      prefix,
-      (error, doing) =>
-        new Error(`${doing} failed${error ? `: ${(error as Error).message}` : ''}`, {
-          cause: error,
-        }),
-    )
-  ).filter((object) => object.key.endsWith('.json') && !object.key.startsWith(compactions));
-  const summaryKey = ingestRecordsSummaryKey(source);
-  const previous = await readSummary(client, bucket, summaryKey, source, prefix);
+  const listed = await listIngestRecordObjects(client, bucket, source);
+  const previous = await readIngestRecordsSummary(client, bucket, source);
   const known = new Map((previous.entries ?? []).map((entry) => [entry.key, entry]));
   const entries: (SummaryEntry | undefined)[] = listed.map((object) => {
     const entry = known.get(object.key);
@@ -64,9 +56,7 @@ export async function readS3IngestRecords(
   });
   const toRead = listed.flatMap((_, index) => (entries[index] ? [] : [index]));
   await inParallel(toRead, options.reads ?? defaultRecordReads, async (index) => {
-    const object = listed[index] as ListedObject;
-    const record = await readRecord(client, bucket, object.key);
-    entries[index] = { ...object, record: record && withoutFileLists(record) };
+    entries[index] = await readIngestRecordEntry(client, bucket, listed[index] as ListedObject);
   });
   const current = entries.filter((entry) => entry !== undefined);
   const unchanged =
@@ -80,8 +70,40 @@ export async function readS3IngestRecords(
     summary: previous.state,
     summaryWrite: unchanged
       ? 'unchanged'
-      : await writeSummary(client, bucket, summaryKey, source, current),
+      : options.writeSummary === false
+        ? 'not written (read-only)'
+        : (await writeIngestRecordsSummary(client, bucket, source, current, previous.etag)).state,
   };
+}
+
+/** A source's commit record objects (`offline/_ingests/<source>/`), compactions' left out. */
+export async function listIngestRecordObjects(
+  client: S3Client,
+  bucket: string,
+  source: string,
+): Promise<ListedObject[]> {
+  const compactions = compactionRecordsPrefix(source);
+  return (
+    await listS3Objects(
+      client,
+      bucket,
+      `${ingestRecordsPrefix}${source}/`,
+      (error, doing) =>
+        new Error(`${doing} failed${error ? `: ${(error as Error).message}` : ''}`, {
+          cause: error,
+        }),
+    )
+  ).filter((object) => object.key.endsWith('.json') && !object.key.startsWith(compactions));
+}
+
+/** One listed record as a summary keeps it (a GetObject). */
+export async function readIngestRecordEntry(
+  client: S3Client,
+  bucket: string,
+  object: ListedObject,
+): Promise<SummaryEntry> {
+  const record = await readRecord(client, bucket, object.key);
+  return { ...object, record: record && withoutFileLists(record) };
 }
 
 /** The records of `readS3IngestRecords`. */
@@ -94,50 +116,71 @@ export async function s3IngestRecords(
   return (await readS3IngestRecords(client, bucket, source, options)).records;
 }
 
-async function readSummary(
+/**
+ * A source's records summary as stored: `used` with its entries, `absent`, or why it is refused
+ * (then read as none). `etag` is the object's as read (also of a refused one), the condition a
+ * write of the next summary puts on it.
+ */
+export async function readIngestRecordsSummary(
   client: S3Client,
   bucket: string,
-  key: string,
   source: string,
-  prefix: string,
-): Promise<{ state: string; entries?: SummaryEntry[] }> {
+): Promise<{ state: string; etag?: string; entries?: SummaryEntry[] }> {
+  const key = ingestRecordsSummaryKey(source);
   let bytes: Uint8Array;
+  let etag: string | undefined;
   try {
     const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+    etag = response.ETag;
   } catch (error) {
     if ((error as Error).name === 'NoSuchKey') return { state: 'absent' };
     return { state: `refused: reading s3://${bucket}/${key} failed: ${(error as Error).message}` };
   }
-  const decoded = decodeIngestRecordsSummary(bytes, source, prefix, (record, where) =>
-    record === null
-      ? null
-      : checkedRecord(record, `s3://${bucket}/${where} (as the summary holds it)`, record),
+  const decoded = decodeIngestRecordsSummary(
+    bytes,
+    source,
+    `${ingestRecordsPrefix}${source}/`,
+    (record, where) =>
+      record === null
+        ? null
+        : checkedRecord(record, `s3://${bucket}/${where} (as the summary holds it)`, record),
   );
+  const read = etag ? { etag } : {};
   return 'refused' in decoded
-    ? { state: `refused: s3://${bucket}/${key} is ${decoded.refused}` }
-    : { state: 'used', entries: decoded };
+    ? { state: `refused: s3://${bucket}/${key} is ${decoded.refused}`, ...read }
+    : { state: 'used', entries: decoded, ...read };
 }
 
-async function writeSummary(
+/**
+ * Writes a source's records summary only over the object read (`If-Match` its ETag; none read:
+ * `If-None-Match: *`), so a writer never replaces a summary written since its read with one it
+ * built before (e.g. a shorter one). `superseded`: another writer's summary stands (412/409);
+ * `failed`: anything else (either way the records read still count).
+ */
+export async function writeIngestRecordsSummary(
   client: S3Client,
   bucket: string,
-  key: string,
   source: string,
   entries: readonly SummaryEntry[],
-): Promise<string> {
+  etag: string | undefined,
+): Promise<{ state: string; etag?: string }> {
   try {
-    await client.send(
+    const written = await client.send(
       new PutObjectCommand({
         Bucket: bucket,
-        Key: key,
+        Key: ingestRecordsSummaryKey(source),
         Body: encodeIngestRecordsSummary(source, entries),
         ContentType: 'application/gzip',
+        ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }),
       }),
     );
-    return 'written';
+    return { state: 'written', ...(written.ETag ? { etag: written.ETag } : {}) };
   } catch (error) {
-    return `failed: ${(error as Error).name}: ${(error as Error).message}`;
+    const failure = conditionalFailureOf(error);
+    if (failure === 'precondition' || failure === 'conflict' || (failure === 'missing' && etag))
+      return { state: `superseded: another writer's summary stands (${failure})` };
+    return { state: `failed: ${(error as Error).name}: ${(error as Error).message}` };
   }
 }
 

@@ -83,6 +83,11 @@ export type StartedRun =
       readonly runId: string;
       readonly owner: string;
       readonly resumed: boolean;
+      /**
+       * The run writes tile bases: the state machine brings the source's records summary up to
+       * date (the controller's `records` step) before its shards fan out, each reading it.
+       */
+      readonly tiles: boolean;
       readonly estimatedRows?: number;
       /** The UNLOAD to run before the map, or none when an earlier execution's output stands. */
       readonly unloadSql?: string;
@@ -198,6 +203,7 @@ export async function startShardedRun(
       runId: checkpoint.runId,
       owner,
       resumed,
+      tiles: sharded.tiles === true && viewTileSpec(deps.registry, view) !== undefined,
       ...(estimatedRows !== undefined ? { estimatedRows } : {}),
       ...(unloaded
         ? {}

@@ -1,3 +1,4 @@
+import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../lib/config/stages.ts';
@@ -178,6 +179,10 @@ describe('sharded materialization on AWS (CDK)', () => {
     );
     expect(JSON.stringify(reads)).toContain('/offline/_ingests/*');
     expect(JSON.stringify(reads)).not.toContain('materialize-unload');
+    // No sharded view is tile-fed: no records summary to keep.
+    expect(JSON.stringify(policiesOf(synth.template, 'RunControllerRole'))).not.toContain(
+      'tile-base-records',
+    );
   });
 
   it('pre-warms the online table to the stage’s write units per second', () => {
@@ -209,39 +214,103 @@ describe('sharded materialization on AWS (CDK)', () => {
     );
   }, 600_000);
 
-  it('lets the shard writer query Athena (the single materializer’s grant) only when a sharded view is tile-fed, cdk-nag clean', async () => {
-    const registry = await editedExampleRegistry([
-      {
-        file: 'views.ts',
-        from: "  schedule: 'rate(1 hour)',\n  description: 'Order counts",
-        to: "  schedule: 'rate(1 hour)',\n  onlineTiles: true,\n  description: 'Order counts",
-      },
-    ]);
-    const stage = resolveStageConfig('prod', {
-      materialization: { sharding: { views: ['order_stats'] } },
+  describe('with a tile-fed sharded view', () => {
+    let tileFed: { stack: Stack; template: Template; violations: unknown[] };
+    beforeAll(async () => {
+      const registry = await editedExampleRegistry([
+        {
+          file: 'views.ts',
+          from: "  schedule: 'rate(1 hour)',\n  description: 'Order counts",
+          to: "  schedule: 'rate(1 hour)',\n  onlineTiles: true,\n  description: 'Order counts",
+        },
+      ]);
+      const stage = resolveStageConfig('prod', {
+        materialization: { sharding: { views: ['order_stats'] } },
+      });
+      const app = newApp();
+      const { stack } = buildApp({ app, stage, registry });
+      const { assembly, violations } = synthWithViolations(app);
+      expect(assembly).toBeDefined();
+      tileFed = { stack, template: Template.fromStack(stack), violations };
+    }, 600_000);
+
+    it('lets the shard writer query Athena (the single materializer’s grant) only when a sharded view is tile-fed, and read the records summary without writing it, cdk-nag clean', () => {
+      const { stack, template, violations } = tileFed;
+      expect(violations).toEqual([]);
+      expect(falseAcknowledgements(stack, template)).toEqual([]);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 'fstore-prod-materialize-shard',
+        Environment: {
+          Variables: Match.objectLike({
+            ATHENA_WORKGROUP: Match.anyValue(),
+            ATHENA_DATABASE: Match.anyValue(),
+          }),
+        },
+      });
+      const writer = JSON.stringify(policiesOf(template, 'ShardWriterRole'));
+      const materializer = JSON.stringify(policiesOf(template, 'MaterializerServiceRole'));
+      for (const action of [
+        'athena:StartQueryExecution',
+        'athena:GetQueryResults',
+        'glue:GetTable',
+      ])
+        expect(writer).toContain(action);
+      expect(materializer).toContain('athena:StartQueryExecution');
+      // The commit records' summary: read only (the run's records step brings it up to date).
+      const summary = policiesOf(template, 'ShardWriterRole').filter((statement) =>
+        JSON.stringify(statement.Resource).includes('/tile-base-records/*'),
+      );
+      expect(summary.flatMap((statement) => statement.Action)).toEqual(['s3:GetObject']);
+      expect(JSON.stringify(policiesOf(template, 'ShardWriterRole'))).toContain(
+        '"s3:prefix":["tile-base-records/*"]',
+      );
     });
-    const app = newApp();
-    const { stack } = buildApp({ app, stage, registry });
-    const { assembly, violations } = synthWithViolations(app);
-    expect(violations).toEqual([]);
-    expect(assembly).toBeDefined();
-    const template = Template.fromStack(stack);
-    expect(falseAcknowledgements(stack, template)).toEqual([]);
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      FunctionName: 'fstore-prod-materialize-shard',
-      Environment: {
-        Variables: Match.objectLike({
-          ATHENA_WORKGROUP: Match.anyValue(),
-          ATHENA_DATABASE: Match.anyValue(),
-        }),
-      },
+
+    it('brings the records summary up to date in a loop of controller steps before the map, while the UNLOAD runs, the controller writing only the summary folder', () => {
+      const states = definitionOf(tileFed.template).States;
+      expect(states.SmallOrSharded.Choices[1]).toMatchObject({
+        And: [
+          { Variable: '$.run.tiles', IsPresent: true },
+          { Variable: '$.run.tiles', BooleanEquals: true },
+        ],
+        Next: 'UpdateRecordsSummary',
+      });
+      expect(states.UpdateRecordsSummary).toMatchObject({
+        Type: 'Task',
+        Parameters: {
+          action: 'records',
+          'view.$': '$.run.view',
+          'runId.$': '$.run.runId',
+          'owner.$': '$.run.owner',
+        },
+        ResultPath: '$.records',
+        Next: 'RecordsSummaryUpToDate',
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' }],
+      });
+      expect(JSON.stringify(states.UpdateRecordsSummary.Resource)).not.toContain(':*');
+      expect(states.RecordsSummaryUpToDate).toMatchObject({
+        Choices: [
+          { Variable: '$.records.done', BooleanEquals: false, Next: 'UpdateRecordsSummary' },
+        ],
+        Default: 'UnloadOrShards',
+      });
+      expect(states.UnloadOrShards).toMatchObject({
+        Choices: [{ Variable: '$.run.unload', BooleanEquals: true, Next: 'WaitForUnload' }],
+        Default: 'WriteShards',
+      });
+      const controller = policiesOf(tileFed.template, 'RunControllerRole');
+      const onSummary = controller.filter((statement) =>
+        JSON.stringify(statement.Resource).includes('tile-base-records'),
+      );
+      expect(onSummary.flatMap((statement) => statement.Action).sort()).toEqual([
+        's3:GetObject',
+        's3:PutObject',
+      ]);
+      // Its only writes: the summary and Athena's (UNLOAD folder, results).
+      const puts = controller.filter((statement) =>
+        JSON.stringify(statement.Action).includes('s3:PutObject'),
+      );
+      expect(JSON.stringify(puts)).not.toMatch(/offline\/|quarantine/);
     });
-    const writer = JSON.stringify(policiesOf(template, 'ShardWriterRole'));
-    const materializer = JSON.stringify(policiesOf(template, 'MaterializerServiceRole'));
-    for (const action of ['athena:StartQueryExecution', 'athena:GetQueryResults', 'glue:GetTable'])
-      expect(writer).toContain(action);
-    expect(materializer).toContain('athena:StartQueryExecution');
-    // The commit records' summary, read and written as by the single materializer.
-    expect(writer).toContain('/tile-base-records/*');
-  }, 600_000);
+  });
 });

@@ -7,6 +7,7 @@ import { readShardWriterConfig } from '../../lambdas/materialize-shard/config.ts
 import { createShardWriterHandler } from '../../lambdas/materialize-shard/handler.ts';
 import { Prng } from '../../lib/demo/prng.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { ingestRecordsSummaryKey } from '../../lib/materialize/ingest-records-summary.ts';
 import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
 import { ShardStateStore } from '../../lib/materialize/shard-state.ts';
 import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
@@ -97,7 +98,12 @@ async function shardedEnvironment() {
       functionName: 'f',
       awsRequestId: 'r',
     }) as never;
-  const handlers = (at: bigint, beforeToken?: () => void, withAthena = true) => {
+  const handlers = (
+    at: bigint,
+    beforeToken?: () => void,
+    withAthena = true,
+    controllerEnv: Record<string, string> = {},
+  ) => {
     const now = () => Number(at / 1000n);
     const controller = createRunControllerHandler({
       registry,
@@ -114,6 +120,7 @@ async function shardedEnvironment() {
         OFFLINE_BUCKET: bucket.name,
         SHARDS: String(shards),
         MIN_ROWS: '0',
+        ...controllerEnv,
       }),
     });
     const writer = createShardWriterHandler({
@@ -148,10 +155,26 @@ async function shardedEnvironment() {
    */
   const runSharded = async (
     at: bigint,
-    options: { remainingMs?: number; beforeToken?: () => void; full?: true } = {},
+    options: {
+      remainingMs?: number;
+      beforeToken?: () => void;
+      full?: true;
+      /** The shards run at once, as the map starts them, each held at its summary read until all are there. */
+      together?: true;
+      /** The records step reads this many records a page and stops after each (its margin unmet). */
+      summaryPageRecords?: number;
+    } = {},
   ) => {
     await copyLocalStoreToBucket(env.fixture.dataDir, bucket.objects);
-    const { step, write } = handlers(at, options.beforeToken);
+    const { step, write } = handlers(
+      at,
+      options.beforeToken,
+      true,
+      options.summaryPageRecords
+        ? { SUMMARY_PAGE_RECORDS: String(options.summaryPageRecords), SAFETY_MARGIN_MS: '120000' }
+        : {},
+    );
+    const startBefore = bucket.requests.length;
     const started = await step({
       action: 'start',
       view: 'spend',
@@ -160,14 +183,25 @@ async function shardedEnvironment() {
     });
     expect(started.mode).toBe('sharded');
     const ref = { view: 'spend', runId: started.runId, owner: started.owner };
+    const startRequests = bucket.requests.length;
+    // A tile-fed run brings the source's commit records summary up to date before the map,
+    // invoked again while it reports more records to read (as the state machine's loop does).
+    let summarySteps = 0;
+    if (started.tiles)
+      while (summarySteps < 100) {
+        summarySteps++;
+        const summary = await step({ action: 'records', ...ref });
+        if (summary.done === true) break;
+      }
     if (started.unload)
       expect(
         await step({ action: 'poll', queryExecutionId: started.queryExecutionId, ...ref }),
       ).toMatchObject({ state: 'SUCCEEDED' });
+    const mapRequests = bucket.requests.length;
     let invocations = 0;
     // Every shard runs (the map's iterations are independent); one that fails fails the map.
     const failures: unknown[] = [];
-    for (const item of started.items)
+    const writeShard = async (item: Item) => {
       try {
         for (;;) {
           invocations++;
@@ -177,6 +211,24 @@ async function shardedEnvironment() {
       } catch (error) {
         failures.push(error);
       }
+    };
+    if (options.together) {
+      const summary = ingestRecordsSummaryKey('payments');
+      let waiting: (() => void)[] = [];
+      bucket.beforeRequest = (method, key) => {
+        if (method !== 'GET' || key !== summary || waiting.length >= shards) return undefined;
+        return new Promise((resolve) => {
+          waiting.push(() => resolve(undefined));
+          if (waiting.length === shards) for (const release of waiting) release();
+        });
+      };
+      try {
+        await Promise.all(started.items.map(writeShard));
+      } finally {
+        bucket.beforeRequest = undefined;
+        waiting = [];
+      }
+    } else for (const item of started.items) await writeShard(item);
     if (failures.length > 0) {
       const [error] = failures;
       // The map failed, so the machine records the failure; a finish asked now must refuse.
@@ -188,7 +240,18 @@ async function shardedEnvironment() {
       throw error;
     }
     const finished = await step({ action: 'finish', ...ref });
-    return { started, finished, invocations };
+    return {
+      started,
+      finished,
+      invocations,
+      summarySteps,
+      // The bucket requests of the start step, of the steps before the map, and of the map.
+      requests: {
+        start: bucket.requests.slice(startBefore, startRequests),
+        beforeMap: bucket.requests.slice(startRequests, mapRequests),
+        map: bucket.requests.slice(mapRequests),
+      },
+    };
   };
   const state = () =>
     new MaterializationStateStore(
@@ -248,6 +311,83 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     expect(baseQueries()).toHaveLength(rounds * shards);
     expect(athena.queries.filter((sql) => sql.startsWith('UNLOAD ('))).toHaveLength(rounds);
   }, 600_000);
+
+  it('reads each commit record once before the map of a first run of 3 shards without a records summary; each shard reads the summary and no record', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(41);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    for (let hour = 6; hour > 0; hour--)
+      await env.fixture.ingest(
+        'payments',
+        rowsBetween(
+          prng,
+          at - BigInt(hour) * 60n * minute,
+          at - BigInt(hour - 1) * 60n * minute,
+          2,
+          taken,
+        ),
+      );
+    await env.push(at, rowsBetween(prng, at - 20n * minute, at, 3, taken));
+    const { finished, requests } = await env.runSharded(at, { together: true });
+    expect(finished).toMatchObject({ status: 'succeeded' });
+    const records = [...bucket.objects.keys()].filter((key) =>
+      key.startsWith('offline/_ingests/payments/'),
+    );
+    expect(records.length).toBeGreaterThanOrEqual(6);
+    const getsOf = (requests: readonly string[], key: string) =>
+      requests.filter((request) => request === `GET ${key}`).length;
+    const summary = ingestRecordsSummaryKey('payments');
+    // The start step reads each record for the run's ingest coverage (as a single run does).
+    expect(records.map((key) => getsOf(requests.start, key))).toEqual(records.map(() => 1));
+    // Then once more, before the map, into the summary; the shards read the summary only.
+    expect({
+      beforeMap: records.map((key) => getsOf(requests.beforeMap, key)),
+      map: records.map((key) => getsOf(requests.map, key)),
+      summaryReadsInMap: getsOf(requests.map, summary),
+      summaryWritesInMap: requests.map.filter((r) => r === `PUT ${summary}`).length,
+    }).toEqual({
+      beforeMap: records.map(() => 1),
+      map: records.map(() => 0),
+      summaryReadsInMap: shards,
+      summaryWritesInMap: 0,
+    });
+    const values = await env.lookupAt(at, false);
+    expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
+  }, 300_000);
+
+  it('brings the records summary up to date over several records steps when each stops after a page, still reading each record once before the map', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(43);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    for (let hour = 5; hour > 0; hour--)
+      await env.fixture.ingest(
+        'payments',
+        rowsBetween(
+          prng,
+          at - BigInt(hour) * 60n * minute,
+          at - BigInt(hour - 1) * 60n * minute,
+          2,
+          taken,
+        ),
+      );
+    const { finished, requests, summarySteps } = await env.runSharded(at, {
+      together: true,
+      summaryPageRecords: 2,
+    });
+    expect(finished).toMatchObject({ status: 'succeeded' });
+    const records = [...bucket.objects.keys()].filter((key) =>
+      key.startsWith('offline/_ingests/payments/'),
+    );
+    expect(summarySteps).toBe(Math.ceil(records.length / 2));
+    const getsOf = (requests: readonly string[], key: string) =>
+      requests.filter((request) => request === `GET ${key}`).length;
+    expect(records.map((key) => getsOf(requests.beforeMap, key))).toEqual(records.map(() => 1));
+    expect(records.map((key) => getsOf(requests.map, key))).toEqual(records.map(() => 0));
+    const values = await env.lookupAt(at, false);
+    expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
+  }, 300_000);
 
   it('keeps the base mark: a repeated full run changes no tile item, and a run after a new row is incremental', async () => {
     const env = await shardedEnvironment();

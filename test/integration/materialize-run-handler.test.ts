@@ -139,6 +139,18 @@ describe('the materialize-run function (the steps around the Distributed Map)', 
     expect(athena.commandCalls(GetQueryExecutionCommand)).toHaveLength(0);
   });
 
+  it('plans a view without tiles with no records step, and refuses one for it, reading nothing', async () => {
+    const { run } = await handler();
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    const started = await run({ action: 'start', view: 'profile', execution: 'exec-1' });
+    expect(started.tiles).toBe(false);
+    const listed = s3.commandCalls(ListObjectsV2Command).length;
+    await expect(
+      run({ action: 'records', view: 'profile', runId: started.runId, owner: 'sfn:exec-1' }),
+    ).rejects.toThrow(/profile is not tile-fed, so its shards read no commit records/);
+    expect(s3.calls()).toHaveLength(listed);
+  });
+
   it('finishes a run whose shards are all done, sending the metrics the view alarms read (service materialize)', async () => {
     const { run, client, table, metric } = await handler();
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
