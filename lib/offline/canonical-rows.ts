@@ -77,6 +77,19 @@ export async function contentHashOf(
   }
 }
 
+/**
+ * The content hash of a training set just built into `file`: the v2 hash its build computed
+ * while writing it (TrainingSetResult.contentHash) when that is the algorithm asked for, else
+ * read from the file.
+ */
+export async function contentHashOfBuilt(
+  file: string,
+  algorithm: ContentHashAlgorithm,
+  builtHash: string | undefined,
+): Promise<string> {
+  return algorithm === TYPED_COLUMNS_HASH && builtHash ? builtHash : contentHashOf(file, algorithm);
+}
+
 /** SHA-256 of a file's bytes, hex, read as a stream. */
 export async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');

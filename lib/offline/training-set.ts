@@ -16,6 +16,7 @@ import type { RunningTotalsSource } from '../sql/render-running-totals.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
 import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
+import { copyToParquetHashed } from './hashed-parquet-copy.ts';
 import { interruptOnAbort } from './interrupt-on-abort.ts';
 import { narrowToLatestRowDays } from './latest-row-days.ts';
 import { loadEntities } from './load-entities.ts';
@@ -76,6 +77,11 @@ export interface TrainingSetOptions {
    * source's rows (running totals hold every row, pinned or not).
    */
   readonly pins?: SeqPins;
+  /**
+   * With a Parquet `out`: also return the rows' v2 content hash (sha256-of-typed-columns-v2),
+   * computed while the file is written (hashed-parquet-copy.ts), not by reading it back after.
+   */
+  readonly contentHash?: boolean;
 }
 
 export type TrainingSetPhase =
@@ -102,6 +108,8 @@ export interface TrainingSetResult {
   /** Rows whose on-demand features are NULL because the transform failed (`onTransformError: null`). */
   readonly transformErrors?: { readonly rows: number; readonly first?: string };
   readonly out?: string;
+  /** The output's v2 content hash (hex), when `contentHash` was asked for a Parquet `out`. */
+  readonly contentHash?: string;
   readonly records?: readonly Record<string, unknown>[];
 }
 
@@ -229,6 +237,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       : undefined;
     const result = onDemandColumns ? onDemandColumns.select(joinResult, stored) : joinResult;
     let records: Record<string, unknown>[] | undefined;
+    let contentHash: string | undefined;
     // An existing file is replaced only by a complete result: the result is written beside it
     // and renamed over it. A new file is removed when the query fails half-way.
     const written =
@@ -239,11 +248,11 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
           )
         : options.out;
     try {
-      if (options.out && written) {
-        const format =
-          path.extname(options.out).toLowerCase() === '.csv'
-            ? CSV_COPY_OPTIONS
-            : 'FORMAT parquet, COMPRESSION zstd';
+      const csv = options.out !== undefined && path.extname(options.out).toLowerCase() === '.csv';
+      if (written && options.contentHash && !csv) {
+        contentHash = await copyToParquetHashed(session, result, written, options.signal);
+      } else if (written) {
+        const format = csv ? CSV_COPY_OPTIONS : 'FORMAT parquet, COMPRESSION zstd';
         await connection.run(`COPY (${result}) TO ${quoteLiteral(written)} (${format})`);
       } else {
         records = await queryRows(connection, result);
@@ -286,6 +295,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
         ? { transformErrors: onDemandColumns.nulled() }
         : {}),
       ...(options.out ? { out: options.out } : {}),
+      ...(contentHash ? { contentHash } : {}),
       ...(records ? { records } : {}),
     };
   } catch (error) {

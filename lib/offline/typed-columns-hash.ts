@@ -87,9 +87,18 @@ export async function typedColumnsHash(
   });
   const result = await connection.stream(`SELECT ${projection.join(', ')} FROM ${relation}`);
   let rows = 0;
+  // The next chunk is asked for before this one is hashed: DuckDB reads it on its own thread
+  // while this one hashes (each chunk is its own memory until it is collected).
+  const fetch = () => {
+    const fetching = result.fetchChunk();
+    fetching.catch(() => undefined); // awaited below; not unhandled if hashing throws first
+    return fetching;
+  };
+  let next = fetch();
   for (;;) {
-    const chunk = await result.fetchChunk();
+    const chunk = await next;
     if (!chunk || chunk.rowCount === 0) break;
+    next = fetch();
     const count = chunk.rowCount;
     rows += count;
     columns.forEach((column, i) => {

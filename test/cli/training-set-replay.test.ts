@@ -74,6 +74,8 @@ describe('fstore training-set manifests and --replay', () => {
     expect(manifest.sources.scores.ingestIds).toHaveLength(1);
     expect(manifest.entities.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.registryVersion).toEqual(expect.any(String));
+    // Hashed while the file was written: the same as the file read back.
+    expect(manifest.output.contentHash.sha256).toBe(await contentHashOf(out));
 
     await ingest('later', [{ customer_id: 'A', score: 9, event_ts: '2026-03-08T12:00:00Z' }]);
     const now = path.join(dir, 'now.parquet');

@@ -70,10 +70,11 @@ describe('fstore training-set (local) stopped by a signal while its on-demand tr
         '--out',
         out,
       ]);
-      // The partial file appears when the COPY starts, i.e. while the transform is being called.
+      // The join (and with it the transform) starts right after the phase line; the result reaches
+      // the partial file only at its end, as it is hashed while written.
       const started = Date.now();
-      while (!readdirSync(outDir).some((f) => f.includes('.partial-'))) {
-        if (Date.now() - started > 120_000) throw new Error(`no partial file:\n${child.output()}`);
+      while (!child.stderr().includes('joining ...')) {
+        if (Date.now() - started > 120_000) throw new Error(`no join started:\n${child.output()}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -32,8 +32,12 @@ export async function buildLocalTrainingSet(
   registry: Registry,
   build: LocalBuild,
   out: string,
-  /** Runs once the result is complete, just before it replaces `out`. */
-  beforeReplace?: () => Promise<void>,
+  then: {
+    /** Runs once the result is complete, just before it replaces `out`. */
+    readonly beforeReplace?: () => Promise<void>;
+    /** Return a Parquet output's v2 content hash, computed as it is written (for its manifest). */
+    readonly contentHash?: boolean;
+  } = {},
 ): Promise<TrainingSetResult> {
   const partial = partialPath(out);
   const signal = ctx.shutdown.stopSignal();
@@ -52,12 +56,13 @@ export async function buildLocalTrainingSet(
     onPhase: (phase) => ctx.out.status(`${phase} ...`),
     signal,
     ...(build.pins ? { pins: build.pins } : {}),
+    ...(then.contentHash ? { contentHash: true } : {}),
   })
     .then(async (done) => {
       // On disk before it takes the name (and before the manifest naming its hash is written):
       // the command may end its process without closing DuckDB (lib/process-lifetime.ts).
       await syncFile(partial);
-      await beforeReplace?.();
+      await then.beforeReplace?.();
       await rename(partial, out);
       await syncFolder(path.dirname(out));
       return done;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import {
   contentHashAlgorithmFor,
-  contentHashOf,
+  contentHashOfBuilt,
   fileSha256,
   outputFormat,
 } from '../../offline/canonical-rows.ts';
@@ -25,7 +25,7 @@ export async function trainingSetManifest(parts: {
   readonly sources: TrainingSetManifest['sources'];
   readonly snapshot?: string;
   readonly out: string;
-  readonly result: Pick<TrainingSetResult, 'rows' | 'columns'>;
+  readonly result: Pick<TrainingSetResult, 'rows' | 'columns' | 'contentHash'>;
   /** An Athena build: where it read and how (default: the local engine). */
   readonly athena?: TrainingSetManifest['athena'];
 }): Promise<TrainingSetManifest> {
@@ -61,7 +61,10 @@ export async function trainingSetManifest(parts: {
       format: outputFormat(out),
       rows: result.rows,
       columns: [...result.columns],
-      contentHash: { algorithm, sha256: await contentHashOf(out, algorithm) },
+      contentHash: {
+        algorithm,
+        sha256: await contentHashOfBuilt(out, algorithm, result.contentHash),
+      },
     },
   };
 }

@@ -52,9 +52,10 @@ export async function buildAndRecord(
   // (only the manifest needs it); a build that fails first leaves the hash unawaited, not unhandled.
   const entitiesSha256 = before ? fileSha256(options.entities) : undefined;
   entitiesSha256?.catch(() => undefined);
-  const result = await buildLocalTrainingSet(ctx, registry, build, out, () =>
-    removeStaleManifest(out),
-  );
+  const result = await buildLocalTrainingSet(ctx, registry, build, out, {
+    beforeReplace: () => removeStaleManifest(out),
+    contentHash: before !== undefined,
+  });
   faultPoint('training-set:before-manifest');
   if (!before)
     return {

@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isLocalEnv } from '../../data-paths.ts';
-import { contentHashOf, fileSha256, outputFormat } from '../../offline/canonical-rows.ts';
+import {
+  contentHashOf,
+  contentHashOfBuilt,
+  fileSha256,
+  outputFormat,
+} from '../../offline/canonical-rows.ts';
 import { readManifest } from '../../offline/ingest-manifest.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { exactPins } from '../../offline/seq-pins.ts';
@@ -12,6 +17,7 @@ import {
   readTrainingSetManifest,
   type TrainingSetManifest,
 } from '../../offline/training-set-manifest.ts';
+import { TYPED_COLUMNS_HASH } from '../../offline/typed-columns-hash.ts';
 import type { Registry } from '../../registry/index.ts';
 import { CliError, exitCodes, UsageError } from '../cli-error.ts';
 import type { CliContext } from '../context.ts';
@@ -73,12 +79,20 @@ export async function replayTrainingSet(
     ? undefined
     : await replayOnAthena(ctx, registry, options, manifest, entities, out.file, beforeReplace);
   const result =
-    athena?.built ?? (await buildLocalTrainingSet(ctx, registry, build, out.file, beforeReplace));
+    athena?.built ??
+    (await buildLocalTrainingSet(ctx, registry, build, out.file, {
+      beforeReplace,
+      contentHash: manifest.output.contentHash.algorithm === TYPED_COLUMNS_HASH,
+    }));
   let sha256: string;
   let diff: TrainingSetDiff | undefined;
   try {
     // The manifest's own algorithm: a v1 manifest is verified with v1.
-    sha256 = await contentHashOf(out.file, manifest.output.contentHash.algorithm);
+    sha256 = await contentHashOfBuilt(
+      out.file,
+      manifest.output.contentHash.algorithm,
+      'contentHash' in result ? result.contentHash : undefined,
+    );
     if (sha256 !== manifest.output.contentHash.sha256)
       diff = await diffWithOriginal(original, manifest, out.file);
     if (!out.temporary && athena)
