@@ -9,6 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.ts';
 import { ingestRecordsSummaryPrefix } from '../materialize/ingest-records-summary.ts';
+import { permanentShardErrors } from '../materialize/permanent-shard-errors.ts';
 import { viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import type { Registry } from '../registry/index.ts';
 import { materializerRegistryProjection } from '../registry/runtime-projection.ts';
@@ -42,16 +43,6 @@ const lambdaServiceErrors = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
-];
-
-/** Errors a retry cannot mend: the map item or the run is wrong, not the moment. */
-const permanentShardErrors = [
-  'InvalidShardEventError',
-  'StaleShardError',
-  'UnloadedShardError',
-  'ShardCheckpointError',
-  'ShardTileBasesError',
-  'LeaseLostError',
 ];
 
 /**
@@ -313,7 +304,7 @@ export class ShardedMaterialization extends Construct {
       },
       '$.result',
     );
-    writeShard.addRetry({ errors: permanentShardErrors, maxAttempts: 0 });
+    writeShard.addRetry({ errors: [...permanentShardErrors], maxAttempts: 0 });
     writeShard.addRetry({
       errors: [sfn.Errors.ALL],
       interval: Duration.seconds(10),

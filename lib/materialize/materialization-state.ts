@@ -99,7 +99,10 @@ export interface MaterializationState {
 }
 
 export class MaterializationBusyError extends HintedError {}
-export class LeaseLostError extends HintedError {}
+/** Named explicitly: the sharded state machine does not retry it by this name. */
+export class LeaseLostError extends HintedError {
+  override name = 'LeaseLostError';
+}
 
 export { stateKey };
 

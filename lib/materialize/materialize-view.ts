@@ -36,7 +36,10 @@ import type { TileBaseWriter } from './tile-base-writer.ts';
 import { tileKeyProblem } from './tile-key-problem.ts';
 import { writeInChunks } from './write-in-chunks.ts';
 
-export class MaterializationError extends HintedError {}
+/** Named explicitly: the sharded state machine does not retry it by this name. */
+export class MaterializationError extends HintedError {
+  override name = 'MaterializationError';
+}
 
 export interface MaterializeViewOptions {
   readonly registry: RuntimeRegistry;

@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { inParallel } from '../bounded-pool.ts';
+import { DamagedCommitRecordError } from '../offline/damaged-commit-record.ts';
 import type { IngestRecord } from '../offline/ingest-manifest.ts';
 import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
 import { compactionRecordsPrefix, isCompactionRecord } from '../offline/s3-compact-record.ts';
@@ -195,7 +196,9 @@ async function readRecord(
   try {
     record = JSON.parse(text);
   } catch (error) {
-    throw new Error(`the ingest record s3://${bucket}/${key} is not JSON`, { cause: error });
+    throw new DamagedCommitRecordError(`the ingest record s3://${bucket}/${key} is not JSON`, {
+      cause: error,
+    });
   }
   return checkedRecord(record, `s3://${bucket}/${key}`, text);
 }
@@ -214,7 +217,7 @@ function checkedRecord(value: unknown, where: string, text: unknown): IngestReco
     record.firstSeq < 0 ||
     !Number.isSafeInteger(record.rows)
   )
-    throw new Error(
+    throw new DamagedCommitRecordError(
       `the ingest record ${where} lacks source, file, firstSeq or rows: ${(typeof text === 'string' ? text : JSON.stringify(text)).slice(0, 200)}`,
     );
   return record;

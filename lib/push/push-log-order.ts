@@ -1,3 +1,4 @@
+import { DamagedCommitRecordError } from '../offline/damaged-commit-record.ts';
 import type { IngestRecord } from '../offline/ingest-manifest.ts';
 
 /**
@@ -81,7 +82,7 @@ function checkPushLogs(record: IngestRecord): void {
       return ok;
     });
   if (!fits)
-    throw new Error(
+    throw new DamagedCommitRecordError(
       `the commit record of ingest ${record.ingestId} (source ${record.source}) holds pushLogs ${JSON.stringify(logs)}, which are not [offset, log key] pairs with increasing row offsets within its ${record.rows} rows; no tile base is written from it`,
     );
 }

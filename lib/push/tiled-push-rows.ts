@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DamagedCommitRecordError } from '../offline/damaged-commit-record.ts';
 import { type IngestRecord, tiledRowsByViewMarker } from '../offline/ingest-manifest.ts';
 
 /**
@@ -38,7 +39,7 @@ export function tiledSeqRanges(
 /** Offsets as a commit record holds them: increasing, apart, non-empty, within the ingest. */
 export function checkTiledRows(record: IngestRecord): void {
   const refuse = (field: string, value: unknown, what: string): never => {
-    throw new Error(
+    throw new DamagedCommitRecordError(
       `the commit record of ingest ${record.ingestId} (source ${record.source}) holds ${field} ${JSON.stringify(value)}, which ${what}; no tile base is written from it`,
     );
   };

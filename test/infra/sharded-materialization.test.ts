@@ -119,6 +119,25 @@ describe('sharded materialization on AWS (CDK)', () => {
     expect(states.StartRun.Catch[0]).toMatchObject({ ErrorEquals: ['MaterializationBusyError'] });
   });
 
+  it('fails a shard at once on an error no retry mends: a stale or invalid item, a lost lease, damaged UNLOAD output, checkpoint or commit record, a tile base query past Athena’s size', () => {
+    const write = definitionOf(synth.template).States.WriteShards.ItemProcessor.States.WriteShard;
+    const retries = write.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
+    const never = retries.findIndex((r) => r.MaxAttempts === 0);
+    expect(retries[never]?.ErrorEquals).toEqual([
+      'InvalidShardEventError',
+      'StaleShardError',
+      'LeaseLostError',
+      'UnloadedShardError',
+      'ShardCheckpointError',
+      'ShardTileBasesError',
+      'MaterializationError',
+      'AthenaQueryTooLongError',
+      'DamagedCommitRecordError',
+    ]);
+    // Step Functions takes the first retrier that matches: before States.ALL's three attempts.
+    expect(never).toBeLessThan(retries.findIndex((r) => r.ErrorEquals.includes('States.ALL')));
+  });
+
   it('polls the UNLOAD with the run’s reference, so each poll extends the run’s lease', () => {
     const poll = definitionOf(synth.template).States.PollUnload;
     expect(JSON.stringify(poll)).toContain('"owner.$":"$.run.owner"');

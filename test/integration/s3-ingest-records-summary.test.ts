@@ -6,6 +6,7 @@ import {
 } from '../../lib/materialize/ingest-records-summary.ts';
 import { readS3IngestRecords } from '../../lib/materialize/s3-ingest-records.ts';
 import { tileBaseSequence } from '../../lib/materialize/tile-base-writer.ts';
+import { DamagedCommitRecordError } from '../../lib/offline/damaged-commit-record.ts';
 import type { IngestRecord } from '../../lib/offline/ingest-manifest.ts';
 import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { compactionRecordKey } from '../../lib/offline/s3-compact-record.ts';
@@ -193,6 +194,7 @@ describe('reading the commit records of a tile base through a summary', () => {
         `the ingest record s3://fstore-offline/${keyOf(3)} lacks source, file, firstSeq or rows`,
       ),
     );
+    await expect(read()).rejects.toBeInstanceOf(DamagedCommitRecordError);
     expect(bucket.objects.has(summaryKey)).toBe(false);
   });
 });

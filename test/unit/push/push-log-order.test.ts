@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DamagedCommitRecordError } from '../../../lib/offline/damaged-commit-record.ts';
 import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
 import { pushLogEntries, pushLogKey } from '../../../lib/push/push-log.ts';
 import { pushLogOrder } from '../../../lib/push/push-log-order.ts';
@@ -79,6 +80,9 @@ describe('the push logs ingested up to each row of a source (ADR 0020, "Ties for
           ),
         JSON.stringify(pushLogs),
       ).toThrow(/commit record of ingest ing-7 \(source payments\) holds pushLogs .* no tile base/);
+    expect(() => pushLogOrder([record({ pushLogs: [[0, 7]] as never })], 'payments')).toThrow(
+      DamagedCommitRecordError,
+    );
   });
 
   it('orders a log of the first name format (stamp to the second, 12 hex) by its key, as compaction ingests it by its name', () => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { tileBaseSequence } from '../../../lib/materialize/tile-base-writer.ts';
+import { DamagedCommitRecordError } from '../../../lib/offline/damaged-commit-record.ts';
 import { type IngestRecord, tiledRowsByViewMarker } from '../../../lib/offline/ingest-manifest.ts';
 import { executePush } from '../../../lib/push/execute-push.ts';
 import { defaultPushLimits } from '../../../lib/push/push-limits.ts';
@@ -102,6 +103,8 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
     expect(() => tileBaseSequence([bad], 'payments', spendPrefix)).toThrow(
       /no tile base is written/,
     );
+    // By a name the sharded state machine does not retry: the record reads the same again.
+    expect(() => tiledSeqRanges(bad, 'payments', spendPrefix)).toThrow(DamagedCommitRecordError);
   });
 
   it('are, for a view version, the rows tiled for every version and those tiled for it, not for other versions', () => {
