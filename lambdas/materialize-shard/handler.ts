@@ -12,6 +12,10 @@ import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
 import { readS3IngestRecords } from '../../lib/materialize/s3-ingest-records.ts';
 import { maxShards } from '../../lib/materialize/shard-plan.ts';
 import {
+  athenaTileBaseRangesRelation,
+  s3TileBaseRanges,
+} from '../../lib/materialize/tile-base-ranges.ts';
+import {
   type WriteUnloadedShardResult,
   writeUnloadedShard,
 } from '../../lib/materialize/write-unloaded-shard.ts';
@@ -49,6 +53,8 @@ export interface ShardWriterDependencies {
   readonly dialect?: Dialect;
   /** Test hook: called between a tile base's item writes and its entity's token renewal. */
   readonly tileBaseBeforeToken?: () => void;
+  /** As the single materializer's (lambdas/materialize/handler.ts). */
+  readonly tileBaseRangesRelation?: (run: string, key: string) => string;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
   readonly now?: () => number;
@@ -138,6 +144,13 @@ export function createShardWriterHandler(deps: ShardWriterDependencies) {
               else logger.info('tile base records', read);
               return records;
             },
+            ranges: s3TileBaseRanges({
+              s3: deps.s3,
+              bucket: deps.config.bucket,
+              relation:
+                deps.tileBaseRangesRelation ??
+                ((run) => athenaTileBaseRangesRelation(athena.database, run)),
+            }),
             ...(deps.tileBaseBeforeToken ? { beforeToken: deps.tileBaseBeforeToken } : {}),
           }
         : undefined;

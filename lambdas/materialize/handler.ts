@@ -19,6 +19,10 @@ import {
 import { s3Quarantine } from '../../lib/materialize/quarantine.ts';
 import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
 import { readS3IngestRecords } from '../../lib/materialize/s3-ingest-records.ts';
+import {
+  athenaTileBaseRangesRelation,
+  s3TileBaseRanges,
+} from '../../lib/materialize/tile-base-ranges.ts';
 import { AthenaQueryRunner } from '../../lib/offline/athena-query-runner.ts';
 import type { RuntimeRegistry } from '../../lib/registry/runtime-projection.ts';
 import { athenaDialect } from '../../lib/sql/athena-dialect.ts';
@@ -55,6 +59,11 @@ export interface MaterializeDependencies {
   readonly tileBaseBeforeToken?: () => void;
   /** The SQL the queries are rendered in: Athena's (default); a test runs DuckDB's on DuckDB. */
   readonly dialect?: Dialect;
+  /**
+   * The relation a tile base query reads its shipped ranges from (the object at `key`):
+   * Athena's `fstore_tile_base_ranges` (default); a test reads the object on DuckDB.
+   */
+  readonly tileBaseRangesRelation?: (run: string, key: string) => string;
 }
 
 export type MaterializeResponse =
@@ -153,6 +162,13 @@ export function createMaterializeHandler(deps: MaterializeDependencies) {
         else logger.info('tile base records', read);
         return records;
       },
+      ranges: s3TileBaseRanges({
+        s3: deps.s3,
+        bucket: deps.config.bucket,
+        relation:
+          deps.tileBaseRangesRelation ??
+          ((run) => athenaTileBaseRangesRelation(deps.config.database, run)),
+      }),
       client: deps.dynamo,
       table: deps.config.tableName,
       now,

@@ -44,7 +44,8 @@ export const quarantinePrefix = 'quarantine/';
  * continuation the function sent itself) that still failed after Lambda's retries. The
  * function may query Athena in the offline store's workgroup over its source tables, write
  * quarantined rows under `quarantine/`, read and write the summaries of commit records its tile
- * bases read under `tile-base-records/`, read and conditionally write the online table, write
+ * bases read under `tile-base-records/` and the ranges their queries ship as data under
+ * `tile-base-ranges/` (with its Glue table), read and conditionally write the online table, write
  * its own log group and invoke itself to continue a long run; nothing more.
  */
 export class Materialization extends Construct {
@@ -110,6 +111,8 @@ export class Materialization extends Construct {
       read: [ingestRecordsSummaryPrefix],
       write: [ingestRecordsSummaryPrefix],
     });
+    // The ranges a tile base query ships as data past a thousand (ADR 0020, "Bounded query text").
+    props.offlineStore.grantTileBaseRanges(this.function);
     // Asynchronous invocations (Scheduler's and the function's own continuations) that fail
     // after Lambda's retries would otherwise be dropped.
     this.function.configureAsyncInvoke({

@@ -16,6 +16,7 @@ import {
   trainingStatements,
 } from '../iam/offline-policy.ts';
 import type { PolicyStatement } from '../iam/policy-statement.ts';
+import { tileBaseRangesPrefix, tileBaseRangesTable } from '../materialize/tile-base-ranges.ts';
 import { unloadFolder } from '../materialize/unload-folder.ts';
 import { ingestRecordsPrefix, ingestRecordsTable } from '../offline/ingest-records.ts';
 import type { Registry } from '../registry/index.ts';
@@ -30,6 +31,7 @@ import { serviceOutputNames, stackOutputNames } from '../stacks/stack-outputs.ts
 import { glueDatabaseName, hiveType, parquetStorage } from './glue-columns.ts';
 import { pascal } from './logical-id.ts';
 import { SecureBucket } from './secure-bucket.ts';
+import { addTileBaseRangesTable } from './tile-base-ranges-table.ts';
 
 export interface OfflineStoreProps {
   /**
@@ -64,6 +66,8 @@ export function expiryRules(
       unloadFolder,
       stage.materialization.sharding.unloadExpirationDays,
     ],
+    // Read by the one query that wrote them, seconds later.
+    ['expire-tile-base-ranges', tileBaseRangesPrefix, 1],
   ];
   return rules.flatMap(([id, prefix, days]) =>
     days === 'never' ? [] : [{ id, prefix, expiration: Duration.days(days) }],
@@ -93,6 +97,8 @@ export class OfflineStore extends Construct {
    * partitioned by `source`. fstore's Athena queries read only the objects of these ingests.
    */
   readonly ingestRecords: glue.CfnTable;
+  /** `fstore_tile_base_ranges`: the ranges tile base queries ship as data (materializers only). */
+  readonly tileBaseRanges: glue.CfnTable;
   /** Names of every Glue table this construct declares: sources and entity requests. */
   private readonly tableNames: string[] = [];
   /** Names of the entity-request tables among `tableNames`. */
@@ -158,6 +164,11 @@ export class OfflineStore extends Construct {
     }
     this.tables = tables;
     this.ingestRecords = this.addIngestRecordsTable(database);
+    this.tileBaseRanges = addTileBaseRangesTable(this, {
+      bucketName: this.bucket.bucketName,
+      database,
+      databaseName: this.databaseName,
+    });
 
     this.workgroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: athenaWorkGroupName(stage.name),
@@ -278,6 +289,31 @@ export class OfflineStore extends Construct {
    */
   grantObjects(grantee: iam.IGrantable, access: ObjectAccess): void {
     this.grantStatements(grantee, objectStatements(this.bucket.bucketArn, access));
+  }
+
+  /**
+   * What a materializer needs to ship a tile base query's ranges as data: writing and reading
+   * (Athena reads as the caller) under `tile-base-ranges/`, and Glue reads of its table only.
+   */
+  grantTileBaseRanges(grantee: iam.IGrantable): void {
+    const { scope, databaseName } = this.policyResources;
+    const glueArn = (resource: string) =>
+      `arn:${scope.partition}:glue:${scope.region}:${scope.account}:${resource}`;
+    this.grantStatements(grantee, [
+      {
+        Effect: 'Allow',
+        Action: ['glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+        Resource: [
+          glueArn('catalog'),
+          glueArn(`database/${databaseName}`),
+          glueArn(`table/${databaseName}/${tileBaseRangesTable}`),
+        ],
+      },
+      ...objectStatements(this.bucket.bucketArn, {
+        read: [tileBaseRangesPrefix],
+        write: [tileBaseRangesPrefix],
+      }),
+    ]);
   }
 
   /** `PutObject` on the objects under `prefix` (e.g. `quarantine/`), nothing else. */

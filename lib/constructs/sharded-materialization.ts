@@ -176,6 +176,7 @@ export class ShardedMaterialization extends Construct {
     if (tileFed) {
       offlineStore.grantQuery(this.shardFunction, { readRequests: false });
       offlineStore.grantObjects(this.shardFunction, { read: [ingestRecordsSummaryPrefix] });
+      offlineStore.grantTileBaseRanges(this.shardFunction);
     }
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

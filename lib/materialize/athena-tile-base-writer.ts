@@ -17,6 +17,7 @@ import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
 import { renderTileBaseRows } from '../sql/render-tile-base-rows.ts';
 import { type LatestRowsQuery, renderMaterializationRows } from './row-source.ts';
+import { maxRangesInText, type TileBaseRangesTable } from './tile-base-ranges.ts';
 import {
   baseRowOf,
   entityPrefix,
@@ -50,6 +51,11 @@ export function athenaTileBaseWriter(options: {
   readonly dialect: Dialect;
   /** The source's commit records (every one, with its file), read once per invocation. */
   readonly records: () => Promise<readonly IngestRecord[]>;
+  /**
+   * Where counted ranges past `maxRangesInText` are shipped as data; absent, they are named in
+   * the text, and a query too long for Athena is refused.
+   */
+  readonly ranges?: TileBaseRangesTable;
   readonly client: DynamoDBClient;
   readonly table: string;
   readonly now: () => number;
@@ -109,13 +115,19 @@ async function open(
 export async function queryTileBaseGroups(
   options: Pick<
     Parameters<typeof athenaTileBaseWriter>[0],
-    'view' | 'planned' | 'dialect' | 'runner' | 'signal'
+    'view' | 'planned' | 'dialect' | 'runner' | 'signal' | 'ranges'
   >,
   spec: ViewTileSpec,
   sequence: NonNullable<ReturnType<typeof tileBaseSequence>>,
   nowMs: number,
   entities: { readonly sql: string; readonly everyEntity?: boolean },
 ): Promise<EntityGroups> {
+  const counted = subtractSeqRanges(sequence.readRanges, sequence.pushRanges);
+  // Past a thousand, the ranges go as data (ADR 0020, "Bounded query text"): the same rows.
+  const countedRangesRelation =
+    options.ranges && counted.length > maxRangesInText
+      ? await options.ranges.ship(counted)
+      : undefined;
   const sql = renderTileBaseRows(options.planned, options.dialect, {
     entities: { sql: entities.sql },
     ...(entities.everyEntity ? { everyEntity: true } : {}),
@@ -123,6 +135,7 @@ export async function queryTileBaseGroups(
     maxSeq: sequence.maxSeq,
     includedSeqRanges: sequence.readRanges,
     excludedSeqRanges: sequence.pushRanges,
+    ...(countedRangesRelation === undefined ? {} : { countedRangesRelation }),
     columns: spec.columnTypes,
   });
   checkBaseQuerySize(sql, options.view, sequence);
@@ -135,9 +148,10 @@ export async function queryTileBaseGroups(
 }
 
 /**
- * The base query names one `fstore_seq` range per run of counted rows of the records read (the
- * ingests not applied to tiles, render-tile-base-rows.ts): refused before Athena is asked when
- * that makes it longer than Athena takes, saying where the ranges come from.
+ * Without a ranges table, the base query names one `fstore_seq` range per run of counted rows
+ * of the records read (the ingests not applied to tiles, render-tile-base-rows.ts): refused
+ * before Athena is asked when that makes it longer than Athena takes, saying where the ranges
+ * come from. With one, only a run query too long on its own can be refused here.
  */
 function checkBaseQuerySize(
   sql: string,

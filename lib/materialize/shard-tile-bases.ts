@@ -15,6 +15,7 @@ import {
 } from './athena-tile-base-writer.ts';
 import { type ResumeKey, renderMaterializationRows } from './row-source.ts';
 import type { ShardTileProgress } from './shard-plan.ts';
+import type { TileBaseRangesTable } from './tile-base-ranges.ts';
 import { tileBaseSequence } from './tile-base-writer.ts';
 
 /** Entities whose bases are written at once (each writes its items 8 at a time). */
@@ -31,6 +32,8 @@ export interface ShardTileBasesOptions {
   readonly dialect: Dialect;
   /** The source's commit records (every one), read once per invocation. */
   readonly records: () => Promise<readonly IngestRecord[]>;
+  /** Where the base query ships counted ranges past a thousand (athena-tile-base-writer.ts). */
+  readonly ranges?: TileBaseRangesTable;
   readonly client: DynamoDBClient;
   readonly table: string;
   readonly now: () => number;

@@ -48,7 +48,10 @@ export interface WriteUnloadedShardOptions {
    * How a run planned with tile bases (a tile-fed view) reads its shard's base rows: Athena,
    * the SQL dialect and the source's commit records (shard-tile-bases.ts).
    */
-  readonly tiles?: Pick<ShardTileBasesOptions, 'runner' | 'dialect' | 'records' | 'beforeToken'>;
+  readonly tiles?: Pick<
+    ShardTileBasesOptions,
+    'runner' | 'dialect' | 'records' | 'ranges' | 'beforeToken'
+  >;
 }
 
 export interface WriteUnloadedShardResult {

@@ -4,6 +4,7 @@ import { formatMicros } from '../epoch-micros.ts';
 import { subtractSeqRanges } from '../seq-ranges.ts';
 import type { Dialect } from './dialect.ts';
 import type { PlannedView } from './point-in-time-plan.ts';
+import { seqBucketSql } from './seq-buckets.ts';
 import { viewSourceRelation } from './view-source.ts';
 
 /** Which offline rows a tile base is computed from (ADR 0020, "Scheduled materialization"). */
@@ -31,6 +32,12 @@ export interface TileBaseRowsQuery {
    * seqCondition), so the query text follows the counted ranges, not the records.
    */
   readonly excludedSeqRanges: readonly (readonly [bigint, bigint])[];
+  /**
+   * A relation of `fstore_bucket, fstore_first, fstore_last` rows holding the included ranges
+   * less the excluded ones (seqBucketRows), joined instead of naming them in the text:
+   * the query's length then does not follow the number of ranges.
+   */
+  readonly countedRangesRelation?: string;
   /** The aggregated columns and their source types. */
   readonly columns: Readonly<Record<string, ValueType>>;
   /**
@@ -77,8 +84,16 @@ export function renderTileBaseRows(
   const filters = [
     `WHERE ${q(view.timestampColumn)} > ${dialect.timestampLiteral(formatMicros(query.afterMicros))}`,
     `  AND fstore_seq <= ${query.maxSeq}`,
-    ...seqCondition(query),
+    ...(query.countedRangesRelation === undefined ? seqCondition(query) : []),
   ];
+  const rangesJoin = (rows: string) =>
+    query.countedRangesRelation === undefined
+      ? []
+      : [
+          `JOIN ${query.countedRangesRelation} fstore_ranges`,
+          `  ON fstore_ranges.fstore_bucket = ${seqBucketSql(`${rows}.fstore_seq`)}`,
+          `  AND ${rows}.fstore_seq BETWEEN fstore_ranges.fstore_first AND fstore_ranges.fstore_last`,
+        ];
   const selected = [
     `  ${dialect.epochMicros(q(view.timestampColumn))} AS fstore_t, ${created} AS fstore_created, fstore_seq${columns.length > 0 ? ',' : ''}`,
     ...(columns.length > 0 ? [`  ${columns.join(', ')}`] : []),
@@ -99,6 +114,7 @@ export function renderTileBaseRows(
       `FROM (SELECT ${keyNames.join(', ')},`,
       ...selected,
       `FROM ${viewSourceRelation(view, dialect)} fstore_source`,
+      ...rangesJoin('fstore_source'),
       ...filters,
       ') fstore_base',
       `RIGHT JOIN (SELECT DISTINCT ${keyNames.join(', ')} FROM (${entities.sql}) fstore_run) fstore_entities`,
@@ -130,6 +146,7 @@ export function renderTileBaseRows(
     `SELECT ${keyNames.join(', ')},`,
     ...selected,
     `FROM ${relation} fstore_base`,
+    ...rangesJoin('fstore_base'),
     ...filters,
     ...entityFilter,
     `ORDER BY ${keyNames.join(', ')}, fstore_seq`,

@@ -138,6 +138,11 @@ describe('Materialization construct', () => {
       JSON.stringify(s.Resource).includes('/tile-base-records/*'),
     );
     expect(summaries.flatMap((s) => s.Action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    // The ranges its tile base queries ship as data: written there, read by Athena as it.
+    const ranges = statements.filter((s) =>
+      JSON.stringify(s.Resource).includes('/tile-base-ranges/*'),
+    );
+    expect(ranges.flatMap((s) => s.Action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     expect(resources).not.toContain('/requests/*');
     expect(resources).not.toContain('fstore_requests_');
     expect(resources).toContain(':function:fstore-dev-materialize');
@@ -145,6 +150,9 @@ describe('Materialization construct', () => {
     const glue = statements.filter((s) => JSON.stringify(s.Action).includes('glue:'));
     expect(JSON.stringify(glue.map((s) => s.Resource))).toContain(
       ':table/fstore_dev/fstore_ingests',
+    );
+    expect(JSON.stringify(glue.map((s) => s.Resource))).toContain(
+      ':table/fstore_dev/fstore_tile_base_ranges',
     );
     expect(JSON.stringify(glue.map((s) => s.Action))).not.toMatch(
       /glue:(Create|Update|Delete|Batch)/,

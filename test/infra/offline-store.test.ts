@@ -208,6 +208,47 @@ describe('OfflineStore Glue catalog', { timeout: 360_000 }, () => {
     });
   });
 
+  it('declares fstore_tile_base_ranges over tile-base-ranges/: CSV bucket,first,last, run injected', async () => {
+    const { template } = await synthStage('dev');
+    const bucket = offlineBucketId(template);
+    const tables = Object.values(template.findResources('AWS::Glue::Table')).filter(
+      (t) =>
+        (t as { Properties: { TableInput: { Name: string } } }).Properties.TableInput.Name ===
+        'fstore_tile_base_ranges',
+    );
+    expect(tables).toHaveLength(1);
+    expect((tables[0] as { Properties: unknown }).Properties).toEqual({
+      CatalogId: { Ref: 'AWS::AccountId' },
+      DatabaseName: 'fstore_dev',
+      TableInput: {
+        Name: 'fstore_tile_base_ranges',
+        Description: expect.stringContaining('WHERE run ='),
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: [{ Name: 'run', Type: 'string' }],
+        Parameters: {
+          classification: 'csv',
+          'projection.enabled': 'true',
+          'projection.run.type': 'injected',
+          'storage.location.template': s3Url(bucket, `/tile-base-ranges/\${run}/`),
+        },
+        StorageDescriptor: {
+          Location: s3Url(bucket, '/tile-base-ranges/'),
+          Columns: [
+            ['fstore_bucket', 'bigint'],
+            ['fstore_first', 'bigint'],
+            ['fstore_last', 'bigint'],
+          ].map(([Name, Type]) => expect.objectContaining({ Name, Type })),
+          InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          SerdeInfo: {
+            SerializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe',
+            Parameters: { 'field.delim': ',' },
+          },
+        },
+      },
+    });
+  });
+
   it('maps every fstore value type to its Hive type', async () => {
     const registry = await loadExampleRegistry();
     const base = registry.sources[0] as RegistrySource;
@@ -629,6 +670,48 @@ describe('OfflineStore.grantQuery', () => {
   });
 });
 
+describe('OfflineStore.grantTileBaseRanges', () => {
+  it('grants Glue reads of fstore_tile_base_ranges only and reading and writing tile-base-ranges/*, nag-clean', async () => {
+    const app = newApp();
+    const stack = new Stack(app, 'ranges');
+    const logs = new SecureBucket(stack, 'Logs', { retain: false });
+    Validations.of(logs.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'test fixture: the access-log bucket itself',
+    });
+    const store = new OfflineStore(stack, 'Offline', {
+      stage: resolveStageConfig('dev'),
+      registry: await loadExampleRegistry(),
+      accessLogsBucket: logs.bucket,
+    });
+    const role = new iam.Role(stack, 'Materializer', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    store.grantTileBaseRanges(role);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const statements = policyStatements(Template.fromStack(stack));
+    const glue = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('glue:')));
+    expect(glue.flatMap((s) => asList(s.Action)).sort()).toEqual([
+      'glue:GetPartition',
+      'glue:GetPartitions',
+      'glue:GetTable',
+    ]);
+    const glueResources = JSON.stringify(glue.map((s) => s.Resource));
+    expect(glueResources).toContain(':table/fstore_dev/fstore_tile_base_ranges');
+    expect(glueResources).not.toMatch(/:table\/fstore_dev\/(?!fstore_tile_base_ranges)/);
+    const objects = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('s3:')));
+    expect(objects.flatMap((s) => asList(s.Action)).sort()).toEqual([
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ]);
+    const objectResources = JSON.stringify(objects.map((s) => [s.Resource, s.Condition]));
+    expect(objectResources).toContain('/tile-base-ranges/*');
+    expect(objectResources).not.toMatch(/\/(offline|athena-results|requests)\//);
+    expect(synthWithViolations(app).violations).toEqual([]);
+  });
+});
+
 describe('OfflineStore.grantQuery without requests (the materializer)', () => {
   it('leaves out prepared statements, the request tables and requests/', async () => {
     const { stack, store } = await standaloneStore();
@@ -673,6 +756,7 @@ describe('OfflineStore lifecycle', () => {
       ['expire-requests', 'requests/', 365],
       ['expire-training-sets', 'training-sets/', 365],
       ['expire-quarantine', 'quarantine/', 90],
+      ['expire-tile-base-ranges', 'tile-base-ranges/', 1],
     ] as const)
       expect(rules).toContainEqual({
         Id: id,

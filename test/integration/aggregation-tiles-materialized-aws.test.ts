@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -7,6 +10,7 @@ import { createMaterializeHandler } from '../../lambdas/materialize/handler.ts';
 import { Prng } from '../../lib/demo/prng.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
 import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { compactPushLogs } from '../../lib/push/compact-push-logs.ts';
 import { materializerRegistryProjection } from '../../lib/registry/runtime-projection.ts';
@@ -18,6 +22,7 @@ import {
   memoryBucketClient,
   startMemoryBucket,
 } from '../helpers/s3-memory-bucket.ts';
+import { duckdbTileBaseRanges } from '../helpers/tile-base-ranges-on-duckdb.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
 import { minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
 import {
@@ -29,6 +34,9 @@ import {
 let dynamo: LocalDynamo;
 let bucket: MemoryBucket;
 let session: Awaited<ReturnType<typeof openDuckdb>>;
+let rangesDir: string;
+/** The keys of the ranges tile base queries shipped as data. */
+const shippedRanges: string[] = [];
 // Small pages and one entity per chunk: a run's base rows span pages and chunks.
 const athena = athenaOnDuckdbSql({
   connection: () => session.connection as DuckDBConnection,
@@ -44,17 +52,20 @@ beforeAll(async () => {
   dynamo = await startDynalite();
   bucket = await startMemoryBucket('fstore-offline');
   session = await openDuckdb();
+  rangesDir = await mkdtemp(path.join(tmpdir(), 'fstore-tile-ranges-'));
 });
 afterAll(async () => {
   athena.restore();
   session.close();
   await bucket.close();
   await dynamo.close();
+  await rm(rangesDir, { recursive: true, force: true });
 });
 beforeEach(() => {
   athena.install();
   athena.queries.length = 0;
   bucket.objects.clear();
+  shippedRanges.length = 0;
 });
 
 /**
@@ -92,6 +103,13 @@ async function awsEnvironment() {
       now: () => Number(at / 1000n),
       sleep: async () => {},
       ...(beforeToken ? { tileBaseBeforeToken: beforeToken } : {}),
+      // The object the run shipped to the loopback bucket, read by DuckDB.
+      tileBaseRangesRelation: (run, key) => {
+        const csv = bucket.objects.get(key);
+        if (!csv) throw new Error(`no shipped ranges at ${key}`);
+        shippedRanges.push(key);
+        return duckdbTileBaseRanges(rangesDir, run, csv);
+      },
     });
     return handler({ view: 'spend', ...event }, {
       functionName: 'fstore-dev-materialize',
@@ -220,4 +238,47 @@ describe('the AWS materializer writes the tiles of a tile-fed view from Athena (
     expect(values[0]?.amount_count_30d).toBe(0);
     expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
   }, 120_000);
+
+  it('answers lookups bit for bit on a source with 4,500 batch ingests, whose ranges it ships as data instead of being refused', async () => {
+    const env = await awsEnvironment();
+    const prng = new Prng(17);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await env.fixture.ingest('payments', rowsBetween(prng, at - 2n * 1440n * minute, at, 9, taken));
+    await env.push(at, rowsBetween(prng, at - 20n * minute, at, 6, taken));
+    await compactPushLogs({
+      registry: env.fixture.registry,
+      dataDir: env.fixture.dataDir,
+      env: 'local',
+    });
+    await env.fixture.ingest('payments', rowsBetween(prng, at - 60n * minute, at, 5, taken));
+    // 4,500 commit records of batch ingests (rows not applied to tiles) numbered as on S3, above
+    // the local store's: their rows are not in the store, their ranges are in the query's.
+    const ms = 1_048_576;
+    const start = Date.parse('2026-01-01T00:00:00Z') * ms;
+    for (let i = 0; i < 4_500; i++) {
+      const ingestId = `20260101t000000-${i.toString(16).padStart(8, '0')}`;
+      const sha256 = i.toString(16).padStart(64, 'b');
+      bucket.objects.set(
+        ingestRecordKey('payments', sha256, ingestId),
+        Buffer.from(
+          `${JSON.stringify({ ingestId, source: 'payments', file: `batch-${i}.parquet`, sha256, rows: 3, firstSeq: start + i * 60_000 * ms, at: '2026-01-01T00:00:00Z', files: [] })}\n`,
+        ),
+      );
+    }
+    expect(await env.materializeOnAws(at)).toMatchObject({ status: 'succeeded' });
+    expect(shippedRanges).toHaveLength(1);
+    const lines = bucket.objects
+      .get(shippedRanges[0] ?? '')
+      ?.toString()
+      .trim()
+      .split('\n');
+    expect(lines?.length).toBeGreaterThan(4_500);
+    const [base] = baseQueries();
+    expect(base).toContain('fstore_ranges');
+    expect(base?.length).toBeLessThan(60_000);
+    const values = await env.lookupAt(at, false);
+    expect(values.some((v) => (v.amount_count_1d as number) > 0)).toBe(true);
+    expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
+  }, 300_000);
 });

@@ -4,6 +4,7 @@ import {
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +14,12 @@ import {
   typedBaseRow,
 } from '../../../lib/materialize/athena-tile-base-writer.ts';
 import { plannedOnlineView } from '../../../lib/materialize/materialize-view.ts';
+import { renderMaterializationRows } from '../../../lib/materialize/row-source.ts';
+import {
+  athenaTileBaseRangesRelation,
+  s3TileBaseRanges,
+  type TileBaseRangesTable,
+} from '../../../lib/materialize/tile-base-ranges.ts';
 import { AthenaQueryRunner } from '../../../lib/offline/athena-query-runner.ts';
 import type { IngestRecord } from '../../../lib/offline/ingest-manifest.ts';
 import { viewTileSpec } from '../../../lib/online/aggregation-tiles/view-tile-spec.ts';
@@ -24,13 +31,16 @@ const { view, planned } = plannedOnlineView(registry, 'spend');
 const spec = viewTileSpec(registry, view);
 const athena = mockClient(AthenaClient);
 const dynamo = mockClient(DynamoDBClient);
+const s3 = mockClient(S3Client);
 afterAll(() => {
   athena.restore();
   dynamo.restore();
+  s3.restore();
 });
 beforeEach(() => {
   athena.reset();
   dynamo.reset();
+  s3.reset();
 });
 
 const record: IngestRecord = {
@@ -43,7 +53,7 @@ const record: IngestRecord = {
   at: '2026-03-01T00:00:00Z',
 };
 
-function writer(records: readonly IngestRecord[] = [record]) {
+function writer(records: readonly IngestRecord[] = [record], ranges?: TileBaseRangesTable) {
   const runner = new AthenaQueryRunner({
     athena: new AthenaClient({ region: 'eu-west-1' }),
     workgroup: 'fstore-dev',
@@ -57,6 +67,7 @@ function writer(records: readonly IngestRecord[] = [record]) {
     runner,
     dialect: athenaDialect('fstore_dev'),
     records: async () => records,
+    ...(ranges ? { ranges } : {}),
     client: new DynamoDBClient({ region: 'eu-west-1' }),
     table: 'fstore-dev-online',
     now: () => Date.parse('2026-03-01T00:00:00Z'),
@@ -289,5 +300,60 @@ describe('the size of the Athena tile base query', () => {
     });
     expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
     expect(dynamo.calls()).toHaveLength(0);
+  });
+});
+
+describe('the ranges of the Athena tile base query shipped as data', () => {
+  const shipped = () =>
+    s3TileBaseRanges({
+      s3: new S3Client({ region: 'eu-west-1' }),
+      bucket: 'fstore-offline',
+      relation: (run) => athenaTileBaseRangesRelation('fstore_dev', run),
+    });
+  const sentSql = async (records: readonly IngestRecord[]) => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q1' });
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'stop here' } },
+    });
+    s3.on(PutObjectCommand).resolves({});
+    await expect(
+      writer(records, shipped()).writeEntities([{ customer_id: 'K1' }], run),
+    ).rejects.toThrow(/stop here/);
+    return String(athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input.QueryString);
+  };
+
+  it('ships 5,000 counted ranges to one object of the run and joins its table, naming none in the text', async () => {
+    const sql = await sentSql(clockRecords(10_000, (i) => i % 2 === 0));
+    const puts = s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+    expect(puts).toHaveLength(1);
+    const key = String(puts[0]?.Key);
+    const runId = /^tile-base-ranges\/([0-9a-f-]{36})\/ranges\.csv$/.exec(key)?.[1];
+    expect(runId).toBeDefined();
+    expect(String(puts[0]?.Body).trim().split('\n')).toHaveLength(5_000);
+    expect(sql).toContain(
+      `JOIN (SELECT fstore_bucket, fstore_first, fstore_last FROM "fstore_dev"."fstore_tile_base_ranges" WHERE run = '${runId}') fstore_ranges`,
+    );
+    expect(sql).toContain('BETWEEN fstore_ranges.fstore_first AND fstore_ranges.fstore_last');
+    const runSql = renderMaterializationRows(run, athenaDialect('fstore_dev'));
+    expect(sql).toContain(runSql);
+    expect(sql.replace(runSql, '').length).toBeLessThan(3_000);
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+
+  it('names up to 1,000 ranges in the text and ships none', async () => {
+    const sql = await sentSql(clockRecords(2_000, (i) => i % 2 === 0));
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(sql.match(/fstore_seq BETWEEN/g)).toHaveLength(1_000);
+    expect(sql).not.toContain('fstore_ranges');
+  });
+
+  it('sends no query when the ranges cannot be shipped', async () => {
+    s3.on(PutObjectCommand).rejects(new Error('AccessDenied'));
+    const failure = writer(
+      clockRecords(2_002, (i) => i % 2 === 0),
+      shipped(),
+    ).writeEntities([{ customer_id: 'K1' }], run);
+    await expect(failure).rejects.toThrow(/AccessDenied/);
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
   });
 });

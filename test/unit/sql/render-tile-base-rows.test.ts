@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   defineAggregationView,
@@ -7,11 +10,14 @@ import {
 import { plannedOnlineView } from '../../../lib/materialize/materialize-view.ts';
 import { openDuckdb } from '../../../lib/offline/duckdb-session.ts';
 import { compileRegistry } from '../../../lib/registry/index.ts';
+import { subtractSeqRanges } from '../../../lib/seq-ranges.ts';
 import { duckdbDialect } from '../../../lib/sql/duckdb-dialect.ts';
 import {
   renderTileBaseRows,
   type TileBaseRowsQuery,
 } from '../../../lib/sql/render-tile-base-rows.ts';
+import { seqBucketRows } from '../../../lib/sql/seq-buckets.ts';
+import { duckdbTileBaseRanges } from '../../helpers/tile-base-ranges-on-duckdb.ts';
 
 const account = defineEntity({
   name: 'account',
@@ -201,5 +207,109 @@ describe('the ranges of a tile base, on DuckDB, over clock-numbered ingests', ()
     const batches = kinds.filter((kind) => kind === 'batch').length;
     const parts = kinds.filter((kind) => kind === 'part').length;
     expect(sql.match(/fstore_seq (BETWEEN|=)/g)).toHaveLength(batches + 2 * parts);
+  });
+});
+
+describe('the ranges of a tile base shipped as data, on DuckDB', () => {
+  let session: Awaited<ReturnType<typeof openDuckdb>>;
+  let dir: string;
+  beforeAll(async () => {
+    session = await openDuckdb();
+    dir = await mkdtemp(path.join(tmpdir(), 'fstore-tile-ranges-'));
+  });
+  afterAll(async () => {
+    session.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  // 4,000 ingests numbered as on S3 (ms × 2^20), every other one a tiled push, so 2,000
+  // counted ranges; one batch ingest of 3 × 2^20 rows starting 2 below a bucket's end spans
+  // five buckets; one ingest committed late, numbered between two read ones, is not read.
+  const ms = 1_048_576n;
+  const start = 1_767_225_600_000n * ms;
+  const firstOf = (i: number) => start + BigInt(i) * 60_000n * ms;
+  const big: [bigint, bigint] = [firstOf(4_000) - 2n, firstOf(4_000) - 3n + 3n * ms];
+  const late = firstOf(17) + 30_000n * ms;
+  const included = [
+    ...Array.from({ length: 4_000 }, (_, i): [bigint, bigint] => [firstOf(i), firstOf(i) + 2n]),
+    big,
+  ];
+  const excluded = included.filter((_, i) => i % 2 === 1 && i < 4_000);
+  const bigSeqs = [big[0], big[0] + 1n, big[0] + 2n, big[0] + ms + 5n, big[1] - 1n, big[1]];
+  const allSeqs = [
+    ...included.slice(0, 4_000).flatMap(([first]) => [first, first + 1n, first + 2n]),
+    ...bigSeqs,
+    late,
+    late + 1n,
+  ];
+  const dialect = {
+    ...duckdbDialect('/offline'),
+    sourceRelation: () =>
+      `(SELECT * FROM (VALUES ${allSeqs
+        .map((seq, i) => `(${i % 3}, 1, TIMESTAMP '2026-03-01 00:00:00', ${seq}::BIGINT)`)
+        .join(', ')}) t(account_id, qty, event_ts, fstore_seq))`,
+  };
+  const rowsOf = async (text: string) =>
+    (await session.connection.runAndReadAll(text))
+      .getRowObjects()
+      .map((row) => `${row.account_id}:${row.fstore_seq}`);
+
+  it('joins the same rows as the ranges named in the text, by entity list and by every entity of a query, in a query whose length does not follow the ranges', async () => {
+    const counted = subtractSeqRanges(included, excluded);
+    expect(counted).toHaveLength(2_001);
+    const relation = duckdbTileBaseRanges(dir, 'run1', seqBucketRows(counted));
+    const base = {
+      ...query([[0], [1], [2]]),
+      maxSeq: big[1],
+      includedSeqRanges: included,
+      excludedSeqRanges: excluded,
+    };
+    const forms = [
+      base,
+      {
+        ...base,
+        entities: { sql: 'SELECT * FROM (VALUES (0), (2), (5)) e(account_id)' },
+        everyEntity: true,
+      },
+    ];
+    for (const form of forms) {
+      const named = renderTileBaseRows(planned, dialect, form);
+      const joined = renderTileBaseRows(planned, dialect, {
+        ...form,
+        countedRangesRelation: relation,
+      });
+      expect(named.match(/BETWEEN/g)?.length).toBeGreaterThan(2_000);
+      expect(joined.match(/BETWEEN/g)).toHaveLength(1);
+      // Beside the rows (a VALUES list here, a table on Athena).
+      expect(joined.replace(dialect.sourceRelation(), '').length).toBeLessThan(2_000);
+      const rows = await rowsOf(joined);
+      expect(rows).toEqual(await rowsOf(named));
+      expect(rows.length).toBeGreaterThan(3_000);
+    }
+    const seqs = (
+      await rowsOf(
+        renderTileBaseRows(planned, dialect, { ...base, countedRangesRelation: relation }),
+      )
+    ).map((r) => BigInt(r.split(':')[1] ?? ''));
+    for (const seq of bigSeqs) expect(seqs).toContain(seq);
+    expect(seqs).not.toContain(late);
+    expect(seqs).not.toContain(firstOf(1));
+    expect(seqs).toContain(firstOf(2) + 2n);
+  });
+
+  it('writes one line per bucket a range touches, so a value matches one line', () => {
+    const lines = seqBucketRows([
+      [ms - 2n, 3n * ms + 1n],
+      [5n * ms, 5n * ms],
+    ])
+      .trim()
+      .split('\n');
+    expect(lines).toEqual([
+      `0,${ms - 2n},${3n * ms + 1n}`,
+      `${ms},${ms - 2n},${3n * ms + 1n}`,
+      `${2n * ms},${ms - 2n},${3n * ms + 1n}`,
+      `${3n * ms},${ms - 2n},${3n * ms + 1n}`,
+      `${5n * ms},${5n * ms},${5n * ms}`,
+    ]);
+    expect(() => seqBucketRows([[4n, 3n]])).toThrow(/seq range \[4, 3\]/);
   });
 });
