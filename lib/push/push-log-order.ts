@@ -42,18 +42,15 @@ export function pushLogOrder(
   };
 }
 
-/**
- * A key of a log named as fstore names them, `<stamp>-<id>`: the stamp to the second (the
- * first name format, `<stamp>-<12 hex>`) or to the microsecond (every later one). Keys of every
- * format sort as their logs' names do, which is the order compaction ingests them in (at one
- * second, `-` sorts before `.`, as the first format's name before a later one's).
- */
-const logKeyPattern = /^\d{8}T\d{6}(?:\.\d{6})?-[0-9a-f]+$/;
+/** A key of a log whose rows may be tiled with it: `<stamp to the microsecond>-<hex>`. */
+const logKeyPattern = /^\d{8}T\d{6}\.\d{6}-[0-9a-f]+$/;
 
 /**
- * Whether `key` places its log in the ingest order. The key of a file named otherwise (a
- * `.jsonl` put in the log folder by hand, which compaction ingests too) does not: no push gave
- * its rows a key, and its name need not sort where it was ingested.
+ * Whether `key` places its log in the ingest order. Not the key of a log of the first name
+ * format (`<stamp to the second>-<12 hex>`, written before tiles: no row carries its key, and
+ * its rows are base rows ranked by `fstore_seq`) nor of a `.jsonl` put in the log folder by
+ * hand (compaction ingests it too): compaction leaves them out of `pushLogs`, so a release
+ * before this rule, which refused such keys, reads the records it writes.
  */
 export function isLogKey(key: string): boolean {
   return logKeyPattern.test(key);
@@ -61,8 +58,9 @@ export function isLogKey(key: string): boolean {
 
 /**
  * `pushLogs` as a commit record holds them: increasing offsets within its rows, each with its
- * log's key. A key that is no log key (isLogKey; compaction recorded every log's before it left
- * them out) is kept out of the order, not refused: the record is as it was committed.
+ * log's key. A key that is no log key (isLogKey: compaction recorded every log's before it left
+ * them out) is kept out of the order, not refused: that refusal stopped every later tile base
+ * of the source.
  */
 function checkPushLogs(record: IngestRecord): void {
   const logs: unknown = record.pushLogs;

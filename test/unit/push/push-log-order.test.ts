@@ -85,7 +85,7 @@ describe('the push logs ingested up to each row of a source (ADR 0020, "Ties for
     );
   });
 
-  it('orders a log of the first name format (stamp to the second, 12 hex) by its key, as compaction ingests it by its name', () => {
+  it('reads a record holding the key of a first-format log (stamp to the second, 12 hex), which compaction wrote before, and leaves such keys out of the records it writes', () => {
     const first = '/d/offline/_push/payments/20250101T120000-abcdef123456.jsonl';
     const logRecord = (n: number, key: string): IngestRecord => ({
       ingestId: `i${n}`,
@@ -99,17 +99,17 @@ describe('the push logs ingested up to each row of a source (ADR 0020, "Ties for
     });
     // What compaction wrote for such a log before this fix (that record stopped every base).
     const key = pushLogKey(first);
-    expect(pushLogEntries(first, 0)).toEqual([[0, key]]);
-    const later = `20250101T120000.000000-${'c'.repeat(32)}`;
     const earlier = `20250101T115959.999999-${'c'.repeat(32)}`;
+    const later = `20250101T120000.000000-${'c'.repeat(32)}`;
     const upTo = pushLogOrder(
       [logRecord(1, earlier), logRecord(2, key), logRecord(3, later)],
       'payments',
     );
-    expect([1n, 2n, 3n].map(upTo)).toEqual([earlier, key, later]);
-    // Keys of both formats sort as the names compaction ingests them by.
-    const names = [`${later}.jsonl`, '20250101T120000-abcdef123456.jsonl', `${earlier}.jsonl`];
-    expect(names.sort().map((n) => pushLogKey(n))).toEqual([earlier, key, later]);
+    // Its rows, base rows, rank after the keyed logs ingested before them, before later ones.
+    expect([1n, 2n, 3n].map(upTo)).toEqual([earlier, earlier, later]);
+    // Now left out when written: a release before this fix reads the records of this one.
+    expect(pushLogEntries(first, 0)).toEqual([]);
+    expect(pushLogEntries(`/d/${later}.tiles-0123456789abcdef.jsonl`, 3)).toEqual([[3, later]]);
   });
 
   it('leaves a file named as no log out of a record it writes, and out of the order of records that hold it', () => {
