@@ -6,6 +6,7 @@ import type { BaseRow } from '../online/aggregation-tiles/base-tiles.ts';
 import { type ViewTileSpec, viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts';
 import { EntityKeyError } from '../online/entity-key.ts';
+import { pushLogOrder } from '../push/push-log-order.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { subtractSeqRanges } from '../seq-ranges.ts';
 import {
@@ -94,14 +95,16 @@ async function open(
   spec: ViewTileSpec,
   run: LatestRowsQuery,
 ): Promise<Opened | undefined> {
+  const records = await options.records();
   const sequence = tileBaseSequence(
-    await options.records(),
+    records,
     options.view.source,
     options.view.onlineStore.keyPrefix,
   );
   if (!sequence) return undefined;
   const nowMs = options.now();
-  const groups = await queryTileBaseGroups(options, spec, sequence, nowMs, {
+  const logsUpTo = pushLogOrder(records, options.view.source);
+  const groups = await queryTileBaseGroups(options, spec, sequence, logsUpTo, nowMs, {
     sql: renderMaterializationRows(run, options.dialect),
   });
   return { version: sequence.version, nowMs, groups };
@@ -109,7 +112,9 @@ async function open(
 
 /**
  * Starts the base query of the entities `entities.sql` yields (of the records read, as of
- * `nowMs`), refused before Athena when too long, and reads its result as entity groups.
+ * `nowMs`), refused before Athena when too long, and reads its result as entity groups, each
+ * base row with the push keys committed up to it (`logsUpTo`, pushLogOrder of the same records:
+ * `last` orders tiled pushed rows against it as offline, ADR 0020 "Ties for `last`").
  * `everyEntity`: an entity without base rows comes as a group of none (a sharded run's shard).
  */
 export async function queryTileBaseGroups(
@@ -119,6 +124,7 @@ export async function queryTileBaseGroups(
   >,
   spec: ViewTileSpec,
   sequence: NonNullable<ReturnType<typeof tileBaseSequence>>,
+  logsUpTo: (seq: bigint) => string | undefined,
   nowMs: number,
   entities: { readonly sql: string; readonly everyEntity?: boolean },
 ): Promise<EntityGroups> {
@@ -144,7 +150,7 @@ export async function queryTileBaseGroups(
     options.signal ? { signal: options.signal } : {},
   );
   const rows = options.runner.typedRows(queryExecutionId)[Symbol.asyncIterator]();
-  return tileBaseGroups(options.view, spec, rows);
+  return tileBaseGroups(options.view, spec, rows, logsUpTo);
 }
 
 /**
@@ -177,13 +183,16 @@ export function tileBaseGroups(
   view: RuntimeFeatureView,
   spec: ViewTileSpec,
   rows: AsyncIterator<Record<string, unknown>>,
+  logsUpTo: (seq: bigint) => string | undefined,
 ): EntityGroups {
   return new EntityGroups(rows, (row) => {
     const keys = view.joinKeys.map((key) => joinKeyValue(key.type, row[key.name]));
     try {
       if (row.fstore_seq === null || row.fstore_seq === undefined)
         return { prefix: entityPrefix(view, keysOnly(view, row)), keys };
-      return { ...baseRowOf(view, spec, typedBaseRow(view, spec, row)), keys };
+      const { prefix, base } = baseRowOf(view, spec, typedBaseRow(view, spec, row));
+      const pushLogsUpTo = logsUpTo(base.seq);
+      return { prefix, base: pushLogsUpTo === undefined ? base : { ...base, pushLogsUpTo }, keys };
     } catch (error) {
       if (!(error instanceof EntityKeyError)) throw error;
       return { prefix: `${unkeyableEntity}${keys.map(String).join(unkeyableEntity)}`, keys };

@@ -4,6 +4,7 @@ import type { IngestRecord } from '../offline/ingest-manifest.ts';
 import type { BaseRow } from '../online/aggregation-tiles/base-tiles.ts';
 import { viewTileSpec } from '../online/aggregation-tiles/view-tile-spec.ts';
 import { writeBaseTiles } from '../online/aggregation-tiles/write-base-tiles.ts';
+import { pushLogOrder } from '../push/push-log-order.ts';
 import type { RuntimeFeatureView, RuntimeRegistry } from '../registry/runtime-projection.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { PlannedView } from '../sql/point-in-time-plan.ts';
@@ -72,8 +73,9 @@ export async function writeShardTileBases(
     itemsAlreadyNewer: 0,
   };
   if (progress.done) return { status: 'done', progress };
+  const records = await options.records();
   const sequence = tileBaseSequence(
-    await options.records(),
+    records,
     options.view.source,
     options.view.onlineStore.keyPrefix,
   );
@@ -92,7 +94,8 @@ export async function writeShardTileBases(
     },
     options.dialect,
   );
-  const groups = await queryTileBaseGroups(options, spec, sequence, nowMs, {
+  const logsUpTo = pushLogOrder(records, options.view.source);
+  const groups = await queryTileBaseGroups(options, spec, sequence, logsUpTo, nowMs, {
     sql: entities,
     everyEntity: true,
   });

@@ -47,6 +47,12 @@ export async function writeStagedBatch(
    * every view version, and by tile prefix.
    */
   tiledRows: TiledRowRuns;
+  /**
+   * Each keyed push's first row offset in the output and its key (IngestRecord.pushLogs), in
+   * output order: the commit record names them, so a tile base knows which pushes were committed
+   * before each of its rows (ADR 0020, "Ties for `last`"). Rows without a key are not named.
+   */
+  pushLogs: [number, string][];
 }> {
   const files = `[${objects.map(quoteLiteral).join(', ')}]`;
   await connection.run(
@@ -95,10 +101,17 @@ export async function writeStagedBatch(
   ).map((r) => ({ pushId: String(r.push_id), row: Number(r.push_row) }));
   if (rows === 0) {
     await writeFile(output, '');
-    return { rows, duplicates: staged, identities, tiledRows: { every: [], byView: {} } };
+    return {
+      rows,
+      duplicates: staged,
+      identities,
+      tiledRows: { every: [], byView: {} },
+      pushLogs: [],
+    };
   }
   const rowOrder = outputOrder(present);
   const tiledRows = await tiledRuns(connection, present, rowOrder);
+  const pushLogs = present.has(pushKeyColumn) ? await pushKeyStarts(connection, rowOrder) : [];
   const rawName = new Map(Object.entries(source.fieldMapping).map(([raw, name]) => [name, raw]));
   const select = source.schema.map((c) => {
     const value = present.has(c.name) ? columnText(c.name, c.type) : 'NULL';
@@ -107,7 +120,22 @@ export async function writeStagedBatch(
   await connection.run(
     `COPY (SELECT ${select.join(', ')} FROM fstore_kept ORDER BY ${rowOrder}) TO ${quoteLiteral(output)} (FORMAT json)`,
   );
-  return { rows, duplicates: staged - rows, identities, tiledRows };
+  return { rows, duplicates: staged - rows, identities, tiledRows, pushLogs };
+}
+
+/** The output offset of each push key's first row (a key's rows are consecutive in the order). */
+async function pushKeyStarts(
+  connection: DuckDBConnection,
+  rowOrder: string,
+): Promise<[number, string][]> {
+  const key = quoteIdentifier(pushKeyColumn);
+  const starts = await queryRows(
+    connection,
+    `SELECT ${key} AS push_key, min(i) AS first FROM (
+       SELECT ${key}, row_number() OVER (ORDER BY ${rowOrder}) - 1 AS i FROM fstore_kept)
+     WHERE ${key} IS NOT NULL GROUP BY ${key} ORDER BY first`,
+  );
+  return starts.map((r) => [Number(r.first), String(r.push_key)]);
 }
 
 /** The output's row order over `fstore_kept`: by push key (NULL first), then arrival. */

@@ -388,6 +388,7 @@ class StagedPushIngest {
         ...(Object.keys(built.tiledRows.byView).length === 0
           ? {}
           : { pushTiledRowsByView: built.tiledRows.byView }),
+        ...(built.pushLogs.length === 0 ? {} : { pushLogs: built.pushLogs }),
         signal: this.options.signal,
       }).catch(async (error: unknown) => {
         // Refused before its commit: the manifest names a batch that will never land.

@@ -4,6 +4,7 @@ import type { RuntimeSource } from '../registry/runtime-projection.ts';
 import { firehoseRecords, type PushIdentity } from './firehose-records.ts';
 import { OfflinePushUnavailableError } from './offline-push-unavailable.ts';
 import { storeFailure } from './push-store-failure.ts';
+import { stagedPushKey } from './staged-push-key.ts';
 import type { PushRow } from './validate-push-rows.ts';
 
 export { OfflinePushUnavailableError };
@@ -30,7 +31,8 @@ export interface FirehoseSinkOptions {
  * most 500 records / 4 MiB. Firehose stores a record durably before it acknowledges it, so the
  * hook returns only when every record was acknowledged. Records a call reports failed
  * (`FailedPutCount`, per-record `ErrorCode`) are resent alone with exponential backoff and
- * jitter; past the attempts the push fails with OfflinePushUnavailableError.
+ * jitter; past the attempts the push fails with OfflinePushUnavailableError. Given the push's
+ * time, it returns the key the rows were staged with (`pushLog`, staged-push-key.ts).
  */
 export function firehoseOfflineSink(options: FirehoseSinkOptions) {
   const attempts = options.attempts ?? 4;
@@ -41,9 +43,10 @@ export function firehoseOfflineSink(options: FirehoseSinkOptions) {
     source: RuntimeSource,
     rows: readonly PushRow[],
     identity?: Partial<PushIdentity>,
-  ): Promise<void> => {
+  ): Promise<{ readonly pushLog: string } | undefined> => {
+    const pushId = identity?.pushId ?? newPushId();
     const records = firehoseRecords(source, rows, {
-      pushId: identity?.pushId ?? newPushId(),
+      pushId,
       ...(identity?.idempotencyKey === undefined
         ? {}
         : { idempotencyKey: identity.idempotencyKey }),
@@ -69,6 +72,10 @@ export function firehoseOfflineSink(options: FirehoseSinkOptions) {
         waiting = resend;
       }
     }
+    // The key the rows were staged with: their tiles carry it (ADR 0020, "Ties for `last`").
+    return identity?.pushedAtMs === undefined
+      ? undefined
+      : { pushLog: stagedPushKey(identity.pushedAtMs, pushId) };
   };
 }
 

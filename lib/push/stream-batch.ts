@@ -9,6 +9,7 @@ import { itemAttributes } from '../online/item-codec.ts';
 import type { RuntimeRegistry, RuntimeSource } from '../registry/runtime-projection.ts';
 import { pushSource } from './push-source.ts';
 import { applyTileRow, onlineTileViews } from './push-tiles.ts';
+import { stagedPushKey } from './staged-push-key.ts';
 import {
   type AcceptedRecord,
   type KinesisEventRecord,
@@ -48,7 +49,7 @@ export interface StreamBatchTarget {
       readonly tiles: readonly string[];
       readonly pushedAtMs: number;
     },
-  ) => Promise<void>;
+  ) => Promise<unknown>;
   /** Called for each record that could not be stored offline (it and later ones are retried). */
   readonly onOfflineError?: (error: unknown, record: KinesisEventRecord) => void;
   /** Called when the quarantine could not be stored (its records are retried). */
@@ -167,6 +168,11 @@ export async function ingestStreamBatch(
     read,
     duplicates,
     nowMs,
+    // Staged offline with this key, so its tiles order it as its commit will (ADR 0020).
+    (record) =>
+      offline
+        ? stagedPushKey(nowMs, offlinePushId(records[record] as KinesisEventRecord))
+        : undefined,
     (record) => {
       return record < firstFailed;
     },
@@ -273,6 +279,7 @@ async function sendRecordTiles(
   read: readonly ReturnType<typeof readStreamRecord>[],
   duplicates: readonly number[],
   nowMs: number,
+  pushLogOf: (record: number) => string | undefined,
   stillToSend: (record: number) => boolean,
   failed: (error: unknown, record: number) => void,
 ): Promise<number> {
@@ -288,6 +295,7 @@ async function sendRecordTiles(
   await inPool([...byEntity.values()], target.concurrency ?? 16, async (group) => {
     for (const { outcome, record } of group) {
       if (!stillToSend(record)) return;
+      const pushLog = pushLogOf(record);
       try {
         for (const { spec, rows } of outcome.tiles)
           for (const { prefix, row } of rows) {
@@ -296,7 +304,7 @@ async function sendRecordTiles(
               target.table,
               spec,
               prefix,
-              row,
+              pushLog === undefined ? row : { ...row, pushLog },
               nowMicros,
             );
             if (result.applied) added++;

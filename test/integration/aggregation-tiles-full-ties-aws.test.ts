@@ -1,15 +1,26 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readMaterializeConfig } from '../../lambdas/materialize/config.ts';
+import { createMaterializeHandler } from '../../lambdas/materialize/handler.ts';
 import { formatMicros } from '../../lib/epoch-micros.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
 import { type DuckdbSession, openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { ingestFile } from '../../lib/offline/ingest.ts';
+import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { S3IngestTarget } from '../../lib/offline/s3-ingest-target.ts';
 import { ingestS3PushStaging } from '../../lib/offline/s3-push-ingest.ts';
 import { executePush } from '../../lib/push/execute-push.ts';
 import { firehoseOfflineSink } from '../../lib/push/firehose-offline-sink.ts';
 import { pushStreamName } from '../../lib/push/firehose-staging.ts';
 import { defaultPushLimits } from '../../lib/push/push-limits.ts';
+import { materializerRegistryProjection } from '../../lib/registry/runtime-projection.ts';
+import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { athenaOnDuckdbSql } from '../helpers/athena-on-duckdb-sql.ts';
 import { copyBucketStoreToLocal } from '../helpers/local-store-on-bucket.ts';
 import { paymentRow } from '../helpers/push-registry.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
@@ -33,7 +44,9 @@ let bucket: MemoryBucket;
 let s3: S3Client;
 let duckdb: DuckdbSession;
 let scratch: string;
+const athena = athenaOnDuckdbSql({ connection: () => duckdb.connection as DuckDBConnection });
 beforeAll(async () => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   dynamo = await startDynalite();
   bucket = await startMemoryBucket('fstore-offline');
@@ -42,12 +55,14 @@ beforeAll(async () => {
   scratch = await makeTempDir('tiles-full-ties-aws');
 });
 afterAll(async () => {
+  athena.restore();
   duckdb.close();
   await bucket.close();
   await dynamo.close();
   firehose.restore();
 });
 beforeEach(() => {
+  athena.install();
   bucket.objects.clear();
   sent.length = 0;
   firehose.reset();
@@ -103,6 +118,42 @@ async function awsTieEnvironment() {
     stageFirehoseRecords({ bucket, duckdb: duckdb.connection, scratch }, source, arrivedSecond, [
       ...records,
     ]);
+  /** A batch ingest of `rows` into the bucket, committed at `at` on the S3 store's clock. */
+  const ingest = async (at: bigint, rows: Record<string, unknown>[]) =>
+    ingestFile({
+      registry,
+      dataDir: await makeTempDir('tiles-full-ties-aws-ingest'),
+      env: 'aws',
+      source: 'payments',
+      file: await env.fixture.writeJsonl(rows),
+      target: new S3IngestTarget(s3, bucket.name, () => Number(at / 1000n)),
+    });
+  /** The AWS materializer Lambda's run of `spend` at `at` (its Athena queries run on DuckDB). */
+  const materialize = async (at: bigint) => {
+    await copyBucketStoreToLocal(bucket.objects, env.fixture.dataDir);
+    const handler = createMaterializeHandler({
+      registry: materializerRegistryProjection(registry),
+      dynamo: env.client,
+      athena: athena.client(),
+      s3,
+      lambda: new LambdaClient({ region: 'eu-west-1' }),
+      config: readMaterializeConfig({
+        TABLE_NAME: env.table,
+        ATHENA_WORKGROUP: 'fstore-dev',
+        ATHENA_DATABASE: 'fstore_dev',
+        OFFLINE_BUCKET: bucket.name,
+      }),
+      dialect: duckdbDialect(offlineRoot(env.fixture.dataDir, 'local')),
+      metrics: new Metrics({ namespace: 'fstore-test', serviceName: 'materialize' }),
+      now: () => Number(at / 1000n),
+      sleep: async () => {},
+    });
+    return handler({ view: 'spend' }, {
+      functionName: 'fstore-dev-materialize',
+      awsRequestId: `req-${at}`,
+      getRemainingTimeInMillis: () => 600_000,
+    } as never);
+  };
   const compact = (at: bigint) =>
     ingestS3PushStaging({
       s3,
@@ -135,7 +186,7 @@ async function awsTieEnvironment() {
     );
     return { served, mismatches: (await env.mismatches(lookups)).slice(0, 10) };
   };
-  return { env, push, arrive, compact, checkpoint };
+  return { env, push, arrive, ingest, materialize, compact, checkpoint };
 }
 
 describe('`last` on a full tie between pushed rows on AWS, online as offline (issue 20)', () => {
@@ -161,6 +212,25 @@ describe('`last` on a full tie between pushed rows on AWS, online as offline (is
     expect(await aws.compact(e + 9n * minute)).toMatchObject({ objects: 2, rows: 2 });
     expect(await aws.checkpoint(e, { K1: 2.5, K2: 4.5, K3: 6.5 })).toEqual({
       served: { K1: 2.5, K2: 4.5, K3: 6.5 },
+      mismatches: [],
+    });
+  }, 300_000);
+
+  it('serves a push against a tied batch row committed between the push and the compaction that commits it (the push wins), and against one committed after (the batch row wins)', async () => {
+    const aws = await awsTieEnvironment();
+    const e = t0 - 15n * day + 2n * hour + 7n * minute + 999_999n;
+    // K1: push at +1 min, a tied batch row committed at +2 min, the push committed at +3 min:
+    // offline the push is ingested last. K2: the same push, a tied batch row committed at +4
+    // min, after the push's compaction: the batch row is ingested last.
+    const pushed = await aws.push(e + minute, [tied('K1', e, e, 1.5), tied('K2', e, e + 2n, 3.5)]);
+    await aws.ingest(e + 2n * minute, [tied('K1', e, e, 2.5)]);
+    await aws.arrive(10, pushed);
+    expect(await aws.compact(e + 3n * minute)).toMatchObject({ objects: 1, rows: 2 });
+    await aws.ingest(e + 4n * minute, [tied('K2', e, e + 2n, 4.5)]);
+    const run = await aws.materialize(e + 5n * minute);
+    expect(run).toMatchObject({ status: 'succeeded' });
+    expect(await aws.checkpoint(e, { K1: 1.5, K2: 4.5 })).toEqual({
+      served: { K1: 1.5, K2: 4.5 },
       mismatches: [],
     });
   }, 300_000);

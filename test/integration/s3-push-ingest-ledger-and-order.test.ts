@@ -161,6 +161,15 @@ describe('staged objects are taken in arrival order (the time and version in Fir
     await stageFirehoseRecords(into, source, 4, pushed('b'.repeat(32), at, 2));
     expect(await run()).toMatchObject({ objects: 4, rows: 4 });
     expect((await committedRows()).map((r) => r.amount)).toEqual([0, 1, 2, 3]);
+    // The record names each keyed push's first row and key (not the keyless row).
+    const [record] = keys('offline/_ingests/payments/').map((k) =>
+      JSON.parse(bucket.objects.get(k)?.toString('utf8') ?? '{}'),
+    );
+    expect(record.pushLogs).toEqual([
+      [1, `20260301T120000.000000-${'a'.repeat(32)}`],
+      [2, `20260301T120000.000000-${'b'.repeat(32)}`],
+      [3, `20260301T120000.002000-${'c'.repeat(32)}`],
+    ]);
   });
 
   it('a batch smaller than the objects waiting takes the oldest by name time, then LastModified for names without one', async () => {
