@@ -11,41 +11,16 @@
 import { ingestRecordsSummaryKey } from '../lib/materialize/ingest-records-summary.ts';
 import { refreshIngestRecordsSummary } from '../lib/materialize/refresh-ingest-records-summary.ts';
 import { readS3IngestRecords } from '../lib/materialize/s3-ingest-records.ts';
-import type { IngestRecord } from '../lib/offline/ingest-manifest.ts';
-import { ingestRecordKey } from '../lib/offline/ingest-records.ts';
 import { memoryBucketClient, startMemoryBucket } from '../test/helpers/s3-memory-bucket.ts';
+import { putSyntheticIngestRecords } from '../test/helpers/synthetic-ingest-records.ts';
 
 const count = Number(process.env.RECORDS ?? 50_000);
 const shards = Number(process.env.SHARDS ?? 3);
 const budgetMs = Number(process.env.BUDGET_S ?? 80) * 1000;
-const minute = 60_000 * 1_048_576;
-const start = Date.parse('2026-01-01T00:00:00Z') * 1_048_576;
-
-function record(i: number): IngestRecord {
-  const id = `20260101t000000-${i.toString(16).padStart(8, '0')}`;
-  return {
-    ingestId: id,
-    source: 'payments',
-    file: `s3://fstore-offline/offline/_push-staging/payments/${id}.jsonl`,
-    sha256: i.toString(16).padStart(64, 'a'),
-    rows: 120,
-    firstSeq: start + i * minute,
-    at: new Date(Date.parse('2026-01-01T00:00:00Z') + i * 60_000).toISOString(),
-    files: [`offline/payments/dt=2026-01-01/${id}-0.parquet`],
-    ...(i % 60 === 0 ? {} : { pushTiledRows: [[0, 120]] as [number, number][] }),
-  };
-}
-
 const bucket = await startMemoryBucket('fstore-offline');
+putSyntheticIngestRecords(bucket.objects, 0, count, 60);
 const client = memoryBucketClient(bucket);
 const summaryKey = ingestRecordsSummaryKey('payments');
-for (let i = 0; i < count; i++) {
-  const r = record(i);
-  bucket.objects.set(
-    ingestRecordKey('payments', r.sha256, r.ingestId),
-    Buffer.from(`${JSON.stringify(r)}\n`),
-  );
-}
 const counts = () => ({
   record_gets: bucket.requests.filter((r) => r.startsWith('GET offline/_ingests/')).length,
   summary_gets: bucket.requests.filter((r) => r === `GET ${summaryKey}`).length,

@@ -264,6 +264,31 @@ async function shardedEnvironment() {
   return { ...env, runSharded, state, shardProgress, refusals, handlers };
 }
 
+/** Batch ingests of 2 rows, one an hour, for the `hours` hours before `at`: a record each. */
+async function ingestHourly(
+  env: Awaited<ReturnType<typeof shardedEnvironment>>,
+  prng: Prng,
+  taken: Set<string>,
+  at: bigint,
+  hours: number,
+) {
+  for (let hour = hours; hour > 0; hour--)
+    await env.fixture.ingest(
+      'payments',
+      rowsBetween(
+        prng,
+        at - BigInt(hour) * 60n * minute,
+        at - BigInt(hour - 1) * 60n * minute,
+        2,
+        taken,
+      ),
+    );
+}
+const recordKeys = () =>
+  [...bucket.objects.keys()].filter((key) => key.startsWith('offline/_ingests/payments/'));
+const getsOf = (requests: readonly string[], key: string) =>
+  requests.filter((request) => request === `GET ${key}`).length;
+
 describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, ADR 0022)', () => {
   it('answers lookups bit for bit as the training set at random instants over batch-ingested and pushed rows, with one base query per shard and run', async () => {
     const env = await shardedEnvironment();
@@ -317,26 +342,12 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     const prng = new Prng(41);
     const taken = new Set<string>();
     const at = t0 - 5n * minute;
-    for (let hour = 6; hour > 0; hour--)
-      await env.fixture.ingest(
-        'payments',
-        rowsBetween(
-          prng,
-          at - BigInt(hour) * 60n * minute,
-          at - BigInt(hour - 1) * 60n * minute,
-          2,
-          taken,
-        ),
-      );
+    await ingestHourly(env, prng, taken, at, 6);
     await env.push(at, rowsBetween(prng, at - 20n * minute, at, 3, taken));
     const { finished, requests } = await env.runSharded(at, { together: true });
     expect(finished).toMatchObject({ status: 'succeeded' });
-    const records = [...bucket.objects.keys()].filter((key) =>
-      key.startsWith('offline/_ingests/payments/'),
-    );
+    const records = recordKeys();
     expect(records.length).toBeGreaterThanOrEqual(6);
-    const getsOf = (requests: readonly string[], key: string) =>
-      requests.filter((request) => request === `GET ${key}`).length;
     const summary = ingestRecordsSummaryKey('payments');
     // The start step reads each record for the run's ingest coverage (as a single run does).
     expect(records.map((key) => getsOf(requests.start, key))).toEqual(records.map(() => 1));
@@ -361,28 +372,14 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     const prng = new Prng(43);
     const taken = new Set<string>();
     const at = t0 - 5n * minute;
-    for (let hour = 5; hour > 0; hour--)
-      await env.fixture.ingest(
-        'payments',
-        rowsBetween(
-          prng,
-          at - BigInt(hour) * 60n * minute,
-          at - BigInt(hour - 1) * 60n * minute,
-          2,
-          taken,
-        ),
-      );
+    await ingestHourly(env, prng, taken, at, 5);
     const { finished, requests, summarySteps } = await env.runSharded(at, {
       together: true,
       summaryPageRecords: 2,
     });
     expect(finished).toMatchObject({ status: 'succeeded' });
-    const records = [...bucket.objects.keys()].filter((key) =>
-      key.startsWith('offline/_ingests/payments/'),
-    );
+    const records = recordKeys();
     expect(summarySteps).toBe(Math.ceil(records.length / 2));
-    const getsOf = (requests: readonly string[], key: string) =>
-      requests.filter((request) => request === `GET ${key}`).length;
     expect(records.map((key) => getsOf(requests.beforeMap, key))).toEqual(records.map(() => 1));
     expect(records.map((key) => getsOf(requests.map, key))).toEqual(records.map(() => 0));
     const values = await env.lookupAt(at, false);
