@@ -32,23 +32,15 @@ export async function loadEntities(
     joinKeys: readonly { name: string; type: JoinKeyType }[];
     /** More CSV columns kept as written (on-demand string request values: "007" stays "007"). */
     textColumns?: readonly string[];
+    /** The file's rows already being read into this connection by readRawEntities (entity-preload.ts). */
+    preloaded?: Promise<ReadonlyMap<string, string>>;
   },
 ): Promise<LoadedEntities> {
   const format = inputFormat(file);
   const keyColumns = [options.timestampColumn, ...options.joinKeys.map((k) => k.name)];
   const name = path.basename(file);
-  const rawTypes = await readInputFile(connection, file, {
-    table: 'fstore_entities_raw',
-    rowNumberColumn: 'fstore_row_id',
-    textColumns: [...keyColumns, ...(options.textColumns ?? [])],
-    // Every column fstore's SQL adds next to the entity columns starts with it.
-    reservedPrefix: internalColumnPrefix,
-    role: 'entity file',
-  }).catch((error: unknown) => {
-    if (error instanceof InputFileError)
-      throw new EntityFileError(error.message, error.hint, { cause: error.cause });
-    throw error;
-  });
+  const rawTypes = await (options.preloaded ??
+    readRawEntities(connection, file, [...keyColumns, ...(options.textColumns ?? [])]));
   const columns = [...rawTypes.keys()];
   const missing = keyColumns.filter((c) => !rawTypes.has(c));
   if (missing.length > 0) {
@@ -124,6 +116,30 @@ export async function loadEntities(
     rows,
     ...(rows > 0 ? { timeRange: { min: String(stats?.min), max: String(stats?.max) } } : {}),
   };
+}
+
+/**
+ * Reads the entity file's rows as they are into table `fstore_entities_raw`, numbered in file
+ * order (`fstore_row_id`); returns its columns and their DuckDB types. `textColumns`: CSV
+ * columns read as text (no other format reads them differently).
+ */
+export function readRawEntities(
+  connection: DuckDBConnection,
+  file: string,
+  textColumns: readonly string[],
+): Promise<ReadonlyMap<string, string>> {
+  return readInputFile(connection, file, {
+    table: 'fstore_entities_raw',
+    rowNumberColumn: 'fstore_row_id',
+    textColumns,
+    // Every column fstore's SQL adds next to the entity columns starts with it.
+    reservedPrefix: internalColumnPrefix,
+    role: 'entity file',
+  }).catch((error: unknown) => {
+    if (error instanceof InputFileError)
+      throw new EntityFileError(error.message, error.hint, { cause: error.cause });
+    throw error;
+  });
 }
 
 /** True when a column of DuckDB type `rawType` already holds `type` as fstore stores it (UTC `TIMESTAMP`). */

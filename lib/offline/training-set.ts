@@ -16,6 +16,7 @@ import type { RunningTotalsSource } from '../sql/render-running-totals.ts';
 import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-training-set.ts';
 import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
+import type { EntityPreload } from './entity-preload.ts';
 import { copyToParquetHashed } from './hashed-parquet-copy.ts';
 import { interruptOnAbort } from './interrupt-on-abort.ts';
 import { narrowToLatestRowDays } from './latest-row-days.ts';
@@ -82,6 +83,8 @@ export interface TrainingSetOptions {
    * computed while the file is written (hashed-parquet-copy.ts), not by reading it back after.
    */
   readonly contentHash?: boolean;
+  /** `entities` already being read (startEntityPreload): its session and rows are used. */
+  readonly entityPreload?: EntityPreload;
 }
 
 export type TrainingSetPhase =
@@ -151,7 +154,9 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
   const hidden = new Set(onDemand?.inputs.map((i) => i.outputName));
   const storedNames = plan.outputNames.filter((name) => !hidden.has(name));
   options.signal?.throwIfAborted();
-  const session = await openDuckdb();
+  const preload =
+    options.entityPreload?.file === options.entities ? options.entityPreload : undefined;
+  const session = await (preload?.session ?? openDuckdb());
   const stopInterrupting = interruptOnAbort(session.connection, options.signal);
   try {
     const { connection } = session;
@@ -161,6 +166,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       joinKeys: requiredJoinKeys(plan),
       // A CSV's request values are parsed from their text, as a lookup parses its JSON.
       textColumns: onDemand?.requestFields.map((f) => f.name),
+      ...(preload ? { preloaded: preload.rawTypes } : {}),
     });
     if (entities.rows <= SINGLE_THREAD_MAX_ROWS) await connection.run('SET threads = 1');
     const requestAsText = inputFormat(options.entities) === 'csv';

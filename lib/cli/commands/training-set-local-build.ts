@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { EntityPreload } from '../../offline/entity-preload.ts';
 import { syncFile, syncFolder } from '../../offline/ingest-manifest.ts';
 import type { SeqPins } from '../../offline/seq-pins.ts';
 import { getTrainingSet, type TrainingSetResult } from '../../offline/training-set.ts';
@@ -37,6 +38,8 @@ export async function buildLocalTrainingSet(
     readonly beforeReplace?: () => Promise<void>;
     /** Return a Parquet output's v2 content hash, computed as it is written (for its manifest). */
     readonly contentHash?: boolean;
+    /** The entity file, already being read (startEntityPreload). */
+    readonly entityPreload?: EntityPreload;
   } = {},
 ): Promise<TrainingSetResult> {
   const partial = partialPath(out);
@@ -57,6 +60,7 @@ export async function buildLocalTrainingSet(
     signal,
     ...(build.pins ? { pins: build.pins } : {}),
     ...(then.contentHash ? { contentHash: true } : {}),
+    ...(then.entityPreload ? { entityPreload: then.entityPreload } : {}),
   })
     .then(async (done) => {
       // On disk before it takes the name (and before the manifest naming its hash is written):

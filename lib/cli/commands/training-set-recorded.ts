@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { faultPoint } from '../../fault-injection.ts';
 import { fileSha256 } from '../../offline/canonical-rows.ts';
+import type { EntityPreload } from '../../offline/entity-preload.ts';
 import { readManifest } from '../../offline/ingest-manifest.ts';
 import { offlineRoot } from '../../offline/local-layout.ts';
 import { type CommittedSeq, committedSeqs, exactPins, seqToJson } from '../../offline/seq-pins.ts';
@@ -32,6 +33,7 @@ export async function buildAndRecord(
   options: TrainingSetCliOptions,
   fstoreVersion: string,
   out: string,
+  entityPreload?: EntityPreload,
 ): Promise<RecordedTrainingSet> {
   const root = offlineRoot(ctx.options.dataDir, ctx.env);
   const before = await readManifest(root);
@@ -55,6 +57,7 @@ export async function buildAndRecord(
   const result = await buildLocalTrainingSet(ctx, registry, build, out, {
     beforeReplace: () => removeStaleManifest(out),
     contentHash: before !== undefined,
+    ...(entityPreload ? { entityPreload } : {}),
   });
   faultPoint('training-set:before-manifest');
   if (!before)

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { isLocalEnv } from '../../data-paths.ts';
 import { startOpeningDuckdb } from '../../offline/duckdb-session.ts';
+import { startEntityPreload } from '../../offline/entity-preload.ts';
 import { UsageError } from '../cli-error.ts';
 import { CliContext } from '../context.ts';
 import { formatCount } from '../format-count.ts';
@@ -99,9 +100,19 @@ export function registerTrainingSet(program: Command): void {
           'e.g. --service churn_v1, or --features customer_profile:age last_order:*',
         );
       const ctx = CliContext.fromCommand(command);
-      // A local build's first step opens DuckDB: it starts opening while the definitions load.
-      if (!options.dryRun && isLocalEnv(ctx.env)) startOpeningDuckdb();
-      const registry = await ctx.compile();
+      // A local build's first step opens DuckDB and reads the entity rows: it starts while the
+      // definitions load.
+      const local = !options.dryRun && isLocalEnv(ctx.env);
+      // Checked before the read starts, so a missing --out never exits while DuckDB reads.
+      if (local) requireOut(options);
+      const entityPreload = local ? startEntityPreload(options.entities) : undefined;
+      if (local && !entityPreload) startOpeningDuckdb();
+      // A command that fails first waits for the read: exiting while DuckDB runs a query can hang.
+      const afterPreload = async (error: unknown) => {
+        await entityPreload?.rawTypes.catch(() => undefined);
+        throw error;
+      };
+      const registry = await ctx.compile().catch(afterPreload);
       // The dry run and the Athena path load the AWS SDK; a local training set does not need it.
       if (options.dryRun) {
         const { trainingSetDryRun } = await import('./training-set-dry-run.ts');
@@ -114,7 +125,14 @@ export function registerTrainingSet(program: Command): void {
         return;
       }
       const out = requireOut(options);
-      const recorded = await buildAndRecord(ctx, registry, options, fstoreVersion(command), out);
+      const recorded = await buildAndRecord(
+        ctx,
+        registry,
+        options,
+        fstoreVersion(command),
+        out,
+        entityPreload,
+      ).catch(afterPreload);
       const { result } = recorded;
       if (options.json) {
         ctx.out.json({
