@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,6 +14,7 @@ import { ingestRecordsSummaryKey } from '../../lib/materialize/ingest-records-su
 import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
 import { ShardStateStore } from '../../lib/materialize/shard-state.ts';
 import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { compactPushLogs } from '../../lib/push/compact-push-logs.ts';
 import { materializerRegistryProjection } from '../../lib/registry/runtime-projection.ts';
@@ -23,6 +27,7 @@ import {
   memoryBucketClient,
   startMemoryBucket,
 } from '../helpers/s3-memory-bucket.ts';
+import { duckdbTileBaseRanges } from '../helpers/tile-base-ranges-on-duckdb.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
 import { minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
 import {
@@ -50,6 +55,9 @@ const athena = athenaOnDuckdbSql({
 /** The shards' tile base queries sent (every entity of the shard, outer-joined). */
 const baseQueries = () => athena.queries.filter((sql) => sql.includes(') fstore_base\nRIGHT JOIN'));
 const shards = 3;
+let rangesDir: string;
+/** The keys of the ranges the shards' base queries shipped as data. */
+const shippedRanges: string[] = [];
 
 beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -57,17 +65,20 @@ beforeAll(async () => {
   dynamo = await startDynalite();
   bucket = await startMemoryBucket('fstore-offline');
   session = await openDuckdb();
+  rangesDir = await mkdtemp(path.join(tmpdir(), 'fstore-tile-ranges-'));
 });
 afterAll(async () => {
   athena.restore();
   session.close();
   await bucket.close();
   await dynamo.close();
+  await rm(rangesDir, { recursive: true, force: true });
 });
 beforeEach(() => {
   athena.install();
   athena.queries.length = 0;
   bucket.objects.clear();
+  shippedRanges.length = 0;
 });
 
 type Item = { view: string; runId: string; owner: string; shard: number; unloadPrefix: string };
@@ -133,6 +144,13 @@ async function shardedEnvironment() {
       now,
       sleep: async () => {},
       ...(beforeToken ? { tileBaseBeforeToken: beforeToken } : {}),
+      // The object the shard shipped to the loopback bucket, read by DuckDB.
+      tileBaseRangesRelation: (run, key) => {
+        const csv = bucket.objects.get(key);
+        if (!csv) throw new Error(`no shipped ranges at ${key}`);
+        shippedRanges.push(key);
+        return duckdbTileBaseRanges(rangesDir, run, csv);
+      },
       config: readShardWriterConfig({
         TABLE_NAME: env.table,
         OFFLINE_BUCKET: bucket.name,
@@ -335,6 +353,44 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     // Per run one UNLOAD and one base query per shard: not one per chunk or entity.
     expect(baseQueries()).toHaveLength(rounds * shards);
     expect(athena.queries.filter((sql) => sql.startsWith('UNLOAD ('))).toHaveLength(rounds);
+  }, 600_000);
+
+  it('answers lookups bit for bit on a source with 1,500 batch ingests, each shard shipping its ranges as data', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(23);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await env.fixture.ingest('payments', rowsBetween(prng, at - 2n * 1440n * minute, at, 9, taken));
+    await env.push(at, rowsBetween(prng, at - 20n * minute, at, 6, taken));
+    await compactPushLogs({
+      registry: env.fixture.registry,
+      dataDir: env.fixture.dataDir,
+      env: 'local',
+    });
+    // Commit records of batch ingests numbered as on S3, above the local store's: not in the
+    // store, their ranges in every shard's base query (past the text's 1,000).
+    const ms = 1_048_576;
+    const start = Date.parse('2026-01-01T00:00:00Z') * ms;
+    for (let i = 0; i < 1_500; i++) {
+      const ingestId = `20260101t000000-${i.toString(16).padStart(8, '0')}`;
+      const sha256 = i.toString(16).padStart(64, 'b');
+      bucket.objects.set(
+        ingestRecordKey('payments', sha256, ingestId),
+        Buffer.from(
+          `${JSON.stringify({ ingestId, source: 'payments', file: `batch-${i}.parquet`, sha256, rows: 3, firstSeq: start + i * 60_000 * ms, at: '2026-01-01T00:00:00Z', files: [] })}\n`,
+        ),
+      );
+    }
+    const { finished } = await env.runSharded(at);
+    expect(finished).toMatchObject({ status: 'succeeded' });
+    expect(shippedRanges).toHaveLength(shards);
+    expect(baseQueries()).toHaveLength(shards);
+    for (const sql of baseQueries()) expect(sql).toContain('fstore_ranges');
+    for (const key of shippedRanges)
+      expect(bucket.objects.get(key)?.toString().trim().split('\n').length).toBeGreaterThan(1_500);
+    const values = await env.lookupAt(at, false);
+    expect(values.some((v) => (v.amount_count_1d as number) > 0)).toBe(true);
+    expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
   }, 600_000);
 
   it('reads each commit record once before the map of a first run of 3 shards without a records summary; each shard reads the summary and no record', async () => {
