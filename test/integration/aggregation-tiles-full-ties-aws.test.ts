@@ -18,7 +18,11 @@ import { executePush } from '../../lib/push/execute-push.ts';
 import { firehoseOfflineSink } from '../../lib/push/firehose-offline-sink.ts';
 import { pushStreamName } from '../../lib/push/firehose-staging.ts';
 import { defaultPushLimits } from '../../lib/push/push-limits.ts';
-import { materializerRegistryProjection } from '../../lib/registry/runtime-projection.ts';
+import { ingestStreamBatch } from '../../lib/push/stream-batch.ts';
+import {
+  materializerRegistryProjection,
+  pushRegistryProjection,
+} from '../../lib/registry/runtime-projection.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { athenaOnDuckdbSql } from '../helpers/athena-on-duckdb-sql.ts';
 import { copyBucketStoreToLocal } from '../helpers/local-store-on-bucket.ts';
@@ -114,6 +118,42 @@ async function awsTieEnvironment() {
     );
     return sent.slice(from);
   };
+  let sequence = 4_959_000_000;
+  /** Sends `rows` as one Kinesis batch to the stream function's core at `at`; returns its Firehose records. */
+  const stream = async (at: bigint, rows: Record<string, unknown>[]) => {
+    const from = sent.length;
+    const outcome = await ingestStreamBatch(
+      {
+        registry: pushRegistryProjection(registry),
+        source: 'payments',
+        client: env.client,
+        table: env.table,
+        maxFutureSkewSeconds: 300,
+        now: () => Number(at / 1000n),
+        seqFromClock: true,
+        offline: firehoseOfflineSink({
+          client: new FirehoseClient({ region: 'eu-west-1' }),
+          streamName: (name) => pushStreamName('dev', name),
+        }),
+      },
+      {
+        Records: rows.map((row) => {
+          const sequenceNumber = String(sequence++);
+          return {
+            eventID: `shardId-000000000000:${sequenceNumber}`,
+            kinesis: {
+              data: Buffer.from(JSON.stringify(row)).toString('base64'),
+              sequenceNumber,
+              partitionKey: String(row.customer_id),
+            },
+          };
+        }),
+      } as never,
+      { location: 'none', add: () => {}, flush: async () => {} },
+    );
+    expect(outcome.batchItemFailures).toEqual([]);
+    return sent.slice(from);
+  };
   const arrive = (arrivedSecond: number, records: readonly string[]) =>
     stageFirehoseRecords({ bucket, duckdb: duckdb.connection, scratch }, source, arrivedSecond, [
       ...records,
@@ -186,7 +226,7 @@ async function awsTieEnvironment() {
     );
     return { served, mismatches: (await env.mismatches(lookups)).slice(0, 10) };
   };
-  return { env, push, arrive, ingest, materialize, compact, checkpoint };
+  return { env, push, stream, arrive, ingest, materialize, compact, checkpoint };
 }
 
 describe('`last` on a full tie between pushed rows on AWS, online as offline (issue 20)', () => {
@@ -231,6 +271,23 @@ describe('`last` on a full tie between pushed rows on AWS, online as offline (is
     expect(run).toMatchObject({ status: 'succeeded' });
     expect(await aws.checkpoint(e, { K1: 1.5, K2: 4.5 })).toEqual({
       served: { K1: 1.5, K2: 4.5 },
+      mismatches: [],
+    });
+  }, 300_000);
+
+  it('serves a stream record against a tied batch row committed between the record and the compaction that commits it, as a push', async () => {
+    const aws = await awsTieEnvironment();
+    const e = t0 - 10n * day + 30n * second;
+    // K3: a stream record at +1 min, a tied batch row committed at +2 min, the record committed
+    // at +3 min: offline the record is ingested last. K1: a tied batch row committed after.
+    const records = await aws.stream(e + minute, [tied('K3', e, e, 5.5), tied('K1', e, null, 7.5)]);
+    await aws.ingest(e + 2n * minute, [tied('K3', e, e, 6.5)]);
+    await aws.arrive(10, records);
+    expect(await aws.compact(e + 3n * minute)).toMatchObject({ objects: 1, rows: 2 });
+    await aws.ingest(e + 4n * minute, [tied('K1', e, null, 8.5)]);
+    expect(await aws.materialize(e + 5n * minute)).toMatchObject({ status: 'succeeded' });
+    expect(await aws.checkpoint(e, { K3: 5.5, K1: 8.5 })).toEqual({
+      served: { K3: 5.5, K1: 8.5 },
       mismatches: [],
     });
   }, 300_000);
