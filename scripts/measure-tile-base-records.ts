@@ -22,8 +22,6 @@ import {
 } from '../lib/materialize/tile-base-ranges.ts';
 import { tileBaseSequence } from '../lib/materialize/tile-base-writer.ts';
 import { openDuckdb } from '../lib/offline/duckdb-session.ts';
-import type { IngestRecord } from '../lib/offline/ingest-manifest.ts';
-import { ingestRecordKey } from '../lib/offline/ingest-records.ts';
 import { viewTileSpec } from '../lib/online/aggregation-tiles/view-tile-spec.ts';
 import { subtractSeqRanges } from '../lib/seq-ranges.ts';
 import { athenaDialect } from '../lib/sql/athena-dialect.ts';
@@ -31,6 +29,7 @@ import { athenaQueryBytes, maxAthenaQueryBytes } from '../lib/sql/athena-query-s
 import { duckdbDialect } from '../lib/sql/duckdb-dialect.ts';
 import { renderTileBaseRows } from '../lib/sql/render-tile-base-rows.ts';
 import { memoryBucketClient, startMemoryBucket } from '../test/helpers/s3-memory-bucket.ts';
+import { putSyntheticIngestRecords } from '../test/helpers/synthetic-ingest-records.ts';
 import { duckdbTileBaseRanges } from '../test/helpers/tile-base-ranges-on-duckdb.ts';
 import { tileRegistry } from '../test/helpers/tile-registry.ts';
 
@@ -39,30 +38,8 @@ const batchEvery = Number(process.env.BATCH_EVERY ?? 60);
 const minute = 60_000 * 1_048_576;
 const start = Date.parse('2026-01-01T00:00:00Z') * 1_048_576;
 
-function record(i: number): IngestRecord {
-  const id = `20260101t000000-${i.toString(16).padStart(8, '0')}`;
-  return {
-    ingestId: id,
-    source: 'payments',
-    file: `s3://fstore-offline/offline/_push-staging/payments/${id}.jsonl`,
-    sha256: i.toString(16).padStart(64, 'a'),
-    rows: 120,
-    firstSeq: start + i * minute,
-    at: new Date(Date.parse('2026-01-01T00:00:00Z') + i * 60_000).toISOString(),
-    files: [`offline/payments/dt=2026-01-01/${id}-0.parquet`],
-    ...(i % batchEvery === 0 ? {} : { pushTiledRows: [[0, 120]] as [number, number][] }),
-  };
-}
-
 const bucket = await startMemoryBucket('fstore-offline');
-const put = (i: number) => {
-  const r = record(i);
-  bucket.objects.set(
-    ingestRecordKey('payments', r.sha256, r.ingestId),
-    Buffer.from(`${JSON.stringify(r)}\n`),
-  );
-};
-for (let i = 0; i < count; i++) put(i);
+putSyntheticIngestRecords(bucket.objects, 0, count, batchEvery);
 const client = memoryBucketClient(bucket);
 const gets = () => bucket.requests.filter((r) => r.startsWith('GET ')).length;
 
@@ -74,7 +51,7 @@ async function timedRead() {
 }
 
 const first = await timedRead();
-for (let i = count; i < count + 60; i++) put(i);
+putSyntheticIngestRecords(bucket.objects, count, count + 60, batchEvery);
 const second = await timedRead();
 const sequence = tileBaseSequence(second.read.records, 'payments', 'spend#1');
 if (!sequence) throw new Error('no records');

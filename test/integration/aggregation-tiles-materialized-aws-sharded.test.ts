@@ -14,7 +14,6 @@ import { ingestRecordsSummaryKey } from '../../lib/materialize/ingest-records-su
 import { MaterializationStateStore } from '../../lib/materialize/materialization-state.ts';
 import { ShardStateStore } from '../../lib/materialize/shard-state.ts';
 import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
-import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { compactPushLogs } from '../../lib/push/compact-push-logs.ts';
 import { materializerRegistryProjection } from '../../lib/registry/runtime-projection.ts';
@@ -27,6 +26,7 @@ import {
   memoryBucketClient,
   startMemoryBucket,
 } from '../helpers/s3-memory-bucket.ts';
+import { putSyntheticIngestRecords } from '../helpers/synthetic-ingest-records.ts';
 import { duckdbTileBaseRanges } from '../helpers/tile-base-ranges-on-duckdb.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
 import { minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
@@ -369,18 +369,7 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     });
     // Commit records of batch ingests numbered as on S3, above the local store's: not in the
     // store, their ranges in every shard's base query (past the text's 1,000).
-    const ms = 1_048_576;
-    const start = Date.parse('2026-01-01T00:00:00Z') * ms;
-    for (let i = 0; i < 1_500; i++) {
-      const ingestId = `20260101t000000-${i.toString(16).padStart(8, '0')}`;
-      const sha256 = i.toString(16).padStart(64, 'b');
-      bucket.objects.set(
-        ingestRecordKey('payments', sha256, ingestId),
-        Buffer.from(
-          `${JSON.stringify({ ingestId, source: 'payments', file: `batch-${i}.parquet`, sha256, rows: 3, firstSeq: start + i * 60_000 * ms, at: '2026-01-01T00:00:00Z', files: [] })}\n`,
-        ),
-      );
-    }
+    putSyntheticIngestRecords(bucket.objects, 0, 1_500, 1);
     const { finished } = await env.runSharded(at);
     expect(finished).toMatchObject({ status: 'succeeded' });
     expect(shippedRanges).toHaveLength(shards);

@@ -10,7 +10,6 @@ import { createMaterializeHandler } from '../../lambdas/materialize/handler.ts';
 import { Prng } from '../../lib/demo/prng.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
 import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
-import { ingestRecordKey } from '../../lib/offline/ingest-records.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { compactPushLogs } from '../../lib/push/compact-push-logs.ts';
 import { materializerRegistryProjection } from '../../lib/registry/runtime-projection.ts';
@@ -22,6 +21,7 @@ import {
   memoryBucketClient,
   startMemoryBucket,
 } from '../helpers/s3-memory-bucket.ts';
+import { putSyntheticIngestRecords } from '../helpers/synthetic-ingest-records.ts';
 import { duckdbTileBaseRanges } from '../helpers/tile-base-ranges-on-duckdb.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
 import { minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
@@ -254,18 +254,7 @@ describe('the AWS materializer writes the tiles of a tile-fed view from Athena (
     await env.fixture.ingest('payments', rowsBetween(prng, at - 60n * minute, at, 5, taken));
     // 4,500 commit records of batch ingests (rows not applied to tiles) numbered as on S3, above
     // the local store's: their rows are not in the store, their ranges are in the query's.
-    const ms = 1_048_576;
-    const start = Date.parse('2026-01-01T00:00:00Z') * ms;
-    for (let i = 0; i < 4_500; i++) {
-      const ingestId = `20260101t000000-${i.toString(16).padStart(8, '0')}`;
-      const sha256 = i.toString(16).padStart(64, 'b');
-      bucket.objects.set(
-        ingestRecordKey('payments', sha256, ingestId),
-        Buffer.from(
-          `${JSON.stringify({ ingestId, source: 'payments', file: `batch-${i}.parquet`, sha256, rows: 3, firstSeq: start + i * 60_000 * ms, at: '2026-01-01T00:00:00Z', files: [] })}\n`,
-        ),
-      );
-    }
+    putSyntheticIngestRecords(bucket.objects, 0, 4_500, 1);
     expect(await env.materializeOnAws(at)).toMatchObject({ status: 'succeeded' });
     expect(shippedRanges).toHaveLength(1);
     const lines = bucket.objects
