@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DamagedCommitRecordError } from '../offline/damaged-commit-record.ts';
 import { type IngestRecord, tiledRowsByViewMarker } from '../offline/ingest-manifest.ts';
+import { subtractSeqRanges } from '../seq-ranges.ts';
 
 /**
  * Which rows of an ingest pushes applied to the tiles of which aggregation view versions (ADR
@@ -15,7 +16,8 @@ import { type IngestRecord, tiledRowsByViewMarker } from '../offline/ingest-mani
  * pushed while the source had no tile-fed view, and rows pushed to other view versions' tiles
  * only (a view that gained `onlineTiles` later, a new version of a view). A local push-log
  * ingest committed before either field existed (its file under `_push/<source>/`) was left out
- * whole, for every view, as every pushed row was then: it still is.
+ * whole, for every view, as every pushed row was then: it still is. Rows of logs named without
+ * a push id never are (untiledLogRows), whatever an earlier release marked.
  */
 export function tiledSeqRanges(
   record: IngestRecord,
@@ -24,16 +26,55 @@ export function tiledSeqRanges(
 ): [bigint, bigint][] {
   if (record.rows <= 0) return [];
   const first = BigInt(record.firstSeq);
+  const seqs = (offsets: readonly (readonly [number, number])[]): [bigint, bigint][] =>
+    offsets.map(([start, end]) => [first + BigInt(start), first + BigInt(end) - 1n]);
   const byView = record.pushTiledRowsByView;
+  let tiled: [bigint, bigint][];
   if (record.pushTiledRows === undefined && byView === undefined) {
     const legacy = record.file.includes(`${path.sep}_push${path.sep}${source}${path.sep}`);
-    return legacy ? [[first, first + BigInt(record.rows) - 1n]] : [];
+    tiled = legacy ? seqs([[0, record.rows]]) : [];
+  } else {
+    checkTiledRows(record);
+    const own = byView?.[tilePrefix] ?? [];
+    tiled = seqs([...tiledForEvery(record), ...own].sort((a, b) => a[0] - b[0]));
   }
-  checkTiledRows(record);
-  const own = byView?.[tilePrefix] ?? [];
-  return [...tiledForEvery(record), ...own]
-    .sort((a, b) => a[0] - b[0])
-    .map(([start, end]) => [first + BigInt(start), first + BigInt(end) - 1n]);
+  const untiled = untiledLogRows(record, source);
+  return untiled.length === 0 ? tiled : subtractSeqRanges(tiled, seqs(untiled));
+}
+
+/** A log name (or key) with a push id, `<stamp>-<32 hex>`: the only logs a push ever tiled. */
+const pushIdNamed =
+  /^\d{8}T\d{6}\.\d{6}-[0-9a-f]{32}(?:\.untiled|\.tiles-[0-9a-f]{16})?(?:\.jsonl)?$/;
+
+/**
+ * Offsets of the rows of a local push-log ingest that came from logs named without a push id
+ * (`<stamp>-<12 hex>`, by releases older than tiles, or a `.jsonl` put in the folder by hand):
+ * no push tiled them, but a release before push-log-tiles.ts said so marked them tiled for
+ * every view version. Such a log ingested alone is the record's file; in a batch, its segment
+ * starts at its `pushLogs` entry (that release recorded every log's key) and ends at the next.
+ */
+function untiledLogRows(record: IngestRecord, source: string): [number, number][] {
+  if (
+    path.dirname(record.file).endsWith(`${path.sep}_push${path.sep}${source}`) &&
+    record.file.endsWith('.jsonl') &&
+    !pushIdNamed.test(path.basename(record.file))
+  )
+    return [[0, record.rows]];
+  const logs: unknown = record.pushLogs;
+  if (!Array.isArray(logs)) return [];
+  // Starts as a record holds them (pushLogOrder refuses other shapes locally): increasing offsets.
+  const starts = logs.map((log: unknown) =>
+    Array.isArray(log) && Number.isSafeInteger(log[0]) ? (log[0] as number) : Number.NaN,
+  );
+  if (!starts.every((start, i) => start >= (starts[i - 1] ?? -1) + 1 && start < record.rows))
+    return [];
+  const untiled: [number, number][] = [];
+  logs.forEach((log: unknown[], i) => {
+    const key = log[1];
+    if (typeof key === 'string' && !pushIdNamed.test(key))
+      untiled.push([starts[i] as number, starts[i + 1] ?? record.rows]);
+  });
+  return untiled;
 }
 
 /** Offsets as a commit record holds them: increasing, apart, non-empty, within the ingest. */

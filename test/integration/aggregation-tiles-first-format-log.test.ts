@@ -1,8 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicros } from '../../lib/epoch-micros.ts';
 import { type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server.ts';
+import { ingestFile } from '../../lib/offline/ingest.ts';
 import { pushLogDir } from '../../lib/push/push-log.ts';
 import { paymentRow } from '../helpers/push-registry.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
@@ -82,6 +83,28 @@ describe('a push log of the first name format (stamp to the second, no push id) 
     await env.push(e2 + minute, [tied('K3', e2, 9.5)]);
     expect((await env.materialize(e2 + 2n * minute))[0]?.status).toBe('succeeded');
     expect(await checkpoint(e2, { K1: 8.5, K3: 9.5 })).toEqual([]);
+
+    // Round 3: a first-format log an earlier release already ingested alone, its record marking
+    // the rows tiled for every view version, with the key that release refused in pushLogs:
+    // the rows are the base's (K2's wins the tie with a batch row ingested before it).
+    const e3 = t0 - 5n * day + 17n * second;
+    await env.fixture.ingest('payments', [tied('K2', e3, 10.5)]);
+    const earlier = path.join(logs, '20261201T050002-fedcba987654.jsonl');
+    await firstFormatLog(path.basename(earlier), [tied('K2', e3, 11.5), tied('K3', e3, 12.5)]);
+    await ingestFile({
+      registry: env.fixture.registry,
+      dataDir: env.fixture.dataDir,
+      env: 'local',
+      source: 'payments',
+      file: earlier,
+      pushTiledRows: 'all',
+      pushLogs: [[0, '20261201T050002-fedcba987654']],
+      allowDuplicate: true,
+      absentColumnsAsNull: true,
+    });
+    await rm(earlier);
+    expect((await env.materialize(e3 + minute))[0]?.status).toBe('succeeded');
+    expect(await checkpoint(e3, { K2: 11.5, K3: 12.5 })).toEqual([]);
 
     // The commit records leave the first-format logs' keys out (a release before this one
     // refused them): the log ingested alone has none, the batch only the push's, after the log.

@@ -7,7 +7,7 @@ const spendPrefix = 'spend#0123456789ab';
 const record = (source: string, firstSeq: number, rows: number, file = `/in/${firstSeq}.jsonl`) =>
   ({ ingestId: `i${firstSeq}`, source, file, sha256: '', rows, firstSeq, at: '' }) as IngestRecord;
 const pushFile = (source: string, n: number) =>
-  path.join(path.sep, 'data', '_push', source, `log-${n}.jsonl`);
+  path.join(path.sep, 'data', '_push', source, `20261202T010000.00000${n}-${'a'.repeat(32)}.jsonl`);
 
 describe('the offline sequence a tile base is computed at', () => {
   it('is the last row of the newest ingest of the source, other sources and empty ingests left out', () => {

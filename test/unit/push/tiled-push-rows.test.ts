@@ -29,7 +29,8 @@ const record = (fields: Partial<IngestRecord>): IngestRecord => ({
   at: '',
   ...fields,
 });
-const legacyLog = path.join(path.sep, 'data', 'offline', '_push', 'payments', 'b.jsonl');
+const logFolder = path.join(path.sep, 'data', 'offline', '_push', 'payments');
+const legacyLog = path.join(logFolder, `20261202T010000.000001-${'b'.repeat(32)}.jsonl`);
 
 describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () => {
   it('are the offsets the record names, from its first fstore_seq', () => {
@@ -62,6 +63,44 @@ describe('the pushed rows of a commit record that are in tiles (ADR 0020)', () =
     ]);
     expect(tiledSeqRanges(record({ file: legacyLog }), 'audit', spendPrefix)).toEqual([]);
     expect(tiledSeqRanges(record({}), 'payments', spendPrefix)).toEqual([]);
+  });
+
+  it('are none of the rows of logs named without a push id (older than tiles), even where a record an earlier release wrote marks them tiled', () => {
+    const firstFormat = path.join(logFolder, '20261201T050000-abcdef123456.jsonl');
+    for (const fields of [{}, { pushTiledRows: [[0, 10]] as [number, number][] }])
+      expect(
+        tiledSeqRanges(record({ file: firstFormat, ...fields }), 'payments', spendPrefix),
+      ).toEqual([]);
+    // In a batch, such a log's rows run from its pushLogs entry to the next one's.
+    const batch = record({
+      file: path.join(logFolder, '_batch', 'batch-0123456789abcdef.jsonl'),
+      pushTiledRows: [[0, 10]],
+      pushLogs: [
+        [0, `20261201T045959.999999-${'a'.repeat(32)}`],
+        [2, '20261201T050000-abcdef123456'],
+        [5, '20261201T050000.000001-0123456789ab'],
+        [6, `20261202T010000.000001-${'c'.repeat(32)}`],
+        [8, 'replayed by hand'],
+      ],
+    });
+    expect(tiledSeqRanges(batch, 'payments', spendPrefix)).toEqual([
+      [100n, 101n],
+      [106n, 107n],
+    ]);
+    // A record whose pushLogs do not read back changes nothing here (pushLogOrder refuses it).
+    expect(
+      tiledSeqRanges(
+        record({
+          ...batch,
+          pushLogs: [
+            [0, 'x'],
+            [0, 'y'],
+          ],
+        }),
+        'payments',
+        spendPrefix,
+      ),
+    ).toEqual([[100n, 109n]]);
   });
 
   it('accepts adjacent runs and a run ending at the last row', () => {
