@@ -50,7 +50,8 @@ export interface OfflineStoreProps {
  * Expiry of the prefixes that hold copies and by-products, never of `offline/` itself:
  * query results, training-set requests and outputs, quarantined rows (a `never` stage setting
  * gives no rule), and the UNLOAD output of sharded runs (whether or not a view is sharded now,
- * so an earlier run's folders go too). Noncurrent versions then go by the bucket's own rule.
+ * so an earlier run's folders go too). Noncurrent versions then go by the bucket's own rule,
+ * but for the ranges tile base queries ship as data, which go the same day as the objects.
  */
 export function expiryRules(
   stage: Pick<StageConfig, 'offline' | 'materialization'>,
@@ -70,7 +71,20 @@ export function expiryRules(
     ['expire-tile-base-ranges', tileBaseRangesPrefix, 1],
   ];
   return rules.flatMap(([id, prefix, days]) =>
-    days === 'never' ? [] : [{ id, prefix, expiration: Duration.days(days) }],
+    days === 'never'
+      ? []
+      : [
+          {
+            id,
+            prefix,
+            expiration: Duration.days(days),
+            // Up to a few MB per base query (50,000 ranges: 3 MB), needed by no one after it:
+            // not kept for the bucket's 90 days of noncurrent versions.
+            ...(prefix === tileBaseRangesPrefix
+              ? { noncurrentVersionExpiration: Duration.days(days) }
+              : {}),
+          },
+        ],
   );
 }
 

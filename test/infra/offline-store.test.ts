@@ -756,7 +756,6 @@ describe('OfflineStore lifecycle', () => {
       ['expire-requests', 'requests/', 365],
       ['expire-training-sets', 'training-sets/', 365],
       ['expire-quarantine', 'quarantine/', 90],
-      ['expire-tile-base-ranges', 'tile-base-ranges/', 1],
     ] as const)
       expect(rules).toContainEqual({
         Id: id,
@@ -765,6 +764,17 @@ describe('OfflineStore lifecycle', () => {
         Status: 'Enabled',
       });
     expect(JSON.stringify(rules)).not.toContain('"offline/');
+  });
+
+  it('removes the ranges tile base queries ship as data a day after they were written, their versions too (the bucket is versioned)', async () => {
+    const { stack } = await standaloneStore({ stage: resolveStageConfig('prod') });
+    expect(rulesOf(stack)).toContainEqual({
+      Id: 'expire-tile-base-ranges',
+      Prefix: 'tile-base-ranges/',
+      ExpirationInDays: 1,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      Status: 'Enabled',
+    });
   });
 
   it('writes no expiry rule for a prefix the stage keeps forever', async () => {
