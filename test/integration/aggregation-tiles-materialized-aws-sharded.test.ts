@@ -20,14 +20,14 @@ import { materializerRegistryProjection } from '../../lib/registry/runtime-proje
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { athenaOnDuckdbSql } from '../helpers/athena-on-duckdb-sql.ts';
 import { copyLocalStoreToBucket } from '../helpers/local-store-on-bucket.ts';
+import { ingestBesideBatchRecords } from '../helpers/many-batch-records.ts';
 import { keyPrefixOf } from '../helpers/materialize-harness.ts';
 import {
   type MemoryBucket,
   memoryBucketClient,
   startMemoryBucket,
 } from '../helpers/s3-memory-bucket.ts';
-import { putSyntheticIngestRecords } from '../helpers/synthetic-ingest-records.ts';
-import { duckdbTileBaseRanges } from '../helpers/tile-base-ranges-on-duckdb.ts';
+import { shippedRangesOnDuckdb } from '../helpers/tile-base-ranges-on-duckdb.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
 import { minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
 import {
@@ -56,8 +56,11 @@ const athena = athenaOnDuckdbSql({
 const baseQueries = () => athena.queries.filter((sql) => sql.includes(') fstore_base\nRIGHT JOIN'));
 const shards = 3;
 let rangesDir: string;
-/** The keys of the ranges the shards' base queries shipped as data. */
-const shippedRanges: string[] = [];
+/** The ranges the shards' base queries shipped as data, read on DuckDB. */
+const shipped = shippedRangesOnDuckdb(
+  () => bucket.objects,
+  () => rangesDir,
+);
 
 beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -78,7 +81,7 @@ beforeEach(() => {
   athena.install();
   athena.queries.length = 0;
   bucket.objects.clear();
-  shippedRanges.length = 0;
+  shipped.keys.length = 0;
 });
 
 type Item = { view: string; runId: string; owner: string; shard: number; unloadPrefix: string };
@@ -144,13 +147,7 @@ async function shardedEnvironment() {
       now,
       sleep: async () => {},
       ...(beforeToken ? { tileBaseBeforeToken: beforeToken } : {}),
-      // The object the shard shipped to the loopback bucket, read by DuckDB.
-      tileBaseRangesRelation: (run, key) => {
-        const csv = bucket.objects.get(key);
-        if (!csv) throw new Error(`no shipped ranges at ${key}`);
-        shippedRanges.push(key);
-        return duckdbTileBaseRanges(rangesDir, run, csv);
-      },
+      tileBaseRangesRelation: shipped.relation,
       config: readShardWriterConfig({
         TABLE_NAME: env.table,
         OFFLINE_BUCKET: bucket.name,
@@ -358,24 +355,14 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
   it('answers lookups bit for bit on a source with 1,500 batch ingests, each shard shipping its ranges as data', async () => {
     const env = await shardedEnvironment();
     const prng = new Prng(23);
-    const taken = new Set<string>();
     const at = t0 - 5n * minute;
-    await env.fixture.ingest('payments', rowsBetween(prng, at - 2n * 1440n * minute, at, 9, taken));
-    await env.push(at, rowsBetween(prng, at - 20n * minute, at, 6, taken));
-    await compactPushLogs({
-      registry: env.fixture.registry,
-      dataDir: env.fixture.dataDir,
-      env: 'local',
-    });
-    // Commit records of batch ingests numbered as on S3, above the local store's: not in the
-    // store, their ranges in every shard's base query (past the text's 1,000).
-    putSyntheticIngestRecords(bucket.objects, 0, 1_500, 1);
+    await ingestBesideBatchRecords(env, prng, at, bucket.objects, 1_500);
     const { finished } = await env.runSharded(at);
     expect(finished).toMatchObject({ status: 'succeeded' });
-    expect(shippedRanges).toHaveLength(shards);
+    expect(shipped.keys).toHaveLength(shards);
     expect(baseQueries()).toHaveLength(shards);
     for (const sql of baseQueries()) expect(sql).toContain('fstore_ranges');
-    for (const key of shippedRanges)
+    for (const key of shipped.keys)
       expect(bucket.objects.get(key)?.toString().trim().split('\n').length).toBeGreaterThan(1_500);
     const values = await env.lookupAt(at, false);
     expect(values.some((v) => (v.amount_count_1d as number) > 0)).toBe(true);

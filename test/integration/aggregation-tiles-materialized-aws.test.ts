@@ -16,13 +16,13 @@ import { materializerRegistryProjection } from '../../lib/registry/runtime-proje
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { athenaOnDuckdbSql } from '../helpers/athena-on-duckdb-sql.ts';
 import { copyLocalStoreToBucket } from '../helpers/local-store-on-bucket.ts';
+import { ingestBesideBatchRecords } from '../helpers/many-batch-records.ts';
 import {
   type MemoryBucket,
   memoryBucketClient,
   startMemoryBucket,
 } from '../helpers/s3-memory-bucket.ts';
-import { putSyntheticIngestRecords } from '../helpers/synthetic-ingest-records.ts';
-import { duckdbTileBaseRanges } from '../helpers/tile-base-ranges-on-duckdb.ts';
+import { shippedRangesOnDuckdb } from '../helpers/tile-base-ranges-on-duckdb.ts';
 import { tileEnvironment } from '../helpers/tile-materialization-environment.ts';
 import { minute, rowsBetween, second, t0 } from '../helpers/tile-payment-rows.ts';
 import {
@@ -35,8 +35,11 @@ let dynamo: LocalDynamo;
 let bucket: MemoryBucket;
 let session: Awaited<ReturnType<typeof openDuckdb>>;
 let rangesDir: string;
-/** The keys of the ranges tile base queries shipped as data. */
-const shippedRanges: string[] = [];
+/** The ranges tile base queries shipped as data, read on DuckDB. */
+const shipped = shippedRangesOnDuckdb(
+  () => bucket.objects,
+  () => rangesDir,
+);
 // Small pages and one entity per chunk: a run's base rows span pages and chunks.
 const athena = athenaOnDuckdbSql({
   connection: () => session.connection as DuckDBConnection,
@@ -65,7 +68,7 @@ beforeEach(() => {
   athena.install();
   athena.queries.length = 0;
   bucket.objects.clear();
-  shippedRanges.length = 0;
+  shipped.keys.length = 0;
 });
 
 /**
@@ -103,13 +106,7 @@ async function awsEnvironment() {
       now: () => Number(at / 1000n),
       sleep: async () => {},
       ...(beforeToken ? { tileBaseBeforeToken: beforeToken } : {}),
-      // The object the run shipped to the loopback bucket, read by DuckDB.
-      tileBaseRangesRelation: (run, key) => {
-        const csv = bucket.objects.get(key);
-        if (!csv) throw new Error(`no shipped ranges at ${key}`);
-        shippedRanges.push(key);
-        return duckdbTileBaseRanges(rangesDir, run, csv);
-      },
+      tileBaseRangesRelation: shipped.relation,
     });
     return handler({ view: 'spend', ...event }, {
       functionName: 'fstore-dev-materialize',
@@ -242,23 +239,12 @@ describe('the AWS materializer writes the tiles of a tile-fed view from Athena (
   it('answers lookups bit for bit on a source with 4,500 batch ingests, whose ranges it ships as data instead of being refused', async () => {
     const env = await awsEnvironment();
     const prng = new Prng(17);
-    const taken = new Set<string>();
     const at = t0 - 5n * minute;
-    await env.fixture.ingest('payments', rowsBetween(prng, at - 2n * 1440n * minute, at, 9, taken));
-    await env.push(at, rowsBetween(prng, at - 20n * minute, at, 6, taken));
-    await compactPushLogs({
-      registry: env.fixture.registry,
-      dataDir: env.fixture.dataDir,
-      env: 'local',
-    });
-    await env.fixture.ingest('payments', rowsBetween(prng, at - 60n * minute, at, 5, taken));
-    // 4,500 commit records of batch ingests (rows not applied to tiles) numbered as on S3, above
-    // the local store's: their rows are not in the store, their ranges are in the query's.
-    putSyntheticIngestRecords(bucket.objects, 0, 4_500, 1);
+    await ingestBesideBatchRecords(env, prng, at, bucket.objects, 4_500);
     expect(await env.materializeOnAws(at)).toMatchObject({ status: 'succeeded' });
-    expect(shippedRanges).toHaveLength(1);
+    expect(shipped.keys).toHaveLength(1);
     const lines = bucket.objects
-      .get(shippedRanges[0] ?? '')
+      .get(shipped.keys[0] ?? '')
       ?.toString()
       .trim()
       .split('\n');
