@@ -1,5 +1,6 @@
 import { renderAthenaLatest } from '../../lib/materialize/athena-row-source.ts';
 import { renderMaterializationRows } from '../../lib/materialize/row-source.ts';
+import { athenaTileBaseRangesRelation } from '../../lib/materialize/tile-base-ranges.ts';
 import { renderTrainingSetUnload } from '../../lib/offline/athena-training-set.ts';
 import { viewDrift } from '../../lib/quality/drift.ts';
 import { viewStatistics } from '../../lib/quality/feature-stats.ts';
@@ -119,8 +120,17 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
           source?.schema.find((c) => c.name === a.column)?.type ?? 'float64',
         ]),
       );
-      const tileBase = (shard?: { index: number; count: number }) =>
+      const tileBase = (shard?: { index: number; count: number }, shipped?: true) =>
         renderTileBaseRows(planned, dialect, {
+          // Counted ranges shipped as data (past a thousand): joined from their Glue table.
+          ...(shipped
+            ? {
+                countedRangesRelation: athenaTileBaseRangesRelation(
+                  'fstore_dev',
+                  '0f6c5b6e-8a8e-4f4b-9a51-2d3c4b5a6978',
+                ),
+              }
+            : {}),
           entities: {
             sql: renderMaterializationRows(
               {
@@ -153,6 +163,14 @@ export async function athenaStatements(registry: Registry): Promise<NamedStateme
       statements.push({
         name: `tile base of view ${view.name}, shard 3 of 8 of an incremental run, resumed`,
         sql: tileBase({ index: 3, count: 8 }),
+      });
+      statements.push({
+        name: `tile base of view ${view.name}, ranges shipped as data`,
+        sql: tileBase(undefined, true),
+      });
+      statements.push({
+        name: `tile base of view ${view.name}, shard 3 of 8, ranges shipped as data`,
+        sql: tileBase({ index: 3, count: 8 }, true),
       });
     }
     const keys = requiredJoinKeys(plan);
