@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { faultPoint } from '../fault-injection.ts';
+import { firstLine } from '../hinted-error.ts';
 import { localOwnerGone } from '../local/local-lease-owner.ts';
 import { openDuckdb } from '../offline/duckdb-session.ts';
+import { offlineRoot } from '../offline/local-layout.ts';
 import { snapshotPins } from '../offline/snapshots.ts';
+import { refreshSortedCopy } from '../offline/sorted-copy.ts';
 import { compactPushLogs } from '../push/compact-push-logs.ts';
 import type { Registry } from '../registry/index.ts';
 import {
@@ -101,6 +104,19 @@ export async function eraseEntities(options: EraseOptions): Promise<EraseResult>
       offline = erased.sources;
       deletedSeqs = erased.firstSeqs;
       runningTotalsRemoved = erased.runningTotalsRemoved;
+      // The erasure removed the sorted copies holding the rows; written again from what is left.
+      for (const { source, rows } of erased.sources)
+        if (rows > 0)
+          await refreshSortedCopy(
+            session.connection,
+            offlineRoot(dataDir, env),
+            registry,
+            source,
+          ).catch((error: unknown) => {
+            warnings.push(
+              `the sorted copy of "${source}" was not written again (${firstLine(error)}); training sets read its files until the next ingest or \`fstore compact\``,
+            );
+          });
       if (erased.notDeleted > 0)
         warnings.push(
           `${erased.notDeleted} replaced data file(s) could not be deleted; no reader reads them, and fstore doctor --fix removes them (they still hold the deleted rows)`,

@@ -11,6 +11,7 @@ import {
 import { offlineRoot } from '../offline/local-layout.ts';
 import { type FileRewrite, rewriteCommittedFiles } from '../offline/rewrite-files.ts';
 import { runningTotalsDir } from '../offline/running-totals.ts';
+import { sortedCopiesDir } from '../offline/sorted-copy.ts';
 import type { RegistrySource } from '../registry/index.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
 import { type ErasureKey, keyColumnsOf, matchPredicate } from './erasure-keys.ts';
@@ -197,6 +198,8 @@ export async function eraseOfflineRows(
       const dir = runningTotalsDir(root, source);
       if (existsSync(dir)) removed.add(source);
       await rm(dir, { recursive: true, force: true });
+      // A sorted copy holds the rows themselves; the next ingest or compaction writes it anew.
+      await rm(sortedCopiesDir(root, source), { recursive: true, force: true });
     }
   };
   const result = await rewriteCommittedFiles({

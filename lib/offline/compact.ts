@@ -33,6 +33,7 @@ import { LocalIngestTarget } from './ingest-target.ts';
 import { offlineRoot, stagingDir } from './local-layout.ts';
 import { defaultTargetFileBytes, writeSizedFiles } from './parquet-layout.ts';
 import { refreshRunningTotals, type TotalsRefresh } from './running-totals.ts';
+import { refreshSortedCopy } from './sorted-copy.ts';
 
 export class CompactError extends HintedError {}
 
@@ -87,6 +88,8 @@ export interface CompactResult {
   readonly sources: readonly SourceCompaction[];
   /** Things that went wrong after the commit (the merge itself stands). */
   readonly warnings: readonly string[];
+  /** Sources whose sorted copy (sorted-copy.ts) was written; absent for a dry run. */
+  readonly sortedCopies?: readonly string[];
 }
 
 /**
@@ -127,7 +130,36 @@ export async function compactStore(options: CompactOptions): Promise<CompactResu
       options.onProgress?.(0, planned.length);
       return { ...empty, sources: summarize(root, targetFileBytes, sources, records, planned, []) };
     }
-    return await compactLocked(session.connection, options, root, sources, targetFileBytes);
+    const compacted = await compactLocked(
+      session.connection,
+      options,
+      root,
+      sources,
+      targetFileBytes,
+    );
+    // Merged files are new files, so a copy that held the old ones is written again; one
+    // missing or behind its source (after an erasure or many ingests) is written too.
+    const warnings = [...compacted.warnings];
+    const sortedCopies: string[] = [];
+    for (const source of sources) {
+      if (options.signal?.aborted) break;
+      const refreshed = await refreshSortedCopy(
+        session.connection,
+        root,
+        options.registry,
+        source,
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      ).catch((error: unknown) => {
+        warnings.push(
+          `the sorted copy of "${source}" was not written (${firstLine(error)}); training sets read its files instead`,
+        );
+        return undefined;
+      });
+      if (refreshed?.written) sortedCopies.push(source);
+    }
+    return { ...compacted, sortedCopies, warnings };
   } finally {
     session.close();
   }

@@ -24,6 +24,7 @@ import { offlineRoot, stagingDir } from './local-layout.ts';
 import { defaultTargetFileBytes, writePartitionedFiles } from './parquet-layout.ts';
 import { inputFormat, readInputFile } from './read-input-file.ts';
 import { refreshRunningTotals, type TotalsRefresh } from './running-totals.ts';
+import { refreshSortedCopy, type SortedCopyRefresh } from './sorted-copy.ts';
 import { castExpression, invalidCondition, rawText } from './typed-columns.ts';
 import { keyTimeSetsOf, uniqueKeyTimesOfIngest } from './unique-key-times.ts';
 
@@ -80,7 +81,13 @@ export interface IngestOptions {
   readonly signal?: AbortSignal;
 }
 
-export type IngestPhase = 'reading' | 'validating' | 'writing' | 'building running totals' | 'done';
+export type IngestPhase =
+  | 'reading'
+  | 'validating'
+  | 'writing'
+  | 'building running totals'
+  | 'sorting'
+  | 'done';
 
 export interface IngestResult {
   readonly ingestId: string;
@@ -96,6 +103,8 @@ export interface IngestResult {
    * (only keys with new rows) or in full, and why not incrementally.
    */
   readonly runningTotals: readonly TotalsRefresh[];
+  /** Whether the ingest wrote the source's sorted copy again (sorted-copy.ts). */
+  readonly sortedCopyWritten: boolean;
 }
 
 const maxReportedProblems = 5;
@@ -222,6 +231,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
     });
     const warnings: string[] = [];
     let runningTotals: readonly TotalsRefresh[] = [];
+    let sortedCopy: SortedCopyRefresh | undefined;
     if (target instanceof LocalIngestTarget) {
       const root = offlineRoot(options.dataDir, options.env);
       // The rows are stored by now; totals are a cache the next training set rebuilds.
@@ -238,6 +248,15 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
         );
         return [];
       });
+      sortedCopy = await refreshSortedCopy(connection, root, options.registry, source.name, {
+        onWrite: () => options.onPhase?.('sorting'),
+        ...(options.signal ? { signal: options.signal } : {}),
+      }).catch((error: unknown) => {
+        warnings.push(
+          `the sorted copy of "${source.name}" was not written (${firstLine(error)}); training sets read its files instead until the next ingest or \`fstore compact\` writes it`,
+        );
+        return undefined;
+      });
     }
     options.onPhase?.('done');
     const partitions = [...new Set(files.map((f) => path.basename(path.dirname(f))))].sort();
@@ -250,6 +269,7 @@ export async function ingestFile(options: IngestOptions): Promise<IngestResult> 
       sha256,
       warnings,
       runningTotals,
+      sortedCopyWritten: sortedCopy?.written === true,
     };
   } finally {
     session.close();

@@ -10,6 +10,7 @@ import { type IngestRecord, type KeyTimeSet, presentCommittedSource } from './in
 import { type KeyedWindow, keyedSourceRelation, sharedJoinKeys } from './keyed-scans.ts';
 import { pinnedFileReads, pinnedFilesRelation } from './pinned-file-reads.ts';
 import { pinnedRelation, type SeqPins, seqPinCondition } from './seq-pins.ts';
+import { type SortedCopy, sortedCopyRelation } from './sorted-copy.ts';
 import { uniqueKeyTimesOfSource } from './unique-key-times.ts';
 
 /**
@@ -54,6 +55,11 @@ export interface RequestScope {
    * the latest-row search included, keeps only rows at or below it, before a winner is chosen.
    */
   readonly pins?: SeqPins;
+  /**
+   * Per source, its sorted copy (sorted-copy.ts), read instead of its files: a large request
+   * reading most of its days (sortedCopiesForRequest).
+   */
+  readonly sortedCopies?: ReadonlyMap<string, SortedCopy>;
 }
 
 /** A source's committed data files, and the first file of its newest ingest (its newest columns). */
@@ -219,6 +225,8 @@ export function scopedDuckdbDialect(
   const relationOf = (source: string) => {
     const found = scope.foundRows?.get(source);
     if (found) return pinnedRelation(found, scope.pins, source);
+    const copy = scope.sortedCopies?.get(source);
+    if (copy) return pinnedRelation(sortedCopyRelation(copy), scope.pins, source);
     const files = scopedSourceFiles(offlineRoot, source, scope);
     const pin = scope.pins?.get(source);
     const committed = scope.committed?.get(source);

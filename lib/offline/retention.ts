@@ -21,6 +21,7 @@ import {
 import { type FileRewrite, rewriteCommittedFiles } from './rewrite-files.ts';
 import { refreshRunningTotals } from './running-totals.ts';
 import { holdSnapshotsLock } from './snapshots.ts';
+import { refreshSortedCopy } from './sorted-copy.ts';
 
 export class RetentionError extends HintedError {}
 
@@ -219,6 +220,15 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
           `running totals of "${plan.source}" were not rebuilt (${firstLine(error)}); the next training set that needs them builds them`,
         );
       });
+    // The copies held the deleted rows' files, so they are written again from what is left.
+    for (const plan of plans.filter((p) => p.steps.length > 0))
+      await refreshSortedCopy(session.connection, root, options.registry, plan.source).catch(
+        (error: unknown) => {
+          warnings.push(
+            `the sorted copy of "${plan.source}" was not written again (${firstLine(error)}); training sets read its files until the next ingest or \`fstore compact\``,
+          );
+        },
+      );
     return {
       dryRun: false,
       ...(rewritten.rewriteId ? { rewriteId: rewritten.rewriteId } : {}),

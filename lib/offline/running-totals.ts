@@ -32,7 +32,6 @@ import {
   totalsRowsOf,
 } from '../sql/render-running-totals-key-ids.ts';
 import { queryRows } from './duckdb-session.ts';
-import { presentCommittedSourceFiles, sourceDataFiles } from './ingest-manifest.ts';
 import { ensureTimeBuckets } from './running-totals-buckets.ts';
 import { writeIncrement } from './running-totals-increment.ts';
 import {
@@ -41,6 +40,7 @@ import {
   stateMetadata,
   type TotalsState,
 } from './running-totals-state.ts';
+import { storedFileLines } from './stored-file-lines.ts';
 import { sumStatistics } from './sum-scale-statistics.ts';
 
 /**
@@ -68,31 +68,6 @@ export function parseRunningTotalsTemporary(name: string): { pid?: number } | un
 /** `<offlineRoot>/_running_totals/<source>/<spec>-<stored rows>.parquet`. */
 export function runningTotalsDir(offlineRoot: string, source: string): string {
   return path.join(offlineRoot, '_running_totals', source);
-}
-
-/**
- * Names, sizes and modification times of a source's committed files (every stored file of a
- * store without a manifest), one `<path>\t<size>\t<mtime>` line each, and each line's file:
- * they change with every committed ingest, not with uncommitted files.
- */
-async function storedFiles(
-  offlineRoot: string,
-  source: string,
-): Promise<Map<string, string> | undefined> {
-  const sourceDir = path.join(offlineRoot, source);
-  const files =
-    presentCommittedSourceFiles(offlineRoot, source) ??
-    sourceDataFiles(offlineRoot, source)
-      .map(({ folder, name }) => path.join(folder, name))
-      .sort();
-  if (files.length === 0) return undefined;
-  const lines = await Promise.all(
-    files.map(async (file) => {
-      const { size, mtimeMs } = await stat(file);
-      return [`${path.relative(sourceDir, file)}\t${size}\t${mtimeMs}`, file] as const;
-    }),
-  );
-  return new Map(lines);
 }
 
 /** How a call of ensureRunningTotals built the totals it returns. */
@@ -185,7 +160,7 @@ export async function ensureRunningTotals(
   onBuild?: () => void,
   options: EnsureOptions = {},
 ): Promise<RunningTotals | undefined> {
-  const stored = await storedFiles(offlineRoot, view.source);
+  const stored = await storedFileLines(offlineRoot, view.source);
   if (!stored) return undefined;
   const covered = [...stored.keys()];
   const dir = runningTotalsDir(offlineRoot, view.source);

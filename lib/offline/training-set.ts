@@ -34,6 +34,7 @@ import { requestScope, scopedDuckdbDialect, withCommittedFiles } from './request
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 import type { SeqPins } from './seq-pins.ts';
 import { SINGLE_THREAD_MAX_ROWS } from './small-request.ts';
+import { sortedCopiesForRequest } from './sorted-copy-scope.ts';
 import { tieFreeViews } from './unique-key-times.ts';
 import { runningTotalsViews } from './view-reads.ts';
 
@@ -199,11 +200,15 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       )),
       ...(options.pins ? { pins: options.pins } : {}),
     };
-    const narrowed = withCommittedFiles(
+    const latestDays = withCommittedFiles(
       root,
       plan,
       await narrowToLatestRowDays(connection, root, plan, scope),
     );
+    const narrowed = {
+      ...latestDays,
+      sortedCopies: await sortedCopiesForRequest(connection, root, plan, latestDays, entities.rows),
+    };
     const scoped = scopedDuckdbDialect(dialect, root, plan, narrowed);
     const runningTotals = await prepareRunningTotals(
       connection,

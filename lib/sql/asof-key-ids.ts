@@ -44,7 +44,9 @@ export function asofKeyIds(
     const present = keys.map((k) => `${q(k)} IS NOT NULL`).join(' AND ');
     return [
       `${relationName(index)} AS MATERIALIZED (`,
-      `  SELECT ${columns}, CAST(row_number() OVER () AS UINTEGER) AS ${idName(index)}`,
+      // Numbered in key order: a sorted copy's rows (sorted-copy.ts) then reach the join
+      // already ordered by (id, time), which DuckDB sorts at a fraction of the cost.
+      `  SELECT ${columns}, CAST(row_number() OVER (ORDER BY ${[...keys].sort().map(q).join(', ')}) AS UINTEGER) AS ${idName(index)}`,
       `  FROM (SELECT DISTINCT ${columns} FROM ${entityRelation} WHERE ${present})`,
       ')',
     ].join('\n');

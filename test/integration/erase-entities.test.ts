@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -24,6 +24,7 @@ import { readManifest } from '../../lib/offline/ingest-manifest.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
 import { runningTotalsDir } from '../../lib/offline/running-totals.ts';
 import { createSnapshot } from '../../lib/offline/snapshots.ts';
+import { sortedCopiesDir } from '../../lib/offline/sorted-copy.ts';
 import { ensureLocalTable, localDynamoClient } from '../../lib/online/online-table.ts';
 import { appendPushLog, pendingPushLogs } from '../../lib/push/push-log.ts';
 import { validatePushRows } from '../../lib/push/validate-push-rows.ts';
@@ -196,6 +197,24 @@ describe('eraseEntities (local store: DuckDB files, dynalite, quarantine)', () =
     );
     expect((await findIngestLeftovers(offlineRoot(dataDir, 'local'))).leftovers).toEqual([]);
     expect(existsSync(runningTotalsDir(offlineRoot(dataDir, 'local'), 'orders'))).toBe(false);
+    // The sorted copy is written again from the rows left: it holds every row but C1's.
+    const copies = readdirSync(sortedCopiesDir(offlineRoot(dataDir, 'local'), 'orders'));
+    expect(copies.filter((name) => name.endsWith('.parquet'))).toHaveLength(1);
+    const copySession = await openDuckdb();
+    try {
+      const held = await queryRows(
+        copySession.connection,
+        `SELECT customer_id FROM read_parquet('${path.join(sortedCopiesDir(offlineRoot(dataDir, 'local'), 'orders'), copies[0] ?? '')}') ORDER BY ALL`,
+      );
+      expect(held.map((r) => r.customer_id)).toEqual(
+        before
+          .map((r) => r.customer_id)
+          .filter((c) => c !== 'C1')
+          .sort(),
+      );
+    } finally {
+      copySession.close();
+    }
     // Totals built again hold no C1: its aggregates come back empty.
     const rebuilt = await fixture.trainingSet(
       [

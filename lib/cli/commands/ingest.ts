@@ -79,6 +79,8 @@ export function registerIngest(program: Command): void {
         onPhase: (phase) => {
           if (phase === 'building running totals')
             ctx.out.status(`building running totals of "${options.source}" ...`);
+          else if (phase === 'sorting')
+            ctx.out.status(`writing the sorted copy of "${options.source}" for training sets ...`);
           else if (phase !== 'done') ctx.out.status(`${phase} ${ctx.display(options.file)} ...`);
         },
       }).catch(stoppedBeforeCommit);

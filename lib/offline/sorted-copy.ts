@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { faultPoint } from '../fault-injection.ts';
+import type { Registry } from '../registry/index.ts';
+import { contentHash } from '../registry/stable-json.ts';
+import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
+import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
+import { queryRows } from './duckdb-session.ts';
+import { interruptOnAbort } from './interrupt-on-abort.ts';
+import { storedFileLines } from './stored-file-lines.ts';
+
+/**
+ * A source's sorted copy (ADR 0023): every row of its committed files in one Parquet file,
+ * ordered by the join keys its views share, then event time, created time and `fstore_seq`.
+ * DuckDB's ASOF join sorts both sides by (key, time); rows that arrive in that order sort at a
+ * fraction of the cost. The copy is a cache: it records the committed files it holds (path,
+ * size, mtime), and a read uses it only while every one of them is still committed, adding the
+ * files committed since (the tail). The dt-partitioned files stay the store.
+ */
+export interface SortedCopy {
+  readonly file: string;
+  /** The committed files not in the copy, read beside it. */
+  readonly tail: readonly string[];
+  /** The join key columns the rows are ordered by, sorted by name. */
+  readonly keys: readonly string[];
+}
+
+/** How the rows of a copy are ordered; undefined for a source no plain feature view reads. */
+export interface SortedCopyOrder {
+  readonly keys: readonly string[];
+  readonly timestamp: string;
+  readonly created?: string;
+}
+
+const metadataKey = 'fstore_sorted_copy';
+const formatVersion = 1;
+/** The copy is written again once the files committed after it hold more than this share of its bytes. */
+export const SORTED_COPY_MAX_TAIL_SHARE = 1 / 8;
+
+/** `<offlineRoot>/_sorted_copies/<source>/`. */
+export function sortedCopiesDir(offlineRoot: string, source: string): string {
+  return path.join(offlineRoot, '_sorted_copies', source);
+}
+
+/**
+ * The order of `source`'s copy: the join keys most of its plain (non-aggregation) views share
+ * (names sorted, as asof-key-ids numbers them), then the source's time columns.
+ */
+export function sortedCopyOrder(registry: Registry, source: string): SortedCopyOrder | undefined {
+  const stored = registry.sources.find((s) => s.name === source);
+  if (!stored) return undefined;
+  const counts = new Map<string, number>();
+  for (const view of registry.featureViews) {
+    if (view.source !== source || view.aggregations || view.joinKeys.length === 0) continue;
+    const keys = JSON.stringify(view.joinKeys.map((k) => k.name).sort());
+    counts.set(keys, (counts.get(keys) ?? 0) + 1);
+  }
+  const [chosen] = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (!chosen) return undefined;
+  return {
+    keys: JSON.parse(chosen[0]) as string[],
+    timestamp: stored.timestampField,
+    ...(stored.createdTimestampField ? { created: stored.createdTimestampField } : {}),
+  };
+}
+
+interface CopyState {
+  readonly file: string;
+  readonly covered: readonly string[];
+  readonly keys: readonly string[];
+  readonly bytes: number;
+}
+
+/** The copies in `dir` that record their state, newest first; damaged ones are skipped. */
+async function copiesIn(connection: DuckDBConnection, dir: string): Promise<CopyState[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const found: (CopyState & { mtimeMs: number })[] = [];
+  for (const name of names.filter((n) => n.endsWith('.parquet'))) {
+    const file = path.join(dir, name);
+    const state = await readCopyState(connection, file).catch(() => undefined);
+    const info = await stat(file).catch(() => undefined);
+    if (state && info) found.push({ ...state, bytes: info.size, mtimeMs: info.mtimeMs });
+  }
+  return found.sort((a, b) => b.mtimeMs - a.mtimeMs);
+}
+
+async function readCopyState(
+  connection: DuckDBConnection,
+  file: string,
+): Promise<Omit<CopyState, 'bytes'> | undefined> {
+  const rows = await queryRows(
+    connection,
+    `SELECT decode(value) AS value FROM parquet_kv_metadata(${quoteLiteral(file)}) WHERE decode(key) = ${quoteLiteral(metadataKey)}`,
+  );
+  const text = rows[0]?.value;
+  if (typeof text !== 'string') return undefined;
+  const state = JSON.parse(text) as { version?: number; covered?: unknown; keys?: unknown };
+  if (
+    state.version !== formatVersion ||
+    !Array.isArray(state.covered) ||
+    !Array.isArray(state.keys)
+  )
+    return undefined;
+  return { file, covered: state.covered as string[], keys: state.keys as string[] };
+}
+
+/** The copy holding the most of `lines` (committed files) that holds nothing else, and its tail. */
+function usableCopy(
+  copies: readonly CopyState[],
+  lines: ReadonlyMap<string, string>,
+): { copy: CopyState; tail: string[] } | undefined {
+  const valid = copies
+    .filter((c) => c.covered.every((line) => lines.has(line)))
+    .sort((a, b) => b.covered.length - a.covered.length);
+  const copy = valid[0];
+  if (!copy) return undefined;
+  const covered = new Set(copy.covered);
+  return { copy, tail: [...lines].filter(([line]) => !covered.has(line)).map(([, file]) => file) };
+}
+
+const lineBytes = (line: string) => Number(line.split('\t')[1] ?? 0);
+
+/** The usable copy of `source`, if there is one. */
+export async function findSortedCopy(
+  connection: DuckDBConnection,
+  offlineRoot: string,
+  source: string,
+): Promise<SortedCopy | undefined> {
+  const dir = sortedCopiesDir(offlineRoot, source);
+  if (!existsSync(dir)) return undefined;
+  const lines = await storedFileLines(offlineRoot, source);
+  if (!lines) return undefined;
+  const usable = usableCopy(await copiesIn(connection, dir), lines);
+  return usable && { file: usable.copy.file, tail: usable.tail, keys: usable.copy.keys };
+}
+
+/** The rows of a copy and of the files committed after it, as one relation. */
+export function sortedCopyRelation(copy: SortedCopy): string {
+  const rows = `read_parquet(${quoteLiteral(copy.file)})`;
+  if (copy.tail.length === 0) return rows;
+  return `(SELECT * FROM ${rows} UNION ALL BY NAME SELECT * FROM ${duckdbParquetFiles(copy.tail)})`;
+}
+
+export interface SortedCopyRefresh {
+  /** Whether a copy was written; false when the one there is recent enough. */
+  readonly written: boolean;
+  readonly file?: string;
+}
+
+/**
+ * Writes `source`'s copy again when there is none, its order changed, or the files committed
+ * since hold more than SORTED_COPY_MAX_TAIL_SHARE of its bytes. Takes no lock (as running
+ * totals): the copy is written beside, fsynced and renamed in; if an erasure or compaction
+ * committed meanwhile (a file it read is no longer committed), the new copy is removed again,
+ * so no copy outlives an erasure that ran while it was written.
+ */
+export async function refreshSortedCopy(
+  connection: DuckDBConnection,
+  offlineRoot: string,
+  registry: Registry,
+  source: string,
+  options: { readonly onWrite?: () => void; readonly signal?: AbortSignal } = {},
+): Promise<SortedCopyRefresh> {
+  const order = sortedCopyOrder(registry, source);
+  const dir = sortedCopiesDir(offlineRoot, source);
+  if (!order) {
+    await rm(dir, { recursive: true, force: true });
+    return { written: false };
+  }
+  const lines = await storedFileLines(offlineRoot, source);
+  if (!lines) return { written: false };
+  const copies = await copiesIn(connection, dir);
+  const usable = usableCopy(
+    copies.filter((c) => JSON.stringify(c.keys) === JSON.stringify(order.keys)),
+    lines,
+  );
+  if (usable) {
+    const covered = new Set(usable.copy.covered);
+    const tailBytes = [...lines.keys()]
+      .filter((line) => !covered.has(line))
+      .reduce((sum, line) => sum + lineBytes(line), 0);
+    if (tailBytes <= usable.copy.bytes * SORTED_COPY_MAX_TAIL_SHARE) return { written: false };
+  }
+  options.onWrite?.();
+  options.signal?.throwIfAborted();
+  const covered = [...lines.keys()].sort();
+  const file = path.join(dir, `${contentHash(covered, 16)}.parquet`);
+  const partial = `${file}.${process.pid}-${randomUUID()}.partial`;
+  await mkdir(dir, { recursive: true });
+  const stopInterrupting = interruptOnAbort(connection, options.signal);
+  try {
+    const q = quoteIdentifier;
+    const orderBy = [
+      ...order.keys.map(q),
+      q(order.timestamp),
+      ...(order.created ? [`${q(order.created)} NULLS FIRST`] : []),
+      'fstore_seq',
+    ].join(', ');
+    const state = JSON.stringify({ version: formatVersion, covered, keys: order.keys });
+    await connection.run(
+      `COPY (SELECT * FROM ${duckdbParquetFiles([...lines.values()])} ORDER BY ${orderBy}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${metadataKey}: ${quoteLiteral(state)}})`,
+    );
+    faultPoint('sorted-copy:before-rename');
+    await syncFile(partial);
+    options.signal?.throwIfAborted();
+    await rename(partial, file);
+  } finally {
+    stopInterrupting();
+    await rm(partial, { force: true });
+  }
+  const now = await storedFileLines(offlineRoot, source);
+  if (!now || covered.some((line) => !now.has(line))) {
+    await rm(file, { force: true });
+    return { written: false };
+  }
+  // The copy before stays for a reader that chose it a moment ago; older ones go.
+  for (const old of copies.filter((c) => c.file !== file).slice(1))
+    await rm(old.file, { force: true });
+  return { written: true, file };
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
