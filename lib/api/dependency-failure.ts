@@ -1,4 +1,6 @@
+import { firstLine } from '../hinted-error.ts';
 import { TransformDeadlineExceededError } from '../on-demand/transform-deadline.ts';
+import { DamagedTileItemError } from '../online/aggregation-tiles/damaged-tile-item.ts';
 import {
   DeadlineExceededError,
   OnlineStoreMisconfiguredError,
@@ -33,7 +35,8 @@ const retryAfterSeconds = '1';
 
 /**
  * The answer (a generic message and the request id) and the log entry (the full error) of an
- * online-store failure; undefined for any other error. Transient failures answer 503 with
+ * online-store failure, or of a damaged tile item (its answer names the item); undefined for
+ * any other error. Transient failures answer 503 with
  * Retry-After; a misconfiguration answers 500 without it, since retrying cannot help.
  */
 export function dependencyFailure(
@@ -80,6 +83,25 @@ export function dependencyFailure(
         detail,
         attempts: error.attempts,
         hint: 'DynamoDB is slow or throttling: check the table’s throttling and latency metrics',
+      },
+    };
+  // A fault of the store's data, not of the caller: the answer names the item (the caller's
+  // own entity's key), the log says what to do. A retry reads the same item: no Retry-After.
+  if (error instanceof DamagedTileItemError)
+    return {
+      answer: new ApiError(
+        500,
+        'INTERNAL',
+        `the online store holds a damaged item: ${firstLine(error)}; ${seeLogs} say more`,
+        details,
+      ),
+      log: {
+        level: 'error',
+        message: 'online store item damaged: no retry can succeed',
+        code: 'INTERNAL',
+        requestId,
+        detail,
+        ...optional('hint', error.hint),
       },
     };
   if (error instanceof OnlineStoreMisconfiguredError)

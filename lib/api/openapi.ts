@@ -46,7 +46,7 @@ function buildDocument(version: string) {
     '413': error('Body or entity count over the limit; details.limit is the limit'),
     '415': error('Body is not application/json (or */*+json), charset utf-8 if any'),
     '500': error(
-      'INTERNAL: a server error, or an online store the service cannot read (a missing table, access denied); the message is generic, details.requestId names the log entry with the cause',
+      'INTERNAL: a server error, an online store the service cannot read (a missing table, access denied), or a damaged tile item (the message names its key); otherwise the message is generic; details.requestId names the log entry with the cause',
     ),
     '503': error(
       'STORE_UNAVAILABLE (online store unavailable after retries) or DEADLINE_EXCEEDED (no answer before the deadline); the message is generic, details.requestId names the log entry with the cause',

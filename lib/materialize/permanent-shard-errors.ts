@@ -22,4 +22,7 @@ export const permanentShardErrors = [
   'AthenaQueryTooLongError',
   // A commit record the tile base reads is damaged (damaged-commit-record.ts).
   'DamagedCommitRecordError',
+  // A tile item whose stored tiles, rows or base do not read back as fstore wrote them
+  // (damaged-tile-item.ts): the run reads the same item again.
+  'DamagedTileItemError',
 ] as const;

@@ -119,7 +119,7 @@ describe('sharded materialization on AWS (CDK)', () => {
     expect(states.StartRun.Catch[0]).toMatchObject({ ErrorEquals: ['MaterializationBusyError'] });
   });
 
-  it('fails a shard at once on an error no retry mends: a stale or invalid item, a lost lease, damaged UNLOAD output, checkpoint or commit record, a tile base query past Athena’s size', () => {
+  it('fails a shard at once on an error no retry mends: a stale or invalid item, a lost lease, damaged UNLOAD output, checkpoint, commit record or tile item, a tile base query past Athena’s size', () => {
     const write = definitionOf(synth.template).States.WriteShards.ItemProcessor.States.WriteShard;
     const retries = write.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
     const never = retries.findIndex((r) => r.MaxAttempts === 0);
@@ -133,6 +133,7 @@ describe('sharded materialization on AWS (CDK)', () => {
       'MaterializationError',
       'AthenaQueryTooLongError',
       'DamagedCommitRecordError',
+      'DamagedTileItemError',
     ]);
     // Step Functions takes the first retrier that matches: before States.ALL's three attempts.
     expect(never).toBeLessThan(retries.findIndex((r) => r.ErrorEquals.includes('States.ALL')));

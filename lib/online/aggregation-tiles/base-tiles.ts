@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { hasWellFormedOrder } from './ingest-order.ts';
+import { DamagedTileItemError } from './damaged-tile-item.ts';
 import { blockItemKey, blockMicros, coarserSize, minuteItemKey } from './tile-items.ts';
 import { minuteMicros, tileStart } from './tile-sizes.ts';
 import {
@@ -9,7 +9,7 @@ import {
   stateOfEvent,
   type TileState,
 } from './tile-state.ts';
-import { decodeTileJson, encodeTileJson } from './tile-state-codec.ts';
+import { decodeTileJson, encodeTileJson, isRecord, isTileState } from './tile-state-codec.ts';
 import type { TileValue } from './tile-values.ts';
 
 /**
@@ -109,7 +109,10 @@ function addRow(states: States, row: BaseRow, sumKinds: Readonly<Record<string, 
   return next;
 }
 
-/** A block item's base tiles by tile start (as text); none when the item has no base. */
+/**
+ * A block item's base tiles by tile start (as text); none when the item has no base. A damaged
+ * base is a DamagedTileItemError naming `where`.
+ */
 export function baseTilesOfItem(
   item: Record<string, AttributeValue>,
   where: string,
@@ -117,41 +120,53 @@ export function baseTilesOfItem(
   const text = item[baseTilesAttribute]?.S;
   if (text === undefined) return new Map();
   const parsed = decodeTileJson(text, `the base tiles of ${where}`);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new Error(`the base tiles of ${where} are damaged: not an object of tiles`);
+  if (!isRecord(parsed))
+    throw new DamagedTileItemError(
+      `the base tiles of ${where} are damaged: not an object of tiles`,
+    );
   const tiles = new Map<string, Record<string, TileState>>();
-  for (const [start, states] of Object.entries(parsed)) {
-    const columns = states as Record<string, TileState>;
+  for (const [start, columns] of Object.entries(parsed)) {
+    // A writer walking the stored tree takes each start as a number (base-item-tree.ts).
+    if (!/^-?\d+$/.test(start))
+      throw new DamagedTileItemError(
+        `the base tiles of ${where} are damaged: ${JSON.stringify(start)} is not a tile start`,
+      );
+    if (!isRecord(columns))
+      throw new DamagedTileItemError(
+        `the base tile ${start} of ${where} is damaged: not an object of columns`,
+      );
     for (const [column, state] of Object.entries(columns))
-      if (!state || typeof state.sum !== 'bigint' || !hasWellFormedOrder(state.last))
-        throw new Error(`the base tile ${start} of column "${column}" in ${where} is damaged`);
-    tiles.set(start, columns);
+      if (!isTileState(state))
+        throw new DamagedTileItemError(
+          `the base tile ${start} of column "${column}" in ${where} is damaged`,
+        );
+    tiles.set(start, columns as Record<string, TileState>);
   }
   return tiles;
 }
 
-/** A minute item's base rows; none when the item has no base. */
+/** A minute item's base rows; none when the item has no base. A damaged base is a DamagedTileItemError. */
 export function baseRowsOfItem(item: Record<string, AttributeValue>, where: string): BaseRow[] {
   const text = item[baseRowsAttribute]?.S;
   if (text === undefined) return [];
   const rows = decodeTileJson(text, `the base rows of ${where}`);
-  if (!Array.isArray(rows)) throw new Error(`the base rows of ${where} are damaged: not a list`);
+  if (!Array.isArray(rows))
+    throw new DamagedTileItemError(`the base rows of ${where} are damaged: not a list`);
   rows.forEach((row, index) => {
-    if (!isBaseRow(row)) throw new Error(`the base row ${index} of ${where} is damaged`);
+    if (!isBaseRow(row))
+      throw new DamagedTileItemError(`the base row ${index} of ${where} is damaged`);
   });
   return rows as BaseRow[];
 }
 
 function isBaseRow(row: unknown): row is BaseRow {
-  if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
-  const { eventMicros, createdMicros, seq, pushLogsUpTo, values } = row as Record<string, unknown>;
+  if (!isRecord(row)) return false;
+  const { eventMicros, createdMicros, seq, pushLogsUpTo, values } = row;
   return (
     typeof eventMicros === 'bigint' &&
     (createdMicros === null || typeof createdMicros === 'bigint') &&
     typeof seq === 'bigint' &&
     (pushLogsUpTo === undefined || typeof pushLogsUpTo === 'string') &&
-    typeof values === 'object' &&
-    values !== null &&
-    !Array.isArray(values)
+    isRecord(values)
   );
 }

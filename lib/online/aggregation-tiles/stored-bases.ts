@@ -20,6 +20,7 @@ import {
   baseTilesAttribute,
   baseTilesOfItem,
 } from './base-tiles.ts';
+import { DamagedTileItemError } from './damaged-tile-item.ts';
 import type { TileWriteTarget } from './write-row-tiles.ts';
 
 /** An item's base as stored: its text (none when it holds no base) and sequence. */
@@ -69,19 +70,31 @@ export async function readStoredBases(
       const endMicros = wanted[level]?.get(suffix)?.endMicros as bigint;
       const attribute = level === 3 ? baseRowsAttribute : baseTilesAttribute;
       const text = item[attribute]?.S;
-      const seq = item[baseSeqAttribute]?.N;
+      const key = target.prefix + suffix;
+      const seq = baseSeqOf(item, key);
       stored.set(suffix, {
         endMicros,
         ...(text === undefined ? {} : { text }),
-        ...(seq === undefined ? {} : { seq: BigInt(seq) }),
+        ...(seq === undefined ? {} : { seq }),
       });
       if (level === 3 || text === undefined) continue;
-      const starts = baseTilesOfItem(item, `${target.prefix}${suffix}`).keys();
+      const starts = baseTilesOfItem(item, `block item ${key}`).keys();
       for (const child of childrenOf(level, starts))
         if (child.endMicros > span.fromMicros) wanted[level + 1]?.set(child.suffix, child);
     }
   }
   return stored;
+}
+
+/** The offline sequence an item's base was computed at (a whole number, as runs write it). */
+function baseSeqOf(item: Record<string, AttributeValue>, key: string): bigint | undefined {
+  const seq = item[baseSeqAttribute]?.N;
+  if (seq === undefined) return undefined;
+  if (!/^\d+$/.test(seq))
+    throw new DamagedTileItemError(
+      `the base sequence of tile item ${key} is damaged: ${JSON.stringify(seq)} is not a whole number`,
+    );
+  return BigInt(seq);
 }
 
 async function readItems(

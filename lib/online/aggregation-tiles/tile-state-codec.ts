@@ -1,3 +1,4 @@
+import { DamagedTileItemError } from './damaged-tile-item.ts';
 import { hasWellFormedOrder } from './ingest-order.ts';
 import type { SumKind, TileState } from './tile-state.ts';
 
@@ -22,22 +23,33 @@ export function encodeTileJson(data: unknown): string {
 
 const sumKinds: readonly SumKind[] = ['integer', 'float', 'none'];
 
-/** encodeTileStates' text back; a damaged text is an error naming `where`. */
+/** encodeTileStates' text back; a damaged text is a DamagedTileItemError naming `where`. */
 export function decodeTileStates(text: string, where: string): Record<string, TileState> {
   const parsed = decodeTileJson(text, `the tile states of ${where}`);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new Error(`the tile states of ${where} are damaged: not an object of columns`);
-  for (const [column, state] of Object.entries(parsed)) {
-    const s = state as Partial<TileState> | null;
-    if (
-      !s ||
-      !sumKinds.includes(s.sumKind as SumKind) ||
-      typeof s.sum !== 'bigint' ||
-      !hasWellFormedOrder(s.last)
-    )
-      throw new Error(`the tile state of column "${column}" in ${where} is damaged`);
-  }
+  if (!isRecord(parsed))
+    throw new DamagedTileItemError(
+      `the tile states of ${where} are damaged: not an object of columns`,
+    );
+  for (const [column, state] of Object.entries(parsed))
+    if (!isTileState(state))
+      throw new DamagedTileItemError(`the tile state of column "${column}" in ${where} is damaged`);
   return parsed as Record<string, TileState>;
+}
+
+/** Whether a decoded value is a tile state as fstore writes one (the parts merging relies on). */
+export function isTileState(value: unknown): value is TileState {
+  if (!isRecord(value)) return false;
+  const s = value as Partial<TileState>;
+  return (
+    sumKinds.includes(s.sumKind as SumKind) &&
+    typeof s.sum === 'bigint' &&
+    hasWellFormedOrder(s.last)
+  );
+}
+
+/** A JSON object: not null, not a list. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isTagged<K extends string>(value: unknown, tag: K): value is Record<K, string> {
@@ -49,19 +61,23 @@ function isTagged<K extends string>(value: unknown, tag: K): value is Record<K, 
   );
 }
 
-/** encodeTileJson's text back; a damaged text is an error naming `what`. */
+/** encodeTileJson's text back; a damaged text is a DamagedTileItemError naming `what`. */
 export function decodeTileJson(text: string, what: string): unknown {
   let parsed: unknown;
   try {
     // A plain parse and one walk over the result: a reviver called for every value is slower.
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${what} are damaged: ${(error as Error).message}`, { cause: error });
+    throw new DamagedTileItemError(`${what} are damaged: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     return untag(parsed);
   } catch (error) {
-    throw new Error(`${what} are damaged: ${(error as Error).message}`, { cause: error });
+    throw new DamagedTileItemError(`${what} are damaged: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

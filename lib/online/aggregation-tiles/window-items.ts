@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { baseRowsOfItem, baseTilesAttribute, baseTilesOfItem } from './base-tiles.ts';
 import type { TileReader } from './combine-window.ts';
+import { DamagedTileItemError } from './damaged-tile-item.ts';
 import { type IngestOrder, ingestOrderOf } from './ingest-order.ts';
 import { blockItemKey, minuteItemKey, minuteRowsAttribute, tileAttribute } from './tile-items.ts';
 import { minuteMicros, tileStart } from './tile-sizes.ts';
@@ -224,7 +225,8 @@ function decodedOf(decoded: DecodedItems, item: Item) {
 function minuteRows(item: Item, key: string): readonly EdgeRow[] {
   const text = item[minuteRowsAttribute]?.S;
   const pushed = text === undefined ? [] : decodeTileJson(text, `the rows of minute item ${key}`);
-  if (!Array.isArray(pushed)) throw new Error(`the rows of minute item ${key} are damaged`);
+  if (!Array.isArray(pushed))
+    throw new DamagedTileItemError(`the rows of minute item ${key} are damaged: not a list`);
   const base = baseRowsOfItem(item, `minute item ${key}`);
   return base.length === 0 ? (pushed as TileRow[]) : [...(pushed as TileRow[]), ...base];
 }

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { HintedError } from '../../hinted-error.ts';
 import { itemAttributes } from '../item-codec.ts';
+import { DamagedTileItemError } from './damaged-tile-item.ts';
 import {
   blockItemKey,
   blockMicros,
@@ -246,7 +247,7 @@ export async function carryTileUp(
   }
   if (!item) throw new Error(`block item ${key[itemAttributes.key].S} vanished after its update`);
   return {
-    states: blockStates(item, key[itemAttributes.key].S),
+    states: blockStates(item, `block item ${key[itemAttributes.key].S}`),
     version: Number(item[version]?.N),
   };
 }
@@ -280,7 +281,8 @@ function mergeStates(a: States, b: States): States {
 
 function rowsOf(item: Record<string, AttributeValue>, where: string): TileRow[] {
   const rows = decodeTileJson(item[minuteRowsAttribute]?.S ?? '[]', `the rows of ${where}`);
-  if (!Array.isArray(rows)) throw new Error(`the rows of ${where} are damaged: not a list`);
+  if (!Array.isArray(rows))
+    throw new DamagedTileItemError(`the rows of ${where} are damaged: not a list`);
   return rows as TileRow[];
 }
 

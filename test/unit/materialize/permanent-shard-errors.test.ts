@@ -10,6 +10,7 @@ import {
   StaleShardError,
 } from '../../../lib/materialize/write-unloaded-shard.ts';
 import { DamagedCommitRecordError } from '../../../lib/offline/damaged-commit-record.ts';
+import { DamagedTileItemError } from '../../../lib/online/aggregation-tiles/damaged-tile-item.ts';
 import { AthenaQueryTooLongError } from '../../../lib/sql/athena-query-size.ts';
 
 /** Each class the list names, and how to make one. */
@@ -23,6 +24,7 @@ const classes: [abstract new (...args: never) => Error, () => Error][] = [
   [MaterializationError, () => new MaterializationError('m', undefined)],
   [AthenaQueryTooLongError, () => new AthenaQueryTooLongError('m', undefined)],
   [DamagedCommitRecordError, () => new DamagedCommitRecordError('m')],
+  [DamagedTileItemError, () => new DamagedTileItemError('m')],
 ];
 
 describe('the shard writer errors Step Functions does not retry', () => {
