@@ -23,7 +23,8 @@ export interface IngestLeftover {
     | 'uncommitted data file'
     | 'superseded data file'
     | 'temporary manifest'
-    | 'running-totals temporary';
+    | 'running-totals temporary'
+    | 'sorted-copy temporary';
   readonly path: string;
   readonly bytes: number;
   readonly ingestId?: string;
@@ -125,8 +126,21 @@ export async function findIngestLeftovers(
  * written more than `unownedTemporaryAgeMs` ago. This process's own temporaries never are.
  */
 async function runningTotalsLeftovers(offlineRoot: string, now: number): Promise<IngestLeftover[]> {
+  return [
+    ...(await cacheTemporaries(offlineRoot, '_running_totals', 'running-totals temporary', now)),
+    // Sorted copies (sorted-copy.ts) are written by the same rule and named the same way.
+    ...(await cacheTemporaries(offlineRoot, '_sorted_copies', 'sorted-copy temporary', now)),
+  ];
+}
+
+async function cacheTemporaries(
+  offlineRoot: string,
+  folder: string,
+  kind: 'running-totals temporary' | 'sorted-copy temporary',
+  now: number,
+): Promise<IngestLeftover[]> {
   const found: IngestLeftover[] = [];
-  const root = path.join(offlineRoot, '_running_totals');
+  const root = path.join(offlineRoot, folder);
   for (const source of await list(root)) {
     if (!source.isDirectory()) continue;
     for (const entry of await list(path.join(root, source.name))) {
@@ -139,7 +153,7 @@ async function runningTotalsLeftovers(offlineRoot: string, now: number): Promise
         temporary.pid === undefined
           ? now - info.mtimeMs > unownedTemporaryAgeMs
           : temporary.pid !== process.pid && !isRunning(temporary.pid);
-      if (abandoned) found.push({ kind: 'running-totals temporary', path: file, bytes: info.size });
+      if (abandoned) found.push({ kind, path: file, bytes: info.size });
     }
   }
   return found;

@@ -223,10 +223,15 @@ function printSummary(ctx: CliContext, result: CompactResult, elapsedMs: number)
     ctx.out.line(
       `${ctx.out.c.dim('·')} removed ${plural(result.leftoversRemoved, 'leftover')} of interrupted ingests or compactions first`,
     );
+  if (result.sortedCopies && result.sortedCopies.length > 0)
+    ctx.out.line(
+      `${ctx.out.c.dim('·')} sorted copy of ${result.sortedCopies.map((s) => `"${s}"`).join(', ')} written for training sets`,
+    );
   if (merged.length === 0) {
     ctx.out.line(
       `${ctx.out.c.green('✔')} nothing to compact: no partition has two or more files below ${target}`,
     );
+    for (const warning of result.warnings) ctx.out.line(`${ctx.out.c.yellow('!')} ${warning}`);
     return;
   }
   for (const s of merged)

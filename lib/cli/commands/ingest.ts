@@ -95,6 +95,8 @@ export function registerIngest(program: Command): void {
           files: result.files,
           target: target.description,
           runningTotals: result.runningTotals,
+          sortedCopyWritten: result.sortedCopyWritten,
+          warnings: result.warnings,
           elapsedMs: Math.round(performance.now() - started),
         });
       else {
@@ -106,6 +108,9 @@ export function registerIngest(program: Command): void {
             ctx.out.line(
               `  running totals of "${view}": ${build.kind === 'incremental' ? `incremental build (${build.incrementRows.toLocaleString('en-US')} rows rebuilt)` : `full build (${build.reason})`} in ${build.seconds.toFixed(1)} s`,
             );
+        if (result.sortedCopyWritten)
+          ctx.out.line(`  sorted copy of "${result.source}" written for training sets`);
+        for (const warning of result.warnings) ctx.out.line(`${ctx.out.c.yellow('!')} ${warning}`);
       }
       if (ctx.shutdown.signal)
         throw new InterruptedError(

@@ -1,0 +1,74 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isNoFilesError, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
+import { findIngestLeftovers } from '../../lib/offline/ingest-leftovers.ts';
+import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { sortedCopiesDir } from '../../lib/offline/sorted-copy.ts';
+import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
+import { makeTempDir, runFstore } from '../helpers/run-fstore.ts';
+
+async function storedRows(dataDir: string): Promise<number> {
+  const session = await openDuckdb();
+  try {
+    const relation = duckdbDialect(offlineRoot(dataDir, 'local')).sourceRelation('orders');
+    const rows = await queryRows(session.connection, `SELECT count(*) AS n FROM ${relation}`).catch(
+      (error: unknown) => {
+        if (isNoFilesError(error)) return [{ n: 0 }];
+        throw error;
+      },
+    );
+    return Number(rows[0]?.n);
+  } finally {
+    session.close();
+  }
+}
+
+describe('fstore ingest killed while it writes the sorted copy', () => {
+  let demo: string;
+
+  beforeAll(async () => {
+    const template = await makeTempDir('sorted-copy-demo');
+    demo = path.join(template, 'demo');
+    const generated = await runFstore([
+      '--data-dir',
+      template,
+      'demo-data',
+      ...['--customers', '100', '--days', '20', '--end', '2026-06-01', '--seed', '1'],
+      ...['--format', 'csv', '--out', demo],
+    ]);
+    expect(generated.code, generated.stderr).toBe(0);
+  }, 120_000);
+
+  it('keeps the committed rows, leaves a temporary doctor --fix removes, and the next compact writes the copy', async () => {
+    const dataDir = await makeTempDir('sorted-copy-crash');
+    const ingest = ['--data-dir', dataDir, 'ingest', '--source', 'orders'];
+    const killed = await runFstore([...ingest, '--file', path.join(demo, 'orders.csv')], {
+      env: { FSTORE_FAULT: 'sorted-copy:before-rename' },
+    });
+    expect(killed.code, killed.stdout + killed.stderr).toBeNull();
+    const rows = await storedRows(dataDir);
+    expect(rows).toBeGreaterThan(0);
+
+    const root = offlineRoot(dataDir, 'local');
+    const dir = sortedCopiesDir(root, 'orders');
+    const left = await readdir(dir);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/\.parquet\.\d+-[0-9a-f-]{36}\.partial$/);
+    expect((await findIngestLeftovers(root)).leftovers.map((l) => [l.kind, l.path])).toEqual([
+      ['sorted-copy temporary', path.join(dir, left[0] ?? '')],
+    ]);
+
+    const fixed = await runFstore(['--data-dir', dataDir, 'doctor', '--fix']);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+
+    const compacted = await runFstore(['--data-dir', dataDir, 'compact', '--json']);
+    expect(compacted.code, compacted.stderr).toBe(0);
+    expect(JSON.parse(compacted.stdout).sortedCopies).toContain('orders');
+    const written = await readdir(dir);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^[0-9a-f]{16}\.parquet$/);
+    expect(await storedRows(dataDir)).toBe(rows);
+  });
+});
