@@ -200,8 +200,10 @@ export async function refreshSortedCopy(
       'fstore_seq',
     ].join(', ');
     const state = JSON.stringify({ version: formatVersion, covered, keys: order.keys });
+    // snappy: a cache read by every large training set; it decodes with ~5 % less of the
+    // join's CPU than zstd (bench:pit's 10M rows) for ~20 % more bytes, and writes faster.
     await connection.run(
-      `COPY (SELECT * FROM ${duckdbParquetFiles([...lines.values()])} ORDER BY ${orderBy}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${metadataKey}: ${quoteLiteral(state)}})`,
+      `COPY (SELECT * FROM ${duckdbParquetFiles([...lines.values()])} ORDER BY ${orderBy}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION snappy, KV_METADATA {${metadataKey}: ${quoteLiteral(state)}})`,
     );
     faultPoint('sorted-copy:before-rename');
     await syncFile(partial);
