@@ -139,7 +139,7 @@ export async function findSortedCopy(
 
 /** The rows of a copy and of the files committed after it, as one relation. */
 export function sortedCopyRelation(copy: SortedCopy): string {
-  const rows = `read_parquet(${quoteLiteral(copy.file)})`;
+  const rows = `read_parquet(${quoteLiteral(copy.file)}, hive_partitioning = false)`;
   if (copy.tail.length === 0) return rows;
   return `(SELECT * FROM ${rows} UNION ALL BY NAME SELECT * FROM ${duckdbParquetFiles(copy.tail)})`;
 }
