@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { plannedOnlineView } from '../../lib/materialize/materialize-view.ts';
 import { refreshIngestRecordsSummary } from '../../lib/materialize/refresh-ingest-records-summary.ts';
 import { s3IngestLog } from '../../lib/materialize/s3-ingest-log.ts';
+import { readIngestRecordsSummary } from '../../lib/materialize/s3-ingest-records.ts';
 import {
   failShardedRun,
   finishShardedRun,
@@ -56,8 +57,9 @@ export class InvalidRunStepError extends Error {
  * function, the step named by `action`): `start` takes the lease for the execution and plans
  * the run, starting its UNLOAD when it is sharded; `poll` extends the run's lease and reads the UNLOAD's
  * state (the state machine waits between polls, no function does), recording what it wrote
- * once it succeeded; `records` (a tile-fed run, before the map) brings the source's commit
- * records summary up to date, a page at a time, so the shards need not read every record;
+ * once it succeeded; `records` (a tile-fed view, before the start and again before the map)
+ * brings the source's commit records summary up to date, a page at a time, so neither the
+ * start step's ingest coverage nor the shards need read every record;
  * `finish` moves the watermark once every
  * shard is done; `fail` gives the lease back keeping the checkpoints.
  */
@@ -85,7 +87,13 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
       runId,
       owner,
     }),
-    z.strictObject({ action: z.literal('records'), view, runId, owner }),
+    // Without a run: the state machine's step before `start` (no lease to renew).
+    z.strictObject({
+      action: z.literal('records'),
+      view,
+      runId: runId.optional(),
+      owner: owner.optional(),
+    }),
     z.strictObject({ action: z.literal('finish'), view, runId, owner }),
     z.strictObject({
       action: z.literal('fail'),
@@ -95,6 +103,23 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
       error: z.string().max(100_000).default('the state machine failed'),
     }),
   ]);
+  // The sources whose records summary this function keeps (the records step): the start
+  // step's ingest coverage reads it too, so a first run does not GET every record again.
+  const tileFedSources = new Set(
+    deps.registry.featureViews
+      .filter((v) => v.online && viewTileSpec(deps.registry, v))
+      .map((v) => v.source),
+  );
+  const summaryOfTileFedSource = async (source: string) => {
+    if (!tileFedSources.has(source)) return undefined;
+    const read = await readIngestRecordsSummary(deps.s3, deps.config.bucket, source);
+    if (read.state !== 'used')
+      logger.warn('ingest coverage: no records summary to use, the records are read', {
+        source,
+        summary: read.state,
+      });
+    return read.entries;
+  };
   const runs: ShardedRunDependencies = {
     registry: deps.registry,
     dynamo: deps.dynamo,
@@ -102,7 +127,7 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
     s3: deps.s3,
     bucket: deps.config.bucket,
     dialect: deps.dialect ?? athenaDialect(deps.config.database),
-    ingests: s3IngestLog(deps.s3, deps.config.bucket),
+    ingests: s3IngestLog(deps.s3, deps.config.bucket, { summary: summaryOfTileFedSource }),
     allowedLatenessSeconds: deps.config.allowedLatenessSeconds,
     leaseMs: deps.config.leaseMs,
     ...(deps.now ? { now: deps.now } : {}),
@@ -169,11 +194,21 @@ export function createRunControllerHandler(deps: RunControllerDependencies) {
       }
       case 'records': {
         const { view: planned } = plannedOnlineView(deps.registry, input.view);
-        if (!viewTileSpec(deps.registry, planned))
+        const { runId: id, owner: holder } = input;
+        if ((id === undefined) !== (holder === undefined))
+          throw new InvalidRunStepError(
+            `invalid materialize-run step ${JSON.stringify(event)}: a records step names both the run and its owner, or neither (the step before the start)`,
+          );
+        const tileFed = viewTileSpec(deps.registry, planned) !== undefined;
+        // Before the start the view's kind is not the state machine's to know: nothing to do.
+        if (!tileFed && id === undefined)
+          return { source: planned.source, done: true, skipped: 'not tile-fed' };
+        if (!tileFed)
           throw new InvalidRunStepError(
             `invalid materialize-run step: ${input.view} is not tile-fed, so its shards read no commit records and it has no records step`,
           );
-        await renewShardedRun(runs, input);
+        if (id !== undefined && holder !== undefined)
+          await renewShardedRun(runs, { view: input.view, runId: id, owner: holder });
         const refreshed = await refreshIngestRecordsSummary(
           deps.s3,
           deps.config.bucket,

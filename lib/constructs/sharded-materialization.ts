@@ -49,9 +49,11 @@ const lambdaServiceErrors = [
  * Sharded materialization (issue 21): a Standard state machine per environment, started by the
  * schedules of the views `stage.materialization.sharding.views` names (input `{"view": ...}`,
  * optionally `"full": true`). Its run controller function takes the view's lease and plans the
- * run: under the threshold it invokes the materializer function asynchronously and ends;
- * otherwise it starts one Athena UNLOAD (polled every 15 s by the state machine; meanwhile, for
- * a tile-fed run, it brings the source's commit records summary up to date), then a
+ * run (for a tile-fed view after bringing the source's commit records summary up to date, which
+ * its ingest coverage then reads): under the threshold it invokes the materializer function
+ * asynchronously and ends; otherwise it starts one Athena UNLOAD (polled every 15 s by the state
+ * machine; meanwhile, for a tile-fed run, it adds the records committed since to the summary
+ * its shards read), then a
  * DISTRIBUTED Map runs one shard writer per shard (at most `maxConcurrency` at once, each a
  * Standard child execution that invokes the writer again while it pauses near its timeout, a
  * failed shard retried alone with backoff), and the controller moves the watermark once every
@@ -369,7 +371,22 @@ export class ShardedMaterialization extends Construct {
       )
       .when(sfn.Condition.booleanEquals('$.run.unload', true), waitUnload)
       .otherwise(shards);
-    return defaults.next(start).next(mode);
+    // Before the start (no lease yet), the same step brings a tile-fed view's records summary
+    // up to date, a page per invocation, so the start step's ingest coverage reads the summary
+    // and the records committed since, not every record in one 2-minute invocation (a first
+    // run). A view that is not tile-fed answers done at once.
+    const recordsBeforeStart = controller(
+      'RecordsSummaryBeforeStart',
+      { action: 'records', 'view.$': '$.args.view' },
+      '$.recordsBeforeStart',
+    );
+    recordsBeforeStart.next(
+      new sfn.Choice(this, 'RecordsSummaryReadyForStart')
+        .when(sfn.Condition.booleanEquals('$.recordsBeforeStart.done', false), recordsBeforeStart)
+        .otherwise(start),
+    );
+    start.next(mode);
+    return defaults.next(recordsBeforeStart);
   }
 
   /**

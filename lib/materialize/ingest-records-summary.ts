@@ -14,7 +14,7 @@ export function ingestRecordsSummaryKey(source: string): string {
 }
 
 /** Raised whenever what an entry keeps changes: summaries of another format are rebuilt. */
-const format = 'fstore-ingest-records-summary/1';
+const format = 'fstore-ingest-records-summary/2';
 
 /**
  * One commit record as a run read it: its object's key, ETag and size in the listing it was
@@ -26,6 +26,12 @@ export interface SummaryEntry {
   readonly etag: string;
   readonly bytes: number;
   readonly record: IngestRecord | null;
+  /**
+   * The `YYYY-MM-DD` partitions of the record's data files (ingest-coverage.ts
+   * partitionsOfFiles), kept since its file list is not: what a run's ingest coverage prunes
+   * its scan by. Absent when the record names no files or one outside a partition.
+   */
+  readonly days?: readonly string[];
 }
 
 /**
@@ -69,7 +75,7 @@ export function decodeIngestRecordsSummary(
   const entries: SummaryEntry[] = [];
   const keys = new Set<string>();
   for (const entry of parsed.entries as unknown[]) {
-    const { key, etag, bytes: size, record } = (entry ?? {}) as Record<string, unknown>;
+    const { key, etag, bytes: size, record, days } = (entry ?? {}) as Record<string, unknown>;
     if (
       typeof key !== 'string' ||
       !key.startsWith(recordsPrefix) ||
@@ -78,9 +84,17 @@ export function decodeIngestRecordsSummary(
       !Number.isSafeInteger(size)
     )
       return { refused: `an entry is not a distinct record key of ${source} with its ETag` };
+    if (days !== undefined && !isDayList(days))
+      return { refused: `the partitions of ${key} are not a list of YYYY-MM-DD days` };
     keys.add(key);
     try {
-      entries.push({ key, etag, bytes: size as number, record: check(record, key) });
+      entries.push({
+        key,
+        etag,
+        bytes: size as number,
+        record: check(record, key),
+        ...(days ? { days } : {}),
+      });
     } catch (error) {
       return { refused: (error as Error).message };
     }
@@ -92,6 +106,13 @@ export function decodeIngestRecordsSummary(
 export function withoutFileLists(record: IngestRecord): IngestRecord {
   const { files: _files, uniqueKeyTimes: _keySets, ...kept } = record;
   return kept;
+}
+
+function isDayList(value: unknown): value is string[] {
+  return (
+    Array.isArray(value) &&
+    value.every((day) => typeof day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(day))
+  );
 }
 
 function sha256(text: string): string {

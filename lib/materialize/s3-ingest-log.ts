@@ -9,6 +9,7 @@ import {
   isCovered,
   partitionsOfFiles,
 } from './ingest-coverage.ts';
+import type { SummaryEntry } from './ingest-records-summary.ts';
 
 /** Ingest records read at once: a first run reads every record, one small GetObject each. */
 export const defaultRecordReads = 32;
@@ -18,19 +19,30 @@ export const defaultRecordReads = 32;
  * (ADR 0008). One listing finds them all, with S3's own time of each (one clock for every
  * writer); only records the coverage does not already settle are read, so a run reads the few
  * ingests of the last minutes, not the whole history. A first run reads them all, `reads` at a
- * time (20,000 records one after the other would outlast a Lambda invocation).
+ * time (20,000 records one after the other would outlast a Lambda invocation), or, given a
+ * `summary`, takes them from the source's records summary (ingest-records-summary.ts) and reads
+ * only the records it lacks.
  */
 export function s3IngestLog(
   client: S3Client,
   bucket: string,
-  options: { readonly reads?: number } = {},
+  options: {
+    readonly reads?: number;
+    /**
+     * The source's records summary, undefined when there is none to use. Asked only when more
+     * than `reads` records need reading (one round of GETs costs less than the summary); its
+     * entries stand for the records listed with the same key, ETag and size.
+     */
+    readonly summary?: (source: string) => Promise<readonly SummaryEntry[] | undefined>;
+  } = {},
 ): IngestLog {
+  const reads = options.reads ?? defaultRecordReads;
   return {
     async committedIngests(source, known) {
       // A compaction's record commits rows already committed (same fstore_seq, in merged
       // objects): no new rows to materialize, and it has no sequence range of its own.
       const compactions = compactionRecordsPrefix(source);
-      const listed: { key: string; committedAtMs: number }[] = [];
+      const listed: ListedRecord[] = [];
       let token: string | undefined;
       do {
         const page = await client.send(
@@ -46,7 +58,12 @@ export function s3IngestLog(
             object.LastModified &&
             !object.Key.startsWith(compactions)
           )
-            listed.push({ key: object.Key, committedAtMs: object.LastModified.getTime() });
+            listed.push({
+              key: object.Key,
+              committedAtMs: object.LastModified.getTime(),
+              etag: (object.ETag ?? '').replaceAll('"', ''),
+              bytes: object.Size ?? 0,
+            });
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
       const ingests: (CommittedIngest | undefined)[] = [];
@@ -59,12 +76,50 @@ export function s3IngestLog(
         if (!(known && isCovered(known, stub))) toRead.push(ingests.length);
         ingests.push(stub);
       }
-      await inParallel(toRead, options.reads ?? defaultRecordReads, async (index) => {
-        const { key, committedAtMs } = listed[index] as (typeof listed)[number];
+      const summarised =
+        options.summary && toRead.length > reads
+          ? new Map((await options.summary(source))?.map((entry) => [entry.key, entry]))
+          : undefined;
+      const unsummarised = toRead.filter((index) => {
+        const object = listed[index] as ListedRecord;
+        const entry = summarised?.get(object.key);
+        if (!entry || entry.etag !== object.etag || entry.bytes !== object.bytes) return true;
+        const ingest = ingestOfEntry(entry, object.committedAtMs);
+        if (ingest === 'unreadable') return true; // read, to fail as a read record fails
+        ingests[index] = ingest;
+        return false;
+      });
+      await inParallel(unsummarised, reads, async (index) => {
+        const { key, committedAtMs } = listed[index] as ListedRecord;
         ingests[index] = await readRecord(client, bucket, key, committedAtMs);
       });
       return ingests.filter((ingest) => ingest !== undefined);
     },
+  };
+}
+
+interface ListedRecord {
+  readonly key: string;
+  readonly committedAtMs: number;
+  readonly etag: string;
+  readonly bytes: number;
+}
+
+/** A summary's record as `readRecord` gives it from the record's object. */
+function ingestOfEntry(
+  entry: SummaryEntry,
+  committedAtMs: number,
+): CommittedIngest | undefined | 'unreadable' {
+  const { record, days } = entry;
+  if (record === null) return undefined; // a compaction's
+  // The summary checks what a tile base reads; the coverage also needs the ingest's id.
+  if (typeof record.ingestId !== 'string') return 'unreadable';
+  return {
+    ingestId: record.ingestId,
+    firstSeq: record.firstSeq,
+    rows: record.rows,
+    committedAtMs,
+    ...(days ? { days } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { ingestRecordsPrefix } from '../offline/ingest-records.ts';
 import { compactionRecordsPrefix, isCompactionRecord } from '../offline/s3-compact-record.ts';
 import { type ListedObject, listS3Objects } from '../offline/s3-list-keys.ts';
 import { conditionalFailureOf } from '../offline/s3-lock-errors.ts';
+import { partitionsOfFiles } from './ingest-coverage.ts';
 import {
   decodeIngestRecordsSummary,
   encodeIngestRecordsSummary,
@@ -104,7 +105,8 @@ export async function readIngestRecordEntry(
   object: ListedObject,
 ): Promise<SummaryEntry> {
   const record = await readRecord(client, bucket, object.key);
-  return { ...object, record: record && withoutFileLists(record) };
+  const days = record ? partitionsOfFiles(record.files) : undefined;
+  return { ...object, record: record && withoutFileLists(record), ...(days ? { days } : {}) };
 }
 
 /** The records of `readS3IngestRecords`. */

@@ -286,6 +286,31 @@ describe('sharded materialization on AWS (CDK)', () => {
       );
     });
 
+    it('brings the records summary up to date in a loop of controller steps before the start, without a run, so the start step’s ingest coverage reads the summary', () => {
+      const states = definitionOf(tileFed.template).States;
+      expect(states.Defaults.Next).toBe('RecordsSummaryBeforeStart');
+      expect(states.RecordsSummaryBeforeStart).toMatchObject({
+        Type: 'Task',
+        Parameters: { action: 'records', 'view.$': '$.args.view' },
+        ResultPath: '$.recordsBeforeStart',
+        Next: 'RecordsSummaryReadyForStart',
+      });
+      // No lease is held yet: a failure has no run to record, the execution just fails.
+      expect(states.RecordsSummaryBeforeStart.Catch).toBeUndefined();
+      expect(JSON.stringify(states.RecordsSummaryBeforeStart.Resource)).not.toContain(':*');
+      expect(states.RecordsSummaryReadyForStart).toMatchObject({
+        Choices: [
+          {
+            Variable: '$.recordsBeforeStart.done',
+            BooleanEquals: false,
+            Next: 'RecordsSummaryBeforeStart',
+          },
+        ],
+        Default: 'StartRun',
+      });
+      expect(states.StartRun.Next).toBe('SmallOrSharded');
+    });
+
     it('brings the records summary up to date in a loop of controller steps before the map, while the UNLOAD runs, the controller writing only the summary folder', () => {
       const states = definitionOf(tileFed.template).States;
       expect(states.SmallOrSharded.Choices[1]).toMatchObject({

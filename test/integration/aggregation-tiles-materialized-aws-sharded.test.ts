@@ -189,6 +189,14 @@ async function shardedEnvironment() {
         ? { SUMMARY_PAGE_RECORDS: String(options.summaryPageRecords), SAFETY_MARGIN_MS: '120000' }
         : {},
     );
+    // Before the start, the same records step without a run (as the state machine's loop).
+    const recordsBefore = bucket.requests.length;
+    let summaryStepsBeforeStart = 0;
+    while (summaryStepsBeforeStart < 100) {
+      summaryStepsBeforeStart++;
+      const summary = await step({ action: 'records', view: 'spend' });
+      if (summary.done === true) break;
+    }
     const startBefore = bucket.requests.length;
     const started = await step({
       action: 'start',
@@ -260,8 +268,11 @@ async function shardedEnvironment() {
       finished,
       invocations,
       summarySteps,
-      // The bucket requests of the start step, of the steps before the map, and of the map.
+      summaryStepsBeforeStart,
+      // The bucket requests of the steps before the start, of the start step, of the steps
+      // before the map, and of the map.
       requests: {
+        beforeStart: bucket.requests.slice(recordsBefore, startBefore),
         start: bucket.requests.slice(startBefore, startRequests),
         beforeMap: bucket.requests.slice(startRequests, mapRequests),
         map: bucket.requests.slice(mapRequests),
@@ -369,28 +380,35 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
   }, 600_000);
 
-  it('reads each commit record once before the map of a first run of 3 shards without a records summary; each shard reads the summary and no record', async () => {
+  it('reads each commit record once before the start of a first run of 3 shards without a records summary, the start step its coverage from the summary; each shard reads the summary and no record', async () => {
     const env = await shardedEnvironment();
     const prng = new Prng(41);
     const taken = new Set<string>();
     const at = t0 - 5n * minute;
     await ingestHourly(env, prng, taken, at, 6);
     await env.push(at, rowsBetween(prng, at - 20n * minute, at, 3, taken));
+    // More records than the start step reads itself in one round (32): it reads the summary.
+    await ingestBesideBatchRecords(env, prng, at, bucket.objects, 100);
     const { finished, requests } = await env.runSharded(at, { together: true });
     expect(finished).toMatchObject({ status: 'succeeded' });
     const records = recordKeys();
-    expect(records.length).toBeGreaterThanOrEqual(6);
+    expect(records.length).toBeGreaterThan(100);
     const summary = ingestRecordsSummaryKey('payments');
-    // The start step reads each record for the run's ingest coverage (as a single run does).
-    expect(records.map((key) => getsOf(requests.start, key))).toEqual(records.map(() => 1));
-    // Then once more, before the map, into the summary; the shards read the summary only.
+    // The records step before the start reads each record once into the summary; the start
+    // step's ingest coverage reads the summary and no record; the shards the summary only.
     expect({
+      beforeStart: records.map((key) => getsOf(requests.beforeStart, key)),
+      start: records.map((key) => getsOf(requests.start, key)),
+      summaryReadsInStart: getsOf(requests.start, summary),
       beforeMap: records.map((key) => getsOf(requests.beforeMap, key)),
       map: records.map((key) => getsOf(requests.map, key)),
       summaryReadsInMap: getsOf(requests.map, summary),
       summaryWritesInMap: requests.map.filter((r) => r === `PUT ${summary}`).length,
     }).toEqual({
-      beforeMap: records.map(() => 1),
+      beforeStart: records.map(() => 1),
+      start: records.map(() => 0),
+      summaryReadsInStart: 1,
+      beforeMap: records.map(() => 0),
       map: records.map(() => 0),
       summaryReadsInMap: shards,
       summaryWritesInMap: 0,
@@ -399,20 +417,47 @@ describe('sharded AWS runs write the tile bases of a tile-fed view (issue 20, AD
     expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);
   }, 300_000);
 
-  it('brings the records summary up to date over several records steps when each stops after a page, still reading each record once before the map', async () => {
+  it('reads no more than one round of records in the start step of a first run with few records, and none of them in the map', async () => {
+    const env = await shardedEnvironment();
+    const prng = new Prng(42);
+    const taken = new Set<string>();
+    const at = t0 - 5n * minute;
+    await ingestHourly(env, prng, taken, at, 6);
+    const { finished, requests } = await env.runSharded(at, { together: true });
+    expect(finished).toMatchObject({ status: 'succeeded' });
+    const records = recordKeys();
+    expect(records.length).toBeGreaterThanOrEqual(6);
+    // Fewer than 32 to read: the start step GETs them (one round) rather than the summary.
+    expect({
+      beforeStart: records.map((key) => getsOf(requests.beforeStart, key)),
+      start: records.map((key) => getsOf(requests.start, key)),
+      beforeMap: records.map((key) => getsOf(requests.beforeMap, key)),
+      map: records.map((key) => getsOf(requests.map, key)),
+    }).toEqual({
+      beforeStart: records.map(() => 1),
+      start: records.map(() => 1),
+      beforeMap: records.map(() => 0),
+      map: records.map(() => 0),
+    });
+  }, 300_000);
+
+  it('brings the records summary up to date over several records steps before the start when each stops after a page, still reading each record once before the start', async () => {
     const env = await shardedEnvironment();
     const prng = new Prng(43);
     const taken = new Set<string>();
     const at = t0 - 5n * minute;
     await ingestHourly(env, prng, taken, at, 5);
-    const { finished, requests, summarySteps } = await env.runSharded(at, {
+    const { finished, requests, summarySteps, summaryStepsBeforeStart } = await env.runSharded(at, {
       together: true,
       summaryPageRecords: 2,
     });
     expect(finished).toMatchObject({ status: 'succeeded' });
     const records = recordKeys();
-    expect(summarySteps).toBe(Math.ceil(records.length / 2));
-    expect(records.map((key) => getsOf(requests.beforeMap, key))).toEqual(records.map(() => 1));
+    expect(summaryStepsBeforeStart).toBe(Math.ceil(records.length / 2));
+    // Up to date already: the step before the map reads no record and is done at once.
+    expect(summarySteps).toBe(1);
+    expect(records.map((key) => getsOf(requests.beforeStart, key))).toEqual(records.map(() => 1));
+    expect(records.map((key) => getsOf(requests.beforeMap, key))).toEqual(records.map(() => 0));
     expect(records.map((key) => getsOf(requests.map, key))).toEqual(records.map(() => 0));
     const values = await env.lookupAt(at, false);
     expect(await env.mismatches(env.lookupRecords(at, values))).toEqual([]);

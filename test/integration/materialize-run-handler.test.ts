@@ -151,6 +151,18 @@ describe('the materialize-run function (the steps around the Distributed Map)', 
     expect(s3.calls()).toHaveLength(listed);
   });
 
+  it('answers the records step before the start of a view without tiles as done, reading nothing, and refuses a records step naming the run without its owner', async () => {
+    const { run } = await handler();
+    expect(await run({ action: 'records', view: 'profile' })).toMatchObject({
+      done: true,
+      skipped: 'not tile-fed',
+    });
+    expect(s3.calls()).toHaveLength(0);
+    await expect(run({ action: 'records', view: 'profile', runId: 'r-1' })).rejects.toThrow(
+      /names both the run and its owner, or neither/,
+    );
+  });
+
   it('finishes a run whose shards are all done, sending the metrics the view alarms read (service materialize)', async () => {
     const { run, client, table, metric } = await handler();
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });

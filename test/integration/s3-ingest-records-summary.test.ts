@@ -149,6 +149,16 @@ describe('reading the commit records of a tile base through a summary', () => {
         ),
       /of source refunds/,
     ],
+    [
+      'of the format before it kept each record’s partitions (/1: rebuilt once)',
+      (bytes) =>
+        gzipSync(
+          gunzipSync(bytes)
+            .toString('utf8')
+            .replace('fstore-ingest-records-summary/2', 'fstore-ingest-records-summary/1'),
+        ),
+      /format fstore-ingest-records-summary\/1/,
+    ],
   ];
   // Checksummed as a run writes them, yet not a summary of these records' keys.
   const forged = (entries: Parameters<typeof encodeIngestRecordsSummary>[1]) => () =>
@@ -164,6 +174,11 @@ describe('reading the commit records of a tile base through a summary', () => {
       'naming a key twice',
       forged([listedEntry, listedEntry]),
       /not a distinct record key of payments/,
+    ],
+    [
+      'holding partitions that are not days',
+      forged([{ ...listedEntry, days: ['2026-1-1'] }]),
+      /the partitions of .* are not a list of YYYY-MM-DD days/,
     ],
     [
       'holding an entry that is not a record',
