@@ -5,8 +5,14 @@ import { dayOfMicros } from '../epoch-micros.ts';
 import { type PointInTimePlan, requiredJoinKeys } from '../sql/point-in-time-plan.ts';
 import { partitionedFile } from './dt-partition.ts';
 import { sourceDataFiles } from './ingest-manifest.ts';
-import { type DayRange, requestScope, scopedSourceFiles } from './request-scope.ts';
+import {
+  type DayRange,
+  requestScope,
+  scopedSourceFiles,
+  withCommittedFiles,
+} from './request-scope.ts';
 import { type PartitionObjects, partitionTotals } from './scan-estimate.ts';
+import { sortedCopiesForRequest } from './sorted-copy-scope.ts';
 import { type ViewRead, type ViewReadOptions, viewReads } from './view-reads.ts';
 
 /** A data file a local training set reads, with its size. */
@@ -29,6 +35,8 @@ export interface LocalSourceScan {
   /** The files the training set opens, in `dt` then path order. */
   readonly files: readonly ScannedFile[];
   readonly bytes: number;
+  /** The source's sorted copy (ADR 0023), first of `files`, when the run reads it. */
+  readonly sortedCopy?: string;
 }
 
 export interface LocalScanEstimate {
@@ -68,15 +76,31 @@ export async function estimateLocalScan(
     entities.rows,
     requiredJoinKeys(plan),
   );
+  const copies = await sortedCopiesForRequest(
+    connection,
+    offlineRoot,
+    plan,
+    withCommittedFiles(offlineRoot, plan, scope),
+    entities.rows,
+  );
   const sources: LocalSourceScan[] = [];
   for (const source of new Set(views.filter((v) => v.sourceFiles).map((v) => v.source))) {
-    const read =
-      scopedSourceFiles(offlineRoot, source, scope) ??
-      sourceDataFiles(offlineRoot, source).map((f) => partitionedFile(path.join(f.folder, f.name)));
+    const copy = copies.get(source);
+    const read = copy
+      ? [{ path: copy.file }, ...copy.tail.map(partitionedFile)]
+      : (scopedSourceFiles(offlineRoot, source, scope) ??
+        sourceDataFiles(offlineRoot, source).map((f) =>
+          partitionedFile(path.join(f.folder, f.name)),
+        ));
     const files: ScannedFile[] = [];
     for (const { path: file, dt } of read)
       files.push({ path: file, ...(dt ? { dt } : {}), bytes: (await stat(file)).size });
-    files.sort((a, b) => order(a.dt ?? '', b.dt ?? '') || order(a.path, b.path));
+    files.sort(
+      (a, b) =>
+        Number(b.path === copy?.file) - Number(a.path === copy?.file) ||
+        order(a.dt ?? '', b.dt ?? '') ||
+        order(a.path, b.path),
+    );
     const days = scope.sourceDays.get(source);
     sources.push({
       source,
@@ -86,6 +110,7 @@ export async function estimateLocalScan(
       ),
       files,
       bytes: files.reduce((total, f) => total + f.bytes, 0),
+      ...(copy ? { sortedCopy: copy.file } : {}),
     });
   }
   return {

@@ -4,12 +4,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { compactStore } from '../../lib/offline/compact.ts';
+import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
 import { readManifest } from '../../lib/offline/ingest-manifest.ts';
+import { loadEntities } from '../../lib/offline/load-entities.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
+import { estimateLocalScan } from '../../lib/offline/local-scan-estimate.ts';
 import { KEY_LIST_MAX_ROWS } from '../../lib/offline/request-scope.ts';
 import { committedSeqs } from '../../lib/offline/seq-pins.ts';
 import { sortedCopiesDir } from '../../lib/offline/sorted-copy.ts';
 import type { TrainingSetOptions } from '../../lib/offline/training-set.ts';
+import { planPointInTime, requiredJoinKeys } from '../../lib/sql/point-in-time-plan.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 
 const customer = defineEntity({
@@ -277,5 +281,44 @@ describe('sorted copies', () => {
     });
     expect(read.sql).not.toContain('_sorted_copies');
     expect(read.rows).toBe(KEY_LIST_MAX_ROWS + 200);
+  });
+
+  it('is what the local dry run lists: the copy and the files committed after it, the files the run reads', async () => {
+    const fixture = await offlineFixture(definitions);
+    await fixture.ingest('scores', scoreRows(22, 2_000));
+    const tail = await fixture.ingest('scores', scoreRows(23, 1));
+    expect(tail.sortedCopyWritten).toBe(false);
+    const entities = entityRows(24);
+    const features = ['latest_score:score'];
+    const plan = planPointInTime(
+      fixture.registry,
+      { features },
+      { entityTimestampColumn: 'event_timestamp' },
+    );
+    const session = await openDuckdb();
+    try {
+      const loaded = await loadEntities(session.connection, await fixture.writeJsonl(entities), {
+        timestampColumn: 'event_timestamp',
+        joinKeys: requiredJoinKeys(plan),
+      });
+      const estimate = await estimateLocalScan(
+        session.connection,
+        offlineRoot(fixture.dataDir, 'local'),
+        plan,
+        loaded,
+      );
+      const [copy] = await copyFiles(fixture, 'scores');
+      const [scanned] = estimate.sources;
+      expect(scanned?.sortedCopy).toBe(
+        path.join(sortedCopiesDir(offlineRoot(fixture.dataDir, 'local'), 'scores'), copy ?? ''),
+      );
+      const listed = scanned?.files.map((f) => f.path) ?? [];
+      expect(listed).toEqual([scanned?.sortedCopy, ...[...tail.files].sort()]);
+      const run = await fixture.trainingSet(entities, { request: { features } });
+      const inSql = [...new Set([...run.sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1]))];
+      expect(inSql.sort()).toEqual([...listed].sort());
+    } finally {
+      session.close();
+    }
   });
 });

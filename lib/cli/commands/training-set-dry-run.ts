@@ -193,6 +193,7 @@ function printLocalEstimate(
         partitions: s.partitions,
         files: s.files.map((f) => ({ path: f.path, dt: f.dt ?? null, bytes: f.bytes })),
         bytes: s.bytes,
+        sortedCopy: s.sortedCopy ?? null,
       })),
       keyValues: estimate.keyValues ?? null,
       views: estimate.views,
@@ -228,8 +229,13 @@ function printLocalEstimate(
         .map(([name, n]) => `${n.toLocaleString('en-US')} ${name}`)
         .join(', ')})`
     : '';
+  const copied = estimate.sources.filter((s) => s.sortedCopy).map((s) => s.source);
+  const copies =
+    copied.length > 0
+      ? `; ${copied.join(', ')} ${copied.length === 1 ? 'is' : 'are'} read from ${copied.length === 1 ? 'its' : 'their'} sorted copy (all rows ordered by key and time, ADR 0023) and the files committed after it`
+      : '';
   ctx.out.line(
-    `Opens: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)}: the files the training set opens (the committed files of the days each entity row's window reaches, plus the newest ingest's first file of a source for its columns)${keys}. Sizes are whole files, an upper bound: DuckDB reads only the columns and row groups it needs.`,
+    `Opens: ${estimate.files.toLocaleString('en-US')} files, ${describeBytes(estimate.bytes)}: the files the training set opens (the committed files of the days each entity row's window reaches, plus the newest ingest's first file of a source for its columns)${keys}${copies}. Sizes are whole files, an upper bound: DuckDB reads only the columns and row groups it needs.`,
   );
   if (runningTotals.length > 0)
     ctx.out.line(
