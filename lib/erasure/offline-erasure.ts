@@ -11,7 +11,7 @@ import {
 import { offlineRoot } from '../offline/local-layout.ts';
 import { type FileRewrite, rewriteCommittedFiles } from '../offline/rewrite-files.ts';
 import { runningTotalsDir } from '../offline/running-totals.ts';
-import { sortedCopiesDir } from '../offline/sorted-copy.ts';
+import { removeStaleSortedCopies, sortedCopiesDir } from '../offline/sorted-copy.ts';
 import type { RegistrySource } from '../registry/index.ts';
 import { quoteLiteral } from '../sql/dialect.ts';
 import { type ErasureKey, keyColumnsOf, matchPredicate } from './erasure-keys.ts';
@@ -179,6 +179,8 @@ export async function countOfflineRows(
  * needs them. Files a compaction replaced and keeps for late readers that hold the keys are
  * found under the same lock and deleted at the same commit: no new reader opens them, and
  * erasure goes before a late reader (which then fails on a missing file rather than read them).
+ * Sorted copies go with the totals: all of a source holding the keys, and of the other sources
+ * every copy of files no longer committed (removeStaleSortedCopies), which may still hold them.
  */
 export async function eraseOfflineRows(
   connection: DuckDBConnection,
@@ -201,6 +203,10 @@ export async function eraseOfflineRows(
       // A sorted copy holds the rows themselves; the next ingest or compaction writes it anew.
       await rm(sortedCopiesDir(root, source), { recursive: true, force: true });
     }
+    // A copy of files no longer committed (one kept for late readers, or left by a retention
+    // stopped before it removed it) may hold the keys' rows when no committed file does.
+    for (const { name } of sources)
+      if (!touched.has(name)) await removeStaleSortedCopies(connection, root, name);
   };
   const result = await rewriteCommittedFiles({
     connection,

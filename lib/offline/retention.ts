@@ -21,7 +21,7 @@ import {
 import { type FileRewrite, rewriteCommittedFiles } from './rewrite-files.ts';
 import { refreshRunningTotals } from './running-totals.ts';
 import { holdSnapshotsLock } from './snapshots.ts';
-import { refreshSortedCopy } from './sorted-copy.ts';
+import { refreshSortedCopy, removeStaleSortedCopies } from './sorted-copy.ts';
 
 export class RetentionError extends HintedError {}
 
@@ -220,8 +220,9 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
           `running totals of "${plan.source}" were not rebuilt (${firstLine(error)}); the next training set that needs them builds them`,
         );
       });
-    // The copies held the deleted rows' files, so they are written again from what is left.
-    for (const plan of plans.filter((p) => p.steps.length > 0))
+    // The copies held the deleted rows' files, so they are written again from what is left,
+    // and the ones before (holding the deleted rows) go, written again or not.
+    for (const plan of plans.filter((p) => p.steps.length > 0)) {
       await refreshSortedCopy(session.connection, root, options.registry, plan.source).catch(
         (error: unknown) => {
           warnings.push(
@@ -229,6 +230,14 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
           );
         },
       );
+      await removeStaleSortedCopies(session.connection, root, plan.source).catch(
+        (error: unknown) => {
+          warnings.push(
+            `the sorted copies of "${plan.source}" made before the retention were not removed (${firstLine(error)}); they hold the deleted rows until the next retention or \`fstore delete\` of their keys removes them`,
+          );
+        },
+      );
+    }
     return {
       dryRun: false,
       ...(rewritten.rewriteId ? { rewriteId: rewritten.rewriteId } : {}),

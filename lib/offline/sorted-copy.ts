@@ -224,6 +224,32 @@ export async function refreshSortedCopy(
   return { written: true, file };
 }
 
+/**
+ * Removes every file in `source`'s copies folder except the copies holding only committed files
+ * (a temporary of a build too): a copy of files that retention or an erasure replaced holds the
+ * rows they deleted, and refreshSortedCopy keeps the copy before its new one. A file whose state
+ * cannot be read may hold them as well, so it goes too.
+ */
+export async function removeStaleSortedCopies(
+  connection: DuckDBConnection,
+  offlineRoot: string,
+  source: string,
+): Promise<void> {
+  const dir = sortedCopiesDir(offlineRoot, source);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  if (names.length === 0) return;
+  const lines = (await storedFileLines(offlineRoot, source)) ?? new Map<string, string>();
+  const current = new Set(
+    (await copiesIn(connection, dir))
+      .filter((c) => c.covered.every((line) => lines.has(line)))
+      .map((c) => c.file),
+  );
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (!current.has(file)) await rm(file, { recursive: true, force: true });
+  }
+}
+
 async function syncFile(file: string): Promise<void> {
   const handle = await open(file, 'r+');
   try {
