@@ -23,7 +23,12 @@ export async function sortedCopiesForRequest(
     const committed = scope.committed?.get(source);
     const reached = scopedSourceFiles(offlineRoot, source, scope);
     if (!committed || !reached || reached.length * 2 < committed.files.length) continue;
-    const copy = await findSortedCopy(connection, offlineRoot, source);
+    const copy = await findSortedCopy(
+      connection,
+      offlineRoot,
+      source,
+      committed.files.map((f) => f.path),
+    );
     if (copy) copies.set(source, copy);
   }
   return copies;

@@ -10,7 +10,7 @@ import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
 import { queryRows } from './duckdb-session.ts';
 import { interruptOnAbort } from './interrupt-on-abort.ts';
-import { storedFileLines } from './stored-file-lines.ts';
+import { fileLines, storedFileLines } from './stored-file-lines.ts';
 
 /**
  * A source's sorted copy (ADR 0023): every row of its committed files in one Parquet file,
@@ -123,15 +123,21 @@ function usableCopy(
 
 const lineBytes = (line: string) => Number(line.split('\t')[1] ?? 0);
 
-/** The usable copy of `source`, if there is one. */
+/**
+ * The usable copy of `source`, if there is one: of `committed` (the files a request's one read of
+ * the manifest listed, so its tail is of that read too), or of the files committed now.
+ */
 export async function findSortedCopy(
   connection: DuckDBConnection,
   offlineRoot: string,
   source: string,
+  committed?: readonly string[],
 ): Promise<SortedCopy | undefined> {
   const dir = sortedCopiesDir(offlineRoot, source);
   if (!existsSync(dir)) return undefined;
-  const lines = await storedFileLines(offlineRoot, source);
+  const lines = committed
+    ? await fileLines(offlineRoot, source, committed).catch(() => undefined)
+    : await storedFileLines(offlineRoot, source);
   if (!lines) return undefined;
   const usable = usableCopy(await copiesIn(connection, dir), lines);
   return usable && { file: usable.copy.file, tail: usable.tail, keys: usable.copy.keys };

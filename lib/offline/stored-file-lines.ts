@@ -12,13 +12,22 @@ export async function storedFileLines(
   offlineRoot: string,
   source: string,
 ): Promise<Map<string, string> | undefined> {
-  const sourceDir = path.join(offlineRoot, source);
   const files =
     presentCommittedSourceFiles(offlineRoot, source) ??
     sourceDataFiles(offlineRoot, source)
       .map(({ folder, name }) => path.join(folder, name))
       .sort();
+  return fileLines(offlineRoot, source, files);
+}
+
+/** The lines of storedFileLines for `files` of `source` (one read of the manifest's, say). */
+export async function fileLines(
+  offlineRoot: string,
+  source: string,
+  files: readonly string[],
+): Promise<Map<string, string> | undefined> {
   if (files.length === 0) return undefined;
+  const sourceDir = path.join(offlineRoot, source);
   const lines = await Promise.all(
     files.map(async (file) => {
       const { size, mtimeMs } = await stat(file);
