@@ -227,7 +227,25 @@ export async function refreshSortedCopy(
   // The copy before stays for a reader that chose it a moment ago; older ones go.
   for (const old of copies.filter((c) => c.file !== file).slice(1))
     await rm(old.file, { force: true });
+  await removeUnreadableCopies(connection, dir, [file, ...copies.map((c) => c.file)]);
   return { written: true, file };
+}
+
+/**
+ * Removes the copies in `dir` whose state cannot be read (damaged, or of another format
+ * version): no read uses them, and no refresh counts them as copies. `known` were read already.
+ */
+async function removeUnreadableCopies(
+  connection: DuckDBConnection,
+  dir: string,
+  known: readonly string[],
+): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const file = path.join(dir, name);
+    if (!name.endsWith('.parquet') || known.includes(file)) continue;
+    const state = await readCopyState(connection, file).catch(() => undefined);
+    if (!state) await rm(file, { force: true });
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
-import { cp, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
@@ -132,5 +133,27 @@ describe('sorted copies and deleted rows', () => {
     expect(await copyRowsOf(fixture.dataDir, 'C1')).toBe(0);
     // The copy of the committed rows stays: it holds none of the keys.
     expect(await copyNames(fixture.dataDir)).toHaveLength(1);
+  });
+});
+
+describe('a sorted copy that cannot be read', () => {
+  it('is removed when the copy is written again (a damaged file, or one of another format version, is never read)', async () => {
+    const fixture = await populated();
+    const dir = sortedCopiesDir(offlineRoot(fixture.dataDir, 'local'), 'orders');
+    const [name] = await copyNames(fixture.dataDir);
+    const bytes = await readFile(path.join(dir, name ?? ''));
+    const damaged = path.join(dir, '0000000000000000.parquet');
+    await writeFile(damaged, bytes.subarray(0, Math.floor(bytes.length / 2)));
+
+    const again = await fixture.ingest(
+      'orders',
+      Array.from({ length: 800 }, (_, i) => ({
+        customer_id: `C${i % 9}`,
+        amount: i,
+        event_ts: new Date(Date.parse('2026-03-18T00:00:00Z') + i * 60_000).toISOString(),
+      })),
+    );
+    expect(again.sortedCopyWritten).toBe(true);
+    expect(existsSync(damaged)).toBe(false);
   });
 });
