@@ -3,6 +3,8 @@ import { ApiError, type ApiResponse, errorResponse, jsonResponse } from '../api/
 import { requireJsonContentType } from '../api/content-type.ts';
 import { parseJsonBody } from '../api/parse-json-body.ts';
 import { identifierPattern } from '../definitions/identifiers.ts';
+import { firstLine } from '../hinted-error.ts';
+import { DamagedTileItemError } from '../online/aggregation-tiles/damaged-tile-item.ts';
 import type { PutItem } from '../online/dynamodb-batch-get/signed-put-item.ts';
 import type { RuntimeRegistry } from '../registry/runtime-projection.ts';
 import { executePush, type PushStore } from './execute-push.ts';
@@ -91,6 +93,17 @@ export async function handlePush(
           `${failed}, and retrying the same push is safe (${seeLogs} say more)`,
           details,
           { headers: { 'retry-after': '1' } },
+        ),
+      );
+    // The store's data, not the caller, is at fault, and a retry meets the same item: the
+    // answer names it (a key of the caller's own rows), with no Retry-After.
+    if (error instanceof DamagedTileItemError)
+      return errorResponse(
+        new ApiError(
+          500,
+          'INTERNAL',
+          `the online store holds a damaged item: ${firstLine(error)}; some rows of this push may be written, and a retry meets the same item (${seeLogs} say more)`,
+          details,
         ),
       );
     return errorResponse(

@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DamagedTileItemError } from '../../../lib/online/aggregation-tiles/damaged-tile-item.ts';
 import { handlePush } from '../../../lib/push/handle-push.ts';
 import { IdempotencyStoreError, type PushIdempotency } from '../../../lib/push/push-idempotency.ts';
 import { defaultPushLimits } from '../../../lib/push/push-limits.ts';
@@ -69,5 +70,23 @@ describe('handlePush’s 503 answers name the store that failed', () => {
     expect(error.code).toBe('STORE_UNAVAILABLE');
     expect(error.message).toContain('the online store failed during the push');
     expect(error.message).not.toContain('Idempotency-Key');
+  });
+
+  it('answers a damaged tile item as a 500 naming it, without Retry-After (a retry meets the same item)', async () => {
+    const damaged = {
+      run: async () => {
+        throw new DamagedTileItemError(
+          'the rows of minute item tile#payments#C1#m#29000000 are damaged: not a list',
+        );
+      },
+    } as unknown as PushIdempotency;
+    const answer = await handlePush(request('key-2'), deps(damaged));
+    expect(answer.statusCode).toBe(500);
+    expect(answer.headers?.['retry-after']).toBeUndefined();
+    const { error } = JSON.parse(answer.body);
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).toContain('the online store holds a damaged item');
+    expect(error.message).toContain('tile#payments#C1#m#29000000');
+    expect(error.details).toEqual({ requestId: 'req-1' });
   });
 });
