@@ -36,11 +36,23 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000)
 describe('the first hour with the CLI (issue 14 §3)', () => {
   it('prints no AWS SDK Node-version warning from a command that builds an SDK client, and still prints other warnings', async () => {
     const dataDir = await makeTempDir('first-hour-warning');
-    // A preload emitting an ordinary warning once the CLI's filter is installed.
+    // A preload emitting an ordinary warning right after the CLI installs its filter (its
+    // process.on('warning', ...)). A timer here raced the command: `status` can end first.
     const preload = path.join(dataDir, 'other-warning.cjs');
     await writeFile(
       preload,
-      "setTimeout(() => process.emitWarning('an unrelated warning', { code: 'FSTORE_TEST' }), 300).unref();\n",
+      [
+        'const on = process.on;',
+        'process.on = function (event, listener) {',
+        '  const result = on.call(this, event, listener);',
+        "  if (event === 'warning') {",
+        '    process.on = on;',
+        "    setImmediate(() => process.emitWarning('an unrelated warning', { code: 'FSTORE_TEST' }));",
+        '  }',
+        '  return result;',
+        '};',
+        '',
+      ].join('\n'),
     );
     const result = await runFstore(['--data-dir', dataDir, 'status'], {
       env: { NODE_OPTIONS: `--require ${preload}` },
