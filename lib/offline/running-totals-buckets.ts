@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { contentHash } from '../registry/stable-json.ts';
@@ -15,6 +15,7 @@ import {
 import { renderLayeredTotals, totalsLayout } from '../sql/render-running-totals-increment.ts';
 import { keyIdRowsOf, totalsRowsOf } from '../sql/render-running-totals-key-ids.ts';
 import { queryRows } from './duckdb-session.ts';
+import { syncFile } from './ingest-manifest.ts';
 import { basesDir } from './running-totals-state.ts';
 
 /** Where a totals file's time buckets are kept: `<totals dir>/buckets/`. */
@@ -153,15 +154,6 @@ async function writeCommitted(connection: DuckDBConnection, sql: string, file: s
 /** The stamp of a totals file's state: its size, mtime and inode. */
 function stampOf(totals: { size: number; mtimeMs: number; ino: number }): string {
   return contentHash([totals.size, totals.mtimeMs, totals.ino], 16);
-}
-
-async function syncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

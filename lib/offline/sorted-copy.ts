@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { faultPoint } from '../fault-injection.ts';
@@ -9,6 +9,7 @@ import { contentHash } from '../registry/stable-json.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
 import { queryRows } from './duckdb-session.ts';
+import { syncFile } from './ingest-manifest.ts';
 import { interruptOnAbort } from './interrupt-on-abort.ts';
 import { fileLines, storedFileLines } from './stored-file-lines.ts';
 
@@ -271,14 +272,5 @@ export async function removeStaleSortedCopies(
   for (const name of names) {
     const file = path.join(dir, name);
     if (!current.has(file)) await rm(file, { recursive: true, force: true });
-  }
-}
-
-async function syncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
