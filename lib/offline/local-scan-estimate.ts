@@ -12,7 +12,7 @@ import {
   withCommittedFiles,
 } from './request-scope.ts';
 import { type PartitionObjects, partitionTotals } from './scan-estimate.ts';
-import { sortedCopiesForRequest } from './sorted-copy-scope.ts';
+import { readsKeyDictionary, sortedCopiesForRequest } from './sorted-copy-scope.ts';
 import { type ViewRead, type ViewReadOptions, viewReads } from './view-reads.ts';
 
 /** A data file a local training set reads, with its size. */
@@ -87,7 +87,13 @@ export async function estimateLocalScan(
   for (const source of new Set(views.filter((v) => v.sourceFiles).map((v) => v.source))) {
     const copy = copies.get(source);
     const read = copy
-      ? [{ path: copy.file }, ...copy.tail.map(partitionedFile)]
+      ? [
+          { path: copy.file },
+          ...(copy.keyIds && readsKeyDictionary(copy, plan, source, options.strategy ?? 'asof')
+            ? [{ path: copy.keyIds.file }]
+            : []),
+          ...copy.tail.map(partitionedFile),
+        ]
       : (scopedSourceFiles(offlineRoot, source, scope) ??
         sourceDataFiles(offlineRoot, source).map((f) =>
           partitionedFile(path.join(f.folder, f.name)),

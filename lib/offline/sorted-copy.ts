@@ -27,6 +27,11 @@ export interface SortedCopy {
   readonly tail: readonly string[];
   /** The join key columns the rows are ordered by, sorted by name. */
   readonly keys: readonly string[];
+  /**
+   * The copy's key dictionary: its distinct non-NULL key tuples, numbered 1..size in key order;
+   * each copy row carries its tuple's number as `fstore_key_id`. Undefined when the file is gone.
+   */
+  readonly keyIds?: { readonly file: string; readonly size: number };
 }
 
 /** How the rows of a copy are ordered; undefined for a source no plain feature view reads. */
@@ -37,7 +42,10 @@ export interface SortedCopyOrder {
 }
 
 const metadataKey = 'fstore_sorted_copy';
-const formatVersion = 1;
+const formatVersion = 2;
+/** A copy's key dictionary is `<copy name>.keys.parquet`, beside it. */
+const keysSuffix = '.keys.parquet';
+const keysFileOf = (copyFile: string) => copyFile.replace(/\.parquet$/, keysSuffix);
 /** The copy is written again once the files committed after it hold more than this share of its bytes. */
 export const SORTED_COPY_MAX_TAIL_SHARE = 1 / 8;
 
@@ -72,14 +80,18 @@ interface CopyState {
   readonly file: string;
   readonly covered: readonly string[];
   readonly keys: readonly string[];
+  /** Key tuples in the copy's dictionary. */
+  readonly keyCount: number;
   readonly bytes: number;
 }
+
+const isCopyName = (name: string) => name.endsWith('.parquet') && !name.endsWith(keysSuffix);
 
 /** The copies in `dir` that record their state, newest first; damaged ones are skipped. */
 async function copiesIn(connection: DuckDBConnection, dir: string): Promise<CopyState[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const found: (CopyState & { mtimeMs: number })[] = [];
-  for (const name of names.filter((n) => n.endsWith('.parquet'))) {
+  for (const name of names.filter(isCopyName)) {
     const file = path.join(dir, name);
     const state = await readCopyState(connection, file).catch(() => undefined);
     const info = await stat(file).catch(() => undefined);
@@ -98,14 +110,25 @@ async function readCopyState(
   );
   const text = rows[0]?.value;
   if (typeof text !== 'string') return undefined;
-  const state = JSON.parse(text) as { version?: number; covered?: unknown; keys?: unknown };
+  const state = JSON.parse(text) as {
+    version?: number;
+    covered?: unknown;
+    keys?: unknown;
+    keyCount?: unknown;
+  };
   if (
     state.version !== formatVersion ||
     !Array.isArray(state.covered) ||
-    !Array.isArray(state.keys)
+    !Array.isArray(state.keys) ||
+    !Number.isSafeInteger(state.keyCount)
   )
     return undefined;
-  return { file, covered: state.covered as string[], keys: state.keys as string[] };
+  return {
+    file,
+    covered: state.covered as string[],
+    keys: state.keys as string[],
+    keyCount: state.keyCount as number,
+  };
 }
 
 /** The copy holding the most of `lines` (committed files) that holds nothing else, and its tail. */
@@ -141,14 +164,53 @@ export async function findSortedCopy(
     : await storedFileLines(offlineRoot, source);
   if (!lines) return undefined;
   const usable = usableCopy(await copiesIn(connection, dir), lines);
-  return usable && { file: usable.copy.file, tail: usable.tail, keys: usable.copy.keys };
+  if (!usable) return undefined;
+  const { copy, tail } = usable;
+  const keysFile = keysFileOf(copy.file);
+  return {
+    file: copy.file,
+    tail,
+    keys: copy.keys,
+    ...(existsSync(keysFile) ? { keyIds: { file: keysFile, size: copy.keyCount } } : {}),
+  };
 }
 
-/** The rows of a copy and of the files committed after it, as one relation. */
+/**
+ * The rows of a copy and of the files committed after it, as one relation; with a dictionary,
+ * the tail's rows carry `fstore_key_id` too, numbered by sortedCopyKeyIds.
+ */
 export function sortedCopyRelation(copy: SortedCopy): string {
   const rows = `read_parquet(${quoteLiteral(copy.file)}, hive_partitioning = false)`;
   if (copy.tail.length === 0) return rows;
-  return `(SELECT * FROM ${rows} UNION ALL BY NAME SELECT * FROM ${duckdbParquetFiles(copy.tail)})`;
+  const tail = duckdbParquetFiles(copy.tail);
+  if (!copy.keyIds) return `(SELECT * FROM ${rows} UNION ALL BY NAME SELECT * FROM ${tail})`;
+  const on = copy.keys
+    .map((k) => `t.${quoteIdentifier(k)} = m.${quoteIdentifier(k)}`)
+    .join(' AND ');
+  return `(SELECT * FROM ${rows} UNION ALL BY NAME SELECT t.*, m.fstore_key_id FROM ${tail} t LEFT JOIN (${sortedCopyKeyIds(copy)}) m ON ${on})`;
+}
+
+/**
+ * The numbering of `copy`'s key tuples (its key columns and `fstore_key_id`), or undefined for a
+ * copy without a dictionary: the dictionary's, then the tuples only the tail holds, numbered on
+ * after it in key order. Equal numbers are equal tuples, so an ASOF join on the number (with the
+ * entity rows numbered by this query too) picks the winner the keys would; the copy's rows
+ * arrive in (number, time) order and carry the number, with no join on the keys.
+ */
+export function sortedCopyKeyIds(copy: SortedCopy): string | undefined {
+  if (!copy.keyIds) return undefined;
+  const q = quoteIdentifier;
+  const columns = copy.keys.map(q).join(', ');
+  const dictionary = `SELECT ${columns}, fstore_key_id FROM read_parquet(${quoteLiteral(copy.keyIds.file)})`;
+  if (copy.tail.length === 0) return dictionary;
+  const present = copy.keys.map((k) => `${q(k)} IS NOT NULL`).join(' AND ');
+  const same = copy.keys.map((k) => `d.${q(k)} = n.${q(k)}`).join(' AND ');
+  return [
+    dictionary,
+    `UNION ALL SELECT ${columns}, CAST(${copy.keyIds.size} + row_number() OVER (ORDER BY ${columns}) AS UINTEGER) AS fstore_key_id`,
+    `FROM (SELECT DISTINCT ${columns} FROM ${duckdbParquetFiles(copy.tail)} WHERE ${present}) n`,
+    `WHERE NOT EXISTS (SELECT 1 FROM read_parquet(${quoteLiteral(copy.keyIds.file)}) d WHERE ${same})`,
+  ].join('\n');
 }
 
 export interface SortedCopyRefresh {
@@ -181,7 +243,10 @@ export async function refreshSortedCopy(
   if (!lines) return { written: false };
   const copies = await copiesIn(connection, dir);
   const usable = usableCopy(
-    copies.filter((c) => JSON.stringify(c.keys) === JSON.stringify(order.keys)),
+    copies.filter(
+      (c) =>
+        JSON.stringify(c.keys) === JSON.stringify(order.keys) && existsSync(keysFileOf(c.file)),
+    ),
     lines,
   );
   if (usable) {
@@ -194,42 +259,71 @@ export async function refreshSortedCopy(
   options.onWrite?.();
   options.signal?.throwIfAborted();
   const covered = [...lines.keys()].sort();
-  const file = path.join(dir, `${contentHash(covered, 16)}.parquet`);
-  const partial = `${file}.${process.pid}-${randomUUID()}.partial`;
+  // The keys are in the name: a copy of the same files in another order has another dictionary.
+  const file = path.join(dir, `${contentHash({ covered, keys: order.keys }, 16)}.parquet`);
+  const keysFile = keysFileOf(file);
+  const temporary = `${process.pid}-${randomUUID()}.partial`;
+  const partial = `${file}.${temporary}`;
+  const keysPartial = `${keysFile}.${temporary}`;
   await mkdir(dir, { recursive: true });
   const stopInterrupting = interruptOnAbort(connection, options.signal);
   try {
     const q = quoteIdentifier;
+    const files = duckdbParquetFiles([...lines.values()]);
+    const columns = order.keys.map(q).join(', ');
+    const present = order.keys.map((k) => `${q(k)} IS NOT NULL`).join(' AND ');
+    await connection.run(
+      `COPY (SELECT ${columns}, CAST(row_number() OVER (ORDER BY ${columns}) AS UINTEGER) AS fstore_key_id FROM (SELECT DISTINCT ${columns} FROM ${files} WHERE ${present})) TO ${quoteLiteral(keysPartial)} (FORMAT parquet, COMPRESSION snappy)`,
+    );
+    const [counted] = await queryRows(
+      connection,
+      `SELECT count(*) AS n FROM read_parquet(${quoteLiteral(keysPartial)})`,
+    );
     const orderBy = [
-      ...order.keys.map(q),
-      q(order.timestamp),
-      ...(order.created ? [`${q(order.created)} NULLS FIRST`] : []),
-      'fstore_seq',
+      'd.fstore_key_id',
+      `f.${q(order.timestamp)}`,
+      ...(order.created ? [`f.${q(order.created)} NULLS FIRST`] : []),
+      'f.fstore_seq',
     ].join(', ');
-    const state = JSON.stringify({ version: formatVersion, covered, keys: order.keys });
+    const on = order.keys.map((k) => `f.${q(k)} = d.${q(k)}`).join(' AND ');
+    const state = JSON.stringify({
+      version: formatVersion,
+      covered,
+      keys: order.keys,
+      keyCount: Number(counted?.n ?? 0),
+    });
     // snappy: a cache read by every large training set; it decodes with ~5 % less of the
     // join's CPU than zstd (bench:pit's 10M rows) for ~20 % more bytes, and writes faster.
     await connection.run(
-      `COPY (SELECT * FROM ${duckdbParquetFiles([...lines.values()])} ORDER BY ${orderBy}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION snappy, KV_METADATA {${metadataKey}: ${quoteLiteral(state)}})`,
+      `COPY (SELECT f.*, d.fstore_key_id FROM ${files} f LEFT JOIN read_parquet(${quoteLiteral(keysPartial)}) d ON ${on} ORDER BY ${orderBy}) TO ${quoteLiteral(partial)} (FORMAT parquet, COMPRESSION snappy, KV_METADATA {${metadataKey}: ${quoteLiteral(state)}})`,
     );
     faultPoint('sorted-copy:before-rename');
     await syncFile(partial);
+    await syncFile(keysPartial);
     options.signal?.throwIfAborted();
+    // The copy first: a stop between the renames leaves a copy without its dictionary, which a
+    // read uses as before dictionaries (joining on the keys) and the next refresh writes again.
     await rename(partial, file);
+    await rename(keysPartial, keysFile);
   } finally {
     stopInterrupting();
     await rm(partial, { force: true });
+    await rm(keysPartial, { force: true });
   }
   const now = await storedFileLines(offlineRoot, source);
   if (!now || covered.some((line) => !now.has(line))) {
-    await rm(file, { force: true });
+    await removeCopy(file);
     return { written: false };
   }
   // The copy before stays for a reader that chose it a moment ago; older ones go.
-  for (const old of copies.filter((c) => c.file !== file).slice(1))
-    await rm(old.file, { force: true });
+  for (const old of copies.filter((c) => c.file !== file).slice(1)) await removeCopy(old.file);
   await removeUnreadableCopies(connection, dir, [file, ...copies.map((c) => c.file)]);
   return { written: true, file };
+}
+
+async function removeCopy(file: string): Promise<void> {
+  await rm(file, { force: true });
+  await rm(keysFileOf(file), { force: true });
 }
 
 /**
@@ -243,15 +337,21 @@ async function removeUnreadableCopies(
 ): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const file = path.join(dir, name);
+    if (name.endsWith(keysSuffix)) {
+      // A dictionary whose copy is gone (a write stopped between the two renames).
+      if (!existsSync(`${file.slice(0, -keysSuffix.length)}.parquet`))
+        await rm(file, { force: true });
+      continue;
+    }
     if (!name.endsWith('.parquet') || known.includes(file)) continue;
     const state = await readCopyState(connection, file).catch(() => undefined);
-    if (!state) await rm(file, { force: true });
+    if (!state) await removeCopy(file);
   }
 }
 
 /**
  * Removes every file in `source`'s copies folder except the copies holding only committed files
- * (a temporary of a build too): a copy of files that retention or an erasure replaced holds the
+ * and their dictionaries (a temporary of a build too): a copy of files that retention or an erasure replaced holds the
  * rows they deleted, and refreshSortedCopy keeps the copy before its new one. A file whose state
  * cannot be read may hold them as well, so it goes too.
  */
@@ -267,7 +367,7 @@ export async function removeStaleSortedCopies(
   const current = new Set(
     (await copiesIn(connection, dir))
       .filter((c) => c.covered.every((line) => lines.has(line)))
-      .map((c) => c.file),
+      .flatMap((c) => [c.file, keysFileOf(c.file)]),
   );
   for (const name of names) {
     const file = path.join(dir, name);

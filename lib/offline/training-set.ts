@@ -34,7 +34,7 @@ import { requestScope, scopedDuckdbDialect, withCommittedFiles } from './request
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 import type { SeqPins } from './seq-pins.ts';
 import { SINGLE_THREAD_MAX_ROWS } from './small-request.ts';
-import { sortedCopiesForRequest } from './sorted-copy-scope.ts';
+import { numberedCopyKeys, sortedCopiesForRequest } from './sorted-copy-scope.ts';
 import { tieFreeViews } from './unique-key-times.ts';
 import { runningTotalsViews } from './view-reads.ts';
 
@@ -229,6 +229,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       ...(options.strategy ? { strategy: options.strategy } : {}),
       runningTotals,
       tieFreeViews: tieFreeViews(plan, (source) => narrowed.committed?.get(source)?.uniqueKeyTimes),
+      numberedKeys: numberedCopyKeys(narrowed.sortedCopies),
     });
     // One pass: the join streams into the file (or the reader), counting matches as it goes.
     options.onPhase?.('joining');

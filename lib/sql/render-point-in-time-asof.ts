@@ -41,7 +41,7 @@ export function renderPointInTimeAsof(
         ]
       : []),
   ];
-  const keyIds = asofKeyIds(plan.views, dialect, options.entityRelation);
+  const keyIds = asofKeyIds(plan.views, dialect, options.entityRelation, options.numberedKeys);
   const entityRows = keyIds.entityRelation(options.entityRelation);
   const entity =
     entityPositions.length > 0
@@ -49,7 +49,6 @@ export function renderPointInTimeAsof(
       : entityRows;
   const joins = plan.views.map((view, index) => {
     const alias = q(`f${index}`);
-    const keys = view.joinKeys.map((k) => q(k.name));
     const struct = position(view);
     const sourcePosition =
       struct === undefined
@@ -63,7 +62,7 @@ export function renderPointInTimeAsof(
         : `${featureValue(f, dialect)} AS ${q(f.feature)}`,
     );
     const rows = [
-      `SELECT ${keys.join(', ')}, ${features.join(', ')},`,
+      `SELECT ${keyIds.sourceKeyColumns(view).join(', ')}, ${features.join(', ')},`,
       `  ${sourcePosition} AS ${struct ?? plainTimeColumn}`,
       `  FROM ${viewSourceRelation(view, dialect)} WHERE ${partitionFilter(view, dialect, options)}`,
     ].join('\n');

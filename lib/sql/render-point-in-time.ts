@@ -1,4 +1,5 @@
 import { epochMicrosOf, minusSeconds } from '../epoch-micros.ts';
+import type { NumberedKeys } from './asof-key-ids.ts';
 import { type Dialect, partitionDay } from './dialect.ts';
 import type { PlannedView, PointInTimePlan } from './point-in-time-plan.ts';
 import { featureValue, viewSourceRelation } from './view-source.ts';
@@ -19,6 +20,11 @@ export interface PointInTimeRenderOptions {
    * time: the `asof` strategy joins them on the event time alone, with no tie-break.
    */
   readonly tieFreeViews?: ReadonlySet<string>;
+  /**
+   * Per source, when its rows carry their key tuple's number as `fstore_key_id` (a sorted copy):
+   * the `asof` strategy joins the source's views on those keys by the number.
+   */
+  readonly numberedKeys?: ReadonlyMap<string, NumberedKeys>;
 }
 
 /**

@@ -52,12 +52,14 @@ describe('fstore ingest killed while it writes the sorted copy', () => {
 
     const root = offlineRoot(dataDir, 'local');
     const dir = sortedCopiesDir(root, 'orders');
-    const left = await readdir(dir);
-    expect(left).toHaveLength(1);
-    expect(left[0]).toMatch(/\.parquet\.\d+-[0-9a-f-]{36}\.partial$/);
-    expect((await findIngestLeftovers(root)).leftovers.map((l) => [l.kind, l.path])).toEqual([
-      ['sorted-copy temporary', path.join(dir, left[0] ?? '')],
-    ]);
+    // The copy's temporary and its key dictionary's.
+    const left = (await readdir(dir)).sort();
+    expect(left).toHaveLength(2);
+    expect(left[0]).toMatch(/^[0-9a-f]{16}\.keys\.parquet\.\d+-[0-9a-f-]{36}\.partial$/);
+    expect(left[1]).toMatch(/^[0-9a-f]{16}\.parquet\.\d+-[0-9a-f-]{36}\.partial$/);
+    expect((await findIngestLeftovers(root)).leftovers.map((l) => [l.kind, l.path]).sort()).toEqual(
+      left.map((name) => ['sorted-copy temporary', path.join(dir, name)]),
+    );
 
     const fixed = await runFstore(['--data-dir', dataDir, 'doctor', '--fix']);
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
@@ -66,9 +68,10 @@ describe('fstore ingest killed while it writes the sorted copy', () => {
     const compacted = await runFstore(['--data-dir', dataDir, 'compact', '--json']);
     expect(compacted.code, compacted.stderr).toBe(0);
     expect(JSON.parse(compacted.stdout).sortedCopies).toContain('orders');
-    const written = await readdir(dir);
-    expect(written).toHaveLength(1);
-    expect(written[0]).toMatch(/^[0-9a-f]{16}\.parquet$/);
+    const written = (await readdir(dir)).sort();
+    expect(written).toHaveLength(2);
+    expect(written[0]).toMatch(/^[0-9a-f]{16}\.keys\.parquet$/);
+    expect(written[1]).toBe(written[0]?.replace('.keys', ''));
     expect(await storedRows(dataDir)).toBe(rows);
   });
 });

@@ -112,7 +112,9 @@ type Fixture = Awaited<ReturnType<typeof offlineFixture>>;
 
 async function copyFiles(fixture: Fixture, source: string): Promise<string[]> {
   const dir = sortedCopiesDir(offlineRoot(fixture.dataDir, 'local'), source);
-  return (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.parquet'));
+  return (await readdir(dir).catch(() => [] as string[])).filter(
+    (n) => n.endsWith('.parquet') && !n.endsWith('.keys.parquet'),
+  );
 }
 
 /**
@@ -191,6 +193,54 @@ describe('sorted copies', () => {
 
     const large = await fixture.ingest('scores', scoreRows(8, 1_000));
     expect(large.sortedCopyWritten).toBe(true);
+  });
+
+  it('numbers the keys of rows committed after the copy too: a key only they hold is found', async () => {
+    const fixture = await offlineFixture(definitions);
+    await fixture.ingest('scores', scoreRows(5, 3_000));
+    await fixture.ingest('orders', orderRows(6, 500));
+    const newcomer = {
+      customer_id: 'NEWCOMER',
+      shop_id: 1,
+      score: 424_242,
+      event_ts: new Date(day0 + 86_400_000).toISOString(),
+    };
+    const small = await fixture.ingest('scores', [newcomer]);
+    expect(small.sortedCopyWritten).toBe(false);
+    const entities = [
+      ...entityRows(7),
+      {
+        customer_id: 'NEWCOMER',
+        shop_id: 1,
+        event_timestamp: new Date(day0 + 2 * 86_400_000).toISOString(),
+      },
+    ];
+    const { withCopies, withoutCopies } = await withAndWithoutCopies(fixture, entities);
+    expect(withCopies.sql).toContain('.keys.parquet');
+    expect(withCopies.sql).toContain(small.files[0]);
+    expect(withCopies.records).toEqual(withoutCopies.records);
+    expect(withCopies.records?.at(-1)?.latest_score__score).toBe(424_242);
+  });
+
+  it('reads a copy whose key dictionary is gone on its keys, and the next ingest writes both again', async () => {
+    const fixture = await offlineFixture(definitions);
+    await fixture.ingest('scores', scoreRows(5, 3_000));
+    await fixture.ingest('orders', orderRows(6, 500));
+    const dir = sortedCopiesDir(offlineRoot(fixture.dataDir, 'local'), 'scores');
+    const [copy = 'no copy'] = await copyFiles(fixture, 'scores');
+    const keys = path.join(dir, copy.replace(/\.parquet$/, '.keys.parquet'));
+    expect(existsSync(keys)).toBe(true);
+    await rm(keys);
+
+    const { withCopies, withoutCopies } = await withAndWithoutCopies(fixture, entityRows(7));
+    expect(withCopies.sql).toContain(copy);
+    expect(withCopies.sql).not.toContain(keys);
+    expect(withCopies.records).toEqual(withoutCopies.records);
+    // A copy without its dictionary is not kept: an ingest far below the tail share writes it.
+    const next = await fixture.ingest('scores', scoreRows(8, 5));
+    expect(next.sortedCopyWritten).toBe(true);
+    const [written = 'no copy'] = (await copyFiles(fixture, 'scores')).filter((n) => n !== copy);
+    expect(existsSync(path.join(dir, written.replace(/\.parquet$/, '.keys.parquet')))).toBe(true);
   });
 
   it('does not read a copy holding a file that is no longer committed (compacted away)', async () => {
@@ -313,7 +363,8 @@ describe('sorted copies', () => {
         path.join(sortedCopiesDir(offlineRoot(fixture.dataDir, 'local'), 'scores'), copy ?? ''),
       );
       const listed = scanned?.files.map((f) => f.path) ?? [];
-      expect(listed).toEqual([scanned?.sortedCopy, ...[...tail.files].sort()]);
+      const keys = scanned?.sortedCopy?.replace(/\.parquet$/, '.keys.parquet');
+      expect(listed).toEqual([scanned?.sortedCopy, keys, ...[...tail.files].sort()]);
       const run = await fixture.trainingSet(entities, { request: { features } });
       const inSql = [...new Set([...run.sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1]))];
       expect(inSql.sort()).toEqual([...listed].sort());
