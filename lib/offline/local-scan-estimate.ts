@@ -12,7 +12,7 @@ import {
   withCommittedFiles,
 } from './request-scope.ts';
 import { type PartitionObjects, partitionTotals } from './scan-estimate.ts';
-import { readsKeyDictionary, sortedCopiesForRequest } from './sorted-copy-scope.ts';
+import { sortedCopiesForRequest } from './sorted-copy-scope.ts';
 import { type ViewRead, type ViewReadOptions, viewReads } from './view-reads.ts';
 
 /** A data file a local training set reads, with its size. */
@@ -81,7 +81,8 @@ export async function estimateLocalScan(
     offlineRoot,
     plan,
     withCommittedFiles(offlineRoot, plan, scope),
-    entities.rows,
+    entities,
+    options.strategy,
   );
   const sources: LocalSourceScan[] = [];
   for (const source of new Set(views.filter((v) => v.sourceFiles).map((v) => v.source))) {
@@ -89,9 +90,7 @@ export async function estimateLocalScan(
     const read = copy
       ? [
           { path: copy.file },
-          ...(copy.keyIds && readsKeyDictionary(copy, plan, source, options.strategy ?? 'asof')
-            ? [{ path: copy.keyIds.file }]
-            : []),
+          ...(copy.keyIds ? [{ path: copy.keyIds.file }] : []),
           ...copy.tail.map(partitionedFile),
         ]
       : (scopedSourceFiles(offlineRoot, source, scope) ??

@@ -207,7 +207,14 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
     );
     const narrowed = {
       ...latestDays,
-      sortedCopies: await sortedCopiesForRequest(connection, root, plan, latestDays, entities.rows),
+      sortedCopies: await sortedCopiesForRequest(
+        connection,
+        root,
+        plan,
+        latestDays,
+        entities,
+        options.strategy,
+      ),
     };
     const scoped = scopedDuckdbDialect(dialect, root, plan, narrowed);
     const runningTotals = await prepareRunningTotals(

@@ -222,6 +222,27 @@ describe('sorted copies', () => {
     expect(withCopies.records?.at(-1)?.latest_score__score).toBe(424_242);
   });
 
+  it('joins on the keys, not the dictionary, when the request asks for under half of its keys', async () => {
+    const fixture = await offlineFixture(definitions);
+    await fixture.ingest('scores', scoreRows(5, 3_000));
+    const [copy = 'no copy'] = await copyFiles(fixture, 'scores');
+    const keys = copy.replace(/\.parquet$/, '.keys.parquet');
+    const next = random(30);
+    const fewKeys = Array.from({ length: KEY_LIST_MAX_ROWS + 200 }, () => ({
+      customer_id: next() < 0.5 ? 'C1' : 'C2',
+      shop_id: 1,
+      event_timestamp: at(next),
+    }));
+    const options = { request: { features: ['shop_score:score'] } };
+    const few = await withAndWithoutCopies(fixture, fewKeys, options);
+    expect(few.withCopies.sql).toContain(copy);
+    expect(few.withCopies.sql).not.toContain(keys);
+    expect(few.withCopies.records).toEqual(few.withoutCopies.records);
+    const many = await withAndWithoutCopies(fixture, entityRows(7), options);
+    expect(many.withCopies.sql).toContain(keys);
+    expect(many.withCopies.records).toEqual(many.withoutCopies.records);
+  });
+
   it('reads a copy whose key dictionary is gone on its keys, and the next ingest writes both again', async () => {
     const fixture = await offlineFixture(definitions);
     await fixture.ingest('scores', scoreRows(5, 3_000));
@@ -333,43 +354,52 @@ describe('sorted copies', () => {
     expect(read.rows).toBe(KEY_LIST_MAX_ROWS + 200);
   });
 
-  it('is what the local dry run lists: the copy and the files committed after it, the files the run reads', async () => {
+  it('is what the local dry run lists: the copy, its dictionary when the run joins by number, and the files committed after it, the files the run reads', async () => {
     const fixture = await offlineFixture(definitions);
     await fixture.ingest('scores', scoreRows(22, 2_000));
     const tail = await fixture.ingest('scores', scoreRows(23, 1));
     expect(tail.sortedCopyWritten).toBe(false);
     const entities = entityRows(24);
-    const features = ['latest_score:score'];
-    const plan = planPointInTime(
-      fixture.registry,
-      { features },
-      { entityTimestampColumn: 'event_timestamp' },
+    const [copy] = await copyFiles(fixture, 'scores');
+    const copyFile = path.join(
+      sortedCopiesDir(offlineRoot(fixture.dataDir, 'local'), 'scores'),
+      copy ?? '',
     );
-    const session = await openDuckdb();
-    try {
-      const loaded = await loadEntities(session.connection, await fixture.writeJsonl(entities), {
-        timestampColumn: 'event_timestamp',
-        joinKeys: requiredJoinKeys(plan),
-      });
-      const estimate = await estimateLocalScan(
-        session.connection,
-        offlineRoot(fixture.dataDir, 'local'),
-        plan,
-        loaded,
+    const keysFile = copyFile.replace(/\.parquet$/, '.keys.parquet');
+    // shop_score joins on the copy's keys (customer, shop), so the run numbers them from the
+    // dictionary; latest_score joins on the customer alone, read on its keys.
+    for (const [feature, dictionary] of [
+      ['shop_score:score', [keysFile]],
+      ['latest_score:score', []],
+    ] as const) {
+      const features = [feature];
+      const plan = planPointInTime(
+        fixture.registry,
+        { features },
+        { entityTimestampColumn: 'event_timestamp' },
       );
-      const [copy] = await copyFiles(fixture, 'scores');
-      const [scanned] = estimate.sources;
-      expect(scanned?.sortedCopy).toBe(
-        path.join(sortedCopiesDir(offlineRoot(fixture.dataDir, 'local'), 'scores'), copy ?? ''),
-      );
-      const listed = scanned?.files.map((f) => f.path) ?? [];
-      const keys = scanned?.sortedCopy?.replace(/\.parquet$/, '.keys.parquet');
-      expect(listed).toEqual([scanned?.sortedCopy, keys, ...[...tail.files].sort()]);
-      const run = await fixture.trainingSet(entities, { request: { features } });
-      const inSql = [...new Set([...run.sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1]))];
-      expect(inSql.sort()).toEqual([...listed].sort());
-    } finally {
-      session.close();
+      const session = await openDuckdb();
+      try {
+        const loaded = await loadEntities(session.connection, await fixture.writeJsonl(entities), {
+          timestampColumn: 'event_timestamp',
+          joinKeys: requiredJoinKeys(plan),
+        });
+        const estimate = await estimateLocalScan(
+          session.connection,
+          offlineRoot(fixture.dataDir, 'local'),
+          plan,
+          loaded,
+        );
+        const [scanned] = estimate.sources;
+        expect(scanned?.sortedCopy).toBe(copyFile);
+        const listed = scanned?.files.map((f) => f.path) ?? [];
+        expect(listed).toEqual([copyFile, ...dictionary, ...[...tail.files].sort()]);
+        const run = await fixture.trainingSet(entities, { request: { features } });
+        const inSql = [...new Set([...run.sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1]))];
+        expect(inSql.sort()).toEqual([...listed].sort());
+      } finally {
+        session.close();
+      }
     }
   });
 });
