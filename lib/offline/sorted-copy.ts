@@ -171,8 +171,29 @@ export async function findSortedCopy(
     file: copy.file,
     tail,
     keys: copy.keys,
-    ...(existsSync(keysFile) ? { keyIds: { file: keysFile, size: copy.keyCount } } : {}),
+    ...((await hasWholeDictionary(connection, copy))
+      ? { keyIds: { file: keysFile, size: copy.keyCount } }
+      : {}),
   };
+}
+
+/**
+ * Whether `copy`'s key dictionary is there with as many keys as the copy records. A damaged one
+ * (cut short, or not Parquet) would fail every read, and one short of keys would leave their
+ * entity rows unmatched; either is treated as gone: the copy is read on its keys, and the next
+ * refresh writes both again.
+ */
+async function hasWholeDictionary(
+  connection: DuckDBConnection,
+  copy: Pick<CopyState, 'file' | 'keyCount'>,
+): Promise<boolean> {
+  const keysFile = keysFileOf(copy.file);
+  if (!existsSync(keysFile)) return false;
+  const rows = await queryRows(
+    connection,
+    `SELECT num_rows FROM parquet_file_metadata(${quoteLiteral(keysFile)})`,
+  ).catch(() => undefined);
+  return rows?.length === 1 && Number(rows[0]?.num_rows) === copy.keyCount;
 }
 
 /**
@@ -242,13 +263,10 @@ export async function refreshSortedCopy(
   const lines = await storedFileLines(offlineRoot, source);
   if (!lines) return { written: false };
   const copies = await copiesIn(connection, dir);
-  const usable = usableCopy(
-    copies.filter(
-      (c) =>
-        JSON.stringify(c.keys) === JSON.stringify(order.keys) && existsSync(keysFileOf(c.file)),
-    ),
-    lines,
-  );
+  const ordered = copies.filter((c) => JSON.stringify(c.keys) === JSON.stringify(order.keys));
+  const keyed: CopyState[] = [];
+  for (const copy of ordered) if (await hasWholeDictionary(connection, copy)) keyed.push(copy);
+  const usable = usableCopy(keyed, lines);
   if (usable) {
     const covered = new Set(usable.copy.covered);
     const tailBytes = [...lines.keys()]
