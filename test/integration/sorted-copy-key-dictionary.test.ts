@@ -216,7 +216,8 @@ describe.each(['asof', 'merge-window'] as const)(
           aggregations,
           runningTotalsFromRows: 1,
         });
-        expect(withCopies.sql).toContain('.keys.parquet');
+        // Only the asof join reads the dictionary (it numbers the entity rows by it).
+        expect(withCopies.sql.includes('.keys.parquet')).toBe(strategy === 'asof');
         expect(withCopies.records).toEqual(withoutCopies.records);
         expect(withCopies.matchRates).toEqual(withoutCopies.matchRates);
         expect(withCopies.matchRates.every((m) => m.matched > 50)).toBe(true);
