@@ -91,3 +91,12 @@ export function numberedCopyKeys(
   }
   return numbered;
 }
+
+/** The partition days each copy (and its tail) holds, so a filter keeping them all is left out. */
+export function copyHeldDays(
+  copies: ReadonlyMap<string, SortedCopy>,
+): ReadonlyMap<string, { readonly first: string; readonly last: string }> {
+  const held = new Map<string, { readonly first: string; readonly last: string }>();
+  for (const [source, copy] of copies) if (copy.days) held.set(source, copy.days);
+  return held;
+}

@@ -8,6 +8,7 @@ import type { Registry } from '../registry/index.ts';
 import { contentHash } from '../registry/stable-json.ts';
 import { quoteIdentifier, quoteLiteral } from '../sql/dialect.ts';
 import { duckdbParquetFiles } from '../sql/duckdb-dialect.ts';
+import { partitionOfPath } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
 import { syncFile } from './ingest-manifest.ts';
 import { interruptOnAbort } from './interrupt-on-abort.ts';
@@ -32,6 +33,8 @@ export interface SortedCopy {
    * each copy row carries its tuple's number as `fstore_key_id`. Undefined when the file is gone.
    */
   readonly keyIds?: { readonly file: string; readonly size: number };
+  /** The first and last `dt` partition of the rows it and its tail hold. */
+  readonly days?: { readonly first: string; readonly last: string };
 }
 
 /** How the rows of a copy are ordered; undefined for a source no plain feature view reads. */
@@ -167,10 +170,13 @@ export async function findSortedCopy(
   if (!usable) return undefined;
   const { copy, tail } = usable;
   const keysFile = keysFileOf(copy.file);
+  const days = [...lines.values()].map(partitionOfPath).sort();
+  const [first, last] = [days[0], days.at(-1)];
   return {
     file: copy.file,
     tail,
     keys: copy.keys,
+    ...(first && last && days.every((d) => d !== undefined) ? { days: { first, last } } : {}),
     ...((await hasWholeDictionary(connection, copy))
       ? { keyIds: { file: keysFile, size: copy.keyCount } }
       : {}),

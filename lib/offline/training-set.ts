@@ -34,7 +34,7 @@ import { requestScope, scopedDuckdbDialect, withCommittedFiles } from './request
 import { ensureRunningTotals, runningTotalsView } from './running-totals.ts';
 import type { SeqPins } from './seq-pins.ts';
 import { SINGLE_THREAD_MAX_ROWS } from './small-request.ts';
-import { numberedCopyKeys, sortedCopiesForRequest } from './sorted-copy-scope.ts';
+import { copyHeldDays, numberedCopyKeys, sortedCopiesForRequest } from './sorted-copy-scope.ts';
 import { tieFreeViews } from './unique-key-times.ts';
 import { runningTotalsViews } from './view-reads.ts';
 
@@ -237,6 +237,7 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       runningTotals,
       tieFreeViews: tieFreeViews(plan, (source) => narrowed.committed?.get(source)?.uniqueKeyTimes),
       numberedKeys: numberedCopyKeys(narrowed.sortedCopies),
+      heldDays: copyHeldDays(narrowed.sortedCopies),
     });
     // One pass: the join streams into the file (or the reader), counting matches as it goes.
     options.onPhase?.('joining');

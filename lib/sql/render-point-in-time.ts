@@ -25,6 +25,12 @@ export interface PointInTimeRenderOptions {
    * the `asof` strategy joins the source's views on those keys by the number.
    */
   readonly numberedKeys?: ReadonlyMap<string, NumberedKeys>;
+  /**
+   * Per source, the first and last `dt` its relation holds, when known (a sorted copy): a
+   * partition filter keeping all of them is left out. On a copy's rows `dt` is a column, read
+   * and compared row by row (about 0.1 s of bench:pit's three-view join), not a file's path.
+   */
+  readonly heldDays?: ReadonlyMap<string, { readonly first: string; readonly last: string }>;
 }
 
 /**
@@ -133,9 +139,14 @@ export function partitionFilter(
   options: PointInTimeRenderOptions,
 ): string {
   if (!options.entityTimeRange) return 'TRUE';
-  const max = epochMicrosOf(options.entityTimeRange.max);
-  const upper = `${dialect.quote('dt')} <= ${dialect.literal(partitionDay(max))}`;
-  if (view.ttlSeconds === undefined) return upper;
-  const min = minusSeconds(epochMicrosOf(options.entityTimeRange.min), view.ttlSeconds);
-  return `${dialect.quote('dt')} >= ${dialect.literal(partitionDay(min))} AND ${upper}`;
+  const last = partitionDay(epochMicrosOf(options.entityTimeRange.max));
+  const first =
+    view.ttlSeconds === undefined
+      ? undefined
+      : partitionDay(minusSeconds(epochMicrosOf(options.entityTimeRange.min), view.ttlSeconds));
+  const held = options.heldDays?.get(view.source);
+  if (held && held.last <= last && (first === undefined || held.first >= first)) return 'TRUE';
+  const upper = `${dialect.quote('dt')} <= ${dialect.literal(last)}`;
+  if (first === undefined) return upper;
+  return `${dialect.quote('dt')} >= ${dialect.literal(first)} AND ${upper}`;
 }

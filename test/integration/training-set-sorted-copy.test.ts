@@ -243,6 +243,33 @@ describe('sorted copies', () => {
     expect(many.withCopies.records).toEqual(many.withoutCopies.records);
   });
 
+  it('leaves out the partition filter on a copy when the request reaches every day it holds, and keeps it when not', async () => {
+    const fixture = await offlineFixture(definitions);
+    await fixture.ingest('scores', scoreRows(5, 3_000)); // hours over days 0-59
+    const options = { request: { features: ['latest_score:score'] } };
+    const between = (firstDay: number, days: number) => {
+      const next = random(31);
+      return Array.from({ length: KEY_LIST_MAX_ROWS + 200 }, () => ({
+        customer_id: customerOf(next),
+        shop_id: 1,
+        event_timestamp: new Date(
+          day0 + (firstDay + Math.floor(next() * days * 24) / 24) * 86_400_000,
+        ).toISOString(),
+      }));
+    };
+    const dtFilter = /"dt" >= '/;
+    const all = await withAndWithoutCopies(fixture, between(0, 61), options);
+    expect(all.withCopies.sql).toContain('_sorted_copies');
+    expect(all.withCopies.sql).not.toMatch(dtFilter);
+    expect(all.withoutCopies.sql).toMatch(dtFilter);
+    expect(all.withCopies.records).toEqual(all.withoutCopies.records);
+    // Days 20-50 less the 10-day TTL: most of the copy's days, not all of them.
+    const some = await withAndWithoutCopies(fixture, between(20, 30), options);
+    expect(some.withCopies.sql).toContain('_sorted_copies');
+    expect(some.withCopies.sql).toMatch(dtFilter);
+    expect(some.withCopies.records).toEqual(some.withoutCopies.records);
+  });
+
   it('reads a copy whose key dictionary is gone on its keys, and the next ingest writes both again', async () => {
     const fixture = await offlineFixture(definitions);
     await fixture.ingest('scores', scoreRows(5, 3_000));
