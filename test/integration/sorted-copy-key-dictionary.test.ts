@@ -9,7 +9,8 @@ import {
   defineOnDemandView,
   defineSource,
 } from '../../lib/definitions/index.ts';
-import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
+import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
+import { ingestFile } from '../../lib/offline/ingest.ts';
 import { readManifest } from '../../lib/offline/ingest-manifest.ts';
 import { loadEntities } from '../../lib/offline/load-entities.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
@@ -17,9 +18,9 @@ import { estimateLocalScan } from '../../lib/offline/local-scan-estimate.ts';
 import { KEY_LIST_MAX_ROWS } from '../../lib/offline/request-scope.ts';
 import { committedSeqs } from '../../lib/offline/seq-pins.ts';
 import { sortedCopiesDir } from '../../lib/offline/sorted-copy.ts';
-import type { TrainingSetOptions } from '../../lib/offline/training-set.ts';
+import { getTrainingSet, type TrainingSetOptions } from '../../lib/offline/training-set.ts';
 import { onDemandInputsOfRequest } from '../../lib/on-demand/plan-on-demand.ts';
-import type { AnyDefinition } from '../../lib/registry/index.ts';
+import { type AnyDefinition, compileRegistry } from '../../lib/registry/index.ts';
 import { planPointInTime, requiredJoinKeys } from '../../lib/sql/point-in-time-plan.ts';
 import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
@@ -357,6 +358,65 @@ describe('the local dry run of a source with a keyed sorted copy', () => {
       } finally {
         session.close();
       }
+    },
+  );
+});
+
+describe('a sorted copy holding rows whose key is NULL (ingested before a view made the column a key)', () => {
+  it.each(['asof', 'merge-window'] as const)(
+    'gives the rows the files give: the copy holds rows of NULL keys, numbered NULL (%s)',
+    async (strategy) => {
+      // Before: only customer_amount reads visits, so a NULL shop_id is accepted.
+      const before = await offlineFixture([customer, visits, customerAmount], strategy);
+      const withNullShops = (seed: number, count: number) =>
+        visitRows(seed, count).map((r, i) => (i % 5 === 0 ? { ...r, shop_id: null } : r));
+      await before.ingest('visits', withNullShops(20, 3_000));
+      // After: the pair views make (customer_id, shop_id) the copy's order.
+      const registry = compileRegistry(definitions.map((definition) => ({ definition })));
+      const ingestAfter = async (rows: readonly Record<string, unknown>[]) =>
+        ingestFile({
+          registry,
+          dataDir: before.dataDir,
+          env: 'local',
+          source: 'visits',
+          file: await before.writeJsonl(rows),
+          allowConstraintViolations: true,
+        });
+      expect((await ingestAfter(visitRows(21, 3_000))).sortedCopyWritten).toBe(true);
+      // A tail (a NULL key cannot be ingested while a view reads the column as a key).
+      const tail = await ingestAfter(
+        visitRows(22, 30).map((r) => ({ ...r, event_ts: `${tailDay}${r.event_ts.slice(10)}` })),
+      );
+      expect(tail.sortedCopyWritten).toBe(false);
+
+      const entities = await before.writeJsonl(entityRows(23));
+      const root = offlineRoot(before.dataDir, 'local');
+      const run = () =>
+        getTrainingSet({
+          registry,
+          dataDir: before.dataDir,
+          env: 'local',
+          entities,
+          request,
+          fullFeatureNames: true,
+          strategy,
+        });
+      const withCopies = await run();
+      expect(withCopies.sql.includes('.keys.parquet')).toBe(strategy === 'asof');
+      const [copy] = (await copyNames(before)).filter((n) => !n.endsWith('.keys.parquet'));
+      const session = await openDuckdb();
+      try {
+        const [nulls] = await queryRows(
+          session.connection,
+          `SELECT count(*) AS n FROM read_parquet('${path.join(sortedCopiesDir(root, 'visits'), copy ?? '')}') WHERE shop_id IS NULL AND fstore_key_id IS NULL`,
+        );
+        expect(Number(nulls?.n)).toBeGreaterThan(100);
+      } finally {
+        session.close();
+      }
+      await rm(path.join(root, '_sorted_copies'), { recursive: true });
+      const withoutCopies = await run();
+      expect(withCopies.records).toEqual(withoutCopies.records);
     },
   );
 });
