@@ -328,6 +328,7 @@ export async function refreshSortedCopy(
     // The copy first: a stop between the renames leaves a copy without its dictionary, which a
     // read uses as before dictionaries (joining on the keys) and the next refresh writes again.
     await rename(partial, file);
+    faultPoint('sorted-copy:between-renames');
     await rename(keysPartial, keysFile);
   } finally {
     stopInterrupting();

@@ -74,4 +74,41 @@ describe('fstore ingest killed while it writes the sorted copy', () => {
     expect(written[1]).toBe(written[0]?.replace('.keys', ''));
     expect(await storedRows(dataDir)).toBe(rows);
   });
+
+  it('leaves the copy without its dictionary and the dictionary temporary; doctor --fix removes the temporary, the next compact writes both', async () => {
+    const dataDir = await makeTempDir('sorted-copy-crash');
+    const killed = await runFstore(
+      [
+        '--data-dir',
+        dataDir,
+        'ingest',
+        '--source',
+        'orders',
+        '--file',
+        path.join(demo, 'orders.csv'),
+      ],
+      { env: { FSTORE_FAULT: 'sorted-copy:between-renames' } },
+    );
+    expect(killed.code, killed.stdout + killed.stderr).toBeNull();
+    const root = offlineRoot(dataDir, 'local');
+    const dir = sortedCopiesDir(root, 'orders');
+    const left = (await readdir(dir)).sort();
+    expect(left).toHaveLength(2);
+    expect(left[0]).toMatch(/^[0-9a-f]{16}\.keys\.parquet\.\d+-[0-9a-f-]{36}\.partial$/);
+    expect(left[1]).toMatch(/^[0-9a-f]{16}\.parquet$/);
+    expect((await findIngestLeftovers(root)).leftovers.map((l) => [l.kind, l.path])).toEqual([
+      ['sorted-copy temporary', path.join(dir, left[0] ?? '')],
+    ]);
+
+    const fixed = await runFstore(['--data-dir', dataDir, 'doctor', '--fix']);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(await readdir(dir)).toEqual([left[1]]);
+
+    // A copy without its dictionary is not kept: the next compact writes both again.
+    const compacted = await runFstore(['--data-dir', dataDir, 'compact', '--json']);
+    expect(compacted.code, compacted.stderr).toBe(0);
+    expect(JSON.parse(compacted.stdout).sortedCopies).toContain('orders');
+    const written = (await readdir(dir)).sort();
+    expect(written).toEqual([left[1]?.replace('.parquet', '.keys.parquet'), left[1]]);
+  });
 });
