@@ -278,7 +278,10 @@ export async function refreshSortedCopy(
     const tailBytes = [...lines.keys()]
       .filter((line) => !covered.has(line))
       .reduce((sum, line) => sum + lineBytes(line), 0);
-    if (tailBytes <= usable.copy.bytes * SORTED_COPY_MAX_TAIL_SHARE) return { written: false };
+    if (tailBytes <= usable.copy.bytes * SORTED_COPY_MAX_TAIL_SHARE) {
+      await removeOrphanDictionaries(dir);
+      return { written: false };
+    }
   }
   options.onWrite?.();
   options.signal?.throwIfAborted();
@@ -352,6 +355,20 @@ async function removeCopy(file: string): Promise<void> {
 }
 
 /**
+ * Removes the dictionaries in `dir` whose copy is gone (a kill between removing a copy and its
+ * dictionary): no read uses them, and they hold keys. A writer renames its copy before its
+ * dictionary, so a dictionary without its copy is never one being written.
+ */
+async function removeOrphanDictionaries(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith(keysSuffix)) continue;
+    const file = path.join(dir, name);
+    if (!existsSync(`${file.slice(0, -keysSuffix.length)}.parquet`))
+      await rm(file, { force: true });
+  }
+}
+
+/**
  * Removes the copies in `dir` whose state cannot be read (damaged, or of another format
  * version): no read uses them, and no refresh counts them as copies. `known` were read already.
  */
@@ -360,15 +377,10 @@ async function removeUnreadableCopies(
   dir: string,
   known: readonly string[],
 ): Promise<void> {
+  await removeOrphanDictionaries(dir);
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const file = path.join(dir, name);
-    if (name.endsWith(keysSuffix)) {
-      // A dictionary whose copy is gone (a write stopped between the two renames).
-      if (!existsSync(`${file.slice(0, -keysSuffix.length)}.parquet`))
-        await rm(file, { force: true });
-      continue;
-    }
-    if (!name.endsWith('.parquet') || known.includes(file)) continue;
+    if (!isCopyName(name) || known.includes(file)) continue;
     const state = await readCopyState(connection, file).catch(() => undefined);
     if (!state) await removeCopy(file);
   }

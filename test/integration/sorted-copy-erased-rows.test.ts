@@ -169,3 +169,32 @@ describe('a sorted copy that cannot be read', () => {
     expect(existsSync(damaged)).toBe(false);
   });
 });
+
+describe('a key dictionary whose copy is gone (a kill between removing the copy and its dictionary)', () => {
+  /** The current copy's dictionary again under a name no copy has, as such a kill leaves it. */
+  async function orphanDictionary(fixture: Awaited<ReturnType<typeof populated>>) {
+    const dir = sortedCopiesDir(offlineRoot(fixture.dataDir, 'local'), 'orders');
+    const keys = (await copyNames(fixture.dataDir)).find((n) => n.endsWith('.keys.parquet'));
+    const orphan = path.join(dir, '0000000000000000.keys.parquet');
+    await cp(path.join(dir, keys ?? 'none'), orphan);
+    return orphan;
+  }
+
+  it('is removed by an ingest that does not write the copy again', async () => {
+    const fixture = await populated();
+    const orphan = await orphanDictionary(fixture);
+    const small = await fixture.ingest('orders', [
+      { customer_id: 'C2', amount: 1, event_ts: '2026-03-16T00:00:00Z' },
+    ]);
+    expect(small.sortedCopyWritten).toBe(false);
+    expect(existsSync(orphan)).toBe(false);
+  });
+
+  it('holding an erased key, is removed by the erasure', async () => {
+    const fixture = await populated();
+    const orphan = await orphanDictionary(fixture);
+    await eraseC1(fixture);
+    expect(existsSync(orphan)).toBe(false);
+    expect(await copyRowsOf(fixture.dataDir, 'C1')).toBe(0);
+  });
+});
