@@ -423,3 +423,33 @@ describe('a sorted copy holding rows whose key is NULL (ingested before a view m
     },
   );
 });
+
+describe('a sorted copy of rows with no tie on (keys, event time)', () => {
+  it.each(['asof', 'merge-window'] as const)(
+    'gives the rows the files give to the tie-free join on the event time alone (%s)',
+    async (strategy) => {
+      const fixture = await offlineFixture(definitions, strategy);
+      // Each row its own minute: no two rows share keys and event time, in the copy or the tail.
+      const unique = (seed: number, count: number, from: number) =>
+        visitRows(seed, count).map((r, i) => ({
+          ...r,
+          event_ts: new Date(day0 + (from + i) * 60_000).toISOString(),
+          created_ts: null,
+        }));
+      await fixture.ingest('visits', unique(30, 5_000, 0));
+      const tail = await fixture.ingest('visits', unique(31, 20, 5_000));
+      expect(tail.sortedCopyWritten).toBe(false);
+      const next = random(32);
+      const entities = Array.from({ length: 1_500 }, () => ({
+        customer_id: customerOf(next),
+        shop_id: shopOf(next),
+        event_timestamp: new Date(day0 + Math.floor(next() * 5_100) * 60_000).toISOString(),
+      }));
+      const { withCopies, withoutCopies } = await withAndWithoutCopies(fixture, entities);
+      if (strategy === 'asof') expect(withCopies.sql).toContain('fstore_event_ts');
+      expect(withCopies.sql.includes('.keys.parquet')).toBe(strategy === 'asof');
+      expect(withCopies.records).toEqual(withoutCopies.records);
+      expect(withCopies.matchRates.every((m) => m.matched > 100)).toBe(true);
+    },
+  );
+});
