@@ -453,3 +453,40 @@ describe('a sorted copy of rows with no tie on (keys, event time)', () => {
     },
   );
 });
+
+describe('a sorted copy of a source with a row filter', () => {
+  const filtered = defineSource({
+    name: 'filtered_visits',
+    schema: { customer_id: 'string', shop_id: 'int64', amount: 'float64', event_ts: 'timestamp' },
+    timestampField: 'event_ts',
+    filter: 'amount >= 25',
+  });
+  const filteredAmount = defineFeatureView({
+    name: 'filtered_amount',
+    entities: [pair],
+    source: filtered,
+    features: { amount: 'float64' },
+  });
+  it.each(['asof', 'merge-window'] as const)(
+    'gives the rows the files give, the filter kept over the copy and its tail (%s)',
+    async (strategy) => {
+      const fixture = await offlineFixture([pair, filtered, filteredAmount], strategy);
+      const rows = (seed: number, count: number) =>
+        visitRows(seed, count).map(({ created_ts: _, ...r }) => r);
+      await fixture.ingest('filtered_visits', rows(40, 5_000));
+      const tail = await fixture.ingest(
+        'filtered_visits',
+        rows(41, 20).map((r) => ({ ...r, event_ts: `${tailDay}${r.event_ts.slice(10)}` })),
+      );
+      expect(tail.sortedCopyWritten).toBe(false);
+      const { withCopies, withoutCopies } = await withAndWithoutCopies(fixture, entityRows(42), {
+        request: { features: ['filtered_amount:amount'] },
+      });
+      expect(withCopies.sql).toContain('_sorted_copies');
+      expect(withCopies.records).toEqual(withoutCopies.records);
+      const amounts = withCopies.records?.map((r) => r.filtered_amount__amount) ?? [];
+      expect(amounts.some((a) => typeof a === 'number' && a < 25)).toBe(false);
+      expect(amounts.filter((a) => typeof a === 'number').length).toBeGreaterThan(100);
+    },
+  );
+});
