@@ -17,7 +17,7 @@ import { type PointInTimeStrategy, renderTrainingSetSql } from '../sql/render-tr
 import { explainVanishedDataFile } from './compact-vanished-file.ts';
 import { isNoFilesError, openDuckdb, queryRows } from './duckdb-session.ts';
 import type { EntityPreload } from './entity-preload.ts';
-import { copyToParquetHashed } from './hashed-parquet-copy.ts';
+import { copyFlaggedToParquetHashed, copyToParquetHashed } from './hashed-parquet-copy.ts';
 import { interruptOnAbort } from './interrupt-on-abort.ts';
 import { narrowToLatestRowDays } from './latest-row-days.ts';
 import { loadEntities } from './load-entities.ts';
@@ -239,7 +239,8 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       numberedKeys: numberedCopyKeys(narrowed.sortedCopies),
       heldDays: copyHeldDays(narrowed.sortedCopies),
     });
-    // One pass: the join streams into the file (or the reader), counting matches as it goes.
+    // One pass: the join streams into the file (or the reader), counting matches as it goes;
+    // into a hashed Parquet file it goes through a table, where the match flags are counted.
     options.onPhase?.('joining');
     const matchColumns = plan.views.map((_, index) => `fstore_match_${index}`);
     const tally = registerMatchTally(connection, matchColumns, options.signal);
@@ -256,6 +257,8 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
         })
       : undefined;
     const result = onDemandColumns ? onDemandColumns.select(joinResult, stored) : joinResult;
+    const flaggedResult = `SELECT ${[...joined, ...matchColumns].map(quoteIdentifier).join(', ')} FROM (\n${sql}\n) fstore_result`;
+    let counted: { readonly rows: number; readonly matches: readonly number[] } | undefined;
     let records: Record<string, unknown>[] | undefined;
     let contentHash: string | undefined;
     // An existing file is replaced only by a complete result: the result is written beside it
@@ -269,7 +272,17 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
         : options.out;
     try {
       const csv = options.out !== undefined && path.extname(options.out).toLowerCase() === '.csv';
-      if (written && options.contentHash && !csv) {
+      if (written && options.contentHash && !csv && !onDemandColumns) {
+        const copy = await copyFlaggedToParquetHashed(
+          session,
+          flaggedResult,
+          written,
+          matchColumns,
+          options.signal,
+        );
+        contentHash = copy.hash;
+        counted = { rows: copy.rows, matches: copy.trueCounts };
+      } else if (written && options.contentHash && !csv) {
         contentHash = await copyToParquetHashed(session, result, written, options.signal);
       } else if (written) {
         const format = csv ? CSV_COPY_OPTIONS : 'FORMAT parquet, COMPRESSION zstd';
@@ -286,14 +299,15 @@ export async function getTrainingSet(options: TrainingSetOptions): Promise<Train
       if (written) await rm(written, { force: true });
       throw failed;
     }
-    if (tally.rows() !== entities.rows)
+    const resultRows = counted?.rows ?? tally.rows();
+    if (resultRows !== entities.rows)
       throw new TrainingSetError(
-        `the point-in-time query returned ${tally.rows()} rows for ${entities.rows} entity rows`,
+        `the point-in-time query returned ${resultRows} rows for ${entities.rows} entity rows`,
         'this is a bug in fstore: report it with the output of --show-sql',
       );
     if (options.out && written && written !== options.out) await rename(written, options.out);
     const matchRates = plan.views.map((view, index) => {
-      const matched = tally.counts()[index] ?? 0;
+      const matched = (counted?.matches ?? tally.counts())[index] ?? 0;
       return { view: view.view, matched, rate: entities.rows === 0 ? 0 : matched / entities.rows };
     });
     const warnings: string[] = [];

@@ -2,7 +2,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHashOf } from '../../lib/offline/canonical-rows.ts';
 import { type DuckdbSession, openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
-import { copyToParquetHashed } from '../../lib/offline/hashed-parquet-copy.ts';
+import {
+  copyFlaggedToParquetHashed,
+  copyToParquetHashed,
+} from '../../lib/offline/hashed-parquet-copy.ts';
 import { makeTempDir } from '../helpers/run-fstore.ts';
 
 /** Rows over many DuckDB chunks: NULLs, '' and long strings, -0.0, NaN, lists, a DECIMAL. */
@@ -49,6 +52,24 @@ describe('a Parquet output hashed while it is written', () => {
       file,
     );
     expect(hash).toBe(await contentHashOf(file));
+  });
+
+  it('counts the rows each flag column is true in and leaves the flags out of the file', async () => {
+    const file = path.join(dir, 'flagged.parquet');
+    const copy = await copyFlaggedToParquetHashed(
+      session,
+      'SELECT i AS n, i % 3 = 0 AS third, CASE WHEN i % 2 = 0 THEN TRUE END AS even FROM range(3000) t(i)',
+      file,
+      ['third', 'even'],
+    );
+    expect(copy.rows).toBe(3000);
+    expect(copy.trueCounts).toEqual([1000, 1500]);
+    expect(copy.hash).toBe(await contentHashOf(file));
+    const columns = await queryRows(
+      session.connection,
+      `SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet('${file}'))`,
+    );
+    expect(columns.map((c) => c.column_name)).toEqual(['n']);
   });
 
   it('leaves no table behind, whether the query works or fails', async () => {
