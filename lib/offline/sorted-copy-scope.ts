@@ -25,6 +25,13 @@ export async function sortedCopiesForRequest(
 ): Promise<Map<string, SortedCopy>> {
   const copies = new Map<string, SortedCopy>();
   if (entities.rows <= KEY_LIST_MAX_ROWS) return copies;
+  const keyCounts = new Map<string, Promise<number>>();
+  const requestKeys = (keys: readonly string[]) => {
+    const id = JSON.stringify(keys);
+    const known = keyCounts.get(id) ?? distinctKeys(connection, entities.table, keys);
+    keyCounts.set(id, known);
+    return known;
+  };
   for (const source of new Set(plan.views.map((v) => v.source))) {
     if (scope.foundRows?.has(source)) continue;
     const committed = scope.committed?.get(source);
@@ -39,8 +46,7 @@ export async function sortedCopiesForRequest(
     if (!copy) continue;
     const { keyIds, ...onKeys } = copy;
     const numbered =
-      keyIds !== undefined &&
-      (await joinsByNumber(connection, plan, source, copy, entities.table, strategy));
+      keyIds !== undefined && (await joinsByNumber(plan, source, copy, requestKeys, strategy));
     copies.set(source, numbered ? copy : onKeys);
   }
   return copies;
@@ -55,11 +61,10 @@ export async function sortedCopiesForRequest(
  * number, 0.7 s on the keys).
  */
 async function joinsByNumber(
-  connection: DuckDBConnection,
   plan: PointInTimePlan,
   source: string,
   copy: SortedCopy,
-  entityTable: string,
+  requestKeys: (keys: readonly string[]) => Promise<number>,
   strategy: PointInTimeStrategy,
 ): Promise<boolean> {
   if (strategy !== 'asof' || !copy.keyIds) return false;
@@ -71,13 +76,22 @@ async function joinsByNumber(
       JSON.stringify(v.joinKeys.map((k) => k.name).sort()) === keys,
   );
   if (!onCopyKeys) return false;
-  const columns = copy.keys.map(quoteIdentifier).join(', ');
-  const present = copy.keys.map((k) => `${quoteIdentifier(k)} IS NOT NULL`).join(' AND ');
+  return (await requestKeys(copy.keys)) * 2 >= copy.keyIds.size;
+}
+
+/** The distinct non-NULL tuples of `keys` in the entity rows (one count per key set a request reads). */
+async function distinctKeys(
+  connection: DuckDBConnection,
+  entityTable: string,
+  keys: readonly string[],
+): Promise<number> {
+  const columns = keys.map(quoteIdentifier).join(', ');
+  const present = keys.map((k) => `${quoteIdentifier(k)} IS NOT NULL`).join(' AND ');
   const [counted] = await queryRows(
     connection,
     `SELECT count(*) AS n FROM (SELECT DISTINCT ${columns} FROM ${entityTable} WHERE ${present})`,
   );
-  return Number(counted?.n ?? 0) * 2 >= copy.keyIds.size;
+  return Number(counted?.n ?? 0);
 }
 
 /** The copies whose rows carry their key tuple's number, for the asof join (asof-key-ids.ts). */
