@@ -24,6 +24,7 @@ import { ensureRunningTotals, runningTotalsView } from '../../lib/offline/runnin
 import { compileRegistry } from '../../lib/registry/index.ts';
 import { duckdbDialect } from '../../lib/sql/duckdb-dialect.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
+import { seededRandom as random } from '../helpers/seeded-random.ts';
 
 const customer = defineEntity({
   name: 'customer',
@@ -60,18 +61,6 @@ const stats = defineAggregationView({
 
 const t0 = Date.parse('2026-03-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** A seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * One ingest's rows over six days, on the hour, so rows of different ingests tie on event time,

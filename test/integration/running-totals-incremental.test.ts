@@ -21,6 +21,7 @@ import {
   totalsDifference,
   withoutKeyIds,
 } from '../helpers/running-totals-compare.ts';
+import { seededRandom as random } from '../helpers/seeded-random.ts';
 
 const customer = defineEntity({
   name: 'customer',
@@ -61,18 +62,6 @@ const stats = defineAggregationView({
 const t0 = Date.parse('2026-03-01T00:00:00Z');
 const day = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** A seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Order = Record<string, unknown>;
 

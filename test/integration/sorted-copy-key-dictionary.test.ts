@@ -24,6 +24,7 @@ import { type AnyDefinition, compileRegistry } from '../../lib/registry/index.ts
 import { planPointInTime, requiredJoinKeys } from '../../lib/sql/point-in-time-plan.ts';
 import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
+import { seededRandom as random } from '../helpers/seeded-random.ts';
 
 // Composite keys (a string and an int64), key values that differ only in case, trailing spaces
 // or normalisation, empty strings and NULL components: the copy's dictionary numbers tuples,
@@ -112,15 +113,6 @@ const definitions: AnyDefinition[] = [
 ];
 const request = { service: 'everything' };
 
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const day0 = Date.parse('2026-01-01T00:00:00Z');
 const at = (next: () => number) =>
   new Date(day0 + Math.floor(next() * 40 * 24) * 3_600_000).toISOString();

@@ -15,6 +15,7 @@ import { sortedCopiesDir } from '../../lib/offline/sorted-copy.ts';
 import type { TrainingSetOptions } from '../../lib/offline/training-set.ts';
 import { planPointInTime, requiredJoinKeys } from '../../lib/sql/point-in-time-plan.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
+import { seededRandom as random } from '../helpers/seeded-random.ts';
 
 const customer = defineEntity({
   name: 'customer',
@@ -63,16 +64,6 @@ const request = {
   features: ['latest_score:score', 'shop_score:score', 'latest_order:amount'],
 };
 
-/** A small deterministic generator (mulberry32), so a failure reproduces. */
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const day0 = Date.parse('2026-01-01T00:00:00Z');
 // Times on a coarse grid (hours over 60 days), so rows tie on keys and event time.
 const at = (next: () => number) =>
