@@ -12,17 +12,14 @@ import {
 import { openDuckdb, queryRows } from '../../lib/offline/duckdb-session.ts';
 import { ingestFile } from '../../lib/offline/ingest.ts';
 import { readManifest } from '../../lib/offline/ingest-manifest.ts';
-import { loadEntities } from '../../lib/offline/load-entities.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
-import { estimateLocalScan } from '../../lib/offline/local-scan-estimate.ts';
 import { KEY_LIST_MAX_ROWS } from '../../lib/offline/request-scope.ts';
 import { committedSeqs } from '../../lib/offline/seq-pins.ts';
 import { sortedCopiesDir } from '../../lib/offline/sorted-copy.ts';
 import { getTrainingSet, type TrainingSetOptions } from '../../lib/offline/training-set.ts';
-import { onDemandInputsOfRequest } from '../../lib/on-demand/plan-on-demand.ts';
 import { type AnyDefinition, compileRegistry } from '../../lib/registry/index.ts';
-import { planPointInTime, requiredJoinKeys } from '../../lib/sql/point-in-time-plan.ts';
 import type { PointInTimeStrategy } from '../../lib/sql/render-training-set.ts';
+import { fixtureDryRun, parquetFilesIn } from '../helpers/fixture-dry-run.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 import { seededRandom as random } from '../helpers/seeded-random.ts';
 
@@ -320,36 +317,18 @@ describe('the local dry run of a source with a keyed sorted copy', () => {
       await fixture.ingest('visits', visitRows(11, 3_000));
       if (withTail) await fixture.ingest('visits', visitRows(12, 5));
       const entities = entityRows(13);
-      const plan = planPointInTime(fixture.registry, asked, {
-        entityTimestampColumn: 'event_timestamp',
-        extraFeatures: onDemandInputsOfRequest(fixture.registry, asked),
+      const estimate = await fixtureDryRun(fixture, entities, asked, {
+        strategy,
+        runningTotalsFromRows: 1,
       });
-      const session = await openDuckdb();
-      try {
-        const loaded = await loadEntities(session.connection, await fixture.writeJsonl(entities), {
-          timestampColumn: 'event_timestamp',
-          joinKeys: requiredJoinKeys(plan),
-        });
-        const estimate = await estimateLocalScan(
-          session.connection,
-          offlineRoot(fixture.dataDir, 'local'),
-          plan,
-          loaded,
-          { strategy, runningTotalsFromRows: 1 },
-        );
-        const listed = estimate.sources.flatMap((s) => s.files.map((f) => f.path)).sort();
-        const run = await fixture.trainingSet(entities, {
-          request: asked,
-          runningTotalsFromRows: 1,
-        });
-        const inSql = [
-          ...new Set([...run.sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1])),
-        ].sort();
-        const runningTotals = inSql.filter((f) => f?.includes('_running_totals'));
-        expect(inSql.filter((f) => !runningTotals.includes(f))).toEqual(listed);
-      } finally {
-        session.close();
-      }
+      const listed = estimate.sources.flatMap((s) => s.files.map((f) => f.path)).sort();
+      const run = await fixture.trainingSet(entities, {
+        request: asked,
+        runningTotalsFromRows: 1,
+      });
+      const inSql = parquetFilesIn(run.sql);
+      const runningTotals = inSql.filter((f) => f.includes('_running_totals'));
+      expect(inSql.filter((f) => !runningTotals.includes(f))).toEqual(listed);
     },
   );
 });

@@ -4,16 +4,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineEntity, defineFeatureView, defineSource } from '../../lib/definitions/index.ts';
 import { compactStore } from '../../lib/offline/compact.ts';
-import { openDuckdb } from '../../lib/offline/duckdb-session.ts';
 import { readManifest } from '../../lib/offline/ingest-manifest.ts';
-import { loadEntities } from '../../lib/offline/load-entities.ts';
 import { offlineRoot } from '../../lib/offline/local-layout.ts';
-import { estimateLocalScan } from '../../lib/offline/local-scan-estimate.ts';
 import { KEY_LIST_MAX_ROWS } from '../../lib/offline/request-scope.ts';
 import { committedSeqs } from '../../lib/offline/seq-pins.ts';
 import { sortedCopiesDir } from '../../lib/offline/sorted-copy.ts';
 import type { TrainingSetOptions } from '../../lib/offline/training-set.ts';
-import { planPointInTime, requiredJoinKeys } from '../../lib/sql/point-in-time-plan.ts';
+import { fixtureDryRun, parquetFilesIn } from '../helpers/fixture-dry-run.ts';
 import { offlineFixture } from '../helpers/offline-fixture.ts';
 import { seededRandom as random } from '../helpers/seeded-random.ts';
 
@@ -391,33 +388,13 @@ describe('sorted copies', () => {
       ['latest_score:score', []],
     ] as const) {
       const features = [feature];
-      const plan = planPointInTime(
-        fixture.registry,
-        { features },
-        { entityTimestampColumn: 'event_timestamp' },
-      );
-      const session = await openDuckdb();
-      try {
-        const loaded = await loadEntities(session.connection, await fixture.writeJsonl(entities), {
-          timestampColumn: 'event_timestamp',
-          joinKeys: requiredJoinKeys(plan),
-        });
-        const estimate = await estimateLocalScan(
-          session.connection,
-          offlineRoot(fixture.dataDir, 'local'),
-          plan,
-          loaded,
-        );
-        const [scanned] = estimate.sources;
-        expect(scanned?.sortedCopy).toBe(copyFile);
-        const listed = scanned?.files.map((f) => f.path) ?? [];
-        expect(listed).toEqual([copyFile, ...dictionary, ...[...tail.files].sort()]);
-        const run = await fixture.trainingSet(entities, { request: { features } });
-        const inSql = [...new Set([...run.sql.matchAll(/'([^']+\.parquet)'/g)].map((m) => m[1]))];
-        expect(inSql.sort()).toEqual([...listed].sort());
-      } finally {
-        session.close();
-      }
+      const estimate = await fixtureDryRun(fixture, entities, { features });
+      const [scanned] = estimate.sources;
+      expect(scanned?.sortedCopy).toBe(copyFile);
+      const listed = scanned?.files.map((f) => f.path) ?? [];
+      expect(listed).toEqual([copyFile, ...dictionary, ...[...tail.files].sort()]);
+      const run = await fixture.trainingSet(entities, { request: { features } });
+      expect(parquetFilesIn(run.sql)).toEqual([...listed].sort());
     }
   });
 });
