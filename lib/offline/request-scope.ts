@@ -226,7 +226,10 @@ export function scopedDuckdbDialect(
     const found = scope.foundRows?.get(source);
     if (found) return pinnedRelation(found, scope.pins, source);
     const copy = scope.sortedCopies?.get(source);
-    if (copy) return pinnedRelation(sortedCopyRelation(copy), scope.pins, source);
+    if (copy)
+      return copy.withinPin
+        ? sortedCopyRelation(copy)
+        : pinnedRelation(sortedCopyRelation(copy), scope.pins, source);
     const files = scopedSourceFiles(offlineRoot, source, scope);
     const pin = scope.pins?.get(source);
     const committed = scope.committed?.get(source);

@@ -3,7 +3,9 @@ import type { NumberedKeys } from '../sql/asof-key-ids.ts';
 import { quoteIdentifier } from '../sql/dialect.ts';
 import type { PointInTimePlan } from '../sql/point-in-time-plan.ts';
 import type { PointInTimeStrategy } from '../sql/render-training-set.ts';
+import { partitionedFile } from './dt-partition.ts';
 import { queryRows } from './duckdb-session.ts';
+import { pinnedFileReads } from './pinned-file-reads.ts';
 import { KEY_LIST_MAX_ROWS, type RequestScope, scopedSourceFiles } from './request-scope.ts';
 import { findSortedCopy, type SortedCopy, sortedCopyKeyIds } from './sorted-copy.ts';
 
@@ -43,13 +45,43 @@ export async function sortedCopiesForRequest(
       source,
       committed.files.map((f) => f.path),
     );
-    if (!copy) continue;
-    const { keyIds, ...onKeys } = copy;
+    const pinned = copy && asOfPin(offlineRoot, source, copy, scope);
+    if (!pinned) continue;
+    const { keyIds, ...onKeys } = pinned;
     const numbered =
-      keyIds !== undefined && (await joinsByNumber(plan, source, copy, requestKeys, strategy));
-    copies.set(source, numbered ? copy : onKeys);
+      keyIds !== undefined && (await joinsByNumber(plan, source, pinned, requestKeys, strategy));
+    copies.set(source, numbered ? pinned : onKeys);
   }
   return copies;
+}
+
+/**
+ * `copy` as a read as of the request's pin of `source` sees it (pinned-file-reads.ts, by the
+ * manifest records the request read): tail files holding no row within the pin are left out,
+ * and when the copy's files and the tail left hold only rows within it, no `fstore_seq` filter
+ * is needed (a snapshot taken before the tail was ingested reads the copy as it is). Without a
+ * pin, the copy as found.
+ */
+function asOfPin(
+  offlineRoot: string,
+  source: string,
+  copy: SortedCopy,
+  scope: RequestScope,
+): SortedCopy {
+  const pin = scope.pins?.get(source);
+  const records = scope.committed?.get(source)?.records;
+  if (pin === undefined || !records) return copy;
+  const read = (files: readonly string[]) =>
+    pinnedFileReads(offlineRoot, source, files.map(partitionedFile), records, pin);
+  const held = read(copy.files);
+  const tail = read(copy.tail);
+  const withinPin =
+    held.filtered.length === 0 && held.skipped.length === 0 && tail.filtered.length === 0;
+  return {
+    ...copy,
+    tail: [...tail.whole, ...tail.filtered].map((f) => f.path),
+    withinPin,
+  };
 }
 
 /**

@@ -26,6 +26,13 @@ export interface SortedCopy {
   readonly file: string;
   /** The committed files not in the copy, read beside it. */
   readonly tail: readonly string[];
+  /** The committed files the copy holds. */
+  readonly files: readonly string[];
+  /**
+   * Set for a read as of a pin (sorted-copy-scope.ts) when every row of the copy and of its tail
+   * is within the pin: the read needs no `fstore_seq` filter.
+   */
+  readonly withinPin?: boolean;
   /** The join key columns the rows are ordered by, sorted by name. */
   readonly keys: readonly string[];
   /**
@@ -175,6 +182,7 @@ export async function findSortedCopy(
   return {
     file: copy.file,
     tail,
+    files: copy.covered.flatMap((line) => lines.get(line) ?? []),
     keys: copy.keys,
     ...(first && last && days.every((d) => d !== undefined) ? { days: { first, last } } : {}),
     ...((await hasWholeDictionary(connection, copy))

@@ -333,6 +333,48 @@ describe('sorted copies', () => {
     expect(scoresSeen?.some((s) => typeof s === 'bigint' && s < 0n)).toBe(false);
   });
 
+  it('reads a copy within the pin with no fstore_seq filter and leaves out tail files above it', async () => {
+    const fixture = await offlineFixture(definitions);
+    await fixture.ingest('scores', scoreRows(14, 3_000));
+    await fixture.ingest('orders', orderRows(15, 2_000));
+    const records = (await readManifest(offlineRoot(fixture.dataDir, 'local'))) ?? [];
+    const pins = new Map(
+      [...committedSeqs(records, ['scores', 'orders'])].map(([source, seqs]) => [
+        source,
+        seqs.maxSeq,
+      ]),
+    );
+    // A small ingest after the pin, of a key the pinned rows do not hold: it stays in the tail.
+    const later = await fixture.ingest(
+      'scores',
+      scoreRows(14, 50).map((r) => ({
+        ...r,
+        customer_id: 'LATER',
+        event_ts: new Date(day0 + 58 * 86_400_000).toISOString(),
+      })),
+    );
+    expect(later.sortedCopyWritten).toBe(false);
+    const entities = [
+      ...entityRows(16),
+      {
+        customer_id: 'LATER',
+        shop_id: 1,
+        event_timestamp: new Date(day0 + 59 * 86_400_000).toISOString(),
+      },
+    ];
+    const pinned = await withAndWithoutCopies(fixture, entities, { pins });
+    expect(pinned.withCopies.sql).toContain('_sorted_copies');
+    expect(pinned.withCopies.sql).not.toContain(later.files[0]);
+    expect(pinned.withCopies.sql).not.toContain('"fstore_seq" <=');
+    expect(pinned.withCopies.records).toEqual(pinned.withoutCopies.records);
+    expect(pinned.withCopies.records?.at(-1)?.latest_score__score).toBeNull();
+    // Unpinned, the tail is read: LATER's row is there.
+    const latest = await withAndWithoutCopies(fixture, entities);
+    expect(latest.withCopies.sql).toContain(later.files[0]);
+    expect(latest.withCopies.records).toEqual(latest.withoutCopies.records);
+    expect(latest.withCopies.records?.at(-1)?.latest_score__score).not.toBeNull();
+  });
+
   it('is not read by a small request, which reads only its keys of the days it reaches', async () => {
     const fixture = await offlineFixture(definitions);
     await fixture.ingest('scores', scoreRows(17, 1_000));
