@@ -44,6 +44,7 @@ export async function sortedCopiesForRequest(
       offlineRoot,
       source,
       committed.files.map((f) => f.path),
+      (candidate) => asOfPin(offlineRoot, source, candidate, scope).withinPin !== false,
     );
     const pinned = copy && asOfPin(offlineRoot, source, copy, scope);
     if (!pinned) continue;
@@ -77,11 +78,12 @@ function asOfPin(
   const tail = read(copy.tail);
   const withinPin =
     held.filtered.length === 0 && held.skipped.length === 0 && tail.filtered.length === 0;
-  return {
-    ...copy,
-    tail: [...tail.whole, ...tail.filtered].map((f) => f.path),
-    withinPin,
-  };
+  const kept = [...tail.whole, ...tail.filtered].map((f) => f.path);
+  // The newest ingest's file carries the source's newest columns: kept for them when left out.
+  const newest = scope.committed?.get(source)?.newest;
+  const columnsOf =
+    newest && !copy.files.includes(newest) && !kept.includes(newest) ? newest : undefined;
+  return { ...copy, tail: kept, withinPin, ...(columnsOf ? { columnsOf } : {}) };
 }
 
 /**

@@ -33,6 +33,11 @@ export interface SortedCopy {
    * is within the pin: the read needs no `fstore_seq` filter.
    */
   readonly withinPin?: boolean;
+  /**
+   * A file left out of the tail by a pin whose columns the relation must still have (the newest
+   * ingest's, as pinned-file-reads.ts keeps for files): read for its columns alone.
+   */
+  readonly columnsOf?: string;
   /** The join key columns the rows are ordered by, sorted by name. */
   readonly keys: readonly string[];
   /**
@@ -146,26 +151,38 @@ function usableCopy(
   copies: readonly CopyState[],
   lines: ReadonlyMap<string, string>,
 ): { copy: CopyState; tail: string[] } | undefined {
-  const valid = copies
+  return usableCopies(copies, lines)[0];
+}
+
+/** The copies holding only `lines` (committed files), the one holding the most first, with their tails. */
+function usableCopies(
+  copies: readonly CopyState[],
+  lines: ReadonlyMap<string, string>,
+): { copy: CopyState; tail: string[] }[] {
+  return copies
     .filter((c) => c.covered.every((line) => lines.has(line)))
-    .sort((a, b) => b.covered.length - a.covered.length);
-  const copy = valid[0];
-  if (!copy) return undefined;
-  const covered = new Set(copy.covered);
-  return { copy, tail: [...lines].filter(([line]) => !covered.has(line)).map(([, file]) => file) };
+    .sort((a, b) => b.covered.length - a.covered.length)
+    .map((copy) => {
+      const covered = new Set(copy.covered);
+      const tail = [...lines].filter(([line]) => !covered.has(line)).map(([, file]) => file);
+      return { copy, tail };
+    });
 }
 
 const lineBytes = (line: string) => Number(line.split('\t')[1] ?? 0);
 
 /**
  * The usable copy of `source`, if there is one: of `committed` (the files a request's one read of
- * the manifest listed, so its tail is of that read too), or of the files committed now.
+ * the manifest listed, so its tail is of that read too), or of the files committed now. The copy
+ * holding the most files, unless `prefer` holds for one holding fewer (a read as of a pin
+ * prefers a copy it can read whole, sorted-copy-scope.ts).
  */
 export async function findSortedCopy(
   connection: DuckDBConnection,
   offlineRoot: string,
   source: string,
   committed?: readonly string[],
+  prefer?: (copy: SortedCopy) => boolean,
 ): Promise<SortedCopy | undefined> {
   const dir = sortedCopiesDir(offlineRoot, source);
   if (!existsSync(dir)) return undefined;
@@ -173,22 +190,26 @@ export async function findSortedCopy(
     ? await fileLines(offlineRoot, source, committed).catch(() => undefined)
     : await storedFileLines(offlineRoot, source);
   if (!lines) return undefined;
-  const usable = usableCopy(await copiesIn(connection, dir), lines);
-  if (!usable) return undefined;
-  const { copy, tail } = usable;
-  const keysFile = keysFileOf(copy.file);
+  const usable = usableCopies(await copiesIn(connection, dir), lines);
   const days = [...lines.values()].map(partitionOfPath).sort();
   const [first, last] = [days[0], days.at(-1)];
-  return {
-    file: copy.file,
-    tail,
-    files: copy.covered.flatMap((line) => lines.get(line) ?? []),
-    keys: copy.keys,
-    ...(first && last && days.every((d) => d !== undefined) ? { days: { first, last } } : {}),
-    ...((await hasWholeDictionary(connection, copy))
-      ? { keyIds: { file: keysFile, size: copy.keyCount } }
-      : {}),
-  };
+  const held = first && last && days.every((d) => d !== undefined) ? { first, last } : undefined;
+  const found: SortedCopy[] = [];
+  for (const { copy, tail } of usable) {
+    const candidate: SortedCopy = {
+      file: copy.file,
+      tail,
+      files: copy.covered.flatMap((line) => lines.get(line) ?? []),
+      keys: copy.keys,
+      ...(held ? { days: held } : {}),
+      ...((await hasWholeDictionary(connection, copy))
+        ? { keyIds: { file: keysFileOf(copy.file), size: copy.keyCount } }
+        : {}),
+    };
+    if (!prefer || prefer(candidate)) return candidate;
+    found.push(candidate);
+  }
+  return found[0];
 }
 
 /**
@@ -216,13 +237,23 @@ async function hasWholeDictionary(
  */
 export function sortedCopyRelation(copy: SortedCopy): string {
   const rows = `read_parquet(${quoteLiteral(copy.file)}, hive_partitioning = false)`;
-  if (copy.tail.length === 0) return rows;
+  const shape = copy.columnsOf
+    ? [`SELECT * FROM ${duckdbParquetFiles([copy.columnsOf])} WHERE FALSE`]
+    : [];
+  if (copy.tail.length === 0 && shape.length === 0) return rows;
   const tail = duckdbParquetFiles(copy.tail);
-  if (!copy.keyIds) return `(SELECT * FROM ${rows} UNION ALL BY NAME SELECT * FROM ${tail})`;
   const on = copy.keys
     .map((k) => `t.${quoteIdentifier(k)} = m.${quoteIdentifier(k)}`)
     .join(' AND ');
-  return `(SELECT * FROM ${rows} UNION ALL BY NAME SELECT t.*, m.fstore_key_id FROM ${tail} t LEFT JOIN (${sortedCopyKeyIds(copy)}) m ON ${on})`;
+  const tailRows =
+    copy.tail.length === 0
+      ? []
+      : copy.keyIds
+        ? [
+            `SELECT t.*, m.fstore_key_id FROM ${tail} t LEFT JOIN (${sortedCopyKeyIds(copy)}) m ON ${on}`,
+          ]
+        : [`SELECT * FROM ${tail}`];
+  return `(${[`SELECT * FROM ${rows}`, ...tailRows, ...shape].join(' UNION ALL BY NAME ')})`;
 }
 
 /**
