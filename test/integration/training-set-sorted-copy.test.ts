@@ -105,6 +105,17 @@ async function copyFiles(fixture: Fixture, source: string): Promise<string[]> {
   );
 }
 
+/** Pins of both sources at their latest committed rows, as a snapshot taken now records them. */
+async function pinsOfNow(fixture: Fixture) {
+  const records = (await readManifest(offlineRoot(fixture.dataDir, 'local'))) ?? [];
+  return new Map(
+    [...committedSeqs(records, ['scores', 'orders'])].map(([source, seqs]) => [
+      source,
+      seqs.maxSeq,
+    ]),
+  );
+}
+
 /**
  * The training set twice: as the store is (sorted copies there), and with the copies moved
  * aside (the sources' files alone); the copies are put back after.
@@ -312,13 +323,7 @@ describe('sorted copies', () => {
     const fixture = await offlineFixture(definitions);
     await fixture.ingest('scores', scoreRows(14, 2_000));
     await fixture.ingest('orders', orderRows(15, 2_000));
-    const records = (await readManifest(offlineRoot(fixture.dataDir, 'local'))) ?? [];
-    const pins = new Map(
-      [...committedSeqs(records, ['scores', 'orders'])].map(([source, seqs]) => [
-        source,
-        seqs.maxSeq,
-      ]),
-    );
+    const pins = await pinsOfNow(fixture);
     // Rows tying and beating the pinned ones, in an ingest large enough to be in the copy.
     await fixture.ingest(
       'scores',
@@ -337,13 +342,7 @@ describe('sorted copies', () => {
     const fixture = await offlineFixture(definitions);
     await fixture.ingest('scores', scoreRows(14, 3_000));
     await fixture.ingest('orders', orderRows(15, 2_000));
-    const records = (await readManifest(offlineRoot(fixture.dataDir, 'local'))) ?? [];
-    const pins = new Map(
-      [...committedSeqs(records, ['scores', 'orders'])].map(([source, seqs]) => [
-        source,
-        seqs.maxSeq,
-      ]),
-    );
+    const pins = await pinsOfNow(fixture);
     // A small ingest after the pin, of a key the pinned rows do not hold: it stays in the tail.
     const later = await fixture.ingest(
       'scores',
@@ -390,13 +389,7 @@ describe('sorted copies', () => {
     await fixture.ingest('scores', scoreRows(14, 3_000));
     await fixture.ingest('orders', orderRows(15, 2_000));
     const [before = 'no copy'] = await copyFiles(fixture, 'scores');
-    const records = (await readManifest(offlineRoot(fixture.dataDir, 'local'))) ?? [];
-    const pins = new Map(
-      [...committedSeqs(records, ['scores', 'orders'])].map(([source, seqs]) => [
-        source,
-        seqs.maxSeq,
-      ]),
-    );
+    const pins = await pinsOfNow(fixture);
     const later = await fixture.ingest(
       'scores',
       scoreRows(40, 1_000).map((r) => ({ ...r, score: -r.score })),
